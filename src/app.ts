@@ -1,0 +1,46 @@
+import { Scalar } from "@scalar/hono-api-reference";
+import { requestId } from "hono/request-id";
+import { secureHeaders } from "hono/secure-headers";
+import { authRouter } from "./features/auth/routes";
+import { healthRouter } from "./features/health/routes";
+import { createRouter } from "./lib/create-app";
+import { limitBody } from "./middleware/body-limit";
+import { corsFromEnv } from "./middleware/cors";
+import { databaseSession } from "./middleware/database";
+import { errorHandler, notFoundHandler } from "./middleware/error-handler";
+
+export const API_PREFIX = "/api/v1";
+
+/** Builds the whole API: global middleware, feature routers, the OpenAPI document and docs page. */
+export function createApp() {
+  const app = createRouter();
+  app.use("*", requestId({ headerName: "X-Request-Id" }));
+  app.use("*", secureHeaders());
+  app.use("*", corsFromEnv());
+  app.use("*", limitBody());
+  app.use("*", databaseSession());
+  app.onError(errorHandler);
+  app.notFound(notFoundHandler);
+
+  app.route("/", healthRouter);
+  app.route(`${API_PREFIX}/auth`, authRouter);
+
+  app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
+    type: "http",
+    scheme: "bearer",
+    description: "A login access token (JWT) or a personal API token (pap_…).",
+  });
+  app.doc31("/openapi.json", (c) => ({
+    openapi: "3.1.0",
+    info: {
+      title: "Proxy Agent Platform API",
+      version: "1.0.0",
+      description:
+        "Tasks, micro-steps, capture and delegation for ADHD brains, shared by people and AI agents. " +
+        "Errors are RFC 9457 problem details (application/problem+json).",
+    },
+    servers: [{ url: new URL(c.req.url).origin }],
+  }));
+  app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "Proxy Agent Platform API" }));
+  return app;
+}

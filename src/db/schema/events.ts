@@ -1,0 +1,44 @@
+import { index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
+
+/**
+ * The outbox: every domain event is written in the same D1 batch as the change it records, then sent
+ * to the events queue. `delivered_at` is set once a consumer has handled it; the reconciler re-sends
+ * rows that stay undelivered.
+ */
+export const events = sqliteTable(
+  "events",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id").notNull(),
+    type: text("type").notNull(),
+    data: text("data", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
+    occurredAt: text("occurred_at").notNull(),
+    sendAttempts: integer("send_attempts").notNull().default(0),
+    lastSentAt: text("last_sent_at"),
+    deliveredAt: text("delivered_at"),
+  },
+  (t) => [
+    index("events_undelivered").on(t.deliveredAt, t.occurredAt),
+    index("events_user").on(t.userId, t.id),
+  ],
+);
+
+/** One row per (event, handler) that has run: the guard that makes redelivery harmless. */
+export const eventReceipts = sqliteTable(
+  "event_receipts",
+  {
+    eventId: text("event_id").notNull(),
+    handler: text("handler").notNull(),
+    processedAt: text("processed_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.eventId, t.handler] })],
+);
+
+/** Running totals per user, kept by the `activity-stats` event handler (feeds Mapper mode). */
+export const userActivityStats = sqliteTable("user_activity_stats", {
+  userId: text("user_id").primaryKey(),
+  tasksCreated: integer("tasks_created").notNull().default(0),
+  tasksCompleted: integer("tasks_completed").notNull().default(0),
+  stepsCompleted: integer("steps_completed").notNull().default(0),
+  updatedAt: text("updated_at").notNull(),
+});

@@ -1,0 +1,4 @@
+export * from "./events";
+export * from "./idempotency";
+export * from "./tasks";
+export * from "./users";

@@ -1,0 +1,18 @@
+import type { EventEnvelope } from "./lib/events";
+
+/** Bindings and vars declared in wrangler.toml, plus secrets from `.dev.vars` / `wrangler secret`. */
+export interface Env {
+  DB: D1Database;
+  EVENTS_QUEUE: Queue<EventEnvelope>;
+  NOTIFICATIONS_QUEUE: Queue<unknown>;
+  WEBHOOKS_QUEUE: Queue<unknown>;
+  AI?: Ai;
+  API_BASE_URL: string;
+  JWT_SECRET: string;
+  JWT_ISSUER: string;
+  JWT_AUDIENCE: string;
+  ACCESS_TOKEN_TTL_SECONDS: string;
+  REFRESH_TOKEN_TTL_DAYS: string;
+  CORS_ORIGINS: string;
+  MAX_BODY_BYTES: string;
+}

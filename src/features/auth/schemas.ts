@@ -1,0 +1,111 @@
+import { z } from "@hono/zod-openapi";
+import { SCOPES } from "../../lib/auth/principal";
+import { isValidTimeZone } from "../../lib/time";
+
+export const EmailSchema = z
+  .string()
+  .trim()
+  .max(254)
+  .pipe(z.email({ message: "Must be a valid email address" }))
+  .transform((e) => e.toLowerCase())
+  .openapi({ example: "sam@example.com" });
+
+export const TimeZoneSchema = z
+  .string()
+  .max(64)
+  .refine(isValidTimeZone, { message: "Must be an IANA time zone such as Europe/Berlin" })
+  .openapi({ example: "America/New_York" });
+
+// The upper bound keeps hashing cost bounded; 8 is NIST's minimum for user-chosen passwords.
+const PasswordSchema = z
+  .string()
+  .min(8, "Must be at least 8 characters")
+  .max(256)
+  .openapi({ example: "correct horse battery" });
+
+export const RegisterBodySchema = z
+  .object({
+    email: EmailSchema,
+    password: PasswordSchema,
+    display_name: z.string().trim().min(1).max(100).optional(),
+    timezone: TimeZoneSchema.optional(),
+  })
+  .openapi("RegisterRequest");
+
+export const LoginBodySchema = z
+  .object({ email: EmailSchema, password: z.string().min(1).max(256) })
+  .openapi("LoginRequest");
+
+export const RefreshBodySchema = z
+  .object({ refresh_token: z.string().min(1).max(512) })
+  .openapi("RefreshRequest");
+
+export const LogoutBodySchema = z
+  .object({
+    refresh_token: z
+      .string()
+      .min(1)
+      .max(512)
+      .optional()
+      .openapi({ description: "Revoke this token's session" }),
+    all: z.boolean().optional().openapi({ description: "Revoke every session of the account" }),
+  })
+  .openapi("LogoutRequest");
+
+export const UserSchema = z
+  .object({
+    id: z.string(),
+    email: z.string(),
+    display_name: z.string().nullable(),
+    timezone: z.string(),
+    created_at: z.string(),
+  })
+  .openapi("User");
+
+export const UpdateMeBodySchema = z
+  .object({
+    display_name: z.string().trim().min(1).max(100).nullable().optional(),
+    timezone: TimeZoneSchema.optional(),
+  })
+  .openapi("UpdateUserRequest");
+
+export const AuthResponseSchema = z
+  .object({
+    user: UserSchema,
+    access_token: z.string(),
+    refresh_token: z.string(),
+    token_type: z.literal("Bearer"),
+    expires_in: z.number().int().openapi({ description: "Seconds until the access token expires" }),
+  })
+  .openapi("AuthTokens");
+
+export const ScopeSchema = z.enum(SCOPES);
+
+export const CreateApiTokenBodySchema = z
+  .object({
+    name: z.string().trim().min(1).max(100),
+    scopes: z.array(ScopeSchema).min(1).max(SCOPES.length),
+    expires_in_days: z.number().int().min(1).max(365).optional(),
+  })
+  .openapi("CreateApiTokenRequest");
+
+export const ApiTokenSchema = z
+  .object({
+    id: z.string(),
+    name: z.string(),
+    scopes: z.array(z.string()),
+    token_prefix: z.string().openapi({ description: "The first characters of the token, to recognise it" }),
+    created_at: z.string(),
+    expires_at: z.string().nullable(),
+    last_used_at: z.string().nullable(),
+  })
+  .openapi("ApiToken");
+
+export const CreatedApiTokenSchema = ApiTokenSchema.extend({
+  token: z.string().openapi({ description: "The secret. Shown once; store it now." }),
+}).openapi("CreatedApiToken");
+
+export const TokenIdParamsSchema = z.object({ token_id: z.string().min(1).max(64) });
+
+export type UserDto = z.infer<typeof UserSchema>;
+export type ApiTokenDto = z.infer<typeof ApiTokenSchema>;

@@ -1,0 +1,38 @@
+import type { z } from "@hono/zod-openapi";
+import { problemResponse } from "./errors";
+
+/** A required JSON request body. */
+export function jsonBody<T extends z.ZodType>(schema: T, description?: string) {
+  return { required: true, description, content: { "application/json": { schema } } };
+}
+
+/** A JSON response. */
+export function jsonResponse<T extends z.ZodType>(schema: T, description: string) {
+  return { description, content: { "application/json": { schema } } };
+}
+
+const ERROR_DESCRIPTIONS = {
+  400: "Malformed request (e.g. the body is not valid JSON)",
+  401: "Missing, expired or invalid credentials",
+  403: "The credential lacks the scope this route needs",
+  404: "Not found, or not yours",
+  409: "Conflicts with the current state",
+  413: "Request body too large",
+  422: "Validation failed; `errors` names the fields",
+  429: "Too many attempts; see Retry-After",
+  503: "A dependency or capacity is unavailable",
+} as const;
+
+type ErrorStatus = keyof typeof ERROR_DESCRIPTIONS;
+
+/** Problem+json responses for the given statuses, for a route's `responses`. */
+export function errorResponses<S extends ErrorStatus>(...statuses: S[]) {
+  return Object.fromEntries(statuses.map((s) => [s, problemResponse(ERROR_DESCRIPTIONS[s])])) as {
+    [K in S]: ReturnType<typeof problemResponse>;
+  };
+}
+
+/** Responses every authenticated JSON write can give, besides its own. */
+export const AUTHED_WRITE_ERRORS = [400, 401, 403, 413, 422] as const;
+
+export const BEARER_SECURITY = [{ bearerAuth: [] }];

@@ -1,0 +1,93 @@
+import { and, eq, isNull } from "drizzle-orm";
+import type { Context } from "hono";
+import { createMiddleware } from "hono/factory";
+import { apiTokens } from "../db/schema";
+import { jwtConfig } from "../lib/auth/config";
+import { verifyJwt } from "../lib/auth/jwt";
+import { ALL_SCOPES, type Principal, type Scope } from "../lib/auth/principal";
+import { API_TOKEN_PREFIX } from "../lib/auth/tokens";
+import type { AppEnv } from "../lib/create-app";
+import { forbidden, unauthorized } from "../lib/errors";
+import { sha256Hex } from "../lib/ids";
+import { nowIso } from "../lib/time";
+
+/** Don't write `last_used_at` more often than this: it is informational, and writes are not free. */
+const LAST_USED_RESOLUTION_MS = 60_000;
+
+export interface RequireAuthOptions {
+  /** The scope an API token needs for this route. Login sessions have every scope. */
+  scope?: Scope;
+  /** Routes that manage credentials refuse API tokens: a leaked token must not mint more. */
+  sessionOnly?: boolean;
+}
+
+/**
+ * Authenticates `Authorization: Bearer <jwt | pap_ token>` and puts the caller on `c.var.principal`.
+ * A missing, malformed, expired or revoked credential is 401 (clients refresh on it); a valid one
+ * lacking the route's scope is 403.
+ */
+export function requireAuth(options: RequireAuthOptions = {}) {
+  return createMiddleware<AppEnv>(async (c, next) => {
+    const header = c.req.header("authorization") ?? "";
+    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (!match?.[1]) throw unauthorized("Send a bearer token in the Authorization header.");
+    const token = match[1];
+
+    const principal = token.startsWith(API_TOKEN_PREFIX)
+      ? await authenticateApiToken(c, token)
+      : await authenticateJwt(c.env, token);
+
+    if (options.sessionOnly && principal.kind !== "session") {
+      throw forbidden("This route needs a login session; API tokens cannot use it.");
+    }
+    if (options.scope && !principal.scopes.has(options.scope)) {
+      throw forbidden(`This API token lacks the "${options.scope}" scope.`);
+    }
+    c.set("principal", principal);
+    await next();
+  });
+}
+
+async function authenticateJwt(env: AppEnv["Bindings"], token: string): Promise<Principal> {
+  const result = await verifyJwt(token, jwtConfig(env));
+  if (!result.ok) {
+    throw unauthorized(
+      result.reason === "expired"
+        ? "The access token has expired; refresh it."
+        : "The access token is not valid.",
+    );
+  }
+  return { userId: result.claims.sub, kind: "session", credentialId: result.claims.sid, scopes: ALL_SCOPES };
+}
+
+async function authenticateApiToken(c: Context<AppEnv>, token: string): Promise<Principal> {
+  const db = c.var.db;
+  const row = await db
+    .select({
+      id: apiTokens.id,
+      userId: apiTokens.userId,
+      scopes: apiTokens.scopes,
+      expiresAt: apiTokens.expiresAt,
+      lastUsedAt: apiTokens.lastUsedAt,
+    })
+    .from(apiTokens)
+    .where(and(eq(apiTokens.tokenHash, await sha256Hex(token)), isNull(apiTokens.revokedAt)))
+    .get();
+  const now = Date.now();
+  if (!row) throw unauthorized("The API token is not valid or has been revoked.");
+  if (row.expiresAt && Date.parse(row.expiresAt) <= now) throw unauthorized("The API token has expired.");
+
+  if (!row.lastUsedAt || now - Date.parse(row.lastUsedAt) > LAST_USED_RESOLUTION_MS) {
+    // Off the response path: a lost update only makes `last_used_at` a minute staler.
+    c.executionCtx.waitUntil(
+      db
+        .update(apiTokens)
+        .set({ lastUsedAt: nowIso(now) })
+        .where(eq(apiTokens.id, row.id))
+        .run()
+        .catch(() => undefined),
+    );
+  }
+  const scopes = new Set(row.scopes.filter((s): s is Scope => ALL_SCOPES.has(s as Scope)));
+  return { userId: row.userId, kind: "api_token", credentialId: row.id, scopes };
+}

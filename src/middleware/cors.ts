@@ -1,0 +1,22 @@
+import { cors } from "hono/cors";
+import { createMiddleware } from "hono/factory";
+import type { AppEnv } from "../lib/create-app";
+import { BOOKMARK_HEADER } from "./database";
+
+/** CORS for the origins listed in `CORS_ORIGINS` (comma-separated; "*" for any origin). */
+export function corsFromEnv() {
+  return createMiddleware<AppEnv>(async (c, next) => {
+    const allowed = (c.env.CORS_ORIGINS ?? "")
+      .split(",")
+      .map((o) => o.trim())
+      .filter(Boolean);
+    const anyOrigin = allowed.includes("*");
+    return cors({
+      origin: (origin) => (anyOrigin ? "*" : allowed.includes(origin) ? origin : null),
+      allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", BOOKMARK_HEADER],
+      allowMethods: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+      exposeHeaders: ["Link", "X-Request-Id", "Retry-After", BOOKMARK_HEADER, "Idempotent-Replayed"],
+      maxAge: 600,
+    })(c, next);
+  });
+}

@@ -1,0 +1,58 @@
+import type { Context, ErrorHandler, NotFoundHandler } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { AppEnv } from "../lib/create-app";
+import { ApiError, PROBLEM_CONTENT_TYPE, problemBody } from "../lib/errors";
+
+function problem(c: Context<AppEnv>, error: ApiError): Response {
+  const body = problemBody(error.status, error.code, error.message, {
+    errors: error.errors,
+    instance: c.req.path,
+    requestId: c.get("requestId"),
+  });
+  return new Response(JSON.stringify(body), {
+    status: error.status,
+    headers: { "content-type": PROBLEM_CONTENT_TYPE, ...error.headers },
+  });
+}
+
+const HTTP_EXCEPTION_CODES: Record<number, [string, string]> = {
+  400: ["malformed_request", "The request could not be read."],
+  401: ["unauthorized", "Authentication is required."],
+  404: ["not_found", "The resource was not found."],
+  405: ["method_not_allowed", "This method is not allowed here."],
+  413: ["payload_too_large", "The request body is too large."],
+  415: ["unsupported_media_type", "Send the body as application/json."],
+};
+
+/**
+ * Turns every thrown error into problem+json. Expected failures are ApiErrors; Hono's own
+ * HTTPExceptions (malformed JSON, body limit) are mapped; anything else is a 500 whose detail
+ * never carries SQL or a stack trace.
+ */
+export const errorHandler: ErrorHandler<AppEnv> = (err, c) => {
+  if (err instanceof ApiError) return problem(c, err);
+  if (err instanceof HTTPException) {
+    const status = err.status;
+    const [code, fallback] = HTTP_EXCEPTION_CODES[status] ?? ["http_error", "The request failed."];
+    const detail =
+      status === 400 && /json/i.test(err.message)
+        ? "The request body is not valid JSON."
+        : err.message || fallback;
+    return problem(c, new ApiError(status, code, detail.endsWith(".") ? detail : `${detail}.`));
+  }
+  console.error(
+    JSON.stringify({
+      level: "error",
+      request_id: c.get("requestId"),
+      message: String(err),
+      stack: err instanceof Error ? err.stack : undefined,
+    }),
+  );
+  return problem(
+    c,
+    new ApiError(500, "internal_error", "Something went wrong on our side; please try again."),
+  );
+};
+
+export const notFoundHandler: NotFoundHandler<AppEnv> = (c) =>
+  problem(c, new ApiError(404, "route_not_found", `No route matches ${c.req.method} ${c.req.path}.`));

@@ -1,0 +1,78 @@
+import { exports } from "cloudflare:workers";
+import { expect } from "vitest";
+
+export const BASE = "https://api.test";
+
+export interface CallOptions {
+  method?: string;
+  body?: unknown;
+  token?: string;
+  headers?: Record<string, string>;
+}
+
+/** Calls the Worker as a client would: HTTP in, HTTP out. */
+export function call(path: string, options: CallOptions = {}): Promise<Response> {
+  const headers: Record<string, string> = { ...options.headers };
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  let body: string | undefined;
+  if (options.body !== undefined) {
+    body = typeof options.body === "string" ? options.body : JSON.stringify(options.body);
+    headers["content-type"] ??= "application/json";
+  }
+  return exports.default.fetch(`${BASE}${path}`, {
+    method: options.method ?? (body === undefined ? "GET" : "POST"),
+    headers,
+    body,
+  });
+}
+
+/** Calls and parses JSON, failing loudly when the status is not the expected one. */
+export async function callJson<T>(
+  path: string,
+  expectedStatus: number,
+  options: CallOptions = {},
+): Promise<T> {
+  const res = await call(path, options);
+  const text = await res.text();
+  if (res.status !== expectedStatus) {
+    throw new Error(
+      `${options.method ?? "GET"} ${path}: expected ${expectedStatus}, got ${res.status}: ${text}`,
+    );
+  }
+  return (text ? JSON.parse(text) : undefined) as T;
+}
+
+export interface TestUser {
+  id: string;
+  email: string;
+  password: string;
+  token: string;
+  refreshToken: string;
+}
+
+let counter = 0;
+
+/** Registers a fresh user through the API and returns its credentials. */
+export async function createUser(overrides: { timezone?: string } = {}): Promise<TestUser> {
+  counter += 1;
+  const email = `user${counter}-${crypto.randomUUID().slice(0, 8)}@example.com`;
+  const password = "correct horse battery";
+  const body = await callJson<{ user: { id: string }; access_token: string; refresh_token: string }>(
+    "/api/v1/auth/register",
+    201,
+    { body: { email, password, display_name: "Test User", ...overrides } },
+  );
+  return { id: body.user.id, email, password, token: body.access_token, refreshToken: body.refresh_token };
+}
+
+export async function problemOf(res: Response) {
+  expect(res.headers.get("content-type")).toContain("application/problem+json");
+  return res.json<{
+    type: string;
+    title: string;
+    status: number;
+    detail: string;
+    code: string;
+    errors?: { field: string; message: string }[];
+  }>();
+}

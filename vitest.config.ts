@@ -1,0 +1,32 @@
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+const migrations = await readD1Migrations("./migrations");
+
+export default defineConfig({
+  plugins: [
+    cloudflareTest({
+      wrangler: { configPath: "./wrangler.toml" },
+      // Workers AI is remote-only; tests fake it at the boundary instead.
+      remoteBindings: false,
+      miniflare: {
+        bindings: {
+          TEST_MIGRATIONS: migrations,
+          // A test-only signing secret; real ones come from .dev.vars or `wrangler secret put`.
+          JWT_SECRET: "test-secret-that-is-long-enough-for-hs256-signing",
+          CORS_ORIGINS: "https://app.example.com",
+        },
+      },
+    }),
+  ],
+  test: {
+    setupFiles: ["./tests/helpers/apply-migrations.ts"],
+    testTimeout: 30_000,
+    coverage: {
+      provider: "istanbul",
+      include: ["src/**/*.ts", "durable-objects/**/*.ts"],
+      reporter: ["text-summary", "text"],
+      thresholds: { lines: 90 },
+    },
+  },
+});
