@@ -3,6 +3,7 @@ import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { authRouter } from "./features/auth/routes";
 import { healthRouter } from "./features/health/routes";
+import { tasksRouter } from "./features/tasks/routes";
 import { createRouter } from "./lib/create-app";
 import { limitBody } from "./middleware/body-limit";
 import { corsFromEnv } from "./middleware/cors";
@@ -24,6 +25,7 @@ export function createApp() {
 
   app.route("/", healthRouter);
   app.route(`${API_PREFIX}/auth`, authRouter);
+  app.route(`${API_PREFIX}/tasks`, tasksRouter);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",

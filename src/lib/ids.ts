@@ -1,16 +1,33 @@
+let lastMs = 0;
+let sequence = 0;
+const SEQUENCE_MAX = 0xfff;
+
 /**
- * UUIDv7: 48 bits of Unix milliseconds then random bits, so ids sort by creation time and
- * keyset pagination can order by id alone.
+ * UUIDv7: 48 bits of Unix milliseconds, a 12-bit sequence, then random bits (RFC 9562, method 1).
+ * Ids sort by creation time, also within one millisecond of one isolate, so keyset pagination and
+ * event order can use the id alone.
  */
 export function newId(now = Date.now()): string {
+  if (now > lastMs) {
+    lastMs = now;
+    // Start low in the range so a burst within one millisecond has room to count up.
+    sequence = Math.floor(Math.random() * (SEQUENCE_MAX / 2));
+  } else {
+    sequence += 1;
+    if (sequence > SEQUENCE_MAX) {
+      lastMs += 1;
+      sequence = 0;
+    }
+  }
   const bytes = new Uint8Array(16);
   crypto.getRandomValues(bytes);
-  let ms = now;
+  let ms = lastMs;
   for (let i = 5; i >= 0; i--) {
     bytes[i] = ms & 0xff;
     ms = Math.floor(ms / 256);
   }
-  bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x70;
+  bytes[6] = 0x70 | (sequence >> 8);
+  bytes[7] = sequence & 0xff;
   bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80;
   const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;

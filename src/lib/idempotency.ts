@@ -1,0 +1,71 @@
+import { and, eq } from "drizzle-orm";
+import type { Database } from "../db";
+import { idempotencyKeys } from "../db/schema";
+import { ApiError } from "./errors";
+import { sha256Hex } from "./ids";
+import { nowIso } from "./time";
+
+export const IDEMPOTENCY_HEADER = "idempotency-key";
+const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
+
+export interface IdempotencyContext {
+  key: string;
+  requestHash: string;
+}
+
+/** Reads and checks the Idempotency-Key header; undefined when the client sent none. */
+export async function idempotencyContext(
+  header: string | undefined,
+  routeId: string,
+  body: unknown,
+): Promise<IdempotencyContext | undefined> {
+  if (header === undefined) return undefined;
+  if (!KEY_PATTERN.test(header)) {
+    throw new ApiError(
+      400,
+      "invalid_idempotency_key",
+      "Idempotency-Key must be 1–255 visible ASCII characters.",
+    );
+  }
+  return { key: `${routeId}:${header}`, requestHash: await sha256Hex(JSON.stringify(body)) };
+}
+
+/** The stored answer for this key, or undefined the first time; 422 if the key was used for another body. */
+export async function findStoredResponse(
+  db: Database,
+  userId: string,
+  ctx: IdempotencyContext,
+): Promise<{ status: number; body: unknown } | undefined> {
+  const row = await db
+    .select()
+    .from(idempotencyKeys)
+    .where(and(eq(idempotencyKeys.userId, userId), eq(idempotencyKeys.key, ctx.key)))
+    .get();
+  if (!row) return undefined;
+  if (row.requestHash !== ctx.requestHash) {
+    throw new ApiError(
+      422,
+      "idempotency_key_reused",
+      "This Idempotency-Key was already used with a different request body.",
+    );
+  }
+  return { status: row.status, body: JSON.parse(row.responseBody) };
+}
+
+/** The row remembering this answer, written in the same batch as the change it answers for. */
+export function storeResponse(
+  db: Database,
+  userId: string,
+  ctx: IdempotencyContext,
+  status: number,
+  body: unknown,
+) {
+  return db.insert(idempotencyKeys).values({
+    userId,
+    key: ctx.key,
+    requestHash: ctx.requestHash,
+    status,
+    responseBody: JSON.stringify(body),
+    createdAt: nowIso(),
+  });
+}

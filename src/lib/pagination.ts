@@ -1,0 +1,44 @@
+import { z } from "@hono/zod-openapi";
+import { base64UrlDecode, base64UrlEncode } from "./ids";
+
+export const DEFAULT_PAGE_SIZE = 50;
+export const MAX_PAGE_SIZE = 100;
+
+export const PaginationQuerySchema = z.object({
+  limit: z.coerce
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_PAGE_SIZE)
+    .default(DEFAULT_PAGE_SIZE)
+    .openapi({
+      description: `Page size (1–${MAX_PAGE_SIZE})`,
+      example: 50,
+    }),
+  cursor: z
+    .string()
+    .max(200)
+    .optional()
+    .openapi({ description: "Opaque cursor from the previous page's Link header" }),
+});
+
+/** Cursors are opaque to clients: today the last id seen, tomorrow maybe more. */
+export function encodeCursor(lastId: string): string {
+  return base64UrlEncode(new TextEncoder().encode(lastId));
+}
+
+export function decodeCursor(cursor: string): string | null {
+  try {
+    const text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(base64UrlDecode(cursor));
+    return /^[0-9a-f-]{36}$/.test(text) ? text : null;
+  } catch {
+    return null;
+  }
+}
+
+/** `Link: <…>; rel="next"` for the page after this one, keeping every other query parameter. */
+export function nextLink(requestUrl: string, cursor: string): string {
+  const url = new URL(requestUrl);
+  url.searchParams.set("cursor", cursor);
+  return `<${url.pathname}${url.search}>; rel="next"`;
+}
