@@ -25,6 +25,8 @@ const server = spawn(
   [
     "wrangler",
     "dev",
+    // Offline-friendly: remote-only bindings (Workers AI) are left out and the local fallbacks answer.
+    "--local",
     "--port",
     String(port),
     "--ip",

@@ -2,6 +2,7 @@ import { Scalar } from "@scalar/hono-api-reference";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { authRouter } from "./features/auth/routes";
+import { captureRouter } from "./features/capture/routes";
 import { healthRouter } from "./features/health/routes";
 import { tasksRouter } from "./features/tasks/routes";
 import { createRouter } from "./lib/create-app";
@@ -26,6 +27,7 @@ export function createApp() {
   app.route("/", healthRouter);
   app.route(`${API_PREFIX}/auth`, authRouter);
   app.route(`${API_PREFIX}/tasks`, tasksRouter);
+  app.route(`${API_PREFIX}/capture`, captureRouter);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",

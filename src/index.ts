@@ -1,8 +1,36 @@
 import { createApp } from "./app";
 import type { Env } from "./env";
+import { consumeEvents } from "./jobs/events-consumer";
+import { reconcileOutbox } from "./jobs/outbox-reconciler";
 
 const app = createApp();
 
+export const QUEUE_NAMES = {
+  events: "pap-events",
+  deadLetters: "pap-dead-letters",
+} as const;
+
 export default {
   fetch: app.fetch,
-} satisfies ExportedHandler<Env>;
+
+  async queue(batch, env) {
+    if (batch.queue === QUEUE_NAMES.events) return consumeEvents(batch, env);
+    // Dead letters and queues whose consumers arrive with later features: log, and keep them
+    // from cycling forever. Their outbox rows remain for the reconciler and for inspection.
+    for (const message of batch.messages) {
+      console.error(
+        JSON.stringify({
+          level: "error",
+          message: "unhandled queue message",
+          queue: batch.queue,
+          id: message.id,
+        }),
+      );
+      message.ack();
+    }
+  },
+
+  async scheduled(_controller, env, ctx) {
+    ctx.waitUntil(reconcileOutbox(env).then(() => undefined));
+  },
+} satisfies ExportedHandler<Env, unknown>;

@@ -1,0 +1,51 @@
+import { and, asc, inArray, isNull, lt, sql } from "drizzle-orm";
+import { createDatabase } from "../db";
+import { events } from "../db/schema";
+import type { Env } from "../env";
+import { recordedEvents } from "../lib/outbox";
+import { nowIso } from "../lib/time";
+
+/** An outbox row still undelivered this long after it was written (or last re-sent) is re-sent. */
+export const REDELIVERY_AFTER_MS = 5 * 60_000;
+/** Rows re-sent per run; the next run takes the rest. */
+export const RECONCILE_BATCH = 100;
+/** After this many re-sends the row is left for a person to look at (the queue also dead-letters). */
+export const MAX_SEND_ATTEMPTS = 10;
+
+/**
+ * Cron: finds outbox rows never acknowledged by a consumer and sends them to the events queue again.
+ * Consumers are idempotent by event id, so a re-send of an event that was in fact handled is harmless.
+ */
+export async function reconcileOutbox(env: Env, now = Date.now()): Promise<number> {
+  const db = createDatabase(env.DB);
+  const cutoff = nowIso(now - REDELIVERY_AFTER_MS);
+  const stale = await db
+    .select()
+    .from(events)
+    .where(
+      and(
+        isNull(events.deliveredAt),
+        lt(events.occurredAt, cutoff),
+        sql`(${events.lastSentAt} IS NULL OR ${events.lastSentAt} < ${cutoff})`,
+        lt(events.sendAttempts, MAX_SEND_ATTEMPTS),
+      ),
+    )
+    .orderBy(asc(events.occurredAt))
+    .limit(RECONCILE_BATCH)
+    .all();
+  if (stale.length === 0) return 0;
+  await env.EVENTS_QUEUE.sendBatch(
+    recordedEvents(stale).map((body) => ({ body, contentType: "json" as const })),
+  );
+  await db
+    .update(events)
+    .set({ sendAttempts: sql`${events.sendAttempts} + 1`, lastSentAt: nowIso(now) })
+    .where(
+      inArray(
+        events.id,
+        stale.map((e) => e.id),
+      ),
+    )
+    .run();
+  return stale.length;
+}

@@ -1,0 +1,60 @@
+import { describe, expect, it } from "vitest";
+import { call, callJson, createUser, problemOf } from "./helpers/api";
+import type { Task } from "./helpers/tasks";
+
+interface Captured extends Task {
+  estimated_minutes: number | null;
+  capture: { title: string; due_text: string | null; priority: string | null; tags: string[] };
+}
+
+describe("capture", () => {
+  it("turns one line into a task with priority, tags, estimate and a due time in the user's zone", async () => {
+    const user = await createUser({ timezone: "America/New_York" });
+    const task = await callJson<Captured>("/api/v1/capture", 201, {
+      token: user.token,
+      body: { text: "email Sam about rent tomorrow 5pm !high #home ~10m" },
+    });
+    expect(task).toMatchObject({
+      title: "email Sam about rent",
+      priority: "high",
+      tags: ["home"],
+      estimated_minutes: 10,
+    });
+    expect(task.capture.due_text).toBe("tomorrow 5pm");
+    const due = new Date(task.due_at ?? "");
+    const local = new Intl.DateTimeFormat("en-US", {
+      timeZone: "America/New_York",
+      hour: "numeric",
+      hourCycle: "h23",
+    }).format(due);
+    expect(local).toBe("17");
+    expect(due.getTime()).toBeGreaterThan(Date.now());
+    const stored = await callJson<Task>(`/api/v1/tasks/${task.task_id}`, 200, { token: user.token });
+    expect(stored.title).toBe("email Sam about rent");
+  });
+
+  it("keeps unparseable text as the title", async () => {
+    const user = await createUser();
+    const task = await callJson<Captured>("/api/v1/capture", 201, {
+      token: user.token,
+      body: { text: "asdf qwer" },
+    });
+    expect(task).toMatchObject({ title: "asdf qwer", priority: "medium", tags: [], due_at: null });
+  });
+
+  it("uses a time zone given with the capture over the account's", async () => {
+    const user = await createUser({ timezone: "UTC" });
+    const tokyo = await callJson<Captured>("/api/v1/capture", 201, {
+      token: user.token,
+      body: { text: "standup tomorrow 9am", timezone: "Asia/Tokyo" },
+    });
+    expect(new Date(tokyo.due_at ?? "").getUTCHours()).toBe(0);
+  });
+
+  it("rejects empty text with 422", async () => {
+    const user = await createUser();
+    const res = await call("/api/v1/capture", { token: user.token, body: { text: "   " } });
+    expect(res.status).toBe(422);
+    expect((await problemOf(res)).errors?.[0]?.field).toBe("text");
+  });
+});

@@ -1,0 +1,167 @@
+import {
+  createExecutionContext,
+  createMessageBatch,
+  createScheduledController,
+  getQueueResult,
+  waitOnExecutionContext,
+} from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
+import { describe, expect, it, vi } from "vitest";
+import { createDatabase } from "../src/db";
+import { createTask as createTaskRow } from "../src/features/tasks/service";
+import worker from "../src/index";
+import { retryDelaySeconds } from "../src/jobs/events-consumer";
+import type { EventEnvelope } from "../src/lib/events";
+import { createUser } from "./helpers/api";
+import { createTask } from "./helpers/tasks";
+
+async function outboxFor(userId: string) {
+  const rows = await env.DB.prepare("SELECT * FROM events WHERE user_id = ? ORDER BY id").bind(userId).all<{
+    id: string;
+    type: string;
+    data: string;
+    occurred_at: string;
+    delivered_at: string | null;
+    send_attempts: number;
+  }>();
+  return rows.results;
+}
+
+function envelopeOf(
+  row: { id: string; type: string; data: string; occurred_at: string },
+  userId: string,
+): EventEnvelope {
+  return {
+    id: row.id,
+    type: row.type,
+    user_id: userId,
+    occurred_at: row.occurred_at,
+    data: JSON.parse(row.data),
+  };
+}
+
+async function deliver(events: EventEnvelope[]) {
+  const batch = createMessageBatch<EventEnvelope>(
+    "pap-events",
+    events.map((body, i) => ({ id: `msg-${body.id}-${i}`, timestamp: new Date(), attempts: 1, body })),
+  );
+  const ctx = createExecutionContext();
+  // Queue and scheduled handlers take controllers that cannot cross RPC, so they are called directly.
+  await worker.queue(batch as MessageBatch<unknown>, env);
+  return getQueueResult(batch, ctx);
+}
+
+const statsOf = (userId: string) =>
+  env.DB.prepare("SELECT * FROM user_activity_stats WHERE user_id = ?").bind(userId).first<{
+    tasks_created: number;
+    steps_completed: number;
+  }>();
+
+describe("outbox and event bus", () => {
+  it("writes nothing — no task, no steps, no event — when one statement of the batch fails", async () => {
+    const user = await createUser();
+    const db = createDatabase(env.DB);
+    // Bypasses request validation so the database's own CHECK (1–10 minutes) fails mid-batch.
+    await expect(
+      createTaskRow(db, user.id, {
+        title: "Half-written",
+        micro_steps: [{ description: "ok" }, { description: "bad", estimated_minutes: 30 }],
+      }),
+    ).rejects.toThrow();
+    const tasks = await env.DB.prepare("SELECT count(*) AS n FROM tasks WHERE user_id = ?")
+      .bind(user.id)
+      .first<{ n: number }>();
+    const steps = await env.DB.prepare("SELECT count(*) AS n FROM micro_steps WHERE user_id = ?")
+      .bind(user.id)
+      .first<{ n: number }>();
+    expect(tasks?.n).toBe(0);
+    expect(steps?.n).toBe(0);
+    expect(await outboxFor(user.id)).toEqual([]);
+  });
+
+  it("handles a redelivered event once: one effect, one receipt, acked both times", async () => {
+    const user = await createUser();
+    await createTask(user, { title: "Counted once" });
+    const [row] = await outboxFor(user.id);
+    const event = envelopeOf(row!, user.id);
+    const first = await deliver([event]);
+    const second = await deliver([event, event]);
+    expect(first.explicitAcks).toHaveLength(1);
+    expect(second.explicitAcks).toHaveLength(2);
+    expect((await statsOf(user.id))?.tasks_created).toBe(1);
+    const receipts = await env.DB.prepare("SELECT count(*) AS n FROM event_receipts WHERE event_id = ?")
+      .bind(event.id)
+      .first<{ n: number }>();
+    expect(receipts?.n).toBe(1);
+    expect((await outboxFor(user.id))[0]?.delivered_at).toBeTruthy();
+  });
+
+  it("acks and drops a malformed message instead of retrying it forever", async () => {
+    const batch = createMessageBatch("pap-events", [
+      { id: "junk", timestamp: new Date(), attempts: 1, body: { nope: true } },
+    ]);
+    const ctx = createExecutionContext();
+    await worker.queue(batch, env);
+    const result = await getQueueResult(batch, ctx);
+    expect(result.explicitAcks).toEqual(["junk"]);
+  });
+
+  it("retries a message whose handler fails, with backoff", async () => {
+    const event: EventEnvelope = {
+      id: "evt-broken",
+      type: "task.created",
+      user_id: "u",
+      occurred_at: "x",
+      data: {},
+    };
+    const spy = vi.spyOn(env.DB, "batch").mockRejectedValueOnce(new Error("D1 is down"));
+    const result = await deliver([event]);
+    spy.mockRestore();
+    expect(result.retryMessages.map((m) => m.msgId)).toEqual(["msg-evt-broken-0"]);
+    expect(result.explicitAcks).toEqual([]);
+  });
+
+  it("backs off exponentially between retries, up to five minutes", () => {
+    expect([1, 2, 3, 10].map(retryDelaySeconds)).toEqual([10, 20, 40, 300]);
+  });
+
+  it("delivers events from real requests through the queue", async () => {
+    const user = await createUser();
+    const task = await createTask(user, { title: "Live", micro_steps: [{ description: "one" }] });
+    await exports.default
+      .fetch(
+        `https://api.test/api/v1/tasks/${task.task_id}/steps/${task.micro_steps?.[0]?.step_id}/complete`,
+        {
+          method: "POST",
+          headers: { authorization: `Bearer ${user.token}` },
+        },
+      )
+      .then((r) => r.text());
+    await vi.waitFor(
+      async () => {
+        const stats = await statsOf(user.id);
+        expect(stats).toMatchObject({ tasks_created: 1, steps_completed: 1 });
+      },
+      { timeout: 10_000, interval: 100 },
+    );
+  });
+
+  it("re-sends outbox rows that were never acknowledged, once per window", async () => {
+    const user = await createUser();
+    await createTask(user, { title: "Lost in transit" });
+    const [row] = await outboxFor(user.id);
+    const tenMinutesAgo = new Date(Date.now() - 10 * 60_000).toISOString();
+    await env.DB.prepare("UPDATE events SET occurred_at = ?, delivered_at = NULL WHERE id = ?")
+      .bind(tenMinutesAgo, row!.id)
+      .run();
+    const ctx = createExecutionContext();
+    await worker.scheduled(createScheduledController({ cron: "*/5 * * * *" }), env, ctx);
+    await waitOnExecutionContext(ctx);
+    const [after] = await outboxFor(user.id);
+    expect(after?.send_attempts).toBe(1);
+    const ctx2 = createExecutionContext();
+    await worker.scheduled(createScheduledController({ cron: "*/5 * * * *" }), env, ctx2);
+    await waitOnExecutionContext(ctx2);
+    expect((await outboxFor(user.id))[0]?.send_attempts).toBe(1);
+  });
+});
