@@ -1,12 +1,10 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import type { Context } from "hono";
-import { type AppEnv, type AppRouteHandler, createRouter } from "../../lib/create-app";
+import { type AppRouteHandler, createRouter } from "../../lib/create-app";
 import { ApiError } from "../../lib/errors";
-import type { EventEnvelope } from "../../lib/events";
 import { IDEMPOTENCY_HEADER, idempotencyContext } from "../../lib/idempotency";
 import { BEARER_SECURITY, errorResponses, jsonBody, jsonResponse } from "../../lib/openapi";
-import { publishEvents } from "../../lib/outbox";
 import { decodeCursor, encodeCursor, nextLink } from "../../lib/pagination";
+import { afterWrite } from "../../lib/publish";
 import { requireAuth } from "../../middleware/auth";
 import { explainNextPick } from "./progress";
 import { findNextTask, listTasks } from "./queries";
@@ -35,11 +33,6 @@ const IdempotencyHeaders = z.object({
     .optional()
     .openapi({ description: "Retry-safe writes: the same key and body return the first answer" }),
 });
-
-/** Sends the events a write recorded, after the response, off the request's critical path. */
-export function afterWrite(c: Context<AppEnv>, events: EventEnvelope[]) {
-  if (events.length > 0) c.executionCtx.waitUntil(publishEvents(c.env, events));
-}
 
 export const createTask = createRoute({
   method: "post",

@@ -1,0 +1,101 @@
+import { describe, expect, it } from "vitest";
+import { call, callJson, problemOf } from "./helpers/api";
+
+interface Operation {
+  security?: unknown[];
+  responses: Record<string, { content?: Record<string, unknown> }>;
+  requestBody?: unknown;
+}
+type OpenApi = {
+  openapi: string;
+  paths: Record<string, Record<string, Operation>>;
+  components: { schemas: Record<string, unknown>; securitySchemes: Record<string, unknown> };
+};
+
+const PUBLIC_OPERATIONS = new Set([
+  "get /health",
+  "get /health/live",
+  "post /api/v1/auth/register",
+  "post /api/v1/auth/login",
+  "post /api/v1/auth/refresh",
+]);
+
+describe("OpenAPI document", () => {
+  it("is OpenAPI 3.1 with named schemas and bearer auth", async () => {
+    const doc = await callJson<OpenApi>("/openapi.json", 200);
+    expect(doc.openapi).toBe("3.1.0");
+    expect(doc.components.securitySchemes.bearerAuth).toMatchObject({ type: "http", scheme: "bearer" });
+    for (const name of ["Task", "MicroStep", "Problem", "User", "AuthTokens", "CapturedTask"]) {
+      expect(doc.components.schemas[name], name).toBeDefined();
+    }
+  });
+
+  it("declares every operation's auth and its problem+json errors", async () => {
+    const doc = await callJson<OpenApi>("/openapi.json", 200);
+    const operations = Object.entries(doc.paths).flatMap(([path, item]) =>
+      Object.entries(item).map(([method, op]) => ({ id: `${method} ${path}`, op })),
+    );
+    expect(operations.length).toBeGreaterThanOrEqual(20);
+    for (const { id, op } of operations) {
+      if (!PUBLIC_OPERATIONS.has(id)) expect(op.security, id).toEqual([{ bearerAuth: [] }]);
+      if (id.startsWith("get /health")) continue;
+      const errors = Object.entries(op.responses).filter(([status]) => status.startsWith("4"));
+      expect(errors.length, id).toBeGreaterThan(0);
+      for (const [status, response] of errors) {
+        expect(Object.keys(response.content ?? {}), `${id} ${status}`).toEqual(["application/problem+json"]);
+      }
+    }
+  });
+
+  it("serves an interactive docs page", async () => {
+    const res = await call("/docs");
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toContain("text/html");
+    expect(await res.text()).toContain("/openapi.json");
+  });
+});
+
+describe("every response", () => {
+  it("answers unknown routes with a problem+json 404", async () => {
+    const res = await call("/api/v1/nope");
+    expect(res.status).toBe(404);
+    const problem = await problemOf(res);
+    expect(problem).toMatchObject({ status: 404, code: "route_not_found", title: "Not Found" });
+    expect(problem.detail).toContain("/api/v1/nope");
+  });
+
+  it("carries a request id, secure headers and a D1 bookmark", async () => {
+    const res = await call("/health");
+    await res.text();
+    expect(res.headers.get("x-request-id")).toMatch(/.{8,}/);
+    expect(res.headers.get("x-content-type-options")).toBe("nosniff");
+    expect(res.headers.get("x-frame-options")).toBeTruthy();
+    expect(res.headers.get("x-d1-bookmark")).toBeTruthy();
+  });
+
+  it("allows CORS only for configured origins", async () => {
+    const allowed = await call("/health", { headers: { origin: "https://app.example.com" } });
+    await allowed.text();
+    expect(allowed.headers.get("access-control-allow-origin")).toBe("https://app.example.com");
+    const denied = await call("/health", { headers: { origin: "https://evil.example" } });
+    await denied.text();
+    expect(denied.headers.get("access-control-allow-origin")).toBeNull();
+    const preflight = await call("/api/v1/tasks", {
+      method: "OPTIONS",
+      headers: { origin: "https://app.example.com", "access-control-request-method": "POST" },
+    });
+    await preflight.text();
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get("access-control-allow-headers")).toContain("Idempotency-Key");
+  });
+
+  it("continues a client's D1 session from the bookmark it sends", async () => {
+    const first = await call("/health");
+    await first.text();
+    const bookmark = first.headers.get("x-d1-bookmark") ?? "";
+    const second = await call("/health", { headers: { "x-d1-bookmark": bookmark } });
+    await second.text();
+    expect(second.status).toBe(200);
+    expect(second.headers.get("x-d1-bookmark")).toBeTruthy();
+  });
+});

@@ -1,0 +1,51 @@
+/**
+ * Wraps a D1 binding and counts round trips: each statement execution (first/all/run/raw) and each
+ * batch is one trip to the database.
+ */
+export function countingD1(db: D1Database): { db: D1Database; count: () => number } {
+  let trips = 0;
+  const targets = new WeakMap<object, object>();
+  const unwrap = <T extends object>(value: T): T => (targets.get(value) as T | undefined) ?? value;
+
+  const wrapStatement = (stmt: D1PreparedStatement): D1PreparedStatement => {
+    const proxy = new Proxy(stmt, {
+      get(target, prop) {
+        const value: unknown = Reflect.get(target, prop);
+        if (typeof value !== "function") return value;
+        if (prop === "bind")
+          return (...args: unknown[]) => wrapStatement(value.apply(target, args) as D1PreparedStatement);
+        if (prop === "first" || prop === "all" || prop === "run" || prop === "raw") {
+          return (...args: unknown[]) => {
+            trips += 1;
+            return value.apply(target, args);
+          };
+        }
+        return value.bind(target);
+      },
+    });
+    targets.set(proxy, stmt);
+    return proxy;
+  };
+
+  const wrapDatabase = <T extends D1Database | D1DatabaseSession>(database: T): T =>
+    new Proxy(database, {
+      get(target, prop) {
+        const value: unknown = Reflect.get(target, prop);
+        if (typeof value !== "function") return value;
+        if (prop === "prepare")
+          return (query: string) => wrapStatement(value.call(target, query) as D1PreparedStatement);
+        if (prop === "batch") {
+          return (statements: D1PreparedStatement[]) => {
+            trips += 1;
+            return value.call(target, statements.map(unwrap));
+          };
+        }
+        if (prop === "withSession") {
+          return (...args: unknown[]) => wrapDatabase(value.apply(target, args) as D1DatabaseSession);
+        }
+        return value.bind(target);
+      },
+    });
+
+  return { db: wrapDatabase(db), count: () => trips };
+}

@@ -1,0 +1,87 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import worker from "../src/index";
+import { BASE, callJson, createUser, type TestUser } from "./helpers/api";
+import { countingD1 } from "./helpers/counting-d1";
+import { createTask } from "./helpers/tasks";
+
+/** Sends one request through the Worker with a D1 binding that counts round trips. */
+async function tripsFor(
+  path: string,
+  init: RequestInit & { token: string },
+): Promise<{ status: number; trips: number }> {
+  const counter = countingD1(env.DB);
+  const ctx = createExecutionContext();
+  const res = await worker.fetch(
+    new Request(`${BASE}${path}`, {
+      ...init,
+      headers: { authorization: `Bearer ${init.token}`, "content-type": "application/json" },
+    }),
+    { ...env, DB: counter.db },
+    ctx,
+  );
+  await res.text();
+  const trips = counter.count();
+  await waitOnExecutionContext(ctx);
+  return { status: res.status, trips };
+}
+
+async function userWithTasks(): Promise<TestUser> {
+  const user = await createUser();
+  for (let i = 0; i < 5; i++) {
+    await createTask(user, { title: `T${i}`, micro_steps: [{ description: "a" }, { description: "b" }] });
+  }
+  return user;
+}
+
+describe("D1 round trips per request", () => {
+  it("lists tasks in one round trip with a login token", async () => {
+    const user = await userWithTasks();
+    expect(await tripsFor("/api/v1/tasks?limit=50", { token: user.token })).toEqual({
+      status: 200,
+      trips: 1,
+    });
+  });
+
+  it("lists tasks in two round trips with an API token once its last-used time is fresh", async () => {
+    const user = await userWithTasks();
+    const { token } = await callJson<{ token: string }>("/api/v1/auth/tokens", 201, {
+      token: user.token,
+      body: { name: "reader", scopes: ["tasks:read"] },
+    });
+    // The first use also records last_used_at (after the response); later uses within a minute do not.
+    const first = await tripsFor("/api/v1/tasks?limit=50", { token });
+    expect(first.trips).toBe(3);
+    expect(await tripsFor("/api/v1/tasks?limit=50", { token })).toEqual({ status: 200, trips: 2 });
+  });
+
+  it("creates a task with steps in one round trip", async () => {
+    const user = await createUser();
+    const body = JSON.stringify({
+      title: "One trip",
+      micro_steps: [{ description: "a" }, { description: "b" }],
+    });
+    expect(await tripsFor("/api/v1/tasks", { method: "POST", body, token: user.token })).toEqual({
+      status: 201,
+      trips: 1,
+    });
+  });
+
+  it("completes a step (and maybe its task) and answers with the task in one round trip", async () => {
+    const user = await createUser();
+    const task = await createTask(user, { title: "Step", micro_steps: [{ description: "only" }] });
+    const path = `/api/v1/tasks/${task.task_id}/steps/${task.micro_steps?.[0]?.step_id}/complete`;
+    expect(await tripsFor(path, { method: "POST", token: user.token })).toEqual({ status: 200, trips: 1 });
+  });
+
+  it("reads a task and the next step in one round trip each", async () => {
+    const user = await userWithTasks();
+    const [first] = await callJson<{ task_id: string }[]>("/api/v1/tasks", 200, { token: user.token });
+    expect(await tripsFor(`/api/v1/tasks/${first?.task_id}`, { token: user.token })).toEqual({
+      status: 200,
+      trips: 1,
+    });
+    expect(await tripsFor("/api/v1/tasks/next", { token: user.token })).toEqual({ status: 200, trips: 1 });
+  });
+});
