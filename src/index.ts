@@ -1,6 +1,7 @@
 import { createApp } from "./app";
 import type { Env } from "./env";
 import { consumeEvents } from "./jobs/events-consumer";
+import { cleanUpExpired } from "./jobs/housekeeping";
 import { reconcileOutbox } from "./jobs/outbox-reconciler";
 
 const app = createApp();
@@ -31,6 +32,6 @@ export default {
   },
 
   async scheduled(_controller, env, ctx) {
-    ctx.waitUntil(reconcileOutbox(env).then(() => undefined));
+    ctx.waitUntil(Promise.all([reconcileOutbox(env), cleanUpExpired(env)]).then(() => undefined));
   },
 } satisfies ExportedHandler<Env, unknown>;

@@ -165,3 +165,30 @@ describe("outbox and event bus", () => {
     expect((await outboxFor(user.id))[0]?.send_attempts).toBe(1);
   });
 });
+
+describe("housekeeping cron", () => {
+  it("forgets idempotent answers after a day, and lapsed login counters, but keeps fresh ones", async () => {
+    const user = await createUser();
+    await createTask(user, { title: "Old key" });
+    const old = new Date(Date.now() - 25 * 3_600_000).toISOString();
+    await env.DB.batch([
+      env.DB.prepare(
+        "INSERT INTO idempotency_keys (user_id, key, request_hash, status, response_body, created_at) VALUES (?, 'old', 'h', 201, '{}', ?), (?, 'new', 'h', 201, '{}', ?)",
+      ).bind(user.id, old, user.id, new Date().toISOString()),
+      env.DB.prepare(
+        "INSERT INTO login_throttles (key, failures, window_started_at, locked_until) VALUES ('account:lapsed@x', 5, ?, ?), ('account:locked@x', 5, ?, ?)",
+      ).bind(Date.now() - 3_600_000, Date.now() - 60_000, Date.now() - 3_600_000, Date.now() + 600_000),
+    ]);
+    const ctx = createExecutionContext();
+    await worker.scheduled(createScheduledController({ cron: "*/5 * * * *" }), env, ctx);
+    await waitOnExecutionContext(ctx);
+    const keys = await env.DB.prepare("SELECT key FROM idempotency_keys WHERE user_id = ?")
+      .bind(user.id)
+      .all<{ key: string }>();
+    expect(keys.results.map((k) => k.key)).toEqual(["new"]);
+    const throttles = await env.DB.prepare(
+      "SELECT key FROM login_throttles WHERE key LIKE 'account:%@x'",
+    ).all<{ key: string }>();
+    expect(throttles.results.map((t) => t.key)).toEqual(["account:locked@x"]);
+  });
+});
