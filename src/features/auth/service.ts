@@ -275,11 +275,8 @@ export async function updateUser(
 ): Promise<UserRow> {
   const [row] = await db
     .update(users)
-    .set({
-      ...(input.display_name !== undefined ? { displayName: input.display_name } : {}),
-      ...(input.timezone !== undefined ? { timezone: input.timezone } : {}),
-      updatedAt: nowIso(),
-    })
+    // drizzle leaves out undefined keys; an explicit null clears the display name.
+    .set({ displayName: input.display_name, timezone: input.timezone, updatedAt: nowIso() })
     .where(eq(users.id, userId))
     .returning();
   if (!row) throw unauthorized("The account behind this token no longer exists.");

@@ -53,13 +53,8 @@ export const CreateStepBodySchema = StepInputSchema.extend({
     .openapi({ description: "1-based; default: after the last step" }),
 }).openapi("CreateMicroStepRequest");
 
-export const UpdateStepBodySchema = z
-  .object({
-    description: z.string().trim().min(1).max(500).optional(),
-    short_label: z.string().trim().min(1).max(40).nullable().optional(),
-    icon: z.string().trim().min(1).max(16).nullable().optional(),
-    estimated_minutes: z.number().int().min(MIN_STEP_MINUTES).max(MAX_STEP_MINUTES).optional(),
-    leaf_type: LeafTypeSchema.optional(),
+export const UpdateStepBodySchema = StepInputSchema.partial()
+  .extend({
     status: caseInsensitiveEnum(["pending", "skipped"] as const)
       .optional()
       .openapi({ description: "Reopen or skip a step; complete it with POST …/complete" }),

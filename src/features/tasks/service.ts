@@ -298,19 +298,20 @@ export async function updateTask(
   batch.add(
     db
       .update(tasks)
+      // drizzle leaves out keys whose value is undefined: only the fields the client sent change.
       .set({
-        ...(input.title !== undefined ? { title: input.title } : {}),
-        ...(input.description !== undefined ? { description: input.description } : {}),
-        ...(input.priority !== undefined ? { priority: input.priority } : {}),
-        ...(input.estimated_minutes !== undefined ? { estimatedMinutes: input.estimated_minutes } : {}),
-        ...(input.actual_minutes !== undefined ? { actualMinutes: input.actual_minutes } : {}),
-        ...(input.due_at !== undefined ? { dueAt: input.due_at } : {}),
+        title: input.title,
+        description: input.description,
+        priority: input.priority,
+        estimatedMinutes: input.estimated_minutes,
+        actualMinutes: input.actual_minutes,
+        dueAt: input.due_at,
         ...(input.tags !== undefined ? { tags: [...new Set(input.tags)] } : {}),
-        ...(input.delegation_mode !== undefined ? { delegationMode: input.delegation_mode } : {}),
-        ...(input.assigned_to !== undefined ? { assignedTo: input.assigned_to } : {}),
-        ...(input.agent_type !== undefined ? { agentType: input.agent_type } : {}),
-        ...(input.is_meta_task !== undefined ? { isMetaTask: input.is_meta_task } : {}),
-        ...(input.task_source !== undefined ? { taskSource: input.task_source } : {}),
+        delegationMode: input.delegation_mode,
+        assignedTo: input.assigned_to,
+        agentType: input.agent_type,
+        isMetaTask: input.is_meta_task,
+        taskSource: input.task_source,
         ...(input.status !== undefined && input.status !== "completed" ? { status: input.status } : {}),
         ...(reopening ? { completedAt: null } : {}),
         updatedAt: nowIso(now),
@@ -443,11 +444,11 @@ export async function updateStep(
     db
       .update(microSteps)
       .set({
-        ...(input.description !== undefined ? { description: input.description } : {}),
-        ...(input.short_label !== undefined ? { shortLabel: input.short_label } : {}),
-        ...(input.icon !== undefined ? { icon: input.icon } : {}),
-        ...(input.estimated_minutes !== undefined ? { estimatedMinutes: input.estimated_minutes } : {}),
-        ...(input.leaf_type !== undefined ? { leafType: input.leaf_type } : {}),
+        description: input.description,
+        shortLabel: input.short_label,
+        icon: input.icon,
+        estimatedMinutes: input.estimated_minutes,
+        leafType: input.leaf_type,
         ...(input.status !== undefined ? { status: input.status, completedAt: null } : {}),
         updatedAt: nowIso(now),
       })
