@@ -1,5 +1,8 @@
+import { createExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { call, callJson, problemOf } from "./helpers/api";
+import worker from "../src/index";
+import { BASE, call, callJson, createUser, problemOf } from "./helpers/api";
 
 interface Operation {
   security?: unknown[];
@@ -97,5 +100,37 @@ describe("every response", () => {
     await second.text();
     expect(second.status).toBe(200);
     expect(second.headers.get("x-d1-bookmark")).toBeTruthy();
+  });
+});
+
+describe("when D1 fails", () => {
+  // A binding whose every statement fails the way a broken database does, message and all.
+  const brokenSession = {
+    prepare: () => {
+      throw new Error("D1_ERROR: no such table: tasks: SQLITE_ERROR SELECT secret FROM tasks");
+    },
+    batch: () => Promise.reject(new Error("D1_ERROR: SQLITE_ERROR")),
+    getBookmark: () => null,
+  };
+  const brokenEnv = { ...env, DB: { ...env.DB, withSession: () => brokenSession } as unknown as D1Database };
+
+  it("reports health as degraded with 503", async () => {
+    const res = await worker.fetch(new Request(`${BASE}/health`), brokenEnv, createExecutionContext());
+    expect(res.status).toBe(503);
+    expect(await res.json()).toMatchObject({ status: "degraded", checks: { d1: { ok: false } } });
+  });
+
+  it("answers 500 as problem+json without leaking SQL", async () => {
+    const user = await createUser();
+    const res = await worker.fetch(
+      new Request(`${BASE}/api/v1/tasks`, { headers: { authorization: `Bearer ${user.token}` } }),
+      brokenEnv,
+      createExecutionContext(),
+    );
+    expect(res.status).toBe(500);
+    const text = await res.text();
+    expect(res.headers.get("content-type")).toContain("application/problem+json");
+    expect(JSON.parse(text)).toMatchObject({ status: 500, code: "internal_error" });
+    expect(text).not.toMatch(/SQLITE|SELECT|tasks:/);
   });
 });
