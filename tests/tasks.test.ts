@@ -155,6 +155,8 @@ describe("listing tasks", () => {
     expect(await ids("due_before=2026-02-01T00:00:00Z")).toEqual([a.task_id]);
     expect(await ids("q=yoga")).toEqual([c.task_id]);
     expect(await ids("q=100%25")).toEqual([]);
+    expect(await ids(`q=${"é".repeat(200)}`)).toEqual([]);
+    expect(await ids("q=YOGA")).toEqual([c.task_id]);
   });
 
   it("lists only ready tasks: open ones whose dependencies are completed", async () => {

@@ -105,10 +105,6 @@ const isReady = sql`NOT EXISTS (SELECT 1 FROM task_dependencies d JOIN tasks b O
   WHERE d.task_id = ${OUTER_TASK_ID} AND b.status != 'completed' AND b.deleted_at IS NULL)`;
 const isOpen = sql`${tasks.status} IN ('pending', 'in_progress', 'blocked')`;
 
-function escapeLike(text: string): string {
-  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
-}
-
 export async function listTasks(
   db: Database,
   userId: string,
@@ -129,9 +125,10 @@ export async function listTasks(
   if (query.ready === true) conditions.push(and(isOpen, isReady));
   if (query.ready === false) conditions.push(and(isOpen, sql`NOT (${isReady})`));
   if (query.q) {
-    const pattern = `%${escapeLike(query.q)}%`;
+    // instr, not LIKE: D1 refuses LIKE patterns over 50 bytes, and a search needs no wildcards.
+    const needle = query.q.toLowerCase();
     conditions.push(
-      sql`(${tasks.title} LIKE ${pattern} ESCAPE '\\' OR ${tasks.description} LIKE ${pattern} ESCAPE '\\')`,
+      sql`(instr(lower(${tasks.title}), ${needle}) > 0 OR instr(lower(coalesce(${tasks.description}, '')), ${needle}) > 0)`,
     );
   }
   const selection = query.include === "micro_steps" ? withSteps : baseSelection;

@@ -17,13 +17,16 @@ export const MAX_STEPS_PER_TASK = 50;
 export const MAX_DEPENDENCIES = 50;
 export const MAX_TAGS = 20;
 
+// A refinement rather than .regex(): the OpenAPI document would print the /u flag into the pattern.
+const TAG_PATTERN = /^[\p{L}\p{N}_-]+$/u;
 const Id = z.string().min(1).max(64);
 export const Tag = z
   .string()
   .trim()
   .min(1)
   .max(32)
-  .regex(/^[\p{L}\p{N}_-]+$/u, "Tags are letters, digits, '-' and '_'")
+  .refine((t) => TAG_PATTERN.test(t), "Tags are letters, digits, '-' and '_'")
+  .openapi({ pattern: TAG_PATTERN.source })
   .transform((t) => t.toLowerCase());
 const Timestamp = z.iso.datetime({ offset: true }).transform((t) => new Date(t).toISOString());
 const Minutes = z.number().int().min(0).max(100_000);

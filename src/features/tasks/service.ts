@@ -377,13 +377,14 @@ function stepWhere(userId: string, taskId: string, stepId: string) {
 }
 
 /** A completed task that gets a pending step again is open again. */
-function reopenIfPendingSteps(db: Database, taskId: string, now: number) {
+function reopenIfPendingSteps(db: Database, userId: string, taskId: string, now: number) {
   return db
     .update(tasks)
     .set({ status: "in_progress", completedAt: null, updatedAt: nowIso(now) })
     .where(
       and(
         eq(tasks.id, taskId),
+        eq(tasks.userId, userId),
         eq(tasks.status, "completed"),
         sql`EXISTS (SELECT 1 FROM micro_steps s WHERE s.task_id = ${OUTER_TASK_ID} AND s.status = 'pending')`,
       ),
@@ -413,10 +414,16 @@ export async function addStep(
     db
       .update(microSteps)
       .set({ position: sql`${microSteps.position} + 1` })
-      .where(and(eq(microSteps.taskId, taskId), sql`${microSteps.position} >= ${position}`)),
+      .where(
+        and(
+          eq(microSteps.taskId, taskId),
+          eq(microSteps.userId, userId),
+          sql`${microSteps.position} >= ${position}`,
+        ),
+      ),
   );
   batch.add(db.insert(microSteps).values(row!));
-  batch.add(reopenIfPendingSteps(db, taskId, now));
+  batch.add(reopenIfPendingSteps(db, userId, taskId, now));
   const read = batch.add(taskByIdQuery(db, userId, taskId));
   const results = await batch.run(db);
   const task = read(results)[0];
@@ -455,7 +462,7 @@ export async function updateStep(
       .where(stepWhere(userId, taskId, stepId))
       .returning({ id: microSteps.id }),
   );
-  batch.add(reopenIfPendingSteps(db, taskId, now));
+  batch.add(reopenIfPendingSteps(db, userId, taskId, now));
   // Skipping the last pending step finishes the task, as completing it would.
   const { complete, event } = completionStatements(db, userId, taskId, now, { whenStepsDone: true });
   batch.add(complete);
@@ -538,7 +545,7 @@ export async function deleteStep(
       .set({
         position: sql`(SELECT count(*) FROM micro_steps m2 WHERE m2.task_id = ${microSteps.taskId} AND m2.position <= ${microSteps.position})`,
       })
-      .where(eq(microSteps.taskId, taskId)),
+      .where(and(eq(microSteps.taskId, taskId), eq(microSteps.userId, userId))),
   );
   const { complete, event } = completionStatements(db, userId, taskId, now, { whenStepsDone: true });
   batch.add(complete);
@@ -584,7 +591,9 @@ export async function reorderSteps(
     db
       .update(microSteps)
       .set({ position: sql`CASE ${microSteps.id} ${cases} END`, updatedAt: nowIso(now) })
-      .where(and(eq(microSteps.taskId, taskId), inArray(microSteps.id, stepIds))),
+      .where(
+        and(eq(microSteps.taskId, taskId), eq(microSteps.userId, userId), inArray(microSteps.id, stepIds)),
+      ),
   );
   const read = batch.add(taskByIdQuery(db, userId, taskId));
   const results = await batch.run(db);

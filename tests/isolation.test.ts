@@ -1,0 +1,316 @@
+import { env } from "cloudflare:workers";
+import { beforeAll, describe, expect, it } from "vitest";
+import { newId } from "../src/lib/ids";
+import { call, callJson, createUser, problemOf, type TestUser } from "./helpers/api";
+import { createTask, type Task } from "./helpers/tasks";
+
+/**
+ * The cross-user matrix: user B tries every route that takes an id with user A's ids. The routes
+ * come from the served OpenAPI document, so a new id route is exercised (or fails loudly for want
+ * of an id or a body recipe) without anyone remembering to add it here.
+ */
+
+interface OpenApiOperation {
+  requestBody?: { required?: boolean };
+}
+
+interface OpenApiDocument {
+  paths: Record<string, Record<string, OpenApiOperation>>;
+}
+
+interface IdRoute {
+  method: string;
+  path: string;
+  hasBody: boolean;
+}
+
+interface ApiToken {
+  id: string;
+  name: string;
+  scopes: string[];
+}
+
+interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  detail: string;
+  code: string;
+  instance?: string;
+  request_id?: string;
+  errors?: { field: string; message: string }[];
+}
+
+/** The ids a path or body can name: one task, its two steps, one API token. */
+interface Ids {
+  task_id: string;
+  step_ids: [string, string];
+  token_id: string;
+}
+
+const HTTP_METHODS = new Set(["get", "put", "post", "delete", "patch", "head", "options", "trace"]);
+
+/** How many id routes the API has today; the matrix must never silently cover fewer. */
+const MIN_ID_ROUTES = 10;
+
+const doc = await (await call("/openapi.json")).json<OpenApiDocument>();
+// Deletes go last: were one wrongly allowed, it would hide what the routes after it do.
+const idRoutes: IdRoute[] = Object.entries(doc.paths)
+  .filter(([path]) => path.includes("{"))
+  .flatMap(([path, operations]) =>
+    Object.entries(operations)
+      .filter(([method]) => HTTP_METHODS.has(method))
+      .map(([method, operation]) => ({
+        method: method.toUpperCase(),
+        path,
+        hasBody: operation.requestBody !== undefined,
+      })),
+  )
+  .sort((a, b) => Number(a.method === "DELETE") - Number(b.method === "DELETE"));
+const routeName = (route: IdRoute) => `${route.method} ${route.path}`;
+
+/** A plausible, valid body per id route that takes one; a new body route without a recipe fails. */
+const BODY_RECIPES: Record<string, (ids: Ids) => unknown> = {
+  "PATCH /api/v1/tasks/{task_id}": () => ({ title: "hacked" }),
+  "POST /api/v1/tasks/{task_id}/steps": () => ({ description: "x" }),
+  "PUT /api/v1/tasks/{task_id}/steps/order": (ids) => ({ step_ids: [ids.step_ids[1], ids.step_ids[0]] }),
+  "PATCH /api/v1/tasks/{task_id}/steps/{step_id}": () => ({ description: "hacked" }),
+};
+
+function fillPath(template: string, ids: Ids): string {
+  const values: Record<string, string> = {
+    task_id: ids.task_id,
+    step_id: ids.step_ids[0],
+    token_id: ids.token_id,
+  };
+  return template.replace(/\{([^}]+)\}/g, (_match, name: string) => {
+    const value = values[name];
+    if (value === undefined) {
+      throw new Error(`No id to fill {${name}} in ${template}: teach the isolation matrix about it`);
+    }
+    return value;
+  });
+}
+
+function requestFor(route: IdRoute, ids: Ids) {
+  const recipe = BODY_RECIPES[routeName(route)];
+  if (route.hasBody && !recipe) {
+    throw new Error(`No body recipe for ${routeName(route)}: add one to BODY_RECIPES`);
+  }
+  return {
+    path: fillPath(route.path, ids),
+    method: route.method,
+    body: recipe ? recipe(ids) : undefined,
+  };
+}
+
+/** Placeholders for the ids a request named, so two problems can be compared apart from them. */
+const placeholdersFor = (ids: Ids): Record<string, string> => ({
+  [ids.task_id]: "{task_id}",
+  [ids.step_ids[0]]: "{step_id}",
+  [ids.step_ids[1]]: "{step_id_2}",
+  [ids.token_id]: "{token_id}",
+});
+
+/** A problem with everything that names the request itself (ids, request id) taken out. */
+function normalized(problem: Problem, placeholders: Record<string, string>): Problem {
+  const { request_id: _requestId, ...rest } = problem;
+  const scrub = (text: string) =>
+    Object.entries(placeholders).reduce((out, [id, placeholder]) => out.replaceAll(id, placeholder), text);
+  return {
+    ...rest,
+    detail: scrub(rest.detail),
+    ...(rest.instance !== undefined ? { instance: scrub(rest.instance) } : {}),
+  };
+}
+
+const A_TITLE = "Alice secret surprise party plan";
+const A_SECOND_TITLE = "Alice other private errand";
+const A_STEPS = ["Book the secret venue", "Email the secret guest list"];
+const A_TOKEN_NAME = "alice-private-reader";
+const A_SECRETS = [A_TITLE, A_SECOND_TITLE, ...A_STEPS, A_TOKEN_NAME];
+
+let alice: TestUser;
+let bob: TestUser;
+let aliceToken: string;
+let aliceIds: Ids;
+let aliceSecondTask: Task;
+let aliceBefore: Task[];
+let tokensBefore: ApiToken[];
+const missingIds: Ids = { task_id: newId(), step_ids: [newId(), newId()], token_id: newId() };
+const exercised = new Set<string>();
+
+const aliceTasks = () => callJson<Task[]>("/api/v1/tasks?include=micro_steps", 200, { token: alice.token });
+
+beforeAll(async () => {
+  alice = await createUser();
+  bob = await createUser();
+  const first = await createTask(alice, {
+    title: A_TITLE,
+    priority: "high",
+    tags: ["private"],
+    micro_steps: A_STEPS.map((description) => ({ description })),
+  });
+  aliceSecondTask = await createTask(alice, { title: A_SECOND_TITLE, depends_on: [first.task_id] });
+  const [s1, s2] = first.micro_steps ?? [];
+  if (!s1 || !s2) throw new Error("Alice's task was created without its two steps");
+  // One completed step, so a wrongly allowed write would visibly change statuses and progress.
+  await callJson(`/api/v1/tasks/${first.task_id}/steps/${s1.step_id}/complete`, 200, {
+    method: "POST",
+    token: alice.token,
+  });
+  const created = await callJson<ApiToken & { token: string }>("/api/v1/auth/tokens", 201, {
+    token: alice.token,
+    body: { name: A_TOKEN_NAME, scopes: ["tasks:read"] },
+  });
+  aliceToken = created.token;
+  aliceIds = { task_id: first.task_id, step_ids: [s1.step_id, s2.step_id], token_id: created.id };
+  aliceBefore = await aliceTasks();
+  tokensBefore = await callJson<ApiToken[]>("/api/v1/auth/tokens", 200, { token: alice.token });
+});
+
+describe("the routes that take an id", () => {
+  it(`are at least ${MIN_ID_ROUTES}, each with an id to fill and a body recipe where it takes a body`, () => {
+    expect(idRoutes.length).toBeGreaterThanOrEqual(MIN_ID_ROUTES);
+    for (const route of idRoutes) expect(() => requestFor(route, missingIds)).not.toThrow();
+  });
+});
+
+describe("another user's ids", () => {
+  it.each(idRoutes.map((route) => [routeName(route), route] as const))(
+    "%s answers them with a plain 404 that reveals nothing of the owner's data",
+    async (_name, route) => {
+      const { path, method, body } = requestFor(route, aliceIds);
+      const res = await call(path, { method, body, token: bob.token });
+      const text = await res.text();
+      exercised.add(routeName(route));
+      expect(res.status, `${method} ${path}: ${text}`).toBe(404);
+      expect(res.headers.get("content-type")).toContain("application/problem+json");
+      const problem = JSON.parse(text) as Problem;
+      expect(problem).toMatchObject({ status: 404, code: "not_found" });
+      for (const secret of A_SECRETS) expect(text).not.toContain(secret);
+    },
+  );
+
+  it(`were tried on every id route the OpenAPI document lists (at least ${MIN_ID_ROUTES})`, () => {
+    expect([...exercised].sort()).toEqual(idRoutes.map(routeName).sort());
+    expect(exercised.size).toBeGreaterThanOrEqual(MIN_ID_ROUTES);
+  });
+
+  it.each(idRoutes.map((route) => [routeName(route), route] as const))(
+    "%s answers them exactly as it answers ids that never existed",
+    async (_name, route) => {
+      const theirs = requestFor(route, aliceIds);
+      const missing = requestFor(route, missingIds);
+      const forTheirs = await call(theirs.path, {
+        method: theirs.method,
+        body: theirs.body,
+        token: bob.token,
+      });
+      const forMissing = await call(missing.path, {
+        method: missing.method,
+        body: missing.body,
+        token: bob.token,
+      });
+      expect(forTheirs.status).toBe(forMissing.status);
+      expect(forTheirs.headers.get("content-type")).toBe(forMissing.headers.get("content-type"));
+      expect(normalized(await problemOf(forTheirs), placeholdersFor(aliceIds))).toEqual(
+        normalized(await problemOf(forMissing), placeholdersFor(missingIds)),
+      );
+    },
+  );
+
+  it("are refused in a new task's depends_on with the same 422 as a missing task", async () => {
+    const theirs = await call("/api/v1/tasks", {
+      token: bob.token,
+      body: { title: "Piggyback", depends_on: [aliceIds.task_id] },
+    });
+    const missing = await call("/api/v1/tasks", {
+      token: bob.token,
+      body: { title: "Piggyback", depends_on: [missingIds.task_id] },
+    });
+    expect(theirs.status).toBe(422);
+    const problem = await problemOf(theirs);
+    expect(problem.code).toBe("validation_failed");
+    for (const secret of A_SECRETS) expect(JSON.stringify(problem)).not.toContain(secret);
+    expect(normalized(problem, placeholdersFor(aliceIds))).toEqual(
+      normalized(await problemOf(missing), placeholdersFor(missingIds)),
+    );
+  });
+
+  it("are refused in an existing task's depends_on with the same 422 as a missing task", async () => {
+    const carol = await createUser();
+    const own = await createTask(carol, { title: "Carol's own task" });
+    const [missingA, missingB] = [newId(), newId()];
+    const theirs = await call(`/api/v1/tasks/${own.task_id}`, {
+      method: "PATCH",
+      token: carol.token,
+      body: { depends_on: [aliceIds.task_id, aliceSecondTask.task_id] },
+    });
+    const missing = await call(`/api/v1/tasks/${own.task_id}`, {
+      method: "PATCH",
+      token: carol.token,
+      body: { depends_on: [missingA, missingB] },
+    });
+    expect(theirs.status).toBe(422);
+    const problem = await problemOf(theirs);
+    for (const secret of A_SECRETS) expect(JSON.stringify(problem)).not.toContain(secret);
+    expect(normalized(problem, { [aliceIds.task_id]: "{a}", [aliceSecondTask.task_id]: "{b}" })).toEqual(
+      normalized(await problemOf(missing), { [missingA]: "{a}", [missingB]: "{b}" }),
+    );
+    const after = await callJson<Task>(`/api/v1/tasks/${own.task_id}`, 200, { token: carol.token });
+    expect(after.depends_on).toEqual([]);
+  });
+});
+
+describe("after the other user's attempts", () => {
+  it("the owner still sees the same tasks, steps, statuses and progress", async () => {
+    const after = await aliceTasks();
+    expect(after).toEqual(aliceBefore);
+    const [second, first] = after;
+    expect(first).toMatchObject({
+      task_id: aliceIds.task_id,
+      title: A_TITLE,
+      status: "in_progress",
+      progress: { completed_steps: 1, total_steps: 2, percent: 50 },
+    });
+    expect(first?.micro_steps?.map((s) => [s.step_id, s.position, s.description, s.status])).toEqual([
+      [aliceIds.step_ids[0], 1, A_STEPS[0], "completed"],
+      [aliceIds.step_ids[1], 2, A_STEPS[1], "pending"],
+    ]);
+    expect(second).toMatchObject({
+      task_id: aliceSecondTask.task_id,
+      title: A_SECOND_TITLE,
+      status: "pending",
+      depends_on: [aliceIds.task_id],
+    });
+  });
+
+  it("the owner's API token is still listed and still reads the owner's tasks", async () => {
+    const tokens = await callJson<ApiToken[]>("/api/v1/auth/tokens", 200, { token: alice.token });
+    expect(tokens.map((t) => [t.id, t.name, t.scopes])).toEqual(
+      tokensBefore.map((t) => [t.id, t.name, t.scopes]),
+    );
+    expect(tokens.map((t) => t.id)).toContain(aliceIds.token_id);
+    const viaToken = await callJson<Task[]>("/api/v1/tasks", 200, { token: aliceToken });
+    expect(viaToken.map((t) => t.title)).toEqual([A_SECOND_TITLE, A_TITLE]);
+  });
+
+  it("the other user's own task list is empty", async () => {
+    const list = await callJson<Task[]>("/api/v1/tasks?include=micro_steps", 200, { token: bob.token });
+    expect(list).toEqual([]);
+  });
+
+  it("no event was recorded for the other user, nor for the owner's tasks under anyone else", async () => {
+    const bobs = await env.DB.prepare("SELECT count(*) AS n FROM events WHERE user_id = ?")
+      .bind(bob.id)
+      .first<{ n: number }>();
+    expect(bobs?.n).toBe(0);
+    const foreign = await env.DB.prepare(
+      "SELECT count(*) AS n FROM events WHERE user_id != ? AND (data LIKE ? OR data LIKE ?)",
+    )
+      .bind(alice.id, `%${aliceIds.task_id}%`, `%${aliceSecondTask.task_id}%`)
+      .first<{ n: number }>();
+    expect(foreign?.n).toBe(0);
+  });
+});
