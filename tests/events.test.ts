@@ -10,7 +10,8 @@ import { describe, expect, it, vi } from "vitest";
 import { createDatabase } from "../src/db";
 import { createTask as createTaskRow } from "../src/features/tasks/service";
 import worker from "../src/index";
-import { retryDelaySeconds } from "../src/jobs/events-consumer";
+import { DEFAULT_HANDLERS, type EventHandler } from "../src/jobs/event-handlers";
+import { consumeEvents, retryDelaySeconds } from "../src/jobs/events-consumer";
 import type { EventEnvelope } from "../src/lib/events";
 import { createUser } from "./helpers/api";
 import { createTask } from "./helpers/tasks";
@@ -114,11 +115,36 @@ describe("outbox and event bus", () => {
       occurred_at: "x",
       data: {},
     };
-    const spy = vi.spyOn(env.DB, "batch").mockRejectedValueOnce(new Error("D1 is down"));
+    const spy = vi.spyOn(env.DB, "batch").mockRejectedValue(new Error("D1 is down"));
     const result = await deliver([event]);
     spy.mockRestore();
     expect(result.retryMessages.map((m) => m.msgId)).toEqual(["msg-evt-broken-0"]);
     expect(result.explicitAcks).toEqual([]);
+  });
+
+  it("acks the good events of a delivery and retries only the one whose handler fails", async () => {
+    const user = await createUser();
+    await createTask(user, { title: "Good one" });
+    const [row] = await outboxFor(user.id);
+    const good = envelopeOf(row!, user.id);
+    const bad: EventEnvelope = { ...good, id: "evt-poison", type: "poison" };
+    const failing: EventHandler = {
+      name: "fails-on-poison",
+      handles: (type) => type === "poison",
+      statements: () => {
+        throw new Error("cannot handle poison");
+      },
+    };
+    const batch = createMessageBatch<EventEnvelope>("pap-events", [
+      { id: "m-good", timestamp: new Date(), attempts: 1, body: good },
+      { id: "m-bad", timestamp: new Date(), attempts: 1, body: bad },
+    ]);
+    const ctx = createExecutionContext();
+    await consumeEvents(batch as MessageBatch<unknown>, env, [...DEFAULT_HANDLERS, failing]);
+    const result = await getQueueResult(batch, ctx);
+    expect(result.explicitAcks).toEqual(["m-good"]);
+    expect(result.retryMessages.map((m) => m.msgId)).toEqual(["m-bad"]);
+    expect((await statsOf(user.id))?.tasks_created).toBe(1);
   });
 
   it("backs off exponentially between retries, up to five minutes", () => {

@@ -1,7 +1,9 @@
-import { eq } from "drizzle-orm";
+import { eq, inArray } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
 import { createDatabase, type Database } from "../db";
 import { eventReceipts, events } from "../db/schema";
 import type { Env } from "../env";
+import { chunkRows } from "../lib/chunk";
 import { isUniqueViolation } from "../lib/db-errors";
 import type { EventEnvelope } from "../lib/events";
 import { nowIso } from "../lib/time";
@@ -50,8 +52,49 @@ export async function dispatchEvent(
 }
 
 /**
- * The events queue consumer. Each message is acked or retried on its own, so one failing event
- * (retried with backoff, then dead-lettered) does not hold back the rest of the batch.
+ * Handles a whole delivery in two D1 round trips: one read of the receipts already written, one
+ * batch with every pending effect, its receipt and the delivered marks. If that batch loses a race
+ * (a receipt appeared meanwhile) or fails, nothing of it is applied and the caller falls back to
+ * one event at a time.
+ */
+export async function dispatchBatch(
+  db: Database,
+  batchEvents: EventEnvelope[],
+  handlers: readonly EventHandler[] = DEFAULT_HANDLERS,
+): Promise<void> {
+  const unique = [...new Map(batchEvents.map((e) => [e.id, e])).values()];
+  const ids = unique.map((e) => e.id);
+  const done = new Set<string>();
+  for (const chunk of chunkRows(ids, 1)) {
+    const rows = await db
+      .select({ eventId: eventReceipts.eventId, handler: eventReceipts.handler })
+      .from(eventReceipts)
+      .where(inArray(eventReceipts.eventId, chunk))
+      .all();
+    for (const r of rows) done.add(`${r.eventId}:${r.handler}`);
+  }
+  const statements: BatchItem<"sqlite">[] = [];
+  const processedAt = nowIso();
+  for (const event of unique) {
+    for (const handler of handlers) {
+      if (!handler.handles(event.type) || done.has(`${event.id}:${handler.name}`)) continue;
+      statements.push(
+        db.insert(eventReceipts).values({ eventId: event.id, handler: handler.name, processedAt }),
+      );
+      statements.push(...handler.statements(db, event));
+    }
+  }
+  for (const chunk of chunkRows(ids, 1)) {
+    statements.push(db.update(events).set({ deliveredAt: processedAt }).where(inArray(events.id, chunk)));
+  }
+  const [first, ...rest] = statements;
+  if (first) await db.batch([first, ...rest]);
+}
+
+/**
+ * The events queue consumer. The whole delivery is handled in one batch; if that fails, each
+ * message is handled, acked or retried on its own, so one failing event (retried with backoff, then
+ * dead-lettered) does not hold back the rest.
  */
 export async function consumeEvents(
   batch: MessageBatch<unknown>,
@@ -59,12 +102,26 @@ export async function consumeEvents(
   handlers: readonly EventHandler[] = DEFAULT_HANDLERS,
 ): Promise<void> {
   const db = createDatabase(env.DB);
+  const valid: Message<EventEnvelope>[] = [];
   for (const message of batch.messages) {
-    if (!isEnvelope(message.body)) {
+    if (isEnvelope(message.body)) valid.push(message as Message<EventEnvelope>);
+    else {
       console.error(JSON.stringify({ level: "error", message: "dropping malformed event", id: message.id }));
       message.ack();
-      continue;
     }
+  }
+  try {
+    await dispatchBatch(
+      db,
+      valid.map((m) => m.body),
+      handlers,
+    );
+    for (const message of valid) message.ack();
+    return;
+  } catch {
+    // Fall through: find the failing event by handling them one by one.
+  }
+  for (const message of valid) {
     try {
       await dispatchEvent(db, message.body, handlers);
       message.ack();
