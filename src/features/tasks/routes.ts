@@ -21,6 +21,7 @@ import {
   UpdateTaskBodySchema,
 } from "./schemas";
 import * as service from "./service";
+import * as steps from "./steps-service";
 
 const tags = ["Tasks"];
 const read = requireAuth({ scope: "tasks:read" });
@@ -247,7 +248,7 @@ const completeTaskHandler: AppRouteHandler<typeof completeTask> = async (c) => {
 };
 
 const addStepHandler: AppRouteHandler<typeof addStep> = async (c) => {
-  const result = await service.addStep(
+  const result = await steps.addStep(
     c.var.db,
     c.var.principal.userId,
     c.req.valid("param").task_id,
@@ -258,7 +259,7 @@ const addStepHandler: AppRouteHandler<typeof addStep> = async (c) => {
 
 const updateStepHandler: AppRouteHandler<typeof updateStep> = async (c) => {
   const { task_id, step_id } = c.req.valid("param");
-  const result = await service.updateStep(
+  const result = await steps.updateStep(
     c.var.db,
     c.var.principal.userId,
     task_id,
@@ -271,7 +272,7 @@ const updateStepHandler: AppRouteHandler<typeof updateStep> = async (c) => {
 
 const reorderStepsHandler: AppRouteHandler<typeof reorderSteps> = async (c) => {
   const { step_ids } = c.req.valid("json");
-  const result = await service.reorderSteps(
+  const result = await steps.reorderSteps(
     c.var.db,
     c.var.principal.userId,
     c.req.valid("param").task_id,
@@ -282,14 +283,14 @@ const reorderStepsHandler: AppRouteHandler<typeof reorderSteps> = async (c) => {
 
 const deleteStepHandler: AppRouteHandler<typeof deleteStep> = async (c) => {
   const { task_id, step_id } = c.req.valid("param");
-  const result = await service.deleteStep(c.var.db, c.var.principal.userId, task_id, step_id);
+  const result = await steps.deleteStep(c.var.db, c.var.principal.userId, task_id, step_id);
   afterWrite(c, result.events);
   return c.body(null, 204);
 };
 
 const completeStepHandler: AppRouteHandler<typeof completeStep> = async (c) => {
   const { task_id, step_id } = c.req.valid("param");
-  const result = await service.completeStep(c.var.db, c.var.principal.userId, task_id, step_id);
+  const result = await steps.completeStep(c.var.db, c.var.principal.userId, task_id, step_id);
   afterWrite(c, result.events);
   return c.json(result.body, 200);
 };

@@ -1,0 +1,54 @@
+import { and, eq, isNull, sql } from "drizzle-orm";
+import type { Database } from "../../db";
+import { microSteps, tasks } from "../../db/schema";
+import { insertEventIfChanged, newEvent } from "../../lib/outbox";
+import { nowIso } from "../../lib/time";
+import { OUTER_TASK_ID } from "./queries";
+
+/**
+ * Statements that complete a task, with its `task.completed` event written only if this request
+ * made the change. `whenStepsDone` completes it only if no step is pending and one was completed
+ * (the last step was just finished); otherwise leftover pending steps are marked skipped.
+ */
+export function completionStatements(
+  db: Database,
+  userId: string,
+  taskId: string,
+  now: number,
+  options: { whenStepsDone: boolean },
+) {
+  const guard = options.whenStepsDone
+    ? sql`NOT EXISTS (SELECT 1 FROM micro_steps s WHERE s.task_id = ${OUTER_TASK_ID} AND s.status = 'pending')
+        AND EXISTS (SELECT 1 FROM micro_steps s WHERE s.task_id = ${OUTER_TASK_ID} AND s.status = 'completed')`
+    : sql`1 = 1`;
+  const complete = db
+    .update(tasks)
+    .set({ status: "completed", completedAt: nowIso(now), updatedAt: nowIso(now) })
+    .where(
+      and(
+        eq(tasks.id, taskId),
+        eq(tasks.userId, userId),
+        isNull(tasks.deletedAt),
+        sql`${tasks.status} != 'completed'`,
+        guard,
+      ),
+    );
+  const event = insertEventIfChanged(
+    db,
+    {
+      ...newEvent("task.completed", userId, {}, now),
+      data: sql`(SELECT json_object('task_id', t.id, 'title', t.title, 'priority', t.priority,
+        'estimated_minutes', t.estimated_minutes, 'actual_minutes', t.actual_minutes, 'is_meta_task', t.is_meta_task,
+        'completed_steps', (SELECT count(*) FROM micro_steps s WHERE s.task_id = t.id AND s.status = 'completed'))
+        FROM tasks t WHERE t.id = ${taskId})`,
+    },
+    { table: tasks, id: tasks.id, value: taskId },
+  );
+  const skipRest = db
+    .update(microSteps)
+    .set({ status: "skipped", updatedAt: nowIso(now) })
+    .where(
+      and(eq(microSteps.taskId, taskId), eq(microSteps.userId, userId), eq(microSteps.status, "pending")),
+    );
+  return { complete, event, skipRest };
+}

@@ -1,0 +1,250 @@
+import { and, eq, inArray, isNull, sql } from "drizzle-orm";
+import type { Database } from "../../db";
+import { microSteps, tasks } from "../../db/schema";
+import { D1Batch } from "../../lib/batch";
+import { ApiError, notFound, validationFailed } from "../../lib/errors";
+import { insertEventIfChanged, newEvent, recordedEvents } from "../../lib/outbox";
+import { nowIso } from "../../lib/time";
+import { completionStatements } from "./completion";
+import { OUTER_TASK_ID, taskByIdQuery, toTaskDto } from "./queries";
+import { MAX_STEPS_PER_TASK, type StepInput, type TaskDto } from "./schemas";
+import type { WriteResult } from "./service";
+import { stepRows } from "./step-rows";
+
+const liveTaskOf = (userId: string, taskId: string) =>
+  sql`EXISTS (SELECT 1 FROM tasks t WHERE t.id = ${taskId} AND t.user_id = ${userId} AND t.deleted_at IS NULL)`;
+
+function stepWhere(userId: string, taskId: string, stepId: string) {
+  return and(
+    eq(microSteps.id, stepId),
+    eq(microSteps.taskId, taskId),
+    eq(microSteps.userId, userId),
+    liveTaskOf(userId, taskId),
+  );
+}
+
+/** A completed task that gets a pending step again is open again. */
+function reopenIfPendingSteps(db: Database, userId: string, taskId: string, now: number) {
+  return db
+    .update(tasks)
+    .set({ status: "in_progress", completedAt: null, updatedAt: nowIso(now) })
+    .where(
+      and(
+        eq(tasks.id, taskId),
+        eq(tasks.userId, userId),
+        eq(tasks.status, "completed"),
+        sql`EXISTS (SELECT 1 FROM micro_steps s WHERE s.task_id = ${OUTER_TASK_ID} AND s.status = 'pending')`,
+      ),
+    );
+}
+
+export async function addStep(
+  db: Database,
+  userId: string,
+  taskId: string,
+  input: StepInput & { position?: number | undefined },
+): Promise<WriteResult<TaskDto>> {
+  const now = Date.now();
+  const counts = await db
+    .select({ total: sql<number>`(SELECT count(*) FROM micro_steps s WHERE s.task_id = ${OUTER_TASK_ID})` })
+    .from(tasks)
+    .where(and(eq(tasks.id, taskId), eq(tasks.userId, userId), isNull(tasks.deletedAt)))
+    .get();
+  if (!counts) throw notFound("Task");
+  if (counts.total >= MAX_STEPS_PER_TASK) {
+    throw new ApiError(409, "too_many_steps", `A task can have at most ${MAX_STEPS_PER_TASK} steps.`);
+  }
+  const position = Math.min(input.position ?? counts.total + 1, counts.total + 1);
+  const [row] = stepRows(userId, taskId, [input], position, now);
+  const batch = new D1Batch();
+  batch.add(
+    db
+      .update(microSteps)
+      .set({ position: sql`${microSteps.position} + 1` })
+      .where(
+        and(
+          eq(microSteps.taskId, taskId),
+          eq(microSteps.userId, userId),
+          sql`${microSteps.position} >= ${position}`,
+        ),
+      ),
+  );
+  batch.add(db.insert(microSteps).values(row!));
+  batch.add(reopenIfPendingSteps(db, userId, taskId, now));
+  const read = batch.add(taskByIdQuery(db, userId, taskId));
+  const results = await batch.run(db);
+  const task = read(results)[0];
+  if (!task) throw notFound("Task");
+  return { body: toTaskDto(task), events: [] };
+}
+
+export async function updateStep(
+  db: Database,
+  userId: string,
+  taskId: string,
+  stepId: string,
+  input: {
+    description?: string | undefined;
+    short_label?: string | null | undefined;
+    icon?: string | null | undefined;
+    estimated_minutes?: number | undefined;
+    leaf_type?: "DIGITAL" | "HUMAN" | undefined;
+    status?: "pending" | "skipped" | undefined;
+  },
+): Promise<WriteResult<TaskDto>> {
+  const now = Date.now();
+  const batch = new D1Batch();
+  const updated = batch.add(
+    db
+      .update(microSteps)
+      .set({
+        description: input.description,
+        shortLabel: input.short_label,
+        icon: input.icon,
+        estimatedMinutes: input.estimated_minutes,
+        leafType: input.leaf_type,
+        ...(input.status !== undefined ? { status: input.status, completedAt: null } : {}),
+        updatedAt: nowIso(now),
+      })
+      .where(stepWhere(userId, taskId, stepId))
+      .returning({ id: microSteps.id }),
+  );
+  batch.add(reopenIfPendingSteps(db, userId, taskId, now));
+  // Skipping the last pending step finishes the task, as completing it would.
+  const { complete, event } = completionStatements(db, userId, taskId, now, { whenStepsDone: true });
+  batch.add(complete);
+  const written = batch.add(event);
+  const read = batch.add(taskByIdQuery(db, userId, taskId));
+  const results = await batch.run(db);
+  const task = read(results)[0];
+  if (updated(results).length === 0 || !task) throw notFound("Step");
+  return { body: toTaskDto(task), events: recordedEvents(written(results)) };
+}
+
+export async function completeStep(
+  db: Database,
+  userId: string,
+  taskId: string,
+  stepId: string,
+): Promise<WriteResult<TaskDto>> {
+  const now = Date.now();
+  const batch = new D1Batch();
+  batch.add(
+    db
+      .update(microSteps)
+      .set({ status: "completed", completedAt: nowIso(now), updatedAt: nowIso(now) })
+      .where(and(stepWhere(userId, taskId, stepId), sql`${microSteps.status} != 'completed'`)),
+  );
+  const stepEvent = batch.add(
+    insertEventIfChanged(
+      db,
+      {
+        ...newEvent("step.completed", userId, {}, now),
+        data: sql`(SELECT json_object('task_id', s.task_id, 'step_id', s.id, 'description', s.description,
+          'estimated_minutes', s.estimated_minutes, 'leaf_type', s.leaf_type,
+          'task_priority', (SELECT t.priority FROM tasks t WHERE t.id = s.task_id),
+          'task_estimated_minutes', (SELECT t.estimated_minutes FROM tasks t WHERE t.id = s.task_id))
+          FROM micro_steps s WHERE s.id = ${stepId})`,
+      },
+      { table: microSteps, id: microSteps.id, value: stepId },
+    ),
+  );
+  batch.add(
+    db
+      .update(tasks)
+      .set({ status: "in_progress", updatedAt: nowIso(now) })
+      .where(and(eq(tasks.id, taskId), eq(tasks.userId, userId), eq(tasks.status, "pending"))),
+  );
+  const { complete, event } = completionStatements(db, userId, taskId, now, { whenStepsDone: true });
+  batch.add(complete);
+  const taskEvent = batch.add(event);
+  const stepRead = batch.add(
+    db
+      .select({ id: microSteps.id })
+      .from(microSteps)
+      .where(stepWhere(userId, taskId, stepId)),
+  );
+  const read = batch.add(taskByIdQuery(db, userId, taskId));
+  const results = await batch.run(db);
+  const task = read(results)[0];
+  if (stepRead(results).length === 0 || !task) throw notFound("Step");
+  return { body: toTaskDto(task), events: recordedEvents(stepEvent(results), taskEvent(results)) };
+}
+
+export async function deleteStep(
+  db: Database,
+  userId: string,
+  taskId: string,
+  stepId: string,
+): Promise<WriteResult<null>> {
+  const now = Date.now();
+  const batch = new D1Batch();
+  const deleted = batch.add(
+    db
+      .delete(microSteps)
+      .where(stepWhere(userId, taskId, stepId))
+      .returning({ id: microSteps.id }),
+  );
+  // Renumber 1..n so positions stay dense after the gap.
+  batch.add(
+    db
+      .update(microSteps)
+      .set({
+        position: sql`(SELECT count(*) FROM micro_steps m2 WHERE m2.task_id = ${microSteps.taskId} AND m2.position <= ${microSteps.position})`,
+      })
+      .where(and(eq(microSteps.taskId, taskId), eq(microSteps.userId, userId))),
+  );
+  const { complete, event } = completionStatements(db, userId, taskId, now, { whenStepsDone: true });
+  batch.add(complete);
+  const written = batch.add(event);
+  const results = await batch.run(db);
+  if (deleted(results).length === 0) throw notFound("Step");
+  return { body: null, events: recordedEvents(written(results)) };
+}
+
+export async function reorderSteps(
+  db: Database,
+  userId: string,
+  taskId: string,
+  stepIds: string[],
+): Promise<WriteResult<TaskDto>> {
+  const now = Date.now();
+  const current = await db
+    .select({ id: microSteps.id })
+    .from(microSteps)
+    .where(and(eq(microSteps.taskId, taskId), eq(microSteps.userId, userId), liveTaskOf(userId, taskId)))
+    .all();
+  if (current.length === 0) {
+    const task = await taskByIdQuery(db, userId, taskId).get();
+    if (!task) throw notFound("Task");
+  }
+  const have = new Set(current.map((s) => s.id));
+  if (
+    stepIds.length !== have.size ||
+    new Set(stepIds).size !== stepIds.length ||
+    stepIds.some((id) => !have.has(id))
+  ) {
+    throw validationFailed(
+      [{ field: "step_ids", message: "Must list every step of the task exactly once" }],
+      "step_ids must list every step of the task exactly once.",
+    );
+  }
+  const cases = sql.join(
+    stepIds.map((id, i) => sql`WHEN ${id} THEN ${i + 1}`),
+    sql` `,
+  );
+  const batch = new D1Batch();
+  batch.add(
+    db
+      .update(microSteps)
+      .set({ position: sql`CASE ${microSteps.id} ${cases} END`, updatedAt: nowIso(now) })
+      .where(
+        and(eq(microSteps.taskId, taskId), eq(microSteps.userId, userId), inArray(microSteps.id, stepIds)),
+      ),
+  );
+  const read = batch.add(taskByIdQuery(db, userId, taskId));
+  const results = await batch.run(db);
+  const task = read(results)[0];
+  if (!task) throw notFound("Task");
+  return { body: toTaskDto(task), events: [] };
+}
