@@ -3,6 +3,7 @@ import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { authRouter } from "./features/auth/routes";
 import { captureRouter } from "./features/capture/routes";
+import { delegationRouter } from "./features/delegation/routes";
 import { healthRouter } from "./features/health/routes";
 import { tasksRouter } from "./features/tasks/routes";
 import { createRouter } from "./lib/create-app";
@@ -28,6 +29,7 @@ export function createApp() {
   app.route(`${API_PREFIX}/auth`, authRouter);
   app.route(`${API_PREFIX}/tasks`, tasksRouter);
   app.route(`${API_PREFIX}/capture`, captureRouter);
+  app.route(`${API_PREFIX}/delegation`, delegationRouter);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",

@@ -69,6 +69,7 @@ async function authenticateApiToken(c: Context<AppEnv>, token: string): Promise<
       scopes: apiTokens.scopes,
       expiresAt: apiTokens.expiresAt,
       lastUsedAt: apiTokens.lastUsedAt,
+      agentId: apiTokens.agentId,
     })
     .from(apiTokens)
     .where(and(eq(apiTokens.tokenHash, await sha256Hex(token)), isNull(apiTokens.revokedAt)))
@@ -89,5 +90,7 @@ async function authenticateApiToken(c: Context<AppEnv>, token: string): Promise<
     );
   }
   const scopes = new Set(row.scopes.filter((s): s is Scope => ALL_SCOPES.has(s as Scope)));
+  if (row.agentId)
+    return { userId: row.userId, kind: "agent", agentId: row.agentId, credentialId: row.id, scopes };
   return { userId: row.userId, kind: "api_token", credentialId: row.id, scopes };
 }

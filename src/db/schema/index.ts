@@ -1,3 +1,4 @@
+export * from "./delegation";
 export * from "./events";
 export * from "./idempotency";
 export * from "./tasks";

@@ -46,6 +46,8 @@ export const apiTokens = sqliteTable(
     tokenHash: text("token_hash").notNull(),
     tokenPrefix: text("token_prefix").notNull(),
     scopes: text("scopes", { mode: "json" }).$type<string[]>().notNull(),
+    /** Set for an agent's own token: it acts as that agent, on that agent's assignments only. */
+    agentId: text("agent_id"),
     expiresAt: text("expires_at"),
     lastUsedAt: text("last_used_at"),
     createdAt: text("created_at").notNull(),

@@ -311,6 +311,7 @@ export async function createApiToken(
     tokenHash: hash,
     tokenPrefix: displayPrefix,
     scopes: [...new Set(input.scopes)],
+    agentId: null,
     expiresAt: input.expires_in_days ? nowIso(now + input.expires_in_days * DAY_MS) : null,
     lastUsedAt: null,
     createdAt: nowIso(now),
@@ -324,7 +325,8 @@ export async function listApiTokens(db: Database, userId: string): Promise<ApiTo
   const rows = await db
     .select()
     .from(apiTokens)
-    .where(and(eq(apiTokens.userId, userId), isNull(apiTokens.revokedAt)))
+    // Agents' own tokens are managed with their agent (re-registering rotates them).
+    .where(and(eq(apiTokens.userId, userId), isNull(apiTokens.revokedAt), isNull(apiTokens.agentId)))
     .orderBy(desc(apiTokens.id))
     .all();
   return rows.map(toApiTokenDto);
@@ -334,7 +336,14 @@ export async function revokeApiToken(db: Database, userId: string, tokenId: stri
   const revoked = await db
     .update(apiTokens)
     .set({ revokedAt: nowIso() })
-    .where(and(eq(apiTokens.id, tokenId), eq(apiTokens.userId, userId), isNull(apiTokens.revokedAt)))
+    .where(
+      and(
+        eq(apiTokens.id, tokenId),
+        eq(apiTokens.userId, userId),
+        isNull(apiTokens.revokedAt),
+        isNull(apiTokens.agentId),
+      ),
+    )
     .returning({ id: apiTokens.id });
   if (revoked.length === 0) throw notFound("API token");
 }

@@ -1,4 +1,4 @@
-import { and, eq, isNull, sql } from "drizzle-orm";
+import { and, eq, isNull, type SQL, sql } from "drizzle-orm";
 import type { Database } from "../../db";
 import { microSteps, tasks } from "../../db/schema";
 import { insertEventIfChanged, newEvent } from "../../lib/outbox";
@@ -15,7 +15,10 @@ export function completionStatements(
   userId: string,
   taskId: string,
   now: number,
-  options: { whenStepsDone: boolean },
+  options: {
+    whenStepsDone: boolean /** an extra condition, e.g. "this request made its change" */;
+    guard?: SQL;
+  },
 ) {
   const guard = options.whenStepsDone
     ? sql`NOT EXISTS (SELECT 1 FROM micro_steps s WHERE s.task_id = ${OUTER_TASK_ID} AND s.status = 'pending')
@@ -31,6 +34,7 @@ export function completionStatements(
         isNull(tasks.deletedAt),
         sql`${tasks.status} != 'completed'`,
         guard,
+        options.guard,
       ),
     );
   const event = insertEventIfChanged(

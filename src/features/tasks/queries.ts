@@ -86,18 +86,25 @@ export function toTaskDto(row: TaskQueryRow): TaskDto {
 
 const ownedLive = (userId: string) => and(eq(tasks.userId, userId), isNull(tasks.deletedAt));
 
+/**
+ * What a caller may read: a person reads all their live tasks; an agent (through its own token)
+ * reads only the tasks it has been assigned.
+ */
+export function visibleLive(userId: string, agentId?: string) {
+  if (!agentId) return ownedLive(userId);
+  return and(
+    ownedLive(userId),
+    sql`EXISTS (SELECT 1 FROM task_assignments a WHERE a.task_id = ${OUTER_TASK_ID} AND a.agent_id = ${agentId})`,
+  );
+}
+
 /** One of the caller's live tasks with its steps, as a batchable query (empty when absent or not theirs). */
-export function taskByIdQuery(db: Database, userId: string, taskId: string) {
+export function taskByIdQuery(db: Database, userId: string, taskId: string, agentId?: string) {
   return db
     .select(withSteps)
     .from(tasks)
-    .where(and(ownedLive(userId), eq(tasks.id, taskId)))
+    .where(and(visibleLive(userId, agentId), eq(tasks.id, taskId)))
     .limit(1);
-}
-
-export async function findTask(db: Database, userId: string, taskId: string): Promise<TaskDto | undefined> {
-  const row = await taskByIdQuery(db, userId, taskId).get();
-  return row ? toTaskDto(row) : undefined;
 }
 
 /** A task is ready when every task it depends on is completed (deleted ones no longer block). */
@@ -110,8 +117,9 @@ export async function listTasks(
   userId: string,
   query: ListTasksQuery,
   afterId: string | null,
+  agentId?: string,
 ): Promise<{ items: TaskDto[]; lastId: string | null }> {
-  const conditions: (SQL | undefined)[] = [ownedLive(userId)];
+  const conditions: (SQL | undefined)[] = [visibleLive(userId, agentId)];
   if (afterId) conditions.push(lt(tasks.id, afterId));
   if (query.status) conditions.push(eq(tasks.status, query.status));
   if (query.priority) conditions.push(eq(tasks.priority, query.priority));
@@ -156,13 +164,17 @@ const priorityRank = sql`CASE ${tasks.priority} ${sql.raw(
  * Hunter mode: the one task to work on now — open, ready, the person's own to do (not delegated or
  * dropped), with a step left (or no steps at all): started work first, then priority, then due time.
  */
-export async function findNextTask(db: Database, userId: string): Promise<TaskDto | undefined> {
+export async function findNextTask(
+  db: Database,
+  userId: string,
+  agentId?: string,
+): Promise<TaskDto | undefined> {
   const row = await db
     .select(withSteps)
     .from(tasks)
     .where(
       and(
-        ownedLive(userId),
+        visibleLive(userId, agentId),
         sql`${tasks.status} IN ('pending', 'in_progress')`,
         sql`${tasks.delegationMode} IN ('DO', 'DO_WITH_ME')`,
         isReady,

@@ -205,13 +205,13 @@ const listTasksHandler: AppRouteHandler<typeof listTasksRoute> = async (c) => {
     if (!afterId)
       throw new ApiError(400, "invalid_cursor", "The cursor is not valid; start again from the first page.");
   }
-  const page = await listTasks(c.var.db, c.var.principal.userId, query, afterId);
+  const page = await listTasks(c.var.db, c.var.principal.userId, query, afterId, c.var.principal.agentId);
   if (page.lastId) c.header("Link", nextLink(c.req.url, encodeCursor(page.lastId)));
   return c.json(page.items, 200);
 };
 
 const nextStepHandler: AppRouteHandler<typeof nextStep> = async (c) => {
-  const task = await findNextTask(c.var.db, c.var.principal.userId);
+  const task = await findNextTask(c.var.db, c.var.principal.userId, c.var.principal.agentId);
   if (!task)
     return c.json(
       { task: null, step: null, reason: "Nothing is ready right now. Capture something, or take a break." },
@@ -222,7 +222,15 @@ const nextStepHandler: AppRouteHandler<typeof nextStep> = async (c) => {
 };
 
 const getTaskHandler: AppRouteHandler<typeof getTask> = async (c) =>
-  c.json(await service.getTask(c.var.db, c.var.principal.userId, c.req.valid("param").task_id), 200);
+  c.json(
+    await service.getTask(
+      c.var.db,
+      c.var.principal.userId,
+      c.req.valid("param").task_id,
+      c.var.principal.agentId,
+    ),
+    200,
+  );
 
 const updateTaskHandler: AppRouteHandler<typeof updateTask> = async (c) => {
   const result = await service.updateTask(

@@ -128,8 +128,13 @@ export async function createTask(
   return { body, events: [event], replayed: false };
 }
 
-export async function getTask(db: Database, userId: string, taskId: string): Promise<TaskDto> {
-  const row = await taskByIdQuery(db, userId, taskId).get();
+export async function getTask(
+  db: Database,
+  userId: string,
+  taskId: string,
+  agentId?: string,
+): Promise<TaskDto> {
+  const row = await taskByIdQuery(db, userId, taskId, agentId).get();
   if (!row) throw notFound("Task");
   return toTaskDto(row);
 }

@@ -4,11 +4,17 @@ export type Scope = (typeof SCOPES)[number];
 
 /** Who is calling: a user through a login session, or through one of their API tokens. */
 export interface Principal {
+  /** The account: for an agent, the person who registered it. */
   userId: string;
-  kind: "session" | "api_token";
+  kind: "session" | "api_token" | "agent";
+  /** Set when an agent calls with its own token. */
+  agentId?: string;
   /** Login family for sessions, token id for API tokens. */
   credentialId: string;
   scopes: ReadonlySet<Scope>;
 }
+
+/** An agent's own token: its assignments, and reading the tasks in them. */
+export const AGENT_SCOPES: Scope[] = ["agents:read", "agents:write", "tasks:read"];
 
 export const ALL_SCOPES: ReadonlySet<Scope> = new Set(SCOPES);

@@ -1,0 +1,204 @@
+import { and, eq, sql } from "drizzle-orm";
+import type { Database } from "../../db";
+import { agents, microSteps, taskAssignments, tasks } from "../../db/schema";
+import type { AssignmentStatus } from "../../db/schema/delegation";
+import type { Principal } from "../../lib/auth/principal";
+import { D1Batch } from "../../lib/batch";
+import { ApiError, notFound } from "../../lib/errors";
+import type { EventEnvelope } from "../../lib/events";
+import { insertEventIfChanged, newEvent, recordedEvents } from "../../lib/outbox";
+import { nowIso } from "../../lib/time";
+import { completionStatements } from "../tasks/completion";
+import { assignmentByIdQuery, toAssignmentDto } from "./assignment-queries";
+import type { AssignmentDto } from "./schemas";
+
+export type AssignmentMove = "accept" | "start" | "complete" | "reject";
+
+/** The legal moves: pending → accepted → in_progress → completed; pending or accepted → rejected. */
+export const MOVES: Record<
+  AssignmentMove,
+  {
+    from: AssignmentStatus[];
+    to: AssignmentStatus;
+    stamp: "acceptedAt" | "startedAt" | "completedAt" | "rejectedAt";
+    event: string;
+    releases: boolean;
+  }
+> = {
+  accept: {
+    from: ["pending"],
+    to: "accepted",
+    stamp: "acceptedAt",
+    event: "assignment.accepted",
+    releases: false,
+  },
+  start: {
+    from: ["accepted"],
+    to: "in_progress",
+    stamp: "startedAt",
+    event: "assignment.started",
+    releases: false,
+  },
+  complete: {
+    from: ["in_progress"],
+    to: "completed",
+    stamp: "completedAt",
+    event: "assignment.completed",
+    releases: true,
+  },
+  reject: {
+    from: ["pending", "accepted"],
+    to: "rejected",
+    stamp: "rejectedAt",
+    event: "assignment.rejected",
+    releases: true,
+  },
+};
+
+/** True when the event with this id was written in this batch: the marker that our move happened. */
+const moved = (eventId: string) => sql`EXISTS (SELECT 1 FROM events e WHERE e.id = ${eventId})`;
+
+export async function moveAssignment(
+  db: Database,
+  principal: Principal,
+  assignmentId: string,
+  move: AssignmentMove,
+  details: { reason?: string | undefined; actual_minutes?: number | undefined } = {},
+): Promise<{ body: AssignmentDto; events: EventEnvelope[] }> {
+  const now = Date.now();
+  const rule = MOVES[move];
+  const { userId, agentId } = principal;
+  const event = newEvent(rule.event, userId, {}, now);
+  const batch = new D1Batch();
+  batch.add(
+    db
+      .update(taskAssignments)
+      .set({
+        status: rule.to,
+        [rule.stamp]: nowIso(now),
+        ...(move === "reject" ? { reason: details.reason ?? null } : {}),
+        updatedAt: nowIso(now),
+      })
+      .where(
+        and(
+          eq(taskAssignments.id, assignmentId),
+          eq(taskAssignments.userId, userId),
+          agentId ? eq(taskAssignments.agentId, agentId) : undefined,
+          sql`${taskAssignments.status} IN (${sql.join(
+            rule.from.map((s) => sql`${s}`),
+            sql`, `,
+          )})`,
+        ),
+      ),
+  );
+  const written = batch.add(
+    insertEventIfChanged(
+      db,
+      {
+        ...event,
+        data: sql`(SELECT json_object('assignment_id', a.id, 'task_id', a.task_id, 'agent_id', a.agent_id,
+          'assignee', a.assignee, 'role', a.role, 'status', a.status, 'reason', a.reason)
+          FROM task_assignments a WHERE a.id = ${assignmentId})`,
+      },
+      { table: taskAssignments, id: taskAssignments.id, value: assignmentId },
+    ),
+  );
+  const assignmentAgent = sql`(SELECT a.agent_id FROM task_assignments a WHERE a.id = ${assignmentId})`;
+  const assignmentTask = sql`(SELECT a.task_id FROM task_assignments a WHERE a.id = ${assignmentId})`;
+  // Every move shows the agent is alive; finishing or rejecting frees its slot.
+  batch.add(
+    db
+      .update(agents)
+      .set({
+        lastActiveAt: nowIso(now),
+        ...(rule.releases
+          ? {
+              currentTaskCount: sql`max(0, ${agents.currentTaskCount} - 1)`,
+              status: sql`CASE WHEN ${agents.currentTaskCount} - 1 >= ${agents.maxConcurrentTasks} THEN 'busy' ELSE 'idle' END`,
+            }
+          : {}),
+        updatedAt: nowIso(now),
+      })
+      .where(and(eq(agents.userId, userId), sql`${agents.agentId} = ${assignmentAgent}`, moved(event.id))),
+  );
+  let taskEvent:
+    | ((r: readonly unknown[]) => typeof import("../../db/schema").events.$inferSelect[])
+    | undefined;
+  if (move === "start") {
+    batch.add(
+      db
+        .update(tasks)
+        .set({ status: "in_progress", updatedAt: nowIso(now) })
+        .where(and(sql`${tasks.id} = ${assignmentTask}`, eq(tasks.status, "pending"), moved(event.id))),
+    );
+  }
+  if (move === "reject") {
+    // The task goes back to be delegated again.
+    batch.add(
+      db
+        .update(tasks)
+        .set({ assignedTo: null, updatedAt: nowIso(now) })
+        .where(
+          and(
+            sql`${tasks.id} = ${assignmentTask}`,
+            sql`${tasks.assignedTo} = (SELECT a.assignee FROM task_assignments a WHERE a.id = ${assignmentId})`,
+            moved(event.id),
+          ),
+        ),
+    );
+  }
+  if (move === "complete") {
+    // The agent did the work: its remaining steps are done, and so is the task.
+    batch.add(
+      db
+        .update(microSteps)
+        .set({ status: "completed", completedAt: nowIso(now), updatedAt: nowIso(now) })
+        .where(
+          and(
+            sql`${microSteps.taskId} = ${assignmentTask}`,
+            eq(microSteps.status, "pending"),
+            moved(event.id),
+          ),
+        ),
+    );
+    if (details.actual_minutes !== undefined) {
+      batch.add(
+        db
+          .update(tasks)
+          .set({ actualMinutes: details.actual_minutes })
+          .where(and(sql`${tasks.id} = ${assignmentTask}`, moved(event.id))),
+      );
+    }
+    const taskId = await taskIdOf(db, userId, assignmentId);
+    if (taskId) {
+      const { complete, event: completed } = completionStatements(db, userId, taskId, now, {
+        whenStepsDone: false,
+        guard: moved(event.id),
+      });
+      batch.add(complete);
+      taskEvent = batch.add(completed);
+    }
+  }
+  const read = batch.add(assignmentByIdQuery(db, userId, assignmentId, agentId));
+  const results = await batch.run(db);
+  const row = read(results)[0];
+  if (!row) throw notFound("Assignment");
+  const events = recordedEvents(written(results), taskEvent ? taskEvent(results) : []);
+  if (written(results).length === 0) {
+    throw new ApiError(
+      409,
+      "illegal_transition",
+      `Cannot ${move} an assignment that is ${row.a.status.replace("_", " ")}.`,
+    );
+  }
+  return { body: toAssignmentDto(row), events };
+}
+
+async function taskIdOf(db: Database, userId: string, assignmentId: string): Promise<string | undefined> {
+  const row = await db
+    .select({ taskId: taskAssignments.taskId })
+    .from(taskAssignments)
+    .where(and(eq(taskAssignments.id, assignmentId), eq(taskAssignments.userId, userId)))
+    .get();
+  return row?.taskId;
+}

@@ -1,0 +1,337 @@
+import { and, eq, inArray, isNull, type SQL, sql } from "drizzle-orm";
+import type { Database } from "../../db";
+import { agents, taskAssignments, tasks } from "../../db/schema";
+import type { DelegationMode } from "../../db/schema/tasks";
+import { D1Batch } from "../../lib/batch";
+import { isUniqueViolation } from "../../lib/db-errors";
+import { ApiError, notFound } from "../../lib/errors";
+import type { EventEnvelope } from "../../lib/events";
+import { newId } from "../../lib/ids";
+import { insertEventIfChanged, newEvent, recordedEvents } from "../../lib/outbox";
+import { nowIso } from "../../lib/time";
+import { OUTER_TASK_ID } from "../tasks/queries";
+import { toAgentDto } from "./agents-service";
+import { assignmentByIdQuery, toAssignmentDto } from "./assignment-queries";
+import type { AgentDto, AssignmentDto } from "./schemas";
+
+export interface DelegateInput {
+  task_id: string;
+  delegation_mode: DelegationMode;
+  prefer_agent_type?: string | undefined;
+  required_capabilities?: string[] | undefined;
+}
+
+export interface DelegationResult {
+  assignment: AssignmentDto | null;
+  assigned_agent: AgentDto | null;
+  collaborator_assignment?: AssignmentDto | null;
+  message: string;
+}
+
+const OPEN = sql`('pending', 'accepted', 'in_progress')`;
+const liveTask = (userId: string, taskId: string) =>
+  sql`EXISTS (SELECT 1 FROM tasks t WHERE t.id = ${taskId} AND t.user_id = ${userId} AND t.deleted_at IS NULL)`;
+const noOpenAssignment = (taskId: string, role: "owner" | "collaborator") =>
+  sql`NOT EXISTS (SELECT 1 FROM task_assignments x WHERE x.task_id = ${taskId} AND x.role = ${role} AND x.status IN ${OPEN})`;
+
+/**
+ * Claims the least-loaded available agent (one that has not rejected this task, when possible) in ONE statement: the subquery picks, the UPDATE takes a
+ * slot only while there is one, and SQLite's single writer makes concurrent claims queue up, so no
+ * agent ever goes over capacity. The claim id marks the row for the next statements of the batch.
+ */
+function claimAgent(
+  db: Database,
+  userId: string,
+  taskId: string,
+  claimId: string,
+  role: "owner" | "collaborator",
+  input: DelegateInput,
+  now: number,
+) {
+  const filters: SQL[] = [
+    sql`c.user_id = ${userId}`,
+    sql`c.status != 'offline'`,
+    sql`c.current_task_count < c.max_concurrent_tasks`,
+  ];
+  if (input.prefer_agent_type) filters.push(sql`c.agent_type = ${input.prefer_agent_type}`);
+  for (const capability of new Set(input.required_capabilities ?? [])) {
+    filters.push(sql`EXISTS (SELECT 1 FROM json_each(c.capabilities) WHERE value = ${capability})`);
+  }
+  const pick = sql`(SELECT c.id FROM agents c WHERE ${sql.join(filters, sql` AND `)}
+    ORDER BY EXISTS (SELECT 1 FROM task_assignments r WHERE r.task_id = ${taskId} AND r.agent_id = c.agent_id AND r.status = 'rejected'),
+      c.current_task_count * 1.0 / c.max_concurrent_tasks, c.current_task_count, c.last_active_at DESC LIMIT 1)`;
+  return db
+    .update(agents)
+    .set({
+      currentTaskCount: sql`${agents.currentTaskCount} + 1`,
+      status: sql`CASE WHEN ${agents.currentTaskCount} + 1 >= ${agents.maxConcurrentTasks} THEN 'busy' ELSE 'idle' END`,
+      lastClaimId: claimId,
+      updatedAt: nowIso(now),
+    })
+    .where(and(sql`${agents.id} = ${pick}`, liveTask(userId, taskId), noOpenAssignment(taskId, role)));
+}
+
+/** The assignment row for the agent the claim marked (nothing if no agent was claimed). */
+function insertAgentAssignment(
+  db: Database,
+  userId: string,
+  taskId: string,
+  claimId: string,
+  role: "owner" | "collaborator",
+  mode: DelegationMode,
+  now: number,
+) {
+  const v = <T>(value: unknown, name: string) => sql<T>`${value}`.as(name);
+  return db.insert(taskAssignments).select(
+    db
+      .select({
+        id: v<string>(claimId, "id"),
+        userId: v<string>(userId, "user_id"),
+        taskId: v<string>(taskId, "task_id"),
+        agentId: sql<string>`${agents.agentId}`.as("agent_id"),
+        assignee: sql<string>`'agent:' || ${agents.agentId}`.as("assignee"),
+        role: v<"owner" | "collaborator">(role, "role"),
+        delegationMode: v<string>(mode, "delegation_mode"),
+        status: v<"pending">("pending", "status"),
+        reason: sql<string | null>`NULL`.as("reason"),
+        createdAt: v<string>(nowIso(now), "created_at"),
+        acceptedAt: sql<string | null>`NULL`.as("accepted_at"),
+        startedAt: sql<string | null>`NULL`.as("started_at"),
+        completedAt: sql<string | null>`NULL`.as("completed_at"),
+        rejectedAt: sql<string | null>`NULL`.as("rejected_at"),
+        updatedAt: v<string>(nowIso(now), "updated_at"),
+      })
+      .from(agents)
+      .where(eq(agents.lastClaimId, claimId)),
+  );
+}
+
+/** The person's own assignment (DO, and the lead of DO_WITH_ME): accepted from the start. */
+function insertPersonAssignment(
+  db: Database,
+  userId: string,
+  taskId: string,
+  id: string,
+  mode: DelegationMode,
+  now: number,
+) {
+  const v = <T>(value: unknown, name: string) => sql<T>`${value}`.as(name);
+  return db.insert(taskAssignments).select(
+    db
+      .select({
+        id: v<string>(id, "id"),
+        userId: v<string>(userId, "user_id"),
+        taskId: v<string>(taskId, "task_id"),
+        agentId: sql<string | null>`NULL`.as("agent_id"),
+        assignee: v<string>(`user:${userId}`, "assignee"),
+        role: v<"owner">("owner", "role"),
+        delegationMode: v<string>(mode, "delegation_mode"),
+        status: v<"accepted">("accepted", "status"),
+        reason: sql<string | null>`NULL`.as("reason"),
+        createdAt: v<string>(nowIso(now), "created_at"),
+        acceptedAt: v<string>(nowIso(now), "accepted_at"),
+        startedAt: sql<string | null>`NULL`.as("started_at"),
+        completedAt: sql<string | null>`NULL`.as("completed_at"),
+        rejectedAt: sql<string | null>`NULL`.as("rejected_at"),
+        updatedAt: v<string>(nowIso(now), "updated_at"),
+      })
+      .from(tasks)
+      .where(
+        and(
+          eq(tasks.id, taskId),
+          eq(tasks.userId, userId),
+          isNull(tasks.deletedAt),
+          noOpenAssignment(taskId, "owner"),
+        ),
+      ),
+  );
+}
+
+function assignmentCreatedEvent(db: Database, userId: string, assignmentId: string, now: number) {
+  return insertEventIfChanged(
+    db,
+    {
+      ...newEvent("assignment.created", userId, {}, now),
+      data: sql`(SELECT json_object('assignment_id', a.id, 'task_id', a.task_id, 'agent_id', a.agent_id,
+        'assignee', a.assignee, 'role', a.role, 'delegation_mode', a.delegation_mode) FROM task_assignments a WHERE a.id = ${assignmentId})`,
+    },
+    { table: taskAssignments, id: taskAssignments.id, value: assignmentId },
+  );
+}
+
+/** Releases the agent slots held by a task's open assignments (before they are cancelled). */
+export function releaseAgentsOfTask(db: Database, userId: string, taskId: string, now: number) {
+  return db
+    .update(agents)
+    .set({
+      currentTaskCount: sql`max(0, ${agents.currentTaskCount} - 1)`,
+      status: sql`CASE WHEN ${agents.status} = 'offline' THEN 'offline' WHEN ${agents.currentTaskCount} - 1 >= ${agents.maxConcurrentTasks} THEN 'busy' ELSE 'idle' END`,
+      updatedAt: nowIso(now),
+    })
+    .where(
+      and(
+        eq(agents.userId, userId),
+        sql`${agents.agentId} IN (SELECT x.agent_id FROM task_assignments x WHERE x.task_id = ${taskId} AND x.status IN ${OPEN} AND x.agent_id IS NOT NULL)`,
+      ),
+    );
+}
+
+export async function delegateTask(
+  db: Database,
+  userId: string,
+  input: DelegateInput,
+): Promise<{ result: DelegationResult; events: EventEnvelope[] }> {
+  const now = Date.now();
+  const taskId = input.task_id;
+  if (input.delegation_mode === "DELETE") return deleteByDelegation(db, userId, taskId, now);
+
+  const ownerId = newId(now);
+  const collaboratorId = newId(now);
+  const mode = input.delegation_mode;
+  const agentRole = mode === "DO_WITH_ME" ? "collaborator" : "owner";
+  const batch = new D1Batch();
+
+  // D1 has no interactive transactions: the claim, the assignment, the task's delegation fields and
+  // the event are one batch, each statement guarded by what the one before it did.
+  if (mode === "DO" || mode === "DO_WITH_ME") {
+    batch.add(insertPersonAssignment(db, userId, taskId, ownerId, mode, now));
+  }
+  if (mode === "DELEGATE" || mode === "DO_WITH_ME") {
+    const claimId = agentRole === "owner" ? ownerId : collaboratorId;
+    batch.add(claimAgent(db, userId, taskId, claimId, agentRole, input, now));
+    batch.add(insertAgentAssignment(db, userId, taskId, claimId, agentRole, mode, now));
+  }
+  // Each guarded event insert follows the statement whose change it records.
+  const collaboratorEvent =
+    mode === "DO_WITH_ME" ? batch.add(assignmentCreatedEvent(db, userId, collaboratorId, now)) : undefined;
+  batch.add(
+    db
+      .update(tasks)
+      .set({
+        delegationMode: mode,
+        assignedTo: sql`(SELECT a.assignee FROM task_assignments a WHERE a.id = ${ownerId})`,
+        agentType: sql`coalesce((SELECT g.agent_type FROM agents g WHERE g.last_claim_id IN (${ownerId}, ${collaboratorId})), ${tasks.agentType})`,
+        updatedAt: nowIso(now),
+      })
+      .where(
+        and(eq(tasks.id, taskId), sql`EXISTS (SELECT 1 FROM task_assignments a WHERE a.id = ${ownerId})`),
+      ),
+  );
+  const ownerEvent = batch.add(assignmentCreatedEvent(db, userId, ownerId, now));
+  const ownerRead = batch.add(assignmentByIdQuery(db, userId, ownerId));
+  const collaboratorRead = batch.add(assignmentByIdQuery(db, userId, collaboratorId));
+  const claimed = batch.add(
+    db
+      .select()
+      .from(agents)
+      .where(inArray(agents.lastClaimId, [ownerId, collaboratorId])),
+  );
+  const taskRead = batch.add(
+    db
+      .select({
+        id: tasks.id,
+        openAssignee: sql<
+          string | null
+        >`(SELECT a.assignee FROM task_assignments a WHERE a.task_id = ${OUTER_TASK_ID} AND a.role = 'owner' AND a.status IN ${OPEN})`,
+      })
+      .from(tasks)
+      .where(and(eq(tasks.id, taskId), eq(tasks.userId, userId), isNull(tasks.deletedAt))),
+  );
+
+  let results: readonly unknown[];
+  try {
+    results = await batch.run(db);
+  } catch (error) {
+    // A concurrent delegation of the same task won: the unique open-assignment index refused ours.
+    if (isUniqueViolation(error)) throw alreadyAssigned();
+    throw error;
+  }
+  const owner = ownerRead(results)[0];
+  const collaborator = collaboratorRead(results)[0];
+  const agent = claimed(results)[0];
+  if (!owner) {
+    const task = taskRead(results)[0];
+    if (!task) throw notFound("Task");
+    if (task.openAssignee && !owner) throw alreadyAssigned(task.openAssignee);
+    const kind = input.prefer_agent_type ? `"${input.prefer_agent_type}" ` : "";
+    throw new ApiError(
+      503,
+      "no_available_agents",
+      `No available ${kind}agents with free capacity${input.required_capabilities?.length ? " and the required capabilities" : ""}; register one or try again later.`,
+    );
+  }
+  const events = recordedEvents(ownerEvent(results), collaboratorEvent ? collaboratorEvent(results) : []);
+  const result: DelegationResult = {
+    assignment: toAssignmentDto(owner),
+    assigned_agent: agent ? toAgentDto(agent) : null,
+    message:
+      mode === "DO"
+        ? "It's yours: assigned to you."
+        : mode === "DELEGATE"
+          ? `Delegated to agent ${agent?.agentId}.`
+          : agent
+            ? `You're doing it with agent ${agent.agentId}.`
+            : "You're doing it; no agent is free to pair with right now.",
+  };
+  if (mode === "DO_WITH_ME")
+    result.collaborator_assignment = collaborator ? toAssignmentDto(collaborator) : null;
+  return { result, events };
+}
+
+function alreadyAssigned(assignee?: string) {
+  return new ApiError(
+    409,
+    "already_assigned",
+    `This task already has an open assignment${assignee ? ` (${assignee})` : ""}; finish or reject it first.`,
+  );
+}
+
+async function deleteByDelegation(
+  db: Database,
+  userId: string,
+  taskId: string,
+  now: number,
+): Promise<{ result: DelegationResult; events: EventEnvelope[] }> {
+  const batch = new D1Batch();
+  batch.add(releaseAgentsOfTask(db, userId, taskId, now));
+  batch.add(
+    db
+      .update(taskAssignments)
+      .set({ status: "cancelled", reason: "The task was deleted.", updatedAt: nowIso(now) })
+      .where(
+        and(
+          eq(taskAssignments.taskId, taskId),
+          eq(taskAssignments.userId, userId),
+          sql`${taskAssignments.status} IN ${OPEN}`,
+        ),
+      ),
+  );
+  const deleted = batch.add(
+    db
+      .update(tasks)
+      .set({ delegationMode: "DELETE", deletedAt: nowIso(now), updatedAt: nowIso(now) })
+      .where(and(eq(tasks.id, taskId), eq(tasks.userId, userId), isNull(tasks.deletedAt)))
+      .returning({ id: tasks.id }),
+  );
+  const written = batch.add(
+    insertEventIfChanged(
+      db,
+      newEvent("task.deleted", userId, { task_id: taskId, delegation_mode: "DELETE" }, now),
+      {
+        table: tasks,
+        id: tasks.id,
+        value: taskId,
+      },
+    ),
+  );
+  const results = await batch.run(db);
+  if (deleted(results).length === 0) throw notFound("Task");
+  return {
+    result: {
+      assignment: null,
+      assigned_agent: null,
+      message: "Dropped: the task is deleted and its open assignments cancelled.",
+    },
+    events: recordedEvents(written(results)),
+  };
+}

@@ -1,0 +1,398 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { call, callJson, createUser, problemOf, type TestUser } from "./helpers/api";
+import { type Agent, type Assignment, delegate, registerAgent } from "./helpers/delegation";
+import { createTask, type Task } from "./helpers/tasks";
+
+const move = (token: string, id: string, verb: string, body?: unknown) =>
+  call(`/api/v1/delegation/assignments/${id}/${verb}`, { method: "POST", token, body });
+
+async function agentsOf(user: TestUser): Promise<Agent[]> {
+  return callJson<Agent[]>("/api/v1/delegation/agents", 200, { token: user.token });
+}
+
+describe("agents", () => {
+  it("registers an agent with its own token shown once", async () => {
+    const user = await createUser();
+    const agent = await registerAgent(user, {
+      agent_id: `backend-agent-${crypto.randomUUID()}`,
+      capabilities: ["python", "pytest"],
+    });
+    expect(agent).toMatchObject({
+      agent_type: "backend-tdd",
+      max_concurrent_tasks: 1,
+      current_task_count: 0,
+      status: "idle",
+    });
+    expect(agent.token).toMatch(/^pap_/);
+    expect((await agentsOf(user)).map((a) => a.agent_id)).toEqual([agent.agent_id]);
+  });
+
+  it("updates an agent its owner registers again, and refuses the id to anyone else with 409", async () => {
+    const user = await createUser();
+    const agent = await registerAgent(user);
+    const again = await callJson<Agent>("/api/v1/delegation/agents/register", 200, {
+      token: user.token,
+      body: {
+        agent_id: agent.agent_id,
+        agent_type: "frontend",
+        capabilities: ["react"],
+        max_concurrent_tasks: 3,
+      },
+    });
+    expect(again).toMatchObject({ agent_type: "frontend", max_concurrent_tasks: 3, capabilities: ["react"] });
+    expect(again.token).toBeUndefined();
+    const other = await createUser();
+    const res = await call("/api/v1/delegation/agents/register", {
+      token: other.token,
+      body: { agent_id: agent.agent_id, agent_type: "x" },
+    });
+    expect(res.status).toBe(409);
+    expect((await problemOf(res)).code).toBe("agent_id_taken");
+  });
+
+  it("filters agents by type and status", async () => {
+    const user = await createUser();
+    const a = await registerAgent(user, { agent_type: "research" });
+    await registerAgent(user, { agent_type: "backend-tdd" });
+    const research = await callJson<Agent[]>("/api/v1/delegation/agents?agent_type=research", 200, {
+      token: user.token,
+    });
+    expect(research.map((r) => r.agent_id)).toEqual([a.agent_id]);
+    const busy = await callJson<Agent[]>("/api/v1/delegation/agents?status=BUSY", 200, { token: user.token });
+    expect(busy).toEqual([]);
+  });
+
+  it("takes a heartbeat from the agent itself", async () => {
+    const user = await createUser();
+    const agent = await registerAgent(user);
+    const beat = await callJson<Agent>(`/api/v1/delegation/agents/${agent.agent_id}/heartbeat`, 200, {
+      method: "POST",
+      token: agent.token,
+    });
+    expect(beat.status).toBe("idle");
+    const other = await createUser();
+    const res = await call(`/api/v1/delegation/agents/${agent.agent_id}/heartbeat`, {
+      method: "POST",
+      token: other.token,
+    });
+    expect(res.status).toBe(404);
+    await res.body?.cancel();
+  });
+});
+
+describe("delegating", () => {
+  it("DELEGATE assigns a registered agent and updates the task's delegation fields in the same write", async () => {
+    const user = await createUser();
+    const agent = await registerAgent(user);
+    const task = await createTask(user, { title: "BE-01 Templates" });
+    const result = await delegate(user, {
+      task_id: task.task_id,
+      delegation_mode: "delegate",
+      prefer_agent_type: "backend-tdd",
+    });
+    expect(result.assignment).toMatchObject({
+      agent_id: agent.agent_id,
+      status: "pending",
+      assignee: `agent:${agent.agent_id}`,
+    });
+    expect(result.assigned_agent).toMatchObject({
+      agent_id: agent.agent_id,
+      current_task_count: 1,
+      status: "busy",
+    });
+    const stored = await callJson<Task & { assigned_to: string; agent_type: string }>(
+      `/api/v1/tasks/${task.task_id}`,
+      200,
+      {
+        token: user.token,
+      },
+    );
+    expect(stored).toMatchObject({
+      delegation_mode: "DELEGATE",
+      assigned_to: `agent:${agent.agent_id}`,
+      agent_type: "backend-tdd",
+    });
+    const events = await env.DB.prepare(
+      "SELECT type FROM events WHERE user_id = ? AND type LIKE 'assignment.%'",
+    )
+      .bind(user.id)
+      .all();
+    expect(events.results).toEqual([{ type: "assignment.created" }]);
+  });
+
+  it('answers 503 "No available … agents" when none has room or the type is missing', async () => {
+    const user = await createUser();
+    await registerAgent(user, { agent_type: "backend-tdd" });
+    const first = await createTask(user, { title: "one" });
+    const second = await createTask(user, { title: "two" });
+    await delegate(user, { task_id: first.task_id, delegation_mode: "DELEGATE" });
+    const full = await call("/api/v1/delegation/delegate", {
+      token: user.token,
+      body: { task_id: second.task_id, delegation_mode: "DELEGATE" },
+    });
+    expect(full.status).toBe(503);
+    expect((await problemOf(full)).detail).toContain("No available");
+    const wrongType = await call("/api/v1/delegation/delegate", {
+      token: user.token,
+      body: { task_id: second.task_id, delegation_mode: "DELEGATE", prefer_agent_type: "designer" },
+    });
+    expect(wrongType.status).toBe(503);
+    expect((await problemOf(wrongType)).detail).toContain('No available "designer" agents');
+  });
+
+  it("picks only agents with every required capability, least loaded first", async () => {
+    const user = await createUser();
+    await registerAgent(user, { capabilities: ["python"], max_concurrent_tasks: 5 });
+    const both = await registerAgent(user, { capabilities: ["python", "pytest"], max_concurrent_tasks: 5 });
+    const task = await createTask(user, { title: "needs pytest" });
+    const result = await delegate(user, {
+      task_id: task.task_id,
+      delegation_mode: "DELEGATE",
+      required_capabilities: ["pytest", "python"],
+    });
+    expect(result.assigned_agent?.agent_id).toBe(both.agent_id);
+  });
+
+  it("DO assigns the person; DO_WITH_ME adds an agent as collaborator", async () => {
+    const user = await createUser();
+    const agent = await registerAgent(user);
+    const mine = await createTask(user, { title: "mine" });
+    const together = await createTask(user, { title: "together" });
+    const doIt = await delegate(user, { task_id: mine.task_id, delegation_mode: "DO" });
+    expect(doIt.assignment).toMatchObject({
+      assignee: `user:${user.id}`,
+      agent_id: null,
+      status: "accepted",
+    });
+    const pair = await delegate(user, { task_id: together.task_id, delegation_mode: "DO_WITH_ME" });
+    expect(pair.assignment?.assignee).toBe(`user:${user.id}`);
+    expect(pair.collaborator_assignment).toMatchObject({
+      agent_id: agent.agent_id,
+      role: "collaborator",
+      status: "pending",
+    });
+    const stored = await callJson<{ assigned_to: string; delegation_mode: string }>(
+      `/api/v1/tasks/${together.task_id}`,
+      200,
+      {
+        token: user.token,
+      },
+    );
+    expect(stored).toMatchObject({ assigned_to: `user:${user.id}`, delegation_mode: "DO_WITH_ME" });
+  });
+
+  it("DELETE drops the task and cancels its open assignments, freeing the agent", async () => {
+    const user = await createUser();
+    const agent = await registerAgent(user);
+    const task = await createTask(user, { title: "drop" });
+    await delegate(user, { task_id: task.task_id, delegation_mode: "DELEGATE" });
+    const dropped = await delegate(user, { task_id: task.task_id, delegation_mode: "DELETE" });
+    expect(dropped.assignment).toBeNull();
+    const gone = await call(`/api/v1/tasks/${task.task_id}`, { token: user.token });
+    expect(gone.status).toBe(404);
+    await gone.body?.cancel();
+    const [after] = await agentsOf(user);
+    expect(after).toMatchObject({ agent_id: agent.agent_id, current_task_count: 0, status: "idle" });
+    const list = await callJson<Assignment[]>(`/api/v1/delegation/assignments/agent/${agent.agent_id}`, 200, {
+      token: user.token,
+    });
+    expect(list.map((a) => a.status)).toEqual(["cancelled"]);
+  });
+
+  it("refuses a second open assignment for the same task with 409, and other users' tasks with 404", async () => {
+    const user = await createUser();
+    await registerAgent(user, { max_concurrent_tasks: 5 });
+    const task = await createTask(user, { title: "once" });
+    await delegate(user, { task_id: task.task_id, delegation_mode: "DELEGATE" });
+    const again = await call("/api/v1/delegation/delegate", {
+      token: user.token,
+      body: { task_id: task.task_id, delegation_mode: "DELEGATE" },
+    });
+    expect(again.status).toBe(409);
+    await again.body?.cancel();
+    const stranger = await createUser();
+    await registerAgent(stranger);
+    const theirs = await call("/api/v1/delegation/delegate", {
+      token: stranger.token,
+      body: { task_id: task.task_id, delegation_mode: "DELEGATE" },
+    });
+    expect(theirs.status).toBe(404);
+    await theirs.body?.cancel();
+  });
+});
+
+describe("assignments", () => {
+  async function delegated() {
+    const user = await createUser();
+    const agent = await registerAgent(user);
+    const task = await createTask(user, {
+      title: "Agent work",
+      micro_steps: [{ description: "a" }, { description: "b" }],
+    });
+    const { assignment } = await delegate(user, { task_id: task.task_id, delegation_mode: "DELEGATE" });
+    return { user, agent, task, assignment: assignment! };
+  }
+
+  it("moves pending → accepted → in_progress → completed with timestamps, and completes the task", async () => {
+    const { user, agent, task, assignment } = await delegated();
+    const token = agent.token!;
+    const accepted = await (await move(token, assignment.assignment_id, "accept")).json<Assignment>();
+    expect(accepted).toMatchObject({ status: "accepted" });
+    expect(accepted.accepted_at).toBeTruthy();
+    const started = await (await move(token, assignment.assignment_id, "start")).json<Assignment>();
+    expect(started).toMatchObject({ status: "in_progress", task: { status: "in_progress" } });
+    const res = await move(token, assignment.assignment_id, "complete", { actual_minutes: 42 });
+    expect(res.status).toBe(200);
+    const completed = await res.json<Assignment>();
+    expect(completed).toMatchObject({ status: "completed", task: { status: "completed" } });
+    expect(completed.completed_at).toBeTruthy();
+    const stored = await callJson<Task & { actual_minutes: number }>(`/api/v1/tasks/${task.task_id}`, 200, {
+      token: user.token,
+    });
+    expect(stored.micro_steps?.map((s) => s.status)).toEqual(["completed", "completed"]);
+    expect(stored.actual_minutes).toBe(42);
+    const [after] = await agentsOf(user);
+    expect(after).toMatchObject({ current_task_count: 0, status: "idle" });
+    const types = await env.DB.prepare(
+      "SELECT type FROM events WHERE user_id = ? AND type NOT IN ('task.created') ORDER BY id",
+    )
+      .bind(user.id)
+      .all<{ type: string }>();
+    expect(types.results.map((r) => r.type)).toEqual([
+      "assignment.created",
+      "assignment.accepted",
+      "assignment.started",
+      "assignment.completed",
+      "task.completed",
+    ]);
+  });
+
+  it("refuses illegal moves with 409 and changes nothing", async () => {
+    const { agent, assignment } = await delegated();
+    const early = await move(agent.token!, assignment.assignment_id, "complete");
+    expect(early.status).toBe(409);
+    expect((await problemOf(early)).code).toBe("illegal_transition");
+    await (await move(agent.token!, assignment.assignment_id, "accept")).text();
+    const twice = await move(agent.token!, assignment.assignment_id, "accept");
+    expect(twice.status).toBe(409);
+    await twice.body?.cancel();
+    const list = await callJson<Assignment[]>(`/api/v1/delegation/assignments/agent/${agent.agent_id}`, 200, {
+      token: agent.token,
+    });
+    expect(list[0]?.status).toBe("accepted");
+  });
+
+  it("a rejected task can be delegated again, to another agent when one is free", async () => {
+    const { user, agent, task, assignment } = await delegated();
+    const other = await registerAgent(user);
+    const rejected = await move(agent.token!, assignment.assignment_id, "reject", { reason: "Not my stack" });
+    expect(await rejected.json()).toMatchObject({ status: "rejected", reason: "Not my stack" });
+    const again = await delegate(user, { task_id: task.task_id, delegation_mode: "DELEGATE" });
+    expect(again.assigned_agent?.agent_id).toBe(other.agent_id);
+    const noReason = await move(agent.token!, again.assignment!.assignment_id, "reject", {});
+    expect(noReason.status).toBe(422);
+    await noReason.body?.cancel();
+  });
+
+  it("filters an agent's assignments by status", async () => {
+    const user = await createUser();
+    const agent = await registerAgent(user, { max_concurrent_tasks: 3 });
+    const a = await createTask(user, { title: "a" });
+    const b = await createTask(user, { title: "b" });
+    const first = await delegate(user, { task_id: a.task_id, delegation_mode: "DELEGATE" });
+    await delegate(user, { task_id: b.task_id, delegation_mode: "DELEGATE" });
+    await (await move(agent.token!, first.assignment!.assignment_id, "accept")).text();
+    const pending = await callJson<Assignment[]>(
+      `/api/v1/delegation/assignments/agent/${agent.agent_id}?status=pending`,
+      200,
+      {
+        token: agent.token,
+      },
+    );
+    expect(pending.map((p) => p.task.title)).toEqual(["b"]);
+  });
+
+  it("keeps an agent's token to its own assignments and tasks", async () => {
+    const { user, agent, task, assignment } = await delegated();
+    const other = await registerAgent(user);
+    const unrelated = await createTask(user, { title: "not for agents" });
+    const token = agent.token!;
+    expect((await callJson<Task>(`/api/v1/tasks/${task.task_id}`, 200, { token })).title).toBe("Agent work");
+    for (const path of [
+      `/api/v1/tasks/${unrelated.task_id}`,
+      `/api/v1/delegation/assignments/agent/${other.agent_id}`,
+    ]) {
+      const res = await call(path, { token });
+      expect(res.status, path).toBe(404);
+      await res.body?.cancel();
+    }
+    const visible = await callJson<Task[]>("/api/v1/tasks", 200, { token });
+    expect(visible.map((t) => t.task_id)).toEqual([task.task_id]);
+    const otherToken = other.token!;
+    const foreign = await move(otherToken, assignment.assignment_id, "accept");
+    expect(foreign.status).toBe(404);
+    await foreign.body?.cancel();
+    const stranger = await createUser();
+    const strangers = await call(`/api/v1/delegation/assignments/agent/${agent.agent_id}`, {
+      token: stranger.token,
+    });
+    expect(strangers.status).toBe(404);
+    await strangers.body?.cancel();
+    const cannotDelegate = await call("/api/v1/delegation/delegate", {
+      token,
+      body: { task_id: task.task_id, delegation_mode: "DO" },
+    });
+    expect(cannotDelegate.status).toBe(403);
+    await cannotDelegate.body?.cancel();
+  });
+});
+
+describe("concurrency", () => {
+  it("never overbooks: 5 agents × 2 slots and 20 simultaneous delegations give exactly 10 assignments", async () => {
+    const user = await createUser();
+    for (let i = 0; i < 5; i++) await registerAgent(user, { max_concurrent_tasks: 2 });
+    const tasks = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => createTask(user, { title: `c${i}` })),
+    );
+    const responses = await Promise.all(
+      tasks.map((t) =>
+        call("/api/v1/delegation/delegate", {
+          token: user.token,
+          body: { task_id: t.task_id, delegation_mode: "DELEGATE" },
+        }).then(async (r) => ({ status: r.status, body: await r.text() })),
+      ),
+    );
+    expect(responses.filter((r) => r.status === 200)).toHaveLength(10);
+    expect(responses.filter((r) => r.status === 503)).toHaveLength(10);
+    const agents = await agentsOf(user);
+    expect(agents.map((a) => a.current_task_count)).toEqual([2, 2, 2, 2, 2]);
+    const open = await env.DB.prepare(
+      "SELECT agent_id, count(*) AS n FROM task_assignments WHERE user_id = ? GROUP BY agent_id",
+    )
+      .bind(user.id)
+      .all<{ n: number }>();
+    expect(open.results.every((r) => r.n === 2)).toBe(true);
+  });
+
+  it("assigns a task once when it is delegated 10 times at once", async () => {
+    const user = await createUser();
+    for (let i = 0; i < 3; i++) await registerAgent(user, { max_concurrent_tasks: 10 });
+    const task = await createTask(user, { title: "race" });
+    const statuses = await Promise.all(
+      Array.from({ length: 10 }, () =>
+        call("/api/v1/delegation/delegate", {
+          token: user.token,
+          body: { task_id: task.task_id, delegation_mode: "DELEGATE" },
+        }).then(async (r) => {
+          await r.text();
+          return r.status;
+        }),
+      ),
+    );
+    expect(statuses.filter((s) => s === 200)).toHaveLength(1);
+    expect(statuses.filter((s) => s === 409)).toHaveLength(9);
+    const total = (await agentsOf(user)).reduce((sum, a) => sum + a.current_task_count, 0);
+    expect(total).toBe(1);
+  });
+});
