@@ -15,4 +15,6 @@ export interface Env {
   REFRESH_TOKEN_TTL_DAYS: string;
   CORS_ORIGINS: string;
   MAX_BODY_BYTES: string;
+  /** Minutes without a heartbeat or move after which an agent counts as offline. */
+  AGENT_OFFLINE_MINUTES?: string;
 }

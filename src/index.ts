@@ -1,5 +1,6 @@
 import { createApp } from "./app";
 import type { Env } from "./env";
+import { sweepSilentAgents } from "./jobs/agent-sweeper";
 import { consumeEvents } from "./jobs/events-consumer";
 import { cleanUpExpired } from "./jobs/housekeeping";
 import { reconcileOutbox } from "./jobs/outbox-reconciler";
@@ -32,6 +33,8 @@ export default {
   },
 
   async scheduled(_controller, env, ctx) {
-    ctx.waitUntil(Promise.all([reconcileOutbox(env), cleanUpExpired(env)]).then(() => undefined));
+    ctx.waitUntil(
+      Promise.all([reconcileOutbox(env), cleanUpExpired(env), sweepSilentAgents(env)]).then(() => undefined),
+    );
   },
 } satisfies ExportedHandler<Env, unknown>;

@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { sweepSilentAgents } from "../src/jobs/agent-sweeper";
 import { call, callJson, createUser, problemOf, type TestUser } from "./helpers/api";
 import { type Agent, type Assignment, delegate, registerAgent } from "./helpers/delegation";
 import { createTask, type Task } from "./helpers/tasks";
@@ -394,5 +395,39 @@ describe("concurrency", () => {
     expect(statuses.filter((s) => s === 409)).toHaveLength(9);
     const total = (await agentsOf(user)).reduce((sum, a) => sum + a.current_task_count, 0);
     expect(total).toBe(1);
+  });
+});
+
+describe("silent agents (cron)", () => {
+  it("takes a silent agent offline and delegates its unstarted work to another free agent, once", async () => {
+    const user = await createUser();
+    const quiet = await registerAgent(user, { agent_type: "research" });
+    const task = await createTask(user, { title: "hand over" });
+    const first = await delegate(user, { task_id: task.task_id, delegation_mode: "DELEGATE" });
+    const spare = await registerAgent(user, { agent_type: "research" });
+    const hourAgo = new Date(Date.now() - 3_600_000).toISOString();
+    await env.DB.prepare("UPDATE agents SET last_active_at = ? WHERE agent_id = ?")
+      .bind(hourAgo, quiet.agent_id)
+      .run();
+    expect(await sweepSilentAgents(env)).toEqual({ offline: 1, redelegated: 1 });
+    const agents = await agentsOf(user);
+    expect(agents.find((a) => a.agent_id === quiet.agent_id)).toMatchObject({
+      status: "offline",
+      current_task_count: 0,
+    });
+    expect(agents.find((a) => a.agent_id === spare.agent_id)).toMatchObject({ current_task_count: 1 });
+    const old = await callJson<Assignment[]>(`/api/v1/delegation/assignments/agent/${quiet.agent_id}`, 200, {
+      token: user.token,
+    });
+    expect(old[0]).toMatchObject({
+      assignment_id: first.assignment?.assignment_id,
+      status: "rejected",
+      reason: "The agent went offline.",
+    });
+    const stored = await callJson<{ assigned_to: string }>(`/api/v1/tasks/${task.task_id}`, 200, {
+      token: user.token,
+    });
+    expect(stored.assigned_to).toBe(`agent:${spare.agent_id}`);
+    expect(await sweepSilentAgents(env)).toEqual({ offline: 0, redelegated: 0 });
   });
 });
