@@ -431,3 +431,20 @@ describe("silent agents (cron)", () => {
     expect(await sweepSilentAgents(env)).toEqual({ offline: 0, redelegated: 0 });
   });
 });
+
+describe("DO_WITH_ME on a task that is already assigned", () => {
+  it("answers 409 and takes no agent slot", async () => {
+    const user = await createUser();
+    await registerAgent(user, { max_concurrent_tasks: 3 });
+    const task = await createTask(user, { title: "mine already" });
+    await delegate(user, { task_id: task.task_id, delegation_mode: "DO" });
+    const again = await call("/api/v1/delegation/delegate", {
+      token: user.token,
+      body: { task_id: task.task_id, delegation_mode: "DO_WITH_ME" },
+    });
+    expect(again.status).toBe(409);
+    await again.body?.cancel();
+    const [agent] = await agentsOf(user);
+    expect(agent?.current_task_count).toBe(0);
+  });
+});

@@ -47,6 +47,7 @@ function claimAgent(
   role: "owner" | "collaborator",
   input: DelegateInput,
   now: number,
+  requires?: SQL,
 ) {
   const filters: SQL[] = [
     sql`c.user_id = ${userId}`,
@@ -68,7 +69,9 @@ function claimAgent(
       lastClaimId: claimId,
       updatedAt: nowIso(now),
     })
-    .where(and(sql`${agents.id} = ${pick}`, liveTask(userId, taskId), noOpenAssignment(taskId, role)));
+    .where(
+      and(sql`${agents.id} = ${pick}`, liveTask(userId, taskId), noOpenAssignment(taskId, role), requires),
+    );
 }
 
 /** The assignment row for the agent the claim marked (nothing if no agent was claimed). */
@@ -198,7 +201,12 @@ export async function delegateTask(
   }
   if (mode === "DELEGATE" || mode === "DO_WITH_ME") {
     const claimId = agentRole === "owner" ? ownerId : collaboratorId;
-    batch.add(claimAgent(db, userId, taskId, claimId, agentRole, input, now));
+    // A collaborator joins only if the person's own assignment was just created.
+    const requires =
+      agentRole === "collaborator"
+        ? sql`EXISTS (SELECT 1 FROM task_assignments o WHERE o.id = ${ownerId})`
+        : undefined;
+    batch.add(claimAgent(db, userId, taskId, claimId, agentRole, input, now, requires));
     batch.add(insertAgentAssignment(db, userId, taskId, claimId, agentRole, mode, now));
   }
   // Each guarded event insert follows the statement whose change it records.
