@@ -2,6 +2,7 @@ import { exports } from "cloudflare:workers";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { BASE, call, callJson, createUser, type TestUser } from "./helpers/api";
+import { type Assignment, delegate, registerAgent } from "./helpers/delegation";
 import { createTask } from "./helpers/tasks";
 
 /**
@@ -69,6 +70,8 @@ interface OwnIds {
   other_step_id: string;
   token_id: string;
   refresh_token: string;
+  agent_id: string;
+  assignment_id: string;
 }
 
 const RUNS = 50;
@@ -141,14 +144,37 @@ const describePayload = (payload: Payload) =>
         b.toString(16).padStart(2, "0"),
       ).join(" ")}`);
 
-/** Never a 5xx; every 4xx is problem+json whose status matches the response's. */
-function assertWellFormed(request: string, res: { status: number; contentType: string; text: string }) {
+/** A 5xx a route documents as a legitimate answer, with the one problem code it may carry. */
+interface Documented5xx {
+  status: number;
+  code: string;
+}
+
+/**
+ * The only 5xx any fuzzed route may answer: delegating when none of the user's agents is free (or
+ * of the preferred type, or capable enough) is a documented 503, not a server fault.
+ */
+const DOCUMENTED_5XX: Record<string, Documented5xx> = {
+  "POST /api/v1/delegation/delegate": { status: 503, code: "no_available_agents" },
+};
+
+/**
+ * Never a 5xx, apart from the route's one documented 5xx with its own code; every error is
+ * problem+json whose status matches the response's.
+ */
+function assertWellFormed(
+  request: string,
+  res: { status: number; contentType: string; text: string },
+  documented?: Documented5xx,
+) {
   const fail = (why: string): never => {
     throw new Error(`${request}\n→ ${res.status} ${res.contentType}: ${res.text.slice(0, 1000)}\n${why}`);
   };
-  if (res.status >= 500) fail("a random request must never cause a 5xx");
+  const isDocumented = documented !== undefined && res.status === documented.status;
+  if (res.status >= 500 && !isDocumented) fail("a random request must never cause a 5xx");
   if (res.status < 400) return;
-  if (!res.contentType.includes("application/problem+json")) fail("a 4xx must be application/problem+json");
+  if (!res.contentType.includes("application/problem+json"))
+    fail(`a ${res.status} must be application/problem+json`);
   let problem: Record<string, unknown> = {};
   try {
     problem = JSON.parse(res.text) as Record<string, unknown>;
@@ -160,6 +186,8 @@ function assertWellFormed(request: string, res: { status: number; contentType: s
       fail(`problem.${field} must be a string`);
   }
   if (problem.status !== res.status) fail("problem.status must equal the HTTP status");
+  if (isDocumented && problem.code !== documented.code)
+    fail(`the only ${documented.status} this route may answer has code "${documented.code}"`);
 }
 
 // ---- arbitraries ----
@@ -500,6 +528,8 @@ async function ownUser(): Promise<{ user: TestUser; ids: OwnIds }> {
     body: { name: "fuzz", scopes: ["tasks:read"] },
   });
   const [one, two] = task.micro_steps ?? [];
+  // Room for every assignment the fuzzing hands it, so DELEGATE can succeed again and again.
+  const agent = await registerAgent(user, { max_concurrent_tasks: 100 });
   return {
     user,
     ids: {
@@ -509,8 +539,48 @@ async function ownUser(): Promise<{ user: TestUser; ids: OwnIds }> {
       other_step_id: two?.step_id ?? "",
       token_id: token.id,
       refresh_token: user.refreshToken,
+      agent_id: agent.agent_id,
+      assignment_id: await readyAssignment(user, agent.agent_id, "accept"),
     },
   };
+}
+
+/** The moves that bring a new (pending) assignment to where each move can be made on it. */
+const MOVES_BEFORE: Record<string, string[]> = {
+  accept: [],
+  reject: [],
+  start: ["accept"],
+  complete: ["accept", "start"],
+};
+
+/** The move a path makes on its `{assignment_id}` (its last segment), if it makes one. */
+const moveOf = (path: string) =>
+  path.includes("{assignment_id}") ? (path.split("/").at(-1) ?? "") : undefined;
+
+/**
+ * A new task of the user's, delegated to the user's agent and moved on so that `move` is legal on
+ * it: a fuzzed move that succeeds gets a fresh one, so the runs after it do not all just get 409.
+ */
+async function readyAssignment(user: TestUser, agentId: string, move: string): Promise<string> {
+  const before = MOVES_BEFORE[move];
+  if (!before) throw new Error(`No way to prepare an assignment for "${move}": teach the fuzzer about it`);
+  const task = await createTask(user, {
+    title: `Delegated fuzz target for ${move}`,
+    micro_steps: [{ description: "Step" }],
+  });
+  const { assignment, assigned_agent } = await delegate(user, {
+    task_id: task.task_id,
+    delegation_mode: "DELEGATE",
+  });
+  if (!assignment || assigned_agent?.agent_id !== agentId)
+    throw new Error(`The fuzz task was not delegated to the user's agent ${agentId}`);
+  for (const step of before) {
+    await callJson<Assignment>(`/api/v1/delegation/assignments/${assignment.assignment_id}/${step}`, 200, {
+      method: "POST",
+      token: user.token,
+    });
+  }
+  return assignment.assignment_id;
 }
 
 function fillPath(template: string, ids: OwnIds): string {
@@ -518,6 +588,8 @@ function fillPath(template: string, ids: OwnIds): string {
     task_id: ids.task_id,
     step_id: ids.step_id,
     token_id: ids.token_id,
+    agent_id: ids.agent_id,
+    assignment_id: ids.assignment_id,
   };
   return template.replace(/\{([^}]+)\}/g, (_match, name: string) => {
     const value = values[name];
@@ -530,7 +602,7 @@ function fillPath(template: string, ids: OwnIds): string {
 // ---- the properties ----
 
 /** JSON-body routes today; the fuzzer must never silently cover fewer (say, after a spec change). */
-const MIN_BODY_ROUTES = 12;
+const MIN_BODY_ROUTES = 16;
 
 describe("the fuzzed routes", () => {
   it(`are every JSON-body route in the OpenAPI document (at least ${MIN_BODY_ROUTES}), each with known fields`, () => {
@@ -546,21 +618,29 @@ describe.each(bodyRoutes.map((route) => [`${route.method} ${route.path}`, route]
   (_name, route) => {
     let user: TestUser;
     let ids: OwnIds;
+    const move = moveOf(route.path);
+    const documented = DOCUMENTED_5XX[`${route.method} ${route.path}`];
     beforeAll(async () => {
       ({ user, ids } = await ownUser());
+      // The assignment in the path starts where this route's move is legal.
+      if (move !== undefined)
+        ids = { ...ids, assignment_id: await readyAssignment(user, ids.agent_id, move) };
     });
 
     const strategyNames = bodyStrategies(route, ["x"]).map(([name]) => name);
     it.each(strategyNames)(
       "answers %s with a success or a well-formed problem, never a 5xx",
       async (name) => {
-        const path = fillPath(route.path, ids);
         const strategy = bodyStrategies(route, Object.values(ids)).find(([n]) => n === name);
         if (!strategy) throw new Error(`Unknown strategy ${name}`);
         await fc.assert(
           fc.asyncProperty(strategy[1], async (payload) => {
+            const path = fillPath(route.path, ids);
             const res = await send(route.method, path, user.token, payload);
-            assertWellFormed(`${route.method} ${path} ${describePayload(payload)}`, res);
+            assertWellFormed(`${route.method} ${path} ${describePayload(payload)}`, res, documented);
+            // The move happened: the next run gets an assignment it can make the move on again.
+            if (move !== undefined && res.status < 300)
+              ids = { ...ids, assignment_id: await readyAssignment(user, ids.agent_id, move) };
           }),
           { numRuns: RUNS },
         );
@@ -568,6 +648,79 @@ describe.each(bodyRoutes.map((route) => [`${route.method} ${route.path}`, route]
     );
   },
 );
+
+describe("POST /api/v1/delegation/delegate with the user's own tasks and agents", () => {
+  const ROUTE = "POST /api/v1/delegation/delegate";
+  const CAPABILITIES = ["typescript", "pytest", "react"];
+  let user: TestUser;
+  let ids: OwnIds;
+  let small: { agent_id: string; agent_type: string };
+
+  beforeAll(async () => {
+    ({ user, ids } = await ownUser());
+    // A second agent with room for one task, so that preferring its type soon answers 503.
+    const agent = await registerAgent(user, {
+      agent_type: "fuzz-small",
+      capabilities: CAPABILITIES,
+      max_concurrent_tasks: 1,
+    });
+    small = { agent_id: agent.agent_id, agent_type: agent.agent_type };
+  });
+
+  // The generic strategies above rarely name a real task; these bodies always may, so delegating
+  // succeeds, conflicts (already assigned), runs out of agents (503) or deletes, run after run.
+  it("answers every mode on real and fresh tasks with a success, a well-formed problem or the documented 503", async () => {
+    const modes = fc.constantFrom("DO", "DO_WITH_ME", "DELEGATE", "DELETE", "delegate", "Do_With_Me");
+    const agentType = fc.option(fc.oneof(fc.constantFrom("backend-tdd", "fuzz-small"), tagLike), {
+      freq: 2,
+    });
+    const capabilities = fc.option(
+      fc.array(fc.oneof(fc.constantFrom(...CAPABILITIES), tagLike), { maxLength: 4 }),
+      { freq: 2 },
+    );
+    // Mostly a fresh task, else ones earlier runs may have delegated or deleted, or a step's id.
+    const taskChoice = fc.oneof(
+      { weight: 3, arbitrary: fc.constant("fresh") },
+      { weight: 1, arbitrary: fc.constantFrom("task", "other", "step") },
+    );
+    const documented = DOCUMENTED_5XX[ROUTE];
+    const seen = new Set<number>();
+    await fc.assert(
+      fc.asyncProperty(
+        fc.record({ mode: modes, agentType, capabilities, taskChoice }),
+        async ({ mode, agentType, capabilities, taskChoice }) => {
+          const taskId =
+            taskChoice === "fresh"
+              ? (await createTask(user, { title: "Fresh delegation target" })).task_id
+              : taskChoice === "task"
+                ? ids.task_id
+                : taskChoice === "other"
+                  ? ids.other_task_id
+                  : ids.step_id;
+          const body = {
+            task_id: taskId,
+            delegation_mode: mode,
+            ...(agentType !== null ? { prefer_agent_type: agentType } : {}),
+            ...(capabilities !== null ? { required_capabilities: capabilities } : {}),
+          };
+          const payload = jsonPayload(body);
+          const res = await send("POST", "/api/v1/delegation/delegate", user.token, payload);
+          assertWellFormed(`${ROUTE} ${describePayload(payload)}`, res, documented);
+          seen.add(res.status);
+          // Whatever was claimed is one of this user's agents.
+          if (res.status === 200) {
+            const result = JSON.parse(res.text) as { assigned_agent: { agent_id: string } | null };
+            if (result.assigned_agent)
+              expect([ids.agent_id, small.agent_id]).toContain(result.assigned_agent.agent_id);
+          }
+        },
+      ),
+      { numRuns: RUNS },
+    );
+    // The property saw more than errors: some delegation went through.
+    expect([...seen]).toContain(200);
+  });
+});
 
 describe("GET /api/v1/tasks with random query strings", () => {
   let user: TestUser;

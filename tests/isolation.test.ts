@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { newId } from "../src/lib/ids";
 import { call, callJson, createUser, problemOf, type TestUser } from "./helpers/api";
+import { type Agent, type Assignment, delegate, registerAgent } from "./helpers/delegation";
 import { createTask, type Task } from "./helpers/tasks";
 
 /**
@@ -41,17 +42,19 @@ interface Problem {
   errors?: { field: string; message: string }[];
 }
 
-/** The ids a path or body can name: one task, its two steps, one API token. */
+/** The ids a path or body can name: one task, its two steps, one API token, one agent, its assignment. */
 interface Ids {
   task_id: string;
   step_ids: [string, string];
   token_id: string;
+  agent_id: string;
+  assignment_id: string;
 }
 
 const HTTP_METHODS = new Set(["get", "put", "post", "delete", "patch", "head", "options", "trace"]);
 
 /** How many id routes the API has today; the matrix must never silently cover fewer. */
-const MIN_ID_ROUTES = 10;
+const MIN_ID_ROUTES = 16;
 
 const doc = await (await call("/openapi.json")).json<OpenApiDocument>();
 // Deletes go last: were one wrongly allowed, it would hide what the routes after it do.
@@ -75,6 +78,8 @@ const BODY_RECIPES: Record<string, (ids: Ids) => unknown> = {
   "POST /api/v1/tasks/{task_id}/steps": () => ({ description: "x" }),
   "PUT /api/v1/tasks/{task_id}/steps/order": (ids) => ({ step_ids: [ids.step_ids[1], ids.step_ids[0]] }),
   "PATCH /api/v1/tasks/{task_id}/steps/{step_id}": () => ({ description: "hacked" }),
+  "POST /api/v1/delegation/assignments/{assignment_id}/reject": () => ({ reason: "x" }),
+  "POST /api/v1/delegation/assignments/{assignment_id}/complete": () => ({ actual_minutes: 5 }),
 };
 
 function fillPath(template: string, ids: Ids): string {
@@ -82,6 +87,8 @@ function fillPath(template: string, ids: Ids): string {
     task_id: ids.task_id,
     step_id: ids.step_ids[0],
     token_id: ids.token_id,
+    agent_id: ids.agent_id,
+    assignment_id: ids.assignment_id,
   };
   return template.replace(/\{([^}]+)\}/g, (_match, name: string) => {
     const value = values[name];
@@ -110,6 +117,8 @@ const placeholdersFor = (ids: Ids): Record<string, string> => ({
   [ids.step_ids[0]]: "{step_id}",
   [ids.step_ids[1]]: "{step_id_2}",
   [ids.token_id]: "{token_id}",
+  [ids.agent_id]: "{agent_id}",
+  [ids.assignment_id]: "{assignment_id}",
 });
 
 /** A problem with everything that names the request itself (ids, request id) taken out. */
@@ -128,7 +137,27 @@ const A_TITLE = "Alice secret surprise party plan";
 const A_SECOND_TITLE = "Alice other private errand";
 const A_STEPS = ["Book the secret venue", "Email the secret guest list"];
 const A_TOKEN_NAME = "alice-private-reader";
-const A_SECRETS = [A_TITLE, A_SECOND_TITLE, ...A_STEPS, A_TOKEN_NAME];
+const A_AGENT_TYPE = "alice-secret-agent-type";
+const A_CAPABILITY = "alice-secret-capability";
+const A_SECRETS = [A_TITLE, A_SECOND_TITLE, ...A_STEPS, A_TOKEN_NAME, A_AGENT_TYPE, A_CAPABILITY];
+
+/**
+ * What a response to a request with the owner's ids must never contain: the owner's texts, and
+ * every id of the owner's that the request itself did not name (say, the assignment id in an
+ * answer about the agent).
+ */
+function secretsFor(request: { path: string; body: unknown }): string[] {
+  const named = `${request.path} ${JSON.stringify(request.body ?? null)}`;
+  const ids = [
+    aliceIds.task_id,
+    ...aliceIds.step_ids,
+    aliceIds.token_id,
+    aliceIds.agent_id,
+    aliceIds.assignment_id,
+    aliceSecondTask.task_id,
+  ];
+  return [...A_SECRETS, ...ids.filter((id) => !named.includes(id))];
+}
 
 let alice: TestUser;
 let bob: TestUser;
@@ -137,10 +166,25 @@ let aliceIds: Ids;
 let aliceSecondTask: Task;
 let aliceBefore: Task[];
 let tokensBefore: ApiToken[];
-const missingIds: Ids = { task_id: newId(), step_ids: [newId(), newId()], token_id: newId() };
+let aliceAgentsBefore: Agent[];
+let aliceAssignmentsBefore: Assignment[];
+/** Bob's own agent, and its own token: a second kind of caller that must not reach Alice's ids. */
+let bobAgent: Agent;
+let bobAgentToken: string;
+const missingIds: Ids = {
+  task_id: newId(),
+  step_ids: [newId(), newId()],
+  token_id: newId(),
+  agent_id: `missing-agent-${crypto.randomUUID()}`,
+  assignment_id: newId(),
+};
 const exercised = new Set<string>();
 
 const aliceTasks = () => callJson<Task[]>("/api/v1/tasks?include=micro_steps", 200, { token: alice.token });
+const agentsOf = (user: TestUser) =>
+  callJson<Agent[]>("/api/v1/delegation/agents", 200, { token: user.token });
+const assignmentsOf = (user: TestUser, agentId: string) =>
+  callJson<Assignment[]>(`/api/v1/delegation/assignments/agent/${agentId}`, 200, { token: user.token });
 
 beforeAll(async () => {
   alice = await createUser();
@@ -164,9 +208,30 @@ beforeAll(async () => {
     body: { name: A_TOKEN_NAME, scopes: ["tasks:read"] },
   });
   aliceToken = created.token;
-  aliceIds = { task_id: first.task_id, step_ids: [s1.step_id, s2.step_id], token_id: created.id };
+  // Alice's agent takes her first task: a pending assignment that a wrongly allowed move would change.
+  const agent = await registerAgent(alice, { agent_type: A_AGENT_TYPE, capabilities: [A_CAPABILITY] });
+  const delegated = await delegate(alice, {
+    task_id: first.task_id,
+    delegation_mode: "DELEGATE",
+    prefer_agent_type: A_AGENT_TYPE,
+  });
+  if (!delegated.assignment || delegated.assigned_agent?.agent_id !== agent.agent_id) {
+    throw new Error(`Alice's task was not delegated to her agent: ${JSON.stringify(delegated)}`);
+  }
+  aliceIds = {
+    task_id: first.task_id,
+    step_ids: [s1.step_id, s2.step_id],
+    token_id: created.id,
+    agent_id: agent.agent_id,
+    assignment_id: delegated.assignment.assignment_id,
+  };
+  bobAgent = await registerAgent(bob);
+  if (!bobAgent.token) throw new Error("Bob's agent was registered without its own token");
+  bobAgentToken = bobAgent.token;
   aliceBefore = await aliceTasks();
   tokensBefore = await callJson<ApiToken[]>("/api/v1/auth/tokens", 200, { token: alice.token });
+  aliceAgentsBefore = await agentsOf(alice);
+  aliceAssignmentsBefore = await assignmentsOf(alice, agent.agent_id);
 });
 
 describe("the routes that take an id", () => {
@@ -180,7 +245,8 @@ describe("another user's ids", () => {
   it.each(idRoutes.map((route) => [routeName(route), route] as const))(
     "%s answers them with a plain 404 that reveals nothing of the owner's data",
     async (_name, route) => {
-      const { path, method, body } = requestFor(route, aliceIds);
+      const request = requestFor(route, aliceIds);
+      const { path, method, body } = request;
       const res = await call(path, { method, body, token: bob.token });
       const text = await res.text();
       exercised.add(routeName(route));
@@ -188,7 +254,7 @@ describe("another user's ids", () => {
       expect(res.headers.get("content-type")).toContain("application/problem+json");
       const problem = JSON.parse(text) as Problem;
       expect(problem).toMatchObject({ status: 404, code: "not_found" });
-      for (const secret of A_SECRETS) expect(text).not.toContain(secret);
+      for (const secret of secretsFor(request)) expect(text).not.toContain(secret);
     },
   );
 
@@ -263,7 +329,84 @@ describe("another user's ids", () => {
   });
 });
 
+/** The id routes an agent's own token may call at all: the delegation ones, and reading a task. */
+const agentTokenRoutes = idRoutes.filter(
+  (route) =>
+    route.path.includes("{agent_id}") ||
+    route.path.includes("{assignment_id}") ||
+    routeName(route) === "GET /api/v1/tasks/{task_id}",
+);
+/** Heartbeat, the agent's assignments, four assignment moves, and GET of a task. */
+const MIN_AGENT_TOKEN_ROUTES = 7;
+
+describe("another user's agent, with its own token", () => {
+  it(`is tried on at least ${MIN_AGENT_TOKEN_ROUTES} routes, reading a task among them`, () => {
+    expect(agentTokenRoutes.length).toBeGreaterThanOrEqual(MIN_AGENT_TOKEN_ROUTES);
+    expect(agentTokenRoutes.map(routeName)).toContain("GET /api/v1/tasks/{task_id}");
+  });
+
+  it.each(agentTokenRoutes.map((route) => [routeName(route), route] as const))(
+    "%s answers the owner's ids with the same plain 404 as ids that never existed",
+    async (_name, route) => {
+      const theirs = requestFor(route, aliceIds);
+      const missing = requestFor(route, missingIds);
+      const forTheirs = await call(theirs.path, {
+        method: theirs.method,
+        body: theirs.body,
+        token: bobAgentToken,
+      });
+      const text = await forTheirs.text();
+      expect(forTheirs.status, `${theirs.method} ${theirs.path}: ${text}`).toBe(404);
+      expect(forTheirs.headers.get("content-type")).toContain("application/problem+json");
+      const problem = JSON.parse(text) as Problem;
+      expect(problem).toMatchObject({ status: 404, code: "not_found" });
+      for (const secret of secretsFor(theirs)) expect(text).not.toContain(secret);
+      const forMissing = await call(missing.path, {
+        method: missing.method,
+        body: missing.body,
+        token: bobAgentToken,
+      });
+      expect(forMissing.status).toBe(404);
+      expect(normalized(problem, placeholdersFor(aliceIds))).toEqual(
+        normalized(await problemOf(forMissing), placeholdersFor(missingIds)),
+      );
+    },
+  );
+
+  it("lists none of the owner's tasks or agents", async () => {
+    const tasks = await call("/api/v1/tasks", { token: bobAgentToken });
+    const tasksText = await tasks.text();
+    expect(tasks.status, tasksText).toBe(200);
+    expect(JSON.parse(tasksText)).toEqual([]);
+    const agents = await call("/api/v1/delegation/agents", { token: bobAgentToken });
+    const agentsText = await agents.text();
+    expect(agents.status, agentsText).toBe(200);
+    expect((JSON.parse(agentsText) as Agent[]).map((a) => a.agent_id)).toEqual([bobAgent.agent_id]);
+    for (const secret of [...A_SECRETS, aliceIds.agent_id, aliceIds.task_id])
+      expect(tasksText + agentsText).not.toContain(secret);
+  });
+});
+
 describe("after the other user's attempts", () => {
+  it("the owner's assignment is still pending and the owner's agent still holds it", async () => {
+    const assignments = await assignmentsOf(alice, aliceIds.agent_id);
+    expect(assignments).toEqual(aliceAssignmentsBefore);
+    expect(assignments.map((a) => [a.assignment_id, a.task_id, a.status])).toEqual([
+      [aliceIds.assignment_id, aliceIds.task_id, "pending"],
+    ]);
+    const agents = await agentsOf(alice);
+    expect(agents).toEqual(aliceAgentsBefore);
+    expect(agents.map((a) => [a.agent_id, a.current_task_count, a.status])).toEqual([
+      [aliceIds.agent_id, 1, "busy"],
+    ]);
+  });
+
+  it("the other user's own agent holds nothing", async () => {
+    expect(await assignmentsOf(bob, bobAgent.agent_id)).toEqual([]);
+    const agents = await agentsOf(bob);
+    expect(agents.map((a) => [a.agent_id, a.current_task_count])).toEqual([[bobAgent.agent_id, 0]]);
+  });
+
   it("the owner still sees the same tasks, steps, statuses and progress", async () => {
     const after = await aliceTasks();
     expect(after).toEqual(aliceBefore);
