@@ -4,6 +4,8 @@ import { secureHeaders } from "hono/secure-headers";
 import { authRouter } from "./features/auth/routes";
 import { captureRouter } from "./features/capture/routes";
 import { delegationRouter } from "./features/delegation/routes";
+import { focusRouter } from "./features/focus/routes";
+import { focusSocketRouter } from "./features/focus/socket-routes";
 import { healthRouter } from "./features/health/routes";
 import { tasksRouter } from "./features/tasks/routes";
 import { createRouter } from "./lib/create-app";
@@ -30,6 +32,8 @@ export function createApp() {
   app.route(`${API_PREFIX}/tasks`, tasksRouter);
   app.route(`${API_PREFIX}/capture`, captureRouter);
   app.route(`${API_PREFIX}/delegation`, delegationRouter);
+  app.route(`${API_PREFIX}/focus`, focusRouter);
+  app.route(`${API_PREFIX}/focus`, focusSocketRouter);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",
@@ -42,7 +46,7 @@ export function createApp() {
       title: "Proxy Agent Platform API",
       version: "1.0.0",
       description:
-        "Tasks, micro-steps, capture and delegation for ADHD brains, shared by people and AI agents. " +
+        "Tasks, micro-steps, capture, delegation and focus sessions for ADHD brains, shared by people and AI agents. " +
         "Errors are RFC 9457 problem details (application/problem+json).",
     },
     servers: [{ url: new URL(c.req.url).origin }],

@@ -1,3 +1,4 @@
+import type { FocusTimer } from "../durable-objects/focus-timer";
 import type { EventEnvelope } from "./lib/events";
 
 /** Bindings and vars declared in wrangler.toml, plus secrets from `.dev.vars` / `wrangler secret`. */
@@ -6,6 +7,8 @@ export interface Env {
   EVENTS_QUEUE: Queue<EventEnvelope>;
   NOTIFICATIONS_QUEUE: Queue<unknown>;
   WEBHOOKS_QUEUE: Queue<unknown>;
+  /** One live focus timer per user, addressed by `idFromName(userId)`. */
+  FOCUS_TIMER: DurableObjectNamespace<FocusTimer>;
   AI?: Ai;
   API_BASE_URL: string;
   JWT_SECRET: string;

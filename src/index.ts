@@ -5,6 +5,8 @@ import { consumeEvents } from "./jobs/events-consumer";
 import { cleanUpExpired } from "./jobs/housekeeping";
 import { reconcileOutbox } from "./jobs/outbox-reconciler";
 
+export { FocusTimer } from "../durable-objects/focus-timer";
+
 const app = createApp();
 
 export const QUEUE_NAMES = {

@@ -33,7 +33,7 @@ function start(
 /** Applies the action at `at`, failing the test if it is refused. */
 function run(state: TimerState, action: FocusAction | null, at: number) {
   const result = step(state, action, at);
-  if (!result.ok) throw new Error(`${action?.type} refused: ${JSON.stringify(result.error)}`);
+  if (result.error) throw new Error(`${action?.type} refused: ${JSON.stringify(result.error)}`);
   return result;
 }
 
@@ -59,7 +59,7 @@ describe("starting", () => {
   it("refuses a second start while a session runs with 409", () => {
     const { state } = run(initialState("u"), start(), T0);
     const again = step(state, start(), T0 + MIN);
-    expect(again).toMatchObject({ ok: false, error: { status: 409, code: "focus_session_active" } });
+    expect(again).toMatchObject({ error: { status: 409, code: "focus_session_active" } });
   });
 
   it.each([
@@ -71,10 +71,8 @@ describe("starting", () => {
     ["flowtime", 30, "open-ended"],
   ] as const)("refuses a %s session of %s minutes with 422", (kind, minutes, why) => {
     const result = step(initialState("u"), start(kind, { duration_minutes: minutes }), T0);
-    expect(result.ok).toBe(false);
-    if (result.ok) return;
     expect(result.error).toMatchObject({ status: 422, field: "duration_minutes" });
-    expect(result.error.detail).toContain(why);
+    expect(result.error?.detail).toContain(why);
   });
 
   it("plans each kind from the user's settings unless a duration is given", () => {
@@ -115,10 +113,9 @@ describe("pausing and resuming", () => {
 
   it("refuses pausing a paused session and resuming a running one with 409", () => {
     const running = run(initialState("u"), start(), T0).state;
-    expect(step(running, { type: "resume" }, T0)).toMatchObject({ ok: false, error: { code: "not_paused" } });
+    expect(step(running, { type: "resume" }, T0)).toMatchObject({ error: { code: "not_paused" } });
     const paused = run(running, { type: "pause" }, T0 + MIN).state;
     expect(step(paused, { type: "pause" }, T0 + 2 * MIN)).toMatchObject({
-      ok: false,
       error: { status: 409, code: "already_paused" },
     });
   });
@@ -295,7 +292,6 @@ describe("other kinds", () => {
   it("refuses to extend flowtime with 409", () => {
     const s = run(initialState("u"), start("flowtime"), T0).state;
     expect(step(s, { type: "extend", minutes: 5 }, T0)).toMatchObject({
-      ok: false,
       error: { status: 409, code: "open_ended" },
     });
   });
@@ -324,7 +320,6 @@ describe("interruptions, extending, finishing, abandoning", () => {
     expect(toView(s, T0 + MIN).session).toMatchObject({ planned_minutes: 35, extended_minutes: 10 });
     expect(nextDueAt(s)).toBe(T0 + 35 * MIN);
     expect(step(s, { type: "extend", minutes: 240 }, T0 + MIN)).toMatchObject({
-      ok: false,
       error: { status: 422, field: "minutes" },
     });
     s = run(s, null, T0 + 35 * MIN).state;
@@ -342,7 +337,7 @@ describe("interruptions, extending, finishing, abandoning", () => {
     expect(eventTypes(finished.effects)).toEqual(["focus.completed", "break.due", "finished"]);
     expect(toView(s, T0 + 12 * MIN)).toMatchObject({
       phase: "break",
-      last_session: { session_id: "s-" + ids },
+      last_session: { session_id: `s-${ids}` },
     });
   });
 
@@ -362,8 +357,8 @@ describe("interruptions, extending, finishing, abandoning", () => {
 
   it("skips a break, and refuses to skip when there is none", () => {
     let s = run(initialState("u"), start(), T0).state;
-    expect(step(s, { type: "skip_break" }, T0)).toMatchObject({ ok: false, error: { code: "not_on_break" } });
-    s = run(s, { type: "finish" }, T0 + 25 * MIN).state;
+    expect(step(s, { type: "skip_break" }, T0)).toMatchObject({ error: { code: "not_on_break" } });
+    s = run(s, { type: "finish" }, T0 + 24 * MIN).state;
     const skipped = run(s, { type: "skip_break" }, T0 + 26 * MIN);
     expect(toView(skipped.state, T0 + 26 * MIN).phase).toBe("idle");
     expect(eventTypes(skipped.effects)).toEqual(["break_skipped"]);
@@ -374,12 +369,10 @@ describe("interruptions, extending, finishing, abandoning", () => {
     (type) => {
       const action = { type } as FocusAction;
       expect(step(initialState("u"), action, T0)).toMatchObject({
-        ok: false,
         error: { status: 409, code: "no_focus_session" },
       });
       const onBreak = run(run(initialState("u"), start(), T0).state, { type: "finish" }, T0 + MIN).state;
       expect(step(onBreak, action, T0 + 2 * MIN)).toMatchObject({
-        ok: false,
         error: { status: 409, code: "on_break" },
       });
     },
@@ -405,5 +398,25 @@ describe("kinds and settings", () => {
   it("never gives a break under a minute", () => {
     expect(breakAfter("custom", 0, 1, DEFAULT_SETTINGS).minutes).toBe(1);
     expect(breakAfter("flowtime", 0, 1, DEFAULT_SETTINGS).minutes).toBe(1);
+  });
+});
+
+describe("stale clients and refused actions", () => {
+  it("refuses an action meant for a session that is no longer the current one with 409", () => {
+    const s = run(initialState("u"), start(), T0).state;
+    const current = s.work?.session_id ?? "";
+    expect(step(s, { type: "pause" }, T0 + MIN, "some-old-session").error).toMatchObject({
+      status: 409,
+      code: "session_mismatch",
+    });
+    expect(step(s, { type: "pause" }, T0 + MIN, current).error).toBeNull();
+  });
+
+  it("keeps what fell due even when the action itself is refused", () => {
+    const s = run(initialState("u"), start(), T0).state;
+    const result = step(s, { type: "pause" }, T0 + 26 * MIN);
+    expect(result.error).toMatchObject({ status: 409, code: "on_break" });
+    expect(eventTypes(result.effects)).toEqual(["focus.completed", "break.due", "work_over"]);
+    expect(result.state.break).not.toBeNull();
   });
 });

@@ -72,6 +72,7 @@ interface OwnIds {
   refresh_token: string;
   agent_id: string;
   assignment_id: string;
+  session_id: string;
 }
 
 const RUNS = 50;
@@ -541,8 +542,31 @@ async function ownUser(): Promise<{ user: TestUser; ids: OwnIds }> {
       refresh_token: user.refreshToken,
       agent_id: agent.agent_id,
       assignment_id: await readyAssignment(user, agent.agent_id, "accept"),
+      session_id: (await readyFocus(user, true)) ?? "",
     },
   };
+}
+
+const FOCUS_STARTS = new Set(["POST /api/v1/focus/enhanced/start", "POST /api/v1/focus/sessions"]);
+
+/**
+ * Puts the user's focus timer where a fuzzed focus route can succeed: idle for a start, otherwise a
+ * fresh running session (whose id it returns), so the runs after a success do not all just get 409.
+ */
+async function readyFocus(user: TestUser, running: boolean): Promise<string | undefined> {
+  for (const action of ["abandon", "skip-break"]) {
+    await (await call(`/api/v1/focus/enhanced/${action}`, { method: "POST", token: user.token })).text();
+  }
+  if (!running) return undefined;
+  const state = await callJson<{ session: { session_id: string } | null }>(
+    "/api/v1/focus/enhanced/start",
+    201,
+    {
+      token: user.token,
+      body: { kind: "custom", duration_minutes: 30 },
+    },
+  );
+  return state.session?.session_id;
 }
 
 /** The moves that bring a new (pending) assignment to where each move can be made on it. */
@@ -590,6 +614,7 @@ function fillPath(template: string, ids: OwnIds): string {
     token_id: ids.token_id,
     agent_id: ids.agent_id,
     assignment_id: ids.assignment_id,
+    session_id: ids.session_id,
   };
   return template.replace(/\{([^}]+)\}/g, (_match, name: string) => {
     const value = values[name];
@@ -602,7 +627,7 @@ function fillPath(template: string, ids: OwnIds): string {
 // ---- the properties ----
 
 /** JSON-body routes today; the fuzzer must never silently cover fewer (say, after a spec change). */
-const MIN_BODY_ROUTES = 16;
+const MIN_BODY_ROUTES = 27;
 
 describe("the fuzzed routes", () => {
   it(`are every JSON-body route in the OpenAPI document (at least ${MIN_BODY_ROUTES}), each with known fields`, () => {
@@ -620,11 +645,14 @@ describe.each(bodyRoutes.map((route) => [`${route.method} ${route.path}`, route]
     let ids: OwnIds;
     const move = moveOf(route.path);
     const documented = DOCUMENTED_5XX[`${route.method} ${route.path}`];
+    const focusRoute = route.path.startsWith("/api/v1/focus/");
+    const focusStart = FOCUS_STARTS.has(`${route.method} ${route.path}`);
     beforeAll(async () => {
       ({ user, ids } = await ownUser());
       // The assignment in the path starts where this route's move is legal.
       if (move !== undefined)
         ids = { ...ids, assignment_id: await readyAssignment(user, ids.agent_id, move) };
+      if (focusStart) await readyFocus(user, false);
     });
 
     const strategyNames = bodyStrategies(route, ["x"]).map(([name]) => name);
@@ -641,6 +669,11 @@ describe.each(bodyRoutes.map((route) => [`${route.method} ${route.path}`, route]
             // The move happened: the next run gets an assignment it can make the move on again.
             if (move !== undefined && res.status < 300)
               ids = { ...ids, assignment_id: await readyAssignment(user, ids.agent_id, move) };
+            // Likewise for the focus timer: back to where this route can succeed again.
+            if (focusRoute && res.status < 300) {
+              const sessionId = await readyFocus(user, !focusStart);
+              if (sessionId) ids = { ...ids, session_id: sessionId };
+            }
           }),
           { numRuns: RUNS },
         );

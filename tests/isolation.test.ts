@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { newId } from "../src/lib/ids";
 import { call, callJson, createUser, problemOf, type TestUser } from "./helpers/api";
 import { type Agent, type Assignment, delegate, registerAgent } from "./helpers/delegation";
+import { type FocusState, focusAction, focusStateOf, startFocus } from "./helpers/focus";
 import { createTask, type Task } from "./helpers/tasks";
 
 /**
@@ -42,19 +43,23 @@ interface Problem {
   errors?: { field: string; message: string }[];
 }
 
-/** The ids a path or body can name: one task, its two steps, one API token, one agent, its assignment. */
+/**
+ * The ids a path or body can name: one task, its two steps, one API token, one agent, its assignment,
+ * the running focus session.
+ */
 interface Ids {
   task_id: string;
   step_ids: [string, string];
   token_id: string;
   agent_id: string;
   assignment_id: string;
+  session_id: string;
 }
 
 const HTTP_METHODS = new Set(["get", "put", "post", "delete", "patch", "head", "options", "trace"]);
 
 /** How many id routes the API has today; the matrix must never silently cover fewer. */
-const MIN_ID_ROUTES = 16;
+const MIN_ID_ROUTES = 18;
 
 const doc = await (await call("/openapi.json")).json<OpenApiDocument>();
 // Deletes go last: were one wrongly allowed, it would hide what the routes after it do.
@@ -80,6 +85,7 @@ const BODY_RECIPES: Record<string, (ids: Ids) => unknown> = {
   "PATCH /api/v1/tasks/{task_id}/steps/{step_id}": () => ({ description: "hacked" }),
   "POST /api/v1/delegation/assignments/{assignment_id}/reject": () => ({ reason: "x" }),
   "POST /api/v1/delegation/assignments/{assignment_id}/complete": () => ({ actual_minutes: 5 }),
+  "POST /api/v1/focus/sessions/{session_id}/end": () => ({ completed: false }),
 };
 
 function fillPath(template: string, ids: Ids): string {
@@ -89,6 +95,7 @@ function fillPath(template: string, ids: Ids): string {
     token_id: ids.token_id,
     agent_id: ids.agent_id,
     assignment_id: ids.assignment_id,
+    session_id: ids.session_id,
   };
   return template.replace(/\{([^}]+)\}/g, (_match, name: string) => {
     const value = values[name];
@@ -119,6 +126,7 @@ const placeholdersFor = (ids: Ids): Record<string, string> => ({
   [ids.token_id]: "{token_id}",
   [ids.agent_id]: "{agent_id}",
   [ids.assignment_id]: "{assignment_id}",
+  [ids.session_id]: "{session_id}",
 });
 
 /** A problem with everything that names the request itself (ids, request id) taken out. */
@@ -139,7 +147,16 @@ const A_STEPS = ["Book the secret venue", "Email the secret guest list"];
 const A_TOKEN_NAME = "alice-private-reader";
 const A_AGENT_TYPE = "alice-secret-agent-type";
 const A_CAPABILITY = "alice-secret-capability";
-const A_SECRETS = [A_TITLE, A_SECOND_TITLE, ...A_STEPS, A_TOKEN_NAME, A_AGENT_TYPE, A_CAPABILITY];
+const A_FOCUS_NOTE = "alice secret focus interruption";
+const A_SECRETS = [
+  A_TITLE,
+  A_SECOND_TITLE,
+  ...A_STEPS,
+  A_TOKEN_NAME,
+  A_AGENT_TYPE,
+  A_CAPABILITY,
+  A_FOCUS_NOTE,
+];
 
 /**
  * What a response to a request with the owner's ids must never contain: the owner's texts, and
@@ -154,6 +171,8 @@ function secretsFor(request: { path: string; body: unknown }): string[] {
     aliceIds.token_id,
     aliceIds.agent_id,
     aliceIds.assignment_id,
+    aliceIds.session_id,
+    aliceEndedSessionId,
     aliceSecondTask.task_id,
   ];
   return [...A_SECRETS, ...ids.filter((id) => !named.includes(id))];
@@ -167,6 +186,9 @@ let aliceSecondTask: Task;
 let aliceBefore: Task[];
 let tokensBefore: ApiToken[];
 let aliceAgentsBefore: Agent[];
+let aliceFocusBefore: FocusState;
+/** A focus session of Alice's that ended (with a secret note); her running one is in aliceIds. */
+let aliceEndedSessionId: string;
 let aliceAssignmentsBefore: Assignment[];
 /** Bob's own agent, and its own token: a second kind of caller that must not reach Alice's ids. */
 let bobAgent: Agent;
@@ -177,6 +199,7 @@ const missingIds: Ids = {
   token_id: newId(),
   agent_id: `missing-agent-${crypto.randomUUID()}`,
   assignment_id: newId(),
+  session_id: newId(),
 };
 const exercised = new Set<string>();
 
@@ -218,12 +241,19 @@ beforeAll(async () => {
   if (!delegated.assignment || delegated.assigned_agent?.agent_id !== agent.agent_id) {
     throw new Error(`Alice's task was not delegated to her agent: ${JSON.stringify(delegated)}`);
   }
+  // Alice focused once (with a secret note) and is focusing on her second task now.
+  const ended = await startFocus(alice, { kind: "custom", duration_minutes: 5 });
+  await focusAction(alice, "interrupt", { note: A_FOCUS_NOTE });
+  await focusAction(alice, "finish", { take_break: false });
+  aliceEndedSessionId = ended.session?.session_id ?? "";
+  const running = await startFocus(alice, { kind: "pomodoro", task_id: aliceSecondTask.task_id });
   aliceIds = {
     task_id: first.task_id,
     step_ids: [s1.step_id, s2.step_id],
     token_id: created.id,
     agent_id: agent.agent_id,
     assignment_id: delegated.assignment.assignment_id,
+    session_id: running.session?.session_id ?? "",
   };
   bobAgent = await registerAgent(bob);
   if (!bobAgent.token) throw new Error("Bob's agent was registered without its own token");
@@ -231,6 +261,7 @@ beforeAll(async () => {
   aliceBefore = await aliceTasks();
   tokensBefore = await callJson<ApiToken[]>("/api/v1/auth/tokens", 200, { token: alice.token });
   aliceAgentsBefore = await agentsOf(alice);
+  aliceFocusBefore = await focusStateOf(alice);
   aliceAssignmentsBefore = await assignmentsOf(alice, agent.agent_id);
 });
 
@@ -399,6 +430,31 @@ describe("after the other user's attempts", () => {
     expect(agents.map((a) => [a.agent_id, a.current_task_count, a.status])).toEqual([
       [aliceIds.agent_id, 1, "busy"],
     ]);
+  });
+
+  it("the owner's focus session is still running as it was, and the ended one is still hers", async () => {
+    const now = await focusStateOf(alice);
+    expect(now.session).toEqual({
+      ...aliceFocusBefore.session,
+      elapsed_seconds: now.session?.elapsed_seconds,
+      remaining_seconds: now.session?.remaining_seconds,
+    });
+    expect(now.seq).toBe(aliceFocusBefore.seq);
+    const ended = await callJson<{ session_id: string; interruption_log: { note: string }[] }>(
+      `/api/v1/focus/sessions/${aliceEndedSessionId}`,
+      200,
+      { token: alice.token },
+    );
+    expect(ended.interruption_log.map((i) => i.note)).toEqual([A_FOCUS_NOTE]);
+  });
+
+  it("the other user sees no focus sessions, neither the owner's ended one nor a running one", async () => {
+    const res = await call(`/api/v1/focus/sessions/${aliceEndedSessionId}`, { token: bob.token });
+    expect(res.status).toBe(404);
+    const text = await res.text();
+    for (const secret of A_SECRETS) expect(text).not.toContain(secret);
+    expect(await callJson("/api/v1/focus/sessions", 200, { token: bob.token })).toEqual([]);
+    expect(await focusStateOf(bob)).toMatchObject({ phase: "idle", session: null, last_session: null });
   });
 
   it("the other user's own agent holds nothing", async () => {

@@ -1,3 +1,4 @@
+import { z } from "@hono/zod-openapi";
 import { and, eq } from "drizzle-orm";
 import type { Database } from "../db";
 import { idempotencyKeys } from "../db/schema";
@@ -7,6 +8,14 @@ import { nowIso } from "./time";
 
 export const IDEMPOTENCY_HEADER = "idempotency-key";
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
+
+/** The request headers of a retry-safe write, for a route's `request.headers`. */
+export const IdempotencyHeadersSchema = z.object({
+  [IDEMPOTENCY_HEADER]: z
+    .string()
+    .optional()
+    .openapi({ description: "Retry-safe writes: the same key and body return the first answer" }),
+});
 
 export interface IdempotencyContext {
   key: string;

@@ -19,6 +19,7 @@ const ERROR_DESCRIPTIONS = {
   409: "Conflicts with the current state",
   413: "Request body too large",
   422: "Validation failed; `errors` names the fields",
+  426: "This route needs a WebSocket upgrade",
   429: "Too many attempts; see Retry-After",
   503: "A dependency or capacity is unavailable",
 } as const;

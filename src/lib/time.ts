@@ -50,3 +50,51 @@ export function zonedTimeToUtc(
   }
   return new Date(instant);
 }
+
+/** A calendar date, "YYYY-MM-DD". */
+export type LocalDate = string;
+
+const calendarFormatters = new Map<string, Intl.DateTimeFormat>();
+
+// Building a formatter costs far more than using one; analytics formats thousands of instants.
+function calendarFormatter(zone: string): Intl.DateTimeFormat {
+  let formatter = calendarFormatters.get(zone);
+  if (!formatter) {
+    formatter = new Intl.DateTimeFormat("en-US", {
+      timeZone: zone,
+      hourCycle: "h23",
+      year: "numeric",
+      month: "2-digit",
+      day: "2-digit",
+      hour: "2-digit",
+      weekday: "short",
+    });
+    calendarFormatters.set(zone, formatter);
+  }
+  return formatter;
+}
+
+const WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
+
+/** Where an instant falls on the wall calendar of `zone`: its date, hour (0–23), ISO weekday (1 = Monday). */
+export function localParts(zone: string, at: number): { date: LocalDate; hour: number; weekday: number } {
+  const parts = calendarFormatter(zone).formatToParts(new Date(at));
+  const get = (type: string) => parts.find((p) => p.type === type)?.value ?? "";
+  return {
+    date: `${get("year")}-${get("month")}-${get("day")}`,
+    hour: Number(get("hour")),
+    weekday: WEEKDAYS.indexOf(get("weekday")) + 1,
+  };
+}
+
+/** The date `days` after (or before, when negative) `date`. */
+export function addDays(date: LocalDate, days: number): LocalDate {
+  const [y, m, d] = date.split("-").map(Number) as [number, number, number];
+  return new Date(Date.UTC(y, m - 1, d + days)).toISOString().slice(0, 10);
+}
+
+/** The instant the local day `date` begins in `zone` (DST-aware). */
+export function startOfLocalDay(zone: string, date: LocalDate): number {
+  const [year, month, day] = date.split("-").map(Number) as [number, number, number];
+  return zonedTimeToUtc(zone, { year, month, day, hour: 0, minute: 0 }).getTime();
+}

@@ -31,12 +31,7 @@ export function requireAuth(options: RequireAuthOptions = {}) {
     const header = c.req.header("authorization") ?? "";
     const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
     if (!match?.[1]) throw unauthorized("Send a bearer token in the Authorization header.");
-    const token = match[1];
-
-    const principal = token.startsWith(API_TOKEN_PREFIX)
-      ? await authenticateApiToken(c, token)
-      : await authenticateJwt(c.env, token);
-
+    const principal = await authenticateBearer(c, match[1]);
     if (options.sessionOnly && principal.kind !== "session") {
       throw forbidden("This route needs a login session; API tokens cannot use it.");
     }
@@ -46,6 +41,11 @@ export function requireAuth(options: RequireAuthOptions = {}) {
     c.set("principal", principal);
     await next();
   });
+}
+
+/** The caller behind a bearer token (a login JWT or a pap_ API token); 401 when it is not valid. */
+export function authenticateBearer(c: Context<AppEnv>, token: string): Promise<Principal> {
+  return token.startsWith(API_TOKEN_PREFIX) ? authenticateApiToken(c, token) : authenticateJwt(c.env, token);
 }
 
 async function authenticateJwt(env: AppEnv["Bindings"], token: string): Promise<Principal> {

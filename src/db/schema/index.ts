@@ -1,5 +1,6 @@
 export * from "./delegation";
 export * from "./events";
+export * from "./focus";
 export * from "./idempotency";
 export * from "./tasks";
 export * from "./users";

@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
 import { users } from "../../db/schema";
 import { type AppRouteHandler, createRouter } from "../../lib/create-app";
-import { IDEMPOTENCY_HEADER, idempotencyContext } from "../../lib/idempotency";
+import { IDEMPOTENCY_HEADER, IdempotencyHeadersSchema, idempotencyContext } from "../../lib/idempotency";
 import { BEARER_SECURITY, errorResponses, jsonBody, jsonResponse } from "../../lib/openapi";
 import { afterWrite } from "../../lib/publish";
 import { isValidTimeZone } from "../../lib/time";
@@ -51,7 +51,7 @@ export const capture = createRoute({
   middleware: requireAuth({ scope: "tasks:write" }),
   request: {
     body: jsonBody(CaptureBodySchema),
-    headers: z.object({ "idempotency-key": z.string().optional() }),
+    headers: IdempotencyHeadersSchema,
   },
   responses: {
     201: jsonResponse(CapturedTaskSchema, "The captured task, with what was understood"),

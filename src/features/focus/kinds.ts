@@ -5,8 +5,9 @@
  * open-ended with a break proportional to the time worked.
  */
 
-export const SESSION_KINDS = ["pomodoro", "deep_work", "short_burst", "flowtime", "custom"] as const;
-export type SessionKind = (typeof SESSION_KINDS)[number];
+import type { SessionKind } from "../../db/schema/focus";
+
+export { SESSION_KINDS, type SessionKind } from "../../db/schema/focus";
 
 export interface FocusSettings {
   pomodoro_work_minutes: number;

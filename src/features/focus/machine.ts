@@ -5,6 +5,7 @@
  * moment that fell due (work over, break over, a pause left too long) exactly at its due time, so a
  * late alarm — or none — changes nothing about what is recorded.
  */
+import type { EndReason } from "../../db/schema/focus";
 import {
   type BreakKind,
   breakAfter,
@@ -18,6 +19,7 @@ import {
   RUN_GAP_MINUTES,
   type SessionKind,
 } from "./kinds";
+import type { FocusRecordDto } from "./schemas";
 
 const MINUTE = 60_000;
 /** Interruption notes kept per session (the count goes on past it). */
@@ -54,9 +56,6 @@ export interface BreakPhase {
   started_at: number;
   after_session_id: string;
 }
-
-export const END_REASONS = ["finished", "time_up", "abandoned", "pause_timeout", "flowtime_cap"] as const;
-export type EndReason = (typeof END_REASONS)[number];
 
 /** A work session that ended: what D1's focus_sessions keeps. Times are ISO strings. */
 export interface FocusRecord {
@@ -144,7 +143,7 @@ export type FocusAction =
 export type FocusActionType = FocusAction["type"];
 
 export interface ActionError {
-  status: 409 | 422;
+  status: 404 | 409 | 422 | 503;
   code: string;
   detail: string;
   field?: string;
@@ -525,13 +524,45 @@ export function currentSessionId(state: TimerState): string | null {
   return state.work?.session_id ?? state.break?.after_session_id ?? null;
 }
 
-/** Advances to `now`, then applies the action: what every caller of the machine does. */
-export function step(state: TimerState, action: FocusAction | null, now: number): Transition {
+export interface StepResult {
+  /** The state after advancing, and after the action when it was accepted. */
+  state: TimerState;
+  effects: Effect[];
+  error: ActionError | null;
+}
+
+/**
+ * What every caller of the machine does: advance to `now`, then apply the action (if any). A refused
+ * action still returns the advanced state, so what fell due meanwhile is kept. `expectedSessionId`
+ * refuses an action a stale client meant for a session that is no longer the current one.
+ */
+export function step(
+  state: TimerState,
+  action: FocusAction | null,
+  now: number,
+  expectedSessionId?: string,
+): StepResult {
   const advanced = advance(state, now);
-  if (!action) return { ok: true, ...advanced };
+  if (!action) return { ...advanced, error: null };
+  if (expectedSessionId !== undefined && expectedSessionId !== currentSessionId(advanced.state)) {
+    return {
+      ...advanced,
+      error: {
+        status: 409,
+        code: "session_mismatch",
+        detail: "That focus session is no longer the current one.",
+      },
+    };
+  }
   const applied = applyAction(advanced.state, action, now);
-  if (!applied.ok) return applied;
-  return { ok: true, state: applied.state, effects: [...advanced.effects, ...applied.effects] };
+  if (!applied.ok) return { ...advanced, error: applied.error };
+  return { state: applied.state, effects: [...advanced.effects, ...applied.effects], error: null };
+}
+
+/** A record as clients see it (the owner is implied). */
+export function recordToDto(record: FocusRecord): FocusRecordDto {
+  const { user_id: _owner, ...rest } = record;
+  return { ...rest, actual_minutes: Math.round(record.actual_seconds / 6) / 10 };
 }
 
 export interface FocusView {
@@ -565,7 +596,7 @@ export interface FocusView {
   cycle: number;
   /** The break the current pomodoro will earn if it completes. */
   next_break: BreakKind | null;
-  last_session: FocusRecord | null;
+  last_session: FocusRecordDto | null;
   server_time: string;
 }
 
@@ -617,7 +648,7 @@ export function toView(state: TimerState, now: number): FocusView {
       : null,
     cycle: state.run_count,
     next_break: nextBreak,
-    last_session: state.last_record,
+    last_session: state.last_record && recordToDto(state.last_record),
     server_time: iso(now),
   };
 }

@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { type AppRouteHandler, createRouter } from "../../lib/create-app";
 import { ApiError } from "../../lib/errors";
-import { IDEMPOTENCY_HEADER, idempotencyContext } from "../../lib/idempotency";
+import { IDEMPOTENCY_HEADER, IdempotencyHeadersSchema, idempotencyContext } from "../../lib/idempotency";
 import { BEARER_SECURITY, errorResponses, jsonBody, jsonResponse } from "../../lib/openapi";
 import { decodeCursor, encodeCursor, nextLink } from "../../lib/pagination";
 import { afterWrite } from "../../lib/publish";
@@ -28,13 +28,6 @@ const read = requireAuth({ scope: "tasks:read" });
 const write = requireAuth({ scope: "tasks:write" });
 const taskResponse = (description: string) => jsonResponse(TaskSchema, description);
 
-const IdempotencyHeaders = z.object({
-  "idempotency-key": z
-    .string()
-    .optional()
-    .openapi({ description: "Retry-safe writes: the same key and body return the first answer" }),
-});
-
 export const createTask = createRoute({
   method: "post",
   path: "/",
@@ -42,7 +35,7 @@ export const createTask = createRoute({
   summary: "Create a task, optionally with micro-steps",
   security: BEARER_SECURITY,
   middleware: write,
-  request: { body: jsonBody(CreateTaskBodySchema), headers: IdempotencyHeaders },
+  request: { body: jsonBody(CreateTaskBodySchema), headers: IdempotencyHeadersSchema },
   responses: { 201: taskResponse("The created task"), ...errorResponses(400, 401, 403, 413, 422) },
 });
 

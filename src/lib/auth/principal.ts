@@ -1,5 +1,13 @@
 /** Scopes an API token can carry. A login session (JWT) holds all of them. */
-export const SCOPES = ["tasks:read", "tasks:write", "profile:read", "agents:read", "agents:write"] as const;
+export const SCOPES = [
+  "tasks:read",
+  "tasks:write",
+  "profile:read",
+  "agents:read",
+  "agents:write",
+  "focus:read",
+  "focus:write",
+] as const;
 export type Scope = (typeof SCOPES)[number];
 
 /** Who is calling: a user through a login session, or through one of their API tokens. */

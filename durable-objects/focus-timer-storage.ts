@@ -1,0 +1,195 @@
+import type { TimerState } from "../src/features/focus/machine";
+
+/** Bumped with every change to the tables below; `migrate` brings older objects forward. */
+const SCHEMA_VERSION = 1;
+/** Messages kept for clients that reconnect with `?since=`: enough for a phone asleep a while. */
+export const MESSAGE_LOG_SIZE = 100;
+/** Idempotency keys are remembered this long, like the HTTP API's D1-backed ones. */
+const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
+/**
+ * A D1 write is made right after the change that needs it; if that does not happen (a failure, an
+ * eviction), the alarm retries it after 5 s, then 10 s, 20 s … at most 5 minutes apart.
+ */
+const FIRST_RETRY_MS = 5000;
+const MAX_RETRY_DELAY_MS = 5 * 60 * 1000;
+export const OUTBOX_BATCH = 50;
+
+export interface OutboxRow {
+  id: string;
+  kind: "record" | "event";
+  body: string;
+  attempts: number;
+}
+
+export interface StoredAnswer {
+  request_hash: string;
+  status: number;
+  body: string;
+}
+
+/** A change to commit atomically: the new state, the messages it broadcasts, what D1 must get. */
+export interface Commit {
+  state: TimerState;
+  /** Message bodies, each given the next sequence number. */
+  messages: ((seq: number) => string)[];
+  outbox: { id: string; kind: OutboxRow["kind"]; body: string }[];
+  answer?: { key: string; request_hash: string; status: number; body: (seq: number) => string };
+}
+
+/**
+ * The FocusTimer's own SQLite storage. Everything a change touches is written in one
+ * `transactionSync`, so the object never holds a state whose messages or D1 writes were lost.
+ */
+export class FocusTimerStorage {
+  constructor(private readonly storage: DurableObjectStorage) {
+    this.migrate();
+  }
+
+  private get sql() {
+    return this.storage.sql;
+  }
+
+  private migrate(): void {
+    this.sql.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
+    if (Number(this.meta("schema_version") ?? 0) >= SCHEMA_VERSION) return;
+    this.storage.transactionSync(() => {
+      this.sql.exec(`CREATE TABLE IF NOT EXISTS messages (seq INTEGER PRIMARY KEY, body TEXT NOT NULL)`);
+      this.sql.exec(`CREATE TABLE IF NOT EXISTS outbox (
+        id TEXT PRIMARY KEY, kind TEXT NOT NULL, body TEXT NOT NULL,
+        attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at INTEGER NOT NULL)`);
+      this.sql.exec(`CREATE TABLE IF NOT EXISTS idempotency (
+        key TEXT PRIMARY KEY, request_hash TEXT NOT NULL, status INTEGER NOT NULL, body TEXT NOT NULL,
+        created_at INTEGER NOT NULL)`);
+      this.sql.exec(
+        `CREATE TABLE IF NOT EXISTS used_tickets (jti TEXT PRIMARY KEY, expires_at INTEGER NOT NULL)`,
+      );
+      this.setMeta("schema_version", String(SCHEMA_VERSION));
+    });
+  }
+
+  private meta(key: string): string | undefined {
+    const row = this.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = ?", key).toArray()[0];
+    return row?.value;
+  }
+
+  private setMeta(key: string, value: string): void {
+    this.sql.exec(
+      "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+      key,
+      value,
+    );
+  }
+
+  state(): TimerState | undefined {
+    const raw = this.meta("state");
+    return raw === undefined ? undefined : (JSON.parse(raw) as TimerState);
+  }
+
+  seq(): number {
+    return Number(this.meta("seq") ?? 0);
+  }
+
+  /** Writes the change; returns the sent message bodies and the stored answer's body. */
+  commit(change: Commit, now: number): { messages: string[]; answer: string | undefined } {
+    return this.storage.transactionSync(() => {
+      let seq = this.seq();
+      const messages = change.messages.map((message) => {
+        seq += 1;
+        const body = message(seq);
+        this.sql.exec("INSERT INTO messages (seq, body) VALUES (?, ?)", seq, body);
+        return body;
+      });
+      this.sql.exec("DELETE FROM messages WHERE seq <= ?", seq - MESSAGE_LOG_SIZE);
+      for (const row of change.outbox) {
+        this.sql.exec(
+          "INSERT INTO outbox (id, kind, body, next_attempt_at) VALUES (?, ?, ?, ?) ON CONFLICT(id) DO NOTHING",
+          row.id,
+          row.kind,
+          row.body,
+          now + FIRST_RETRY_MS,
+        );
+      }
+      let answer: string | undefined;
+      if (change.answer) {
+        answer = change.answer.body(seq);
+        this.sql.exec(
+          "INSERT INTO idempotency (key, request_hash, status, body, created_at) VALUES (?, ?, ?, ?, ?)",
+          change.answer.key,
+          change.answer.request_hash,
+          change.answer.status,
+          answer,
+          now,
+        );
+        this.sql.exec("DELETE FROM idempotency WHERE created_at < ?", now - IDEMPOTENCY_TTL_MS);
+      }
+      this.setMeta("state", JSON.stringify(change.state));
+      this.setMeta("seq", String(seq));
+      return { messages, answer };
+    });
+  }
+
+  /** The logged messages after `since`, oldest first. */
+  messagesAfter(since: number): string[] {
+    return this.sql
+      .exec<{ body: string }>("SELECT body FROM messages WHERE seq > ? ORDER BY seq", since)
+      .toArray()
+      .map((r) => r.body);
+  }
+
+  answer(key: string): StoredAnswer | undefined {
+    return this.sql
+      .exec<{ request_hash: string; status: number; body: string }>(
+        "SELECT request_hash, status, body FROM idempotency WHERE key = ?",
+        key,
+      )
+      .toArray()[0];
+  }
+
+  /** Marks a WebSocket ticket used; false when it already was (a ticket opens one connection). */
+  useTicket(jti: string, expiresAt: number, now: number): boolean {
+    this.sql.exec("DELETE FROM used_tickets WHERE expires_at < ?", now);
+    const cursor = this.sql.exec(
+      "INSERT INTO used_tickets (jti, expires_at) VALUES (?, ?) ON CONFLICT(jti) DO NOTHING",
+      jti,
+      expiresAt,
+    );
+    return cursor.rowsWritten > 0;
+  }
+
+  /** The oldest pending D1 writes, due or not: any wake-up is a good moment to try them. */
+  pendingOutbox(): OutboxRow[] {
+    return this.sql
+      .exec<{ id: string; kind: OutboxRow["kind"]; body: string; attempts: number }>(
+        "SELECT id, kind, body, attempts FROM outbox ORDER BY rowid LIMIT ?",
+        OUTBOX_BATCH,
+      )
+      .toArray();
+  }
+
+  nextOutboxAttempt(): number | undefined {
+    const row = this.sql
+      .exec<{ at: number | null }>("SELECT min(next_attempt_at) AS at FROM outbox")
+      .toArray()[0];
+    return row?.at ?? undefined;
+  }
+
+  removeOutbox(ids: string[]): void {
+    this.storage.transactionSync(() => {
+      for (const id of ids) this.sql.exec("DELETE FROM outbox WHERE id = ?", id);
+    });
+  }
+
+  /** Holds rows back after a failed write, each longer than the last time. */
+  deferOutbox(rows: OutboxRow[], now: number): void {
+    this.storage.transactionSync(() => {
+      for (const row of rows) {
+        const delay = Math.min(MAX_RETRY_DELAY_MS, FIRST_RETRY_MS * 2 ** (row.attempts + 1));
+        this.sql.exec(
+          "UPDATE outbox SET attempts = attempts + 1, next_attempt_at = ? WHERE id = ?",
+          now + delay,
+          row.id,
+        );
+      }
+    });
+  }
+}

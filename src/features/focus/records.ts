@@ -1,0 +1,133 @@
+import { and, desc, eq, gte, lt, type SQL } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
+import type { Database } from "../../db";
+import { events, focusSessions } from "../../db/schema";
+import type { EventEnvelope } from "../../lib/events";
+import { nowIso } from "../../lib/time";
+import type { FocusRecord } from "./machine";
+import type { FocusRecordDto } from "./schemas";
+
+type SessionRow = typeof focusSessions.$inferSelect;
+
+/**
+ * The statements that make ended sessions and their events durable in D1. Both inserts ignore a
+ * row that is already there, so the timer can resend after a failure without writing anything twice.
+ */
+export function persistStatements(
+  db: Database,
+  records: FocusRecord[],
+  envelopes: EventEnvelope[],
+): BatchItem<"sqlite">[] {
+  const createdAt = nowIso();
+  return [
+    ...records.map((r) =>
+      db
+        .insert(focusSessions)
+        .values({
+          id: r.session_id,
+          userId: r.user_id,
+          kind: r.kind,
+          plannedMinutes: r.planned_minutes,
+          actualSeconds: r.actual_seconds,
+          completed: r.completed,
+          endReason: r.end_reason,
+          interruptions: r.interruptions,
+          interruptionLog: r.interruption_log,
+          pauses: r.pauses,
+          pausedSeconds: r.paused_seconds,
+          extendedMinutes: r.extended_minutes,
+          cycle: r.cycle,
+          taskId: r.task_id,
+          stepId: r.step_id,
+          startedAt: r.started_at,
+          endedAt: r.ended_at,
+          createdAt,
+        })
+        .onConflictDoNothing(),
+    ),
+    ...envelopes.map((e) =>
+      db
+        .insert(events)
+        .values({ id: e.id, userId: e.user_id, type: e.type, data: e.data, occurredAt: e.occurred_at })
+        .onConflictDoNothing(),
+    ),
+  ];
+}
+
+const actualMinutes = (seconds: number) => Math.round(seconds / 6) / 10;
+
+function rowToDto(row: SessionRow): FocusRecordDto {
+  return {
+    session_id: row.id,
+    kind: row.kind,
+    planned_minutes: row.plannedMinutes,
+    actual_seconds: row.actualSeconds,
+    actual_minutes: actualMinutes(row.actualSeconds),
+    completed: row.completed,
+    end_reason: row.endReason,
+    interruptions: row.interruptions,
+    interruption_log: row.interruptionLog,
+    pauses: row.pauses,
+    paused_seconds: row.pausedSeconds,
+    extended_minutes: row.extendedMinutes,
+    cycle: row.cycle,
+    task_id: row.taskId,
+    step_id: row.stepId,
+    started_at: row.startedAt,
+    ended_at: row.endedAt,
+  };
+}
+
+export async function getRecord(db: Database, userId: string, sessionId: string) {
+  const row = await db
+    .select()
+    .from(focusSessions)
+    .where(and(eq(focusSessions.userId, userId), eq(focusSessions.id, sessionId)))
+    .get();
+  return row ? rowToDto(row) : undefined;
+}
+
+/** The user's ended sessions, newest first, one page. */
+export async function listRecords(
+  db: Database,
+  userId: string,
+  query: {
+    limit: number;
+    kind?: SessionRow["kind"] | undefined;
+    completed?: boolean | undefined;
+    task_id?: string | undefined;
+  },
+  afterId: string | null,
+): Promise<{ items: FocusRecordDto[]; lastId: string | null }> {
+  const conditions: (SQL | undefined)[] = [eq(focusSessions.userId, userId)];
+  if (afterId) conditions.push(lt(focusSessions.id, afterId));
+  if (query.kind) conditions.push(eq(focusSessions.kind, query.kind));
+  if (query.completed !== undefined) conditions.push(eq(focusSessions.completed, query.completed));
+  if (query.task_id) conditions.push(eq(focusSessions.taskId, query.task_id));
+  const rows = await db
+    .select()
+    .from(focusSessions)
+    .where(and(...conditions))
+    .orderBy(desc(focusSessions.id))
+    .limit(query.limit + 1)
+    .all();
+  const page = rows.slice(0, query.limit);
+  return {
+    items: page.map(rowToDto),
+    lastId: rows.length > query.limit ? (page.at(-1)?.id ?? null) : null,
+  };
+}
+
+/** What analytics needs of each session started at or after `since`, as a batchable query. */
+export function sessionFactsQuery(db: Database, userId: string, since: string) {
+  return db
+    .select({
+      kind: focusSessions.kind,
+      started_at: focusSessions.startedAt,
+      actual_seconds: focusSessions.actualSeconds,
+      completed: focusSessions.completed,
+      interruptions: focusSessions.interruptions,
+    })
+    .from(focusSessions)
+    .where(and(eq(focusSessions.userId, userId), gte(focusSessions.startedAt, since)));
+}

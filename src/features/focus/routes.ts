@@ -1,0 +1,305 @@
+import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import { type AppEnv, type AppRouteHandler, createRouter } from "../../lib/create-app";
+import { ApiError, notFound, validationFailed } from "../../lib/errors";
+import { IDEMPOTENCY_HEADER, IdempotencyHeadersSchema, idempotencyContext } from "../../lib/idempotency";
+import { BEARER_SECURITY, errorResponses, jsonBody, jsonResponse } from "../../lib/openapi";
+import { decodeCursor, encodeCursor, nextLink } from "../../lib/pagination";
+import { requireAuth } from "../../middleware/auth";
+import { COMMAND_BODIES, type CommandType, type FocusCommand, parseCommand } from "./commands";
+import { describeKinds } from "./kinds";
+import { getRecord, listRecords } from "./records";
+import {
+  AnalyticsQuerySchema,
+  EndSessionBodySchema,
+  FocusAnalyticsSchema,
+  FocusKindSchema,
+  FocusRecordSchema,
+  FocusSettingsPatchSchema,
+  FocusSettingsSchema,
+  FocusStateSchema,
+  ListSessionsQuerySchema,
+  SessionIdParamsSchema,
+  StartFocusBodySchema,
+} from "./schemas";
+import { analyticsFor, focusTimer, runCommand } from "./service";
+import { getSettings, updateSettings } from "./settings";
+
+const tags = ["Focus"];
+const read = requireAuth({ scope: "focus:read" });
+const write = requireAuth({ scope: "focus:write" });
+const stateResponse = (description: string) => jsonResponse(FocusStateSchema, description);
+const START_DESCRIPTION =
+  "Starts a work session of a kind — pomodoro, deep_work, short_burst, flowtime (open-ended) or custom — " +
+  "optionally on a task or micro-step. Every device of the user is told over the focus WebSocket.";
+
+function startRoute(path: string) {
+  return createRoute({
+    method: "post",
+    path,
+    tags,
+    summary: "Start a focus session",
+    description: START_DESCRIPTION,
+    security: BEARER_SECURITY,
+    middleware: write,
+    request: {
+      body: { required: false, content: { "application/json": { schema: StartFocusBodySchema } } },
+      headers: IdempotencyHeadersSchema,
+    },
+    responses: {
+      201: stateResponse("The state with the new session running"),
+      ...errorResponses(400, 401, 403, 404, 409, 413, 422, 503),
+    },
+  });
+}
+
+function stateRoute(path: string) {
+  return createRoute({
+    method: "get",
+    path,
+    tags,
+    summary: "The live focus state: session or break, time left (derived, never stale)",
+    security: BEARER_SECURITY,
+    middleware: read,
+    responses: { 200: stateResponse("The current state"), ...errorResponses(401, 403) },
+  });
+}
+
+function analyticsRoute(path: string) {
+  return createRoute({
+    method: "get",
+    path,
+    tags,
+    summary:
+      "Focus analytics: minutes today, this week and in a range, completion, interruptions, best hours, streak",
+    description:
+      "Days are your local days (your account's time zone). The range defaults to the last 30 days.",
+    security: BEARER_SECURITY,
+    middleware: read,
+    request: { query: AnalyticsQuerySchema },
+    responses: { 200: jsonResponse(FocusAnalyticsSchema, "Analytics"), ...errorResponses(401, 403, 422) },
+  });
+}
+
+function actionRoute<T extends Exclude<CommandType, "start">>(type: T, summary: string) {
+  return createRoute({
+    method: "post",
+    path: `/enhanced/${type.replace("_", "-")}`,
+    tags,
+    summary,
+    security: BEARER_SECURITY,
+    middleware: write,
+    request: {
+      body: { required: false, content: { "application/json": { schema: COMMAND_BODIES[type] } } },
+      headers: IdempotencyHeadersSchema,
+    },
+    responses: {
+      200: stateResponse("The state after the action"),
+      ...errorResponses(400, 401, 403, 409, 413, 422),
+    },
+  });
+}
+
+// ---- /api/v1/focus/enhanced: the seed's path ----
+
+export const listKinds = createRoute({
+  method: "get",
+  path: "/enhanced/kinds",
+  tags,
+  summary: "The session kinds, with your default lengths",
+  security: BEARER_SECURITY,
+  middleware: read,
+  responses: { 200: jsonResponse(z.array(FocusKindSchema), "Kinds"), ...errorResponses(401, 403) },
+});
+
+export const readSettings = createRoute({
+  method: "get",
+  path: "/enhanced/settings",
+  tags,
+  summary: "Your focus settings (pomodoro lengths, long break rhythm, kind defaults)",
+  security: BEARER_SECURITY,
+  middleware: read,
+  responses: { 200: jsonResponse(FocusSettingsSchema, "Settings"), ...errorResponses(401, 403) },
+});
+
+export const changeSettings = createRoute({
+  method: "patch",
+  path: "/enhanced/settings",
+  tags,
+  summary: "Change some focus settings; the next session started uses them",
+  security: BEARER_SECURITY,
+  middleware: write,
+  request: { body: jsonBody(FocusSettingsPatchSchema) },
+  responses: {
+    200: jsonResponse(FocusSettingsSchema, "All settings after the change"),
+    ...errorResponses(400, 401, 403, 413, 422),
+  },
+});
+
+export const enhancedState = stateRoute("/enhanced/state");
+export const enhancedStart = startRoute("/enhanced/start");
+export const pause = actionRoute("pause", "Pause the running session");
+export const resume = actionRoute("resume", "Resume a paused session");
+export const interrupt = actionRoute("interrupt", "Log an interruption (with a note; optionally pause)");
+export const extend = actionRoute("extend", "Add minutes to the session or the break");
+export const finish = actionRoute(
+  "finish",
+  "Finish the session (completed); its break starts unless take_break is false",
+);
+export const abandon = actionRoute("abandon", "Abandon the session (recorded as not completed)");
+export const skipBreak = actionRoute("skip_break", "End the break now");
+export const enhancedAnalytics = analyticsRoute("/enhanced/analytics");
+
+// ---- /api/v1/focus: the basic sessions API, on the same timer ----
+
+export const basicStart = startRoute("/sessions");
+export const currentState = stateRoute("/current");
+export const basicAnalytics = analyticsRoute("/analytics");
+
+export const listSessions = createRoute({
+  method: "get",
+  path: "/sessions",
+  tags,
+  summary: "Your ended focus sessions, newest first",
+  description: 'The running session is at GET /api/v1/focus/current. Next page in `Link: <…>; rel="next"`.',
+  security: BEARER_SECURITY,
+  middleware: read,
+  request: { query: ListSessionsQuerySchema },
+  responses: {
+    200: {
+      ...jsonResponse(z.array(FocusRecordSchema), "A page of sessions"),
+      headers: z.object({ Link: z.string().optional().openapi({ description: 'rel="next" page' }) }),
+    },
+    ...errorResponses(400, 401, 403, 422),
+  },
+});
+
+export const getSession = createRoute({
+  method: "get",
+  path: "/sessions/{session_id}",
+  tags,
+  summary: "One ended focus session",
+  security: BEARER_SECURITY,
+  middleware: read,
+  request: { params: SessionIdParamsSchema },
+  responses: { 200: jsonResponse(FocusRecordSchema, "The session"), ...errorResponses(401, 403, 404, 422) },
+});
+
+export const endSession = createRoute({
+  method: "post",
+  path: "/sessions/{session_id}/end",
+  tags,
+  summary: "End the running session: completed (finish) or not (abandon)",
+  security: BEARER_SECURITY,
+  middleware: write,
+  request: {
+    params: SessionIdParamsSchema,
+    body: { required: false, content: { "application/json": { schema: EndSessionBodySchema } } },
+    headers: IdempotencyHeadersSchema,
+  },
+  responses: {
+    200: stateResponse("The state after the session ended; the record is in last_session"),
+    ...errorResponses(400, 401, 403, 404, 409, 413, 422),
+  },
+});
+
+/** Runs one command on the caller's timer (retry-safe with an Idempotency-Key) and returns the state. */
+async function perform(c: Context<AppEnv>, command: FocusCommand) {
+  const idempotency = await idempotencyContext(
+    c.req.header(IDEMPOTENCY_HEADER),
+    `focus.${command.type}`,
+    command,
+  );
+  const result = await runCommand(c.env, c.var.principal.userId, command, idempotency);
+  if (result.replayed) c.header("Idempotent-Replayed", "true");
+  return result.state;
+}
+
+/** The body as its command: defaults applied even when the client sent no body at all. */
+function commandOf(type: CommandType, body: unknown): FocusCommand {
+  const parsed = parseCommand(type, body);
+  if (!parsed.ok) throw validationFailed(parsed.errors);
+  return parsed.command;
+}
+
+const startHandler: AppRouteHandler<typeof enhancedStart> = async (c) =>
+  c.json(await perform(c, commandOf("start", c.req.valid("json"))), 201);
+
+const stateHandler: AppRouteHandler<typeof enhancedState> = async (c) =>
+  c.json(await focusTimer(c.env, c.var.principal.userId).current(c.var.principal.userId), 200);
+
+const analyticsHandler: AppRouteHandler<typeof enhancedAnalytics> = async (c) =>
+  c.json(await analyticsFor(c.var.db, c.var.principal.userId, c.req.valid("query")), 200);
+
+function actionHandler(type: Exclude<CommandType, "start">): AppRouteHandler<typeof pause> {
+  return async (c) => c.json(await perform(c, commandOf(type, c.req.valid("json"))), 200);
+}
+
+const listSessionsHandler: AppRouteHandler<typeof listSessions> = async (c) => {
+  const query = c.req.valid("query");
+  let afterId: string | null = null;
+  if (query.cursor !== undefined) {
+    afterId = decodeCursor(query.cursor);
+    if (!afterId)
+      throw new ApiError(400, "invalid_cursor", "The cursor is not valid; start again from the first page.");
+  }
+  const page = await listRecords(c.var.db, c.var.principal.userId, query, afterId);
+  if (page.lastId) c.header("Link", nextLink(c.req.url, encodeCursor(page.lastId)));
+  return c.json(page.items, 200);
+};
+
+const getSessionHandler: AppRouteHandler<typeof getSession> = async (c) => {
+  const record = await getRecord(c.var.db, c.var.principal.userId, c.req.valid("param").session_id);
+  if (!record) throw notFound("Focus session");
+  return c.json(record, 200);
+};
+
+/** Refusals that mean "this is not the running session": then it ended already, or never was. */
+const NOT_CURRENT = new Set(["session_mismatch", "no_focus_session", "on_break"]);
+
+const endSessionHandler: AppRouteHandler<typeof endSession> = async (c) => {
+  const { session_id } = c.req.valid("param");
+  const body = EndSessionBodySchema.parse(c.req.valid("json") ?? {});
+  const command: FocusCommand = body.completed
+    ? { type: "finish", take_break: body.take_break, session_id }
+    : { type: "abandon", session_id };
+  try {
+    return c.json(await perform(c, command), 200);
+  } catch (error) {
+    if (!(error instanceof ApiError) || !NOT_CURRENT.has(error.code)) throw error;
+    if (await getRecord(c.var.db, c.var.principal.userId, session_id)) {
+      throw new ApiError(409, "session_ended", "That focus session has already ended.");
+    }
+    throw notFound("Focus session");
+  }
+};
+
+const listKindsHandler: AppRouteHandler<typeof listKinds> = async (c) =>
+  c.json(describeKinds(await getSettings(c.var.db, c.var.principal.userId)), 200);
+
+const readSettingsHandler: AppRouteHandler<typeof readSettings> = async (c) =>
+  c.json(await getSettings(c.var.db, c.var.principal.userId), 200);
+
+const changeSettingsHandler: AppRouteHandler<typeof changeSettings> = async (c) =>
+  c.json(await updateSettings(c.var.db, c.var.principal.userId, c.req.valid("json")), 200);
+
+export const focusRouter = createRouter()
+  .openapi(listKinds, listKindsHandler)
+  .openapi(readSettings, readSettingsHandler)
+  .openapi(changeSettings, changeSettingsHandler)
+  .openapi(enhancedState, stateHandler)
+  .openapi(enhancedStart, startHandler)
+  .openapi(pause, actionHandler("pause"))
+  .openapi(resume, actionHandler("resume"))
+  .openapi(interrupt, actionHandler("interrupt"))
+  .openapi(extend, actionHandler("extend"))
+  .openapi(finish, actionHandler("finish"))
+  .openapi(abandon, actionHandler("abandon"))
+  .openapi(skipBreak, actionHandler("skip_break"))
+  .openapi(enhancedAnalytics, analyticsHandler)
+  .openapi(basicStart, startHandler)
+  .openapi(listSessions, listSessionsHandler)
+  .openapi(getSession, getSessionHandler)
+  .openapi(endSession, endSessionHandler)
+  .openapi(currentState, stateHandler)
+  .openapi(basicAnalytics, analyticsHandler);

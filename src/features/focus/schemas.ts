@@ -1,0 +1,239 @@
+import { z } from "@hono/zod-openapi";
+import { END_REASONS, SESSION_KINDS } from "../../db/schema/focus";
+import { caseInsensitiveEnum, QueryBoolean } from "../../lib/enums";
+import { PaginationQuerySchema } from "../../lib/pagination";
+import { KIND_LIMITS, MAX_BREAK_MINUTES, SETTING_LIMITS } from "./kinds";
+import { FOCUS_SIGNALS } from "./machine";
+
+const MAX_EXTEND_MINUTES = MAX_BREAK_MINUTES;
+const Id = z.string().trim().min(1).max(64);
+const SessionGuard = Id.optional().openapi({
+  description: "The session you mean: if another one is current (a stale screen), the answer is 409",
+});
+
+export const StartFocusBodySchema = z
+  .object({
+    kind: caseInsensitiveEnum(SESSION_KINDS).default("pomodoro"),
+    duration_minutes: z
+      .number()
+      .int()
+      .min(1)
+      .max(240)
+      .optional()
+      .openapi({
+        description: `Work length; defaults to your setting for the kind. Bounds: ${Object.entries(
+          KIND_LIMITS,
+        )
+          .map(([k, v]) => `${k} ${v ? `${v[0]}–${v[1]}` : "open-ended (leave out)"}`)
+          .join(", ")}`,
+      }),
+    task_id: Id.optional().openapi({ description: "The task you focus on" }),
+    step_id: Id.optional().openapi({ description: "The micro-step you focus on (its task is implied)" }),
+  })
+  .openapi("StartFocusRequest");
+
+export const SessionGuardBodySchema = z.object({ session_id: SessionGuard }).openapi("FocusActionRequest");
+
+export const InterruptBodySchema = z
+  .object({
+    note: z.string().trim().max(500).optional().openapi({ example: "Slack ping from Dana" }),
+    pause: z.boolean().optional().openapi({ description: "Also pause the session" }),
+    session_id: SessionGuard,
+  })
+  .openapi("InterruptFocusRequest");
+
+export const ExtendBodySchema = z
+  .object({ minutes: z.number().int().min(1).max(MAX_EXTEND_MINUTES), session_id: SessionGuard })
+  .openapi("ExtendFocusRequest");
+
+export const FinishBodySchema = z
+  .object({
+    take_break: z.boolean().optional().openapi({ description: "Start the earned break (default true)" }),
+    session_id: SessionGuard,
+  })
+  .openapi("FinishFocusRequest");
+
+export const EndSessionBodySchema = z
+  .object({
+    completed: z
+      .boolean()
+      .default(true)
+      .openapi({ description: "true finishes the session, false abandons it" }),
+    take_break: z.boolean().optional(),
+  })
+  .openapi("EndFocusSessionRequest");
+
+const InterruptionSchema = z.object({ at: z.string(), note: z.string().nullable() });
+
+export const FocusRecordSchema = z
+  .object({
+    session_id: z.string(),
+    kind: z.enum(SESSION_KINDS),
+    planned_minutes: z.number().int().nullable(),
+    actual_seconds: z.number().int(),
+    actual_minutes: z.number(),
+    completed: z.boolean(),
+    end_reason: z.enum(END_REASONS),
+    interruptions: z.number().int(),
+    interruption_log: z.array(InterruptionSchema),
+    pauses: z.number().int(),
+    paused_seconds: z.number().int(),
+    extended_minutes: z.number().int(),
+    cycle: z.number().int(),
+    task_id: z.string().nullable(),
+    step_id: z.string().nullable(),
+    started_at: z.string(),
+    ended_at: z.string(),
+  })
+  .openapi("FocusSession");
+
+export const FocusStateSchema = z
+  .object({
+    seq: z
+      .number()
+      .int()
+      .openapi({ description: "Changes so far; the WebSocket numbers its messages the same way" }),
+    phase: z.enum(["idle", "work", "break"]),
+    status: z.enum(["idle", "running", "paused"]),
+    session: z
+      .object({
+        session_id: z.string(),
+        kind: z.enum(SESSION_KINDS),
+        planned_minutes: z.number().int().nullable(),
+        started_at: z.string(),
+        ends_at: z.string().nullable(),
+        elapsed_seconds: z.number().int(),
+        remaining_seconds: z.number().int().nullable(),
+        paused_at: z.string().nullable(),
+        pauses: z.number().int(),
+        paused_seconds: z.number().int(),
+        interruptions: z.number().int(),
+        interruption_log: z.array(InterruptionSchema),
+        extended_minutes: z.number().int(),
+        task_id: z.string().nullable(),
+        step_id: z.string().nullable(),
+      })
+      .nullable(),
+    break: z
+      .object({
+        kind: z.enum(["short", "long"]),
+        planned_minutes: z.number().int(),
+        started_at: z.string(),
+        ends_at: z.string(),
+        remaining_seconds: z.number().int(),
+        after_session_id: z.string(),
+      })
+      .nullable(),
+    cycle: z.number().int().openapi({ description: "Sessions completed in this run" }),
+    next_break: z.enum(["short", "long"]).nullable(),
+    last_session: FocusRecordSchema.nullable(),
+    server_time: z.string(),
+  })
+  .openapi("FocusState");
+
+export const FocusSignalSchema = z.enum(FOCUS_SIGNALS);
+
+const settingField = (key: keyof typeof SETTING_LIMITS) =>
+  z.number().int().min(SETTING_LIMITS[key][0]).max(SETTING_LIMITS[key][1]);
+
+export const FocusSettingsSchema = z
+  .object({
+    pomodoro_work_minutes: settingField("pomodoro_work_minutes"),
+    short_break_minutes: settingField("short_break_minutes"),
+    long_break_minutes: settingField("long_break_minutes"),
+    long_break_every: settingField("long_break_every"),
+    deep_work_minutes: settingField("deep_work_minutes"),
+    short_burst_minutes: settingField("short_burst_minutes"),
+    flowtime_break_percent: settingField("flowtime_break_percent"),
+  })
+  .openapi("FocusSettings");
+
+export const FocusSettingsPatchSchema = FocusSettingsSchema.partial().strict().openapi("FocusSettingsPatch");
+
+export const FocusKindSchema = z
+  .object({
+    kind: z.enum(SESSION_KINDS),
+    name: z.string(),
+    description: z.string(),
+    default_minutes: z.number().int().nullable(),
+    min_minutes: z.number().int().nullable(),
+    max_minutes: z.number().int().nullable(),
+  })
+  .openapi("FocusKind");
+
+const LocalDateSchema = z
+  .string()
+  .regex(/^\d{4}-\d{2}-\d{2}$/, "Use a date like 2026-11-25")
+  .refine(
+    (d) =>
+      !Number.isNaN(Date.parse(`${d}T00:00:00Z`)) && new Date(`${d}T00:00:00Z`).toISOString().startsWith(d),
+    {
+      message: "Not a calendar date",
+    },
+  );
+
+export const AnalyticsQuerySchema = z.object({
+  from: LocalDateSchema.optional().openapi({
+    description: "First day, in your time zone (default: 29 days before `to`)",
+  }),
+  to: LocalDateSchema.optional().openapi({ description: "Last day, in your time zone (default: today)" }),
+});
+
+export const FocusAnalyticsSchema = z
+  .object({
+    timezone: z.string(),
+    range: z.object({ from: z.string(), to: z.string() }),
+    today: z.object({ date: z.string(), focus_minutes: z.number(), sessions: z.number().int() }),
+    week: z.object({ starts_on: z.string(), focus_minutes: z.number(), sessions: z.number().int() }),
+    totals: z.object({
+      focus_minutes: z.number(),
+      sessions: z.number().int(),
+      completed_sessions: z.number().int(),
+      completion_rate: z.number().nullable(),
+      average_minutes: z.number().nullable(),
+      interruptions: z.number().int(),
+      interruptions_per_hour: z.number().nullable(),
+    }),
+    by_kind: z.array(
+      z.object({
+        kind: z.enum(SESSION_KINDS),
+        sessions: z.number().int(),
+        focus_minutes: z.number(),
+        completion_rate: z.number(),
+      }),
+    ),
+    best_hours: z.array(
+      z.object({
+        hour: z.number().int(),
+        focus_minutes: z.number(),
+        sessions: z.number().int(),
+        completion_rate: z.number(),
+      }),
+    ),
+    streak: z.object({
+      current_days: z.number().int(),
+      longest_days: z.number().int(),
+      last_focus_date: z.string().nullable(),
+    }),
+  })
+  .openapi("FocusAnalytics");
+
+export const ListSessionsQuerySchema = PaginationQuerySchema.extend({
+  kind: caseInsensitiveEnum(SESSION_KINDS).optional(),
+  completed: QueryBoolean.optional(),
+  task_id: Id.optional(),
+});
+
+export const SessionIdParamsSchema = z.object({ session_id: Id });
+
+export const SocketTicketSchema = z
+  .object({
+    ticket: z.string(),
+    expires_in: z.number().int().openapi({ description: "Seconds; the ticket opens one connection" }),
+    url: z.string().openapi({ example: "/api/v1/focus/ws?ticket=…" }),
+  })
+  .openapi("FocusSocketTicket");
+
+export type StartFocusBody = z.infer<typeof StartFocusBodySchema>;
+export type FocusRecordDto = z.infer<typeof FocusRecordSchema>;
+export type FocusStateDto = z.infer<typeof FocusStateSchema>;

@@ -1,0 +1,56 @@
+import { eq } from "drizzle-orm";
+import type { Database } from "../../db";
+import { focusSettings } from "../../db/schema";
+import { nowIso } from "../../lib/time";
+import { type FocusSettings, normalizeSettings } from "./kinds";
+
+type SettingsRow = typeof focusSettings.$inferSelect;
+
+const COLUMNS = {
+  pomodoro_work_minutes: "pomodoroWorkMinutes",
+  short_break_minutes: "shortBreakMinutes",
+  long_break_minutes: "longBreakMinutes",
+  long_break_every: "longBreakEvery",
+  deep_work_minutes: "deepWorkMinutes",
+  short_burst_minutes: "shortBurstMinutes",
+  flowtime_break_percent: "flowtimeBreakPercent",
+} as const satisfies Record<keyof FocusSettings, keyof SettingsRow>;
+
+/** The user's settings row, if any: for a batch. */
+export const settingsQuery = (db: Database, userId: string) =>
+  db.select().from(focusSettings).where(eq(focusSettings.userId, userId));
+
+/** Settings from a stored row (or the defaults when there is none). */
+export function settingsFromRow(row: SettingsRow | undefined): FocusSettings {
+  if (!row) return normalizeSettings(null);
+  const partial: Partial<FocusSettings> = {};
+  for (const [key, column] of Object.entries(COLUMNS) as [keyof FocusSettings, keyof SettingsRow][]) {
+    const value = row[column];
+    if (typeof value === "number") partial[key] = value;
+  }
+  return normalizeSettings(partial);
+}
+
+export async function getSettings(db: Database, userId: string): Promise<FocusSettings> {
+  return settingsFromRow(await settingsQuery(db, userId).get());
+}
+
+/** Changes the given settings and answers all of them, in one round trip. */
+export async function updateSettings(
+  db: Database,
+  userId: string,
+  patch: Partial<FocusSettings>,
+): Promise<FocusSettings> {
+  const values: Partial<SettingsRow> = {};
+  for (const [key, column] of Object.entries(COLUMNS) as [keyof FocusSettings, keyof SettingsRow][]) {
+    const value = patch[key];
+    if (value !== undefined) Object.assign(values, { [column]: value });
+  }
+  const updatedAt = nowIso();
+  const [row] = await db
+    .insert(focusSettings)
+    .values({ userId, ...values, updatedAt })
+    .onConflictDoUpdate({ target: focusSettings.userId, set: { ...values, updatedAt } })
+    .returning();
+  return settingsFromRow(row);
+}

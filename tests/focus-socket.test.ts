@@ -1,0 +1,211 @@
+import { evictDurableObject } from "cloudflare:test";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { call, callJson, createUser, problemOf, type TestUser } from "./helpers/api";
+import {
+  connect,
+  focusAction,
+  openSocket,
+  runTimerAlarm,
+  type SocketMessage,
+  startFocus,
+  type TestSocket,
+  timerOf,
+} from "./helpers/focus";
+
+const MIN = 60_000;
+const sockets: TestSocket[] = [];
+
+afterEach(() => {
+  for (const socket of sockets.splice(0)) socket.close();
+  vi.useRealTimers();
+});
+
+async function open(options: Parameters<typeof openSocket>[0]): Promise<TestSocket> {
+  const socket = await openSocket(options);
+  sockets.push(socket);
+  return socket;
+}
+
+const summary = (m: SocketMessage) => [m.type, m.seq, m.event ?? null];
+
+async function ticketFor(user: TestUser): Promise<string> {
+  const body = await callJson<{ ticket: string; url: string; expires_in: number }>(
+    "/api/v1/focus/ws-ticket",
+    201,
+    {
+      method: "POST",
+      token: user.token,
+    },
+  );
+  expect(body.expires_in).toBe(60);
+  expect(body.url).toBe(`/api/v1/focus/ws?ticket=${encodeURIComponent(body.ticket)}`);
+  return body.ticket;
+}
+
+describe("the focus WebSocket", () => {
+  it("tells every device of the user each change in order, and another user's socket nothing", async () => {
+    const alice = await createUser();
+    const bob = await createUser();
+    const phone = await open({ token: alice.token, query: "device=phone" });
+    const laptop = await open({ ticket: await ticketFor(alice) });
+    const bobs = await open({ token: bob.token });
+    const [hello] = await phone.waitFor(1);
+    expect(hello).toMatchObject({ type: "hello", seq: 0, replayed: 0, gap: false, state: { phase: "idle" } });
+
+    await startFocus(alice);
+    await focusAction(alice, "pause");
+    await focusAction(alice, "resume");
+    for (const device of [phone, laptop]) {
+      const messages = await device.waitFor(4);
+      expect(messages.map(summary)).toEqual([
+        ["hello", 0, null],
+        ["state", 1, "started"],
+        ["state", 2, "paused"],
+        ["state", 3, "resumed"],
+      ]);
+      expect(messages[2]?.state).toMatchObject({ seq: 2, status: "paused" });
+    }
+    // Bob's own action reaches Bob only.
+    await startFocus(bob);
+    expect((await bobs.waitFor(2)).map(summary)).toEqual([
+      ["hello", 0, null],
+      ["state", 1, "started"],
+    ]);
+    expect(phone.messages).toHaveLength(4);
+    expect(laptop.messages).toHaveLength(4);
+    expect(JSON.stringify(bobs.messages)).not.toContain(alice.id);
+  });
+
+  it("takes actions over the socket and answers each with an ack or a problem", async () => {
+    const user = await createUser();
+    const socket = await open({ token: user.token });
+    await socket.waitFor(1);
+    socket.ws.send(
+      JSON.stringify({ type: "action", action: "start", kind: "short_burst", request_id: "r1" }),
+    );
+    const [, started, ack] = await socket.waitFor(3);
+    expect(started).toMatchObject({
+      type: "state",
+      event: "started",
+      state: { session: { kind: "short_burst" } },
+    });
+    expect(ack).toEqual({ type: "ack", request_id: "r1", seq: 1 });
+
+    socket.ws.send(JSON.stringify({ type: "action", action: "resume", request_id: "r2" }));
+    expect((await socket.waitFor(4))[3]).toMatchObject({
+      type: "error",
+      request_id: "r2",
+      status: 409,
+      code: "not_paused",
+    });
+    socket.ws.send(JSON.stringify({ type: "action", action: "extend", minutes: 0, request_id: "r3" }));
+    expect((await socket.waitFor(5))[4]).toMatchObject({ type: "error", request_id: "r3", status: 422 });
+    socket.ws.send("not json");
+    expect((await socket.waitFor(6))[5]).toMatchObject({
+      type: "error",
+      status: 400,
+      code: "malformed_json",
+    });
+    socket.ws.send(JSON.stringify({ type: "dance" }));
+    expect((await socket.waitFor(7))[6]).toMatchObject({ type: "error", status: 422 });
+    socket.ws.send(JSON.stringify({ type: "ping" }));
+    expect((await socket.waitFor(8))[7]).toEqual({ type: "pong" });
+    // The socket's actions are the same as HTTP's: the session is really running.
+    const state = await callJson<{ session: { kind: string } }>("/api/v1/focus/current", 200, {
+      token: user.token,
+    });
+    expect(state.session.kind).toBe("short_burst");
+  });
+
+  it("replays what a reconnecting client missed after ?since, and flags a gap it cannot fill", async () => {
+    const user = await createUser();
+    await startFocus(user);
+    await focusAction(user, "pause");
+    await focusAction(user, "resume");
+    const back = await open({ token: user.token, query: "since=1" });
+    expect((await back.waitFor(3)).map(summary)).toEqual([
+      ["state", 2, "paused"],
+      ["state", 3, "resumed"],
+      ["hello", 3, null],
+    ]);
+    expect(back.messages[2]).toMatchObject({ replayed: 2, gap: false });
+    const confused = await open({ token: user.token, query: "since=99" });
+    expect((await confused.waitFor(1))[0]).toMatchObject({ type: "hello", seq: 3, replayed: 0, gap: true });
+  });
+
+  it("pushes work over from the alarm to connected devices, with nobody calling the API", async () => {
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(Date.now());
+    const user = await createUser();
+    const { token } = await callJson<{ token: string }>("/api/v1/auth/tokens", 201, {
+      token: user.token,
+      body: { name: "clockwork", scopes: ["focus:read", "focus:write"] },
+    });
+    const apiUser = { ...user, token };
+    const socket = await open({ token });
+    await startFocus(apiUser, { kind: "custom", duration_minutes: 5 });
+    vi.setSystemTime(Date.now() + 5 * MIN);
+    await runTimerAlarm(apiUser);
+    const messages = await socket.waitFor(3);
+    expect(messages[2]).toMatchObject({
+      type: "state",
+      event: "work_over",
+      state: { phase: "break", last_session: { end_reason: "time_up" } },
+    });
+  });
+
+  it("keeps hibernated sockets across eviction and still delivers to them", async () => {
+    const user = await createUser();
+    const socket = await open({ token: user.token });
+    await socket.waitFor(1);
+    await evictDurableObject(timerOf(user));
+    await startFocus(user);
+    expect((await socket.waitFor(2))[1]).toMatchObject({ type: "state", seq: 1, event: "started" });
+  });
+
+  it("selects the focus subprotocol and never echoes the token", async () => {
+    const user = await createUser();
+    const res = await connect({ token: user.token });
+    expect(res.status).toBe(101);
+    expect(res.headers.get("sec-websocket-protocol")).toBe("pap.focus.v1");
+    res.webSocket?.accept();
+    res.webSocket?.close(1000, "done");
+  });
+});
+
+describe("opening the focus WebSocket", () => {
+  it("refuses a used ticket and a forged one with 401", async () => {
+    const user = await createUser();
+    const ticket = await ticketFor(user);
+    await open({ ticket });
+    for (const bad of [ticket, `${ticket.slice(0, -4)}AAAA`, user.token]) {
+      const res = await connect({ ticket: bad });
+      expect(res.status).toBe(401);
+      expect((await problemOf(res)).code).toBe("unauthorized");
+    }
+  });
+
+  it("refuses no credentials with 401, a token without focus:read with 403, and a plain GET with 426", async () => {
+    const user = await createUser();
+    expect((await connect()).status).toBe(401);
+    const { token } = await callJson<{ token: string }>("/api/v1/auth/tokens", 201, {
+      token: user.token,
+      body: { name: "tasks only", scopes: ["tasks:read"] },
+    });
+    const forbidden = await connect({ token });
+    expect(forbidden.status).toBe(403);
+    await forbidden.text();
+    const plain = await call("/api/v1/focus/ws", { token: user.token });
+    expect(plain.status).toBe(426);
+    expect((await problemOf(plain)).code).toBe("upgrade_required");
+  });
+
+  it("accepts a bearer token in the Authorization header from clients that can send one", async () => {
+    const user = await createUser();
+    const res = await call("/api/v1/focus/ws", { token: user.token, headers: { upgrade: "websocket" } });
+    expect(res.status).toBe(101);
+    expect(res.headers.get("sec-websocket-protocol")).toBeNull();
+    res.webSocket?.accept();
+    res.webSocket?.close(1000, "done");
+  });
+});

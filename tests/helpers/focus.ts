@@ -1,0 +1,133 @@
+import { runDurableObjectAlarm } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import type { FocusRecordDto, FocusStateDto } from "../../src/features/focus/schemas";
+import { call, callJson, type TestUser } from "./api";
+
+export type FocusState = FocusStateDto;
+export type FocusSession = FocusRecordDto;
+
+export interface StartBody {
+  kind?: string;
+  duration_minutes?: number;
+  task_id?: string;
+  step_id?: string;
+}
+
+export function startFocus(user: TestUser, body: StartBody = {}): Promise<FocusState> {
+  return callJson<FocusState>("/api/v1/focus/enhanced/start", 201, { token: user.token, body });
+}
+
+/** One action on the user's timer through the enhanced API, expecting 200. */
+export function focusAction(user: TestUser, action: string, body: Record<string, unknown> = {}) {
+  return callJson<FocusState>(`/api/v1/focus/enhanced/${action}`, 200, {
+    method: "POST",
+    token: user.token,
+    body,
+  });
+}
+
+export function focusStateOf(user: TestUser): Promise<FocusState> {
+  return callJson<FocusState>("/api/v1/focus/enhanced/state", 200, { token: user.token });
+}
+
+export function sessionsOf(user: TestUser, query = ""): Promise<FocusSession[]> {
+  return callJson<FocusSession[]>(`/api/v1/focus/sessions${query}`, 200, { token: user.token });
+}
+
+export function timerOf(user: TestUser) {
+  return env.FOCUS_TIMER.get(env.FOCUS_TIMER.idFromName(user.id));
+}
+
+/** Runs the user's timer alarm now, as the runtime would at its time; true if one was set. */
+export function runTimerAlarm(user: TestUser): Promise<boolean> {
+  return runDurableObjectAlarm(timerOf(user));
+}
+
+export interface SocketMessage {
+  type: string;
+  seq?: number;
+  event?: string;
+  state?: FocusState;
+  replayed?: number;
+  gap?: boolean;
+  request_id?: string | null;
+  status?: number;
+  code?: string;
+  detail?: string;
+}
+
+/** A client socket with every message it receives kept in order. */
+export interface TestSocket {
+  ws: WebSocket;
+  messages: SocketMessage[];
+  /** Resolves once `count` messages in all have arrived; rejects after a timeout. */
+  waitFor(count: number, timeoutMs?: number): Promise<SocketMessage[]>;
+  close(): void;
+}
+
+function wrap(ws: WebSocket): TestSocket {
+  const messages: SocketMessage[] = [];
+  const waiters: (() => void)[] = [];
+  ws.addEventListener("message", (event) => {
+    messages.push(JSON.parse(String(event.data)) as SocketMessage);
+    for (const wake of waiters.splice(0)) wake();
+  });
+  ws.accept();
+  return {
+    ws,
+    messages,
+    waitFor(count, timeoutMs = 2000) {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(
+          () =>
+            reject(
+              new Error(`waited for ${count} messages, got ${messages.length}: ${JSON.stringify(messages)}`),
+            ),
+          timeoutMs,
+        );
+        const check = () => {
+          if (messages.length >= count) {
+            clearTimeout(timer);
+            resolve(messages.slice(0, count));
+          } else {
+            waiters.push(check);
+          }
+        };
+        check();
+      });
+    },
+    close() {
+      try {
+        ws.close(1000, "test done");
+      } catch {
+        // already closed
+      }
+    },
+  };
+}
+
+/** Opens the focus WebSocket the way a client would; throws with the body when it is refused. */
+export async function openSocket(
+  options: { token?: string; ticket?: string; query?: string; protocols?: string[] } = {},
+): Promise<TestSocket> {
+  const res = await connect(options);
+  if (res.status !== 101 || !res.webSocket) {
+    throw new Error(`expected 101, got ${res.status}: ${await res.text()}`);
+  }
+  return wrap(res.webSocket);
+}
+
+export function connect(
+  options: { token?: string; ticket?: string; query?: string; protocols?: string[] } = {},
+): Promise<Response> {
+  const protocols = options.protocols ?? (options.token ? ["pap.focus.v1", `bearer.${options.token}`] : []);
+  const params = new URLSearchParams(options.query ?? "");
+  if (options.ticket) params.set("ticket", options.ticket);
+  const search = params.toString();
+  return call(`/api/v1/focus/ws${search ? `?${search}` : ""}`, {
+    headers: {
+      upgrade: "websocket",
+      ...(protocols.length ? { "sec-websocket-protocol": protocols.join(", ") } : {}),
+    },
+  });
+}
