@@ -208,8 +208,8 @@ export async function request(base, method, path, { token, body, expected }) {
   }
 }
 
-/** Registers a throwaway user; returns its access token. */
-export async function registerUser(base) {
+/** Registers a throwaway user and returns its access token; `quiet` skips the log line (for many users). */
+export async function registerUser(base, { quiet = false } = {}) {
   const email = `bench-${Date.now()}-${randomBytes(3).toString("hex")}@example.com`;
   const auth = await request(base, "POST", "/api/v1/auth/register", {
     body: { email, password: randomBytes(18).toString("base64url"), display_name: "Bench" },
@@ -219,7 +219,7 @@ export async function registerUser(base) {
   if (typeof token !== "string" || !auth?.user?.id) {
     throw new Error(`register answered 201 without user.id/access_token:\n${JSON.stringify(auth)}`);
   }
-  log(`registered ${email} (user ${auth.user.id})`);
+  if (!quiet) log(`registered ${email} (user ${auth.user.id})`);
   return token;
 }
 

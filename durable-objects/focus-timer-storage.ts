@@ -1,3 +1,4 @@
+import type { FocusSettings } from "../src/features/focus/kinds";
 import type { TimerState } from "../src/features/focus/machine";
 
 /** Bumped with every change to the tables below; `migrate` brings older objects forward. */
@@ -16,7 +17,7 @@ export const OUTBOX_BATCH = 50;
 
 export interface OutboxRow {
   id: string;
-  kind: "record" | "event";
+  kind: "record" | "event" | "settings";
   body: string;
   attempts: number;
 }
@@ -29,7 +30,8 @@ export interface StoredAnswer {
 
 /** A change to commit atomically: the new state, the messages it broadcasts, what D1 must get. */
 export interface Commit {
-  state: TimerState;
+  state?: TimerState;
+  settings?: FocusSettings;
   /** Message bodies, each given the next sequence number. */
   messages: ((seq: number) => string)[];
   outbox: { id: string; kind: OutboxRow["kind"]; body: string }[];
@@ -85,6 +87,20 @@ export class FocusTimerStorage {
     return raw === undefined ? undefined : (JSON.parse(raw) as TimerState);
   }
 
+  /** The user's focus settings, as this object last knew them (D1 keeps a copy through the outbox). */
+  settings(): FocusSettings | undefined {
+    const raw = this.meta("settings");
+    return raw === undefined ? undefined : (JSON.parse(raw) as FocusSettings);
+  }
+
+  /** Remembers settings read from D1, unless a change was stored meanwhile. */
+  cacheSettings(settings: FocusSettings): void {
+    this.sql.exec(
+      "INSERT INTO meta (key, value) VALUES ('settings', ?) ON CONFLICT(key) DO NOTHING",
+      JSON.stringify(settings),
+    );
+  }
+
   seq(): number {
     return Number(this.meta("seq") ?? 0);
   }
@@ -122,7 +138,8 @@ export class FocusTimerStorage {
         );
         this.sql.exec("DELETE FROM idempotency WHERE created_at < ?", now - IDEMPOTENCY_TTL_MS);
       }
-      this.setMeta("state", JSON.stringify(change.state));
+      if (change.state) this.setMeta("state", JSON.stringify(change.state));
+      if (change.settings) this.setMeta("settings", JSON.stringify(change.settings));
       this.setMeta("seq", String(seq));
       return { messages, answer };
     });
@@ -166,9 +183,12 @@ export class FocusTimerStorage {
       .toArray();
   }
 
-  nextOutboxAttempt(): number | undefined {
+  /** When a pending D1 write is next due for a retry; `failedOnly`: only writes already tried and failed. */
+  nextOutboxAttempt(failedOnly: boolean): number | undefined {
     const row = this.sql
-      .exec<{ at: number | null }>("SELECT min(next_attempt_at) AS at FROM outbox")
+      .exec<{ at: number | null }>(
+        `SELECT min(next_attempt_at) AS at FROM outbox${failedOnly ? " WHERE attempts > 0" : ""}`,
+      )
       .toArray()[0];
     return row?.at ?? undefined;
   }

@@ -3,7 +3,10 @@ import { createDatabase } from "../src/db";
 import type { Env } from "../src/env";
 import type { ActResult, FocusCommand } from "../src/features/focus/commands";
 import { parseCommand } from "../src/features/focus/commands";
+import { resolveFocusTarget } from "../src/features/focus/focus-target";
+import { type FocusSettings, normalizeSettings } from "../src/features/focus/kinds";
 import {
+  type ActionError,
   type FocusAction,
   type FocusRecord,
   initialState,
@@ -23,9 +26,9 @@ import {
   SOCKET_TICKET_HEADER,
   SOCKET_USER_HEADER,
 } from "../src/features/focus/messages";
-import { persistStatements } from "../src/features/focus/records";
+import { persistStatements, type SettingsWrite } from "../src/features/focus/records";
 import type { FocusStateDto } from "../src/features/focus/schemas";
-import { loadStartContext } from "../src/features/focus/start-context";
+import { getSettings } from "../src/features/focus/settings";
 import { PROBLEM_CONTENT_TYPE, problemBody, validationFailed } from "../src/lib/errors";
 import type { EventEnvelope } from "../src/lib/events";
 import type { IdempotencyContext } from "../src/lib/idempotency";
@@ -40,6 +43,16 @@ interface SocketAttachment {
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
+/** A change that ended a session: its record must be in D1 before the answer, for clients that read it back. */
+const endsSession = (result: StepResult) => result.effects.some((e) => e.type === "record");
+
+export type SettingsResult = { ok: true; settings: FocusSettings } | { ok: false; error: ActionError };
+
+const UNAVAILABLE: ActionError = {
+  status: 503,
+  code: "unavailable",
+  detail: "The focus service is unavailable; try again.",
+};
 
 function problem(status: number, code: string, detail: string): Response {
   return new Response(JSON.stringify(problemBody(status, code, detail)), {
@@ -84,8 +97,41 @@ export class FocusTimer extends DurableObject<Env> {
     const now = Date.now();
     const result = step(this.load(userId), null, now);
     const seq = this.apply(userId, result, now);
-    await this.settle();
+    await this.settle(endsSession(result));
     return this.dto(result.state, now, seq);
+  }
+
+  async readSettings(userId: string): Promise<SettingsResult> {
+    try {
+      return { ok: true, settings: await this.settingsFor(userId) };
+    } catch (error) {
+      return this.unavailable("focus settings lookup failed", error);
+    }
+  }
+
+  /**
+   * The user's settings live here, beside the timer that uses them, so a start needs no D1 read;
+   * D1 gets each change through the outbox, in order.
+   */
+  async changeSettings(userId: string, patch: Partial<FocusSettings>): Promise<SettingsResult> {
+    let current: FocusSettings;
+    try {
+      current = await this.settingsFor(userId);
+    } catch (error) {
+      return this.unavailable("focus settings lookup failed", error);
+    }
+    const settings = normalizeSettings({ ...current, ...patch });
+    const write: SettingsWrite = { user_id: userId, settings, updated_at: iso(Date.now()) };
+    this.store.commit(
+      {
+        settings,
+        messages: [],
+        outbox: [{ id: `settings:${newId()}`, kind: "settings", body: JSON.stringify(write) }],
+      },
+      Date.now(),
+    );
+    await this.settle(true);
+    return { ok: true, settings };
   }
 
   async act(userId: string, command: FocusCommand, idempotency?: IdempotencyContext): Promise<ActResult> {
@@ -115,7 +161,7 @@ export class FocusTimer extends DurableObject<Env> {
     const result = step(this.load(userId), action, now, guard);
     if (result.error) {
       this.apply(userId, result, now);
-      await this.settle();
+      await this.settle(endsSession(result));
       return { ok: false, error: result.error };
     }
     const status = command.type === "start" ? 201 : 200;
@@ -126,7 +172,7 @@ export class FocusTimer extends DurableObject<Env> {
       body: (seq: number) => JSON.stringify(this.dto(result.state, now, seq)),
     };
     const seq = this.apply(userId, result, now, answer);
-    await this.settle();
+    await this.settle(endsSession(result));
     return { ok: true, status, state: this.dto(result.state, now, seq), replayed: false };
   }
 
@@ -135,7 +181,7 @@ export class FocusTimer extends DurableObject<Env> {
     if (!state) return;
     const now = Date.now();
     this.apply(state.user_id, step(state, null, now), now);
-    await this.settle();
+    await this.settle(true);
   }
 
   /** The WebSocket upgrade; the Worker has authenticated the user before forwarding it here. */
@@ -181,7 +227,7 @@ export class FocusTimer extends DurableObject<Env> {
       gap,
     };
     server.send(JSON.stringify(hello));
-    await this.settle();
+    await this.settle(endsSession(result));
     const headers = new Headers();
     if (request.headers.get(SOCKET_PROTOCOL_HEADER)) headers.set("Sec-WebSocket-Protocol", FOCUS_SUBPROTOCOL);
     return new Response(null, { status: 101, webSocket: client, headers });
@@ -260,20 +306,26 @@ export class FocusTimer extends DurableObject<Env> {
 
   private async startContext(userId: string, command: Extract<FocusCommand, { type: "start" }>) {
     try {
-      return await loadStartContext(createDatabase(this.env.DB), userId, command);
+      const target = await resolveFocusTarget(createDatabase(this.env.DB), userId, command);
+      if (!target.ok) return target;
+      return { ...target, settings: await this.settingsFor(userId) };
     } catch (error) {
-      console.error(
-        JSON.stringify({ level: "error", message: "focus start lookup failed", error: String(error) }),
-      );
-      return {
-        ok: false as const,
-        error: {
-          status: 503 as const,
-          code: "unavailable",
-          detail: "The focus service is unavailable; try again.",
-        },
-      };
+      return this.unavailable("focus start lookup failed", error);
     }
+  }
+
+  /** The cached settings; the first time ever, D1's copy (or the defaults). */
+  private async settingsFor(userId: string): Promise<FocusSettings> {
+    const cached = this.store.settings();
+    if (cached) return cached;
+    const stored = await getSettings(createDatabase(this.env.DB), userId);
+    this.store.cacheSettings(stored);
+    return this.store.settings() ?? stored;
+  }
+
+  private unavailable(message: string, error: unknown): { ok: false; error: ActionError } {
+    console.error(JSON.stringify({ level: "error", message, error: String(error) }));
+    return { ok: false, error: UNAVAILABLE };
   }
 
   /**
@@ -320,21 +372,33 @@ export class FocusTimer extends DurableObject<Env> {
   }
 
   /**
-   * Arms the alarm first (so a retry is due even if the object dies during the write), makes the
-   * pending D1 writes, then arms it again for what is left: the timer's next moment, or a retry.
+   * Arms the alarm, makes the pending D1 writes, then arms it again for what is left. `wait`: answer
+   * only once the writes are made (a session ended: clients read its record back); otherwise they
+   * finish after the answer, and a failed one is retried by the alarm.
    */
-  private async settle(): Promise<void> {
+  private async settle(wait: boolean): Promise<void> {
     await this.armAlarm();
-    await this.flush();
-    await this.armAlarm();
+    const written = this.flush().then(() => this.armAlarm());
+    if (wait) return written;
+    this.ctx.waitUntil(
+      written.catch((error) =>
+        console.error(
+          JSON.stringify({ level: "error", message: "focus settle failed", error: String(error) }),
+        ),
+      ),
+    );
   }
 
-  /** The one alarm, at the earliest of: the timer's next due moment, the next D1 retry. */
+  /**
+   * The one alarm, at the earliest of: the timer's next due moment, and a retry of a D1 write that
+   * failed. Writes not yet tried are about to be; they only set the alarm when the timer has no moment
+   * of its own, so that an object lost mid-write still wakes to retry.
+   */
   private async armAlarm(): Promise<void> {
     const state = this.store.state();
-    const candidates = [state ? nextDueAt(state) : null, this.store.nextOutboxAttempt() ?? null].filter(
-      (t): t is number => t !== null,
-    );
+    const due = (state ? nextDueAt(state) : null) ?? this.store.nextOutboxAttempt(false) ?? null;
+    const retry = this.store.nextOutboxAttempt(true) ?? null;
+    const candidates = [due, retry].filter((t): t is number => t !== null);
     const current = await this.ctx.storage.getAlarm();
     if (candidates.length === 0) {
       if (current !== null) await this.ctx.storage.deleteAlarm();
@@ -357,15 +421,19 @@ export class FocusTimer extends DurableObject<Env> {
       const now = Date.now();
       const rows = this.store.pendingOutbox();
       if (rows.length === 0) return;
-      const records: FocusRecord[] = [];
-      const envelopes: EventEnvelope[] = [];
+      const pending = {
+        records: [] as FocusRecord[],
+        events: [] as EventEnvelope[],
+        settings: [] as SettingsWrite[],
+      };
       for (const row of rows) {
-        if (row.kind === "record") records.push(JSON.parse(row.body) as FocusRecord);
-        else envelopes.push(JSON.parse(row.body) as EventEnvelope);
+        if (row.kind === "record") pending.records.push(JSON.parse(row.body) as FocusRecord);
+        else if (row.kind === "event") pending.events.push(JSON.parse(row.body) as EventEnvelope);
+        else pending.settings.push(JSON.parse(row.body) as SettingsWrite);
       }
       try {
         const db = createDatabase(this.env.DB);
-        const [first, ...rest] = persistStatements(db, records, envelopes);
+        const [first, ...rest] = persistStatements(db, pending);
         if (first) await db.batch([first, ...rest]);
       } catch (error) {
         this.store.deferOutbox(rows, now);
@@ -379,7 +447,7 @@ export class FocusTimer extends DurableObject<Env> {
         return;
       }
       this.store.removeOutbox(rows.map((r) => r.id));
-      await publishEvents(this.env, envelopes);
+      await publishEvents(this.env, pending.events);
       if (rows.length < OUTBOX_BATCH) return;
     }
   }

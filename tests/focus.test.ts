@@ -1,5 +1,8 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { createDatabase } from "../src/db";
+import { DEFAULT_SETTINGS } from "../src/features/focus/kinds";
+import { settingsUpsert } from "../src/features/focus/settings";
 import { call, callJson, createUser, problemOf, type TestUser } from "./helpers/api";
 import { registerAgent } from "./helpers/delegation";
 import {
@@ -395,6 +398,36 @@ describe("settings and kinds", () => {
     expect(started.session?.planned_minutes).toBe(50);
     const finished = await focusAction(user, "finish");
     expect(finished.break?.planned_minutes).toBe(10);
+  });
+
+  it("keeps D1's copy of the settings in step with every change", async () => {
+    const user = await createUser();
+    for (const minutes of [30, 45]) {
+      await callJson("/api/v1/focus/enhanced/settings", 200, {
+        method: "PATCH",
+        token: user.token,
+        body: { pomodoro_work_minutes: minutes },
+      });
+    }
+    const row = await env.DB.prepare(
+      "SELECT pomodoro_work_minutes AS m, short_break_minutes AS b FROM focus_settings WHERE user_id = ?",
+    )
+      .bind(user.id)
+      .first<{ m: number; b: number }>();
+    expect(row).toEqual({ m: 45, b: 5 });
+  });
+
+  it("uses the settings D1 holds when the user's timer has none yet", async () => {
+    const user = await createUser();
+    const db = createDatabase(env.DB);
+    await settingsUpsert(
+      db,
+      user.id,
+      { ...DEFAULT_SETTINGS, deep_work_minutes: 60 },
+      new Date().toISOString(),
+    ).run();
+    const started = await startFocus(user, { kind: "deep_work" });
+    expect(started.session?.planned_minutes).toBe(60);
   });
 
   it.each([

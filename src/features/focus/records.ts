@@ -4,22 +4,33 @@ import type { Database } from "../../db";
 import { events, focusSessions } from "../../db/schema";
 import type { EventEnvelope } from "../../lib/events";
 import { nowIso } from "../../lib/time";
+import type { FocusSettings } from "./kinds";
 import type { FocusRecord } from "./machine";
 import type { FocusRecordDto } from "./schemas";
+import { settingsUpsert } from "./settings";
 
 type SessionRow = typeof focusSessions.$inferSelect;
 
+/** A settings change the FocusTimer made, on its way to D1. */
+export interface SettingsWrite {
+  user_id: string;
+  settings: FocusSettings;
+  updated_at: string;
+}
+
 /**
- * The statements that make ended sessions and their events durable in D1. Both inserts ignore a
- * row that is already there, so the timer can resend after a failure without writing anything twice.
+ * The statements that make what the FocusTimer holds durable in D1: ended sessions, events, settings.
+ * Sessions and events ignore a row already there, and settings are written in the order they changed,
+ * so the timer can resend after a failure without writing anything twice or going back in time.
  */
 export function persistStatements(
   db: Database,
-  records: FocusRecord[],
-  envelopes: EventEnvelope[],
+  pending: { records: FocusRecord[]; events: EventEnvelope[]; settings: SettingsWrite[] },
 ): BatchItem<"sqlite">[] {
+  const { records, events: envelopes, settings } = pending;
   const createdAt = nowIso();
   return [
+    ...settings.map((s) => settingsUpsert(db, s.user_id, s.settings, s.updated_at)),
     ...records.map((r) =>
       db
         .insert(focusSessions)

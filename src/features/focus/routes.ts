@@ -22,8 +22,7 @@ import {
   SessionIdParamsSchema,
   StartFocusBodySchema,
 } from "./schemas";
-import { analyticsFor, focusTimer, runCommand } from "./service";
-import { getSettings, updateSettings } from "./settings";
+import { analyticsFor, focusTimer, runCommand, settingsOf, changeSettings as storeSettings } from "./service";
 
 const tags = ["Focus"];
 const read = requireAuth({ scope: "focus:read" });
@@ -109,7 +108,7 @@ export const listKinds = createRoute({
   summary: "The session kinds, with your default lengths",
   security: BEARER_SECURITY,
   middleware: read,
-  responses: { 200: jsonResponse(z.array(FocusKindSchema), "Kinds"), ...errorResponses(401, 403) },
+  responses: { 200: jsonResponse(z.array(FocusKindSchema), "Kinds"), ...errorResponses(401, 403, 503) },
 });
 
 export const readSettings = createRoute({
@@ -132,7 +131,7 @@ export const changeSettings = createRoute({
   request: { body: jsonBody(FocusSettingsPatchSchema) },
   responses: {
     200: jsonResponse(FocusSettingsSchema, "All settings after the change"),
-    ...errorResponses(400, 401, 403, 413, 422),
+    ...errorResponses(400, 401, 403, 413, 422, 503),
   },
 });
 
@@ -275,13 +274,13 @@ const endSessionHandler: AppRouteHandler<typeof endSession> = async (c) => {
 };
 
 const listKindsHandler: AppRouteHandler<typeof listKinds> = async (c) =>
-  c.json(describeKinds(await getSettings(c.var.db, c.var.principal.userId)), 200);
+  c.json(describeKinds(await settingsOf(c.env, c.var.principal.userId)), 200);
 
 const readSettingsHandler: AppRouteHandler<typeof readSettings> = async (c) =>
-  c.json(await getSettings(c.var.db, c.var.principal.userId), 200);
+  c.json(await settingsOf(c.env, c.var.principal.userId), 200);
 
 const changeSettingsHandler: AppRouteHandler<typeof changeSettings> = async (c) =>
-  c.json(await updateSettings(c.var.db, c.var.principal.userId, c.req.valid("json")), 200);
+  c.json(await storeSettings(c.env, c.var.principal.userId, c.req.valid("json")), 200);
 
 export const focusRouter = createRouter()
   .openapi(listKinds, listKindsHandler)

@@ -10,6 +10,7 @@ import { newId } from "../../lib/ids";
 import { addDays, type LocalDate, localParts } from "../../lib/time";
 import { type FocusAnalytics, focusAnalytics, STREAK_LOOKBACK_DAYS } from "./analytics";
 import type { FocusCommand } from "./commands";
+import type { FocusSettings } from "./kinds";
 import type { ActionError } from "./machine";
 import { sessionFactsQuery } from "./records";
 import type { FocusStateDto } from "./schemas";
@@ -37,6 +38,23 @@ export async function runCommand(
   const result = await focusTimer(env, userId).act(userId, command, idempotency);
   if (!result.ok) throw toApiError(result.error);
   return result;
+}
+
+/** The user's focus settings, kept by their timer. */
+export async function settingsOf(env: Env, userId: string): Promise<FocusSettings> {
+  const result = await focusTimer(env, userId).readSettings(userId);
+  if (!result.ok) throw toApiError(result.error);
+  return result.settings;
+}
+
+export async function changeSettings(
+  env: Env,
+  userId: string,
+  patch: Partial<FocusSettings>,
+): Promise<FocusSettings> {
+  const result = await focusTimer(env, userId).changeSettings(userId, patch);
+  if (!result.ok) throw toApiError(result.error);
+  return result.settings;
 }
 
 /** A WebSocket ticket lives this long and opens one connection (the timer remembers used ones). */

@@ -1,7 +1,6 @@
 import { eq } from "drizzle-orm";
 import type { Database } from "../../db";
 import { focusSettings } from "../../db/schema";
-import { nowIso } from "../../lib/time";
 import { type FocusSettings, normalizeSettings } from "./kinds";
 
 type SettingsRow = typeof focusSettings.$inferSelect;
@@ -35,22 +34,14 @@ export async function getSettings(db: Database, userId: string): Promise<FocusSe
   return settingsFromRow(await settingsQuery(db, userId).get());
 }
 
-/** Changes the given settings and answers all of them, in one round trip. */
-export async function updateSettings(
-  db: Database,
-  userId: string,
-  patch: Partial<FocusSettings>,
-): Promise<FocusSettings> {
+/** The statement that stores a user's settings in D1 (the FocusTimer sends it through its outbox). */
+export function settingsUpsert(db: Database, userId: string, settings: FocusSettings, updatedAt: string) {
   const values: Partial<SettingsRow> = {};
   for (const [key, column] of Object.entries(COLUMNS) as [keyof FocusSettings, keyof SettingsRow][]) {
-    const value = patch[key];
-    if (value !== undefined) Object.assign(values, { [column]: value });
+    Object.assign(values, { [column]: settings[key] });
   }
-  const updatedAt = nowIso();
-  const [row] = await db
+  return db
     .insert(focusSettings)
     .values({ userId, ...values, updatedAt })
-    .onConflictDoUpdate({ target: focusSettings.userId, set: { ...values, updatedAt } })
-    .returning();
-  return settingsFromRow(row);
+    .onConflictDoUpdate({ target: focusSettings.userId, set: { ...values, updatedAt } });
 }

@@ -1,0 +1,267 @@
+// `npm run bench:focus`: how fast a focus session's start reaches every device of its user.
+// Opens BENCH_USERS × 2 WebSockets (default 500 users: 1,000 sockets) to a throwaway `wrangler dev`,
+// starts a session for every user over HTTP, and times, per socket, from sending the start request to
+// receiving its `started` message. A load pass starts BENCH_CONNECTIONS users at a time (default 50);
+// a latency pass starts BENCH_SOLO users one at a time. GET /health is timed the same way in the same run.
+// See bench/README.md.
+//
+// Exit: 0 when every socket got every message (the p99 target is informational), 1 on setup failure,
+// a non-2xx answer, or any socket dropped or left without its message.
+import {
+  checkEnvironment,
+  fixed,
+  log,
+  mapConcurrent,
+  positiveInt,
+  prepareState,
+  registerUser,
+  runMain,
+  startServer,
+  stopServer,
+  table,
+  writeResults,
+} from "./lib.mjs";
+
+const USERS = positiveInt("BENCH_USERS", 500);
+const DEVICES = 2;
+const CONNECTIONS = positiveInt("BENCH_CONNECTIONS", 50);
+const SOLO = positiveInt("BENCH_SOLO", 100);
+const SETUP_CONCURRENCY = 10;
+const MESSAGE_TIMEOUT_MS = 10_000;
+const TARGET_P99_MS = 100;
+
+const seconds = (since) => ((performance.now() - since) / 1000).toFixed(1);
+
+function percentile(sorted, p) {
+  if (sorted.length === 0) return null;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+function stats(samples) {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const mean = sorted.reduce((sum, x) => sum + x, 0) / (sorted.length || 1);
+  return {
+    count: sorted.length,
+    p50_ms: percentile(sorted, 50),
+    p99_ms: percentile(sorted, 99),
+    max_ms: sorted.at(-1) ?? null,
+    mean_ms: mean,
+  };
+}
+
+/**
+ * One device's socket. `expect(event)` returns a promise of the arrival time of the next state
+ * message with that event; the socket counts as dropped if it closes before the bench closes it.
+ */
+class Device {
+  constructor(base, token, name) {
+    this.name = name;
+    this.dropped = false;
+    this.closing = false;
+    this.waiting = [];
+    this.ws = new WebSocket(`${base.replace(/^http/, "ws")}/api/v1/focus/ws?device=${name}`, [
+      "pap.focus.v1",
+      `bearer.${token}`,
+    ]);
+    this.hello = new Promise((resolve, reject) => {
+      this.ws.addEventListener("error", () => reject(new Error(`socket ${name} failed to open`)), {
+        once: true,
+      });
+      this.ws.addEventListener("message", (event) => {
+        const message = JSON.parse(String(event.data));
+        if (message.type === "hello") resolve(message);
+        const at = performance.now();
+        const index = this.waiting.findIndex((w) => w.event === message.event);
+        if (message.type === "state" && index >= 0) this.waiting.splice(index, 1)[0].resolve(at);
+      });
+    });
+    this.ws.addEventListener("close", () => {
+      if (!this.closing) this.dropped = true;
+      for (const w of this.waiting.splice(0)) w.resolve(null);
+    });
+  }
+
+  expect(event) {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(null), MESSAGE_TIMEOUT_MS);
+      this.waiting.push({
+        event,
+        resolve: (at) => {
+          clearTimeout(timer);
+          resolve(at);
+        },
+      });
+    });
+  }
+
+  close() {
+    this.closing = true;
+    this.ws.close(1000, "bench done");
+  }
+}
+
+async function call(base, method, path, token) {
+  const started = performance.now();
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(method === "POST" ? { "content-type": "application/json" } : {}),
+    },
+    body: method === "POST" ? JSON.stringify({ kind: "custom", duration_minutes: 25 }) : undefined,
+  });
+  await res.arrayBuffer();
+  return { status: res.status, ms: performance.now() - started, started };
+}
+
+/** Starts a session for each user (`concurrency` at a time); per socket, start sent → `started` received. */
+async function startPass(base, users, concurrency) {
+  const deliveries = [];
+  const http = [];
+  const codes = {};
+  let missed = 0;
+  const began = performance.now();
+  await mapConcurrent(users, concurrency, async (user) => {
+    const arrivals = user.devices.map((d) => d.expect("started"));
+    const answer = await call(base, "POST", "/api/v1/focus/enhanced/start", user.token);
+    codes[answer.status] = (codes[answer.status] ?? 0) + 1;
+    http.push(answer.ms);
+    for (const at of await Promise.all(arrivals)) {
+      if (at === null) missed++;
+      else deliveries.push(at - answer.started);
+    }
+  });
+  return {
+    deliveries: stats(deliveries),
+    http: stats(http),
+    codes,
+    missed,
+    elapsed_s: (performance.now() - began) / 1000,
+  };
+}
+
+/** GET /health timed like the starts; a short unmeasured warm-up first, so the baseline is not a cold one. */
+async function healthPass(base, requests, concurrency) {
+  await mapConcurrent(Array.from({ length: Math.min(requests, 100) }), concurrency, () =>
+    call(base, "GET", "/health"),
+  );
+  const samples = [];
+  const codes = {};
+  await mapConcurrent(Array.from({ length: requests }), concurrency, async () => {
+    const answer = await call(base, "GET", "/health");
+    codes[answer.status] = (codes[answer.status] ?? 0) + 1;
+    samples.push(answer.ms);
+  });
+  return { ...stats(samples), codes };
+}
+
+async function abandonAll(base, users) {
+  await mapConcurrent(users, CONNECTIONS, async (user) => {
+    const arrivals = user.devices.map((d) => d.expect("abandoned"));
+    const answer = await call(base, "POST", "/api/v1/focus/enhanced/abandon", user.token);
+    if (answer.status !== 200) throw new Error(`abandon answered ${answer.status}`);
+    await Promise.all(arrivals);
+  });
+}
+
+function printPass(title, pass, health) {
+  console.log(`\n${title}`);
+  const row = (name, s) => [name, s.count, fixed(s.p50_ms, 1), fixed(s.p99_ms, 1), fixed(s.max_ms, 1)];
+  console.log(
+    table(
+      ["measure", "samples", "p50 ms", "p99 ms", "max ms"],
+      [
+        row("GET /health (HTTP round trip)", health),
+        row("POST …/focus/enhanced/start (HTTP round trip)", pass.http),
+        row("start sent → `started` on each socket", pass.deliveries),
+      ],
+    ),
+  );
+  console.log(
+    `p99 ratio to GET /health: HTTP start ${fixed(pass.http.p99_ms / health.p99_ms, 2)}, ` +
+      `socket delivery ${fixed(pass.deliveries.p99_ms / health.p99_ms, 2)}; ` +
+      `codes ${JSON.stringify(pass.codes)}; sockets without their message: ${pass.missed}`,
+  );
+}
+
+async function main() {
+  checkEnvironment("npm run bench:focus");
+  log(
+    `config: ${USERS} users × ${DEVICES} devices, ${CONNECTIONS} starts at a time, then ${SOLO} one at a time`,
+  );
+  prepareState();
+  const base = await startServer();
+
+  let t = performance.now();
+  const tokens = await mapConcurrent(Array.from({ length: USERS }), SETUP_CONCURRENCY, () =>
+    registerUser(base, { quiet: true }),
+  );
+  log(`registered ${USERS} users in ${seconds(t)} s`);
+
+  t = performance.now();
+  const users = tokens.map((token) => ({ token, devices: [] }));
+  await mapConcurrent(users, CONNECTIONS, async (user, i) => {
+    user.devices = Array.from({ length: DEVICES }, (_, d) => new Device(base, user.token, `u${i}-d${d}`));
+    await Promise.all(user.devices.map((d) => d.hello));
+  });
+  const sockets = users.flatMap((u) => u.devices);
+  log(`opened ${sockets.length} sockets (each got its hello) in ${seconds(t)} s`);
+
+  log(`baseline: ${USERS} GET /health, ${CONNECTIONS} at a time`);
+  const loadHealth = await healthPass(base, USERS, CONNECTIONS);
+  log(`load pass: starting a session for each of ${USERS} users, ${CONNECTIONS} at a time`);
+  const load = await startPass(base, users, CONNECTIONS);
+  await abandonAll(base, users);
+
+  const soloUsers = users.slice(0, SOLO);
+  log(`baseline: ${SOLO} GET /health, one at a time`);
+  const soloHealth = await healthPass(base, SOLO, 1);
+  log(`latency pass: starting a session for ${SOLO} users, one at a time`);
+  const solo = await startPass(base, soloUsers, 1);
+
+  const dropped = sockets.filter((d) => d.dropped).length;
+  for (const device of sockets) device.close();
+  await stopServer();
+
+  console.log(`\nSetup: ${USERS} users, ${sockets.length} WebSockets open through both passes`);
+  printPass(
+    `Load pass: ${USERS} starts, ${CONNECTIONS} at a time (${fixed(load.elapsed_s, 1)} s)`,
+    load,
+    loadHealth,
+  );
+  printPass(`Latency pass: ${SOLO} starts, one at a time`, solo, soloHealth);
+  console.log(`\nDropped sockets: ${dropped} of ${sockets.length}`);
+  const targets = [
+    ["load", load],
+    ["latency", solo],
+  ].map(([pass, result]) => ({
+    target: `socket delivery p99 < ${TARGET_P99_MS} ms (${pass} pass)`,
+    value: result.deliveries.p99_ms,
+    pass: result.deliveries.p99_ms !== null && result.deliveries.p99_ms < TARGET_P99_MS,
+  }));
+  console.log("\nTargets (informational):");
+  for (const tgt of targets)
+    console.log(`${tgt.pass ? "PASS" : "FAIL"}  ${tgt.target}: ${fixed(tgt.value, 1)} ms`);
+
+  const non2xx = [load, solo].reduce(
+    (n, p) => n + Object.entries(p.codes).reduce((m, [code, c]) => m + (code === "201" ? 0 : c), 0),
+    0,
+  );
+  const missed = load.missed + solo.missed;
+  const ok = dropped === 0 && missed === 0 && non2xx === 0;
+  if (!ok)
+    console.log(`ERROR ${dropped} dropped sockets, ${missed} missed messages, ${non2xx} non-201 starts`);
+  writeResults("focus-ws.json", {
+    finished_at: new Date().toISOString(),
+    node: process.versions.node,
+    config: { users: USERS, devices: DEVICES, connections: CONNECTIONS, solo: SOLO },
+    load: { ...load, health: loadHealth },
+    solo: { ...solo, health: soloHealth },
+    dropped,
+    targets,
+    ok,
+  });
+  return ok ? 0 : 1;
+}
+
+await runMain(main);
