@@ -2,8 +2,17 @@ import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { FocusTimer } from "../durable-objects/focus-timer";
-import { callJson, createUser, type TestUser } from "./helpers/api";
-import { focusAction, focusStateOf, runTimerAlarm, sessionsOf, startFocus, timerOf } from "./helpers/focus";
+import type { TestUser } from "./helpers/api";
+import {
+  focusAction,
+  focusStateOf,
+  freezeClock,
+  runTimerAlarm,
+  sessionsOf,
+  startFocus,
+  timerOf,
+  userWithApiToken,
+} from "./helpers/focus";
 
 const MIN = 60_000;
 
@@ -11,27 +20,6 @@ afterEach(() => {
   vi.restoreAllMocks();
   vi.useRealTimers();
 });
-
-function freezeClock(at = Date.now()) {
-  vi.useFakeTimers({ toFake: ["Date"] });
-  let now = at;
-  vi.setSystemTime(now);
-  return {
-    tick(ms: number) {
-      now += ms;
-      vi.setSystemTime(now);
-    },
-  };
-}
-
-async function userWithApiToken(): Promise<TestUser> {
-  const user = await createUser();
-  const { token } = await callJson<{ token: string }>("/api/v1/auth/tokens", 201, {
-    token: user.token,
-    body: { name: "timer tests", scopes: ["focus:read", "focus:write"] },
-  });
-  return { ...user, token };
-}
 
 /** The timer's alarm, read inside the object. */
 function alarmOf(user: TestUser): Promise<number | null> {

@@ -10,8 +10,10 @@ import {
   type FocusState,
   focusAction,
   focusStateOf,
+  freezeClock,
   sessionsOf,
   startFocus,
+  userWithApiToken,
 } from "./helpers/focus";
 import { createTask } from "./helpers/tasks";
 
@@ -20,30 +22,6 @@ const MIN = 60_000;
 afterEach(() => {
   vi.useRealTimers();
 });
-
-/** Freezes the clock at `at`; `tick(ms)` moves it on. */
-function freezeClock(at = Date.now()) {
-  vi.useFakeTimers({ toFake: ["Date"] });
-  let now = at;
-  vi.setSystemTime(now);
-  return {
-    now: () => now,
-    tick(ms: number) {
-      now += ms;
-      vi.setSystemTime(now);
-    },
-  };
-}
-
-/** A user acting through a non-expiring API token, so tests may move the clock past a JWT's life. */
-async function userWithApiToken(timezone?: string): Promise<TestUser> {
-  const user = await createUser(timezone ? { timezone } : {});
-  const { token } = await callJson<{ token: string }>("/api/v1/auth/tokens", 201, {
-    token: user.token,
-    body: { name: "focus tests", scopes: ["focus:read", "focus:write", "tasks:read", "tasks:write"] },
-  });
-  return { ...user, token };
-}
 
 async function eventTypesOf(user: TestUser): Promise<string[]> {
   const { results } = await env.DB.prepare("SELECT type FROM events WHERE user_id = ? ORDER BY id")

@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { ApiError } from "./errors";
 import { base64UrlDecode, base64UrlEncode } from "./ids";
 
 export const DEFAULT_PAGE_SIZE = 50;
@@ -34,6 +35,15 @@ export function decodeCursor(cursor: string): string | null {
   } catch {
     return null;
   }
+}
+
+/** The id a page starts after: null for the first page; 400 for a cursor that is not one of ours. */
+export function pageAfter(cursor: string | undefined): string | null {
+  if (cursor === undefined) return null;
+  const afterId = decodeCursor(cursor);
+  if (!afterId)
+    throw new ApiError(400, "invalid_cursor", "The cursor is not valid; start again from the first page.");
+  return afterId;
 }
 
 /** `Link: <…>; rel="next"` for the page after this one, keeping every other query parameter. */

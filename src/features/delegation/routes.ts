@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { type AppRouteHandler, createRouter } from "../../lib/create-app";
 import { ApiError, forbidden } from "../../lib/errors";
 import { BEARER_SECURITY, errorResponses, jsonBody, jsonResponse } from "../../lib/openapi";
-import { decodeCursor, encodeCursor, nextLink } from "../../lib/pagination";
+import { encodeCursor, nextLink, pageAfter } from "../../lib/pagination";
 import { afterWrite } from "../../lib/publish";
 import { requireAuth } from "../../middleware/auth";
 import * as agentsService from "./agents-service";
@@ -154,12 +154,7 @@ const agentAssignmentsHandler: AppRouteHandler<typeof agentAssignments> = async 
   // An agent sees only its own list; a person only their agents' lists. Anything else looks missing.
   if (principal.agentId && principal.agentId !== agent_id)
     throw new ApiError(404, "not_found", "Agent was not found.");
-  let afterId: string | null = null;
-  if (query.cursor !== undefined) {
-    afterId = decodeCursor(query.cursor);
-    if (!afterId)
-      throw new ApiError(400, "invalid_cursor", "The cursor is not valid; start again from the first page.");
-  }
+  const afterId = pageAfter(query.cursor);
   const page = await listAgentAssignments(c.var.db, principal.userId, agent_id, {
     status: query.status,
     limit: query.limit,

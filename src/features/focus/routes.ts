@@ -4,7 +4,7 @@ import { type AppEnv, type AppRouteHandler, createRouter } from "../../lib/creat
 import { ApiError, notFound, validationFailed } from "../../lib/errors";
 import { IDEMPOTENCY_HEADER, IdempotencyHeadersSchema, idempotencyContext } from "../../lib/idempotency";
 import { BEARER_SECURITY, errorResponses, jsonBody, jsonResponse } from "../../lib/openapi";
-import { decodeCursor, encodeCursor, nextLink } from "../../lib/pagination";
+import { encodeCursor, nextLink, pageAfter } from "../../lib/pagination";
 import { requireAuth } from "../../middleware/auth";
 import { COMMAND_BODIES, type CommandType, type FocusCommand, parseCommand } from "./commands";
 import { describeKinds } from "./kinds";
@@ -236,12 +236,7 @@ function actionHandler(type: Exclude<CommandType, "start">): AppRouteHandler<typ
 
 const listSessionsHandler: AppRouteHandler<typeof listSessions> = async (c) => {
   const query = c.req.valid("query");
-  let afterId: string | null = null;
-  if (query.cursor !== undefined) {
-    afterId = decodeCursor(query.cursor);
-    if (!afterId)
-      throw new ApiError(400, "invalid_cursor", "The cursor is not valid; start again from the first page.");
-  }
+  const afterId = pageAfter(query.cursor);
   const page = await listRecords(c.var.db, c.var.principal.userId, query, afterId);
   if (page.lastId) c.header("Link", nextLink(c.req.url, encodeCursor(page.lastId)));
   return c.json(page.items, 200);

@@ -1,9 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { type AppRouteHandler, createRouter } from "../../lib/create-app";
-import { ApiError } from "../../lib/errors";
 import { IDEMPOTENCY_HEADER, IdempotencyHeadersSchema, idempotencyContext } from "../../lib/idempotency";
 import { BEARER_SECURITY, errorResponses, jsonBody, jsonResponse } from "../../lib/openapi";
-import { decodeCursor, encodeCursor, nextLink } from "../../lib/pagination";
+import { encodeCursor, nextLink, pageAfter } from "../../lib/pagination";
 import { afterWrite } from "../../lib/publish";
 import { requireAuth } from "../../middleware/auth";
 import { explainNextPick } from "./progress";
@@ -192,12 +191,7 @@ const createTaskHandler: AppRouteHandler<typeof createTask> = async (c) => {
 
 const listTasksHandler: AppRouteHandler<typeof listTasksRoute> = async (c) => {
   const query = c.req.valid("query");
-  let afterId: string | null = null;
-  if (query.cursor !== undefined) {
-    afterId = decodeCursor(query.cursor);
-    if (!afterId)
-      throw new ApiError(400, "invalid_cursor", "The cursor is not valid; start again from the first page.");
-  }
+  const afterId = pageAfter(query.cursor);
   const page = await listTasks(c.var.db, c.var.principal.userId, query, afterId, c.var.principal.agentId);
   if (page.lastId) c.header("Link", nextLink(c.req.url, encodeCursor(page.lastId)));
   return c.json(page.items, 200);
