@@ -59,7 +59,7 @@ class Device {
     this.dropped = false;
     this.closing = false;
     this.waiting = [];
-    this.ws = new WebSocket(`${base.replace(/^http/, "ws")}/api/v1/focus/ws?device=${name}`, [
+    this.ws = new WebSocket(`${base.replace(/^http/, "ws")}/api/v1/focus/ws`, [
       "pap.focus.v1",
       `bearer.${token}`,
     ]);

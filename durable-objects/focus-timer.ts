@@ -1,6 +1,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { createDatabase } from "../src/db";
 import type { Env } from "../src/env";
+import { isApiTokenActive } from "../src/features/auth/service";
 import type { ActResult, FocusCommand } from "../src/features/focus/commands";
 import { parseCommand } from "../src/features/focus/commands";
 import { resolveFocusTarget } from "../src/features/focus/focus-target";
@@ -17,14 +18,15 @@ import {
   toView,
 } from "../src/features/focus/machine";
 import {
+  CLOSE_CREDENTIAL_EXPIRED,
   ClientMessageSchema,
   FOCUS_SUBPROTOCOL,
   PING,
   PONG,
   type ServerMessage,
-  SOCKET_PROTOCOL_HEADER,
-  SOCKET_TICKET_HEADER,
-  SOCKET_USER_HEADER,
+  SOCKET_GRANT_HEADER,
+  type SocketGrant,
+  SocketGrantSchema,
 } from "../src/features/focus/messages";
 import { persistStatements, type SettingsWrite } from "../src/features/focus/records";
 import type { FocusStateDto } from "../src/features/focus/schemas";
@@ -32,17 +34,32 @@ import { getSettings } from "../src/features/focus/settings";
 import { PROBLEM_CONTENT_TYPE, problemBody, validationFailed } from "../src/lib/errors";
 import type { EventEnvelope } from "../src/lib/events";
 import type { IdempotencyContext } from "../src/lib/idempotency";
-import { newId } from "../src/lib/ids";
+import { newId, sha256Hex } from "../src/lib/ids";
 import { newEvent, publishEvents } from "../src/lib/outbox";
+import { nowIso } from "../src/lib/time";
 import { type Commit, FocusTimerStorage, OUTBOX_BATCH } from "./focus-timer-storage";
 
-interface SocketAttachment {
-  user_id: string;
-  device: string | null;
-  connected_at: number;
+/** What each socket keeps (hibernation-safe): the grant it was opened with. */
+type SocketAttachment = Omit<SocketGrant, "ticket" | "subprotocol">;
+
+function readGrant(header: string | null): SocketGrant | undefined {
+  if (!header) return undefined;
+  try {
+    const parsed = SocketGrantSchema.safeParse(JSON.parse(header));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
 }
 
-const iso = (ms: number) => new Date(ms).toISOString();
+function closeSocket(ws: WebSocket, reason: string): void {
+  try {
+    ws.close(CLOSE_CREDENTIAL_EXPIRED, reason);
+  } catch {
+    // already closing
+  }
+}
+
 /** A change that ended a session: its record must be in D1 before the answer, for clients that read it back. */
 const endsSession = (result: StepResult) => result.effects.some((e) => e.type === "record");
 
@@ -121,7 +138,7 @@ export class FocusTimer extends DurableObject<Env> {
       return this.unavailable("focus settings lookup failed", error);
     }
     const settings = normalizeSettings({ ...current, ...patch });
-    const write: SettingsWrite = { user_id: userId, settings, updated_at: iso(Date.now()) };
+    const write: SettingsWrite = { user_id: userId, settings, updated_at: nowIso(Date.now()) };
     this.store.commit(
       {
         settings,
@@ -178,36 +195,34 @@ export class FocusTimer extends DurableObject<Env> {
 
   override async alarm(): Promise<void> {
     const state = this.store.state();
-    if (!state) return;
-    const now = Date.now();
-    this.apply(state.user_id, step(state, null, now), now);
+    if (state) {
+      const now = Date.now();
+      this.apply(state.user_id, step(state, null, now), now);
+    }
+    // Also with no timer state yet: a settings change may be waiting for its D1 write.
     await this.settle(true);
   }
 
   /** The WebSocket upgrade; the Worker has authenticated the user before forwarding it here. */
   override async fetch(request: Request): Promise<Response> {
-    const userId = request.headers.get(SOCKET_USER_HEADER);
-    if (!userId || request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+    const grant = readGrant(request.headers.get(SOCKET_GRANT_HEADER));
+    if (!grant || request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
       return problem(426, "upgrade_required", "Connect with a WebSocket upgrade request.");
     }
     const now = Date.now();
-    const ticket = request.headers.get(SOCKET_TICKET_HEADER);
-    if (ticket) {
-      const [jti = "", expires = "0"] = ticket.split(" ");
-      if (!this.store.useTicket(jti, Number(expires), now)) {
-        return problem(401, "unauthorized", "This ticket was already used; ask for a new one.");
-      }
+    if (grant.ticket && !this.store.useTicket(grant.ticket.jti, grant.ticket.expires_at, now)) {
+      return problem(401, "unauthorized", "This ticket was already used; ask for a new one.");
     }
-    const url = new URL(request.url);
-    const sinceText = url.searchParams.get("since");
+    const sinceText = new URL(request.url).searchParams.get("since");
     const since = sinceText !== null && /^\d{1,15}$/.test(sinceText) ? Number(sinceText) : null;
-    const device = url.searchParams.get("device")?.slice(0, 50) || null;
+    const userId = grant.user_id;
 
     const result = step(this.load(userId), null, now);
     const seq = this.apply(userId, result, now);
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
     this.ctx.acceptWebSocket(server);
-    server.serializeAttachment({ user_id: userId, device, connected_at: now } satisfies SocketAttachment);
+    const { ticket: _ticket, subprotocol, ...kept } = grant;
+    server.serializeAttachment(kept satisfies SocketAttachment);
     let replayed = 0;
     let gap = false;
     if (since !== null && since !== seq) {
@@ -229,7 +244,7 @@ export class FocusTimer extends DurableObject<Env> {
     server.send(JSON.stringify(hello));
     await this.settle(endsSession(result));
     const headers = new Headers();
-    if (request.headers.get(SOCKET_PROTOCOL_HEADER)) headers.set("Sec-WebSocket-Protocol", FOCUS_SUBPROTOCOL);
+    if (subprotocol) headers.set("Sec-WebSocket-Protocol", FOCUS_SUBPROTOCOL);
     return new Response(null, { status: 101, webSocket: client, headers });
   }
 
@@ -237,6 +252,8 @@ export class FocusTimer extends DurableObject<Env> {
     const send = (message: ServerMessage) => ws.send(JSON.stringify(message));
     const refuse = (status: number, code: string, detail: string, requestId: string | null = null) =>
       send({ type: "error", request_id: requestId, status, code, detail });
+    const grant = this.liveGrant(ws, Date.now());
+    if (!grant) return;
     if (typeof raw !== "string") return refuse(400, "bad_message", "Messages are JSON text.");
     let json: unknown;
     try {
@@ -255,8 +272,20 @@ export class FocusTimer extends DurableObject<Env> {
     const command = parseCommand(action, params);
     if (!command.ok)
       return refuse(422, "validation_failed", validationFailed(command.errors).message, requestId);
-    const { user_id } = ws.deserializeAttachment() as SocketAttachment;
-    const result = await this.act(user_id, command.command);
+    if (!grant.can_write) {
+      return refuse(403, "forbidden", 'This socket was opened without the "focus:write" scope.', requestId);
+    }
+    if (grant.credential.kind === "api_token") {
+      const active = await this.tokenStillActive(grant);
+      if (active === undefined) return refuse(503, UNAVAILABLE.code, UNAVAILABLE.detail, requestId);
+      if (!active)
+        return closeSocket(ws, "The API token that opened this socket was revoked or has expired.");
+    }
+    // A request_id sent again (say, after a reconnect) gets the first answer instead of acting twice.
+    const idempotency = requestId
+      ? { key: `socket:${requestId}`, requestHash: await sha256Hex(JSON.stringify(command.command)) }
+      : undefined;
+    const result = await this.act(grant.user_id, command.command, idempotency);
     if (result.ok) return send({ type: "ack", request_id: requestId, seq: result.state.seq });
     refuse(result.error.status, result.error.code, result.error.detail, requestId);
   }
@@ -272,6 +301,24 @@ export class FocusTimer extends DurableObject<Env> {
 
   override webSocketError(_ws: WebSocket, error: unknown): void {
     console.warn(JSON.stringify({ level: "warn", message: "focus socket error", error: String(error) }));
+  }
+
+  /** The socket's grant while it holds; past its expiry the socket is closed and undefined returned. */
+  private liveGrant(ws: WebSocket, now: number): SocketAttachment | undefined {
+    const grant = ws.deserializeAttachment() as SocketAttachment | null;
+    if (grant && grant.expires_at > now) return grant;
+    closeSocket(ws, "The credential that opened this socket has expired; reconnect with a fresh one.");
+    return undefined;
+  }
+
+  /** Whether the socket's API token still holds (HTTP checks that on every request); undefined: D1 is unreachable. */
+  private async tokenStillActive(grant: SocketAttachment): Promise<boolean | undefined> {
+    try {
+      return await isApiTokenActive(createDatabase(this.env.DB), grant.user_id, grant.credential.id);
+    } catch (error) {
+      this.unavailable("focus socket token check failed", error);
+      return undefined;
+    }
   }
 
   private load(userId: string): TimerState {
@@ -343,7 +390,7 @@ export class FocusTimer extends DurableObject<Env> {
             type: "state",
             seq,
             event: effect.signal,
-            at: iso(effect.at),
+            at: nowIso(effect.at),
             state: this.dto(result.state, now, seq),
           } satisfies ServerMessage),
         );
@@ -360,6 +407,7 @@ export class FocusTimer extends DurableObject<Env> {
     }
     const { messages } = this.store.commit(change, now);
     for (const socket of this.ctx.getWebSockets()) {
+      if (!this.liveGrant(socket, now)) continue;
       for (const message of messages) {
         try {
           socket.send(message);

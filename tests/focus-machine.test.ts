@@ -228,6 +228,12 @@ describe("pomodoro runs", () => {
     expect(pomodoros(4, settings).breaks).toEqual(["short:10", "long:30", "short:10", "long:30"]);
   });
 
+  it("shows the run's count only while the run can still continue", () => {
+    const { state, at } = pomodoros(2);
+    expect(toView(state, at + 59 * MIN).cycle).toBe(2);
+    expect(toView(state, at + 61 * MIN).cycle).toBe(0);
+  });
+
   it("starts counting again after a gap of more than an hour", () => {
     const { state, at } = pomodoros(3);
     expect(state.run_count).toBe(3);
@@ -244,7 +250,9 @@ describe("pomodoro runs", () => {
     const { state, effects } = run(s, start(), T0 + 27 * MIN);
     expect(state.break).toBeNull();
     expect(toView(state, T0 + 27 * MIN)).toMatchObject({ phase: "work", cycle: 1 });
-    expect(eventTypes(effects)).toEqual(["focus.started", "started"]);
+    // The break.due sent at work over gets its closing break.over, marked as skipped.
+    expect(eventTypes(effects)).toEqual(["break.over", "break_skipped", "focus.started", "started"]);
+    expect(effects[0]).toMatchObject({ data: { reason: "skipped", break_kind: "short" }, at: T0 + 27 * MIN });
   });
 });
 
@@ -287,6 +295,23 @@ describe("other kinds", () => {
     expect(records(effects)).toMatchObject([
       { completed: true, end_reason: "flowtime_cap", actual_seconds: 240 * 60, planned_minutes: null },
     ]);
+  });
+
+  it("caps a flowtime break at an hour however long the work and high the share", () => {
+    const settings = { ...DEFAULT_SETTINGS, flowtime_break_percent: 50 };
+    let s = run(initialState("u"), start("flowtime", { settings }), T0).state;
+    s = run(s, null, T0 + 240 * MIN).state;
+    expect(toView(s, T0 + 240 * MIN).break?.planned_minutes).toBe(60);
+  });
+
+  it("sizes a proportional break by the time actually worked, at most 20 minutes", () => {
+    let early = run(initialState("u"), start("deep_work", { duration_minutes: 90 }), T0).state;
+    early = run(early, { type: "finish" }, T0 + 30 * MIN).state;
+    expect(toView(early, T0 + 30 * MIN).break?.planned_minutes).toBe(6);
+    let long = run(initialState("u"), start("custom", { duration_minutes: 90 }), T0).state;
+    long = run(long, { type: "extend", minutes: 60 }, T0 + MIN).state;
+    long = run(long, null, T0 + 150 * MIN).state;
+    expect(toView(long, T0 + 150 * MIN).break?.planned_minutes).toBe(20);
   });
 
   it("refuses to extend flowtime with 409", () => {
@@ -361,7 +386,8 @@ describe("interruptions, extending, finishing, abandoning", () => {
     s = run(s, { type: "finish" }, T0 + 24 * MIN).state;
     const skipped = run(s, { type: "skip_break" }, T0 + 26 * MIN);
     expect(toView(skipped.state, T0 + 26 * MIN).phase).toBe("idle");
-    expect(eventTypes(skipped.effects)).toEqual(["break_skipped"]);
+    expect(eventTypes(skipped.effects)).toEqual(["break.over", "break_skipped"]);
+    expect(skipped.effects[0]).toMatchObject({ data: { reason: "skipped" } });
   });
 
   it.each(["pause", "resume", "interrupt", "finish", "abandon"] as const)(

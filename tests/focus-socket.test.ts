@@ -4,6 +4,8 @@ import { call, callJson, createUser, problemOf, type TestUser } from "./helpers/
 import {
   connect,
   focusAction,
+  focusStateOf,
+  freezeClock,
   openSocket,
   runTimerAlarm,
   type SocketMessage,
@@ -46,7 +48,7 @@ describe("the focus WebSocket", () => {
   it("tells every device of the user each change in order, and another user's socket nothing", async () => {
     const alice = await createUser();
     const bob = await createUser();
-    const phone = await open({ token: alice.token, query: "device=phone" });
+    const phone = await open({ token: alice.token });
     const laptop = await open({ ticket: await ticketFor(alice) });
     const bobs = await open({ token: bob.token });
     const [hello] = await phone.waitFor(1);
@@ -170,6 +172,87 @@ describe("the focus WebSocket", () => {
     expect(res.headers.get("sec-websocket-protocol")).toBe("pap.focus.v1");
     res.webSocket?.accept();
     res.webSocket?.close(1000, "done");
+  });
+});
+
+describe("what a socket may do, and for how long", () => {
+  async function tokenFor(user: TestUser, scopes: string[], expires_in_days?: number) {
+    return callJson<{ id: string; token: string }>("/api/v1/auth/tokens", 201, {
+      token: user.token,
+      body: { name: "socket", scopes, ...(expires_in_days ? { expires_in_days } : {}) },
+    });
+  }
+
+  it("refuses actions from a socket opened with a read-only token, and still tells it every change", async () => {
+    const user = await createUser();
+    const { token } = await tokenFor(user, ["focus:read"]);
+    const socket = await open({ token });
+    await socket.waitFor(1);
+    socket.ws.send(JSON.stringify({ type: "action", action: "start", request_id: "r1" }));
+    expect((await socket.waitFor(2))[1]).toMatchObject({
+      type: "error",
+      request_id: "r1",
+      status: 403,
+      code: "forbidden",
+    });
+    expect((await focusStateOf(user)).phase).toBe("idle");
+    await startFocus(user);
+    expect((await socket.waitFor(3))[2]).toMatchObject({ type: "state", event: "started" });
+  });
+
+  it("applies an action sent twice with one request_id once, answering both", async () => {
+    const user = await createUser();
+    await startFocus(user);
+    const socket = await open({ token: user.token });
+    await socket.waitFor(1);
+    const extend = JSON.stringify({ type: "action", action: "extend", minutes: 5, request_id: "ext-1" });
+    socket.ws.send(extend);
+    await socket.waitFor(3);
+    socket.ws.send(extend);
+    const acks = (await socket.waitFor(4)).filter((m) => m.type === "ack");
+    expect(acks).toEqual([
+      { type: "ack", request_id: "ext-1", seq: 2 },
+      { type: "ack", request_id: "ext-1", seq: 2 },
+    ]);
+    expect((await focusStateOf(user)).session?.planned_minutes).toBe(30);
+  });
+
+  it("closes a socket when the login that opened it expires, instead of sending to it", async () => {
+    const clock = freezeClock();
+    const user = await createUser();
+    const api = await tokenFor(user, ["focus:read", "focus:write"]);
+    const socket = await open({ token: user.token });
+    await socket.waitFor(1);
+    clock.tick(16 * MIN);
+    await startFocus({ ...user, token: api.token });
+    expect(await socket.closed).toMatchObject({ code: 4001 });
+    expect(socket.messages.map((m) => m.type)).toEqual(["hello"]);
+  });
+
+  it("closes any socket after an hour, so that it re-authenticates", async () => {
+    const clock = freezeClock();
+    const user = await createUser();
+    const api = await tokenFor(user, ["focus:read", "focus:write"]);
+    const socket = await open({ token: api.token });
+    await socket.waitFor(1);
+    clock.tick(59 * MIN);
+    await startFocus({ ...user, token: api.token });
+    await socket.waitFor(2);
+    clock.tick(2 * MIN);
+    await focusAction({ ...user, token: api.token }, "pause");
+    expect(await socket.closed).toMatchObject({ code: 4001 });
+    expect(socket.messages).toHaveLength(2);
+  });
+
+  it("closes the socket of a revoked API token at its next action, and acts on nothing", async () => {
+    const user = await createUser();
+    const api = await tokenFor(user, ["focus:read", "focus:write"]);
+    const socket = await open({ token: api.token });
+    await socket.waitFor(1);
+    await callJson(`/api/v1/auth/tokens/${api.id}`, 204, { method: "DELETE", token: user.token });
+    socket.ws.send(JSON.stringify({ type: "action", action: "start", request_id: "late" }));
+    expect(await socket.closed).toMatchObject({ code: 4001 });
+    expect((await focusStateOf(user)).phase).toBe("idle");
   });
 });
 

@@ -2,7 +2,7 @@ import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { FocusTimer } from "../durable-objects/focus-timer";
-import type { TestUser } from "./helpers/api";
+import { callJson, type TestUser } from "./helpers/api";
 import {
   focusAction,
   focusStateOf,
@@ -127,6 +127,30 @@ describe("durability", () => {
     });
     const resumed = await focusAction(user, "resume");
     expect(resumed.status).toBe("running");
+  });
+
+  it("retries a settings change D1 refused, even before any session was ever started", async () => {
+    const user = await userWithApiToken();
+    const batch = vi.spyOn(env.DB, "batch").mockRejectedValue(new Error("D1 is down"));
+    const changed = await callJson<{ pomodoro_work_minutes: number }>(
+      "/api/v1/focus/enhanced/settings",
+      200,
+      {
+        method: "PATCH",
+        token: user.token,
+        body: { pomodoro_work_minutes: 40 },
+      },
+    );
+    expect(changed.pomodoro_work_minutes).toBe(40);
+    batch.mockRestore();
+    const stored = () =>
+      env.DB.prepare("SELECT pomodoro_work_minutes AS m FROM focus_settings WHERE user_id = ?")
+        .bind(user.id)
+        .first<{ m: number }>();
+    expect(await stored()).toBeNull();
+    expect(await runTimerAlarm(user)).toBe(true);
+    expect(await stored()).toEqual({ m: 40 });
+    expect(await alarmOf(user)).toBeNull();
   });
 
   it("loses nothing when D1 fails while recording: the alarm writes it later, once", async () => {

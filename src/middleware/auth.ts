@@ -28,19 +28,26 @@ export interface RequireAuthOptions {
  */
 export function requireAuth(options: RequireAuthOptions = {}) {
   return createMiddleware<AppEnv>(async (c, next) => {
-    const header = c.req.header("authorization") ?? "";
-    const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
-    if (!match?.[1]) throw unauthorized("Send a bearer token in the Authorization header.");
-    const principal = await authenticateBearer(c, match[1]);
+    const token = bearerToken(c.req.header("authorization"));
+    if (!token) throw unauthorized("Send a bearer token in the Authorization header.");
+    const principal = await authenticateBearer(c, token);
     if (options.sessionOnly && principal.kind !== "session") {
       throw forbidden("This route needs a login session; API tokens cannot use it.");
     }
-    if (options.scope && !principal.scopes.has(options.scope)) {
-      throw forbidden(`This API token lacks the "${options.scope}" scope.`);
-    }
+    if (options.scope) requireScope(principal, options.scope);
     c.set("principal", principal);
     await next();
   });
+}
+
+/** The token in an `Authorization: Bearer <token>` header, if that is what the header holds. */
+export function bearerToken(header: string | undefined): string | undefined {
+  return /^Bearer\s+(\S+)\s*$/i.exec(header ?? "")?.[1];
+}
+
+/** 403 unless the caller holds `scope` (login sessions hold them all). */
+export function requireScope(principal: Principal, scope: Scope): void {
+  if (!principal.scopes.has(scope)) throw forbidden(`This API token lacks the "${scope}" scope.`);
 }
 
 /** The caller behind a bearer token (a login JWT or a pap_ API token); 401 when it is not valid. */
@@ -57,7 +64,13 @@ async function authenticateJwt(env: AppEnv["Bindings"], token: string): Promise<
         : "The access token is not valid.",
     );
   }
-  return { userId: result.claims.sub, kind: "session", credentialId: result.claims.sid, scopes: ALL_SCOPES };
+  return {
+    userId: result.claims.sub,
+    kind: "session",
+    credentialId: result.claims.sid,
+    expiresAt: result.claims.exp * 1000,
+    scopes: ALL_SCOPES,
+  };
 }
 
 async function authenticateApiToken(c: Context<AppEnv>, token: string): Promise<Principal> {
@@ -90,7 +103,15 @@ async function authenticateApiToken(c: Context<AppEnv>, token: string): Promise<
     );
   }
   const scopes = new Set(row.scopes.filter((s): s is Scope => ALL_SCOPES.has(s as Scope)));
+  const expiry = row.expiresAt ? { expiresAt: Date.parse(row.expiresAt) } : {};
   if (row.agentId)
-    return { userId: row.userId, kind: "agent", agentId: row.agentId, credentialId: row.id, scopes };
-  return { userId: row.userId, kind: "api_token", credentialId: row.id, scopes };
+    return {
+      userId: row.userId,
+      kind: "agent",
+      agentId: row.agentId,
+      credentialId: row.id,
+      scopes,
+      ...expiry,
+    };
+  return { userId: row.userId, kind: "api_token", credentialId: row.id, scopes, ...expiry };
 }

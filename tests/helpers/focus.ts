@@ -90,6 +90,8 @@ export interface TestSocket {
   messages: SocketMessage[];
   /** Resolves once `count` messages in all have arrived; rejects after a timeout. */
   waitFor(count: number, timeoutMs?: number): Promise<SocketMessage[]>;
+  /** Resolves with the close code and reason when the server closes the socket. */
+  closed: Promise<{ code: number; reason: string }>;
   close(): void;
 }
 
@@ -100,10 +102,14 @@ function wrap(ws: WebSocket): TestSocket {
     messages.push(JSON.parse(String(event.data)) as SocketMessage);
     for (const wake of waiters.splice(0)) wake();
   });
+  const closed = new Promise<{ code: number; reason: string }>((resolve) =>
+    ws.addEventListener("close", (event) => resolve({ code: event.code, reason: event.reason })),
+  );
   ws.accept();
   return {
     ws,
     messages,
+    closed,
     waitFor(count, timeoutMs = 2000) {
       return new Promise((resolve, reject) => {
         const timer = setTimeout(

@@ -347,3 +347,13 @@ export async function revokeApiToken(db: Database, userId: string, tokenId: stri
     .returning({ id: apiTokens.id });
   if (revoked.length === 0) throw notFound("API token");
 }
+
+/** True while the user's API token is neither revoked nor expired: for long-lived uses of one check. */
+export async function isApiTokenActive(db: Database, userId: string, tokenId: string): Promise<boolean> {
+  const row = await db
+    .select({ expiresAt: apiTokens.expiresAt })
+    .from(apiTokens)
+    .where(and(eq(apiTokens.id, tokenId), eq(apiTokens.userId, userId), isNull(apiTokens.revokedAt)))
+    .get();
+  return row !== undefined && (row.expiresAt === null || Date.parse(row.expiresAt) > Date.now());
+}

@@ -3,7 +3,7 @@
  * reads the rows, this does the arithmetic.
  */
 import { addDays, type LocalDate, localParts, startOfLocalDay } from "../../lib/time";
-import type { SessionKind } from "./kinds";
+import { minutesOf, type SessionKind } from "./kinds";
 
 export interface SessionFacts {
   kind: SessionKind;
@@ -39,7 +39,6 @@ export interface FocusAnalytics {
 export const STREAK_LOOKBACK_DAYS = 365;
 const BEST_HOURS = 3;
 
-const minutes = (seconds: number) => Math.round(seconds / 6) / 10;
 const ratio = (part: number, whole: number) => Math.round((part / whole) * 1000) / 1000;
 
 interface Bucket {
@@ -117,14 +116,18 @@ export function focusAnalytics(
   return {
     timezone,
     range: { from, to },
-    today: { date: today, focus_minutes: minutes(todayBucket.seconds), sessions: todayBucket.sessions },
-    week: { starts_on: weekStart, focus_minutes: minutes(weekBucket.seconds), sessions: weekBucket.sessions },
+    today: { date: today, focus_minutes: minutesOf(todayBucket.seconds), sessions: todayBucket.sessions },
+    week: {
+      starts_on: weekStart,
+      focus_minutes: minutesOf(weekBucket.seconds),
+      sessions: weekBucket.sessions,
+    },
     totals: {
-      focus_minutes: minutes(range.seconds),
+      focus_minutes: minutesOf(range.seconds),
       sessions: range.sessions,
       completed_sessions: range.completed,
       completion_rate: range.sessions ? ratio(range.completed, range.sessions) : null,
-      average_minutes: range.sessions ? minutes(range.seconds / range.sessions) : null,
+      average_minutes: range.sessions ? minutesOf(range.seconds / range.sessions) : null,
       interruptions,
       interruptions_per_hour: focusHours > 0 ? Math.round((interruptions / focusHours) * 100) / 100 : null,
     },
@@ -133,7 +136,7 @@ export function focusAnalytics(
       .map(([kind, b]) => ({
         kind,
         sessions: b.sessions,
-        focus_minutes: minutes(b.seconds),
+        focus_minutes: minutesOf(b.seconds),
         completion_rate: ratio(b.completed, b.sessions),
       })),
     best_hours: [...byHour.entries()]
@@ -141,7 +144,7 @@ export function focusAnalytics(
       .slice(0, BEST_HOURS)
       .map(([hour, b]) => ({
         hour,
-        focus_minutes: minutes(b.seconds),
+        focus_minutes: minutesOf(b.seconds),
         sessions: b.sessions,
         completion_rate: ratio(b.completed, b.sessions),
       })),

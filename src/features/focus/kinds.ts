@@ -71,6 +71,9 @@ export const MAX_BREAK_MINUTES = 60;
  */
 export const RUN_GAP_MINUTES = 60;
 
+/** Seconds as minutes with one decimal, the way every focus figure is shown. */
+export const minutesOf = (seconds: number) => Math.round(seconds / 6) / 10;
+
 export interface KindDescription {
   kind: SessionKind;
   name: string;
@@ -180,7 +183,7 @@ export function breakAfter(
   }
   if (kind === "flowtime") {
     const minutes = Math.round((workedMinutes * settings.flowtime_break_percent) / 100);
-    return { kind: "short", minutes: Math.max(MIN_BREAK_MINUTES, minutes) };
+    return { kind: "short", minutes: Math.min(MAX_BREAK_MINUTES, Math.max(MIN_BREAK_MINUTES, minutes)) };
   }
   const minutes = Math.round(workedMinutes * PROPORTIONAL_BREAK_SHARE);
   return {

@@ -6,6 +6,7 @@
  * late alarm — or none — changes nothing about what is recorded.
  */
 import type { EndReason } from "../../db/schema/focus";
+import { nowIso } from "../../lib/time";
 import {
   type BreakKind,
   breakAfter,
@@ -15,6 +16,7 @@ import {
   MAX_BREAK_MINUTES,
   MAX_PAUSE_MINUTES,
   MAX_PLANNED_MINUTES,
+  minutesOf,
   plannedMinutes,
   RUN_GAP_MINUTES,
   type SessionKind,
@@ -140,8 +142,6 @@ export type FocusAction =
   | { type: "abandon" }
   | { type: "skip_break" };
 
-export type FocusActionType = FocusAction["type"];
-
 export interface ActionError {
   status: 404 | 409 | 422 | 503;
   code: string;
@@ -197,14 +197,12 @@ export function nextDueAt(state: TimerState): number | null {
   return null;
 }
 
-const iso = (ms: number) => new Date(ms).toISOString();
-
 function eventData(record: FocusRecord): Record<string, unknown> {
   return {
     session_id: record.session_id,
     kind: record.kind,
     planned_minutes: record.planned_minutes,
-    actual_minutes: Math.round(record.actual_seconds / 6) / 10,
+    actual_minutes: minutesOf(record.actual_seconds),
     completed: record.completed,
     end_reason: record.end_reason,
     interruptions: record.interruptions,
@@ -237,15 +235,15 @@ function endWork(
     completed,
     end_reason: reason,
     interruptions: work.interruptions,
-    interruption_log: work.interruption_log.map((i) => ({ at: iso(i.at), note: i.note })),
+    interruption_log: work.interruption_log.map((i) => ({ at: nowIso(i.at), note: i.note })),
     pauses: work.pauses,
     paused_seconds: Math.round(pausedMs / 1000),
     extended_minutes: Math.round(work.extended_ms / MINUTE),
     cycle: runCount,
     task_id: work.task_id,
     step_id: work.step_id,
-    started_at: iso(work.started_at),
-    ended_at: iso(at),
+    started_at: nowIso(work.started_at),
+    ended_at: nowIso(at),
   };
   const effects: Effect[] = [
     { type: "record", record },
@@ -279,7 +277,7 @@ function endWork(
         session_id: work.session_id,
         break_kind: b.kind,
         break_minutes: b.minutes,
-        ends_at: iso(breakDueAt(brk)),
+        ends_at: nowIso(breakDueAt(brk)),
       },
       at,
     });
@@ -287,8 +285,29 @@ function endWork(
   return { state: next, effects };
 }
 
-function endBreak(state: TimerState, at: number): TimerState {
-  return { ...state, break: null, last_ended_at: at };
+/**
+ * Ends the break at `at`: by time (`break_over`) or because the user moved on (`break_skipped`, also
+ * when a session starts during it). Either way `break.over` closes the `break.due` it answers.
+ */
+function endBreak(
+  state: TimerState,
+  at: number,
+  reason: "time_up" | "skipped",
+): { state: TimerState; effects: Effect[] } {
+  const brk = state.break;
+  if (!brk) return { state, effects: [] };
+  return {
+    state: { ...state, break: null, last_ended_at: at },
+    effects: [
+      {
+        type: "event",
+        event_type: "break.over",
+        data: { session_id: brk.after_session_id, break_kind: brk.kind, reason },
+        at,
+      },
+      { type: "signal", signal: reason === "time_up" ? "break_over" : "break_skipped", at },
+    ],
+  };
 }
 
 /** How many due moments one call may replay: work over, then its break over, is the longest chain. */
@@ -322,17 +341,9 @@ export function advance(state: TimerState, now: number): { state: TimerState; ef
     } else if (current.break) {
       const due = breakDueAt(current.break);
       if (due <= now) {
-        const brk = current.break;
-        current = endBreak(current, due);
-        effects.push(
-          {
-            type: "event",
-            event_type: "break.over",
-            data: { session_id: brk.after_session_id, break_kind: brk.kind },
-            at: due,
-          },
-          { type: "signal", signal: "break_over", at: due },
-        );
+        const ended = endBreak(current, due, "time_up");
+        current = ended.state;
+        effects.push(...ended.effects);
         continue;
       }
     }
@@ -362,9 +373,9 @@ export function applyAction(state: TimerState, action: FocusAction, now: number)
       if (work) return conflict("focus_session_active", "A focus session is already running; end it first.");
       const plan = plannedMinutes(action.kind, action.duration_minutes, action.settings);
       if (!plan.ok) return invalid(plan.field, plan.message);
-      const effects: Effect[] = [];
-      let next = state;
-      if (state.break) next = endBreak(state, now);
+      const skipped = endBreak(state, now, "skipped");
+      const effects: Effect[] = [...skipped.effects];
+      let next = skipped.state;
       const continuesRun =
         next.run_kind === action.kind &&
         next.last_ended_at !== null &&
@@ -402,7 +413,7 @@ export function applyAction(state: TimerState, action: FocusAction, now: number)
             planned_minutes: plan.minutes,
             task_id: session.task_id,
             step_id: session.step_id,
-            ends_at: plan.minutes === null ? null : iso(now + plan.minutes * MINUTE),
+            ends_at: plan.minutes === null ? null : nowIso(now + plan.minutes * MINUTE),
           },
           at: now,
         },
@@ -512,8 +523,7 @@ export function applyAction(state: TimerState, action: FocusAction, now: number)
       if (!state.break) return conflict("not_on_break", "There is no break to skip.");
       return {
         ok: true,
-        state: endBreak(state, now),
-        effects: [{ type: "signal", signal: "break_skipped", at: now }],
+        ...endBreak(state, now, "skipped"),
       };
     }
   }
@@ -562,7 +572,7 @@ export function step(
 /** A record as clients see it (the owner is implied). */
 export function recordToDto(record: FocusRecord): FocusRecordDto {
   const { user_id: _owner, ...rest } = record;
-  return { ...rest, actual_minutes: Math.round(record.actual_seconds / 6) / 10 };
+  return { ...rest, actual_minutes: minutesOf(record.actual_seconds) };
 }
 
 export interface FocusView {
@@ -600,6 +610,13 @@ export interface FocusView {
   server_time: string;
 }
 
+/** Sessions completed in the run going on at `now`: none once the gap after the last one is too long. */
+function runCountAt(state: TimerState, now: number): number {
+  if (state.work || state.break) return state.run_count;
+  const lapsed = state.last_ended_at === null || now - state.last_ended_at > RUN_GAP_MINUTES * MINUTE;
+  return lapsed ? 0 : state.run_count;
+}
+
 /** What clients see: everything derived at `now` from the stored timestamps. */
 export function toView(state: TimerState, now: number): FocusView {
   const work = state.work;
@@ -614,16 +631,16 @@ export function toView(state: TimerState, now: number): FocusView {
       session_id: work.session_id,
       kind: work.kind,
       planned_minutes: work.planned_ms === null ? null : Math.round(work.planned_ms / MINUTE),
-      started_at: iso(work.started_at),
-      ends_at: due === null ? null : iso(due),
+      started_at: nowIso(work.started_at),
+      ends_at: due === null ? null : nowIso(due),
       elapsed_seconds: Math.floor(worked / 1000),
       remaining_seconds:
         work.planned_ms === null ? null : Math.max(0, Math.ceil((work.planned_ms - worked) / 1000)),
-      paused_at: work.paused_at === null ? null : iso(work.paused_at),
+      paused_at: work.paused_at === null ? null : nowIso(work.paused_at),
       pauses: work.pauses,
       paused_seconds: Math.round(pausedMs / 1000),
       interruptions: work.interruptions,
-      interruption_log: work.interruption_log.map((i) => ({ at: iso(i.at), note: i.note })),
+      interruption_log: work.interruption_log.map((i) => ({ at: nowIso(i.at), note: i.note })),
       extended_minutes: Math.round(work.extended_ms / MINUTE),
       task_id: work.task_id,
       step_id: work.step_id,
@@ -640,15 +657,15 @@ export function toView(state: TimerState, now: number): FocusView {
       ? {
           kind: brk.kind,
           planned_minutes: Math.round(brk.planned_ms / MINUTE),
-          started_at: iso(brk.started_at),
-          ends_at: iso(breakDueAt(brk)),
+          started_at: nowIso(brk.started_at),
+          ends_at: nowIso(breakDueAt(brk)),
           remaining_seconds: Math.max(0, Math.ceil((breakDueAt(brk) - now) / 1000)),
           after_session_id: brk.after_session_id,
         }
       : null,
-    cycle: state.run_count,
+    cycle: runCountAt(state, now),
     next_break: nextBreak,
     last_session: state.last_record && recordToDto(state.last_record),
-    server_time: iso(now),
+    server_time: nowIso(now),
   };
 }

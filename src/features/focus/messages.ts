@@ -32,16 +32,30 @@ export const ClientMessageSchema = z.discriminatedUnion("type", [
     .passthrough(),
 ]);
 
-export type ClientMessage = z.infer<typeof ClientMessageSchema>;
-
 /** The one ping the runtime answers without waking a hibernated object. */
 export const PING = JSON.stringify({ type: "ping" });
 export const PONG = JSON.stringify({ type: "pong" } satisfies ServerMessage);
 
+/** A socket lives at most this long, and never past the credential that opened it; then it is closed. */
+export const SOCKET_MAX_AGE_MINUTES = 60;
+/** The close code for a socket whose credential lapsed: refresh it, then reconnect with `?since=`. */
+export const CLOSE_CREDENTIAL_EXPIRED = 4001;
+
 /**
- * Set by the Worker on the upgrade it forwards to the user's FocusTimer, after authenticating:
- * the user, the used ticket ("<jti> <expires-at-ms>") and whether the client offered FOCUS_SUBPROTOCOL.
+ * What the Worker proved about a client before forwarding its upgrade to the user's FocusTimer (in
+ * SOCKET_GRANT_HEADER, built afresh by the Worker, never taken from the client). The socket keeps it.
  */
-export const SOCKET_USER_HEADER = "x-focus-user-id";
-export const SOCKET_TICKET_HEADER = "x-focus-ticket";
-export const SOCKET_PROTOCOL_HEADER = "x-focus-subprotocol";
+export const SocketGrantSchema = z.object({
+  user_id: z.string().min(1),
+  /** Whether actions may be sent over the socket (the "focus:write" scope). */
+  can_write: z.boolean(),
+  /** When the socket stops being served (ms since the epoch). */
+  expires_at: z.number(),
+  credential: z.object({ kind: z.enum(["session", "api_token", "agent"]), id: z.string() }),
+  /** The one-time ticket used to connect, if any: the timer remembers it as used. */
+  ticket: z.object({ jti: z.string(), expires_at: z.number() }).optional(),
+  /** The client offered FOCUS_SUBPROTOCOL, so the answer selects it. */
+  subprotocol: z.boolean(),
+});
+export type SocketGrant = z.infer<typeof SocketGrantSchema>;
+export const SOCKET_GRANT_HEADER = "x-focus-grant";

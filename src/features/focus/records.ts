@@ -4,7 +4,7 @@ import type { Database } from "../../db";
 import { events, focusSessions } from "../../db/schema";
 import type { EventEnvelope } from "../../lib/events";
 import { nowIso } from "../../lib/time";
-import type { FocusSettings } from "./kinds";
+import { type FocusSettings, minutesOf } from "./kinds";
 import type { FocusRecord } from "./machine";
 import type { FocusRecordDto } from "./schemas";
 import { settingsUpsert } from "./settings";
@@ -65,15 +65,13 @@ export function persistStatements(
   ];
 }
 
-const actualMinutes = (seconds: number) => Math.round(seconds / 6) / 10;
-
 function rowToDto(row: SessionRow): FocusRecordDto {
   return {
     session_id: row.id,
     kind: row.kind,
     planned_minutes: row.plannedMinutes,
     actual_seconds: row.actualSeconds,
-    actual_minutes: actualMinutes(row.actualSeconds),
+    actual_minutes: minutesOf(row.actualSeconds),
     completed: row.completed,
     end_reason: row.endReason,
     interruptions: row.interruptions,

@@ -253,6 +253,7 @@ const NOT_CURRENT = new Set(["session_mismatch", "no_focus_session", "on_break"]
 
 const endSessionHandler: AppRouteHandler<typeof endSession> = async (c) => {
   const { session_id } = c.req.valid("param");
+  // Parsed here as well: with no body at all the validator does not run, and its defaults must still apply.
   const body = EndSessionBodySchema.parse(c.req.valid("json") ?? {});
   const command: FocusCommand = body.completed
     ? { type: "finish", take_break: body.take_break, session_id }

@@ -3,7 +3,6 @@ import { END_REASONS, SESSION_KINDS } from "../../db/schema/focus";
 import { caseInsensitiveEnum, QueryBoolean } from "../../lib/enums";
 import { PaginationQuerySchema } from "../../lib/pagination";
 import { KIND_LIMITS, MAX_BREAK_MINUTES, SETTING_LIMITS } from "./kinds";
-import { FOCUS_SIGNALS } from "./machine";
 
 const MAX_EXTEND_MINUTES = MAX_BREAK_MINUTES;
 const Id = z.string().trim().min(1).max(64);
@@ -131,8 +130,6 @@ export const FocusStateSchema = z
   })
   .openapi("FocusState");
 
-export const FocusSignalSchema = z.enum(FOCUS_SIGNALS);
-
 const settingField = (key: keyof typeof SETTING_LIMITS) =>
   z.number().int().min(SETTING_LIMITS[key][0]).max(SETTING_LIMITS[key][1]);
 
@@ -161,16 +158,10 @@ export const FocusKindSchema = z
   })
   .openapi("FocusKind");
 
-const LocalDateSchema = z
-  .string()
-  .regex(/^\d{4}-\d{2}-\d{2}$/, "Use a date like 2026-11-25")
-  .refine(
-    (d) =>
-      !Number.isNaN(Date.parse(`${d}T00:00:00Z`)) && new Date(`${d}T00:00:00Z`).toISOString().startsWith(d),
-    {
-      message: "Not a calendar date",
-    },
-  );
+/** A calendar date; years outside 1970–9998 are no one's focus history (and break date arithmetic). */
+const LocalDateSchema = z.iso
+  .date({ message: "Use a calendar date like 2026-11-25" })
+  .refine((d) => d >= "1970-01-01" && d <= "9998-12-31", { message: "Use a date between 1970 and 9998" });
 
 export const AnalyticsQuerySchema = z.object({
   from: LocalDateSchema.optional().openapi({
@@ -234,6 +225,5 @@ export const SocketTicketSchema = z
   })
   .openapi("FocusSocketTicket");
 
-export type StartFocusBody = z.infer<typeof StartFocusBodySchema>;
 export type FocusRecordDto = z.infer<typeof FocusRecordSchema>;
 export type FocusStateDto = z.infer<typeof FocusStateSchema>;

@@ -1,9 +1,11 @@
+import { z } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
 import type { Database } from "../../db";
 import { users } from "../../db/schema";
 import type { Env } from "../../env";
 import { jwtConfig } from "../../lib/auth/config";
-import { signJwt, verifyJwt } from "../../lib/auth/jwt";
+import { type AccessClaims, signJwt, verifyJwt } from "../../lib/auth/jwt";
+import { ALL_SCOPES, type Principal, type Scope } from "../../lib/auth/principal";
 import { ApiError, validationFailed } from "../../lib/errors";
 import type { IdempotencyContext } from "../../lib/idempotency";
 import { newId } from "../../lib/ids";
@@ -61,29 +63,53 @@ export async function changeSettings(
 export const TICKET_TTL_SECONDS = 60;
 const ticketAudience = (audience: string) => `${audience}#focus-socket`;
 
-export async function issueSocketTicket(env: Env, userId: string, sessionId: string) {
+/** What a ticket carries besides the usual claims: the scopes and credential of whoever asked for it. */
+const TicketClaimsSchema = z.object({
+  scope: z.string(),
+  ckind: z.enum(["session", "api_token", "agent"]),
+  cexp: z.number().nullable(),
+});
+
+export async function issueSocketTicket(env: Env, principal: Principal): Promise<string> {
   const config = jwtConfig(env);
   const iat = Math.floor(Date.now() / 1000);
-  return signJwt(
-    {
-      sub: userId,
-      iss: config.issuer,
-      aud: ticketAudience(config.audience),
-      iat,
-      exp: iat + TICKET_TTL_SECONDS,
-      jti: newId(),
-      sid: sessionId,
-    },
-    config.secret,
-  );
+  const claims: AccessClaims & z.infer<typeof TicketClaimsSchema> = {
+    sub: principal.userId,
+    iss: config.issuer,
+    aud: ticketAudience(config.audience),
+    iat,
+    exp: iat + TICKET_TTL_SECONDS,
+    jti: newId(),
+    sid: principal.credentialId,
+    scope: [...principal.scopes].join(" "),
+    ckind: principal.kind,
+    cexp: principal.expiresAt ?? null,
+  };
+  return signJwt(claims, config.secret);
 }
 
-/** The user and ticket id behind a ticket, or undefined when it is forged, for elsewhere or expired. */
-export async function readSocketTicket(env: Env, ticket: string) {
+/** The caller a ticket stands for, or undefined when it is forged, for elsewhere or expired. */
+export async function readSocketTicket(
+  env: Env,
+  ticket: string,
+): Promise<{ principal: Principal; jti: string; expiresAt: number } | undefined> {
   const config = jwtConfig(env);
   const result = await verifyJwt(ticket, { ...config, audience: ticketAudience(config.audience) });
   if (!result.ok) return undefined;
-  return { userId: result.claims.sub, jti: result.claims.jti, expiresAt: result.claims.exp * 1000 };
+  const extra = TicketClaimsSchema.safeParse(result.claims);
+  if (!extra.success) return undefined;
+  const scopes = new Set(extra.data.scope.split(" ").filter((s): s is Scope => ALL_SCOPES.has(s as Scope)));
+  return {
+    principal: {
+      userId: result.claims.sub,
+      kind: extra.data.ckind,
+      credentialId: result.claims.sid,
+      scopes,
+      ...(extra.data.cexp !== null ? { expiresAt: extra.data.cexp } : {}),
+    },
+    jti: result.claims.jti,
+    expiresAt: result.claims.exp * 1000,
+  };
 }
 
 /** Longest range the analytics answer for at once. */
@@ -104,15 +130,10 @@ export async function analyticsFor(
   query: { from?: LocalDate | undefined; to?: LocalDate | undefined },
   now = Date.now(),
 ): Promise<FocusAnalytics> {
-  if (query.from && query.to) {
-    if (query.from > query.to) throw validationFailed([{ field: "from", message: "Must not be after `to`" }]);
-    if (daysBetween(query.from, query.to) >= MAX_ANALYTICS_DAYS) {
-      throw validationFailed([
-        { field: "from", message: `The range may span at most ${MAX_ANALYTICS_DAYS} days` },
-      ]);
-    }
-  }
   const utcToday = new Date(now).toISOString().slice(0, 10);
+  // Checked before reading (with today in UTC standing in for a missing `to`), and again once the
+  // user's own today is known.
+  checkRange(query.from, query.to ?? utcToday);
   const earliest = query.from ?? addDays(query.to ?? utcToday, -DEFAULT_ANALYTICS_DAYS);
   const lookback = addDays(utcToday, -(STREAK_LOOKBACK_DAYS + 1));
   // ISO dates sort as text.
@@ -125,6 +146,16 @@ export async function analyticsFor(
   const timezone = owner[0]?.timezone ?? "UTC";
   const to = query.to ?? localParts(timezone, now).date;
   const from = query.from ?? addDays(to, 1 - DEFAULT_ANALYTICS_DAYS);
-  if (from > to) throw validationFailed([{ field: "from", message: "Must not be after `to`" }]);
+  checkRange(from, to);
   return focusAnalytics(facts, { timezone, now, from, to });
+}
+
+function checkRange(from: LocalDate | undefined, to: LocalDate): void {
+  if (from === undefined) return;
+  if (from > to) throw validationFailed([{ field: "from", message: "Must not be after `to`" }]);
+  if (daysBetween(from, to) >= MAX_ANALYTICS_DAYS) {
+    throw validationFailed([
+      { field: "from", message: `The range may span at most ${MAX_ANALYTICS_DAYS} days` },
+    ]);
+  }
 }

@@ -15,12 +15,8 @@ const COLUMNS = {
   flowtime_break_percent: "flowtimeBreakPercent",
 } as const satisfies Record<keyof FocusSettings, keyof SettingsRow>;
 
-/** The user's settings row, if any: for a batch. */
-export const settingsQuery = (db: Database, userId: string) =>
-  db.select().from(focusSettings).where(eq(focusSettings.userId, userId));
-
 /** Settings from a stored row (or the defaults when there is none). */
-export function settingsFromRow(row: SettingsRow | undefined): FocusSettings {
+function settingsFromRow(row: SettingsRow | undefined): FocusSettings {
   if (!row) return normalizeSettings(null);
   const partial: Partial<FocusSettings> = {};
   for (const [key, column] of Object.entries(COLUMNS) as [keyof FocusSettings, keyof SettingsRow][]) {
@@ -31,7 +27,7 @@ export function settingsFromRow(row: SettingsRow | undefined): FocusSettings {
 }
 
 export async function getSettings(db: Database, userId: string): Promise<FocusSettings> {
-  return settingsFromRow(await settingsQuery(db, userId).get());
+  return settingsFromRow(await db.select().from(focusSettings).where(eq(focusSettings.userId, userId)).get());
 }
 
 /** The statement that stores a user's settings in D1 (the FocusTimer sends it through its outbox). */

@@ -1,15 +1,16 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import type { Principal } from "../../lib/auth/principal";
 import type { AppRouteHandler } from "../../lib/create-app";
 import { createRouter } from "../../lib/create-app";
-import { ApiError, forbidden, unauthorized } from "../../lib/errors";
+import { ApiError, unauthorized } from "../../lib/errors";
 import { BEARER_SECURITY, errorResponses, jsonResponse } from "../../lib/openapi";
-import { authenticateBearer, requireAuth } from "../../middleware/auth";
+import { authenticateBearer, bearerToken, requireAuth, requireScope } from "../../middleware/auth";
 import {
   BEARER_SUBPROTOCOL_PREFIX,
   FOCUS_SUBPROTOCOL,
-  SOCKET_PROTOCOL_HEADER,
-  SOCKET_TICKET_HEADER,
-  SOCKET_USER_HEADER,
+  SOCKET_GRANT_HEADER,
+  SOCKET_MAX_AGE_MINUTES,
+  type SocketGrant,
 } from "./messages";
 import { SocketTicketSchema } from "./schemas";
 import { focusTimer, issueSocketTicket, readSocketTicket, TICKET_TTL_SECONDS } from "./service";
@@ -52,7 +53,6 @@ export const openSocket = createRoute({
         .regex(/^\d{1,15}$/)
         .optional()
         .openapi({ description: "Last seq you saw" }),
-      device: z.string().max(50).optional().openapi({ description: "A name for this device" }),
     }),
   },
   responses: {
@@ -62,8 +62,7 @@ export const openSocket = createRoute({
 });
 
 const createTicketHandler: AppRouteHandler<typeof createTicket> = async (c) => {
-  const { userId, credentialId } = c.var.principal;
-  const ticket = await issueSocketTicket(c.env, userId, credentialId);
+  const ticket = await issueSocketTicket(c.env, c.var.principal);
   const url = `${SOCKET_PATH}?ticket=${encodeURIComponent(ticket)}`;
   return c.json({ ticket, expires_in: TICKET_TTL_SECONDS, url }, 201);
 };
@@ -78,33 +77,39 @@ const openSocketHandler: AppRouteHandler<typeof openSocket> = async (c) => {
     .split(",")
     .map((p) => p.trim())
     .filter(Boolean);
-  const forward = new Headers({ upgrade: "websocket" });
-  if (offered.includes(FOCUS_SUBPROTOCOL)) forward.set(SOCKET_PROTOCOL_HEADER, "1");
 
-  let userId: string;
+  let principal: Principal;
+  let ticket: SocketGrant["ticket"];
   if (query.ticket !== undefined) {
-    const ticket = await readSocketTicket(c.env, query.ticket);
-    if (!ticket) throw unauthorized("The ticket is not valid or has expired; ask for a new one.");
-    userId = ticket.userId;
-    forward.set(SOCKET_TICKET_HEADER, `${ticket.jti} ${ticket.expiresAt}`);
+    const read = await readSocketTicket(c.env, query.ticket);
+    if (!read) throw unauthorized("The ticket is not valid or has expired; ask for a new one.");
+    principal = read.principal;
+    ticket = { jti: read.jti, expires_at: read.expiresAt };
   } else {
     const token =
       offered.find((p) => p.startsWith(BEARER_SUBPROTOCOL_PREFIX))?.slice(BEARER_SUBPROTOCOL_PREFIX.length) ??
-      /^Bearer\s+(\S+)\s*$/i.exec(c.req.header("authorization") ?? "")?.[1];
+      bearerToken(c.req.header("authorization"));
     if (!token) {
       throw unauthorized(
         `Authenticate with ?ticket= (POST /api/v1/focus/ws-ticket) or the ${BEARER_SUBPROTOCOL_PREFIX}<token> subprotocol.`,
       );
     }
-    const principal = await authenticateBearer(c, token);
-    if (!principal.scopes.has("focus:read")) throw forbidden('This API token lacks the "focus:read" scope.');
-    userId = principal.userId;
+    principal = await authenticateBearer(c, token);
   }
-  forward.set(SOCKET_USER_HEADER, userId);
+  requireScope(principal, "focus:read");
+  const longest = Date.now() + SOCKET_MAX_AGE_MINUTES * 60_000;
+  const grant: SocketGrant = {
+    user_id: principal.userId,
+    can_write: principal.scopes.has("focus:write"),
+    expires_at: Math.min(principal.expiresAt ?? longest, longest),
+    credential: { kind: principal.kind, id: principal.credentialId },
+    ...(ticket ? { ticket } : {}),
+    subprotocol: offered.includes(FOCUS_SUBPROTOCOL),
+  };
   const target = new URL(SOCKET_PATH, c.req.url);
   if (query.since !== undefined) target.searchParams.set("since", query.since);
-  if (query.device !== undefined) target.searchParams.set("device", query.device);
-  return focusTimer(c.env, userId).fetch(new Request(target, { headers: forward }));
+  const headers = new Headers({ upgrade: "websocket", [SOCKET_GRANT_HEADER]: JSON.stringify(grant) });
+  return focusTimer(c.env, principal.userId).fetch(new Request(target, { headers }));
 };
 
 export const focusSocketRouter = createRouter()

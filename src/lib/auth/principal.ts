@@ -19,6 +19,8 @@ export interface Principal {
   agentId?: string;
   /** Login family for sessions, token id for API tokens. */
   credentialId: string;
+  /** When the credential stops being valid (ms since the epoch); absent for API tokens without expiry. */
+  expiresAt?: number;
   scopes: ReadonlySet<Scope>;
 }
 
