@@ -1,0 +1,135 @@
+/**
+ * Daily challenges: three a day, drawn from a pool by a generator seeded with the date, so every run of
+ * the job for a date produces the same three (running it twice changes nothing) while consecutive days
+ * differ. A user's progress counts completions in their own local day of that date. Pure.
+ */
+import type { LocalDate } from "../../lib/time";
+
+/** What a challenge counts, matched against the events the gamification handler receives. */
+export const CHALLENGE_METRICS = [
+  "steps",
+  "morning_steps",
+  "tasks",
+  "priority_tasks",
+  "focus_sessions",
+  "long_focus",
+] as const;
+export type ChallengeMetric = (typeof CHALLENGE_METRICS)[number];
+
+export interface ChallengeTemplate {
+  key: string;
+  metric: ChallengeMetric;
+  /** Possible targets; the day's generator picks one. */
+  targets: readonly number[];
+  title: (target: number) => string;
+  xpPerUnit: number;
+  baseXp: number;
+}
+
+/** A focus session counts for "long_focus" when it lasts at least this long. */
+export const CHALLENGE_LONG_FOCUS_MINUTES = 25;
+export const CHALLENGES_PER_DAY = 3;
+
+export const CHALLENGE_POOL: readonly ChallengeTemplate[] = [
+  {
+    key: "steps",
+    metric: "steps",
+    targets: [3, 5, 8],
+    title: (n) => `Complete ${n} micro-steps`,
+    xpPerUnit: 4,
+    baseXp: 10,
+  },
+  {
+    key: "morning",
+    metric: "morning_steps",
+    targets: [1, 2],
+    title: (n) => `Complete ${n === 1 ? "a step" : `${n} steps`} before 10:00`,
+    xpPerUnit: 10,
+    baseXp: 10,
+  },
+  {
+    key: "tasks",
+    metric: "tasks",
+    targets: [1, 2, 3],
+    title: (n) => `Finish ${n === 1 ? "a task" : `${n} tasks`}`,
+    xpPerUnit: 12,
+    baseXp: 10,
+  },
+  {
+    key: "priority",
+    metric: "priority_tasks",
+    targets: [1],
+    title: () => "Finish a high-priority task",
+    xpPerUnit: 30,
+    baseXp: 10,
+  },
+  {
+    key: "focus",
+    metric: "focus_sessions",
+    targets: [1, 2, 3],
+    title: (n) => `Complete ${n === 1 ? "a focus session" : `${n} focus sessions`}`,
+    xpPerUnit: 12,
+    baseXp: 10,
+  },
+  {
+    key: "deep",
+    metric: "long_focus",
+    targets: [1],
+    title: () => `One focus session of ${CHALLENGE_LONG_FOCUS_MINUTES} minutes or more`,
+    xpPerUnit: 25,
+    baseXp: 10,
+  },
+];
+
+export interface DailyChallenge {
+  challenge_id: string;
+  date: LocalDate;
+  metric: ChallengeMetric;
+  target: number;
+  title: string;
+  xp: number;
+}
+
+/** xmur3-style string hash: a 32-bit seed from the date. */
+function seedOf(text: string): number {
+  let h = 1779033703 ^ text.length;
+  for (let i = 0; i < text.length; i++) {
+    h = Math.imul(h ^ text.charCodeAt(i), 3432918353);
+    h = (h << 13) | (h >>> 19);
+  }
+  h = Math.imul(h ^ (h >>> 16), 2246822507);
+  h = Math.imul(h ^ (h >>> 13), 3266489909);
+  return (h ^ (h >>> 16)) >>> 0;
+}
+
+/** mulberry32: a small, good, deterministic PRNG. */
+function random(seed: number): () => number {
+  let a = seed;
+  return () => {
+    a = (a + 0x6d2b79f5) | 0;
+    let t = Math.imul(a ^ (a >>> 15), 1 | a);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** The date's challenges: CHALLENGES_PER_DAY different templates, each with a target. */
+export function challengesFor(date: LocalDate): DailyChallenge[] {
+  const next = random(seedOf(`challenges:${date}`));
+  const pool = [...CHALLENGE_POOL];
+  const picked: DailyChallenge[] = [];
+  while (picked.length < CHALLENGES_PER_DAY && pool.length > 0) {
+    const [template] = pool.splice(Math.floor(next() * pool.length), 1);
+    if (!template) break;
+    const target = template.targets[Math.floor(next() * template.targets.length)] ?? template.targets[0] ?? 1;
+    picked.push({
+      challenge_id: `${date}:${template.key}`,
+      date,
+      metric: template.metric,
+      target,
+      title: template.title(target),
+      xp: template.baseXp + template.xpPerUnit * target,
+    });
+  }
+  return picked;
+}
