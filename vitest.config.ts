@@ -15,6 +15,7 @@ export default defineConfig({
           // A test-only signing secret; real ones come from .dev.vars or `wrangler secret put`.
           JWT_SECRET: "test-secret-that-is-long-enough-for-hs256-signing",
           CORS_ORIGINS: "https://app.example.com",
+          ADMIN_EMAILS: "admin@example.com",
         },
       },
     }),

@@ -6,12 +6,14 @@ import { captureRouter } from "./features/capture/routes";
 import { delegationRouter } from "./features/delegation/routes";
 import { focusRouter } from "./features/focus/routes";
 import { focusSocketRouter } from "./features/focus/socket-routes";
+import { gamificationRouter } from "./features/gamification/routes";
 import { healthRouter } from "./features/health/routes";
 import { tasksRouter } from "./features/tasks/routes";
 import { createRouter } from "./lib/create-app";
 import { limitBody } from "./middleware/body-limit";
 import { corsFromEnv } from "./middleware/cors";
 import { databaseSession } from "./middleware/database";
+import { tolerateMissingJsonBody } from "./middleware/empty-body";
 import { errorHandler, notFoundHandler } from "./middleware/error-handler";
 
 export const API_PREFIX = "/api/v1";
@@ -23,6 +25,7 @@ export function createApp() {
   app.use("*", secureHeaders());
   app.use("*", corsFromEnv());
   app.use("*", limitBody());
+  app.use("*", tolerateMissingJsonBody());
   app.use("*", databaseSession());
   app.onError(errorHandler);
   app.notFound(notFoundHandler);
@@ -34,6 +37,7 @@ export function createApp() {
   app.route(`${API_PREFIX}/delegation`, delegationRouter);
   app.route(`${API_PREFIX}/focus`, focusRouter);
   app.route(`${API_PREFIX}/focus`, focusSocketRouter);
+  app.route(`${API_PREFIX}/gamification`, gamificationRouter);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",
@@ -46,7 +50,7 @@ export function createApp() {
       title: "Proxy Agent Platform API",
       version: "1.0.0",
       description:
-        "Tasks, micro-steps, capture, delegation and focus sessions for ADHD brains, shared by people and AI agents. " +
+        "Tasks, micro-steps, capture, delegation, focus sessions and rewards for ADHD brains, shared by people and AI agents. " +
         "Errors are RFC 9457 problem details (application/problem+json).",
     },
     servers: [{ url: new URL(c.req.url).origin }],

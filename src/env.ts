@@ -1,4 +1,5 @@
 import type { FocusTimer } from "../durable-objects/focus-timer";
+import type { LeaderboardShard } from "../durable-objects/leaderboard-shard";
 import type { EventEnvelope } from "./lib/events";
 
 /** Bindings and vars declared in wrangler.toml, plus secrets from `.dev.vars` / `wrangler secret`. */
@@ -9,6 +10,8 @@ export interface Env {
   WEBHOOKS_QUEUE: Queue<unknown>;
   /** One live focus timer per user, addressed by `idFromName(userId)`. */
   FOCUS_TIMER: DurableObjectNamespace<FocusTimer>;
+  /** XP leaderboard shards, addressed by `idFromName("leaderboard-shard-<n>")`. */
+  LEADERBOARD: DurableObjectNamespace<LeaderboardShard>;
   AI?: Ai;
   API_BASE_URL: string;
   JWT_SECRET: string;
@@ -20,4 +23,8 @@ export interface Env {
   MAX_BODY_BYTES: string;
   /** Minutes without a heartbeat or move after which an agent counts as offline. */
   AGENT_OFFLINE_MINUTES?: string;
+  /** Accounts (comma-separated emails) that may mint API tokens with the "admin" scope. */
+  ADMIN_EMAILS?: string;
+  /** How many Durable Objects the leaderboards are spread over (by hash of user id). */
+  LEADERBOARD_SHARDS?: string;
 }

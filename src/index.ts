@@ -1,13 +1,23 @@
 import { createApp } from "./app";
 import type { Env } from "./env";
 import { sweepSilentAgents } from "./jobs/agent-sweeper";
+import { generateDailyChallenges } from "./jobs/daily-challenges";
 import { consumeEvents } from "./jobs/events-consumer";
 import { cleanUpExpired } from "./jobs/housekeeping";
 import { reconcileOutbox } from "./jobs/outbox-reconciler";
 
 export { FocusTimer } from "../durable-objects/focus-timer";
+export { LeaderboardShard } from "../durable-objects/leaderboard-shard";
 
 const app = createApp();
+
+/** The cron expressions of wrangler.toml [triggers], and what each runs. */
+export const CRONS = {
+  /** Outbox reconciler, housekeeping, silent agents. */
+  everyFiveMinutes: "*/5 * * * *",
+  /** Daily challenges. */
+  daily: "0 0 * * *",
+} as const;
 
 export const QUEUE_NAMES = {
   events: "pap-events",
@@ -34,9 +44,11 @@ export default {
     }
   },
 
-  async scheduled(_controller, env, ctx) {
-    ctx.waitUntil(
-      Promise.all([reconcileOutbox(env), cleanUpExpired(env), sweepSilentAgents(env)]).then(() => undefined),
-    );
+  async scheduled(controller, env, ctx) {
+    const jobs =
+      controller.cron === CRONS.daily
+        ? [generateDailyChallenges(env)]
+        : [reconcileOutbox(env), cleanUpExpired(env), sweepSilentAgents(env)];
+    ctx.waitUntil(Promise.all(jobs).then(() => undefined));
   },
 } satisfies ExportedHandler<Env, unknown>;

@@ -10,7 +10,7 @@ import { describe, expect, it, vi } from "vitest";
 import { createDatabase } from "../src/db";
 import { createTask as createTaskRow } from "../src/features/tasks/service";
 import worker from "../src/index";
-import { DEFAULT_HANDLERS, type EventHandler } from "../src/jobs/event-handlers";
+import { DEFAULT_HANDLERS, statementHandler } from "../src/jobs/event-handlers";
 import { consumeEvents, retryDelaySeconds } from "../src/jobs/events-consumer";
 import type { EventEnvelope } from "../src/lib/events";
 import { createUser } from "./helpers/api";
@@ -128,13 +128,13 @@ describe("outbox and event bus", () => {
     const [row] = await outboxFor(user.id);
     const good = envelopeOf(row!, user.id);
     const bad: EventEnvelope = { ...good, id: "evt-poison", type: "poison" };
-    const failing: EventHandler = {
-      name: "fails-on-poison",
-      handles: (type) => type === "poison",
-      statements: () => {
+    const failing = statementHandler(
+      "fails-on-poison",
+      (type) => type === "poison",
+      () => {
         throw new Error("cannot handle poison");
       },
-    };
+    );
     const batch = createMessageBatch<EventEnvelope>("pap-events", [
       { id: "m-good", timestamp: new Date(), attempts: 1, body: good },
       { id: "m-bad", timestamp: new Date(), attempts: 1, body: bad },

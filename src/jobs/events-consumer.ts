@@ -6,6 +6,7 @@ import type { Env } from "../env";
 import { chunkRows } from "../lib/chunk";
 import { isUniqueViolation } from "../lib/db-errors";
 import type { EventEnvelope } from "../lib/events";
+import { publishEvents, recordedEvents } from "../lib/outbox";
 import { nowIso } from "../lib/time";
 import { DEFAULT_HANDLERS, type EventHandler } from "./event-handlers";
 
@@ -22,43 +23,63 @@ function isEnvelope(body: unknown): body is EventEnvelope {
 }
 
 /** Runs one handler for one event, at most once: its effect and its receipt commit together. */
-async function runHandler(
-  db: Database,
-  handler: EventHandler,
-  event: EventEnvelope,
-): Promise<"done" | "duplicate"> {
+async function runHandler(db: Database, handler: EventHandler, event: EventEnvelope): Promise<string[]> {
+  const effects = (await handler.prepare(db, [event]))(event);
   const receipt = db
     .insert(eventReceipts)
     .values({ eventId: event.id, handler: handler.name, processedAt: nowIso() });
   try {
-    await db.batch([receipt, ...handler.statements(db, event)]);
-    return "done";
+    await db.batch([receipt, ...effects.statements]);
+    return effects.emits ?? [];
   } catch (error) {
-    if (isUniqueViolation(error)) return "duplicate";
+    if (isUniqueViolation(error)) return [];
     throw error;
+  }
+}
+
+/** Sends to the queue the events that handlers' statements actually wrote (guards may have held them back). */
+async function publishWritten(db: Database, env: Env, ids: readonly string[]): Promise<void> {
+  const written: EventEnvelope[] = [];
+  for (const chunk of chunkRows([...new Set(ids)], 1)) {
+    const rows = await db.select().from(events).where(inArray(events.id, chunk)).all();
+    written.push(...recordedEvents(rows));
+  }
+  await publishEvents(env, written);
+}
+
+/** The effects outside D1 of every handler that wants these events (idempotent by contract). */
+async function runAfter(env: Env, batchEvents: readonly EventEnvelope[], handlers: readonly EventHandler[]) {
+  for (const handler of handlers) {
+    const mine = batchEvents.filter((e) => handler.handles(e.type));
+    if (handler.after && mine.length > 0) await handler.after(env, mine);
   }
 }
 
 /** Dispatches one event to every handler that wants it, then marks the outbox row delivered. */
 export async function dispatchEvent(
   db: Database,
+  env: Env,
   event: EventEnvelope,
   handlers: readonly EventHandler[] = DEFAULT_HANDLERS,
 ): Promise<void> {
+  const emitted: string[] = [];
   for (const handler of handlers) {
-    if (handler.handles(event.type)) await runHandler(db, handler, event);
+    if (handler.handles(event.type)) emitted.push(...(await runHandler(db, handler, event)));
   }
   await db.update(events).set({ deliveredAt: nowIso() }).where(eq(events.id, event.id)).run();
+  await publishWritten(db, env, emitted);
+  await runAfter(env, [event], handlers);
 }
 
 /**
- * Handles a whole delivery in two D1 round trips: one read of the receipts already written, one
- * batch with every pending effect, its receipt and the delivered marks. If that batch loses a race
- * (a receipt appeared meanwhile) or fails, nothing of it is applied and the caller falls back to
- * one event at a time.
+ * Handles a whole delivery in few D1 round trips: one read of the receipts already written, each
+ * handler's read phase (most have none), then one batch with every pending effect, its receipt and
+ * the delivered marks. If that batch loses a race (a receipt appeared meanwhile) or fails, nothing of
+ * it is applied and the caller falls back to one event at a time.
  */
 export async function dispatchBatch(
   db: Database,
+  env: Env,
   batchEvents: EventEnvelope[],
   handlers: readonly EventHandler[] = DEFAULT_HANDLERS,
 ): Promise<void> {
@@ -74,14 +95,19 @@ export async function dispatchBatch(
     for (const r of rows) done.add(`${r.eventId}:${r.handler}`);
   }
   const statements: BatchItem<"sqlite">[] = [];
+  const emitted: string[] = [];
   const processedAt = nowIso();
-  for (const event of unique) {
-    for (const handler of handlers) {
-      if (!handler.handles(event.type) || done.has(`${event.id}:${handler.name}`)) continue;
+  for (const handler of handlers) {
+    const pending = unique.filter((e) => handler.handles(e.type) && !done.has(`${e.id}:${handler.name}`));
+    if (pending.length === 0) continue;
+    const effectsOf = await handler.prepare(db, pending);
+    for (const event of pending) {
+      const effects = effectsOf(event);
       statements.push(
         db.insert(eventReceipts).values({ eventId: event.id, handler: handler.name, processedAt }),
+        ...effects.statements,
       );
-      statements.push(...handler.statements(db, event));
+      emitted.push(...(effects.emits ?? []));
     }
   }
   for (const chunk of chunkRows(ids, 1)) {
@@ -89,6 +115,8 @@ export async function dispatchBatch(
   }
   const [first, ...rest] = statements;
   if (first) await db.batch([first, ...rest]);
+  await publishWritten(db, env, emitted);
+  await runAfter(env, unique, handlers);
 }
 
 /**
@@ -113,6 +141,7 @@ export async function consumeEvents(
   try {
     await dispatchBatch(
       db,
+      env,
       valid.map((m) => m.body),
       handlers,
     );
@@ -123,7 +152,7 @@ export async function consumeEvents(
   }
   for (const message of valid) {
     try {
-      await dispatchEvent(db, message.body, handlers);
+      await dispatchEvent(db, env, message.body, handlers);
       message.ack();
     } catch (error) {
       console.error(

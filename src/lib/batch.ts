@@ -1,3 +1,4 @@
+import type { SQL } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Database } from "../db";
 
@@ -25,4 +26,15 @@ export class D1Batch {
     if (!first) return [];
     return db.batch([first, ...rest]);
   }
+}
+
+/**
+ * A raw SQL statement that can go in a `db.batch`. drizzle's D1 batch binds each item's prepared
+ * `stmt`, which its raw queries (`db.run(sql…)`) lack once they have parameters; this gives the raw
+ * query that statement, prepared on the same D1 client (or session).
+ */
+export function rawStatement(db: Database, query: SQL): BatchItem<"sqlite"> {
+  const item = db.run(query);
+  Object.assign(item, { stmt: db.$client.prepare(item.getQuery().sql) });
+  return item;
 }

@@ -4,7 +4,7 @@ import { createMiddleware } from "hono/factory";
 import { apiTokens } from "../db/schema";
 import { jwtConfig } from "../lib/auth/config";
 import { verifyJwt } from "../lib/auth/jwt";
-import { ALL_SCOPES, type Principal, type Scope } from "../lib/auth/principal";
+import { ALL_SCOPES, type Principal, type Scope, SESSION_SCOPES } from "../lib/auth/principal";
 import { API_TOKEN_PREFIX } from "../lib/auth/tokens";
 import type { AppEnv } from "../lib/create-app";
 import { forbidden, unauthorized } from "../lib/errors";
@@ -69,7 +69,7 @@ async function authenticateJwt(env: AppEnv["Bindings"], token: string): Promise<
     kind: "session",
     credentialId: result.claims.sid,
     expiresAt: result.claims.exp * 1000,
-    scopes: ALL_SCOPES,
+    scopes: SESSION_SCOPES,
   };
 }
 

@@ -53,14 +53,14 @@ export interface TestUser {
 let counter = 0;
 
 /** Registers a fresh user through the API and returns its credentials. */
-export async function createUser(overrides: { timezone?: string } = {}): Promise<TestUser> {
+export async function createUser(overrides: { timezone?: string; email?: string } = {}): Promise<TestUser> {
   counter += 1;
-  const email = `user${counter}-${crypto.randomUUID().slice(0, 8)}@example.com`;
+  const email = overrides.email ?? `user${counter}-${crypto.randomUUID().slice(0, 8)}@example.com`;
   const password = "correct horse battery";
   const body = await callJson<{ user: { id: string }; access_token: string; refresh_token: string }>(
     "/api/v1/auth/register",
     201,
-    { body: { email, password, display_name: "Test User", ...overrides } },
+    { body: { password, display_name: "Test User", ...overrides, email } },
   );
   return { id: body.user.id, email, password, token: body.access_token, refreshToken: body.refresh_token };
 }

@@ -1,6 +1,7 @@
 export * from "./delegation";
 export * from "./events";
 export * from "./focus";
+export * from "./gamification";
 export * from "./idempotency";
 export * from "./tasks";
 export * from "./users";

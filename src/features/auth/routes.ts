@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { type AppRouteHandler, createRouter } from "../../lib/create-app";
+import { forbidden } from "../../lib/errors";
 import { BEARER_SECURITY, errorResponses, jsonBody, jsonResponse } from "../../lib/openapi";
 import { requireAuth } from "../../middleware/auth";
 import {
@@ -150,8 +151,13 @@ const meHandler: AppRouteHandler<typeof me> = async (c) =>
 const updateMeHandler: AppRouteHandler<typeof updateMe> = async (c) =>
   c.json(auth.toUserDto(await auth.updateUser(c.var.db, c.var.principal.userId, c.req.valid("json"))), 200);
 
-const createTokenHandler: AppRouteHandler<typeof createToken> = async (c) =>
-  c.json(await auth.createApiToken(c.var.db, c.var.principal.userId, c.req.valid("json")), 201);
+const createTokenHandler: AppRouteHandler<typeof createToken> = async (c) => {
+  const input = c.req.valid("json");
+  if (input.scopes.includes("admin") && !(await auth.isAdmin(c.var.db, c.env, c.var.principal.userId))) {
+    throw forbidden("Only administrators can create tokens with the admin scope.");
+  }
+  return c.json(await auth.createApiToken(c.var.db, c.var.principal.userId, input), 201);
+};
 
 const listTokensHandler: AppRouteHandler<typeof listTokens> = async (c) =>
   c.json(await auth.listApiTokens(c.var.db, c.var.principal.userId), 200);

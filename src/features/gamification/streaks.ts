@@ -69,3 +69,8 @@ export function streakState(days: Iterable<LocalDate>, today: LocalDate): Streak
     at_risk: atRisk && current > 0,
   };
 }
+
+/** The longest run of days, freezes included: it only ever grows, so badges can rest on it. */
+export function longestStreak(days: Iterable<LocalDate>): number {
+  return streakState(days, "9999-12-31").longest_days;
+}

@@ -4,9 +4,6 @@
  */
 import type { TaskPriority } from "../../db/schema/tasks";
 
-export const XP_SOURCES = ["step", "task", "focus", "challenge", "event_bonus", "manual"] as const;
-export type XpSource = (typeof XP_SOURCES)[number];
-
 export const STEP_BASE_XP = 10;
 /** Critical work earns what high-priority work does: the bonus rewards doing it, not labelling it. */
 export const PRIORITY_BONUS: Record<TaskPriority, number> = { critical: 5, high: 5, medium: 3, low: 1 };

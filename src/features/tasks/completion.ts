@@ -43,6 +43,7 @@ export function completionStatements(
       ...newEvent("task.completed", userId, {}, now),
       data: sql`(SELECT json_object('task_id', t.id, 'title', t.title, 'priority', t.priority,
         'estimated_minutes', t.estimated_minutes, 'actual_minutes', t.actual_minutes, 'is_meta_task', t.is_meta_task,
+        'created_at', t.created_at,
         'completed_steps', (SELECT count(*) FROM micro_steps s WHERE s.task_id = t.id AND s.status = 'completed'))
         FROM tasks t WHERE t.id = ${taskId})`,
     },

@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { type AppRouteHandler, createRouter } from "../../lib/create-app";
+import { validationFailed } from "../../lib/errors";
 import { IDEMPOTENCY_HEADER, IdempotencyHeadersSchema, idempotencyContext } from "../../lib/idempotency";
 import { BEARER_SECURITY, errorResponses, jsonBody, jsonResponse } from "../../lib/openapi";
 import { encodeCursor, nextLink, pageAfter } from "../../lib/pagination";
@@ -8,9 +9,11 @@ import { requireAuth } from "../../middleware/auth";
 import { explainNextPick } from "./progress";
 import { findNextTask, listTasks } from "./queries";
 import {
+  CompleteStepBodySchema,
   CreateStepBodySchema,
   CreateTaskBodySchema,
   ListTasksQuerySchema,
+  MAX_LATE_COMPLETION_DAYS,
   NextStepSchema,
   ReorderStepsBodySchema,
   StepIdParamsSchema,
@@ -175,8 +178,14 @@ export const completeStep = createRoute({
   summary: "Complete a micro-step; completing the last one completes the task",
   security: BEARER_SECURITY,
   middleware: write,
-  request: { params: StepIdParamsSchema },
-  responses: { 200: taskResponse("The task with its progress"), ...errorResponses(401, 403, 404) },
+  request: {
+    params: StepIdParamsSchema,
+    body: { required: false, content: { "application/json": { schema: CompleteStepBodySchema } } },
+  },
+  responses: {
+    200: taskResponse("The task with its progress"),
+    ...errorResponses(400, 401, 403, 404, 413, 422),
+  },
 });
 
 const createTaskHandler: AppRouteHandler<typeof createTask> = async (c) => {
@@ -283,9 +292,25 @@ const deleteStepHandler: AppRouteHandler<typeof deleteStep> = async (c) => {
   return c.body(null, 204);
 };
 
+/** A reported completion time, checked: not in the future (a minute of clock skew allowed), not too old. */
+function completionTime(reported: string | undefined): number {
+  const now = Date.now();
+  if (reported === undefined) return now;
+  const at = Date.parse(reported);
+  if (at > now + 60_000)
+    throw validationFailed([{ field: "completed_at", message: "Must not be in the future" }]);
+  if (at < now - MAX_LATE_COMPLETION_DAYS * 86_400_000) {
+    throw validationFailed([
+      { field: "completed_at", message: `Must be within the last ${MAX_LATE_COMPLETION_DAYS} days` },
+    ]);
+  }
+  return Math.min(at, now);
+}
+
 const completeStepHandler: AppRouteHandler<typeof completeStep> = async (c) => {
   const { task_id, step_id } = c.req.valid("param");
-  const result = await steps.completeStep(c.var.db, c.var.principal.userId, task_id, step_id);
+  const at = completionTime(c.req.valid("json")?.completed_at);
+  const result = await steps.completeStep(c.var.db, c.var.principal.userId, task_id, step_id, at);
   afterWrite(c, result.events);
   return c.json(result.body, 200);
 };

@@ -31,6 +31,18 @@ export const Tag = z
 const Timestamp = z.iso.datetime({ offset: true }).transform((t) => new Date(t).toISOString());
 const Minutes = z.number().int().min(0).max(100_000);
 
+/** How late a completion may be reported (an app that was offline syncs it later). */
+export const MAX_LATE_COMPLETION_DAYS = 7;
+
+export const CompleteStepBodySchema = z
+  .object({
+    completed_at: Timestamp.optional().openapi({
+      description: `When it was done, if earlier than now (an offline app syncing late): within the last ${MAX_LATE_COMPLETION_DAYS} days. Streaks and XP count it on that day.`,
+      example: "2026-11-24T18:30:00Z",
+    }),
+  })
+  .openapi("CompleteStepRequest");
+
 export const TaskStatusSchema = caseInsensitiveEnum(TASK_STATUSES);
 export const TaskPrioritySchema = caseInsensitiveEnum(TASK_PRIORITIES);
 export const DelegationModeSchema = caseInsensitiveEnum(DELEGATION_MODES);

@@ -121,13 +121,14 @@ export async function updateStep(
   return { body: toTaskDto(task), events: recordedEvents(written(results)) };
 }
 
+/** Completes a step at `now` — or earlier, for a completion an offline app reports late. */
 export async function completeStep(
   db: Database,
   userId: string,
   taskId: string,
   stepId: string,
+  now = Date.now(),
 ): Promise<WriteResult<TaskDto>> {
-  const now = Date.now();
   const batch = new D1Batch();
   batch.add(
     db

@@ -7,6 +7,9 @@ export const SCOPES = [
   "agents:write",
   "focus:read",
   "focus:write",
+  "gamification:read",
+  "gamification:write",
+  "admin",
 ] as const;
 export type Scope = (typeof SCOPES)[number];
 
@@ -28,3 +31,9 @@ export interface Principal {
 export const AGENT_SCOPES: Scope[] = ["agents:read", "agents:write", "tasks:read"];
 
 export const ALL_SCOPES: ReadonlySet<Scope> = new Set(SCOPES);
+
+/**
+ * What a login session may do: everything but "admin", which only an API token minted by an account
+ * listed in ADMIN_EMAILS carries — so a stolen session never administers the platform.
+ */
+export const SESSION_SCOPES: ReadonlySet<Scope> = new Set(SCOPES.filter((s) => s !== "admin"));

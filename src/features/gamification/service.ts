@@ -1,0 +1,384 @@
+import type { z } from "@hono/zod-openapi";
+import { and, count, desc, eq, gte, lt, type SQL, sql } from "drizzle-orm";
+import type { Database } from "../../db";
+import {
+  activityDays,
+  bonusEvents,
+  challengeProgress,
+  dailyChallenges,
+  gamificationStats,
+  userBadges,
+  userProgress,
+  users,
+  type XpSource,
+  xpLedger,
+} from "../../db/schema";
+import type { Env } from "../../env";
+import { ApiError, notFound } from "../../lib/errors";
+import { newId } from "../../lib/ids";
+import { insertEvent, newEvent } from "../../lib/outbox";
+import { addDays, type LocalDate, localParts, nowIso } from "../../lib/time";
+import { BADGES, type BadgeMetric, badgeProgress } from "./badges";
+import { challengesFor } from "./challenges";
+import { hideScore, pushScores } from "./leaderboard";
+import { levelProgress, THEMES, themesAt } from "./levels";
+import { STREAK_LOOKBACK_DAYS, weekStartOf } from "./progress";
+import type {
+  BadgesSchema,
+  BonusEventBodySchema,
+  BonusEventSchema,
+  CalculatedXpSchema,
+  CalculateXpBodySchema,
+  ChallengeSchema,
+  LedgerEntrySchema,
+  ManualGrantBodySchema,
+  ProfileSchema,
+  StreakSchema,
+} from "./schemas";
+import { longestStreak, streakState } from "./streaks";
+import { bonusXp, combinedMultiplier, focusXp, stepXp, taskXp } from "./xp";
+
+/** The user's time zone, progress, recent active days and badge count: what the profile shows. */
+async function readStanding(db: Database, userId: string, now: number) {
+  const since = addDays(new Date(now).toISOString().slice(0, 10), -STREAK_LOOKBACK_DAYS);
+  const [owner, progress, days, unlocked] = await db.batch([
+    db.select({ timezone: users.timezone }).from(users).where(eq(users.id, userId)),
+    db.select().from(userProgress).where(eq(userProgress.userId, userId)),
+    db
+      .select({ day: activityDays.day })
+      .from(activityDays)
+      .where(and(eq(activityDays.userId, userId), gte(activityDays.day, since))),
+    db.select({ n: count() }).from(userBadges).where(eq(userBadges.userId, userId)),
+  ]);
+  const timezone = owner[0]?.timezone ?? "UTC";
+  return {
+    timezone,
+    today: localParts(timezone, now).date,
+    progress: progress[0],
+    days: days.map((d) => d.day),
+    badges: unlocked[0]?.n ?? 0,
+  };
+}
+
+function streakOf(standing: {
+  timezone: string;
+  today: LocalDate;
+  days: LocalDate[];
+}): z.infer<typeof StreakSchema> {
+  return {
+    ...streakState(standing.days, standing.today),
+    today: standing.today,
+    timezone: standing.timezone,
+  };
+}
+
+export async function profileOf(
+  db: Database,
+  userId: string,
+  now = Date.now(),
+): Promise<z.infer<typeof ProfileSchema>> {
+  const standing = await readStanding(db, userId, now);
+  const p = standing.progress;
+  const total = p?.totalXp ?? 0;
+  const level = levelProgress(total);
+  return {
+    ...level,
+    week_xp: p && p.weekStart === weekStartOf(now) ? p.weekXp : 0,
+    themes: themesAt(level.level),
+    next_theme: THEMES.find((t) => t.unlocks_at_level > level.level) ?? null,
+    streak: streakOf(standing),
+    badges_unlocked: standing.badges,
+    leaderboard_opt_in: p?.leaderboardOptIn ?? false,
+    leaderboard_name: p?.leaderboardName ?? null,
+  };
+}
+
+export async function streakFor(db: Database, userId: string, now = Date.now()) {
+  return streakOf(await readStanding(db, userId, now));
+}
+
+type LedgerEntry = z.infer<typeof LedgerEntrySchema>;
+
+/** The user's XP grants, newest first, one page. */
+export async function ledgerOf(
+  db: Database,
+  userId: string,
+  query: { limit: number; source?: XpSource | undefined },
+  afterId: string | null,
+): Promise<{ items: LedgerEntry[]; lastId: string | null }> {
+  const conditions: (SQL | undefined)[] = [eq(xpLedger.userId, userId)];
+  if (afterId) conditions.push(lt(xpLedger.id, afterId));
+  if (query.source) conditions.push(eq(xpLedger.source, query.source));
+  const rows = await db
+    .select()
+    .from(xpLedger)
+    .where(and(...conditions))
+    .orderBy(desc(xpLedger.id))
+    .limit(query.limit + 1)
+    .all();
+  const page = rows.slice(0, query.limit);
+  return {
+    items: page.map((r) => ({
+      id: r.id,
+      source: r.source,
+      source_key: r.sourceKey,
+      amount: r.amount,
+      breakdown: r.breakdown,
+      event_id: r.eventId,
+      occurred_at: r.occurredAt,
+    })),
+    lastId: rows.length > query.limit ? (page.at(-1)?.id ?? null) : null,
+  };
+}
+
+/** Every badge, with when the user unlocked it, and per family how far the next tier is. */
+export async function badgesOf(
+  db: Database,
+  userId: string,
+  now = Date.now(),
+): Promise<z.infer<typeof BadgesSchema>> {
+  const [unlocked, stats] = await db.batch([
+    db.select().from(userBadges).where(eq(userBadges.userId, userId)),
+    db.select().from(gamificationStats).where(eq(gamificationStats.userId, userId)),
+  ]);
+  const standing = await readStanding(db, userId, now);
+  const s = stats[0];
+  const values: Partial<Record<BadgeMetric, number>> = {
+    steps_completed: s?.stepsCompleted ?? 0,
+    tasks_completed: s?.tasksCompleted ?? 0,
+    focus_sessions: s?.focusSessions ?? 0,
+    long_focus_sessions: s?.longFocusSessions ?? 0,
+    morning_steps: s?.morningSteps ?? 0,
+    night_steps: s?.nightSteps ?? 0,
+    quick_wins: s?.quickWins ?? 0,
+    challenges_completed: s?.challengesCompleted ?? 0,
+    pet_feeds: s?.petFeeds ?? 0,
+    longest_streak: longestStreak(standing.days),
+    level: levelProgress(standing.progress?.totalXp ?? 0).level,
+  };
+  const when = new Map(unlocked.map((u) => [u.badgeId, u.unlockedAt]));
+  return {
+    badges: BADGES.map((b) => ({ ...b, unlocked_at: when.get(b.id) ?? null })),
+    progress: badgeProgress(values),
+  };
+}
+
+/** A date's challenges (the user's today by default) with the user's progress on each. */
+export async function challengesOf(
+  db: Database,
+  userId: string,
+  date: LocalDate | undefined,
+  now = Date.now(),
+): Promise<z.infer<typeof ChallengeSchema>[]> {
+  let day = date;
+  if (!day) {
+    const owner = await db.select({ timezone: users.timezone }).from(users).where(eq(users.id, userId)).get();
+    day = localParts(owner?.timezone ?? "UTC", now).date;
+  }
+  const [stored, progress] = await db.batch([
+    db.select().from(dailyChallenges).where(eq(dailyChallenges.date, day)),
+    db
+      .select()
+      .from(challengeProgress)
+      .where(and(eq(challengeProgress.userId, userId), eq(challengeProgress.date, day))),
+  ]);
+  // The daily job may not have run yet for a date: its challenges are the same, generated here.
+  const list =
+    stored.length > 0
+      ? stored.map((r) => ({
+          challenge_id: r.id,
+          date: r.date,
+          metric: r.metric,
+          target: r.target,
+          title: r.title,
+          xp: r.xp,
+        }))
+      : challengesFor(day);
+  return list.map((c) => {
+    const p = progress.find((r) => r.challengeId === c.challenge_id);
+    return {
+      challenge_id: c.challenge_id,
+      date: c.date,
+      metric: c.metric as z.infer<typeof ChallengeSchema>["metric"],
+      title: c.title,
+      target: c.target,
+      xp: c.xp,
+      progress: Math.min(p?.progress ?? 0, c.target),
+      completed: p?.completedAt != null,
+      completed_at: p?.completedAt ?? null,
+    };
+  });
+}
+
+/** Writes the challenges of `dates` (the daily job): the same rows however often it runs. */
+export async function storeChallenges(db: Database, dates: LocalDate[]): Promise<number> {
+  const rows = dates.flatMap((d) => challengesFor(d));
+  const createdAt = nowIso();
+  const [first, ...rest] = rows.map((c) =>
+    db
+      .insert(dailyChallenges)
+      .values({
+        id: c.challenge_id,
+        date: c.date,
+        metric: c.metric,
+        target: c.target,
+        title: c.title,
+        xp: c.xp,
+        createdAt,
+      })
+      .onConflictDoNothing(),
+  );
+  if (!first) return 0;
+  await db.batch([first, ...rest]);
+  return rows.length;
+}
+
+/** Bonus windows covering a moment. */
+const activeWindowsAt = (db: Database, at: string) =>
+  db
+    .select()
+    .from(bonusEvents)
+    .where(
+      and(
+        sql`${bonusEvents.cancelledAt} IS NULL`,
+        sql`${bonusEvents.startsAt} <= ${at}`,
+        sql`${bonusEvents.endsAt} > ${at}`,
+      ),
+    );
+
+/** What a piece of work would earn, bonus windows included, without granting anything. */
+export async function calculateXp(
+  db: Database,
+  input: z.infer<typeof CalculateXpBodySchema>,
+): Promise<z.infer<typeof CalculatedXpSchema>> {
+  const breakdown =
+    input.kind === "task"
+      ? taskXp(input.priority, input.estimated_minutes)
+      : input.kind === "focus"
+        ? focusXp(input.actual_minutes)
+        : stepXp(input.priority, input.estimated_minutes);
+  const windows = await activeWindowsAt(db, input.at ?? nowIso()).all();
+  const multiplier = combinedMultiplier(windows.map((w) => w.multiplier));
+  const bonus = bonusXp(breakdown.total, multiplier);
+  return {
+    amount: breakdown.total + bonus,
+    base: breakdown.base,
+    priority_bonus: breakdown.priority_bonus,
+    time_bonus: breakdown.time_bonus,
+    subtotal: breakdown.total,
+    multiplier,
+    bonus,
+    bonus_events: windows.map((w) => w.id),
+  };
+}
+
+type BonusEvent = z.infer<typeof BonusEventSchema>;
+
+function bonusDto(row: typeof bonusEvents.$inferSelect, now: number): BonusEvent {
+  return {
+    id: row.id,
+    name: row.name,
+    multiplier: row.multiplier,
+    starts_at: row.startsAt,
+    ends_at: row.endsAt,
+    active: Date.parse(row.startsAt) <= now && now < Date.parse(row.endsAt),
+  };
+}
+
+export async function createBonusEvent(
+  db: Database,
+  userId: string,
+  input: z.infer<typeof BonusEventBodySchema>,
+): Promise<BonusEvent> {
+  const now = Date.now();
+  const [row] = await db
+    .insert(bonusEvents)
+    .values({
+      id: newId(now),
+      name: input.name,
+      multiplier: input.multiplier,
+      startsAt: input.starts_at,
+      endsAt: input.ends_at,
+      createdBy: userId,
+      createdAt: nowIso(now),
+    })
+    .returning();
+  if (!row) throw new Error("insert returned no row");
+  return bonusDto(row, now);
+}
+
+/** Windows that have not ended (or, with `includePast`, all), soonest first. */
+export async function listBonusEvents(db: Database, includePast: boolean): Promise<BonusEvent[]> {
+  const now = Date.now();
+  const rows = await db
+    .select()
+    .from(bonusEvents)
+    .where(
+      and(
+        sql`${bonusEvents.cancelledAt} IS NULL`,
+        includePast ? undefined : sql`${bonusEvents.endsAt} > ${nowIso(now)}`,
+      ),
+    )
+    .orderBy(bonusEvents.startsAt)
+    .limit(100)
+    .all();
+  return rows.map((r) => bonusDto(r, now));
+}
+
+export async function cancelBonusEvent(db: Database, id: string): Promise<void> {
+  const rows = await db
+    .update(bonusEvents)
+    .set({ cancelledAt: nowIso() })
+    .where(and(eq(bonusEvents.id, id), sql`${bonusEvents.cancelledAt} IS NULL`))
+    .returning({ id: bonusEvents.id });
+  if (rows.length === 0) throw notFound("Bonus event");
+}
+
+/**
+ * A manual grant goes through the event bus like any other: an `xp.manual` event the gamification
+ * handler turns into a ledger row keyed by `key`, so the same grant never pays twice.
+ */
+export async function requestManualGrant(
+  db: Database,
+  input: z.infer<typeof ManualGrantBodySchema>,
+  grantedBy: string,
+) {
+  const owner = await db.select({ id: users.id }).from(users).where(eq(users.id, input.user_id)).get();
+  if (!owner) throw notFound("User");
+  const event = newEvent("xp.manual", input.user_id, {
+    amount: input.amount,
+    reason: input.reason,
+    key: input.key,
+    granted_by: grantedBy,
+  });
+  await insertEvent(db, event).run();
+  return event;
+}
+
+/** Joins or leaves the leaderboards; the boards learn it at once (a leave is final for older updates). */
+export async function setLeaderboardOptIn(
+  env: Env,
+  db: Database,
+  userId: string,
+  input: { opt_in: boolean; display_name?: string | undefined },
+): Promise<{ opt_in: boolean; display_name: string | null }> {
+  const now = nowIso();
+  const name = input.display_name ?? null;
+  const [row] = await db
+    .insert(userProgress)
+    .values({ userId, leaderboardOptIn: input.opt_in, leaderboardName: name, version: 1, updatedAt: now })
+    .onConflictDoUpdate({
+      target: userProgress.userId,
+      set: {
+        leaderboardOptIn: input.opt_in,
+        ...(input.display_name !== undefined ? { leaderboardName: name } : {}),
+        version: sql`${userProgress.version} + 1`,
+        updatedAt: now,
+      },
+    })
+    .returning();
+  if (!row) throw new ApiError(503, "unavailable", "The leaderboard setting could not be saved; try again.");
+  if (input.opt_in) await pushScores(env, db, [userId]);
+  else await hideScore(env, row);
+  return { opt_in: row.leaderboardOptIn, display_name: row.leaderboardName };
+}
