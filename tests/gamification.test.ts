@@ -1,5 +1,10 @@
+import { createExecutionContext, createScheduledController } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { BADGES } from "../src/features/gamification/badges";
+import { challengesFor } from "../src/features/gamification/challenges";
+import { LEVEL_THRESHOLDS } from "../src/features/gamification/levels";
+import worker, { CRONS } from "../src/index";
 import { call, callJson, createUser, type TestUser } from "./helpers/api";
 import { deliver, eventsOf, ledgerOf, profileOf, settle } from "./helpers/gamification";
 import { createTask, type Task } from "./helpers/tasks";
@@ -122,5 +127,159 @@ describe("XP from completed work", () => {
       expect(res.status, completed_at).toBe(422);
       await res.text();
     }
+  });
+});
+
+describe("badges", () => {
+  it("unlocks a badge once, with one achievement.unlocked event, and shows progress to the next tier", async () => {
+    const user = await createUser();
+    const task = await createTask(user, { title: "Ten", micro_steps: steps(10) });
+    await completeAll(user, task);
+    await settle(user.id);
+    const again = await eventsOf(user.id, "step.completed");
+    await deliver(again);
+    await settle(user.id);
+    const unlocked = await eventsOf(user.id, "achievement.unlocked");
+    expect(unlocked.filter((e) => e.data.badge_id === "steps_bronze")).toHaveLength(1);
+    const body = await callJson<{
+      badges: { id: string; unlocked_at: string | null }[];
+      progress: { family: string; value: number; tier: string | null; next: { remaining: number } | null }[];
+    }>("/api/v1/gamification/badges", 200, { token: user.token });
+    expect(body.badges.length).toBeGreaterThanOrEqual(20);
+    expect(body.badges.find((b) => b.id === "steps_bronze")?.unlocked_at).not.toBeNull();
+    expect(body.badges.find((b) => b.id === "steps_silver")?.unlocked_at).toBeNull();
+    expect(body.progress.find((p) => p.family === "steps")).toMatchObject({
+      value: 10,
+      tier: "bronze",
+      next: { remaining: 90 },
+    });
+    expect((await profileOf(user)).badges_unlocked).toBe(unlocked.length);
+  });
+});
+
+describe("streaks", () => {
+  const daysAgo = (n: number) => new Date(Date.now() - n * 86_400_000 - 60_000).toISOString();
+
+  it("counts the user's local days, and a late sync of a missed day repairs the streak", async () => {
+    const user = await createUser({ timezone: "UTC" });
+    /** One step of its own, completed `days` ago. */
+    const doneDaysAgo = async (days: number) => {
+      const task = await createTask(user, { title: `${days} days ago`, micro_steps: steps(1) });
+      await callJson(`/api/v1/tasks/${task.task_id}/steps/${task.micro_steps?.[0]?.step_id}/complete`, 200, {
+        method: "POST",
+        token: user.token,
+        body: { completed_at: daysAgo(days) },
+      });
+    };
+    // Today, yesterday and three days ago: the day before yesterday is missing.
+    for (const days of [0, 1, 3]) await doneDaysAgo(days);
+    await settle(user.id);
+    expect((await profileOf(user)).streak).toMatchObject({ current_days: 2, longest_days: 2 });
+    // The missing day arrives late (an app that was offline).
+    await doneDaysAgo(2);
+    await settle(user.id);
+    const streak = await callJson<{
+      current_days: number;
+      longest_days: number;
+      at_risk: boolean;
+      timezone: string;
+    }>("/api/v1/gamification/enhanced/streak", 200, { token: user.token });
+    expect(streak).toMatchObject({ current_days: 4, longest_days: 4, at_risk: false, timezone: "UTC" });
+    // Three days in a row unlocked the bronze streak badge.
+    expect((await eventsOf(user.id, "achievement.unlocked")).map((e) => e.data.badge_id)).toContain(
+      "streak_bronze",
+    );
+  });
+});
+
+describe("daily challenges", () => {
+  it("pays a completed challenge once, on the user's local day", async () => {
+    const user = await createUser({ timezone: "UTC" });
+    // A recent date whose challenges include "complete N steps" (challenges are fixed per date).
+    const offsets = [0, 1, 2, 3, 4, 5, 6];
+    const pick = offsets
+      .map((n) => ({ n, date: new Date(Date.now() - n * 86_400_000).toISOString().slice(0, 10) }))
+      .map(({ n, date }) => ({ n, date, steps: challengesFor(date).find((c) => c.metric === "steps") }))
+      .find((d) => d.steps);
+    if (!pick?.steps) throw new Error("no steps challenge in the last week");
+    const noon = `${pick.date}T12:00:00.000Z`;
+    const at = Date.parse(noon) > Date.now() ? new Date(Date.now() - 60_000).toISOString() : noon;
+    const task = await createTask(user, { title: "Grind", micro_steps: steps(pick.steps.target + 1) });
+    const all = task.micro_steps ?? [];
+    for (const step of all.slice(0, pick.steps.target)) {
+      await callJson(`/api/v1/tasks/${task.task_id}/steps/${step.step_id}/complete`, 200, {
+        method: "POST",
+        token: user.token,
+        body: { completed_at: at },
+      });
+    }
+    await settle(user.id);
+    const list = await callJson<{ challenge_id: string; progress: number; completed: boolean; xp: number }[]>(
+      `/api/v1/gamification/enhanced/challenges?date=${pick.date}`,
+      200,
+      { token: user.token },
+    );
+    expect(list).toHaveLength(3);
+    expect(list.find((c) => c.challenge_id === pick.steps?.challenge_id)).toMatchObject({
+      progress: pick.steps.target,
+      completed: true,
+      xp: pick.steps.xp,
+    });
+    // One more step: no second payment.
+    await callJson(`/api/v1/tasks/${task.task_id}/steps/${all.at(-1)?.step_id}/complete`, 200, {
+      method: "POST",
+      token: user.token,
+      body: { completed_at: at },
+    });
+    await settle(user.id);
+    const paid = (await ledgerOf(user)).filter(
+      (r) => r.source_key === `challenge:${pick.steps?.challenge_id}`,
+    );
+    expect(paid).toEqual([
+      { source: "challenge", source_key: `challenge:${pick.steps.challenge_id}`, amount: pick.steps.xp },
+    ]);
+    const done = await eventsOf(user.id, "challenge.completed");
+    expect(done.filter((e) => e.data.challenge_id === pick.steps?.challenge_id)).toHaveLength(1);
+  });
+
+  it("writes the same challenges when the daily job runs twice", async () => {
+    const count = () =>
+      env.DB.prepare("SELECT id, title, target, xp FROM daily_challenges WHERE date >= ? ORDER BY id")
+        .bind(new Date().toISOString().slice(0, 10))
+        .all();
+    await worker.scheduled(createScheduledController({ cron: CRONS.daily }), env, createExecutionContext());
+    const first = (await count()).results;
+    await worker.scheduled(createScheduledController({ cron: CRONS.daily }), env, createExecutionContext());
+    const second = (await count()).results;
+    expect(first.length).toBeGreaterThanOrEqual(6);
+    expect(second).toEqual(first);
+  });
+});
+
+describe("focus sessions", () => {
+  it("pay XP when completed, by the minutes worked", async () => {
+    const user = await createUser();
+    await callJson("/api/v1/focus/enhanced/start", 201, {
+      token: user.token,
+      body: { kind: "custom", duration_minutes: 10 },
+    });
+    await callJson("/api/v1/focus/enhanced/finish", 200, { method: "POST", token: user.token });
+    await settle(user.id);
+    const rows = (await ledgerOf(user)).filter((r) => r.source === "focus");
+    // Finished at once: 0 minutes worked, the 5 XP for finishing.
+    expect(rows).toHaveLength(1);
+    expect(rows[0]?.amount).toBe(5);
+  });
+});
+
+describe("seeded definitions", () => {
+  it("has D1's badges and level curve equal to the code's", async () => {
+    const badges = await env.DB.prepare("SELECT * FROM badges ORDER BY rowid").all();
+    expect(badges.results).toEqual(BADGES.map((b) => ({ ...b })));
+    const levels = await env.DB.prepare("SELECT level, min_xp FROM xp_levels ORDER BY level").all<{
+      level: number;
+      min_xp: number;
+    }>();
+    expect(levels.results.map((r) => r.min_xp)).toEqual([...LEVEL_THRESHOLDS]);
   });
 });

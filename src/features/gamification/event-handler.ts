@@ -57,6 +57,7 @@ export const GAMIFICATION_EVENTS = [
   "task.completed",
   "focus.completed",
   "pet.fed",
+  "xp.manual",
 ] as const;
 
 /** The counters kept in gamification_stats, by badge metric name, with their column. */

@@ -1,0 +1,201 @@
+import { env } from "cloudflare:workers";
+import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import { sendEntries } from "../src/features/gamification/leaderboard";
+import { weekStartOf } from "../src/features/gamification/progress";
+import { call, callJson, createUser, type TestUser } from "./helpers/api";
+import { adminToken, settle } from "./helpers/gamification";
+
+interface Board {
+  board: string;
+  week_starts_on: string;
+  entries: { rank: number; name: string; xp: number; is_me: boolean }[];
+  me: {
+    rank: number;
+    xp: number;
+    above: { rank: number; name: string }[];
+    below: { rank: number; name: string }[];
+  } | null;
+  opted_in: boolean;
+}
+
+let admin: string;
+beforeAll(async () => {
+  admin = await adminToken();
+});
+
+afterEach(() => {
+  vi.useRealTimers();
+});
+
+const board = (user: TestUser, query = "") =>
+  callJson<Board>(`/api/v1/gamification/enhanced/leaderboard${query}`, 200, { token: user.token });
+
+async function grant(user: TestUser, amount: number, key: string) {
+  await callJson("/api/v1/gamification/enhanced/xp/grant", 202, {
+    token: admin,
+    body: { user_id: user.id, amount, reason: "test", key },
+  });
+  await settle(user.id);
+}
+
+async function optIn(user: TestUser, name: string) {
+  return callJson<{ opt_in: boolean; display_name: string | null }>(
+    "/api/v1/gamification/enhanced/leaderboard/opt-in",
+    200,
+    {
+      method: "PUT",
+      token: user.token,
+      body: { opt_in: true, display_name: name },
+    },
+  );
+}
+
+/** A league of its own: boards are global, so names carry a run id and counts are relative. */
+const run = crypto.randomUUID().slice(0, 6);
+
+describe("the leaderboards", () => {
+  it("rank only the users who opted in, by XP, after many updates in any order", async () => {
+    const players = await Promise.all(Array.from({ length: 8 }, () => createUser()));
+    const lurker = await createUser();
+    for (const [i, p] of players.entries()) await optIn(p, `p${i}-${run}`);
+    // Several grants each, interleaved; the final totals decide.
+    const amounts = [120, 45, 300, 80, 300, 15, 210, 95];
+    for (let round = 0; round < 3; round++) {
+      await Promise.all(players.map((p, i) => grant(p, (amounts[i] ?? 0) + round, `r${round}`)));
+    }
+    await grant(lurker, 5000, "big");
+    const totals = amounts.map((amount, i) => ({ name: `p${i}-${run}`, xp: 3 * amount + 3 }));
+    const expected = [...totals].sort((a, b) => b.xp - a.xp);
+    const view = await board(players[0] as TestUser, "?board=all_time&limit=100");
+    const ours = view.entries.filter((e) => e.name.endsWith(run));
+    expect(ours.map((e) => e.xp)).toEqual(expected.map((e) => e.xp));
+    // Ranks are consecutive and ties are broken the same way every time.
+    const again = await board(players[0] as TestUser, "?board=all_time&limit=100");
+    expect(again.entries).toEqual(view.entries);
+    expect(view.entries.map((e) => e.rank)).toEqual(view.entries.map((_, i) => i + 1));
+    expect(JSON.stringify(view)).not.toContain(lurker.id);
+    expect(view.entries.every((e) => e.xp < 5000)).toBe(true);
+    const lurkerView = await board(lurker, "?board=all_time");
+    expect(lurkerView).toMatchObject({ opted_in: false, me: null });
+  });
+
+  it("answers my rank with my neighbours either side", async () => {
+    const users = await Promise.all(Array.from({ length: 5 }, () => createUser()));
+    for (const [i, u] of users.entries()) {
+      await optIn(u, `n${i}-${run}`);
+      await grant(u, 1000 + i * 100, "n");
+    }
+    const middle = users[2] as TestUser;
+    const view = await board(middle, "?board=all_time&limit=3&around=1");
+    expect(view.me?.xp).toBe(1200);
+    expect(view.me?.above.map((e) => e.name)).toEqual([`n3-${run}`]);
+    expect(view.me?.below.map((e) => e.name)).toEqual([`n1-${run}`]);
+    expect(view.me?.above[0]?.rank).toBe((view.me?.rank ?? 0) - 1);
+    expect(view.me?.below[0]?.rank).toBe((view.me?.rank ?? 0) + 1);
+    const top = view.entries.map((e) => e.name);
+    expect(top).toContain(`n4-${run}`);
+    expect(view.entries.find((e) => e.name === `n4-${run}`)?.is_me).toBe(false);
+  });
+
+  it("counts the weekly board from Monday 00:00 UTC, and drops last week's XP from it", async () => {
+    const user = await createUser();
+    await optIn(user, `w-${run}`);
+    await grant(user, 77, "this-week");
+    const weekly = await board(user, "?board=weekly&limit=100");
+    expect(weekly.week_starts_on).toBe(weekStartOf(Date.now()));
+    expect(weekly.me?.xp).toBe(77);
+    const reader = await callJson<{ token: string }>("/api/v1/auth/tokens", 201, {
+      token: user.token,
+      body: { name: "later", scopes: ["gamification:read"] },
+    });
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(Date.now() + 7 * 86_400_000);
+    const nextWeek = await callJson<Board>(
+      "/api/v1/gamification/enhanced/leaderboard?board=weekly&limit=100",
+      200,
+      {
+        token: reader.token,
+      },
+    );
+    expect(nextWeek.me).toBeNull();
+    expect(nextWeek.entries.some((e) => e.name === `w-${run}`)).toBe(false);
+  });
+
+  it("takes a user off at once when they opt out, and a late update does not bring them back", async () => {
+    const user = await createUser();
+    await optIn(user, `gone-${run}`);
+    await grant(user, 50, "before");
+    expect((await board(user, "?board=all_time&limit=100")).me).not.toBeNull();
+    const stale = await env.DB.prepare("SELECT * FROM user_progress WHERE user_id = ?").bind(user.id).first<{
+      total_xp: number;
+      week_start: string;
+      week_xp: number;
+      version: number;
+    }>();
+    await callJson("/api/v1/gamification/enhanced/leaderboard/opt-in", 200, {
+      method: "PUT",
+      token: user.token,
+      body: { opt_in: false },
+    });
+    // An update written before the opt-out arrives after it.
+    await sendEntries(env, [
+      {
+        user_id: user.id,
+        name: `gone-${run}`,
+        total_xp: stale?.total_xp ?? 0,
+        week_start: stale?.week_start ?? "",
+        week_xp: stale?.week_xp ?? 0,
+        version: stale?.version ?? 0,
+        hidden: false,
+      },
+    ]);
+    const view = await board(user, "?board=all_time&limit=100");
+    expect(view).toMatchObject({ opted_in: false, me: null });
+    expect(view.entries.some((e) => e.name === `gone-${run}`)).toBe(false);
+  });
+
+  it("applies the same update twice as once", async () => {
+    const user = await createUser();
+    await optIn(user, `twice-${run}`);
+    await grant(user, 33, "once");
+    const entry = {
+      user_id: user.id,
+      name: `twice-${run}`,
+      total_xp: 33,
+      week_start: weekStartOf(Date.now()),
+      week_xp: 33,
+      version: 0,
+      hidden: false,
+    };
+    // An older version than D1's (which is past 1 by now) changes nothing.
+    await sendEntries(env, [{ ...entry, total_xp: 9999 }]);
+    expect((await board(user, "?board=all_time&limit=100")).me?.xp).toBe(33);
+  });
+
+  it("refuses bad queries with 422", async () => {
+    const user = await createUser();
+    for (const q of ["?board=daily", "?limit=0", "?limit=101", "?around=11"]) {
+      const res = await call(`/api/v1/gamification/enhanced/leaderboard${q}`, { token: user.token });
+      expect(res.status, q).toBe(422);
+      await res.text();
+    }
+  });
+
+  it("reports each shard's size and its own operation timings to admins", async () => {
+    const metrics = await callJson<
+      { shard: number; entries: number; operations: Record<string, { count: number; p99_ms: number }> }[]
+    >("/api/v1/gamification/enhanced/leaderboard/metrics", 200, { token: admin });
+    expect(metrics.map((m) => m.shard)).toEqual([0, 1, 2, 3]);
+    expect(metrics.reduce((n, m) => n + m.entries, 0)).toBeGreaterThan(0);
+    const operations = new Set(metrics.flatMap((m) => Object.keys(m.operations)));
+    expect([...operations]).toEqual(expect.arrayContaining(["upsert", "top:all_time", "around:all_time"]));
+  });
+
+  it("rebuilds the boards from D1", async () => {
+    const res = await callJson<{ users: number }>("/api/v1/gamification/enhanced/leaderboard/rebuild", 200, {
+      method: "POST",
+      token: admin,
+    });
+    expect(res.users).toBeGreaterThan(10);
+  });
+});
