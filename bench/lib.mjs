@@ -116,13 +116,25 @@ function logTail(lines = 40) {
   return readFileSync(WRANGLER_LOG, "utf8").split("\n").slice(-lines).join("\n");
 }
 
-function spawnServer(port) {
+function spawnServer(port, vars) {
   log(`starting wrangler dev on 127.0.0.1:${port} (log: .bench-state/wrangler-dev.log)`);
   const out = createWriteStream(WRANGLER_LOG);
+  const varArgs = Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
   const child = spawn(
     process.execPath,
     // --local: remote bindings (Workers AI) off, so no Cloudflare login or network is needed.
-    [WRANGLER, "dev", "--local", "--port", String(port), "--ip", "127.0.0.1", "--persist-to", STATE_DIR],
+    [
+      WRANGLER,
+      "dev",
+      "--local",
+      "--port",
+      String(port),
+      "--ip",
+      "127.0.0.1",
+      "--persist-to",
+      STATE_DIR,
+      ...varArgs,
+    ],
     { cwd: ROOT, env: childEnv, detached: true, stdio: ["ignore", "pipe", "pipe"] },
   );
   child.stdout.pipe(out);
@@ -177,10 +189,11 @@ async function waitForHealth(base) {
 }
 
 /** Starts wrangler dev on a free port (in its own process group) and waits for /health; returns its base URL. */
-export async function startServer() {
+/** Starts `wrangler dev` on the bench state; `vars` override wrangler.toml [vars] (e.g. ADMIN_EMAILS). */
+export async function startServer(vars = {}) {
   const port = await choosePort();
   const base = `http://127.0.0.1:${port}`;
-  server = spawnServer(port);
+  server = spawnServer(port, vars);
   await waitForHealth(base);
   log(`wrangler dev is up at ${base}`);
   return base;

@@ -250,10 +250,10 @@ const leaderboardHandler: AppRouteHandler<typeof leaderboard> = async (c) => {
   const { board, limit, around } = c.req.valid("query");
   const userId = c.var.principal.userId;
   const now = Date.now();
-  const [top, mine, profile] = await Promise.all([
+  const [top, mine, optedIn] = await Promise.all([
     topOf(c.env, board, limit, now),
     standingOf(c.env, board, userId, around, now),
-    service.profileOf(c.var.db, userId, now),
+    service.isOptedIn(c.var.db, userId),
   ]);
   const shown = <T extends { user_id: string }>({ user_id, ...row }: T) => ({
     ...row,
@@ -267,7 +267,7 @@ const leaderboardHandler: AppRouteHandler<typeof leaderboard> = async (c) => {
       me: mine
         ? { rank: mine.rank, xp: mine.xp, above: mine.above.map(shown), below: mine.below.map(shown) }
         : null,
-      opted_in: profile.leaderboard_opt_in,
+      opted_in: optedIn,
     },
     200,
   );

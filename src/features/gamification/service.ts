@@ -355,6 +355,16 @@ export async function requestManualGrant(
   return event;
 }
 
+/** Whether the user chose to appear on the leaderboards (off until they opt in). */
+export async function isOptedIn(db: Database, userId: string): Promise<boolean> {
+  const row = await db
+    .select({ optIn: userProgress.leaderboardOptIn })
+    .from(userProgress)
+    .where(eq(userProgress.userId, userId))
+    .get();
+  return row?.optIn ?? false;
+}
+
 /** Joins or leaves the leaderboards; the boards learn it at once (a leave is final for older updates). */
 export async function setLeaderboardOptIn(
   env: Env,
