@@ -60,6 +60,7 @@ describe("levels", () => {
     expect([1, 2, 3, 10].map(xpToNextLevel)).toEqual([150, 160, 170, 260]);
     expect(LEVEL_THRESHOLDS.slice(0, 4)).toEqual([0, 150, 310, 480]);
     expect(LEVEL_THRESHOLDS[9]).toBe(1780);
+    expect(LEVEL_THRESHOLDS[49]).toBe(29_200);
   });
 
   it("places totals on the curve, at its edges too", () => {

@@ -1,6 +1,6 @@
 /**
  * The level curve, Habitica's: the XP from level L to L+1 is round((L²/4 + 10L + 139.75) / 10) × 10,
- * so level 2 takes 150 XP, level 10 a total of 1,780 and level 50 about 37,000. Early levels come
+ * so level 2 takes 150 XP, level 10 a total of 1,780 and level 50 29,200. Early levels come
  * within a day or two of ordinary work; later ones slow down without ever stalling. Pure.
  */
 export const MAX_LEVEL = 100;
