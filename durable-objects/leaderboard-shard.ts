@@ -61,43 +61,44 @@ export class LeaderboardShard extends DurableObject<Env> {
   async upsert(entries: ScoreEntry[]): Promise<number> {
     const started = performance.now();
     const applied = this.timed(entries.length > BULK_UPSERT ? "upsert:bulk" : "upsert", () =>
-      this.ctx.storage.transactionSync(() => {
-        let applied = 0;
-        for (const e of entries) {
-          const cursor = this.sql.exec(
-            `INSERT INTO scores (user_id, name, total_xp, week_start, week_xp, version, hidden)
-             VALUES (?, ?, ?, ?, ?, ?, ?)
-             ON CONFLICT(user_id) DO UPDATE SET name = excluded.name, total_xp = excluded.total_xp,
-               week_start = excluded.week_start, week_xp = excluded.week_xp, version = excluded.version,
-               hidden = excluded.hidden
-             WHERE excluded.version > scores.version`,
-            e.user_id,
-            e.name,
-            e.total_xp,
-            e.week_start,
-            e.week_xp,
-            e.version,
-            e.hidden ? 1 : 0,
-          );
-          if (cursor.rowsWritten === 0) continue;
-          applied += 1;
-          this.allTime?.set(
-            e.user_id,
-            e.hidden ? null : { user_id: e.user_id, name: e.name, xp: e.total_xp },
-          );
-          if (this.weekly) {
-            const onIt = !e.hidden && e.week_start === this.weekly.week;
-            this.weekly.board.set(
+      this.ctx.storage.transactionSync(() =>
+        entries.filter(
+          (e) =>
+            this.sql.exec(
+              `INSERT INTO scores (user_id, name, total_xp, week_start, week_xp, version, hidden)
+               VALUES (?, ?, ?, ?, ?, ?, ?)
+               ON CONFLICT(user_id) DO UPDATE SET name = excluded.name, total_xp = excluded.total_xp,
+                 week_start = excluded.week_start, week_xp = excluded.week_xp, version = excluded.version,
+                 hidden = excluded.hidden
+               WHERE excluded.version > scores.version`,
               e.user_id,
-              onIt ? { user_id: e.user_id, name: e.name, xp: e.week_xp } : null,
-            );
-          }
-        }
-        return applied;
-      }),
+              e.name,
+              e.total_xp,
+              e.week_start,
+              e.week_xp,
+              e.version,
+              e.hidden ? 1 : 0,
+            ).rowsWritten > 0,
+        ),
+      ),
     );
+    // Only once the transaction committed: a rolled-back one must leave the boards as they were.
+    for (const e of applied) {
+      this.allTime?.set(e.user_id, e.hidden ? null : { user_id: e.user_id, name: e.name, xp: e.total_xp });
+      if (this.weekly) {
+        const onIt = !e.hidden && e.week_start === this.weekly.week;
+        this.weekly.board.set(e.user_id, onIt ? { user_id: e.user_id, name: e.name, xp: e.week_xp } : null);
+      }
+    }
     if (entries.length > 0) this.record("upsert:per_entry", (performance.now() - started) / entries.length);
-    return applied;
+    return applied.length;
+  }
+
+  /** Forgets every score (before a rebuild from D1: resharding, or repairing a shard). */
+  async clear(): Promise<void> {
+    this.sql.exec("DELETE FROM scores");
+    this.allTime = undefined;
+    this.weekly = undefined;
   }
 
   /** The shard's best `limit` on a board (ties: lower user id first). */

@@ -1,4 +1,7 @@
+import { createExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
+import worker from "../src/index";
 import { call, callJson, createUser, problemOf } from "./helpers/api";
 import { adminToken, eventsOf, ledgerOf, profileOf, settle } from "./helpers/gamification";
 import { createTask } from "./helpers/tasks";
@@ -65,6 +68,23 @@ describe("admin tokens", () => {
       },
     });
     expect(create.status).toBe(403);
+  });
+});
+
+describe("an administrator who is no longer one", () => {
+  it("finds their admin token refused at once", async () => {
+    const token = await adminOnce();
+    const list = { authorization: `Bearer ${token}` };
+    const metrics = (adminEmails: string) =>
+      worker.fetch(
+        new Request("https://api.test/api/v1/gamification/enhanced/leaderboard/metrics", { headers: list }),
+        { ...env, ADMIN_EMAILS: adminEmails },
+        createExecutionContext(),
+      );
+    expect((await metrics("admin@example.com")).status).toBe(200);
+    const revoked = await metrics("someone-else@example.com");
+    expect(revoked.status).toBe(403);
+    expect(await revoked.text()).toContain("no longer an administrator");
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { focusAnalytics, type SessionFacts, streakOf } from "../src/features/focus/analytics";
+import { focusAnalytics, focusStreak, type SessionFacts } from "../src/features/focus/analytics";
 import { addDays, localParts, startOfLocalDay } from "../src/lib/time";
 
 const session = (started_at: string, minutes: number, extra: Partial<SessionFacts> = {}): SessionFacts => ({
@@ -87,8 +87,8 @@ describe("focus analytics", () => {
 
   it("keeps a streak alive through today until today is over", () => {
     const days = new Set(["2026-11-23", "2026-11-24"]);
-    expect(streakOf(days, "2026-11-25").current_days).toBe(2);
-    expect(streakOf(days, "2026-11-26").current_days).toBe(0);
+    expect(focusStreak(days, "2026-11-25").current_days).toBe(2);
+    expect(focusStreak(days, "2026-11-26").current_days).toBe(0);
   });
 });
 

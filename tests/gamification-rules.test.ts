@@ -1,16 +1,16 @@
 import { describe, expect, it } from "vitest";
-import { BADGES, badgeProgress, badgesEarned } from "../src/features/gamification/badges";
+import { BADGES, badgeProgress } from "../src/features/gamification/badges";
 import { CHALLENGE_POOL, challengesFor } from "../src/features/gamification/challenges";
 import {
   LEVEL_THRESHOLDS,
   levelForXp,
   levelProgress,
   THEMES,
-  themesUnlocked,
+  themesAt,
   xpToNextLevel,
 } from "../src/features/gamification/levels";
-import { streakState } from "../src/features/gamification/streaks";
 import { bonusXp, combinedMultiplier, focusXp, stepXp, taskXp } from "../src/features/gamification/xp";
+import { streakState } from "../src/lib/streaks";
 import { addDays, localParts } from "../src/lib/time";
 
 describe("step XP", () => {
@@ -40,6 +40,9 @@ describe("step XP", () => {
     expect(taskXp("low", 1000).time_bonus).toBe(20);
     expect(focusXp(25)).toEqual({ base: 5, priority_bonus: 0, time_bonus: 12, total: 17 });
     expect(focusXp(500).total).toBe(65);
+    // Under 5 minutes is a misclick, not focus.
+    expect(focusXp(4.9).total).toBe(0);
+    expect(focusXp(5).total).toBe(7);
   });
 });
 
@@ -80,8 +83,8 @@ describe("levels", () => {
 
   it("unlocks at least five themes along the way", () => {
     expect(THEMES.length).toBeGreaterThanOrEqual(5);
-    expect(themesUnlocked(1, 5).map((t) => t.id)).toEqual(["sunrise", "forest"]);
-    expect(themesUnlocked(5, 5)).toEqual([]);
+    expect(themesAt(1).map((t) => t.id)).toEqual(["slate"]);
+    expect(themesAt(5).map((t) => t.id)).toEqual(["slate", "sunrise", "forest"]);
   });
 });
 
@@ -173,7 +176,6 @@ describe("badges", () => {
   });
 
   it("tells which are earned and how far the next tier is", () => {
-    expect(badgesEarned("steps_completed", 100).map((b) => b.id)).toEqual(["steps_bronze", "steps_silver"]);
     const steps = badgeProgress({ steps_completed: 42 }).find((p) => p.family === "steps");
     expect(steps).toMatchObject({ tier: "bronze", next: { tier: "silver", threshold: 100, remaining: 58 } });
     const streak = badgeProgress({ longest_streak: 30 }).find((p) => p.family === "streak");

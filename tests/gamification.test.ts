@@ -1,6 +1,6 @@
-import { createExecutionContext, createScheduledController } from "cloudflare:test";
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { BADGES } from "../src/features/gamification/badges";
 import { challengesFor } from "../src/features/gamification/challenges";
 import { LEVEL_THRESHOLDS } from "../src/features/gamification/levels";
@@ -16,6 +16,17 @@ async function completeAll(user: TestUser, task: Task, body?: { completed_at: st
       token: user.token,
       ...(body ? { body } : {}),
     });
+  }
+}
+
+/** Runs `fn` with the clock `days` back (what it creates is that old), then returns to now. */
+async function daysBack<T>(days: number, fn: () => Promise<T>): Promise<T> {
+  vi.useFakeTimers({ toFake: ["Date"] });
+  vi.setSystemTime(Date.now() - days * 86_400_000);
+  try {
+    return await fn();
+  } finally {
+    vi.useRealTimers();
   }
 }
 
@@ -130,6 +141,98 @@ describe("XP from completed work", () => {
   });
 });
 
+describe("completions that happen again", () => {
+  it("count once: a step reopened and completed again pays, counts and progresses nothing more", async () => {
+    const user = await createUser({ timezone: "UTC" });
+    const task = await createTask(user, { title: "Flip-flop", micro_steps: steps(2) });
+    const step = task.micro_steps?.[0]?.step_id;
+    const complete = () =>
+      callJson(`/api/v1/tasks/${task.task_id}/steps/${step}/complete`, 200, {
+        method: "POST",
+        token: user.token,
+      });
+    const reopen = () =>
+      callJson(`/api/v1/tasks/${task.task_id}/steps/${step}`, 200, {
+        method: "PATCH",
+        token: user.token,
+        body: { status: "pending" },
+      });
+    await complete();
+    await settle(user.id);
+    const snapshot = async () => ({
+      ledger: await ledgerOf(user),
+      stats: await env.DB.prepare("SELECT steps_completed FROM gamification_stats WHERE user_id = ?")
+        .bind(user.id)
+        .first(),
+      days: (
+        await env.DB.prepare("SELECT day, steps FROM activity_days WHERE user_id = ?").bind(user.id).all()
+      ).results,
+      challenges: (
+        await env.DB.prepare(
+          "SELECT challenge_id, progress FROM challenge_progress WHERE user_id = ? ORDER BY challenge_id",
+        )
+          .bind(user.id)
+          .all()
+      ).results,
+    });
+    const before = await snapshot();
+    expect(before.stats).toEqual({ steps_completed: 1 });
+    for (let i = 0; i < 3; i++) {
+      await reopen();
+      await complete();
+    }
+    await settle(user.id);
+    expect(await eventsOf(user.id, "step.completed")).toHaveLength(4);
+    expect(await snapshot()).toEqual(before);
+  });
+
+  it("pays a challenge once when its last steps arrive in concurrent deliveries", async () => {
+    const user = await createUser({ timezone: "UTC" });
+    const date = new Date().toISOString().slice(0, 10);
+    const challenge = challengesFor(date).find((c) => c.metric === "steps" || c.metric === "tasks");
+    // Not every date has a steps or tasks challenge: then there is nothing to race for.
+    if (!challenge) return;
+    const units = challenge.target + 1;
+    const tasks = await Promise.all(
+      Array.from({ length: units }, (_, i) => createTask(user, { title: `c${i}`, micro_steps: steps(1) })),
+    );
+    for (const t of tasks.slice(0, units - 2)) {
+      await callJson(`/api/v1/tasks/${t.task_id}/steps/${t.micro_steps?.[0]?.step_id}/complete`, 200, {
+        method: "POST",
+        token: user.token,
+      });
+    }
+    await settle(user.id);
+    const last = tasks.slice(units - 2);
+    for (const t of last) {
+      await callJson(`/api/v1/tasks/${t.task_id}/steps/${t.micro_steps?.[0]?.step_id}/complete`, 200, {
+        method: "POST",
+        token: user.token,
+      });
+    }
+    const pending = (await eventsOf(user.id)).filter((e) => last.some((t) => t.task_id === e.data.task_id));
+    // Each delivery reads progress before the other's statements: neither sees the target reached.
+    await Promise.all(pending.map((e) => deliver([e])));
+    await settle(user.id);
+    const paid = (await ledgerOf(user)).filter((r) => r.source_key === `challenge:${challenge.challenge_id}`);
+    expect(paid).toHaveLength(1);
+    const done = await eventsOf(user.id, "challenge.completed");
+    expect(done.filter((e) => e.data.challenge_id === challenge.challenge_id)).toHaveLength(1);
+  });
+
+  it("refuses a completion dated before its step was created with 422", async () => {
+    const user = await createUser();
+    const task = await createTask(user, { title: "New", micro_steps: steps(1) });
+    const res = await call(`/api/v1/tasks/${task.task_id}/steps/${task.micro_steps?.[0]?.step_id}/complete`, {
+      method: "POST",
+      token: user.token,
+      body: { completed_at: new Date(Date.now() - 2 * 86_400_000).toISOString() },
+    });
+    expect(res.status).toBe(422);
+    expect(await res.text()).toContain("before the step was created");
+  });
+});
+
 describe("badges", () => {
   it("unlocks a badge once, with one achievement.unlocked event, and shows progress to the next tier", async () => {
     const user = await createUser();
@@ -162,9 +265,13 @@ describe("streaks", () => {
 
   it("counts the user's local days, and a late sync of a missed day repairs the streak", async () => {
     const user = await createUser({ timezone: "UTC" });
+    // Steps made five days ago (a late completion cannot predate its step), done on different days.
+    const tasks = await daysBack(5, () =>
+      Promise.all([0, 1, 2, 3].map((d) => createTask(user, { title: `day ${d}`, micro_steps: steps(1) }))),
+    );
     /** One step of its own, completed `days` ago. */
     const doneDaysAgo = async (days: number) => {
-      const task = await createTask(user, { title: `${days} days ago`, micro_steps: steps(1) });
+      const task = tasks[days] as Task;
       await callJson(`/api/v1/tasks/${task.task_id}/steps/${task.micro_steps?.[0]?.step_id}/complete`, 200, {
         method: "POST",
         token: user.token,
@@ -204,9 +311,10 @@ describe("daily challenges", () => {
     if (!pick?.steps) throw new Error("no steps challenge in the last week");
     const noon = `${pick.date}T12:00:00.000Z`;
     const at = Date.parse(noon) > Date.now() ? new Date(Date.now() - 60_000).toISOString() : noon;
-    const task = await createTask(user, { title: "Grind", micro_steps: steps(pick.steps.target + 1) });
-    const all = task.micro_steps ?? [];
-    for (const step of all.slice(0, pick.steps.target)) {
+    const target = pick.steps.target;
+    const task = await daysBack(7, () => createTask(user, { title: "Grind", micro_steps: steps(target) }));
+    const extra = await daysBack(7, () => createTask(user, { title: "One more", micro_steps: steps(1) }));
+    for (const step of task.micro_steps ?? []) {
       await callJson(`/api/v1/tasks/${task.task_id}/steps/${step.step_id}/complete`, 200, {
         method: "POST",
         token: user.token,
@@ -226,7 +334,7 @@ describe("daily challenges", () => {
       xp: pick.steps.xp,
     });
     // One more step: no second payment.
-    await callJson(`/api/v1/tasks/${task.task_id}/steps/${all.at(-1)?.step_id}/complete`, 200, {
+    await callJson(`/api/v1/tasks/${extra.task_id}/steps/${extra.micro_steps?.[0]?.step_id}/complete`, 200, {
       method: "POST",
       token: user.token,
       body: { completed_at: at },
@@ -242,33 +350,70 @@ describe("daily challenges", () => {
     expect(done.filter((e) => e.data.challenge_id === pick.steps?.challenge_id)).toHaveLength(1);
   });
 
-  it("writes the same challenges when the daily job runs twice", async () => {
-    const count = () =>
-      env.DB.prepare("SELECT id, title, target, xp FROM daily_challenges WHERE date >= ? ORDER BY id")
-        .bind(new Date().toISOString().slice(0, 10))
-        .all();
-    await worker.scheduled(createScheduledController({ cron: CRONS.daily }), env, createExecutionContext());
-    const first = (await count()).results;
-    await worker.scheduled(createScheduledController({ cron: CRONS.daily }), env, createExecutionContext());
-    const second = (await count()).results;
-    expect(first.length).toBeGreaterThanOrEqual(6);
-    expect(second).toEqual(first);
+  it("writes today's and tomorrow's challenges, the same rows when the daily job runs twice", async () => {
+    const today = new Date().toISOString().slice(0, 10);
+    const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
+    const stored = async () =>
+      (
+        await env.DB.prepare(
+          "SELECT id, date, metric, target, title, xp FROM daily_challenges WHERE date IN (?, ?) ORDER BY id",
+        )
+          .bind(today, tomorrow)
+          .all()
+      ).results;
+    const runJob = async () => {
+      const ctx = createExecutionContext();
+      await worker.scheduled(createScheduledController({ cron: CRONS.daily }), env, ctx);
+      await waitOnExecutionContext(ctx);
+    };
+    await runJob();
+    const first = await stored();
+    const expected = [...challengesFor(today), ...challengesFor(tomorrow)]
+      .map((c) => ({
+        id: c.challenge_id,
+        date: c.date,
+        metric: c.metric,
+        target: c.target,
+        title: c.title,
+        xp: c.xp,
+      }))
+      .sort((x, y) => (x.id < y.id ? -1 : 1));
+    expect(first).toEqual(expected);
+    await runJob();
+    expect(await stored()).toEqual(first);
   });
 });
 
 describe("focus sessions", () => {
-  it("pay XP when completed, by the minutes worked", async () => {
+  it("pay XP when completed, by the minutes worked; a session stopped at once earns nothing", async () => {
     const user = await createUser();
-    await callJson("/api/v1/focus/enhanced/start", 201, {
+    const { token } = await callJson<{ token: string }>("/api/v1/auth/tokens", 201, {
       token: user.token,
-      body: { kind: "custom", duration_minutes: 10 },
+      body: { name: "focus", scopes: ["focus:read", "focus:write", "gamification:read"] },
     });
-    await callJson("/api/v1/focus/enhanced/finish", 200, { method: "POST", token: user.token });
+    const start = () =>
+      callJson("/api/v1/focus/enhanced/start", 201, {
+        token,
+        body: { kind: "custom", duration_minutes: 30 },
+      });
+    const finish = () =>
+      callJson("/api/v1/focus/enhanced/finish", 200, { method: "POST", token, body: { take_break: false } });
+    await start();
+    await finish();
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(Date.now());
+    await start();
+    vi.setSystemTime(Date.now() + 12 * 60_000);
+    await finish();
+    vi.useRealTimers();
     await settle(user.id);
     const rows = (await ledgerOf(user)).filter((r) => r.source === "focus");
-    // Finished at once: 0 minutes worked, the 5 XP for finishing.
-    expect(rows).toHaveLength(1);
-    expect(rows[0]?.amount).toBe(5);
+    // The first (0 minutes) earned nothing; the second: 5 for finishing + 1 per 2 minutes.
+    expect(rows.map((r) => r.amount)).toEqual([11]);
+    const stats = await env.DB.prepare("SELECT focus_sessions FROM gamification_stats WHERE user_id = ?")
+      .bind(user.id)
+      .first();
+    expect(stats).toEqual({ focus_sessions: 1 });
   });
 });
 

@@ -154,22 +154,26 @@ describe("the leaderboards", () => {
     expect(view.entries.some((e) => e.name === `gone-${run}`)).toBe(false);
   });
 
-  it("applies the same update twice as once", async () => {
+  it("applies the same update twice as once, and an older one not at all", async () => {
     const user = await createUser();
     await optIn(user, `twice-${run}`);
     await grant(user, 33, "once");
-    const entry = {
-      user_id: user.id,
-      name: `twice-${run}`,
-      total_xp: 33,
-      week_start: weekStartOf(Date.now()),
-      week_xp: 33,
-      version: 0,
-      hidden: false,
-    };
-    // An older version than D1's (which is past 1 by now) changes nothing.
-    await sendEntries(env, [{ ...entry, total_xp: 9999 }]);
+    const row = await env.DB.prepare(
+      "SELECT total_xp, week_start, week_xp, version FROM user_progress WHERE user_id = ?",
+    )
+      .bind(user.id)
+      .first<{ total_xp: number; week_start: string; week_xp: number; version: number }>();
+    if (!row) throw new Error("no progress");
+    const entry = { user_id: user.id, name: `twice-${run}`, ...row, hidden: false };
+    const before = await board(user, "?board=all_time&limit=100");
+    await sendEntries(env, [entry]);
+    await sendEntries(env, [entry]);
+    expect(await board(user, "?board=all_time&limit=100")).toEqual(before);
+    await sendEntries(env, [{ ...entry, total_xp: 9999, version: row.version - 1 }]);
     expect((await board(user, "?board=all_time&limit=100")).me?.xp).toBe(33);
+    // A newer one does move the user.
+    await sendEntries(env, [{ ...entry, total_xp: 40, version: row.version + 1 }]);
+    expect((await board(user, "?board=all_time&limit=100")).me?.xp).toBe(40);
   });
 
   it("refuses bad queries with 422", async () => {
@@ -191,11 +195,36 @@ describe("the leaderboards", () => {
     expect([...operations]).toEqual(expect.arrayContaining(["upsert", "top:all_time", "around:all_time"]));
   });
 
-  it("rebuilds the boards from D1", async () => {
+  it("rebuilds the boards from D1, repairing a score that went wrong", async () => {
+    const user = await createUser();
+    await optIn(user, `rebuilt-${run}`);
+    await grant(user, 64, "rebuild");
+    // A shard holds a score D1 never had (with a version from the future, so no update fixes it).
+    await sendEntries(env, [
+      {
+        user_id: user.id,
+        name: `rebuilt-${run}`,
+        total_xp: 99_999,
+        week_start: "",
+        week_xp: 0,
+        version: 1e9,
+        hidden: false,
+      },
+    ]);
+    expect((await board(user, "?board=all_time&limit=100")).me?.xp).toBe(99_999);
     const res = await callJson<{ users: number }>("/api/v1/gamification/enhanced/leaderboard/rebuild", 200, {
       method: "POST",
       token: admin,
     });
-    expect(res.users).toBeGreaterThan(10);
+    expect(res.users).toBeGreaterThan(0);
+    const after = await board(user, "?board=all_time&limit=100");
+    expect(after.me?.xp).toBe(64);
+    // Every opted-in user is back, with D1's total.
+    const { results } = await env.DB.prepare(
+      "SELECT leaderboard_name AS name, total_xp AS xp FROM user_progress WHERE leaderboard_opt_in = 1 ORDER BY total_xp DESC, user_id",
+    ).all<{ name: string; xp: number }>();
+    expect(after.entries.map((e) => [e.name, e.xp])).toEqual(
+      results.slice(0, 100).map((r) => [r.name, r.xp]),
+    );
   });
 });

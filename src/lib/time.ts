@@ -93,6 +93,11 @@ export function addDays(date: LocalDate, days: number): LocalDate {
   return new Date(Date.UTC(y, m - 1, d + days)).toISOString().slice(0, 10);
 }
 
+/** Whole days from `from` to `to` (negative when `to` is earlier). */
+export function daysBetween(from: LocalDate, to: LocalDate): number {
+  return Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000);
+}
+
 /** The instant the local day `date` begins in `zone` (DST-aware). */
 export function startOfLocalDay(zone: string, date: LocalDate): number {
   const [year, month, day] = date.split("-").map(Number) as [number, number, number];

@@ -2,6 +2,7 @@ import { and, eq, isNull } from "drizzle-orm";
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { apiTokens } from "../db/schema";
+import { isAdmin } from "../lib/auth/admin";
 import { jwtConfig } from "../lib/auth/config";
 import { verifyJwt } from "../lib/auth/jwt";
 import { ALL_SCOPES, type Principal, type Scope, SESSION_SCOPES } from "../lib/auth/principal";
@@ -35,6 +36,10 @@ export function requireAuth(options: RequireAuthOptions = {}) {
       throw forbidden("This route needs a login session; API tokens cannot use it.");
     }
     if (options.scope) requireScope(principal, options.scope);
+    // An admin token outlives the reason it was given: the account must still be listed, every time.
+    if (options.scope === "admin" && !(await isAdmin(c.var.db, c.env, principal.userId))) {
+      throw forbidden("This account is no longer an administrator.");
+    }
     c.set("principal", principal);
     await next();
   });

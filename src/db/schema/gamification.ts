@@ -47,6 +47,8 @@ export const userProgress = sqliteTable("user_progress", {
   /** Monday (UTC) of the week `week_xp` counts; an older week's XP counts as none. */
   weekStart: text("week_start").notNull().default(""),
   weekXp: integer("week_xp").notNull().default(0),
+  /** The longest streak ever reached: kept, because active days are only replayed a year and a bit back. */
+  longestStreak: integer("longest_streak").notNull().default(0),
   /** Bumped with every change, so leaderboard copies can ignore an older total arriving late. */
   version: integer("version").notNull().default(0),
   /** Shown on the leaderboards only after opting in (off by default); the alias shown there. */

@@ -1,4 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import { isAdmin } from "../../lib/auth/admin";
 import { type AppRouteHandler, createRouter } from "../../lib/create-app";
 import { forbidden } from "../../lib/errors";
 import { BEARER_SECURITY, errorResponses, jsonBody, jsonResponse } from "../../lib/openapi";
@@ -153,7 +154,7 @@ const updateMeHandler: AppRouteHandler<typeof updateMe> = async (c) =>
 
 const createTokenHandler: AppRouteHandler<typeof createToken> = async (c) => {
   const input = c.req.valid("json");
-  if (input.scopes.includes("admin") && !(await auth.isAdmin(c.var.db, c.env, c.var.principal.userId))) {
+  if (input.scopes.includes("admin") && !(await isAdmin(c.var.db, c.env, c.var.principal.userId))) {
     throw forbidden("Only administrators can create tokens with the admin scope.");
   }
   return c.json(await auth.createApiToken(c.var.db, c.var.principal.userId, input), 201);

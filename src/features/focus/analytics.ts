@@ -2,6 +2,7 @@
  * Focus analytics over a user's recorded sessions, in the user's own time zone. Pure: the service
  * reads the rows, this does the arithmetic.
  */
+import { NO_FREEZES, streakState } from "../../lib/streaks";
 import { addDays, type LocalDate, localParts, startOfLocalDay } from "../../lib/time";
 import { minutesOf, type SessionKind } from "./kinds";
 
@@ -35,8 +36,6 @@ export interface FocusAnalytics {
   streak: { current_days: number; longest_days: number; last_focus_date: LocalDate | null };
 }
 
-/** How far back the longest streak is looked for (the service reads at least this much history). */
-export const STREAK_LOOKBACK_DAYS = 365;
 const BEST_HOURS = 3;
 
 const ratio = (part: number, whole: number) => Math.round((part / whole) * 1000) / 1000;
@@ -53,28 +52,10 @@ function addTo(bucket: Bucket, s: SessionFacts) {
   bucket.completed += s.completed ? 1 : 0;
 }
 
-/** Current and longest run of consecutive days in `days`, counting back from today (or yesterday). */
-export function streakOf(
-  days: ReadonlySet<LocalDate>,
-  today: LocalDate,
-): { current_days: number; longest_days: number; last_focus_date: LocalDate | null } {
-  const sorted = [...days].sort();
-  let longest = 0;
-  let run = 0;
-  let previous: LocalDate | null = null;
-  for (const day of sorted) {
-    run = previous !== null && addDays(previous, 1) === day ? run + 1 : 1;
-    longest = Math.max(longest, run);
-    previous = day;
-  }
-  // Today still counts as kept until it is over: a streak is only broken by a whole missed day.
-  let cursor = days.has(today) ? today : addDays(today, -1);
-  let current = 0;
-  while (days.has(cursor)) {
-    current += 1;
-    cursor = addDays(cursor, -1);
-  }
-  return { current_days: current, longest_days: longest, last_focus_date: sorted.at(-1) ?? null };
+/** The focus streak: consecutive local days with a completed session (no freezes), today open until over. */
+export function focusStreak(days: ReadonlySet<LocalDate>, today: LocalDate): FocusAnalytics["streak"] {
+  const s = streakState(days, today, NO_FREEZES);
+  return { current_days: s.current_days, longest_days: s.longest_days, last_focus_date: s.last_active_day };
 }
 
 export function focusAnalytics(
@@ -148,6 +129,6 @@ export function focusAnalytics(
         sessions: b.sessions,
         completion_rate: ratio(b.completed, b.sessions),
       })),
-    streak: streakOf(focusDays, today),
+    streak: focusStreak(focusDays, today),
   };
 }

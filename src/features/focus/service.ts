@@ -9,8 +9,9 @@ import { ALL_SCOPES, type Principal, type Scope } from "../../lib/auth/principal
 import { ApiError, validationFailed } from "../../lib/errors";
 import type { IdempotencyContext } from "../../lib/idempotency";
 import { newId } from "../../lib/ids";
-import { addDays, type LocalDate, localParts } from "../../lib/time";
-import { type FocusAnalytics, focusAnalytics, STREAK_LOOKBACK_DAYS } from "./analytics";
+import { STREAK_LOOKBACK_DAYS } from "../../lib/streaks";
+import { addDays, daysBetween, type LocalDate, localParts } from "../../lib/time";
+import { type FocusAnalytics, focusAnalytics } from "./analytics";
 import type { FocusCommand } from "./commands";
 import type { FocusSettings } from "./kinds";
 import type { ActionError } from "./machine";
@@ -115,9 +116,6 @@ export async function readSocketTicket(
 /** Longest range the analytics answer for at once. */
 export const MAX_ANALYTICS_DAYS = 366;
 const DEFAULT_ANALYTICS_DAYS = 30;
-
-const daysBetween = (from: LocalDate, to: LocalDate) =>
-  Math.round((Date.parse(`${to}T00:00:00Z`) - Date.parse(`${from}T00:00:00Z`)) / 86_400_000);
 
 /**
  * Focus analytics in one D1 round trip: the user's time zone and every session since the earlier of

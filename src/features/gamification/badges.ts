@@ -142,10 +142,6 @@ export const BADGES: readonly BadgeDefinition[] = FAMILIES.flatMap((f) =>
   })),
 );
 
-/** The badges a metric now at `value` has earned. */
-export const badgesEarned = (metric: BadgeMetric, value: number) =>
-  BADGES.filter((b) => b.metric === metric && value >= b.threshold);
-
 export interface BadgeProgress {
   family: string;
   metric: BadgeMetric;

@@ -3,19 +3,19 @@
  * badges, active days for streaks, and daily challenge progress — all as D1 statements that run in the
  * event's batch with its receipt.
  *
- * Correctness does not depend on what `prepare` read: every grant is keyed by its source (a retried or
- * repeated completion cannot pay twice), every threshold is checked again in SQL against the real
- * counters inside the batch (D1 runs a batch as one transaction), and statements that depend on an
- * earlier one (a bonus on its grant, a total on its ledger row) are guarded by that row's existence.
- * The read only decides which threshold statements are worth sending; one a concurrent delivery made
- * it miss is sent with the user's next event.
+ * A completion counts once, however often it happens: every effect of a step, task or focus session
+ * (its XP, counters, active day, challenge progress) rests on its ledger row, whose source key is unique
+ * per user — a step reopened and completed again, or an event redelivered, writes no row and so counts
+ * for nothing. Correctness does not depend on what `prepare` read: every threshold (level, badge,
+ * challenge) is checked again in SQL against the real values inside the batch (D1 runs a batch as one
+ * transaction). The read only spares statements that cannot matter; a threshold a concurrent delivery
+ * made it miss is caught by the user's next event.
  */
 import { and, gte, inArray, type SQL, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { createDatabase, type Database } from "../../db";
 import {
   activityDays,
-  bonusEvents,
   challengeProgress,
   dailyChallenges,
   gamificationStats,
@@ -29,11 +29,11 @@ import { rawStatement } from "../../lib/batch";
 import { chunkRows } from "../../lib/chunk";
 import type { EventEnvelope } from "../../lib/events";
 import { newId } from "../../lib/ids";
+import { longestStreak, STREAK_LOOKBACK_DAYS } from "../../lib/streaks";
 import { addDays, type LocalDate, localParts, nowIso } from "../../lib/time";
 import {
   BADGES,
   type BadgeDefinition,
-  type BadgeMetric,
   LONG_FOCUS_MINUTES,
   MORNING_BEFORE_HOUR,
   NIGHT_FROM_HOUR,
@@ -48,9 +48,17 @@ import {
 } from "./challenges";
 import { pushScores } from "./leaderboard";
 import { levelForXp } from "./levels";
-import { STREAK_LOOKBACK_DAYS, weekStartOf } from "./progress";
-import { longestStreak } from "./streaks";
-import { bonusXp, combinedMultiplier, focusXp, stepXp, taskXp, type XpBreakdown } from "./xp";
+import { weekStartOf } from "./progress";
+import { bonusWindowsQuery, COUNTERS, type CounterMetric, challengeRowInsert, countersOf } from "./store";
+import {
+  bonusXp,
+  combinedMultiplier,
+  focusXp,
+  MIN_REWARDED_FOCUS_MINUTES,
+  stepXp,
+  taskXp,
+  type XpBreakdown,
+} from "./xp";
 
 export const GAMIFICATION_EVENTS = [
   "step.completed",
@@ -60,25 +68,12 @@ export const GAMIFICATION_EVENTS = [
   "xp.manual",
 ] as const;
 
-/** The counters kept in gamification_stats, by badge metric name, with their column. */
-const COUNTERS = {
-  steps_completed: "steps_completed",
-  tasks_completed: "tasks_completed",
-  focus_sessions: "focus_sessions",
-  long_focus_sessions: "long_focus_sessions",
-  morning_steps: "morning_steps",
-  night_steps: "night_steps",
-  quick_wins: "quick_wins",
-  challenges_completed: "challenges_completed",
-  pet_feeds: "pet_feeds",
-} as const satisfies Partial<Record<BadgeMetric, string>>;
-type CounterMetric = keyof typeof COUNTERS;
-
 /** Challenges of the local morning count until 10:00. */
 const CHALLENGE_MORNING_BEFORE_HOUR = 10;
+/** Row values per `(user_id, source_key) IN (…)`: two bound parameters each, under D1's 100. */
+const PAIRS_PER_STATEMENT = 45;
 
 interface ChallengeState {
-  challenge: DailyChallenge;
   progress: number;
   completed: boolean;
 }
@@ -88,10 +83,13 @@ interface UserContext {
   timezone: string;
   totalXp: number;
   level: number;
+  longestStreak: number;
   counters: Record<CounterMetric, number>;
   badges: Set<string>;
   days: Set<LocalDate>;
   challenges: Map<string, ChallengeState>;
+  /** Source keys that have paid already (this delivery included). */
+  paid: Set<string>;
 }
 
 interface Window {
@@ -104,10 +102,24 @@ interface Window {
 const numberOf = (value: unknown) => (typeof value === "number" && Number.isFinite(value) ? value : 0);
 const textOf = (value: unknown) => (typeof value === "string" ? value : "");
 
-const zeroCounters = (): Record<CounterMetric, number> =>
-  Object.fromEntries(Object.keys(COUNTERS).map((k) => [k, 0])) as Record<CounterMetric, number>;
+/** The ledger key a rewarded event pays under, if it pays at all. */
+function sourceKeyOf(event: EventEnvelope): string | undefined {
+  const d = event.data;
+  switch (event.type) {
+    case "step.completed":
+      return `step:${textOf(d.step_id)}`;
+    case "task.completed":
+      return `task:${textOf(d.task_id)}`;
+    case "focus.completed":
+      return `focus:${textOf(d.session_id)}`;
+    case "xp.manual":
+      return `manual:${textOf(d.key)}`;
+    default:
+      return undefined;
+  }
+}
 
-/** One read for the whole delivery: users, their progress, counters, badges, days and challenges. */
+/** One read for the whole delivery: users, their progress, counters, badges, days, challenges, paid sources. */
 async function readContext(db: Database, events: readonly EventEnvelope[]) {
   const userIds = [...new Set(events.map((e) => e.user_id))];
   const times = events.map((e) => Date.parse(e.occurred_at)).filter((t) => !Number.isNaN(t));
@@ -118,8 +130,24 @@ async function readContext(db: Database, events: readonly EventEnvelope[]) {
   const lastDate = addDays(new Date(latest).toISOString().slice(0, 10), 1);
   const since = addDays(firstDate, -STREAK_LOOKBACK_DAYS);
   const contexts = new Map<string, UserContext>();
-  const windows: Window[] = [];
   const stored = new Map<LocalDate, DailyChallenge[]>();
+  const windows = new Map<string, Window>();
+  const pairs = events.flatMap((e) => {
+    const key = sourceKeyOf(e);
+    return key ? [[e.user_id, key] as const] : [];
+  });
+  const paidRows: { user_id: string; source_key: string }[] = [];
+  for (const chunk of chunkRows(pairs, PAIRS_PER_STATEMENT)) {
+    const values = sql.join(
+      chunk.map(([u, k]) => sql`(${u}, ${k})`),
+      sql`, `,
+    );
+    paidRows.push(
+      ...(await db.all<{ user_id: string; source_key: string }>(
+        sql`SELECT user_id, source_key FROM xp_ledger WHERE (user_id, source_key) IN (VALUES ${values})`,
+      )),
+    );
+  }
 
   // 90 ids per statement keeps each under D1's 100 bound parameters.
   for (const ids of chunkRows(userIds, 90)) {
@@ -145,40 +173,24 @@ async function readContext(db: Database, events: readonly EventEnvelope[]) {
             sql`${challengeProgress.date} BETWEEN ${firstDate} AND ${lastDate}`,
           ),
         ),
-      db
-        .select()
-        .from(bonusEvents)
-        .where(
-          and(
-            sql`${bonusEvents.cancelledAt} IS NULL`,
-            sql`${bonusEvents.startsAt} <= ${new Date(latest).toISOString()}`,
-            sql`${bonusEvents.endsAt} > ${new Date(earliest).toISOString()}`,
-          ),
-        ),
+      bonusWindowsQuery(db, new Date(earliest).toISOString(), new Date(latest).toISOString()),
     ]);
     for (const owner of owners) {
       const p = progress.find((r) => r.userId === owner.id);
-      const s = stats.find((r) => r.userId === owner.id);
-      const counters = zeroCounters();
-      if (s) {
-        counters.steps_completed = s.stepsCompleted;
-        counters.tasks_completed = s.tasksCompleted;
-        counters.focus_sessions = s.focusSessions;
-        counters.long_focus_sessions = s.longFocusSessions;
-        counters.morning_steps = s.morningSteps;
-        counters.night_steps = s.nightSteps;
-        counters.quick_wins = s.quickWins;
-        counters.challenges_completed = s.challengesCompleted;
-        counters.pet_feeds = s.petFeeds;
-      }
       contexts.set(owner.id, {
         timezone: owner.timezone,
         totalXp: p?.totalXp ?? 0,
         level: p?.level ?? 1,
-        counters,
+        longestStreak: p?.longestStreak ?? 0,
+        counters: countersOf(stats.find((r) => r.userId === owner.id)),
         badges: new Set(unlocked.filter((b) => b.userId === owner.id).map((b) => b.badgeId)),
         days: new Set(days.filter((d) => d.userId === owner.id).map((d) => d.day)),
-        challenges: new Map(),
+        challenges: new Map(
+          progressRows
+            .filter((r) => r.userId === owner.id)
+            .map((r) => [r.challengeId, { progress: r.progress, completed: r.completedAt !== null }]),
+        ),
+        paid: new Set(paidRows.filter((r) => r.user_id === owner.id).map((r) => r.source_key)),
       });
     }
     for (const row of challenges) {
@@ -195,26 +207,8 @@ async function readContext(db: Database, events: readonly EventEnvelope[]) {
       }
       stored.set(row.date, list);
     }
-    for (const row of progressRows) {
-      const ctx = contexts.get(row.userId);
-      if (!ctx) continue;
-      ctx.challenges.set(row.challengeId, {
-        // Filled in below once the date's definitions are known.
-        challenge: {
-          challenge_id: row.challengeId,
-          date: row.date,
-          metric: "steps",
-          target: 0,
-          title: "",
-          xp: 0,
-        },
-        progress: row.progress,
-        completed: row.completedAt !== null,
-      });
-    }
     for (const row of bonus) {
-      if (windows.some((w) => w.id === row.id)) continue;
-      windows.push({
+      windows.set(row.id, {
         id: row.id,
         multiplier: row.multiplier,
         startsAt: Date.parse(row.startsAt),
@@ -222,19 +216,12 @@ async function readContext(db: Database, events: readonly EventEnvelope[]) {
       });
     }
   }
-  return { contexts, windows, stored };
+  return { contexts, windows: [...windows.values()], stored };
 }
 
 export const gamificationHandler: EventHandler = {
   name: "gamification",
   handles: (type) => (GAMIFICATION_EVENTS as readonly string[]).includes(type),
-  // Absolute, versioned copies: pushing again on a redelivery changes nothing.
-  after: (env, events) =>
-    pushScores(
-      env,
-      createDatabase(env.DB),
-      events.map((e) => e.user_id),
-    ),
   prepare: async (db, events) => {
     const { contexts, windows, stored } = await readContext(db, events);
     const ensuredDates = new Set<LocalDate>();
@@ -248,8 +235,10 @@ export const gamificationHandler: EventHandler = {
     };
     return (event) => {
       const ctx = contexts.get(event.user_id);
-      // The user is gone: nothing to give.
-      if (!ctx) return { statements: [] };
+      const key = sourceKeyOf(event);
+      // The user is gone, or this source has paid already (a reopened step completed again): nothing.
+      if (!ctx || (key !== undefined && ctx.paid.has(key))) return { statements: [] };
+      if (key !== undefined) ctx.paid.add(key);
       const planner = new EventPlanner(db, event, ctx, windows);
       const { list, generated } = challengesOn(planner.local.date);
       if (generated && !ensuredDates.has(planner.local.date)) {
@@ -260,6 +249,13 @@ export const gamificationHandler: EventHandler = {
       return planner.effects();
     };
   },
+  // Absolute, versioned copies: pushing again on a redelivery changes nothing.
+  after: (env, events) =>
+    pushScores(
+      env,
+      createDatabase(env.DB),
+      events.map((e) => e.user_id),
+    ),
 };
 
 /** Builds one event's statements, keeping the user's context current for the next event. */
@@ -271,6 +267,8 @@ class EventPlanner {
   readonly local: { date: LocalDate; hour: number };
   private readonly now = nowIso();
   private readonly levelBefore: number;
+  /** True once this event's own grant is in the batch: the guard of everything that counts it. */
+  private counted: SQL = sql`1`;
 
   constructor(
     private readonly db: Database,
@@ -284,12 +282,20 @@ class EventPlanner {
     this.levelBefore = ctx.level;
   }
 
+  private get user() {
+    return this.event.user_id;
+  }
+
+  private get atIso() {
+    return new Date(this.at).toISOString();
+  }
+
   plan(challenges: readonly DailyChallenge[]): void {
     const data = this.event.data;
     const matched: ChallengeMetric[] = [];
     switch (this.event.type) {
       case "step.completed": {
-        this.grant(
+        this.counted = this.grant(
           "step",
           `step:${textOf(data.step_id)}`,
           stepXp(data.task_priority, data.estimated_minutes),
@@ -300,31 +306,27 @@ class EventPlanner {
         if (this.local.hour >= NIGHT_FROM_HOUR || this.local.hour < NIGHT_UNTIL_HOUR)
           this.count("night_steps");
         if (this.local.hour < CHALLENGE_MORNING_BEFORE_HOUR) matched.push("morning_steps");
-        this.statements.push(
-          this.db
-            .insert(activityDays)
-            .values({ userId: this.event.user_id, day: this.local.date, steps: 1 })
-            .onConflictDoUpdate({
-              target: [activityDays.userId, activityDays.day],
-              set: { steps: sql`${activityDays.steps} + 1` },
-            }),
-        );
-        this.ctx.days.add(this.local.date);
+        this.markActiveDay();
         break;
       }
       case "task.completed": {
-        this.grant("task", `task:${textOf(data.task_id)}`, taskXp(data.priority, data.estimated_minutes));
+        this.counted = this.grant(
+          "task",
+          `task:${textOf(data.task_id)}`,
+          taskXp(data.priority, data.estimated_minutes),
+        );
         this.count("tasks_completed");
         matched.push("tasks");
         if (data.priority === "high" || data.priority === "critical") matched.push("priority_tasks");
-        const created = Date.parse(textOf(data.created_at));
-        if (!Number.isNaN(created) && this.at - created <= QUICK_WIN_HOURS * 3_600_000)
-          this.count("quick_wins");
+        const age = this.at - Date.parse(textOf(data.created_at));
+        if (age >= 0 && age <= QUICK_WIN_HOURS * 3_600_000) this.count("quick_wins");
         break;
       }
       case "focus.completed": {
         const minutes = numberOf(data.actual_minutes);
-        this.grant("focus", `focus:${textOf(data.session_id)}`, focusXp(minutes));
+        // A session stopped within its first minutes is a misclick, not focus: it earns nothing.
+        if (minutes < MIN_REWARDED_FOCUS_MINUTES) return;
+        this.counted = this.grant("focus", `focus:${textOf(data.session_id)}`, focusXp(minutes));
         this.count("focus_sessions");
         matched.push("focus_sessions");
         if (minutes >= LONG_FOCUS_MINUTES) this.count("long_focus_sessions");
@@ -332,6 +334,7 @@ class EventPlanner {
         break;
       }
       case "pet.fed":
+        // Each feed is its own event (receipts make it count once); no XP, only the counter.
         this.count("pet_feeds");
         break;
       case "xp.manual": {
@@ -355,47 +358,30 @@ class EventPlanner {
 
   /** Writes the date's challenges when the daily job has not (yet): the same rows it would write. */
   storeChallenges(list: readonly DailyChallenge[]): void {
-    for (const c of list) {
-      this.statements.push(
-        this.db
-          .insert(dailyChallenges)
-          .values({
-            id: c.challenge_id,
-            date: c.date,
-            metric: c.metric,
-            target: c.target,
-            title: c.title,
-            xp: c.xp,
-            createdAt: this.now,
-          })
-          .onConflictDoNothing(),
-      );
-    }
+    for (const c of list) this.statements.push(challengeRowInsert(this.db, c, this.now));
   }
-
-  private ledgerExists = (id: string) => sql`EXISTS (SELECT 1 FROM xp_ledger WHERE id = ${id})`;
 
   /**
    * A grant: its ledger row (nothing if its source already paid), a bonus row when bonus windows
-   * cover the moment, and the user's totals — each later statement guarded by the ledger row.
+   * cover the moment, and the user's totals — each later statement guarded by the ledger row. Returns
+   * that guard.
    */
   private grant(
     source: XpSource,
     sourceKey: string,
     breakdown: XpBreakdown,
     options: { guard?: SQL; bonus?: boolean } = {},
-  ): void {
+  ): SQL {
     const { guard, bonus: withBonus = true } = options;
-    const userId = this.event.user_id;
-    const occurredAt = new Date(this.at).toISOString();
     const id = newId();
+    const written = sql`EXISTS (SELECT 1 FROM xp_ledger WHERE id = ${id})`;
     const amount = breakdown.total;
     this.statements.push(
       rawStatement(
         this.db,
         sql`INSERT INTO xp_ledger (id, user_id, source, source_key, amount, breakdown, event_id, occurred_at, created_at)
-        SELECT ${id}, ${userId}, ${source}, ${sourceKey}, ${amount}, ${JSON.stringify(breakdown)}, ${this.event.id},
-          ${occurredAt}, ${this.now}
+        SELECT ${id}, ${this.user}, ${source}, ${sourceKey}, ${amount}, ${JSON.stringify(breakdown)}, ${this.event.id},
+          ${this.atIso}, ${this.now}
         WHERE ${guard ?? sql`1`}
         ON CONFLICT (user_id, source_key) DO NOTHING`,
       ),
@@ -415,9 +401,9 @@ class EventPlanner {
         rawStatement(
           this.db,
           sql`INSERT INTO xp_ledger (id, user_id, source, source_key, amount, breakdown, event_id, occurred_at, created_at)
-          SELECT ${newId()}, ${userId}, 'event_bonus', ${`bonus:${sourceKey}`}, ${extra}, ${JSON.stringify(bonus)},
-            ${this.event.id}, ${occurredAt}, ${this.now}
-          WHERE ${this.ledgerExists(id)}
+          SELECT ${newId()}, ${this.user}, 'event_bonus', ${`bonus:${sourceKey}`}, ${extra}, ${JSON.stringify(bonus)},
+            ${this.event.id}, ${this.atIso}, ${this.now}
+          WHERE ${written}
           ON CONFLICT (user_id, source_key) DO NOTHING`,
         ),
       );
@@ -428,7 +414,7 @@ class EventPlanner {
       rawStatement(
         this.db,
         sql`INSERT INTO user_progress (user_id, total_xp, level, week_start, week_xp, version, leaderboard_opt_in, updated_at)
-        SELECT ${userId}, ${total}, 1, ${week}, ${total}, 1, 0, ${this.now} WHERE ${this.ledgerExists(id)}
+        SELECT ${this.user}, ${total}, 1, ${week}, ${total}, 1, 0, ${this.now} WHERE ${written}
         ON CONFLICT (user_id) DO UPDATE SET
           total_xp = total_xp + excluded.total_xp,
           week_xp = CASE WHEN week_start = excluded.week_start THEN week_xp + excluded.week_xp
@@ -439,6 +425,7 @@ class EventPlanner {
       ),
     );
     this.ctx.totalXp += total;
+    return written;
   }
 
   private count(metric: CounterMetric, by = 1): void {
@@ -446,80 +433,103 @@ class EventPlanner {
     this.ctx.counters[metric] += by;
   }
 
+  /** The counters this event moved, in one upsert, written only if the event counted. */
   private flushCounters(): void {
     const entries = Object.entries(this.increments) as [CounterMetric, number][];
     if (entries.length === 0) return;
-    const columns = entries.map(([metric]) => COUNTERS[metric]);
-    const set = entries.map(([metric, n]) => `${COUNTERS[metric]} = ${COUNTERS[metric]} + ${n}`).join(", ");
     // Column names and amounts come from the constants above, never from input.
+    const columns = entries.map(([metric]) => COUNTERS[metric].column).join(", ");
+    const amounts = entries.map(([, n]) => String(n)).join(", ");
+    const set = entries
+      .map(([metric, n]) => `${COUNTERS[metric].column} = ${COUNTERS[metric].column} + ${n}`)
+      .join(", ");
     this.statements.push(
       rawStatement(
         this.db,
-        sql`INSERT INTO gamification_stats (user_id, ${sql.raw(columns.join(", "))}, updated_at)
-          VALUES (${this.event.user_id}, ${sql.raw(entries.map(([, n]) => String(n)).join(", "))}, ${this.now})
+        sql`INSERT INTO gamification_stats (user_id, ${sql.raw(columns)}, updated_at)
+          SELECT ${this.user}, ${sql.raw(amounts)}, ${this.now} WHERE ${this.counted}
           ON CONFLICT (user_id) DO UPDATE SET ${sql.raw(set)}, updated_at = excluded.updated_at`,
       ),
     );
   }
 
-  /** One unit of progress on a challenge; when it reaches its target, its completion and XP. */
+  /** A step completed on this local day: the day joins the active days, and the longest streak is kept. */
+  private markActiveDay(): void {
+    this.statements.push(
+      rawStatement(
+        this.db,
+        sql`INSERT INTO activity_days (user_id, day, steps) SELECT ${this.user}, ${this.local.date}, 1 WHERE ${this.counted}
+          ON CONFLICT (user_id, day) DO UPDATE SET steps = steps + 1`,
+      ),
+    );
+    this.ctx.days.add(this.local.date);
+    const longest = Math.max(this.ctx.longestStreak, longestStreak(this.ctx.days));
+    if (longest > this.ctx.longestStreak) {
+      this.ctx.longestStreak = longest;
+      // A lower bound from what the read saw: max() keeps it from ever going down.
+      this.statements.push(
+        rawStatement(
+          this.db,
+          sql`UPDATE user_progress SET longest_streak = max(longest_streak, ${longest})
+            WHERE user_id = ${this.user} AND ${this.counted}`,
+        ),
+      );
+    }
+  }
+
+  /** One unit of progress on a challenge; while it is open, its completion and XP (paid once, in SQL). */
   private advanceChallenge(challenge: DailyChallenge): void {
-    const userId = this.event.user_id;
     const key = challenge.challenge_id;
-    const state = this.ctx.challenges.get(key) ?? { challenge, progress: 0, completed: false };
-    state.challenge = challenge;
+    const state = this.ctx.challenges.get(key) ?? { progress: 0, completed: false };
     state.progress += 1;
     this.ctx.challenges.set(key, state);
     this.statements.push(
-      this.db
-        .insert(challengeProgress)
-        .values({ userId, challengeId: key, date: challenge.date, progress: 1 })
-        .onConflictDoUpdate({
-          target: [challengeProgress.userId, challengeProgress.challengeId],
-          set: { progress: sql`${challengeProgress.progress} + 1` },
-        }),
+      rawStatement(
+        this.db,
+        sql`INSERT INTO challenge_progress (user_id, challenge_id, date, progress)
+          SELECT ${this.user}, ${key}, ${challenge.date}, 1 WHERE ${this.counted}
+          ON CONFLICT (user_id, challenge_id) DO UPDATE SET progress = progress + 1`,
+      ),
     );
-    if (state.completed || state.progress < challenge.target) return;
-    state.completed = true;
-    const reached = sql`EXISTS (SELECT 1 FROM challenge_progress WHERE user_id = ${userId}
+    // Sent whenever the challenge may still be open (not only when the read says the target is met):
+    // every statement checks the real progress, so a concurrent delivery cannot leave it unpaid.
+    if (state.completed) return;
+    if (state.progress >= challenge.target) state.completed = true;
+    const reached = sql`EXISTS (SELECT 1 FROM challenge_progress WHERE user_id = ${this.user}
       AND challenge_id = ${key} AND progress >= ${challenge.target})`;
     this.statements.push(
       rawStatement(
         this.db,
-        sql`UPDATE challenge_progress SET completed_at = ${new Date(this.at).toISOString()}
-        WHERE user_id = ${userId} AND challenge_id = ${key} AND completed_at IS NULL AND progress >= ${challenge.target}`,
+        sql`UPDATE challenge_progress SET completed_at = ${this.atIso}
+          WHERE user_id = ${this.user} AND challenge_id = ${key} AND completed_at IS NULL AND progress >= ${challenge.target}`,
       ),
     );
-    const ledgerKey = `challenge:${key}`;
-    this.grant(
+    const paid = this.grant(
       "challenge",
-      ledgerKey,
+      `challenge:${key}`,
       { base: challenge.xp, priority_bonus: 0, time_bonus: 0, total: challenge.xp },
       { guard: reached },
     );
-    // Paid by this event: the counter and the event follow only then (a challenge pays once).
-    const paid = sql`EXISTS (SELECT 1 FROM xp_ledger WHERE user_id = ${userId} AND source_key = ${ledgerKey}
-        AND event_id = ${this.event.id})`;
     this.statements.push(
       rawStatement(
         this.db,
         sql`INSERT INTO gamification_stats (user_id, challenges_completed, updated_at)
-        SELECT ${userId}, 1, ${this.now} WHERE ${paid}
-        ON CONFLICT (user_id) DO UPDATE SET challenges_completed = challenges_completed + 1,
-          updated_at = excluded.updated_at`,
+          SELECT ${this.user}, 1, ${this.now} WHERE ${paid}
+          ON CONFLICT (user_id) DO UPDATE SET challenges_completed = challenges_completed + 1,
+            updated_at = excluded.updated_at`,
       ),
     );
-    this.ctx.counters.challenges_completed += 1;
+    if (state.completed) this.ctx.counters.challenges_completed += 1;
     const eventId = newId();
     this.emits.push(eventId);
     this.statements.push(
       rawStatement(
         this.db,
         sql`INSERT INTO events (id, user_id, type, data, occurred_at, send_attempts)
-        SELECT ${eventId}, ${userId}, 'challenge.completed',
-          ${JSON.stringify({ challenge_id: key, title: challenge.title, date: challenge.date, xp: challenge.xp })},
-          ${new Date(this.at).toISOString()}, 0
-        WHERE ${paid}`,
+          SELECT ${eventId}, ${this.user}, 'challenge.completed',
+            ${JSON.stringify({ challenge_id: key, title: challenge.title, date: challenge.date, xp: challenge.xp })},
+            ${this.atIso}, 0
+          WHERE ${paid}`,
       ),
     );
   }
@@ -528,7 +538,6 @@ class EventPlanner {
   private levelUp(): void {
     const estimated = levelForXp(this.ctx.totalXp);
     if (estimated <= this.levelBefore) return;
-    const userId = this.event.user_id;
     const eventId = newId();
     this.emits.push(eventId);
     const levelOf = sql`(SELECT max(level) FROM xp_levels WHERE min_xp <= p.total_xp)`;
@@ -538,13 +547,13 @@ class EventPlanner {
         sql`INSERT INTO events (id, user_id, type, data, occurred_at, send_attempts)
         SELECT ${eventId}, p.user_id, 'level.up',
           json_object('level', ${levelOf}, 'previous_level', p.level, 'total_xp', p.total_xp),
-          ${new Date(this.at).toISOString()}, 0
-        FROM user_progress p WHERE p.user_id = ${userId} AND ${levelOf} > p.level`,
+          ${this.atIso}, 0
+        FROM user_progress p WHERE p.user_id = ${this.user} AND ${levelOf} > p.level`,
       ),
       rawStatement(
         this.db,
         sql`UPDATE user_progress SET level = (SELECT max(level) FROM xp_levels WHERE min_xp <= total_xp)
-        WHERE user_id = ${userId}`,
+        WHERE user_id = ${this.user}`,
       ),
     );
     this.ctx.level = estimated;
@@ -552,19 +561,19 @@ class EventPlanner {
 
   /** Badges this event may have earned: unlocked once, each checked in SQL against the real value. */
   private unlockBadges(): void {
-    const userId = this.event.user_id;
-    const longest = longestStreak(this.ctx.days);
     const estimate = (badge: BadgeDefinition): number => {
-      if (badge.metric === "longest_streak") return longest;
+      if (badge.metric === "longest_streak") return this.ctx.longestStreak;
       if (badge.metric === "level") return this.ctx.level;
       return this.ctx.counters[badge.metric];
     };
     const actual = (badge: BadgeDefinition): SQL => {
-      if (badge.metric === "longest_streak") return sql`1`;
-      if (badge.metric === "level") {
-        return sql`(SELECT level FROM user_progress WHERE user_id = ${userId}) >= ${badge.threshold}`;
-      }
-      return sql`(SELECT ${sql.raw(COUNTERS[badge.metric])} FROM gamification_stats WHERE user_id = ${userId}) >= ${badge.threshold}`;
+      const value =
+        badge.metric === "longest_streak"
+          ? sql`(SELECT longest_streak FROM user_progress WHERE user_id = ${this.user})`
+          : badge.metric === "level"
+            ? sql`(SELECT level FROM user_progress WHERE user_id = ${this.user})`
+            : sql`(SELECT ${sql.raw(COUNTERS[badge.metric].column)} FROM gamification_stats WHERE user_id = ${this.user})`;
+      return sql`${value} >= ${badge.threshold}`;
     };
     for (const badge of BADGES) {
       if (this.ctx.badges.has(badge.id) || estimate(badge) < badge.threshold) continue;
@@ -578,19 +587,18 @@ class EventPlanner {
         family: badge.family,
         description: badge.description,
       });
-      const at = new Date(this.at).toISOString();
       this.statements.push(
         rawStatement(
           this.db,
           sql`INSERT INTO events (id, user_id, type, data, occurred_at, send_attempts)
-          SELECT ${eventId}, ${userId}, 'achievement.unlocked', ${payload}, ${at}, 0
+          SELECT ${eventId}, ${this.user}, 'achievement.unlocked', ${payload}, ${this.atIso}, 0
           WHERE ${actual(badge)}
-            AND NOT EXISTS (SELECT 1 FROM user_badges WHERE user_id = ${userId} AND badge_id = ${badge.id})`,
+            AND NOT EXISTS (SELECT 1 FROM user_badges WHERE user_id = ${this.user} AND badge_id = ${badge.id})`,
         ),
         rawStatement(
           this.db,
           sql`INSERT INTO user_badges (user_id, badge_id, unlocked_at)
-          SELECT ${userId}, ${badge.id}, ${at} WHERE ${actual(badge)}
+          SELECT ${this.user}, ${badge.id}, ${this.atIso} WHERE ${actual(badge)}
           ON CONFLICT (user_id, badge_id) DO NOTHING`,
         ),
       );

@@ -136,8 +136,12 @@ export async function standingOf(
 
 const REBUILD_PAGE = 500;
 
-/** Copies every opted-in user from D1 to the leaderboards again (after losing or resharding them). */
+/**
+ * Copies every opted-in user from D1 to the leaderboards again, after clearing every shard: after
+ * losing one, or changing LEADERBOARD_SHARDS (users move between shards). The boards are short while it runs.
+ */
 export async function rebuildLeaderboards(env: Env, db: Database): Promise<{ users: number }> {
+  await Promise.all(Array.from({ length: shardCount(env) }, (_, i) => shard(env, i).clear()));
   let after = "";
   let count = 0;
   for (;;) {

@@ -69,6 +69,3 @@ export const THEMES: readonly Theme[] = [
 ];
 
 export const themesAt = (level: number) => THEMES.filter((t) => t.unlocks_at_level <= level);
-/** Themes a move from `from` to `to` unlocks. */
-export const themesUnlocked = (from: number, to: number) =>
-  THEMES.filter((t) => t.unlocks_at_level > from && t.unlocks_at_level <= to);

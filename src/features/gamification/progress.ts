@@ -1,9 +1,6 @@
 /** Calendar helpers of the gamification rules. Pure. */
 import { addDays, type LocalDate } from "../../lib/time";
 
-/** How far back active days are read to replay streaks (the longest streak is looked for this far). */
-export const STREAK_LOOKBACK_DAYS = 400;
-
 /** The Monday (UTC) of the week `at` falls in: weekly boards reset Monday 00:00 UTC. */
 export function weekStartOf(at: number): LocalDate {
   const date = new Date(at).toISOString().slice(0, 10);

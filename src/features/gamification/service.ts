@@ -17,12 +17,13 @@ import type { Env } from "../../env";
 import { ApiError, notFound } from "../../lib/errors";
 import { newId } from "../../lib/ids";
 import { insertEvent, newEvent } from "../../lib/outbox";
+import { longestStreak, STREAK_LOOKBACK_DAYS, streakState } from "../../lib/streaks";
 import { addDays, type LocalDate, localParts, nowIso } from "../../lib/time";
 import { BADGES, type BadgeMetric, badgeProgress } from "./badges";
 import { challengesFor } from "./challenges";
 import { hideScore, pushScores } from "./leaderboard";
 import { levelProgress, THEMES, themesAt } from "./levels";
-import { STREAK_LOOKBACK_DAYS, weekStartOf } from "./progress";
+import { weekStartOf } from "./progress";
 import type {
   BadgesSchema,
   BonusEventBodySchema,
@@ -35,7 +36,7 @@ import type {
   ProfileSchema,
   StreakSchema,
 } from "./schemas";
-import { longestStreak, streakState } from "./streaks";
+import { bonusWindowsQuery, challengeRowInsert, countersOf } from "./store";
 import { bonusXp, combinedMultiplier, focusXp, stepXp, taskXp } from "./xp";
 
 /** The user's time zone, progress, recent active days and badge count: what the profile shows. */
@@ -64,12 +65,12 @@ function streakOf(standing: {
   timezone: string;
   today: LocalDate;
   days: LocalDate[];
+  progress?: { longestStreak: number } | undefined;
 }): z.infer<typeof StreakSchema> {
-  return {
-    ...streakState(standing.days, standing.today),
-    today: standing.today,
-    timezone: standing.timezone,
-  };
+  const state = streakState(standing.days, standing.today);
+  // Days are replayed about a year back; the longest streak ever is kept with the user's progress.
+  const longest = Math.max(state.longest_days, standing.progress?.longestStreak ?? 0);
+  return { ...state, longest_days: longest, today: standing.today, timezone: standing.timezone };
 }
 
 export async function profileOf(
@@ -142,18 +143,9 @@ export async function badgesOf(
     db.select().from(gamificationStats).where(eq(gamificationStats.userId, userId)),
   ]);
   const standing = await readStanding(db, userId, now);
-  const s = stats[0];
   const values: Partial<Record<BadgeMetric, number>> = {
-    steps_completed: s?.stepsCompleted ?? 0,
-    tasks_completed: s?.tasksCompleted ?? 0,
-    focus_sessions: s?.focusSessions ?? 0,
-    long_focus_sessions: s?.longFocusSessions ?? 0,
-    morning_steps: s?.morningSteps ?? 0,
-    night_steps: s?.nightSteps ?? 0,
-    quick_wins: s?.quickWins ?? 0,
-    challenges_completed: s?.challengesCompleted ?? 0,
-    pet_feeds: s?.petFeeds ?? 0,
-    longest_streak: longestStreak(standing.days),
+    ...countersOf(stats[0]),
+    longest_streak: Math.max(standing.progress?.longestStreak ?? 0, longestStreak(standing.days)),
     level: levelProgress(standing.progress?.totalXp ?? 0).level,
   };
   const when = new Map(unlocked.map((u) => [u.badgeId, u.unlockedAt]));
@@ -212,39 +204,14 @@ export async function challengesOf(
 
 /** Writes the challenges of `dates` (the daily job): the same rows however often it runs. */
 export async function storeChallenges(db: Database, dates: LocalDate[]): Promise<number> {
-  const rows = dates.flatMap((d) => challengesFor(d));
   const createdAt = nowIso();
-  const [first, ...rest] = rows.map((c) =>
-    db
-      .insert(dailyChallenges)
-      .values({
-        id: c.challenge_id,
-        date: c.date,
-        metric: c.metric,
-        target: c.target,
-        title: c.title,
-        xp: c.xp,
-        createdAt,
-      })
-      .onConflictDoNothing(),
-  );
+  const [first, ...rest] = dates
+    .flatMap((d) => challengesFor(d))
+    .map((c) => challengeRowInsert(db, c, createdAt));
   if (!first) return 0;
   await db.batch([first, ...rest]);
-  return rows.length;
+  return rest.length + 1;
 }
-
-/** Bonus windows covering a moment. */
-const activeWindowsAt = (db: Database, at: string) =>
-  db
-    .select()
-    .from(bonusEvents)
-    .where(
-      and(
-        sql`${bonusEvents.cancelledAt} IS NULL`,
-        sql`${bonusEvents.startsAt} <= ${at}`,
-        sql`${bonusEvents.endsAt} > ${at}`,
-      ),
-    );
 
 /** What a piece of work would earn, bonus windows included, without granting anything. */
 export async function calculateXp(
@@ -257,7 +224,8 @@ export async function calculateXp(
       : input.kind === "focus"
         ? focusXp(input.actual_minutes)
         : stepXp(input.priority, input.estimated_minutes);
-  const windows = await activeWindowsAt(db, input.at ?? nowIso()).all();
+  const at = input.at ?? nowIso();
+  const windows = await bonusWindowsQuery(db, at, at).all();
   const multiplier = combinedMultiplier(windows.map((w) => w.multiplier));
   const bonus = bonusXp(breakdown.total, multiplier);
   return {

@@ -18,6 +18,8 @@ export const TASK_MAX_TIME_BONUS = 20;
 
 /** Focus earns 1 XP per 2 minutes worked (at most 60) and 5 for finishing. */
 export const FOCUS_MINUTES_PER_XP = 2;
+/** A session stopped before this many minutes is a misclick, not focus: it earns nothing. */
+export const MIN_REWARDED_FOCUS_MINUTES = 5;
 export const FOCUS_MAX_MINUTE_XP = 60;
 export const FOCUS_COMPLETION_XP = 5;
 
@@ -63,6 +65,9 @@ export function taskXp(priority: unknown, estimatedMinutes: unknown): XpBreakdow
 }
 
 export function focusXp(actualMinutes: unknown): XpBreakdown {
+  if (minutesOf(actualMinutes) < MIN_REWARDED_FOCUS_MINUTES) {
+    return { base: 0, priority_bonus: 0, time_bonus: 0, total: 0 };
+  }
   const timeBonus = Math.min(
     Math.floor(minutesOf(actualMinutes) / FOCUS_MINUTES_PER_XP),
     FOCUS_MAX_MINUTE_XP,

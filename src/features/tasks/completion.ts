@@ -18,15 +18,18 @@ export function completionStatements(
   options: {
     whenStepsDone: boolean /** an extra condition, e.g. "this request made its change" */;
     guard?: SQL;
+    /** When the work was done, if earlier than `now` (a completion synced late). */
+    completedAt?: number;
   },
 ) {
+  const doneAt = options.completedAt ?? now;
   const guard = options.whenStepsDone
     ? sql`NOT EXISTS (SELECT 1 FROM micro_steps s WHERE s.task_id = ${OUTER_TASK_ID} AND s.status = 'pending')
         AND EXISTS (SELECT 1 FROM micro_steps s WHERE s.task_id = ${OUTER_TASK_ID} AND s.status = 'completed')`
     : sql`1 = 1`;
   const complete = db
     .update(tasks)
-    .set({ status: "completed", completedAt: nowIso(now), updatedAt: nowIso(now) })
+    .set({ status: "completed", completedAt: nowIso(doneAt), updatedAt: nowIso(now) })
     .where(
       and(
         eq(tasks.id, taskId),
@@ -40,7 +43,7 @@ export function completionStatements(
   const event = insertEventIfChanged(
     db,
     {
-      ...newEvent("task.completed", userId, {}, now),
+      ...newEvent("task.completed", userId, {}, doneAt),
       data: sql`(SELECT json_object('task_id', t.id, 'title', t.title, 'priority', t.priority,
         'estimated_minutes', t.estimated_minutes, 'actual_minutes', t.actual_minutes, 'is_meta_task', t.is_meta_task,
         'created_at', t.created_at,

@@ -293,9 +293,8 @@ const deleteStepHandler: AppRouteHandler<typeof deleteStep> = async (c) => {
 };
 
 /** A reported completion time, checked: not in the future (a minute of clock skew allowed), not too old. */
-function completionTime(reported: string | undefined): number {
+function completionTime(reported: string): number {
   const now = Date.now();
-  if (reported === undefined) return now;
   const at = Date.parse(reported);
   if (at > now + 60_000)
     throw validationFailed([{ field: "completed_at", message: "Must not be in the future" }]);
@@ -309,7 +308,16 @@ function completionTime(reported: string | undefined): number {
 
 const completeStepHandler: AppRouteHandler<typeof completeStep> = async (c) => {
   const { task_id, step_id } = c.req.valid("param");
-  const at = completionTime(c.req.valid("json")?.completed_at);
+  const reported = c.req.valid("json")?.completed_at;
+  let at: number | undefined;
+  if (reported !== undefined) {
+    at = completionTime(reported);
+    // A late completion cannot predate the step (no filling in yesterday with a step made today).
+    const created = await steps.stepCreatedAt(c.var.db, c.var.principal.userId, task_id, step_id);
+    if (created !== undefined && at < created) {
+      throw validationFailed([{ field: "completed_at", message: "Must not be before the step was created" }]);
+    }
+  }
   const result = await steps.completeStep(c.var.db, c.var.principal.userId, task_id, step_id, at);
   afterWrite(c, result.events);
   return c.json(result.body, 200);

@@ -121,26 +121,28 @@ export async function updateStep(
   return { body: toTaskDto(task), events: recordedEvents(written(results)) };
 }
 
-/** Completes a step at `now` — or earlier, for a completion an offline app reports late. */
+/** Completes a step now — or at `completedAt`, for a completion an offline app reports late. */
 export async function completeStep(
   db: Database,
   userId: string,
   taskId: string,
   stepId: string,
-  now = Date.now(),
+  completedAt?: number,
 ): Promise<WriteResult<TaskDto>> {
+  const now = Date.now();
+  const doneAt = completedAt ?? now;
   const batch = new D1Batch();
   batch.add(
     db
       .update(microSteps)
-      .set({ status: "completed", completedAt: nowIso(now), updatedAt: nowIso(now) })
+      .set({ status: "completed", completedAt: nowIso(doneAt), updatedAt: nowIso(now) })
       .where(and(stepWhere(userId, taskId, stepId), sql`${microSteps.status} != 'completed'`)),
   );
   const stepEvent = batch.add(
     insertEventIfChanged(
       db,
       {
-        ...newEvent("step.completed", userId, {}, now),
+        ...newEvent("step.completed", userId, {}, doneAt),
         data: sql`(SELECT json_object('task_id', s.task_id, 'step_id', s.id, 'description', s.description,
           'estimated_minutes', s.estimated_minutes, 'leaf_type', s.leaf_type,
           'task_priority', (SELECT t.priority FROM tasks t WHERE t.id = s.task_id),
@@ -156,7 +158,10 @@ export async function completeStep(
       .set({ status: "in_progress", updatedAt: nowIso(now) })
       .where(and(eq(tasks.id, taskId), eq(tasks.userId, userId), eq(tasks.status, "pending"))),
   );
-  const { complete, event } = completionStatements(db, userId, taskId, now, { whenStepsDone: true });
+  const { complete, event } = completionStatements(db, userId, taskId, now, {
+    whenStepsDone: true,
+    completedAt: doneAt,
+  });
   batch.add(complete);
   const taskEvent = batch.add(event);
   const stepRead = batch.add(
@@ -248,4 +253,19 @@ export async function reorderSteps(
   const task = read(results)[0];
   if (!task) throw notFound("Task");
   return { body: toTaskDto(task), events: [] };
+}
+
+/** When one of the user's steps was created (undefined when it is not theirs or does not exist). */
+export async function stepCreatedAt(
+  db: Database,
+  userId: string,
+  taskId: string,
+  stepId: string,
+): Promise<number | undefined> {
+  const row = await db
+    .select({ createdAt: microSteps.createdAt })
+    .from(microSteps)
+    .where(stepWhere(userId, taskId, stepId))
+    .get();
+  return row ? Date.parse(row.createdAt) : undefined;
 }

@@ -1,15 +1,24 @@
 /**
- * Daily streaks, derived — never counted up — from the set of local days on which the user completed
- * at least one step. Replaying the days in order gives the streak, the freezes earned and spent, and
- * the longest streak; a completion synced late simply adds its day, and the replay repairs the rest.
- * Pure: no clock, no I/O.
+ * Daily streaks, derived — never counted up — from the set of local days on which something counted
+ * (a completed step for the daily streak, a completed focus session for the focus streak). Replaying
+ * the days in order gives the streak, the freezes earned and spent, and the longest streak; a day that
+ * arrives late (an offline app syncing) simply joins the set, and the replay repairs the rest. Pure.
  */
-import { addDays, type LocalDate } from "../../lib/time";
+import { addDays, daysBetween, type LocalDate } from "./time";
 
-/** One freeze is earned each time the streak reaches a multiple of this many days. */
-export const FREEZE_EVERY_DAYS = 7;
-/** Freezes held at once, at most: more would make streaks meaningless. */
-export const MAX_FREEZES = 2;
+/** How far back active days are read to replay streaks. */
+export const STREAK_LOOKBACK_DAYS = 400;
+
+export interface FreezeRules {
+  /** One freeze is earned each time the streak reaches a multiple of this many days (0: never). */
+  everyDays: number;
+  /** Freezes held at once, at most. */
+  max: number;
+}
+
+/** The daily streak's rules: one freeze per 7 days of streak, at most 2 held (more would make streaks meaningless). */
+export const DAILY_FREEZES: FreezeRules = { everyDays: 7, max: 2 };
+export const NO_FREEZES: FreezeRules = { everyDays: 0, max: 0 };
 
 export interface StreakState {
   current_days: number;
@@ -22,10 +31,12 @@ export interface StreakState {
   at_risk: boolean;
 }
 
-const dayNumber = (day: LocalDate) => Math.round(Date.parse(`${day}T00:00:00Z`) / 86_400_000);
-
 /** Replays `days` (any order, duplicates allowed) up to `today`. */
-export function streakState(days: Iterable<LocalDate>, today: LocalDate): StreakState {
+export function streakState(
+  days: Iterable<LocalDate>,
+  today: LocalDate,
+  rules: FreezeRules = DAILY_FREEZES,
+): StreakState {
   const sorted = [...new Set(days)].filter((d) => d <= today).sort();
   let current = 0;
   let longest = 0;
@@ -35,7 +46,7 @@ export function streakState(days: Iterable<LocalDate>, today: LocalDate): Streak
 
   /** Covers the days missed after `from` (exclusive) up to `until` (exclusive) with freezes, if there are enough. */
   const bridge = (from: LocalDate, until: LocalDate): boolean => {
-    const missed = dayNumber(until) - dayNumber(from) - 1;
+    const missed = daysBetween(from, until) - 1;
     if (missed <= 0) return true;
     if (missed > freezes) return false;
     freezes -= missed;
@@ -49,7 +60,7 @@ export function streakState(days: Iterable<LocalDate>, today: LocalDate): Streak
     } else {
       current += 1;
     }
-    if (current % FREEZE_EVERY_DAYS === 0) freezes = Math.min(MAX_FREEZES, freezes + 1);
+    if (rules.everyDays > 0 && current % rules.everyDays === 0) freezes = Math.min(rules.max, freezes + 1);
     longest = Math.max(longest, current);
     previous = day;
   }
@@ -70,7 +81,7 @@ export function streakState(days: Iterable<LocalDate>, today: LocalDate): Streak
   };
 }
 
-/** The longest run of days, freezes included: it only ever grows, so badges can rest on it. */
-export function longestStreak(days: Iterable<LocalDate>): number {
-  return streakState(days, "9999-12-31").longest_days;
+/** The longest run among `days`, freezes included (whatever today is). */
+export function longestStreak(days: Iterable<LocalDate>, rules: FreezeRules = DAILY_FREEZES): number {
+  return streakState(days, "9999-12-31", rules).longest_days;
 }

@@ -1,0 +1,15 @@
+import { eq } from "drizzle-orm";
+import type { Database } from "../../db";
+import { users } from "../../db/schema";
+import type { Env } from "../../env";
+
+/** Whether the account is one of the administrators named in ADMIN_EMAILS (comma-separated). */
+export async function isAdmin(db: Database, env: Env, userId: string): Promise<boolean> {
+  const admins = (env.ADMIN_EMAILS ?? "")
+    .split(",")
+    .map((e) => e.trim().toLowerCase())
+    .filter(Boolean);
+  if (admins.length === 0) return false;
+  const row = await db.select({ email: users.email }).from(users).where(eq(users.id, userId)).get();
+  return row !== undefined && admins.includes(row.email.toLowerCase());
+}
