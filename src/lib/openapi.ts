@@ -1,9 +1,18 @@
-import type { z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import { problemResponse } from "./errors";
 
 /** A required JSON request body. */
 export function jsonBody<T extends z.ZodType>(schema: T, description?: string) {
   return { required: true, description, content: { "application/json": { schema } } };
+}
+
+/** A page of a list: a JSON array, with the next page (if any) in `Link: <…>; rel="next"`. */
+export function pageResponse<T extends z.ZodType>(item: T, description: string) {
+  return {
+    description,
+    content: { "application/json": { schema: z.array(item) } },
+    headers: z.object({ Link: z.string().optional().openapi({ description: 'rel="next" page' }) }),
+  };
 }
 
 /** A JSON response. */

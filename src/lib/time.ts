@@ -10,27 +10,47 @@ export function isValidTimeZone(zone: string): boolean {
   }
 }
 
+const wallClocks = new Map<string, Intl.DateTimeFormat>();
+
+// Building a formatter costs far more than using one: analytics and streaks convert thousands of instants.
+function wallClock(zone: string): Intl.DateTimeFormat {
+  let formatter = wallClocks.get(zone);
+  if (!formatter) {
+    formatter = new Intl.DateTimeFormat("en-US", {
+      timeZone: zone,
+      hourCycle: "h23",
+      year: "numeric",
+      month: "2-digit",
+      day: "2-digit",
+      hour: "2-digit",
+      minute: "2-digit",
+      second: "2-digit",
+      weekday: "short",
+    });
+    wallClocks.set(zone, formatter);
+  }
+  return formatter;
+}
+
+/** What the wall clock in `zone` shows at `at`. */
+function wallTime(zone: string, at: number) {
+  const parts = wallClock(zone).formatToParts(new Date(at));
+  const get = (type: string) => parts.find((p) => p.type === type)?.value ?? "";
+  return {
+    year: get("year"),
+    month: get("month"),
+    day: get("day"),
+    hour: Number(get("hour")),
+    minute: Number(get("minute")),
+    second: Number(get("second")),
+    weekday: get("weekday"),
+  };
+}
+
 /** Offset of `zone` from UTC, in minutes, at the instant `at` (DST-aware). */
 export function timeZoneOffsetMinutes(zone: string, at: Date): number {
-  const parts = new Intl.DateTimeFormat("en-US", {
-    timeZone: zone,
-    hourCycle: "h23",
-    year: "numeric",
-    month: "2-digit",
-    day: "2-digit",
-    hour: "2-digit",
-    minute: "2-digit",
-    second: "2-digit",
-  }).formatToParts(at);
-  const get = (type: string) => Number(parts.find((p) => p.type === type)?.value ?? 0);
-  const asUtc = Date.UTC(
-    get("year"),
-    get("month") - 1,
-    get("day"),
-    get("hour"),
-    get("minute"),
-    get("second"),
-  );
+  const w = wallTime(zone, at.getTime());
+  const asUtc = Date.UTC(Number(w.year), Number(w.month) - 1, Number(w.day), w.hour, w.minute, w.second);
   return Math.round((asUtc - Math.floor(at.getTime() / 1000) * 1000) / 60_000);
 }
 
@@ -54,37 +74,12 @@ export function zonedTimeToUtc(
 /** A calendar date, "YYYY-MM-DD". */
 export type LocalDate = string;
 
-const calendarFormatters = new Map<string, Intl.DateTimeFormat>();
-
-// Building a formatter costs far more than using one; analytics formats thousands of instants.
-function calendarFormatter(zone: string): Intl.DateTimeFormat {
-  let formatter = calendarFormatters.get(zone);
-  if (!formatter) {
-    formatter = new Intl.DateTimeFormat("en-US", {
-      timeZone: zone,
-      hourCycle: "h23",
-      year: "numeric",
-      month: "2-digit",
-      day: "2-digit",
-      hour: "2-digit",
-      weekday: "short",
-    });
-    calendarFormatters.set(zone, formatter);
-  }
-  return formatter;
-}
-
 const WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
 
 /** Where an instant falls on the wall calendar of `zone`: its date, hour (0–23), ISO weekday (1 = Monday). */
 export function localParts(zone: string, at: number): { date: LocalDate; hour: number; weekday: number } {
-  const parts = calendarFormatter(zone).formatToParts(new Date(at));
-  const get = (type: string) => parts.find((p) => p.type === type)?.value ?? "";
-  return {
-    date: `${get("year")}-${get("month")}-${get("day")}`,
-    hour: Number(get("hour")),
-    weekday: WEEKDAYS.indexOf(get("weekday")) + 1,
-  };
+  const w = wallTime(zone, at);
+  return { date: `${w.year}-${w.month}-${w.day}`, hour: w.hour, weekday: WEEKDAYS.indexOf(w.weekday) + 1 };
 }
 
 /** The date `days` after (or before, when negative) `date`. */

@@ -3,7 +3,7 @@ import type { Context } from "hono";
 import { type AppEnv, type AppRouteHandler, createRouter } from "../../lib/create-app";
 import { ApiError, notFound, validationFailed } from "../../lib/errors";
 import { IDEMPOTENCY_HEADER, IdempotencyHeadersSchema, idempotencyContext } from "../../lib/idempotency";
-import { BEARER_SECURITY, errorResponses, jsonBody, jsonResponse } from "../../lib/openapi";
+import { BEARER_SECURITY, errorResponses, jsonBody, jsonResponse, pageResponse } from "../../lib/openapi";
 import { encodeCursor, nextLink, pageAfter } from "../../lib/pagination";
 import { requireAuth } from "../../middleware/auth";
 import { COMMAND_BODIES, type CommandType, type FocusCommand, parseCommand } from "./commands";
@@ -165,10 +165,7 @@ export const listSessions = createRoute({
   middleware: read,
   request: { query: ListSessionsQuerySchema },
   responses: {
-    200: {
-      ...jsonResponse(z.array(FocusRecordSchema), "A page of sessions"),
-      headers: z.object({ Link: z.string().optional().openapi({ description: 'rel="next" page' }) }),
-    },
+    200: pageResponse(FocusRecordSchema, "A page of sessions"),
     ...errorResponses(400, 401, 403, 422),
   },
 });

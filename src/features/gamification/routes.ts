@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { type AppRouteHandler, createRouter } from "../../lib/create-app";
 import { QueryBoolean } from "../../lib/enums";
-import { BEARER_SECURITY, errorResponses, jsonBody, jsonResponse } from "../../lib/openapi";
+import { BEARER_SECURITY, errorResponses, jsonBody, jsonResponse, pageResponse } from "../../lib/openapi";
 import { encodeCursor, nextLink, pageAfter } from "../../lib/pagination";
 import { afterWrite } from "../../lib/publish";
 import { requireAuth } from "../../middleware/auth";
@@ -53,10 +53,7 @@ export const ledger = createRoute({
   middleware: read,
   request: { query: LedgerQuerySchema },
   responses: {
-    200: {
-      ...jsonResponse(z.array(LedgerEntrySchema), "A page of grants"),
-      headers: z.object({ Link: z.string().optional().openapi({ description: 'rel="next" page' }) }),
-    },
+    200: pageResponse(LedgerEntrySchema, "A page of grants"),
     ...errorResponses(400, 401, 403, 422),
   },
 });

@@ -1,8 +1,8 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { createRoute } from "@hono/zod-openapi";
 import { type AppRouteHandler, createRouter } from "../../lib/create-app";
 import { validationFailed } from "../../lib/errors";
 import { IDEMPOTENCY_HEADER, IdempotencyHeadersSchema, idempotencyContext } from "../../lib/idempotency";
-import { BEARER_SECURITY, errorResponses, jsonBody, jsonResponse } from "../../lib/openapi";
+import { BEARER_SECURITY, errorResponses, jsonBody, jsonResponse, pageResponse } from "../../lib/openapi";
 import { encodeCursor, nextLink, pageAfter } from "../../lib/pagination";
 import { afterWrite } from "../../lib/publish";
 import { requireAuth } from "../../middleware/auth";
@@ -51,10 +51,7 @@ export const listTasksRoute = createRoute({
   middleware: read,
   request: { query: ListTasksQuerySchema },
   responses: {
-    200: {
-      ...jsonResponse(z.array(TaskSchema), "A page of tasks"),
-      headers: z.object({ Link: z.string().optional().openapi({ description: 'rel="next" page' }) }),
-    },
+    200: pageResponse(TaskSchema, "A page of tasks"),
     ...errorResponses(400, 401, 403, 422),
   },
 });
