@@ -18,7 +18,9 @@ const bundled = await build({
   platform: "node",
   write: false,
 });
-const { portraitSvg } = await import(`data:text/javascript;base64,${Buffer.from(bundled.outputFiles[0].text).toString("base64")}`);
+const { portraitSvg } = await import(
+  `data:text/javascript;base64,${Buffer.from(bundled.outputFiles[0].text).toString("base64")}`
+);
 
 const species = ["dog", "cat", "dragon", "owl", "fox"];
 const moods = ["happy", "playful", "hungry", "sleepy", "sad"];
@@ -46,14 +48,31 @@ try {
 
 async function save(name, svg) {
   writeFileSync(join(OUT, `${name}.svg`), svg);
-  if (sharp) await sharp(Buffer.from(svg)).png().toFile(join(OUT, `${name}.png`));
+  if (sharp)
+    await sharp(Buffer.from(svg))
+      .png()
+      .toFile(join(OUT, `${name}.png`));
   console.log(`wrote .creatures/${name}.${sharp ? "{svg,png}" : "svg"}`);
 }
 
 for (const seed of seeds) {
   const cells = [];
-  for (const stage of [1, 2, 3]) for (const s of species) cells.push(portraitSvg({ seed: `${seed}-${s}`, species: s, stage, mood: "happy" }));
+  for (const stage of [1, 2, 3])
+    for (const s of species)
+      cells.push(portraitSvg({ seed: `${seed}-${s}`, species: s, stage, mood: "happy" }));
   await save(`grid-${seed}`, grid(cells, 5));
 }
-await save("moods-fox", grid(moods.map((mood) => portraitSvg({ seed: "alpha-fox", species: "fox", stage: 2, mood })), 5));
-await save("moods-dragon", grid(moods.map((mood) => portraitSvg({ seed: "alpha-dragon", species: "dragon", stage: 3, mood })), 5));
+await save(
+  "moods-fox",
+  grid(
+    moods.map((mood) => portraitSvg({ seed: "alpha-fox", species: "fox", stage: 2, mood })),
+    5,
+  ),
+);
+await save(
+  "moods-dragon",
+  grid(
+    moods.map((mood) => portraitSvg({ seed: "alpha-dragon", species: "dragon", stage: 3, mood })),
+    5,
+  ),
+);

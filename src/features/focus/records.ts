@@ -1,8 +1,7 @@
 import { and, desc, eq, gte, lt, type SQL } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Database } from "../../db";
-import { events, focusSessions } from "../../db/schema";
-import type { EventEnvelope } from "../../lib/events";
+import { focusSessions } from "../../db/schema";
 import { nowIso } from "../../lib/time";
 import { type FocusSettings, minutesOf } from "./kinds";
 import type { FocusRecord } from "./machine";
@@ -19,19 +18,18 @@ export interface SettingsWrite {
 }
 
 /**
- * The statements that make what the FocusTimer holds durable in D1: ended sessions, events, settings.
- * Sessions and events ignore a row already there, and settings are written in the order they changed,
- * so the timer can resend after a failure without writing anything twice or going back in time.
+ * The statements that make what the FocusTimer holds durable in D1 (its events go with every live
+ * object's, through the outbox writer): ended sessions — ignored when already there — and settings,
+ * in the order they changed, so a resend after a failure writes nothing twice nor goes back in time.
  */
 export function persistStatements(
   db: Database,
-  pending: { records: FocusRecord[]; events: EventEnvelope[]; settings: SettingsWrite[] },
+  pending: { records: FocusRecord[]; settings: SettingsWrite[] },
 ): BatchItem<"sqlite">[] {
-  const { records, events: envelopes, settings } = pending;
   const createdAt = nowIso();
   return [
-    ...settings.map((s) => settingsUpsert(db, s.user_id, s.settings, s.updated_at)),
-    ...records.map((r) =>
+    ...pending.settings.map((s) => settingsUpsert(db, s.user_id, s.settings, s.updated_at)),
+    ...pending.records.map((r) =>
       db
         .insert(focusSessions)
         .values({
@@ -54,12 +52,6 @@ export function persistStatements(
           endedAt: r.ended_at,
           createdAt,
         })
-        .onConflictDoNothing(),
-    ),
-    ...envelopes.map((e) =>
-      db
-        .insert(events)
-        .values({ id: e.id, userId: e.user_id, type: e.type, data: e.data, occurredAt: e.occurred_at })
         .onConflictDoNothing(),
     ),
   ];

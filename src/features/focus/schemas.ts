@@ -217,13 +217,5 @@ export const ListSessionsQuerySchema = PaginationQuerySchema.extend({
 
 export const SessionIdParamsSchema = z.object({ session_id: Id });
 
-export const SocketTicketSchema = z
-  .object({
-    ticket: z.string(),
-    expires_in: z.number().int().openapi({ description: "Seconds; the ticket opens one connection" }),
-    url: z.string().openapi({ example: "/api/v1/focus/ws?ticket=…" }),
-  })
-  .openapi("FocusSocketTicket");
-
 export type FocusRecordDto = z.infer<typeof FocusRecordSchema>;
 export type FocusStateDto = z.infer<typeof FocusStateSchema>;

@@ -1,14 +1,9 @@
-import { z } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
 import type { Database } from "../../db";
 import { users } from "../../db/schema";
 import type { Env } from "../../env";
-import { jwtConfig } from "../../lib/auth/config";
-import { type AccessClaims, signJwt, verifyJwt } from "../../lib/auth/jwt";
-import { ALL_SCOPES, type Principal, type Scope } from "../../lib/auth/principal";
 import { ApiError, validationFailed } from "../../lib/errors";
 import type { IdempotencyContext } from "../../lib/idempotency";
-import { newId } from "../../lib/ids";
 import { STREAK_LOOKBACK_DAYS } from "../../lib/streaks";
 import { addDays, daysBetween, type LocalDate, localParts } from "../../lib/time";
 import { type FocusAnalytics, focusAnalytics } from "./analytics";
@@ -58,59 +53,6 @@ export async function changeSettings(
   const result = await focusTimer(env, userId).changeSettings(userId, patch);
   if (!result.ok) throw toApiError(result.error);
   return result.settings;
-}
-
-/** A WebSocket ticket lives this long and opens one connection (the timer remembers used ones). */
-export const TICKET_TTL_SECONDS = 60;
-const ticketAudience = (audience: string) => `${audience}#focus-socket`;
-
-/** What a ticket carries besides the usual claims: the scopes and credential of whoever asked for it. */
-const TicketClaimsSchema = z.object({
-  scope: z.string(),
-  ckind: z.enum(["session", "api_token", "agent"]),
-  cexp: z.number().nullable(),
-});
-
-export async function issueSocketTicket(env: Env, principal: Principal): Promise<string> {
-  const config = jwtConfig(env);
-  const iat = Math.floor(Date.now() / 1000);
-  const claims: AccessClaims & z.infer<typeof TicketClaimsSchema> = {
-    sub: principal.userId,
-    iss: config.issuer,
-    aud: ticketAudience(config.audience),
-    iat,
-    exp: iat + TICKET_TTL_SECONDS,
-    jti: newId(),
-    sid: principal.credentialId,
-    scope: [...principal.scopes].join(" "),
-    ckind: principal.kind,
-    cexp: principal.expiresAt ?? null,
-  };
-  return signJwt(claims, config.secret);
-}
-
-/** The caller a ticket stands for, or undefined when it is forged, for elsewhere or expired. */
-export async function readSocketTicket(
-  env: Env,
-  ticket: string,
-): Promise<{ principal: Principal; jti: string; expiresAt: number } | undefined> {
-  const config = jwtConfig(env);
-  const result = await verifyJwt(ticket, { ...config, audience: ticketAudience(config.audience) });
-  if (!result.ok) return undefined;
-  const extra = TicketClaimsSchema.safeParse(result.claims);
-  if (!extra.success) return undefined;
-  const scopes = new Set(extra.data.scope.split(" ").filter((s): s is Scope => ALL_SCOPES.has(s as Scope)));
-  return {
-    principal: {
-      userId: result.claims.sub,
-      kind: extra.data.ckind,
-      credentialId: result.claims.sid,
-      scopes,
-      ...(extra.data.cexp !== null ? { expiresAt: extra.data.cexp } : {}),
-    },
-    jti: result.claims.jti,
-    expiresAt: result.claims.exp * 1000,
-  };
 }
 
 /** Longest range the analytics answer for at once. */

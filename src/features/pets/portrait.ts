@@ -103,13 +103,16 @@ function eyes(mood: Mood, L: Layout, gap: number, size: number, ink: string): st
     case "sleepy":
       return closed(left) + closed(right);
     case "playful":
-      return open(left) + el("path", {
-        d: `M${f(right - size)} ${f(ey)} Q${f(right)} ${f(ey - size)} ${f(right + size)} ${f(ey)}`,
-        fill: "none",
-        stroke: ink,
-        "stroke-width": 3,
-        "stroke-linecap": "round",
-      });
+      return (
+        open(left) +
+        el("path", {
+          d: `M${f(right - size)} ${f(ey)} Q${f(right)} ${f(ey - size)} ${f(right + size)} ${f(ey)}`,
+          fill: "none",
+          stroke: ink,
+          "stroke-width": 3,
+          "stroke-linecap": "round",
+        })
+      );
     case "sad": {
       const brow = (cx: number, dir: number) =>
         el("path", {
@@ -130,11 +133,16 @@ function mouth(mood: Mood, mx: number, my: number, w: number, ink: string): stri
   const line = { fill: "none", stroke: ink, "stroke-width": 2.5, "stroke-linecap": "round" } as const;
   switch (mood) {
     case "happy":
-      return el("path", { d: `M${f(mx - w)} ${f(my)} Q${f(mx)} ${f(my + w * 0.9)} ${f(mx + w)} ${f(my)}`, ...line });
+      return el("path", {
+        d: `M${f(mx - w)} ${f(my)} Q${f(mx)} ${f(my + w * 0.9)} ${f(mx + w)} ${f(my)}`,
+        ...line,
+      });
     case "playful":
       return (
-        el("path", { d: `M${f(mx - w)} ${f(my)} Q${f(mx)} ${f(my + w * 1.3)} ${f(mx + w)} ${f(my)} Z`, fill: ink }) +
-        el("ellipse", { cx: mx, cy: my + w * 0.55, rx: w * 0.45, ry: w * 0.35, fill: "#f07a8a" })
+        el("path", {
+          d: `M${f(mx - w)} ${f(my)} Q${f(mx)} ${f(my + w * 1.3)} ${f(mx + w)} ${f(my)} Z`,
+          fill: ink,
+        }) + el("ellipse", { cx: mx, cy: my + w * 0.55, rx: w * 0.45, ry: w * 0.35, fill: "#f07a8a" })
       );
     case "hungry":
       return (
@@ -145,7 +153,10 @@ function mouth(mood: Mood, mx: number, my: number, w: number, ink: string): stri
         })
       );
     case "sad":
-      return el("path", { d: `M${f(mx - w)} ${f(my + w * 0.6)} Q${f(mx)} ${f(my - w * 0.2)} ${f(mx + w)} ${f(my + w * 0.6)}`, ...line });
+      return el("path", {
+        d: `M${f(mx - w)} ${f(my + w * 0.6)} Q${f(mx)} ${f(my - w * 0.2)} ${f(mx + w)} ${f(my + w * 0.6)}`,
+        ...line,
+      });
     case "sleepy":
       return el("ellipse", { cx: mx, cy: my + w * 0.25, rx: w * 0.3, ry: w * 0.2, fill: ink });
   }
@@ -180,7 +191,13 @@ function moodExtras(mood: Mood, L: Layout, ink: string): string {
   return "";
 }
 
-function dog(next: Next, L: Layout, stage: Stage, coat: Colour, parts: Parts): { eyeGap: number; mouthY: number } {
+function dog(
+  next: Next,
+  L: Layout,
+  stage: Stage,
+  coat: Colour,
+  parts: Parts,
+): { eyeGap: number; mouthY: number } {
   const { x, y, r } = L.head;
   const ear = hsl(coat, -15);
   const earLen = between(next, 0.75, 0.95) * r;
@@ -206,24 +223,44 @@ function dog(next: Next, L: Layout, stage: Stage, coat: Colour, parts: Parts): {
     }),
   );
   if (next() < 0.5) {
-    parts.head.push(el("ellipse", { cx: x + r * 0.35, cy: y - r * 0.05, rx: r * 0.32, ry: r * 0.28, fill: hsl(coat, -20), opacity: 0.8 }));
+    parts.head.push(
+      el("ellipse", {
+        cx: x + r * 0.35,
+        cy: y - r * 0.05,
+        rx: r * 0.32,
+        ry: r * 0.28,
+        fill: hsl(coat, -20),
+        opacity: 0.8,
+      }),
+    );
   }
   parts.head.push(el("ellipse", { cx: x, cy: y + r * 0.38, rx: r * 0.42, ry: r * 0.3, fill: hsl(coat, 24) }));
   parts.head.push(el("ellipse", { cx: x, cy: y + r * 0.24, rx: r * 0.13, ry: r * 0.09, fill: "#2b1d16" }));
   if (stage === 3) {
-    parts.front.push(el("rect", { x: x - r * 0.55, y: y + r * 0.86, width: r * 1.1, height: 8, rx: 4, fill: "#d94a4a" }));
+    parts.front.push(
+      el("rect", { x: x - r * 0.55, y: y + r * 0.86, width: r * 1.1, height: 8, rx: 4, fill: "#d94a4a" }),
+    );
     parts.front.push(el("circle", { cx: x, cy: y + r * 0.86 + 14, r: 5, fill: "#f2c14e" }));
   }
   return { eyeGap: r * 0.35, mouthY: y + r * 0.42 };
 }
 
-function cat(next: Next, L: Layout, stage: Stage, coat: Colour, parts: Parts): { eyeGap: number; mouthY: number } {
+function cat(
+  next: Next,
+  L: Layout,
+  stage: Stage,
+  coat: Colour,
+  parts: Parts,
+): { eyeGap: number; mouthY: number } {
   const { x, y, r } = L.head;
   for (const side of [-1, 1]) {
     const bx = x + side * r * 0.55;
     const tip = `${f(x + side * r * 0.8)} ${f(y - r * 1.25)}`;
     parts.head.push(
-      el("path", { d: `M${f(bx - r * 0.3)} ${f(y - r * 0.6)} L${tip} L${f(bx + r * 0.3)} ${f(y - r * 0.75)} Z`, fill: hsl(coat) }),
+      el("path", {
+        d: `M${f(bx - r * 0.3)} ${f(y - r * 0.6)} L${tip} L${f(bx + r * 0.3)} ${f(y - r * 0.75)} Z`,
+        fill: hsl(coat),
+      }),
       el("path", {
         d: `M${f(bx - r * 0.15)} ${f(y - r * 0.7)} L${f(x + side * r * 0.77)} ${f(y - r * 1.08)} L${f(bx + r * 0.18)} ${f(y - r * 0.78)} Z`,
         fill: "#f3a6b5",
@@ -266,7 +303,13 @@ function cat(next: Next, L: Layout, stage: Stage, coat: Colour, parts: Parts): {
   return { eyeGap: r * 0.36, mouthY: y + r * 0.34 };
 }
 
-function dragon(next: Next, L: Layout, stage: Stage, coat: Colour, parts: Parts): { eyeGap: number; mouthY: number } {
+function dragon(
+  next: Next,
+  L: Layout,
+  stage: Stage,
+  coat: Colour,
+  parts: Parts,
+): { eyeGap: number; mouthY: number } {
   const { x, y, r } = L.head;
   const horn = hsl({ h: 40, s: 35, l: 82 });
   for (const side of [-1, 1]) {
@@ -283,7 +326,12 @@ function dragon(next: Next, L: Layout, stage: Stage, coat: Colour, parts: Parts)
     const a = Math.PI * (0.36 + (i / Math.max(1, spikes - 1)) * 0.28);
     const sx = x - Math.cos(a) * r * 0.98;
     const sy = y - Math.sin(a) * r * 0.98;
-    parts.head.push(el("path", { d: `M${f(sx - 6)} ${f(sy + 3)} L${f(sx)} ${f(sy - 12)} L${f(sx + 6)} ${f(sy + 3)} Z`, fill: hsl(coat, -18) }));
+    parts.head.push(
+      el("path", {
+        d: `M${f(sx - 6)} ${f(sy + 3)} L${f(sx)} ${f(sy - 12)} L${f(sx + 6)} ${f(sy + 3)} Z`,
+        fill: hsl(coat, -18),
+      }),
+    );
   }
   if (stage >= 2) {
     // The adult's wings fill the frame without leaving it.
@@ -306,7 +354,15 @@ function dragon(next: Next, L: Layout, stage: Stage, coat: Colour, parts: Parts)
       fill: hsl(coat, -6),
     }),
   );
-  parts.body.push(el("ellipse", { cx: L.body.x, cy: L.body.y + L.body.ry * 0.15, rx: L.body.rx * 0.55, ry: L.body.ry * 0.7, fill: hsl({ h: 48, s: 60, l: 80 }) }));
+  parts.body.push(
+    el("ellipse", {
+      cx: L.body.x,
+      cy: L.body.y + L.body.ry * 0.15,
+      rx: L.body.rx * 0.55,
+      ry: L.body.ry * 0.7,
+      fill: hsl({ h: 48, s: 60, l: 80 }),
+    }),
+  );
   for (let i = 1; i <= 3; i++) {
     parts.body.push(
       el("path", {
@@ -316,12 +372,23 @@ function dragon(next: Next, L: Layout, stage: Stage, coat: Colour, parts: Parts)
       }),
     );
   }
-  parts.head.push(el("ellipse", { cx: x, cy: y + r * 0.35, rx: r * 0.45, ry: r * 0.28, fill: hsl(coat, 12) }));
-  for (const side of [-1, 1]) parts.head.push(el("circle", { cx: x + side * r * 0.13, cy: y + r * 0.28, r: 2.5, fill: hsl(coat, -35) }));
+  parts.head.push(
+    el("ellipse", { cx: x, cy: y + r * 0.35, rx: r * 0.45, ry: r * 0.28, fill: hsl(coat, 12) }),
+  );
+  for (const side of [-1, 1])
+    parts.head.push(
+      el("circle", { cx: x + side * r * 0.13, cy: y + r * 0.28, r: 2.5, fill: hsl(coat, -35) }),
+    );
   return { eyeGap: r * 0.38, mouthY: y + r * 0.45 };
 }
 
-function owl(next: Next, L: Layout, stage: Stage, coat: Colour, parts: Parts): { eyeGap: number; mouthY: number } {
+function owl(
+  next: Next,
+  L: Layout,
+  stage: Stage,
+  coat: Colour,
+  parts: Parts,
+): { eyeGap: number; mouthY: number } {
   const { x, y, r } = L.head;
   for (const side of [-1, 1]) {
     parts.head.push(
@@ -342,24 +409,52 @@ function owl(next: Next, L: Layout, stage: Stage, coat: Colour, parts: Parts): {
     );
   }
   for (const side of [-1, 1]) {
-    parts.head.push(el("circle", { cx: x + side * r * 0.38, cy: y + r * 0.02, r: r * 0.36, fill: hsl(coat, 30, -10) }));
+    parts.head.push(
+      el("circle", { cx: x + side * r * 0.38, cy: y + r * 0.02, r: r * 0.36, fill: hsl(coat, 30, -10) }),
+    );
   }
-  parts.head.push(el("path", { d: `M${f(x - 6)} ${f(y + r * 0.22)} L${f(x + 6)} ${f(y + r * 0.22)} L${f(x)} ${f(y + r * 0.42)} Z`, fill: "#f2a93b" }));
+  parts.head.push(
+    el("path", {
+      d: `M${f(x - 6)} ${f(y + r * 0.22)} L${f(x + 6)} ${f(y + r * 0.22)} L${f(x)} ${f(y + r * 0.42)} Z`,
+      fill: "#f2a93b",
+    }),
+  );
   const rows = stage === 1 ? 2 : 3;
   for (let row = 0; row < rows; row++) {
     for (let i = -1; i <= 1; i++) {
       const cx = L.body.x + i * 14 + (row % 2) * 7;
       const cy = L.body.y - L.body.ry * 0.2 + row * 13;
-      parts.body.push(el("path", { d: `M${f(cx - 5)} ${f(cy)} l5 5 l5 -5`, fill: "none", stroke: hsl(coat, -20), "stroke-width": 2, "stroke-linecap": "round" }));
+      parts.body.push(
+        el("path", {
+          d: `M${f(cx - 5)} ${f(cy)} l5 5 l5 -5`,
+          fill: "none",
+          stroke: hsl(coat, -20),
+          "stroke-width": 2,
+          "stroke-linecap": "round",
+        }),
+      );
     }
   }
   for (const side of [-1, 1]) {
-    parts.front.push(el("path", { d: `M${f(L.body.x + side * 14)} ${f(L.body.y + L.body.ry * 0.95)} l-6 8 m6 -8 l0 9 m0 -9 l6 8`, stroke: "#f2a93b", "stroke-width": 3, "stroke-linecap": "round" }));
+    parts.front.push(
+      el("path", {
+        d: `M${f(L.body.x + side * 14)} ${f(L.body.y + L.body.ry * 0.95)} l-6 8 m6 -8 l0 9 m0 -9 l6 8`,
+        stroke: "#f2a93b",
+        "stroke-width": 3,
+        "stroke-linecap": "round",
+      }),
+    );
   }
   return { eyeGap: r * 0.38, mouthY: y + r * 0.5 };
 }
 
-function fox(next: Next, L: Layout, stage: Stage, coat: Colour, parts: Parts): { eyeGap: number; mouthY: number } {
+function fox(
+  next: Next,
+  L: Layout,
+  stage: Stage,
+  coat: Colour,
+  parts: Parts,
+): { eyeGap: number; mouthY: number } {
   const { x, y, r } = L.head;
   const tip = hsl({ h: 20, s: 30, l: 18 });
   for (const side of [-1, 1]) {
@@ -395,9 +490,26 @@ function fox(next: Next, L: Layout, stage: Stage, coat: Colour, parts: Parts): {
   );
   parts.head.push(el("ellipse", { cx: x, cy: y + r * 0.55, rx: r * 0.11, ry: r * 0.08, fill: "#1f1410" }));
   for (const side of [-1, 1]) {
-    parts.front.push(el("ellipse", { cx: L.body.x + side * L.body.rx * 0.45, cy: L.body.y + L.body.ry * 0.88, rx: 9, ry: 6, fill: tip }));
+    parts.front.push(
+      el("ellipse", {
+        cx: L.body.x + side * L.body.rx * 0.45,
+        cy: L.body.y + L.body.ry * 0.88,
+        rx: 9,
+        ry: 6,
+        fill: tip,
+      }),
+    );
   }
-  if (next() < 0.4) parts.body.push(el("ellipse", { cx: L.body.x, cy: L.body.y + L.body.ry * 0.1, rx: L.body.rx * 0.45, ry: L.body.ry * 0.6, fill: "#fbf6ef" }));
+  if (next() < 0.4)
+    parts.body.push(
+      el("ellipse", {
+        cx: L.body.x,
+        cy: L.body.y + L.body.ry * 0.1,
+        rx: L.body.rx * 0.45,
+        ry: L.body.ry * 0.6,
+        fill: "#fbf6ef",
+      }),
+    );
   return { eyeGap: r * 0.36, mouthY: y + r * 0.64 };
 }
 
@@ -408,7 +520,11 @@ export function portraitSvg(input: { seed: string; species: PetSpecies; stage: S
   const { seed, species, stage, mood } = input;
   const next = prng(seedOf(`portrait:${seed}:${species}`));
   const base = choose(next, COATS[species]);
-  const coat: Colour = { h: base.h + between(next, -6, 6), s: base.s + between(next, -8, 8), l: base.l + between(next, -5, 5) };
+  const coat: Colour = {
+    h: base.h + between(next, -6, 6),
+    s: base.s + between(next, -8, 8),
+    l: base.l + between(next, -5, 5),
+  };
   const L = LAYOUTS[stage];
   const parts: Parts = { back: [], body: [], head: [], front: [] };
   const { eyeGap, mouthY } = SPECIES_DRAW[species](next, L, stage, coat, parts);
@@ -417,19 +533,60 @@ export function portraitSvg(input: { seed: string; species: PetSpecies; stage: S
   const bg = { h: (coat.h + 190) % 360, s: 45, l: 93 };
   const gradient = `bg${seedOf(seed).toString(36)}`;
   const outline = hsl(coat, -28);
-  const body = el("ellipse", { cx: L.body.x, cy: L.body.y, rx: L.body.rx, ry: L.body.ry, fill: hsl(coat), stroke: outline, "stroke-width": 2 });
+  const body = el("ellipse", {
+    cx: L.body.x,
+    cy: L.body.y,
+    rx: L.body.rx,
+    ry: L.body.ry,
+    fill: hsl(coat),
+    stroke: outline,
+    "stroke-width": 2,
+  });
   const belly =
     species === "dragon" || species === "owl" || species === "fox"
       ? ""
-      : el("ellipse", { cx: L.body.x, cy: L.body.y + L.body.ry * 0.2, rx: L.body.rx * 0.55, ry: L.body.ry * 0.6, fill: hsl(coat, 20) });
-  const feet = species === "owl" ? "" : [-1, 1].map((s) => el("ellipse", { cx: L.body.x + s * L.body.rx * 0.45, cy: L.body.y + L.body.ry * 0.9, rx: 12, ry: 7, fill: hsl(coat, -10) })).join("");
-  const head = el("circle", { cx: L.head.x, cy: L.head.y, r: L.head.r, fill: hsl(coat), stroke: outline, "stroke-width": 2 });
+      : el("ellipse", {
+          cx: L.body.x,
+          cy: L.body.y + L.body.ry * 0.2,
+          rx: L.body.rx * 0.55,
+          ry: L.body.ry * 0.6,
+          fill: hsl(coat, 20),
+        });
+  const feet =
+    species === "owl"
+      ? ""
+      : [-1, 1]
+          .map((s) =>
+            el("ellipse", {
+              cx: L.body.x + s * L.body.rx * 0.45,
+              cy: L.body.y + L.body.ry * 0.9,
+              rx: 12,
+              ry: 7,
+              fill: hsl(coat, -10),
+            }),
+          )
+          .join("");
+  const head = el("circle", {
+    cx: L.head.x,
+    cy: L.head.y,
+    r: L.head.r,
+    fill: hsl(coat),
+    stroke: outline,
+    "stroke-width": 2,
+  });
   const label = `A ${stage === 1 ? "baby" : stage === 2 ? "young" : "grown"} ${species}, feeling ${mood}`;
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 240 240" width="240" height="240" role="img" aria-label="${label}">`,
     `<defs>${el("radialGradient", { id: gradient, cx: "50%", cy: "45%", r: "60%" }, el("stop", { offset: "0%", "stop-color": hsl(bg, 3) }) + el("stop", { offset: "100%", "stop-color": hsl(bg, -8) }))}</defs>`,
     el("rect", { width: 240, height: 240, rx: 32, fill: `url(#${gradient})` }),
-    el("ellipse", { cx: 120, cy: L.body.y + L.body.ry + 8, rx: L.body.rx * 1.1, ry: 9, fill: "#000", opacity: 0.08 }),
+    el("ellipse", {
+      cx: 120,
+      cy: L.body.y + L.body.ry + 8,
+      rx: L.body.rx * 1.1,
+      ry: 9,
+      fill: "#000",
+      opacity: 0.08,
+    }),
     ...parts.back,
     body,
     belly,

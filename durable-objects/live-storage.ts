@@ -1,8 +1,5 @@
-import type { FocusSettings } from "../src/features/focus/kinds";
-import type { TimerState } from "../src/features/focus/machine";
-
 /** Bumped with every change to the tables below; `migrate` brings older objects forward. */
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
 /** Messages kept for clients that reconnect with `?since=`: enough for a phone asleep a while. */
 export const MESSAGE_LOG_SIZE = 100;
 /** Idempotency keys are remembered this long, like the HTTP API's D1-backed ones. */
@@ -17,7 +14,8 @@ export const OUTBOX_BATCH = 50;
 
 export interface OutboxRow {
   id: string;
-  kind: "record" | "event" | "settings";
+  /** "event" rows are domain events (written to D1's outbox and published); the owner defines the rest. */
+  kind: string;
   body: string;
   attempts: number;
 }
@@ -29,20 +27,28 @@ export interface StoredAnswer {
 }
 
 /** A change to commit atomically: the new state, the messages it broadcasts, what D1 must get. */
-export interface Commit {
-  state?: TimerState;
-  settings?: FocusSettings;
+export interface Commit<S> {
+  state?: S;
+  /** Other values the object keeps beside its state (JSON-encoded). */
+  meta?: Record<string, unknown>;
+  /** Ids of work done once (say, events already applied), remembered for a week. */
+  seen?: string[];
   /** Message bodies, each given the next sequence number. */
   messages: ((seq: number) => string)[];
   outbox: { id: string; kind: OutboxRow["kind"]; body: string }[];
   answer?: { key: string; request_hash: string; status: number; body: (seq: number) => string };
 }
 
+/** How long ids of work done once are remembered (a redelivery comes within minutes, a retry within days). */
+const SEEN_TTL_MS = 7 * 24 * 60 * 60 * 1000;
+
 /**
- * The FocusTimer's own SQLite storage. Everything a change touches is written in one
- * `transactionSync`, so the object never holds a state whose messages or D1 writes were lost.
+ * A live object's own SQLite storage (the FocusTimer's, a PetState's): its state, its numbered message
+ * log, its outbox of D1 writes, idempotency answers, used socket tickets, ids of work already done.
+ * Everything a change touches is written in one `transactionSync`, so the object never holds a state
+ * whose messages or D1 writes were lost.
  */
-export class FocusTimerStorage {
+export class LiveStorage<S> {
   constructor(private readonly storage: DurableObjectStorage) {
     this.migrate();
   }
@@ -82,23 +88,28 @@ export class FocusTimerStorage {
     );
   }
 
-  state(): TimerState | undefined {
-    const raw = this.meta("state");
-    return raw === undefined ? undefined : (JSON.parse(raw) as TimerState);
+  state(): S | undefined {
+    return this.json<S>("state");
   }
 
-  /** The user's focus settings, as this object last knew them (D1 keeps a copy through the outbox). */
-  settings(): FocusSettings | undefined {
-    const raw = this.meta("settings");
-    return raw === undefined ? undefined : (JSON.parse(raw) as FocusSettings);
+  /** A JSON value kept beside the state. */
+  json<T>(key: string): T | undefined {
+    const raw = this.meta(key);
+    return raw === undefined ? undefined : (JSON.parse(raw) as T);
   }
 
-  /** Remembers settings read from D1, unless a change was stored meanwhile. */
-  cacheSettings(settings: FocusSettings): void {
+  /** Keeps a JSON value unless one is there already (a value read elsewhere, cached). */
+  cacheJson(key: string, value: unknown): void {
     this.sql.exec(
-      "INSERT INTO meta (key, value) VALUES ('settings', ?) ON CONFLICT(key) DO NOTHING",
-      JSON.stringify(settings),
+      "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO NOTHING",
+      key,
+      JSON.stringify(value),
     );
+  }
+
+  /** Whether this id of work done once was seen within the last week. */
+  hasSeen(id: string): boolean {
+    return this.sql.exec("SELECT 1 FROM seen WHERE id = ?", id).toArray().length > 0;
   }
 
   seq(): number {
@@ -106,7 +117,7 @@ export class FocusTimerStorage {
   }
 
   /** Writes the change; returns the sent message bodies and the stored answer's body. */
-  commit(change: Commit, now: number): { messages: string[]; answer: string | undefined } {
+  commit(change: Commit<S>, now: number): { messages: string[]; answer: string | undefined } {
     return this.storage.transactionSync(() => {
       let seq = this.seq();
       const messages = change.messages.map((message) => {
@@ -139,7 +150,13 @@ export class FocusTimerStorage {
         this.sql.exec("DELETE FROM idempotency WHERE created_at < ?", now - IDEMPOTENCY_TTL_MS);
       }
       if (change.state) this.setMeta("state", JSON.stringify(change.state));
-      if (change.settings) this.setMeta("settings", JSON.stringify(change.settings));
+      for (const [key, value] of Object.entries(change.meta ?? {})) this.setMeta(key, JSON.stringify(value));
+      if (change.seen?.length) {
+        for (const id of change.seen) {
+          this.sql.exec("INSERT INTO seen (id, at) VALUES (?, ?) ON CONFLICT(id) DO NOTHING", id, now);
+        }
+        this.sql.exec("DELETE FROM seen WHERE at < ?", now - SEEN_TTL_MS);
+      }
       this.setMeta("seq", String(seq));
       return { messages, answer };
     });

@@ -1,0 +1,118 @@
+import type { BatchItem } from "drizzle-orm/batch";
+import { createDatabase, type Database } from "../src/db";
+import { events } from "../src/db/schema";
+import type { Env } from "../src/env";
+import type { EventEnvelope } from "../src/lib/events";
+import { publishEvents } from "../src/lib/outbox";
+import { type LiveStorage, OUTBOX_BATCH, type OutboxRow } from "./live-storage";
+
+/**
+ * A live object's way to D1: the rows its outbox holds go to D1 in one batch per round (domain events —
+ * kind "event" — into D1's outbox, then to the queue; the owner's kinds through `persist`). A failed
+ * write stays in the object and the alarm retries it. The same alarm serves the owner's own due moment.
+ */
+export class OutboxWriter {
+  private flushes: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly ctx: DurableObjectState,
+    private readonly env: Env,
+    private readonly store: LiveStorage<unknown>,
+    private readonly hooks: {
+      /** D1 statements for the owner's own kinds of rows (inserts that ignore rows already there). */
+      persist: (db: Database, rows: OutboxRow[]) => BatchItem<"sqlite">[];
+      /** The owner's next due moment, if any. */
+      nextDueAt: () => number | null;
+      /** For logs. */
+      name: string;
+    },
+  ) {}
+
+  /**
+   * Arms the alarm, makes the pending D1 writes, then arms it again for what is left. `wait`: answer
+   * only once the writes are made (clients will read them back); otherwise they finish after the
+   * answer, and a failed one is retried by the alarm.
+   */
+  async settle(wait: boolean): Promise<void> {
+    await this.armAlarm();
+    const written = this.flush().then(() => this.armAlarm());
+    if (wait) return written;
+    this.ctx.waitUntil(
+      written.catch((error) =>
+        console.error(
+          JSON.stringify({
+            level: "error",
+            message: `${this.hooks.name} settle failed`,
+            error: String(error),
+          }),
+        ),
+      ),
+    );
+  }
+
+  /**
+   * The one alarm, at the earliest of: the owner's next due moment, and a retry of a D1 write that
+   * failed. Writes not yet tried are about to be; they only set the alarm when the owner has no moment
+   * of its own, so that an object lost mid-write still wakes to retry.
+   */
+  async armAlarm(): Promise<void> {
+    const due = this.hooks.nextDueAt() ?? this.store.nextOutboxAttempt(false) ?? null;
+    const retry = this.store.nextOutboxAttempt(true) ?? null;
+    const candidates = [due, retry].filter((t): t is number => t !== null);
+    const current = await this.ctx.storage.getAlarm();
+    if (candidates.length === 0) {
+      if (current !== null) await this.ctx.storage.deleteAlarm();
+      return;
+    }
+    // An alarm set for now or the past is dropped locally: at least 1 ms ahead.
+    const at = Math.max(Math.min(...candidates), Date.now() + 1);
+    if (current !== at) await this.ctx.storage.setAlarm(at);
+  }
+
+  /** Writes pending rows to D1, one flush at a time (a failed write is held back to retry). */
+  flush(): Promise<void> {
+    const run = this.flushes.then(() => this.flushPending());
+    this.flushes = run.catch(() => undefined);
+    return run;
+  }
+
+  private async flushPending(): Promise<void> {
+    for (;;) {
+      const now = Date.now();
+      const rows = this.store.pendingOutbox();
+      if (rows.length === 0) return;
+      const envelopes = rows
+        .filter((r) => r.kind === "event")
+        .map((r) => JSON.parse(r.body) as EventEnvelope);
+      try {
+        const db = createDatabase(this.env.DB);
+        const [first, ...rest] = [
+          ...this.hooks.persist(
+            db,
+            rows.filter((r) => r.kind !== "event"),
+          ),
+          ...envelopes.map((e) =>
+            db
+              .insert(events)
+              .values({ id: e.id, userId: e.user_id, type: e.type, data: e.data, occurredAt: e.occurred_at })
+              .onConflictDoNothing(),
+          ),
+        ];
+        if (first) await db.batch([first, ...rest]);
+      } catch (error) {
+        this.store.deferOutbox(rows, now);
+        console.warn(
+          JSON.stringify({
+            level: "warn",
+            message: `${this.hooks.name} D1 write failed; will retry`,
+            error: String(error),
+          }),
+        );
+        return;
+      }
+      this.store.removeOutbox(rows.map((r) => r.id));
+      await publishEvents(this.env, envelopes);
+      if (rows.length < OUTBOX_BATCH) return;
+    }
+  }
+}

@@ -1,0 +1,242 @@
+import { createDatabase } from "../src/db";
+import type { Env } from "../src/env";
+import { isApiTokenActive } from "../src/features/auth/service";
+import { PROBLEM_CONTENT_TYPE, problemBody } from "../src/lib/errors";
+import type { IdempotencyContext } from "../src/lib/idempotency";
+import { sha256Hex } from "../src/lib/ids";
+import {
+  CLOSE_CREDENTIAL_EXPIRED,
+  clientMessageSchema,
+  PING,
+  PONG,
+  SOCKET_GRANT_HEADER,
+  type SocketGrant,
+  SocketGrantSchema,
+} from "../src/lib/live-socket";
+import type { LiveStorage } from "./live-storage";
+
+/** What each socket keeps (hibernation-safe): the grant it was opened with. */
+export type SocketAttachment = Omit<SocketGrant, "ticket" | "subprotocol">;
+
+/** An action a client sent, checked and ready for the owner to carry out. */
+export interface SocketAction {
+  ws: WebSocket;
+  grant: SocketAttachment;
+  action: string;
+  requestId: string | null;
+  params: Record<string, unknown>;
+  /** From the request id: sent again (say, after a reconnect), it gets the first answer. */
+  idempotency: IdempotencyContext | undefined;
+}
+
+type Reply =
+  | { type: "ack"; request_id: string | null; seq: number }
+  | { type: "error"; request_id: string | null; status: number; code: string; detail: string };
+
+function problem(status: number, code: string, detail: string): Response {
+  return new Response(JSON.stringify(problemBody(status, code, detail)), {
+    status,
+    headers: { "content-type": PROBLEM_CONTENT_TYPE },
+  });
+}
+
+function readGrant(header: string | null): SocketGrant | undefined {
+  if (!header) return undefined;
+  try {
+    const parsed = SocketGrantSchema.safeParse(JSON.parse(header));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function closeExpired(ws: WebSocket, reason: string): void {
+  try {
+    ws.close(CLOSE_CREDENTIAL_EXPIRED, reason);
+  } catch {
+    // already closing
+  }
+}
+
+/**
+ * The sockets of one live object (hibernatable): opening them from an upgrade the Worker already
+ * authenticated, numbered broadcasts with replay for reconnecting clients, and reading what clients
+ * send — each socket served only while the grant it was opened with holds.
+ */
+export class SocketHub {
+  private readonly schema;
+
+  constructor(
+    private readonly ctx: DurableObjectState,
+    private readonly env: Env,
+    private readonly store: LiveStorage<unknown>,
+    private readonly options: {
+      subprotocol: string;
+      actions: readonly [string, ...string[]];
+      writeScope: string;
+    },
+  ) {
+    this.schema = clientMessageSchema(options.actions);
+    // Keep-alive pings are answered by the runtime without waking a hibernated object.
+    ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
+  }
+
+  /** The grant of a forwarded upgrade, or the problem to answer it with. */
+  grantOf(request: Request, now: number): SocketGrant | Response {
+    const grant = readGrant(request.headers.get(SOCKET_GRANT_HEADER));
+    if (!grant || request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
+      return problem(426, "upgrade_required", "Connect with a WebSocket upgrade request.");
+    }
+    if (grant.ticket && !this.store.useTicket(grant.ticket.jti, grant.ticket.expires_at, now)) {
+      return problem(401, "unauthorized", "This ticket was already used; ask for a new one.");
+    }
+    return grant;
+  }
+
+  /**
+   * Accepts the socket: sends what the client missed since `?since=` (when the log still has it), then
+   * `hello` with the state at `seq`. Returns the 101 answer.
+   */
+  open(request: Request, grant: SocketGrant, seq: number, state: unknown): Response {
+    const sinceText = new URL(request.url).searchParams.get("since");
+    const since = sinceText !== null && /^\d{1,15}$/.test(sinceText) ? Number(sinceText) : null;
+    const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
+    this.ctx.acceptWebSocket(server);
+    const { ticket: _ticket, subprotocol, ...kept } = grant;
+    server.serializeAttachment(kept satisfies SocketAttachment);
+    let replayed = 0;
+    let gap = false;
+    if (since !== null && since !== seq) {
+      const missed = since < seq ? this.store.messagesAfter(since) : [];
+      if (since < seq && missed.length === seq - since) {
+        for (const message of missed) server.send(message);
+        replayed = missed.length;
+      } else {
+        gap = true;
+      }
+    }
+    server.send(JSON.stringify({ type: "hello", seq, state, replayed, gap }));
+    const headers = new Headers();
+    if (subprotocol) headers.set("Sec-WebSocket-Protocol", this.options.subprotocol);
+    return new Response(null, { status: 101, webSocket: client, headers });
+  }
+
+  /** Sends messages to every socket whose grant still holds (the others are closed instead). */
+  broadcast(messages: readonly string[], now: number): void {
+    if (messages.length === 0) return;
+    for (const socket of this.ctx.getWebSockets()) {
+      if (!this.liveGrant(socket, now)) continue;
+      for (const message of messages) {
+        try {
+          socket.send(message);
+        } catch {
+          // A socket closing right now misses it; on reconnect its hello (and ?since=) catch up.
+        }
+      }
+    }
+  }
+
+  /** The socket's grant while it holds; past its expiry the socket is closed and undefined returned. */
+  private liveGrant(ws: WebSocket, now: number): SocketAttachment | undefined {
+    const grant = ws.deserializeAttachment() as SocketAttachment | null;
+    if (grant && grant.expires_at > now) return grant;
+    closeExpired(ws, "The credential that opened this socket has expired; reconnect with a fresh one.");
+    return undefined;
+  }
+
+  reply(ws: WebSocket, message: Reply): void {
+    ws.send(JSON.stringify(message));
+  }
+
+  private refuse(
+    ws: WebSocket,
+    status: number,
+    code: string,
+    detail: string,
+    requestId: string | null = null,
+  ): undefined {
+    this.reply(ws, { type: "error", request_id: requestId, status, code, detail });
+    return undefined;
+  }
+
+  /**
+   * A message from a client: a ping or anything malformed is answered here; an action the socket may
+   * make is returned for the owner to carry out (and answer with `reply`).
+   */
+  async read(ws: WebSocket, raw: string | ArrayBuffer, now: number): Promise<SocketAction | undefined> {
+    const grant = this.liveGrant(ws, now);
+    if (!grant) return undefined;
+    if (typeof raw !== "string") return this.refuse(ws, 400, "bad_message", "Messages are JSON text.");
+    let json: unknown;
+    try {
+      json = JSON.parse(raw);
+    } catch {
+      return this.refuse(ws, 400, "malformed_json", "The message is not valid JSON.");
+    }
+    const parsed = this.schema.safeParse(json);
+    if (!parsed.success) {
+      return this.refuse(
+        ws,
+        422,
+        "validation_failed",
+        'Send {"type":"action","action":"…"} or {"type":"ping"}.',
+      );
+    }
+    const message = parsed.data;
+    if (message.type === "ping") {
+      ws.send(PONG);
+      return undefined;
+    }
+    const { type: _type, action, request_id, ...params } = message;
+    const requestId = request_id ?? null;
+    if (!grant.can_write) {
+      return this.refuse(
+        ws,
+        403,
+        "forbidden",
+        `This socket was opened without the "${this.options.writeScope}" scope.`,
+        requestId,
+      );
+    }
+    if (grant.credential.kind === "api_token") {
+      const active = await this.tokenStillActive(grant);
+      if (active === undefined)
+        return this.refuse(ws, 503, "unavailable", "The service is unavailable; try again.", requestId);
+      if (!active) {
+        closeExpired(ws, "The API token that opened this socket was revoked or has expired.");
+        return undefined;
+      }
+    }
+    return {
+      ws,
+      grant,
+      action,
+      requestId,
+      params,
+      idempotency: requestId
+        ? { key: `socket:${requestId}`, requestHash: await sha256Hex(JSON.stringify({ action, params })) }
+        : undefined,
+    };
+  }
+
+  /** Whether the socket's API token still holds (HTTP checks that on every request); undefined: D1 is unreachable. */
+  private async tokenStillActive(grant: SocketAttachment): Promise<boolean | undefined> {
+    try {
+      return await isApiTokenActive(createDatabase(this.env.DB), grant.user_id, grant.credential.id);
+    } catch (error) {
+      console.error(
+        JSON.stringify({ level: "error", message: "socket token check failed", error: String(error) }),
+      );
+      return undefined;
+    }
+  }
+
+  /** Completes the close a client started; 1005 and 1006 are not codes one may send back. */
+  close(ws: WebSocket, code: number, reason: string): void {
+    try {
+      ws.close(code === 1005 || code === 1006 ? 1000 : code, reason);
+    } catch {
+      // already closed
+    }
+  }
+}
