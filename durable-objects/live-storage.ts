@@ -1,5 +1,5 @@
 /** Bumped with every change to the tables below; `migrate` brings older objects forward. */
-const SCHEMA_VERSION = 2;
+const SCHEMA_VERSION = 3;
 /** Messages kept for clients that reconnect with `?since=`: enough for a phone asleep a while. */
 export const MESSAGE_LOG_SIZE = 100;
 /** Idempotency keys are remembered this long, like the HTTP API's D1-backed ones. */
@@ -71,6 +71,7 @@ export class LiveStorage<S> {
       this.sql.exec(
         `CREATE TABLE IF NOT EXISTS used_tickets (jti TEXT PRIMARY KEY, expires_at INTEGER NOT NULL)`,
       );
+      this.sql.exec(`CREATE TABLE IF NOT EXISTS seen (id TEXT PRIMARY KEY, at INTEGER NOT NULL)`);
       this.setMeta("schema_version", String(SCHEMA_VERSION));
     });
   }

@@ -8,6 +8,8 @@ import { focusRouter } from "./features/focus/routes";
 import { focusSocketRouter } from "./features/focus/socket-routes";
 import { gamificationRouter } from "./features/gamification/routes";
 import { healthRouter } from "./features/health/routes";
+import { petsRouter } from "./features/pets/routes";
+import { petSocketRouter } from "./features/pets/socket-routes";
 import { tasksRouter } from "./features/tasks/routes";
 import { createRouter } from "./lib/create-app";
 import { limitBody } from "./middleware/body-limit";
@@ -38,6 +40,9 @@ export function createApp() {
   app.route(`${API_PREFIX}/focus`, focusRouter);
   app.route(`${API_PREFIX}/focus`, focusSocketRouter);
   app.route(`${API_PREFIX}/gamification`, gamificationRouter);
+  // The socket routes first: `/pets/ws` is not a user id.
+  app.route(`${API_PREFIX}/pets`, petSocketRouter);
+  app.route(`${API_PREFIX}/pets`, petsRouter);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",
@@ -50,7 +55,7 @@ export function createApp() {
       title: "Proxy Agent Platform API",
       version: "1.0.0",
       description:
-        "Tasks, micro-steps, capture, delegation, focus sessions and rewards for ADHD brains, shared by people and AI agents. " +
+        "Tasks, micro-steps, capture, delegation, focus sessions, rewards and a companion pet for ADHD brains, shared by people and AI agents. " +
         "Errors are RFC 9457 problem details (application/problem+json).",
     },
     servers: [{ url: new URL(c.req.url).origin }],

@@ -1,5 +1,6 @@
 import type { FocusTimer } from "../durable-objects/focus-timer";
 import type { LeaderboardShard } from "../durable-objects/leaderboard-shard";
+import type { PetState } from "../durable-objects/pet-state";
 import type { EventEnvelope } from "./lib/events";
 
 /** Bindings and vars declared in wrangler.toml, plus secrets from `.dev.vars` / `wrangler secret`. */
@@ -12,6 +13,8 @@ export interface Env {
   FOCUS_TIMER: DurableObjectNamespace<FocusTimer>;
   /** XP leaderboard shards, addressed by `idFromName("leaderboard-shard-<n>")`. */
   LEADERBOARD: DurableObjectNamespace<LeaderboardShard>;
+  /** One pet per user, alive: addressed by `idFromName(userId)`. */
+  PET_STATE: DurableObjectNamespace<PetState>;
   AI?: Ai;
   API_BASE_URL: string;
   JWT_SECRET: string;

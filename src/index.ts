@@ -8,6 +8,7 @@ import { reconcileOutbox } from "./jobs/outbox-reconciler";
 
 export { FocusTimer } from "../durable-objects/focus-timer";
 export { LeaderboardShard } from "../durable-objects/leaderboard-shard";
+export { PetState } from "../durable-objects/pet-state";
 
 const app = createApp();
 

@@ -3,6 +3,7 @@ import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { BASE, call, callJson, createUser, type TestUser } from "./helpers/api";
 import { type Assignment, delegate, registerAgent } from "./helpers/delegation";
+import { adoptPet } from "./helpers/pets";
 import { createTask } from "./helpers/tasks";
 
 /**
@@ -73,6 +74,8 @@ interface OwnIds {
   agent_id: string;
   assignment_id: string;
   session_id: string;
+  user_id: string;
+  pet_id: string;
 }
 
 const RUNS = 50;
@@ -531,6 +534,7 @@ async function ownUser(): Promise<{ user: TestUser; ids: OwnIds }> {
   const [one, two] = task.micro_steps ?? [];
   // Room for every assignment the fuzzing hands it, so DELEGATE can succeed again and again.
   const agent = await registerAgent(user, { max_concurrent_tasks: 100 });
+  const pet = await adoptPet(user);
   return {
     user,
     ids: {
@@ -543,6 +547,8 @@ async function ownUser(): Promise<{ user: TestUser; ids: OwnIds }> {
       agent_id: agent.agent_id,
       assignment_id: await readyAssignment(user, agent.agent_id, "accept"),
       session_id: (await readyFocus(user, true)) ?? "",
+      user_id: user.id,
+      pet_id: pet.pet_id,
     },
   };
 }
@@ -615,6 +621,8 @@ function fillPath(template: string, ids: OwnIds): string {
     agent_id: ids.agent_id,
     assignment_id: ids.assignment_id,
     session_id: ids.session_id,
+    user_id: ids.user_id,
+    pet_id: ids.pet_id,
   };
   return template.replace(/\{([^}]+)\}/g, (_match, name: string) => {
     const value = values[name];

@@ -4,6 +4,7 @@ import { newId } from "../src/lib/ids";
 import { call, callJson, createUser, problemOf, type TestUser } from "./helpers/api";
 import { type Agent, type Assignment, delegate, registerAgent } from "./helpers/delegation";
 import { type FocusState, focusAction, focusStateOf, startFocus } from "./helpers/focus";
+import { adoptPet, type Pet, petOf } from "./helpers/pets";
 import { createTask, type Task } from "./helpers/tasks";
 
 /**
@@ -54,6 +55,9 @@ interface Ids {
   agent_id: string;
   assignment_id: string;
   session_id: string;
+  /** The user (pet routes take `me` or the user's own id) and their pet. */
+  user_id: string;
+  pet_id: string;
 }
 
 const HTTP_METHODS = new Set(["get", "put", "post", "delete", "patch", "head", "options", "trace"]);
@@ -94,6 +98,9 @@ const BODY_RECIPES: Record<string, (ids: Ids) => unknown> = {
   "POST /api/v1/delegation/assignments/{assignment_id}/complete": () => ({ actual_minutes: 5 }),
   "POST /api/v1/focus/sessions/{session_id}/end": () => ({ completed: false }),
   "POST /api/v1/tasks/{task_id}/steps/{step_id}/complete": () => ({ completed_at: new Date().toISOString() }),
+  "PATCH /api/v1/pets/{user_id}": () => ({ name: "hacked" }),
+  "POST /api/v1/pets/{user_id}/feed": () => ({ xp_amount: 1 }),
+  "POST /api/v1/pets/generate/{user_id}/personality": () => ({ pattern: "irregular" }),
 };
 
 function fillPath(template: string, ids: Ids): string {
@@ -104,6 +111,8 @@ function fillPath(template: string, ids: Ids): string {
     agent_id: ids.agent_id,
     assignment_id: ids.assignment_id,
     session_id: ids.session_id,
+    user_id: ids.user_id,
+    pet_id: ids.pet_id,
   };
   return template.replace(/\{([^}]+)\}/g, (_match, name: string) => {
     const value = values[name];
@@ -135,6 +144,8 @@ const placeholdersFor = (ids: Ids): Record<string, string> => ({
   [ids.agent_id]: "{agent_id}",
   [ids.assignment_id]: "{assignment_id}",
   [ids.session_id]: "{session_id}",
+  [ids.user_id]: "{user_id}",
+  [ids.pet_id]: "{pet_id}",
 });
 
 /** A problem with everything that names the request itself (ids, request id) taken out. */
@@ -156,6 +167,7 @@ const A_TOKEN_NAME = "alice-private-reader";
 const A_AGENT_TYPE = "alice-secret-agent-type";
 const A_CAPABILITY = "alice-secret-capability";
 const A_FOCUS_NOTE = "alice secret focus interruption";
+const A_PET_NAME = "Alicesecretpetname";
 const A_SECRETS = [
   A_TITLE,
   A_SECOND_TITLE,
@@ -164,6 +176,7 @@ const A_SECRETS = [
   A_AGENT_TYPE,
   A_CAPABILITY,
   A_FOCUS_NOTE,
+  A_PET_NAME,
 ];
 
 /**
@@ -182,6 +195,7 @@ function secretsFor(request: { path: string; body: unknown }): string[] {
     aliceIds.session_id,
     aliceEndedSessionId,
     aliceSecondTask.task_id,
+    aliceIds.pet_id,
   ];
   return [...A_SECRETS, ...ids.filter((id) => !named.includes(id))];
 }
@@ -198,6 +212,7 @@ let aliceFocusBefore: FocusState;
 /** A focus session of Alice's that ended (with a secret note); her running one is in aliceIds. */
 let aliceEndedSessionId: string;
 let aliceAssignmentsBefore: Assignment[];
+let alicePetBefore: Pet;
 /** Bob's own agent, and its own token: a second kind of caller that must not reach Alice's ids. */
 let bobAgent: Agent;
 let bobAgentToken: string;
@@ -208,6 +223,8 @@ const missingIds: Ids = {
   agent_id: `missing-agent-${crypto.randomUUID()}`,
   assignment_id: newId(),
   session_id: newId(),
+  user_id: newId(),
+  pet_id: newId(),
 };
 const exercised = new Set<string>();
 
@@ -255,6 +272,7 @@ beforeAll(async () => {
   await focusAction(alice, "finish", { take_break: false });
   aliceEndedSessionId = ended.session?.session_id ?? "";
   const running = await startFocus(alice, { kind: "pomodoro", task_id: aliceSecondTask.task_id });
+  const pet = await adoptPet(alice, { species: "dragon", name: A_PET_NAME });
   aliceIds = {
     task_id: first.task_id,
     step_ids: [s1.step_id, s2.step_id],
@@ -262,6 +280,8 @@ beforeAll(async () => {
     agent_id: agent.agent_id,
     assignment_id: delegated.assignment.assignment_id,
     session_id: running.session?.session_id ?? "",
+    user_id: alice.id,
+    pet_id: pet.pet_id,
   };
   bobAgent = await registerAgent(bob);
   if (!bobAgent.token) throw new Error("Bob's agent was registered without its own token");
@@ -271,6 +291,7 @@ beforeAll(async () => {
   aliceAgentsBefore = await agentsOf(alice);
   aliceFocusBefore = await focusStateOf(alice);
   aliceAssignmentsBefore = await assignmentsOf(alice, agent.agent_id);
+  alicePetBefore = await petOf(alice);
 });
 
 describe("the routes that take an id", () => {
@@ -465,6 +486,24 @@ describe("after the other user's attempts", () => {
       { token: alice.token },
     );
     expect(ended.interruption_log.map((i) => i.note)).toEqual([A_FOCUS_NOTE]);
+  });
+
+  it("the owner's pet is as it was: same name, stats, personality and history", async () => {
+    const now = await petOf(alice);
+    expect(now).toEqual({ ...alicePetBefore, hunger: now.hunger, happiness: now.happiness, mood: now.mood });
+    expect(now.name).toBe(A_PET_NAME);
+    const history = await callJson<{ kind: string }[]>("/api/v1/pets/me/interactions", 200, {
+      token: alice.token,
+    });
+    expect(history.map((h) => h.kind)).toEqual(["adopt"]);
+  });
+
+  it("the other user has no pet, and cannot draw the owner's", async () => {
+    const res = await call("/api/v1/pets/me", { token: bob.token });
+    expect(res.status).toBe(404);
+    const image = await call(`/api/v1/pets/${aliceIds.pet_id}/image.svg`, { token: bob.token });
+    expect(image.status).toBe(404);
+    expect(await image.text()).not.toContain("<svg");
   });
 
   it("the other user sees no focus sessions, neither the owner's ended one nor a running one", async () => {

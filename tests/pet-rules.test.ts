@@ -1,4 +1,5 @@
 import { describe, expect, it } from "vitest";
+import { streakRulesFor } from "../src/features/gamification/streak-rules";
 import {
   ATTENTION_BELOW,
   awakeAndAsleep,
@@ -12,6 +13,8 @@ import {
   toPetView,
 } from "../src/features/pets/care";
 import { abilitiesAt, addXp, perksAt, stageForLevel, xpToNextLevel } from "../src/features/pets/growth";
+import { DAILY_FREEZES, streakState } from "../src/lib/streaks";
+import { addDays } from "../src/lib/time";
 
 const HOUR = 3_600_000;
 // 09:00 UTC on a Wednesday: daytime for a pet in UTC.
@@ -227,5 +230,18 @@ describe("care", () => {
     const again = act(s, null, T0 + 20 * HOUR);
     expect(kinds(again.effects)).toContain("pet.needs_attention");
     expect(toPetView(again.state, T0 + 20 * HOUR).happiness).toBeLessThan(ATTENTION_BELOW);
+  });
+});
+
+describe("a pet's rewards beyond itself", () => {
+  it("Streak Shield lets the user hold a third streak freeze from pet level 15", () => {
+    expect(streakRulesFor(null)).toEqual(DAILY_FREEZES);
+    expect(streakRulesFor(14).max).toBe(2);
+    expect(streakRulesFor(15).max).toBe(3);
+    // 21 active days earn three freezes; three missed days are then all covered with the shield only.
+    const days = Array.from({ length: 21 }, (_, i) => addDays("2026-10-01", i));
+    const back = addDays("2026-10-01", 24);
+    expect(streakState([...days, back], back, streakRulesFor(15)).current_days).toBe(22);
+    expect(streakState([...days, back], back, streakRulesFor(1)).current_days).toBe(1);
   });
 });

@@ -4,6 +4,7 @@ import type { Database } from "../db";
 import { userActivityStats } from "../db/schema";
 import type { Env } from "../env";
 import { gamificationHandler } from "../features/gamification/event-handler";
+import { petCareHandler } from "../features/pets/event-handler";
 import type { EventEnvelope } from "../lib/events";
 import { nowIso } from "../lib/time";
 
@@ -67,4 +68,8 @@ export const activityStatsHandler = statementHandler(
 );
 
 /** Every handler of the events queue, in the order their statements run within a delivery. */
-export const DEFAULT_HANDLERS: readonly EventHandler[] = [activityStatsHandler, gamificationHandler];
+export const DEFAULT_HANDLERS: readonly EventHandler[] = [
+  activityStatsHandler,
+  gamificationHandler,
+  petCareHandler,
+];

@@ -140,10 +140,19 @@ function wrap(ws: WebSocket): TestSocket {
   };
 }
 
-/** Opens the focus WebSocket the way a client would; throws with the body when it is refused. */
-export async function openSocket(
-  options: { token?: string; ticket?: string; query?: string; protocols?: string[] } = {},
-): Promise<TestSocket> {
+export interface SocketOptions {
+  token?: string;
+  ticket?: string;
+  query?: string;
+  protocols?: string[];
+  /** The live channel: focus unless told otherwise. */
+  channel?: { path: string; subprotocol: string };
+}
+
+const FOCUS_CHANNEL = { path: "/api/v1/focus/ws", subprotocol: "pap.focus.v1" };
+
+/** Opens a live WebSocket (focus by default) the way a client would; throws with the body when it is refused. */
+export async function openSocket(options: SocketOptions = {}): Promise<TestSocket> {
   const res = await connect(options);
   if (res.status !== 101 || !res.webSocket) {
     throw new Error(`expected 101, got ${res.status}: ${await res.text()}`);
@@ -151,14 +160,14 @@ export async function openSocket(
   return wrap(res.webSocket);
 }
 
-export function connect(
-  options: { token?: string; ticket?: string; query?: string; protocols?: string[] } = {},
-): Promise<Response> {
-  const protocols = options.protocols ?? (options.token ? ["pap.focus.v1", `bearer.${options.token}`] : []);
+export function connect(options: SocketOptions = {}): Promise<Response> {
+  const channel = options.channel ?? FOCUS_CHANNEL;
+  const protocols =
+    options.protocols ?? (options.token ? [channel.subprotocol, `bearer.${options.token}`] : []);
   const params = new URLSearchParams(options.query ?? "");
   if (options.ticket) params.set("ticket", options.ticket);
   const search = params.toString();
-  return call(`/api/v1/focus/ws${search ? `?${search}` : ""}`, {
+  return call(`${channel.path}${search ? `?${search}` : ""}`, {
     headers: {
       upgrade: "websocket",
       ...(protocols.length ? { "sec-websocket-protocol": protocols.join(", ") } : {}),

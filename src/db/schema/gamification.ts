@@ -10,7 +10,15 @@ import {
   uniqueIndex,
 } from "drizzle-orm/sqlite-core";
 
-export const XP_SOURCES = ["step", "task", "focus", "challenge", "event_bonus", "manual"] as const;
+export const XP_SOURCES = [
+  "step",
+  "task",
+  "focus",
+  "challenge",
+  "event_bonus",
+  "pet_bonus",
+  "manual",
+] as const;
 export type XpSource = (typeof XP_SOURCES)[number];
 
 /**

@@ -4,6 +4,7 @@ import { type AppRouteHandler, createRouter } from "../../lib/create-app";
 import { forbidden } from "../../lib/errors";
 import { BEARER_SECURITY, errorResponses, jsonBody, jsonResponse } from "../../lib/openapi";
 import { requireAuth } from "../../middleware/auth";
+import { movePetToTimezone } from "../pets/service";
 import {
   ApiTokenSchema,
   AuthResponseSchema,
@@ -149,8 +150,13 @@ const logoutHandler: AppRouteHandler<typeof logout> = async (c) => {
 const meHandler: AppRouteHandler<typeof me> = async (c) =>
   c.json(auth.toUserDto(await auth.getUser(c.var.db, c.var.principal.userId)), 200);
 
-const updateMeHandler: AppRouteHandler<typeof updateMe> = async (c) =>
-  c.json(auth.toUserDto(await auth.updateUser(c.var.db, c.var.principal.userId, c.req.valid("json"))), 200);
+const updateMeHandler: AppRouteHandler<typeof updateMe> = async (c) => {
+  const input = c.req.valid("json");
+  const user = await auth.updateUser(c.var.db, c.var.principal.userId, input);
+  // The pet's nights follow the user's local hours.
+  if (input.timezone !== undefined) await movePetToTimezone(c.env, user.id, user.timezone);
+  return c.json(auth.toUserDto(user), 200);
+};
 
 const createTokenHandler: AppRouteHandler<typeof createToken> = async (c) => {
   const input = c.req.valid("json");

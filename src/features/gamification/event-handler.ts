@@ -20,6 +20,7 @@ import {
   dailyChallenges,
   gamificationStats,
   userBadges,
+  userPets,
   userProgress,
   users,
   type XpSource,
@@ -31,6 +32,7 @@ import type { EventEnvelope } from "../../lib/events";
 import { newId } from "../../lib/ids";
 import { longestStreak, STREAK_LOOKBACK_DAYS } from "../../lib/streaks";
 import { addDays, type LocalDate, localParts, nowIso } from "../../lib/time";
+import { perksAt } from "../pets/growth";
 import {
   BADGES,
   type BadgeDefinition,
@@ -50,6 +52,7 @@ import { pushScores } from "./leaderboard";
 import { levelForXp } from "./levels";
 import { weekStartOf } from "./progress";
 import { bonusWindowsQuery, COUNTERS, type CounterMetric, challengeRowInsert, countersOf } from "./store";
+import { streakRulesFor } from "./streak-rules";
 import {
   bonusXp,
   combinedMultiplier,
@@ -90,6 +93,8 @@ interface UserContext {
   challenges: Map<string, ChallengeState>;
   /** Source keys that have paid already (this delivery included). */
   paid: Set<string>;
+  /** The pet's level (its abilities boost XP and hold more streak freezes); null without a pet. */
+  petLevel: number | null;
 }
 
 interface Window {
@@ -151,7 +156,7 @@ async function readContext(db: Database, events: readonly EventEnvelope[]) {
 
   // 90 ids per statement keeps each under D1's 100 bound parameters.
   for (const ids of chunkRows(userIds, 90)) {
-    const [owners, progress, stats, unlocked, days, challenges, progressRows, bonus] = await db.batch([
+    const [owners, progress, stats, unlocked, days, challenges, progressRows, bonus, pets] = await db.batch([
       db.select({ id: users.id, timezone: users.timezone }).from(users).where(inArray(users.id, ids)),
       db.select().from(userProgress).where(inArray(userProgress.userId, ids)),
       db.select().from(gamificationStats).where(inArray(gamificationStats.userId, ids)),
@@ -174,6 +179,10 @@ async function readContext(db: Database, events: readonly EventEnvelope[]) {
           ),
         ),
       bonusWindowsQuery(db, new Date(earliest).toISOString(), new Date(latest).toISOString()),
+      db
+        .select({ userId: userPets.userId, level: userPets.level })
+        .from(userPets)
+        .where(inArray(userPets.userId, ids)),
     ]);
     for (const owner of owners) {
       const p = progress.find((r) => r.userId === owner.id);
@@ -191,6 +200,7 @@ async function readContext(db: Database, events: readonly EventEnvelope[]) {
             .map((r) => [r.challengeId, { progress: r.progress, completed: r.completedAt !== null }]),
         ),
         paid: new Set(paidRows.filter((r) => r.user_id === owner.id).map((r) => r.source_key)),
+        petLevel: pets.find((r) => r.userId === owner.id)?.level ?? null,
       });
     }
     for (const row of challenges) {
@@ -299,6 +309,7 @@ class EventPlanner {
           "step",
           `step:${textOf(data.step_id)}`,
           stepXp(data.task_priority, data.estimated_minutes),
+          { pet: true },
         );
         this.count("steps_completed");
         matched.push("steps");
@@ -314,6 +325,7 @@ class EventPlanner {
           "task",
           `task:${textOf(data.task_id)}`,
           taskXp(data.priority, data.estimated_minutes),
+          { pet: true },
         );
         this.count("tasks_completed");
         matched.push("tasks");
@@ -326,7 +338,9 @@ class EventPlanner {
         const minutes = numberOf(data.actual_minutes);
         // A session stopped within its first minutes is a misclick, not focus: it earns nothing.
         if (minutes < MIN_REWARDED_FOCUS_MINUTES) return;
-        this.counted = this.grant("focus", `focus:${textOf(data.session_id)}`, focusXp(minutes));
+        this.counted = this.grant("focus", `focus:${textOf(data.session_id)}`, focusXp(minutes), {
+          pet: true,
+        });
         this.count("focus_sessions");
         matched.push("focus_sessions");
         if (minutes >= LONG_FOCUS_MINUTES) this.count("long_focus_sessions");
@@ -370,9 +384,9 @@ class EventPlanner {
     source: XpSource,
     sourceKey: string,
     breakdown: XpBreakdown,
-    options: { guard?: SQL; bonus?: boolean } = {},
+    options: { guard?: SQL; bonus?: boolean; pet?: boolean } = {},
   ): SQL {
-    const { guard, bonus: withBonus = true } = options;
+    const { guard, bonus: withBonus = true, pet: withPet = false } = options;
     const id = newId();
     const written = sql`EXISTS (SELECT 1 FROM xp_ledger WHERE id = ${id})`;
     const amount = breakdown.total;
@@ -408,7 +422,8 @@ class EventPlanner {
         ),
       );
     }
-    const total = amount + extra;
+    const petExtra = withPet ? this.petBonus(sourceKey, amount, written) : 0;
+    const total = amount + extra + petExtra;
     const week = weekStartOf(this.at);
     this.statements.push(
       rawStatement(
@@ -426,6 +441,25 @@ class EventPlanner {
     );
     this.ctx.totalXp += total;
     return written;
+  }
+
+  /** The pet's XP boost on the work's base XP (Focus Buddy 5%, Kindred Spirit 10%): its own ledger row. */
+  private petBonus(sourceKey: string, amount: number, written: SQL): number {
+    const percent = this.ctx.petLevel === null ? 0 : perksAt(this.ctx.petLevel).xpBoostPercent;
+    const extra = Math.round((amount * percent) / 100);
+    if (extra <= 0) return 0;
+    const breakdown = { percent, pet_level: this.ctx.petLevel, on: sourceKey, base: amount, total: extra };
+    this.statements.push(
+      rawStatement(
+        this.db,
+        sql`INSERT INTO xp_ledger (id, user_id, source, source_key, amount, breakdown, event_id, occurred_at, created_at)
+        SELECT ${newId()}, ${this.user}, 'pet_bonus', ${`pet:${sourceKey}`}, ${extra}, ${JSON.stringify(breakdown)},
+          ${this.event.id}, ${this.atIso}, ${this.now}
+        WHERE ${written}
+        ON CONFLICT (user_id, source_key) DO NOTHING`,
+      ),
+    );
+    return extra;
   }
 
   private count(metric: CounterMetric, by = 1): void {
@@ -463,7 +497,10 @@ class EventPlanner {
       ),
     );
     this.ctx.days.add(this.local.date);
-    const longest = Math.max(this.ctx.longestStreak, longestStreak(this.ctx.days));
+    const longest = Math.max(
+      this.ctx.longestStreak,
+      longestStreak(this.ctx.days, streakRulesFor(this.ctx.petLevel)),
+    );
     if (longest > this.ctx.longestStreak) {
       this.ctx.longestStreak = longest;
       // A lower bound from what the read saw: max() keeps it from ever going down.

@@ -20,7 +20,8 @@ export const StreakSchema = z
     current_days: z.number().int(),
     longest_days: z.number().int(),
     freezes_held: z.number().int().openapi({
-      description: "One earned per 7-day streak, at most 2; spent automatically on a missed day",
+      description:
+        "One earned per 7-day streak, at most 2 (3 with a level-15 pet's Streak Shield); spent automatically on a missed day",
     }),
     frozen_days: z.array(z.string()).openapi({ description: "Missed days a freeze covered (the last 30)" }),
     last_active_day: z.string().nullable(),

@@ -8,6 +8,7 @@ import {
   dailyChallenges,
   gamificationStats,
   userBadges,
+  userPets,
   userProgress,
   users,
   type XpSource,
@@ -17,7 +18,7 @@ import type { Env } from "../../env";
 import { ApiError, notFound } from "../../lib/errors";
 import { newId } from "../../lib/ids";
 import { insertEvent, newEvent } from "../../lib/outbox";
-import { longestStreak, STREAK_LOOKBACK_DAYS, streakState } from "../../lib/streaks";
+import { type FreezeRules, longestStreak, STREAK_LOOKBACK_DAYS, streakState } from "../../lib/streaks";
 import { addDays, type LocalDate, localParts, nowIso } from "../../lib/time";
 import { BADGES, type BadgeMetric, badgeProgress } from "./badges";
 import { challengesFor } from "./challenges";
@@ -37,12 +38,13 @@ import type {
   StreakSchema,
 } from "./schemas";
 import { bonusWindowsQuery, challengeRowInsert, countersOf } from "./store";
+import { streakRulesFor } from "./streak-rules";
 import { bonusXp, combinedMultiplier, focusXp, stepXp, taskXp } from "./xp";
 
 /** The user's time zone, progress, recent active days and badge count: what the profile shows. */
 async function readStanding(db: Database, userId: string, now: number) {
   const since = addDays(new Date(now).toISOString().slice(0, 10), -STREAK_LOOKBACK_DAYS);
-  const [owner, progress, days, unlocked] = await db.batch([
+  const [owner, progress, days, unlocked, pet] = await db.batch([
     db.select({ timezone: users.timezone }).from(users).where(eq(users.id, userId)),
     db.select().from(userProgress).where(eq(userProgress.userId, userId)),
     db
@@ -50,6 +52,7 @@ async function readStanding(db: Database, userId: string, now: number) {
       .from(activityDays)
       .where(and(eq(activityDays.userId, userId), gte(activityDays.day, since))),
     db.select({ n: count() }).from(userBadges).where(eq(userBadges.userId, userId)),
+    db.select({ level: userPets.level }).from(userPets).where(eq(userPets.userId, userId)),
   ]);
   const timezone = owner[0]?.timezone ?? "UTC";
   return {
@@ -58,6 +61,8 @@ async function readStanding(db: Database, userId: string, now: number) {
     progress: progress[0],
     days: days.map((d) => d.day),
     badges: unlocked[0]?.n ?? 0,
+    /** Freeze rules: a pet with Streak Shield lets the user hold one more. */
+    rules: streakRulesFor(pet[0]?.level),
   };
 }
 
@@ -66,8 +71,9 @@ function streakOf(standing: {
   today: LocalDate;
   days: LocalDate[];
   progress?: { longestStreak: number } | undefined;
+  rules: FreezeRules;
 }): z.infer<typeof StreakSchema> {
-  const state = streakState(standing.days, standing.today);
+  const state = streakState(standing.days, standing.today, standing.rules);
   // Days are replayed about a year back; the longest streak ever is kept with the user's progress.
   const longest = Math.max(state.longest_days, standing.progress?.longestStreak ?? 0);
   return { ...state, longest_days: longest, today: standing.today, timezone: standing.timezone };
@@ -145,7 +151,10 @@ export async function badgesOf(
   const standing = await readStanding(db, userId, now);
   const values: Partial<Record<BadgeMetric, number>> = {
     ...countersOf(stats[0]),
-    longest_streak: Math.max(standing.progress?.longestStreak ?? 0, longestStreak(standing.days)),
+    longest_streak: Math.max(
+      standing.progress?.longestStreak ?? 0,
+      longestStreak(standing.days, standing.rules),
+    ),
     level: levelProgress(standing.progress?.totalXp ?? 0).level,
   };
   const when = new Map(unlocked.map((u) => [u.badgeId, u.unlockedAt]));

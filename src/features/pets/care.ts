@@ -289,6 +289,7 @@ function evolve(state: PetState, now: number): { state: PetState; effects: PetEf
         at: now,
       },
       { type: "signal", signal: "evolved", at: now },
+      { type: "interaction", kind: "evolve", xp: 0, fullness: 0, happiness: 0, at: now },
     ],
   };
 }
@@ -456,7 +457,10 @@ export interface PetView {
   level: number;
   xp: number;
   total_xp: number;
+  /** XP still needed for the next level (null at the top). */
   xp_to_next_level: number | null;
+  /** XP this level needs in all: 50 × level². */
+  xp_for_level: number | null;
   /** Fullness: 100 = full (the seed's field name). */
   hunger: number;
   happiness: number;
@@ -476,6 +480,7 @@ export interface PetView {
 export function toPetView(state: PetState, now: number): PetView {
   const { fullness, happiness } = statsAt(state, now);
   const iso = (ms: number) => (ms > now ? new Date(ms).toISOString() : null);
+  const need = xpToNextLevel(state.level);
   return {
     pet_id: state.pet_id,
     species: state.species,
@@ -483,7 +488,8 @@ export function toPetView(state: PetState, now: number): PetView {
     level: state.level,
     xp: state.xp,
     total_xp: state.total_xp,
-    xp_to_next_level: xpToNextLevel(state.level),
+    xp_to_next_level: need === null ? null : need - state.xp,
+    xp_for_level: need,
     hunger: Math.round(fullness * 10) / 10,
     happiness: Math.round(happiness * 10) / 10,
     evolution_stage: state.stage,

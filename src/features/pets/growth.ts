@@ -6,7 +6,9 @@
  * which suits a companion fed by ordinary work. We keep the seed's formula and its true name.
  */
 
-export const PET_SPECIES = ["dog", "cat", "dragon", "owl", "fox"] as const;
+import { PET_SPECIES } from "../../db/schema/pets";
+
+export { PET_SPECIES };
 export type PetSpecies = (typeof PET_SPECIES)[number];
 
 export const MAX_PET_LEVEL = 50;

@@ -9,6 +9,8 @@ export const SCOPES = [
   "focus:write",
   "gamification:read",
   "gamification:write",
+  "pets:read",
+  "pets:write",
   "admin",
 ] as const;
 export type Scope = (typeof SCOPES)[number];

@@ -1,0 +1,41 @@
+/** The pet channel of the live WebSocket protocol (src/lib/live-socket.ts), and what the PetState object answers. */
+import type { z } from "@hono/zod-openapi";
+import type { ServerMessage } from "../../lib/live-socket";
+import { type PetError, type PetSignal, type PetState, toPetView } from "./care";
+import type { PetOutcomeSchema, PetSchema } from "./schemas";
+
+/** The subprotocol clients offer (with `bearer.<token>` to authenticate without a ticket). */
+export const PET_SUBPROTOCOL = "pap.pet.v1";
+/** What a socket may ask of the pet (feed carries `xp_amount`). */
+export const PET_SOCKET_ACTIONS = ["feed", "play", "pet", "evolve"] as const;
+export type PetSocketAction = (typeof PET_SOCKET_ACTIONS)[number];
+
+/** Work done, as the events queue reports it: once per source, however often it is reported. */
+export interface Nourishment {
+  source_key: string;
+  kind: "step" | "task" | "focus";
+  xp: number;
+}
+
+export type PetDto = z.infer<typeof PetSchema>;
+export type PetOutcome = z.infer<typeof PetOutcomeSchema>;
+export type PetServerMessage = ServerMessage<PetDto, PetSignal>;
+
+/** The pet's seed: its picture and local personality come from it, so they never change. */
+export const petSeed = (userId: string, petId: string) => `${userId}:${petId}`;
+
+export const petImagePath = (petId: string) => `/api/v1/pets/${encodeURIComponent(petId)}/image.svg`;
+
+export function petDto(state: PetState, now: number, seq: number): PetDto {
+  return { seq, ...toPetView(state, now), image_url: petImagePath(state.pet_id) };
+}
+
+export type PetFailure = PetError | { status: 404 | 503; code: string; detail: string };
+
+export type PetResult<T> = { ok: true; value: T; replayed: boolean } | { ok: false; error: PetFailure };
+
+export const NO_PET: PetFailure = {
+  status: 404,
+  code: "not_found",
+  detail: "You have no pet yet: adopt one with POST /api/v1/pets.",
+};
