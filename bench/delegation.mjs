@@ -19,6 +19,7 @@ import {
   mapConcurrent,
   positiveInt,
   prepareState,
+  printTargetTable,
   registerUser,
   reportProblems,
   request,
@@ -247,35 +248,6 @@ function annotate(rows, list) {
   return rows;
 }
 
-function printTable(rows) {
-  console.log(
-    table(
-      [
-        "route",
-        "req/s",
-        "p50 ms",
-        "p99 ms",
-        "non-2xx",
-        "errors",
-        "timeouts",
-        "ratio /health",
-        `p99 < ${TARGET_P99_MS} ms`,
-      ],
-      rows.map((r) => [
-        r.route,
-        fixed(r.rps, 1),
-        r.p50_ms,
-        r.p99_ms,
-        r.non2xx,
-        r.errors,
-        r.timeouts,
-        fixed(r.ratio_to_health, 2),
-        r.p99_ms < TARGET_P99_MS ? "PASS" : "FAIL",
-      ]),
-    ),
-  );
-}
-
 /** Responses and mean latency of each second of the delegate load pass, to see a slowdown as assignments grow. */
 function printPerSecond(row) {
   const secs = row.per_second ?? [];
@@ -379,9 +351,9 @@ async function main() {
     `\nLoad pass: ${CONNECTIONS} connections, ${DURATION} s per route ` +
       `(${WARMUP_SECONDS} s warm-up for GET routes; delegate uses fresh pool tasks, no warm-up)`,
   );
-  printTable(load);
+  printTargetTable("", load, TARGET_P99_MS);
   console.log(`\nLatency pass: 1 connection, ${SOLO_DURATION} s per route (no queueing)`);
-  printTable(solo);
+  printTargetTable("", solo, TARGET_P99_MS);
 
   const delegateLoad = load.find((r) => r.route === DELEGATE);
   console.log(`\n${DELEGATE}, load pass, second by second:`);

@@ -16,6 +16,7 @@ import {
   log,
   positiveInt,
   prepareState,
+  printTargetTable,
   reportProblems,
   request,
   runMain,
@@ -131,24 +132,6 @@ function grantRoute(adminToken, playerIds) {
   };
 }
 
-function printHttp(title, rows) {
-  console.log(`\n${title}`);
-  console.log(
-    table(
-      ["route", "req/s", "p50 ms", "p99 ms", "non-2xx", "ratio /health", `p99 < ${HTTP_TARGET_MS} ms`],
-      rows.map((r) => [
-        r.route,
-        fixed(r.rps, 1),
-        r.p50_ms,
-        r.p99_ms,
-        r.non2xx,
-        fixed(r.ratio_to_health, 2),
-        r.p99_ms < HTTP_TARGET_MS ? "PASS" : "FAIL",
-      ]),
-    ),
-  );
-}
-
 async function main() {
   checkEnvironment("npm run bench:leaderboard");
   log(`config: ${USERS} users on ${SHARDS} shard(s), ${CONNECTIONS} connections, ${DURATION} s per route`);
@@ -255,8 +238,8 @@ async function main() {
   });
   await stopServer();
 
-  printHttp(`Over HTTP, ${CONNECTIONS} connections, ${DURATION} s per route`, load);
-  printHttp(`Over HTTP, 1 connection, ${SOLO_DURATION} s per route`, solo);
+  printTargetTable(`Over HTTP, ${CONNECTIONS} connections, ${DURATION} s per route`, load, HTTP_TARGET_MS);
+  printTargetTable(`Over HTTP, 1 connection, ${SOLO_DURATION} s per route`, solo, HTTP_TARGET_MS);
   console.log("\nInside the leaderboard object(s), each operation timed by the object itself:");
   const inside = [];
   for (const shard of metrics) {

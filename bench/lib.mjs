@@ -379,6 +379,39 @@ export function printSoloTable(rows) {
   );
 }
 
+/** A pass's rows with their ratio to /health and whether each p99 meets `targetMs`, under `title`. */
+export function printTargetTable(title, rows, targetMs) {
+  if (title) console.log(`\n${title}`);
+  console.log(
+    table(
+      [
+        "route",
+        "req/s",
+        "p50 ms",
+        "p99 ms",
+        "max ms",
+        "non-2xx",
+        "errors",
+        "timeouts",
+        "ratio /health",
+        `p99 < ${targetMs} ms`,
+      ],
+      rows.map((r) => [
+        r.route,
+        fixed(r.rps, 1),
+        r.p50_ms,
+        r.p99_ms,
+        r.max_ms,
+        r.non2xx,
+        r.errors,
+        r.timeouts,
+        fixed(r.ratio_to_health, 2),
+        r.p99_ms < targetMs ? "PASS" : "FAIL",
+      ]),
+    ),
+  );
+}
+
 /** Prints WARN lines for errors/timeouts and ERROR lines for non-2xx; returns the rows with non-2xx. */
 export function reportProblems(rows) {
   const bad = rows.filter((r) => r.non2xx + r.warmup_non2xx > 0);

@@ -1,4 +1,3 @@
-import { DurableObject } from "cloudflare:workers";
 import { createDatabase } from "../src/db";
 import type { Env } from "../src/env";
 import type { ActResult, CommandType, FocusCommand } from "../src/features/focus/commands";
@@ -23,11 +22,9 @@ import { getSettings } from "../src/features/focus/settings";
 import { validationFailed } from "../src/lib/errors";
 import type { IdempotencyContext } from "../src/lib/idempotency";
 import { newId } from "../src/lib/ids";
-import { newEvent } from "../src/lib/outbox";
 import { nowIso } from "../src/lib/time";
-import { type Commit, LiveStorage } from "./live-storage";
-import { OutboxWriter } from "./outbox-writer";
-import { SocketHub } from "./socket-hub";
+import { bodiesOf, eventRow, LiveObject } from "./live-object";
+import type { Commit } from "./live-storage";
 
 /** A change that ended a session: its record must be in D1 before the answer, for clients that read it back. */
 const endsSession = (result: StepResult) => result.effects.some((e) => e.type === "record");
@@ -60,29 +57,18 @@ function toAction(command: Exclude<FocusCommand, { type: "start" }>): FocusActio
  * forgotten pause) or to retry a D1 write. Every change is broadcast to all of the user's sockets
  * (hibernatable) with a sequence number, and ended sessions, events and settings are written to D1.
  */
-export class FocusTimer extends DurableObject<Env> {
-  private readonly store: LiveStorage<TimerState>;
-  private readonly sockets: SocketHub;
-  private readonly writer: OutboxWriter;
-
+export class FocusTimer extends LiveObject<TimerState> {
   constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env);
-    this.store = new LiveStorage<TimerState>(ctx.storage);
-    this.sockets = new SocketHub(ctx, env, this.store, {
+    super(ctx, env, {
+      name: "focus",
       subprotocol: FOCUS_SUBPROTOCOL,
       actions: COMMAND_TYPES,
       writeScope: "focus:write",
-    });
-    this.writer = new OutboxWriter(ctx, env, this.store, {
-      name: "focus",
-      nextDueAt: () => {
-        const state = this.store.state();
-        return state ? nextDueAt(state) : null;
-      },
+      nextDueAt,
       persist: (db, rows) =>
         persistStatements(db, {
-          records: rows.filter((r) => r.kind === "record").map((r) => JSON.parse(r.body) as FocusRecord),
-          settings: rows.filter((r) => r.kind === "settings").map((r) => JSON.parse(r.body) as SettingsWrite),
+          records: bodiesOf<FocusRecord>(rows, "record"),
+          settings: bodiesOf<SettingsWrite>(rows, "settings"),
         }),
     });
   }
@@ -212,14 +198,6 @@ export class FocusTimer extends DurableObject<Env> {
     this.sockets.reply(ws, { type: "error", request_id: message.requestId, ...result.error });
   }
 
-  override webSocketClose(ws: WebSocket, code: number, reason: string): void {
-    this.sockets.close(ws, code, reason);
-  }
-
-  override webSocketError(_ws: WebSocket, error: unknown): void {
-    console.warn(JSON.stringify({ level: "warn", message: "focus socket error", error: String(error) }));
-  }
-
   private load(userId: string): TimerState {
     return this.store.state() ?? initialState(userId);
   }
@@ -229,25 +207,9 @@ export class FocusTimer extends DurableObject<Env> {
   }
 
   private replay(idempotency: IdempotencyContext | undefined): ActResult | undefined {
-    if (!idempotency) return undefined;
-    const stored = this.store.answer(idempotency.key);
-    if (!stored) return undefined;
-    if (stored.request_hash !== idempotency.requestHash) {
-      return {
-        ok: false,
-        error: {
-          status: 422,
-          code: "idempotency_key_reused",
-          detail: "This Idempotency-Key was already used with a different request body.",
-        },
-      };
-    }
-    return {
-      ok: true,
-      status: stored.status === 201 ? 201 : 200,
-      state: JSON.parse(stored.body) as FocusStateDto,
-      replayed: true,
-    };
+    const stored = this.storedAnswer<FocusStateDto>(idempotency);
+    if (!stored?.ok) return stored;
+    return { ok: true, status: stored.status === 201 ? 201 : 200, state: stored.value, replayed: true };
   }
 
   private async startContext(userId: string, command: Extract<FocusCommand, { type: "start" }>) {
@@ -305,8 +267,7 @@ export class FocusTimer extends DurableObject<Env> {
           body: JSON.stringify(effect.record),
         });
       } else {
-        const envelope = newEvent(effect.event_type, userId, effect.data, effect.at);
-        change.outbox.push({ id: `event:${envelope.id}`, kind: "event", body: JSON.stringify(envelope) });
+        change.outbox.push(eventRow(effect.event_type, userId, effect.data, effect.at));
       }
     }
     const { messages } = this.store.commit(change, now);

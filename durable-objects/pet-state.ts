@@ -1,4 +1,3 @@
-import { DurableObject } from "cloudflare:workers";
 import { createDatabase } from "../src/db";
 import type { Env } from "../src/env";
 import {
@@ -26,15 +25,14 @@ import {
 } from "../src/features/pets/live";
 import { type InteractionWrite, persistStatements, storedPetOf } from "../src/features/pets/records";
 import { FeedBodySchema } from "../src/features/pets/schemas";
-import { PROBLEM_CONTENT_TYPE, problemBody, validationFailed } from "../src/lib/errors";
+import { validationFailed } from "../src/lib/errors";
 import type { IdempotencyContext } from "../src/lib/idempotency";
 import { newId } from "../src/lib/ids";
-import { newEvent } from "../src/lib/outbox";
 import { nowIso } from "../src/lib/time";
 import { zodIssuesToFieldErrors } from "../src/lib/validation";
-import { type Commit, LiveStorage } from "./live-storage";
-import { OutboxWriter } from "./outbox-writer";
-import { SocketHub } from "./socket-hub";
+import { bodiesOf, eventRow, LiveObject } from "./live-object";
+import type { Commit } from "./live-storage";
+import { problem } from "./socket-hub";
 
 /** A new pet starts comfortable: fed and happy enough to enjoy, room to be cared for. */
 const NEW_PET_STATS = { fullness: 80, happiness: 80 };
@@ -66,31 +64,18 @@ const LOOKED_UP = "looked_up";
  * broadcast to the user's sockets with a sequence number, and D1 gets the pet row (a snapshot),
  * the interactions log and the domain events through the object's outbox.
  */
-export class PetState extends DurableObject<Env> {
-  private readonly store: LiveStorage<PetData>;
-  private readonly sockets: SocketHub;
-  private readonly writer: OutboxWriter;
-
+export class PetState extends LiveObject<PetData> {
   constructor(ctx: DurableObjectState, env: Env) {
-    super(ctx, env);
-    this.store = new LiveStorage<PetData>(ctx.storage);
-    this.sockets = new SocketHub(ctx, env, this.store, {
+    super(ctx, env, {
+      name: "pet",
       subprotocol: PET_SUBPROTOCOL,
       actions: PET_SOCKET_ACTIONS,
       writeScope: "pets:write",
-    });
-    this.writer = new OutboxWriter(ctx, env, this.store, {
-      name: "pet",
-      nextDueAt: () => {
-        const state = this.store.state();
-        return state ? nextAttentionAt(state) : null;
-      },
+      nextDueAt: nextAttentionAt,
       persist: (db, rows) =>
         persistStatements(db, {
-          snapshots: rows.filter((r) => r.kind === "pet").map((r) => JSON.parse(r.body) as PetData),
-          interactions: rows
-            .filter((r) => r.kind === "interaction")
-            .map((r) => JSON.parse(r.body) as InteractionWrite),
+          snapshots: bodiesOf<PetData>(rows, "pet"),
+          interactions: bodiesOf<InteractionWrite>(rows, "interaction"),
         }),
     });
   }
@@ -199,7 +184,9 @@ export class PetState extends DurableObject<Env> {
       body: (seq: number) => JSON.stringify(outcome(seq)),
     };
     const seq = this.apply(result, now, answer ? { answer } : {});
-    await this.writer.settle(true);
+    // The change is durable here; D1's copy follows right after the answer (readers of D1's history
+    // call `flushed` first, and a failed write is retried by the alarm).
+    await this.writer.settle(false);
     return { ok: true, value: outcome(seq), replayed: false };
   }
 
@@ -240,6 +227,11 @@ export class PetState extends DurableObject<Env> {
     return true;
   }
 
+  /** Resolves once every change so far is in D1: history readers ask this first, to read their own writes. */
+  async flushed(): Promise<void> {
+    await this.writer.flush();
+  }
+
   override async alarm(): Promise<void> {
     const state = this.store.state();
     if (state) {
@@ -257,10 +249,7 @@ export class PetState extends DurableObject<Env> {
     const state = await this.held(grant.user_id);
     if (state === "unavailable" || !state) {
       const error = state ? UNAVAILABLE : NO_PET;
-      return new Response(JSON.stringify(problemBody(error.status, error.code, error.detail)), {
-        status: error.status,
-        headers: { "content-type": PROBLEM_CONTENT_TYPE },
-      });
+      return problem(error.status, error.code, error.detail);
     }
     const result = stepPet(state, null, now);
     const seq = this.apply(result, now);
@@ -298,14 +287,6 @@ export class PetState extends DurableObject<Env> {
       });
     const { status, code, detail } = result.error;
     this.sockets.reply(ws, { type: "error", request_id: message.requestId, status, code, detail });
-  }
-
-  override webSocketClose(ws: WebSocket, code: number, reason: string): void {
-    this.sockets.close(ws, code, reason);
-  }
-
-  override webSocketError(_ws: WebSocket, error: unknown): void {
-    console.warn(JSON.stringify({ level: "warn", message: "pet socket error", error: String(error) }));
   }
 
   /**
@@ -350,20 +331,9 @@ export class PetState extends DurableObject<Env> {
   }
 
   private replay(idempotency: IdempotencyContext | undefined): PetResult<PetOutcome> | undefined {
-    if (!idempotency) return undefined;
-    const stored = this.store.answer(idempotency.key);
-    if (!stored) return undefined;
-    if (stored.request_hash !== idempotency.requestHash) {
-      return {
-        ok: false,
-        error: {
-          status: 422,
-          code: "idempotency_key_reused",
-          detail: "This Idempotency-Key was already used with a different request body.",
-        },
-      };
-    }
-    return { ok: true, value: JSON.parse(stored.body) as PetOutcome, replayed: true };
+    const stored = this.storedAnswer<PetOutcome>(idempotency);
+    if (!stored?.ok) return stored;
+    return { ok: true, value: stored.value, replayed: true };
   }
 
   /**
@@ -409,8 +379,7 @@ export class PetState extends DurableObject<Env> {
           body: JSON.stringify(write),
         });
       } else {
-        const envelope = newEvent(effect.event_type, state.user_id, effect.data, effect.at);
-        change.outbox.push({ id: `event:${envelope.id}`, kind: "event", body: JSON.stringify(envelope) });
+        change.outbox.push(eventRow(effect.event_type, state.user_id, effect.data, effect.at));
       }
     }
     // The D1 row follows every stored change (a snapshot; only the latest pending one is written).

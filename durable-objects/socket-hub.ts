@@ -33,7 +33,8 @@ type Reply =
   | { type: "ack"; request_id: string | null; seq: number }
   | { type: "error"; request_id: string | null; status: number; code: string; detail: string };
 
-function problem(status: number, code: string, detail: string): Response {
+/** A problem+json answer to a request the object itself refuses (the Worker's handler is not in between). */
+export function problem(status: number, code: string, detail: string): Response {
   return new Response(JSON.stringify(problemBody(status, code, detail)), {
     status,
     headers: { "content-type": PROBLEM_CONTENT_TYPE },

@@ -35,5 +35,10 @@ export async function seedDemo(base, log = console.log) {
       throw new Error(`create task answered ${created.status}: ${JSON.stringify(created.body)}`);
   }
   await post(base, "/api/v1/capture", { text: "email Sam about rent tomorrow 5pm !high #home ~10m" }, token);
-  log(`Seeded demo account: ${DEMO_EMAIL} / ${DEMO_PASSWORD} (${tasks.length + 1} tasks)`);
+  // A companion: finished steps will feed it (GET /api/v1/pets/me).
+  const pet = await post(base, "/api/v1/pets", { species: "fox", name: "Sorrel" }, token);
+  if (pet.status !== 201) throw new Error(`adopt answered ${pet.status}: ${JSON.stringify(pet.body)}`);
+  log(
+    `Seeded demo account: ${DEMO_EMAIL} / ${DEMO_PASSWORD} (${tasks.length + 1} tasks, a fox named Sorrel)`,
+  );
 }

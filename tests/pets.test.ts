@@ -44,9 +44,11 @@ async function completeStep(user: TestUser, priority = "medium") {
   return { task, step };
 }
 
-async function petRow(userId: string) {
+/** D1's record of the user's pet, once the object has written everything it answered. */
+async function petRow(user: TestUser) {
+  await petObject(user).flushed();
   return env.DB.prepare("SELECT * FROM user_pets WHERE user_id = ?")
-    .bind(userId)
+    .bind(user.id)
     .first<Record<string, unknown>>();
 }
 
@@ -83,7 +85,7 @@ describe("adopting a pet", () => {
     expect(problem).toMatchObject({ code: "pet_exists" });
     expect(problem.detail).toContain("Ember");
 
-    const row = await petRow(user.id);
+    const row = await petRow(user);
     expect(row).toMatchObject({ id: pet.pet_id, species: "dragon", name: "Ember", level: 1, hunger: 80 });
     expect(await interactionKinds(user)).toEqual(["adopt"]);
   });
@@ -149,11 +151,12 @@ describe("feeding", () => {
     expect(outcome).toMatchObject({ leveled_up: true, evolved: true, xp_to_next_level: 50 * 49 - 450 });
     expect(outcome.pet).toMatchObject({ level: 7, xp: 450, evolution_stage: 2, treats: 0, total_xp: 5000 });
     expect(outcome.pet.hunger).toBe(100);
+    await petObject(user).flushed();
     const events = (await eventsOf(user.id)).map((e) => e.type);
     expect(events.filter((t) => t === "pet.leveled_up")).toHaveLength(1);
     expect(events.filter((t) => t === "pet.evolved")).toHaveLength(1);
     expect(events.filter((t) => t === "pet.fed")).toHaveLength(1);
-    expect(await petRow(user.id)).toMatchObject({ level: 7, xp: 450, evolution_stage: 2, treats: 0 });
+    expect(await petRow(user)).toMatchObject({ level: 7, xp: 450, evolution_stage: 2, treats: 0 });
     expect(await interactionKinds(user)).toEqual(["evolve", "feed", "nourish:task", "adopt"]);
   });
 
@@ -297,6 +300,8 @@ describe("finished work", () => {
     await careFor(user, "feed", { xp_amount: 10_000 });
     const outcome = await careFor(user, "feed", { xp_amount: 4_250 });
     expect(outcome.pet).toMatchObject({ level: 10, evolution_stage: 3 });
+    // The level reaches D1 right after the answer; the next delivery of events reads it there.
+    await petObject(user).flushed();
     await completeStep(user, "high");
     await settle(user.id);
     const ledger = await ledgerOf(user);
@@ -365,7 +370,7 @@ describe("leveling (BE-11)", () => {
     });
     expect(evolved).toMatchObject({ evolved: true, leveled_up: false });
     expect(evolved.pet).toMatchObject({ evolution_stage: 2, can_evolve: false });
-    expect(await petRow(user.id)).toMatchObject({ name: "Pip", evolution_stage: 2, auto_evolve: 0 });
+    expect(await petRow(user)).toMatchObject({ name: "Pip", evolution_stage: 2, auto_evolve: 0 });
   });
 
   it("refuses an empty or unknown patch", async () => {

@@ -4,6 +4,7 @@ import { describe, expect, it } from "vitest";
 import worker from "../src/index";
 import { BASE, callJson, createUser, type TestUser } from "./helpers/api";
 import { countingD1 } from "./helpers/counting-d1";
+import { adoptPet, giveTreats } from "./helpers/pets";
 import { createTask } from "./helpers/tasks";
 
 /** Sends one request through the Worker with a D1 binding that counts round trips. */
@@ -83,5 +84,20 @@ describe("D1 round trips per request", () => {
       trips: 1,
     });
     expect(await tripsFor("/api/v1/tasks/next", { token: user.token })).toEqual({ status: 200, trips: 1 });
+  });
+
+  it("reads a pet's status and feeds it with no D1 round trip in the Worker: its object answers", async () => {
+    const user = await createUser();
+    await adoptPet(user);
+    await giveTreats(user, 10);
+    expect(await tripsFor("/api/v1/pets/level/me/status", { token: user.token })).toEqual({
+      status: 200,
+      trips: 0,
+    });
+    const body = JSON.stringify({ xp_amount: 1 });
+    expect(await tripsFor("/api/v1/pets/me/feed", { method: "POST", body, token: user.token })).toEqual({
+      status: 200,
+      trips: 0,
+    });
   });
 });

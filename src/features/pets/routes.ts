@@ -249,7 +249,10 @@ function careHandler(type: "play" | "pet" | "evolve"): AppRouteHandler<typeof pl
 const interactionsHandler: AppRouteHandler<typeof interactions> = async (c) => {
   const userId = userOf(c, c.req.valid("param").user_id);
   const query = c.req.valid("query");
-  const page = await listInteractions(c.var.db, userId, query.limit, pageAfter(query.cursor));
+  const afterId = pageAfter(query.cursor);
+  // The pet's object writes D1 just after it answers: let it finish, so you read your own care.
+  await service.petState(c.env, userId).flushed();
+  const page = await listInteractions(c.var.db, userId, query.limit, afterId);
   if (page.lastId) c.header("Link", nextLink(c.req.url, encodeCursor(page.lastId)));
   return c.json(page.items, 200);
 };

@@ -1,0 +1,92 @@
+import { DurableObject } from "cloudflare:workers";
+import type { BatchItem } from "drizzle-orm/batch";
+import type { Database } from "../src/db";
+import type { Env } from "../src/env";
+import type { IdempotencyContext } from "../src/lib/idempotency";
+import { newEvent } from "../src/lib/outbox";
+import { LiveStorage, type OutboxRow } from "./live-storage";
+import { OutboxWriter } from "./outbox-writer";
+import { SocketHub } from "./socket-hub";
+
+/** What makes a per-user live object (the focus timer, the pet) its own. */
+export interface LiveObjectOptions<S> {
+  /** For logs. */
+  name: string;
+  subprotocol: string;
+  actions: readonly [string, ...string[]];
+  writeScope: string;
+  /** The state's next own moment, for the alarm; null when it has none. */
+  nextDueAt: (state: S) => number | null;
+  /** D1 statements for the object's own kinds of outbox rows. */
+  persist: (db: Database, rows: OutboxRow[]) => BatchItem<"sqlite">[];
+}
+
+/** A stored idempotent answer: replayed as it was, or refused when the key came with another request. */
+export type StoredAnswer<T> =
+  | { ok: true; status: number; value: T }
+  | { ok: false; error: { status: 422; code: "idempotency_key_reused"; detail: string } };
+
+/** The parsed bodies of the outbox rows of one kind. */
+export const bodiesOf = <T>(rows: readonly OutboxRow[], kind: string): T[] =>
+  rows.filter((r) => r.kind === kind).map((r) => JSON.parse(r.body) as T);
+
+/** A domain event as an outbox row: written to D1's outbox, then published, by the writer. */
+export function eventRow(type: string, userId: string, data: Record<string, unknown>, at: number) {
+  const envelope = newEvent(type, userId, data, at);
+  return { id: `event:${envelope.id}`, kind: "event", body: JSON.stringify(envelope) };
+}
+
+/**
+ * The machinery every per-user live object shares: its storage (state, numbered messages, outbox,
+ * idempotency answers, tickets, ids of work done once), its sockets, and its way to D1 with the one
+ * alarm. Subclasses bring their rules and their RPC methods.
+ */
+export abstract class LiveObject<S> extends DurableObject<Env> {
+  protected readonly store: LiveStorage<S>;
+  protected readonly sockets: SocketHub;
+  protected readonly writer: OutboxWriter;
+  private readonly liveName: string;
+
+  constructor(ctx: DurableObjectState, env: Env, options: LiveObjectOptions<S>) {
+    super(ctx, env);
+    this.liveName = options.name;
+    this.store = new LiveStorage<S>(ctx.storage);
+    this.sockets = new SocketHub(ctx, env, this.store, options);
+    this.writer = new OutboxWriter(ctx, env, this.store, {
+      name: options.name,
+      nextDueAt: () => {
+        const state = this.store.state();
+        return state ? options.nextDueAt(state) : null;
+      },
+      persist: options.persist,
+    });
+  }
+
+  /** The answer stored under an idempotency key, if any. */
+  protected storedAnswer<T>(idempotency: IdempotencyContext | undefined): StoredAnswer<T> | undefined {
+    if (!idempotency) return undefined;
+    const stored = this.store.answer(idempotency.key);
+    if (!stored) return undefined;
+    if (stored.request_hash !== idempotency.requestHash) {
+      return {
+        ok: false,
+        error: {
+          status: 422,
+          code: "idempotency_key_reused",
+          detail: "This Idempotency-Key was already used with a different request body.",
+        },
+      };
+    }
+    return { ok: true, status: stored.status, value: JSON.parse(stored.body) as T };
+  }
+
+  override webSocketClose(ws: WebSocket, code: number, reason: string): void {
+    this.sockets.close(ws, code, reason);
+  }
+
+  override webSocketError(_ws: WebSocket, error: unknown): void {
+    console.warn(
+      JSON.stringify({ level: "warn", message: `${this.liveName} socket error`, error: String(error) }),
+    );
+  }
+}
