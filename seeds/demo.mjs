@@ -14,6 +14,13 @@ async function post(base, path, body, token) {
   return { status: res.status, body: await res.json().catch(() => null) };
 }
 
+/** A companion for the demo account (finished steps feed it: GET /api/v1/pets/me); one already there is kept. */
+async function adoptDemoPet(base, token) {
+  const pet = await post(base, "/api/v1/pets", { species: "fox", name: "Sorrel" }, token);
+  if (pet.status !== 201 && pet.status !== 409)
+    throw new Error(`adopt answered ${pet.status}: ${JSON.stringify(pet.body)}`);
+}
+
 export async function seedDemo(base, log = console.log) {
   const registered = await post(base, "/api/v1/auth/register", {
     email: DEMO_EMAIL,
@@ -22,6 +29,9 @@ export async function seedDemo(base, log = console.log) {
     timezone: "America/New_York",
   });
   if (registered.status === 409) {
+    // A state from before pets: the demo account gets its fox all the same.
+    const login = await post(base, "/api/v1/auth/login", { email: DEMO_EMAIL, password: DEMO_PASSWORD });
+    if (login.status === 200) await adoptDemoPet(base, login.body.access_token);
     log(`Demo account already there: ${DEMO_EMAIL} / ${DEMO_PASSWORD}`);
     return;
   }
@@ -35,9 +45,7 @@ export async function seedDemo(base, log = console.log) {
       throw new Error(`create task answered ${created.status}: ${JSON.stringify(created.body)}`);
   }
   await post(base, "/api/v1/capture", { text: "email Sam about rent tomorrow 5pm !high #home ~10m" }, token);
-  // A companion: finished steps will feed it (GET /api/v1/pets/me).
-  const pet = await post(base, "/api/v1/pets", { species: "fox", name: "Sorrel" }, token);
-  if (pet.status !== 201) throw new Error(`adopt answered ${pet.status}: ${JSON.stringify(pet.body)}`);
+  await adoptDemoPet(base, token);
   log(
     `Seeded demo account: ${DEMO_EMAIL} / ${DEMO_PASSWORD} (${tasks.length + 1} tasks, a fox named Sorrel)`,
   );
