@@ -15,7 +15,7 @@ import {
   type TimerState,
   toView,
 } from "../src/features/focus/machine";
-import { FOCUS_SUBPROTOCOL, type FocusServerMessage } from "../src/features/focus/messages";
+import { FOCUS_SUBPROTOCOL } from "../src/features/focus/messages";
 import { persistStatements, type SettingsWrite } from "../src/features/focus/records";
 import type { FocusStateDto } from "../src/features/focus/schemas";
 import { getSettings } from "../src/features/focus/settings";
@@ -23,7 +23,7 @@ import { validationFailed } from "../src/lib/errors";
 import type { IdempotencyContext } from "../src/lib/idempotency";
 import { newId } from "../src/lib/ids";
 import { nowIso } from "../src/lib/time";
-import { bodiesOf, eventRow, LiveObject } from "./live-object";
+import { bodiesOf, eventRow, LiveObject, stateMessage } from "./live-object";
 import type { Commit } from "./live-storage";
 
 /** A change that ended a session: its record must be in D1 before the answer, for clients that read it back. */
@@ -251,14 +251,8 @@ export class FocusTimer extends LiveObject<TimerState> {
     if (answer) change.answer = answer;
     for (const effect of result.effects) {
       if (effect.type === "signal") {
-        change.messages.push((seq) =>
-          JSON.stringify({
-            type: "state",
-            seq,
-            event: effect.signal,
-            at: nowIso(effect.at),
-            state: this.dto(result.state, now, seq),
-          } satisfies FocusServerMessage),
+        change.messages.push(
+          stateMessage(effect.signal, effect.at, (seq) => this.dto(result.state, now, seq)),
         );
       } else if (effect.type === "record") {
         change.outbox.push({

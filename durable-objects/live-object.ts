@@ -3,7 +3,9 @@ import type { BatchItem } from "drizzle-orm/batch";
 import type { Database } from "../src/db";
 import type { Env } from "../src/env";
 import type { IdempotencyContext } from "../src/lib/idempotency";
+import type { ServerMessage } from "../src/lib/live-socket";
 import { newEvent } from "../src/lib/outbox";
+import { nowIso } from "../src/lib/time";
 import { LiveStorage, type OutboxRow } from "./live-storage";
 import { OutboxWriter } from "./outbox-writer";
 import { SocketHub } from "./socket-hub";
@@ -34,6 +36,18 @@ export const bodiesOf = <T>(rows: readonly OutboxRow[], kind: string): T[] =>
 export function eventRow(type: string, userId: string, data: Record<string, unknown>, at: number) {
   const envelope = newEvent(type, userId, data, at);
   return { id: `event:${envelope.id}`, kind: "event", body: JSON.stringify(envelope) };
+}
+
+/** One change as the `state` message every socket gets: numbered when it is stored. */
+export function stateMessage<S, E extends string>(event: E, at: number, stateAt: (seq: number) => S) {
+  return (seq: number) =>
+    JSON.stringify({
+      type: "state",
+      seq,
+      event,
+      at: nowIso(at),
+      state: stateAt(seq),
+    } satisfies ServerMessage<S, E>);
 }
 
 /**

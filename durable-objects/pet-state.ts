@@ -18,7 +18,6 @@ import {
   type PetFailure,
   type PetOutcome,
   type PetResult,
-  type PetServerMessage,
   type PetSocketAction,
   petDto,
   petSeed,
@@ -30,7 +29,7 @@ import type { IdempotencyContext } from "../src/lib/idempotency";
 import { newId } from "../src/lib/ids";
 import { nowIso } from "../src/lib/time";
 import { zodIssuesToFieldErrors } from "../src/lib/validation";
-import { bodiesOf, eventRow, LiveObject } from "./live-object";
+import { bodiesOf, eventRow, LiveObject, stateMessage } from "./live-object";
 import type { Commit } from "./live-storage";
 import { problem } from "./socket-hub";
 
@@ -353,15 +352,7 @@ export class PetState extends LiveObject<PetData> {
     if (seen) change.seen = seen;
     for (const effect of result.effects) {
       if (effect.type === "signal") {
-        change.messages.push((seq) =>
-          JSON.stringify({
-            type: "state",
-            seq,
-            event: effect.signal,
-            at: nowIso(effect.at),
-            state: petDto(state, now, seq),
-          } satisfies PetServerMessage),
-        );
+        change.messages.push(stateMessage(effect.signal, effect.at, (seq) => petDto(state, now, seq)));
       } else if (effect.type === "interaction") {
         const write: InteractionWrite = {
           id: newId(effect.at),
