@@ -16,6 +16,8 @@ export default defineConfig({
           JWT_SECRET: "test-secret-that-is-long-enough-for-hs256-signing",
           CORS_ORIGINS: "https://app.example.com",
           ADMIN_EMAILS: "admin@example.com",
+          // A hanging fake model is given up on quickly.
+          SPLIT_AI_TIMEOUT_MS: "400",
         },
       },
     }),

@@ -10,7 +10,9 @@ import { gamificationRouter } from "./features/gamification/routes";
 import { healthRouter } from "./features/health/routes";
 import { petsRouter } from "./features/pets/routes";
 import { petSocketRouter } from "./features/pets/socket-routes";
+import { splittingRouter } from "./features/splitting/routes";
 import { tasksRouter } from "./features/tasks/routes";
+import { templateFromTaskRouter, templatesRouter } from "./features/templates/routes";
 import { createRouter } from "./lib/create-app";
 import { limitBody } from "./middleware/body-limit";
 import { corsFromEnv } from "./middleware/cors";
@@ -34,6 +36,9 @@ export function createApp() {
 
   app.route("/", healthRouter);
   app.route(`${API_PREFIX}/auth`, authRouter);
+  // Before tasksRouter: `/split/{id}` and `/{id}/split` must not be read as a task id route.
+  app.route(`${API_PREFIX}/tasks`, splittingRouter);
+  app.route(`${API_PREFIX}/tasks`, templateFromTaskRouter);
   app.route(`${API_PREFIX}/tasks`, tasksRouter);
   app.route(`${API_PREFIX}/capture`, captureRouter);
   app.route(`${API_PREFIX}/delegation`, delegationRouter);
@@ -43,6 +48,9 @@ export function createApp() {
   // The socket routes first: `/pets/ws` is not a user id.
   app.route(`${API_PREFIX}/pets`, petSocketRouter);
   app.route(`${API_PREFIX}/pets`, petsRouter);
+  // The same routes under the name older clients use.
+  app.route(`${API_PREFIX}/templates`, templatesRouter);
+  app.route(`${API_PREFIX}/task-templates`, templatesRouter);
 
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",

@@ -30,4 +30,8 @@ export interface Env {
   ADMIN_EMAILS?: string;
   /** How many Durable Objects the leaderboards are spread over (by hash of user id). */
   LEADERBOARD_SHARDS?: string;
+  /** "auto": Workers AI splits tasks when bound, the local splitter otherwise; "local": never AI. */
+  SPLITTER?: string;
+  /** Milliseconds a split waits for Workers AI before the local splitter answers. */
+  SPLIT_AI_TIMEOUT_MS?: string;
 }

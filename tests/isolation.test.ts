@@ -6,6 +6,7 @@ import { type Agent, type Assignment, delegate, registerAgent } from "./helpers/
 import { type FocusState, focusAction, focusStateOf, startFocus } from "./helpers/focus";
 import { adoptPet, type Pet, petOf } from "./helpers/pets";
 import { createTask, type Task } from "./helpers/tasks";
+import { createTemplate, type Template } from "./helpers/templates";
 
 /**
  * The cross-user matrix: user B tries every route that takes an id with user A's ids. The routes
@@ -58,12 +59,14 @@ interface Ids {
   /** The user (pet routes take `me` or the user's own id) and their pet. */
   user_id: string;
   pet_id: string;
+  /** A private template of the user's (a public one is readable by all, and answers 403 to changes). */
+  template_id: string;
 }
 
 const HTTP_METHODS = new Set(["get", "put", "post", "delete", "patch", "head", "options", "trace"]);
 
 /** How many id routes the API has today; the matrix must never silently cover fewer. */
-const MIN_ID_ROUTES = 18;
+const MIN_ID_ROUTES = 44;
 
 /**
  * Id routes over global resources that only administrators touch (no user owns a bonus XP window):
@@ -101,6 +104,17 @@ const BODY_RECIPES: Record<string, (ids: Ids) => unknown> = {
   "PATCH /api/v1/pets/{user_id}": () => ({ name: "hacked" }),
   "POST /api/v1/pets/{user_id}/feed": () => ({ xp_amount: 1 }),
   "POST /api/v1/pets/generate/{user_id}/personality": () => ({ pattern: "irregular" }),
+  "POST /api/v1/tasks/{task_id}/save-as-template": () => ({ name: "hacked", category: "Work" }),
+  "PATCH /api/v1/templates/{template_id}": () => ({ name: "hacked", is_public: true }),
+  "PUT /api/v1/templates/{template_id}/steps": () => ({ steps: [{ description: "hacked" }] }),
+  "POST /api/v1/templates/{template_id}/apply": () => ({ title: "hacked" }),
+  "PATCH /api/v1/task-templates/{template_id}": () => ({ name: "hacked", is_public: true }),
+  "PUT /api/v1/task-templates/{template_id}/steps": () => ({ steps: [{ description: "hacked" }] }),
+  "POST /api/v1/task-templates/{template_id}/apply": () => ({ title: "hacked" }),
+  "POST /api/v1/tasks/split/{task_id}": () => ({ apply: true, splitter: "local" }),
+  "POST /api/v1/tasks/{task_id}/split": () => ({ apply: true, splitter: "local" }),
+  "POST /api/v1/tasks/{task_id}/steps/{step_id}/split": () => ({ apply: true, splitter: "local" }),
+  "POST /api/v1/tasks/{task_id}/steps/{step_id}/feedback": () => ({ rating: "too_large" }),
 };
 
 function fillPath(template: string, ids: Ids): string {
@@ -113,6 +127,7 @@ function fillPath(template: string, ids: Ids): string {
     session_id: ids.session_id,
     user_id: ids.user_id,
     pet_id: ids.pet_id,
+    template_id: ids.template_id,
   };
   return template.replace(/\{([^}]+)\}/g, (_match, name: string) => {
     const value = values[name];
@@ -146,6 +161,7 @@ const placeholdersFor = (ids: Ids): Record<string, string> => ({
   [ids.session_id]: "{session_id}",
   [ids.user_id]: "{user_id}",
   [ids.pet_id]: "{pet_id}",
+  [ids.template_id]: "{template_id}",
 });
 
 /** A problem with everything that names the request itself (ids, request id) taken out. */
@@ -168,6 +184,8 @@ const A_AGENT_TYPE = "alice-secret-agent-type";
 const A_CAPABILITY = "alice-secret-capability";
 const A_FOCUS_NOTE = "alice secret focus interruption";
 const A_PET_NAME = "Alicesecretpetname";
+const A_TEMPLATE_NAME = "Alice secret morning routine";
+const A_TEMPLATE_STEP = "Feed the secret goldfish";
 const A_SECRETS = [
   A_TITLE,
   A_SECOND_TITLE,
@@ -177,6 +195,8 @@ const A_SECRETS = [
   A_CAPABILITY,
   A_FOCUS_NOTE,
   A_PET_NAME,
+  A_TEMPLATE_NAME,
+  A_TEMPLATE_STEP,
 ];
 
 /**
@@ -196,6 +216,7 @@ function secretsFor(request: { path: string; body: unknown }): string[] {
     aliceEndedSessionId,
     aliceSecondTask.task_id,
     aliceIds.pet_id,
+    aliceIds.template_id,
   ];
   return [...A_SECRETS, ...ids.filter((id) => !named.includes(id))];
 }
@@ -213,6 +234,7 @@ let aliceFocusBefore: FocusState;
 let aliceEndedSessionId: string;
 let aliceAssignmentsBefore: Assignment[];
 let alicePetBefore: Pet;
+let aliceTemplateBefore: Template;
 /** Bob's own agent, and its own token: a second kind of caller that must not reach Alice's ids. */
 let bobAgent: Agent;
 let bobAgentToken: string;
@@ -225,6 +247,7 @@ const missingIds: Ids = {
   session_id: newId(),
   user_id: newId(),
   pet_id: newId(),
+  template_id: `missing-template-${crypto.randomUUID()}`,
 };
 const exercised = new Set<string>();
 
@@ -273,6 +296,11 @@ beforeAll(async () => {
   aliceEndedSessionId = ended.session?.session_id ?? "";
   const running = await startFocus(alice, { kind: "pomodoro", task_id: aliceSecondTask.task_id });
   const pet = await adoptPet(alice, { species: "dragon", name: A_PET_NAME });
+  const template = await createTemplate(alice, {
+    name: A_TEMPLATE_NAME,
+    category: "Personal",
+    steps: [{ description: A_TEMPLATE_STEP }, { description: "Water the plants" }],
+  });
   aliceIds = {
     task_id: first.task_id,
     step_ids: [s1.step_id, s2.step_id],
@@ -282,6 +310,7 @@ beforeAll(async () => {
     session_id: running.session?.session_id ?? "",
     user_id: alice.id,
     pet_id: pet.pet_id,
+    template_id: template.template_id,
   };
   bobAgent = await registerAgent(bob);
   if (!bobAgent.token) throw new Error("Bob's agent was registered without its own token");
@@ -292,6 +321,9 @@ beforeAll(async () => {
   aliceFocusBefore = await focusStateOf(alice);
   aliceAssignmentsBefore = await assignmentsOf(alice, agent.agent_id);
   alicePetBefore = await petOf(alice);
+  aliceTemplateBefore = await callJson<Template>(`/api/v1/templates/${template.template_id}`, 200, {
+    token: alice.token,
+  });
 });
 
 describe("the routes that take an id", () => {
@@ -551,6 +583,15 @@ describe("after the other user's attempts", () => {
     expect(tokens.map((t) => t.id)).toContain(aliceIds.token_id);
     const viaToken = await callJson<Task[]>("/api/v1/tasks", 200, { token: aliceToken });
     expect(viaToken.map((t) => t.title)).toEqual([A_SECOND_TITLE, A_TITLE]);
+  });
+
+  it("the owner's private template is as it was, never applied, and the other user made none", async () => {
+    const now = await callJson<Template>(`/api/v1/templates/${aliceIds.template_id}`, 200, {
+      token: alice.token,
+    });
+    expect(now).toEqual(aliceTemplateBefore);
+    expect(now).toMatchObject({ name: A_TEMPLATE_NAME, is_public: false, times_applied: 0, step_count: 2 });
+    expect(await callJson("/api/v1/templates?mine=true", 200, { token: bob.token })).toEqual([]);
   });
 
   it("the other user's own task list is empty", async () => {

@@ -76,6 +76,31 @@ describe("D1 round trips per request", () => {
     expect(await tripsFor(path, { method: "POST", token: user.token })).toEqual({ status: 200, trips: 1 });
   });
 
+  it("splits a task in two round trips (read task, preferences and template; write), applied or not", async () => {
+    const user = await createUser();
+    const task = await createTask(user, { title: "Write the report", micro_steps: [{ description: "a" }] });
+    for (const apply of [false, true]) {
+      const body = JSON.stringify({ apply, splitter: "local" });
+      expect(
+        await tripsFor(`/api/v1/tasks/split/${task.task_id}`, { method: "POST", body, token: user.token }),
+      ).toEqual({
+        status: 200,
+        trips: 2,
+      });
+    }
+  });
+
+  it("rates a step in two round trips (read; write the rating and the preference)", async () => {
+    const user = await createUser();
+    const task = await createTask(user, { title: "Rate", micro_steps: [{ description: "a" }] });
+    const path = `/api/v1/tasks/${task.task_id}/steps/${task.micro_steps?.[0]?.step_id}/feedback`;
+    const body = JSON.stringify({ rating: "just_right" });
+    expect(await tripsFor(path, { method: "POST", body, token: user.token })).toEqual({
+      status: 200,
+      trips: 2,
+    });
+  });
+
   it("reads a task and the next step in one round trip each", async () => {
     const user = await userWithTasks();
     const [first] = await callJson<{ task_id: string }[]>("/api/v1/tasks", 200, { token: user.token });

@@ -23,24 +23,31 @@ export const PaginationQuerySchema = z.object({
     .openapi({ description: "Opaque cursor from the previous page's Link header" }),
 });
 
+/** Server-made ids (UUIDv7): what a cursor holds unless a list says otherwise. */
+export const UUID_ID = /^[0-9a-f-]{36}$/;
+
 /** Cursors are opaque to clients: today the last id seen, tomorrow maybe more. */
 export function encodeCursor(lastId: string): string {
   return base64UrlEncode(new TextEncoder().encode(lastId));
 }
 
-export function decodeCursor(cursor: string): string | null {
+/**
+ * The id in a cursor, or null when it is not one of ours. `idPattern` is the shape of the list's ids:
+ * UUIDs by default; lists of client-chosen ids (templates) pass their own.
+ */
+export function decodeCursor(cursor: string, idPattern: RegExp = UUID_ID): string | null {
   try {
     const text = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(base64UrlDecode(cursor));
-    return /^[0-9a-f-]{36}$/.test(text) ? text : null;
+    return idPattern.test(text) ? text : null;
   } catch {
     return null;
   }
 }
 
 /** The id a page starts after: null for the first page; 400 for a cursor that is not one of ours. */
-export function pageAfter(cursor: string | undefined): string | null {
+export function pageAfter(cursor: string | undefined, idPattern: RegExp = UUID_ID): string | null {
   if (cursor === undefined) return null;
-  const afterId = decodeCursor(cursor);
+  const afterId = decodeCursor(cursor, idPattern);
   if (!afterId)
     throw new ApiError(400, "invalid_cursor", "The cursor is not valid; start again from the first page.");
   return afterId;

@@ -4,5 +4,7 @@ export * from "./focus";
 export * from "./gamification";
 export * from "./idempotency";
 export * from "./pets";
+export * from "./splitting";
 export * from "./tasks";
+export * from "./templates";
 export * from "./users";

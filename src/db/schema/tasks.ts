@@ -7,6 +7,8 @@ export const DELEGATION_MODES = ["DO", "DO_WITH_ME", "DELEGATE", "DELETE"] as co
 export const TASK_SOURCES = ["user", "roadmap", "system"] as const;
 export const LEAF_TYPES = ["DIGITAL", "HUMAN"] as const;
 export const STEP_STATUSES = ["pending", "completed", "skipped"] as const;
+/** The kinds of work templates and the splitter's learning are filed under. */
+export const TASK_CATEGORIES = ["Academic", "Work", "Personal", "Health", "Creative"] as const;
 
 export type TaskStatus = (typeof TASK_STATUSES)[number];
 export type TaskPriority = (typeof TASK_PRIORITIES)[number];
@@ -14,6 +16,7 @@ export type DelegationMode = (typeof DELEGATION_MODES)[number];
 export type TaskSource = (typeof TASK_SOURCES)[number];
 export type LeafType = (typeof LEAF_TYPES)[number];
 export type StepStatus = (typeof STEP_STATUSES)[number];
+export type TaskCategory = (typeof TASK_CATEGORIES)[number];
 
 export const tasks = sqliteTable(
   "tasks",
@@ -33,6 +36,9 @@ export const tasks = sqliteTable(
     agentType: text("agent_type"),
     isMetaTask: integer("is_meta_task", { mode: "boolean" }).notNull().default(false),
     taskSource: text("task_source", { enum: TASK_SOURCES }).notNull().default("user"),
+    category: text("category", { enum: TASK_CATEGORIES }),
+    /** Set on the sub-tasks a project was split into. */
+    parentTaskId: text("parent_task_id"),
     completedAt: text("completed_at"),
     createdAt: text("created_at").notNull(),
     updatedAt: text("updated_at").notNull(),
@@ -43,6 +49,7 @@ export const tasks = sqliteTable(
     index("tasks_user_id").on(t.userId, t.id),
     index("tasks_user_status").on(t.userId, t.status),
     index("tasks_user_due").on(t.userId, t.dueAt),
+    index("tasks_user_parent").on(t.userId, t.parentTaskId),
     check(
       "tasks_status_check",
       sql`${t.status} IN ('pending','in_progress','blocked','completed','cancelled')`,

@@ -6,6 +6,7 @@
  */
 import { z } from "@hono/zod-openapi";
 import type { Env } from "../../env";
+import { askForJson, parseJsonAnswer } from "../../lib/ai";
 import type { LocalDate } from "../../lib/time";
 import { addDays } from "../../lib/time";
 import type { Personality } from "./care";
@@ -198,40 +199,8 @@ const JSON_SCHEMA = {
 
 /** Reads a model answer (an object, or JSON text, possibly in a code fence) as a written personality. */
 export function parseWritten(answer: unknown): WrittenPersonality | undefined {
-  let value: unknown = answer;
-  if (typeof value === "object" && value !== null && "response" in value)
-    value = (value as { response: unknown }).response;
-  if (typeof value === "string") {
-    const text = value
-      .trim()
-      .replace(/^```(?:json)?\s*/i, "")
-      .replace(/```$/, "");
-    try {
-      value = JSON.parse(text);
-    } catch {
-      return undefined;
-    }
-  }
-  const parsed = WrittenPersonalitySchema.safeParse(value);
+  const parsed = WrittenPersonalitySchema.safeParse(parseJsonAnswer(answer));
   return parsed.success ? parsed.data : undefined;
-}
-
-class TimeoutError extends Error {}
-
-function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new TimeoutError(`no answer within ${ms} ms`)), ms);
-    work.then(
-      (v) => {
-        clearTimeout(timer);
-        resolve(v);
-      },
-      (e) => {
-        clearTimeout(timer);
-        reject(e);
-      },
-    );
-  });
 }
 
 /**
@@ -244,9 +213,9 @@ export async function writePersonality(
   options: { timeoutMs?: number } = {},
 ): Promise<Personality> {
   const temperament = temperamentFor(input.pattern);
-  const ai = env.AI;
-  if (ai) {
-    const messages = [
+  const written = await askForJson(env.AI, {
+    model: CREATURE_MODEL,
+    messages: [
       {
         role: "system",
         content:
@@ -260,27 +229,15 @@ export async function writePersonality(
           `(its person's work pattern: ${input.pattern.replace("_", " ")}). Give a name suggestion, ` +
           "exactly three one-or-two-word traits, a dialogue style in one sentence, and a two-sentence backstory.",
       },
-    ];
-    for (let attempt = 0; attempt < 2; attempt++) {
-      try {
-        const answer = await withTimeout(
-          ai.run(
-            CREATURE_MODEL as Parameters<Ai["run"]>[0],
-            {
-              messages,
-              response_format: { type: "json_schema", json_schema: JSON_SCHEMA },
-            } as never,
-          ),
-          options.timeoutMs ?? AI_TIMEOUT_MS,
-        );
-        const written = parseWritten(answer);
-        if (written) return { ...written, temperament, generated_by: "ai" };
-      } catch (error) {
-        // A slow model is not retried (that would only double the wait); a failing one is, once.
-        if (error instanceof TimeoutError) break;
-      }
-    }
-  }
+    ],
+    jsonSchema: JSON_SCHEMA,
+    timeoutMs: options.timeoutMs ?? AI_TIMEOUT_MS,
+    accept: (value) => {
+      const parsed = WrittenPersonalitySchema.safeParse(value);
+      return parsed.success ? parsed.data : undefined;
+    },
+  });
+  if (written) return { ...written, temperament, generated_by: "ai" };
   return {
     ...localPersonality({ seed: input.seed, species: input.species, temperament }),
     temperament,

@@ -68,6 +68,8 @@ export function toTaskDto(row: TaskQueryRow): TaskDto {
     agent_type: t.agentType,
     is_meta_task: t.isMetaTask,
     task_source: t.taskSource,
+    category: t.category,
+    parent_task_id: t.parentTaskId,
     progress: computeProgress(row.completedSteps, row.totalSteps, t.status === "completed"),
     completed_at: t.completedAt,
     created_at: t.createdAt,
@@ -124,6 +126,8 @@ export async function listTasks(
   if (query.status) conditions.push(eq(tasks.status, query.status));
   if (query.priority) conditions.push(eq(tasks.priority, query.priority));
   if (query.delegation_mode) conditions.push(eq(tasks.delegationMode, query.delegation_mode));
+  if (query.category) conditions.push(eq(tasks.category, query.category));
+  if (query.parent_task_id) conditions.push(eq(tasks.parentTaskId, query.parent_task_id));
   if (query.assigned_to) conditions.push(eq(tasks.assignedTo, query.assigned_to));
   if (query.is_meta_task !== undefined) conditions.push(eq(tasks.isMetaTask, query.is_meta_task));
   if (query.due_before)

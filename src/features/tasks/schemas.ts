@@ -3,6 +3,7 @@ import {
   DELEGATION_MODES,
   LEAF_TYPES,
   STEP_STATUSES,
+  TASK_CATEGORIES,
   TASK_PRIORITIES,
   TASK_SOURCES,
   TASK_STATUSES,
@@ -48,6 +49,9 @@ export const TaskPrioritySchema = caseInsensitiveEnum(TASK_PRIORITIES);
 export const DelegationModeSchema = caseInsensitiveEnum(DELEGATION_MODES);
 export const TaskSourceSchema = caseInsensitiveEnum(TASK_SOURCES);
 export const LeafTypeSchema = caseInsensitiveEnum(LEAF_TYPES);
+export const TaskCategorySchema = caseInsensitiveEnum(TASK_CATEGORIES).openapi({
+  description: "Kind of work: Academic, Work, Personal, Health or Creative",
+});
 
 export const StepInputSchema = z
   .object({
@@ -94,6 +98,7 @@ const taskFields = {
   agent_type: z.string().trim().min(1).max(100).nullable().optional(),
   is_meta_task: z.boolean().optional(),
   task_source: TaskSourceSchema.optional(),
+  category: TaskCategorySchema.nullable().optional(),
 };
 
 export const CreateTaskBodySchema = z
@@ -149,6 +154,11 @@ export const TaskSchema = z
     agent_type: z.string().nullable(),
     is_meta_task: z.boolean(),
     task_source: z.enum(TASK_SOURCES),
+    category: z.enum(TASK_CATEGORIES).nullable(),
+    parent_task_id: z
+      .string()
+      .nullable()
+      .openapi({ description: "The project this task is a sub-task of (made by splitting a project)" }),
     progress: ProgressSchema,
     micro_steps: z
       .array(MicroStepSchema)
@@ -166,6 +176,8 @@ export const ListTasksQuerySchema = PaginationQuerySchema.extend({
   tag: Tag.optional(),
   is_meta_task: QueryBoolean.optional(),
   delegation_mode: DelegationModeSchema.optional(),
+  category: TaskCategorySchema.optional(),
+  parent_task_id: Id.optional().openapi({ description: "Only the sub-tasks of this project" }),
   assigned_to: z.string().max(100).optional(),
   due_before: Timestamp.optional(),
   ready: QueryBoolean.optional().openapi({

@@ -1,0 +1,70 @@
+import { sql } from "drizzle-orm";
+import { check, index, integer, primaryKey, real, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import type { SplitResult } from "../../features/splitting/plan";
+import { TASK_CATEGORIES } from "./tasks";
+
+export const SPLIT_METHODS = ["ai", "local", "template", "pattern"] as const;
+export const STEP_RATINGS = ["too_large", "too_small", "just_right"] as const;
+export type StepRating = (typeof STEP_RATINGS)[number];
+
+/** Every split asked for (BE-05), suggested or applied: what the splitter said and which one answered. */
+export const taskSplits = sqliteTable(
+  "task_splits",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id").notNull(),
+    taskId: text("task_id").notNull(),
+    /** Set when one step was split again. */
+    stepId: text("step_id"),
+    method: text("method", { enum: SPLIT_METHODS }).notNull(),
+    scope: text("scope").notNull(),
+    category: text("category", { enum: TASK_CATEGORIES }).notNull(),
+    applied: integer("applied", { mode: "boolean" }).notNull().default(false),
+    result: text("result", { mode: "json" }).$type<SplitResult>().notNull(),
+    createdAt: text("created_at").notNull(),
+  },
+  (t) => [index("task_splits_user_task").on(t.userId, t.taskId, t.id)],
+);
+
+/** How a step felt (one rating per step; rating again replaces it). Feeds the splitter's learning. */
+export const stepFeedback = sqliteTable(
+  "step_feedback",
+  {
+    userId: text("user_id").notNull(),
+    stepId: text("step_id").notNull(),
+    taskId: text("task_id").notNull(),
+    category: text("category", { enum: TASK_CATEGORIES }).notNull(),
+    rating: text("rating", { enum: STEP_RATINGS }).notNull(),
+    /** The step's estimate when it was rated, and how long it really took (if said). */
+    estimatedMinutes: integer("estimated_minutes").notNull(),
+    actualMinutes: integer("actual_minutes"),
+    energy: text("energy"),
+    /** How many steps the task had when the step was rated. */
+    stepCount: integer("step_count").notNull(),
+    createdAt: text("created_at").notNull(),
+  },
+  (t) => [
+    primaryKey({ columns: [t.userId, t.stepId] }),
+    index("step_feedback_user_category").on(t.userId, t.category, t.createdAt),
+    check("step_feedback_rating_check", sql`${t.rating} IN ('too_large','too_small','just_right')`),
+  ],
+);
+
+/**
+ * What each user's ratings taught the splitter, per category: kept as running values updated with each
+ * rating, so a split reads one small row instead of the rating history.
+ */
+export const splitPreferences = sqliteTable(
+  "split_preferences",
+  {
+    userId: text("user_id").notNull(),
+    category: text("category", { enum: TASK_CATEGORIES }).notNull(),
+    stepMinutes: real("step_minutes").notNull(),
+    stepCount: real("step_count").notNull(),
+    justRight: integer("just_right").notNull().default(0),
+    tooLarge: integer("too_large").notNull().default(0),
+    tooSmall: integer("too_small").notNull().default(0),
+    updatedAt: text("updated_at").notNull(),
+  },
+  (t) => [primaryKey({ columns: [t.userId, t.category] })],
+);

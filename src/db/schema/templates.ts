@@ -1,0 +1,49 @@
+import { sql } from "drizzle-orm";
+import { check, index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { LEAF_TYPES, TASK_CATEGORIES } from "./tasks";
+
+/**
+ * Reusable task shapes (BE-01). `user_id` is null for the platform's own public templates; a user's
+ * template is private unless `is_public`.
+ */
+export const taskTemplates = sqliteTable(
+  "task_templates",
+  {
+    id: text("id").primaryKey(),
+    userId: text("user_id"),
+    name: text("name").notNull(),
+    description: text("description"),
+    category: text("category", { enum: TASK_CATEGORIES }).notNull(),
+    icon: text("icon"),
+    isPublic: integer("is_public", { mode: "boolean" }).notNull().default(false),
+    timesApplied: integer("times_applied").notNull().default(0),
+    createdAt: text("created_at").notNull(),
+    updatedAt: text("updated_at").notNull(),
+  },
+  (t) => [
+    index("task_templates_user").on(t.userId, t.id),
+    index("task_templates_public").on(t.isPublic, t.id),
+    check(
+      "task_templates_category_check",
+      sql`${t.category} IN ('Academic','Work','Personal','Health','Creative')`,
+    ),
+  ],
+);
+
+export const templateSteps = sqliteTable(
+  "template_steps",
+  {
+    id: text("id").primaryKey(),
+    templateId: text("template_id").notNull(),
+    position: integer("position").notNull(),
+    description: text("description").notNull(),
+    shortLabel: text("short_label"),
+    estimatedMinutes: integer("estimated_minutes").notNull(),
+    leafType: text("leaf_type", { enum: LEAF_TYPES }).notNull().default("HUMAN"),
+    icon: text("icon"),
+  },
+  (t) => [
+    index("template_steps_template").on(t.templateId, t.position),
+    check("template_steps_minutes_check", sql`${t.estimatedMinutes} BETWEEN 1 AND 10`),
+  ],
+);

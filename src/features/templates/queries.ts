@@ -1,0 +1,117 @@
+import { and, asc, eq, gt, or, type SQL, sql } from "drizzle-orm";
+import type { Database } from "../../db";
+import { taskTemplates } from "../../db/schema";
+import type { ListTemplatesQuery, TemplateDto, TemplateStepDto } from "./schemas";
+
+type TemplateRow = typeof taskTemplates.$inferSelect;
+
+// Qualified by hand: inside the subquery a bare "id" would bind to template_steps' own column.
+const OUTER_TEMPLATE_ID = sql.raw('"task_templates"."id"');
+
+/** A template's steps as one JSON array, so a whole page of templates is one statement. */
+const stepsJson = sql<string>`(SELECT json_group_array(json_object(
+  'position', s.position, 'description', s.description, 'short_label', s.short_label,
+  'estimated_minutes', s.estimated_minutes, 'leaf_type', s.leaf_type, 'icon', s.icon))
+  FROM (SELECT * FROM template_steps s WHERE s.template_id = ${OUTER_TEMPLATE_ID} ORDER BY s.position) s)`;
+
+const withSteps = { template: taskTemplates, steps: stepsJson };
+
+export interface TemplateQueryRow {
+  template: TemplateRow;
+  steps: string | TemplateStepDto[];
+}
+
+/**
+ * The templates a viewer may read: every public one (the platform's defaults are public) and the
+ * viewer's own. `viewer` is null for an agent's token, which reads public templates only.
+ */
+export function visibleTo(viewer: string | null): SQL | undefined {
+  const isPublic = eq(taskTemplates.isPublic, true);
+  return viewer ? or(isPublic, eq(taskTemplates.userId, viewer)) : isPublic;
+}
+
+/** The template only its owner may change. */
+export function ownedBy(userId: string, templateId: string): SQL | undefined {
+  return and(eq(taskTemplates.id, templateId), eq(taskTemplates.userId, userId));
+}
+
+export function toTemplateDto(row: TemplateQueryRow, viewer: string | null): TemplateDto {
+  const t = row.template;
+  const steps = (typeof row.steps === "string" ? (JSON.parse(row.steps) as TemplateStepDto[]) : row.steps)
+    .slice()
+    .sort((a, b) => a.position - b.position);
+  return {
+    template_id: t.id,
+    name: t.name,
+    description: t.description,
+    category: t.category,
+    icon: t.icon,
+    is_public: t.isPublic,
+    is_mine: viewer !== null && t.userId === viewer,
+    is_default: t.userId === null,
+    times_applied: t.timesApplied,
+    step_count: steps.length,
+    total_estimated_minutes: steps.reduce((sum, s) => sum + s.estimated_minutes, 0),
+    steps,
+    created_at: t.createdAt,
+    updated_at: t.updatedAt,
+  };
+}
+
+/** One template the viewer may read, with its steps, as a batchable query (empty when not visible). */
+export function templateByIdQuery(db: Database, viewer: string | null, templateId: string) {
+  return db
+    .select(withSteps)
+    .from(taskTemplates)
+    .where(and(visibleTo(viewer), eq(taskTemplates.id, templateId)))
+    .limit(1);
+}
+
+/** A page of the templates the viewer may read, in template_id order. */
+export async function listTemplates(
+  db: Database,
+  viewer: string | null,
+  query: ListTemplatesQuery,
+  afterId: string | null,
+): Promise<{ items: TemplateDto[]; lastId: string | null }> {
+  const conditions: (SQL | undefined)[] = [
+    query.mine ? (viewer ? eq(taskTemplates.userId, viewer) : sql`0`) : visibleTo(viewer),
+  ];
+  if (afterId) conditions.push(gt(taskTemplates.id, afterId));
+  if (query.category) conditions.push(eq(taskTemplates.category, query.category));
+  if (query.q) {
+    // instr, not LIKE: D1 refuses LIKE patterns over 50 bytes, and a search needs no wildcards.
+    conditions.push(sql`instr(lower(${taskTemplates.name}), ${query.q.toLowerCase()}) > 0`);
+  }
+  const rows = await db
+    .select(withSteps)
+    .from(taskTemplates)
+    .where(and(...conditions))
+    .orderBy(asc(taskTemplates.id))
+    .limit(query.limit + 1)
+    .all();
+  const page = rows.slice(0, query.limit);
+  return {
+    items: page.map((row) => toTemplateDto(row, viewer)),
+    lastId: rows.length > query.limit ? (page[page.length - 1]?.template.id ?? null) : null,
+  };
+}
+
+/**
+ * The caller's own template, else a platform one, named exactly like `name` (any letter case): a task
+ * called "Clean the kitchen" is split by the "Clean the kitchen" template. Public templates of other
+ * users are left out so the lookup stays on the user_id index.
+ */
+export function templateByNameQuery(db: Database, userId: string, name: string | SQL) {
+  return db
+    .select(withSteps)
+    .from(taskTemplates)
+    .where(
+      and(
+        or(eq(taskTemplates.userId, userId), sql`${taskTemplates.userId} IS NULL`),
+        sql`lower(${taskTemplates.name}) = lower(trim(${name}))`,
+      ),
+    )
+    .orderBy(sql`${taskTemplates.userId} IS NULL`)
+    .limit(1);
+}

@@ -1,0 +1,165 @@
+import { z } from "@hono/zod-openapi";
+import { LEAF_TYPES, TASK_CATEGORIES } from "../../db/schema/tasks";
+import { QueryBoolean } from "../../lib/enums";
+import { PaginationQuerySchema } from "../../lib/pagination";
+import {
+  DEFAULT_STEP_MINUTES,
+  LeafTypeSchema,
+  MAX_STEP_MINUTES,
+  MAX_TAGS,
+  MIN_STEP_MINUTES,
+  Tag,
+  TaskCategorySchema,
+  TaskPrioritySchema,
+} from "../tasks/schemas";
+
+export const MIN_TEMPLATE_STEPS = 1;
+export const MAX_TEMPLATE_STEPS = 10;
+export const MAX_TEMPLATE_NAME = 200;
+export const MAX_TEMPLATE_DESCRIPTION = 2000;
+
+/** Client-chosen template ids are opaque strings ("tpl_homework_assignment"), not UUIDs. */
+export const TEMPLATE_ID_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
+
+const TemplateId = z
+  .string()
+  .regex(TEMPLATE_ID_PATTERN, "Use 1–64 letters, digits and . _ : -")
+  .openapi({ example: "tpl_weekly_review" });
+const Name = z.string().trim().min(1).max(MAX_TEMPLATE_NAME);
+const Description = z.string().trim().max(MAX_TEMPLATE_DESCRIPTION).nullable();
+const Icon = z.string().trim().min(1).max(32).nullable().openapi({ example: "📚" });
+const Timestamp = z.iso.datetime({ offset: true }).transform((t) => new Date(t).toISOString());
+
+export const TemplateStepInputSchema = z
+  .object({
+    description: z.string().trim().min(1).max(500).openapi({ example: "Open the assignment" }),
+    short_label: z.string().trim().min(1).max(40).nullable().optional(),
+    estimated_minutes: z
+      .number()
+      .int()
+      .min(MIN_STEP_MINUTES)
+      .max(MAX_STEP_MINUTES)
+      .optional()
+      .openapi({
+        description: `Minutes (${MIN_STEP_MINUTES}–${MAX_STEP_MINUTES}); default ${DEFAULT_STEP_MINUTES}`,
+      }),
+    leaf_type: LeafTypeSchema.optional().openapi({ description: "DIGITAL or HUMAN; default HUMAN" }),
+    icon: z.string().trim().min(1).max(16).nullable().optional(),
+  })
+  .openapi("TemplateStepInput");
+
+const Steps = z
+  .array(TemplateStepInputSchema)
+  .min(MIN_TEMPLATE_STEPS, `A template needs at least ${MIN_TEMPLATE_STEPS} step`)
+  .max(MAX_TEMPLATE_STEPS, `A template holds at most ${MAX_TEMPLATE_STEPS} steps`)
+  .openapi({ description: `${MIN_TEMPLATE_STEPS}–${MAX_TEMPLATE_STEPS} steps, in order` });
+
+export const CreateTemplateBodySchema = z
+  .object({
+    template_id: TemplateId.optional().openapi({
+      description: "Your own id for it (409 if taken); default: a new random id",
+    }),
+    name: Name,
+    description: Description.optional(),
+    category: TaskCategorySchema,
+    icon: Icon.optional(),
+    is_public: z
+      .boolean()
+      .optional()
+      .openapi({ description: "Let everyone find and apply it; default false" }),
+    steps: Steps,
+  })
+  .openapi("CreateTemplateRequest");
+
+export const UpdateTemplateBodySchema = z
+  .object({
+    name: Name.optional(),
+    description: Description.optional(),
+    category: TaskCategorySchema.optional(),
+    icon: Icon.optional(),
+    is_public: z.boolean().optional(),
+  })
+  .openapi("UpdateTemplateRequest");
+
+export const ReplaceTemplateStepsBodySchema = z
+  .object({ steps: Steps })
+  .openapi("ReplaceTemplateStepsRequest");
+
+export const ApplyTemplateBodySchema = z
+  .object({
+    title: z
+      .string()
+      .trim()
+      .min(1)
+      .max(300)
+      .optional()
+      .openapi({ description: "Default: the template's name" }),
+    description: z.string().max(10_000).nullable().optional(),
+    due_at: Timestamp.nullable().optional(),
+    priority: TaskPrioritySchema.optional(),
+    tags: z.array(Tag).max(MAX_TAGS).optional(),
+  })
+  .openapi("ApplyTemplateRequest");
+
+export const SaveAsTemplateBodySchema = z
+  .object({
+    name: Name.optional().openapi({ description: "Default: the task's title" }),
+    description: Description.optional(),
+    category: TaskCategorySchema.optional().openapi({ description: "Default: the task's category" }),
+    icon: Icon.optional(),
+    is_public: z.boolean().optional(),
+  })
+  .openapi("SaveAsTemplateRequest");
+
+export const TemplateStepSchema = z
+  .object({
+    position: z.number().int(),
+    description: z.string(),
+    short_label: z.string().nullable(),
+    estimated_minutes: z.number().int(),
+    leaf_type: z.enum(LEAF_TYPES),
+    icon: z.string().nullable(),
+  })
+  .openapi("TemplateStep");
+
+export const TemplateSchema = z
+  .object({
+    template_id: z.string(),
+    name: z.string(),
+    description: z.string().nullable(),
+    category: z.enum(TASK_CATEGORIES),
+    icon: z.string().nullable(),
+    is_public: z.boolean(),
+    is_mine: z.boolean().openapi({ description: "You own it, so you may change it" }),
+    is_default: z.boolean().openapi({ description: "One of the platform's own templates" }),
+    times_applied: z.number().int().openapi({ description: "Tasks made from it, by anyone" }),
+    step_count: z.number().int(),
+    total_estimated_minutes: z.number().int(),
+    steps: z.array(TemplateStepSchema),
+    created_at: z.string(),
+    updated_at: z.string(),
+  })
+  .openapi("TaskTemplate");
+
+export const ListTemplatesQuerySchema = PaginationQuerySchema.extend({
+  category: TaskCategorySchema.optional(),
+  q: z.string().trim().min(1).max(200).optional().openapi({ description: "Search in the name" }),
+  mine: QueryBoolean.optional().openapi({ description: "Only your own templates" }),
+});
+
+export const TemplateIdParamsSchema = z.object({
+  template_id: z
+    .string()
+    .min(1)
+    .max(64)
+    .openapi({ param: { name: "template_id", in: "path" }, example: "tpl_homework_assignment" }),
+});
+
+export type TemplateDto = z.infer<typeof TemplateSchema>;
+export type TemplateStepDto = z.infer<typeof TemplateStepSchema>;
+export type TemplateStepInput = z.infer<typeof TemplateStepInputSchema>;
+export type CreateTemplateInput = z.infer<typeof CreateTemplateBodySchema>;
+export type UpdateTemplateInput = z.infer<typeof UpdateTemplateBodySchema>;
+export type ApplyTemplateInput = z.infer<typeof ApplyTemplateBodySchema>;
+export type SaveAsTemplateInput = z.infer<typeof SaveAsTemplateBodySchema>;
+export type ListTemplatesQuery = z.infer<typeof ListTemplatesQuerySchema>;

@@ -1,0 +1,543 @@
+import { env } from "cloudflare:test";
+import { afterEach, describe, expect, it, vi } from "vitest";
+import { call, callJson, createUser, type TestUser } from "./helpers/api";
+import { rateStep, type Split, splitStep, splitTask } from "./helpers/splitting";
+import { createTask, type Task } from "./helpers/tasks";
+
+type FullTask = Task & {
+  category: string | null;
+  parent_task_id: string | null;
+  estimated_minutes: number | null;
+};
+
+const getTask = (user: TestUser, id: string) =>
+  callJson<FullTask>(`/api/v1/tasks/${id}`, 200, { token: user.token });
+
+function aiBinding(): Ai {
+  const ai = env.AI;
+  if (!ai) throw new Error("the AI binding is missing");
+  return ai;
+}
+
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
+const LEADING_NON_VERBS = /^(?:the|a|an|your|my|step|part|task|\d)\b/i;
+
+function expectUsefulSteps(steps: Split["suggested_steps"]) {
+  for (const [i, step] of steps.entries()) {
+    expect(step.step_order).toBe(i + 1);
+    expect(step.estimated_minutes).toBeGreaterThanOrEqual(1);
+    expect(step.estimated_minutes).toBeLessThanOrEqual(10);
+    expect(step.description).not.toMatch(LEADING_NON_VERBS);
+    expect(step.short_label.length).toBeGreaterThan(0);
+  }
+}
+
+describe("splitting a task (BE-05)", () => {
+  it("suggests 3–7 micro-steps for a MULTI task without changing the task", async () => {
+    const user = await createUser();
+    const task = await createTask(user, {
+      title: "Clean the bathroom",
+      micro_steps: [{ description: "Old step" }],
+    });
+    const split = await splitTask(user, task.task_id, {
+      energy_level: "medium",
+      difficulty: 3,
+      splitter: "local",
+    });
+    expect(split).toMatchObject({
+      task_id: task.task_id,
+      step_id: null,
+      split_method: "local",
+      scope: "MULTI",
+      energy_level: "medium",
+      difficulty: 3,
+      category: "Personal",
+      applied: false,
+      task: null,
+    });
+    expect(split.suggested_steps.length).toBeGreaterThanOrEqual(3);
+    expect(split.suggested_steps.length).toBeLessThanOrEqual(7);
+    expectUsefulSteps(split.suggested_steps);
+    expect(split.total_estimated_minutes).toBe(
+      split.suggested_steps.reduce((t, s) => t + s.estimated_minutes, 0),
+    );
+    const after = await getTask(user, task.task_id);
+    expect(after.micro_steps?.map((s) => s.description)).toEqual(["Old step"]);
+    const stored = await env.DB.prepare(
+      "SELECT method, scope, applied, category FROM task_splits WHERE id = ?",
+    )
+      .bind(split.split_id)
+      .first();
+    expect(stored).toEqual({ method: "local", scope: "MULTI", applied: 0, category: "Personal" });
+  });
+
+  it("scores scope from the estimate: SIMPLE under 15 minutes, MULTI up to 120, PROJECT above", async () => {
+    const user = await createUser();
+    const scopes: string[] = [];
+    for (const minutes of [10, 14, 15, 120, 121]) {
+      const task = await createTask(user, { title: "Write the newsletter", estimated_minutes: minutes });
+      scopes.push((await splitTask(user, task.task_id, { splitter: "local" })).scope);
+    }
+    expect(scopes).toEqual(["SIMPLE", "SIMPLE", "MULTI", "MULTI", "PROJECT"]);
+  });
+
+  it("makes finer steps for low energy and a spicy task than for high energy and a mild one", async () => {
+    const user = await createUser();
+    const task = await createTask(user, { title: "Write the quarterly report", estimated_minutes: 40 });
+    const gentle = await splitTask(user, task.task_id, {
+      energy_level: "low",
+      difficulty: 5,
+      splitter: "local",
+    });
+    const bold = await splitTask(user, task.task_id, {
+      energy_level: "HIGH",
+      difficulty: 1,
+      splitter: "local",
+    });
+    const longest = (s: Split) => Math.max(...s.suggested_steps.map((x) => x.estimated_minutes));
+    expect(longest(gentle)).toBeLessThanOrEqual(3);
+    expect(longest(bold)).toBeGreaterThan(longest(gentle));
+    expect(bold.energy_level).toBe("high");
+  });
+
+  it("honours a preferred step count and answers the same on both paths", async () => {
+    const user = await createUser();
+    const task = await createTask(user, { title: "Reply to Dana about the contract" });
+    const seed = await splitTask(user, task.task_id, { preferred_step_count: 6, splitter: "local" });
+    const nested = await splitTask(
+      user,
+      task.task_id,
+      { preferred_step_count: 6, splitter: "local" },
+      { path: "nested" },
+    );
+    expect(seed.suggested_steps).toHaveLength(6);
+    expect(nested.suggested_steps).toEqual(seed.suggested_steps);
+    expect(nested.split_id).not.toBe(seed.split_id);
+    expect(seed.suggested_steps[0]?.description).toContain("Dana");
+  });
+
+  it("applies: pending steps are replaced, completed ones stay, the task gets a category", async () => {
+    const user = await createUser();
+    const task = await createTask(user, {
+      title: "Do the laundry",
+      micro_steps: [{ description: "Done already" }, { description: "Pending one" }],
+    });
+    const done = task.micro_steps?.[0]?.step_id ?? "";
+    await call(`/api/v1/tasks/${task.task_id}/steps/${done}/complete`, { method: "POST", token: user.token });
+    const split = await splitTask(user, task.task_id, { apply: true, splitter: "local" });
+    expect(split.applied).toBe(true);
+    const after = await getTask(user, task.task_id);
+    expect(split.task).toMatchObject({ task_id: task.task_id, category: "Personal" });
+    expect(split.task?.micro_steps).toEqual(after.micro_steps);
+    expect(after.micro_steps?.[0]).toMatchObject({ step_id: done, status: "completed", position: 1 });
+    expect(after.micro_steps?.slice(1).map((s) => s.description)).toEqual(
+      split.suggested_steps.map((s) => s.description),
+    );
+    expect(after.micro_steps?.slice(1).map((s) => s.position)).toEqual(
+      split.suggested_steps.map((_, i) => i + 2),
+    );
+    expect(after.micro_steps?.some((s) => s.description === "Pending one")).toBe(false);
+    expect(after).toMatchObject({ category: "Personal", estimated_minutes: split.total_estimated_minutes });
+  });
+
+  it("splits a PROJECT into sub-tasks, each with its own steps, in order", async () => {
+    const user = await createUser();
+    const task = await createTask(user, { title: "File my taxes", priority: "high", tags: ["money"] });
+    const split = await splitTask(user, task.task_id, { apply: true, splitter: "local" });
+    expect(split.scope).toBe("PROJECT");
+    expect(split.subtasks.length).toBeGreaterThanOrEqual(2);
+    expect(split.suggested_steps).toEqual(split.subtasks[0]?.suggested_steps);
+    const ids = split.subtasks.map((s) => s.task_id ?? "");
+    const children = await Promise.all(ids.map((id) => getTask(user, id)));
+    for (const [i, child] of children.entries()) {
+      const plan = split.subtasks[i];
+      expect(child).toMatchObject({
+        title: plan?.title,
+        parent_task_id: task.task_id,
+        category: "Personal",
+        priority: "high",
+        tags: ["money"],
+        depends_on: i === 0 ? [] : [ids[i - 1]],
+      });
+      expect(child.micro_steps?.map((s) => s.description)).toEqual(
+        plan?.suggested_steps.map((s) => s.description),
+      );
+      expectUsefulSteps(plan?.suggested_steps ?? []);
+    }
+    const listed = await callJson<FullTask[]>(`/api/v1/tasks?parent_task_id=${task.task_id}`, 200, {
+      token: user.token,
+    });
+    expect(listed.map((t) => t.task_id).sort()).toEqual([...ids].sort());
+    const events = await env.DB.prepare(
+      "SELECT count(*) AS n FROM events WHERE user_id = ? AND type = 'task.created' AND json_extract(data, '$.parent_task_id') = ?",
+    )
+      .bind(user.id, task.task_id)
+      .first<{ n: number }>();
+    expect(events?.n).toBe(ids.length);
+  });
+
+  it("uses a template named like the task (the user's own before the platform's), unless a count is asked", async () => {
+    const user = await createUser();
+    const task = await createTask(user, { title: "  clean the KITCHEN " });
+    const platform = await splitTask(user, task.task_id);
+    expect(platform).toMatchObject({ split_method: "template", category: "Personal" });
+    const defaults = await callJson<{ steps: { description: string }[] }>(
+      "/api/v1/templates/tpl_clean_the_kitchen",
+      200,
+      { token: user.token },
+    );
+    expect(platform.suggested_steps.map((s) => s.description)).toEqual(
+      defaults.steps.map((s) => s.description),
+    );
+    await callJson("/api/v1/templates", 201, {
+      token: user.token,
+      body: {
+        name: "Clean the kitchen",
+        category: "Health",
+        steps: [{ description: "Wipe the hob" }, { description: "Mop" }],
+      },
+    });
+    const mine = await splitTask(user, task.task_id, { apply: true });
+    expect(mine).toMatchObject({ split_method: "template", category: "Health" });
+    expect(mine.task?.micro_steps?.map((s) => s.description)).toEqual(["Wipe the hob", "Mop"]);
+    const counted = await splitTask(user, task.task_id, { preferred_step_count: 4, splitter: "local" });
+    expect(counted.split_method).toBe("local");
+    const stranger = await createUser();
+    const theirs = await createTask(stranger, { title: "Clean the kitchen" });
+    expect((await splitTask(stranger, theirs.task_id)).category).toBe("Personal");
+  });
+
+  it("will not apply to a completed task (409), but still suggests", async () => {
+    const user = await createUser();
+    const task = await createTask(user, { title: "Pay the electricity bill" });
+    await call(`/api/v1/tasks/${task.task_id}/complete`, { method: "POST", token: user.token });
+    const res = await call(`/api/v1/tasks/split/${task.task_id}`, {
+      method: "POST",
+      token: user.token,
+      body: { apply: true },
+    });
+    expect(res.status).toBe(409);
+    expect(await res.json()).toMatchObject({ code: "task_closed" });
+    expect((await splitTask(user, task.task_id, { splitter: "local" })).applied).toBe(false);
+  });
+
+  it("rejects bad input with 422 and others' tasks with 404", async () => {
+    const user = await createUser();
+    const other = await createUser();
+    const task = await createTask(user, { title: "Study chapter 4" });
+    for (const body of [
+      { energy_level: "sleepy" },
+      { difficulty: 0 },
+      { difficulty: 6 },
+      { preferred_step_count: 1 },
+      { preferred_step_count: 11 },
+      { category: "Chores" },
+      { apply: "yes" },
+    ]) {
+      const res = await call(`/api/v1/tasks/split/${task.task_id}`, {
+        method: "POST",
+        token: user.token,
+        body,
+      });
+      expect(res.status, JSON.stringify(body)).toBe(422);
+    }
+    const theirs = await call(`/api/v1/tasks/split/${task.task_id}`, {
+      method: "POST",
+      token: other.token,
+      body: {},
+    });
+    const missing = await call("/api/v1/tasks/split/no-such-task", {
+      method: "POST",
+      token: other.token,
+      body: {},
+    });
+    expect(theirs.status).toBe(404);
+    const pick = ({ code, detail, status }: { code: string; detail: string; status: number }) => ({
+      code,
+      detail,
+      status,
+    });
+    expect(pick(await theirs.json())).toEqual(pick(await missing.json()));
+  });
+
+  it("replays an applied split for the same Idempotency-Key instead of applying twice", async () => {
+    const user = await createUser();
+    const task = await createTask(user, { title: "Clean the bathroom" });
+    const headers = { "Idempotency-Key": `split-${crypto.randomUUID()}` };
+    const first = await splitTask(user, task.task_id, { apply: true, splitter: "local" }, { headers });
+    const res = await call(`/api/v1/tasks/split/${task.task_id}`, {
+      method: "POST",
+      token: user.token,
+      body: { apply: true, splitter: "local" },
+      headers,
+    });
+    expect(res.headers.get("idempotent-replayed")).toBe("true");
+    expect(((await res.json()) as Split).split_id).toBe(first.split_id);
+    const after = await getTask(user, task.task_id);
+    expect(after.micro_steps).toHaveLength(first.suggested_steps.length);
+  });
+});
+
+describe("splitting one step again", () => {
+  it("replaces a pending step in place with 2–5 smaller steps", async () => {
+    const user = await createUser();
+    const task = await createTask(user, {
+      title: "Write the report",
+      micro_steps: [
+        { description: "Open the document", estimated_minutes: 1 },
+        { description: "Write the first section without editing", estimated_minutes: 8 },
+        { description: "Send it", estimated_minutes: 2 },
+      ],
+    });
+    const [first, middle, last] = task.micro_steps ?? [];
+    const split = await splitStep(user, task.task_id, middle?.step_id ?? "", {
+      apply: true,
+      splitter: "local",
+    });
+    expect(split).toMatchObject({ step_id: middle?.step_id, split_method: "pattern", applied: true });
+    expect(split.suggested_steps.length).toBeGreaterThanOrEqual(2);
+    expect(split.suggested_steps.length).toBeLessThanOrEqual(5);
+    expectUsefulSteps(split.suggested_steps);
+    expect(split.suggested_steps.some((s) => s.description.toLowerCase().includes("first section"))).toBe(
+      true,
+    );
+    const after = await getTask(user, task.task_id);
+    const n = split.suggested_steps.length;
+    expect(after.micro_steps?.map((s) => s.description)).toEqual([
+      first?.description,
+      ...split.suggested_steps.map((s) => s.description),
+      last?.description,
+    ]);
+    expect(after.micro_steps?.map((s) => s.position)).toEqual(Array.from({ length: n + 2 }, (_, i) => i + 1));
+    expect(after.micro_steps?.some((s) => s.step_id === middle?.step_id)).toBe(false);
+    expect(split.task?.micro_steps).toEqual(after.micro_steps);
+  });
+
+  it("answers 404 for a step of another task and 409 for a completed step", async () => {
+    const user = await createUser();
+    const a = await createTask(user, {
+      title: "A",
+      micro_steps: [{ description: "One" }, { description: "Two" }],
+    });
+    const b = await createTask(user, { title: "B", micro_steps: [{ description: "Three" }] });
+    const foreign = await call(`/api/v1/tasks/${a.task_id}/steps/${b.micro_steps?.[0]?.step_id}/split`, {
+      method: "POST",
+      token: user.token,
+      body: {},
+    });
+    expect(foreign.status).toBe(404);
+    const step = a.micro_steps?.[0]?.step_id ?? "";
+    await call(`/api/v1/tasks/${a.task_id}/steps/${step}/complete`, { method: "POST", token: user.token });
+    const closed = await call(`/api/v1/tasks/${a.task_id}/steps/${step}/split`, {
+      method: "POST",
+      token: user.token,
+      body: { apply: true },
+    });
+    expect(closed.status).toBe(409);
+  });
+});
+
+describe("the AI splitter behind the same interface", () => {
+  const good = {
+    reasoning: "Short email, so three small moves.",
+    steps: [
+      {
+        description: "Open the thread with Dana",
+        estimated_minutes: 1,
+        leaf_type: "DIGITAL",
+        reasoning: "Start",
+        confidence: 0.9,
+      },
+      {
+        description: "Write two sentences answering the contract question",
+        estimated_minutes: 4,
+        leaf_type: "digital",
+      },
+      { description: "Send the reply and archive the thread", estimated_minutes: 2, leaf_type: "DIGITAL" },
+    ],
+  };
+
+  it("uses Workers AI when it answers good JSON, telling it energy, difficulty and category", async () => {
+    const user = await createUser();
+    const task = await createTask(user, { title: "Reply to Dana about the contract" });
+    const run = vi.spyOn(aiBinding(), "run").mockResolvedValue({ response: good } as never);
+    const split = await splitTask(user, task.task_id, {
+      energy_level: "low",
+      difficulty: 4,
+      category: "work",
+    });
+    expect(run).toHaveBeenCalledTimes(1);
+    const prompt = JSON.stringify(run.mock.calls[0]?.[1]);
+    expect(prompt).toContain("low");
+    expect(prompt).toContain("4/5");
+    expect(prompt).toContain("Work");
+    expect(split.split_method).toBe("ai");
+    expect(split.suggested_steps.map((s) => [s.description, s.leaf_type])).toEqual([
+      ["Open the thread with Dana", "DIGITAL"],
+      ["Write two sentences answering the contract question", "DIGITAL"],
+      ["Send the reply and archive the thread", "DIGITAL"],
+    ]);
+  });
+
+  it("repairs out-of-range values, and falls back to local for invalid JSON (after one retry)", async () => {
+    const user = await createUser();
+    const task = await createTask(user, { title: "Reply to Dana about the contract" });
+    const wild = {
+      reasoning: "x",
+      steps: [
+        { description: "1. Open the thread with Dana", estimated_minutes: 0, leaf_type: "screen" },
+        { description: "Write the answer", estimated_minutes: 45, leaf_type: "DIGITAL", confidence: 7 },
+        { description: "Send it", estimated_minutes: "3", leaf_type: "HUMAN" },
+      ],
+    };
+    vi.spyOn(aiBinding(), "run").mockResolvedValue({ response: JSON.stringify(wild) } as never);
+    const repaired = await splitTask(user, task.task_id);
+    expect(repaired.split_method).toBe("ai");
+    expect(repaired.suggested_steps.map((s) => s.estimated_minutes)).toEqual([1, 10, 3]);
+    expect(repaired.suggested_steps[0]?.description).toBe("Open the thread with Dana");
+    expect(repaired.suggested_steps[1]?.confidence).toBe(1);
+    vi.restoreAllMocks();
+
+    const broken = vi
+      .spyOn(aiBinding(), "run")
+      .mockResolvedValue({ response: "Sure! Here are steps:" } as never);
+    const fallback = await splitTask(user, task.task_id);
+    expect(broken).toHaveBeenCalledTimes(2);
+    expect(fallback.split_method).toBe("local");
+    vi.restoreAllMocks();
+
+    const filler = vi.spyOn(aiBinding(), "run").mockResolvedValue({
+      response: {
+        reasoning: "x",
+        steps: [{ description: "Step 1", estimated_minutes: 3, leaf_type: "HUMAN" }],
+      },
+    } as never);
+    expect((await splitTask(user, task.task_id)).split_method).toBe("local");
+    expect(filler).toHaveBeenCalledTimes(2);
+  });
+
+  it("falls back to the local splitter within the timeout when the model hangs, and never calls it for splitter: local", async () => {
+    const user = await createUser();
+    const task = await createTask(user, { title: "Reply to Dana about the contract" });
+    const run = vi.spyOn(aiBinding(), "run").mockReturnValue(new Promise(() => {}) as never);
+    const started = Date.now();
+    const split = await splitTask(user, task.task_id);
+    const took = Date.now() - started;
+    expect(split.split_method).toBe("local");
+    expect(run).toHaveBeenCalledTimes(1);
+    expect(took).toBeLessThan(Number(env.SPLIT_AI_TIMEOUT_MS) + 1000);
+    expect(took).toBeGreaterThanOrEqual(Number(env.SPLIT_AI_TIMEOUT_MS) - 50);
+    run.mockClear();
+    expect((await splitTask(user, task.task_id, { splitter: "local" })).split_method).toBe("local");
+    expect(run).not.toHaveBeenCalled();
+  });
+
+  it("asks the model for sub-tasks on a project and checks each", async () => {
+    const user = await createUser();
+    const task = await createTask(user, { title: "Plan the wedding", estimated_minutes: 600 });
+    const sub = (title: string) => ({ title, steps: good.steps });
+    vi.spyOn(aiBinding(), "run").mockResolvedValue({
+      response: {
+        reasoning: "Big",
+        steps: good.steps,
+        subtasks: [sub("Pick a date"), sub("Book the venue")],
+      },
+    } as never);
+    const split = await splitTask(user, task.task_id, { apply: true });
+    expect(split).toMatchObject({ split_method: "ai", scope: "PROJECT" });
+    expect(split.subtasks.map((s) => s.title)).toEqual(["Pick a date", "Book the venue"]);
+    expect(split.subtasks.every((s) => s.task_id)).toBe(true);
+  });
+});
+
+describe("learning from step feedback", () => {
+  it("takes exactly one of too_large, too_small or just_right", async () => {
+    const user = await createUser();
+    const task = await createTask(user, {
+      title: "Tidy the desk",
+      micro_steps: [{ description: "Clear it" }],
+    });
+    const step = task.micro_steps?.[0]?.step_id ?? "";
+    for (const body of [
+      {},
+      { rating: "too_large", too_small: true },
+      { too_large: true, just_right: true },
+      { rating: "huge" },
+    ]) {
+      const res = await call(`/api/v1/tasks/${task.task_id}/steps/${step}/feedback`, {
+        method: "POST",
+        token: user.token,
+        body,
+      });
+      expect(res.status, JSON.stringify(body)).toBe(422);
+    }
+    expect((await rateStep(user, task.task_id, step, { too_small: true })).rating).toBe("too_small");
+    expect(
+      (await rateStep(user, task.task_id, step, { rating: "JUST_RIGHT", actual_minutes: 5 })).rating,
+    ).toBe("just_right");
+    const rows = await env.DB.prepare("SELECT rating, actual_minutes FROM step_feedback WHERE step_id = ?")
+      .bind(step)
+      .all();
+    expect(rows.results).toEqual([{ rating: "just_right", actual_minutes: 5 }]);
+    const prefs = await callJson<
+      { category: string; samples: number; just_right: number; too_small: number }[]
+    >("/api/v1/tasks/split/preferences", 200, { token: user.token });
+    expect(prefs).toEqual([
+      expect.objectContaining({ category: "Personal", samples: 1, just_right: 1, too_small: 0 }),
+    ]);
+  });
+
+  it("makes the next split finer after steps were rated too large", async () => {
+    const user = await createUser();
+    const task = await createTask(user, {
+      title: "Write the essay",
+      estimated_minutes: 60,
+      category: "Academic",
+    });
+    const before = await splitTask(user, task.task_id, {
+      energy_level: "high",
+      difficulty: 2,
+      splitter: "local",
+    });
+    const applied = await splitTask(user, task.task_id, {
+      energy_level: "high",
+      difficulty: 2,
+      apply: true,
+      splitter: "local",
+    });
+    for (const step of applied.task?.micro_steps ?? []) {
+      await rateStep(user, task.task_id, step.step_id, { rating: "too_large", actual_minutes: 12 });
+    }
+    const after = await splitTask(user, task.task_id, {
+      energy_level: "high",
+      difficulty: 2,
+      splitter: "local",
+    });
+    const longest = (s: Split) => Math.max(...s.suggested_steps.map((x) => x.estimated_minutes));
+    expect(longest(after)).toBeLessThan(longest(before));
+    expect(after.reasoning).toContain("ratings");
+    const [pref] = await callJson<{ category: string; too_large: number; step_minutes: number }[]>(
+      "/api/v1/tasks/split/preferences",
+      200,
+      { token: user.token },
+    );
+    expect(pref).toMatchObject({ category: "Academic", too_large: applied.suggested_steps.length });
+    expect(pref?.step_minutes).toBeLessThan(5);
+    // Another user's splits are not affected.
+    const other = await createUser();
+    const theirs = await createTask(other, {
+      title: "Write the essay",
+      estimated_minutes: 60,
+      category: "Academic",
+    });
+    const fresh = await splitTask(other, theirs.task_id, {
+      energy_level: "high",
+      difficulty: 2,
+      splitter: "local",
+    });
+    expect(fresh.suggested_steps).toEqual(before.suggested_steps);
+  });
+});
