@@ -91,6 +91,23 @@ async function insertTemplate(
   return { body, replayed: false };
 }
 
+/** The fields a step carries from a task to a template and back. */
+function stepInputOf(step: {
+  description: string;
+  short_label: string | null;
+  icon: string | null;
+  estimated_minutes: number;
+  leaf_type: "DIGITAL" | "HUMAN";
+}) {
+  return {
+    description: step.description,
+    short_label: step.short_label,
+    icon: step.icon,
+    estimated_minutes: step.estimated_minutes,
+    leaf_type: step.leaf_type,
+  };
+}
+
 export async function createTemplate(
   db: Database,
   userId: string,
@@ -236,13 +253,7 @@ export async function applyTemplate(
       priority: input.priority,
       tags: input.tags,
       category: template.category,
-      micro_steps: template.steps.map((step) => ({
-        description: step.description,
-        short_label: step.short_label,
-        icon: step.icon,
-        estimated_minutes: step.estimated_minutes,
-        leaf_type: step.leaf_type,
-      })),
+      micro_steps: template.steps.map(stepInputOf),
     },
     idempotency,
   );
@@ -301,13 +312,7 @@ export async function saveTaskAsTemplate(
       category,
       icon: input.icon ?? null,
       is_public: input.is_public ?? false,
-      steps: steps.map((step) => ({
-        description: step.description,
-        short_label: step.short_label,
-        icon: step.icon,
-        estimated_minutes: step.estimated_minutes,
-        leaf_type: step.leaf_type,
-      })),
+      steps: steps.map(stepInputOf),
     },
     idempotency,
   );
