@@ -101,12 +101,20 @@ async function setUpUser(base, i) {
     body: { email: `bench-split-${i}-${Date.now()}@example.com`, password: `bench-split-password-${i}` },
     expected: 201,
   });
-  const task = await request(base, "POST", "/api/v1/tasks", {
-    token: auth.access_token,
-    body: { title: TITLES[i % TITLES.length] },
-    expected: 201,
-  });
-  return { token: auth.access_token, taskId: task.task_id };
+  const token = auth.access_token;
+  const makeTask = async () =>
+    (
+      await request(base, "POST", "/api/v1/tasks", {
+        token,
+        body: { title: TITLES[i % TITLES.length] },
+        expected: 201,
+      })
+    ).task_id;
+  // One task for suggestions, and a fresh one for each round's applied split (a project is split once).
+  const taskId = await makeTask();
+  const applyTaskIds = [];
+  for (let round = 0; round < ROUNDS; round++) applyTaskIds.push(await makeTask());
+  return { token, taskId, applyTaskIds };
 }
 
 function printBursts(title, rows) {
@@ -139,7 +147,9 @@ async function main() {
     SETUP_CONCURRENCY,
     (i) => setUpUser(base, i),
   );
-  log(`${SPLITS} users registered, each with one task (${TITLES.length} real-life titles in turn)`);
+  log(
+    `${SPLITS} users registered, each with ${ROUNDS + 1} tasks (${TITLES.length} real-life titles in turn)`,
+  );
 
   const health = (u) => ({ method: "GET", path: "/health", token: u.token });
   const suggest = (u) => ({
@@ -149,10 +159,11 @@ async function main() {
     body: { energy_level: "medium", difficulty: 3, splitter: "local" },
     check: isUsefulSplit,
   });
-  const apply = (u) => ({
+  const apply = (round) => (u) => ({
     ...suggest(u),
+    path: `/api/v1/tasks/split/${u.applyTaskIds[round - 1]}`,
     body: { ...suggest(u).body, apply: true },
-    check: (s) => s.applied,
+    check: (s) => s.applied && isUsefulSplit(s),
   });
 
   // Warm-up: every code path once.
@@ -161,7 +172,7 @@ async function main() {
   for (let round = 1; round <= ROUNDS; round++) {
     rounds.push({ ...(await burst("GET /health", base, users, health)), round });
     rounds.push({ ...(await burst("split (suggest)", base, users, suggest)), round });
-    rounds.push({ ...(await burst("split (apply: true)", base, users, apply)), round });
+    rounds.push({ ...(await burst("split (apply: true)", base, users, apply(round))), round });
   }
   const sequential = [
     await oneAtATime("GET /health, one at a time", base, users, health),

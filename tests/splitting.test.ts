@@ -140,7 +140,8 @@ describe("splitting a task (BE-05)", () => {
       split.suggested_steps.map((_, i) => i + 2),
     );
     expect(after.micro_steps?.some((s) => s.description === "Pending one")).toBe(false);
-    expect(after).toMatchObject({ category: "Personal", estimated_minutes: split.total_estimated_minutes });
+    expect(after).toMatchObject({ category: "Personal", estimated_minutes: split.task_estimated_minutes });
+    expect(split.task_estimated_minutes).toBeGreaterThanOrEqual(split.total_estimated_minutes);
   });
 
   it("splits a PROJECT into sub-tasks, each with its own steps, in order", async () => {
@@ -177,6 +178,17 @@ describe("splitting a task (BE-05)", () => {
       .bind(user.id, task.task_id)
       .first<{ n: number }>();
     expect(events?.n).toBe(ids.length);
+    const again = await call(`/api/v1/tasks/split/${task.task_id}`, {
+      method: "POST",
+      token: user.token,
+      body: { apply: true, splitter: "local" },
+    });
+    expect(again.status).toBe(409);
+    expect(await again.json()).toMatchObject({ code: "already_split" });
+    const made = await env.DB.prepare("SELECT count(*) AS n FROM tasks WHERE parent_task_id = ?")
+      .bind(task.task_id)
+      .first<{ n: number }>();
+    expect(made?.n).toBe(ids.length);
   });
 
   it("uses a template named like the task (the user's own before the platform's), unless a count is asked", async () => {
@@ -314,6 +326,9 @@ describe("splitting one step again", () => {
     expect(after.micro_steps?.map((s) => s.position)).toEqual(Array.from({ length: n + 2 }, (_, i) => i + 1));
     expect(after.micro_steps?.some((s) => s.step_id === middle?.step_id)).toBe(false);
     expect(split.task?.micro_steps).toEqual(after.micro_steps);
+    // A step's split says nothing about the whole task's length: its estimate stays unset.
+    expect(after).toMatchObject({ estimated_minutes: null, category: "Work" });
+    expect(split.task).toMatchObject({ estimated_minutes: null, category: "Work" });
   });
 
   it("answers 404 for a step of another task and 409 for a completed step", async () => {

@@ -25,6 +25,7 @@ export interface Split {
     task_id: string | null;
   }[];
   total_estimated_minutes: number;
+  task_estimated_minutes: number;
   energy_level: string;
   difficulty: number;
   category: string;

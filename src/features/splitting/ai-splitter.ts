@@ -124,6 +124,7 @@ export function acceptAiPlan(value: unknown, brief: AiSplitBrief): SplitPlan | u
       suggested_steps: ok[0]?.suggested_steps ?? [],
       subtasks: ok,
       total_estimated_minutes: ok.reduce((t, s) => t + s.estimated_minutes, 0),
+      task_minutes: brief.estimatedMinutes,
       reasoning,
     };
   }
@@ -135,6 +136,7 @@ export function acceptAiPlan(value: unknown, brief: AiSplitBrief): SplitPlan | u
     suggested_steps: steps,
     subtasks: [],
     total_estimated_minutes: total(steps),
+    task_minutes: brief.estimatedMinutes,
     reasoning,
   };
 }

@@ -202,6 +202,7 @@ export function splitLocally(request: SplitRequest): SplitPlan {
       suggested_steps: steps,
       subtasks: [],
       total_estimated_minutes: sum(steps),
+      task_minutes: minutes,
       reasoning: describe(shape, request, minutes, target, sum(steps)),
     };
   }
@@ -226,6 +227,7 @@ export function splitLocally(request: SplitRequest): SplitPlan {
     suggested_steps: subtasks[0]?.suggested_steps ?? [],
     subtasks,
     total_estimated_minutes: covered,
+    task_minutes: minutes,
     reasoning: `${describe(shape, request, minutes, target, minutes)} Over ${PROJECT_OVER_MINUTES} minutes, so it is split into ${subtasks.length} sub-tasks first; the steps shown are the first sub-task's.`,
   };
 }

@@ -32,6 +32,8 @@ export interface SplitPlan {
   suggested_steps: SuggestedStep[];
   subtasks: SubtaskPlan[];
   total_estimated_minutes: number;
+  /** How long the whole task looks (its estimate, or the splitter's); the steps may cover only a start. */
+  task_minutes: number;
   reasoning: string;
 }
 

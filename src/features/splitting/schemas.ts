@@ -85,7 +85,14 @@ export const SplitResponseSchema = z
       .array(SuggestedStepSchema)
       .openapi({ description: "The steps; for a PROJECT, those of its first sub-task" }),
     subtasks: z.array(SubtaskPlanSchema).openapi({ description: "A PROJECT's sub-tasks, in order" }),
-    total_estimated_minutes: z.number().int(),
+    total_estimated_minutes: z
+      .number()
+      .int()
+      .openapi({ description: "The suggested steps' minutes, added up" }),
+    task_estimated_minutes: z.number().int().openapi({
+      description:
+        "How long the whole task (or step) looks: its estimate, or the splitter's; the steps may cover a start",
+    }),
     energy_level: z.enum(ENERGY_LEVELS),
     difficulty: z.number().int(),
     category: z.enum(TASK_CATEGORIES),

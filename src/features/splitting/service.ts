@@ -1,4 +1,4 @@
-import { and, eq, gt, sql } from "drizzle-orm";
+import { and, eq, gt, isNull, sql } from "drizzle-orm";
 import type { Database } from "../../db";
 import {
   microSteps,
@@ -81,6 +81,12 @@ async function readForSplit(db: Database, userId: string, taskId: string, agentI
   // The template named like the task comes back in the same round trip, by a subquery on its title.
   const title = sql`(SELECT t.title FROM tasks t WHERE t.id = ${taskId} AND t.user_id = ${userId})`;
   const template = batch.add(templateByNameQuery(db, userId, title));
+  const children = batch.add(
+    db
+      .select({ n: sql<number>`count(*)` })
+      .from(tasks)
+      .where(and(eq(tasks.userId, userId), eq(tasks.parentTaskId, taskId), isNull(tasks.deletedAt))),
+  );
   const results = await batch.run(db);
   const row = task(results)[0];
   if (!row) throw notFound("Task");
@@ -89,6 +95,7 @@ async function readForSplit(db: Database, userId: string, taskId: string, agentI
     task: toTaskDto(row),
     preferences: prefs(results),
     template: named ? toTemplateDto(named, userId) : undefined,
+    subtasks: children(results)[0]?.n ?? 0,
   };
 }
 
@@ -135,6 +142,7 @@ function responseOf(
     suggested_steps: result.suggested_steps,
     subtasks: result.subtasks.map((s, i) => ({ ...s, task_id: ids.subtaskIds[i] ?? null })),
     total_estimated_minutes: result.total_estimated_minutes,
+    task_estimated_minutes: result.task_minutes,
     energy_level: input.energy_level,
     difficulty: input.difficulty,
     category: result.category,
@@ -217,25 +225,40 @@ function subtaskStatements(db: Database, userId: string, parent: TaskDto, result
   return { statements, ids, events };
 }
 
-/** Files the task under the split's category and estimate when it had none. */
-function fillTaskBlanks(db: Database, userId: string, taskId: string, result: SplitResult, now: number) {
+/** Files the task under the split's category and its estimate of the whole task when it had none. */
+function fillTaskBlanks(
+  db: Database,
+  userId: string,
+  taskId: string,
+  result: SplitResult,
+  now: number,
+  options: { estimate: boolean },
+) {
   return db
     .update(tasks)
     .set({
       category: sql`coalesce(${tasks.category}, ${result.category})`,
-      estimatedMinutes: sql`coalesce(${tasks.estimatedMinutes}, ${result.total_estimated_minutes})`,
+      ...(options.estimate
+        ? { estimatedMinutes: sql`coalesce(${tasks.estimatedMinutes}, ${result.task_minutes})` }
+        : {}),
       updatedAt: nowIso(now),
     })
     .where(and(eq(tasks.id, taskId), eq(tasks.userId, userId)));
 }
 
 /** The task as the batch leaves it, built in memory so the answer can be stored in the same batch. */
-function taskAfter(task: TaskDto, steps: MicroStepDto[], result: SplitResult, now: number): TaskDto {
+function taskAfter(
+  task: TaskDto,
+  steps: MicroStepDto[],
+  result: SplitResult,
+  now: number,
+  options: { estimate: boolean },
+): TaskDto {
   const done = steps.filter((s) => s.status === "completed").length;
   return {
     ...task,
     category: task.category ?? result.category,
-    estimated_minutes: task.estimated_minutes ?? result.total_estimated_minutes,
+    estimated_minutes: task.estimated_minutes ?? (options.estimate ? result.task_minutes : null),
     micro_steps: steps,
     progress: computeProgress(done, steps.length, task.status === "completed"),
     updated_at: nowIso(now),
@@ -303,6 +326,14 @@ export async function splitTaskFor(
   if (input.apply) {
     let steps = task.micro_steps ?? [];
     if (result.scope === "PROJECT") {
+      // Applying a project twice would double its sub-tasks: split those instead, or delete them first.
+      if (read.subtasks > 0) {
+        throw new ApiError(
+          409,
+          "already_split",
+          `This project already has ${read.subtasks} sub-task${read.subtasks === 1 ? "" : "s"}; split one of them, or delete them before splitting the project again.`,
+        );
+      }
       const made = subtaskStatements(db, userId, task, result, now);
       batch.addAll(made.statements);
       ids.subtaskIds = made.ids;
@@ -326,8 +357,8 @@ export async function splitTaskFor(
       batch.addAll(insertStepStatements(db, rows));
       steps = [...kept, ...rows.map(stepRowToDto)];
     }
-    batch.add(fillTaskBlanks(db, userId, taskId, result, now));
-    after = taskAfter(task, steps, result, now);
+    batch.add(fillTaskBlanks(db, userId, taskId, result, now, { estimate: true }));
+    after = taskAfter(task, steps, result, now, { estimate: true });
   }
   const body = responseOf(result, ids, input, after, now);
   const raced = await runBatch(db, batch, userId, options.idempotency, body);
@@ -399,13 +430,13 @@ export async function splitStepFor(
       db.delete(microSteps).where(and(eq(microSteps.id, step.step_id), eq(microSteps.userId, userId))),
     );
     batch.addAll(insertStepStatements(db, rows));
-    batch.add(fillTaskBlanks(db, userId, ids.taskId, result, now));
+    batch.add(fillTaskBlanks(db, userId, ids.taskId, result, now, { estimate: false }));
     const moved = steps.flatMap((s) =>
       s.step_id === step.step_id
         ? rows.map(stepRowToDto)
         : [s.position > step.position ? { ...s, position: s.position + parts - 1 } : s],
     );
-    after = taskAfter(task, moved, result, now);
+    after = taskAfter(task, moved, result, now, { estimate: false });
   }
   const body = responseOf(result, splitIds, input, after, now);
   const raced = await runBatch(db, batch, userId, options.idempotency, body);

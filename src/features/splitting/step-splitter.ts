@@ -78,6 +78,7 @@ export function splitStepByPattern(request: StepSplitRequest): SplitPlan {
     suggested_steps: steps,
     subtasks: [],
     total_estimated_minutes: total,
+    task_minutes: request.minutes,
     reasoning: `A ${request.minutes}-minute step split into ${steps.length} smaller ones: a get-ready move, the step itself in short timeboxes, and a check.`,
   };
 }

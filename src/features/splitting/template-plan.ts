@@ -24,6 +24,7 @@ export function planFromTemplate(template: TemplateDto): SplitResult {
     suggested_steps: steps,
     subtasks: [],
     total_estimated_minutes: total,
+    task_minutes: total,
     reasoning: `The task matches the template “${template.name}”, so its ${steps.length} steps are used as they are.`,
   };
 }
