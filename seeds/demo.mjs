@@ -21,6 +21,26 @@ async function adoptDemoPet(base, token) {
     throw new Error(`adopt answered ${pet.status}: ${JSON.stringify(pet.body)}`);
 }
 
+/** One task from a platform template, and one split into micro-steps by the local splitter. */
+async function shapeDemoTasks(base, token) {
+  const fromTemplate = await post(
+    base,
+    "/api/v1/templates/tpl_pay_a_bill/apply",
+    { title: "Pay the electricity bill" },
+    token,
+  );
+  if (fromTemplate.status !== 201)
+    throw new Error(`apply template answered ${fromTemplate.status}: ${JSON.stringify(fromTemplate.body)}`);
+  const garage = await post(base, "/api/v1/tasks", { title: "Clean the garage", priority: "low" }, token);
+  const split = await post(
+    base,
+    `/api/v1/tasks/split/${garage.body.task_id}`,
+    { energy_level: "medium", difficulty: 3, apply: true, splitter: "local" },
+    token,
+  );
+  if (split.status !== 200) throw new Error(`split answered ${split.status}: ${JSON.stringify(split.body)}`);
+}
+
 export async function seedDemo(base, log = console.log) {
   const registered = await post(base, "/api/v1/auth/register", {
     email: DEMO_EMAIL,
@@ -45,8 +65,9 @@ export async function seedDemo(base, log = console.log) {
       throw new Error(`create task answered ${created.status}: ${JSON.stringify(created.body)}`);
   }
   await post(base, "/api/v1/capture", { text: "email Sam about rent tomorrow 5pm !high #home ~10m" }, token);
+  await shapeDemoTasks(base, token);
   await adoptDemoPet(base, token);
   log(
-    `Seeded demo account: ${DEMO_EMAIL} / ${DEMO_PASSWORD} (${tasks.length + 1} tasks, a fox named Sorrel)`,
+    `Seeded demo account: ${DEMO_EMAIL} / ${DEMO_PASSWORD} (${tasks.length + 3} tasks, a fox named Sorrel)`,
   );
 }

@@ -450,6 +450,46 @@ describe("the AI splitter behind the same interface", () => {
     expect(run).not.toHaveBeenCalled();
   });
 
+  it("splits a step with Workers AI too (2–5 parts), and falls back to the timeboxing pattern", async () => {
+    const user = await createUser();
+    const task = await createTask(user, {
+      title: "Write the report",
+      micro_steps: [{ description: "Write the introduction", estimated_minutes: 8, leaf_type: "DIGITAL" }],
+    });
+    const step = task.micro_steps?.[0]?.step_id ?? "";
+    const run = vi.spyOn(aiBinding(), "run").mockResolvedValue({
+      response: {
+        reasoning: "Two moves",
+        steps: [
+          {
+            description: "Write one sentence saying what the report is for",
+            estimated_minutes: 3,
+            leaf_type: "DIGITAL",
+          },
+          {
+            description: "Add two sentences on what the reader will get",
+            estimated_minutes: 4,
+            leaf_type: "DIGITAL",
+          },
+        ],
+      },
+    } as never);
+    const split = await splitStep(user, task.task_id, step, { energy_level: "low" });
+    expect(split).toMatchObject({
+      split_method: "ai",
+      step_id: step,
+      scope: "SIMPLE",
+      task_estimated_minutes: 8,
+    });
+    expect(split.suggested_steps.map((s) => s.estimated_minutes)).toEqual([3, 4]);
+    expect(JSON.stringify(run.mock.calls[0]?.[1])).toContain("Split this step further");
+    run.mockResolvedValue({
+      response: { reasoning: "x", steps: [{ description: "Write it", estimated_minutes: 8 }] },
+    } as never);
+    const fallback = await splitStep(user, task.task_id, step, { energy_level: "low" });
+    expect(fallback.split_method).toBe("pattern");
+  });
+
   it("asks the model for sub-tasks on a project and checks each", async () => {
     const user = await createUser();
     const task = await createTask(user, { title: "Plan the wedding", estimated_minutes: 600 });
