@@ -311,7 +311,7 @@ describe("checking what Workers AI answers", () => {
     );
     expect(plan?.suggested_steps.map((s) => [s.description, s.estimated_minutes])).toEqual([
       ["Open mail", 1],
-      ["Write reply", 10],
+      ["Write reply", 5],
       ["Send", 4],
       ["Check item 0", 3],
       ["Check item 1", 3],

@@ -1,7 +1,7 @@
 /**
- * Asking Workers AI for structured JSON: a JSON-schema response format, a timeout, one retry after an
- * error or an answer that does not validate (none after a timeout: a slow model would only double the
- * wait), and the caller's own check of the answer. `undefined` means "use your local path".
+ * Asking Workers AI for structured JSON: a JSON-schema response format, one deadline, one retry after an
+ * error or an answer that does not validate (within what is left of the deadline; none after a timeout),
+ * and the caller's own check of the answer. `undefined` means "use your local path".
  */
 
 export interface ChatMessage {
@@ -56,7 +56,11 @@ export function parseJsonAnswer(answer: unknown): unknown {
 
 export async function askForJson<T>(ai: Ai | undefined, request: JsonRequest<T>): Promise<T | undefined> {
   if (!ai) return undefined;
+  // One deadline for both attempts: a retry only gets the time the first one left.
+  const deadline = Date.now() + request.timeoutMs;
   for (let attempt = 0; attempt < 2; attempt++) {
+    const remaining = deadline - Date.now();
+    if (remaining <= 0) return undefined;
     try {
       const answer = await withTimeout(
         ai.run(
@@ -67,7 +71,7 @@ export async function askForJson<T>(ai: Ai | undefined, request: JsonRequest<T>)
             ...(request.maxTokens ? { max_tokens: request.maxTokens } : {}),
           } as never,
         ),
-        request.timeoutMs,
+        remaining,
       );
       const accepted = request.accept(parseJsonAnswer(answer));
       if (accepted !== undefined) return accepted;

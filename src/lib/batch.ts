@@ -1,4 +1,4 @@
-import type { SQL } from "drizzle-orm";
+import { type SQL, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Database } from "../db";
 
@@ -37,4 +37,18 @@ export function rawStatement(db: Database, query: SQL): BatchItem<"sqlite"> {
   const item = db.run(query);
   Object.assign(item, { stmt: db.$client.prepare(item.getQuery().sql) });
   return item;
+}
+
+/**
+ * A batch statement that aborts the whole batch when `condition` holds at that point of its
+ * transaction: a check no concurrent request can slip past between a read and the write it guards.
+ * Put it first; recognise the abort with `isGuardAbort`.
+ */
+export function abortIf(db: Database, condition: SQL): BatchItem<"sqlite"> {
+  return rawStatement(db, sql`INSERT INTO batch_guards (reason) SELECT NULL WHERE ${condition}`);
+}
+
+export function isGuardAbort(error: unknown): boolean {
+  const message = error instanceof Error ? `${error.message} ${String(error.cause ?? "")}` : String(error);
+  return message.includes("batch_guards.reason");
 }

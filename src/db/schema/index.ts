@@ -2,6 +2,7 @@ export * from "./delegation";
 export * from "./events";
 export * from "./focus";
 export * from "./gamification";
+export * from "./guards";
 export * from "./idempotency";
 export * from "./pets";
 export * from "./splitting";

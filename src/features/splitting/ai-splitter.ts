@@ -2,7 +2,7 @@ import { z } from "@hono/zod-openapi";
 import type { LeafType } from "../../db/schema/tasks";
 import { askForJson, type ChatMessage } from "../../lib/ai";
 import type { Scope, SplitPlan, SuggestedStep } from "./plan";
-import { MAX_STEP_MINUTES, MIN_STEP_MINUTES } from "./sizing";
+import { MAX_STEP_MINUTES, MIN_STEP_MINUTES, maxStepMinutes } from "./sizing";
 import { shortLabel } from "./text";
 
 export const SPLIT_MODEL = "@cf/meta/llama-3.3-70b-instruct-fp8-fast";
@@ -77,7 +77,11 @@ const FILLER =
   /^(?:(?:step|part|phase|task)\s*\d+\b|do (?:the|this) task\b|complete the task\b|work on (?:the|this) task\b)/i;
 const NUMBERING = /^\s*(?:\d+[.)]|[-*•])\s*/;
 
-function repairStep(raw: unknown, fallbackLeaf: LeafType): Omit<SuggestedStep, "step_order"> | undefined {
+function repairStep(
+  raw: unknown,
+  fallbackLeaf: LeafType,
+  maxMinutes: number,
+): Omit<SuggestedStep, "step_order"> | undefined {
   const parsed = RawStep.safeParse(raw);
   if (!parsed.success) return undefined;
   const description = parsed.data.description.replace(NUMBERING, "").replace(/\s+/g, " ").trim();
@@ -86,8 +90,9 @@ function repairStep(raw: unknown, fallbackLeaf: LeafType): Omit<SuggestedStep, "
   return {
     description,
     short_label: shortLabel(description),
+    // Sized for the person's energy and the task's heat, whatever the model said.
     estimated_minutes: Math.min(
-      MAX_STEP_MINUTES,
+      maxMinutes,
       Math.max(MIN_STEP_MINUTES, Math.round(parsed.data.estimated_minutes)),
     ),
     leaf_type: leaf === "DIGITAL" || leaf === "HUMAN" ? leaf : fallbackLeaf,
@@ -98,7 +103,8 @@ function repairStep(raw: unknown, fallbackLeaf: LeafType): Omit<SuggestedStep, "
 
 /** Repaired steps, or undefined when fewer than `min` usable ones remain (more than `max` are cut). */
 function repairSteps(raws: unknown[], brief: AiSplitBrief): SuggestedStep[] | undefined {
-  const steps = raws.map((r) => repairStep(r, brief.defaultLeaf)).filter((s) => s !== undefined);
+  const max = Math.min(MAX_STEP_MINUTES, maxStepMinutes(brief.targetMinutes));
+  const steps = raws.map((r) => repairStep(r, brief.defaultLeaf, max)).filter((s) => s !== undefined);
   if (steps.length < brief.minSteps) return undefined;
   return steps.slice(0, brief.maxSteps).map((s, i) => ({ ...s, step_order: i + 1 }));
 }
@@ -116,14 +122,28 @@ export function acceptAiPlan(value: unknown, brief: AiSplitBrief): SplitPlan | u
       const title = s.title.trim().slice(0, 300);
       return steps && title ? { title, estimated_minutes: total(steps), suggested_steps: steps } : undefined;
     });
-    if (subtasks.length < 2 || subtasks.some((s) => s === undefined)) return undefined;
-    const ok = subtasks.filter((s) => s !== undefined);
+    // Each sub-task keeps its share of the whole, by how much work the model gave it.
+    const given = subtasks.reduce((t, s) => t + (s?.estimated_minutes ?? 0), 0);
+    const shared = subtasks.map((s) =>
+      s
+        ? {
+            ...s,
+            estimated_minutes: Math.max(
+              s.estimated_minutes,
+              Math.round((brief.estimatedMinutes * s.estimated_minutes) / Math.max(1, given)),
+            ),
+          }
+        : s,
+    );
+    if (shared.length < 2 || shared.some((s) => s === undefined)) return undefined;
+    const ok = shared.filter((s) => s !== undefined);
+
     return {
       scope: brief.scope,
       category: brief.category as SplitPlan["category"],
       suggested_steps: ok[0]?.suggested_steps ?? [],
       subtasks: ok,
-      total_estimated_minutes: ok.reduce((t, s) => t + s.estimated_minutes, 0),
+      total_estimated_minutes: ok.reduce((t, s) => t + total(s.suggested_steps), 0),
       task_minutes: brief.estimatedMinutes,
       reasoning,
     };

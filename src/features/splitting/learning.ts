@@ -29,7 +29,7 @@ export interface LearnedPreference extends LearnedSizing {
 }
 
 /** Each new rating moves the averages 30% of the way: recent ratings count most. */
-const ALPHA = 0.3;
+export const ALPHA = 0.3;
 const SHRINK = 0.6;
 const GROW = 1.5;
 

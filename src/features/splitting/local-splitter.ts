@@ -218,9 +218,10 @@ export function splitLocally(request: SplitRequest): SplitPlan {
       max: Math.min(MAX_STEPS, Math.max(3, stage.phases.length + 2)),
     });
     const steps = stepsFrom(pickPhases(stage.phases, n), share, target, words, shape.leaf, confidence);
-    return { title: fill(stage.title, words), estimated_minutes: sum(steps), suggested_steps: steps };
+    // The sub-task keeps its share of the project; its steps are the way in.
+    return { title: fill(stage.title, words), estimated_minutes: share, suggested_steps: steps };
   });
-  const covered = subtasks.reduce((t, s) => t + s.estimated_minutes, 0);
+  const covered = subtasks.reduce((t, s) => t + sum(s.suggested_steps), 0);
   return {
     scope,
     category,

@@ -21,6 +21,10 @@ const splitFields = {
   apply: z.boolean().default(false).openapi({
     description: "true: put the steps on the task (a project gets its sub-tasks); false: only suggest",
   }),
+  split_id: z.string().min(1).max(64).optional().openapi({
+    description:
+      "Apply exactly this earlier suggestion (its split_id) instead of splitting anew; needs apply: true",
+  }),
   splitter: z.enum(["auto", "local"]).default("auto").openapi({
     description: "auto: Workers AI when available, the local splitter otherwise; local: only the local one",
   }),

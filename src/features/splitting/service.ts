@@ -8,8 +8,9 @@ import {
   taskSplits,
   tasks,
 } from "../../db/schema";
+import type { StepRating } from "../../db/schema/splitting";
 import type { TaskCategory } from "../../db/schema/tasks";
-import { D1Batch } from "../../lib/batch";
+import { abortIf, D1Batch, isGuardAbort } from "../../lib/batch";
 import { chunkRows } from "../../lib/chunk";
 import { ApiError, notFound, validationFailed } from "../../lib/errors";
 import type { EventEnvelope } from "../../lib/events";
@@ -22,7 +23,13 @@ import { stepRowToDto, taskByIdQuery, toTaskDto } from "../tasks/queries";
 import { MAX_STEPS_PER_TASK, type MicroStepDto, type TaskDto } from "../tasks/schemas";
 import { insertStepStatements, stepRows } from "../tasks/step-rows";
 import { templateByNameQuery, toTemplateDto } from "../templates/queries";
-import { type LearnedPreference, learnedFrom, type PreferenceState, updatePreference } from "./learning";
+import {
+  ALPHA,
+  type LearnedPreference,
+  learnedFrom,
+  type PreferenceState,
+  updatePreference,
+} from "./learning";
 import { findShape } from "./local-splitter";
 import type { SplitResult, SuggestedStep } from "./plan";
 import type {
@@ -34,7 +41,7 @@ import type {
   StepFeedbackResponse,
 } from "./schemas";
 import { type SplitterChoice, splitStep, splitTask } from "./splitter";
-import { planFromTemplate } from "./template-plan";
+import { fitsASplit, planFromTemplate } from "./template-plan";
 
 const DEPENDENCY_COLUMNS = 4;
 
@@ -74,9 +81,30 @@ function categoryOf(task: TaskDto, asked?: TaskCategory): TaskCategory {
  * Reads the task (with its steps), the user's learned preferences and, for a task split, a template
  * named like the task — one round trip.
  */
-async function readForSplit(db: Database, userId: string, taskId: string, agentId?: string) {
+async function readForSplit(
+  db: Database,
+  userId: string,
+  taskId: string,
+  options: { agentId?: string; splitId?: string; stepId?: string } = {},
+) {
   const batch = new D1Batch();
-  const task = batch.add(taskByIdQuery(db, userId, taskId, agentId));
+  const task = batch.add(taskByIdQuery(db, userId, taskId, options.agentId));
+  // An earlier suggestion to apply as it was shown: the user's own, for this task (and step).
+  const earlier = options.splitId
+    ? batch.add(
+        db
+          .select()
+          .from(taskSplits)
+          .where(
+            and(
+              eq(taskSplits.id, options.splitId),
+              eq(taskSplits.userId, userId),
+              eq(taskSplits.taskId, taskId),
+              options.stepId ? eq(taskSplits.stepId, options.stepId) : isNull(taskSplits.stepId),
+            ),
+          ),
+      )
+    : undefined;
   const prefs = batch.add(preferencesQuery(db, userId));
   // The template named like the task comes back in the same round trip, by a subquery on its title.
   const title = sql`(SELECT t.title FROM tasks t WHERE t.id = ${taskId} AND t.user_id = ${userId})`;
@@ -96,7 +124,30 @@ async function readForSplit(db: Database, userId: string, taskId: string, agentI
     preferences: prefs(results),
     template: named ? toTemplateDto(named, userId) : undefined,
     subtasks: children(results)[0]?.n ?? 0,
+    earlier: earlier ? earlierSplit(earlier(results)[0]) : undefined,
   };
+}
+
+/** The suggestion a client asked to apply: 404 when it is not theirs (or not of this task), 409 if applied. */
+function earlierSplit(row: typeof taskSplits.$inferSelect | undefined) {
+  if (!row) throw notFound("Split");
+  if (row.applied)
+    throw new ApiError(
+      409,
+      "split_already_applied",
+      "This split was already applied; split again for new steps.",
+    );
+  return row;
+}
+
+/** Naming an earlier suggestion only makes sense to apply it. */
+function needsApply(input: { split_id?: string; apply: boolean }) {
+  if (input.split_id !== undefined && !input.apply) {
+    throw validationFailed(
+      [{ field: "apply", message: "Must be true when split_id is given" }],
+      "split_id applies an earlier suggestion: send apply: true with it.",
+    );
+  }
 }
 
 function assertOpen(task: TaskDto) {
@@ -172,6 +223,26 @@ function splitRow(
     result,
     createdAt: nowIso(now),
   };
+}
+
+/**
+ * The split's record: a new row, or — applying an earlier suggestion — that row marked applied (only
+ * if it was not yet: the guard before it in the batch stops a second apply).
+ */
+function recordSplit(
+  db: Database,
+  userId: string,
+  ids: { splitId: string; taskId: string; stepId: string | null },
+  result: SplitResult,
+  applied: boolean,
+  now: number,
+  earlier: boolean,
+) {
+  if (!earlier) return db.insert(taskSplits).values(splitRow(userId, ids, result, applied, now));
+  return db
+    .update(taskSplits)
+    .set({ applied: true })
+    .where(and(eq(taskSplits.id, ids.splitId), eq(taskSplits.userId, userId)));
 }
 
 /** A project's sub-tasks as task rows (each waiting on the one before), with their steps and events. */
@@ -282,6 +353,13 @@ async function runBatch(
       const stored = await findStoredResponse(db, userId, idempotency);
       if (stored) return stored.body as SplitResponse;
     }
+    if (isGuardAbort(error)) {
+      throw new ApiError(
+        409,
+        "changed_meanwhile",
+        "The task or step changed while it was being split (another split or edit got there first); look at it again and split again if you still want to.",
+      );
+    }
     throw error;
   }
 }
@@ -294,17 +372,22 @@ export async function splitTaskFor(
   choice: SplitterChoice,
   options: { agentId?: string; idempotency?: IdempotencyContext } = {},
 ): Promise<SplitOutcome> {
+  needsApply(input);
   const [stored, read] = await Promise.all([
     options.idempotency ? findStoredResponse(db, userId, options.idempotency) : undefined,
-    readForSplit(db, userId, taskId, options.agentId),
+    readForSplit(db, userId, taskId, { agentId: options.agentId, splitId: input.split_id }),
   ]);
   if (stored) return { body: stored.body as SplitResponse, events: [], replayed: true };
   const { task, preferences, template } = read;
   if (input.apply) assertOpen(task);
   const category = categoryOf(task, input.category);
   // A template named like the task is what its author wanted, unless a step count was asked for.
-  const fromTemplate = template && !input.preferred_step_count ? planFromTemplate(template) : undefined;
+  const fromTemplate =
+    template && !input.preferred_step_count && fitsASplit(template)
+      ? planFromTemplate(template, { taskMinutes: task.estimated_minutes, category: input.category })
+      : undefined;
   const result =
+    read.earlier?.result ??
     fromTemplate ??
     (await splitTask(choice, {
       title: task.title,
@@ -318,9 +401,21 @@ export async function splitTaskFor(
     }));
 
   const now = Date.now();
-  const ids = { splitId: newId(now), taskId, stepId: null, subtaskIds: [] as string[] };
+  const ids = { splitId: read.earlier?.id ?? newId(now), taskId, stepId: null, subtaskIds: [] as string[] };
   const batch = new D1Batch();
-  batch.add(db.insert(taskSplits).values(splitRow(userId, ids, result, input.apply, now)));
+  // Applying builds on what was read: nothing may have touched the task since (a concurrent apply
+  // would otherwise add a second set of steps or sub-tasks).
+  if (input.apply) {
+    batch.add(
+      abortIf(
+        db,
+        sql`NOT EXISTS (SELECT 1 FROM tasks WHERE id = ${taskId} AND user_id = ${userId} AND deleted_at IS NULL AND updated_at = ${task.updated_at})
+          OR (${result.scope === "PROJECT" ? 1 : 0} = 1 AND EXISTS (SELECT 1 FROM tasks WHERE user_id = ${userId} AND parent_task_id = ${taskId} AND deleted_at IS NULL))
+          OR EXISTS (SELECT 1 FROM task_splits WHERE id = ${ids.splitId} AND applied = 1)`,
+      ),
+    );
+  }
+  batch.add(recordSplit(db, userId, ids, result, input.apply, now, read.earlier !== undefined));
   let events: EventEnvelope[] = [];
   let after: TaskDto | null = null;
   if (input.apply) {
@@ -374,9 +469,14 @@ export async function splitStepFor(
   choice: SplitterChoice,
   options: { agentId?: string; idempotency?: IdempotencyContext } = {},
 ): Promise<SplitOutcome> {
+  needsApply(input);
   const [stored, read] = await Promise.all([
     options.idempotency ? findStoredResponse(db, userId, options.idempotency) : undefined,
-    readForSplit(db, userId, ids.taskId, options.agentId),
+    readForSplit(db, userId, ids.taskId, {
+      agentId: options.agentId,
+      splitId: input.split_id,
+      stepId: ids.stepId,
+    }),
   ]);
   if (stored) return { body: stored.body as SplitResponse, events: [], replayed: true };
   const { task, preferences } = read;
@@ -393,21 +493,39 @@ export async function splitStepFor(
       );
   }
   const category = categoryOf(task, input.category);
-  const result = await splitStep(choice, {
-    description: step.description,
-    minutes: step.estimated_minutes,
-    leafType: step.leaf_type,
-    energy: input.energy_level,
-    difficulty: input.difficulty,
-    category,
-    preferredCount: input.preferred_step_count,
-    learned: learnedFor(preferences, category),
-  });
+  const result =
+    read.earlier?.result ??
+    (await splitStep(choice, {
+      description: step.description,
+      minutes: step.estimated_minutes,
+      leafType: step.leaf_type,
+      energy: input.energy_level,
+      difficulty: input.difficulty,
+      category,
+      preferredCount: input.preferred_step_count,
+      learned: learnedFor(preferences, category),
+    }));
 
   const now = Date.now();
-  const splitIds = { splitId: newId(now), taskId: ids.taskId, stepId: ids.stepId, subtaskIds: [] };
+  const splitIds = {
+    splitId: read.earlier?.id ?? newId(now),
+    taskId: ids.taskId,
+    stepId: ids.stepId,
+    subtaskIds: [],
+  };
   const batch = new D1Batch();
-  batch.add(db.insert(taskSplits).values(splitRow(userId, splitIds, result, input.apply, now)));
+  // The step must still be pending where it was read: two concurrent re-splits would otherwise both
+  // insert their parts.
+  if (input.apply) {
+    batch.add(
+      abortIf(
+        db,
+        sql`NOT EXISTS (SELECT 1 FROM micro_steps WHERE id = ${step.step_id} AND user_id = ${userId} AND status = 'pending' AND position = ${step.position})
+          OR EXISTS (SELECT 1 FROM task_splits WHERE id = ${splitIds.splitId} AND applied = 1)`,
+      ),
+    );
+  }
+  batch.add(recordSplit(db, userId, splitIds, result, input.apply, now, read.earlier !== undefined));
   let after: TaskDto | null = null;
   if (input.apply) {
     const parts = result.suggested_steps.length;
@@ -471,7 +589,11 @@ export async function rateStep(
   const prefsRead = batch.add(preferencesQuery(db, userId));
   const earlierRead = batch.add(
     db
-      .select({ rating: stepFeedback.rating, category: stepFeedback.category })
+      .select({
+        rating: stepFeedback.rating,
+        category: stepFeedback.category,
+        actualMinutes: stepFeedback.actualMinutes,
+      })
       .from(stepFeedback)
       .where(and(eq(stepFeedback.userId, userId), eq(stepFeedback.stepId, ids.stepId))),
   );
@@ -484,17 +606,26 @@ export async function rateStep(
   if (!step) throw notFound("Step");
   const category = categoryOf(task);
   const earlier = earlierRead(results)[0];
-  const previous = prefsRead(results).find((p) => p.category === category);
-  const state = updatePreference(
-    previous ? stateOf(previous) : undefined,
-    {
-      rating,
-      estimated_minutes: step.estimated_minutes,
-      actual_minutes: input.actual_minutes ?? null,
-      step_count: steps.length,
-    },
-    earlier?.category === category ? earlier.rating : undefined,
-  );
+  const actual = input.actual_minutes ?? null;
+  const current = prefsRead(results).find((p) => p.category === category);
+  // The same rating sent again (a retry) teaches nothing new.
+  if (
+    earlier &&
+    current &&
+    earlier.rating === rating &&
+    earlier.actualMinutes === actual &&
+    earlier.category === category
+  ) {
+    return feedbackAnswer(step.step_id, task.task_id, rating, input, learnedFrom(category, stateOf(current)));
+  }
+  const rated = {
+    rating,
+    estimated_minutes: step.estimated_minutes,
+    actual_minutes: actual,
+    step_count: steps.length,
+  };
+  const replaced = earlier?.category === category ? earlier.rating : undefined;
+  const first = updatePreference(undefined, rated);
   const now = nowIso();
   const feedback = {
     userId,
@@ -503,20 +634,19 @@ export async function rateStep(
     category,
     rating,
     estimatedMinutes: step.estimated_minutes,
-    actualMinutes: input.actual_minutes ?? null,
+    actualMinutes: actual,
     energy: input.energy ?? null,
     stepCount: steps.length,
     createdAt: now,
   };
-  const preference = {
-    userId,
-    category,
-    stepMinutes: state.step_minutes,
-    stepCount: state.step_count,
-    justRight: state.just_right,
-    tooLarge: state.too_large,
-    tooSmall: state.too_small,
-    updatedAt: now,
+  const count = (r: StepRating) => {
+    const column = {
+      just_right: splitPreferences.justRight,
+      too_large: splitPreferences.tooLarge,
+      too_small: splitPreferences.tooSmall,
+    }[r];
+    const delta = (r === rating ? 1 : 0) - (r === replaced ? 1 : 0);
+    return sql`max(0, ${column} + ${delta})`;
   };
   const write = new D1Batch();
   write.add(
@@ -528,22 +658,51 @@ export async function rateStep(
         set: { ...feedback, userId: undefined, stepId: undefined },
       }),
   );
-  write.add(
+  // Counters and moving averages change inside D1, so concurrent ratings all count.
+  const saved = write.add(
     db
       .insert(splitPreferences)
-      .values(preference)
+      .values({
+        userId,
+        category,
+        stepMinutes: first.step_minutes,
+        stepCount: first.step_count,
+        justRight: first.just_right,
+        tooLarge: first.too_large,
+        tooSmall: first.too_small,
+        updatedAt: now,
+      })
       .onConflictDoUpdate({
         target: [splitPreferences.userId, splitPreferences.category],
-        set: { ...preference, userId: undefined, category: undefined },
-      }),
+        set: {
+          stepMinutes: sql`${splitPreferences.stepMinutes} + ${ALPHA} * (excluded.step_minutes - ${splitPreferences.stepMinutes})`,
+          stepCount: sql`${splitPreferences.stepCount} + ${ALPHA} * (excluded.step_count - ${splitPreferences.stepCount})`,
+          justRight: count("just_right"),
+          tooLarge: count("too_large"),
+          tooSmall: count("too_small"),
+          updatedAt: now,
+        },
+      })
+      .returning(),
   );
-  await write.run(db);
+  const savedRow = saved(await write.run(db))[0];
+  if (!savedRow) throw new Error("The preference upsert returned no row");
+  return feedbackAnswer(step.step_id, task.task_id, rating, input, learnedFrom(category, stateOf(savedRow)));
+}
+
+function feedbackAnswer(
+  stepId: string,
+  taskId: string,
+  rating: StepRating,
+  input: StepFeedbackInput,
+  preference: LearnedPreference,
+): StepFeedbackResponse {
   return {
-    step_id: step.step_id,
-    task_id: task.task_id,
+    step_id: stepId,
+    task_id: taskId,
     rating,
     actual_minutes: input.actual_minutes ?? null,
     energy: input.energy ?? null,
-    preference: learnedFrom(category, state),
+    preference,
   };
 }

@@ -15,6 +15,10 @@ export interface StepSplitRequest {
   learned?: LearnedPreference | null;
 }
 
+const MAX_DESCRIPTION = 500;
+const clip = (text: string, max: number) =>
+  text.length <= max ? text : `${text.slice(0, max - 1).trimEnd()}…`;
+
 export const MIN_STEP_PARTS = 2;
 export const MAX_STEP_PARTS = 5;
 
@@ -33,7 +37,7 @@ export function splitStepByPattern(request: StepSplitRequest): SplitPlan {
   const n = stepCount(request.minutes, target, { preferred, min: MIN_STEP_PARTS, max: MAX_STEP_PARTS });
   const words = readTaskWords(request.description);
   const action = lowerFirst(words.phrase);
-  const label = shortLabel(request.description);
+  const label = request.description.length <= 60 ? request.description : shortLabel(request.description);
   const rounds = Math.max(0, n - 2);
   const weights = [1, ...Array.from({ length: Math.max(1, rounds) }, () => 3), ...(n > 2 ? [1] : [])].slice(
     0,
@@ -64,7 +68,8 @@ export function splitStepByPattern(request: StepSplitRequest): SplitPlan {
     texts.push({ text: `Check it is done, then tick off “${label}”`, why: "Ticking it off is the reward." });
   const steps: SuggestedStep[] = texts.slice(0, n).map((t, i) => ({
     step_order: i + 1,
-    description: t.text,
+    // A step may hold 500 characters; its parts say a little more, so they are clipped to fit.
+    description: clip(t.text, MAX_DESCRIPTION),
     short_label: shortLabel(t.text),
     estimated_minutes: minutes[i] ?? 1,
     leaf_type: request.leafType,

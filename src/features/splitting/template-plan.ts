@@ -1,10 +1,20 @@
 import type { TemplateDto } from "../templates/schemas";
 import type { SplitResult } from "./plan";
-import { scopeOf } from "./sizing";
+import { MAX_STEPS, MIN_STEPS, scopeOf } from "./sizing";
 import { shortLabel } from "./text";
 
-/** A template named like the task answers the split with its own steps: the user (or we) wrote them for this. */
-export function planFromTemplate(template: TemplateDto): SplitResult {
+/** A template can answer a split when its step count is one a split would give (3–7). */
+export const fitsASplit = (template: TemplateDto) =>
+  template.steps.length >= MIN_STEPS && template.steps.length <= MAX_STEPS;
+
+/**
+ * A template named like the task answers the split with its own steps: the user (or we) wrote them for
+ * exactly this. The task's own estimate, when it has one, still decides the scope.
+ */
+export function planFromTemplate(
+  template: TemplateDto,
+  options: { taskMinutes?: number | null; category?: SplitResult["category"] } = {},
+): SplitResult {
   const steps = template.steps.map((step, i) => ({
     step_order: i + 1,
     description: step.description,
@@ -19,12 +29,12 @@ export function planFromTemplate(template: TemplateDto): SplitResult {
   const total = steps.reduce((t, s) => t + s.estimated_minutes, 0);
   return {
     split_method: "template",
-    scope: scopeOf(total),
-    category: template.category,
+    scope: scopeOf(options.taskMinutes ?? total),
+    category: options.category ?? template.category,
     suggested_steps: steps,
     subtasks: [],
     total_estimated_minutes: total,
-    task_minutes: total,
+    task_minutes: options.taskMinutes ?? total,
     reasoning: `The task matches the template “${template.name}”, so its ${steps.length} steps are used as they are.`,
   };
 }

@@ -1,0 +1,3 @@
+CREATE TABLE `batch_guards` (
+	`reason` text NOT NULL
+);

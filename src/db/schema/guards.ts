@@ -1,0 +1,10 @@
+import { sqliteTable, text } from "drizzle-orm/sqlite-core";
+
+/**
+ * Never holds a row. A batch that must stop when a condition holds inside its own transaction inserts
+ * NULL here under that condition (see `abortIf` in src/lib/batch.ts): the NOT NULL failure rolls the
+ * whole batch back, so a check made before the batch cannot be raced past.
+ */
+export const batchGuards = sqliteTable("batch_guards", {
+  reason: text("reason").notNull(),
+});
