@@ -13,7 +13,7 @@ import {
 } from "../src/features/splitting/sizing";
 import { splitStepByPattern } from "../src/features/splitting/step-splitter";
 import { readTaskWords } from "../src/features/splitting/text";
-import { REAL_LIFE_TASKS } from "./helpers/real-life-tasks";
+import { HELD_OUT_TASKS, REAL_LIFE_TASKS } from "./helpers/real-life-tasks";
 
 const NOT_A_VERB = /^(?:the|a|an|your|my|step|part|task|it|this|that|\d)\b/i;
 const FILLER = /^(?:step|part|phase)\s*\d|\bthe task\b/i;
@@ -113,6 +113,38 @@ describe("the local splitter", () => {
           allSteps(plan).reduce((t, s) => t + s.estimated_minutes, 0),
         );
         expect(splitLocally({ title, energy, difficulty })).toEqual(plan);
+      }
+    }
+  });
+
+  it("reads titles it was not written from as the right kind of work", () => {
+    const read = Object.fromEntries(Object.keys(HELD_OUT_TASKS).map((t) => [t, findShape(t).id]));
+    expect(read).toEqual(HELD_OUT_TASKS);
+  });
+
+  it("starts every step of every table and held-out task with an imperative verb", () => {
+    // Every first word the splitter uses today; a new one must be a verb someone adds here on purpose.
+    const IMPERATIVES = new Set(
+      (
+        "add address answer approve archive assemble back book buy cancel carry change check chop circle clear " +
+        "close collect commit compare cook cool cut do download draft empty enter explain export fill find fold " +
+        "gather get grab group highlight hit keep label lay list load log look make move mow open pack paste pay " +
+        "pick play put quiz read return run save search send serve set skim sort stack start submit sweep take " +
+        "test throw tick tidy tighten try turn unsubscribe update vacuum walk warm wash water wipe write"
+      ).split(" "),
+    );
+    for (const title of [...REAL_LIFE_TASKS, ...Object.keys(HELD_OUT_TASKS)]) {
+      for (const energy of ["low", "medium", "high"] as const) {
+        for (const difficulty of [1, 3, 5]) {
+          const plan = splitLocally({ title, energy, difficulty });
+          const steps = allSteps(plan);
+          for (const step of steps) {
+            const first = step.description.split(/[\s:,]/)[0]?.toLowerCase() ?? "";
+            expect(IMPERATIVES.has(first), `${title}: ${step.description}`).toBe(true);
+          }
+          const texts = steps.map((x) => x.description);
+          if (plan.subtasks.length === 0) expect(new Set(texts).size, title).toBe(texts.length);
+        }
       }
     }
   });

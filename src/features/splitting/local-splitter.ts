@@ -36,8 +36,13 @@ const GENERIC_CONFIDENCE = 0.55;
 
 export function findShape(title: string, description?: string | null): Shape {
   const head = title.toLowerCase();
-  const found = SHAPES.find((s) => s.match.test(head));
-  if (found) return found;
+  // The verb a title starts with says a lot ("book flights" is a booking, "walk the dog" a chore), but
+  // a more specific shape named in it, earlier in the list, still wins ("email inbox zero" is the inbox).
+  const verb = readTaskWords(title).verb;
+  const byVerb = verb ? SHAPES.findIndex((s) => s.verbs?.test(verb)) : -1;
+  const byWord = SHAPES.findIndex((s) => s.match.test(head));
+  const found = [byVerb, byWord].filter((i) => i >= 0).sort((a, b) => a - b)[0];
+  if (found !== undefined) return SHAPES[found] as Shape;
   const body = (description ?? "").toLowerCase().slice(0, 500);
   return SHAPES.find((s) => s.match.test(body)) ?? GENERIC;
 }
@@ -61,6 +66,8 @@ function fill(text: string, words: TaskWords): string {
         return words.thing;
       case "phrase":
         return words.phrase;
+      case "do_phrase":
+        return words.verb ? words.phrase : `work on ${words.object}`;
       case "for_phrase":
         return words.verb ? `to ${words.phrase}` : `for ${words.object}`;
       case "person":
@@ -84,7 +91,8 @@ interface Pick {
 
 /**
  * Chooses `n` phases in order: always the first (get ready) and the last (finish); in between the
- * weightiest, and rounds of repeatable work when more steps are wanted than the shape has.
+ * essential ones, then the weightiest, and rounds of repeatable work when more steps are wanted than
+ * the shape has.
  */
 export function pickPhases(
   phases: readonly Phase[],
@@ -98,7 +106,12 @@ export function pickPhases(
   const need = Math.max(0, n - (last ? 2 : 1));
   const ranked = middle
     .map((phase, i) => ({ phase, i }))
-    .sort((a, b) => b.phase.weight - a.phase.weight || a.i - b.i)
+    .sort(
+      (a, b) =>
+        Number(b.phase.essential ?? false) - Number(a.phase.essential ?? false) ||
+        b.phase.weight - a.phase.weight ||
+        a.i - b.i,
+    )
     .slice(0, need)
     .sort((a, b) => a.i - b.i)
     .map(({ phase }) => ({ phase, repeat: false }));
@@ -124,8 +137,13 @@ function stepsFrom(
 ): SuggestedStep[] {
   const weights = picks.map((p, i) => (i === 0 ? 1 : p.phase.weight));
   const shares = shareMinutes(minutes, weights, maxStepMinutes(target));
+  const rounds = new Map<Phase, number>();
   return picks.map(({ phase, repeat }, i) => {
-    const description = fill(repeat && phase.repeat ? phase.repeat : phase.text, words);
+    // Rounds of the same work are numbered, so no two steps read the same.
+    const round = repeat ? (rounds.get(phase) ?? 1) + 1 : 1;
+    if (repeat) rounds.set(phase, round);
+    const text = fill(repeat && phase.repeat ? phase.repeat : phase.text, words);
+    const description = repeat ? `${text} (round ${round})` : text;
     return {
       step_order: i + 1,
       description,

@@ -17,6 +17,8 @@ export interface Phase {
   leaf?: LeafType;
   /** A second round of the same work ("Write the next section …"), used when more steps are wanted. */
   repeat?: string;
+  /** Kept whenever there is room: the steps after it make no sense without it. */
+  essential?: boolean;
 }
 
 export interface Stage {
@@ -30,6 +32,8 @@ export interface Shape {
   label: string;
   category: TaskCategory;
   match: RegExp;
+  /** Verbs that pick this shape before any keyword does ("book flights" is booking, not reading). */
+  verbs?: RegExp;
   /** Minutes such a task usually takes, when the user has not said. */
   minutes: number;
   leaf: LeafType;
@@ -47,6 +51,61 @@ const READY = "A tiny first move makes starting easy.";
 const DONE = "Closing the loop makes it count.";
 
 export const SHAPES: readonly Shape[] = [
+  {
+    id: "booking",
+    label: "booking",
+    category: "Personal",
+    match:
+      /\b(?:book|reserve|reservation)\b.*\b(?:flights?|hotel|table|train|tickets?|room|airbnb|holiday|trip|car|restaurant)\b/,
+    verbs: /^(?:book|reserve)$/,
+    minutes: 30,
+    leaf: "DIGITAL",
+    stages: [
+      {
+        title: "Book {thing}",
+        phases: [
+          p("Open the booking site or app for {thing}", 1, READY),
+          p("Write down your dates, times and budget", 2, "Limits make the choice quick.", {
+            essential: true,
+          }),
+          p("Pick two or three options that fit", 4, "Three options, not thirty.", {
+            repeat: "Look at one more option",
+          }),
+          p("Compare price, times and cancellation terms", 3, "The terms matter when plans change."),
+          p("Book the best one and pay", 3, "Decide and commit.", { essential: true }),
+          p("Save the confirmation and put it in your calendar", 1, DONE),
+        ],
+      },
+    ],
+  },
+  {
+    id: "cancel",
+    label: "cancelling",
+    category: "Personal",
+    match: /\b(?:cancel|unsubscribe|terminate)\b/,
+    verbs: /^(?:cancel|unsubscribe|terminate)$/,
+    minutes: 20,
+    leaf: "DIGITAL",
+    stages: [
+      {
+        title: "Cancel {thing}",
+        phases: [
+          p("Find your account or contract for {thing}", 1, READY),
+          p(
+            "Look up the notice period and how to cancel (page, email or phone)",
+            3,
+            "Knowing the route avoids a second try.",
+            { essential: true },
+          ),
+          p("Cancel it: follow the steps or send the cancellation message", 4, "The deed itself.", {
+            essential: true,
+          }),
+          p("Save the confirmation and note the end date", 2, "Proof, in case they keep charging."),
+          p("Set a reminder to check the payments really stopped", 1, DONE),
+        ],
+      },
+    ],
+  },
   {
     id: "taxes",
     label: "tax",
@@ -180,7 +239,9 @@ export const SHAPES: readonly Shape[] = [
     id: "email",
     label: "email",
     category: "Work",
-    match: /\b(?:reply|respond|answer|email|e-mail|write back|get back to|follow up)\b|\binbox\b|\bmessage\b/,
+    match:
+      /\b(?:reply|respond|answer|email|e-mail|write back|get back to|follow up|text|whatsapp|dm)\b|\bmessage\b/,
+    verbs: /^(?:email|e-mail|reply|respond|text|message|dm|ping|answer)$/,
     minutes: 12,
     leaf: "DIGITAL",
     stages: [
@@ -225,7 +286,9 @@ export const SHAPES: readonly Shape[] = [
         title: "Call {person|them}",
         phases: [
           p("Find the number for {person|them} and put it on screen", 1, READY),
-          p("Write the two or three things you need to say or ask", 2, "A script takes away phone dread."),
+          p("Write the two or three things you need to say or ask", 2, "A script takes away phone dread.", {
+            essential: true,
+          }),
           p(
             "Get your calendar and any reference numbers ready",
             1,
@@ -237,6 +300,34 @@ export const SHAPES: readonly Shape[] = [
             "The call itself, with notes beside you.",
           ),
           p("Write down what was agreed and any follow-up dates", 2, DONE),
+        ],
+      },
+    ],
+  },
+  {
+    id: "review",
+    label: "code review",
+    category: "Work",
+    match: /\b(?:review|look over)\b.*\b(?:pull request|pr|code|diff|merge request|branch|changes)\b/,
+    minutes: 30,
+    leaf: "DIGITAL",
+    stages: [
+      {
+        title: "Review {thing}",
+        phases: [
+          p("Open {thing} and read its description", 1, READY),
+          p("Check out the branch and run the tests", 2, "Green tests first, then opinions."),
+          p("Read the changes file by file, noting questions as you go", 5, "Notes now, comments later.", {
+            repeat: "Read the next few files",
+          }),
+          p("Try the change yourself once", 3, "Using it finds what reading misses."),
+          p(
+            "Write your comments: what works, what must change, what is optional",
+            3,
+            "Clear priorities make reviews kind.",
+            { essential: true },
+          ),
+          p("Approve or request changes, and say which in one line", 1, DONE),
         ],
       },
     ],
@@ -283,11 +374,35 @@ export const SHAPES: readonly Shape[] = [
     ],
   },
   {
+    id: "chore",
+    label: "household chore",
+    category: "Personal",
+    match:
+      /\b(?:dishwasher|trash|rubbish|bins?|recycling|plants?|lawn|mow|walk the dog|feed the (?:cat|dog|fish)|litter|bed ?sheets|the bed|car|windows|gutters)\b/,
+    verbs: /^(?:water|mow|walk|feed|take out|empty|unload|hoover|vacuum|mop|sweep|dust)$/,
+    minutes: 10,
+    leaf: "HUMAN",
+    stages: [
+      {
+        title: "{do_phrase}",
+        phases: [
+          p("Get out what you need {for_phrase}", 1, READY),
+          p("{do_phrase}", 5, "The chore itself, start to finish.", {
+            essential: true,
+            repeat: "Keep going until it is all done",
+          }),
+          p("Put everything back where it lives", 2, "Putting away is part of done."),
+          p("Tick it off your list", 1, DONE),
+        ],
+      },
+    ],
+  },
+  {
     id: "declutter",
     label: "decluttering",
     category: "Personal",
     match:
-      /\b(?:junk|drawer|closet|wardrobe|cupboard|shelf|shelves|desk|backpack|handbag|purse|pantry|fridge)\b/,
+      /\b(?:junk|drawer|closet|wardrobe|cupboard|shelf|shelves|bookshelf|bookcase|desk|backpack|handbag|purse|pantry|fridge)\b/,
     minutes: 20,
     leaf: "HUMAN",
     stages: [
@@ -299,6 +414,7 @@ export const SHAPES: readonly Shape[] = [
             "Empty {object} onto the towel, all of it",
             2,
             "Seeing everything at once makes decisions quick.",
+            { essential: true },
           ),
           p("Throw away the obvious trash from the pile", 3, "Trash first: the quickest visible win."),
           p("Group what's left into keep, donate and belongs elsewhere", 4, "Three piles, no maybes.", {
@@ -376,17 +492,21 @@ export const SHAPES: readonly Shape[] = [
     leaf: "HUMAN",
     stages: [
       {
-        title: "Do {object}",
+        title: "{do_phrase}",
         phases: [
           p("Carry the laundry basket to the machine", 1, READY),
           p("Sort into darks, lights and delicates", 2, "Sorting now saves ruined clothes."),
-          p("Load the first wash and start the machine", 2, "The machine works while you don't."),
+          p("Load the first wash and start the machine", 2, "The machine works while you don't.", {
+            essential: true,
+          }),
           p(
             "Set a timer on your phone for when the wash ends",
             1,
             "Wet laundry forgotten is laundry redone.",
           ),
-          p("Move the load to the dryer or rack", 2, "The one step that always gets forgotten."),
+          p("Move the load to the dryer or rack", 2, "The one step that always gets forgotten.", {
+            essential: true,
+          }),
           p("Fold the dry clothes straight from the dryer", 4, "Folding warm is faster.", {
             repeat: "Fold the rest of the pile",
           }),
@@ -400,7 +520,7 @@ export const SHAPES: readonly Shape[] = [
     label: "studying",
     category: "Academic",
     match:
-      /\b(?:study|revise|review|learn|memori[sz]e|exam|test|quiz|midterm|final|chapter|lecture|flashcards?)\b/,
+      /\b(?:study|revise|learn|memori[sz]e|exam|exams|quiz|midterm|midterms|chapter|lecture|flashcards?)\b/,
     minutes: 60,
     leaf: "HUMAN",
     stages: [
@@ -480,6 +600,30 @@ export const SHAPES: readonly Shape[] = [
           }),
           p("Check your answers against the instructions", 2, "Lost points hide in the instructions."),
           p("Submit or pack {object} in your bag", 1, DONE),
+        ],
+      },
+    ],
+  },
+  {
+    id: "cards",
+    label: "card-writing",
+    category: "Personal",
+    match: /\b(?:cards?|postcards?|thank[- ]you notes?|invitations)\b/,
+    minutes: 30,
+    leaf: "HUMAN",
+    stages: [
+      {
+        title: "Write {thing}",
+        phases: [
+          p("Get out the cards, a pen and the addresses", 1, READY),
+          p("List who gets one, a line each", 2, "A list keeps anyone from being forgotten.", {
+            essential: true,
+          }),
+          p("Write one: thanks, one specific detail, your name", 4, "One true detail beats a long card.", {
+            repeat: "Write the next one",
+          }),
+          p("Address and stamp them", 2, "Ready to post means they get posted."),
+          p("Put them by the door to post", 1, DONE),
         ],
       },
     ],
@@ -572,10 +716,35 @@ export const SHAPES: readonly Shape[] = [
     ],
   },
   {
+    id: "resume",
+    label: "CV",
+    category: "Work",
+    match: /\b(?:resume|résumé|cv|linkedin|portfolio)\b/,
+    minutes: 45,
+    leaf: "DIGITAL",
+    stages: [
+      {
+        title: "Update {thing}",
+        phases: [
+          p("Open your CV and save a copy with today's date", 1, READY),
+          p(
+            "Add your latest role or project, with one result in numbers",
+            4,
+            "Results are what readers look for.",
+            { essential: true },
+          ),
+          p("Cut anything older or weaker than that", 3, "Shorter reads stronger."),
+          p("Check dates, contact details and links", 2, "Small errors cost interviews."),
+          p("Export it as a PDF with a clear file name", 1, DONE),
+        ],
+      },
+    ],
+  },
+  {
     id: "job",
     label: "job application",
     category: "Work",
-    match: /\b(?:job|application|apply for|resume|résumé|cv|linkedin)\b/,
+    match: /\b(?:job|application|apply for)\b/,
     minutes: 90,
     leaf: "DIGITAL",
     stages: [
@@ -628,17 +797,43 @@ export const SHAPES: readonly Shape[] = [
     ],
   },
   {
+    id: "order",
+    label: "online order",
+    category: "Personal",
+    match: /\b(?:order|reorder)\b/,
+    verbs: /^(?:order|reorder)$/,
+    minutes: 15,
+    leaf: "DIGITAL",
+    stages: [
+      {
+        title: "Order {thing}",
+        phases: [
+          p("Open the shop's site or app", 1, READY),
+          p(
+            "Find {thing} and check the size or model against what you have",
+            3,
+            "The right one the first time.",
+            { essential: true },
+          ),
+          p("Add it to the basket and check the delivery date", 2, "Dates decide between shops."),
+          p("Pay and save the order confirmation", 2, "Paid and proven.", { essential: true }),
+          p("Put the delivery date in your calendar", 1, DONE),
+        ],
+      },
+    ],
+  },
+  {
     id: "shopping",
     label: "shopping",
     category: "Personal",
-    match: /\b(?:buy|shop|shopping|groceries|grocery|order|purchase|supermarket|pick up some)\b/,
+    match: /\b(?:buy|shop|shopping|groceries|grocery|purchase|supermarket|pick up some)\b/,
     minutes: 40,
     leaf: "HUMAN",
     stages: [
       {
         title: "Shop for {object}",
         phases: [
-          p("Open a notes list titled “{object}”", 1, READY, { leaf: "DIGITAL" }),
+          p("Open a notes list for the shopping", 1, READY, { leaf: "DIGITAL" }),
           p(
             "Check the fridge, cupboards or drawers and add what's missing",
             3,
@@ -664,11 +859,13 @@ export const SHAPES: readonly Shape[] = [
       {
         title: "Run the errand: {object}",
         phases: [
-          p("Put {thing} (or the receipt or slip for it) by the door", 1, READY),
-          p("Check the opening hours and what to bring", 2, "A closed door is a wasted trip."),
-          p("Put on shoes and head out with it", 2, "Leaving is the hardest part."),
-          p("At the counter: {phrase}, and keep any receipt", 4, "The errand itself."),
-          p("Photo the receipt and cross it off your list", 1, DONE),
+          p("Check the opening hours and what you need to bring", 1, READY),
+          p("Put what you need by the door, with your keys", 2, "Everything in one grab.", {
+            essential: true,
+          }),
+          p("Put on shoes and head out", 2, "Leaving is the hardest part."),
+          p("{do_phrase}", 4, "The errand itself.", { essential: true }),
+          p("Take a photo of any receipt and cross it off your list", 1, DONE),
         ],
       },
     ],
@@ -782,7 +979,7 @@ export const SHAPES: readonly Shape[] = [
     id: "reading",
     label: "reading",
     category: "Personal",
-    match: /\b(?:read|reading|book|novel|article)\b/,
+    match: /\b(?:read|reading|novel|article)\b/,
     minutes: 30,
     leaf: "HUMAN",
     stages: [
@@ -807,7 +1004,7 @@ export const SHAPES: readonly Shape[] = [
     leaf: "HUMAN",
     stages: [
       {
-        title: "Pack {object}",
+        title: "Pack for the move",
         phases: [
           p("Assemble two boxes and grab tape and a marker", 1, READY),
           p("Pack the things you use least first", 4, "Rarely used things won't be missed.", {
@@ -844,10 +1041,37 @@ export const SHAPES: readonly Shape[] = [
     ],
   },
   {
+    id: "budget",
+    label: "budgeting",
+    category: "Personal",
+    match: /\bbudget\b/,
+    minutes: 40,
+    leaf: "DIGITAL",
+    stages: [
+      {
+        title: "Make {thing}",
+        phases: [
+          p("Open your banking app and last month's statement", 1, READY),
+          p("List fixed costs: rent, bills, subscriptions", 3, "The fixed part first; it barely moves.", {
+            essential: true,
+          }),
+          p(
+            "Add up what you spent on food, transport and fun last month",
+            4,
+            "Last month is the honest starting point.",
+          ),
+          p("Set a limit for each group", 3, "A number per group is a budget.", { essential: true }),
+          p("Write the limits in a note or spreadsheet you will see", 2, "Out of your head, into view."),
+          p("Set a weekly 5-minute check-in reminder", 1, DONE),
+        ],
+      },
+    ],
+  },
+  {
     id: "planning",
     label: "planning",
     category: "Personal",
-    match: /\b(?:plan|planning|organi[sz]e|schedule|arrange|trip|vacation|holiday|party|event|budget)\b/,
+    match: /\b(?:plan|planning|organi[sz]e|schedule|arrange|trip|vacation|holiday|party|event)\b/,
     minutes: 60,
     leaf: "DIGITAL",
     stages: [
@@ -874,27 +1098,24 @@ export const GENERIC: Shape = {
   label: "general",
   category: "Personal",
   match: /$^/,
-  minutes: 30,
+  minutes: 10,
   leaf: "HUMAN",
   stages: [
     {
-      title: "Get going on {object}",
+      title: "Get going: {phrase}",
       phases: [
-        p("Gather what you need {for_phrase} in one place", 1, READY),
-        p(
-          "Write one line on what “done” looks like for {object}",
-          2,
-          "A visible finish line makes it finite.",
-        ),
-        p("List the parts of the job in the order you'll do them", 2, "Small parts are easier to start."),
+        p("Gather what you need {for_phrase}", 1, READY),
+        p("Write one line on what “done” looks like", 2, "A visible finish line makes it finite."),
+        p("List the parts in the order you'll do them", 2, "Small parts are easier to start."),
       ],
     },
     {
       title: "Do {object}",
       phases: [
         p("Set a 5-minute timer and clear your space", 1, READY),
-        p("Work on the first part on your list: {phrase}", 5, "Starting is most of the battle.", {
-          repeat: "Work on the next part on your list",
+        p("{do_phrase}", 5, "Starting is most of the battle.", {
+          essential: true,
+          repeat: "Keep going: {phrase}",
         }),
         p(
           "Take on the part you've been avoiding, just for a few minutes",
@@ -904,15 +1125,15 @@ export const GENERIC: Shape = {
       ],
     },
     {
-      title: "Finish {object}",
+      title: "Finish: {phrase}",
       phases: [
         p("Look over what you have so far", 1, READY),
         p(
-          "Check {object} against your “done” line and fix what's missing",
+          "Check it against your “done” line and fix what's missing",
           3,
           "Finish to the line, not to perfect.",
         ),
-        p("Put things away and mark {object} done", 1, DONE),
+        p("Put things away and tick it off", 1, DONE),
       ],
     },
   ],

@@ -42,6 +42,8 @@ const VERBS = new Set(
     "draw dust email empty file fill finish fix follow get go hang implement install iron learn make meal message " +
     "mop mow move order organise organize pack paint pay phone pick plan plant practice practise prep prepare print " +
     "read rearrange refactor register renew repair replace reply research respond return review revise run schedule " +
+    "walk water mow feed empty unload hoover vacuum mop sweep dust back cancel unsubscribe terminate reserve " +
+    "reorder wash change take drop dm ping whatsapp " +
     "send set shop sign sort start study submit sweep take talk text tidy update vacuum wash water work workout " +
     "write"
   ).split(" "),
@@ -52,6 +54,8 @@ const PERSON_AFTER =
 // Who counts as a person: a name (capitalised), or one of these after "the"/"your".
 const PEOPLE =
   /^(?:(?:the|your)\s+)?(?:mom|mum|dad|mother|father|parents|sister|brother|boss|manager|landlord|landlady|dentist|doctor|gp|vet|teacher|professor|tutor|coach|client|customer|team|friend|partner|wife|husband|neighbou?r|bank|plumber|electrician|accountant|lawyer|school|office|insurer|insurance company|recruiter|colleague|grandma|grandpa|aunt|uncle)$/i;
+const PLACES =
+  /\b(dentist|doctor|gp|vet|landlord|plumber|electrician|accountant|lawyer|insurer|pharmacy|bank|school|hairdresser|barber|mechanic)\b/i;
 const PARTICLES = new Set([
   "out",
   "up",
@@ -109,8 +113,19 @@ export function readTaskWords(title: string): TaskWords {
   if (who?.[1]) {
     const words = who[1].split(" ");
     while (words.length > 1 && NOT_A_NAME.test(words[words.length - 1] ?? "")) words.pop();
-    const name = words.join(" ");
-    if (!NOT_A_NAME.test(name) && (/^\p{Lu}/u.test(name) || PEOPLE.test(name))) person = name;
+    // The pattern is case-blind, so "mom happy" may come along: try the whole, then the first word(s).
+    const candidates = [
+      words.join(" "),
+      words.slice(0, words[0] === "your" || words[0] === "the" ? 2 : 1).join(" "),
+    ];
+    person =
+      candidates.find((name) => !NOT_A_NAME.test(name) && (/^\p{Lu}/u.test(name) || PEOPLE.test(name))) ??
+      null;
+  }
+  // "a vet appointment": the vet is who to reach, even without "call".
+  if (!person) {
+    const place = PLACES.exec(text);
+    if (place?.[1]) person = `the ${place[1].toLowerCase()}`;
   }
   const about = TOPIC_AFTER.exec(text);
   const topic = about?.[1] ? tidy(about[1]) : null;
