@@ -12,7 +12,7 @@ import {
   targetStepMinutes,
 } from "../src/features/splitting/sizing";
 import { splitStepByPattern } from "../src/features/splitting/step-splitter";
-import { readTaskWords } from "../src/features/splitting/text";
+import { actionsIn, readTaskWords } from "../src/features/splitting/text";
 import { HELD_OUT_TASKS, REAL_LIFE_TASKS } from "./helpers/real-life-tasks";
 
 const NOT_A_VERB = /^(?:the|a|an|your|my|step|part|task|it|this|that|\d)\b/i;
@@ -255,6 +255,33 @@ describe("splitting a step again", () => {
     }
     const two = splitStepByPattern({ ...base, minutes: 1, energy: "high", difficulty: 1, preferredCount: 2 });
     expect(two.suggested_steps.map((s) => s.estimated_minutes)).toEqual([1, 1]);
+  });
+});
+
+describe("splitting a step that joins actions", () => {
+  it("splits on the actions, sharing a bare verb's object, and leaves noun phrases alone", () => {
+    expect(actionsIn("Wash and chop the vegetables")).toEqual(["Wash the vegetables", "Chop the vegetables"]);
+    expect(actionsIn("Pay the bill and save the confirmation")).toEqual([
+      "Pay the bill",
+      "Save the confirmation",
+    ]);
+    expect(actionsIn("Put on music and grab a bin bag and a box")).toBeNull();
+    expect(actionsIn("Sort into darks, lights and delicates")).toBeNull();
+    expect(actionsIn("Write the first section")).toBeNull();
+    const plan = splitStepByPattern({
+      description: "Make the call to the dentist and work through your list",
+      minutes: 6,
+      leafType: "HUMAN",
+      energy: "medium",
+      difficulty: 3,
+      category: "Health",
+    });
+    expect(plan.suggested_steps.map((s) => s.description)).toEqual([
+      "Get ready to make the call to the dentist: have what it needs within reach",
+      "Make the call to the dentist",
+      "Work through your list",
+      "Check it is all done, then tick it off",
+    ]);
   });
 });
 

@@ -2,7 +2,7 @@ import type { LeafType, TaskCategory } from "../../db/schema/tasks";
 import type { LearnedPreference } from "./learning";
 import type { Energy, SplitPlan, SuggestedStep } from "./plan";
 import { scopeOf, shareMinutes, stepCount, targetStepMinutes } from "./sizing";
-import { capitalise, readTaskWords, shortLabel } from "./text";
+import { actionsIn, capitalise, readTaskWords, shortLabel } from "./text";
 
 export interface StepSplitRequest {
   description: string;
@@ -35,6 +35,8 @@ export function splitStepByPattern(request: StepSplitRequest): SplitPlan {
     ? Math.min(MAX_STEP_PARTS, Math.max(MIN_STEP_PARTS, request.preferredCount))
     : null;
   const n = stepCount(request.minutes, target, { preferred, min: MIN_STEP_PARTS, max: MAX_STEP_PARTS });
+  const actions = actionsIn(request.description);
+  if (actions && actions.length <= n) return splitIntoActions(request, actions, n);
   const words = readTaskWords(request.description);
   const action = lowerFirst(words.phrase);
   const label = request.description.length <= 60 ? request.description : shortLabel(request.description);
@@ -66,7 +68,46 @@ export function splitStepByPattern(request: StepSplitRequest): SplitPlan {
   }
   if (n > 2)
     texts.push({ text: `Check it is done, then tick off “${label}”`, why: "Ticking it off is the reward." });
-  const steps: SuggestedStep[] = texts.slice(0, n).map((t, i) => ({
+  return planOf(
+    request,
+    texts.slice(0, n),
+    minutes,
+    `A ${request.minutes}-minute step split into ${Math.min(n, texts.length)} smaller ones: a get-ready move, the step itself in short timeboxes, and a check.`,
+  );
+}
+
+/** A step that joins actions ("Wash and chop the vegetables") becomes those actions, framed by a get-ready move and a check when there is room. */
+function splitIntoActions(request: StepSplitRequest, actions: string[], n: number): SplitPlan {
+  const texts = actions.map((text) => ({ text, why: "One action at a time." }));
+  const first = actions[0] ?? request.description;
+  if (n > texts.length)
+    texts.unshift({
+      text: `Get ready to ${lowerFirst(first)}: have what it needs within reach`,
+      why: "Setting up is the smallest way in.",
+    });
+  if (n > texts.length)
+    texts.push({ text: "Check it is all done, then tick it off", why: "Ticking it off is the reward." });
+  const weights = texts.map((t) => (actions.includes(t.text) ? 3 : 1));
+  const minutes = shareMinutes(
+    Math.max(request.minutes, texts.length),
+    weights,
+    Math.max(2, request.minutes),
+  );
+  return planOf(
+    request,
+    texts,
+    minutes,
+    `A ${request.minutes}-minute step that joins ${actions.length} actions, split into them.`,
+  );
+}
+
+function planOf(
+  request: StepSplitRequest,
+  texts: { text: string; why: string }[],
+  minutes: number[],
+  reasoning: string,
+): SplitPlan {
+  const steps: SuggestedStep[] = texts.map((t, i) => ({
     step_order: i + 1,
     // A step may hold 500 characters; its parts say a little more, so they are clipped to fit.
     description: clip(t.text, MAX_DESCRIPTION),
@@ -84,6 +125,6 @@ export function splitStepByPattern(request: StepSplitRequest): SplitPlan {
     subtasks: [],
     total_estimated_minutes: total,
     task_minutes: request.minutes,
-    reasoning: `A ${request.minutes}-minute step split into ${steps.length} smaller ones: a get-ready move, the step itself in short timeboxes, and a check.`,
+    reasoning,
   };
 }

@@ -43,7 +43,10 @@ const VERBS = new Set(
     "mop mow move order organise organize pack paint pay phone pick plan plant practice practise prep prepare print " +
     "read rearrange refactor register renew repair replace reply research respond return review revise run schedule " +
     "walk water mow feed empty unload hoover vacuum mop sweep dust back cancel unsubscribe terminate reserve " +
-    "reorder wash change take drop dm ping whatsapp " +
+    "reorder wash change take drop dm ping whatsapp chop grab save screenshot print post fold load put open " +
+    "close find hand bring note mark tick log type paste copy attach upload download rinse dry scrub stir boil " +
+    "fry sign scan stamp label list highlight circle underline skim quiz explain try play warm cool stretch " +
+    "throw carry sort group wipe set " +
     "send set shop sign sort start study submit sweep take talk text tidy update vacuum wash water work workout " +
     "write"
   ).split(" "),
@@ -149,4 +152,23 @@ export function shortLabel(description: string): string {
   const head = description.split(/[,:;(—–]/u)[0] ?? description;
   const words = head.trim().split(/\s+/).slice(0, 4).join(" ");
   return words.length > 40 ? `${words.slice(0, 39)}…` : words;
+}
+
+/**
+ * The separate actions in a step that joins them: "Wash and chop the vegetables" → "Wash the
+ * vegetables", "Chop the vegetables"; "Make the call and work through your list" → two. Null when
+ * the step is one action (an "and" inside a noun phrase, like "a bin bag and a box", stays).
+ */
+export function actionsIn(description: string): string[] | null {
+  const parts = description
+    .trim()
+    .replace(/[.!]+$/, "")
+    .split(/,?\s+(?:and then|then|and)\s+|,\s+/i);
+  if (parts.length < 2 || parts.length > 3) return null;
+  const verbs = parts.map((part) => part.split(/\s+/)[0]?.toLowerCase() ?? "");
+  if (!verbs.every((v) => VERBS.has(v))) return null;
+  // "Wash and chop the vegetables": a bare verb shares the object of the last action.
+  const last = parts[parts.length - 1] ?? "";
+  const shared = last.split(/\s+/).slice(1).join(" ");
+  return parts.map((part) => capitalise(part.includes(" ") || !shared ? part : `${part} ${shared}`));
 }
