@@ -130,7 +130,7 @@ describe("the local splitter", () => {
         "close collect commit compare cook cool cut do download draft empty enter explain export fill find fold " +
         "gather get grab group highlight hit keep label lay list load log look make move mow open pack paste pay " +
         "pick play put quiz read return run save search send serve set skim sort stack start submit sweep take " +
-        "test throw tick tidy tighten try turn unsubscribe update vacuum walk warm wash water wipe write"
+        "stop test throw tick tidy tighten try turn unsubscribe update vacuum walk warm wash water wipe write"
       ).split(" "),
     );
     for (const title of [...REAL_LIFE_TASKS, ...Object.keys(HELD_OUT_TASKS)]) {

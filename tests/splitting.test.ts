@@ -144,6 +144,21 @@ describe("splitting a task (BE-05)", () => {
     expect(split.task_estimated_minutes).toBeGreaterThanOrEqual(split.total_estimated_minutes);
   });
 
+  it("appends instead of replacing when asked, keeping the steps the user wrote", async () => {
+    const user = await createUser();
+    const task = await createTask(user, {
+      title: "Do the laundry",
+      micro_steps: [{ description: "My own step" }],
+    });
+    const split = await splitTask(user, task.task_id, { apply: true, mode: "append", splitter: "local" });
+    const after = await getTask(user, task.task_id);
+    expect(after.micro_steps?.map((s) => s.description)).toEqual([
+      "My own step",
+      ...split.suggested_steps.map((s) => s.description),
+    ]);
+    expect(after.micro_steps?.map((s) => s.position)).toEqual(after.micro_steps?.map((_, i) => i + 1));
+  });
+
   it("splits a PROJECT into sub-tasks, each with its own steps, in order", async () => {
     const user = await createUser();
     const task = await createTask(user, { title: "File my taxes", priority: "high", tags: ["money"] });

@@ -32,6 +32,12 @@ const BIG =
   /\b(?:garage|attic|basement|house|apartment|flat|whole|entire|everything|all of|full|deep|thesis|dissertation|big|huge|semester|annual|yearly)\b/;
 const SMALL = /\b(?:quick|quickly|short|small|little|just|one|single|brief|tiny)\b/;
 const MATCHED_CONFIDENCE = 0.8;
+/** The last step when the steps are only the start of a long task. */
+const STOP_POINT: Phase = {
+  text: "Stop here, note where you got to, and split the rest when you are ready",
+  weight: 1,
+  why: "Stopping on purpose makes starting again easy.",
+};
 const GENERIC_CONFIDENCE = 0.55;
 
 export function findShape(title: string, description?: string | null): Shape {
@@ -198,14 +204,15 @@ export function splitLocally(request: SplitRequest): SplitPlan {
   const category = request.category ?? shape.category;
 
   if (scope !== "PROJECT") {
-    const phases = shape.stages.flatMap((s) => s.phases);
-    const innerPreps = new Set(
-      shape.stages
-        .slice(1)
-        .map((s) => s.phases[0])
-        .filter((p): p is Phase => !!p),
-    );
     const n = stepCount(minutes, target, { preferred: request.preferredCount, learned: request.learned });
+    // When these few small steps can cover less than half the work, they are the start of it (the first
+    // stage, then a stop point), not thin slices of every stage ("wipe all the surfaces" in 2 minutes).
+    const [firstStage] = shape.stages;
+    const onlyAStart = shape.stages.length > 1 && firstStage && n * maxStepMinutes(target) < minutes / 2;
+    const phases = onlyAStart ? [...firstStage.phases, STOP_POINT] : shape.stages.flatMap((s) => s.phases);
+    const innerPreps = new Set(
+      (onlyAStart ? [] : shape.stages.slice(1)).map((s) => s.phases[0]).filter((p): p is Phase => !!p),
+    );
     const steps = stepsFrom(
       pickPhases(phases, n, innerPreps),
       minutes,

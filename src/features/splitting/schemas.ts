@@ -33,6 +33,10 @@ const splitFields = {
 export const SplitTaskBodySchema = z
   .object({
     ...splitFields,
+    mode: z.enum(["replace", "append"]).default("replace").openapi({
+      description:
+        "With apply: replace swaps the task's pending steps for the new ones (done steps stay); append keeps every step and adds the new ones after them",
+    }),
     preferred_step_count: z.number().int().min(2).max(10).optional().openapi({
       description: "Exactly this many steps (2–10) instead of sizing by time",
     }),

@@ -434,21 +434,25 @@ export async function splitTaskFor(
       ids.subtaskIds = made.ids;
       events = made.events;
     } else {
-      const kept = steps.filter((s) => s.status !== "pending");
+      // "replace" (the default) swaps the pending steps for the new ones; "append" keeps every step.
+      const appending = input.mode === "append";
+      const kept = appending ? steps : steps.filter((s) => s.status !== "pending");
       assertRoom(kept.length, result.suggested_steps.length);
       const next = kept.reduce((max, s) => Math.max(max, s.position), 0) + 1;
       const rows = stepRows(userId, taskId, toStepInputs(result.suggested_steps), next, now);
-      batch.add(
-        db
-          .delete(microSteps)
-          .where(
-            and(
-              eq(microSteps.taskId, taskId),
-              eq(microSteps.userId, userId),
-              eq(microSteps.status, "pending"),
+      if (!appending) {
+        batch.add(
+          db
+            .delete(microSteps)
+            .where(
+              and(
+                eq(microSteps.taskId, taskId),
+                eq(microSteps.userId, userId),
+                eq(microSteps.status, "pending"),
+              ),
             ),
-          ),
-      );
+        );
+      }
       batch.addAll(insertStepStatements(db, rows));
       steps = [...kept, ...rows.map(stepRowToDto)];
     }

@@ -444,7 +444,9 @@ export const SHAPES: readonly Shape[] = [
         title: "Clear out {object}",
         phases: [
           p("Put on music and grab a bin bag and a box", 1, READY),
-          p("Throw away obvious trash in {object}", 3, "Trash first gives the quickest visible win."),
+          p("Throw away obvious trash in {object}", 3, "Trash first gives the quickest visible win.", {
+            repeat: "Fill the bin bag with the next batch of trash",
+          }),
           p("Put things that belong elsewhere into the box", 3, "Out-of-place things are most of the mess.", {
             repeat: "Carry the box around and put each thing back where it lives",
           }),
