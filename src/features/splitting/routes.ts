@@ -6,6 +6,7 @@ import { BEARER_SECURITY, errorResponses, jsonBody, jsonResponse } from "../../l
 import { afterWrite } from "../../lib/publish";
 import { requireAuth } from "../../middleware/auth";
 import { DEFAULT_SPLIT_TIMEOUT_MS } from "./ai-splitter";
+import * as feedback from "./feedback-service";
 import {
   PreferenceSchema,
   SplitResponseSchema,
@@ -167,7 +168,7 @@ const stepFeedbackHandler: AppRouteHandler<typeof stepFeedbackRoute> = async (c)
   const { task_id, step_id } = c.req.valid("param");
   const { userId, agentId } = c.var.principal;
   return c.json(
-    await service.rateStep(
+    await feedback.rateStep(
       c.var.db,
       userId,
       { taskId: task_id, stepId: step_id },
@@ -179,7 +180,7 @@ const stepFeedbackHandler: AppRouteHandler<typeof stepFeedbackRoute> = async (c)
 };
 
 const preferencesHandler: AppRouteHandler<typeof preferencesRoute> = async (c) =>
-  c.json(await service.listPreferences(c.var.db, c.var.principal.userId), 200);
+  c.json(await feedback.listPreferences(c.var.db, c.var.principal.userId), 200);
 
 export const splittingRouter = createRouter()
   .openapi(preferencesRoute, preferencesHandler)

@@ -1,80 +1,33 @@
 import { and, eq, gt, isNull, sql } from "drizzle-orm";
 import type { Database } from "../../db";
-import {
-  microSteps,
-  splitPreferences,
-  stepFeedback,
-  taskDependencies,
-  taskSplits,
-  tasks,
-} from "../../db/schema";
-import type { StepRating } from "../../db/schema/splitting";
-import type { TaskCategory } from "../../db/schema/tasks";
-import { abortIf, D1Batch, isGuardAbort } from "../../lib/batch";
-import { chunkRows } from "../../lib/chunk";
+import { microSteps, taskSplits, tasks } from "../../db/schema";
+import { abortIf, D1Batch } from "../../lib/batch";
 import { ApiError, notFound, validationFailed } from "../../lib/errors";
 import type { EventEnvelope } from "../../lib/events";
-import { findStoredResponse, type IdempotencyContext, storeResponse } from "../../lib/idempotency";
+import { findStoredResponse, type IdempotencyContext } from "../../lib/idempotency";
 import { newId } from "../../lib/ids";
-import { insertEvent, newEvent } from "../../lib/outbox";
-import { nowIso } from "../../lib/time";
-import { computeProgress } from "../tasks/progress";
 import { stepRowToDto, taskByIdQuery, toTaskDto } from "../tasks/queries";
-import { MAX_STEPS_PER_TASK, type MicroStepDto, type TaskDto } from "../tasks/schemas";
+import { MAX_STEPS_PER_TASK, type TaskDto } from "../tasks/schemas";
 import { insertStepStatements, stepRows } from "../tasks/step-rows";
 import { templateByNameQuery, toTemplateDto } from "../templates/queries";
+import { categoryOf, learnedFor, preferencesQuery } from "./preferences";
+import type { SplitResponse, SplitStepInput, SplitTaskInput } from "./schemas";
 import {
-  ALPHA,
-  type LearnedPreference,
-  learnedFrom,
-  type PreferenceState,
-  updatePreference,
-} from "./learning";
-import { findShape } from "./local-splitter";
-import type { SplitResult, SuggestedStep } from "./plan";
-import type {
-  PreferenceDto,
-  SplitResponse,
-  SplitStepInput,
-  SplitTaskInput,
-  StepFeedbackInput,
-  StepFeedbackResponse,
-} from "./schemas";
+  fillTaskBlanks,
+  recordSplit,
+  responseOf,
+  runBatch,
+  subtaskStatements,
+  taskAfter,
+  toStepInputs,
+} from "./split-writes";
 import { type SplitterChoice, splitStep, splitTask } from "./splitter";
 import { fitsASplit, planFromTemplate } from "./template-plan";
-
-const DEPENDENCY_COLUMNS = 4;
 
 export interface SplitOutcome {
   body: SplitResponse;
   events: EventEnvelope[];
   replayed: boolean;
-}
-
-type PreferenceRow = typeof splitPreferences.$inferSelect;
-
-function preferencesQuery(db: Database, userId: string) {
-  return db.select().from(splitPreferences).where(eq(splitPreferences.userId, userId));
-}
-
-function stateOf(row: PreferenceRow): PreferenceState {
-  return {
-    step_minutes: row.stepMinutes,
-    step_count: row.stepCount,
-    just_right: row.justRight,
-    too_large: row.tooLarge,
-    too_small: row.tooSmall,
-  };
-}
-
-function learnedFor(rows: PreferenceRow[], category: TaskCategory): LearnedPreference | null {
-  const row = rows.find((r) => r.category === category);
-  return row ? learnedFrom(category, stateOf(row)) : null;
-}
-
-/** The category work is filed under: what the client said, else the task's, else what its title looks like. */
-function categoryOf(task: TaskDto, asked?: TaskCategory): TaskCategory {
-  return asked ?? task.category ?? findShape(task.title, task.description).category;
 }
 
 /**
@@ -166,201 +119,6 @@ function assertRoom(current: number, adding: number) {
       [{ field: "apply", message: `A task holds at most ${MAX_STEPS_PER_TASK} steps` }],
       `Applying would give the task ${current + adding} steps; a task holds at most ${MAX_STEPS_PER_TASK}. Remove some first.`,
     );
-  }
-}
-
-const toStepInputs = (steps: SuggestedStep[]) =>
-  steps.map((s) => ({
-    description: s.description,
-    short_label: s.short_label,
-    estimated_minutes: s.estimated_minutes,
-    leaf_type: s.leaf_type,
-  }));
-
-function responseOf(
-  result: SplitResult,
-  ids: { splitId: string; taskId: string; stepId: string | null; subtaskIds: string[] },
-  input: SplitTaskInput | SplitStepInput,
-  task: TaskDto | null,
-  now: number,
-): SplitResponse {
-  return {
-    split_id: ids.splitId,
-    task_id: ids.taskId,
-    step_id: ids.stepId,
-    split_method: result.split_method,
-    scope: result.scope,
-    suggested_steps: result.suggested_steps,
-    subtasks: result.subtasks.map((s, i) => ({ ...s, task_id: ids.subtaskIds[i] ?? null })),
-    total_estimated_minutes: result.total_estimated_minutes,
-    task_estimated_minutes: result.task_minutes,
-    energy_level: input.energy_level,
-    difficulty: input.difficulty,
-    category: result.category,
-    reasoning: result.reasoning,
-    applied: input.apply,
-    task,
-    created_at: nowIso(now),
-  };
-}
-
-function splitRow(
-  userId: string,
-  ids: { splitId: string; taskId: string; stepId: string | null },
-  result: SplitResult,
-  applied: boolean,
-  now: number,
-): typeof taskSplits.$inferInsert {
-  return {
-    id: ids.splitId,
-    userId,
-    taskId: ids.taskId,
-    stepId: ids.stepId,
-    method: result.split_method,
-    scope: result.scope,
-    category: result.category,
-    applied,
-    result,
-    createdAt: nowIso(now),
-  };
-}
-
-/**
- * The split's record: a new row, or — applying an earlier suggestion — that row marked applied (only
- * if it was not yet: the guard before it in the batch stops a second apply).
- */
-function recordSplit(
-  db: Database,
-  userId: string,
-  ids: { splitId: string; taskId: string; stepId: string | null },
-  result: SplitResult,
-  applied: boolean,
-  now: number,
-  earlier: boolean,
-) {
-  if (!earlier) return db.insert(taskSplits).values(splitRow(userId, ids, result, applied, now));
-  return db
-    .update(taskSplits)
-    .set({ applied: true })
-    .where(and(eq(taskSplits.id, ids.splitId), eq(taskSplits.userId, userId)));
-}
-
-/** A project's sub-tasks as task rows (each waiting on the one before), with their steps and events. */
-function subtaskStatements(db: Database, userId: string, parent: TaskDto, result: SplitResult, now: number) {
-  const statements: Parameters<D1Batch["addAll"]>[0] = [];
-  const events: EventEnvelope[] = [];
-  const ids: string[] = [];
-  const dependencies: (typeof taskDependencies.$inferInsert)[] = [];
-  for (const [i, sub] of result.subtasks.entries()) {
-    const id = newId(now);
-    ids.push(id);
-    statements.push(
-      db.insert(tasks).values({
-        id,
-        userId,
-        title: sub.title.slice(0, 300),
-        priority: parent.priority,
-        estimatedMinutes: sub.estimated_minutes,
-        dueAt: parent.due_at,
-        tags: parent.tags,
-        category: result.category,
-        parentTaskId: parent.task_id,
-        createdAt: nowIso(now),
-        updatedAt: nowIso(now),
-      }),
-    );
-    statements.push(
-      ...insertStepStatements(db, stepRows(userId, id, toStepInputs(sub.suggested_steps), 1, now)),
-    );
-    const before = ids[i - 1];
-    if (before) dependencies.push({ taskId: id, dependsOnId: before, userId, createdAt: nowIso(now) });
-    events.push(
-      newEvent(
-        "task.created",
-        userId,
-        {
-          task_id: id,
-          title: sub.title,
-          priority: parent.priority,
-          task_source: "user",
-          step_count: sub.suggested_steps.length,
-          parent_task_id: parent.task_id,
-        },
-        now,
-      ),
-    );
-  }
-  for (const chunk of chunkRows(dependencies, DEPENDENCY_COLUMNS))
-    statements.push(db.insert(taskDependencies).values(chunk));
-  for (const event of events) statements.push(insertEvent(db, event));
-  return { statements, ids, events };
-}
-
-/** Files the task under the split's category and its estimate of the whole task when it had none. */
-function fillTaskBlanks(
-  db: Database,
-  userId: string,
-  taskId: string,
-  result: SplitResult,
-  now: number,
-  options: { estimate: boolean },
-) {
-  return db
-    .update(tasks)
-    .set({
-      category: sql`coalesce(${tasks.category}, ${result.category})`,
-      ...(options.estimate
-        ? { estimatedMinutes: sql`coalesce(${tasks.estimatedMinutes}, ${result.task_minutes})` }
-        : {}),
-      updatedAt: nowIso(now),
-    })
-    .where(and(eq(tasks.id, taskId), eq(tasks.userId, userId)));
-}
-
-/** The task as the batch leaves it, built in memory so the answer can be stored in the same batch. */
-function taskAfter(
-  task: TaskDto,
-  steps: MicroStepDto[],
-  result: SplitResult,
-  now: number,
-  options: { estimate: boolean },
-): TaskDto {
-  const done = steps.filter((s) => s.status === "completed").length;
-  return {
-    ...task,
-    category: task.category ?? result.category,
-    estimated_minutes: task.estimated_minutes ?? (options.estimate ? result.task_minutes : null),
-    micro_steps: steps,
-    progress: computeProgress(done, steps.length, task.status === "completed"),
-    updated_at: nowIso(now),
-  };
-}
-
-async function runBatch(
-  db: Database,
-  batch: D1Batch,
-  userId: string,
-  idempotency: IdempotencyContext | undefined,
-  body: SplitResponse,
-): Promise<SplitResponse | undefined> {
-  if (idempotency) batch.add(storeResponse(db, userId, idempotency, 200, body));
-  try {
-    await batch.run(db);
-    return undefined;
-  } catch (error) {
-    // A concurrent retry with the same key won the race: answer what it stored.
-    if (idempotency) {
-      const stored = await findStoredResponse(db, userId, idempotency);
-      if (stored) return stored.body as SplitResponse;
-    }
-    if (isGuardAbort(error)) {
-      throw new ApiError(
-        409,
-        "changed_meanwhile",
-        "The task or step changed while it was being split (another split or edit got there first); look at it again and split again if you still want to.",
-      );
-    }
-    throw error;
   }
 }
 
@@ -564,149 +322,4 @@ export async function splitStepFor(
   const raced = await runBatch(db, batch, userId, options.idempotency, body);
   if (raced) return { body: raced, events: [], replayed: true };
   return { body, events: [], replayed: false };
-}
-
-/** The user's learned preferences, one per category they have rated steps in. */
-export async function listPreferences(db: Database, userId: string): Promise<PreferenceDto[]> {
-  const rows = await preferencesQuery(db, userId).all();
-  return rows
-    .map((row) => learnedFrom(row.category, stateOf(row)))
-    .sort((a, b) => a.category.localeCompare(b.category));
-}
-
-/** Rates a step; the rating updates the learned preference of the task's category in the same batch. */
-export async function rateStep(
-  db: Database,
-  userId: string,
-  ids: { taskId: string; stepId: string },
-  input: StepFeedbackInput,
-  agentId?: string,
-): Promise<StepFeedbackResponse> {
-  const rating =
-    input.rating ?? (["too_large", "too_small", "just_right"] as const).find((r) => input[r] === true);
-  if (!rating)
-    throw validationFailed([
-      { field: "rating", message: "Say exactly one of too_large, too_small or just_right" },
-    ]);
-  const batch = new D1Batch();
-  const taskRead = batch.add(taskByIdQuery(db, userId, ids.taskId, agentId));
-  const prefsRead = batch.add(preferencesQuery(db, userId));
-  const earlierRead = batch.add(
-    db
-      .select({
-        rating: stepFeedback.rating,
-        category: stepFeedback.category,
-        actualMinutes: stepFeedback.actualMinutes,
-      })
-      .from(stepFeedback)
-      .where(and(eq(stepFeedback.userId, userId), eq(stepFeedback.stepId, ids.stepId))),
-  );
-  const results = await batch.run(db);
-  const row = taskRead(results)[0];
-  if (!row) throw notFound("Task");
-  const task = toTaskDto(row);
-  const steps = task.micro_steps ?? [];
-  const step = steps.find((s) => s.step_id === ids.stepId);
-  if (!step) throw notFound("Step");
-  const category = categoryOf(task);
-  const earlier = earlierRead(results)[0];
-  const actual = input.actual_minutes ?? null;
-  const current = prefsRead(results).find((p) => p.category === category);
-  // The same rating sent again (a retry) teaches nothing new.
-  if (
-    earlier &&
-    current &&
-    earlier.rating === rating &&
-    earlier.actualMinutes === actual &&
-    earlier.category === category
-  ) {
-    return feedbackAnswer(step.step_id, task.task_id, rating, input, learnedFrom(category, stateOf(current)));
-  }
-  const rated = {
-    rating,
-    estimated_minutes: step.estimated_minutes,
-    actual_minutes: actual,
-    step_count: steps.length,
-  };
-  const replaced = earlier?.category === category ? earlier.rating : undefined;
-  const first = updatePreference(undefined, rated);
-  const now = nowIso();
-  const feedback = {
-    userId,
-    stepId: step.step_id,
-    taskId: task.task_id,
-    category,
-    rating,
-    estimatedMinutes: step.estimated_minutes,
-    actualMinutes: actual,
-    energy: input.energy ?? null,
-    stepCount: steps.length,
-    createdAt: now,
-  };
-  const count = (r: StepRating) => {
-    const column = {
-      just_right: splitPreferences.justRight,
-      too_large: splitPreferences.tooLarge,
-      too_small: splitPreferences.tooSmall,
-    }[r];
-    const delta = (r === rating ? 1 : 0) - (r === replaced ? 1 : 0);
-    return sql`max(0, ${column} + ${delta})`;
-  };
-  const write = new D1Batch();
-  write.add(
-    db
-      .insert(stepFeedback)
-      .values(feedback)
-      .onConflictDoUpdate({
-        target: [stepFeedback.userId, stepFeedback.stepId],
-        set: { ...feedback, userId: undefined, stepId: undefined },
-      }),
-  );
-  // Counters and moving averages change inside D1, so concurrent ratings all count.
-  const saved = write.add(
-    db
-      .insert(splitPreferences)
-      .values({
-        userId,
-        category,
-        stepMinutes: first.step_minutes,
-        stepCount: first.step_count,
-        justRight: first.just_right,
-        tooLarge: first.too_large,
-        tooSmall: first.too_small,
-        updatedAt: now,
-      })
-      .onConflictDoUpdate({
-        target: [splitPreferences.userId, splitPreferences.category],
-        set: {
-          stepMinutes: sql`${splitPreferences.stepMinutes} + ${ALPHA} * (excluded.step_minutes - ${splitPreferences.stepMinutes})`,
-          stepCount: sql`${splitPreferences.stepCount} + ${ALPHA} * (excluded.step_count - ${splitPreferences.stepCount})`,
-          justRight: count("just_right"),
-          tooLarge: count("too_large"),
-          tooSmall: count("too_small"),
-          updatedAt: now,
-        },
-      })
-      .returning(),
-  );
-  const savedRow = saved(await write.run(db))[0];
-  if (!savedRow) throw new Error("The preference upsert returned no row");
-  return feedbackAnswer(step.step_id, task.task_id, rating, input, learnedFrom(category, stateOf(savedRow)));
-}
-
-function feedbackAnswer(
-  stepId: string,
-  taskId: string,
-  rating: StepRating,
-  input: StepFeedbackInput,
-  preference: LearnedPreference,
-): StepFeedbackResponse {
-  return {
-    step_id: stepId,
-    task_id: taskId,
-    rating,
-    actual_minutes: input.actual_minutes ?? null,
-    energy: input.energy ?? null,
-    preference,
-  };
 }

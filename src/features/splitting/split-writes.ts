@@ -1,0 +1,220 @@
+/** The statements and answers of a split: its record, new steps or sub-tasks, the task after it. */
+import { and, eq, sql } from "drizzle-orm";
+import type { Database } from "../../db";
+import { taskDependencies, taskSplits, tasks } from "../../db/schema";
+import { type D1Batch, isGuardAbort } from "../../lib/batch";
+import { chunkRows } from "../../lib/chunk";
+import { ApiError } from "../../lib/errors";
+import type { EventEnvelope } from "../../lib/events";
+import { findStoredResponse, type IdempotencyContext, storeResponse } from "../../lib/idempotency";
+import { newId } from "../../lib/ids";
+import { insertEvent, newEvent } from "../../lib/outbox";
+import { nowIso } from "../../lib/time";
+import { computeProgress } from "../tasks/progress";
+import type { MicroStepDto, TaskDto } from "../tasks/schemas";
+import { insertStepStatements, stepRows } from "../tasks/step-rows";
+import type { SplitResult, SuggestedStep } from "./plan";
+import type { SplitResponse, SplitStepInput, SplitTaskInput } from "./schemas";
+
+const DEPENDENCY_COLUMNS = 4;
+
+export const toStepInputs = (steps: SuggestedStep[]) =>
+  steps.map((s) => ({
+    description: s.description,
+    short_label: s.short_label,
+    estimated_minutes: s.estimated_minutes,
+    leaf_type: s.leaf_type,
+  }));
+
+export function responseOf(
+  result: SplitResult,
+  ids: { splitId: string; taskId: string; stepId: string | null; subtaskIds: string[] },
+  input: SplitTaskInput | SplitStepInput,
+  task: TaskDto | null,
+  now: number,
+): SplitResponse {
+  return {
+    split_id: ids.splitId,
+    task_id: ids.taskId,
+    step_id: ids.stepId,
+    split_method: result.split_method,
+    scope: result.scope,
+    suggested_steps: result.suggested_steps,
+    subtasks: result.subtasks.map((s, i) => ({ ...s, task_id: ids.subtaskIds[i] ?? null })),
+    total_estimated_minutes: result.total_estimated_minutes,
+    task_estimated_minutes: result.task_minutes,
+    energy_level: input.energy_level,
+    difficulty: input.difficulty,
+    category: result.category,
+    reasoning: result.reasoning,
+    applied: input.apply,
+    task,
+    created_at: nowIso(now),
+  };
+}
+
+function splitRow(
+  userId: string,
+  ids: { splitId: string; taskId: string; stepId: string | null },
+  result: SplitResult,
+  applied: boolean,
+  now: number,
+): typeof taskSplits.$inferInsert {
+  return {
+    id: ids.splitId,
+    userId,
+    taskId: ids.taskId,
+    stepId: ids.stepId,
+    method: result.split_method,
+    scope: result.scope,
+    category: result.category,
+    applied,
+    result,
+    createdAt: nowIso(now),
+  };
+}
+
+/**
+ * The split's record: a new row, or — applying an earlier suggestion — that row marked applied (only
+ * if it was not yet: the guard before it in the batch stops a second apply).
+ */
+export function recordSplit(
+  db: Database,
+  userId: string,
+  ids: { splitId: string; taskId: string; stepId: string | null },
+  result: SplitResult,
+  applied: boolean,
+  now: number,
+  earlier: boolean,
+) {
+  if (!earlier) return db.insert(taskSplits).values(splitRow(userId, ids, result, applied, now));
+  return db
+    .update(taskSplits)
+    .set({ applied: true })
+    .where(and(eq(taskSplits.id, ids.splitId), eq(taskSplits.userId, userId)));
+}
+
+/** A project's sub-tasks as task rows (each waiting on the one before), with their steps and events. */
+export function subtaskStatements(
+  db: Database,
+  userId: string,
+  parent: TaskDto,
+  result: SplitResult,
+  now: number,
+) {
+  const statements: Parameters<D1Batch["addAll"]>[0] = [];
+  const events: EventEnvelope[] = [];
+  const ids: string[] = [];
+  const dependencies: (typeof taskDependencies.$inferInsert)[] = [];
+  for (const [i, sub] of result.subtasks.entries()) {
+    const id = newId(now);
+    ids.push(id);
+    statements.push(
+      db.insert(tasks).values({
+        id,
+        userId,
+        title: sub.title.slice(0, 300),
+        priority: parent.priority,
+        estimatedMinutes: sub.estimated_minutes,
+        dueAt: parent.due_at,
+        tags: parent.tags,
+        category: result.category,
+        parentTaskId: parent.task_id,
+        createdAt: nowIso(now),
+        updatedAt: nowIso(now),
+      }),
+    );
+    statements.push(
+      ...insertStepStatements(db, stepRows(userId, id, toStepInputs(sub.suggested_steps), 1, now)),
+    );
+    const before = ids[i - 1];
+    if (before) dependencies.push({ taskId: id, dependsOnId: before, userId, createdAt: nowIso(now) });
+    events.push(
+      newEvent(
+        "task.created",
+        userId,
+        {
+          task_id: id,
+          title: sub.title,
+          priority: parent.priority,
+          task_source: "user",
+          step_count: sub.suggested_steps.length,
+          parent_task_id: parent.task_id,
+        },
+        now,
+      ),
+    );
+  }
+  for (const chunk of chunkRows(dependencies, DEPENDENCY_COLUMNS))
+    statements.push(db.insert(taskDependencies).values(chunk));
+  for (const event of events) statements.push(insertEvent(db, event));
+  return { statements, ids, events };
+}
+
+/** Files the task under the split's category and its estimate of the whole task when it had none. */
+export function fillTaskBlanks(
+  db: Database,
+  userId: string,
+  taskId: string,
+  result: SplitResult,
+  now: number,
+  options: { estimate: boolean },
+) {
+  return db
+    .update(tasks)
+    .set({
+      category: sql`coalesce(${tasks.category}, ${result.category})`,
+      ...(options.estimate
+        ? { estimatedMinutes: sql`coalesce(${tasks.estimatedMinutes}, ${result.task_minutes})` }
+        : {}),
+      updatedAt: nowIso(now),
+    })
+    .where(and(eq(tasks.id, taskId), eq(tasks.userId, userId)));
+}
+
+/** The task as the batch leaves it, built in memory so the answer can be stored in the same batch. */
+export function taskAfter(
+  task: TaskDto,
+  steps: MicroStepDto[],
+  result: SplitResult,
+  now: number,
+  options: { estimate: boolean },
+): TaskDto {
+  const done = steps.filter((s) => s.status === "completed").length;
+  return {
+    ...task,
+    category: task.category ?? result.category,
+    estimated_minutes: task.estimated_minutes ?? (options.estimate ? result.task_minutes : null),
+    micro_steps: steps,
+    progress: computeProgress(done, steps.length, task.status === "completed"),
+    updated_at: nowIso(now),
+  };
+}
+
+export async function runBatch(
+  db: Database,
+  batch: D1Batch,
+  userId: string,
+  idempotency: IdempotencyContext | undefined,
+  body: SplitResponse,
+): Promise<SplitResponse | undefined> {
+  if (idempotency) batch.add(storeResponse(db, userId, idempotency, 200, body));
+  try {
+    await batch.run(db);
+    return undefined;
+  } catch (error) {
+    // A concurrent retry with the same key won the race: answer what it stored.
+    if (idempotency) {
+      const stored = await findStoredResponse(db, userId, idempotency);
+      if (stored) return stored.body as SplitResponse;
+    }
+    if (isGuardAbort(error)) {
+      throw new ApiError(
+        409,
+        "changed_meanwhile",
+        "The task or step changed while it was being split (another split or edit got there first); look at it again and split again if you still want to.",
+      );
+    }
+    throw error;
+  }
+}
