@@ -1,6 +1,7 @@
 import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { call, callJson, createUser, type TestUser } from "./helpers/api";
+import { registerAgent } from "./helpers/delegation";
 import { rateStep, type Split, splitStep, splitTask } from "./helpers/splitting";
 import { createTask, type Task } from "./helpers/tasks";
 
@@ -239,6 +240,17 @@ describe("splitting a task (BE-05)", () => {
     const stranger = await createUser();
     const theirs = await createTask(stranger, { title: "Clean the kitchen" });
     expect((await splitTask(stranger, theirs.task_id)).category).toBe("Personal");
+  });
+
+  it("applies a template's steps to a long task (a template gives steps, never sub-tasks)", async () => {
+    const user = await createUser();
+    const task = await createTask(user, { title: "Clean the kitchen", estimated_minutes: 300 });
+    const split = await splitTask(user, task.task_id, { apply: true });
+    expect(split).toMatchObject({ split_method: "template", scope: "MULTI", subtasks: [] });
+    const after = await getTask(user, task.task_id);
+    expect(after.micro_steps?.map((s) => s.description)).toEqual(
+      split.suggested_steps.map((s) => s.description),
+    );
   });
 
   it("will not apply to a completed task (409), but still suggests", async () => {
@@ -563,6 +575,10 @@ describe("learning from step feedback", () => {
     expect(prefs).toEqual([
       expect.objectContaining({ category: "Personal", samples: 1, just_right: 1, too_small: 0 }),
     ]);
+    // An agent's own token reads none of what the person's ratings taught.
+    const agent = await registerAgent(user);
+    if (!agent.token) throw new Error("The agent was registered without its own token");
+    expect(await callJson("/api/v1/tasks/split/preferences", 200, { token: agent.token })).toEqual([]);
   });
 
   it("makes the next split finer after steps were rated too large", async () => {

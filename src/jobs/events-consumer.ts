@@ -3,7 +3,7 @@ import type { BatchItem } from "drizzle-orm/batch";
 import { createDatabase, type Database } from "../db";
 import { eventReceipts, events } from "../db/schema";
 import type { Env } from "../env";
-import { chunkRows } from "../lib/chunk";
+import { chunkList } from "../lib/chunk";
 import { isUniqueViolation } from "../lib/db-errors";
 import type { EventEnvelope } from "../lib/events";
 import { publishEvents, recordedEvents } from "../lib/outbox";
@@ -40,7 +40,7 @@ async function runHandler(db: Database, handler: EventHandler, event: EventEnvel
 /** Sends to the queue the events that handlers' statements actually wrote (guards may have held them back). */
 async function publishWritten(db: Database, env: Env, ids: readonly string[]): Promise<void> {
   const written: EventEnvelope[] = [];
-  for (const chunk of chunkRows([...new Set(ids)], 1)) {
+  for (const chunk of chunkList([...new Set(ids)], 100)) {
     const rows = await db.select().from(events).where(inArray(events.id, chunk)).all();
     written.push(...recordedEvents(rows));
   }
@@ -86,7 +86,7 @@ export async function dispatchBatch(
   const unique = [...new Map(batchEvents.map((e) => [e.id, e])).values()];
   const ids = unique.map((e) => e.id);
   const done = new Set<string>();
-  for (const chunk of chunkRows(ids, 1)) {
+  for (const chunk of chunkList(ids, 100)) {
     const rows = await db
       .select({ eventId: eventReceipts.eventId, handler: eventReceipts.handler })
       .from(eventReceipts)
@@ -110,7 +110,7 @@ export async function dispatchBatch(
       emitted.push(...(effects.emits ?? []));
     }
   }
-  for (const chunk of chunkRows(ids, 1)) {
+  for (const chunk of chunkList(ids, 100)) {
     statements.push(db.update(events).set({ deliveredAt: processedAt }).where(inArray(events.id, chunk)));
   }
   const [first, ...rest] = statements;

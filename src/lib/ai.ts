@@ -19,9 +19,9 @@ export interface JsonRequest<T> {
   maxTokens?: number;
 }
 
-export class AiTimeout extends Error {}
+class AiTimeout extends Error {}
 
-export function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
+function withTimeout<T>(work: Promise<T>, ms: number): Promise<T> {
   return new Promise((resolve, reject) => {
     const timer = setTimeout(() => reject(new AiTimeout(`no answer within ${ms} ms`)), ms);
     work.then(

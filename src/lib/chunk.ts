@@ -7,3 +7,11 @@ export function chunkRows<T>(rows: T[], columnsPerRow: number): T[][] {
   for (let i = 0; i < rows.length; i += size) chunks.push(rows.slice(i, i + size));
   return chunks;
 }
+
+/** A list in pieces of at most `size` (e.g. ids for `IN (…)`, each piece under the parameter limit). */
+export function chunkList<T>(list: readonly T[], size: number): T[][] {
+  const step = Math.max(1, Math.floor(size));
+  const chunks: T[][] = [];
+  for (let i = 0; i < list.length; i += step) chunks.push(list.slice(i, i + step));
+  return chunks;
+}

@@ -2,6 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { and, eq } from "drizzle-orm";
 import type { Database } from "../db";
 import { idempotencyKeys } from "../db/schema";
+import type { D1Batch } from "./batch";
 import { ApiError } from "./errors";
 import { sha256Hex } from "./ids";
 import { nowIso } from "./time";
@@ -77,4 +78,27 @@ export function storeResponse(
     responseBody: JSON.stringify(body),
     createdAt: nowIso(),
   });
+}
+
+/**
+ * Runs a write batch with, when there is a key, the row remembering its answer. If the batch fails
+ * because a concurrent retry with the same key wrote first, returns the answer that one stored;
+ * any other failure is rethrown for the caller to explain.
+ */
+export async function runStoringAnswer<T>(
+  db: Database,
+  batch: D1Batch,
+  userId: string,
+  ctx: IdempotencyContext | undefined,
+  answer: { status: number; body: T },
+): Promise<T | undefined> {
+  if (ctx) batch.add(storeResponse(db, userId, ctx, answer.status, answer.body));
+  try {
+    await batch.run(db);
+    return undefined;
+  } catch (error) {
+    const stored = ctx ? await findStoredResponse(db, userId, ctx) : undefined;
+    if (stored) return stored.body as T;
+    throw error;
+  }
 }

@@ -24,7 +24,7 @@ export const PaginationQuerySchema = z.object({
 });
 
 /** Server-made ids (UUIDv7): what a cursor holds unless a list says otherwise. */
-export const UUID_ID = /^[0-9a-f-]{36}$/;
+const UUID_ID = /^[0-9a-f-]{36}$/;
 
 /** Cursors are opaque to clients: today the last id seen, tomorrow maybe more. */
 export function encodeCursor(lastId: string): string {

@@ -27,7 +27,7 @@ import {
 } from "../../db/schema";
 import type { EventHandler, HandlerEffects } from "../../jobs/event-handlers";
 import { rawStatement } from "../../lib/batch";
-import { chunkRows } from "../../lib/chunk";
+import { chunkList } from "../../lib/chunk";
 import type { EventEnvelope } from "../../lib/events";
 import { newId } from "../../lib/ids";
 import { longestStreak, STREAK_LOOKBACK_DAYS } from "../../lib/streaks";
@@ -142,7 +142,7 @@ async function readContext(db: Database, events: readonly EventEnvelope[]) {
     return key ? [[e.user_id, key] as const] : [];
   });
   const paidRows: { user_id: string; source_key: string }[] = [];
-  for (const chunk of chunkRows(pairs, PAIRS_PER_STATEMENT)) {
+  for (const chunk of chunkList(pairs, PAIRS_PER_STATEMENT)) {
     const values = sql.join(
       chunk.map(([u, k]) => sql`(${u}, ${k})`),
       sql`, `,
@@ -155,7 +155,7 @@ async function readContext(db: Database, events: readonly EventEnvelope[]) {
   }
 
   // 90 ids per statement keeps each under D1's 100 bound parameters.
-  for (const ids of chunkRows(userIds, 90)) {
+  for (const ids of chunkList(userIds, 90)) {
     const [owners, progress, stats, unlocked, days, challenges, progressRows, bonus, pets] = await db.batch([
       db.select({ id: users.id, timezone: users.timezone }).from(users).where(inArray(users.id, ids)),
       db.select().from(userProgress).where(inArray(userProgress.userId, ids)),

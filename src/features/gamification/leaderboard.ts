@@ -8,7 +8,7 @@ import { and, asc, eq, gt, inArray } from "drizzle-orm";
 import type { Database } from "../../db";
 import { userProgress, users } from "../../db/schema";
 import type { Env } from "../../env";
-import { chunkRows } from "../../lib/chunk";
+import { chunkList } from "../../lib/chunk";
 import type { Board, ScoreEntry, ShardRow } from "./leaderboard-types";
 import { weekStartOf } from "./progress";
 
@@ -65,7 +65,7 @@ export async function sendEntries(env: Env, entries: readonly ScoreEntry[]): Pro
 /** Copies the current standing of these users (those who opted in) to the leaderboards. */
 export async function pushScores(env: Env, db: Database, userIds: readonly string[]): Promise<void> {
   const entries: ScoreEntry[] = [];
-  for (const ids of chunkRows([...new Set(userIds)], 90)) {
+  for (const ids of chunkList([...new Set(userIds)], 90)) {
     const rows = await db
       .select({ progress: userProgress, displayName: users.displayName })
       .from(userProgress)

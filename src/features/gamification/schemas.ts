@@ -2,6 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { XP_SOURCES } from "../../db/schema/gamification";
 import { TASK_PRIORITIES } from "../../db/schema/tasks";
 import { caseInsensitiveEnum } from "../../lib/enums";
+import { IsoTimestamp } from "../../lib/iso-timestamp";
 import { PaginationQuerySchema } from "../../lib/pagination";
 import { BADGE_METRICS, BADGE_TIERS } from "./badges";
 import { CHALLENGE_METRICS } from "./challenges";
@@ -11,7 +12,6 @@ import { MAX_XP_MULTIPLIER } from "./xp";
 const LocalDate = z.iso
   .date({ message: "Use a calendar date like 2026-11-25" })
   .refine((d) => d >= "1970-01-01" && d <= "9998-12-31", { message: "Use a date between 1970 and 9998" });
-const Timestamp = z.iso.datetime({ offset: true }).transform((t) => new Date(t).toISOString());
 
 const ThemeSchema = z.object({ id: z.string(), name: z.string(), unlocks_at_level: z.number().int() });
 
@@ -114,7 +114,7 @@ export const CalculateXpBodySchema = z
     priority: caseInsensitiveEnum(TASK_PRIORITIES).default("medium"),
     estimated_minutes: z.number().int().min(0).max(100_000).optional(),
     actual_minutes: z.number().min(0).max(10_000).optional().openapi({ description: "For focus sessions" }),
-    at: Timestamp.optional().openapi({
+    at: IsoTimestamp.optional().openapi({
       description: "When the work is (or was) done; bonus windows apply by it",
     }),
   })
@@ -205,8 +205,8 @@ export const BonusEventBodySchema = z
   .object({
     name: z.string().trim().min(1).max(100).openapi({ example: "Double XP weekend" }),
     multiplier: z.number().gt(1).max(MAX_XP_MULTIPLIER),
-    starts_at: Timestamp,
-    ends_at: Timestamp,
+    starts_at: IsoTimestamp,
+    ends_at: IsoTimestamp,
   })
   .refine((b) => b.ends_at > b.starts_at, { message: "Must be after starts_at", path: ["ends_at"] })
   .refine((b) => Date.parse(b.ends_at) - Date.parse(b.starts_at) <= 14 * 86_400_000, {

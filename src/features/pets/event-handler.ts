@@ -8,7 +8,7 @@ import { inArray } from "drizzle-orm";
 import { createDatabase } from "../../db";
 import { userPets } from "../../db/schema";
 import type { EventHandler } from "../../jobs/event-handlers";
-import { chunkRows } from "../../lib/chunk";
+import { chunkList } from "../../lib/chunk";
 import type { EventEnvelope } from "../../lib/events";
 import { focusXp, MIN_REWARDED_FOCUS_MINUTES, stepXp, taskXp } from "../gamification/xp";
 import type { Nourishment } from "./live";
@@ -56,7 +56,7 @@ export const petCareHandler: EventHandler = {
     const db = createDatabase(env.DB);
     const userIds = [...new Set(events.map((e) => e.user_id))];
     const owners = new Set<string>();
-    for (const ids of chunkRows(userIds, 90)) {
+    for (const ids of chunkList(userIds, 90)) {
       const rows = await db
         .select({ userId: userPets.userId })
         .from(userPets)

@@ -52,8 +52,6 @@ export function stageForLevel(level: number): Stage {
   return 1;
 }
 
-export const stageName = (stage: Stage) => STAGES[stage - 1]?.name ?? "baby";
-
 export interface Ability {
   id: string;
   name: string;

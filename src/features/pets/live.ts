@@ -1,7 +1,6 @@
 /** The pet channel of the live WebSocket protocol (src/lib/live-socket.ts), and what the PetState object answers. */
 import type { z } from "@hono/zod-openapi";
-import type { ServerMessage } from "../../lib/live-socket";
-import { type PetError, type PetSignal, type PetState, toPetView } from "./care";
+import { type PetError, type PetState, toPetView } from "./care";
 import type { PetOutcomeSchema, PetSchema } from "./schemas";
 
 /** The subprotocol clients offer (with `bearer.<token>` to authenticate without a ticket). */
@@ -19,7 +18,6 @@ export interface Nourishment {
 
 export type PetDto = z.infer<typeof PetSchema>;
 export type PetOutcome = z.infer<typeof PetOutcomeSchema>;
-export type PetServerMessage = ServerMessage<PetDto, PetSignal>;
 
 /** The pet's seed: its picture and local personality come from it, so they never change. */
 export const petSeed = (userId: string, petId: string) => `${userId}:${petId}`;

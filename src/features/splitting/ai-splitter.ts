@@ -1,11 +1,12 @@
 import { z } from "@hono/zod-openapi";
 import type { LeafType } from "../../db/schema/tasks";
 import { askForJson, type ChatMessage } from "../../lib/ai";
+import { MAX_STEP_MINUTES, MIN_STEP_MINUTES } from "../tasks/schemas";
 import type { Scope, SplitPlan, SuggestedStep } from "./plan";
-import { MAX_STEP_MINUTES, MIN_STEP_MINUTES, maxStepMinutes } from "./sizing";
+import { maxStepMinutes } from "./sizing";
 import { shortLabel } from "./text";
 
-export const SPLIT_MODEL = "@cf/meta/llama-3.3-70b-instruct-fp8-fast";
+const SPLIT_MODEL = "@cf/meta/llama-3.3-70b-instruct-fp8-fast";
 export const DEFAULT_SPLIT_TIMEOUT_MS = 6000;
 
 /** What the model is asked, beyond the task: everything the local sizing already decided. */
@@ -37,7 +38,7 @@ const STEP_SCHEMA = {
   required: ["description", "estimated_minutes", "leaf_type"],
 };
 
-export const SPLIT_JSON_SCHEMA = {
+const SPLIT_JSON_SCHEMA = {
   type: "object",
   properties: {
     reasoning: { type: "string", maxLength: 400 },
@@ -161,7 +162,7 @@ export function acceptAiPlan(value: unknown, brief: AiSplitBrief): SplitPlan | u
   };
 }
 
-export function splitPrompt(brief: AiSplitBrief): ChatMessage[] {
+function splitPrompt(brief: AiSplitBrief): ChatMessage[] {
   const learned = brief.learned
     ? `From ${brief.learned.samples} past ratings in ${brief.category}, this person likes steps of about ${brief.learned.step_minutes} minutes and about ${brief.learned.step_count} steps per task.`
     : "No ratings from this person yet.";

@@ -36,7 +36,7 @@ const GROW = 1.5;
 const clamp = (value: number, low: number, high: number) => Math.min(high, Math.max(low, value));
 
 /** The step size this rating says would have been right. */
-export function idealMinutes(step: RatedStep): number {
+function idealMinutes(step: RatedStep): number {
   const took = step.actual_minutes ?? step.estimated_minutes;
   switch (step.rating) {
     case "just_right":
@@ -49,7 +49,7 @@ export function idealMinutes(step: RatedStep): number {
 }
 
 /** The step count this rating says would have been right: finer work means more steps. */
-export function idealCount(step: RatedStep): number {
+function idealCount(step: RatedStep): number {
   if (step.rating === "too_large") return step.step_count + 1;
   if (step.rating === "too_small") return step.step_count - 1;
   return step.step_count;

@@ -5,15 +5,14 @@ import { IDEMPOTENCY_HEADER, IdempotencyHeadersSchema, idempotencyContext } from
 import { BEARER_SECURITY, errorResponses, jsonBody, jsonResponse } from "../../lib/openapi";
 import { afterWrite } from "../../lib/publish";
 import { requireAuth } from "../../middleware/auth";
+import { StepIdParamsSchema, TaskIdParamsSchema } from "../tasks/schemas";
 import { DEFAULT_SPLIT_TIMEOUT_MS } from "./ai-splitter";
 import * as feedback from "./feedback-service";
 import {
   PreferenceSchema,
   SplitResponseSchema,
   SplitStepBodySchema,
-  SplitStepParamsSchema,
   SplitTaskBodySchema,
-  SplitTaskParamsSchema,
   StepFeedbackBodySchema,
   StepFeedbackResponseSchema,
 } from "./schemas";
@@ -37,7 +36,7 @@ const splitResponses = {
   ...errorResponses(400, 401, 403, 404, 409, 413, 422),
 };
 
-function splitRoute(path: string, summary: string, hide = false) {
+function splitRoute(path: string, summary: string) {
   return createRoute({
     method: "post",
     path,
@@ -46,9 +45,8 @@ function splitRoute(path: string, summary: string, hide = false) {
     description: SPLIT_DESCRIPTION,
     security: BEARER_SECURITY,
     middleware: write,
-    ...(hide ? { hide: true } : {}),
     request: {
-      params: SplitTaskParamsSchema,
+      params: TaskIdParamsSchema,
       body: { required: false, content: { "application/json": { schema: SplitTaskBodySchema } } },
       headers: IdempotencyHeadersSchema,
     },
@@ -72,7 +70,7 @@ export const splitStepRoute = createRoute({
   security: BEARER_SECURITY,
   middleware: write,
   request: {
-    params: SplitStepParamsSchema,
+    params: StepIdParamsSchema,
     body: { required: false, content: { "application/json": { schema: SplitStepBodySchema } } },
     headers: IdempotencyHeadersSchema,
   },
@@ -89,7 +87,7 @@ export const stepFeedbackRoute = createRoute({
     "energy. Rating a step again replaces its rating. Updates what the splitter learned for the task's category.",
   security: BEARER_SECURITY,
   middleware: write,
-  request: { params: SplitStepParamsSchema, body: jsonBody(StepFeedbackBodySchema) },
+  request: { params: StepIdParamsSchema, body: jsonBody(StepFeedbackBodySchema) },
   responses: {
     200: jsonResponse(StepFeedbackResponseSchema, "The rating and the updated preference"),
     ...errorResponses(400, 401, 403, 404, 413, 422),
@@ -179,8 +177,12 @@ const stepFeedbackHandler: AppRouteHandler<typeof stepFeedbackRoute> = async (c)
   );
 };
 
+// What a person's ratings taught is theirs: an agent's own token sees none (as with private templates).
 const preferencesHandler: AppRouteHandler<typeof preferencesRoute> = async (c) =>
-  c.json(await feedback.listPreferences(c.var.db, c.var.principal.userId), 200);
+  c.json(
+    c.var.principal.agentId ? [] : await feedback.listPreferences(c.var.db, c.var.principal.userId),
+    200,
+  );
 
 export const splittingRouter = createRouter()
   .openapi(preferencesRoute, preferencesHandler)

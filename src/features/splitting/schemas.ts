@@ -5,8 +5,6 @@ import { caseInsensitiveEnum } from "../../lib/enums";
 import { TaskCategorySchema, TaskSchema } from "../tasks/schemas";
 import { ENERGY_LEVELS, SCOPES } from "./plan";
 
-const Id = z.string().min(1).max(64);
-
 const splitFields = {
   energy_level: caseInsensitiveEnum(ENERGY_LEVELS)
     .default("medium")
@@ -167,13 +165,6 @@ export const StepFeedbackResponseSchema = z
     preference: PreferenceSchema,
   })
   .openapi("StepFeedback");
-
-export const SplitTaskParamsSchema = z.object({
-  task_id: Id.openapi({ param: { name: "task_id", in: "path" } }),
-});
-export const SplitStepParamsSchema = SplitTaskParamsSchema.extend({
-  step_id: Id.openapi({ param: { name: "step_id", in: "path" } }),
-});
 
 export type SplitTaskInput = z.infer<typeof SplitTaskBodySchema>;
 export type SplitStepInput = z.infer<typeof SplitStepBodySchema>;

@@ -61,7 +61,7 @@ async function readForSplit(
   const prefs = batch.add(preferencesQuery(db, userId));
   // The template named like the task comes back in the same round trip, by a subquery on its title.
   const title = sql`(SELECT t.title FROM tasks t WHERE t.id = ${taskId} AND t.user_id = ${userId})`;
-  const template = batch.add(templateByNameQuery(db, userId, title));
+  const template = batch.add(templateByNameQuery(db, options.agentId ? null : userId, title));
   const children = batch.add(
     db
       .select({ n: sql<number>`count(*)` })
@@ -160,6 +160,8 @@ export async function splitTaskFor(
 
   const now = Date.now();
   const ids = { splitId: read.earlier?.id ?? newId(now), taskId, stepId: null, subtaskIds: [] as string[] };
+  // Sub-tasks come from the plan, not the scope label: a template answers a long task with steps only.
+  const makesSubtasks = result.subtasks.length > 0;
   const batch = new D1Batch();
   // Applying builds on what was read: nothing may have touched the task since (a concurrent apply
   // would otherwise add a second set of steps or sub-tasks).
@@ -168,7 +170,7 @@ export async function splitTaskFor(
       abortIf(
         db,
         sql`NOT EXISTS (SELECT 1 FROM tasks WHERE id = ${taskId} AND user_id = ${userId} AND deleted_at IS NULL AND updated_at = ${task.updated_at})
-          OR (${result.scope === "PROJECT" ? 1 : 0} = 1 AND EXISTS (SELECT 1 FROM tasks WHERE user_id = ${userId} AND parent_task_id = ${taskId} AND deleted_at IS NULL))
+          OR (${makesSubtasks ? 1 : 0} = 1 AND EXISTS (SELECT 1 FROM tasks WHERE user_id = ${userId} AND parent_task_id = ${taskId} AND deleted_at IS NULL))
           OR EXISTS (SELECT 1 FROM task_splits WHERE id = ${ids.splitId} AND applied = 1)`,
       ),
     );
@@ -178,7 +180,7 @@ export async function splitTaskFor(
   let after: TaskDto | null = null;
   if (input.apply) {
     let steps = task.micro_steps ?? [];
-    if (result.scope === "PROJECT") {
+    if (makesSubtasks) {
       // Applying a project twice would double its sub-tasks: split those instead, or delete them first.
       if (read.subtasks > 0) {
         throw new ApiError(

@@ -1,3 +1,4 @@
+import { MAX_STEP_MINUTES, MIN_STEP_MINUTES } from "../tasks/schemas";
 import type { Energy, Scope } from "./plan";
 
 /** What the user's ratings taught the splitter for one category (see learning.ts). */
@@ -14,8 +15,6 @@ export const SIMPLE_UNDER_MINUTES = 15;
 export const PROJECT_OVER_MINUTES = 120;
 export const MIN_STEPS = 3;
 export const MAX_STEPS = 7;
-export const MIN_STEP_MINUTES = 1;
-export const MAX_STEP_MINUTES = 10;
 
 const BASE_STEP_MINUTES: Record<Energy, number> = { low: 3, medium: 4, high: 5 };
 

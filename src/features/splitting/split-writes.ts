@@ -6,7 +6,7 @@ import { type D1Batch, isGuardAbort } from "../../lib/batch";
 import { chunkRows } from "../../lib/chunk";
 import { ApiError } from "../../lib/errors";
 import type { EventEnvelope } from "../../lib/events";
-import { findStoredResponse, type IdempotencyContext, storeResponse } from "../../lib/idempotency";
+import { type IdempotencyContext, runStoringAnswer } from "../../lib/idempotency";
 import { newId } from "../../lib/ids";
 import { insertEvent, newEvent } from "../../lib/outbox";
 import { nowIso } from "../../lib/time";
@@ -198,16 +198,9 @@ export async function runBatch(
   idempotency: IdempotencyContext | undefined,
   body: SplitResponse,
 ): Promise<SplitResponse | undefined> {
-  if (idempotency) batch.add(storeResponse(db, userId, idempotency, 200, body));
   try {
-    await batch.run(db);
-    return undefined;
+    return await runStoringAnswer(db, batch, userId, idempotency, { status: 200, body });
   } catch (error) {
-    // A concurrent retry with the same key won the race: answer what it stored.
-    if (idempotency) {
-      const stored = await findStoredResponse(db, userId, idempotency);
-      if (stored) return stored.body as SplitResponse;
-    }
     if (isGuardAbort(error)) {
       throw new ApiError(
         409,

@@ -13,7 +13,6 @@ export interface SplitterChoice {
 
 /** Splits a task: Workers AI when it answers well in time, otherwise the local splitter. */
 export async function splitTask(choice: SplitterChoice, request: SplitRequest): Promise<SplitResult> {
-  const local = splitLocally(request);
   if (choice.useAi && choice.ai) {
     const shape = findShape(request.title, request.description);
     const minutes = estimateMinutes(shape, request.title, request.estimatedMinutes);
@@ -26,7 +25,7 @@ export async function splitTask(choice: SplitterChoice, request: SplitRequest): 
       scope: scopeOf(minutes),
       energy: request.energy,
       difficulty: request.difficulty,
-      category: local.category,
+      category: request.category ?? shape.category,
       targetMinutes: targetStepMinutes(request.energy, request.difficulty, request.learned),
       minSteps: count ?? MIN_STEPS,
       maxSteps: count ?? MAX_STEPS,
@@ -36,7 +35,7 @@ export async function splitTask(choice: SplitterChoice, request: SplitRequest): 
     const written = await splitWithAi(choice.ai, brief, choice.timeoutMs);
     if (written) return { ...written, split_method: "ai" };
   }
-  return { ...local, split_method: "local" };
+  return { ...splitLocally(request), split_method: "local" };
 }
 
 /** Splits one step further: Workers AI when it answers well in time, otherwise timeboxing it. */

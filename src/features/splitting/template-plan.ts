@@ -1,6 +1,6 @@
 import type { TemplateDto } from "../templates/schemas";
 import type { SplitResult } from "./plan";
-import { MAX_STEPS, MIN_STEPS, scopeOf } from "./sizing";
+import { MAX_STEPS, MIN_STEPS, PROJECT_OVER_MINUTES, scopeOf } from "./sizing";
 import { shortLabel } from "./text";
 
 /** A template can answer a split when its step count is one a split would give (3–7). */
@@ -29,7 +29,8 @@ export function planFromTemplate(
   const total = steps.reduce((t, s) => t + s.estimated_minutes, 0);
   return {
     split_method: "template",
-    scope: scopeOf(options.taskMinutes ?? total),
+    // Never PROJECT: a template gives steps, not sub-tasks, whatever the task's own estimate says.
+    scope: scopeOf(Math.min(options.taskMinutes ?? total, PROJECT_OVER_MINUTES)),
     category: options.category ?? template.category,
     suggested_steps: steps,
     subtasks: [],

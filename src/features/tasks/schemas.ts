@@ -9,6 +9,7 @@ import {
   TASK_STATUSES,
 } from "../../db/schema/tasks";
 import { caseInsensitiveEnum, QueryBoolean } from "../../lib/enums";
+import { IsoTimestamp } from "../../lib/iso-timestamp";
 import { PaginationQuerySchema } from "../../lib/pagination";
 
 export const MIN_STEP_MINUTES = 1;
@@ -29,7 +30,6 @@ export const Tag = z
   .refine((t) => TAG_PATTERN.test(t), "Tags are letters, digits, '-' and '_'")
   .openapi({ pattern: TAG_PATTERN.source })
   .transform((t) => t.toLowerCase());
-const Timestamp = z.iso.datetime({ offset: true }).transform((t) => new Date(t).toISOString());
 const Minutes = z.number().int().min(0).max(100_000);
 
 /** How late a completion may be reported (an app that was offline syncs it later). */
@@ -37,7 +37,7 @@ export const MAX_LATE_COMPLETION_DAYS = 7;
 
 export const CompleteStepBodySchema = z
   .object({
-    completed_at: Timestamp.optional().openapi({
+    completed_at: IsoTimestamp.optional().openapi({
       description: `When it was done, if earlier than now (an offline app syncing late): within the last ${MAX_LATE_COMPLETION_DAYS} days. Streaks and XP count it on that day.`,
       example: "2026-11-24T18:30:00Z",
     }),
@@ -90,7 +90,7 @@ const taskFields = {
   priority: TaskPrioritySchema.optional(),
   estimated_minutes: Minutes.nullable().optional(),
   actual_minutes: Minutes.nullable().optional(),
-  due_at: Timestamp.nullable().optional(),
+  due_at: IsoTimestamp.nullable().optional(),
   tags: z.array(Tag).max(MAX_TAGS).optional(),
   depends_on: z.array(Id).max(MAX_DEPENDENCIES).optional(),
   delegation_mode: DelegationModeSchema.optional(),
@@ -179,7 +179,7 @@ export const ListTasksQuerySchema = PaginationQuerySchema.extend({
   category: TaskCategorySchema.optional(),
   parent_task_id: Id.optional().openapi({ description: "Only the sub-tasks of this project" }),
   assigned_to: z.string().max(100).optional(),
-  due_before: Timestamp.optional(),
+  due_before: IsoTimestamp.optional(),
   ready: QueryBoolean.optional().openapi({
     description: "Only open tasks whose dependencies are all completed",
   }),

@@ -5,7 +5,7 @@ import { D1Batch } from "../../lib/batch";
 import { chunkRows } from "../../lib/chunk";
 import { ApiError, notFound, validationFailed } from "../../lib/errors";
 import type { EventEnvelope } from "../../lib/events";
-import { findStoredResponse, type IdempotencyContext, storeResponse } from "../../lib/idempotency";
+import { findStoredResponse, type IdempotencyContext, runStoringAnswer } from "../../lib/idempotency";
 import { newId } from "../../lib/ids";
 import { insertEvent, insertEventIfChanged, newEvent, recordedEvents } from "../../lib/outbox";
 import { nowIso } from "../../lib/time";
@@ -116,17 +116,8 @@ export async function createTask(
   batch.addAll(insertStepStatements(db, steps));
   batch.addAll(insertDependencyStatements(db, userId, taskId, dependsOn, now));
   batch.add(insertEvent(db, event));
-  if (idempotency) batch.add(storeResponse(db, userId, idempotency, 201, body));
-  try {
-    await batch.run(db);
-  } catch (error) {
-    // A concurrent retry with the same key won the race: answer what it stored.
-    if (idempotency) {
-      const stored = await findStoredResponse(db, userId, idempotency);
-      if (stored) return { body: stored.body as TaskDto, events: [], replayed: true };
-    }
-    throw error;
-  }
+  const raced = await runStoringAnswer(db, batch, userId, idempotency, { status: 201, body });
+  if (raced) return { body: raced, events: [], replayed: true };
   return { body, events: [event], replayed: false };
 }
 

@@ -16,7 +16,7 @@ const stepsJson = sql<string>`(SELECT json_group_array(json_object(
 
 const withSteps = { template: taskTemplates, steps: stepsJson };
 
-export interface TemplateQueryRow {
+interface TemplateQueryRow {
   template: TemplateRow;
   steps: string | TemplateStepDto[];
 }
@@ -25,7 +25,7 @@ export interface TemplateQueryRow {
  * The templates a viewer may read: every public one (the platform's defaults are public) and the
  * viewer's own. `viewer` is null for an agent's token, which reads public templates only.
  */
-export function visibleTo(viewer: string | null): SQL | undefined {
+function visibleTo(viewer: string | null): SQL | undefined {
   const isPublic = eq(taskTemplates.isPublic, true);
   return viewer ? or(isPublic, eq(taskTemplates.userId, viewer)) : isPublic;
 }
@@ -102,13 +102,16 @@ export async function listTemplates(
  * called "Clean the kitchen" is split by the "Clean the kitchen" template. Public templates of other
  * users are left out so the lookup stays on the user_id index.
  */
-export function templateByNameQuery(db: Database, userId: string, name: string | SQL) {
+export function templateByNameQuery(db: Database, viewer: string | null, name: string | SQL) {
   return db
     .select(withSteps)
     .from(taskTemplates)
     .where(
       and(
-        or(eq(taskTemplates.userId, userId), sql`${taskTemplates.userId} IS NULL`),
+        // An agent's token (viewer null) reads platform templates only, as in the templates API.
+        viewer
+          ? or(eq(taskTemplates.userId, viewer), sql`${taskTemplates.userId} IS NULL`)
+          : sql`${taskTemplates.userId} IS NULL`,
         sql`lower(${taskTemplates.name}) = lower(trim(${name}))`,
       ),
     )

@@ -1,17 +1,9 @@
 import { z } from "@hono/zod-openapi";
 import { LEAF_TYPES, TASK_CATEGORIES } from "../../db/schema/tasks";
 import { QueryBoolean } from "../../lib/enums";
+import { IsoTimestamp } from "../../lib/iso-timestamp";
 import { PaginationQuerySchema } from "../../lib/pagination";
-import {
-  DEFAULT_STEP_MINUTES,
-  LeafTypeSchema,
-  MAX_STEP_MINUTES,
-  MAX_TAGS,
-  MIN_STEP_MINUTES,
-  Tag,
-  TaskCategorySchema,
-  TaskPrioritySchema,
-} from "../tasks/schemas";
+import { MAX_TAGS, StepInputSchema, Tag, TaskCategorySchema, TaskPrioritySchema } from "../tasks/schemas";
 
 export const MIN_TEMPLATE_STEPS = 1;
 export const MAX_TEMPLATE_STEPS = 10;
@@ -28,25 +20,9 @@ const TemplateId = z
 const Name = z.string().trim().min(1).max(MAX_TEMPLATE_NAME);
 const Description = z.string().trim().max(MAX_TEMPLATE_DESCRIPTION).nullable();
 const Icon = z.string().trim().min(1).max(32).nullable().openapi({ example: "📚" });
-const Timestamp = z.iso.datetime({ offset: true }).transform((t) => new Date(t).toISOString());
 
-export const TemplateStepInputSchema = z
-  .object({
-    description: z.string().trim().min(1).max(500).openapi({ example: "Open the assignment" }),
-    short_label: z.string().trim().min(1).max(40).nullable().optional(),
-    estimated_minutes: z
-      .number()
-      .int()
-      .min(MIN_STEP_MINUTES)
-      .max(MAX_STEP_MINUTES)
-      .optional()
-      .openapi({
-        description: `Minutes (${MIN_STEP_MINUTES}–${MAX_STEP_MINUTES}); default ${DEFAULT_STEP_MINUTES}`,
-      }),
-    leaf_type: LeafTypeSchema.optional().openapi({ description: "DIGITAL or HUMAN; default HUMAN" }),
-    icon: z.string().trim().min(1).max(16).nullable().optional(),
-  })
-  .openapi("TemplateStepInput");
+/** A template's step is a task's step, waiting to be applied. */
+export const TemplateStepInputSchema = StepInputSchema;
 
 const Steps = z
   .array(TemplateStepInputSchema)
@@ -95,7 +71,7 @@ export const ApplyTemplateBodySchema = z
       .optional()
       .openapi({ description: "Default: the template's name" }),
     description: z.string().max(10_000).nullable().optional(),
-    due_at: Timestamp.nullable().optional(),
+    due_at: IsoTimestamp.nullable().optional(),
     priority: TaskPrioritySchema.optional(),
     tags: z.array(Tag).max(MAX_TAGS).optional(),
   })

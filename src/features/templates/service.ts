@@ -4,7 +4,7 @@ import { taskTemplates, templateSteps } from "../../db/schema";
 import { D1Batch } from "../../lib/batch";
 import { isUniqueViolation } from "../../lib/db-errors";
 import { ApiError, notFound, validationFailed } from "../../lib/errors";
-import { findStoredResponse, type IdempotencyContext, storeResponse } from "../../lib/idempotency";
+import { findStoredResponse, type IdempotencyContext, runStoringAnswer } from "../../lib/idempotency";
 import { newId } from "../../lib/ids";
 import { nowIso } from "../../lib/time";
 import type { TaskDto } from "../tasks/schemas";
@@ -72,13 +72,10 @@ async function insertTemplate(
   const batch = new D1Batch();
   batch.add(db.insert(taskTemplates).values(template));
   batch.addAll(insertTemplateStepStatements(db, steps));
-  if (idempotency) batch.add(storeResponse(db, userId, idempotency, 201, body));
+  let raced: TemplateDto | undefined;
   try {
-    await batch.run(db);
+    raced = await runStoringAnswer(db, batch, userId, idempotency, { status: 201, body });
   } catch (error) {
-    // A concurrent retry with the same key won the race: answer what it stored.
-    const stored = await storedAnswer(db, userId, idempotency);
-    if (stored) return { body: stored.body as TemplateDto, replayed: true };
     if (input.template_id !== undefined && isUniqueViolation(error)) {
       throw new ApiError(
         409,
@@ -88,6 +85,7 @@ async function insertTemplate(
     }
     throw error;
   }
+  if (raced) return { body: raced, replayed: true };
   return { body, replayed: false };
 }
 

@@ -5,7 +5,7 @@ import { newId } from "../../lib/ids";
 import { DEFAULT_STEP_MINUTES } from "../tasks/schemas";
 import type { TemplateStepDto, TemplateStepInput } from "./schemas";
 
-export type TemplateStepRow = typeof templateSteps.$inferSelect;
+type TemplateStepRow = typeof templateSteps.$inferSelect;
 
 /** Columns of a template_steps row: a bulk insert fits 100 / 8 = 12 rows per statement. */
 const STEP_COLUMNS = 8;
