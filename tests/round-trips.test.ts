@@ -90,6 +90,16 @@ describe("D1 round trips per request", () => {
     }
   });
 
+  it("applies a template in two round trips (read the template; write the task with the count)", async () => {
+    const user = await createUser();
+    const body = JSON.stringify({ title: "From a template" });
+    const headers = { token: user.token, method: "POST", body };
+    expect(await tripsFor("/api/v1/templates/tpl_pay_a_bill/apply", headers)).toEqual({
+      status: 201,
+      trips: 2,
+    });
+  });
+
   it("rates a step in two round trips (read; write the rating and the preference)", async () => {
     const user = await createUser();
     const task = await createTask(user, { title: "Rate", micro_steps: [{ description: "a" }] });

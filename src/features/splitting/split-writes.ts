@@ -1,22 +1,19 @@
 /** The statements and answers of a split: its record, new steps or sub-tasks, the task after it. */
+
 import { and, eq, sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
 import type { Database } from "../../db";
-import { taskDependencies, taskSplits, tasks } from "../../db/schema";
+import { taskSplits, tasks } from "../../db/schema";
 import { type D1Batch, isGuardAbort } from "../../lib/batch";
-import { chunkRows } from "../../lib/chunk";
 import { ApiError } from "../../lib/errors";
 import type { EventEnvelope } from "../../lib/events";
 import { type IdempotencyContext, runStoringAnswer } from "../../lib/idempotency";
-import { newId } from "../../lib/ids";
-import { insertEvent, newEvent } from "../../lib/outbox";
 import { nowIso } from "../../lib/time";
 import { computeProgress } from "../tasks/progress";
 import type { MicroStepDto, TaskDto } from "../tasks/schemas";
-import { insertStepStatements, stepRows } from "../tasks/step-rows";
+import { newTaskWrite } from "../tasks/service";
 import type { SplitResult, SuggestedStep } from "./plan";
 import type { SplitResponse, SplitStepInput, SplitTaskInput } from "./schemas";
-
-const DEPENDENCY_COLUMNS = 4;
 
 export const toStepInputs = (steps: SuggestedStep[]) =>
   steps.map((s) => ({
@@ -102,52 +99,32 @@ export function subtaskStatements(
   result: SplitResult,
   now: number,
 ) {
-  const statements: Parameters<D1Batch["addAll"]>[0] = [];
+  const statements: BatchItem<"sqlite">[] = [];
   const events: EventEnvelope[] = [];
   const ids: string[] = [];
-  const dependencies: (typeof taskDependencies.$inferInsert)[] = [];
-  for (const [i, sub] of result.subtasks.entries()) {
-    const id = newId(now);
-    ids.push(id);
-    statements.push(
-      db.insert(tasks).values({
-        id,
-        userId,
+  for (const sub of result.subtasks) {
+    const before = ids[ids.length - 1];
+    const write = newTaskWrite(
+      db,
+      userId,
+      {
         title: sub.title.slice(0, 300),
         priority: parent.priority,
-        estimatedMinutes: sub.estimated_minutes,
-        dueAt: parent.due_at,
+        estimated_minutes: sub.estimated_minutes,
+        due_at: parent.due_at,
         tags: parent.tags,
         category: result.category,
-        parentTaskId: parent.task_id,
-        createdAt: nowIso(now),
-        updatedAt: nowIso(now),
-      }),
+        // Each sub-task waits on the one before: Hunter mode offers them in order.
+        depends_on: before ? [before] : [],
+        micro_steps: toStepInputs(sub.suggested_steps),
+      },
+      now,
+      { parentTaskId: parent.task_id },
     );
-    statements.push(
-      ...insertStepStatements(db, stepRows(userId, id, toStepInputs(sub.suggested_steps), 1, now)),
-    );
-    const before = ids[i - 1];
-    if (before) dependencies.push({ taskId: id, dependsOnId: before, userId, createdAt: nowIso(now) });
-    events.push(
-      newEvent(
-        "task.created",
-        userId,
-        {
-          task_id: id,
-          title: sub.title,
-          priority: parent.priority,
-          task_source: "user",
-          step_count: sub.suggested_steps.length,
-          parent_task_id: parent.task_id,
-        },
-        now,
-      ),
-    );
+    ids.push(write.body.task_id);
+    statements.push(...write.statements);
+    events.push(write.event);
   }
-  for (const chunk of chunkRows(dependencies, DEPENDENCY_COLUMNS))
-    statements.push(db.insert(taskDependencies).values(chunk));
-  for (const event of events) statements.push(insertEvent(db, event));
   return { statements, ids, events };
 }
 

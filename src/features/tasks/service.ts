@@ -1,4 +1,5 @@
 import { and, eq, inArray, isNull, sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
 import type { Database } from "../../db";
 import { taskDependencies, tasks } from "../../db/schema";
 import { D1Batch } from "../../lib/batch";
@@ -51,24 +52,19 @@ function missingDependencies(requested: string[], found: { id: string }[]) {
   }
 }
 
-export async function createTask(
+/**
+ * The statements that create a task (with its steps, dependencies and `task.created` event) and the
+ * answer describing it — for callers that put them in a batch of their own. Nothing is checked here:
+ * dependencies must be the caller's own tasks (or ones created in the same batch).
+ */
+export function newTaskWrite(
   db: Database,
   userId: string,
   input: CreateTaskInput,
-  idempotency?: IdempotencyContext,
-): Promise<WriteResult<TaskDto> & { replayed: boolean }> {
-  const now = Date.now();
+  now: number,
+  options: { parentTaskId?: string } = {},
+): { statements: BatchItem<"sqlite">[]; body: TaskDto; event: EventEnvelope } {
   const dependsOn = [...new Set(input.depends_on ?? [])];
-  if (idempotency || dependsOn.length > 0) {
-    // Only writes that need a check pay for a read before the write batch.
-    const [stored, found] = await Promise.all([
-      idempotency ? findStoredResponse(db, userId, idempotency) : undefined,
-      dependsOn.length > 0 ? existingTasksQuery(db, userId, dependsOn).all() : [],
-    ]);
-    if (stored) return { body: stored.body as TaskDto, events: [], replayed: true };
-    missingDependencies(dependsOn, found);
-  }
-
   const taskId = newId(now);
   const task: typeof tasks.$inferSelect = {
     id: taskId,
@@ -87,7 +83,7 @@ export async function createTask(
     isMetaTask: input.is_meta_task ?? false,
     taskSource: input.task_source ?? "user",
     category: input.category ?? null,
-    parentTaskId: null,
+    parentTaskId: options.parentTaskId ?? null,
     completedAt: null,
     createdAt: nowIso(now),
     updatedAt: nowIso(now),
@@ -107,18 +103,44 @@ export async function createTask(
       priority: task.priority,
       task_source: task.taskSource,
       step_count: steps.length,
+      ...(options.parentTaskId ? { parent_task_id: options.parentTaskId } : {}),
     },
     now,
   );
 
+  const statements: BatchItem<"sqlite">[] = [];
+  statements.push(db.insert(tasks).values(task));
+  statements.push(...insertStepStatements(db, steps));
+  statements.push(...insertDependencyStatements(db, userId, taskId, dependsOn, now));
+  statements.push(insertEvent(db, event));
+  return { statements, body, event };
+}
+
+export async function createTask(
+  db: Database,
+  userId: string,
+  input: CreateTaskInput,
+  idempotency?: IdempotencyContext,
+): Promise<WriteResult<TaskDto> & { replayed: boolean }> {
+  const now = Date.now();
+  const dependsOn = [...new Set(input.depends_on ?? [])];
+  if (idempotency || dependsOn.length > 0) {
+    // Only writes that need a check pay for a read before the write batch.
+    const [stored, found] = await Promise.all([
+      idempotency ? findStoredResponse(db, userId, idempotency) : undefined,
+      dependsOn.length > 0 ? existingTasksQuery(db, userId, dependsOn).all() : [],
+    ]);
+    if (stored) return { body: stored.body as TaskDto, events: [], replayed: true };
+    missingDependencies(dependsOn, found);
+  }
+
+  const write = newTaskWrite(db, userId, { ...input, depends_on: dependsOn }, now);
   const batch = new D1Batch();
-  batch.add(db.insert(tasks).values(task));
-  batch.addAll(insertStepStatements(db, steps));
-  batch.addAll(insertDependencyStatements(db, userId, taskId, dependsOn, now));
-  batch.add(insertEvent(db, event));
+  batch.addAll(write.statements);
+  const body = write.body;
   const raced = await runStoringAnswer(db, batch, userId, idempotency, { status: 201, body });
   if (raced) return { body: raced, events: [], replayed: true };
-  return { body, events: [event], replayed: false };
+  return { body, events: [write.event], replayed: false };
 }
 
 export async function getTask(

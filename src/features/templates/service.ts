@@ -8,7 +8,7 @@ import { findStoredResponse, type IdempotencyContext, runStoringAnswer } from ".
 import { newId } from "../../lib/ids";
 import { nowIso } from "../../lib/time";
 import type { TaskDto } from "../tasks/schemas";
-import { createTask, getTask, type WriteResult } from "../tasks/service";
+import { getTask, newTaskWrite, type WriteResult } from "../tasks/service";
 import { ownedBy, templateByIdQuery, toTemplateDto } from "./queries";
 import {
   type ApplyTemplateInput,
@@ -241,7 +241,7 @@ export async function applyTemplate(
   if (stored) return { body: stored.body as TaskDto, events: [], replayed: true };
   if (!row) throw notFound("Template");
   const template = toTemplateDto(row, userId);
-  const result = await createTask(
+  const write = newTaskWrite(
     db,
     userId,
     {
@@ -253,16 +253,20 @@ export async function applyTemplate(
       category: template.category,
       micro_steps: template.steps.map(stepInputOf),
     },
-    idempotency,
+    Date.now(),
   );
-  if (!result.replayed) {
-    await db
+  // The task and the count in one batch: an apply is counted exactly when its task exists.
+  const batch = new D1Batch();
+  batch.addAll(write.statements);
+  batch.add(
+    db
       .update(taskTemplates)
       .set({ timesApplied: sql`${taskTemplates.timesApplied} + 1` })
-      .where(eq(taskTemplates.id, templateId))
-      .run();
-  }
-  return result;
+      .where(eq(taskTemplates.id, templateId)),
+  );
+  const raced = await runStoringAnswer(db, batch, userId, idempotency, { status: 201, body: write.body });
+  if (raced) return { body: raced, events: [], replayed: true };
+  return { body: write.body, events: [write.event], replayed: false };
 }
 
 /** A new private (unless asked) template from one of the caller's tasks: its steps, in order. */
