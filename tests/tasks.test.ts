@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { call, callJson, createUser, problemOf } from "./helpers/api";
 import { createTask, type Task } from "./helpers/tasks";
 
@@ -421,5 +421,42 @@ describe("next step (Hunter mode)", () => {
     });
     const started = await callJson<{ task: Task }>("/api/v1/tasks/next", 200, { token: user.token });
     expect(started.task.title).toBe("Blocker");
+  });
+});
+
+describe("a last step synced late", () => {
+  it("completes the task when its latest step was done, not at the late step's time", async () => {
+    const user = await createUser();
+    vi.useFakeTimers({ toFake: ["Date"] });
+    vi.setSystemTime(Date.now() - 3 * 86_400_000);
+    let task: Task;
+    try {
+      task = await createTask(user, {
+        title: "Two days",
+        micro_steps: [{ description: "A" }, { description: "B" }],
+      });
+    } finally {
+      vi.useRealTimers();
+    }
+    const [a, b] = task.micro_steps ?? [];
+    const done = await callJson<Task>(`/api/v1/tasks/${task.task_id}/steps/${a?.step_id}/complete`, 200, {
+      method: "POST",
+      token: user.token,
+    });
+    const today = done.micro_steps?.[0]?.completed_at ?? "";
+    const yesterday = new Date(Date.now() - 86_400_000).toISOString();
+    const finished = await callJson<Task>(`/api/v1/tasks/${task.task_id}/steps/${b?.step_id}/complete`, 200, {
+      method: "POST",
+      token: user.token,
+      body: { completed_at: yesterday },
+    });
+    expect(finished.status).toBe("completed");
+    expect(finished.completed_at).toBe(today);
+    const event = await env.DB.prepare(
+      "SELECT occurred_at FROM events WHERE user_id = ? AND type = 'task.completed'",
+    )
+      .bind(user.id)
+      .first<{ occurred_at: string }>();
+    expect(event?.occurred_at).toBe(today);
   });
 });

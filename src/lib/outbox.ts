@@ -37,7 +37,11 @@ export function insertEvent(db: Database, event: EventEnvelope) {
  */
 export function insertEventIfChanged(
   db: Database,
-  event: Omit<EventEnvelope, "data"> & { data: Record<string, unknown> | SQL },
+  event: Omit<EventEnvelope, "data" | "occurred_at"> & {
+    data: Record<string, unknown> | SQL;
+    /** A time, or SQL reading it from what the batch just wrote (e.g. the task's completed_at). */
+    occurred_at: string | SQL;
+  },
   anchor: { table: SQLiteTable; id: SQLiteColumn; value: string },
 ) {
   // `data` may be a json_object(...) over the anchor row, so the event carries the row as stored.

@@ -8,6 +8,7 @@ export interface Step {
   status: string;
   estimated_minutes: number;
   leaf_type: string;
+  completed_at: string | null;
 }
 
 export interface Task {

@@ -27,9 +27,14 @@ export function completionStatements(
     ? sql`NOT EXISTS (SELECT 1 FROM micro_steps s WHERE s.task_id = ${OUTER_TASK_ID} AND s.status = 'pending')
         AND EXISTS (SELECT 1 FROM micro_steps s WHERE s.task_id = ${OUTER_TASK_ID} AND s.status = 'completed')`
     : sql`1 = 1`;
+  // Finished by its last step, a task is done when its latest step was: a step synced late (an offline
+  // app) must not move the whole task, its XP and streak day, back to that step's time.
+  const completedAt = options.whenStepsDone
+    ? sql`coalesce((SELECT max(s.completed_at) FROM micro_steps s WHERE s.task_id = ${OUTER_TASK_ID} AND s.status = 'completed'), ${nowIso(doneAt)})`
+    : nowIso(doneAt);
   const complete = db
     .update(tasks)
-    .set({ status: "completed", completedAt: nowIso(doneAt), updatedAt: nowIso(now) })
+    .set({ status: "completed", completedAt, updatedAt: nowIso(now) })
     .where(
       and(
         eq(tasks.id, taskId),
@@ -44,6 +49,7 @@ export function completionStatements(
     db,
     {
       ...newEvent("task.completed", userId, {}, doneAt),
+      occurred_at: sql`(SELECT t.completed_at FROM tasks t WHERE t.id = ${taskId})`,
       data: sql`(SELECT json_object('task_id', t.id, 'title', t.title, 'priority', t.priority,
         'estimated_minutes', t.estimated_minutes, 'actual_minutes', t.actual_minutes, 'is_meta_task', t.is_meta_task,
         'created_at', t.created_at,
