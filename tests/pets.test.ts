@@ -283,6 +283,13 @@ describe("finished work", () => {
     await deliver([{ ...event, id: crypto.randomUUID() }]);
     expect((await petOf(user)).treats).toBe(grant?.amount);
     expect(await interactionKinds(user)).toEqual(["nourish:step", "adopt"]);
+    // Feeding writes nothing in D1 through the consumer, so it leaves no receipt rows either.
+    const receipts = await env.DB.prepare(
+      "SELECT count(*) AS n FROM event_receipts WHERE event_id = ? AND handler = 'pet-care'",
+    )
+      .bind(event.id)
+      .first<{ n: number }>();
+    expect(receipts?.n).toBe(0);
   });
 
   it("does nothing for a user without a pet", async () => {

@@ -26,7 +26,8 @@ export interface HandlerEffects {
 export interface EventHandler {
   name: string;
   handles: (type: string) => boolean;
-  prepare: (
+  /** D1 effects, written with a receipt so they happen once. Absent for handlers that only act `after`. */
+  prepare?: (
     db: Database,
     events: readonly EventEnvelope[],
   ) => Promise<(event: EventEnvelope) => HandlerEffects>;

@@ -24,6 +24,7 @@ function isEnvelope(body: unknown): body is EventEnvelope {
 
 /** Runs one handler for one event, at most once: its effect and its receipt commit together. */
 async function runHandler(db: Database, handler: EventHandler, event: EventEnvelope): Promise<string[]> {
+  if (!handler.prepare) return [];
   const effects = (await handler.prepare(db, [event]))(event);
   const receipt = db
     .insert(eventReceipts)
@@ -98,6 +99,8 @@ export async function dispatchBatch(
   const emitted: string[] = [];
   const processedAt = nowIso();
   for (const handler of handlers) {
+    // Handlers with nothing to write in D1 leave no receipt either.
+    if (!handler.prepare) continue;
     const pending = unique.filter((e) => handler.handles(e.type) && !done.has(`${e.id}:${handler.name}`));
     if (pending.length === 0) continue;
     const effectsOf = await handler.prepare(db, pending);

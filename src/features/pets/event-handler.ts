@@ -50,8 +50,7 @@ const FEEDING_EVENTS = new Set(["step.completed", "task.completed", "focus.compl
 export const petCareHandler: EventHandler = {
   name: "pet-care",
   handles: (type) => FEEDING_EVENTS.has(type),
-  // Nothing in D1: the pet's object keeps its own record of what it was fed.
-  prepare: async () => () => ({ statements: [] }),
+  // No prepare: nothing in D1 (and no receipt). The pet's object keeps its own record of what it was fed.
   after: async (env, events) => {
     const db = createDatabase(env.DB);
     const userIds = [...new Set(events.map((e) => e.user_id))];

@@ -106,28 +106,17 @@ export function rowToState(row: PetRow, timezone: string): PetState {
   };
 }
 
-/** The user's pet as D1 has it, with the user's time zone; undefined without a pet. */
-export async function storedPetOf(db: Database, userId: string): Promise<PetState | undefined> {
-  const [row] = await db
-    .select({ pet: userPets, timezone: users.timezone })
-    .from(userPets)
-    .innerJoin(users, eq(users.id, userPets.userId))
-    .where(eq(userPets.userId, userId))
-    .all();
-  return row ? rowToState(row.pet, row.timezone) : undefined;
-}
-
-/** A pet by id, only if it is the user's. */
-export async function storedPetById(
+/** The user's pet as D1 has it, with the user's time zone (only that pet, when `petId` is given). */
+export async function storedPetOf(
   db: Database,
   userId: string,
-  petId: string,
+  petId?: string,
 ): Promise<PetState | undefined> {
   const [row] = await db
     .select({ pet: userPets, timezone: users.timezone })
     .from(userPets)
     .innerJoin(users, eq(users.id, userPets.userId))
-    .where(and(eq(userPets.id, petId), eq(userPets.userId, userId)))
+    .where(and(eq(userPets.userId, userId), petId === undefined ? undefined : eq(userPets.id, petId)))
     .all();
   return row ? rowToState(row.pet, row.timezone) : undefined;
 }

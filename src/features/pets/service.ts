@@ -27,7 +27,7 @@ import {
   writePersonality,
 } from "./personality";
 import { portraitSvg } from "./portrait";
-import { storedPetById } from "./records";
+import { storedPetOf } from "./records";
 
 /** The user's PetState Durable Object. */
 export function petState(env: Env, userId: string) {
@@ -227,7 +227,7 @@ export async function portraitOf(
   petId: string,
   now = Date.now(),
 ): Promise<string | undefined> {
-  const pet = await storedPetById(db, userId, petId);
+  const pet = await storedPetOf(db, userId, petId);
   if (!pet) return undefined;
   return portraitSvg({ seed: pet.seed, species: pet.species, stage: pet.stage, mood: moodOf(pet, now) });
 }
