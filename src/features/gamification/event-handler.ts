@@ -390,16 +390,7 @@ class EventPlanner {
     const id = newId();
     const written = sql`EXISTS (SELECT 1 FROM xp_ledger WHERE id = ${id})`;
     const amount = breakdown.total;
-    this.statements.push(
-      rawStatement(
-        this.db,
-        sql`INSERT INTO xp_ledger (id, user_id, source, source_key, amount, breakdown, event_id, occurred_at, created_at)
-        SELECT ${id}, ${this.user}, ${source}, ${sourceKey}, ${amount}, ${JSON.stringify(breakdown)}, ${this.event.id},
-          ${this.atIso}, ${this.now}
-        WHERE ${guard ?? sql`1`}
-        ON CONFLICT (user_id, source_key) DO NOTHING`,
-      ),
-    );
+    this.ledgerRow(id, source, sourceKey, amount, breakdown, guard ?? sql`1`);
     const active = withBonus ? this.windows.filter((w) => w.startsAt <= this.at && this.at < w.endsAt) : [];
     const multiplier = combinedMultiplier(active.map((w) => w.multiplier));
     const extra = bonusXp(amount, multiplier);
@@ -411,16 +402,7 @@ class EventPlanner {
         base: amount,
         total: extra,
       };
-      this.statements.push(
-        rawStatement(
-          this.db,
-          sql`INSERT INTO xp_ledger (id, user_id, source, source_key, amount, breakdown, event_id, occurred_at, created_at)
-          SELECT ${newId()}, ${this.user}, 'event_bonus', ${`bonus:${sourceKey}`}, ${extra}, ${JSON.stringify(bonus)},
-            ${this.event.id}, ${this.atIso}, ${this.now}
-          WHERE ${written}
-          ON CONFLICT (user_id, source_key) DO NOTHING`,
-        ),
-      );
+      this.ledgerRow(newId(), "event_bonus", `bonus:${sourceKey}`, extra, bonus, written);
     }
     const petExtra = withPet ? this.petBonus(sourceKey, amount, written) : 0;
     const total = amount + extra + petExtra;
@@ -449,17 +431,29 @@ class EventPlanner {
     const extra = Math.round((amount * percent) / 100);
     if (extra <= 0) return 0;
     const breakdown = { percent, pet_level: this.ctx.petLevel, on: sourceKey, base: amount, total: extra };
+    this.ledgerRow(newId(), "pet_bonus", `pet:${sourceKey}`, extra, breakdown, written);
+    return extra;
+  }
+
+  /** One ledger row for this event, written only when `guard` holds, and once per source key. */
+  private ledgerRow(
+    id: string,
+    source: string,
+    sourceKey: string,
+    amount: number,
+    breakdown: object,
+    guard: SQL,
+  ): void {
     this.statements.push(
       rawStatement(
         this.db,
         sql`INSERT INTO xp_ledger (id, user_id, source, source_key, amount, breakdown, event_id, occurred_at, created_at)
-        SELECT ${newId()}, ${this.user}, 'pet_bonus', ${`pet:${sourceKey}`}, ${extra}, ${JSON.stringify(breakdown)},
-          ${this.event.id}, ${this.atIso}, ${this.now}
-        WHERE ${written}
+        SELECT ${id}, ${this.user}, ${source}, ${sourceKey}, ${amount}, ${JSON.stringify(breakdown)}, ${this.event.id},
+          ${this.atIso}, ${this.now}
+        WHERE ${guard}
         ON CONFLICT (user_id, source_key) DO NOTHING`,
       ),
     );
-    return extra;
   }
 
   private count(metric: CounterMetric, by = 1): void {
