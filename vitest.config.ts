@@ -23,7 +23,7 @@ export default defineConfig({
     }),
   ],
   test: {
-    setupFiles: ["./tests/helpers/apply-migrations.ts"],
+    setupFiles: ["./tests/helpers/setup.ts"],
     testTimeout: 30_000,
     coverage: {
       provider: "istanbul",

@@ -153,7 +153,7 @@ describe("bonus XP windows", () => {
   it.each([
     [{ multiplier: 1 }, "multiplier"],
     [{ multiplier: 4 }, "multiplier"],
-    [{ ends_at: "2020-01-01T00:00:00Z" }, "ends_at"],
+    [{ ends_at: new Date(Date.now() - 86_400_000).toISOString() }, "ends_at"],
     [{ ends_at: new Date(Date.now() + 30 * 86_400_000).toISOString() }, "ends_at"],
   ])("refuses %j with 422", async (patch, field) => {
     const res = await call("/api/v1/gamification/enhanced/bonus-events", {

@@ -1,11 +1,11 @@
 import { evictDurableObject } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { call, callJson, createUser, problemOf, type TestUser } from "./helpers/api";
+import { freezeClock } from "./helpers/clock";
 import {
   connect,
   focusAction,
   focusStateOf,
-  freezeClock,
   openSocket,
   runTimerAlarm,
   type SocketMessage,
@@ -136,8 +136,7 @@ describe("the focus WebSocket", () => {
   });
 
   it("pushes work over from the alarm to connected devices, with nobody calling the API", async () => {
-    vi.useFakeTimers({ toFake: ["Date"] });
-    vi.setSystemTime(Date.now());
+    const clock = freezeClock();
     const user = await createUser();
     const { token } = await callJson<{ token: string }>("/api/v1/auth/tokens", 201, {
       token: user.token,
@@ -146,7 +145,7 @@ describe("the focus WebSocket", () => {
     const apiUser = { ...user, token };
     const socket = await open({ token });
     await startFocus(apiUser, { kind: "custom", duration_minutes: 5 });
-    vi.setSystemTime(Date.now() + 5 * MIN);
+    clock.tick(5 * MIN);
     await runTimerAlarm(apiUser);
     const messages = await socket.waitFor(3);
     expect(messages[2]).toMatchObject({

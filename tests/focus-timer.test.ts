@@ -3,10 +3,10 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { FocusTimer } from "../durable-objects/focus-timer";
 import { callJson, type TestUser } from "./helpers/api";
+import { freezeClock } from "./helpers/clock";
 import {
   focusAction,
   focusStateOf,
-  freezeClock,
   runTimerAlarm,
   sessionsOf,
   startFocus,

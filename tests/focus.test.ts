@@ -3,14 +3,15 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { createDatabase } from "../src/db";
 import { DEFAULT_SETTINGS } from "../src/features/focus/kinds";
 import { settingsUpsert } from "../src/features/focus/settings";
+import { addDays } from "../src/lib/time";
 import { call, callJson, createUser, problemOf, type TestUser } from "./helpers/api";
+import { freezeClock, localDateOf, nextLocal } from "./helpers/clock";
 import { registerAgent } from "./helpers/delegation";
 import {
   type FocusSession,
   type FocusState,
   focusAction,
   focusStateOf,
-  freezeClock,
   sessionsOf,
   startFocus,
   userWithApiToken,
@@ -451,8 +452,10 @@ describe("time passing", () => {
 describe("analytics", () => {
   it("adds up the user's focus in their own time zone", async () => {
     // 9:00 in New York on a Wednesday.
-    const clock = freezeClock(Date.parse("2026-11-25T14:00:00.000Z"));
-    const user = await userWithApiToken("America/New_York");
+    const NY = "America/New_York";
+    const clock = freezeClock(nextLocal(NY, "09:00", { weekday: 3 }));
+    const today = localDateOf(clock.now(), NY);
+    const user = await userWithApiToken(NY);
     await startFocus(user);
     clock.tick(25 * MIN);
     await focusStateOf(user);
@@ -465,10 +468,10 @@ describe("analytics", () => {
       token: user.token,
     });
     expect(analytics).toMatchObject({
-      timezone: "America/New_York",
-      range: { from: "2026-10-27", to: "2026-11-25" },
-      today: { date: "2026-11-25", focus_minutes: 35, sessions: 2 },
-      week: { starts_on: "2026-11-23", focus_minutes: 35, sessions: 2 },
+      timezone: NY,
+      range: { from: addDays(today, -29), to: today },
+      today: { date: today, focus_minutes: 35, sessions: 2 },
+      week: { starts_on: addDays(today, -2), focus_minutes: 35, sessions: 2 },
       totals: {
         sessions: 2,
         completed_sessions: 1,
@@ -477,20 +480,21 @@ describe("analytics", () => {
         average_minutes: 17.5,
       },
       best_hours: [{ hour: 9, focus_minutes: 35, sessions: 2 }],
-      streak: { current_days: 1, longest_days: 1, last_focus_date: "2026-11-25" },
+      streak: { current_days: 1, longest_days: 1, last_focus_date: today },
     });
-    const basic = await callJson("/api/v1/focus/analytics?from=2026-11-25&to=2026-11-25", 200, {
+    const basic = await callJson(`/api/v1/focus/analytics?from=${today}&to=${today}`, 200, {
       token: user.token,
     });
-    expect(basic).toMatchObject({ range: { from: "2026-11-25", to: "2026-11-25" }, totals: { sessions: 2 } });
+    expect(basic).toMatchObject({ range: { from: today, to: today }, totals: { sessions: 2 } });
   });
 
+  const today = localDateOf(Date.now());
   it.each([
-    ["from=2026-11-30&to=2026-11-01", "from"],
-    ["from=2024-01-01&to=2026-01-01", "from"],
-    ["from=2020-01-01", "from"],
-    ["from=2099-01-01", "from"],
-    ["from=2026-02-30", "from"],
+    [`from=${today}&to=${addDays(today, -29)}`, "from"],
+    [`from=${addDays(today, -800)}&to=${addDays(today, -30)}`, "from"],
+    [`from=${addDays(today, -2000)}`, "from"],
+    [`from=${addDays(today, 400)}`, "from"],
+    [`from=${today.slice(0, 4)}-02-30`, "from"],
     ["to=9999-12-31", "to"],
     ["from=0099-01-01&to=0099-02-01", "from"],
     ["to=yesterday", "to"],

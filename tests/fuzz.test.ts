@@ -318,7 +318,7 @@ const familiar = fc.constantFrom(
   "Europe/Berlin",
   "America/New_York",
   "fuzz@example.com",
-  "2026-01-01T10:00:00Z",
+  new Date(Date.now() + 86_400_000).toISOString(),
   "call mum tomorrow 5pm !high #home ~10m",
 );
 const tagLike = fc.string({ unit: fc.constantFrom(..."abcxyzABC019_-é"), minLength: 1, maxLength: 12 });

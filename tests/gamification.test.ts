@@ -6,6 +6,7 @@ import { challengesFor } from "../src/features/gamification/challenges";
 import { LEVEL_THRESHOLDS } from "../src/features/gamification/levels";
 import worker, { CRONS } from "../src/index";
 import { call, callJson, createUser, type TestUser } from "./helpers/api";
+import { backdated, freezeClock } from "./helpers/clock";
 import { deliver, eventsOf, ledgerOf, profileOf, settle } from "./helpers/gamification";
 import { createTask, type Task } from "./helpers/tasks";
 
@@ -19,16 +20,7 @@ async function completeAll(user: TestUser, task: Task, body?: { completed_at: st
   }
 }
 
-/** Runs `fn` with the clock `days` back (what it creates is that old), then returns to now. */
-async function daysBack<T>(days: number, fn: () => Promise<T>): Promise<T> {
-  vi.useFakeTimers({ toFake: ["Date"] });
-  vi.setSystemTime(Date.now() - days * 86_400_000);
-  try {
-    return await fn();
-  } finally {
-    vi.useRealTimers();
-  }
-}
+const DAY_MS = 86_400_000;
 
 const steps = (n: number, minutes = 2) =>
   Array.from({ length: n }, (_, i) => ({ description: `Step ${i + 1}`, estimated_minutes: minutes }));
@@ -266,7 +258,7 @@ describe("streaks", () => {
   it("counts the user's local days, and a late sync of a missed day repairs the streak", async () => {
     const user = await createUser({ timezone: "UTC" });
     // Steps made five days ago (a late completion cannot predate its step), done on different days.
-    const tasks = await daysBack(5, () =>
+    const tasks = await backdated(5 * DAY_MS, () =>
       Promise.all([0, 1, 2, 3].map((d) => createTask(user, { title: `day ${d}`, micro_steps: steps(1) }))),
     );
     /** One step of its own, completed `days` ago. */
@@ -312,8 +304,12 @@ describe("daily challenges", () => {
     const noon = `${pick.date}T12:00:00.000Z`;
     const at = Date.parse(noon) > Date.now() ? new Date(Date.now() - 60_000).toISOString() : noon;
     const target = pick.steps.target;
-    const task = await daysBack(7, () => createTask(user, { title: "Grind", micro_steps: steps(target) }));
-    const extra = await daysBack(7, () => createTask(user, { title: "One more", micro_steps: steps(1) }));
+    const task = await backdated(7 * DAY_MS, () =>
+      createTask(user, { title: "Grind", micro_steps: steps(target) }),
+    );
+    const extra = await backdated(7 * DAY_MS, () =>
+      createTask(user, { title: "One more", micro_steps: steps(1) }),
+    );
     for (const step of task.micro_steps ?? []) {
       await callJson(`/api/v1/tasks/${task.task_id}/steps/${step.step_id}/complete`, 200, {
         method: "POST",
@@ -400,10 +396,9 @@ describe("focus sessions", () => {
       callJson("/api/v1/focus/enhanced/finish", 200, { method: "POST", token, body: { take_break: false } });
     await start();
     await finish();
-    vi.useFakeTimers({ toFake: ["Date"] });
-    vi.setSystemTime(Date.now());
+    const clock = freezeClock();
     await start();
-    vi.setSystemTime(Date.now() + 12 * 60_000);
+    clock.tick(12 * 60_000);
     await finish();
     vi.useRealTimers();
     await settle(user.id);

@@ -3,6 +3,7 @@ import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { sendEntries } from "../src/features/gamification/leaderboard";
 import { weekStartOf } from "../src/features/gamification/progress";
 import { call, callJson, createUser, type TestUser } from "./helpers/api";
+import { freezeClock } from "./helpers/clock";
 import { adminToken, settle } from "./helpers/gamification";
 
 interface Board {
@@ -108,8 +109,7 @@ describe("the leaderboards", () => {
       token: user.token,
       body: { name: "later", scopes: ["gamification:read"] },
     });
-    vi.useFakeTimers({ toFake: ["Date"] });
-    vi.setSystemTime(Date.now() + 7 * 86_400_000);
+    freezeClock(Date.now() + 7 * 86_400_000);
     const nextWeek = await callJson<Board>(
       "/api/v1/gamification/enhanced/leaderboard?board=weekly&limit=100",
       200,

@@ -5,7 +5,8 @@ import type { PetState } from "../durable-objects/pet-state";
 import { xpToNextLevel } from "../src/features/pets/growth";
 import { portraitSvg } from "../src/features/pets/portrait";
 import { call, callJson, createUser, problemOf, type TestUser } from "./helpers/api";
-import { freezeClock, openSocket } from "./helpers/focus";
+import { freezeClock, nextUtc } from "./helpers/clock";
+import { openSocket } from "./helpers/focus";
 import { eventsOf, ledgerOf, settle } from "./helpers/gamification";
 import {
   adoptPet,
@@ -26,7 +27,6 @@ afterEach(() => {
 });
 
 const HOUR = 3_600_000;
-const MORNING_UTC = Date.parse("2026-11-25T08:00:00.000Z");
 
 async function completeStep(user: TestUser, priority = "medium") {
   // Two steps, one completed: a step.completed event, and no task.completed.
@@ -205,15 +205,16 @@ describe("play and petting", () => {
 
 describe("the care loop", () => {
   it("fades with time, raises needs_attention once (the alarm run twice: one event), and never goes below the floor", async () => {
-    const clock = freezeClock(MORNING_UTC);
+    const morning = nextUtc("08:00");
+    const clock = freezeClock(morning);
     const user = await petUser("UTC");
     await adoptPet(user);
     const alarmAt = await runInDurableObject(petObject(user), (_i: PetState, state) =>
       state.storage.getAlarm(),
     );
     // Fullness 80 → 30 at 4/hour: 12.5 hours, before the night starts at 22:00.
-    expect(alarmAt).toBeGreaterThan(MORNING_UTC + 12.5 * HOUR - 1000);
-    expect(alarmAt).toBeLessThan(MORNING_UTC + 12.5 * HOUR + 1000);
+    expect(alarmAt).toBeGreaterThan(morning + 12.5 * HOUR - 1000);
+    expect(alarmAt).toBeLessThan(morning + 12.5 * HOUR + 1000);
 
     clock.tick(6 * HOUR);
     expect(await petOf(user)).toMatchObject({ hunger: 56, happiness: 68, needs_attention: false });
@@ -252,7 +253,7 @@ describe("the care loop", () => {
   });
 
   it("follows the user's time zone: a move makes its night fall at the new local hours", async () => {
-    freezeClock(Date.parse("2026-11-25T23:00:00.000Z"));
+    freezeClock(nextUtc("23:00"));
     const user = await createUser({ timezone: "UTC" });
     await adoptPet(user);
     expect((await petOf(user)).mood).toBe("sleepy");

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
-import { describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { call, callJson, createUser, problemOf } from "./helpers/api";
+import { backdated } from "./helpers/clock";
 import { createTask, type Task } from "./helpers/tasks";
 
 const steps = (n: number) => Array.from({ length: n }, (_, i) => ({ description: `Step ${i + 1}` }));
@@ -130,11 +131,12 @@ describe("listing tasks", () => {
 
   it("filters by status, priority, tag, meta flag, delegation, assignee, due date and text", async () => {
     const user = await createUser();
+    const dueAt = Date.now() + 3 * 86_400_000;
     const a = await createTask(user, {
       title: "Pay rent",
       priority: "high",
       tags: ["home"],
-      due_at: "2026-01-01T10:00:00Z",
+      due_at: new Date(dueAt).toISOString(),
     });
     const b = await createTask(user, {
       title: "Roadmap item",
@@ -152,7 +154,8 @@ describe("listing tasks", () => {
     expect(await ids("delegation_mode=delegate")).toEqual([b.task_id]);
     expect(await ids("assigned_to=agent-7")).toEqual([b.task_id]);
     expect(await ids("status=completed")).toEqual([c.task_id]);
-    expect(await ids("due_before=2026-02-01T00:00:00Z")).toEqual([a.task_id]);
+    expect(await ids(`due_before=${new Date(dueAt + 60_000).toISOString()}`)).toEqual([a.task_id]);
+    expect(await ids(`due_before=${new Date(dueAt - 60_000).toISOString()}`)).toEqual([]);
     expect(await ids("q=yoga")).toEqual([c.task_id]);
     expect(await ids("q=100%25")).toEqual([]);
     expect(await ids(`q=${"é".repeat(200)}`)).toEqual([]);
@@ -427,17 +430,9 @@ describe("next step (Hunter mode)", () => {
 describe("a last step synced late", () => {
   it("completes the task when its latest step was done, not at the late step's time", async () => {
     const user = await createUser();
-    vi.useFakeTimers({ toFake: ["Date"] });
-    vi.setSystemTime(Date.now() - 3 * 86_400_000);
-    let task: Task;
-    try {
-      task = await createTask(user, {
-        title: "Two days",
-        micro_steps: [{ description: "A" }, { description: "B" }],
-      });
-    } finally {
-      vi.useRealTimers();
-    }
+    const task = await backdated(3 * 86_400_000, () =>
+      createTask(user, { title: "Two days", micro_steps: [{ description: "A" }, { description: "B" }] }),
+    );
     const [a, b] = task.micro_steps ?? [];
     const done = await callJson<Task>(`/api/v1/tasks/${task.task_id}/steps/${a?.step_id}/complete`, 200, {
       method: "POST",

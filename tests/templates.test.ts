@@ -527,7 +527,9 @@ describe("applying a template", () => {
         { description: "Write three questions", estimated_minutes: 4 },
       ],
     });
-    const dueAt = "2030-01-02T10:00:00+02:00";
+    // Ten o'clock on a day a month from now, written with a +02:00 offset: 08:00 UTC.
+    const day = new Date(Date.now() + 30 * 86_400_000).toISOString().slice(0, 10);
+    const dueAt = `${day}T10:00:00+02:00`;
     const task = await callJson<Task & { category: string | null; description: string | null }>(
       `/api/v1/templates/${template.template_id}/apply`,
       201,
@@ -540,7 +542,7 @@ describe("applying a template", () => {
       title: "Study session",
       description: "Chapter 4",
       category: "Academic",
-      due_at: "2030-01-02T08:00:00.000Z",
+      due_at: `${day}T08:00:00.000Z`,
       priority: "high",
       tags: ["school"],
       status: "pending",

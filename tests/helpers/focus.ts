@@ -1,6 +1,5 @@
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { vi } from "vitest";
 import type { FocusRecordDto, FocusStateDto } from "../../src/features/focus/schemas";
 import { call, callJson, createUser, type TestUser } from "./api";
 
@@ -12,23 +11,6 @@ export interface StartBody {
   duration_minutes?: number;
   task_id?: string;
   step_id?: string;
-}
-
-/**
- * Freezes `Date` (here and inside Durable Objects, which share the test isolate) at `at`; `tick(ms)`
- * moves it on. Timers stay real, so socket waits still time out. Undo with `vi.useRealTimers()`.
- */
-export function freezeClock(at = Date.now()) {
-  vi.useFakeTimers({ toFake: ["Date"] });
-  let now = at;
-  vi.setSystemTime(now);
-  return {
-    now: () => now,
-    tick(ms: number) {
-      now += ms;
-      vi.setSystemTime(now);
-    },
-  };
 }
 
 /** A user acting through a non-expiring focus API token, so tests may move the clock past a JWT's life. */
