@@ -360,6 +360,21 @@ describe("micro-steps", () => {
     await partial.body?.cancel();
   });
 
+  it("reorders the most steps a task can have (50) in one call", async () => {
+    const user = await createUser();
+    const task = await createTask(user, { title: "Long haul", micro_steps: steps(50) });
+    const ids = (task.micro_steps ?? []).map((s) => s.step_id);
+    expect(ids).toHaveLength(50);
+    const reversed = [...ids].reverse();
+    const reordered = await callJson<Task>(`/api/v1/tasks/${task.task_id}/steps/order`, 200, {
+      method: "PUT",
+      token: user.token,
+      body: { step_ids: reversed },
+    });
+    expect(reordered.micro_steps?.map((s) => s.step_id)).toEqual(reversed);
+    expect(reordered.micro_steps?.map((s) => s.position)).toEqual(ids.map((_, i) => i + 1));
+  });
+
   it("patches a step, and reopening a step reopens its completed task", async () => {
     const user = await createUser();
     const task = await createTask(user, { title: "Reopen", micro_steps: steps(1) });

@@ -1,4 +1,4 @@
-import { and, eq, inArray, isNull, sql } from "drizzle-orm";
+import { and, eq, isNull, sql } from "drizzle-orm";
 import type { Database } from "../../db";
 import { microSteps, tasks } from "../../db/schema";
 import { D1Batch } from "../../lib/batch";
@@ -235,17 +235,22 @@ export async function reorderSteps(
       "step_ids must list every step of the task exactly once.",
     );
   }
-  const cases = sql.join(
-    stepIds.map((id, i) => sql`WHEN ${id} THEN ${i + 1}`),
-    sql` `,
-  );
+  // The order travels as one JSON parameter, not one per step: D1 binds at most 100 per statement.
+  const order = JSON.stringify(stepIds);
   const batch = new D1Batch();
   batch.add(
     db
       .update(microSteps)
-      .set({ position: sql`CASE ${microSteps.id} ${cases} END`, updatedAt: nowIso(now) })
+      .set({
+        position: sql`(SELECT o.key + 1 FROM json_each(${order}) AS o WHERE o.value = ${microSteps.id})`,
+        updatedAt: nowIso(now),
+      })
       .where(
-        and(eq(microSteps.taskId, taskId), eq(microSteps.userId, userId), inArray(microSteps.id, stepIds)),
+        and(
+          eq(microSteps.taskId, taskId),
+          eq(microSteps.userId, userId),
+          sql`${microSteps.id} IN (SELECT value FROM json_each(${order}))`,
+        ),
       ),
   );
   const read = batch.add(taskByIdQuery(db, userId, taskId));
