@@ -96,7 +96,7 @@ export abstract class LiveObject<S> extends DurableObject<Env> {
 
   /** Closes the sockets opened with a credential just revoked (an API token's id, a login's `sid`). */
   async closeCredential(credentialId: string): Promise<number> {
-    return this.sockets.closeCredential(credentialId);
+    return this.sockets.closeCredential(credentialId, Date.now());
   }
 
   override webSocketClose(ws: WebSocket, code: number, reason: string): void {

@@ -8,6 +8,7 @@ import {
   PING,
   PONG,
   SOCKET_GRANT_HEADER,
+  SOCKET_MAX_AGE_MINUTES,
   type SocketGrant,
   SocketGrantSchema,
 } from "../src/lib/live-socket";
@@ -95,6 +96,10 @@ export class SocketHub {
    * a refusal (no pet yet) leaves it good for another try.
    */
   open(request: Request, grant: SocketGrant, seq: number, state: unknown, now: number): Response {
+    // An upgrade authenticated just before its credential was revoked may arrive after closeCredential.
+    if (this.store.isRevoked(grant.credential.id, now)) {
+      return problem(401, "unauthorized", "The credential behind this connection was revoked.");
+    }
     if (grant.ticket && !this.store.useTicket(grant.ticket.jti, grant.ticket.expires_at, now)) {
       return problem(401, "unauthorized", "This ticket was already used; ask for a new one.");
     }
@@ -125,7 +130,9 @@ export class SocketHub {
    * Closes (4001) the sockets opened with this credential, now revoked: they get nothing more, and
    * their client learns at once to sign in again. Returns how many were open.
    */
-  closeCredential(credentialId: string): number {
+  closeCredential(credentialId: string, now: number): number {
+    // Remembered as long as a socket can live, for an upgrade already on its way here.
+    this.store.revokeCredential(credentialId, now + SOCKET_MAX_AGE_MINUTES * 60_000, now);
     let closed = 0;
     for (const socket of this.ctx.getWebSockets()) {
       const grant = socket.deserializeAttachment() as SocketAttachment | null;

@@ -291,6 +291,16 @@ describe("the sockets of a revoked API token", () => {
     expect(socket.messages.map((m) => m.type)).toEqual(["hello"]);
   });
 
+  it("cannot be opened by an upgrade that was let in just before the revocation reached the timer", async () => {
+    const user = await createUser();
+    const reader = await apiTokenFor(user, ["focus:read"]);
+    // The timer hears of the revocation before the upgrade, authenticated a moment earlier, arrives.
+    await timerOf(user).closeCredential(reader.id);
+    const res = await connect({ token: reader.token });
+    expect(res.status).toBe(401);
+    expect((await problemOf(res)).detail).toContain("revoked");
+  });
+
   it("cannot be opened with a ticket asked for before the revocation", async () => {
     const user = await createUser();
     const reader = await apiTokenFor(user, ["focus:read"]);
@@ -299,6 +309,23 @@ describe("the sockets of a revoked API token", () => {
     const res = await connect({ ticket });
     expect(res.status).toBe(401);
     expect((await problemOf(res)).code).toBe("unauthorized");
+  });
+});
+
+describe("logging out", () => {
+  it("closes the sockets the session opened with 4001, and no other login's", async () => {
+    const user = await createUser();
+    const other = await callJson<{ access_token: string }>("/api/v1/auth/login", 200, {
+      body: { email: user.email, password: user.password },
+    });
+    const ended = await open({ token: user.token });
+    const kept = await open({ token: other.access_token });
+    await Promise.all([ended.waitFor(1), kept.waitFor(1)]);
+    await callJson("/api/v1/auth/logout", 204, { method: "POST", token: user.token });
+    expect(await ended.closedSoon()).toMatchObject({ code: 4001 });
+    await startFocus({ ...user, token: other.access_token });
+    expect((await kept.waitFor(2))[1]).toMatchObject({ type: "state", event: "started" });
+    expect(ended.messages.map((m) => m.type)).toEqual(["hello"]);
   });
 });
 

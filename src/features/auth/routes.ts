@@ -144,7 +144,10 @@ const refreshHandler: AppRouteHandler<typeof refresh> = async (c) =>
 
 const logoutHandler: AppRouteHandler<typeof logout> = async (c) => {
   const { userId, credentialId } = c.var.principal;
-  await auth.logout(c.var.db, userId, credentialId, c.req.valid("json"));
+  const input = c.req.valid("json");
+  await auth.logout(c.var.db, userId, credentialId, input);
+  // This session ended (unless another's refresh token was named): its sockets close with it.
+  if (!input.refresh_token || input.all) await closeCredentialSockets(c.env, userId, credentialId);
   return c.body(null, 204);
 };
 
