@@ -20,7 +20,7 @@ import { persistStatements, type SettingsWrite } from "../src/features/focus/rec
 import type { FocusStateDto } from "../src/features/focus/schemas";
 import { getSettings } from "../src/features/focus/settings";
 import { validationFailed } from "../src/lib/errors";
-import type { IdempotencyContext } from "../src/lib/idempotency";
+import { type IdempotencyContext, socketIdempotency } from "../src/lib/idempotency";
 import { newId } from "../src/lib/ids";
 import { nowIso } from "../src/lib/time";
 import { bodiesOf, eventRow, LiveObject, stateMessage } from "./live-object";
@@ -170,11 +170,11 @@ export class FocusTimer extends LiveObject<TimerState> {
   /** The WebSocket upgrade; the Worker has authenticated the user before forwarding it here. */
   override async fetch(request: Request): Promise<Response> {
     const now = Date.now();
-    const grant = this.sockets.grantOf(request, now);
+    const grant = this.sockets.grantOf(request);
     if (grant instanceof Response) return grant;
     const result = step(this.load(grant.user_id), null, now);
     const seq = this.apply(grant.user_id, result, now);
-    const response = this.sockets.open(request, grant, seq, this.dto(result.state, now, seq));
+    const response = this.sockets.open(request, grant, seq, this.dto(result.state, now, seq), now);
     await this.writer.settle(endsSession(result));
     return response;
   }
@@ -192,7 +192,8 @@ export class FocusTimer extends LiveObject<TimerState> {
         detail: validationFailed(command.errors).message,
       });
     }
-    const result = await this.act(message.grant.user_id, command.command, message.idempotency);
+    const idempotency = await socketIdempotency(message.requestId, command.command);
+    const result = await this.act(message.grant.user_id, command.command, idempotency);
     if (result.ok)
       return this.sockets.reply(ws, { type: "ack", request_id: message.requestId, seq: result.state.seq });
     this.sockets.reply(ws, { type: "error", request_id: message.requestId, ...result.error });

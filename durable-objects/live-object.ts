@@ -94,6 +94,11 @@ export abstract class LiveObject<S> extends DurableObject<Env> {
     return { ok: true, status: stored.status, value: JSON.parse(stored.body) as T };
   }
 
+  /** Closes the sockets opened with a credential just revoked (an API token's id, a login's `sid`). */
+  async closeCredential(credentialId: string): Promise<number> {
+    return this.sockets.closeCredential(credentialId, Date.now());
+  }
+
   override webSocketClose(ws: WebSocket, code: number, reason: string): void {
     this.sockets.close(ws, code, reason);
   }

@@ -1,5 +1,5 @@
 /** Bumped with every change to the tables below; `migrate` brings older objects forward. */
-const SCHEMA_VERSION = 3;
+const SCHEMA_VERSION = 4;
 /** Messages kept for clients that reconnect with `?since=`: enough for a phone asleep a while. */
 export const MESSAGE_LOG_SIZE = 100;
 /** Idempotency keys are remembered this long, like the HTTP API's D1-backed ones. */
@@ -44,7 +44,8 @@ const SEEN_TTL_MS = 7 * 24 * 60 * 60 * 1000;
 
 /**
  * A live object's own SQLite storage (the FocusTimer's, a PetState's): its state, its numbered message
- * log, its outbox of D1 writes, idempotency answers, used socket tickets, ids of work already done.
+ * log, its outbox of D1 writes, idempotency answers, used socket tickets, revoked credentials, ids of
+ * work already done.
  * Everything a change touches is written in one `transactionSync`, so the object never holds a state
  * whose messages or D1 writes were lost.
  */
@@ -72,6 +73,9 @@ export class LiveStorage<S> {
         `CREATE TABLE IF NOT EXISTS used_tickets (jti TEXT PRIMARY KEY, expires_at INTEGER NOT NULL)`,
       );
       this.sql.exec(`CREATE TABLE IF NOT EXISTS seen (id TEXT PRIMARY KEY, at INTEGER NOT NULL)`);
+      this.sql.exec(
+        `CREATE TABLE IF NOT EXISTS revoked_credentials (id TEXT PRIMARY KEY, until INTEGER NOT NULL)`,
+      );
       this.setMeta("schema_version", String(SCHEMA_VERSION));
     });
   }
@@ -189,6 +193,23 @@ export class LiveStorage<S> {
       expiresAt,
     );
     return cursor.rowsWritten > 0;
+  }
+
+  /** Remembers a revoked credential until `until` (when no socket it opened could still be served). */
+  revokeCredential(id: string, until: number, now: number): void {
+    this.sql.exec("DELETE FROM revoked_credentials WHERE until < ?", now);
+    this.sql.exec(
+      "INSERT INTO revoked_credentials (id, until) VALUES (?, ?) ON CONFLICT(id) DO UPDATE SET until = excluded.until",
+      id,
+      until,
+    );
+  }
+
+  isRevoked(id: string, now: number): boolean {
+    return (
+      this.sql.exec("SELECT 1 FROM revoked_credentials WHERE id = ? AND until >= ?", id, now).toArray()
+        .length > 0
+    );
   }
 
   /** The oldest pending D1 writes, due or not: any wake-up is a good moment to try them. */

@@ -25,7 +25,7 @@ import {
 import { type InteractionWrite, persistStatements, storedPetOf } from "../src/features/pets/records";
 import { FeedBodySchema } from "../src/features/pets/schemas";
 import { validationFailed } from "../src/lib/errors";
-import type { IdempotencyContext } from "../src/lib/idempotency";
+import { type IdempotencyContext, socketIdempotency } from "../src/lib/idempotency";
 import { newId } from "../src/lib/ids";
 import { nowIso } from "../src/lib/time";
 import { zodIssuesToFieldErrors } from "../src/lib/validation";
@@ -243,7 +243,7 @@ export class PetState extends LiveObject<PetData> {
   /** The WebSocket upgrade; the Worker has authenticated the user before forwarding it here. */
   override async fetch(request: Request): Promise<Response> {
     const now = Date.now();
-    const grant = this.sockets.grantOf(request, now);
+    const grant = this.sockets.grantOf(request);
     if (grant instanceof Response) return grant;
     const state = await this.held(grant.user_id);
     if (state === "unavailable" || !state) {
@@ -252,7 +252,7 @@ export class PetState extends LiveObject<PetData> {
     }
     const result = stepPet(state, null, now);
     const seq = this.apply(result, now);
-    const response = this.sockets.open(request, grant, seq, petDto(result.state, now, seq));
+    const response = this.sockets.open(request, grant, seq, petDto(result.state, now, seq), now);
     await this.writer.settle(false);
     return response;
   }
@@ -277,7 +277,8 @@ export class PetState extends LiveObject<PetData> {
     } else {
       command = { type: action };
     }
-    const result = await this.act(message.grant.user_id, command, message.idempotency);
+    const idempotency = await socketIdempotency(message.requestId, command);
+    const result = await this.act(message.grant.user_id, command, idempotency);
     if (result.ok)
       return this.sockets.reply(ws, {
         type: "ack",

@@ -2,14 +2,13 @@ import { createDatabase } from "../src/db";
 import type { Env } from "../src/env";
 import { isApiTokenActive } from "../src/features/auth/service";
 import { PROBLEM_CONTENT_TYPE, problemBody } from "../src/lib/errors";
-import type { IdempotencyContext } from "../src/lib/idempotency";
-import { sha256Hex } from "../src/lib/ids";
 import {
   CLOSE_CREDENTIAL_EXPIRED,
   clientMessageSchema,
   PING,
   PONG,
   SOCKET_GRANT_HEADER,
+  SOCKET_MAX_AGE_MINUTES,
   type SocketGrant,
   SocketGrantSchema,
 } from "../src/lib/live-socket";
@@ -24,9 +23,8 @@ export interface SocketAction {
   grant: SocketAttachment;
   action: string;
   requestId: string | null;
+  /** The action's own fields, for the owner to parse (and to hash, parsed, with `socketIdempotency`). */
   params: Record<string, unknown>;
-  /** From the request id: sent again (say, after a reconnect), it gets the first answer. */
-  idempotency: IdempotencyContext | undefined;
 }
 
 type Reply =
@@ -82,23 +80,29 @@ export class SocketHub {
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
   }
 
-  /** The grant of a forwarded upgrade, or the problem to answer it with. */
-  grantOf(request: Request, now: number): SocketGrant | Response {
+  /** The grant of a forwarded upgrade, or the problem to answer it with. Its ticket is not used yet. */
+  grantOf(request: Request): SocketGrant | Response {
     const grant = readGrant(request.headers.get(SOCKET_GRANT_HEADER));
     if (!grant || request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
       return problem(426, "upgrade_required", "Connect with a WebSocket upgrade request.");
-    }
-    if (grant.ticket && !this.store.useTicket(grant.ticket.jti, grant.ticket.expires_at, now)) {
-      return problem(401, "unauthorized", "This ticket was already used; ask for a new one.");
     }
     return grant;
   }
 
   /**
-   * Accepts the socket: sends what the client missed since `?since=` (when the log still has it), then
-   * `hello` with the state at `seq`. Returns the 101 answer.
+   * Uses the grant's ticket (401 when it already was) and accepts the socket: sends what the client
+   * missed since `?since=` (when the log still has it), then `hello` with the state at `seq`. Returns
+   * the 101 answer. The ticket is used only here, once the object has agreed to open the socket, so
+   * a refusal (no pet yet) leaves it good for another try.
    */
-  open(request: Request, grant: SocketGrant, seq: number, state: unknown): Response {
+  open(request: Request, grant: SocketGrant, seq: number, state: unknown, now: number): Response {
+    // An upgrade authenticated just before its credential was revoked may arrive after closeCredential.
+    if (this.store.isRevoked(grant.credential.id, now)) {
+      return problem(401, "unauthorized", "The credential behind this connection was revoked.");
+    }
+    if (grant.ticket && !this.store.useTicket(grant.ticket.jti, grant.ticket.expires_at, now)) {
+      return problem(401, "unauthorized", "This ticket was already used; ask for a new one.");
+    }
     const sinceText = new URL(request.url).searchParams.get("since");
     const since = sinceText !== null && /^\d{1,15}$/.test(sinceText) ? Number(sinceText) : null;
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
@@ -120,6 +124,23 @@ export class SocketHub {
     const headers = new Headers();
     if (subprotocol) headers.set("Sec-WebSocket-Protocol", this.options.subprotocol);
     return new Response(null, { status: 101, webSocket: client, headers });
+  }
+
+  /**
+   * Closes (4001) the sockets opened with this credential, now revoked: they get nothing more, and
+   * their client learns at once to sign in again. Returns how many were open.
+   */
+  closeCredential(credentialId: string, now: number): number {
+    // Remembered as long as a socket can live, for an upgrade already on its way here.
+    this.store.revokeCredential(credentialId, now + SOCKET_MAX_AGE_MINUTES * 60_000, now);
+    let closed = 0;
+    for (const socket of this.ctx.getWebSockets()) {
+      const grant = socket.deserializeAttachment() as SocketAttachment | null;
+      if (grant?.credential.id !== credentialId) continue;
+      closeExpired(socket, "The credential that opened this socket was revoked.");
+      closed += 1;
+    }
+    return closed;
   }
 
   /** Sends messages to every socket whose grant still holds (the others are closed instead). */
@@ -190,6 +211,17 @@ export class SocketHub {
     }
     const { type: _type, action, request_id, ...params } = message;
     const requestId = request_id ?? null;
+    // A revoked token's socket is closed whatever it asks (a backstop to closeCredential, which the
+    // revocation calls): the credential is checked before its scope, as over HTTP.
+    if (grant.credential.kind !== "session") {
+      const active = await this.tokenStillActive(grant);
+      if (active === undefined)
+        return this.refuse(ws, 503, "unavailable", "The service is unavailable; try again.", requestId);
+      if (!active) {
+        closeExpired(ws, "The API token that opened this socket was revoked or has expired.");
+        return undefined;
+      }
+    }
     if (!grant.can_write) {
       return this.refuse(
         ws,
@@ -199,24 +231,12 @@ export class SocketHub {
         requestId,
       );
     }
-    if (grant.credential.kind === "api_token") {
-      const active = await this.tokenStillActive(grant);
-      if (active === undefined)
-        return this.refuse(ws, 503, "unavailable", "The service is unavailable; try again.", requestId);
-      if (!active) {
-        closeExpired(ws, "The API token that opened this socket was revoked or has expired.");
-        return undefined;
-      }
-    }
     return {
       ws,
       grant,
       action,
       requestId,
       params,
-      idempotency: requestId
-        ? { key: `socket:${requestId}`, requestHash: await sha256Hex(JSON.stringify({ action, params })) }
-        : undefined,
     };
   }
 

@@ -1,12 +1,17 @@
 import { evictDurableObject } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import { createDatabase } from "../src/db";
+import { revokeApiToken } from "../src/features/auth/service";
 import { call, callJson, createUser, problemOf, type TestUser } from "./helpers/api";
 import { freezeClock } from "./helpers/clock";
 import {
+  apiTokenFor,
   connect,
   focusAction,
   focusStateOf,
   openSocket,
+  revokeApiTokenOf,
   runTimerAlarm,
   type SocketMessage,
   startFocus,
@@ -175,16 +180,9 @@ describe("the focus WebSocket", () => {
 });
 
 describe("what a socket may do, and for how long", () => {
-  async function tokenFor(user: TestUser, scopes: string[], expires_in_days?: number) {
-    return callJson<{ id: string; token: string }>("/api/v1/auth/tokens", 201, {
-      token: user.token,
-      body: { name: "socket", scopes, ...(expires_in_days ? { expires_in_days } : {}) },
-    });
-  }
-
   it("refuses actions from a socket opened with a read-only token, and still tells it every change", async () => {
     const user = await createUser();
-    const { token } = await tokenFor(user, ["focus:read"]);
+    const { token } = await apiTokenFor(user, ["focus:read"]);
     const socket = await open({ token });
     await socket.waitFor(1);
     socket.ws.send(JSON.stringify({ type: "action", action: "start", request_id: "r1" }));
@@ -216,10 +214,27 @@ describe("what a socket may do, and for how long", () => {
     expect((await focusStateOf(user)).session?.planned_minutes).toBe(30);
   });
 
+  it("replays the first answer to a retry that differs only in an enum's letter case", async () => {
+    const user = await createUser();
+    const socket = await open({ token: user.token });
+    await socket.waitFor(1);
+    const start = (kind: string) =>
+      JSON.stringify({ type: "action", action: "start", kind, duration_minutes: 60, request_id: "s-1" });
+    socket.ws.send(start("DEEP_WORK"));
+    await socket.waitFor(3);
+    socket.ws.send(start("deep_work"));
+    const answers = (await socket.waitFor(4)).filter((m) => m.request_id === "s-1");
+    expect(answers).toEqual([
+      { type: "ack", request_id: "s-1", seq: 1 },
+      { type: "ack", request_id: "s-1", seq: 1 },
+    ]);
+    expect((await focusStateOf(user)).session?.kind).toBe("deep_work");
+  });
+
   it("closes a socket when the login that opened it expires, instead of sending to it", async () => {
     const clock = freezeClock();
     const user = await createUser();
-    const api = await tokenFor(user, ["focus:read", "focus:write"]);
+    const api = await apiTokenFor(user, ["focus:read", "focus:write"]);
     const socket = await open({ token: user.token });
     await socket.waitFor(1);
     clock.tick(16 * MIN);
@@ -231,7 +246,7 @@ describe("what a socket may do, and for how long", () => {
   it("closes any socket after an hour, so that it re-authenticates", async () => {
     const clock = freezeClock();
     const user = await createUser();
-    const api = await tokenFor(user, ["focus:read", "focus:write"]);
+    const api = await apiTokenFor(user, ["focus:read", "focus:write"]);
     const socket = await open({ token: api.token });
     await socket.waitFor(1);
     clock.tick(59 * MIN);
@@ -242,16 +257,75 @@ describe("what a socket may do, and for how long", () => {
     expect(await socket.closed).toMatchObject({ code: 4001 });
     expect(socket.messages).toHaveLength(2);
   });
+});
 
-  it("closes the socket of a revoked API token at its next action, and acts on nothing", async () => {
+describe("the sockets of a revoked API token", () => {
+  it("are closed with 4001 at once, read-only or not, and get no further change", async () => {
     const user = await createUser();
-    const api = await tokenFor(user, ["focus:read", "focus:write"]);
-    const socket = await open({ token: api.token });
+    const reader = await apiTokenFor(user, ["focus:read"]);
+    const writer = await apiTokenFor(user, ["focus:read", "focus:write"]);
+    const readOnly = await open({ token: reader.token });
+    const readWrite = await open({ ticket: await ticketFor({ ...user, token: writer.token }) });
+    const login = await open({ token: user.token });
+    await Promise.all([readOnly.waitFor(1), readWrite.waitFor(1), login.waitFor(1)]);
+
+    await revokeApiTokenOf(user, reader.id);
+    await revokeApiTokenOf(user, writer.id);
+    await startFocus(user);
+    expect((await login.waitFor(2))[1]).toMatchObject({ type: "state", event: "started" });
+    for (const socket of [readOnly, readWrite]) {
+      expect(socket.messages.map((m) => m.type)).toEqual(["hello"]);
+      expect(await socket.closedSoon()).toMatchObject({ code: 4001 });
+    }
+  });
+
+  it("are closed at their next action, before their scope is looked at, if the revocation never reached them", async () => {
+    const user = await createUser();
+    const reader = await apiTokenFor(user, ["focus:read"]);
+    const socket = await open({ token: reader.token });
     await socket.waitFor(1);
-    await callJson(`/api/v1/auth/tokens/${api.id}`, 204, { method: "DELETE", token: user.token });
+    // Revoked in D1 only, as when the live object could not be told.
+    await revokeApiToken(createDatabase(env.DB), user.id, reader.id);
     socket.ws.send(JSON.stringify({ type: "action", action: "start", request_id: "late" }));
-    expect(await socket.closed).toMatchObject({ code: 4001 });
-    expect((await focusStateOf(user)).phase).toBe("idle");
+    expect(await socket.closedSoon()).toMatchObject({ code: 4001 });
+    expect(socket.messages.map((m) => m.type)).toEqual(["hello"]);
+  });
+
+  it("cannot be opened by an upgrade that was let in just before the revocation reached the timer", async () => {
+    const user = await createUser();
+    const reader = await apiTokenFor(user, ["focus:read"]);
+    // The timer hears of the revocation before the upgrade, authenticated a moment earlier, arrives.
+    await timerOf(user).closeCredential(reader.id);
+    const res = await connect({ token: reader.token });
+    expect(res.status).toBe(401);
+    expect((await problemOf(res)).detail).toContain("revoked");
+  });
+
+  it("cannot be opened with a ticket asked for before the revocation", async () => {
+    const user = await createUser();
+    const reader = await apiTokenFor(user, ["focus:read"]);
+    const ticket = await ticketFor({ ...user, token: reader.token });
+    await revokeApiTokenOf(user, reader.id);
+    const res = await connect({ ticket });
+    expect(res.status).toBe(401);
+    expect((await problemOf(res)).code).toBe("unauthorized");
+  });
+});
+
+describe("logging out", () => {
+  it("closes the sockets the session opened with 4001, and no other login's", async () => {
+    const user = await createUser();
+    const other = await callJson<{ access_token: string }>("/api/v1/auth/login", 200, {
+      body: { email: user.email, password: user.password },
+    });
+    const ended = await open({ token: user.token });
+    const kept = await open({ token: other.access_token });
+    await Promise.all([ended.waitFor(1), kept.waitFor(1)]);
+    await callJson("/api/v1/auth/logout", 204, { method: "POST", token: user.token });
+    expect(await ended.closedSoon()).toMatchObject({ code: 4001 });
+    await startFocus({ ...user, token: other.access_token });
+    expect((await kept.waitFor(2))[1]).toMatchObject({ type: "state", event: "started" });
+    expect(ended.messages.map((m) => m.type)).toEqual(["hello"]);
   });
 });
 

@@ -6,7 +6,7 @@ import { xpToNextLevel } from "../src/features/pets/growth";
 import { portraitSvg } from "../src/features/pets/portrait";
 import { call, callJson, createUser, problemOf, type TestUser } from "./helpers/api";
 import { freezeClock, nextUtc } from "./helpers/clock";
-import { openSocket } from "./helpers/focus";
+import { apiTokenFor, connect, openSocket, revokeApiTokenOf } from "./helpers/focus";
 import { eventsOf, ledgerOf, settle } from "./helpers/gamification";
 import {
   adoptPet,
@@ -501,5 +501,62 @@ describe("the live pet socket", () => {
     expect(messages.some((m) => m.type === "state" && m.event === "petted")).toBe(true);
     phone.close();
     laptop.close();
+  });
+
+  it("closes the sockets of a revoked API token with 4001 at once, and sends them no further change", async () => {
+    const user = await createUser();
+    await adoptPet(user);
+    const reader = await apiTokenFor(user, ["pets:read"]);
+    const writer = await apiTokenFor(user, ["pets:read", "pets:write"]);
+    const readOnly = await openSocket({ token: reader.token, channel: PET_CHANNEL });
+    const readWrite = await openSocket({ token: writer.token, channel: PET_CHANNEL });
+    const login = await openSocket({ token: user.token, channel: PET_CHANNEL });
+    await Promise.all([readOnly.waitFor(1), readWrite.waitFor(1), login.waitFor(1)]);
+
+    await revokeApiTokenOf(user, reader.id);
+    await revokeApiTokenOf(user, writer.id);
+    await careFor(user, "pet");
+    expect((await login.waitFor(2))[1]).toMatchObject({ type: "state", event: "petted" });
+    for (const socket of [readOnly, readWrite]) {
+      expect(socket.messages.map((m) => m.type)).toEqual(["hello"]);
+      expect(await socket.closedSoon()).toMatchObject({ code: 4001 });
+      socket.close();
+    }
+    login.close();
+  });
+
+  it("keeps a ticket unused when it finds no pet, so it opens the socket once the pet is adopted", async () => {
+    const user = await createUser();
+    const { ticket } = await callJson<{ ticket: string }>("/api/v1/pets/ws-ticket", 201, {
+      method: "POST",
+      token: user.token,
+    });
+    const early = await connect({ ticket, channel: PET_CHANNEL });
+    expect(early.status).toBe(404);
+    expect((await problemOf(early)).code).toBe("not_found");
+    await adoptPet(user);
+    const socket = await openSocket({ ticket, channel: PET_CHANNEL });
+    expect((await socket.waitFor(1))[0]).toMatchObject({ type: "hello", state: { name: "Sorrel" } });
+    socket.close();
+    const again = await connect({ ticket, channel: PET_CHANNEL });
+    expect(again.status).toBe(401);
+    await again.text();
+  });
+
+  it("replays the first answer to a retried action that differs only in letter case", async () => {
+    const user = await createUser();
+    await adoptPet(user);
+    const socket = await openSocket({ token: user.token, channel: PET_CHANNEL });
+    await socket.waitFor(1);
+    socket.ws.send(JSON.stringify({ type: "action", action: "pet", request_id: "p-1" }));
+    await socket.waitFor(3);
+    socket.ws.send(JSON.stringify({ type: "action", action: "PET", request_id: "p-1" }));
+    const answers = (await socket.waitFor(4)).filter((m) => m.request_id === "p-1");
+    expect(answers).toEqual([
+      { type: "ack", request_id: "p-1", seq: answers[0]?.seq },
+      { type: "ack", request_id: "p-1", seq: answers[0]?.seq },
+    ]);
+    expect(await interactionKinds(user)).toEqual(["pet", "adopt"]);
+    socket.close();
   });
 });

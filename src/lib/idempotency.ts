@@ -23,7 +23,25 @@ export interface IdempotencyContext {
   requestHash: string;
 }
 
-/** Reads and checks the Idempotency-Key header; undefined when the client sent none. */
+/**
+ * The hash a retry must match. Callers pass the *parsed* input (after zod: enums in their canonical
+ * spelling, defaults filled in), so a retry that only spells an enum in another letter case is the
+ * same request and replays the first answer.
+ */
+function requestHashOf(input: unknown): Promise<string> {
+  return sha256Hex(JSON.stringify(input));
+}
+
+/** A socket action's context from its `request_id` (undefined without one), over the parsed action. */
+export async function socketIdempotency(
+  requestId: string | null,
+  input: unknown,
+): Promise<IdempotencyContext | undefined> {
+  if (requestId === null) return undefined;
+  return { key: `socket:${requestId}`, requestHash: await requestHashOf(input) };
+}
+
+/** Reads and checks the Idempotency-Key header (undefined when the client sent none), over the parsed body. */
 export async function idempotencyContext(
   header: string | undefined,
   routeId: string,
@@ -37,7 +55,7 @@ export async function idempotencyContext(
       "Idempotency-Key must be 1–255 visible ASCII characters.",
     );
   }
-  return { key: `${routeId}:${header}`, requestHash: await sha256Hex(JSON.stringify(body)) };
+  return { key: `${routeId}:${header}`, requestHash: await requestHashOf(body) };
 }
 
 /** The stored answer for this key, or undefined the first time; 422 if the key was used for another body. */

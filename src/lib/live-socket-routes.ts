@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Env } from "../env";
+import { isApiTokenActive } from "../features/auth/service";
 import { authenticateBearer, bearerToken, requireAuth, requireScope } from "../middleware/auth";
 import type { Principal, Scope } from "./auth/principal";
 import { issueSocketTicket, readSocketTicket, TICKET_TTL_SECONDS } from "./auth/socket-ticket";
@@ -108,6 +109,13 @@ export function liveSocketRouter(channel: LiveChannel) {
     if (query.ticket !== undefined) {
       const read = await readSocketTicket(c.env, channel.name, query.ticket);
       if (!read) throw unauthorized("The ticket is not valid or has expired; ask for a new one.");
+      // The token behind the ticket may have been revoked since it was asked for.
+      if (
+        read.principal.kind !== "session" &&
+        !(await isApiTokenActive(c.var.db, read.principal.userId, read.principal.credentialId))
+      ) {
+        throw unauthorized("The API token behind this ticket was revoked or has expired.");
+      }
       principal = read.principal;
       ticket = { jti: read.jti, expires_at: read.expiresAt };
     } else {

@@ -5,6 +5,7 @@
  * last, so a client that sees a gap (or reconnects with `?since=<seq>`) knows what to trust.
  */
 import { z } from "@hono/zod-openapi";
+import { caseInsensitiveEnum } from "./enums";
 
 /** Offered with a channel's own subprotocol to authenticate without a ticket: `bearer.<token>`. */
 export const BEARER_SUBPROTOCOL_PREFIX = "bearer.";
@@ -49,7 +50,7 @@ export function clientMessageSchema<const A extends readonly [string, ...string[
     z
       .object({
         type: z.literal("action"),
-        action: z.enum(actions),
+        action: caseInsensitiveEnum(actions),
         request_id: z.string().max(100).optional(),
       })
       // The action's own fields sit beside `action` and are checked by its body schema.

@@ -23,6 +23,19 @@ export async function userWithApiToken(timezone?: string): Promise<TestUser> {
   return { ...user, token };
 }
 
+/** A new API token of the user's with these scopes. */
+export function apiTokenFor(user: TestUser, scopes: string[], expiresInDays?: number) {
+  return callJson<{ id: string; token: string }>("/api/v1/auth/tokens", 201, {
+    token: user.token,
+    body: { name: "socket", scopes, ...(expiresInDays ? { expires_in_days: expiresInDays } : {}) },
+  });
+}
+
+/** Revokes one of the user's API tokens as its owner would. */
+export function revokeApiTokenOf(user: TestUser, tokenId: string): Promise<void> {
+  return callJson<void>(`/api/v1/auth/tokens/${tokenId}`, 204, { method: "DELETE", token: user.token });
+}
+
 export function startFocus(user: TestUser, body: StartBody = {}): Promise<FocusState> {
   return callJson<FocusState>("/api/v1/focus/enhanced/start", 201, { token: user.token, body });
 }
@@ -74,6 +87,8 @@ export interface TestSocket {
   waitFor(count: number, timeoutMs?: number): Promise<SocketMessage[]>;
   /** Resolves with the close code and reason when the server closes the socket. */
   closed: Promise<{ code: number; reason: string }>;
+  /** The close, when the server closes the socket soon; rejects after a timeout. */
+  closedSoon(timeoutMs?: number): Promise<{ code: number; reason: string }>;
   close(): void;
 }
 
@@ -110,6 +125,18 @@ function wrap(ws: WebSocket): TestSocket {
           }
         };
         check();
+      });
+    },
+    closedSoon(timeoutMs = 2000) {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(
+          () => reject(new Error(`the socket stayed open; got ${JSON.stringify(messages)}`)),
+          timeoutMs,
+        );
+        void closed.then((close) => {
+          clearTimeout(timer);
+          resolve(close);
+        });
       });
     },
     close() {

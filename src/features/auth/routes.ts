@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { isAdmin } from "../../lib/auth/admin";
 import { type AppRouteHandler, createRouter } from "../../lib/create-app";
 import { forbidden } from "../../lib/errors";
+import { closeCredentialSockets } from "../../lib/live-socket-close";
 import { BEARER_SECURITY, errorResponses, jsonBody, jsonResponse } from "../../lib/openapi";
 import { requireAuth } from "../../middleware/auth";
 import { movePetToTimezone } from "../pets/service";
@@ -143,7 +144,10 @@ const refreshHandler: AppRouteHandler<typeof refresh> = async (c) =>
 
 const logoutHandler: AppRouteHandler<typeof logout> = async (c) => {
   const { userId, credentialId } = c.var.principal;
-  await auth.logout(c.var.db, userId, credentialId, c.req.valid("json"));
+  const input = c.req.valid("json");
+  await auth.logout(c.var.db, userId, credentialId, input);
+  // This session ended (unless another's refresh token was named): its sockets close with it.
+  if (!input.refresh_token || input.all) await closeCredentialSockets(c.env, userId, credentialId);
   return c.body(null, 204);
 };
 
@@ -170,7 +174,10 @@ const listTokensHandler: AppRouteHandler<typeof listTokens> = async (c) =>
   c.json(await auth.listApiTokens(c.var.db, c.var.principal.userId), 200);
 
 const deleteTokenHandler: AppRouteHandler<typeof deleteToken> = async (c) => {
-  await auth.revokeApiToken(c.var.db, c.var.principal.userId, c.req.valid("param").token_id);
+  const { userId } = c.var.principal;
+  const tokenId = c.req.valid("param").token_id;
+  await auth.revokeApiToken(c.var.db, userId, tokenId);
+  await closeCredentialSockets(c.env, userId, tokenId);
   return c.body(null, 204);
 };
 
