@@ -1,9 +1,9 @@
-import { Scalar } from "@scalar/hono-api-reference";
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { authRouter } from "./features/auth/routes";
 import { captureRouter } from "./features/capture/routes";
 import { delegationRouter } from "./features/delegation/routes";
+import { docsPage } from "./features/docs/page";
 import { focusRouter } from "./features/focus/routes";
 import { focusSocketRouter } from "./features/focus/socket-routes";
 import { gamificationRouter } from "./features/gamification/routes";
@@ -14,13 +14,18 @@ import { splittingRouter } from "./features/splitting/routes";
 import { tasksRouter } from "./features/tasks/routes";
 import { templateFromTaskRouter, templatesRouter } from "./features/templates/routes";
 import { createRouter } from "./lib/create-app";
+import { documentCommonResponses } from "./lib/openapi";
 import { limitBody } from "./middleware/body-limit";
 import { corsFromEnv } from "./middleware/cors";
 import { databaseSession } from "./middleware/database";
 import { tolerateMissingJsonBody } from "./middleware/empty-body";
 import { errorHandler, notFoundHandler } from "./middleware/error-handler";
+import { perAddress } from "./middleware/rate-limit";
 
 export const API_PREFIX = "/api/v1";
+
+/** Routes anyone may call without a credential, so limited per client address (AUTH_LIMITER). */
+const ADDRESS_LIMITED_PATHS = new Set(["register", "login", "refresh"].map((p) => `${API_PREFIX}/auth/${p}`));
 
 /** Builds the whole API: global middleware, feature routers, the OpenAPI document and docs page. */
 export function createApp() {
@@ -33,6 +38,9 @@ export function createApp() {
   app.use("*", databaseSession());
   app.onError(errorHandler);
   app.notFound(notFoundHandler);
+
+  // Signing in is limited per client address, before any password is hashed.
+  for (const path of ADDRESS_LIMITED_PATHS) app.use(path, perAddress("AUTH_LIMITER"));
 
   app.route("/", healthRouter);
   app.route(`${API_PREFIX}/auth`, authRouter);
@@ -52,6 +60,7 @@ export function createApp() {
   app.route(`${API_PREFIX}/templates`, templatesRouter);
   app.route(`${API_PREFIX}/task-templates`, templatesRouter);
 
+  documentCommonResponses(app.openAPIRegistry, (route) => ADDRESS_LIMITED_PATHS.has(route.path));
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",
     scheme: "bearer",
@@ -68,6 +77,6 @@ export function createApp() {
     },
     servers: [{ url: new URL(c.req.url).origin }],
   }));
-  app.get("/docs", Scalar({ url: "/openapi.json", pageTitle: "Proxy Agent Platform API" }));
+  app.get("/docs", (c) => c.html(docsPage({ title: "Proxy Agent Platform API", specUrl: "/openapi.json" })));
   return app;
 }

@@ -16,6 +16,12 @@ export interface Env {
   /** One pet per user, alive: addressed by `idFromName(userId)`. */
   PET_STATE: DurableObjectNamespace<PetState>;
   AI?: Ai;
+  /** Per user: authenticated writes (wrangler.toml [[ratelimits]]). */
+  WRITE_LIMITER: RateLimit;
+  /** Per user: calls that may reach Workers AI. */
+  AI_LIMITER: RateLimit;
+  /** Per client address: register, login, refresh. */
+  AUTH_LIMITER: RateLimit;
   API_BASE_URL: string;
   JWT_SECRET: string;
   JWT_ISSUER: string;

@@ -54,7 +54,13 @@ describe("OpenAPI document", () => {
     const res = await call("/docs");
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toContain("text/html");
-    expect(await res.text()).toContain("/openapi.json");
+    const html = await res.text();
+    expect(html).toContain("/openapi.json");
+    // The reference's script is pinned and checked by the browser (Subresource Integrity).
+    const script =
+      /<script src="([^"]+)" integrity="(sha384-[A-Za-z0-9+/=]{64})" crossorigin="anonymous">/.exec(html);
+    expect(script?.[1]).toMatch(/@scalar\/api-reference@\d+\.\d+\.\d+\//);
+    expect(html).not.toMatch(/<script src="[^"]*"><\/script>/);
   });
 });
 

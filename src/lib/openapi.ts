@@ -29,8 +29,8 @@ const ERROR_DESCRIPTIONS = {
   413: "Request body too large",
   422: "Validation failed; `errors` names the fields",
   426: "This route needs a WebSocket upgrade",
-  429: "Too many attempts; see Retry-After",
-  503: "A dependency or capacity is unavailable",
+  429: "Too many requests (rate limit or failed sign-ins); try again after Retry-After",
+  503: "A dependency or capacity is unavailable for now; try again after Retry-After",
 } as const;
 
 type ErrorStatus = keyof typeof ERROR_DESCRIPTIONS;
@@ -46,3 +46,37 @@ export function errorResponses<S extends ErrorStatus>(...statuses: S[]) {
 export const AUTHED_WRITE_ERRORS = [400, 401, 403, 413, 422] as const;
 
 export const BEARER_SECURITY = [{ bearerAuth: [] }];
+
+interface RegisteredRoute {
+  method: string;
+  path: string;
+  security?: unknown[];
+  responses: Record<string, unknown>;
+}
+
+/** The part of an OpenAPI registry this module reads: its routes. */
+interface RouteRegistry {
+  definitions: readonly ({ type: string; route?: RegisteredRoute } | object)[];
+}
+
+const READ_METHODS = new Set(["get", "head", "options"]);
+
+/**
+ * Documents on every route what it may answer whatever its own rules: 503 with Retry-After when D1
+ * or a Durable Object fails transiently (src/lib/transient.ts), and 429 with Retry-After on every
+ * authenticated write (the per-user write limit in requireAuth) and on the routes `limitedByAddress`
+ * names. Routes that answer these for a reason of their own keep their description.
+ */
+export function documentCommonResponses(
+  registry: RouteRegistry,
+  limitedByAddress: (route: RegisteredRoute) => boolean,
+): void {
+  for (const definition of registry.definitions) {
+    if (!("type" in definition) || definition.type !== "route" || !definition.route) continue;
+    const route = definition.route;
+    route.responses[503] ??= problemResponse(ERROR_DESCRIPTIONS[503]);
+    const authedWrite = route.security !== undefined && !READ_METHODS.has(route.method);
+    if (authedWrite || limitedByAddress(route))
+      route.responses[429] ??= problemResponse(ERROR_DESCRIPTIONS[429]);
+  }
+}

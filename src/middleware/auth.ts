@@ -11,6 +11,7 @@ import type { AppEnv } from "../lib/create-app";
 import { forbidden, unauthorized } from "../lib/errors";
 import { sha256Hex } from "../lib/ids";
 import { nowIso } from "../lib/time";
+import { enforceLimit, isWrite } from "./rate-limit";
 
 /** Don't write `last_used_at` more often than this: it is informational, and writes are not free. */
 const LAST_USED_RESOLUTION_MS = 60_000;
@@ -41,6 +42,8 @@ export function requireAuth(options: RequireAuthOptions = {}) {
       throw forbidden("This account is no longer an administrator.");
     }
     c.set("principal", principal);
+    // Every change counts against the caller's write limit, whatever the route.
+    if (isWrite(c.req.method)) await enforceLimit(c.env, "WRITE_LIMITER", `user:${principal.userId}`);
     await next();
   });
 }

@@ -1,5 +1,6 @@
 import { createMiddleware } from "hono/factory";
 import { createDatabase } from "../db";
+import { retryReads } from "../db/retry-reads";
 import type { AppEnv } from "../lib/create-app";
 
 export const BOOKMARK_HEADER = "x-d1-bookmark";
@@ -14,7 +15,7 @@ export function databaseSession() {
   return createMiddleware<AppEnv>(async (c, next) => {
     const sent = c.req.header(BOOKMARK_HEADER);
     const session = c.env.DB.withSession(sent && BOOKMARK_PATTERN.test(sent) ? sent : "first-unconstrained");
-    c.set("db", createDatabase(session));
+    c.set("db", createDatabase(retryReads(session)));
     await next();
     const bookmark = session.getBookmark();
     if (bookmark) c.header(BOOKMARK_HEADER, bookmark);

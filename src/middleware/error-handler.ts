@@ -2,6 +2,7 @@ import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { AppEnv } from "../lib/create-app";
 import { ApiError, PROBLEM_CONTENT_TYPE, problemBody } from "../lib/errors";
+import { isTransient, unavailable } from "../lib/transient";
 
 function problem(c: Context<AppEnv>, error: ApiError): Response {
   const body = problemBody(error.status, error.code, error.message, {
@@ -31,6 +32,11 @@ const HTTP_EXCEPTION_CODES: Record<number, [string, string]> = {
  */
 export const errorHandler: ErrorHandler<AppEnv> = (err, c) => {
   if (err instanceof ApiError) return problem(c, err);
+  // A lost connection or a reset object is no fault of the request: the client may simply try again.
+  if (isTransient(err)) {
+    console.warn(JSON.stringify({ level: "warn", request_id: c.get("requestId"), message: String(err) }));
+    return problem(c, unavailable(err));
+  }
   if (err instanceof HTTPException) {
     const status = err.status;
     const [code, fallback] = HTTP_EXCEPTION_CODES[status] ?? ["http_error", "The request failed."];

@@ -1,5 +1,6 @@
 import { exports } from "cloudflare:workers";
 import { expect } from "vitest";
+import { checkContract } from "./contract";
 
 export const BASE = "https://api.test";
 
@@ -8,10 +9,15 @@ export interface CallOptions {
   body?: unknown;
   token?: string;
   headers?: Record<string, string>;
+  /** Skip the contract check: only for a test that breaks the server on purpose. */
+  uncheckedContract?: boolean;
 }
 
-/** Calls the Worker as a client would: HTTP in, HTTP out. */
-export function call(path: string, options: CallOptions = {}): Promise<Response> {
+/**
+ * Calls the Worker as a client would: HTTP in, HTTP out. Every answer is checked against
+ * /openapi.json (the status is documented, the body matches its schema).
+ */
+export async function call(path: string, options: CallOptions = {}): Promise<Response> {
   const headers: Record<string, string> = { ...options.headers };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
   let body: string | undefined;
@@ -19,11 +25,10 @@ export function call(path: string, options: CallOptions = {}): Promise<Response>
     body = typeof options.body === "string" ? options.body : JSON.stringify(options.body);
     headers["content-type"] ??= "application/json";
   }
-  return exports.default.fetch(`${BASE}${path}`, {
-    method: options.method ?? (body === undefined ? "GET" : "POST"),
-    headers,
-    body,
-  });
+  const method = options.method ?? (body === undefined ? "GET" : "POST");
+  const res = await exports.default.fetch(`${BASE}${path}`, { method, headers, body });
+  if (!options.uncheckedContract) await checkContract(method, `${BASE}${path}`, res);
+  return res;
 }
 
 /** Calls and parses JSON, failing loudly when the status is not the expected one. */
@@ -52,6 +57,12 @@ export interface TestUser {
 
 let counter = 0;
 
+/** A client address no other test uses (198.18.0.0/15 is reserved for testing). */
+export function testAddress(): string {
+  const [a = 0, b = 0] = crypto.getRandomValues(new Uint8Array(2));
+  return `198.19.${a}.${b}`;
+}
+
 /** Registers a fresh user through the API and returns its credentials. */
 export async function createUser(overrides: { timezone?: string; email?: string } = {}): Promise<TestUser> {
   counter += 1;
@@ -60,7 +71,11 @@ export async function createUser(overrides: { timezone?: string; email?: string 
   const body = await callJson<{ user: { id: string }; access_token: string; refresh_token: string }>(
     "/api/v1/auth/register",
     201,
-    { body: { password, display_name: "Test User", ...overrides, email } },
+    // Each test user signs up from an address of its own: sign-ups are limited per address.
+    {
+      body: { password, display_name: "Test User", ...overrides, email },
+      headers: { "cf-connecting-ip": testAddress() },
+    },
   );
   return { id: body.user.id, email, password, token: body.access_token, refreshToken: body.refresh_token };
 }

@@ -6,6 +6,7 @@ import { ApiError, validationFailed } from "../../lib/errors";
 import type { IdempotencyContext } from "../../lib/idempotency";
 import { STREAK_LOOKBACK_DAYS } from "../../lib/streaks";
 import { addDays, daysBetween, type LocalDate, localParts } from "../../lib/time";
+import { retryingStub } from "../../lib/transient";
 import { type FocusAnalytics, focusAnalytics } from "./analytics";
 import type { FocusCommand } from "./commands";
 import type { FocusSettings } from "./kinds";
@@ -13,9 +14,15 @@ import type { ActionError } from "./machine";
 import { sessionFactsQuery } from "./records";
 import type { FocusStateDto } from "./schemas";
 
+/** Timer calls safe to send twice: reads, a settings patch, and actions carrying an idempotency key. */
+const TIMER_IDEMPOTENT = new Set(["current", "readSettings", "changeSettings"]);
+
 /** The user's FocusTimer Durable Object. */
 export function focusTimer(env: Env, userId: string) {
-  return env.FOCUS_TIMER.get(env.FOCUS_TIMER.idFromName(userId));
+  return retryingStub(
+    env.FOCUS_TIMER.get(env.FOCUS_TIMER.idFromName(userId)),
+    (method, args) => TIMER_IDEMPOTENT.has(method) || (method === "act" && args[2] !== undefined),
+  );
 }
 
 export function toApiError(error: ActionError): ApiError {

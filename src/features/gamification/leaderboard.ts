@@ -9,6 +9,7 @@ import type { Database } from "../../db";
 import { userProgress, users } from "../../db/schema";
 import type { Env } from "../../env";
 import { chunkList } from "../../lib/chunk";
+import { retryingStub } from "../../lib/transient";
 import type { Board, ScoreEntry, ShardRow } from "./leaderboard-types";
 import { weekStartOf } from "./progress";
 
@@ -30,8 +31,9 @@ export function shardOf(userId: string, shards: number): number {
   return (h >>> 0) % shards;
 }
 
+// Every shard call is safe to send twice: reads, and upserts and removals that set a state.
 const shard = (env: Env, index: number) =>
-  env.LEADERBOARD.get(env.LEADERBOARD.idFromName(`leaderboard-shard-${index}`));
+  retryingStub(env.LEADERBOARD.get(env.LEADERBOARD.idFromName(`leaderboard-shard-${index}`)), () => true);
 
 /** The name shown for a user who did not choose one: never their email. */
 export const anonymousName = (userId: string) =>

@@ -7,6 +7,7 @@ import { sha256Hex } from "../../lib/ids";
 import { BEARER_SECURITY, errorResponses, jsonBody, jsonResponse, pageResponse } from "../../lib/openapi";
 import { encodeCursor, nextLink, pageAfter } from "../../lib/pagination";
 import { requireAuth } from "../../middleware/auth";
+import { perUser } from "../../middleware/rate-limit";
 import type { PetAction } from "./care";
 import { ABILITIES, STAGES } from "./growth";
 import type { PetSocketAction } from "./live";
@@ -188,14 +189,15 @@ export const generatePersonality = createRoute({
     "and supportive; bursts and gaps → patient. Workers AI writes it (JSON schema, checked); when it is " +
     "unavailable, slow (8 s) or off-script, a local writer does (`generated_by: local`).",
   security: BEARER_SECURITY,
-  middleware: write,
+  // Each call may reach Workers AI: limited per user.
+  middleware: [write, perUser("AI_LIMITER")] as const,
   request: {
     params: UserIdParamsSchema,
     body: { required: false, content: { "application/json": { schema: GeneratePersonalityBodySchema } } },
   },
   responses: {
     200: jsonResponse(GeneratedPersonalitySchema, "The new personality"),
-    ...errorResponses(400, 401, 403, 404, 413, 422, 503),
+    ...errorResponses(400, 401, 403, 404, 413, 422, 429, 503),
   },
 });
 

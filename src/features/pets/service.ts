@@ -7,6 +7,7 @@ import type { IdempotencyContext } from "../../lib/idempotency";
 import { newId } from "../../lib/ids";
 import { STREAK_LOOKBACK_DAYS, streakState } from "../../lib/streaks";
 import { addDays, type LocalDate, localParts } from "../../lib/time";
+import { retryingStub } from "../../lib/transient";
 import { streakRulesFor } from "../gamification/streak-rules";
 import { FULLNESS_PER_HOUR, HAPPINESS_PER_HOUR, moodOf, type Personality, type PetAction } from "./care";
 import { dialogueLine } from "./dialogue";
@@ -29,9 +30,18 @@ import {
 import { portraitSvg } from "./portrait";
 import { storedPetOf } from "./records";
 
+/**
+ * Pet calls safe to send twice: reads, patches, and feeding (once per source); adopting is not (a
+ * second adoption is a conflict), nor is an action without an idempotency key.
+ */
+const PET_IDEMPOTENT = new Set(["view", "update", "setPersonality", "setTimezone", "nourish", "flushed"]);
+
 /** The user's PetState Durable Object. */
 export function petState(env: Env, userId: string) {
-  return env.PET_STATE.get(env.PET_STATE.idFromName(userId));
+  return retryingStub(
+    env.PET_STATE.get(env.PET_STATE.idFromName(userId)),
+    (method, args) => PET_IDEMPOTENT.has(method) || (method === "act" && args[2] !== undefined),
+  );
 }
 
 /** `me` or the caller's own id; any other user's id is answered like an unknown one. */

@@ -5,6 +5,7 @@ import { IDEMPOTENCY_HEADER, IdempotencyHeadersSchema, idempotencyContext } from
 import { BEARER_SECURITY, errorResponses, jsonBody, jsonResponse } from "../../lib/openapi";
 import { afterWrite } from "../../lib/publish";
 import { requireAuth } from "../../middleware/auth";
+import { perUser } from "../../middleware/rate-limit";
 import { StepIdParamsSchema, TaskIdParamsSchema } from "../tasks/schemas";
 import { DEFAULT_SPLIT_TIMEOUT_MS } from "./ai-splitter";
 import * as feedback from "./feedback-service";
@@ -22,6 +23,8 @@ import type { SplitterChoice } from "./splitter";
 const tags = ["Task splitting"];
 const read = requireAuth({ scope: "tasks:read" });
 const write = requireAuth({ scope: "tasks:write" });
+// A split may reach Workers AI: limited per user, besides the limit on every write.
+const aiLimit = perUser("AI_LIMITER");
 
 const SPLIT_DESCRIPTION =
   "Scores the work (SIMPLE under 15 minutes, MULTI 15–120, PROJECT over 120) and splits it into 3–7 micro-steps of " +
@@ -33,7 +36,7 @@ const SPLIT_DESCRIPTION =
 
 const splitResponses = {
   200: jsonResponse(SplitResponseSchema, "The split (applied or only suggested)"),
-  ...errorResponses(400, 401, 403, 404, 409, 413, 422),
+  ...errorResponses(400, 401, 403, 404, 409, 413, 422, 429),
 };
 
 function splitRoute(path: string, summary: string) {
@@ -44,7 +47,7 @@ function splitRoute(path: string, summary: string) {
     summary,
     description: SPLIT_DESCRIPTION,
     security: BEARER_SECURITY,
-    middleware: write,
+    middleware: [write, aiLimit] as const,
     request: {
       params: TaskIdParamsSchema,
       body: { required: false, content: { "application/json": { schema: SplitTaskBodySchema } } },
@@ -68,7 +71,7 @@ export const splitStepRoute = createRoute({
   description:
     "For a step that still feels too big. `apply: true` replaces the (pending) step with its parts, in place.",
   security: BEARER_SECURITY,
-  middleware: write,
+  middleware: [write, aiLimit] as const,
   request: {
     params: StepIdParamsSchema,
     body: { required: false, content: { "application/json": { schema: SplitStepBodySchema } } },
