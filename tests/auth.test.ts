@@ -106,6 +106,41 @@ describe("login", () => {
     expect((await problemOf(locked)).code).toBe("too_many_attempts");
   });
 
+  it("evaluates at most 5 wrong passwords of 40 sent at once, and refuses the right one while locked", async () => {
+    const user = await createUser();
+    const attempts = [...Array.from({ length: 39 }, (_, i) => `wrong-${i}-password`), user.password];
+    const answers = await Promise.all(
+      attempts.map((password) =>
+        call("/api/v1/auth/login", {
+          body: { email: user.email, password },
+          headers: { "cf-connecting-ip": "203.0.113.40" },
+        }),
+      ),
+    );
+    const statuses = answers.map((res) => res.status);
+    expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(5);
+    expect(statuses.filter((s) => s === 401).length + statuses.filter((s) => s === 429).length).toBe(40);
+    expect(statuses.at(-1)).toBe(429);
+    for (const res of answers) {
+      const problem = await problemOf(res);
+      if (res.status === 429) {
+        expect(Number(res.headers.get("retry-after"))).toBeGreaterThan(0);
+        expect(problem.code).toBe("too_many_attempts");
+      }
+    }
+  });
+
+  it("gives a successful login's attempt back: an address keeps its full allowance after sign-ins", async () => {
+    const user = await createUser();
+    const address = { "cf-connecting-ip": "198.51.100.77" };
+    for (let i = 0; i < 31; i++) {
+      await callJson("/api/v1/auth/login", 200, {
+        body: { email: user.email, password: user.password },
+        headers: address,
+      });
+    }
+  });
+
   it("locks a client address that fails across many accounts", async () => {
     for (let i = 0; i < 30; i++) {
       const res = await call("/api/v1/auth/login", {

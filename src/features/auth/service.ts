@@ -12,13 +12,7 @@ import { ApiError, notFound, unauthorized } from "../../lib/errors";
 import { newId, sha256Hex } from "../../lib/ids";
 import { nowIso } from "../../lib/time";
 import type { ApiTokenDto, UserDto } from "./schemas";
-import {
-  clearAccountFailures,
-  lockQuery,
-  recordLoginFailure,
-  retryAfterSeconds,
-  throttleKeys,
-} from "./throttle";
+import { lockQuery, releaseAfterSuccess, reserveAttempt, retryAfterSeconds, throttleKeys } from "./throttle";
 
 const DAY_MS = 86_400_000;
 
@@ -136,31 +130,30 @@ export async function loginUser(
 ): Promise<AuthResult> {
   const now = Date.now();
   const keys = throttleKeys(input.email, clientAddress);
-  const [found, locks] = await db.batch([
+  // The attempt is reserved before the password is hashed, so concurrency cannot outrun the limit.
+  const [found, reserved, locks] = await db.batch([
     db.select().from(users).where(eq(users.email, input.email)).limit(1),
+    reserveAttempt(db, keys, now),
     lockQuery(db, keys),
   ]);
-  const retryAfter = retryAfterSeconds(locks, now);
-  if (retryAfter > 0) {
+  if (reserved.length === 0) {
+    const retryAfter = Math.max(1, retryAfterSeconds(locks, now));
     throw new ApiError(
       429,
       "too_many_attempts",
       `Too many failed logins; try again in ${retryAfter} seconds.`,
-      {
-        headers: { "Retry-After": String(retryAfter) },
-      },
+      { headers: { "Retry-After": String(retryAfter) } },
     );
   }
   const user = found[0];
   // Verify against a dummy hash for unknown emails, so timing does not reveal which accounts exist.
   const valid = await verifyPassword(input.password, user?.passwordHash ?? (await dummyPasswordHash()));
-  if (!user || !valid) {
-    await recordLoginFailure(db, keys, now);
+  // A failure keeps its reservation: it was counted before the password was checked.
+  if (!user || !valid)
     throw new ApiError(401, "invalid_credentials", "The email or password is not correct.");
-  }
   const familyId = newId(now);
   const refresh = await issueRefreshToken(env, user.id, familyId, now);
-  await db.batch([db.insert(refreshTokens).values(refresh.row), clearAccountFailures(db, keys)]);
+  await db.batch([db.insert(refreshTokens).values(refresh.row), ...releaseAfterSuccess(db, keys)]);
   return authResult(env, user, familyId, refresh.token, now);
 }
 
