@@ -1,8 +1,10 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { REFRESH_RETRY_GRACE_MS } from "../src/features/auth/sessions";
 import { type AccessClaims, signJwt } from "../src/lib/auth/jwt";
 import { base64UrlEncode } from "../src/lib/ids";
 import { call, callJson, createUser, problemOf } from "./helpers/api";
+import { freezeClock } from "./helpers/clock";
 
 interface AuthBody {
   user: { id: string; email: string; timezone: string; display_name: string | null };
@@ -211,22 +213,27 @@ describe("access tokens", () => {
 });
 
 describe("refresh and logout", () => {
-  it("rotates the refresh token: the new one works, the old one stops working", async () => {
+  it("rotates the refresh token: the new one works, the old one stops working after the retry window", async () => {
+    const clock = freezeClock();
     const user = await createUser();
     const first = await callJson<AuthBody>("/api/v1/auth/refresh", 200, {
       body: { refresh_token: user.refreshToken },
     });
     expect(first.refresh_token).not.toBe(user.refreshToken);
+    clock.tick(REFRESH_RETRY_GRACE_MS + 1000);
+    await callJson<AuthBody>("/api/v1/auth/me", 200, { token: first.access_token });
     const reuse = await call("/api/v1/auth/refresh", { body: { refresh_token: user.refreshToken } });
     expect(reuse.status).toBe(401);
     await reuse.body?.cancel();
   });
 
-  it("revokes the whole session when a rotated refresh token is reused", async () => {
+  it("revokes the whole session when a rotated refresh token is reused after the retry window", async () => {
+    const clock = freezeClock();
     const user = await createUser();
     const rotated = await callJson<AuthBody>("/api/v1/auth/refresh", 200, {
       body: { refresh_token: user.refreshToken },
     });
+    clock.tick(REFRESH_RETRY_GRACE_MS + 1000);
     const reuse = await call("/api/v1/auth/refresh", { body: { refresh_token: user.refreshToken } });
     expect(reuse.status).toBe(401);
     await reuse.body?.cancel();

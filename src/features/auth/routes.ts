@@ -19,6 +19,7 @@ import {
   UserSchema,
 } from "./schemas";
 import * as auth from "./service";
+import { logout as endSession, refreshSession } from "./sessions";
 
 const tags = ["Auth"];
 
@@ -139,11 +140,11 @@ const loginHandler: AppRouteHandler<typeof login> = async (c) => {
 };
 
 const refreshHandler: AppRouteHandler<typeof refresh> = async (c) =>
-  c.json(await auth.refreshSession(c.var.db, c.env, c.req.valid("json").refresh_token), 200);
+  c.json(await refreshSession(c.var.db, c.env, c.req.valid("json").refresh_token), 200);
 
 const logoutHandler: AppRouteHandler<typeof logout> = async (c) => {
   const { userId, credentialId } = c.var.principal;
-  await auth.logout(c.var.db, userId, credentialId, c.req.valid("json"));
+  await endSession(c.var.db, userId, credentialId, c.req.valid("json"));
   return c.body(null, 204);
 };
 

@@ -1,4 +1,4 @@
-import { and, desc, eq, isNull, sql } from "drizzle-orm";
+import { and, desc, eq, isNull } from "drizzle-orm";
 import type { Database } from "../../db";
 import { apiTokens, refreshTokens, users } from "../../db/schema";
 import type { Env } from "../../env";
@@ -9,14 +9,14 @@ import type { Scope } from "../../lib/auth/principal";
 import { newApiToken, newRefreshToken } from "../../lib/auth/tokens";
 import { isUniqueViolation } from "../../lib/db-errors";
 import { ApiError, notFound, unauthorized } from "../../lib/errors";
-import { newId, sha256Hex } from "../../lib/ids";
+import { newId } from "../../lib/ids";
 import { nowIso } from "../../lib/time";
 import type { ApiTokenDto, UserDto } from "./schemas";
 import { lockQuery, releaseAfterSuccess, reserveAttempt, retryAfterSeconds, throttleKeys } from "./throttle";
 
 const DAY_MS = 86_400_000;
 
-type UserRow = typeof users.$inferSelect;
+export type UserRow = typeof users.$inferSelect;
 
 export function toUserDto(row: UserRow): UserDto {
   return {
@@ -42,7 +42,7 @@ interface IssuedRefresh {
   row: typeof refreshTokens.$inferInsert;
 }
 
-async function issueRefreshToken(
+export async function issueRefreshToken(
   env: Env,
   userId: string,
   familyId: string,
@@ -64,10 +64,21 @@ async function issueRefreshToken(
   };
 }
 
-async function authResult(env: Env, user: UserRow, familyId: string, refreshToken: string, now: number) {
+/**
+ * The answer to a sign-in or a refresh. The access token's `iat` and `jti` are given rather than made
+ * here, so a retried refresh can rebuild the very same token from the stored rotation.
+ */
+export async function authResult(
+  env: Env,
+  user: UserRow,
+  familyId: string,
+  refreshToken: string,
+  issued: { at: number; jti: string },
+  now: number,
+) {
   const ttl = accessTokenTtlSeconds(env);
   const config = jwtConfig(env);
-  const iat = Math.floor(now / 1000);
+  const iat = Math.floor(issued.at / 1000);
   const accessToken = await signJwt(
     {
       sub: user.id,
@@ -75,7 +86,7 @@ async function authResult(env: Env, user: UserRow, familyId: string, refreshToke
       aud: config.audience,
       iat,
       exp: iat + ttl,
-      jti: newId(now),
+      jti: issued.jti,
       sid: familyId,
     },
     config.secret,
@@ -85,7 +96,7 @@ async function authResult(env: Env, user: UserRow, familyId: string, refreshToke
     access_token: accessToken,
     refresh_token: refreshToken,
     token_type: "Bearer" as const,
-    expires_in: ttl,
+    expires_in: iat + ttl - Math.floor(now / 1000),
   } satisfies AuthResult;
 }
 
@@ -119,7 +130,7 @@ export async function registerUser(
     }
     throw error;
   }
-  return authResult(env, user, familyId, refresh.token, now);
+  return authResult(env, user, familyId, refresh.token, { at: now, jti: newId(now) }, now);
 }
 
 export async function loginUser(
@@ -154,105 +165,7 @@ export async function loginUser(
   const familyId = newId(now);
   const refresh = await issueRefreshToken(env, user.id, familyId, now);
   await db.batch([db.insert(refreshTokens).values(refresh.row), ...releaseAfterSuccess(db, keys)]);
-  return authResult(env, user, familyId, refresh.token, now);
-}
-
-/**
- * Rotates a refresh token: the presented one stops working and a new one is issued in the same
- * family. Presenting an already-rotated token means it was copied, so the whole family is revoked.
- */
-export async function refreshSession(db: Database, env: Env, presented: string): Promise<AuthResult> {
-  const now = Date.now();
-  const current = await db
-    .select()
-    .from(refreshTokens)
-    .where(eq(refreshTokens.tokenHash, await sha256Hex(presented)))
-    .get();
-  if (!current) throw unauthorized("The refresh token is not valid.");
-  if (current.revokedAt) {
-    await revokeFamily(db, current.userId, current.familyId, now);
-    throw unauthorized("This refresh token was already used; sign in again.");
-  }
-  if (Date.parse(current.expiresAt) <= now)
-    throw unauthorized("The refresh token has expired; sign in again.");
-
-  const next = await issueRefreshToken(env, current.userId, current.familyId, now);
-  const r = next.row;
-  // The conditional update wins for exactly one concurrent caller; the insert only follows that win.
-  const [rotated, , userRows] = await db.batch([
-    db
-      .update(refreshTokens)
-      .set({ revokedAt: nowIso(now), replacedBy: next.id })
-      .where(and(eq(refreshTokens.id, current.id), isNull(refreshTokens.revokedAt)))
-      .returning({ id: refreshTokens.id }),
-    db.insert(refreshTokens).select(
-      db
-        .select({
-          id: sql<string>`${r.id}`.as("id"),
-          userId: sql<string>`${r.userId}`.as("user_id"),
-          familyId: sql<string>`${r.familyId}`.as("family_id"),
-          tokenHash: sql<string>`${r.tokenHash}`.as("token_hash"),
-          expiresAt: sql<string>`${r.expiresAt}`.as("expires_at"),
-          createdAt: sql<string>`${r.createdAt}`.as("created_at"),
-          revokedAt: sql<string | null>`NULL`.as("revoked_at"),
-          replacedBy: sql<string | null>`NULL`.as("replaced_by"),
-        })
-        .from(refreshTokens)
-        .where(and(eq(refreshTokens.id, current.id), eq(refreshTokens.replacedBy, next.id))),
-    ),
-    db.select().from(users).where(eq(users.id, current.userId)).limit(1),
-  ]);
-  const user = userRows[0];
-  if (rotated.length === 0 || !user)
-    throw unauthorized("This refresh token was already used; sign in again.");
-  return authResult(env, user, current.familyId, next.token, now);
-}
-
-function revokeFamily(db: Database, userId: string, familyId: string, now: number) {
-  return db
-    .update(refreshTokens)
-    .set({ revokedAt: nowIso(now) })
-    .where(
-      and(
-        eq(refreshTokens.userId, userId),
-        eq(refreshTokens.familyId, familyId),
-        isNull(refreshTokens.revokedAt),
-      ),
-    )
-    .run();
-}
-
-/** Ends the caller's session (or the one a refresh token belongs to, or all of them). */
-export async function logout(
-  db: Database,
-  userId: string,
-  sessionFamilyId: string | undefined,
-  input: { refresh_token?: string | undefined; all?: boolean | undefined },
-): Promise<void> {
-  const now = Date.now();
-  if (input.all) {
-    await db
-      .update(refreshTokens)
-      .set({ revokedAt: nowIso(now) })
-      .where(and(eq(refreshTokens.userId, userId), isNull(refreshTokens.revokedAt)))
-      .run();
-    return;
-  }
-  let familyId = sessionFamilyId;
-  if (input.refresh_token) {
-    const row = await db
-      .select({ familyId: refreshTokens.familyId })
-      .from(refreshTokens)
-      .where(
-        and(
-          eq(refreshTokens.tokenHash, await sha256Hex(input.refresh_token)),
-          eq(refreshTokens.userId, userId),
-        ),
-      )
-      .get();
-    familyId = row?.familyId ?? familyId;
-  }
-  if (familyId) await revokeFamily(db, userId, familyId, now);
+  return authResult(env, user, familyId, refresh.token, { at: now, jti: newId(now) }, now);
 }
 
 export async function getUser(db: Database, userId: string): Promise<UserRow> {
