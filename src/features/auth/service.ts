@@ -1,17 +1,16 @@
-import { and, desc, eq, isNull } from "drizzle-orm";
+import { and, eq, isNull } from "drizzle-orm";
 import type { Database } from "../../db";
 import { apiTokens, refreshTokens, users } from "../../db/schema";
 import type { Env } from "../../env";
 import { accessTokenTtlSeconds, jwtConfig, refreshTokenTtlDays } from "../../lib/auth/config";
 import { signJwt } from "../../lib/auth/jwt";
 import { dummyPasswordHash, hashPassword, verifyPassword } from "../../lib/auth/password";
-import type { Scope } from "../../lib/auth/principal";
-import { newApiToken, newRefreshToken } from "../../lib/auth/tokens";
+import { newRefreshToken } from "../../lib/auth/tokens";
 import { isUniqueViolation } from "../../lib/db-errors";
-import { ApiError, notFound, unauthorized } from "../../lib/errors";
+import { ApiError, unauthorized } from "../../lib/errors";
 import { newId } from "../../lib/ids";
 import { nowIso } from "../../lib/time";
-import type { ApiTokenDto, UserDto } from "./schemas";
+import type { UserDto } from "./schemas";
 import { lockQuery, releaseAfterSuccess, reserveAttempt, retryAfterSeconds, throttleKeys } from "./throttle";
 
 const DAY_MS = 86_400_000;
@@ -187,71 +186,6 @@ export async function updateUser(
     .returning();
   if (!row) throw unauthorized("The account behind this token no longer exists.");
   return row;
-}
-
-type ApiTokenRow = typeof apiTokens.$inferSelect;
-
-function toApiTokenDto(row: ApiTokenRow): ApiTokenDto {
-  return {
-    id: row.id,
-    name: row.name,
-    scopes: row.scopes,
-    token_prefix: row.tokenPrefix,
-    created_at: row.createdAt,
-    expires_at: row.expiresAt,
-    last_used_at: row.lastUsedAt,
-  };
-}
-
-export async function createApiToken(
-  db: Database,
-  userId: string,
-  input: { name: string; scopes: Scope[]; expires_in_days?: number | undefined },
-): Promise<ApiTokenDto & { token: string }> {
-  const now = Date.now();
-  const { token, hash, displayPrefix } = await newApiToken();
-  const row: ApiTokenRow = {
-    id: newId(now),
-    userId,
-    name: input.name,
-    tokenHash: hash,
-    tokenPrefix: displayPrefix,
-    scopes: [...new Set(input.scopes)],
-    agentId: null,
-    expiresAt: input.expires_in_days ? nowIso(now + input.expires_in_days * DAY_MS) : null,
-    lastUsedAt: null,
-    createdAt: nowIso(now),
-    revokedAt: null,
-  };
-  await db.insert(apiTokens).values(row).run();
-  return { ...toApiTokenDto(row), token };
-}
-
-export async function listApiTokens(db: Database, userId: string): Promise<ApiTokenDto[]> {
-  const rows = await db
-    .select()
-    .from(apiTokens)
-    // Agents' own tokens are managed with their agent (re-registering rotates them).
-    .where(and(eq(apiTokens.userId, userId), isNull(apiTokens.revokedAt), isNull(apiTokens.agentId)))
-    .orderBy(desc(apiTokens.id))
-    .all();
-  return rows.map(toApiTokenDto);
-}
-
-export async function revokeApiToken(db: Database, userId: string, tokenId: string): Promise<void> {
-  const revoked = await db
-    .update(apiTokens)
-    .set({ revokedAt: nowIso() })
-    .where(
-      and(
-        eq(apiTokens.id, tokenId),
-        eq(apiTokens.userId, userId),
-        isNull(apiTokens.revokedAt),
-        isNull(apiTokens.agentId),
-      ),
-    )
-    .returning({ id: apiTokens.id });
-  if (revoked.length === 0) throw notFound("API token");
 }
 
 /** True while the user's API token is neither revoked nor expired: for long-lived uses of one check. */
