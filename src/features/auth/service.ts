@@ -41,7 +41,7 @@ interface IssuedRefresh {
   row: typeof refreshTokens.$inferInsert;
 }
 
-export async function issueRefreshToken(
+async function issueRefreshToken(
   env: Env,
   userId: string,
   familyId: string,
