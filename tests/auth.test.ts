@@ -1,8 +1,10 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { REFRESH_RETRY_GRACE_MS } from "../src/features/auth/sessions";
 import { type AccessClaims, signJwt } from "../src/lib/auth/jwt";
 import { base64UrlEncode } from "../src/lib/ids";
 import { call, callJson, createUser, problemOf } from "./helpers/api";
+import { freezeClock } from "./helpers/clock";
 
 interface AuthBody {
   user: { id: string; email: string; timezone: string; display_name: string | null };
@@ -106,6 +108,41 @@ describe("login", () => {
     expect((await problemOf(locked)).code).toBe("too_many_attempts");
   });
 
+  it("evaluates at most 5 wrong passwords of 40 sent at once, and refuses the right one while locked", async () => {
+    const user = await createUser();
+    const attempts = [...Array.from({ length: 39 }, (_, i) => `wrong-${i}-password`), user.password];
+    const answers = await Promise.all(
+      attempts.map((password) =>
+        call("/api/v1/auth/login", {
+          body: { email: user.email, password },
+          headers: { "cf-connecting-ip": "203.0.113.40" },
+        }),
+      ),
+    );
+    const statuses = answers.map((res) => res.status);
+    expect(statuses.filter((s) => s === 401).length).toBeLessThanOrEqual(5);
+    expect(statuses.filter((s) => s === 401).length + statuses.filter((s) => s === 429).length).toBe(40);
+    expect(statuses.at(-1)).toBe(429);
+    for (const res of answers) {
+      const problem = await problemOf(res);
+      if (res.status === 429) {
+        expect(Number(res.headers.get("retry-after"))).toBeGreaterThan(0);
+        expect(problem.code).toBe("too_many_attempts");
+      }
+    }
+  });
+
+  it("gives a successful login's attempt back: an address keeps its full allowance after sign-ins", async () => {
+    const user = await createUser();
+    const address = { "cf-connecting-ip": "198.51.100.77" };
+    for (let i = 0; i < 31; i++) {
+      await callJson("/api/v1/auth/login", 200, {
+        body: { email: user.email, password: user.password },
+        headers: address,
+      });
+    }
+  });
+
   it("locks a client address that fails across many accounts", async () => {
     for (let i = 0; i < 30; i++) {
       const res = await call("/api/v1/auth/login", {
@@ -176,22 +213,27 @@ describe("access tokens", () => {
 });
 
 describe("refresh and logout", () => {
-  it("rotates the refresh token: the new one works, the old one stops working", async () => {
+  it("rotates the refresh token: the new one works, the old one stops working after the retry window", async () => {
+    const clock = freezeClock();
     const user = await createUser();
     const first = await callJson<AuthBody>("/api/v1/auth/refresh", 200, {
       body: { refresh_token: user.refreshToken },
     });
     expect(first.refresh_token).not.toBe(user.refreshToken);
+    clock.tick(REFRESH_RETRY_GRACE_MS + 1000);
+    await callJson<AuthBody>("/api/v1/auth/me", 200, { token: first.access_token });
     const reuse = await call("/api/v1/auth/refresh", { body: { refresh_token: user.refreshToken } });
     expect(reuse.status).toBe(401);
     await reuse.body?.cancel();
   });
 
-  it("revokes the whole session when a rotated refresh token is reused", async () => {
+  it("revokes the whole session when a rotated refresh token is reused after the retry window", async () => {
+    const clock = freezeClock();
     const user = await createUser();
     const rotated = await callJson<AuthBody>("/api/v1/auth/refresh", 200, {
       body: { refresh_token: user.refreshToken },
     });
+    clock.tick(REFRESH_RETRY_GRACE_MS + 1000);
     const reuse = await call("/api/v1/auth/refresh", { body: { refresh_token: user.refreshToken } });
     expect(reuse.status).toBe(401);
     await reuse.body?.cancel();

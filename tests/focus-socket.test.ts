@@ -2,7 +2,7 @@ import { evictDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { createDatabase } from "../src/db";
-import { revokeApiToken } from "../src/features/auth/service";
+import { revokeApiToken } from "../src/features/auth/api-tokens";
 import { call, callJson, createUser, problemOf, type TestUser } from "./helpers/api";
 import { freezeClock } from "./helpers/clock";
 import {

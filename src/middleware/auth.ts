@@ -1,11 +1,13 @@
 import { and, eq, isNull } from "drizzle-orm";
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
+import type { Database } from "../db";
 import { apiTokens } from "../db/schema";
 import { isAdmin } from "../lib/auth/admin";
 import { jwtConfig } from "../lib/auth/config";
 import { verifyJwt } from "../lib/auth/jwt";
 import { ALL_SCOPES, type Principal, type Scope, SESSION_SCOPES } from "../lib/auth/principal";
+import { isLoginAlive } from "../lib/auth/session";
 import { API_TOKEN_PREFIX } from "../lib/auth/tokens";
 import type { AppEnv } from "../lib/create-app";
 import { forbidden, unauthorized } from "../lib/errors";
@@ -19,8 +21,17 @@ const LAST_USED_RESOLUTION_MS = 60_000;
 export interface RequireAuthOptions {
   /** The scope an API token needs for this route. Login sessions have every scope. */
   scope?: Scope;
-  /** Routes that manage credentials refuse API tokens: a leaked token must not mint more. */
+  /**
+   * Routes that manage credentials refuse API tokens: a leaked token must not mint more. They also
+   * check that the login is still alive (implies `liveSession`).
+   */
   sessionOnly?: boolean;
+  /**
+   * For a login session, 401 when its login has been signed out or revoked since the access token
+   * was issued (one indexed read). For routes that mint credentials, such as registering an agent;
+   * other routes trust the access token until it expires (15 minutes), without reading D1.
+   */
+  liveSession?: boolean;
 }
 
 /**
@@ -37,6 +48,9 @@ export function requireAuth(options: RequireAuthOptions = {}) {
       throw forbidden("This route needs a login session; API tokens cannot use it.");
     }
     if (options.scope) requireScope(principal, options.scope);
+    if ((options.sessionOnly || options.liveSession) && principal.kind === "session") {
+      await requireLiveLogin(c.var.db, principal);
+    }
     // An admin token outlives the reason it was given: the account must still be listed, every time.
     if (options.scope === "admin" && !(await isAdmin(c.var.db, c.env, principal.userId))) {
       throw forbidden("This account is no longer an administrator.");
@@ -46,6 +60,13 @@ export function requireAuth(options: RequireAuthOptions = {}) {
     if (isWrite(c.req.method)) await enforceLimit(c.env, "WRITE_LIMITER", `user:${principal.userId}`);
     await next();
   });
+}
+
+/** 401 when the login behind a session principal has ended (signed out, or its refresh token reused). */
+export async function requireLiveLogin(db: Database, principal: Principal): Promise<void> {
+  if (principal.kind === "session" && !(await isLoginAlive(db, principal.userId, principal.credentialId))) {
+    throw unauthorized("This login has been signed out; sign in again.");
+  }
 }
 
 /** The token in an `Authorization: Bearer <token>` header, if that is what the header holds. */

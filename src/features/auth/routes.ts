@@ -1,11 +1,13 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { createRoute } from "@hono/zod-openapi";
 import { isAdmin } from "../../lib/auth/admin";
 import { type AppRouteHandler, createRouter } from "../../lib/create-app";
 import { forbidden } from "../../lib/errors";
 import { closeCredentialSockets } from "../../lib/live-socket-close";
-import { BEARER_SECURITY, errorResponses, jsonBody, jsonResponse } from "../../lib/openapi";
+import { BEARER_SECURITY, errorResponses, jsonBody, jsonResponse, pageResponse } from "../../lib/openapi";
+import { encodeCursor, nextLink, PaginationQuerySchema, pageAfter } from "../../lib/pagination";
 import { requireAuth } from "../../middleware/auth";
 import { movePetToTimezone } from "../pets/service";
+import { createApiToken, listApiTokens, MAX_API_TOKENS_PER_USER, revokeApiToken } from "./api-tokens";
 import {
   ApiTokenSchema,
   AuthResponseSchema,
@@ -20,6 +22,7 @@ import {
   UserSchema,
 } from "./schemas";
 import * as auth from "./service";
+import { logout as endSession, refreshSession } from "./sessions";
 
 const tags = ["Auth"];
 
@@ -101,12 +104,13 @@ export const createToken = createRoute({
   path: "/tokens",
   tags,
   summary: "Create a personal API token (shown once)",
+  description: `At most ${MAX_API_TOKENS_PER_USER} active tokens per account: past that, 409 \`too_many_tokens\`.`,
   security: BEARER_SECURITY,
   middleware: [requireAuth({ sessionOnly: true })] as const,
   request: { body: jsonBody(CreateApiTokenBodySchema) },
   responses: {
     201: jsonResponse(CreatedApiTokenSchema, "The token, with its secret"),
-    ...errorResponses(400, 401, 403, 413, 422),
+    ...errorResponses(400, 401, 403, 409, 413, 422),
   },
 });
 
@@ -115,9 +119,14 @@ export const listTokens = createRoute({
   path: "/tokens",
   tags,
   summary: "List active API tokens (never their secrets)",
+  description: 'Newest first. The next page, if any, is in the `Link: <…>; rel="next"` header.',
   security: BEARER_SECURITY,
   middleware: [requireAuth({ sessionOnly: true })] as const,
-  responses: { 200: jsonResponse(z.array(ApiTokenSchema), "Active tokens"), ...errorResponses(401, 403) },
+  request: { query: PaginationQuerySchema },
+  responses: {
+    200: pageResponse(ApiTokenSchema, "A page of active tokens"),
+    ...errorResponses(400, 401, 403, 422),
+  },
 });
 
 export const deleteToken = createRoute({
@@ -140,12 +149,12 @@ const loginHandler: AppRouteHandler<typeof login> = async (c) => {
 };
 
 const refreshHandler: AppRouteHandler<typeof refresh> = async (c) =>
-  c.json(await auth.refreshSession(c.var.db, c.env, c.req.valid("json").refresh_token), 200);
+  c.json(await refreshSession(c.var.db, c.env, c.req.valid("json").refresh_token), 200);
 
 const logoutHandler: AppRouteHandler<typeof logout> = async (c) => {
   const { userId, credentialId } = c.var.principal;
   const input = c.req.valid("json");
-  await auth.logout(c.var.db, userId, credentialId, input);
+  await endSession(c.var.db, userId, credentialId, input);
   // This session ended (unless another's refresh token was named): its sockets close with it.
   if (!input.refresh_token || input.all) await closeCredentialSockets(c.env, userId, credentialId);
   return c.body(null, 204);
@@ -167,16 +176,20 @@ const createTokenHandler: AppRouteHandler<typeof createToken> = async (c) => {
   if (input.scopes.includes("admin") && !(await isAdmin(c.var.db, c.env, c.var.principal.userId))) {
     throw forbidden("Only administrators can create tokens with the admin scope.");
   }
-  return c.json(await auth.createApiToken(c.var.db, c.var.principal.userId, input), 201);
+  return c.json(await createApiToken(c.var.db, c.var.principal.userId, input), 201);
 };
 
-const listTokensHandler: AppRouteHandler<typeof listTokens> = async (c) =>
-  c.json(await auth.listApiTokens(c.var.db, c.var.principal.userId), 200);
+const listTokensHandler: AppRouteHandler<typeof listTokens> = async (c) => {
+  const query = c.req.valid("query");
+  const page = await listApiTokens(c.var.db, c.var.principal.userId, query, pageAfter(query.cursor));
+  if (page.lastId) c.header("Link", nextLink(c.req.url, encodeCursor(page.lastId)));
+  return c.json(page.items, 200);
+};
 
 const deleteTokenHandler: AppRouteHandler<typeof deleteToken> = async (c) => {
   const { userId } = c.var.principal;
   const tokenId = c.req.valid("param").token_id;
-  await auth.revokeApiToken(c.var.db, userId, tokenId);
+  await revokeApiToken(c.var.db, userId, tokenId);
   await closeCredentialSockets(c.env, userId, tokenId);
   return c.body(null, 204);
 };

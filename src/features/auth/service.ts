@@ -1,28 +1,21 @@
-import { and, desc, eq, isNull, sql } from "drizzle-orm";
+import { and, eq, isNull } from "drizzle-orm";
 import type { Database } from "../../db";
 import { apiTokens, refreshTokens, users } from "../../db/schema";
 import type { Env } from "../../env";
 import { accessTokenTtlSeconds, jwtConfig, refreshTokenTtlDays } from "../../lib/auth/config";
 import { signJwt } from "../../lib/auth/jwt";
 import { dummyPasswordHash, hashPassword, verifyPassword } from "../../lib/auth/password";
-import type { Scope } from "../../lib/auth/principal";
-import { newApiToken, newRefreshToken } from "../../lib/auth/tokens";
+import { newRefreshToken } from "../../lib/auth/tokens";
 import { isUniqueViolation } from "../../lib/db-errors";
-import { ApiError, notFound, unauthorized } from "../../lib/errors";
-import { newId, sha256Hex } from "../../lib/ids";
+import { ApiError, unauthorized } from "../../lib/errors";
+import { newId } from "../../lib/ids";
 import { nowIso } from "../../lib/time";
-import type { ApiTokenDto, UserDto } from "./schemas";
-import {
-  clearAccountFailures,
-  lockQuery,
-  recordLoginFailure,
-  retryAfterSeconds,
-  throttleKeys,
-} from "./throttle";
+import type { UserDto } from "./schemas";
+import { lockQuery, releaseAfterSuccess, reserveAttempt, retryAfterSeconds, throttleKeys } from "./throttle";
 
 const DAY_MS = 86_400_000;
 
-type UserRow = typeof users.$inferSelect;
+export type UserRow = typeof users.$inferSelect;
 
 export function toUserDto(row: UserRow): UserDto {
   return {
@@ -70,10 +63,21 @@ async function issueRefreshToken(
   };
 }
 
-async function authResult(env: Env, user: UserRow, familyId: string, refreshToken: string, now: number) {
+/**
+ * The answer to a sign-in or a refresh. The access token's `iat` and `jti` are given rather than made
+ * here, so a retried refresh can rebuild the very same token from the stored rotation.
+ */
+export async function authResult(
+  env: Env,
+  user: UserRow,
+  familyId: string,
+  refreshToken: string,
+  issued: { at: number; jti: string },
+  now: number,
+) {
   const ttl = accessTokenTtlSeconds(env);
   const config = jwtConfig(env);
-  const iat = Math.floor(now / 1000);
+  const iat = Math.floor(issued.at / 1000);
   const accessToken = await signJwt(
     {
       sub: user.id,
@@ -81,7 +85,7 @@ async function authResult(env: Env, user: UserRow, familyId: string, refreshToke
       aud: config.audience,
       iat,
       exp: iat + ttl,
-      jti: newId(now),
+      jti: issued.jti,
       sid: familyId,
     },
     config.secret,
@@ -91,7 +95,7 @@ async function authResult(env: Env, user: UserRow, familyId: string, refreshToke
     access_token: accessToken,
     refresh_token: refreshToken,
     token_type: "Bearer" as const,
-    expires_in: ttl,
+    expires_in: iat + ttl - Math.floor(now / 1000),
   } satisfies AuthResult;
 }
 
@@ -125,7 +129,7 @@ export async function registerUser(
     }
     throw error;
   }
-  return authResult(env, user, familyId, refresh.token, now);
+  return authResult(env, user, familyId, refresh.token, { at: now, jti: newId(now) }, now);
 }
 
 export async function loginUser(
@@ -136,130 +140,31 @@ export async function loginUser(
 ): Promise<AuthResult> {
   const now = Date.now();
   const keys = throttleKeys(input.email, clientAddress);
-  const [found, locks] = await db.batch([
+  // The attempt is reserved before the password is hashed, so concurrency cannot outrun the limit.
+  const [found, reserved, locks] = await db.batch([
     db.select().from(users).where(eq(users.email, input.email)).limit(1),
+    reserveAttempt(db, keys, now),
     lockQuery(db, keys),
   ]);
-  const retryAfter = retryAfterSeconds(locks, now);
-  if (retryAfter > 0) {
+  if (reserved.length === 0) {
+    const retryAfter = Math.max(1, retryAfterSeconds(locks, now));
     throw new ApiError(
       429,
       "too_many_attempts",
       `Too many failed logins; try again in ${retryAfter} seconds.`,
-      {
-        headers: { "Retry-After": String(retryAfter) },
-      },
+      { headers: { "Retry-After": String(retryAfter) } },
     );
   }
   const user = found[0];
   // Verify against a dummy hash for unknown emails, so timing does not reveal which accounts exist.
   const valid = await verifyPassword(input.password, user?.passwordHash ?? (await dummyPasswordHash()));
-  if (!user || !valid) {
-    await recordLoginFailure(db, keys, now);
+  // A failure keeps its reservation: it was counted before the password was checked.
+  if (!user || !valid)
     throw new ApiError(401, "invalid_credentials", "The email or password is not correct.");
-  }
   const familyId = newId(now);
   const refresh = await issueRefreshToken(env, user.id, familyId, now);
-  await db.batch([db.insert(refreshTokens).values(refresh.row), clearAccountFailures(db, keys)]);
-  return authResult(env, user, familyId, refresh.token, now);
-}
-
-/**
- * Rotates a refresh token: the presented one stops working and a new one is issued in the same
- * family. Presenting an already-rotated token means it was copied, so the whole family is revoked.
- */
-export async function refreshSession(db: Database, env: Env, presented: string): Promise<AuthResult> {
-  const now = Date.now();
-  const current = await db
-    .select()
-    .from(refreshTokens)
-    .where(eq(refreshTokens.tokenHash, await sha256Hex(presented)))
-    .get();
-  if (!current) throw unauthorized("The refresh token is not valid.");
-  if (current.revokedAt) {
-    await revokeFamily(db, current.userId, current.familyId, now);
-    throw unauthorized("This refresh token was already used; sign in again.");
-  }
-  if (Date.parse(current.expiresAt) <= now)
-    throw unauthorized("The refresh token has expired; sign in again.");
-
-  const next = await issueRefreshToken(env, current.userId, current.familyId, now);
-  const r = next.row;
-  // The conditional update wins for exactly one concurrent caller; the insert only follows that win.
-  const [rotated, , userRows] = await db.batch([
-    db
-      .update(refreshTokens)
-      .set({ revokedAt: nowIso(now), replacedBy: next.id })
-      .where(and(eq(refreshTokens.id, current.id), isNull(refreshTokens.revokedAt)))
-      .returning({ id: refreshTokens.id }),
-    db.insert(refreshTokens).select(
-      db
-        .select({
-          id: sql<string>`${r.id}`.as("id"),
-          userId: sql<string>`${r.userId}`.as("user_id"),
-          familyId: sql<string>`${r.familyId}`.as("family_id"),
-          tokenHash: sql<string>`${r.tokenHash}`.as("token_hash"),
-          expiresAt: sql<string>`${r.expiresAt}`.as("expires_at"),
-          createdAt: sql<string>`${r.createdAt}`.as("created_at"),
-          revokedAt: sql<string | null>`NULL`.as("revoked_at"),
-          replacedBy: sql<string | null>`NULL`.as("replaced_by"),
-        })
-        .from(refreshTokens)
-        .where(and(eq(refreshTokens.id, current.id), eq(refreshTokens.replacedBy, next.id))),
-    ),
-    db.select().from(users).where(eq(users.id, current.userId)).limit(1),
-  ]);
-  const user = userRows[0];
-  if (rotated.length === 0 || !user)
-    throw unauthorized("This refresh token was already used; sign in again.");
-  return authResult(env, user, current.familyId, next.token, now);
-}
-
-function revokeFamily(db: Database, userId: string, familyId: string, now: number) {
-  return db
-    .update(refreshTokens)
-    .set({ revokedAt: nowIso(now) })
-    .where(
-      and(
-        eq(refreshTokens.userId, userId),
-        eq(refreshTokens.familyId, familyId),
-        isNull(refreshTokens.revokedAt),
-      ),
-    )
-    .run();
-}
-
-/** Ends the caller's session (or the one a refresh token belongs to, or all of them). */
-export async function logout(
-  db: Database,
-  userId: string,
-  sessionFamilyId: string | undefined,
-  input: { refresh_token?: string | undefined; all?: boolean | undefined },
-): Promise<void> {
-  const now = Date.now();
-  if (input.all) {
-    await db
-      .update(refreshTokens)
-      .set({ revokedAt: nowIso(now) })
-      .where(and(eq(refreshTokens.userId, userId), isNull(refreshTokens.revokedAt)))
-      .run();
-    return;
-  }
-  let familyId = sessionFamilyId;
-  if (input.refresh_token) {
-    const row = await db
-      .select({ familyId: refreshTokens.familyId })
-      .from(refreshTokens)
-      .where(
-        and(
-          eq(refreshTokens.tokenHash, await sha256Hex(input.refresh_token)),
-          eq(refreshTokens.userId, userId),
-        ),
-      )
-      .get();
-    familyId = row?.familyId ?? familyId;
-  }
-  if (familyId) await revokeFamily(db, userId, familyId, now);
+  await db.batch([db.insert(refreshTokens).values(refresh.row), ...releaseAfterSuccess(db, keys)]);
+  return authResult(env, user, familyId, refresh.token, { at: now, jti: newId(now) }, now);
 }
 
 export async function getUser(db: Database, userId: string): Promise<UserRow> {
@@ -281,71 +186,6 @@ export async function updateUser(
     .returning();
   if (!row) throw unauthorized("The account behind this token no longer exists.");
   return row;
-}
-
-type ApiTokenRow = typeof apiTokens.$inferSelect;
-
-function toApiTokenDto(row: ApiTokenRow): ApiTokenDto {
-  return {
-    id: row.id,
-    name: row.name,
-    scopes: row.scopes,
-    token_prefix: row.tokenPrefix,
-    created_at: row.createdAt,
-    expires_at: row.expiresAt,
-    last_used_at: row.lastUsedAt,
-  };
-}
-
-export async function createApiToken(
-  db: Database,
-  userId: string,
-  input: { name: string; scopes: Scope[]; expires_in_days?: number | undefined },
-): Promise<ApiTokenDto & { token: string }> {
-  const now = Date.now();
-  const { token, hash, displayPrefix } = await newApiToken();
-  const row: ApiTokenRow = {
-    id: newId(now),
-    userId,
-    name: input.name,
-    tokenHash: hash,
-    tokenPrefix: displayPrefix,
-    scopes: [...new Set(input.scopes)],
-    agentId: null,
-    expiresAt: input.expires_in_days ? nowIso(now + input.expires_in_days * DAY_MS) : null,
-    lastUsedAt: null,
-    createdAt: nowIso(now),
-    revokedAt: null,
-  };
-  await db.insert(apiTokens).values(row).run();
-  return { ...toApiTokenDto(row), token };
-}
-
-export async function listApiTokens(db: Database, userId: string): Promise<ApiTokenDto[]> {
-  const rows = await db
-    .select()
-    .from(apiTokens)
-    // Agents' own tokens are managed with their agent (re-registering rotates them).
-    .where(and(eq(apiTokens.userId, userId), isNull(apiTokens.revokedAt), isNull(apiTokens.agentId)))
-    .orderBy(desc(apiTokens.id))
-    .all();
-  return rows.map(toApiTokenDto);
-}
-
-export async function revokeApiToken(db: Database, userId: string, tokenId: string): Promise<void> {
-  const revoked = await db
-    .update(apiTokens)
-    .set({ revokedAt: nowIso() })
-    .where(
-      and(
-        eq(apiTokens.id, tokenId),
-        eq(apiTokens.userId, userId),
-        isNull(apiTokens.revokedAt),
-        isNull(apiTokens.agentId),
-      ),
-    )
-    .returning({ id: apiTokens.id });
-  if (revoked.length === 0) throw notFound("API token");
 }
 
 /** True while the user's API token is neither revoked nor expired: for long-lived uses of one check. */

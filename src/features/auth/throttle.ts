@@ -31,35 +31,52 @@ export function retryAfterSeconds(rows: { lockedUntil: number | null }[], now: n
   return until > now ? Math.ceil((until - now) / 1000) : 0;
 }
 
-/** One statement per key: count the failure, restarting the window if it lapsed, and lock at the limit. */
-function recordFailureStatement(db: Database, key: string, limit: number, now: number) {
-  const windowLapsed = sql`${loginThrottles.windowStartedAt} <= ${now - THROTTLE_WINDOW_MS}`;
-  const failuresAfter = sql`CASE WHEN ${windowLapsed} THEN 1 ELSE ${loginThrottles.failures} + 1 END`;
+/**
+ * Reserves one login attempt on the account and on the address before any password is hashed: each
+ * key's count goes up (restarting a lapsed window) and locks at its limit, so a burst of concurrent
+ * guesses gets at most the limit evaluated; the rest find the lock. One statement for both keys: its
+ * SELECT reads the table before any of its own writes (SQLite computes an INSERT's source first when
+ * it reads the target), so the attempt is counted on both keys or on neither. Returns the keys
+ * reserved: both, or none when a lock is in force.
+ */
+export function reserveAttempt(db: Database, keys: ThrottleKeys, now: number) {
+  const t = loginThrottles;
+  const limitOf = (key: unknown) =>
+    sql`CASE WHEN ${key} = ${keys.account} THEN ${MAX_FAILURES_PER_ACCOUNT} ELSE ${MAX_FAILURES_PER_ADDRESS} END`;
+  const windowLapsed = sql`${t.windowStartedAt} <= ${now - THROTTLE_WINDOW_MS}`;
+  const countAfter = sql`CASE WHEN ${windowLapsed} THEN 1 ELSE ${t.failures} + 1 END`;
+  // Fresh rows: both limits are above 1, so a first attempt never locks.
+  const source = sql`SELECT k.column1, 1, ${now}, NULL FROM (VALUES (${keys.account}), (${keys.address})) AS k
+    WHERE NOT EXISTS (SELECT 1 FROM ${t} WHERE ${t.key} IN (${keys.account}, ${keys.address}) AND ${t.lockedUntil} > ${now})`;
   return db
-    .insert(loginThrottles)
-    .values({
-      key,
-      failures: 1,
-      windowStartedAt: now,
-      lockedUntil: limit <= 1 ? now + THROTTLE_LOCK_MS : null,
-    })
+    .insert(t)
+    .select(source)
     .onConflictDoUpdate({
-      target: loginThrottles.key,
+      target: t.key,
       set: {
-        failures: failuresAfter,
-        windowStartedAt: sql`CASE WHEN ${windowLapsed} THEN ${now} ELSE ${loginThrottles.windowStartedAt} END`,
-        lockedUntil: sql`CASE WHEN ${failuresAfter} >= ${limit} THEN ${now + THROTTLE_LOCK_MS} ELSE ${loginThrottles.lockedUntil} END`,
+        failures: countAfter,
+        windowStartedAt: sql`CASE WHEN ${windowLapsed} THEN ${now} ELSE ${t.windowStartedAt} END`,
+        lockedUntil: sql`CASE WHEN ${countAfter} >= ${limitOf(t.key)} THEN ${now + THROTTLE_LOCK_MS} ELSE ${t.lockedUntil} END`,
       },
-    });
+    })
+    .returning({ key: t.key });
 }
 
-export async function recordLoginFailure(db: Database, keys: ThrottleKeys, now = Date.now()): Promise<void> {
-  await db.batch([
-    recordFailureStatement(db, keys.account, MAX_FAILURES_PER_ACCOUNT, now),
-    recordFailureStatement(db, keys.address, MAX_FAILURES_PER_ADDRESS, now),
-  ]);
-}
-
-export function clearAccountFailures(db: Database, keys: ThrottleKeys) {
-  return db.delete(loginThrottles).where(inArray(loginThrottles.key, [keys.account]));
+/**
+ * After a successful login: the account's failures are forgotten (as before reservations), and the
+ * address gets its reserved attempt back, lifting a lock only this attempt had brought on.
+ */
+export function releaseAfterSuccess(db: Database, keys: ThrottleKeys) {
+  const t = loginThrottles;
+  const countAfter = sql`max(${t.failures} - 1, 0)`;
+  return [
+    db.delete(t).where(inArray(t.key, [keys.account])),
+    db
+      .update(t)
+      .set({
+        failures: countAfter,
+        lockedUntil: sql`CASE WHEN ${countAfter} < ${MAX_FAILURES_PER_ADDRESS} THEN NULL ELSE ${t.lockedUntil} END`,
+      })
+      .where(inArray(t.key, [keys.address])),
+  ] as const;
 }

@@ -26,7 +26,7 @@ const encoder = new TextEncoder();
 const keyCache = new Map<string, Promise<CryptoKey>>();
 
 // Importing an HMAC key costs more than verifying with it; the secret changes only on redeploy.
-function hmacKey(secret: string): Promise<CryptoKey> {
+export function hmacKey(secret: string): Promise<CryptoKey> {
   let key = keyCache.get(secret);
   if (!key) {
     key = crypto.subtle.importKey("raw", encoder.encode(secret), { name: "HMAC", hash: "SHA-256" }, false, [
