@@ -269,19 +269,68 @@ describe("assignments", () => {
     ]);
   });
 
+  it("lets the agent complete a pending assignment straight away, stamping the steps it skipped", async () => {
+    const { user, agent, task, assignment } = await delegated();
+    const listed = await callJson<Assignment[]>(
+      `/api/v1/delegation/assignments/agent/${agent.agent_id}?status=pending`,
+      200,
+      { token: agent.token },
+    );
+    expect(listed.map((a) => a.assignment_id)).toEqual([assignment.assignment_id]);
+    const done = await callJson<Assignment>(
+      `/api/v1/delegation/assignments/${assignment.assignment_id}/complete`,
+      200,
+      { method: "POST", token: agent.token },
+    );
+    expect(done).toMatchObject({ status: "completed", task: { status: "completed" } });
+    expect(done.accepted_at).toBe(done.completed_at);
+    expect(done.started_at).toBe(done.completed_at);
+    const stored = await callJson<Task>(`/api/v1/tasks/${task.task_id}`, 200, { token: user.token });
+    expect(stored.status).toBe("completed");
+    const [after] = await agentsOf(user);
+    expect(after).toMatchObject({ current_task_count: 0, status: "idle" });
+  });
+
+  it("lets the owner complete an accepted assignment, keeping when it was accepted", async () => {
+    const { user, agent, assignment } = await delegated();
+    const accepted = await callJson<Assignment>(
+      `/api/v1/delegation/assignments/${assignment.assignment_id}/accept`,
+      200,
+      { method: "POST", token: agent.token },
+    );
+    const done = await callJson<Assignment>(
+      `/api/v1/delegation/assignments/${assignment.assignment_id}/complete`,
+      200,
+      { method: "POST", token: user.token },
+    );
+    expect(done.status).toBe("completed");
+    expect(done.accepted_at).toBe(accepted.accepted_at);
+    expect(done.started_at).toBe(done.completed_at);
+  });
+
   it("refuses illegal moves with 409 and changes nothing", async () => {
     const { agent, assignment } = await delegated();
-    const early = await move(agent.token!, assignment.assignment_id, "complete");
-    expect(early.status).toBe(409);
-    expect((await problemOf(early)).code).toBe("illegal_transition");
     await (await move(agent.token!, assignment.assignment_id, "accept")).text();
     const twice = await move(agent.token!, assignment.assignment_id, "accept");
     expect(twice.status).toBe(409);
-    await twice.body?.cancel();
+    expect((await problemOf(twice)).code).toBe("illegal_transition");
     const list = await callJson<Assignment[]>(`/api/v1/delegation/assignments/agent/${agent.agent_id}`, 200, {
       token: agent.token,
     });
     expect(list[0]?.status).toBe("accepted");
+  });
+
+  it("refuses to complete a rejected or an already completed assignment with 409", async () => {
+    const first = await delegated();
+    await (await move(first.agent.token!, first.assignment.assignment_id, "reject", { reason: "No" })).text();
+    const rejected = await move(first.agent.token!, first.assignment.assignment_id, "complete");
+    expect(rejected.status).toBe(409);
+    expect((await problemOf(rejected)).detail).toBe("Cannot complete an assignment that is rejected.");
+    const second = await delegated();
+    await (await move(second.agent.token!, second.assignment.assignment_id, "complete")).text();
+    const again = await move(second.agent.token!, second.assignment.assignment_id, "complete");
+    expect(again.status).toBe(409);
+    expect((await problemOf(again)).code).toBe("illegal_transition");
   });
 
   it("a rejected task can be delegated again, to another agent when one is free", async () => {

@@ -111,9 +111,13 @@ function moveRoute<const B extends object>(move: AssignmentMove, summary: string
 
 export const acceptAssignment = moveRoute("accept", "Accept a pending assignment", {});
 export const startAssignment = moveRoute("start", "Start an accepted assignment", {});
-export const completeAssignment = moveRoute("complete", "Complete an assignment (completes its task)", {
-  body: { required: false, content: { "application/json": { schema: CompleteAssignmentBodySchema } } },
-});
+export const completeAssignment = moveRoute(
+  "complete",
+  "Complete a pending, accepted or started assignment (completes its task)",
+  {
+    body: { required: false, content: { "application/json": { schema: CompleteAssignmentBodySchema } } },
+  },
+);
 export const rejectAssignment = moveRoute(
   "reject",
   "Reject a pending or accepted assignment, with a reason",
