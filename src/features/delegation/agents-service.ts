@@ -56,7 +56,7 @@ export async function registerAgent(
       agentType: input.agent_type,
       capabilities,
       maxConcurrentTasks: input.max_concurrent_tasks,
-      status: sql`CASE WHEN ${agents.status} = 'offline' THEN 'offline' WHEN ${agents.currentTaskCount} >= ${input.max_concurrent_tasks} THEN 'busy' ELSE 'idle' END`,
+      status: sql`CASE WHEN ${agents.currentTaskCount} >= ${input.max_concurrent_tasks} THEN 'busy' ELSE 'idle' END`,
       lastActiveAt: nowIso(now),
       updatedAt: nowIso(now),
     })
