@@ -1,8 +1,15 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { MAX_AGENTS_PER_USER } from "../src/features/delegation/schemas";
 import { sweepSilentAgents } from "../src/jobs/agent-sweeper";
 import { call, callJson, createUser, problemOf, type TestUser } from "./helpers/api";
-import { type Agent, type Assignment, delegate, registerAgent } from "./helpers/delegation";
+import {
+  type Agent,
+  type Assignment,
+  delegate,
+  type RegisteredAgent,
+  registerAgent,
+} from "./helpers/delegation";
 import { createTask, type Task } from "./helpers/tasks";
 
 const move = (token: string, id: string, verb: string, body?: unknown) =>
@@ -29,10 +36,10 @@ describe("agents", () => {
     expect((await agentsOf(user)).map((a) => a.agent_id)).toEqual([agent.agent_id]);
   });
 
-  it("updates an agent its owner registers again, and refuses the id to anyone else with 409", async () => {
+  it("updates an agent its owner registers again, keeping its token and saying how to rotate it", async () => {
     const user = await createUser();
     const agent = await registerAgent(user);
-    const again = await callJson<Agent>("/api/v1/delegation/agents/register", 200, {
+    const again = await callJson<RegisteredAgent>("/api/v1/delegation/agents/register", 200, {
       token: user.token,
       body: {
         agent_id: agent.agent_id,
@@ -41,15 +48,102 @@ describe("agents", () => {
         max_concurrent_tasks: 3,
       },
     });
-    expect(again).toMatchObject({ agent_type: "frontend", max_concurrent_tasks: 3, capabilities: ["react"] });
-    expect(again.token).toBeUndefined();
-    const other = await createUser();
-    const res = await call("/api/v1/delegation/agents/register", {
-      token: other.token,
-      body: { agent_id: agent.agent_id, agent_type: "x" },
+    expect(again).toMatchObject({
+      agent_type: "frontend",
+      max_concurrent_tasks: 3,
+      capabilities: ["react"],
+      token_issued: false,
     });
-    expect(res.status).toBe(409);
-    expect((await problemOf(res)).code).toBe("agent_id_taken");
+    expect(again.token).toBeUndefined();
+    expect(again.message).toContain(`/api/v1/delegation/agents/${agent.agent_id}/rotate-token`);
+    await callJson(`/api/v1/delegation/agents/${agent.agent_id}/heartbeat`, 200, {
+      method: "POST",
+      token: agent.token,
+    });
+  });
+
+  it("keeps agent ids per account: another user registers the same id and neither sees the other's", async () => {
+    const [alice, bob] = [await createUser(), await createUser()];
+    const agentId = `shared-${crypto.randomUUID()}`;
+    const hers = await registerAgent(alice, { agent_id: agentId, agent_type: "research" });
+    const his = await registerAgent(bob, { agent_id: agentId, agent_type: "frontend" });
+    expect(his.token).toMatch(/^pap_/);
+    expect(his.token).not.toBe(hers.token);
+    expect(await agentsOf(alice)).toMatchObject([{ agent_id: agentId, agent_type: "research" }]);
+    expect(await agentsOf(bob)).toMatchObject([{ agent_id: agentId, agent_type: "frontend" }]);
+    const task = await createTask(bob, { title: "Bob's work" });
+    const { assignment } = await delegate(bob, { task_id: task.task_id, delegation_mode: "DELEGATE" });
+    const herList = await callJson<Assignment[]>(`/api/v1/delegation/assignments/agent/${agentId}`, 200, {
+      token: hers.token,
+    });
+    expect(herList).toEqual([]);
+    const foreign = await move(hers.token!, assignment!.assignment_id, "accept");
+    expect(foreign.status).toBe(404);
+    await foreign.body?.cancel();
+    const beat = await callJson<Agent>(`/api/v1/delegation/agents/${agentId}/heartbeat`, 200, {
+      method: "POST",
+      token: his.token,
+    });
+    expect(beat).toMatchObject({ agent_type: "frontend", current_task_count: 1 });
+    const [aliceAgent] = await agentsOf(alice);
+    expect(aliceAgent?.current_task_count).toBe(0);
+  });
+
+  it("pages the agent list with a Link header, in agent_id order, and refuses a foreign cursor", async () => {
+    const user = await createUser();
+    const base = `page-${crypto.randomUUID().slice(0, 8)}`;
+    const ids = [`${base}.c`, `${base}:a`, `${base}-b`, `${base}_d`, `${base}@e`];
+    for (const agent_id of ids) await registerAgent(user, { agent_id });
+    const seen: string[] = [];
+    let next: string | undefined = "/api/v1/delegation/agents?limit=2";
+    let pages = 0;
+    while (next) {
+      const res = await call(next, { token: user.token });
+      expect(res.status, next).toBe(200);
+      const page = await res.json<Agent[]>();
+      expect(page.length).toBeLessThanOrEqual(2);
+      seen.push(...page.map((a) => a.agent_id));
+      pages += 1;
+      next = /^<([^>]+)>; rel="next"$/.exec(res.headers.get("link") ?? "")?.[1];
+    }
+    expect(pages).toBe(3);
+    expect(seen).toEqual([...ids].sort());
+    const bad = await call("/api/v1/delegation/agents?cursor=not-a-cursor!", { token: user.token });
+    expect(bad.status).toBe(400);
+    expect((await problemOf(bad)).code).toBe("invalid_cursor");
+    const tooBig = await call("/api/v1/delegation/agents?limit=101", { token: user.token });
+    expect(tooBig.status).toBe(422);
+    await tooBig.body?.cancel();
+  });
+
+  it(`caps agents at ${MAX_AGENTS_PER_USER} per account, even for simultaneous registrations`, async () => {
+    const user = await createUser();
+    const base = `cap-${crypto.randomUUID().slice(0, 8)}`;
+    const statuses = await Promise.all(
+      Array.from({ length: MAX_AGENTS_PER_USER + 5 }, (_, i) =>
+        call("/api/v1/delegation/agents/register", {
+          token: user.token,
+          body: { agent_id: `${base}-${i}`, agent_type: "bulk" },
+        }).then(async (r) => ({ status: r.status, body: await r.json<{ code?: string }>() })),
+      ),
+    );
+    expect(statuses.filter((r) => r.status === 201)).toHaveLength(MAX_AGENTS_PER_USER);
+    const refused = statuses.filter((r) => r.status !== 201);
+    expect(refused.map((r) => [r.status, r.body.code])).toEqual(
+      Array.from({ length: 5 }, () => [409, "too_many_agents"]),
+    );
+    const count = await env.DB.prepare(
+      "SELECT (SELECT count(*) FROM agents WHERE user_id = ?1) AS agents, (SELECT count(*) FROM api_tokens WHERE user_id = ?1) AS tokens",
+    )
+      .bind(user.id)
+      .first();
+    expect(count).toEqual({ agents: MAX_AGENTS_PER_USER, tokens: MAX_AGENTS_PER_USER });
+    const existing = await call("/api/v1/delegation/agents/register", {
+      token: user.token,
+      body: { agent_id: `${base}-0`, agent_type: "bulk", max_concurrent_tasks: 2 },
+    });
+    expect(existing.status).toBe(200);
+    await existing.body?.cancel();
   });
 
   it("filters agents by type and status", async () => {
@@ -269,19 +363,68 @@ describe("assignments", () => {
     ]);
   });
 
+  it("lets the agent complete a pending assignment straight away, stamping the steps it skipped", async () => {
+    const { user, agent, task, assignment } = await delegated();
+    const listed = await callJson<Assignment[]>(
+      `/api/v1/delegation/assignments/agent/${agent.agent_id}?status=pending`,
+      200,
+      { token: agent.token },
+    );
+    expect(listed.map((a) => a.assignment_id)).toEqual([assignment.assignment_id]);
+    const done = await callJson<Assignment>(
+      `/api/v1/delegation/assignments/${assignment.assignment_id}/complete`,
+      200,
+      { method: "POST", token: agent.token },
+    );
+    expect(done).toMatchObject({ status: "completed", task: { status: "completed" } });
+    expect(done.accepted_at).toBe(done.completed_at);
+    expect(done.started_at).toBe(done.completed_at);
+    const stored = await callJson<Task>(`/api/v1/tasks/${task.task_id}`, 200, { token: user.token });
+    expect(stored.status).toBe("completed");
+    const [after] = await agentsOf(user);
+    expect(after).toMatchObject({ current_task_count: 0, status: "idle" });
+  });
+
+  it("lets the owner complete an accepted assignment, keeping when it was accepted", async () => {
+    const { user, agent, assignment } = await delegated();
+    const accepted = await callJson<Assignment>(
+      `/api/v1/delegation/assignments/${assignment.assignment_id}/accept`,
+      200,
+      { method: "POST", token: agent.token },
+    );
+    const done = await callJson<Assignment>(
+      `/api/v1/delegation/assignments/${assignment.assignment_id}/complete`,
+      200,
+      { method: "POST", token: user.token },
+    );
+    expect(done.status).toBe("completed");
+    expect(done.accepted_at).toBe(accepted.accepted_at);
+    expect(done.started_at).toBe(done.completed_at);
+  });
+
   it("refuses illegal moves with 409 and changes nothing", async () => {
     const { agent, assignment } = await delegated();
-    const early = await move(agent.token!, assignment.assignment_id, "complete");
-    expect(early.status).toBe(409);
-    expect((await problemOf(early)).code).toBe("illegal_transition");
     await (await move(agent.token!, assignment.assignment_id, "accept")).text();
     const twice = await move(agent.token!, assignment.assignment_id, "accept");
     expect(twice.status).toBe(409);
-    await twice.body?.cancel();
+    expect((await problemOf(twice)).code).toBe("illegal_transition");
     const list = await callJson<Assignment[]>(`/api/v1/delegation/assignments/agent/${agent.agent_id}`, 200, {
       token: agent.token,
     });
     expect(list[0]?.status).toBe("accepted");
+  });
+
+  it("refuses to complete a rejected or an already completed assignment with 409", async () => {
+    const first = await delegated();
+    await (await move(first.agent.token!, first.assignment.assignment_id, "reject", { reason: "No" })).text();
+    const rejected = await move(first.agent.token!, first.assignment.assignment_id, "complete");
+    expect(rejected.status).toBe(409);
+    expect((await problemOf(rejected)).detail).toBe("Cannot complete an assignment that is rejected.");
+    const second = await delegated();
+    await (await move(second.agent.token!, second.assignment.assignment_id, "complete")).text();
+    const again = await move(second.agent.token!, second.assignment.assignment_id, "complete");
+    expect(again.status).toBe(409);
+    expect((await problemOf(again)).code).toBe("illegal_transition");
   });
 
   it("a rejected task can be delegated again, to another agent when one is free", async () => {
@@ -429,6 +572,135 @@ describe("silent agents (cron)", () => {
     });
     expect(stored.assigned_to).toBe(`agent:${spare.agent_id}`);
     expect(await sweepSilentAgents(env)).toEqual({ offline: 0, redelegated: 0 });
+  });
+});
+
+describe("removing an agent and rotating its token", () => {
+  const agentPath = (agent: Agent) => `/api/v1/delegation/agents/${agent.agent_id}`;
+  const rotate = (agent: Agent, token: string | undefined) =>
+    call(`${agentPath(agent)}/rotate-token`, { method: "POST", token });
+  const remove = (agent: Agent, token: string | undefined) =>
+    call(agentPath(agent), { method: "DELETE", token });
+  const statusOf = async (res: Response) => {
+    await res.body?.cancel();
+    return res.status;
+  };
+
+  it("removes an agent: its token dies at once and its open work goes back to the pool", async () => {
+    const user = await createUser();
+    const leaving = await registerAgent(user, { agent_type: "research", max_concurrent_tasks: 3 });
+    const tasks = await Promise.all(
+      ["pending", "accepted", "started"].map((t) => createTask(user, { title: t })),
+    );
+    const assignments: Assignment[] = [];
+    for (const task of tasks) {
+      const { assignment } = await delegate(user, { task_id: task.task_id, delegation_mode: "DELEGATE" });
+      assignments.push(assignment!);
+    }
+    await (await move(leaving.token!, assignments[1]!.assignment_id, "accept")).text();
+    await (await move(leaving.token!, assignments[2]!.assignment_id, "accept")).text();
+    await (await move(leaving.token!, assignments[2]!.assignment_id, "start")).text();
+    const spare = await registerAgent(user, { agent_type: "research", max_concurrent_tasks: 5 });
+
+    expect(await statusOf(await remove(leaving, user.token))).toBe(204);
+
+    expect(await statusOf(await call("/api/v1/delegation/agents", { token: leaving.token }))).toBe(401);
+    expect(await agentsOf(user)).toMatchObject([{ agent_id: spare.agent_id, current_task_count: 3 }]);
+    const ended = await env.DB.prepare(
+      "SELECT status, reason FROM task_assignments WHERE user_id = ? AND agent_id = ? ORDER BY id",
+    )
+      .bind(user.id, leaving.agent_id)
+      .all();
+    expect(ended.results).toEqual(
+      Array.from({ length: 3 }, () => ({ status: "cancelled", reason: "The agent was removed." })),
+    );
+    const spareWork = await callJson<Assignment[]>(
+      `/api/v1/delegation/assignments/agent/${spare.agent_id}`,
+      200,
+      {
+        token: spare.token,
+      },
+    );
+    expect(spareWork.map((a) => a.task_id).sort()).toEqual(tasks.map((t) => t.task_id).sort());
+    for (const task of tasks) {
+      const stored = await callJson<{ assigned_to: string }>(`/api/v1/tasks/${task.task_id}`, 200, {
+        token: user.token,
+      });
+      expect(stored.assigned_to).toBe(`agent:${spare.agent_id}`);
+    }
+    expect(await statusOf(await remove(leaving, user.token))).toBe(404);
+  });
+
+  it("leaves the removed agent's tasks delegable when no other agent is free", async () => {
+    const user = await createUser();
+    const leaving = await registerAgent(user);
+    const task = await createTask(user, { title: "orphan" });
+    await delegate(user, { task_id: task.task_id, delegation_mode: "DELEGATE" });
+    expect(await statusOf(await remove(leaving, user.token))).toBe(204);
+    const stored = await callJson<{ assigned_to: string | null }>(`/api/v1/tasks/${task.task_id}`, 200, {
+      token: user.token,
+    });
+    expect(stored.assigned_to).toBeNull();
+    const newcomer = await registerAgent(user);
+    const again = await delegate(user, { task_id: task.task_id, delegation_mode: "DELEGATE" });
+    expect(again.assigned_agent).toMatchObject({ agent_id: newcomer.agent_id, current_task_count: 1 });
+  });
+
+  it("rotates an agent's token: the new one is shown once and the old one answers 401 at once", async () => {
+    const user = await createUser();
+    const agent = await registerAgent(user);
+    const res = await rotate(agent, user.token);
+    expect(res.status).toBe(200);
+    const rotated = await res.json<RegisteredAgent>();
+    expect(rotated).toMatchObject({ agent_id: agent.agent_id, token_issued: true });
+    expect(rotated.token).toMatch(/^pap_/);
+    expect(rotated.token).not.toBe(agent.token);
+    const beat = (token: string | undefined) =>
+      call(`${agentPath(agent)}/heartbeat`, { method: "POST", token });
+    expect(await statusOf(await beat(agent.token))).toBe(401);
+    expect(await statusOf(await beat(rotated.token))).toBe(200);
+    const listed = await callJson<Agent[]>("/api/v1/delegation/agents", 200, { token: user.token });
+    expect(listed.map((a) => a.token)).toEqual([undefined]);
+  });
+
+  it("lets the owner's API token with agents:write remove or rotate, but not the agent's own token", async () => {
+    const user = await createUser();
+    const agent = await registerAgent(user);
+    const { token: apiToken } = await callJson<{ token: string }>("/api/v1/auth/tokens", 201, {
+      token: user.token,
+      body: { name: "ops script", scopes: ["agents:read", "agents:write"] },
+    });
+    const { token: readOnly } = await callJson<{ token: string }>("/api/v1/auth/tokens", 201, {
+      token: user.token,
+      body: { name: "reader", scopes: ["agents:read"] },
+    });
+    const own = await rotate(agent, agent.token);
+    expect(own.status).toBe(403);
+    expect((await problemOf(own)).detail).toContain("owner");
+    expect(await statusOf(await remove(agent, agent.token))).toBe(403);
+    expect(await statusOf(await rotate(agent, readOnly))).toBe(403);
+    expect(await statusOf(await rotate(agent, apiToken))).toBe(200);
+    expect(await statusOf(await remove(agent, apiToken))).toBe(204);
+    expect(await agentsOf(user)).toEqual([]);
+  });
+
+  it("answers 404 for another user's agent, as for a missing one, and changes nothing", async () => {
+    const owner = await createUser();
+    const agent = await registerAgent(owner);
+    const stranger = await createUser();
+    const strangersAgent = await registerAgent(stranger);
+    const missing = { ...agent, agent_id: `missing-${crypto.randomUUID()}` };
+    for (const token of [stranger.token, strangersAgent.token]) {
+      for (const target of [agent, missing]) {
+        const rotated = await rotate(target, token);
+        expect(rotated.status).toBe(404);
+        expect((await problemOf(rotated)).detail).toBe("Agent was not found.");
+        expect(await statusOf(await remove(target, token))).toBe(404);
+      }
+    }
+    expect(
+      await statusOf(await call(`${agentPath(agent)}/heartbeat`, { method: "POST", token: agent.token })),
+    ).toBe(200);
   });
 });
 

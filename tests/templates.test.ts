@@ -197,28 +197,78 @@ describe("creating and reading a template", () => {
     expect(row).toEqual({ user_id: user.id, category: "Health", is_public: 0 });
   });
 
-  it("takes a client-chosen id, and answers 409 when that id is taken (by anyone)", async () => {
-    const [alice, bob] = [await createUser(), await createUser()];
+  it("takes a client-chosen id, and answers 409 when the same account uses it again", async () => {
+    const alice = await createUser();
     const id = `${uniqueTemplateId("weekly")}.review:v1-x`;
     const created = await createTemplate(alice, { template_id: id });
     expect(created.template_id).toBe(id);
-    for (const user of [alice, bob]) {
-      const again = await call("/api/v1/templates", {
-        token: user.token,
-        body: { template_id: id, name: "Dup", category: "Work", steps: templateSteps(1) },
-      });
-      expect(again.status).toBe(409);
-      const problem = await problemOf(again);
-      expect(problem.code).toBe("template_id_taken");
-      expect(problem.detail).toContain(id);
-    }
-    expect(await countTemplates("id", id)).toBe(1);
+    const again = await call("/api/v1/templates", {
+      token: alice.token,
+      body: { template_id: id, name: "Dup", category: "Work", steps: templateSteps(1) },
+    });
+    expect(again.status).toBe(409);
+    const problem = await problemOf(again);
+    expect(problem.code).toBe("template_id_taken");
+    expect(problem.detail).toContain(id);
+    expect(await countTemplates("user_id", alice.id)).toBe(1);
     const bad = await call("/api/v1/templates", {
       token: alice.token,
       body: { template_id: "has space", name: "x", category: "Work", steps: templateSteps(1) },
     });
     expect(bad.status).toBe(422);
     expect((await problemOf(bad)).errors?.map((e) => e.field)).toEqual(["template_id"]);
+  });
+
+  it("keeps client-chosen ids per account: another user takes the same id and neither sees the other's", async () => {
+    const [alice, bob] = [await createUser(), await createUser()];
+    const id = uniqueTemplateId("private");
+    const hers = await createTemplate(alice, { template_id: id, name: "Alice's routine" });
+    const his = await createTemplate(bob, { template_id: id, name: "Bob's routine" });
+    expect(his).toMatchObject({ template_id: id, name: "Bob's routine", is_mine: true });
+    const path = `/api/v1/templates/${id}`;
+    expect(await callJson<Template>(path, 200, { token: alice.token })).toEqual(hers);
+    expect(await callJson<Template>(path, 200, { token: bob.token })).toEqual(his);
+    await callJson(path, 200, { method: "PATCH", token: bob.token, body: { name: "Bob's new name" } });
+    await callJson(`${path}/steps`, 200, {
+      method: "PUT",
+      token: bob.token,
+      body: { steps: templateSteps(3) },
+    });
+    const applied = await callJson<{ title: string; micro_steps: unknown[] }>(`${path}/apply`, 201, {
+      method: "POST",
+      token: alice.token,
+    });
+    expect(applied).toMatchObject({ title: "Alice's routine" });
+    expect(applied.micro_steps).toHaveLength(2);
+    await callJson(path, 204, { method: "DELETE", token: bob.token });
+    expect(await callJson<Template>(path, 200, { token: alice.token })).toMatchObject({
+      name: "Alice's routine",
+      step_count: 2,
+      times_applied: 1,
+    });
+    const mine = await callJson<Template[]>("/api/v1/templates?mine=true", 200, { token: bob.token });
+    expect(mine).toEqual([]);
+  });
+
+  it("gives others one unambiguous id for a public template, whatever id its owner chose", async () => {
+    const [alice, bob, carol] = [await createUser(), await createUser(), await createUser()];
+    const id = uniqueTemplateId("shared");
+    await createTemplate(alice, { template_id: id, name: "Alice's public", is_public: true });
+    await createTemplate(bob, { template_id: id, name: "Bob's public", is_public: true });
+    const { items } = await listAll(carol, "/api/v1/templates?limit=100&q=s public");
+    const seen = items.filter((t) => t.name === "Alice's public" || t.name === "Bob's public");
+    expect(seen).toHaveLength(2);
+    for (const template of seen) {
+      expect(template.template_id).not.toBe(id);
+      expect(template.is_mine).toBe(false);
+      const read = await callJson<Template>(`/api/v1/templates/${template.template_id}`, 200, {
+        token: carol.token,
+      });
+      expect(read).toEqual(template);
+    }
+    const byOwnId = await call(`/api/v1/templates/${id}`, { token: carol.token });
+    expect(byOwnId.status).toBe(404);
+    await byOwnId.body?.cancel();
   });
 
   it("answers 422 naming the fields for no steps, 11 steps, 0 or 11 minutes, a bad category", async () => {

@@ -1,9 +1,8 @@
-import { and, eq, inArray, lt, ne, sql } from "drizzle-orm";
+import { and, eq, lt, ne, sql } from "drizzle-orm";
 import { createDatabase } from "../db";
-import { agents, taskAssignments, tasks } from "../db/schema";
+import { agents } from "../db/schema";
 import type { Env } from "../env";
-import { delegateTask } from "../features/delegation/delegate-service";
-import { ApiError } from "../lib/errors";
+import { endAssignmentsOf, handBackTasks } from "../features/delegation/release-service";
 import { publishEvents } from "../lib/outbox";
 import { nowIso } from "../lib/time";
 
@@ -35,54 +34,24 @@ export async function sweepSilentAgents(
   let redelegated = 0;
   for (const agent of silent) {
     const [released] = await db.batch([
-      db
-        .update(taskAssignments)
-        .set({
-          status: "rejected",
-          reason: "The agent went offline.",
-          rejectedAt: nowIso(now),
-          updatedAt: nowIso(now),
-        })
-        .where(
-          and(
-            eq(taskAssignments.agentId, agent.agentId),
-            inArray(taskAssignments.status, ["pending", "accepted"]),
-          ),
-        )
-        .returning({
-          taskId: taskAssignments.taskId,
-          userId: taskAssignments.userId,
-          role: taskAssignments.role,
-        }),
+      endAssignmentsOf(db, agent, {
+        statuses: ["pending", "accepted"],
+        status: "rejected",
+        reason: "The agent went offline.",
+        now,
+      }),
       db
         .update(agents)
         .set({
           status: "offline",
-          currentTaskCount: sql`(SELECT count(*) FROM task_assignments a WHERE a.agent_id = ${agent.agentId} AND a.status = 'in_progress')`,
+          currentTaskCount: sql`(SELECT count(*) FROM task_assignments a WHERE a.user_id = ${agent.userId} AND a.agent_id = ${agent.agentId} AND a.status = 'in_progress')`,
           updatedAt: nowIso(now),
         })
         .where(eq(agents.id, agent.id)),
     ]);
-    for (const { taskId, userId, role } of released) {
-      if (role !== "owner") continue;
-      await db
-        .update(tasks)
-        .set({ assignedTo: null, updatedAt: nowIso(now) })
-        .where(and(eq(tasks.id, taskId), eq(tasks.assignedTo, `agent:${agent.agentId}`)))
-        .run();
-      try {
-        const { events } = await delegateTask(db, userId, {
-          task_id: taskId,
-          delegation_mode: "DELEGATE",
-          prefer_agent_type: agent.agentType,
-        });
-        await publishEvents(env, events);
-        redelegated += 1;
-      } catch (error) {
-        // No free agent (503) or the task changed meanwhile: it waits for the person to delegate it.
-        if (!(error instanceof ApiError)) throw error;
-      }
-    }
+    const handedBack = await handBackTasks(db, agent, released, now);
+    await publishEvents(env, handedBack.events);
+    redelegated += handedBack.redelegated;
   }
   return { offline: silent.length, redelegated };
 }

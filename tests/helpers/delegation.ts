@@ -10,6 +10,12 @@ export interface Agent {
   token?: string;
 }
 
+/** What registering (or rotating) answers: the agent, and its token when one was issued. */
+export interface RegisteredAgent extends Agent {
+  token_issued: boolean;
+  message?: string;
+}
+
 export interface Assignment {
   assignment_id: string;
   task_id: string;

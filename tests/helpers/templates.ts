@@ -7,7 +7,7 @@ export type Template = TemplateDto;
 export const templateSteps = (n: number) =>
   Array.from({ length: n }, (_, i) => ({ description: `Step ${i + 1}` }));
 
-/** A client-chosen template id no other test uses (template ids are global, like agent ids per user). */
+/** A client-chosen template id no other test uses (template ids, like agent ids, are per account). */
 export const uniqueTemplateId = (prefix = "tpl") => `${prefix}_${crypto.randomUUID().slice(0, 12)}`;
 
 /** Creates a template through the API (private, Work, two steps unless the body says otherwise). */

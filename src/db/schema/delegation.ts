@@ -14,7 +14,10 @@ export const ASSIGNMENT_ROLES = ["owner", "collaborator"] as const;
 export type AgentStatus = (typeof AGENT_STATUSES)[number];
 export type AssignmentStatus = (typeof ASSIGNMENT_STATUSES)[number];
 
-/** AI agents a user registered to take work. `agent_id` is chosen by the client and globally unique. */
+/**
+ * AI agents a user registered to take work. `agent_id` is chosen by the client and unique per user:
+ * two accounts may both name an agent "backend-agent-1", and neither learns of the other.
+ */
 export const agents = sqliteTable(
   "agents",
   {
@@ -34,7 +37,7 @@ export const agents = sqliteTable(
     updatedAt: text("updated_at").notNull(),
   },
   (t) => [
-    uniqueIndex("agents_agent_id_unique").on(t.agentId),
+    uniqueIndex("agents_user_agent_unique").on(t.userId, t.agentId),
     index("agents_user_type_load").on(t.userId, t.agentType, t.currentTaskCount),
     uniqueIndex("agents_last_claim_unique").on(t.lastClaimId),
   ],
@@ -46,7 +49,7 @@ export const taskAssignments = sqliteTable(
     id: text("id").primaryKey(),
     userId: text("user_id").notNull(),
     taskId: text("task_id").notNull(),
-    /** The agent's client id, or null when the person does it (DO). */
+    /** The agent's client id (unique within `user_id`), or null when the person does it (DO). */
     agentId: text("agent_id"),
     assignee: text("assignee").notNull(),
     role: text("role", { enum: ASSIGNMENT_ROLES }).notNull().default("owner"),
@@ -61,7 +64,7 @@ export const taskAssignments = sqliteTable(
     updatedAt: text("updated_at").notNull(),
   },
   (t) => [
-    index("task_assignments_agent_status").on(t.agentId, t.status),
+    index("task_assignments_user_agent_status").on(t.userId, t.agentId, t.status),
     index("task_assignments_user_task").on(t.userId, t.taskId),
     // A task has at most one open assignment per role: the database refuses a second, even from
     // concurrent requests.

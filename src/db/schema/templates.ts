@@ -1,16 +1,22 @@
 import { sql } from "drizzle-orm";
-import { check, index, integer, sqliteTable, text } from "drizzle-orm/sqlite-core";
+import { check, index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 import { LEAF_TYPES, TASK_CATEGORIES } from "./tasks";
 
 /**
  * Reusable task shapes (BE-01). `user_id` is null for the platform's own public templates; a user's
  * template is private unless `is_public`.
+ *
+ * `id` is global (server-made, or a built-in's name) and is how everyone else addresses a template;
+ * `client_id` is its owner's own name for it, unique per owner only, so choosing an id never reveals
+ * that another account uses it.
  */
 export const taskTemplates = sqliteTable(
   "task_templates",
   {
     id: text("id").primaryKey(),
     userId: text("user_id"),
+    /** The owner's id for it: the one they chose, else `id`. Null for built-ins. */
+    clientId: text("client_id"),
     name: text("name").notNull(),
     description: text("description"),
     category: text("category", { enum: TASK_CATEGORIES }).notNull(),
@@ -22,6 +28,7 @@ export const taskTemplates = sqliteTable(
   },
   (t) => [
     index("task_templates_user").on(t.userId, t.id),
+    uniqueIndex("task_templates_user_client_id").on(t.userId, t.clientId),
     index("task_templates_public").on(t.isPublic, t.id),
     check(
       "task_templates_category_check",

@@ -14,13 +14,19 @@ import type { AssignmentDto } from "./schemas";
 
 export type AssignmentMove = "accept" | "start" | "complete" | "reject";
 
-/** The legal moves: pending → accepted → in_progress → completed; pending or accepted → rejected. */
+/**
+ * The legal moves: pending → accepted → in_progress → completed; pending or accepted → rejected.
+ * An agent may also complete straight from pending or accepted (the seed's agent loop lists its work
+ * and completes it): the stamps it skipped are filled with the completion time.
+ */
 export const MOVES: Record<
   AssignmentMove,
   {
     from: AssignmentStatus[];
     to: AssignmentStatus;
     stamp: "acceptedAt" | "startedAt" | "completedAt" | "rejectedAt";
+    /** Earlier stamps a shortcut skipped, set to the move's time when still empty. */
+    fills?: ("acceptedAt" | "startedAt")[];
     event: string;
     releases: boolean;
   }
@@ -40,9 +46,10 @@ export const MOVES: Record<
     releases: false,
   },
   complete: {
-    from: ["in_progress"],
+    from: ["pending", "accepted", "in_progress"],
     to: "completed",
     stamp: "completedAt",
+    fills: ["acceptedAt", "startedAt"],
     event: "assignment.completed",
     releases: true,
   },
@@ -75,6 +82,12 @@ export async function moveAssignment(
       .update(taskAssignments)
       .set({
         status: rule.to,
+        ...Object.fromEntries(
+          (rule.fills ?? []).map((stamp) => [
+            stamp,
+            sql`coalesce(${taskAssignments[stamp]}, ${nowIso(now)})`,
+          ]),
+        ),
         [rule.stamp]: nowIso(now),
         ...(move === "reject" ? { reason: details.reason ?? null } : {}),
         updatedAt: nowIso(now),

@@ -1,7 +1,8 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import type { Principal } from "../../lib/auth/principal";
 import { type AppRouteHandler, createRouter } from "../../lib/create-app";
-import { ApiError, forbidden } from "../../lib/errors";
-import { BEARER_SECURITY, errorResponses, jsonBody, jsonResponse } from "../../lib/openapi";
+import { ApiError, forbidden, notFound } from "../../lib/errors";
+import { BEARER_SECURITY, errorResponses, jsonBody, jsonResponse, pageResponse } from "../../lib/openapi";
 import { encodeCursor, nextLink, pageAfter } from "../../lib/pagination";
 import { afterWrite } from "../../lib/publish";
 import { requireAuth } from "../../middleware/auth";
@@ -9,7 +10,9 @@ import * as agentsService from "./agents-service";
 import { listAgentAssignments } from "./assignment-queries";
 import { type AssignmentMove, moveAssignment } from "./assignments-service";
 import { delegateTask } from "./delegate-service";
+import { removeAgent as removeAgentWork } from "./release-service";
 import {
+  AGENT_ID_PATTERN,
   AgentIdParamsSchema,
   AgentSchema,
   AssignmentIdParamsSchema,
@@ -19,6 +22,7 @@ import {
   DelegationResultSchema,
   ListAgentsQuerySchema,
   ListAssignmentsQuerySchema,
+  MAX_AGENTS_PER_USER,
   RegisterAgentBodySchema,
   RegisteredAgentSchema,
   RejectBodySchema,
@@ -33,12 +37,17 @@ export const registerAgent = createRoute({
   path: "/agents/register",
   tags,
   summary: "Register an agent (or update it when you register its agent_id again)",
+  description:
+    "Agent ids are yours: another account may use the same one. The first registration issues the agent's own " +
+    "token, shown once. Registering an existing agent_id again updates its settings and keeps its token " +
+    "(`token_issued: false`); to replace a leaked token, call `POST /agents/{agent_id}/rotate-token`. " +
+    `An account has at most ${MAX_AGENTS_PER_USER} agents: past that, 409 \`too_many_agents\`.`,
   security: BEARER_SECURITY,
   middleware: write,
   request: { body: jsonBody(RegisterAgentBodySchema) },
   responses: {
     201: jsonResponse(RegisteredAgentSchema, "Registered; the agent's own token is shown once"),
-    200: jsonResponse(RegisteredAgentSchema, "Updated"),
+    200: jsonResponse(RegisteredAgentSchema, "Updated; the agent's current token stays valid"),
     ...errorResponses(400, 401, 403, 409, 413, 422),
   },
 });
@@ -47,11 +56,44 @@ export const listAgents = createRoute({
   method: "get",
   path: "/agents",
   tags,
-  summary: "Your agents",
+  summary: "Your agents, in agent_id order",
+  description: 'The next page, if any, is in the `Link: <…>; rel="next"` header.',
   security: BEARER_SECURITY,
   middleware: read,
   request: { query: ListAgentsQuerySchema },
-  responses: { 200: jsonResponse(z.array(AgentSchema), "Agents"), ...errorResponses(401, 403, 422) },
+  responses: { 200: pageResponse(AgentSchema, "A page of agents"), ...errorResponses(400, 401, 403, 422) },
+});
+
+const OWNER_ONLY =
+  "Only the owner may do this: a login session, or an API token with agents:write. The agent's own token answers 403; another account's agent is 404.";
+
+export const removeAgent = createRoute({
+  method: "delete",
+  path: "/agents/{agent_id}",
+  tags,
+  summary: "Remove an agent: its token stops working and its open work goes back to the pool",
+  description:
+    `${OWNER_ONLY} Its pending, accepted and started assignments are cancelled ("The agent was removed.") and each ` +
+    "task it owned is delegated again to another free agent of the same type, or left for you to delegate.",
+  security: BEARER_SECURITY,
+  middleware: write,
+  request: { params: AgentIdParamsSchema },
+  responses: { 204: { description: "Removed" }, ...errorResponses(401, 403, 404, 422) },
+});
+
+export const rotateAgentToken = createRoute({
+  method: "post",
+  path: "/agents/{agent_id}/rotate-token",
+  tags,
+  summary: "Give an agent a new token (shown once); its old token stops working at once",
+  description: OWNER_ONLY,
+  security: BEARER_SECURITY,
+  middleware: write,
+  request: { params: AgentIdParamsSchema },
+  responses: {
+    200: jsonResponse(RegisteredAgentSchema, "The agent with its new token, shown once"),
+    ...errorResponses(401, 403, 404, 422),
+  },
 });
 
 export const heartbeat = createRoute({
@@ -111,9 +153,13 @@ function moveRoute<const B extends object>(move: AssignmentMove, summary: string
 
 export const acceptAssignment = moveRoute("accept", "Accept a pending assignment", {});
 export const startAssignment = moveRoute("start", "Start an accepted assignment", {});
-export const completeAssignment = moveRoute("complete", "Complete an assignment (completes its task)", {
-  body: { required: false, content: { "application/json": { schema: CompleteAssignmentBodySchema } } },
-});
+export const completeAssignment = moveRoute(
+  "complete",
+  "Complete a pending, accepted or started assignment (completes its task)",
+  {
+    body: { required: false, content: { "application/json": { schema: CompleteAssignmentBodySchema } } },
+  },
+);
 export const rejectAssignment = moveRoute(
   "reject",
   "Reject a pending or accepted assignment, with a reason",
@@ -124,18 +170,48 @@ export const rejectAssignment = moveRoute(
 
 const registerHandler: AppRouteHandler<typeof registerAgent> = async (c) => {
   if (c.var.principal.kind === "agent") throw forbidden("Agents cannot register agents.");
-  const { created, agent, token } = await agentsService.registerAgent(
+  const { created, agent, token, message } = await agentsService.registerAgent(
     c.var.db,
     c.var.principal.userId,
     c.req.valid("json"),
   );
-  return created ? c.json({ ...agent, token }, 201) : c.json(agent, 200);
+  return created
+    ? c.json({ ...agent, token, token_issued: true }, 201)
+    : c.json({ ...agent, token_issued: false, message }, 200);
 };
 
 const listAgentsHandler: AppRouteHandler<typeof listAgents> = async (c) => {
-  const { principal } = c.var;
-  const agents = await agentsService.listAgents(c.var.db, principal.userId, c.req.valid("query"));
-  return c.json(principal.agentId ? agents.filter((a) => a.agent_id === principal.agentId) : agents, 200);
+  const { cursor, ...query } = c.req.valid("query");
+  const afterId = pageAfter(cursor, AGENT_ID_PATTERN);
+  const page = await agentsService.listAgents(c.var.db, c.var.principal, { ...query, afterId });
+  if (page.lastId) c.header("Link", nextLink(c.req.url, encodeCursor(page.lastId)));
+  return c.json(page.items, 200);
+};
+
+/**
+ * Removing or rotating an agent is its owner's act. An agent's own token gets 403 for itself, and for
+ * any other id the same 404 as a missing agent.
+ */
+function requireOwner(principal: Principal, agentId: string): void {
+  if (!principal.agentId) return;
+  if (principal.agentId === agentId)
+    throw forbidden("An agent cannot remove itself or rotate its own token; its owner can.");
+  throw notFound("Agent");
+}
+
+const removeAgentHandler: AppRouteHandler<typeof removeAgent> = async (c) => {
+  const { agent_id } = c.req.valid("param");
+  requireOwner(c.var.principal, agent_id);
+  const { events } = await removeAgentWork(c.var.db, c.var.principal.userId, agent_id);
+  afterWrite(c, events);
+  return c.body(null, 204);
+};
+
+const rotateAgentTokenHandler: AppRouteHandler<typeof rotateAgentToken> = async (c) => {
+  const { agent_id } = c.req.valid("param");
+  requireOwner(c.var.principal, agent_id);
+  const { agent, token } = await agentsService.rotateAgentToken(c.var.db, c.var.principal.userId, agent_id);
+  return c.json({ ...agent, token, token_issued: true }, 200);
 };
 
 const heartbeatHandler: AppRouteHandler<typeof heartbeat> = async (c) =>
@@ -160,11 +236,12 @@ const agentAssignmentsHandler: AppRouteHandler<typeof agentAssignments> = async 
     limit: query.limit,
     afterId,
   });
-  if (page.items.length === 0 && !afterId) {
-    const owned = await agentsService.listAgents(c.var.db, principal.userId, {});
-    if (!owned.some((a) => a.agent_id === agent_id))
-      throw new ApiError(404, "not_found", "Agent was not found.");
-  }
+  if (
+    page.items.length === 0 &&
+    !afterId &&
+    !(await agentsService.agentExists(c.var.db, principal, agent_id))
+  )
+    throw notFound("Agent");
   if (page.lastId) c.header("Link", nextLink(c.req.url, encodeCursor(page.lastId)));
   return c.json(page.items, 200);
 };
@@ -211,6 +288,8 @@ const completeHandler: AppRouteHandler<typeof completeAssignment> = async (c) =>
 export const delegationRouter = createRouter()
   .openapi(registerAgent, registerHandler)
   .openapi(listAgents, listAgentsHandler)
+  .openapi(removeAgent, removeAgentHandler)
+  .openapi(rotateAgentToken, rotateAgentTokenHandler)
   .openapi(heartbeat, heartbeatHandler)
   .openapi(delegate, delegateHandler)
   .openapi(agentAssignments, agentAssignmentsHandler)

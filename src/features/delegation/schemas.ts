@@ -5,14 +5,21 @@ import { caseInsensitiveEnum } from "../../lib/enums";
 import { PaginationQuerySchema } from "../../lib/pagination";
 
 export const MAX_AGENT_CAPACITY = 100;
+/** Agents one account may register: each holds a live token, so an account cannot mint them without end. */
+export const MAX_AGENTS_PER_USER = 100;
 
-// Client-chosen ids are opaque strings (the seed's agents are "backend-agent-1"), not UUIDs.
+/**
+ * Client-chosen ids are opaque strings (the seed's agents are "backend-agent-1"), not UUIDs. They are
+ * per account: two accounts may both have a "backend-agent-1".
+ */
+export const AGENT_ID_PATTERN = /^[\w.:@-]{1,100}$/;
+
 const AgentId = z
   .string()
   .trim()
   .min(1)
   .max(100)
-  .regex(/^[\w.:@-]+$/, "Use letters, digits and . _ : @ -")
+  .regex(AGENT_ID_PATTERN, "Use letters, digits and . _ : @ -")
   .openapi({ example: "backend-agent-1" });
 const Capability = z.string().trim().min(1).max(50);
 
@@ -43,13 +50,16 @@ export const AgentSchema = z
   .openapi("Agent");
 
 export const RegisteredAgentSchema = AgentSchema.extend({
-  token: z
-    .string()
-    .optional()
-    .openapi({ description: "The agent's own API token, shown once at first registration" }),
+  token: z.string().optional().openapi({
+    description: "The agent's own API token, shown once: at first registration and at each rotation",
+  }),
+  token_issued: z.boolean().openapi({
+    description: "False when registering an existing agent_id again: its current token stays valid",
+  }),
+  message: z.string().optional().openapi({ description: "What happened to the agent's token" }),
 }).openapi("RegisteredAgent");
 
-export const ListAgentsQuerySchema = z.object({
+export const ListAgentsQuerySchema = PaginationQuerySchema.extend({
   agent_type: z.string().max(50).optional(),
   status: caseInsensitiveEnum(AGENT_STATUSES).optional(),
 });

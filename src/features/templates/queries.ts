@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, or, type SQL, sql } from "drizzle-orm";
+import { and, asc, eq, or, type SQL, sql } from "drizzle-orm";
 import type { Database } from "../../db";
 import { taskTemplates } from "../../db/schema";
 import type { ListTemplatesQuery, TemplateDto, TemplateStepDto } from "./schemas";
@@ -30,10 +30,23 @@ function visibleTo(viewer: string | null): SQL | undefined {
   return viewer ? or(isPublic, eq(taskTemplates.userId, viewer)) : isPublic;
 }
 
-/** The template only its owner may change. */
+/** The template only its owner may change, by the owner's own id for it. */
 export function ownedBy(userId: string, templateId: string): SQL | undefined {
-  return and(eq(taskTemplates.id, templateId), eq(taskTemplates.userId, userId));
+  return and(eq(taskTemplates.userId, userId), eq(taskTemplates.clientId, templateId));
 }
+
+/**
+ * The id a viewer knows a template by: the owner's own id for their templates, the global id for
+ * everyone else (two owners may have chosen the same id; the global one is never ambiguous).
+ */
+function idSeenBy(viewer: string | null): SQL<string> {
+  return viewer
+    ? sql<string>`CASE WHEN ${taskTemplates.userId} = ${viewer} THEN coalesce(${taskTemplates.clientId}, ${taskTemplates.id}) ELSE ${taskTemplates.id} END`
+    : sql<string>`${taskTemplates.id}`;
+}
+
+/** The list's keyset cursor: the id the viewer sees, then the global id for ties (a own id may equal a public one). */
+export const TEMPLATE_CURSOR_PATTERN = /^[A-Za-z0-9_.:-]{1,64} [A-Za-z0-9_.:-]{1,64}$/;
 
 export function toTemplateDto(row: TemplateQueryRow, viewer: string | null): TemplateDto {
   const t = row.template;
@@ -41,7 +54,7 @@ export function toTemplateDto(row: TemplateQueryRow, viewer: string | null): Tem
     .slice()
     .sort((a, b) => a.position - b.position);
   return {
-    template_id: t.id,
+    template_id: viewer !== null && t.userId === viewer ? (t.clientId ?? t.id) : t.id,
     name: t.name,
     description: t.description,
     category: t.category,
@@ -58,26 +71,37 @@ export function toTemplateDto(row: TemplateQueryRow, viewer: string | null): Tem
   };
 }
 
-/** One template the viewer may read, with its steps, as a batchable query (empty when not visible). */
+/**
+ * One template the viewer may read, with its steps, as a batchable query (empty when not visible):
+ * the viewer's own by their id first, else a visible one by its global id.
+ */
 export function templateByIdQuery(db: Database, viewer: string | null, templateId: string) {
+  const own = viewer ? ownedBy(viewer, templateId) : undefined;
   return db
     .select(withSteps)
     .from(taskTemplates)
-    .where(and(visibleTo(viewer), eq(taskTemplates.id, templateId)))
+    .where(or(own, and(visibleTo(viewer), eq(taskTemplates.id, templateId))))
+    .orderBy(own ? sql`${own} DESC` : sql`1`)
     .limit(1);
 }
 
-/** A page of the templates the viewer may read, in template_id order. */
+/** A page of the templates the viewer may read, in the order of the template_id the viewer sees. */
 export async function listTemplates(
   db: Database,
   viewer: string | null,
   query: ListTemplatesQuery,
-  afterId: string | null,
+  after: string | null,
 ): Promise<{ items: TemplateDto[]; lastId: string | null }> {
+  const key = idSeenBy(viewer);
   const conditions: (SQL | undefined)[] = [
     query.mine ? (viewer ? eq(taskTemplates.userId, viewer) : sql`0`) : visibleTo(viewer),
   ];
-  if (afterId) conditions.push(gt(taskTemplates.id, afterId));
+  if (after) {
+    const [afterKey = "", afterId = ""] = after.split(" ");
+    conditions.push(
+      sql`(${key} > ${afterKey} OR (${key} = ${afterKey} AND ${taskTemplates.id} > ${afterId}))`,
+    );
+  }
   if (query.category) conditions.push(eq(taskTemplates.category, query.category));
   if (query.q) {
     // instr, not LIKE: D1 refuses LIKE patterns over 50 bytes, and a search needs no wildcards.
@@ -87,13 +111,18 @@ export async function listTemplates(
     .select(withSteps)
     .from(taskTemplates)
     .where(and(...conditions))
-    .orderBy(asc(taskTemplates.id))
+    .orderBy(asc(key), asc(taskTemplates.id))
     .limit(query.limit + 1)
     .all();
   const page = rows.slice(0, query.limit);
+  const items = page.map((row) => toTemplateDto(row, viewer));
+  const last = page[page.length - 1];
   return {
-    items: page.map((row) => toTemplateDto(row, viewer)),
-    lastId: rows.length > query.limit ? (page[page.length - 1]?.template.id ?? null) : null,
+    items,
+    lastId:
+      rows.length > query.limit && last
+        ? `${toTemplateDto(last, viewer).template_id} ${last.template.id}`
+        : null,
   };
 }
 

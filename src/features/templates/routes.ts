@@ -7,14 +7,13 @@ import { encodeCursor, nextLink, pageAfter } from "../../lib/pagination";
 import { afterWrite } from "../../lib/publish";
 import { requireAuth } from "../../middleware/auth";
 import { TaskIdParamsSchema, TaskSchema } from "../tasks/schemas";
-import { listTemplates } from "./queries";
+import { listTemplates, TEMPLATE_CURSOR_PATTERN } from "./queries";
 import {
   ApplyTemplateBodySchema,
   CreateTemplateBodySchema,
   ListTemplatesQuerySchema,
   ReplaceTemplateStepsBodySchema,
   SaveAsTemplateBodySchema,
-  TEMPLATE_ID_PATTERN,
   TemplateIdParamsSchema,
   TemplateSchema,
   UpdateTemplateBodySchema,
@@ -43,7 +42,9 @@ export const createTemplate = createRoute({
   tags,
   summary: "Create a task template: a name, a category and 1–10 ordered steps",
   description:
-    "Private unless `is_public`. Pick your own `template_id` (409 if taken) or let the server make one. " +
+    "Private unless `is_public`. Pick your own `template_id` (409 if you already have one with it; ids are per " +
+    "account, so others may use the same one) or let the server make one. Others see your public template " +
+    "under its server-made id. " +
     "Retry-safe with an Idempotency-Key.",
   security: BEARER_SECURITY,
   middleware: write,
@@ -174,7 +175,7 @@ const createTemplateHandler: AppRouteHandler<typeof createTemplate> = async (c) 
 
 const listTemplatesHandler: AppRouteHandler<typeof listTemplatesRoute> = async (c) => {
   const query = c.req.valid("query");
-  const afterId = pageAfter(query.cursor, TEMPLATE_ID_PATTERN);
+  const afterId = pageAfter(query.cursor, TEMPLATE_CURSOR_PATTERN);
   const page = await listTemplates(c.var.db, viewerOf(c.var.principal), query, afterId);
   if (page.lastId) c.header("Link", nextLink(c.req.url, encodeCursor(page.lastId)));
   return c.json(page.items, 200);

@@ -53,10 +53,13 @@ async function insertTemplate(
   idempotency: IdempotencyContext | undefined,
 ): Promise<CreatedTemplate> {
   const now = Date.now();
-  const id = input.template_id ?? newId(now);
+  // The global id is always the server's; the one the client chose is theirs alone (client_id).
+  const id = newId(now);
+  const clientId = input.template_id ?? id;
   const template: TemplateRow = {
     id,
     userId,
+    clientId,
     name: input.name,
     description: input.description ?? null,
     category: input.category,
@@ -80,7 +83,7 @@ async function insertTemplate(
       throw new ApiError(
         409,
         "template_id_taken",
-        `The template id "${id}" is already taken; choose another one.`,
+        `You already have a template with the id "${clientId}"; choose another one.`,
       );
     }
     throw error;
@@ -180,21 +183,33 @@ export async function replaceTemplateSteps(
   steps: TemplateStepInput[],
 ): Promise<TemplateDto> {
   const now = Date.now();
-  const rows = templateStepRows(templateId, steps, now);
+  // Steps hang off the global id; the caller names the template by their own id.
+  const target = await db
+    .select({ id: taskTemplates.id })
+    .from(taskTemplates)
+    .where(ownedBy(userId, templateId))
+    .get();
+  const globalId = target?.id ?? "";
+  const rows = templateStepRows(globalId, steps, now);
   const owned = () =>
-    exists(db.select({ one: sql`1` }).from(taskTemplates).where(ownedBy(userId, templateId)));
+    exists(
+      db
+        .select({ one: sql`1` })
+        .from(taskTemplates)
+        .where(and(eq(taskTemplates.id, globalId), eq(taskTemplates.userId, userId))),
+    );
   const updated = await ownedChange(db, userId, templateId, (batch) => {
     const touched = batch.add(
       db
         .update(taskTemplates)
         .set({ updatedAt: nowIso(now) })
-        .where(ownedBy(userId, templateId))
+        .where(and(ownedBy(userId, templateId), eq(taskTemplates.id, globalId)))
         .returning({ id: taskTemplates.id }),
     );
-    batch.add(db.delete(templateSteps).where(and(eq(templateSteps.templateId, templateId), owned())));
-    batch.addAll(insertTemplateStepStatements(db, rows));
-    // Plain inserts cannot be conditional: when the template is not the caller's, the new rows go
-    // again in the same transaction, so nobody else's template ever gains steps.
+    batch.add(db.delete(templateSteps).where(and(eq(templateSteps.templateId, globalId), owned())));
+    if (target) batch.addAll(insertTemplateStepStatements(db, rows));
+    // Plain inserts cannot be conditional: when the template is not the caller's (any more), the new
+    // rows go again in the same transaction, so nobody else's template ever gains steps.
     batch.add(
       db.delete(templateSteps).where(
         and(
@@ -213,9 +228,9 @@ export async function replaceTemplateSteps(
 }
 
 export async function deleteTemplate(db: Database, userId: string, templateId: string): Promise<void> {
-  const owned = exists(db.select({ one: sql`1` }).from(taskTemplates).where(ownedBy(userId, templateId)));
+  const ownedIds = db.select({ id: taskTemplates.id }).from(taskTemplates).where(ownedBy(userId, templateId));
   await ownedChange(db, userId, templateId, (batch) => {
-    batch.add(db.delete(templateSteps).where(and(eq(templateSteps.templateId, templateId), owned)));
+    batch.add(db.delete(templateSteps).where(inArray(templateSteps.templateId, ownedIds)));
     return batch.add(
       db.delete(taskTemplates).where(ownedBy(userId, templateId)).returning({ id: taskTemplates.id }),
     );
@@ -262,7 +277,7 @@ export async function applyTemplate(
     db
       .update(taskTemplates)
       .set({ timesApplied: sql`${taskTemplates.timesApplied} + 1` })
-      .where(eq(taskTemplates.id, templateId)),
+      .where(eq(taskTemplates.id, row.template.id)),
   );
   const raced = await runStoringAnswer(db, batch, userId, idempotency, { status: 201, body: write.body });
   if (raced) return { body: raced, events: [], replayed: true };

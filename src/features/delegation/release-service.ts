@@ -1,0 +1,141 @@
+import { and, eq, inArray, type SQL, sql } from "drizzle-orm";
+import type { Database } from "../../db";
+import { agents, apiTokens, taskAssignments, tasks } from "../../db/schema";
+import type { AssignmentStatus } from "../../db/schema/delegation";
+import { ApiError, notFound } from "../../lib/errors";
+import type { EventEnvelope } from "../../lib/events";
+import { nowIso } from "../../lib/time";
+import { delegateTask } from "./delegate-service";
+
+/** The agent whose work goes back to the pool. */
+export interface LeavingAgent {
+  userId: string;
+  agentId: string;
+  agentType: string;
+}
+
+export const REMOVED_REASON = "The agent was removed.";
+
+/**
+ * Ends the agent's assignments that are in `statuses`, answering the tasks they were about. One
+ * statement for a batch; `guard` makes it conditional on the rest of the batch.
+ */
+export function endAssignmentsOf(
+  db: Database,
+  agent: LeavingAgent,
+  end: {
+    statuses: AssignmentStatus[];
+    status: "rejected" | "cancelled";
+    reason: string;
+    now: number;
+    guard?: SQL | undefined;
+  },
+) {
+  return db
+    .update(taskAssignments)
+    .set({
+      status: end.status,
+      reason: end.reason,
+      ...(end.status === "rejected" ? { rejectedAt: nowIso(end.now) } : {}),
+      updatedAt: nowIso(end.now),
+    })
+    .where(
+      and(
+        eq(taskAssignments.userId, agent.userId),
+        eq(taskAssignments.agentId, agent.agentId),
+        inArray(taskAssignments.status, end.statuses),
+        end.guard,
+      ),
+    )
+    .returning({ taskId: taskAssignments.taskId, role: taskAssignments.role });
+}
+
+/**
+ * Puts back in the pool each task the agent held as its owner: the task is no longer assigned to it
+ * and is delegated again to another free agent of the same type when there is one; otherwise it waits
+ * for the person to delegate it. Collaborations end with the agent: the person still leads the task.
+ */
+export async function handBackTasks(
+  db: Database,
+  agent: LeavingAgent,
+  released: readonly { taskId: string; role: string }[],
+  now: number,
+): Promise<{ events: EventEnvelope[]; redelegated: number }> {
+  const events: EventEnvelope[] = [];
+  let redelegated = 0;
+  for (const { taskId, role } of released) {
+    if (role !== "owner") continue;
+    await db
+      .update(tasks)
+      .set({ assignedTo: null, updatedAt: nowIso(now) })
+      .where(
+        and(
+          eq(tasks.id, taskId),
+          eq(tasks.userId, agent.userId),
+          eq(tasks.assignedTo, `agent:${agent.agentId}`),
+        ),
+      )
+      .run();
+    try {
+      const delegated = await delegateTask(db, agent.userId, {
+        task_id: taskId,
+        delegation_mode: "DELEGATE",
+        prefer_agent_type: agent.agentType,
+      });
+      events.push(...delegated.events);
+      redelegated += 1;
+    } catch (error) {
+      // No free agent (503) or the task changed meanwhile: it waits for the person to delegate it.
+      if (!(error instanceof ApiError)) throw error;
+    }
+  }
+  return { events, redelegated };
+}
+
+/**
+ * Removes an agent for good: in one batch its tokens are revoked, its open assignments (started ones
+ * too: nobody will finish them now) are cancelled and its row goes; then its tasks go back to the pool.
+ */
+export async function removeAgent(
+  db: Database,
+  userId: string,
+  agentId: string,
+): Promise<{ events: EventEnvelope[] }> {
+  const now = Date.now();
+  const [agent] = await db
+    .select({ userId: agents.userId, agentId: agents.agentId, agentType: agents.agentType })
+    .from(agents)
+    .where(and(eq(agents.userId, userId), eq(agents.agentId, agentId)))
+    .limit(1)
+    .all();
+  if (!agent) throw notFound("Agent");
+  // The row is deleted last: the statements before it act only while it still exists, so a
+  // concurrent removal releases the work once.
+  const stillThere = sql`EXISTS (SELECT 1 FROM agents g WHERE g.user_id = ${userId} AND g.agent_id = ${agentId})`;
+  const [released, , removed] = await db.batch([
+    endAssignmentsOf(db, agent, {
+      statuses: ["pending", "accepted", "in_progress"],
+      status: "cancelled",
+      reason: REMOVED_REASON,
+      now,
+      guard: stillThere,
+    }),
+    db
+      .update(apiTokens)
+      .set({ revokedAt: nowIso(now) })
+      .where(
+        and(
+          eq(apiTokens.userId, userId),
+          eq(apiTokens.agentId, agentId),
+          sql`${apiTokens.revokedAt} IS NULL`,
+          stillThere,
+        ),
+      ),
+    db
+      .delete(agents)
+      .where(and(eq(agents.userId, userId), eq(agents.agentId, agentId)))
+      .returning({ id: agents.id }),
+  ]);
+  if (removed.length === 0) throw notFound("Agent");
+  return handBackTasks(db, agent, released, now);
+}
