@@ -39,6 +39,17 @@ describe("credential routes need a live login", () => {
     await revoke.body?.cancel();
   });
 
+  it("refuses an ended login's access token to register an agent, which would mint the agent a token", async () => {
+    const user = await createUser();
+    await callJson("/api/v1/auth/logout", 204, { token: user.token, body: { all: true } });
+    const res = await call("/api/v1/delegation/agents/register", {
+      token: user.token,
+      body: { agent_id: "after-logout", agent_type: "backend-tdd", capabilities: ["typescript"] },
+    });
+    expect(res.status).toBe(401);
+    expect((await problemOf(res)).detail).toContain("signed out");
+  });
+
   it("keeps another login's access token working after one login signs out", async () => {
     const user = await createUser();
     const second = await callJson<AuthBody>("/api/v1/auth/login", 200, {

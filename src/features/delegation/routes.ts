@@ -31,6 +31,8 @@ import {
 const tags = ["Delegation"];
 const read = requireAuth({ scope: "agents:read" });
 const write = requireAuth({ scope: "agents:write" });
+// Registering, removing and rotating mint or kill a credential: the login behind a session must still be alive.
+const manage = requireAuth({ scope: "agents:write", liveSession: true });
 
 export const registerAgent = createRoute({
   method: "post",
@@ -43,7 +45,7 @@ export const registerAgent = createRoute({
     "(`token_issued: false`); to replace a leaked token, call `POST /agents/{agent_id}/rotate-token`. " +
     `An account has at most ${MAX_AGENTS_PER_USER} agents: past that, 409 \`too_many_agents\`.`,
   security: BEARER_SECURITY,
-  middleware: write,
+  middleware: manage,
   request: { body: jsonBody(RegisterAgentBodySchema) },
   responses: {
     201: jsonResponse(RegisteredAgentSchema, "Registered; the agent's own token is shown once"),
@@ -76,7 +78,7 @@ export const removeAgent = createRoute({
     `${OWNER_ONLY} Its pending, accepted and started assignments are cancelled ("The agent was removed.") and each ` +
     "task it owned is delegated again to another free agent of the same type, or left for you to delegate.",
   security: BEARER_SECURITY,
-  middleware: write,
+  middleware: manage,
   request: { params: AgentIdParamsSchema },
   responses: { 204: { description: "Removed" }, ...errorResponses(401, 403, 404, 422) },
 });
@@ -88,7 +90,7 @@ export const rotateAgentToken = createRoute({
   summary: "Give an agent a new token (shown once); its old token stops working at once",
   description: OWNER_ONLY,
   security: BEARER_SECURITY,
-  middleware: write,
+  middleware: manage,
   request: { params: AgentIdParamsSchema },
   responses: {
     200: jsonResponse(RegisteredAgentSchema, "The agent with its new token, shown once"),
