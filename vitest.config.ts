@@ -19,6 +19,14 @@ export default defineConfig({
           // A hanging fake model is given up on quickly.
           SPLIT_AI_TIMEOUT_MS: "400",
         },
+        // The suite drives thousands of writes per user (fuzzing, races, bulk registrations): the real
+        // limiters run, with room for that; tests/rate-limits.test.ts checks what a refusal looks like.
+        ratelimits: Object.fromEntries(
+          ["WRITE_LIMITER", "AI_LIMITER", "AUTH_LIMITER"].map((name, i) => [
+            name,
+            { namespace_id: String(9001 + i), simple: { limit: 1_000_000, period: 60 } },
+          ]),
+        ),
       },
     }),
   ],

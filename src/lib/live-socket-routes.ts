@@ -5,7 +5,7 @@ import { authenticateBearer, bearerToken, requireAuth, requireScope } from "../m
 import type { Principal, Scope } from "./auth/principal";
 import { issueSocketTicket, readSocketTicket, TICKET_TTL_SECONDS } from "./auth/socket-ticket";
 import { type AppRouteHandler, createRouter } from "./create-app";
-import { ApiError, unauthorized } from "./errors";
+import { ApiError, problemResponse, unauthorized } from "./errors";
 import {
   BEARER_SUBPROTOCOL_PREFIX,
   SOCKET_GRANT_HEADER,
@@ -33,6 +33,8 @@ export interface LiveChannel {
   writeScope: Scope;
   /** Sentences for the docs: what the socket carries. */
   description: string;
+  /** When the user's object may refuse the upgrade with 404 (a pet socket before there is a pet): why. */
+  notFound?: string;
   /** The user's object, which accepts the forwarded upgrade. */
   objectFor: (env: Env, userId: string) => { fetch(request: Request): Promise<Response> };
 }
@@ -85,6 +87,7 @@ export function liveSocketRouter(channel: LiveChannel) {
     responses: {
       101: { description: `Switching Protocols: the ${channel.name} WebSocket` },
       ...errorResponses(401, 403, 422, 426),
+      ...(channel.notFound ? { 404: problemResponse(channel.notFound) } : {}),
     },
   });
 

@@ -1,6 +1,15 @@
 import { z } from "@hono/zod-openapi";
 import { problemResponse } from "./errors";
 
+/**
+ * `schema | null` for a schema registered as a component. zod-to-openapi turns `Named.nullable()` into
+ * a bare `$ref` or an `allOf` that refuses null — a document that contradicts the API — while a union
+ * becomes `anyOf: [{ $ref }, { type: "null" }]`.
+ */
+export function nullableRef<T extends z.ZodType>(schema: T) {
+  return z.union([schema, z.null()]);
+}
+
 /** A required JSON request body. */
 export function jsonBody<T extends z.ZodType>(schema: T, description?: string) {
   return { required: true, description, content: { "application/json": { schema } } };

@@ -2,6 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { AGENT_STATUSES, ASSIGNMENT_ROLES, ASSIGNMENT_STATUSES } from "../../db/schema/delegation";
 import { DELEGATION_MODES, TASK_PRIORITIES, TASK_STATUSES } from "../../db/schema/tasks";
 import { caseInsensitiveEnum } from "../../lib/enums";
+import { nullableRef } from "../../lib/openapi";
 import { PaginationQuerySchema } from "../../lib/pagination";
 
 export const MAX_AGENT_CAPACITY = 100;
@@ -104,9 +105,9 @@ export const AssignmentSchema = z
 
 export const DelegationResultSchema = z
   .object({
-    assignment: AssignmentSchema.nullable(),
-    assigned_agent: AgentSchema.nullable(),
-    collaborator_assignment: AssignmentSchema.nullable().optional(),
+    assignment: nullableRef(AssignmentSchema),
+    assigned_agent: nullableRef(AgentSchema),
+    collaborator_assignment: nullableRef(AssignmentSchema).optional(),
     message: z.string(),
   })
   .openapi("DelegationResult");

@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { END_REASONS, SESSION_KINDS } from "../../db/schema/focus";
 import { caseInsensitiveEnum, QueryBoolean } from "../../lib/enums";
+import { nullableRef } from "../../lib/openapi";
 import { PaginationQuerySchema } from "../../lib/pagination";
 import { KIND_LIMITS, MAX_BREAK_MINUTES, SETTING_LIMITS } from "./kinds";
 
@@ -125,7 +126,7 @@ export const FocusStateSchema = z
       .nullable(),
     cycle: z.number().int().openapi({ description: "Sessions completed in this run" }),
     next_break: z.enum(["short", "long"]).nullable(),
-    last_session: FocusRecordSchema.nullable(),
+    last_session: nullableRef(FocusRecordSchema),
     server_time: z.string(),
   })
   .openapi("FocusState");

@@ -3,6 +3,7 @@ import { XP_SOURCES } from "../../db/schema/gamification";
 import { TASK_PRIORITIES } from "../../db/schema/tasks";
 import { caseInsensitiveEnum } from "../../lib/enums";
 import { IsoTimestamp } from "../../lib/iso-timestamp";
+import { nullableRef } from "../../lib/openapi";
 import { PaginationQuerySchema } from "../../lib/pagination";
 import { BADGE_METRICS, BADGE_TIERS } from "./badges";
 import { CHALLENGE_METRICS } from "./challenges";
@@ -48,7 +49,7 @@ export const ProfileSchema = z
     percent: z.number().int(),
     week_xp: z.number().int().openapi({ description: "XP since Monday 00:00 UTC" }),
     themes: z.array(ThemeSchema).openapi({ description: "Themes unlocked" }),
-    next_theme: ThemeSchema.nullable(),
+    next_theme: nullableRef(ThemeSchema),
     streak: StreakSchema,
     badges_unlocked: z.number().int(),
     leaderboard_opt_in: z.boolean(),

@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { caseInsensitiveEnum } from "../../lib/enums";
+import { nullableRef } from "../../lib/openapi";
 import { PaginationQuerySchema } from "../../lib/pagination";
 import { MAX_FEED_XP, MOODS } from "./care";
 import { MAX_PET_LEVEL, PET_SPECIES } from "./growth";
@@ -70,7 +71,7 @@ export const PetSchema = z
       .openapi({ description: "XP earned by your work and not yet fed: what POST …/feed may spend" }),
     play_ready_at: z.string().nullable().openapi({ description: "When it can play again; null: now" }),
     pet_ready_at: z.string().nullable().openapi({ description: "When petting counts again; null: now" }),
-    personality: PersonalitySchema.nullable(),
+    personality: nullableRef(PersonalitySchema),
     image_url: z.string(),
     created_at: z.string(),
   })
@@ -149,7 +150,7 @@ export const LevelStatusSchema = z
     can_evolve: z.boolean(),
     needs_attention: z.boolean(),
     abilities: z.array(AbilitySchema).openapi({ description: "Unlocked so far" }),
-    next_ability: AbilitySchema.nullable(),
+    next_ability: nullableRef(AbilitySchema),
     perks: z
       .object({
         xp_boost_percent: z.number().int(),

@@ -13,5 +13,6 @@ export const petSocketRouter = liveSocketRouter({
   description:
     "Events: fed, played, petted, nourished (your work fed it), leveled_up, evolved, needs_attention, changed. " +
     "Actions: feed (with `xp_amount`), play, pet, evolve. 404 until you have a pet (a ticket is not used up by it).",
+  notFound: "You have no pet yet (the ticket is not used up)",
   objectFor: petState,
 });

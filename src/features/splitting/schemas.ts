@@ -2,6 +2,7 @@ import { z } from "@hono/zod-openapi";
 import { STEP_RATINGS } from "../../db/schema/splitting";
 import { LEAF_TYPES, TASK_CATEGORIES } from "../../db/schema/tasks";
 import { caseInsensitiveEnum } from "../../lib/enums";
+import { nullableRef } from "../../lib/openapi";
 import { TaskCategorySchema, TaskSchema } from "../tasks/schemas";
 import { ENERGY_LEVELS, SCOPES } from "./plan";
 
@@ -104,7 +105,9 @@ export const SplitResponseSchema = z
     category: z.enum(TASK_CATEGORIES),
     reasoning: z.string(),
     applied: z.boolean(),
-    task: TaskSchema.nullable().openapi({ description: "The task as it is now, when the split was applied" }),
+    task: nullableRef(TaskSchema).openapi({
+      description: "The task as it is now, when the split was applied",
+    }),
     created_at: z.string(),
   })
   .openapi("TaskSplit");

@@ -10,6 +10,7 @@ import {
 } from "../../db/schema/tasks";
 import { caseInsensitiveEnum, QueryBoolean } from "../../lib/enums";
 import { IsoTimestamp } from "../../lib/iso-timestamp";
+import { nullableRef } from "../../lib/openapi";
 import { PaginationQuerySchema } from "../../lib/pagination";
 
 export const MIN_STEP_MINUTES = 1;
@@ -98,7 +99,7 @@ const taskFields = {
   agent_type: z.string().trim().min(1).max(100).nullable().optional(),
   is_meta_task: z.boolean().optional(),
   task_source: TaskSourceSchema.optional(),
-  category: TaskCategorySchema.nullable().optional(),
+  category: nullableRef(TaskCategorySchema).optional(),
 };
 
 export const CreateTaskBodySchema = z
@@ -196,8 +197,8 @@ export const StepIdParamsSchema = TaskIdParamsSchema.extend({
 
 export const NextStepSchema = z
   .object({
-    task: TaskSchema.nullable(),
-    step: MicroStepSchema.nullable(),
+    task: nullableRef(TaskSchema),
+    step: nullableRef(MicroStepSchema),
     reason: z.string().openapi({ description: "Why this is the one to do now" }),
   })
   .openapi("NextStep");

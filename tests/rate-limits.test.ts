@@ -1,0 +1,105 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import worker from "../src/index";
+import { BASE, createUser, problemOf, type TestUser } from "./helpers/api";
+import { checkContract } from "./helpers/contract";
+import { createTask } from "./helpers/tasks";
+
+type LimiterName = "WRITE_LIMITER" | "AI_LIMITER" | "AUTH_LIMITER";
+
+/**
+ * The suite's limiters have room for its bulk tests (vitest.config.ts); here each limiter is one that
+ * refuses a key once it has counted `allow` calls of it, and remembers the keys it was asked about.
+ */
+function limiters(allow: Partial<Record<LimiterName, number>>) {
+  const keys: Record<LimiterName, string[]> = { WRITE_LIMITER: [], AI_LIMITER: [], AUTH_LIMITER: [] };
+  const make = (name: LimiterName): RateLimit => ({
+    limit: async ({ key }) => {
+      keys[name].push(key);
+      const count = keys[name].filter((k) => k === key).length;
+      return { success: count <= (allow[name] ?? Number.POSITIVE_INFINITY) };
+    },
+  });
+  const limited = {
+    ...env,
+    WRITE_LIMITER: make("WRITE_LIMITER"),
+    AI_LIMITER: make("AI_LIMITER"),
+    AUTH_LIMITER: make("AUTH_LIMITER"),
+  };
+  return { env: limited, keys };
+}
+
+async function send(
+  envToUse: typeof env,
+  path: string,
+  init: { method?: string; body?: unknown; user?: TestUser; address?: string } = {},
+) {
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  if (init.user) headers.authorization = `Bearer ${init.user.token}`;
+  if (init.address) headers["cf-connecting-ip"] = init.address;
+  const request = new Request(`${BASE}${path}`, {
+    method: init.method ?? (init.body === undefined ? "GET" : "POST"),
+    headers,
+    body: init.body === undefined ? undefined : JSON.stringify(init.body),
+  });
+  const ctx = createExecutionContext();
+  const res = await worker.fetch(request, envToUse, ctx);
+  await waitOnExecutionContext(ctx);
+  await checkContract(request.method, request.url, res);
+  return res;
+}
+
+describe("rate limits", () => {
+  it("count every write per user and answer 429 with Retry-After past the limit", async () => {
+    const user = await createUser();
+    const { env: limited, keys } = limiters({ WRITE_LIMITER: 2 });
+    for (const title of ["one", "two"]) {
+      expect((await send(limited, "/api/v1/tasks", { user, body: { title } })).status).toBe(201);
+    }
+    const refused = await send(limited, "/api/v1/tasks", { user, body: { title: "three" } });
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get("retry-after")).toBe("10");
+    expect(await problemOf(refused)).toMatchObject({ status: 429, code: "rate_limited" });
+    expect(keys.WRITE_LIMITER).toEqual([`user:${user.id}`, `user:${user.id}`, `user:${user.id}`]);
+  });
+
+  it("leave reads alone", async () => {
+    const user = await createUser();
+    const { env: limited, keys } = limiters({ WRITE_LIMITER: 0 });
+    expect((await send(limited, "/api/v1/tasks", { user })).status).toBe(200);
+    expect(keys.WRITE_LIMITER).toEqual([]);
+  });
+
+  it("count splits, which may reach Workers AI, per user on their own limiter", async () => {
+    const user = await createUser();
+    const task = await createTask(user, { title: "Clean the garage" });
+    const { env: limited, keys } = limiters({ AI_LIMITER: 1 });
+    const path = `/api/v1/tasks/split/${task.task_id}`;
+    expect((await send(limited, path, { user, body: {} })).status).toBe(200);
+    const refused = await send(limited, path, { user, body: {} });
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get("retry-after")).toBe("60");
+    expect(keys.AI_LIMITER).toEqual([`user:${user.id}`, `user:${user.id}`]);
+  });
+
+  it("count sign-ups and sign-ins per client address, before any password is checked", async () => {
+    const { env: limited, keys } = limiters({ AUTH_LIMITER: 1 });
+    const address = "198.18.7.7";
+    const email = `limited-${crypto.randomUUID()}@example.com`;
+    const body = { email, password: "correct horse battery" };
+    expect((await send(limited, "/api/v1/auth/register", { body, address })).status).toBe(201);
+    const login = await send(limited, "/api/v1/auth/login", { body, address });
+    expect(login.status).toBe(429);
+    expect(await problemOf(login)).toMatchObject({ code: "rate_limited" });
+    // Another address is counted apart.
+    expect((await send(limited, "/api/v1/auth/login", { body, address: "198.18.7.8" })).status).toBe(200);
+    expect(keys.AUTH_LIMITER).toEqual([`address:${address}`, `address:${address}`, "address:198.18.7.8"]);
+  });
+
+  it("are real Workers rate-limiting bindings, declared in wrangler.toml", async () => {
+    for (const name of ["WRITE_LIMITER", "AI_LIMITER", "AUTH_LIMITER"] as const) {
+      expect(await env[name].limit({ key: `probe:${crypto.randomUUID()}` })).toEqual({ success: true });
+    }
+  });
+});
