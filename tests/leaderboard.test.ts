@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { sendEntries } from "../src/features/gamification/leaderboard";
 import { weekStartOf } from "../src/features/gamification/progress";
-import { call, callJson, createUser, type TestUser } from "./helpers/api";
+import { call, callJson, createUser, problemOf, type TestUser } from "./helpers/api";
 import { freezeClock } from "./helpers/clock";
 import { adminToken, settle } from "./helpers/gamification";
 
@@ -26,6 +26,7 @@ beforeAll(async () => {
 
 afterEach(() => {
   vi.useRealTimers();
+  vi.restoreAllMocks();
 });
 
 const board = (user: TestUser, query = "") =>
@@ -152,6 +153,44 @@ describe("the leaderboards", () => {
     const view = await board(user, "?board=all_time&limit=100");
     expect(view).toMatchObject({ opted_in: false, me: null });
     expect(view.entries.some((e) => e.name === `gone-${run}`)).toBe(false);
+  });
+
+  it("never leaves an opted-out user on the board when the board cannot be reached: an error, then the retry hides them", async () => {
+    const user = await createUser();
+    await optIn(user, `shy-${run}`);
+    await grant(user, 20, "shy");
+    const listed = (view: Board) => view.entries.some((e) => e.name === `shy-${run}`);
+    expect(listed(await board(user, "?board=all_time&limit=100"))).toBe(true);
+    // The user's shard fails once.
+    const get = env.LEADERBOARD.get.bind(env.LEADERBOARD);
+    vi.spyOn(env.LEADERBOARD, "get").mockImplementationOnce((id) => {
+      const stub = get(id);
+      return new Proxy(stub, {
+        get: (target, prop) =>
+          prop === "upsert"
+            ? () => Promise.reject(new Error("shard unreachable"))
+            : Reflect.get(target, prop),
+      });
+    });
+    const leave = () =>
+      call("/api/v1/gamification/enhanced/leaderboard/opt-in", {
+        method: "PUT",
+        token: user.token,
+        body: { opt_in: false },
+      });
+    const failed = await leave();
+    expect(failed.status).toBe(503);
+    expect((await problemOf(failed)).detail).toMatch(/try again/);
+    // Nothing was half done: still opted in and still listed, as the setting says.
+    const during = await board(user, "?board=all_time&limit=100");
+    expect(during.opted_in).toBe(true);
+    expect(listed(during)).toBe(true);
+    const retried = await leave();
+    expect(retried.status).toBe(200);
+    await retried.text();
+    const after = await board(user, "?board=all_time&limit=100");
+    expect(after).toMatchObject({ opted_in: false, me: null });
+    expect(listed(after)).toBe(false);
   });
 
   it("applies the same update twice as once, and an older one not at all", async () => {

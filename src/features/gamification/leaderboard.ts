@@ -77,9 +77,12 @@ export async function pushScores(env: Env, db: Database, userIds: readonly strin
   if (entries.length > 0) await sendEntries(env, entries);
 }
 
-/** An opt-out: a tombstone with the user's newest version, so no late update brings them back. */
-export async function hideScore(env: Env, row: ProgressRow): Promise<void> {
-  await sendEntries(env, [entryOf(row, null, true)]);
+/**
+ * An opt-out, sent before D1 records it: a tombstone with the version the opt-out will have in D1
+ * (`version`), so no update older than the opt-out — late, or racing it — brings the user back.
+ */
+export async function hideScore(env: Env, row: ProgressRow, version: number): Promise<void> {
+  await sendEntries(env, [entryOf({ ...row, version }, null, true)]);
 }
 
 export interface RankedRow {
