@@ -267,3 +267,60 @@ describe("the leaderboards", () => {
     );
   });
 });
+
+describe("leaderboard names", () => {
+  const choose = (user: TestUser, display_name: string) =>
+    call("/api/v1/gamification/enhanced/leaderboard/opt-in", {
+      method: "PUT",
+      token: user.token,
+      body: { opt_in: true, display_name },
+    });
+
+  async function refusal(display_name: string) {
+    const res = await choose(await createUser(), display_name);
+    expect(res.status).toBe(422);
+    const problem = await problemOf(res);
+    expect(problem.errors?.[0]?.field).toBe("display_name");
+    return problem.detail;
+  }
+
+  it("are NFKC-normalised: full-width letters and ligatures become plain ones, on the board too", async () => {
+    const user = await createUser();
+    const saved = await optIn(user, `\uff26\uff4f\uff58 \ufb01${run}`);
+    expect(saved.display_name).toBe(`Fox fi${run}`);
+    await grant(user, 5, "nfkc");
+    const view = await board(user, "?board=all_time&limit=100");
+    expect(view.entries.find((e) => e.is_me)?.name).toBe(`Fox fi${run}`);
+  });
+
+  it("lose bidirectional controls, which could make a name read backwards", async () => {
+    const saved = await optIn(await createUser(), "a\u202Eb\u202Ac\u2066d\u2069e\u200Ef\u200Fg\u061Ch");
+    expect(saved.display_name).toBe("abcdefgh");
+  });
+
+  it("lose zero-width characters, which could make two names look the same", async () => {
+    const saved = await optIn(await createUser(), "\u200Bz\u200Ce\u200Dr\u2060o\uFEFF");
+    expect(saved.display_name).toBe("zero");
+  });
+
+  it("are trimmed", async () => {
+    const saved = await optIn(await createUser(), "   Sunny day \t");
+    expect(saved.display_name).toBe("Sunny day");
+  });
+
+  it("refuse markup with 422 rather than change it silently, full-width brackets included", async () => {
+    expect(await refusal("<b>Boss</b>")).toMatch(/< or >/);
+    expect(await refusal("\uff1cscript\uff1e")).toMatch(/< or >/);
+  });
+
+  it("hold 1 to 32 characters once normalised: 32 letters and invisible extras pass, 33 letters do not", async () => {
+    const saved = await optIn(await createUser(), `${"x".repeat(32)}\u200B\u200B`);
+    expect(saved.display_name).toBe("x".repeat(32));
+    expect(await refusal("y".repeat(33))).toMatch(/32 characters/);
+  });
+
+  it("refuse with 422 a name with nothing visible left", async () => {
+    expect(await refusal("\u200B \u202E \uFEFF")).toMatch(/nothing visible/);
+    expect(await refusal("   ")).toMatch(/nothing visible/);
+  });
+});
