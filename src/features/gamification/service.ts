@@ -5,7 +5,6 @@ import {
   activityDays,
   bonusEvents,
   challengeProgress,
-  dailyChallenges,
   gamificationStats,
   userBadges,
   userPets,
@@ -37,7 +36,7 @@ import type {
   ProfileSchema,
   StreakSchema,
 } from "./schemas";
-import { bonusWindowsQuery, challengeRowInsert, countersOf } from "./store";
+import { bonusWindowsQuery, countersOf } from "./store";
 import { streakRulesFor } from "./streak-rules";
 import { bonusXp, combinedMultiplier, focusXp, stepXp, taskXp } from "./xp";
 
@@ -176,31 +175,17 @@ export async function challengesOf(
     const owner = await db.select({ timezone: users.timezone }).from(users).where(eq(users.id, userId)).get();
     day = localParts(owner?.timezone ?? "UTC", now).date;
   }
-  const [stored, progress] = await db.batch([
-    db.select().from(dailyChallenges).where(eq(dailyChallenges.date, day)),
-    db
-      .select()
-      .from(challengeProgress)
-      .where(and(eq(challengeProgress.userId, userId), eq(challengeProgress.date, day))),
-  ]);
-  // The daily job may not have run yet for a date: its challenges are the same, generated here.
-  const list =
-    stored.length > 0
-      ? stored.map((r) => ({
-          challenge_id: r.id,
-          date: r.date,
-          metric: r.metric,
-          target: r.target,
-          title: r.title,
-          xp: r.xp,
-        }))
-      : challengesFor(day);
-  return list.map((c) => {
+  const progress = await db
+    .select()
+    .from(challengeProgress)
+    .where(and(eq(challengeProgress.userId, userId), eq(challengeProgress.date, day)))
+    .all();
+  return challengesFor(day).map((c) => {
     const p = progress.find((r) => r.challengeId === c.challenge_id);
     return {
       challenge_id: c.challenge_id,
       date: c.date,
-      metric: c.metric as z.infer<typeof ChallengeSchema>["metric"],
+      metric: c.metric,
       title: c.title,
       target: c.target,
       xp: c.xp,
@@ -209,17 +194,6 @@ export async function challengesOf(
       completed_at: p?.completedAt ?? null,
     };
   });
-}
-
-/** Writes the challenges of `dates` (the daily job): the same rows however often it runs. */
-export async function storeChallenges(db: Database, dates: LocalDate[]): Promise<number> {
-  const createdAt = nowIso();
-  const [first, ...rest] = dates
-    .flatMap((d) => challengesFor(d))
-    .map((c) => challengeRowInsert(db, c, createdAt));
-  if (!first) return 0;
-  await db.batch([first, ...rest]);
-  return rest.length + 1;
 }
 
 /** What a piece of work would earn, bonus windows included, without granting anything. */
