@@ -323,4 +323,33 @@ describe("leaderboard names", () => {
     expect(await refusal("\u200B \u202E \uFEFF")).toMatch(/nothing visible/);
     expect(await refusal("   ")).toMatch(/nothing visible/);
   });
+
+  it("apply to the account's display name too, when no name was chosen for the boards", async () => {
+    const registered = await callJson<{ access_token: string; user: { id: string } }>(
+      "/api/v1/auth/register",
+      201,
+      {
+        body: {
+          email: `bidi-${crypto.randomUUID().slice(0, 8)}@example.com`,
+          password: "correct horse battery",
+          display_name: `\u202EMallory${run}`,
+        },
+      },
+    );
+    const user = {
+      id: registered.user.id,
+      email: "",
+      password: "",
+      token: registered.access_token,
+      refreshToken: "",
+    };
+    await callJson("/api/v1/gamification/enhanced/leaderboard/opt-in", 200, {
+      method: "PUT",
+      token: user.token,
+      body: { opt_in: true },
+    });
+    await grant(user, 5, "fallback");
+    const view = await board(user, "?board=all_time&limit=100");
+    expect(view.entries.find((e) => e.is_me)?.name).toBe(`Mallory${run}`);
+  });
 });

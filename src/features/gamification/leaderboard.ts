@@ -9,6 +9,7 @@ import type { Database } from "../../db";
 import { userProgress, users } from "../../db/schema";
 import type { Env } from "../../env";
 import { chunkList } from "../../lib/chunk";
+import { boardName } from "./board-name";
 import type { Board, ScoreEntry, ShardRow } from "./leaderboard-types";
 import { weekStartOf } from "./progress";
 
@@ -39,10 +40,16 @@ export const anonymousName = (userId: string) =>
 
 type ProgressRow = typeof userProgress.$inferSelect;
 
+/** The account's display name under the boards' own rule for names; none when it fails that rule. */
+function boardSafe(displayName: string | null): string | undefined {
+  const result = displayName === null ? undefined : boardName(displayName);
+  return result?.ok ? result.name : undefined;
+}
+
 function entryOf(row: ProgressRow, displayName: string | null, hidden: boolean): ScoreEntry {
   return {
     user_id: row.userId,
-    name: row.leaderboardName ?? displayName ?? anonymousName(row.userId),
+    name: row.leaderboardName ?? boardSafe(displayName) ?? anonymousName(row.userId),
     total_xp: row.totalXp,
     week_start: row.weekStart,
     week_xp: row.weekXp,
