@@ -39,8 +39,11 @@ export interface Commit<S> {
   answer?: { key: string; request_hash: string; status: number; body: (seq: number) => string };
 }
 
-/** How long ids of work done once are remembered (a redelivery comes within minutes, a retry within days). */
-const SEEN_TTL_MS = 7 * 24 * 60 * 60 * 1000;
+/**
+ * How long ids of work done once are remembered (a redelivery comes within minutes, a retry within
+ * days). Work older than this must be refused by the owner, or a late copy would be done again.
+ */
+export const SEEN_TTL_MS = 7 * 24 * 60 * 60 * 1000;
 
 /**
  * A live object's own SQLite storage (the FocusTimer's, a PetState's): its state, its numbered message

@@ -30,7 +30,7 @@ import { newId } from "../src/lib/ids";
 import { nowIso } from "../src/lib/time";
 import { zodIssuesToFieldErrors } from "../src/lib/validation";
 import { bodiesOf, eventRow, LiveObject, stateMessage } from "./live-object";
-import type { Commit } from "./live-storage";
+import { type Commit, SEEN_TTL_MS } from "./live-storage";
 import { problem } from "./socket-hub";
 
 /** A new pet starts comfortable: fed and happy enough to enjoy, room to be cared for. */
@@ -213,6 +213,10 @@ export class PetState extends LiveObject<PetData> {
    * source counts once, however often the queue delivers it. False when the user has no pet.
    */
   async nourish(userId: string, work: Nourishment): Promise<boolean> {
+    // Sources are remembered for SEEN_TTL_MS from the feed, which is never before the work was done:
+    // work older than that may have been fed and forgotten, so it feeds nothing (the XP ledger keeps its
+    // keys forever; refusing old work is how the pet agrees with it).
+    if (work.occurred_at < Date.now() - SEEN_TTL_MS) return true;
     const seenKey = `nourish:${work.source_key}`;
     if (this.store.hasSeen(seenKey)) return true;
     const state = await this.held(userId);

@@ -1,7 +1,6 @@
 import { createApp } from "./app";
 import type { Env } from "./env";
 import { sweepSilentAgents } from "./jobs/agent-sweeper";
-import { generateDailyChallenges } from "./jobs/daily-challenges";
 import { consumeEvents } from "./jobs/events-consumer";
 import { cleanUpExpired } from "./jobs/housekeeping";
 import { reconcileOutbox } from "./jobs/outbox-reconciler";
@@ -16,8 +15,6 @@ const app = createApp();
 export const CRONS = {
   /** Outbox reconciler, housekeeping, silent agents. */
   everyFiveMinutes: "*/5 * * * *",
-  /** Daily challenges. */
-  daily: "0 0 * * *",
 } as const;
 
 export const QUEUE_NAMES = {
@@ -45,11 +42,9 @@ export default {
     }
   },
 
-  async scheduled(controller, env, ctx) {
-    const jobs =
-      controller.cron === CRONS.daily
-        ? [generateDailyChallenges(env)]
-        : [reconcileOutbox(env), cleanUpExpired(env), sweepSilentAgents(env)];
+  async scheduled(_controller, env, ctx) {
+    // Daily challenges need no job: they are derived from the date (features/gamification/challenges.ts).
+    const jobs = [reconcileOutbox(env), cleanUpExpired(env), sweepSilentAgents(env)];
     ctx.waitUntil(Promise.all(jobs).then(() => undefined));
   },
 } satisfies ExportedHandler<Env, unknown>;

@@ -1,10 +1,8 @@
-import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { BADGES } from "../src/features/gamification/badges";
 import { challengesFor } from "../src/features/gamification/challenges";
 import { LEVEL_THRESHOLDS } from "../src/features/gamification/levels";
-import worker, { CRONS } from "../src/index";
 import { call, callJson, createUser, type TestUser } from "./helpers/api";
 import { backdated, freezeClock } from "./helpers/clock";
 import { deliver, eventsOf, ledgerOf, profileOf, settle } from "./helpers/gamification";
@@ -346,37 +344,32 @@ describe("daily challenges", () => {
     expect(done.filter((e) => e.data.challenge_id === pick.steps?.challenge_id)).toHaveLength(1);
   });
 
-  it("writes today's and tomorrow's challenges, the same rows when the daily job runs twice", async () => {
+  it("come from the date alone: what the list shows is what pays, and no stored copy can disagree", async () => {
+    const user = await createUser({ timezone: "UTC" });
     const today = new Date().toISOString().slice(0, 10);
-    const tomorrow = new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
-    const stored = async () =>
-      (
-        await env.DB.prepare(
-          "SELECT id, date, metric, target, title, xp FROM daily_challenges WHERE date IN (?, ?) ORDER BY id",
-        )
-          .bind(today, tomorrow)
-          .all()
-      ).results;
-    const runJob = async () => {
-      const ctx = createExecutionContext();
-      await worker.scheduled(createScheduledController({ cron: CRONS.daily }), env, ctx);
-      await waitOnExecutionContext(ctx);
-    };
-    await runJob();
-    const first = await stored();
-    const expected = [...challengesFor(today), ...challengesFor(tomorrow)]
-      .map((c) => ({
-        id: c.challenge_id,
-        date: c.date,
-        metric: c.metric,
-        target: c.target,
-        title: c.title,
-        xp: c.xp,
-      }))
-      .sort((x, y) => (x.id < y.id ? -1 : 1));
-    expect(first).toEqual(expected);
-    await runJob();
-    expect(await stored()).toEqual(first);
+    const farAhead = new Date(Date.now() + 40 * DAY_MS).toISOString().slice(0, 10);
+    for (const date of [today, farAhead]) {
+      const list = await callJson<{ challenge_id: string; title: string; target: number; xp: number }[]>(
+        `/api/v1/gamification/enhanced/challenges?date=${date}`,
+        200,
+        { token: user.token },
+      );
+      expect(
+        list.map(({ challenge_id, title, target, xp }) => ({ challenge_id, title, target, xp })),
+      ).toEqual(
+        challengesFor(date).map(({ challenge_id, title, target, xp }) => ({
+          challenge_id,
+          title,
+          target,
+          xp,
+        })),
+      );
+    }
+    // One source of truth: no table of challenges written by a job (and read instead, when present).
+    const table = await env.DB.prepare(
+      "SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'daily_challenges'",
+    ).first();
+    expect(table).toBeNull();
   });
 });
 

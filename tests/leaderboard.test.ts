@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { sendEntries } from "../src/features/gamification/leaderboard";
 import { weekStartOf } from "../src/features/gamification/progress";
-import { call, callJson, createUser, type TestUser } from "./helpers/api";
+import { call, callJson, createUser, problemOf, type TestUser } from "./helpers/api";
 import { freezeClock } from "./helpers/clock";
 import { adminToken, settle } from "./helpers/gamification";
 
@@ -26,6 +26,7 @@ beforeAll(async () => {
 
 afterEach(() => {
   vi.useRealTimers();
+  vi.restoreAllMocks();
 });
 
 const board = (user: TestUser, query = "") =>
@@ -154,6 +155,44 @@ describe("the leaderboards", () => {
     expect(view.entries.some((e) => e.name === `gone-${run}`)).toBe(false);
   });
 
+  it("never leaves an opted-out user on the board when the board cannot be reached: an error, then the retry hides them", async () => {
+    const user = await createUser();
+    await optIn(user, `shy-${run}`);
+    await grant(user, 20, "shy");
+    const listed = (view: Board) => view.entries.some((e) => e.name === `shy-${run}`);
+    expect(listed(await board(user, "?board=all_time&limit=100"))).toBe(true);
+    // The user's shard fails once.
+    const get = env.LEADERBOARD.get.bind(env.LEADERBOARD);
+    vi.spyOn(env.LEADERBOARD, "get").mockImplementationOnce((id) => {
+      const stub = get(id);
+      return new Proxy(stub, {
+        get: (target, prop) =>
+          prop === "upsert"
+            ? () => Promise.reject(new Error("shard unreachable"))
+            : Reflect.get(target, prop),
+      });
+    });
+    const leave = () =>
+      call("/api/v1/gamification/enhanced/leaderboard/opt-in", {
+        method: "PUT",
+        token: user.token,
+        body: { opt_in: false },
+      });
+    const failed = await leave();
+    expect(failed.status).toBe(503);
+    expect((await problemOf(failed)).detail).toMatch(/try again/);
+    // Nothing was half done: still opted in and still listed, as the setting says.
+    const during = await board(user, "?board=all_time&limit=100");
+    expect(during.opted_in).toBe(true);
+    expect(listed(during)).toBe(true);
+    const retried = await leave();
+    expect(retried.status).toBe(200);
+    await retried.text();
+    const after = await board(user, "?board=all_time&limit=100");
+    expect(after).toMatchObject({ opted_in: false, me: null });
+    expect(listed(after)).toBe(false);
+  });
+
   it("applies the same update twice as once, and an older one not at all", async () => {
     const user = await createUser();
     await optIn(user, `twice-${run}`);
@@ -226,5 +265,91 @@ describe("the leaderboards", () => {
     expect(after.entries.map((e) => [e.name, e.xp])).toEqual(
       results.slice(0, 100).map((r) => [r.name, r.xp]),
     );
+  });
+});
+
+describe("leaderboard names", () => {
+  const choose = (user: TestUser, display_name: string) =>
+    call("/api/v1/gamification/enhanced/leaderboard/opt-in", {
+      method: "PUT",
+      token: user.token,
+      body: { opt_in: true, display_name },
+    });
+
+  async function refusal(display_name: string) {
+    const res = await choose(await createUser(), display_name);
+    expect(res.status).toBe(422);
+    const problem = await problemOf(res);
+    expect(problem.errors?.[0]?.field).toBe("display_name");
+    return problem.detail;
+  }
+
+  it("are NFKC-normalised: full-width letters and ligatures become plain ones, on the board too", async () => {
+    const user = await createUser();
+    const saved = await optIn(user, `\uff26\uff4f\uff58 \ufb01${run}`);
+    expect(saved.display_name).toBe(`Fox fi${run}`);
+    await grant(user, 5, "nfkc");
+    const view = await board(user, "?board=all_time&limit=100");
+    expect(view.entries.find((e) => e.is_me)?.name).toBe(`Fox fi${run}`);
+  });
+
+  it("lose bidirectional controls, which could make a name read backwards", async () => {
+    const saved = await optIn(await createUser(), "a\u202Eb\u202Ac\u2066d\u2069e\u200Ef\u200Fg\u061Ch");
+    expect(saved.display_name).toBe("abcdefgh");
+  });
+
+  it("lose zero-width characters, which could make two names look the same", async () => {
+    const saved = await optIn(await createUser(), "\u200Bz\u200Ce\u200Dr\u2060o\uFEFF");
+    expect(saved.display_name).toBe("zero");
+  });
+
+  it("are trimmed", async () => {
+    const saved = await optIn(await createUser(), "   Sunny day \t");
+    expect(saved.display_name).toBe("Sunny day");
+  });
+
+  it("refuse markup with 422 rather than change it silently, full-width brackets included", async () => {
+    expect(await refusal("<b>Boss</b>")).toMatch(/< or >/);
+    expect(await refusal("\uff1cscript\uff1e")).toMatch(/< or >/);
+  });
+
+  it("hold 1 to 32 characters once normalised: 32 letters and invisible extras pass, 33 letters do not", async () => {
+    const saved = await optIn(await createUser(), `${"x".repeat(32)}\u200B\u200B`);
+    expect(saved.display_name).toBe("x".repeat(32));
+    expect(await refusal("y".repeat(33))).toMatch(/32 characters/);
+  });
+
+  it("refuse with 422 a name with nothing visible left", async () => {
+    expect(await refusal("\u200B \u202E \uFEFF")).toMatch(/nothing visible/);
+    expect(await refusal("   ")).toMatch(/nothing visible/);
+  });
+
+  it("apply to the account's display name too, when no name was chosen for the boards", async () => {
+    const registered = await callJson<{ access_token: string; user: { id: string } }>(
+      "/api/v1/auth/register",
+      201,
+      {
+        body: {
+          email: `bidi-${crypto.randomUUID().slice(0, 8)}@example.com`,
+          password: "correct horse battery",
+          display_name: `\u202EMallory${run}`,
+        },
+      },
+    );
+    const user = {
+      id: registered.user.id,
+      email: "",
+      password: "",
+      token: registered.access_token,
+      refreshToken: "",
+    };
+    await callJson("/api/v1/gamification/enhanced/leaderboard/opt-in", 200, {
+      method: "PUT",
+      token: user.token,
+      body: { opt_in: true },
+    });
+    await grant(user, 5, "fallback");
+    const view = await board(user, "?board=all_time&limit=100");
+    expect(view.entries.find((e) => e.is_me)?.name).toBe(`Mallory${run}`);
   });
 });

@@ -293,6 +293,26 @@ describe("finished work", () => {
     expect(receipts?.n).toBe(0);
   });
 
+  it("is not fed again by work older than its week of memory, redelivered after that week", async () => {
+    const clock = freezeClock();
+    const user = await petUser();
+    await adoptPet(user);
+    await completeStep(user);
+    await settle(user.id);
+    const treats = (await petOf(user)).treats;
+    expect(treats).toBeGreaterThan(0);
+    const [event] = await eventsOf(user.id, "step.completed");
+    if (!event) throw new Error("no step.completed event");
+    // Eight days on, newer work makes the object forget sources older than a week …
+    clock.tick(8 * 24 * HOUR);
+    await giveTreats(user, 7);
+    // … and the old step arrives again (a redelivery, the outbox reconciler): the ledger paid it once,
+    // so the pet must not count it twice either.
+    const { deliver } = await import("./helpers/gamification");
+    await deliver([event]);
+    expect((await petOf(user)).treats).toBe(treats + 7);
+  });
+
   it("does nothing for a user without a pet", async () => {
     const user = await createUser();
     await completeStep(user);

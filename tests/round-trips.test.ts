@@ -3,9 +3,12 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import worker from "../src/index";
 import { BASE, callJson, createUser, type TestUser } from "./helpers/api";
+import { backdated } from "./helpers/clock";
 import { countingD1 } from "./helpers/counting-d1";
 import { adoptPet, giveTreats } from "./helpers/pets";
 import { createTask } from "./helpers/tasks";
+
+const HOUR_MS = 3_600_000;
 
 /** Sends one request through the Worker with a D1 binding that counts round trips. */
 async function tripsFor(
@@ -74,6 +77,40 @@ describe("D1 round trips per request", () => {
     const task = await createTask(user, { title: "Step", micro_steps: [{ description: "only" }] });
     const path = `/api/v1/tasks/${task.task_id}/steps/${task.micro_steps?.[0]?.step_id}/complete`;
     expect(await tripsFor(path, { method: "POST", token: user.token })).toEqual({ status: 200, trips: 1 });
+  });
+
+  it("completes a step late (completed_at in the past) in one round trip, the step's creation checked in it", async () => {
+    const user = await createUser();
+    const task = await backdated(2 * HOUR_MS, () =>
+      createTask(user, { title: "Synced late", micro_steps: [{ description: "a" }, { description: "b" }] }),
+    );
+    const [first, second] = task.micro_steps ?? [];
+    const path = (stepId: string | undefined) => `/api/v1/tasks/${task.task_id}/steps/${stepId}/complete`;
+    const late = (ms: number) => JSON.stringify({ completed_at: new Date(Date.now() - ms).toISOString() });
+    expect(
+      await tripsFor(path(first?.step_id), { method: "POST", body: late(HOUR_MS), token: user.token }),
+    ).toEqual({ status: 200, trips: 1 });
+    // Before the step existed: refused, in the same one trip.
+    expect(
+      await tripsFor(path(second?.step_id), { method: "POST", body: late(3 * HOUR_MS), token: user.token }),
+    ).toEqual({ status: 422, trips: 1 });
+  });
+
+  it("saves a task as a template in one round trip", async () => {
+    const user = await createUser();
+    const task = await createTask(user, {
+      title: "Weekly review",
+      category: "Work",
+      micro_steps: [{ description: "a" }, { description: "b" }],
+    });
+    const body = JSON.stringify({ name: "Review" });
+    expect(
+      await tripsFor(`/api/v1/tasks/${task.task_id}/save-as-template`, {
+        method: "POST",
+        body,
+        token: user.token,
+      }),
+    ).toEqual({ status: 201, trips: 1 });
   });
 
   it("splits a task in two round trips (read task, preferences and template; write), applied or not", async () => {

@@ -34,7 +34,12 @@ export function petObject(user: TestUser) {
 
 /** Gives the pet treats as finished work would (the events queue's own call), under a unique source. */
 export async function giveTreats(user: TestUser, xp: number, kind: "step" | "task" | "focus" = "task") {
-  await petObject(user).nourish(user.id, { source_key: `${kind}:${crypto.randomUUID()}`, kind, xp });
+  await petObject(user).nourish(user.id, {
+    source_key: `${kind}:${crypto.randomUUID()}`,
+    kind,
+    xp,
+    occurred_at: Date.now(),
+  });
 }
 
 /** A user acting through a non-expiring API token (tests may move the clock past a JWT's life). */

@@ -118,21 +118,7 @@ export const xpLevels = sqliteTable("xp_levels", {
   minXp: integer("min_xp").notNull(),
 });
 
-/** The challenges of each date, written by the daily job (the same rows however often it runs). */
-export const dailyChallenges = sqliteTable(
-  "daily_challenges",
-  {
-    id: text("id").primaryKey(),
-    date: text("date").notNull(),
-    metric: text("metric").notNull(),
-    target: integer("target").notNull(),
-    title: text("title").notNull(),
-    xp: integer("xp").notNull(),
-    createdAt: text("created_at").notNull(),
-  },
-  (t) => [index("daily_challenges_date").on(t.date)],
-);
-
+/** Progress on a date's challenges, which are not stored: `challengesFor(date)` derives them. */
 export const challengeProgress = sqliteTable(
   "challenge_progress",
   {

@@ -1,7 +1,8 @@
 /**
- * Daily challenges: three a day, drawn from a pool by a generator seeded with the date, so every run of
- * the job for a date produces the same three (running it twice changes nothing) while consecutive days
- * differ. A user's progress counts completions in their own local day of that date. Pure.
+ * Daily challenges: three a day, drawn from a pool by a generator seeded with the date, so a date has the
+ * same three wherever they are asked for while consecutive days differ. This function is the only source
+ * of a date's challenges (nothing stores them: the list a user sees and what the event handler pays are
+ * the same by construction). A user's progress counts completions in their own local day. Pure.
  */
 import type { LocalDate } from "../../lib/time";
 

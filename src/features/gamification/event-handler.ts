@@ -17,7 +17,6 @@ import { createDatabase, type Database } from "../../db";
 import {
   activityDays,
   challengeProgress,
-  dailyChallenges,
   gamificationStats,
   userBadges,
   userPets,
@@ -51,7 +50,7 @@ import {
 import { pushScores } from "./leaderboard";
 import { levelForXp } from "./levels";
 import { weekStartOf } from "./progress";
-import { bonusWindowsQuery, COUNTERS, type CounterMetric, challengeRowInsert, countersOf } from "./store";
+import { bonusWindowsQuery, COUNTERS, type CounterMetric, countersOf } from "./store";
 import { streakRulesFor } from "./streak-rules";
 import {
   bonusXp,
@@ -135,7 +134,6 @@ async function readContext(db: Database, events: readonly EventEnvelope[]) {
   const lastDate = addDays(new Date(latest).toISOString().slice(0, 10), 1);
   const since = addDays(firstDate, -STREAK_LOOKBACK_DAYS);
   const contexts = new Map<string, UserContext>();
-  const stored = new Map<LocalDate, DailyChallenge[]>();
   const windows = new Map<string, Window>();
   const pairs = events.flatMap((e) => {
     const key = sourceKeyOf(e);
@@ -156,7 +154,7 @@ async function readContext(db: Database, events: readonly EventEnvelope[]) {
 
   // 90 ids per statement keeps each under D1's 100 bound parameters.
   for (const ids of chunkList(userIds, 90)) {
-    const [owners, progress, stats, unlocked, days, challenges, progressRows, bonus, pets] = await db.batch([
+    const [owners, progress, stats, unlocked, days, progressRows, bonus, pets] = await db.batch([
       db.select({ id: users.id, timezone: users.timezone }).from(users).where(inArray(users.id, ids)),
       db.select().from(userProgress).where(inArray(userProgress.userId, ids)),
       db.select().from(gamificationStats).where(inArray(gamificationStats.userId, ids)),
@@ -165,10 +163,6 @@ async function readContext(db: Database, events: readonly EventEnvelope[]) {
         .select({ userId: activityDays.userId, day: activityDays.day })
         .from(activityDays)
         .where(and(inArray(activityDays.userId, ids), gte(activityDays.day, since))),
-      db
-        .select()
-        .from(dailyChallenges)
-        .where(sql`${dailyChallenges.date} BETWEEN ${firstDate} AND ${lastDate}`),
       db
         .select()
         .from(challengeProgress)
@@ -203,20 +197,6 @@ async function readContext(db: Database, events: readonly EventEnvelope[]) {
         petLevel: pets.find((r) => r.userId === owner.id)?.level ?? null,
       });
     }
-    for (const row of challenges) {
-      const list = stored.get(row.date) ?? [];
-      if (!list.some((c) => c.challenge_id === row.id)) {
-        list.push({
-          challenge_id: row.id,
-          date: row.date,
-          metric: row.metric as ChallengeMetric,
-          target: row.target,
-          title: row.title,
-          xp: row.xp,
-        });
-      }
-      stored.set(row.date, list);
-    }
     for (const row of bonus) {
       windows.set(row.id, {
         id: row.id,
@@ -226,23 +206,14 @@ async function readContext(db: Database, events: readonly EventEnvelope[]) {
       });
     }
   }
-  return { contexts, windows: [...windows.values()], stored };
+  return { contexts, windows: [...windows.values()] };
 }
 
 export const gamificationHandler: EventHandler = {
   name: "gamification",
   handles: (type) => (GAMIFICATION_EVENTS as readonly string[]).includes(type),
   prepare: async (db, events) => {
-    const { contexts, windows, stored } = await readContext(db, events);
-    const ensuredDates = new Set<LocalDate>();
-    /** A date's challenges: as the daily job stored them, or generated now (the same ones). */
-    const challengesOn = (date: LocalDate): { list: DailyChallenge[]; generated: boolean } => {
-      const rows = stored.get(date);
-      if (rows && rows.length > 0) return { list: rows, generated: false };
-      const list = challengesFor(date);
-      stored.set(date, list);
-      return { list, generated: true };
-    };
+    const { contexts, windows } = await readContext(db, events);
     return (event) => {
       const ctx = contexts.get(event.user_id);
       const key = sourceKeyOf(event);
@@ -250,12 +221,8 @@ export const gamificationHandler: EventHandler = {
       if (!ctx || (key !== undefined && ctx.paid.has(key))) return { statements: [] };
       if (key !== undefined) ctx.paid.add(key);
       const planner = new EventPlanner(db, event, ctx, windows);
-      const { list, generated } = challengesOn(planner.local.date);
-      if (generated && !ensuredDates.has(planner.local.date)) {
-        ensuredDates.add(planner.local.date);
-        planner.storeChallenges(list);
-      }
-      planner.plan(list);
+      // Challenges are derived from the local date (pure, seeded): nothing to read, nothing to store.
+      planner.plan(challengesFor(planner.local.date));
       return planner.effects();
     };
   },
@@ -368,11 +335,6 @@ class EventPlanner {
 
   effects(): HandlerEffects {
     return { statements: this.statements, emits: this.emits };
-  }
-
-  /** Writes the date's challenges when the daily job has not (yet): the same rows it would write. */
-  storeChallenges(list: readonly DailyChallenge[]): void {
-    for (const c of list) this.statements.push(challengeRowInsert(this.db, c, this.now));
   }
 
   /**

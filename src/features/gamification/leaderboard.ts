@@ -10,6 +10,7 @@ import { userProgress, users } from "../../db/schema";
 import type { Env } from "../../env";
 import { chunkList } from "../../lib/chunk";
 import { retryingStub } from "../../lib/transient";
+import { boardName } from "./board-name";
 import type { Board, ScoreEntry, ShardRow } from "./leaderboard-types";
 import { weekStartOf } from "./progress";
 
@@ -41,10 +42,16 @@ export const anonymousName = (userId: string) =>
 
 type ProgressRow = typeof userProgress.$inferSelect;
 
+/** The account's display name under the boards' own rule for names; none when it fails that rule. */
+function boardSafe(displayName: string | null): string | undefined {
+  const result = displayName === null ? undefined : boardName(displayName);
+  return result?.ok ? result.name : undefined;
+}
+
 function entryOf(row: ProgressRow, displayName: string | null, hidden: boolean): ScoreEntry {
   return {
     user_id: row.userId,
-    name: row.leaderboardName ?? displayName ?? anonymousName(row.userId),
+    name: row.leaderboardName ?? boardSafe(displayName) ?? anonymousName(row.userId),
     total_xp: row.totalXp,
     week_start: row.weekStart,
     week_xp: row.weekXp,
@@ -79,9 +86,12 @@ export async function pushScores(env: Env, db: Database, userIds: readonly strin
   if (entries.length > 0) await sendEntries(env, entries);
 }
 
-/** An opt-out: a tombstone with the user's newest version, so no late update brings them back. */
-export async function hideScore(env: Env, row: ProgressRow): Promise<void> {
-  await sendEntries(env, [entryOf(row, null, true)]);
+/**
+ * An opt-out, sent before D1 records it: a tombstone with the version the opt-out will have in D1
+ * (`version`), so no update older than the opt-out — late, or racing it — brings the user back.
+ */
+export async function hideScore(env: Env, row: ProgressRow, version: number): Promise<void> {
+  await sendEntries(env, [entryOf({ ...row, version }, null, true)]);
 }
 
 export interface RankedRow {

@@ -6,6 +6,7 @@ import { IsoTimestamp } from "../../lib/iso-timestamp";
 import { nullableRef } from "../../lib/openapi";
 import { PaginationQuerySchema } from "../../lib/pagination";
 import { BADGE_METRICS, BADGE_TIERS } from "./badges";
+import { boardName, MAX_BOARD_NAME_INPUT, MAX_BOARD_NAME_LENGTH } from "./board-name";
 import { CHALLENGE_METRICS } from "./challenges";
 import { BOARDS } from "./leaderboard-types";
 import { MAX_XP_MULTIPLIER } from "./xp";
@@ -192,9 +193,22 @@ export const LeaderboardSchema = z
 export const OptInBodySchema = z
   .object({
     opt_in: z.boolean(),
-    display_name: z.string().trim().min(1).max(40).optional().openapi({
-      description: "The name shown on the boards (default: your display name, or an anonymous one)",
-    }),
+    display_name: z
+      .string()
+      .max(MAX_BOARD_NAME_INPUT, { message: `Must be at most ${MAX_BOARD_NAME_LENGTH} characters` })
+      .transform((raw, ctx) => {
+        const result = boardName(raw);
+        if (result.ok) return result.name;
+        ctx.addIssue({ code: "custom", message: result.message });
+        return z.NEVER;
+      })
+      .optional()
+      .openapi({
+        description:
+          `The name shown on the boards (default: your display name, or an anonymous one). NFKC-normalised; ` +
+          `bidirectional controls, zero-width and control characters removed; trimmed; then 1–${MAX_BOARD_NAME_LENGTH} ` +
+          "characters without < or > (422 otherwise).",
+      }),
   })
   .openapi("LeaderboardOptIn");
 

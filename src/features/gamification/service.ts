@@ -5,7 +5,6 @@ import {
   activityDays,
   bonusEvents,
   challengeProgress,
-  dailyChallenges,
   gamificationStats,
   userBadges,
   userPets,
@@ -37,7 +36,7 @@ import type {
   ProfileSchema,
   StreakSchema,
 } from "./schemas";
-import { bonusWindowsQuery, challengeRowInsert, countersOf } from "./store";
+import { bonusWindowsQuery, countersOf } from "./store";
 import { streakRulesFor } from "./streak-rules";
 import { bonusXp, combinedMultiplier, focusXp, stepXp, taskXp } from "./xp";
 
@@ -176,31 +175,17 @@ export async function challengesOf(
     const owner = await db.select({ timezone: users.timezone }).from(users).where(eq(users.id, userId)).get();
     day = localParts(owner?.timezone ?? "UTC", now).date;
   }
-  const [stored, progress] = await db.batch([
-    db.select().from(dailyChallenges).where(eq(dailyChallenges.date, day)),
-    db
-      .select()
-      .from(challengeProgress)
-      .where(and(eq(challengeProgress.userId, userId), eq(challengeProgress.date, day))),
-  ]);
-  // The daily job may not have run yet for a date: its challenges are the same, generated here.
-  const list =
-    stored.length > 0
-      ? stored.map((r) => ({
-          challenge_id: r.id,
-          date: r.date,
-          metric: r.metric,
-          target: r.target,
-          title: r.title,
-          xp: r.xp,
-        }))
-      : challengesFor(day);
-  return list.map((c) => {
+  const progress = await db
+    .select()
+    .from(challengeProgress)
+    .where(and(eq(challengeProgress.userId, userId), eq(challengeProgress.date, day)))
+    .all();
+  return challengesFor(day).map((c) => {
     const p = progress.find((r) => r.challengeId === c.challenge_id);
     return {
       challenge_id: c.challenge_id,
       date: c.date,
-      metric: c.metric as z.infer<typeof ChallengeSchema>["metric"],
+      metric: c.metric,
       title: c.title,
       target: c.target,
       xp: c.xp,
@@ -209,17 +194,6 @@ export async function challengesOf(
       completed_at: p?.completedAt ?? null,
     };
   });
-}
-
-/** Writes the challenges of `dates` (the daily job): the same rows however often it runs. */
-export async function storeChallenges(db: Database, dates: LocalDate[]): Promise<number> {
-  const createdAt = nowIso();
-  const [first, ...rest] = dates
-    .flatMap((d) => challengesFor(d))
-    .map((c) => challengeRowInsert(db, c, createdAt));
-  if (!first) return 0;
-  await db.batch([first, ...rest]);
-  return rest.length + 1;
 }
 
 /** What a piece of work would earn, bonus windows included, without granting anything. */
@@ -342,30 +316,78 @@ export async function isOptedIn(db: Database, userId: string): Promise<boolean> 
   return row?.optIn ?? false;
 }
 
-/** Joins or leaves the leaderboards; the boards learn it at once (a leave is final for older updates). */
+/** A leave that lost the race with the user's own XP grants this many times answers 503. */
+const OPT_OUT_TRIES = 3;
+
+/** Runs a call to the leaderboard shards; a failure is a 503 whose detail says what `state` is now. */
+async function onBoards(call: () => Promise<void>, state: string): Promise<void> {
+  try {
+    await call();
+  } catch (error) {
+    console.error(
+      JSON.stringify({ level: "error", message: "leaderboard shard call failed", error: String(error) }),
+    );
+    throw new ApiError(503, "leaderboard_unavailable", `The leaderboards could not be reached; ${state}`);
+  }
+}
+
+/** Joins or leaves the leaderboards; the boards learn it before the answer. */
 export async function setLeaderboardOptIn(
   env: Env,
   db: Database,
   userId: string,
   input: { opt_in: boolean; display_name?: string | undefined },
 ): Promise<{ opt_in: boolean; display_name: string | null }> {
-  const now = nowIso();
   const name = input.display_name ?? null;
-  const [row] = await db
-    .insert(userProgress)
-    .values({ userId, leaderboardOptIn: input.opt_in, leaderboardName: name, version: 1, updatedAt: now })
-    .onConflictDoUpdate({
-      target: userProgress.userId,
-      set: {
-        leaderboardOptIn: input.opt_in,
-        ...(input.display_name !== undefined ? { leaderboardName: name } : {}),
-        version: sql`${userProgress.version} + 1`,
-        updatedAt: now,
-      },
-    })
-    .returning();
-  if (!row) throw new ApiError(503, "unavailable", "The leaderboard setting could not be saved; try again.");
-  if (input.opt_in) await pushScores(env, db, [userId]);
-  else await hideScore(env, row);
-  return { opt_in: row.leaderboardOptIn, display_name: row.leaderboardName };
+  const nameSet = input.display_name !== undefined ? { leaderboardName: name } : {};
+  if (input.opt_in) {
+    // D1 first: a push that fails leaves an opted-in user off the boards until the retry (or their next
+    // XP), never the other way round.
+    const [row] = await db
+      .insert(userProgress)
+      .values({ userId, leaderboardOptIn: true, leaderboardName: name, version: 1, updatedAt: nowIso() })
+      .onConflictDoUpdate({
+        target: userProgress.userId,
+        set: {
+          leaderboardOptIn: true,
+          ...nameSet,
+          version: sql`${userProgress.version} + 1`,
+          updatedAt: nowIso(),
+        },
+      })
+      .returning();
+    if (!row)
+      throw new ApiError(503, "unavailable", "The leaderboard setting could not be saved; try again.");
+    await onBoards(
+      () => pushScores(env, db, [userId]),
+      "your choice is saved, and you will appear once you try again or earn XP.",
+    );
+    return { opt_in: row.leaderboardOptIn, display_name: row.leaderboardName };
+  }
+  // Leaving hides first, then records: a failure in between leaves the user hidden (and still opted in,
+  // so the retry finishes it), never opted out yet listed. The tombstone carries the version D1 is about
+  // to write, and D1 writes it only if no grant moved the version meanwhile (else: read, hide, again).
+  for (let attempt = 0; attempt < OPT_OUT_TRIES; attempt++) {
+    const current = await db.select().from(userProgress).where(eq(userProgress.userId, userId)).get();
+    if (current) {
+      await onBoards(() => hideScore(env, current, current.version + 1), "you are still on them; try again.");
+    }
+    const [row] = current
+      ? await db
+          .update(userProgress)
+          .set({ leaderboardOptIn: false, ...nameSet, version: current.version + 1, updatedAt: nowIso() })
+          .where(and(eq(userProgress.userId, userId), eq(userProgress.version, current.version)))
+          .returning()
+      : await db
+          .insert(userProgress)
+          .values({ userId, leaderboardOptIn: false, leaderboardName: name, version: 1, updatedAt: nowIso() })
+          .onConflictDoNothing()
+          .returning();
+    if (row) return { opt_in: row.leaderboardOptIn, display_name: row.leaderboardName };
+  }
+  throw new ApiError(
+    503,
+    "busy",
+    "Your XP changed while you were leaving the leaderboards; you are hidden from them, so try again to finish.",
+  );
 }

@@ -1,9 +1,8 @@
 /** The gamification tables' shared statement builders, used by the event handler and the service. */
 import { and, sql } from "drizzle-orm";
 import type { Database } from "../../db";
-import { bonusEvents, dailyChallenges, type gamificationStats } from "../../db/schema";
+import { bonusEvents, type gamificationStats } from "../../db/schema";
 import type { BadgeMetric } from "./badges";
-import type { DailyChallenge } from "./challenges";
 
 type StatsRow = typeof gamificationStats.$inferSelect;
 
@@ -32,22 +31,6 @@ export function countersOf(row: StatsRow | undefined): Record<CounterMetric, num
     out[metric] = typeof value === "number" ? value : 0;
   }
   return out;
-}
-
-/** A date's challenge as stored (ignored when the row is there: challenges are fixed per date). */
-export function challengeRowInsert(db: Database, c: DailyChallenge, createdAt: string) {
-  return db
-    .insert(dailyChallenges)
-    .values({
-      id: c.challenge_id,
-      date: c.date,
-      metric: c.metric,
-      target: c.target,
-      title: c.title,
-      xp: c.xp,
-      createdAt,
-    })
-    .onConflictDoNothing();
 }
 
 /** Bonus windows, not cancelled, that overlap [from, to] (a moment when from = to). */

@@ -1,8 +1,8 @@
 /**
  * Finished work feeds the pet: each completed step, task and focus session (of at least 5 minutes)
  * gives the user's pet treats worth the XP the work earned (before bonuses) and a little fullness and
- * happiness. The pet's object remembers each source, so a redelivered event — or a step reopened and
- * completed again — feeds it once.
+ * happiness. The pet's object remembers each source for a week, so a redelivered event — or a step
+ * reopened and completed again — feeds it once; work older than that week feeds nothing.
  */
 import { inArray } from "drizzle-orm";
 import { createDatabase } from "../../db";
@@ -20,18 +20,22 @@ const numberOf = (value: unknown) => (typeof value === "number" && Number.isFini
 /** What an event gives the pet, if anything. */
 export function nourishmentOf(event: EventEnvelope): Nourishment | undefined {
   const d = event.data;
+  // An unreadable time counts as the oldest: such work is refused rather than risk feeding twice.
+  const occurred_at = Date.parse(event.occurred_at) || 0;
   switch (event.type) {
     case "step.completed":
       return {
         source_key: `step:${textOf(d.step_id)}`,
         kind: "step",
         xp: stepXp(d.task_priority, d.estimated_minutes).total,
+        occurred_at,
       };
     case "task.completed":
       return {
         source_key: `task:${textOf(d.task_id)}`,
         kind: "task",
         xp: taskXp(d.priority, d.estimated_minutes).total,
+        occurred_at,
       };
     case "focus.completed":
       if (numberOf(d.actual_minutes) < MIN_REWARDED_FOCUS_MINUTES) return undefined;
@@ -39,6 +43,7 @@ export function nourishmentOf(event: EventEnvelope): Nourishment | undefined {
         source_key: `focus:${textOf(d.session_id)}`,
         kind: "focus",
         xp: focusXp(d.actual_minutes).total,
+        occurred_at,
       };
     default:
       return undefined;

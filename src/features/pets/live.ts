@@ -14,6 +14,8 @@ export interface Nourishment {
   source_key: string;
   kind: "step" | "task" | "focus";
   xp: number;
+  /** When the work was done (ms): work older than the pet's memory of sources feeds nothing. */
+  occurred_at: number;
 }
 
 export type PetDto = z.infer<typeof PetSchema>;

@@ -1,7 +1,7 @@
 import { and, eq, isNull, sql } from "drizzle-orm";
 import type { Database } from "../../db";
 import { microSteps, tasks } from "../../db/schema";
-import { D1Batch } from "../../lib/batch";
+import { abortIf, D1Batch, isGuardAbort } from "../../lib/batch";
 import { ApiError, notFound, validationFailed } from "../../lib/errors";
 import { insertEventIfChanged, newEvent, recordedEvents } from "../../lib/outbox";
 import { nowIso } from "../../lib/time";
@@ -132,6 +132,17 @@ export async function completeStep(
   const now = Date.now();
   const doneAt = completedAt ?? now;
   const batch = new D1Batch();
+  if (completedAt !== undefined) {
+    // A late completion cannot predate the step (no filling in yesterday with a step made today); checked
+    // inside the batch, so it costs no read of its own.
+    batch.add(
+      abortIf(
+        db,
+        sql`EXISTS (SELECT 1 FROM micro_steps s WHERE s.id = ${stepId} AND s.task_id = ${taskId}
+          AND s.user_id = ${userId} AND s.created_at > ${nowIso(doneAt)})`,
+      ),
+    );
+  }
   batch.add(
     db
       .update(microSteps)
@@ -171,7 +182,13 @@ export async function completeStep(
       .where(stepWhere(userId, taskId, stepId)),
   );
   const read = batch.add(taskByIdQuery(db, userId, taskId));
-  const results = await batch.run(db);
+  let results: readonly unknown[];
+  try {
+    results = await batch.run(db);
+  } catch (error) {
+    if (!isGuardAbort(error)) throw error;
+    throw validationFailed([{ field: "completed_at", message: "Must not be before the step was created" }]);
+  }
   const task = read(results)[0];
   if (stepRead(results).length === 0 || !task) throw notFound("Step");
   return { body: toTaskDto(task), events: recordedEvents(stepEvent(results), taskEvent(results)) };
@@ -258,19 +275,4 @@ export async function reorderSteps(
   const task = read(results)[0];
   if (!task) throw notFound("Task");
   return { body: toTaskDto(task), events: [] };
-}
-
-/** When one of the user's steps was created (undefined when it is not theirs or does not exist). */
-export async function stepCreatedAt(
-  db: Database,
-  userId: string,
-  taskId: string,
-  stepId: string,
-): Promise<number | undefined> {
-  const row = await db
-    .select({ createdAt: microSteps.createdAt })
-    .from(microSteps)
-    .where(stepWhere(userId, taskId, stepId))
-    .get();
-  return row ? Date.parse(row.createdAt) : undefined;
 }

@@ -161,7 +161,7 @@ export const saveAsTemplate = createRoute({
   },
   responses: {
     201: templateResponse("The new template"),
-    ...errorResponses(400, 401, 403, 404, 413, 422),
+    ...errorResponses(400, 401, 403, 404, 409, 413, 422),
   },
 });
 

@@ -1,7 +1,7 @@
 import { and, eq, exists, inArray, not, sql } from "drizzle-orm";
 import type { Database } from "../../db";
 import { taskTemplates, templateSteps } from "../../db/schema";
-import { D1Batch } from "../../lib/batch";
+import { abortIf, D1Batch, isGuardAbort, rawStatement } from "../../lib/batch";
 import { isUniqueViolation } from "../../lib/db-errors";
 import { ApiError, notFound, validationFailed } from "../../lib/errors";
 import { findStoredResponse, type IdempotencyContext, runStoringAnswer } from "../../lib/idempotency";
@@ -284,17 +284,8 @@ export async function applyTemplate(
   return { body: write.body, events: [write.event], replayed: false };
 }
 
-/** A new private (unless asked) template from one of the caller's tasks: its steps, in order. */
-export async function saveTaskAsTemplate(
-  db: Database,
-  userId: string,
-  taskId: string,
-  input: SaveAsTemplateInput,
-  idempotency?: IdempotencyContext,
-): Promise<CreatedTemplate> {
-  const stored = await storedAnswer(db, userId, idempotency);
-  if (stored) return { body: stored.body as TemplateDto, replayed: true };
-  const task = await getTask(db, userId, taskId);
+/** What a template made from `task` holds; 422 when the task cannot make one (no steps, too many, no category). */
+function templateInputFrom(task: TaskDto, input: SaveAsTemplateInput): CreateTemplateInput {
   const steps = [...(task.micro_steps ?? [])].sort((a, b) => a.position - b.position);
   if (steps.length === 0) {
     throw validationFailed(
@@ -320,17 +311,90 @@ export async function saveTaskAsTemplate(
       "Say which category the template belongs to: the task has none.",
     );
   }
-  return insertTemplate(
-    db,
-    userId,
-    {
-      name: input.name ?? task.title.slice(0, MAX_TEMPLATE_NAME).trim(),
-      description: input.description ?? null,
-      category,
-      icon: input.icon ?? null,
-      is_public: input.is_public ?? false,
-      steps: steps.map(stepInputOf),
-    },
-    idempotency,
+  return {
+    name: input.name ?? task.title.slice(0, MAX_TEMPLATE_NAME).trim(),
+    description: input.description ?? null,
+    category,
+    icon: input.icon ?? null,
+    is_public: input.is_public ?? false,
+    steps: steps.map(stepInputOf),
+  };
+}
+
+/**
+ * Copies the task into a new template inside one batch (one round trip): a guard refuses a task that
+ * cannot make one, the template and its steps are copied by INSERT … SELECT, and the template is read
+ * back. Only when the guard refuses is the task read, to say why.
+ */
+async function copyTaskToTemplate(
+  db: Database,
+  userId: string,
+  taskId: string,
+  input: SaveAsTemplateInput,
+): Promise<CreatedTemplate> {
+  const now = Date.now();
+  const id = newId(now);
+  const stepIds = JSON.stringify(Array.from({ length: MAX_TEMPLATE_STEPS }, () => newId(now)));
+  const category = input.category ?? null;
+  const batch = new D1Batch();
+  batch.add(
+    abortIf(
+      db,
+      sql`NOT EXISTS (SELECT 1 FROM tasks t WHERE t.id = ${taskId} AND t.user_id = ${userId}
+        AND t.deleted_at IS NULL AND coalesce(${category}, t.category) IS NOT NULL
+        AND (SELECT count(*) FROM micro_steps s WHERE s.task_id = t.id) BETWEEN 1 AND ${MAX_TEMPLATE_STEPS})`,
+    ),
   );
+  batch.add(
+    rawStatement(
+      db,
+      sql`INSERT INTO task_templates (id, user_id, name, description, category, icon, is_public,
+          times_applied, created_at, updated_at)
+        SELECT ${id}, ${userId}, coalesce(${input.name ?? null}, trim(substr(t.title, 1, ${MAX_TEMPLATE_NAME}))),
+          ${input.description ?? null}, coalesce(${category}, t.category), ${input.icon ?? null},
+          ${(input.is_public ?? false) ? 1 : 0}, 0, ${nowIso(now)}, ${nowIso(now)}
+        FROM tasks t WHERE t.id = ${taskId} AND t.user_id = ${userId}`,
+    ),
+  );
+  batch.add(
+    rawStatement(
+      db,
+      sql`INSERT INTO template_steps (id, template_id, position, description, short_label,
+          estimated_minutes, leaf_type, icon)
+        SELECT json_extract(${stepIds}, '$[' || (n - 1) || ']'), ${id}, n, description, short_label,
+          estimated_minutes, leaf_type, icon
+        FROM (SELECT s.*, row_number() OVER (ORDER BY s.position, s.id) AS n
+          FROM micro_steps s WHERE s.task_id = ${taskId} AND s.user_id = ${userId})`,
+    ),
+  );
+  const read = batch.add(templateByIdQuery(db, userId, id));
+  let results: readonly unknown[];
+  try {
+    results = await batch.run(db);
+  } catch (error) {
+    if (!isGuardAbort(error)) throw error;
+    templateInputFrom(await getTask(db, userId, taskId), input);
+    // The task could make a template after all: it changed between the batch and this read.
+    throw new ApiError(409, "task_changed", "The task changed while it was being saved; try again.");
+  }
+  const row = read(results)[0];
+  if (!row) throw new Error("the saved template was not read back");
+  return { body: toTemplateDto(row, userId), replayed: false };
+}
+
+/** A new private (unless asked) template from one of the caller's tasks: its steps, in order. */
+export async function saveTaskAsTemplate(
+  db: Database,
+  userId: string,
+  taskId: string,
+  input: SaveAsTemplateInput,
+  idempotency?: IdempotencyContext,
+): Promise<CreatedTemplate> {
+  // The remembered answer is written in the template's own batch, so it must be known before: a keyed
+  // request reads the task first (two round trips, three with the key's own read).
+  if (!idempotency) return copyTaskToTemplate(db, userId, taskId, input);
+  const stored = await storedAnswer(db, userId, idempotency);
+  if (stored) return { body: stored.body as TemplateDto, replayed: true };
+  const task = await getTask(db, userId, taskId);
+  return insertTemplate(db, userId, templateInputFrom(task, input), idempotency);
 }
