@@ -60,6 +60,7 @@ interface RegisteredRoute {
   method: string;
   path: string;
   security?: unknown[];
+  request?: { params?: unknown };
   responses: Record<string, unknown>;
 }
 
@@ -72,7 +73,8 @@ const READ_METHODS = new Set(["get", "head", "options"]);
 
 /**
  * Documents on every route what it may answer whatever its own rules: 503 with Retry-After when D1
- * or a Durable Object fails transiently (src/lib/transient.ts), and 429 with Retry-After on every
+ * or a Durable Object fails transiently (src/lib/transient.ts), 422 for a malformed id in its path,
+ * and 429 with Retry-After on every
  * authenticated write (the per-user write limit in requireAuth) and on the routes `limitedByAddress`
  * names. Routes that answer these for a reason of their own keep their description.
  */
@@ -84,6 +86,9 @@ export function documentCommonResponses(
     if (!("type" in definition) || definition.type !== "route" || !definition.route) continue;
     const route = definition.route;
     route.responses[503] ??= problemResponse(ERROR_DESCRIPTIONS[503]);
+    // An id in the path that is not one (too long, wrong characters) fails validation like any field.
+    if (route.request?.params !== undefined)
+      route.responses[422] ??= problemResponse(ERROR_DESCRIPTIONS[422]);
     const authedWrite = route.security !== undefined && !READ_METHODS.has(route.method);
     if (authedWrite || limitedByAddress(route))
       route.responses[429] ??= problemResponse(ERROR_DESCRIPTIONS[429]);
