@@ -24,8 +24,12 @@ import { perAddress } from "./middleware/rate-limit";
 
 export const API_PREFIX = "/api/v1";
 
-/** Routes anyone may call without a credential, so limited per client address (AUTH_LIMITER). */
-const ADDRESS_LIMITED_PATHS = new Set(["register", "login", "refresh"].map((p) => `${API_PREFIX}/auth/${p}`));
+/**
+ * Routes anyone may call without a credential, so limited per client address (AUTH_LIMITER). Not
+ * refresh: a refresh token cannot be guessed, and behind a shared address (an office, a carrier's NAT)
+ * a 429 on refresh would sign people out.
+ */
+const ADDRESS_LIMITED_PATHS = new Set(["register", "login"].map((p) => `${API_PREFIX}/auth/${p}`));
 
 /** Builds the whole API: global middleware, feature routers, the OpenAPI document and docs page. */
 export function createApp() {

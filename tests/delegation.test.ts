@@ -277,6 +277,21 @@ describe("delegating", () => {
     expect(stored).toMatchObject({ assigned_to: `user:${user.id}`, delegation_mode: "DO_WITH_ME" });
   });
 
+  it("keeps the strict path for a collaborator: it cannot complete a pending collaboration", async () => {
+    const user = await createUser();
+    const agent = await registerAgent(user);
+    const together = await createTask(user, { title: "together, step by step" });
+    const pair = await delegate(user, { task_id: together.task_id, delegation_mode: "DO_WITH_ME" });
+    const collaboration = pair.collaborator_assignment?.assignment_id;
+    const path = `/api/v1/delegation/assignments/${collaboration}`;
+    const early = await call(`${path}/complete`, { method: "POST", token: agent.token, body: {} });
+    expect(early.status).toBe(409);
+    await early.body?.cancel();
+    await callJson(`${path}/accept`, 200, { method: "POST", token: agent.token });
+    await callJson(`${path}/start`, 200, { method: "POST", token: agent.token });
+    await callJson(`${path}/complete`, 200, { method: "POST", token: agent.token, body: {} });
+  });
+
   it("DELETE drops the task and cancels its open assignments, freeing the agent", async () => {
     const user = await createUser();
     const agent = await registerAgent(user);
@@ -663,7 +678,7 @@ describe("removing an agent and rotating its token", () => {
     expect(listed.map((a) => a.token)).toEqual([undefined]);
   });
 
-  it("lets the owner's API token with agents:write remove or rotate, but not the agent's own token", async () => {
+  it("lets the owner's API token with agents:write remove, but only a login mint a new agent token", async () => {
     const user = await createUser();
     const agent = await registerAgent(user);
     const { token: apiToken } = await callJson<{ token: string }>("/api/v1/auth/tokens", 201, {
@@ -674,12 +689,14 @@ describe("removing an agent and rotating its token", () => {
       token: user.token,
       body: { name: "reader", scopes: ["agents:read"] },
     });
-    const own = await rotate(agent, agent.token);
+    const own = await remove(agent, agent.token);
     expect(own.status).toBe(403);
     expect((await problemOf(own)).detail).toContain("owner");
-    expect(await statusOf(await remove(agent, agent.token))).toBe(403);
-    expect(await statusOf(await rotate(agent, readOnly))).toBe(403);
-    expect(await statusOf(await rotate(agent, apiToken))).toBe(200);
+    // A token never mints another: a leaked one could otherwise outlive its own revocation.
+    for (const token of [agent.token, readOnly, apiToken]) {
+      expect(await statusOf(await rotate(agent, token))).toBe(403);
+    }
+    expect(await statusOf(await rotate(agent, user.token))).toBe(200);
     expect(await statusOf(await remove(agent, apiToken))).toBe(204);
     expect(await agentsOf(user)).toEqual([]);
   });
@@ -690,11 +707,11 @@ describe("removing an agent and rotating its token", () => {
     const stranger = await createUser();
     const strangersAgent = await registerAgent(stranger);
     const missing = { ...agent, agent_id: `missing-${crypto.randomUUID()}` };
-    for (const token of [stranger.token, strangersAgent.token]) {
-      for (const target of [agent, missing]) {
-        const rotated = await rotate(target, token);
-        expect(rotated.status).toBe(404);
-        expect((await problemOf(rotated)).detail).toBe("Agent was not found.");
+    for (const target of [agent, missing]) {
+      const rotated = await rotate(target, stranger.token);
+      expect(rotated.status).toBe(404);
+      expect((await problemOf(rotated)).detail).toBe("Agent was not found.");
+      for (const token of [stranger.token, strangersAgent.token]) {
         expect(await statusOf(await remove(target, token))).toBe(404);
       }
     }

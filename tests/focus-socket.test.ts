@@ -327,6 +327,19 @@ describe("logging out", () => {
     expect((await kept.waitFor(2))[1]).toMatchObject({ type: "state", event: "started" });
     expect(ended.messages.map((m) => m.type)).toEqual(["hello"]);
   });
+
+  it("closes every login's sockets when one signs out everywhere", async () => {
+    const user = await createUser();
+    const other = await callJson<{ access_token: string }>("/api/v1/auth/login", 200, {
+      body: { email: user.email, password: user.password },
+    });
+    const mine = await open({ token: user.token });
+    const theirs = await open({ token: other.access_token });
+    await Promise.all([mine.waitFor(1), theirs.waitFor(1)]);
+    await callJson("/api/v1/auth/logout", 204, { token: user.token, body: { all: true } });
+    expect(await mine.closedSoon()).toMatchObject({ code: 4001 });
+    expect(await theirs.closedSoon()).toMatchObject({ code: 4001 });
+  });
 });
 
 describe("opening the focus WebSocket", () => {

@@ -422,11 +422,14 @@ describe("another user's ids", () => {
 });
 
 /** The id routes an agent's own token may call at all: the delegation ones, and reading a task. */
+/** Routes no token may use at all (403 before any id is looked at): only a login mints a credential. */
+const LOGIN_ONLY = new Set(["POST /api/v1/delegation/agents/{agent_id}/rotate-token"]);
 const agentTokenRoutes = idRoutes.filter(
   (route) =>
-    route.path.includes("{agent_id}") ||
-    route.path.includes("{assignment_id}") ||
-    routeName(route) === "GET /api/v1/tasks/{task_id}",
+    !LOGIN_ONLY.has(routeName(route)) &&
+    (route.path.includes("{agent_id}") ||
+      route.path.includes("{assignment_id}") ||
+      routeName(route) === "GET /api/v1/tasks/{task_id}"),
 );
 /** Heartbeat, the agent's assignments, four assignment moves, and GET of a task. */
 const MIN_AGENT_TOKEN_ROUTES = 7;

@@ -748,6 +748,13 @@ describe("saving a task as a template", () => {
     expect(
       await callJson<Template>(`/api/v1/templates/${template.template_id}`, 200, { token: user.token }),
     ).toEqual(template);
+    // It is the owner's like any template: they can change and delete it.
+    await callJson(`/api/v1/templates/${template.template_id}`, 200, {
+      method: "PATCH",
+      token: user.token,
+      body: { name: "Weekly review, mine" },
+    });
+    await callJson(`/api/v1/templates/${template.template_id}`, 204, { method: "DELETE", token: user.token });
 
     const named = await save(user, task.task_id, {
       name: "Review, shared",

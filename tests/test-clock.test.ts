@@ -51,7 +51,7 @@ describe("tests that pass on any date", () => {
 describe("the clock helper", () => {
   it("refuses a clock in the past: alarms would fall due at once on the real clock", () => {
     expect(() => freezeClock(realNow() - 86_400_000)).toThrow(/before the real now/);
-    expect(() => freezeClock(Date.parse("2026-11-25T08:00:00Z"))).toThrow(/before the real now/);
+    expect(() => freezeClock(realNow() - 60_000)).toThrow(/before the real now/);
   });
 
   it("refuses a clock far ahead: a date written today fails the day the calendar reaches it", () => {

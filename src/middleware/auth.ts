@@ -32,6 +32,12 @@ export interface RequireAuthOptions {
    * other routes trust the access token until it expires (15 minutes), without reading D1.
    */
   liveSession?: boolean;
+  /**
+   * Whether a write here counts against the caller's write limit (default true). Routes that end a
+   * credential (logout, revoking a token, removing an agent) say false: a leaked token writing in a
+   * loop must not keep its owner from revoking it.
+   */
+  countsAsWrite?: boolean;
 }
 
 /**
@@ -57,7 +63,9 @@ export function requireAuth(options: RequireAuthOptions = {}) {
     }
     c.set("principal", principal);
     // Every change counts against the caller's write limit, whatever the route.
-    if (isWrite(c.req.method)) await enforceLimit(c.env, "WRITE_LIMITER", `user:${principal.userId}`);
+    if (options.countsAsWrite !== false && isWrite(c.req.method)) {
+      await enforceLimit(c.env, "WRITE_LIMITER", `user:${principal.userId}`);
+    }
     await next();
   });
 }

@@ -6,6 +6,7 @@ import { closeCredentialSockets } from "../../lib/live-socket-close";
 import { BEARER_SECURITY, errorResponses, jsonBody, jsonResponse, pageResponse } from "../../lib/openapi";
 import { encodeCursor, nextLink, PaginationQuerySchema, pageAfter } from "../../lib/pagination";
 import { requireAuth } from "../../middleware/auth";
+import { clientAddress } from "../../middleware/rate-limit";
 import { movePetToTimezone } from "../pets/service";
 import { createApiToken, listApiTokens, MAX_API_TOKENS_PER_USER, revokeApiToken } from "./api-tokens";
 import {
@@ -68,7 +69,7 @@ export const logout = createRoute({
   tags,
   summary: "End this session (or another one, or all of them)",
   security: BEARER_SECURITY,
-  middleware: [requireAuth({ sessionOnly: true })] as const,
+  middleware: [requireAuth({ sessionOnly: true, countsAsWrite: false })] as const,
   request: {
     body: { required: false, content: { "application/json": { schema: LogoutBodySchema } } },
   },
@@ -135,7 +136,7 @@ export const deleteToken = createRoute({
   tags,
   summary: "Revoke an API token",
   security: BEARER_SECURITY,
-  middleware: [requireAuth({ sessionOnly: true })] as const,
+  middleware: [requireAuth({ sessionOnly: true, countsAsWrite: false })] as const,
   request: { params: TokenIdParamsSchema },
   responses: { 204: { description: "Revoked" }, ...errorResponses(401, 403, 404) },
 });
@@ -144,7 +145,7 @@ const registerHandler: AppRouteHandler<typeof register> = async (c) =>
   c.json(await auth.registerUser(c.var.db, c.env, c.req.valid("json")), 201);
 
 const loginHandler: AppRouteHandler<typeof login> = async (c) => {
-  const address = c.req.header("cf-connecting-ip") ?? "unknown";
+  const address = clientAddress(c);
   return c.json(await auth.loginUser(c.var.db, c.env, c.req.valid("json"), address), 200);
 };
 
@@ -153,10 +154,9 @@ const refreshHandler: AppRouteHandler<typeof refresh> = async (c) =>
 
 const logoutHandler: AppRouteHandler<typeof logout> = async (c) => {
   const { userId, credentialId } = c.var.principal;
-  const input = c.req.valid("json");
-  await endSession(c.var.db, userId, credentialId, input);
-  // This session ended (unless another's refresh token was named): its sockets close with it.
-  if (!input.refresh_token || input.all) await closeCredentialSockets(c.env, userId, credentialId);
+  const ended = await endSession(c.var.db, userId, credentialId, c.req.valid("json"));
+  // The logins that ended take their live sockets with them.
+  await Promise.all(ended.map((familyId) => closeCredentialSockets(c.env, userId, familyId)));
   return c.body(null, 204);
 };
 

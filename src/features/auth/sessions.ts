@@ -130,21 +130,24 @@ function revokeFamily(db: Database, userId: string, familyId: string, now: numbe
     .run();
 }
 
-/** Ends the caller's session (or the one a refresh token belongs to, or all of them). */
+/**
+ * Ends the caller's session (or the one a refresh token belongs to, or all of them); answers the
+ * logins (refresh families) it ended, whose live sockets must close too.
+ */
 export async function logout(
   db: Database,
   userId: string,
   sessionFamilyId: string | undefined,
   input: { refresh_token?: string | undefined; all?: boolean | undefined },
-): Promise<void> {
+): Promise<string[]> {
   const now = Date.now();
   if (input.all) {
-    await db
+    const ended = await db
       .update(refreshTokens)
       .set({ revokedAt: nowIso(now) })
       .where(and(eq(refreshTokens.userId, userId), isNull(refreshTokens.revokedAt)))
-      .run();
-    return;
+      .returning({ familyId: refreshTokens.familyId });
+    return [...new Set([...(sessionFamilyId ? [sessionFamilyId] : []), ...ended.map((r) => r.familyId)])];
   }
   let familyId = sessionFamilyId;
   if (input.refresh_token) {
@@ -160,5 +163,7 @@ export async function logout(
       .get();
     familyId = row?.familyId ?? familyId;
   }
-  if (familyId) await revokeFamily(db, userId, familyId, now);
+  if (!familyId) return [];
+  await revokeFamily(db, userId, familyId, now);
+  return [familyId];
 }

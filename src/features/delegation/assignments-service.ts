@@ -27,6 +27,12 @@ export const MOVES: Record<
     stamp: "acceptedAt" | "startedAt" | "completedAt" | "rejectedAt";
     /** Earlier stamps a shortcut skipped, set to the move's time when still empty. */
     fills?: ("acceptedAt" | "startedAt")[];
+    /**
+     * States from which only the task's owner assignment may move (the seed's loop: list, then
+     * complete); a collaborator still accepts and starts first, so it never finishes the person's task
+     * unseen.
+     */
+    ownerOnlyFrom?: AssignmentStatus[];
     event: string;
     releases: boolean;
   }
@@ -47,6 +53,7 @@ export const MOVES: Record<
   },
   complete: {
     from: ["pending", "accepted", "in_progress"],
+    ownerOnlyFrom: ["pending", "accepted"],
     to: "completed",
     stamp: "completedAt",
     fills: ["acceptedAt", "startedAt"],
@@ -101,6 +108,12 @@ export async function moveAssignment(
             rule.from.map((s) => sql`${s}`),
             sql`, `,
           )})`,
+          rule.ownerOnlyFrom
+            ? sql`(${taskAssignments.role} = 'owner' OR ${taskAssignments.status} NOT IN (${sql.join(
+                rule.ownerOnlyFrom.map((s) => sql`${s}`),
+                sql`, `,
+              )}))`
+            : undefined,
         ),
       ),
   );

@@ -94,7 +94,9 @@ export async function handBackTasks(
 
 /**
  * Removes an agent for good: in one batch its tokens are revoked, its open assignments (started ones
- * too: nobody will finish them now) are cancelled and its row goes; then its tasks go back to the pool.
+ * too: nobody will finish them now) are cancelled, its tasks are no longer assigned to it and its row
+ * goes; then each task is offered to another free agent of its type (best effort: otherwise it waits
+ * for the person).
  */
 export async function removeAgent(
   db: Database,
@@ -112,7 +114,7 @@ export async function removeAgent(
   // The row is deleted last: the statements before it act only while it still exists, so a
   // concurrent removal releases the work once.
   const stillThere = sql`EXISTS (SELECT 1 FROM agents g WHERE g.user_id = ${userId} AND g.agent_id = ${agentId})`;
-  const [released, , removed] = await db.batch([
+  const [released, , , removed] = await db.batch([
     endAssignmentsOf(db, agent, {
       statuses: ["pending", "accepted", "in_progress"],
       status: "cancelled",
@@ -131,6 +133,11 @@ export async function removeAgent(
           stillThere,
         ),
       ),
+    // In the same batch, so a failure after it never leaves a task held by an agent that is gone.
+    db
+      .update(tasks)
+      .set({ assignedTo: null, updatedAt: nowIso(now) })
+      .where(and(eq(tasks.userId, userId), eq(tasks.assignedTo, `agent:${agentId}`), stillThere)),
     db
       .delete(agents)
       .where(and(eq(agents.userId, userId), eq(agents.agentId, agentId)))

@@ -31,8 +31,12 @@ import {
 const tags = ["Delegation"];
 const read = requireAuth({ scope: "agents:read" });
 const write = requireAuth({ scope: "agents:write" });
-// Registering, removing and rotating mint or kill a credential: the login behind a session must still be alive.
+// Registering and removing mint or kill a credential: the login behind a session must still be alive.
+// Removing ends a credential, so it is never held back by the write limit.
 const manage = requireAuth({ scope: "agents:write", liveSession: true });
+const remove = requireAuth({ scope: "agents:write", liveSession: true, countsAsWrite: false });
+// A new token for an existing agent: only a live login may mint it, never another token.
+const rotate = requireAuth({ scope: "agents:write", sessionOnly: true, countsAsWrite: false });
 
 export const registerAgent = createRoute({
   method: "post",
@@ -78,7 +82,7 @@ export const removeAgent = createRoute({
     `${OWNER_ONLY} Its pending, accepted and started assignments are cancelled ("The agent was removed.") and each ` +
     "task it owned is delegated again to another free agent of the same type, or left for you to delegate.",
   security: BEARER_SECURITY,
-  middleware: manage,
+  middleware: remove,
   request: { params: AgentIdParamsSchema },
   responses: { 204: { description: "Removed" }, ...errorResponses(401, 403, 404, 422) },
 });
@@ -90,7 +94,7 @@ export const rotateAgentToken = createRoute({
   summary: "Give an agent a new token (shown once); its old token stops working at once",
   description: OWNER_ONLY,
   security: BEARER_SECURITY,
-  middleware: manage,
+  middleware: rotate,
   request: { params: AgentIdParamsSchema },
   responses: {
     200: jsonResponse(RegisteredAgentSchema, "The agent with its new token, shown once"),

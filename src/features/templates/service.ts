@@ -348,9 +348,9 @@ async function copyTaskToTemplate(
   batch.add(
     rawStatement(
       db,
-      sql`INSERT INTO task_templates (id, user_id, name, description, category, icon, is_public,
+      sql`INSERT INTO task_templates (id, client_id, user_id, name, description, category, icon, is_public,
           times_applied, created_at, updated_at)
-        SELECT ${id}, ${userId}, coalesce(${input.name ?? null}, trim(substr(t.title, 1, ${MAX_TEMPLATE_NAME}))),
+        SELECT ${id}, ${id}, ${userId}, coalesce(${input.name ?? null}, trim(substr(t.title, 1, ${MAX_TEMPLATE_NAME}))),
           ${input.description ?? null}, coalesce(${category}, t.category), ${input.icon ?? null},
           ${(input.is_public ?? false) ? 1 : 0}, 0, ${nowIso(now)}, ${nowIso(now)}
         FROM tasks t WHERE t.id = ${taskId} AND t.user_id = ${userId}`,
