@@ -15,6 +15,17 @@ export const RESULTS_DIR = join(ROOT, "bench", "results");
 const DEV_VARS = join(ROOT, ".dev.vars");
 const WRANGLER = join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
 const WRANGLER_LOG = join(STATE_DIR, "wrangler-dev.log");
+// wrangler.toml with the rate limits raised: a benchmark is one user hammering a route, so the real
+// limits would answer 429; the limiter still runs on every request, so its cost is measured.
+const BENCH_CONFIG = join(ROOT, ".wrangler.bench.toml");
+
+function writeBenchConfig() {
+  const config = readFileSync(join(ROOT, "wrangler.toml"), "utf8").replace(
+    /simple = \{ limit = \d+, period = (\d+) \}/g,
+    "simple = { limit = 1000000, period = $1 }",
+  );
+  writeFileSync(BENCH_CONFIG, config);
+}
 const HEALTH_TIMEOUT_MS = 90_000;
 
 const childEnv = { ...process.env, WRANGLER_SEND_METRICS: "false" };
@@ -59,10 +70,22 @@ function ensureDevVars() {
 }
 
 function applyMigrations() {
+  writeBenchConfig();
   log("applying D1 migrations to .bench-state/");
   const result = spawnSync(
     process.execPath,
-    [WRANGLER, "d1", "migrations", "apply", "DB", "--local", "--persist-to", STATE_DIR],
+    [
+      WRANGLER,
+      "d1",
+      "migrations",
+      "apply",
+      "DB",
+      "--local",
+      "--persist-to",
+      STATE_DIR,
+      "--config",
+      BENCH_CONFIG,
+    ],
     { cwd: ROOT, env: { ...childEnv, CI: "true" }, encoding: "utf8" },
   );
   if (result.error) throw new Error(`could not run wrangler: ${result.error.message}`);
@@ -133,6 +156,8 @@ function spawnServer(port, vars) {
       "127.0.0.1",
       "--persist-to",
       STATE_DIR,
+      "--config",
+      BENCH_CONFIG,
       ...varArgs,
     ],
     { cwd: ROOT, env: childEnv, detached: true, stdio: ["ignore", "pipe", "pipe"] },
