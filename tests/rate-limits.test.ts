@@ -1,9 +1,6 @@
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import worker from "../src/index";
-import { BASE, createUser, problemOf, type TestUser } from "./helpers/api";
-import { checkContract } from "./helpers/contract";
+import { callWith, createUser, problemOf } from "./helpers/api";
 import { createTask } from "./helpers/tasks";
 
 type LimiterName = "WRITE_LIMITER" | "AI_LIMITER" | "AUTH_LIMITER";
@@ -22,7 +19,6 @@ function limiters(allow: Partial<Record<LimiterName, number>>) {
     },
   });
   const limited = {
-    ...env,
     WRITE_LIMITER: make("WRITE_LIMITER"),
     AI_LIMITER: make("AI_LIMITER"),
     AUTH_LIMITER: make("AUTH_LIMITER"),
@@ -30,34 +26,16 @@ function limiters(allow: Partial<Record<LimiterName, number>>) {
   return { env: limited, keys };
 }
 
-async function send(
-  envToUse: typeof env,
-  path: string,
-  init: { method?: string; body?: unknown; user?: TestUser; address?: string } = {},
-) {
-  const headers: Record<string, string> = { "content-type": "application/json" };
-  if (init.user) headers.authorization = `Bearer ${init.user.token}`;
-  if (init.address) headers["cf-connecting-ip"] = init.address;
-  const request = new Request(`${BASE}${path}`, {
-    method: init.method ?? (init.body === undefined ? "GET" : "POST"),
-    headers,
-    body: init.body === undefined ? undefined : JSON.stringify(init.body),
-  });
-  const ctx = createExecutionContext();
-  const res = await worker.fetch(request, envToUse, ctx);
-  await waitOnExecutionContext(ctx);
-  await checkContract(request.method, request.url, res);
-  return res;
-}
-
 describe("rate limits", () => {
   it("count every write per user and answer 429 with Retry-After past the limit", async () => {
     const user = await createUser();
     const { env: limited, keys } = limiters({ WRITE_LIMITER: 2 });
     for (const title of ["one", "two"]) {
-      expect((await send(limited, "/api/v1/tasks", { user, body: { title } })).status).toBe(201);
+      expect((await callWith(limited, "/api/v1/tasks", { token: user.token, body: { title } })).status).toBe(
+        201,
+      );
     }
-    const refused = await send(limited, "/api/v1/tasks", { user, body: { title: "three" } });
+    const refused = await callWith(limited, "/api/v1/tasks", { token: user.token, body: { title: "three" } });
     expect(refused.status).toBe(429);
     expect(refused.headers.get("retry-after")).toBe("10");
     expect(await problemOf(refused)).toMatchObject({ status: 429, code: "rate_limited" });
@@ -67,7 +45,7 @@ describe("rate limits", () => {
   it("leave reads alone", async () => {
     const user = await createUser();
     const { env: limited, keys } = limiters({ WRITE_LIMITER: 0 });
-    expect((await send(limited, "/api/v1/tasks", { user })).status).toBe(200);
+    expect((await callWith(limited, "/api/v1/tasks", { token: user.token })).status).toBe(200);
     expect(keys.WRITE_LIMITER).toEqual([]);
   });
 
@@ -76,8 +54,8 @@ describe("rate limits", () => {
     const task = await createTask(user, { title: "Clean the garage" });
     const { env: limited, keys } = limiters({ AI_LIMITER: 1 });
     const path = `/api/v1/tasks/split/${task.task_id}`;
-    expect((await send(limited, path, { user, body: {} })).status).toBe(200);
-    const refused = await send(limited, path, { user, body: {} });
+    expect((await callWith(limited, path, { token: user.token, body: {} })).status).toBe(200);
+    const refused = await callWith(limited, path, { token: user.token, body: {} });
     expect(refused.status).toBe(429);
     expect(refused.headers.get("retry-after")).toBe("60");
     expect(keys.AI_LIMITER).toEqual([`user:${user.id}`, `user:${user.id}`]);
@@ -88,12 +66,12 @@ describe("rate limits", () => {
     const address = "198.18.7.7";
     const email = `limited-${crypto.randomUUID()}@example.com`;
     const body = { email, password: "correct horse battery" };
-    expect((await send(limited, "/api/v1/auth/register", { body, address })).status).toBe(201);
-    const login = await send(limited, "/api/v1/auth/login", { body, address });
+    expect((await callWith(limited, "/api/v1/auth/register", { body, address })).status).toBe(201);
+    const login = await callWith(limited, "/api/v1/auth/login", { body, address });
     expect(login.status).toBe(429);
     expect(await problemOf(login)).toMatchObject({ code: "rate_limited" });
     // Another address is counted apart.
-    expect((await send(limited, "/api/v1/auth/login", { body, address: "198.18.7.8" })).status).toBe(200);
+    expect((await callWith(limited, "/api/v1/auth/login", { body, address: "198.18.7.8" })).status).toBe(200);
     expect(keys.AUTH_LIMITER).toEqual([`address:${address}`, `address:${address}`, "address:198.18.7.8"]);
   });
 

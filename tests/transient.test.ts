@@ -1,9 +1,6 @@
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import worker from "../src/index";
-import { BASE, callJson, createUser, problemOf, type TestUser } from "./helpers/api";
-import { checkContract } from "./helpers/contract";
+import { callJson, callWith, createUser, problemOf } from "./helpers/api";
 import { createTask, type Task } from "./helpers/tasks";
 
 /** The way D1 reports a dropped connection (Cloudflare's docs list it as retryable). */
@@ -48,24 +45,12 @@ function flakyD1(failures: number) {
   return { db, counts };
 }
 
-async function send(envToUse: typeof env, user: TestUser, path: string, init: RequestInit = {}) {
-  const request = new Request(`${BASE}${path}`, {
-    ...init,
-    headers: { authorization: `Bearer ${user.token}`, "content-type": "application/json" },
-  });
-  const ctx = createExecutionContext();
-  const res = await worker.fetch(request, envToUse, ctx);
-  await waitOnExecutionContext(ctx);
-  await checkContract(request.method, request.url, res);
-  return res;
-}
-
 describe("a D1 that drops a connection", () => {
   it("answers a read anyway: the read is sent once more", async () => {
     const user = await createUser();
     await createTask(user, { title: "Still here" });
     const flaky = flakyD1(1);
-    const res = await send({ ...env, DB: flaky.db }, user, "/api/v1/tasks");
+    const res = await callWith({ DB: flaky.db }, "/api/v1/tasks", { token: user.token });
     expect(res.status).toBe(200);
     expect((await res.json<Task[]>()).map((t) => t.title)).toEqual(["Still here"]);
     expect(flaky.counts.failed).toBe(1);
@@ -74,9 +59,9 @@ describe("a D1 that drops a connection", () => {
   it("answers a write with 503 and Retry-After, not 500, and writes nothing", async () => {
     const user = await createUser();
     const flaky = flakyD1(1);
-    const res = await send({ ...env, DB: flaky.db }, user, "/api/v1/tasks", {
-      method: "POST",
-      body: JSON.stringify({ title: "Not yet" }),
+    const res = await callWith({ DB: flaky.db }, "/api/v1/tasks", {
+      token: user.token,
+      body: { title: "Not yet" },
     });
     expect(res.status).toBe(503);
     expect(res.headers.get("retry-after")).toBe("1");
@@ -86,7 +71,7 @@ describe("a D1 that drops a connection", () => {
 
   it("answers 503 when the read fails again", async () => {
     const user = await createUser();
-    const res = await send({ ...env, DB: flakyD1(2).db }, user, "/api/v1/tasks");
+    const res = await callWith({ DB: flakyD1(2).db }, "/api/v1/tasks", { token: user.token });
     expect(res.status).toBe(503);
     expect((await problemOf(res)).detail).toMatch(/try again/);
   });
@@ -123,26 +108,19 @@ describe("a Durable Object that is reset", () => {
 
   it("answers the timer's state anyway: a read is sent once more", async () => {
     const user = await createUser();
-    const res = await send(
-      { ...env, FOCUS_TIMER: flakyTimers("current", 1) },
-      user,
-      "/api/v1/focus/enhanced/state",
-    );
+    const res = await callWith({ FOCUS_TIMER: flakyTimers("current", 1) }, "/api/v1/focus/enhanced/state", {
+      token: user.token,
+    });
     expect(res.status).toBe(200);
     expect(await res.json()).toMatchObject({ phase: "idle" });
   });
 
   it("answers an action without an idempotency key with 503, which the client may retry", async () => {
     const user = await createUser();
-    const res = await send(
-      { ...env, FOCUS_TIMER: flakyTimers("act", 1) },
-      user,
-      "/api/v1/focus/enhanced/start",
-      {
-        method: "POST",
-        body: JSON.stringify({ kind: "pomodoro" }),
-      },
-    );
+    const res = await callWith({ FOCUS_TIMER: flakyTimers("act", 1) }, "/api/v1/focus/enhanced/start", {
+      token: user.token,
+      body: { kind: "pomodoro" },
+    });
     expect(res.status).toBe(503);
     expect(res.headers.get("retry-after")).toBe("1");
     expect(await problemOf(res)).toMatchObject({ code: "temporarily_unavailable" });

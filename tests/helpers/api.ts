@@ -1,5 +1,7 @@
-import { exports } from "cloudflare:workers";
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
 import { expect } from "vitest";
+import worker from "../../src/index";
 import { checkContract } from "./contract";
 
 export const BASE = "https://api.test";
@@ -28,6 +30,31 @@ export async function call(path: string, options: CallOptions = {}): Promise<Res
   const method = options.method ?? (body === undefined ? "GET" : "POST");
   const res = await exports.default.fetch(`${BASE}${path}`, { method, headers, body });
   if (!options.uncheckedContract) await checkContract(method, `${BASE}${path}`, res);
+  return res;
+}
+
+/**
+ * Calls the Worker with some bindings replaced (a D1 that drops its connection, a limiter that
+ * refuses …), waits for its after-response work, and checks the answer against the contract.
+ */
+export async function callWith(
+  bindings: Partial<typeof env>,
+  path: string,
+  options: CallOptions & { address?: string } = {},
+): Promise<Response> {
+  const headers: Record<string, string> = { "content-type": "application/json", ...options.headers };
+  if (options.token) headers.authorization = `Bearer ${options.token}`;
+  if (options.address) headers["cf-connecting-ip"] = options.address;
+  const body = options.body === undefined ? undefined : JSON.stringify(options.body);
+  const request = new Request(`${BASE}${path}`, {
+    method: options.method ?? (body === undefined ? "GET" : "POST"),
+    headers,
+    body,
+  });
+  const ctx = createExecutionContext();
+  const res = await worker.fetch(request, { ...env, ...bindings }, ctx);
+  await waitOnExecutionContext(ctx);
+  if (!options.uncheckedContract) await checkContract(request.method, request.url, res);
   return res;
 }
 
