@@ -94,6 +94,8 @@ function seedUsers() {
     );
   }
   db.exec("COMMIT");
+  // Seeded scores count on the boards in full (the daily board cap applies to XP as it is earned).
+  db.exec("UPDATE user_progress SET board_xp = total_xp, board_week_xp = week_xp");
   db.close();
   log(`seeded ${USERS} users with leaderboard scores into D1 in ${seconds(started)} s`);
 }

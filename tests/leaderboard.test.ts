@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { sendEntries } from "../src/features/gamification/leaderboard";
 import { weekStartOf } from "../src/features/gamification/progress";
+import { BOARD_XP_PER_DAY } from "../src/features/gamification/xp";
 import { call, callJson, createUser, problemOf, type TestUser } from "./helpers/api";
 import { freezeClock } from "./helpers/clock";
 import { adminToken, settle } from "./helpers/gamification";
@@ -85,11 +86,12 @@ describe("the leaderboards", () => {
     const users = await Promise.all(Array.from({ length: 5 }, () => createUser()));
     for (const [i, u] of users.entries()) {
       await optIn(u, `n${i}-${run}`);
-      await grant(u, 1000 + i * 100, "n");
+      // Under the boards' daily cap, and apart from every other score in this file.
+      await grant(u, 911 + i * 13, "n");
     }
     const middle = users[2] as TestUser;
     const view = await board(middle, "?board=all_time&limit=3&around=1");
-    expect(view.me?.xp).toBe(1200);
+    expect(view.me?.xp).toBe(937);
     expect(view.me?.above.map((e) => e.name)).toEqual([`n3-${run}`]);
     expect(view.me?.below.map((e) => e.name)).toEqual([`n1-${run}`]);
     expect(view.me?.above[0]?.rank).toBe((view.me?.rank ?? 0) - 1);
@@ -120,6 +122,21 @@ describe("the leaderboards", () => {
     );
     expect(nextWeek.me).toBeNull();
     expect(nextWeek.entries.some((e) => e.name === `w-${run}`)).toBe(false);
+  });
+
+  it("counts at most 1,000 XP a day on the boards, while the user's own total keeps everything", async () => {
+    const user = await createUser();
+    await optIn(user, `farm-${run}`);
+    await grant(user, 700, "first");
+    await grant(user, 700, "second");
+    await grant(user, 50, "third");
+    const allTime = await board(user, "?board=all_time&limit=100");
+    expect(allTime.me?.xp).toBe(BOARD_XP_PER_DAY);
+    expect((await board(user, "?board=weekly&limit=100")).me?.xp).toBe(BOARD_XP_PER_DAY);
+    const profile = await callJson<{ total_xp: number }>("/api/v1/gamification/me", 200, {
+      token: user.token,
+    });
+    expect(profile.total_xp).toBe(1450);
   });
 
   it("takes a user off at once when they opt out, and a late update does not bring them back", async () => {
@@ -258,9 +275,9 @@ describe("the leaderboards", () => {
     expect(res.users).toBeGreaterThan(0);
     const after = await board(user, "?board=all_time&limit=100");
     expect(after.me?.xp).toBe(64);
-    // Every opted-in user is back, with D1's total.
+    // Every opted-in user is back, with what D1 counts for the boards.
     const { results } = await env.DB.prepare(
-      "SELECT leaderboard_name AS name, total_xp AS xp FROM user_progress WHERE leaderboard_opt_in = 1 ORDER BY total_xp DESC, user_id",
+      "SELECT leaderboard_name AS name, board_xp AS xp FROM user_progress WHERE leaderboard_opt_in = 1 ORDER BY board_xp DESC, user_id",
     ).all<{ name: string; xp: number }>();
     expect(after.entries.map((e) => [e.name, e.xp])).toEqual(
       results.slice(0, 100).map((r) => [r.name, r.xp]),

@@ -55,6 +55,14 @@ export const userProgress = sqliteTable("user_progress", {
   /** Monday (UTC) of the week `week_xp` counts; an older week's XP counts as none. */
   weekStart: text("week_start").notNull().default(""),
   weekXp: integer("week_xp").notNull().default(0),
+  /**
+   * What counts on the leaderboards: at most BOARD_XP_PER_DAY a day (the UTC day the XP arrived), all
+   * time and for `week_start`'s week. Your own total and level are never capped.
+   */
+  boardXp: integer("board_xp").notNull().default(0),
+  boardWeekXp: integer("board_week_xp").notNull().default(0),
+  boardDay: text("board_day").notNull().default(""),
+  boardDayXp: integer("board_day_xp").notNull().default(0),
   /** The longest streak ever reached: kept, because active days are only replayed a year and a bit back. */
   longestStreak: integer("longest_streak").notNull().default(0),
   /** Bumped with every change, so leaderboard copies can ignore an older total arriving late. */

@@ -53,6 +53,7 @@ import { weekStartOf } from "./progress";
 import { bonusWindowsQuery, COUNTERS, type CounterMetric, countersOf } from "./store";
 import { streakRulesFor } from "./streak-rules";
 import {
+  BOARD_XP_PER_DAY,
   bonusXp,
   combinedMultiplier,
   focusXp,
@@ -369,15 +370,28 @@ class EventPlanner {
     const petExtra = withPet ? this.petBonus(sourceKey, amount, written) : 0;
     const total = amount + extra + petExtra;
     const week = weekStartOf(this.at);
+    // The boards count at most BOARD_XP_PER_DAY a day: what is left of today's room, computed from the
+    // row as it was (SQLite evaluates every SET expression on the old row).
+    const day = this.now.slice(0, 10);
+    const firstOfDay = Math.min(total, BOARD_XP_PER_DAY);
+    const boardGain = sql`(CASE WHEN board_day = ${day}
+      THEN max(0, min(${total}, ${BOARD_XP_PER_DAY} - board_day_xp)) ELSE ${firstOfDay} END)`;
     this.statements.push(
       rawStatement(
         this.db,
-        sql`INSERT INTO user_progress (user_id, total_xp, level, week_start, week_xp, version, leaderboard_opt_in, updated_at)
-        SELECT ${this.user}, ${total}, 1, ${week}, ${total}, 1, 0, ${this.now} WHERE ${written}
+        sql`INSERT INTO user_progress (user_id, total_xp, level, week_start, week_xp, board_xp, board_week_xp,
+          board_day, board_day_xp, version, leaderboard_opt_in, updated_at)
+        SELECT ${this.user}, ${total}, 1, ${week}, ${total}, ${firstOfDay}, ${firstOfDay}, ${day}, ${firstOfDay},
+          1, 0, ${this.now} WHERE ${written}
         ON CONFLICT (user_id) DO UPDATE SET
           total_xp = total_xp + excluded.total_xp,
           week_xp = CASE WHEN week_start = excluded.week_start THEN week_xp + excluded.week_xp
                          WHEN week_start < excluded.week_start THEN excluded.week_xp ELSE week_xp END,
+          board_xp = board_xp + ${boardGain},
+          board_week_xp = CASE WHEN week_start = excluded.week_start THEN board_week_xp + ${boardGain}
+                               WHEN week_start < excluded.week_start THEN ${boardGain} ELSE board_week_xp END,
+          board_day_xp = CASE WHEN board_day = ${day} THEN board_day_xp + ${boardGain} ELSE ${firstOfDay} END,
+          board_day = max(board_day, ${day}),
           week_start = max(week_start, excluded.week_start),
           version = version + 1,
           updated_at = excluded.updated_at`,

@@ -52,9 +52,10 @@ function entryOf(row: ProgressRow, displayName: string | null, hidden: boolean):
   return {
     user_id: row.userId,
     name: row.leaderboardName ?? boardSafe(displayName) ?? anonymousName(row.userId),
-    total_xp: row.totalXp,
+    // The boards rank what counts on them: at most BOARD_XP_PER_DAY a day (see user_progress).
+    total_xp: row.boardXp,
     week_start: row.weekStart,
-    week_xp: row.weekXp,
+    week_xp: row.boardWeekXp,
     version: row.version,
     hidden,
   };

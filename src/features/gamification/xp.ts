@@ -95,3 +95,10 @@ export function combinedMultiplier(multipliers: readonly number[]): number {
 export function bonusXp(amount: number, multiplier: number): number {
   return Math.max(0, Math.round(amount * (multiplier - 1)));
 }
+
+/**
+ * XP a day can add to the leaderboards (the UTC day it arrives). A script that farms steps gets no
+ * further on the boards than a very full day of real work (about 30 steps, 5 tasks and 4 focus
+ * sessions come to some 700 XP); its own level is not capped, since nobody else sees it.
+ */
+export const BOARD_XP_PER_DAY = 1000;
