@@ -20,16 +20,19 @@ import { corsFromEnv } from "./middleware/cors";
 import { databaseSession } from "./middleware/database";
 import { tolerateMissingJsonBody } from "./middleware/empty-body";
 import { errorHandler, notFoundHandler } from "./middleware/error-handler";
-import { perAddress } from "./middleware/rate-limit";
+import { type LimiterName, perAddress } from "./middleware/rate-limit";
 
 export const API_PREFIX = "/api/v1";
 
 /**
- * Routes anyone may call without a credential, so limited per client address (AUTH_LIMITER). Not
- * refresh: a refresh token cannot be guessed, and behind a shared address (an office, a carrier's NAT)
- * a 429 on refresh would sign people out.
+ * Routes anyone may call without a credential, limited per client address. Refresh has a limiter of
+ * its own with far more room: a refresh token cannot be guessed, and many people may share an address.
  */
-const ADDRESS_LIMITED_PATHS = new Set(["register", "login"].map((p) => `${API_PREFIX}/auth/${p}`));
+const ADDRESS_LIMITS = new Map<string, LimiterName>([
+  [`${API_PREFIX}/auth/register`, "AUTH_LIMITER"],
+  [`${API_PREFIX}/auth/login`, "AUTH_LIMITER"],
+  [`${API_PREFIX}/auth/refresh`, "REFRESH_LIMITER"],
+]);
 
 /** Builds the whole API: global middleware, feature routers, the OpenAPI document and docs page. */
 export function createApp() {
@@ -44,7 +47,7 @@ export function createApp() {
   app.notFound(notFoundHandler);
 
   // Signing in is limited per client address, before any password is hashed.
-  for (const path of ADDRESS_LIMITED_PATHS) app.use(path, perAddress("AUTH_LIMITER"));
+  for (const [path, limiter] of ADDRESS_LIMITS) app.use(path, perAddress(limiter));
 
   app.route("/", healthRouter);
   app.route(`${API_PREFIX}/auth`, authRouter);
@@ -64,7 +67,7 @@ export function createApp() {
   app.route(`${API_PREFIX}/templates`, templatesRouter);
   app.route(`${API_PREFIX}/task-templates`, templatesRouter);
 
-  documentCommonResponses(app.openAPIRegistry, (route) => ADDRESS_LIMITED_PATHS.has(route.path));
+  documentCommonResponses(app.openAPIRegistry, (route) => ADDRESS_LIMITS.has(route.path));
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {
     type: "http",
     scheme: "bearer",

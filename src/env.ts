@@ -20,8 +20,10 @@ export interface Env {
   WRITE_LIMITER: RateLimit;
   /** Per user: calls that may reach Workers AI. */
   AI_LIMITER: RateLimit;
-  /** Per client address: register, login, refresh. */
+  /** Per client address: register, login. */
   AUTH_LIMITER: RateLimit;
+  /** Per client address: refresh (generous: many people may share an address). */
+  REFRESH_LIMITER: RateLimit;
   API_BASE_URL: string;
   JWT_SECRET: string;
   JWT_ISSUER: string;

@@ -1,16 +1,28 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { callWith, createUser, problemOf } from "./helpers/api";
+import { callJson, callWith, createUser, problemOf, type TestUser } from "./helpers/api";
+
+const createdToken = (user: TestUser) =>
+  callJson<{ id: string }>("/api/v1/auth/tokens", 201, {
+    token: user.token,
+    body: { name: "to revoke", scopes: ["tasks:read"] },
+  }).then((t) => ({ token_id: t.id }));
+
 import { createTask } from "./helpers/tasks";
 
-type LimiterName = "WRITE_LIMITER" | "AI_LIMITER" | "AUTH_LIMITER";
+type LimiterName = "WRITE_LIMITER" | "AI_LIMITER" | "AUTH_LIMITER" | "REFRESH_LIMITER";
 
 /**
  * The suite's limiters have room for its bulk tests (vitest.config.ts); here each limiter is one that
  * refuses a key once it has counted `allow` calls of it, and remembers the keys it was asked about.
  */
 function limiters(allow: Partial<Record<LimiterName, number>>) {
-  const keys: Record<LimiterName, string[]> = { WRITE_LIMITER: [], AI_LIMITER: [], AUTH_LIMITER: [] };
+  const keys: Record<LimiterName, string[]> = {
+    WRITE_LIMITER: [],
+    AI_LIMITER: [],
+    AUTH_LIMITER: [],
+    REFRESH_LIMITER: [],
+  };
   const make = (name: LimiterName): RateLimit => ({
     limit: async ({ key }) => {
       keys[name].push(key);
@@ -22,6 +34,7 @@ function limiters(allow: Partial<Record<LimiterName, number>>) {
     WRITE_LIMITER: make("WRITE_LIMITER"),
     AI_LIMITER: make("AI_LIMITER"),
     AUTH_LIMITER: make("AUTH_LIMITER"),
+    REFRESH_LIMITER: make("REFRESH_LIMITER"),
   };
   return { env: limited, keys };
 }
@@ -75,8 +88,39 @@ describe("rate limits", () => {
     expect(keys.AUTH_LIMITER).toEqual([`address:${address}`, `address:${address}`, "address:198.18.7.8"]);
   });
 
+  it("never keep anyone from ending a credential: logout and revoking a token are not counted", async () => {
+    const user = await createUser();
+    const { token_id } = await createdToken(user);
+    const { env: limited, keys } = limiters({ WRITE_LIMITER: 0 });
+    expect(
+      (await callWith(limited, `/api/v1/auth/tokens/${token_id}`, { method: "DELETE", token: user.token }))
+        .status,
+    ).toBe(204);
+    expect(
+      (await callWith(limited, "/api/v1/auth/logout", { method: "POST", token: user.token })).status,
+    ).toBe(204);
+    expect(keys.WRITE_LIMITER).toEqual([]);
+  });
+
+  it("count refreshes per address on a limiter of their own, apart from sign-ins", async () => {
+    const user = await createUser();
+    const { env: limited, keys } = limiters({ AUTH_LIMITER: 0, REFRESH_LIMITER: 1 });
+    const address = "198.18.9.9";
+    const first = await callWith(limited, "/api/v1/auth/refresh", {
+      body: { refresh_token: user.refreshToken },
+      address,
+    });
+    expect(first.status).toBe(200);
+    const { refresh_token } = await first.json<{ refresh_token: string }>();
+    const second = await callWith(limited, "/api/v1/auth/refresh", { body: { refresh_token }, address });
+    expect(second.status).toBe(429);
+    expect(second.headers.get("retry-after")).toBe("60");
+    expect(keys.AUTH_LIMITER).toEqual([]);
+    expect(keys.REFRESH_LIMITER).toEqual([`address:${address}`, `address:${address}`]);
+  });
+
   it("are real Workers rate-limiting bindings, declared in wrangler.toml", async () => {
-    for (const name of ["WRITE_LIMITER", "AI_LIMITER", "AUTH_LIMITER"] as const) {
+    for (const name of ["WRITE_LIMITER", "AI_LIMITER", "AUTH_LIMITER", "REFRESH_LIMITER"] as const) {
       expect(await env[name].limit({ key: `probe:${crypto.randomUUID()}` })).toEqual({ success: true });
     }
   });

@@ -35,8 +35,9 @@ const write = requireAuth({ scope: "agents:write" });
 // Removing ends a credential, so it is never held back by the write limit.
 const manage = requireAuth({ scope: "agents:write", liveSession: true });
 const remove = requireAuth({ scope: "agents:write", liveSession: true, countsAsWrite: false });
-// A new token for an existing agent: only a live login may mint it, never another token.
-const rotate = requireAuth({ scope: "agents:write", sessionOnly: true, countsAsWrite: false });
+// A new token for an existing agent: only a live login may mint it, never another token; it creates a
+// credential (a row each time), so it counts against the write limit.
+const rotate = requireAuth({ scope: "agents:write", sessionOnly: true });
 
 export const registerAgent = createRoute({
   method: "post",

@@ -374,7 +374,9 @@ class EventPlanner {
     // row as it was (SQLite evaluates every SET expression on the old row).
     const day = this.now.slice(0, 10);
     const firstOfDay = Math.min(total, BOARD_XP_PER_DAY);
-    const boardGain = sql`(CASE WHEN board_day = ${day}
+    // A grant processed for an older day than the row's (two deliveries racing past midnight) counts
+    // against the newer day's room, so no day's count is ever reset or exceeded.
+    const boardGain = sql`(CASE WHEN board_day >= ${day}
       THEN max(0, min(${total}, ${BOARD_XP_PER_DAY} - board_day_xp)) ELSE ${firstOfDay} END)`;
     this.statements.push(
       rawStatement(
@@ -390,7 +392,7 @@ class EventPlanner {
           board_xp = board_xp + ${boardGain},
           board_week_xp = CASE WHEN week_start = excluded.week_start THEN board_week_xp + ${boardGain}
                                WHEN week_start < excluded.week_start THEN ${boardGain} ELSE board_week_xp END,
-          board_day_xp = CASE WHEN board_day = ${day} THEN board_day_xp + ${boardGain} ELSE ${firstOfDay} END,
+          board_day_xp = CASE WHEN board_day >= ${day} THEN board_day_xp + ${boardGain} ELSE ${firstOfDay} END,
           board_day = max(board_day, ${day}),
           week_start = max(week_start, excluded.week_start),
           version = version + 1,
