@@ -14,7 +14,7 @@ const sources: Record<string, string> = import.meta.glob<string>(["./*.test.ts",
   eager: true,
 });
 
-// A real calendar date ("2026-11-25"); "2026-13-45" and "9999-12-31" are not dates anyone meets.
+// A real calendar date (year 19xx or 20xx, month 01–12, day 01–31); month 13 or year 9999 is no date anyone meets.
 const CALENDAR_DATE = /\b(19|20)\d\d-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])/;
 const REACHES_RUNTIME = /cloudflare:workers|cloudflare:test|helpers\/api"/;
 const MOVES_CLOCK = /useFakeTimers|setSystemTime/;
