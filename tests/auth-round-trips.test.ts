@@ -1,32 +1,10 @@
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import worker from "../src/index";
-import { BASE, createUser } from "./helpers/api";
-import { countingD1 } from "./helpers/counting-d1";
+import { createUser } from "./helpers/api";
+import { tripsFor } from "./helpers/counting-d1";
 
-/** Sends one request through the Worker with a D1 binding that counts round trips. */
-async function tripsFor(
-  path: string,
-  body: unknown,
-  headers: Record<string, string> = {},
-): Promise<{ status: number; trips: number }> {
-  const counter = countingD1(env.DB);
-  const ctx = createExecutionContext();
-  const res = await worker.fetch(
-    new Request(`${BASE}${path}`, {
-      method: "POST",
-      body: JSON.stringify(body),
-      headers: { "content-type": "application/json", ...headers },
-    }),
-    { ...env, DB: counter.db },
-    ctx,
-  );
-  await res.text();
-  const trips = counter.count();
-  await waitOnExecutionContext(ctx);
-  return { status: res.status, trips };
-}
+/** A POST counted in D1 round trips. */
+const tripsOfPost = (path: string, body: unknown, headers: Record<string, string> = {}) =>
+  tripsFor(path, { method: "POST", body: JSON.stringify(body), headers });
 
 const address = { "cf-connecting-ip": "192.0.2.200" };
 
@@ -34,25 +12,25 @@ describe("D1 round trips of sign-in and credentials", () => {
   it("refuses a wrong password in one round trip (the attempt is counted before it is checked)", async () => {
     const user = await createUser();
     const login = { email: user.email, password: "not the password" };
-    expect(await tripsFor("/api/v1/auth/login", login, address)).toEqual({ status: 401, trips: 1 });
+    expect(await tripsOfPost("/api/v1/auth/login", login, address)).toEqual({ status: 401, trips: 1 });
   });
 
   it("signs in with the right password in two round trips", async () => {
     const user = await createUser();
     const login = { email: user.email, password: user.password };
-    expect(await tripsFor("/api/v1/auth/login", login, address)).toEqual({ status: 200, trips: 2 });
+    expect(await tripsOfPost("/api/v1/auth/login", login, address)).toEqual({ status: 200, trips: 2 });
   });
 
   it("refreshes in two round trips", async () => {
     const user = await createUser();
     const body = { refresh_token: user.refreshToken };
-    expect(await tripsFor("/api/v1/auth/refresh", body)).toEqual({ status: 200, trips: 2 });
+    expect(await tripsOfPost("/api/v1/auth/refresh", body)).toEqual({ status: 200, trips: 2 });
   });
 
   it("creates an API token in two round trips: the login's liveness, then the capped insert", async () => {
     const user = await createUser();
     const body = { name: "script", scopes: ["tasks:read"] };
     const auth = { authorization: `Bearer ${user.token}` };
-    expect(await tripsFor("/api/v1/auth/tokens", body, auth)).toEqual({ status: 201, trips: 2 });
+    expect(await tripsOfPost("/api/v1/auth/tokens", body, auth)).toEqual({ status: 201, trips: 2 });
   });
 });

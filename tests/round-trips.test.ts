@@ -1,35 +1,11 @@
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
-import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import worker from "../src/index";
-import { BASE, callJson, createUser, type TestUser } from "./helpers/api";
+import { callJson, createUser, type TestUser } from "./helpers/api";
 import { backdated } from "./helpers/clock";
-import { countingD1 } from "./helpers/counting-d1";
+import { tripsFor } from "./helpers/counting-d1";
 import { adoptPet, giveTreats } from "./helpers/pets";
 import { createTask } from "./helpers/tasks";
 
 const HOUR_MS = 3_600_000;
-
-/** Sends one request through the Worker with a D1 binding that counts round trips. */
-async function tripsFor(
-  path: string,
-  init: RequestInit & { token: string },
-): Promise<{ status: number; trips: number }> {
-  const counter = countingD1(env.DB);
-  const ctx = createExecutionContext();
-  const res = await worker.fetch(
-    new Request(`${BASE}${path}`, {
-      ...init,
-      headers: { authorization: `Bearer ${init.token}`, "content-type": "application/json" },
-    }),
-    { ...env, DB: counter.db },
-    ctx,
-  );
-  await res.text();
-  const trips = counter.count();
-  await waitOnExecutionContext(ctx);
-  return { status: res.status, trips };
-}
 
 async function userWithTasks(): Promise<TestUser> {
   const user = await createUser();

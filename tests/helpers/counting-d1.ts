@@ -1,3 +1,8 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import worker from "../../src/index";
+import { BASE } from "./api";
+
 /**
  * Wraps a D1 binding and counts round trips: each statement execution (first/all/run/raw) and each
  * batch is one trip to the database.
@@ -48,4 +53,33 @@ export function countingD1(db: D1Database): { db: D1Database; count: () => numbe
     });
 
   return { db: wrapDatabase(db), count: () => trips };
+}
+
+/**
+ * Sends one request through the Worker with a D1 binding that counts round trips; the count is taken
+ * when the answer is complete, before the work the Worker does after it.
+ */
+export async function tripsFor(
+  path: string,
+  init: RequestInit & { token?: string; headers?: Record<string, string> } = {},
+): Promise<{ status: number; trips: number }> {
+  const counter = countingD1(env.DB);
+  const ctx = createExecutionContext();
+  const { token, headers, ...rest } = init;
+  const res = await worker.fetch(
+    new Request(`${BASE}${path}`, {
+      ...rest,
+      headers: {
+        "content-type": "application/json",
+        ...(token ? { authorization: `Bearer ${token}` } : {}),
+        ...headers,
+      },
+    }),
+    { ...env, DB: counter.db },
+    ctx,
+  );
+  await res.text();
+  const trips = counter.count();
+  await waitOnExecutionContext(ctx);
+  return { status: res.status, trips };
 }
