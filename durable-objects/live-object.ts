@@ -2,9 +2,10 @@ import { DurableObject } from "cloudflare:workers";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Database } from "../src/db";
 import type { Env } from "../src/env";
+import type { EventData, EventType } from "../src/lib/events/catalog";
+import { newEvent } from "../src/lib/events/envelope";
 import type { IdempotencyContext } from "../src/lib/idempotency";
 import type { ServerMessage } from "../src/lib/live-socket";
-import { newEvent } from "../src/lib/outbox";
 import { nowIso } from "../src/lib/time";
 import { LiveStorage, type OutboxRow } from "./live-storage";
 import { OutboxWriter } from "./outbox-writer";
@@ -33,7 +34,7 @@ export const bodiesOf = <T>(rows: readonly OutboxRow[], kind: string): T[] =>
   rows.filter((r) => r.kind === kind).map((r) => JSON.parse(r.body) as T);
 
 /** A domain event as an outbox row: written to D1's outbox, then published, by the writer. */
-export function eventRow(type: string, userId: string, data: Record<string, unknown>, at: number) {
+export function eventRow<T extends EventType>(type: T, userId: string, data: EventData<T>, at: number) {
   const envelope = newEvent(type, userId, data, at);
   return { id: `event:${envelope.id}`, kind: "event", body: JSON.stringify(envelope) };
 }

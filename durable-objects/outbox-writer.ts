@@ -1,9 +1,9 @@
 import type { BatchItem } from "drizzle-orm/batch";
 import { createDatabase, type Database } from "../src/db";
-import { events } from "../src/db/schema";
 import type { Env } from "../src/env";
-import type { EventEnvelope } from "../src/lib/events";
-import { publishEvents } from "../src/lib/outbox";
+import type { Envelope } from "../src/lib/events/catalog";
+import { writeEvent } from "../src/lib/events/outbox";
+import { publishEvents } from "../src/lib/events/queue";
 import { type LiveStorage, OUTBOX_BATCH, type OutboxRow } from "./live-storage";
 
 /**
@@ -81,9 +81,7 @@ export class OutboxWriter {
       const now = Date.now();
       const rows = this.store.pendingOutbox();
       if (rows.length === 0) return;
-      const envelopes = rows
-        .filter((r) => r.kind === "event")
-        .map((r) => JSON.parse(r.body) as EventEnvelope);
+      const envelopes = rows.filter((r) => r.kind === "event").map((r) => JSON.parse(r.body) as Envelope);
       try {
         const db = createDatabase(this.env.DB);
         const [first, ...rest] = [
@@ -91,12 +89,8 @@ export class OutboxWriter {
             db,
             rows.filter((r) => r.kind !== "event"),
           ),
-          ...envelopes.map((e) =>
-            db
-              .insert(events)
-              .values({ id: e.id, userId: e.user_id, type: e.type, data: e.data, occurredAt: e.occurred_at })
-              .onConflictDoNothing(),
-          ),
+          // Written before, by a write whose answer was lost: the event id makes this one do nothing.
+          ...envelopes.map((e) => writeEvent(db, e)),
         ];
         if (first) await db.batch([first, ...rest]);
       } catch (error) {
@@ -111,7 +105,7 @@ export class OutboxWriter {
         return;
       }
       this.store.removeOutbox(rows.map((r) => r.id));
-      await publishEvents(this.env, envelopes);
+      await publishEvents(this.env.EVENTS_QUEUE, envelopes);
       if (rows.length < OUTBOX_BATCH) return;
     }
   }

@@ -1,12 +1,12 @@
 import type { FocusTimer } from "../durable-objects/focus-timer";
 import type { LeaderboardShard } from "../durable-objects/leaderboard-shard";
 import type { PetState } from "../durable-objects/pet-state";
-import type { EventEnvelope } from "./lib/events";
+import type { Envelope } from "./lib/events/catalog";
 
 /** Bindings and vars declared in wrangler.toml, plus secrets from `.dev.vars` / `wrangler secret`. */
 export interface Env {
   DB: D1Database;
-  EVENTS_QUEUE: Queue<EventEnvelope>;
+  EVENTS_QUEUE: Queue<Envelope>;
   NOTIFICATIONS_QUEUE: Queue<unknown>;
   WEBHOOKS_QUEUE: Queue<unknown>;
   /** One live focus timer per user, addressed by `idFromName(userId)`. */

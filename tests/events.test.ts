@@ -10,9 +10,10 @@ import { describe, expect, it, vi } from "vitest";
 import { createDatabase } from "../src/db";
 import { createTask as createTaskRow } from "../src/features/tasks/service";
 import worker from "../src/index";
-import { DEFAULT_HANDLERS, statementHandler } from "../src/jobs/event-handlers";
+import { DEFAULT_HANDLERS } from "../src/jobs/event-handlers";
 import { consumeEvents, retryDelaySeconds } from "../src/jobs/events-consumer";
-import type { EventEnvelope } from "../src/lib/events";
+import type { Envelope, EventType } from "../src/lib/events/catalog";
+import { statementHandler } from "../src/lib/events/handler";
 import { createUser } from "./helpers/api";
 import { createTask } from "./helpers/tasks";
 
@@ -31,18 +32,19 @@ async function outboxFor(userId: string) {
 function envelopeOf(
   row: { id: string; type: string; data: string; occurred_at: string },
   userId: string,
-): EventEnvelope {
+): Envelope {
   return {
     id: row.id,
-    type: row.type,
+    type: row.type as EventType,
+    version: 1,
     user_id: userId,
     occurred_at: row.occurred_at,
     data: JSON.parse(row.data),
   };
 }
 
-async function deliver(events: EventEnvelope[]) {
-  const batch = createMessageBatch<EventEnvelope>(
+async function deliver(events: Envelope[]) {
+  const batch = createMessageBatch<Envelope>(
     "pap-events",
     events.map((body, i) => ({ id: `msg-${body.id}-${i}`, timestamp: new Date(), attempts: 1, body })),
   );
@@ -108,12 +110,13 @@ describe("outbox and event bus", () => {
   });
 
   it("retries a message whose handler fails, with backoff", async () => {
-    const event: EventEnvelope = {
+    const event: Envelope<"task.created"> = {
       id: "evt-broken",
       type: "task.created",
+      version: 1,
       user_id: "u",
-      occurred_at: "x",
-      data: {},
+      occurred_at: new Date().toISOString(),
+      data: { task_id: "t", title: "Broken", priority: "medium", task_source: "user", step_count: 0 },
     };
     const spy = vi.spyOn(env.DB, "batch").mockRejectedValue(new Error("D1 is down"));
     const result = await deliver([event]);
@@ -127,15 +130,16 @@ describe("outbox and event bus", () => {
     await createTask(user, { title: "Good one" });
     const [row] = await outboxFor(user.id);
     const good = envelopeOf(row!, user.id);
-    const bad: EventEnvelope = { ...good, id: "evt-poison", type: "poison" };
-    const failing = statementHandler(
-      "fails-on-poison",
-      (type) => type === "poison",
-      () => {
-        throw new Error("cannot handle poison");
-      },
-    );
-    const batch = createMessageBatch<EventEnvelope>("pap-events", [
+    const bad: Envelope<"pet.fed"> = {
+      ...good,
+      id: "evt-poison",
+      type: "pet.fed",
+      data: { pet_id: "p", xp: 1 },
+    };
+    const failing = statementHandler("fails-on-poison", ["pet.fed"], () => {
+      throw new Error("cannot handle poison");
+    });
+    const batch = createMessageBatch<Envelope>("pap-events", [
       { id: "m-good", timestamp: new Date(), attempts: 1, body: good },
       { id: "m-bad", timestamp: new Date(), attempts: 1, body: bad },
     ]);

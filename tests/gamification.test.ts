@@ -200,7 +200,9 @@ describe("completions that happen again", () => {
         token: user.token,
       });
     }
-    const pending = (await eventsOf(user.id)).filter((e) => last.some((t) => t.task_id === e.data.task_id));
+    const pending = (await eventsOf(user.id)).filter((e) =>
+      last.some((t) => "task_id" in e.data && t.task_id === e.data.task_id),
+    );
     // Each delivery reads progress before the other's statements: neither sees the target reached.
     await Promise.all(pending.map((e) => deliver([e])));
     await settle(user.id);

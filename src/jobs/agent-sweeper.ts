@@ -3,7 +3,7 @@ import { createDatabase } from "../db";
 import { agents } from "../db/schema";
 import type { Env } from "../env";
 import { endAssignmentsOf, handBackTasks } from "../features/delegation/release-service";
-import { publishEvents } from "../lib/outbox";
+import { publishEvents } from "../lib/events/queue";
 import { nowIso } from "../lib/time";
 
 export const DEFAULT_AGENT_OFFLINE_MINUTES = 15;
@@ -50,7 +50,7 @@ export async function sweepSilentAgents(
         .where(eq(agents.id, agent.id)),
     ]);
     const handedBack = await handBackTasks(db, agent, released, now);
-    await publishEvents(env, handedBack.events);
+    await publishEvents(env.EVENTS_QUEUE, handedBack.events);
     redelegated += handedBack.redelegated;
   }
   return { offline: silent.length, redelegated };

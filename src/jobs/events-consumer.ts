@@ -5,10 +5,13 @@ import { eventReceipts, events } from "../db/schema";
 import type { Env } from "../env";
 import { chunkList } from "../lib/chunk";
 import { isUniqueViolation } from "../lib/db-errors";
-import type { EventEnvelope } from "../lib/events";
-import { publishEvents, recordedEvents } from "../lib/outbox";
+import type { DomainEvent, Envelope } from "../lib/events/catalog";
+import { parseEvent } from "../lib/events/envelope";
+import { type EventHandler, handles } from "../lib/events/handler";
+import { recordedEvents } from "../lib/events/outbox";
+import { publishEvents } from "../lib/events/queue";
 import { nowIso } from "../lib/time";
-import { DEFAULT_HANDLERS, type EventHandler } from "./event-handlers";
+import { DEFAULT_HANDLERS } from "./event-handlers";
 
 /** Exponential backoff between retries of a failing event: 10 s, 20 s, 40 s … capped at 5 minutes. */
 export const MAX_RETRY_DELAY_SECONDS = 300;
@@ -16,14 +19,8 @@ export function retryDelaySeconds(attempts: number): number {
   return Math.min(MAX_RETRY_DELAY_SECONDS, 2 ** Math.max(1, attempts) * 5);
 }
 
-function isEnvelope(body: unknown): body is EventEnvelope {
-  if (typeof body !== "object" || body === null) return false;
-  const b = body as Record<string, unknown>;
-  return typeof b.id === "string" && typeof b.type === "string" && typeof b.user_id === "string";
-}
-
 /** Runs one handler for one event, at most once: its effect and its receipt commit together. */
-async function runHandler(db: Database, handler: EventHandler, event: EventEnvelope): Promise<string[]> {
+async function runHandler(db: Database, handler: EventHandler, event: DomainEvent): Promise<string[]> {
   if (!handler.prepare) return [];
   const effects = (await handler.prepare(db, [event]))(event);
   const receipt = db
@@ -40,18 +37,18 @@ async function runHandler(db: Database, handler: EventHandler, event: EventEnvel
 
 /** Sends to the queue the events that handlers' statements actually wrote (guards may have held them back). */
 async function publishWritten(db: Database, env: Env, ids: readonly string[]): Promise<void> {
-  const written: EventEnvelope[] = [];
+  const written: Envelope[] = [];
   for (const chunk of chunkList([...new Set(ids)], 100)) {
     const rows = await db.select().from(events).where(inArray(events.id, chunk)).all();
     written.push(...recordedEvents(rows));
   }
-  await publishEvents(env, written);
+  await publishEvents(env.EVENTS_QUEUE, written);
 }
 
 /** The effects outside D1 of every handler that wants these events (idempotent by contract). */
-async function runAfter(env: Env, batchEvents: readonly EventEnvelope[], handlers: readonly EventHandler[]) {
+async function runAfter(env: Env, batchEvents: readonly DomainEvent[], handlers: readonly EventHandler[]) {
   for (const handler of handlers) {
-    const mine = batchEvents.filter((e) => handler.handles(e.type));
+    const mine = batchEvents.filter((e) => handles(handler, e.type));
     if (handler.after && mine.length > 0) await handler.after(env, mine);
   }
 }
@@ -60,12 +57,12 @@ async function runAfter(env: Env, batchEvents: readonly EventEnvelope[], handler
 export async function dispatchEvent(
   db: Database,
   env: Env,
-  event: EventEnvelope,
+  event: DomainEvent,
   handlers: readonly EventHandler[] = DEFAULT_HANDLERS,
 ): Promise<void> {
   const emitted: string[] = [];
   for (const handler of handlers) {
-    if (handler.handles(event.type)) emitted.push(...(await runHandler(db, handler, event)));
+    if (handles(handler, event.type)) emitted.push(...(await runHandler(db, handler, event)));
   }
   await db.update(events).set({ deliveredAt: nowIso() }).where(eq(events.id, event.id)).run();
   await publishWritten(db, env, emitted);
@@ -81,7 +78,7 @@ export async function dispatchEvent(
 export async function dispatchBatch(
   db: Database,
   env: Env,
-  batchEvents: EventEnvelope[],
+  batchEvents: DomainEvent[],
   handlers: readonly EventHandler[] = DEFAULT_HANDLERS,
 ): Promise<void> {
   const unique = [...new Map(batchEvents.map((e) => [e.id, e])).values()];
@@ -101,7 +98,7 @@ export async function dispatchBatch(
   for (const handler of handlers) {
     // Handlers with nothing to write in D1 leave no receipt either.
     if (!handler.prepare) continue;
-    const pending = unique.filter((e) => handler.handles(e.type) && !done.has(`${e.id}:${handler.name}`));
+    const pending = unique.filter((e) => handles(handler, e.type) && !done.has(`${e.id}:${handler.name}`));
     if (pending.length === 0) continue;
     const effectsOf = await handler.prepare(db, pending);
     for (const event of pending) {
@@ -133,36 +130,50 @@ export async function consumeEvents(
   handlers: readonly EventHandler[] = DEFAULT_HANDLERS,
 ): Promise<void> {
   const db = createDatabase(env.DB);
-  const valid: Message<EventEnvelope>[] = [];
+  const valid: { message: Message<unknown>; event: DomainEvent }[] = [];
   for (const message of batch.messages) {
-    if (isEnvelope(message.body)) valid.push(message as Message<EventEnvelope>);
-    else {
-      console.error(JSON.stringify({ level: "error", message: "dropping malformed event", id: message.id }));
-      message.ack();
+    const parsed = parseEvent(message.body);
+    if (parsed.ok) {
+      valid.push({ message, event: parsed.event });
+      continue;
     }
+    const { kind, detail } = parsed.refusal;
+    console.error(
+      JSON.stringify({
+        level: "error",
+        message:
+          kind === "malformed" ? "dropping malformed event" : "refusing an event this version does not know",
+        id: message.id,
+        detail,
+      }),
+    );
+    // Junk can never be handled. An event from a newer (or broken) producer is kept: retried, then
+    // dead-lettered where it can be looked at, never silently dropped.
+    if (kind === "malformed") message.ack();
+    else message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
   }
   try {
     await dispatchBatch(
       db,
       env,
-      valid.map((m) => m.body),
+      valid.map((v) => v.event),
       handlers,
     );
-    for (const message of valid) message.ack();
+    for (const { message } of valid) message.ack();
     return;
   } catch {
     // Fall through: find the failing event by handling them one by one.
   }
-  for (const message of valid) {
+  for (const { message, event } of valid) {
     try {
-      await dispatchEvent(db, env, message.body, handlers);
+      await dispatchEvent(db, env, event, handlers);
       message.ack();
     } catch (error) {
       console.error(
         JSON.stringify({
           level: "error",
           message: "event handling failed",
-          event_id: message.body.id,
+          event_id: event.id,
           error: String(error),
         }),
       );

@@ -2,7 +2,8 @@ import { and, asc, inArray, isNull, lt, sql } from "drizzle-orm";
 import { createDatabase } from "../db";
 import { events } from "../db/schema";
 import type { Env } from "../env";
-import { recordedEvents } from "../lib/outbox";
+import { recordedEvents } from "../lib/events/outbox";
+import { sendEvents } from "../lib/events/queue";
 import { nowIso } from "../lib/time";
 
 /** An outbox row still undelivered this long after it was written (or last re-sent) is re-sent. */
@@ -34,9 +35,7 @@ export async function reconcileOutbox(env: Env, now = Date.now()): Promise<numbe
     .limit(RECONCILE_BATCH)
     .all();
   if (stale.length === 0) return 0;
-  await env.EVENTS_QUEUE.sendBatch(
-    recordedEvents(stale).map((body) => ({ body, contentType: "json" as const })),
-  );
+  await sendEvents(env.EVENTS_QUEUE, recordedEvents(stale));
   await db
     .update(events)
     .set({ sendAttempts: sql`${events.sendAttempts} + 1`, lastSentAt: nowIso(now) })

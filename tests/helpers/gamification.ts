@@ -1,38 +1,43 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import worker from "../../src/index";
-import type { EventEnvelope } from "../../src/lib/events";
+import type { Envelope, EventType } from "../../src/lib/events/catalog";
 import { callJson, createUser, type TestUser } from "./api";
 
 interface OutboxRow {
   id: string;
   type: string;
+  version: number;
   user_id: string;
   data: string;
   occurred_at: string;
 }
 
-const toEnvelope = (row: OutboxRow): EventEnvelope => ({
+const toEnvelope = (row: OutboxRow): Envelope => ({
   id: row.id,
-  type: row.type,
+  type: row.type as EventType,
+  version: row.version,
   user_id: row.user_id,
   occurred_at: row.occurred_at,
-  data: JSON.parse(row.data) as Record<string, unknown>,
+  data: JSON.parse(row.data) as Envelope["data"],
 });
 
 /** Every event of the user's, in order (delivered or not). */
-export async function eventsOf(userId: string, type?: string): Promise<EventEnvelope[]> {
+export async function eventsOf<T extends EventType = EventType>(
+  userId: string,
+  type?: T,
+): Promise<Envelope<T>[]> {
   const { results } = await env.DB.prepare(
-    `SELECT id, type, user_id, data, occurred_at FROM events WHERE user_id = ?${type ? " AND type = ?" : ""} ORDER BY id`,
+    `SELECT id, type, version, user_id, data, occurred_at FROM events WHERE user_id = ?${type ? " AND type = ?" : ""} ORDER BY id`,
   )
     .bind(...(type ? [userId, type] : [userId]))
     .all<OutboxRow>();
-  return results.map(toEnvelope);
+  return results.map(toEnvelope) as Envelope<T>[];
 }
 
 /** Runs the events queue consumer on these events, as the queue would deliver them. */
-export async function deliver(events: EventEnvelope[]) {
-  const batch = createMessageBatch<EventEnvelope>(
+export async function deliver(events: Envelope[]) {
+  const batch = createMessageBatch<Envelope>(
     "pap-events",
     events.map((body, i) => ({
       id: `m-${body.id}-${i}-${crypto.randomUUID()}`,
@@ -53,7 +58,7 @@ export async function deliver(events: EventEnvelope[]) {
 export async function settle(userId: string): Promise<void> {
   for (let round = 0; round < 5; round++) {
     const { results } = await env.DB.prepare(
-      "SELECT id, type, user_id, data, occurred_at FROM events WHERE user_id = ? AND delivered_at IS NULL ORDER BY id",
+      "SELECT id, type, version, user_id, data, occurred_at FROM events WHERE user_id = ? AND delivered_at IS NULL ORDER BY id",
     )
       .bind(userId)
       .all<OutboxRow>();

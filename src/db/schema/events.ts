@@ -11,6 +11,8 @@ export const events = sqliteTable(
     id: text("id").primaryKey(),
     userId: text("user_id").notNull(),
     type: text("type").notNull(),
+    /** The version of `data`'s schema, from the event catalog (src/lib/events/catalog.ts). */
+    version: integer("version").notNull().default(1),
     data: text("data", { mode: "json" }).$type<Record<string, unknown>>().notNull(),
     occurredAt: text("occurred_at").notNull(),
     sendAttempts: integer("send_attempts").notNull().default(0),

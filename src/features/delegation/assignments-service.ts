@@ -5,8 +5,8 @@ import type { AssignmentStatus } from "../../db/schema/delegation";
 import type { Principal } from "../../lib/auth/principal";
 import { D1Batch } from "../../lib/batch";
 import { ApiError, notFound } from "../../lib/errors";
-import type { EventEnvelope } from "../../lib/events";
-import { insertEventIfChanged, newEvent, recordedEvents } from "../../lib/outbox";
+import type { Envelope } from "../../lib/events/catalog";
+import { recordedEvents, sqlData, sqlEvent, writeEvent } from "../../lib/events/outbox";
 import { nowIso } from "../../lib/time";
 import { completionStatements } from "../tasks/completion";
 import { assignmentByIdQuery, toAssignmentDto } from "./assignment-queries";
@@ -33,7 +33,7 @@ export const MOVES: Record<
      * unseen.
      */
     ownerOnlyFrom?: AssignmentStatus[];
-    event: string;
+    event: "assignment.accepted" | "assignment.started" | "assignment.completed" | "assignment.rejected";
     releases: boolean;
   }
 > = {
@@ -69,6 +69,18 @@ export const MOVES: Record<
   },
 };
 
+/** An assignment's move event data, read from the assignment `a` as the batch just stored it. */
+const assignmentMovedData = (type: (typeof MOVES)[AssignmentMove]["event"]) =>
+  sqlData(type, {
+    assignment_id: sql`a.id`,
+    task_id: sql`a.task_id`,
+    agent_id: sql`a.agent_id`,
+    assignee: sql`a.assignee`,
+    role: sql`a.role`,
+    status: sql`a.status`,
+    reason: sql`a.reason`,
+  });
+
 /** True when the event with this id was written in this batch: the marker that our move happened. */
 const moved = (eventId: string) => sql`EXISTS (SELECT 1 FROM events e WHERE e.id = ${eventId})`;
 
@@ -78,11 +90,16 @@ export async function moveAssignment(
   assignmentId: string,
   move: AssignmentMove,
   details: { reason?: string | undefined; actual_minutes?: number | undefined } = {},
-): Promise<{ body: AssignmentDto; events: EventEnvelope[] }> {
+): Promise<{ body: AssignmentDto; events: Envelope[] }> {
   const now = Date.now();
   const rule = MOVES[move];
   const { userId, agentId } = principal;
-  const event = newEvent(rule.event, userId, {}, now);
+  const event = sqlEvent(
+    rule.event,
+    userId,
+    sql`(SELECT ${assignmentMovedData(rule.event)} FROM task_assignments a WHERE a.id = ${assignmentId})`,
+    now,
+  );
   const batch = new D1Batch();
   batch.add(
     db
@@ -118,16 +135,9 @@ export async function moveAssignment(
       ),
   );
   const written = batch.add(
-    insertEventIfChanged(
-      db,
-      {
-        ...event,
-        data: sql`(SELECT json_object('assignment_id', a.id, 'task_id', a.task_id, 'agent_id', a.agent_id,
-          'assignee', a.assignee, 'role', a.role, 'status', a.status, 'reason', a.reason)
-          FROM task_assignments a WHERE a.id = ${assignmentId})`,
-      },
-      { table: taskAssignments, id: taskAssignments.id, value: assignmentId },
-    ),
+    writeEvent(db, event, {
+      changed: { table: taskAssignments, id: taskAssignments.id, value: assignmentId },
+    }),
   );
   const assignmentAgent = sql`(SELECT a.agent_id FROM task_assignments a WHERE a.id = ${assignmentId})`;
   const assignmentTask = sql`(SELECT a.task_id FROM task_assignments a WHERE a.id = ${assignmentId})`;

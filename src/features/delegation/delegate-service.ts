@@ -5,9 +5,10 @@ import type { DelegationMode } from "../../db/schema/tasks";
 import { D1Batch } from "../../lib/batch";
 import { isUniqueViolation } from "../../lib/db-errors";
 import { ApiError, notFound } from "../../lib/errors";
-import type { EventEnvelope } from "../../lib/events";
+import type { Envelope } from "../../lib/events/catalog";
+import { newEvent } from "../../lib/events/envelope";
+import { recordedEvents, sqlData, sqlEvent, writeEvent } from "../../lib/events/outbox";
 import { newId } from "../../lib/ids";
-import { insertEventIfChanged, newEvent, recordedEvents } from "../../lib/outbox";
 import { nowIso } from "../../lib/time";
 import { OUTER_TASK_ID } from "../tasks/queries";
 import { toAgentDto } from "./agents-service";
@@ -151,14 +152,23 @@ function insertPersonAssignment(
 }
 
 function assignmentCreatedEvent(db: Database, userId: string, assignmentId: string, now: number) {
-  return insertEventIfChanged(
+  const data = sqlData("assignment.created", {
+    assignment_id: sql`a.id`,
+    task_id: sql`a.task_id`,
+    agent_id: sql`a.agent_id`,
+    assignee: sql`a.assignee`,
+    role: sql`a.role`,
+    delegation_mode: sql`a.delegation_mode`,
+  });
+  return writeEvent(
     db,
-    {
-      ...newEvent("assignment.created", userId, {}, now),
-      data: sql`(SELECT json_object('assignment_id', a.id, 'task_id', a.task_id, 'agent_id', a.agent_id,
-        'assignee', a.assignee, 'role', a.role, 'delegation_mode', a.delegation_mode) FROM task_assignments a WHERE a.id = ${assignmentId})`,
-    },
-    { table: taskAssignments, id: taskAssignments.id, value: assignmentId },
+    sqlEvent(
+      "assignment.created",
+      userId,
+      sql`(SELECT ${data} FROM task_assignments a WHERE a.id = ${assignmentId})`,
+      now,
+    ),
+    { changed: { table: taskAssignments, id: taskAssignments.id, value: assignmentId } },
   );
 }
 
@@ -183,7 +193,7 @@ export async function delegateTask(
   db: Database,
   userId: string,
   input: DelegateInput,
-): Promise<{ result: DelegationResult; events: EventEnvelope[] }> {
+): Promise<{ result: DelegationResult; events: Envelope[] }> {
   const now = Date.now();
   const taskId = input.task_id;
   if (input.delegation_mode === "DELETE") return deleteByDelegation(db, userId, taskId, now);
@@ -299,7 +309,7 @@ async function deleteByDelegation(
   userId: string,
   taskId: string,
   now: number,
-): Promise<{ result: DelegationResult; events: EventEnvelope[] }> {
+): Promise<{ result: DelegationResult; events: Envelope[] }> {
   const batch = new D1Batch();
   batch.add(releaseAgentsOfTask(db, userId, taskId, now));
   batch.add(
@@ -322,15 +332,9 @@ async function deleteByDelegation(
       .returning({ id: tasks.id }),
   );
   const written = batch.add(
-    insertEventIfChanged(
-      db,
-      newEvent("task.deleted", userId, { task_id: taskId, delegation_mode: "DELETE" }, now),
-      {
-        table: tasks,
-        id: tasks.id,
-        value: taskId,
-      },
-    ),
+    writeEvent(db, newEvent("task.deleted", userId, { task_id: taskId, delegation_mode: "DELETE" }, now), {
+      changed: { table: tasks, id: tasks.id, value: taskId },
+    }),
   );
   const results = await batch.run(db);
   if (deleted(results).length === 0) throw notFound("Task");

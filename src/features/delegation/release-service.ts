@@ -3,7 +3,7 @@ import type { Database } from "../../db";
 import { agents, apiTokens, taskAssignments, tasks } from "../../db/schema";
 import type { AssignmentStatus } from "../../db/schema/delegation";
 import { ApiError, notFound } from "../../lib/errors";
-import type { EventEnvelope } from "../../lib/events";
+import type { Envelope } from "../../lib/events/catalog";
 import { nowIso } from "../../lib/time";
 import { delegateTask } from "./delegate-service";
 
@@ -60,8 +60,8 @@ export async function handBackTasks(
   agent: LeavingAgent,
   released: readonly { taskId: string; role: string }[],
   now: number,
-): Promise<{ events: EventEnvelope[]; redelegated: number }> {
-  const events: EventEnvelope[] = [];
+): Promise<{ events: Envelope[]; redelegated: number }> {
+  const events: Envelope[] = [];
   let redelegated = 0;
   for (const { taskId, role } of released) {
     if (role !== "owner") continue;
@@ -102,7 +102,7 @@ export async function removeAgent(
   db: Database,
   userId: string,
   agentId: string,
-): Promise<{ events: EventEnvelope[] }> {
+): Promise<{ events: Envelope[] }> {
   const now = Date.now();
   const [agent] = await db
     .select({ userId: agents.userId, agentId: agents.agentId, agentType: agents.agentType })

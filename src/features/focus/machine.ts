@@ -6,6 +6,7 @@
  * late alarm — or none — changes nothing about what is recorded.
  */
 import type { EndReason } from "../../db/schema/focus";
+import type { EventData, EventEffect, EventType } from "../../lib/events/catalog";
 import { nowIso } from "../../lib/time";
 import {
   type BreakKind,
@@ -116,13 +117,13 @@ export const FOCUS_EVENT_TYPES = [
   "focus.abandoned",
   "break.due",
   "break.over",
-] as const;
+] as const satisfies readonly EventType[];
 export type FocusEventType = (typeof FOCUS_EVENT_TYPES)[number];
 
 export type Effect =
   | { type: "signal"; signal: FocusSignal; at: number }
   | { type: "record"; record: FocusRecord }
-  | { type: "event"; event_type: FocusEventType; data: Record<string, unknown>; at: number };
+  | EventEffect<FocusEventType>;
 
 export type FocusAction =
   | {
@@ -197,7 +198,7 @@ export function nextDueAt(state: TimerState): number | null {
   return null;
 }
 
-function eventData(record: FocusRecord): Record<string, unknown> {
+function eventData(record: FocusRecord): EventData<"focus.completed"> {
   return {
     session_id: record.session_id,
     kind: record.kind,

@@ -15,8 +15,9 @@ import {
 } from "../../db/schema";
 import type { Env } from "../../env";
 import { ApiError, notFound } from "../../lib/errors";
+import { newEvent } from "../../lib/events/envelope";
+import { writeEvent } from "../../lib/events/outbox";
 import { newId } from "../../lib/ids";
-import { insertEvent, newEvent } from "../../lib/outbox";
 import { type FreezeRules, longestStreak, STREAK_LOOKBACK_DAYS, streakState } from "../../lib/streaks";
 import { addDays, type LocalDate, localParts, nowIso } from "../../lib/time";
 import { BADGES, type BadgeMetric, badgeProgress } from "./badges";
@@ -302,7 +303,7 @@ export async function requestManualGrant(
     key: input.key,
     granted_by: grantedBy,
   });
-  await insertEvent(db, event).run();
+  await writeEvent(db, event).run();
   return event;
 }
 

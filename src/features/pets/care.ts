@@ -8,6 +8,7 @@
  * fading at a floor (10; 20 with Steadfast): an ADHD user back after a week finds it sad but glad to see
  * them, never ruined. Below 30 in either stat it needs attention, and says so once per episode.
  */
+import type { EventEffect, EventType } from "../../lib/events/catalog";
 import { localParts } from "../../lib/time";
 import { addXp, type PetSpecies, perksAt, type Stage, stageForLevel, xpToNextLevel } from "./growth";
 
@@ -92,12 +93,17 @@ export const PET_SIGNALS = [
 ] as const;
 export type PetSignal = (typeof PET_SIGNALS)[number];
 
-export const PET_EVENT_TYPES = ["pet.fed", "pet.leveled_up", "pet.evolved", "pet.needs_attention"] as const;
+export const PET_EVENT_TYPES = [
+  "pet.fed",
+  "pet.leveled_up",
+  "pet.evolved",
+  "pet.needs_attention",
+] as const satisfies readonly EventType[];
 export type PetEventType = (typeof PET_EVENT_TYPES)[number];
 
 export type PetEffect =
   | { type: "signal"; signal: PetSignal; at: number }
-  | { type: "event"; event_type: PetEventType; data: Record<string, unknown>; at: number }
+  | EventEffect<PetEventType>
   | { type: "interaction"; kind: string; xp: number; fullness: number; happiness: number; at: number };
 
 export interface PetError {

@@ -7,54 +7,25 @@
 import { inArray } from "drizzle-orm";
 import { createDatabase } from "../../db";
 import { userPets } from "../../db/schema";
-import type { EventHandler } from "../../jobs/event-handlers";
 import { chunkList } from "../../lib/chunk";
-import type { EventEnvelope } from "../../lib/events";
-import { focusXp, MIN_REWARDED_FOCUS_MINUTES, stepXp, taskXp } from "../gamification/xp";
+import type { DomainEvent } from "../../lib/events/catalog";
+import type { EventHandler } from "../../lib/events/handler";
+import { finishedWork } from "../gamification/work";
 import type { Nourishment } from "./live";
 import { petState } from "./service";
 
-const textOf = (value: unknown) => (typeof value === "string" ? value : "");
-const numberOf = (value: unknown) => (typeof value === "number" && Number.isFinite(value) ? value : 0);
-
-/** What an event gives the pet, if anything. */
-export function nourishmentOf(event: EventEnvelope): Nourishment | undefined {
-  const d = event.data;
+/** What an event gives the pet, if anything: the work's worth, as gamification counts it. */
+export function nourishmentOf(event: DomainEvent): Nourishment | undefined {
+  const work = finishedWork(event);
+  if (!work) return undefined;
   // An unreadable time counts as the oldest: such work is refused rather than risk feeding twice.
   const occurred_at = Date.parse(event.occurred_at) || 0;
-  switch (event.type) {
-    case "step.completed":
-      return {
-        source_key: `step:${textOf(d.step_id)}`,
-        kind: "step",
-        xp: stepXp(d.task_priority, d.estimated_minutes).total,
-        occurred_at,
-      };
-    case "task.completed":
-      return {
-        source_key: `task:${textOf(d.task_id)}`,
-        kind: "task",
-        xp: taskXp(d.priority, d.estimated_minutes).total,
-        occurred_at,
-      };
-    case "focus.completed":
-      if (numberOf(d.actual_minutes) < MIN_REWARDED_FOCUS_MINUTES) return undefined;
-      return {
-        source_key: `focus:${textOf(d.session_id)}`,
-        kind: "focus",
-        xp: focusXp(d.actual_minutes).total,
-        occurred_at,
-      };
-    default:
-      return undefined;
-  }
+  return { source_key: work.source_key, kind: work.kind, xp: work.xp.total, occurred_at };
 }
-
-const FEEDING_EVENTS = new Set(["step.completed", "task.completed", "focus.completed"]);
 
 export const petCareHandler: EventHandler = {
   name: "pet-care",
-  handles: (type) => FEEDING_EVENTS.has(type),
+  types: ["step.completed", "task.completed", "focus.completed"],
   // No prepare: nothing in D1 (and no receipt). The pet's object keeps its own record of what it was fed.
   after: async (env, events) => {
     const db = createDatabase(env.DB);

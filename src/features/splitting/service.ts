@@ -3,7 +3,7 @@ import type { Database } from "../../db";
 import { microSteps, taskSplits, tasks } from "../../db/schema";
 import { abortIf, D1Batch } from "../../lib/batch";
 import { ApiError, notFound, validationFailed } from "../../lib/errors";
-import type { EventEnvelope } from "../../lib/events";
+import type { Envelope } from "../../lib/events/catalog";
 import { findStoredResponse, type IdempotencyContext } from "../../lib/idempotency";
 import { newId } from "../../lib/ids";
 import { stepRowToDto, taskByIdQuery, toTaskDto } from "../tasks/queries";
@@ -26,7 +26,7 @@ import { fitsASplit, planFromTemplate } from "./template-plan";
 
 export interface SplitOutcome {
   body: SplitResponse;
-  events: EventEnvelope[];
+  events: Envelope[];
   replayed: boolean;
 }
 
@@ -176,7 +176,7 @@ export async function splitTaskFor(
     );
   }
   batch.add(recordSplit(db, userId, ids, result, input.apply, now, read.earlier !== undefined));
-  let events: EventEnvelope[] = [];
+  let events: Envelope[] = [];
   let after: TaskDto | null = null;
   if (input.apply) {
     let steps = task.micro_steps ?? [];

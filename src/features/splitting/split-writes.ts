@@ -6,7 +6,7 @@ import type { Database } from "../../db";
 import { taskSplits, tasks } from "../../db/schema";
 import { type D1Batch, isGuardAbort } from "../../lib/batch";
 import { ApiError } from "../../lib/errors";
-import type { EventEnvelope } from "../../lib/events";
+import type { Envelope } from "../../lib/events/catalog";
 import { type IdempotencyContext, runStoringAnswer } from "../../lib/idempotency";
 import { nowIso } from "../../lib/time";
 import { computeProgress } from "../tasks/progress";
@@ -100,7 +100,7 @@ export function subtaskStatements(
   now: number,
 ) {
   const statements: BatchItem<"sqlite">[] = [];
-  const events: EventEnvelope[] = [];
+  const events: Envelope[] = [];
   const ids: string[] = [];
   for (const sub of result.subtasks) {
     const before = ids[ids.length - 1];

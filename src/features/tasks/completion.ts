@@ -1,7 +1,7 @@
 import { and, eq, isNull, type SQL, sql } from "drizzle-orm";
 import type { Database } from "../../db";
 import { microSteps, tasks } from "../../db/schema";
-import { insertEventIfChanged, newEvent } from "../../lib/outbox";
+import { jsonBoolean, sqlData, sqlEvent, writeEvent } from "../../lib/events/outbox";
 import { nowIso } from "../../lib/time";
 import { OUTER_TASK_ID } from "./queries";
 
@@ -45,18 +45,26 @@ export function completionStatements(
         options.guard,
       ),
     );
-  const event = insertEventIfChanged(
+  const data = sqlData("task.completed", {
+    task_id: sql`t.id`,
+    title: sql`t.title`,
+    priority: sql`t.priority`,
+    estimated_minutes: sql`t.estimated_minutes`,
+    actual_minutes: sql`t.actual_minutes`,
+    is_meta_task: jsonBoolean(sql`t.is_meta_task`),
+    created_at: sql`t.created_at`,
+    completed_steps: sql`(SELECT count(*) FROM micro_steps s WHERE s.task_id = t.id AND s.status = 'completed')`,
+  });
+  const event = writeEvent(
     db,
-    {
-      ...newEvent("task.completed", userId, {}, doneAt),
-      occurred_at: sql`(SELECT t.completed_at FROM tasks t WHERE t.id = ${taskId})`,
-      data: sql`(SELECT json_object('task_id', t.id, 'title', t.title, 'priority', t.priority,
-        'estimated_minutes', t.estimated_minutes, 'actual_minutes', t.actual_minutes, 'is_meta_task', t.is_meta_task,
-        'created_at', t.created_at,
-        'completed_steps', (SELECT count(*) FROM micro_steps s WHERE s.task_id = t.id AND s.status = 'completed'))
-        FROM tasks t WHERE t.id = ${taskId})`,
-    },
-    { table: tasks, id: tasks.id, value: taskId },
+    sqlEvent(
+      "task.completed",
+      userId,
+      sql`(SELECT ${data} FROM tasks t WHERE t.id = ${taskId})`,
+      doneAt,
+      sql`(SELECT t.completed_at FROM tasks t WHERE t.id = ${taskId})`,
+    ),
+    { changed: { table: tasks, id: tasks.id, value: taskId } },
   );
   const skipRest = db
     .update(microSteps)

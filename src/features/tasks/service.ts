@@ -5,10 +5,11 @@ import { taskDependencies, tasks } from "../../db/schema";
 import { D1Batch } from "../../lib/batch";
 import { chunkRows } from "../../lib/chunk";
 import { ApiError, notFound, validationFailed } from "../../lib/errors";
-import type { EventEnvelope } from "../../lib/events";
+import type { Envelope } from "../../lib/events/catalog";
+import { newEvent } from "../../lib/events/envelope";
+import { recordedEvents, writeEvent } from "../../lib/events/outbox";
 import { findStoredResponse, type IdempotencyContext, runStoringAnswer } from "../../lib/idempotency";
 import { newId } from "../../lib/ids";
-import { insertEvent, insertEventIfChanged, newEvent, recordedEvents } from "../../lib/outbox";
 import { nowIso } from "../../lib/time";
 import { completionStatements } from "./completion";
 import { stepRowToDto, taskByIdQuery, toTaskDto } from "./queries";
@@ -19,7 +20,7 @@ const DEPENDENCY_COLUMNS = 4;
 
 export interface WriteResult<T> {
   body: T;
-  events: EventEnvelope[];
+  events: Envelope[];
 }
 
 function insertDependencyStatements(
@@ -63,7 +64,7 @@ export function newTaskWrite(
   input: CreateTaskInput,
   now: number,
   options: { parentTaskId?: string } = {},
-): { statements: BatchItem<"sqlite">[]; body: TaskDto; event: EventEnvelope } {
+): { statements: BatchItem<"sqlite">[]; body: TaskDto; event: Envelope } {
   const dependsOn = [...new Set(input.depends_on ?? [])];
   const taskId = newId(now);
   const task: typeof tasks.$inferSelect = {
@@ -112,7 +113,7 @@ export function newTaskWrite(
   statements.push(db.insert(tasks).values(task));
   statements.push(...insertStepStatements(db, steps));
   statements.push(...insertDependencyStatements(db, userId, taskId, dependsOn, now));
-  statements.push(insertEvent(db, event));
+  statements.push(writeEvent(db, event));
   return { statements, body, event };
 }
 
@@ -287,10 +288,8 @@ export async function deleteTask(db: Database, userId: string, taskId: string): 
       .returning({ id: tasks.id }),
   );
   const written = batch.add(
-    insertEventIfChanged(db, newEvent("task.deleted", userId, { task_id: taskId }, now), {
-      table: tasks,
-      id: tasks.id,
-      value: taskId,
+    writeEvent(db, newEvent("task.deleted", userId, { task_id: taskId }, now), {
+      changed: { table: tasks, id: tasks.id, value: taskId },
     }),
   );
   const results = await batch.run(db);

@@ -3,7 +3,7 @@ import type { Database } from "../../db";
 import { microSteps, tasks } from "../../db/schema";
 import { abortIf, D1Batch, isGuardAbort } from "../../lib/batch";
 import { ApiError, notFound, validationFailed } from "../../lib/errors";
-import { insertEventIfChanged, newEvent, recordedEvents } from "../../lib/outbox";
+import { recordedEvents, sqlData, sqlEvent, writeEvent } from "../../lib/events/outbox";
 import { nowIso } from "../../lib/time";
 import { completionStatements } from "./completion";
 import { OUTER_TASK_ID, taskByIdQuery, toTaskDto } from "./queries";
@@ -122,6 +122,17 @@ export async function updateStep(
 }
 
 /** Completes a step now — or at `completedAt`, for a completion an offline app reports late. */
+/** The step.completed data, read from the step `s` as the batch just stored it. */
+const stepCompletedData = sqlData("step.completed", {
+  task_id: sql`s.task_id`,
+  step_id: sql`s.id`,
+  description: sql`s.description`,
+  estimated_minutes: sql`s.estimated_minutes`,
+  leaf_type: sql`s.leaf_type`,
+  task_priority: sql`(SELECT t.priority FROM tasks t WHERE t.id = s.task_id)`,
+  task_estimated_minutes: sql`(SELECT t.estimated_minutes FROM tasks t WHERE t.id = s.task_id)`,
+});
+
 export async function completeStep(
   db: Database,
   userId: string,
@@ -150,17 +161,15 @@ export async function completeStep(
       .where(and(stepWhere(userId, taskId, stepId), sql`${microSteps.status} != 'completed'`)),
   );
   const stepEvent = batch.add(
-    insertEventIfChanged(
+    writeEvent(
       db,
-      {
-        ...newEvent("step.completed", userId, {}, doneAt),
-        data: sql`(SELECT json_object('task_id', s.task_id, 'step_id', s.id, 'description', s.description,
-          'estimated_minutes', s.estimated_minutes, 'leaf_type', s.leaf_type,
-          'task_priority', (SELECT t.priority FROM tasks t WHERE t.id = s.task_id),
-          'task_estimated_minutes', (SELECT t.estimated_minutes FROM tasks t WHERE t.id = s.task_id))
-          FROM micro_steps s WHERE s.id = ${stepId})`,
-      },
-      { table: microSteps, id: microSteps.id, value: stepId },
+      sqlEvent(
+        "step.completed",
+        userId,
+        sql`(SELECT ${stepCompletedData} FROM micro_steps s WHERE s.id = ${stepId})`,
+        doneAt,
+      ),
+      { changed: { table: microSteps, id: microSteps.id, value: stepId } },
     ),
   );
   batch.add(

@@ -1,0 +1,242 @@
+/**
+ * The gamification handler's D1 statements, one builder per effect. Each is guarded in SQL (the
+ * ledger row that pays, a threshold checked against the real values), so what the read believed
+ * decides only which statements are sent, never what they change.
+ */
+import { type SQL, sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
+import type { Database } from "../../db";
+import { rawStatement } from "../../lib/batch";
+import { newEvent } from "../../lib/events/envelope";
+import { sqlData, sqlEvent, writeEvent } from "../../lib/events/outbox";
+import type { LocalDate } from "../../lib/time";
+import type { BadgeDefinition } from "./badges";
+import type { DailyChallenge } from "./challenges";
+import { COUNTERS, type CounterMetric } from "./store";
+import { BOARD_XP_PER_DAY } from "./xp";
+
+type Statement = BatchItem<"sqlite">;
+
+/** Who and when the statements of one event are about. */
+export interface Subject {
+  db: Database;
+  user: string;
+  /** The event being handled (ledger rows name it). */
+  eventId: string;
+  /** When it happened. */
+  atIso: string;
+  /** When it is handled. */
+  now: string;
+}
+
+/** True once the ledger row `id` is in the batch: the guard of everything a grant pays for. */
+export const ledgerWritten = (id: string): SQL => sql`EXISTS (SELECT 1 FROM xp_ledger WHERE id = ${id})`;
+
+/** One ledger row, written only when `guard` holds, and once per source key. */
+export function ledgerRow(
+  s: Subject,
+  row: { id: string; source: string; sourceKey: string; amount: number; breakdown: object; guard: SQL },
+): Statement {
+  return rawStatement(
+    s.db,
+    sql`INSERT INTO xp_ledger (id, user_id, source, source_key, amount, breakdown, event_id, occurred_at, created_at)
+    SELECT ${row.id}, ${s.user}, ${row.source}, ${row.sourceKey}, ${row.amount}, ${JSON.stringify(row.breakdown)},
+      ${s.eventId}, ${s.atIso}, ${s.now}
+    WHERE ${row.guard}
+    ON CONFLICT (user_id, source_key) DO NOTHING`,
+  );
+}
+
+/**
+ * A grant's totals: the user's XP, the week's, and the boards' (at most BOARD_XP_PER_DAY a day, from
+ * the room the row had: SQLite evaluates every SET expression on the old row). A grant processed for
+ * an older day than the row's (two deliveries racing past midnight) counts against the newer day's
+ * room, so no day's count is ever reset or exceeded.
+ */
+export function progressGrant(s: Subject, total: number, week: LocalDate, written: SQL): Statement {
+  const day = s.now.slice(0, 10);
+  const firstOfDay = Math.min(total, BOARD_XP_PER_DAY);
+  const boardGain = sql`(CASE WHEN board_day >= ${day}
+    THEN max(0, min(${total}, ${BOARD_XP_PER_DAY} - board_day_xp)) ELSE ${firstOfDay} END)`;
+  return rawStatement(
+    s.db,
+    sql`INSERT INTO user_progress (user_id, total_xp, level, week_start, week_xp, board_xp, board_week_xp,
+      board_day, board_day_xp, version, leaderboard_opt_in, updated_at)
+    SELECT ${s.user}, ${total}, 1, ${week}, ${total}, ${firstOfDay}, ${firstOfDay}, ${day}, ${firstOfDay},
+      1, 0, ${s.now} WHERE ${written}
+    ON CONFLICT (user_id) DO UPDATE SET
+      total_xp = total_xp + excluded.total_xp,
+      week_xp = CASE WHEN week_start = excluded.week_start THEN week_xp + excluded.week_xp
+                     WHEN week_start < excluded.week_start THEN excluded.week_xp ELSE week_xp END,
+      board_xp = board_xp + ${boardGain},
+      board_week_xp = CASE WHEN week_start = excluded.week_start THEN board_week_xp + ${boardGain}
+                           WHEN week_start < excluded.week_start THEN ${boardGain} ELSE board_week_xp END,
+      board_day_xp = CASE WHEN board_day >= ${day} THEN board_day_xp + ${boardGain} ELSE ${firstOfDay} END,
+      board_day = max(board_day, ${day}),
+      week_start = max(week_start, excluded.week_start),
+      version = version + 1,
+      updated_at = excluded.updated_at`,
+  );
+}
+
+/** The counters an event moved, in one upsert, written only if the event counted. */
+export function counterUpsert(
+  s: Subject,
+  increments: Partial<Record<CounterMetric, number>>,
+  counted: SQL,
+): Statement | null {
+  const entries = Object.entries(increments) as [CounterMetric, number][];
+  if (entries.length === 0) return null;
+  // Column names and amounts come from the constants of the rules, never from input.
+  const columns = entries.map(([metric]) => COUNTERS[metric].column).join(", ");
+  const amounts = entries.map(([, n]) => String(n)).join(", ");
+  const set = entries
+    .map(([metric, n]) => `${COUNTERS[metric].column} = ${COUNTERS[metric].column} + ${n}`)
+    .join(", ");
+  return rawStatement(
+    s.db,
+    sql`INSERT INTO gamification_stats (user_id, ${sql.raw(columns)}, updated_at)
+      SELECT ${s.user}, ${sql.raw(amounts)}, ${s.now} WHERE ${counted}
+      ON CONFLICT (user_id) DO UPDATE SET ${sql.raw(set)}, updated_at = excluded.updated_at`,
+  );
+}
+
+/** The local day joins the user's active days (streaks). */
+export function activeDay(s: Subject, date: LocalDate, counted: SQL): Statement {
+  return rawStatement(
+    s.db,
+    sql`INSERT INTO activity_days (user_id, day, steps) SELECT ${s.user}, ${date}, 1 WHERE ${counted}
+      ON CONFLICT (user_id, day) DO UPDATE SET steps = steps + 1`,
+  );
+}
+
+/** A lower bound of the longest streak, from what the read saw: max() keeps it from ever going down. */
+export function longestStreakAtLeast(s: Subject, longest: number, counted: SQL): Statement {
+  return rawStatement(
+    s.db,
+    sql`UPDATE user_progress SET longest_streak = max(longest_streak, ${longest})
+      WHERE user_id = ${s.user} AND ${counted}`,
+  );
+}
+
+/** One unit of progress on a challenge. */
+export function challengeStep(s: Subject, challenge: DailyChallenge, counted: SQL): Statement {
+  return rawStatement(
+    s.db,
+    sql`INSERT INTO challenge_progress (user_id, challenge_id, date, progress)
+      SELECT ${s.user}, ${challenge.challenge_id}, ${challenge.date}, 1 WHERE ${counted}
+      ON CONFLICT (user_id, challenge_id) DO UPDATE SET progress = progress + 1`,
+  );
+}
+
+/** True when the challenge's real progress has reached its target. */
+export const challengeReached = (s: Subject, challenge: DailyChallenge): SQL =>
+  sql`EXISTS (SELECT 1 FROM challenge_progress WHERE user_id = ${s.user}
+    AND challenge_id = ${challenge.challenge_id} AND progress >= ${challenge.target})`;
+
+/** Marks the challenge completed, once its real progress reached the target. */
+export function challengeCompletion(s: Subject, challenge: DailyChallenge): Statement {
+  return rawStatement(
+    s.db,
+    sql`UPDATE challenge_progress SET completed_at = ${s.atIso}
+      WHERE user_id = ${s.user} AND challenge_id = ${challenge.challenge_id} AND completed_at IS NULL
+        AND progress >= ${challenge.target}`,
+  );
+}
+
+/** One more completed challenge on the counters, when its XP was paid. */
+export function challengeCounted(s: Subject, paid: SQL): Statement {
+  return rawStatement(
+    s.db,
+    sql`INSERT INTO gamification_stats (user_id, challenges_completed, updated_at)
+      SELECT ${s.user}, 1, ${s.now} WHERE ${paid}
+      ON CONFLICT (user_id) DO UPDATE SET challenges_completed = challenges_completed + 1,
+        updated_at = excluded.updated_at`,
+  );
+}
+
+/** The challenge.completed event, written when its XP was paid. Returns the event's id too. */
+export function challengeEvent(s: Subject, challenge: DailyChallenge, paid: SQL) {
+  const event = {
+    ...newEvent("challenge.completed", s.user, {
+      challenge_id: challenge.challenge_id,
+      title: challenge.title,
+      date: challenge.date,
+      xp: challenge.xp,
+    }),
+    occurred_at: s.atIso,
+  };
+  return { id: event.id, statement: writeEvent(s.db, event, { where: paid }) };
+}
+
+const levelOf = sql`(SELECT max(level) FROM xp_levels WHERE min_xp <= p.total_xp)`;
+
+/**
+ * When the real total crossed a level: the level.up event (with the real levels), then the new level.
+ * Returns the event's id too.
+ */
+export function levelUp(s: Subject) {
+  const data = sqlData("level.up", {
+    level: levelOf,
+    previous_level: sql`p.level`,
+    total_xp: sql`p.total_xp`,
+  });
+  const event = sqlEvent(
+    "level.up",
+    s.user,
+    sql`(SELECT ${data} FROM user_progress p WHERE p.user_id = ${s.user})`,
+    Date.now(),
+    s.atIso,
+  );
+  const crossed = sql`EXISTS (SELECT 1 FROM user_progress p WHERE p.user_id = ${s.user} AND ${levelOf} > p.level)`;
+  return {
+    id: event.id,
+    statements: [
+      writeEvent(s.db, event, { where: crossed }),
+      rawStatement(
+        s.db,
+        sql`UPDATE user_progress SET level = (SELECT max(level) FROM xp_levels WHERE min_xp <= total_xp)
+        WHERE user_id = ${s.user}`,
+      ),
+    ],
+  };
+}
+
+/** The badge's real value has reached its threshold. */
+function badgeReached(s: Subject, badge: BadgeDefinition): SQL {
+  const value =
+    badge.metric === "longest_streak"
+      ? sql`(SELECT longest_streak FROM user_progress WHERE user_id = ${s.user})`
+      : badge.metric === "level"
+        ? sql`(SELECT level FROM user_progress WHERE user_id = ${s.user})`
+        : sql`(SELECT ${sql.raw(COUNTERS[badge.metric].column)} FROM gamification_stats WHERE user_id = ${s.user})`;
+  return sql`${value} >= ${badge.threshold}`;
+}
+
+/** The badge, unlocked once with its achievement.unlocked event, if the real value reached it. */
+export function badgeUnlock(s: Subject, badge: BadgeDefinition) {
+  const reached = badgeReached(s, badge);
+  const event = {
+    ...newEvent("achievement.unlocked", s.user, {
+      badge_id: badge.id,
+      name: badge.name,
+      tier: badge.tier,
+      family: badge.family,
+      description: badge.description,
+    }),
+    occurred_at: s.atIso,
+  };
+  const notHeld = sql`NOT EXISTS (SELECT 1 FROM user_badges WHERE user_id = ${s.user} AND badge_id = ${badge.id})`;
+  return {
+    id: event.id,
+    statements: [
+      writeEvent(s.db, event, { where: sql`${reached} AND ${notHeld}` }),
+      rawStatement(
+        s.db,
+        sql`INSERT INTO user_badges (user_id, badge_id, unlocked_at)
+        SELECT ${s.user}, ${badge.id}, ${s.atIso} WHERE ${reached}
+        ON CONFLICT (user_id, badge_id) DO NOTHING`,
+      ),
+    ],
+  };
+}

@@ -1,0 +1,235 @@
+/**
+ * The contract of every domain event: its type, the version of its `data`, what it means and the zod
+ * schema of `data`. Producers build envelopes only through it (`newEvent`, `sqlData`), consumers parse
+ * through it (`parseEvent`), and `GET /api/v1/event-types` serves it to webhook subscribers and exports.
+ *
+ * Changing a schema: adding an optional field keeps the version; removing or retyping a field, or
+ * making one required, is a new version (consumers refuse versions they do not know, loudly).
+ */
+import { z } from "@hono/zod-openapi";
+import { ASSIGNMENT_ROLES, ASSIGNMENT_STATUSES } from "../../db/schema/delegation";
+import { END_REASONS, SESSION_KINDS } from "../../db/schema/focus";
+import { PET_SPECIES } from "../../db/schema/pets";
+import { DELEGATION_MODES, LEAF_TYPES, TASK_PRIORITIES, TASK_SOURCES } from "../../db/schema/tasks";
+
+const id = z.string().min(1);
+const timestamp = z.iso.datetime();
+const count = z.number().int().min(0);
+const minutes = z.number().int().min(0);
+
+const focusSession = {
+  session_id: id,
+  kind: z.enum(SESSION_KINDS),
+  planned_minutes: minutes.nullable().describe("null for open-ended (flowtime) sessions"),
+  task_id: id.nullable(),
+  step_id: id.nullable(),
+};
+
+const focusEnded = z.object({
+  ...focusSession,
+  actual_minutes: minutes,
+  completed: z.boolean(),
+  end_reason: z.enum(END_REASONS),
+  interruptions: count,
+  started_at: timestamp,
+  ended_at: timestamp,
+});
+
+const assignmentMoved = z.object({
+  assignment_id: id,
+  task_id: id,
+  agent_id: id.nullable().describe("null when assigned to a person"),
+  assignee: z.string(),
+  role: z.enum(ASSIGNMENT_ROLES),
+  status: z.enum(ASSIGNMENT_STATUSES),
+  reason: z.string().nullable(),
+});
+
+const breakKind = z.enum(["short", "long"]);
+
+/** One entry of the catalog. */
+interface EventSpec<S extends z.ZodType> {
+  version: number;
+  description: string;
+  data: S;
+}
+
+const spec = <S extends z.ZodType>(version: number, description: string, data: S): EventSpec<S> => ({
+  version,
+  description,
+  data,
+});
+
+export const EVENT_CATALOG = {
+  "task.created": spec(
+    1,
+    "A task was created (by hand, capture, a template, a split or the roadmap).",
+    z.object({
+      task_id: id,
+      title: z.string(),
+      priority: z.enum(TASK_PRIORITIES),
+      task_source: z.enum(TASK_SOURCES),
+      step_count: count,
+      parent_task_id: id.optional().describe("Set for the sub-tasks a project split creates"),
+    }),
+  ),
+  "task.completed": spec(
+    1,
+    "A task was completed (directly, or by finishing its last step); written once per completion.",
+    z.object({
+      task_id: id,
+      title: z.string(),
+      priority: z.enum(TASK_PRIORITIES),
+      estimated_minutes: minutes.nullable(),
+      actual_minutes: minutes.nullable(),
+      is_meta_task: z.boolean(),
+      created_at: timestamp,
+      completed_steps: count,
+    }),
+  ),
+  "task.deleted": spec(
+    1,
+    "A task was deleted (DELETE, or delegated with mode DELETE).",
+    z.object({
+      task_id: id,
+      delegation_mode: z.literal("DELETE").optional().describe("Present when the deletion was a delegation"),
+    }),
+  ),
+  "step.completed": spec(
+    1,
+    "A micro-step was completed; written once per completion.",
+    z.object({
+      task_id: id,
+      step_id: id,
+      description: z.string(),
+      estimated_minutes: minutes,
+      leaf_type: z.enum(LEAF_TYPES),
+      task_priority: z.enum(TASK_PRIORITIES),
+      task_estimated_minutes: minutes.nullable(),
+    }),
+  ),
+  "assignment.created": spec(
+    1,
+    "A task was delegated: assigned to an agent or a person (DELEGATE or DO_WITH_ME).",
+    z.object({
+      assignment_id: id,
+      task_id: id,
+      agent_id: id.nullable().describe("null when assigned to a person"),
+      assignee: z.string(),
+      role: z.enum(ASSIGNMENT_ROLES),
+      delegation_mode: z.enum(DELEGATION_MODES),
+    }),
+  ),
+  "assignment.accepted": spec(1, "The assignee accepted an assignment.", assignmentMoved),
+  "assignment.started": spec(1, "The assignee started work on an assignment.", assignmentMoved),
+  "assignment.completed": spec(1, "The assignee completed an assignment.", assignmentMoved),
+  "assignment.rejected": spec(1, "The assignee rejected an assignment (with its reason).", assignmentMoved),
+  "focus.started": spec(
+    1,
+    "A focus session started on the user's timer.",
+    z.object({ ...focusSession, ends_at: timestamp.nullable().describe("null for open-ended sessions") }),
+  ),
+  "focus.completed": spec(
+    1,
+    "A focus session ended as done: finished, time up or at the flowtime cap.",
+    focusEnded,
+  ),
+  "focus.abandoned": spec(1, "A focus session ended unfinished: stopped, or paused too long.", focusEnded),
+  "break.due": spec(
+    1,
+    "A completed session earned a break, which starts now.",
+    z.object({ session_id: id, break_kind: breakKind, break_minutes: minutes, ends_at: timestamp }),
+  ),
+  "break.over": spec(
+    1,
+    "A break ended: its time was up, or the user skipped it (also by starting a session).",
+    z.object({ session_id: id, break_kind: breakKind, reason: z.enum(["time_up", "skipped"]) }),
+  ),
+  "xp.manual": spec(
+    1,
+    "An administrator granted XP; the gamification handler pays it once per key.",
+    z.object({
+      amount: z.number().int().min(1),
+      reason: z.string(),
+      key: z.string().min(1),
+      granted_by: id,
+    }),
+  ),
+  "level.up": spec(
+    1,
+    "The user's total XP crossed into a new level.",
+    z.object({ level: z.number().int().min(1), previous_level: z.number().int().min(1), total_xp: count }),
+  ),
+  "achievement.unlocked": spec(
+    1,
+    "The user unlocked a badge (once per badge).",
+    z.object({
+      badge_id: id,
+      name: z.string(),
+      tier: z.enum(["bronze", "silver", "gold"]),
+      family: z.string(),
+      description: z.string(),
+    }),
+  ),
+  "challenge.completed": spec(
+    1,
+    "The user completed one of the day's challenges and earned its XP.",
+    z.object({ challenge_id: id, title: z.string(), date: z.iso.date(), xp: count }),
+  ),
+  "pet.fed": spec(
+    1,
+    "The user's pet was fed treats (at most every 15 minutes).",
+    z.object({ pet_id: id, xp: z.number().int().min(1) }),
+  ),
+  "pet.leveled_up": spec(
+    1,
+    "The pet reached a new level.",
+    z.object({ pet_id: id, level: z.number().int().min(1), previous_level: z.number().int().min(1) }),
+  ),
+  "pet.evolved": spec(
+    1,
+    "The pet evolved to its next stage.",
+    z.object({
+      pet_id: id,
+      stage: z.number().int().min(1).max(3),
+      previous_stage: z.number().int().min(1).max(3),
+      level: z.number().int().min(1),
+      species: z.enum(PET_SPECIES),
+    }),
+  ),
+  "pet.needs_attention": spec(
+    1,
+    "The pet's fullness or happiness fell below the line (once per episode).",
+    z.object({ pet_id: id, fullness: z.number().min(0).max(100), happiness: z.number().min(0).max(100) }),
+  ),
+} as const;
+
+type Catalog = typeof EVENT_CATALOG;
+export type EventType = keyof Catalog;
+/** The `data` of an event of type T, as producers build it and consumers read it. */
+export type EventData<T extends EventType> = z.infer<Catalog[T]["data"]>;
+
+export const EVENT_TYPES = Object.keys(EVENT_CATALOG) as EventType[];
+
+export function isEventType(type: string): type is EventType {
+  return Object.hasOwn(EVENT_CATALOG, type);
+}
+
+/** A domain event as it travels: on the queue, in the outbox, in webhooks. */
+export interface Envelope<T extends EventType = EventType> {
+  id: string;
+  type: T;
+  /** The version of `data`'s schema (see the catalog). */
+  version: number;
+  user_id: string;
+  occurred_at: string;
+  data: EventData<T>;
+}
+
+/** Any domain event, narrowed by its `type`. */
+export type DomainEvent = { [T in EventType]: Envelope<T> }[EventType];
+
+/** An effect of a pure rule that becomes an event of one of the types T when applied. */
+export type EventEffect<T extends EventType> = {
+  [K in T]: { type: "event"; event_type: K; data: EventData<K>; at: number };
+}[T];
