@@ -4,6 +4,7 @@ import { authRouter } from "./features/auth/routes";
 import { captureRouter } from "./features/capture/routes";
 import { delegationRouter } from "./features/delegation/routes";
 import { docsPage } from "./features/docs/page";
+import { eventTypesRouter } from "./features/events/routes";
 import { focusRouter } from "./features/focus/routes";
 import { focusSocketRouter } from "./features/focus/socket-routes";
 import { gamificationRouter } from "./features/gamification/routes";
@@ -57,6 +58,7 @@ export function createApp() {
   app.route(`${API_PREFIX}/tasks`, tasksRouter);
   app.route(`${API_PREFIX}/capture`, captureRouter);
   app.route(`${API_PREFIX}/delegation`, delegationRouter);
+  app.route(`${API_PREFIX}/event-types`, eventTypesRouter);
   app.route(`${API_PREFIX}/focus`, focusRouter);
   app.route(`${API_PREFIX}/focus`, focusSocketRouter);
   app.route(`${API_PREFIX}/gamification`, gamificationRouter);
