@@ -27,7 +27,7 @@ const focusSession = {
 
 const focusEnded = z.object({
   ...focusSession,
-  actual_minutes: minutes,
+  actual_minutes: z.number().min(0).describe("Worked time, to a tenth of a minute"),
   completed: z.boolean(),
   end_reason: z.enum(END_REASONS),
   interruptions: count,
