@@ -1,6 +1,7 @@
-import { and, desc, eq, gt, isNull, lt, or, type SQL, sql } from "drizzle-orm";
+import { and, desc, eq, isNull, lt, type SQL, sql } from "drizzle-orm";
 import type { Database } from "../../db";
 import { apiTokens } from "../../db/schema";
+import { apiTokenWorks } from "../../lib/auth/api-token";
 import type { Scope } from "../../lib/auth/principal";
 import { newApiToken } from "../../lib/auth/tokens";
 import { ApiError, notFound } from "../../lib/errors";
@@ -33,12 +34,7 @@ function toApiTokenDto(row: ApiTokenRow): ApiTokenDto {
 
 /** The user's own (not agents') tokens that still work at `now`. */
 function activePersonalTokens(userId: string, now: number): SQL | undefined {
-  return and(
-    eq(apiTokens.userId, userId),
-    isNull(apiTokens.revokedAt),
-    isNull(apiTokens.agentId),
-    or(isNull(apiTokens.expiresAt), gt(apiTokens.expiresAt, nowIso(now))),
-  );
+  return and(eq(apiTokens.userId, userId), isNull(apiTokens.agentId), apiTokenWorks(now));
 }
 
 /** Creates a token unless the account already holds the most it may: 409 `too_many_tokens`. */
