@@ -6,6 +6,7 @@ import type { Scope } from "../../lib/auth/principal";
 import { newApiToken } from "../../lib/auth/tokens";
 import { ApiError, notFound } from "../../lib/errors";
 import { newId } from "../../lib/ids";
+import { type Page, pageOf, rowsToFetch } from "../../lib/pagination";
 import { nowIso } from "../../lib/time";
 import type { ApiTokenDto } from "./schemas";
 
@@ -82,7 +83,7 @@ export async function listApiTokens(
   userId: string,
   query: { limit: number },
   afterId: string | null,
-): Promise<{ items: ApiTokenDto[]; lastId: string | null }> {
+): Promise<Page<ApiTokenDto>> {
   const rows = await db
     .select()
     .from(apiTokens)
@@ -96,13 +97,9 @@ export async function listApiTokens(
       ),
     )
     .orderBy(desc(apiTokens.id))
-    .limit(query.limit + 1)
+    .limit(rowsToFetch(query.limit))
     .all();
-  const page = rows.slice(0, query.limit);
-  return {
-    items: page.map(toApiTokenDto),
-    lastId: rows.length > query.limit ? (page.at(-1)?.id ?? null) : null,
-  };
+  return pageOf(rows, query.limit, toApiTokenDto, (r) => r.id);
 }
 
 export async function revokeApiToken(db: Database, userId: string, tokenId: string): Promise<void> {

@@ -4,7 +4,7 @@ import { type AppEnv, type AppRouteHandler, createRouter } from "../../lib/creat
 import { ApiError, notFound, validationFailed } from "../../lib/errors";
 import { IDEMPOTENCY_HEADER, IdempotencyHeadersSchema, idempotencyContext } from "../../lib/idempotency";
 import { BEARER_SECURITY, errorResponses, jsonBody, jsonResponse, pageResponse } from "../../lib/openapi";
-import { encodeCursor, nextLink, pageAfter } from "../../lib/pagination";
+import { pageAfter, withNextLink } from "../../lib/pagination";
 import { requireAuth } from "../../middleware/auth";
 import { COMMAND_BODIES, type CommandType, type FocusCommand, parseCommand } from "./commands";
 import { describeKinds } from "./kinds";
@@ -235,8 +235,7 @@ const listSessionsHandler: AppRouteHandler<typeof listSessions> = async (c) => {
   const query = c.req.valid("query");
   const afterId = pageAfter(query.cursor);
   const page = await listRecords(c.var.db, c.var.principal.userId, query, afterId);
-  if (page.lastId) c.header("Link", nextLink(c.req.url, encodeCursor(page.lastId)));
-  return c.json(page.items, 200);
+  return c.json(withNextLink(c, page), 200);
 };
 
 const getSessionHandler: AppRouteHandler<typeof getSession> = async (c) => {

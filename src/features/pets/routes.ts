@@ -5,7 +5,7 @@ import { notFound } from "../../lib/errors";
 import { IDEMPOTENCY_HEADER, IdempotencyHeadersSchema, idempotencyContext } from "../../lib/idempotency";
 import { sha256Hex } from "../../lib/ids";
 import { BEARER_SECURITY, errorResponses, jsonBody, jsonResponse, pageResponse } from "../../lib/openapi";
-import { encodeCursor, nextLink, pageAfter } from "../../lib/pagination";
+import { pageAfter, withNextLink } from "../../lib/pagination";
 import { requireAuth } from "../../middleware/auth";
 import { perUser } from "../../middleware/rate-limit";
 import type { PetAction } from "./care";
@@ -255,8 +255,7 @@ const interactionsHandler: AppRouteHandler<typeof interactions> = async (c) => {
   // The pet's object writes D1 just after it answers: let it finish, so you read your own care.
   await service.petState(c.env, userId).flushed();
   const page = await listInteractions(c.var.db, userId, query.limit, afterId);
-  if (page.lastId) c.header("Link", nextLink(c.req.url, encodeCursor(page.lastId)));
-  return c.json(page.items, 200);
+  return c.json(withNextLink(c, page), 200);
 };
 
 const imageHandler: AppRouteHandler<typeof image> = async (c) => {

@@ -3,7 +3,7 @@ import { type AppRouteHandler, createRouter } from "../../lib/create-app";
 import { validationFailed } from "../../lib/errors";
 import { IDEMPOTENCY_HEADER, IdempotencyHeadersSchema, idempotencyContext } from "../../lib/idempotency";
 import { BEARER_SECURITY, errorResponses, jsonBody, jsonResponse, pageResponse } from "../../lib/openapi";
-import { encodeCursor, nextLink, pageAfter } from "../../lib/pagination";
+import { pageAfter, withNextLink } from "../../lib/pagination";
 import { afterWrite } from "../../lib/publish";
 import { requireAuth } from "../../middleware/auth";
 import { explainNextPick } from "./progress";
@@ -199,8 +199,7 @@ const listTasksHandler: AppRouteHandler<typeof listTasksRoute> = async (c) => {
   const query = c.req.valid("query");
   const afterId = pageAfter(query.cursor);
   const page = await listTasks(c.var.db, c.var.principal.userId, query, afterId, c.var.principal.agentId);
-  if (page.lastId) c.header("Link", nextLink(c.req.url, encodeCursor(page.lastId)));
-  return c.json(page.items, 200);
+  return c.json(withNextLink(c, page), 200);
 };
 
 const nextStepHandler: AppRouteHandler<typeof nextStep> = async (c) => {

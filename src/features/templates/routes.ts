@@ -3,7 +3,7 @@ import type { Principal } from "../../lib/auth/principal";
 import { type AppRouteHandler, createRouter } from "../../lib/create-app";
 import { IDEMPOTENCY_HEADER, IdempotencyHeadersSchema, idempotencyContext } from "../../lib/idempotency";
 import { BEARER_SECURITY, errorResponses, jsonBody, jsonResponse, pageResponse } from "../../lib/openapi";
-import { encodeCursor, nextLink, pageAfter } from "../../lib/pagination";
+import { pageAfter, withNextLink } from "../../lib/pagination";
 import { afterWrite } from "../../lib/publish";
 import { requireAuth } from "../../middleware/auth";
 import { TaskIdParamsSchema, TaskSchema } from "../tasks/schemas";
@@ -177,8 +177,7 @@ const listTemplatesHandler: AppRouteHandler<typeof listTemplatesRoute> = async (
   const query = c.req.valid("query");
   const afterId = pageAfter(query.cursor, TEMPLATE_CURSOR_PATTERN);
   const page = await listTemplates(c.var.db, viewerOf(c.var.principal), query, afterId);
-  if (page.lastId) c.header("Link", nextLink(c.req.url, encodeCursor(page.lastId)));
-  return c.json(page.items, 200);
+  return c.json(withNextLink(c, page), 200);
 };
 
 const getTemplateHandler: AppRouteHandler<typeof getTemplate> = async (c) =>
