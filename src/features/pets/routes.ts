@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { type AppEnv, type AppRouteHandler, createRouter } from "../../lib/create-app";
 import { notFound } from "../../lib/errors";
-import { IDEMPOTENCY_HEADER, IdempotencyHeadersSchema, idempotencyContext } from "../../lib/idempotency";
+import { IdempotencyHeadersSchema, idempotently } from "../../lib/idempotency";
 import { sha256Hex } from "../../lib/ids";
 import { BEARER_SECURITY, errorResponses, jsonBody, jsonResponse, pageResponse } from "../../lib/openapi";
 import { pageAfter, withNextLink } from "../../lib/pagination";
@@ -220,13 +220,9 @@ async function perform(
   userId: string,
   action: Extract<PetAction, { type: PetSocketAction }>,
 ) {
-  const idempotency = await idempotencyContext(
-    c.req.header(IDEMPOTENCY_HEADER),
-    `pet.${action.type}`,
-    action,
+  const result = await idempotently(c, `pet.${action.type}`, action, (idempotency) =>
+    service.actOnPet(c.env, userId, action, idempotency),
   );
-  const result = await service.actOnPet(c.env, userId, action, idempotency);
-  if (result.replayed) c.header("Idempotent-Replayed", "true");
   return result.value;
 }
 
