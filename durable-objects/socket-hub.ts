@@ -1,6 +1,6 @@
 import { createDatabase } from "../src/db";
 import type { Env } from "../src/env";
-import { isApiTokenActive } from "../src/features/auth/service";
+import { isApiTokenActive } from "../src/lib/auth/api-token";
 import { PROBLEM_CONTENT_TYPE, problemBody } from "../src/lib/errors";
 import {
   CLOSE_CREDENTIAL_EXPIRED,

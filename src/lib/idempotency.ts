@@ -1,13 +1,17 @@
 import { z } from "@hono/zod-openapi";
 import { and, eq } from "drizzle-orm";
+import type { Context } from "hono";
 import type { Database } from "../db";
 import { idempotencyKeys } from "../db/schema";
 import type { D1Batch } from "./batch";
+import type { AppEnv } from "./create-app";
 import { ApiError } from "./errors";
 import { sha256Hex } from "./ids";
 import { nowIso } from "./time";
 
 export const IDEMPOTENCY_HEADER = "idempotency-key";
+/** Set on an answer that is the stored first answer to the same key, not a new write. */
+export const REPLAYED_HEADER = "Idempotent-Replayed";
 const KEY_PATTERN = /^[\x21-\x7e]{1,255}$/;
 
 /** The request headers of a retry-safe write, for a route's `request.headers`. */
@@ -42,7 +46,7 @@ export async function socketIdempotency(
 }
 
 /** Reads and checks the Idempotency-Key header (undefined when the client sent none), over the parsed body. */
-export async function idempotencyContext(
+async function idempotencyContext(
   header: string | undefined,
   routeId: string,
   body: unknown,
@@ -59,7 +63,7 @@ export async function idempotencyContext(
 }
 
 /** The stored answer for this key, or undefined the first time; 422 if the key was used for another body. */
-export async function findStoredResponse(
+async function findStoredResponse(
   db: Database,
   userId: string,
   ctx: IdempotencyContext,
@@ -81,13 +85,7 @@ export async function findStoredResponse(
 }
 
 /** The row remembering this answer, written in the same batch as the change it answers for. */
-export function storeResponse(
-  db: Database,
-  userId: string,
-  ctx: IdempotencyContext,
-  status: number,
-  body: unknown,
-) {
+function storeResponse(db: Database, userId: string, ctx: IdempotencyContext, status: number, body: unknown) {
   return db.insert(idempotencyKeys).values({
     userId,
     key: ctx.key,
@@ -99,24 +97,82 @@ export function storeResponse(
 }
 
 /**
- * Runs a write batch with, when there is a key, the row remembering its answer. If the batch fails
- * because a concurrent retry with the same key wrote first, returns the answer that one stored;
- * any other failure is rethrown for the caller to explain.
+ * A route's retry-safe write: checks the Idempotency-Key header (400 when malformed), keys it by
+ * `routeId` and the parsed `input`, runs `write` with that context (undefined without a key), and
+ * marks a replayed answer with the replay header.
  */
-export async function runStoringAnswer<T>(
+export async function idempotently<R extends { replayed: boolean }>(
+  c: Context<AppEnv>,
+  routeId: string,
+  input: unknown,
+  write: (idempotency: IdempotencyContext | undefined) => Promise<R>,
+): Promise<R> {
+  const idempotency = await idempotencyContext(c.req.header(IDEMPOTENCY_HEADER), routeId, input);
+  const result = await write(idempotency);
+  if (result.replayed) c.header(REPLAYED_HEADER, "true");
+  return result;
+}
+
+/** A D1 write ready to run: its batch, the answer it gives (stored with it under a key) and its events. */
+export interface PreparedWrite<T, E> {
+  /** The status the answer is stored with. */
+  status: number;
+  batch: D1Batch;
+  body: T;
+  events?: E[];
+  /** The error to throw when the batch fails and no concurrent retry explains it (default: as it is). */
+  failure?: (error: unknown) => unknown;
+}
+
+/** A write's answer: new (with its events) or the first answer to the same key, replayed (none). */
+export interface WriteOutcome<T, E> {
+  body: T;
+  events: E[];
+  replayed: boolean;
+}
+
+type Prepare<T, E, R> = (read: R) => PreparedWrite<T, E> | Promise<PreparedWrite<T, E>>;
+
+/**
+ * A retry-safe D1 write. With a key, the stored answer is looked up (alongside `read`, in the same
+ * round trip) and replayed when there is one; otherwise `prepare` builds the batch and its answer, and
+ * the answer is stored in that batch. A batch that loses to a concurrent retry with the same key
+ * replays the answer that one stored.
+ */
+export async function writeOnce<T, E = never>(
   db: Database,
-  batch: D1Batch,
   userId: string,
-  ctx: IdempotencyContext | undefined,
-  answer: { status: number; body: T },
-): Promise<T | undefined> {
-  if (ctx) batch.add(storeResponse(db, userId, ctx, answer.status, answer.body));
+  idempotency: IdempotencyContext | undefined,
+  prepare: Prepare<T, E, undefined>,
+): Promise<WriteOutcome<T, E>>;
+export async function writeOnce<T, E, R>(
+  db: Database,
+  userId: string,
+  idempotency: IdempotencyContext | undefined,
+  prepare: Prepare<T, E, R>,
+  read: () => Promise<R>,
+): Promise<WriteOutcome<T, E>>;
+export async function writeOnce<T, E, R>(
+  db: Database,
+  userId: string,
+  idempotency: IdempotencyContext | undefined,
+  prepare: Prepare<T, E, R | undefined>,
+  read?: () => Promise<R>,
+): Promise<WriteOutcome<T, E>> {
+  const [stored, readValue] = await Promise.all([
+    idempotency ? findStoredResponse(db, userId, idempotency) : undefined,
+    read?.(),
+  ]);
+  if (stored) return { body: stored.body as T, events: [], replayed: true };
+  const write = await prepare(readValue);
+  if (idempotency) write.batch.add(storeResponse(db, userId, idempotency, write.status, write.body));
   try {
-    await batch.run(db);
-    return undefined;
+    await write.batch.run(db);
   } catch (error) {
-    const stored = ctx ? await findStoredResponse(db, userId, ctx) : undefined;
-    if (stored) return stored.body as T;
-    throw error;
+    // A concurrent retry with the same key may have written first: then its answer is this one's too.
+    const raced = idempotency ? await findStoredResponse(db, userId, idempotency) : undefined;
+    if (raced) return { body: raced.body as T, events: [], replayed: true };
+    throw write.failure ? write.failure(error) : error;
   }
+  return { body: write.body, events: write.events ?? [], replayed: false };
 }

@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Env } from "../env";
-import { isApiTokenActive } from "../features/auth/service";
 import { authenticateBearer, bearerToken, requireAuth, requireScope } from "../middleware/auth";
+import { isApiTokenActive } from "./auth/api-token";
 import type { Principal, Scope } from "./auth/principal";
 import { issueSocketTicket, readSocketTicket, TICKET_TTL_SECONDS } from "./auth/socket-ticket";
 import { type AppRouteHandler, createRouter } from "./create-app";

@@ -1,4 +1,6 @@
 import { z } from "@hono/zod-openapi";
+import type { Context } from "hono";
+import type { AppEnv } from "./create-app";
 import { ApiError } from "./errors";
 import { base64UrlDecode, base64UrlEncode } from "./ids";
 
@@ -27,7 +29,7 @@ export const PaginationQuerySchema = z.object({
 const UUID_ID = /^[0-9a-f-]{36}$/;
 
 /** Cursors are opaque to clients: today the last id seen, tomorrow maybe more. */
-export function encodeCursor(lastId: string): string {
+function encodeCursor(lastId: string): string {
   return base64UrlEncode(new TextEncoder().encode(lastId));
 }
 
@@ -54,8 +56,43 @@ export function pageAfter(cursor: string | undefined, idPattern: RegExp = UUID_I
 }
 
 /** `Link: <…>; rel="next"` for the page after this one, keeping every other query parameter. */
-export function nextLink(requestUrl: string, cursor: string): string {
+function nextLink(requestUrl: string, cursor: string): string {
   const url = new URL(requestUrl);
   url.searchParams.set("cursor", cursor);
   return `<${url.pathname}${url.search}>; rel="next"`;
+}
+
+/** One page of a list, and the key the next page starts after (null on the last page). */
+export interface Page<T> {
+  items: T[];
+  lastId: string | null;
+}
+
+/** How many rows to fetch for a page: one more than it shows, to learn whether another page follows. */
+export function rowsToFetch(limit: number): number {
+  return limit + 1;
+}
+
+/**
+ * The page in rows fetched with `rowsToFetch(limit)`: the first `limit` as items, and when the extra
+ * row came back, the key of the last item shown (`keyOf` sees the row and the item made from it).
+ */
+export function pageOf<R, T>(
+  rows: readonly R[],
+  limit: number,
+  toItem: (row: R) => T,
+  keyOf: (row: R, item: T) => string,
+): Page<T> {
+  const shown = rows.slice(0, limit);
+  const items = shown.map(toItem);
+  const lastRow = shown.at(-1);
+  const lastItem = items.at(-1);
+  const more = rows.length > limit && lastRow !== undefined && lastItem !== undefined;
+  return { items, lastId: more ? keyOf(lastRow, lastItem) : null };
+}
+
+/** The page's items, with the next page's address in the `Link` header when there is one. */
+export function withNextLink<T>(c: Context<AppEnv>, page: Page<T>): T[] {
+  if (page.lastId) c.header("Link", nextLink(c.req.url, encodeCursor(page.lastId)));
+  return page.items;
 }

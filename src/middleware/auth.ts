@@ -1,9 +1,10 @@
-import { and, eq, isNull } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import type { Database } from "../db";
 import { apiTokens } from "../db/schema";
 import { isAdmin } from "../lib/auth/admin";
+import { apiTokenEnded } from "../lib/auth/api-token";
 import { jwtConfig } from "../lib/auth/config";
 import { verifyJwt } from "../lib/auth/jwt";
 import { ALL_SCOPES, type Principal, type Scope, SESSION_SCOPES } from "../lib/auth/principal";
@@ -120,13 +121,15 @@ async function authenticateApiToken(c: Context<AppEnv>, token: string): Promise<
       expiresAt: apiTokens.expiresAt,
       lastUsedAt: apiTokens.lastUsedAt,
       agentId: apiTokens.agentId,
+      revokedAt: apiTokens.revokedAt,
     })
     .from(apiTokens)
-    .where(and(eq(apiTokens.tokenHash, await sha256Hex(token)), isNull(apiTokens.revokedAt)))
+    .where(eq(apiTokens.tokenHash, await sha256Hex(token)))
     .get();
   const now = Date.now();
-  if (!row) throw unauthorized("The API token is not valid or has been revoked.");
-  if (row.expiresAt && Date.parse(row.expiresAt) <= now) throw unauthorized("The API token has expired.");
+  const ended = row ? apiTokenEnded(row, now) : "revoked";
+  if (!row || ended === "revoked") throw unauthorized("The API token is not valid or has been revoked.");
+  if (ended === "expired") throw unauthorized("The API token has expired.");
 
   if (!row.lastUsedAt || now - Date.parse(row.lastUsedAt) > LAST_USED_RESOLUTION_MS) {
     // Off the response path: a lost update only makes `last_used_at` a minute staler.

@@ -1,6 +1,7 @@
 import { cors } from "hono/cors";
 import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../lib/create-app";
+import { REPLAYED_HEADER } from "../lib/idempotency";
 import { BOOKMARK_HEADER } from "./database";
 
 /** CORS for the origins listed in `CORS_ORIGINS` (comma-separated; "*" for any origin). */
@@ -15,7 +16,7 @@ export function corsFromEnv() {
       origin: (origin) => (anyOrigin ? "*" : allowed.includes(origin) ? origin : null),
       allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", BOOKMARK_HEADER],
       allowMethods: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-      exposeHeaders: ["Link", "X-Request-Id", "Retry-After", BOOKMARK_HEADER, "Idempotent-Replayed"],
+      exposeHeaders: ["Link", "X-Request-Id", "Retry-After", BOOKMARK_HEADER, REPLAYED_HEADER],
       maxAge: 600,
     })(c, next);
   });

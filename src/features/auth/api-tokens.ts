@@ -1,10 +1,12 @@
-import { and, desc, eq, gt, isNull, lt, or, type SQL, sql } from "drizzle-orm";
+import { and, desc, eq, isNull, lt, type SQL, sql } from "drizzle-orm";
 import type { Database } from "../../db";
 import { apiTokens } from "../../db/schema";
+import { apiTokenWorks } from "../../lib/auth/api-token";
 import type { Scope } from "../../lib/auth/principal";
 import { newApiToken } from "../../lib/auth/tokens";
 import { ApiError, notFound } from "../../lib/errors";
 import { newId } from "../../lib/ids";
+import { type Page, pageOf, rowsToFetch } from "../../lib/pagination";
 import { nowIso } from "../../lib/time";
 import type { ApiTokenDto } from "./schemas";
 
@@ -33,12 +35,7 @@ function toApiTokenDto(row: ApiTokenRow): ApiTokenDto {
 
 /** The user's own (not agents') tokens that still work at `now`. */
 function activePersonalTokens(userId: string, now: number): SQL | undefined {
-  return and(
-    eq(apiTokens.userId, userId),
-    isNull(apiTokens.revokedAt),
-    isNull(apiTokens.agentId),
-    or(isNull(apiTokens.expiresAt), gt(apiTokens.expiresAt, nowIso(now))),
-  );
+  return and(eq(apiTokens.userId, userId), isNull(apiTokens.agentId), apiTokenWorks(now));
 }
 
 /** Creates a token unless the account already holds the most it may: 409 `too_many_tokens`. */
@@ -86,7 +83,7 @@ export async function listApiTokens(
   userId: string,
   query: { limit: number },
   afterId: string | null,
-): Promise<{ items: ApiTokenDto[]; lastId: string | null }> {
+): Promise<Page<ApiTokenDto>> {
   const rows = await db
     .select()
     .from(apiTokens)
@@ -100,13 +97,9 @@ export async function listApiTokens(
       ),
     )
     .orderBy(desc(apiTokens.id))
-    .limit(query.limit + 1)
+    .limit(rowsToFetch(query.limit))
     .all();
-  const page = rows.slice(0, query.limit);
-  return {
-    items: page.map(toApiTokenDto),
-    lastId: rows.length > query.limit ? (page.at(-1)?.id ?? null) : null,
-  };
+  return pageOf(rows, query.limit, toApiTokenDto, (r) => r.id);
 }
 
 export async function revokeApiToken(db: Database, userId: string, tokenId: string): Promise<void> {

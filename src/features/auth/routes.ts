@@ -4,7 +4,7 @@ import { type AppRouteHandler, createRouter } from "../../lib/create-app";
 import { forbidden } from "../../lib/errors";
 import { closeCredentialSockets } from "../../lib/live-socket-close";
 import { BEARER_SECURITY, errorResponses, jsonBody, jsonResponse, pageResponse } from "../../lib/openapi";
-import { encodeCursor, nextLink, PaginationQuerySchema, pageAfter } from "../../lib/pagination";
+import { PaginationQuerySchema, pageAfter, withNextLink } from "../../lib/pagination";
 import { requireAuth } from "../../middleware/auth";
 import { clientAddress } from "../../middleware/rate-limit";
 import { movePetToTimezone } from "../pets/service";
@@ -182,8 +182,7 @@ const createTokenHandler: AppRouteHandler<typeof createToken> = async (c) => {
 const listTokensHandler: AppRouteHandler<typeof listTokens> = async (c) => {
   const query = c.req.valid("query");
   const page = await listApiTokens(c.var.db, c.var.principal.userId, query, pageAfter(query.cursor));
-  if (page.lastId) c.header("Link", nextLink(c.req.url, encodeCursor(page.lastId)));
-  return c.json(page.items, 200);
+  return c.json(withNextLink(c, page), 200);
 };
 
 const deleteTokenHandler: AppRouteHandler<typeof deleteToken> = async (c) => {

@@ -1,6 +1,6 @@
-import { and, eq, isNull } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import type { Database } from "../../db";
-import { apiTokens, refreshTokens, users } from "../../db/schema";
+import { refreshTokens, users } from "../../db/schema";
 import type { Env } from "../../env";
 import { accessTokenTtlSeconds, jwtConfig, refreshTokenTtlDays } from "../../lib/auth/config";
 import { signJwt } from "../../lib/auth/jwt";
@@ -186,14 +186,4 @@ export async function updateUser(
     .returning();
   if (!row) throw unauthorized("The account behind this token no longer exists.");
   return row;
-}
-
-/** True while the user's API token is neither revoked nor expired: for long-lived uses of one check. */
-export async function isApiTokenActive(db: Database, userId: string, tokenId: string): Promise<boolean> {
-  const row = await db
-    .select({ expiresAt: apiTokens.expiresAt })
-    .from(apiTokens)
-    .where(and(eq(apiTokens.id, tokenId), eq(apiTokens.userId, userId), isNull(apiTokens.revokedAt)))
-    .get();
-  return row !== undefined && (row.expiresAt === null || Date.parse(row.expiresAt) > Date.now());
 }

@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { eq } from "drizzle-orm";
 import { users } from "../../db/schema";
 import { type AppRouteHandler, createRouter } from "../../lib/create-app";
-import { IDEMPOTENCY_HEADER, IdempotencyHeadersSchema, idempotencyContext } from "../../lib/idempotency";
+import { IdempotencyHeadersSchema, idempotently } from "../../lib/idempotency";
 import { BEARER_SECURITY, errorResponses, jsonBody, jsonResponse } from "../../lib/openapi";
 import { afterWrite } from "../../lib/publish";
 import { isValidTimeZone } from "../../lib/time";
@@ -62,33 +62,34 @@ export const capture = createRoute({
 const captureHandler: AppRouteHandler<typeof capture> = async (c) => {
   const { userId } = c.var.principal;
   const body = c.req.valid("json");
-  const idem = await idempotencyContext(c.req.header(IDEMPOTENCY_HEADER), "capture", body);
-  let timeZone = body.timezone;
-  if (!timeZone) {
-    const user = await c.var.db
-      .select({ timezone: users.timezone })
-      .from(users)
-      .where(eq(users.id, userId))
-      .get();
-    timeZone = user?.timezone ?? "UTC";
-  }
-  const parsed = parseCapture(body.text, { timeZone, now: new Date() });
-  const result = await createTask(
-    c.var.db,
-    userId,
-    {
-      title: parsed.title.slice(0, TITLE_MAX),
-      description: parsed.title.length > TITLE_MAX ? parsed.title : null,
-      priority: parsed.priority ?? undefined,
-      tags: parsed.tags,
-      estimated_minutes: parsed.estimated_minutes,
-      due_at: parsed.due_at,
-    },
-    idem,
-  );
+  const result = await idempotently(c, "capture", body, async (idem) => {
+    let timeZone = body.timezone;
+    if (!timeZone) {
+      const user = await c.var.db
+        .select({ timezone: users.timezone })
+        .from(users)
+        .where(eq(users.id, userId))
+        .get();
+      timeZone = user?.timezone ?? "UTC";
+    }
+    const parsed = parseCapture(body.text, { timeZone, now: new Date() });
+    const created = await createTask(
+      c.var.db,
+      userId,
+      {
+        title: parsed.title.slice(0, TITLE_MAX),
+        description: parsed.title.length > TITLE_MAX ? parsed.title : null,
+        priority: parsed.priority ?? undefined,
+        tags: parsed.tags,
+        estimated_minutes: parsed.estimated_minutes,
+        due_at: parsed.due_at,
+      },
+      idem,
+    );
+    return { ...created, parsed };
+  });
   afterWrite(c, result.events);
-  if (result.replayed) c.header("Idempotent-Replayed", "true");
-  return c.json({ ...result.body, capture: parsed }, 201);
+  return c.json({ ...result.body, capture: result.parsed }, 201);
 };
 
 export const captureRouter = createRouter().openapi(capture, captureHandler);

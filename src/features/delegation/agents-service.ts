@@ -6,6 +6,7 @@ import { newApiToken } from "../../lib/auth/tokens";
 import { isUniqueViolation } from "../../lib/db-errors";
 import { ApiError, notFound } from "../../lib/errors";
 import { newId } from "../../lib/ids";
+import { type Page, pageOf, rowsToFetch } from "../../lib/pagination";
 import { nowIso } from "../../lib/time";
 import { type AgentDto, MAX_AGENTS_PER_USER } from "./schemas";
 
@@ -194,7 +195,7 @@ export async function listAgents(
     limit: number;
     afterId: string | null;
   },
-): Promise<{ items: AgentDto[]; lastId: string | null }> {
+): Promise<Page<AgentDto>> {
   const rows = await db
     .select()
     .from(agents)
@@ -208,13 +209,9 @@ export async function listAgents(
       ),
     )
     .orderBy(asc(agents.agentId))
-    .limit(filters.limit + 1)
+    .limit(rowsToFetch(filters.limit))
     .all();
-  const page = rows.slice(0, filters.limit);
-  return {
-    items: page.map(toAgentDto),
-    lastId: rows.length > filters.limit ? (page[page.length - 1]?.agentId ?? null) : null,
-  };
+  return pageOf(rows, filters.limit, toAgentDto, (r) => r.agentId);
 }
 
 /** Whether the caller may see this agent (see agentVisibleTo). */

@@ -2,6 +2,7 @@ import { and, desc, eq, lt, type SQL, sql } from "drizzle-orm";
 import type { Database } from "../../db";
 import { taskAssignments, tasks } from "../../db/schema";
 import type { DelegationMode } from "../../db/schema/tasks";
+import { type Page, pageOf, rowsToFetch } from "../../lib/pagination";
 import type { AssignmentDto } from "./schemas";
 
 // Task columns are aliased: D1 returns batch rows keyed by column name, so a second "status"
@@ -75,7 +76,7 @@ export async function listAgentAssignments(
   userId: string,
   agentId: string,
   options: { status?: AssignmentDto["status"] | undefined; limit: number; afterId: string | null },
-): Promise<{ items: AssignmentDto[]; lastId: string | null }> {
+): Promise<Page<AssignmentDto>> {
   const rows = await assignmentsQuery(
     db,
     and(
@@ -86,11 +87,7 @@ export async function listAgentAssignments(
     ),
   )
     .orderBy(desc(taskAssignments.id))
-    .limit(options.limit + 1)
+    .limit(rowsToFetch(options.limit))
     .all();
-  const page = rows.slice(0, options.limit);
-  return {
-    items: page.map(toAssignmentDto),
-    lastId: rows.length > options.limit ? (page[page.length - 1]?.a.id ?? null) : null,
-  };
+  return pageOf(rows, options.limit, toAssignmentDto, (r) => r.a.id);
 }

@@ -3,7 +3,7 @@ import type { Principal } from "../../lib/auth/principal";
 import { type AppRouteHandler, createRouter } from "../../lib/create-app";
 import { ApiError, forbidden, notFound } from "../../lib/errors";
 import { BEARER_SECURITY, errorResponses, jsonBody, jsonResponse, pageResponse } from "../../lib/openapi";
-import { encodeCursor, nextLink, pageAfter } from "../../lib/pagination";
+import { pageAfter, withNextLink } from "../../lib/pagination";
 import { afterWrite } from "../../lib/publish";
 import { requireAuth } from "../../middleware/auth";
 import * as agentsService from "./agents-service";
@@ -191,8 +191,7 @@ const listAgentsHandler: AppRouteHandler<typeof listAgents> = async (c) => {
   const { cursor, ...query } = c.req.valid("query");
   const afterId = pageAfter(cursor, AGENT_ID_PATTERN);
   const page = await agentsService.listAgents(c.var.db, c.var.principal, { ...query, afterId });
-  if (page.lastId) c.header("Link", nextLink(c.req.url, encodeCursor(page.lastId)));
-  return c.json(page.items, 200);
+  return c.json(withNextLink(c, page), 200);
 };
 
 /**
@@ -249,8 +248,7 @@ const agentAssignmentsHandler: AppRouteHandler<typeof agentAssignments> = async 
     !(await agentsService.agentExists(c.var.db, principal, agent_id))
   )
     throw notFound("Agent");
-  if (page.lastId) c.header("Link", nextLink(c.req.url, encodeCursor(page.lastId)));
-  return c.json(page.items, 200);
+  return c.json(withNextLink(c, page), 200);
 };
 
 function moveHandler(move: "accept" | "start"): AppRouteHandler<typeof acceptAssignment> {

@@ -2,6 +2,7 @@ import { and, desc, eq, gte, lt, type SQL } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Database } from "../../db";
 import { focusSessions } from "../../db/schema";
+import { type Page, pageOf, rowsToFetch } from "../../lib/pagination";
 import { nowIso } from "../../lib/time";
 import { type FocusSettings, minutesOf } from "./kinds";
 import type { FocusRecord } from "./machine";
@@ -99,7 +100,7 @@ export async function listRecords(
     task_id?: string | undefined;
   },
   afterId: string | null,
-): Promise<{ items: FocusRecordDto[]; lastId: string | null }> {
+): Promise<Page<FocusRecordDto>> {
   const conditions: (SQL | undefined)[] = [eq(focusSessions.userId, userId)];
   if (afterId) conditions.push(lt(focusSessions.id, afterId));
   if (query.kind) conditions.push(eq(focusSessions.kind, query.kind));
@@ -110,13 +111,9 @@ export async function listRecords(
     .from(focusSessions)
     .where(and(...conditions))
     .orderBy(desc(focusSessions.id))
-    .limit(query.limit + 1)
+    .limit(rowsToFetch(query.limit))
     .all();
-  const page = rows.slice(0, query.limit);
-  return {
-    items: page.map(rowToDto),
-    lastId: rows.length > query.limit ? (page.at(-1)?.id ?? null) : null,
-  };
+  return pageOf(rows, query.limit, rowToDto, (r) => r.id);
 }
 
 /** What analytics needs of each session started at or after `since`, as a batchable query. */

@@ -2,9 +2,9 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { type AppEnv, type AppRouteHandler, createRouter } from "../../lib/create-app";
 import { ApiError, notFound, validationFailed } from "../../lib/errors";
-import { IDEMPOTENCY_HEADER, IdempotencyHeadersSchema, idempotencyContext } from "../../lib/idempotency";
+import { IdempotencyHeadersSchema, idempotently } from "../../lib/idempotency";
 import { BEARER_SECURITY, errorResponses, jsonBody, jsonResponse, pageResponse } from "../../lib/openapi";
-import { encodeCursor, nextLink, pageAfter } from "../../lib/pagination";
+import { pageAfter, withNextLink } from "../../lib/pagination";
 import { requireAuth } from "../../middleware/auth";
 import { COMMAND_BODIES, type CommandType, type FocusCommand, parseCommand } from "./commands";
 import { describeKinds } from "./kinds";
@@ -201,13 +201,9 @@ export const endSession = createRoute({
 
 /** Runs one command on the caller's timer (retry-safe with an Idempotency-Key) and returns the state. */
 async function perform(c: Context<AppEnv>, command: FocusCommand) {
-  const idempotency = await idempotencyContext(
-    c.req.header(IDEMPOTENCY_HEADER),
-    `focus.${command.type}`,
-    command,
+  const result = await idempotently(c, `focus.${command.type}`, command, (idempotency) =>
+    runCommand(c.env, c.var.principal.userId, command, idempotency),
   );
-  const result = await runCommand(c.env, c.var.principal.userId, command, idempotency);
-  if (result.replayed) c.header("Idempotent-Replayed", "true");
   return result.state;
 }
 
@@ -235,8 +231,7 @@ const listSessionsHandler: AppRouteHandler<typeof listSessions> = async (c) => {
   const query = c.req.valid("query");
   const afterId = pageAfter(query.cursor);
   const page = await listRecords(c.var.db, c.var.principal.userId, query, afterId);
-  if (page.lastId) c.header("Link", nextLink(c.req.url, encodeCursor(page.lastId)));
-  return c.json(page.items, 200);
+  return c.json(withNextLink(c, page), 200);
 };
 
 const getSessionHandler: AppRouteHandler<typeof getSession> = async (c) => {

@@ -4,6 +4,7 @@
  * of a date's challenges (nothing stores them: the list a user sees and what the event handler pays are
  * the same by construction). A user's progress counts completions in their own local day. Pure.
  */
+import { seededRandom } from "../../lib/seeded-random";
 import type { LocalDate } from "../../lib/time";
 
 /** What a challenge counts, matched against the events the gamification handler receives. */
@@ -91,32 +92,9 @@ export interface DailyChallenge {
   xp: number;
 }
 
-/** xmur3-style string hash: a 32-bit seed from the date. */
-function seedOf(text: string): number {
-  let h = 1779033703 ^ text.length;
-  for (let i = 0; i < text.length; i++) {
-    h = Math.imul(h ^ text.charCodeAt(i), 3432918353);
-    h = (h << 13) | (h >>> 19);
-  }
-  h = Math.imul(h ^ (h >>> 16), 2246822507);
-  h = Math.imul(h ^ (h >>> 13), 3266489909);
-  return (h ^ (h >>> 16)) >>> 0;
-}
-
-/** mulberry32: a small, good, deterministic PRNG. */
-function random(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 /** The date's challenges: CHALLENGES_PER_DAY different templates, each with a target. */
 export function challengesFor(date: LocalDate): DailyChallenge[] {
-  const next = random(seedOf(`challenges:${date}`));
+  const next = seededRandom(`challenges:${date}`);
   const pool = [...CHALLENGE_POOL];
   const picked: DailyChallenge[] = [];
   while (picked.length < CHALLENGES_PER_DAY && pool.length > 0) {

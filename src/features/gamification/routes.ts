@@ -2,7 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { type AppRouteHandler, createRouter } from "../../lib/create-app";
 import { QueryBoolean } from "../../lib/enums";
 import { BEARER_SECURITY, errorResponses, jsonBody, jsonResponse, pageResponse } from "../../lib/openapi";
-import { encodeCursor, nextLink, pageAfter } from "../../lib/pagination";
+import { pageAfter, withNextLink } from "../../lib/pagination";
 import { afterWrite } from "../../lib/publish";
 import { requireAuth } from "../../middleware/auth";
 import { leaderboardMetrics, rebuildLeaderboards, standingOf, topOf } from "./leaderboard";
@@ -227,8 +227,7 @@ const meHandler: AppRouteHandler<typeof me> = async (c) =>
 const ledgerHandler: AppRouteHandler<typeof ledger> = async (c) => {
   const query = c.req.valid("query");
   const page = await service.ledgerOf(c.var.db, c.var.principal.userId, query, pageAfter(query.cursor));
-  if (page.lastId) c.header("Link", nextLink(c.req.url, encodeCursor(page.lastId)));
-  return c.json(page.items, 200);
+  return c.json(withNextLink(c, page), 200);
 };
 
 const badgesHandler: AppRouteHandler<typeof badges> = async (c) =>

@@ -18,6 +18,7 @@ import { ApiError, notFound } from "../../lib/errors";
 import { newEvent } from "../../lib/events/envelope";
 import { writeEvent } from "../../lib/events/outbox";
 import { newId } from "../../lib/ids";
+import { type Page, pageOf, rowsToFetch } from "../../lib/pagination";
 import { type FreezeRules, longestStreak, STREAK_LOOKBACK_DAYS, streakState } from "../../lib/streaks";
 import { addDays, type LocalDate, localParts, nowIso } from "../../lib/time";
 import { BADGES, type BadgeMetric, badgeProgress } from "./badges";
@@ -112,7 +113,7 @@ export async function ledgerOf(
   userId: string,
   query: { limit: number; source?: XpSource | undefined },
   afterId: string | null,
-): Promise<{ items: LedgerEntry[]; lastId: string | null }> {
+): Promise<Page<LedgerEntry>> {
   const conditions: (SQL | undefined)[] = [eq(xpLedger.userId, userId)];
   if (afterId) conditions.push(lt(xpLedger.id, afterId));
   if (query.source) conditions.push(eq(xpLedger.source, query.source));
@@ -121,11 +122,12 @@ export async function ledgerOf(
     .from(xpLedger)
     .where(and(...conditions))
     .orderBy(desc(xpLedger.id))
-    .limit(query.limit + 1)
+    .limit(rowsToFetch(query.limit))
     .all();
-  const page = rows.slice(0, query.limit);
-  return {
-    items: page.map((r) => ({
+  return pageOf(
+    rows,
+    query.limit,
+    (r) => ({
       id: r.id,
       source: r.source,
       source_key: r.sourceKey,
@@ -133,9 +135,9 @@ export async function ledgerOf(
       breakdown: r.breakdown,
       event_id: r.eventId,
       occurred_at: r.occurredAt,
-    })),
-    lastId: rows.length > query.limit ? (page.at(-1)?.id ?? null) : null,
-  };
+    }),
+    (r) => r.id,
+  );
 }
 
 /** Every badge, with when the user unlocked it, and per family how far the next tier is. */

@@ -3,8 +3,8 @@
  * streak, treats waiting, or a long absence — and never scolds. Pure and deterministic: the same pet,
  * mood, context and day give the same line, so it does not flicker on every refresh.
  */
+import { seededRandom } from "../../lib/seeded-random";
 import type { Mood, Personality } from "./care";
-import { prng, seedOf } from "./personality";
 
 export interface DialogueContext {
   name: string;
@@ -101,7 +101,7 @@ const CONTEXT_LINES: readonly { when: (c: DialogueContext) => boolean; say: Line
 
 /** One line for now. */
 export function dialogueLine(petSeed: string, context: DialogueContext): string {
-  const next = prng(seedOf(`${petSeed}:${context.date}:${context.mood}:${context.steps_today}`));
+  const next = seededRandom(`${petSeed}:${context.date}:${context.mood}:${context.steps_today}`);
   const lines = MOOD_LINES[context.mood][context.temperament];
   const moodLine = (lines[Math.floor(next() * lines.length)] ?? lines[0])?.(context) ?? "";
   const extra = CONTEXT_LINES.find((l) => l.when(context));

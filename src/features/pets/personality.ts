@@ -7,6 +7,7 @@
 import { z } from "@hono/zod-openapi";
 import type { Env } from "../../env";
 import { askForJson, parseJsonAnswer } from "../../lib/ai";
+import { seededRandom } from "../../lib/seeded-random";
 import type { LocalDate } from "../../lib/time";
 import { addDays } from "../../lib/time";
 import type { Personality } from "./care";
@@ -59,29 +60,6 @@ export const WrittenPersonalitySchema = z.object({
   backstory: z.string().trim().min(20).max(600),
 });
 export type WrittenPersonality = z.infer<typeof WrittenPersonalitySchema>;
-
-/** xmur3-style hash of a string to a 32-bit seed. */
-export function seedOf(text: string): number {
-  let h = 1779033703 ^ text.length;
-  for (let i = 0; i < text.length; i++) {
-    h = Math.imul(h ^ text.charCodeAt(i), 3432918353);
-    h = (h << 13) | (h >>> 19);
-  }
-  h = Math.imul(h ^ (h >>> 16), 2246822507);
-  h = Math.imul(h ^ (h >>> 13), 3266489909);
-  return (h ^ (h >>> 16)) >>> 0;
-}
-
-/** mulberry32: a small deterministic PRNG. */
-export function prng(seed: number): () => number {
-  let a = seed;
-  return () => {
-    a = (a + 0x6d2b79f5) | 0;
-    let t = Math.imul(a ^ (a >>> 15), 1 | a);
-    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const pick = <T>(next: () => number, list: readonly T[]): T => list[Math.floor(next() * list.length)] as T;
 
@@ -170,7 +148,7 @@ export function localPersonality(input: {
   species: PetSpecies;
   temperament: Temperament;
 }): WrittenPersonality {
-  const next = prng(seedOf(`personality:${input.seed}`));
+  const next = seededRandom(`personality:${input.seed}`);
   const name = pick(next, NAMES[input.species]);
   const traits = pickDistinct(next, TRAITS[input.temperament], 3);
   const origin = pick(next, ORIGINS[input.species]);

@@ -4,9 +4,9 @@
  * The same creature, stage and mood always draw the same bytes. Safe by construction: only shapes and
  * one gradient — no script, no external reference, no text from a user.
  */
+import { seededRandom, seedOf } from "../../lib/seeded-random";
 import type { Mood } from "./care";
 import type { PetSpecies, Stage } from "./growth";
-import { prng, seedOf } from "./personality";
 
 interface Colour {
   h: number;
@@ -518,7 +518,7 @@ const SPECIES_DRAW = { dog, cat, dragon, owl, fox };
 /** The creature's SVG for a stage and mood. */
 export function portraitSvg(input: { seed: string; species: PetSpecies; stage: Stage; mood: Mood }): string {
   const { seed, species, stage, mood } = input;
-  const next = prng(seedOf(`portrait:${seed}:${species}`));
+  const next = seededRandom(`portrait:${seed}:${species}`);
   const base = choose(next, COATS[species]);
   const coat: Colour = {
     h: base.h + between(next, -6, 6),

@@ -7,6 +7,7 @@ import { and, desc, eq, lt } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Database } from "../../db";
 import { petInteractions, userPets, users } from "../../db/schema";
+import { pageOf, rowsToFetch } from "../../lib/pagination";
 import type { PetState } from "./care";
 import type { Stage } from "./growth";
 
@@ -127,18 +128,19 @@ export async function listInteractions(db: Database, userId: string, limit: numb
     .from(petInteractions)
     .where(and(eq(petInteractions.userId, userId), afterId ? lt(petInteractions.id, afterId) : undefined))
     .orderBy(desc(petInteractions.id))
-    .limit(limit + 1)
+    .limit(rowsToFetch(limit))
     .all();
-  const page = rows.slice(0, limit);
-  return {
-    items: page.map((r) => ({
+  return pageOf(
+    rows,
+    limit,
+    (r) => ({
       id: r.id,
       kind: r.kind,
       xp: r.xp,
       hunger_delta: r.hungerDelta,
       happiness_delta: r.happinessDelta,
       at: r.at,
-    })),
-    lastId: rows.length > limit ? (page.at(-1)?.id ?? null) : null,
-  };
+    }),
+    (r) => r.id,
+  );
 }

@@ -2,10 +2,10 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { type AppEnv, type AppRouteHandler, createRouter } from "../../lib/create-app";
 import { notFound } from "../../lib/errors";
-import { IDEMPOTENCY_HEADER, IdempotencyHeadersSchema, idempotencyContext } from "../../lib/idempotency";
+import { IdempotencyHeadersSchema, idempotently } from "../../lib/idempotency";
 import { sha256Hex } from "../../lib/ids";
 import { BEARER_SECURITY, errorResponses, jsonBody, jsonResponse, pageResponse } from "../../lib/openapi";
-import { encodeCursor, nextLink, pageAfter } from "../../lib/pagination";
+import { pageAfter, withNextLink } from "../../lib/pagination";
 import { requireAuth } from "../../middleware/auth";
 import { perUser } from "../../middleware/rate-limit";
 import type { PetAction } from "./care";
@@ -220,13 +220,9 @@ async function perform(
   userId: string,
   action: Extract<PetAction, { type: PetSocketAction }>,
 ) {
-  const idempotency = await idempotencyContext(
-    c.req.header(IDEMPOTENCY_HEADER),
-    `pet.${action.type}`,
-    action,
+  const result = await idempotently(c, `pet.${action.type}`, action, (idempotency) =>
+    service.actOnPet(c.env, userId, action, idempotency),
   );
-  const result = await service.actOnPet(c.env, userId, action, idempotency);
-  if (result.replayed) c.header("Idempotent-Replayed", "true");
   return result.value;
 }
 
@@ -255,8 +251,7 @@ const interactionsHandler: AppRouteHandler<typeof interactions> = async (c) => {
   // The pet's object writes D1 just after it answers: let it finish, so you read your own care.
   await service.petState(c.env, userId).flushed();
   const page = await listInteractions(c.var.db, userId, query.limit, afterId);
-  if (page.lastId) c.header("Link", nextLink(c.req.url, encodeCursor(page.lastId)));
-  return c.json(page.items, 200);
+  return c.json(withNextLink(c, page), 200);
 };
 
 const imageHandler: AppRouteHandler<typeof image> = async (c) => {

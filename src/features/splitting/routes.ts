@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { type AppEnv, type AppRouteHandler, createRouter } from "../../lib/create-app";
-import { IDEMPOTENCY_HEADER, IdempotencyHeadersSchema, idempotencyContext } from "../../lib/idempotency";
+import { IdempotencyHeadersSchema, idempotently } from "../../lib/idempotency";
 import { BEARER_SECURITY, errorResponses, jsonBody, jsonResponse } from "../../lib/openapi";
 import { afterWrite } from "../../lib/publish";
 import { requireAuth } from "../../middleware/auth";
@@ -123,24 +123,13 @@ const splitTaskHandler: AppRouteHandler<typeof splitTaskRoute> = async (c) => {
   const input = SplitTaskBodySchema.parse(c.req.valid("json") ?? {});
   const { userId, agentId } = c.var.principal;
   const taskId = c.req.valid("param").task_id;
-  const idempotency = await idempotencyContext(
-    c.req.header(IDEMPOTENCY_HEADER),
-    `tasks.split:${taskId}`,
-    input,
-  );
-  const result = await service.splitTaskFor(
-    c.var.db,
-    userId,
-    taskId,
-    input,
-    splitterChoice(c, input.splitter),
-    {
+  const result = await idempotently(c, `tasks.split:${taskId}`, input, (idempotency) =>
+    service.splitTaskFor(c.var.db, userId, taskId, input, splitterChoice(c, input.splitter), {
       agentId,
       idempotency,
-    },
+    }),
   );
   afterWrite(c, result.events);
-  if (result.replayed) c.header("Idempotent-Replayed", "true");
   return c.json(result.body, 200);
 };
 
@@ -148,20 +137,16 @@ const splitStepHandler: AppRouteHandler<typeof splitStepRoute> = async (c) => {
   const input = SplitStepBodySchema.parse(c.req.valid("json") ?? {});
   const { userId, agentId } = c.var.principal;
   const { task_id, step_id } = c.req.valid("param");
-  const idempotency = await idempotencyContext(
-    c.req.header(IDEMPOTENCY_HEADER),
-    `tasks.split-step:${task_id}:${step_id}`,
-    input,
+  const result = await idempotently(c, `tasks.split-step:${task_id}:${step_id}`, input, (idempotency) =>
+    service.splitStepFor(
+      c.var.db,
+      userId,
+      { taskId: task_id, stepId: step_id },
+      input,
+      splitterChoice(c, input.splitter),
+      { agentId, idempotency },
+    ),
   );
-  const result = await service.splitStepFor(
-    c.var.db,
-    userId,
-    { taskId: task_id, stepId: step_id },
-    input,
-    splitterChoice(c, input.splitter),
-    { agentId, idempotency },
-  );
-  if (result.replayed) c.header("Idempotent-Replayed", "true");
   return c.json(result.body, 200);
 };
 

@@ -4,7 +4,12 @@ import { microSteps, taskSplits, tasks } from "../../db/schema";
 import { abortIf, D1Batch } from "../../lib/batch";
 import { ApiError, notFound, validationFailed } from "../../lib/errors";
 import type { Envelope } from "../../lib/events/catalog";
-import { findStoredResponse, type IdempotencyContext } from "../../lib/idempotency";
+import {
+  type IdempotencyContext,
+  type PreparedWrite,
+  type WriteOutcome,
+  writeOnce,
+} from "../../lib/idempotency";
 import { newId } from "../../lib/ids";
 import { stepRowToDto, taskByIdQuery, toTaskDto } from "../tasks/queries";
 import { MAX_STEPS_PER_TASK, type TaskDto } from "../tasks/schemas";
@@ -16,7 +21,7 @@ import {
   fillTaskBlanks,
   recordSplit,
   responseOf,
-  runBatch,
+  splitConflict,
   subtaskStatements,
   taskAfter,
   toStepInputs,
@@ -24,11 +29,9 @@ import {
 import { type SplitterChoice, splitStep, splitTask } from "./splitter";
 import { fitsASplit, planFromTemplate } from "./template-plan";
 
-export interface SplitOutcome {
-  body: SplitResponse;
-  events: Envelope[];
-  replayed: boolean;
-}
+export type SplitOutcome = WriteOutcome<SplitResponse, Envelope>;
+
+type SplitRead = Awaited<ReturnType<typeof readForSplit>>;
 
 /**
  * Reads the task (with its steps), the user's learned preferences and, for a task split, a template
@@ -131,11 +134,24 @@ export async function splitTaskFor(
   options: { agentId?: string; idempotency?: IdempotencyContext } = {},
 ): Promise<SplitOutcome> {
   needsApply(input);
-  const [stored, read] = await Promise.all([
-    options.idempotency ? findStoredResponse(db, userId, options.idempotency) : undefined,
-    readForSplit(db, userId, taskId, { agentId: options.agentId, splitId: input.split_id }),
-  ]);
-  if (stored) return { body: stored.body as SplitResponse, events: [], replayed: true };
+  return writeOnce(
+    db,
+    userId,
+    options.idempotency,
+    (read) => taskSplitWrite(db, userId, taskId, input, choice, read),
+    () => readForSplit(db, userId, taskId, { agentId: options.agentId, splitId: input.split_id }),
+  );
+}
+
+/** What a task split writes (the suggestion; applied, the steps or sub-tasks too) and its answer. */
+async function taskSplitWrite(
+  db: Database,
+  userId: string,
+  taskId: string,
+  input: SplitTaskInput,
+  choice: SplitterChoice,
+  read: SplitRead,
+): Promise<PreparedWrite<SplitResponse, Envelope>> {
   const { task, preferences, template } = read;
   if (input.apply) assertOpen(task);
   const category = categoryOf(task, input.category);
@@ -220,9 +236,7 @@ export async function splitTaskFor(
     after = taskAfter(task, steps, result, now, { estimate: true });
   }
   const body = responseOf(result, ids, input, after, now);
-  const raced = await runBatch(db, batch, userId, options.idempotency, body);
-  if (raced) return { body: raced, events: [], replayed: true };
-  return { body, events, replayed: false };
+  return { status: 200, batch, body, events, failure: splitConflict };
 }
 
 export async function splitStepFor(
@@ -234,15 +248,29 @@ export async function splitStepFor(
   options: { agentId?: string; idempotency?: IdempotencyContext } = {},
 ): Promise<SplitOutcome> {
   needsApply(input);
-  const [stored, read] = await Promise.all([
-    options.idempotency ? findStoredResponse(db, userId, options.idempotency) : undefined,
-    readForSplit(db, userId, ids.taskId, {
-      agentId: options.agentId,
-      splitId: input.split_id,
-      stepId: ids.stepId,
-    }),
-  ]);
-  if (stored) return { body: stored.body as SplitResponse, events: [], replayed: true };
+  return writeOnce(
+    db,
+    userId,
+    options.idempotency,
+    (read) => stepSplitWrite(db, userId, ids, input, choice, read),
+    () =>
+      readForSplit(db, userId, ids.taskId, {
+        agentId: options.agentId,
+        splitId: input.split_id,
+        stepId: ids.stepId,
+      }),
+  );
+}
+
+/** What a step split writes (the suggestion; applied, the parts in the step's place) and its answer. */
+async function stepSplitWrite(
+  db: Database,
+  userId: string,
+  ids: { taskId: string; stepId: string },
+  input: SplitStepInput,
+  choice: SplitterChoice,
+  read: SplitRead,
+): Promise<PreparedWrite<SplitResponse, Envelope>> {
   const { task, preferences } = read;
   const steps = task.micro_steps ?? [];
   const step = steps.find((s) => s.step_id === ids.stepId);
@@ -321,7 +349,5 @@ export async function splitStepFor(
     after = taskAfter(task, moved, result, now, { estimate: false });
   }
   const body = responseOf(result, splitIds, input, after, now);
-  const raced = await runBatch(db, batch, userId, options.idempotency, body);
-  if (raced) return { body: raced, events: [], replayed: true };
-  return { body, events: [], replayed: false };
+  return { status: 200, batch, body, failure: splitConflict };
 }

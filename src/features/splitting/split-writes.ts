@@ -4,10 +4,9 @@ import { and, eq, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Database } from "../../db";
 import { taskSplits, tasks } from "../../db/schema";
-import { type D1Batch, isGuardAbort } from "../../lib/batch";
+import { isGuardAbort } from "../../lib/batch";
 import { ApiError } from "../../lib/errors";
 import type { Envelope } from "../../lib/events/catalog";
-import { type IdempotencyContext, runStoringAnswer } from "../../lib/idempotency";
 import { nowIso } from "../../lib/time";
 import { computeProgress } from "../tasks/progress";
 import type { MicroStepDto, TaskDto } from "../tasks/schemas";
@@ -168,23 +167,12 @@ export function taskAfter(
   };
 }
 
-export async function runBatch(
-  db: Database,
-  batch: D1Batch,
-  userId: string,
-  idempotency: IdempotencyContext | undefined,
-  body: SplitResponse,
-): Promise<SplitResponse | undefined> {
-  try {
-    return await runStoringAnswer(db, batch, userId, idempotency, { status: 200, body });
-  } catch (error) {
-    if (isGuardAbort(error)) {
-      throw new ApiError(
-        409,
-        "changed_meanwhile",
-        "The task or step changed while it was being split (another split or edit got there first); look at it again and split again if you still want to.",
-      );
-    }
-    throw error;
-  }
+/** What a split's failed batch answers: 409 when its guard aborted (the task or step changed since it was read). */
+export function splitConflict(error: unknown): unknown {
+  if (!isGuardAbort(error)) return error;
+  return new ApiError(
+    409,
+    "changed_meanwhile",
+    "The task or step changed while it was being split (another split or edit got there first); look at it again and split again if you still want to.",
+  );
 }

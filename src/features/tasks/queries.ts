@@ -2,6 +2,7 @@ import { and, desc, eq, isNull, lt, type SQL, sql } from "drizzle-orm";
 import type { Database } from "../../db";
 import { type microSteps, tasks } from "../../db/schema";
 import type { LeafType, StepStatus } from "../../db/schema/tasks";
+import { type Page, pageOf, rowsToFetch } from "../../lib/pagination";
 import { computeProgress, PRIORITY_RANK } from "./progress";
 import type { ListTasksQuery, MicroStepDto, TaskDto } from "./schemas";
 
@@ -120,7 +121,7 @@ export async function listTasks(
   query: ListTasksQuery,
   afterId: string | null,
   agentId?: string,
-): Promise<{ items: TaskDto[]; lastId: string | null }> {
+): Promise<Page<TaskDto>> {
   const conditions: (SQL | undefined)[] = [visibleLive(userId, agentId)];
   if (afterId) conditions.push(lt(tasks.id, afterId));
   if (query.status) conditions.push(eq(tasks.status, query.status));
@@ -149,13 +150,9 @@ export async function listTasks(
     .from(tasks)
     .where(and(...conditions))
     .orderBy(desc(tasks.id))
-    .limit(query.limit + 1)
+    .limit(rowsToFetch(query.limit))
     .all();
-  const page = rows.slice(0, query.limit);
-  return {
-    items: page.map(toTaskDto),
-    lastId: rows.length > query.limit ? (page[page.length - 1]?.task.id ?? null) : null,
-  };
+  return pageOf(rows, query.limit, toTaskDto, (r) => r.task.id);
 }
 
 const priorityRank = sql`CASE ${tasks.priority} ${sql.raw(

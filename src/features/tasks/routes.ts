@@ -1,9 +1,9 @@
 import { createRoute } from "@hono/zod-openapi";
 import { type AppRouteHandler, createRouter } from "../../lib/create-app";
 import { validationFailed } from "../../lib/errors";
-import { IDEMPOTENCY_HEADER, IdempotencyHeadersSchema, idempotencyContext } from "../../lib/idempotency";
+import { IdempotencyHeadersSchema, idempotently } from "../../lib/idempotency";
 import { BEARER_SECURITY, errorResponses, jsonBody, jsonResponse, pageResponse } from "../../lib/openapi";
-import { encodeCursor, nextLink, pageAfter } from "../../lib/pagination";
+import { pageAfter, withNextLink } from "../../lib/pagination";
 import { afterWrite } from "../../lib/publish";
 import { requireAuth } from "../../middleware/auth";
 import { explainNextPick } from "./progress";
@@ -188,10 +188,10 @@ export const completeStep = createRoute({
 const createTaskHandler: AppRouteHandler<typeof createTask> = async (c) => {
   const { userId } = c.var.principal;
   const input = c.req.valid("json");
-  const idem = await idempotencyContext(c.req.header(IDEMPOTENCY_HEADER), "tasks.create", input);
-  const result = await service.createTask(c.var.db, userId, input, idem);
+  const result = await idempotently(c, "tasks.create", input, (idem) =>
+    service.createTask(c.var.db, userId, input, idem),
+  );
   afterWrite(c, result.events);
-  if (result.replayed) c.header("Idempotent-Replayed", "true");
   return c.json(result.body, 201);
 };
 
@@ -199,8 +199,7 @@ const listTasksHandler: AppRouteHandler<typeof listTasksRoute> = async (c) => {
   const query = c.req.valid("query");
   const afterId = pageAfter(query.cursor);
   const page = await listTasks(c.var.db, c.var.principal.userId, query, afterId, c.var.principal.agentId);
-  if (page.lastId) c.header("Link", nextLink(c.req.url, encodeCursor(page.lastId)));
-  return c.json(page.items, 200);
+  return c.json(withNextLink(c, page), 200);
 };
 
 const nextStepHandler: AppRouteHandler<typeof nextStep> = async (c) => {

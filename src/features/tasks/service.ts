@@ -8,7 +8,7 @@ import { ApiError, notFound, validationFailed } from "../../lib/errors";
 import type { Envelope } from "../../lib/events/catalog";
 import { newEvent } from "../../lib/events/envelope";
 import { recordedEvents, writeEvent } from "../../lib/events/outbox";
-import { findStoredResponse, type IdempotencyContext, runStoringAnswer } from "../../lib/idempotency";
+import { type IdempotencyContext, type WriteOutcome, writeOnce } from "../../lib/idempotency";
 import { newId } from "../../lib/ids";
 import { nowIso } from "../../lib/time";
 import { completionStatements } from "./completion";
@@ -122,26 +122,23 @@ export async function createTask(
   userId: string,
   input: CreateTaskInput,
   idempotency?: IdempotencyContext,
-): Promise<WriteResult<TaskDto> & { replayed: boolean }> {
+): Promise<WriteOutcome<TaskDto, Envelope>> {
   const now = Date.now();
   const dependsOn = [...new Set(input.depends_on ?? [])];
-  if (idempotency || dependsOn.length > 0) {
+  return writeOnce(
+    db,
+    userId,
+    idempotency,
+    (found) => {
+      missingDependencies(dependsOn, found);
+      const write = newTaskWrite(db, userId, { ...input, depends_on: dependsOn }, now);
+      const batch = new D1Batch();
+      batch.addAll(write.statements);
+      return { status: 201, batch, body: write.body, events: [write.event] };
+    },
     // Only writes that need a check pay for a read before the write batch.
-    const [stored, found] = await Promise.all([
-      idempotency ? findStoredResponse(db, userId, idempotency) : undefined,
-      dependsOn.length > 0 ? existingTasksQuery(db, userId, dependsOn).all() : [],
-    ]);
-    if (stored) return { body: stored.body as TaskDto, events: [], replayed: true };
-    missingDependencies(dependsOn, found);
-  }
-
-  const write = newTaskWrite(db, userId, { ...input, depends_on: dependsOn }, now);
-  const batch = new D1Batch();
-  batch.addAll(write.statements);
-  const body = write.body;
-  const raced = await runStoringAnswer(db, batch, userId, idempotency, { status: 201, body });
-  if (raced) return { body: raced, events: [], replayed: true };
-  return { body, events: [write.event], replayed: false };
+    async () => (dependsOn.length > 0 ? existingTasksQuery(db, userId, dependsOn).all() : []),
+  );
 }
 
 export async function getTask(

@@ -1,6 +1,7 @@
 import { and, asc, eq, or, type SQL, sql } from "drizzle-orm";
 import type { Database } from "../../db";
 import { taskTemplates } from "../../db/schema";
+import { type Page, pageOf, rowsToFetch } from "../../lib/pagination";
 import type { ListTemplatesQuery, TemplateDto, TemplateStepDto } from "./schemas";
 
 type TemplateRow = typeof taskTemplates.$inferSelect;
@@ -91,7 +92,7 @@ export async function listTemplates(
   viewer: string | null,
   query: ListTemplatesQuery,
   after: string | null,
-): Promise<{ items: TemplateDto[]; lastId: string | null }> {
+): Promise<Page<TemplateDto>> {
   const key = idSeenBy(viewer);
   const conditions: (SQL | undefined)[] = [
     query.mine ? (viewer ? eq(taskTemplates.userId, viewer) : sql`0`) : visibleTo(viewer),
@@ -112,18 +113,14 @@ export async function listTemplates(
     .from(taskTemplates)
     .where(and(...conditions))
     .orderBy(asc(key), asc(taskTemplates.id))
-    .limit(query.limit + 1)
+    .limit(rowsToFetch(query.limit))
     .all();
-  const page = rows.slice(0, query.limit);
-  const items = page.map((row) => toTemplateDto(row, viewer));
-  const last = page[page.length - 1];
-  return {
-    items,
-    lastId:
-      rows.length > query.limit && last
-        ? `${toTemplateDto(last, viewer).template_id} ${last.template.id}`
-        : null,
-  };
+  return pageOf(
+    rows,
+    query.limit,
+    (row) => toTemplateDto(row, viewer),
+    (row, item) => `${item.template_id} ${row.template.id}`,
+  );
 }
 
 /**

@@ -1,9 +1,9 @@
 import { createRoute, type z } from "@hono/zod-openapi";
 import type { Principal } from "../../lib/auth/principal";
 import { type AppRouteHandler, createRouter } from "../../lib/create-app";
-import { IDEMPOTENCY_HEADER, IdempotencyHeadersSchema, idempotencyContext } from "../../lib/idempotency";
+import { IdempotencyHeadersSchema, idempotently } from "../../lib/idempotency";
 import { BEARER_SECURITY, errorResponses, jsonBody, jsonResponse, pageResponse } from "../../lib/openapi";
-import { encodeCursor, nextLink, pageAfter } from "../../lib/pagination";
+import { pageAfter, withNextLink } from "../../lib/pagination";
 import { afterWrite } from "../../lib/publish";
 import { requireAuth } from "../../middleware/auth";
 import { TaskIdParamsSchema, TaskSchema } from "../tasks/schemas";
@@ -167,9 +167,9 @@ export const saveAsTemplate = createRoute({
 
 const createTemplateHandler: AppRouteHandler<typeof createTemplate> = async (c) => {
   const input = c.req.valid("json");
-  const idem = await idempotencyContext(c.req.header(IDEMPOTENCY_HEADER), "templates.create", input);
-  const result = await service.createTemplate(c.var.db, c.var.principal.userId, input, idem);
-  if (result.replayed) c.header("Idempotent-Replayed", "true");
+  const result = await idempotently(c, "templates.create", input, (idem) =>
+    service.createTemplate(c.var.db, c.var.principal.userId, input, idem),
+  );
   return c.json(result.body, 201);
 };
 
@@ -177,8 +177,7 @@ const listTemplatesHandler: AppRouteHandler<typeof listTemplatesRoute> = async (
   const query = c.req.valid("query");
   const afterId = pageAfter(query.cursor, TEMPLATE_CURSOR_PATTERN);
   const page = await listTemplates(c.var.db, viewerOf(c.var.principal), query, afterId);
-  if (page.lastId) c.header("Link", nextLink(c.req.url, encodeCursor(page.lastId)));
-  return c.json(page.items, 200);
+  return c.json(withNextLink(c, page), 200);
 };
 
 const getTemplateHandler: AppRouteHandler<typeof getTemplate> = async (c) =>
@@ -218,25 +217,19 @@ const applyTemplateHandler: AppRouteHandler<typeof applyTemplate> = async (c) =>
   const { userId } = c.var.principal;
   const templateId = c.req.valid("param").template_id;
   const input = c.req.valid("json") ?? {};
-  const idem = await idempotencyContext(c.req.header(IDEMPOTENCY_HEADER), "templates.apply", {
-    template_id: templateId,
-    ...input,
-  });
-  const result = await service.applyTemplate(c.var.db, userId, templateId, input, idem);
+  const result = await idempotently(c, "templates.apply", { template_id: templateId, ...input }, (idem) =>
+    service.applyTemplate(c.var.db, userId, templateId, input, idem),
+  );
   afterWrite(c, result.events);
-  if (result.replayed) c.header("Idempotent-Replayed", "true");
   return c.json(result.body, 201);
 };
 
 const saveAsTemplateHandler: AppRouteHandler<typeof saveAsTemplate> = async (c) => {
   const taskId = c.req.valid("param").task_id;
   const input = c.req.valid("json") ?? {};
-  const idem = await idempotencyContext(c.req.header(IDEMPOTENCY_HEADER), "templates.from_task", {
-    task_id: taskId,
-    ...input,
-  });
-  const result = await service.saveTaskAsTemplate(c.var.db, c.var.principal.userId, taskId, input, idem);
-  if (result.replayed) c.header("Idempotent-Replayed", "true");
+  const result = await idempotently(c, "templates.from_task", { task_id: taskId, ...input }, (idem) =>
+    service.saveTaskAsTemplate(c.var.db, c.var.principal.userId, taskId, input, idem),
+  );
   return c.json(result.body, 201);
 };
 

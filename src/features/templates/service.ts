@@ -4,11 +4,17 @@ import { taskTemplates, templateSteps } from "../../db/schema";
 import { abortIf, D1Batch, isGuardAbort, rawStatement } from "../../lib/batch";
 import { isUniqueViolation } from "../../lib/db-errors";
 import { ApiError, notFound, validationFailed } from "../../lib/errors";
-import { findStoredResponse, type IdempotencyContext, runStoringAnswer } from "../../lib/idempotency";
+import type { Envelope } from "../../lib/events/catalog";
+import {
+  type IdempotencyContext,
+  type PreparedWrite,
+  type WriteOutcome,
+  writeOnce,
+} from "../../lib/idempotency";
 import { newId } from "../../lib/ids";
 import { nowIso } from "../../lib/time";
 import type { TaskDto } from "../tasks/schemas";
-import { getTask, newTaskWrite, type WriteResult } from "../tasks/service";
+import { getTask, newTaskWrite } from "../tasks/service";
 import { ownedBy, templateByIdQuery, toTemplateDto } from "./queries";
 import {
   type ApplyTemplateInput,
@@ -24,10 +30,7 @@ import { insertTemplateStepStatements, templateStepRows, templateStepRowToDto } 
 
 type TemplateRow = typeof taskTemplates.$inferSelect;
 
-export interface CreatedTemplate {
-  body: TemplateDto;
-  replayed: boolean;
-}
+export type CreatedTemplate = WriteOutcome<TemplateDto, never>;
 
 /** 403 for a template the caller can see but does not own: a default, or someone else's public one. */
 function notYours(template: TemplateRow): ApiError {
@@ -40,18 +43,12 @@ function notYours(template: TemplateRow): ApiError {
   );
 }
 
-/** The answer stored for this Idempotency-Key, if the same request was already answered. */
-async function storedAnswer(db: Database, userId: string, idempotency: IdempotencyContext | undefined) {
-  return idempotency ? findStoredResponse(db, userId, idempotency) : undefined;
-}
-
-/** Writes a new template with its steps (and the idempotent answer) in one batch. */
-async function insertTemplate(
+/** The batch writing a new template with its steps, and the template it answers. */
+function templateWrite(
   db: Database,
   userId: string,
   input: CreateTemplateInput,
-  idempotency: IdempotencyContext | undefined,
-): Promise<CreatedTemplate> {
+): PreparedWrite<TemplateDto, never> {
   const now = Date.now();
   // The global id is always the server's; the one the client chose is theirs alone (client_id).
   const id = newId(now);
@@ -75,21 +72,15 @@ async function insertTemplate(
   const batch = new D1Batch();
   batch.add(db.insert(taskTemplates).values(template));
   batch.addAll(insertTemplateStepStatements(db, steps));
-  let raced: TemplateDto | undefined;
-  try {
-    raced = await runStoringAnswer(db, batch, userId, idempotency, { status: 201, body });
-  } catch (error) {
-    if (input.template_id !== undefined && isUniqueViolation(error)) {
-      throw new ApiError(
-        409,
-        "template_id_taken",
-        `You already have a template with the id "${clientId}"; choose another one.`,
-      );
-    }
-    throw error;
-  }
-  if (raced) return { body: raced, replayed: true };
-  return { body, replayed: false };
+  const failure = (error: unknown) =>
+    input.template_id !== undefined && isUniqueViolation(error)
+      ? new ApiError(
+          409,
+          "template_id_taken",
+          `You already have a template with the id "${clientId}"; choose another one.`,
+        )
+      : error;
+  return { status: 201, batch, body, failure };
 }
 
 /** The fields a step carries from a task to a template and back. */
@@ -115,9 +106,7 @@ export async function createTemplate(
   input: CreateTemplateInput,
   idempotency?: IdempotencyContext,
 ): Promise<CreatedTemplate> {
-  const stored = await storedAnswer(db, userId, idempotency);
-  if (stored) return { body: stored.body as TemplateDto, replayed: true };
-  return insertTemplate(db, userId, input, idempotency);
+  return writeOnce(db, userId, idempotency, () => templateWrite(db, userId, input));
 }
 
 export async function getTemplate(
@@ -248,40 +237,41 @@ export async function applyTemplate(
   templateId: string,
   input: ApplyTemplateInput,
   idempotency?: IdempotencyContext,
-): Promise<WriteResult<TaskDto> & { replayed: boolean }> {
-  const [stored, row] = await Promise.all([
-    storedAnswer(db, userId, idempotency),
-    templateByIdQuery(db, userId, templateId).get(),
-  ]);
-  if (stored) return { body: stored.body as TaskDto, events: [], replayed: true };
-  if (!row) throw notFound("Template");
-  const template = toTemplateDto(row, userId);
-  const write = newTaskWrite(
+): Promise<WriteOutcome<TaskDto, Envelope>> {
+  return writeOnce(
     db,
     userId,
-    {
-      title: input.title ?? template.name,
-      description: input.description ?? null,
-      due_at: input.due_at ?? null,
-      priority: input.priority,
-      tags: input.tags,
-      category: template.category,
-      micro_steps: template.steps.map(stepInputOf),
+    idempotency,
+    (row) => {
+      if (!row) throw notFound("Template");
+      const template = toTemplateDto(row, userId);
+      const write = newTaskWrite(
+        db,
+        userId,
+        {
+          title: input.title ?? template.name,
+          description: input.description ?? null,
+          due_at: input.due_at ?? null,
+          priority: input.priority,
+          tags: input.tags,
+          category: template.category,
+          micro_steps: template.steps.map(stepInputOf),
+        },
+        Date.now(),
+      );
+      // The task and the count in one batch: an apply is counted exactly when its task exists.
+      const batch = new D1Batch();
+      batch.addAll(write.statements);
+      batch.add(
+        db
+          .update(taskTemplates)
+          .set({ timesApplied: sql`${taskTemplates.timesApplied} + 1` })
+          .where(eq(taskTemplates.id, row.template.id)),
+      );
+      return { status: 201, batch, body: write.body, events: [write.event] };
     },
-    Date.now(),
+    () => templateByIdQuery(db, userId, templateId).get(),
   );
-  // The task and the count in one batch: an apply is counted exactly when its task exists.
-  const batch = new D1Batch();
-  batch.addAll(write.statements);
-  batch.add(
-    db
-      .update(taskTemplates)
-      .set({ timesApplied: sql`${taskTemplates.timesApplied} + 1` })
-      .where(eq(taskTemplates.id, row.template.id)),
-  );
-  const raced = await runStoringAnswer(db, batch, userId, idempotency, { status: 201, body: write.body });
-  if (raced) return { body: raced, events: [], replayed: true };
-  return { body: write.body, events: [write.event], replayed: false };
 }
 
 /** What a template made from `task` holds; 422 when the task cannot make one (no steps, too many, no category). */
@@ -379,7 +369,7 @@ async function copyTaskToTemplate(
   }
   const row = read(results)[0];
   if (!row) throw new Error("the saved template was not read back");
-  return { body: toTemplateDto(row, userId), replayed: false };
+  return { body: toTemplateDto(row, userId), events: [], replayed: false };
 }
 
 /** A new private (unless asked) template from one of the caller's tasks: its steps, in order. */
@@ -393,8 +383,7 @@ export async function saveTaskAsTemplate(
   // The remembered answer is written in the template's own batch, so it must be known before: a keyed
   // request reads the task first (two round trips, three with the key's own read).
   if (!idempotency) return copyTaskToTemplate(db, userId, taskId, input);
-  const stored = await storedAnswer(db, userId, idempotency);
-  if (stored) return { body: stored.body as TemplateDto, replayed: true };
-  const task = await getTask(db, userId, taskId);
-  return insertTemplate(db, userId, templateInputFrom(task, input), idempotency);
+  return writeOnce(db, userId, idempotency, async () =>
+    templateWrite(db, userId, templateInputFrom(await getTask(db, userId, taskId), input)),
+  );
 }
