@@ -2,15 +2,15 @@ import { eq } from "drizzle-orm";
 import type { Database } from "../../db";
 import { users } from "../../db/schema";
 import type { Env } from "../../env";
-import { ApiError, validationFailed } from "../../lib/errors";
+import { validationFailed } from "../../lib/errors";
 import type { IdempotencyContext } from "../../lib/idempotency";
+import { accepted } from "../../lib/live-refusal";
 import { STREAK_LOOKBACK_DAYS } from "../../lib/streaks";
 import { addDays, daysBetween, type LocalDate, localParts } from "../../lib/time";
 import { retryingStub } from "../../lib/transient";
 import { type FocusAnalytics, focusAnalytics } from "./analytics";
 import type { FocusCommand } from "./commands";
 import type { FocusSettings } from "./kinds";
-import type { ActionError } from "./machine";
 import { sessionFactsQuery } from "./records";
 import type { FocusStateDto } from "./schemas";
 
@@ -25,14 +25,6 @@ export function focusTimer(env: Env, userId: string) {
   );
 }
 
-export function toApiError(error: ActionError): ApiError {
-  if (error.status === 422 && error.field) {
-    const message = error.detail.replace(`${error.field}: `, "").replace(/\.$/, "");
-    return validationFailed([{ field: error.field, message }], error.detail);
-  }
-  return new ApiError(error.status, error.code, error.detail);
-}
-
 /** Sends a command to the user's timer; its refusals become the API's problem responses. */
 export async function runCommand(
   env: Env,
@@ -40,16 +32,12 @@ export async function runCommand(
   command: FocusCommand,
   idempotency?: IdempotencyContext,
 ): Promise<{ status: 200 | 201; state: FocusStateDto; replayed: boolean }> {
-  const result = await focusTimer(env, userId).act(userId, command, idempotency);
-  if (!result.ok) throw toApiError(result.error);
-  return result;
+  return accepted(await focusTimer(env, userId).act(userId, command, idempotency));
 }
 
 /** The user's focus settings, kept by their timer. */
 export async function settingsOf(env: Env, userId: string): Promise<FocusSettings> {
-  const result = await focusTimer(env, userId).readSettings(userId);
-  if (!result.ok) throw toApiError(result.error);
-  return result.settings;
+  return accepted(await focusTimer(env, userId).readSettings(userId)).settings;
 }
 
 export async function changeSettings(
@@ -57,9 +45,7 @@ export async function changeSettings(
   userId: string,
   patch: Partial<FocusSettings>,
 ): Promise<FocusSettings> {
-  const result = await focusTimer(env, userId).changeSettings(userId, patch);
-  if (!result.ok) throw toApiError(result.error);
-  return result.settings;
+  return accepted(await focusTimer(env, userId).changeSettings(userId, patch)).settings;
 }
 
 /** Longest range the analytics answer for at once. */
