@@ -2,16 +2,16 @@ import { eq } from "drizzle-orm";
 import type { Database } from "../../db";
 import { users } from "../../db/schema";
 import type { Env } from "../../env";
-import { validationFailed } from "../../lib/errors";
+import { ApiError, notFound, validationFailed } from "../../lib/errors";
 import type { IdempotencyContext } from "../../lib/idempotency";
-import { accepted } from "../../lib/live-refusal";
+import { accepted, refusalError } from "../../lib/live-refusal";
 import { STREAK_LOOKBACK_DAYS } from "../../lib/streaks";
 import { addDays, daysBetween, type LocalDate, localParts } from "../../lib/time";
 import { retryingStub } from "../../lib/transient";
 import { type FocusAnalytics, focusAnalytics } from "./analytics";
 import type { FocusCommand } from "./commands";
 import type { FocusSettings } from "./kinds";
-import { sessionFactsQuery } from "./records";
+import { getRecord, sessionFactsQuery } from "./records";
 import type { FocusStateDto } from "./schemas";
 
 /** Timer calls safe to send twice: reads, a settings patch, and actions carrying an idempotency key. */
@@ -33,6 +33,31 @@ export async function runCommand(
   idempotency?: IdempotencyContext,
 ): Promise<{ status: 200 | 201; state: FocusStateDto; replayed: boolean }> {
   return accepted(await focusTimer(env, userId).act(userId, command, idempotency));
+}
+
+/** Refusals that mean "this is not the running session": then it ended already, or never was. */
+const NOT_CURRENT = new Set(["session_mismatch", "no_focus_session", "on_break"]);
+
+/**
+ * Ends the running session `sessionId` (a finish or an abandon naming it). Any other session is
+ * answered for itself rather than with the timer's refusal: one that ended already is a conflict, one
+ * the user never had is missing.
+ */
+export async function endRunningSession(
+  env: Env,
+  db: Database,
+  userId: string,
+  sessionId: string,
+  command: FocusCommand,
+  idempotency?: IdempotencyContext,
+): Promise<{ status: 200 | 201; state: FocusStateDto; replayed: boolean }> {
+  const answer = await focusTimer(env, userId).act(userId, command, idempotency);
+  if (answer.ok) return answer;
+  if (!NOT_CURRENT.has(answer.error.code)) throw refusalError(answer.error);
+  if (await getRecord(db, userId, sessionId)) {
+    throw new ApiError(409, "session_ended", "That focus session has already ended.");
+  }
+  throw notFound("Focus session");
 }
 
 /** The user's focus settings, kept by their timer. */
