@@ -4,7 +4,7 @@ import { agents, apiTokens, users } from "../../db/schema";
 import { AGENT_SCOPES, type Principal } from "../../lib/auth/principal";
 import { newApiToken } from "../../lib/auth/tokens";
 import { isUniqueViolation } from "../../lib/db-errors";
-import { ApiError, notFound } from "../../lib/errors";
+import { ApiError, forbidden, notFound } from "../../lib/errors";
 import { newId } from "../../lib/ids";
 import { type Page, pageOf, rowsToFetch } from "../../lib/pagination";
 import { nowIso } from "../../lib/time";
@@ -39,6 +39,13 @@ export interface RegisteredAgent {
   message?: string;
 }
 
+interface AgentInput {
+  agent_id: string;
+  agent_type: string;
+  capabilities: string[];
+  max_concurrent_tasks: number;
+}
+
 /**
  * Registers an agent, or updates it when its owner registers the same `agent_id` again. Agent ids are
  * the owner's own names: another account may use the same one. The first registration also issues
@@ -46,9 +53,14 @@ export interface RegisteredAgent {
  */
 export async function registerAgent(
   db: Database,
-  userId: string,
-  input: { agent_id: string; agent_type: string; capabilities: string[]; max_concurrent_tasks: number },
+  principal: Principal,
+  input: AgentInput,
 ): Promise<RegisteredAgent> {
+  if (principal.kind === "agent") throw forbidden("Agents cannot register agents.");
+  return upsertAgent(db, principal.userId, input);
+}
+
+async function upsertAgent(db: Database, userId: string, input: AgentInput): Promise<RegisteredAgent> {
   const now = Date.now();
   const capabilities = [...new Set(input.capabilities)];
   const [row] = await db
@@ -75,7 +87,7 @@ export async function registerAgent(
 async function insertAgent(
   db: Database,
   userId: string,
-  input: { agent_id: string; agent_type: string; capabilities: string[]; max_concurrent_tasks: number },
+  input: AgentInput,
   now: number,
 ): Promise<RegisteredAgent> {
   const id = newId(now);
@@ -109,7 +121,7 @@ async function insertAgent(
     ]);
   } catch (error) {
     // The same owner registered the same id at the same moment: that request created it.
-    if (isUniqueViolation(error)) return registerAgent(db, userId, input);
+    if (isUniqueViolation(error)) return upsertAgent(db, userId, input);
     throw error;
   }
   const [row] = results[2];
@@ -160,14 +172,27 @@ function agentTokenInsert(
 }
 
 /**
+ * Removing or rotating an agent is its owner's act. An agent's own token gets 403 for itself, and for
+ * any other id the same 404 as a missing agent.
+ */
+export function requireOwner(principal: Principal, agentId: string): void {
+  if (!principal.agentId) return;
+  if (principal.agentId === agentId)
+    throw forbidden("An agent cannot remove itself or rotate its own token; its owner can.");
+  throw notFound("Agent");
+}
+
+/**
  * A new token for the agent, shown once; every token it had stops working in the same batch. For an
  * owner who fears the agent's token leaked.
  */
 export async function rotateAgentToken(
   db: Database,
-  userId: string,
+  principal: Principal,
   agentId: string,
 ): Promise<{ agent: AgentDto; token: string }> {
+  requireOwner(principal, agentId);
+  const { userId } = principal;
   const now = Date.now();
   const { token, hash, displayPrefix } = await newApiToken();
   const [, , [row]] = await db.batch([

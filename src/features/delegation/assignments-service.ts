@@ -9,7 +9,8 @@ import type { Envelope } from "../../lib/events/catalog";
 import { recordedEvents, sqlData, sqlEvent, writeEvent } from "../../lib/events/outbox";
 import { nowIso } from "../../lib/time";
 import { completionStatements } from "../tasks/completion";
-import { assignmentByIdQuery, toAssignmentDto } from "./assignment-queries";
+import { agentExists } from "./agents-service";
+import { assignmentByIdQuery, listAgentAssignments, toAssignmentDto } from "./assignment-queries";
 import type { AssignmentDto } from "./schemas";
 
 export type AssignmentMove = "accept" | "start" | "complete" | "reject";
@@ -237,4 +238,22 @@ async function taskIdOf(db: Database, userId: string, assignmentId: string): Pro
     .where(and(eq(taskAssignments.id, assignmentId), eq(taskAssignments.userId, userId)))
     .get();
   return row?.taskId;
+}
+
+/**
+ * A page of an agent's assignments. An agent sees only its own list, a person only their agents'
+ * lists; anything else looks missing, as does an agent that does not exist (an empty first page is
+ * the only time that costs a read of its own).
+ */
+export async function assignmentsOfAgent(
+  db: Database,
+  principal: Principal,
+  agentId: string,
+  options: { status?: AssignmentDto["status"] | undefined; limit: number; afterId: string | null },
+): Promise<{ items: AssignmentDto[]; lastId: string | null }> {
+  if (principal.agentId && principal.agentId !== agentId) throw notFound("Agent");
+  const page = await listAgentAssignments(db, principal.userId, agentId, options);
+  if (page.items.length === 0 && !options.afterId && !(await agentExists(db, principal, agentId)))
+    throw notFound("Agent");
+  return page;
 }

@@ -2,9 +2,11 @@ import { and, eq, inArray, type SQL, sql } from "drizzle-orm";
 import type { Database } from "../../db";
 import { agents, apiTokens, taskAssignments, tasks } from "../../db/schema";
 import type { AssignmentStatus } from "../../db/schema/delegation";
+import type { Principal } from "../../lib/auth/principal";
 import { ApiError, notFound } from "../../lib/errors";
 import type { Envelope } from "../../lib/events/catalog";
 import { nowIso } from "../../lib/time";
+import { requireOwner } from "./agents-service";
 import { delegateTask } from "./delegate-service";
 
 /** The agent whose work goes back to the pool. */
@@ -100,9 +102,11 @@ export async function handBackTasks(
  */
 export async function removeAgent(
   db: Database,
-  userId: string,
+  principal: Principal,
   agentId: string,
 ): Promise<{ events: Envelope[] }> {
+  requireOwner(principal, agentId);
+  const { userId } = principal;
   const now = Date.now();
   const [agent] = await db
     .select({ userId: agents.userId, agentId: agents.agentId, agentType: agents.agentType })

@@ -1,14 +1,11 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import type { Principal } from "../../lib/auth/principal";
 import { type AppRouteHandler, createRouter } from "../../lib/create-app";
-import { ApiError, forbidden, notFound } from "../../lib/errors";
 import { BEARER_SECURITY, errorResponses, jsonBody, jsonResponse, pageResponse } from "../../lib/openapi";
 import { pageAfter, withNextLink } from "../../lib/pagination";
 import { afterWrite } from "../../lib/publish";
 import { requireAuth } from "../../middleware/auth";
 import * as agentsService from "./agents-service";
-import { listAgentAssignments } from "./assignment-queries";
-import { type AssignmentMove, moveAssignment } from "./assignments-service";
+import { type AssignmentMove, assignmentsOfAgent, moveAssignment } from "./assignments-service";
 import { delegateTask } from "./delegate-service";
 import { removeAgent as removeAgentWork } from "./release-service";
 import {
@@ -176,10 +173,9 @@ export const rejectAssignment = moveRoute(
 );
 
 const registerHandler: AppRouteHandler<typeof registerAgent> = async (c) => {
-  if (c.var.principal.kind === "agent") throw forbidden("Agents cannot register agents.");
   const { created, agent, token, message } = await agentsService.registerAgent(
     c.var.db,
-    c.var.principal.userId,
+    c.var.principal,
     c.req.valid("json"),
   );
   return created
@@ -194,29 +190,18 @@ const listAgentsHandler: AppRouteHandler<typeof listAgents> = async (c) => {
   return c.json(withNextLink(c, page), 200);
 };
 
-/**
- * Removing or rotating an agent is its owner's act. An agent's own token gets 403 for itself, and for
- * any other id the same 404 as a missing agent.
- */
-function requireOwner(principal: Principal, agentId: string): void {
-  if (!principal.agentId) return;
-  if (principal.agentId === agentId)
-    throw forbidden("An agent cannot remove itself or rotate its own token; its owner can.");
-  throw notFound("Agent");
-}
-
 const removeAgentHandler: AppRouteHandler<typeof removeAgent> = async (c) => {
-  const { agent_id } = c.req.valid("param");
-  requireOwner(c.var.principal, agent_id);
-  const { events } = await removeAgentWork(c.var.db, c.var.principal.userId, agent_id);
+  const { events } = await removeAgentWork(c.var.db, c.var.principal, c.req.valid("param").agent_id);
   afterWrite(c, events);
   return c.body(null, 204);
 };
 
 const rotateAgentTokenHandler: AppRouteHandler<typeof rotateAgentToken> = async (c) => {
-  const { agent_id } = c.req.valid("param");
-  requireOwner(c.var.principal, agent_id);
-  const { agent, token } = await agentsService.rotateAgentToken(c.var.db, c.var.principal.userId, agent_id);
+  const { agent, token } = await agentsService.rotateAgentToken(
+    c.var.db,
+    c.var.principal,
+    c.req.valid("param").agent_id,
+  );
   return c.json({ ...agent, token, token_issued: true }, 200);
 };
 
@@ -230,24 +215,14 @@ const delegateHandler: AppRouteHandler<typeof delegate> = async (c) => {
 };
 
 const agentAssignmentsHandler: AppRouteHandler<typeof agentAssignments> = async (c) => {
-  const { principal } = c.var;
   const { agent_id } = c.req.valid("param");
   const query = c.req.valid("query");
-  // An agent sees only its own list; a person only their agents' lists. Anything else looks missing.
-  if (principal.agentId && principal.agentId !== agent_id)
-    throw new ApiError(404, "not_found", "Agent was not found.");
   const afterId = pageAfter(query.cursor);
-  const page = await listAgentAssignments(c.var.db, principal.userId, agent_id, {
+  const page = await assignmentsOfAgent(c.var.db, c.var.principal, agent_id, {
     status: query.status,
     limit: query.limit,
     afterId,
   });
-  if (
-    page.items.length === 0 &&
-    !afterId &&
-    !(await agentsService.agentExists(c.var.db, principal, agent_id))
-  )
-    throw notFound("Agent");
   return c.json(withNextLink(c, page), 200);
 };
 

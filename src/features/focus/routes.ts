@@ -1,7 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { type AppEnv, type AppRouteHandler, createRouter } from "../../lib/create-app";
-import { ApiError, notFound, validationFailed } from "../../lib/errors";
+import { notFound, validationFailed } from "../../lib/errors";
 import { IdempotencyHeadersSchema, idempotently } from "../../lib/idempotency";
 import { BEARER_SECURITY, errorResponses, jsonBody, jsonResponse, pageResponse } from "../../lib/openapi";
 import { pageAfter, withNextLink } from "../../lib/pagination";
@@ -22,7 +22,14 @@ import {
   SessionIdParamsSchema,
   StartFocusBodySchema,
 } from "./schemas";
-import { analyticsFor, focusTimer, runCommand, settingsOf, changeSettings as storeSettings } from "./service";
+import {
+  analyticsFor,
+  endRunningSession,
+  focusTimer,
+  runCommand,
+  settingsOf,
+  changeSettings as storeSettings,
+} from "./service";
 
 const tags = ["Focus"];
 const read = requireAuth({ scope: "focus:read" });
@@ -199,10 +206,15 @@ export const endSession = createRoute({
   },
 });
 
-/** Runs one command on the caller's timer (retry-safe with an Idempotency-Key) and returns the state. */
-async function perform(c: Context<AppEnv>, command: FocusCommand) {
+type Runner = typeof runCommand;
+
+/**
+ * Runs one command on the caller's timer (retry-safe with an Idempotency-Key) and returns the state;
+ * `run` is how the command reaches the timer.
+ */
+async function perform(c: Context<AppEnv>, command: FocusCommand, run: Runner = runCommand) {
   const result = await idempotently(c, `focus.${command.type}`, command, (idempotency) =>
-    runCommand(c.env, c.var.principal.userId, command, idempotency),
+    run(c.env, c.var.principal.userId, command, idempotency),
   );
   return result.state;
 }
@@ -240,9 +252,6 @@ const getSessionHandler: AppRouteHandler<typeof getSession> = async (c) => {
   return c.json(record, 200);
 };
 
-/** Refusals that mean "this is not the running session": then it ended already, or never was. */
-const NOT_CURRENT = new Set(["session_mismatch", "no_focus_session", "on_break"]);
-
 const endSessionHandler: AppRouteHandler<typeof endSession> = async (c) => {
   const { session_id } = c.req.valid("param");
   // Parsed here as well: with no body at all the validator does not run, and its defaults must still apply.
@@ -250,15 +259,9 @@ const endSessionHandler: AppRouteHandler<typeof endSession> = async (c) => {
   const command: FocusCommand = body.completed
     ? { type: "finish", take_break: body.take_break, session_id }
     : { type: "abandon", session_id };
-  try {
-    return c.json(await perform(c, command), 200);
-  } catch (error) {
-    if (!(error instanceof ApiError) || !NOT_CURRENT.has(error.code)) throw error;
-    if (await getRecord(c.var.db, c.var.principal.userId, session_id)) {
-      throw new ApiError(409, "session_ended", "That focus session has already ended.");
-    }
-    throw notFound("Focus session");
-  }
+  const end: Runner = (env, userId, ending, idempotency) =>
+    endRunningSession(env, c.var.db, userId, session_id, ending, idempotency);
+  return c.json(await perform(c, command, end), 200);
 };
 
 const listKindsHandler: AppRouteHandler<typeof listKinds> = async (c) =>

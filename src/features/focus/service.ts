@@ -2,16 +2,16 @@ import { eq } from "drizzle-orm";
 import type { Database } from "../../db";
 import { users } from "../../db/schema";
 import type { Env } from "../../env";
-import { ApiError, validationFailed } from "../../lib/errors";
+import { ApiError, notFound, validationFailed } from "../../lib/errors";
 import type { IdempotencyContext } from "../../lib/idempotency";
+import { accepted, refusalError } from "../../lib/live-refusal";
 import { STREAK_LOOKBACK_DAYS } from "../../lib/streaks";
 import { addDays, daysBetween, type LocalDate, localParts } from "../../lib/time";
 import { retryingStub } from "../../lib/transient";
 import { type FocusAnalytics, focusAnalytics } from "./analytics";
 import type { FocusCommand } from "./commands";
 import type { FocusSettings } from "./kinds";
-import type { ActionError } from "./machine";
-import { sessionFactsQuery } from "./records";
+import { getRecord, sessionFactsQuery } from "./records";
 import type { FocusStateDto } from "./schemas";
 
 /** Timer calls safe to send twice: reads, a settings patch, and actions carrying an idempotency key. */
@@ -25,14 +25,6 @@ export function focusTimer(env: Env, userId: string) {
   );
 }
 
-export function toApiError(error: ActionError): ApiError {
-  if (error.status === 422 && error.field) {
-    const message = error.detail.replace(`${error.field}: `, "").replace(/\.$/, "");
-    return validationFailed([{ field: error.field, message }], error.detail);
-  }
-  return new ApiError(error.status, error.code, error.detail);
-}
-
 /** Sends a command to the user's timer; its refusals become the API's problem responses. */
 export async function runCommand(
   env: Env,
@@ -40,16 +32,37 @@ export async function runCommand(
   command: FocusCommand,
   idempotency?: IdempotencyContext,
 ): Promise<{ status: 200 | 201; state: FocusStateDto; replayed: boolean }> {
-  const result = await focusTimer(env, userId).act(userId, command, idempotency);
-  if (!result.ok) throw toApiError(result.error);
-  return result;
+  return accepted(await focusTimer(env, userId).act(userId, command, idempotency));
+}
+
+/** Refusals that mean "this is not the running session": then it ended already, or never was. */
+const NOT_CURRENT = new Set(["session_mismatch", "no_focus_session", "on_break"]);
+
+/**
+ * Ends the running session `sessionId` (a finish or an abandon naming it). Any other session is
+ * answered for itself rather than with the timer's refusal: one that ended already is a conflict, one
+ * the user never had is missing.
+ */
+export async function endRunningSession(
+  env: Env,
+  db: Database,
+  userId: string,
+  sessionId: string,
+  command: FocusCommand,
+  idempotency?: IdempotencyContext,
+): Promise<{ status: 200 | 201; state: FocusStateDto; replayed: boolean }> {
+  const answer = await focusTimer(env, userId).act(userId, command, idempotency);
+  if (answer.ok) return answer;
+  if (!NOT_CURRENT.has(answer.error.code)) throw refusalError(answer.error);
+  if (await getRecord(db, userId, sessionId)) {
+    throw new ApiError(409, "session_ended", "That focus session has already ended.");
+  }
+  throw notFound("Focus session");
 }
 
 /** The user's focus settings, kept by their timer. */
 export async function settingsOf(env: Env, userId: string): Promise<FocusSettings> {
-  const result = await focusTimer(env, userId).readSettings(userId);
-  if (!result.ok) throw toApiError(result.error);
-  return result.settings;
+  return accepted(await focusTimer(env, userId).readSettings(userId)).settings;
 }
 
 export async function changeSettings(
@@ -57,9 +70,7 @@ export async function changeSettings(
   userId: string,
   patch: Partial<FocusSettings>,
 ): Promise<FocusSettings> {
-  const result = await focusTimer(env, userId).changeSettings(userId, patch);
-  if (!result.ok) throw toApiError(result.error);
-  return result.settings;
+  return accepted(await focusTimer(env, userId).changeSettings(userId, patch)).settings;
 }
 
 /** Longest range the analytics answer for at once. */

@@ -2,9 +2,10 @@ import { and, desc, eq, gte } from "drizzle-orm";
 import type { Database } from "../../db";
 import { activityDays, users, xpLedger } from "../../db/schema";
 import type { Env } from "../../env";
-import { ApiError, notFound, validationFailed } from "../../lib/errors";
+import { notFound } from "../../lib/errors";
 import type { IdempotencyContext } from "../../lib/idempotency";
 import { newId } from "../../lib/ids";
+import { accepted } from "../../lib/live-refusal";
 import { STREAK_LOOKBACK_DAYS, streakState } from "../../lib/streaks";
 import { addDays, type LocalDate, localParts } from "../../lib/time";
 import { retryingStub } from "../../lib/transient";
@@ -12,14 +13,7 @@ import { streakRulesFor } from "../gamification/streak-rules";
 import { FULLNESS_PER_HOUR, HAPPINESS_PER_HOUR, moodOf, type Personality, type PetAction } from "./care";
 import { dialogueLine } from "./dialogue";
 import { ABILITIES, abilitiesAt, type PetSpecies, perksAt } from "./growth";
-import {
-  type PetDto,
-  type PetFailure,
-  type PetOutcome,
-  type PetResult,
-  type PetSocketAction,
-  petSeed,
-} from "./live";
+import { type PetDto, type PetOutcome, type PetSocketAction, petSeed } from "./live";
 import {
   localPersonality,
   type ProductivityPattern,
@@ -48,23 +42,6 @@ export function petState(env: Env, userId: string) {
 export function ownUserId(principalUserId: string, param: string): string {
   if (param === "me" || param === principalUserId) return principalUserId;
   throw notFound("Pet");
-}
-
-function toApiError(error: PetFailure): ApiError {
-  if (error.status === 422 && "field" in error && error.field) {
-    const message = error.detail.replace(`${error.field}: `, "").replace(/\.$/, "");
-    return validationFailed([{ field: error.field, message }], error.detail);
-  }
-  const headers =
-    "retry_after_seconds" in error && error.retry_after_seconds !== undefined
-      ? { "Retry-After": String(error.retry_after_seconds) }
-      : undefined;
-  return new ApiError(error.status, error.code, error.detail, headers ? { headers } : {});
-}
-
-function unwrap<T>(result: PetResult<T>): { value: T; replayed: boolean } {
-  if (!result.ok) throw toApiError(result.error);
-  return result;
 }
 
 /** What the user's recent work says: their zone, today, active days (with steps), when they last earned XP. */
@@ -106,7 +83,7 @@ export async function adoptPet(
   const petId = newId();
   const written = localPersonality({ seed: petSeed(userId, petId), species: body.species, temperament });
   const personality: Personality = { ...written, temperament, generated_by: "local" };
-  return unwrap(
+  return accepted(
     await petState(env, userId).adopt({
       pet_id: petId,
       user_id: userId,
@@ -119,7 +96,7 @@ export async function adoptPet(
 }
 
 export async function viewPet(env: Env, userId: string): Promise<PetDto> {
-  return unwrap(await petState(env, userId).view(userId)).value;
+  return accepted(await petState(env, userId).view(userId)).value;
 }
 
 export async function actOnPet(
@@ -128,7 +105,7 @@ export async function actOnPet(
   action: Extract<PetAction, { type: PetSocketAction }>,
   idempotency?: IdempotencyContext,
 ): Promise<{ value: PetOutcome; replayed: boolean }> {
-  return unwrap(await petState(env, userId).act(userId, action, idempotency));
+  return accepted(await petState(env, userId).act(userId, action, idempotency));
 }
 
 export async function updatePet(
@@ -136,7 +113,7 @@ export async function updatePet(
   userId: string,
   patch: { name?: string | undefined; auto_evolve?: boolean | undefined },
 ): Promise<PetDto> {
-  return unwrap(await petState(env, userId).update(userId, patch)).value;
+  return accepted(await petState(env, userId).update(userId, patch)).value;
 }
 
 /**
@@ -197,7 +174,7 @@ export async function generatePersonality(
     pattern,
     petName: pet.name,
   });
-  const updated = unwrap(await petState(env, userId).setPersonality(userId, personality)).value;
+  const updated = accepted(await petState(env, userId).setPersonality(userId, personality)).value;
   return { pattern, personality, pet: updated };
 }
 

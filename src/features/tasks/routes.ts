@@ -1,6 +1,5 @@
 import { createRoute } from "@hono/zod-openapi";
 import { type AppRouteHandler, createRouter } from "../../lib/create-app";
-import { validationFailed } from "../../lib/errors";
 import { IdempotencyHeadersSchema, idempotently } from "../../lib/idempotency";
 import { BEARER_SECURITY, errorResponses, jsonBody, jsonResponse, pageResponse } from "../../lib/openapi";
 import { pageAfter, withNextLink } from "../../lib/pagination";
@@ -13,7 +12,6 @@ import {
   CreateStepBodySchema,
   CreateTaskBodySchema,
   ListTasksQuerySchema,
-  MAX_LATE_COMPLETION_DAYS,
   NextStepSchema,
   ReorderStepsBodySchema,
   StepIdParamsSchema,
@@ -288,26 +286,10 @@ const deleteStepHandler: AppRouteHandler<typeof deleteStep> = async (c) => {
   return c.body(null, 204);
 };
 
-/** A reported completion time, checked: not in the future (a minute of clock skew allowed), not too old. */
-function completionTime(reported: string): number {
-  const now = Date.now();
-  const at = Date.parse(reported);
-  if (at > now + 60_000)
-    throw validationFailed([{ field: "completed_at", message: "Must not be in the future" }]);
-  if (at < now - MAX_LATE_COMPLETION_DAYS * 86_400_000) {
-    throw validationFailed([
-      { field: "completed_at", message: `Must be within the last ${MAX_LATE_COMPLETION_DAYS} days` },
-    ]);
-  }
-  return Math.min(at, now);
-}
-
 const completeStepHandler: AppRouteHandler<typeof completeStep> = async (c) => {
   const { task_id, step_id } = c.req.valid("param");
   const reported = c.req.valid("json")?.completed_at;
-  // A late completion may not predate the step: completeStep checks that in its batch.
-  const at = reported === undefined ? undefined : completionTime(reported);
-  const result = await steps.completeStep(c.var.db, c.var.principal.userId, task_id, step_id, at);
+  const result = await steps.completeStep(c.var.db, c.var.principal.userId, task_id, step_id, reported);
   afterWrite(c, result.events);
   return c.json(result.body, 200);
 };

@@ -12,6 +12,7 @@ import { caseInsensitiveEnum, QueryBoolean } from "../../lib/enums";
 import { IsoTimestamp } from "../../lib/iso-timestamp";
 import { nullableRef } from "../../lib/openapi";
 import { PaginationQuerySchema } from "../../lib/pagination";
+import { MAX_LATE_COMPLETION_DAYS } from "./late-completion";
 
 export const MIN_STEP_MINUTES = 1;
 export const MAX_STEP_MINUTES = 10;
@@ -32,9 +33,6 @@ export const Tag = z
   .openapi({ pattern: TAG_PATTERN.source })
   .transform((t) => t.toLowerCase());
 const Minutes = z.number().int().min(0).max(100_000);
-
-/** How late a completion may be reported (an app that was offline syncs it later). */
-export const MAX_LATE_COMPLETION_DAYS = 7;
 
 export const CompleteStepBodySchema = z
   .object({

@@ -6,6 +6,7 @@ import { ApiError, notFound, validationFailed } from "../../lib/errors";
 import { recordedEvents, sqlData, sqlEvent, writeEvent } from "../../lib/events/outbox";
 import { nowIso } from "../../lib/time";
 import { completionStatements } from "./completion";
+import { lateCompletionTime } from "./late-completion";
 import { OUTER_TASK_ID, taskByIdQuery, toTaskDto } from "./queries";
 import { MAX_STEPS_PER_TASK, type StepInput, type TaskDto } from "./schemas";
 import type { WriteResult } from "./service";
@@ -121,7 +122,6 @@ export async function updateStep(
   return { body: toTaskDto(task), events: recordedEvents(written(results)) };
 }
 
-/** Completes a step now — or at `completedAt`, for a completion an offline app reports late. */
 /** The step.completed data, read from the step `s` as the batch just stored it. */
 const stepCompletedData = sqlData("step.completed", {
   task_id: sql`s.task_id`,
@@ -133,14 +133,16 @@ const stepCompletedData = sqlData("step.completed", {
   task_estimated_minutes: sql`(SELECT t.estimated_minutes FROM tasks t WHERE t.id = s.task_id)`,
 });
 
+/** Completes a step now — or at `reportedAt`, for a completion an offline app reports late. */
 export async function completeStep(
   db: Database,
   userId: string,
   taskId: string,
   stepId: string,
-  completedAt?: number,
+  reportedAt?: string,
 ): Promise<WriteResult<TaskDto>> {
   const now = Date.now();
+  const completedAt = reportedAt === undefined ? undefined : lateCompletionTime(reportedAt, now);
   const doneAt = completedAt ?? now;
   const batch = new D1Batch();
   if (completedAt !== undefined) {
