@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { DEFAULT_TEMPLATES, DEFAULT_TEMPLATES_CREATED_AT } from "../src/features/templates/defaults";
 import { call, callJson, createUser, problemOf, type TestUser } from "./helpers/api";
 import { registerAgent } from "./helpers/delegation";
+import { openApiDocument } from "./helpers/openapi";
 import { createTask, type Task } from "./helpers/tasks";
 import { createTemplate, type Template, templateSteps, uniqueTemplateId } from "./helpers/templates";
 
@@ -874,10 +875,7 @@ describe("the /api/v1/task-templates alias", () => {
   });
 
   it("is documented beside /api/v1/templates in the OpenAPI document", async () => {
-    const doc = await callJson<{
-      paths: Record<string, Record<string, unknown>>;
-      components: { schemas: Record<string, unknown> };
-    }>("/openapi.json", 200);
+    const doc = await openApiDocument();
     for (const prefix of ["/api/v1/templates", "/api/v1/task-templates"]) {
       expect(Object.keys(doc.paths[prefix] ?? {}).sort(), prefix).toEqual(["get", "post"]);
       expect(Object.keys(doc.paths[`${prefix}/{template_id}`] ?? {}).sort(), prefix).toEqual([
