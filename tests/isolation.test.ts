@@ -4,6 +4,8 @@ import { newId } from "../src/lib/ids";
 import { call, callJson, createUser, problemOf, type TestUser } from "./helpers/api";
 import { type Agent, type Assignment, delegate, registerAgent } from "./helpers/delegation";
 import { type FocusState, focusAction, focusStateOf, startFocus } from "./helpers/focus";
+import { openApiDocument } from "./helpers/openapi";
+import { fillPath, type PathIds } from "./helpers/path-ids";
 import { adoptPet, type Pet, petOf } from "./helpers/pets";
 import { createTask, type Task } from "./helpers/tasks";
 import { createTemplate, type Template } from "./helpers/templates";
@@ -13,14 +15,6 @@ import { createTemplate, type Template } from "./helpers/templates";
  * come from the served OpenAPI document, so a new id route is exercised (or fails loudly for want
  * of an id or a body recipe) without anyone remembering to add it here.
  */
-
-interface OpenApiOperation {
-  requestBody?: { required?: boolean };
-}
-
-interface OpenApiDocument {
-  paths: Record<string, Record<string, OpenApiOperation>>;
-}
 
 interface IdRoute {
   method: string;
@@ -46,21 +40,12 @@ interface Problem {
 }
 
 /**
- * The ids a path or body can name: one task, its two steps, one API token, one agent, its assignment,
- * the running focus session.
+ * The ids a path or body can name: one task and its two steps, one API token, one agent and its
+ * assignment, the running focus session, the user and their pet, and a private template (a public
+ * one is readable by all, and answers 403 to changes).
  */
-interface Ids {
-  task_id: string;
-  step_ids: [string, string];
-  token_id: string;
-  agent_id: string;
-  assignment_id: string;
-  session_id: string;
-  /** The user (pet routes take `me` or the user's own id) and their pet. */
-  user_id: string;
-  pet_id: string;
-  /** A private template of the user's (a public one is readable by all, and answers 403 to changes). */
-  template_id: string;
+interface Ids extends PathIds {
+  other_step_id: string;
 }
 
 const HTTP_METHODS = new Set(["get", "put", "post", "delete", "patch", "head", "options", "trace"]);
@@ -77,7 +62,7 @@ const ADMIN_ID_ROUTES = new Set(["DELETE /api/v1/gamification/enhanced/bonus-eve
 /** Id routes over the public event catalog: no user owns an event type (tests/event-contract.test.ts). */
 const CATALOG_ID_ROUTES = new Set(["GET /api/v1/event-types/{type}"]);
 
-const doc = await (await call("/openapi.json")).json<OpenApiDocument>();
+const doc = await openApiDocument();
 // Deletes go last: were one wrongly allowed, it would hide what the routes after it do.
 const idRoutes: IdRoute[] = Object.entries(doc.paths)
   .filter(([path]) => path.includes("{"))
@@ -99,7 +84,7 @@ const routeName = (route: IdRoute) => `${route.method} ${route.path}`;
 const BODY_RECIPES: Record<string, (ids: Ids) => unknown> = {
   "PATCH /api/v1/tasks/{task_id}": () => ({ title: "hacked" }),
   "POST /api/v1/tasks/{task_id}/steps": () => ({ description: "x" }),
-  "PUT /api/v1/tasks/{task_id}/steps/order": (ids) => ({ step_ids: [ids.step_ids[1], ids.step_ids[0]] }),
+  "PUT /api/v1/tasks/{task_id}/steps/order": (ids) => ({ step_ids: [ids.other_step_id, ids.step_id] }),
   "PATCH /api/v1/tasks/{task_id}/steps/{step_id}": () => ({ description: "hacked" }),
   "POST /api/v1/delegation/assignments/{assignment_id}/reject": () => ({ reason: "x" }),
   "POST /api/v1/delegation/assignments/{assignment_id}/complete": () => ({ actual_minutes: 5 }),
@@ -121,27 +106,6 @@ const BODY_RECIPES: Record<string, (ids: Ids) => unknown> = {
   "POST /api/v1/tasks/{task_id}/steps/{step_id}/feedback": () => ({ rating: "too_large" }),
 };
 
-function fillPath(template: string, ids: Ids): string {
-  const values: Record<string, string> = {
-    task_id: ids.task_id,
-    step_id: ids.step_ids[0],
-    token_id: ids.token_id,
-    agent_id: ids.agent_id,
-    assignment_id: ids.assignment_id,
-    session_id: ids.session_id,
-    user_id: ids.user_id,
-    pet_id: ids.pet_id,
-    template_id: ids.template_id,
-  };
-  return template.replace(/\{([^}]+)\}/g, (_match, name: string) => {
-    const value = values[name];
-    if (value === undefined) {
-      throw new Error(`No id to fill {${name}} in ${template}: teach the isolation matrix about it`);
-    }
-    return value;
-  });
-}
-
 function requestFor(route: IdRoute, ids: Ids) {
   const recipe = BODY_RECIPES[routeName(route)];
   if (route.hasBody && !recipe) {
@@ -157,8 +121,8 @@ function requestFor(route: IdRoute, ids: Ids) {
 /** Placeholders for the ids a request named, so two problems can be compared apart from them. */
 const placeholdersFor = (ids: Ids): Record<string, string> => ({
   [ids.task_id]: "{task_id}",
-  [ids.step_ids[0]]: "{step_id}",
-  [ids.step_ids[1]]: "{step_id_2}",
+  [ids.step_id]: "{step_id}",
+  [ids.other_step_id]: "{step_id_2}",
   [ids.token_id]: "{token_id}",
   [ids.agent_id]: "{agent_id}",
   [ids.assignment_id]: "{assignment_id}",
@@ -212,7 +176,8 @@ function secretsFor(request: { path: string; body: unknown }): string[] {
   const named = `${request.path} ${JSON.stringify(request.body ?? null)}`;
   const ids = [
     aliceIds.task_id,
-    ...aliceIds.step_ids,
+    aliceIds.step_id,
+    aliceIds.other_step_id,
     aliceIds.token_id,
     aliceIds.agent_id,
     aliceIds.assignment_id,
@@ -244,7 +209,8 @@ let bobAgent: Agent;
 let bobAgentToken: string;
 const missingIds: Ids = {
   task_id: newId(),
-  step_ids: [newId(), newId()],
+  step_id: newId(),
+  other_step_id: newId(),
   token_id: newId(),
   agent_id: `missing-agent-${crypto.randomUUID()}`,
   assignment_id: newId(),
@@ -307,7 +273,8 @@ beforeAll(async () => {
   });
   aliceIds = {
     task_id: first.task_id,
-    step_ids: [s1.step_id, s2.step_id],
+    step_id: s1.step_id,
+    other_step_id: s2.step_id,
     token_id: created.id,
     agent_id: agent.agent_id,
     assignment_id: delegated.assignment.assignment_id,
@@ -571,8 +538,8 @@ describe("after the other user's attempts", () => {
       progress: { completed_steps: 1, total_steps: 2, percent: 50 },
     });
     expect(first?.micro_steps?.map((s) => [s.step_id, s.position, s.description, s.status])).toEqual([
-      [aliceIds.step_ids[0], 1, A_STEPS[0], "completed"],
-      [aliceIds.step_ids[1], 2, A_STEPS[1], "pending"],
+      [aliceIds.step_id, 1, A_STEPS[0], "completed"],
+      [aliceIds.other_step_id, 2, A_STEPS[1], "pending"],
     ]);
     expect(second).toMatchObject({
       task_id: aliceSecondTask.task_id,
