@@ -3,7 +3,8 @@ import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
 import worker from "../src/index";
 import { call, callJson, createUser, problemOf } from "./helpers/api";
-import { adminToken, eventsOf, ledgerOf, profileOf, settle } from "./helpers/gamification";
+import { adminToken, ledgerOf, profileOf } from "./helpers/gamification";
+import { eventsOf, settle } from "./helpers/outbox";
 import { createTask } from "./helpers/tasks";
 
 // Bonus windows are global: this file keeps them to itself and cancels each one after its test.

@@ -1,8 +1,6 @@
-import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { Validator } from "@cfworker/json-schema";
 import { describe, expect, it, vi } from "vitest";
-import worker from "../src/index";
 import { SCOPES } from "../src/lib/auth/principal";
 import { EVENT_TYPES, type EventType } from "../src/lib/events/catalog";
 import { newEvent, parseEvent } from "../src/lib/events/envelope";
@@ -10,7 +8,8 @@ import { call, callJson, createUser, problemOf } from "./helpers/api";
 import { freezeClock } from "./helpers/clock";
 import { delegate, registerAgent } from "./helpers/delegation";
 import { apiTokenFor, focusAction, focusStateOf, startFocus } from "./helpers/focus";
-import { adminToken, eventsOf, settle } from "./helpers/gamification";
+import { adminToken } from "./helpers/gamification";
+import { eventsOf, runEventsQueue, settle } from "./helpers/outbox";
 import { adoptPet, careFor, giveTreats } from "./helpers/pets";
 import { createTask } from "./helpers/tasks";
 
@@ -191,24 +190,11 @@ describe("producers and consumers keep to the catalog", () => {
   it("retries (never silently drops) an event of an unknown version or type, and says so", async () => {
     const errors = vi.spyOn(console, "error").mockImplementation(() => undefined);
     const good = newEvent("pet.fed", "u", { pet_id: "p", xp: 3 });
-    const batch = createMessageBatch("pap-events", [
-      { id: "m-v2", timestamp: new Date(), attempts: 1, body: { ...good, version: 2 } },
-      {
-        id: "m-type",
-        timestamp: new Date(),
-        attempts: 1,
-        body: { ...good, id: "x2", type: "task.exploded" },
-      },
-      {
-        id: "m-data",
-        timestamp: new Date(),
-        attempts: 1,
-        body: { ...good, id: "x3", data: { pet_id: "p" } },
-      },
+    const result = await runEventsQueue([
+      { id: "m-v2", body: { ...good, version: 2 } },
+      { id: "m-type", body: { ...good, id: "x2", type: "task.exploded" } },
+      { id: "m-data", body: { ...good, id: "x3", data: { pet_id: "p" } } },
     ]);
-    const ctx = createExecutionContext();
-    await worker.queue(batch, env);
-    const result = await getQueueResult(batch, ctx);
     const logged = errors.mock.calls.map((c) => String(c[0])).join("\n");
     errors.mockRestore();
     expect(result.explicitAcks).toEqual([]);

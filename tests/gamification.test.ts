@@ -5,7 +5,8 @@ import { challengesFor } from "../src/features/gamification/challenges";
 import { LEVEL_THRESHOLDS } from "../src/features/gamification/levels";
 import { call, callJson, createUser, type TestUser } from "./helpers/api";
 import { backdated, freezeClock } from "./helpers/clock";
-import { deliver, eventsOf, ledgerOf, profileOf, settle } from "./helpers/gamification";
+import { ledgerOf, profileOf } from "./helpers/gamification";
+import { deliver, eventsOf, settle } from "./helpers/outbox";
 import { createTask, type Task } from "./helpers/tasks";
 
 async function completeAll(user: TestUser, task: Task, body?: { completed_at: string }) {

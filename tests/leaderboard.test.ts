@@ -5,7 +5,8 @@ import { weekStartOf } from "../src/features/gamification/progress";
 import { BOARD_XP_PER_DAY } from "../src/features/gamification/xp";
 import { call, callJson, createUser, problemOf, type TestUser } from "./helpers/api";
 import { freezeClock, nextUtc } from "./helpers/clock";
-import { adminToken, settle } from "./helpers/gamification";
+import { adminToken } from "./helpers/gamification";
+import { settle } from "./helpers/outbox";
 
 interface Board {
   board: string;

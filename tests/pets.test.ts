@@ -7,7 +7,8 @@ import { portraitSvg } from "../src/features/pets/portrait";
 import { call, callJson, createUser, problemOf, type TestUser } from "./helpers/api";
 import { freezeClock, nextUtc } from "./helpers/clock";
 import { apiTokenFor, connect, openSocket, revokeApiTokenOf } from "./helpers/focus";
-import { eventsOf, ledgerOf, settle } from "./helpers/gamification";
+import { ledgerOf } from "./helpers/gamification";
+import { deliver, eventsOf, settle } from "./helpers/outbox";
 import {
   adoptPet,
   careFor,
@@ -279,7 +280,6 @@ describe("finished work", () => {
     expect(fed).toMatchObject({ treats: grant?.amount, hunger: 84, happiness: 82 });
     const [event] = await eventsOf(user.id, "step.completed");
     if (!event) throw new Error("no step.completed event");
-    const { deliver } = await import("./helpers/gamification");
     await deliver([event]);
     await deliver([{ ...event, id: crypto.randomUUID() }]);
     expect((await petOf(user)).treats).toBe(grant?.amount);
@@ -308,7 +308,6 @@ describe("finished work", () => {
     await giveTreats(user, 7);
     // … and the old step arrives again (a redelivery, the outbox reconciler): the ledger paid it once,
     // so the pet must not count it twice either.
-    const { deliver } = await import("./helpers/gamification");
     await deliver([event]);
     expect((await petOf(user)).treats).toBe(treats + 7);
   });
