@@ -1,6 +1,6 @@
 import { evictDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { createDatabase } from "../src/db";
 import { revokeApiToken } from "../src/features/auth/api-tokens";
 import { call, callJson, createUser, problemOf, type TestUser } from "./helpers/api";
@@ -24,7 +24,6 @@ const sockets: TestSocket[] = [];
 
 afterEach(() => {
   for (const socket of sockets.splice(0)) socket.close();
-  vi.useRealTimers();
 });
 
 async function open(options: Parameters<typeof openSocket>[0]): Promise<TestSocket> {

@@ -18,7 +18,6 @@ const MIN = 60_000;
 
 afterEach(() => {
   vi.restoreAllMocks();
-  vi.useRealTimers();
 });
 
 /** The timer's alarm, read inside the object. */

@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createDatabase } from "../src/db";
 import { DEFAULT_SETTINGS } from "../src/features/focus/kinds";
 import { settingsUpsert } from "../src/features/focus/settings";
@@ -19,10 +19,6 @@ import {
 import { createTask } from "./helpers/tasks";
 
 const MIN = 60_000;
-
-afterEach(() => {
-  vi.useRealTimers();
-});
 
 async function eventTypesOf(user: TestUser): Promise<string[]> {
   const { results } = await env.DB.prepare("SELECT type FROM events WHERE user_id = ? ORDER BY id")

@@ -1,10 +1,10 @@
 import { env } from "cloudflare:workers";
-import { describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { BADGES } from "../src/features/gamification/badges";
 import { challengesFor } from "../src/features/gamification/challenges";
 import { LEVEL_THRESHOLDS } from "../src/features/gamification/levels";
 import { call, callJson, createUser, type TestUser } from "./helpers/api";
-import { backdated, freezeClock } from "./helpers/clock";
+import { backdated, freezeClock, thawClock } from "./helpers/clock";
 import { ledgerOf, profileOf } from "./helpers/gamification";
 import { deliver, eventsOf, settle } from "./helpers/outbox";
 import { createTask, type Task } from "./helpers/tasks";
@@ -396,7 +396,7 @@ describe("focus sessions", () => {
     await start();
     clock.tick(12 * 60_000);
     await finish();
-    vi.useRealTimers();
+    thawClock();
     await settle(user.id);
     const rows = (await ledgerOf(user)).filter((r) => r.source === "focus");
     // The first (0 minutes) earned nothing; the second: 5 for finishing + 1 per 2 minutes.

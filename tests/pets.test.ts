@@ -23,7 +23,6 @@ import {
 import { createTask } from "./helpers/tasks";
 
 afterEach(() => {
-  vi.useRealTimers();
   vi.restoreAllMocks();
 });
 
