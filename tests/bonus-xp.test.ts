@@ -5,7 +5,7 @@ import worker from "../src/index";
 import { call, callJson, createUser, problemOf } from "./helpers/api";
 import { adminToken, ledgerOf, profileOf } from "./helpers/gamification";
 import { eventsOf, settle } from "./helpers/outbox";
-import { createTask } from "./helpers/tasks";
+import { completeStep, createTask } from "./helpers/tasks";
 
 // Bonus windows are global: this file keeps them to itself and cancels each one after its test.
 const created: string[] = [];
@@ -98,10 +98,7 @@ describe("bonus XP windows", () => {
       title: "Double",
       micro_steps: [{ description: "x", estimated_minutes: 2 }, { description: "y" }],
     });
-    await callJson(`/api/v1/tasks/${task.task_id}/steps/${task.micro_steps?.[0]?.step_id}/complete`, 200, {
-      method: "POST",
-      token: user.token,
-    });
+    await completeStep(user, task.task_id, task.micro_steps?.[0]?.step_id);
     await settle(user.id);
     const rows = await ledgerOf(user);
     const stepKey = `step:${task.micro_steps?.[0]?.step_id}`;

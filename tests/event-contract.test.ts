@@ -11,7 +11,7 @@ import { apiTokenFor, focusAction, focusStateOf, startFocus } from "./helpers/fo
 import { adminToken } from "./helpers/gamification";
 import { eventsOf, runEventsQueue, settle } from "./helpers/outbox";
 import { adoptPet, careFor, giveTreats } from "./helpers/pets";
-import { createTask } from "./helpers/tasks";
+import { completeStep, createTask } from "./helpers/tasks";
 
 interface EventTypeEntry {
   type: string;
@@ -76,11 +76,7 @@ describe("every event the platform writes matches the published catalog", () => 
       estimated_minutes: 20,
       micro_steps: [{ description: "Water" }, { description: "Stretch" }, { description: "Plan the day" }],
     });
-    for (const step of task.micro_steps ?? [])
-      await callJson(`/api/v1/tasks/${task.task_id}/steps/${step.step_id}/complete`, 200, {
-        method: "POST",
-        token: user.token,
-      });
+    for (const step of task.micro_steps ?? []) await completeStep(user, task.task_id, step.step_id);
     const gone = await createTask(user, { title: "Not needed" });
     await callJson(`/api/v1/tasks/${gone.task_id}`, 204, { method: "DELETE", token: user.token });
 

@@ -1,5 +1,5 @@
 import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
-import { env, exports } from "cloudflare:workers";
+import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { createDatabase } from "../src/db";
 import { createTask as createTaskRow } from "../src/features/tasks/service";
@@ -10,7 +10,7 @@ import type { Envelope } from "../src/lib/events/catalog";
 import { statementHandler } from "../src/lib/events/handler";
 import { createUser } from "./helpers/api";
 import { deliver, eventsOf, runEventsQueue } from "./helpers/outbox";
-import { createTask } from "./helpers/tasks";
+import { completeStep, createTask } from "./helpers/tasks";
 
 async function outboxFor(userId: string) {
   const rows = await env.DB.prepare("SELECT * FROM events WHERE user_id = ? ORDER BY id").bind(userId).all<{
@@ -123,15 +123,7 @@ describe("outbox and event bus", () => {
   it("delivers events from real requests through the queue", async () => {
     const user = await createUser();
     const task = await createTask(user, { title: "Live", micro_steps: [{ description: "one" }] });
-    await exports.default
-      .fetch(
-        `https://api.test/api/v1/tasks/${task.task_id}/steps/${task.micro_steps?.[0]?.step_id}/complete`,
-        {
-          method: "POST",
-          headers: { authorization: `Bearer ${user.token}` },
-        },
-      )
-      .then((r) => r.text());
+    await completeStep(user, task.task_id, task.micro_steps?.[0]?.step_id);
     await vi.waitFor(
       async () => {
         const stats = await statsOf(user.id);

@@ -7,16 +7,10 @@ import { call, callJson, createUser, type TestUser } from "./helpers/api";
 import { backdated, freezeClock, thawClock } from "./helpers/clock";
 import { ledgerOf, profileOf } from "./helpers/gamification";
 import { deliver, eventsOf, settle } from "./helpers/outbox";
-import { createTask, type Task } from "./helpers/tasks";
+import { completeStep, createTask, type Task } from "./helpers/tasks";
 
 async function completeAll(user: TestUser, task: Task, body?: { completed_at: string }) {
-  for (const step of task.micro_steps ?? []) {
-    await callJson(`/api/v1/tasks/${task.task_id}/steps/${step.step_id}/complete`, 200, {
-      method: "POST",
-      token: user.token,
-      ...(body ? { body } : {}),
-    });
-  }
+  for (const step of task.micro_steps ?? []) await completeStep(user, task.task_id, step.step_id, body);
 }
 
 const DAY_MS = 86_400_000;
@@ -72,14 +66,7 @@ describe("XP from completed work", () => {
       createTask(user, { title: "B", micro_steps: steps(10) }),
     ]);
     await Promise.all(
-      tasks.flatMap((t) =>
-        (t.micro_steps ?? []).map((s) =>
-          callJson(`/api/v1/tasks/${t.task_id}/steps/${s.step_id}/complete`, 200, {
-            method: "POST",
-            token: user.token,
-          }),
-        ),
-      ),
+      tasks.flatMap((t) => (t.micro_steps ?? []).map((s) => completeStep(user, t.task_id, s.step_id))),
     );
     const events = await eventsOf(user.id);
     // Four deliveries at once, as concurrent queue consumers would run them.
@@ -137,11 +124,7 @@ describe("completions that happen again", () => {
     const user = await createUser({ timezone: "UTC" });
     const task = await createTask(user, { title: "Flip-flop", micro_steps: steps(2) });
     const step = task.micro_steps?.[0]?.step_id;
-    const complete = () =>
-      callJson(`/api/v1/tasks/${task.task_id}/steps/${step}/complete`, 200, {
-        method: "POST",
-        token: user.token,
-      });
+    const complete = () => completeStep(user, task.task_id, step);
     const reopen = () =>
       callJson(`/api/v1/tasks/${task.task_id}/steps/${step}`, 200, {
         method: "PATCH",
@@ -188,18 +171,12 @@ describe("completions that happen again", () => {
       Array.from({ length: units }, (_, i) => createTask(user, { title: `c${i}`, micro_steps: steps(1) })),
     );
     for (const t of tasks.slice(0, units - 2)) {
-      await callJson(`/api/v1/tasks/${t.task_id}/steps/${t.micro_steps?.[0]?.step_id}/complete`, 200, {
-        method: "POST",
-        token: user.token,
-      });
+      await completeStep(user, t.task_id, t.micro_steps?.[0]?.step_id);
     }
     await settle(user.id);
     const last = tasks.slice(units - 2);
     for (const t of last) {
-      await callJson(`/api/v1/tasks/${t.task_id}/steps/${t.micro_steps?.[0]?.step_id}/complete`, 200, {
-        method: "POST",
-        token: user.token,
-      });
+      await completeStep(user, t.task_id, t.micro_steps?.[0]?.step_id);
     }
     const pending = (await eventsOf(user.id)).filter((e) =>
       last.some((t) => "task_id" in e.data && t.task_id === e.data.task_id),
@@ -265,11 +242,7 @@ describe("streaks", () => {
     /** One step of its own, completed `days` ago. */
     const doneDaysAgo = async (days: number) => {
       const task = tasks[days] as Task;
-      await callJson(`/api/v1/tasks/${task.task_id}/steps/${task.micro_steps?.[0]?.step_id}/complete`, 200, {
-        method: "POST",
-        token: user.token,
-        body: { completed_at: daysAgo(days) },
-      });
+      await completeStep(user, task.task_id, task.micro_steps?.[0]?.step_id, { completed_at: daysAgo(days) });
     };
     // Today, yesterday and three days ago: the day before yesterday is missing.
     for (const days of [0, 1, 3]) await doneDaysAgo(days);
@@ -312,11 +285,7 @@ describe("daily challenges", () => {
       createTask(user, { title: "One more", micro_steps: steps(1) }),
     );
     for (const step of task.micro_steps ?? []) {
-      await callJson(`/api/v1/tasks/${task.task_id}/steps/${step.step_id}/complete`, 200, {
-        method: "POST",
-        token: user.token,
-        body: { completed_at: at },
-      });
+      await completeStep(user, task.task_id, step.step_id, { completed_at: at });
     }
     await settle(user.id);
     const list = await callJson<{ challenge_id: string; progress: number; completed: boolean; xp: number }[]>(
@@ -331,11 +300,7 @@ describe("daily challenges", () => {
       xp: pick.steps.xp,
     });
     // One more step: no second payment.
-    await callJson(`/api/v1/tasks/${extra.task_id}/steps/${extra.micro_steps?.[0]?.step_id}/complete`, 200, {
-      method: "POST",
-      token: user.token,
-      body: { completed_at: at },
-    });
+    await completeStep(user, extra.task_id, extra.micro_steps?.[0]?.step_id, { completed_at: at });
     await settle(user.id);
     const paid = (await ledgerOf(user)).filter(
       (r) => r.source_key === `challenge:${pick.steps?.challenge_id}`,

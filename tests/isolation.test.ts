@@ -7,7 +7,7 @@ import { type FocusState, focusAction, focusStateOf, startFocus } from "./helper
 import { openApiDocument } from "./helpers/openapi";
 import { fillPath, type PathIds } from "./helpers/path-ids";
 import { adoptPet, type Pet, petOf } from "./helpers/pets";
-import { createTask, type Task } from "./helpers/tasks";
+import { completeStep, createTask, type Task } from "./helpers/tasks";
 import { createTemplate, type Template } from "./helpers/templates";
 
 /**
@@ -240,10 +240,7 @@ beforeAll(async () => {
   const [s1, s2] = first.micro_steps ?? [];
   if (!s1 || !s2) throw new Error("Alice's task was created without its two steps");
   // One completed step, so a wrongly allowed write would visibly change statuses and progress.
-  await callJson(`/api/v1/tasks/${first.task_id}/steps/${s1.step_id}/complete`, 200, {
-    method: "POST",
-    token: alice.token,
-  });
+  await completeStep(alice, first.task_id, s1.step_id);
   const created = await callJson<ApiToken & { token: string }>("/api/v1/auth/tokens", 201, {
     token: alice.token,
     body: { name: A_TOKEN_NAME, scopes: ["tasks:read"] },

@@ -20,7 +20,7 @@ import {
   petOf,
   petUser,
 } from "./helpers/pets";
-import { createTask } from "./helpers/tasks";
+import { completeStep, createTask } from "./helpers/tasks";
 
 afterEach(() => {
   vi.restoreAllMocks();
@@ -28,7 +28,7 @@ afterEach(() => {
 
 const HOUR = 3_600_000;
 
-async function completeStep(user: TestUser, priority = "medium") {
+async function completeFreshStep(user: TestUser, priority = "medium") {
   // Two steps, one completed: a step.completed event, and no task.completed.
   const task = await createTask(user, {
     title: "Tidy desk",
@@ -37,10 +37,7 @@ async function completeStep(user: TestUser, priority = "medium") {
   });
   const step = task.micro_steps?.[0];
   if (!step) throw new Error("no step");
-  await callJson(`/api/v1/tasks/${task.task_id}/steps/${step.step_id}/complete`, 200, {
-    method: "POST",
-    token: user.token,
-  });
+  await completeStep(user, task.task_id, step.step_id);
   return { task, step };
 }
 
@@ -270,7 +267,7 @@ describe("finished work", () => {
   it("feeds the pet through the events queue: treats worth the XP and a little care, each source once", async () => {
     const user = await createUser();
     await adoptPet(user);
-    await completeStep(user, "high");
+    await completeFreshStep(user, "high");
     await settle(user.id);
     const [grant] = (await ledgerOf(user)).filter((e) => e.source === "step");
     // A high-priority step earns 10 + 5 + its time bonus.
@@ -296,7 +293,7 @@ describe("finished work", () => {
     const clock = freezeClock();
     const user = await petUser();
     await adoptPet(user);
-    await completeStep(user);
+    await completeFreshStep(user);
     await settle(user.id);
     const treats = (await petOf(user)).treats;
     expect(treats).toBeGreaterThan(0);
@@ -313,7 +310,7 @@ describe("finished work", () => {
 
   it("does nothing for a user without a pet", async () => {
     const user = await createUser();
-    await completeStep(user);
+    await completeFreshStep(user);
     await settle(user.id);
     expect((await call("/api/v1/pets/me", { token: user.token })).status).toBe(404);
   });
@@ -328,7 +325,7 @@ describe("finished work", () => {
     expect(outcome.pet).toMatchObject({ level: 10, evolution_stage: 3 });
     // The level reaches D1 right after the answer; the next delivery of events reads it there.
     await petObject(user).flushed();
-    await completeStep(user, "high");
+    await completeFreshStep(user, "high");
     await settle(user.id);
     const ledger = await ledgerOf(user);
     const bonus = ledger.find((e) => e.source === "pet_bonus");
@@ -454,7 +451,7 @@ describe("the AI creature (BE-12)", () => {
   it("talks from its mood and the user's day", async () => {
     const user = await createUser();
     await adoptPet(user);
-    await completeStep(user);
+    await completeFreshStep(user);
     await settle(user.id);
     const said = await callJson<{
       line: string;

@@ -3,7 +3,7 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import { call, callJson, createUser, type TestUser } from "./helpers/api";
 import { registerAgent } from "./helpers/delegation";
 import { rateStep, type Split, splitStep, splitTask } from "./helpers/splitting";
-import { createTask, type Task } from "./helpers/tasks";
+import { completeStep, completeTask, createTask, type Task } from "./helpers/tasks";
 
 type FullTask = Task & {
   category: string | null;
@@ -127,7 +127,7 @@ describe("splitting a task (BE-05)", () => {
       micro_steps: [{ description: "Done already" }, { description: "Pending one" }],
     });
     const done = task.micro_steps?.[0]?.step_id ?? "";
-    await call(`/api/v1/tasks/${task.task_id}/steps/${done}/complete`, { method: "POST", token: user.token });
+    await completeStep(user, task.task_id, done);
     const split = await splitTask(user, task.task_id, { apply: true, splitter: "local" });
     expect(split.applied).toBe(true);
     const after = await getTask(user, task.task_id);
@@ -256,7 +256,7 @@ describe("splitting a task (BE-05)", () => {
   it("will not apply to a completed task (409), but still suggests", async () => {
     const user = await createUser();
     const task = await createTask(user, { title: "Pay the electricity bill" });
-    await call(`/api/v1/tasks/${task.task_id}/complete`, { method: "POST", token: user.token });
+    await completeTask(user, task.task_id);
     const res = await call(`/api/v1/tasks/split/${task.task_id}`, {
       method: "POST",
       token: user.token,
@@ -376,7 +376,7 @@ describe("splitting one step again", () => {
     });
     expect(foreign.status).toBe(404);
     const step = a.micro_steps?.[0]?.step_id ?? "";
-    await call(`/api/v1/tasks/${a.task_id}/steps/${step}/complete`, { method: "POST", token: user.token });
+    await completeStep(user, a.task_id, step);
     const closed = await call(`/api/v1/tasks/${a.task_id}/steps/${step}/split`, {
       method: "POST",
       token: user.token,

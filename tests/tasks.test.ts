@@ -2,7 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { call, callJson, createUser, problemOf } from "./helpers/api";
 import { backdated } from "./helpers/clock";
-import { createTask, type Task } from "./helpers/tasks";
+import { completeStep, completeTask, createTask, type Task } from "./helpers/tasks";
 
 const steps = (n: number) => Array.from({ length: n }, (_, i) => ({ description: `Step ${i + 1}` }));
 
@@ -145,7 +145,7 @@ describe("listing tasks", () => {
       assigned_to: "agent-7",
     });
     const c = await createTask(user, { title: "Stretch", description: "5 minutes of yoga", priority: "low" });
-    await callJson(`/api/v1/tasks/${c.task_id}/complete`, 200, { method: "POST", token: user.token });
+    await completeTask(user, c.task_id);
     const ids = async (query: string) =>
       (await callJson<Task[]>(`/api/v1/tasks?${query}`, 200, { token: user.token })).map((t) => t.task_id);
     expect(await ids("priority=high")).toEqual([a.task_id]);
@@ -169,7 +169,7 @@ describe("listing tasks", () => {
     const ready = async () =>
       (await callJson<Task[]>("/api/v1/tasks?ready=true", 200, { token: user.token })).map((t) => t.title);
     expect(await ready()).toEqual(["First"]);
-    await callJson(`/api/v1/tasks/${first.task_id}/complete`, 200, { method: "POST", token: user.token });
+    await completeTask(user, first.task_id);
     expect(await ready()).toEqual(["Second"]);
     expect(second.depends_on).toEqual([first.task_id]);
   });
@@ -385,10 +385,7 @@ describe("micro-steps", () => {
       body: { description: "Renamed", estimated_minutes: 3, icon: "📝" },
     });
     expect(patched.micro_steps?.[0]).toMatchObject({ description: "Renamed", estimated_minutes: 3 });
-    await callJson(`/api/v1/tasks/${task.task_id}/steps/${stepId}/complete`, 200, {
-      method: "POST",
-      token: user.token,
-    });
+    await completeStep(user, task.task_id, stepId);
     const reopened = await callJson<Task>(`/api/v1/tasks/${task.task_id}/steps/${stepId}`, 200, {
       method: "PATCH",
       token: user.token,

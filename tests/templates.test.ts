@@ -4,7 +4,7 @@ import { DEFAULT_TEMPLATES, DEFAULT_TEMPLATES_CREATED_AT } from "../src/features
 import { call, callJson, createUser, problemOf, type TestUser } from "./helpers/api";
 import { registerAgent } from "./helpers/delegation";
 import { openApiDocument } from "./helpers/openapi";
-import { createTask, type Task } from "./helpers/tasks";
+import { completeStep, createTask, type Task } from "./helpers/tasks";
 import { createTemplate, type Template, templateSteps, uniqueTemplateId } from "./helpers/templates";
 
 const REQUIRED_DEFAULTS = [
@@ -723,10 +723,7 @@ describe("saving a task as a template", () => {
       ],
     });
     const [first] = task.micro_steps ?? [];
-    await callJson(`/api/v1/tasks/${task.task_id}/steps/${first?.step_id}/complete`, 200, {
-      method: "POST",
-      token: user.token,
-    });
+    await completeStep(user, task.task_id, first?.step_id);
     const res = await save(user, task.task_id);
     expect(res.status).toBe(201);
     const template = await res.json<Template>();
