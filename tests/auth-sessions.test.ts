@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { REFRESH_RETRY_GRACE_MS } from "../src/features/auth/sessions";
 import { call, callJson, createUser, problemOf } from "./helpers/api";
+import { createApiToken } from "./helpers/auth";
 import { freezeClock } from "./helpers/clock";
 
 interface AuthBody {
@@ -26,10 +27,7 @@ describe("credential routes need a live login", () => {
 
   it("refuses listing and revoking API tokens with the access token of an ended login", async () => {
     const user = await createUser();
-    const created = await callJson<{ id: string }>("/api/v1/auth/tokens", 201, {
-      token: user.token,
-      body: { name: "kept", scopes: ["tasks:read"] },
-    });
+    const created = await createApiToken(user.token, { name: "kept", scopes: ["tasks:read"] });
     await callJson("/api/v1/auth/logout", 204, { method: "POST", token: user.token });
     const list = await call("/api/v1/auth/tokens", { token: user.token });
     expect(list.status).toBe(401);
@@ -56,10 +54,7 @@ describe("credential routes need a live login", () => {
       body: { email: user.email, password: user.password },
     });
     await callJson("/api/v1/auth/logout", 204, { method: "POST", token: user.token });
-    await callJson("/api/v1/auth/tokens", 201, {
-      token: second.access_token,
-      body: { name: "still signed in", scopes: ["tasks:read"] },
-    });
+    await createApiToken(second.access_token, { name: "still signed in", scopes: ["tasks:read"] });
   });
 
   it("keeps ordinary routes stateless: an ended login's access token still reads until it expires", async () => {
@@ -79,10 +74,7 @@ describe("refresh retried in parallel", () => {
     expect(first.refresh_token).not.toBe(user.refreshToken);
     expect(new Set(bodies.map((b) => b.refresh_token))).toEqual(new Set([first.refresh_token]));
     expect(new Set(bodies.map((b) => b.access_token))).toEqual(new Set([first.access_token]));
-    await callJson("/api/v1/auth/tokens", 201, {
-      token: first.access_token,
-      body: { name: "after the retries", scopes: ["tasks:read"] },
-    });
+    await createApiToken(first.access_token, { name: "after the retries", scopes: ["tasks:read"] });
     await callJson<AuthBody>("/api/v1/auth/refresh", 200, { body: { refresh_token: first.refresh_token } });
   });
 

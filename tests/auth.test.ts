@@ -4,6 +4,7 @@ import { REFRESH_RETRY_GRACE_MS } from "../src/features/auth/sessions";
 import { type AccessClaims, signJwt } from "../src/lib/auth/jwt";
 import { base64UrlEncode } from "../src/lib/ids";
 import { call, callJson, createUser, problemOf } from "./helpers/api";
+import { createApiToken } from "./helpers/auth";
 import { freezeClock } from "./helpers/clock";
 
 interface AuthBody {
@@ -305,10 +306,7 @@ describe("personal API tokens", () => {
 
   it("answers 403 when the token lacks the route's scope, and API tokens cannot mint tokens", async () => {
     const user = await createUser();
-    const created = await callJson<{ token: string }>("/api/v1/auth/tokens", 201, {
-      token: user.token,
-      body: { name: "tasks only", scopes: ["tasks:read"] },
-    });
+    const created = await createApiToken(user.token, { name: "tasks only", scopes: ["tasks:read"] });
     const me = await call("/api/v1/auth/me", { token: created.token });
     expect(me.status).toBe(403);
     await me.body?.cancel();
@@ -322,10 +320,7 @@ describe("personal API tokens", () => {
 
   it("stops accepting a revoked token", async () => {
     const user = await createUser();
-    const created = await callJson<{ id: string; token: string }>("/api/v1/auth/tokens", 201, {
-      token: user.token,
-      body: { name: "temp", scopes: ["profile:read"] },
-    });
+    const created = await createApiToken(user.token, { name: "temp", scopes: ["profile:read"] });
     await callJson(`/api/v1/auth/tokens/${created.id}`, 204, { method: "DELETE", token: user.token });
     const res = await call("/api/v1/auth/me", { token: created.token });
     expect(res.status).toBe(401);

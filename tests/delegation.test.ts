@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { MAX_AGENTS_PER_USER } from "../src/features/delegation/schemas";
 import { sweepSilentAgents } from "../src/jobs/agent-sweeper";
 import { call, callJson, createUser, problemOf, type TestUser } from "./helpers/api";
+import { createApiToken } from "./helpers/auth";
 import {
   type Agent,
   type Assignment,
@@ -681,14 +682,11 @@ describe("removing an agent and rotating its token", () => {
   it("lets the owner's API token with agents:write remove, but only a login mint a new agent token", async () => {
     const user = await createUser();
     const agent = await registerAgent(user);
-    const { token: apiToken } = await callJson<{ token: string }>("/api/v1/auth/tokens", 201, {
-      token: user.token,
-      body: { name: "ops script", scopes: ["agents:read", "agents:write"] },
+    const { token: apiToken } = await createApiToken(user.token, {
+      name: "ops script",
+      scopes: ["agents:read", "agents:write"],
     });
-    const { token: readOnly } = await callJson<{ token: string }>("/api/v1/auth/tokens", 201, {
-      token: user.token,
-      body: { name: "reader", scopes: ["agents:read"] },
-    });
+    const { token: readOnly } = await createApiToken(user.token, { name: "reader", scopes: ["agents:read"] });
     const own = await remove(agent, agent.token);
     expect(own.status).toBe(403);
     expect((await problemOf(own)).detail).toContain("owner");

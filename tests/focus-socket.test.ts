@@ -4,14 +4,13 @@ import { afterEach, describe, expect, it } from "vitest";
 import { createDatabase } from "../src/db";
 import { revokeApiToken } from "../src/features/auth/api-tokens";
 import { call, callJson, createUser, problemOf, type TestUser } from "./helpers/api";
+import { apiTokenFor, createApiToken, revokeApiTokenOf } from "./helpers/auth";
 import { freezeClock } from "./helpers/clock";
 import {
-  apiTokenFor,
   connect,
   focusAction,
   focusStateOf,
   openSocket,
-  revokeApiTokenOf,
   runTimerAlarm,
   type SocketMessage,
   startFocus,
@@ -142,9 +141,9 @@ describe("the focus WebSocket", () => {
   it("pushes work over from the alarm to connected devices, with nobody calling the API", async () => {
     const clock = freezeClock();
     const user = await createUser();
-    const { token } = await callJson<{ token: string }>("/api/v1/auth/tokens", 201, {
-      token: user.token,
-      body: { name: "clockwork", scopes: ["focus:read", "focus:write"] },
+    const { token } = await createApiToken(user.token, {
+      name: "clockwork",
+      scopes: ["focus:read", "focus:write"],
     });
     const apiUser = { ...user, token };
     const socket = await open({ token });
@@ -356,10 +355,7 @@ describe("opening the focus WebSocket", () => {
   it("refuses no credentials with 401, a token without focus:read with 403, and a plain GET with 426", async () => {
     const user = await createUser();
     expect((await connect()).status).toBe(401);
-    const { token } = await callJson<{ token: string }>("/api/v1/auth/tokens", 201, {
-      token: user.token,
-      body: { name: "tasks only", scopes: ["tasks:read"] },
-    });
+    const { token } = await createApiToken(user.token, { name: "tasks only", scopes: ["tasks:read"] });
     const forbidden = await connect({ token });
     expect(forbidden.status).toBe(403);
     await forbidden.text();

@@ -5,6 +5,7 @@ import { DEFAULT_SETTINGS } from "../src/features/focus/kinds";
 import { settingsUpsert } from "../src/features/focus/settings";
 import { addDays } from "../src/lib/time";
 import { call, callJson, createUser, problemOf, type TestUser } from "./helpers/api";
+import { createApiToken } from "./helpers/auth";
 import { freezeClock, localDateOf, nextLocal } from "./helpers/clock";
 import { registerAgent } from "./helpers/delegation";
 import {
@@ -517,10 +518,7 @@ describe("analytics at the edges of the calendar", () => {
 describe("credentials", () => {
   it("lets a read-only focus token read but not act (403)", async () => {
     const user = await createUser();
-    const { token } = await callJson<{ token: string }>("/api/v1/auth/tokens", 201, {
-      token: user.token,
-      body: { name: "watch", scopes: ["focus:read"] },
-    });
+    const { token } = await createApiToken(user.token, { name: "watch", scopes: ["focus:read"] });
     expect((await call("/api/v1/focus/enhanced/state", { token })).status).toBe(200);
     const res = await call("/api/v1/focus/enhanced/start", { token, body: {} });
     expect(res.status).toBe(403);

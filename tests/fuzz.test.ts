@@ -2,6 +2,7 @@ import { exports } from "cloudflare:workers";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { BASE, call, callJson, createUser, type TestUser } from "./helpers/api";
+import { createApiToken } from "./helpers/auth";
 import { type Assignment, delegate, registerAgent } from "./helpers/delegation";
 import { type JsonSchema, openApiDocument } from "./helpers/openapi";
 import { fillPath, type PathIds } from "./helpers/path-ids";
@@ -485,10 +486,7 @@ async function ownUser(): Promise<{ user: TestUser; ids: OwnIds }> {
     micro_steps: [{ description: "One" }, { description: "Two" }],
   });
   const other = await createTask(user, { title: "Other", depends_on: [task.task_id] });
-  const token = await callJson<{ id: string }>("/api/v1/auth/tokens", 201, {
-    token: user.token,
-    body: { name: "fuzz", scopes: ["tasks:read"] },
-  });
+  const token = await createApiToken(user.token, { name: "fuzz", scopes: ["tasks:read"] });
   const [one, two] = task.micro_steps ?? [];
   // Room for every assignment the fuzzing hands it, so DELEGATE can succeed again and again.
   const agent = await registerAgent(user, { max_concurrent_tasks: 100 });

@@ -4,6 +4,7 @@ import { BADGES } from "../src/features/gamification/badges";
 import { challengesFor } from "../src/features/gamification/challenges";
 import { LEVEL_THRESHOLDS } from "../src/features/gamification/levels";
 import { call, callJson, createUser, type TestUser } from "./helpers/api";
+import { createApiToken } from "./helpers/auth";
 import { backdated, freezeClock, thawClock } from "./helpers/clock";
 import { ledgerOf, profileOf } from "./helpers/gamification";
 import { deliver, eventsOf, settle } from "./helpers/outbox";
@@ -344,9 +345,9 @@ describe("daily challenges", () => {
 describe("focus sessions", () => {
   it("pay XP when completed, by the minutes worked; a session stopped at once earns nothing", async () => {
     const user = await createUser();
-    const { token } = await callJson<{ token: string }>("/api/v1/auth/tokens", 201, {
-      token: user.token,
-      body: { name: "focus", scopes: ["focus:read", "focus:write", "gamification:read"] },
+    const { token } = await createApiToken(user.token, {
+      name: "focus",
+      scopes: ["focus:read", "focus:write", "gamification:read"],
     });
     const start = () =>
       callJson("/api/v1/focus/enhanced/start", 201, {

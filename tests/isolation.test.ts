@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { newId } from "../src/lib/ids";
 import { call, callJson, createUser, problemOf, type TestUser } from "./helpers/api";
+import { createApiToken } from "./helpers/auth";
 import { type Agent, type Assignment, delegate, registerAgent } from "./helpers/delegation";
 import { type FocusState, focusAction, focusStateOf, startFocus } from "./helpers/focus";
 import { openApiDocument } from "./helpers/openapi";
@@ -241,10 +242,7 @@ beforeAll(async () => {
   if (!s1 || !s2) throw new Error("Alice's task was created without its two steps");
   // One completed step, so a wrongly allowed write would visibly change statuses and progress.
   await completeStep(alice, first.task_id, s1.step_id);
-  const created = await callJson<ApiToken & { token: string }>("/api/v1/auth/tokens", 201, {
-    token: alice.token,
-    body: { name: A_TOKEN_NAME, scopes: ["tasks:read"] },
-  });
+  const created = await createApiToken(alice.token, { name: A_TOKEN_NAME, scopes: ["tasks:read"] });
   aliceToken = created.token;
   // Alice's agent takes her first task: a pending assignment that a wrongly allowed move would change.
   const agent = await registerAgent(alice, { agent_type: A_AGENT_TYPE, capabilities: [A_CAPABILITY] });

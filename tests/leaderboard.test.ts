@@ -4,6 +4,7 @@ import { sendEntries } from "../src/features/gamification/leaderboard";
 import { weekStartOf } from "../src/features/gamification/progress";
 import { BOARD_XP_PER_DAY } from "../src/features/gamification/xp";
 import { call, callJson, createUser, problemOf, type TestUser } from "./helpers/api";
+import { createApiToken } from "./helpers/auth";
 import { freezeClock, nextUtc } from "./helpers/clock";
 import { adminToken } from "./helpers/gamification";
 import { settle } from "./helpers/outbox";
@@ -114,10 +115,7 @@ describe("the leaderboards", () => {
     const weekly = await board(user, "?board=weekly&limit=100");
     expect(weekly.week_starts_on).toBe(weekStartOf(Date.now()));
     expect(weekly.me?.xp).toBe(77);
-    const reader = await callJson<{ token: string }>("/api/v1/auth/tokens", 201, {
-      token: user.token,
-      body: { name: "later", scopes: ["gamification:read"] },
-    });
+    const reader = await createApiToken(user.token, { name: "later", scopes: ["gamification:read"] });
     freezeClock(Date.now() + 7 * 86_400_000);
     const nextWeek = await callJson<Board>(
       "/api/v1/gamification/enhanced/leaderboard?board=weekly&limit=100",
@@ -134,9 +132,9 @@ describe("the leaderboards", () => {
     // Every grant lands on one UTC day, then one on the day after: the frozen clock says which.
     const clock = freezeClock(nextUtc("12:00"));
     const user = await createUser();
-    const { token } = await callJson<{ token: string }>("/api/v1/auth/tokens", 201, {
-      token: user.token,
-      body: { name: "board reader", scopes: ["gamification:read"] },
+    const { token } = await createApiToken(user.token, {
+      name: "board reader",
+      scopes: ["gamification:read"],
     });
     const reader = { ...user, token };
     await optIn(user, `farm-${run}`);

@@ -5,8 +5,9 @@ import type { PetState } from "../durable-objects/pet-state";
 import { xpToNextLevel } from "../src/features/pets/growth";
 import { portraitSvg } from "../src/features/pets/portrait";
 import { call, callJson, createUser, problemOf, type TestUser } from "./helpers/api";
+import { apiTokenFor, createApiToken, revokeApiTokenOf } from "./helpers/auth";
 import { freezeClock, nextUtc } from "./helpers/clock";
-import { apiTokenFor, connect, openSocket, revokeApiTokenOf } from "./helpers/focus";
+import { connect, openSocket } from "./helpers/focus";
 import { ledgerOf } from "./helpers/gamification";
 import { deliver, eventsOf, settle } from "./helpers/outbox";
 import {
@@ -117,10 +118,7 @@ describe("adopting a pet", () => {
 
   it("needs the pets scopes: a token with tasks scopes only is refused", async () => {
     const user = await createUser();
-    const { token } = await callJson<{ token: string }>("/api/v1/auth/tokens", 201, {
-      token: user.token,
-      body: { name: "tasks only", scopes: ["tasks:read"] },
-    });
+    const { token } = await createApiToken(user.token, { name: "tasks only", scopes: ["tasks:read"] });
     expect((await call("/api/v1/pets/me", { token })).status).toBe(403);
   });
 });

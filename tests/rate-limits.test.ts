@@ -1,12 +1,10 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { callJson, callWith, createUser, problemOf, type TestUser } from "./helpers/api";
+import { callWith, createUser, problemOf, type TestUser } from "./helpers/api";
+import { createApiToken } from "./helpers/auth";
 
 const createdToken = (user: TestUser) =>
-  callJson<{ id: string }>("/api/v1/auth/tokens", 201, {
-    token: user.token,
-    body: { name: "to revoke", scopes: ["tasks:read"] },
-  }).then((t) => ({ token_id: t.id }));
+  createApiToken(user.token, { name: "to revoke", scopes: ["tasks:read"] }).then((t) => ({ token_id: t.id }));
 
 import { createTask } from "./helpers/tasks";
 

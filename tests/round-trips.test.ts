@@ -1,5 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { callJson, createUser, type TestUser } from "./helpers/api";
+import { createApiToken } from "./helpers/auth";
 import { backdated } from "./helpers/clock";
 import { tripsFor } from "./helpers/counting-d1";
 import { adoptPet, giveTreats } from "./helpers/pets";
@@ -26,10 +27,7 @@ describe("D1 round trips per request", () => {
 
   it("lists tasks in two round trips with an API token once its last-used time is fresh", async () => {
     const user = await userWithTasks();
-    const { token } = await callJson<{ token: string }>("/api/v1/auth/tokens", 201, {
-      token: user.token,
-      body: { name: "reader", scopes: ["tasks:read"] },
-    });
+    const { token } = await createApiToken(user.token, { name: "reader", scopes: ["tasks:read"] });
     // The first use also records last_used_at (after the response); later uses within a minute do not.
     const first = await tripsFor("/api/v1/tasks?limit=50", { token });
     expect(first.trips).toBe(3);

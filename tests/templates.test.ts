@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_TEMPLATES, DEFAULT_TEMPLATES_CREATED_AT } from "../src/features/templates/defaults";
 import { call, callJson, createUser, problemOf, type TestUser } from "./helpers/api";
+import { createApiToken } from "./helpers/auth";
 import { registerAgent } from "./helpers/delegation";
 import { openApiDocument } from "./helpers/openapi";
 import { completeStep, createTask, type Task } from "./helpers/tasks";
@@ -316,10 +317,7 @@ describe("creating and reading a template", () => {
   it("needs tasks:write to create and tasks:read to read", async () => {
     const user = await createUser();
     const own = await createTemplate(user);
-    const { token } = await callJson<{ token: string }>("/api/v1/auth/tokens", 201, {
-      token: user.token,
-      body: { name: "reader", scopes: ["tasks:read"] },
-    });
+    const { token } = await createApiToken(user.token, { name: "reader", scopes: ["tasks:read"] });
     const create = await call("/api/v1/templates", {
       token,
       body: { name: "x", category: "Work", steps: templateSteps(1) },
@@ -327,9 +325,9 @@ describe("creating and reading a template", () => {
     expect(create.status).toBe(403);
     expect((await problemOf(create)).code).toBe("forbidden");
     expect(await callJson<Template>(`/api/v1/templates/${own.template_id}`, 200, { token })).toEqual(own);
-    const { token: profileOnly } = await callJson<{ token: string }>("/api/v1/auth/tokens", 201, {
-      token: user.token,
-      body: { name: "profile", scopes: ["profile:read"] },
+    const { token: profileOnly } = await createApiToken(user.token, {
+      name: "profile",
+      scopes: ["profile:read"],
     });
     const list = await call("/api/v1/templates", { token: profileOnly });
     expect(list.status).toBe(403);

@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import { callJson, createUser, type TestUser } from "./api";
+import { createApiToken } from "./auth";
 
 export interface Profile {
   total_xp: number;
@@ -36,9 +37,6 @@ export async function adminToken(): Promise<string> {
     });
     admin = { id: "", email: "admin@example.com", password: "", token: login.access_token, refreshToken: "" };
   }
-  const { token } = await callJson<{ token: string }>("/api/v1/auth/tokens", 201, {
-    token: admin.token,
-    body: { name: "ops", scopes: ["admin"] },
-  });
+  const { token } = await createApiToken(admin.token, { name: "ops", scopes: ["admin"] });
   return token;
 }

@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import type { PetDto, PetOutcome } from "../../src/features/pets/live";
 import { callJson, createUser, type TestUser } from "./api";
+import { actingThroughApiToken } from "./auth";
 
 export type Pet = PetDto;
 export type { PetOutcome };
@@ -45,9 +46,5 @@ export async function giveTreats(user: TestUser, xp: number, kind: "step" | "tas
 /** A user acting through a non-expiring API token (tests may move the clock past a JWT's life). */
 export async function petUser(timezone = "UTC"): Promise<TestUser> {
   const user = await createUser({ timezone });
-  const { token } = await callJson<{ token: string }>("/api/v1/auth/tokens", 201, {
-    token: user.token,
-    body: { name: "pet tests", scopes: ["pets:read", "pets:write", "tasks:read", "tasks:write"] },
-  });
-  return { ...user, token };
+  return actingThroughApiToken(user, "pet tests", ["pets:read", "pets:write", "tasks:read", "tasks:write"]);
 }
