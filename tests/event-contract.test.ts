@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { Validator } from "@cfworker/json-schema";
 import { describe, expect, it, vi } from "vitest";
+import type { EventTypeDto } from "../src/features/events/schemas";
 import { SCOPES } from "../src/lib/auth/principal";
 import { EVENT_TYPES, type EventType } from "../src/lib/events/catalog";
 import { newEvent, parseEvent } from "../src/lib/events/envelope";
@@ -14,17 +15,10 @@ import { eventsOf, runEventsQueue, settle } from "./helpers/outbox";
 import { adoptPet, careFor, giveTreats } from "./helpers/pets";
 import { completeStep, createTask } from "./helpers/tasks";
 
-interface EventTypeEntry {
-  type: string;
-  version: number;
-  description: string;
-  schema: Record<string, unknown>;
-}
-
 const MIN = 60_000;
 
-async function catalog(): Promise<EventTypeEntry[]> {
-  return callJson<EventTypeEntry[]>("/api/v1/event-types", 200);
+async function catalog(): Promise<EventTypeDto[]> {
+  return callJson<EventTypeDto[]>("/api/v1/event-types", 200);
 }
 
 describe("GET /api/v1/event-types", () => {
@@ -32,7 +26,7 @@ describe("GET /api/v1/event-types", () => {
     const res = await call("/api/v1/event-types");
     expect(res.status).toBe(200);
     expect(res.headers.get("cache-control")).toContain("max-age");
-    const entries = (await res.json()) as EventTypeEntry[];
+    const entries = (await res.json()) as EventTypeDto[];
     expect(entries.map((e) => e.type).sort()).toEqual([...EVENT_TYPES].sort());
     for (const entry of entries) {
       expect(entry.version).toBeGreaterThanOrEqual(1);
@@ -46,7 +40,7 @@ describe("GET /api/v1/event-types", () => {
   });
 
   it("answers one type, and 404 as problem+json for a type that does not exist", async () => {
-    const one = await callJson<EventTypeEntry>("/api/v1/event-types/task.completed", 200);
+    const one = await callJson<EventTypeDto>("/api/v1/event-types/task.completed", 200);
     expect(one).toMatchObject({ type: "task.completed", version: 1 });
     const missing = await call("/api/v1/event-types/task.exploded");
     expect(missing.status).toBe(404);

@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { createDatabase } from "../src/db";
 import { DEFAULT_SETTINGS } from "../src/features/focus/kinds";
+import type { FocusAnalyticsDto, FocusKindDto } from "../src/features/focus/schemas";
 import { settingsUpsert } from "../src/features/focus/settings";
 import { addDays } from "../src/lib/time";
 import { call, callJson, createUser, problemOf, type TestUser } from "./helpers/api";
@@ -364,11 +365,7 @@ describe("settings and kinds", () => {
       short_break_minutes: 10,
       long_break_minutes: 15,
     });
-    const kinds = await callJson<{ kind: string; default_minutes: number | null }[]>(
-      "/api/v1/focus/enhanced/kinds",
-      200,
-      { token: user.token },
-    );
+    const kinds = await callJson<FocusKindDto[]>("/api/v1/focus/enhanced/kinds", 200, { token: user.token });
     expect(kinds.find((k) => k.kind === "pomodoro")?.default_minutes).toBe(50);
     const started = await startFocus(user);
     expect(started.session?.planned_minutes).toBe(50);
@@ -506,11 +503,9 @@ describe("analytics", () => {
 describe("analytics at the edges of the calendar", () => {
   it("answers a range far in the future with empty figures, not an error", async () => {
     const user = await createUser();
-    const res = await callJson<{ range: { from: string; to: string }; totals: { sessions: number } }>(
-      "/api/v1/focus/analytics?to=9998-12-31",
-      200,
-      { token: user.token },
-    );
+    const res = await callJson<FocusAnalyticsDto>("/api/v1/focus/analytics?to=9998-12-31", 200, {
+      token: user.token,
+    });
     expect(res).toMatchObject({ range: { from: "9998-12-02", to: "9998-12-31" }, totals: { sessions: 0 } });
   });
 });

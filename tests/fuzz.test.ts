@@ -4,6 +4,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { BASE, call, callJson, createUser, type TestUser } from "./helpers/api";
 import { createApiToken } from "./helpers/auth";
 import { type Assignment, delegate, registerAgent } from "./helpers/delegation";
+import { startFocus } from "./helpers/focus";
 import { type JsonSchema, openApiDocument } from "./helpers/openapi";
 import { fillPath, type PathIds } from "./helpers/path-ids";
 import { adoptPet } from "./helpers/pets";
@@ -522,14 +523,7 @@ async function readyFocus(user: TestUser, running: boolean): Promise<string | un
     await (await call(`/api/v1/focus/enhanced/${action}`, { method: "POST", token: user.token })).text();
   }
   if (!running) return undefined;
-  const state = await callJson<{ session: { session_id: string } | null }>(
-    "/api/v1/focus/enhanced/start",
-    201,
-    {
-      token: user.token,
-      body: { kind: "custom", duration_minutes: 30 },
-    },
-  );
+  const state = await startFocus(user, { kind: "custom", duration_minutes: 30 });
   return state.session?.session_id;
 }
 

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { BADGES } from "../src/features/gamification/badges";
 import { challengesFor } from "../src/features/gamification/challenges";
 import { LEVEL_THRESHOLDS } from "../src/features/gamification/levels";
+import type { BadgesDto, ChallengeDto, StreakDto } from "../src/features/gamification/schemas";
 import { call, callJson, createUser, type TestUser } from "./helpers/api";
 import { createApiToken } from "./helpers/auth";
 import { backdated, freezeClock, thawClock } from "./helpers/clock";
@@ -215,10 +216,7 @@ describe("badges", () => {
     await settle(user.id);
     const unlocked = await eventsOf(user.id, "achievement.unlocked");
     expect(unlocked.filter((e) => e.data.badge_id === "steps_bronze")).toHaveLength(1);
-    const body = await callJson<{
-      badges: { id: string; unlocked_at: string | null }[];
-      progress: { family: string; value: number; tier: string | null; next: { remaining: number } | null }[];
-    }>("/api/v1/gamification/badges", 200, { token: user.token });
+    const body = await callJson<BadgesDto>("/api/v1/gamification/badges", 200, { token: user.token });
     expect(body.badges.length).toBeGreaterThanOrEqual(20);
     expect(body.badges.find((b) => b.id === "steps_bronze")?.unlocked_at).not.toBeNull();
     expect(body.badges.find((b) => b.id === "steps_silver")?.unlocked_at).toBeNull();
@@ -252,12 +250,9 @@ describe("streaks", () => {
     // The missing day arrives late (an app that was offline).
     await doneDaysAgo(2);
     await settle(user.id);
-    const streak = await callJson<{
-      current_days: number;
-      longest_days: number;
-      at_risk: boolean;
-      timezone: string;
-    }>("/api/v1/gamification/enhanced/streak", 200, { token: user.token });
+    const streak = await callJson<StreakDto>("/api/v1/gamification/enhanced/streak", 200, {
+      token: user.token,
+    });
     expect(streak).toMatchObject({ current_days: 4, longest_days: 4, at_risk: false, timezone: "UTC" });
     // Three days in a row unlocked the bronze streak badge.
     expect((await eventsOf(user.id, "achievement.unlocked")).map((e) => e.data.badge_id)).toContain(
@@ -289,7 +284,7 @@ describe("daily challenges", () => {
       await completeStep(user, task.task_id, step.step_id, { completed_at: at });
     }
     await settle(user.id);
-    const list = await callJson<{ challenge_id: string; progress: number; completed: boolean; xp: number }[]>(
+    const list = await callJson<ChallengeDto[]>(
       `/api/v1/gamification/enhanced/challenges?date=${pick.date}`,
       200,
       { token: user.token },
@@ -318,7 +313,7 @@ describe("daily challenges", () => {
     const today = new Date().toISOString().slice(0, 10);
     const farAhead = new Date(Date.now() + 40 * DAY_MS).toISOString().slice(0, 10);
     for (const date of [today, farAhead]) {
-      const list = await callJson<{ challenge_id: string; title: string; target: number; xp: number }[]>(
+      const list = await callJson<ChallengeDto[]>(
         `/api/v1/gamification/enhanced/challenges?date=${date}`,
         200,
         { token: user.token },

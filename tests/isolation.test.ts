@@ -1,14 +1,23 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
+import type { ApiTokenDto } from "../src/features/auth/schemas";
+import type { InteractionDto } from "../src/features/pets/schemas";
+import type { ProblemBody } from "../src/lib/errors";
 import { newId } from "../src/lib/ids";
 import { call, callJson, createUser, problemOf, type TestUser } from "./helpers/api";
 import { createApiToken } from "./helpers/auth";
-import { type Agent, type Assignment, delegate, registerAgent } from "./helpers/delegation";
-import { type FocusState, focusAction, focusStateOf, startFocus } from "./helpers/focus";
+import {
+  type Agent,
+  type Assignment,
+  delegate,
+  type RegisteredAgent,
+  registerAgent,
+} from "./helpers/delegation";
+import { type FocusSession, type FocusState, focusAction, focusStateOf, startFocus } from "./helpers/focus";
 import { openApiDocument } from "./helpers/openapi";
 import { fillPath, type PathIds } from "./helpers/path-ids";
 import { adoptPet, type Pet, petOf } from "./helpers/pets";
-import { completeStep, createTask, type Task } from "./helpers/tasks";
+import { completeStep, createTask, getTask, type Task } from "./helpers/tasks";
 import { createTemplate, type Template } from "./helpers/templates";
 
 /**
@@ -21,23 +30,6 @@ interface IdRoute {
   method: string;
   path: string;
   hasBody: boolean;
-}
-
-interface ApiToken {
-  id: string;
-  name: string;
-  scopes: string[];
-}
-
-interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  code: string;
-  instance?: string;
-  request_id?: string;
-  errors?: { field: string; message: string }[];
 }
 
 /**
@@ -134,7 +126,7 @@ const placeholdersFor = (ids: Ids): Record<string, string> => ({
 });
 
 /** A problem with everything that names the request itself (ids, request id) taken out. */
-function normalized(problem: Problem, placeholders: Record<string, string>): Problem {
+function normalized(problem: ProblemBody, placeholders: Record<string, string>): ProblemBody {
   const { request_id: _requestId, ...rest } = problem;
   const scrub = (text: string) =>
     Object.entries(placeholders).reduce((out, [id, placeholder]) => out.replaceAll(id, placeholder), text);
@@ -197,7 +189,7 @@ let aliceToken: string;
 let aliceIds: Ids;
 let aliceSecondTask: Task;
 let aliceBefore: Task[];
-let tokensBefore: ApiToken[];
+let tokensBefore: ApiTokenDto[];
 let aliceAgentsBefore: Agent[];
 let aliceFocusBefore: FocusState;
 /** A focus session of Alice's that ended (with a secret note); her running one is in aliceIds. */
@@ -206,7 +198,7 @@ let aliceAssignmentsBefore: Assignment[];
 let alicePetBefore: Pet;
 let aliceTemplateBefore: Template;
 /** Bob's own agent, and its own token: a second kind of caller that must not reach Alice's ids. */
-let bobAgent: Agent;
+let bobAgent: RegisteredAgent;
 let bobAgentToken: string;
 const missingIds: Ids = {
   task_id: newId(),
@@ -282,7 +274,7 @@ beforeAll(async () => {
   if (!bobAgent.token) throw new Error("Bob's agent was registered without its own token");
   bobAgentToken = bobAgent.token;
   aliceBefore = await aliceTasks();
-  tokensBefore = await callJson<ApiToken[]>("/api/v1/auth/tokens", 200, { token: alice.token });
+  tokensBefore = await callJson<ApiTokenDto[]>("/api/v1/auth/tokens", 200, { token: alice.token });
   aliceAgentsBefore = await agentsOf(alice);
   aliceFocusBefore = await focusStateOf(alice);
   aliceAssignmentsBefore = await assignmentsOf(alice, agent.agent_id);
@@ -310,7 +302,7 @@ describe("another user's ids", () => {
       exercised.add(routeName(route));
       expect(res.status, `${method} ${path}: ${text}`).toBe(404);
       expect(res.headers.get("content-type")).toContain("application/problem+json");
-      const problem = JSON.parse(text) as Problem;
+      const problem = JSON.parse(text) as ProblemBody;
       expect(problem).toMatchObject({ status: 404, code: "not_found" });
       for (const secret of secretsFor(request)) expect(text).not.toContain(secret);
     },
@@ -382,7 +374,7 @@ describe("another user's ids", () => {
     expect(normalized(problem, { [aliceIds.task_id]: "{a}", [aliceSecondTask.task_id]: "{b}" })).toEqual(
       normalized(await problemOf(missing), { [missingA]: "{a}", [missingB]: "{b}" }),
     );
-    const after = await callJson<Task>(`/api/v1/tasks/${own.task_id}`, 200, { token: carol.token });
+    const after = await getTask(carol, own.task_id);
     expect(after.depends_on).toEqual([]);
   });
 });
@@ -419,7 +411,7 @@ describe("another user's agent, with its own token", () => {
       const text = await forTheirs.text();
       expect(forTheirs.status, `${theirs.method} ${theirs.path}: ${text}`).toBe(404);
       expect(forTheirs.headers.get("content-type")).toContain("application/problem+json");
-      const problem = JSON.parse(text) as Problem;
+      const problem = JSON.parse(text) as ProblemBody;
       expect(problem).toMatchObject({ status: 404, code: "not_found" });
       for (const secret of secretsFor(theirs)) expect(text).not.toContain(secret);
       const forMissing = await call(missing.path, {
@@ -481,11 +473,9 @@ describe("after the other user's attempts", () => {
       remaining_seconds: now.session?.remaining_seconds,
     });
     expect(now.seq).toBe(aliceFocusBefore.seq);
-    const ended = await callJson<{ session_id: string; interruption_log: { note: string }[] }>(
-      `/api/v1/focus/sessions/${aliceEndedSessionId}`,
-      200,
-      { token: alice.token },
-    );
+    const ended = await callJson<FocusSession>(`/api/v1/focus/sessions/${aliceEndedSessionId}`, 200, {
+      token: alice.token,
+    });
     expect(ended.interruption_log.map((i) => i.note)).toEqual([A_FOCUS_NOTE]);
   });
 
@@ -493,7 +483,7 @@ describe("after the other user's attempts", () => {
     const now = await petOf(alice);
     expect(now).toEqual({ ...alicePetBefore, hunger: now.hunger, happiness: now.happiness, mood: now.mood });
     expect(now.name).toBe(A_PET_NAME);
-    const history = await callJson<{ kind: string }[]>("/api/v1/pets/me/interactions", 200, {
+    const history = await callJson<InteractionDto[]>("/api/v1/pets/me/interactions", 200, {
       token: alice.token,
     });
     expect(history.map((h) => h.kind)).toEqual(["adopt"]);
@@ -545,7 +535,7 @@ describe("after the other user's attempts", () => {
   });
 
   it("the owner's API token is still listed and still reads the owner's tasks", async () => {
-    const tokens = await callJson<ApiToken[]>("/api/v1/auth/tokens", 200, { token: alice.token });
+    const tokens = await callJson<ApiTokenDto[]>("/api/v1/auth/tokens", 200, { token: alice.token });
     expect(tokens.map((t) => [t.id, t.name, t.scopes])).toEqual(
       tokensBefore.map((t) => [t.id, t.name, t.scopes]),
     );

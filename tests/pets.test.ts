@@ -4,6 +4,14 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import type { PetState } from "../durable-objects/pet-state";
 import { xpToNextLevel } from "../src/features/pets/growth";
 import { portraitSvg } from "../src/features/pets/portrait";
+import type {
+  AbilityTableDto,
+  DialogueDto,
+  GeneratedPersonalityDto,
+  InteractionDto,
+  LevelStatusDto,
+} from "../src/features/pets/schemas";
+import type { SocketTicketDto } from "../src/lib/live-socket-routes";
 import { call, callJson, createUser, problemOf, type TestUser } from "./helpers/api";
 import { apiTokenFor, createApiToken, revokeApiTokenOf } from "./helpers/auth";
 import { freezeClock, nextUtc } from "./helpers/clock";
@@ -51,7 +59,7 @@ async function petRow(user: TestUser) {
 }
 
 async function interactionKinds(user: TestUser): Promise<string[]> {
-  const rows = await callJson<{ kind: string }[]>("/api/v1/pets/me/interactions", 200, { token: user.token });
+  const rows = await callJson<InteractionDto[]>("/api/v1/pets/me/interactions", 200, { token: user.token });
   return rows.map((r) => r.kind);
 }
 
@@ -328,13 +336,9 @@ describe("finished work", () => {
     const ledger = await ledgerOf(user);
     const bonus = ledger.find((e) => e.source === "pet_bonus");
     expect(bonus).toMatchObject({ amount: 1 });
-    const status = await callJson<{ perks: { xp_boost_percent: number } }>(
-      "/api/v1/pets/level/me/status",
-      200,
-      {
-        token: user.token,
-      },
-    );
+    const status = await callJson<LevelStatusDto>("/api/v1/pets/level/me/status", 200, {
+      token: user.token,
+    });
     expect(status.perks.xp_boost_percent).toBe(5);
   });
 });
@@ -359,11 +363,7 @@ describe("leveling (BE-11)", () => {
       perks: { xp_boost_percent: 0, max_streak_freezes: 2, stat_floor: 10, happiness_decay_per_hour: 1.5 },
     });
     expect((status.abilities as { id: string }[]).map((a) => a.id)).toEqual(["companion", "sunny"]);
-    const table = await callJson<{ abilities: { id: string }[]; stages: unknown[]; curve: string }>(
-      "/api/v1/pets/level/abilities",
-      200,
-      { token: user.token },
-    );
+    const table = await callJson<AbilityTableDto>("/api/v1/pets/level/abilities", 200, { token: user.token });
     expect(table.abilities.map((a) => a.id)).toContain("streak_shield");
     expect(table.stages).toHaveLength(3);
     expect(table.curve).toContain("50 × L²");
@@ -418,10 +418,10 @@ describe("the AI creature (BE-12)", () => {
         backstory: "Nimbus drifted in on a rainy afternoon and decided to stay by your desk.",
       },
     } as never);
-    const body = await callJson<{
-      pattern: string;
-      personality: { generated_by: string; name_suggestion: string };
-    }>("/api/v1/pets/generate/me/personality", 200, { token: user.token, body: { pattern: "LOW_ENERGY" } });
+    const body = await callJson<GeneratedPersonalityDto>("/api/v1/pets/generate/me/personality", 200, {
+      token: user.token,
+      body: { pattern: "LOW_ENERGY" },
+    });
     expect(run).toHaveBeenCalledTimes(1);
     expect(body).toMatchObject({
       pattern: "low_energy",
@@ -436,11 +436,10 @@ describe("the AI creature (BE-12)", () => {
     const ai = env.AI;
     if (!ai) throw new Error("the AI binding is missing");
     const run = vi.spyOn(ai, "run").mockResolvedValue({ response: "I am a fox!" } as never);
-    const body = await callJson<{ personality: { generated_by: string; temperament: string } }>(
-      "/api/v1/pets/generate/me/personality",
-      200,
-      { token: user.token, body: { pattern: "irregular" } },
-    );
+    const body = await callJson<GeneratedPersonalityDto>("/api/v1/pets/generate/me/personality", 200, {
+      token: user.token,
+      body: { pattern: "irregular" },
+    });
     expect(run).toHaveBeenCalledTimes(2);
     expect(body.personality).toMatchObject({ generated_by: "local", temperament: "patient" });
     expect(body.personality).not.toEqual(pet.personality);
@@ -451,15 +450,11 @@ describe("the AI creature (BE-12)", () => {
     await adoptPet(user);
     await completeFreshStep(user);
     await settle(user.id);
-    const said = await callJson<{
-      line: string;
-      mood: string;
-      context: { steps_today: number; treats: number };
-    }>("/api/v1/pets/generate/me/dialogue", 200, { token: user.token });
+    const said = await callJson<DialogueDto>("/api/v1/pets/generate/me/dialogue", 200, { token: user.token });
     const [grant] = (await ledgerOf(user)).filter((e) => e.source === "step");
     expect(said.context).toMatchObject({ steps_today: 1, treats: grant?.amount });
     expect(said.line.length).toBeGreaterThan(5);
-    const again = await callJson<{ line: string }>("/api/v1/pets/generate/me/dialogue", 200, {
+    const again = await callJson<DialogueDto>("/api/v1/pets/generate/me/dialogue", 200, {
       token: user.token,
     });
     expect(again.line).toBe(said.line);
@@ -540,7 +535,7 @@ describe("the live pet socket", () => {
 
   it("keeps a ticket unused when it finds no pet, so it opens the socket once the pet is adopted", async () => {
     const user = await createUser();
-    const { ticket } = await callJson<{ ticket: string }>("/api/v1/pets/ws-ticket", 201, {
+    const { ticket } = await callJson<SocketTicketDto>("/api/v1/pets/ws-ticket", 201, {
       method: "POST",
       token: user.token,
     });

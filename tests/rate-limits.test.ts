@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import type { AuthResponseDto } from "../src/features/auth/schemas";
 import { callWith, createUser, problemOf, type TestUser } from "./helpers/api";
 import { createApiToken } from "./helpers/auth";
 
@@ -109,7 +110,7 @@ describe("rate limits", () => {
       address,
     });
     expect(first.status).toBe(200);
-    const { refresh_token } = await first.json<{ refresh_token: string }>();
+    const { refresh_token } = await first.json<AuthResponseDto>();
     const second = await callWith(limited, "/api/v1/auth/refresh", { body: { refresh_token }, address });
     expect(second.status).toBe(429);
     expect(second.headers.get("retry-after")).toBe("60");

@@ -4,7 +4,7 @@ import { createApiToken } from "./helpers/auth";
 import { backdated } from "./helpers/clock";
 import { tripsFor } from "./helpers/counting-d1";
 import { adoptPet, giveTreats } from "./helpers/pets";
-import { createTask } from "./helpers/tasks";
+import { createTask, type Task } from "./helpers/tasks";
 
 const HOUR_MS = 3_600_000;
 
@@ -124,7 +124,7 @@ describe("D1 round trips per request", () => {
 
   it("reads a task and the next step in one round trip each", async () => {
     const user = await userWithTasks();
-    const [first] = await callJson<{ task_id: string }[]>("/api/v1/tasks", 200, { token: user.token });
+    const [first] = await callJson<Task[]>("/api/v1/tasks", 200, { token: user.token });
     expect(await tripsFor(`/api/v1/tasks/${first?.task_id}`, { token: user.token })).toEqual({
       status: 200,
       trips: 1,

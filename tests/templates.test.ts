@@ -5,7 +5,7 @@ import { call, callJson, createUser, problemOf, type TestUser } from "./helpers/
 import { createApiToken } from "./helpers/auth";
 import { registerAgent } from "./helpers/delegation";
 import { openApiDocument } from "./helpers/openapi";
-import { completeStep, createTask, type Task } from "./helpers/tasks";
+import { completeStep, createTask, getTask, type Task } from "./helpers/tasks";
 import { createTemplate, type Template, templateSteps, uniqueTemplateId } from "./helpers/templates";
 
 const REQUIRED_DEFAULTS = [
@@ -236,7 +236,7 @@ describe("creating and reading a template", () => {
       token: bob.token,
       body: { steps: templateSteps(3) },
     });
-    const applied = await callJson<{ title: string; micro_steps: unknown[] }>(`${path}/apply`, 201, {
+    const applied = await callJson<Task>(`${path}/apply`, 201, {
       method: "POST",
       token: alice.token,
     });
@@ -604,7 +604,7 @@ describe("applying a template", () => {
       [2, "Read one page", 5, "HUMAN", "pending"],
       [3, "Write three questions", 4, "HUMAN", "pending"],
     ]);
-    expect(await callJson<Task>(`/api/v1/tasks/${task.task_id}`, 200, { token: user.token })).toEqual(task);
+    expect(await getTask(user, task.task_id)).toEqual(task);
     expect(await timesApplied(template.template_id)).toBe(1);
     const event = await env.DB.prepare(
       "SELECT type, data FROM events WHERE user_id = ? AND type = 'task.created'",

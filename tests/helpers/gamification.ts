@@ -1,18 +1,10 @@
 import { env } from "cloudflare:workers";
+import type { AuthResponseDto } from "../../src/features/auth/schemas";
+import type { ProfileDto } from "../../src/features/gamification/schemas";
 import { callJson, createUser, type TestUser } from "./api";
 import { createApiToken } from "./auth";
 
-export interface Profile {
-  total_xp: number;
-  level: number;
-  next_level_xp: number | null;
-  xp_to_next_level: number | null;
-  week_xp: number;
-  themes: { id: string }[];
-  streak: { current_days: number; longest_days: number; freezes_held: number; at_risk: boolean };
-  badges_unlocked: number;
-  leaderboard_opt_in: boolean;
-}
+export type Profile = ProfileDto;
 
 export const profileOf = (user: TestUser) =>
   callJson<Profile>("/api/v1/gamification/me", 200, { token: user.token });
@@ -32,7 +24,7 @@ export async function adminToken(): Promise<string> {
   try {
     admin = await createUser({ email: "admin@example.com" });
   } catch {
-    const login = await callJson<{ access_token: string }>("/api/v1/auth/login", 200, {
+    const login = await callJson<AuthResponseDto>("/api/v1/auth/login", 200, {
       body: { email: "admin@example.com", password: "correct horse battery" },
     });
     admin = { id: "", email: "admin@example.com", password: "", token: login.access_token, refreshToken: "" };
