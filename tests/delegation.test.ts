@@ -2,11 +2,13 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { MAX_AGENTS_PER_USER } from "../src/features/delegation/schemas";
 import { sweepSilentAgents } from "../src/jobs/agent-sweeper";
-import { call, callJson, createUser, problemOf, type TestUser } from "./helpers/api";
+import { call, callJson, createUser, problemOf } from "./helpers/api";
 import { createApiToken } from "./helpers/auth";
 import {
   type Agent,
   type Assignment,
+  agentsOf,
+  assignmentsOf,
   delegate,
   type RegisteredAgent,
   registerAgent,
@@ -15,10 +17,6 @@ import { createTask, getTask, type Task } from "./helpers/tasks";
 
 const move = (token: string, id: string, verb: string, body?: unknown) =>
   call(`/api/v1/delegation/assignments/${id}/${verb}`, { method: "POST", token, body });
-
-async function agentsOf(user: TestUser): Promise<Agent[]> {
-  return callJson<Agent[]>("/api/v1/delegation/agents", 200, { token: user.token });
-}
 
 describe("agents", () => {
   it("registers an agent with its own token shown once", async () => {
@@ -299,9 +297,7 @@ describe("delegating", () => {
     await gone.body?.cancel();
     const [after] = await agentsOf(user);
     expect(after).toMatchObject({ agent_id: agent.agent_id, current_task_count: 0, status: "idle" });
-    const list = await callJson<Assignment[]>(`/api/v1/delegation/assignments/agent/${agent.agent_id}`, 200, {
-      token: user.token,
-    });
+    const list = await assignmentsOf(user, agent.agent_id);
     expect(list.map((a) => a.status)).toEqual(["cancelled"]);
   });
 
@@ -567,9 +563,7 @@ describe("silent agents (cron)", () => {
       current_task_count: 0,
     });
     expect(agents.find((a) => a.agent_id === spare.agent_id)).toMatchObject({ current_task_count: 1 });
-    const old = await callJson<Assignment[]>(`/api/v1/delegation/assignments/agent/${quiet.agent_id}`, 200, {
-      token: user.token,
-    });
+    const old = await assignmentsOf(user, quiet.agent_id);
     expect(old[0]).toMatchObject({
       assignment_id: first.assignment?.assignment_id,
       status: "rejected",

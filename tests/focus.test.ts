@@ -18,15 +18,13 @@ import {
   startFocus,
   userWithApiToken,
 } from "./helpers/focus";
+import { eventsOf } from "./helpers/outbox";
 import { createTask } from "./helpers/tasks";
 
 const MIN = 60_000;
 
 async function eventTypesOf(user: TestUser): Promise<string[]> {
-  const { results } = await env.DB.prepare("SELECT type FROM events WHERE user_id = ? ORDER BY id")
-    .bind(user.id)
-    .all<{ type: string }>();
-  return results.map((r) => r.type);
+  return (await eventsOf(user.id)).map((e) => e.type);
 }
 
 describe("starting a session", () => {

@@ -1,7 +1,6 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import type { ApiTokenDto } from "../src/features/auth/schemas";
-import type { InteractionDto } from "../src/features/pets/schemas";
 import type { ProblemBody } from "../src/lib/errors";
 import { newId } from "../src/lib/ids";
 import { call, callJson, createUser, problemOf, type TestUser } from "./helpers/api";
@@ -9,6 +8,8 @@ import { createApiToken } from "./helpers/auth";
 import {
   type Agent,
   type Assignment,
+  agentsOf,
+  assignmentsOf,
   delegate,
   type RegisteredAgent,
   registerAgent,
@@ -16,7 +17,7 @@ import {
 import { type FocusSession, type FocusState, focusAction, focusStateOf, startFocus } from "./helpers/focus";
 import { openApiDocument } from "./helpers/openapi";
 import { fillPath, type PathIds } from "./helpers/path-ids";
-import { adoptPet, type Pet, petOf } from "./helpers/pets";
+import { adoptPet, interactionsOf, type Pet, petOf } from "./helpers/pets";
 import { completeStep, createTask, getTask, type Task } from "./helpers/tasks";
 import { createTemplate, type Template } from "./helpers/templates";
 
@@ -110,6 +111,10 @@ function requestFor(route: IdRoute, ids: Ids) {
     body: recipe ? recipe(ids) : undefined,
   };
 }
+
+/** Sends a request made by requestFor with this bearer. */
+const sendAs = (token: string, request: ReturnType<typeof requestFor>) =>
+  call(request.path, { method: request.method, body: request.body, token });
 
 /** Placeholders for the ids a request named, so two problems can be compared apart from them. */
 const placeholdersFor = (ids: Ids): Record<string, string> => ({
@@ -215,10 +220,6 @@ const missingIds: Ids = {
 const exercised = new Set<string>();
 
 const aliceTasks = () => callJson<Task[]>("/api/v1/tasks?include=micro_steps", 200, { token: alice.token });
-const agentsOf = (user: TestUser) =>
-  callJson<Agent[]>("/api/v1/delegation/agents", 200, { token: user.token });
-const assignmentsOf = (user: TestUser, agentId: string) =>
-  callJson<Assignment[]>(`/api/v1/delegation/assignments/agent/${agentId}`, 200, { token: user.token });
 
 beforeAll(async () => {
   alice = await createUser();
@@ -296,8 +297,8 @@ describe("another user's ids", () => {
     "%s answers them with a plain 404 that reveals nothing of the owner's data",
     async (_name, route) => {
       const request = requestFor(route, aliceIds);
-      const { path, method, body } = request;
-      const res = await call(path, { method, body, token: bob.token });
+      const { path, method } = request;
+      const res = await sendAs(bob.token, request);
       const text = await res.text();
       exercised.add(routeName(route));
       expect(res.status, `${method} ${path}: ${text}`).toBe(404);
@@ -318,16 +319,8 @@ describe("another user's ids", () => {
     async (_name, route) => {
       const theirs = requestFor(route, aliceIds);
       const missing = requestFor(route, missingIds);
-      const forTheirs = await call(theirs.path, {
-        method: theirs.method,
-        body: theirs.body,
-        token: bob.token,
-      });
-      const forMissing = await call(missing.path, {
-        method: missing.method,
-        body: missing.body,
-        token: bob.token,
-      });
+      const forTheirs = await sendAs(bob.token, theirs);
+      const forMissing = await sendAs(bob.token, missing);
       expect(forTheirs.status).toBe(forMissing.status);
       expect(forTheirs.headers.get("content-type")).toBe(forMissing.headers.get("content-type"));
       expect(normalized(await problemOf(forTheirs), placeholdersFor(aliceIds))).toEqual(
@@ -403,22 +396,14 @@ describe("another user's agent, with its own token", () => {
     async (_name, route) => {
       const theirs = requestFor(route, aliceIds);
       const missing = requestFor(route, missingIds);
-      const forTheirs = await call(theirs.path, {
-        method: theirs.method,
-        body: theirs.body,
-        token: bobAgentToken,
-      });
+      const forTheirs = await sendAs(bobAgentToken, theirs);
       const text = await forTheirs.text();
       expect(forTheirs.status, `${theirs.method} ${theirs.path}: ${text}`).toBe(404);
       expect(forTheirs.headers.get("content-type")).toContain("application/problem+json");
       const problem = JSON.parse(text) as ProblemBody;
       expect(problem).toMatchObject({ status: 404, code: "not_found" });
       for (const secret of secretsFor(theirs)) expect(text).not.toContain(secret);
-      const forMissing = await call(missing.path, {
-        method: missing.method,
-        body: missing.body,
-        token: bobAgentToken,
-      });
+      const forMissing = await sendAs(bobAgentToken, missing);
       expect(forMissing.status).toBe(404);
       expect(normalized(problem, placeholdersFor(aliceIds))).toEqual(
         normalized(await problemOf(forMissing), placeholdersFor(missingIds)),
@@ -483,9 +468,7 @@ describe("after the other user's attempts", () => {
     const now = await petOf(alice);
     expect(now).toEqual({ ...alicePetBefore, hunger: now.hunger, happiness: now.happiness, mood: now.mood });
     expect(now.name).toBe(A_PET_NAME);
-    const history = await callJson<InteractionDto[]>("/api/v1/pets/me/interactions", 200, {
-      token: alice.token,
-    });
+    const history = await interactionsOf(alice);
     expect(history.map((h) => h.kind)).toEqual(["adopt"]);
   });
 

@@ -8,7 +8,6 @@ import type {
   AbilityTableDto,
   DialogueDto,
   GeneratedPersonalityDto,
-  InteractionDto,
   LevelStatusDto,
 } from "../src/features/pets/schemas";
 import type { SocketTicketDto } from "../src/lib/live-socket-routes";
@@ -22,6 +21,7 @@ import {
   adoptPet,
   careFor,
   giveTreats,
+  interactionsOf,
   PET_CHANNEL,
   type Pet,
   type PetOutcome,
@@ -59,8 +59,7 @@ async function petRow(user: TestUser) {
 }
 
 async function interactionKinds(user: TestUser): Promise<string[]> {
-  const rows = await callJson<InteractionDto[]>("/api/v1/pets/me/interactions", 200, { token: user.token });
-  return rows.map((r) => r.kind);
+  return (await interactionsOf(user)).map((r) => r.kind);
 }
 
 describe("adopting a pet", () => {

@@ -33,3 +33,15 @@ export function registerAgent(
 export function delegate(user: TestUser, body: Record<string, unknown>, status = 200): Promise<Delegation> {
   return callJson<Delegation>("/api/v1/delegation/delegate", status, { token: user.token, body });
 }
+
+/** The user's agents, as their owner lists them. */
+export function agentsOf(user: TestUser): Promise<Agent[]> {
+  return callJson<Agent[]>("/api/v1/delegation/agents", 200, { token: user.token });
+}
+
+/** An agent's assignments, as the user (its owner) lists them. */
+export function assignmentsOf(user: TestUser, agentId: string): Promise<Assignment[]> {
+  return callJson<Assignment[]>(`/api/v1/delegation/assignments/agent/${agentId}`, 200, {
+    token: user.token,
+  });
+}

@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
 import type { PetDto, PetOutcome } from "../../src/features/pets/live";
+import type { InteractionDto } from "../../src/features/pets/schemas";
 import { callJson, createUser, type TestUser } from "./api";
 import { actingThroughApiToken } from "./auth";
 
@@ -15,6 +16,11 @@ export function adoptPet(user: TestUser, body: { species?: string; name?: string
 
 export function petOf(user: TestUser): Promise<Pet> {
   return callJson<Pet>("/api/v1/pets/me", 200, { token: user.token });
+}
+
+/** The first page of the pet's interactions, newest first. */
+export function interactionsOf(user: TestUser): Promise<InteractionDto[]> {
+  return callJson<InteractionDto[]>("/api/v1/pets/me/interactions", 200, { token: user.token });
 }
 
 /** One care action (feed, play, pet) on the user's pet, expecting 200. */
