@@ -2,18 +2,8 @@ import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import worker from "../src/index";
-import { BASE, call, callJson, createUser, problemOf } from "./helpers/api";
-
-interface Operation {
-  security?: unknown[];
-  responses: Record<string, { content?: Record<string, unknown> }>;
-  requestBody?: unknown;
-}
-type OpenApi = {
-  openapi: string;
-  paths: Record<string, Record<string, Operation>>;
-  components: { schemas: Record<string, unknown>; securitySchemes: Record<string, unknown> };
-};
+import { BASE, call, createUser, problemOf } from "./helpers/api";
+import { openApiDocument } from "./helpers/openapi";
 
 const PUBLIC_OPERATIONS = new Set([
   "get /health",
@@ -27,7 +17,7 @@ const PUBLIC_OPERATIONS = new Set([
 
 describe("OpenAPI document", () => {
   it("is OpenAPI 3.1 with named schemas and bearer auth", async () => {
-    const doc = await callJson<OpenApi>("/openapi.json", 200);
+    const doc = await openApiDocument();
     expect(doc.openapi).toBe("3.1.0");
     expect(doc.components.securitySchemes.bearerAuth).toMatchObject({ type: "http", scheme: "bearer" });
     for (const name of ["Task", "MicroStep", "Problem", "User", "AuthTokens", "CapturedTask"]) {
@@ -36,7 +26,7 @@ describe("OpenAPI document", () => {
   });
 
   it("declares every operation's auth and its problem+json errors", async () => {
-    const doc = await callJson<OpenApi>("/openapi.json", 200);
+    const doc = await openApiDocument();
     const operations = Object.entries(doc.paths).flatMap(([path, item]) =>
       Object.entries(item).map(([method, op]) => ({ id: `${method} ${path}`, op })),
     );

@@ -1,13 +1,9 @@
 import { describe, expect, it } from "vitest";
+import type { AuthResponseDto } from "../src/features/auth/schemas";
 import { REFRESH_RETRY_GRACE_MS } from "../src/features/auth/sessions";
 import { call, callJson, createUser, problemOf } from "./helpers/api";
+import { createApiToken } from "./helpers/auth";
 import { freezeClock } from "./helpers/clock";
-
-interface AuthBody {
-  access_token: string;
-  refresh_token: string;
-  expires_in: number;
-}
 
 const refresh = (refreshToken: string) =>
   call("/api/v1/auth/refresh", { body: { refresh_token: refreshToken } });
@@ -26,10 +22,7 @@ describe("credential routes need a live login", () => {
 
   it("refuses listing and revoking API tokens with the access token of an ended login", async () => {
     const user = await createUser();
-    const created = await callJson<{ id: string }>("/api/v1/auth/tokens", 201, {
-      token: user.token,
-      body: { name: "kept", scopes: ["tasks:read"] },
-    });
+    const created = await createApiToken(user.token, { name: "kept", scopes: ["tasks:read"] });
     await callJson("/api/v1/auth/logout", 204, { method: "POST", token: user.token });
     const list = await call("/api/v1/auth/tokens", { token: user.token });
     expect(list.status).toBe(401);
@@ -52,14 +45,11 @@ describe("credential routes need a live login", () => {
 
   it("keeps another login's access token working after one login signs out", async () => {
     const user = await createUser();
-    const second = await callJson<AuthBody>("/api/v1/auth/login", 200, {
+    const second = await callJson<AuthResponseDto>("/api/v1/auth/login", 200, {
       body: { email: user.email, password: user.password },
     });
     await callJson("/api/v1/auth/logout", 204, { method: "POST", token: user.token });
-    await callJson("/api/v1/auth/tokens", 201, {
-      token: second.access_token,
-      body: { name: "still signed in", scopes: ["tasks:read"] },
-    });
+    await createApiToken(second.access_token, { name: "still signed in", scopes: ["tasks:read"] });
   });
 
   it("keeps ordinary routes stateless: an ended login's access token still reads until it expires", async () => {
@@ -74,26 +64,25 @@ describe("refresh retried in parallel", () => {
     const user = await createUser();
     const answers = await Promise.all(Array.from({ length: 8 }, () => refresh(user.refreshToken)));
     expect(answers.map((res) => res.status)).toEqual(Array(8).fill(200));
-    const bodies = await Promise.all(answers.map((res) => res.json<AuthBody>()));
-    const first = bodies[0] as AuthBody;
+    const bodies = await Promise.all(answers.map((res) => res.json<AuthResponseDto>()));
+    const first = bodies[0] as AuthResponseDto;
     expect(first.refresh_token).not.toBe(user.refreshToken);
     expect(new Set(bodies.map((b) => b.refresh_token))).toEqual(new Set([first.refresh_token]));
     expect(new Set(bodies.map((b) => b.access_token))).toEqual(new Set([first.access_token]));
-    await callJson("/api/v1/auth/tokens", 201, {
-      token: first.access_token,
-      body: { name: "after the retries", scopes: ["tasks:read"] },
+    await createApiToken(first.access_token, { name: "after the retries", scopes: ["tasks:read"] });
+    await callJson<AuthResponseDto>("/api/v1/auth/refresh", 200, {
+      body: { refresh_token: first.refresh_token },
     });
-    await callJson<AuthBody>("/api/v1/auth/refresh", 200, { body: { refresh_token: first.refresh_token } });
   });
 
   it("answers a retry seconds after the rotation with the same pair", async () => {
     const clock = freezeClock();
     const user = await createUser();
-    const rotated = await callJson<AuthBody>("/api/v1/auth/refresh", 200, {
+    const rotated = await callJson<AuthResponseDto>("/api/v1/auth/refresh", 200, {
       body: { refresh_token: user.refreshToken },
     });
     clock.tick(20_000);
-    const retry = await callJson<AuthBody>("/api/v1/auth/refresh", 200, {
+    const retry = await callJson<AuthResponseDto>("/api/v1/auth/refresh", 200, {
       body: { refresh_token: user.refreshToken },
     });
     expect(retry.refresh_token).toBe(rotated.refresh_token);
@@ -104,7 +93,7 @@ describe("refresh retried in parallel", () => {
   it("treats a rotated token presented after the grace window as stolen: 401 and the login ends", async () => {
     const clock = freezeClock();
     const user = await createUser();
-    const rotated = await callJson<AuthBody>("/api/v1/auth/refresh", 200, {
+    const rotated = await callJson<AuthResponseDto>("/api/v1/auth/refresh", 200, {
       body: { refresh_token: user.refreshToken },
     });
     clock.tick(REFRESH_RETRY_GRACE_MS + 1000);
@@ -124,7 +113,7 @@ describe("refresh retried in parallel", () => {
 
   it("does not revive a login that signed out within the grace window", async () => {
     const user = await createUser();
-    const rotated = await callJson<AuthBody>("/api/v1/auth/refresh", 200, {
+    const rotated = await callJson<AuthResponseDto>("/api/v1/auth/refresh", 200, {
       body: { refresh_token: user.refreshToken },
     });
     await callJson("/api/v1/auth/logout", 204, { method: "POST", token: rotated.access_token });

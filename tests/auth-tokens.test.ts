@@ -1,6 +1,8 @@
 import { describe, expect, it } from "vitest";
 import { MAX_API_TOKENS_PER_USER } from "../src/features/auth/api-tokens";
+import type { ApiTokenDto } from "../src/features/auth/schemas";
 import { call, callJson, createUser, problemOf } from "./helpers/api";
+import { createApiToken } from "./helpers/auth";
 
 const createToken = (token: string, name: string) =>
   call("/api/v1/auth/tokens", { token, body: { name, scopes: ["tasks:read"] } });
@@ -12,10 +14,7 @@ describe("listing API tokens", () => {
     const user = await createUser();
     const ids: string[] = [];
     for (let i = 0; i < 5; i++) {
-      const created = await callJson<{ id: string }>("/api/v1/auth/tokens", 201, {
-        token: user.token,
-        body: { name: `token ${i}`, scopes: ["tasks:read"] },
-      });
+      const created = await createApiToken(user.token, { name: `token ${i}`, scopes: ["tasks:read"] });
       ids.push(created.id);
     }
     const seen: string[] = [];
@@ -24,7 +23,7 @@ describe("listing API tokens", () => {
     while (path) {
       const res = await call(path, { token: user.token });
       expect(res.status).toBe(200);
-      const page = await res.json<{ id: string }[]>();
+      const page = await res.json<ApiTokenDto[]>();
       expect(page.length).toBeLessThanOrEqual(2);
       seen.push(...page.map((t) => t.id));
       path = nextPath(res);
@@ -67,12 +66,7 @@ describe("the cap on API tokens", () => {
     const user = await createUser();
     let last = "";
     for (let i = 0; i < MAX_API_TOKENS_PER_USER; i++) {
-      last = (
-        await callJson<{ id: string }>("/api/v1/auth/tokens", 201, {
-          token: user.token,
-          body: { name: `t${i}`, scopes: ["tasks:read"] },
-        })
-      ).id;
+      last = (await createApiToken(user.token, { name: `t${i}`, scopes: ["tasks:read"] })).id;
     }
     const full = await createToken(user.token, "one too many");
     expect(full.status).toBe(409);

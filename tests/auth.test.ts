@@ -1,18 +1,12 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import type { AuthResponseDto, CreatedApiTokenDto, UserDto } from "../src/features/auth/schemas";
 import { REFRESH_RETRY_GRACE_MS } from "../src/features/auth/sessions";
 import { type AccessClaims, signJwt } from "../src/lib/auth/jwt";
 import { base64UrlEncode } from "../src/lib/ids";
 import { call, callJson, createUser, problemOf } from "./helpers/api";
+import { createApiToken } from "./helpers/auth";
 import { freezeClock } from "./helpers/clock";
-
-interface AuthBody {
-  user: { id: string; email: string; timezone: string; display_name: string | null };
-  access_token: string;
-  refresh_token: string;
-  token_type: string;
-  expires_in: number;
-}
 
 const claimsFor = (sub: string, overrides: Partial<AccessClaims> = {}): AccessClaims => {
   const now = Math.floor(Date.now() / 1000);
@@ -34,7 +28,7 @@ describe("register", () => {
       body: { email: "  New.Person@Example.com ", password: "long enough pw", timezone: "Europe/Berlin" },
     });
     expect(res.status).toBe(201);
-    const body = await res.json<AuthBody>();
+    const body = await res.json<AuthResponseDto>();
     expect(body.user.email).toBe("new.person@example.com");
     expect(body.user.timezone).toBe("Europe/Berlin");
     expect(body.token_type).toBe("Bearer");
@@ -71,11 +65,11 @@ describe("register", () => {
 describe("login", () => {
   it("signs in with the right password", async () => {
     const user = await createUser();
-    const body = await callJson<AuthBody>("/api/v1/auth/login", 200, {
+    const body = await callJson<AuthResponseDto>("/api/v1/auth/login", 200, {
       body: { email: user.email, password: user.password },
     });
     expect(body.user.id).toBe(user.id);
-    const me = await callJson<{ id: string }>("/api/v1/auth/me", 200, { token: body.access_token });
+    const me = await callJson<UserDto>("/api/v1/auth/me", 200, { token: body.access_token });
     expect(me.id).toBe(user.id);
   });
 
@@ -216,12 +210,12 @@ describe("refresh and logout", () => {
   it("rotates the refresh token: the new one works, the old one stops working after the retry window", async () => {
     const clock = freezeClock();
     const user = await createUser();
-    const first = await callJson<AuthBody>("/api/v1/auth/refresh", 200, {
+    const first = await callJson<AuthResponseDto>("/api/v1/auth/refresh", 200, {
       body: { refresh_token: user.refreshToken },
     });
     expect(first.refresh_token).not.toBe(user.refreshToken);
     clock.tick(REFRESH_RETRY_GRACE_MS + 1000);
-    await callJson<AuthBody>("/api/v1/auth/me", 200, { token: first.access_token });
+    await callJson<UserDto>("/api/v1/auth/me", 200, { token: first.access_token });
     const reuse = await call("/api/v1/auth/refresh", { body: { refresh_token: user.refreshToken } });
     expect(reuse.status).toBe(401);
     await reuse.body?.cancel();
@@ -230,7 +224,7 @@ describe("refresh and logout", () => {
   it("revokes the whole session when a rotated refresh token is reused after the retry window", async () => {
     const clock = freezeClock();
     const user = await createUser();
-    const rotated = await callJson<AuthBody>("/api/v1/auth/refresh", 200, {
+    const rotated = await callJson<AuthResponseDto>("/api/v1/auth/refresh", 200, {
       body: { refresh_token: user.refreshToken },
     });
     clock.tick(REFRESH_RETRY_GRACE_MS + 1000);
@@ -253,7 +247,7 @@ describe("refresh and logout", () => {
 
   it("logout with all=true ends every session", async () => {
     const user = await createUser();
-    const second = await callJson<AuthBody>("/api/v1/auth/login", 200, {
+    const second = await callJson<AuthResponseDto>("/api/v1/auth/login", 200, {
       body: { email: user.email, password: user.password },
     });
     await callJson("/api/v1/auth/logout", 204, { token: user.token, body: { all: true } });
@@ -266,13 +260,13 @@ describe("refresh and logout", () => {
 describe("profile", () => {
   it("changes time zone and display name", async () => {
     const user = await createUser();
-    const updated = await callJson<{ timezone: string; display_name: string }>("/api/v1/auth/me", 200, {
+    const updated = await callJson<UserDto>("/api/v1/auth/me", 200, {
       method: "PATCH",
       token: user.token,
       body: { timezone: "Asia/Tokyo", display_name: "Sam" },
     });
     expect(updated).toMatchObject({ timezone: "Asia/Tokyo", display_name: "Sam" });
-    const me = await callJson<{ timezone: string }>("/api/v1/auth/me", 200, { token: user.token });
+    const me = await callJson<UserDto>("/api/v1/auth/me", 200, { token: user.token });
     expect(me.timezone).toBe("Asia/Tokyo");
   });
 });
@@ -280,11 +274,10 @@ describe("profile", () => {
 describe("personal API tokens", () => {
   it("creates a token shown once, stored only as its SHA-256, usable as a bearer", async () => {
     const user = await createUser();
-    const created = await callJson<{ id: string; token: string; token_prefix: string; scopes: string[] }>(
-      "/api/v1/auth/tokens",
-      201,
-      { token: user.token, body: { name: "agent script", scopes: ["profile:read"], expires_in_days: 30 } },
-    );
+    const created = await callJson<CreatedApiTokenDto>("/api/v1/auth/tokens", 201, {
+      token: user.token,
+      body: { name: "agent script", scopes: ["profile:read"], expires_in_days: 30 },
+    });
     expect(created.token).toMatch(/^pap_/);
     expect(created.token.startsWith(created.token_prefix)).toBe(true);
     const row = await env.DB.prepare("SELECT token_hash FROM api_tokens WHERE id = ?")
@@ -294,9 +287,10 @@ describe("personal API tokens", () => {
       }>();
     expect(row?.token_hash).toMatch(/^[0-9a-f]{64}$/);
     expect(row?.token_hash).not.toBe(created.token);
-    const me = await callJson<{ id: string }>("/api/v1/auth/me", 200, { token: created.token });
+    const me = await callJson<UserDto>("/api/v1/auth/me", 200, { token: created.token });
     expect(me.id).toBe(user.id);
-    const list = await callJson<{ id: string; token?: string }[]>("/api/v1/auth/tokens", 200, {
+    // The raw answer: a listed token never carries its secret.
+    const list = await callJson<Record<string, unknown>[]>("/api/v1/auth/tokens", 200, {
       token: user.token,
     });
     expect(list.map((t) => t.id)).toEqual([created.id]);
@@ -305,10 +299,7 @@ describe("personal API tokens", () => {
 
   it("answers 403 when the token lacks the route's scope, and API tokens cannot mint tokens", async () => {
     const user = await createUser();
-    const created = await callJson<{ token: string }>("/api/v1/auth/tokens", 201, {
-      token: user.token,
-      body: { name: "tasks only", scopes: ["tasks:read"] },
-    });
+    const created = await createApiToken(user.token, { name: "tasks only", scopes: ["tasks:read"] });
     const me = await call("/api/v1/auth/me", { token: created.token });
     expect(me.status).toBe(403);
     await me.body?.cancel();
@@ -322,10 +313,7 @@ describe("personal API tokens", () => {
 
   it("stops accepting a revoked token", async () => {
     const user = await createUser();
-    const created = await callJson<{ id: string; token: string }>("/api/v1/auth/tokens", 201, {
-      token: user.token,
-      body: { name: "temp", scopes: ["profile:read"] },
-    });
+    const created = await createApiToken(user.token, { name: "temp", scopes: ["profile:read"] });
     await callJson(`/api/v1/auth/tokens/${created.id}`, 204, { method: "DELETE", token: user.token });
     const res = await call("/api/v1/auth/me", { token: created.token });
     expect(res.status).toBe(401);

@@ -1,10 +1,12 @@
 import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
+import type { AcceptedDto, BonusEventDto, CalculatedXpDto } from "../src/features/gamification/schemas";
 import worker from "../src/index";
 import { call, callJson, createUser, problemOf } from "./helpers/api";
-import { adminToken, eventsOf, ledgerOf, profileOf, settle } from "./helpers/gamification";
-import { createTask } from "./helpers/tasks";
+import { adminToken, ledgerOf, profileOf } from "./helpers/gamification";
+import { eventsOf, settle } from "./helpers/outbox";
+import { completeStep, createTask } from "./helpers/tasks";
 
 // Bonus windows are global: this file keeps them to itself and cancels each one after its test.
 const created: string[] = [];
@@ -25,29 +27,24 @@ afterEach(async () => {
 
 async function window(multiplier: number, from = -3_600_000, to = 3_600_000) {
   const now = Date.now();
-  const body = await callJson<{ id: string; active: boolean; multiplier: number }>(
-    "/api/v1/gamification/enhanced/bonus-events",
-    201,
-    {
-      token: await adminOnce(),
-      body: {
-        name: `${multiplier}x`,
-        multiplier,
-        starts_at: new Date(now + from).toISOString(),
-        ends_at: new Date(now + to).toISOString(),
-      },
+  const body = await callJson<BonusEventDto>("/api/v1/gamification/enhanced/bonus-events", 201, {
+    token: await adminOnce(),
+    body: {
+      name: `${multiplier}x`,
+      multiplier,
+      starts_at: new Date(now + from).toISOString(),
+      ends_at: new Date(now + to).toISOString(),
     },
-  );
+  });
   created.push(body.id);
   return body;
 }
 
 const calculate = (token: string, body: Record<string, unknown> = {}) =>
-  callJson<{ amount: number; subtotal: number; multiplier: number; bonus: number; bonus_events: string[] }>(
-    "/api/v1/gamification/enhanced/xp/calculate",
-    200,
-    { token, body: { kind: "step", priority: "medium", estimated_minutes: 2, ...body } },
-  );
+  callJson<CalculatedXpDto>("/api/v1/gamification/enhanced/xp/calculate", 200, {
+    token,
+    body: { kind: "step", priority: "medium", estimated_minutes: 2, ...body },
+  });
 
 describe("admin tokens", () => {
   it("are refused to anyone not listed in ADMIN_EMAILS, and login sessions never hold the admin scope", async () => {
@@ -97,10 +94,7 @@ describe("bonus XP windows", () => {
       title: "Double",
       micro_steps: [{ description: "x", estimated_minutes: 2 }, { description: "y" }],
     });
-    await callJson(`/api/v1/tasks/${task.task_id}/steps/${task.micro_steps?.[0]?.step_id}/complete`, 200, {
-      method: "POST",
-      token: user.token,
-    });
+    await completeStep(user, task.task_id, task.micro_steps?.[0]?.step_id);
     await settle(user.id);
     const rows = await ledgerOf(user);
     const stepKey = `step:${task.micro_steps?.[0]?.step_id}`;
@@ -143,7 +137,7 @@ describe("bonus XP windows", () => {
     });
     created.splice(created.indexOf(now.id), 1);
     expect((await calculate(user.token)).multiplier).toBe(1);
-    const listed = await callJson<{ id: string }[]>("/api/v1/gamification/enhanced/bonus-events", 200, {
+    const listed = await callJson<BonusEventDto[]>("/api/v1/gamification/enhanced/bonus-events", 200, {
       token: user.token,
     });
     expect(listed.map((e) => e.id)).toContain(later.id);
@@ -195,11 +189,7 @@ describe("manual grants", () => {
     const user = await createUser();
     const token = await adminOnce();
     const body = { user_id: user.id, amount: 500, reason: "Beta tester thank-you", key: "beta-2026" };
-    const first = await callJson<{ event_id: string; status: string }>(
-      "/api/v1/gamification/enhanced/xp/grant",
-      202,
-      { token, body },
-    );
+    const first = await callJson<AcceptedDto>("/api/v1/gamification/enhanced/xp/grant", 202, { token, body });
     expect(first.status).toBe("accepted");
     await callJson("/api/v1/gamification/enhanced/xp/grant", 202, { token, body });
     await settle(user.id);

@@ -1,11 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { call, callJson, createUser, problemOf } from "./helpers/api";
-import type { Task } from "./helpers/tasks";
+import { getTask, type Task } from "./helpers/tasks";
 
-interface Captured extends Task {
-  estimated_minutes: number | null;
+type Captured = Task & {
   capture: { title: string; due_text: string | null; priority: string | null; tags: string[] };
-}
+};
 
 describe("capture", () => {
   it("turns one line into a task with priority, tags, estimate and a due time in the user's zone", async () => {
@@ -29,7 +28,7 @@ describe("capture", () => {
     }).format(due);
     expect(local).toBe("17");
     expect(due.getTime()).toBeGreaterThan(Date.now());
-    const stored = await callJson<Task>(`/api/v1/tasks/${task.task_id}`, 200, { token: user.token });
+    const stored = await getTask(user, task.task_id);
     expect(stored.title).toBe("email Sam about rent");
   });
 

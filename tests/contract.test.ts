@@ -1,14 +1,11 @@
 import { describe, expect, it } from "vitest";
-import { call, callJson, createUser } from "./helpers/api";
+import { call, createUser } from "./helpers/api";
+import { openApiDocument } from "./helpers/openapi";
 
 /**
  * Every response of the suite is checked against /openapi.json by tests/helpers/api.ts. These tests
  * add the answers ordinary tests rarely ask for: every id route with ids that are not ids.
  */
-
-interface Doc {
-  paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
-}
 
 const METHODS = ["get", "post", "put", "patch", "delete"] as const;
 // Too long, a path-looking string, a space, a unicode letter: none is anybody's id.
@@ -17,7 +14,7 @@ const MALFORMED_IDS = ["x".repeat(300), "..%2F..%2Fetc", "not%20an%20id", "%C3%A
 describe("the OpenAPI document", () => {
   it("documents what every id route answers to malformed ids, and none of them is a 5xx", async () => {
     const user = await createUser();
-    const doc = await callJson<Doc>("/openapi.json", 200);
+    const doc = await openApiDocument();
     const idRoutes = Object.entries(doc.paths).flatMap(([path, operations]) =>
       METHODS.filter((m) => operations[m] && path.includes("{") && !path.endsWith("/ws")).map((m) => ({
         method: m.toUpperCase(),

@@ -1,30 +1,24 @@
-import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { Validator } from "@cfworker/json-schema";
 import { describe, expect, it, vi } from "vitest";
-import worker from "../src/index";
+import type { EventTypeDto } from "../src/features/events/schemas";
 import { SCOPES } from "../src/lib/auth/principal";
 import { EVENT_TYPES, type EventType } from "../src/lib/events/catalog";
 import { newEvent, parseEvent } from "../src/lib/events/envelope";
 import { call, callJson, createUser, problemOf } from "./helpers/api";
+import { apiTokenFor } from "./helpers/auth";
 import { freezeClock } from "./helpers/clock";
 import { delegate, registerAgent } from "./helpers/delegation";
-import { apiTokenFor, focusAction, focusStateOf, startFocus } from "./helpers/focus";
-import { adminToken, eventsOf, settle } from "./helpers/gamification";
+import { focusAction, focusStateOf, startFocus } from "./helpers/focus";
+import { adminToken } from "./helpers/gamification";
+import { eventsOf, runEventsQueue, settle } from "./helpers/outbox";
 import { adoptPet, careFor, giveTreats } from "./helpers/pets";
-import { createTask } from "./helpers/tasks";
-
-interface EventTypeEntry {
-  type: string;
-  version: number;
-  description: string;
-  schema: Record<string, unknown>;
-}
+import { completeStep, createTask } from "./helpers/tasks";
 
 const MIN = 60_000;
 
-async function catalog(): Promise<EventTypeEntry[]> {
-  return callJson<EventTypeEntry[]>("/api/v1/event-types", 200);
+async function catalog(): Promise<EventTypeDto[]> {
+  return callJson<EventTypeDto[]>("/api/v1/event-types", 200);
 }
 
 describe("GET /api/v1/event-types", () => {
@@ -32,7 +26,7 @@ describe("GET /api/v1/event-types", () => {
     const res = await call("/api/v1/event-types");
     expect(res.status).toBe(200);
     expect(res.headers.get("cache-control")).toContain("max-age");
-    const entries = (await res.json()) as EventTypeEntry[];
+    const entries = (await res.json()) as EventTypeDto[];
     expect(entries.map((e) => e.type).sort()).toEqual([...EVENT_TYPES].sort());
     for (const entry of entries) {
       expect(entry.version).toBeGreaterThanOrEqual(1);
@@ -46,7 +40,7 @@ describe("GET /api/v1/event-types", () => {
   });
 
   it("answers one type, and 404 as problem+json for a type that does not exist", async () => {
-    const one = await callJson<EventTypeEntry>("/api/v1/event-types/task.completed", 200);
+    const one = await callJson<EventTypeDto>("/api/v1/event-types/task.completed", 200);
     expect(one).toMatchObject({ type: "task.completed", version: 1 });
     const missing = await call("/api/v1/event-types/task.exploded");
     expect(missing.status).toBe(404);
@@ -77,11 +71,7 @@ describe("every event the platform writes matches the published catalog", () => 
       estimated_minutes: 20,
       micro_steps: [{ description: "Water" }, { description: "Stretch" }, { description: "Plan the day" }],
     });
-    for (const step of task.micro_steps ?? [])
-      await callJson(`/api/v1/tasks/${task.task_id}/steps/${step.step_id}/complete`, 200, {
-        method: "POST",
-        token: user.token,
-      });
+    for (const step of task.micro_steps ?? []) await completeStep(user, task.task_id, step.step_id);
     const gone = await createTask(user, { title: "Not needed" });
     await callJson(`/api/v1/tasks/${gone.task_id}`, 204, { method: "DELETE", token: user.token });
 
@@ -191,24 +181,11 @@ describe("producers and consumers keep to the catalog", () => {
   it("retries (never silently drops) an event of an unknown version or type, and says so", async () => {
     const errors = vi.spyOn(console, "error").mockImplementation(() => undefined);
     const good = newEvent("pet.fed", "u", { pet_id: "p", xp: 3 });
-    const batch = createMessageBatch("pap-events", [
-      { id: "m-v2", timestamp: new Date(), attempts: 1, body: { ...good, version: 2 } },
-      {
-        id: "m-type",
-        timestamp: new Date(),
-        attempts: 1,
-        body: { ...good, id: "x2", type: "task.exploded" },
-      },
-      {
-        id: "m-data",
-        timestamp: new Date(),
-        attempts: 1,
-        body: { ...good, id: "x3", data: { pet_id: "p" } },
-      },
+    const result = await runEventsQueue([
+      { id: "m-v2", body: { ...good, version: 2 } },
+      { id: "m-type", body: { ...good, id: "x2", type: "task.exploded" } },
+      { id: "m-data", body: { ...good, id: "x3", data: { pet_id: "p" } } },
     ]);
-    const ctx = createExecutionContext();
-    await worker.queue(batch, env);
-    const result = await getQueueResult(batch, ctx);
     const logged = errors.mock.calls.map((c) => String(c[0])).join("\n");
     errors.mockRestore();
     expect(result.explicitAcks).toEqual([]);

@@ -1,21 +1,16 @@
-import {
-  createExecutionContext,
-  createMessageBatch,
-  createScheduledController,
-  getQueueResult,
-  waitOnExecutionContext,
-} from "cloudflare:test";
-import { env, exports } from "cloudflare:workers";
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
 import { createDatabase } from "../src/db";
 import { createTask as createTaskRow } from "../src/features/tasks/service";
 import worker from "../src/index";
 import { DEFAULT_HANDLERS } from "../src/jobs/event-handlers";
 import { consumeEvents, retryDelaySeconds } from "../src/jobs/events-consumer";
-import type { Envelope, EventType } from "../src/lib/events/catalog";
+import type { Envelope } from "../src/lib/events/catalog";
 import { statementHandler } from "../src/lib/events/handler";
 import { createUser } from "./helpers/api";
-import { createTask } from "./helpers/tasks";
+import { deliver, eventsOf, runEventsQueue } from "./helpers/outbox";
+import { completeStep, createTask } from "./helpers/tasks";
 
 async function outboxFor(userId: string) {
   const rows = await env.DB.prepare("SELECT * FROM events WHERE user_id = ? ORDER BY id").bind(userId).all<{
@@ -27,31 +22,6 @@ async function outboxFor(userId: string) {
     send_attempts: number;
   }>();
   return rows.results;
-}
-
-function envelopeOf(
-  row: { id: string; type: string; data: string; occurred_at: string },
-  userId: string,
-): Envelope {
-  return {
-    id: row.id,
-    type: row.type as EventType,
-    version: 1,
-    user_id: userId,
-    occurred_at: row.occurred_at,
-    data: JSON.parse(row.data),
-  };
-}
-
-async function deliver(events: Envelope[]) {
-  const batch = createMessageBatch<Envelope>(
-    "pap-events",
-    events.map((body, i) => ({ id: `msg-${body.id}-${i}`, timestamp: new Date(), attempts: 1, body })),
-  );
-  const ctx = createExecutionContext();
-  // Queue and scheduled handlers take controllers that cannot cross RPC, so they are called directly.
-  await worker.queue(batch as MessageBatch<unknown>, env);
-  return getQueueResult(batch, ctx);
 }
 
 const statsOf = (userId: string) =>
@@ -85,8 +55,8 @@ describe("outbox and event bus", () => {
   it("handles a redelivered event once: one effect, one receipt, acked both times", async () => {
     const user = await createUser();
     await createTask(user, { title: "Counted once" });
-    const [row] = await outboxFor(user.id);
-    const event = envelopeOf(row!, user.id);
+    const [event] = await eventsOf(user.id);
+    if (!event) throw new Error("no task.created event");
     const first = await deliver([event]);
     const second = await deliver([event, event]);
     expect(first.explicitAcks).toHaveLength(1);
@@ -100,12 +70,7 @@ describe("outbox and event bus", () => {
   });
 
   it("acks and drops a malformed message instead of retrying it forever", async () => {
-    const batch = createMessageBatch("pap-events", [
-      { id: "junk", timestamp: new Date(), attempts: 1, body: { nope: true } },
-    ]);
-    const ctx = createExecutionContext();
-    await worker.queue(batch, env);
-    const result = await getQueueResult(batch, ctx);
+    const result = await runEventsQueue([{ id: "junk", body: { nope: true } }]);
     expect(result.explicitAcks).toEqual(["junk"]);
   });
 
@@ -128,8 +93,8 @@ describe("outbox and event bus", () => {
   it("acks the good events of a delivery and retries only the one whose handler fails", async () => {
     const user = await createUser();
     await createTask(user, { title: "Good one" });
-    const [row] = await outboxFor(user.id);
-    const good = envelopeOf(row!, user.id);
+    const [good] = await eventsOf(user.id);
+    if (!good) throw new Error("no task.created event");
     const bad: Envelope<"pet.fed"> = {
       ...good,
       id: "evt-poison",
@@ -139,13 +104,13 @@ describe("outbox and event bus", () => {
     const failing = statementHandler("fails-on-poison", ["pet.fed"], () => {
       throw new Error("cannot handle poison");
     });
-    const batch = createMessageBatch<Envelope>("pap-events", [
-      { id: "m-good", timestamp: new Date(), attempts: 1, body: good },
-      { id: "m-bad", timestamp: new Date(), attempts: 1, body: bad },
-    ]);
-    const ctx = createExecutionContext();
-    await consumeEvents(batch as MessageBatch<unknown>, env, [...DEFAULT_HANDLERS, failing]);
-    const result = await getQueueResult(batch, ctx);
+    const result = await runEventsQueue(
+      [
+        { id: "m-good", body: good },
+        { id: "m-bad", body: bad },
+      ],
+      (batch) => consumeEvents(batch, env, [...DEFAULT_HANDLERS, failing]),
+    );
     expect(result.explicitAcks).toEqual(["m-good"]);
     expect(result.retryMessages.map((m) => m.msgId)).toEqual(["m-bad"]);
     expect((await statsOf(user.id))?.tasks_created).toBe(1);
@@ -158,15 +123,7 @@ describe("outbox and event bus", () => {
   it("delivers events from real requests through the queue", async () => {
     const user = await createUser();
     const task = await createTask(user, { title: "Live", micro_steps: [{ description: "one" }] });
-    await exports.default
-      .fetch(
-        `https://api.test/api/v1/tasks/${task.task_id}/steps/${task.micro_steps?.[0]?.step_id}/complete`,
-        {
-          method: "POST",
-          headers: { authorization: `Bearer ${user.token}` },
-        },
-      )
-      .then((r) => r.text());
+    await completeStep(user, task.task_id, task.micro_steps?.[0]?.step_id);
     await vi.waitFor(
       async () => {
         const stats = await statsOf(user.id);

@@ -1,17 +1,19 @@
 import { evictDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { createDatabase } from "../src/db";
 import { revokeApiToken } from "../src/features/auth/api-tokens";
+import type { AuthResponseDto } from "../src/features/auth/schemas";
+import type { SocketTicketDto } from "../src/lib/live-socket-routes";
 import { call, callJson, createUser, problemOf, type TestUser } from "./helpers/api";
+import { apiTokenFor, createApiToken, revokeApiTokenOf } from "./helpers/auth";
 import { freezeClock } from "./helpers/clock";
 import {
-  apiTokenFor,
   connect,
+  type FocusState,
   focusAction,
   focusStateOf,
   openSocket,
-  revokeApiTokenOf,
   runTimerAlarm,
   type SocketMessage,
   startFocus,
@@ -24,7 +26,6 @@ const sockets: TestSocket[] = [];
 
 afterEach(() => {
   for (const socket of sockets.splice(0)) socket.close();
-  vi.useRealTimers();
 });
 
 async function open(options: Parameters<typeof openSocket>[0]): Promise<TestSocket> {
@@ -36,14 +37,10 @@ async function open(options: Parameters<typeof openSocket>[0]): Promise<TestSock
 const summary = (m: SocketMessage) => [m.type, m.seq, m.event ?? null];
 
 async function ticketFor(user: TestUser): Promise<string> {
-  const body = await callJson<{ ticket: string; url: string; expires_in: number }>(
-    "/api/v1/focus/ws-ticket",
-    201,
-    {
-      method: "POST",
-      token: user.token,
-    },
-  );
+  const body = await callJson<SocketTicketDto>("/api/v1/focus/ws-ticket", 201, {
+    method: "POST",
+    token: user.token,
+  });
   expect(body.expires_in).toBe(60);
   expect(body.url).toBe(`/api/v1/focus/ws?ticket=${encodeURIComponent(body.ticket)}`);
   return body.ticket;
@@ -118,10 +115,10 @@ describe("the focus WebSocket", () => {
     socket.ws.send(JSON.stringify({ type: "ping" }));
     expect((await socket.waitFor(8))[7]).toEqual({ type: "pong" });
     // The socket's actions are the same as HTTP's: the session is really running.
-    const state = await callJson<{ session: { kind: string } }>("/api/v1/focus/current", 200, {
+    const state = await callJson<FocusState>("/api/v1/focus/current", 200, {
       token: user.token,
     });
-    expect(state.session.kind).toBe("short_burst");
+    expect(state.session?.kind).toBe("short_burst");
   });
 
   it("replays what a reconnecting client missed after ?since, and flags a gap it cannot fill", async () => {
@@ -143,9 +140,9 @@ describe("the focus WebSocket", () => {
   it("pushes work over from the alarm to connected devices, with nobody calling the API", async () => {
     const clock = freezeClock();
     const user = await createUser();
-    const { token } = await callJson<{ token: string }>("/api/v1/auth/tokens", 201, {
-      token: user.token,
-      body: { name: "clockwork", scopes: ["focus:read", "focus:write"] },
+    const { token } = await createApiToken(user.token, {
+      name: "clockwork",
+      scopes: ["focus:read", "focus:write"],
     });
     const apiUser = { ...user, token };
     const socket = await open({ token });
@@ -315,7 +312,7 @@ describe("the sockets of a revoked API token", () => {
 describe("logging out", () => {
   it("closes the sockets the session opened with 4001, and no other login's", async () => {
     const user = await createUser();
-    const other = await callJson<{ access_token: string }>("/api/v1/auth/login", 200, {
+    const other = await callJson<AuthResponseDto>("/api/v1/auth/login", 200, {
       body: { email: user.email, password: user.password },
     });
     const ended = await open({ token: user.token });
@@ -330,7 +327,7 @@ describe("logging out", () => {
 
   it("closes every login's sockets when one signs out everywhere", async () => {
     const user = await createUser();
-    const other = await callJson<{ access_token: string }>("/api/v1/auth/login", 200, {
+    const other = await callJson<AuthResponseDto>("/api/v1/auth/login", 200, {
       body: { email: user.email, password: user.password },
     });
     const mine = await open({ token: user.token });
@@ -357,10 +354,7 @@ describe("opening the focus WebSocket", () => {
   it("refuses no credentials with 401, a token without focus:read with 403, and a plain GET with 426", async () => {
     const user = await createUser();
     expect((await connect()).status).toBe(401);
-    const { token } = await callJson<{ token: string }>("/api/v1/auth/tokens", 201, {
-      token: user.token,
-      body: { name: "tasks only", scopes: ["tasks:read"] },
-    });
+    const { token } = await createApiToken(user.token, { name: "tasks only", scopes: ["tasks:read"] });
     const forbidden = await connect({ token });
     expect(forbidden.status).toBe(403);
     await forbidden.text();

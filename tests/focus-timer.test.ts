@@ -2,6 +2,7 @@ import { evictDurableObject, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { FocusTimer } from "../durable-objects/focus-timer";
+import type { FocusSettingsDto } from "../src/features/focus/schemas";
 import { callJson, type TestUser } from "./helpers/api";
 import { freezeClock } from "./helpers/clock";
 import {
@@ -18,7 +19,6 @@ const MIN = 60_000;
 
 afterEach(() => {
   vi.restoreAllMocks();
-  vi.useRealTimers();
 });
 
 /** The timer's alarm, read inside the object. */
@@ -132,15 +132,11 @@ describe("durability", () => {
   it("retries a settings change D1 refused, even before any session was ever started", async () => {
     const user = await userWithApiToken();
     const batch = vi.spyOn(env.DB, "batch").mockRejectedValue(new Error("D1 is down"));
-    const changed = await callJson<{ pomodoro_work_minutes: number }>(
-      "/api/v1/focus/enhanced/settings",
-      200,
-      {
-        method: "PATCH",
-        token: user.token,
-        body: { pomodoro_work_minutes: 40 },
-      },
-    );
+    const changed = await callJson<FocusSettingsDto>("/api/v1/focus/enhanced/settings", 200, {
+      method: "PATCH",
+      token: user.token,
+      body: { pomodoro_work_minutes: 40 },
+    });
     expect(changed.pomodoro_work_minutes).toBe(40);
     batch.mockRestore();
     const stored = () =>

@@ -1,10 +1,12 @@
 import { env } from "cloudflare:workers";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { createDatabase } from "../src/db";
 import { DEFAULT_SETTINGS } from "../src/features/focus/kinds";
+import type { FocusAnalyticsDto, FocusKindDto } from "../src/features/focus/schemas";
 import { settingsUpsert } from "../src/features/focus/settings";
 import { addDays } from "../src/lib/time";
 import { call, callJson, createUser, problemOf, type TestUser } from "./helpers/api";
+import { createApiToken } from "./helpers/auth";
 import { freezeClock, localDateOf, nextLocal } from "./helpers/clock";
 import { registerAgent } from "./helpers/delegation";
 import {
@@ -16,19 +18,13 @@ import {
   startFocus,
   userWithApiToken,
 } from "./helpers/focus";
+import { eventsOf } from "./helpers/outbox";
 import { createTask } from "./helpers/tasks";
 
 const MIN = 60_000;
 
-afterEach(() => {
-  vi.useRealTimers();
-});
-
 async function eventTypesOf(user: TestUser): Promise<string[]> {
-  const { results } = await env.DB.prepare("SELECT type FROM events WHERE user_id = ? ORDER BY id")
-    .bind(user.id)
-    .all<{ type: string }>();
-  return results.map((r) => r.type);
+  return (await eventsOf(user.id)).map((e) => e.type);
 }
 
 describe("starting a session", () => {
@@ -367,11 +363,7 @@ describe("settings and kinds", () => {
       short_break_minutes: 10,
       long_break_minutes: 15,
     });
-    const kinds = await callJson<{ kind: string; default_minutes: number | null }[]>(
-      "/api/v1/focus/enhanced/kinds",
-      200,
-      { token: user.token },
-    );
+    const kinds = await callJson<FocusKindDto[]>("/api/v1/focus/enhanced/kinds", 200, { token: user.token });
     expect(kinds.find((k) => k.kind === "pomodoro")?.default_minutes).toBe(50);
     const started = await startFocus(user);
     expect(started.session?.planned_minutes).toBe(50);
@@ -509,11 +501,9 @@ describe("analytics", () => {
 describe("analytics at the edges of the calendar", () => {
   it("answers a range far in the future with empty figures, not an error", async () => {
     const user = await createUser();
-    const res = await callJson<{ range: { from: string; to: string }; totals: { sessions: number } }>(
-      "/api/v1/focus/analytics?to=9998-12-31",
-      200,
-      { token: user.token },
-    );
+    const res = await callJson<FocusAnalyticsDto>("/api/v1/focus/analytics?to=9998-12-31", 200, {
+      token: user.token,
+    });
     expect(res).toMatchObject({ range: { from: "9998-12-02", to: "9998-12-31" }, totals: { sessions: 0 } });
   });
 });
@@ -521,10 +511,7 @@ describe("analytics at the edges of the calendar", () => {
 describe("credentials", () => {
   it("lets a read-only focus token read but not act (403)", async () => {
     const user = await createUser();
-    const { token } = await callJson<{ token: string }>("/api/v1/auth/tokens", 201, {
-      token: user.token,
-      body: { name: "watch", scopes: ["focus:read"] },
-    });
+    const { token } = await createApiToken(user.token, { name: "watch", scopes: ["focus:read"] });
     expect((await call("/api/v1/focus/enhanced/state", { token })).status).toBe(200);
     const res = await call("/api/v1/focus/enhanced/start", { token, body: {} });
     expect(res.status).toBe(403);

@@ -2,7 +2,11 @@ import { exports } from "cloudflare:workers";
 import fc from "fast-check";
 import { beforeAll, describe, expect, it } from "vitest";
 import { BASE, call, callJson, createUser, type TestUser } from "./helpers/api";
+import { createApiToken } from "./helpers/auth";
 import { type Assignment, delegate, registerAgent } from "./helpers/delegation";
+import { startFocus } from "./helpers/focus";
+import { type JsonSchema, openApiDocument } from "./helpers/openapi";
+import { fillPath, type PathIds } from "./helpers/path-ids";
 import { adoptPet } from "./helpers/pets";
 import { createTask } from "./helpers/tasks";
 import { createTemplate } from "./helpers/templates";
@@ -12,43 +16,6 @@ import { createTemplate } from "./helpers/templates";
  * problem document, never a 5xx. The routes, their fields and their query parameters come from the
  * served OpenAPI document, so new routes and fields are fuzzed without editing this file.
  */
-
-interface JsonSchema {
-  $ref?: string;
-  type?: string | string[];
-  enum?: unknown[];
-  format?: string;
-  properties?: Record<string, JsonSchema>;
-  items?: JsonSchema;
-  anyOf?: JsonSchema[];
-  oneOf?: JsonSchema[];
-  allOf?: JsonSchema[];
-  minimum?: number;
-  maximum?: number;
-  minLength?: number;
-  maxLength?: number;
-  minItems?: number;
-  maxItems?: number;
-  pattern?: string;
-  example?: unknown;
-  required?: string[];
-}
-
-interface OpenApiParameter {
-  name: string;
-  in: string;
-  schema?: JsonSchema;
-}
-
-interface OpenApiOperation {
-  parameters?: OpenApiParameter[];
-  requestBody?: { required?: boolean; content?: Record<string, { schema?: JsonSchema }> };
-}
-
-interface OpenApiDocument {
-  paths: Record<string, Record<string, OpenApiOperation>>;
-  components?: { schemas?: Record<string, JsonSchema> };
-}
 
 interface BodyRoute {
   method: string;
@@ -65,27 +32,18 @@ interface Payload {
 }
 
 /** The real ids of the fuzzing user, for path parameters and as likely values in bodies. */
-interface OwnIds {
-  task_id: string;
+interface OwnIds extends PathIds {
   other_task_id: string;
-  step_id: string;
   other_step_id: string;
-  token_id: string;
   refresh_token: string;
-  agent_id: string;
-  assignment_id: string;
-  session_id: string;
-  user_id: string;
-  pet_id: string;
-  template_id: string;
 }
 
 const RUNS = 50;
 const HTTP_METHODS = new Set(["get", "put", "post", "delete", "patch"]);
 const JSON_TYPE = "application/json";
 
-const doc = await (await call("/openapi.json")).json<OpenApiDocument>();
-const componentSchemas = doc.components?.schemas ?? {};
+const doc = await openApiDocument();
+const componentSchemas = doc.components.schemas;
 
 /** Follows `$ref`s and merges `allOf` parts (how extended schemas are published) into one object. */
 function resolve(schema: JsonSchema, seen: string[] = []): JsonSchema {
@@ -529,10 +487,7 @@ async function ownUser(): Promise<{ user: TestUser; ids: OwnIds }> {
     micro_steps: [{ description: "One" }, { description: "Two" }],
   });
   const other = await createTask(user, { title: "Other", depends_on: [task.task_id] });
-  const token = await callJson<{ id: string }>("/api/v1/auth/tokens", 201, {
-    token: user.token,
-    body: { name: "fuzz", scopes: ["tasks:read"] },
-  });
+  const token = await createApiToken(user.token, { name: "fuzz", scopes: ["tasks:read"] });
   const [one, two] = task.micro_steps ?? [];
   // Room for every assignment the fuzzing hands it, so DELEGATE can succeed again and again.
   const agent = await registerAgent(user, { max_concurrent_tasks: 100 });
@@ -568,14 +523,7 @@ async function readyFocus(user: TestUser, running: boolean): Promise<string | un
     await (await call(`/api/v1/focus/enhanced/${action}`, { method: "POST", token: user.token })).text();
   }
   if (!running) return undefined;
-  const state = await callJson<{ session: { session_id: string } | null }>(
-    "/api/v1/focus/enhanced/start",
-    201,
-    {
-      token: user.token,
-      body: { kind: "custom", duration_minutes: 30 },
-    },
-  );
+  const state = await startFocus(user, { kind: "custom", duration_minutes: 30 });
   return state.session?.session_id;
 }
 
@@ -615,26 +563,6 @@ async function readyAssignment(user: TestUser, agentId: string, move: string): P
     });
   }
   return assignment.assignment_id;
-}
-
-function fillPath(template: string, ids: OwnIds): string {
-  const values: Record<string, string> = {
-    task_id: ids.task_id,
-    step_id: ids.step_id,
-    token_id: ids.token_id,
-    agent_id: ids.agent_id,
-    assignment_id: ids.assignment_id,
-    session_id: ids.session_id,
-    user_id: ids.user_id,
-    pet_id: ids.pet_id,
-    template_id: ids.template_id,
-  };
-  return template.replace(/\{([^}]+)\}/g, (_match, name: string) => {
-    const value = values[name];
-    if (value === undefined)
-      throw new Error(`No id to fill {${name}} in ${template}: teach the fuzzer about it`);
-    return value;
-  });
 }
 
 // ---- the properties ----

@@ -8,7 +8,7 @@ import type { DomainEvent } from "../src/lib/events/catalog";
 import { newEvent } from "../src/lib/events/envelope";
 import { createUser } from "./helpers/api";
 import { freezeClock, localDateOf, nextUtc } from "./helpers/clock";
-import { deliver, eventsOf } from "./helpers/gamification";
+import { deliver, eventsOf } from "./helpers/outbox";
 
 const DAY_MS = 86_400_000;
 

@@ -1,21 +1,18 @@
 import { env } from "cloudflare:workers";
-import { describe, expect, it, vi } from "vitest";
+import { describe, expect, it } from "vitest";
 import { BADGES } from "../src/features/gamification/badges";
 import { challengesFor } from "../src/features/gamification/challenges";
 import { LEVEL_THRESHOLDS } from "../src/features/gamification/levels";
+import type { BadgesDto, ChallengeDto, StreakDto } from "../src/features/gamification/schemas";
 import { call, callJson, createUser, type TestUser } from "./helpers/api";
-import { backdated, freezeClock } from "./helpers/clock";
-import { deliver, eventsOf, ledgerOf, profileOf, settle } from "./helpers/gamification";
-import { createTask, type Task } from "./helpers/tasks";
+import { createApiToken } from "./helpers/auth";
+import { backdated, freezeClock, thawClock } from "./helpers/clock";
+import { ledgerOf, profileOf } from "./helpers/gamification";
+import { deliver, eventsOf, settle } from "./helpers/outbox";
+import { completeStep, createTask, type Task } from "./helpers/tasks";
 
 async function completeAll(user: TestUser, task: Task, body?: { completed_at: string }) {
-  for (const step of task.micro_steps ?? []) {
-    await callJson(`/api/v1/tasks/${task.task_id}/steps/${step.step_id}/complete`, 200, {
-      method: "POST",
-      token: user.token,
-      ...(body ? { body } : {}),
-    });
-  }
+  for (const step of task.micro_steps ?? []) await completeStep(user, task.task_id, step.step_id, body);
 }
 
 const DAY_MS = 86_400_000;
@@ -71,14 +68,7 @@ describe("XP from completed work", () => {
       createTask(user, { title: "B", micro_steps: steps(10) }),
     ]);
     await Promise.all(
-      tasks.flatMap((t) =>
-        (t.micro_steps ?? []).map((s) =>
-          callJson(`/api/v1/tasks/${t.task_id}/steps/${s.step_id}/complete`, 200, {
-            method: "POST",
-            token: user.token,
-          }),
-        ),
-      ),
+      tasks.flatMap((t) => (t.micro_steps ?? []).map((s) => completeStep(user, t.task_id, s.step_id))),
     );
     const events = await eventsOf(user.id);
     // Four deliveries at once, as concurrent queue consumers would run them.
@@ -136,11 +126,7 @@ describe("completions that happen again", () => {
     const user = await createUser({ timezone: "UTC" });
     const task = await createTask(user, { title: "Flip-flop", micro_steps: steps(2) });
     const step = task.micro_steps?.[0]?.step_id;
-    const complete = () =>
-      callJson(`/api/v1/tasks/${task.task_id}/steps/${step}/complete`, 200, {
-        method: "POST",
-        token: user.token,
-      });
+    const complete = () => completeStep(user, task.task_id, step);
     const reopen = () =>
       callJson(`/api/v1/tasks/${task.task_id}/steps/${step}`, 200, {
         method: "PATCH",
@@ -187,18 +173,12 @@ describe("completions that happen again", () => {
       Array.from({ length: units }, (_, i) => createTask(user, { title: `c${i}`, micro_steps: steps(1) })),
     );
     for (const t of tasks.slice(0, units - 2)) {
-      await callJson(`/api/v1/tasks/${t.task_id}/steps/${t.micro_steps?.[0]?.step_id}/complete`, 200, {
-        method: "POST",
-        token: user.token,
-      });
+      await completeStep(user, t.task_id, t.micro_steps?.[0]?.step_id);
     }
     await settle(user.id);
     const last = tasks.slice(units - 2);
     for (const t of last) {
-      await callJson(`/api/v1/tasks/${t.task_id}/steps/${t.micro_steps?.[0]?.step_id}/complete`, 200, {
-        method: "POST",
-        token: user.token,
-      });
+      await completeStep(user, t.task_id, t.micro_steps?.[0]?.step_id);
     }
     const pending = (await eventsOf(user.id)).filter((e) =>
       last.some((t) => "task_id" in e.data && t.task_id === e.data.task_id),
@@ -236,10 +216,7 @@ describe("badges", () => {
     await settle(user.id);
     const unlocked = await eventsOf(user.id, "achievement.unlocked");
     expect(unlocked.filter((e) => e.data.badge_id === "steps_bronze")).toHaveLength(1);
-    const body = await callJson<{
-      badges: { id: string; unlocked_at: string | null }[];
-      progress: { family: string; value: number; tier: string | null; next: { remaining: number } | null }[];
-    }>("/api/v1/gamification/badges", 200, { token: user.token });
+    const body = await callJson<BadgesDto>("/api/v1/gamification/badges", 200, { token: user.token });
     expect(body.badges.length).toBeGreaterThanOrEqual(20);
     expect(body.badges.find((b) => b.id === "steps_bronze")?.unlocked_at).not.toBeNull();
     expect(body.badges.find((b) => b.id === "steps_silver")?.unlocked_at).toBeNull();
@@ -264,11 +241,7 @@ describe("streaks", () => {
     /** One step of its own, completed `days` ago. */
     const doneDaysAgo = async (days: number) => {
       const task = tasks[days] as Task;
-      await callJson(`/api/v1/tasks/${task.task_id}/steps/${task.micro_steps?.[0]?.step_id}/complete`, 200, {
-        method: "POST",
-        token: user.token,
-        body: { completed_at: daysAgo(days) },
-      });
+      await completeStep(user, task.task_id, task.micro_steps?.[0]?.step_id, { completed_at: daysAgo(days) });
     };
     // Today, yesterday and three days ago: the day before yesterday is missing.
     for (const days of [0, 1, 3]) await doneDaysAgo(days);
@@ -277,12 +250,9 @@ describe("streaks", () => {
     // The missing day arrives late (an app that was offline).
     await doneDaysAgo(2);
     await settle(user.id);
-    const streak = await callJson<{
-      current_days: number;
-      longest_days: number;
-      at_risk: boolean;
-      timezone: string;
-    }>("/api/v1/gamification/enhanced/streak", 200, { token: user.token });
+    const streak = await callJson<StreakDto>("/api/v1/gamification/enhanced/streak", 200, {
+      token: user.token,
+    });
     expect(streak).toMatchObject({ current_days: 4, longest_days: 4, at_risk: false, timezone: "UTC" });
     // Three days in a row unlocked the bronze streak badge.
     expect((await eventsOf(user.id, "achievement.unlocked")).map((e) => e.data.badge_id)).toContain(
@@ -311,14 +281,10 @@ describe("daily challenges", () => {
       createTask(user, { title: "One more", micro_steps: steps(1) }),
     );
     for (const step of task.micro_steps ?? []) {
-      await callJson(`/api/v1/tasks/${task.task_id}/steps/${step.step_id}/complete`, 200, {
-        method: "POST",
-        token: user.token,
-        body: { completed_at: at },
-      });
+      await completeStep(user, task.task_id, step.step_id, { completed_at: at });
     }
     await settle(user.id);
-    const list = await callJson<{ challenge_id: string; progress: number; completed: boolean; xp: number }[]>(
+    const list = await callJson<ChallengeDto[]>(
       `/api/v1/gamification/enhanced/challenges?date=${pick.date}`,
       200,
       { token: user.token },
@@ -330,11 +296,7 @@ describe("daily challenges", () => {
       xp: pick.steps.xp,
     });
     // One more step: no second payment.
-    await callJson(`/api/v1/tasks/${extra.task_id}/steps/${extra.micro_steps?.[0]?.step_id}/complete`, 200, {
-      method: "POST",
-      token: user.token,
-      body: { completed_at: at },
-    });
+    await completeStep(user, extra.task_id, extra.micro_steps?.[0]?.step_id, { completed_at: at });
     await settle(user.id);
     const paid = (await ledgerOf(user)).filter(
       (r) => r.source_key === `challenge:${pick.steps?.challenge_id}`,
@@ -351,7 +313,7 @@ describe("daily challenges", () => {
     const today = new Date().toISOString().slice(0, 10);
     const farAhead = new Date(Date.now() + 40 * DAY_MS).toISOString().slice(0, 10);
     for (const date of [today, farAhead]) {
-      const list = await callJson<{ challenge_id: string; title: string; target: number; xp: number }[]>(
+      const list = await callJson<ChallengeDto[]>(
         `/api/v1/gamification/enhanced/challenges?date=${date}`,
         200,
         { token: user.token },
@@ -378,9 +340,9 @@ describe("daily challenges", () => {
 describe("focus sessions", () => {
   it("pay XP when completed, by the minutes worked; a session stopped at once earns nothing", async () => {
     const user = await createUser();
-    const { token } = await callJson<{ token: string }>("/api/v1/auth/tokens", 201, {
-      token: user.token,
-      body: { name: "focus", scopes: ["focus:read", "focus:write", "gamification:read"] },
+    const { token } = await createApiToken(user.token, {
+      name: "focus",
+      scopes: ["focus:read", "focus:write", "gamification:read"],
     });
     const start = () =>
       callJson("/api/v1/focus/enhanced/start", 201, {
@@ -395,7 +357,7 @@ describe("focus sessions", () => {
     await start();
     clock.tick(12 * 60_000);
     await finish();
-    vi.useRealTimers();
+    thawClock();
     await settle(user.id);
     const rows = (await ledgerOf(user)).filter((r) => r.source === "focus");
     // The first (0 minutes) earned nothing; the second: 5 for finishing + 1 per 2 minutes.

@@ -1,11 +1,24 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
+import type { ApiTokenDto } from "../src/features/auth/schemas";
+import type { ProblemBody } from "../src/lib/errors";
 import { newId } from "../src/lib/ids";
 import { call, callJson, createUser, problemOf, type TestUser } from "./helpers/api";
-import { type Agent, type Assignment, delegate, registerAgent } from "./helpers/delegation";
-import { type FocusState, focusAction, focusStateOf, startFocus } from "./helpers/focus";
-import { adoptPet, type Pet, petOf } from "./helpers/pets";
-import { createTask, type Task } from "./helpers/tasks";
+import { createApiToken } from "./helpers/auth";
+import {
+  type Agent,
+  type Assignment,
+  agentsOf,
+  assignmentsOf,
+  delegate,
+  type RegisteredAgent,
+  registerAgent,
+} from "./helpers/delegation";
+import { type FocusSession, type FocusState, focusAction, focusStateOf, startFocus } from "./helpers/focus";
+import { openApiDocument } from "./helpers/openapi";
+import { fillPath, type PathIds } from "./helpers/path-ids";
+import { adoptPet, interactionsOf, type Pet, petOf } from "./helpers/pets";
+import { completeStep, createTask, getTask, type Task } from "./helpers/tasks";
 import { createTemplate, type Template } from "./helpers/templates";
 
 /**
@@ -14,53 +27,19 @@ import { createTemplate, type Template } from "./helpers/templates";
  * of an id or a body recipe) without anyone remembering to add it here.
  */
 
-interface OpenApiOperation {
-  requestBody?: { required?: boolean };
-}
-
-interface OpenApiDocument {
-  paths: Record<string, Record<string, OpenApiOperation>>;
-}
-
 interface IdRoute {
   method: string;
   path: string;
   hasBody: boolean;
 }
 
-interface ApiToken {
-  id: string;
-  name: string;
-  scopes: string[];
-}
-
-interface Problem {
-  type: string;
-  title: string;
-  status: number;
-  detail: string;
-  code: string;
-  instance?: string;
-  request_id?: string;
-  errors?: { field: string; message: string }[];
-}
-
 /**
- * The ids a path or body can name: one task, its two steps, one API token, one agent, its assignment,
- * the running focus session.
+ * The ids a path or body can name: one task and its two steps, one API token, one agent and its
+ * assignment, the running focus session, the user and their pet, and a private template (a public
+ * one is readable by all, and answers 403 to changes).
  */
-interface Ids {
-  task_id: string;
-  step_ids: [string, string];
-  token_id: string;
-  agent_id: string;
-  assignment_id: string;
-  session_id: string;
-  /** The user (pet routes take `me` or the user's own id) and their pet. */
-  user_id: string;
-  pet_id: string;
-  /** A private template of the user's (a public one is readable by all, and answers 403 to changes). */
-  template_id: string;
+interface Ids extends PathIds {
+  other_step_id: string;
 }
 
 const HTTP_METHODS = new Set(["get", "put", "post", "delete", "patch", "head", "options", "trace"]);
@@ -77,7 +56,7 @@ const ADMIN_ID_ROUTES = new Set(["DELETE /api/v1/gamification/enhanced/bonus-eve
 /** Id routes over the public event catalog: no user owns an event type (tests/event-contract.test.ts). */
 const CATALOG_ID_ROUTES = new Set(["GET /api/v1/event-types/{type}"]);
 
-const doc = await (await call("/openapi.json")).json<OpenApiDocument>();
+const doc = await openApiDocument();
 // Deletes go last: were one wrongly allowed, it would hide what the routes after it do.
 const idRoutes: IdRoute[] = Object.entries(doc.paths)
   .filter(([path]) => path.includes("{"))
@@ -99,7 +78,7 @@ const routeName = (route: IdRoute) => `${route.method} ${route.path}`;
 const BODY_RECIPES: Record<string, (ids: Ids) => unknown> = {
   "PATCH /api/v1/tasks/{task_id}": () => ({ title: "hacked" }),
   "POST /api/v1/tasks/{task_id}/steps": () => ({ description: "x" }),
-  "PUT /api/v1/tasks/{task_id}/steps/order": (ids) => ({ step_ids: [ids.step_ids[1], ids.step_ids[0]] }),
+  "PUT /api/v1/tasks/{task_id}/steps/order": (ids) => ({ step_ids: [ids.other_step_id, ids.step_id] }),
   "PATCH /api/v1/tasks/{task_id}/steps/{step_id}": () => ({ description: "hacked" }),
   "POST /api/v1/delegation/assignments/{assignment_id}/reject": () => ({ reason: "x" }),
   "POST /api/v1/delegation/assignments/{assignment_id}/complete": () => ({ actual_minutes: 5 }),
@@ -121,27 +100,6 @@ const BODY_RECIPES: Record<string, (ids: Ids) => unknown> = {
   "POST /api/v1/tasks/{task_id}/steps/{step_id}/feedback": () => ({ rating: "too_large" }),
 };
 
-function fillPath(template: string, ids: Ids): string {
-  const values: Record<string, string> = {
-    task_id: ids.task_id,
-    step_id: ids.step_ids[0],
-    token_id: ids.token_id,
-    agent_id: ids.agent_id,
-    assignment_id: ids.assignment_id,
-    session_id: ids.session_id,
-    user_id: ids.user_id,
-    pet_id: ids.pet_id,
-    template_id: ids.template_id,
-  };
-  return template.replace(/\{([^}]+)\}/g, (_match, name: string) => {
-    const value = values[name];
-    if (value === undefined) {
-      throw new Error(`No id to fill {${name}} in ${template}: teach the isolation matrix about it`);
-    }
-    return value;
-  });
-}
-
 function requestFor(route: IdRoute, ids: Ids) {
   const recipe = BODY_RECIPES[routeName(route)];
   if (route.hasBody && !recipe) {
@@ -154,11 +112,15 @@ function requestFor(route: IdRoute, ids: Ids) {
   };
 }
 
+/** Sends a request made by requestFor with this bearer. */
+const sendAs = (token: string, request: ReturnType<typeof requestFor>) =>
+  call(request.path, { method: request.method, body: request.body, token });
+
 /** Placeholders for the ids a request named, so two problems can be compared apart from them. */
 const placeholdersFor = (ids: Ids): Record<string, string> => ({
   [ids.task_id]: "{task_id}",
-  [ids.step_ids[0]]: "{step_id}",
-  [ids.step_ids[1]]: "{step_id_2}",
+  [ids.step_id]: "{step_id}",
+  [ids.other_step_id]: "{step_id_2}",
   [ids.token_id]: "{token_id}",
   [ids.agent_id]: "{agent_id}",
   [ids.assignment_id]: "{assignment_id}",
@@ -169,7 +131,7 @@ const placeholdersFor = (ids: Ids): Record<string, string> => ({
 });
 
 /** A problem with everything that names the request itself (ids, request id) taken out. */
-function normalized(problem: Problem, placeholders: Record<string, string>): Problem {
+function normalized(problem: ProblemBody, placeholders: Record<string, string>): ProblemBody {
   const { request_id: _requestId, ...rest } = problem;
   const scrub = (text: string) =>
     Object.entries(placeholders).reduce((out, [id, placeholder]) => out.replaceAll(id, placeholder), text);
@@ -212,7 +174,8 @@ function secretsFor(request: { path: string; body: unknown }): string[] {
   const named = `${request.path} ${JSON.stringify(request.body ?? null)}`;
   const ids = [
     aliceIds.task_id,
-    ...aliceIds.step_ids,
+    aliceIds.step_id,
+    aliceIds.other_step_id,
     aliceIds.token_id,
     aliceIds.agent_id,
     aliceIds.assignment_id,
@@ -231,7 +194,7 @@ let aliceToken: string;
 let aliceIds: Ids;
 let aliceSecondTask: Task;
 let aliceBefore: Task[];
-let tokensBefore: ApiToken[];
+let tokensBefore: ApiTokenDto[];
 let aliceAgentsBefore: Agent[];
 let aliceFocusBefore: FocusState;
 /** A focus session of Alice's that ended (with a secret note); her running one is in aliceIds. */
@@ -240,11 +203,12 @@ let aliceAssignmentsBefore: Assignment[];
 let alicePetBefore: Pet;
 let aliceTemplateBefore: Template;
 /** Bob's own agent, and its own token: a second kind of caller that must not reach Alice's ids. */
-let bobAgent: Agent;
+let bobAgent: RegisteredAgent;
 let bobAgentToken: string;
 const missingIds: Ids = {
   task_id: newId(),
-  step_ids: [newId(), newId()],
+  step_id: newId(),
+  other_step_id: newId(),
   token_id: newId(),
   agent_id: `missing-agent-${crypto.randomUUID()}`,
   assignment_id: newId(),
@@ -256,10 +220,6 @@ const missingIds: Ids = {
 const exercised = new Set<string>();
 
 const aliceTasks = () => callJson<Task[]>("/api/v1/tasks?include=micro_steps", 200, { token: alice.token });
-const agentsOf = (user: TestUser) =>
-  callJson<Agent[]>("/api/v1/delegation/agents", 200, { token: user.token });
-const assignmentsOf = (user: TestUser, agentId: string) =>
-  callJson<Assignment[]>(`/api/v1/delegation/assignments/agent/${agentId}`, 200, { token: user.token });
 
 beforeAll(async () => {
   alice = await createUser();
@@ -274,14 +234,8 @@ beforeAll(async () => {
   const [s1, s2] = first.micro_steps ?? [];
   if (!s1 || !s2) throw new Error("Alice's task was created without its two steps");
   // One completed step, so a wrongly allowed write would visibly change statuses and progress.
-  await callJson(`/api/v1/tasks/${first.task_id}/steps/${s1.step_id}/complete`, 200, {
-    method: "POST",
-    token: alice.token,
-  });
-  const created = await callJson<ApiToken & { token: string }>("/api/v1/auth/tokens", 201, {
-    token: alice.token,
-    body: { name: A_TOKEN_NAME, scopes: ["tasks:read"] },
-  });
+  await completeStep(alice, first.task_id, s1.step_id);
+  const created = await createApiToken(alice.token, { name: A_TOKEN_NAME, scopes: ["tasks:read"] });
   aliceToken = created.token;
   // Alice's agent takes her first task: a pending assignment that a wrongly allowed move would change.
   const agent = await registerAgent(alice, { agent_type: A_AGENT_TYPE, capabilities: [A_CAPABILITY] });
@@ -307,7 +261,8 @@ beforeAll(async () => {
   });
   aliceIds = {
     task_id: first.task_id,
-    step_ids: [s1.step_id, s2.step_id],
+    step_id: s1.step_id,
+    other_step_id: s2.step_id,
     token_id: created.id,
     agent_id: agent.agent_id,
     assignment_id: delegated.assignment.assignment_id,
@@ -320,7 +275,7 @@ beforeAll(async () => {
   if (!bobAgent.token) throw new Error("Bob's agent was registered without its own token");
   bobAgentToken = bobAgent.token;
   aliceBefore = await aliceTasks();
-  tokensBefore = await callJson<ApiToken[]>("/api/v1/auth/tokens", 200, { token: alice.token });
+  tokensBefore = await callJson<ApiTokenDto[]>("/api/v1/auth/tokens", 200, { token: alice.token });
   aliceAgentsBefore = await agentsOf(alice);
   aliceFocusBefore = await focusStateOf(alice);
   aliceAssignmentsBefore = await assignmentsOf(alice, agent.agent_id);
@@ -342,13 +297,13 @@ describe("another user's ids", () => {
     "%s answers them with a plain 404 that reveals nothing of the owner's data",
     async (_name, route) => {
       const request = requestFor(route, aliceIds);
-      const { path, method, body } = request;
-      const res = await call(path, { method, body, token: bob.token });
+      const { path, method } = request;
+      const res = await sendAs(bob.token, request);
       const text = await res.text();
       exercised.add(routeName(route));
       expect(res.status, `${method} ${path}: ${text}`).toBe(404);
       expect(res.headers.get("content-type")).toContain("application/problem+json");
-      const problem = JSON.parse(text) as Problem;
+      const problem = JSON.parse(text) as ProblemBody;
       expect(problem).toMatchObject({ status: 404, code: "not_found" });
       for (const secret of secretsFor(request)) expect(text).not.toContain(secret);
     },
@@ -364,16 +319,8 @@ describe("another user's ids", () => {
     async (_name, route) => {
       const theirs = requestFor(route, aliceIds);
       const missing = requestFor(route, missingIds);
-      const forTheirs = await call(theirs.path, {
-        method: theirs.method,
-        body: theirs.body,
-        token: bob.token,
-      });
-      const forMissing = await call(missing.path, {
-        method: missing.method,
-        body: missing.body,
-        token: bob.token,
-      });
+      const forTheirs = await sendAs(bob.token, theirs);
+      const forMissing = await sendAs(bob.token, missing);
       expect(forTheirs.status).toBe(forMissing.status);
       expect(forTheirs.headers.get("content-type")).toBe(forMissing.headers.get("content-type"));
       expect(normalized(await problemOf(forTheirs), placeholdersFor(aliceIds))).toEqual(
@@ -420,7 +367,7 @@ describe("another user's ids", () => {
     expect(normalized(problem, { [aliceIds.task_id]: "{a}", [aliceSecondTask.task_id]: "{b}" })).toEqual(
       normalized(await problemOf(missing), { [missingA]: "{a}", [missingB]: "{b}" }),
     );
-    const after = await callJson<Task>(`/api/v1/tasks/${own.task_id}`, 200, { token: carol.token });
+    const after = await getTask(carol, own.task_id);
     expect(after.depends_on).toEqual([]);
   });
 });
@@ -449,22 +396,14 @@ describe("another user's agent, with its own token", () => {
     async (_name, route) => {
       const theirs = requestFor(route, aliceIds);
       const missing = requestFor(route, missingIds);
-      const forTheirs = await call(theirs.path, {
-        method: theirs.method,
-        body: theirs.body,
-        token: bobAgentToken,
-      });
+      const forTheirs = await sendAs(bobAgentToken, theirs);
       const text = await forTheirs.text();
       expect(forTheirs.status, `${theirs.method} ${theirs.path}: ${text}`).toBe(404);
       expect(forTheirs.headers.get("content-type")).toContain("application/problem+json");
-      const problem = JSON.parse(text) as Problem;
+      const problem = JSON.parse(text) as ProblemBody;
       expect(problem).toMatchObject({ status: 404, code: "not_found" });
       for (const secret of secretsFor(theirs)) expect(text).not.toContain(secret);
-      const forMissing = await call(missing.path, {
-        method: missing.method,
-        body: missing.body,
-        token: bobAgentToken,
-      });
+      const forMissing = await sendAs(bobAgentToken, missing);
       expect(forMissing.status).toBe(404);
       expect(normalized(problem, placeholdersFor(aliceIds))).toEqual(
         normalized(await problemOf(forMissing), placeholdersFor(missingIds)),
@@ -519,11 +458,9 @@ describe("after the other user's attempts", () => {
       remaining_seconds: now.session?.remaining_seconds,
     });
     expect(now.seq).toBe(aliceFocusBefore.seq);
-    const ended = await callJson<{ session_id: string; interruption_log: { note: string }[] }>(
-      `/api/v1/focus/sessions/${aliceEndedSessionId}`,
-      200,
-      { token: alice.token },
-    );
+    const ended = await callJson<FocusSession>(`/api/v1/focus/sessions/${aliceEndedSessionId}`, 200, {
+      token: alice.token,
+    });
     expect(ended.interruption_log.map((i) => i.note)).toEqual([A_FOCUS_NOTE]);
   });
 
@@ -531,9 +468,7 @@ describe("after the other user's attempts", () => {
     const now = await petOf(alice);
     expect(now).toEqual({ ...alicePetBefore, hunger: now.hunger, happiness: now.happiness, mood: now.mood });
     expect(now.name).toBe(A_PET_NAME);
-    const history = await callJson<{ kind: string }[]>("/api/v1/pets/me/interactions", 200, {
-      token: alice.token,
-    });
+    const history = await interactionsOf(alice);
     expect(history.map((h) => h.kind)).toEqual(["adopt"]);
   });
 
@@ -571,8 +506,8 @@ describe("after the other user's attempts", () => {
       progress: { completed_steps: 1, total_steps: 2, percent: 50 },
     });
     expect(first?.micro_steps?.map((s) => [s.step_id, s.position, s.description, s.status])).toEqual([
-      [aliceIds.step_ids[0], 1, A_STEPS[0], "completed"],
-      [aliceIds.step_ids[1], 2, A_STEPS[1], "pending"],
+      [aliceIds.step_id, 1, A_STEPS[0], "completed"],
+      [aliceIds.other_step_id, 2, A_STEPS[1], "pending"],
     ]);
     expect(second).toMatchObject({
       task_id: aliceSecondTask.task_id,
@@ -583,7 +518,7 @@ describe("after the other user's attempts", () => {
   });
 
   it("the owner's API token is still listed and still reads the owner's tasks", async () => {
-    const tokens = await callJson<ApiToken[]>("/api/v1/auth/tokens", 200, { token: alice.token });
+    const tokens = await callJson<ApiTokenDto[]>("/api/v1/auth/tokens", 200, { token: alice.token });
     expect(tokens.map((t) => [t.id, t.name, t.scopes])).toEqual(
       tokensBefore.map((t) => [t.id, t.name, t.scopes]),
     );

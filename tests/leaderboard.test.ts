@@ -1,24 +1,15 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeAll, describe, expect, it, vi } from "vitest";
+import type { AuthResponseDto } from "../src/features/auth/schemas";
 import { sendEntries } from "../src/features/gamification/leaderboard";
 import { weekStartOf } from "../src/features/gamification/progress";
+import type { LeaderboardDto, OptInDto, ProfileDto } from "../src/features/gamification/schemas";
 import { BOARD_XP_PER_DAY } from "../src/features/gamification/xp";
 import { call, callJson, createUser, problemOf, type TestUser } from "./helpers/api";
+import { createApiToken } from "./helpers/auth";
 import { freezeClock, nextUtc } from "./helpers/clock";
-import { adminToken, settle } from "./helpers/gamification";
-
-interface Board {
-  board: string;
-  week_starts_on: string;
-  entries: { rank: number; name: string; xp: number; is_me: boolean }[];
-  me: {
-    rank: number;
-    xp: number;
-    above: { rank: number; name: string }[];
-    below: { rank: number; name: string }[];
-  } | null;
-  opted_in: boolean;
-}
+import { adminToken } from "./helpers/gamification";
+import { settle } from "./helpers/outbox";
 
 let admin: string;
 beforeAll(async () => {
@@ -26,12 +17,11 @@ beforeAll(async () => {
 });
 
 afterEach(() => {
-  vi.useRealTimers();
   vi.restoreAllMocks();
 });
 
 const board = (user: TestUser, query = "") =>
-  callJson<Board>(`/api/v1/gamification/enhanced/leaderboard${query}`, 200, { token: user.token });
+  callJson<LeaderboardDto>(`/api/v1/gamification/enhanced/leaderboard${query}`, 200, { token: user.token });
 
 async function grant(user: TestUser, amount: number, key: string) {
   await callJson("/api/v1/gamification/enhanced/xp/grant", 202, {
@@ -42,15 +32,11 @@ async function grant(user: TestUser, amount: number, key: string) {
 }
 
 async function optIn(user: TestUser, name: string) {
-  return callJson<{ opt_in: boolean; display_name: string | null }>(
-    "/api/v1/gamification/enhanced/leaderboard/opt-in",
-    200,
-    {
-      method: "PUT",
-      token: user.token,
-      body: { opt_in: true, display_name: name },
-    },
-  );
+  return callJson<OptInDto>("/api/v1/gamification/enhanced/leaderboard/opt-in", 200, {
+    method: "PUT",
+    token: user.token,
+    body: { opt_in: true, display_name: name },
+  });
 }
 
 /** A league of its own: boards are global, so names carry a run id and counts are relative. */
@@ -114,12 +100,9 @@ describe("the leaderboards", () => {
     const weekly = await board(user, "?board=weekly&limit=100");
     expect(weekly.week_starts_on).toBe(weekStartOf(Date.now()));
     expect(weekly.me?.xp).toBe(77);
-    const reader = await callJson<{ token: string }>("/api/v1/auth/tokens", 201, {
-      token: user.token,
-      body: { name: "later", scopes: ["gamification:read"] },
-    });
+    const reader = await createApiToken(user.token, { name: "later", scopes: ["gamification:read"] });
     freezeClock(Date.now() + 7 * 86_400_000);
-    const nextWeek = await callJson<Board>(
+    const nextWeek = await callJson<LeaderboardDto>(
       "/api/v1/gamification/enhanced/leaderboard?board=weekly&limit=100",
       200,
       {
@@ -134,9 +117,9 @@ describe("the leaderboards", () => {
     // Every grant lands on one UTC day, then one on the day after: the frozen clock says which.
     const clock = freezeClock(nextUtc("12:00"));
     const user = await createUser();
-    const { token } = await callJson<{ token: string }>("/api/v1/auth/tokens", 201, {
-      token: user.token,
-      body: { name: "board reader", scopes: ["gamification:read"] },
+    const { token } = await createApiToken(user.token, {
+      name: "board reader",
+      scopes: ["gamification:read"],
     });
     const reader = { ...user, token };
     await optIn(user, `farm-${run}`);
@@ -144,7 +127,7 @@ describe("the leaderboards", () => {
     await grant(user, 700, "second");
     await grant(user, 50, "third");
     expect((await board(reader, "?board=all_time&limit=100")).me?.xp).toBe(BOARD_XP_PER_DAY);
-    const profile = await callJson<{ total_xp: number }>("/api/v1/gamification/me", 200, { token });
+    const profile = await callJson<ProfileDto>("/api/v1/gamification/me", 200, { token });
     expect(profile.total_xp).toBe(1450);
     // A new day brings new room.
     clock.tick(24 * 3_600_000);
@@ -189,7 +172,7 @@ describe("the leaderboards", () => {
     const user = await createUser();
     await optIn(user, `shy-${run}`);
     await grant(user, 20, "shy");
-    const listed = (view: Board) => view.entries.some((e) => e.name === `shy-${run}`);
+    const listed = (view: LeaderboardDto) => view.entries.some((e) => e.name === `shy-${run}`);
     expect(listed(await board(user, "?board=all_time&limit=100"))).toBe(true);
     // The user's shard fails once.
     const get = env.LEADERBOARD.get.bind(env.LEADERBOARD);
@@ -355,17 +338,13 @@ describe("leaderboard names", () => {
   });
 
   it("apply to the account's display name too, when no name was chosen for the boards", async () => {
-    const registered = await callJson<{ access_token: string; user: { id: string } }>(
-      "/api/v1/auth/register",
-      201,
-      {
-        body: {
-          email: `bidi-${crypto.randomUUID().slice(0, 8)}@example.com`,
-          password: "correct horse battery",
-          display_name: `\u202EMallory${run}`,
-        },
+    const registered = await callJson<AuthResponseDto>("/api/v1/auth/register", 201, {
+      body: {
+        email: `bidi-${crypto.randomUUID().slice(0, 8)}@example.com`,
+        password: "correct horse battery",
+        display_name: `\u202EMallory${run}`,
       },
-    );
+    });
     const user = {
       id: registered.user.id,
       email: "",

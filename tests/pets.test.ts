@@ -4,14 +4,24 @@ import { afterEach, describe, expect, it, vi } from "vitest";
 import type { PetState } from "../durable-objects/pet-state";
 import { xpToNextLevel } from "../src/features/pets/growth";
 import { portraitSvg } from "../src/features/pets/portrait";
+import type {
+  AbilityTableDto,
+  DialogueDto,
+  GeneratedPersonalityDto,
+  LevelStatusDto,
+} from "../src/features/pets/schemas";
+import type { SocketTicketDto } from "../src/lib/live-socket-routes";
 import { call, callJson, createUser, problemOf, type TestUser } from "./helpers/api";
+import { apiTokenFor, createApiToken, revokeApiTokenOf } from "./helpers/auth";
 import { freezeClock, nextUtc } from "./helpers/clock";
-import { apiTokenFor, connect, openSocket, revokeApiTokenOf } from "./helpers/focus";
-import { eventsOf, ledgerOf, settle } from "./helpers/gamification";
+import { connect, openSocket } from "./helpers/focus";
+import { ledgerOf } from "./helpers/gamification";
+import { deliver, eventsOf, settle } from "./helpers/outbox";
 import {
   adoptPet,
   careFor,
   giveTreats,
+  interactionsOf,
   PET_CHANNEL,
   type Pet,
   type PetOutcome,
@@ -19,16 +29,15 @@ import {
   petOf,
   petUser,
 } from "./helpers/pets";
-import { createTask } from "./helpers/tasks";
+import { completeStep, createTask } from "./helpers/tasks";
 
 afterEach(() => {
-  vi.useRealTimers();
   vi.restoreAllMocks();
 });
 
 const HOUR = 3_600_000;
 
-async function completeStep(user: TestUser, priority = "medium") {
+async function completeFreshStep(user: TestUser, priority = "medium") {
   // Two steps, one completed: a step.completed event, and no task.completed.
   const task = await createTask(user, {
     title: "Tidy desk",
@@ -37,10 +46,7 @@ async function completeStep(user: TestUser, priority = "medium") {
   });
   const step = task.micro_steps?.[0];
   if (!step) throw new Error("no step");
-  await callJson(`/api/v1/tasks/${task.task_id}/steps/${step.step_id}/complete`, 200, {
-    method: "POST",
-    token: user.token,
-  });
+  await completeStep(user, task.task_id, step.step_id);
   return { task, step };
 }
 
@@ -53,8 +59,7 @@ async function petRow(user: TestUser) {
 }
 
 async function interactionKinds(user: TestUser): Promise<string[]> {
-  const rows = await callJson<{ kind: string }[]>("/api/v1/pets/me/interactions", 200, { token: user.token });
-  return rows.map((r) => r.kind);
+  return (await interactionsOf(user)).map((r) => r.kind);
 }
 
 describe("adopting a pet", () => {
@@ -120,10 +125,7 @@ describe("adopting a pet", () => {
 
   it("needs the pets scopes: a token with tasks scopes only is refused", async () => {
     const user = await createUser();
-    const { token } = await callJson<{ token: string }>("/api/v1/auth/tokens", 201, {
-      token: user.token,
-      body: { name: "tasks only", scopes: ["tasks:read"] },
-    });
+    const { token } = await createApiToken(user.token, { name: "tasks only", scopes: ["tasks:read"] });
     expect((await call("/api/v1/pets/me", { token })).status).toBe(403);
   });
 });
@@ -270,7 +272,7 @@ describe("finished work", () => {
   it("feeds the pet through the events queue: treats worth the XP and a little care, each source once", async () => {
     const user = await createUser();
     await adoptPet(user);
-    await completeStep(user, "high");
+    await completeFreshStep(user, "high");
     await settle(user.id);
     const [grant] = (await ledgerOf(user)).filter((e) => e.source === "step");
     // A high-priority step earns 10 + 5 + its time bonus.
@@ -279,7 +281,6 @@ describe("finished work", () => {
     expect(fed).toMatchObject({ treats: grant?.amount, hunger: 84, happiness: 82 });
     const [event] = await eventsOf(user.id, "step.completed");
     if (!event) throw new Error("no step.completed event");
-    const { deliver } = await import("./helpers/gamification");
     await deliver([event]);
     await deliver([{ ...event, id: crypto.randomUUID() }]);
     expect((await petOf(user)).treats).toBe(grant?.amount);
@@ -297,7 +298,7 @@ describe("finished work", () => {
     const clock = freezeClock();
     const user = await petUser();
     await adoptPet(user);
-    await completeStep(user);
+    await completeFreshStep(user);
     await settle(user.id);
     const treats = (await petOf(user)).treats;
     expect(treats).toBeGreaterThan(0);
@@ -308,14 +309,13 @@ describe("finished work", () => {
     await giveTreats(user, 7);
     // … and the old step arrives again (a redelivery, the outbox reconciler): the ledger paid it once,
     // so the pet must not count it twice either.
-    const { deliver } = await import("./helpers/gamification");
     await deliver([event]);
     expect((await petOf(user)).treats).toBe(treats + 7);
   });
 
   it("does nothing for a user without a pet", async () => {
     const user = await createUser();
-    await completeStep(user);
+    await completeFreshStep(user);
     await settle(user.id);
     expect((await call("/api/v1/pets/me", { token: user.token })).status).toBe(404);
   });
@@ -330,18 +330,14 @@ describe("finished work", () => {
     expect(outcome.pet).toMatchObject({ level: 10, evolution_stage: 3 });
     // The level reaches D1 right after the answer; the next delivery of events reads it there.
     await petObject(user).flushed();
-    await completeStep(user, "high");
+    await completeFreshStep(user, "high");
     await settle(user.id);
     const ledger = await ledgerOf(user);
     const bonus = ledger.find((e) => e.source === "pet_bonus");
     expect(bonus).toMatchObject({ amount: 1 });
-    const status = await callJson<{ perks: { xp_boost_percent: number } }>(
-      "/api/v1/pets/level/me/status",
-      200,
-      {
-        token: user.token,
-      },
-    );
+    const status = await callJson<LevelStatusDto>("/api/v1/pets/level/me/status", 200, {
+      token: user.token,
+    });
     expect(status.perks.xp_boost_percent).toBe(5);
   });
 });
@@ -366,11 +362,7 @@ describe("leveling (BE-11)", () => {
       perks: { xp_boost_percent: 0, max_streak_freezes: 2, stat_floor: 10, happiness_decay_per_hour: 1.5 },
     });
     expect((status.abilities as { id: string }[]).map((a) => a.id)).toEqual(["companion", "sunny"]);
-    const table = await callJson<{ abilities: { id: string }[]; stages: unknown[]; curve: string }>(
-      "/api/v1/pets/level/abilities",
-      200,
-      { token: user.token },
-    );
+    const table = await callJson<AbilityTableDto>("/api/v1/pets/level/abilities", 200, { token: user.token });
     expect(table.abilities.map((a) => a.id)).toContain("streak_shield");
     expect(table.stages).toHaveLength(3);
     expect(table.curve).toContain("50 × L²");
@@ -425,10 +417,10 @@ describe("the AI creature (BE-12)", () => {
         backstory: "Nimbus drifted in on a rainy afternoon and decided to stay by your desk.",
       },
     } as never);
-    const body = await callJson<{
-      pattern: string;
-      personality: { generated_by: string; name_suggestion: string };
-    }>("/api/v1/pets/generate/me/personality", 200, { token: user.token, body: { pattern: "LOW_ENERGY" } });
+    const body = await callJson<GeneratedPersonalityDto>("/api/v1/pets/generate/me/personality", 200, {
+      token: user.token,
+      body: { pattern: "LOW_ENERGY" },
+    });
     expect(run).toHaveBeenCalledTimes(1);
     expect(body).toMatchObject({
       pattern: "low_energy",
@@ -443,11 +435,10 @@ describe("the AI creature (BE-12)", () => {
     const ai = env.AI;
     if (!ai) throw new Error("the AI binding is missing");
     const run = vi.spyOn(ai, "run").mockResolvedValue({ response: "I am a fox!" } as never);
-    const body = await callJson<{ personality: { generated_by: string; temperament: string } }>(
-      "/api/v1/pets/generate/me/personality",
-      200,
-      { token: user.token, body: { pattern: "irregular" } },
-    );
+    const body = await callJson<GeneratedPersonalityDto>("/api/v1/pets/generate/me/personality", 200, {
+      token: user.token,
+      body: { pattern: "irregular" },
+    });
     expect(run).toHaveBeenCalledTimes(2);
     expect(body.personality).toMatchObject({ generated_by: "local", temperament: "patient" });
     expect(body.personality).not.toEqual(pet.personality);
@@ -456,17 +447,13 @@ describe("the AI creature (BE-12)", () => {
   it("talks from its mood and the user's day", async () => {
     const user = await createUser();
     await adoptPet(user);
-    await completeStep(user);
+    await completeFreshStep(user);
     await settle(user.id);
-    const said = await callJson<{
-      line: string;
-      mood: string;
-      context: { steps_today: number; treats: number };
-    }>("/api/v1/pets/generate/me/dialogue", 200, { token: user.token });
+    const said = await callJson<DialogueDto>("/api/v1/pets/generate/me/dialogue", 200, { token: user.token });
     const [grant] = (await ledgerOf(user)).filter((e) => e.source === "step");
     expect(said.context).toMatchObject({ steps_today: 1, treats: grant?.amount });
     expect(said.line.length).toBeGreaterThan(5);
-    const again = await callJson<{ line: string }>("/api/v1/pets/generate/me/dialogue", 200, {
+    const again = await callJson<DialogueDto>("/api/v1/pets/generate/me/dialogue", 200, {
       token: user.token,
     });
     expect(again.line).toBe(said.line);
@@ -547,7 +534,7 @@ describe("the live pet socket", () => {
 
   it("keeps a ticket unused when it finds no pet, so it opens the socket once the pet is adopted", async () => {
     const user = await createUser();
-    const { ticket } = await callJson<{ ticket: string }>("/api/v1/pets/ws-ticket", 201, {
+    const { ticket } = await callJson<SocketTicketDto>("/api/v1/pets/ws-ticket", 201, {
       method: "POST",
       token: user.token,
     });

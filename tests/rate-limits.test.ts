@@ -1,12 +1,11 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { callJson, callWith, createUser, problemOf, type TestUser } from "./helpers/api";
+import type { AuthResponseDto } from "../src/features/auth/schemas";
+import { callWith, createUser, problemOf, type TestUser } from "./helpers/api";
+import { createApiToken } from "./helpers/auth";
 
 const createdToken = (user: TestUser) =>
-  callJson<{ id: string }>("/api/v1/auth/tokens", 201, {
-    token: user.token,
-    body: { name: "to revoke", scopes: ["tasks:read"] },
-  }).then((t) => ({ token_id: t.id }));
+  createApiToken(user.token, { name: "to revoke", scopes: ["tasks:read"] }).then((t) => ({ token_id: t.id }));
 
 import { createTask } from "./helpers/tasks";
 
@@ -111,7 +110,7 @@ describe("rate limits", () => {
       address,
     });
     expect(first.status).toBe(200);
-    const { refresh_token } = await first.json<{ refresh_token: string }>();
+    const { refresh_token } = await first.json<AuthResponseDto>();
     const second = await callWith(limited, "/api/v1/auth/refresh", { body: { refresh_token }, address });
     expect(second.status).toBe(429);
     expect(second.headers.get("retry-after")).toBe("60");

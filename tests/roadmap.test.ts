@@ -1,8 +1,8 @@
 import { exports } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { ROADMAP, seedRoadmap } from "../seeds/roadmap";
-import { BASE, call, callJson, createUser } from "./helpers/api";
-import type { Task } from "./helpers/tasks";
+import { BASE, callJson, createUser } from "./helpers/api";
+import { completeTask, type Task } from "./helpers/tasks";
 
 const fetcher = (path: string, init?: RequestInit) => exports.default.fetch(`${BASE}${path}`, init);
 
@@ -44,9 +44,8 @@ describe("roadmap seed", () => {
         .sort();
     expect(await ready()).toEqual(["BE-00"]);
     const [be00] = await callJson<Task[]>("/api/v1/tasks?q=BE-00", 200, { token: user.token });
-    await (
-      await call(`/api/v1/tasks/${be00?.task_id}/complete`, { method: "POST", token: user.token })
-    ).text();
+    if (!be00) throw new Error("no BE-00 task");
+    await completeTask(user, be00.task_id);
     const expected = ROADMAP.filter((i) => i.depends_on.length === 1 && i.depends_on[0] === "BE-00").map(
       (i) => i.code,
     );

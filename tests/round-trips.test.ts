@@ -1,9 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { callJson, createUser, type TestUser } from "./helpers/api";
+import { createApiToken } from "./helpers/auth";
 import { backdated } from "./helpers/clock";
 import { tripsFor } from "./helpers/counting-d1";
 import { adoptPet, giveTreats } from "./helpers/pets";
-import { createTask } from "./helpers/tasks";
+import { createTask, type Task } from "./helpers/tasks";
 
 const HOUR_MS = 3_600_000;
 
@@ -26,10 +27,7 @@ describe("D1 round trips per request", () => {
 
   it("lists tasks in two round trips with an API token once its last-used time is fresh", async () => {
     const user = await userWithTasks();
-    const { token } = await callJson<{ token: string }>("/api/v1/auth/tokens", 201, {
-      token: user.token,
-      body: { name: "reader", scopes: ["tasks:read"] },
-    });
+    const { token } = await createApiToken(user.token, { name: "reader", scopes: ["tasks:read"] });
     // The first use also records last_used_at (after the response); later uses within a minute do not.
     const first = await tripsFor("/api/v1/tasks?limit=50", { token });
     expect(first.trips).toBe(3);
@@ -126,7 +124,7 @@ describe("D1 round trips per request", () => {
 
   it("reads a task and the next step in one round trip each", async () => {
     const user = await userWithTasks();
-    const [first] = await callJson<{ task_id: string }[]>("/api/v1/tasks", 200, { token: user.token });
+    const [first] = await callJson<Task[]>("/api/v1/tasks", 200, { token: user.token });
     expect(await tripsFor(`/api/v1/tasks/${first?.task_id}`, { token: user.token })).toEqual({
       status: 200,
       trips: 1,

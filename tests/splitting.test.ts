@@ -1,18 +1,11 @@
 import { env } from "cloudflare:test";
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { call, callJson, createUser, type TestUser } from "./helpers/api";
+import type { PreferenceDto } from "../src/features/splitting/schemas";
+import { call, callJson, createUser } from "./helpers/api";
 import { registerAgent } from "./helpers/delegation";
 import { rateStep, type Split, splitStep, splitTask } from "./helpers/splitting";
-import { createTask, type Task } from "./helpers/tasks";
-
-type FullTask = Task & {
-  category: string | null;
-  parent_task_id: string | null;
-  estimated_minutes: number | null;
-};
-
-const getTask = (user: TestUser, id: string) =>
-  callJson<FullTask>(`/api/v1/tasks/${id}`, 200, { token: user.token });
+import { completeStep, completeTask, createTask, getTask, type Task } from "./helpers/tasks";
+import type { Template } from "./helpers/templates";
 
 function aiBinding(): Ai {
   const ai = env.AI;
@@ -127,7 +120,7 @@ describe("splitting a task (BE-05)", () => {
       micro_steps: [{ description: "Done already" }, { description: "Pending one" }],
     });
     const done = task.micro_steps?.[0]?.step_id ?? "";
-    await call(`/api/v1/tasks/${task.task_id}/steps/${done}/complete`, { method: "POST", token: user.token });
+    await completeStep(user, task.task_id, done);
     const split = await splitTask(user, task.task_id, { apply: true, splitter: "local" });
     expect(split.applied).toBe(true);
     const after = await getTask(user, task.task_id);
@@ -184,7 +177,7 @@ describe("splitting a task (BE-05)", () => {
       );
       expectUsefulSteps(plan?.suggested_steps ?? []);
     }
-    const listed = await callJson<FullTask[]>(`/api/v1/tasks?parent_task_id=${task.task_id}`, 200, {
+    const listed = await callJson<Task[]>(`/api/v1/tasks?parent_task_id=${task.task_id}`, 200, {
       token: user.token,
     });
     expect(listed.map((t) => t.task_id).sort()).toEqual([...ids].sort());
@@ -212,11 +205,9 @@ describe("splitting a task (BE-05)", () => {
     const task = await createTask(user, { title: "  clean the KITCHEN " });
     const platform = await splitTask(user, task.task_id);
     expect(platform).toMatchObject({ split_method: "template", category: "Personal" });
-    const defaults = await callJson<{ steps: { description: string }[] }>(
-      "/api/v1/templates/tpl_clean_the_kitchen",
-      200,
-      { token: user.token },
-    );
+    const defaults = await callJson<Template>("/api/v1/templates/tpl_clean_the_kitchen", 200, {
+      token: user.token,
+    });
     expect(platform.suggested_steps.map((s) => s.description)).toEqual(
       defaults.steps.map((s) => s.description),
     );
@@ -256,7 +247,7 @@ describe("splitting a task (BE-05)", () => {
   it("will not apply to a completed task (409), but still suggests", async () => {
     const user = await createUser();
     const task = await createTask(user, { title: "Pay the electricity bill" });
-    await call(`/api/v1/tasks/${task.task_id}/complete`, { method: "POST", token: user.token });
+    await completeTask(user, task.task_id);
     const res = await call(`/api/v1/tasks/split/${task.task_id}`, {
       method: "POST",
       token: user.token,
@@ -376,7 +367,7 @@ describe("splitting one step again", () => {
     });
     expect(foreign.status).toBe(404);
     const step = a.micro_steps?.[0]?.step_id ?? "";
-    await call(`/api/v1/tasks/${a.task_id}/steps/${step}/complete`, { method: "POST", token: user.token });
+    await completeStep(user, a.task_id, step);
     const closed = await call(`/api/v1/tasks/${a.task_id}/steps/${step}/split`, {
       method: "POST",
       token: user.token,
@@ -610,11 +601,9 @@ describe("learning from step feedback", () => {
     const longest = (s: Split) => Math.max(...s.suggested_steps.map((x) => x.estimated_minutes));
     expect(longest(after)).toBeLessThan(longest(before));
     expect(after.reasoning).toContain("ratings");
-    const [pref] = await callJson<{ category: string; too_large: number; step_minutes: number }[]>(
-      "/api/v1/tasks/split/preferences",
-      200,
-      { token: user.token },
-    );
+    const [pref] = await callJson<PreferenceDto[]>("/api/v1/tasks/split/preferences", 200, {
+      token: user.token,
+    });
     expect(pref).toMatchObject({ category: "Academic", too_large: applied.suggested_steps.length });
     expect(pref?.step_minutes).toBeLessThan(5);
     // Another user's splits are not affected.
@@ -689,13 +678,9 @@ describe("splits under pressure", () => {
     await Promise.all(steps.map((s) => rateStep(user, task.task_id, s.step_id, { rating: "just_right" })));
     const again = await rateStep(user, task.task_id, steps[0]?.step_id ?? "", { rating: "just_right" });
     expect(again.preference).toMatchObject({ samples: 6 });
-    const [pref] = await callJson<{ samples: number; just_right: number }[]>(
-      "/api/v1/tasks/split/preferences",
-      200,
-      {
-        token: user.token,
-      },
-    );
+    const [pref] = await callJson<PreferenceDto[]>("/api/v1/tasks/split/preferences", 200, {
+      token: user.token,
+    });
     expect(pref).toMatchObject({ samples: 6, just_right: 6 });
   });
 

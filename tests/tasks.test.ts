@@ -1,8 +1,9 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import type { NextStepDto } from "../src/features/tasks/schemas";
 import { call, callJson, createUser, problemOf } from "./helpers/api";
 import { backdated } from "./helpers/clock";
-import { createTask, type Task } from "./helpers/tasks";
+import { completeStep, completeTask, createTask, getTask, type Task } from "./helpers/tasks";
 
 const steps = (n: number) => Array.from({ length: n }, (_, i) => ({ description: `Step ${i + 1}` }));
 
@@ -145,7 +146,7 @@ describe("listing tasks", () => {
       assigned_to: "agent-7",
     });
     const c = await createTask(user, { title: "Stretch", description: "5 minutes of yoga", priority: "low" });
-    await callJson(`/api/v1/tasks/${c.task_id}/complete`, 200, { method: "POST", token: user.token });
+    await completeTask(user, c.task_id);
     const ids = async (query: string) =>
       (await callJson<Task[]>(`/api/v1/tasks?${query}`, 200, { token: user.token })).map((t) => t.task_id);
     expect(await ids("priority=high")).toEqual([a.task_id]);
@@ -169,7 +170,7 @@ describe("listing tasks", () => {
     const ready = async () =>
       (await callJson<Task[]>("/api/v1/tasks?ready=true", 200, { token: user.token })).map((t) => t.title);
     expect(await ready()).toEqual(["First"]);
-    await callJson(`/api/v1/tasks/${first.task_id}/complete`, 200, { method: "POST", token: user.token });
+    await completeTask(user, first.task_id);
     expect(await ready()).toEqual(["Second"]);
     expect(second.depends_on).toEqual([first.task_id]);
   });
@@ -221,7 +222,7 @@ describe("updating, dependencies and deleting", () => {
     });
     expect(self.status).toBe(422);
     await self.body?.cancel();
-    const unchanged = await callJson<Task>(`/api/v1/tasks/${a.task_id}`, 200, { token: user.token });
+    const unchanged = await getTask(user, a.task_id);
     expect(unchanged.depends_on).toEqual([]);
   });
 
@@ -346,7 +347,7 @@ describe("micro-steps", () => {
       method: "DELETE",
       token: user.token,
     });
-    const after = await callJson<Task>(`/api/v1/tasks/${task.task_id}`, 200, { token: user.token });
+    const after = await getTask(user, task.task_id);
     expect(after.micro_steps?.map((s) => [s.position, s.description])).toEqual([
       [1, "Step 2"],
       [2, "Step 1"],
@@ -385,10 +386,7 @@ describe("micro-steps", () => {
       body: { description: "Renamed", estimated_minutes: 3, icon: "📝" },
     });
     expect(patched.micro_steps?.[0]).toMatchObject({ description: "Renamed", estimated_minutes: 3 });
-    await callJson(`/api/v1/tasks/${task.task_id}/steps/${stepId}/complete`, 200, {
-      method: "POST",
-      token: user.token,
-    });
+    await completeStep(user, task.task_id, stepId);
     const reopened = await callJson<Task>(`/api/v1/tasks/${task.task_id}/steps/${stepId}`, 200, {
       method: "PATCH",
       token: user.token,
@@ -414,7 +412,7 @@ describe("micro-steps", () => {
 describe("next step (Hunter mode)", () => {
   it("picks started work first, then the most urgent ready task, skipping delegated and blocked ones", async () => {
     const user = await createUser();
-    const empty = await callJson<{ task: null; step: null; reason: string }>("/api/v1/tasks/next", 200, {
+    const empty = await callJson<NextStepDto>("/api/v1/tasks/next", 200, {
       token: user.token,
     });
     expect(empty.task).toBeNull();
@@ -422,23 +420,19 @@ describe("next step (Hunter mode)", () => {
     await createTask(user, { title: "Blocked", priority: "critical", depends_on: [blocker.task_id] });
     await createTask(user, { title: "Delegated", priority: "critical", delegation_mode: "DELEGATE" });
     const urgent = await createTask(user, { title: "Urgent", priority: "high", micro_steps: steps(2) });
-    const next = await callJson<{ task: Task; step: { step_id: string }; reason: string }>(
-      "/api/v1/tasks/next",
-      200,
-      {
-        token: user.token,
-      },
-    );
-    expect(next.task.title).toBe("Urgent");
-    expect(next.step.step_id).toBe(urgent.micro_steps?.[0]?.step_id);
+    const next = await callJson<NextStepDto>("/api/v1/tasks/next", 200, {
+      token: user.token,
+    });
+    expect(next.task?.title).toBe("Urgent");
+    expect(next.step?.step_id).toBe(urgent.micro_steps?.[0]?.step_id);
     expect(next.reason).toContain("high priority");
     await callJson(`/api/v1/tasks/${blocker.task_id}`, 200, {
       method: "PATCH",
       token: user.token,
       body: { status: "in_progress" },
     });
-    const started = await callJson<{ task: Task }>("/api/v1/tasks/next", 200, { token: user.token });
-    expect(started.task.title).toBe("Blocker");
+    const started = await callJson<NextStepDto>("/api/v1/tasks/next", 200, { token: user.token });
+    expect(started.task?.title).toBe("Blocker");
   });
 });
 

@@ -2,8 +2,10 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { DEFAULT_TEMPLATES, DEFAULT_TEMPLATES_CREATED_AT } from "../src/features/templates/defaults";
 import { call, callJson, createUser, problemOf, type TestUser } from "./helpers/api";
+import { createApiToken } from "./helpers/auth";
 import { registerAgent } from "./helpers/delegation";
-import { createTask, type Task } from "./helpers/tasks";
+import { openApiDocument } from "./helpers/openapi";
+import { completeStep, createTask, getTask, type Task } from "./helpers/tasks";
 import { createTemplate, type Template, templateSteps, uniqueTemplateId } from "./helpers/templates";
 
 const REQUIRED_DEFAULTS = [
@@ -234,7 +236,7 @@ describe("creating and reading a template", () => {
       token: bob.token,
       body: { steps: templateSteps(3) },
     });
-    const applied = await callJson<{ title: string; micro_steps: unknown[] }>(`${path}/apply`, 201, {
+    const applied = await callJson<Task>(`${path}/apply`, 201, {
       method: "POST",
       token: alice.token,
     });
@@ -315,10 +317,7 @@ describe("creating and reading a template", () => {
   it("needs tasks:write to create and tasks:read to read", async () => {
     const user = await createUser();
     const own = await createTemplate(user);
-    const { token } = await callJson<{ token: string }>("/api/v1/auth/tokens", 201, {
-      token: user.token,
-      body: { name: "reader", scopes: ["tasks:read"] },
-    });
+    const { token } = await createApiToken(user.token, { name: "reader", scopes: ["tasks:read"] });
     const create = await call("/api/v1/templates", {
       token,
       body: { name: "x", category: "Work", steps: templateSteps(1) },
@@ -326,9 +325,9 @@ describe("creating and reading a template", () => {
     expect(create.status).toBe(403);
     expect((await problemOf(create)).code).toBe("forbidden");
     expect(await callJson<Template>(`/api/v1/templates/${own.template_id}`, 200, { token })).toEqual(own);
-    const { token: profileOnly } = await callJson<{ token: string }>("/api/v1/auth/tokens", 201, {
-      token: user.token,
-      body: { name: "profile", scopes: ["profile:read"] },
+    const { token: profileOnly } = await createApiToken(user.token, {
+      name: "profile",
+      scopes: ["profile:read"],
     });
     const list = await call("/api/v1/templates", { token: profileOnly });
     expect(list.status).toBe(403);
@@ -605,7 +604,7 @@ describe("applying a template", () => {
       [2, "Read one page", 5, "HUMAN", "pending"],
       [3, "Write three questions", 4, "HUMAN", "pending"],
     ]);
-    expect(await callJson<Task>(`/api/v1/tasks/${task.task_id}`, 200, { token: user.token })).toEqual(task);
+    expect(await getTask(user, task.task_id)).toEqual(task);
     expect(await timesApplied(template.template_id)).toBe(1);
     const event = await env.DB.prepare(
       "SELECT type, data FROM events WHERE user_id = ? AND type = 'task.created'",
@@ -722,10 +721,7 @@ describe("saving a task as a template", () => {
       ],
     });
     const [first] = task.micro_steps ?? [];
-    await callJson(`/api/v1/tasks/${task.task_id}/steps/${first?.step_id}/complete`, 200, {
-      method: "POST",
-      token: user.token,
-    });
+    await completeStep(user, task.task_id, first?.step_id);
     const res = await save(user, task.task_id);
     expect(res.status).toBe(201);
     const template = await res.json<Template>();
@@ -874,10 +870,7 @@ describe("the /api/v1/task-templates alias", () => {
   });
 
   it("is documented beside /api/v1/templates in the OpenAPI document", async () => {
-    const doc = await callJson<{
-      paths: Record<string, Record<string, unknown>>;
-      components: { schemas: Record<string, unknown> };
-    }>("/openapi.json", 200);
+    const doc = await openApiDocument();
     for (const prefix of ["/api/v1/templates", "/api/v1/task-templates"]) {
       expect(Object.keys(doc.paths[prefix] ?? {}).sort(), prefix).toEqual(["get", "post"]);
       expect(Object.keys(doc.paths[`${prefix}/{template_id}`] ?? {}).sort(), prefix).toEqual([

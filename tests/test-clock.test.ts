@@ -17,7 +17,7 @@ const sources: Record<string, string> = import.meta.glob<string>(["./*.test.ts",
 // A real calendar date (year 19xx or 20xx, month 01–12, day 01–31); month 13 or year 9999 is no date anyone meets.
 const CALENDAR_DATE = /\b(19|20)\d\d-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])/;
 const REACHES_RUNTIME = /cloudflare:workers|cloudflare:test|helpers\/api"/;
-const MOVES_CLOCK = /useFakeTimers|setSystemTime/;
+const MOVES_CLOCK = /useFakeTimers|setSystemTime|useRealTimers|spyOn\(Date\b/;
 const THE_CLOCK_HELPERS = new Set(["./helpers/clock.ts", "./helpers/setup.ts", "./test-clock.test.ts"]);
 
 describe("tests that pass on any date", () => {

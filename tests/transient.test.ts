@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { callJson, callWith, createUser, problemOf } from "./helpers/api";
+import { openApiDocument } from "./helpers/openapi";
 import { createTask, type Task } from "./helpers/tasks";
 
 /** The way D1 reports a dropped connection (Cloudflare's docs list it as retryable). */
@@ -129,9 +130,7 @@ describe("a Durable Object that is reset", () => {
 
 describe("the contract", () => {
   it("documents 503 on every operation", async () => {
-    const doc = await callJson<{
-      paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
-    }>("/openapi.json", 200);
+    const doc = await openApiDocument();
     const missing = Object.entries(doc.paths).flatMap(([path, operations]) =>
       Object.entries(operations)
         .filter(([, op]) => op.responses["503"] === undefined)

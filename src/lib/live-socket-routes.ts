@@ -22,6 +22,8 @@ export const SocketTicketSchema = z
   })
   .openapi("SocketTicket");
 
+export type SocketTicketDto = z.infer<typeof SocketTicketSchema>;
+
 export interface LiveChannel {
   /** Names the channel (tickets are good for one channel only). */
   name: string;

@@ -1,7 +1,9 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
 import { expect } from "vitest";
+import type { AuthResponseDto } from "../../src/features/auth/schemas";
 import worker from "../../src/index";
+import type { ProblemBody } from "../../src/lib/errors";
 import { checkContract } from "./contract";
 
 export const BASE = "https://api.test";
@@ -95,7 +97,7 @@ export async function createUser(overrides: { timezone?: string; email?: string 
   counter += 1;
   const email = overrides.email ?? `user${counter}-${crypto.randomUUID().slice(0, 8)}@example.com`;
   const password = "correct horse battery";
-  const body = await callJson<{ user: { id: string }; access_token: string; refresh_token: string }>(
+  const body = await callJson<AuthResponseDto>(
     "/api/v1/auth/register",
     201,
     // Each test user signs up from an address of its own: sign-ups are limited per address.
@@ -107,14 +109,7 @@ export async function createUser(overrides: { timezone?: string; email?: string 
   return { id: body.user.id, email, password, token: body.access_token, refreshToken: body.refresh_token };
 }
 
-export async function problemOf(res: Response) {
+export async function problemOf(res: Response): Promise<ProblemBody> {
   expect(res.headers.get("content-type")).toContain("application/problem+json");
-  return res.json<{
-    type: string;
-    title: string;
-    status: number;
-    detail: string;
-    code: string;
-    errors?: { field: string; message: string }[];
-  }>();
+  return res.json<ProblemBody>();
 }

@@ -66,6 +66,11 @@ export function freezeClock(at: number = realNow()): FrozenClock {
   };
 }
 
+/** Back to the real clock: after every test (setup.ts), or mid-test before work that must run on real time. */
+export function thawClock(): void {
+  vi.useRealTimers();
+}
+
 /**
  * Runs `fn` with the clock `ms` back, so what it writes to D1 is that old, then returns to where the
  * clock was. Only for making history through plain requests: a Durable Object reached in the past arms

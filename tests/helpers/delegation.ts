@@ -1,48 +1,25 @@
+import type {
+  AgentDto,
+  AssignmentDto,
+  DelegationResultDto,
+  RegisterAgentInput,
+  RegisteredAgentDto,
+} from "../../src/features/delegation/schemas";
 import { callJson, type TestUser } from "./api";
 
-export interface Agent {
-  agent_id: string;
-  agent_type: string;
-  capabilities: string[];
-  max_concurrent_tasks: number;
-  current_task_count: number;
-  status: string;
-  token?: string;
-}
-
-/** What registering (or rotating) answers: the agent, and its token when one was issued. */
-export interface RegisteredAgent extends Agent {
-  token_issued: boolean;
-  message?: string;
-}
-
-export interface Assignment {
-  assignment_id: string;
-  task_id: string;
-  agent_id: string | null;
-  assignee: string;
-  role: string;
-  status: string;
-  reason: string | null;
-  accepted_at: string | null;
-  started_at: string | null;
-  completed_at: string | null;
-  rejected_at: string | null;
-  task: { title: string; status: string };
-}
-
-export interface Delegation {
-  assignment: Assignment | null;
-  assigned_agent: Agent | null;
-  collaborator_assignment?: Assignment | null;
-  message: string;
-}
+export type Agent = AgentDto;
+export type RegisteredAgent = RegisteredAgentDto;
+export type Assignment = AssignmentDto;
+export type Delegation = DelegationResultDto;
 
 let agentCounter = 0;
 
-export function registerAgent(user: TestUser, body: Partial<Agent> = {}): Promise<Agent> {
+export function registerAgent(
+  user: TestUser,
+  body: Partial<RegisterAgentInput> = {},
+): Promise<RegisteredAgent> {
   agentCounter += 1;
-  return callJson<Agent>("/api/v1/delegation/agents/register", 201, {
+  return callJson<RegisteredAgent>("/api/v1/delegation/agents/register", 201, {
     token: user.token,
     body: {
       agent_id: `agent-${agentCounter}-${crypto.randomUUID().slice(0, 6)}`,
@@ -55,4 +32,16 @@ export function registerAgent(user: TestUser, body: Partial<Agent> = {}): Promis
 
 export function delegate(user: TestUser, body: Record<string, unknown>, status = 200): Promise<Delegation> {
   return callJson<Delegation>("/api/v1/delegation/delegate", status, { token: user.token, body });
+}
+
+/** The user's agents, as their owner lists them. */
+export function agentsOf(user: TestUser): Promise<Agent[]> {
+  return callJson<Agent[]>("/api/v1/delegation/agents", 200, { token: user.token });
+}
+
+/** An agent's assignments, as the user (its owner) lists them. */
+export function assignmentsOf(user: TestUser, agentId: string): Promise<Assignment[]> {
+  return callJson<Assignment[]>(`/api/v1/delegation/assignments/agent/${agentId}`, 200, {
+    token: user.token,
+  });
 }

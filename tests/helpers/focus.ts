@@ -2,6 +2,7 @@ import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import type { FocusRecordDto, FocusStateDto } from "../../src/features/focus/schemas";
 import { call, callJson, createUser, type TestUser } from "./api";
+import { actingThroughApiToken } from "./auth";
 
 export type FocusState = FocusStateDto;
 export type FocusSession = FocusRecordDto;
@@ -13,27 +14,15 @@ export interface StartBody {
   step_id?: string;
 }
 
-/** A user acting through a non-expiring focus API token, so tests may move the clock past a JWT's life. */
+/** A user acting through a focus API token, so tests may move the clock past a JWT's life. */
 export async function userWithApiToken(timezone?: string): Promise<TestUser> {
   const user = await createUser(timezone ? { timezone } : {});
-  const { token } = await callJson<{ token: string }>("/api/v1/auth/tokens", 201, {
-    token: user.token,
-    body: { name: "focus tests", scopes: ["focus:read", "focus:write", "tasks:read", "tasks:write"] },
-  });
-  return { ...user, token };
-}
-
-/** A new API token of the user's with these scopes. */
-export function apiTokenFor(user: TestUser, scopes: string[], expiresInDays?: number) {
-  return callJson<{ id: string; token: string }>("/api/v1/auth/tokens", 201, {
-    token: user.token,
-    body: { name: "socket", scopes, ...(expiresInDays ? { expires_in_days: expiresInDays } : {}) },
-  });
-}
-
-/** Revokes one of the user's API tokens as its owner would. */
-export function revokeApiTokenOf(user: TestUser, tokenId: string): Promise<void> {
-  return callJson<void>(`/api/v1/auth/tokens/${tokenId}`, 204, { method: "DELETE", token: user.token });
+  return actingThroughApiToken(user, "focus tests", [
+    "focus:read",
+    "focus:write",
+    "tasks:read",
+    "tasks:write",
+  ]);
 }
 
 export function startFocus(user: TestUser, body: StartBody = {}): Promise<FocusState> {

@@ -1,6 +1,8 @@
 import { env } from "cloudflare:workers";
 import type { PetDto, PetOutcome } from "../../src/features/pets/live";
+import type { InteractionDto } from "../../src/features/pets/schemas";
 import { callJson, createUser, type TestUser } from "./api";
+import { actingThroughApiToken } from "./auth";
 
 export type Pet = PetDto;
 export type { PetOutcome };
@@ -14,6 +16,11 @@ export function adoptPet(user: TestUser, body: { species?: string; name?: string
 
 export function petOf(user: TestUser): Promise<Pet> {
   return callJson<Pet>("/api/v1/pets/me", 200, { token: user.token });
+}
+
+/** The first page of the pet's interactions, newest first. */
+export function interactionsOf(user: TestUser): Promise<InteractionDto[]> {
+  return callJson<InteractionDto[]>("/api/v1/pets/me/interactions", 200, { token: user.token });
 }
 
 /** One care action (feed, play, pet) on the user's pet, expecting 200. */
@@ -45,9 +52,5 @@ export async function giveTreats(user: TestUser, xp: number, kind: "step" | "tas
 /** A user acting through a non-expiring API token (tests may move the clock past a JWT's life). */
 export async function petUser(timezone = "UTC"): Promise<TestUser> {
   const user = await createUser({ timezone });
-  const { token } = await callJson<{ token: string }>("/api/v1/auth/tokens", 201, {
-    token: user.token,
-    body: { name: "pet tests", scopes: ["pets:read", "pets:write", "tasks:read", "tasks:write"] },
-  });
-  return { ...user, token };
+  return actingThroughApiToken(user, "pet tests", ["pets:read", "pets:write", "tasks:read", "tasks:write"]);
 }

@@ -109,3 +109,6 @@ export const TokenIdParamsSchema = z.object({ token_id: z.string().min(1).max(64
 
 export type UserDto = z.infer<typeof UserSchema>;
 export type ApiTokenDto = z.infer<typeof ApiTokenSchema>;
+export type CreatedApiTokenDto = z.infer<typeof CreatedApiTokenSchema>;
+export type CreateApiTokenInput = z.infer<typeof CreateApiTokenBodySchema>;
+export type AuthResponseDto = z.infer<typeof AuthResponseSchema>;

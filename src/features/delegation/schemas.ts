@@ -131,3 +131,6 @@ export const CompleteAssignmentBodySchema = z
 
 export type AgentDto = z.infer<typeof AgentSchema>;
 export type AssignmentDto = z.infer<typeof AssignmentSchema>;
+export type RegisteredAgentDto = z.infer<typeof RegisteredAgentSchema>;
+export type RegisterAgentInput = z.infer<typeof RegisterAgentBodySchema>;
+export type DelegationResultDto = z.infer<typeof DelegationResultSchema>;

@@ -260,3 +260,13 @@ export const ManualGrantBodySchema = z
 export const AcceptedSchema = z
   .object({ event_id: z.string(), status: z.literal("accepted") })
   .openapi("Accepted");
+
+export type ProfileDto = z.infer<typeof ProfileSchema>;
+export type StreakDto = z.infer<typeof StreakSchema>;
+export type BadgesDto = z.infer<typeof BadgesSchema>;
+export type CalculatedXpDto = z.infer<typeof CalculatedXpSchema>;
+export type ChallengeDto = z.infer<typeof ChallengeSchema>;
+export type LeaderboardDto = z.infer<typeof LeaderboardSchema>;
+export type OptInDto = z.infer<typeof OptInSchema>;
+export type BonusEventDto = z.infer<typeof BonusEventSchema>;
+export type AcceptedDto = z.infer<typeof AcceptedSchema>;

@@ -209,3 +209,9 @@ export const InteractionSchema = z
   .openapi("PetInteraction");
 
 export const InteractionsQuerySchema = PaginationQuerySchema;
+
+export type InteractionDto = z.infer<typeof InteractionSchema>;
+export type LevelStatusDto = z.infer<typeof LevelStatusSchema>;
+export type AbilityTableDto = z.infer<typeof AbilityTableSchema>;
+export type GeneratedPersonalityDto = z.infer<typeof GeneratedPersonalitySchema>;
+export type DialogueDto = z.infer<typeof DialogueSchema>;

@@ -203,6 +203,7 @@ export const NextStepSchema = z
 
 export type TaskDto = z.infer<typeof TaskSchema>;
 export type MicroStepDto = z.infer<typeof MicroStepSchema>;
+export type NextStepDto = z.infer<typeof NextStepSchema>;
 export type CreateTaskInput = z.infer<typeof CreateTaskBodySchema>;
 export type UpdateTaskInput = z.infer<typeof UpdateTaskBodySchema>;
 export type ListTasksQuery = z.infer<typeof ListTasksQuerySchema>;
