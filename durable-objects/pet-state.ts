@@ -1,8 +1,8 @@
 import { createDatabase } from "../src/db";
+import type { Personality } from "../src/db/schema/pets";
 import type { Env } from "../src/env";
 import {
   nextAttentionAt,
-  type Personality,
   type PetAction,
   type PetState as PetData,
   type PetStep,

@@ -1,8 +1,8 @@
 import { describe, expect, it } from "vitest";
+import type { SplitPlan } from "../src/db/schema/splitting";
 import { type AiSplitBrief, acceptAiPlan } from "../src/features/splitting/ai-splitter";
 import { learnedFrom, updatePreference } from "../src/features/splitting/learning";
 import { findShape, splitLocally } from "../src/features/splitting/local-splitter";
-import type { SplitPlan } from "../src/features/splitting/plan";
 import { SHAPES } from "../src/features/splitting/shapes";
 import {
   maxStepMinutes,

@@ -47,7 +47,7 @@ export const focusSessions = sqliteTable(
   ],
 );
 
-/** A user's focus settings; absent values mean the defaults in features/focus/kinds.ts. */
+/** A user's focus settings; absent values mean the focus feature's defaults (focus/kinds.ts). */
 export const focusSettings = sqliteTable("focus_settings", {
   userId: text("user_id").primaryKey(),
   pomodoroWorkMinutes: integer("pomodoro_work_minutes"),

@@ -99,7 +99,7 @@ export const activityDays = sqliteTable(
   (t) => [primaryKey({ columns: [t.userId, t.day] })],
 );
 
-/** Badge definitions, seeded from features/gamification/badges.ts by the migration. */
+/** Badge definitions, seeded by the migration from the gamification feature's badges.ts. */
 export const badges = sqliteTable("badges", {
   id: text("id").primaryKey(),
   family: text("family").notNull(),
@@ -120,7 +120,7 @@ export const userBadges = sqliteTable(
   (t) => [primaryKey({ columns: [t.userId, t.badgeId] })],
 );
 
-/** The level curve as rows (seeded from features/gamification/levels.ts), so a batch can level up in SQL. */
+/** The level curve as rows (seeded from the gamification feature's levels.ts), so a batch can level up in SQL. */
 export const xpLevels = sqliteTable("xp_levels", {
   level: integer("level").primaryKey(),
   minXp: integer("min_xp").notNull(),

@@ -1,6 +1,15 @@
 import { sql } from "drizzle-orm";
 import { check, index, integer, real, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
-import type { Personality } from "../../features/pets/care";
+
+/** A pet's personality, kept as JSON in `user_pets.personality`: written by Workers AI or the local writer. */
+export interface Personality {
+  name_suggestion: string;
+  temperament: "energetic" | "calm" | "patient";
+  traits: string[];
+  dialogue_style: string;
+  backstory: string;
+  generated_by: "ai" | "local";
+}
 
 export const PET_SPECIES = ["dog", "cat", "dragon", "owl", "fox"] as const;
 

@@ -1,11 +1,49 @@
 import { sql } from "drizzle-orm";
 import { check, index, integer, primaryKey, real, sqliteTable, text } from "drizzle-orm/sqlite-core";
-import type { SplitResult } from "../../features/splitting/plan";
-import { TASK_CATEGORIES } from "./tasks";
+import { type LeafType, TASK_CATEGORIES, type TaskCategory } from "./tasks";
 
 export const SPLIT_METHODS = ["ai", "local", "template", "pattern"] as const;
 export const STEP_RATINGS = ["too_large", "too_small", "just_right"] as const;
 export type StepRating = (typeof STEP_RATINGS)[number];
+
+/** How big a piece of work is, scored before it is split: under 15 minutes, up to 2 hours, or more. */
+export const SCOPES = ["SIMPLE", "MULTI", "PROJECT"] as const;
+export type Scope = (typeof SCOPES)[number];
+
+export type SplitMethod = (typeof SPLIT_METHODS)[number];
+
+export interface SuggestedStep {
+  step_order: number;
+  description: string;
+  short_label: string;
+  estimated_minutes: number;
+  leaf_type: LeafType;
+  reasoning: string;
+  confidence: number;
+}
+
+export interface SubtaskPlan {
+  title: string;
+  estimated_minutes: number;
+  suggested_steps: SuggestedStep[];
+}
+
+/** What a splitter answers: steps for the task (or, for a project, for its first sub-task) and sub-tasks. */
+export interface SplitPlan {
+  scope: Scope;
+  category: TaskCategory;
+  suggested_steps: SuggestedStep[];
+  subtasks: SubtaskPlan[];
+  total_estimated_minutes: number;
+  /** How long the whole task looks (its estimate, or the splitter's); the steps may cover only a start. */
+  task_minutes: number;
+  reasoning: string;
+}
+
+/** A splitter's answer and which one gave it: stored as JSON in `task_splits.result`, to reuse when applied. */
+export interface SplitResult extends SplitPlan {
+  split_method: SplitMethod;
+}
 
 /** Every split asked for (BE-05), suggested or applied: what the splitter said and which one answered. */
 export const taskSplits = sqliteTable(

@@ -8,6 +8,7 @@
  * fading at a floor (10; 20 with Steadfast): an ADHD user back after a week finds it sad but glad to see
  * them, never ruined. Below 30 in either stat it needs attention, and says so once per episode.
  */
+import type { Personality } from "../../db/schema/pets";
 import type { EventEffect, EventType } from "../../lib/events/catalog";
 import { localParts } from "../../lib/time";
 import { addXp, type PetSpecies, perksAt, type Stage, stageForLevel, xpToNextLevel } from "./growth";
@@ -32,15 +33,6 @@ export const MAX_FEED_XP = 10_000;
 
 export const MOODS = ["happy", "hungry", "playful", "sleepy", "sad"] as const;
 export type Mood = (typeof MOODS)[number];
-
-export interface Personality {
-  name_suggestion: string;
-  temperament: "energetic" | "calm" | "patient";
-  traits: string[];
-  dialogue_style: string;
-  backstory: string;
-  generated_by: "ai" | "local";
-}
 
 export interface PetState {
   pet_id: string;

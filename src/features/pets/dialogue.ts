@@ -3,8 +3,9 @@
  * streak, treats waiting, or a long absence — and never scolds. Pure and deterministic: the same pet,
  * mood, context and day give the same line, so it does not flicker on every refresh.
  */
+import type { Personality } from "../../db/schema/pets";
 import { seededRandom } from "../../lib/seeded-random";
-import type { Mood, Personality } from "./care";
+import type { Mood } from "./care";
 
 export interface DialogueContext {
   name: string;

@@ -5,12 +5,12 @@
  * deterministic for the pet (seeded by user and pet ids) and good on its own.
  */
 import { z } from "@hono/zod-openapi";
+import type { Personality } from "../../db/schema/pets";
 import type { Env } from "../../env";
 import { askForJson, parseJsonAnswer } from "../../lib/ai";
 import { seededRandom } from "../../lib/seeded-random";
 import type { LocalDate } from "../../lib/time";
 import { addDays } from "../../lib/time";
-import type { Personality } from "./care";
 import type { PetSpecies } from "./growth";
 
 export const PRODUCTIVITY_PATTERNS = ["high_energy", "low_energy", "irregular"] as const;

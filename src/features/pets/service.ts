@@ -1,6 +1,7 @@
 import { and, desc, eq, gte } from "drizzle-orm";
 import type { Database } from "../../db";
 import { activityDays, users, xpLedger } from "../../db/schema";
+import type { Personality } from "../../db/schema/pets";
 import type { Env } from "../../env";
 import { notFound } from "../../lib/errors";
 import type { IdempotencyContext } from "../../lib/idempotency";
@@ -10,7 +11,7 @@ import { STREAK_LOOKBACK_DAYS, streakState } from "../../lib/streaks";
 import { addDays, type LocalDate, localParts } from "../../lib/time";
 import { retryingStub } from "../../lib/transient";
 import { streakRulesFor } from "../gamification/streak-rules";
-import { FULLNESS_PER_HOUR, HAPPINESS_PER_HOUR, moodOf, type Personality, type PetAction } from "./care";
+import { FULLNESS_PER_HOUR, HAPPINESS_PER_HOUR, moodOf, type PetAction } from "./care";
 import { dialogueLine } from "./dialogue";
 import { ABILITIES, abilitiesAt, type PetSpecies, perksAt } from "./growth";
 import { type PetDto, type PetOutcome, type PetSocketAction, petSeed } from "./live";

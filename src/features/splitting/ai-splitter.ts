@@ -1,8 +1,8 @@
 import { z } from "@hono/zod-openapi";
+import type { Scope, SplitPlan, SuggestedStep } from "../../db/schema/splitting";
 import type { LeafType } from "../../db/schema/tasks";
 import { askForJson, type ChatMessage } from "../../lib/ai";
 import { MAX_STEP_MINUTES, MIN_STEP_MINUTES } from "../tasks/schemas";
-import type { Scope, SplitPlan, SuggestedStep } from "./plan";
 import { maxStepMinutes } from "./sizing";
 import { shortLabel } from "./text";
 

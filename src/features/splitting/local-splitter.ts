@@ -1,6 +1,7 @@
+import type { SplitPlan, SubtaskPlan, SuggestedStep } from "../../db/schema/splitting";
 import type { LeafType, TaskCategory } from "../../db/schema/tasks";
 import type { LearnedPreference } from "./learning";
-import type { Energy, SplitPlan, SubtaskPlan, SuggestedStep } from "./plan";
+import type { Energy } from "./plan";
 import { GENERIC, type Phase, SHAPES, type Shape, type Stage } from "./shapes";
 import {
   MAX_STEPS,

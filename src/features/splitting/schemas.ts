@@ -1,10 +1,10 @@
 import { z } from "@hono/zod-openapi";
-import { STEP_RATINGS } from "../../db/schema/splitting";
+import { SCOPES, STEP_RATINGS } from "../../db/schema/splitting";
 import { LEAF_TYPES, TASK_CATEGORIES } from "../../db/schema/tasks";
 import { caseInsensitiveEnum } from "../../lib/enums";
 import { nullableRef } from "../../lib/openapi";
 import { TaskCategorySchema, TaskSchema } from "../tasks/schemas";
-import { ENERGY_LEVELS, SCOPES } from "./plan";
+import { ENERGY_LEVELS } from "./plan";
 
 const splitFields = {
   energy_level: caseInsensitiveEnum(ENERGY_LEVELS)

@@ -1,5 +1,6 @@
+import type { Scope } from "../../db/schema/splitting";
 import { MAX_STEP_MINUTES, MIN_STEP_MINUTES } from "../tasks/schemas";
-import type { Energy, Scope } from "./plan";
+import type { Energy } from "./plan";
 
 /** What the user's ratings taught the splitter for one category (see learning.ts). */
 export interface LearnedSizing {

@@ -4,6 +4,7 @@ import { and, eq, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Database } from "../../db";
 import { taskSplits, tasks } from "../../db/schema";
+import type { SplitResult, SuggestedStep } from "../../db/schema/splitting";
 import { isGuardAbort } from "../../lib/batch";
 import { ApiError } from "../../lib/errors";
 import type { Envelope } from "../../lib/events/catalog";
@@ -11,7 +12,6 @@ import { nowIso } from "../../lib/time";
 import { computeProgress } from "../tasks/progress";
 import type { MicroStepDto, TaskDto } from "../tasks/schemas";
 import { newTaskWrite } from "../tasks/service";
-import type { SplitResult, SuggestedStep } from "./plan";
 import type { SplitResponse, SplitStepInput, SplitTaskInput } from "./schemas";
 
 export const toStepInputs = (steps: SuggestedStep[]) =>

@@ -1,6 +1,6 @@
+import type { SplitResult } from "../../db/schema/splitting";
 import { type AiSplitBrief, splitWithAi } from "./ai-splitter";
 import { estimateMinutes, findShape, type SplitRequest, splitLocally } from "./local-splitter";
-import type { SplitResult } from "./plan";
 import { MAX_STEPS, MIN_STEPS, scopeOf, targetStepMinutes } from "./sizing";
 import { MAX_STEP_PARTS, MIN_STEP_PARTS, type StepSplitRequest, splitStepByPattern } from "./step-splitter";
 

@@ -1,6 +1,7 @@
+import type { SplitPlan, SuggestedStep } from "../../db/schema/splitting";
 import type { LeafType, TaskCategory } from "../../db/schema/tasks";
 import type { LearnedPreference } from "./learning";
-import type { Energy, SplitPlan, SuggestedStep } from "./plan";
+import type { Energy } from "./plan";
 import { scopeOf, shareMinutes, stepCount, targetStepMinutes } from "./sizing";
 import { actionsIn, capitalise, readTaskWords, shortLabel } from "./text";
 

@@ -1,5 +1,5 @@
+import type { SplitResult } from "../../db/schema/splitting";
 import type { TemplateDto } from "../templates/schemas";
-import type { SplitResult } from "./plan";
 import { MAX_STEPS, MIN_STEPS, PROJECT_OVER_MINUTES, scopeOf } from "./sizing";
 import { shortLabel } from "./text";
 
