@@ -16,7 +16,7 @@ import {
   toView,
 } from "../src/features/focus/machine";
 import { FOCUS_SUBPROTOCOL } from "../src/features/focus/messages";
-import { persistStatements, type SettingsWrite } from "../src/features/focus/records";
+import { persistStatements, type SettingsWrite } from "../src/features/focus/queries";
 import type { FocusStateDto } from "../src/features/focus/schemas";
 import { getSettings } from "../src/features/focus/settings";
 import { validationFailed } from "../src/lib/errors";

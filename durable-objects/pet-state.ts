@@ -22,7 +22,7 @@ import {
   petDto,
   petSeed,
 } from "../src/features/pets/live";
-import { type InteractionWrite, persistStatements, storedPetOf } from "../src/features/pets/records";
+import { type InteractionWrite, persistStatements, storedPetOf } from "../src/features/pets/queries";
 import { FeedBodySchema } from "../src/features/pets/schemas";
 import { validationFailed } from "../src/lib/errors";
 import { type IdempotencyContext, socketIdempotency } from "../src/lib/idempotency";

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { activeBonus, badgesWithinReach, earningsOf } from "../src/features/gamification/event-rules";
-import { countersOf } from "../src/features/gamification/store";
+import { countersOf } from "../src/features/gamification/queries";
 import { finishedWork, sourceKeyOf } from "../src/features/gamification/work";
 import { stepXp } from "../src/features/gamification/xp";
 import { nourishmentOf } from "../src/features/pets/event-handler";

@@ -10,7 +10,7 @@ import { recordedEvents, sqlData, sqlEvent, writeEvent } from "../../lib/events/
 import { nowIso } from "../../lib/time";
 import { completionStatements } from "../tasks/completion";
 import { agentExists } from "./agents-service";
-import { assignmentByIdQuery, listAgentAssignments, toAssignmentDto } from "./assignment-queries";
+import { assignmentByIdQuery, listAgentAssignments, toAssignmentDto } from "./queries";
 import type { AssignmentDto } from "./schemas";
 
 export type AssignmentMove = "accept" | "start" | "complete" | "reject";

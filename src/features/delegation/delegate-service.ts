@@ -12,7 +12,7 @@ import { newId } from "../../lib/ids";
 import { nowIso } from "../../lib/time";
 import { OUTER_TASK_ID } from "../tasks/queries";
 import { toAgentDto } from "./agents-service";
-import { assignmentByIdQuery, toAssignmentDto } from "./assignment-queries";
+import { assignmentByIdQuery, toAssignmentDto } from "./queries";
 import type { AgentDto, AssignmentDto } from "./schemas";
 
 export interface DelegateInput {

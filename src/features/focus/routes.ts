@@ -8,7 +8,7 @@ import { pageAfter, withNextLink } from "../../lib/pagination";
 import { requireAuth } from "../../middleware/auth";
 import { COMMAND_BODIES, type CommandType, type FocusCommand, parseCommand } from "./commands";
 import { describeKinds } from "./kinds";
-import { getRecord, listRecords } from "./records";
+import { getRecord, listRecords } from "./queries";
 import {
   AnalyticsQuerySchema,
   EndSessionBodySchema,

@@ -11,7 +11,7 @@ import { retryingStub } from "../../lib/transient";
 import { type FocusAnalytics, focusAnalytics } from "./analytics";
 import type { FocusCommand } from "./commands";
 import type { FocusSettings } from "./kinds";
-import { getRecord, sessionFactsQuery } from "./records";
+import { getRecord, sessionFactsQuery } from "./queries";
 import type { FocusStateDto } from "./schemas";
 
 /** Timer calls safe to send twice: reads, a settings patch, and actions carrying an idempotency key. */

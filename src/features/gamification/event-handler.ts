@@ -50,7 +50,7 @@ import {
 import { pushScores } from "./leaderboard";
 import { levelForXp } from "./levels";
 import { weekStartOf } from "./progress";
-import type { CounterMetric } from "./store";
+import type { CounterMetric } from "./queries";
 import { streakRulesFor } from "./streak-rules";
 import { sourceKeyOf } from "./work";
 import { bonusXp } from "./xp";

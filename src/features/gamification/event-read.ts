@@ -20,7 +20,7 @@ import type { DomainEvent } from "../../lib/events/catalog";
 import { STREAK_LOOKBACK_DAYS } from "../../lib/streaks";
 import { addDays, type LocalDate } from "../../lib/time";
 import type { BonusWindow } from "./event-rules";
-import { bonusWindowsQuery, type CounterMetric, countersOf } from "./store";
+import { bonusWindowsQuery, type CounterMetric, countersOf } from "./queries";
 import { sourceKeyOf } from "./work";
 
 /** Row values per `(user_id, source_key) IN (…)`: two bound parameters each, under D1's 100. */

@@ -15,7 +15,7 @@ import {
   QUICK_WIN_HOURS,
 } from "./badges";
 import { CHALLENGE_LONG_FOCUS_MINUTES, type ChallengeMetric } from "./challenges";
-import type { CounterMetric } from "./store";
+import type { CounterMetric } from "./queries";
 import { finishedWork } from "./work";
 import { combinedMultiplier, type XpBreakdown } from "./xp";
 

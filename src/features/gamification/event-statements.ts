@@ -12,7 +12,7 @@ import { sqlData, sqlEvent, writeEvent } from "../../lib/events/outbox";
 import type { LocalDate } from "../../lib/time";
 import type { BadgeDefinition } from "./badges";
 import type { DailyChallenge } from "./challenges";
-import { COUNTERS, type CounterMetric } from "./store";
+import { COUNTERS, type CounterMetric } from "./queries";
 import { BOARD_XP_PER_DAY } from "./xp";
 
 type Statement = BatchItem<"sqlite">;

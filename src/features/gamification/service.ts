@@ -26,6 +26,7 @@ import { challengesFor } from "./challenges";
 import { hideScore, pushScores } from "./leaderboard";
 import { levelProgress, THEMES, themesAt } from "./levels";
 import { weekStartOf } from "./progress";
+import { bonusWindowsQuery, countersOf } from "./queries";
 import type {
   BadgesSchema,
   BonusEventBodySchema,
@@ -38,7 +39,6 @@ import type {
   ProfileSchema,
   StreakSchema,
 } from "./schemas";
-import { bonusWindowsQuery, countersOf } from "./store";
 import { streakRulesFor } from "./streak-rules";
 import { bonusXp, combinedMultiplier, focusXp, stepXp, taskXp } from "./xp";
 

@@ -11,7 +11,7 @@ import { perUser } from "../../middleware/rate-limit";
 import type { PetAction } from "./care";
 import { ABILITIES, STAGES } from "./growth";
 import type { PetSocketAction } from "./live";
-import { listInteractions } from "./records";
+import { listInteractions } from "./queries";
 import {
   AbilityTableSchema,
   CreatePetBodySchema,

@@ -23,7 +23,7 @@ import {
   writePersonality,
 } from "./personality";
 import { portraitSvg } from "./portrait";
-import { storedPetOf } from "./records";
+import { storedPetOf } from "./queries";
 
 /**
  * Pet calls safe to send twice: reads, patches, and feeding (once per source); adopting is not (a

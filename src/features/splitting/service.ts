@@ -16,7 +16,6 @@ import { MAX_STEPS_PER_TASK, type TaskDto } from "../tasks/schemas";
 import { insertStepStatements, stepRows } from "../tasks/step-rows";
 import { templateByNameQuery, toTemplateDto } from "../templates/queries";
 import { categoryOf, learnedFor, preferencesQuery } from "./preferences";
-import type { SplitResponse, SplitStepInput, SplitTaskInput } from "./schemas";
 import {
   fillTaskBlanks,
   recordSplit,
@@ -25,7 +24,8 @@ import {
   subtaskStatements,
   taskAfter,
   toStepInputs,
-} from "./split-writes";
+} from "./queries";
+import type { SplitResponse, SplitStepInput, SplitTaskInput } from "./schemas";
 import { type SplitterChoice, splitStep, splitTask } from "./splitter";
 import { fitsASplit, planFromTemplate } from "./template-plan";
 
