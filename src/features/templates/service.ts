@@ -15,7 +15,14 @@ import { newId } from "../../lib/ids";
 import { nowIso } from "../../lib/time";
 import type { TaskDto } from "../tasks/schemas";
 import { getTask, newTaskWrite } from "../tasks/service";
-import { ownedBy, templateByIdQuery, toTemplateDto } from "./queries";
+import {
+  insertTemplateStepStatements,
+  ownedBy,
+  templateByIdQuery,
+  templateStepRows,
+  templateStepRowToDto,
+  toTemplateDto,
+} from "./queries";
 import {
   type ApplyTemplateInput,
   type CreateTemplateInput,
@@ -26,7 +33,6 @@ import {
   type TemplateStepInput,
   type UpdateTemplateInput,
 } from "./schemas";
-import { insertTemplateStepStatements, templateStepRows, templateStepRowToDto } from "./step-rows";
 
 type TemplateRow = typeof taskTemplates.$inferSelect;
 
