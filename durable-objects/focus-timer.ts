@@ -2,7 +2,6 @@ import { createDatabase } from "../src/db";
 import type { Env } from "../src/env";
 import type { ActResult, CommandType, FocusCommand } from "../src/features/focus/commands";
 import { COMMAND_TYPES, parseCommand } from "../src/features/focus/commands";
-import { resolveFocusTarget } from "../src/features/focus/focus-target";
 import { type FocusSettings, normalizeSettings } from "../src/features/focus/kinds";
 import {
   type ActionError,
@@ -16,9 +15,13 @@ import {
   toView,
 } from "../src/features/focus/machine";
 import { FOCUS_SUBPROTOCOL } from "../src/features/focus/messages";
-import { persistStatements, type SettingsWrite } from "../src/features/focus/queries";
+import {
+  getSettings,
+  persistStatements,
+  resolveFocusTarget,
+  type SettingsWrite,
+} from "../src/features/focus/queries";
 import type { FocusStateDto } from "../src/features/focus/schemas";
-import { getSettings } from "../src/features/focus/settings";
 import { validationFailed } from "../src/lib/errors";
 import { type IdempotencyContext, socketIdempotency } from "../src/lib/idempotency";
 import { newId } from "../src/lib/ids";

@@ -1,13 +1,12 @@
-import { and, desc, eq, gte, lt, type SQL } from "drizzle-orm";
+import { and, desc, eq, gte, isNull, lt, type SQL } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Database } from "../../db";
-import { focusSessions } from "../../db/schema";
+import { focusSessions, focusSettings, microSteps, tasks } from "../../db/schema";
 import { type Page, pageOf, rowsToFetch } from "../../lib/pagination";
 import { nowIso } from "../../lib/time";
-import { type FocusSettings, minutesOf } from "./kinds";
-import type { FocusRecord } from "./machine";
+import { type FocusSettings, minutesOf, normalizeSettings } from "./kinds";
+import type { ActionError, FocusRecord } from "./machine";
 import type { FocusRecordDto } from "./schemas";
-import { settingsUpsert } from "./settings";
 
 type SessionRow = typeof focusSessions.$inferSelect;
 
@@ -128,4 +127,84 @@ export function sessionFactsQuery(db: Database, userId: string, since: string) {
     })
     .from(focusSessions)
     .where(and(eq(focusSessions.userId, userId), gte(focusSessions.startedAt, since)));
+}
+
+type SettingsRow = typeof focusSettings.$inferSelect;
+
+const COLUMNS = {
+  pomodoro_work_minutes: "pomodoroWorkMinutes",
+  short_break_minutes: "shortBreakMinutes",
+  long_break_minutes: "longBreakMinutes",
+  long_break_every: "longBreakEvery",
+  deep_work_minutes: "deepWorkMinutes",
+  short_burst_minutes: "shortBurstMinutes",
+  flowtime_break_percent: "flowtimeBreakPercent",
+} as const satisfies Record<keyof FocusSettings, keyof SettingsRow>;
+
+/** Settings from a stored row (or the defaults when there is none). */
+function settingsFromRow(row: SettingsRow | undefined): FocusSettings {
+  if (!row) return normalizeSettings(null);
+  const partial: Partial<FocusSettings> = {};
+  for (const [key, column] of Object.entries(COLUMNS) as [keyof FocusSettings, keyof SettingsRow][]) {
+    const value = row[column];
+    if (typeof value === "number") partial[key] = value;
+  }
+  return normalizeSettings(partial);
+}
+
+export async function getSettings(db: Database, userId: string): Promise<FocusSettings> {
+  return settingsFromRow(await db.select().from(focusSettings).where(eq(focusSettings.userId, userId)).get());
+}
+
+/** The statement that stores a user's settings in D1 (the FocusTimer sends it through its outbox). */
+export function settingsUpsert(db: Database, userId: string, settings: FocusSettings, updatedAt: string) {
+  const values: Partial<SettingsRow> = {};
+  for (const [key, column] of Object.entries(COLUMNS) as [keyof FocusSettings, keyof SettingsRow][]) {
+    Object.assign(values, { [column]: settings[key] });
+  }
+  return db
+    .insert(focusSettings)
+    .values({ userId, ...values, updatedAt })
+    .onConflictDoUpdate({ target: focusSettings.userId, set: { ...values, updatedAt } });
+}
+
+export type FocusTarget =
+  | { ok: true; task_id: string | null; step_id: string | null }
+  | { ok: false; error: ActionError };
+
+const missing = (what: string): FocusTarget => ({
+  ok: false,
+  error: { status: 404, code: "not_found", detail: `${what} was not found.` },
+});
+
+/**
+ * The task or step a session focuses on, proven to be the user's own (another user's ids look
+ * missing) in one round trip; a step implies its task. No target, no query.
+ */
+export async function resolveFocusTarget(
+  db: Database,
+  userId: string,
+  target: { task_id?: string | undefined; step_id?: string | undefined },
+): Promise<FocusTarget> {
+  if (target.task_id === undefined && target.step_id === undefined) {
+    return { ok: true, task_id: null, step_id: null };
+  }
+  const [taskRows, stepRows] = await db.batch([
+    db
+      .select({ id: tasks.id })
+      .from(tasks)
+      .where(and(eq(tasks.id, target.task_id ?? ""), eq(tasks.userId, userId), isNull(tasks.deletedAt))),
+    db
+      .select({ taskId: microSteps.taskId })
+      .from(microSteps)
+      .innerJoin(tasks, eq(tasks.id, microSteps.taskId))
+      .where(
+        and(eq(microSteps.id, target.step_id ?? ""), eq(microSteps.userId, userId), isNull(tasks.deletedAt)),
+      ),
+  ]);
+  if (target.task_id !== undefined && taskRows.length === 0) return missing("Task");
+  if (target.step_id === undefined) return { ok: true, task_id: target.task_id ?? null, step_id: null };
+  const step = stepRows[0];
+  if (!step || (target.task_id !== undefined && step.taskId !== target.task_id)) return missing("Step");
+  return { ok: true, task_id: step.taskId, step_id: target.step_id };
 }
