@@ -8,7 +8,8 @@ import { notFound, validationFailed } from "../../lib/errors";
 import { nowIso } from "../../lib/time";
 import { taskByIdQuery, toTaskDto } from "../tasks/queries";
 import { ALPHA, type LearnedPreference, learnedFrom, updatePreference } from "./learning";
-import { categoryOf, preferencesQuery, stateOf } from "./preferences";
+import { categoryOf, stateOf } from "./preferences";
+import { preferencesQuery } from "./queries";
 import type { PreferenceDto, StepFeedbackInput, StepFeedbackResponse } from "./schemas";
 
 /** The user's learned preferences, one per category they have rated steps in. */

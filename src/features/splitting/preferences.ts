@@ -1,17 +1,11 @@
-/** What the splitter learned per user and category, as D1 keeps it, and the category work is filed under. */
-import { eq } from "drizzle-orm";
-import type { Database } from "../../db";
-import { splitPreferences } from "../../db/schema";
+/** What the splitter learned per user and category, read from its D1 rows, and the category work is filed under. */
+import type { splitPreferences } from "../../db/schema";
 import type { TaskCategory } from "../../db/schema/tasks";
 import type { TaskDto } from "../tasks/schemas";
 import { type LearnedPreference, learnedFrom, type PreferenceState } from "./learning";
 import { findShape } from "./local-splitter";
 
 type PreferenceRow = typeof splitPreferences.$inferSelect;
-
-export function preferencesQuery(db: Database, userId: string) {
-  return db.select().from(splitPreferences).where(eq(splitPreferences.userId, userId));
-}
 
 export function stateOf(row: PreferenceRow): PreferenceState {
   return {

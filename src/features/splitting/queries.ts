@@ -3,7 +3,7 @@
 import { and, eq, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Database } from "../../db";
-import { taskSplits, tasks } from "../../db/schema";
+import { splitPreferences, taskSplits, tasks } from "../../db/schema";
 import type { SplitResult, SuggestedStep } from "../../db/schema/splitting";
 import { isGuardAbort } from "../../lib/batch";
 import { ApiError } from "../../lib/errors";
@@ -175,4 +175,9 @@ export function splitConflict(error: unknown): unknown {
     "changed_meanwhile",
     "The task or step changed while it was being split (another split or edit got there first); look at it again and split again if you still want to.",
   );
+}
+
+/** What the splitter learned for the user, one row per category. */
+export function preferencesQuery(db: Database, userId: string) {
+  return db.select().from(splitPreferences).where(eq(splitPreferences.userId, userId));
 }

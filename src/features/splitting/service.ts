@@ -15,9 +15,10 @@ import { stepRowToDto, taskByIdQuery, toTaskDto } from "../tasks/queries";
 import { MAX_STEPS_PER_TASK, type TaskDto } from "../tasks/schemas";
 import { insertStepStatements, stepRows } from "../tasks/step-rows";
 import { templateByNameQuery, toTemplateDto } from "../templates/queries";
-import { categoryOf, learnedFor, preferencesQuery } from "./preferences";
+import { categoryOf, learnedFor } from "./preferences";
 import {
   fillTaskBlanks,
+  preferencesQuery,
   recordSplit,
   responseOf,
   splitConflict,
