@@ -8,7 +8,7 @@ import { ApiError, notFound } from "../../lib/errors";
 import type { Envelope } from "../../lib/events/catalog";
 import { recordedEvents, sqlData, sqlEvent, writeEvent } from "../../lib/events/outbox";
 import { nowIso } from "../../lib/time";
-import { completionStatements } from "../tasks/completion";
+import { completionStatements } from "../tasks/statements";
 import { agentExists } from "./agents-service";
 import { assignmentByIdQuery, listAgentAssignments, toAssignmentDto } from "./queries";
 import type { AssignmentDto } from "./schemas";

@@ -10,7 +10,7 @@ import { newEvent } from "../../lib/events/envelope";
 import { recordedEvents, sqlData, sqlEvent, writeEvent } from "../../lib/events/outbox";
 import { newId } from "../../lib/ids";
 import { nowIso } from "../../lib/time";
-import { OUTER_TASK_ID } from "../tasks/queries";
+import { OUTER_TASK_ID } from "../tasks/statements";
 import { toAgentDto } from "./agents-service";
 import { assignmentByIdQuery, toAssignmentDto } from "./queries";
 import type { AgentDto, AssignmentDto } from "./schemas";

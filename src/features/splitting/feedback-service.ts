@@ -6,7 +6,7 @@ import type { StepRating } from "../../db/schema/splitting";
 import { D1Batch } from "../../lib/batch";
 import { notFound, validationFailed } from "../../lib/errors";
 import { nowIso } from "../../lib/time";
-import { taskByIdQuery, toTaskDto } from "../tasks/queries";
+import { taskByIdQuery, toTaskDto } from "../tasks/statements";
 import { ALPHA, type LearnedPreference, learnedFrom, updatePreference } from "./learning";
 import { categoryOf, stateOf } from "./preferences";
 import { preferencesQuery } from "./queries";

@@ -9,9 +9,8 @@ import { isGuardAbort } from "../../lib/batch";
 import { ApiError } from "../../lib/errors";
 import type { Envelope } from "../../lib/events/catalog";
 import { nowIso } from "../../lib/time";
-import { computeProgress } from "../tasks/progress";
 import type { MicroStepDto, TaskDto } from "../tasks/schemas";
-import { newTaskWrite } from "../tasks/service";
+import { computeProgress, newTaskWrite } from "../tasks/statements";
 import type { SplitResponse, SplitStepInput, SplitTaskInput } from "./schemas";
 
 export const toStepInputs = (steps: SuggestedStep[]) =>

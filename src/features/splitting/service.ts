@@ -11,9 +11,8 @@ import {
   writeOnce,
 } from "../../lib/idempotency";
 import { newId } from "../../lib/ids";
-import { stepRowToDto, taskByIdQuery, toTaskDto } from "../tasks/queries";
 import { MAX_STEPS_PER_TASK, type TaskDto } from "../tasks/schemas";
-import { insertStepStatements, stepRows } from "../tasks/step-rows";
+import { insertStepStatements, stepRows, stepRowToDto, taskByIdQuery, toTaskDto } from "../tasks/statements";
 import { templateByNameQuery, toTemplateDto } from "../templates/queries";
 import { categoryOf, learnedFor } from "./preferences";
 import {

@@ -1,37 +1,25 @@
 import { and, eq, inArray, isNull, sql } from "drizzle-orm";
-import type { BatchItem } from "drizzle-orm/batch";
 import type { Database } from "../../db";
 import { taskDependencies, tasks } from "../../db/schema";
 import { D1Batch } from "../../lib/batch";
-import { chunkRows } from "../../lib/chunk";
 import { ApiError, notFound, validationFailed } from "../../lib/errors";
 import type { Envelope } from "../../lib/events/catalog";
 import { newEvent } from "../../lib/events/envelope";
 import { recordedEvents, writeEvent } from "../../lib/events/outbox";
 import { type IdempotencyContext, type WriteOutcome, writeOnce } from "../../lib/idempotency";
-import { newId } from "../../lib/ids";
 import { nowIso } from "../../lib/time";
-import { completionStatements } from "./completion";
-import { stepRowToDto, taskByIdQuery, toTaskDto } from "./queries";
 import type { CreateTaskInput, TaskDto, UpdateTaskInput } from "./schemas";
-import { insertStepStatements, stepRows } from "./step-rows";
-
-const DEPENDENCY_COLUMNS = 4;
+import {
+  completionStatements,
+  insertDependencyStatements,
+  newTaskWrite,
+  taskByIdQuery,
+  toTaskDto,
+} from "./statements";
 
 export interface WriteResult<T> {
   body: T;
   events: Envelope[];
-}
-
-function insertDependencyStatements(
-  db: Database,
-  userId: string,
-  taskId: string,
-  dependsOn: string[],
-  now: number,
-) {
-  const rows = dependsOn.map((dependsOnId) => ({ taskId, dependsOnId, userId, createdAt: nowIso(now) }));
-  return chunkRows(rows, DEPENDENCY_COLUMNS).map((chunk) => db.insert(taskDependencies).values(chunk));
 }
 
 /** The caller's live tasks among `ids`: a dependency on anything else is rejected as missing. */
@@ -51,70 +39,6 @@ function missingDependencies(requested: string[], found: { id: string }[]) {
       `depends_on names tasks that do not exist: ${missing.join(", ")}.`,
     );
   }
-}
-
-/**
- * The statements that create a task (with its steps, dependencies and `task.created` event) and the
- * answer describing it — for callers that put them in a batch of their own. Nothing is checked here:
- * dependencies must be the caller's own tasks (or ones created in the same batch).
- */
-export function newTaskWrite(
-  db: Database,
-  userId: string,
-  input: CreateTaskInput,
-  now: number,
-  options: { parentTaskId?: string } = {},
-): { statements: BatchItem<"sqlite">[]; body: TaskDto; event: Envelope } {
-  const dependsOn = [...new Set(input.depends_on ?? [])];
-  const taskId = newId(now);
-  const task: typeof tasks.$inferSelect = {
-    id: taskId,
-    userId,
-    title: input.title,
-    description: input.description ?? null,
-    status: input.status ?? "pending",
-    priority: input.priority ?? "medium",
-    estimatedMinutes: input.estimated_minutes ?? null,
-    actualMinutes: input.actual_minutes ?? null,
-    dueAt: input.due_at ?? null,
-    tags: [...new Set(input.tags ?? [])],
-    delegationMode: input.delegation_mode ?? "DO",
-    assignedTo: input.assigned_to ?? null,
-    agentType: input.agent_type ?? null,
-    isMetaTask: input.is_meta_task ?? false,
-    taskSource: input.task_source ?? "user",
-    category: input.category ?? null,
-    parentTaskId: options.parentTaskId ?? null,
-    completedAt: null,
-    createdAt: nowIso(now),
-    updatedAt: nowIso(now),
-    deletedAt: null,
-  };
-  const steps = stepRows(userId, taskId, input.micro_steps ?? [], 1, now);
-  const body: TaskDto = {
-    ...toTaskDto({ task, totalSteps: steps.length, completedSteps: 0, dependsOn: JSON.stringify(dependsOn) }),
-    micro_steps: steps.map(stepRowToDto),
-  };
-  const event = newEvent(
-    "task.created",
-    userId,
-    {
-      task_id: taskId,
-      title: task.title,
-      priority: task.priority,
-      task_source: task.taskSource,
-      step_count: steps.length,
-      ...(options.parentTaskId ? { parent_task_id: options.parentTaskId } : {}),
-    },
-    now,
-  );
-
-  const statements: BatchItem<"sqlite">[] = [];
-  statements.push(db.insert(tasks).values(task));
-  statements.push(...insertStepStatements(db, steps));
-  statements.push(...insertDependencyStatements(db, userId, taskId, dependsOn, now));
-  statements.push(writeEvent(db, event));
-  return { statements, body, event };
 }
 
 export async function createTask(

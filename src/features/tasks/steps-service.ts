@@ -5,12 +5,10 @@ import { abortIf, D1Batch, isGuardAbort } from "../../lib/batch";
 import { ApiError, notFound, validationFailed } from "../../lib/errors";
 import { recordedEvents, sqlData, sqlEvent, writeEvent } from "../../lib/events/outbox";
 import { nowIso } from "../../lib/time";
-import { completionStatements } from "./completion";
 import { lateCompletionTime } from "./late-completion";
-import { OUTER_TASK_ID, taskByIdQuery, toTaskDto } from "./queries";
 import { MAX_STEPS_PER_TASK, type StepInput, type TaskDto } from "./schemas";
 import type { WriteResult } from "./service";
-import { stepRows } from "./step-rows";
+import { completionStatements, OUTER_TASK_ID, stepRows, taskByIdQuery, toTaskDto } from "./statements";
 
 const liveTaskOf = (userId: string, taskId: string) =>
   sql`EXISTS (SELECT 1 FROM tasks t WHERE t.id = ${taskId} AND t.user_id = ${userId} AND t.deleted_at IS NULL)`;

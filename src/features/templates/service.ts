@@ -14,7 +14,8 @@ import {
 import { newId } from "../../lib/ids";
 import { nowIso } from "../../lib/time";
 import type { TaskDto } from "../tasks/schemas";
-import { getTask, newTaskWrite } from "../tasks/service";
+import { getTask } from "../tasks/service";
+import { newTaskWrite } from "../tasks/statements";
 import {
   insertTemplateStepStatements,
   ownedBy,
