@@ -1,7 +1,5 @@
 import { createDatabase } from "../src/db";
 import type { Env } from "../src/env";
-import type { ActResult, CommandType, FocusCommand } from "../src/features/focus/commands";
-import { COMMAND_TYPES, parseCommand } from "../src/features/focus/commands";
 import { type FocusSettings, normalizeSettings } from "../src/features/focus/kinds";
 import {
   type ActionError,
@@ -14,14 +12,19 @@ import {
   type TimerState,
   toView,
 } from "../src/features/focus/machine";
-import { FOCUS_SUBPROTOCOL } from "../src/features/focus/messages";
 import {
+  type ActResult,
+  COMMAND_TYPES,
+  type CommandType,
+  FOCUS_SUBPROTOCOL,
+  type FocusCommand,
+  type FocusStateDto,
   getSettings,
+  parseCommand,
   persistStatements,
   resolveFocusTarget,
   type SettingsWrite,
-} from "../src/features/focus/queries";
-import type { FocusStateDto } from "../src/features/focus/schemas";
+} from "../src/features/focus/protocol";
 import { validationFailed } from "../src/lib/errors";
 import { type IdempotencyContext, socketIdempotency } from "../src/lib/idempotency";
 import { newId } from "../src/lib/ids";

@@ -1,6 +1,7 @@
 import { runDurableObjectAlarm } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import type { FocusRecordDto, FocusStateDto } from "../../src/features/focus/schemas";
+import type { FocusStateDto } from "../../src/features/focus/protocol";
+import type { FocusRecordDto } from "../../src/features/focus/schemas";
 import { call, callJson, createUser, type TestUser } from "./api";
 import { actingThroughApiToken } from "./auth";
 

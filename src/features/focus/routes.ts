@@ -6,8 +6,8 @@ import { IdempotencyHeadersSchema, idempotently } from "../../lib/idempotency";
 import { BEARER_SECURITY, errorResponses, jsonBody, jsonResponse, pageResponse } from "../../lib/openapi";
 import { pageAfter, withNextLink } from "../../lib/pagination";
 import { requireAuth } from "../../middleware/auth";
-import { COMMAND_BODIES, type CommandType, type FocusCommand, parseCommand } from "./commands";
 import { describeKinds } from "./kinds";
+import { COMMAND_BODIES, type CommandType, type FocusCommand, parseCommand } from "./protocol";
 import { getRecord, listRecords } from "./queries";
 import {
   AnalyticsQuerySchema,

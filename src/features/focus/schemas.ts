@@ -219,7 +219,6 @@ export const ListSessionsQuerySchema = PaginationQuerySchema.extend({
 export const SessionIdParamsSchema = z.object({ session_id: Id });
 
 export type FocusRecordDto = z.infer<typeof FocusRecordSchema>;
-export type FocusStateDto = z.infer<typeof FocusStateSchema>;
 export type FocusSettingsDto = z.infer<typeof FocusSettingsSchema>;
 export type FocusKindDto = z.infer<typeof FocusKindSchema>;
 export type FocusAnalyticsDto = z.infer<typeof FocusAnalyticsSchema>;

@@ -9,10 +9,9 @@ import { STREAK_LOOKBACK_DAYS } from "../../lib/streaks";
 import { addDays, daysBetween, type LocalDate, localParts } from "../../lib/time";
 import { retryingStub } from "../../lib/transient";
 import { type FocusAnalytics, focusAnalytics } from "./analytics";
-import type { FocusCommand } from "./commands";
 import type { FocusSettings } from "./kinds";
+import type { FocusCommand, FocusStateDto } from "./protocol";
 import { getRecord, sessionFactsQuery } from "./queries";
-import type { FocusStateDto } from "./schemas";
 
 /** Timer calls safe to send twice: reads, a settings patch, and actions carrying an idempotency key. */
 const TIMER_IDEMPOTENT = new Set(["current", "readSettings", "changeSettings"]);

@@ -1,5 +1,5 @@
 import { liveSocketRouter } from "../../lib/live-socket-routes";
-import { FOCUS_SUBPROTOCOL } from "./messages";
+import { FOCUS_SUBPROTOCOL } from "./protocol";
 import { focusTimer } from "./service";
 
 /** The focus channel: `POST /api/v1/focus/ws-ticket`, `GET /api/v1/focus/ws`. */

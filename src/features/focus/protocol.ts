@@ -1,6 +1,7 @@
 /**
- * What a client asks the focus timer to do, over HTTP or the WebSocket. Both parse the same body
- * schema per command, so a command means the same thing whichever way it arrives.
+ * What the FocusTimer object and its clients (the HTTP routes, the WebSocket) share: the subprotocol,
+ * the commands, the object's answer and the state it sends, and the D1 statements the object runs.
+ * A command is parsed with the same body schema whichever way it arrives, so it means the same thing.
  */
 import type { z } from "@hono/zod-openapi";
 import type { FieldError } from "../../lib/errors";
@@ -9,11 +10,16 @@ import type { ActionError } from "./machine";
 import {
   ExtendBodySchema,
   FinishBodySchema,
-  type FocusStateDto,
+  type FocusStateSchema,
   InterruptBodySchema,
   SessionGuardBodySchema,
   StartFocusBodySchema,
 } from "./schemas";
+
+/** The subprotocol clients offer (with `bearer.<token>` to authenticate without a ticket). */
+export const FOCUS_SUBPROTOCOL = "pap.focus.v1";
+
+export type FocusStateDto = z.infer<typeof FocusStateSchema>;
 
 export const COMMAND_BODIES = {
   start: StartFocusBodySchema,
@@ -46,3 +52,7 @@ export function parseCommand(
 export type ActResult =
   | { ok: true; status: 200 | 201; state: FocusStateDto; replayed: boolean }
   | { ok: false; error: ActionError };
+
+// The object keeps the feature's tables up to date and reads the user's settings and focus target:
+// the feature owns those statements, and publishes here the ones its object may run.
+export { getSettings, persistStatements, resolveFocusTarget, type SettingsWrite } from "./queries";
