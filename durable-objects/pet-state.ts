@@ -10,6 +10,8 @@ import {
 } from "../src/features/pets/care";
 import type { PetSpecies } from "../src/features/pets/growth";
 import {
+  FeedBodySchema,
+  type InteractionWrite,
   NO_PET,
   type Nourishment,
   PET_SOCKET_ACTIONS,
@@ -19,11 +21,11 @@ import {
   type PetOutcome,
   type PetResult,
   type PetSocketAction,
+  persistStatements,
   petDto,
   petSeed,
-} from "../src/features/pets/live";
-import { type InteractionWrite, persistStatements, storedPetOf } from "../src/features/pets/queries";
-import { FeedBodySchema } from "../src/features/pets/schemas";
+  storedPetOf,
+} from "../src/features/pets/protocol";
 import { validationFailed } from "../src/lib/errors";
 import { type IdempotencyContext, socketIdempotency } from "../src/lib/idempotency";
 import { newId } from "../src/lib/ids";

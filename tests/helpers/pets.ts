@@ -1,5 +1,5 @@
 import { env } from "cloudflare:workers";
-import type { PetDto, PetOutcome } from "../../src/features/pets/live";
+import type { PetDto, PetOutcome } from "../../src/features/pets/protocol";
 import type { InteractionDto } from "../../src/features/pets/schemas";
 import { callJson, createUser, type TestUser } from "./api";
 import { actingThroughApiToken } from "./auth";

@@ -11,7 +11,7 @@ import { chunkList } from "../../lib/chunk";
 import type { DomainEvent } from "../../lib/events/catalog";
 import type { EventHandler } from "../../lib/events/handler";
 import { finishedWork } from "../gamification/work";
-import type { Nourishment } from "./live";
+import type { Nourishment } from "./protocol";
 import { petState } from "./service";
 
 /** What an event gives the pet, if anything: the work's worth, as gamification counts it. */

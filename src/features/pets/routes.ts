@@ -10,7 +10,7 @@ import { requireAuth } from "../../middleware/auth";
 import { perUser } from "../../middleware/rate-limit";
 import type { PetAction } from "./care";
 import { ABILITIES, STAGES } from "./growth";
-import type { PetSocketAction } from "./live";
+import type { PetSocketAction } from "./protocol";
 import { listInteractions } from "./queries";
 import {
   AbilityTableSchema,

@@ -14,7 +14,6 @@ import { streakRulesFor } from "../gamification/streak-rules";
 import { FULLNESS_PER_HOUR, HAPPINESS_PER_HOUR, moodOf, type PetAction } from "./care";
 import { dialogueLine } from "./dialogue";
 import { ABILITIES, abilitiesAt, type PetSpecies, perksAt } from "./growth";
-import { type PetDto, type PetOutcome, type PetSocketAction, petSeed } from "./live";
 import {
   localPersonality,
   type ProductivityPattern,
@@ -23,6 +22,7 @@ import {
   writePersonality,
 } from "./personality";
 import { portraitSvg } from "./portrait";
+import { type PetDto, type PetOutcome, type PetSocketAction, petSeed } from "./protocol";
 import { storedPetOf } from "./queries";
 
 /**

@@ -1,5 +1,5 @@
 import { liveSocketRouter } from "../../lib/live-socket-routes";
-import { PET_SUBPROTOCOL } from "./live";
+import { PET_SUBPROTOCOL } from "./protocol";
 import { petState } from "./service";
 
 /** The pet channel: `POST /api/v1/pets/ws-ticket`, `GET /api/v1/pets/ws`. */

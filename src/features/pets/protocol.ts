@@ -1,4 +1,7 @@
-/** The pet channel of the live WebSocket protocol (src/lib/live-socket.ts), and what the PetState object answers. */
+/**
+ * The pet channel of the live WebSocket protocol (src/lib/live-socket.ts), what the PetState object
+ * answers, and the D1 statements the object runs.
+ */
 import type { z } from "@hono/zod-openapi";
 import { type PetError, type PetState, toPetView } from "./care";
 import type { PetOutcomeSchema, PetSchema } from "./schemas";
@@ -39,3 +42,9 @@ export const NO_PET: PetFailure = {
   code: "not_found",
   detail: "You have no pet yet: adopt one with POST /api/v1/pets.",
 };
+
+// The object checks a feed's body, restores itself from the pet's D1 row and keeps that row and the
+// interactions log up to date: the feature owns that schema and those statements, and publishes here
+// the ones its object uses.
+export { type InteractionWrite, persistStatements, storedPetOf } from "./queries";
+export { FeedBodySchema } from "./schemas";
