@@ -1,11 +1,6 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../src/env";
-import type {
-  Board,
-  ScoreEntry,
-  ShardNeighbours,
-  ShardRow,
-} from "../src/features/gamification/leaderboard-types";
+import type { Board, ScoreEntry, ShardNeighbours, ShardRow } from "../src/features/gamification/protocol";
 import { SortedBoard } from "./sorted-board";
 
 const SCHEMA_VERSION = 1;

@@ -1,4 +1,4 @@
-import type { ShardRow } from "../src/features/gamification/leaderboard-types";
+import type { ShardRow } from "../src/features/gamification/protocol";
 
 /** Board order: more XP first, then the lower user id (so ties always break the same way). */
 export function ranksBefore(a: ShardRow, b: ShardRow): boolean {

@@ -11,8 +11,8 @@ import type { Env } from "../../env";
 import { chunkList } from "../../lib/chunk";
 import { retryingStub } from "../../lib/transient";
 import { boardName } from "./board-name";
-import type { Board, ScoreEntry, ShardRow } from "./leaderboard-types";
 import { weekStartOf } from "./progress";
+import type { Board, ScoreEntry, ShardRow } from "./protocol";
 
 const DEFAULT_SHARDS = 4;
 const MAX_SHARDS = 64;

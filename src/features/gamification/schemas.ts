@@ -8,7 +8,7 @@ import { PaginationQuerySchema } from "../../lib/pagination";
 import { BADGE_METRICS, BADGE_TIERS } from "./badges";
 import { boardName, MAX_BOARD_NAME_INPUT, MAX_BOARD_NAME_LENGTH } from "./board-name";
 import { CHALLENGE_METRICS } from "./challenges";
-import { BOARDS } from "./leaderboard-types";
+import { BOARDS } from "./protocol";
 import { MAX_XP_MULTIPLIER } from "./xp";
 
 const LocalDate = z.iso
