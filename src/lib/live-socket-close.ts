@@ -6,7 +6,11 @@ import type { Env } from "../env";
  * should an object be unreachable, its sockets are still closed at their next action, which checks
  * the token again.
  */
-export async function closeCredentialSockets(env: Env, userId: string, credentialId: string): Promise<void> {
+export async function closeCredentialSockets(
+  env: Pick<Env, "FOCUS_TIMER" | "PET_STATE">,
+  userId: string,
+  credentialId: string,
+): Promise<void> {
   const objects = [
     env.FOCUS_TIMER.get(env.FOCUS_TIMER.idFromName(userId)),
     env.PET_STATE.get(env.PET_STATE.idFromName(userId)),

@@ -4,7 +4,11 @@ import { users } from "../../db/schema";
 import type { Env } from "../../env";
 
 /** Whether the account is one of the administrators named in ADMIN_EMAILS (comma-separated). */
-export async function isAdmin(db: Database, env: Env, userId: string): Promise<boolean> {
+export async function isAdmin(
+  db: Database,
+  env: Pick<Env, "ADMIN_EMAILS">,
+  userId: string,
+): Promise<boolean> {
   const admins = (env.ADMIN_EMAILS ?? "")
     .split(",")
     .map((e) => e.trim().toLowerCase())

@@ -1,7 +1,6 @@
 import { z } from "@hono/zod-openapi";
-import type { Env } from "../../env";
 import { newId } from "../ids";
-import { jwtConfig } from "./config";
+import { type JwtVars, jwtConfig } from "./config";
 import { type AccessClaims, signJwt, verifyJwt } from "./jwt";
 import { ALL_SCOPES, type Principal, type Scope } from "./principal";
 
@@ -18,7 +17,11 @@ const TicketClaimsSchema = z.object({
   cexp: z.number().nullable(),
 });
 
-export async function issueSocketTicket(env: Env, channel: string, principal: Principal): Promise<string> {
+export async function issueSocketTicket(
+  env: JwtVars,
+  channel: string,
+  principal: Principal,
+): Promise<string> {
   const config = jwtConfig(env);
   const iat = Math.floor(Date.now() / 1000);
   const claims: AccessClaims & z.infer<typeof TicketClaimsSchema> = {
@@ -38,7 +41,7 @@ export async function issueSocketTicket(env: Env, channel: string, principal: Pr
 
 /** The caller a ticket stands for, or undefined when it is forged, for another channel, or expired. */
 export async function readSocketTicket(
-  env: Env,
+  env: JwtVars,
   channel: string,
   ticket: string,
 ): Promise<{ principal: Principal; jti: string; expiresAt: number } | undefined> {
