@@ -6,6 +6,12 @@ import { writeEvent } from "../src/lib/events/outbox";
 import { publishEvents } from "../src/lib/events/queue";
 import { type LiveStorage, OUTBOX_BATCH, type OutboxRow } from "./live-storage";
 
+/** An event the object stored; those stored before events had versions are version 1. */
+export function storedEnvelope(body: string): Envelope {
+  const stored = JSON.parse(body) as Omit<Envelope, "version"> & { version?: number };
+  return { ...stored, version: stored.version ?? 1 };
+}
+
 /**
  * A live object's way to D1: the rows its outbox holds go to D1 in one batch per round (domain events —
  * kind "event" — into D1's outbox, then to the queue; the owner's kinds through `persist`). A failed
@@ -81,7 +87,7 @@ export class OutboxWriter {
       const now = Date.now();
       const rows = this.store.pendingOutbox();
       if (rows.length === 0) return;
-      const envelopes = rows.filter((r) => r.kind === "event").map((r) => JSON.parse(r.body) as Envelope);
+      const envelopes = rows.filter((r) => r.kind === "event").map((r) => storedEnvelope(r.body));
       try {
         const db = createDatabase(this.env.DB);
         const [first, ...rest] = [

@@ -1,10 +1,14 @@
 import { env } from "cloudflare:workers";
 import { Validator } from "@cfworker/json-schema";
 import { describe, expect, it, vi } from "vitest";
+import { storedEnvelope } from "../durable-objects/outbox-writer";
+import { createDatabase } from "../src/db";
 import type { EventTypeDto } from "../src/features/events/schemas";
+import { RECONCILE_BATCH, reconcileOutbox } from "../src/jobs/outbox-reconciler";
 import { SCOPES } from "../src/lib/auth/principal";
 import { EVENT_TYPES, type EventType } from "../src/lib/events/catalog";
 import { newEvent, parseEvent } from "../src/lib/events/envelope";
+import { writeEvent } from "../src/lib/events/outbox";
 import { call, callJson, createUser, problemOf } from "./helpers/api";
 import { apiTokenFor } from "./helpers/auth";
 import { freezeClock } from "./helpers/clock";
@@ -192,5 +196,57 @@ describe("producers and consumers keep to the catalog", () => {
     expect(result.retryMessages.map((m) => m.msgId).sort()).toEqual(["m-data", "m-type", "m-v2"]);
     expect(logged).toContain("version 2");
     expect(logged).toContain("unknown event type task.exploded");
+  });
+});
+
+describe("events written by an earlier release", () => {
+  it("a live object's stored event without a version is written as version 1", async () => {
+    const user = await createUser();
+    const { version: _version, ...old } = newEvent("pet.fed", user.id, { pet_id: "p", xp: 2 });
+    const stored = storedEnvelope(JSON.stringify(old));
+    expect(stored.version).toBe(1);
+    const db = createDatabase(env.DB);
+    await db.batch([writeEvent(db, stored)]);
+    const row = await env.DB.prepare("SELECT type, version FROM events WHERE id = ?").bind(old.id).first();
+    expect(row).toEqual({ type: "pet.fed", version: 1 });
+  });
+
+  it("a task.completed whose is_meta_task is 0 or 1 still parses as version 1", () => {
+    const completed = newEvent("task.completed", "u", {
+      task_id: "t",
+      title: "Old",
+      priority: "low",
+      estimated_minutes: null,
+      actual_minutes: null,
+      is_meta_task: false,
+      created_at: new Date().toISOString(),
+      completed_steps: 0,
+    });
+    for (const is_meta_task of [0, 1])
+      expect(parseEvent({ ...completed, data: { ...completed.data, is_meta_task } }).ok).toBe(true);
+    expect(parseEvent({ ...completed, data: { ...completed.data, is_meta_task: 2 } }).ok).toBe(false);
+  });
+
+  it("the reconciler re-sends a backlog of 100 stale rows, marking each within D1's parameter limit", async () => {
+    const user = await createUser();
+    const old = new Date(Date.now() - 60 * 60_000).toISOString();
+    const ids = Array.from(
+      { length: RECONCILE_BATCH },
+      () => newEvent("pet.fed", user.id, { pet_id: "p", xp: 1 }).id,
+    );
+    await env.DB.batch(
+      ids.map((id) =>
+        env.DB.prepare(
+          "INSERT INTO events (id, user_id, type, version, data, occurred_at) VALUES (?, ?, 'pet.fed', 1, ?, ?)",
+        ).bind(id, user.id, JSON.stringify({ pet_id: "p", xp: 1 }), old),
+      ),
+    );
+    expect(await reconcileOutbox(env)).toBe(RECONCILE_BATCH);
+    const marked = await env.DB.prepare(
+      "SELECT count(*) AS n FROM events WHERE user_id = ? AND send_attempts = 1",
+    )
+      .bind(user.id)
+      .first<{ n: number }>();
+    expect(marked?.n).toBe(RECONCILE_BATCH);
   });
 });

@@ -110,7 +110,7 @@ export async function dispatchBatch(
       emitted.push(...(effects.emits ?? []));
     }
   }
-  for (const chunk of chunkList(ids, 100)) {
+  for (const chunk of chunkList(ids, 90)) {
     statements.push(db.update(events).set({ deliveredAt: processedAt }).where(inArray(events.id, chunk)));
   }
   const [first, ...rest] = statements;

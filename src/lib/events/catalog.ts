@@ -82,7 +82,9 @@ export const EVENT_CATALOG = {
       priority: z.enum(TASK_PRIORITIES),
       estimated_minutes: minutes.nullable(),
       actual_minutes: minutes.nullable(),
-      is_meta_task: z.boolean(),
+      is_meta_task: z
+        .union([z.boolean(), z.literal(0), z.literal(1)])
+        .describe("A boolean (0 or 1 in events written by earlier releases)"),
       created_at: timestamp,
       completed_steps: count,
     }),
