@@ -2,7 +2,7 @@
  * The gamification consumer of domain events: XP grants (with bonus windows), levels, counters,
  * badges, active days for streaks, and daily challenge progress — all as D1 statements that run in the
  * event's batch with its receipt. What an event earns is decided by pure rules (`event-rules.ts`), read
- * once per delivery (`event-read.ts`) and written by guarded statements (`event-statements.ts`).
+ * once per delivery and written by guarded statements (both in `queries.ts`).
  *
  * A completion counts once, however often it happens: every effect of a step, task or focus session
  * (its XP, counters, active day, challenge progress) rests on its ledger row, whose source key is unique
@@ -22,7 +22,6 @@ import { longestStreak } from "../../lib/streaks";
 import { localParts, nowIso } from "../../lib/time";
 import { perksAt } from "../pets/growth";
 import { challengesFor, type DailyChallenge } from "./challenges";
-import { readContext, type UserContext } from "./event-read";
 import {
   activeBonus,
   type BonusWindow,
@@ -31,6 +30,10 @@ import {
   earningsOf,
   type Grant,
 } from "./event-rules";
+import { pushScores } from "./leaderboard";
+import { levelForXp } from "./levels";
+import { weekStartOf } from "./progress";
+import type { CounterMetric } from "./queries";
 import {
   activeDay,
   badgeUnlock,
@@ -45,12 +48,10 @@ import {
   levelUp,
   longestStreakAtLeast,
   progressGrant,
+  readContext,
   type Subject,
-} from "./event-statements";
-import { pushScores } from "./leaderboard";
-import { levelForXp } from "./levels";
-import { weekStartOf } from "./progress";
-import type { CounterMetric } from "./queries";
+  type UserContext,
+} from "./queries";
 import { streakRulesFor } from "./streak-rules";
 import { sourceKeyOf } from "./work";
 import { bonusXp } from "./xp";
