@@ -1,14 +1,10 @@
 import { createRoute } from "@hono/zod-openapi";
-import { isAdmin } from "../../lib/auth/admin";
 import { type AppRouteHandler, createRouter } from "../../lib/create-app";
-import { forbidden } from "../../lib/errors";
-import { closeCredentialSockets } from "../../lib/live-socket-close";
 import { BEARER_SECURITY, errorResponses, jsonBody, jsonResponse, pageResponse } from "../../lib/openapi";
 import { PaginationQuerySchema, pageAfter, withNextLink } from "../../lib/pagination";
 import { requireAuth } from "../../middleware/auth";
 import { clientAddress } from "../../middleware/rate-limit";
-import { movePetToTimezone } from "../pets/service";
-import { createApiToken, listApiTokens, MAX_API_TOKENS_PER_USER, revokeApiToken } from "./api-tokens";
+import { listApiTokens, MAX_API_TOKENS_PER_USER } from "./api-tokens";
 import {
   ApiTokenSchema,
   AuthResponseSchema,
@@ -23,7 +19,7 @@ import {
   UserSchema,
 } from "./schemas";
 import * as auth from "./service";
-import { logout as endSession, refreshSession } from "./sessions";
+import { refreshSession } from "./sessions";
 
 const tags = ["Auth"];
 
@@ -153,10 +149,7 @@ const refreshHandler: AppRouteHandler<typeof refresh> = async (c) =>
   c.json(await refreshSession(c.var.db, c.env, c.req.valid("json").refresh_token), 200);
 
 const logoutHandler: AppRouteHandler<typeof logout> = async (c) => {
-  const { userId, credentialId } = c.var.principal;
-  const ended = await endSession(c.var.db, userId, credentialId, c.req.valid("json"));
-  // The logins that ended take their live sockets with them.
-  await Promise.all(ended.map((familyId) => closeCredentialSockets(c.env, userId, familyId)));
+  await auth.logOut(c.var.db, c.env, c.var.principal, c.req.valid("json"));
   return c.body(null, 204);
 };
 
@@ -164,19 +157,12 @@ const meHandler: AppRouteHandler<typeof me> = async (c) =>
   c.json(auth.toUserDto(await auth.getUser(c.var.db, c.var.principal.userId)), 200);
 
 const updateMeHandler: AppRouteHandler<typeof updateMe> = async (c) => {
-  const input = c.req.valid("json");
-  const user = await auth.updateUser(c.var.db, c.var.principal.userId, input);
-  // The pet's nights follow the user's local hours.
-  if (input.timezone !== undefined) await movePetToTimezone(c.env, user.id, user.timezone);
+  const user = await auth.updateProfile(c.var.db, c.env, c.var.principal.userId, c.req.valid("json"));
   return c.json(auth.toUserDto(user), 200);
 };
 
 const createTokenHandler: AppRouteHandler<typeof createToken> = async (c) => {
-  const input = c.req.valid("json");
-  if (input.scopes.includes("admin") && !(await isAdmin(c.var.db, c.env, c.var.principal.userId))) {
-    throw forbidden("Only administrators can create tokens with the admin scope.");
-  }
-  return c.json(await createApiToken(c.var.db, c.var.principal.userId, input), 201);
+  return c.json(await auth.issueApiToken(c.var.db, c.env, c.var.principal.userId, c.req.valid("json")), 201);
 };
 
 const listTokensHandler: AppRouteHandler<typeof listTokens> = async (c) => {
@@ -186,10 +172,7 @@ const listTokensHandler: AppRouteHandler<typeof listTokens> = async (c) => {
 };
 
 const deleteTokenHandler: AppRouteHandler<typeof deleteToken> = async (c) => {
-  const { userId } = c.var.principal;
-  const tokenId = c.req.valid("param").token_id;
-  await revokeApiToken(c.var.db, userId, tokenId);
-  await closeCredentialSockets(c.env, userId, tokenId);
+  await auth.withdrawApiToken(c.var.db, c.env, c.var.principal.userId, c.req.valid("param").token_id);
   return c.body(null, 204);
 };
 

@@ -2,15 +2,21 @@ import { eq } from "drizzle-orm";
 import type { Database } from "../../db";
 import { refreshTokens, users } from "../../db/schema";
 import type { Env } from "../../env";
+import { isAdmin } from "../../lib/auth/admin";
 import { accessTokenTtlSeconds, jwtConfig, refreshTokenTtlDays } from "../../lib/auth/config";
 import { signJwt } from "../../lib/auth/jwt";
 import { dummyPasswordHash, hashPassword, verifyPassword } from "../../lib/auth/password";
+import type { Scope } from "../../lib/auth/principal";
 import { newRefreshToken } from "../../lib/auth/tokens";
 import { isUniqueViolation } from "../../lib/db-errors";
-import { ApiError, unauthorized } from "../../lib/errors";
+import { ApiError, forbidden, unauthorized } from "../../lib/errors";
 import { newId } from "../../lib/ids";
+import { closeCredentialSockets } from "../../lib/live-socket-close";
 import { nowIso } from "../../lib/time";
+import { movePetToTimezone } from "../pets/service";
+import { createApiToken, revokeApiToken } from "./api-tokens";
 import type { UserDto } from "./schemas";
+import { logout as endSessions } from "./sessions";
 import { lockQuery, releaseAfterSuccess, reserveAttempt, retryAfterSeconds, throttleKeys } from "./throttle";
 
 const DAY_MS = 86_400_000;
@@ -186,4 +192,51 @@ export async function updateUser(
     .returning();
   if (!row) throw unauthorized("The account behind this token no longer exists.");
   return row;
+}
+
+/** Ends the caller's login (or all of them); the logins that ended take their live sockets with them. */
+export async function logOut(
+  db: Database,
+  env: Pick<Env, "FOCUS_TIMER" | "PET_STATE">,
+  principal: { userId: string; credentialId: string | undefined },
+  input: { refresh_token?: string | undefined; all?: boolean | undefined },
+): Promise<void> {
+  const ended = await endSessions(db, principal.userId, principal.credentialId, input);
+  await Promise.all(ended.map((familyId) => closeCredentialSockets(env, principal.userId, familyId)));
+}
+
+/** A new API token; the admin scope only for administrators. */
+export async function issueApiToken(
+  db: Database,
+  env: Pick<Env, "ADMIN_EMAILS">,
+  userId: string,
+  input: { name: string; scopes: Scope[]; expires_in_days?: number | undefined },
+) {
+  if (input.scopes.includes("admin") && !(await isAdmin(db, env, userId))) {
+    throw forbidden("Only administrators can create tokens with the admin scope.");
+  }
+  return createApiToken(db, userId, input);
+}
+
+/** Revokes one of the user's API tokens, closing the live sockets opened with it. */
+export async function withdrawApiToken(
+  db: Database,
+  env: Pick<Env, "FOCUS_TIMER" | "PET_STATE">,
+  userId: string,
+  tokenId: string,
+): Promise<void> {
+  await revokeApiToken(db, userId, tokenId);
+  await closeCredentialSockets(env, userId, tokenId);
+}
+
+/** Updates the profile; the pet's nights follow the user's local hours. */
+export async function updateProfile(
+  db: Database,
+  env: Env,
+  userId: string,
+  input: { display_name?: string | null | undefined; timezone?: string | undefined },
+) {
+  const user = await updateUser(db, userId, input);
+  if (input.timezone !== undefined) await movePetToTimezone(env, user.id, user.timezone);
+  return user;
 }
