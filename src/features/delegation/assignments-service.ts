@@ -71,16 +71,20 @@ export const MOVES: Record<
 };
 
 /** An assignment's move event data, read from the assignment `a` as the batch just stored it. */
-const assignmentMovedData = (type: (typeof MOVES)[AssignmentMove]["event"]) =>
-  sqlData(type, {
-    assignment_id: sql`a.id`,
-    task_id: sql`a.task_id`,
-    agent_id: sql`a.agent_id`,
-    assignee: sql`a.assignee`,
-    role: sql`a.role`,
-    status: sql`a.status`,
-    reason: sql`a.reason`,
-  });
+const assignmentMovedData = (type: (typeof MOVES)[AssignmentMove]["event"], assignmentId: string) =>
+  sqlData(
+    type,
+    {
+      assignment_id: sql`a.id`,
+      task_id: sql`a.task_id`,
+      agent_id: sql`a.agent_id`,
+      assignee: sql`a.assignee`,
+      role: sql`a.role`,
+      status: sql`a.status`,
+      reason: sql`a.reason`,
+    },
+    sql`FROM task_assignments a WHERE a.id = ${assignmentId}`,
+  );
 
 /** True when the event with this id was written in this batch: the marker that our move happened. */
 const moved = (eventId: string) => sql`EXISTS (SELECT 1 FROM events e WHERE e.id = ${eventId})`;
@@ -95,12 +99,7 @@ export async function moveAssignment(
   const now = Date.now();
   const rule = MOVES[move];
   const { userId, agentId } = principal;
-  const event = sqlEvent(
-    rule.event,
-    userId,
-    sql`(SELECT ${assignmentMovedData(rule.event)} FROM task_assignments a WHERE a.id = ${assignmentId})`,
-    now,
-  );
+  const event = sqlEvent(rule.event, userId, assignmentMovedData(rule.event, assignmentId), now);
   const batch = new D1Batch();
   batch.add(
     db

@@ -152,24 +152,21 @@ function insertPersonAssignment(
 }
 
 function assignmentCreatedEvent(db: Database, userId: string, assignmentId: string, now: number) {
-  const data = sqlData("assignment.created", {
-    assignment_id: sql`a.id`,
-    task_id: sql`a.task_id`,
-    agent_id: sql`a.agent_id`,
-    assignee: sql`a.assignee`,
-    role: sql`a.role`,
-    delegation_mode: sql`a.delegation_mode`,
-  });
-  return writeEvent(
-    db,
-    sqlEvent(
-      "assignment.created",
-      userId,
-      sql`(SELECT ${data} FROM task_assignments a WHERE a.id = ${assignmentId})`,
-      now,
-    ),
-    { changed: { table: taskAssignments, id: taskAssignments.id, value: assignmentId } },
+  const data = sqlData(
+    "assignment.created",
+    {
+      assignment_id: sql`a.id`,
+      task_id: sql`a.task_id`,
+      agent_id: sql`a.agent_id`,
+      assignee: sql`a.assignee`,
+      role: sql`a.role`,
+      delegation_mode: sql`a.delegation_mode`,
+    },
+    sql`FROM task_assignments a WHERE a.id = ${assignmentId}`,
   );
+  return writeEvent(db, sqlEvent("assignment.created", userId, data, now), {
+    changed: { table: taskAssignments, id: taskAssignments.id, value: assignmentId },
+  });
 }
 
 /** Releases the agent slots held by a task's open assignments (before they are cancelled). */

@@ -348,18 +348,16 @@ const levelOf = sql`(SELECT max(level) FROM xp_levels WHERE min_xp <= p.total_xp
  * Returns the event's id too.
  */
 export function levelUp(s: Subject) {
-  const data = sqlData("level.up", {
-    level: levelOf,
-    previous_level: sql`p.level`,
-    total_xp: sql`p.total_xp`,
-  });
-  const event = sqlEvent(
+  const data = sqlData(
     "level.up",
-    s.user,
-    sql`(SELECT ${data} FROM user_progress p WHERE p.user_id = ${s.user})`,
-    Date.now(),
-    s.atIso,
+    {
+      level: levelOf,
+      previous_level: sql`p.level`,
+      total_xp: sql`p.total_xp`,
+    },
+    sql`FROM user_progress p WHERE p.user_id = ${s.user}`,
   );
+  const event = sqlEvent("level.up", s.user, data, Date.now(), s.atIso);
   const crossed = sql`EXISTS (SELECT 1 FROM user_progress p WHERE p.user_id = ${s.user} AND ${levelOf} > p.level)`;
   return {
     id: event.id,

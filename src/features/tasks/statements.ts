@@ -279,22 +279,26 @@ export function completionStatements(
         options.guard,
       ),
     );
-  const data = sqlData("task.completed", {
-    task_id: sql`t.id`,
-    title: sql`t.title`,
-    priority: sql`t.priority`,
-    estimated_minutes: sql`t.estimated_minutes`,
-    actual_minutes: sql`t.actual_minutes`,
-    is_meta_task: jsonBoolean(sql`t.is_meta_task`),
-    created_at: sql`t.created_at`,
-    completed_steps: sql`(SELECT count(*) FROM micro_steps s WHERE s.task_id = t.id AND s.status = 'completed')`,
-  });
+  const data = sqlData(
+    "task.completed",
+    {
+      task_id: sql`t.id`,
+      title: sql`t.title`,
+      priority: sql`t.priority`,
+      estimated_minutes: sql`t.estimated_minutes`,
+      actual_minutes: sql`t.actual_minutes`,
+      is_meta_task: jsonBoolean(sql`t.is_meta_task`),
+      created_at: sql`t.created_at`,
+      completed_steps: sql`(SELECT count(*) FROM micro_steps s WHERE s.task_id = t.id AND s.status = 'completed')`,
+    },
+    sql`FROM tasks t WHERE t.id = ${taskId}`,
+  );
   const event = writeEvent(
     db,
     sqlEvent(
       "task.completed",
       userId,
-      sql`(SELECT ${data} FROM tasks t WHERE t.id = ${taskId})`,
+      data,
       doneAt,
       sql`(SELECT t.completed_at FROM tasks t WHERE t.id = ${taskId})`,
     ),

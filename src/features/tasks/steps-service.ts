@@ -121,15 +121,20 @@ export async function updateStep(
 }
 
 /** The step.completed data, read from the step `s` as the batch just stored it. */
-const stepCompletedData = sqlData("step.completed", {
-  task_id: sql`s.task_id`,
-  step_id: sql`s.id`,
-  description: sql`s.description`,
-  estimated_minutes: sql`s.estimated_minutes`,
-  leaf_type: sql`s.leaf_type`,
-  task_priority: sql`(SELECT t.priority FROM tasks t WHERE t.id = s.task_id)`,
-  task_estimated_minutes: sql`(SELECT t.estimated_minutes FROM tasks t WHERE t.id = s.task_id)`,
-});
+const stepCompletedData = (stepId: string) =>
+  sqlData(
+    "step.completed",
+    {
+      task_id: sql`s.task_id`,
+      step_id: sql`s.id`,
+      description: sql`s.description`,
+      estimated_minutes: sql`s.estimated_minutes`,
+      leaf_type: sql`s.leaf_type`,
+      task_priority: sql`(SELECT t.priority FROM tasks t WHERE t.id = s.task_id)`,
+      task_estimated_minutes: sql`(SELECT t.estimated_minutes FROM tasks t WHERE t.id = s.task_id)`,
+    },
+    sql`FROM micro_steps s WHERE s.id = ${stepId}`,
+  );
 
 /** Completes a step now — or at `reportedAt`, for a completion an offline app reports late. */
 export async function completeStep(
@@ -161,16 +166,9 @@ export async function completeStep(
       .where(and(stepWhere(userId, taskId, stepId), sql`${microSteps.status} != 'completed'`)),
   );
   const stepEvent = batch.add(
-    writeEvent(
-      db,
-      sqlEvent(
-        "step.completed",
-        userId,
-        sql`(SELECT ${stepCompletedData} FROM micro_steps s WHERE s.id = ${stepId})`,
-        doneAt,
-      ),
-      { changed: { table: microSteps, id: microSteps.id, value: stepId } },
-    ),
+    writeEvent(db, sqlEvent("step.completed", userId, stepCompletedData(stepId), doneAt), {
+      changed: { table: microSteps, id: microSteps.id, value: stepId },
+    }),
   );
   batch.add(
     db

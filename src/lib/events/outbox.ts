@@ -26,25 +26,32 @@ export type EventGuard =
   /** Only if this condition holds inside the batch (a threshold checked against the real values). */
   | { where: SQL };
 
-/** `data` built in SQL, typed by the catalog so its keys cannot drift from the published schema. */
-export type SqlData<T extends EventType> = SQL & { readonly __event?: T };
+declare const sqlDataOf: unique symbol;
+
+/**
+ * `data` read in SQL, as only `sqlData` builds it: typed by the catalog, so its keys cannot drift from
+ * the published schema.
+ */
+export type SqlData<T extends EventType> = SQL & { readonly [sqlDataOf]: T };
 
 const KEY = /^[a-z][a-z_]*$/;
 
 /**
- * `json_object(...)` for an event's data from SQL expressions, one per field of the type's schema.
- * Booleans must come as SQL JSON (`json('true')`), since SQLite has no boolean of its own.
+ * An event's data read in SQL: `(SELECT json_object(...) <from>)`, one expression per field of the
+ * type's schema, over the rows `from` names (e.g. FROM tasks t WHERE t.id = …). Booleans must come as
+ * SQL JSON (`jsonBoolean`), since SQLite has no boolean of its own.
  */
 export function sqlData<T extends EventType>(
   _type: T,
   fields: { [K in keyof Required<EventData<T>>]: SQL },
+  from: SQL,
 ): SqlData<T> {
   const pairs = Object.entries(fields as Record<string, SQL>).map(([key, value]) => {
     // Keys come from the catalog's types, never from input; written inline to spare bound parameters.
     if (!KEY.test(key)) throw new Error(`bad event data key ${key}`);
     return sql`${sql.raw(`'${key}'`)}, ${value}`;
   });
-  return sql`json_object(${sql.join(pairs, sql`, `)})`;
+  return sql`(SELECT json_object(${sql.join(pairs, sql`, `)}) ${from})` as SqlData<T>;
 }
 
 /** An event whose data (and maybe time) the batch reads in SQL: checked by the type, not at run time. */
