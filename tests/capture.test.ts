@@ -1,10 +1,10 @@
+import type { z } from "@hono/zod-openapi";
 import { describe, expect, it } from "vitest";
+import type { CapturedTaskSchema } from "../src/features/capture/schemas";
 import { call, callJson, createUser, problemOf } from "./helpers/api";
-import { getTask, type Task } from "./helpers/tasks";
+import { getTask } from "./helpers/tasks";
 
-type Captured = Task & {
-  capture: { title: string; due_text: string | null; priority: string | null; tags: string[] };
-};
+type Captured = z.infer<typeof CapturedTaskSchema>;
 
 describe("capture", () => {
   it("turns one line into a task with priority, tags, estimate and a due time in the user's zone", async () => {
