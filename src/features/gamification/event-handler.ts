@@ -33,10 +33,10 @@ import {
 import { pushScores } from "./leaderboard";
 import { levelForXp } from "./levels";
 import { weekStartOf } from "./progress";
-import type { CounterMetric } from "./queries";
 import {
   activeDay,
   badgeUnlock,
+  type CounterMetric,
   challengeCompletion,
   challengeCounted,
   challengeEvent,

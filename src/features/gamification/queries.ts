@@ -100,6 +100,11 @@ export interface UserContext {
   petLevel: number | null;
 }
 
+/**
+ * The handler's one read for a whole delivery: each user's time zone, totals, counters, badges, active
+ * days, challenge progress, pet level and the sources already paid, plus the bonus windows around the
+ * events. It only spares statements that cannot matter: every threshold is checked again in SQL.
+ */
 export async function readContext(db: Database, events: readonly DomainEvent[]) {
   const userIds = [...new Set(events.map((e) => e.user_id))];
   const times = events.map((e) => Date.parse(e.occurred_at)).filter((t) => !Number.isNaN(t));
