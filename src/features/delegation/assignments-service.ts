@@ -10,7 +10,13 @@ import { recordedEvents, sqlData, sqlEvent, writeEvent } from "../../lib/events/
 import { nowIso } from "../../lib/time";
 import { completionStatements } from "../tasks/statements";
 import { agentExists } from "./agents-service";
-import { assignmentByIdQuery, listAgentAssignments, toAssignmentDto } from "./queries";
+import {
+  assignmentByIdQuery,
+  assignmentEventFields,
+  fromAssignment,
+  listAgentAssignments,
+  toAssignmentDto,
+} from "./queries";
 import type { AssignmentDto } from "./schemas";
 
 export type AssignmentMove = "accept" | "start" | "complete" | "reject";
@@ -74,16 +80,8 @@ export const MOVES: Record<
 const assignmentMovedData = (type: (typeof MOVES)[AssignmentMove]["event"], assignmentId: string) =>
   sqlData(
     type,
-    {
-      assignment_id: sql`a.id`,
-      task_id: sql`a.task_id`,
-      agent_id: sql`a.agent_id`,
-      assignee: sql`a.assignee`,
-      role: sql`a.role`,
-      status: sql`a.status`,
-      reason: sql`a.reason`,
-    },
-    sql`FROM task_assignments a WHERE a.id = ${assignmentId}`,
+    { ...assignmentEventFields, status: sql`a.status`, reason: sql`a.reason` },
+    fromAssignment(assignmentId),
   );
 
 /** True when the event with this id was written in this batch: the marker that our move happened. */

@@ -12,7 +12,7 @@ import { newId } from "../../lib/ids";
 import { nowIso } from "../../lib/time";
 import { OUTER_TASK_ID } from "../tasks/statements";
 import { toAgentDto } from "./agents-service";
-import { assignmentByIdQuery, toAssignmentDto } from "./queries";
+import { assignmentByIdQuery, assignmentEventFields, fromAssignment, toAssignmentDto } from "./queries";
 import type { AgentDto, AssignmentDto } from "./schemas";
 
 export interface DelegateInput {
@@ -154,15 +154,8 @@ function insertPersonAssignment(
 function assignmentCreatedEvent(db: Database, userId: string, assignmentId: string, now: number) {
   const data = sqlData(
     "assignment.created",
-    {
-      assignment_id: sql`a.id`,
-      task_id: sql`a.task_id`,
-      agent_id: sql`a.agent_id`,
-      assignee: sql`a.assignee`,
-      role: sql`a.role`,
-      delegation_mode: sql`a.delegation_mode`,
-    },
-    sql`FROM task_assignments a WHERE a.id = ${assignmentId}`,
+    { ...assignmentEventFields, delegation_mode: sql`a.delegation_mode` },
+    fromAssignment(assignmentId),
   );
   return writeEvent(db, sqlEvent("assignment.created", userId, data, now), {
     changed: { table: taskAssignments, id: taskAssignments.id, value: assignmentId },

@@ -91,3 +91,16 @@ export async function listAgentAssignments(
     .all();
   return pageOf(rows, options.limit, toAssignmentDto, (r) => r.a.id);
 }
+
+/** What every assignment event carries, read from the assignment `a` as the batch just stored it. */
+export const assignmentEventFields = {
+  assignment_id: sql`a.id`,
+  task_id: sql`a.task_id`,
+  agent_id: sql`a.agent_id`,
+  assignee: sql`a.assignee`,
+  role: sql`a.role`,
+};
+
+/** The row an assignment event's data is read from. */
+export const fromAssignment = (assignmentId: string) =>
+  sql`FROM task_assignments a WHERE a.id = ${assignmentId}`;

@@ -334,15 +334,13 @@ export function challengeCounted(s: Subject, paid: SQL): Statement {
 
 /** The challenge.completed event, written when its XP was paid. Returns the event's id too. */
 export function challengeEvent(s: Subject, challenge: DailyChallenge, paid: SQL) {
-  const event = {
-    ...newEvent("challenge.completed", s.user, {
-      challenge_id: challenge.challenge_id,
-      title: challenge.title,
-      date: challenge.date,
-      xp: challenge.xp,
-    }),
-    occurred_at: s.atIso,
-  };
+  const event = newEvent(
+    "challenge.completed",
+    s.user,
+    { challenge_id: challenge.challenge_id, title: challenge.title, date: challenge.date, xp: challenge.xp },
+    Date.now(),
+    s.atIso,
+  );
   return { id: event.id, statement: writeEvent(s.db, event, { where: paid }) };
 }
 
@@ -391,16 +389,14 @@ function badgeReached(s: Subject, badge: BadgeDefinition): SQL {
 /** The badge, unlocked once with its achievement.unlocked event, if the real value reached it. */
 export function badgeUnlock(s: Subject, badge: BadgeDefinition) {
   const reached = badgeReached(s, badge);
-  const event = {
-    ...newEvent("achievement.unlocked", s.user, {
-      badge_id: badge.id,
-      name: badge.name,
-      tier: badge.tier,
-      family: badge.family,
-      description: badge.description,
-    }),
-    occurred_at: s.atIso,
-  };
+  const { id, name, tier, family, description } = badge;
+  const event = newEvent(
+    "achievement.unlocked",
+    s.user,
+    { badge_id: id, name, tier, family, description },
+    Date.now(),
+    s.atIso,
+  );
   const notHeld = sql`NOT EXISTS (SELECT 1 FROM user_badges WHERE user_id = ${s.user} AND badge_id = ${badge.id})`;
   return {
     id: event.id,

@@ -11,17 +11,19 @@ import {
 
 /**
  * A new event of `type`, its data checked against the catalog: a producer that drifts from the
- * published schema fails in its own tests, never in a subscriber's hands.
+ * published schema fails in its own tests, never in a subscriber's hands. `occurredAt`: when it
+ * happened, if not now (a handler writing an event for a moment it is handling late).
  */
 export function newEvent<T extends EventType>(
   type: T,
   userId: string,
   data: EventData<T>,
   now = Date.now(),
+  occurredAt = nowIso(now),
 ): Envelope<T> {
   const spec = EVENT_CATALOG[type];
   spec.data.parse(data);
-  return { id: newId(now), type, version: spec.version, user_id: userId, occurred_at: nowIso(now), data };
+  return { id: newId(now), type, version: spec.version, user_id: userId, occurred_at: occurredAt, data };
 }
 
 /** Why a message is not an event this code can handle. */
