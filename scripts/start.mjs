@@ -2,8 +2,9 @@
 // (with demo tasks) the first time. PORT overrides the port (default 8787).
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, writeFileSync } from "node:fs";
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from "node:fs";
 import { seedDemo } from "../seeds/demo.mjs";
+import { vapidKeyLines } from "./vapid-keys.mjs";
 
 const port = Number(process.env.PORT ?? 8787);
 const env = { ...process.env, WRANGLER_SEND_METRICS: "false" };
@@ -12,6 +13,20 @@ if (!existsSync(".dev.vars")) {
   // A fresh random dev secret; never committed (.gitignore), never used in production.
   writeFileSync(".dev.vars", `JWT_SECRET=${randomBytes(48).toString("base64url")}\n`);
   console.log("Created .dev.vars with a random JWT_SECRET for local development.");
+}
+
+// Web Push needs a VAPID key pair; .dev.vars files made before it get one appended. A file with only one
+// of the two lines is left for the developer to mend: we never rewrite lines they may have set by hand.
+const devVars = readFileSync(".dev.vars", "utf8");
+const hasPublic = /^VAPID_PUBLIC_KEY=/m.test(devVars);
+const hasPrivate = /^VAPID_PRIVATE_KEY=/m.test(devVars);
+if (!hasPublic && !hasPrivate) {
+  appendFileSync(".dev.vars", `${devVars === "" || devVars.endsWith("\n") ? "" : "\n"}${vapidKeyLines()}`);
+  console.log("Added a fresh VAPID key pair to .dev.vars for local Web Push.");
+} else if (hasPublic !== hasPrivate) {
+  console.warn(
+    ".dev.vars has only one of VAPID_PUBLIC_KEY / VAPID_PRIVATE_KEY; run `node scripts/vapid-keys.mjs`.",
+  );
 }
 
 const migrate = spawnSync("npx", ["wrangler", "d1", "migrations", "apply", "DB", "--local"], {
