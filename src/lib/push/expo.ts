@@ -170,8 +170,9 @@ function ticketOutcome(ticket: unknown): ExpoSendOutcome {
     return { kind: "ticket", ticketId: ticket.id };
   }
   const problem = problemOf(ticket);
-  if (problem.code === "DeviceNotRegistered")
+  if (problem.code === "DeviceNotRegistered") {
     return { kind: "device_not_registered", detail: problem.detail };
+  }
   // Too many messages to one device: this one was not taken, and may be sent again after a pause.
   if (problem.code === "MessageRateExceeded") {
     return { kind: "retry", retryAfterSeconds: null, detail: problem.detail };
