@@ -18,6 +18,13 @@ export default defineConfig({
           ADMIN_EMAILS: "admin@example.com",
           // A hanging fake model is given up on quickly.
           SPLIT_AI_TIMEOUT_MS: "400",
+          // A test-only VAPID pair (node scripts/vapid-keys.mjs); real ones come from .dev.vars or `wrangler secret put`.
+          VAPID_PUBLIC_KEY:
+            "BF_JfCZ2PnBCIZk7KBbmX0JSoqwHviyAEBnzguH5RKefvm1Ob7kYu8ntJg5b43BcFQc1RrNCri84qRFluq9m47o",
+          VAPID_PRIVATE_KEY: "j9sGAPGLGOrX-_sMM7ft67VuprGPyeFk4-HL7BU8888",
+          VAPID_SUBJECT: "mailto:push-admin@example.com",
+          // Push services live outside this machine: tests answer them with fakes (tests/fakes/).
+          EXPO_PUSH_URL: "https://expo.fake.test/--/api/v2/push",
         },
         // The suite drives thousands of writes per user (fuzzing, races, bulk registrations): the real
         // limiters run, with room for that; tests/rate-limits.test.ts checks what a refusal looks like.

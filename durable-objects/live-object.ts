@@ -100,6 +100,16 @@ export abstract class LiveObject<S> extends DurableObject<Env> {
     return this.sockets.closeCredential(credentialId, Date.now());
   }
 
+  /**
+   * Passes a message the Worker built (a new notification) to every open socket. Outside the numbered
+   * state log: it changes no state here, and on reconnect the client reads the inbox instead.
+   */
+  async notify(messages: string[]): Promise<number> {
+    const open = this.ctx.getWebSockets().length;
+    this.sockets.broadcast(messages, Date.now());
+    return open;
+  }
+
   override webSocketClose(ws: WebSocket, code: number, reason: string): void {
     this.sockets.close(ws, code, reason);
   }

@@ -2,6 +2,7 @@ import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { authRouter } from "./features/auth/routes";
 import { captureRouter } from "./features/capture/routes";
+import { deadLettersRouter } from "./features/dead-letters/routes";
 import { delegationRouter } from "./features/delegation/routes";
 import { docsPage } from "./features/docs/page";
 import { eventTypesRouter } from "./features/events/routes";
@@ -9,6 +10,7 @@ import { focusRouter } from "./features/focus/routes";
 import { focusSocketRouter } from "./features/focus/socket-routes";
 import { gamificationRouter } from "./features/gamification/routes";
 import { healthRouter } from "./features/health/routes";
+import { notificationsRouter } from "./features/notifications/routes";
 import { petsRouter } from "./features/pets/routes";
 import { petSocketRouter } from "./features/pets/socket-routes";
 import { splittingRouter } from "./features/splitting/routes";
@@ -62,6 +64,8 @@ export function createApp() {
   app.route(`${API_PREFIX}/focus`, focusRouter);
   app.route(`${API_PREFIX}/focus`, focusSocketRouter);
   app.route(`${API_PREFIX}/gamification`, gamificationRouter);
+  app.route(`${API_PREFIX}/notifications`, notificationsRouter);
+  app.route(`${API_PREFIX}/admin/dead-letters`, deadLettersRouter);
   // The socket routes first: `/pets/ws` is not a user id.
   app.route(`${API_PREFIX}/pets`, petSocketRouter);
   app.route(`${API_PREFIX}/pets`, petsRouter);

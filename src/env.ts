@@ -42,4 +42,14 @@ export interface Env {
   SPLITTER?: string;
   /** Milliseconds a split waits for Workers AI before the local splitter answers. */
   SPLIT_AI_TIMEOUT_MS?: string;
+  /** Web Push (RFC 8292): the application server's key pair, base64url (secrets), and its contact. */
+  VAPID_PUBLIC_KEY?: string;
+  VAPID_PRIVATE_KEY?: string;
+  VAPID_SUBJECT?: string;
+  /** Expo's push API base (…/--/api/v2/push); tests point it at a local fake. */
+  EXPO_PUSH_URL?: string;
+  /** Expo's access token, when the project requires one (secret). */
+  EXPO_ACCESS_TOKEN?: string;
+  /** Minutes after an Expo ticket before its receipt is asked for (Expo suggests about 15). */
+  EXPO_RECEIPT_DELAY_MINUTES?: string;
 }

@@ -1,8 +1,11 @@
 import { createApp } from "./app";
 import type { Env } from "./env";
 import { sweepSilentAgents } from "./jobs/agent-sweeper";
+import { recordDeadLetters } from "./jobs/dead-letters";
 import { consumeEvents } from "./jobs/events-consumer";
 import { cleanUpExpired } from "./jobs/housekeeping";
+import { sweepNotifications } from "./jobs/notification-sweeper";
+import { consumeNotifications } from "./jobs/notifications-consumer";
 import { reconcileOutbox } from "./jobs/outbox-reconciler";
 
 export { FocusTimer } from "../durable-objects/focus-timer";
@@ -13,12 +16,15 @@ const app = createApp();
 
 /** The cron expressions of wrangler.toml [triggers], and what each runs. */
 export const CRONS = {
+  /** Notifications: due-soon reminders, quiet hours ending, digests, pending pushes, Expo receipts. */
+  everyMinute: "* * * * *",
   /** Outbox reconciler, housekeeping, silent agents. */
   everyFiveMinutes: "*/5 * * * *",
 } as const;
 
 export const QUEUE_NAMES = {
   events: "pap-events",
+  notifications: "pap-notifications",
   deadLetters: "pap-dead-letters",
 } as const;
 
@@ -27,8 +33,10 @@ export default {
 
   async queue(batch, env) {
     if (batch.queue === QUEUE_NAMES.events) return consumeEvents(batch, env);
-    // Dead letters and queues whose consumers arrive with later features: log, and keep them
-    // from cycling forever. Their outbox rows remain for the reconciler and for inspection.
+    if (batch.queue === QUEUE_NAMES.notifications) return consumeNotifications(batch, env);
+    if (batch.queue === QUEUE_NAMES.deadLetters) return recordDeadLetters(batch, env);
+    // A queue whose consumer arrives with a later feature (webhooks): log, and keep its messages from
+    // cycling forever. The outbox rows behind them remain for the reconciler and for inspection.
     for (const message of batch.messages) {
       console.error(
         JSON.stringify({
@@ -42,7 +50,11 @@ export default {
     }
   },
 
-  async scheduled(_controller, env, ctx) {
+  async scheduled(controller, env, ctx) {
+    if (controller.cron === CRONS.everyMinute) {
+      ctx.waitUntil(sweepNotifications(env).then(() => undefined));
+      return;
+    }
     // Daily challenges need no job: they are derived from the date (features/gamification/challenges.ts).
     const jobs = [reconcileOutbox(env), cleanUpExpired(env), sweepSilentAgents(env)];
     ctx.waitUntil(Promise.all(jobs).then(() => undefined));

@@ -1,4 +1,5 @@
 import { gamificationHandler } from "../features/gamification/event-handler";
+import { notificationsHandler } from "../features/notifications/event-handler";
 import { petCareHandler } from "../features/pets/event-handler";
 import { activityStatsHandler } from "../features/tasks/event-handler";
 import type { EventHandler } from "../lib/events/handler";
@@ -8,4 +9,5 @@ export const DEFAULT_HANDLERS: readonly EventHandler[] = [
   activityStatsHandler,
   gamificationHandler,
   petCareHandler,
+  notificationsHandler,
 ];

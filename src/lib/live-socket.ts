@@ -41,7 +41,9 @@ export type ServerMessage<S, E extends string> =
   | { type: "state"; seq: number; event: E; at: string; state: S }
   | { type: "ack"; request_id: string | null; seq: number }
   | { type: "error"; request_id: string | null; status: number; code: string; detail: string }
-  | { type: "pong" };
+  | { type: "pong" }
+  /** A new inbox notification (not numbered: the inbox is its record; clients dedupe by its id). */
+  | { type: "notification"; notification: unknown };
 
 /** What a client sends: a ping, or an action of the channel's (its fields beside `action`). */
 export function clientMessageSchema<const A extends readonly [string, ...string[]]>(actions: A) {

@@ -82,6 +82,12 @@ export function localParts(zone: string, at: number): { date: LocalDate; hour: n
   return { date: `${w.year}-${w.month}-${w.day}`, hour: w.hour, weekday: WEEKDAYS.indexOf(w.weekday) + 1 };
 }
 
+/** The local date in `zone` at `at`, and the minute of that day its wall clock shows (0–1439). */
+export function localClock(zone: string, at: number): { date: LocalDate; minute: number } {
+  const w = wallTime(zone, at);
+  return { date: `${w.year}-${w.month}-${w.day}`, minute: w.hour * 60 + w.minute };
+}
+
 /** The date `days` after (or before, when negative) `date`. */
 export function addDays(date: LocalDate, days: number): LocalDate {
   const [y, m, d] = date.split("-").map(Number) as [number, number, number];

@@ -4,6 +4,7 @@ export * from "./focus";
 export * from "./gamification";
 export * from "./guards";
 export * from "./idempotency";
+export * from "./notifications";
 export * from "./pets";
 export * from "./splitting";
 export * from "./tasks";

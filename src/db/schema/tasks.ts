@@ -50,6 +50,12 @@ export const tasks = sqliteTable(
     index("tasks_user_status").on(t.userId, t.status),
     index("tasks_user_due").on(t.userId, t.dueAt),
     index("tasks_user_parent").on(t.userId, t.parentTaskId),
+    // The reminder job's scan across all users: open tasks by due time, and nothing else.
+    index("tasks_open_due")
+      .on(t.dueAt)
+      .where(
+        sql`${t.dueAt} IS NOT NULL AND ${t.deletedAt} IS NULL AND ${t.status} IN ('pending','in_progress','blocked')`,
+      ),
     check(
       "tasks_status_check",
       sql`${t.status} IN ('pending','in_progress','blocked','completed','cancelled')`,

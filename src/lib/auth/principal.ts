@@ -11,6 +11,8 @@ export const SCOPES = [
   "gamification:write",
   "pets:read",
   "pets:write",
+  "notifications:read",
+  "notifications:write",
   "admin",
 ] as const;
 export type Scope = (typeof SCOPES)[number];

@@ -1,0 +1,23 @@
+import { z } from "@hono/zod-openapi";
+import { PaginationQuerySchema } from "../../lib/pagination";
+
+export const DeadLetterSchema = z
+  .object({
+    dead_letter_id: z.string(),
+    source: z.enum(["events", "notifications", "webhooks", "unknown"]).openapi({
+      description: "The queue it failed on, as its body tells",
+    }),
+    message_id: z.string(),
+    body: z.unknown().openapi({ description: "The message as it was sent (cut past 64 KB)" }),
+    attempts: z.number().int(),
+    user_id: z.string().nullable(),
+    recorded_at: z.string(),
+  })
+  .openapi("DeadLetter");
+
+export const ListDeadLettersQuerySchema = PaginationQuerySchema.extend({
+  source: z.enum(["events", "notifications", "webhooks", "unknown"]).optional(),
+});
+
+export type DeadLetterDto = z.infer<typeof DeadLetterSchema>;
+export type ListDeadLettersQuery = z.infer<typeof ListDeadLettersQuerySchema>;

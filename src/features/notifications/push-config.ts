@@ -1,0 +1,47 @@
+import type { Env } from "../../env";
+import { importVapidKeys, type VapidKeys } from "../../lib/push/vapid";
+
+/** Expo's push API, unless configuration points elsewhere (tests point it at a local fake). */
+export const DEFAULT_EXPO_PUSH_URL = "https://exp.host/--/api/v2/push";
+const DEFAULT_SUBJECT = "mailto:push@proxy-agent.dev";
+
+export interface PushConfig {
+  /** Null when VAPID keys are not configured: browsers cannot subscribe, web pushes are not sent. */
+  vapid: VapidKeys | null;
+  vapidPublicKey: string | null;
+  subject: string;
+  expoUrl: string;
+  expoAccessToken: string | undefined;
+}
+
+// Importing keys costs a little WebCrypto work: once per isolate and key pair.
+let cached: { source: string; keys: Promise<VapidKeys> } | undefined;
+
+function vapidKeysOf(publicKey: string, privateKey: string): Promise<VapidKeys> {
+  const source = `${publicKey}:${privateKey}`;
+  if (cached?.source !== source) cached = { source, keys: importVapidKeys(publicKey, privateKey) };
+  return cached.keys;
+}
+
+export async function pushConfig(env: Env): Promise<PushConfig> {
+  const publicKey = env.VAPID_PUBLIC_KEY?.trim() || null;
+  const privateKey = env.VAPID_PRIVATE_KEY?.trim() || null;
+  let vapid: VapidKeys | null = null;
+  if (publicKey && privateKey) {
+    try {
+      vapid = await vapidKeysOf(publicKey, privateKey);
+    } catch (error) {
+      cached = undefined;
+      console.error(
+        JSON.stringify({ level: "error", message: "VAPID keys are invalid", error: String(error) }),
+      );
+    }
+  }
+  return {
+    vapid,
+    vapidPublicKey: vapid ? publicKey : null,
+    subject: env.VAPID_SUBJECT?.trim() || DEFAULT_SUBJECT,
+    expoUrl: env.EXPO_PUSH_URL?.trim() || DEFAULT_EXPO_PUSH_URL,
+    expoAccessToken: env.EXPO_ACCESS_TOKEN?.trim() || undefined,
+  };
+}

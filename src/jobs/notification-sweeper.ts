@@ -1,0 +1,35 @@
+import { createDatabase } from "../db";
+import type { Env } from "../env";
+import { enqueueNotifications } from "../features/notifications/message";
+import {
+  claimReminders,
+  expireOldTickets,
+  markEnqueued,
+  unsentReminders,
+  waitingWork,
+} from "../features/notifications/sweeps";
+
+/** Expo suggests asking for receipts about 15 minutes after sending. */
+const DEFAULT_RECEIPT_DELAY_MINUTES = 15;
+
+/**
+ * Cron, every minute: finds the notification work that is due and enqueues it — nothing else. Due-soon
+ * reminders are claimed exactly once however often the job runs or overlaps; each reminder is marked
+ * once it reached the queue, and a run that failed in between is made good by the next.
+ */
+export async function sweepNotifications(
+  env: Env,
+  now = Date.now(),
+): Promise<{ reminders: number; other: number }> {
+  const db = createDatabase(env.DB);
+  const reminders = [...(await unsentReminders(db, now)), ...(await claimReminders(db, now))];
+  await enqueueNotifications(env.NOTIFICATIONS_QUEUE, reminders);
+  await markEnqueued(db, reminders, now);
+  const delay = Number(env.EXPO_RECEIPT_DELAY_MINUTES ?? DEFAULT_RECEIPT_DELAY_MINUTES);
+  const [, waiting] = await Promise.all([
+    expireOldTickets(db, now).run(),
+    waitingWork(db, now, Number.isFinite(delay) && delay >= 0 ? delay : DEFAULT_RECEIPT_DELAY_MINUTES),
+  ]);
+  await enqueueNotifications(env.NOTIFICATIONS_QUEUE, waiting);
+  return { reminders: reminders.length, other: waiting.length };
+}
