@@ -5,6 +5,7 @@ import { BASE, call, callJson, createUser, type TestUser } from "./helpers/api";
 import { createApiToken } from "./helpers/auth";
 import { type Assignment, delegate, registerAgent } from "./helpers/delegation";
 import { startFocus } from "./helpers/focus";
+import { inboxOf, notify } from "./helpers/notifications";
 import { type JsonSchema, openApiDocument } from "./helpers/openapi";
 import { fillPath, type PathIds } from "./helpers/path-ids";
 import { adoptPet } from "./helpers/pets";
@@ -493,6 +494,12 @@ async function ownUser(): Promise<{ user: TestUser; ids: OwnIds }> {
   const agent = await registerAgent(user, { max_concurrent_tasks: 100 });
   const pet = await adoptPet(user);
   const template = await createTemplate(user, { name: "Fuzz template", steps: [{ description: "One" }] });
+  await notify(user);
+  const [notification] = await inboxOf(user);
+  const device = await callJson<{ device_id: string }>("/api/v1/notifications/devices", 201, {
+    token: user.token,
+    body: { expo_push_token: `ExponentPushToken[fuzz-${crypto.randomUUID()}]`, platform: "android" },
+  });
   return {
     user,
     ids: {
@@ -508,6 +515,8 @@ async function ownUser(): Promise<{ user: TestUser; ids: OwnIds }> {
       user_id: user.id,
       pet_id: pet.pet_id,
       template_id: template.template_id,
+      notification_id: notification?.notification_id ?? "",
+      device_id: device.device_id,
     },
   };
 }

@@ -15,6 +15,7 @@ import {
   registerAgent,
 } from "./helpers/delegation";
 import { type FocusSession, type FocusState, focusAction, focusStateOf, startFocus } from "./helpers/focus";
+import { inboxOf, type Notification, notify } from "./helpers/notifications";
 import { openApiDocument } from "./helpers/openapi";
 import { fillPath, type PathIds } from "./helpers/path-ids";
 import { adoptPet, interactionsOf, type Pet, petOf } from "./helpers/pets";
@@ -45,7 +46,7 @@ interface Ids extends PathIds {
 const HTTP_METHODS = new Set(["get", "put", "post", "delete", "patch", "head", "options", "trace"]);
 
 /** How many id routes the API has today; the matrix must never silently cover fewer. */
-const MIN_ID_ROUTES = 44;
+const MIN_ID_ROUTES = 47;
 
 /**
  * Id routes over global resources that only administrators touch (no user owns a bonus XP window):
@@ -128,6 +129,8 @@ const placeholdersFor = (ids: Ids): Record<string, string> => ({
   [ids.user_id]: "{user_id}",
   [ids.pet_id]: "{pet_id}",
   [ids.template_id]: "{template_id}",
+  [ids.notification_id]: "{notification_id}",
+  [ids.device_id]: "{device_id}",
 });
 
 /** A problem with everything that names the request itself (ids, request id) taken out. */
@@ -152,6 +155,8 @@ const A_FOCUS_NOTE = "alice secret focus interruption";
 const A_PET_NAME = "Alicesecretpetname";
 const A_TEMPLATE_NAME = "Alice secret morning routine";
 const A_TEMPLATE_STEP = "Feed the secret goldfish";
+const A_NOTIFICATION = "Alice secret reminder about the party";
+const A_DEVICE_TOKEN = "ExponentPushToken[alice-secret-device]";
 const A_SECRETS = [
   A_TITLE,
   A_SECOND_TITLE,
@@ -163,6 +168,8 @@ const A_SECRETS = [
   A_PET_NAME,
   A_TEMPLATE_NAME,
   A_TEMPLATE_STEP,
+  A_NOTIFICATION,
+  A_DEVICE_TOKEN,
 ];
 
 /**
@@ -184,6 +191,8 @@ function secretsFor(request: { path: string; body: unknown }): string[] {
     aliceSecondTask.task_id,
     aliceIds.pet_id,
     aliceIds.template_id,
+    aliceIds.notification_id,
+    aliceIds.device_id,
   ];
   return [...A_SECRETS, ...ids.filter((id) => !named.includes(id))];
 }
@@ -202,6 +211,7 @@ let aliceEndedSessionId: string;
 let aliceAssignmentsBefore: Assignment[];
 let alicePetBefore: Pet;
 let aliceTemplateBefore: Template;
+let aliceInboxBefore: Notification[];
 /** Bob's own agent, and its own token: a second kind of caller that must not reach Alice's ids. */
 let bobAgent: RegisteredAgent;
 let bobAgentToken: string;
@@ -216,6 +226,8 @@ const missingIds: Ids = {
   user_id: newId(),
   pet_id: newId(),
   template_id: `missing-template-${crypto.randomUUID()}`,
+  notification_id: newId(),
+  device_id: newId(),
 };
 const exercised = new Set<string>();
 
@@ -259,7 +271,15 @@ beforeAll(async () => {
     category: "Personal",
     steps: [{ description: A_TEMPLATE_STEP }, { description: "Water the plants" }],
   });
+  await notify(alice, { kind: "due_soon", title: A_NOTIFICATION, body: A_NOTIFICATION });
+  const [notification] = await inboxOf(alice);
+  const device = await callJson<{ device_id: string }>("/api/v1/notifications/devices", 201, {
+    token: alice.token,
+    body: { expo_push_token: A_DEVICE_TOKEN, platform: "ios" },
+  });
   aliceIds = {
+    notification_id: notification?.notification_id ?? "",
+    device_id: device.device_id,
     task_id: first.task_id,
     step_id: s1.step_id,
     other_step_id: s2.step_id,
@@ -280,6 +300,7 @@ beforeAll(async () => {
   aliceFocusBefore = await focusStateOf(alice);
   aliceAssignmentsBefore = await assignmentsOf(alice, agent.agent_id);
   alicePetBefore = await petOf(alice);
+  aliceInboxBefore = await inboxOf(alice);
   aliceTemplateBefore = await callJson<Template>(`/api/v1/templates/${template.template_id}`, 200, {
     token: alice.token,
   });
@@ -487,6 +508,21 @@ describe("after the other user's attempts", () => {
     for (const secret of A_SECRETS) expect(text).not.toContain(secret);
     expect(await callJson("/api/v1/focus/sessions", 200, { token: bob.token })).toEqual([]);
     expect(await focusStateOf(bob)).toMatchObject({ phase: "idle", session: null, last_session: null });
+  });
+
+  it("the owner's inbox and device are as they were, and the other user's inbox is empty", async () => {
+    expect(await inboxOf(alice)).toEqual(aliceInboxBefore);
+    expect(aliceInboxBefore.map((n) => [n.notification_id, n.read_at])).toEqual([
+      [aliceIds.notification_id, null],
+    ]);
+    const devices = await callJson<{ device_id: string }[]>("/api/v1/notifications/devices", 200, {
+      token: alice.token,
+    });
+    expect(devices.map((d) => d.device_id)).toEqual([aliceIds.device_id]);
+    const bobs = await call("/api/v1/notifications", { token: bob.token });
+    const text = await bobs.text();
+    expect(JSON.parse(text)).toEqual([]);
+    for (const secret of A_SECRETS) expect(text).not.toContain(secret);
   });
 
   it("the other user's own agent holds nothing", async () => {

@@ -14,6 +14,9 @@ export interface PathIds {
   user_id: string;
   pet_id: string;
   template_id: string;
+  notification_id: string;
+  /** An Expo device registered for push. */
+  device_id: string;
 }
 
 /** "/api/v1/tasks/{task_id}" with the task id of `ids`; throws for a parameter PathIds does not know. */
@@ -29,6 +32,8 @@ export function fillPath(template: string, ids: PathIds): string {
     user_id: ids.user_id,
     pet_id: ids.pet_id,
     template_id: ids.template_id,
+    notification_id: ids.notification_id,
+    device_id: ids.device_id,
   };
   return template.replace(/\{([^}]+)\}/g, (_match, name: string) => {
     const value = values[name];

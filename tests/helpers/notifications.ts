@@ -1,0 +1,79 @@
+import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import type { NotificationMessage, NotifyMessage } from "../../src/features/notifications/message";
+import type { NotificationDto, PreferencesDto } from "../../src/features/notifications/schemas";
+import worker, { QUEUE_NAMES } from "../../src/index";
+import { callJson, type TestUser } from "./api";
+
+export type Notification = NotificationDto;
+export type Preferences = PreferencesDto;
+
+let deliveries = 0;
+
+/**
+ * Hands these messages to the notifications consumer as one delivery of the queue (attempt
+ * `attempts`), and answers what it acked and what it asked to retry.
+ */
+export async function runNotificationsQueue(bodies: readonly unknown[], attempts = 1) {
+  deliveries += 1;
+  const batch = createMessageBatch<unknown>(
+    QUEUE_NAMES.notifications,
+    bodies.map((body, i) => ({ id: `note-${deliveries}-${i}`, timestamp: new Date(), attempts, body })),
+  );
+  const ctx = createExecutionContext();
+  await worker.queue(batch, env);
+  return getQueueResult(batch, ctx);
+}
+
+/** A notify message for the user, as a producer would enqueue it (a fresh key unless given). */
+export function notifyMessage(user: { id: string }, overrides: Partial<NotifyMessage> = {}): NotifyMessage {
+  return {
+    type: "notify",
+    user_id: user.id,
+    key: `test:${crypto.randomUUID()}`,
+    kind: "celebration",
+    title: "Level 2!",
+    body: "You reached level 2.",
+    data: {},
+    enqueued_at: Date.now(),
+    ...overrides,
+  };
+}
+
+/** Sends the user a notification through the consumer; answers the delivery's result. */
+export function notify(user: { id: string }, overrides: Partial<NotifyMessage> = {}) {
+  return runNotificationsQueue([notifyMessage(user, overrides) satisfies NotificationMessage]);
+}
+
+export const inboxOf = (user: TestUser, query = "") =>
+  callJson<Notification[]>(`/api/v1/notifications${query}`, 200, { token: user.token });
+
+export const unreadOf = async (user: TestUser) =>
+  (await callJson<{ unread: number }>("/api/v1/notifications/unread-count", 200, { token: user.token }))
+    .unread;
+
+export const preferencesOf = (user: TestUser) =>
+  callJson<Preferences>("/api/v1/notifications/preferences", 200, { token: user.token });
+
+export const setPreferences = (user: TestUser, body: Record<string, unknown>) =>
+  callJson<Preferences>("/api/v1/notifications/preferences", 200, { token: user.token, method: "PUT", body });
+
+/** The user's notification rows as stored, whatever their status (deferred, folded …). */
+export async function storedNotificationsOf(userId: string) {
+  const { results } = await env.DB.prepare(
+    "SELECT id, key, kind, status, push_state, channels, deliver_at, digest_id, local_day FROM notifications WHERE user_id = ? ORDER BY id",
+  )
+    .bind(userId)
+    .all<{
+      id: string;
+      key: string;
+      kind: string;
+      status: string;
+      push_state: string;
+      channels: string;
+      deliver_at: string;
+      digest_id: string | null;
+      local_day: string;
+    }>();
+  return results;
+}
