@@ -9,6 +9,9 @@ import {
   waitingWork,
 } from "../features/notifications/sweeps";
 
+/** Pages of due reminders one run claims (SWEEP_LIMIT each); a longer backlog waits a minute. */
+const MAX_REMINDER_PAGES = 40;
+
 /** Expo suggests asking for receipts about 15 minutes after sending. */
 const DEFAULT_RECEIPT_DELAY_MINUTES = 15;
 
@@ -22,14 +25,24 @@ export async function sweepNotifications(
   now = Date.now(),
 ): Promise<{ reminders: number; other: number }> {
   const db = createDatabase(env.DB);
-  const reminders = [...(await unsentReminders(db, now)), ...(await claimReminders(db, now))];
-  await enqueueNotifications(env.NOTIFICATIONS_QUEUE, reminders);
-  await markEnqueued(db, reminders, now);
+  let reminders = await unsentReminders(db, now);
+  let sent = 0;
+  // A page at a time, each enqueued and marked before the next is claimed: a run that dies midway
+  // leaves at most one page for the next run's `unsentReminders`.
+  for (let page = 0; page < MAX_REMINDER_PAGES; page++) {
+    const claimed = await claimReminders(db, now);
+    reminders = [...reminders, ...claimed];
+    await enqueueNotifications(env.NOTIFICATIONS_QUEUE, reminders);
+    await markEnqueued(db, reminders, now);
+    sent += reminders.length;
+    reminders = [];
+    if (claimed.length === 0) break;
+  }
   const delay = Number(env.EXPO_RECEIPT_DELAY_MINUTES ?? DEFAULT_RECEIPT_DELAY_MINUTES);
   const [, waiting] = await Promise.all([
     expireOldTickets(db, now).run(),
     waitingWork(db, now, Number.isFinite(delay) && delay >= 0 ? delay : DEFAULT_RECEIPT_DELAY_MINUTES),
   ]);
   await enqueueNotifications(env.NOTIFICATIONS_QUEUE, waiting);
-  return { reminders: reminders.length, other: waiting.length };
+  return { reminders: sent, other: waiting.length };
 }
