@@ -3,7 +3,8 @@ import { env } from "cloudflare:workers";
 import type { NotificationMessage, NotifyMessage } from "../../src/features/notifications/message";
 import type { NotificationDto, PreferencesDto } from "../../src/features/notifications/schemas";
 import worker, { QUEUE_NAMES } from "../../src/index";
-import { callJson, type TestUser } from "./api";
+import { callJson, createUser, type TestUser } from "./api";
+import { actingThroughApiToken } from "./auth";
 
 export type Notification = NotificationDto;
 export type Preferences = PreferencesDto;
@@ -76,4 +77,15 @@ export async function storedNotificationsOf(userId: string) {
       local_day: string;
     }>();
   return results;
+}
+
+/** A user acting through a notifications API token, so tests may move the clock past a JWT's life. */
+export async function notificationsUser(timezone?: string): Promise<TestUser> {
+  const user = await createUser(timezone ? { timezone } : {});
+  return actingThroughApiToken(user, "notification tests", [
+    "notifications:read",
+    "notifications:write",
+    "tasks:read",
+    "tasks:write",
+  ]);
 }
