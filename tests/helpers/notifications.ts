@@ -21,9 +21,18 @@ export async function runNotificationsQueue(bodies: readonly unknown[], attempts
     QUEUE_NAMES.notifications,
     bodies.map((body, i) => ({ id: `note-${deliveries}-${i}`, timestamp: new Date(), attempts, body })),
   );
+  // The test batch forgets retry delays; they are kept here, by message id.
+  const delays = new Map<string, number | undefined>();
+  for (const message of batch.messages) {
+    const retry = message.retry.bind(message);
+    message.retry = (options?: QueueRetryOptions) => {
+      delays.set(message.id, options?.delaySeconds);
+      retry(options);
+    };
+  }
   const ctx = createExecutionContext();
   await worker.queue(batch, env);
-  return getQueueResult(batch, ctx);
+  return { ...(await getQueueResult(batch, ctx)), delays: [...delays.values()] };
 }
 
 /** A notify message for the user, as a producer would enqueue it (a fresh key unless given). */
