@@ -46,6 +46,8 @@ const server = spawn(
     String(port),
     "--ip",
     "127.0.0.1",
+    // The local cron endpoint: GET /__scheduled?cron=*+*+*+*+* runs the minute job (reminders …) now.
+    "--test-scheduled",
     "--var",
     `API_BASE_URL:http://localhost:${port}`,
   ],
