@@ -64,7 +64,8 @@ CREATE UNIQUE INDEX `notifications_user_key` ON `notifications` (`user_id`,`key`
 CREATE INDEX `notifications_inbox` ON `notifications` (`user_id`,`created_at`,`id`) WHERE "notifications"."status" = 'delivered' AND "notifications"."in_app" = 1 AND "notifications"."deleted_at" IS NULL;--> statement-breakpoint
 CREATE INDEX `notifications_unread` ON `notifications` (`user_id`) WHERE "notifications"."read_at" IS NULL AND "notifications"."status" = 'delivered' AND "notifications"."in_app" = 1 AND "notifications"."deleted_at" IS NULL;--> statement-breakpoint
 CREATE INDEX `notifications_cap` ON `notifications` (`user_id`,`local_day`) WHERE "notifications"."counts_toward_cap" = 1;--> statement-breakpoint
-CREATE INDEX `notifications_waiting` ON `notifications` (`status`,`deliver_at`) WHERE "notifications"."status" IN ('deferred', 'folded');--> statement-breakpoint
+CREATE INDEX `notifications_deferred` ON `notifications` (`deliver_at`) WHERE "notifications"."status" = 'deferred';--> statement-breakpoint
+CREATE INDEX `notifications_folded` ON `notifications` (`deliver_at`,`user_id`) WHERE "notifications"."status" = 'folded';--> statement-breakpoint
 CREATE INDEX `notifications_push_pending` ON `notifications` (`created_at`) WHERE "notifications"."push_state" = 'pending';--> statement-breakpoint
 CREATE INDEX `notifications_digest` ON `notifications` (`digest_id`) WHERE "notifications"."digest_id" IS NOT NULL;--> statement-breakpoint
 CREATE TABLE `push_devices` (

@@ -7,7 +7,9 @@ import {
 } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import { createDatabase } from "../src/db";
 import type { NotificationMessage } from "../src/features/notifications/message";
+import { waitingScans } from "../src/features/notifications/sweeps";
 import worker, { CRONS } from "../src/index";
 import { sweepNotifications } from "../src/jobs/notification-sweeper";
 import { newEvent } from "../src/lib/events/envelope";
@@ -340,6 +342,24 @@ describe("due-soon reminders", () => {
     const retried = (await sweep()).filter((m) => m.type === "notify" && m.user_id === user.id);
     expect(retried.map((m) => m.type === "notify" && m.title)).toEqual(["Due soon: Fragile"]);
     expect((await sweep()).filter((m) => m.type === "notify" && m.user_id === user.id)).toEqual([]);
+  });
+
+  it("the minute cron's other scans each run on an index of their own", async () => {
+    const db = createDatabase(env.DB);
+    const plans: string[] = [];
+    for (const scan of waitingScans(db, Date.now(), 15)) {
+      const { sql, params } = scan.toSQL();
+      const { results } = await env.DB.prepare(`EXPLAIN QUERY PLAN ${sql}`)
+        .bind(...params)
+        .all<{ detail: string }>();
+      plans.push(results.map((r) => r.detail).join(" "));
+    }
+    expect(plans).toEqual([
+      expect.stringContaining("INDEX notifications_deferred"),
+      expect.stringContaining("INDEX notifications_folded"),
+      expect.stringContaining("INDEX notifications_push_pending"),
+      expect.stringContaining("INDEX notification_pushes_receipts"),
+    ]);
   });
 
   it("scan open tasks through their due-time index, across all users", async () => {

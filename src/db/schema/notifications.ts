@@ -69,9 +69,9 @@ export const notifications = sqliteTable(
       ),
     index("notifications_cap").on(t.userId, t.localDay).where(sql`${t.countsTowardCap} = 1`),
     // The sweeper's scans across all users: deferred and folded rows whose moment came, stuck pushes.
-    index("notifications_waiting")
-      .on(t.status, t.deliverAt)
-      .where(sql`${t.status} IN ('deferred', 'folded')`),
+    // One partial index per status: SQLite uses a partial index only when the query names its condition.
+    index("notifications_deferred").on(t.deliverAt).where(sql`${t.status} = 'deferred'`),
+    index("notifications_folded").on(t.deliverAt, t.userId).where(sql`${t.status} = 'folded'`),
     index("notifications_push_pending").on(t.createdAt).where(sql`${t.pushState} = 'pending'`),
     index("notifications_digest").on(t.digestId).where(sql`${t.digestId} IS NOT NULL`),
     check("notifications_status_check", sql`${t.status} IN ('deferred','delivered','folded','digested')`),

@@ -131,8 +131,11 @@ export async function deliveredRow(db: Database, userId: string, id: string): Pr
   return row?.status === "delivered" ? { row, fresh: false } : undefined;
 }
 
-/** The most notifications one digest folds; the rest wait for the next run of the sweeper. */
-export const DIGEST_MAX_ITEMS = 100;
+/**
+ * The most notifications one digest folds (their ids are bound in one statement, under D1's 100
+ * parameters); the rest wait for the next run of the sweeper.
+ */
+export const DIGEST_MAX_ITEMS = 90;
 
 function digestText(rows: readonly NotificationRow[]) {
   const counts = new Map<string, number>();

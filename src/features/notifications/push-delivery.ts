@@ -67,25 +67,42 @@ function expoOutcome(outcome: ExpoSendOutcome): Result {
   }
 }
 
+type Subscription = typeof pushSubscriptions.$inferSelect;
+type Device = typeof pushDevices.$inferSelect;
+
+/** Every push target of these users, by id (users in chunks, under D1's bound-parameter limit). */
+async function targetsOf(db: Database, users: readonly string[]) {
+  const subscriptions = new Map<string, Subscription>();
+  const devices = new Map<string, Device>();
+  for (const chunk of chunkList(users, 90)) {
+    const [s, d] = await db.batch([
+      db.select().from(pushSubscriptions).where(inArray(pushSubscriptions.userId, chunk)),
+      db.select().from(pushDevices).where(inArray(pushDevices.userId, chunk)),
+    ]);
+    for (const row of s) subscriptions.set(row.id, row);
+    for (const row of d) devices.set(row.id, row);
+  }
+  return { subscriptions, devices };
+}
+
+type Targets = Awaited<ReturnType<typeof targetsOf>>;
+
 /** Makes sure every target of these notifications has its push row; answers the ones still pending. */
-async function pendingPushes(db: Database, rows: readonly NotificationRow[]): Promise<PushRow[]> {
-  const users = [...new Set(rows.map((r) => r.userId))];
-  const [subscriptions, devices] = await db.batch([
-    db
-      .select({ id: pushSubscriptions.id, userId: pushSubscriptions.userId })
-      .from(pushSubscriptions)
-      .where(inArray(pushSubscriptions.userId, users)),
-    db
-      .select({ id: pushDevices.id, userId: pushDevices.userId })
-      .from(pushDevices)
-      .where(inArray(pushDevices.userId, users)),
-  ]);
-  const targets = [
-    ...subscriptions.map((t) => ({ ...t, channel: "web_push" as const })),
-    ...devices.map((t) => ({ ...t, channel: "expo" as const })),
+async function pendingPushes(
+  db: Database,
+  rows: readonly NotificationRow[],
+  targets: Targets,
+): Promise<PushRow[]> {
+  const all = [
+    ...[...targets.subscriptions.values()].map((t) => ({
+      id: t.id,
+      userId: t.userId,
+      channel: "web_push" as const,
+    })),
+    ...[...targets.devices.values()].map((t) => ({ id: t.id, userId: t.userId, channel: "expo" as const })),
   ];
   const wanted = rows.flatMap((row) =>
-    targets
+    all
       .filter((t) => t.userId === row.userId)
       .map((t) => ({
         notificationId: row.id,
@@ -116,8 +133,8 @@ async function pendingPushes(db: Database, rows: readonly NotificationRow[]): Pr
 /** Sends the pending pushes: web pushes in parallel, Expo's in batches; each with its own timeout. */
 async function send(
   env: Env,
-  db: Database,
   pending: readonly PushRow[],
+  targets: Targets,
   byId: ReadonlyMap<string, NotificationRow>,
   now: number,
 ): Promise<Map<PushRow, Result>> {
@@ -125,18 +142,8 @@ async function send(
   const config = await pushConfig(env);
   const web = pending.filter((p) => p.channel === "web_push");
   const expo = pending.filter((p) => p.channel === "expo");
-  const [subscriptions, devices] = await db.batch([
-    db
-      .select()
-      .from(pushSubscriptions)
-      .where(inArray(pushSubscriptions.id, web.length > 0 ? web.map((p) => p.targetId) : [""])),
-    db
-      .select()
-      .from(pushDevices)
-      .where(inArray(pushDevices.id, expo.length > 0 ? expo.map((p) => p.targetId) : [""])),
-  ]);
-  const subscriptionOf = new Map(subscriptions.map((s) => [s.id, s]));
-  const deviceOf = new Map(devices.map((d) => [d.id, d]));
+  const subscriptionOf = targets.subscriptions;
+  const deviceOf = targets.devices;
 
   const webSends = web.map(async (push) => {
     const subscription = subscriptionOf.get(push.targetId);
@@ -282,9 +289,12 @@ export async function pushNotifications(
   const retry = new Map<string, number | null>();
   const due = rows.filter((r) => r.status === "delivered" && r.pushState === "pending");
   if (due.length === 0) return retry;
-  const pending = await pendingPushes(db, due);
+  const targets = await targetsOf(db, [...new Set(due.map((r) => r.userId))]);
+  const pending = await pendingPushes(db, due, targets);
   const results =
-    pending.length > 0 ? await send(env, db, pending, new Map(due.map((r) => [r.id, r])), now) : new Map();
+    pending.length > 0
+      ? await send(env, pending, targets, new Map(due.map((r) => [r.id, r])), now)
+      : new Map();
   for (const [push, result] of results) {
     if (result.status !== "retry" || push.attempts + 1 >= MAX_PUSH_ATTEMPTS) continue;
     const earlier = retry.get(push.notificationId);

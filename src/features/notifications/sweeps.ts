@@ -161,21 +161,18 @@ export async function markEnqueued(
   if (first) await db.batch([first, ...rest]);
 }
 
-/** Deferred notifications whose quiet hours ended, folded ones whose digest is due, pushes left pending. */
-export async function waitingWork(
-  db: Database,
-  now: number,
-  receiptDelayMinutes: number,
-): Promise<NotificationMessage[]> {
+/** The scans for deferred notifications whose quiet hours ended, folded ones whose digest is due, pushes left pending, and Expo tickets ready for receipts. */
+export function waitingScans(db: Database, now: number, receiptDelayMinutes: number) {
   const at = isoAt(now);
-  const [deferred, folded, stuck, tickets] = await db.batch([
+  return [
     db
       .select({ id: notifications.id, userId: notifications.userId })
       .from(notifications)
       .where(sql`${notifications.status} = 'deferred' AND ${notifications.deliverAt} <= ${at}`)
       .limit(SWEEP_LIMIT),
+    // Not DISTINCT: SQLite would walk another index for it; users are made unique below.
     db
-      .selectDistinct({ userId: notifications.userId })
+      .select({ userId: notifications.userId })
       .from(notifications)
       .where(sql`${notifications.status} = 'folded' AND ${notifications.deliverAt} <= ${at}`)
       .limit(SWEEP_LIMIT),
@@ -198,10 +195,22 @@ export async function waitingWork(
         sql`${notificationPushes.ticketId} IS NOT NULL AND ${notificationPushes.receiptCheckedAt} IS NULL AND ${notificationPushes.sentAt} <= ${isoAt(now - receiptDelayMinutes * 60_000)}`,
       )
       .limit(1000),
-  ]);
+  ] as const;
+}
+
+export async function waitingWork(
+  db: Database,
+  now: number,
+  receiptDelayMinutes: number,
+): Promise<NotificationMessage[]> {
+  const [deferred, folded, stuck, tickets] = await db.batch([...waitingScans(db, now, receiptDelayMinutes)]);
   return [
     ...deferred.map((r) => ({ type: "release" as const, user_id: r.userId, notification_id: r.id })),
-    ...folded.map((r) => ({ type: "digest" as const, user_id: r.userId, until: now })),
+    ...[...new Set(folded.map((r) => r.userId))].map((userId) => ({
+      type: "digest" as const,
+      user_id: userId,
+      until: now,
+    })),
     ...stuck.map((r) => ({ type: "push" as const, user_id: r.userId, notification_id: r.id })),
     ...chunkList(tickets, 100).map((pushes) => ({ type: "receipts" as const, pushes })),
   ];
