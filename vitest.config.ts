@@ -25,6 +25,8 @@ export default defineConfig({
           VAPID_SUBJECT: "mailto:push-admin@example.com",
           // Push services live outside this machine: tests answer them with fakes (tests/fakes/).
           EXPO_PUSH_URL: "https://expo.fake.test/--/api/v2/push",
+          // A hanging push service is given up on quickly (10 s in production).
+          PUSH_TIMEOUT_MS: "300",
         },
         // The suite drives thousands of writes per user (fuzzing, races, bulk registrations): the real
         // limiters run, with room for that; tests/rate-limits.test.ts checks what a refusal looks like.

@@ -50,6 +50,8 @@ export interface Env {
   EXPO_PUSH_URL?: string;
   /** Expo's access token, when the project requires one (secret). */
   EXPO_ACCESS_TOKEN?: string;
+  /** Milliseconds one push request may take (default 10 000). */
+  PUSH_TIMEOUT_MS?: string;
   /** Minutes after an Expo ticket before its receipt is asked for (Expo suggests about 15). */
   EXPO_RECEIPT_DELAY_MINUTES?: string;
 }

@@ -3,7 +3,8 @@ import { env } from "cloudflare:workers";
 import type { NotificationMessage, NotifyMessage } from "../../src/features/notifications/message";
 import type { NotificationDto, PreferencesDto } from "../../src/features/notifications/schemas";
 import worker, { QUEUE_NAMES } from "../../src/index";
-import { callJson, type TestUser } from "./api";
+import { callJson, createUser, type TestUser } from "./api";
+import { actingThroughApiToken } from "./auth";
 
 export type Notification = NotificationDto;
 export type Preferences = PreferencesDto;
@@ -20,9 +21,18 @@ export async function runNotificationsQueue(bodies: readonly unknown[], attempts
     QUEUE_NAMES.notifications,
     bodies.map((body, i) => ({ id: `note-${deliveries}-${i}`, timestamp: new Date(), attempts, body })),
   );
+  // The test batch forgets retry delays; they are kept here, by message id.
+  const delays = new Map<string, number | undefined>();
+  for (const message of batch.messages) {
+    const retry = message.retry.bind(message);
+    message.retry = (options?: QueueRetryOptions) => {
+      delays.set(message.id, options?.delaySeconds);
+      retry(options);
+    };
+  }
   const ctx = createExecutionContext();
   await worker.queue(batch, env);
-  return getQueueResult(batch, ctx);
+  return { ...(await getQueueResult(batch, ctx)), delays: [...delays.values()] };
 }
 
 /** A notify message for the user, as a producer would enqueue it (a fresh key unless given). */
@@ -76,4 +86,15 @@ export async function storedNotificationsOf(userId: string) {
       local_day: string;
     }>();
   return results;
+}
+
+/** A user acting through a notifications API token, so tests may move the clock past a JWT's life. */
+export async function notificationsUser(timezone?: string): Promise<TestUser> {
+  const user = await createUser(timezone ? { timezone } : {});
+  return actingThroughApiToken(user, "notification tests", [
+    "notifications:read",
+    "notifications:write",
+    "tasks:read",
+    "tasks:write",
+  ]);
 }

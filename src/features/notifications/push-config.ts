@@ -12,7 +12,12 @@ export interface PushConfig {
   subject: string;
   expoUrl: string;
   expoAccessToken: string | undefined;
+  /** How long one push request may take before it is given up (and retried later). */
+  timeoutMs: number;
 }
+
+/** A push service that hangs is given up on after this long, without holding back the rest. */
+export const DEFAULT_PUSH_TIMEOUT_MS = 10_000;
 
 // Importing keys costs a little WebCrypto work: once per isolate and key pair.
 let cached: { source: string; keys: Promise<VapidKeys> } | undefined;
@@ -21,6 +26,11 @@ function vapidKeysOf(publicKey: string, privateKey: string): Promise<VapidKeys> 
   const source = `${publicKey}:${privateKey}`;
   if (cached?.source !== source) cached = { source, keys: importVapidKeys(publicKey, privateKey) };
   return cached.keys;
+}
+
+function positiveNumber(text: string | undefined): number | undefined {
+  const n = Number(text);
+  return text !== undefined && Number.isFinite(n) && n > 0 ? n : undefined;
 }
 
 export async function pushConfig(env: Env): Promise<PushConfig> {
@@ -43,5 +53,6 @@ export async function pushConfig(env: Env): Promise<PushConfig> {
     subject: env.VAPID_SUBJECT?.trim() || DEFAULT_SUBJECT,
     expoUrl: env.EXPO_PUSH_URL?.trim() || DEFAULT_EXPO_PUSH_URL,
     expoAccessToken: env.EXPO_ACCESS_TOKEN?.trim() || undefined,
+    timeoutMs: positiveNumber(env.PUSH_TIMEOUT_MS) ?? DEFAULT_PUSH_TIMEOUT_MS,
   };
 }

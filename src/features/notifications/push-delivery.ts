@@ -68,11 +68,7 @@ function expoOutcome(outcome: ExpoSendOutcome): Result {
 }
 
 /** Makes sure every target of these notifications has its push row; answers the ones still pending. */
-async function pendingPushes(
-  db: Database,
-  rows: readonly NotificationRow[],
-  now: number,
-): Promise<PushRow[]> {
+async function pendingPushes(db: Database, rows: readonly NotificationRow[]): Promise<PushRow[]> {
   const users = [...new Set(rows.map((r) => r.userId))];
   const [subscriptions, devices] = await db.batch([
     db
@@ -114,7 +110,6 @@ async function pendingPushes(
   const [first, ...rest] = [...statements, ...reads];
   if (!first) return [];
   const results = (await db.batch([first, ...rest])) as unknown[];
-  void now;
   return (results.slice(statements.length) as PushRow[][]).flat();
 }
 
@@ -158,6 +153,7 @@ async function send(
         urgency: URGENT.has(row.kind) ? "high" : "normal",
         // Replaces an undelivered copy at the push service if this push is ever sent again.
         topic: row.id.replaceAll("-", "").slice(0, 32),
+        timeoutMs: config.timeoutMs,
         now,
       },
     );
@@ -185,7 +181,7 @@ async function send(
     if (expoTargets.length === 0) return;
     const outcomes = await sendExpoMessages(
       expoTargets.map((t) => t.message),
-      { baseUrl: config.expoUrl, accessToken: config.expoAccessToken },
+      { baseUrl: config.expoUrl, accessToken: config.expoAccessToken, timeoutMs: config.timeoutMs },
     );
     expoTargets.forEach((t, i) => {
       const outcome = outcomes[i];
@@ -286,7 +282,7 @@ export async function pushNotifications(
   const retry = new Map<string, number | null>();
   const due = rows.filter((r) => r.status === "delivered" && r.pushState === "pending");
   if (due.length === 0) return retry;
-  const pending = await pendingPushes(db, due, now);
+  const pending = await pendingPushes(db, due);
   const results =
     pending.length > 0 ? await send(env, db, pending, new Map(due.map((r) => [r.id, r])), now) : new Map();
   for (const [push, result] of results) {

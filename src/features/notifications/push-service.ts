@@ -91,7 +91,8 @@ export async function subscribe(
     .returning();
   if (!row) throw new Error("subscription upsert returned nothing");
   return {
-    created: existing === undefined,
+    // New to this account (even when the endpoint moved here from another): 201.
+    created: existing?.userId !== userId,
     subscription: { subscription_id: row.id, endpoint: row.endpoint, created_at: row.createdAt },
   };
 }
@@ -133,7 +134,7 @@ export async function registerDevice(
     .returning();
   if (!row) throw new Error("device upsert returned nothing");
   return {
-    created: existing === undefined,
+    created: existing?.userId !== userId,
     device: {
       device_id: row.id,
       expo_push_token: row.expoPushToken,

@@ -22,7 +22,7 @@ export async function checkExpoReceipts(env: Env, db: Database, tickets: readonl
   const config = await pushConfig(env);
   const outcomes = await fetchExpoReceipts(
     tickets.map((t) => t.ticket_id),
-    { baseUrl: config.expoUrl, accessToken: config.expoAccessToken },
+    { baseUrl: config.expoUrl, accessToken: config.expoAccessToken, timeoutMs: config.timeoutMs },
   );
   const at = nowIso(now);
   const statements: BatchItem<"sqlite">[] = [];

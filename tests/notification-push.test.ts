@@ -1,0 +1,268 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import type { NotificationMessage } from "../src/features/notifications/message";
+import { sweepNotifications } from "../src/jobs/notification-sweeper";
+import { createFakeExpoService } from "./fakes/expo-service";
+import { routeOutbound } from "./fakes/outbound";
+import { createFakePushService } from "./fakes/push-service";
+import { call, callJson, createUser, problemOf, type TestUser } from "./helpers/api";
+import { freezeClock } from "./helpers/clock";
+import { inboxOf, notificationsUser, notifyMessage, runNotificationsQueue } from "./helpers/notifications";
+
+const VAPID_KEY = env.VAPID_PUBLIC_KEY ?? "";
+
+/** A browser of the user's, subscribed through the API to a fake push service. */
+async function subscribedBrowser(user: TestUser, host = "push.fake.test") {
+  const service = createFakePushService(host);
+  routeOutbound(host, service.handle);
+  const subscription = await service.subscribe({ applicationServerKey: VAPID_KEY });
+  await callJson("/api/v1/notifications/push-subscriptions", 201, { token: user.token, body: subscription });
+  return { service, subscription };
+}
+
+function expoService() {
+  const fake = createFakeExpoService("expo.fake.test");
+  routeOutbound("expo.fake.test", fake.handle);
+  return fake;
+}
+
+async function registerDevice(user: TestUser, token: string) {
+  return callJson<{ device_id: string }>("/api/v1/notifications/devices", 201, {
+    token: user.token,
+    body: { expo_push_token: token, platform: "android" },
+  });
+}
+
+const subscriptionsOf = async (userId: string) =>
+  (
+    await env.DB.prepare("SELECT endpoint FROM push_subscriptions WHERE user_id = ?")
+      .bind(userId)
+      .all<{ endpoint: string }>()
+  ).results.map((r) => r.endpoint);
+
+const devicesOf = (user: TestUser) =>
+  callJson<{ expo_push_token: string }[]>("/api/v1/notifications/devices", 200, { token: user.token });
+
+describe("Web Push", () => {
+  it("serves the VAPID public key the browser subscribes with", async () => {
+    const res = await call("/api/v1/notifications/vapid-public-key");
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ public_key: VAPID_KEY });
+  });
+
+  it("encrypts each notification for the browser and signs it with the server's key", async () => {
+    const user = await createUser();
+    const { service, subscription } = await subscribedBrowser(user);
+    const message = notifyMessage(user, {
+      kind: "due_soon",
+      title: "Due soon: rent",
+      data: { task_id: "t1" },
+    });
+    const result = await runNotificationsQueue([message]);
+    expect(result.explicitAcks).toHaveLength(1);
+    expect(service.received).toHaveLength(1);
+    const [push] = service.received;
+    expect(push?.endpoint).toBe(subscription.endpoint);
+    expect(push?.publicKey).toBe(VAPID_KEY);
+    expect(push?.claims).toMatchObject({ aud: "https://push.fake.test", sub: env.VAPID_SUBJECT });
+    expect(push?.headers.urgency).toBe("high");
+    const payload = JSON.parse(push?.payload ?? "{}");
+    const [inbox] = await inboxOf(user);
+    expect(payload).toEqual({
+      notification_id: inbox?.notification_id,
+      kind: "due_soon",
+      title: "Due soon: rent",
+      body: message.body,
+      data: { task_id: "t1" },
+    });
+    expect(inbox?.channels).toEqual(["in_app", "web_push"]);
+  });
+
+  it("a redelivered message makes no second row and no second push", async () => {
+    const user = await createUser();
+    const { service } = await subscribedBrowser(user);
+    const message = notifyMessage(user);
+    await runNotificationsQueue([message]);
+    await runNotificationsQueue([message], 2);
+    await runNotificationsQueue([message, message], 3);
+    expect(service.received).toHaveLength(1);
+    expect(await inboxOf(user)).toHaveLength(1);
+  });
+
+  it("removes a subscription the push service calls gone (404, 410)", async () => {
+    const user = await createUser();
+    const { service, subscription } = await subscribedBrowser(user);
+    service.respond(subscription.endpoint, 410, 1);
+    const result = await runNotificationsQueue([notifyMessage(user)]);
+    expect(result.explicitAcks).toHaveLength(1);
+    expect(await subscriptionsOf(user.id)).toEqual([]);
+    const [inbox] = await inboxOf(user);
+    expect(inbox?.channels).toEqual(["in_app"]);
+  });
+
+  it("retries a 429 after its Retry-After, then pushes only what is still pending", async () => {
+    const user = await createUser();
+    const busy = await subscribedBrowser(user, "busy.push.fake.test");
+    const fine = await subscribedBrowser(user, "fine.push.fake.test");
+    busy.service.respond(busy.subscription.endpoint, 429, 1, { "Retry-After": "120" });
+    const message = notifyMessage(user);
+    const first = await runNotificationsQueue([message]);
+    expect(first.retryMessages).toHaveLength(1);
+    expect(first.delays).toEqual([120]);
+    expect(fine.service.received).toHaveLength(1);
+    expect(busy.service.received).toHaveLength(0);
+    const second = await runNotificationsQueue([message], 2);
+    expect(second.explicitAcks).toHaveLength(1);
+    expect(fine.service.received).toHaveLength(1);
+    expect(busy.service.received).toHaveLength(1);
+    const [inbox] = await inboxOf(user);
+    expect(inbox?.channels).toEqual(["in_app", "web_push"]);
+  });
+
+  it("gives up on a push service that hangs without holding back the others", async () => {
+    const user = await createUser();
+    const stuck = await subscribedBrowser(user, "stuck.push.fake.test");
+    const fine = await subscribedBrowser(user, "ok.push.fake.test");
+    stuck.service.respond(stuck.subscription.endpoint, "hang", 1);
+    const started = Date.now();
+    const result = await runNotificationsQueue([notifyMessage(user)]);
+    expect(Date.now() - started).toBeLessThan(3000);
+    expect(fine.service.received).toHaveLength(1);
+    expect(result.retryMessages).toHaveLength(1);
+  });
+
+  it.each([
+    [
+      { endpoint: "http://push.example.com/x", keys: { p256dh: "BAAA", auth: "AAAAAAAAAAAAAAAAAAAAAA" } },
+      "endpoint",
+    ],
+    [
+      { endpoint: "https://push.example.com/x", keys: { p256dh: "BAAA", auth: "AAAAAAAAAAAAAAAAAAAAAA" } },
+      "keys.p256dh",
+    ],
+    [{ endpoint: "https://push.example.com/x", keys: { auth: "AAAA" } }, "keys.p256dh"],
+  ])("refuses an invalid subscription %j with a 422 naming %s", async (body, field) => {
+    const user = await createUser();
+    const res = await call("/api/v1/notifications/push-subscriptions", { token: user.token, body });
+    expect(res.status).toBe(422);
+    expect((await problemOf(res)).errors?.map((e) => e.field)).toContain(field);
+  });
+
+  it("refuses a short auth secret, and unsubscribes by endpoint", async () => {
+    const user = await createUser();
+    const service = createFakePushService("push.fake.test");
+    const subscription = await service.subscribe();
+    const short = await call("/api/v1/notifications/push-subscriptions", {
+      token: user.token,
+      body: { ...subscription, keys: { ...subscription.keys, auth: "AAAAAAAAAAAAAAAAAAAA" } },
+    });
+    expect(short.status).toBe(422);
+    expect((await problemOf(short)).errors?.map((e) => e.field)).toEqual(["keys.auth"]);
+    await callJson("/api/v1/notifications/push-subscriptions", 201, {
+      token: user.token,
+      body: subscription,
+    });
+    await callJson("/api/v1/notifications/push-subscriptions", 200, {
+      token: user.token,
+      body: subscription,
+    });
+    const removed = await call("/api/v1/notifications/push-subscriptions", {
+      token: user.token,
+      method: "DELETE",
+      body: { endpoint: subscription.endpoint },
+    });
+    expect(removed.status).toBe(204);
+    expect(await subscriptionsOf(user.id)).toEqual([]);
+  });
+});
+
+describe("Expo push", () => {
+  it("sends through Expo's API and keeps the ticket for its receipt", async () => {
+    const expo = expoService();
+    const user = await createUser();
+    const token = `ExponentPushToken[${crypto.randomUUID()}]`;
+    await registerDevice(user, token);
+    await runNotificationsQueue([notifyMessage(user, { kind: "pet", title: "Your pet is hungry" })]);
+    expect(expo.sent).toEqual([
+      expect.objectContaining({
+        to: token,
+        title: "Your pet is hungry",
+        sound: "default",
+        priority: "default",
+      }),
+    ]);
+    const [inbox] = await inboxOf(user);
+    expect(inbox?.channels).toEqual(["in_app", "expo"]);
+    const { results } = await env.DB.prepare(
+      "SELECT status, ticket_id FROM notification_pushes WHERE notification_id = ?",
+    )
+      .bind(inbox?.notification_id ?? "")
+      .all<{ status: string; ticket_id: string | null }>();
+    expect(results).toEqual([{ status: "sent", ticket_id: expect.any(String) }]);
+  });
+
+  it("batches many users' notifications into requests of at most 100", async () => {
+    const expo = expoService();
+    const users = await Promise.all(Array.from({ length: 3 }, () => createUser()));
+    for (const [i, user] of users.entries())
+      await registerDevice(user, `ExponentPushToken[batch-${i}-${crypto.randomUUID()}]`);
+    await runNotificationsQueue(users.flatMap((user) => [notifyMessage(user), notifyMessage(user)]));
+    expect(expo.sent).toHaveLength(6);
+    expect(expo.calls.filter((c) => c.endpoint === "send").map((c) => c.count)).toEqual([6]);
+  });
+
+  it("removes a token Expo reports DeviceNotRegistered when sending", async () => {
+    const expo = expoService();
+    const user = await createUser();
+    const token = `ExponentPushToken[gone-${crypto.randomUUID()}]`;
+    await registerDevice(user, token);
+    expo.unregister(token);
+    const result = await runNotificationsQueue([notifyMessage(user)]);
+    expect(result.explicitAcks).toHaveLength(1);
+    expect(await devicesOf(user)).toEqual([]);
+  });
+
+  it("reads receipts once they are due, removing tokens Expo reports DeviceNotRegistered", async () => {
+    const expo = expoService();
+    const user = await notificationsUser();
+    const token = `ExponentPushToken[later-${crypto.randomUUID()}]`;
+    await registerDevice(user, token);
+    expo.unregisterLater(token);
+    await runNotificationsQueue([notifyMessage(user)]);
+    expect(await devicesOf(user)).toHaveLength(1);
+
+    const enqueued: NotificationMessage[] = [];
+    const queue = {
+      async sendBatch(messages: Iterable<{ body: unknown }>) {
+        for (const m of messages) enqueued.push(m.body as NotificationMessage);
+      },
+    } as unknown as Queue<unknown>;
+    await sweepNotifications({ ...env, NOTIFICATIONS_QUEUE: queue });
+    expect(enqueued.filter((m) => m.type === "receipts")).toEqual([]);
+    freezeClock(Date.now() + 16 * 60_000);
+    await sweepNotifications({ ...env, NOTIFICATIONS_QUEUE: queue });
+    const receipts = enqueued.filter((m) => m.type === "receipts");
+    expect(receipts.length).toBeGreaterThan(0);
+    await runNotificationsQueue(receipts);
+    expect(await devicesOf(user)).toEqual([]);
+  });
+
+  it("refuses a malformed token with a 422 naming it", async () => {
+    const user = await createUser();
+    const res = await call("/api/v1/notifications/devices", {
+      token: user.token,
+      body: { expo_push_token: "not-a-token", platform: "ios" },
+    });
+    expect(res.status).toBe(422);
+    expect((await problemOf(res)).errors?.map((e) => e.field)).toEqual(["expo_push_token"]);
+  });
+
+  it("moves a token registered by another account to the new one", async () => {
+    const [a, b] = [await createUser(), await createUser()];
+    const token = `ExponentPushToken[shared-${crypto.randomUUID()}]`;
+    await registerDevice(a, token);
+    await registerDevice(b, token);
+    expect(await devicesOf(a)).toEqual([]);
+    expect((await devicesOf(b)).map((d) => d.expo_push_token)).toEqual([token]);
+  });
+});
