@@ -54,6 +54,7 @@ const SECOND_REMINDER_MIN = 15;
 const CRON_PATH = "/__scheduled?cron=*+*+*+*+*";
 // The 1st run needs about two seconds for 10,000 reminders (20 pages); the 2nd and 3rd start inside it.
 const OVERLAP_DELAY_MS = 100;
+const PROBE_PAUSE_MS = 200;
 const WRANGLER_LOG = join(STATE_DIR, "wrangler-dev.log");
 const MINUTE = 60_000;
 
@@ -150,6 +151,26 @@ async function triggerCron(base, label, t0) {
     answered_ms: Math.round(answered - t0),
     sent_at: new Date(Date.now() - (performance.now() - sent)).toISOString(),
   };
+}
+
+/**
+ * One GET /health at a time (PROBE_PAUSE_MS apart) until `done()`: how the API answers while the cron
+ * runs and the queue drains, next to the quiet baseline. Answers each probe's send time and latency (ms).
+ */
+async function probeHealth(base, t0, done) {
+  const probes = [];
+  while (!done()) {
+    const sent = performance.now();
+    const res = await fetch(`${base}/health`, { signal: AbortSignal.timeout(60_000) });
+    await res.text();
+    probes.push({
+      sent_ms: Math.round(sent - t0),
+      ms: Math.round(performance.now() - sent),
+      status: res.status,
+    });
+    await sleep(PROBE_PAUSE_MS);
+  }
+  return probes;
 }
 
 /** Polls the inbox rows until EXPECTED are in (or the timeout); answers when they were all seen. */
@@ -355,6 +376,8 @@ async function main() {
       `${OVERLAP_DELAY_MS} ms after the 1st, while it is still claiming`,
   );
   const t0 = performance.now();
+  let drained = false;
+  const probing = probeHealth(base, t0, () => drained);
   const firstRun = triggerCron(base, "1st", t0);
   await sleep(OVERLAP_DELAY_MS);
   const triggers = await Promise.all([firstRun, triggerCron(base, "2nd", t0), triggerCron(base, "3rd", t0)]);
@@ -366,6 +389,8 @@ async function main() {
   } else {
     log(`all ${EXPECTED} inbox rows seen ${(wait.seen_all_ms / 1000).toFixed(1)} s after the first trigger`);
   }
+  drained = true;
+  const probes = await probing;
   // A run after everything arrived (the next minute's, in production) must find nothing to send.
   triggers.push(await triggerCron(base, "4th (after)", t0));
   await sleep(SETTLE_MS);
@@ -413,6 +438,20 @@ async function main() {
         .sort(([a], [b]) => a.localeCompare(b))
         .map(([at, n]) => [at, n]),
     ),
+  );
+  const probeMs = probes.map((p) => p.ms).sort((a, b) => a - b);
+  const probeSummary = {
+    count: probes.length,
+    non200: probes.filter((p) => p.status !== 200).length,
+    p50_ms: percentile(probeMs, 50),
+    p99_ms: percentile(probeMs, 99),
+    max_ms: probeMs.at(-1) ?? null,
+    first_ms: probes[0]?.ms ?? null,
+  };
+  console.log(
+    `GET /health one at a time while the cron ran and the queue drained: ${probeSummary.count} requests, ` +
+      `p50 ${probeSummary.p50_ms} ms, p99 ${probeSummary.p99_ms} ms, max ${probeSummary.max_ms} ms; ` +
+      `the first, sent with the 1st trigger, took ${probeSummary.first_ms} ms`,
   );
   const lat = result.latency_ms;
   console.log(`\nNotifications, cron → queue → consumer → inbox:`);
@@ -510,6 +549,7 @@ async function main() {
     },
     setup: { tasks_create_s: tasksSeconds, earliest_due_min_at_cron: headroom },
     health,
+    health_during: { ...probeSummary, probes },
     triggers,
     wait,
     result,
