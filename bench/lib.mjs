@@ -3,7 +3,15 @@
 // See bench/README.md.
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { createWriteStream, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import {
+  createWriteStream,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+} from "node:fs";
 import { createServer } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -139,7 +147,7 @@ function logTail(lines = 40) {
   return readFileSync(WRANGLER_LOG, "utf8").split("\n").slice(-lines).join("\n");
 }
 
-function spawnServer(port, vars) {
+function spawnServer(port, vars, args) {
   log(`starting wrangler dev on 127.0.0.1:${port} (log: .bench-state/wrangler-dev.log)`);
   const out = createWriteStream(WRANGLER_LOG);
   const varArgs = Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
@@ -159,6 +167,7 @@ function spawnServer(port, vars) {
       "--config",
       BENCH_CONFIG,
       ...varArgs,
+      ...args,
     ],
     { cwd: ROOT, env: childEnv, detached: true, stdio: ["ignore", "pipe", "pipe"] },
   );
@@ -213,15 +222,26 @@ async function waitForHealth(base) {
   );
 }
 
-/** Starts wrangler dev on a free port (in its own process group) and waits for /health; returns its base URL. */
-/** Starts `wrangler dev` on the bench state; `vars` override wrangler.toml [vars] (e.g. ADMIN_EMAILS). */
-export async function startServer(vars = {}) {
+/**
+ * Starts `wrangler dev` on the bench state on a free port (in its own process group) and waits for
+ * /health; returns its base URL. `vars` override wrangler.toml [vars] (e.g. ADMIN_EMAILS); `args` are
+ * extra `wrangler dev` flags (e.g. `--test-scheduled`).
+ */
+export async function startServer(vars = {}, { args = [] } = {}) {
   const port = await choosePort();
   const base = `http://127.0.0.1:${port}`;
-  server = spawnServer(port, vars);
+  server = spawnServer(port, vars, args);
   await waitForHealth(base);
   log(`wrangler dev is up at ${base}`);
   return base;
+}
+
+/** The local D1 database file under .bench-state (there is one D1 binding); it exists once migrations ran. */
+export function d1File() {
+  const dir = join(STATE_DIR, "v3", "d1", "miniflare-D1DatabaseObject");
+  const file = existsSync(dir) ? readdirSync(dir).find((f) => f.endsWith(".sqlite")) : undefined;
+  if (!file) throw new Error(`no D1 database file in ${dir}; did the migrations run?`);
+  return join(dir, file);
 }
 
 /** A setup request that must answer `expected`; returns the parsed JSON body, or throws with the body. */
