@@ -344,6 +344,30 @@ describe("due-soon reminders", () => {
     expect((await sweep()).filter((m) => m.type === "notify" && m.user_id === user.id)).toEqual([]);
   });
 
+  it("claim a backlog larger than one page in one run, each reminder once", async () => {
+    const user = await createUser();
+    const now = Date.now();
+    // Rows written directly: 520 tasks through the API would only slow the test down.
+    const rows = Array.from({ length: 520 }, (_, i) => [
+      crypto.randomUUID(),
+      user.id,
+      `Backlog ${i}`,
+      new Date(now + (20 + (i % 30)) * MINUTE).toISOString(),
+      new Date(now).toISOString(),
+    ]);
+    await env.DB.batch(
+      rows.map((r) =>
+        env.DB.prepare(
+          "INSERT INTO tasks (id, user_id, title, due_at, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?5)",
+        ).bind(...r),
+      ),
+    );
+    const first = (await sweep(now)).filter((m) => m.type === "notify" && m.user_id === user.id);
+    expect(first).toHaveLength(520);
+    expect(new Set(first.map((m) => m.type === "notify" && m.key)).size).toBe(520);
+    expect((await sweep(now)).filter((m) => m.type === "notify" && m.user_id === user.id)).toEqual([]);
+  });
+
   it("the minute cron's other scans each run on an index of their own", async () => {
     const db = createDatabase(env.DB);
     const plans: string[] = [];

@@ -23,9 +23,15 @@ const isoAt = (now: number) => nowIso(now);
  * Open tasks with a reminder due now and not yet claimed. `tasks_open_due` bounds the scan to tasks
  * due within the longest offset; the EXISTS keeps tasks whose reminders were all claimed out of it.
  */
-export async function reminderCandidates(db: Database, now: number): Promise<ReminderCandidate[]> {
+export async function reminderCandidates(
+  db: Database,
+  now: number,
+  fromDueAt: string | null = null,
+): Promise<ReminderCandidate[]> {
   const defaults = JSON.stringify(DEFAULT_DUE_SOON_MINUTES);
   const nowText = isoAt(now);
+  // A run's next page starts where the last one ended, instead of walking past what it just claimed.
+  const from = fromDueAt !== null && fromDueAt > nowText ? fromDueAt : null;
   const rows = await db.all<{
     task_id: string;
     user_id: string;
@@ -42,6 +48,7 @@ export async function reminderCandidates(db: Database, now: number): Promise<Rem
     LEFT JOIN notification_preferences p ON p.user_id = t.user_id
     WHERE t.due_at IS NOT NULL AND t.deleted_at IS NULL AND t.status IN ('pending','in_progress','blocked')
       AND t.due_at > ${nowText} AND t.due_at <= ${isoAt(now + MAX_DUE_SOON_MINUTES * 60_000)}
+      ${from === null ? sql`` : sql`AND t.due_at >= ${from}`}
       AND EXISTS (
         SELECT 1 FROM json_each(COALESCE(p.due_soon_minutes, ${defaults})) o
         WHERE t.due_at <= strftime('%Y-%m-%dT%H:%M:%fZ', ${now / 1000} + o.value * 60, 'unixepoch')
@@ -64,9 +71,15 @@ export async function reminderCandidates(db: Database, now: number): Promise<Rem
  * overlap both try, and the claims' primary key lets exactly one win each reminder. The offsets a
  * reminder stands in for are claimed as already enqueued; the one it sends waits for `markEnqueued`.
  */
-export async function claimReminders(db: Database, now: number): Promise<NotifyMessage[]> {
-  const plans = dueReminders(await reminderCandidates(db, now), now);
-  if (plans.length === 0) return [];
+export async function claimReminders(
+  db: Database,
+  now: number,
+  fromDueAt: string | null = null,
+): Promise<{ messages: NotifyMessage[]; lastDueAt: string | null }> {
+  const candidates = await reminderCandidates(db, now, fromDueAt);
+  const lastDueAt = candidates.at(-1)?.due_at ?? null;
+  const plans = dueReminders(candidates, now);
+  if (plans.length === 0) return { messages: [], lastDueAt };
   const claimedAt = isoAt(now);
   const rows = plans.flatMap((plan) =>
     plan.claim.map((offset) => ({
@@ -86,18 +99,19 @@ export async function claimReminders(db: Database, now: number): Promise<NotifyM
       .returning({ taskId: reminderClaims.taskId, offsetMinutes: reminderClaims.offsetMinutes }),
   );
   const [first, ...rest] = statements;
-  if (!first) return [];
+  if (!first) return { messages: [], lastDueAt };
   const won = new Set(
     ((await db.batch([first, ...rest])) as { taskId: string; offsetMinutes: number }[][])
       .flat()
       .map((c) => `${c.taskId}:${c.offsetMinutes}`),
   );
-  return notifyMessages(
+  const messages = notifyMessages(
     plans
       .filter((p) => won.has(`${p.send.task_id}:${p.send.offset_minutes}`))
       .map((p) => dueSoonDraft(p.send, now)),
     now,
   );
+  return { messages, lastDueAt };
 }
 
 /** Claims that never reached the queue (a run that failed after claiming): their messages again. */
