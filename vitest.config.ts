@@ -25,6 +25,8 @@ export default defineConfig({
           VAPID_SUBJECT: "mailto:push-admin@example.com",
           // Push services live outside this machine: tests answer them with fakes (tests/fakes/).
           EXPO_PUSH_URL: "https://expo.fake.test/--/api/v2/push",
+          // The fake push services of tests/fakes/push-service.ts (and their subdomains).
+          PUSH_SERVICE_HOSTS: "push.fake.test",
           // A hanging push service is given up on quickly (10 s in production).
           PUSH_TIMEOUT_MS: "300",
         },

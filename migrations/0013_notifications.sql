@@ -28,6 +28,8 @@ CREATE TABLE `notification_pushes` (
 	`user_id` text NOT NULL,
 	`status` text NOT NULL,
 	`attempts` integer DEFAULT 0 NOT NULL,
+	`lease_until` text,
+	`next_attempt_at` text,
 	`ticket_id` text,
 	`detail` text,
 	`sent_at` text,

@@ -7,7 +7,13 @@ import { routeOutbound } from "./fakes/outbound";
 import { createFakePushService } from "./fakes/push-service";
 import { call, callJson, createUser, problemOf, type TestUser } from "./helpers/api";
 import { freezeClock } from "./helpers/clock";
-import { inboxOf, notificationsUser, notifyMessage, runNotificationsQueue } from "./helpers/notifications";
+import {
+  inboxOf,
+  notificationsUser,
+  notifyMessage,
+  runNotificationsQueue,
+  setPreferences,
+} from "./helpers/notifications";
 
 const VAPID_KEY = env.VAPID_PUBLIC_KEY ?? "";
 
@@ -111,7 +117,11 @@ describe("Web Push", () => {
     expect(first.delays).toEqual([120]);
     expect(fine.service.received).toHaveLength(1);
     expect(busy.service.received).toHaveLength(0);
-    const second = await runNotificationsQueue([message], 2);
+    // Redelivered early, it waits: the busy service asked for two minutes.
+    await runNotificationsQueue([message], 2);
+    expect(busy.service.received).toHaveLength(0);
+    freezeClock(Date.now() + 121_000);
+    const second = await runNotificationsQueue([message], 3);
     expect(second.explicitAcks).toHaveLength(1);
     expect(fine.service.received).toHaveLength(1);
     expect(busy.service.received).toHaveLength(1);
@@ -137,10 +147,18 @@ describe("Web Push", () => {
       "endpoint",
     ],
     [
-      { endpoint: "https://push.example.com/x", keys: { p256dh: "BAAA", auth: "AAAAAAAAAAAAAAAAAAAAAA" } },
+      { endpoint: "https://push.fake.test/x", keys: { p256dh: "BAAA", auth: "AAAAAAAAAAAAAAAAAAAAAA" } },
       "keys.p256dh",
     ],
-    [{ endpoint: "https://push.example.com/x", keys: { auth: "AAAA" } }, "keys.p256dh"],
+    [{ endpoint: "https://push.fake.test/x", keys: { auth: "AAAA" } }, "keys.p256dh"],
+    // Any https URL is not a push service: the server never POSTs where a subscriber points it.
+    [
+      {
+        endpoint: "https://attacker.example.com/x",
+        keys: { p256dh: "BAAA", auth: "AAAAAAAAAAAAAAAAAAAAAA" },
+      },
+      "endpoint",
+    ],
   ])("refuses an invalid subscription %j with a 422 naming %s", async (body, field) => {
     const user = await createUser();
     const res = await call("/api/v1/notifications/push-subscriptions", { token: user.token, body });
@@ -264,5 +282,104 @@ describe("Expo push", () => {
     await registerDevice(b, token);
     expect(await devicesOf(a)).toEqual([]);
     expect((await devicesOf(b)).map((d) => d.expo_push_token)).toEqual([token]);
+  });
+});
+
+describe("pushes under pressure", () => {
+  it("many notifications to one device in one delivery are all sent (D1 limits hold)", async () => {
+    const expo = expoService();
+    const user = await createUser();
+    await registerDevice(user, `ExponentPushToken[many-${crypto.randomUUID()}]`);
+    await setPreferences(user, { daily_cap: 100 });
+    const result = await runNotificationsQueue(
+      Array.from({ length: 30 }, (_, i) => notifyMessage(user, { title: `N${i}` })),
+    );
+    expect(result.explicitAcks).toHaveLength(30);
+    expect(expo.sent).toHaveLength(30);
+  });
+
+  it("a notification too big to push whole is cut to fit, and holds back no one else's", async () => {
+    const user = await createUser();
+    const other = await createUser();
+    const mine = await subscribedBrowser(user, "big.push.fake.test");
+    const theirs = await subscribedBrowser(other, "small.push.fake.test");
+    const huge = { blob: "x".repeat(6000) };
+    const result = await runNotificationsQueue([
+      notifyMessage(user, { title: "Big", body: "b".repeat(1000), data: huge }),
+      notifyMessage(other, { title: "Small" }),
+    ]);
+    expect(result.explicitAcks).toHaveLength(2);
+    expect(theirs.service.received).toHaveLength(1);
+    expect(mine.service.received).toHaveLength(1);
+    const payload = JSON.parse(mine.service.received[0]?.payload ?? "{}");
+    expect(payload).toMatchObject({ title: "Big", data: {} });
+    expect(payload.body.length).toBeLessThanOrEqual(400);
+    // The inbox keeps the whole notification.
+    const [inbox] = await inboxOf(user);
+    expect(inbox?.data).toEqual(huge);
+  });
+
+  it("two overlapping deliveries of one message push once", async () => {
+    const user = await createUser();
+    const { service } = await subscribedBrowser(user);
+    const message = notifyMessage(user);
+    await Promise.all([runNotificationsQueue([message]), runNotificationsQueue([message])]);
+    expect(service.received).toHaveLength(1);
+    expect(await inboxOf(user)).toHaveLength(1);
+  });
+
+  it("an endpoint moved to another account never receives the first owner's pending push", async () => {
+    const alice = await createUser();
+    const bob = await createUser();
+    const { service, subscription } = await subscribedBrowser(alice);
+    service.respond(subscription.endpoint, 503, 1);
+    const secret = notifyMessage(alice, { title: "Alice's secret" });
+    const first = await runNotificationsQueue([secret]);
+    expect(first.retryMessages).toHaveLength(1);
+    // Bob's browser now has the same endpoint (a shared computer, a new sign-in).
+    await callJson("/api/v1/notifications/push-subscriptions", 201, { token: bob.token, body: subscription });
+    freezeClock(Date.now() + 10 * 60_000);
+    await runNotificationsQueue([secret], 2);
+    await runNotificationsQueue([notifyMessage(bob, { title: "Bob's own" })]);
+    expect(service.received.map((p) => JSON.parse(p.payload).title)).toEqual(["Bob's own"]);
+    expect(await subscriptionsOf(bob.id)).toEqual([subscription.endpoint]);
+  });
+
+  it("a long Retry-After is kept: the minute sweep does not push before it", async () => {
+    const user = await notificationsUser();
+    const service = createFakePushService("slow.push.fake.test");
+    routeOutbound("slow.push.fake.test", service.handle);
+    const subscription = await service.subscribe({ applicationServerKey: VAPID_KEY });
+    await callJson("/api/v1/notifications/push-subscriptions", 201, {
+      token: user.token,
+      body: subscription,
+    });
+    service.respond(subscription.endpoint, 429, 1, { "Retry-After": "3600" });
+    const first = await runNotificationsQueue([notifyMessage(user)]);
+    expect(first.delays).toEqual([3600]);
+    const enqueued: NotificationMessage[] = [];
+    const queue = {
+      async sendBatch(messages: Iterable<{ body: unknown }>) {
+        for (const m of messages) enqueued.push(m.body as NotificationMessage);
+      },
+    } as unknown as Queue<unknown>;
+    const clock = freezeClock(Date.now() + 20 * 60_000);
+    await sweepNotifications({ ...env, NOTIFICATIONS_QUEUE: queue });
+    expect(enqueued.filter((m) => m.type === "push" && m.user_id === user.id)).toEqual([]);
+    clock.tick(45 * 60_000);
+    await sweepNotifications({ ...env, NOTIFICATIONS_QUEUE: queue });
+    const due = enqueued.filter((m) => m.type === "push" && m.user_id === user.id);
+    expect(due).toHaveLength(1);
+    await runNotificationsQueue(due);
+    expect(service.received).toHaveLength(1);
+  });
+
+  it("takes a platform in any letter case", async () => {
+    const user = await createUser();
+    const device = await callJson<{ platform: string }>("/api/v1/notifications/devices", 201, {
+      token: user.token,
+      body: { expo_push_token: `ExponentPushToken[case-${crypto.randomUUID()}]`, platform: "iOS" },
+    });
+    expect(device.platform).toBe("ios");
   });
 });

@@ -18,8 +18,8 @@ function at(zone: string, date: string, hh: number, mm = 0): number {
  * The next local date (from now) on which `zone` changes its UTC offset, found by walking the calendar:
  * tests of DST never name a date, so they hold whatever the date is.
  */
-function nextOffsetChange(zone: string): { date: string; springForward: boolean } {
-  let date = localClock(zone, Date.now()).date;
+function nextOffsetChange(zone: string, from?: string): { date: string; springForward: boolean } {
+  let date = from ?? localClock(zone, Date.now()).date;
   for (let i = 0; i < 400; i++, date = addDays(date, 1)) {
     const before = timeZoneOffsetMinutes(zone, new Date(at(zone, date, 0)));
     const after = timeZoneOffsetMinutes(zone, new Date(at(zone, date, 12)));
@@ -73,13 +73,17 @@ describe("quiet hours", () => {
     },
   );
 
-  it("never send a notification back in time when the end falls in a DST gap", () => {
-    const change = nextOffsetChange("America/New_York");
-    // 02:30 does not exist on a spring-forward night; on an autumn one it exists twice.
+  it("end just after a spring-forward gap when their end falls inside it, never before", () => {
+    const zone = "America/New_York";
+    let change = nextOffsetChange(zone);
+    // The next change may be autumn's: the spring one follows within the year.
+    if (!change.springForward) change = nextOffsetChange(zone, addDays(change.date, 1));
+    // 02:30 does not exist that night: 01:00–02:30 ends at 03:30 EDT, right after the gap.
     const gap = { start: "01:00", end: "02:30" };
-    const inside = at("America/New_York", change.date, 1, 15);
-    const end = quietUntil(inside, "America/New_York", gap);
-    if (end !== null) expect(end).toBeGreaterThan(inside);
+    const inside = at(zone, change.date, 1, 45);
+    const end = quietUntil(inside, zone, gap);
+    expect(localClock(zone, end ?? 0)).toEqual({ date: change.date, minute: 3 * 60 + 30 });
+    expect(end).toBeGreaterThan(inside);
   });
 });
 
@@ -107,14 +111,23 @@ describe("due reminders", () => {
   });
 
   it("send the offset that is due, once", () => {
-    expect(dueReminders([task(16)], now)).toEqual([
+    expect(dueReminders([task(25)], now)).toEqual([
       { claim: [60], send: expect.objectContaining({ offset_minutes: 60 }) },
     ]);
-    expect(dueReminders([task(16, [60])], now)).toEqual([]);
+    expect(dueReminders([task(25, [60])], now)).toEqual([]);
     expect(dueReminders([task(14, [60])], now)).toEqual([
       { claim: [15], send: expect.objectContaining({ offset_minutes: 15 }) },
     ]);
     expect(dueReminders([task(14, [60, 15])], now)).toEqual([]);
+  });
+
+  it("fold in an offset that would come due within minutes, instead of nudging twice", () => {
+    expect(dueReminders([task(16)], now)).toEqual([
+      { claim: [60, 15], send: expect.objectContaining({ offset_minutes: 60 }) },
+    ]);
+    expect(dueReminders([task(21)], now)).toEqual([
+      { claim: [60], send: expect.objectContaining({ offset_minutes: 60 }) },
+    ]);
   });
 
   it("send only the closest when several came due together, claiming the rest with it", () => {

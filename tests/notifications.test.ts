@@ -270,6 +270,18 @@ describe("the daily cap and the digest", () => {
     ]);
   });
 
+  it("with digests off, shows an overflow of a kind kept out of the inbox there all the same", async () => {
+    const user = await createUser();
+    await setPreferences(user, {
+      daily_cap: 1,
+      digest: "off",
+      kinds: { pet: { in_app: false, push: true } },
+    });
+    await notify(user, { title: "Counted", kind: "focus" });
+    await notify(user, { title: "Overflow", kind: "pet" });
+    expect((await inboxOf(user)).map((n) => n.title)).toEqual(["Overflow", "Counted"]);
+  });
+
   it("is counted exactly even when one delivery brings many at once", async () => {
     const user = await createUser();
     await setPreferences(user, { daily_cap: 4 });
@@ -299,12 +311,35 @@ describe("due-soon reminders", () => {
     expect(reminder).toMatchObject({ kind: "due_soon", title: "Due soon: Send the invoice" });
     expect(reminder?.body).toContain("16 minutes");
 
-    // The 15-minute reminder comes when its time does, once.
+    // Its 15-minute reminder was folded into this one (a nudge a minute later is noise).
     freezeClock(Date.now() + 2 * MINUTE);
+    expect((await sweep()).filter((m) => m.type === "notify" && m.user_id === user.id)).toEqual([]);
+  });
+
+  it("a task due in 25 minutes is reminded now, and again at 15 minutes", async () => {
+    const user = await createUser();
+    await createTask(user, {
+      title: "Call the bank",
+      due_at: new Date(Date.now() + 25 * MINUTE).toISOString(),
+    });
+    const now = (await sweep()).filter((m) => m.type === "notify" && m.user_id === user.id);
+    expect(now.map((m) => m.type === "notify" && m.data.offset_minutes)).toEqual([60]);
+    freezeClock(Date.now() + 10 * MINUTE);
     const later = [...(await sweep()), ...(await sweep())].filter(
       (m) => m.type === "notify" && m.user_id === user.id,
     );
     expect(later.map((m) => m.type === "notify" && m.data.offset_minutes)).toEqual([15]);
+  });
+
+  it("fit a long task title, never dropping the reminder", async () => {
+    const user = await createUser();
+    const title = "Finish ".padEnd(300, "and finish ");
+    await createTask(user, { title, due_at: new Date(Date.now() + 30 * MINUTE).toISOString() });
+    const mine = (await sweep()).filter((m) => m.type === "notify" && m.user_id === user.id);
+    await runNotificationsQueue(mine);
+    const [reminder] = await inboxOf(user);
+    expect(reminder?.title.startsWith("Due soon: Finish and finish")).toBe(true);
+    expect(reminder?.title.length).toBeLessThanOrEqual(200);
   });
 
   it("honour the user's offsets, and skip done and deleted tasks", async () => {
@@ -460,6 +495,16 @@ describe("what notifies", () => {
 });
 
 describe("dead letters", () => {
+  it("a notification message nobody can read is recorded at once, not dropped", async () => {
+    const key = `junk-${crypto.randomUUID()}`;
+    const result = await runNotificationsQueue([{ type: "notify", key, user_id: "u-junk" }]);
+    expect(result.explicitAcks).toHaveLength(1);
+    const { results } = await env.DB.prepare("SELECT source, body FROM dead_letters WHERE body LIKE ?")
+      .bind(`%${key}%`)
+      .all<{ source: string }>();
+    expect(results.map((r) => r.source)).toEqual(["notifications"]);
+  });
+
   it("are recorded and readable by administrators only", async () => {
     const admin = await createUser({ email: "admin@example.com" });
     const adminToken = await createApiToken(admin.token, { name: "ops", scopes: ["admin"] });

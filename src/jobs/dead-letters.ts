@@ -1,4 +1,4 @@
-import { createDatabase } from "../db";
+import { createDatabase, type Database } from "../db";
 import { deadLetters } from "../db/schema";
 import type { Env } from "../env";
 import { chunkRows } from "../lib/chunk";
@@ -41,15 +41,16 @@ function bodyText(body: unknown): string {
   return text.length > MAX_BODY_CHARS ? `${text.slice(0, MAX_BODY_CHARS)}…[cut]` : text;
 }
 
-/**
- * The dead-letter queue's consumer: every message a queue gave up on becomes a `dead_letters` row,
- * readable by administrators (GET /api/v1/admin/dead-letters), instead of a log line. Keyed by the
- * message id, so a redelivery records it once. If D1 fails the messages are retried.
- */
-export async function recordDeadLetters(batch: MessageBatch<unknown>, env: Env): Promise<void> {
-  const db = createDatabase(env.DB);
-  const now = Date.now();
-  const rows = batch.messages.map((m) => ({
+/** A message given up on, as it is recorded. */
+export interface DeadMessage {
+  id: string;
+  body: unknown;
+  attempts: number;
+}
+
+/** Records these messages as dead letters (once per message id). Throws when D1 does. */
+export async function writeDeadLetters(db: Database, messages: readonly DeadMessage[], now = Date.now()) {
+  const rows = messages.map((m) => ({
     id: newId(now),
     source: sourceOf(m.body),
     messageId: m.id,
@@ -58,12 +59,21 @@ export async function recordDeadLetters(batch: MessageBatch<unknown>, env: Env):
     userId: userOf(m.body),
     recordedAt: nowIso(now),
   }));
+  const statements = chunkRows(rows, 7).map((chunk) =>
+    db.insert(deadLetters).values(chunk).onConflictDoNothing(),
+  );
+  const [first, ...rest] = statements;
+  if (first) await db.batch([first, ...rest]);
+}
+
+/**
+ * The dead-letter queue's consumer: every message a queue gave up on becomes a `dead_letters` row,
+ * readable by administrators (GET /api/v1/admin/dead-letters), instead of a log line. Keyed by the
+ * message id, so a redelivery records it once. If D1 fails the messages are retried.
+ */
+export async function recordDeadLetters(batch: MessageBatch<unknown>, env: Env): Promise<void> {
   try {
-    const statements = chunkRows(rows, 7).map((chunk) =>
-      db.insert(deadLetters).values(chunk).onConflictDoNothing(),
-    );
-    const [first, ...rest] = statements;
-    if (first) await db.batch([first, ...rest]);
+    await writeDeadLetters(createDatabase(env.DB), batch.messages);
     batch.ackAll();
   } catch (error) {
     console.error(

@@ -2,6 +2,7 @@ import { createDatabase } from "../db";
 import type { Env } from "../env";
 import { enqueueNotifications } from "../features/notifications/message";
 import {
+  claimOf,
   claimReminders,
   expireOldTickets,
   markEnqueued,
@@ -38,7 +39,7 @@ export async function sweepNotifications(
     // Stamped as they leave, so enqueue-to-inbox latency does not count the run's earlier pages.
     const leaving = [...reminders, ...claimed.messages].map((m) => ({ ...m, enqueued_at: Date.now() }));
     await enqueueNotifications(env.NOTIFICATIONS_QUEUE, leaving);
-    await markEnqueued(db, leaving, now);
+    await markEnqueued(db, leaving.map(claimOf), now);
     sent += leaving.length;
     reminders = [];
     if (claimed.lastDueAt === null) break;

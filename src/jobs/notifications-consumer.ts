@@ -16,6 +16,7 @@ import {
 } from "../features/notifications/message";
 import { pushNotifications } from "../features/notifications/push-delivery";
 import { checkExpoReceipts } from "../features/notifications/receipts";
+import { writeDeadLetters } from "./dead-letters";
 import { retryDelaySeconds } from "./events-consumer";
 
 type Parsed = { message: Message<unknown>; body: NotificationMessage };
@@ -49,18 +50,24 @@ export async function consumeNotifications(batch: MessageBatch<unknown>, env: En
   const db = createDatabase(env.DB);
   const now = Date.now();
   const parsed: Parsed[] = [];
+  const malformed: Message<unknown>[] = [];
   for (const message of batch.messages) {
     const result = NotificationMessageSchema.safeParse(message.body);
-    if (result.success) {
-      parsed.push({ message, body: result.data });
-      continue;
+    if (result.success) parsed.push({ message, body: result.data });
+    else {
+      logError("a malformed notification message goes to the dead letters", {
+        id: message.id,
+        detail: result.error.issues[0]?.message,
+      });
+      malformed.push(message);
     }
-    // Junk can never be handled; retrying it only ends in the dead-letter table anyway.
-    logError("dropping a malformed notification message", {
-      id: message.id,
-      detail: result.error.issues[0]?.message,
-    });
-    message.ack();
+  }
+  // It can never be handled, and retrying cannot change that: recorded at once, never dropped.
+  try {
+    await writeDeadLetters(db, malformed, now);
+    for (const message of malformed) message.ack();
+  } catch {
+    for (const message of malformed) message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
   }
   const retry = (message: Message<unknown>, seconds: number | null = null) =>
     message.retry({ delaySeconds: seconds ?? retryDelaySeconds(message.attempts) });
@@ -108,7 +115,7 @@ export async function consumeNotifications(batch: MessageBatch<unknown>, env: En
     env,
     handled.filter((h) => h.fresh).map((h) => h.row),
   );
-  let pushRetries: Map<string, number | null>;
+  let pushRetries: Map<string, number>;
   try {
     pushRetries = await pushNotifications(
       env,
@@ -122,7 +129,8 @@ export async function consumeNotifications(batch: MessageBatch<unknown>, env: En
     return;
   }
   for (const [message, { row }] of rowsOf) {
-    if (pushRetries.has(row.id)) retry(message, pushRetries.get(row.id) ?? null);
+    const wait = pushRetries.get(row.id);
+    if (wait !== undefined) retry(message, wait);
     else message.ack();
   }
 }

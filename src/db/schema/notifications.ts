@@ -137,9 +137,16 @@ export const notificationPushes = sqliteTable(
     targetId: text("target_id").notNull(),
     channel: text("channel", { enum: PUSH_CHANNELS }).notNull(),
     userId: text("user_id").notNull(),
-    /** pending → sent | gone (target removed) | failed (refused for good). */
-    status: text("status", { enum: ["pending", "sent", "gone", "failed"] }).notNull(),
+    /**
+     * pending → sending (claimed by one delivery until `lease_until`) → sent | gone (the service says the
+     * target is gone) | failed (refused for good, or out of tries); back to pending to retry.
+     */
+    status: text("status", { enum: ["pending", "sending", "sent", "gone", "failed"] }).notNull(),
     attempts: integer("attempts").notNull().default(0),
+    /** While `sending`: when the claim lapses (a delivery that died mid-send lets another take over). */
+    leaseUntil: text("lease_until"),
+    /** While `pending` after a failure: not before this (the service's Retry-After, or a backoff). */
+    nextAttemptAt: text("next_attempt_at"),
     ticketId: text("ticket_id"),
     detail: text("detail"),
     sentAt: text("sent_at"),

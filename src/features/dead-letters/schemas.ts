@@ -1,4 +1,5 @@
 import { z } from "@hono/zod-openapi";
+import { caseInsensitiveEnum } from "../../lib/enums";
 import { PaginationQuerySchema } from "../../lib/pagination";
 
 export const DeadLetterSchema = z
@@ -16,7 +17,7 @@ export const DeadLetterSchema = z
   .openapi("DeadLetter");
 
 export const ListDeadLettersQuerySchema = PaginationQuerySchema.extend({
-  source: z.enum(["events", "notifications", "webhooks", "unknown"]).optional(),
+  source: caseInsensitiveEnum(["events", "notifications", "webhooks", "unknown"]).optional(),
 });
 
 export type DeadLetterDto = z.infer<typeof DeadLetterSchema>;

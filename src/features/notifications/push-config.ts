@@ -14,6 +14,30 @@ export interface PushConfig {
   expoAccessToken: string | undefined;
   /** How long one push request may take before it is given up (and retried later). */
   timeoutMs: number;
+  /** The push services browsers' subscriptions may point at (a host or any of its subdomains). */
+  pushHosts: string[];
+}
+
+/**
+ * The push services of the browsers in use (Chrome/Edge via FCM, Firefox, Safari, Windows). Anything
+ * else is refused: an endpoint is a URL the subscriber chooses, and we must not be made to POST to it.
+ */
+export const DEFAULT_PUSH_HOSTS = [
+  "fcm.googleapis.com",
+  "push.services.mozilla.com",
+  "push.apple.com",
+  "notify.windows.com",
+];
+
+/** Whether `endpoint`'s host is one of `hosts` or under one of them. */
+export function isAllowedPushHost(endpoint: string, hosts: readonly string[]): boolean {
+  let host: string;
+  try {
+    host = new URL(endpoint).hostname.toLowerCase();
+  } catch {
+    return false;
+  }
+  return hosts.some((h) => host === h || host.endsWith(`.${h}`));
 }
 
 /** A push service that hangs is given up on after this long, without holding back the rest. */
@@ -54,5 +78,10 @@ export async function pushConfig(env: Env): Promise<PushConfig> {
     expoUrl: env.EXPO_PUSH_URL?.trim() || DEFAULT_EXPO_PUSH_URL,
     expoAccessToken: env.EXPO_ACCESS_TOKEN?.trim() || undefined,
     timeoutMs: positiveNumber(env.PUSH_TIMEOUT_MS) ?? DEFAULT_PUSH_TIMEOUT_MS,
+    pushHosts: env.PUSH_SERVICE_HOSTS?.trim()
+      ? env.PUSH_SERVICE_HOSTS.split(",")
+          .map((h) => h.trim().toLowerCase())
+          .filter(Boolean)
+      : DEFAULT_PUSH_HOSTS,
   };
 }

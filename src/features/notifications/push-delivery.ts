@@ -1,42 +1,39 @@
 /**
- * Pushing delivered notifications to every browser subscription and Expo device of their users. One
- * `notification_pushes` row per (notification, target) is written before anything is sent, and only
- * pending ones are sent, so a redelivered message never pushes twice to a target that took it.
+ * Pushing delivered notifications to every browser subscription and Expo device of their users. Each
+ * (notification, target) push is claimed before it is sent and recorded after, so neither a
+ * redelivered message nor two overlapping deliveries send one notification twice to one target; a
+ * failure of one target (a refusal, a timeout, a payload it cannot take) is that target's alone.
  */
-import { and, eq, inArray, sql } from "drizzle-orm";
-import type { BatchItem } from "drizzle-orm/batch";
 import type { Database } from "../../db";
-import { notificationPushes, notifications, pushDevices, pushSubscriptions } from "../../db/schema";
 import type { Env } from "../../env";
-import { chunkList, chunkRows } from "../../lib/chunk";
 import { type ExpoMessage, type ExpoSendOutcome, sendExpoMessages } from "../../lib/push/expo";
 import { type PushOutcome, sendWebPush } from "../../lib/push/web-push";
-import { nowIso } from "../../lib/time";
-import { pushConfig } from "./push-config";
+import { type PushConfig, pushConfig } from "./push-config";
+import { pushPayloadOf } from "./push-payload";
+import {
+  claimPushes,
+  type PushRecord,
+  type PushRow,
+  recordStatements,
+  settleStatements,
+  type Targets,
+  targetsOf,
+} from "./push-records";
 import type { NotificationRow } from "./queries";
 
 /** After this many tries a push to one target is given up on (the inbox still has the notification). */
 export const MAX_PUSH_ATTEMPTS = 6;
+/** Queues delay a retry by at most 12 hours; a longer Retry-After waits that long and asks again. */
+export const MAX_RETRY_DELAY_SECONDS = 43_200;
+/** Web pushes in flight at once: under the Workers limit of six open connections, with one to spare. */
+const WEB_PUSH_CONCURRENCY = 5;
 
-type PushRow = typeof notificationPushes.$inferSelect;
-
-/** What one push attempt came to, for the row that records it. */
+/** What one push attempt came to. */
 type Result =
   | { status: "sent"; ticketId?: string }
   | { status: "gone"; detail: string }
   | { status: "failed"; detail: string }
   | { status: "retry"; retryAfterSeconds: number | null; detail: string };
-
-/** What a phone or browser shows: small, and enough to open the right screen. */
-function payloadOf(row: NotificationRow) {
-  return {
-    notification_id: row.id,
-    kind: row.kind,
-    title: row.title,
-    body: row.body,
-    data: row.data,
-  };
-}
 
 /** Time-critical kinds ask the push service to wake the device now. */
 const URGENT = new Set(["due_soon", "focus", "break"]);
@@ -67,245 +64,188 @@ function expoOutcome(outcome: ExpoSendOutcome): Result {
   }
 }
 
-type Subscription = typeof pushSubscriptions.$inferSelect;
-type Device = typeof pushDevices.$inferSelect;
+const failure = (error: unknown): Result => ({
+  status: "failed",
+  detail: `Could not be sent: ${error instanceof Error ? error.message : String(error)}`.slice(0, 300),
+});
 
-/** Every push target of these users, by id (users in chunks, under D1's bound-parameter limit). */
-async function targetsOf(db: Database, users: readonly string[]) {
-  const subscriptions = new Map<string, Subscription>();
-  const devices = new Map<string, Device>();
-  for (const chunk of chunkList(users, 90)) {
-    const [s, d] = await db.batch([
-      db.select().from(pushSubscriptions).where(inArray(pushSubscriptions.userId, chunk)),
-      db.select().from(pushDevices).where(inArray(pushDevices.userId, chunk)),
-    ]);
-    for (const row of s) subscriptions.set(row.id, row);
-    for (const row of d) devices.set(row.id, row);
-  }
-  return { subscriptions, devices };
+/** Runs `work` over `items`, at most `limit` at a time. */
+async function pooled<T>(
+  items: readonly T[],
+  limit: number,
+  work: (item: T) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
+    while (next < items.length) {
+      const item = items[next++];
+      if (item !== undefined) await work(item);
+    }
+  });
+  await Promise.all(lanes);
 }
 
-type Targets = Awaited<ReturnType<typeof targetsOf>>;
-
-/** Makes sure every target of these notifications has its push row; answers the ones still pending. */
-async function pendingPushes(
-  db: Database,
-  rows: readonly NotificationRow[],
-  targets: Targets,
-): Promise<PushRow[]> {
-  const all = [
-    ...[...targets.subscriptions.values()].map((t) => ({
-      id: t.id,
-      userId: t.userId,
-      channel: "web_push" as const,
-    })),
-    ...[...targets.devices.values()].map((t) => ({ id: t.id, userId: t.userId, channel: "expo" as const })),
-  ];
-  const wanted = rows.flatMap((row) =>
-    all
-      .filter((t) => t.userId === row.userId)
-      .map((t) => ({
-        notificationId: row.id,
-        targetId: t.id,
-        channel: t.channel,
-        userId: row.userId,
-        status: "pending" as const,
-      })),
-  );
-  const ids = rows.map((r) => r.id);
-  const statements: BatchItem<"sqlite">[] = chunkRows(wanted, 5).map((chunk) =>
-    db.insert(notificationPushes).values(chunk).onConflictDoNothing(),
-  );
-  const reads = chunkList(ids, 90).map((chunk) =>
-    db
-      .select()
-      .from(notificationPushes)
-      .where(
-        and(inArray(notificationPushes.notificationId, chunk), sql`${notificationPushes.status} = 'pending'`),
-      ),
-  );
-  const [first, ...rest] = [...statements, ...reads];
-  if (!first) return [];
-  const results = (await db.batch([first, ...rest])) as unknown[];
-  return (results.slice(statements.length) as PushRow[][]).flat();
-}
-
-/** Sends the pending pushes: web pushes in parallel, Expo's in batches; each with its own timeout. */
-async function send(
-  env: Env,
-  pending: readonly PushRow[],
+async function sendWeb(
+  config: PushConfig,
+  pushes: readonly PushRow[],
   targets: Targets,
   byId: ReadonlyMap<string, NotificationRow>,
+  results: Map<PushRow, Result>,
   now: number,
-): Promise<Map<PushRow, Result>> {
-  const results = new Map<PushRow, Result>();
-  const config = await pushConfig(env);
-  const web = pending.filter((p) => p.channel === "web_push");
-  const expo = pending.filter((p) => p.channel === "expo");
-  const subscriptionOf = targets.subscriptions;
-  const deviceOf = targets.devices;
-
-  const webSends = web.map(async (push) => {
-    const subscription = subscriptionOf.get(push.targetId);
+) {
+  await pooled(pushes, WEB_PUSH_CONCURRENCY, async (push) => {
+    const subscription = targets.subscriptions.get(push.targetId);
     const row = byId.get(push.notificationId);
-    if (!subscription || !row) return results.set(push, { status: "gone", detail: "subscription removed" });
-    if (!config.vapid)
-      return results.set(push, { status: "failed", detail: "VAPID keys are not configured" });
-    const outcome = await sendWebPush(
-      { endpoint: subscription.endpoint, p256dh: subscription.p256dh, auth: subscription.auth },
-      JSON.stringify(payloadOf(row)),
-      {
-        vapid: config.vapid,
-        subject: config.subject,
-        urgency: URGENT.has(row.kind) ? "high" : "normal",
-        // Replaces an undelivered copy at the push service if this push is ever sent again.
-        topic: row.id.replaceAll("-", "").slice(0, 32),
-        timeoutMs: config.timeoutMs,
-        now,
-      },
-    );
-    return results.set(push, webOutcome(outcome));
+    // A target that left this user (removed, or moved to another account) is not sent to, nor deleted.
+    if (!subscription || !row || subscription.userId !== push.userId) {
+      results.set(push, { status: "failed", detail: "The subscription is no longer this user's." });
+      return;
+    }
+    if (!config.vapid) {
+      results.set(push, { status: "failed", detail: "VAPID keys are not configured." });
+      return;
+    }
+    try {
+      const outcome = await sendWebPush(
+        { endpoint: subscription.endpoint, p256dh: subscription.p256dh, auth: subscription.auth },
+        JSON.stringify(pushPayloadOf(row)),
+        {
+          vapid: config.vapid,
+          subject: config.subject,
+          urgency: URGENT.has(row.kind) ? "high" : "normal",
+          // Replaces an undelivered copy at the push service if this push is ever sent again.
+          topic: row.id.replaceAll("-", "").slice(0, 32),
+          timeoutMs: config.timeoutMs,
+          now,
+        },
+      );
+      results.set(push, webOutcome(outcome));
+    } catch (error) {
+      results.set(push, failure(error));
+    }
   });
+}
 
-  const expoTargets = expo.flatMap((push) => {
-    const device = deviceOf.get(push.targetId);
+async function sendExpo(
+  config: PushConfig,
+  pushes: readonly PushRow[],
+  targets: Targets,
+  byId: ReadonlyMap<string, NotificationRow>,
+  results: Map<PushRow, Result>,
+) {
+  const sends = pushes.flatMap((push) => {
+    const device = targets.devices.get(push.targetId);
     const row = byId.get(push.notificationId);
-    if (!device || !row) {
-      results.set(push, { status: "gone", detail: "device removed" });
+    if (!device || !row || device.userId !== push.userId) {
+      results.set(push, { status: "failed", detail: "The device is no longer this user's." });
       return [];
     }
+    const payload = pushPayloadOf(row);
     const message: ExpoMessage = {
       to: device.expoPushToken,
-      title: row.title,
-      body: row.body,
-      data: payloadOf(row),
+      title: payload.title,
+      body: payload.body,
+      data: payload,
       sound: "default",
       priority: URGENT.has(row.kind) ? "high" : "default",
     };
     return [{ push, message }];
   });
-  const expoSend = (async () => {
-    if (expoTargets.length === 0) return;
+  if (sends.length === 0) return;
+  try {
     const outcomes = await sendExpoMessages(
-      expoTargets.map((t) => t.message),
+      sends.map((s) => s.message),
       { baseUrl: config.expoUrl, accessToken: config.expoAccessToken, timeoutMs: config.timeoutMs },
     );
-    expoTargets.forEach((t, i) => {
+    sends.forEach((s, i) => {
       const outcome = outcomes[i];
       results.set(
-        t.push,
+        s.push,
         outcome ? expoOutcome(outcome) : { status: "retry", retryAfterSeconds: null, detail: "no ticket" },
       );
     });
-  })();
-  await Promise.all([...webSends, expoSend]);
-  return results;
-}
-
-/** The statements recording what the sends came to, removing targets the services say are gone. */
-function recordStatements(db: Database, results: Map<PushRow, Result>, now: number): BatchItem<"sqlite">[] {
-  const at = nowIso(now);
-  const statements: BatchItem<"sqlite">[] = [];
-  for (const [push, result] of results) {
-    const where = and(
-      eq(notificationPushes.notificationId, push.notificationId),
-      eq(notificationPushes.targetId, push.targetId),
-    );
-    const attempts = push.attempts + 1;
-    if (result.status === "retry") {
-      const giveUp = attempts >= MAX_PUSH_ATTEMPTS;
-      statements.push(
-        db
-          .update(notificationPushes)
-          .set({ attempts, status: giveUp ? "failed" : "pending", detail: result.detail })
-          .where(where),
-      );
-      continue;
-    }
-    statements.push(
-      db
-        .update(notificationPushes)
-        .set({
-          attempts,
-          status: result.status,
-          ticketId: result.status === "sent" ? (result.ticketId ?? null) : null,
-          detail: result.status === "sent" ? null : result.detail,
-          sentAt: result.status === "sent" ? at : null,
-        })
-        .where(where),
-    );
-    if (result.status === "gone") {
-      statements.push(
-        push.channel === "web_push"
-          ? db.delete(pushSubscriptions).where(eq(pushSubscriptions.id, push.targetId))
-          : db.delete(pushDevices).where(eq(pushDevices.id, push.targetId)),
-      );
-    }
-    if (result.status === "sent") {
-      statements.push(
-        push.channel === "web_push"
-          ? db
-              .update(pushSubscriptions)
-              .set({ lastSuccessAt: at })
-              .where(eq(pushSubscriptions.id, push.targetId))
-          : db.update(pushDevices).set({ lastSuccessAt: at }).where(eq(pushDevices.id, push.targetId)),
-      );
-    }
+  } catch (error) {
+    for (const s of sends) results.set(s.push, failure(error));
   }
-  return statements;
 }
 
-/**
- * Marks the notifications whose pushes are all settled as done, with the channels that took them.
- * Guarded: a notification with a push still pending (to retry) stays pending.
- */
-function settleStatements(db: Database, ids: readonly string[]): BatchItem<"sqlite">[] {
-  return chunkList(ids, 90).map((chunk) =>
-    db
-      .update(notifications)
-      .set({
-        pushState: "done",
-        channels: sql`(SELECT json_group_array(c) FROM (SELECT 'in_app' AS c WHERE ${notifications.inApp} = 1 UNION ALL SELECT DISTINCT p.channel FROM notification_pushes p WHERE p.notification_id = ${notifications.id} AND p.status = 'sent'))`,
-      })
-      .where(
-        and(
-          inArray(notifications.id, chunk),
-          sql`NOT EXISTS (SELECT 1 FROM notification_pushes p WHERE p.notification_id = ${notifications.id} AND p.status = 'pending')`,
-        ),
-      ),
+/** Exponential backoff for a push without Retry-After: 30 s, 60 s, 120 s … */
+const backoffSeconds = (attempts: number) =>
+  Math.min(MAX_RETRY_DELAY_SECONDS, 30 * 2 ** Math.max(0, attempts - 1));
+
+/** How a result is stored: a retry goes back to pending until its time (or fails, out of tries). */
+function recordOf(push: PushRow, result: Result, now: number): PushRecord {
+  if (result.status !== "retry") {
+    return {
+      push,
+      status: result.status,
+      ticketId: result.status === "sent" ? (result.ticketId ?? null) : null,
+      detail: result.status === "sent" ? null : result.detail,
+      nextAttemptAt: null,
+    };
+  }
+  const attempts = push.attempts + 1;
+  if (attempts >= MAX_PUSH_ATTEMPTS) {
+    return { push, status: "failed", ticketId: null, detail: result.detail, nextAttemptAt: null };
+  }
+  const delay = Math.min(
+    MAX_RETRY_DELAY_SECONDS,
+    Math.max(1, result.retryAfterSeconds ?? backoffSeconds(attempts)),
   );
+  return {
+    push,
+    status: "pending",
+    ticketId: null,
+    detail: result.detail,
+    nextAttemptAt: now + delay * 1000,
+  };
 }
 
 /**
- * Pushes these delivered notifications to their users' targets. Answers, per notification that must
- * be tried again, the delay to wait (null: the consumer's own backoff).
+ * Pushes these delivered notifications to their users' targets. Answers, per notification with a push
+ * to try again, the seconds to wait before redelivering its message.
  */
 export async function pushNotifications(
   env: Env,
   db: Database,
   rows: readonly NotificationRow[],
   now: number,
-): Promise<Map<string, number | null>> {
-  const retry = new Map<string, number | null>();
+): Promise<Map<string, number>> {
+  const retry = new Map<string, number>();
   const due = rows.filter((r) => r.status === "delivered" && r.pushState === "pending");
   if (due.length === 0) return retry;
   const targets = await targetsOf(db, [...new Set(due.map((r) => r.userId))]);
-  const pending = await pendingPushes(db, due, targets);
-  const results =
-    pending.length > 0
-      ? await send(env, pending, targets, new Map(due.map((r) => [r.id, r])), now)
-      : new Map();
-  for (const [push, result] of results) {
-    if (result.status !== "retry" || push.attempts + 1 >= MAX_PUSH_ATTEMPTS) continue;
-    const earlier = retry.get(push.notificationId);
-    const after = result.retryAfterSeconds;
-    retry.set(
-      push.notificationId,
-      earlier === undefined ? after : Math.max(earlier ?? 0, after ?? 0) || null,
-    );
+  const claimed = await claimPushes(db, due, targets, now);
+  const results = new Map<PushRow, Result>();
+  if (claimed.length > 0) {
+    const config = await pushConfig(env);
+    const byId = new Map(due.map((r) => [r.id, r]));
+    await Promise.all([
+      sendWeb(
+        config,
+        claimed.filter((p) => p.channel === "web_push"),
+        targets,
+        byId,
+        results,
+        now,
+      ),
+      sendExpo(
+        config,
+        claimed.filter((p) => p.channel === "expo"),
+        targets,
+        byId,
+        results,
+      ),
+    ]);
+  }
+  const records = [...results].map(([push, result]) => recordOf(push, result, now));
+  for (const record of records) {
+    if (record.status !== "pending" || record.nextAttemptAt === null) continue;
+    const seconds = Math.ceil((record.nextAttemptAt - now) / 1000);
+    retry.set(record.push.notificationId, Math.max(retry.get(record.push.notificationId) ?? 0, seconds));
   }
   const statements = [
-    ...recordStatements(db, results, now),
+    ...recordStatements(db, records, now),
     ...settleStatements(
       db,
       due.map((r) => r.id),

@@ -3,7 +3,7 @@
  * endpoint or token belongs to one account at a time — the last to register it (a shared device,
  * a new sign-in) — so nobody receives another person's notifications.
  */
-import { and, count, eq } from "drizzle-orm";
+import { and, count, eq, sql } from "drizzle-orm";
 import type { Database } from "../../db";
 import { pushDevices, pushSubscriptions } from "../../db/schema";
 import type { Env } from "../../env";
@@ -13,7 +13,7 @@ import { validateSubscriptionKeys } from "../../lib/push/aes128gcm";
 import { isExpoPushToken } from "../../lib/push/expo";
 import { isPushEndpoint } from "../../lib/push/web-push";
 import { nowIso } from "../../lib/time";
-import { pushConfig } from "./push-config";
+import { isAllowedPushHost, pushConfig } from "./push-config";
 
 /** Browsers and devices per account: plenty for a person, a wall against abuse. */
 export const MAX_PUSH_TARGETS = 20;
@@ -55,8 +55,14 @@ export async function subscribe(
   input: SubscriptionInput,
   userAgent: string | null,
 ) {
-  if (!isPushEndpoint(input.endpoint)) {
-    throw validationFailed([{ field: "endpoint", message: "Must be the https URL of a push service." }]);
+  const config = await pushConfig(env);
+  if (!isPushEndpoint(input.endpoint) || !isAllowedPushHost(input.endpoint, config.pushHosts)) {
+    throw validationFailed([
+      {
+        field: "endpoint",
+        message: "Must be the https URL of a browser's push service (FCM, Mozilla, Apple, Windows).",
+      },
+    ]);
   }
   const keys = await validateSubscriptionKeys(input.keys);
   if (!keys.ok) throw validationFailed([{ field: keys.field, message: keys.detail }]);
@@ -82,6 +88,10 @@ export async function subscribe(
     .onConflictDoUpdate({
       target: pushSubscriptions.endpoint,
       set: {
+        // An endpoint that moves to another account becomes a new target (new id): pushes still
+        // pending for its previous owner can never reach the new one.
+        id: sql`CASE WHEN ${pushSubscriptions.userId} = ${userId} THEN ${pushSubscriptions.id} ELSE excluded.id END`,
+        createdAt: sql`CASE WHEN ${pushSubscriptions.userId} = ${userId} THEN ${pushSubscriptions.createdAt} ELSE excluded.created_at END`,
         userId,
         p256dh: input.keys.p256dh,
         auth: input.keys.auth,
@@ -130,7 +140,16 @@ export async function registerDevice(
       platform: input.platform,
       createdAt: nowIso(),
     })
-    .onConflictDoUpdate({ target: pushDevices.expoPushToken, set: { userId, platform: input.platform } })
+    .onConflictDoUpdate({
+      target: pushDevices.expoPushToken,
+      set: {
+        // As for subscriptions: a token that moves to another account becomes a new target.
+        id: sql`CASE WHEN ${pushDevices.userId} = ${userId} THEN ${pushDevices.id} ELSE excluded.id END`,
+        createdAt: sql`CASE WHEN ${pushDevices.userId} = ${userId} THEN ${pushDevices.createdAt} ELSE excluded.created_at END`,
+        userId,
+        platform: input.platform,
+      },
+    })
     .returning();
   if (!row) throw new Error("device upsert returned nothing");
   return {

@@ -168,9 +168,11 @@ export function insertNotification(db: Database, w: NotificationWrite) {
           body: v<string>(w.body, "body"),
           data: v<string>(JSON.stringify(w.data), "data"),
           status: when<string>(p.overCap.status, p.status, "status"),
-          inApp: v<number>(p.inApp ? 1 : 0, "in_app"),
+          // Past the cap with digests off, the inbox is where it goes, whatever the kind's in-app choice:
+          // it is pushed nowhere, so it must be shown somewhere.
+          inApp: when<number>(overCapDelivered ? 1 : p.inApp ? 1 : 0, p.inApp ? 1 : 0, "in_app"),
           channels: when<string>(
-            overCapDelivered ? inbox : "[]",
+            overCapDelivered ? '["in_app"]' : "[]",
             p.status === "delivered" ? inbox : "[]",
             "channels",
           ),

@@ -11,13 +11,16 @@ export function minuteOfDay(hhmm: string): number {
 function instantAt(zone: string, date: LocalDate, hhmm: string): number {
   const [year, month, day] = date.split("-").map(Number) as [number, number, number];
   const minute = minuteOfDay(hhmm);
-  return zonedTimeToUtc(zone, {
+  const at = zonedTimeToUtc(zone, {
     year,
     month,
     day,
     hour: Math.floor(minute / 60),
     minute: minute % 60,
   }).getTime();
+  // A wall time skipped by a spring-forward change may resolve to before the gap: take the moment after it.
+  const shown = localClock(zone, at);
+  return shown.date === date && shown.minute < minute ? at + (minute - shown.minute) * 60_000 : at;
 }
 
 /**

@@ -32,8 +32,25 @@ function plural(n: number, word: string) {
   return `${n} ${word}${n === 1 ? "" : "s"}`;
 }
 
+/** What the queue message allows (message.ts): titles and bodies are cut to fit, never refused. */
+const MAX_TITLE = 200;
+const MAX_BODY = 1000;
+
+function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+function fitted(draft: NotifyDraft): NotifyDraft {
+  return { ...draft, title: clip(draft.title, MAX_TITLE), body: clip(draft.body, MAX_BODY) };
+}
+
 /** The notification an event makes, or null when it should not interrupt anyone. */
 export function draftOf(event: DomainEvent, context: RenderContext): NotifyDraft | null {
+  const draft = unfittedDraftOf(event, context);
+  return draft ? fitted(draft) : null;
+}
+
+function unfittedDraftOf(event: DomainEvent, context: RenderContext): NotifyDraft | null {
   const base = { user_id: event.user_id, key: `event:${event.id}` };
   const withEvent = (data: Record<string, unknown>) => ({
     ...data,
@@ -155,12 +172,12 @@ export interface DueTask {
 /** The due-soon reminder of a task (keyed by its due time, so moving the due date reminds again). */
 export function dueSoonDraft(task: DueTask, now: number): NotifyDraft {
   const left = Math.max(1, Math.round((Date.parse(task.due_at) - now) / MINUTE));
-  return {
+  return fitted({
     user_id: task.user_id,
     key: `due_soon:${task.task_id}:${task.due_at}:${task.offset_minutes}`,
     kind: "due_soon",
     title: `Due soon: ${task.title}`,
     body: `Due in ${left < 60 ? plural(left, "minute") : plural(Math.round(left / 60), "hour")}. One small step now makes it easier.`,
     data: { task_id: task.task_id, due_at: task.due_at, offset_minutes: task.offset_minutes },
-  };
+  });
 }

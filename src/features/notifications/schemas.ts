@@ -1,6 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import { NOTIFICATION_KINDS } from "../../db/schema/notifications";
-import { QueryBoolean } from "../../lib/enums";
+import { caseInsensitiveEnum, QueryBoolean } from "../../lib/enums";
 import { PaginationQuerySchema } from "../../lib/pagination";
 import { isValidTimeZone } from "../../lib/time";
 import { MAX_DUE_SOON_MINUTES } from "./preferences";
@@ -28,7 +28,7 @@ export const NotificationSchema = z
 
 export const ListNotificationsQuerySchema = PaginationQuerySchema.extend({
   unread: QueryBoolean.optional().openapi({ description: "Only unread notifications" }),
-  kind: NotificationKindSchema.optional(),
+  kind: caseInsensitiveEnum(NOTIFICATION_KINDS).optional(),
   digest_id: Id.optional().openapi({ description: "The notifications folded into this digest" }),
 });
 
@@ -96,7 +96,7 @@ export const UpdatePreferencesBodySchema = z
       .strict(),
     quiet_hours: QuietHoursSchema.nullable(),
     daily_cap: z.number().int().min(1).max(200),
-    digest: z.enum(["off", "daily"]),
+    digest: caseInsensitiveEnum(["off", "daily"]),
     due_soon_minutes: DueSoonMinutes,
   })
   .partial()
@@ -126,7 +126,7 @@ export const RemoveSubscriptionBodySchema = z
 export const DeviceBodySchema = z
   .object({
     expo_push_token: z.string().min(1).max(200),
-    platform: z.enum(["ios", "android", "web"]),
+    platform: caseInsensitiveEnum(["ios", "android", "web"]),
   })
   .openapi("PushDeviceInput");
 

@@ -14,6 +14,9 @@ import { DEFAULT_DUE_SOON_MINUTES, MAX_DUE_SOON_MINUTES } from "./preferences";
 import { dueReminders, type ReminderCandidate } from "./reminders";
 import { dueSoonDraft } from "./render";
 
+/** A delivered notification's pushes this long unsettled are the sweeper's to pick up. */
+const STUCK_AFTER_MS = 2 * 60_000;
+
 /** The most rows one scan takes in one run; the next run (a minute later) takes the rest. */
 export const SWEEP_LIMIT = 500;
 
@@ -123,43 +126,52 @@ export async function unsentReminders(db: Database, now: number): Promise<Notify
       dueAt: reminderClaims.dueAt,
       userId: reminderClaims.userId,
       title: tasks.title,
+      // Still worth sending: the task is open, still due then, and that is still ahead.
+      live: sql<number>`(${tasks.deletedAt} IS NULL AND ${tasks.status} IN ('pending','in_progress','blocked') AND ${tasks.dueAt} = ${reminderClaims.dueAt} AND ${tasks.dueAt} > ${isoAt(now)})`,
     })
     .from(reminderClaims)
-    .innerJoin(tasks, eq(tasks.id, reminderClaims.taskId))
+    .leftJoin(tasks, eq(tasks.id, reminderClaims.taskId))
     .where(and(isNull(reminderClaims.enqueuedAt), lt(reminderClaims.claimedAt, isoAt(now - 60_000))))
     .limit(SWEEP_LIMIT)
     .all();
+  const stale = rows.filter((r) => !r.live);
+  // A stale claim is closed as it is (marked, not sent), so it never crowds out the live ones.
+  await markEnqueued(
+    db,
+    stale.map((r) => ({ task_id: r.taskId, due_at: r.dueAt, offset_minutes: r.offsetMinutes })),
+    now,
+  );
   return notifyMessages(
-    rows.map((r) =>
-      dueSoonDraft(
-        {
-          user_id: r.userId,
-          task_id: r.taskId,
-          title: r.title,
-          due_at: r.dueAt,
-          offset_minutes: r.offsetMinutes,
-        },
-        now,
+    rows
+      .filter((r) => r.live)
+      .map((r) =>
+        dueSoonDraft(
+          {
+            user_id: r.userId,
+            task_id: r.taskId,
+            title: r.title ?? "",
+            due_at: r.dueAt,
+            offset_minutes: r.offsetMinutes,
+          },
+          now,
+        ),
       ),
-    ),
     now,
   );
 }
 
-/** Records that these reminders reached the queue. */
-export async function markEnqueued(
-  db: Database,
-  messages: readonly NotifyMessage[],
-  now: number,
-): Promise<void> {
-  const keys = messages.flatMap((m) => {
-    const { task_id, due_at, offset_minutes } = m.data as {
-      task_id: string;
-      due_at: string;
-      offset_minutes: number;
-    };
-    return [{ task_id, due_at, offset_minutes }];
-  });
+/** A claimed reminder, by its key. */
+interface ClaimKey {
+  task_id: string;
+  due_at: string;
+  offset_minutes: number;
+}
+
+/** The claim a due-soon message stands for. */
+export const claimOf = (m: NotifyMessage): ClaimKey => m.data as unknown as ClaimKey;
+
+/** Records that these reminders reached the queue (or, stale, need not). */
+export async function markEnqueued(db: Database, keys: readonly ClaimKey[], now: number): Promise<void> {
   const statements = chunkList(keys, 30).map((chunk) =>
     db
       .update(reminderClaims)
@@ -190,12 +202,15 @@ export function waitingScans(db: Database, now: number, receiptDelayMinutes: num
       .from(notifications)
       .where(sql`${notifications.status} = 'folded' AND ${notifications.deliverAt} <= ${at}`)
       .limit(SWEEP_LIMIT),
-    // A push still pending well after delivery lost its message (a crash, retries that ran out).
+    // Pushes whose message is gone (a crash, retries run out, a Retry-After past the queue's reach),
+    // once none of them is waiting for its time or held by a delivery: backoffs are kept, not overridden.
     db
       .select({ id: notifications.id, userId: notifications.userId })
       .from(notifications)
       .where(
-        sql`${notifications.pushState} = 'pending' AND ${notifications.createdAt} <= ${isoAt(now - 15 * 60_000)} AND ${notifications.status} = 'delivered'`,
+        sql`${notifications.pushState} = 'pending' AND ${notifications.createdAt} <= ${isoAt(now - STUCK_AFTER_MS)} AND ${notifications.status} = 'delivered'
+          AND NOT EXISTS (SELECT 1 FROM notification_pushes p WHERE p.notification_id = ${notifications.id}
+            AND ((p.status = 'pending' AND p.next_attempt_at > ${at}) OR (p.status = 'sending' AND p.lease_until > ${at})))`,
       )
       .limit(SWEEP_LIMIT),
     db

@@ -99,13 +99,39 @@ function whenAborted(signal: AbortSignal): Promise<never> {
   return aborted;
 }
 
+/** The most of an error body read: a push service's explanation is short; anything more is not read at all. */
+const MAX_DETAIL_BYTES = 1024;
+
+/**
+ * The start of an error answer's body, for the record. Read a chunk at a time and cut at
+ * MAX_DETAIL_BYTES: an endpoint is chosen by whoever subscribed, and must not make us buffer a huge body.
+ */
 async function readDetail(response: Response, aborted: Promise<never>): Promise<string> {
+  const reader = response.body?.getReader();
+  if (!reader) return "";
+  const chunks: Uint8Array[] = [];
+  let size = 0;
   try {
-    const body = await Promise.race([response.text(), aborted]);
-    return body.trim().slice(0, DETAIL_CHARS);
+    while (size < MAX_DETAIL_BYTES) {
+      const { done, value } = await Promise.race([reader.read(), aborted]);
+      if (done) break;
+      chunks.push(value);
+      size += value.length;
+    }
   } catch {
-    return "";
+    // What arrived before the failure is still worth keeping.
+  } finally {
+    reader.cancel().catch(() => undefined);
   }
+  const bytes = new Uint8Array(Math.min(size, MAX_DETAIL_BYTES));
+  let at = 0;
+  for (const chunk of chunks) {
+    const part = chunk.subarray(0, bytes.length - at);
+    bytes.set(part, at);
+    at += part.length;
+    if (at >= bytes.length) break;
+  }
+  return new TextDecoder().decode(bytes).trim().slice(0, DETAIL_CHARS);
 }
 
 function outcomeOf(status: number, detail: string, retryAfterSeconds: number | null): PushOutcome {
