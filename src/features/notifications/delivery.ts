@@ -132,8 +132,8 @@ export async function deliveredRow(db: Database, userId: string, id: string): Pr
 }
 
 /**
- * The most notifications one digest folds (their ids are bound in one statement, under D1's 100
- * parameters); the rest wait for the next run of the sweeper.
+ * The most notifications one digest folds (their ids are bound in one statement with four more
+ * values, under D1's 100 parameters); the rest wait for the next run of the sweeper.
  */
 export const DIGEST_MAX_ITEMS = 90;
 
@@ -210,8 +210,15 @@ export async function foldIntoDigest(
     }),
     db
       .update(notifications)
-      .set({ status: "digested", digestId: digestIdOf })
-      .where(and(inArray(notifications.id, ids), sql`${notifications.status} = 'folded'`)),
+      // Only the delivery whose digest row was written folds (a concurrent one that lost the key folds
+      // nothing): a digest lists exactly what it holds, and a row left folded gets the next digest.
+      .set({ status: "digested", digestId: id })
+      .where(
+        and(
+          inArray(notifications.id, ids),
+          sql`${notifications.status} = 'folded' AND ${digestIdOf} = ${id}`,
+        ),
+      ),
     notificationsByKeys(db, [{ userId, key }]),
   ]);
   const row = rows[0];
