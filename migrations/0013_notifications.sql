@@ -29,6 +29,7 @@ CREATE TABLE `notification_pushes` (
 	`status` text NOT NULL,
 	`attempts` integer DEFAULT 0 NOT NULL,
 	`lease_until` text,
+	`claim_id` text,
 	`next_attempt_at` text,
 	`ticket_id` text,
 	`detail` text,

@@ -1,6 +1,10 @@
 import { env } from "cloudflare:workers";
+import { eq } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
+import { createDatabase } from "../src/db";
+import { notificationPushes, notifications } from "../src/db/schema";
 import type { NotificationMessage } from "../src/features/notifications/message";
+import { claimPushes, recordStatements, targetsOf } from "../src/features/notifications/push-records";
 import { sweepNotifications } from "../src/jobs/notification-sweeper";
 import { createFakeExpoService } from "./fakes/expo-service";
 import { routeOutbound } from "./fakes/outbound";
@@ -265,6 +269,32 @@ describe("Expo push", () => {
     expect(await devicesOf(user)).toEqual([]);
   });
 
+  it("reads many receipts at once, within D1's limits", async () => {
+    expoService();
+    const user = await notificationsUser();
+    await registerDevice(user, `ExponentPushToken[receipts-${crypto.randomUUID()}]`);
+    await setPreferences(user, { daily_cap: 100 });
+    await runNotificationsQueue(Array.from({ length: 40 }, () => notifyMessage(user)));
+    const enqueued: NotificationMessage[] = [];
+    const queue = {
+      async sendBatch(messages: Iterable<{ body: unknown }>) {
+        for (const m of messages) enqueued.push(m.body as NotificationMessage);
+      },
+    } as unknown as Queue<unknown>;
+    freezeClock(Date.now() + 16 * 60_000);
+    await sweepNotifications({ ...env, NOTIFICATIONS_QUEUE: queue });
+    const receipts = enqueued.filter(
+      (m) => m.type === "receipts" && m.pushes.some((p) => p.ticket_id !== ""),
+    );
+    await runNotificationsQueue(receipts);
+    const { results } = await env.DB.prepare(
+      "SELECT count(*) AS n FROM notification_pushes WHERE user_id = ? AND receipt_checked_at IS NOT NULL AND status = 'sent'",
+    )
+      .bind(user.id)
+      .all<{ n: number }>();
+    expect(results[0]?.n).toBe(40);
+  });
+
   it("refuses a malformed token with a 422 naming it", async () => {
     const user = await createUser();
     const res = await call("/api/v1/notifications/devices", {
@@ -381,5 +411,80 @@ describe("pushes under pressure", () => {
       body: { expo_push_token: `ExponentPushToken[case-${crypto.randomUUID()}]`, platform: "iOS" },
     });
     expect(device.platform).toBe("ios");
+  });
+});
+
+describe("push claims", () => {
+  /** A delivered notification of the user's with one push target, and its row. */
+  async function oneDeliveredPush() {
+    const user = await createUser();
+    const { service } = await subscribedBrowser(user);
+    service.respond((await subscriptionsOf(user.id))[0] ?? "", 503, Number.POSITIVE_INFINITY);
+    await runNotificationsQueue([notifyMessage(user)]);
+    const db = createDatabase(env.DB);
+    const row = await db.select().from(notifications).where(eq(notifications.userId, user.id)).get();
+    if (!row) throw new Error("no notification");
+    const targets = await targetsOf(db, [user.id]);
+    return { db, row, targets, service };
+  }
+
+  it("a delivery whose lease lapsed and was taken over writes nothing", async () => {
+    const { db, row, targets } = await oneDeliveredPush();
+    const clock = freezeClock(Date.now() + 10 * 60_000);
+    const first = await claimPushes(db, [row], targets, {
+      id: "claim-1",
+      now: clock.now(),
+      leaseMs: 1000,
+      maxAttempts: 6,
+    });
+    expect(first).toHaveLength(1);
+    clock.tick(2000);
+    const second = await claimPushes(db, [row], targets, {
+      id: "claim-2",
+      now: clock.now(),
+      leaseMs: 60_000,
+      maxAttempts: 6,
+    });
+    expect(second).toHaveLength(1);
+    const [push] = first;
+    if (!push) throw new Error("no claim");
+    const late = recordStatements(
+      db,
+      [{ push, status: "sent", ticketId: null, detail: null, nextAttemptAt: null }],
+      "claim-1",
+      clock.now(),
+    );
+    const [firstLate, ...restLate] = late;
+    if (firstLate) await db.batch([firstLate, ...restLate]);
+    const stored = await db
+      .select()
+      .from(notificationPushes)
+      .where(eq(notificationPushes.notificationId, row.id))
+      .get();
+    expect(stored).toMatchObject({ status: "sending", claimId: "claim-2", sentAt: null });
+  });
+
+  it("a push whose deliveries keep dying runs out of tries instead of going round for ever", async () => {
+    const { db, row, targets } = await oneDeliveredPush();
+    const clock = freezeClock(Date.now() + 10 * 60_000);
+    let claims = 0;
+    for (let i = 0; i < 10; i++) {
+      clock.tick(2000);
+      const claimed = await claimPushes(db, [row], targets, {
+        id: `dying-${i}`,
+        now: clock.now(),
+        leaseMs: 1000,
+        maxAttempts: 6,
+      });
+      claims += claimed.length;
+    }
+    // One try went to the first delivery (the 503); five more claims, then it is given up.
+    expect(claims).toBe(5);
+    const stored = await db
+      .select()
+      .from(notificationPushes)
+      .where(eq(notificationPushes.notificationId, row.id))
+      .get();
+    expect(stored).toMatchObject({ status: "failed", attempts: 6 });
   });
 });

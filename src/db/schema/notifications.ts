@@ -145,6 +145,8 @@ export const notificationPushes = sqliteTable(
     attempts: integer("attempts").notNull().default(0),
     /** While `sending`: when the claim lapses (a delivery that died mid-send lets another take over). */
     leaseUntil: text("lease_until"),
+    /** While `sending`: which delivery holds it; only that one may record the result. */
+    claimId: text("claim_id"),
     /** While `pending` after a failure: not before this (the service's Retry-After, or a backoff). */
     nextAttemptAt: text("next_attempt_at"),
     ticketId: text("ticket_id"),

@@ -42,6 +42,8 @@ export function isAllowedPushHost(endpoint: string, hosts: readonly string[]): b
 
 /** A push service that hangs is given up on after this long, without holding back the rest. */
 export const DEFAULT_PUSH_TIMEOUT_MS = 10_000;
+/** Longer would let one slow service hold a whole delivery (and its claims) hostage. */
+const MAX_PUSH_TIMEOUT_MS = 30_000;
 
 // Importing keys costs a little WebCrypto work: once per isolate and key pair.
 let cached: { source: string; keys: Promise<VapidKeys> } | undefined;
@@ -77,7 +79,7 @@ export async function pushConfig(env: Env): Promise<PushConfig> {
     subject: env.VAPID_SUBJECT?.trim() || DEFAULT_SUBJECT,
     expoUrl: env.EXPO_PUSH_URL?.trim() || DEFAULT_EXPO_PUSH_URL,
     expoAccessToken: env.EXPO_ACCESS_TOKEN?.trim() || undefined,
-    timeoutMs: positiveNumber(env.PUSH_TIMEOUT_MS) ?? DEFAULT_PUSH_TIMEOUT_MS,
+    timeoutMs: Math.min(MAX_PUSH_TIMEOUT_MS, positiveNumber(env.PUSH_TIMEOUT_MS) ?? DEFAULT_PUSH_TIMEOUT_MS),
     pushHosts: env.PUSH_SERVICE_HOSTS?.trim()
       ? env.PUSH_SERVICE_HOSTS.split(",")
           .map((h) => h.trim().toLowerCase())

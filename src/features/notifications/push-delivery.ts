@@ -169,6 +169,20 @@ async function sendExpo(
   }
 }
 
+/**
+ * How long a delivery holds what it claims: every request it may make, one timeout each in its lane
+ * (web pushes WEB_PUSH_CONCURRENCY at a time, Expo's 100 to a request and six requests at a time), then
+ * a minute for writing the results. Past that another delivery may take over, and this one's late
+ * results are fenced out.
+ */
+function leaseFor(rows: readonly NotificationRow[], targets: Targets, timeoutMs: number): number {
+  const count = (map: ReadonlyMap<string, { userId: string }>) =>
+    rows.reduce((n, row) => n + [...map.values()].filter((t) => t.userId === row.userId).length, 0);
+  const webRounds = Math.ceil(count(targets.subscriptions) / WEB_PUSH_CONCURRENCY);
+  const expoRounds = Math.ceil(count(targets.devices) / (100 * 6));
+  return (webRounds + expoRounds + 1) * timeoutMs + 60_000;
+}
+
 /** Exponential backoff for a push without Retry-After: 30 s, 60 s, 120 s … */
 const backoffSeconds = (attempts: number) =>
   Math.min(MAX_RETRY_DELAY_SECONDS, 30 * 2 ** Math.max(0, attempts - 1));
@@ -184,7 +198,8 @@ function recordOf(push: PushRow, result: Result, now: number): PushRecord {
       nextAttemptAt: null,
     };
   }
-  const attempts = push.attempts + 1;
+  // The claim counted this try already.
+  const attempts = push.attempts;
   if (attempts >= MAX_PUSH_ATTEMPTS) {
     return { push, status: "failed", ticketId: null, detail: result.detail, nextAttemptAt: null };
   }
@@ -215,37 +230,44 @@ export async function pushNotifications(
   const due = rows.filter((r) => r.status === "delivered" && r.pushState === "pending");
   if (due.length === 0) return retry;
   const targets = await targetsOf(db, [...new Set(due.map((r) => r.userId))]);
-  const claimed = await claimPushes(db, due, targets, now);
+  const config = await pushConfig(env);
+  const claimId = crypto.randomUUID();
+  const claimed = await claimPushes(db, due, targets, {
+    id: claimId,
+    now: Date.now(),
+    leaseMs: leaseFor(due, targets, config.timeoutMs),
+    maxAttempts: MAX_PUSH_ATTEMPTS,
+  });
   const results = new Map<PushRow, Result>();
   if (claimed.length > 0) {
-    const config = await pushConfig(env);
     const byId = new Map(due.map((r) => [r.id, r]));
-    await Promise.all([
-      sendWeb(
-        config,
-        claimed.filter((p) => p.channel === "web_push"),
-        targets,
-        byId,
-        results,
-        now,
-      ),
-      sendExpo(
-        config,
-        claimed.filter((p) => p.channel === "expo"),
-        targets,
-        byId,
-        results,
-      ),
-    ]);
+    // One after the other: together they could pass the six connections a Worker may hold open,
+    // and a request waiting for a connection would spend its timeout waiting.
+    await sendExpo(
+      config,
+      claimed.filter((p) => p.channel === "expo"),
+      targets,
+      byId,
+      results,
+    );
+    await sendWeb(
+      config,
+      claimed.filter((p) => p.channel === "web_push"),
+      targets,
+      byId,
+      results,
+      now,
+    );
   }
-  const records = [...results].map(([push, result]) => recordOf(push, result, now));
+  const recordedAt = Date.now();
+  const records = [...results].map(([push, result]) => recordOf(push, result, recordedAt));
   for (const record of records) {
     if (record.status !== "pending" || record.nextAttemptAt === null) continue;
-    const seconds = Math.ceil((record.nextAttemptAt - now) / 1000);
+    const seconds = Math.ceil((record.nextAttemptAt - recordedAt) / 1000);
     retry.set(record.push.notificationId, Math.max(retry.get(record.push.notificationId) ?? 0, seconds));
   }
   const statements = [
-    ...recordStatements(db, records, now),
+    ...recordStatements(db, records, claimId, recordedAt),
     ...settleStatements(
       db,
       due.map((r) => r.id),

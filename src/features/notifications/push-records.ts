@@ -15,9 +15,6 @@ export type PushRow = typeof notificationPushes.$inferSelect;
 export type Subscription = typeof pushSubscriptions.$inferSelect;
 export type Device = typeof pushDevices.$inferSelect;
 
-/** How long a delivery holds the pushes it claimed: past every request's timeout, with room. */
-export const PUSH_LEASE_MS = 2 * 60_000;
-
 /** Every push target of these users, by id (users in chunks, under D1's bound-parameter limit). */
 export async function targetsOf(db: Database, users: readonly string[]) {
   const subscriptions = new Map<string, Subscription>();
@@ -44,7 +41,7 @@ export async function claimPushes(
   db: Database,
   rows: readonly NotificationRow[],
   targets: Targets,
-  now: number,
+  claim: { id: string; now: number; leaseMs: number; maxAttempts: number },
 ): Promise<PushRow[]> {
   const all = [
     ...[...targets.subscriptions.values()].map((t) => ({
@@ -66,29 +63,50 @@ export async function claimPushes(
         attempts: 0,
       })),
   );
-  const at = nowIso(now);
+  const at = nowIso(claim.now);
   const inserts: BatchItem<"sqlite">[] = chunkRows(wanted, 6).map((chunk) =>
     db.insert(notificationPushes).values(chunk).onConflictDoNothing(),
   );
-  const claims = chunkList(
+  const claimable = sql`((${notificationPushes.status} = 'pending' AND (${notificationPushes.nextAttemptAt} IS NULL OR ${notificationPushes.nextAttemptAt} <= ${at})) OR (${notificationPushes.status} = 'sending' AND ${notificationPushes.leaseUntil} <= ${at}))`;
+  const chunks = chunkList(
     rows.map((r) => r.id),
     90,
-  ).map((chunk) =>
+  );
+  // A push out of tries is given up here, whether its tries ended in answers or in deliveries that died.
+  const exhausted = chunks.map((chunk) =>
     db
       .update(notificationPushes)
-      .set({ status: "sending", leaseUntil: nowIso(now + PUSH_LEASE_MS) })
+      .set({
+        status: "failed",
+        leaseUntil: null,
+        claimId: null,
+        detail: `Gave up after ${claim.maxAttempts} tries.`,
+      })
       .where(
         and(
           inArray(notificationPushes.notificationId, chunk),
-          sql`((${notificationPushes.status} = 'pending' AND (${notificationPushes.nextAttemptAt} IS NULL OR ${notificationPushes.nextAttemptAt} <= ${at})) OR (${notificationPushes.status} = 'sending' AND ${notificationPushes.leaseUntil} <= ${at}))`,
+          claimable,
+          sql`${notificationPushes.attempts} >= ${claim.maxAttempts}`,
         ),
-      )
+      ),
+  );
+  // Each claim counts as a try, so a push whose delivery keeps dying still runs out of tries.
+  const claims = chunks.map((chunk) =>
+    db
+      .update(notificationPushes)
+      .set({
+        status: "sending",
+        claimId: claim.id,
+        leaseUntil: nowIso(claim.now + claim.leaseMs),
+        attempts: sql`${notificationPushes.attempts} + 1`,
+      })
+      .where(and(inArray(notificationPushes.notificationId, chunk), claimable))
       .returning(),
   );
-  const [first, ...rest] = [...inserts, ...claims];
+  const [first, ...rest] = [...inserts, ...exhausted, ...claims];
   if (!first) return [];
   const results = (await db.batch([first, ...rest])) as unknown[];
-  return (results.slice(inserts.length) as PushRow[][]).flat();
+  return (results.slice(inserts.length + exhausted.length) as PushRow[][]).flat();
 }
 
 /** What one send came to, as the push row records it. */
@@ -102,28 +120,31 @@ export interface PushRecord {
 }
 
 /**
- * The statements recording a delivery's sends: one UPDATE … FROM (VALUES …) per 14 pushes, then the
- * targets the services called gone removed (only while still the push's user's) and the rest stamped.
+ * The statements recording a delivery's sends: one UPDATE … FROM (VALUES …) per 12 pushes, fenced by
+ * the claim (a delivery whose lease lapsed and was taken over writes nothing), then the targets the
+ * services called gone removed (only while still the push's user's) and the rest stamped.
  */
 export function recordStatements(
   db: Database,
   records: readonly PushRecord[],
+  claimId: string,
   now: number,
 ): BatchItem<"sqlite">[] {
   const at = nowIso(now);
   const statements: BatchItem<"sqlite">[] = [];
-  for (const chunk of chunkList(records, 14)) {
+  for (const chunk of chunkList(records, 12)) {
     const values = chunk.map(
       (r) =>
-        sql`(${r.push.notificationId}, ${r.push.targetId}, ${r.status}, ${r.ticketId}, ${r.detail}, ${r.nextAttemptAt === null ? null : nowIso(r.nextAttemptAt)}, ${r.status === "sent" ? at : null})`,
+        sql`(${r.push.notificationId}, ${r.push.targetId}, ${r.status}, ${r.ticketId}, ${r.detail}, ${r.nextAttemptAt === null ? null : nowIso(r.nextAttemptAt)}, ${r.status === "sent" ? at : null}, ${claimId})`,
     );
     statements.push(
       rawStatement(
         db,
         sql`UPDATE notification_pushes SET status = v.column3, ticket_id = v.column4, detail = v.column5,
-        next_attempt_at = v.column6, sent_at = v.column7, lease_until = NULL, attempts = attempts + 1
+        next_attempt_at = v.column6, sent_at = v.column7, lease_until = NULL, claim_id = NULL
         FROM (VALUES ${sql.join(values, sql`, `)}) AS v
-        WHERE notification_pushes.notification_id = v.column1 AND notification_pushes.target_id = v.column2`,
+        WHERE notification_pushes.notification_id = v.column1 AND notification_pushes.target_id = v.column2
+          AND notification_pushes.status = 'sending' AND notification_pushes.claim_id = v.column8`,
       ),
     );
   }
