@@ -430,10 +430,10 @@ async function main() {
       triggers.map((t) => [t.trigger, t.sent_ms, t.answered_ms]),
     ),
   );
-  console.log("\nRows per cron run (each run stamps its start as enqueued_at):");
+  console.log("\nRows per enqueue stamp (each page a cron run sends is stamped as it leaves):");
   console.log(
     table(
-      ["enqueued_at (run start)", "rows"],
+      ["enqueued_at (page sent)", "rows"],
       Object.entries(result.by_enqueued_at)
         .sort(([a], [b]) => a.localeCompare(b))
         .map(([at, n]) => [at, n]),
