@@ -35,19 +35,12 @@ export default {
     if (batch.queue === QUEUE_NAMES.events) return consumeEvents(batch, env);
     if (batch.queue === QUEUE_NAMES.notifications) return consumeNotifications(batch, env);
     if (batch.queue === QUEUE_NAMES.deadLetters) return recordDeadLetters(batch, env);
-    // A queue whose consumer arrives with a later feature (webhooks): log, and keep its messages from
-    // cycling forever. The outbox rows behind them remain for the reconciler and for inspection.
-    for (const message of batch.messages) {
-      console.error(
-        JSON.stringify({
-          level: "error",
-          message: "unhandled queue message",
-          queue: batch.queue,
-          id: message.id,
-        }),
-      );
-      message.ack();
-    }
+    // A queue whose consumer arrives with a later feature (webhooks): its messages are kept as dead
+    // letters (readable at GET /api/v1/admin/dead-letters), never logged and dropped.
+    console.error(
+      JSON.stringify({ level: "error", message: "no consumer for this queue yet", queue: batch.queue }),
+    );
+    return recordDeadLetters(batch, env);
   },
 
   async scheduled(controller, env, ctx) {

@@ -529,6 +529,22 @@ describe("dead letters", () => {
   });
 });
 
+describe("a queue with no consumer yet", () => {
+  it("keeps its messages as dead letters instead of dropping them", async () => {
+    const deliveryId = `wh-${crypto.randomUUID()}`;
+    const batch = createMessageBatch<unknown>("pap-webhooks", [
+      { id: deliveryId, timestamp: new Date(), attempts: 1, body: { delivery_id: deliveryId } },
+    ]);
+    const ctx = createExecutionContext();
+    await worker.queue(batch, env);
+    expect((await getQueueResult(batch, ctx)).ackAll).toBe(true);
+    const row = await env.DB.prepare("SELECT source FROM dead_letters WHERE message_id = ?")
+      .bind(deliveryId)
+      .first<{ source: string }>();
+    expect(row?.source).toBe("webhooks");
+  });
+});
+
 describe("the minute cron", () => {
   it("runs the notifications sweep: a due reminder is claimed and reaches the queue", async () => {
     const user = await createUser();

@@ -11,6 +11,8 @@ export const focusSocketRouter = liveSocketRouter({
   readScope: "focus:read",
   writeScope: "focus:write",
   description:
-    "Events: started, paused, resumed, interrupted, extended, work_over, finished, abandoned, break_over, break_skipped.",
+    "Events: started, paused, resumed, interrupted, extended, work_over, finished, abandoned, break_over, break_skipped. " +
+    'New inbox notifications also arrive here at once, unnumbered: `{"type":"notification","notification":{…}}` ' +
+    "(the shape GET /api/v1/notifications lists; dedupe by `notification_id`, and read the inbox after a reconnect).",
   objectFor: focusTimer,
 });
