@@ -5,7 +5,6 @@ import { createDatabase } from "../src/db";
 import { notificationPushes, notifications } from "../src/db/schema";
 import type { NotificationMessage } from "../src/features/notifications/message";
 import { claimPushes, recordStatements, targetsOf } from "../src/features/notifications/push-records";
-import { sweepNotifications } from "../src/jobs/notification-sweeper";
 import { createFakeExpoService } from "./fakes/expo-service";
 import { routeOutbound } from "./fakes/outbound";
 import { createFakePushService } from "./fakes/push-service";
@@ -17,6 +16,7 @@ import {
   notifyMessage,
   runNotificationsQueue,
   setPreferences,
+  sweep,
 } from "./helpers/notifications";
 
 const VAPID_KEY = env.VAPID_PUBLIC_KEY ?? "";
@@ -254,15 +254,10 @@ describe("Expo push", () => {
     expect(await devicesOf(user)).toHaveLength(1);
 
     const enqueued: NotificationMessage[] = [];
-    const queue = {
-      async sendBatch(messages: Iterable<{ body: unknown }>) {
-        for (const m of messages) enqueued.push(m.body as NotificationMessage);
-      },
-    } as unknown as Queue<unknown>;
-    await sweepNotifications({ ...env, NOTIFICATIONS_QUEUE: queue });
+    enqueued.push(...(await sweep()));
     expect(enqueued.filter((m) => m.type === "receipts")).toEqual([]);
     freezeClock(Date.now() + 16 * 60_000);
-    await sweepNotifications({ ...env, NOTIFICATIONS_QUEUE: queue });
+    enqueued.push(...(await sweep()));
     const receipts = enqueued.filter((m) => m.type === "receipts");
     expect(receipts.length).toBeGreaterThan(0);
     await runNotificationsQueue(receipts);
@@ -276,13 +271,8 @@ describe("Expo push", () => {
     await setPreferences(user, { daily_cap: 100 });
     await runNotificationsQueue(Array.from({ length: 40 }, () => notifyMessage(user)));
     const enqueued: NotificationMessage[] = [];
-    const queue = {
-      async sendBatch(messages: Iterable<{ body: unknown }>) {
-        for (const m of messages) enqueued.push(m.body as NotificationMessage);
-      },
-    } as unknown as Queue<unknown>;
     freezeClock(Date.now() + 16 * 60_000);
-    await sweepNotifications({ ...env, NOTIFICATIONS_QUEUE: queue });
+    enqueued.push(...(await sweep()));
     const receipts = enqueued.filter(
       (m) => m.type === "receipts" && m.pushes.some((p) => p.ticket_id !== ""),
     );
@@ -388,16 +378,11 @@ describe("pushes under pressure", () => {
     const first = await runNotificationsQueue([notifyMessage(user)]);
     expect(first.delays).toEqual([3600]);
     const enqueued: NotificationMessage[] = [];
-    const queue = {
-      async sendBatch(messages: Iterable<{ body: unknown }>) {
-        for (const m of messages) enqueued.push(m.body as NotificationMessage);
-      },
-    } as unknown as Queue<unknown>;
     const clock = freezeClock(Date.now() + 20 * 60_000);
-    await sweepNotifications({ ...env, NOTIFICATIONS_QUEUE: queue });
+    enqueued.push(...(await sweep()));
     expect(enqueued.filter((m) => m.type === "push" && m.user_id === user.id)).toEqual([]);
     clock.tick(45 * 60_000);
-    await sweepNotifications({ ...env, NOTIFICATIONS_QUEUE: queue });
+    enqueued.push(...(await sweep()));
     const due = enqueued.filter((m) => m.type === "push" && m.user_id === user.id);
     expect(due).toHaveLength(1);
     await runNotificationsQueue(due);

@@ -8,7 +8,6 @@ import {
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { createDatabase } from "../src/db";
-import type { NotificationMessage } from "../src/features/notifications/message";
 import { waitingScans } from "../src/features/notifications/sweeps";
 import worker, { CRONS } from "../src/index";
 import { sweepNotifications } from "../src/jobs/notification-sweeper";
@@ -26,34 +25,13 @@ import {
   runNotificationsQueue,
   setPreferences,
   storedNotificationsOf,
+  sweep,
   unreadOf,
 } from "./helpers/notifications";
 import { deliver } from "./helpers/outbox";
 import { createTask } from "./helpers/tasks";
 
 const MINUTE = 60_000;
-
-/** A queue that keeps what it is sent, so a test can see exactly what a job enqueued. */
-function recordingQueue() {
-  const sent: NotificationMessage[] = [];
-  const queue = {
-    sent,
-    async send(body: unknown) {
-      sent.push(body as NotificationMessage);
-    },
-    async sendBatch(messages: Iterable<{ body: unknown }>) {
-      for (const m of messages) sent.push(m.body as NotificationMessage);
-    },
-  };
-  return queue;
-}
-
-/** Runs the minute sweep with a recording queue; answers what it enqueued. */
-async function sweep(now = Date.now()) {
-  const queue = recordingQueue();
-  await sweepNotifications({ ...env, NOTIFICATIONS_QUEUE: queue as unknown as Queue<unknown> }, now);
-  return queue.sent;
-}
 
 describe("the inbox", () => {
   it("lists delivered notifications newest first, in pages, with unread counts", async () => {

@@ -3,6 +3,7 @@ import { env } from "cloudflare:workers";
 import type { NotificationMessage, NotifyMessage } from "../../src/features/notifications/message";
 import type { NotificationDto, PreferencesDto } from "../../src/features/notifications/schemas";
 import worker, { QUEUE_NAMES } from "../../src/index";
+import { sweepNotifications } from "../../src/jobs/notification-sweeper";
 import { callJson, createUser, type TestUser } from "./api";
 import { actingThroughApiToken } from "./auth";
 
@@ -97,4 +98,19 @@ export async function notificationsUser(timezone?: string): Promise<TestUser> {
     "tasks:read",
     "tasks:write",
   ]);
+}
+
+/**
+ * Runs the minute cron's notification sweep once, with a queue that keeps what it is sent instead of
+ * delivering it, and answers exactly what the run enqueued.
+ */
+export async function sweep(now = Date.now()): Promise<NotificationMessage[]> {
+  const sent: NotificationMessage[] = [];
+  const queue = {
+    async sendBatch(messages: Iterable<{ body: unknown }>) {
+      for (const m of messages) sent.push(m.body as NotificationMessage);
+    },
+  };
+  await sweepNotifications({ ...env, NOTIFICATIONS_QUEUE: queue as unknown as Queue<unknown> }, now);
+  return sent;
 }
