@@ -24,8 +24,10 @@ import {
   mapConcurrent,
   positiveInt,
   prepareState,
+  printLoadTable,
   request,
   runMain,
+  runPass,
   STATE_DIR,
   sleep,
   startServer,
@@ -38,6 +40,9 @@ const USERS = positiveInt("BENCH_NOTIFY_USERS", 1000);
 const TASKS_PER_USER = positiveInt("BENCH_NOTIFY_TASKS", 10);
 const TIMEOUT_SECONDS = positiveInt("BENCH_NOTIFY_TIMEOUT", 600);
 const EXPECTED = USERS * TASKS_PER_USER;
+/** The inbox read pass: 50 connections (the house bar's), 5 s a route. */
+const READ_CONNECTIONS = 50;
+const READ_SECONDS = positiveInt("BENCH_NOTIFY_READ_SECONDS", 5);
 const SETUP_CONCURRENCY = 20;
 const HEALTH_SECONDS = 5;
 const HEALTH_CONNECTIONS = 50;
@@ -266,6 +271,30 @@ function analyse(db, users) {
   };
 }
 
+/**
+ * The inbox's hot reads under load, in one pass with GET /health (the house bar: at least 60% of its
+ * throughput at 50 connections, p99 within 1.5× of its own), as one user with TASKS_PER_USER rows.
+ */
+async function inboxReads(base, user) {
+  const headers = { authorization: `Bearer ${user.token}` };
+  const list = [
+    { name: "GET /health", method: "GET", path: "/health" },
+    {
+      name: "GET /api/v1/notifications?limit=50",
+      method: "GET",
+      path: "/api/v1/notifications?limit=50",
+      headers,
+    },
+    {
+      name: "GET /api/v1/notifications/unread-count",
+      method: "GET",
+      path: "/api/v1/notifications/unread-count",
+      headers,
+    },
+  ];
+  return runPass(base, list, READ_CONNECTIONS, READ_SECONDS, 1);
+}
+
 /** Through the API, as the users themselves: SAMPLE_USERS inboxes must each show TASKS_PER_USER reminders. */
 async function checkSample(base, users) {
   const step = Math.max(1, Math.floor(users.length / SAMPLE_USERS));
@@ -396,6 +425,7 @@ async function main() {
   await sleep(SETTLE_MS);
   const result = analyse(db, users);
   const sample = await checkSample(base, users);
+  const reads = await inboxReads(base, users[0]);
   db.close();
   await stopServer();
   const logScan = scanLog();
@@ -518,6 +548,19 @@ async function main() {
     );
   }
   console.log(`wall time ${wallSeconds.toFixed(0)} s`);
+  console.log(
+    `\nInbox reads, ${READ_CONNECTIONS} connections, ${READ_SECONDS} s each, in one pass with /health:`,
+  );
+  printLoadTable(reads);
+  const healthRead = reads.find((r) => r.route === "GET /health");
+  for (const row of reads.filter((r) => r !== healthRead)) {
+    const p99 = healthRead ? row.p99_ms / healthRead.p99_ms : null;
+    const meets = (row.ratio_to_health ?? 0) >= 0.6 && p99 !== null && p99 <= 1.5;
+    console.log(
+      `${meets ? "meets" : "MISSES"} the hot-route bar: ${row.route} at ${fixed(row.ratio_to_health, 2)}× /health's req/s, ` +
+        `p99 ${fixed(p99, 2)}× /health's`,
+    );
+  }
 
   const targets = [
     { target: "lost = 0", value: result.lost, pass: result.lost === 0 },
@@ -556,6 +599,7 @@ async function main() {
     api_sample: sample,
     wrangler_log: logScan,
     wall_s: wallSeconds,
+    inbox_reads: reads,
     targets,
     ok,
   });

@@ -16,6 +16,7 @@ import {
   notifyMessage,
   runNotificationsQueue,
   setPreferences,
+  storedNotificationsOf,
   sweep,
 } from "./helpers/notifications";
 
@@ -363,6 +364,25 @@ describe("pushes under pressure", () => {
     await runNotificationsQueue([notifyMessage(bob, { title: "Bob's own" })]);
     expect(service.received.map((p) => JSON.parse(p.payload).title)).toEqual(["Bob's own"]);
     expect(await subscriptionsOf(bob.id)).toEqual([subscription.endpoint]);
+  });
+
+  it("a push waiting for a browser that was since removed settles instead of waiting for ever", async () => {
+    const user = await createUser();
+    const { service, subscription } = await subscribedBrowser(user);
+    service.respond(subscription.endpoint, 503, 1);
+    const message = notifyMessage(user);
+    await runNotificationsQueue([message]);
+    await call("/api/v1/notifications/push-subscriptions", {
+      token: user.token,
+      method: "DELETE",
+      body: { endpoint: subscription.endpoint },
+    });
+    freezeClock(Date.now() + 10 * 60_000);
+    const result = await runNotificationsQueue([message], 2);
+    expect(result.explicitAcks).toHaveLength(1);
+    const [stored] = await storedNotificationsOf(user.id);
+    expect(stored?.push_state).toBe("done");
+    expect((await sweep()).filter((m) => m.type === "push" && m.user_id === user.id)).toEqual([]);
   });
 
   it("a long Retry-After is kept: the minute sweep does not push before it", async () => {

@@ -12,6 +12,7 @@ import { type PushConfig, pushConfig } from "./push-config";
 import { pushPayloadOf } from "./push-payload";
 import {
   claimPushes,
+  closeOrphanStatements,
   type PushRecord,
   type PushRow,
   recordStatements,
@@ -230,6 +231,13 @@ export async function pushNotifications(
   const due = rows.filter((r) => r.status === "delivered" && r.pushState === "pending");
   if (due.length === 0) return retry;
   const targets = await targetsOf(db, [...new Set(due.map((r) => r.userId))]);
+  if (targets.subscriptions.size === 0 && targets.devices.size === 0) {
+    // Nobody here has a browser or phone registered: nothing to claim, the pushes are done.
+    const ids = due.map((r) => r.id);
+    const [first, ...rest] = [...closeOrphanStatements(db, ids, Date.now()), ...settleStatements(db, ids)];
+    if (first) await db.batch([first, ...rest]);
+    return retry;
+  }
   const config = await pushConfig(env);
   const claimId = crypto.randomUUID();
   const claimed = await claimPushes(db, due, targets, {

@@ -186,6 +186,29 @@ export function recordStatements(
 }
 
 /**
+ * For users with no target left: their notifications' waiting pushes (to targets since removed) are
+ * closed, so the notifications settle instead of waiting for the sweep for ever.
+ */
+export function closeOrphanStatements(
+  db: Database,
+  ids: readonly string[],
+  now: number,
+): BatchItem<"sqlite">[] {
+  const at = nowIso(now);
+  return chunkList(ids, 90).map((chunk) =>
+    db
+      .update(notificationPushes)
+      .set({ status: "failed", detail: "The target was removed.", leaseUntil: null, claimId: null })
+      .where(
+        and(
+          inArray(notificationPushes.notificationId, chunk),
+          sql`(${notificationPushes.status} = 'pending' OR (${notificationPushes.status} = 'sending' AND ${notificationPushes.leaseUntil} <= ${at}))`,
+        ),
+      ),
+  );
+}
+
+/**
  * Marks the notifications whose pushes have all settled as done, with the channels that took them.
  * A notification with a push still pending or being sent stays pending.
  */
