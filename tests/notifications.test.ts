@@ -8,6 +8,7 @@ import {
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { createDatabase } from "../src/db";
+import { foldIntoDigest } from "../src/features/notifications/delivery";
 import { waitingScans } from "../src/features/notifications/sweeps";
 import worker, { CRONS } from "../src/index";
 import { sweepNotifications } from "../src/jobs/notification-sweeper";
@@ -233,6 +234,41 @@ describe("the daily cap and the digest", () => {
     expect(folded.map((n) => n.title).sort()).toEqual(["N4", "N5"]);
     expect((digest?.data as { notification_ids?: string[] } | undefined)?.notification_ids).toHaveLength(2);
     expect((await inboxOf(user)).filter((n) => n.kind === "digest")).toHaveLength(1);
+  });
+
+  it("two overlapping folds never make a digest that lists what it does not hold", async () => {
+    const user = await createUser();
+    await setPreferences(user, { daily_cap: 1 });
+    for (let i = 0; i < 4; i++) await notify(user, { title: `F${i}` });
+    const folded = (await storedNotificationsOf(user.id)).filter((r) => r.status === "folded");
+    expect(folded).toHaveLength(3);
+    // Waiting times out of id order: a fold up to `early` starts at the 2nd row, one up to now at the 1st.
+    const now = Date.now();
+    const early = now - 60 * MINUTE;
+    const times = [now - 30 * MINUTE, early - MINUTE, early - MINUTE];
+    await env.DB.batch(
+      folded.map((r, i) =>
+        env.DB.prepare("UPDATE notifications SET deliver_at = ? WHERE id = ?").bind(
+          new Date(times[i] ?? now).toISOString(),
+          r.id,
+        ),
+      ),
+    );
+    const db = createDatabase(env.DB);
+    await Promise.all([foldIntoDigest(db, user.id, early, now), foldIntoDigest(db, user.id, now, now)]);
+    const { results: digests } = await env.DB.prepare(
+      "SELECT id, data FROM notifications WHERE user_id = ? AND kind = 'digest'",
+    )
+      .bind(user.id)
+      .all<{ id: string; data: string }>();
+    expect(digests.length).toBeGreaterThan(0);
+    for (const digest of digests) {
+      const listed = (JSON.parse(digest.data) as { notification_ids: string[] }).notification_ids;
+      const held = (await storedNotificationsOf(user.id))
+        .filter((r) => r.digest_id === digest.id)
+        .map((r) => r.id);
+      expect(held.sort()).toEqual([...listed].sort());
+    }
   });
 
   it("with digests off, sends what is past the cap to the inbox silently", async () => {

@@ -132,7 +132,7 @@ export async function deliveredRow(db: Database, userId: string, id: string): Pr
 }
 
 /**
- * The most notifications one digest folds (their ids are bound in one statement with four more
+ * The most notifications one digest folds (their ids are bound in one statement with five more
  * values, under D1's 100 parameters); the rest wait for the next run of the sweeper.
  */
 export const DIGEST_MAX_ITEMS = 90;
@@ -192,22 +192,28 @@ export async function foldIntoDigest(
   const id = newId(now);
   const digestIdOf = sql`(SELECT d.id FROM notifications d WHERE d.user_id = ${userId} AND d.key = ${key})`;
   const [inserted, , rows] = await db.batch([
-    insertNotification(db, {
-      id,
-      userId,
-      key,
-      kind: "digest",
-      title: text.title,
-      body: text.body,
-      data: {
-        notification_ids: ids,
-        counts: text.counts,
-        items: waiting.slice(0, 10).map((r) => ({ notification_id: r.id, kind: r.kind, title: r.title })),
+    insertNotification(
+      db,
+      {
+        id,
+        userId,
+        key,
+        kind: "digest",
+        title: text.title,
+        body: text.body,
+        data: {
+          notification_ids: ids,
+          counts: text.counts,
+          items: waiting.slice(0, 10).map((r) => ({ notification_id: r.id, kind: r.kind, title: r.title })),
+        },
+        enqueuedAt: until,
+        placement,
+        dailyCap: context.preferences.daily_cap,
       },
-      enqueuedAt: until,
-      placement,
-      dailyCap: context.preferences.daily_cap,
-    }),
+      // Written only while every row it lists is still waiting: a concurrent fold (under another
+      // first row) that took any of them makes this digest nothing, never an empty or a false one.
+      sql`NOT EXISTS (SELECT 1 FROM notifications n, json_each(${JSON.stringify(ids)}) j WHERE n.id = j.value AND n.status <> 'folded')`,
+    ),
     db
       .update(notifications)
       // Only the delivery whose digest row was written folds (a concurrent one that lost the key folds

@@ -26,6 +26,8 @@ import type { NotificationRow } from "./queries";
 export const MAX_PUSH_ATTEMPTS = 6;
 /** Queues delay a retry by at most 12 hours; a longer Retry-After waits that long and asks again. */
 export const MAX_RETRY_DELAY_SECONDS = 43_200;
+/** A queue consumer's invocation is stopped after 15 minutes of wall time. */
+const MAX_CONSUMER_MS = 15 * 60_000;
 /** Web pushes in flight at once: under the Workers limit of six open connections, with one to spare. */
 const WEB_PUSH_CONCURRENCY = 5;
 
@@ -181,7 +183,8 @@ function leaseFor(rows: readonly NotificationRow[], targets: Targets, timeoutMs:
     rows.reduce((n, row) => n + [...map.values()].filter((t) => t.userId === row.userId).length, 0);
   const webRounds = Math.ceil(count(targets.subscriptions) / WEB_PUSH_CONCURRENCY);
   const expoRounds = Math.ceil(count(targets.devices) / (100 * 6));
-  return (webRounds + expoRounds + 1) * timeoutMs + 60_000;
+  // Never past the longest a queue consumer may run: a delivery cannot still be sending after that.
+  return Math.min(MAX_CONSUMER_MS, (webRounds + expoRounds + 1) * timeoutMs) + 60_000;
 }
 
 /** Exponential backoff for a push without Retry-After: 30 s, 60 s, 120 s … */

@@ -1,4 +1,4 @@
-import { and, desc, eq, inArray, isNull, lt, or, sql } from "drizzle-orm";
+import { and, desc, eq, inArray, isNull, lt, or, type SQL, sql } from "drizzle-orm";
 import type { Database } from "../../db";
 import { notificationPreferences, notifications, users } from "../../db/schema";
 import { rowsToFetch } from "../../lib/pagination";
@@ -142,10 +142,10 @@ export interface NotificationWrite {
 }
 
 /**
- * The one insert of a notification. The daily cap is counted inside the statement, so concurrent
+ * The one insert of a notification (only when `onlyIf` holds in the batch). The daily cap is counted inside the statement, so concurrent
  * deliveries for one person can never both slip under it; a key already written inserts nothing.
  */
-export function insertNotification(db: Database, w: NotificationWrite) {
+export function insertNotification(db: Database, w: NotificationWrite, onlyIf: SQL = sql`1`) {
   const p = w.placement;
   const capped = p.countsTowardCap
     ? sql`(SELECT count(*) FROM notifications n WHERE n.user_id = ${w.userId} AND n.local_day = ${p.localDay} AND n.counts_toward_cap = 1 AND n.status IN ('delivered','deferred')) >= ${w.dailyCap}`
@@ -188,7 +188,7 @@ export function insertNotification(db: Database, w: NotificationWrite) {
         })
         .from(sql`(SELECT ${capped} AS capped) AS c`)
         // SQLite reads `ON CONFLICT` after a bare `FROM …` as a join constraint; a WHERE ends the SELECT.
-        .where(sql`1`),
+        .where(onlyIf),
     )
     .onConflictDoNothing({ target: [notifications.userId, notifications.key] })
     .returning({ id: notifications.id });
