@@ -50,6 +50,9 @@ const server = spawn(
     "--test-scheduled",
     "--var",
     `API_BASE_URL:http://localhost:${port}`,
+    // Webhooks may go to a receiver on this machine (http://127.0.0.1:<port>); production keeps it off.
+    "--var",
+    "WEBHOOKS_ALLOW_LOCAL:true",
   ],
   { stdio: "inherit", env },
 );

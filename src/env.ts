@@ -50,6 +50,8 @@ export interface Env {
   EXPO_PUSH_URL?: string;
   /** Expo's access token, when the project requires one (secret). */
   EXPO_ACCESS_TOKEN?: string;
+  /** "true" lets webhooks target http://127.0.0.1:<port> and localhost (local development only). */
+  WEBHOOKS_ALLOW_LOCAL?: string;
   /** Comma-separated push service hosts subscriptions may point at (default: the browsers' own). */
   PUSH_SERVICE_HOSTS?: string;
   /** Milliseconds one push request may take (default 10 000). */

@@ -500,6 +500,10 @@ async function ownUser(): Promise<{ user: TestUser; ids: OwnIds }> {
     token: user.token,
     body: { expo_push_token: `ExponentPushToken[fuzz-${crypto.randomUUID()}]`, platform: "android" },
   });
+  const webhook = await callJson<{ webhook_id: string }>("/api/v1/webhooks", 201, {
+    token: user.token,
+    body: { url: "https://hooks.example.com/fuzz", event_types: ["*"] },
+  });
   return {
     user,
     ids: {
@@ -517,6 +521,7 @@ async function ownUser(): Promise<{ user: TestUser; ids: OwnIds }> {
       template_id: template.template_id,
       notification_id: notification?.notification_id ?? "",
       device_id: device.device_id,
+      webhook_id: webhook.webhook_id,
     },
   };
 }

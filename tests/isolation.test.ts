@@ -46,7 +46,7 @@ interface Ids extends PathIds {
 const HTTP_METHODS = new Set(["get", "put", "post", "delete", "patch", "head", "options", "trace"]);
 
 /** How many id routes the API has today; the matrix must never silently cover fewer. */
-const MIN_ID_ROUTES = 47;
+const MIN_ID_ROUTES = 51;
 
 /**
  * Id routes over global resources that only administrators touch (no user owns a bonus XP window):
@@ -99,6 +99,7 @@ const BODY_RECIPES: Record<string, (ids: Ids) => unknown> = {
   "POST /api/v1/tasks/{task_id}/split": () => ({ apply: true, splitter: "local" }),
   "POST /api/v1/tasks/{task_id}/steps/{step_id}/split": () => ({ apply: true, splitter: "local" }),
   "POST /api/v1/tasks/{task_id}/steps/{step_id}/feedback": () => ({ rating: "too_large" }),
+  "PATCH /api/v1/webhooks/{webhook_id}": () => ({ url: "https://attacker.example.com/steal", enabled: true }),
 };
 
 function requestFor(route: IdRoute, ids: Ids) {
@@ -131,6 +132,7 @@ const placeholdersFor = (ids: Ids): Record<string, string> => ({
   [ids.template_id]: "{template_id}",
   [ids.notification_id]: "{notification_id}",
   [ids.device_id]: "{device_id}",
+  [ids.webhook_id]: "{webhook_id}",
 });
 
 /** A problem with everything that names the request itself (ids, request id) taken out. */
@@ -157,6 +159,7 @@ const A_TEMPLATE_NAME = "Alice secret morning routine";
 const A_TEMPLATE_STEP = "Feed the secret goldfish";
 const A_NOTIFICATION = "Alice secret reminder about the party";
 const A_DEVICE_TOKEN = "ExponentPushToken[alice-secret-device]";
+const A_WEBHOOK_URL = "https://alice-secret-hooks.example.com/private";
 const A_SECRETS = [
   A_TITLE,
   A_SECOND_TITLE,
@@ -170,6 +173,7 @@ const A_SECRETS = [
   A_TEMPLATE_STEP,
   A_NOTIFICATION,
   A_DEVICE_TOKEN,
+  A_WEBHOOK_URL,
 ];
 
 /**
@@ -193,6 +197,7 @@ function secretsFor(request: { path: string; body: unknown }): string[] {
     aliceIds.template_id,
     aliceIds.notification_id,
     aliceIds.device_id,
+    aliceIds.webhook_id,
   ];
   return [...A_SECRETS, ...ids.filter((id) => !named.includes(id))];
 }
@@ -212,6 +217,7 @@ let aliceAssignmentsBefore: Assignment[];
 let alicePetBefore: Pet;
 let aliceTemplateBefore: Template;
 let aliceInboxBefore: Notification[];
+let aliceWebhookSecret: string;
 /** Bob's own agent, and its own token: a second kind of caller that must not reach Alice's ids. */
 let bobAgent: RegisteredAgent;
 let bobAgentToken: string;
@@ -228,6 +234,7 @@ const missingIds: Ids = {
   template_id: `missing-template-${crypto.randomUUID()}`,
   notification_id: newId(),
   device_id: newId(),
+  webhook_id: newId(),
 };
 const exercised = new Set<string>();
 
@@ -277,7 +284,13 @@ beforeAll(async () => {
     token: alice.token,
     body: { expo_push_token: A_DEVICE_TOKEN, platform: "ios" },
   });
+  const webhook = await callJson<{ webhook_id: string; secret: string }>("/api/v1/webhooks", 201, {
+    token: alice.token,
+    body: { url: A_WEBHOOK_URL, event_types: ["*"], description: A_NOTIFICATION },
+  });
+  aliceWebhookSecret = webhook.secret;
   aliceIds = {
+    webhook_id: webhook.webhook_id,
     notification_id: notification?.notification_id ?? "",
     device_id: device.device_id,
     task_id: first.task_id,
@@ -508,6 +521,22 @@ describe("after the other user's attempts", () => {
     for (const secret of A_SECRETS) expect(text).not.toContain(secret);
     expect(await callJson("/api/v1/focus/sessions", 200, { token: bob.token })).toEqual([]);
     expect(await focusStateOf(bob)).toMatchObject({ phase: "idle", session: null, last_session: null });
+  });
+
+  it("the owner's webhook is as it was: same URL, enabled, same secret", async () => {
+    const hook = await callJson<{ url: string; enabled: boolean }>(
+      `/api/v1/webhooks/${aliceIds.webhook_id}`,
+      200,
+      {
+        token: alice.token,
+      },
+    );
+    expect(hook).toMatchObject({ url: A_WEBHOOK_URL, enabled: true });
+    const row = await env.DB.prepare("SELECT secret FROM webhooks WHERE id = ?")
+      .bind(aliceIds.webhook_id)
+      .first<{ secret: string }>();
+    expect(row?.secret).toBe(aliceWebhookSecret);
+    expect(await callJson("/api/v1/webhooks", 200, { token: bob.token })).toEqual([]);
   });
 
   it("the owner's inbox and device are as they were, and the other user's inbox is empty", async () => {

@@ -17,6 +17,7 @@ export interface PathIds {
   notification_id: string;
   /** An Expo device registered for push. */
   device_id: string;
+  webhook_id: string;
 }
 
 /** "/api/v1/tasks/{task_id}" with the task id of `ids`; throws for a parameter PathIds does not know. */
@@ -34,6 +35,7 @@ export function fillPath(template: string, ids: PathIds): string {
     template_id: ids.template_id,
     notification_id: ids.notification_id,
     device_id: ids.device_id,
+    webhook_id: ids.webhook_id,
   };
   return template.replace(/\{([^}]+)\}/g, (_match, name: string) => {
     const value = values[name];

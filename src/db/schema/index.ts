@@ -10,3 +10,4 @@ export * from "./splitting";
 export * from "./tasks";
 export * from "./templates";
 export * from "./users";
+export * from "./webhooks";

@@ -13,6 +13,8 @@ export const SCOPES = [
   "pets:write",
   "notifications:read",
   "notifications:write",
+  "webhooks:read",
+  "webhooks:write",
   "admin",
 ] as const;
 export type Scope = (typeof SCOPES)[number];
