@@ -7,6 +7,7 @@ import { cleanUpExpired } from "./jobs/housekeeping";
 import { sweepNotifications } from "./jobs/notification-sweeper";
 import { consumeNotifications } from "./jobs/notifications-consumer";
 import { reconcileOutbox } from "./jobs/outbox-reconciler";
+import { consumeWebhooks } from "./jobs/webhooks-consumer";
 
 export { FocusTimer } from "../durable-objects/focus-timer";
 export { LeaderboardShard } from "../durable-objects/leaderboard-shard";
@@ -25,6 +26,7 @@ export const CRONS = {
 export const QUEUE_NAMES = {
   events: "pap-events",
   notifications: "pap-notifications",
+  webhooks: "pap-webhooks",
   deadLetters: "pap-dead-letters",
 } as const;
 
@@ -34,9 +36,10 @@ export default {
   async queue(batch, env) {
     if (batch.queue === QUEUE_NAMES.events) return consumeEvents(batch, env);
     if (batch.queue === QUEUE_NAMES.notifications) return consumeNotifications(batch, env);
+    if (batch.queue === QUEUE_NAMES.webhooks) return consumeWebhooks(batch, env);
     if (batch.queue === QUEUE_NAMES.deadLetters) return recordDeadLetters(batch, env);
-    // A queue whose consumer arrives with a later feature (webhooks): its messages are kept as dead
-    // letters (readable at GET /api/v1/admin/dead-letters), never logged and dropped.
+    // A queue this Worker does not consume (a binding added before its consumer): its messages are
+    // kept as dead letters (readable at GET /api/v1/admin/dead-letters), never logged and dropped.
     console.error(
       JSON.stringify({ level: "error", message: "no consumer for this queue yet", queue: batch.queue }),
     );

@@ -543,19 +543,19 @@ describe("dead letters", () => {
   });
 });
 
-describe("a queue with no consumer yet", () => {
+describe("a queue with no consumer", () => {
   it("keeps its messages as dead letters instead of dropping them", async () => {
-    const deliveryId = `wh-${crypto.randomUUID()}`;
-    const batch = createMessageBatch<unknown>("pap-webhooks", [
-      { id: deliveryId, timestamp: new Date(), attempts: 1, body: { delivery_id: deliveryId } },
+    const id = `orphan-${crypto.randomUUID()}`;
+    const batch = createMessageBatch<unknown>("pap-not-consumed-here", [
+      { id, timestamp: new Date(), attempts: 1, body: { anything: id } },
     ]);
     const ctx = createExecutionContext();
     await worker.queue(batch, env);
     expect((await getQueueResult(batch, ctx)).ackAll).toBe(true);
     const row = await env.DB.prepare("SELECT source FROM dead_letters WHERE message_id = ?")
-      .bind(deliveryId)
+      .bind(id)
       .first<{ source: string }>();
-    expect(row?.source).toBe("webhooks");
+    expect(row?.source).toBe("unknown");
   });
 });
 

@@ -28,3 +28,32 @@ export const webhooks = sqliteTable(
     index("webhooks_enabled").on(t.userId).where(sql`${t.enabled} = 1`),
   ],
 );
+
+/**
+ * Every delivery attempt, for the owner's log: one `delivery_id` (the `webhook-id` receivers see) per
+ * (event, endpoint), however many attempts it takes.
+ */
+export const webhookAttempts = sqliteTable(
+  "webhook_attempts",
+  {
+    id: text("id").primaryKey(),
+    deliveryId: text("delivery_id").notNull(),
+    webhookId: text("webhook_id").notNull(),
+    userId: text("user_id").notNull(),
+    eventId: text("event_id").notNull(),
+    eventType: text("event_type").notNull(),
+    attempt: integer("attempt").notNull(),
+    outcome: text("outcome", { enum: ["succeeded", "failed"] }).notNull(),
+    statusCode: integer("status_code"),
+    latencyMs: integer("latency_ms").notNull(),
+    /** The start of the receiver's answer (2 KB), or why there was none. */
+    responseExcerpt: text("response_excerpt"),
+    error: text("error"),
+    nextRetryAt: text("next_retry_at"),
+    createdAt: text("created_at").notNull(),
+  },
+  (t) => [
+    index("webhook_attempts_webhook").on(t.webhookId, t.id),
+    index("webhook_attempts_delivery").on(t.deliveryId),
+  ],
+);
