@@ -176,7 +176,37 @@ describe("webhook deliveries", () => {
     expect(result.retryMessages).toHaveLength(1);
     const [logged] = await attemptsOf(hook.webhook_id);
     expect(logged).toMatchObject({ outcome: "failed", status_code: null });
-    expect(logged?.error).toContain("169.254.169.254");
+    // Refused by the check on the redirect's hop, before any request could go there.
+    expect(logged?.error).toContain("is the cloud metadata address");
+  });
+
+  it("give up on a receiver that trickles its answer, and log the attempt", async () => {
+    const user = await createUser();
+    routeOutbound("slow.hooks.fake.test", () => {
+      const body = new ReadableStream<Uint8Array>({
+        start(controller) {
+          controller.enqueue(new TextEncoder().encode("o"));
+          // …and never closes.
+        },
+      });
+      return new Response(body, { status: 200 });
+    });
+    const hook = await subscribe(user, "https://slow.hooks.fake.test/hook", ["*"]);
+    const started = Date.now();
+    const result = await runWebhooksQueue([await deliveryMessage(completed(user.id), hook.webhook_id)]);
+    expect(Date.now() - started).toBeLessThan(12_000);
+    expect(result.explicitAcks).toHaveLength(1);
+    const [logged] = await attemptsOf(hook.webhook_id);
+    expect(logged).toMatchObject({ outcome: "succeeded", status_code: 200, response_excerpt: "o" });
+  }, 20_000);
+
+  it("never delay a retry past the queue's 12 hours, jitter included", async () => {
+    const { retryDelaySeconds } = await import("../src/features/webhooks/delivery");
+    for (let attempt = 1; attempt <= 12; attempt++) {
+      expect(retryDelaySeconds(attempt, () => 0.999)).toBeLessThanOrEqual(43_200);
+    }
+    expect(retryDelaySeconds(1, () => 0.5)).toBe(30);
+    expect(retryDelaySeconds(3, () => 0.5)).toBe(480);
   });
 
   it("skip a paused endpoint without calling it", async () => {

@@ -16,23 +16,34 @@ import { allowsLocalReceivers, secretsInForce } from "./service";
 
 /** A receiver gets this long to answer. */
 export const DELIVERY_TIMEOUT_MS = 10_000;
+/** Queues delay a retry by at most this. */
+const MAX_DELAY_SECONDS = 43_200;
 /** The start of the receiver's answer kept in the log. */
 const EXCERPT_BYTES = 2048;
 
 /** Backoff with jitter for attempt n (1-based): about 30 s, 2 min, 8 min, 30 min, 2 h … at most 12 h. */
 export function retryDelaySeconds(attempt: number, random = Math.random): number {
-  const base = Math.min(43_200, 30 * 4 ** Math.max(0, attempt - 1));
-  return Math.max(1, Math.round(base * (0.75 + random() * 0.5)));
+  const base = Math.min(MAX_DELAY_SECONDS, 30 * 4 ** Math.max(0, attempt - 1));
+  // Clamped after the jitter: Queues delay a message by at most 12 hours.
+  return Math.min(MAX_DELAY_SECONDS, Math.max(1, Math.round(base * (0.75 + random() * 0.5))));
 }
 
-async function excerptOf(response: Response): Promise<string> {
+/** The start of the answer, read until `deadline` at the latest: a receiver that trickles its body is cut off. */
+async function excerptOf(response: Response, deadline: number): Promise<string> {
   const reader = response.body?.getReader();
   if (!reader) return "";
   const chunks: Uint8Array[] = [];
   let size = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(
+      () => reject(new Error("The receiver's answer took too long.")),
+      Math.max(0, deadline - Date.now()),
+    );
+  });
   try {
     while (size < EXCERPT_BYTES) {
-      const { done, value } = await reader.read();
+      const { done, value } = await Promise.race([reader.read(), late]);
       if (done) break;
       chunks.push(value);
       size += value.length;
@@ -40,6 +51,7 @@ async function excerptOf(response: Response): Promise<string> {
   } catch {
     // What arrived is kept.
   } finally {
+    if (timer !== undefined) clearTimeout(timer);
     reader.cancel().catch(() => undefined);
   }
   const bytes = new Uint8Array(Math.min(size, EXCERPT_BYTES));
@@ -99,30 +111,38 @@ export async function attemptDelivery(
       allowLocal: allowsLocalReceivers(env),
     });
     statusCode = response.status;
-    excerpt = await excerptOf(response);
+    excerpt = await excerptOf(response, started + DELIVERY_TIMEOUT_MS);
   } catch (failure) {
     error = failure instanceof Error ? failure.message.slice(0, 500) : String(failure).slice(0, 500);
   }
   const delivered = statusCode !== null && statusCode >= 200 && statusCode < 300;
   const retryAfterSeconds = delivered ? 0 : retryDelaySeconds(attempt);
-  await db
-    .insert(webhookAttempts)
-    .values({
-      id: newId(),
-      deliveryId: message.delivery_id,
-      webhookId: webhook.id,
-      userId: webhook.userId,
-      eventId: message.event.id,
-      eventType: message.event.type,
-      attempt,
-      outcome: delivered ? "succeeded" : "failed",
-      statusCode,
-      latencyMs: Date.now() - started,
-      responseExcerpt: excerpt,
-      error,
-      nextRetryAt: delivered ? null : nowIso(Date.now() + retryAfterSeconds * 1000),
-      createdAt: nowIso(started),
-    })
-    .run();
+  try {
+    await db
+      .insert(webhookAttempts)
+      .values({
+        id: newId(),
+        deliveryId: message.delivery_id,
+        webhookId: webhook.id,
+        userId: webhook.userId,
+        eventId: message.event.id,
+        eventType: message.event.type,
+        attempt,
+        outcome: delivered ? "succeeded" : "failed",
+        statusCode,
+        latencyMs: Date.now() - started,
+        responseExcerpt: excerpt,
+        error,
+        nextRetryAt: delivered ? null : nowIso(Date.now() + retryAfterSeconds * 1000),
+        createdAt: nowIso(started),
+      })
+      .run();
+  } catch (logFailure) {
+    // A delivery the receiver took is not sent again because its log line could not be written.
+    if (!delivered) throw logFailure;
+    console.error(
+      JSON.stringify({ level: "error", message: "webhook attempt not logged", error: String(logFailure) }),
+    );
+  }
   return delivered ? { delivered: true } : { delivered: false, retryAfterSeconds };
 }
