@@ -7,6 +7,7 @@ import { and, eq } from "drizzle-orm";
 import type { Database } from "../../db";
 import { webhookAttempts, webhooks } from "../../db/schema";
 import type { Env } from "../../env";
+import { bodyPrefix, deadlineOf } from "../../lib/body-prefix";
 import { newId } from "../../lib/ids";
 import { nowIso } from "../../lib/time";
 import { safeFetch } from "../../lib/webhooks/safe-fetch";
@@ -30,38 +31,12 @@ export function retryDelaySeconds(attempt: number, random = Math.random): number
 
 /** The start of the answer, read until `deadline` at the latest: a receiver that trickles its body is cut off. */
 async function excerptOf(response: Response, deadline: number): Promise<string> {
-  const reader = response.body?.getReader();
-  if (!reader) return "";
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error("The receiver's answer took too long.")),
-      Math.max(0, deadline - Date.now()),
-    );
-  });
+  const late = deadlineOf(deadline);
   try {
-    while (size < EXCERPT_BYTES) {
-      const { done, value } = await Promise.race([reader.read(), late]);
-      if (done) break;
-      chunks.push(value);
-      size += value.length;
-    }
-  } catch {
-    // What arrived is kept.
+    return await bodyPrefix(response, EXCERPT_BYTES, late.stop);
   } finally {
-    if (timer !== undefined) clearTimeout(timer);
-    reader.cancel().catch(() => undefined);
+    late.clear();
   }
-  const bytes = new Uint8Array(Math.min(size, EXCERPT_BYTES));
-  let at = 0;
-  for (const chunk of chunks) {
-    const part = chunk.subarray(0, bytes.length - at);
-    bytes.set(part, at);
-    at += part.length;
-  }
-  return new TextDecoder().decode(bytes);
 }
 
 export type AttemptOutcome =

@@ -2,6 +2,8 @@
  * Sending one Web Push message (RFC 8030 §5) and reading the push service's answer as an outcome the
  * caller acts on: delivered, gone (delete the subscription), retry later, or rejected (a fault of ours).
  */
+
+import { bodyPrefix } from "../body-prefix";
 import { encryptPayload } from "./aes128gcm";
 import { type VapidKeys, vapidAuthorization } from "./vapid";
 
@@ -107,31 +109,7 @@ const MAX_DETAIL_BYTES = 1024;
  * MAX_DETAIL_BYTES: an endpoint is chosen by whoever subscribed, and must not make us buffer a huge body.
  */
 async function readDetail(response: Response, aborted: Promise<never>): Promise<string> {
-  const reader = response.body?.getReader();
-  if (!reader) return "";
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  try {
-    while (size < MAX_DETAIL_BYTES) {
-      const { done, value } = await Promise.race([reader.read(), aborted]);
-      if (done) break;
-      chunks.push(value);
-      size += value.length;
-    }
-  } catch {
-    // What arrived before the failure is still worth keeping.
-  } finally {
-    reader.cancel().catch(() => undefined);
-  }
-  const bytes = new Uint8Array(Math.min(size, MAX_DETAIL_BYTES));
-  let at = 0;
-  for (const chunk of chunks) {
-    const part = chunk.subarray(0, bytes.length - at);
-    bytes.set(part, at);
-    at += part.length;
-    if (at >= bytes.length) break;
-  }
-  return new TextDecoder().decode(bytes).trim().slice(0, DETAIL_CHARS);
+  return (await bodyPrefix(response, MAX_DETAIL_BYTES, aborted)).trim().slice(0, DETAIL_CHARS);
 }
 
 function outcomeOf(status: number, detail: string, retryAfterSeconds: number | null): PushOutcome {
