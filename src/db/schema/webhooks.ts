@@ -20,12 +20,60 @@ export const webhooks = sqliteTable(
     enabled: integer("enabled", { mode: "boolean" }).notNull().default(true),
     /** Why it was disabled (by its owner, or after failing too long); null while enabled. */
     disabledReason: text("disabled_reason"),
+    /** `api` for endpoints made under /webhooks; `rest_hook` for REST Hooks subscriptions (Zapier, Make). */
+    source: text("source", { enum: ["api", "rest_hook"] }).notNull().default("api"),
+    /** Failed attempts since the last success; at 100 the endpoint is disabled. */
+    consecutiveFailures: integer("consecutive_failures").notNull().default(0),
+    /** When the current run of failures began; three days of it disable the endpoint. */
+    failingSince: text("failing_since"),
     createdAt: text("created_at").notNull(),
     updatedAt: text("updated_at").notNull(),
   },
   (t) => [
     index("webhooks_user").on(t.userId, t.id),
     index("webhooks_enabled").on(t.userId).where(sql`${t.enabled} = 1`),
+  ],
+);
+
+export const DELIVERY_STATUSES = ["pending", "retrying", "succeeded", "failed"] as const;
+export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];
+
+/**
+ * The outbox of deliveries: one row per (event, endpoint), written in the events consumer's batch with
+ * the handler's receipt, before anything is sent. Its id is the `webhook-id` receivers see. `seq`
+ * fences queue messages: a message whose seq is not the row's (re-sent by the reconciler, replayed)
+ * is stale and dropped, so a delivery is sent by one message at a time.
+ */
+export const webhookDeliveries = sqliteTable(
+  "webhook_deliveries",
+  {
+    id: text("id").primaryKey(),
+    webhookId: text("webhook_id").notNull(),
+    userId: text("user_id").notNull(),
+    /** The domain event delivered; its payload is read from the events table. */
+    eventId: text("event_id").notNull(),
+    eventType: text("event_type").notNull(),
+    /** The body of deliveries with no domain event behind them (`webhook.test`). */
+    payload: text("payload"),
+    status: text("status", { enum: DELIVERY_STATUSES }).notNull().default("pending"),
+    seq: integer("seq").notNull().default(1),
+    /** Attempts made, over every round. */
+    attempts: integer("attempts").notNull().default(0),
+    /** `attempts` when the current round began (a replay starts one): backoff and the give-up count from it. */
+    roundBase: integer("round_base").notNull().default(0),
+    /** When the next attempt is due; the reconciler re-sends open rows long past it. */
+    nextAttemptAt: text("next_attempt_at"),
+    lastStatusCode: integer("last_status_code"),
+    lastError: text("last_error"),
+    createdAt: text("created_at").notNull(),
+    updatedAt: text("updated_at").notNull(),
+  },
+  (t) => [
+    index("webhook_deliveries_webhook").on(t.webhookId, t.createdAt, t.id),
+    index("webhook_deliveries_status").on(t.webhookId, t.status, t.createdAt, t.id),
+    index("webhook_deliveries_open")
+      .on(t.nextAttemptAt)
+      .where(sql`${t.status} IN ('pending', 'retrying')`),
   ],
 );
 
@@ -54,6 +102,6 @@ export const webhookAttempts = sqliteTable(
   },
   (t) => [
     index("webhook_attempts_webhook").on(t.webhookId, t.id),
-    index("webhook_attempts_delivery").on(t.deliveryId),
+    index("webhook_attempts_delivery").on(t.deliveryId, t.attempt),
   ],
 );

@@ -53,6 +53,9 @@ export async function createWebhook(
     previousSecretExpiresAt: null,
     enabled: true,
     disabledReason: null,
+    source: "api" as const,
+    consecutiveFailures: 0,
+    failingSince: null,
     createdAt: now,
     updatedAt: now,
   };
