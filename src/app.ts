@@ -16,6 +16,7 @@ import { petSocketRouter } from "./features/pets/socket-routes";
 import { splittingRouter } from "./features/splitting/routes";
 import { tasksRouter } from "./features/tasks/routes";
 import { templateFromTaskRouter, templatesRouter } from "./features/templates/routes";
+import { hooksRouter } from "./features/webhooks/hooks-routes";
 import { webhooksRouter } from "./features/webhooks/routes";
 import { createRouter } from "./lib/create-app";
 import { documentCommonResponses } from "./lib/openapi";
@@ -68,6 +69,7 @@ export function createApp() {
   app.route(`${API_PREFIX}/notifications`, notificationsRouter);
   app.route(`${API_PREFIX}/admin/dead-letters`, deadLettersRouter);
   app.route(`${API_PREFIX}/webhooks`, webhooksRouter);
+  app.route(`${API_PREFIX}/hooks`, hooksRouter);
   // The socket routes first: `/pets/ws` is not a user id.
   app.route(`${API_PREFIX}/pets`, petSocketRouter);
   app.route(`${API_PREFIX}/pets`, petsRouter);

@@ -8,6 +8,7 @@ import { sweepNotifications } from "./jobs/notification-sweeper";
 import { consumeNotifications } from "./jobs/notifications-consumer";
 import { reconcileOutbox } from "./jobs/outbox-reconciler";
 import { consumeWebhooks } from "./jobs/webhooks-consumer";
+import { reconcileWebhookDeliveries } from "./jobs/webhooks-reconciler";
 
 export { FocusTimer } from "../durable-objects/focus-timer";
 export { LeaderboardShard } from "../durable-objects/leaderboard-shard";
@@ -19,7 +20,7 @@ const app = createApp();
 export const CRONS = {
   /** Notifications: due-soon reminders, quiet hours ending, digests, pending pushes, Expo receipts. */
   everyMinute: "* * * * *",
-  /** Outbox reconciler, housekeeping, silent agents. */
+  /** Outbox reconcilers (events, webhook deliveries), housekeeping, silent agents. */
   everyFiveMinutes: "*/5 * * * *",
 } as const;
 
@@ -52,7 +53,12 @@ export default {
       return;
     }
     // Daily challenges need no job: they are derived from the date (features/gamification/challenges.ts).
-    const jobs = [reconcileOutbox(env), cleanUpExpired(env), sweepSilentAgents(env)];
+    const jobs = [
+      reconcileOutbox(env),
+      reconcileWebhookDeliveries(env),
+      cleanUpExpired(env),
+      sweepSilentAgents(env),
+    ];
     ctx.waitUntil(Promise.all(jobs).then(() => undefined));
   },
 } satisfies ExportedHandler<Env, unknown>;

@@ -10,6 +10,8 @@ export const NOTIFICATION_KINDS = [
   "suggestion",
   "assignment",
   "digest",
+  /** About the account's connections: a webhook disabled after failing too long. */
+  "integration",
 ] as const;
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 

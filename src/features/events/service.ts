@@ -1,6 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { notFound } from "../../lib/errors";
 import { EVENT_CATALOG, EVENT_TYPES, isEventType } from "../../lib/events/catalog";
+import { exampleOf } from "./examples";
 import type { EventTypeDto } from "./schemas";
 
 let described: readonly EventTypeDto[] | undefined;
@@ -23,4 +24,12 @@ export function eventType(type: string): EventTypeDto {
   const found = isEventType(type) ? eventTypes().find((t) => t.type === type) : undefined;
   if (!found) throw notFound("Event type");
   return found;
+}
+
+/** An example `data` of this catalog type, valid against its schema. */
+export function exampleData(type: string, now = new Date().toISOString()): Record<string, unknown> {
+  const example = exampleOf(eventType(type).schema, "data", now);
+  return typeof example === "object" && example !== null && !Array.isArray(example)
+    ? (example as Record<string, unknown>)
+    : {};
 }

@@ -17,6 +17,7 @@ export const NOTIFYING_EVENTS = [
   "assignment.created",
   "assignment.completed",
   "assignment.rejected",
+  "webhook.disabled",
 ] as const satisfies readonly EventType[];
 
 /** What the renderer may need beyond the event: the title of the task it names. */
@@ -154,6 +155,14 @@ function unfittedDraftOf(event: DomainEvent, context: RenderContext): NotifyDraf
         data: withEvent({ assignment_id: d.assignment_id, task_id: d.task_id, agent_id: d.agent_id }),
       };
     }
+    case "webhook.disabled":
+      return {
+        ...base,
+        kind: "integration",
+        title: "A webhook was paused",
+        body: `${clip(event.data.url, 300)} kept failing, so deliveries to it are paused: ${event.data.reason} Re-enable it once it answers again.`,
+        data: withEvent({ webhook_id: event.data.webhook_id }),
+      };
     default:
       return null;
   }

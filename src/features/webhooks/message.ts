@@ -1,10 +1,11 @@
 /**
- * What travels on the webhooks queue: one delivery of one event to one endpoint. Its `delivery_id`
- * is derived from the pair, so however often the event is handled the receiver sees one `webhook-id`.
+ * What travels on the webhooks queue: "send delivery X now". The delivery's row (webhook_deliveries)
+ * holds everything else, so the message is small and a re-send is only a new message. `seq` is the
+ * row's fence at enqueue time: a message whose seq the row has moved past (the reconciler re-sent it,
+ * its owner replayed it) is stale and dropped.
  */
 import { z } from "@hono/zod-openapi";
 import { chunkList } from "../../lib/chunk";
-import type { Envelope } from "../../lib/events/catalog";
 import { sha256Hex } from "../../lib/ids";
 
 export const DeliveryMessageSchema = z.object({
@@ -12,14 +13,7 @@ export const DeliveryMessageSchema = z.object({
   delivery_id: z.string().min(1).max(100),
   webhook_id: z.string().min(1).max(64),
   user_id: z.string().min(1).max(200),
-  event: z.object({
-    id: z.string().min(1),
-    type: z.string().min(1),
-    version: z.number().int(),
-    user_id: z.string(),
-    occurred_at: z.string(),
-    data: z.record(z.string(), z.unknown()),
-  }),
+  seq: z.number().int().min(1),
 });
 
 export type DeliveryMessage = z.infer<typeof DeliveryMessageSchema>;
@@ -29,15 +23,18 @@ export async function deliveryIdOf(eventId: string, webhookId: string): Promise<
   return `msg_${(await sha256Hex(`${eventId}:${webhookId}`)).slice(0, 32)}`;
 }
 
-export async function deliveryMessage(event: Envelope, webhookId: string): Promise<DeliveryMessage> {
-  return {
-    type: "deliver",
-    delivery_id: await deliveryIdOf(event.id, webhookId),
-    webhook_id: webhookId,
-    user_id: event.user_id,
-    event: { ...event, data: event.data as Record<string, unknown> },
-  };
-}
+export const deliveryMessage = (row: {
+  id: string;
+  webhookId: string;
+  userId: string;
+  seq: number;
+}): DeliveryMessage => ({
+  type: "deliver",
+  delivery_id: row.id,
+  webhook_id: row.webhookId,
+  user_id: row.userId,
+  seq: row.seq,
+});
 
 /** At most 100 messages a send, as Queues allow. Throws when the queue refuses. */
 export async function enqueueDeliveries(

@@ -1,6 +1,6 @@
-import { and, asc, eq, gt } from "drizzle-orm";
+import { and, asc, eq, gt, sql } from "drizzle-orm";
 import type { Database } from "../../db";
-import { webhooks } from "../../db/schema";
+import { webhookAttempts, webhookDeliveries, webhooks } from "../../db/schema";
 import { rowsToFetch } from "../../lib/pagination";
 import type { WebhookDto } from "./schemas";
 
@@ -14,8 +14,31 @@ export function toWebhookDto(row: WebhookRow): WebhookDto {
     event_types: row.eventTypes,
     enabled: row.enabled,
     disabled_reason: row.disabledReason,
+    source: row.source,
     created_at: row.createdAt,
     updated_at: row.updatedAt,
+  };
+}
+
+/** A whole row as SQL literals, for `INSERT … SELECT` under a condition. */
+export function literalRow(row: WebhookRow) {
+  const value = (v: unknown, name: string) => sql`${v}`.as(name);
+  return {
+    id: value(row.id, "id"),
+    userId: value(row.userId, "user_id"),
+    url: value(row.url, "url"),
+    description: value(row.description, "description"),
+    eventTypes: value(JSON.stringify(row.eventTypes), "event_types"),
+    secret: value(row.secret, "secret"),
+    previousSecret: value(row.previousSecret, "previous_secret"),
+    previousSecretExpiresAt: value(row.previousSecretExpiresAt, "previous_secret_expires_at"),
+    enabled: value(row.enabled ? 1 : 0, "enabled"),
+    disabledReason: value(row.disabledReason, "disabled_reason"),
+    source: value(row.source, "source"),
+    consecutiveFailures: value(row.consecutiveFailures, "consecutive_failures"),
+    failingSince: value(row.failingSince, "failing_since"),
+    createdAt: value(row.createdAt, "created_at"),
+    updatedAt: value(row.updatedAt, "updated_at"),
   };
 }
 
@@ -30,3 +53,14 @@ export function listWebhooksQuery(db: Database, userId: string, limit: number, a
     .orderBy(asc(webhooks.id))
     .limit(rowsToFetch(limit));
 }
+
+/** The statements that take a webhook's deliveries and their log with it (run after deleting the webhook). */
+export const forgetDeliveries = (db: Database, userId: string, id: string) =>
+  [
+    db
+      .delete(webhookDeliveries)
+      .where(and(eq(webhookDeliveries.webhookId, id), eq(webhookDeliveries.userId, userId))),
+    db
+      .delete(webhookAttempts)
+      .where(and(eq(webhookAttempts.webhookId, id), eq(webhookAttempts.userId, userId))),
+  ] as const;

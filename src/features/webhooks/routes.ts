@@ -3,10 +3,14 @@ import { type AppRouteHandler, createRouter } from "../../lib/create-app";
 import { BEARER_SECURITY, errorResponses, jsonBody, jsonResponse, pageResponse } from "../../lib/openapi";
 import { pageAfter, withNextLink } from "../../lib/pagination";
 import { requireAuth } from "../../middleware/auth";
+import * as deliveries from "./deliveries-service";
 import {
   CreateWebhookBodySchema,
+  DeliveryParamsSchema,
+  ListDeliveriesQuerySchema,
   ListWebhooksQuerySchema,
   UpdateWebhookBodySchema,
+  WebhookDeliverySchema,
   WebhookIdParamsSchema,
   WebhookSchema,
   WebhookWithSecretSchema,
@@ -103,6 +107,105 @@ export const rotateSecretRoute = createRoute({
   },
 });
 
+export const listDeliveriesRoute = createRoute({
+  method: "get",
+  path: "/{webhook_id}/deliveries",
+  tags,
+  summary: "The webhook's deliveries, each with every attempt",
+  description:
+    "Newest first; `?status=failed` lists what never got through. Each attempt shows the receiver's status, " +
+    "latency, the first 2 KB of its answer and when the next retry was scheduled. " +
+    'The next page, if any, is in the `Link: <…>; rel="next"` header.',
+  security: BEARER_SECURITY,
+  middleware: read,
+  request: { params: WebhookIdParamsSchema, query: ListDeliveriesQuerySchema },
+  responses: {
+    200: pageResponse(WebhookDeliverySchema, "A page of deliveries"),
+    ...errorResponses(400, 401, 403, 404, 422),
+  },
+});
+
+export const getDeliveryRoute = createRoute({
+  method: "get",
+  path: "/{webhook_id}/deliveries/{delivery_id}",
+  tags,
+  summary: "One delivery and its attempts",
+  security: BEARER_SECURITY,
+  middleware: read,
+  request: { params: DeliveryParamsSchema },
+  responses: { 200: jsonResponse(WebhookDeliverySchema, "The delivery"), ...errorResponses(401, 403, 404) },
+});
+
+export const replayDeliveryRoute = createRoute({
+  method: "post",
+  path: "/{webhook_id}/deliveries/{delivery_id}/replay",
+  tags,
+  summary: "Send a delivery again, under the same webhook-id",
+  description:
+    "Starts a new round of attempts (with retries) whatever the delivery's state; a retry still queued " +
+    "for it is dropped, so it goes out once. A disabled webhook is 409: re-enable it first.",
+  security: BEARER_SECURITY,
+  middleware: write,
+  request: { params: DeliveryParamsSchema },
+  responses: {
+    202: jsonResponse(WebhookDeliverySchema, "The delivery, queued to be sent"),
+    ...errorResponses(401, 403, 404, 409),
+  },
+});
+
+export const testWebhookRoute = createRoute({
+  method: "post",
+  path: "/{webhook_id}/test",
+  tags,
+  summary: "Send a webhook.test delivery",
+  description:
+    'Body `{"type": "webhook.test", "timestamp": …, "data": {"webhook_id": …, "message": …}}`, signed, ' +
+    "retried and logged like any delivery. A disabled webhook is 409.",
+  security: BEARER_SECURITY,
+  middleware: write,
+  request: { params: WebhookIdParamsSchema },
+  responses: {
+    202: jsonResponse(WebhookDeliverySchema, "The test delivery, queued to be sent"),
+    ...errorResponses(401, 403, 404, 409),
+  },
+});
+
+const listDeliveriesHandler: AppRouteHandler<typeof listDeliveriesRoute> = async (c) => {
+  const query = c.req.valid("query");
+  const page = await deliveries.listDeliveries(
+    c.var.db,
+    c.var.principal.userId,
+    c.req.valid("param").webhook_id,
+    query,
+    pageAfter(query.cursor, deliveries.DELIVERY_CURSOR_PATTERN),
+  );
+  return c.json(withNextLink(c, page), 200);
+};
+
+const getDeliveryHandler: AppRouteHandler<typeof getDeliveryRoute> = async (c) => {
+  const { webhook_id, delivery_id } = c.req.valid("param");
+  return c.json(await deliveries.getDelivery(c.var.db, c.var.principal.userId, webhook_id, delivery_id), 200);
+};
+
+const replayHandler: AppRouteHandler<typeof replayDeliveryRoute> = async (c) => {
+  const { webhook_id, delivery_id } = c.req.valid("param");
+  return c.json(
+    await deliveries.replayDelivery(c.var.db, c.env, c.var.principal.userId, webhook_id, delivery_id),
+    202,
+  );
+};
+
+const testHandler: AppRouteHandler<typeof testWebhookRoute> = async (c) =>
+  c.json(
+    await deliveries.sendTestDelivery(
+      c.var.db,
+      c.env,
+      c.var.principal.userId,
+      c.req.valid("param").webhook_id,
+    ),
+    202,
+  );
+
 const createHandler: AppRouteHandler<typeof createWebhookRoute> = async (c) =>
   c.json(await service.createWebhook(c.var.db, c.env, c.var.principal.userId, c.req.valid("json")), 201);
 
@@ -146,4 +249,8 @@ export const webhooksRouter = createRouter()
   .openapi(getWebhookRoute, getHandler)
   .openapi(updateWebhookRoute, updateHandler)
   .openapi(deleteWebhookRoute, deleteHandler)
-  .openapi(rotateSecretRoute, rotateHandler);
+  .openapi(rotateSecretRoute, rotateHandler)
+  .openapi(listDeliveriesRoute, listDeliveriesHandler)
+  .openapi(getDeliveryRoute, getDeliveryHandler)
+  .openapi(replayDeliveryRoute, replayHandler)
+  .openapi(testWebhookRoute, testHandler);

@@ -1,4 +1,4 @@
-import { count, eq, sql } from "drizzle-orm";
+import { sql } from "drizzle-orm";
 import type { Database } from "../../db";
 import { webhooks } from "../../db/schema";
 import type { Env } from "../../env";
@@ -8,7 +8,14 @@ import { type Page, pageOf } from "../../lib/pagination";
 import { nowIso } from "../../lib/time";
 import { checkWebhookUrl } from "../../lib/webhooks/safe-url";
 import { newWebhookSecret } from "../../lib/webhooks/signature";
-import { listWebhooksQuery, ownWebhook, toWebhookDto } from "./queries";
+import {
+  forgetDeliveries,
+  listWebhooksQuery,
+  literalRow,
+  ownWebhook,
+  toWebhookDto,
+  type WebhookRow,
+} from "./queries";
 import type { CreateWebhookInput, UpdateWebhookInput, WebhookDto } from "./schemas";
 
 /** Endpoints per account: plenty for a person's tools, a wall against fan-out abuse. */
@@ -20,10 +27,16 @@ export const ROTATION_OVERLAP_MS = 24 * 3_600_000;
 export const allowsLocalReceivers = (env: Pick<Env, "WEBHOOKS_ALLOW_LOCAL">) =>
   env.WEBHOOKS_ALLOW_LOCAL === "true";
 
-function safeUrl(env: Pick<Env, "WEBHOOKS_ALLOW_LOCAL">, url: string): string {
+function safeUrl(env: Pick<Env, "WEBHOOKS_ALLOW_LOCAL">, url: string, field = "url"): string {
   const checked = checkWebhookUrl(url, { allowLocal: allowsLocalReceivers(env) });
-  if (!checked.ok) throw validationFailed([{ field: "url", message: checked.reason }], checked.reason);
+  if (!checked.ok) throw validationFailed([{ field, message: checked.reason }], checked.reason);
   return checked.url.toString();
+}
+
+export interface CreateOptions {
+  source?: WebhookRow["source"];
+  /** The request field holding the URL, for the 422 (REST hooks call it `target_url`). */
+  urlField?: string;
 }
 
 export async function createWebhook(
@@ -31,18 +44,11 @@ export async function createWebhook(
   env: Pick<Env, "WEBHOOKS_ALLOW_LOCAL">,
   userId: string,
   input: CreateWebhookInput,
+  options: CreateOptions = {},
 ): Promise<WebhookDto & { secret: string }> {
-  const url = safeUrl(env, input.url);
-  const owned = await db.select({ n: count() }).from(webhooks).where(eq(webhooks.userId, userId)).get();
-  if ((owned?.n ?? 0) >= MAX_WEBHOOKS) {
-    throw new ApiError(
-      409,
-      "too_many_webhooks",
-      `An account may have at most ${MAX_WEBHOOKS} webhooks; delete one first.`,
-    );
-  }
+  const url = safeUrl(env, input.url, options.urlField);
   const now = nowIso();
-  const row = {
+  const row: WebhookRow = {
     id: newId(),
     userId,
     url,
@@ -53,13 +59,31 @@ export async function createWebhook(
     previousSecretExpiresAt: null,
     enabled: true,
     disabledReason: null,
-    source: "api" as const,
+    source: options.source ?? "api",
     consecutiveFailures: 0,
     failingSince: null,
     createdAt: now,
     updatedAt: now,
   };
-  await db.insert(webhooks).values(row).run();
+  // The cap is counted inside the insert, so two creations at once cannot both slip under it.
+  const written = await db
+    .insert(webhooks)
+    .select(
+      db
+        .select(literalRow(row))
+        .from(sql`(SELECT 1)`)
+        .where(
+          sql`(SELECT count(*) FROM ${webhooks} WHERE ${webhooks.userId} = ${userId}) < ${MAX_WEBHOOKS}`,
+        ),
+    )
+    .returning({ id: webhooks.id });
+  if (written.length === 0) {
+    throw new ApiError(
+      409,
+      "too_many_webhooks",
+      `An account may have at most ${MAX_WEBHOOKS} webhooks; delete one first.`,
+    );
+  }
   return { ...toWebhookDto(row), secret: row.secret };
 }
 
@@ -109,8 +133,12 @@ export async function updateWebhook(
   return toWebhookDto(row);
 }
 
+/** Deletes the webhook with its deliveries and their log; queued messages for it find nothing and are dropped. */
 export async function deleteWebhook(db: Database, userId: string, id: string): Promise<void> {
-  const rows = await db.delete(webhooks).where(ownWebhook(userId, id)).returning({ id: webhooks.id });
+  const [rows] = await db.batch([
+    db.delete(webhooks).where(ownWebhook(userId, id)).returning({ id: webhooks.id }),
+    ...forgetDeliveries(db, userId, id),
+  ]);
   if (rows.length === 0) throw notFound("Webhook");
 }
 

@@ -204,6 +204,17 @@ export const EVENT_CATALOG = {
     "The pet's fullness or happiness fell below the line (once per episode).",
     z.object({ pet_id: id, fullness: z.number().min(0).max(100), happiness: z.number().min(0).max(100) }),
   ),
+  "webhook.disabled": spec(
+    1,
+    "A webhook endpoint was disabled after failing too long (3 days, or 100 attempts in a row); a PATCH re-enables it.",
+    z.object({
+      webhook_id: id,
+      url: z.string(),
+      reason: z.string(),
+      consecutive_failures: count,
+      failing_since: timestamp.nullable(),
+    }),
+  ),
 } as const;
 
 type Catalog = typeof EVENT_CATALOG;
