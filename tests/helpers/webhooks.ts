@@ -10,7 +10,8 @@ import type { DomainEvent } from "../../src/lib/events/catalog";
 import { newEvent } from "../../src/lib/events/envelope";
 import { writeEvent } from "../../src/lib/events/outbox";
 import { routeOutbound } from "../fakes/outbound";
-import { callJson, type TestUser } from "./api";
+import { callJson, createUser, type TestUser } from "./api";
+import { actingThroughApiToken } from "./auth";
 
 export interface Received {
   headers: Record<string, string>;
@@ -134,3 +135,8 @@ export const deliveryRow = (id: string) =>
       last_status_code: number | null;
       last_error: string | null;
     }>();
+
+/** A user acting through a webhooks API token, so tests may move the clock past a JWT's life. */
+export async function webhooksUser(): Promise<TestUser> {
+  return actingThroughApiToken(await createUser(), "webhook tests", ["webhooks:read", "webhooks:write"]);
+}

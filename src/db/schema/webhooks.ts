@@ -21,7 +21,9 @@ export const webhooks = sqliteTable(
     /** Why it was disabled (by its owner, or after failing too long); null while enabled. */
     disabledReason: text("disabled_reason"),
     /** `api` for endpoints made under /webhooks; `rest_hook` for REST Hooks subscriptions (Zapier, Make). */
-    source: text("source", { enum: ["api", "rest_hook"] }).notNull().default("api"),
+    source: text("source", { enum: ["api", "rest_hook"] })
+      .notNull()
+      .default("api"),
     /** Failed attempts since the last success; at 100 the endpoint is disabled. */
     consecutiveFailures: integer("consecutive_failures").notNull().default(0),
     /** When the current run of failures began; three days of it disable the endpoint. */
@@ -71,9 +73,7 @@ export const webhookDeliveries = sqliteTable(
   (t) => [
     index("webhook_deliveries_webhook").on(t.webhookId, t.createdAt, t.id),
     index("webhook_deliveries_status").on(t.webhookId, t.status, t.createdAt, t.id),
-    index("webhook_deliveries_open")
-      .on(t.nextAttemptAt)
-      .where(sql`${t.status} IN ('pending', 'retrying')`),
+    index("webhook_deliveries_open").on(t.nextAttemptAt).where(sql`${t.status} IN ('pending', 'retrying')`),
   ],
 );
 

@@ -125,6 +125,8 @@ export async function updateWebhook(
       enabled: input.enabled,
       // Re-enabling clears why it was off; pausing records that its owner did it.
       disabledReason: input.enabled === undefined ? undefined : input.enabled ? null : "Paused by its owner.",
+      // Re-enabled, it starts its failure count afresh (or it would be disabled again at once).
+      ...(input.enabled === true ? { consecutiveFailures: 0, failingSince: null } : {}),
       updatedAt: nowIso(),
     })
     .where(ownWebhook(userId, id))
