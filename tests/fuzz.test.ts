@@ -504,6 +504,18 @@ async function ownUser(): Promise<{ user: TestUser; ids: OwnIds }> {
     token: user.token,
     body: { url: "https://hooks.example.com/fuzz", event_types: ["*"] },
   });
+  const delivery = await callJson<{ delivery_id: string }>(
+    `/api/v1/webhooks/${webhook.webhook_id}/test`,
+    202,
+    {
+      token: user.token,
+      method: "POST",
+    },
+  );
+  const hook = await callJson<{ id: string }>("/api/v1/hooks", 201, {
+    token: user.token,
+    body: { target_url: "https://hooks.example.com/fuzz-hook", event: "task.completed" },
+  });
   return {
     user,
     ids: {
@@ -522,6 +534,8 @@ async function ownUser(): Promise<{ user: TestUser; ids: OwnIds }> {
       notification_id: notification?.notification_id ?? "",
       device_id: device.device_id,
       webhook_id: webhook.webhook_id,
+      delivery_id: delivery.delivery_id,
+      hook_id: hook.id,
     },
   };
 }

@@ -46,7 +46,7 @@ interface Ids extends PathIds {
 const HTTP_METHODS = new Set(["get", "put", "post", "delete", "patch", "head", "options", "trace"]);
 
 /** How many id routes the API has today; the matrix must never silently cover fewer. */
-const MIN_ID_ROUTES = 51;
+const MIN_ID_ROUTES = 56;
 
 /**
  * Id routes over global resources that only administrators touch (no user owns a bonus XP window):
@@ -55,7 +55,11 @@ const MIN_ID_ROUTES = 51;
 const ADMIN_ID_ROUTES = new Set(["DELETE /api/v1/gamification/enhanced/bonus-events/{event_id}"]);
 
 /** Id routes over the public event catalog: no user owns an event type (tests/event-contract.test.ts). */
-const CATALOG_ID_ROUTES = new Set(["GET /api/v1/event-types/{type}"]);
+const CATALOG_ID_ROUTES = new Set([
+  "GET /api/v1/event-types/{type}",
+  // Samples name a catalog type and answer only the caller's own events (tests/rest-hooks.test.ts).
+  "GET /api/v1/hooks/samples/{event}",
+]);
 
 const doc = await openApiDocument();
 // Deletes go last: were one wrongly allowed, it would hide what the routes after it do.
@@ -133,6 +137,8 @@ const placeholdersFor = (ids: Ids): Record<string, string> => ({
   [ids.notification_id]: "{notification_id}",
   [ids.device_id]: "{device_id}",
   [ids.webhook_id]: "{webhook_id}",
+  [ids.delivery_id]: "{delivery_id}",
+  [ids.hook_id]: "{hook_id}",
 });
 
 /** A problem with everything that names the request itself (ids, request id) taken out. */
@@ -160,6 +166,7 @@ const A_TEMPLATE_STEP = "Feed the secret goldfish";
 const A_NOTIFICATION = "Alice secret reminder about the party";
 const A_DEVICE_TOKEN = "ExponentPushToken[alice-secret-device]";
 const A_WEBHOOK_URL = "https://alice-secret-hooks.example.com/private";
+const A_HOOK_URL = "https://hooks.zapier.example.com/alice-secret-hook";
 const A_SECRETS = [
   A_TITLE,
   A_SECOND_TITLE,
@@ -174,6 +181,7 @@ const A_SECRETS = [
   A_NOTIFICATION,
   A_DEVICE_TOKEN,
   A_WEBHOOK_URL,
+  A_HOOK_URL,
 ];
 
 /**
@@ -235,6 +243,8 @@ const missingIds: Ids = {
   notification_id: newId(),
   device_id: newId(),
   webhook_id: newId(),
+  delivery_id: `msg_${"0".repeat(32)}`,
+  hook_id: newId(),
 };
 const exercised = new Set<string>();
 
@@ -289,8 +299,22 @@ beforeAll(async () => {
     body: { url: A_WEBHOOK_URL, event_types: ["*"], description: A_NOTIFICATION },
   });
   aliceWebhookSecret = webhook.secret;
+  const delivery = await callJson<{ delivery_id: string }>(
+    `/api/v1/webhooks/${webhook.webhook_id}/test`,
+    202,
+    {
+      token: alice.token,
+      method: "POST",
+    },
+  );
+  const hook = await callJson<{ id: string }>("/api/v1/hooks", 201, {
+    token: alice.token,
+    body: { target_url: A_HOOK_URL, event: "task.completed" },
+  });
   aliceIds = {
     webhook_id: webhook.webhook_id,
+    delivery_id: delivery.delivery_id,
+    hook_id: hook.id,
     notification_id: notification?.notification_id ?? "",
     device_id: device.device_id,
     task_id: first.task_id,
@@ -537,6 +561,22 @@ describe("after the other user's attempts", () => {
       .first<{ secret: string }>();
     expect(row?.secret).toBe(aliceWebhookSecret);
     expect(await callJson("/api/v1/webhooks", 200, { token: bob.token })).toEqual([]);
+    // Her delivery was never replayed (a replay raises its seq), and her REST hook still stands.
+    const delivery = await env.DB.prepare("SELECT seq FROM webhook_deliveries WHERE id = ?")
+      .bind(aliceIds.delivery_id)
+      .first<{ seq: number }>();
+    expect(delivery?.seq).toBe(1);
+    const hooks = await callJson<{ webhook_id: string; url: string; source: string }[]>(
+      "/api/v1/webhooks",
+      200,
+      {
+        token: alice.token,
+      },
+    );
+    expect(hooks.find((h) => h.webhook_id === aliceIds.hook_id)).toMatchObject({
+      url: A_HOOK_URL,
+      source: "rest_hook",
+    });
   });
 
   it("the owner's inbox and device are as they were, and the other user's inbox is empty", async () => {

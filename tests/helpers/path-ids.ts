@@ -18,6 +18,10 @@ export interface PathIds {
   /** An Expo device registered for push. */
   device_id: string;
   webhook_id: string;
+  /** A delivery of that webhook (its `webhook-id`). */
+  delivery_id: string;
+  /** A REST hook subscription. */
+  hook_id: string;
 }
 
 /** "/api/v1/tasks/{task_id}" with the task id of `ids`; throws for a parameter PathIds does not know. */
@@ -36,6 +40,8 @@ export function fillPath(template: string, ids: PathIds): string {
     notification_id: ids.notification_id,
     device_id: ids.device_id,
     webhook_id: ids.webhook_id,
+    delivery_id: ids.delivery_id,
+    hook_id: ids.hook_id,
   };
   return template.replace(/\{([^}]+)\}/g, (_match, name: string) => {
     const value = values[name];

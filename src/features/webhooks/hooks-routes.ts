@@ -33,7 +33,7 @@ export const subscribeHookRoute = createRoute({
 
 export const unsubscribeHookRoute = createRoute({
   method: "delete",
-  path: "/{id}",
+  path: "/{hook_id}",
   tags,
   summary: "Unsubscribe",
   security: BEARER_SECURITY,
@@ -63,7 +63,7 @@ const subscribeHandler: AppRouteHandler<typeof subscribeHookRoute> = async (c) =
   c.json(await hooks.subscribeHook(c.var.db, c.env, c.var.principal.userId, c.req.valid("json")), 201);
 
 const unsubscribeHandler: AppRouteHandler<typeof unsubscribeHookRoute> = async (c) => {
-  await hooks.unsubscribeHook(c.var.db, c.var.principal.userId, c.req.valid("param").id);
+  await hooks.unsubscribeHook(c.var.db, c.var.principal.userId, c.req.valid("param").hook_id);
   return c.body(null, 204);
 };
 

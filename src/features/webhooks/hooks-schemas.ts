@@ -17,7 +17,7 @@ export const HookInputSchema = z
 
 export const HookSchema = z
   .object({
-    id: z.string().openapi({ description: "Unsubscribe with DELETE /api/v1/hooks/{id}" }),
+    id: z.string().openapi({ description: "Unsubscribe with DELETE /api/v1/hooks/{hook_id}" }),
     target_url: z.string(),
     event: z.string(),
     created_at: z.string(),
@@ -25,11 +25,11 @@ export const HookSchema = z
   .openapi("Hook");
 
 export const HookIdParamsSchema = z.object({
-  id: z
+  hook_id: z
     .string()
     .min(1)
     .max(64)
-    .openapi({ param: { name: "id", in: "path" } }),
+    .openapi({ param: { name: "hook_id", in: "path" }, description: "The `id` the subscription answered" }),
 });
 
 export const SampleEventParamsSchema = z.object({
