@@ -373,3 +373,46 @@ describe("disabling an endpoint that keeps failing", () => {
     ]);
   });
 });
+
+describe("keeping the log bounded", () => {
+  it("forget finished deliveries and attempts after 30 days, never an open delivery", async () => {
+    const user = await createUser();
+    receiver("old.hooks.fake.test", [500]);
+    const hook = await subscribe(user, "https://old.hooks.fake.test/hook", ["*"]);
+    const [open] = await fanOut([await completedEvent(user.id)]);
+    await runWebhooksQueue([open]);
+    const [done] = await fanOut([await completedEvent(user.id)]);
+    await runWebhooksQueue([done]);
+    const { cleanUpExpired, WEBHOOK_LOG_RETENTION_MS } = await import("../src/jobs/housekeeping");
+    const later = Date.now() + WEBHOOK_LOG_RETENTION_MS + 60_000;
+    await cleanUpExpired(env, later - 2 * 60_000);
+    expect(await deliveriesOf(user, hook.webhook_id)).toHaveLength(2);
+    await cleanUpExpired(env, later);
+    // The retrying delivery stays, with no attempts left to show; the succeeded one is gone.
+    const kept = await deliveriesOf(user, hook.webhook_id);
+    expect(kept.map((d) => [d.delivery_id, d.status, d.attempts.length])).toEqual([
+      [open?.delivery_id, "retrying", 0],
+    ]);
+  });
+
+  it("the reconciler and the retention sweep read through their partial indexes", async () => {
+    const plan = async (query: string) =>
+      (
+        await env.DB.prepare(`EXPLAIN QUERY PLAN ${query}`)
+          .bind(new Date().toISOString())
+          .all<{ detail: string }>()
+      ).results
+        .map((r) => r.detail)
+        .join(" ");
+    expect(
+      await plan(
+        "SELECT id FROM webhook_deliveries WHERE status IN ('pending', 'retrying') AND next_attempt_at < ? ORDER BY next_attempt_at LIMIT 90",
+      ),
+    ).toContain("USING INDEX webhook_deliveries_open");
+    expect(
+      await plan(
+        "SELECT id FROM webhook_deliveries WHERE status IN ('succeeded', 'failed') AND updated_at < ? LIMIT 1000",
+      ),
+    ).toContain("USING INDEX webhook_deliveries_closed");
+  });
+});

@@ -1,6 +1,6 @@
-import { and, isNull, lt, or } from "drizzle-orm";
+import { and, inArray, isNull, lt, or, sql } from "drizzle-orm";
 import { createDatabase } from "../db";
-import { idempotencyKeys, loginThrottles } from "../db/schema";
+import { idempotencyKeys, loginThrottles, webhookAttempts, webhookDeliveries } from "../db/schema";
 import type { Env } from "../env";
 import { THROTTLE_WINDOW_MS } from "../features/auth/throttle";
 import { nowIso } from "../lib/time";
@@ -8,12 +8,19 @@ import { nowIso } from "../lib/time";
 /** Clients retry within minutes; a day covers any sane retry policy (Stripe keeps keys 24 h too). */
 export const IDEMPOTENCY_TTL_MS = 24 * 3_600_000;
 
+/** How long a finished webhook delivery and each attempt stay in the log. */
+export const WEBHOOK_LOG_RETENTION_MS = 30 * 24 * 3_600_000;
+/** Rows of each kind forgotten per run (every 5 minutes): bounded work, however large the backlog. */
+export const WEBHOOK_LOG_SWEEP = 1000;
+
 /**
  * Cron: forgets stored idempotent answers older than a day and login counters whose window and
- * lock have both lapsed. Each run is idempotent: it only deletes what is already expired.
+ * lock have both lapsed, and webhook deliveries (finished ones) and attempts past their 30 days. Each
+ * run is idempotent: it only deletes what is already expired.
  */
 export async function cleanUpExpired(env: Env, now = Date.now()): Promise<void> {
   const db = createDatabase(env.DB);
+  const logCutoff = nowIso(now - WEBHOOK_LOG_RETENTION_MS);
   await db.batch([
     db.delete(idempotencyKeys).where(lt(idempotencyKeys.createdAt, nowIso(now - IDEMPOTENCY_TTL_MS))),
     db
@@ -22,6 +29,31 @@ export async function cleanUpExpired(env: Env, now = Date.now()): Promise<void> 
         and(
           lt(loginThrottles.windowStartedAt, now - THROTTLE_WINDOW_MS),
           or(isNull(loginThrottles.lockedUntil), lt(loginThrottles.lockedUntil, now)),
+        ),
+      ),
+    db.delete(webhookDeliveries).where(
+      inArray(
+        webhookDeliveries.id,
+        db
+          .select({ id: webhookDeliveries.id })
+          .from(webhookDeliveries)
+          // Literal statuses, so SQLite uses the partial index of closed deliveries.
+          .where(
+            sql`${webhookDeliveries.status} IN ('succeeded', 'failed') AND ${webhookDeliveries.updatedAt} < ${logCutoff}`,
+          )
+          .limit(WEBHOOK_LOG_SWEEP),
+      ),
+    ),
+    db
+      .delete(webhookAttempts)
+      .where(
+        inArray(
+          webhookAttempts.id,
+          db
+            .select({ id: webhookAttempts.id })
+            .from(webhookAttempts)
+            .where(lt(webhookAttempts.createdAt, logCutoff))
+            .limit(WEBHOOK_LOG_SWEEP),
         ),
       ),
   ]);

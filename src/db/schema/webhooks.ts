@@ -74,6 +74,8 @@ export const webhookDeliveries = sqliteTable(
     index("webhook_deliveries_webhook").on(t.webhookId, t.createdAt, t.id),
     index("webhook_deliveries_status").on(t.webhookId, t.status, t.createdAt, t.id),
     index("webhook_deliveries_open").on(t.nextAttemptAt).where(sql`${t.status} IN ('pending', 'retrying')`),
+    // For the housekeeping cron, which forgets closed deliveries once their retention is over.
+    index("webhook_deliveries_closed").on(t.updatedAt).where(sql`${t.status} IN ('succeeded', 'failed')`),
   ],
 );
 
@@ -103,5 +105,6 @@ export const webhookAttempts = sqliteTable(
   (t) => [
     index("webhook_attempts_webhook").on(t.webhookId, t.id),
     index("webhook_attempts_delivery").on(t.deliveryId, t.attempt),
+    index("webhook_attempts_created").on(t.createdAt),
   ],
 );

@@ -40,7 +40,7 @@ export const WebhookWithSecretSchema = WebhookSchema.extend({
 }).openapi("WebhookWithSecret");
 
 export const CreateWebhookBodySchema = z
-  .object({ url: Url, event_types: EventTypes, description: Description.optional() })
+  .object({ url: Url, event_types: EventTypes, description: Description.nullable().optional() })
   .openapi("CreateWebhook");
 
 export const UpdateWebhookBodySchema = z

@@ -1,0 +1,2 @@
+CREATE INDEX `webhook_attempts_created` ON `webhook_attempts` (`created_at`);--> statement-breakpoint
+CREATE INDEX `webhook_deliveries_closed` ON `webhook_deliveries` (`updated_at`) WHERE "webhook_deliveries"."status" IN ('succeeded', 'failed');
