@@ -100,6 +100,14 @@ describe("checkWebhookUrl", () => {
       "https://[2002:a00:1::]/",
       "[2002:a00:1::] is a 6to4 address for 10.0.0.1, a private address; webhooks only go to public addresses.",
     ],
+    [
+      "https://[::ffff:0:a9fe:a9fe]/",
+      "[::ffff:0:a9fe:a9fe] is an IPv6 form of 169.254.169.254, the cloud metadata address; webhooks only go to public addresses.",
+    ],
+    [
+      "https://[64:ff9b:1::a00:1]/",
+      "[64:ff9b:1::a00:1] is a local-use NAT64 address; webhooks only go to public addresses.",
+    ],
   ])("refuses the IPv6 literal in %s", (url, reason) => {
     expect(reasonFor(url)).toBe(reason);
   });

@@ -104,10 +104,16 @@ function v6Refusal(p: number[]): string | null {
   };
   // ::ffff:a.b.c.d (mapped) and ::a.b.c.d (the old compatible form) reach the IPv4 address itself.
   if (firstFiveZero && (p5 === 0xffff || p5 === 0)) return embedded(v4From(p6, p7), "an IPv6 form of");
+  // ::ffff:0:a.b.c.d (IPv4-translated, RFC 2765) does too, through a translator.
+  if (p0 === 0 && p1 === 0 && p2 === 0 && p3 === 0 && p4 === 0xffff && p5 === 0) {
+    return embedded(v4From(p6, p7), "an IPv6 form of");
+  }
   // NAT64 (64:ff9b::/96) and 6to4 (2002::/16) gateways forward to the IPv4 address they carry.
   if (p0 === 0x64 && p1 === 0xff9b && p2 === 0 && p3 === 0 && p4 === 0 && p5 === 0) {
     return embedded(v4From(p6, p7), "a NAT64 address for");
   }
+  // Local-use NAT64 (64:ff9b:1::/48, RFC 8215) is a network's own translator: never a public receiver.
+  if (p0 === 0x64 && p1 === 0xff9b && p2 === 1) return "a local-use NAT64 address";
   if (p0 === 0x2002) return embedded(v4From(p1, p2), "a 6to4 address for");
   if ((p0 & 0xfe00) === 0xfc00) return "a private (unique local) address";
   if ((p0 & 0xffc0) === 0xfe80) return "a link-local address";
