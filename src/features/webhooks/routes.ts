@@ -97,7 +97,8 @@ export const rotateSecretRoute = createRoute({
   tags,
   summary: "A new signing secret (shown once); the old one keeps signing beside it for 24 hours",
   description:
-    "During the overlap every delivery carries both signatures, so receivers can switch secrets without a gap.",
+    "During the overlap every delivery carries both signatures, so receivers can switch secrets without a gap. " +
+    "Rotating again within the overlap ends the oldest secret at once: the two newest sign.",
   security: BEARER_SECURITY,
   middleware: write,
   request: { params: WebhookIdParamsSchema },
