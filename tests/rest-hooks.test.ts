@@ -5,7 +5,7 @@ import { EVENT_CATALOG, EVENT_TYPES } from "../src/lib/events/catalog";
 import { call, callJson, createUser, problemOf, type TestUser } from "./helpers/api";
 import { actingThroughApiToken } from "./helpers/auth";
 import { createTask } from "./helpers/tasks";
-import { completedEvent, fanOut, receiver, runWebhooksQueue } from "./helpers/webhooks";
+import { completedEvent, deliveryRow, fanOut, receiver, runWebhooksQueue } from "./helpers/webhooks";
 
 interface Hook {
   id: string;
@@ -123,14 +123,19 @@ describe("REST hooks", () => {
     expect((await call(`/api/v1/hooks/${hook.id}`, { token: stranger.token, method: "DELETE" })).status).toBe(
       404,
     );
-    // A webhook made under /webhooks is not a REST hook to unsubscribe.
+    // A webhook made under /webhooks is not a REST hook to unsubscribe, and its log stays whole.
     const plain = await callJson<{ webhook_id: string }>("/api/v1/webhooks", 201, {
       token: user.token,
       body: { url: "https://plain.hooks.fake.test/x", event_types: ["*"] },
     });
+    const pending = (await fanOut([await completedEvent(user.id)])).filter(
+      (m) => m.webhook_id === plain.webhook_id,
+    );
+    expect(pending).toHaveLength(1);
     expect(
       (await call(`/api/v1/hooks/${plain.webhook_id}`, { token: user.token, method: "DELETE" })).status,
     ).toBe(404);
+    expect(await deliveryRow(pending[0]?.delivery_id ?? "")).toMatchObject({ status: "pending" });
     const reader = await actingThroughApiToken(await createUser(), "read only", ["webhooks:read"]);
     const refused = await call("/api/v1/hooks", {
       token: reader.token,
@@ -155,6 +160,22 @@ describe("REST hooks", () => {
     expect(await callJson<unknown[]>("/api/v1/webhooks?limit=100", 200, { token: user.token })).toHaveLength(
       20,
     );
+  });
+});
+
+describe("a hook that was disabled", () => {
+  it("is re-enabled when the tool subscribes again", async () => {
+    const user = await zapier();
+    const body = { target_url: "https://back.hooks.fake.test/catch", event: "task.completed" };
+    const hook = await subscribeHook(user, body);
+    await env.DB.prepare(
+      "UPDATE webhooks SET enabled = 0, disabled_reason = '100 deliveries in a row failed.', consecutive_failures = 100 WHERE id = ?",
+    )
+      .bind(hook.id)
+      .run();
+    expect((await subscribeHook(user, body)).id).toBe(hook.id);
+    const read = await callJson(`/api/v1/webhooks/${hook.id}`, 200, { token: user.token });
+    expect(read).toMatchObject({ enabled: true, disabled_reason: null });
   });
 });
 

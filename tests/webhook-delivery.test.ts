@@ -2,6 +2,7 @@ import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
 import { routeOutbound } from "./fakes/outbound";
 import { callJson, createUser } from "./helpers/api";
+import { freezeClock } from "./helpers/clock";
 import {
   attemptsOf,
   completedEvent,
@@ -9,6 +10,7 @@ import {
   fanOut,
   receiver,
   runWebhooksQueue,
+  runWithRetries,
   subscribe,
 } from "./helpers/webhooks";
 
@@ -56,11 +58,7 @@ describe("webhook deliveries", () => {
     const hook = await subscribe(user, "https://flaky.hooks.fake.test/hook", ["*"]);
     const [message] = await fanOut([await completedEvent(user.id)]);
     if (!message) throw new Error("no delivery");
-    const delays: (number | undefined)[] = [];
-    for (let attempt = 1; attempt <= 4; attempt++) {
-      const result = await runWebhooksQueue([message], attempt);
-      delays.push(...result.delays);
-    }
+    const { delays } = await runWithRetries(message, freezeClock(), 4);
     expect(received.map((r) => r.headers["webhook-id"])).toEqual(Array(4).fill(message.delivery_id));
     const log = await attemptsOf(hook.webhook_id);
     expect(log.map((a) => [a.attempt, a.outcome, a.status_code])).toEqual([

@@ -2,7 +2,8 @@ import { env } from "cloudflare:workers";
 import { Webhook } from "standardwebhooks";
 import { describe, expect, it } from "vitest";
 import { DISABLE_AFTER_MS, MAX_ATTEMPTS } from "../src/features/webhooks/retry-policy";
-import { WEBHOOK_REDELIVERY_AFTER_MS } from "../src/jobs/webhooks-reconciler";
+import { MAX_SENDS, resendBackoffMs, WEBHOOK_REDELIVERY_AFTER_MS } from "../src/jobs/webhooks-reconciler";
+import { routeOutbound } from "./fakes/outbound";
 import { call, callJson, callWith, createUser, problemOf, type TestUser } from "./helpers/api";
 import { freezeClock } from "./helpers/clock";
 import { inboxOf } from "./helpers/notifications";
@@ -14,8 +15,9 @@ import {
   deliveryRow,
   fanOut,
   receiver,
-  reconcile,
+  reconcileAll,
   runWebhooksQueue,
+  runWithRetries,
   subscribe,
   webhooksUser,
 } from "./helpers/webhooks";
@@ -29,6 +31,7 @@ interface Delivery {
   attempt_count: number;
   next_attempt_at: string | null;
   last_status_code: number | null;
+  last_error: string | null;
   attempts: { attempt: number; outcome: string; status_code: number | null; next_retry_at: string | null }[];
 }
 
@@ -48,8 +51,11 @@ describe("the deliveries log", () => {
     const user = await createUser();
     receiver("log.hooks.fake.test", [500]);
     const hook = await subscribe(user, "https://log.hooks.fake.test/hook", ["*"]);
+    // Apart in time, so "newest first" has one answer.
+    const clock = freezeClock();
     const [first] = await fanOut([await completedEvent(user.id)]);
     await runWebhooksQueue([first]);
+    clock.tick(1000);
     const [second] = await fanOut([await completedEvent(user.id)]);
     await runWebhooksQueue([second]);
     const log = await deliveriesOf(user, hook.webhook_id);
@@ -128,17 +134,13 @@ describe("the deliveries log", () => {
 
 describe("giving up, replaying and testing", () => {
   it(`fail a delivery after ${MAX_ATTEMPTS} attempts, dead-letter it, and replay it under the same webhook-id`, async () => {
-    const user = await createUser();
+    const user = await webhooksUser();
     const received = receiver("down.hooks.fake.test", Array(MAX_ATTEMPTS).fill(503));
     const hook = await subscribe(user, "https://down.hooks.fake.test/hook", ["*"]);
     const [message] = await fanOut([await completedEvent(user.id)]);
     if (!message) throw new Error("no delivery");
-    const delays: (number | undefined)[] = [];
-    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt++) {
-      const result = await runWebhooksQueue([message], attempt);
-      delays.push(...result.delays);
-      if (attempt === MAX_ATTEMPTS) expect(result.explicitAcks).toEqual([expect.any(String)]);
-    }
+    const { delays, last } = await runWithRetries(message, freezeClock(), MAX_ATTEMPTS);
+    expect(last.explicitAcks).toEqual([expect.any(String)]);
     // Spread over hours: the retries' delays add up to most of a day, even with the jitter.
     expect(delays).toHaveLength(MAX_ATTEMPTS - 1);
     expect(delays.reduce((sum = 0, d = 0) => sum + d, 0)).toBeGreaterThan(16 * 3600);
@@ -256,13 +258,13 @@ describe("the deliveries outbox", () => {
     expect(results).toEqual([{ id: expect.stringMatching(/^msg_/), status: "pending", seq: 1 }]);
     const id = results[0]?.id ?? "";
     // Not before it is overdue…
-    expect((await reconcile()).map((m) => m.delivery_id)).not.toContain(id);
+    expect((await reconcileAll()).map((m) => m.delivery_id)).not.toContain(id);
     const clock = freezeClock();
     clock.tick(WEBHOOK_REDELIVERY_AFTER_MS + 60_000);
-    const resent = (await reconcile(clock.now())).filter((m) => m.delivery_id === id);
+    const resent = (await reconcileAll(clock.now())).filter((m) => m.delivery_id === id);
     expect(resent).toEqual([expect.objectContaining({ delivery_id: id, seq: 2 })]);
-    // …and not twice: the claim moved its due time to now.
-    expect((await reconcile(clock.now())).map((m) => m.delivery_id)).not.toContain(id);
+    // …and not twice: the claim moved its due time on.
+    expect((await reconcileAll(clock.now())).map((m) => m.delivery_id)).not.toContain(id);
     await runWebhooksQueue([...resent, { ...resent[0], seq: 1 }]);
     expect(received.map((r) => r.headers["webhook-id"])).toEqual([id]);
     expect(await deliveryRow(id)).toMatchObject({ status: "succeeded", attempts: 1 });
@@ -308,11 +310,18 @@ describe("disabling an endpoint that keeps failing", () => {
     read = await callJson(`/api/v1/webhooks/${hook.webhook_id}`, 200, { token: user.token });
     expect(read).toMatchObject({
       enabled: false,
-      disabled_reason: "It failed 100 delivery attempts in a row.",
+      disabled_reason: "100 deliveries in a row failed.",
     });
     const disabled = await eventsOf(user.id, "webhook.disabled");
     expect(disabled).toHaveLength(1);
-    expect(disabled[0]?.data).toMatchObject({ webhook_id: hook.webhook_id, consecutive_failures: 100 });
+    // Its host only: a full URL may be a secret.
+    expect(disabled[0]?.data).toEqual({
+      webhook_id: hook.webhook_id,
+      host: "broken.hooks.fake.test",
+      reason: "100 deliveries in a row failed.",
+      consecutive_failures: 100,
+      failing_since: expect.any(String),
+    });
     await deliver(disabled);
     let inbox = await inboxOf(user);
     for (let i = 0; i < 50 && !inbox.some((n) => n.kind === "integration"); i++) {
@@ -355,7 +364,7 @@ describe("disabling an endpoint that keeps failing", () => {
     read = await callJson(`/api/v1/webhooks/${hook.webhook_id}`, 200, { token: user.token });
     expect(read).toMatchObject({
       enabled: false,
-      disabled_reason: "It failed every delivery attempt for 3 days.",
+      disabled_reason: "Every delivery attempt failed for 3 days.",
     });
   });
 
@@ -414,5 +423,120 @@ describe("keeping the log bounded", () => {
         "SELECT id FROM webhook_deliveries WHERE status IN ('succeeded', 'failed') AND updated_at < ? LIMIT 1000",
       ),
     ).toContain("USING INDEX webhook_deliveries_closed");
+  });
+});
+
+describe("one delivery, one sender", () => {
+  it("a twin of the fan-out's message while the delivery waits for its retry sends nothing", async () => {
+    const user = await createUser();
+    const received = receiver("twin.hooks.fake.test", [500]);
+    const hook = await subscribe(user, "https://twin.hooks.fake.test/hook", ["*"]);
+    const event = await completedEvent(user.id);
+    const [message] = await fanOut([event]);
+    await runWebhooksQueue([message]);
+    // The events handler ran again (a redelivery): the same message, seq and all.
+    const [twin] = await fanOut([event]);
+    expect(twin).toEqual(message);
+    const result = await runWebhooksQueue([twin]);
+    expect(result.explicitAcks).toHaveLength(1);
+    expect(result.retryMessages).toEqual([]);
+    expect(received).toHaveLength(1);
+    expect(await attemptsOf(hook.webhook_id)).toHaveLength(1);
+  });
+
+  it("two copies in one batch are sent once", async () => {
+    const user = await createUser();
+    const received = receiver("pair.hooks.fake.test");
+    const hook = await subscribe(user, "https://pair.hooks.fake.test/hook", ["*"]);
+    const [message] = await fanOut([await completedEvent(user.id)]);
+    const result = await runWebhooksQueue([message, message]);
+    expect(result.explicitAcks).toHaveLength(2);
+    expect(received).toHaveLength(1);
+    expect(await attemptsOf(hook.webhook_id)).toHaveLength(1);
+  });
+
+  it("an attempt overtaken by a replay counts nowhere: no log line, no failure on the endpoint", async () => {
+    const user = await createUser();
+    let calls = 0;
+    const hook = await subscribe(user, "https://race.hooks.fake.test/hook", ["*"]);
+    const [message] = await fanOut([await completedEvent(user.id)]);
+    if (!message) throw new Error("no delivery");
+    // The receiver answers the first attempt only after its owner replayed the delivery.
+    const { sent, queue } = capturingQueue();
+    routeOutbound("race.hooks.fake.test", async () => {
+      calls += 1;
+      const replayed = await callWith(
+        { WEBHOOKS_QUEUE: queue },
+        `/api/v1/webhooks/${hook.webhook_id}/deliveries/${message.delivery_id}/replay`,
+        { token: user.token, method: "POST" },
+      );
+      expect(replayed.status).toBe(202);
+      return new Response("late", { status: 500 });
+    });
+    const result = await runWebhooksQueue([message]);
+    expect(result.explicitAcks).toHaveLength(1);
+    expect(result.retryMessages).toEqual([]);
+    // The replay's own message is the one in charge now.
+    expect(sent).toEqual([{ ...message, seq: 2 }]);
+    expect(calls).toBe(1);
+    expect(await attemptsOf(hook.webhook_id)).toEqual([]);
+    const health = await env.DB.prepare("SELECT consecutive_failures FROM webhooks WHERE id = ?")
+      .bind(hook.webhook_id)
+      .first<{ consecutive_failures: number }>();
+    expect(health?.consecutive_failures).toBe(0);
+    expect(await deliveryRow(message.delivery_id)).toMatchObject({ status: "pending", seq: 2, attempts: 0 });
+  });
+
+  it("a delivery the receiver took is marked delivered even when its attempt cannot be logged", async () => {
+    const user = await createUser();
+    const received = receiver("logless.hooks.fake.test");
+    await subscribe(user, "https://logless.hooks.fake.test/hook", ["*"]);
+    const [message] = await fanOut([await completedEvent(user.id)]);
+    const noBatches = new Proxy(env.DB, {
+      get(target, prop) {
+        if (prop === "batch") return async () => Promise.reject(new Error("D1 batch lost"));
+        const value: unknown = Reflect.get(target, prop);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const result = await runWebhooksQueue([message], 1, { DB: noBatches });
+    expect(result.explicitAcks).toHaveLength(1);
+    expect(received).toHaveLength(1);
+    expect(await deliveryRow(message?.delivery_id ?? "")).toMatchObject({ status: "succeeded" });
+    // So neither the queue nor the reconciler sends it again.
+    const clock = freezeClock();
+    clock.tick(WEBHOOK_REDELIVERY_AFTER_MS + 60_000);
+    expect((await reconcileAll(clock.now())).map((m) => m.delivery_id)).not.toContain(message?.delivery_id);
+  });
+
+  it(`a delivery whose messages keep getting lost is failed after ${MAX_SENDS} re-sends, visibly`, async () => {
+    const user = await webhooksUser();
+    await subscribe(user, "https://lost.hooks.fake.test/hook", ["*"]);
+    const [message] = await fanOut([await completedEvent(user.id)]);
+    const id = message?.delivery_id ?? "";
+    const clock = freezeClock();
+    const seqs: number[] = [];
+    for (let i = 0; i < MAX_SENDS + 1; i++) {
+      clock.tick(resendBackoffMs(i) + WEBHOOK_REDELIVERY_AFTER_MS + 60_000);
+      seqs.push(...(await reconcileAll(clock.now())).filter((m) => m.delivery_id === id).map((m) => m.seq));
+    }
+    expect(seqs).toEqual(Array.from({ length: MAX_SENDS }, (_, i) => i + 2));
+    const [row] = await deliveriesOf(user, message?.webhook_id ?? "", "?status=failed");
+    expect(row?.delivery_id).toBe(id);
+    expect(row?.last_error).toContain("replay it");
+  });
+
+  it("a page of 100 deliveries, each with its attempts", async () => {
+    const user = await createUser();
+    receiver("hundred.hooks.fake.test");
+    const hook = await subscribe(user, "https://hundred.hooks.fake.test/hook", ["*"]);
+    const events = [];
+    for (let i = 0; i < 101; i++) events.push(await completedEvent(user.id));
+    const messages = [];
+    for (let i = 0; i < events.length; i += 20) messages.push(...(await fanOut(events.slice(i, i + 20))));
+    for (let i = 0; i < messages.length; i += 20) await runWebhooksQueue(messages.slice(i, i + 20));
+    const page = await deliveriesOf(user, hook.webhook_id, "?limit=100");
+    expect(page).toHaveLength(100);
+    expect(page.every((d) => d.attempts.length === 1 && d.status === "succeeded")).toBe(true);
   });
 });

@@ -12,6 +12,7 @@ import { writeEvent } from "../../src/lib/events/outbox";
 import { routeOutbound } from "../fakes/outbound";
 import { callJson, createUser, type TestUser } from "./api";
 import { actingThroughApiToken } from "./auth";
+import type { FrozenClock } from "./clock";
 
 export interface Received {
   headers: Record<string, string>;
@@ -76,7 +77,11 @@ export async function fanOut(events: DomainEvent[]): Promise<DeliveryMessage[]> 
 let deliveries = 0;
 
 /** Runs the webhooks consumer on these messages as queue attempt `attempts`; answers acks and retry delays. */
-export async function runWebhooksQueue(messages: readonly unknown[], attempts = 1) {
+export async function runWebhooksQueue(
+  messages: readonly unknown[],
+  attempts = 1,
+  bindings: Partial<typeof env> = {},
+) {
   deliveries += 1;
   const batch = createMessageBatch<unknown>(
     QUEUE_NAMES.webhooks,
@@ -91,7 +96,7 @@ export async function runWebhooksQueue(messages: readonly unknown[], attempts = 
     };
   }
   const ctx = createExecutionContext();
-  await worker.queue(batch, env);
+  await worker.queue(batch, { ...env, ...bindings });
   return { ...(await getQueueResult(batch, ctx)), delays };
 }
 
@@ -99,6 +104,15 @@ export async function runWebhooksQueue(messages: readonly unknown[], attempts = 
 export async function reconcile(now = Date.now()): Promise<DeliveryMessage[]> {
   const { sent, queue } = capturingQueue();
   await reconcileWebhookDeliveries({ ...env, WEBHOOKS_QUEUE: queue }, now);
+  return sent;
+}
+
+/** Runs the reconciler at `now` until it finds nothing left to do, whatever other tests left open. */
+export async function reconcileAll(now = Date.now()): Promise<DeliveryMessage[]> {
+  const { sent, queue } = capturingQueue();
+  for (let run = 0; run < 100; run++) {
+    if ((await reconcileWebhookDeliveries({ ...env, WEBHOOKS_QUEUE: queue }, now)) === 0) break;
+  }
   return sent;
 }
 
@@ -139,4 +153,21 @@ export const deliveryRow = (id: string) =>
 /** A user acting through a webhooks API token, so tests may move the clock past a JWT's life. */
 export async function webhooksUser(): Promise<TestUser> {
   return actingThroughApiToken(await createUser(), "webhook tests", ["webhooks:read", "webhooks:write"]);
+}
+
+/**
+ * Runs a message as the queue would: each retry after the delay the consumer asked for, on the
+ * frozen clock, up to `runs` deliveries. Answers the delays asked for and the last delivery's result.
+ */
+export async function runWithRetries(message: unknown, clock: FrozenClock, runs: number) {
+  const delays: number[] = [];
+  let last = await runWebhooksQueue([message], 1);
+  for (let attempt = 2; attempt <= runs && last.retryMessages.length > 0; attempt++) {
+    const delay = last.delays[0] ?? 0;
+    delays.push(delay);
+    clock.tick(delay * 1000);
+    last = await runWebhooksQueue([message], attempt);
+  }
+  if (last.retryMessages.length > 0) delays.push(last.delays[0] ?? 0);
+  return { delays, last };
 }

@@ -65,6 +65,13 @@ export const webhookDeliveries = sqliteTable(
     roundBase: integer("round_base").notNull().default(0),
     /** When the next attempt is due; the reconciler re-sends open rows long past it. */
     nextAttemptAt: text("next_attempt_at"),
+    /** Times the reconciler re-sent it (a replay starts over): its backoff, and where it gives up. */
+    sends: integer("sends").notNull().default(0),
+    /**
+     * The attempt whose result the row holds: the attempt's log line and the endpoint's health are
+     * written only if it is still this one, so an attempt overtaken by a replay or a twin counts nowhere.
+     */
+    lastAttemptId: text("last_attempt_id"),
     lastStatusCode: integer("last_status_code"),
     lastError: text("last_error"),
     createdAt: text("created_at").notNull(),

@@ -160,7 +160,7 @@ function unfittedDraftOf(event: DomainEvent, context: RenderContext): NotifyDraf
         ...base,
         kind: "integration",
         title: "A webhook was paused",
-        body: `${clip(event.data.url, 300)} kept failing, so deliveries to it are paused: ${event.data.reason} Re-enable it once it answers again.`,
+        body: `Your webhook at ${clip(event.data.host, 200)} kept failing, so deliveries to it are paused: ${event.data.reason} Re-enable it once it answers again.`,
         data: withEvent({ webhook_id: event.data.webhook_id }),
       };
     default:

@@ -7,6 +7,7 @@ import { and, asc, desc, eq, inArray, lt, or, type SQL, sql } from "drizzle-orm"
 import type { Database } from "../../db";
 import { webhookAttempts, webhookDeliveries, webhooks } from "../../db/schema";
 import type { Env } from "../../env";
+import { chunkList } from "../../lib/chunk";
 import { conflict, notFound } from "../../lib/errors";
 import { randomToken, sha256Hex } from "../../lib/ids";
 import { type Page, pageOf, rowsToFetch } from "../../lib/pagination";
@@ -51,17 +52,22 @@ function toDeliveryDto(row: DeliveryRow, attempts: readonly AttemptRow[]): Webho
   };
 }
 
-/** The attempts of these deliveries, grouped by delivery, oldest first. */
-async function attemptsOf(db: Database, userId: string, ids: readonly string[]) {
+/** Attempts shown per delivery: the latest ones (`attempt_count` tells how many there were). */
+export const SHOWN_ATTEMPTS = 20;
+
+/** The attempts of these deliveries (ids from a query scoped to their owner), grouped, oldest first. */
+async function attemptsOf(db: Database, ids: readonly string[]) {
   const grouped = new Map<string, AttemptRow[]>();
-  if (ids.length === 0) return grouped;
-  const rows = await db
-    .select()
-    .from(webhookAttempts)
-    .where(and(inArray(webhookAttempts.deliveryId, [...ids]), eq(webhookAttempts.userId, userId)))
-    .orderBy(asc(webhookAttempts.deliveryId), asc(webhookAttempts.attempt), asc(webhookAttempts.id))
-    .all();
-  for (const row of rows) grouped.set(row.deliveryId, [...(grouped.get(row.deliveryId) ?? []), row]);
+  for (const chunk of chunkList([...ids], 90)) {
+    const rows = await db
+      .select()
+      .from(webhookAttempts)
+      .where(inArray(webhookAttempts.deliveryId, chunk))
+      .orderBy(asc(webhookAttempts.deliveryId), asc(webhookAttempts.attempt), asc(webhookAttempts.id))
+      .all();
+    for (const row of rows) grouped.set(row.deliveryId, [...(grouped.get(row.deliveryId) ?? []), row]);
+  }
+  for (const [id, rows] of grouped) grouped.set(id, rows.slice(-SHOWN_ATTEMPTS));
   return grouped;
 }
 
@@ -107,7 +113,6 @@ export async function listDeliveries(
   const shown = rows.slice(0, query.limit);
   const attempts = await attemptsOf(
     db,
-    userId,
     shown.map((r) => r.id),
   );
   return pageOf(
@@ -137,7 +142,7 @@ export async function getDelivery(
   ]);
   const [delivery] = row;
   if (!delivery) throw notFound("Delivery");
-  return toDeliveryDto(delivery, attempts);
+  return toDeliveryDto(delivery, attempts.slice(-SHOWN_ATTEMPTS));
 }
 
 /** Enqueues the delivery now; if the queue refuses, the reconciler sends it within minutes. */
@@ -169,14 +174,19 @@ export async function replayDelivery(
   id: string,
 ): Promise<WebhookDeliveryDto> {
   const now = nowIso();
-  const [endpoint, replayed] = await db.batch([
+  const [endpoint, known, replayed] = await db.batch([
     db.select({ enabled: webhooks.enabled }).from(webhooks).where(ownWebhook(userId, webhookId)),
+    db
+      .select({ id: webhookDeliveries.id })
+      .from(webhookDeliveries)
+      .where(ownDelivery(userId, webhookId, id)),
     db
       .update(webhookDeliveries)
       .set({
         status: "pending",
         seq: sql`${webhookDeliveries.seq} + 1`,
         roundBase: sql`${webhookDeliveries.attempts}`,
+        sends: 0,
         nextAttemptAt: now,
         lastError: null,
         updatedAt: now,
@@ -190,9 +200,9 @@ export async function replayDelivery(
       .returning(),
   ]);
   const [hook] = endpoint;
-  if (!hook) throw notFound("Webhook");
+  if (!hook || known.length === 0) throw notFound(hook ? "Delivery" : "Webhook");
   const [row] = replayed;
-  if (!row) throw hook.enabled ? notFound("Delivery") : conflict("webhook_disabled", DISABLED);
+  if (!row) throw conflict("webhook_disabled", DISABLED);
   await sendSoon(env, row);
   return getDelivery(db, userId, webhookId, id);
 }

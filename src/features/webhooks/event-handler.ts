@@ -31,7 +31,7 @@ async function subscribersOf(db: Database, userIds: readonly string[]): Promise<
 }
 
 /** Parameters a delivery row binds (its defaults included): chunked to stay under 100 a statement. */
-const BOUND_PER_ROW = 12;
+const BOUND_PER_ROW = 13;
 
 export const webhooksHandler: EventHandler = {
   name: "webhooks",

@@ -9,7 +9,8 @@ import type { Database } from "../../db";
 import { events, webhooks } from "../../db/schema";
 import type { Env } from "../../env";
 import { notFound } from "../../lib/errors";
-import type { EventType } from "../../lib/events/catalog";
+import { type EventType, publishedData } from "../../lib/events/catalog";
+import { nowIso } from "../../lib/time";
 import { checkWebhookUrl } from "../../lib/webhooks/safe-url";
 import { exampleData } from "../events/service";
 import type { HookDto, HookInput, SampleDto } from "./hooks-schemas";
@@ -43,7 +44,22 @@ export async function subscribeHook(
         ),
       )
       .get();
-    if (same) return toHookDto(same);
+    if (same?.enabled) return toHookDto(same);
+    if (same) {
+      // Subscribing again is the tool saying it is back: the hook is re-enabled, its count started afresh.
+      await db
+        .update(webhooks)
+        .set({
+          enabled: true,
+          disabledReason: null,
+          consecutiveFailures: 0,
+          failingSince: null,
+          updatedAt: nowIso(),
+        })
+        .where(eq(webhooks.id, same.id))
+        .run();
+      return toHookDto(same);
+    }
   }
   const hook = await createWebhook(
     db,
@@ -76,7 +92,13 @@ export const MAX_SAMPLES = 3;
  */
 export async function samplesOf(db: Database, userId: string, type: EventType): Promise<SampleDto[]> {
   const recent = db
-    .select({ id: events.id, type: events.type, data: events.data, occurredAt: events.occurredAt })
+    .select({
+      id: events.id,
+      type: events.type,
+      version: events.version,
+      data: events.data,
+      occurredAt: events.occurredAt,
+    })
     .from(events)
     .where(eq(events.userId, userId))
     .orderBy(desc(events.id))
@@ -90,7 +112,12 @@ export async function samplesOf(db: Database, userId: string, type: EventType): 
     .limit(MAX_SAMPLES)
     .all();
   if (rows.length > 0)
-    return rows.map((r) => ({ id: r.id, type: r.type, timestamp: r.occurredAt, data: r.data }));
+    return rows.map((r) => ({
+      id: r.id,
+      type: r.type,
+      timestamp: r.occurredAt,
+      data: publishedData(r.type, r.version, r.data) as Record<string, unknown>,
+    }));
   const now = new Date().toISOString();
   return [{ id: "sample", type, timestamp: now, data: exampleData(type, now) }];
 }

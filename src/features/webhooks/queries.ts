@@ -54,13 +54,19 @@ export function listWebhooksQuery(db: Database, userId: string, limit: number, a
     .limit(rowsToFetch(limit));
 }
 
-/** The statements that take a webhook's deliveries and their log with it (run after deleting the webhook). */
-export const forgetDeliveries = (db: Database, userId: string, id: string) =>
-  [
+/**
+ * The statements that take a webhook's deliveries and their log with it, run after the statement that
+ * deletes the webhook: they do nothing unless it is in fact gone, so a delete that matched nothing (a
+ * wrong id, a REST hook id that is a plain webhook) loses no one's log.
+ */
+export function forgetDeliveries(db: Database, userId: string, id: string) {
+  const gone = sql`NOT EXISTS (SELECT 1 FROM ${webhooks} WHERE ${webhooks.id} = ${id})`;
+  return [
     db
       .delete(webhookDeliveries)
-      .where(and(eq(webhookDeliveries.webhookId, id), eq(webhookDeliveries.userId, userId))),
+      .where(and(eq(webhookDeliveries.webhookId, id), eq(webhookDeliveries.userId, userId), gone)),
     db
       .delete(webhookAttempts)
-      .where(and(eq(webhookAttempts.webhookId, id), eq(webhookAttempts.userId, userId))),
+      .where(and(eq(webhookAttempts.webhookId, id), eq(webhookAttempts.userId, userId), gone)),
   ] as const;
+}

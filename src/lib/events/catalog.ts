@@ -206,10 +206,10 @@ export const EVENT_CATALOG = {
   ),
   "webhook.disabled": spec(
     1,
-    "A webhook endpoint was disabled after failing too long (3 days, or 100 attempts in a row); a PATCH re-enables it.",
+    "A webhook endpoint was disabled after failing too long (100 deliveries in a row, or 3 days); a PATCH re-enables it.",
     z.object({
       webhook_id: id,
-      url: z.string(),
+      host: z.string().describe("The endpoint's host (its full URL may be a secret, as Zapier's are)"),
       reason: z.string(),
       consecutive_failures: count,
       failing_since: timestamp.nullable(),
@@ -226,6 +226,16 @@ export const EVENT_TYPES = Object.keys(EVENT_CATALOG) as EventType[];
 
 export function isEventType(type: string): type is EventType {
   return Object.hasOwn(EVENT_CATALOG, type);
+}
+
+/**
+ * An event's data as subscribers were promised it: read through the catalog's schema when this
+ * deployment knows the type and version (unknown keys dropped), as stored otherwise.
+ */
+export function publishedData(type: string, version: number, data: unknown): unknown {
+  if (!isEventType(type) || EVENT_CATALOG[type].version !== version) return data;
+  const parsed = EVENT_CATALOG[type].data.safeParse(data);
+  return parsed.success ? parsed.data : data;
 }
 
 /** A domain event as it travels: on the queue, in the outbox, in webhooks. */

@@ -103,7 +103,7 @@ export function writeEvent<T extends EventType>(db: Database, event: EventDraft<
   return db.insert(events).select(source).onConflictDoNothing().returning();
 }
 
-type EventRow = typeof events.$inferSelect;
+export type EventRow = typeof events.$inferSelect;
 
 /** The envelopes of the outbox rows a batch actually wrote (guarded writes may write none). */
 export function recordedEvents(...results: EventRow[][]): Envelope[] {
