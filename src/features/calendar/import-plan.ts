@@ -24,7 +24,14 @@ import {
 } from "./ics-dates";
 import { type IcsComponent, paramOf, parseIcs, propertiesOf, propertyOf } from "./ics-parser";
 import { formatUtc, unescapeText } from "./ics-text";
-import { expand, type Occurrence, occurrenceKey, parseRRule, type RRule } from "./rrule";
+import {
+  expand,
+  IMPORT_PERIOD_BUDGET,
+  type Occurrence,
+  occurrenceKey,
+  parseRRule,
+  type RRule,
+} from "./rrule";
 
 export const IMPORT_WINDOW_DAYS = 60;
 export const MAX_OCCURRENCES_PER_SERIES = 100;
@@ -128,6 +135,7 @@ class Planner {
   private readonly skips = new Map<string, number>();
   private readonly keys = new Map<string, number>();
   private warningsLeftOut = 0;
+  private readonly budget = { periods: IMPORT_PERIOD_BUDGET };
   readonly context: DateContext;
   private readonly unknownZones = new Set<string>();
 
@@ -333,7 +341,7 @@ class Planner {
       else this.add(master, "", { time: master.start, instant });
       return;
     }
-    const { occurrences, truncated } = expand({
+    const { occurrences, truncated, incomplete } = expand({
       start: master.start,
       rule: master.rule,
       rdates: master.rdates,
@@ -343,7 +351,14 @@ class Planner {
       to,
       durationMs: master.durationMs,
       maxOccurrences: MAX_OCCURRENCES_PER_SERIES,
+      budget: this.budget,
     });
+    if (incomplete) {
+      this.warn(
+        master.line,
+        `"${master.title}" has too many occurrences to follow them all: some may be missing.`,
+      );
+    }
     if (truncated) {
       this.warn(
         master.line,

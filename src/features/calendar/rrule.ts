@@ -21,8 +21,10 @@ const UNSUPPORTED_FREQUENCIES = new Set(["SECONDLY", "MINUTELY", "HOURLY"]);
 /** ISO order: MO is 0 … SU is 6. */
 const WEEKDAYS = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"];
 
-/** Periods a rule may be walked through before it is given up on (a daily rule since 1800 …). */
+/** Periods one rule may be walked through before it is given up on (a daily rule since 1800 …). */
 const MAX_PERIODS = 100_000;
+/** Periods all the rules of one import may walk through together. */
+export const IMPORT_PERIOD_BUDGET = 1_000_000;
 const DAY_MS = 86_400_000;
 
 export interface ByDay {
@@ -227,6 +229,8 @@ export interface ExpandInput {
   to: number;
   durationMs: number;
   maxOccurrences: number;
+  /** Periods left to walk for the whole import, shared by its series, so one file cannot run for ever. */
+  budget: { periods: number };
 }
 
 const sameKind = (start: IcsTime, wall: WallTime): IcsTime => ({ ...start, wall });
@@ -239,9 +243,14 @@ export function occurrenceKey(time: IcsTime, zone: string): string {
 /**
  * The occurrences of a recurring item within the window, DTSTART always the first (§3.8.5.3), COUNT
  * counted from it, UNTIL inclusive, RDATE added and EXDATE removed. `truncated` when there were more
- * than `maxOccurrences` in the window, or the rule could not be walked to its end.
+ * than `maxOccurrences` in the window; `incomplete` when the rule was given up on before the window's
+ * end (too many periods to walk).
  */
-export function expand(input: ExpandInput): { occurrences: Occurrence[]; truncated: boolean } {
+export function expand(input: ExpandInput): {
+  occurrences: Occurrence[];
+  truncated: boolean;
+  incomplete: boolean;
+} {
   const { start, rule, zone } = input;
   const startInstant = instantOf(start, zone);
   const untilKey = rule?.until
@@ -254,22 +263,34 @@ export function expand(input: ExpandInput): { occurrences: Occurrence[]; truncat
     (typeof untilKey === "string" ? dateOf(time.wall) > untilKey : instant > untilKey);
 
   const generated: Occurrence[] = [{ time: start, instant: startInstant }];
-  let truncated = false;
+  let incomplete = false;
   if (rule) {
+    const startDay = dayNumber(start.wall);
     const windowDay = Math.floor(input.from / DAY_MS);
+    const lastDay = Math.floor(input.to / DAY_MS) + 1;
+    // Days this far before the window are counted (COUNT) without the cost of placing them on a clock.
+    const farBefore = windowDay - 2 - Math.ceil(Math.max(input.durationMs, 0) / DAY_MS);
+    const untilDay = rule.until ? dayNumber(rule.until.wall) : undefined;
     let p = rule.count === undefined ? periodsBefore(rule, start.wall, windowDay) : 0;
     let counted = 1;
     walk: for (let periods = 0; ; periods += 1, p += 1) {
-      if (periods >= MAX_PERIODS) {
-        truncated = true;
+      if (periods >= MAX_PERIODS || input.budget.periods <= 0) {
+        incomplete = true;
         break;
       }
+      input.budget.periods -= 1;
       for (const day of periodDays(rule, start.wall, p)) {
+        // Every candidate has the start's time of day: on the start's day or before, it is not after it.
+        if (day <= startDay) continue;
+        if (day > lastDay || (untilDay !== undefined && day > untilDay + 1)) break walk;
+        if (rule.count !== undefined && counted >= rule.count) break walk;
+        if (day < farBefore && (untilDay === undefined || day < untilDay - 1)) {
+          counted += 1;
+          continue;
+        }
         const time = sameKind(start, wallOnDay(day, start.wall));
         const instant = instantOf(time, zone);
-        if (instant <= startInstant) continue;
         if (afterUntil(time, instant) || instant > input.to) break walk;
-        if (rule.count !== undefined && counted >= rule.count) break walk;
         counted += 1;
         generated.push({ time, instant });
       }
@@ -290,6 +311,9 @@ export function expand(input: ExpandInput): { occurrences: Occurrence[]; truncat
       return true;
     })
     .sort((a, b) => a.instant - b.instant);
-  if (inWindow.length > input.maxOccurrences) truncated = true;
-  return { occurrences: inWindow.slice(0, input.maxOccurrences), truncated };
+  return {
+    occurrences: inWindow.slice(0, input.maxOccurrences),
+    truncated: inWindow.length > input.maxOccurrences,
+    incomplete,
+  };
 }
