@@ -16,6 +16,7 @@ import {
   vevent,
   vtodo,
 } from "./helpers/calendar";
+import { backdated } from "./helpers/clock";
 import { focusAction, startFocus } from "./helpers/focus";
 import { eventsOf } from "./helpers/outbox";
 import { completeTask, createTask, getTask, type Task } from "./helpers/tasks";
@@ -165,6 +166,24 @@ describe("the calendar feed URL", () => {
     // And fetching again changes nothing more.
     const again = readFeed(await feedText(feed.url)).events.find((e) => e.uid.includes(task.task_id));
     expect(again?.sequence).toBe(now?.sequence);
+  });
+
+  it("forgets what it served of an item gone from the feed for 90 days", async () => {
+    const user = await createUser();
+    const feed = await createFeed(user);
+    // A task due a hundred days ago, served back then: it has long left the feed's 30 days.
+    await backdated(100 * DAY, async () => {
+      await createTask(user, { title: "Long ago", due_at: fromNow(DAY) });
+      await feedText(feed.url);
+    });
+    const served = () =>
+      env.DB.prepare("SELECT uid FROM calendar_feed_items WHERE user_id = ?")
+        .bind(user.id)
+        .all<{ uid: string }>();
+    expect((await served()).results).toHaveLength(1);
+    const current = await createTask(user, { title: "Now", due_at: fromNow(DAY) });
+    await feedText(feed.url);
+    expect((await served()).results.map((r) => r.uid)).toEqual([`task-${current.task_id}@proxy-agent.dev`]);
   });
 
   it("shows the running focus session as planned, then the finished one under the same UID", async () => {
@@ -367,6 +386,32 @@ describe("importing an .ics file", () => {
       description: "Room 4",
       due_at: new Date(moved).toISOString(),
     });
+  });
+
+  it("does not bring back a task deleted after an earlier import", async () => {
+    const user = await createUser();
+    const text = icsFile(meeting("deleted@example.com", Date.parse(fromNow(2 * DAY))));
+    await importIcs(user, text);
+    const [task] = await calendarTasks(user);
+    await callJson(`/api/v1/tasks/${task?.task_id}`, 204, { method: "DELETE", token: user.token });
+    const again = await importIcs(user, text);
+    expect(again).toMatchObject({ created: 0, updated: 0, unchanged: 0, skipped: 1 });
+    expect(again.warnings.map((w) => w.message).join(" ")).toContain("deleted");
+    expect(await calendarTasks(user)).toEqual([]);
+  });
+
+  it("never doubles an item when the same file is imported twice at once", async () => {
+    const user = await createUser();
+    const start = Date.parse(fromNow(2 * DAY));
+    const text = icsFile(meeting("race-1@example.com", start), meeting("race-2@example.com", start + HOUR));
+    const answers = await Promise.all([postImport(user, text), postImport(user, text)]);
+    for (const res of answers) {
+      expect([200, 409]).toContain(res.status);
+      if (res.status === 409) expect((await problemOf(res)).code).toBe("import_in_progress");
+      else await res.text();
+    }
+    expect(await calendarTasks(user)).toHaveLength(2);
+    expect(await importIcs(user, text)).toMatchObject({ created: 0, unchanged: 2 });
   });
 
   it("expands a recurring event over the next 60 days only, without the EXDATE'd occurrence", async () => {
