@@ -80,8 +80,9 @@ export const sessionUid = (sessionId: string) => `focus-${sessionId}@${UID_DOMAI
 
 /** A task's id when `uid` is one of the feed's task UIDs (an import of a feed of this platform). */
 export function taskIdOfUid(uid: string): string | undefined {
-  const match = /^task-(.+)@proxy-agent\.dev$/.exec(uid);
-  return match?.[1];
+  const suffix = `@${UID_DOMAIN}`;
+  if (!uid.startsWith("task-") || !uid.endsWith(suffix)) return undefined;
+  return uid.slice("task-".length, -suffix.length) || undefined;
 }
 
 /**

@@ -212,7 +212,7 @@ class Planner {
 
   read(component: IcsComponent, kind: "VEVENT" | "VTODO"): Entry {
     const title = (textOf(component, "SUMMARY") ?? "").replace(/\s+/g, " ").trim().slice(0, TITLE_MAX);
-    const summaryLine = propertyOf(component, "DTSTART")?.line ?? component.line;
+    const itemLine = propertyOf(component, "DTSTART")?.line ?? component.line;
     const time = (name: string) => {
       const property = propertyOf(component, name);
       return property ? parseTimeValue(property.value, property, this.context) : undefined;
@@ -289,7 +289,7 @@ class Planner {
       sequence: Number.isInteger(sequence) && sequence >= 0 ? sequence : 0,
       priority: priorityOf(propertyOf(component, "PRIORITY")?.value.trim()),
       skip,
-      line: summaryLine,
+      line: itemLine,
     };
   }
 
