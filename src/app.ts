@@ -1,6 +1,7 @@
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
 import { authRouter } from "./features/auth/routes";
+import { calendarRouter } from "./features/calendar/routes";
 import { captureRouter } from "./features/capture/routes";
 import { deadLettersRouter } from "./features/dead-letters/routes";
 import { delegationRouter } from "./features/delegation/routes";
@@ -70,6 +71,7 @@ export function createApp() {
   app.route(`${API_PREFIX}/admin/dead-letters`, deadLettersRouter);
   app.route(`${API_PREFIX}/webhooks`, webhooksRouter);
   app.route(`${API_PREFIX}/hooks`, hooksRouter);
+  app.route(`${API_PREFIX}/calendar`, calendarRouter);
   // The socket routes first: `/pets/ws` is not a user id.
   app.route(`${API_PREFIX}/pets`, petSocketRouter);
   app.route(`${API_PREFIX}/pets`, petsRouter);

@@ -14,6 +14,8 @@ const PUBLIC_OPERATIONS = new Set([
   "get /api/v1/event-types",
   "get /api/v1/event-types/{type}",
   "get /api/v1/notifications/vapid-public-key",
+  // A calendar subscription: the secret in the URL is the credential (calendar apps send no bearer).
+  "get /api/v1/calendar/{token}.ics",
 ]);
 
 describe("OpenAPI document", () => {

@@ -67,12 +67,23 @@ function resolve(schema: JsonSchema, seen: string[] = []): JsonSchema {
 
 const bodyRoutes: BodyRoute[] = Object.entries(doc.paths).flatMap(([path, operations]) =>
   Object.entries(operations)
-    .filter(([method, op]) => HTTP_METHODS.has(method) && op.requestBody !== undefined)
+    .filter(([method, op]) => HTTP_METHODS.has(method) && op.requestBody?.content?.[JSON_TYPE] !== undefined)
     .map(([method, op]) => ({
       method: method.toUpperCase(),
       path,
       schema: resolve(op.requestBody?.content?.[JSON_TYPE]?.schema ?? {}),
       headerNames: (op.parameters ?? []).filter((p) => p.in === "header").map((p) => p.name),
+    })),
+);
+/** Routes whose body is a document of another kind (an .ics file): fuzzed with text of that kind below. */
+const textRoutes = Object.entries(doc.paths).flatMap(([path, operations]) =>
+  Object.entries(operations)
+    .filter(([method, op]) => HTTP_METHODS.has(method) && op.requestBody !== undefined)
+    .filter(([, op]) => op.requestBody?.content?.[JSON_TYPE] === undefined)
+    .map(([method, op]) => ({
+      method: method.toUpperCase(),
+      path,
+      mediaTypes: Object.keys(op.requestBody?.content ?? {}),
     })),
 );
 const listParameters = (doc.paths["/api/v1/tasks"]?.get?.parameters ?? []).filter((p) => p.in === "query");
@@ -643,6 +654,194 @@ describe.each(bodyRoutes.map((route) => [`${route.method} ${route.path}`, route]
               const sessionId = await readyFocus(user, !focusStart);
               if (sessionId) ids = { ...ids, session_id: sessionId };
             }
+          }),
+          { numRuns: RUNS },
+        );
+      },
+    );
+  },
+);
+
+// ---- text documents (an .ics file for the calendar import) ----
+
+/** Routes taking a text document today; the fuzzer must never silently cover fewer. */
+const MIN_TEXT_ROUTES = 1;
+
+const anyInstant = fc.date({ noInvalidDate: true, min: new Date(0), max: new Date(8_000_000_000_000) });
+const icsValue = fc.oneof(
+  anyInstant.map((d) =>
+    d
+      .toISOString()
+      .replace(/\.\d{3}Z$/, "Z")
+      .replace(/[-:]/g, ""),
+  ),
+  anyInstant.map((d) => d.toISOString().slice(0, 10).replaceAll("-", "")),
+  // Around now, so that expansion and imports really happen.
+  fc.integer({ min: -400, max: 400 }).map((days) =>
+    new Date(Date.now() + days * 86_400_000)
+      .toISOString()
+      .replace(/\.\d{3}Z$/, "Z")
+      .replace(/[-:]/g, ""),
+  ),
+  fc.constantFrom(
+    "FREQ=DAILY",
+    "FREQ=DAILY;COUNT=999999999",
+    "FREQ=WEEKLY;BYDAY=MO,WE,FR;INTERVAL=2;WKST=SU",
+    "FREQ=MONTHLY;BYDAY=-1FR,2MO",
+    "FREQ=MONTHLY;BYMONTHDAY=31,-1",
+    "FREQ=YEARLY;INTERVAL=4",
+    "FREQ=HOURLY",
+    "FREQ=DAILY;COUNT=0",
+    "FREQ=SECONDLY;BYSETPOS=1",
+    "FREQ=DAILY;INTERVAL=1000000000",
+    "FREQ=MONTHLY;BYDAY=9MO",
+    "FREQ=",
+    "PT1H",
+    "P1W",
+    "-P1D",
+    "P",
+    "99999999T999999Z",
+    "COMPLETED",
+    "CANCELLED",
+    "focus-session",
+    "completed",
+  ),
+);
+const icsLine = fc.oneof(
+  fc.constantFrom(
+    "BEGIN:VEVENT",
+    "END:VEVENT",
+    "BEGIN:VTODO",
+    "END:VTODO",
+    "BEGIN:VCALENDAR",
+    "END:VCALENDAR",
+    "BEGIN:VALARM",
+    "END:VALARM",
+    " folded continuation",
+    "UID:fuzz-1",
+  ),
+  fc
+    .tuple(
+      fc.constantFrom(
+        "DTSTART",
+        "DTEND",
+        "DUE",
+        "EXDATE",
+        "RDATE",
+        "RECURRENCE-ID",
+        "RRULE",
+        "DURATION",
+        "SUMMARY",
+        "UID",
+        "SEQUENCE",
+        "STATUS",
+        "PRIORITY",
+        "DESCRIPTION",
+        "X-PROXY-AGENT-KIND",
+        "X-PROXY-AGENT-STATUS",
+      ),
+      fc.constantFrom(
+        "",
+        ";VALUE=DATE",
+        ";TZID=Europe/Berlin",
+        ';TZID="Nowhere/Else"',
+        ";TZID=W. Europe Standard Time",
+        ";VALUE=PERIOD",
+        ';X="unclosed',
+        ";NOVALUE",
+      ),
+      fc.oneof(icsValue, garbageString),
+    )
+    .map(([name, params, value]) => `${name}${params}:${value}`),
+  garbageString,
+);
+/** A calendar with a few valid items, then edited: lines inserted, replaced or dropped at random. */
+const icsDocument = fc
+  .tuple(
+    fc.array(
+      fc.tuple(fc.nat(40), fc.oneof(icsLine, fc.constant("")), fc.constantFrom("insert", "replace", "drop")),
+      {
+        maxLength: 12,
+      },
+    ),
+    fc.constantFrom("\r\n", "\n", "\r"),
+  )
+  .map(([edits, eol]) => {
+    const soon = new Date(Date.now() + 86_400_000)
+      .toISOString()
+      .replace(/\.\d{3}Z$/, "Z")
+      .replace(/[-:]/g, "");
+    const lines = [
+      "BEGIN:VCALENDAR",
+      "VERSION:2.0",
+      "BEGIN:VEVENT",
+      "UID:fuzz-event",
+      `DTSTART:${soon}`,
+      "RRULE:FREQ=WEEKLY;COUNT=3",
+      "SUMMARY:Fuzzed event",
+      "END:VEVENT",
+      "BEGIN:VTODO",
+      "UID:fuzz-todo",
+      `DUE:${soon}`,
+      "SUMMARY:Fuzzed to-do",
+      "END:VTODO",
+      "END:VCALENDAR",
+    ];
+    for (const [at, line, edit] of edits) {
+      const i = at % (lines.length + 1);
+      if (edit === "insert") lines.splice(i, 0, line);
+      else if (edit === "replace") lines.splice(i, 1, line);
+      else lines.splice(i, 1);
+    }
+    return lines.join(eol);
+  });
+
+describe("the routes taking a text document", () => {
+  it(`are at least ${MIN_TEXT_ROUTES}, each declaring its media types`, () => {
+    expect(textRoutes.length).toBeGreaterThanOrEqual(MIN_TEXT_ROUTES);
+    for (const route of textRoutes) expect(route.mediaTypes, route.path).not.toEqual([]);
+  });
+});
+
+describe.each(textRoutes.map((route) => [`${route.method} ${route.path}`, route] as const))(
+  "%s",
+  (_name, route) => {
+    let user: TestUser;
+    beforeAll(async () => {
+      user = await createUser();
+    });
+    const strategies: [string, fc.Arbitrary<Payload>][] = [
+      ["edited calendars", icsDocument.map((body) => ({ body, contentType: route.mediaTypes[0] ?? "" }))],
+      [
+        "lines of calendar-like text",
+        fc
+          .array(icsLine, { maxLength: 30 })
+          .map((lines) => ({ body: lines.join("\r\n"), contentType: "text/calendar" })),
+      ],
+      ["arbitrary text", garbageString.map((body) => ({ body, contentType: "text/plain" }))],
+      [
+        "bytes that are not UTF-8, under any content type",
+        fc
+          .tuple(
+            fc.uint8Array({ maxLength: 200 }),
+            fc.constantFrom("", "text/calendar", "application/json", "application/octet-stream"),
+          )
+          .map(([bytes, contentType]) => ({
+            body: concatBytes("BEGIN:VCALENDAR\r\nSUMMARY:", bytes, "\r\n"),
+            contentType,
+          })),
+      ],
+    ];
+    it.each(strategies.map(([name]) => name))(
+      "answers %s with a success or a well-formed problem, never a 5xx",
+      async (name) => {
+        const strategy = strategies.find(([n]) => n === name);
+        if (!strategy) throw new Error(`Unknown strategy ${name}`);
+        await fc.assert(
+          fc.asyncProperty(strategy[1], fc.boolean(), async (payload, preview) => {
+            const path = `${route.path}${preview ? "?preview=true" : ""}`;
+            const res = await send(route.method, path, user.token, payload);
+            assertWellFormed(`${route.method} ${path} ${describePayload(payload)}`, res);
           }),
           { numRuns: RUNS },
         );

@@ -1,3 +1,4 @@
+export * from "./calendar";
 export * from "./delegation";
 export * from "./events";
 export * from "./focus";

@@ -63,7 +63,7 @@ const spec = <S extends z.ZodType>(version: number, description: string, data: S
 export const EVENT_CATALOG = {
   "task.created": spec(
     1,
-    "A task was created (by hand, capture, a template, a split or the roadmap).",
+    "A task was created (by hand, capture, a template, a split, the roadmap or a calendar import).",
     z.object({
       task_id: id,
       title: z.string(),

@@ -1,0 +1,80 @@
+/** The D1 reads and writes of a calendar import, each a batchable statement. */
+import { and, eq, inArray, isNull } from "drizzle-orm";
+import type { Database } from "../../db";
+import { calendarImports, tasks, users } from "../../db/schema";
+import { chunkList, chunkRows } from "../../lib/chunk";
+import { nowIso } from "../../lib/time";
+
+/** UIDs or ids per `IN (…)` list, with room for the user id beside them. */
+const IDS_PER_STATEMENT = 90;
+const IMPORT_COLUMNS = 8;
+
+export type ImportRow = typeof calendarImports.$inferSelect;
+
+export function timeZoneQuery(db: Database, userId: string) {
+  return db.select({ timezone: users.timezone }).from(users).where(eq(users.id, userId)).limit(1);
+}
+
+/** What earlier imports made of these UIDs, with whether each task is still there. */
+export function earlierImportsQueries(db: Database, userId: string, uids: string[]) {
+  return chunkList([...new Set(uids)], IDS_PER_STATEMENT).map((chunk) =>
+    db
+      .select({ record: calendarImports, taskDeletedAt: tasks.deletedAt, taskFound: tasks.id })
+      .from(calendarImports)
+      .leftJoin(tasks, and(eq(tasks.id, calendarImports.taskId), eq(tasks.userId, userId)))
+      .where(and(eq(calendarImports.userId, userId), inArray(calendarImports.uid, chunk))),
+  );
+}
+
+/** Which of `ids` are the user's own live tasks (a feed of this platform imported into itself). */
+export function ownTasksQueries(db: Database, userId: string, ids: string[]) {
+  return chunkList([...new Set(ids)], IDS_PER_STATEMENT).map((chunk) =>
+    db
+      .select({ id: tasks.id })
+      .from(tasks)
+      .where(and(eq(tasks.userId, userId), isNull(tasks.deletedAt), inArray(tasks.id, chunk))),
+  );
+}
+
+export function insertImportRows(db: Database, rows: ImportRow[]) {
+  return chunkRows(rows, IMPORT_COLUMNS).map((chunk) => db.insert(calendarImports).values(chunk));
+}
+
+export interface TaskChange {
+  taskId: string;
+  title: string;
+  description: string | null;
+  dueAt: string | null;
+}
+
+/** A changed item: its task takes the new title, description and due date (unless deleted since). */
+export function updateImportedTask(db: Database, userId: string, change: TaskChange, now: number) {
+  return db
+    .update(tasks)
+    .set({
+      title: change.title,
+      description: change.description,
+      dueAt: change.dueAt,
+      updatedAt: nowIso(now),
+    })
+    .where(and(eq(tasks.id, change.taskId), eq(tasks.userId, userId), isNull(tasks.deletedAt)));
+}
+
+export function updateImportRow(
+  db: Database,
+  key: { userId: string; uid: string; recurrenceKey: string },
+  contentHash: string,
+  sequence: number,
+  now: number,
+) {
+  return db
+    .update(calendarImports)
+    .set({ contentHash, sequence, updatedAt: nowIso(now) })
+    .where(
+      and(
+        eq(calendarImports.userId, key.userId),
+        eq(calendarImports.uid, key.uid),
+        eq(calendarImports.recurrenceKey, key.recurrenceKey),
+      ),
+    );
+}
