@@ -23,6 +23,7 @@ export function retryDelaySeconds(attempts: number): number {
 async function runHandler(db: Database, handler: EventHandler, event: DomainEvent): Promise<string[]> {
   if (!handler.prepare) return [];
   const effects = (await handler.prepare(db, [event]))(event);
+  if (effects.noReceipt && effects.statements.length === 0) return [];
   const receipt = db
     .insert(eventReceipts)
     .values({ eventId: event.id, handler: handler.name, processedAt: nowIso() });
@@ -103,6 +104,7 @@ export async function dispatchBatch(
     const effectsOf = await handler.prepare(db, pending);
     for (const event of pending) {
       const effects = effectsOf(event);
+      if (effects.noReceipt && effects.statements.length === 0) continue;
       statements.push(
         db.insert(eventReceipts).values({ eventId: event.id, handler: handler.name, processedAt }),
         ...effects.statements,

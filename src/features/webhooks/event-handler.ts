@@ -52,6 +52,7 @@ export const webhooksHandler: EventHandler = {
         createdAt: now,
         updatedAt: now,
       }));
+      if (rows.length === 0) return { statements: [], noReceipt: true };
       return {
         statements: chunkRows(rows, BOUND_PER_ROW).map((chunk) =>
           db.insert(webhookDeliveries).values(chunk).onConflictDoNothing(),

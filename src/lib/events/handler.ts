@@ -8,6 +8,11 @@ export interface HandlerEffects {
   statements: BatchItem<"sqlite">[];
   /** Events the statements write when their guards hold; the dispatcher publishes those written. */
   emits?: string[];
+  /**
+   * Nothing to write and nothing to guard (e.g. no webhook wants the event): no receipt either, so an
+   * event that concerns no one costs no write.
+   */
+  noReceipt?: true;
 }
 
 /**
