@@ -3,7 +3,7 @@
  * their instants: UTC (`Z`), on a named zone's wall clock (TZID, read with Intl), or floating (read
  * on the importing person's clock). No I/O.
  */
-import { isValidTimeZone, zonedTimeToUtc } from "../../lib/time";
+import { isValidTimeZone, timeZoneOffsetMinutes } from "../../lib/time";
 import { type ContentLine, IcsSyntaxError, paramOf } from "./ics-parser";
 
 export interface WallTime {
@@ -151,10 +151,34 @@ export function parseTimeList(property: ContentLine, context: DateContext): IcsT
     .map((v) => parseTimeValue(v, property, context));
 }
 
+const DAY_MS = 86_400_000;
+const MINUTE_MS = 60_000;
+
+/**
+ * The instant `zone`'s wall clock reads `wall`, by RFC 5545 §3.3.5: a time that a DST change skips
+ * (02:30 on a spring-forward day) is read with the offset before the gap, and a time the clock shows
+ * twice (an autumn fold) is its first occurrence. lib/time's zonedTimeToUtc, which other features use,
+ * settles a gap by the offset after it, an hour early west of UTC.
+ */
+export function wallInstant(zone: string, wall: Omit<WallTime, "second"> & { second?: number }): number {
+  const naive = Date.UTC(wall.year, wall.month - 1, wall.day, wall.hour, wall.minute, wall.second ?? 0);
+  // A day either side is past any change near this time: the offsets in force before and after it.
+  const before = timeZoneOffsetMinutes(zone, new Date(naive - DAY_MS));
+  const after = timeZoneOffsetMinutes(zone, new Date(naive + DAY_MS));
+  const early = naive - before * MINUTE_MS;
+  if (before === after) return early;
+  const late = naive - after * MINUTE_MS;
+  const earlyHolds = timeZoneOffsetMinutes(zone, new Date(early)) === before;
+  const lateHolds = timeZoneOffsetMinutes(zone, new Date(late)) === after;
+  // Both read: a fold, the earlier is first. Neither: a gap, the offset before it.
+  if (earlyHolds && lateHolds) return Math.min(early, late);
+  if (lateHolds && !earlyHolds) return late;
+  return early;
+}
+
 /** The instant a date-time stands for; for a whole day, its start in `zone`. */
 export function instantOf(time: IcsTime, zone: string): number {
-  const { wall } = time;
-  return zonedTimeToUtc(time.kind === "date" ? zone : time.zone, wall).getTime();
+  return wallInstant(time.kind === "date" ? zone : time.zone, time.wall);
 }
 
 /** "YYYY-MM-DD" of a wall time. */
@@ -163,9 +187,13 @@ export function dateOf(wall: WallTime): string {
   return `${pad(wall.year, 4)}-${pad(wall.month)}-${pad(wall.day)}`;
 }
 
-const DURATION = /^([+-])?P(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+)S)?)?$/i;
+/** Up to 9 digits a number: a longer one is no duration anybody means, and 400 digits are Infinity. */
+const DURATION =
+  /^([+-])?P(?:(\d{1,9})W)?(?:(\d{1,9})D)?(?:T(?:(\d{1,9})H)?(?:(\d{1,9})M)?(?:(\d{1,9})S)?)?$/i;
+/** Ten years: an item lasting longer is a mistake, and its end could leave the years a date may hold. */
+export const MAX_DURATION_MS = 3660 * DAY_MS;
 
-/** A DURATION value (`PT1H30M`, `P1D`, `-PT15M`) in milliseconds. */
+/** A DURATION value (`PT1H30M`, `P1D`, `-PT15M`) in milliseconds; at most ten years either way. */
 export function parseDuration(property: ContentLine): number {
   const value = property.value.trim();
   const match = DURATION.exec(value);
@@ -179,5 +207,11 @@ export function parseDuration(property: ContentLine): number {
     Number(h ?? 0) * 3600 +
     Number(m ?? 0) * 60 +
     Number(s ?? 0);
+  if (!Number.isFinite(seconds) || seconds * 1000 > MAX_DURATION_MS) {
+    throw new IcsSyntaxError(
+      property.line,
+      `${property.name} "${value.slice(0, 40)}" is longer than ten years.`,
+    );
+  }
   return (sign === "-" ? -1 : 1) * seconds * 1000;
 }

@@ -10,9 +10,17 @@ const MAX_LINE_OCTETS = 75;
 
 const encoder = new TextEncoder();
 
-/** A TEXT value as written: backslash, semicolon and comma escaped, every line break as `\n`. */
+/** Control characters TEXT may not hold (§3.3.11: CONTROL), line breaks and tab aside. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: these are the characters to remove.
+const CONTROLS = /[\u0000-\u0008\u000B\u000C\u000E-\u001F\u007F]/g;
+
+/**
+ * A TEXT value as written: other control characters dropped, backslash, semicolon and comma escaped,
+ * every line break as `\n`.
+ */
 export function escapeText(text: string): string {
   return text
+    .replace(CONTROLS, "")
     .replaceAll("\\", "\\\\")
     .replaceAll(";", "\\;")
     .replaceAll(",", "\\,")
@@ -22,6 +30,22 @@ export function escapeText(text: string): string {
 /** A TEXT value as meant: `\n` and `\N` are line breaks, any other escaped character stands for itself. */
 export function unescapeText(value: string): string {
   return value.replace(/\\(.)/gs, (_match, next: string) => (next === "n" || next === "N" ? "\n" : next));
+}
+
+/**
+ * At most `max` characters of `text`, counted in code points, so an emoji is never cut in half;
+ * `ellipsis` is added when something was cut.
+ */
+export function cutText(text: string, max: number, ellipsis = ""): string {
+  if (text.length <= max) return text;
+  let end = 0;
+  let count = 0;
+  for (const char of text) {
+    if (count === max) return text.slice(0, end) + ellipsis;
+    end += char.length;
+    count += 1;
+  }
+  return text;
 }
 
 /**
