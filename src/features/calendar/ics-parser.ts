@@ -31,8 +31,24 @@ export interface IcsComponent {
   line: number;
 }
 
+/** The file holds more content lines than one import reads. */
+export class TooManyLinesError extends Error {
+  readonly limit: number;
+
+  constructor(limit: number) {
+    super(`The calendar has more than ${limit} content lines.`);
+    this.name = "TooManyLinesError";
+    this.limit = limit;
+  }
+}
+
 /** Components nested deeper than this are not calendars (VCALENDAR > VEVENT > VALARM is three). */
 const MAX_DEPTH = 8;
+/**
+ * Content lines one file may hold: 50,000 is a few thousand events, far beyond any one calendar's
+ * import, while a MiB of two-byte lines would otherwise be half a million objects (tens of MB).
+ */
+export const MAX_CONTENT_LINES = 50_000;
 const NAME = /^[A-Za-z0-9-]+$/;
 
 interface LogicalLine {
@@ -40,19 +56,34 @@ interface LogicalLine {
   line: number;
 }
 
-/** Physical lines joined where a line starting with a space or tab continues the one before. */
-function unfold(text: string): LogicalLine[] {
-  const physical = text.replace(/^\uFEFF/, "").split(/\r\n|\n|\r/);
-  const logical: LogicalLine[] = [];
-  physical.forEach((raw, index) => {
-    const last = logical.at(-1);
-    if ((raw.startsWith(" ") || raw.startsWith("\t")) && last) {
-      last.text += raw.slice(1);
-      return;
+/**
+ * Physical lines joined where a line starting with a space or tab continues the one before; blank
+ * lines left out. Read one at a time, so a file of many lines is never held as an array of them.
+ */
+function* unfold(text: string, maxLines: number): Generator<LogicalLine> {
+  const source = text.replace(/^\uFEFF/, "");
+  const breaks = /\r\n|\n|\r/g;
+  let pending: LogicalLine | undefined;
+  let count = 0;
+  let index = 0;
+  for (let at = 0; at <= source.length; index += 1) {
+    breaks.lastIndex = at;
+    const found = breaks.exec(source);
+    const end = found ? found.index : source.length;
+    const raw = source.slice(at, end);
+    at = found ? end + found[0].length : source.length + 1;
+    if ((raw.startsWith(" ") || raw.startsWith("\t")) && pending) {
+      pending.text += raw.slice(1);
+      continue;
     }
-    logical.push({ text: raw, line: index + 1 });
-  });
-  return logical.filter((l) => l.text.trim() !== "");
+    if (pending && pending.text.trim() !== "") yield pending;
+    pending = { text: raw, line: index + 1 };
+    if (raw.trim() !== "") {
+      count += 1;
+      if (count > maxLines) throw new TooManyLinesError(maxLines);
+    }
+  }
+  if (pending && pending.text.trim() !== "") yield pending;
 }
 
 /** `NAME;P1=a,"b:c";P2=d:value` → its parts. Quoted parameter values may hold `:`, `;` and `,`. */
@@ -99,20 +130,35 @@ function shorten(text: string): string {
   return text.length > 40 ? `${text.slice(0, 40)}…` : text;
 }
 
+export interface ParseOptions {
+  /**
+   * Components under the calendar to keep; others (VTIMEZONE, and any inside a kept one such as
+   * VALARM) are still checked for their form, but neither they nor the calendar's own properties
+   * are kept. Everything is kept when absent.
+   */
+  keep?: ReadonlySet<string>;
+  maxLines?: number;
+}
+
 /**
  * The calendar objects of a file, as one VCALENDAR (a file may hold several one after the other;
  * their components are read together). Throws IcsSyntaxError for a file that is not iCalendar:
- * no BEGIN:VCALENDAR first, a line that is not a content line, BEGIN and END that do not pair up.
+ * no BEGIN:VCALENDAR first, a line that is not a content line, BEGIN and END that do not pair up;
+ * TooManyLinesError past `maxLines` content lines.
  */
-export function parseIcs(text: string): IcsComponent {
-  const lines = unfold(text);
-  const first = lines[0];
+export function parseIcs(text: string, options: ParseOptions = {}): IcsComponent {
+  const { keep } = options;
+  const lines = unfold(text, options.maxLines ?? MAX_CONTENT_LINES);
+  const head = lines.next();
+  const first = head.done ? undefined : head.value;
   if (!first || !/^BEGIN:VCALENDAR$/i.test(first.text.trim())) {
     throw new IcsSyntaxError(first?.line ?? 1, "An iCalendar file starts with BEGIN:VCALENDAR.");
   }
   const root: IcsComponent = { name: "VCALENDAR", properties: [], components: [], line: first.line };
-  const stack: IcsComponent[] = [];
-  for (const { text: raw, line } of lines) {
+  // Each open component, and whether what it holds is kept.
+  const stack: { component: IcsComponent; kept: boolean }[] = [];
+  const read = (logical: LogicalLine) => {
+    const { text: raw, line } = logical;
     const content = parseContentLine(raw.trimEnd(), line);
     if (content.name === "BEGIN") {
       const name = content.value.trim().toUpperCase();
@@ -121,24 +167,35 @@ export function parseIcs(text: string): IcsComponent {
         throw new IcsSyntaxError(line, `BEGIN:${name} is outside any VCALENDAR.`);
       }
       if (stack.length >= MAX_DEPTH) throw new IcsSyntaxError(line, "Components are nested too deep.");
+      const parent = stack.at(-1);
       const component = stack.length === 0 ? root : { name, properties: [], components: [], line: line };
-      stack.at(-1)?.components.push(component);
-      stack.push(component);
-      continue;
+      let kept = !keep;
+      if (parent && !keep) parent.component.components.push(component);
+      else if (stack.length === 1 && keep?.has(name)) {
+        root.components.push(component);
+        kept = true;
+      }
+      stack.push({ component, kept });
+      return;
     }
     const open = stack.at(-1);
     if (!open) throw new IcsSyntaxError(line, `${content.name} is outside any VCALENDAR.`);
     if (content.name === "END") {
       const name = content.value.trim().toUpperCase();
-      if (name !== open.name) {
-        throw new IcsSyntaxError(line, `END:${name} does not close BEGIN:${open.name} of line ${open.line}.`);
+      if (name !== open.component.name) {
+        throw new IcsSyntaxError(
+          line,
+          `END:${name} does not close BEGIN:${open.component.name} of line ${open.component.line}.`,
+        );
       }
       stack.pop();
-      continue;
+      return;
     }
-    open.properties.push(content);
-  }
-  const unclosed = stack.at(-1);
+    if (open.kept) open.component.properties.push(content);
+  };
+  read(first);
+  for (const logical of lines) read(logical);
+  const unclosed = stack.at(-1)?.component;
   if (unclosed) {
     throw new IcsSyntaxError(
       unclosed.line,
