@@ -70,7 +70,7 @@ function occurrences(
     to: options.to ?? startMs + 800 * DAY,
     durationMs: HOUR,
     maxOccurrences: 1000,
-    budget: { periods: 1_000_000 },
+    budget: { candidates: 1_000_000 },
   });
 }
 
@@ -97,9 +97,10 @@ describe("RRULE parsing", () => {
 
   it.each([
     ["FREQ=HOURLY", "FREQ=HOURLY"],
-    ["FREQ=MONTHLY;BYSETPOS=-1;BYDAY=MO", "BYSETPOS"],
-    ["FREQ=YEARLY;BYMONTH=3", "BYMONTH"],
-    ["FREQ=DAILY;BYDAY=MO", "BYDAY with FREQ=DAILY"],
+    ["FREQ=DAILY;BYHOUR=9,17", "BYHOUR"],
+    ["FREQ=YEARLY;BYWEEKNO=20", "BYWEEKNO"],
+    ["FREQ=YEARLY;BYDAY=20MO", "BYDAY with FREQ=YEARLY and no BYMONTH"],
+    ["FREQ=DAILY;BYDAY=1MO", "ordinal"],
     ["FREQ=WEEKLY;BYDAY=2MO", "ordinal"],
     ["FREQ=WEEKLY;BYMONTHDAY=2", "BYMONTHDAY with FREQ=WEEKLY"],
   ])("answers %j as unsupported (%s)", (value, part) => {
@@ -175,7 +176,7 @@ describe("RRULE expansion", () => {
       to: Date.UTC(YEAR, 5, 1),
       durationMs: HOUR,
       maxOccurrences: 100,
-      budget: { periods: 1000 },
+      budget: { candidates: 1000 },
     });
     const utcHours = list.map((o) => new Date(o.instant).getUTCHours());
     expect(utcHours[0]).toBe(8);
@@ -199,7 +200,7 @@ describe("RRULE expansion", () => {
       to: start + 60 * DAY,
       durationMs: HOUR,
       maxOccurrences: 7,
-      budget: { periods: 1000 },
+      budget: { candidates: 1000 },
     });
     expect(capped.occurrences).toHaveLength(7);
     expect(capped.truncated).toBe(true);
@@ -218,10 +219,11 @@ describe("RRULE expansion", () => {
       to: now + 10 * DAY,
       durationMs: HOUR,
       maxOccurrences: 100,
-      budget: { periods: 50 },
+      budget: { candidates: 50 },
     });
     expect(fast.occurrences).toHaveLength(10);
-    const counted = expand({
+    // COUNT without BY-parts is counted by arithmetic: the walk starts near the window too.
+    const countedDaily = expand({
       start: at(long),
       rule: rule("FREQ=DAILY;COUNT=999999999"),
       rdates: [],
@@ -231,7 +233,21 @@ describe("RRULE expansion", () => {
       to: now + 10 * DAY,
       durationMs: HOUR,
       maxOccurrences: 100,
-      budget: { periods: 50 },
+      budget: { candidates: 50 },
+    });
+    expect(countedDaily.occurrences).toHaveLength(10);
+    // With BYDAY each month differs: COUNT is walked from DTSTART, day by day, until the budget is spent.
+    const counted = expand({
+      start: at(long),
+      rule: rule("FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR,SA,SU;COUNT=999999999"),
+      rdates: [],
+      exdates: [],
+      zone: "UTC",
+      from: now,
+      to: now + 10 * DAY,
+      durationMs: HOUR,
+      maxOccurrences: 100,
+      budget: { candidates: 50 },
     });
     expect(counted).toMatchObject({ occurrences: [], incomplete: true });
   });
