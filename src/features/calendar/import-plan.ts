@@ -11,7 +11,6 @@
  * - Items this platform's own feed marks (focus sessions, completed tasks) are skipped.
  */
 import type { TaskPriority } from "../../db/schema/tasks";
-import { zonedTimeToUtc } from "../../lib/time";
 import { KIND_PROPERTY, STATUS_PROPERTY } from "./feed-items";
 import {
   type DateContext,
@@ -21,12 +20,13 @@ import {
   parseDuration,
   parseTimeList,
   parseTimeValue,
+  wallInstant,
 } from "./ics-dates";
-import { type IcsComponent, paramOf, parseIcs, propertiesOf, propertyOf } from "./ics-parser";
-import { formatUtc, unescapeText } from "./ics-text";
+import { type IcsComponent, IcsSyntaxError, paramOf, parseIcs, propertiesOf, propertyOf } from "./ics-parser";
+import { cutText, formatUtc, unescapeText } from "./ics-text";
 import {
   expand,
-  IMPORT_PERIOD_BUDGET,
+  IMPORT_CANDIDATE_BUDGET,
   type Occurrence,
   occurrenceKey,
   parseRRule,
@@ -44,6 +44,12 @@ const DESCRIPTION_MAX = 10_000;
 const MAX_ESTIMATE_MINUTES = 100_000;
 const DAY_MS = 86_400_000;
 const MINUTE_MS = 60_000;
+/** The last instant a due date may be: the end of the year 9999, as far as a DATE-TIME reaches. */
+const LAST_DUE_MS = Date.UTC(9999, 11, 31, 23, 59, 59);
+/** How much of a UID a warning quotes: a UID may be a kilobyte of anything. */
+const QUOTED_UID = 60;
+/** The longest SEQUENCE taken as written; anything longer is no version anybody counted to. */
+const SEQUENCE = /^\d{1,9}$/;
 
 export interface PlannedItem {
   uid: string;
@@ -98,6 +104,8 @@ interface Entry {
   due: IcsTime | undefined;
   recurrenceId: IcsTime | undefined;
   rule: RRule | undefined;
+  /** The RRULE part this expander cannot follow, and its line: the item is then read once. */
+  unsupportedRule: { part: string; line: number } | undefined;
   rdates: IcsTime[];
   exdates: IcsTime[];
   sequence: number;
@@ -119,6 +127,9 @@ function textOf(component: IcsComponent, name: string): string | undefined {
   return property ? unescapeText(property.value) : undefined;
 }
 
+/** A UID as a warning quotes it: at most 60 characters. */
+export const quotedUid = (uid: string) => cutText(uid, QUOTED_UID, "…");
+
 /** A small stable hash (FNV-1a), for the UID of an item that has none. */
 function fnv1a(text: string): string {
   let hash = 0x811c9dc5;
@@ -135,7 +146,7 @@ class Planner {
   private readonly skips = new Map<string, number>();
   private readonly keys = new Map<string, number>();
   private warningsLeftOut = 0;
-  private readonly budget = { periods: IMPORT_PERIOD_BUDGET };
+  private readonly budget = { candidates: IMPORT_CANDIDATE_BUDGET };
   readonly context: DateContext;
   private readonly unknownZones = new Set<string>();
 
@@ -175,7 +186,7 @@ class Planner {
   dueOf(time: IcsTime): number {
     if (time.kind === "date-time") return instantOf(time, this.options.zone);
     const { year, month, day } = time.wall;
-    return zonedTimeToUtc(this.options.zone, { year, month, day, hour: 23, minute: 59 }).getTime();
+    return wallInstant(this.options.zone, { year, month, day, hour: 23, minute: 59 });
   }
 
   add(entry: Entry, recurrenceKey: string, at: Occurrence | undefined): void {
@@ -200,7 +211,7 @@ class Planner {
       const earlier = this.items[existing];
       this.warn(
         entry.line,
-        `UID ${entry.uid} appears more than once: the version with the highest SEQUENCE is imported.`,
+        `UID ${quotedUid(entry.uid)} appears more than once: the version with the highest SEQUENCE is imported.`,
       );
       if (earlier && earlier.sequence <= item.sequence) this.items[existing] = item;
       return;
@@ -211,7 +222,7 @@ class Planner {
   }
 
   read(component: IcsComponent, kind: "VEVENT" | "VTODO"): Entry {
-    const title = (textOf(component, "SUMMARY") ?? "").replace(/\s+/g, " ").trim().slice(0, TITLE_MAX);
+    const title = cutText((textOf(component, "SUMMARY") ?? "").replace(/\s+/g, " ").trim(), TITLE_MAX);
     const itemLine = propertyOf(component, "DTSTART")?.line ?? component.line;
     const time = (name: string) => {
       const property = propertyOf(component, name);
@@ -241,15 +252,14 @@ class Planner {
 
     const rules = propertiesOf(component, "RRULE");
     let rule: RRule | undefined;
+    let unsupportedRule: Entry["unsupportedRule"];
     const [firstRule] = rules;
     const shown = title || "(no title)";
     if (firstRule) {
       const parsed = parseRRule(firstRule, this.context);
       if (!parsed.ok) {
-        this.warn(
-          firstRule.line,
-          `RRULE ${parsed.unsupported} is not supported: "${shown}" is imported as a single occurrence.`,
-        );
+        if (kind === "VTODO") this.warn(firstRule.line, `Recurring to-dos are imported once: "${shown}".`);
+        else unsupportedRule = { part: parsed.unsupported, line: firstRule.line };
       } else if (kind === "VTODO") {
         this.warn(firstRule.line, `Recurring to-dos are imported once: "${shown}".`);
       } else rule = parsed.rule;
@@ -265,7 +275,7 @@ class Planner {
     const exdates = propertiesOf(component, "EXDATE").flatMap((p) => parseTimeList(p, this.context));
 
     const status = textOf(component, "STATUS")?.trim().toUpperCase();
-    const sequence = Number(propertyOf(component, "SEQUENCE")?.value.trim());
+    const sequenceText = propertyOf(component, "SEQUENCE")?.value.trim() ?? "";
     let skip: string | undefined;
     if (textOf(component, KIND_PROPERTY)?.trim() === "focus-session") skip = "focus sessions from a feed";
     else if (textOf(component, STATUS_PROPERTY)?.trim() === "completed") skip = "tasks already completed";
@@ -278,15 +288,16 @@ class Planner {
       kind,
       uid,
       title: title || "(no title)",
-      description: body === "" ? null : body.slice(0, DESCRIPTION_MAX),
+      description: body === "" ? null : cutText(body, DESCRIPTION_MAX),
       start,
       durationMs,
       due,
       recurrenceId,
       rule,
+      unsupportedRule,
       rdates,
       exdates,
-      sequence: Number.isInteger(sequence) && sequence >= 0 ? sequence : 0,
+      sequence: SEQUENCE.test(sequenceText) ? Number(sequenceText) : 0,
       priority: priorityOf(propertyOf(component, "PRIORITY")?.value.trim()),
       skip,
       line: itemLine,
@@ -302,6 +313,9 @@ class Planner {
     let due = entry.due;
     if (!due && entry.start) {
       const end = instantOf(entry.start, this.options.zone) + entry.durationMs;
+      if (end > LAST_DUE_MS) {
+        throw new IcsSyntaxError(entry.line, `"${entry.title}" would be due after the year 9999.`);
+      }
       due =
         entry.durationMs > 0
           ? { kind: "date-time", wall: wallOfUtc(end), zone: "UTC", floating: false }
@@ -316,6 +330,14 @@ class Planner {
     const to = now + IMPORT_WINDOW_DAYS * DAY_MS;
     const inWindow = (entry: Entry, instant: number) =>
       instant + Math.max(entry.durationMs, 0) > now && instant <= to;
+    // A RECURRENCE-ID names its occurrence in the series' kind: a date-time on an all-day series means
+    // that date, a date on a timed series that day at the series' time.
+    const seriesStart = master?.start;
+    if (seriesStart) {
+      for (const override of overrides) {
+        if (override.recurrenceId) override.recurrenceId = inKindOf(seriesStart, override.recurrenceId);
+      }
+    }
     const replaced = new Map(
       overrides.map((o) => [occurrenceKey(o.recurrenceId as IcsTime, this.options.zone), o]),
     );
@@ -337,9 +359,26 @@ class Planner {
     const series = master.rule !== undefined || master.rdates.length > 0;
     if (!series) {
       const instant = instantOf(master.start, this.options.zone);
-      if (instant + Math.max(master.durationMs, 0) <= now) this.skip("events already over");
+      const over = instant + Math.max(master.durationMs, 0) <= now;
+      const unsupported = master.unsupportedRule;
+      if (unsupported) {
+        // Its later occurrences cannot be computed: say what is done with its first one (DTSTART).
+        this.warn(
+          unsupported.line,
+          over
+            ? `RRULE ${unsupported.part} is not supported and the first occurrence of "${master.title}" is over: it is not imported.`
+            : `RRULE ${unsupported.part} is not supported: "${master.title}" is imported once, at its first occurrence.`,
+        );
+      }
+      if (over) this.skip("events already over");
       else this.add(master, "", { time: master.start, instant });
       return;
+    }
+    if (master.unsupportedRule) {
+      this.warn(
+        master.unsupportedRule.line,
+        `RRULE ${master.unsupportedRule.part} is not supported: only the first occurrence and the RDATEs of "${master.title}" are imported.`,
+      );
     }
     const { occurrences, truncated, incomplete } = expand({
       start: master.start,
@@ -373,6 +412,15 @@ class Planner {
   }
 }
 
+/** `time` as the occurrence of a series starting at `start` it names (RECURRENCE-ID, §3.8.4.4). */
+function inKindOf(start: IcsTime, time: IcsTime): IcsTime {
+  if (start.kind === time.kind) return time;
+  const { year, month, day } = time.wall;
+  if (start.kind === "date")
+    return { kind: "date", wall: { year, month, day, hour: 0, minute: 0, second: 0 } };
+  return { ...start, wall: { ...start.wall, year, month, day } };
+}
+
 function wallOfUtc(ms: number) {
   const d = new Date(ms);
   return {
@@ -393,12 +441,15 @@ export function recurrenceKey(time: IcsTime, zone: string): string {
 const recurrenceKeyOf = (entry: Entry, zone: string) =>
   entry.recurrenceId ? recurrenceKey(entry.recurrenceId, zone) : "";
 
+/** What an import reads; the rest (VTIMEZONE, VALARM, VJOURNAL …) is checked but not kept. */
+const IMPORTED_COMPONENTS: ReadonlySet<string> = new Set(["VEVENT", "VTODO"]);
+
 /**
  * The import an .ics text asks for. Throws IcsSyntaxError (with its line) for a file that is not
  * iCalendar or holds an impossible value, TooManyItemsError past `maxItems`.
  */
 export function planImport(text: string, options: PlanOptions): ImportPlan {
-  const root = parseIcs(text);
+  const root = parseIcs(text, { keep: IMPORTED_COMPONENTS });
   const planner = new Planner({ maxItems: MAX_IMPORT_ITEMS, ...options });
   const events = new Map<string, { master?: Entry; overrides: Entry[] }>();
   // Planned in the file's order; an event with its overrides where its UID first appears.
@@ -417,13 +468,13 @@ export function planImport(text: string, options: PlanOptions): ImportPlan {
     else if (series.master && series.master.sequence > entry.sequence) {
       planner.warn(
         entry.line,
-        `UID ${entry.uid} appears more than once: the version with the highest SEQUENCE is imported.`,
+        `UID ${quotedUid(entry.uid)} appears more than once: the version with the highest SEQUENCE is imported.`,
       );
     } else {
       if (series.master) {
         planner.warn(
           entry.line,
-          `UID ${entry.uid} appears more than once: the version with the highest SEQUENCE is imported.`,
+          `UID ${quotedUid(entry.uid)} appears more than once: the version with the highest SEQUENCE is imported.`,
         );
       }
       series.master = entry;
