@@ -1,5 +1,5 @@
 /** The D1 reads and writes of a calendar import, each a batchable statement. */
-import { and, eq, inArray, isNull } from "drizzle-orm";
+import { and, eq, exists, inArray, isNull, sql } from "drizzle-orm";
 import type { Database } from "../../db";
 import { calendarImports, tasks, users } from "../../db/schema";
 import { chunkList, chunkRows } from "../../lib/chunk";
@@ -19,7 +19,12 @@ export function timeZoneQuery(db: Database, userId: string) {
 export function earlierImportsQueries(db: Database, userId: string, uids: string[]) {
   return chunkList([...new Set(uids)], IDS_PER_STATEMENT).map((chunk) =>
     db
-      .select({ record: calendarImports, taskDeletedAt: tasks.deletedAt, taskFound: tasks.id })
+      .select({
+        record: calendarImports,
+        taskDeletedAt: tasks.deletedAt,
+        taskFound: tasks.id,
+        taskUpdatedAt: tasks.updatedAt,
+      })
       .from(calendarImports)
       .leftJoin(tasks, and(eq(tasks.id, calendarImports.taskId), eq(tasks.userId, userId)))
       .where(and(eq(calendarImports.userId, userId), inArray(calendarImports.uid, chunk))),
@@ -40,29 +45,13 @@ export function insertImportRows(db: Database, rows: ImportRow[]) {
   return chunkRows(rows, IMPORT_COLUMNS).map((chunk) => db.insert(calendarImports).values(chunk));
 }
 
-export interface TaskChange {
-  taskId: string;
-  title: string;
-  description: string | null;
-  dueAt: string | null;
-}
-
-/** A changed item: its task takes the new title, description and due date (unless deleted since). */
-export function updateImportedTask(db: Database, userId: string, change: TaskChange, now: number) {
-  return db
-    .update(tasks)
-    .set({
-      title: change.title,
-      description: change.description,
-      dueAt: change.dueAt,
-      updatedAt: nowIso(now),
-    })
-    .where(and(eq(tasks.id, change.taskId), eq(tasks.userId, userId), isNull(tasks.deletedAt)));
-}
-
+/**
+ * Records what an import wrote into an item's task — only if the task took it (this import's update
+ * stamped it `now`): a task edited by hand meanwhile keeps the old record, and so is kept next time too.
+ */
 export function updateImportRow(
   db: Database,
-  key: { userId: string; uid: string; recurrenceKey: string },
+  key: { userId: string; uid: string; recurrenceKey: string; taskId: string },
   contentHash: string,
   sequence: number,
   now: number,
@@ -75,6 +64,12 @@ export function updateImportRow(
         eq(calendarImports.userId, key.userId),
         eq(calendarImports.uid, key.uid),
         eq(calendarImports.recurrenceKey, key.recurrenceKey),
+        exists(
+          db
+            .select({ one: sql`1` })
+            .from(tasks)
+            .where(and(eq(tasks.id, key.taskId), eq(tasks.updatedAt, nowIso(now)))),
+        ),
       ),
     );
 }

@@ -7,9 +7,9 @@ import { ApiError, validationFailed } from "../../lib/errors";
 import type { Envelope } from "../../lib/events/catalog";
 import { sha256Hex } from "../../lib/ids";
 import { nowIso } from "../../lib/time";
-import { newTaskWrite } from "../tasks/statements";
+import { importedTaskUpdate, newTaskWrite } from "../tasks/statements";
 import { taskIdOfUid } from "./feed-items";
-import { IcsSyntaxError } from "./ics-parser";
+import { IcsSyntaxError, MAX_CONTENT_LINES, TooManyLinesError } from "./ics-parser";
 import {
   type ImportPlan,
   MAX_IMPORT_ITEMS,
@@ -23,7 +23,6 @@ import {
   insertImportRows,
   ownTasksQueries,
   timeZoneQuery,
-  updateImportedTask,
   updateImportRow,
 } from "./import-queries";
 import type { ImportAction, ImportedItemDto, ImportResultDto } from "./schemas";
@@ -32,18 +31,54 @@ import type { ImportAction, ImportedItemDto, ImportResultDto } from "./schemas";
 export const ANSWERED_ITEMS = 20;
 /** Items written per D1 batch: each batch is whole or nothing, and a later import finishes the rest. */
 const ITEMS_PER_BATCH = 50;
+/** The longest UID kept as it is (RFC 5545 sets none); a longer one is remembered by its hash. */
+export const MAX_UID_BYTES = 255;
+
+/**
+ * Two imports raced over the same new items and this one lost after writing part of the file: the
+ * caller publishes the events of what it did write before answering the 409.
+ */
+export class PartialImportError extends ApiError {
+  readonly events: Envelope[];
+
+  constructor(written: number, events: Envelope[]) {
+    super(
+      409,
+      "import_in_progress",
+      written > 0
+        ? `Another import of the same items was under way: ${written} items were imported before it, the rest were not; retry to import the rest (what is done is kept).`
+        : "Another import of the same items is under way; try again in a moment.",
+    );
+    this.events = events;
+  }
+}
 
 interface Decision {
   item: PlannedItem;
   hash: string;
   action: ImportAction;
   taskId: string | null;
+  /** When the import last wrote the item's task (its record's updated_at), for an update's guard. */
+  importedAt: string | null;
 }
 
-/** What earlier imports left of an item: the record and whether its task still lives. */
+/** What earlier imports left of an item: the record, whether its task still lives, when that last changed. */
 interface Earlier {
   record: ImportRow;
   taskLive: boolean;
+  taskUpdatedAt: string | null;
+}
+
+const encoder = new TextEncoder();
+
+/**
+ * The key an item is remembered by: its UID, or `sha256:` and the UID's hash when the UID is longer
+ * than 255 bytes (a file may hold a megabyte of UID, which would otherwise be stored and echoed).
+ */
+async function uidKey(uid: string): Promise<string> {
+  // Under 86 UTF-16 units a UID cannot reach 255 bytes of UTF-8: no need to encode it.
+  if (uid.length < 86 || encoder.encode(uid).length <= MAX_UID_BYTES) return uid;
+  return `sha256:${await sha256Hex(uid)}`;
 }
 
 const keyOf = (uid: string, recurrenceKey: string) => `${uid}\u0000${recurrenceKey}`;
@@ -61,6 +96,13 @@ function readPlan(text: string, now: number, zone: string): ImportPlan {
       throw validationFailed(
         [{ field: `line ${error.line}`, message: error.message }],
         `Line ${error.line}: ${error.message}`,
+      );
+    }
+    if (error instanceof TooManyLinesError) {
+      throw new ApiError(
+        413,
+        "too_many_lines",
+        `The calendar has more than ${MAX_CONTENT_LINES} lines; split it into smaller files.`,
       );
     }
     if (error instanceof TooManyItemsError) {
@@ -88,6 +130,7 @@ export async function importCalendar(
   const now = Date.now();
   const zone = (await timeZoneQuery(db, userId).get())?.timezone ?? "UTC";
   const plan = readPlan(text, now, zone);
+  for (const item of plan.items) item.uid = await uidKey(item.uid);
 
   const reads = new D1Batch();
   const earlierReaders = earlierImportsQueries(
@@ -104,6 +147,7 @@ export async function importCalendar(
       earlier.set(keyOf(row.record.uid, row.record.recurrenceKey), {
         record: row.record,
         taskLive: row.taskFound !== null && row.taskDeletedAt === null,
+        taskUpdatedAt: row.taskUpdatedAt,
       });
     }
   }
@@ -112,6 +156,7 @@ export async function importCalendar(
   const decisions: Decision[] = [];
   let yours = 0;
   let gone = 0;
+  let kept = 0;
   for (const item of plan.items) {
     const hash = await contentHash(item);
     const before = earlier.get(keyOf(item.uid, item.recurrenceKey));
@@ -127,12 +172,17 @@ export async function importCalendar(
       gone += 1;
     } else if (before.record.contentHash === hash || item.sequence < before.record.sequence) {
       action = "unchanged";
+    } else if (before.taskUpdatedAt !== null && before.taskUpdatedAt > before.record.updatedAt) {
+      // Changed in the calendar, but also by hand since it was imported: the person's edit wins.
+      action = "kept";
+      kept += 1;
     } else action = "updated";
     decisions.push({
       item,
       hash,
       action,
       taskId: before?.record.taskId ?? (action === "skipped" && ownId ? ownId : null),
+      importedAt: before?.record.updatedAt ?? null,
     });
   }
   const warnings = [...plan.warnings];
@@ -144,6 +194,12 @@ export async function importCalendar(
       message: `${gone} skipped: their tasks were deleted after an earlier import.`,
     });
 
+  if (kept > 0)
+    warnings.push({
+      line: null,
+      message: `${kept} kept as they are: they changed in the calendar, but you edited their tasks after the last import.`,
+    });
+
   const events = preview ? [] : await writeDecisions(db, userId, decisions, now);
   const count = (action: ImportAction) => decisions.filter((d) => d.action === action).length;
   return {
@@ -152,6 +208,7 @@ export async function importCalendar(
       created: count("created"),
       updated: count("updated"),
       unchanged: count("unchanged"),
+      kept: count("kept"),
       skipped: plan.skipped + count("skipped"),
       warnings,
       items: decisions.slice(0, ANSWERED_ITEMS).map(toItemDto),
@@ -176,7 +233,7 @@ function toItemDto(decision: Decision): ImportedItemDto {
  * Creates and updates the tasks, in batches of 50 items: each batch holds the tasks, their
  * `task.created` events and the import records, so a record never exists without its task. Two
  * imports racing over the same new item collide on the record's key: the later batch is refused
- * whole, and answered 409.
+ * whole, and answered 409 with the events of the batches written before it (PartialImportError).
  */
 async function writeDecisions(
   db: Database,
@@ -186,14 +243,17 @@ async function writeDecisions(
 ): Promise<Envelope[]> {
   const events: Envelope[] = [];
   const writes = decisions.filter((d) => d.action === "created" || d.action === "updated");
+  let written = 0;
   for (const chunk of chunkList(writes, ITEMS_PER_BATCH)) {
+    const chunkEvents: Envelope[] = [];
     const statements: BatchItem<"sqlite">[] = [];
     const records: ImportRow[] = [];
     for (const decision of chunk) {
       const { item } = decision;
-      if (decision.action === "updated" && decision.taskId) {
-        const key = { userId, uid: item.uid, recurrenceKey: item.recurrenceKey };
-        statements.push(updateImportedTask(db, userId, { taskId: decision.taskId, ...item }, now));
+      if (decision.action === "updated" && decision.taskId && decision.importedAt) {
+        const { taskId, importedAt } = decision;
+        const key = { userId, uid: item.uid, recurrenceKey: item.recurrenceKey, taskId };
+        statements.push(importedTaskUpdate(db, userId, { taskId, importedAt, ...item }, now));
         statements.push(updateImportRow(db, key, decision.hash, item.sequence, now));
         continue;
       }
@@ -211,7 +271,7 @@ async function writeDecisions(
         now,
       );
       statements.push(...write.statements);
-      events.push(write.event);
+      chunkEvents.push(write.event);
       decision.taskId = write.body.task_id;
       records.push({
         userId,
@@ -231,12 +291,10 @@ async function writeDecisions(
       await batch.run(db);
     } catch (error) {
       if (!isUniqueViolation(error)) throw error;
-      throw new ApiError(
-        409,
-        "import_in_progress",
-        "Another import of the same items is under way; try again in a moment.",
-      );
+      throw new PartialImportError(written, events);
     }
+    events.push(...chunkEvents);
+    written += chunk.length;
   }
   return events;
 }

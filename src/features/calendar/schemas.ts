@@ -19,19 +19,25 @@ export const ImportQuerySchema = z.object({
   }),
 });
 
-export const IMPORT_ACTIONS = ["created", "updated", "unchanged", "skipped"] as const;
+export const IMPORT_ACTIONS = ["created", "updated", "unchanged", "kept", "skipped"] as const;
 export type ImportAction = (typeof IMPORT_ACTIONS)[number];
 
 export const ImportedItemSchema = z
   .object({
-    uid: z.string(),
+    uid: z.string().openapi({
+      description: "The item's UID; one longer than 255 bytes is remembered as `sha256:` and its hash",
+    }),
     recurrence_id: z
       .string()
       .nullable()
       .openapi({ description: "The occurrence of a recurring event (its start), null for a single item" }),
     title: z.string(),
     due_at: z.string().nullable(),
-    action: z.enum(IMPORT_ACTIONS).openapi({ description: "What was done (or, in a preview, would be)" }),
+    action: z.enum(IMPORT_ACTIONS).openapi({
+      description:
+        "What was done (or, in a preview, would be); `kept`: changed in the calendar, but its task was edited " +
+        "after the last import, so it is left as it is",
+    }),
     task_id: z
       .string()
       .nullable()
@@ -45,6 +51,9 @@ export const ImportResultSchema = z
     created: z.number().int(),
     updated: z.number().int(),
     unchanged: z.number().int(),
+    kept: z.number().int().openapi({
+      description: "Items changed in the calendar whose tasks you edited since: left as they are",
+    }),
     skipped: z.number().int(),
     warnings: z.array(
       z.object({

@@ -4,7 +4,7 @@
  * completion's. Besides `schemas.ts` (and `service.ts` for real service calls), the only module of
  * tasks another feature imports.
  */
-import { and, eq, isNull, type SQL, sql } from "drizzle-orm";
+import { and, eq, isNull, lte, type SQL, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Database } from "../../db";
 import { microSteps, taskDependencies, tasks } from "../../db/schema";
@@ -311,4 +311,39 @@ export function completionStatements(
       and(eq(microSteps.taskId, taskId), eq(microSteps.userId, userId), eq(microSteps.status, "pending")),
     );
   return { complete, event, skipRest };
+}
+
+/**
+ * A task an import made takes the calendar item's new title, description and due date — unless it
+ * was deleted, or changed since `importedAt` (when the import last wrote it): what the person did to
+ * it by hand wins over the calendar.
+ */
+export function importedTaskUpdate(
+  db: Database,
+  userId: string,
+  change: {
+    taskId: string;
+    title: string;
+    description: string | null;
+    dueAt: string | null;
+    importedAt: string;
+  },
+  now: number,
+) {
+  return db
+    .update(tasks)
+    .set({
+      title: change.title,
+      description: change.description,
+      dueAt: change.dueAt,
+      updatedAt: nowIso(now),
+    })
+    .where(
+      and(
+        eq(tasks.id, change.taskId),
+        eq(tasks.userId, userId),
+        isNull(tasks.deletedAt),
+        lte(tasks.updatedAt, change.importedAt),
+      ),
+    );
 }
