@@ -1,23 +1,36 @@
 import { createRoute, z } from "@hono/zod-openapi";
-import { type AppRouteHandler, createRouter } from "../../lib/create-app";
+import { createMiddleware } from "hono/factory";
+import { type AppEnv, type AppRouteHandler, createRouter } from "../../lib/create-app";
 import { problemResponse } from "../../lib/errors";
 import { BEARER_SECURITY, errorResponses, jsonResponse } from "../../lib/openapi";
 import { afterWrite } from "../../lib/publish";
 import { requireAuth } from "../../middleware/auth";
+import { usePrimarySession } from "../../middleware/database";
 import { notModified } from "./conditional";
 import {
   createFeed,
   FEED_PAST_DAYS,
+  type FeedValidators,
   MAX_FEED_SESSIONS,
   MAX_FEED_TASKS,
   renderFeed,
   revokeFeed,
 } from "./feed-service";
+import { MAX_CONTENT_LINES } from "./ics-parser";
 import { IMPORT_WINDOW_DAYS, MAX_IMPORT_ITEMS, MAX_OCCURRENCES_PER_SERIES } from "./import-plan";
-import { importCalendar } from "./import-service";
+import { importCalendar, PartialImportError } from "./import-service";
 import { CalendarFeedSchema, ImportQuerySchema, ImportResultSchema } from "./schemas";
 
 const tags = ["Calendar"];
+
+/**
+ * The feed and the import read at the primary: a calendar app sends no bookmark, and a replica
+ * behind it would serve a rotated token or miss tasks just written (and an import would double them).
+ */
+const primaryReads = createMiddleware<AppEnv>(async (c, next) => {
+  usePrimarySession(c);
+  await next();
+});
 
 export const createFeedRoute = createRoute({
   method: "post",
@@ -57,6 +70,7 @@ export const feedRoute = createRoute({
     `${MAX_FEED_TASKS}; focus sessions of the last ${FEED_PAST_DAYS} days and the running one are busy blocks, at most ` +
     `${MAX_FEED_SESSIONS}. UIDs are stable; SEQUENCE rises whenever an item changes. Times are UTC. ` +
     "Send If-None-Match (ETag) or If-Modified-Since for a 304.",
+  middleware: [primaryReads] as const,
   // The parameter is described by hand: the path's `.ics` is part of its segment, which Hono reads as one name.
   parameters: [
     {
@@ -88,10 +102,12 @@ export const importRoute = createRoute({
     `skipped. A recurring event becomes one task per occurrence in the next ${IMPORT_WINDOW_DAYS} days (at most ` +
     `${MAX_OCCURRENCES_PER_SERIES} per series; RRULE parts it cannot follow import it once, with a warning). Items are ` +
     "remembered by UID (and occurrence): importing the same file again changes nothing, and a changed item updates " +
-    `its task's title, description and due date. At most ${MAX_IMPORT_ITEMS} items per import (413 beyond), ` +
-    "1 MiB per file (413). A malformed file is 422 with the line in `detail` and `errors`.",
+    "its task's title, description and due date, unless you edited the task since (then it is `kept`). At most " +
+    `${MAX_IMPORT_ITEMS} items per import (413 beyond), ${MAX_CONTENT_LINES} lines and 1 MiB per file (413). A malformed ` +
+    "file is 422 with the line in `detail` and `errors`. 409 when another import of the same items won a race: what " +
+    "was written before it is kept, and importing again finishes the rest.",
   security: BEARER_SECURITY,
-  middleware: [requireAuth({ scope: "tasks:write" })] as const,
+  middleware: [requireAuth({ scope: "tasks:write" }), primaryReads] as const,
   request: {
     query: ImportQuerySchema,
     body: {
@@ -118,25 +134,34 @@ const revokeFeedHandler: AppRouteHandler<typeof revokeFeedRoute> = async (c) => 
 };
 
 const feedHandler: AppRouteHandler<typeof feedRoute> = async (c) => {
-  const feed = await renderFeed(c.var.db, c.env, c.req.param("token.ics"));
+  const ifNoneMatch = c.req.header("if-none-match");
+  const ifModifiedSince = c.req.header("if-modified-since");
+  const isFresh = (current: FeedValidators) => notModified(ifNoneMatch, ifModifiedSince, current);
+  const feed = await renderFeed(c.var.db, c.env, c.req.param("token.ics"), isFresh);
   // Private: the feed is one person's; revalidated often, cheaply, with the ETag.
   c.header("Cache-Control", "private, max-age=300");
   c.header("ETag", feed.etag);
   c.header("Last-Modified", new Date(feed.lastModified).toUTCString());
-  if (notModified(c.req.header("if-none-match"), c.req.header("if-modified-since"), feed))
-    return c.body(null, 304);
+  if (feed.body === null || isFresh(feed)) return c.body(null, 304);
   c.header("Content-Type", "text/calendar; charset=utf-8");
   c.header("Content-Disposition", 'inline; filename="proxy-agent.ics"');
   return c.body(feed.body, 200);
 };
 
 const importHandler: AppRouteHandler<typeof importRoute> = async (c) => {
-  const result = await importCalendar(
-    c.var.db,
-    c.var.principal.userId,
-    await c.req.text(),
-    c.req.valid("query").preview ?? false,
-  );
+  let result: Awaited<ReturnType<typeof importCalendar>>;
+  try {
+    result = await importCalendar(
+      c.var.db,
+      c.var.principal.userId,
+      await c.req.text(),
+      c.req.valid("query").preview ?? false,
+    );
+  } catch (error) {
+    // What was written before the race was lost is real: its task.created events go out like any others.
+    if (error instanceof PartialImportError) afterWrite(c, error.events);
+    throw error;
+  }
   afterWrite(c, result.events);
   return c.json(result.body, 200);
 };
