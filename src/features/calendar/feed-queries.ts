@@ -1,7 +1,7 @@
 /** The D1 reads and writes of the calendar feed, each a batchable statement. */
-import { and, asc, desc, eq, gte, inArray, isNull, lt, sql } from "drizzle-orm";
+import { and, asc, desc, eq, gte, inArray, isNull, lt, notExists, type SQL, sql } from "drizzle-orm";
 import type { Database } from "../../db";
-import { calendarFeedItems, calendarFeeds, focusSessions, tasks, users } from "../../db/schema";
+import { calendarFeedItems, calendarFeeds, events, focusSessions, tasks, users } from "../../db/schema";
 import { chunkList, chunkRows } from "../../lib/chunk";
 
 /** Ids per `IN (…)` list, with room for the user id beside them under D1's 100 parameters. */
@@ -12,7 +12,17 @@ export function feedByTokenHash(db: Database, tokenHash: string) {
   return db.select().from(calendarFeeds).where(eq(calendarFeeds.tokenHash, tokenHash)).limit(1);
 }
 
-export function ownerQuery(db: Database, userId: string) {
+/**
+ * The user whose feed a token hash opens, as a subquery: every read of a poll names its user by it,
+ * so the whole poll is one D1 round trip (a wrong token reads nothing).
+ */
+export const feedOwner = (tokenHash: string): SQL =>
+  sql`(SELECT ${calendarFeeds.userId} FROM ${calendarFeeds} WHERE ${calendarFeeds.tokenHash} = ${tokenHash})`;
+
+/** A user id, or the subquery that finds it. */
+type UserRef = string | SQL;
+
+export function ownerQuery(db: Database, userId: UserRef) {
   return db
     .select({ displayName: users.displayName, timezone: users.timezone })
     .from(users)
@@ -21,7 +31,7 @@ export function ownerQuery(db: Database, userId: string) {
 }
 
 /** Tasks due from `since` on (open or completed, never cancelled or deleted), soonest first. */
-export function dueTasksQuery(db: Database, userId: string, since: string, limit: number) {
+export function dueTasksQuery(db: Database, userId: UserRef, since: string, limit: number) {
   return db
     .select({
       id: tasks.id,
@@ -47,14 +57,57 @@ export function dueTasksQuery(db: Database, userId: string, since: string, limit
     .limit(limit);
 }
 
-/** Focus sessions that started from `since` on, latest first. */
-export function endedSessionsQuery(db: Database, userId: string, since: string, limit: number) {
+/** Focus sessions that started from `since` on, latest first, with the title of their live task. */
+export function endedSessionsQuery(db: Database, userId: UserRef, since: string, limit: number) {
   return db
-    .select()
+    .select({
+      id: focusSessions.id,
+      kind: focusSessions.kind,
+      plannedMinutes: focusSessions.plannedMinutes,
+      actualSeconds: focusSessions.actualSeconds,
+      completed: focusSessions.completed,
+      interruptions: focusSessions.interruptions,
+      startedAt: focusSessions.startedAt,
+      endedAt: focusSessions.endedAt,
+      taskTitle: tasks.title,
+    })
     .from(focusSessions)
+    .leftJoin(
+      tasks,
+      and(
+        eq(tasks.id, focusSessions.taskId),
+        eq(tasks.userId, focusSessions.userId),
+        isNull(tasks.deletedAt),
+      ),
+    )
     .where(and(eq(focusSessions.userId, userId), gte(focusSessions.startedAt, since)))
     .orderBy(desc(focusSessions.startedAt))
     .limit(limit);
+}
+
+/**
+ * Whether the user may have a focus session running: one started since `sinceId` (an event id, so
+ * the user's outbox index is read from there on) that has no record of its end. Only then is the
+ * FocusTimer object asked what runs; it stays the truth of it.
+ */
+export function openSessionQuery(db: Database, userId: UserRef, sinceId: string) {
+  return db
+    .select({ id: events.id })
+    .from(events)
+    .where(
+      and(
+        eq(events.userId, userId),
+        gte(events.id, sinceId),
+        eq(events.type, "focus.started"),
+        notExists(
+          db
+            .select({ one: sql`1` })
+            .from(focusSessions)
+            .where(eq(focusSessions.id, sql`json_extract(${events.data}, '$.session_id')`)),
+        ),
+      ),
+    )
+    .limit(1);
 }
 
 /** The titles of the user's live tasks among `ids`, in statements of at most 90 ids. */
@@ -67,7 +120,7 @@ export function taskTitlesQueries(db: Database, userId: string, ids: string[]) {
   );
 }
 
-export function feedItemsQuery(db: Database, userId: string) {
+export function feedItemsQuery(db: Database, userId: UserRef) {
   return db.select().from(calendarFeedItems).where(eq(calendarFeedItems.userId, userId));
 }
 
@@ -94,7 +147,10 @@ export function upsertFeedItems(db: Database, rows: FeedItemRow[]) {
   );
 }
 
-/** Forgets items gone from the feed that have not changed since `before`. */
+/**
+ * Forgets these items (the caller picked those gone from the feed and unchanged since `before`),
+ * unless one changed meanwhile: a racing fetch that served it again stamped it now.
+ */
 export function forgetFeedItems(db: Database, userId: string, uids: string[], before: string) {
   return chunkList(uids, IDS_PER_STATEMENT - 1).map((chunk) =>
     db

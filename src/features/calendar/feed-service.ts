@@ -8,15 +8,17 @@ import { notFound } from "../../lib/errors";
 import { randomToken, sha256Hex } from "../../lib/ids";
 import { nowIso } from "../../lib/time";
 import { focusTimer } from "../focus/service";
-import { eventContentLines, feedDocument, type StampedEvent } from "./feed-document";
-import { type FeedEvent, type FeedSession, sessionEvent, taskEvent } from "./feed-items";
+import { eventContentLines, feedDocument, PRODID, type StampedEvent } from "./feed-document";
+import { type FeedEvent, type FeedSession, sessionEvent, sessionUid, taskEvent, taskUid } from "./feed-items";
 import {
   dueTasksQuery,
   endedSessionsQuery,
   type FeedItemRow,
   feedByTokenHash,
   feedItemsQuery,
+  feedOwner,
   forgetFeedItems,
+  openSessionQuery,
   ownerQuery,
   recordFeedBody,
   taskTitlesQueries,
@@ -70,14 +72,36 @@ export async function revokeFeed(db: Database, userId: string): Promise<void> {
   if (deleted(results).length === 0) throw notFound("Calendar feed");
 }
 
-export interface RenderedFeed {
-  body: string;
+export interface FeedValidators {
   etag: string;
   lastModified: number;
 }
 
-/** A session as read, naming its task by id until the titles are looked up. */
-type SessionRead = Omit<FeedSession, "taskTitle"> & { taskId: string | null };
+/** The feed's body, or only its validators when the caller's copy is current (`body` null: a 304). */
+export interface RenderedFeed extends FeedValidators {
+  body: string | null;
+}
+
+/** A session as read, naming its task by id until its title is looked up. */
+type SessionRead = Omit<FeedSession, "taskTitle"> & { taskId: string | null; taskTitle: string | null };
+
+/**
+ * Sessions may run this long (a plan of hours, extensions, pauses) and still be found running: the
+ * outbox is read from a day back for a start without an end.
+ */
+const OPEN_SESSION_LOOKBACK_MS = DAY_MS;
+
+/** The smallest event id (UUIDv7: milliseconds first) of an event made at `ms` or later. */
+function firstIdAt(ms: number): string {
+  const hex = Math.max(0, Math.floor(ms)).toString(16).padStart(12, "0");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}`;
+}
+
+/**
+ * Bumped whenever the same rows would render differently: the ETag is computed from what the body is
+ * made of (see renderFeed), so a change of rendering must change it too.
+ */
+const RENDERING = `${PRODID} 2`;
 
 /** The running focus session (if any, and if it has a planned end) as the feed shows it. */
 async function runningSession(env: Env, userId: string): Promise<SessionRead | undefined> {
@@ -102,32 +126,51 @@ async function runningSession(env: Env, userId: string): Promise<SessionRead | u
     completed: false,
     interruptions: session.interruptions,
     taskId: session.task_id,
+    taskTitle: null,
   };
 }
 
 /**
  * The feed behind a token: 404 for a token that is not a live feed's. Each item's SEQUENCE and
  * DTSTAMP come from `calendar_feed_items`, updated here when an item's content changed since it
- * was last served; the body's hash is its ETag.
+ * was last served.
+ *
+ * What a poll costs: one D1 round trip reads the feed, its owner, the tasks, the sessions (with their
+ * tasks' titles), the served items and whether a focus session may be running; the FocusTimer object
+ * is asked only then (and a second round trip looks up its task's title). The ETag is a hash of all
+ * that was read, items' versions included, so when it equals the one recorded at the last full
+ * render nothing in the body can differ: a caller whose copy matches (`fresh`) gets its 304 without
+ * the body being made, and nothing is written. Otherwise the body is made, changed items are
+ * recorded, and a write happens only if something changed.
  */
-export async function renderFeed(db: Database, env: Env, tokenFile: string): Promise<RenderedFeed> {
+export async function renderFeed(
+  db: Database,
+  env: Env,
+  tokenFile: string,
+  fresh: (current: FeedValidators) => boolean,
+): Promise<RenderedFeed> {
   const token = tokenFile.endsWith(".ics") ? tokenFile.slice(0, -".ics".length) : "";
   if (!TOKEN_PATTERN.test(token)) throw notFound("Calendar feed");
   const tokenHash = await sha256Hex(token);
-  const feed = await feedByTokenHash(db, tokenHash).get();
-  if (!feed) throw notFound("Calendar feed");
-  const { userId } = feed;
   const now = Date.now();
+  const since = nowIso(now - FEED_PAST_DAYS * DAY_MS);
+  const user = feedOwner(tokenHash);
 
   const reads = new D1Batch();
-  const owner = reads.add(ownerQuery(db, userId));
-  const due = reads.add(dueTasksQuery(db, userId, nowIso(now - FEED_PAST_DAYS * DAY_MS), MAX_FEED_TASKS));
-  const ended = reads.add(
-    endedSessionsQuery(db, userId, nowIso(now - FEED_PAST_DAYS * DAY_MS), MAX_FEED_SESSIONS),
-  );
-  const stored = reads.add(feedItemsQuery(db, userId));
-  const [results, running] = await Promise.all([reads.run(db), runningSession(env, userId)]);
+  const feedRow = reads.add(feedByTokenHash(db, tokenHash));
+  const owner = reads.add(ownerQuery(db, user));
+  const due = reads.add(dueTasksQuery(db, user, since, MAX_FEED_TASKS));
+  const ended = reads.add(endedSessionsQuery(db, user, since, MAX_FEED_SESSIONS));
+  const stored = reads.add(feedItemsQuery(db, user));
+  const open = reads.add(openSessionQuery(db, user, firstIdAt(now - OPEN_SESSION_LOOKBACK_MS)));
+  const results = await reads.run(db);
+  const feed = feedRow(results)[0];
+  if (!feed) throw notFound("Calendar feed");
+  const { userId } = feed;
   const zone = owner(results)[0]?.timezone ?? "UTC";
+  const name = owner(results)[0]?.displayName
+    ? `Proxy Agent: ${owner(results)[0]?.displayName}`
+    : "Proxy Agent";
 
   const sessions: SessionRead[] = ended(results).map((s) => ({
     id: s.id,
@@ -139,47 +182,56 @@ export async function renderFeed(db: Database, env: Env, tokenFile: string): Pro
     running: false,
     completed: s.completed,
     interruptions: s.interruptions,
-    taskId: s.taskId,
+    taskId: null,
+    taskTitle: s.taskTitle,
   }));
-  if (running && !sessions.some((s) => s.id === running.id)) sessions.unshift(running);
-  const withTask = sessions.flatMap((s) => (s.taskId ? [s.taskId] : []));
-  const titles = new Map<string, string>();
-  if (withTask.length > 0) {
-    const lookups = new D1Batch();
-    const readers = taskTitlesQueries(db, userId, withTask).map((q) => lookups.add(q));
-    const found = await lookups.run(db);
-    for (const read of readers) for (const row of read(found)) titles.set(row.id, row.title);
+  const running = open(results).length > 0 ? await runningSession(env, userId) : undefined;
+  if (running && !sessions.some((s) => s.id === running.id)) {
+    const [lookup] = running.taskId ? taskTitlesQueries(db, userId, [running.taskId]) : [];
+    if (lookup) running.taskTitle = (await lookup)[0]?.title ?? null;
+    sessions.unshift(running);
   }
+  const tasks = due(results).flatMap((t) => (t.dueAt ? [{ ...t, dueAt: t.dueAt }] : []));
+  const shown = sessions.slice(0, MAX_FEED_SESSIONS);
+  const served = new Map(stored(results).map((row) => [row.uid, row]));
+  const uids = [...tasks.map((t) => taskUid(t.id)), ...shown.map((s) => sessionUid(s.id))];
+
+  const validators = async (versions: Map<string, { sequence: number; changedAt: string }>) => {
+    const made = JSON.stringify([
+      RENDERING,
+      name,
+      zone,
+      tasks,
+      shown,
+      uids.map((uid) => [uid, versions.get(uid)?.sequence, versions.get(uid)?.changedAt]),
+    ]);
+    const etag = `"${(await sha256Hex(made)).slice(0, 32)}"`;
+    return { etag, lastModified: feed.modifiedAt && feed.etag === etag ? Date.parse(feed.modifiedAt) : now };
+  };
+  // The cheap answer: what the body is made of is what the last full render recorded.
+  const current = await validators(served);
+  if (feed.etag === current.etag && fresh(current)) return { ...current, body: null };
 
   const events: FeedEvent[] = [
-    ...due(results).flatMap((t) => (t.dueAt ? [taskEvent({ ...t, dueAt: t.dueAt }, zone)] : [])),
-    ...sessions
-      .slice(0, MAX_FEED_SESSIONS)
-      .map(({ taskId, ...s }) =>
-        sessionEvent({ ...s, taskTitle: taskId ? (titles.get(taskId) ?? null) : null }),
-      ),
+    ...tasks.map((t) => taskEvent(t, zone)),
+    ...shown.map((session) => sessionEvent(session)),
   ];
   const stamped = await stampEvents(db, userId, events, stored(results), now);
-  const body = feedDocument(stamped.events, {
-    name: owner(results)[0]?.displayName ? `Proxy Agent: ${owner(results)[0]?.displayName}` : "Proxy Agent",
-    timeZone: zone,
-  });
-  const etag = `"${(await sha256Hex(body)).slice(0, 32)}"`;
+  const body = feedDocument(stamped.events, { name, timeZone: zone });
+  const made = await validators(
+    new Map(stamped.events.map((e) => [e.uid, { sequence: e.sequence, changedAt: nowIso(e.stampedAt) }])),
+  );
   const writes = new D1Batch();
   writes.addAll(stamped.writes);
-  let lastModified = feed.modifiedAt ? Date.parse(feed.modifiedAt) : now;
-  if (feed.etag !== etag) {
-    writes.add(recordFeedBody(db, userId, tokenHash, etag, nowIso(now)));
-    lastModified = now;
-  }
+  if (feed.etag !== made.etag) writes.add(recordFeedBody(db, userId, tokenHash, made.etag, nowIso(now)));
   await writes.run(db);
-  return { body, etag, lastModified };
+  return { ...made, body };
 }
 
 /**
  * Gives each event its SEQUENCE and DTSTAMP: an event served before with the same content keeps
  * them; a changed one is one version further and stamped now; a new one starts at 0. The
- * statements that record this are answered for the caller's batch.
+ * statements that record this are answered for the caller's batch: none when nothing changed.
  */
 async function stampEvents(
   db: Database,
@@ -202,10 +254,13 @@ async function stampEvents(
     stamped.push({ ...event, sequence: row ? row.sequence + 1 : 0, stampedAt: now });
   }
   const present = new Set(events.map((e) => e.uid));
-  const gone = stored.filter((row) => !present.has(row.uid)).map((row) => row.uid);
+  // Only items gone from the feed whose version was first served over 90 days ago: most fetches
+  // have none, and then send no DELETE at all.
+  const before = nowIso(now - FORGET_AFTER_DAYS * DAY_MS);
+  const forgotten = stored.filter((row) => !present.has(row.uid) && row.changedAt < before).map((r) => r.uid);
   const writes: BatchItem<"sqlite">[] = [
     ...upsertFeedItems(db, changed),
-    ...(gone.length > 0 ? forgetFeedItems(db, userId, gone, nowIso(now - FORGET_AFTER_DAYS * DAY_MS)) : []),
+    ...(forgotten.length > 0 ? forgetFeedItems(db, userId, forgotten, before) : []),
   ];
   return { events: stamped, writes };
 }
