@@ -17,7 +17,7 @@ import {
   vtodo,
 } from "./helpers/calendar";
 import { backdated } from "./helpers/clock";
-import { focusAction, startFocus } from "./helpers/focus";
+import { focusAction, runTimerAlarm, startFocus } from "./helpers/focus";
 import { eventsOf } from "./helpers/outbox";
 import { completeTask, createTask, getTask, type Task } from "./helpers/tasks";
 
@@ -25,8 +25,16 @@ const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
 const DAY = 24 * HOUR;
 
-/** A whole minute `ms` from now, as an ISO string (calendars keep whole seconds). */
-const fromNow = (ms: number) => new Date(Math.ceil((Date.now() + ms) / MINUTE) * MINUTE).toISOString();
+/**
+ * A whole minute about `ms` from now, as an ISO string (calendars keep whole seconds) — never 23:59
+ * UTC, the minute the feed shows as a whole day (the users here live in UTC): a timed task must stay
+ * timed whatever time the suite runs at.
+ */
+function fromNow(ms: number): string {
+  const minute = Math.ceil((Date.now() + ms) / MINUTE) * MINUTE;
+  const endOfDay = new Date(minute).getUTCHours() === 23 && new Date(minute).getUTCMinutes() === 59;
+  return new Date(endOfDay ? minute + MINUTE : minute).toISOString();
+}
 
 /** 23:59 UTC, `days` days from today: what capture stores for "due <that day>" in UTC. */
 function endOfDayIn(days: number): string {
@@ -190,6 +198,9 @@ describe("the calendar feed URL", () => {
     const user = await createUser();
     const task = await createTask(user, { title: "Write the report", due_at: fromNow(DAY) });
     const started = await startFocus(user, { kind: "custom", duration_minutes: 25, task_id: task.task_id });
+    // The feed learns of a running session from the start D1's outbox records just after the timer
+    // answers; the timer's alarm makes sure it has been written.
+    await runTimerAlarm(user);
     const feed = await createFeed(user);
     const running = readFeed(await feedText(feed.url)).events.find((e) => e.kind === "focus-session");
     expect(running).toMatchObject({ summary: "Focus: Write the report", status: "TENTATIVE" });
@@ -386,6 +397,85 @@ describe("importing an .ics file", () => {
       description: "Room 4",
       due_at: new Date(moved).toISOString(),
     });
+  });
+
+  it("keeps a task edited by hand since the import as it is, when its item changes", async () => {
+    const user = await createUser();
+    const start = Date.parse(fromNow(2 * DAY));
+    await importIcs(user, icsFile(meeting("edited@example.com", start), meeting("plain@example.com", start)));
+    const [first, second] = (
+      await importIcs(
+        user,
+        icsFile(meeting("edited@example.com", start), meeting("plain@example.com", start)),
+        true,
+      )
+    ).items;
+    const editedId = first?.task_id ?? "";
+    const plainId = second?.task_id ?? "";
+    await callJson(`/api/v1/tasks/${editedId}`, 200, {
+      method: "PATCH",
+      token: user.token,
+      body: { title: "My own title" },
+    });
+    const moved = Date.parse(fromNow(5 * DAY));
+    const changed = icsFile(
+      meeting("edited@example.com", moved, "Renamed"),
+      meeting("plain@example.com", moved, "Renamed"),
+    );
+    const preview = await importIcs(user, changed, true);
+    expect(preview).toMatchObject({ created: 0, updated: 1, kept: 1, unchanged: 0 });
+    const result = await importIcs(user, changed);
+    expect(result).toMatchObject({ created: 0, updated: 1, kept: 1, unchanged: 0 });
+    expect(result.warnings.map((w) => w.message).join(" ")).toContain("you edited their tasks");
+    expect(result.items.map((i) => [i.task_id, i.action])).toEqual([
+      [editedId, "kept"],
+      [plainId, "updated"],
+    ]);
+    expect(await getTask(user, editedId)).toMatchObject({
+      title: "My own title",
+      due_at: new Date(start).toISOString(),
+    });
+    expect(await getTask(user, plainId)).toMatchObject({
+      title: "Renamed",
+      due_at: new Date(moved).toISOString(),
+    });
+    // Still kept next time: the person's edit goes on winning.
+    expect(await importIcs(user, changed)).toMatchObject({ updated: 0, kept: 1, unchanged: 1 });
+  });
+
+  it("follows Outlook's monthly first Monday and yearly date rules over the window", async () => {
+    const user = await createUser();
+    // From a year ago at 09:00 UTC: the first Monday of each month.
+    const yearAgo = new Date(Date.now() - 365 * DAY);
+    yearAgo.setUTCHours(9, 0, 0, 0);
+    // A date 20 days ahead (not February 29, which years skip), from three years back.
+    let target = new Date(Date.now() + 20 * DAY);
+    if (target.getUTCMonth() === 1 && target.getUTCDate() === 29) target = new Date(target.getTime() + DAY);
+    target.setUTCHours(9, 0, 0, 0);
+    const yearly = new Date(target);
+    yearly.setUTCFullYear(target.getUTCFullYear() - 3);
+    const text = icsFile(
+      vevent({ UID: "first-monday@example.com", DTSTART: icsUtc(yearAgo.getTime()), SUMMARY: "Review" }, [
+        "RRULE:FREQ=MONTHLY;BYDAY=MO;BYSETPOS=1",
+      ]),
+      vevent({ UID: "yearly@example.com", DTSTART: icsUtc(yearly.getTime()), SUMMARY: "Renewal" }, [
+        `RRULE:FREQ=YEARLY;BYMONTH=${target.getUTCMonth() + 1};BYMONTHDAY=${target.getUTCDate()}`,
+      ]),
+    );
+    const result = await importIcs(user, text);
+    expect(result.warnings).toEqual([]);
+    const tasks = await calendarTasks(user);
+    const reviews = tasks.filter((t) => t.title === "Review").map((t) => new Date(t.due_at ?? ""));
+    // Sixty days always hold a first Monday, and at most three.
+    expect(reviews.length).toBeGreaterThanOrEqual(1);
+    expect(reviews.length).toBeLessThanOrEqual(3);
+    for (const due of reviews) {
+      expect(due.getUTCDay()).toBe(1);
+      expect(due.getUTCDate()).toBeLessThanOrEqual(7);
+      expect(due.getUTCHours()).toBe(9);
+      expect(due.getTime()).toBeGreaterThan(Date.now());
+    }
+    expect(tasks.filter((t) => t.title === "Renewal").map((t) => t.due_at)).toEqual([target.toISOString()]);
   });
 
   it("does not bring back a task deleted after an earlier import", async () => {
