@@ -23,7 +23,8 @@ export function earlierImportsQueries(db: Database, userId: string, uids: string
         record: calendarImports,
         taskDeletedAt: tasks.deletedAt,
         taskFound: tasks.id,
-        taskUpdatedAt: tasks.updatedAt,
+        // Aliased: the record has an updated_at of its own, which would shadow the task's.
+        taskUpdatedAt: sql<string | null>`${tasks.updatedAt}`.as("task_updated_at"),
       })
       .from(calendarImports)
       .leftJoin(tasks, and(eq(tasks.id, calendarImports.taskId), eq(tasks.userId, userId)))
