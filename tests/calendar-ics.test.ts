@@ -8,8 +8,9 @@ import {
   IcsSyntaxError,
   parseContentLine,
   parseIcs,
+  TooManyLinesError,
 } from "../src/features/calendar/ics-parser";
-import { escapeText, foldLine, formatUtc, unescapeText } from "../src/features/calendar/ics-text";
+import { cutText, escapeText, foldLine, formatUtc, unescapeText } from "../src/features/calendar/ics-text";
 
 /** Times are built from next year's calendar, never written as dates: the tests mean the same any year. */
 const YEAR = new Date().getUTCFullYear() + 1;
@@ -31,6 +32,17 @@ describe("TEXT values", () => {
     expect(escapeText(text)).toBe("a\\\\b\\; c\\, d\\ne\\nf");
     expect(unescapeText(escapeText(text))).toBe("a\\b; c, d\ne\nf");
     expect(unescapeText("x\\Ny\\:z")).toBe("x\ny:z");
+  });
+
+  it("drop control characters other than line breaks and tabs, which no TEXT may hold", () => {
+    expect(escapeText("a\u0000b\u0007c\u001bd\u007fe\tf\ng")).toBe("abcde\tf\\ng");
+  });
+
+  it("are cut by code points, never inside a surrogate pair", () => {
+    const text = `${"a".repeat(9)}🙂🙂`;
+    expect(cutText(text, 10)).toBe(`${"a".repeat(9)}🙂`);
+    expect(cutText(text, 10, "…")).toBe(`${"a".repeat(9)}🙂…`);
+    expect(cutText("short", 10)).toBe("short");
   });
 });
 
@@ -61,11 +73,11 @@ describe("folding", () => {
 
 describe("content lines", () => {
   it("split into name, parameters (quoted values may hold : ; ,) and value", () => {
-    const line = parseContentLine('dtstart;TZID="Europe/Berlin";X-LIST=a,"b:c;d":20260101T090000', 7);
+    const line = parseContentLine(`dtstart;TZID="Europe/Berlin";X-LIST=a,"b:c;d":${YEAR}0101T090000`, 7);
     expect(line).toEqual({
       name: "DTSTART",
       params: { TZID: ["Europe/Berlin"], "X-LIST": ["a", "b:c;d"] },
-      value: "20260101T090000",
+      value: `${YEAR}0101T090000`,
       line: 7,
     });
   });
@@ -109,6 +121,46 @@ describe("the parser", () => {
   it("reads several calendar objects one after the other as one", () => {
     const one = "BEGIN:VCALENDAR\r\nBEGIN:VTODO\r\nUID:a\r\nEND:VTODO\r\nEND:VCALENDAR\r\n";
     expect(parseIcs(one + one).components.map((c) => c.name)).toEqual(["VTODO", "VTODO"]);
+  });
+
+  it("refuses a file of more content lines than it reads, without reading them all", () => {
+    const text = `BEGIN:VCALENDAR\r\n${"X-A:1\r\n".repeat(100)}END:VCALENDAR\r\n`;
+    expect(() => parseIcs(text, { maxLines: 50 })).toThrow(TooManyLinesError);
+    // Blank lines and folded continuations are not content lines.
+    expect(
+      parseIcs(`BEGIN:VCALENDAR\r\n\r\nX-A:1\r\n 2\r\nEND:VCALENDAR`, { maxLines: 3 }).properties,
+    ).toHaveLength(1);
+  });
+
+  it("keeps only the components asked for, and none of their sub-components", () => {
+    const text = [
+      "BEGIN:VCALENDAR",
+      "X-WR-CALNAME:Mine",
+      "BEGIN:VTIMEZONE",
+      "TZID:Custom",
+      "END:VTIMEZONE",
+      "BEGIN:VEVENT",
+      "UID:1",
+      "BEGIN:VALARM",
+      "ACTION:DISPLAY",
+      "END:VALARM",
+      "END:VEVENT",
+      "END:VCALENDAR",
+    ].join("\r\n");
+    const calendar = parseIcs(text, { keep: new Set(["VEVENT"]) });
+    expect(calendar.properties).toEqual([]);
+    expect(calendar.components).toEqual([
+      {
+        name: "VEVENT",
+        properties: [{ name: "UID", params: {}, value: "1", line: 7 }],
+        components: [],
+        line: 6,
+      },
+    ]);
+    // What is not kept is still checked.
+    expect(() => parseIcs(text.replace("END:VALARM", "END:VTODO"), { keep: new Set(["VEVENT"]) })).toThrow(
+      IcsSyntaxError,
+    );
   });
 
   it.each([
@@ -196,6 +248,55 @@ describe("dates and times", () => {
     expect(duration("P1DT2S")).toBe(86_402_000);
     expect(duration("-PT15M")).toBe(-15 * 60_000);
     for (const bad of ["P", "PT", "1H", "PT1X"]) expect(() => duration(bad)).toThrow(IcsSyntaxError);
+  });
+
+  it("refuse durations of huge numbers (NaN or Infinity otherwise) and past ten years", () => {
+    const duration = (value: string) => parseDuration({ ...property("DURATION"), value });
+    expect(duration("P520W")).toBe(520 * 7 * 86_400_000);
+    for (const bad of ["P99999999W", `P${"9".repeat(400)}D`, "PT9999999999S", "P600W", "-P99999999D"]) {
+      expect(syntaxErrorOf(() => duration(bad))).toMatchObject({ line: 12 });
+    }
+  });
+
+  it("read a time a DST change skips with the offset before the gap, and a repeated one as its first", () => {
+    // New York springs forward at 02:00 on the second Sunday of March and falls back at 02:00 on the
+    // first Sunday of November.
+    const sunday = (month: number, nth: number) => {
+      const first = new Date(Date.UTC(YEAR, month - 1, 1)).getUTCDay();
+      return 1 + ((7 - first) % 7) + 7 * (nth - 1);
+    };
+    const newYork = (month: number, day: number, hour: number, minute: number) =>
+      instantOf(
+        {
+          kind: "date-time",
+          wall: { year: YEAR, month, day, hour, minute, second: 0 },
+          zone: "America/New_York",
+          floating: false,
+        },
+        "UTC",
+      );
+    const spring = sunday(3, 2);
+    // 02:30 does not exist: read at UTC-5, it is 07:30 UTC (03:30 EDT), not an hour earlier.
+    expect(newYork(3, spring, 2, 30)).toBe(Date.UTC(YEAR, 2, spring, 7, 30));
+    expect(newYork(3, spring, 1, 30)).toBe(Date.UTC(YEAR, 2, spring, 6, 30));
+    expect(newYork(3, spring, 3, 30)).toBe(Date.UTC(YEAR, 2, spring, 7, 30));
+    const autumn = sunday(11, 1);
+    // 01:30 happens twice: the first is EDT (UTC-4).
+    expect(newYork(11, autumn, 1, 30)).toBe(Date.UTC(YEAR, 10, autumn, 5, 30));
+    expect(newYork(11, autumn, 3, 0)).toBe(Date.UTC(YEAR, 10, autumn, 8, 0));
+    // Berlin, east of UTC: 02:30 on its last Sunday of March is 01:30 UTC (03:30 CEST).
+    const march31 = new Date(Date.UTC(YEAR, 2, 31)).getUTCDay();
+    const lastSunday = 31 - march31;
+    const berlin = instantOf(
+      {
+        kind: "date-time",
+        wall: { year: YEAR, month: 3, day: lastSunday, hour: 2, minute: 30, second: 0 },
+        zone: "Europe/Berlin",
+        floating: false,
+      },
+      "UTC",
+    );
+    expect(berlin).toBe(Date.UTC(YEAR, 2, lastSunday, 1, 30));
   });
 });
 

@@ -109,6 +109,28 @@ describe("RRULE parsing", () => {
   });
 });
 
+describe("RRULE lists", () => {
+  it("drop repeated entries", () => {
+    expect(rule("FREQ=MONTHLY;BYDAY=1MO,1MO,+1MO,-1FR").byDay).toEqual([
+      { weekday: 0, ordinal: 1 },
+      { weekday: 4, ordinal: -1 },
+    ]);
+    expect(rule("FREQ=MONTHLY;BYMONTHDAY=1,1,01,-1").byMonthDay).toEqual([1, -1]);
+  });
+
+  it("are refused past 50 entries, at the property's line, even when they repeat", () => {
+    const many = Array.from({ length: 51 }, () => "1MO").join(",");
+    for (const value of [`FREQ=MONTHLY;BYDAY=${many}`, `FREQ=MONTHLY;BYMONTHDAY=${"1,".repeat(50)}1`]) {
+      const parse = () => parseRRule({ name: "RRULE", params: {}, value, line: 9 }, context);
+      expect(parse).toThrow(IcsSyntaxError);
+      expect(parse).toThrow("more than 50");
+    }
+    expect(
+      rule(`FREQ=MONTHLY;BYDAY=${Array.from({ length: 50 }, () => "1MO").join(",")}`).byDay,
+    ).toHaveLength(1);
+  });
+});
+
 describe("RRULE expansion", () => {
   const monday = firstWeekday(Date.UTC(YEAR, 0, 1, 9), 0);
 
@@ -149,6 +171,83 @@ describe("RRULE expansion", () => {
       to: Date.UTC(leap + 9, 0, 1),
     }).occurrences;
     expect(isoDays(yearly)).toEqual([`${leap}-02-29`, `${leap + 4}-02-29`]);
+  });
+
+  it("follows Outlook's first Monday (BYDAY=MO;BYSETPOS=1) and the last weekday (BYSETPOS=-1)", () => {
+    const firstMondays = occurrences(day(YEAR, 1, 1), "FREQ=MONTHLY;BYDAY=MO;BYSETPOS=1;COUNT=6").occurrences;
+    for (const o of firstMondays.slice(1)) {
+      const d = new Date(o.instant);
+      expect(d.getUTCDay()).toBe(1);
+      expect(d.getUTCDate()).toBeLessThanOrEqual(7);
+    }
+    expect(firstMondays).toHaveLength(6);
+    const lastWeekdays = occurrences(
+      day(YEAR, 1, 1),
+      "FREQ=MONTHLY;BYDAY=MO,TU,WE,TH,FR;BYSETPOS=-1;COUNT=13",
+    ).occurrences.slice(1);
+    expect(lastWeekdays).toHaveLength(12);
+    for (const o of lastWeekdays) {
+      const d = new Date(o.instant);
+      expect([1, 2, 3, 4, 5]).toContain(d.getUTCDay());
+      // No weekday of the same month comes after it.
+      const next = new Date(o.instant + DAY);
+      const afterNext = new Date(o.instant + 3 * DAY);
+      expect(next.getUTCMonth() !== d.getUTCMonth() || afterNext.getUTCMonth() !== d.getUTCMonth()).toBe(
+        true,
+      );
+    }
+  });
+
+  it("walks YEARLY in the BYMONTH months (the 14th of March; the fourth Thursday of November)", () => {
+    const pi = occurrences(day(YEAR, 1, 10), "FREQ=YEARLY;BYMONTH=3;BYMONTHDAY=14;COUNT=3", {
+      to: Date.UTC(YEAR + 3, 0, 1),
+    }).occurrences;
+    expect(isoDays(pi)).toEqual([`${YEAR}-01-10`, `${YEAR}-03-14`, `${YEAR + 1}-03-14`]);
+    const thanksgiving = occurrences(day(YEAR, 1, 1), "FREQ=YEARLY;BYMONTH=11;BYDAY=4TH;COUNT=3", {
+      to: Date.UTC(YEAR + 3, 0, 1),
+    }).occurrences.slice(1);
+    for (const o of thanksgiving) {
+      const d = new Date(o.instant);
+      expect([d.getUTCMonth(), d.getUTCDay(), Math.ceil(d.getUTCDate() / 7)]).toEqual([10, 4, 4]);
+    }
+    expect(thanksgiving).toHaveLength(2);
+    // BYMONTH filters the other frequencies: daily through February only, weekdays only.
+    const february = occurrences(
+      day(YEAR, 1, 30),
+      "FREQ=DAILY;BYMONTH=2;BYDAY=MO,TU,WE,TH,FR;COUNT=6",
+    ).occurrences.slice(1);
+    for (const o of february) {
+      expect(new Date(o.instant).getUTCMonth()).toBe(1);
+      expect([1, 2, 3, 4, 5]).toContain(new Date(o.instant).getUTCDay());
+    }
+    expect(february).toHaveLength(5);
+  });
+
+  it("excludes an all-day occurrence by a DATE-TIME EXDATE on its date", () => {
+    const list = occurrences(day(YEAR, 1, 1), "FREQ=DAILY;COUNT=4", {
+      exdates: [at(Date.UTC(YEAR, 0, 2, 9))],
+    }).occurrences;
+    expect(isoDays(list)).toEqual([`${YEAR}-01-01`, `${YEAR}-01-03`, `${YEAR}-01-04`]);
+  });
+
+  it("charges candidate days, not periods: a long BYDAY list from the year 1000 stops at the budget", () => {
+    const budget = { candidates: 10_000 };
+    const byDay = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"].map((d) => `-1${d}`).join(",");
+    const result = expand({
+      start: at(Date.UTC(1000, 0, 1, 9)),
+      rule: rule(`FREQ=MONTHLY;COUNT=85000;BYDAY=${byDay}`),
+      rdates: [],
+      exdates: [],
+      zone: "UTC",
+      from: Date.UTC(YEAR, 0, 1),
+      to: Date.UTC(YEAR, 2, 1),
+      durationMs: HOUR,
+      maxOccurrences: 100,
+      budget,
+    });
+    expect(result.incomplete).toBe(true);
+    expect(budget.candidates).toBeLessThanOrEqual(0);
+    expect(budget.candidates).toBeGreaterThan(-100);
   });
 
   it("stops at UNTIL (inclusive), removes EXDATEs and adds RDATEs", () => {
@@ -416,6 +515,110 @@ describe("an import plan", () => {
       line: 7,
       message: 'Recurring to-dos are imported once: "Every day".',
     });
+  });
+
+  it("lets a RECURRENCE-ID of the other kind replace its occurrence (all-day series, timed series)", () => {
+    const firstDay = utc(now + 2 * DAY).slice(0, 8);
+    const secondDay = utc(now + 3 * DAY).slice(0, 8);
+    const allDay = planImport(
+      file(
+        "BEGIN:VEVENT",
+        "UID:days",
+        "SUMMARY:Daily",
+        `DTSTART;VALUE=DATE:${firstDay}`,
+        "RRULE:FREQ=DAILY;COUNT=3",
+        "END:VEVENT",
+        "BEGIN:VEVENT",
+        "UID:days",
+        `RECURRENCE-ID:${secondDay}T000000Z`,
+        "SUMMARY:Daily (moved)",
+        `DTSTART;VALUE=DATE:${utc(now + 6 * DAY).slice(0, 8)}`,
+        "END:VEVENT",
+      ),
+      { now, zone: "UTC" },
+    );
+    expect(allDay.items.map((i) => [i.title, i.recurrenceKey])).toEqual([
+      ["Daily (moved)", secondDay],
+      ["Daily", firstDay],
+      ["Daily", utc(now + 4 * DAY).slice(0, 8)],
+    ]);
+    const start = now + DAY;
+    const timed = planImport(
+      file(
+        "BEGIN:VEVENT",
+        "UID:times",
+        "SUMMARY:Standup",
+        `DTSTART:${utc(start)}`,
+        "RRULE:FREQ=DAILY;COUNT=3",
+        "END:VEVENT",
+        "BEGIN:VEVENT",
+        "UID:times",
+        `RECURRENCE-ID;VALUE=DATE:${utc(start + DAY).slice(0, 8)}`,
+        "SUMMARY:Standup (later)",
+        `DTSTART:${utc(start + DAY + 2 * HOUR)}`,
+        "END:VEVENT",
+      ),
+      { now, zone: "UTC" },
+    );
+    expect(timed.items.map((i) => [i.title, i.recurrenceKey])).toEqual([
+      ["Standup (later)", utc(start + DAY)],
+      ["Standup", utc(start)],
+      ["Standup", utc(start + 2 * DAY)],
+    ]);
+  });
+
+  it("says an unsupported rule's first occurrence is over, rather than claiming to import it", () => {
+    const plan = planImport(
+      file(
+        "BEGIN:VEVENT",
+        "UID:old",
+        "SUMMARY:Old",
+        `DTSTART:${utc(now - 30 * DAY)}`,
+        "RRULE:FREQ=DAILY;BYHOUR=9",
+        "END:VEVENT",
+      ),
+      { now, zone: "UTC" },
+    );
+    expect(plan.items).toEqual([]);
+    expect(plan.warnings).toContainEqual({
+      line: 7,
+      message: 'RRULE BYHOUR is not supported and the first occurrence of "Old" is over: it is not imported.',
+    });
+  });
+
+  it("refuses a to-do whose DTSTART + DURATION is due past the year 9999, and reads a huge SEQUENCE as 0", () => {
+    const far = () =>
+      planImport(file("BEGIN:VTODO", "UID:far", "DTSTART:99991201T000000Z", "DURATION:P520W", "END:VTODO"), {
+        now,
+        zone: "UTC",
+      });
+    expect(far).toThrow(IcsSyntaxError);
+    expect(far).toThrow("after the year 9999");
+    const plan = planImport(
+      file("BEGIN:VTODO", "UID:s", `DUE:${utc(now + DAY)}`, `SEQUENCE:${"9".repeat(30)}`, "END:VTODO"),
+      { now, zone: "UTC" },
+    );
+    expect(plan.items[0]?.sequence).toBe(0);
+  });
+
+  it("cuts titles by code points and quotes long UIDs short", () => {
+    const uid = "u".repeat(5000);
+    const event = (title: string) => [
+      "BEGIN:VEVENT",
+      `UID:${uid}`,
+      `SUMMARY:${title}`,
+      `DTSTART:${utc(now + DAY)}`,
+      "END:VEVENT",
+    ];
+    const plan = planImport(file(...event(`${"a".repeat(299)}🙂🙂`), ...event("Again")), {
+      now,
+      zone: "UTC",
+    });
+    expect(plan.items.map((i) => i.title)).toEqual(["Again"]);
+    const single = planImport(file(...event(`${"a".repeat(299)}🙂🙂`)), { now, zone: "UTC" });
+    expect(single.items[0]?.title).toBe(`${"a".repeat(299)}🙂`);
+    const duplicate = plan.warnings.find((w) => w.message.includes("more than once"));
+    expect(duplicate?.message.length).toBeLessThan(200);
   });
 
   it("caps occurrences per series and items per import", () => {
