@@ -1,6 +1,10 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import ICAL from "ical.js";
 import type { CalendarFeedDto, ImportResultDto } from "../../src/features/calendar/schemas";
-import { call, callJson, type TestUser } from "./api";
+import worker from "../../src/index";
+import type { Envelope } from "../../src/lib/events/catalog";
+import { BASE, call, callJson, type TestUser } from "./api";
 
 export type ImportResult = ImportResultDto;
 
@@ -118,4 +122,126 @@ export function vevent(fields: Record<string, string>, extra: string[] = []): st
 
 export function vtodo(fields: Record<string, string>): string[] {
   return ["BEGIN:VTODO", ...Object.entries(fields).map(([k, v]) => `${k}:${v}`), "END:VTODO"];
+}
+
+/** What one request did to D1, the FocusTimer and the events queue, as seen from its bindings. */
+export interface ObservedRequest {
+  status: number;
+  body: string;
+  /** How each D1 session was opened (`first-primary`, a bookmark, …). */
+  sessions: string[];
+  /** The SQL of every statement sent, in order (a batch's statements one by one). */
+  statements: string[];
+  /** D1 round trips: each batch and each single statement run. */
+  trips: number;
+  /** FocusTimer objects asked for. */
+  timerCalls: number;
+  /** Events sent to the events queue (after the answer too). */
+  published: Envelope[];
+}
+
+/**
+ * Sends one request through the Worker with bindings that watch it. `beforeBatch` runs before each
+ * D1 batch with its statements' SQL: a test can act between a request's read and its write there.
+ */
+export async function observe(
+  path: string,
+  init: { method?: string; token?: string; headers?: Record<string, string>; body?: string } = {},
+  hooks: { beforeBatch?: (sql: string[]) => Promise<void> } = {},
+): Promise<ObservedRequest> {
+  const seen: Omit<ObservedRequest, "status" | "body"> = {
+    sessions: [],
+    statements: [],
+    trips: 0,
+    timerCalls: 0,
+    published: [],
+  };
+  const sqlOf = new WeakMap<object, string>();
+  const wrapStatement = (stmt: D1PreparedStatement, sql: string): D1PreparedStatement => {
+    const proxy = new Proxy(stmt, {
+      get(target, prop) {
+        const value: unknown = Reflect.get(target, prop);
+        if (typeof value !== "function") return value;
+        if (prop === "bind") {
+          return (...args: unknown[]) => wrapStatement(value.apply(target, args) as D1PreparedStatement, sql);
+        }
+        if (prop === "first" || prop === "all" || prop === "run" || prop === "raw") {
+          return (...args: unknown[]) => {
+            seen.trips += 1;
+            seen.statements.push(sql);
+            return value.apply(target, args);
+          };
+        }
+        return value.bind(target);
+      },
+    });
+    sqlOf.set(proxy, sql);
+    originals.set(proxy, stmt);
+    return proxy;
+  };
+  const originals = new WeakMap<object, D1PreparedStatement>();
+  const wrapDatabase = <T extends D1Database | D1DatabaseSession>(database: T): T =>
+    new Proxy(database, {
+      get(target, prop) {
+        const value: unknown = Reflect.get(target, prop);
+        if (typeof value !== "function") return value;
+        if (prop === "prepare") {
+          return (query: string) => wrapStatement(value.call(target, query) as D1PreparedStatement, query);
+        }
+        if (prop === "batch") {
+          return async (statements: D1PreparedStatement[]) => {
+            const sql = statements.map((s) => sqlOf.get(s) ?? "");
+            await hooks.beforeBatch?.(sql);
+            seen.trips += 1;
+            seen.statements.push(...sql);
+            return value.call(
+              target,
+              statements.map((s) => originals.get(s) ?? s),
+            );
+          };
+        }
+        if (prop === "withSession") {
+          return (constraint?: string) => {
+            seen.sessions.push(constraint ?? "first-unconstrained");
+            return wrapDatabase(value.call(target, constraint) as D1DatabaseSession);
+          };
+        }
+        return value.bind(target);
+      },
+    });
+  const timers = new Proxy(env.FOCUS_TIMER, {
+    get(target, prop) {
+      const value: unknown = Reflect.get(target, prop);
+      if (typeof value !== "function") return value;
+      if (prop === "get") {
+        return (...args: unknown[]) => {
+          seen.timerCalls += 1;
+          return value.apply(target, args);
+        };
+      }
+      return value.bind(target);
+    },
+  });
+  const queue = {
+    send: (body: Envelope) => {
+      seen.published.push(body);
+      return env.EVENTS_QUEUE.send(body);
+    },
+    sendBatch: (messages: Iterable<MessageSendRequest<Envelope>>) => {
+      const list = [...messages];
+      seen.published.push(...list.map((m) => m.body));
+      return env.EVENTS_QUEUE.sendBatch(list);
+    },
+  } as Queue<Envelope>;
+  const headers: Record<string, string> = { ...init.headers };
+  if (init.token) headers.authorization = `Bearer ${init.token}`;
+  const ctx = createExecutionContext();
+  const res = await worker.fetch(
+    new Request(`${BASE}${path}`, { method: init.method ?? "GET", headers, body: init.body }),
+    { ...env, DB: wrapDatabase(env.DB), FOCUS_TIMER: timers, EVENTS_QUEUE: queue },
+    ctx,
+  );
+  const body = await res.text();
+  await waitOnExecutionContext(ctx);
+  return { status: res.status, body, ...seen };
 }
