@@ -2,6 +2,7 @@ import { describe, expect, it } from "vitest";
 import type { DateContext, IcsTime } from "../src/features/calendar/ics-dates";
 import { IcsSyntaxError } from "../src/features/calendar/ics-parser";
 import {
+  MAX_DATE_VALUES,
   MAX_OCCURRENCES_PER_SERIES,
   planImport,
   TooManyItemsError,
@@ -619,6 +620,24 @@ describe("an import plan", () => {
     expect(single.items[0]?.title).toBe(`${"a".repeat(299)}🙂`);
     const duplicate = plan.warnings.find((w) => w.message.includes("more than once"));
     expect(duplicate?.message.length).toBeLessThan(200);
+  });
+
+  it("refuses more RDATE and EXDATE values than an import reads, at the line where they run over", () => {
+    const values = (n: number) => Array.from({ length: n }, (_, i) => utc(now - i * DAY)).join(",");
+    const text = (n: number) =>
+      file(
+        "BEGIN:VEVENT",
+        "UID:x",
+        `DTSTART:${utc(now + HOUR)}`,
+        "RRULE:FREQ=DAILY",
+        `EXDATE:${values(5000)}`,
+        `EXDATE:${values(n)}`,
+        "END:VEVENT",
+      );
+    expect(planImport(text(MAX_DATE_VALUES - 5000), { now, zone: "UTC" }).items.length).toBeGreaterThan(0);
+    const refused = () => planImport(text(MAX_DATE_VALUES - 4999), { now, zone: "UTC" });
+    expect(refused).toThrow(IcsSyntaxError);
+    expect(refused).toThrow(`more than ${MAX_DATE_VALUES} RDATE and EXDATE values`);
   });
 
   it("caps occurrences per series and items per import", () => {

@@ -82,6 +82,20 @@ function checkedWall(wall: WallTime, line: number, raw: string, name: string): W
  * `/mozilla.org/20050126_1/Europe/Berlin`), a common Windows name mapped; undefined otherwise.
  */
 export function ianaZone(tzid: string): string | undefined {
+  // Asking Intl whether a zone exists builds a formatter (tens of µs): a list of a thousand dates
+  // with one TZID asks once.
+  const known = zoneNames.get(tzid);
+  if (known !== undefined) return known ?? undefined;
+  const zone = lookUpZone(tzid);
+  if (zoneNames.size >= MAX_ZONE_NAMES) zoneNames.clear();
+  zoneNames.set(tzid, zone ?? null);
+  return zone;
+}
+
+const zoneNames = new Map<string, string | null>();
+const MAX_ZONE_NAMES = 1000;
+
+function lookUpZone(tzid: string): string | undefined {
   const name = tzid.trim();
   const windows = WINDOWS_ZONES[name];
   if (windows) return windows;

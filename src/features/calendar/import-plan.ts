@@ -22,7 +22,15 @@ import {
   parseTimeValue,
   wallInstant,
 } from "./ics-dates";
-import { type IcsComponent, IcsSyntaxError, paramOf, parseIcs, propertiesOf, propertyOf } from "./ics-parser";
+import {
+  type ContentLine,
+  type IcsComponent,
+  IcsSyntaxError,
+  paramOf,
+  parseIcs,
+  propertiesOf,
+  propertyOf,
+} from "./ics-parser";
 import { cutText, formatUtc, unescapeText } from "./ics-text";
 import {
   expand,
@@ -48,6 +56,8 @@ const MINUTE_MS = 60_000;
 const LAST_DUE_MS = Date.UTC(9999, 11, 31, 23, 59, 59);
 /** How much of a UID a warning quotes: a UID may be a kilobyte of anything. */
 const QUOTED_UID = 60;
+/** RDATE and EXDATE values one import reads: each costs a clock lookup, and no calendar needs more. */
+export const MAX_DATE_VALUES = 10_000;
 /** The longest SEQUENCE taken as written; anything longer is no version anybody counted to. */
 const SEQUENCE = /^\d{1,9}$/;
 
@@ -147,6 +157,7 @@ class Planner {
   private readonly keys = new Map<string, number>();
   private warningsLeftOut = 0;
   private readonly budget = { candidates: IMPORT_CANDIDATE_BUDGET };
+  private dateValues = 0;
   readonly context: DateContext;
   private readonly unknownZones = new Set<string>();
 
@@ -221,6 +232,19 @@ class Planner {
     this.items.push(item);
   }
 
+  /** The dates of an RDATE or EXDATE, counted against the import's allowance. */
+  dates(property: ContentLine): IcsTime[] {
+    const values = parseTimeList(property, this.context);
+    this.dateValues += values.length;
+    if (this.dateValues > MAX_DATE_VALUES) {
+      throw new IcsSyntaxError(
+        property.line,
+        `The calendar lists more than ${MAX_DATE_VALUES} RDATE and EXDATE values; split it into smaller files.`,
+      );
+    }
+    return values;
+  }
+
   read(component: IcsComponent, kind: "VEVENT" | "VTODO"): Entry {
     const title = cutText((textOf(component, "SUMMARY") ?? "").replace(/\s+/g, " ").trim(), TITLE_MAX);
     const itemLine = propertyOf(component, "DTSTART")?.line ?? component.line;
@@ -270,9 +294,9 @@ class Planner {
     for (const property of propertiesOf(component, "RDATE")) {
       if (paramOf(property, "VALUE")?.toUpperCase() === "PERIOD") {
         this.warn(property.line, `RDATE periods are not supported: they are left out of "${shown}".`);
-      } else if (kind === "VEVENT") rdates.push(...parseTimeList(property, this.context));
+      } else if (kind === "VEVENT") rdates.push(...this.dates(property));
     }
-    const exdates = propertiesOf(component, "EXDATE").flatMap((p) => parseTimeList(p, this.context));
+    const exdates = propertiesOf(component, "EXDATE").flatMap((p) => this.dates(p));
 
     const status = textOf(component, "STATUS")?.trim().toUpperCase();
     const sequenceText = propertyOf(component, "SEQUENCE")?.value.trim() ?? "";

@@ -435,19 +435,29 @@ export function expand(input: ExpandInput): {
       }
     }
   }
-  for (const time of input.rdates) generated.push({ time, instant: instantOf(time, zone) });
+  // Dates far outside the window are left out before placing them on a clock (the costly part): a
+  // wall time is within 14 hours of its instant, and two days of margin cover any zone.
+  const nearWindow = (time: IcsTime) => {
+    const { year, month, day, hour, minute } = time.wall;
+    const naive = Date.UTC(year, month - 1, day, hour, minute);
+    return naive >= input.from - Math.max(input.durationMs, 0) - 2 * DAY_MS && naive <= input.to + 2 * DAY_MS;
+  };
+  for (const time of input.rdates) {
+    if (nearWindow(time)) generated.push({ time, instant: instantOf(time, zone) });
+  }
 
   // A whole-day series is matched by date, whatever the EXDATE's kind.
+  const exdates = input.exdates.filter(nearWindow);
   const excluded = new Set(
-    input.exdates.map((t) => (start.kind === "date" ? dateOf(t.wall) : occurrenceKey(t, zone))),
+    exdates.map((t) => (start.kind === "date" ? dateOf(t.wall) : occurrenceKey(t, zone))),
   );
   // An EXDATE written as a whole day removes that day's occurrence of a timed series too.
-  const excludedDays = new Set(input.exdates.filter((t) => t.kind === "date").map((t) => dateOf(t.wall)));
+  const excludedDays = new Set(exdates.filter((t) => t.kind === "date").map((t) => dateOf(t.wall)));
   const seen = new Set<string>();
   const inWindow = generated
     .filter((o) => o.instant + Math.max(input.durationMs, 0) > input.from && o.instant <= input.to)
     .filter((o) => {
-      const key = occurrenceKey(o.time, zone);
+      const key = o.time.kind === "date" ? dateOf(o.time.wall) : String(o.instant);
       if (excluded.has(key) || excludedDays.has(dateOf(o.time.wall)) || seen.has(key)) return false;
       seen.add(key);
       return true;
