@@ -44,6 +44,13 @@ export async function reconcileWebhookDeliveries(env: Env, now = Date.now()): Pr
   for (const row of overdue) bySends.set(row.sends, [...(bySends.get(row.sends) ?? []), row.id]);
   const open = sql`${webhookDeliveries.status} IN ('pending', 'retrying')`;
   const at = nowIso(now);
+  const claimedColumns = {
+    id: webhookDeliveries.id,
+    webhookId: webhookDeliveries.webhookId,
+    userId: webhookDeliveries.userId,
+    seq: webhookDeliveries.seq,
+    status: webhookDeliveries.status,
+  };
   const statements = [...bySends].map(([sends, ids]) => {
     const fenced = and(inArray(webhookDeliveries.id, ids), eq(webhookDeliveries.sends, sends), open);
     if (sends >= MAX_SENDS)
@@ -51,12 +58,7 @@ export async function reconcileWebhookDeliveries(env: Env, now = Date.now()): Pr
         .update(webhookDeliveries)
         .set({ status: "failed", nextAttemptAt: null, lastError: GIVEN_UP, updatedAt: at })
         .where(fenced)
-        .returning({
-          id: webhookDeliveries.id,
-          webhookId: webhookDeliveries.webhookId,
-          userId: webhookDeliveries.userId,
-          seq: sql<number>`0`,
-        });
+        .returning(claimedColumns);
     return db
       .update(webhookDeliveries)
       .set({
@@ -66,17 +68,12 @@ export async function reconcileWebhookDeliveries(env: Env, now = Date.now()): Pr
         updatedAt: at,
       })
       .where(fenced)
-      .returning({
-        id: webhookDeliveries.id,
-        webhookId: webhookDeliveries.webhookId,
-        userId: webhookDeliveries.userId,
-        seq: webhookDeliveries.seq,
-      });
+      .returning(claimedColumns);
   });
   const [first, ...rest] = statements;
   if (!first) return 0;
   const handled = (await db.batch([first, ...rest])).flat();
-  const claimed = handled.filter((row) => row.seq > 0);
+  const claimed = handled.filter((row) => row.status !== "failed");
   // If this send fails, the rows are due again after their backoff, and a later run takes them.
   await enqueueDeliveries(env.WEBHOOKS_QUEUE, claimed.map(deliveryMessage));
   return handled.length;

@@ -13,6 +13,7 @@ import { chunkList } from "../../lib/chunk";
 import { publishedData } from "../../lib/events/catalog";
 import { sqlData, sqlEvent, writeEvent } from "../../lib/events/outbox";
 import { newId } from "../../lib/ids";
+import { literal as value } from "../../lib/sql-literal";
 import { nowIso } from "../../lib/time";
 import type { AttemptResult } from "./delivery";
 import { forgetDeliveries } from "./queries";
@@ -142,7 +143,6 @@ export function recordAttempt(db: Database, context: AttemptContext): Recording 
   const attemptId = newId(now);
   const nextRetryAt = verdict.status === "retrying" ? nowIso(now + verdict.retryAfterSeconds * 1000) : null;
   const stamped = sql`EXISTS (SELECT 1 FROM ${webhookDeliveries} WHERE ${webhookDeliveries.id} = ${row.delivery.id} AND ${webhookDeliveries.lastAttemptId} = ${attemptId})`;
-  const value = (v: unknown, name: string) => sql`${v}`.as(name);
   const statements: BatchItem<"sqlite">[] = [
     db
       .update(webhookDeliveries)

@@ -2,6 +2,7 @@ import { and, asc, eq, gt, sql } from "drizzle-orm";
 import type { Database } from "../../db";
 import { webhookAttempts, webhookDeliveries, webhooks } from "../../db/schema";
 import { rowsToFetch } from "../../lib/pagination";
+import { literal as value } from "../../lib/sql-literal";
 import type { WebhookDto } from "./schemas";
 
 export type WebhookRow = typeof webhooks.$inferSelect;
@@ -22,7 +23,6 @@ export function toWebhookDto(row: WebhookRow): WebhookDto {
 
 /** A whole row as SQL literals, for `INSERT … SELECT` under a condition. */
 export function literalRow(row: WebhookRow) {
-  const value = (v: unknown, name: string) => sql`${v}`.as(name);
   return {
     id: value(row.id, "id"),
     userId: value(row.userId, "user_id"),

@@ -3,6 +3,7 @@ import type { SQLiteColumn, SQLiteTable } from "drizzle-orm/sqlite-core";
 import type { Database } from "../../db";
 import { events } from "../../db/schema";
 import { newId } from "../ids";
+import { literal } from "../sql-literal";
 import { nowIso } from "../time";
 import { type Envelope, EVENT_CATALOG, type EventData, type EventType } from "./catalog";
 
@@ -82,7 +83,6 @@ export const jsonBoolean = (column: SQL) => sql`json(CASE WHEN ${column} THEN 't
  */
 export function writeEvent<T extends EventType>(db: Database, event: EventDraft<T>, guard?: EventGuard) {
   const data = event.data instanceof SQL ? event.data : JSON.stringify(event.data);
-  const literal = <V>(value: unknown, name: string) => sql<V>`${value}`.as(name);
   const row = db.select({
     id: literal<string>(event.id, "id"),
     userId: literal<string>(event.user_id, "user_id"),
