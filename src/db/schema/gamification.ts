@@ -44,6 +44,8 @@ export const xpLedger = sqliteTable(
   (t) => [
     uniqueIndex("xp_ledger_user_source_key").on(t.userId, t.sourceKey),
     index("xp_ledger_user_id").on(t.userId, t.id),
+    // Analytics adds up what one event earned (its XP on that local day).
+    index("xp_ledger_event").on(t.eventId),
   ],
 );
 

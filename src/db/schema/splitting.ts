@@ -58,6 +58,9 @@ export const taskSplits = sqliteTable(
     scope: text("scope").notNull(),
     category: text("category", { enum: TASK_CATEGORIES }).notNull(),
     applied: integer("applied", { mode: "boolean" }).notNull().default(false),
+    /** What the user said when asking: their energy and how hard the task felt (1–5). */
+    energy: text("energy"),
+    difficulty: integer("difficulty"),
     result: text("result", { mode: "json" }).$type<SplitResult>().notNull(),
     createdAt: text("created_at").notNull(),
   },
