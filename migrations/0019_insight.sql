@@ -94,4 +94,5 @@ CREATE TABLE `prediction_log` (
 CREATE UNIQUE INDEX `prediction_log_subject_model` ON `prediction_log` (`user_id`,`kind`,`subject`,`model_id`);--> statement-breakpoint
 ALTER TABLE `task_splits` ADD `energy` text;--> statement-breakpoint
 ALTER TABLE `task_splits` ADD `difficulty` integer;--> statement-breakpoint
+ALTER TABLE `tasks` ADD `category_source` text;--> statement-breakpoint
 CREATE INDEX `xp_ledger_event` ON `xp_ledger` (`event_id`);

@@ -10,6 +10,9 @@ export const STEP_STATUSES = ["pending", "completed", "skipped"] as const;
 /** The kinds of work templates and the splitter's learning are filed under. */
 export const TASK_CATEGORIES = ["Academic", "Work", "Personal", "Health", "Creative"] as const;
 
+/** Who filed a task under its category. */
+export const CATEGORY_SOURCES = ["user", "local", "ai"] as const;
+
 export type TaskStatus = (typeof TASK_STATUSES)[number];
 export type TaskPriority = (typeof TASK_PRIORITIES)[number];
 export type DelegationMode = (typeof DELEGATION_MODES)[number];
@@ -37,6 +40,8 @@ export const tasks = sqliteTable(
     isMetaTask: integer("is_meta_task", { mode: "boolean" }).notNull().default(false),
     taskSource: text("task_source", { enum: TASK_SOURCES }).notNull().default("user"),
     category: text("category", { enum: TASK_CATEGORIES }),
+    /** Who chose the category: the user, the local categoriser or Workers AI (null: not known). */
+    categorySource: text("category_source", { enum: CATEGORY_SOURCES }),
     /** Set on the sub-tasks a project was split into. */
     parentTaskId: text("parent_task_id"),
     completedAt: text("completed_at"),

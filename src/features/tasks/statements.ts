@@ -206,6 +206,7 @@ export function newTaskWrite(
     isMetaTask: input.is_meta_task ?? false,
     taskSource: input.task_source ?? "user",
     category: input.category ?? null,
+    categorySource: input.category ? "user" : null,
     parentTaskId: options.parentTaskId ?? null,
     completedAt: null,
     createdAt: nowIso(now),
