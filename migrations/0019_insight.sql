@@ -44,7 +44,6 @@ CREATE TABLE `energy_checkins` (
 	`id` text PRIMARY KEY NOT NULL,
 	`user_id` text NOT NULL,
 	`level` text NOT NULL,
-	`source` text DEFAULT 'checkin' NOT NULL,
 	`at` text NOT NULL,
 	`created_at` text NOT NULL,
 	CONSTRAINT "energy_checkins_level_check" CHECK("energy_checkins"."level" IN ('low','medium','high'))

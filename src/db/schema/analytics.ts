@@ -88,16 +88,13 @@ export const analyticsTaskTimes = sqliteTable(
   ],
 );
 
-export const ENERGY_SOURCES = ["checkin", "split"] as const;
-
-/** Energy check-ins: said by the user (POST /analytics/energy) or chosen when asking for a split. */
+/** Energy check-ins (POST /analytics/energy): what the energy models learn from. */
 export const energyCheckins = sqliteTable(
   "energy_checkins",
   {
     id: text("id").primaryKey(),
     userId: text("user_id").notNull(),
     level: text("level", { enum: ENERGY_SCALE }).notNull(),
-    source: text("source", { enum: ENERGY_SOURCES }).notNull().default("checkin"),
     /** When the user felt it (defaults to when it was said). */
     at: text("at").notNull(),
     createdAt: text("created_at").notNull(),

@@ -7,6 +7,7 @@
  * making one required, is a new version (consumers refuse versions they do not know, loudly).
  */
 import { z } from "@hono/zod-openapi";
+import { ENERGY_SCALE } from "../../db/schema/analytics";
 import { ASSIGNMENT_ROLES, ASSIGNMENT_STATUSES } from "../../db/schema/delegation";
 import { END_REASONS, SESSION_KINDS } from "../../db/schema/focus";
 import { PET_SPECIES } from "../../db/schema/pets";
@@ -203,6 +204,15 @@ export const EVENT_CATALOG = {
     1,
     "The pet's fullness or happiness fell below the line (once per episode).",
     z.object({ pet_id: id, fullness: z.number().min(0).max(100), happiness: z.number().min(0).max(100) }),
+  ),
+  "energy.logged": spec(
+    1,
+    "The user checked in how much energy they have (the splitter's low, medium, high scale).",
+    z.object({
+      checkin_id: id,
+      level: z.enum(ENERGY_SCALE),
+      at: timestamp.describe("When the user felt it (may be a little before it was said)"),
+    }),
   ),
   "webhook.disabled": spec(
     1,
