@@ -18,6 +18,10 @@ export default defineConfig({
           ADMIN_EMAILS: "admin@example.com",
           // A hanging fake model is given up on quickly.
           SPLIT_AI_TIMEOUT_MS: "400",
+          // The background categoriser stays local: the queue delivers task.created while other tests spy
+          // on env.AI.run. tests/categories.test.ts turns it on for its own deliveries, with a fake AI.
+          CATEGORISER: "local",
+          CATEGORISE_AI_TIMEOUT_MS: "300",
           // A test-only VAPID pair (node scripts/vapid-keys.mjs); real ones come from .dev.vars or `wrangler secret put`.
           VAPID_PUBLIC_KEY:
             "BF_JfCZ2PnBCIZk7KBbmX0JSoqwHviyAEBnzguH5RKefvm1Ob7kYu8ntJg5b43BcFQc1RrNCri84qRFluq9m47o",

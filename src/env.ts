@@ -42,6 +42,10 @@ export interface Env {
   SPLITTER?: string;
   /** Milliseconds a split waits for Workers AI before the local splitter answers. */
   SPLIT_AI_TIMEOUT_MS?: string;
+  /** "auto": Workers AI refines the local categoriser's choice after a task is created, when bound; "local": never AI. */
+  CATEGORISER?: string;
+  /** Milliseconds a category refinement waits for Workers AI before keeping the local category. */
+  CATEGORISE_AI_TIMEOUT_MS?: string;
   /** Web Push (RFC 8292): the application server's key pair, base64url (secrets), and its contact. */
   VAPID_PUBLIC_KEY?: string;
   VAPID_PRIVATE_KEY?: string;

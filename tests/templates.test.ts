@@ -784,7 +784,13 @@ describe("saving a task as a template", () => {
     expect(problem.detail).toContain("at most 10 steps");
     expect(problem.detail).toContain("11");
 
+    // New tasks are always filed (by the local categoriser when not by hand): cleared by hand, it has none.
     const uncategorised = await createTask(user, { title: "Loose", micro_steps: templateSteps(2) });
+    await callJson(`/api/v1/tasks/${uncategorised.task_id}`, 200, {
+      method: "PATCH",
+      token: user.token,
+      body: { category: null },
+    });
     const noCategory = await save(user, uncategorised.task_id, { name: "x" });
     expect(noCategory.status).toBe(422);
     expect((await problemOf(noCategory)).errors?.map((e) => e.field)).toEqual(["category"]);

@@ -1,3 +1,4 @@
+import { categoriesHandler } from "../features/categories/event-handler";
 import { gamificationHandler } from "../features/gamification/event-handler";
 import { notificationsHandler } from "../features/notifications/event-handler";
 import { petCareHandler } from "../features/pets/event-handler";
@@ -12,4 +13,6 @@ export const DEFAULT_HANDLERS: readonly EventHandler[] = [
   petCareHandler,
   notificationsHandler,
   webhooksHandler,
+  // Last: its `after` waits on Workers AI, which nothing else should wait behind.
+  categoriesHandler,
 ];

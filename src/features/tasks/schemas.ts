@@ -1,5 +1,6 @@
 import { z } from "@hono/zod-openapi";
 import {
+  CATEGORY_SOURCES,
   DELEGATION_MODES,
   LEAF_TYPES,
   STEP_STATUSES,
@@ -154,6 +155,16 @@ export const TaskSchema = z
     is_meta_task: z.boolean(),
     task_source: z.enum(TASK_SOURCES),
     category: z.enum(TASK_CATEGORIES).nullable(),
+    category_source: z
+      .enum(CATEGORY_SOURCES)
+      .nullable()
+      .optional()
+      .openapi({
+        description:
+          "Who filed the task under its category: user (given or changed by hand, or a template's), local " +
+          "(the local categoriser, when the task was created without one) or ai (Workers AI refined the local " +
+          "choice). Null for tasks older than this field.",
+      }),
     parent_task_id: z
       .string()
       .nullable()

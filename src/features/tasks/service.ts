@@ -170,6 +170,8 @@ export async function updateTask(
         isMetaTask: input.is_meta_task,
         taskSource: input.task_source,
         category: input.category,
+        // A category set by hand is the user's from now on; the AI refinement never overwrites it.
+        ...(input.category !== undefined ? { categorySource: input.category === null ? null : "user" } : {}),
         ...(input.status !== undefined && input.status !== "completed" ? { status: input.status } : {}),
         ...(reopening ? { completedAt: null } : {}),
         updatedAt: nowIso(now),

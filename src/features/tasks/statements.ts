@@ -15,6 +15,7 @@ import { newEvent } from "../../lib/events/envelope";
 import { jsonBoolean, sqlData, sqlEvent, writeEvent } from "../../lib/events/outbox";
 import { newId } from "../../lib/ids";
 import { nowIso } from "../../lib/time";
+import { categoryAtCreation } from "../categories/service";
 import { computeProgress } from "./progress";
 import {
   type CreateTaskInput,
@@ -91,6 +92,7 @@ export function toTaskDto(row: TaskQueryRow): TaskDto {
     is_meta_task: t.isMetaTask,
     task_source: t.taskSource,
     category: t.category,
+    category_source: t.categorySource,
     parent_task_id: t.parentTaskId,
     progress: computeProgress(row.completedSteps, row.totalSteps, t.status === "completed"),
     completed_at: t.completedAt,
@@ -189,6 +191,7 @@ export function newTaskWrite(
 ): { statements: BatchItem<"sqlite">[]; body: TaskDto; event: Envelope } {
   const dependsOn = [...new Set(input.depends_on ?? [])];
   const taskId = newId(now);
+  const filed = categoryAtCreation(input);
   const task: typeof tasks.$inferSelect = {
     id: taskId,
     userId,
@@ -205,8 +208,8 @@ export function newTaskWrite(
     agentType: input.agent_type ?? null,
     isMetaTask: input.is_meta_task ?? false,
     taskSource: input.task_source ?? "user",
-    category: input.category ?? null,
-    categorySource: input.category ? "user" : null,
+    category: filed.category,
+    categorySource: filed.source,
     parentTaskId: options.parentTaskId ?? null,
     completedAt: null,
     createdAt: nowIso(now),
