@@ -80,6 +80,10 @@ export interface BucketSpan {
   to: LocalDate;
 }
 
+// Dates as "YYYY-MM-DD" order as text (Math.min/max would not).
+const laterOf = (a: LocalDate, b: LocalDate) => [a, b].sort()[1] ?? a;
+const earlierOf = (a: LocalDate, b: LocalDate) => [a, b].sort()[0] ?? a;
+
 /** Every bucket that meets the range, in order, empty ones included; the first and last clipped to it. */
 export function bucketsOf(range: LocalRange, bucket: Bucket): BucketSpan[] {
   const spans: BucketSpan[] = [];
@@ -88,8 +92,8 @@ export function bucketsOf(range: LocalRange, bucket: Bucket): BucketSpan[] {
     const end = bucketEndOf(start, bucket);
     spans.push({
       starts_on: start,
-      from: start < range.from ? range.from : start,
-      to: end > range.to ? range.to : end,
+      from: laterOf(start, range.from),
+      to: earlierOf(end, range.to),
     });
     start = addDays(end, 1);
   }
