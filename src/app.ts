@@ -1,5 +1,6 @@
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
+import { analyticsRouter } from "./features/analytics/routes";
 import { authRouter } from "./features/auth/routes";
 import { calendarRouter } from "./features/calendar/routes";
 import { captureRouter } from "./features/capture/routes";
@@ -72,6 +73,7 @@ export function createApp() {
   app.route(`${API_PREFIX}/webhooks`, webhooksRouter);
   app.route(`${API_PREFIX}/hooks`, hooksRouter);
   app.route(`${API_PREFIX}/calendar`, calendarRouter);
+  app.route(`${API_PREFIX}/analytics`, analyticsRouter);
   // The socket routes first: `/pets/ws` is not a user id.
   app.route(`${API_PREFIX}/pets`, petSocketRouter);
   app.route(`${API_PREFIX}/pets`, petsRouter);

@@ -109,6 +109,9 @@ describe("every event the platform writes matches the published catalog", () => 
     await giveTreats(user, 5000);
     await careFor(user, "feed", { xp_amount: 5000 });
 
+    // An energy check-in.
+    await callJson("/api/v1/analytics/energy", 201, { token: user.token, body: { level: "high" } });
+
     // An administrator's grant.
     await callJson("/api/v1/gamification/enhanced/xp/grant", 202, {
       token: await adminToken(),
@@ -156,6 +159,7 @@ describe("every event the platform writes matches the published catalog", () => 
       "pet.fed",
       "pet.leveled_up",
       "pet.evolved",
+      "energy.logged",
     ];
     expect([...seen].sort()).toEqual(expect.arrayContaining(expected));
   });

@@ -24,11 +24,17 @@ async function outboxFor(userId: string) {
   return rows.results;
 }
 
+/** The user's totals across their rollups' day rows (what analytics keeps of every event). */
 const statsOf = (userId: string) =>
-  env.DB.prepare("SELECT * FROM user_activity_stats WHERE user_id = ?").bind(userId).first<{
-    tasks_created: number;
-    steps_completed: number;
-  }>();
+  env.DB.prepare(
+    `SELECT sum(tasks_created) AS tasks_created, sum(steps_completed) AS steps_completed
+     FROM analytics_rollups WHERE user_id = ? AND dim = 'all'`,
+  )
+    .bind(userId)
+    .first<{
+      tasks_created: number | null;
+      steps_completed: number | null;
+    }>();
 
 describe("outbox and event bus", () => {
   it("writes nothing — no task, no steps, no event — when one statement of the batch fails", async () => {

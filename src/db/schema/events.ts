@@ -35,12 +35,3 @@ export const eventReceipts = sqliteTable(
   },
   (t) => [primaryKey({ columns: [t.eventId, t.handler] })],
 );
-
-/** Running totals per user, kept by the `activity-stats` event handler (feeds Mapper mode). */
-export const userActivityStats = sqliteTable("user_activity_stats", {
-  userId: text("user_id").primaryKey(),
-  tasksCreated: integer("tasks_created").notNull().default(0),
-  tasksCompleted: integer("tasks_completed").notNull().default(0),
-  stepsCompleted: integer("steps_completed").notNull().default(0),
-  updatedAt: text("updated_at").notNull(),
-});

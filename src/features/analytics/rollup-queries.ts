@@ -51,6 +51,17 @@ export async function readRollups(
   to: LocalDate,
   dims: readonly RollupDimension[] = ["all"],
 ): Promise<RollupRow[]> {
+  return rollupsQuery(db, userId, from, to, dims).all();
+}
+
+/** The query of `readRollups`, to run in a `db.batch` with other reads (one round trip for all). */
+export function rollupsQuery(
+  db: Database,
+  userId: string,
+  from: LocalDate,
+  to: LocalDate,
+  dims: readonly RollupDimension[] = ["all"],
+) {
   return db
     .select()
     .from(analyticsRollups)
@@ -60,6 +71,5 @@ export async function readRollups(
         between(analyticsRollups.day, from, to),
         inArray(analyticsRollups.dim, [...dims]),
       ),
-    )
-    .all();
+    );
 }

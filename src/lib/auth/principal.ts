@@ -15,6 +15,8 @@ export const SCOPES = [
   "notifications:write",
   "webhooks:read",
   "webhooks:write",
+  "analytics:read",
+  "analytics:write",
   "admin",
 ] as const;
 export type Scope = (typeof SCOPES)[number];

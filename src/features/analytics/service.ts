@@ -1,0 +1,137 @@
+/**
+ * The analytics reads (dashboard, timeline, time tracking): each reads the user's time zone and then
+ * rollups (through `rollupsQuery`) and, for time tracking, the per-task time records — never tasks,
+ * steps, focus sessions or events. Two D1 round trips each.
+ */
+import { and, desc, eq, gte, lt, type SQL, sql } from "drizzle-orm";
+import type { Database } from "../../db";
+import { analyticsTaskTimes, tasks, users } from "../../db/schema";
+import { notFound } from "../../lib/errors";
+import { type Page, pageOf, rowsToFetch } from "../../lib/pagination";
+import { addDays, type LocalDate, localParts, startOfLocalDay } from "../../lib/time";
+import { streakFor } from "../gamification/service";
+import { type Bucket, resolveRange } from "./ranges";
+import {
+  dashboardOf,
+  dashboardRange,
+  type TaskTimeRow,
+  timedTaskOf,
+  timelineOf,
+  timeSummaryOf,
+} from "./reads";
+import { readRollups, rollupsQuery } from "./rollup-queries";
+import type { DashboardDto, TimedTaskDto, TimelineDto, TimeTrackingDto } from "./schemas";
+
+export function timezoneQuery(db: Database, userId: string) {
+  return db.select({ timezone: users.timezone }).from(users).where(eq(users.id, userId));
+}
+
+export async function timezoneOf(db: Database, userId: string): Promise<string> {
+  return (await timezoneQuery(db, userId).get())?.timezone ?? "UTC";
+}
+
+/** The dashboard: the streak (gamification's own answer, which also names today), then the rollups. */
+export async function dashboardFor(db: Database, userId: string, now = Date.now()): Promise<DashboardDto> {
+  const streak = await streakFor(db, userId, now);
+  const range = dashboardRange(streak.today);
+  const rows = await readRollups(db, userId, range.from, range.to, ["all", "category"]);
+  return dashboardOf(rows, { today: streak.today, timezone: streak.timezone, streak });
+}
+
+export async function timelineFor(
+  db: Database,
+  userId: string,
+  query: { from?: LocalDate | undefined; to?: LocalDate | undefined; bucket?: Bucket | undefined },
+  now = Date.now(),
+): Promise<TimelineDto> {
+  const timezone = await timezoneOf(db, userId);
+  const range = resolveRange(query, localParts(timezone, now).date);
+  const rows = await readRollups(db, userId, range.from, range.to, ["all"]);
+  return timelineOf(rows, { range, bucket: query.bucket ?? "day", timezone });
+}
+
+/** A time-tracking page's cursor: the last task's completion time and id. */
+export const TASK_TIME_CURSOR = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z~[\x21-\x7e]{1,200}$/;
+
+export async function timeTrackingFor(
+  db: Database,
+  userId: string,
+  query: {
+    from?: LocalDate | undefined;
+    to?: LocalDate | undefined;
+    task_id?: string | undefined;
+    limit: number;
+  },
+  after: string | null,
+  now = Date.now(),
+): Promise<{ body: TimeTrackingDto; page: Page<TimedTaskDto> }> {
+  const taskId = query.task_id;
+  const [owner, owned] = await db.batch([
+    timezoneQuery(db, userId),
+    db
+      .select({ id: tasks.id })
+      .from(tasks)
+      .where(and(eq(tasks.userId, userId), eq(tasks.id, taskId ?? ""))),
+  ]);
+  if (taskId !== undefined && owned.length === 0) throw notFound("Task");
+  const timezone = owner[0]?.timezone ?? "UTC";
+  const range = resolveRange(query, localParts(timezone, now).date);
+  const [rows, times] = await db.batch([
+    rollupsQuery(db, userId, range.from, range.to, ["all", "category"]),
+    taskTimesQuery(db, userId, {
+      since: new Date(startOfLocalDay(timezone, range.from)).toISOString(),
+      until: new Date(startOfLocalDay(timezone, addDays(range.to, 1))).toISOString(),
+      taskId,
+      after,
+      limit: rowsToFetch(query.limit),
+    }),
+  ]);
+  const page = pageOf(
+    times as TaskTimeRow[],
+    query.limit,
+    timedTaskOf,
+    (row) => `${row.completedAt}~${row.taskId}`,
+  );
+  return {
+    body: { timezone, from: range.from, to: range.to, ...timeSummaryOf(rows), tasks: page.items },
+    page,
+  };
+}
+
+/** The user's tasks completed in [since, until), newest first, after the cursor; titles from tasks. */
+function taskTimesQuery(
+  db: Database,
+  userId: string,
+  q: { since: string; until: string; taskId: string | undefined; after: string | null; limit: number },
+) {
+  const conditions: (SQL | undefined)[] = [
+    eq(analyticsTaskTimes.userId, userId),
+    gte(analyticsTaskTimes.completedAt, q.since),
+    lt(analyticsTaskTimes.completedAt, q.until),
+    q.taskId === undefined ? undefined : eq(analyticsTaskTimes.taskId, q.taskId),
+  ];
+  if (q.after) {
+    const split = q.after.indexOf("~");
+    const at = q.after.slice(0, split);
+    const id = q.after.slice(split + 1);
+    conditions.push(sql`(${analyticsTaskTimes.completedAt}, ${analyticsTaskTimes.taskId}) < (${at}, ${id})`);
+  }
+  return db
+    .select({
+      taskId: analyticsTaskTimes.taskId,
+      title: tasks.title,
+      category: analyticsTaskTimes.category,
+      completedAt: sql<string>`${analyticsTaskTimes.completedAt}`,
+      estimatedMinutes: analyticsTaskTimes.estimatedMinutes,
+      stepsCompleted: analyticsTaskTimes.stepsCompleted,
+      stepMinutes: analyticsTaskTimes.stepMinutes,
+      focusSeconds: analyticsTaskTimes.focusSeconds,
+      focusSessions: analyticsTaskTimes.focusSessions,
+      reportedMinutes: analyticsTaskTimes.reportedMinutes,
+    })
+    .from(analyticsTaskTimes)
+    .innerJoin(tasks, and(eq(tasks.id, analyticsTaskTimes.taskId), eq(tasks.userId, userId)))
+    .where(and(...conditions))
+    .orderBy(desc(analyticsTaskTimes.completedAt), desc(analyticsTaskTimes.taskId))
+    .limit(q.limit);
+}
