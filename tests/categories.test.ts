@@ -365,7 +365,8 @@ describe("refining categories with Workers AI after the fact", () => {
   it("refines an unsure local category through the events queue, once", async () => {
     const user = await createUser();
     const task = await createTask(user, { title: "Translate the Latin passage" });
-    expect(task).toMatchObject({ category: "Personal", category_source: "local" });
+    // No word points anywhere: unfiled until Workers AI files it.
+    expect(task).toMatchObject({ category: null, category_source: "local" });
     const before = await storedCategory(task.task_id);
     const { ai, calls } = fakeAi({ response: { category: "Academic", confidence: 0.9 } });
     const result = await deliverWithAi(user, ai);
