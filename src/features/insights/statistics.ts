@@ -134,7 +134,8 @@ export function probabilityExceedsBy(x: Beta, y: Beta, margin: number): number {
   const h = (hi - lo) / SIMPSON_INTERVALS;
   let sum = 0;
   for (let i = 0; i <= SIMPSON_INTERVALS; i++) {
-    const t = lo + i * h;
+    // The last node is `hi` itself: lo + n·h can land a hair past 1, where the density is 0.
+    const t = i === SIMPSON_INTERVALS ? hi : lo + i * h;
     const weight = i === 0 || i === SIMPSON_INTERVALS ? 1 : i % 2 === 1 ? 4 : 2;
     const density = Math.exp(betaLogPdf(t, x));
     if (density > 0) sum += weight * density * betaCdf(t - margin, y);
