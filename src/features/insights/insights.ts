@@ -152,8 +152,14 @@ function patternEvidence(p: Pattern): Evidence {
   };
 }
 
+/** A confidence as a percentage, rounded down so it never claims more (never "100%"). */
+export function confidencePercent(confidence: number): string {
+  const tenths = Math.floor(confidence * 1000) / 10;
+  return tenths >= 99 ? `${tenths.toFixed(1)}%` : `${Math.floor(tenths)}%`;
+}
+
 function confidenceLine(p: Pattern): string {
-  return `Confidence: ${percent(p.confidence)} that the gap is more than ${Math.round(MARGIN * 100)} percentage points.`;
+  return `Confidence: ${confidencePercent(p.confidence)} that the gap is more than ${Math.round(MARGIN * 100)} percentage points.`;
 }
 
 function patternTitle(p: Pattern): string {
@@ -367,7 +373,7 @@ function dayInsights(facts: Facts): LocalInsight[] {
         insight(
           "suggestion",
           `hour:steps:${block}`,
-          `Most steps happen ${labelOf("hour", block)}`,
+          `Your busiest hours: ${labelOf("hour", block)}`,
           `${percent(share)} of your ${totalSteps} steps in the last ${facts.days} days were done ${wherePhrase("hour", block)}. Keeping that time for what matters most may help.`,
           {
             hours: block,
