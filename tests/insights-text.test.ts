@@ -17,8 +17,14 @@ import {
   mondayOf,
   spokenDate,
 } from "../src/features/insights/insights";
-import type { RollupInput } from "../src/features/insights/patterns";
-import { findPatterns } from "../src/features/insights/patterns";
+import {
+  findPatterns,
+  PATTERN_METRICS,
+  type Pattern,
+  type RollupInput,
+  sentenceOf,
+} from "../src/features/insights/patterns";
+import { labelOf } from "../src/features/insights/slices";
 import { forbiddenWordIn } from "../src/features/insights/words";
 import { seededRandom } from "../src/lib/seeded-random";
 import { addDays } from "../src/lib/time";
@@ -241,6 +247,44 @@ describe("insights: plain, kind words", () => {
     });
     expect(byTitle.get("Your Health estimates are spot on")?.kind).toBe("celebration");
     expect(byTitle.get("Personal tasks go quicker than planned")?.body).toContain("0.5×");
+  });
+
+  it("titles every kind of pattern in plain words, whatever its slice and direction", () => {
+    const slices: [Pattern["dimension"], string][] = [
+      ["hour", "09-12"],
+      ["weekday", "tuesday"],
+      ["energy", "low"],
+      ["category", "Work"],
+    ];
+    const patterns: Pattern[] = [];
+    for (const metric of PATTERN_METRICS)
+      for (const [dimension, key] of slices)
+        for (const direction of ["higher", "lower"] as const) {
+          if (metric === "active_days" && dimension !== "weekday") continue;
+          const base = { metric, dimension, key, rate: 0.8, rate_elsewhere: 0.4, sample_size: 40 };
+          patterns.push({
+            ...base,
+            label: labelOf(dimension, key),
+            sample_size_elsewhere: 80,
+            interval: { low: 0.6, high: 0.9 },
+            confidence: 0.9,
+            direction,
+            sentence: sentenceOf(base),
+          });
+        }
+    const texts = patterns.flatMap((p) =>
+      buildInsights({ rows: [], patterns: [p], today: TODAY, days: 90 })
+        .filter((i) => i.kind !== "suggestion" || i.evidence.metric !== undefined)
+        .map((i) => `${i.title} | ${i.body}`),
+    );
+    expect(texts.length).toBeGreaterThan(patterns.length);
+    for (const text of texts) {
+      expect(text).not.toMatch(/tasks tasks|Tasks on \w+ tasks|NaN|undefined/);
+      expect(text).not.toMatch(NEVER_RE);
+    }
+    expect(texts.some((t) => t.startsWith("Work tasks often take longer than planned |"))).toBe(true);
+    expect(texts.some((t) => t.startsWith("Focus comes easier 9:00–12:00 |"))).toBe(true);
+    expect(texts.some((t) => t.startsWith("Tuesdays are often rest days |"))).toBe(true);
   });
 
   it("helpers: dates as people say them, Mondays, and confidences that never claim 100%", () => {

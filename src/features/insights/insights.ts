@@ -169,7 +169,8 @@ function patternTitle(p: Pattern): string {
     case "focus_completion":
       return up ? `Focus comes easier ${where}` : `Focus sessions ${where} often end early`;
     case "on_time":
-      return up ? `Estimates hold up well ${where}` : `Tasks ${where} often take longer than planned`;
+      if (up) return `Estimates hold up well ${where}`;
+      return `${p.dimension === "category" ? `${p.key} tasks` : `Tasks ${where}`} often take longer than planned`;
     case "low_energy":
       return up ? `Energy often runs low ${where}` : `Energy tends to be steadier ${where}`;
     case "active_days":
@@ -233,7 +234,7 @@ function suggestionFor(p: Pattern): { title: string; body: string } | undefined 
   if (p.metric === "on_time" && p.direction === "lower") {
     return {
       title: "A little extra room may help",
-      body: `Tasks ${where} often run past their estimate. Adding a buffer there can make the day feel calmer.`,
+      body: `${p.dimension === "category" ? `${p.key} tasks` : `Tasks ${where}`} often run past their estimate. Adding a buffer there can make the day feel calmer.`,
     };
   }
   return undefined;
