@@ -6,7 +6,7 @@
  */
 import { z } from "@hono/zod-openapi";
 import { askForJson, type ChatMessage } from "../../lib/ai";
-import type { LocalInsight } from "./insights";
+import type { LocalInsight } from "./insight-kinds";
 import { FORBIDDEN_WORDS, forbiddenWordIn } from "./words";
 
 export const PHRASED_BY = ["ai", "local"] as const;

@@ -1,7 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import { MAX_RANGE_DAYS } from "../analytics/rollup-queries";
+import { INSIGHT_KINDS } from "./insight-kinds";
 import { PHRASED_BY } from "./insight-writer";
-import { INSIGHT_KINDS } from "./insights";
 import { MARGIN, MIN_CONFIDENCE, MIN_SAMPLES, PATTERN_METRICS } from "./patterns";
 import { PATTERN_DIMENSIONS } from "./slices";
 
