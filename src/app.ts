@@ -12,6 +12,7 @@ import { focusRouter } from "./features/focus/routes";
 import { focusSocketRouter } from "./features/focus/socket-routes";
 import { gamificationRouter } from "./features/gamification/routes";
 import { healthRouter } from "./features/health/routes";
+import { insightsRouter } from "./features/insights/routes";
 import { notificationsRouter } from "./features/notifications/routes";
 import { petsRouter } from "./features/pets/routes";
 import { petSocketRouter } from "./features/pets/socket-routes";
@@ -67,6 +68,7 @@ export function createApp() {
   app.route(`${API_PREFIX}/event-types`, eventTypesRouter);
   app.route(`${API_PREFIX}/focus`, focusRouter);
   app.route(`${API_PREFIX}/focus`, focusSocketRouter);
+  app.route(`${API_PREFIX}/analytics`, insightsRouter);
   app.route(`${API_PREFIX}/gamification`, gamificationRouter);
   app.route(`${API_PREFIX}/notifications`, notificationsRouter);
   app.route(`${API_PREFIX}/admin/dead-letters`, deadLettersRouter);

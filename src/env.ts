@@ -46,6 +46,10 @@ export interface Env {
   CATEGORISER?: string;
   /** Milliseconds a category refinement waits for Workers AI before keeping the local category. */
   CATEGORISE_AI_TIMEOUT_MS?: string;
+  /** "auto": Workers AI rephrases insights when bound, the local templates otherwise; "local": never AI. */
+  INSIGHTS_WRITER?: string;
+  /** Milliseconds insights wait for Workers AI's rephrasing before the local words answer. */
+  INSIGHTS_AI_TIMEOUT_MS?: string;
   /** Web Push (RFC 8292): the application server's key pair, base64url (secrets), and its contact. */
   VAPID_PUBLIC_KEY?: string;
   VAPID_PRIVATE_KEY?: string;

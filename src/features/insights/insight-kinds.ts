@@ -1,0 +1,52 @@
+/** What an insight is: its kinds, its shape, and its id, derived from what it says. */
+import { seedOf } from "../../lib/seeded-random";
+import type { LocalDate } from "../../lib/time";
+import type { Pattern, RollupInput } from "./patterns";
+
+export const INSIGHT_KINDS = ["pattern", "suggestion", "celebration", "warning"] as const;
+export type InsightKind = (typeof INSIGHT_KINDS)[number];
+
+export type Evidence = Record<string, number | string>;
+
+export interface LocalInsight {
+  insight_id: string;
+  kind: InsightKind;
+  title: string;
+  body: string;
+  evidence: Evidence;
+  /** 1–100: higher comes first. */
+  priority: number;
+}
+
+export interface InsightInput {
+  /** Rollup rows of the range, every slice. */
+  rows: readonly RollupInput[];
+  /** The patterns the statistics reported for the same rows. */
+  patterns: readonly Pattern[];
+  /** The user's local today: the range's last day. */
+  today: LocalDate;
+  days: number;
+}
+
+const hex = (n: number) => n.toString(16).padStart(8, "0");
+
+/** A stable id from what the insight says and the facts it rests on. */
+export function insightIdOf(kind: InsightKind, topic: string, evidence: Evidence): string {
+  const facts = Object.keys(evidence)
+    .sort()
+    .map((k) => `${k}=${evidence[k]}`)
+    .join("&");
+  const text = `${kind}|${topic}|${facts}`;
+  return `ins_${hex(seedOf(`a|${text}`))}${hex(seedOf(`b|${text}`))}`;
+}
+
+export function insight(
+  kind: InsightKind,
+  topic: string,
+  title: string,
+  body: string,
+  evidence: Evidence,
+  priority: number,
+): LocalInsight {
+  return { insight_id: insightIdOf(kind, topic, evidence), kind, title, body, evidence, priority };
+}
