@@ -11,6 +11,7 @@ import { focusRouter } from "./features/focus/routes";
 import { focusSocketRouter } from "./features/focus/socket-routes";
 import { gamificationRouter } from "./features/gamification/routes";
 import { healthRouter } from "./features/health/routes";
+import { learningRouter } from "./features/learning/routes";
 import { notificationsRouter } from "./features/notifications/routes";
 import { petsRouter } from "./features/pets/routes";
 import { petSocketRouter } from "./features/pets/socket-routes";
@@ -72,6 +73,8 @@ export function createApp() {
   app.route(`${API_PREFIX}/webhooks`, webhooksRouter);
   app.route(`${API_PREFIX}/hooks`, hooksRouter);
   app.route(`${API_PREFIX}/calendar`, calendarRouter);
+  // Predictions, suggestions and models (BE-13): /predictions/*, /suggestions/now, /models.
+  app.route(API_PREFIX, learningRouter);
   // The socket routes first: `/pets/ws` is not a user id.
   app.route(`${API_PREFIX}/pets`, petSocketRouter);
   app.route(`${API_PREFIX}/pets`, petsRouter);

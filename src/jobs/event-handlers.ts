@@ -1,4 +1,5 @@
 import { gamificationHandler } from "../features/gamification/event-handler";
+import { learningHandler } from "../features/learning/event-handler";
 import { notificationsHandler } from "../features/notifications/event-handler";
 import { petCareHandler } from "../features/pets/event-handler";
 import { activityStatsHandler } from "../features/tasks/event-handler";
@@ -12,4 +13,5 @@ export const DEFAULT_HANDLERS: readonly EventHandler[] = [
   petCareHandler,
   notificationsHandler,
   webhooksHandler,
+  learningHandler,
 ];
