@@ -119,6 +119,19 @@ describe("the nightly training", () => {
     expect(new Set(promoted).size).toBe(promoted.length);
   });
 
+  it("trains on a year of history in well under a second", async () => {
+    const user = await createUser();
+    const history = generateHistory("optimist", { now: Date.now(), seed: "a-year" });
+    await insertHistory(user.id, history);
+    const summary = await trainOwner(createDatabase(env.DB), user.id, "test-year");
+    expect(summary.tasks).toBe(history.tasks.length);
+    expect(summary.checkins).toBe(history.checkins.length);
+    expect(summary.trainingMs).toBeLessThan(1000);
+    console.log(
+      `training a year (${summary.tasks} tasks, ${summary.checkins} check-ins): ${summary.trainingMs} ms`,
+    );
+  });
+
   it("drops malformed messages and retries a training that fails", async () => {
     const { result } = await runLearningQueue([{ type: "nonsense" } as unknown as LearningMessage]);
     expect(result.explicitAcks).toHaveLength(1);

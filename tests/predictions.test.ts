@@ -10,6 +10,7 @@ import { call, callJson, createUser, problemOf, type TestUser } from "./helpers/
 import { insertHistory, markActive } from "./helpers/learning";
 import { generateHistory } from "./helpers/learning-history";
 import { deliver, settle } from "./helpers/outbox";
+import { splitTask } from "./helpers/splitting";
 import { createTask } from "./helpers/tasks";
 
 interface ModelInfo {
@@ -294,5 +295,50 @@ describe("GET /models", () => {
       new Set(["duration", "difficulty", "energy", "best_time"]),
     );
     await callJson("/api/v1/models?kind=weather", 422, { token: user.token });
+  });
+});
+
+describe("the splitter's default difficulty", () => {
+  const splitRow = (splitId: string) =>
+    env.DB.prepare("SELECT energy, difficulty FROM task_splits WHERE id = ?")
+      .bind(splitId)
+      .first<{ energy: string | null; difficulty: number | null }>();
+
+  it("stores what was asked, and says where the difficulty came from", async () => {
+    const user = await createUser();
+    const task = await createTask(user, { title: "Write the quarterly report", estimated_minutes: 60 });
+    const asked = await splitTask(user, task.task_id, {
+      energy_level: "low",
+      difficulty: 5,
+      splitter: "local",
+    });
+    expect(asked).toMatchObject({ difficulty: 5, difficulty_source: "request", energy_level: "low" });
+    expect(await splitRow(asked.split_id)).toEqual({ energy: "low", difficulty: 5 });
+
+    const defaulted = await splitTask(user, task.task_id, { splitter: "local" });
+    expect(["prior", "population"]).toContain(defaulted.difficulty_source);
+    expect(defaulted.energy_level).toBe("medium");
+    // A default is not something the user said: nothing is stored for the model to learn from.
+    expect(await splitRow(defaulted.split_id)).toEqual({ energy: null, difficulty: null });
+  });
+
+  it("defaults to the user's own model once they have one", async () => {
+    const user = await trainedOptimist();
+    const task = await createTask(user, {
+      title: "Study chapter 4",
+      estimated_minutes: 120,
+      priority: "critical",
+      category: "Academic",
+    });
+    const split = await splitTask(user, task.task_id, { splitter: "local" });
+    expect(split.difficulty_source).toBe("personal");
+    const predicted = await callJson<{ difficulty: number }>(
+      `/api/v1/predictions/difficulty?task_id=${task.task_id}`,
+      200,
+      {
+        token: user.token,
+      },
+    );
+    expect(split.difficulty).toBe(predicted.difficulty);
   });
 });

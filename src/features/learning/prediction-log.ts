@@ -2,7 +2,7 @@
  * prediction_log: one row per user, kind, subject and model — asking again finds the row already
  * there (INSERT … ON CONFLICT DO NOTHING) — scored when the truth arrives.
  */
-import { and, desc, eq, gte, inArray, isNotNull, sql } from "drizzle-orm";
+import { and, desc, eq, gte, sql } from "drizzle-orm";
 import type { Database } from "../../db";
 import { energyCheckins, type ModelKind, predictionLog } from "../../db/schema";
 import { rawStatement } from "../../lib/batch";
@@ -92,25 +92,6 @@ export function scorePredictions(
         sql`${predictionLog.actual} IS NULL`,
       ),
     );
-}
-
-/** The live error of these models: how many of their predictions were scored, and their mean error. */
-export function liveErrorQuery(db: Database, userId: string, modelIds: readonly string[]) {
-  return db
-    .select({
-      modelId: predictionLog.modelId,
-      scored: sql<number>`count(*)`,
-      mae: sql<number | null>`avg(${predictionLog.absError})`,
-    })
-    .from(predictionLog)
-    .where(
-      and(
-        eq(predictionLog.userId, userId),
-        inArray(predictionLog.modelId, modelIds.length > 0 ? [...modelIds] : [""]),
-        isNotNull(predictionLog.absError),
-      ),
-    )
-    .groupBy(predictionLog.modelId);
 }
 
 /** The user's latest check-in within the last few hours: their energy now, if they said. */

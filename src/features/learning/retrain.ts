@@ -1,4 +1,6 @@
+import { and, eq } from "drizzle-orm";
 import type { Database } from "../../db";
+import { learningRuns } from "../../db/schema";
 import type { Env } from "../../env";
 import { ApiError } from "../../lib/errors";
 import { nowIso } from "../../lib/time";
@@ -21,6 +23,15 @@ export async function requestRetraining(db: Database, env: Env, userId: string, 
       { headers: { "Retry-After": String(claim.retryAfter) } },
     );
   }
-  await env.LEARNING_QUEUE.send({ type: "train", user_id: userId, night: claim.night });
+  try {
+    await env.LEARNING_QUEUE.send({ type: "train", user_id: userId, night: claim.night });
+  } catch (error) {
+    // Not queued after all: release the claim, or the user would wait out a run that never comes.
+    await db
+      .delete(learningRuns)
+      .where(and(eq(learningRuns.userId, userId), eq(learningRuns.night, claim.night)))
+      .catch(() => undefined);
+    throw error;
+  }
   return { status: "queued" as const, queued_at: nowIso(now) };
 }
