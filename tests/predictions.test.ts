@@ -322,6 +322,20 @@ describe("the splitter's default difficulty", () => {
     expect(await splitRow(defaulted.split_id)).toEqual({ energy: null, difficulty: null });
   });
 
+  it("scores a difficulty prediction when the user says how hard the task is", async () => {
+    const user = await createUser();
+    const task = await createTask(user, { title: "Renew my passport", estimated_minutes: 30 });
+    const predicted = await callJson<{ difficulty: number; prediction_id: string }>(
+      `/api/v1/predictions/difficulty?task_id=${task.task_id}`,
+      200,
+      { token: user.token },
+    );
+    await splitTask(user, task.task_id, { difficulty: 5, splitter: "local" });
+    const [row] = await logRows(user.id, "difficulty");
+    expect(row?.actual).toBe(5);
+    expect(row?.abs_error).toBe(Math.abs(5 - predicted.difficulty));
+  });
+
   it("defaults to the user's own model once they have one", async () => {
     const user = await trainedOptimist();
     const task = await createTask(user, {

@@ -10,6 +10,7 @@ import { type AnswerScope, answererOf } from "./answering";
 import { DifficultyParamsSchema, PRIOR_DIFFICULTY, predictDifficulty } from "./difficulty";
 import { type TaskFeatureRow, taskFeatureQuery, toTaskSample } from "./history";
 import { type ModelRow, promotedQuery } from "./model-store";
+import { scorePredictions } from "./prediction-log";
 
 export function difficultyDefaultQueries(db: Database, userId: string, taskId: string) {
   return {
@@ -32,4 +33,12 @@ export function defaultDifficulty(
   if (!read.task || !params.success) return { difficulty: PRIOR_DIFFICULTY, source: "prior" };
   const sample = toTaskSample(read.task, { at: now, energy: () => energy ?? null });
   return { difficulty: predictDifficulty(params.data, sample), source: answerer.info.scope };
+}
+
+/**
+ * A difficulty the user states when splitting is the truth for the task's difficulty predictions: this
+ * statement scores them, in the split's own batch.
+ */
+export function scoreDifficulty(db: Database, userId: string, taskId: string, difficulty: number) {
+  return scorePredictions(db, userId, "difficulty", taskId, difficulty);
 }

@@ -12,7 +12,7 @@ import {
 } from "../../lib/idempotency";
 import { newId } from "../../lib/ids";
 import { PRIOR_DIFFICULTY } from "../learning/difficulty";
-import { defaultDifficulty, difficultyDefaultQueries } from "../learning/splitter-default";
+import { defaultDifficulty, difficultyDefaultQueries, scoreDifficulty } from "../learning/splitter-default";
 import { MAX_STEPS_PER_TASK, type TaskDto } from "../tasks/schemas";
 import { insertStepStatements, stepRows, stepRowToDto, taskByIdQuery, toTaskDto } from "../tasks/statements";
 import { templateByNameQuery, toTemplateDto } from "../templates/queries";
@@ -221,6 +221,7 @@ async function taskSplitWrite(
     );
   }
   batch.add(recordSplit(db, userId, ids, result, input.apply, now, read.earlier !== undefined, asked));
+  if (asked.said.difficulty !== null) batch.add(scoreDifficulty(db, userId, taskId, asked.said.difficulty));
   let events: Envelope[] = [];
   let after: TaskDto | null = null;
   if (input.apply) {
