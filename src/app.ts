@@ -13,6 +13,7 @@ import { focusSocketRouter } from "./features/focus/socket-routes";
 import { gamificationRouter } from "./features/gamification/routes";
 import { healthRouter } from "./features/health/routes";
 import { insightsRouter } from "./features/insights/routes";
+import { learningRouter } from "./features/learning/routes";
 import { notificationsRouter } from "./features/notifications/routes";
 import { petsRouter } from "./features/pets/routes";
 import { petSocketRouter } from "./features/pets/socket-routes";
@@ -76,6 +77,8 @@ export function createApp() {
   app.route(`${API_PREFIX}/hooks`, hooksRouter);
   app.route(`${API_PREFIX}/calendar`, calendarRouter);
   app.route(`${API_PREFIX}/analytics`, analyticsRouter);
+  // Predictions, suggestions and models (BE-13): /predictions/*, /suggestions/now, /models.
+  app.route(API_PREFIX, learningRouter);
   // The socket routes first: `/pets/ws` is not a user id.
   app.route(`${API_PREFIX}/pets`, petSocketRouter);
   app.route(`${API_PREFIX}/pets`, petsRouter);

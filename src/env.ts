@@ -1,6 +1,7 @@
 import type { FocusTimer } from "../durable-objects/focus-timer";
 import type { LeaderboardShard } from "../durable-objects/leaderboard-shard";
 import type { PetState } from "../durable-objects/pet-state";
+import type { LearningMessage } from "./features/learning/messages";
 import type { Envelope } from "./lib/events/catalog";
 
 /** Bindings and vars declared in wrangler.toml, plus secrets from `.dev.vars` / `wrangler secret`. */
@@ -9,6 +10,8 @@ export interface Env {
   EVENTS_QUEUE: Queue<Envelope>;
   NOTIFICATIONS_QUEUE: Queue<unknown>;
   WEBHOOKS_QUEUE: Queue<unknown>;
+  /** Nightly training: pages of users to claim, and one training per user (features/learning). */
+  LEARNING_QUEUE: Queue<LearningMessage>;
   /** One live focus timer per user, addressed by `idFromName(userId)`. */
   FOCUS_TIMER: DurableObjectNamespace<FocusTimer>;
   /** XP leaderboard shards, addressed by `idFromName("leaderboard-shard-<n>")`. */

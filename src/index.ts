@@ -4,6 +4,8 @@ import { sweepSilentAgents } from "./jobs/agent-sweeper";
 import { recordDeadLetters } from "./jobs/dead-letters";
 import { consumeEvents } from "./jobs/events-consumer";
 import { cleanUpExpired } from "./jobs/housekeeping";
+import { consumeLearning } from "./jobs/learning-consumer";
+import { scheduleNightlyTraining } from "./jobs/learning-cron";
 import { sweepNotifications } from "./jobs/notification-sweeper";
 import { consumeNotifications } from "./jobs/notifications-consumer";
 import { reconcileOutbox } from "./jobs/outbox-reconciler";
@@ -22,12 +24,15 @@ export const CRONS = {
   everyMinute: "* * * * *",
   /** Outbox reconcilers (events, webhook deliveries), housekeeping, silent agents. */
   everyFiveMinutes: "*/5 * * * *",
+  /** Nightly training of every active user's models and the population model (features/learning). */
+  nightly: "0 3 * * *",
 } as const;
 
 export const QUEUE_NAMES = {
   events: "pap-events",
   notifications: "pap-notifications",
   webhooks: "pap-webhooks",
+  learning: "pap-learning",
   deadLetters: "pap-dead-letters",
 } as const;
 
@@ -38,6 +43,7 @@ export default {
     if (batch.queue === QUEUE_NAMES.events) return consumeEvents(batch, env);
     if (batch.queue === QUEUE_NAMES.notifications) return consumeNotifications(batch, env);
     if (batch.queue === QUEUE_NAMES.webhooks) return consumeWebhooks(batch, env);
+    if (batch.queue === QUEUE_NAMES.learning) return consumeLearning(batch, env);
     if (batch.queue === QUEUE_NAMES.deadLetters) return recordDeadLetters(batch, env);
     // A queue this Worker does not consume (a binding added before its consumer): its messages are
     // kept as dead letters (readable at GET /api/v1/admin/dead-letters), never logged and dropped.
@@ -50,6 +56,10 @@ export default {
   async scheduled(controller, env, ctx) {
     if (controller.cron === CRONS.everyMinute) {
       ctx.waitUntil(sweepNotifications(env).then(() => undefined));
+      return;
+    }
+    if (controller.cron === CRONS.nightly) {
+      ctx.waitUntil(scheduleNightlyTraining(env, controller.scheduledTime));
       return;
     }
     // Daily challenges need no job: they are derived from the date (features/gamification/challenges.ts).

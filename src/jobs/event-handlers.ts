@@ -1,6 +1,7 @@
 import { analyticsHandler } from "../features/analytics/event-handler";
 import { categoriesHandler } from "../features/categories/event-handler";
 import { gamificationHandler } from "../features/gamification/event-handler";
+import { learningHandler } from "../features/learning/event-handler";
 import { notificationsHandler } from "../features/notifications/event-handler";
 import { petCareHandler } from "../features/pets/event-handler";
 import { webhooksHandler } from "../features/webhooks/event-handler";
@@ -16,6 +17,7 @@ export const DEFAULT_HANDLERS: readonly EventHandler[] = [
   petCareHandler,
   notificationsHandler,
   webhooksHandler,
+  learningHandler,
   // Last: its `after` waits on Workers AI, which nothing else should wait behind.
   categoriesHandler,
 ];

@@ -1,9 +1,9 @@
 /** What the splitter learned per user and category, read from its D1 rows, and the category work is filed under. */
 import type { splitPreferences } from "../../db/schema";
 import type { TaskCategory } from "../../db/schema/tasks";
+import { categoriseLocally } from "../categories/local-categoriser";
 import type { TaskDto } from "../tasks/schemas";
 import { type LearnedPreference, learnedFrom, type PreferenceState } from "./learning";
-import { findShape } from "./local-splitter";
 
 type PreferenceRow = typeof splitPreferences.$inferSelect;
 
@@ -24,5 +24,6 @@ export function learnedFor(rows: PreferenceRow[], category: TaskCategory): Learn
 
 /** The category work is filed under: what the client said, else the task's, else what its title looks like. */
 export function categoryOf(task: TaskDto, asked?: TaskCategory): TaskCategory {
-  return asked ?? task.category ?? findShape(task.title, task.description).category;
+  // One categoriser for the whole platform (features/categories); only tasks older than it lack one.
+  return asked ?? task.category ?? categoriseLocally(task).category;
 }

@@ -11,6 +11,7 @@ import type { Envelope } from "../../lib/events/catalog";
 import { nowIso } from "../../lib/time";
 import type { MicroStepDto, TaskDto } from "../tasks/schemas";
 import { computeProgress, newTaskWrite } from "../tasks/statements";
+import type { Energy } from "./plan";
 import type { SplitResponse, SplitStepInput, SplitTaskInput } from "./schemas";
 
 export const toStepInputs = (steps: SuggestedStep[]) =>
@@ -25,6 +26,7 @@ export function responseOf(
   result: SplitResult,
   ids: { splitId: string; taskId: string; stepId: string | null; subtaskIds: string[] },
   input: SplitTaskInput | SplitStepInput,
+  asked: SplitAsked,
   task: TaskDto | null,
   now: number,
 ): SplitResponse {
@@ -38,8 +40,9 @@ export function responseOf(
     subtasks: result.subtasks.map((s, i) => ({ ...s, task_id: ids.subtaskIds[i] ?? null })),
     total_estimated_minutes: result.total_estimated_minutes,
     task_estimated_minutes: result.task_minutes,
-    energy_level: input.energy_level,
-    difficulty: input.difficulty,
+    energy_level: asked.energy,
+    difficulty: asked.difficulty,
+    difficulty_source: asked.difficultySource,
     category: result.category,
     reasoning: result.reasoning,
     applied: input.apply,
@@ -48,12 +51,22 @@ export function responseOf(
   };
 }
 
+/** What a split was sized for: the energy and difficulty asked (or defaulted), and where the difficulty came from. */
+export interface SplitAsked {
+  energy: Energy;
+  difficulty: number;
+  difficultySource: "request" | "personal" | "population" | "prior";
+  /** What the user said themselves (stored on the split: the difficulty model learns only from these). */
+  said: { energy: Energy | null; difficulty: number | null };
+}
+
 function splitRow(
   userId: string,
   ids: { splitId: string; taskId: string; stepId: string | null },
   result: SplitResult,
   applied: boolean,
   now: number,
+  asked: SplitAsked,
 ): typeof taskSplits.$inferInsert {
   return {
     id: ids.splitId,
@@ -64,6 +77,8 @@ function splitRow(
     scope: result.scope,
     category: result.category,
     applied,
+    energy: asked.said.energy,
+    difficulty: asked.said.difficulty,
     result,
     createdAt: nowIso(now),
   };
@@ -81,8 +96,9 @@ export function recordSplit(
   applied: boolean,
   now: number,
   earlier: boolean,
+  asked: SplitAsked,
 ) {
-  if (!earlier) return db.insert(taskSplits).values(splitRow(userId, ids, result, applied, now));
+  if (!earlier) return db.insert(taskSplits).values(splitRow(userId, ids, result, applied, now, asked));
   return db
     .update(taskSplits)
     .set({ applied: true })

@@ -7,11 +7,12 @@ import { TaskCategorySchema, TaskSchema } from "../tasks/schemas";
 import { ENERGY_LEVELS } from "./plan";
 
 const splitFields = {
-  energy_level: caseInsensitiveEnum(ENERGY_LEVELS)
-    .default("medium")
-    .openapi({ description: "How much energy you have right now: low → smaller, gentler steps" }),
-  difficulty: z.number().int().min(1).max(5).default(3).openapi({
-    description: "How hard it feels, 1–5 (“spiciness”): hotter → finer steps",
+  energy_level: caseInsensitiveEnum(ENERGY_LEVELS).optional().openapi({
+    description: "How much energy you have right now: low → smaller, gentler steps (default medium)",
+  }),
+  difficulty: z.number().int().min(1).max(5).optional().openapi({
+    description:
+      "How hard it feels, 1–5 (“spiciness”): hotter → finer steps. Default: what your difficulty model predicts for the task (3 before one is trained)",
     example: 3,
   }),
   category: TaskCategorySchema.optional().openapi({
@@ -101,7 +102,11 @@ export const SplitResponseSchema = z
         "How long the whole task (or step) looks: its estimate, or the splitter's; the steps may cover a start",
     }),
     energy_level: z.enum(ENERGY_LEVELS),
-    difficulty: z.number().int(),
+    difficulty: z.number().int().openapi({ description: "The difficulty the split was sized for" }),
+    difficulty_source: z.enum(["request", "personal", "population", "prior"]).openapi({
+      description:
+        "Where it came from: your request, your own difficulty model, everyone's (until yours exists), or the default 3",
+    }),
     category: z.enum(TASK_CATEGORIES),
     reasoning: z.string(),
     applied: z.boolean(),

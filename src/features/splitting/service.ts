@@ -11,6 +11,8 @@ import {
   writeOnce,
 } from "../../lib/idempotency";
 import { newId } from "../../lib/ids";
+import { PRIOR_DIFFICULTY } from "../learning/difficulty";
+import { defaultDifficulty, difficultyDefaultQueries, scoreDifficulty } from "../learning/splitter-default";
 import { MAX_STEPS_PER_TASK, type TaskDto } from "../tasks/schemas";
 import { insertStepStatements, stepRows, stepRowToDto, taskByIdQuery, toTaskDto } from "../tasks/statements";
 import { templateByNameQuery, toTemplateDto } from "../templates/queries";
@@ -20,6 +22,7 @@ import {
   preferencesQuery,
   recordSplit,
   responseOf,
+  type SplitAsked,
   splitConflict,
   subtaskStatements,
   taskAfter,
@@ -41,9 +44,13 @@ async function readForSplit(
   db: Database,
   userId: string,
   taskId: string,
-  options: { agentId?: string; splitId?: string; stepId?: string } = {},
+  options: { agentId?: string; splitId?: string; stepId?: string; defaultDifficulty?: boolean } = {},
 ) {
   const batch = new D1Batch();
+  // No difficulty asked: the learned default's reads ride in this same round trip.
+  const learned = options.defaultDifficulty ? difficultyDefaultQueries(db, userId, taskId) : undefined;
+  const learnedTask = learned ? batch.add(learned.task) : undefined;
+  const learnedModels = learned ? batch.add(learned.models) : undefined;
   const task = batch.add(taskByIdQuery(db, userId, taskId, options.agentId));
   // An earlier suggestion to apply as it was shown: the user's own, for this task (and step).
   const earlier = options.splitId
@@ -81,7 +88,23 @@ async function readForSplit(
     template: named ? toTemplateDto(named, userId) : undefined,
     subtasks: children(results)[0]?.n ?? 0,
     earlier: earlier ? earlierSplit(earlier(results)[0]) : undefined,
+    learned:
+      learnedTask && learnedModels
+        ? { task: learnedTask(results)[0], models: learnedModels(results) }
+        : undefined,
   };
+}
+
+/** The energy and difficulty a split is sized for: as asked, else medium and the learned default. */
+function askedOf(input: SplitTaskInput | SplitStepInput, read: SplitRead, userId: string): SplitAsked {
+  const energy = input.energy_level ?? "medium";
+  const said = { energy: input.energy_level ?? null, difficulty: input.difficulty ?? null };
+  if (input.difficulty !== undefined)
+    return { energy, difficulty: input.difficulty, difficultySource: "request", said };
+  const fallback = read.learned
+    ? defaultDifficulty(read.learned, userId, input.energy_level)
+    : { difficulty: PRIOR_DIFFICULTY, source: "prior" as const };
+  return { energy, difficulty: fallback.difficulty, difficultySource: fallback.source, said };
 }
 
 /** The suggestion a client asked to apply: 404 when it is not theirs (or not of this task), 409 if applied. */
@@ -139,7 +162,12 @@ export async function splitTaskFor(
     userId,
     options.idempotency,
     (read) => taskSplitWrite(db, userId, taskId, input, choice, read),
-    () => readForSplit(db, userId, taskId, { agentId: options.agentId, splitId: input.split_id }),
+    () =>
+      readForSplit(db, userId, taskId, {
+        agentId: options.agentId,
+        splitId: input.split_id,
+        defaultDifficulty: input.difficulty === undefined,
+      }),
   );
 }
 
@@ -155,6 +183,7 @@ async function taskSplitWrite(
   const { task, preferences, template } = read;
   if (input.apply) assertOpen(task);
   const category = categoryOf(task, input.category);
+  const asked = askedOf(input, read, userId);
   // A template named like the task is what its author wanted, unless a step count was asked for.
   const fromTemplate =
     template && !input.preferred_step_count && fitsASplit(template)
@@ -167,8 +196,8 @@ async function taskSplitWrite(
       title: task.title,
       description: task.description,
       estimatedMinutes: task.estimated_minutes,
-      energy: input.energy_level,
-      difficulty: input.difficulty,
+      energy: asked.energy,
+      difficulty: asked.difficulty,
       preferredCount: input.preferred_step_count,
       category,
       learned: learnedFor(preferences, category),
@@ -191,7 +220,8 @@ async function taskSplitWrite(
       ),
     );
   }
-  batch.add(recordSplit(db, userId, ids, result, input.apply, now, read.earlier !== undefined));
+  batch.add(recordSplit(db, userId, ids, result, input.apply, now, read.earlier !== undefined, asked));
+  if (asked.said.difficulty !== null) batch.add(scoreDifficulty(db, userId, taskId, asked.said.difficulty));
   let events: Envelope[] = [];
   let after: TaskDto | null = null;
   if (input.apply) {
@@ -235,7 +265,7 @@ async function taskSplitWrite(
     batch.add(fillTaskBlanks(db, userId, taskId, result, now, { estimate: true }));
     after = taskAfter(task, steps, result, now, { estimate: true });
   }
-  const body = responseOf(result, ids, input, after, now);
+  const body = responseOf(result, ids, input, asked, after, now);
   return { status: 200, batch, body, events, failure: splitConflict };
 }
 
@@ -258,6 +288,7 @@ export async function splitStepFor(
         agentId: options.agentId,
         splitId: input.split_id,
         stepId: ids.stepId,
+        defaultDifficulty: input.difficulty === undefined,
       }),
   );
 }
@@ -285,14 +316,15 @@ async function stepSplitWrite(
       );
   }
   const category = categoryOf(task, input.category);
+  const asked = askedOf(input, read, userId);
   const result =
     read.earlier?.result ??
     (await splitStep(choice, {
       description: step.description,
       minutes: step.estimated_minutes,
       leafType: step.leaf_type,
-      energy: input.energy_level,
-      difficulty: input.difficulty,
+      energy: asked.energy,
+      difficulty: asked.difficulty,
       category,
       preferredCount: input.preferred_step_count,
       learned: learnedFor(preferences, category),
@@ -317,7 +349,7 @@ async function stepSplitWrite(
       ),
     );
   }
-  batch.add(recordSplit(db, userId, splitIds, result, input.apply, now, read.earlier !== undefined));
+  batch.add(recordSplit(db, userId, splitIds, result, input.apply, now, read.earlier !== undefined, asked));
   let after: TaskDto | null = null;
   if (input.apply) {
     const parts = result.suggested_steps.length;
@@ -348,6 +380,6 @@ async function stepSplitWrite(
     );
     after = taskAfter(task, moved, result, now, { estimate: false });
   }
-  const body = responseOf(result, splitIds, input, after, now);
+  const body = responseOf(result, splitIds, input, asked, after, now);
   return { status: 200, batch, body, failure: splitConflict };
 }

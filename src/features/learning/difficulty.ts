@@ -1,0 +1,59 @@
+/**
+ * The difficulty model (1–5): ridge regression on the difficulty the user gave when splitting, rounded
+ * and clamped to the scale. The splitter's `difficulty` defaults to it.
+ */
+import { z } from "@hono/zod-openapi";
+import { fitScaler, rawFeatures, scale, type TaskSample } from "./features";
+import { fitRidgeTuned, predictRidge } from "./ridge";
+
+/** The splitter's default difficulty before any model: the middle of the scale. */
+export const PRIOR_DIFFICULTY = 3;
+
+export const DifficultyParamsSchema = z.object({
+  means: z.array(z.number()),
+  scales: z.array(z.number()),
+  intercept: z.number(),
+  weights: z.array(z.number()),
+  lambda: z.number(),
+});
+export type DifficultyParams = z.infer<typeof DifficultyParamsSchema>;
+
+export const clampDifficulty = (value: number) =>
+  Math.min(5, Math.max(1, Math.round(Number.isFinite(value) ? value : PRIOR_DIFFICULTY)));
+
+/** Samples with a difficulty label. */
+export const rated = (samples: readonly TaskSample[]) =>
+  samples.filter((s) => s.difficulty !== null && s.difficulty >= 1 && s.difficulty <= 5);
+
+export function trainDifficulty(train: readonly TaskSample[]): DifficultyParams {
+  const rows = train.map(rawFeatures);
+  const scaler = fitScaler(rows);
+  const x = rows.map((r) => scale(scaler, r));
+  const y = train.map((s) => s.difficulty ?? PRIOR_DIFFICULTY);
+  // Tuned for the rounded answer's error, which is what the user sees.
+  const model = fitRidgeTuned(x, y, (p, a) => Math.abs(clampDifficulty(p) - a));
+  return { ...scaler, ...model };
+}
+
+export function predictDifficulty(params: DifficultyParams, task: TaskSample): number {
+  return clampDifficulty(predictRidge(params, scale(params, rawFeatures(task))));
+}
+
+/** The user's most common difficulty in the training rows (ties: the lower), the "mode" baseline. */
+export function modeDifficulty(train: readonly TaskSample[]): number {
+  const counts = [0, 0, 0, 0, 0];
+  for (const s of rated(train)) {
+    const i = (s.difficulty ?? PRIOR_DIFFICULTY) - 1;
+    counts[i] = (counts[i] ?? 0) + 1;
+  }
+  let best = PRIOR_DIFFICULTY - 1;
+  for (let i = 0; i < 5; i++) if ((counts[i] ?? 0) > (counts[best] ?? 0)) best = i;
+  return best + 1;
+}
+
+/** The training rows' mean difficulty, rounded: the "global mean" baseline. */
+export function meanDifficulty(train: readonly TaskSample[]): number {
+  const rows = rated(train);
+  if (rows.length === 0) return PRIOR_DIFFICULTY;
+  return clampDifficulty(rows.reduce((s, r) => s + (r.difficulty ?? 0), 0) / rows.length);
+}

@@ -1,0 +1,358 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { createDatabase } from "../src/db";
+import { POPULATION_NOTE, PRIOR_NOTE } from "../src/features/learning/answering";
+import { scoreTask } from "../src/features/learning/suggestions";
+import { trainOwner } from "../src/features/learning/training";
+import { newEvent } from "../src/lib/events/envelope";
+import { writeEvent } from "../src/lib/events/outbox";
+import { call, callJson, createUser, problemOf, type TestUser } from "./helpers/api";
+import { insertHistory, markActive } from "./helpers/learning";
+import { generateHistory } from "./helpers/learning-history";
+import { deliver, settle } from "./helpers/outbox";
+import { splitTask } from "./helpers/splitting";
+import { createTask } from "./helpers/tasks";
+
+interface ModelInfo {
+  model_id: string | null;
+  version: number | null;
+  scope: string;
+  mae: number | null;
+  baseline_mae: number | null;
+}
+
+interface DurationAnswer {
+  task_id: string;
+  predicted_minutes: number;
+  range: { low: number; high: number };
+  estimated_minutes: number | null;
+  model: ModelInfo;
+  note: string | null;
+  prediction_id: string | null;
+}
+
+const duration = (user: TestUser, taskId: string) =>
+  callJson<DurationAnswer>(`/api/v1/predictions/duration?task_id=${taskId}`, 200, { token: user.token });
+
+const logRows = async (userId: string, kind: string) =>
+  (
+    await env.DB.prepare(
+      "SELECT subject, model_id, predicted, actual, abs_error FROM prediction_log WHERE user_id = ? AND kind = ? ORDER BY subject",
+    )
+      .bind(userId, kind)
+      .all<{
+        subject: string;
+        model_id: string;
+        predicted: number;
+        actual: number | null;
+        abs_error: number | null;
+      }>()
+  ).results;
+
+/** A user with a year of the optimist's history and models trained on it. */
+async function trainedOptimist(): Promise<TestUser> {
+  const user = await createUser();
+  await insertHistory(user.id, generateHistory("optimist", { days: 120, now: Date.now(), seed: user.id }));
+  await trainOwner(createDatabase(env.DB), user.id, `test-${user.id}`);
+  return user;
+}
+
+describe("GET /predictions/duration", () => {
+  it("answers the prior (the user's estimate) before any model, logged once", async () => {
+    const user = await createUser();
+    const task = await createTask(user, { title: "Write the report", estimated_minutes: 40 });
+    const first = await duration(user, task.task_id);
+    if (first.model.scope === "prior") {
+      expect(first.predicted_minutes).toBe(40);
+      expect(first.note).toBe(PRIOR_NOTE);
+    } else {
+      // Another test trained the population model first: it answers, and says so.
+      expect(first.model.scope).toBe("population");
+      expect(first.note).toBe(POPULATION_NOTE);
+    }
+    expect(first.estimated_minutes).toBe(40);
+    const again = await duration(user, task.task_id);
+    expect(again.prediction_id).toBe(first.prediction_id);
+    expect(await logRows(user.id, "duration")).toHaveLength(1);
+  });
+
+  it("answers with the population model and a plain note until the user has history", async () => {
+    const donor = await createUser();
+    await insertHistory(donor.id, generateHistory("optimist", { days: 120, now: Date.now(), seed: "donor" }));
+    await markActive(donor.id);
+    await trainOwner(createDatabase(env.DB), "*", `test-population-${donor.id}`);
+    const user = await createUser();
+    const task = await createTask(user, {
+      title: "Fix the login bug",
+      estimated_minutes: 30,
+      category: "Work",
+    });
+    const answer = await duration(user, task.task_id);
+    expect(answer.model.scope).toBe("population");
+    expect(answer.model.model_id).not.toBeNull();
+    expect(answer.note).toBe(
+      "Based on everyone's history until you have finished 15 timed tasks of your own.",
+    );
+  });
+
+  it("answers with the user's own model, and scores the prediction when the task is done", async () => {
+    const user = await trainedOptimist();
+    const task = await createTask(user, {
+      title: "Write the quarterly report",
+      estimated_minutes: 30,
+      category: "Work",
+    });
+    const answer = await duration(user, task.task_id);
+    expect(answer.model.scope).toBe("personal");
+    expect(answer.model.version).toBe(1);
+    expect(answer.model.mae).toBeLessThan(answer.model.baseline_mae ?? 0);
+    expect(answer.note).toBeNull();
+    // The optimist underestimates: the model expects well over the 30 minutes they wrote down.
+    expect(answer.predicted_minutes).toBeGreaterThan(40);
+    expect(answer.range.low).toBeLessThanOrEqual(answer.predicted_minutes);
+    expect(answer.range.high).toBeGreaterThanOrEqual(answer.predicted_minutes);
+
+    await callJson(`/api/v1/tasks/${task.task_id}`, 200, {
+      method: "PATCH",
+      token: user.token,
+      body: { actual_minutes: 55 },
+    });
+    await callJson(`/api/v1/tasks/${task.task_id}/complete`, 200, { method: "POST", token: user.token });
+    await settle(user.id);
+    const [row] = await logRows(user.id, "duration");
+    expect(row?.actual).toBe(55);
+    expect(row?.abs_error).toBeCloseTo(Math.abs(answer.predicted_minutes - 55));
+
+    const models = await callJson<
+      { model_id: string; kind: string; promoted: boolean; live: { scored: number; mae: number } | null }[]
+    >("/api/v1/models?kind=duration", 200, { token: user.token });
+    const promoted = models.find((m) => m.model_id === answer.model.model_id);
+    expect(promoted?.live).toEqual({ scored: 1, mae: Math.abs(answer.predicted_minutes - 55) });
+  });
+
+  it("refuses another user's task, an unknown one (404) and a missing task_id (422)", async () => {
+    const owner = await createUser();
+    const other = await createUser();
+    const task = await createTask(owner, { title: "Mine" });
+    const res = await call(`/api/v1/predictions/duration?task_id=${task.task_id}`, { token: other.token });
+    expect(res.status).toBe(404);
+    expect((await problemOf(res)).detail).toBe("Task was not found.");
+    await callJson("/api/v1/predictions/difficulty?task_id=nope", 404, { token: owner.token });
+    const missing = await call("/api/v1/predictions/duration", { token: owner.token });
+    expect(missing.status).toBe(422);
+    await callJson("/api/v1/predictions/energy", 401);
+  });
+});
+
+describe("GET /predictions/difficulty", () => {
+  it("answers 1–5 from the user's model, or 3 before one", async () => {
+    const fresh = await createUser();
+    const task = await createTask(fresh, { title: "Something" });
+    const prior = await callJson<{ difficulty: number; model: ModelInfo }>(
+      `/api/v1/predictions/difficulty?task_id=${task.task_id}`,
+      200,
+      { token: fresh.token },
+    );
+    if (prior.model.scope === "prior") expect(prior.difficulty).toBe(3);
+
+    const user = await trainedOptimist();
+    const hard = await createTask(user, {
+      title: "Study chapter 4",
+      estimated_minutes: 120,
+      priority: "critical",
+      category: "Academic",
+    });
+    const easy = await createTask(user, {
+      title: "Call",
+      estimated_minutes: 5,
+      priority: "low",
+      category: "Personal",
+    });
+    const get = (id: string) =>
+      callJson<{ difficulty: number; model: ModelInfo }>(
+        `/api/v1/predictions/difficulty?task_id=${id}`,
+        200,
+        { token: user.token },
+      );
+    const [h, e] = [await get(hard.task_id), await get(easy.task_id)];
+    expect(h.model.scope).toBe("personal");
+    expect(h.difficulty).toBeGreaterThan(e.difficulty);
+  });
+});
+
+describe("GET /predictions/energy", () => {
+  it("answers 24 local hours with the planted peak, logs them, and scores a check-in's hour", async () => {
+    const user = await createUser();
+    await insertHistory(user.id, generateHistory("night_owl", { days: 120, now: Date.now(), seed: user.id }));
+    await trainOwner(createDatabase(env.DB), user.id, `test-${user.id}`);
+    const answer = await callJson<{
+      date: string;
+      current_hour: number;
+      hours: { hour: number; level: string; probability: number }[];
+      best_hours: number[];
+      model: ModelInfo;
+    }>("/api/v1/predictions/energy", 200, { token: user.token });
+    expect(answer.hours).toHaveLength(24);
+    expect(answer.model.scope).toBe("personal");
+    expect(answer.hours[22]?.level).toBe("high");
+    for (const hour of answer.best_hours) expect([20, 21, 22, 23, 0, 1]).toContain(hour);
+    expect(await logRows(user.id, "energy")).toHaveLength(24);
+
+    const event = newEvent("energy.logged", user.id, {
+      checkin_id: crypto.randomUUID(),
+      level: "high",
+      at: new Date().toISOString(),
+    });
+    await writeEvent(createDatabase(env.DB), event).run();
+    await deliver([event]);
+    const subject = `${answer.date}T${String(answer.current_hour).padStart(2, "0")}`;
+    const scored = (await logRows(user.id, "energy")).find((r) => r.subject === subject);
+    expect(scored?.actual).toBe(3);
+    expect(scored?.abs_error).toBeCloseTo(3 - (scored?.predicted ?? 0));
+  });
+});
+
+describe("GET /suggestions/now", () => {
+  it("ranks ready tasks by due date, priority and fit, with reasons, and leaves out blocked ones", async () => {
+    const user = await createUser();
+    const soon = await createTask(user, {
+      title: "Submit the form",
+      estimated_minutes: 50,
+      due_at: new Date(Date.now() + 45 * 60_000).toISOString(),
+    });
+    const later = await createTask(user, { title: "Tidy the desk", priority: "low" });
+    const blocked = await createTask(user, {
+      title: "Send it",
+      depends_on: [later.task_id],
+      priority: "critical",
+    });
+    const answer = await callJson<{ suggestions: { task_id: string; reasons: string[]; score: number }[] }>(
+      "/api/v1/suggestions/now?limit=5",
+      200,
+      { token: user.token },
+    );
+    const ids = answer.suggestions.map((s) => s.task_id);
+    expect(ids[0]).toBe(soon.task_id);
+    expect(ids).toContain(later.task_id);
+    expect(ids).not.toContain(blocked.task_id);
+    expect(answer.suggestions[0]?.reasons.join(" ")).toMatch(/due in/);
+    await callJson("/api/v1/suggestions/now?limit=50", 422, { token: user.token });
+  });
+
+  it("explains itself in plain words", () => {
+    const now = 1_000_000_000;
+    expect(
+      scoreTask({ priority: "high", dueAt: now - 5 * 3_600_000, now, minutes: 30, difficulty: 4, energy: 3 })
+        .reasons,
+    ).toEqual([
+      "It was due 5 hours ago; doing it now clears it.",
+      "You marked it high priority.",
+      "Your energy is usually high at this hour: a good time for a harder task.",
+    ]);
+    const gentle = scoreTask({ priority: "low", dueAt: null, now, minutes: 10, difficulty: 1, energy: 1 });
+    expect(gentle.reasons).toEqual(["Your energy tends to be low now, and this one looks gentle."]);
+    expect(
+      scoreTask({ priority: "low", dueAt: null, now, minutes: 10, difficulty: 3, energy: 2 }).reasons[0],
+    ).toMatch(/quick one/);
+    const far = scoreTask({
+      priority: "medium",
+      dueAt: now + 30 * 86_400_000,
+      now,
+      minutes: 60,
+      difficulty: 3,
+      energy: 2,
+    });
+    expect(far.reasons).toEqual(["It is ready to start: nothing it waits on is left."]);
+  });
+});
+
+describe("GET /models", () => {
+  it("lists the user's versions newest first, paged, with the population model in use", async () => {
+    const user = await trainedOptimist();
+    const res = await call("/api/v1/models?limit=2", { token: user.token });
+    expect(res.status).toBe(200);
+    const page =
+      await res.json<
+        {
+          kind: string;
+          version: number;
+          promoted: boolean;
+          scope: string;
+          metrics: Record<string, unknown>;
+        }[]
+      >();
+    expect(page.filter((m) => m.scope === "personal")).toHaveLength(2);
+    expect(res.headers.get("link")).toMatch(/rel="next"/);
+    const all = await callJson<{ kind: string; scope: string; promoted: boolean }[]>(
+      "/api/v1/models?limit=100",
+      200,
+      {
+        token: user.token,
+      },
+    );
+    const mine = all.filter((m) => m.scope === "personal");
+    expect(new Set(mine.map((m) => m.kind))).toEqual(
+      new Set(["duration", "difficulty", "energy", "best_time"]),
+    );
+    await callJson("/api/v1/models?kind=weather", 422, { token: user.token });
+  });
+});
+
+describe("the splitter's default difficulty", () => {
+  const splitRow = (splitId: string) =>
+    env.DB.prepare("SELECT energy, difficulty FROM task_splits WHERE id = ?")
+      .bind(splitId)
+      .first<{ energy: string | null; difficulty: number | null }>();
+
+  it("stores what was asked, and says where the difficulty came from", async () => {
+    const user = await createUser();
+    const task = await createTask(user, { title: "Write the quarterly report", estimated_minutes: 60 });
+    const asked = await splitTask(user, task.task_id, {
+      energy_level: "low",
+      difficulty: 5,
+      splitter: "local",
+    });
+    expect(asked).toMatchObject({ difficulty: 5, difficulty_source: "request", energy_level: "low" });
+    expect(await splitRow(asked.split_id)).toEqual({ energy: "low", difficulty: 5 });
+
+    const defaulted = await splitTask(user, task.task_id, { splitter: "local" });
+    expect(["prior", "population"]).toContain(defaulted.difficulty_source);
+    expect(defaulted.energy_level).toBe("medium");
+    // A default is not something the user said: nothing is stored for the model to learn from.
+    expect(await splitRow(defaulted.split_id)).toEqual({ energy: null, difficulty: null });
+  });
+
+  it("scores a difficulty prediction when the user says how hard the task is", async () => {
+    const user = await createUser();
+    const task = await createTask(user, { title: "Renew my passport", estimated_minutes: 30 });
+    const predicted = await callJson<{ difficulty: number; prediction_id: string }>(
+      `/api/v1/predictions/difficulty?task_id=${task.task_id}`,
+      200,
+      { token: user.token },
+    );
+    await splitTask(user, task.task_id, { difficulty: 5, splitter: "local" });
+    const [row] = await logRows(user.id, "difficulty");
+    expect(row?.actual).toBe(5);
+    expect(row?.abs_error).toBe(Math.abs(5 - predicted.difficulty));
+  });
+
+  it("defaults to the user's own model once they have one", async () => {
+    const user = await trainedOptimist();
+    const task = await createTask(user, {
+      title: "Study chapter 4",
+      estimated_minutes: 120,
+      priority: "critical",
+      category: "Academic",
+    });
+    const split = await splitTask(user, task.task_id, { splitter: "local" });
+    expect(split.difficulty_source).toBe("personal");
+    const predicted = await callJson<{ difficulty: number }>(
+      `/api/v1/predictions/difficulty?task_id=${task.task_id}`,
+      200,
+      {
+        token: user.token,
+      },
+    );
+    expect(split.difficulty).toBe(predicted.difficulty);
+  });
+});
