@@ -41,6 +41,7 @@ const RECONCILE_CRON = "/__scheduled?cron=*/5+*+*+*+*";
 const DAY_MS = 86_400_000;
 const TARGET_RATIO = 1.5;
 const TRAINING_TARGET_MS = 1000;
+const LOCAL_AI = { INSIGHTS_WRITER: "local", CATEGORISER: "local", SPLITTER: "local" };
 
 const seconds = (since) => ((performance.now() - since) / 1000).toFixed(1);
 
@@ -103,7 +104,7 @@ function berlinInstant(dayStartUtc, hour, minute) {
 }
 
 /**
- * A year of one person: 4–9 tasks a weekday (fewer at weekends), most finished the same day, 4–7
+ * A year of one person: 5–12 tasks a weekday (3–6 at weekends), most finished the same day, 4–7
  * steps each, 2–4 focus sessions a day that go better in the morning, one or two energy check-ins that
  * peak mid-morning, and Work tasks that take about 1.5× their estimate.
  */
@@ -117,7 +118,7 @@ function generateHistory(days) {
     const dayStart = today - d * DAY_MS;
     const weekday = new Date(dayStart).getUTCDay();
     const weekend = weekday === 0 || weekday === 6;
-    const taskCount = weekend ? 2 + Math.floor(random() * 4) : 4 + Math.floor(random() * 6);
+    const taskCount = weekend ? 3 + Math.floor(random() * 4) : 5 + Math.floor(random() * 8);
     for (let t = 0; t < taskCount; t++) {
       const [category, , stretch] = weighted(random, CATEGORIES);
       const estimate = ESTIMATES[Math.floor(random() * ESTIMATES.length)];
@@ -422,6 +423,12 @@ function routes(token) {
       headers: auth,
     },
     {
+      name: "GET /api/v1/analytics/timeline (30 days)",
+      method: "GET",
+      path: "/api/v1/analytics/timeline",
+      headers: auth,
+    },
+    {
       name: "GET /api/v1/analytics/timeline (a year by week)",
       method: "GET",
       path: `/api/v1/analytics/timeline?from=${yearAgo}&to=${today}&bucket=week`,
@@ -431,6 +438,24 @@ function routes(token) {
       name: "GET /api/v1/analytics/timeline (a year by day)",
       method: "GET",
       path: `/api/v1/analytics/timeline?from=${yearAgo}&to=${today}&bucket=day`,
+      headers: auth,
+    },
+    {
+      name: "GET /api/v1/analytics/patterns (90 days)",
+      method: "GET",
+      path: "/api/v1/analytics/patterns",
+      headers: auth,
+    },
+    {
+      name: "GET /api/v1/analytics/insights",
+      method: "GET",
+      path: "/api/v1/analytics/insights",
+      headers: auth,
+    },
+    {
+      name: "GET /api/v1/analytics/time-tracking",
+      method: "GET",
+      path: "/api/v1/analytics/time-tracking",
       headers: auth,
     },
   ];
@@ -472,7 +497,7 @@ async function main() {
   checkEnvironment("npm run bench:analytics");
   log(`config: ${DAYS} days of history, ${CONNECTIONS} connections × ${DURATION} s, solo ${SOLO_DURATION} s`);
   prepareState();
-  let base = await startServer();
+  let base = await startServer(LOCAL_AI);
   const credentials = {
     email: `bench-${Date.now()}@example.com`,
     password: randomBytes(18).toString("base64url"),
@@ -486,7 +511,8 @@ async function main() {
 
   const facts = generateHistory(DAYS);
   seedHistory(userId, facts);
-  base = await startServer({}, { args: ["--test-scheduled"] });
+  // Workers AI cannot be reached from here: the local writers answer (what production falls back to).
+  base = await startServer(LOCAL_AI, { args: ["--test-scheduled"] });
   const drain = await drainOutbox(base, facts.events.length);
   const rollups = checkRollups(userId, facts);
 
