@@ -6,6 +6,7 @@ import {
   MIN_CONFIDENCE,
   MIN_SAMPLES,
   type RollupInput,
+  STATISTIC_DEFINITION,
   tallySlices,
 } from "../src/features/insights/patterns";
 import { hourBlockOf, labelOf, weekdayOf } from "../src/features/insights/slices";
@@ -342,11 +343,61 @@ describe("patterns: the rule (confidence > 0.7 and at least 15 data points)", ()
   it("counts active days from the first day with any activity, so days before someone started are not rest days", () => {
     const rows = [
       row(addDays(TO, -6), "all", "", { stepsCompleted: 2 }),
-      row(TO, "all", "", { stepsCompleted: 1 }),
+      row(addDays(TO, -1), "all", "", { stepsCompleted: 1 }),
     ];
     const active = tallySlices(rows, TO).filter((t) => t.metric === "active_days");
-    expect(active.reduce((t, s) => t + s.trials, 0)).toBe(7);
+    expect(active.reduce((t, s) => t + s.trials, 0)).toBe(6);
     expect(active.reduce((t, s) => t + s.successes, 0)).toBe(2);
     expect(tallySlices([], TO)).toEqual([]);
+  });
+
+  it("does not count today among active or rest days: it is not over", () => {
+    const today = weekdayOf(TO);
+    const week = (withToday: boolean) =>
+      tallySlices(
+        [
+          row(addDays(TO, -7), "all", "", { stepsCompleted: 1 }),
+          ...(withToday ? [row(TO, "all", "", { stepsCompleted: 3 })] : [row(TO, "all", "", { xp: 5 })]),
+        ],
+        TO,
+      ).find((t) => t.metric === "active_days" && t.key === today);
+    // A week ago is the only day of today's weekday that is over, stepped or not today.
+    expect(week(false)).toMatchObject({ successes: 1, trials: 1 });
+    expect(week(true)).toMatchObject({ successes: 1, trials: 1 });
+    // Only today: nothing over yet, nothing counted.
+    expect(
+      tallySlices([row(TO, "all", "", { stepsCompleted: 2 })], TO).filter((t) => t.metric === "active_days"),
+    ).toEqual([]);
+  });
+
+  it("defines m as the code counts it: every slice compared with a rest that has data, reportable or not", () => {
+    // A morning pattern plus slices far too small to report: they still count in m (`examined`).
+    const days = Array.from({ length: 40 }, (_, i) => addDays(TO, -i));
+    const rows = [
+      ...days.map((d) => row(d, "hour", "10", { focusSessions: 1, focusCompleted: 1 })),
+      ...days.map((d) => row(d, "hour", "15", { focusSessions: 2, focusCompleted: 0 })),
+      row(TO, "hour", "20", { focusSessions: 1, focusCompleted: 1 }),
+      row(TO, "category", "Work", { timedTasks: 2, onTimeTasks: 1 }),
+      row(TO, "category", "Health", { timedTasks: 1, onTimeTasks: 0 }),
+    ];
+    const report = findPatterns(rows, TO);
+    const small = tallySlices(rows, TO).filter((t) => t.trials < MIN_SAMPLES);
+    expect(small.length).toBeGreaterThanOrEqual(3);
+    // Every slice with data whose rest has data is compared, the small ones included.
+    expect(report.examined).toBe(
+      tallySlices(rows, TO).filter((t, _, all) =>
+        all.some((o) => o !== t && o.metric === t.metric && o.dimension === t.dimension),
+      ).length,
+    );
+    const morning = report.patterns.find((p) => p.key === "09-12");
+    expect(morning).toBeDefined();
+    // The definition's formula, with m = examined, gives the confidence reported.
+    const p = probabilityExceedsBy(posterior(40, 40), posterior(1, 81), MARGIN);
+    expect(morning?.confidence).toBe(
+      Math.floor(Math.max(0, 1 - 2 * report.examined * (1 - p)) * 1000) / 1000,
+    );
+    expect(STATISTIC_DEFINITION).toContain("m being every slice compared with the rest of its dimension");
+    expect(STATISTIC_DEFINITION).toContain("however little: `examined`");
+    expect(STATISTIC_DEFINITION).not.toMatch(/m being the slices examined \(at least 15/);
   });
 });

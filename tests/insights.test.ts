@@ -1,9 +1,13 @@
 import { env } from "cloudflare:workers";
-import { afterEach, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { ZERO_COUNTERS } from "../src/features/analytics/rollup-queries";
+import { DEFAULT_DAYS } from "../src/features/insights/schemas";
 import type { ProblemBody } from "../src/lib/errors";
 import { addDays } from "../src/lib/time";
+import { dashboardOf } from "./helpers/analytics";
 import { call, callJson, callWith, createUser, problemOf, type TestUser } from "./helpers/api";
 import { createApiToken } from "./helpers/auth";
+import { freezeClock, thawClock } from "./helpers/clock";
 import { tripsFor } from "./helpers/counting-d1";
 import { generateHistory, type Moment } from "./helpers/insight-histories";
 import { getInsights, getPatterns, type Insights, localToday, seedRollups } from "./helpers/insights";
@@ -14,9 +18,27 @@ function aiBinding(): Ai {
   return ai;
 }
 
+// The clock stands still for each test, so the local today a history is built to is the server's too
+// (even across a local midnight). setup.ts thaws it after each test.
+beforeEach(() => {
+  freezeClock();
+});
+
 afterEach(() => {
   vi.restoreAllMocks();
 });
+
+/** The user's AI budget, counting how often it is asked. */
+function countingLimiter(): RateLimit & { asked: number } {
+  const limiter = {
+    asked: 0,
+    limit: async (options: { key: string }) => {
+      limiter.asked++;
+      return env.AI_LIMITER.limit(options);
+    },
+  };
+  return limiter as unknown as RateLimit & { asked: number };
+}
 
 const MORNING = (m: Moment) => (m.hour >= 9 && m.hour < 12 ? 0.85 : 0.45);
 const ZONE = "America/New_York";
@@ -59,7 +81,7 @@ describe("GET /api/v1/analytics/patterns", () => {
     const body = await getPatterns(user);
     expect(body).toMatchObject({
       timezone: ZONE,
-      range: { from: addDays(today, -89), to: today },
+      range: { from: addDays(today, 1 - DEFAULT_DAYS), to: today },
       statistic: "bonferroni_beta_binomial_margin",
       min_confidence: 0.7,
       min_samples: 15,
@@ -86,6 +108,31 @@ describe("GET /api/v1/analytics/patterns", () => {
     expect(body.patterns.filter((p) => p.metric === "focus_completion" && p.dimension === "hour")).toEqual(
       [],
     );
+  });
+
+  it("can report a weekday's active days at the default range (120 days: 17 of each weekday)", async () => {
+    const user = await createUser({ timezone: ZONE });
+    const today = localToday(ZONE);
+    await seedRollups(
+      user.id,
+      generateHistory({
+        seed: "rest-on-saturdays",
+        to: today,
+        days: DEFAULT_DAYS,
+        sessionsPerDay: 1,
+        checkinsPerDay: 0.5,
+        activeDayRate: ({ weekday }) => (weekday === 6 ? 0.05 : 0.9),
+      }),
+    );
+    const body = await getPatterns(user);
+    expect(DEFAULT_DAYS).toBeGreaterThanOrEqual(106);
+    const saturdays = body.patterns.find((p) => p.metric === "active_days" && p.key === "saturday");
+    expect(saturdays).toMatchObject({ dimension: "weekday", direction: "lower" });
+    expect(saturdays?.sample_size).toBeGreaterThanOrEqual(15);
+    expect(saturdays?.confidence).toBeGreaterThan(0.7);
+    // At 90 days a weekday holds at most 13: never a pattern.
+    const ninety = await getPatterns(user, "?days=90");
+    expect(ninety.patterns.filter((p) => p.metric === "active_days")).toEqual([]);
   });
 
   it("shows another user none of it: their own empty history, nothing examined", async () => {
@@ -154,7 +201,8 @@ describe("GET /api/v1/analytics/insights", () => {
     const body = await res.json<Insights>();
     expect(body.timezone).toBe(ZONE);
     const pattern = body.insights.find(
-      (i) => i.kind === "pattern" && i.evidence.metric === "focus_completion",
+      (i) =>
+        i.kind === "pattern" && i.evidence.metric === "focus_completion" && i.evidence.dimension === "hour",
     );
     expect(pattern).toMatchObject({ title: "Focus comes easier 9:00–12:00", phrased_by: "local" });
     expect(pattern?.evidence).toMatchObject({ dimension: "hour", key: "09-12" });
@@ -202,23 +250,52 @@ describe("GET /api/v1/analytics/insights", () => {
   });
 
   it("keeps the local words when the model judges, changes a number, or answers nonsense", async () => {
-    const user = await morningPerson();
     const judging = fakeModel((i) => ({ ...i, body: `${i.body} Try not to fall behind.` }));
-    const first = await getInsights(user);
+    const first = await getInsights(await morningPerson());
     // Refused answers are asked once more, then the local words stand.
     expect(judging).toHaveBeenCalledTimes(2);
     expect(first.insights.every((i) => i.phrased_by === "local" && !i.body.includes("behind"))).toBe(true);
     vi.restoreAllMocks();
 
-    fakeModel((i) => ({ ...i, body: i.body.replace(/\d+/, "999") }));
-    expect((await getInsights(user)).insights.every((i) => i.phrased_by === "local")).toBe(true);
+    const changing = fakeModel((i) => ({ ...i, body: i.body.replace(/\d+/, "999") }));
+    expect((await getInsights(await morningPerson())).insights.every((i) => i.phrased_by === "local")).toBe(
+      true,
+    );
+    expect(changing).toHaveBeenCalled();
     vi.restoreAllMocks();
 
-    vi.spyOn(aiBinding(), "run").mockResolvedValue({ response: "Sure! Here are warmer words:" } as never);
-    expect((await getInsights(user)).insights.every((i) => i.phrased_by === "local")).toBe(true);
+    const nonsense = vi
+      .spyOn(aiBinding(), "run")
+      .mockResolvedValue({ response: "Sure! Here are warmer words:" } as never);
+    expect((await getInsights(await morningPerson())).insights.every((i) => i.phrased_by === "local")).toBe(
+      true,
+    );
+    expect(nonsense).toHaveBeenCalledTimes(2);
+  });
+
+  it("remembers the rephrasings: a refresh neither calls the model nor spends the AI budget", async () => {
+    const user = await morningPerson();
+    const run = fakeModel((i) => ({ insight_id: i.insight_id, title: `✨ ${i.title}`, body: i.body }));
+    const limiter = countingLimiter();
+    const read = async (who: TestUser) =>
+      (await callWith({ AI_LIMITER: limiter }, insightsPath, { token: who.token })).json<Insights>();
+    const first = await read(user);
+    expect(first.insights.every((i) => i.phrased_by === "ai")).toBe(true);
+    expect([run.mock.calls.length, limiter.asked]).toEqual([1, 1]);
+    const again = await read(user);
+    expect(again).toEqual(first);
+    expect([run.mock.calls.length, limiter.asked]).toEqual([1, 1]);
+    // Another user's insights are theirs: asked for, and paid for, once.
+    const other = await morningPerson();
+    await read(other);
+    expect([run.mock.calls.length, limiter.asked]).toEqual([2, 2]);
+    await read(other);
+    expect([run.mock.calls.length, limiter.asked]).toEqual([2, 2]);
   });
 
   it("answers with the local words within the timeout when the model hangs", async () => {
+    // Timed on the real clock.
+    thawClock();
     const user = await morningPerson();
     const run = vi.spyOn(aiBinding(), "run").mockReturnValue(new Promise(() => {}) as never);
     const started = Date.now();
@@ -241,5 +318,42 @@ describe("GET /api/v1/analytics/insights", () => {
       expect((await res.json<Insights>()).insights.every((i) => i.phrased_by === "local")).toBe(true);
     }
     expect(run).not.toHaveBeenCalled();
+  });
+});
+
+describe("the streak insight", () => {
+  it("says the streak the dashboard shows, a streak freeze included", async () => {
+    const user = await createUser({ timezone: ZONE });
+    const today = localToday(ZONE);
+    // Eight days in a row (a freeze earned at seven), a day missed, then yesterday and today.
+    const active = [
+      ...Array.from({ length: 8 }, (_, i) => addDays(today, -10 + i)),
+      addDays(today, -1),
+      today,
+    ];
+    await env.DB.batch(
+      active.map((day) =>
+        env.DB.prepare("INSERT INTO activity_days (user_id, day, steps) VALUES (?, ?, 2)").bind(user.id, day),
+      ),
+    );
+    await seedRollups(
+      user.id,
+      active.map((day) => ({
+        day,
+        dim: "all" as const,
+        key: "",
+        ...ZERO_COUNTERS,
+        stepsCompleted: 2,
+        xp: 20,
+      })),
+    );
+    const dashboard = await dashboardOf(user);
+    expect(dashboard.streak.current_days).toBe(10);
+    const insights = await (
+      await callWith({ INSIGHTS_WRITER: "local" }, insightsPath, { token: user.token })
+    ).json<Insights>();
+    const streak = insights.insights.find((i) => i.evidence.streak_days !== undefined);
+    expect(streak).toMatchObject({ title: "A 10-day streak", evidence: { streak_days: 10 } });
+    expect(streak?.body).toBe("Your daily streak is at 10 days. Small steps add up.");
   });
 });

@@ -65,7 +65,10 @@ export async function seedRollups(userId: string, rows: readonly RollupInput[]):
   for (let i = 0; i < statements.length; i += 200) await env.DB.batch(statements.slice(i, i + 200));
 }
 
-/** The user's local today, as the server will see it. */
+/**
+ * The user's local today, as the server will see it provided the clock is frozen (freezeClock) for
+ * the test: on a running clock a request may land after a local midnight this was computed before.
+ */
 export const localToday = (timezone = "UTC") => localParts(timezone, Date.now()).date;
 
 export function getPatterns(user: TestUser, query = ""): Promise<Patterns> {

@@ -1,23 +1,37 @@
 /**
- * Insights from the days themselves: this week against the same days of last week, a personal best
- * week, the biggest day, the busiest hours, a streak and step milestones. Facts, not pattern claims.
+ * Insights from the days themselves: this week against last week at the same point, a personal best
+ * week, the biggest day, the busiest hours, the streak and step milestones. Facts, not pattern claims.
  */
 import { addDays, daysBetween, type LocalDate } from "../../lib/time";
-import type { Counters } from "../analytics/rollup-queries";
-import { type Facts, mondayOf, percent, plural, spokenDate, sumDays } from "./insight-facts";
+import { type Counters, sumCounters } from "../analytics/rollup-queries";
+import { type Facts, mondayOf, percent, plural, spokenDate, sumDays, sumHoursBefore } from "./insight-facts";
 import { insight, type LocalInsight } from "./insight-kinds";
 import { MIN_SAMPLES } from "./patterns";
 import { HOUR_BLOCKS, labelOf, wherePhrase } from "./slices";
 
 const STEP_MILESTONES = [10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000];
 
+/** "Quieter" only once this many whole days of the week have passed: a Monday morning is no week yet. */
+export const QUIET_AFTER_DAYS = 2;
+
+/**
+ * This week so far against last week at the same point: last week's Monday up to the same weekday,
+ * that day cut at the hour it is now (its hour slices before this hour), so that a Monday morning is
+ * compared with last Monday's morning, not with all of last Monday.
+ */
+function lastWeekSoFar(facts: Facts, weekStart: LocalDate): Counters {
+  const sameDay = addDays(facts.today, -7);
+  const wholeDays = sumDays(facts, addDays(weekStart, -7), addDays(sameDay, -1));
+  return sumCounters([wholeDays, sumHoursBefore(facts, sameDay, facts.hour)]);
+}
+
 export function weekInsights(facts: Facts): LocalInsight[] {
   const out: LocalInsight[] = [];
   const weekStart = mondayOf(facts.today);
   const elapsed = daysBetween(weekStart, facts.today) + 1;
   const now = sumDays(facts, weekStart, facts.today);
-  const before = sumDays(facts, addDays(weekStart, -7), addDays(facts.today, -7));
-  const sameDays = elapsed === 7 ? "last week" : "at this point last week";
+  const before = lastWeekSoFar(facts, weekStart);
+  const sameDays = "at this point last week";
 
   if (now.stepsCompleted >= 3 && now.stepsCompleted > before.stepsCompleted) {
     const more = now.stepsCompleted - before.stepsCompleted;
@@ -33,7 +47,11 @@ export function weekInsights(facts: Facts): LocalInsight[] {
         75,
       ),
     );
-  } else if (before.stepsCompleted >= 10 && now.stepsCompleted * 2 < before.stepsCompleted) {
+  } else if (
+    elapsed - 1 >= QUIET_AFTER_DAYS &&
+    before.stepsCompleted >= 10 &&
+    now.stepsCompleted * 2 < before.stepsCompleted
+  ) {
     out.push(
       insight(
         "suggestion",
@@ -78,12 +96,13 @@ export function weekInsights(facts: Facts): LocalInsight[] {
     );
   }
 
-  // A personal best week: this week (so far) above every earlier full week in the range.
+  // A personal best week: this week (so far) above every earlier whole week of the range. A week that
+  // began before the range, or before the first day with any activity in it, is only part of a week.
   const firstDay = [...facts.byDay.keys()].sort()[0];
   if (firstDay !== undefined && now.stepsCompleted >= 5) {
     let best = 0;
     let weeks = 0;
-    for (let start = addDays(weekStart, -7); start >= mondayOf(firstDay); start = addDays(start, -7)) {
+    for (let start = addDays(weekStart, -7); start >= firstDay; start = addDays(start, -7)) {
       best = Math.max(best, sumDays(facts, start, addDays(start, 6)).stepsCompleted);
       weeks++;
     }
@@ -93,7 +112,7 @@ export function weekInsights(facts: Facts): LocalInsight[] {
           "celebration",
           "week:best",
           "Your best week yet",
-          `${plural(now.stepsCompleted, "step")} this week: more than any of the ${weeks} weeks before it in the last ${facts.days} days.`,
+          `${plural(now.stepsCompleted, "step")} this week: more than any of the ${weeks} whole weeks before it in the last ${facts.days} days.`,
           { steps_this_week: now.stepsCompleted, best_earlier_week: best, weeks_compared: weeks },
           85,
         ),
@@ -117,7 +136,7 @@ export function dayInsights(facts: Facts): LocalInsight[] {
     }
   }
   if (bestDay !== undefined && bestSteps >= 5) {
-    const recent = daysBetween(bestDay, facts.today) < 7;
+    const recent = bestDay >= mondayOf(facts.today);
     out.push(
       insight(
         "celebration",
@@ -157,21 +176,19 @@ export function dayInsights(facts: Facts): LocalInsight[] {
     }
   }
 
-  // A run of days with a step done, up to today (or yesterday, before today's first step).
-  let streak = 0;
-  let day = (facts.byDay.get(facts.today)?.stepsCompleted ?? 0) > 0 ? facts.today : addDays(facts.today, -1);
-  while ((facts.byDay.get(day)?.stepsCompleted ?? 0) > 0 && streak < facts.days) {
-    streak++;
-    day = addDays(day, -1);
-  }
-  if (streak >= 3) {
+  // The streak is gamification's (freezes included), so it says what the dashboard says.
+  const streak = facts.streak;
+  if (streak && streak.current_days >= 3) {
+    const days = streak.current_days;
     out.push(
       insight(
         "celebration",
         "streak",
-        `${streak} days in a row`,
-        `You've done at least one step every day for ${streak} days. Small steps add up.`,
-        { streak_days: streak, through: addDays(day, streak) },
+        `A ${days}-day streak`,
+        streak.at_risk
+          ? `Your daily streak is at ${plural(days, "day")}. One small step today keeps it going.`
+          : `Your daily streak is at ${plural(days, "day")}. Small steps add up.`,
+        { streak_days: days, last_active_day: streak.last_active_day ?? "" },
         80,
       ),
     );

@@ -1,7 +1,7 @@
 /** The facts insights read off the rollups (days, hour blocks, categories), and how they say them. */
 import { addDays, type LocalDate } from "../../lib/time";
 import { type Counters, sumCounters } from "../analytics/rollup-queries";
-import type { InsightInput } from "./insight-kinds";
+import type { InsightInput, StreakFact } from "./insight-kinds";
 import type { RollupInput } from "./patterns";
 import { hourBlockOf, WEEKDAYS, weekdayOf } from "./slices";
 
@@ -34,8 +34,15 @@ export const mondayOf = (day: LocalDate) => addDays(day, -WEEKDAYS.indexOf(weekd
 
 export interface Facts {
   days: number;
+  /** The range's first day. */
+  from: LocalDate;
   today: LocalDate;
+  /** The local hour now: today's hours before it have passed. */
+  hour: number;
+  streak: StreakFact | undefined;
   byDay: Map<LocalDate, Counters>;
+  /** The hour slices, day by day: to cut a past day at the hour it is now. */
+  hourRows: readonly RollupInput[];
   total: Counters;
   byHourBlock: Map<string, Counters>;
   byCategory: Map<string, Counters>;
@@ -57,8 +64,12 @@ export function factsOf(input: InsightInput): Facts {
   const byDay = group("all", (r) => r.day);
   return {
     days: input.days,
+    from: addDays(input.today, 1 - input.days),
     today: input.today,
+    hour: input.hour,
+    streak: input.streak,
     byDay,
+    hourRows: input.rows.filter((r) => r.dim === "hour"),
     total: sumCounters([...byDay.values()]),
     byHourBlock: group("hour", (r) => hourBlockOf(r.key)),
     byCategory: group("category", (r) => (r.key === "" ? undefined : r.key)),
@@ -72,4 +83,9 @@ export function sumDays(facts: Facts, from: LocalDate, to: LocalDate): Counters 
     if (row) rows.push(row);
   }
   return sumCounters(rows);
+}
+
+/** The counters of `day` in the hours before `hour` (its hour slices): that day, cut at this time of day. */
+export function sumHoursBefore(facts: Facts, day: LocalDate, hour: number): Counters {
+  return sumCounters(facts.hourRows.filter((r) => r.day === day && Number(r.key) < hour));
 }

@@ -25,7 +25,19 @@ export interface InsightInput {
   patterns: readonly Pattern[];
   /** The user's local today: the range's last day. */
   today: LocalDate;
+  /** The user's local hour now (0–23): how much of today has passed. */
+  hour: number;
   days: number;
+  /** The daily streak as the dashboard shows it (gamification's own answer); no streak insight without it. */
+  streak?: StreakFact | undefined;
+}
+
+/** What the streak insight needs of gamification's streak. */
+export interface StreakFact {
+  current_days: number;
+  /** Nothing done yet today, and the streak still alive. */
+  at_risk: boolean;
+  last_active_day: LocalDate | null;
 }
 
 const hex = (n: number) => n.toString(16).padStart(8, "0");

@@ -22,6 +22,7 @@ export {
   type InsightKind,
   insightIdOf,
   type LocalInsight,
+  type StreakFact,
 } from "./insight-kinds";
 
 /** At most this many insights: a few worth reading beat a wall of them. */
@@ -34,7 +35,7 @@ export function buildInsights(input: InsightInput): LocalInsight[] {
     ...fromPatterns(input.patterns),
     ...weekInsights(facts),
     ...dayInsights(facts),
-    ...fromEstimates(facts),
+    ...fromEstimates(facts, input.patterns),
     ...gentleStarts(facts),
   ];
   all.sort((a, b) => b.priority - a.priority || (a.insight_id < b.insight_id ? -1 : 1));

@@ -39,8 +39,9 @@ export const STATISTIC_DEFINITION =
   "Each rate gets a Beta(1 + successes, 1 + failures) posterior (uniform prior). For a slice against the " +
   "rest of its dimension, p = P(rate_slice − rate_rest > 0.10) (or < −0.10 for a lower rate), computed " +
   "by numeric integration of the two Beta posteriors. Confidence = max(0, 1 − 2m·(1 − p)), a Bonferroni " +
-  "correction over the 2m one-sided claims that could have been made, m being the slices examined (at " +
-  "least 15 data points in the slice and in the rest). A pattern is reported when confidence > 0.7.";
+  "correction over the 2m one-sided claims that could have been made, m being every slice compared with " +
+  "the rest of its dimension (any data in the slice and in the rest, however little: `examined`). A " +
+  "pattern is reported when confidence > 0.7 and the slice and the rest each hold at least 15 data points.";
 
 export const PATTERN_METRICS = ["focus_completion", "on_time", "low_energy", "active_days"] as const;
 export type PatternMetric = (typeof PATTERN_METRICS)[number];
@@ -135,7 +136,8 @@ function add(map: Map<string, Tally>, key: string, t: Tally): void {
 
 /**
  * Days with at least one step done, per weekday, out of that weekday's days since the first day with
- * any activity in the range (days before someone started are not days they rested).
+ * any activity in the range (days before someone started are not days they rested), up to yesterday:
+ * today is not over, so it is neither a rest day nor yet a whole day.
  */
 function activeDays(rows: readonly CounterRow[], to: LocalDate): Map<string, Tally> {
   const tallies = new Map<string, Tally>();
@@ -145,7 +147,7 @@ function activeDays(rows: readonly CounterRow[], to: LocalDate): Map<string, Tal
   for (const r of dayRows) if (r.day < first) first = r.day;
   const active = new Set(dayRows.filter((r) => r.stepsCompleted > 0).map((r) => r.day));
   const span = daysBetween(first, to);
-  for (let i = 0; i <= span; i++) {
+  for (let i = 0; i < span; i++) {
     const day = addDays(first, i);
     add(tallies, weekdayOf(day), { successes: active.has(day) ? 1 : 0, trials: 1 });
   }

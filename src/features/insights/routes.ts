@@ -3,8 +3,14 @@ import type { Context } from "hono";
 import { type AppEnv, type AppRouteHandler, createRouter } from "../../lib/create-app";
 import { BEARER_SECURITY, errorResponses, jsonResponse } from "../../lib/openapi";
 import { requireAuth } from "../../middleware/auth";
-import { chooseWriter, DEFAULT_INSIGHTS_AI_TIMEOUT_MS, type InsightWriter } from "./insight-writer";
+import {
+  aiRephraser,
+  DEFAULT_INSIGHTS_AI_TIMEOUT_MS,
+  type InsightWriter,
+  localWriter,
+} from "./insight-writer";
 import { MIN_CONFIDENCE, MIN_SAMPLES } from "./patterns";
+import { cacheMemory, REPHRASING_CACHE, rememberingWriter } from "./rephrasing-memory";
 import { DaysQuerySchema, InsightsSchema, PatternsSchema } from "./schemas";
 import { insightsFor, patternsFor } from "./service";
 
@@ -38,7 +44,9 @@ export const insightsRoute = createRoute({
   summary: "Insights: patterns, suggestions, celebrations and gentle warnings, in plain words",
   description:
     "Built from your rollups and the reported patterns; with little data, suggestions on what would help " +
-    "show more. Workers AI may rephrase the words (never the numbers); `phrased_by` says who wrote them.",
+    "show more. Workers AI may rephrase the words (never the numbers); `phrased_by` says who wrote them. " +
+    "A rephrasing is remembered for 24 hours, so reading again neither waits for the model nor spends " +
+    "your AI budget.",
   security: BEARER_SECURITY,
   middleware: read,
   request: { query: DaysQuerySchema },
@@ -49,17 +57,23 @@ export const insightsRoute = createRoute({
 });
 
 /**
- * The writer for this request: Workers AI when configured, bound and within the user's AI budget
- * (a refusal is not an error here: the local words answer instead).
+ * The writer for this request: Workers AI when configured and bound, answering from the day's
+ * remembered rephrasings first; the user's AI budget is spent only when some insight was never
+ * rephrased (a refusal is not an error here: the local words answer instead).
  */
-async function writerFor(c: Context<AppEnv>): Promise<InsightWriter> {
+function writerFor(c: Context<AppEnv>): InsightWriter {
+  const ai = c.env.AI;
+  if (c.env.INSIGHTS_WRITER === "local" || ai === undefined) return localWriter;
   const timeout = Number(c.env.INSIGHTS_AI_TIMEOUT_MS);
-  const wanted = c.env.INSIGHTS_WRITER !== "local" && c.env.AI !== undefined;
-  const allowed = wanted && (await c.env.AI_LIMITER.limit({ key: `user:${c.var.principal.userId}` })).success;
-  return chooseWriter({
-    ai: c.env.AI,
-    useAi: allowed,
-    timeoutMs: Number.isFinite(timeout) && timeout > 0 ? timeout : DEFAULT_INSIGHTS_AI_TIMEOUT_MS,
+  const userId = c.var.principal.userId;
+  return rememberingWriter({
+    rephraser: aiRephraser(
+      ai,
+      Number.isFinite(timeout) && timeout > 0 ? timeout : DEFAULT_INSIGHTS_AI_TIMEOUT_MS,
+    ),
+    memory: cacheMemory(() => caches.open(REPHRASING_CACHE)),
+    userId,
+    allowed: async () => (await c.env.AI_LIMITER.limit({ key: `user:${userId}` })).success,
   });
 }
 
@@ -70,7 +84,7 @@ const patternsHandler: AppRouteHandler<typeof patternsRoute> = async (c) => {
 
 const insightsHandler: AppRouteHandler<typeof insightsRoute> = async (c) => {
   const { days } = c.req.valid("query");
-  const writer = await writerFor(c);
+  const writer = writerFor(c);
   return c.json(await insightsFor(c.var.db, c.var.principal.userId, days, writer), 200);
 };
 

@@ -6,7 +6,11 @@ import { MARGIN, MIN_CONFIDENCE, MIN_SAMPLES, PATTERN_METRICS } from "./patterns
 import { PATTERN_DIMENSIONS } from "./slices";
 
 export const MIN_DAYS = 14;
-export const DEFAULT_DAYS = 90;
+/**
+ * 120 days by default: 17 of each weekday before today, so a weekday's active days (15 data points at
+ * least) can be a pattern. At 90 a weekday has at most 13 and could never be one.
+ */
+export const DEFAULT_DAYS = 120;
 
 export const DaysQuerySchema = z.object({
   days: z.coerce

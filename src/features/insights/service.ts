@@ -1,12 +1,13 @@
 /**
- * Patterns and insights for a user: two D1 round trips (their time zone, then the rollups of the
- * range in every slice), the rest is pure.
+ * Patterns and insights for a user: two D1 round trips (their time zone — with the streak, for
+ * insights — then the rollups of the range in every slice), the rest is pure.
  */
 import { eq } from "drizzle-orm";
 import type { Database } from "../../db";
 import { users } from "../../db/schema";
 import { addDays, type LocalDate, localParts } from "../../lib/time";
 import { readRollups } from "../analytics/rollup-queries";
+import { streakFor } from "../gamification/service";
 import type { InsightWriter } from "./insight-writer";
 import { buildInsights } from "./insights";
 import {
@@ -58,6 +59,10 @@ export async function patternsFor(
   };
 }
 
+/**
+ * Insights: the streak (gamification's own answer, which also names the time zone and today), then
+ * the rollups of the range. Two round trips, like patterns.
+ */
 export async function insightsFor(
   db: Database,
   userId: string,
@@ -65,8 +70,12 @@ export async function insightsFor(
   writer: InsightWriter,
   now = Date.now(),
 ): Promise<InsightsDto> {
-  const { timezone, from, to, rows } = await historyOf(db, userId, days, now);
+  const streak = await streakFor(db, userId, now);
+  const to = streak.today;
+  const from = addDays(to, 1 - days);
+  const rows = await readRollups(db, userId, from, to, ["all", "hour", "category", "energy"]);
   const { patterns } = findPatterns(rows, to);
-  const local = buildInsights({ rows, patterns, today: to, days });
-  return { timezone, range: { from, to }, insights: await writer.write(local) };
+  const hour = localParts(streak.timezone, now).hour;
+  const local = buildInsights({ rows, patterns, today: to, hour, days, streak });
+  return { timezone: streak.timezone, range: { from, to }, insights: await writer.write(local) };
 }
