@@ -1,11 +1,20 @@
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
+import worker from "../src/index";
+import type { Envelope } from "../src/lib/events/catalog";
 import { newEvent } from "../src/lib/events/envelope";
-import { analyticsUser, logEnergy, storedRollups, storedSlice, storedTaskTime } from "./helpers/analytics";
+import {
+  analyticsUser,
+  logEnergy,
+  storedRollups,
+  storedSlice,
+  storedTaskTime,
+  timeTrackingOf,
+} from "./helpers/analytics";
 import { callJson, type TestUser } from "./helpers/api";
 import { freezeClock, localDateOf, nextLocal, thawClock } from "./helpers/clock";
 import { focusStateOf, startFocus } from "./helpers/focus";
-import { deliver, eventsOf, settle } from "./helpers/outbox";
+import { deliver, eventsOf, runEventsQueue, settle } from "./helpers/outbox";
 import { completeStep, createTask } from "./helpers/tasks";
 
 const MIN = 60_000;
@@ -35,6 +44,101 @@ async function rollupXpByDay(userId: string): Promise<Record<string, number>> {
   const days: Record<string, number> = {};
   for (const r of await storedRollups(userId)) if (r.dim === "all" && r.xp > 0) days[r.day] = r.xp;
   return days;
+}
+
+// Events built here never went to the queue: only the delivery a test makes handles them.
+
+function stepCompleted(userId: string, taskId: string, stepId: string): Envelope {
+  return newEvent("step.completed", userId, {
+    task_id: taskId,
+    step_id: stepId,
+    description: "a step",
+    estimated_minutes: 5,
+    leaf_type: "DIGITAL",
+    task_priority: "high",
+    task_estimated_minutes: null,
+  });
+}
+
+function taskCompleted(userId: string, taskId: string, o: { estimate: number | null; at: number }): Envelope {
+  return newEvent(
+    "task.completed",
+    userId,
+    {
+      task_id: taskId,
+      title: "Timed",
+      priority: "medium",
+      estimated_minutes: o.estimate,
+      actual_minutes: null,
+      is_meta_task: false,
+      created_at: new Date(o.at - 60 * MIN).toISOString(),
+      completed_steps: 0,
+    },
+    o.at,
+  );
+}
+
+/** A completed pomodoro on the task, of `minutes`, that ended at `endedAt`; its event says so. */
+function focusCompleted(userId: string, taskId: string, o: { minutes: number; endedAt: number }): Envelope {
+  const startedAt = o.endedAt - o.minutes * MIN;
+  return newEvent(
+    "focus.completed",
+    userId,
+    {
+      session_id: crypto.randomUUID(),
+      kind: "pomodoro",
+      planned_minutes: o.minutes,
+      task_id: taskId,
+      step_id: null,
+      actual_minutes: o.minutes,
+      completed: true,
+      end_reason: "finished",
+      interruptions: 0,
+      started_at: new Date(startedAt).toISOString(),
+      ended_at: new Date(o.endedAt).toISOString(),
+    },
+    o.endedAt,
+  );
+}
+
+/** The D1 binding, except that its first batch fails (a hiccup): counts the batches it was asked for. */
+function flakyDatabase() {
+  const state = { refused: 0, batches: 0 };
+  const db = new Proxy(env.DB, {
+    get(target, prop) {
+      const value: unknown = Reflect.get(target, prop);
+      if (typeof value !== "function") return value;
+      if (prop !== "batch") return value.bind(target);
+      return (statements: D1PreparedStatement[]) => {
+        state.batches += 1;
+        if (state.refused === 0) {
+          state.refused += 1;
+          return Promise.reject(new Error("D1 hiccup"));
+        }
+        return value.call(target, statements);
+      };
+    },
+  });
+  return {
+    db,
+    get refused() {
+      return state.refused;
+    },
+    get batches() {
+      return state.batches;
+    },
+  };
+}
+
+/** `event:handler` of the analytics and gamification receipts of these events, sorted. */
+async function receiptsOf(eventIds: readonly string[]): Promise<string[]> {
+  const { results } = await env.DB.prepare(
+    `SELECT event_id, handler FROM event_receipts
+     WHERE handler IN ('analytics', 'gamification') AND event_id IN (${eventIds.map(() => "?").join(", ")})`,
+  )
+    .bind(...eventIds)
+    .all<{ event_id: string; handler: string }>();
+  return results.map((r) => `${r.event_id}:${r.handler}`).sort();
 }
 
 describe("rollups from what the user does", () => {
@@ -105,6 +209,55 @@ describe("rollups from what the user does", () => {
       reported_minutes: null,
       completed_at: expect.any(String),
     });
+  });
+
+  it("counts a focus session at its start, on that local day and hour; its XP where the ledger has it", async () => {
+    const zone = "America/New_York";
+    const clock = freezeClock(nextLocal(zone, "23:40"));
+    const user = await analyticsUser(zone);
+    const started = localDateOf(clock.now(), zone);
+    await startFocus(user, { kind: "pomodoro" });
+    clock.tick(26 * MIN);
+    expect((await focusStateOf(user)).last_session).toMatchObject({ completed: true });
+    const ended = localDateOf(clock.now(), zone);
+    expect(ended).not.toBe(started);
+    await vi.waitFor(async () => expect((await eventsOf(user.id, "focus.completed")).length).toBe(1));
+    await settled(user);
+    expect(await storedSlice(user.id, started, "all")).toMatchObject({
+      focus_sessions: 1,
+      focus_completed: 1,
+      focus_seconds: 25 * 60,
+    });
+    expect(await storedSlice(user.id, started, "hour", "23")).toMatchObject({ focus_sessions: 1 });
+    expect((await storedSlice(user.id, ended, "all"))?.focus_sessions ?? 0).toBe(0);
+    // Gamification pays the session when it ends: the XP stays on that day, as the ledger has it.
+    const ledger = await ledgerXpByDay(user.id, zone);
+    expect(ledger[ended]).toBeGreaterThan(0);
+    expect(await rollupXpByDay(user.id)).toEqual(ledger);
+    expect(await storedSlice(user.id, ended, "hour", "00")).toMatchObject({
+      xp: ledger[ended],
+      focus_sessions: 0,
+    });
+  });
+
+  it("files a task's time under its category at its latest event, a cleared one too", async () => {
+    const user = await analyticsUser();
+    const task = await createTask(user, {
+      title: "Refiled",
+      category: "Work",
+      micro_steps: [{ description: "a" }, { description: "b" }, { description: "c" }],
+    });
+    await completeStep(user, task.task_id, task.micro_steps?.[0]?.step_id);
+    await settled(user);
+    expect((await storedTaskTime(user.id, task.task_id))?.category).toBe("Work");
+    await callJson(`/api/v1/tasks/${task.task_id}`, 200, {
+      method: "PATCH",
+      token: user.token,
+      body: { category: null },
+    });
+    await completeStep(user, task.task_id, task.micro_steps?.[1]?.step_id);
+    await settled(user);
+    expect(await storedTaskTime(user.id, task.task_id)).toMatchObject({ category: null, steps_completed: 2 });
   });
 
   it("leaves the energy slice out when the last check-in is more than four hours old", async () => {
@@ -192,20 +345,36 @@ describe("rollups from what the user does", () => {
     const task = await createTask(user, {
       title: "Fallback",
       priority: "high",
+      category: "Work",
       micro_steps: [{ description: "a" }, { description: "b" }],
     });
-    await completeStep(user, task.task_id, task.micro_steps?.[0]?.step_id);
-    await completeStep(user, task.task_id, task.micro_steps?.[1]?.step_id);
-    const events = (await eventsOf(user.id)).filter((e) => e.type !== "task.created");
-    // The whole-delivery batch fails once (its first D1 batch is the handlers' read): each event is
-    // then handled on its own, handler after handler, gamification's batch committing first.
-    const spy = vi.spyOn(env.DB, "batch").mockRejectedValueOnce(new Error("D1 hiccup"));
-    const result = await deliver(events);
-    spy.mockRestore();
+    await settled(user);
+    // Events that never went to the queue (built here, not by a request): only this delivery handles them.
+    const events = [
+      ...(task.micro_steps ?? []).map((step) => stepCompleted(user.id, task.task_id, step.step_id)),
+      taskCompleted(user.id, task.task_id, { estimate: null, at: Date.now() }),
+    ];
+    // The whole delivery's first D1 batch fails once: each event is then handled on its own, handler
+    // after handler, gamification's batch committing first.
+    const flaky = flakyDatabase();
+    const result = await runEventsQueue(
+      events.map((body, i) => ({ id: `fallback-${body.id}-${i}`, body })),
+      (batch) => worker.queue(batch, { ...env, DB: flaky.db }),
+    );
     expect(result.explicitAcks).toHaveLength(events.length);
+    expect(flaky.refused).toBe(1);
+    // One batch per handler per event (receipt and effects): the one-by-one path ran.
+    expect(flaky.batches).toBeGreaterThanOrEqual(2 * events.length);
+    expect(await receiptsOf(events.map((e) => e.id))).toEqual(
+      events.flatMap((e) => [`${e.id}:analytics`, `${e.id}:gamification`]).sort(),
+    );
     await settled(user);
     const total = (await storedRollups(user.id)).find((r) => r.dim === "all");
     expect(total).toMatchObject({ steps_completed: 2, tasks_completed: 1 });
+    expect(await storedSlice(user.id, total?.day ?? "", "category", "Work")).toMatchObject({
+      steps_completed: 2,
+      tasks_completed: 1,
+    });
     expect(await rollupXpByDay(user.id)).toEqual(await ledgerXpByDay(user.id, "UTC"));
   });
 
@@ -223,5 +392,64 @@ describe("rollups from what the user does", () => {
       ["all", 120, 0, 0],
       ["hour", 120, 0, 0],
     ]);
+  });
+});
+
+describe("timed counters, whatever order the queue keeps", () => {
+  type Order = (focus: Envelope, completion: Envelope) => Envelope[][];
+  const orders: [string, Order][] = [
+    ["the focus session, then the completion", (f, c) => [[f], [c]]],
+    ["the completion, then the focus session", (f, c) => [[c], [f]]],
+    ["both in one delivery, the completion first", (f, c) => [[c, f]]],
+    ["both in one delivery, the focus session first", (f, c) => [[f, c]]],
+  ];
+
+  it.each(orders)("times a task the same when the queue brings %s", async (_, order) => {
+    const user = await analyticsUser();
+    const task = await createTask(user, { title: "Timed", category: "Work", estimated_minutes: 30 });
+    await settled(user);
+    const now = Date.now();
+    const focus = focusCompleted(user.id, task.task_id, { minutes: 25, endedAt: now - 5 * MIN });
+    const completion = taskCompleted(user.id, task.task_id, { estimate: 30, at: now });
+    for (const delivery of order(focus, completion)) await deliver(delivery);
+    const day = localDateOf(now);
+    const timed = { timed_tasks: 1, estimated_minutes: 30, actual_minutes: 25, on_time_tasks: 1 };
+    expect(await storedSlice(user.id, day, "all")).toMatchObject({ tasks_completed: 1, ...timed });
+    expect(await storedSlice(user.id, day, "category", "Work")).toMatchObject(timed);
+    const tracked = await timeTrackingOf(user);
+    expect(tracked.totals).toEqual({
+      timed_tasks: 1,
+      estimated_minutes: 30,
+      actual_minutes: 25,
+      ratio: 0.83,
+      on_time_share: 1,
+    });
+    expect(tracked.tasks.map((t) => [t.task_id, t.actual_minutes, t.actual_source])).toEqual([
+      [task.task_id, 25, "focus"],
+    ]);
+  });
+
+  it("corrects a completed task's timed counters when more of its focus time arrives late, once", async () => {
+    const user = await analyticsUser();
+    const task = await createTask(user, { title: "Timed", category: "Work", estimated_minutes: 30 });
+    await settled(user);
+    const now = Date.now();
+    const first = focusCompleted(user.id, task.task_id, { minutes: 20, endedAt: now - 30 * MIN });
+    const second = focusCompleted(user.id, task.task_id, { minutes: 15, endedAt: now - 5 * MIN });
+    await deliver([first, taskCompleted(user.id, task.task_id, { estimate: 30, at: now })]);
+    const day = localDateOf(now);
+    expect(await storedSlice(user.id, day, "all")).toMatchObject({
+      timed_tasks: 1,
+      estimated_minutes: 30,
+      actual_minutes: 20,
+      on_time_tasks: 1,
+    });
+    // The second session ended before the completion, but the queue brings it after: 35 minutes, late.
+    await deliver([second]);
+    await deliver([second]);
+    const late = { timed_tasks: 1, estimated_minutes: 30, actual_minutes: 35, on_time_tasks: 0 };
+    expect(await storedSlice(user.id, day, "all")).toMatchObject(late);
+    expect(await storedSlice(user.id, day, "category", "Work")).toMatchObject(late);
+    expect((await timeTrackingOf(user)).tasks[0]).toMatchObject({ actual_minutes: 35, ratio: 1.17 });
   });
 });

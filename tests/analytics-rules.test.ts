@@ -6,6 +6,7 @@ import {
   dashboardRange,
   minutesOf,
   rateOf,
+  taskSummaryOf,
   timedTaskOf,
   timelineOf,
   timeSummaryOf,
@@ -79,13 +80,14 @@ describe("what an event adds to the rollups", () => {
     const timed = rollupOf(
       newEvent("task.completed", "u", { ...data, estimated_minutes: 10 }) as DomainEvent,
     );
-    expect(timed.timing).toEqual({ estimatedMinutes: 10, reportedMinutes: 12 });
-    expect(timed.taskTime?.completion?.reportedMinutes).toBe(12);
+    expect(timed.taskTime?.completion).toMatchObject({ timedEstimate: 10, reportedMinutes: 12 });
     expect(timed.countsOnceAs).toBe("task:t");
-    const untimed = rollupOf(
-      newEvent("task.completed", "u", { ...data, estimated_minutes: null }) as DomainEvent,
-    );
-    expect(untimed.timing).toBeUndefined();
+    for (const estimate of [null, 0]) {
+      const untimed = rollupOf(
+        newEvent("task.completed", "u", { ...data, estimated_minutes: estimate }) as DomainEvent,
+      );
+      expect(untimed.taskTime?.completion?.timedEstimate).toBeNull();
+    }
   });
 
   it("counts focus seconds, sessions, completions and interruptions; on a task, its time record too", () => {
@@ -115,6 +117,41 @@ describe("what an event adds to the rollups", () => {
     expect(dropped.counters.focusCompleted).toBe(0);
     expect(dropped.taskTime).toBeUndefined();
     expect(focusSecondsOf(-1)).toBe(0);
+  });
+
+  it("counts a focus session at its start (its local day and hour), and its XP when it ended", () => {
+    // 23:40–00:05 in New York: the session was started on the evening before.
+    const startedAt = "2026-03-02T04:40:00.000Z";
+    const endedAt = "2026-03-02T05:05:00.000Z";
+    const event = newEvent(
+      "focus.completed",
+      "u",
+      {
+        session_id: "f",
+        kind: "pomodoro",
+        planned_minutes: 25,
+        task_id: "t",
+        step_id: null,
+        actual_minutes: 25,
+        completed: true,
+        end_reason: "time_up",
+        interruptions: 0,
+        started_at: startedAt,
+        ended_at: endedAt,
+      },
+      Date.parse(endedAt),
+    ) as DomainEvent;
+    const r = rollupOf(event);
+    expect(r).toMatchObject({ at: startedAt, xpAt: endedAt });
+    const known = { timezone: "America/New_York", category: null, energy: null };
+    expect(slicesOf(r, known)).toEqual({
+      day: "2026-03-01",
+      slices: [
+        { dim: "all", key: "" },
+        { dim: "hour", key: "23" },
+      ],
+    });
+    expect(rollupOf({ ...event, type: "focus.abandoned" } as DomainEvent).at).toBe(startedAt);
   });
 
   it("puts a check-in on the instant it was felt, in its own energy slice", () => {
@@ -301,6 +338,37 @@ describe("the reads, from rollup rows", () => {
         },
       ],
     });
+  });
+
+  it("sums one task's own times: timed with an estimate and an actual, under its category if it has one", () => {
+    const base = {
+      taskId: "t",
+      title: "Write",
+      category: "Work" as const,
+      completedAt: "2026-03-04T10:00:00.000Z",
+      estimatedMinutes: 20,
+      stepsCompleted: 0,
+      stepMinutes: 0,
+      focusSeconds: 1500,
+      focusSessions: 1,
+      reportedMinutes: null,
+    };
+    const late = { timed_tasks: 1, estimated_minutes: 20, actual_minutes: 25, ratio: 1.25, on_time_share: 0 };
+    expect(taskSummaryOf(base)).toEqual({ totals: late, by_category: [{ category: "Work", ...late }] });
+    expect(taskSummaryOf({ ...base, reportedMinutes: 20, category: null })).toEqual({
+      totals: { timed_tasks: 1, estimated_minutes: 20, actual_minutes: 20, ratio: 1, on_time_share: 1 },
+      by_category: [],
+    });
+    const none = {
+      timed_tasks: 0,
+      estimated_minutes: 0,
+      actual_minutes: 0,
+      ratio: null,
+      on_time_share: null,
+    };
+    for (const untimed of [{ ...base, estimatedMinutes: null }, { ...base, focusSeconds: 0 }, undefined]) {
+      expect(taskSummaryOf(untimed)).toEqual({ totals: none, by_category: [] });
+    }
   });
 
   it("shapes one task's times, its actual minutes by the one rule", () => {

@@ -11,7 +11,7 @@ import {
 } from "./helpers/analytics";
 import { call, callJson, createUser, problemOf, type TestUser } from "./helpers/api";
 import { createApiToken } from "./helpers/auth";
-import { backdated, localDateOf, thawClock } from "./helpers/clock";
+import { backdated, freezeClock, localDateOf, thawClock } from "./helpers/clock";
 import { tripsFor } from "./helpers/counting-d1";
 import { delegate, registerAgent } from "./helpers/delegation";
 import { openApiDocument } from "./helpers/openapi";
@@ -110,6 +110,23 @@ describe("energy check-ins", () => {
       .first<{ n: number }>();
     expect(stored?.n).toBe(1);
     expect(await eventsOf(user.id, "energy.logged")).toHaveLength(1);
+  });
+
+  it("replays the first answer to an Idempotency-Key even once its `at` is more than a week old", async () => {
+    const user = await analyticsUser();
+    const headers = { "idempotency-key": "energy-late-retry" };
+    const body = { level: "low", at: new Date(Date.now() - 6 * DAY_MS - 12 * HOUR_MS).toISOString() };
+    const first = await logEnergy(user, body, headers);
+    freezeClock(Date.now() + DAY_MS);
+    const res = await call("/api/v1/analytics/energy", { token: user.token, body, headers });
+    expect(res.status).toBe(201);
+    expect(res.headers.get("idempotent-replayed")).toBe("true");
+    expect(await res.json<EnergyCheckin>()).toEqual(first);
+    // Without the key it is a new check-in, and now too old.
+    expect(await refused("/api/v1/analytics/energy", user, { body })).toMatchObject({
+      status: 422,
+      fields: ["at"],
+    });
   });
 
   it("lists your check-ins newest first by when they were felt, paged, within local days", async () => {
@@ -402,6 +419,94 @@ describe("time tracking", () => {
     const before = await timeTrackingOf(user, `?to=${addDays(today, -1)}`);
     expect(before.tasks).toEqual([]);
     expect(before.totals.timed_tasks).toBe(0);
+  });
+
+  it("answers one task's own totals for task_id, however long ago it was completed", async () => {
+    const { user, report, loose } = await timedHistory();
+    const one = await timeTrackingOf(user, `?task_id=${report.task_id}`);
+    const reportTimes = {
+      timed_tasks: 1,
+      estimated_minutes: 30,
+      actual_minutes: 45,
+      ratio: 1.5,
+      on_time_share: 0,
+    };
+    expect(one.totals).toEqual(reportTimes);
+    expect(one.by_category).toEqual([{ category: "Work", ...reportTimes }]);
+    expect(one.tasks.map((x) => x.task_id)).toEqual([report.task_id]);
+    const untimed = await timeTrackingOf(user, `?task_id=${loose.task_id}`);
+    expect(untimed.totals).toMatchObject({ timed_tasks: 0, estimated_minutes: 0, actual_minutes: 0 });
+    expect(untimed.by_category).toEqual([]);
+    // Completed 40 days ago: outside the default 30 days, found by its id.
+    const old = await backdated(40 * DAY_MS, async () => {
+      const task = await createTask(user, { title: "Long ago", category: "Health", estimated_minutes: 10 });
+      await callJson(`/api/v1/tasks/${task.task_id}`, 200, {
+        method: "PATCH",
+        token: user.token,
+        body: { actual_minutes: 8 },
+      });
+      await completeTask(user, task.task_id);
+      return task;
+    });
+    await settled(user);
+    expect((await timeTrackingOf(user)).tasks.map((x) => x.task_id)).not.toContain(old.task_id);
+    const found = await timeTrackingOf(user, `?task_id=${old.task_id}`);
+    const today = localDateOf(Date.now());
+    expect(found).toMatchObject({ from: localDateOf(Date.now() - 40 * DAY_MS), to: today });
+    expect(found.tasks.map((x) => [x.task_id, x.actual_minutes])).toEqual([[old.task_id, 8]]);
+    const oldTimes = {
+      timed_tasks: 1,
+      estimated_minutes: 10,
+      actual_minutes: 8,
+      ratio: 0.8,
+      on_time_share: 1,
+    };
+    expect(found.totals).toEqual(oldTimes);
+    expect(found.by_category).toEqual([{ category: "Health", ...oldTimes }]);
+    // Bounds that are given still apply.
+    const outside = await timeTrackingOf(user, `?task_id=${old.task_id}&from=${addDays(today, -7)}`);
+    expect(outside.tasks).toEqual([]);
+    expect(outside.totals.timed_tasks).toBe(0);
+  });
+
+  it("leaves deleted tasks out, and answers a deleted task_id as missing", async () => {
+    const { user, report, delegated, loose } = await timedHistory();
+    const res = await call(`/api/v1/tasks/${report.task_id}`, { method: "DELETE", token: user.token });
+    expect(res.status).toBe(204);
+    const t = await timeTrackingOf(user);
+    expect(t.tasks.map((x) => x.task_id)).toEqual([loose.task_id, delegated.task_id]);
+    expect(await refused(`/api/v1/analytics/time-tracking?task_id=${report.task_id}`, user)).toMatchObject({
+      status: 404,
+      code: "not_found",
+    });
+  });
+
+  it("shows actual minutes changed after completion on the task; the day counters keep the completion's", async () => {
+    const user = await createUser();
+    const task = await createTask(user, { title: "Fixed later", category: "Work", estimated_minutes: 30 });
+    const patch = (minutes: number) =>
+      callJson(`/api/v1/tasks/${task.task_id}`, 200, {
+        method: "PATCH",
+        token: user.token,
+        body: { actual_minutes: minutes },
+      });
+    await patch(45);
+    await completeTask(user, task.task_id);
+    await settled(user);
+    await patch(20);
+    const t = await timeTrackingOf(user);
+    expect(t.tasks[0]).toMatchObject({
+      reported_minutes: 20,
+      actual_minutes: 20,
+      actual_source: "reported",
+      ratio: 0.67,
+    });
+    expect((await timeTrackingOf(user, `?task_id=${task.task_id}`)).totals).toMatchObject({
+      actual_minutes: 20,
+      on_time_share: 1,
+    });
+    // No event carries the change: the rollups keep the minutes the completion reported.
+    expect(t.totals).toMatchObject({ timed_tasks: 1, actual_minutes: 45 });
   });
 
   it("reads in two round trips, with a task filter too", async () => {

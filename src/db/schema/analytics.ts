@@ -80,6 +80,16 @@ export const analyticsTaskTimes = sqliteTable(
     focusSessions: integer("focus_sessions").notNull().default(0),
     reportedMinutes: integer("reported_minutes"),
     completedAt: text("completed_at"),
+    /**
+     * Where the completion's timed counters live and what they hold, so that focus time arriving after
+     * the completion (queues do not keep order) corrects them: the local day and the slices
+     * (`[[dim, key], …]`, JSON) the completion was counted on, the estimate it was timed against (null:
+     * none, never timed), and the actual minutes now in the rollups (null: not timed yet).
+     */
+    countedDay: text("counted_day"),
+    countedSlices: text("counted_slices", { mode: "json" }).$type<[string, string][]>(),
+    countedEstimate: integer("counted_estimate"),
+    countedActual: integer("counted_actual"),
     updatedAt: text("updated_at").notNull(),
   },
   (t) => [

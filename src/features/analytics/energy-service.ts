@@ -46,8 +46,9 @@ export async function createCheckin(
   idempotency?: IdempotencyContext,
 ): Promise<WriteOutcome<EnergyCheckinDto, Envelope>> {
   const now = Date.now();
-  const at = checkinTime(input.at, now);
+  // `at` is checked only for a new write: a retry of a stored one replays its answer, however late.
   return writeOnce(db, userId, idempotency, () => {
+    const at = checkinTime(input.at, now);
     const id = newId(now);
     const createdAt = nowIso(now);
     const event = newEvent("energy.logged", userId, { checkin_id: id, level: input.level, at }, now);

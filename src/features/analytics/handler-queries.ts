@@ -1,7 +1,8 @@
 /**
- * The analytics handler's SQL: its one read per delivery, and the two upserts per event (the rollup
- * slices of its local day, its task's time record). Every counter is added (`x = x + excluded.x`), so
- * statements of many events commute; the receipt written with them makes each event count once.
+ * The analytics handler's SQL: its one read per delivery, the upserts per event (the rollup slices of
+ * its local day, its task's time record) and the sync of a completed task's timed counters. Every
+ * counter is added (`x = x + excluded.x`), so statements of many events commute; the receipt written
+ * with them makes each event count once.
  */
 import { inArray, type SQL, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
@@ -84,15 +85,12 @@ export function paidBy(userId: string, eventId: string, sourceKey: string): SQL 
 }
 
 /**
- * The actual minutes of a completed task in SQL, as `actualMinutesOf` defines them: the reported
- * minutes, else the focus time recorded on the task so far, rounded to the minute, when at least one.
+ * The actual minutes of a completed task in SQL over an `analytics_task_times` row, as `actualMinutesOf`
+ * defines them: the reported minutes, else the focus time recorded on the task, rounded to the minute,
+ * when at least one.
  */
-function actualMinutesSql(userId: string, taskId: string, reported: number | null): SQL {
-  if (reported !== null) return sql`${reported}`;
-  return sql`(SELECT CASE WHEN ROUND(t.focus_seconds / 60.0) > 0
-      THEN CAST(ROUND(t.focus_seconds / 60.0) AS INTEGER) END
-    FROM analytics_task_times t WHERE t.user_id = ${userId} AND t.task_id = ${taskId})`;
-}
+const ACTUAL_MINUTES_SQL = sql.raw(`COALESCE(reported_minutes, CASE WHEN ROUND(focus_seconds / 60.0) > 0
+  THEN CAST(ROUND(focus_seconds / 60.0) AS INTEGER) END)`);
 
 const COUNTER_COLUMNS = {
   tasksCreated: "tasks_created",
@@ -118,30 +116,23 @@ const COUNTER_KEYS = Object.keys(COUNTER_COLUMNS) as CounterKey[];
 /**
  * One statement adding the event's counters to every slice of its local day. XP is what the ledger
  * holds for this event (every grant of any kind, written earlier in the batch), so the rollups'
- * XP per local day equals the ledger's by construction.
+ * XP per local day equals the ledger's by construction. `parts` splits an event whose XP counts at
+ * another instant than its other counters (a focus session: started one hour, paid the next) into
+ * two statements, one per instant.
  */
 export function rollupUpsert(
   db: Database,
   target: { event: DomainEvent; rollup: EventRollup; day: string; slices: readonly Slice[]; now: string },
   guard: SQL | undefined,
+  parts: { counters: boolean; xp: boolean } = { counters: true, xp: true },
 ): BatchItem<"sqlite"> {
   const { event, rollup, day, slices, now } = target;
-  const user = event.user_id;
+  const counters = parts.counters ? (rollup.counters as Record<string, number>) : {};
   const values: Record<CounterKey, SQL> = Object.fromEntries(
-    COUNTER_KEYS.map((k) => [
-      k,
-      sql.raw(String(Math.trunc((rollup.counters as Record<string, number>)[k] ?? 0))),
-    ]),
+    COUNTER_KEYS.map((k) => [k, sql.raw(String(Math.trunc(counters[k] ?? 0)))]),
   ) as Record<CounterKey, SQL>;
-  values.xp = sql`(SELECT COALESCE(SUM(l.amount), 0) FROM xp_ledger l WHERE l.event_id = ${event.id})`;
-  let timedFrom = sql``;
-  if (rollup.timing && rollup.taskId) {
-    const estimate = Math.trunc(rollup.timing.estimatedMinutes);
-    timedFrom = sql`, (SELECT ${actualMinutesSql(user, rollup.taskId, rollup.timing.reportedMinutes)} AS actual) a`;
-    values.timedTasks = sql`CASE WHEN a.actual IS NULL THEN 0 ELSE 1 END`;
-    values.estimatedMinutes = sql`CASE WHEN a.actual IS NULL THEN 0 ELSE ${sql.raw(String(estimate))} END`;
-    values.actualMinutes = sql`COALESCE(a.actual, 0)`;
-    values.onTimeTasks = sql`CASE WHEN a.actual IS NOT NULL AND a.actual <= ${sql.raw(String(estimate))} THEN 1 ELSE 0 END`;
+  if (parts.xp) {
+    values.xp = sql`(SELECT COALESCE(SUM(l.amount), 0) FROM xp_ledger l WHERE l.event_id = ${event.id})`;
   }
   const sliceRows = sql.join(
     slices.map((s) => sql`(${s.dim}, ${s.key})`),
@@ -160,35 +151,50 @@ export function rollupUpsert(
   return rawStatement(
     db,
     sql`INSERT INTO analytics_rollups (user_id, day, dim, key, ${columns}, updated_at)
-    SELECT ${user}, ${day}, s.column1, s.column2, ${selected}, ${now}
-    FROM (VALUES ${sliceRows}) s${timedFrom}
+    SELECT ${event.user_id}, ${day}, s.column1, s.column2, ${selected}, ${now}
+    FROM (VALUES ${sliceRows}) s
     WHERE ${guard ?? sql`1`}
     ON CONFLICT (user_id, day, dim, key) DO UPDATE SET ${updates}, updated_at = excluded.updated_at`,
   );
 }
 
 /**
- * The task's time record: sums added, the category and estimate kept current, and on completion the
- * reported minutes and the completion time (a re-completion never reaches here: it counts once).
+ * The task's time record: sums added, the category as it is at this event (a cleared one too) and the
+ * estimate kept current; on completion the reported minutes, the completion time, and where its timed
+ * counters are counted (`completedOn`: the completion's local day and slices). A re-completion
+ * never reaches here: it counts once.
  */
 export function taskTimeUpsert(
   db: Database,
-  target: { userId: string; taskId: string; category: string | null; delta: TaskTimeDelta; now: string },
+  target: {
+    userId: string;
+    taskId: string;
+    category: string | null;
+    delta: TaskTimeDelta;
+    /** For a completion: the local day and slices it counts on. */
+    completedOn?: { day: string; slices: readonly Slice[] };
+    now: string;
+  },
   guard: SQL | undefined,
 ): BatchItem<"sqlite"> {
   const { userId, taskId, category, delta, now } = target;
   const completion = delta.completion;
   const int = (n: number) => sql.raw(String(Math.trunc(n)));
+  const counted = completion && target.completedOn;
+  const countedSlices = counted ? JSON.stringify(counted.slices.map((s) => [s.dim, s.key])) : null;
+  const timedEstimate = completion?.timedEstimate == null ? null : Math.trunc(completion.timedEstimate);
   return rawStatement(
     db,
     sql`INSERT INTO analytics_task_times (user_id, task_id, category, estimated_minutes, steps_completed,
-      step_minutes, focus_seconds, focus_sessions, reported_minutes, completed_at, updated_at)
+      step_minutes, focus_seconds, focus_sessions, reported_minutes, completed_at, counted_day,
+      counted_slices, counted_estimate, updated_at)
     SELECT ${userId}, ${taskId}, ${category}, ${delta.estimatedMinutes}, ${int(delta.stepsCompleted)},
       ${int(delta.stepMinutes)}, ${int(delta.focusSeconds)}, ${int(delta.focusSessions)},
-      ${completion?.reportedMinutes ?? null}, ${completion?.completedAt ?? null}, ${now}
+      ${completion?.reportedMinutes ?? null}, ${completion?.completedAt ?? null}, ${counted?.day ?? null},
+      ${countedSlices}, ${timedEstimate}, ${now}
     WHERE ${guard ?? sql`1`}
     ON CONFLICT (user_id, task_id) DO UPDATE SET
-      category = COALESCE(excluded.category, category),
+      category = excluded.category,
       estimated_minutes = ${completion ? sql`excluded.estimated_minutes` : sql`COALESCE(excluded.estimated_minutes, estimated_minutes)`},
       steps_completed = steps_completed + excluded.steps_completed,
       step_minutes = step_minutes + excluded.step_minutes,
@@ -196,6 +202,54 @@ export function taskTimeUpsert(
       focus_sessions = focus_sessions + excluded.focus_sessions,
       reported_minutes = ${completion ? sql`excluded.reported_minutes` : sql`reported_minutes`},
       completed_at = ${completion ? sql`excluded.completed_at` : sql`completed_at`},
+      counted_day = ${counted ? sql`excluded.counted_day` : sql`counted_day`},
+      counted_slices = ${counted ? sql`excluded.counted_slices` : sql`counted_slices`},
+      counted_estimate = ${counted ? sql`excluded.counted_estimate` : sql`counted_estimate`},
       updated_at = excluded.updated_at`,
   );
+}
+
+/**
+ * Brings a completed task's timed counters in its completion's rollup rows in line with its time
+ * record, whatever order the events arrived in: the difference between the actual minutes the
+ * record now gives and those already counted (`counted_actual`) is added to every slice the
+ * completion counted on, then remembered. Runs after the record's upsert, for the completion and for
+ * every focus session on the task; it does nothing before the completion, without an estimate, or
+ * when nothing changed — so it can run any number of times.
+ */
+export function timedCountersSync(
+  db: Database,
+  target: { userId: string; taskId: string; now: string },
+): BatchItem<"sqlite">[] {
+  const { userId, taskId, now } = target;
+  const row = sql`user_id = ${userId} AND task_id = ${taskId}
+    AND counted_day IS NOT NULL AND counted_slices IS NOT NULL AND counted_estimate IS NOT NULL`;
+  const timed = (v: string) => `CASE WHEN ${v} IS NULL THEN 0 ELSE 1 END`;
+  const estimated = (v: string) => `CASE WHEN ${v} IS NULL THEN 0 ELSE t.counted_estimate END`;
+  const onTime = (v: string) => `CASE WHEN ${v} IS NOT NULL AND ${v} <= t.counted_estimate THEN 1 ELSE 0 END`;
+  const delta = (of: (v: string) => string) => sql.raw(`(${of("t.actual")}) - (${of("t.counted_actual")})`);
+  return [
+    rawStatement(
+      db,
+      sql`INSERT INTO analytics_rollups (user_id, day, dim, key, timed_tasks, estimated_minutes,
+        actual_minutes, on_time_tasks, updated_at)
+      SELECT t.user_id, t.counted_day, json_extract(s.value, '$[0]'), json_extract(s.value, '$[1]'),
+        ${delta(timed)}, ${delta(estimated)}, COALESCE(t.actual, 0) - COALESCE(t.counted_actual, 0),
+        ${delta(onTime)}, ${now}
+      FROM (SELECT *, ${ACTUAL_MINUTES_SQL} AS actual FROM analytics_task_times WHERE ${row}) t,
+        json_each(t.counted_slices) s
+      WHERE t.actual IS NOT t.counted_actual
+      ON CONFLICT (user_id, day, dim, key) DO UPDATE SET
+        timed_tasks = timed_tasks + excluded.timed_tasks,
+        estimated_minutes = estimated_minutes + excluded.estimated_minutes,
+        actual_minutes = actual_minutes + excluded.actual_minutes,
+        on_time_tasks = on_time_tasks + excluded.on_time_tasks,
+        updated_at = excluded.updated_at`,
+    ),
+    rawStatement(
+      db,
+      sql`UPDATE analytics_task_times SET counted_actual = ${ACTUAL_MINUTES_SQL}
+      WHERE ${row} AND counted_actual IS NOT ${ACTUAL_MINUTES_SQL}`,
+    ),
+  ];
 }

@@ -82,7 +82,7 @@ export interface BucketSpan {
 
 // Dates as "YYYY-MM-DD" order as text (Math.min/max would not).
 const laterOf = (a: LocalDate, b: LocalDate) => [a, b].sort()[1] ?? a;
-const earlierOf = (a: LocalDate, b: LocalDate) => [a, b].sort()[0] ?? a;
+export const earlierOf = (a: LocalDate, b: LocalDate) => [a, b].sort()[0] ?? a;
 
 /** Every bucket that meets the range, in order, empty ones included; the first and last clipped to it. */
 export function bucketsOf(range: LocalRange, bucket: Bucket): BucketSpan[] {

@@ -5,7 +5,7 @@
 import { TASK_CATEGORIES, type TaskCategory } from "../../db/schema/tasks";
 import { addDays, type LocalDate } from "../../lib/time";
 import { type Bucket, bucketsOf, type LocalRange, mondayOf } from "./ranges";
-import { type Counters, type RollupRow, sumCounters } from "./rollup-queries";
+import { type Counters, type RollupRow, sumCounters, ZERO_COUNTERS } from "./rollup-queries";
 import { actualMinutesOf, actualSourceOf } from "./rollup-rules";
 import type { CountersDto, DashboardDto, TimedTaskDto, TimelineDto, TimeTrackingDto } from "./schemas";
 
@@ -157,6 +157,30 @@ export function timeSummaryOf(rows: readonly RollupRow[]): Pick<TimeTrackingDto,
     by_category: byCategory(rows)
       .filter(({ counters }) => counters.timedTasks > 0)
       .map(({ category, counters }) => ({ category, ...timedSums(counters) })),
+  };
+}
+
+/**
+ * Time tracking's totals and categories for one task: its own time record, timed (in the totals, and
+ * under its category when it has one) when it has an estimate and an actual time.
+ */
+export function taskSummaryOf(row: TaskTimeRow | undefined): Pick<TimeTrackingDto, "totals" | "by_category"> {
+  const estimate = row?.estimatedMinutes ?? 0;
+  const actual = row ? actualMinutesOf(row.reportedMinutes, row.focusSeconds) : null;
+  const counters: Counters =
+    estimate > 0 && actual !== null
+      ? {
+          ...ZERO_COUNTERS,
+          timedTasks: 1,
+          estimatedMinutes: estimate,
+          actualMinutes: actual,
+          onTimeTasks: actual <= estimate ? 1 : 0,
+        }
+      : ZERO_COUNTERS;
+  const category = row?.category ?? null;
+  return {
+    totals: timedSums(counters),
+    by_category: category && counters.timedTasks > 0 ? [{ category, ...timedSums(counters) }] : [],
   };
 }
 

@@ -1,11 +1,12 @@
 /**
  * Reads of the rollups: the only way analytics, patterns, insights and suggestions see a user's history.
  * Each read is one query on the primary key (user, day range), so it stays bounded by the range asked
- * for (at most MAX_RANGE_DAYS days × the slices of a day), never by how much history the user has.
+ * for (at most MAX_RANGE_DAYS days × the slices of a day), never by how much history the user has;
+ * the aggregate read sums in SQL, so what comes back is bounded by the slices alone (× 7 weekdays).
  */
-import { and, between, eq, inArray } from "drizzle-orm";
+import { and, asc, between, eq, inArray, type SQL, sql } from "drizzle-orm";
 import type { Database } from "../../db";
-import { analyticsRollups, type RollupDimension } from "../../db/schema";
+import { analyticsRollups, ROLLUP_DIMENSIONS, type RollupDimension } from "../../db/schema";
 import type { LocalDate } from "../../lib/time";
 
 /** The longest range any analytics read covers. */
@@ -72,4 +73,63 @@ export function rollupsQuery(
         inArray(analyticsRollups.dim, [...dims]),
       ),
     );
+}
+
+/**
+ * A slice of the user's rollups summed, in SQL, over the days of a range that fall on one weekday:
+ * what patterns and insights compare, in a few hundred rows (slices × 7) however long the range.
+ */
+export interface RollupAggregate extends Counters {
+  dim: RollupDimension;
+  key: string;
+  /** The ISO weekday of the days summed: 1 = Monday … 7 = Sunday (as `weekdayOf` in ranges.ts). */
+  weekday: number;
+  /** How many of those days have a row in this slice (a day with nothing in it has none). */
+  days: number;
+}
+
+/** SQLite's `%w` counts from Sunday = 0; shifted to ISO weekdays. */
+const ISO_WEEKDAY = sql<number>`((CAST(strftime('%w', ${analyticsRollups.day}) AS INTEGER) + 6) % 7) + 1`;
+
+const SUMMED = Object.fromEntries(
+  COUNTER_KEYS.map((k) => [k, sql<number>`SUM(${analyticsRollups[k]})`.mapWith(Number)]),
+) as { [K in keyof Counters]: SQL<number> };
+
+/** A user's rollups from `from` to `to` (inclusive) of the given slices, summed per slice and weekday. */
+export async function readRollupAggregates(
+  db: Database,
+  userId: string,
+  from: LocalDate,
+  to: LocalDate,
+  dims: readonly RollupDimension[] = ROLLUP_DIMENSIONS,
+): Promise<RollupAggregate[]> {
+  return rollupAggregatesQuery(db, userId, from, to, dims).all();
+}
+
+/** The query of `readRollupAggregates`, to run in a `db.batch` with other reads. Ordered by slice, then weekday. */
+export function rollupAggregatesQuery(
+  db: Database,
+  userId: string,
+  from: LocalDate,
+  to: LocalDate,
+  dims: readonly RollupDimension[] = ROLLUP_DIMENSIONS,
+) {
+  return db
+    .select({
+      dim: analyticsRollups.dim,
+      key: analyticsRollups.key,
+      weekday: sql<number>`${ISO_WEEKDAY}`.mapWith(Number).as("weekday"),
+      days: sql<number>`COUNT(*)`.mapWith(Number),
+      ...SUMMED,
+    })
+    .from(analyticsRollups)
+    .where(
+      and(
+        eq(analyticsRollups.userId, userId),
+        between(analyticsRollups.day, from, to),
+        inArray(analyticsRollups.dim, [...dims]),
+      ),
+    )
+    .groupBy(analyticsRollups.dim, analyticsRollups.key, ISO_WEEKDAY)
+    .orderBy(asc(analyticsRollups.dim), asc(analyticsRollups.key), ISO_WEEKDAY);
 }

@@ -47,20 +47,26 @@ export interface TaskTimeDelta {
   focusSessions: number;
   /** The task's estimate as the event knows it (null: the event does not say). */
   estimatedMinutes: number | null;
-  /** Set by task.completed: the minutes reported for the task, and when it was completed. */
-  completion?: { reportedMinutes: number | null; completedAt: string };
+  /**
+   * Set by task.completed: the minutes reported for the task, when it was completed, and the estimate
+   * its timed counters compare the actual minutes with (null: no estimate, never timed).
+   */
+  completion?: { reportedMinutes: number | null; completedAt: string; timedEstimate: number | null };
 }
 
 export interface EventRollup {
-  /** The instant the event counts at (its local day and hour): when it happened, or when a check-in was felt. */
+  /**
+   * The instant the event counts at (its local day and hour): when it happened, when a check-in was
+   * felt, or when a focus session started.
+   */
   at: string;
+  /** When the event's XP was earned, if not at `at`: a focus session is paid when it ends (the ledger's time). */
+  xpAt?: string;
   taskId: string | null;
   counters: EventCounters;
   /** A check-in is its own energy slice. */
   energy?: EnergyLevel;
   taskTime?: TaskTimeDelta;
-  /** task.completed with an estimate: the timed counters compare it with the actual minutes. */
-  timing?: { estimatedMinutes: number; reportedMinutes: number | null };
   /**
    * A completion counts once, as its XP does: only when this event paid the source (`step:<id>`,
    * `task:<id>`). A step reopened and completed again adds nothing, exactly as it earns nothing.
@@ -85,11 +91,12 @@ export function rollupOf(event: DomainEvent): EventRollup {
         taskTime: {
           ...NO_TIME,
           estimatedMinutes: estimate,
-          completion: { reportedMinutes: event.data.actual_minutes, completedAt: at },
+          completion: {
+            reportedMinutes: event.data.actual_minutes,
+            completedAt: at,
+            timedEstimate: estimate !== null && estimate > 0 ? estimate : null,
+          },
         },
-        ...(estimate !== null && estimate > 0
-          ? { timing: { estimatedMinutes: estimate, reportedMinutes: event.data.actual_minutes } }
-          : {}),
         countsOnceAs: `task:${event.data.task_id}`,
       };
     }
@@ -110,8 +117,11 @@ export function rollupOf(event: DomainEvent): EventRollup {
     case "focus.abandoned": {
       const seconds = focusSecondsOf(event.data.actual_minutes);
       const taskId = event.data.task_id;
+      // The session counts when it was started (patterns speak of the sessions you start); its XP
+      // stays where gamification's ledger puts it, at the end (the event's time).
       return {
-        at,
+        at: event.data.started_at,
+        xpAt: at,
         taskId,
         counters: {
           focusSeconds: seconds,
@@ -172,7 +182,7 @@ export function slicesOf(
 /**
  * The actual minutes of a completed task: the minutes reported for it (by the user, or by the agent
  * that completed it), else the focus time spent on it rounded to the minute, else unknown (null).
- * The handler applies the same rule in SQL (`actualMinutesSql`); this is the one written definition.
+ * The handler applies the same rule in SQL (`ACTUAL_MINUTES_SQL`); this is the one written definition.
  */
 export function actualMinutesOf(reportedMinutes: number | null, focusSeconds: number): number | null {
   if (reportedMinutes !== null) return reportedMinutes;

@@ -154,7 +154,16 @@ export type TimelineDto = z.infer<typeof TimelineSchema>;
 
 export const TimeTrackingQuerySchema = PaginationQuerySchema.extend({
   ...RangeQuery,
-  task_id: z.string().min(1).max(200).optional().openapi({ description: "Only this task of yours" }),
+  task_id: z
+    .string()
+    .min(1)
+    .max(200)
+    .optional()
+    .openapi({
+      description:
+        "Only this task of yours (a deleted one is 404): the totals are its own, and only the bounds you give " +
+        "apply, so a task completed long ago is found (`from` then defaults to its completion day)",
+    }),
 });
 
 const TimedSums = {
@@ -179,11 +188,9 @@ export const TimedTaskSchema = z
       .openapi({ description: "Its completed steps' estimates, summed" }),
     focus_minutes: z.number(),
     focus_sessions: z.number().int(),
-    reported_minutes: z
-      .number()
-      .int()
-      .nullable()
-      .openapi({ description: "Reported by you or by the agent that did it" }),
+    reported_minutes: z.number().int().nullable().openapi({
+      description: "Reported by you or by the agent that did it (the task's actual_minutes now)",
+    }),
     actual_minutes: z
       .number()
       .int()

@@ -1,20 +1,22 @@
 /**
  * The analytics reads (dashboard, timeline, time tracking): each reads the user's time zone and then
- * rollups (through `rollupsQuery`) and, for time tracking, the per-task time records — never tasks,
- * steps, focus sessions or events. Two D1 round trips each.
+ * rollups (through `rollupsQuery`) and, for time tracking, the per-task time records (joined with their
+ * tasks for the title, the current reported minutes and whether deleted) — never steps, focus
+ * sessions or events. Two D1 round trips each.
  */
-import { and, desc, eq, gte, lt, type SQL, sql } from "drizzle-orm";
+import { and, desc, eq, gte, isNotNull, isNull, lt, type SQL, sql } from "drizzle-orm";
 import type { Database } from "../../db";
 import { analyticsTaskTimes, tasks, users } from "../../db/schema";
 import { notFound } from "../../lib/errors";
 import { type Page, pageOf, rowsToFetch } from "../../lib/pagination";
 import { addDays, type LocalDate, localParts, startOfLocalDay } from "../../lib/time";
 import { streakFor } from "../gamification/service";
-import { type Bucket, resolveRange } from "./ranges";
+import { type Bucket, checkOrder, earlierOf, resolveRange } from "./ranges";
 import {
   dashboardOf,
   dashboardRange,
   type TaskTimeRow,
+  taskSummaryOf,
   timedTaskOf,
   timelineOf,
   timeSummaryOf,
@@ -53,6 +55,12 @@ export async function timelineFor(
 /** A time-tracking page's cursor: the last task's completion time and id. */
 export const TASK_TIME_CURSOR = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z~[\x21-\x7e]{1,200}$/;
 
+/**
+ * Time tracking over a range: totals and categories from the rollups, the tasks from their time
+ * records. With `task_id`, that one task alone: its totals from its own record, and only the bounds the
+ * client gave (a task completed long ago is still found); `from` then defaults to its completion day.
+ * A deleted task is not listed, and its id is 404, like another user's.
+ */
 export async function timeTrackingFor(
   db: Database,
   userId: string,
@@ -71,43 +79,73 @@ export async function timeTrackingFor(
     db
       .select({ id: tasks.id })
       .from(tasks)
-      .where(and(eq(tasks.userId, userId), eq(tasks.id, taskId ?? ""))),
+      .where(and(eq(tasks.userId, userId), eq(tasks.id, taskId ?? ""), isNull(tasks.deletedAt))),
   ]);
   if (taskId !== undefined && owned.length === 0) throw notFound("Task");
   const timezone = owner[0]?.timezone ?? "UTC";
-  const range = resolveRange(query, localParts(timezone, now).date);
+  const today = localParts(timezone, now).date;
+  const dayStart = (day: LocalDate) => new Date(startOfLocalDay(timezone, day)).toISOString();
+  const pageOfTimes = (rows: TaskTimeRow[]) =>
+    pageOf(rows, query.limit, timedTaskOf, (row) => `${row.completedAt}~${row.taskId}`);
+
+  if (taskId !== undefined) {
+    checkOrder(query.from, query.to);
+    const times = (await taskTimesQuery(db, userId, {
+      since: query.from === undefined ? undefined : dayStart(query.from),
+      until: query.to === undefined ? undefined : dayStart(addDays(query.to, 1)),
+      taskId,
+      after,
+      limit: rowsToFetch(query.limit),
+    })) as TaskTimeRow[];
+    const to = query.to ?? today;
+    const completed = times[0] ? localParts(timezone, Date.parse(times[0].completedAt)).date : to;
+    const from = query.from ?? earlierOf(completed, to);
+    const page = pageOfTimes(times);
+    return {
+      body: { timezone, from, to, ...taskSummaryOf(times[0]), tasks: page.items },
+      page,
+    };
+  }
+
+  const range = resolveRange(query, today);
   const [rows, times] = await db.batch([
     rollupsQuery(db, userId, range.from, range.to, ["all", "category"]),
     taskTimesQuery(db, userId, {
-      since: new Date(startOfLocalDay(timezone, range.from)).toISOString(),
-      until: new Date(startOfLocalDay(timezone, addDays(range.to, 1))).toISOString(),
-      taskId,
+      since: dayStart(range.from),
+      until: dayStart(addDays(range.to, 1)),
+      taskId: undefined,
       after,
       limit: rowsToFetch(query.limit),
     }),
   ]);
-  const page = pageOf(
-    times as TaskTimeRow[],
-    query.limit,
-    timedTaskOf,
-    (row) => `${row.completedAt}~${row.taskId}`,
-  );
+  const page = pageOfTimes(times as TaskTimeRow[]);
   return {
     body: { timezone, from: range.from, to: range.to, ...timeSummaryOf(rows), tasks: page.items },
     page,
   };
 }
 
-/** The user's tasks completed in [since, until), newest first, after the cursor; titles from tasks. */
+/**
+ * The user's tasks completed in [since, until) (either bound may be absent), newest first, after the
+ * cursor; deleted tasks left out. Titles and the reported minutes come from the task as it is now: an
+ * `actual_minutes` changed after completion shows here (no event carries it to the rollups).
+ */
 function taskTimesQuery(
   db: Database,
   userId: string,
-  q: { since: string; until: string; taskId: string | undefined; after: string | null; limit: number },
+  q: {
+    since: string | undefined;
+    until: string | undefined;
+    taskId: string | undefined;
+    after: string | null;
+    limit: number;
+  },
 ) {
   const conditions: (SQL | undefined)[] = [
     eq(analyticsTaskTimes.userId, userId),
-    gte(analyticsTaskTimes.completedAt, q.since),
-    lt(analyticsTaskTimes.completedAt, q.until),
+    isNotNull(analyticsTaskTimes.completedAt),
+    q.since === undefined ? undefined : gte(analyticsTaskTimes.completedAt, q.since),
+    q.until === undefined ? undefined : lt(analyticsTaskTimes.completedAt, q.until),
     q.taskId === undefined ? undefined : eq(analyticsTaskTimes.taskId, q.taskId),
   ];
   if (q.after) {
@@ -127,10 +165,13 @@ function taskTimesQuery(
       stepMinutes: analyticsTaskTimes.stepMinutes,
       focusSeconds: analyticsTaskTimes.focusSeconds,
       focusSessions: analyticsTaskTimes.focusSessions,
-      reportedMinutes: analyticsTaskTimes.reportedMinutes,
+      reportedMinutes: tasks.actualMinutes,
     })
     .from(analyticsTaskTimes)
-    .innerJoin(tasks, and(eq(tasks.id, analyticsTaskTimes.taskId), eq(tasks.userId, userId)))
+    .innerJoin(
+      tasks,
+      and(eq(tasks.id, analyticsTaskTimes.taskId), eq(tasks.userId, userId), isNull(tasks.deletedAt)),
+    )
     .where(and(...conditions))
     .orderBy(desc(analyticsTaskTimes.completedAt), desc(analyticsTaskTimes.taskId))
     .limit(q.limit);
