@@ -1,12 +1,13 @@
 /**
  * Patterns and insights for a user: two D1 round trips (their time zone — with the streak, for
- * insights — then the rollups of the range in every slice), the rest is pure.
+ * insights — then the rollups of the range: day totals, and the other slices summed in SQL), the rest
+ * is pure.
  */
 import { eq } from "drizzle-orm";
 import type { Database } from "../../db";
 import { users } from "../../db/schema";
 import { addDays, type LocalDate, localParts } from "../../lib/time";
-import { readRollups } from "../analytics/rollup-queries";
+import { rollupAggregatesQuery, rollupsQuery } from "../analytics/rollup-queries";
 import { streakFor } from "../gamification/service";
 import type { InsightWriter } from "./insight-writer";
 import { buildInsights } from "./insights";
@@ -28,14 +29,39 @@ interface History {
   rows: RollupInput[];
 }
 
+/**
+ * What patterns and insights read of the rollups, in one round trip whatever the range: the day
+ * totals (one row a day: weekdays and active days need the days), the hour, category and energy slices
+ * summed over the range in SQL (a few hundred rows instead of one per slice a day), and the hour slices
+ * of one day when a day must be cut at this time of day (the same weekday last week).
+ */
+async function rollupsOf(
+  db: Database,
+  userId: string,
+  range: { from: LocalDate; to: LocalDate },
+  hoursOf: LocalDate | undefined,
+): Promise<RollupInput[]> {
+  const [days, slices, hours] = await db.batch([
+    rollupsQuery(db, userId, range.from, range.to, ["all"]),
+    rollupAggregatesQuery(db, userId, range.from, range.to, ["hour", "category", "energy"]),
+    rollupsQuery(db, userId, hoursOf ?? "", hoursOf ?? "", hoursOf ? ["hour"] : []),
+  ]);
+  // A slice summed over the range belongs to no single day: SUMMED_DAY matches no date, so nothing
+  // that looks a day up (the hours of last week's day) ever mistakes it for one.
+  const summed = slices.map(({ weekday: _weekday, days: _days, ...row }) => ({ ...row, day: SUMMED_DAY }));
+  return [...days, ...summed, ...hours];
+}
+
+/** The `day` of a slice summed over a whole range (see `rollupsOf`). */
+export const SUMMED_DAY = "range";
+
 /** The last `days` local days of the user's rollups, today included. */
 async function historyOf(db: Database, userId: string, days: number, now: number): Promise<History> {
   const owner = await db.select({ timezone: users.timezone }).from(users).where(eq(users.id, userId)).get();
   const timezone = owner?.timezone ?? "UTC";
   const to = localParts(timezone, now).date;
   const from = addDays(to, 1 - days);
-  const rows = await readRollups(db, userId, from, to, ["all", "hour", "category", "energy"]);
-  return { timezone, from, to, rows };
+  return { timezone, from, to, rows: await rollupsOf(db, userId, { from, to }, undefined) };
 }
 
 export async function patternsFor(
@@ -73,7 +99,8 @@ export async function insightsFor(
   const streak = await streakFor(db, userId, now);
   const to = streak.today;
   const from = addDays(to, 1 - days);
-  const rows = await readRollups(db, userId, from, to, ["all", "hour", "category", "energy"]);
+  // Last week's same day, cut at this hour, is what "so far this week" is compared with.
+  const rows = await rollupsOf(db, userId, { from, to }, addDays(to, -7));
   const { patterns } = findPatterns(rows, to);
   const hour = localParts(streak.timezone, now).hour;
   const local = buildInsights({ rows, patterns, today: to, hour, days, streak });
