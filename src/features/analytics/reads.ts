@@ -127,17 +127,20 @@ export function timelineOf(
   rows: readonly RollupRow[],
   ctx: { range: LocalRange; bucket: Bucket; timezone: string },
 ): TimelineDto {
-  const totals = rows.filter((r) => r.dim === "all");
-  return {
-    timezone: ctx.timezone,
-    from: ctx.range.from,
-    to: ctx.range.to,
-    bucket: ctx.bucket,
-    buckets: bucketsOf(ctx.range, ctx.bucket).map((span) => ({
-      ...span,
-      ...toCountersDto(totalOf(totals, span.from, span.to)),
-    })),
-  };
+  // Buckets are in order and do not overlap: one walk over the days in order fills them all (a year
+  // by day is 365 buckets over 365 rows, not 365 scans of them).
+  const totals = rows
+    .filter((r) => r.dim === "all")
+    .sort((a, b) => (a.day < b.day ? -1 : a.day > b.day ? 1 : 0));
+  let next = 0;
+  const buckets = bucketsOf(ctx.range, ctx.bucket).map((span) => {
+    while (next < totals.length && (totals[next]?.day ?? "") < span.from) next++;
+    const inSpan: RollupRow[] = [];
+    while (next < totals.length && (totals[next]?.day ?? "") <= span.to)
+      inSpan.push(totals[next++] as RollupRow);
+    return { ...span, ...toCountersDto(sumCounters(inSpan)) };
+  });
+  return { timezone: ctx.timezone, from: ctx.range.from, to: ctx.range.to, bucket: ctx.bucket, buckets };
 }
 
 function timedSums(c: Counters) {
