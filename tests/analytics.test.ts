@@ -230,7 +230,20 @@ describe("the dashboard", () => {
     expect(d.streak.current_days).toBe(1);
   });
 
-  it("answers a new user with zeros, in two round trips", async () => {
+  it("counts today's work on the user's own today, in the zones furthest from UTC", async () => {
+    // Frozen: a local midnight passing between the write and the read would move "today".
+    freezeClock();
+    for (const zone of ["Pacific/Kiritimati", "Pacific/Pago_Pago"]) {
+      const user = await analyticsUser(zone);
+      await createTask(user, { title: "Made just now" });
+      await settle(user.id);
+      const d = await dashboardOf(user);
+      expect(d.today).toMatchObject({ date: localDateOf(Date.now(), zone), tasks_created: 1 });
+      expect(d.this_week.tasks_created).toBe(1);
+    }
+  });
+
+  it("answers a new user with zeros, in one round trip (the streak and the rollups in one batch)", async () => {
     const user = await createUser({ timezone: "Europe/Berlin" });
     const d = await dashboardOf(user);
     expect(d.timezone).toBe("Europe/Berlin");
@@ -238,7 +251,7 @@ describe("the dashboard", () => {
     expect(d.top_categories).toEqual([]);
     expect(await tripsFor("/api/v1/analytics/dashboard", { token: user.token })).toEqual({
       status: 200,
-      trips: 2,
+      trips: 1,
     });
   });
 });

@@ -7,14 +7,14 @@
 import { and, desc, eq, gte, isNotNull, isNull, lt, type SQL, sql } from "drizzle-orm";
 import type { Database } from "../../db";
 import { analyticsTaskTimes, tasks, users } from "../../db/schema";
+import { D1Batch } from "../../lib/batch";
 import { notFound } from "../../lib/errors";
 import { type Page, pageOf, rowsToFetch } from "../../lib/pagination";
 import { addDays, type LocalDate, localParts, startOfLocalDay } from "../../lib/time";
-import { streakFor } from "../gamification/service";
+import { streakIn } from "../gamification/service";
 import { type Bucket, checkOrder, earlierOf, resolveRange } from "./ranges";
 import {
   dashboardOf,
-  dashboardRange,
   type TaskTimeRow,
   taskSummaryOf,
   timedTaskOf,
@@ -32,12 +32,22 @@ export async function timezoneOf(db: Database, userId: string): Promise<string> 
   return (await timezoneQuery(db, userId).get())?.timezone ?? "UTC";
 }
 
-/** The dashboard: the streak (gamification's own answer, which also names today), then the rollups. */
+/**
+ * The dashboard in one round trip: the streak (gamification's own answer, which also names the user's
+ * today) and the rollups in the same batch. The rollups read cover every day the dashboard's range
+ * can start or end on, whatever the user's time zone; `dashboardOf` keeps the days it needs.
+ */
 export async function dashboardFor(db: Database, userId: string, now = Date.now()): Promise<DashboardDto> {
-  const streak = await streakFor(db, userId, now);
-  const range = dashboardRange(streak.today);
-  const rows = await readRollups(db, userId, range.from, range.to, ["all", "category"]);
-  return dashboardOf(rows, { today: streak.today, timezone: streak.timezone, streak });
+  // Local today is the UTC date ± 1, and the range starts at most 13 days before local today.
+  const utcToday = new Date(now).toISOString().slice(0, 10);
+  const batch = new D1Batch();
+  const streakOf = streakIn(batch, db, userId, now);
+  const rollups = batch.add(
+    rollupsQuery(db, userId, addDays(utcToday, -14), addDays(utcToday, 1), ["all", "category"]),
+  );
+  const results = await batch.run(db);
+  const streak = streakOf(results);
+  return dashboardOf(rollups(results), { today: streak.today, timezone: streak.timezone, streak });
 }
 
 export async function timelineFor(

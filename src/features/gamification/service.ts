@@ -14,6 +14,7 @@ import {
   xpLedger,
 } from "../../db/schema";
 import type { Env } from "../../env";
+import { D1Batch } from "../../lib/batch";
 import { ApiError, notFound } from "../../lib/errors";
 import { newEvent } from "../../lib/events/envelope";
 import { writeEvent } from "../../lib/events/outbox";
@@ -42,29 +43,49 @@ import type {
 import { streakRulesFor } from "./streak-rules";
 import { bonusXp, combinedMultiplier, focusXp, stepXp, taskXp } from "./xp";
 
-/** The user's time zone, progress, recent active days and badge count: what the profile shows. */
-async function readStanding(db: Database, userId: string, now: number) {
+/**
+ * The reads of the user's time zone, progress, recent active days, badge count and pet level (what the
+ * profile and the streak rest on), added to `batch`; the answer reads them back from its results. So a
+ * caller can put the standing in a batch of its own reads: one round trip for both.
+ */
+function standingIn(batch: D1Batch, db: Database, userId: string, now: number) {
   const since = addDays(new Date(now).toISOString().slice(0, 10), -STREAK_LOOKBACK_DAYS);
-  const [owner, progress, days, unlocked, pet] = await db.batch([
-    db.select({ timezone: users.timezone }).from(users).where(eq(users.id, userId)),
-    db.select().from(userProgress).where(eq(userProgress.userId, userId)),
+  const owner = batch.add(db.select({ timezone: users.timezone }).from(users).where(eq(users.id, userId)));
+  const progress = batch.add(db.select().from(userProgress).where(eq(userProgress.userId, userId)));
+  const days = batch.add(
     db
       .select({ day: activityDays.day })
       .from(activityDays)
       .where(and(eq(activityDays.userId, userId), gte(activityDays.day, since))),
-    db.select({ n: count() }).from(userBadges).where(eq(userBadges.userId, userId)),
+  );
+  const unlocked = batch.add(db.select({ n: count() }).from(userBadges).where(eq(userBadges.userId, userId)));
+  const pet = batch.add(
     db.select({ level: userPets.level }).from(userPets).where(eq(userPets.userId, userId)),
-  ]);
-  const timezone = owner[0]?.timezone ?? "UTC";
-  return {
-    timezone,
-    today: localParts(timezone, now).date,
-    progress: progress[0],
-    days: days.map((d) => d.day),
-    badges: unlocked[0]?.n ?? 0,
-    /** Freeze rules: a pet with Streak Shield lets the user hold one more. */
-    rules: streakRulesFor(pet[0]?.level),
+  );
+  return (results: readonly unknown[]) => {
+    const timezone = owner(results)[0]?.timezone ?? "UTC";
+    return {
+      timezone,
+      today: localParts(timezone, now).date,
+      progress: progress(results)[0],
+      days: days(results).map((d) => d.day),
+      badges: unlocked(results)[0]?.n ?? 0,
+      /** Freeze rules: a pet with Streak Shield lets the user hold one more. */
+      rules: streakRulesFor(pet(results)[0]?.level),
+    };
   };
+}
+
+async function readStanding(db: Database, userId: string, now: number) {
+  const batch = new D1Batch();
+  const standing = standingIn(batch, db, userId, now);
+  return standing(await batch.run(db));
+}
+
+/** The streak's reads added to another feature's batch, and the streak read back from its results. */
+export function streakIn(batch: D1Batch, db: Database, userId: string, now = Date.now()) {
+  const standing = standingIn(batch, db, userId, now);
+  return (results: readonly unknown[]) => streakOf(standing(results));
 }
 
 function streakOf(standing: {
