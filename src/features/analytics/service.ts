@@ -56,10 +56,46 @@ export async function timelineFor(
   query: { from?: LocalDate | undefined; to?: LocalDate | undefined; bucket?: Bucket | undefined },
   now = Date.now(),
 ): Promise<TimelineDto> {
-  const timezone = await timezoneOf(db, userId);
+  const bucket = query.bucket ?? "day";
+  const read = widestRange(query, now);
+  if (!read) {
+    // Valid in some zones only (or in none): the exact range once the zone is known, or its 422.
+    const timezone = await timezoneOf(db, userId);
+    const range = resolveRange(query, localParts(timezone, now).date);
+    return timelineOf(await readRollups(db, userId, range.from, range.to, ["all"]), {
+      range,
+      bucket,
+      timezone,
+    });
+  }
+  // One round trip: the time zone, and every day the range could cover in any zone.
+  const [owner, rows] = await db.batch([
+    timezoneQuery(db, userId),
+    rollupsQuery(db, userId, read.from, read.to, ["all"]),
+  ]);
+  const timezone = owner[0]?.timezone ?? "UTC";
   const range = resolveRange(query, localParts(timezone, now).date);
-  const rows = await readRollups(db, userId, range.from, range.to, ["all"]);
-  return timelineOf(rows, { range, bucket: query.bucket ?? "day", timezone });
+  // timelineOf keeps the days of the user's own range.
+  return timelineOf(rows, { range, bucket, timezone });
+}
+
+/**
+ * The range a query covers whatever the user's time zone (their today is the UTC date ± 1), when it
+ * is valid for every such today; undefined otherwise, and the exact range is read once the zone is
+ * known (its 422 comes from there).
+ */
+function widestRange(
+  query: { from?: LocalDate | undefined; to?: LocalDate | undefined },
+  now: number,
+): { from: LocalDate; to: LocalDate } | undefined {
+  const utcToday = new Date(now).toISOString().slice(0, 10);
+  try {
+    const earliest = resolveRange(query, addDays(utcToday, -1));
+    const latest = resolveRange(query, addDays(utcToday, 1));
+    return { from: earliest.from, to: latest.to };
+  } catch {
+    return undefined;
+  }
 }
 
 /** A time-tracking page's cursor: the last task's completion time and id. */
