@@ -3,9 +3,11 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { createDatabase } from "../src/db";
 import type { LearningMessage } from "../src/features/learning/messages";
-import { claimRun, nightOf } from "../src/features/learning/runs";
+import { claimRun, nightOf, RUNNING_STALE_MS } from "../src/features/learning/runs";
 import { trainOwner } from "../src/features/learning/training";
 import worker, { CRONS } from "../src/index";
+import { cleanUpExpired, idAt, PREDICTION_LOG_RETENTION_MS } from "../src/jobs/housekeeping";
+import { newId } from "../src/lib/ids";
 import { callJson, callWith, createUser, problemOf } from "./helpers/api";
 import {
   capturingLearningQueue,
@@ -234,6 +236,44 @@ describe("the nightly training", () => {
     const duration = (await modelsOf(user.id)).filter((m) => m.kind === "duration");
     expect(duration.map((m) => m.version)).toEqual([1, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
     expect(duration[0]?.promoted).toBe(1);
+  });
+
+  it("retakes a run left running past its time (its consumer died)", async () => {
+    const user = await createUser();
+    const db = createDatabase(env.DB);
+    const night = `test-stale-${crypto.randomUUID()}`;
+    await claimRun(db, user.id, night, Date.now());
+    const started = (ms: number) =>
+      env.DB.prepare(
+        "UPDATE learning_runs SET status = 'running', detail = ? WHERE user_id = ? AND night = ?",
+      )
+        .bind(JSON.stringify({ started_at: new Date(Date.now() - ms).toISOString() }), user.id, night)
+        .run();
+    await started(60_000);
+    expect(await trainOwner(db, user.id, night)).toBeNull();
+    await started(RUNNING_STALE_MS + 60_000);
+    expect(await trainOwner(db, user.id, night)).toMatchObject({ owner: user.id, status: "skipped" });
+  });
+
+  it("forgets logged predictions after 180 days (housekeeping)", async () => {
+    const user = await createUser();
+    const idOf = (ms: number) => `${idAt(ms)}7000-8000-000000000000`;
+    const old = idOf(Date.now() - PREDICTION_LOG_RETENTION_MS - 86_400_000);
+    const recent = idOf(Date.now() - 86_400_000);
+    for (const id of [old, recent])
+      await env.DB.prepare(
+        "INSERT INTO prediction_log (id, user_id, kind, subject, model_id, predicted, created_at) VALUES (?, ?, 'duration', ?, 'prior', 25, ?)",
+      )
+        .bind(id, user.id, id, new Date().toISOString())
+        .run();
+    await cleanUpExpired(env);
+    const left = await env.DB.prepare("SELECT id FROM prediction_log WHERE user_id = ?")
+      .bind(user.id)
+      .all<{ id: string }>();
+    expect(left.results.map((r) => r.id)).toEqual([recent]);
+    // The bound sorts like the ids newId makes at that instant.
+    expect(idAt(Date.now()) < newId(Date.now() + 1)).toBe(true);
+    expect(idAt(Date.now() + 1000) > newId(Date.now())).toBe(true);
   });
 
   it("trains on a year of history in well under a second", async () => {
