@@ -387,7 +387,7 @@ async function train(base, token, userId) {
   await request(base, "POST", "/api/v1/models/retrain", { token, expected: 202 });
   const db = new DatabaseSync(d1File(), { readOnly: true });
   const run = db.prepare(
-    "SELECT status, training_ms, detail FROM learning_runs WHERE user_id = ? AND status != 'queued' ORDER BY queued_at DESC LIMIT 1",
+    "SELECT status, training_ms, detail FROM learning_runs WHERE user_id = ? AND status NOT IN ('queued', 'running') ORDER BY queued_at DESC LIMIT 1",
   );
   for (;;) {
     const row = run.get(userId);

@@ -59,7 +59,18 @@ export default {
       return;
     }
     if (controller.cron === CRONS.nightly) {
-      ctx.waitUntil(scheduleNightlyTraining(env, controller.scheduledTime));
+      // A failure here would vanish inside waitUntil: log it (the next night tries again).
+      ctx.waitUntil(
+        scheduleNightlyTraining(env, controller.scheduledTime).catch((error: unknown) => {
+          console.error(
+            JSON.stringify({
+              level: "error",
+              message: "nightly training not scheduled",
+              error: String(error),
+            }),
+          );
+        }),
+      );
       return;
     }
     // Daily challenges need no job: they are derived from the date (features/gamification/challenges.ts).

@@ -1,13 +1,14 @@
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { afterEach, describe, expect, it } from "vitest";
 import { createDatabase } from "../src/db";
-import { POPULATION_NOTE, PRIOR_NOTE } from "../src/features/learning/answering";
+import { NOT_YET_BETTER_NOTE, PRIOR_NOTE, populationNote } from "../src/features/learning/answering";
 import { scoreTask } from "../src/features/learning/suggestions";
-import { trainOwner } from "../src/features/learning/training";
 import { newEvent } from "../src/lib/events/envelope";
 import { writeEvent } from "../src/lib/events/outbox";
 import { call, callJson, createUser, problemOf, type TestUser } from "./helpers/api";
-import { insertHistory, markActive } from "./helpers/learning";
+import { freezeClock, nextUtc, thawClock } from "./helpers/clock";
+import { tripsFor } from "./helpers/counting-d1";
+import { insertHistory, markActive, trainNow } from "./helpers/learning";
 import { generateHistory } from "./helpers/learning-history";
 import { deliver, settle } from "./helpers/outbox";
 import { splitTask } from "./helpers/splitting";
@@ -49,38 +50,67 @@ const logRows = async (userId: string, kind: string) =>
       }>()
   ).results;
 
-/** A user with a year of the optimist's history and models trained on it. */
+afterEach(() => thawClock());
+
+/** A user with four months of the optimist's history (a fixed seed) and models trained on it. */
 async function trainedOptimist(): Promise<TestUser> {
+  // Everyone's model, trained on other optimists by another test, would rightly win over theirs.
+  await withoutPopulation();
   const user = await createUser();
-  await insertHistory(user.id, generateHistory("optimist", { days: 120, now: Date.now(), seed: user.id }));
-  await trainOwner(createDatabase(env.DB), user.id, `test-${user.id}`);
+  await insertHistory(user.id, generateHistory("optimist", { days: 120, now: Date.now(), seed: "fixed" }));
+  await trainNow(user.id);
   return user;
+}
+
+/** No population model in use (tests in a file share D1): what answers is the user's own or the prior. */
+const withoutPopulation = () => env.DB.prepare("DELETE FROM learning_models WHERE user_id = '*'").run();
+
+/** Ten people with a month of history each, active, and the population model trained on them. */
+async function trainedPopulation(people = 10) {
+  const donors: string[] = [];
+  for (let i = 0; i < people; i++) {
+    const donor = await createUser();
+    await insertHistory(
+      donor.id,
+      generateHistory("optimist", { days: 30, now: Date.now(), seed: `donor-${i}` }),
+    );
+    await markActive(donor.id);
+    donors.push(donor.id);
+  }
+  return { donors, summary: await trainNow("*") };
 }
 
 describe("GET /predictions/duration", () => {
   it("answers the prior (the user's estimate) before any model, logged once", async () => {
+    await withoutPopulation();
     const user = await createUser();
     const task = await createTask(user, { title: "Write the report", estimated_minutes: 40 });
     const first = await duration(user, task.task_id);
-    if (first.model.scope === "prior") {
-      expect(first.predicted_minutes).toBe(40);
-      expect(first.note).toBe(PRIOR_NOTE);
-    } else {
-      // Another test trained the population model first: it answers, and says so.
-      expect(first.model.scope).toBe("population");
-      expect(first.note).toBe(POPULATION_NOTE);
-    }
+    expect(first.model.scope).toBe("prior");
+    expect(first.predicted_minutes).toBe(40);
+    expect(first.note).toBe(PRIOR_NOTE);
     expect(first.estimated_minutes).toBe(40);
     const again = await duration(user, task.task_id);
     expect(again.prediction_id).toBe(first.prediction_id);
     expect(await logRows(user.id, "duration")).toHaveLength(1);
   });
 
+  it("trains no population model from fewer than 10 people", async () => {
+    await withoutPopulation();
+    const { summary } = await trainedPopulation(9);
+    expect(summary.kinds.duration).toMatchObject({
+      status: "skipped",
+      reason: "fewer than 10 people contribute",
+    });
+    const user = await createUser();
+    const energy = await callJson<{ model: ModelInfo }>("/api/v1/predictions/energy", 200, {
+      token: user.token,
+    });
+    expect(energy.model.scope).toBe("prior");
+  });
+
   it("answers with the population model and a plain note until the user has history", async () => {
-    const donor = await createUser();
-    await insertHistory(donor.id, generateHistory("optimist", { days: 120, now: Date.now(), seed: "donor" }));
-    await markActive(donor.id);
-    await trainOwner(createDatabase(env.DB), "*", `test-population-${donor.id}`);
+    const { donors } = await trainedPopulation();
     const user = await createUser();
     const task = await createTask(user, {
       title: "Fix the login bug",
@@ -93,6 +123,67 @@ describe("GET /predictions/duration", () => {
     expect(answer.note).toBe(
       "Based on everyone's history until you have finished 15 timed tasks of your own.",
     );
+    // The energy answer names what energy needs, and shows none of the donors' counts.
+    const energy = await callJson<{ model: ModelInfo; note: string; hours: { samples: number }[] }>(
+      "/api/v1/predictions/energy",
+      200,
+      { token: user.token },
+    );
+    expect(energy.model.scope).toBe("population");
+    expect(energy.note).toBe(populationNote("energy", 15));
+    expect(energy.note).toBe("Based on everyone's history until you have logged 15 energy check-ins.");
+    expect(energy.hours.every((h) => h.samples === 0)).toBe(true);
+    const difficulty = await callJson<{ note: string }>(
+      `/api/v1/predictions/difficulty?task_id=${task.task_id}`,
+      200,
+      { token: user.token },
+    );
+    expect(difficulty.note).toMatch(/said how hard 15 of your finished tasks were/);
+
+    // A donor has enough history: their own training scores the population's version as the one to beat.
+    const donor = donors[0] ?? "";
+    const summary = await trainNow(donor);
+    expect(summary.kinds.duration?.status).toBe("trained");
+    const [own] = (
+      await env.DB.prepare("SELECT metrics FROM learning_models WHERE user_id = ? AND kind = 'duration'")
+        .bind(donor)
+        .all<{ metrics: string }>()
+    ).results;
+    expect(JSON.parse(own?.metrics ?? "{}")).toMatchObject({ current_scope: "population" });
+  });
+
+  it("tells someone with enough timed tasks whose own model has not won yet", async () => {
+    await trainedPopulation();
+    const user = await createUser();
+    // Twenty timed tasks, no model of their own trained (yet).
+    await insertHistory(user.id, generateHistory("steady", { days: 5, now: Date.now(), seed: "enough" }));
+    const task = await createTask(user, { title: "Fix the login bug", estimated_minutes: 30 });
+    const answer = await callJson<DurationAnswer & { timed_tasks: number }>(
+      `/api/v1/predictions/duration?task_id=${task.task_id}`,
+      200,
+      { token: user.token },
+    );
+    expect(answer.timed_tasks).toBeGreaterThanOrEqual(15);
+    expect(answer.model.scope).toBe("population");
+    expect(answer.note).toBe(NOT_YET_BETTER_NOTE);
+  });
+
+  it("repeats the logged answer while the same model answers, whenever it is asked", async () => {
+    // Asked before and after the hour turns (the clock is frozen before sign-in: tokens expire).
+    const clock = freezeClock(nextUtc("09:55"));
+    const user = await trainedOptimist();
+    const task = await createTask(user, {
+      title: "Write the quarterly report",
+      estimated_minutes: 30,
+      category: "Work",
+    });
+    const morning = await duration(user, task.task_id);
+    clock.tick(12 * 60_000);
+    const evening = await duration(user, task.task_id);
+    expect(evening.prediction_id).toBe(morning.prediction_id);
+    expect(evening.predicted_minutes).toBe(morning.predicted_minutes);
+    expect(evening.range.low).toBeLessThanOrEqual(evening.predicted_minutes);
+    expect(evening.range.high).toBeGreaterThanOrEqual(evening.predicted_minutes);
   });
 
   it("answers with the user's own model, and scores the prediction when the task is done", async () => {
@@ -146,6 +237,7 @@ describe("GET /predictions/duration", () => {
 
 describe("GET /predictions/difficulty", () => {
   it("answers 1–5 from the user's model, or 3 before one", async () => {
+    await withoutPopulation();
     const fresh = await createUser();
     const task = await createTask(fresh, { title: "Something" });
     const prior = await callJson<{ difficulty: number; model: ModelInfo }>(
@@ -153,7 +245,8 @@ describe("GET /predictions/difficulty", () => {
       200,
       { token: fresh.token },
     );
-    if (prior.model.scope === "prior") expect(prior.difficulty).toBe(3);
+    expect(prior.model.scope).toBe("prior");
+    expect(prior.difficulty).toBe(3);
 
     const user = await trainedOptimist();
     const hard = await createTask(user, {
@@ -181,22 +274,33 @@ describe("GET /predictions/difficulty", () => {
 });
 
 describe("GET /predictions/energy", () => {
-  it("answers 24 local hours with the planted peak, logs them, and scores a check-in's hour", async () => {
+  it("answers 24 local hours with the planted peak, logs the hours ahead, and scores a check-in's hour", async () => {
+    freezeClock(nextUtc("10:20"));
     const user = await createUser();
-    await insertHistory(user.id, generateHistory("night_owl", { days: 120, now: Date.now(), seed: user.id }));
-    await trainOwner(createDatabase(env.DB), user.id, `test-${user.id}`);
+    await insertHistory(user.id, generateHistory("night_owl", { days: 300, now: Date.now(), seed: "owl" }));
+    await trainNow(user.id);
     const answer = await callJson<{
       date: string;
       current_hour: number;
       hours: { hour: number; level: string; probability: number }[];
       best_hours: number[];
       model: ModelInfo;
+      best_times: { blocks: { category: string; start_hour: number; samples: number }[]; model: ModelInfo };
     }>("/api/v1/predictions/energy", 200, { token: user.token });
     expect(answer.hours).toHaveLength(24);
     expect(answer.model.scope).toBe("personal");
+    expect(answer.current_hour).toBe(10);
     expect(answer.hours[22]?.level).toBe("high");
     for (const hour of answer.best_hours) expect([20, 21, 22, 23, 0, 1]).toContain(hour);
-    expect(await logRows(user.id, "energy")).toHaveLength(24);
+    // The hours still ahead today (10:00–23:00) are logged; those gone by could not be scored.
+    expect(await logRows(user.id, "energy")).toHaveLength(14);
+    // The night owl finishes on time late in the day: the best blocks say so, with their samples.
+    expect(answer.best_times.model.scope).toBe("personal");
+    expect(answer.best_times.blocks.length).toBeGreaterThan(0);
+    expect(answer.best_times.blocks.filter((b) => b.start_hour >= 18).length).toBeGreaterThanOrEqual(
+      answer.best_times.blocks.length - 1,
+    );
+    for (const block of answer.best_times.blocks) expect(block.samples).toBeGreaterThanOrEqual(5);
 
     const event = newEvent("energy.logged", user.id, {
       checkin_id: crypto.randomUUID(),
@@ -263,6 +367,69 @@ describe("GET /suggestions/now", () => {
       energy: 2,
     });
     expect(far.reasons).toEqual(["It is ready to start: nothing it waits on is left."]);
+    const block = {
+      category: "Creative",
+      start_hour: 18,
+      end_hour: 21,
+      samples: 9,
+      on_time_rate: 0.8,
+      median_ratio: 0.7,
+    };
+    const timed = scoreTask({
+      ...far,
+      priority: "medium",
+      dueAt: null,
+      now,
+      minutes: 60,
+      difficulty: 3,
+      energy: 2,
+      bestBlock: block,
+    });
+    expect(timed.reasons).toEqual([
+      "You usually finish Creative tasks within your estimate between 18:00 and 21:00.",
+    ]);
+    expect(timed.score).toBeGreaterThan(
+      scoreTask({ priority: "medium", dueAt: null, now, minutes: 60, difficulty: 3, energy: 2 }).score,
+    );
+  });
+
+  it("considers undated critical tasks however many dated ones are open", async () => {
+    const user = await createUser();
+    const due = new Date(Date.now() + 30 * 86_400_000).toISOString();
+    await env.DB.prepare(
+      `INSERT INTO tasks (id, user_id, title, status, priority, due_at, created_at, updated_at)
+       SELECT 'dated-' || value || '-' || ?1, ?1, 'Dated ' || value, 'pending', 'low', ?2, ?3, ?3 FROM json_each(?4)`,
+    )
+      .bind(user.id, due, new Date().toISOString(), JSON.stringify(Array.from({ length: 210 }, (_, i) => i)))
+      .run();
+    const critical = await createTask(user, { title: "Renew the passport", priority: "critical" });
+    const answer = await callJson<{ suggestions: { task_id: string }[] }>(
+      "/api/v1/suggestions/now?limit=3",
+      200,
+      {
+        token: user.token,
+      },
+    );
+    expect(answer.suggestions.map((s) => s.task_id)).toContain(critical.task_id);
+  });
+});
+
+describe("round trips", () => {
+  it("answers each prediction in at most two round trips, suggestions and models in one", async () => {
+    const user = await trainedOptimist();
+    const task = await createTask(user, { title: "Write the quarterly report", estimated_minutes: 30 });
+    const token = user.token;
+    expect(await tripsFor(`/api/v1/predictions/duration?task_id=${task.task_id}`, { token })).toEqual({
+      status: 200,
+      trips: 2,
+    });
+    expect(await tripsFor(`/api/v1/predictions/difficulty?task_id=${task.task_id}`, { token })).toEqual({
+      status: 200,
+      trips: 2,
+    });
+    expect(await tripsFor("/api/v1/predictions/energy", { token })).toEqual({ status: 200, trips: 2 });
+    expect(await tripsFor("/api/v1/suggestions/now", { token })).toEqual({ status: 200, trips: 1 });
+    expect(await tripsFor("/api/v1/models", { token })).toEqual({ status: 200, trips: 1 });
   });
 });
 
@@ -322,6 +489,45 @@ describe("the splitter's default difficulty", () => {
     expect(await splitRow(defaulted.split_id)).toEqual({ energy: null, difficulty: null });
   });
 
+  it("learns the task's difficulty from its own split, not a step's", async () => {
+    const user = await createUser();
+    const task = await createTask(user, {
+      title: "Write the quarterly report",
+      estimated_minutes: 60,
+      micro_steps: [{ description: "Collect the numbers" }, { description: "Write it up" }],
+    });
+    await splitTask(user, task.task_id, { difficulty: 2, splitter: "local" });
+    const stepId = task.micro_steps?.[0]?.step_id ?? "";
+    await callJson(`/api/v1/tasks/${task.task_id}/steps/${stepId}/split`, 200, {
+      method: "POST",
+      token: user.token,
+      body: { difficulty: 5, energy_level: "low", splitter: "local" },
+    });
+    const { finishedTasksQuery } = await import("../src/features/learning/history");
+    await env.DB.prepare("UPDATE tasks SET status = 'completed', completed_at = ? WHERE id = ?")
+      .bind(new Date().toISOString(), task.task_id)
+      .run();
+    const rows = await finishedTasksQuery(createDatabase(env.DB), { userId: user.id }, Date.now());
+    expect(rows.find((r) => r.id === task.task_id)).toMatchObject({ difficulty: 2, splitEnergy: null });
+  });
+
+  it("applies an earlier suggestion and reports what it was sized for", async () => {
+    const user = await createUser();
+    const task = await createTask(user, { title: "Write the quarterly report", estimated_minutes: 60 });
+    const shown = await splitTask(user, task.task_id, {
+      difficulty: 5,
+      energy_level: "low",
+      splitter: "local",
+    });
+    const applied = await splitTask(user, task.task_id, {
+      split_id: shown.split_id,
+      apply: true,
+      splitter: "local",
+    });
+    expect(applied).toMatchObject({ difficulty: 5, difficulty_source: "request", energy_level: "low" });
+    expect(applied.suggested_steps).toEqual(shown.suggested_steps);
+  });
+
   it("scores a difficulty prediction when the user says how hard the task is", async () => {
     const user = await createUser();
     const task = await createTask(user, { title: "Renew my passport", estimated_minutes: 30 });
@@ -336,8 +542,14 @@ describe("the splitter's default difficulty", () => {
     expect(row?.abs_error).toBe(Math.abs(5 - predicted.difficulty));
   });
 
-  it("defaults to the user's own model once they have one", async () => {
+  it("defaults to the user's own model once they have one, as the prediction answers it", async () => {
     const user = await trainedOptimist();
+    // A check-in now: both paths read it the same way (history.ts predictionEnergy).
+    await callJson("/api/v1/analytics/energy", 201, {
+      method: "POST",
+      token: user.token,
+      body: { level: "high" },
+    });
     const task = await createTask(user, {
       title: "Study chapter 4",
       estimated_minutes: 120,

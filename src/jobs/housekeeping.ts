@@ -1,6 +1,12 @@
 import { and, inArray, isNull, lt, or, sql } from "drizzle-orm";
 import { createDatabase } from "../db";
-import { idempotencyKeys, loginThrottles, webhookAttempts, webhookDeliveries } from "../db/schema";
+import {
+  idempotencyKeys,
+  loginThrottles,
+  predictionLog,
+  webhookAttempts,
+  webhookDeliveries,
+} from "../db/schema";
 import type { Env } from "../env";
 import { THROTTLE_WINDOW_MS } from "../features/auth/throttle";
 import { nowIso } from "../lib/time";
@@ -13,10 +19,25 @@ export const WEBHOOK_LOG_RETENTION_MS = 30 * 24 * 3_600_000;
 /** Rows of each kind forgotten per run (every 5 minutes): bounded work, however large the backlog. */
 export const WEBHOOK_LOG_SWEEP = 1000;
 
+/** How long a logged prediction (scored or not) is kept: GET /models' live errors cover this window. */
+export const PREDICTION_LOG_RETENTION_MS = 180 * 24 * 3_600_000;
+/** Logged predictions forgotten per run. */
+export const PREDICTION_LOG_SWEEP = 1000;
+
+/**
+ * The smallest UUIDv7 of an instant: ids sort by creation time, so `id < idAt(t)` is "created before t"
+ * on the primary key alone (prediction_log has no index on created_at).
+ */
+export function idAt(ms: number): string {
+  const hex = Math.max(0, Math.floor(ms)).toString(16).padStart(12, "0");
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-`;
+}
+
 /**
  * Cron: forgets stored idempotent answers older than a day and login counters whose window and
  * lock have both lapsed, and webhook deliveries (finished ones) and attempts past their 30 days. Each
- * run is idempotent: it only deletes what is already expired.
+ * run is idempotent: it only deletes what is already expired. Logged predictions go after 180 days
+ * (model versions are pruned by the training that writes a new one: features/learning/model-store.ts).
  */
 export async function cleanUpExpired(env: Env, now = Date.now()): Promise<void> {
   const db = createDatabase(env.DB);
@@ -56,5 +77,15 @@ export async function cleanUpExpired(env: Env, now = Date.now()): Promise<void> 
             .limit(WEBHOOK_LOG_SWEEP),
         ),
       ),
+    db.delete(predictionLog).where(
+      inArray(
+        predictionLog.id,
+        db
+          .select({ id: predictionLog.id })
+          .from(predictionLog)
+          .where(lt(predictionLog.id, idAt(now - PREDICTION_LOG_RETENTION_MS)))
+          .limit(PREDICTION_LOG_SWEEP),
+      ),
+    ),
   ]);
 }

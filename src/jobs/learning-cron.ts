@@ -1,20 +1,14 @@
-import { createDatabase } from "../db";
-import { POPULATION } from "../db/schema";
 import type { Env } from "../env";
 import type { LearningMessage } from "../features/learning/messages";
-import { claimRun, nightOf } from "../features/learning/runs";
+import { nightOf } from "../features/learning/runs";
 
 /**
- * The nightly training cron (03:00 UTC): claims the population model's run of the night and enqueues
- * the first page of active users; the consumer claims each page and enqueues the next, so one
- * invocation never has to reach every user. Run twice, it claims nothing new: one training per user
- * per night.
+ * The nightly training cron (03:00 UTC): enqueues the first page of active users. The consumer claims
+ * each page (and, on the first, the population model's run) and enqueues the next, so one invocation
+ * never has to reach every user, and every claim is retried with the message that made it. Run twice,
+ * it trains nothing twice: each training first takes its run (queued → running).
  */
 export async function scheduleNightlyTraining(env: Env, now = Date.now()): Promise<void> {
-  const night = nightOf(now);
-  const messages: LearningMessage[] = [{ type: "page", night, after: null }];
-  if (await claimRun(createDatabase(env.DB), POPULATION, night, now)) {
-    messages.push({ type: "train", user_id: POPULATION, night });
-  }
-  await env.LEARNING_QUEUE.sendBatch(messages.map((body) => ({ body })));
+  const first: LearningMessage = { type: "page", night: nightOf(now), after: null };
+  await env.LEARNING_QUEUE.send(first);
 }

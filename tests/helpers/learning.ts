@@ -6,8 +6,12 @@ import {
   waitOnExecutionContext,
 } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import { createDatabase } from "../../src/db";
 import type { LearningMessage } from "../../src/features/learning/messages";
+import { claimRun } from "../../src/features/learning/runs";
+import { type TrainingSummary, trainOwner } from "../../src/features/learning/training";
 import worker, { CRONS, QUEUE_NAMES } from "../../src/index";
+import { consumeLearning, type LearningOptions } from "../../src/jobs/learning-consumer";
 import { localParts } from "../../src/lib/time";
 import type { SyntheticHistory } from "./learning-history";
 
@@ -35,7 +39,8 @@ export async function insertHistory(userId: string, history: SyntheticHistory): 
     estimate: t.estimate,
     actual: t.actual,
     completed: new Date(t.completedAt).toISOString(),
-    created: new Date(t.startedAt - 3_600_000).toISOString(),
+    // Added when the work began: the start the models read for a task without focus sessions.
+    created: new Date(t.startedAt).toISOString(),
   }));
   await insertJson(
     `INSERT INTO tasks (id, user_id, title, status, priority, category, estimated_minutes, actual_minutes, completed_at, created_at, updated_at)
@@ -84,14 +89,33 @@ export async function markActive(userId: string, daysAgo = 0): Promise<void> {
     .run();
 }
 
-/** A queue that keeps what it is sent. */
-export function capturingLearningQueue() {
+/** Claims a run of `night` for the owner and trains it now (what a train message does). */
+export async function trainNow(
+  owner: string,
+  night = `test-${crypto.randomUUID()}`,
+): Promise<TrainingSummary> {
+  const db = createDatabase(env.DB);
+  await claimRun(db, owner, night, Date.now());
+  const summary = await trainOwner(db, owner, night);
+  if (!summary) throw new Error(`the run ${night} of ${owner} was not there to take`);
+  return summary;
+}
+
+/** A queue that keeps what it is sent; `failOn` lists the send calls (1-based) that throw instead. */
+export function capturingLearningQueue(failOn: readonly number[] = []) {
   const sent: LearningMessage[] = [];
+  let calls = 0;
+  const fail = () => {
+    calls += 1;
+    if (failOn.includes(calls)) throw new Error("the queue is unavailable");
+  };
   const queue = {
     async send(body: LearningMessage) {
+      fail();
       sent.push(body);
     },
     async sendBatch(messages: Iterable<{ body: LearningMessage }>) {
+      fail();
       for (const m of messages) sent.push(m.body);
     },
   } as unknown as Queue<LearningMessage>;
@@ -113,33 +137,59 @@ export async function runNightlyCron(now = Date.now()): Promise<LearningMessage[
 
 let deliveries = 0;
 
-/** Runs the learning consumer on these messages; answers what it enqueued and its acks/retries. */
+/**
+ * Runs the learning consumer on these messages (through the Worker's queue handler, or directly when
+ * `options` sizes its pages and sends); answers what it enqueued and its acks/retries.
+ */
 export async function runLearningQueue(
   messages: readonly LearningMessage[],
   attempts = 1,
   bindings: Partial<typeof env> = {},
+  options?: LearningOptions & { failOn?: readonly number[] },
 ) {
   deliveries += 1;
-  const { sent, queue } = capturingLearningQueue();
+  const { sent, queue } = capturingLearningQueue(options?.failOn);
   const batch = createMessageBatch<unknown>(
     QUEUE_NAMES.learning,
     messages.map((body, i) => ({ id: `learn-${deliveries}-${i}`, timestamp: new Date(), attempts, body })),
   );
   const ctx = createExecutionContext();
-  await worker.queue(batch, { ...env, LEARNING_QUEUE: queue, ...bindings });
+  const bound = { ...env, LEARNING_QUEUE: queue, ...bindings };
+  if (options) await consumeLearning(batch, bound, options);
+  else await worker.queue(batch, bound);
   return { sent, result: await getQueueResult(batch, ctx) };
 }
 
 /** Runs messages and everything they enqueue until nothing is left; answers every message handled. */
-export async function drainLearning(messages: readonly LearningMessage[]): Promise<LearningMessage[]> {
+export async function drainLearning(
+  messages: readonly LearningMessage[],
+  options?: LearningOptions,
+): Promise<LearningMessage[]> {
   const handled: LearningMessage[] = [];
   let pending = [...messages];
-  for (let round = 0; round < 20 && pending.length > 0; round++) {
+  for (let round = 0; round < 50 && pending.length > 0; round++) {
     handled.push(...pending);
     const next: LearningMessage[] = [];
     for (let i = 0; i < pending.length; i += 4)
-      next.push(...(await runLearningQueue(pending.slice(i, i + 4))).sent);
+      next.push(...(await runLearningQueue(pending.slice(i, i + 4), 1, {}, options)).sent);
     pending = next;
   }
   return handled;
+}
+
+/** The owners the consumer trained while `fn` ran (its "trained" log lines), in order. */
+export async function trainedDuring(fn: () => Promise<unknown>): Promise<string[]> {
+  const owners: string[] = [];
+  const original = console.log;
+  console.log = (...args: unknown[]) => {
+    const line = String(args[0]);
+    if (line.includes('"message":"trained"')) owners.push((JSON.parse(line) as { user_id: string }).user_id);
+    else original(...args);
+  };
+  try {
+    await fn();
+  } finally {
+    console.log = original;
+  }
+  return owners;
 }

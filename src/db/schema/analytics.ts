@@ -145,7 +145,8 @@ export const learningModels = sqliteTable(
   ],
 );
 
-export const TRAINING_STATUSES = ["queued", "done", "skipped", "failed"] as const;
+/** `running`: a consumer took the run (queued → running, once); TypeScript-only, the column has no CHECK. */
+export const TRAINING_STATUSES = ["queued", "running", "done", "skipped", "failed"] as const;
 
 /** One training per user per night: the row the cron claims before it enqueues the job. */
 export const learningRuns = sqliteTable(

@@ -43,6 +43,15 @@ export interface SplitPlan {
 /** A splitter's answer and which one gave it: stored as JSON in `task_splits.result`, to reuse when applied. */
 export interface SplitResult extends SplitPlan {
   split_method: SplitMethod;
+  /**
+   * What the split was sized for (stored with it, so applying it later reports that, not the apply
+   * request's); absent on rows written before it was kept.
+   */
+  sized_for?: {
+    energy: "low" | "medium" | "high";
+    difficulty: number;
+    difficulty_source: "request" | "personal" | "population" | "prior";
+  };
 }
 
 /** Every split asked for (BE-05), suggested or applied: what the splitter said and which one answered. */

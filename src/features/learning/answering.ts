@@ -61,13 +61,33 @@ export function answererOf(
   };
 }
 
-export const POPULATION_NOTE =
-  "Based on everyone's history until you have finished 15 timed tasks of your own.";
+/** What each kind learns from, as a note says it ("until you have …"). */
+const NEEDS: Record<ModelKind, (n: number) => string> = {
+  duration: (n) => `finished ${n} timed tasks of your own`,
+  difficulty: (n) => `said how hard ${n} of your finished tasks were when splitting them`,
+  energy: (n) => `logged ${n} energy check-ins`,
+  best_time: (n) => `finished ${n} timed tasks with an estimate and a category`,
+};
+
+/** The note of a population answer to someone with too little history of their own. */
+export const populationNote = (kind: ModelKind, needed: number) =>
+  `Based on everyone's history until you have ${NEEDS[kind](needed)}.`;
+/** The note of a population answer to someone with enough history whose own model has not won yet. */
+export const NOT_YET_BETTER_NOTE =
+  "Based on everyone's history: your own model is retrained nightly and answers once it beats everyone's on your tasks.";
 export const PRIOR_NOTE =
   "No model has been trained yet: this is a starting guess, not a prediction from history.";
 
-export function noteFor(scope: AnswerScope): string | null {
-  if (scope === "population") return POPULATION_NOTE;
+/**
+ * The plain note of an answer, by kind and reason: none from the user's own model; for the population's,
+ * what the user still needs (`have` of `needed` rows training would use) or that theirs has not won yet.
+ */
+export function noteFor(
+  kind: ModelKind,
+  scope: AnswerScope,
+  history: { have: number; needed: number },
+): string | null {
+  if (scope === "personal") return null;
   if (scope === "prior") return PRIOR_NOTE;
-  return null;
+  return history.have < history.needed ? populationNote(kind, history.needed) : NOT_YET_BETTER_NOTE;
 }

@@ -2,7 +2,8 @@
  * Best time for a kind of task: per category, the local 3-hour block in which its tasks most often
  * finish within their estimate. Each block's on-time rate is a Beta posterior mean shrunk toward the
  * category's own rate (strength PRIOR_STRENGTH tasks), so a block with three lucky tasks does not win;
- * blocks with fewer than MIN_BLOCK_SAMPLES tasks are not reported.
+ * blocks with fewer than MIN_BLOCK_SAMPLES tasks are not reported. A task whose start is not known
+ * (history.ts) counts toward its category's rate and no block.
  */
 import { z } from "@hono/zod-openapi";
 import { TASK_CATEGORIES } from "../../db/schema/tasks";
@@ -53,7 +54,7 @@ export function trainBestTime(train: readonly TaskSample[]): BestTimeParams {
     const rate = (mine.filter(onTime).length + PRIOR_STRENGTH * overall) / (mine.length + PRIOR_STRENGTH);
     const blocks: z.infer<typeof BlockSchema>[] = [];
     for (let start = 0; start < 24; start += BLOCK_HOURS) {
-      const inBlock = mine.filter((s) => blockOf(s.hour) === start);
+      const inBlock = mine.filter((s) => s.hour !== null && blockOf(s.hour) === start);
       if (inBlock.length < MIN_BLOCK_SAMPLES) continue;
       blocks.push({
         start_hour: start,
@@ -72,7 +73,8 @@ export function trainBestTime(train: readonly TaskSample[]): BestTimeParams {
 export function onTimeChance(params: BestTimeParams, task: TaskSample): number {
   const category = task.category ? params.categories[task.category] : undefined;
   if (!category) return params.overall_rate;
-  const block = category.blocks.find((b) => b.start_hour === blockOf(task.hour));
+  const hour = task.hour;
+  const block = hour === null ? undefined : category.blocks.find((b) => b.start_hour === blockOf(hour));
   return block ? block.on_time_rate : category.rate;
 }
 

@@ -3,15 +3,30 @@
  * and clamped to the scale. The splitter's `difficulty` defaults to it.
  */
 import { z } from "@hono/zod-openapi";
-import { fitScaler, rawFeatures, scale, type TaskSample } from "./features";
+import {
+  FEATURE_NAMES,
+  fitScaler,
+  hourCounts,
+  modelFeatures,
+  rawFeatures,
+  sameLayout,
+  scale,
+  type TaskSample,
+} from "./features";
 import { fitRidgeTuned, predictRidge } from "./ridge";
 
 /** The splitter's default difficulty before any model: the middle of the scale. */
 export const PRIOR_DIFFICULTY = 3;
 
 export const DifficultyParamsSchema = z.object({
+  /** The feature layout it was trained on: another layout (an older version) is not used. */
+  features: z.array(z.string()).refine(sameLayout),
   means: z.array(z.number()),
   scales: z.array(z.number()),
+  mins: z.array(z.number()),
+  maxs: z.array(z.number()),
+  /** Training rows per local hour: hours seen too little answer without the hour (features.ts). */
+  hours: z.array(z.number()).length(24),
   intercept: z.number(),
   weights: z.array(z.number()),
   lambda: z.number(),
@@ -32,11 +47,11 @@ export function trainDifficulty(train: readonly TaskSample[]): DifficultyParams 
   const y = train.map((s) => s.difficulty ?? PRIOR_DIFFICULTY);
   // Tuned for the rounded answer's error, which is what the user sees.
   const model = fitRidgeTuned(x, y, (p, a) => Math.abs(clampDifficulty(p) - a));
-  return { ...scaler, ...model };
+  return { features: [...FEATURE_NAMES], hours: hourCounts(train), ...scaler, ...model };
 }
 
 export function predictDifficulty(params: DifficultyParams, task: TaskSample): number {
-  return clampDifficulty(predictRidge(params, scale(params, rawFeatures(task))));
+  return clampDifficulty(predictRidge(params, modelFeatures(params, task)));
 }
 
 /** The user's most common difficulty in the training rows (ties: the lower), the "mode" baseline. */

@@ -4,7 +4,16 @@
  * minutes, the right point for MAE) and clamped to a sane range.
  */
 import { z } from "@hono/zod-openapi";
-import { fitScaler, rawFeatures, scale, type TaskSample } from "./features";
+import {
+  FEATURE_NAMES,
+  fitScaler,
+  hourCounts,
+  modelFeatures,
+  rawFeatures,
+  sameLayout,
+  scale,
+  type TaskSample,
+} from "./features";
 import { fitRidgeTuned, predictRidge } from "./ridge";
 
 export const MIN_MINUTES = 1;
@@ -15,12 +24,22 @@ export const PRIOR_MINUTES = 25;
 const clampMinutes = (m: number) => Math.min(MAX_MINUTES, Math.max(MIN_MINUTES, m));
 
 export const DurationParamsSchema = z.object({
+  /** The feature layout it was trained on: another layout (an older version) is not used. */
+  features: z.array(z.string()).refine(sameLayout),
   means: z.array(z.number()),
   scales: z.array(z.number()),
+  mins: z.array(z.number()),
+  maxs: z.array(z.number()),
+  /** Training rows per local hour: hours seen too little answer without the hour (features.ts). */
+  hours: z.array(z.number()).length(24),
   intercept: z.number(),
   weights: z.array(z.number()),
   lambda: z.number(),
-  /** Quantiles (20%, 80%) of the training residuals in log space: the range around a prediction. */
+  /**
+   * Quantiles (20%, 80%) of the residuals in log space: the range around a prediction. Training sets
+   * them from the held-out residuals (train.ts), which are wider and honest; the training residuals
+   * only stand in when there are too few held-out rows.
+   */
   low: z.number(),
   high: z.number(),
 });
@@ -30,7 +49,7 @@ export type DurationParams = z.infer<typeof DurationParamsSchema>;
 export const timed = (samples: readonly TaskSample[]) =>
   samples.filter((s) => s.actual !== null && s.actual > 0);
 
-function quantile(sorted: readonly number[], q: number): number {
+export function quantile(sorted: readonly number[], q: number): number {
   if (sorted.length === 0) return 0;
   const at = Math.min(sorted.length - 1, Math.max(0, Math.round(q * (sorted.length - 1))));
   return sorted[at] ?? 0;
@@ -44,6 +63,8 @@ export function trainDuration(train: readonly TaskSample[]): DurationParams {
   const model = fitRidgeTuned(x, y);
   const residuals = x.map((r, i) => (y[i] ?? 0) - predictRidge(model, r)).sort((a, b) => a - b);
   return {
+    features: [...FEATURE_NAMES],
+    hours: hourCounts(train),
     ...scaler,
     ...model,
     low: quantile(residuals, 0.2),
@@ -58,7 +79,7 @@ export interface DurationPrediction {
 }
 
 export function predictDuration(params: DurationParams, task: TaskSample): DurationPrediction {
-  const logMinutes = predictRidge(params, scale(params, rawFeatures(task)));
+  const logMinutes = predictRidge(params, modelFeatures(params, task));
   const minutes = clampMinutes(Math.exp(logMinutes));
   return {
     minutes: Math.round(minutes),

@@ -3,7 +3,7 @@
  * energy it was last split with, the minutes reported for it), and energy check-ins. Each is one
  * statement, so a caller puts them in one batch with whatever else it needs.
  */
-import { and, desc, eq, gte, inArray, isNull, type SQL, sql } from "drizzle-orm";
+import { and, desc, eq, gte, isNotNull, isNull, min, type SQL, sql } from "drizzle-orm";
 import type { Database } from "../../db";
 import {
   analyticsRollups,
@@ -11,10 +11,12 @@ import {
   ENERGY_SCALE,
   type EnergyLevel,
   energyCheckins,
+  focusSessions,
+  type ModelKind,
   tasks,
   users,
 } from "../../db/schema";
-import { localParts } from "../../lib/time";
+import { localParts, nowIso } from "../../lib/time";
 import type { EnergySample } from "./energy";
 import type { TaskSample } from "./features";
 
@@ -23,7 +25,7 @@ export const MAX_HISTORY_ROWS = 5_000;
 export const HISTORY_DAYS = 365;
 /** Users active within this many days are trained nightly (and their tasks sample the population). */
 export const ACTIVE_DAYS = 30;
-/** The population model learns from the tasks of at most this many recently active users. */
+/** The population model learns from the tasks of at most this many users, the most recently active. */
 export const POPULATION_USERS = 500;
 /** A check-in describes the user's energy for this long after it. */
 const CHECKIN_REACH_MS = 3 * 3_600_000;
@@ -44,16 +46,19 @@ export function taskFeatureColumns() {
     status: tasks.status,
     dueAt: tasks.dueAt,
     completedAt: tasks.completedAt,
+    createdAt: tasks.createdAt,
     timezone: users.timezone,
+    // The label is the difficulty and energy said when splitting the task itself (a step's split says
+    // how hard that step felt, not the task).
     // Minutes reported for it (by the user or an agent) as analytics recorded them, else the task's own.
     actual: sql<number | null>`COALESCE(${analyticsTaskTimes.reportedMinutes}, ${tasks.actualMinutes})`,
     steps: sql<number>`(SELECT count(*) FROM micro_steps m WHERE m.task_id = ${tasks.id})`,
     difficulty: sql<
       number | null
-    >`(SELECT s.difficulty FROM task_splits s WHERE s.user_id = ${tasks.userId} AND s.task_id = ${tasks.id} AND s.difficulty IS NOT NULL ORDER BY s.id DESC LIMIT 1)`,
+    >`(SELECT s.difficulty FROM task_splits s WHERE s.user_id = ${tasks.userId} AND s.task_id = ${tasks.id} AND s.step_id IS NULL AND s.difficulty IS NOT NULL ORDER BY s.id DESC LIMIT 1)`,
     splitEnergy: sql<
       string | null
-    >`(SELECT s.energy FROM task_splits s WHERE s.user_id = ${tasks.userId} AND s.task_id = ${tasks.id} AND s.energy IS NOT NULL ORDER BY s.id DESC LIMIT 1)`,
+    >`(SELECT s.energy FROM task_splits s WHERE s.user_id = ${tasks.userId} AND s.task_id = ${tasks.id} AND s.step_id IS NULL AND s.energy IS NOT NULL ORDER BY s.id DESC LIMIT 1)`,
   };
 }
 
@@ -75,10 +80,15 @@ export type TaskFeatureRow = Awaited<ReturnType<typeof taskFeatureQuery>>[number
 /** Whose history a training reads: one user's, or a sample of recently active users' (the population). */
 export type Scope = { userId: string } | { population: true };
 
+/** The population's users: those active in the last ACTIVE_DAYS days, the most recently active first. */
+function populationUsers(now: number): SQL {
+  const since = localParts("UTC", now - ACTIVE_DAYS * DAY_MS).date;
+  return sql`(SELECT ${analyticsRollups.userId} FROM ${analyticsRollups} WHERE ${analyticsRollups.dim} = 'all' AND ${analyticsRollups.day} >= ${since} GROUP BY ${analyticsRollups.userId} ORDER BY max(${analyticsRollups.day}) DESC, ${analyticsRollups.userId} LIMIT ${POPULATION_USERS})`;
+}
+
 function ownerCondition(scope: Scope, now: number): SQL {
   if ("userId" in scope) return sql`${tasks.userId} = ${scope.userId}`;
-  const since = localParts("UTC", now - ACTIVE_DAYS * DAY_MS).date;
-  return sql`${tasks.userId} IN (SELECT DISTINCT ${analyticsRollups.userId} FROM ${analyticsRollups} WHERE ${analyticsRollups.dim} = 'all' AND ${analyticsRollups.day} >= ${since} LIMIT ${POPULATION_USERS})`;
+  return sql`${tasks.userId} IN ${populationUsers(now)}`;
 }
 
 /** The finished tasks a training learns from: the last year's, most recent first. */
@@ -90,11 +100,50 @@ export function finishedTasksQuery(db: Database, scope: Scope, now: number) {
       ownerCondition(scope, now),
       eq(tasks.status, "completed"),
       isNull(tasks.deletedAt),
+      // A project's own row is the sum of its sub-tasks, not a piece of work.
+      eq(tasks.isMetaTask, false),
       gte(tasks.completedAt, since),
     ),
   )
     .orderBy(desc(tasks.completedAt))
     .limit(MAX_HISTORY_ROWS);
+}
+
+/**
+ * How many rows of `kind` a training of this user would learn from (what a note counts toward): timed
+ * finished tasks, finished tasks with a difficulty said when splitting, check-ins, of the last year.
+ */
+export function historyCountQuery(db: Database, userId: string, kind: ModelKind, now: number) {
+  const since = nowIso(now - HISTORY_DAYS * DAY_MS);
+  const n = { n: sql<number>`count(*)` };
+  if (kind === "energy")
+    return db
+      .select(n)
+      .from(energyCheckins)
+      .where(and(eq(energyCheckins.userId, userId), gte(energyCheckins.at, since)));
+  const label =
+    kind === "difficulty"
+      ? sql`EXISTS (SELECT 1 FROM task_splits s WHERE s.user_id = ${tasks.userId} AND s.task_id = ${tasks.id} AND s.step_id IS NULL AND s.difficulty IS NOT NULL)`
+      : kind === "best_time"
+        ? sql`COALESCE(${analyticsTaskTimes.reportedMinutes}, ${tasks.actualMinutes}) > 0 AND ${tasks.estimatedMinutes} > 0 AND ${tasks.category} IS NOT NULL`
+        : sql`COALESCE(${analyticsTaskTimes.reportedMinutes}, ${tasks.actualMinutes}) > 0`;
+  return db
+    .select(n)
+    .from(tasks)
+    .leftJoin(
+      analyticsTaskTimes,
+      and(eq(analyticsTaskTimes.userId, tasks.userId), eq(analyticsTaskTimes.taskId, tasks.id)),
+    )
+    .where(
+      and(
+        eq(tasks.userId, userId),
+        eq(tasks.status, "completed"),
+        isNull(tasks.deletedAt),
+        eq(tasks.isMetaTask, false),
+        gte(tasks.completedAt, since),
+        label,
+      ),
+    );
 }
 
 /** The check-ins a training learns from, with their owner's time zone. */
@@ -103,19 +152,7 @@ export function checkinsQuery(db: Database, scope: Scope, now: number) {
   const owner =
     "userId" in scope
       ? eq(energyCheckins.userId, scope.userId)
-      : inArray(
-          energyCheckins.userId,
-          db
-            .selectDistinct({ id: analyticsRollups.userId })
-            .from(analyticsRollups)
-            .where(
-              and(
-                eq(analyticsRollups.dim, "all"),
-                gte(analyticsRollups.day, localParts("UTC", now - ACTIVE_DAYS * DAY_MS).date),
-              ),
-            )
-            .limit(POPULATION_USERS),
-        );
+      : sql`${energyCheckins.userId} IN ${populationUsers(now)}`;
   return db
     .select({
       id: energyCheckins.id,
@@ -129,6 +166,25 @@ export function checkinsQuery(db: Database, scope: Scope, now: number) {
     .where(and(owner, gte(energyCheckins.at, since)))
     .orderBy(desc(energyCheckins.at))
     .limit(MAX_HISTORY_ROWS);
+}
+
+/**
+ * When work on each finished task started, by its first focus session: one grouped range read of the
+ * owner's sessions (the population's: of the last ACTIVE_DAYS days only, to keep it bounded).
+ */
+export function focusStartsQuery(db: Database, scope: Scope, now: number) {
+  const days = "userId" in scope ? HISTORY_DAYS : ACTIVE_DAYS;
+  const owner =
+    "userId" in scope
+      ? eq(focusSessions.userId, scope.userId)
+      : sql`${focusSessions.userId} IN ${populationUsers(now)}`;
+  return db
+    .select({ taskId: sql<string>`${focusSessions.taskId}`, startedAt: min(focusSessions.startedAt) })
+    .from(focusSessions)
+    .where(
+      and(owner, gte(focusSessions.startedAt, nowIso(now - days * DAY_MS)), isNotNull(focusSessions.taskId)),
+    )
+    .groupBy(focusSessions.taskId);
 }
 
 export type CheckinRow = Awaited<ReturnType<typeof checkinsQuery>>[number];
@@ -171,27 +227,71 @@ export function energyLookup(checkins: readonly CheckinRow[]): EnergyLookup {
 }
 
 /**
- * A task as a model sample. A finished task's hour is when its work started (finish minus minutes
- * taken); an open task's is `at` (now). Its energy is what the user said when splitting it, else
- * what `energy` finds for that moment (their check-ins).
+ * When the work on a finished task started, from something other than the minutes it took (finish
+ * minus minutes would hand the model its own answer): its first focus session, else its creation when
+ * that was on the same local day it was finished; else not known (null).
  */
-export function toTaskSample(
-  row: TaskFeatureRow,
-  options: { at?: number; energy?: EnergyLookup } = {},
-): TaskSample {
+export function startOf(row: TaskFeatureRow, focusStart: number | undefined): number | null {
   const finished = row.completedAt ? Date.parse(row.completedAt) : Number.NaN;
-  const startedAt =
-    options.at ?? (Number.isFinite(finished) ? finished - (row.actual ?? 0) * 60_000 : Date.now());
-  const parts = localParts(row.timezone, startedAt);
+  if (!Number.isFinite(finished)) return null;
+  if (focusStart !== undefined && focusStart <= finished) return focusStart;
+  const created = Date.parse(row.createdAt);
+  if (
+    Number.isFinite(created) &&
+    created <= finished &&
+    localParts(row.timezone, created).date === localParts(row.timezone, finished).date
+  )
+    return created;
+  return null;
+}
+
+/**
+ * A finished task as a training sample. Its hour is when its work started (startOf: null when not
+ * known); its energy is what the user said when splitting it, else their check-in at that start.
+ */
+export function historySample(
+  row: TaskFeatureRow,
+  options: { focusStarts?: ReadonlyMap<string, number>; energy?: EnergyLookup } = {},
+): TaskSample {
+  const start = startOf(row, options.focusStarts?.get(row.id));
+  const finished = row.completedAt ? Date.parse(row.completedAt) : Date.now();
+  const parts = localParts(row.timezone, start ?? finished);
+  return {
+    ...labelsOf(row),
+    hour: start === null ? null : parts.hour,
+    // The day it started, else the day it finished (a duration rarely crosses midnight).
+    weekday: parts.weekday,
+    energy:
+      asEnergy(row.splitEnergy) ?? (start === null ? null : (options.energy?.(row.userId, start) ?? null)),
+  };
+}
+
+/**
+ * The energy a prediction about a task assumes, one rule for every path (the splitter's default, the
+ * predictions, suggestions): what the request says, else a check-in of the last few hours, else the
+ * energy the task was last split with.
+ */
+export function predictionEnergy(
+  row: Pick<TaskFeatureRow, "splitEnergy">,
+  requested: EnergyLevel | null | undefined,
+  checkin: EnergyLevel | null | undefined,
+): EnergyLevel | null {
+  return requested ?? checkin ?? asEnergy(row.splitEnergy);
+}
+
+/** A task about to be worked on (now, at `at`), as a model sample. */
+export function openSample(row: TaskFeatureRow, at: number, energy: EnergyLevel | null): TaskSample {
+  const parts = localParts(row.timezone, at);
+  return { ...labelsOf(row), hour: parts.hour, weekday: parts.weekday, energy };
+}
+
+function labelsOf(row: TaskFeatureRow) {
   return {
     id: row.id,
     category: row.category,
     estimate: row.estimate,
     priority: row.priority,
     steps: Number(row.steps) || 0,
-    hour: parts.hour,
-    weekday: parts.weekday,
-    energy: asEnergy(row.splitEnergy) ?? options.energy?.(row.userId, startedAt) ?? null,
     titleLength: row.title.length,
     actual: row.actual,
     difficulty: row.difficulty,

@@ -1,5 +1,5 @@
 /** learning_models: the promoted versions, the latest version numbers, and the writes of a training. */
-import { and, eq, inArray, max, sql } from "drizzle-orm";
+import { and, eq, inArray, lte, max, sql } from "drizzle-orm";
 import type { Database } from "../../db";
 import { learningModels, type ModelKind } from "../../db/schema";
 import { newId } from "../../lib/ids";
@@ -7,6 +7,9 @@ import { nowIso } from "../../lib/time";
 import type { KindOutcome } from "./train";
 
 export type ModelRow = typeof learningModels.$inferSelect;
+
+/** Versions kept per owner and kind besides the promoted one: older unpromoted ones are deleted. */
+export const KEPT_VERSIONS = 10;
 
 /** The promoted version of each kind, of these owners (a user and "*", the population). */
 export function promotedQuery(db: Database, owners: readonly string[], kinds?: readonly ModelKind[]) {
@@ -32,7 +35,8 @@ export function latestVersionsQuery(db: Database, owner: string) {
 }
 
 /**
- * The statements that store one training's new versions, and promote those the rule allows. The flip
+ * The statements that store one training's new versions, promote those the rule allows and forget
+ * versions past KEPT_VERSIONS. The flip
  * is one guarded UPDATE: it runs only while the version it was compared with is still the promoted one
  * (or none is), and sets exactly one row promoted, so two trainings racing cannot leave two.
  */
@@ -81,6 +85,19 @@ export function storeOutcomes(
           ),
       );
     }
+    // Retention: the promoted version and the last KEPT_VERSIONS, by the (user, kind, version) index.
+    statements.push(
+      db
+        .delete(learningModels)
+        .where(
+          and(
+            eq(learningModels.userId, owner),
+            eq(learningModels.kind, outcome.kind),
+            lte(learningModels.version, version - KEPT_VERSIONS),
+            eq(learningModels.promoted, false),
+          ),
+        ),
+    );
     stored.push({ kind: outcome.kind, id, version, promoted: outcome.promote });
   }
   return { statements, stored };

@@ -60,7 +60,8 @@ export const energyRoute = createRoute({
   tags: ["Learning"],
   summary: "Your energy through the day",
   description:
-    "For each local hour, the likeliest level (low, medium, high) and its probability, from your check-ins.",
+    "For each local hour, the likeliest level (low, medium, high) and its probability, from your check-ins; and " +
+    "per kind of task, the block of the day when it most often finishes within its estimate (best_times).",
   security: BEARER_SECURITY,
   middleware: read,
   responses: {
@@ -111,12 +112,13 @@ export const retrainRoute = createRoute({
   summary: "Retrain your models now",
   description:
     "Queues a training of your models (after importing history, say). At most once an hour: 429 with Retry-After " +
-    "otherwise; 409 while one of yours is still queued.",
+    "otherwise (a failed one does not count); 409 with Retry-After while one of yours is queued or running; 503 " +
+    "with Retry-After when the queue refused it (nothing was started).",
   security: BEARER_SECURITY,
   middleware: requireAuth({ scope: "analytics:write" }),
   responses: {
     202: jsonResponse(RetrainSchema, "Queued"),
-    ...errorResponses(401, 403, 409, 429),
+    ...errorResponses(401, 403, 409, 429, 503),
   },
 });
 

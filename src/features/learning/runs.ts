@@ -2,7 +2,7 @@
  * Claiming training runs: a learning_runs row per user and night, inserted with ON CONFLICT DO NOTHING
  * RETURNING, so only the claim that wrote the row enqueues a training (a cron run twice trains once).
  */
-import { and, asc, eq, gt, gte, like, type SQL, sql } from "drizzle-orm";
+import { and, asc, eq, gt, gte, inArray, like, type SQL, sql } from "drizzle-orm";
 import type { Database } from "../../db";
 import { analyticsRollups, learningRuns } from "../../db/schema";
 import { literal } from "../../lib/sql-literal";
@@ -13,8 +13,11 @@ import { ACTIVE_DAYS } from "./history";
 export const PAGE_USERS = 500;
 /** Retraining on request: at most once in this long per user. */
 export const MANUAL_INTERVAL_MS = 3_600_000;
-/** A queued run older than this is taken as lost (its consumer died), not as still queued. */
-const QUEUED_FOR_MS = 6 * 3_600_000;
+/**
+ * A queued or running run older than this is taken as lost (its messages dead-lettered), not as still
+ * in progress: a training takes well under a second, and its retries a few minutes.
+ */
+const QUEUED_FOR_MS = 3_600_000;
 const MANUAL_PREFIX = "manual:";
 const DAY_MS = 86_400_000;
 
@@ -36,7 +39,7 @@ function runColumns(userId: SQL<string>, night: string, now: number) {
 
 const claimedColumns = { userId: learningRuns.userId };
 
-/** Claims one owner's run of `night` (the population's, a manual one); true when this call claimed it. */
+/** Claims one owner's run of `night` (a manual one, a test's); true when this call claimed it. */
 export async function claimRun(db: Database, owner: string, night: string, now: number): Promise<boolean> {
   const rows = await db
     .insert(learningRuns)
@@ -53,9 +56,17 @@ export async function claimRun(db: Database, owner: string, night: string, now: 
 
 /**
  * One page of users active in the last ACTIVE_DAYS days (by their day totals), after `after` in id
- * order, and the runs of `night` this call claimed among them. One round trip.
+ * order; claims their runs of `night`, and answers those of the page whose run is still queued — not
+ * only the ones this call inserted, so a page retried after a failed send enqueues what it did not
+ * get to (a training that runs twice is stopped by startRun). One round trip.
  */
-export async function claimPage(db: Database, night: string, after: string | null, now: number) {
+export async function claimPage(
+  db: Database,
+  night: string,
+  after: string | null,
+  now: number,
+  pageUsers = PAGE_USERS,
+) {
   const since = localParts("UTC", now - ACTIVE_DAYS * DAY_MS).date;
   const page = () =>
     db
@@ -69,7 +80,7 @@ export async function claimPage(db: Database, night: string, after: string | nul
         ),
       )
       .orderBy(asc(analyticsRollups.userId))
-      .limit(PAGE_USERS);
+      .limit(pageUsers);
   const p = page().as("p");
   const claim = db
     .insert(learningRuns)
@@ -79,26 +90,90 @@ export async function claimPage(db: Database, night: string, after: string | nul
         .from(p)
         .where(sql`1`),
     )
-    .onConflictDoNothing()
+    .onConflictDoNothing();
+  const queued = db
+    .select({ userId: learningRuns.userId })
+    .from(learningRuns)
+    .where(
+      and(
+        eq(learningRuns.night, night),
+        eq(learningRuns.status, "queued"),
+        inArray(learningRuns.userId, page()),
+      ),
+    )
+    .orderBy(asc(learningRuns.userId));
+  const [users, , waiting] = await db.batch([page(), claim, queued]);
+  return { users: users.map((u) => u.userId), queued: waiting.map((c) => c.userId) };
+}
+
+/** Claims an owner's run of `night` when there is none, and answers whether it is (still) queued. */
+export async function claimQueued(db: Database, owner: string, night: string, now: number): Promise<boolean> {
+  const claim = db
+    .insert(learningRuns)
+    .select(
+      db
+        .select(runColumns(sql<string>`${owner}`, night, now))
+        .from(sql`(SELECT 1)`)
+        .where(sql`1`),
+    )
+    .onConflictDoNothing();
+  const status = db
+    .select({ status: learningRuns.status })
+    .from(learningRuns)
+    .where(and(eq(learningRuns.userId, owner), eq(learningRuns.night, night)));
+  const [, rows] = await db.batch([claim, status]);
+  return rows[0]?.status === "queued";
+}
+
+/** A running run not finished within this long is taken as lost (its consumer died) and may be retaken. */
+export const RUNNING_STALE_MS = 15 * 60_000;
+
+/**
+ * Takes a queued run (queued → running) for one training: true only for the one caller that changed
+ * the row, so a redelivered or duplicated message trains nothing. A run left running past
+ * RUNNING_STALE_MS may be taken again.
+ */
+export async function startRun(db: Database, owner: string, night: string, now: number): Promise<boolean> {
+  const stale = nowIso(now - RUNNING_STALE_MS);
+  const rows = await db
+    .update(learningRuns)
+    .set({ status: "running", detail: { started_at: nowIso(now) } })
+    .where(
+      and(
+        eq(learningRuns.userId, owner),
+        eq(learningRuns.night, night),
+        sql`(${learningRuns.status} = 'queued' OR (${learningRuns.status} = 'running' AND coalesce(json_extract(${learningRuns.detail}, '$.started_at'), '') < ${stale}))`,
+      ),
+    )
     .returning(claimedColumns);
-  const [users, claimed] = await db.batch([page(), claim]);
-  return { users: users.map((u) => u.userId), claimed: claimed.map((c) => c.userId) };
+  return rows.length > 0;
+}
+
+/** A training that failed and will be retried gives its run back (running → queued). */
+export function releaseRun(db: Database, owner: string, night: string) {
+  return db
+    .update(learningRuns)
+    .set({ status: "queued", detail: null })
+    .where(
+      and(eq(learningRuns.userId, owner), eq(learningRuns.night, night), eq(learningRuns.status, "running")),
+    );
 }
 
 export type ManualClaim =
   | { claimed: true; night: string }
-  | { claimed: false; queued: boolean; retryAfter: number };
+  | { claimed: false; queued: boolean; retryAfter: number; queuedAt: string | null };
 
 /**
- * A retraining the user asked for: claimed unless one of theirs is queued (409) or one was asked for
- * within the hour (429). The claim and its guards are one statement, so two requests cannot both win.
+ * A retraining the user asked for: claimed unless one of theirs is queued or running (409) or one was
+ * asked for within the hour and did not fail (429). The claim and its guards are one statement, so two
+ * requests cannot both win.
  */
 export async function claimManualRun(db: Database, userId: string, now: number): Promise<ManualClaim> {
   const night = `${MANUAL_PREFIX}${nowIso(now)}`;
   const queuedSince = nowIso(now - QUEUED_FOR_MS);
   const manualSince = nowIso(now - MANUAL_INTERVAL_MS);
-  const queued = sql`EXISTS (SELECT 1 FROM learning_runs r WHERE r.user_id = ${userId} AND r.status = 'queued' AND r.queued_at > ${queuedSince})`;
-  const recent = sql`EXISTS (SELECT 1 FROM learning_runs r WHERE r.user_id = ${userId} AND r.night LIKE ${`${MANUAL_PREFIX}%`} AND r.queued_at > ${manualSince})`;
+  const queued = sql`EXISTS (SELECT 1 FROM learning_runs r WHERE r.user_id = ${userId} AND r.status IN ('queued', 'running') AND r.queued_at > ${queuedSince})`;
+  const recent = sql`EXISTS (SELECT 1 FROM learning_runs r WHERE r.user_id = ${userId} AND r.night LIKE ${`${MANUAL_PREFIX}%`} AND r.status != 'failed' AND r.queued_at > ${manualSince})`;
   const claim = db
     .insert(learningRuns)
     .select(
@@ -112,25 +187,45 @@ export async function claimManualRun(db: Database, userId: string, now: number):
   const latest = db
     .select({ queuedAt: learningRuns.queuedAt, status: learningRuns.status })
     .from(learningRuns)
-    .where(and(eq(learningRuns.userId, userId), like(learningRuns.night, `${MANUAL_PREFIX}%`)))
+    .where(
+      and(
+        eq(learningRuns.userId, userId),
+        like(learningRuns.night, `${MANUAL_PREFIX}%`),
+        sql`${learningRuns.status} != 'failed'`,
+      ),
+    )
     .orderBy(sql`${learningRuns.queuedAt} DESC`)
     .limit(1);
-  const isQueued = db
-    .select({ n: sql<number>`count(*)` })
+  const inProgress = db
+    .select({ queuedAt: learningRuns.queuedAt })
     .from(learningRuns)
     .where(
       and(
         eq(learningRuns.userId, userId),
-        eq(learningRuns.status, "queued"),
+        sql`${learningRuns.status} IN ('queued', 'running')`,
         gt(learningRuns.queuedAt, queuedSince),
       ),
-    );
-  const [claimed, last, open] = await db.batch([claim, latest, isQueued]);
+    )
+    .orderBy(sql`${learningRuns.queuedAt} DESC`)
+    .limit(1);
+  const [claimed, last, open] = await db.batch([claim, latest, inProgress]);
   if (claimed.length > 0) return { claimed: true, night };
+  const running = open[0];
+  if (running) {
+    // Try again in a minute, and no later than when the queued run would be taken as lost.
+    const lost = Date.parse(running.queuedAt) + QUEUED_FOR_MS;
+    return {
+      claimed: false,
+      queued: true,
+      queuedAt: running.queuedAt,
+      retryAfter: Math.max(1, Math.min(60, Math.ceil((lost - now) / 1000))),
+    };
+  }
   const lastAt = last[0] ? Date.parse(last[0].queuedAt) : now;
   return {
     claimed: false,
-    queued: (open[0]?.n ?? 0) > 0,
+    queued: false,
+    queuedAt: null,
     retryAfter: Math.max(1, Math.ceil((lastAt + MANUAL_INTERVAL_MS - now) / 1000)),
   };
 }

@@ -38,9 +38,10 @@ export const DurationPredictionSchema = z
   .object({
     task_id: z.string(),
     predicted_minutes: z.number().int(),
-    range: z
-      .object({ low: z.number().int(), high: z.number().int() })
-      .openapi({ description: "Where most of your similar tasks landed (20th to 80th percentile)" }),
+    range: z.object({ low: z.number().int(), high: z.number().int() }).openapi({
+      description:
+        "Where most similar tasks landed: the 20th to 80th percentile of the model's errors on its held-out tasks",
+    }),
     estimated_minutes: z.number().int().nullable().openapi({ description: "Your own estimate, if any" }),
     model: ModelInfoSchema,
     note,
@@ -74,12 +75,40 @@ export const EnergyPredictionSchema = z
         level: z.enum(ENERGY_SCALE),
         probability: z.number().openapi({ description: "How likely that level is at this hour" }),
         expected_level: z.number().openapi({ description: "1 low … 3 high" }),
-        samples: z.number().int().openapi({ description: "Your check-ins at this hour" }),
+        samples: z.number().int().openapi({
+          description:
+            "Your check-ins at this hour behind the estimate (0 when the population model or the prior answers)",
+        }),
       }),
     ),
     best_hours: z.array(z.number().int()).openapi({ description: "Local hours of highest expected energy" }),
     model: ModelInfoSchema,
     note,
+    best_times: z
+      .object({
+        blocks: z.array(
+          z.object({
+            category: z.string(),
+            start_hour: z.number().int().min(0).max(23),
+            end_hour: z.number().int().openapi({ description: "Exclusive: a block is three hours" }),
+            on_time_rate: z.number().openapi({
+              description: "How often tasks of this kind finished within their estimate in this block",
+            }),
+            median_ratio: z
+              .number()
+              .openapi({ description: "Median actual ÷ estimated minutes (below 1: faster)" }),
+            samples: z.number().int().openapi({
+              description: "Your tasks in this block (0 when the population model answers)",
+            }),
+          }),
+        ),
+        model: ModelInfoSchema,
+        note,
+      })
+      .openapi({
+        description:
+          "Per category, the local 3-hour block where its tasks most often finish within their estimate (blocks with at least 5 tasks)",
+      }),
   })
   .openapi("EnergyPrediction");
 

@@ -1,29 +1,47 @@
 /**
  * The splitter's default difficulty: what the user's promoted difficulty model predicts for the task
- * (the population's until they have one, 3 before any). Its reads are batchable, so a split gets them
- * in the round trip it already makes.
+ * (the population's until they have one, 3 before any), with the same energy rule as
+ * GET /predictions/difficulty (history.ts predictionEnergy). Its reads are batchable, so a split gets
+ * them in the round trip it already makes.
  */
 import { and, eq, isNull } from "drizzle-orm";
 import type { Database } from "../../db";
-import { type EnergyLevel, POPULATION, tasks } from "../../db/schema";
+import { type EnergyLevel, POPULATION, predictionLog, tasks } from "../../db/schema";
 import { type AnswerScope, answererOf } from "./answering";
 import { DifficultyParamsSchema, PRIOR_DIFFICULTY, predictDifficulty } from "./difficulty";
-import { type TaskFeatureRow, taskFeatureQuery, toTaskSample } from "./history";
+import { openSample, predictionEnergy, type TaskFeatureRow, taskFeatureQuery } from "./history";
 import { type ModelRow, promotedQuery } from "./model-store";
-import { scorePredictions } from "./prediction-log";
+import { energyNowQuery, scorePredictions } from "./prediction-log";
 
-export function difficultyDefaultQueries(db: Database, userId: string, taskId: string) {
+export function difficultyDefaultQueries(db: Database, userId: string, taskId: string, now = Date.now()) {
   return {
     task: taskFeatureQuery(
       db,
       and(eq(tasks.userId, userId), eq(tasks.id, taskId), isNull(tasks.deletedAt)),
     ).limit(1),
     models: promotedQuery(db, [userId, POPULATION], ["difficulty"]),
+    checkin: energyNowQuery(db, userId, now),
+    // What GET /predictions/difficulty answered for this task (it repeats its first logged value).
+    logged: db
+      .select({ modelId: predictionLog.modelId, predicted: predictionLog.predicted })
+      .from(predictionLog)
+      .where(
+        and(
+          eq(predictionLog.userId, userId),
+          eq(predictionLog.kind, "difficulty"),
+          eq(predictionLog.subject, taskId),
+        ),
+      ),
   };
 }
 
 export function defaultDifficulty(
-  read: { task: TaskFeatureRow | undefined; models: readonly ModelRow[] },
+  read: {
+    task: TaskFeatureRow | undefined;
+    models: readonly ModelRow[];
+    checkin: EnergyLevel | null;
+    logged: readonly { modelId: string; predicted: number }[];
+  },
   userId: string,
   energy: EnergyLevel | undefined,
   now = Date.now(),
@@ -31,7 +49,11 @@ export function defaultDifficulty(
   const answerer = answererOf(read.models, userId, "difficulty", "prior");
   const params = DifficultyParamsSchema.safeParse(answerer.row?.params);
   if (!read.task || !params.success) return { difficulty: PRIOR_DIFFICULTY, source: "prior" };
-  const sample = toTaskSample(read.task, { at: now, energy: () => energy ?? null });
+  const modelId = answerer.row?.id;
+  const logged = read.logged.find((l) => l.modelId === modelId);
+  // Asked before with no energy of the request's own: the answer the prediction gave, as it gave it.
+  if (logged && energy === undefined) return { difficulty: logged.predicted, source: answerer.info.scope };
+  const sample = openSample(read.task, now, predictionEnergy(read.task, energy, read.checkin));
   return { difficulty: predictDifficulty(params.data, sample), source: answerer.info.scope };
 }
 

@@ -1,24 +1,30 @@
 /**
  * What to do now: open tasks with nothing left to wait on, ranked by how soon they are due, their
  * priority, how their predicted difficulty fits the energy the user usually has at this hour, and
- * whether their predicted duration still fits before the due time. Each comes with its reasons.
+ * whether their predicted duration still fits before the due time, and whether now is the block of the
+ * day when tasks of their kind usually finish within their estimate. Each comes with its reasons.
  */
-import { and, asc, eq, inArray, isNull, sql } from "drizzle-orm";
+import { and, asc, eq, inArray, isNotNull, isNull, sql } from "drizzle-orm";
 import type { Database } from "../../db";
 import { type EnergyLevel, POPULATION, tasks, users } from "../../db/schema";
 import type { TaskPriority } from "../../db/schema/tasks";
 import { D1Batch } from "../../lib/batch";
 import { localParts, nowIso } from "../../lib/time";
 import { answererOf } from "./answering";
+import { type BestBlock, BestTimeParamsSchema, bestBlocks } from "./best-time";
 import { DifficultyParamsSchema, PRIOR_DIFFICULTY, predictDifficulty } from "./difficulty";
 import { DurationParamsSchema, predictDuration, priorDuration } from "./duration";
 import { EnergyParamsSchema, energyAt, levelValue, priorEnergy } from "./energy";
-import { taskFeatureQuery, toTaskSample } from "./history";
+import { openSample, predictionEnergy, taskFeatureQuery } from "./history";
 import { promotedQuery } from "./model-store";
 import { energyNowQuery } from "./prediction-log";
 
-/** Open tasks looked at: the most urgent first (due date, then oldest). */
-export const CANDIDATES = 200;
+/**
+ * Open tasks looked at: the DATED most due first, and the UNDATED by priority (then oldest), so a
+ * long list of dated tasks never hides an undated critical one.
+ */
+export const DATED_CANDIDATES = 150;
+export const UNDATED_CANDIDATES = 50;
 export const MAX_SUGGESTIONS = 20;
 
 const PRIORITY_WEIGHT: Record<TaskPriority, number> = { low: 0.1, medium: 0.3, high: 0.6, critical: 0.9 };
@@ -51,6 +57,8 @@ export function scoreTask(input: {
   difficulty: number;
   /** Energy now on the 1–3 scale. */
   energy: number;
+  /** The block of the day when tasks of this kind most often finish within their estimate, if now is in it. */
+  bestBlock?: BestBlock | null;
 }): Scored {
   const reasons: string[] = [];
   let urgency = 0;
@@ -78,30 +86,51 @@ export function scoreTask(input: {
     reasons.push("Your energy is usually high at this hour: a good time for a harder task.");
   else if (input.energy <= 1.5 && input.difficulty <= 2)
     reasons.push("Your energy tends to be low now, and this one looks gentle.");
+  const best = input.bestBlock ?? null;
+  if (best)
+    reasons.push(
+      `You usually finish ${best.category} tasks within your estimate between ${hh(best.start_hour)} and ${hh(best.end_hour)}.`,
+    );
   if (input.minutes <= 15 && input.dueAt === null && reasons.length === 0)
     reasons.push(`A quick one: about ${plural(input.minutes, "minute")}.`);
   if (reasons.length === 0) reasons.push("It is ready to start: nothing it waits on is left.");
-  return { score: Math.round((urgency + priority + 0.5 * fit) * 1000) / 1000, reasons };
+  const bonus = best ? 0.15 : 0;
+  return { score: Math.round((urgency + priority + 0.5 * fit + bonus) * 1000) / 1000, reasons };
 }
+
+const hh = (hour: number) => `${String(hour % 24).padStart(2, "0")}:00`;
 
 export async function suggestNow(db: Database, userId: string, limit: number, now = Date.now()) {
   const batch = new D1Batch();
   const user = batch.add(db.select({ timezone: users.timezone }).from(users).where(eq(users.id, userId)));
-  const open = batch.add(
-    taskFeatureQuery(
-      db,
-      and(
-        eq(tasks.userId, userId),
-        inArray(tasks.status, ["pending", "in_progress"]),
-        isNull(tasks.deletedAt),
-        eq(tasks.isMetaTask, false),
-        ready,
-      ),
-    )
-      .orderBy(sql`${tasks.dueAt} IS NULL`, asc(tasks.dueAt), asc(tasks.id))
-      .limit(CANDIDATES),
+  const openTasks = (dated: boolean) =>
+    batch.add(
+      taskFeatureQuery(
+        db,
+        and(
+          eq(tasks.userId, userId),
+          inArray(tasks.status, ["pending", "in_progress"]),
+          isNull(tasks.deletedAt),
+          eq(tasks.isMetaTask, false),
+          dated ? isNotNull(tasks.dueAt) : isNull(tasks.dueAt),
+          ready,
+        ),
+      )
+        .orderBy(
+          ...(dated
+            ? [asc(tasks.dueAt), asc(tasks.id)]
+            : [
+                sql`CASE ${tasks.priority} WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 ELSE 3 END`,
+                asc(tasks.id),
+              ]),
+        )
+        .limit(dated ? DATED_CANDIDATES : UNDATED_CANDIDATES),
+    );
+  const dated = openTasks(true);
+  const undated = openTasks(false);
+  const models = batch.add(
+    promotedQuery(db, [userId, POPULATION], ["duration", "difficulty", "energy", "best_time"]),
   );
-  const models = batch.add(promotedQuery(db, [userId, POPULATION], ["duration", "difficulty", "energy"]));
   const checkin = batch.add(energyNowQuery(db, userId, now));
   const results = await batch.run(db);
   const zone = user(results)[0]?.timezone ?? "UTC";
@@ -112,14 +141,17 @@ export async function suggestNow(db: Database, userId: string, limit: number, no
   const durationParams = DurationParamsSchema.safeParse(duration.row?.params);
   const difficultyParams = DifficultyParamsSchema.safeParse(difficulty.row?.params);
   const energyParams = EnergyParamsSchema.safeParse(energy.row?.params);
+  const bestTime = BestTimeParamsSchema.safeParse(answererOf(rows, userId, "best_time", "prior").row?.params);
+  const blocks = bestTime.success ? bestBlocks(bestTime.data) : [];
   const hour = localParts(zone, now).hour;
   const said: EnergyLevel | null = checkin(results)[0]?.level ?? null;
   const usual = energyAt(energyParams.success ? energyParams.data : priorEnergy(), hour);
   const energyNow = said ? levelValue(said) : usual.expected;
 
-  const suggestions = open(results)
+  const suggestions = [...dated(results), ...undated(results)]
     .map((row) => {
-      const sample = toTaskSample(row, { at: now, energy: () => said ?? usual.level });
+      // The models get only energy the user said (a check-in, the split); the usual level is for the fit.
+      const sample = openSample(row, now, predictionEnergy(row, undefined, said));
       const minutes = durationParams.success
         ? predictDuration(durationParams.data, sample).minutes
         : priorDuration(sample).minutes;
@@ -134,6 +166,9 @@ export async function suggestNow(db: Database, userId: string, limit: number, no
         minutes,
         difficulty: level,
         energy: energyNow,
+        bestBlock: blocks.find(
+          (b) => b.category === row.category && hour >= b.start_hour && hour < b.end_hour,
+        ),
       });
       return {
         task_id: row.id,

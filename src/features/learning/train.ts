@@ -18,15 +18,19 @@ import {
   estimateBaseline,
   meanMinutes,
   predictDuration,
+  quantile,
   timed,
   trainDuration,
 } from "./duration";
 import { EnergyParamsSchema, type EnergySample, energyAt, levelValue, trainEnergy } from "./energy";
-import { accuracy, decidePromotion, mae, splitHeldOut } from "./evaluate";
-import type { TaskSample } from "./features";
+import { accuracy, decidePromotion, MIN_TEST_ROWS, mae, splitHeldOut } from "./evaluate";
+import { modelFeatures, type TaskSample } from "./features";
+import { predictRidge } from "./ridge";
 
 /** Fewer finished, timed tasks (or labelled ones, or check-ins) than this: the kind is skipped. */
 export const MIN_HISTORY = 15;
+/** The population model is trained only on the rows of at least this many people, so it gives none away. */
+export const MIN_POPULATION_USERS = 10;
 
 export const ALGORITHMS: Record<ModelKind, string> = {
   duration: "ridge-log-minutes-v1",
@@ -38,8 +42,15 @@ export const ALGORITHMS: Record<ModelKind, string> = {
 export interface TrainingInput {
   tasks: readonly TaskSample[];
   checkins: readonly EnergySample[];
-  /** The promoted version of each kind (its params as stored), to score on the new held-out rows. */
+  /**
+   * The version answering now for each kind (its params as stored), to score on the new held-out rows:
+   * the owner's promoted one, else the population's (what a user gets until their own wins).
+   */
   current: Partial<Record<ModelKind, unknown>>;
+  /** Where each `current` comes from, recorded with the metrics. */
+  currentScope?: Partial<Record<ModelKind, "personal" | "population">>;
+  /** The population's training: how many people the task rows and the check-ins come from. */
+  contributors?: { tasks: number; checkins: number };
 }
 
 export interface KindOutcome {
@@ -68,6 +79,13 @@ function skipped(kind: ModelKind, reason: string, samples: number): KindOutcome 
   };
 }
 
+/** A population training with too few people behind the rows: skipped (reason), else null. */
+function tooFewPeople(kind: ModelKind, input: TrainingInput, from: "tasks" | "checkins"): KindOutcome | null {
+  const people = input.contributors?.[from];
+  if (people === undefined || people >= MIN_POPULATION_USERS) return null;
+  return skipped(kind, `fewer than ${MIN_POPULATION_USERS} people contribute`, people);
+}
+
 const round = (v: number | null, digits = 3) =>
   v === null || !Number.isFinite(v) ? null : Math.round(v * 10 ** digits) / 10 ** digits;
 
@@ -77,6 +95,7 @@ function outcome(
   scores: { metric: string; value: number; baselines: Record<string, number>; current: number | null },
   sizes: { train: number; test: number },
   extra: Record<string, number | null> = {},
+  currentScope: "personal" | "population" | null = null,
 ): KindOutcome {
   const decision = decidePromotion({
     candidate: scores.value,
@@ -95,6 +114,7 @@ function outcome(
       value: round(scores.value),
       baselines: Object.fromEntries(Object.entries(scores.baselines).map(([k, v]) => [k, round(v)])),
       current: round(scores.current),
+      current_scope: scores.current === null ? null : currentScope,
       ...Object.fromEntries(Object.entries(extra).map(([k, v]) => [k, round(v)])),
     },
     promote: decision.promote,
@@ -107,8 +127,10 @@ export function trainDurationKind(input: TrainingInput): KindOutcome {
   const rows = timed(input.tasks);
   if (rows.length < MIN_HISTORY)
     return skipped("duration", `fewer than ${MIN_HISTORY} timed tasks`, rows.length);
+  const few = tooFewPeople("duration", input, "tasks");
+  if (few) return few;
   const { train, test } = splitHeldOut(rows);
-  const params = trainDuration(train);
+  const params = withHeldOutRange(trainDuration(train), test);
   const actual = test.map((t) => t.actual ?? 0);
   const mean = meanMinutes(train);
   const current = DurationParamsSchema.safeParse(input.current.duration);
@@ -140,13 +162,28 @@ export function trainDurationKind(input: TrainingInput): KindOutcome {
     },
     { train: train.length, test: test.length },
     { global_mean_minutes: mean },
+    input.currentScope?.duration ?? null,
   );
+}
+
+/** The range around a prediction from the held-out residuals (log space), when there are enough. */
+function withHeldOutRange(
+  params: ReturnType<typeof trainDuration>,
+  test: readonly TaskSample[],
+): ReturnType<typeof trainDuration> {
+  if (test.length < MIN_TEST_ROWS) return params;
+  const residuals = test
+    .map((t) => Math.log(Math.max(1, t.actual ?? 1)) - predictRidge(params, modelFeatures(params, t)))
+    .sort((a, b) => a - b);
+  return { ...params, low: quantile(residuals, 0.2), high: quantile(residuals, 0.8) };
 }
 
 export function trainDifficultyKind(input: TrainingInput): KindOutcome {
   const rows = rated(input.tasks);
   if (rows.length < MIN_HISTORY)
     return skipped("difficulty", `fewer than ${MIN_HISTORY} tasks with a difficulty`, rows.length);
+  const few = tooFewPeople("difficulty", input, "tasks");
+  if (few) return few;
   const { train, test } = splitHeldOut(rows);
   const params = trainDifficulty(train);
   const actual = test.map((t) => t.difficulty ?? 0);
@@ -186,6 +223,7 @@ export function trainDifficultyKind(input: TrainingInput): KindOutcome {
         actual,
       ),
     },
+    input.currentScope?.difficulty ?? null,
   );
 }
 
@@ -193,6 +231,8 @@ export function trainEnergyKind(input: TrainingInput): KindOutcome {
   const rows = input.checkins;
   if (rows.length < MIN_HISTORY)
     return skipped("energy", `fewer than ${MIN_HISTORY} energy check-ins`, rows.length);
+  const few = tooFewPeople("energy", input, "checkins");
+  if (few) return few;
   const { train, test } = splitHeldOut(rows);
   const params = trainEnergy(train);
   const actual = test.map((c) => levelValue(c.level));
@@ -220,6 +260,8 @@ export function trainEnergyKind(input: TrainingInput): KindOutcome {
         : null,
     },
     { train: train.length, test: test.length },
+    {},
+    input.currentScope?.energy ?? null,
   );
 }
 
@@ -231,6 +273,8 @@ export function trainBestTimeKind(input: TrainingInput): KindOutcome {
       `fewer than ${MIN_HISTORY} timed tasks with an estimate and category`,
       rows.length,
     );
+  const few = tooFewPeople("best_time", input, "tasks");
+  if (few) return few;
   const { train, test } = splitHeldOut(rows);
   const params = trainBestTime(train);
   const current = BestTimeParamsSchema.safeParse(input.current.best_time);
@@ -257,6 +301,8 @@ export function trainBestTimeKind(input: TrainingInput): KindOutcome {
         : null,
     },
     { train: train.length, test: test.length },
+    {},
+    input.currentScope?.best_time ?? null,
   );
 }
 

@@ -1,21 +1,23 @@
 /**
- * One training run: read the owner's history (one round trip), train every kind (pure, timed), store
- * the new versions, promotions and the run's record (one batch).
+ * One training run: take the run (queued → running, once), read the owner's history (one round trip),
+ * train every kind (pure, timed), store the new versions, promotions and the run's record (one batch).
  */
-import { and, eq } from "drizzle-orm";
+import { and, eq, inArray, sql } from "drizzle-orm";
 import type { Database } from "../../db";
-import { learningRuns, type ModelKind, POPULATION } from "../../db/schema";
+import { learningModels, learningRuns, type ModelKind, POPULATION } from "../../db/schema";
 import { D1Batch } from "../../lib/batch";
 import { nowIso } from "../../lib/time";
 import {
   checkinsQuery,
   energyLookup,
   finishedTasksQuery,
+  focusStartsQuery,
+  historySample,
   type Scope,
   toEnergySamples,
-  toTaskSample,
 } from "./history";
 import { latestVersionsQuery, type ModelRow, promotedQuery, storeOutcomes } from "./model-store";
+import { startRun } from "./runs";
 import { trainAll } from "./train";
 
 export interface TrainingSummary {
@@ -27,39 +29,66 @@ export interface TrainingSummary {
   kinds: Record<string, { status: string; reason: string; version: number | null; promoted: boolean }>;
 }
 
-/** Trains `owner` (a user id, or POPULATION) and records it in its learning_runs row of `night`. */
+/**
+ * Trains `owner` (a user id, or POPULATION) for its learning_runs row of `night`. Null when the run was
+ * not there to take (already taken by another delivery of the message, or finished): nothing trained.
+ */
 export async function trainOwner(
   db: Database,
   owner: string,
   night: string,
   now = Date.now(),
-): Promise<TrainingSummary> {
-  const scope: Scope = owner === POPULATION ? { population: true } : { userId: owner };
+): Promise<TrainingSummary | null> {
+  if (!(await startRun(db, owner, night, now))) return null;
+  const population = owner === POPULATION;
+  const scope: Scope = population ? { population: true } : { userId: owner };
   const read = new D1Batch();
   const taskRows = read.add(finishedTasksQuery(db, scope, now));
   const checkinRows = read.add(checkinsQuery(db, scope, now));
-  const promoted = read.add(promotedQuery(db, [owner]));
+  const starts = read.add(focusStartsQuery(db, scope, now));
+  // A user's own promoted versions, and the population's: what answers them until theirs wins.
+  const promoted = read.add(promotedQuery(db, population ? [owner] : [owner, POPULATION]));
   const versions = read.add(latestVersionsQuery(db, owner));
   const results = await read.run(db);
 
   const checkins = checkinRows(results);
   const lookup = energyLookup(checkins);
-  const current: Partial<Record<ModelKind, ModelRow>> = {};
-  for (const row of promoted(results)) current[row.kind] = row;
+  const own: Partial<Record<ModelKind, ModelRow>> = {};
+  const everyone: Partial<Record<ModelKind, ModelRow>> = {};
+  for (const row of promoted(results)) (row.userId === owner ? own : everyone)[row.kind] = row;
   const latest: Partial<Record<ModelKind, number>> = {};
   for (const row of versions(results)) latest[row.kind] = row.version ?? 0;
+  const focusStarts = new Map<string, number>();
+  for (const row of starts(results))
+    if (row.startedAt) focusStarts.set(row.taskId, Date.parse(row.startedAt));
+  const current: Partial<Record<ModelKind, unknown>> = {};
+  const currentScope: Partial<Record<ModelKind, "personal" | "population">> = {};
+  for (const kind of Object.keys({ ...everyone, ...own }) as ModelKind[]) {
+    const row = own[kind] ?? everyone[kind];
+    current[kind] = row?.params;
+    currentScope[kind] = own[kind] ? "personal" : "population";
+  }
+  const rows = taskRows(results);
 
   // Wall time of the pure work only: no I/O happens inside, so it is close to the CPU time spent.
   const started = performance.now();
-  const samples = taskRows(results).map((row) => toTaskSample(row, { energy: lookup }));
+  const samples = rows.map((row) => historySample(row, { focusStarts, energy: lookup }));
   const outcomes = trainAll({
     tasks: samples,
     checkins: toEnergySamples(checkins),
-    current: Object.fromEntries(Object.entries(current).map(([kind, row]) => [kind, row.params])),
+    current,
+    currentScope,
+    contributors: population
+      ? {
+          tasks: new Set(rows.map((r) => r.userId)).size,
+          checkins: new Set(checkins.map((c) => c.userId)).size,
+        }
+      : undefined,
   });
-  const trainingMs = performance.now() - started;
+  const trainingMs = Math.round((performance.now() - started) * 10) / 10;
 
-  const { statements, stored } = storeOutcomes(db, owner, outcomes, current, latest, now);
+  const { statements, stored } = storeOutcomes(db, owner, outcomes, own, latest, now);
+  const status = outcomes.some((o) => o.status === "trained") ? "done" : "skipped";
   const kinds: TrainingSummary["kinds"] = {};
   for (const outcome of outcomes) {
     const version = stored.find((s) => s.kind === outcome.kind);
@@ -67,18 +96,16 @@ export async function trainOwner(
       status: outcome.status,
       reason: outcome.reason,
       version: version?.version ?? null,
-      promoted: version?.promoted ?? false,
+      promoted: false,
     };
   }
-  const status = outcomes.some((o) => o.status === "trained") ? "done" : "skipped";
-  const summary: TrainingSummary = {
-    owner,
-    status,
-    trainingMs: Math.round(trainingMs * 10) / 10,
-    tasks: samples.length,
-    checkins: checkins.length,
-    kinds,
-  };
+  const detail = { tasks: samples.length, checkins: checkins.length, kinds };
+  // What the run records as promoted is read back from the rows the batch left, not assumed: a guarded
+  // flip that lost a race changed nothing.
+  const promotedPaths = stored.map(
+    (s) =>
+      sql`, ${`$.kinds.${s.kind}.promoted`}, json(CASE WHEN (SELECT m.promoted FROM learning_models m WHERE m.id = ${s.id}) = 1 THEN 'true' ELSE 'false' END)`,
+  );
   const write = new D1Batch();
   write.addAll(statements);
   write.add(
@@ -86,12 +113,29 @@ export async function trainOwner(
       .update(learningRuns)
       .set({
         status,
-        trainingMs: summary.trainingMs,
-        detail: { tasks: summary.tasks, checkins: summary.checkins, kinds },
+        trainingMs,
+        detail: sql`json_set(${JSON.stringify(detail)}${sql.join(promotedPaths, sql``)})`,
         finishedAt: nowIso(now),
       })
-      .where(and(eq(learningRuns.userId, owner), eq(learningRuns.night, night))),
+      .where(
+        and(
+          eq(learningRuns.userId, owner),
+          eq(learningRuns.night, night),
+          eq(learningRuns.status, "running"),
+        ),
+      ),
   );
-  await write.run(db);
-  return summary;
+  const after = write.add(
+    db
+      .select({ id: learningModels.id, promoted: learningModels.promoted })
+      .from(learningModels)
+      .where(inArray(learningModels.id, stored.length > 0 ? stored.map((s) => s.id) : [""])),
+  );
+  const results2 = await write.run(db);
+  const flags = new Map(after(results2).map((r) => [r.id, r.promoted]));
+  for (const s of stored) {
+    const kind = kinds[s.kind];
+    if (kind) kind.promoted = flags.get(s.id) === true;
+  }
+  return { owner, status, trainingMs, tasks: samples.length, checkins: checkins.length, kinds };
 }

@@ -79,7 +79,14 @@ function splitRow(
     applied,
     energy: asked.said.energy,
     difficulty: asked.said.difficulty,
-    result,
+    result: {
+      ...result,
+      sized_for: {
+        energy: asked.energy,
+        difficulty: asked.difficulty,
+        difficulty_source: asked.difficultySource,
+      },
+    },
     createdAt: nowIso(now),
   };
 }

@@ -1,6 +1,6 @@
 import { and, eq, gt, isNull, sql } from "drizzle-orm";
 import type { Database } from "../../db";
-import { microSteps, taskSplits, tasks } from "../../db/schema";
+import { ENERGY_SCALE, microSteps, taskSplits, tasks } from "../../db/schema";
 import { abortIf, D1Batch } from "../../lib/batch";
 import { ApiError, notFound, validationFailed } from "../../lib/errors";
 import type { Envelope } from "../../lib/events/catalog";
@@ -51,6 +51,8 @@ async function readForSplit(
   const learned = options.defaultDifficulty ? difficultyDefaultQueries(db, userId, taskId) : undefined;
   const learnedTask = learned ? batch.add(learned.task) : undefined;
   const learnedModels = learned ? batch.add(learned.models) : undefined;
+  const learnedCheckin = learned ? batch.add(learned.checkin) : undefined;
+  const learnedLog = learned ? batch.add(learned.logged) : undefined;
   const task = batch.add(taskByIdQuery(db, userId, taskId, options.agentId));
   // An earlier suggestion to apply as it was shown: the user's own, for this task (and step).
   const earlier = options.splitId
@@ -89,14 +91,23 @@ async function readForSplit(
     subtasks: children(results)[0]?.n ?? 0,
     earlier: earlier ? earlierSplit(earlier(results)[0]) : undefined,
     learned:
-      learnedTask && learnedModels
-        ? { task: learnedTask(results)[0], models: learnedModels(results) }
+      learnedTask && learnedModels && learnedCheckin && learnedLog
+        ? {
+            task: learnedTask(results)[0],
+            models: learnedModels(results),
+            checkin: learnedCheckin(results)[0]?.level ?? null,
+            logged: learnedLog(results),
+          }
         : undefined,
   };
 }
 
-/** The energy and difficulty a split is sized for: as asked, else medium and the learned default. */
+/**
+ * The energy and difficulty a split is sized for: as asked, else medium and the learned default. An
+ * earlier suggestion being applied was sized when it was made: that is what the answer reports.
+ */
 function askedOf(input: SplitTaskInput | SplitStepInput, read: SplitRead, userId: string): SplitAsked {
+  if (read.earlier) return earlierAsked(read.earlier);
   const energy = input.energy_level ?? "medium";
   const said = { energy: input.energy_level ?? null, difficulty: input.difficulty ?? null };
   if (input.difficulty !== undefined)
@@ -105,6 +116,24 @@ function askedOf(input: SplitTaskInput | SplitStepInput, read: SplitRead, userId
     ? defaultDifficulty(read.learned, userId, input.energy_level)
     : { difficulty: PRIOR_DIFFICULTY, source: "prior" as const };
   return { energy, difficulty: fallback.difficulty, difficultySource: fallback.source, said };
+}
+
+/** What an earlier suggestion was sized for (rows from before it was stored: what the user said, else the defaults). */
+function earlierAsked(row: typeof taskSplits.$inferSelect): SplitAsked {
+  // Applying says nothing new about the task: nothing is stored or scored again.
+  const said = { energy: null, difficulty: null };
+  const sized = row.result.sized_for;
+  if (sized)
+    return {
+      energy: sized.energy,
+      difficulty: sized.difficulty,
+      difficultySource: sized.difficulty_source,
+      said,
+    };
+  const energy = ENERGY_SCALE.find((e) => e === row.energy) ?? "medium";
+  return row.difficulty !== null
+    ? { energy, difficulty: row.difficulty, difficultySource: "request", said }
+    : { energy, difficulty: PRIOR_DIFFICULTY, difficultySource: "prior", said };
 }
 
 /** The suggestion a client asked to apply: 404 when it is not theirs (or not of this task), 409 if applied. */
@@ -166,7 +195,8 @@ export async function splitTaskFor(
       readForSplit(db, userId, taskId, {
         agentId: options.agentId,
         splitId: input.split_id,
-        defaultDifficulty: input.difficulty === undefined,
+        // Applying an earlier suggestion reuses its sizing: no learned default to read.
+        defaultDifficulty: input.difficulty === undefined && input.split_id === undefined,
       }),
   );
 }
@@ -288,7 +318,8 @@ export async function splitStepFor(
         agentId: options.agentId,
         splitId: input.split_id,
         stepId: ids.stepId,
-        defaultDifficulty: input.difficulty === undefined,
+        // Applying an earlier suggestion reuses its sizing: no learned default to read.
+        defaultDifficulty: input.difficulty === undefined && input.split_id === undefined,
       }),
   );
 }
