@@ -441,7 +441,7 @@ function routes(token) {
       headers: auth,
     },
     {
-      name: "GET /api/v1/analytics/patterns (90 days)",
+      name: "GET /api/v1/analytics/patterns (120 days)",
       method: "GET",
       path: "/api/v1/analytics/patterns",
       headers: auth,
@@ -456,6 +456,18 @@ function routes(token) {
       name: "GET /api/v1/analytics/time-tracking",
       method: "GET",
       path: "/api/v1/analytics/time-tracking",
+      headers: auth,
+    },
+    {
+      name: "GET /api/v1/predictions/energy",
+      method: "GET",
+      path: "/api/v1/predictions/energy",
+      headers: auth,
+    },
+    {
+      name: "GET /api/v1/suggestions/now",
+      method: "GET",
+      path: "/api/v1/suggestions/now",
       headers: auth,
     },
   ];
@@ -519,16 +531,17 @@ async function main() {
   // Access tokens live 15 minutes and draining may take longer: a fresh login for each phase.
   const login = async () =>
     (await request(base, "POST", "/api/v1/auth/login", { body: credentials, expected: 200 })).access_token;
-  const solo = await runPass(base, routes(await login()), 1, SOLO_DURATION, 2);
-  printPass("One request at a time (latency)", solo);
-  const load = await runPass(base, routes(await login()), CONNECTIONS, DURATION, 2);
-  printPass(`${CONNECTIONS} connections (throughput)`, load);
-
+  // Trained first, so the prediction reads answer with this person's own models.
   const training = await train(base, await login(), userId);
   console.log(
     `\ntraining: ${fixed(training.training_ms, 1)} ms per user on ${facts.tasks.length} tasks ` +
       `(target < ${TRAINING_TARGET_MS} ms: ${training.training_ms < TRAINING_TARGET_MS ? "PASS" : "FAIL"})`,
   );
+
+  const solo = await runPass(base, routes(await login()), 1, SOLO_DURATION, 2);
+  printPass("One request at a time (latency)", solo);
+  const load = await runPass(base, routes(await login()), CONNECTIONS, DURATION, 2);
+  printPass(`${CONNECTIONS} connections (throughput)`, load);
 
   writeResults("analytics.json", { days: DAYS, drain, rollups, solo, load, training });
   const bad = reportProblems([...solo, ...load]);

@@ -74,6 +74,28 @@ function fakeModel(rewrite: (item: { insight_id: string; title: string; body: st
 
 const insightsPath = "/api/v1/analytics/insights";
 
+describe("insights and patterns agree", () => {
+  it("report the same hour pattern from the same rollups (last week's hours are read apart, never twice)", async () => {
+    const user = await morningPerson();
+    const patterns = await getPatterns(user, `?days=${DEFAULT_DAYS}`);
+    const insights = await getInsights(user);
+    const hourly = patterns.patterns.filter((p) => p.dimension === "hour");
+    expect(hourly.length).toBeGreaterThan(0);
+    const hourInsights = insights.insights.filter(
+      (i) => i.kind === "pattern" && i.evidence.dimension === "hour",
+    );
+    expect(hourInsights.length).toBeGreaterThan(0);
+    for (const insight of hourInsights) {
+      const same = hourly.find((p) => p.key === insight.evidence.key && p.metric === insight.evidence.metric);
+      expect(same).toBeDefined();
+      expect(insight.evidence.sample_size).toBe(same?.sample_size);
+      expect(insight.evidence.rate).toBe(same?.rate);
+      expect(insight.evidence.rate_elsewhere).toBe(same?.rate_elsewhere);
+      expect(insight.evidence.confidence).toBe(same?.confidence);
+    }
+  });
+});
+
 describe("GET /api/v1/analytics/patterns", () => {
   it("finds the planted pattern in seeded rollups, with its sample size, confidence and the statistic's name", async () => {
     const user = await morningPerson();

@@ -69,7 +69,7 @@ export function factsOf(input: InsightInput): Facts {
     hour: input.hour,
     streak: input.streak,
     byDay,
-    hourRows: input.rows.filter((r) => r.dim === "hour"),
+    hourRows: input.dayHours ?? input.rows.filter((r) => r.dim === "hour"),
     total: sumCounters([...byDay.values()]),
     byHourBlock: group("hour", (r) => hourBlockOf(r.key)),
     byCategory: group("category", (r) => (r.key === "" ? undefined : r.key)),

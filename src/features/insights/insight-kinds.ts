@@ -19,8 +19,13 @@ export interface LocalInsight {
 }
 
 export interface InsightInput {
-  /** Rollup rows of the range, every slice. */
+  /** Rollup rows of the range, every slice (the slices other than day totals may be summed over it). */
   rows: readonly RollupInput[];
+  /**
+   * Hour slices of single days, to cut a past day at this time of day (the same weekday last week);
+   * when absent, the hour rows of `rows` (which then must be per day).
+   */
+  dayHours?: readonly RollupInput[] | undefined;
   /** The patterns the statistics reported for the same rows. */
   patterns: readonly Pattern[];
   /** The user's local today: the range's last day. */

@@ -32,24 +32,25 @@ interface History {
 /**
  * What patterns and insights read of the rollups, in one round trip whatever the range: the day
  * totals (one row a day: weekdays and active days need the days), the hour, category and energy slices
- * summed over the range in SQL (a few hundred rows instead of one per slice a day), and the hour slices
- * of one day when a day must be cut at this time of day (the same weekday last week).
+ * summed over the range in SQL (a few hundred rows instead of one per slice a day), and, apart, the
+ * hour slices of one day when a day must be cut at this time of day (the same weekday last week) — apart,
+ * because the sums already hold that day's hours once.
  */
 async function rollupsOf(
   db: Database,
   userId: string,
   range: { from: LocalDate; to: LocalDate },
   hoursOf: LocalDate | undefined,
-): Promise<RollupInput[]> {
+): Promise<{ rows: RollupInput[]; dayHours: RollupInput[] }> {
   const [days, slices, hours] = await db.batch([
     rollupsQuery(db, userId, range.from, range.to, ["all"]),
     rollupAggregatesQuery(db, userId, range.from, range.to, ["hour", "category", "energy"]),
     rollupsQuery(db, userId, hoursOf ?? "", hoursOf ?? "", hoursOf ? ["hour"] : []),
   ]);
   // A slice summed over the range belongs to no single day: SUMMED_DAY matches no date, so nothing
-  // that looks a day up (the hours of last week's day) ever mistakes it for one.
+  // that looks a day up ever mistakes it for one.
   const summed = slices.map(({ weekday: _weekday, days: _days, ...row }) => ({ ...row, day: SUMMED_DAY }));
-  return [...days, ...summed, ...hours];
+  return { rows: [...days, ...summed], dayHours: hours };
 }
 
 /** The `day` of a slice summed over a whole range (see `rollupsOf`). */
@@ -61,7 +62,8 @@ async function historyOf(db: Database, userId: string, days: number, now: number
   const timezone = owner?.timezone ?? "UTC";
   const to = localParts(timezone, now).date;
   const from = addDays(to, 1 - days);
-  return { timezone, from, to, rows: await rollupsOf(db, userId, { from, to }, undefined) };
+  const { rows } = await rollupsOf(db, userId, { from, to }, undefined);
+  return { timezone, from, to, rows };
 }
 
 export async function patternsFor(
@@ -100,9 +102,9 @@ export async function insightsFor(
   const to = streak.today;
   const from = addDays(to, 1 - days);
   // Last week's same day, cut at this hour, is what "so far this week" is compared with.
-  const rows = await rollupsOf(db, userId, { from, to }, addDays(to, -7));
+  const { rows, dayHours } = await rollupsOf(db, userId, { from, to }, addDays(to, -7));
   const { patterns } = findPatterns(rows, to);
   const hour = localParts(streak.timezone, now).hour;
-  const local = buildInsights({ rows, patterns, today: to, hour, days, streak });
+  const local = buildInsights({ rows, dayHours, patterns, today: to, hour, days, streak });
   return { timezone: streak.timezone, range: { from, to }, insights: await writer.write(local) };
 }
