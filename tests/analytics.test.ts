@@ -464,6 +464,13 @@ describe("time tracking", () => {
     expect(one.totals).toEqual(reportTimes);
     expect(one.by_category).toEqual([{ category: "Work", ...reportTimes }]);
     expect(one.tasks.map((x) => x.task_id)).toEqual([report.task_id]);
+    // One task is one page: a cursor from elsewhere neither hides it nor empties its totals.
+    const cursor = btoa(`${new Date().toISOString()}~${report.task_id}`)
+      .replaceAll("+", "-")
+      .replaceAll("/", "_")
+      .replace(/=+$/, "");
+    const again = await timeTrackingOf(user, `?task_id=${report.task_id}&cursor=${cursor}`);
+    expect(again.totals).toEqual(reportTimes);
     const untimed = await timeTrackingOf(user, `?task_id=${loose.task_id}`);
     expect(untimed.totals).toMatchObject({ timed_tasks: 0, estimated_minutes: 0, actual_minutes: 0 });
     expect(untimed.by_category).toEqual([]);

@@ -140,7 +140,8 @@ export async function timeTrackingFor(
       since: query.from === undefined ? undefined : dayStart(query.from),
       until: query.to === undefined ? undefined : dayStart(addDays(query.to, 1)),
       taskId,
-      after,
+      // One task is one page: a cursor cannot move past it (and must not empty its totals).
+      after: null,
       limit: rowsToFetch(query.limit),
     })) as TaskTimeRow[];
     const to = query.to ?? today;
