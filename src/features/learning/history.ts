@@ -192,6 +192,7 @@ export type CheckinRow = Awaited<ReturnType<typeof checkinsQuery>>[number];
 export function toEnergySamples(rows: readonly CheckinRow[]): EnergySample[] {
   return rows.map((row) => ({
     id: row.id,
+    userId: row.userId,
     hour: localParts(row.timezone, Date.parse(row.at)).hour,
     level: row.level,
   }));
@@ -288,6 +289,7 @@ export function openSample(row: TaskFeatureRow, at: number, energy: EnergyLevel 
 function labelsOf(row: TaskFeatureRow) {
   return {
     id: row.id,
+    userId: row.userId,
     category: row.category,
     estimate: row.estimate,
     priority: row.priority,

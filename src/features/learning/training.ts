@@ -78,12 +78,7 @@ export async function trainOwner(
     checkins: toEnergySamples(checkins),
     current,
     currentScope,
-    contributors: population
-      ? {
-          tasks: new Set(rows.map((r) => r.userId)).size,
-          checkins: new Set(checkins.map((c) => c.userId)).size,
-        }
-      : undefined,
+    population,
   });
   const trainingMs = Math.round((performance.now() - started) * 10) / 10;
 
