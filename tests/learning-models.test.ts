@@ -21,7 +21,13 @@ import {
   scale,
   type TaskSample,
 } from "../src/features/learning/features";
-import { historySample, openSample, startOf, type TaskFeatureRow } from "../src/features/learning/history";
+import {
+  historySample,
+  openSample,
+  startOf,
+  type TaskFeatureRow,
+  taskEnergy,
+} from "../src/features/learning/history";
 import {
   capPerPerson,
   MAX_PERSON_SHARE,
@@ -182,6 +188,26 @@ describe("when the work started", () => {
     expect(unknown.energy).toBeNull();
     expect(rawFeatures(unknown)[FEATURE_NAMES.indexOf("hour_known")]).toBe(0);
     expect(rawFeatures(unknown)[FEATURE_NAMES.indexOf("hour_sin")]).toBe(0);
+  });
+
+  it("reads a task's energy by one rule in training and in a prediction: the check-in, else the split's", () => {
+    const split = row({
+      id: "e",
+      createdAt: new Date(day + 8 * HOUR).toISOString(),
+      completedAt: new Date(day + 9 * HOUR).toISOString(),
+      actual: 60,
+      splitEnergy: "low",
+    });
+    // Checked in "high" just before the work started: the training row and a prediction at that
+    // moment, with the same check-in, see the same energy.
+    const trained = historySample(split, { energy: (_, at) => (at === day + 8 * HOUR ? "high" : null) });
+    expect(trained.energy).toBe("high");
+    expect(openSample(split, day + 8 * HOUR, taskEnergy(split, undefined, "high")).energy).toBe("high");
+    // No check-in: both fall back to the energy the task was split with.
+    expect(historySample(split, { energy: () => null }).energy).toBe("low");
+    expect(taskEnergy(split, undefined, null)).toBe("low");
+    // A prediction's request says it for that moment.
+    expect(taskEnergy(split, "medium", "high")).toBe("medium");
   });
 
   it("learns nothing from a user who ticks everything off at 21:00", () => {

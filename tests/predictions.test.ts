@@ -587,7 +587,7 @@ describe("the splitter's default difficulty", () => {
 
   it("defaults to the user's own model once they have one, as the prediction answers it", async () => {
     const user = await trainedOptimist();
-    // A check-in now: both paths read it the same way (history.ts predictionEnergy).
+    // A check-in now: both paths read it the same way (history.ts taskEnergy).
     await callJson("/api/v1/analytics/energy", 201, {
       method: "POST",
       token: user.token,
