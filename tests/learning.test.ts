@@ -3,7 +3,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { createDatabase } from "../src/db";
 import type { LearningMessage } from "../src/features/learning/messages";
-import { claimRun, nightOf, RUNNING_STALE_MS } from "../src/features/learning/runs";
+import { claimRun, nightOf, RUN_RETENTION_MS, RUNNING_STALE_MS } from "../src/features/learning/runs";
 import { trainOwner } from "../src/features/learning/training";
 import worker, { CRONS } from "../src/index";
 import { cleanUpExpired, idAt, PREDICTION_LOG_RETENTION_MS } from "../src/jobs/housekeeping";
@@ -339,6 +339,30 @@ describe("the nightly training", () => {
     const [mine] = (await runsOf(user.id)).filter((r) => r.night === own);
     expect(mine?.status).toBe("failed");
     expect(mine?.detail).toMatch(/D1 is unavailable/);
+  });
+
+  it("keeps about 60 nights of a user's runs: the training that records a new one forgets older ones", async () => {
+    const user = await createUser();
+    const DAY = 86_400_000;
+    const past = (days: number, status: string) =>
+      env.DB.prepare(
+        "INSERT INTO learning_runs (user_id, night, status, queued_at, finished_at) VALUES (?, ?, ?, ?, ?)",
+      )
+        .bind(
+          user.id,
+          nightOf(Date.now() - days * DAY),
+          status,
+          new Date(Date.now() - days * DAY).toISOString(),
+          null,
+        )
+        .run();
+    await past(RUN_RETENTION_MS / DAY + 1, "done");
+    await past(RUN_RETENTION_MS / DAY + 2, "failed");
+    await past(RUN_RETENTION_MS / DAY - 1, "skipped");
+    const night = `test-prune-${crypto.randomUUID()}`;
+    await trainNow(user.id, night);
+    const nights = (await runsOf(user.id)).map((r) => r.night).sort();
+    expect(nights).toEqual([nightOf(Date.now() - (RUN_RETENTION_MS / DAY - 1) * DAY), night].sort());
   });
 
   it("forgets logged predictions after 180 days (housekeeping)", async () => {

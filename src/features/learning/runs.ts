@@ -2,7 +2,7 @@
  * Claiming training runs: a learning_runs row per user and night, inserted with ON CONFLICT DO NOTHING
  * RETURNING, so only the claim that wrote the row enqueues a training (a cron run twice trains once).
  */
-import { and, asc, eq, gt, gte, inArray, like, or, type SQL, sql } from "drizzle-orm";
+import { and, asc, eq, gt, gte, inArray, like, lt, or, type SQL, sql } from "drizzle-orm";
 import type { Database } from "../../db";
 import { analyticsRollups, learningRuns } from "../../db/schema";
 import { literal } from "../../lib/sql-literal";
@@ -127,6 +127,25 @@ export async function claimQueued(db: Database, owner: string, night: string, no
 
 /** A running run not finished within this long is taken as lost (its consumer died) and may be retaken. */
 export const RUNNING_STALE_MS = 15 * 60_000;
+/** How long a finished run's record is kept: about 60 nights. */
+export const RUN_RETENTION_MS = 60 * DAY_MS;
+
+/**
+ * Forgets the owner's finished runs older than RUN_RETENTION_MS: a statement for the batch that records
+ * a new run, bounded by the primary key's owner prefix (about 60 rows a user).
+ */
+export function pruneRuns(db: Database, owner: string, now: number) {
+  return db
+    .delete(learningRuns)
+    .where(
+      and(
+        eq(learningRuns.userId, owner),
+        lt(learningRuns.queuedAt, nowIso(now - RUN_RETENTION_MS)),
+        inArray(learningRuns.status, ["done", "skipped", "failed"]),
+      ),
+    );
+}
+
 /** A message that found its run running elsewhere comes back this long after the run would go stale. */
 const STALE_MARGIN_SECONDS = 30;
 

@@ -17,7 +17,7 @@ import {
   toEnergySamples,
 } from "./history";
 import { latestVersionsQuery, type ModelRow, promotedQuery, storeOutcomes } from "./model-store";
-import { heldRun, startRun } from "./runs";
+import { heldRun, pruneRuns, startRun } from "./runs";
 import { trainAll } from "./train";
 
 export interface TrainingSummary {
@@ -117,6 +117,7 @@ export async function trainTaken(
   );
   const write = new D1Batch();
   write.addAll(statements);
+  write.add(pruneRuns(db, owner, now));
   write.add(
     db
       .update(learningRuns)
