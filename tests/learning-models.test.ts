@@ -21,9 +21,21 @@ import {
   scale,
   type TaskSample,
 } from "../src/features/learning/features";
-import { historySample, openSample, startOf, type TaskFeatureRow } from "../src/features/learning/history";
+import {
+  historySample,
+  openSample,
+  startOf,
+  type TaskFeatureRow,
+  taskEnergy,
+} from "../src/features/learning/history";
+import {
+  capPerPerson,
+  MAX_PERSON_SHARE,
+  MIN_POPULATION_USERS,
+  personCap,
+} from "../src/features/learning/population";
 import { choleskySolve, fitRidge, fitRidgeTuned, predictRidge } from "../src/features/learning/ridge";
-import { MIN_POPULATION_USERS, trainAll, trainDurationKind } from "../src/features/learning/train";
+import { trainAll, trainDurationKind } from "../src/features/learning/train";
 import { seededRandom } from "../src/lib/seeded-random";
 import { ARCHETYPES, generateHistory } from "./helpers/learning-history";
 
@@ -178,6 +190,26 @@ describe("when the work started", () => {
     expect(rawFeatures(unknown)[FEATURE_NAMES.indexOf("hour_sin")]).toBe(0);
   });
 
+  it("reads a task's energy by one rule in training and in a prediction: the check-in, else the split's", () => {
+    const split = row({
+      id: "e",
+      createdAt: new Date(day + 8 * HOUR).toISOString(),
+      completedAt: new Date(day + 9 * HOUR).toISOString(),
+      actual: 60,
+      splitEnergy: "low",
+    });
+    // Checked in "high" just before the work started: the training row and a prediction at that
+    // moment, with the same check-in, see the same energy.
+    const trained = historySample(split, { energy: (_, at) => (at === day + 8 * HOUR ? "high" : null) });
+    expect(trained.energy).toBe("high");
+    expect(openSample(split, day + 8 * HOUR, taskEnergy(split, undefined, "high")).energy).toBe("high");
+    // No check-in: both fall back to the energy the task was split with.
+    expect(historySample(split, { energy: () => null }).energy).toBe("low");
+    expect(taskEnergy(split, undefined, null)).toBe("low");
+    // A prediction's request says it for that moment.
+    expect(taskEnergy(split, "medium", "high")).toBe("medium");
+  });
+
   it("learns nothing from a user who ticks everything off at 21:00", () => {
     // Planted: durations 10–180 minutes unrelated to anything, estimate always 30, tasks created in the
     // morning and all marked done around 21:00. Finish minus minutes would give away the answer.
@@ -316,13 +348,57 @@ describe("the models on synthetic years", () => {
     expect(against.promote).toBe(false);
   });
 
-  it("trains the population only on the rows of enough people", () => {
+  it("trains the population only on the rows of enough people, counted in each kind's own rows", () => {
     const { tasks, checkins } = generateHistory("optimist");
-    const few = trainAll({ tasks, checkins, current: {}, contributors: { tasks: 9, checkins: 9 } });
-    expect(few.map((o) => o.status)).toEqual(["skipped", "skipped", "skipped", "skipped"]);
-    expect(few[0]?.reason).toBe(`fewer than ${MIN_POPULATION_USERS} people contribute`);
-    const enough = trainAll({ tasks, checkins, current: {}, contributors: { tasks: 10, checkins: 10 } });
-    expect(enough.map((o) => o.status)).toEqual(["trained", "trained", "trained", "trained"]);
+    const of = <T>(rows: readonly T[], people: number) =>
+      rows.map((r, i) => ({ ...r, userId: `person-${i % people}` }));
+    const nine = trainAll({ tasks: of(tasks, 9), checkins: of(checkins, 9), current: {}, population: true });
+    expect(nine.map((o) => o.status)).toEqual(["skipped", "skipped", "skipped", "skipped"]);
+    expect(nine[0]?.reason).toBe(`fewer than ${MIN_POPULATION_USERS} people contribute`);
+    const ten = trainAll({ tasks: of(tasks, 10), checkins: of(checkins, 10), current: {}, population: true });
+    expect(ten.map((o) => o.status)).toEqual(["trained", "trained", "trained", "trained"]);
+    // Ten people finish tasks and check in, but only one of them times, rates or checks in: the timed,
+    // rated, comparable rows and the check-ins are one person's, and nothing is trained on them.
+    const alone = of(tasks, 10).map((t) =>
+      t.userId === "person-0" ? t : { ...t, actual: null, difficulty: null },
+    );
+    const one = trainAll({
+      tasks: alone,
+      checkins: checkins.map((c) => ({ ...c, userId: "person-0" })),
+      current: {},
+      population: true,
+    });
+    expect(one.map((o) => [o.kind, o.status, o.reason])).toEqual(
+      ["duration", "difficulty", "energy", "best_time"].map((k) => [
+        k,
+        "skipped",
+        `fewer than ${MIN_POPULATION_USERS} people contribute`,
+      ]),
+    );
+  });
+
+  it("lets no one person make up more than a fifth of the population's rows", () => {
+    expect(MAX_PERSON_SHARE).toBe(0.2);
+    // Ten equal people keep everything; one with 1,000 rows beside nine with one each keeps two.
+    expect(personCap(new Array(10).fill(100))).toBe(100);
+    expect(personCap([1000, ...new Array(9).fill(1)])).toBe(2);
+    expect(personCap([])).toBe(0);
+    const rows = [
+      ...Array.from({ length: 1000 }, (_, i) => ({ id: `a-${i}`, userId: "a" })),
+      ...Array.from({ length: 9 }, (_, i) => ({ id: `b-${i}`, userId: `b${i}` })),
+    ];
+    const kept = capPerPerson(rows);
+    expect(kept.filter((r) => r.userId === "a").map((r) => r.id)).toEqual(["a-0", "a-1"]);
+    expect(kept).toHaveLength(11);
+    // Trained as the population: the dominant person's rows are cut to two, too few to learn from.
+    const { tasks } = generateHistory("optimist");
+    const skewed = [
+      ...tasks.map((t) => ({ ...t, userId: "a" })),
+      ...tasks.slice(0, 9).map((t, i) => ({ ...t, id: `other-${i}`, userId: `b${i}` })),
+    ];
+    const duration = trainDurationKind({ tasks: skewed, checkins: [], current: {}, population: true });
+    expect(duration.status).toBe("skipped");
+    expect(duration.reason).toMatch(/once no one person makes up more than a fifth of them/);
   });
 
   it("does not use a model stored with another feature layout", () => {

@@ -95,6 +95,49 @@ describe("GET /predictions/duration", () => {
     expect(await logRows(user.id, "duration")).toHaveLength(1);
   });
 
+  it("counts the people behind each kind's own rows: ten finish tasks, one times them", async () => {
+    await withoutPopulation();
+    const people: string[] = [];
+    for (let i = 0; i < 10; i++) {
+      const person = await createUser();
+      const history = generateHistory("night_owl", { days: 30, now: Date.now(), seed: `one-timed-${i}` });
+      // Only the first says how long their tasks took, rates them or checks in.
+      await insertHistory(
+        person.id,
+        i === 0
+          ? history
+          : {
+              ...history,
+              tasks: history.tasks.map((t) => ({ ...t, actual: null, difficulty: null })),
+              checkins: [],
+            },
+      );
+      await markActive(person.id);
+      people.push(person.id);
+    }
+    try {
+      const summary = await trainNow("*");
+      for (const kind of ["duration", "difficulty", "energy", "best_time"])
+        expect(summary.kinds[kind]).toMatchObject({
+          status: "skipped",
+          reason: "fewer than 10 people contribute",
+        });
+      // Nobody is shown one person's best times as everyone's.
+      const user = await createUser();
+      const energy = await callJson<{ best_times: { blocks: unknown[]; model: ModelInfo } }>(
+        "/api/v1/predictions/energy",
+        200,
+        { token: user.token },
+      );
+      expect(energy.best_times.model.scope).toBe("prior");
+      expect(energy.best_times.blocks).toEqual([]);
+    } finally {
+      // Not active any more: the other tests of this file count their own people.
+      for (const id of people)
+        await env.DB.prepare("DELETE FROM analytics_rollups WHERE user_id = ?").bind(id).run();
+    }
+  });
+
   it("trains no population model from fewer than 10 people", async () => {
     await withoutPopulation();
     const { summary } = await trainedPopulation(9);
@@ -544,7 +587,7 @@ describe("the splitter's default difficulty", () => {
 
   it("defaults to the user's own model once they have one, as the prediction answers it", async () => {
     const user = await trainedOptimist();
-    // A check-in now: both paths read it the same way (history.ts predictionEnergy).
+    // A check-in now: both paths read it the same way (history.ts taskEnergy).
     await callJson("/api/v1/analytics/energy", 201, {
       method: "POST",
       token: user.token,

@@ -37,7 +37,8 @@ export function idAt(ms: number): string {
  * Cron: forgets stored idempotent answers older than a day and login counters whose window and
  * lock have both lapsed, and webhook deliveries (finished ones) and attempts past their 30 days. Each
  * run is idempotent: it only deletes what is already expired. Logged predictions go after 180 days
- * (model versions are pruned by the training that writes a new one: features/learning/model-store.ts).
+ * (model versions and learning runs are pruned by the training that writes a new one:
+ * features/learning/model-store.ts, runs.ts pruneRuns).
  */
 export async function cleanUpExpired(env: Env, now = Date.now()): Promise<void> {
   const db = createDatabase(env.DB);

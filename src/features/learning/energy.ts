@@ -14,6 +14,8 @@ export const PRIOR_MIX: readonly [number, number, number] = [0.25, 0.5, 0.25];
 
 export interface EnergySample {
   id: string;
+  /** Whose check-in: the population's training counts people by it. */
+  userId?: string;
   /** Local hour (0–23) of the check-in. */
   hour: number;
   level: EnergyLevel;

@@ -14,6 +14,8 @@ import {
 /** One task as the models see it. `actual` and `difficulty` are the labels (null: not known). */
 export interface TaskSample {
   id: string;
+  /** Whose task: the population's training counts people by it. */
+  userId?: string;
   category: TaskCategory | null;
   /** The user's own estimate in minutes. */
   estimate: number | null;

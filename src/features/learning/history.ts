@@ -192,6 +192,7 @@ export type CheckinRow = Awaited<ReturnType<typeof checkinsQuery>>[number];
 export function toEnergySamples(rows: readonly CheckinRow[]): EnergySample[] {
   return rows.map((row) => ({
     id: row.id,
+    userId: row.userId,
     hour: localParts(row.timezone, Date.parse(row.at)).hour,
     level: row.level,
   }));
@@ -247,7 +248,8 @@ export function startOf(row: TaskFeatureRow, focusStart: number | undefined): nu
 
 /**
  * A finished task as a training sample. Its hour is when its work started (startOf: null when not
- * known); its energy is what the user said when splitting it, else their check-in at that start.
+ * known); its energy follows taskEnergy: the user's check-in at that start, else what they said when
+ * splitting it.
  */
 export function historySample(
   row: TaskFeatureRow,
@@ -261,22 +263,23 @@ export function historySample(
     hour: start === null ? null : parts.hour,
     // The day it started, else the day it finished (a duration rarely crosses midnight).
     weekday: parts.weekday,
-    energy:
-      asEnergy(row.splitEnergy) ?? (start === null ? null : (options.energy?.(row.userId, start) ?? null)),
+    energy: taskEnergy(row, null, start === null ? null : options.energy?.(row.userId, start)),
   };
 }
 
 /**
- * The energy a prediction about a task assumes, one rule for every path (the splitter's default, the
- * predictions, suggestions): what the request says, else a check-in of the last few hours, else the
- * energy the task was last split with.
+ * The energy a task is worked at, one rule for training and every prediction (the predictions, the
+ * splitter's default, suggestions), so a model is asked with the energy it learned from: what the user
+ * said for that moment (a prediction's request; a training row has none), else their check-in of the
+ * few hours before it (at the work's start; for a prediction, now), else the energy the task was last
+ * split with (said for the task, but maybe long before the work).
  */
-export function predictionEnergy(
+export function taskEnergy(
   row: Pick<TaskFeatureRow, "splitEnergy">,
-  requested: EnergyLevel | null | undefined,
+  said: EnergyLevel | null | undefined,
   checkin: EnergyLevel | null | undefined,
 ): EnergyLevel | null {
-  return requested ?? checkin ?? asEnergy(row.splitEnergy);
+  return said ?? checkin ?? asEnergy(row.splitEnergy);
 }
 
 /** A task about to be worked on (now, at `at`), as a model sample. */
@@ -288,6 +291,7 @@ export function openSample(row: TaskFeatureRow, at: number, energy: EnergyLevel 
 function labelsOf(row: TaskFeatureRow) {
   return {
     id: row.id,
+    userId: row.userId,
     category: row.category,
     estimate: row.estimate,
     priority: row.priority,

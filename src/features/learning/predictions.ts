@@ -10,13 +10,7 @@ import { BestTimeParamsSchema, bestBlocks } from "./best-time";
 import { DifficultyParamsSchema, PRIOR_DIFFICULTY, predictDifficulty } from "./difficulty";
 import { DurationParamsSchema, type DurationPrediction, predictDuration, priorDuration } from "./duration";
 import { bestHours, EnergyParamsSchema, energyAt, priorEnergy } from "./energy";
-import {
-  historyCountQuery,
-  openSample,
-  predictionEnergy,
-  type TaskFeatureRow,
-  taskFeatureQuery,
-} from "./history";
+import { historyCountQuery, openSample, type TaskFeatureRow, taskEnergy, taskFeatureQuery } from "./history";
 import { promotedQuery } from "./model-store";
 import { energyNowQuery, loggedQuery, logPrediction, logPredictions } from "./prediction-log";
 import { MIN_HISTORY } from "./train";
@@ -83,7 +77,7 @@ function asLogged(prediction: DurationPrediction, value: number | undefined): Du
 
 export async function predictTaskDuration(db: Database, userId: string, taskId: string, now = Date.now()) {
   const { row, models, energyNow, history } = await readForTask(db, userId, taskId, "duration", now);
-  const sample = openSample(row, now, predictionEnergy(row, undefined, energyNow));
+  const sample = openSample(row, now, taskEnergy(row, undefined, energyNow));
   const answerer = answererOf(models, userId, "duration", "prior-estimate-or-25-minutes");
   const params = DurationParamsSchema.safeParse(answerer.row?.params);
   const fresh: DurationPrediction = params.success
@@ -106,7 +100,7 @@ export async function predictTaskDuration(db: Database, userId: string, taskId: 
 
 export async function predictTaskDifficulty(db: Database, userId: string, taskId: string, now = Date.now()) {
   const { row, models, energyNow, history } = await readForTask(db, userId, taskId, "difficulty", now);
-  const sample = openSample(row, now, predictionEnergy(row, undefined, energyNow));
+  const sample = openSample(row, now, taskEnergy(row, undefined, energyNow));
   const answerer = answererOf(models, userId, "difficulty", "prior-middle-of-the-scale");
   const params = DifficultyParamsSchema.safeParse(answerer.row?.params);
   const fresh = params.success ? predictDifficulty(params.data, sample) : PRIOR_DIFFICULTY;

@@ -2,7 +2,7 @@
  * Claiming training runs: a learning_runs row per user and night, inserted with ON CONFLICT DO NOTHING
  * RETURNING, so only the claim that wrote the row enqueues a training (a cron run twice trains once).
  */
-import { and, asc, eq, gt, gte, inArray, like, type SQL, sql } from "drizzle-orm";
+import { and, asc, eq, gt, gte, inArray, like, lt, or, type SQL, sql } from "drizzle-orm";
 import type { Database } from "../../db";
 import { analyticsRollups, learningRuns } from "../../db/schema";
 import { literal } from "../../lib/sql-literal";
@@ -127,17 +127,67 @@ export async function claimQueued(db: Database, owner: string, night: string, no
 
 /** A running run not finished within this long is taken as lost (its consumer died) and may be retaken. */
 export const RUNNING_STALE_MS = 15 * 60_000;
+/** How long a finished run's record is kept: about 60 nights. */
+export const RUN_RETENTION_MS = 60 * DAY_MS;
 
 /**
- * Takes a queued run (queued → running) for one training: true only for the one caller that changed
- * the row, so a redelivered or duplicated message trains nothing. A run left running past
- * RUNNING_STALE_MS may be taken again.
+ * Forgets the owner's finished runs older than RUN_RETENTION_MS: a statement for the batch that records
+ * a new run, bounded by the primary key's owner prefix (about 60 rows a user).
  */
-export async function startRun(db: Database, owner: string, night: string, now: number): Promise<boolean> {
+export function pruneRuns(db: Database, owner: string, now: number) {
+  return db
+    .delete(learningRuns)
+    .where(
+      and(
+        eq(learningRuns.userId, owner),
+        lt(learningRuns.queuedAt, nowIso(now - RUN_RETENTION_MS)),
+        inArray(learningRuns.status, ["done", "skipped", "failed"]),
+      ),
+    );
+}
+
+/** A message that found its run running elsewhere comes back this long after the run would go stale. */
+const STALE_MARGIN_SECONDS = 30;
+
+/**
+ * What taking a run found: taken (with the token that marks this delivery's ownership of it), in
+ * progress elsewhere (come back when it would be stale: a consumer that died never finishes it), or
+ * finished or not there (nothing to do).
+ */
+export type RunTake =
+  | { taken: true; token: string }
+  | { taken: false; inProgress: true; retryAfterSeconds: number }
+  | { taken: false; inProgress: false };
+
+/**
+ * The row of `owner`'s run of `night` while this delivery (its token) holds it: what a delivery may
+ * release, fail or finish.
+ */
+export function heldRun(owner: string, night: string, token: string): SQL | undefined {
+  return and(
+    eq(learningRuns.userId, owner),
+    eq(learningRuns.night, night),
+    eq(learningRuns.status, "running"),
+    sql`json_extract(${learningRuns.detail}, '$.token') = ${token}`,
+  );
+}
+
+/**
+ * Takes a queued run (queued → running) for one training: taken only for the one caller that changed
+ * the row, so a redelivered or duplicated message trains nothing. A run left running past
+ * RUNNING_STALE_MS may be taken again. One round trip: the take and a read of what it left.
+ */
+export async function startRun(
+  db: Database,
+  owner: string,
+  night: string,
+  now: number,
+  token: string = crypto.randomUUID(),
+): Promise<RunTake> {
   const stale = nowIso(now - RUNNING_STALE_MS);
-  const rows = await db
+  const take = db
     .update(learningRuns)
-    .set({ status: "running", detail: { started_at: nowIso(now) } })
+    .set({ status: "running", detail: { started_at: nowIso(now), token } })
     .where(
       and(
         eq(learningRuns.userId, owner),
@@ -146,17 +196,58 @@ export async function startRun(db: Database, owner: string, night: string, now: 
       ),
     )
     .returning(claimedColumns);
-  return rows.length > 0;
+  const after = db
+    .select({
+      status: learningRuns.status,
+      startedAt: sql<string | null>`json_extract(${learningRuns.detail}, '$.started_at')`,
+    })
+    .from(learningRuns)
+    .where(and(eq(learningRuns.userId, owner), eq(learningRuns.night, night)));
+  const [taken, rows] = await db.batch([take, after]);
+  if (taken.length > 0) return { taken: true, token };
+  const row = rows[0];
+  if (row?.status !== "running" && row?.status !== "queued") return { taken: false, inProgress: false };
+  const startedAt = row.startedAt ? Date.parse(row.startedAt) : now;
+  const staleIn = Math.ceil((startedAt + RUNNING_STALE_MS - now) / 1000);
+  return {
+    taken: false,
+    inProgress: true,
+    retryAfterSeconds: Math.min(RUNNING_STALE_MS / 1000, Math.max(0, staleIn)) + STALE_MARGIN_SECONDS,
+  };
 }
 
-/** A training that failed and will be retried gives its run back (running → queued). */
-export function releaseRun(db: Database, owner: string, night: string) {
+/**
+ * A training that failed and will be retried gives its run back (running → queued), only while this
+ * delivery holds it: a run another delivery took is theirs.
+ */
+export function releaseRun(db: Database, owner: string, night: string, token: string) {
   return db
     .update(learningRuns)
     .set({ status: "queued", detail: null })
-    .where(
-      and(eq(learningRuns.userId, owner), eq(learningRuns.night, night), eq(learningRuns.status, "running")),
-    );
+    .where(heldRun(owner, night, token));
+}
+
+/**
+ * The last attempt failed: the run is marked failed when this delivery held it (`token`) or nobody
+ * does (still queued); a run another delivery holds or finished is left as it is.
+ */
+export function failRun(
+  db: Database,
+  owner: string,
+  night: string,
+  token: string | null,
+  error: string,
+  now: number,
+) {
+  const queued = and(
+    eq(learningRuns.userId, owner),
+    eq(learningRuns.night, night),
+    eq(learningRuns.status, "queued"),
+  );
+  return db
+    .update(learningRuns)
+    .set({ status: "failed", detail: { error: error.slice(0, 200) }, finishedAt: nowIso(now) })
+    .where(token === null ? queued : or(queued, heldRun(owner, night, token)));
 }
 
 export type ManualClaim =

@@ -1,7 +1,7 @@
 /**
  * The splitter's default difficulty: what the user's promoted difficulty model predicts for the task
  * (the population's until they have one, 3 before any), with the same energy rule as
- * GET /predictions/difficulty (history.ts predictionEnergy). Its reads are batchable, so a split gets
+ * GET /predictions/difficulty (history.ts taskEnergy). Its reads are batchable, so a split gets
  * them in the round trip it already makes.
  */
 import { and, eq, isNull } from "drizzle-orm";
@@ -9,7 +9,7 @@ import type { Database } from "../../db";
 import { type EnergyLevel, POPULATION, predictionLog, tasks } from "../../db/schema";
 import { type AnswerScope, answererOf } from "./answering";
 import { DifficultyParamsSchema, PRIOR_DIFFICULTY, predictDifficulty } from "./difficulty";
-import { openSample, predictionEnergy, type TaskFeatureRow, taskFeatureQuery } from "./history";
+import { openSample, type TaskFeatureRow, taskEnergy, taskFeatureQuery } from "./history";
 import { type ModelRow, promotedQuery } from "./model-store";
 import { energyNowQuery, scorePredictions } from "./prediction-log";
 
@@ -53,7 +53,7 @@ export function defaultDifficulty(
   const logged = read.logged.find((l) => l.modelId === modelId);
   // Asked before with no energy of the request's own: the answer the prediction gave, as it gave it.
   if (logged && energy === undefined) return { difficulty: logged.predicted, source: answerer.info.scope };
-  const sample = openSample(read.task, now, predictionEnergy(read.task, energy, read.checkin));
+  const sample = openSample(read.task, now, taskEnergy(read.task, energy, read.checkin));
   return { difficulty: predictDifficulty(params.data, sample), source: answerer.info.scope };
 }
 

@@ -15,7 +15,7 @@ import { type BestBlock, BestTimeParamsSchema, bestBlocks } from "./best-time";
 import { DifficultyParamsSchema, PRIOR_DIFFICULTY, predictDifficulty } from "./difficulty";
 import { DurationParamsSchema, predictDuration, priorDuration } from "./duration";
 import { EnergyParamsSchema, energyAt, levelValue, priorEnergy } from "./energy";
-import { openSample, predictionEnergy, taskFeatureQuery } from "./history";
+import { openSample, taskEnergy, taskFeatureQuery } from "./history";
 import { promotedQuery } from "./model-store";
 import { energyNowQuery } from "./prediction-log";
 
@@ -151,7 +151,7 @@ export async function suggestNow(db: Database, userId: string, limit: number, no
   const suggestions = [...dated(results), ...undated(results)]
     .map((row) => {
       // The models get only energy the user said (a check-in, the split); the usual level is for the fit.
-      const sample = openSample(row, now, predictionEnergy(row, undefined, said));
+      const sample = openSample(row, now, taskEnergy(row, undefined, said));
       const minutes = durationParams.success
         ? predictDuration(durationParams.data, sample).minutes
         : priorDuration(sample).minutes;

@@ -25,12 +25,11 @@ import {
 import { EnergyParamsSchema, type EnergySample, energyAt, levelValue, trainEnergy } from "./energy";
 import { accuracy, decidePromotion, MIN_TEST_ROWS, mae, splitHeldOut } from "./evaluate";
 import { modelFeatures, type TaskSample } from "./features";
+import { capPerPerson, MIN_POPULATION_USERS, peopleIn } from "./population";
 import { predictRidge } from "./ridge";
 
 /** Fewer finished, timed tasks (or labelled ones, or check-ins) than this: the kind is skipped. */
 export const MIN_HISTORY = 15;
-/** The population model is trained only on the rows of at least this many people, so it gives none away. */
-export const MIN_POPULATION_USERS = 10;
 
 export const ALGORITHMS: Record<ModelKind, string> = {
   duration: "ridge-log-minutes-v1",
@@ -49,8 +48,11 @@ export interface TrainingInput {
   current: Partial<Record<ModelKind, unknown>>;
   /** Where each `current` comes from, recorded with the metrics. */
   currentScope?: Partial<Record<ModelKind, "personal" | "population">>;
-  /** The population's training: how many people the task rows and the check-ins come from. */
-  contributors?: { tasks: number; checkins: number };
+  /**
+   * The population's training: each kind counts the people behind its own rows (by their userId) and
+   * caps each person's share of them (population.ts).
+   */
+  population?: boolean;
 }
 
 export interface KindOutcome {
@@ -79,12 +81,33 @@ function skipped(kind: ModelKind, reason: string, samples: number): KindOutcome 
   };
 }
 
-/** A population training with too few people behind the rows: skipped (reason), else null. */
-function tooFewPeople(kind: ModelKind, input: TrainingInput, from: "tasks" | "checkins"): KindOutcome | null {
-  const people = input.contributors?.[from];
-  if (people === undefined || people >= MIN_POPULATION_USERS) return null;
-  return skipped(kind, `fewer than ${MIN_POPULATION_USERS} people contribute`, people);
+/**
+ * The rows a kind trains on, or why it is skipped: fewer than MIN_HISTORY rows, or for the population
+ * fewer than MIN_POPULATION_USERS people behind them (then each person's share is capped, which may
+ * leave too few rows again).
+ */
+function rowsFor<T extends { userId?: string }>(
+  kind: ModelKind,
+  input: TrainingInput,
+  rows: readonly T[],
+  what: string,
+): readonly T[] | KindOutcome {
+  if (rows.length < MIN_HISTORY) return skipped(kind, `fewer than ${MIN_HISTORY} ${what}`, rows.length);
+  if (!input.population) return rows;
+  const people = peopleIn(rows);
+  if (people < MIN_POPULATION_USERS)
+    return skipped(kind, `fewer than ${MIN_POPULATION_USERS} people contribute`, people);
+  const capped = capPerPerson(rows);
+  if (capped.length < MIN_HISTORY)
+    return skipped(
+      kind,
+      `fewer than ${MIN_HISTORY} ${what} once no one person makes up more than a fifth of them`,
+      capped.length,
+    );
+  return capped;
 }
+
+const isSkipped = <T>(rows: readonly T[] | KindOutcome): rows is KindOutcome => !Array.isArray(rows);
 
 const round = (v: number | null, digits = 3) =>
   v === null || !Number.isFinite(v) ? null : Math.round(v * 10 ** digits) / 10 ** digits;
@@ -124,11 +147,8 @@ function outcome(
 }
 
 export function trainDurationKind(input: TrainingInput): KindOutcome {
-  const rows = timed(input.tasks);
-  if (rows.length < MIN_HISTORY)
-    return skipped("duration", `fewer than ${MIN_HISTORY} timed tasks`, rows.length);
-  const few = tooFewPeople("duration", input, "tasks");
-  if (few) return few;
+  const rows = rowsFor("duration", input, timed(input.tasks), "timed tasks");
+  if (isSkipped(rows)) return rows;
   const { train, test } = splitHeldOut(rows);
   const params = withHeldOutRange(trainDuration(train), test);
   const actual = test.map((t) => t.actual ?? 0);
@@ -179,11 +199,8 @@ function withHeldOutRange(
 }
 
 export function trainDifficultyKind(input: TrainingInput): KindOutcome {
-  const rows = rated(input.tasks);
-  if (rows.length < MIN_HISTORY)
-    return skipped("difficulty", `fewer than ${MIN_HISTORY} tasks with a difficulty`, rows.length);
-  const few = tooFewPeople("difficulty", input, "tasks");
-  if (few) return few;
+  const rows = rowsFor("difficulty", input, rated(input.tasks), "tasks with a difficulty");
+  if (isSkipped(rows)) return rows;
   const { train, test } = splitHeldOut(rows);
   const params = trainDifficulty(train);
   const actual = test.map((t) => t.difficulty ?? 0);
@@ -228,11 +245,8 @@ export function trainDifficultyKind(input: TrainingInput): KindOutcome {
 }
 
 export function trainEnergyKind(input: TrainingInput): KindOutcome {
-  const rows = input.checkins;
-  if (rows.length < MIN_HISTORY)
-    return skipped("energy", `fewer than ${MIN_HISTORY} energy check-ins`, rows.length);
-  const few = tooFewPeople("energy", input, "checkins");
-  if (few) return few;
+  const rows = rowsFor("energy", input, input.checkins, "energy check-ins");
+  if (isSkipped(rows)) return rows;
   const { train, test } = splitHeldOut(rows);
   const params = trainEnergy(train);
   const actual = test.map((c) => levelValue(c.level));
@@ -266,15 +280,13 @@ export function trainEnergyKind(input: TrainingInput): KindOutcome {
 }
 
 export function trainBestTimeKind(input: TrainingInput): KindOutcome {
-  const rows = comparable(input.tasks);
-  if (rows.length < MIN_HISTORY)
-    return skipped(
-      "best_time",
-      `fewer than ${MIN_HISTORY} timed tasks with an estimate and category`,
-      rows.length,
-    );
-  const few = tooFewPeople("best_time", input, "tasks");
-  if (few) return few;
+  const rows = rowsFor(
+    "best_time",
+    input,
+    comparable(input.tasks),
+    "timed tasks with an estimate and category",
+  );
+  if (isSkipped(rows)) return rows;
   const { train, test } = splitHeldOut(rows);
   const params = trainBestTime(train);
   const current = BestTimeParamsSchema.safeParse(input.current.best_time);

@@ -2,7 +2,7 @@
  * One training run: take the run (queued → running, once), read the owner's history (one round trip),
  * train every kind (pure, timed), store the new versions, promotions and the run's record (one batch).
  */
-import { and, eq, inArray, sql } from "drizzle-orm";
+import { inArray, sql } from "drizzle-orm";
 import type { Database } from "../../db";
 import { learningModels, learningRuns, type ModelKind, POPULATION } from "../../db/schema";
 import { D1Batch } from "../../lib/batch";
@@ -17,7 +17,7 @@ import {
   toEnergySamples,
 } from "./history";
 import { latestVersionsQuery, type ModelRow, promotedQuery, storeOutcomes } from "./model-store";
-import { startRun } from "./runs";
+import { heldRun, pruneRuns, startRun } from "./runs";
 import { trainAll } from "./train";
 
 export interface TrainingSummary {
@@ -30,8 +30,8 @@ export interface TrainingSummary {
 }
 
 /**
- * Trains `owner` (a user id, or POPULATION) for its learning_runs row of `night`. Null when the run was
- * not there to take (already taken by another delivery of the message, or finished): nothing trained.
+ * Takes and trains `owner`'s run of `night` (what a train message does). Null when the run was not
+ * there to take (held by another delivery of the message, or finished): nothing trained.
  */
 export async function trainOwner(
   db: Database,
@@ -39,7 +39,21 @@ export async function trainOwner(
   night: string,
   now = Date.now(),
 ): Promise<TrainingSummary | null> {
-  if (!(await startRun(db, owner, night, now))) return null;
+  const take = await startRun(db, owner, night, now);
+  return take.taken ? trainTaken(db, owner, night, take.token, now) : null;
+}
+
+/**
+ * Trains `owner` (a user id, or POPULATION) for its learning_runs row of `night`, which this delivery
+ * took with `token` (startRun); the run's record is written only while it still holds it.
+ */
+export async function trainTaken(
+  db: Database,
+  owner: string,
+  night: string,
+  token: string,
+  now = Date.now(),
+): Promise<TrainingSummary> {
   const population = owner === POPULATION;
   const scope: Scope = population ? { population: true } : { userId: owner };
   const read = new D1Batch();
@@ -78,12 +92,7 @@ export async function trainOwner(
     checkins: toEnergySamples(checkins),
     current,
     currentScope,
-    contributors: population
-      ? {
-          tasks: new Set(rows.map((r) => r.userId)).size,
-          checkins: new Set(checkins.map((c) => c.userId)).size,
-        }
-      : undefined,
+    population,
   });
   const trainingMs = Math.round((performance.now() - started) * 10) / 10;
 
@@ -108,6 +117,7 @@ export async function trainOwner(
   );
   const write = new D1Batch();
   write.addAll(statements);
+  write.add(pruneRuns(db, owner, now));
   write.add(
     db
       .update(learningRuns)
@@ -117,13 +127,7 @@ export async function trainOwner(
         detail: sql`json_set(${JSON.stringify(detail)}${sql.join(promotedPaths, sql``)})`,
         finishedAt: nowIso(now),
       })
-      .where(
-        and(
-          eq(learningRuns.userId, owner),
-          eq(learningRuns.night, night),
-          eq(learningRuns.status, "running"),
-        ),
-      ),
+      .where(heldRun(owner, night, token)),
   );
   const after = write.add(
     db
