@@ -25,12 +25,22 @@ async function insertJson(sqlText: string, rows: unknown[]) {
   }
 }
 
+/** Histories written by this test file so far (module state is per file). */
+let histories = 0;
+
 /**
  * Writes a history straight into D1 for volume (a year is ~1,500 tasks): finished tasks with their
  * actual minutes, the difficulty and energy they were split with, and energy check-ins.
  */
-export async function insertHistory(userId: string, history: SyntheticHistory): Promise<void> {
-  const prefix = crypto.randomUUID().slice(0, 8);
+export async function insertHistory(
+  userId: string,
+  history: SyntheticHistory,
+  /**
+   * Ids' prefix. Never random: the held-out split is a hash of the id, so random ids would let which
+   * model wins change from run to run. By default the histories of a file are numbered in order.
+   */
+  prefix = `h${++histories}`,
+): Promise<void> {
   const tasks = history.tasks.map((t) => ({
     id: `${prefix}-${t.id}`,
     title: t.title,
