@@ -331,6 +331,23 @@ describe("the timeline", () => {
       const defaulted = await timelineOf(user);
       expect(defaulted.to).toBe(today);
       expect(defaulted.buckets.reduce((n, b) => n + b.tasks_created, 0)).toBe(2);
+      // Weeks and months are summed in SQL, their edge days kept by the zone: the same as the days.
+      for (const bucket of ["week", "month"]) {
+        for (const query of [`?bucket=${bucket}`, `?bucket=${bucket}&from=${addDays(today, -6)}`]) {
+          const summed = await timelineOf(user, query);
+          const days = await timelineOf(user, query.replace(bucket, "day"));
+          expect(summed.from).toBe(days.from);
+          expect(summed.to).toBe(days.to);
+          for (const b of summed.buckets) {
+            const inside = days.buckets.filter((d) => d.from >= b.from && d.to <= b.to);
+            expect(b.tasks_created).toBe(inside.reduce((n, d) => n + d.tasks_created, 0));
+            expect(b.xp).toBe(inside.reduce((n, d) => n + d.xp, 0));
+          }
+          expect(summed.buckets.reduce((n, b) => n + b.tasks_created, 0)).toBe(
+            days.buckets.reduce((n, d) => n + d.tasks_created, 0),
+          );
+        }
+      }
     }
   });
 });

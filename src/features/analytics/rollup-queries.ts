@@ -133,3 +133,37 @@ export function rollupAggregatesQuery(
     .groupBy(analyticsRollups.dim, analyticsRollups.key, ISO_WEEKDAY)
     .orderBy(asc(analyticsRollups.dim), asc(analyticsRollups.key), ISO_WEEKDAY);
 }
+
+/** The first day of the week (Monday) or month a day falls in, in SQL (as `bucketStartOf` in ranges.ts). */
+const BUCKET_START = {
+  week: sql<string>`date(${analyticsRollups.day}, '-' || ((CAST(strftime('%w', ${analyticsRollups.day}) AS INTEGER) + 6) % 7) || ' days')`,
+  month: sql<string>`substr(${analyticsRollups.day}, 1, 7) || '-01'`,
+} as const;
+
+/** Day totals summed per week or month: a year's timeline in 53 (or 13) rows instead of 365. */
+export interface BucketTotal extends Counters {
+  /** The bucket's first calendar day (a Monday, the 1st). */
+  startsOn: LocalDate;
+}
+
+/** The day totals from `from` to `to` (inclusive) summed per week or month, to run in a `db.batch`. */
+export function bucketTotalsQuery(
+  db: Database,
+  userId: string,
+  from: LocalDate,
+  to: LocalDate,
+  bucket: keyof typeof BUCKET_START,
+) {
+  const start = BUCKET_START[bucket];
+  return db
+    .select({ startsOn: sql<string>`${start}`.as("starts_on"), ...SUMMED })
+    .from(analyticsRollups)
+    .where(
+      and(
+        eq(analyticsRollups.userId, userId),
+        between(analyticsRollups.day, from, to),
+        eq(analyticsRollups.dim, "all"),
+      ),
+    )
+    .groupBy(start);
+}

@@ -10,7 +10,7 @@ import { analyticsTaskTimes, tasks, users } from "../../db/schema";
 import { D1Batch } from "../../lib/batch";
 import { notFound } from "../../lib/errors";
 import { type Page, pageOf, rowsToFetch } from "../../lib/pagination";
-import { addDays, type LocalDate, localParts, startOfLocalDay } from "../../lib/time";
+import { addDays, daysBetween, type LocalDate, localParts, startOfLocalDay } from "../../lib/time";
 import { streakIn } from "../gamification/service";
 import { type Bucket, checkOrder, earlierOf, resolveRange } from "./ranges";
 import {
@@ -18,10 +18,11 @@ import {
   type TaskTimeRow,
   taskSummaryOf,
   timedTaskOf,
+  timelineFromTotals,
   timelineOf,
   timeSummaryOf,
 } from "./reads";
-import { readRollups, rollupsQuery } from "./rollup-queries";
+import { bucketTotalsQuery, readRollups, rollupsQuery } from "./rollup-queries";
 import type { DashboardDto, TimedTaskDto, TimelineDto, TimeTrackingDto } from "./schemas";
 
 export function timezoneQuery(db: Database, userId: string) {
@@ -67,6 +68,21 @@ export async function timelineFor(
       bucket,
       timezone,
     });
+  }
+  if (bucket !== "day" && daysBetween(read.from, read.to) >= 4) {
+    // One round trip with weeks or months summed in SQL: the days surely inside the user's range
+    // (their range starts within 2 days of the widest one's start and ends within 2 of its end), and
+    // the 2 days at each edge one by one, kept or not once the zone is known.
+    const inner = { from: addDays(read.from, 2), to: addDays(read.to, -2) };
+    const [owner, totals, head, tail] = await db.batch([
+      timezoneQuery(db, userId),
+      bucketTotalsQuery(db, userId, inner.from, inner.to, bucket),
+      rollupsQuery(db, userId, read.from, addDays(read.from, 1), ["all"]),
+      rollupsQuery(db, userId, addDays(read.to, -1), read.to, ["all"]),
+    ]);
+    const timezone = owner[0]?.timezone ?? "UTC";
+    const range = resolveRange(query, localParts(timezone, now).date);
+    return timelineFromTotals(totals, [...head, ...tail], { range, bucket, timezone });
   }
   // One round trip: the time zone, and every day the range could cover in any zone.
   const [owner, rows] = await db.batch([
