@@ -7,9 +7,9 @@ import {
   FEATURE_NAMES,
   fitScaler,
   hourCounts,
+  linearModelParams,
   modelFeatures,
   rawFeatures,
-  sameLayout,
   scale,
   type TaskSample,
 } from "./features";
@@ -19,17 +19,7 @@ import { fitRidgeTuned, predictRidge } from "./ridge";
 export const PRIOR_DIFFICULTY = 3;
 
 export const DifficultyParamsSchema = z.object({
-  /** The feature layout it was trained on: another layout (an older version) is not used. */
-  features: z.array(z.string()).refine(sameLayout),
-  means: z.array(z.number()),
-  scales: z.array(z.number()),
-  mins: z.array(z.number()),
-  maxs: z.array(z.number()),
-  /** Training rows per local hour: hours seen too little answer without the hour (features.ts). */
-  hours: z.array(z.number()).length(24),
-  intercept: z.number(),
-  weights: z.array(z.number()),
-  lambda: z.number(),
+  ...linearModelParams,
 });
 export type DifficultyParams = z.infer<typeof DifficultyParamsSchema>;
 

@@ -8,9 +8,9 @@ import {
   FEATURE_NAMES,
   fitScaler,
   hourCounts,
+  linearModelParams,
   modelFeatures,
   rawFeatures,
-  sameLayout,
   scale,
   type TaskSample,
 } from "./features";
@@ -24,17 +24,7 @@ export const PRIOR_MINUTES = 25;
 const clampMinutes = (m: number) => Math.min(MAX_MINUTES, Math.max(MIN_MINUTES, m));
 
 export const DurationParamsSchema = z.object({
-  /** The feature layout it was trained on: another layout (an older version) is not used. */
-  features: z.array(z.string()).refine(sameLayout),
-  means: z.array(z.number()),
-  scales: z.array(z.number()),
-  mins: z.array(z.number()),
-  maxs: z.array(z.number()),
-  /** Training rows per local hour: hours seen too little answer without the hour (features.ts). */
-  hours: z.array(z.number()).length(24),
-  intercept: z.number(),
-  weights: z.array(z.number()),
-  lambda: z.number(),
+  ...linearModelParams,
   /**
    * Quantiles (20%, 80%) of the residuals in log space: the range around a prediction. Training sets
    * them from the held-out residuals (train.ts), which are wider and honest; the training residuals

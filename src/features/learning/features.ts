@@ -3,6 +3,7 @@
  * done. Standardised with the means and scales stored with the model, so a prediction uses exactly the
  * scaling the model was trained with.
  */
+import { z } from "@hono/zod-openapi";
 import type { EnergyLevel } from "../../db/schema/analytics";
 import {
   TASK_CATEGORIES,
@@ -150,3 +151,20 @@ export function modelFeatures(params: Scaler & { hours: readonly number[] }, tas
     for (const i of HOUR_COLUMNS) raw[i] = params.means[i] ?? 0;
   return scale(params, raw);
 }
+
+/**
+ * The stored parameters of a ridge model on the task features (duration and difficulty alike): the
+ * feature layout it was trained on (another layout is not used), the scaler, the clamp range, training
+ * rows per local hour (hours seen too little answer without the hour), and the fit.
+ */
+export const linearModelParams = {
+  features: z.array(z.string()).refine(sameLayout),
+  means: z.array(z.number()),
+  scales: z.array(z.number()),
+  mins: z.array(z.number()),
+  maxs: z.array(z.number()),
+  hours: z.array(z.number()).length(24),
+  intercept: z.number(),
+  weights: z.array(z.number()),
+  lambda: z.number(),
+};
