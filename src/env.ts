@@ -12,6 +12,12 @@ export interface Env {
   WEBHOOKS_QUEUE: Queue<unknown>;
   /** Nightly training: pages of users to claim, and one training per user (features/learning). */
   LEARNING_QUEUE: Queue<LearningMessage>;
+  /** Export jobs: one slice of one export per message (features/export). */
+  EXPORTS_QUEUE: Queue<unknown>;
+  /** Import jobs: one slice of one import per message (features/imports). */
+  IMPORTS_QUEUE: Queue<unknown>;
+  /** Account exports and uploaded import files. */
+  FILES: R2Bucket;
   /** One live focus timer per user, addressed by `idFromName(userId)`. */
   FOCUS_TIMER: DurableObjectNamespace<FocusTimer>;
   /** XP leaderboard shards, addressed by `idFromName("leaderboard-shard-<n>")`. */

@@ -33,6 +33,8 @@ export const QUEUE_NAMES = {
   notifications: "pap-notifications",
   webhooks: "pap-webhooks",
   learning: "pap-learning",
+  exports: "pap-exports",
+  imports: "pap-imports",
   deadLetters: "pap-dead-letters",
 } as const;
 
