@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { PopularTemplateDto, TemplateShareDto } from "../src/features/templates/share-schemas";
-import { call, callJson, createUser, problemOf, type TestUser } from "./helpers/api";
+import { call, callJson, callWith, createUser, problemOf, type TestUser } from "./helpers/api";
 import { tripsFor } from "./helpers/counting-d1";
 import { createTemplate, type Template, uniqueTemplateId } from "./helpers/templates";
 
@@ -56,6 +56,33 @@ async function popularPages(
     next = nextPath(res);
   }
   return { items: pages.flat(), pages };
+}
+
+/**
+ * A D1 binding that runs `before` once, on the real database, just before the Worker's first batch:
+ * what another request could do between the Worker's read and its write.
+ */
+function d1WithInterleaved(before: () => Promise<unknown>): D1Database {
+  let done = false;
+  const wrap = <T extends D1Database | D1DatabaseSession>(database: T): T =>
+    new Proxy(database, {
+      get(target, prop) {
+        const value: unknown = Reflect.get(target, prop);
+        if (typeof value !== "function") return value;
+        if (prop === "batch") {
+          return async (statements: D1PreparedStatement[]) => {
+            if (!done) {
+              done = true;
+              await before();
+            }
+            return value.call(target, statements);
+          };
+        }
+        if (prop === "withSession") return (...args: unknown[]) => wrap(value.apply(target, args) as T);
+        return value.bind(target);
+      },
+    });
+  return wrap(env.DB);
 }
 
 /** A template with steps that differ in every field a step has. */
@@ -227,6 +254,57 @@ describe("revoking a code", () => {
         table,
       ).toBe(0);
     }
+  });
+});
+
+describe("races", () => {
+  it("a code revoked between the import's read and its write imports nothing and counts nothing", async () => {
+    const [alice, bob] = [await createUser(), await createUser()];
+    const source = await createTemplate(alice, { name: "Raced routine" });
+    const { code } = await shareOf(alice, source.template_id);
+    const globalId = await globalIdOf(alice.id, source.template_id);
+    const revokeNow = () =>
+      env.DB.prepare("UPDATE template_shares SET code = NULL WHERE template_id = ?").bind(globalId).run();
+    const res = await callWith({ DB: d1WithInterleaved(revokeNow) }, "/api/v1/templates/import", {
+      token: bob.token,
+      body: { code },
+    });
+    expect(res.status).toBe(404);
+    expect((await problemOf(res)).detail).toMatch(/^No template is shared under this code/);
+    expect(await countRows("SELECT count(*) AS n FROM task_templates WHERE user_id = ?", bob.id)).toBe(0);
+    expect(await countRows("SELECT count(*) AS n FROM template_share_uses WHERE user_id = ?", bob.id)).toBe(
+      0,
+    );
+  });
+
+  it("a new code that happens to be taken already is drawn again", async () => {
+    const alice = await createUser();
+    const source = await createTemplate(alice, { name: "Unlucky routine" });
+    const other = await createTemplate(alice, { name: "Holder of the code" });
+    const taken = await shareOf(alice, other.template_id);
+    const real = crypto.getRandomValues.bind(crypto);
+    let forced = 0;
+    // The first 10-byte draw (a share code's) repeats the taken code; everything else stays random.
+    const spy = vi
+      .spyOn(crypto, "getRandomValues")
+      .mockImplementation(<T extends Parameters<Crypto["getRandomValues"]>[0]>(array: T) => {
+        if (array instanceof Uint8Array && array.length === 10 && forced === 0) {
+          forced += 1;
+          const alphabet = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+          array.set(Array.from(taken.code.replace("-", ""), (ch) => alphabet.indexOf(ch)));
+          return array;
+        }
+        return real(array);
+      });
+    try {
+      const share = await shareOf(alice, source.template_id);
+      expect(forced).toBe(1);
+      expect(share.code).toMatch(CODE_SHAPE);
+      expect(share.code).not.toBe(taken.code);
+    } finally {
+      spy.mockRestore();
+    }
+    expect((await templateOf(alice, other.template_id)).share?.code).toBe(taken.code);
   });
 });
 
