@@ -107,6 +107,8 @@ const BODY_RECIPES: Record<string, (ids: Ids) => unknown> = {
   "PATCH /api/v1/task-templates/{template_id}": () => ({ name: "hacked", is_public: true }),
   "PUT /api/v1/task-templates/{template_id}/steps": () => ({ steps: [{ description: "hacked" }] }),
   "POST /api/v1/task-templates/{template_id}/apply": () => ({ title: "hacked" }),
+  "POST /api/v1/templates/{template_id}/share": () => ({ listed: true }),
+  "POST /api/v1/task-templates/{template_id}/share": () => ({ listed: true }),
   "POST /api/v1/tasks/split/{task_id}": () => ({ apply: true, splitter: "local" }),
   "POST /api/v1/tasks/{task_id}/split": () => ({ apply: true, splitter: "local" }),
   "POST /api/v1/tasks/{task_id}/steps/{step_id}/split": () => ({ apply: true, splitter: "local" }),

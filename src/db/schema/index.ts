@@ -10,6 +10,7 @@ export * from "./notifications";
 export * from "./pets";
 export * from "./splitting";
 export * from "./tasks";
+export * from "./template-shares";
 export * from "./templates";
 export * from "./users";
 export * from "./webhooks";

@@ -6,6 +6,8 @@ import { newId } from "../../lib/ids";
 import { type Page, pageOf, rowsToFetch } from "../../lib/pagination";
 import { DEFAULT_STEP_MINUTES } from "../tasks/schemas";
 import type { ListTemplatesQuery, TemplateDto, TemplateStepDto, TemplateStepInput } from "./schemas";
+import { formatShareCode } from "./share-code";
+import type { TemplateShareInfoDto } from "./share-schemas";
 
 type TemplateRow = typeof taskTemplates.$inferSelect;
 
@@ -18,11 +20,37 @@ const stepsJson = sql<string>`(SELECT json_group_array(json_object(
   'estimated_minutes', s.estimated_minutes, 'leaf_type', s.leaf_type, 'icon', s.icon))
   FROM (SELECT * FROM template_steps s WHERE s.template_id = ${OUTER_TEMPLATE_ID} ORDER BY s.position) s)`;
 
-const withSteps = { template: taskTemplates, steps: stepsJson };
+/** The template's active share code, as JSON (null when it has none): only its owner is shown it. */
+const shareJson = sql<string | null>`(SELECT json_object('code', s.code, 'uses', s.uses,
+  'listed', s.listed, 'created_at', s.shared_at)
+  FROM template_shares s WHERE s.template_id = ${OUTER_TEMPLATE_ID} AND s.code IS NOT NULL)`;
 
-interface TemplateQueryRow {
+export const withSteps = { template: taskTemplates, steps: stepsJson, share: shareJson };
+
+export interface TemplateQueryRow {
   template: TemplateRow;
   steps: string | TemplateStepDto[];
+  /** Absent for a template just written (it has no code yet). */
+  share?: string | null;
+}
+
+interface StoredShare {
+  code: string;
+  uses: number;
+  listed: number | boolean;
+  created_at: string;
+}
+
+/** The owner's view of a template's active code, from the JSON `shareJson` reads. */
+export function shareInfoOf(json: string | null | undefined): TemplateShareInfoDto | null {
+  if (!json) return null;
+  const share = JSON.parse(json) as StoredShare;
+  return {
+    code: formatShareCode(share.code),
+    uses: share.uses,
+    listed: Boolean(share.listed),
+    created_at: share.created_at,
+  };
 }
 
 /**
@@ -70,6 +98,7 @@ export function toTemplateDto(row: TemplateQueryRow, viewer: string | null): Tem
     step_count: steps.length,
     total_estimated_minutes: steps.reduce((sum, s) => sum + s.estimated_minutes, 0),
     steps,
+    share: viewer !== null && t.userId === viewer ? shareInfoOf(row.share) : null,
     created_at: t.createdAt,
     updated_at: t.updatedAt,
   };

@@ -19,6 +19,16 @@ import {
   UpdateTemplateBodySchema,
 } from "./schemas";
 import * as service from "./service";
+import {
+  importTemplateHandler,
+  importTemplateRoute,
+  popularTemplatesHandler,
+  popularTemplatesRoute,
+  revokeShareHandler,
+  revokeShareRoute,
+  shareTemplateHandler,
+  shareTemplateRoute,
+} from "./share-routes";
 
 const tags = ["Templates"];
 const read = requireAuth({ scope: "tasks:read" });
@@ -235,13 +245,18 @@ const saveAsTemplateHandler: AppRouteHandler<typeof saveAsTemplate> = async (c) 
 
 /** Mounted at /api/v1/templates and, for older clients, /api/v1/task-templates. */
 export const templatesRouter = createRouter()
+  // Before `/{template_id}`: "popular" is not a template's id (it is reserved).
+  .openapi(popularTemplatesRoute, popularTemplatesHandler)
+  .openapi(importTemplateRoute, importTemplateHandler)
   .openapi(createTemplate, createTemplateHandler)
   .openapi(listTemplatesRoute, listTemplatesHandler)
   .openapi(getTemplate, getTemplateHandler)
   .openapi(updateTemplate, updateTemplateHandler)
   .openapi(deleteTemplate, deleteTemplateHandler)
   .openapi(replaceTemplateSteps, replaceTemplateStepsHandler)
-  .openapi(applyTemplate, applyTemplateHandler);
+  .openapi(applyTemplate, applyTemplateHandler)
+  .openapi(shareTemplateRoute, shareTemplateHandler)
+  .openapi(revokeShareRoute, revokeShareHandler);
 
 /** Mounted at /api/v1/tasks, before the tasks router. */
 export const templateFromTaskRouter = createRouter().openapi(saveAsTemplate, saveAsTemplateHandler);

@@ -2,8 +2,10 @@ import { z } from "@hono/zod-openapi";
 import { LEAF_TYPES, TASK_CATEGORIES } from "../../db/schema/tasks";
 import { QueryBoolean } from "../../lib/enums";
 import { IsoTimestamp } from "../../lib/iso-timestamp";
+import { nullableRef } from "../../lib/openapi";
 import { PaginationQuerySchema } from "../../lib/pagination";
 import { MAX_TAGS, StepInputSchema, Tag, TaskCategorySchema, TaskPrioritySchema } from "../tasks/schemas";
+import { TemplateShareInfoSchema } from "./share-schemas";
 
 export const MIN_TEMPLATE_STEPS = 1;
 export const MAX_TEMPLATE_STEPS = 10;
@@ -13,9 +15,13 @@ export const MAX_TEMPLATE_DESCRIPTION = 2000;
 /** Client-chosen template ids are opaque strings ("tpl_homework_assignment"), not UUIDs. */
 export const TEMPLATE_ID_PATTERN = /^[A-Za-z0-9_.:-]{1,64}$/;
 
+/** Ids a template cannot have: GET /templates/popular would hide the template's own GET. */
+const RESERVED_TEMPLATE_IDS = new Set(["popular"]);
+
 const TemplateId = z
   .string()
   .regex(TEMPLATE_ID_PATTERN, "Use 1–64 letters, digits and . _ : -")
+  .refine((id) => !RESERVED_TEMPLATE_IDS.has(id), "This id is reserved; choose another one")
   .openapi({ example: "tpl_weekly_review" });
 const Name = z.string().trim().min(1).max(MAX_TEMPLATE_NAME);
 const Description = z.string().trim().max(MAX_TEMPLATE_DESCRIPTION).nullable();
@@ -112,6 +118,10 @@ export const TemplateSchema = z
     step_count: z.number().int(),
     total_estimated_minutes: z.number().int(),
     steps: z.array(TemplateStepSchema),
+    share: nullableRef(TemplateShareInfoSchema).openapi({
+      description:
+        "Its active share code and how many people imported it: shown to its owner only, else null",
+    }),
     created_at: z.string(),
     updated_at: z.string(),
   })

@@ -34,6 +34,7 @@ import {
   type TemplateStepInput,
   type UpdateTemplateInput,
 } from "./schemas";
+import { deleteSharesStatements } from "./share-queries";
 
 type TemplateRow = typeof taskTemplates.$inferSelect;
 
@@ -50,11 +51,12 @@ function notYours(template: TemplateRow): ApiError {
   );
 }
 
-/** The batch writing a new template with its steps, and the template it answers. */
-function templateWrite(
+/** The batch writing a new template with its steps (after what `batch` holds), and the template it answers. */
+export function templateWrite(
   db: Database,
   userId: string,
   input: CreateTemplateInput,
+  batch = new D1Batch(),
 ): PreparedWrite<TemplateDto, never> {
   const now = Date.now();
   // The global id is always the server's; the one the client chose is theirs alone (client_id).
@@ -76,7 +78,6 @@ function templateWrite(
   const steps = templateStepRows(id, input.steps, now);
   const body = toTemplateDto({ template, steps: steps.map(templateStepRowToDto) }, userId);
 
-  const batch = new D1Batch();
   batch.add(db.insert(taskTemplates).values(template));
   batch.addAll(insertTemplateStepStatements(db, steps));
   const failure = (error: unknown) =>
@@ -91,7 +92,7 @@ function templateWrite(
 }
 
 /** The fields a step carries from a task to a template and back. */
-function stepInputOf(step: {
+export function stepInputOf(step: {
   description: string;
   short_label: string | null;
   icon: string | null;
@@ -227,6 +228,8 @@ export async function deleteTemplate(db: Database, userId: string, templateId: s
   const ownedIds = db.select({ id: taskTemplates.id }).from(taskTemplates).where(ownedBy(userId, templateId));
   await ownedChange(db, userId, templateId, (batch) => {
     batch.add(db.delete(templateSteps).where(inArray(templateSteps.templateId, ownedIds)));
+    // Its code goes with it: a deleted template imports as an unknown code.
+    batch.addAll(deleteSharesStatements(db, ownedIds));
     return batch.add(
       db.delete(taskTemplates).where(ownedBy(userId, templateId)).returning({ id: taskTemplates.id }),
     );
