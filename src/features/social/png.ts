@@ -14,7 +14,7 @@ let ready: Promise<void> | undefined;
 const fonts = [new Uint8Array(regular), new Uint8Array(bold)];
 
 /** The PNG of an SVG, at the SVG's own size. */
-export async function svgToPng(svg: string): Promise<Uint8Array> {
+export async function svgToPng(svg: string): Promise<Uint8Array<ArrayBuffer>> {
   ready ??= initWasm(resvgModule).catch((error: unknown) => {
     ready = undefined;
     throw error;
@@ -27,7 +27,8 @@ export async function svgToPng(svg: string): Promise<Uint8Array> {
   try {
     const image = renderer.render();
     try {
-      return image.asPng();
+      // A copy the Worker owns, outside the WebAssembly memory the renderer frees.
+      return new Uint8Array(image.asPng());
     } finally {
       image.free();
     }
