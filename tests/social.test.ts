@@ -166,10 +166,15 @@ describe("sharing a moment", () => {
     });
     const snapshot = JSON.parse((await storedShare(s.share_id))?.snapshot ?? "{}");
     expect(snapshot.creature).toMatchObject({ name: "Hoot", species: "owl", level: 1, stage: 1 });
-    const level = await share(user, { kind: "level" });
-    expect(JSON.parse((await storedShare(level.share_id))?.snapshot ?? "{}").creature).toEqual(
+    const task = await createTask(user, { title: "Feed the owl" });
+    const later = await share(user, { kind: "task", ref_id: task.task_id });
+    expect(JSON.parse((await storedShare(later.share_id))?.snapshot ?? "{}").creature).toEqual(
       snapshot.creature,
     );
+    // A new account's level 1 is no moment yet.
+    const level = await call("/api/v1/social/share", { token: user.token, body: { kind: "level" } });
+    expect(level.status).toBe(409);
+    expect(await problemOf(level)).toMatchObject({ code: "no_level_up" });
   });
 
   it("shares one of your tasks, its title only; another user's task is the same 404 as a missing one", async () => {
@@ -224,8 +229,10 @@ describe("sharing a moment", () => {
   it("lists your shares newest first, paged, and never anybody else's", async () => {
     const user = await createUser();
     await adoptPet(user);
+    const task = await createTask(user, { title: "Water the plants" });
     const made = [];
-    for (let i = 0; i < 3; i++) made.push(await share(user, { kind: i === 1 ? "creature" : "level" }));
+    for (let i = 0; i < 3; i++)
+      made.push(await share(user, i === 1 ? { kind: "creature" } : { kind: "task", ref_id: task.task_id }));
     const first = await call("/api/v1/social/shares?limit=2", { token: user.token });
     expect(first.status).toBe(200);
     const page1 = await first.json<Share[]>();

@@ -131,7 +131,7 @@ export function cardContent(snapshot: Snapshot): CardContent {
         ...base,
         label: "LEVEL UP",
         figure: { type: "number", before: "Level", text: grouped(snapshot.level), unit: "" },
-        title: `Reached level ${snapshot.level}`,
+        title: "New level reached",
         subtitle: `${plural(snapshot.total_xp, "XP", "XP")} earned, one small step at a time`,
       };
     case "streak":

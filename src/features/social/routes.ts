@@ -39,8 +39,8 @@ export const createShareRoute = createRoute({
     'The share keeps a snapshot of the moment ("reached level 7"): it never changes, and shows nothing you did ' +
     "not pick. achievement needs `ref_id` = a badge you unlocked (422 when it is not unlocked or does not " +
     "exist); task needs `ref_id` = one of your tasks (404 otherwise) and is the only kind that shows a task " +
-    "title; creature is 409 without a creature, streak 409 without a streak today. Your creature, when you " +
-    "have one, is drawn small on every card. Retry-safe with an Idempotency-Key.",
+    "title; level is 409 on level 1, creature 409 without a creature, streak 409 without a streak today. Your " +
+    "creature, when you have one, is drawn small on every card. Retry-safe with an Idempotency-Key.",
   security: BEARER_SECURITY,
   middleware: write,
   request: { body: jsonBody(CreateShareBodySchema), headers: IdempotencyHeadersSchema },

@@ -81,6 +81,12 @@ async function takeSnapshot(
   const common = { v: SNAPSHOT_VERSION, creature } as const;
   switch (input.kind) {
     case "level":
+      // Everybody starts on level 1: the first moment worth sharing is reaching level 2.
+      if (standing.level < 2)
+        return conflict(
+          "no_level_up",
+          "You are still on level 1: finish a few steps to reach level 2, then share it.",
+        );
       return { kind: "level", level: standing.level, total_xp: standing.total_xp, ...common };
     case "streak":
       if (standing.streak.current_days < 1)
