@@ -5,6 +5,7 @@ import type { ProblemBody } from "../src/lib/errors";
 import { newId } from "../src/lib/ids";
 import { call, callJson, createUser, problemOf, type TestUser } from "./helpers/api";
 import { createApiToken } from "./helpers/auth";
+import { tripsFor } from "./helpers/counting-d1";
 import { settle } from "./helpers/outbox";
 import { adoptPet } from "./helpers/pets";
 import { decodePng, expectedRawSize } from "./helpers/png";
@@ -452,5 +453,48 @@ describe("links the API answers", () => {
     const s = await share(alice, { kind: "level" });
     expect(pathOf(s.url)).toBe(`/s/${s.code}`);
     expect(pathOf(s.image_url)).toBe(`/s/${s.code}.png`);
+  });
+});
+
+describe("D1 round trips", () => {
+  it("share in two (the moment read in one batch, then the write), read pages and cards in one", async () => {
+    const created = await tripsFor("/api/v1/social/share", {
+      method: "POST",
+      token: alice.token,
+      body: JSON.stringify({ kind: "task", ref_id: alice.task.task_id }),
+    });
+    expect(created).toEqual({ status: 201, trips: 2 });
+    const [latest] = await callJson<Share[]>("/api/v1/social/shares?limit=1", 200, { token: alice.token });
+    const code = latest?.code ?? "";
+    expect(await tripsFor(`/s/${code}`)).toEqual({ status: 200, trips: 1 });
+    await tripsFor(`/s/${code}.png`);
+    expect(await tripsFor(`/s/${code}.png`)).toEqual({ status: 200, trips: 1 });
+    expect(await tripsFor("/api/v1/social/shares", { token: alice.token })).toEqual({
+      status: 200,
+      trips: 1,
+    });
+  });
+
+  it("read a public profile in two (the profile, then all it shows in one batch)", async () => {
+    const handle = `trips_${crypto.randomUUID().slice(0, 8)}`;
+    const body = {
+      handle,
+      public: true,
+      showcase: [{ kind: "level" }, { kind: "badges" }, { kind: "task", task_id: alice.task.task_id }],
+    };
+    expect(
+      await tripsFor("/api/v1/social/profile", {
+        method: "PUT",
+        token: alice.token,
+        body: JSON.stringify(body),
+      }),
+    ).toEqual({ status: 200, trips: 2 });
+    expect(await tripsFor(`/api/v1/social/profiles/${handle}`)).toEqual({ status: 200, trips: 2 });
+    expect(await tripsFor(`/u/${handle}`)).toEqual({ status: 200, trips: 2 });
+    await callJson("/api/v1/social/profile", 200, {
+      method: "PUT",
+      token: alice.token,
+      body: { ...body, public: false },
+    });
   });
 });
