@@ -3,7 +3,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { SHARE_CODE_PATTERN } from "../src/features/social/codes";
 import type { ProblemBody } from "../src/lib/errors";
 import { newId } from "../src/lib/ids";
-import { call, callJson, createUser, problemOf, type TestUser } from "./helpers/api";
+import { BASE, call, callJson, createUser, problemOf, type TestUser } from "./helpers/api";
 import { createApiToken } from "./helpers/auth";
 import { tripsFor } from "./helpers/counting-d1";
 import { settle } from "./helpers/outbox";
@@ -406,7 +406,11 @@ describe("revoking", () => {
   it("takes the page and the card down at once, even when the card is cached", async () => {
     const s = await share(alice, { kind: "level" });
     expect((await fetchPublic(s.image_url)).status).toBe(200);
-    expect((await fetchPublic(s.image_url)).headers.get("x-card-cache")).toBe("hit");
+    const cached = await fetchPublic(s.image_url);
+    expect(cached.headers.get("x-card-cache")).toBe("hit");
+    const etag = cached.headers.get("etag") ?? "";
+    const cacheKey = `${BASE}/s/${s.code}.png?v=${etag.slice(1, -1)}`;
+    expect(await caches.default.match(cacheKey)).toBeDefined();
     const res = await call(`/api/v1/social/share/${s.share_id}`, { method: "DELETE", token: alice.token });
     expect(res.status).toBe(204);
     const page = await fetchPublic(s.url);
@@ -416,6 +420,8 @@ describe("revoking", () => {
     expect(card.status).toBe(404);
     expect((await problemOf(card)).code).toBe("not_found");
     expect(await storedShare(s.share_id)).toBeNull();
+    // This location's cache lets go of the card too.
+    expect(await caches.default.match(cacheKey)).toBeUndefined();
     const listed = await callJson<Share[]>("/api/v1/social/shares?limit=100", 200, { token: alice.token });
     expect(listed.map((l) => l.share_id)).not.toContain(s.share_id);
     const twice = await call(`/api/v1/social/share/${s.share_id}`, { method: "DELETE", token: alice.token });

@@ -10,6 +10,7 @@ import { sha256Hex } from "../../lib/ids";
 import type { CardContent } from "./card-content";
 import { cardSvg, RENDERER_VERSION } from "./card-svg";
 import { svgToPng } from "./png";
+import type { Snapshot } from "./snapshot";
 
 /**
  * What browsers and shared caches may keep without asking: 5 minutes, so a revoked share or hidden
@@ -23,6 +24,24 @@ export const EDGE_CACHE_SECONDS = 7 * 24 * 3600;
 export async function etagOf(kind: string, source: unknown): Promise<string> {
   const hash = await sha256Hex(`${kind}:${RENDERER_VERSION}:${JSON.stringify(source)}`);
   return `"${hash.slice(0, 32)}"`;
+}
+
+/** The ETag of a share's card. */
+export const shareCardEtag = (snapshot: Snapshot) => etagOf("share-card", snapshot);
+
+/** Where a card drawn for `path` at `etag` is kept in the edge cache. */
+const cacheKey = (origin: string, path: string, etag: string) =>
+  new Request(`${origin}${path}?v=${encodeURIComponent(etag.slice(1, -1))}`);
+
+/**
+ * Drops a revoked share's card from this location's cache. Only good manners: every lookup reads the
+ * share first, so the card is unreachable anyway, and other locations let it expire.
+ */
+export async function forgetShareCard(origin: string, code: string, snapshot: Snapshot): Promise<void> {
+  const key = cacheKey(origin, `/s/${code}.png`, await shareCardEtag(snapshot));
+  await edgeCache()
+    ?.delete(key)
+    .catch(() => false);
 }
 
 /** If-None-Match against the current ETag (a weak `W/` validator matches its strong twin for GET). */
@@ -49,7 +68,7 @@ export async function cardPng(
   etag: string,
   content: () => CardContent,
 ): Promise<{ png: Uint8Array<ArrayBuffer>; hit: boolean }> {
-  const key = new Request(`${new URL(c.req.url).origin}${path}?v=${encodeURIComponent(etag.slice(1, -1))}`);
+  const key = cacheKey(new URL(c.req.url).origin, path, etag);
   const cache = edgeCache();
   const cached = await cache?.match(key).catch(() => undefined);
   if (cached) return { png: new Uint8Array(await cached.arrayBuffer()), hit: true };

@@ -11,7 +11,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { type AppEnv, type AppRouteHandler, createRouter } from "../../lib/create-app";
 import { ApiError, notFound, problemResponse } from "../../lib/errors";
-import { cardPng, etagOf, notModified, publicCacheHeaders } from "./card-cache";
+import { cardPng, etagOf, notModified, publicCacheHeaders, shareCardEtag } from "./card-cache";
 import { cardContent } from "./card-content";
 import { normalisedCode } from "./codes";
 import { notFoundPage, pagePolicy } from "./html";
@@ -130,7 +130,7 @@ const shareCardHandler: AppRouteHandler<typeof shareCardRoute> = async (c, next)
   const code = normalisedCode(raw);
   const share = code ? await liveShare(c.var.db, code) : undefined;
   if (!code || !share) throw notFound("Share");
-  const etag = await etagOf("share-card", share.snapshot);
+  const etag = await shareCardEtag(share.snapshot);
   publicCacheHeaders(c, etag);
   if (notModified(c.req.header("if-none-match"), etag)) return c.body(null, 304);
   const { png, hit } = await cardPng(c, `/s/${code}.png`, etag, () => cardContent(share.snapshot));

@@ -22,13 +22,13 @@ export function sharesOf(db: Database, userId: string, limit: number, afterId: s
     .all();
 }
 
-/** Deletes the user's share; answers whether there was one. */
-export async function deleteShare(db: Database, userId: string, shareId: string): Promise<boolean> {
-  const gone = await db
+/** Deletes the user's share; answers its code and snapshot, or undefined when there was none. */
+export function deleteShare(db: Database, userId: string, shareId: string) {
+  return db
     .delete(socialShares)
     .where(and(eq(socialShares.id, shareId), eq(socialShares.userId, userId)))
-    .returning({ id: socialShares.id });
-  return gone.length > 0;
+    .returning({ code: socialShares.code, snapshot: socialShares.snapshot })
+    .get();
 }
 
 export function shareByCode(db: Database, code: string) {

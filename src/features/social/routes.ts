@@ -6,6 +6,7 @@ import { BEARER_SECURITY, errorResponses, jsonBody, jsonResponse, pageResponse }
 import { pageAfter, withNextLink } from "../../lib/pagination";
 import { requireAuth } from "../../middleware/auth";
 import { usePrimarySession } from "../../middleware/database";
+import { forgetShareCard } from "./card-cache";
 import { ownProfile, publicView, putProfile } from "./profile-service";
 import {
   CreateShareBodySchema,
@@ -139,7 +140,8 @@ const listSharesHandler: AppRouteHandler<typeof listSharesRoute> = async (c) => 
 };
 
 const revokeShareHandler: AppRouteHandler<typeof revokeShareRoute> = async (c) => {
-  await revokeShare(c.var.db, c.var.principal.userId, c.req.valid("param").share_id);
+  const gone = await revokeShare(c.var.db, c.var.principal.userId, c.req.valid("param").share_id);
+  await forgetShareCard(new URL(c.req.url).origin, gone.code, gone.snapshot);
   return c.body(null, 204);
 };
 

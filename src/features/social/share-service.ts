@@ -180,9 +180,11 @@ export async function listShares(
   );
 }
 
-/** Revokes a share: its page and card answer 404 from now on. */
-export async function revokeShare(db: Database, userId: string, shareId: string): Promise<void> {
-  if (!(await deleteShare(db, userId, shareId))) throw notFound("Share");
+/** Revokes a share: its page and card answer 404 from now on. Answers what the card was drawn from. */
+export async function revokeShare(db: Database, userId: string, shareId: string) {
+  const gone = await deleteShare(db, userId, shareId);
+  if (!gone) throw notFound("Share");
+  return { code: gone.code, snapshot: parseSnapshot(gone) };
 }
 
 /** A live share by its code, with its snapshot; undefined when no share has it (or it was revoked). */
