@@ -95,7 +95,8 @@ for (const [kind, snapshot] of Object.entries(samples)) {
     png = render(cardSvg(cardContent(snapshot)));
     const c = process.cpuUsage(c0);
     // The first runs warm the engine's tiers up; they are reported apart as the first render.
-    if (i === 0) rows.push({ kind: `${kind} (first)`, wall: performance.now() - t0, cpu: (c.user + c.system) / 1000 });
+    if (i === 0)
+      rows.push({ kind: `${kind} (first)`, wall: performance.now() - t0, cpu: (c.user + c.system) / 1000 });
     if (i < 3) continue;
     wall.push(performance.now() - t0);
     cpu.push((c.user + c.system) / 1000);
@@ -110,5 +111,6 @@ const ms = (n) => (n === undefined ? "" : n.toFixed(1));
 console.log(`resvg-wasm instantiate (cold start): ${coldMs.toFixed(1)} ms; ${RUNS} renders per kind`);
 console.log("| card | wall p50 (ms) | wall p95 (ms) | CPU p50 (ms) | PNG bytes |");
 console.log("| --- | ---: | ---: | ---: | ---: |");
-for (const r of rows) console.log(`| ${r.kind} | ${ms(r.wall)} | ${ms(r.wallP95)} | ${ms(r.cpu)} | ${r.bytes ?? ""} |`);
+for (const r of rows)
+  console.log(`| ${r.kind} | ${ms(r.wall)} | ${ms(r.wallP95)} | ${ms(r.cpu)} | ${r.bytes ?? ""} |`);
 console.log("wrote .cards/{level,streak,achievement,creature,task}.png");

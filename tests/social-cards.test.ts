@@ -38,7 +38,7 @@ const SNAPSHOTS: Snapshot[] = [
     name: "Steady Flame",
     description: "Keep a 7-day streak",
     tier: "silver",
-    unlocked_at: "2026-01-01T00:00:00.000Z",
+    unlocked_at: new Date(0).toISOString(),
     creature: fox,
   },
   { v: 1, kind: "creature", creature: { ...fox, species: "dragon", stage: 3, level: 14, name: "Ember" } },
