@@ -17,6 +17,8 @@ import { learningRouter } from "./features/learning/routes";
 import { notificationsRouter } from "./features/notifications/routes";
 import { petsRouter } from "./features/pets/routes";
 import { petSocketRouter } from "./features/pets/socket-routes";
+import { socialPagesRouter } from "./features/social/page-routes";
+import { socialRouter } from "./features/social/routes";
 import { splittingRouter } from "./features/splitting/routes";
 import { tasksRouter } from "./features/tasks/routes";
 import { templateFromTaskRouter, templatesRouter } from "./features/templates/routes";
@@ -47,7 +49,8 @@ const ADDRESS_LIMITS = new Map<string, LimiterName>([
 export function createApp() {
   const app = createRouter();
   app.use("*", requestId({ headerName: "X-Request-Id" }));
-  app.use("*", secureHeaders());
+  // A header a route set itself stands (the share cards allow cross-origin embedding).
+  app.use("*", secureHeaders({ overwrite: false }));
   app.use("*", corsFromEnv());
   app.use("*", limitBody());
   app.use("*", tolerateMissingJsonBody());
@@ -85,6 +88,9 @@ export function createApp() {
   // The same routes under the name older clients use.
   app.route(`${API_PREFIX}/templates`, templatesRouter);
   app.route(`${API_PREFIX}/task-templates`, templatesRouter);
+  app.route(`${API_PREFIX}/social`, socialRouter);
+  // Public pages and cards people open: /s/{code}, /u/{handle} and their .png.
+  app.route("/", socialPagesRouter);
 
   documentCommonResponses(app.openAPIRegistry, (route) => ADDRESS_LIMITS.has(route.path));
   app.openAPIRegistry.registerComponent("securitySchemes", "bearerAuth", {

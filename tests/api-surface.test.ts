@@ -16,7 +16,16 @@ const PUBLIC_OPERATIONS = new Set([
   "get /api/v1/notifications/vapid-public-key",
   // A calendar subscription: the secret in the URL is the credential (calendar apps send no bearer).
   "get /api/v1/calendar/{token}.ics",
+  // Shared moments and public profiles: pages and cards people open from a link, and a profile's JSON.
+  "get /s/{code}",
+  "get /s/{code}.png",
+  "get /u/{handle}",
+  "get /u/{handle}.png",
+  "get /api/v1/social/profiles/{handle}",
 ]);
+
+/** Pages people open in a browser: their 404 is a page too (text/html), not problem+json. */
+const HTML_PAGES = new Set(["get /s/{code}", "get /u/{handle}"]);
 
 describe("OpenAPI document", () => {
   it("is OpenAPI 3.1 with named schemas and bearer auth", async () => {
@@ -46,7 +55,9 @@ describe("OpenAPI document", () => {
       const errors = Object.entries(op.responses).filter(([status]) => status.startsWith("4"));
       expect(errors.length, id).toBeGreaterThan(0);
       for (const [status, response] of errors) {
-        expect(Object.keys(response.content ?? {}), `${id} ${status}`).toEqual(["application/problem+json"]);
+        const expected =
+          HTML_PAGES.has(id) && status === "404" ? ["text/html"] : ["application/problem+json"];
+        expect(Object.keys(response.content ?? {}), `${id} ${status}`).toEqual(expected);
       }
     }
   });

@@ -527,6 +527,10 @@ async function ownUser(): Promise<{ user: TestUser; ids: OwnIds }> {
     token: user.token,
     body: { target_url: "https://hooks.example.com/fuzz-hook", event: "task.completed" },
   });
+  const shared = await callJson<{ share_id: string }>("/api/v1/social/share", 201, {
+    token: user.token,
+    body: { kind: "task", ref_id: task.task_id },
+  });
   return {
     user,
     ids: {
@@ -547,6 +551,7 @@ async function ownUser(): Promise<{ user: TestUser; ids: OwnIds }> {
       webhook_id: webhook.webhook_id,
       delivery_id: delivery.delivery_id,
       hook_id: hook.id,
+      share_id: shared.share_id,
     },
   };
 }

@@ -66,7 +66,23 @@ const CATALOG_ID_ROUTES = new Set([
  * bearer), so there is no "another user's id" to try. A wrong, rotated or revoked one is 404 for
  * everybody, and nobody but the owner can rotate or revoke it (tests/calendar.test.ts).
  */
-const CAPABILITY_ROUTES = new Set(["GET /api/v1/calendar/{token}.ics"]);
+const CAPABILITY_ROUTES = new Set([
+  "GET /api/v1/calendar/{token}.ics",
+  // A share's page and card: its code is the link a person handed out, readable by anyone holding it;
+  // only its owner can revoke it (tests/social.test.ts).
+  "GET /s/{code}",
+  "GET /s/{code}.png",
+]);
+
+/**
+ * Public profiles, by handle: a name their owner made public on purpose, not an id of anything they
+ * own; hidden or unknown handles are 404 for everybody (tests/social.test.ts).
+ */
+const PUBLIC_NAME_ROUTES = new Set([
+  "GET /api/v1/social/profiles/{handle}",
+  "GET /u/{handle}",
+  "GET /u/{handle}.png",
+]);
 
 const doc = await openApiDocument();
 // Deletes go last: were one wrongly allowed, it would hide what the routes after it do.
@@ -84,6 +100,7 @@ const idRoutes: IdRoute[] = Object.entries(doc.paths)
   .filter((route) => !ADMIN_ID_ROUTES.has(`${route.method} ${route.path}`))
   .filter((route) => !CATALOG_ID_ROUTES.has(`${route.method} ${route.path}`))
   .filter((route) => !CAPABILITY_ROUTES.has(`${route.method} ${route.path}`))
+  .filter((route) => !PUBLIC_NAME_ROUTES.has(`${route.method} ${route.path}`))
   .sort((a, b) => Number(a.method === "DELETE") - Number(b.method === "DELETE"));
 const routeName = (route: IdRoute) => `${route.method} ${route.path}`;
 
@@ -149,6 +166,7 @@ const placeholdersFor = (ids: Ids): Record<string, string> => ({
   [ids.webhook_id]: "{webhook_id}",
   [ids.delivery_id]: "{delivery_id}",
   [ids.hook_id]: "{hook_id}",
+  [ids.share_id]: "{share_id}",
 });
 
 /** A problem with everything that names the request itself (ids, request id) taken out. */
@@ -216,6 +234,7 @@ function secretsFor(request: { path: string; body: unknown }): string[] {
     aliceIds.notification_id,
     aliceIds.device_id,
     aliceIds.webhook_id,
+    aliceIds.share_id,
   ];
   return [...A_SECRETS, ...ids.filter((id) => !named.includes(id))];
 }
@@ -255,6 +274,7 @@ const missingIds: Ids = {
   webhook_id: newId(),
   delivery_id: `msg_${"0".repeat(32)}`,
   hook_id: newId(),
+  share_id: newId(),
 };
 const exercised = new Set<string>();
 
@@ -321,7 +341,12 @@ beforeAll(async () => {
     token: alice.token,
     body: { target_url: A_HOOK_URL, event: "task.completed" },
   });
+  const shared = await callJson<{ share_id: string }>("/api/v1/social/share", 201, {
+    token: alice.token,
+    body: { kind: "task", ref_id: first.task_id },
+  });
   aliceIds = {
+    share_id: shared.share_id,
     webhook_id: webhook.webhook_id,
     delivery_id: delivery.delivery_id,
     hook_id: hook.id,

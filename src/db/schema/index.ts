@@ -8,6 +8,7 @@ export * from "./guards";
 export * from "./idempotency";
 export * from "./notifications";
 export * from "./pets";
+export * from "./social";
 export * from "./splitting";
 export * from "./tasks";
 export * from "./template-shares";

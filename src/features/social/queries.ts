@@ -1,0 +1,75 @@
+/** The D1 reads and writes of shares and profiles. */
+import { and, desc, eq, lt } from "drizzle-orm";
+import type { Database } from "../../db";
+import { type ShowcaseChoice, socialProfiles, socialShares } from "../../db/schema";
+import { rowsToFetch } from "../../lib/pagination";
+
+export type ShareRow = typeof socialShares.$inferSelect;
+export type ProfileRow = typeof socialProfiles.$inferSelect;
+
+export function insertShare(db: Database, row: ShareRow) {
+  return db.insert(socialShares).values(row);
+}
+
+/** One page of the user's shares, newest first. */
+export function sharesOf(db: Database, userId: string, limit: number, afterId: string | null) {
+  return db
+    .select()
+    .from(socialShares)
+    .where(and(eq(socialShares.userId, userId), afterId ? lt(socialShares.id, afterId) : undefined))
+    .orderBy(desc(socialShares.id))
+    .limit(rowsToFetch(limit))
+    .all();
+}
+
+/** Deletes the user's share; answers its code and snapshot, or undefined when there was none. */
+export function deleteShare(db: Database, userId: string, shareId: string) {
+  return db
+    .delete(socialShares)
+    .where(and(eq(socialShares.id, shareId), eq(socialShares.userId, userId)))
+    .returning({ code: socialShares.code, snapshot: socialShares.snapshot })
+    .get();
+}
+
+export function shareByCode(db: Database, code: string) {
+  return db.select().from(socialShares).where(eq(socialShares.code, code)).get();
+}
+
+export function profileOfUser(db: Database, userId: string) {
+  return db.select().from(socialProfiles).where(eq(socialProfiles.userId, userId)).get();
+}
+
+/** The profile with this handle (any case) when it is public. */
+export function publicProfileByHandle(db: Database, handle: string) {
+  return db
+    .select()
+    .from(socialProfiles)
+    .where(and(eq(socialProfiles.handleKey, handle.toLowerCase()), eq(socialProfiles.isPublic, true)))
+    .get();
+}
+
+/**
+ * Creates or replaces the user's profile. A handle some other profile holds (in any case) fails on
+ * the unique index, so two people racing for one handle cannot both win.
+ */
+export function upsertProfile(
+  db: Database,
+  row: { userId: string; handle: string; handleKey: string; isPublic: boolean; showcase: ShowcaseChoice[] },
+  now: string,
+) {
+  return db
+    .insert(socialProfiles)
+    .values({ ...row, createdAt: now, updatedAt: now })
+    .onConflictDoUpdate({
+      target: socialProfiles.userId,
+      set: {
+        handle: row.handle,
+        handleKey: row.handleKey,
+        isPublic: row.isPublic,
+        showcase: row.showcase,
+        updatedAt: now,
+      },
+    })
+    .returning()
+    .get();
+}
