@@ -1,8 +1,10 @@
 import { eq } from "drizzle-orm";
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
-import type { Database } from "../db";
+import { createDatabase, type Database } from "../db";
+import { retryReads } from "../db/retry-reads";
 import { apiTokens } from "../db/schema";
+import { accountExists } from "../lib/auth/account";
 import { isAdmin } from "../lib/auth/admin";
 import { apiTokenEnded } from "../lib/auth/api-token";
 import { jwtConfig } from "../lib/auth/config";
@@ -55,8 +57,17 @@ export function requireAuth(options: RequireAuthOptions = {}) {
       throw forbidden("This route needs a login session; API tokens cannot use it.");
     }
     if (options.scope) requireScope(principal, options.scope);
+    // A login's access token is a signed claim that outlives a deleted account by up to 15 minutes:
+    // the account is looked up. A live-login check covers it (the account's logins go with it).
+    let checkAccountBeside = false;
     if ((options.sessionOnly || options.liveSession) && principal.kind === "session") {
       await requireLiveLogin(c.var.db, principal);
+    } else if (principal.kind === "session") {
+      // A write is refused before it runs, asked of the primary (a lagging replica could still show a
+      // deleted account, and the write would leave rows nobody owns). A read runs beside the lookup,
+      // costing no latency, and its answer is replaced when the account is gone.
+      if (isWrite(c.req.method)) await requireAccount(c.env.DB, principal.userId);
+      else checkAccountBeside = true;
     }
     // An admin token outlives the reason it was given: the account must still be listed, every time.
     if (options.scope === "admin" && !(await isAdmin(c.var.db, c.env, principal.userId))) {
@@ -67,8 +78,18 @@ export function requireAuth(options: RequireAuthOptions = {}) {
     if (options.countsAsWrite !== false && isWrite(c.req.method)) {
       await enforceLimit(c.env, "WRITE_LIMITER", `user:${principal.userId}`);
     }
+    const accountCheck = checkAccountBeside ? accountExists(c.var.db, principal.userId) : undefined;
     await next();
+    if (accountCheck && !(await accountCheck)) throw accountGone();
   });
+}
+
+const accountGone = () => unauthorized("The account behind this token no longer exists.");
+
+/** 401 unless the account exists, read on the primary database (for writes and socket upgrades). */
+export async function requireAccount(binding: D1Database, userId: string): Promise<void> {
+  const primary = createDatabase(retryReads(binding.withSession("first-primary")));
+  if (!(await accountExists(primary, userId))) throw accountGone();
 }
 
 /** 401 when the login behind a session principal has ended (signed out, or its refresh token reused). */
