@@ -19,6 +19,7 @@ import { call, callJson, callWith, createUser, problemOf, type TestUser, testAdd
 import { createApiToken } from "./helpers/auth";
 import { createFeed, feedText, icsFile, icsUtc, importIcs, vevent } from "./helpers/calendar";
 import { freezeClock } from "./helpers/clock";
+import { tripsAndLookupsFor } from "./helpers/counting-d1";
 import { delegate, registerAgent } from "./helpers/delegation";
 import { focusAction, openSocket, startFocus, type TestSocket, timerOf } from "./helpers/focus";
 import { markActive, trainNow } from "./helpers/learning";
@@ -442,7 +443,14 @@ describe("DELETE /api/v1/auth/me: the account, everywhere", () => {
     const refused = [
       call("/api/v1/tasks", { token: user.token }),
       call("/api/v1/gamification/me", { token: user.token }),
-      call("/api/v1/tasks", { token: user.token, body: { title: "after" } }),
+      // Writes that would store rows for the account: any row they wrote is swept again.
+      call("/api/v1/tasks", { token: user.token, body: { title: `${doomed.marker} after` } }),
+      call("/api/v1/analytics/energy", { token: user.token, body: { level: "low" } }),
+      call("/api/v1/notifications/devices", {
+        token: user.token,
+        body: { expo_push_token: `ExponentPushToken[${doomed.marker}-after]`, platform: "android" },
+      }),
+      call("/api/v1/notifications/preferences", { method: "PUT", token: user.token, body: { daily_cap: 3 } }),
       call("/api/v1/auth/me", { token: user.token }),
       call("/api/v1/tasks", { token: doomed.apiToken }),
       call(`/api/v1/delegation/assignments/agent/${doomed.agentId}`, { token: doomed.agentToken }),
@@ -605,6 +613,27 @@ describe("DELETE /api/v1/auth/me: the account, everywhere", () => {
     console.log(`deleted ${TASKS} tasks and ${TASKS * STEPS_PER_TASK} steps in ${Math.round(ms)} ms`);
     expect(await count("tasks")).toBe(0);
     expect(await count("micro_steps")).toBe(0);
+  });
+});
+
+describe("the account lookup of a login's requests", () => {
+  it("is one read made beside the route's own round trips; API tokens need none", async () => {
+    const user = await createUser();
+    await createTask(user, { title: "Counted" });
+    expect(await tripsAndLookupsFor("/api/v1/tasks", { token: user.token })).toEqual({
+      status: 200,
+      trips: 1,
+      lookups: 1,
+    });
+    const body = JSON.stringify({ title: "Written" });
+    expect(await tripsAndLookupsFor("/api/v1/tasks", { method: "POST", body, token: user.token })).toEqual({
+      status: 201,
+      trips: 1,
+      lookups: 1,
+    });
+    // An API token is read from D1 on every request anyway: a deleted account's went with it.
+    const { token } = await createApiToken(user.token, { name: "reader", scopes: ["tasks:read"] });
+    expect((await tripsAndLookupsFor("/api/v1/tasks", { token })).lookups).toBe(0);
   });
 });
 

@@ -12,9 +12,12 @@ import { chunkList } from "../chunk";
  * `abortIfAccountGone` in its own batch, so that nothing of the person is ever written again.
  */
 export async function accountExists(db: Database, userId: string): Promise<boolean> {
-  const row = await db.select({ id: users.id }).from(users).where(eq(users.id, userId)).limit(1).get();
-  return row !== undefined;
+  return (await accountLookup(db, userId).get()) !== undefined;
 }
+
+/** The one-row read behind `accountExists` (tests tell it apart from a route's own reads). */
+export const accountLookup = (db: Database, userId: string) =>
+  db.select({ id: users.id }).from(users).where(eq(users.id, userId)).limit(1);
 
 /** Which of these accounts still exist (for a consumer's delivery: a few users at a time). */
 export function existingAccountsQuery(db: Database, userIds: readonly string[]) {
