@@ -88,7 +88,12 @@ const accountGone = () => unauthorized("The account behind this token no longer 
 async function checkAccountBeside(c: Context<AppEnv>, userId: string, next: Next): Promise<void> {
   const write = isWrite(c.req.method);
   const db = write ? createDatabase(retryReads(c.env.DB.withSession("first-primary"))) : c.var.db;
-  const exists = accountExists(db, userId);
+  // Should the lookup itself fail, the answer stands: the route reached D1 fine, and turning a
+  // write that happened into an error would only have the client send it twice.
+  const exists = accountExists(db, userId).catch((error: unknown) => {
+    console.warn(JSON.stringify({ level: "warn", message: "account lookup failed", error: String(error) }));
+    return true;
+  });
   await next();
   if (await exists) return;
   if (write) await db.batch(orphanSweep(db, userId));
