@@ -13,6 +13,7 @@ import { trainTaken } from "../src/features/learning/training";
 import { writeNotifications } from "../src/features/notifications/delivery";
 import worker from "../src/index";
 import { consumeEvents } from "../src/jobs/events-consumer";
+import { accountLookup } from "../src/lib/auth/account";
 import { routeOutbound } from "./fakes/outbound";
 import { createFakePushService } from "./fakes/push-service";
 import { call, callJson, callWith, createUser, problemOf, type TestUser, testAddress } from "./helpers/api";
@@ -578,8 +579,8 @@ describe("DELETE /api/v1/auth/me: the account, everywhere", () => {
     const STEPS_PER_TASK = 5;
     const now = new Date().toISOString();
     const ids = Array.from({ length: TASKS }, (_, i) => `big-${user.id}-${i}`);
-    for (let i = 0; i < TASKS; i += 2000) {
-      const chunk = JSON.stringify(ids.slice(i, i + 2000));
+    for (let i = 0; i < TASKS; i += 1000) {
+      const chunk = JSON.stringify(ids.slice(i, i + 1000));
       await env.DB.prepare(
         `INSERT INTO tasks (id, user_id, title, created_at, updated_at)
          SELECT value, ?2, 'Task ' || key, ?3, ?3 FROM json_each(?1)`,
@@ -634,6 +635,49 @@ describe("the account lookup of a login's requests", () => {
     // An API token is read from D1 on every request anyway: a deleted account's went with it.
     const { token } = await createApiToken(user.token, { name: "reader", scopes: ["tasks:read"] });
     expect((await tripsAndLookupsFor("/api/v1/tasks", { token })).lookups).toBe(0);
+  });
+
+  it("leaves the answer as it is when the lookup itself fails (a write is not made to look failed)", async () => {
+    const user = await createUser();
+    const lookup = accountLookup(createDatabase(env.DB), "").toSQL().sql;
+    const failingLookup = (binding: D1Database | D1DatabaseSession): D1Database =>
+      new Proxy(binding, {
+        get(target, prop) {
+          const value: unknown = Reflect.get(target, prop);
+          if (prop === "prepare") {
+            return (sql: string) => {
+              if (sql === lookup) throw new Error("D1_ERROR: Network connection lost.");
+              return target.prepare(sql);
+            };
+          }
+          if (prop === "withSession")
+            return (...args: unknown[]) =>
+              failingLookup((target as D1Database).withSession(...(args as [string])));
+          return typeof value === "function" ? value.bind(target) : value;
+        },
+      }) as D1Database;
+    const res = await callWith({ DB: failingLookup(env.DB) }, "/api/v1/tasks", {
+      token: user.token,
+      body: { title: "Written once" },
+    });
+    expect(res.status).toBe(201);
+    expect((await callJson<Task[]>("/api/v1/tasks", 200, { token: user.token })).map((t) => t.title)).toEqual(
+      ["Written once"],
+    );
+  });
+
+  it("refuses a socket ticket asked for before the account was deleted", async () => {
+    const user = await createUser();
+    const { ticket } = await callJson<{ ticket: string }>("/api/v1/focus/ws-ticket", 201, {
+      method: "POST",
+      token: user.token,
+    });
+    expect((await deleteAccount(user.token, { password: user.password })).status).toBe(204);
+    const res = await call(`/api/v1/focus/ws?ticket=${encodeURIComponent(ticket)}`, {
+      headers: { upgrade: "websocket" },
+    });
+    expect(res.status).toBe(401);
+    expect((await problemOf(res)).detail).toMatch(/no longer exists/);
   });
 });
 

@@ -9,7 +9,7 @@ import {
   accountExists,
   existingAccountsQuery,
 } from "../lib/auth/account";
-import { isGuardAbort } from "../lib/batch";
+import { D1Batch, isGuardAbort } from "../lib/batch";
 import { chunkList } from "../lib/chunk";
 import { isUniqueViolation } from "../lib/db-errors";
 import type { DomainEvent, Envelope } from "../lib/events/catalog";
@@ -117,26 +117,28 @@ export async function dispatchBatch(
 ): Promise<void> {
   const delivered = [...new Map(batchEvents.map((e) => [e.id, e])).values()];
   const owners = [...new Set(delivered.map((e) => e.user_id))];
-  // One round trip: the receipts already written, and which accounts still exist.
-  const [existing, ...receiptRows] = await db.batch([
-    existingAccountsQuery(db, owners),
-    ...chunkList(
-      delivered.map((e) => e.id),
-      100,
-    ).map((chunk) =>
+  // One round trip: which accounts still exist, and the receipts already written.
+  const reads = new D1Batch();
+  const accountReads = chunkList(owners, 90).map((ids) => reads.add(existingAccountsQuery(db, ids)));
+  const receiptReads = chunkList(
+    delivered.map((e) => e.id),
+    100,
+  ).map((chunk) =>
+    reads.add(
       db
         .select({ eventId: eventReceipts.eventId, handler: eventReceipts.handler })
         .from(eventReceipts)
         .where(inArray(eventReceipts.eventId, chunk)),
     ),
-  ]);
-  const alive = new Set(existing.map((r) => r.id));
+  );
+  const results = await reads.run(db);
+  const alive = new Set(accountReads.flatMap((read) => read(results).map((r) => r.id)));
   // A deleted account's events arrive late (queued before, or retried): they write nothing anywhere.
   dropOrphans(delivered.filter((e) => !alive.has(e.user_id)));
   const unique = delivered.filter((e) => alive.has(e.user_id));
   const ids = unique.map((e) => e.id);
   const done = new Set<string>();
-  for (const rows of receiptRows) for (const r of rows) done.add(`${r.eventId}:${r.handler}`);
+  for (const read of receiptReads) for (const r of read(results)) done.add(`${r.eventId}:${r.handler}`);
   const statements: BatchItem<"sqlite">[] = [];
   const emitted: string[] = [];
   const processedAt = nowIso();
