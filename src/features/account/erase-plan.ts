@@ -79,15 +79,19 @@ const WITHOUT_USER_ID: Record<string, (db: Database, account: ErasedAccount) => 
 };
 
 /**
- * Tables with `user_id` whose rows may also carry the person elsewhere: dead letters are recorded even
- * when their body names no user, so a body that mentions the id goes too.
+ * Tables with `user_id` erased more widely than by it: dead letters are recorded even when their body
+ * names no user, so a body that mentions the id goes too.
  */
-const WIDER: Record<string, (db: Database, account: ErasedAccount) => Item[]> = {
+const INSTEAD_OF_USER_ID: Record<string, (db: Database, account: ErasedAccount) => Item[]> = {
   dead_letters: (db, a) => [
     db
       .delete(schema.deadLetters)
       .where(sql`${schema.deadLetters.userId} = ${a.id} OR instr(${schema.deadLetters.body}, ${a.id}) > 0`),
   ],
+};
+
+/** Tables with `user_id` whose other people's rows may name the person too. */
+const BESIDES_USER_ID: Record<string, (db: Database, account: ErasedAccount) => Item[]> = {
   // Someone else's XP granted by this administrator: the grant stays theirs, the granter is not named.
   events: (db, a) => [
     ...(a.wasAdmin
@@ -135,11 +139,10 @@ export function eraseStatements(db: Database, account: ErasedAccount): [Item, ..
       through.push(...(WITHOUT_USER_ID[name]?.(db, account) ?? []));
       continue;
     }
-    through.push(...(WIDER[name]?.(db, account) ?? []));
-    // dead_letters is erased by its wider rule, which covers its user_id too.
-    if (name === "dead_letters") continue;
+    through.push(...(BESIDES_USER_ID[name]?.(db, account) ?? []));
+    const instead = INSTEAD_OF_USER_ID[name];
     const owned: SQL = sql`${column} = ${account.id}`;
-    byUser.push(db.delete(table).where(owned));
+    byUser.push(...(instead ? instead(db, account) : [db.delete(table).where(owned)]));
   }
   const [first, ...rest] = [...through, ...byUser];
   const theAccount = db.delete(schema.users).where(eq(schema.users.id, account.id));
