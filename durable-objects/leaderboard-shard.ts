@@ -1,9 +1,16 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Env } from "../src/env";
 import type { Board, ScoreEntry, ShardNeighbours, ShardRow } from "../src/features/gamification/protocol";
+import { sha256Hex } from "../src/lib/ids";
 import { SortedBoard } from "./sorted-board";
 
-const SCHEMA_VERSION = 1;
+const SCHEMA_VERSION = 2;
+/**
+ * How long a deleted account stays refused after its scores are erased: a copy of its standing read
+ * from D1 just before the deletion may still be on its way. Only the SHA-256 of its id is kept, and
+ * only this long.
+ */
+export const FORGET_MS = 15 * 60_000;
 /** Timings kept per operation for percentiles: the most recent ones. */
 const TIMING_WINDOW = 5000;
 /** Upserts of more entries than this are bulk loads (a rebuild), timed apart from everyday updates. */
@@ -45,6 +52,9 @@ export class LeaderboardShard extends DurableObject<Env> {
           hidden INTEGER NOT NULL DEFAULT 0)`);
         this.sql.exec("CREATE INDEX IF NOT EXISTS scores_week ON scores (week_start)");
         this.sql.exec(
+          "CREATE TABLE IF NOT EXISTS forgotten (id_hash TEXT PRIMARY KEY, until INTEGER NOT NULL)",
+        );
+        this.sql.exec(
           "INSERT INTO meta (key, value) VALUES ('schema_version', ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
           String(SCHEMA_VERSION),
         );
@@ -52,16 +62,26 @@ export class LeaderboardShard extends DurableObject<Env> {
     }
   }
 
-  /** Applies updates; each only if its version is newer than the stored one. Returns how many applied. */
+  /**
+   * Applies updates; each only if its version is newer than the stored one, and never for an account
+   * erased within FORGET_MS. Returns how many applied.
+   */
   async upsert(entries: ScoreEntry[]): Promise<number> {
+    // Hashed only while some account is remembered as erased (rarely): with none, nothing awaits
+    // between this check and the transaction, so no erasure can slip in between.
+    const hashes = this.remembersErasures()
+      ? await Promise.all(entries.map((e) => sha256Hex(e.user_id)))
+      : undefined;
     const started = performance.now();
+    const now = Date.now();
     const applied = this.timed(entries.length > BULK_UPSERT ? "upsert:bulk" : "upsert", () =>
       this.ctx.storage.transactionSync(() =>
         entries.filter(
-          (e) =>
+          (e, i) =>
             this.sql.exec(
               `INSERT INTO scores (user_id, name, total_xp, week_start, week_xp, version, hidden)
-               VALUES (?, ?, ?, ?, ?, ?, ?)
+               SELECT ?, ?, ?, ?, ?, ?, ?
+               WHERE NOT EXISTS (SELECT 1 FROM forgotten WHERE id_hash = ? AND until >= ?)
                ON CONFLICT(user_id) DO UPDATE SET name = excluded.name, total_xp = excluded.total_xp,
                  week_start = excluded.week_start, week_xp = excluded.week_xp, version = excluded.version,
                  hidden = excluded.hidden
@@ -73,6 +93,8 @@ export class LeaderboardShard extends DurableObject<Env> {
               e.week_xp,
               e.version,
               e.hidden ? 1 : 0,
+              hashes?.[i] ?? null,
+              now,
             ).rowsWritten > 0,
         ),
       ),
@@ -87,6 +109,48 @@ export class LeaderboardShard extends DurableObject<Env> {
     }
     if (entries.length > 0) this.record("upsert:per_entry", (performance.now() - started) / entries.length);
     return applied.length;
+  }
+
+  /**
+   * Erases these accounts' scores from every board (their accounts are being deleted), and refuses
+   * updates for them for FORGET_MS. Safe to repeat. Returns how many scores it removed.
+   */
+  async forget(userIds: string[]): Promise<number> {
+    const now = Date.now();
+    const hashes = await Promise.all(userIds.map((id) => sha256Hex(id)));
+    const removed = this.ctx.storage.transactionSync(() => {
+      this.sql.exec("DELETE FROM forgotten WHERE until < ?", now);
+      let count = 0;
+      userIds.forEach((id, i) => {
+        count += this.sql.exec("DELETE FROM scores WHERE user_id = ?", id).rowsWritten;
+        this.sql.exec(
+          "INSERT INTO forgotten (id_hash, until) VALUES (?, ?) ON CONFLICT(id_hash) DO UPDATE SET until = excluded.until",
+          hashes[i] ?? "",
+          now + FORGET_MS,
+        );
+      });
+      return count;
+    });
+    for (const id of userIds) {
+      this.allTime?.set(id, null);
+      this.weekly?.board.set(id, null);
+    }
+    await this.ctx.storage.setAlarm(now + FORGET_MS);
+    return removed;
+  }
+
+  /** Forgets the erased accounts whose time is up; none is kept past FORGET_MS (and a little). */
+  override async alarm(): Promise<void> {
+    const now = Date.now();
+    this.sql.exec("DELETE FROM forgotten WHERE until < ?", now);
+    const next = this.sql
+      .exec<{ until: number | null }>("SELECT max(until) AS until FROM forgotten")
+      .toArray()[0]?.until;
+    if (next !== null && next !== undefined) await this.ctx.storage.setAlarm(next + 1);
+  }
+
+  private remembersErasures(): boolean {
+    return this.sql.exec("SELECT 1 FROM forgotten LIMIT 1").toArray().length > 0;
   }
 
   /** Forgets every score (before a rebuild from D1: resharding, or repairing a shard). */

@@ -5,7 +5,7 @@ import type { Env } from "../src/env";
 import type { EventData, EventType } from "../src/lib/events/catalog";
 import { newEvent } from "../src/lib/events/envelope";
 import type { IdempotencyContext } from "../src/lib/idempotency";
-import type { ServerMessage } from "../src/lib/live-socket";
+import { CLOSE_ACCOUNT_DELETED, type ServerMessage } from "../src/lib/live-socket";
 import { nowIso } from "../src/lib/time";
 import { LiveStorage, type OutboxRow } from "./live-storage";
 import { OutboxWriter } from "./outbox-writer";
@@ -74,7 +74,24 @@ export abstract class LiveObject<S> extends DurableObject<Env> {
         return state ? options.nextDueAt(state) : null;
       },
       persist: options.persist,
+      ownerGone: () => this.forgetOwner("its account is gone"),
     });
+  }
+
+  /**
+   * Erases everything this object holds for its user, whose account is being deleted: every socket
+   * is closed (4003), the alarm dropped and the storage emptied — state, messages, pending D1 writes,
+   * idempotency answers. Safe to repeat. Returns how many sockets were open.
+   */
+  async erase(): Promise<number> {
+    return this.forgetOwner("account deletion");
+  }
+
+  private async forgetOwner(why: string): Promise<number> {
+    const closed = this.sockets.closeAll(CLOSE_ACCOUNT_DELETED, "This account was deleted.");
+    await this.store.eraseAll();
+    console.log(JSON.stringify({ level: "info", message: `${this.liveName} erased`, why, sockets: closed }));
+    return closed;
   }
 
   /** The answer stored under an idempotency key, if any. */

@@ -57,6 +57,16 @@ export class LiveStorage<S> {
     this.migrate();
   }
 
+  /**
+   * Forgets everything (the account is being deleted): the alarm, then every table, which are made
+   * again empty so the object keeps working for whatever calls it next.
+   */
+  async eraseAll(): Promise<void> {
+    await this.storage.deleteAlarm();
+    await this.storage.deleteAll();
+    this.migrate();
+  }
+
   private get sql() {
     return this.storage.sql;
   }

@@ -1,6 +1,8 @@
 import type { BatchItem } from "drizzle-orm/batch";
 import { createDatabase, type Database } from "../src/db";
 import type { Env } from "../src/env";
+import { abortIfAccountGone } from "../src/lib/auth/account";
+import { isGuardAbort } from "../src/lib/batch";
 import type { Envelope } from "../src/lib/events/catalog";
 import { writeEvent } from "../src/lib/events/outbox";
 import { publishEvents } from "../src/lib/events/queue";
@@ -10,6 +12,16 @@ import { type LiveStorage, OUTBOX_BATCH, type OutboxRow } from "./live-storage";
 export function storedEnvelope(body: string): Envelope {
   const stored = JSON.parse(body) as Omit<Envelope, "version"> & { version?: number };
   return { ...stored, version: stored.version ?? 1 };
+}
+
+/** The accounts pending rows belong to: every kind of row carries its `user_id`. */
+export function ownersOf(rows: readonly OutboxRow[]): string[] {
+  const owners = new Set<string>();
+  for (const row of rows) {
+    const owner = (JSON.parse(row.body) as { user_id?: unknown }).user_id;
+    if (typeof owner === "string") owners.add(owner);
+  }
+  return [...owners];
 }
 
 /**
@@ -31,6 +43,8 @@ export class OutboxWriter {
       nextDueAt: () => number | null;
       /** For logs. */
       name: string;
+      /** The account the rows belong to was deleted: the owner forgets everything it holds. */
+      ownerGone: () => Promise<unknown>;
     },
   ) {}
 
@@ -91,6 +105,8 @@ export class OutboxWriter {
       try {
         const db = createDatabase(this.env.DB);
         const [first, ...rest] = [
+          // The account may have been deleted since these rows were stored: then nothing is written.
+          ...abortIfAccountGone(db, ownersOf(rows)),
           ...this.hooks.persist(
             db,
             rows.filter((r) => r.kind !== "event"),
@@ -100,6 +116,10 @@ export class OutboxWriter {
         ];
         if (first) await db.batch([first, ...rest]);
       } catch (error) {
+        if (isGuardAbort(error)) {
+          await this.hooks.ownerGone();
+          return;
+        }
         this.store.deferOutbox(rows, now);
         console.warn(
           JSON.stringify({

@@ -143,6 +143,19 @@ export class SocketHub {
     return closed;
   }
 
+  /** Closes every socket with this code (the account is being deleted); returns how many were open. */
+  closeAll(code: number, reason: string): number {
+    const sockets = this.ctx.getWebSockets();
+    for (const socket of sockets) {
+      try {
+        socket.close(code, reason);
+      } catch {
+        // already closing
+      }
+    }
+    return sockets.length;
+  }
+
   /** Sends messages to every socket whose grant still holds (the others are closed instead). */
   broadcast(messages: readonly string[], now: number): void {
     if (messages.length === 0) return;

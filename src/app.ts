@@ -1,5 +1,6 @@
 import { requestId } from "hono/request-id";
 import { secureHeaders } from "hono/secure-headers";
+import { accountRouter } from "./features/account/routes";
 import { analyticsRouter } from "./features/analytics/routes";
 import { authRouter } from "./features/auth/routes";
 import { calendarRouter } from "./features/calendar/routes";
@@ -63,6 +64,7 @@ export function createApp() {
 
   app.route("/", healthRouter);
   app.route(`${API_PREFIX}/auth`, authRouter);
+  app.route(`${API_PREFIX}/auth`, accountRouter);
   // Before tasksRouter: `/split/{id}` and `/{id}/split` must not be read as a task id route.
   app.route(`${API_PREFIX}/tasks`, splittingRouter);
   app.route(`${API_PREFIX}/tasks`, templateFromTaskRouter);

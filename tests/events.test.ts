@@ -81,11 +81,13 @@ describe("outbox and event bus", () => {
   });
 
   it("retries a message whose handler fails, with backoff", async () => {
+    // A real account: events of accounts that do not exist (deleted ones) are dropped, not retried.
+    const user = await createUser();
     const event: Envelope<"task.created"> = {
       id: "evt-broken",
       type: "task.created",
       version: 1,
-      user_id: "u",
+      user_id: user.id,
       occurred_at: new Date().toISOString(),
       data: { task_id: "t", title: "Broken", priority: "medium", task_source: "user", step_count: 0 },
     };

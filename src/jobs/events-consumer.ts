@@ -3,6 +3,13 @@ import type { BatchItem } from "drizzle-orm/batch";
 import { createDatabase, type Database } from "../db";
 import { eventReceipts, events } from "../db/schema";
 import type { Env } from "../env";
+import {
+  abortIfAccountGone,
+  abortIfAccountGoneOne,
+  accountExists,
+  existingAccountsQuery,
+} from "../lib/auth/account";
+import { D1Batch, isGuardAbort } from "../lib/batch";
 import { chunkList } from "../lib/chunk";
 import { isUniqueViolation } from "../lib/db-errors";
 import type { DomainEvent, Envelope } from "../lib/events/catalog";
@@ -19,7 +26,13 @@ export function retryDelaySeconds(attempts: number): number {
   return Math.min(MAX_RETRY_DELAY_SECONDS, 2 ** Math.max(1, attempts) * 5);
 }
 
-/** Runs one handler for one event, at most once: its effect and its receipt commit together. */
+/** The account an event belongs to was deleted while it was being handled: it is dropped. */
+class OwnerGone extends Error {}
+
+/**
+ * Runs one handler for one event, at most once: its effect and its receipt commit together, and only
+ * while the event's account exists.
+ */
 async function runHandler(db: Database, handler: EventHandler, event: DomainEvent): Promise<string[]> {
   if (!handler.prepare) return [];
   const effects = (await handler.prepare(db, [event]))(event);
@@ -28,10 +41,11 @@ async function runHandler(db: Database, handler: EventHandler, event: DomainEven
     .insert(eventReceipts)
     .values({ eventId: event.id, handler: handler.name, processedAt: nowIso() });
   try {
-    await db.batch([receipt, ...effects.statements]);
+    await db.batch([abortIfAccountGoneOne(db, event.user_id), receipt, ...effects.statements]);
     return effects.emits ?? [];
   } catch (error) {
     if (isUniqueViolation(error)) return [];
+    if (isGuardAbort(error) && !(await accountExists(db, event.user_id))) throw new OwnerGone();
     throw error;
   }
 }
@@ -54,6 +68,18 @@ async function runAfter(env: Env, batchEvents: readonly DomainEvent[], handlers:
   }
 }
 
+/** Events whose account was deleted: acknowledged and forgotten (their outbox rows went with it). */
+function dropOrphans(orphans: readonly DomainEvent[]): void {
+  if (orphans.length === 0) return;
+  console.log(
+    JSON.stringify({
+      level: "info",
+      message: "dropping events of deleted accounts",
+      event_ids: orphans.map((e) => e.id),
+    }),
+  );
+}
+
 /** Dispatches one event to every handler that wants it, then marks the outbox row delivered. */
 export async function dispatchEvent(
   db: Database,
@@ -61,9 +87,16 @@ export async function dispatchEvent(
   event: DomainEvent,
   handlers: readonly EventHandler[] = DEFAULT_HANDLERS,
 ): Promise<void> {
+  // A deleted account's events arrive late (queued before, or retried): they write nothing anywhere.
+  if (!(await accountExists(db, event.user_id))) return dropOrphans([event]);
   const emitted: string[] = [];
-  for (const handler of handlers) {
-    if (handles(handler, event.type)) emitted.push(...(await runHandler(db, handler, event)));
+  try {
+    for (const handler of handlers) {
+      if (handles(handler, event.type)) emitted.push(...(await runHandler(db, handler, event)));
+    }
+  } catch (error) {
+    if (error instanceof OwnerGone) return dropOrphans([event]);
+    throw error;
   }
   await db.update(events).set({ deliveredAt: nowIso() }).where(eq(events.id, event.id)).run();
   await publishWritten(db, env, emitted);
@@ -82,17 +115,30 @@ export async function dispatchBatch(
   batchEvents: DomainEvent[],
   handlers: readonly EventHandler[] = DEFAULT_HANDLERS,
 ): Promise<void> {
-  const unique = [...new Map(batchEvents.map((e) => [e.id, e])).values()];
+  const delivered = [...new Map(batchEvents.map((e) => [e.id, e])).values()];
+  const owners = [...new Set(delivered.map((e) => e.user_id))];
+  // One round trip: which accounts still exist, and the receipts already written.
+  const reads = new D1Batch();
+  const accountReads = chunkList(owners, 90).map((ids) => reads.add(existingAccountsQuery(db, ids)));
+  const receiptReads = chunkList(
+    delivered.map((e) => e.id),
+    100,
+  ).map((chunk) =>
+    reads.add(
+      db
+        .select({ eventId: eventReceipts.eventId, handler: eventReceipts.handler })
+        .from(eventReceipts)
+        .where(inArray(eventReceipts.eventId, chunk)),
+    ),
+  );
+  const results = await reads.run(db);
+  const alive = new Set(accountReads.flatMap((read) => read(results).map((r) => r.id)));
+  // A deleted account's events arrive late (queued before, or retried): they write nothing anywhere.
+  dropOrphans(delivered.filter((e) => !alive.has(e.user_id)));
+  const unique = delivered.filter((e) => alive.has(e.user_id));
   const ids = unique.map((e) => e.id);
   const done = new Set<string>();
-  for (const chunk of chunkList(ids, 100)) {
-    const rows = await db
-      .select({ eventId: eventReceipts.eventId, handler: eventReceipts.handler })
-      .from(eventReceipts)
-      .where(inArray(eventReceipts.eventId, chunk))
-      .all();
-    for (const r of rows) done.add(`${r.eventId}:${r.handler}`);
-  }
+  for (const read of receiptReads) for (const r of read(results)) done.add(`${r.eventId}:${r.handler}`);
   const statements: BatchItem<"sqlite">[] = [];
   const emitted: string[] = [];
   const processedAt = nowIso();
@@ -115,8 +161,12 @@ export async function dispatchBatch(
   for (const chunk of chunkList(ids, 90)) {
     statements.push(db.update(events).set({ deliveredAt: processedAt }).where(inArray(events.id, chunk)));
   }
-  const [first, ...rest] = statements;
-  if (first) await db.batch([first, ...rest]);
+  // An account deleted since the read above aborts the whole batch: then each event goes on its own.
+  const [first, ...rest] = [
+    ...abortIfAccountGone(db, [...new Set(unique.map((e) => e.user_id))]),
+    ...statements,
+  ];
+  if (first && statements.length > 0) await db.batch([first, ...rest]);
   await publishWritten(db, env, emitted);
   await runAfter(env, unique, handlers);
 }

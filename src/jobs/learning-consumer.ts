@@ -94,6 +94,11 @@ export async function consumeLearning(
       }
       token = take.token;
       const summary = await trainTaken(db, body.user_id, body.night, token, now);
+      if (!summary) {
+        log("info", "training dropped: the account was deleted", { night: body.night });
+        message.ack();
+        continue;
+      }
       log("info", "trained", {
         user_id: summary.owner,
         status: summary.status,

@@ -1,6 +1,12 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Env } from "../env";
-import { authenticateBearer, bearerToken, requireAuth, requireScope } from "../middleware/auth";
+import {
+  authenticateBearer,
+  bearerToken,
+  requireAccount,
+  requireAuth,
+  requireScope,
+} from "../middleware/auth";
 import { isApiTokenActive } from "./auth/api-token";
 import type { Principal, Scope } from "./auth/principal";
 import { issueSocketTicket, readSocketTicket, TICKET_TTL_SECONDS } from "./auth/socket-ticket";
@@ -136,6 +142,9 @@ export function liveSocketRouter(channel: LiveChannel) {
       principal = await authenticateBearer(c, token);
     }
     requireScope(principal, channel.readScope);
+    // A login's ticket or access token is a signed claim: the account behind it may have been deleted
+    // since (an API token's row went with it, so its check above already refused it).
+    if (principal.kind === "session") await requireAccount(c.env.DB, principal.userId);
     const longest = Date.now() + SOCKET_MAX_AGE_MINUTES * 60_000;
     const grant: SocketGrant = {
       user_id: principal.userId,

@@ -14,6 +14,8 @@ export const BEARER_SUBPROTOCOL_PREFIX = "bearer.";
 export const SOCKET_MAX_AGE_MINUTES = 60;
 /** The close code for a socket whose credential lapsed: refresh it, then reconnect with `?since=`. */
 export const CLOSE_CREDENTIAL_EXPIRED = 4001;
+/** The close code for every socket of an account being deleted: there is nothing to reconnect to. */
+export const CLOSE_ACCOUNT_DELETED = 4003;
 
 /**
  * What the Worker proved about a client before forwarding its upgrade to the user's object (in

@@ -1,8 +1,11 @@
 import { eq } from "drizzle-orm";
-import type { Context } from "hono";
+import type { Context, Next } from "hono";
 import { createMiddleware } from "hono/factory";
-import type { Database } from "../db";
+import { createDatabase, type Database } from "../db";
+import { retryReads } from "../db/retry-reads";
 import { apiTokens } from "../db/schema";
+import { orphanSweep } from "../features/account/erase-plan";
+import { accountExists } from "../lib/auth/account";
 import { isAdmin } from "../lib/auth/admin";
 import { apiTokenEnded } from "../lib/auth/api-token";
 import { jwtConfig } from "../lib/auth/config";
@@ -55,9 +58,11 @@ export function requireAuth(options: RequireAuthOptions = {}) {
       throw forbidden("This route needs a login session; API tokens cannot use it.");
     }
     if (options.scope) requireScope(principal, options.scope);
-    if ((options.sessionOnly || options.liveSession) && principal.kind === "session") {
-      await requireLiveLogin(c.var.db, principal);
-    }
+    // A login's access token is a signed claim that outlives a deleted account by up to 15 minutes,
+    // so the account is looked up: by the live-login check where a route makes one (the account's
+    // logins go with it), otherwise beside the route's own work (see `checkAccountBeside`).
+    const live = (options.sessionOnly || options.liveSession) && principal.kind === "session";
+    if (live) await requireLiveLogin(c.var.db, principal);
     // An admin token outlives the reason it was given: the account must still be listed, every time.
     if (options.scope === "admin" && !(await isAdmin(c.var.db, c.env, principal.userId))) {
       throw forbidden("This account is no longer an administrator.");
@@ -67,8 +72,38 @@ export function requireAuth(options: RequireAuthOptions = {}) {
     if (options.countsAsWrite !== false && isWrite(c.req.method)) {
       await enforceLimit(c.env, "WRITE_LIMITER", `user:${principal.userId}`);
     }
-    await next();
+    if (principal.kind !== "session" || live) return next();
+    await checkAccountBeside(c, principal.userId, next);
   });
+}
+
+const accountGone = () => unauthorized("The account behind this token no longer exists.");
+
+/**
+ * Runs the route while the account is looked up, so the lookup adds no wait; when the account turns
+ * out deleted the answer is 401 instead, and for a write, whatever D1 rows the route wrote for the
+ * account are erased again (the erasure is set-based and idempotent). A write's lookup goes to the
+ * primary: a lagging replica could still show the account and leave the rows in place.
+ */
+async function checkAccountBeside(c: Context<AppEnv>, userId: string, next: Next): Promise<void> {
+  const write = isWrite(c.req.method);
+  const db = write ? createDatabase(retryReads(c.env.DB.withSession("first-primary"))) : c.var.db;
+  // Should the lookup itself fail, the answer stands: the route reached D1 fine, and turning a
+  // write that happened into an error would only have the client send it twice.
+  const exists = accountExists(db, userId).catch((error: unknown) => {
+    console.warn(JSON.stringify({ level: "warn", message: "account lookup failed", error: String(error) }));
+    return true;
+  });
+  await next();
+  if (await exists) return;
+  if (write) await db.batch(orphanSweep(db, userId));
+  throw accountGone();
+}
+
+/** 401 unless the account exists, read on the primary database (for writes and socket upgrades). */
+export async function requireAccount(binding: D1Database, userId: string): Promise<void> {
+  const primary = createDatabase(retryReads(binding.withSession("first-primary")));
+  if (!(await accountExists(primary, userId))) throw accountGone();
 }
 
 /** 401 when the login behind a session principal has ended (signed out, or its refresh token reused). */

@@ -17,7 +17,7 @@ import { movePetToTimezone } from "../pets/service";
 import { createApiToken, revokeApiToken } from "./api-tokens";
 import type { UserDto } from "./schemas";
 import { logout as endSessions } from "./sessions";
-import { lockQuery, releaseAfterSuccess, reserveAttempt, retryAfterSeconds, throttleKeys } from "./throttle";
+import { lockedOut, lockQuery, releaseAfterSuccess, reserveAttempt, throttleKeys } from "./throttle";
 
 const DAY_MS = 86_400_000;
 
@@ -152,15 +152,7 @@ export async function loginUser(
     reserveAttempt(db, keys, now),
     lockQuery(db, keys),
   ]);
-  if (reserved.length === 0) {
-    const retryAfter = Math.max(1, retryAfterSeconds(locks, now));
-    throw new ApiError(
-      429,
-      "too_many_attempts",
-      `Too many failed logins; try again in ${retryAfter} seconds.`,
-      { headers: { "Retry-After": String(retryAfter) } },
-    );
-  }
+  if (reserved.length === 0) throw lockedOut(locks, now);
   const user = found[0];
   // Verify against a dummy hash for unknown emails, so timing does not reveal which accounts exist.
   const valid = await verifyPassword(input.password, user?.passwordHash ?? (await dummyPasswordHash()));
@@ -171,6 +163,30 @@ export async function loginUser(
   const refresh = await issueRefreshToken(env, user.id, familyId, now);
   await db.batch([db.insert(refreshTokens).values(refresh.row), ...releaseAfterSuccess(db, keys)]);
   return authResult(env, user, familyId, refresh.token, { at: now, jti: newId(now) }, now);
+}
+
+/**
+ * The signed-in user's password asked again before something that cannot be undone (deleting the
+ * account). Counted like a login — the same failures per account and per address, the same lock — so
+ * a stolen access token is no faster a way to guess the password than the login route. A wrong
+ * password is 403, not 401: the token is fine, and a client that refreshes on 401 would only retry.
+ */
+export async function confirmPassword(
+  db: Database,
+  userId: string,
+  password: string,
+  clientAddress: string,
+): Promise<UserRow> {
+  const now = Date.now();
+  const user = await getUser(db, userId);
+  const keys = throttleKeys(user.email, clientAddress);
+  const [reserved, locks] = await db.batch([reserveAttempt(db, keys, now), lockQuery(db, keys)]);
+  if (reserved.length === 0) throw lockedOut(locks, now);
+  if (!(await verifyPassword(password, user.passwordHash))) {
+    throw new ApiError(403, "invalid_password", "The password is not correct.");
+  }
+  await db.batch([...releaseAfterSuccess(db, keys)]);
+  return user;
 }
 
 export async function getUser(db: Database, userId: string): Promise<UserRow> {

@@ -1,6 +1,7 @@
 import { inArray, sql } from "drizzle-orm";
 import type { Database } from "../../db";
 import { loginThrottles } from "../../db/schema";
+import { ApiError } from "../../lib/errors";
 
 /** Failed logins counted per account and per client address, each in a sliding 15-minute window. */
 export const THROTTLE_WINDOW_MS = 15 * 60_000;
@@ -29,6 +30,19 @@ export function lockQuery(db: Database, keys: ThrottleKeys) {
 export function retryAfterSeconds(rows: { lockedUntil: number | null }[], now: number): number {
   const until = Math.max(0, ...rows.map((r) => r.lockedUntil ?? 0));
   return until > now ? Math.ceil((until - now) / 1000) : 0;
+}
+
+/** The 429 for an attempt refused because the account or the address is locked. */
+export function lockedOut(locks: { lockedUntil: number | null }[], now: number): ApiError {
+  const retryAfter = Math.max(1, retryAfterSeconds(locks, now));
+  return new ApiError(
+    429,
+    "too_many_attempts",
+    `Too many failed logins; try again in ${retryAfter} seconds.`,
+    {
+      headers: { "Retry-After": String(retryAfter) },
+    },
+  );
 }
 
 /**

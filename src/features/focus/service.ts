@@ -14,7 +14,7 @@ import type { FocusCommand, FocusStateDto } from "./protocol";
 import { getRecord, sessionFactsQuery } from "./queries";
 
 /** Timer calls safe to send twice: reads, a settings patch, and actions carrying an idempotency key. */
-const TIMER_IDEMPOTENT = new Set(["current", "readSettings", "changeSettings"]);
+const TIMER_IDEMPOTENT = new Set(["current", "readSettings", "changeSettings", "erase"]);
 
 /** The user's FocusTimer Durable Object. */
 export function focusTimer(env: Env, userId: string) {
@@ -22,6 +22,11 @@ export function focusTimer(env: Env, userId: string) {
     env.FOCUS_TIMER.get(env.FOCUS_TIMER.idFromName(userId)),
     (method, args) => TIMER_IDEMPOTENT.has(method) || (method === "act" && args[2] !== undefined),
   );
+}
+
+/** Erases the user's live timer (its account is being deleted): sockets closed, storage emptied. */
+export async function eraseFocusTimer(env: Env, userId: string): Promise<void> {
+  await focusTimer(env, userId).erase();
 }
 
 /** Sends a command to the user's timer; its refusals become the API's problem responses. */

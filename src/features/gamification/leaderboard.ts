@@ -95,6 +95,14 @@ export async function hideScore(env: Env, row: ProgressRow, version: number): Pr
   await sendEntries(env, [entryOf({ ...row, version }, null, true)]);
 }
 
+/**
+ * Erases these accounts from every board of every shard (a user may sit in another shard than today's
+ * hash says, after LEADERBOARD_SHARDS changed); late copies of their standing are refused for a while.
+ */
+export async function eraseFromLeaderboards(env: Env, userIds: readonly string[]): Promise<void> {
+  await Promise.all(Array.from({ length: shardCount(env) }, (_, i) => shard(env, i).forget([...userIds])));
+}
+
 export interface RankedRow {
   rank: number;
   user_id: string;

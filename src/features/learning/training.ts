@@ -5,7 +5,8 @@
 import { inArray, sql } from "drizzle-orm";
 import type { Database } from "../../db";
 import { learningModels, learningRuns, type ModelKind, POPULATION } from "../../db/schema";
-import { D1Batch } from "../../lib/batch";
+import { abortIfAccountGone } from "../../lib/auth/account";
+import { D1Batch, isGuardAbort } from "../../lib/batch";
 import { nowIso } from "../../lib/time";
 import {
   checkinsQuery,
@@ -45,7 +46,8 @@ export async function trainOwner(
 
 /**
  * Trains `owner` (a user id, or POPULATION) for its learning_runs row of `night`, which this delivery
- * took with `token` (startRun); the run's record is written only while it still holds it.
+ * took with `token` (startRun); the run's record is written only while it still holds it. Null when
+ * the account was deleted meanwhile: nothing is stored.
  */
 export async function trainTaken(
   db: Database,
@@ -53,7 +55,7 @@ export async function trainTaken(
   night: string,
   token: string,
   now = Date.now(),
-): Promise<TrainingSummary> {
+): Promise<TrainingSummary | null> {
   const population = owner === POPULATION;
   const scope: Scope = population ? { population: true } : { userId: owner };
   const read = new D1Batch();
@@ -116,6 +118,8 @@ export async function trainTaken(
       sql`, ${`$.kinds.${s.kind}.promoted`}, json(CASE WHEN (SELECT m.promoted FROM learning_models m WHERE m.id = ${s.id}) = 1 THEN 'true' ELSE 'false' END)`,
   );
   const write = new D1Batch();
+  // The account may have been deleted while its history was read or its models trained.
+  if (!population) write.addAll(abortIfAccountGone(db, [owner]));
   write.addAll(statements);
   write.add(pruneRuns(db, owner, now));
   write.add(
@@ -135,7 +139,13 @@ export async function trainTaken(
       .from(learningModels)
       .where(inArray(learningModels.id, stored.length > 0 ? stored.map((s) => s.id) : [""])),
   );
-  const results2 = await write.run(db);
+  let results2: readonly unknown[];
+  try {
+    results2 = await write.run(db);
+  } catch (error) {
+    if (isGuardAbort(error)) return null;
+    throw error;
+  }
   const flags = new Map(after(results2).map((r) => [r.id, r.promoted]));
   for (const s of stored) {
     const kind = kinds[s.kind];

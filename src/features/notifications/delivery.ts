@@ -6,7 +6,7 @@
 import { and, asc, eq, inArray, lte, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Database } from "../../db";
-import { notifications } from "../../db/schema";
+import { users as accounts, notifications } from "../../db/schema";
 import { chunkList } from "../../lib/chunk";
 import { newId } from "../../lib/ids";
 import { nowIso } from "../../lib/time";
@@ -57,18 +57,23 @@ export async function writeNotifications(
     const id = newId(now);
     written.push({ userId: m.user_id, key: m.key, id });
     statements.push(
-      insertNotification(db, {
-        id,
-        userId: m.user_id,
-        key: m.key,
-        kind: m.kind,
-        title: m.title,
-        body: m.body,
-        data: m.data,
-        enqueuedAt: m.enqueued_at,
-        placement,
-        dailyCap: context.preferences.daily_cap,
-      }),
+      insertNotification(
+        db,
+        {
+          id,
+          userId: m.user_id,
+          key: m.key,
+          kind: m.kind,
+          title: m.title,
+          body: m.body,
+          data: m.data,
+          enqueuedAt: m.enqueued_at,
+          placement,
+          dailyCap: context.preferences.daily_cap,
+        },
+        // The account may have been deleted since its preferences were read: then nothing is written.
+        sql`EXISTS (SELECT 1 FROM ${accounts} WHERE ${accounts.id} = ${m.user_id})`,
+      ),
     );
   }
   if (written.length === 0) return handled;

@@ -29,7 +29,15 @@ import { storedPetOf } from "./queries";
  * Pet calls safe to send twice: reads, patches, and feeding (once per source); adopting is not (a
  * second adoption is a conflict), nor is an action without an idempotency key.
  */
-const PET_IDEMPOTENT = new Set(["view", "update", "setPersonality", "setTimezone", "nourish", "flushed"]);
+const PET_IDEMPOTENT = new Set([
+  "view",
+  "update",
+  "setPersonality",
+  "setTimezone",
+  "nourish",
+  "flushed",
+  "erase",
+]);
 
 /** The user's PetState Durable Object. */
 export function petState(env: Env, userId: string) {
@@ -37,6 +45,11 @@ export function petState(env: Env, userId: string) {
     env.PET_STATE.get(env.PET_STATE.idFromName(userId)),
     (method, args) => PET_IDEMPOTENT.has(method) || (method === "act" && args[2] !== undefined),
   );
+}
+
+/** Erases the user's live pet (its account is being deleted): sockets closed, storage emptied. */
+export async function erasePetState(env: Env, userId: string): Promise<void> {
+  await petState(env, userId).erase();
 }
 
 /** `me` or the caller's own id; any other user's id is answered like an unknown one. */

@@ -1,0 +1,51 @@
+import { eq, inArray, sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
+import type { Database } from "../../db";
+import { users } from "../../db/schema";
+import { abortIf } from "../batch";
+import { chunkList } from "../chunk";
+
+/**
+ * Whether an account still exists. A deleted account's rows are all gone in one batch, so anything
+ * that writes on a user's behalf after the request that named them — a login's access token still
+ * within its 15 minutes, a queued event, a live object's outbox, a training — asks this, or puts
+ * `abortIfAccountGone` in its own batch, so that nothing of the person is ever written again.
+ */
+export async function accountExists(db: Database, userId: string): Promise<boolean> {
+  return (await accountLookup(db, userId).get()) !== undefined;
+}
+
+/** The one-row read behind `accountExists` (tests tell it apart from a route's own reads). */
+export const accountLookup = (db: Database, userId: string) =>
+  db.select({ id: users.id }).from(users).where(eq(users.id, userId)).limit(1);
+
+/** Which of these accounts still exist (for a consumer's delivery: a few users at a time). */
+export function existingAccountsQuery(db: Database, userIds: readonly string[]) {
+  return db
+    .select({ id: users.id })
+    .from(users)
+    .where(inArray(users.id, userIds.length > 0 ? [...userIds] : [""]));
+}
+
+/** `abortIfAccountGone` for one account: one statement. */
+export function abortIfAccountGoneOne(db: Database, userId: string): BatchItem<"sqlite"> {
+  return abortIf(db, sql`NOT EXISTS (SELECT 1 FROM ${users} WHERE ${users.id} = ${userId})`);
+}
+
+/**
+ * Batch statements that abort the whole batch when any of these accounts no longer exists at that
+ * point of its transaction: an account deleted after the writer read it makes the write vanish rather
+ * than leave rows nobody owns. Put them first; recognise the abort with `isGuardAbort`, then ask
+ * `accountExists` which account it was.
+ */
+export function abortIfAccountGone(db: Database, userIds: readonly string[]): BatchItem<"sqlite">[] {
+  return chunkList([...new Set(userIds)], 90).map((ids) =>
+    abortIf(
+      db,
+      sql`(SELECT count(*) FROM ${users} WHERE ${users.id} IN (${sql.join(
+        ids.map((id) => sql`${id}`),
+        sql`, `,
+      )})) < ${ids.length}`,
+    ),
+  );
+}
