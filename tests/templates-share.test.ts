@@ -1,62 +1,18 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it, vi } from "vitest";
-import type { PopularTemplateDto, TemplateShareDto } from "../src/features/templates/share-schemas";
-import { call, callJson, callWith, createUser, problemOf, type TestUser } from "./helpers/api";
+import { call, callJson, callWith, createUser, problemOf } from "./helpers/api";
 import { tripsFor } from "./helpers/counting-d1";
+import {
+  CODE_SHAPE,
+  countRows,
+  globalIdOf,
+  importCode,
+  revokeOf,
+  type Share,
+  shareOf,
+  templateOf,
+} from "./helpers/template-shares";
 import { createTemplate, type Template, uniqueTemplateId } from "./helpers/templates";
-
-type Share = TemplateShareDto;
-type Popular = PopularTemplateDto;
-
-const CODE_SHAPE = /^[0-9ABCDEFGHJKMNPQRSTVWXYZ]{5}-[0-9ABCDEFGHJKMNPQRSTVWXYZ]{5}$/;
-
-const shareOf = (user: TestUser, templateId: string, status = 201, body?: { listed?: boolean }) =>
-  callJson<Share>(`/api/v1/templates/${templateId}/share`, status, {
-    method: "POST",
-    token: user.token,
-    body,
-  });
-
-const importCode = (user: TestUser, code: string, headers?: Record<string, string>) =>
-  callJson<Template>("/api/v1/templates/import", 201, { token: user.token, body: { code }, headers });
-
-const templateOf = (user: TestUser, templateId: string) =>
-  callJson<Template>(`/api/v1/templates/${templateId}`, 200, { token: user.token });
-
-const countRows = async (sql: string, ...values: unknown[]) =>
-  (
-    await env.DB.prepare(sql)
-      .bind(...values)
-      .first<{ n: number }>()
-  )?.n;
-
-/** The server's global id of a user's template, which the owner knows by their own id. */
-const globalIdOf = async (userId: string, clientId: string) =>
-  (
-    await env.DB.prepare("SELECT id FROM task_templates WHERE user_id = ? AND client_id = ?")
-      .bind(userId, clientId)
-      .first<{ id: string }>()
-  )?.id ?? "";
-
-const nextPath = (res: Response) => /^<([^>]+)>; rel="next"$/.exec(res.headers.get("link") ?? "")?.[1];
-
-/** Pages of the popular list, following the Link headers until `enough` says stop (or the list ends). */
-async function popularPages(
-  user: TestUser,
-  path: string,
-  enough: (items: Popular[]) => boolean = () => false,
-): Promise<{ items: Popular[]; pages: Popular[][] }> {
-  const pages: Popular[][] = [];
-  let next: string | undefined = path;
-  while (next) {
-    const res = await call(next, { token: user.token });
-    expect(res.status, next).toBe(200);
-    pages.push(await res.json<Popular[]>());
-    if (enough(pages.flat())) break;
-    next = nextPath(res);
-  }
-  return { items: pages.flat(), pages };
-}
 
 /**
  * A D1 binding that runs `before` once, on the real database, just before the Worker's first batch:
@@ -108,7 +64,7 @@ describe("sharing a template and importing it by code", () => {
       code: expect.stringMatching(CODE_SHAPE),
       template_id: source.template_id,
       uses: 0,
-      listed: true,
+      listed: false,
       created_at: expect.any(String),
     });
     // Sharing again is the same code, answered 200.
@@ -116,7 +72,7 @@ describe("sharing a template and importing it by code", () => {
     const withShare = await templateOf(alice, source.template_id);
     expect(withShare).toEqual({
       ...source,
-      share: { code: share.code, uses: 0, listed: true, created_at: share.created_at },
+      share: { code: share.code, uses: 0, listed: false, created_at: share.created_at },
     });
 
     // Typed in lower case, without the hyphen.
@@ -193,7 +149,43 @@ describe("sharing a template and importing it by code", () => {
     ).toBe(2);
   });
 
-  it("answers in one round trip to share and two to import", async () => {
+  it("keeps count with a counter: a person whose records were erased stays counted", async () => {
+    const [alice, bob, carol, dave] = [
+      await createUser(),
+      await createUser(),
+      await createUser(),
+      await createUser(),
+    ];
+    const source = await createTemplate(alice, { name: "Remembered routine" });
+    const { code } = await shareOf(alice, source.template_id);
+    await importCode(bob, code);
+    await importCode(carol, code);
+    // What deleting Bob's account does to the records of his imports.
+    await env.DB.prepare("DELETE FROM template_share_uses WHERE user_id = ?").bind(bob.id).run();
+    await importCode(dave, code);
+    await importCode(carol, code);
+    expect((await templateOf(alice, source.template_id)).share?.uses).toBe(3);
+  });
+
+  it("copies a template of ten steps whole: every step, in order, every field", async () => {
+    const [alice, bob] = [await createUser(), await createUser()];
+    const steps = Array.from({ length: 10 }, (_, i) => ({
+      description: `Move ${i + 1} of the long routine`,
+      short_label: i % 2 === 0 ? `Move ${i + 1}` : undefined,
+      estimated_minutes: 10 - i,
+      leaf_type: i % 3 === 0 ? "DIGITAL" : "HUMAN",
+      icon: i % 4 === 0 ? "⭐" : undefined,
+    }));
+    const source = await createTemplate(alice, { name: "Ten moves", steps });
+    expect(source.step_count).toBe(10);
+    const copy = await importCode(bob, (await shareOf(alice, source.template_id)).code);
+    expect(copy).toMatchObject({ name: "Ten moves", step_count: 10, total_estimated_minutes: 55 });
+    expect(copy.steps).toEqual(source.steps);
+    expect(copy.steps.map((step) => step.description)).toEqual(steps.map((step) => step.description));
+    expect(await templateOf(bob, copy.template_id)).toEqual(copy);
+  });
+
+  it("answers in one round trip to share and to revoke, two to import", async () => {
     const [alice, bob] = [await createUser(), await createUser()];
     const source = await createTemplate(alice);
     const path = `/api/v1/templates/${source.template_id}/share`;
@@ -208,6 +200,7 @@ describe("sharing a template and importing it by code", () => {
       status: 200,
       trips: 1,
     });
+    expect(await tripsFor(path, { method: "DELETE", token: alice.token })).toEqual({ status: 204, trips: 1 });
   });
 });
 
@@ -254,6 +247,30 @@ describe("revoking a code", () => {
         table,
       ).toBe(0);
     }
+  });
+});
+
+describe("the owner's two ids for a template", () => {
+  it("revoking by the server's id retires the code, and sharing by it answers the owner's code", async () => {
+    const [alice, bob] = [await createUser(), await createUser()];
+    const source = await createTemplate(alice, { template_id: uniqueTemplateId("own"), name: "Two names" });
+    const globalId = await globalIdOf(alice.id, source.template_id);
+    const first = await shareOf(alice, source.template_id);
+
+    await revokeOf(alice, globalId);
+    const refused = await call("/api/v1/templates/import", { token: bob.token, body: { code: first.code } });
+    expect(refused.status).toBe(404);
+    expect((await templateOf(alice, source.template_id)).share).toBeNull();
+
+    const second = await shareOf(alice, globalId);
+    expect(second).toMatchObject({
+      template_id: source.template_id,
+      code: expect.stringMatching(CODE_SHAPE),
+    });
+    expect(second.code).not.toBe(first.code);
+    expect(await shareOf(alice, source.template_id, 200)).toEqual(second);
+    expect(await shareOf(alice, globalId, 200)).toEqual(second);
+    await importCode(bob, second.code);
   });
 });
 
@@ -415,6 +432,57 @@ describe("bad codes", () => {
   });
 });
 
+describe("the share request's body", () => {
+  it("is refused when it is not JSON (415), rather than its `listed` silently ignored", async () => {
+    const alice = await createUser();
+    const source = await createTemplate(alice, { name: "Plain text routine" });
+    for (const type of ["text/plain", "application/x-www-form-urlencoded", ""]) {
+      const res = await call(`/api/v1/templates/${source.template_id}/share`, {
+        token: alice.token,
+        body: JSON.stringify({ listed: true }),
+        headers: { "content-type": type },
+      });
+      expect(res.status, type).toBe(415);
+      const problem = await problemOf(res);
+      expect(problem.code).toBe("unsupported_media_type");
+      expect(problem.detail).toMatch(/^[A-Z].*\.$/);
+    }
+    const globalId = await globalIdOf(alice.id, source.template_id);
+    expect(await countRows("SELECT count(*) AS n FROM template_shares WHERE template_id = ?", globalId)).toBe(
+      0,
+    );
+    // No body at all takes every default; a JSON one is read.
+    expect(await shareOf(alice, source.template_id)).toMatchObject({ listed: false });
+    expect(await shareOf(alice, source.template_id, 200, { listed: true })).toMatchObject({ listed: true });
+  });
+});
+
+describe("a template stored as 'popular' before the id was reserved", () => {
+  it("is still listed, changed, shared and deleted by that id; only its GET names the popular list", async () => {
+    const alice = await createUser();
+    const made = await createTemplate(alice, { template_id: uniqueTemplateId("legacy"), name: "Old one" });
+    await env.DB.prepare(
+      "UPDATE task_templates SET client_id = 'popular' WHERE user_id = ? AND client_id = ?",
+    )
+      .bind(alice.id, made.template_id)
+      .run();
+    const mine = await callJson<Template[]>("/api/v1/templates?mine=true", 200, { token: alice.token });
+    expect(mine.map((t) => t.template_id)).toEqual(["popular"]);
+    const renamed = await callJson<Template>("/api/v1/templates/popular", 200, {
+      method: "PATCH",
+      token: alice.token,
+      body: { name: "Old one, renamed" },
+    });
+    expect(renamed).toMatchObject({ template_id: "popular", name: "Old one, renamed" });
+    expect(await shareOf(alice, "popular")).toMatchObject({ template_id: "popular" });
+    await revokeOf(alice, "popular");
+    await callJson("/api/v1/templates/popular", 204, { method: "DELETE", token: alice.token });
+    expect(await callJson<Template[]>("/api/v1/templates?mine=true", 200, { token: alice.token })).toEqual(
+      [],
+    );
+  });
+});
+
 describe("importing with an Idempotency-Key", () => {
   it("makes one copy for two concurrent requests with the same key, and 422 for the key with another code", async () => {
     const [alice, bob] = [await createUser(), await createUser()];
@@ -443,128 +511,5 @@ describe("importing with an Idempotency-Key", () => {
     });
     expect(reused.status).toBe(422);
     expect((await problemOf(reused)).code).toBe("idempotency_key_reused");
-  });
-});
-
-describe("the popular list", () => {
-  it("orders by uses, then times applied, then newest; lists public and listed shares, never their maker", async () => {
-    const owner = await createUser();
-    const fans = await Promise.all(Array.from({ length: 3 }, () => createUser()));
-    const make = (name: string, extra: Record<string, unknown> = {}) =>
-      createTemplate(owner, { template_id: uniqueTemplateId("pop"), name, category: "Creative", ...extra });
-    const a = await make("Popular A");
-    const b = await make("Popular B");
-    const c = await make("Popular C");
-    const d = await make("Popular D");
-    const unlisted = await make("Popular unlisted");
-    // Private and never shared: not listed.
-    await make("Popular private");
-    const revoked = await make("Popular revoked");
-    const open = await make("Popular open", { is_public: true });
-    const codes = new Map<string, string>();
-    for (const t of [a, b, c, d, revoked])
-      codes.set(t.template_id, (await shareOf(owner, t.template_id)).code);
-    codes.set(
-      unlisted.template_id,
-      (await shareOf(owner, unlisted.template_id, 201, { listed: false })).code,
-    );
-    const importBy = async (template: Template, people: TestUser[]) => {
-      for (const person of people) await importCode(person, codes.get(template.template_id) ?? "");
-    };
-    await importBy(b, fans);
-    await importBy(a, fans.slice(0, 2));
-    await importBy(c, fans.slice(0, 2));
-    await importBy(unlisted, fans);
-    await importBy(revoked, fans);
-    await callJson(`/api/v1/templates/${revoked.template_id}/share`, 204, {
-      method: "DELETE",
-      token: owner.token,
-    });
-    // C ties A on uses and wins on times applied; D and the public one tie on both, the newer first.
-    await callJson(`/api/v1/templates/${c.template_id}/apply`, 201, { method: "POST", token: owner.token });
-
-    const { items } = await popularPages(fans[0] as TestUser, "/api/v1/templates/popular?limit=100");
-    const globalIds = new Map<string, string>();
-    for (const t of [a, b, c, d, open])
-      globalIds.set(await globalIdOf(owner.id, t.template_id), t.template_id);
-    const byName = new Map(items.map((item) => [item.name, item]));
-    const names = items.map((item) => item.name).filter((name) => name.startsWith("Popular "));
-    expect(names).toEqual(["Popular B", "Popular C", "Popular A", "Popular open", "Popular D"]);
-    expect(byName.get("Popular B")).toEqual({
-      code: codes.get(b.template_id),
-      template_id: null,
-      name: "Popular B",
-      description: null,
-      category: "Creative",
-      icon: null,
-      is_default: false,
-      step_count: 2,
-      total_estimated_minutes: b.total_estimated_minutes,
-      uses: 3,
-      times_applied: 0,
-      created_at: b.created_at,
-    });
-    expect(byName.get("Popular C")).toMatchObject({ uses: 2, times_applied: 1 });
-    expect(byName.get("Popular open")).toMatchObject({ code: null, uses: 0 });
-    expect(globalIds.get(byName.get("Popular open")?.template_id ?? "")).toBe(open.template_id);
-    // Built-in templates are public, so they are listed too.
-    expect(items.find((item) => item.template_id === "tpl_homework_assignment")).toMatchObject({
-      is_default: true,
-    });
-    // Never who made it: no owner id, no email, not the owner's own ids for the templates.
-    const text = JSON.stringify(items);
-    for (const secret of [
-      owner.id,
-      owner.email,
-      a.template_id,
-      b.template_id,
-      c.template_id,
-      d.template_id,
-    ]) {
-      expect(text).not.toContain(secret);
-    }
-    // Every neighbour pair is in order: uses, then times applied, then created_at, all descending.
-    for (const [i, item] of items.entries()) {
-      const prev = items[i - 1];
-      if (!prev) continue;
-      const ordered =
-        prev.uses !== item.uses
-          ? prev.uses > item.uses
-          : prev.times_applied !== item.times_applied
-            ? prev.times_applied > item.times_applied
-            : prev.created_at >= item.created_at;
-      expect(ordered, `${prev.name} before ${item.name}`).toBe(true);
-    }
-  });
-
-  it("pages with a stable cursor: small pages add up to the same order, each item once", async () => {
-    const owner = await createUser();
-    const fans = await Promise.all(Array.from({ length: 2 }, () => createUser()));
-    for (const name of ["Paged 1", "Paged 2", "Paged 3", "Paged 4", "Paged 5"]) {
-      const t = await createTemplate(owner, { name, category: "Academic" });
-      const { code } = await shareOf(owner, t.template_id);
-      for (const fan of fans) await importCode(fan, code);
-    }
-    const reader = fans[0] as TestUser;
-    // The imported part of the list (uses ≥ 1): templates that others create meanwhile have none.
-    const used = (items: Popular[]) => items.filter((item) => item.uses > 0);
-    const whole = used(
-      (await popularPages(reader, "/api/v1/templates/popular?limit=100&category=academic")).items,
-    );
-    expect(whole.filter((item) => item.name.startsWith("Paged ")).length).toBe(5);
-    const small = await popularPages(reader, "/api/v1/templates/popular?limit=2&category=Academic", (items) =>
-      items.some((item) => item.uses === 0),
-    );
-    expect(small.pages.length).toBeGreaterThanOrEqual(3);
-    for (const page of small.pages) expect(page.length).toBeLessThanOrEqual(2);
-    expect(used(small.items)).toEqual(whole);
-    expect(new Set(small.items.map((item) => `${item.code} ${item.template_id}`)).size).toBe(
-      small.items.length,
-    );
-    for (const item of small.items) expect(item.category).toBe("Academic");
-
-    const bad = await call("/api/v1/templates/popular?cursor=bm90LWEtY3Vyc29y", { token: reader.token });
-    expect(bad.status).toBe(400);
-    expect((await problemOf(bad)).code).toBe("invalid_cursor");
   });
 });

@@ -3,7 +3,8 @@ import { index, integer, primaryKey, sqliteTable, text, uniqueIndex } from "driz
 /**
  * Templates shared by a short code (BE-08). One row per template ever shared, keyed by the template's
  * global id: `code` is its one active code, null once revoked (a revoked code is simply gone, so it
- * imports as unknown), and `uses` survives revoking and sharing again, because it counts people, not codes.
+ * imports as unknown). The count of people who imported it is the template's own `uses`, which
+ * survives revoking and sharing again, because it counts people, not codes.
  *
  * `user_id` is the template's owner (null for the platform's built-ins), so an account's rows are found
  * by it.
@@ -15,10 +16,11 @@ export const templateShares = sqliteTable(
     userId: text("user_id"),
     /** 10 Crockford base32 characters, upper case, without the hyphen shown to people. */
     code: text("code"),
-    /** Whether GET /templates/popular shows it while it is private (public templates are listed anyway). */
+    /**
+     * The owner's choice: whether GET /templates/popular shows it while it is private (public templates
+     * are listed anyway). Written on every share; the column default is not relied on.
+     */
     listed: integer("listed", { mode: "boolean" }).notNull().default(true),
-    /** Distinct people other than the owner who imported it: the rows of template_share_uses. */
-    uses: integer("uses").notNull().default(0),
     /** When the active code was made; null while there is none. */
     sharedAt: text("shared_at"),
     createdAt: text("created_at").notNull(),
@@ -29,7 +31,7 @@ export const templateShares = sqliteTable(
   ],
 );
 
-/** Who imported which template: the primary key makes a second import by the same person count once. */
+/** Who imported which template: a second import by the same person finds their row and counts nothing. */
 export const templateShareUses = sqliteTable(
   "template_share_uses",
   {

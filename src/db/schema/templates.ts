@@ -23,6 +23,14 @@ export const taskTemplates = sqliteTable(
     icon: text("icon"),
     isPublic: integer("is_public", { mode: "boolean" }).notNull().default(false),
     timesApplied: integer("times_applied").notNull().default(0),
+    /**
+     * Distinct people other than the owner who imported it by code (template_share_uses), counted up
+     * once per person, never down. Here rather than on its share so the popular list's whole order is
+     * one index.
+     */
+    uses: integer("uses").notNull().default(0),
+    /** Its active share code is listed on the popular list (template_shares, kept by share and revoke). */
+    listedByCode: integer("listed_by_code", { mode: "boolean" }).notNull().default(false),
     createdAt: text("created_at").notNull(),
     updatedAt: text("updated_at").notNull(),
   },
@@ -30,6 +38,10 @@ export const taskTemplates = sqliteTable(
     index("task_templates_user").on(t.userId, t.id),
     uniqueIndex("task_templates_user_client_id").on(t.userId, t.clientId),
     index("task_templates_public").on(t.isPublic, t.id),
+    // GET /templates/popular walks this in order: a page costs its own rows, not every candidate's.
+    index("task_templates_popular")
+      .on(t.uses, t.timesApplied, t.createdAt, t.id)
+      .where(sql`${t.isPublic} = 1 OR ${t.listedByCode} = 1`),
     check(
       "task_templates_category_check",
       sql`${t.category} IN ('Academic','Work','Personal','Health','Creative')`,

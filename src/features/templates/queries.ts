@@ -13,6 +13,7 @@ type TemplateRow = typeof taskTemplates.$inferSelect;
 
 // Qualified by hand: inside the subquery a bare "id" would bind to template_steps' own column.
 const OUTER_TEMPLATE_ID = sql.raw('"task_templates"."id"');
+const OUTER_TEMPLATE_USES = sql.raw('"task_templates"."uses"');
 
 /** A template's steps as one JSON array, so a whole page of templates is one statement. */
 const stepsJson = sql<string>`(SELECT json_group_array(json_object(
@@ -21,7 +22,7 @@ const stepsJson = sql<string>`(SELECT json_group_array(json_object(
   FROM (SELECT * FROM template_steps s WHERE s.template_id = ${OUTER_TEMPLATE_ID} ORDER BY s.position) s)`;
 
 /** The template's active share code, as JSON (null when it has none): only its owner is shown it. */
-const shareJson = sql<string | null>`(SELECT json_object('code', s.code, 'uses', s.uses,
+const shareJson = sql<string | null>`(SELECT json_object('code', s.code, 'uses', ${OUTER_TEMPLATE_USES},
   'listed', s.listed, 'created_at', s.shared_at)
   FROM template_shares s WHERE s.template_id = ${OUTER_TEMPLATE_ID} AND s.code IS NOT NULL)`;
 
@@ -105,17 +106,30 @@ export function toTemplateDto(row: TemplateQueryRow, viewer: string | null): Tem
 }
 
 /**
- * One template the viewer may read, with its steps, as a batchable query (empty when not visible):
- * the viewer's own by their id first, else a visible one by its global id.
+ * Which template `templateId` names for the viewer: their own by their id first, else a visible one
+ * (their own among them) by its global id.
  */
-export function templateByIdQuery(db: Database, viewer: string | null, templateId: string) {
+function named(viewer: string | null, templateId: string) {
   const own = viewer ? ownedBy(viewer, templateId) : undefined;
-  return db
-    .select(withSteps)
-    .from(taskTemplates)
-    .where(or(own, and(visibleTo(viewer), eq(taskTemplates.id, templateId))))
-    .orderBy(own ? sql`${own} DESC` : sql`1`)
-    .limit(1);
+  return {
+    where: or(own, and(visibleTo(viewer), eq(taskTemplates.id, templateId))),
+    first: own ? sql`${own} DESC` : sql`1`,
+  };
+}
+
+/** One template the viewer may read, with its steps, as a batchable query (empty when not visible). */
+export function templateByIdQuery(db: Database, viewer: string | null, templateId: string) {
+  const { where, first } = named(viewer, templateId);
+  return db.select(withSteps).from(taskTemplates).where(where).orderBy(first).limit(1);
+}
+
+/**
+ * The global id of the template `templateByIdQuery` reads, as a subquery: a write aimed with it hits
+ * the template that read shows, whichever of its ids the caller used.
+ */
+export function templateIdQuery(db: Database, viewer: string | null, templateId: string) {
+  const { where, first } = named(viewer, templateId);
+  return db.select({ id: taskTemplates.id }).from(taskTemplates).where(where).orderBy(first).limit(1);
 }
 
 /** A page of the templates the viewer may read, in the order of the template_id the viewer sees. */

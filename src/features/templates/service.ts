@@ -72,6 +72,8 @@ export function templateWrite(
     icon: input.icon ?? null,
     isPublic: input.is_public ?? false,
     timesApplied: 0,
+    uses: 0,
+    listedByCode: false,
     createdAt: nowIso(now),
     updatedAt: nowIso(now),
   };

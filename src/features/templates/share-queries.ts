@@ -1,18 +1,23 @@
-import { and, desc, eq, inArray, type SQL, type SQLWrapper, sql } from "drizzle-orm";
+import { and, desc, eq, inArray, isNull, notExists, or, type SQL, type SQLWrapper, sql } from "drizzle-orm";
 import type { Database } from "../../db";
 import { taskTemplates, templateShares, templateShareUses } from "../../db/schema";
 import { type Page, pageOf, rowsToFetch } from "../../lib/pagination";
-import { ownedBy, withSteps } from "./queries";
+import { templateIdQuery, withSteps } from "./queries";
 import { formatShareCode } from "./share-code";
 import type { PopularTemplateDto, PopularTemplatesQuery } from "./share-schemas";
 
 // Qualified by hand: inside a subquery a bare "id" would bind to the inner table's own column.
 const OUTER_TEMPLATE_ID = sql.raw('"task_templates"."id"');
 
+/** Templates whose code the caller may write: their own, and the built-ins (for everyone). */
+const sharableBy = (userId: string) => or(eq(taskTemplates.userId, userId), isNull(taskTemplates.userId));
+
 /**
- * Gives the template the caller may share a code (its owner, or anyone for a built-in) unless it has
- * one, in one statement: a concurrent share of the same template keeps the first code. Returns the
- * row when the caller may share it, nothing otherwise (someone else's template, or none).
+ * Gives the template `templateId` names for the caller (by the rule every read uses) a share code,
+ * unless it has one, in one statement: a concurrent share of the same template keeps the first code.
+ * Only the caller's own template or a built-in one; nothing happens for anyone else's. A private
+ * template is listed on the popular list only when the owner says so; sharing again keeps the
+ * owner's last choice unless this request makes one.
  */
 export function shareUpsertStatement(
   db: Database,
@@ -22,14 +27,11 @@ export function shareUpsertStatement(
   listed: boolean | undefined,
   now: string,
 ) {
-  const listedGiven = listed !== undefined;
-  // Columns in the table's order: code, then listed (always for a built-in), uses, shared_at, created_at.
-  const source = sql`SELECT t.id, t.user_id, ${code}, CASE WHEN t.user_id IS NULL THEN 1 ELSE ${
-    (listed ?? true) ? 1 : 0
-  } END, 0, ${now}, ${now}
+  // Columns in the table's order: template_id, user_id, code, listed (always for a built-in), shared_at, created_at.
+  const source = sql`SELECT t.id, t.user_id, ${code}, CASE WHEN t.user_id IS NULL THEN 1 ELSE ${listed ? 1 : 0} END,
+    ${now}, ${now}
     FROM task_templates t
-    WHERE (t.user_id = ${userId} AND t.client_id = ${templateId}) OR (t.user_id IS NULL AND t.id = ${templateId})
-    ORDER BY t.user_id IS NULL LIMIT 1`;
+    WHERE t.id IN ${templateIdQuery(db, userId, templateId)} AND (t.user_id = ${userId} OR t.user_id IS NULL)`;
   return db
     .insert(templateShares)
     .select(source)
@@ -38,19 +40,37 @@ export function shareUpsertStatement(
       set: {
         code: sql`coalesce(${templateShares.code}, excluded.code)`,
         sharedAt: sql`CASE WHEN ${templateShares.code} IS NULL THEN excluded.shared_at ELSE ${templateShares.sharedAt} END`,
-        listed: sql`CASE WHEN ${listedGiven ? 1 : 0} OR ${templateShares.code} IS NULL THEN excluded.listed ELSE ${templateShares.listed} END`,
+        ...(listed === undefined ? {} : { listed: sql`excluded.listed` }),
       },
     })
     .returning({ code: templateShares.code });
 }
 
-/** Retires the active code of the caller's own template (nothing for anyone else's). */
+/** Retires the active code of the template `templateId` names for the caller, if it is their own. */
 export function revokeShareStatement(db: Database, userId: string, templateId: string) {
-  const owned = db.select({ id: taskTemplates.id }).from(taskTemplates).where(ownedBy(userId, templateId));
   return db
     .update(templateShares)
     .set({ code: null, sharedAt: null })
-    .where(inArray(templateShares.templateId, owned));
+    .where(
+      and(
+        inArray(templateShares.templateId, templateIdQuery(db, userId, templateId)),
+        eq(templateShares.userId, userId),
+      ),
+    );
+}
+
+/**
+ * Copies the state of the template's share onto the template, where the popular list's index reads
+ * it: listed while it has an active code its owner lets the list show. Runs after every share and revoke.
+ */
+export function syncListedStatement(db: Database, userId: string, templateId: string) {
+  return db
+    .update(taskTemplates)
+    .set({
+      listedByCode: sql`coalesce((SELECT s.code IS NOT NULL AND s.listed FROM template_shares s
+        WHERE s.template_id = ${OUTER_TEMPLATE_ID}), 0)`,
+    })
+    .where(and(inArray(taskTemplates.id, templateIdQuery(db, userId, templateId)), sharableBy(userId)));
 }
 
 /** The template shared under an active code, with its steps (empty when the code is unknown or revoked). */
@@ -64,19 +84,21 @@ export function templateByCodeQuery(db: Database, code: string) {
 }
 
 /**
- * Counts `userId` once among the people who imported the template: the use is recorded (again, in
- * vain, for a second import) and the count recomputed from the records, so it is exact whatever ran
- * at the same time.
+ * Counts `userId` once among the people who imported the template: one up while they have no use
+ * recorded, then their use is recorded. D1 runs a batch as one transaction, one batch at a time, so
+ * two imports by the same person never both count.
  */
 export function recordUseStatements(db: Database, templateId: string, userId: string, now: string) {
+  const recorded = db
+    .select({ one: sql`1` })
+    .from(templateShareUses)
+    .where(and(eq(templateShareUses.templateId, templateId), eq(templateShareUses.userId, userId)));
   return [
-    db.insert(templateShareUses).values({ templateId, userId, createdAt: now }).onConflictDoNothing(),
     db
-      .update(templateShares)
-      .set({
-        uses: sql`(SELECT count(*) FROM template_share_uses u WHERE u.template_id = ${templateId})`,
-      })
-      .where(eq(templateShares.templateId, templateId)),
+      .update(taskTemplates)
+      .set({ uses: sql`${taskTemplates.uses} + 1` })
+      .where(and(eq(taskTemplates.id, templateId), notExists(recorded))),
+    db.insert(templateShareUses).values({ templateId, userId, createdAt: now }).onConflictDoNothing(),
   ];
 }
 
@@ -91,14 +113,25 @@ export function deleteSharesStatements(db: Database, templateIds: SQLWrapper) {
 /** The popular list's keyset cursor: uses, times applied, created_at, then the id for ties. */
 export const POPULAR_CURSOR_PATTERN = /^\d{1,12} \d{1,12} [0-9TZ:.+-]{1,40} [A-Za-z0-9_.:-]{1,64}$/;
 
-const uses = sql<number>`coalesce(${templateShares.uses}, 0)`;
 const stepCount = sql<number>`(SELECT count(*) FROM template_steps s WHERE s.template_id = ${OUTER_TEMPLATE_ID})`;
 const totalMinutes = sql<number>`(SELECT coalesce(sum(s.estimated_minutes), 0) FROM template_steps s
   WHERE s.template_id = ${OUTER_TEMPLATE_ID})`;
 
+/** Most imported first, then most applied, then newest; the id makes the order total. */
+const popularOrder = [
+  desc(taskTemplates.uses),
+  desc(taskTemplates.timesApplied),
+  desc(taskTemplates.createdAt),
+  desc(taskTemplates.id),
+];
+
 /**
- * A page of the templates anyone may find: public ones and those shared under a listed code, most
- * imported first, then most applied, then newest. Nothing says who made them.
+ * A page of the templates anyone may find: public ones and those shared under a listed code, in
+ * `popularOrder`. Nothing says who made them.
+ *
+ * The page's ids come first, in order, off the partial index task_templates_popular (its condition
+ * is repeated word for word: SQLite uses a partial index only for a query that says the same), so a
+ * page costs its own rows; its steps are added up for those rows only.
  */
 export async function popularTemplates(
   db: Database,
@@ -106,36 +139,29 @@ export async function popularTemplates(
   after: string | null,
 ): Promise<Page<PopularTemplateDto>> {
   const conditions: (SQL | undefined)[] = [
-    // The candidates from two indexed sets, not an OR over the join: that would scan every template.
-    sql`${taskTemplates.id} IN (SELECT id FROM task_templates WHERE is_public = 1
-      UNION ALL SELECT template_id FROM template_shares WHERE code IS NOT NULL AND listed = 1)`,
+    sql`(${taskTemplates.isPublic} = 1 OR ${taskTemplates.listedByCode} = 1)`,
   ];
   if (query.category) conditions.push(eq(taskTemplates.category, query.category));
   if (after) {
     const [afterUses = "0", afterApplied = "0", afterCreated = "", afterId = ""] = after.split(" ");
     conditions.push(
-      sql`(${uses}, ${taskTemplates.timesApplied}, ${taskTemplates.createdAt}, ${taskTemplates.id}) <
+      sql`(${taskTemplates.uses}, ${taskTemplates.timesApplied}, ${taskTemplates.createdAt}, ${taskTemplates.id}) <
         (${Number(afterUses)}, ${Number(afterApplied)}, ${afterCreated}, ${afterId})`,
     );
   }
-  const rows = await db
-    .select({
-      template: taskTemplates,
-      code: templateShares.code,
-      uses,
-      stepCount,
-      totalMinutes,
-    })
+  const page = db
+    .select({ id: taskTemplates.id })
     .from(taskTemplates)
-    .leftJoin(templateShares, eq(templateShares.templateId, taskTemplates.id))
     .where(and(...conditions))
-    .orderBy(
-      desc(uses),
-      desc(taskTemplates.timesApplied),
-      desc(taskTemplates.createdAt),
-      desc(taskTemplates.id),
-    )
+    .orderBy(...popularOrder)
     .limit(rowsToFetch(query.limit))
+    .as("page");
+  const rows = await db
+    .select({ template: taskTemplates, code: templateShares.code, stepCount, totalMinutes })
+    .from(page)
+    .innerJoin(taskTemplates, eq(taskTemplates.id, page.id))
+    .leftJoin(templateShares, eq(templateShares.templateId, taskTemplates.id))
+    .orderBy(...popularOrder)
     .all();
   return pageOf(
     rows,
@@ -150,10 +176,10 @@ export async function popularTemplates(
       is_default: row.template.userId === null,
       step_count: row.stepCount,
       total_estimated_minutes: row.totalMinutes,
-      uses: row.uses,
+      uses: row.template.uses,
       times_applied: row.template.timesApplied,
       created_at: row.template.createdAt,
     }),
-    (row) => `${row.uses} ${row.template.timesApplied} ${row.template.createdAt} ${row.template.id}`,
+    (row) => `${row.template.uses} ${row.template.timesApplied} ${row.template.createdAt} ${row.template.id}`,
   );
 }

@@ -1,5 +1,6 @@
 import { createRoute } from "@hono/zod-openapi";
 import type { AppRouteHandler } from "../../lib/create-app";
+import { problemResponse } from "../../lib/errors";
 import { IdempotencyHeadersSchema, idempotently } from "../../lib/idempotency";
 import { BEARER_SECURITY, errorResponses, jsonBody, jsonResponse, pageResponse } from "../../lib/openapi";
 import { pageAfter, withNextLink } from "../../lib/pagination";
@@ -26,10 +27,12 @@ export const shareTemplateRoute = createRoute({
   tags,
   summary: "Share a template by a short code that others can import",
   description:
-    "Your own template (private or public), or a built-in one. Sharing again answers the same active " +
-    "code (200; 201 when this request made it). A shared template is listed in GET /templates/popular " +
-    "(never with who made it) unless `listed` is false. Someone else's public template answers its code " +
-    "if its owner shared one, else 403 `not_template_owner`; someone else's private template is 404.",
+    "Your own template (private or public, by either of its ids), or a built-in one. Sharing again " +
+    "answers the same active code (200; 201 when this request made it). A private template's code is " +
+    "listed in GET /templates/popular (never with who made it) only with `listed: true`; public " +
+    "templates are listed anyway. Someone else's public template answers its code if its owner shared " +
+    "one, else 403 `not_template_owner`; someone else's private template is 404. The body is optional; " +
+    "one sent as anything but JSON is 415.",
   security: BEARER_SECURITY,
   middleware: write,
   request: {
@@ -40,6 +43,8 @@ export const shareTemplateRoute = createRoute({
     200: jsonResponse(TemplateShareSchema, "The code the template already had"),
     201: jsonResponse(TemplateShareSchema, "A new code"),
     ...errorResponses(400, 401, 403, 404, 413, 422),
+    // The body validator refuses a body of any other type (or of none named) rather than skip it.
+    415: problemResponse("A body that is not JSON"),
   },
 });
 
@@ -83,7 +88,9 @@ export const popularTemplatesRoute = createRoute({
   summary: "Popular templates: public ones and those shared by code, most imported first",
   description:
     "Ordered by uses (distinct people who imported it), then times applied, then newest. Each says its " +
-    'code, never who made it. The next page, if any, is in the `Link: <…>; rel="next"` header.',
+    'code, never who made it. The next page, if any, is in the `Link: <…>; rel="next"` header. The ' +
+    "order is by live counts: an import or an apply between two requests can move an item between " +
+    "pages, so a walk through the pages may show it twice or not at all.",
   security: BEARER_SECURITY,
   middleware: read,
   request: { query: PopularTemplatesQuerySchema },

@@ -34,8 +34,9 @@ export const ShareTemplateBodySchema = z
       .optional()
       .openapi({
         description:
-          "Whether the popular list may show it (name, description, category, icon, step count and " +
-          "minutes; never who made it). Default: true for a new code, unchanged for an existing one.",
+          "Whether the popular list may show a private template by its code (name, description, " +
+          "category, icon, step count and minutes; never who made it). Default: false the first time, " +
+          "then the last choice made, across revoking and sharing again. Public templates are listed anyway.",
       }),
   })
   .openapi("ShareTemplateRequest");

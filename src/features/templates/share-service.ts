@@ -13,6 +13,7 @@ import {
   recordUseStatements,
   revokeShareStatement,
   shareUpsertStatement,
+  syncListedStatement,
   templateByCodeQuery,
 } from "./share-queries";
 import type { TemplateShareDto } from "./share-schemas";
@@ -40,7 +41,8 @@ export interface ShareOutcome {
  * public), by anyone for a built-in one. Someone else's public template answers its code when its
  * owner shared one, 403 otherwise; a template the caller cannot read is 404.
  *
- * One round trip: the upsert and a read of the template run in one batch.
+ * One round trip: the upsert and a read of the template run in one batch, and both find the template
+ * by the same rule (templateIdQuery), so the owner may name it by either of its ids.
  */
 export async function shareTemplate(
   db: Database,
@@ -52,6 +54,7 @@ export async function shareTemplate(
     const code = newShareCode();
     const batch = new D1Batch();
     const upserted = batch.add(shareUpsertStatement(db, userId, templateId, code, input.listed, nowIso()));
+    batch.add(syncListedStatement(db, userId, templateId));
     const read = batch.add(templateByIdQuery(db, userId, templateId));
     let results: readonly unknown[];
     try {
@@ -78,11 +81,13 @@ export async function shareTemplate(
 
 /**
  * Retires the active code of the caller's own template: importing it answers 404 from now on, and
- * sharing again makes a new one. Nothing to retire is fine (204 again).
+ * sharing again makes a new one. Nothing to retire is fine (204 again). The write and the read that
+ * decides the answer find the template by the same rule, so a 204 means the code is gone.
  */
 export async function revokeShare(db: Database, userId: string, templateId: string): Promise<void> {
   const batch = new D1Batch();
   batch.add(revokeShareStatement(db, userId, templateId));
+  batch.add(syncListedStatement(db, userId, templateId));
   const read = batch.add(templateByIdQuery(db, userId, templateId));
   const row = read(await batch.run(db))[0];
   if (!row) throw templateNotFound();
