@@ -107,9 +107,13 @@ export function parseWordsDue(text: string, zone: string, now: number, language 
   }
 }
 
+/** What starts like an ISO date is read as one: "2025-13-01" is a mistake, not words to guess at. */
+const ISO_LIKE = /^\s*\d{4}-\d{1,2}-\d{1,2}/;
+
 /** ISO first, then words: the due date a cell names, or null. */
 export function parseDue(text: string, zone: string, now: number, language = "en"): string | null {
-  return parseIsoDue(text, zone) ?? parseWordsDue(text, zone, now, language);
+  if (ISO_LIKE.test(text)) return parseIsoDue(text, zone);
+  return parseWordsDue(text, zone, now, language);
 }
 
 /** An instant as exports write it ("2026-03-15T09:30:00+0000", "…Z", or epoch milliseconds), as ISO UTC. */

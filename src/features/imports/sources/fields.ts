@@ -62,24 +62,20 @@ export function priorityOfWord(cell: string): TaskPriority | null {
   return PRIORITY_WORDS[cell.trim().toLowerCase()] ?? null;
 }
 
-const YES = new Set(["true", "yes", "y", "1", "x", "✓", "✔", "done", "completed", "complete", "closed"]);
-const NO = new Set([
-  "",
-  "false",
-  "no",
-  "n",
-  "0",
-  "open",
-  "todo",
-  "to do",
-  "pending",
-  "not done",
-  "incomplete",
-]);
+// English, and the few words a spreadsheet in German, French, Spanish or Portuguese would use.
+const YES = new Set(
+  "true yes y 1 x ✓ ✔ done completed complete closed ja erledigt oui fait sí si hecho sim feito".split(" "),
+);
+const NO = new Set(
+  ["false", "no", "n", "0", "open", "todo", "to do", "pending", "not done", "incomplete"].concat(
+    "nein offen non não nao".split(" "),
+  ),
+);
 
 /** Whether a "done" cell says done: true, false, or null when it says neither. */
 export function doneOfCell(cell: string): boolean | null {
   const value = cell.trim().toLowerCase();
+  if (value === "") return false;
   if (YES.has(value)) return true;
   if (NO.has(value)) return false;
   return null;
@@ -133,8 +129,14 @@ export const problem = (place: Place, message: string, skipped = false): SourceE
  */
 export function fitItem(draft: DraftItem): { item: SourceItem | null; problems: SourceProblem[] } {
   const problems: SourceProblem[] = [];
+  // A JSON source's place is already a path (cards[3]): the field goes after it.
   const say = (message: string, skipped = false, field?: string) =>
-    problems.push({ ...draft.place, ...(field ? { field } : {}), message, skipped });
+    problems.push({
+      ...draft.place,
+      ...(field ? { field: draft.place.field ? `${draft.place.field}.${field}` : field } : {}),
+      message,
+      skipped,
+    });
   const title = draft.title.replace(/\s+/g, " ").trim();
   if (!title) {
     say("A task without a name: skipped.", true, "title");

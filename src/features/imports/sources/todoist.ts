@@ -32,7 +32,7 @@ export const todoistSource: ImportSource = {
   async *read(text, context): AsyncGenerator<SourceEvent> {
     let columns: Columns | null = null;
     // A task waits until the row after it: notes below it still belong to it.
-    let pending: DraftItem | null = null;
+    let pending: { item: DraftItem; said: SourceEvent[] } | null = null;
     // The key of the latest task at each indent (index 0: indent 1).
     const parents: string[] = [];
     let section: string | null = null;
@@ -51,23 +51,25 @@ export const todoistSource: ImportSource = {
       }
       const place = { row: record.row, line: record.line };
       const broken = misshapen(record, columns.names.length);
-      if (broken) {
-        yield { kind: "problem", problem: broken };
-        continue;
-      }
       const cell = (name: string) => (columns as Columns).get(record, name);
-      const type = cell("TYPE").trim().toLowerCase();
+      const type = broken ? "" : cell("TYPE").trim().toLowerCase();
       const content = cell("CONTENT").trim();
 
       if (type === "note") {
         if (pending) {
-          pending.description = pending.description ? `${pending.description}\n\n${content}` : content;
+          const task = pending.item;
+          task.description = task.description ? `${task.description}\n\n${content}` : content;
         } else yield problem(place, "A note with no task above it: skipped.", true);
         continue;
       }
       if (pending) {
-        yield* eventsOfDraft(pending);
+        yield* pending.said;
+        yield* eventsOfDraft(pending.item);
         pending = null;
+      }
+      if (broken) {
+        yield { kind: "problem", problem: broken };
+        continue;
       }
       if (type === "meta") continue;
       if (type === "section") {
@@ -81,6 +83,8 @@ export const todoistSource: ImportSource = {
       }
 
       const item = blankItem(`row:${record.row}`, place);
+      // Said with the task, when it is complete: its problems and notes stay together in file order.
+      const said: SourceEvent[] = [];
       const labels: string[] = [];
       item.title = content.replace(LABEL, (_all, before: string, label: string) => {
         const tag = tagOf(label);
@@ -95,9 +99,8 @@ export const todoistSource: ImportSource = {
         const mapped = PRIORITIES[priority];
         if (mapped) item.priority = mapped;
         else
-          yield problem(
-            { ...place, field: "PRIORITY" },
-            `PRIORITY "${priority}" is not 1–4: medium is used.`,
+          said.push(
+            problem({ ...place, field: "PRIORITY" }, `PRIORITY "${priority}" is not 1–4: medium is used.`),
           );
       }
 
@@ -107,7 +110,9 @@ export const todoistSource: ImportSource = {
         const n = Number(indentCell);
         if (Number.isInteger(n) && n >= 1) indent = Math.min(n, MAX_INDENT, parents.length + 1);
         else
-          yield problem({ ...place, field: "INDENT" }, `INDENT "${indentCell}" is not a level: read as 1.`);
+          said.push(
+            problem({ ...place, field: "INDENT" }, `INDENT "${indentCell}" is not a level: read as 1.`),
+          );
       }
       item.parentKey = indent > 1 ? (parents[indent - 2] ?? null) : null;
       parents.length = indent - 1;
@@ -119,19 +124,25 @@ export const todoistSource: ImportSource = {
         const zone = zoneCell && isValidTimeZone(zoneCell) ? zoneCell : context.zone;
         const language = cell("DATE_LANG").trim() || "en";
         if (!readsLanguage(language)) {
-          yield problem(
-            { ...place, field: "DATE" },
-            `Dates in language "${language}" cannot be read: imported without a due date.`,
+          said.push(
+            problem(
+              { ...place, field: "DATE" },
+              `Dates in language "${language}" cannot be read: imported without a due date.`,
+            ),
           );
         } else {
           item.dueAt = parseDue(date, zone, context.now, language);
           if (item.dueAt === null)
-            yield problem(
-              { ...place, field: "DATE" },
-              `The date "${date}" could not be read: imported without a due date.`,
+            said.push(
+              problem(
+                { ...place, field: "DATE" },
+                `The date "${date}" could not be read: imported without a due date.`,
+              ),
             );
           else if (REPEATING.test(date))
-            yield problem({ ...place, field: "DATE" }, `"${date}" repeats: only its next date is imported.`);
+            said.push(
+              problem({ ...place, field: "DATE" }, `"${date}" repeats: only its next date is imported.`),
+            );
         }
       }
 
@@ -140,19 +151,23 @@ export const todoistSource: ImportSource = {
         const unit = cell("DURATION_UNIT").trim().toLowerCase() || "minute";
         const n = Number(duration);
         if (!Number.isFinite(n) || n < 0)
-          yield problem(
-            { ...place, field: "DURATION" },
-            `DURATION "${duration}" is not a number: no estimate.`,
+          said.push(
+            problem({ ...place, field: "DURATION" }, `DURATION "${duration}" is not a number: no estimate.`),
           );
         else if (unit === "minute" || unit === "minutes") item.estimatedMinutes = n;
         else
-          yield problem(
-            { ...place, field: "DURATION_UNIT" },
-            `A duration in ${unit}s is a span of days, not an estimate: not kept.`,
+          said.push(
+            problem(
+              { ...place, field: "DURATION_UNIT" },
+              `A duration in ${unit}s is a span of days, not an estimate: not kept.`,
+            ),
           );
       }
-      pending = item;
+      pending = { item, said };
     }
-    if (pending) yield* eventsOfDraft(pending);
+    if (pending) {
+      yield* pending.said;
+      yield* eventsOfDraft(pending.item);
+    }
   },
 };
