@@ -81,6 +81,6 @@ async function removeFile(db: Database, files: R2Bucket, importId: string) {
 }
 
 /** Cron (every 5 minutes): expired previews and failed jobs discarded, completed jobs' files deleted. */
-export async function cleanUpImports(env: Env, now = Date.now()): Promise<void> {
-  await discardExpiredImports(createDatabase(env.DB), env.FILES, now);
+export function cleanUpImports(env: Env, now = Date.now()): Promise<number> {
+  return discardExpiredImports(createDatabase(env.DB), env.FILES, now);
 }
