@@ -5,6 +5,7 @@ import { BASE, call, callJson, createUser, type TestUser } from "./helpers/api";
 import { createApiToken } from "./helpers/auth";
 import { type Assignment, delegate, registerAgent } from "./helpers/delegation";
 import { startFocus } from "./helpers/focus";
+import { preview } from "./helpers/imports";
 import { inboxOf, notify } from "./helpers/notifications";
 import { type JsonSchema, openApiDocument } from "./helpers/openapi";
 import { fillPath, type PathIds } from "./helpers/path-ids";
@@ -527,6 +528,7 @@ async function ownUser(): Promise<{ user: TestUser; ids: OwnIds }> {
     token: user.token,
     body: { target_url: "https://hooks.example.com/fuzz-hook", event: "task.completed" },
   });
+  const imported = await preview(user, "csv", "Title\nFuzz import\n", { title: "Title" });
   return {
     user,
     ids: {
@@ -547,6 +549,7 @@ async function ownUser(): Promise<{ user: TestUser; ids: OwnIds }> {
       webhook_id: webhook.webhook_id,
       delivery_id: delivery.delivery_id,
       hook_id: hook.id,
+      import_id: imported.import_id,
     },
   };
 }
