@@ -3,6 +3,7 @@
  * source, with a fixed "now" and zone, so counts, first items and the rows problems point at are exact.
  * Plus the pieces they stand on: the CSV reader, text decoding, dates, cells, ids and loop cutting.
  */
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { dependencyEdgesToCut, parentLinksToCut } from "../src/features/imports/cycles";
 import { refOf, stepIdOf, taskIdOf } from "../src/features/imports/ids";
@@ -836,4 +837,76 @@ describe("loops a file may hold", () => {
     const chain = Array.from({ length: 20_000 }, (_, i) => ({ id: `n${i}`, dependsOn: `n${i + 1}` }));
     expect(dependencyEdgesToCut(chain)).toEqual([]);
   });
+});
+
+describe("any bytes at all", () => {
+  const sources = Object.keys(SOURCES) as (keyof typeof SOURCES)[];
+  const mapping = {
+    title: "title",
+    due: "due",
+    parent: "parent",
+    depends_on: "after",
+    id: "id",
+    steps: "steps",
+  };
+  const headers: Record<keyof typeof SOURCES, string> = {
+    todoist: "TYPE,CONTENT,PRIORITY,INDENT,DATE\n",
+    ticktick: '"Title","List Name","taskId","parentId","Content","Is Check list","Status","Due Date"\n',
+    trello: "",
+    csv: "id,title,due,parent,after,steps\n",
+  };
+  const text = fc.oneof(
+    fc.string({ unit: "grapheme", maxLength: 300 }),
+    fc
+      .array(
+        fc.constantFrom(
+          "task",
+          "note",
+          "section",
+          ",",
+          '"',
+          "\n",
+          "\r\n",
+          "x",
+          "2025-03-14",
+          "@a",
+          "▪",
+          "{",
+          "[",
+          "}",
+          "]",
+          ":",
+        ),
+        { maxLength: 80 },
+      )
+      .map((parts) => parts.join("")),
+  );
+
+  it.each(sources)(
+    "are read by %s as items and problems, or refused as a file, never an error of another kind",
+    async (source) => {
+      await fc.assert(
+        fc.asyncProperty(
+          fc.oneof(
+            text.map((t) => new TextEncoder().encode(headers[source] + t)),
+            fc.uint8Array({ maxLength: 200 }),
+          ),
+          async (bytes) => {
+            try {
+              for await (const event of SOURCES[source].read(decodeUtf8(slicesOf(bytes, 7)), {
+                zone: ZONE,
+                now: NOW,
+                mapping,
+              })) {
+                if (event.kind === "item") expect(event.item.title.length).toBeGreaterThan(0);
+              }
+            } catch (error) {
+              if (!(error instanceof SourceRefusal)) throw error;
+            }
+          },
+        ),
+        { numRuns: 200 },
+      );
+    },
+  );
 });

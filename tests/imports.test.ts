@@ -3,6 +3,7 @@
  * steps GET /api/v1/tasks answers. Every source on its sample file, merge and replace, and what is
  * refused (422, with nothing stored).
  */
+import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { TaskDto } from "../src/features/tasks/schemas";
 import generic from "./fixtures/imports/generic.csv?raw";
@@ -393,6 +394,49 @@ describe("refused files: 422, with the reason, and nothing stored", () => {
       "Nothing in the file can be imported. The first problem: A task without a name: skipped.",
     );
     await expectNothingStored(user);
+  });
+});
+
+describe("any file", () => {
+  it("is previewed (201) or refused (422) as problem+json, never a 5xx", async () => {
+    const user = await createUser();
+    const lines = fc
+      .array(
+        fc.constantFrom(
+          "task,Buy milk,,1,2",
+          "note,hi",
+          '"open',
+          "x,y,z",
+          "",
+          "ÿ",
+          "@tag",
+          "{}",
+          "2025-02-30",
+        ),
+        {
+          maxLength: 12,
+        },
+      )
+      .map((parts) => parts.join("\n"));
+    await fc.assert(
+      fc.asyncProperty(
+        fc.constantFrom("todoist", "ticktick", "trello", "csv"),
+        fc.oneof(
+          lines.map((t) => `TYPE,CONTENT,DESCRIPTION,PRIORITY,INDENT\n${t}`),
+          fc.string(),
+          fc.uint8Array({ maxLength: 64 }),
+        ),
+        async (source, file) => {
+          const res = await upload(user, source, file, {
+            mapping: source === "csv" ? { title: "TYPE" } : undefined,
+          });
+          expect([201, 422]).toContain(res.status);
+          if (res.status === 422) expect((await problemOf(res)).detail.length).toBeGreaterThan(10);
+          else await res.text();
+        },
+      ),
+      { numRuns: 40 },
+    );
   });
 });
 

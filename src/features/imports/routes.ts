@@ -61,7 +61,20 @@ export const uploadRoute = createRoute({
       description: UPLOAD_DESCRIPTION,
       content: {
         "text/csv": { schema: { type: "string" } },
-        "application/json": { schema: { type: "object", description: "A Trello board export" } },
+        "application/json": {
+          schema: {
+            type: "object",
+            description: "A Trello board's JSON export (source=trello)",
+            properties: {
+              name: { type: "string" },
+              lists: { type: "array", items: { type: "object" } },
+              cards: { type: "array", items: { type: "object" } },
+              checklists: { type: "array", items: { type: "object" } },
+              labels: { type: "array", items: { type: "object" } },
+            },
+            required: ["lists", "cards"],
+          },
+        },
         "text/plain": { schema: { type: "string" } },
         "application/octet-stream": { schema: { type: "string", format: "binary" } },
       },
