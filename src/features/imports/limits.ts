@@ -11,8 +11,8 @@ export const MAX_LISTED = 100;
 /** Items written per D1 batch of a commit: the cursor advances in the same batch. */
 export const CHUNK_ITEMS = 400;
 /** Chunks one queue delivery writes before handing the rest to the next message. */
-export const MAX_CHUNKS_PER_RUN = 25;
+export const MAX_CHUNKS_PER_RUN = 10;
 /** Wall time one delivery spends before handing the rest on (a queue consumer may run 15 minutes). */
-export const RUN_BUDGET_MS = 60_000;
+export const RUN_BUDGET_MS = 30_000;
 /** Imports discarded by one housekeeping run. */
 export const DISCARD_SWEEP = 10;
