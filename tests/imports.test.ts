@@ -11,7 +11,7 @@ import semicolon from "./fixtures/imports/generic-semicolon.csv?raw";
 import ticktick from "./fixtures/imports/ticktick.csv?raw";
 import todoist from "./fixtures/imports/todoist.csv?raw";
 import trello from "./fixtures/imports/trello.json?raw";
-import { call, callJson, createUser, problemOf, type TestUser } from "./helpers/api";
+import { call, callJson, callWith, createUser, problemOf, type TestUser } from "./helpers/api";
 import { registerAgent } from "./helpers/delegation";
 import {
   allTasks,
@@ -21,6 +21,7 @@ import {
   GENERIC_MAPPING,
   getImport,
   type Import,
+  type ImportMessage,
   type ImportSummary,
   importFile,
   preview,
@@ -452,6 +453,17 @@ describe("the import's own routes", () => {
     expect(await filesOf(user.id)).toHaveLength(1);
   });
 
+  it("takes a file over the 1 MiB other routes allow", async () => {
+    const user = await createUser();
+    const notes = "n".repeat(1000);
+    const rows = Array.from({ length: 2100 }, (_, i) => `Task ${i},${notes}`);
+    const file = `Title,Notes\n${rows.join("\n")}\n`;
+    expect(file.length).toBeGreaterThan(2 * 1024 * 1024);
+    const previewed = await preview(user, "csv", file, { title: "Title", notes: "Notes" });
+    expect(previewed.preview.counts.tasks).toBe(2100);
+    expect(previewed.file_bytes).toBe(file.length);
+  });
+
   it("committing twice answers the same job; another mode is 409", async () => {
     const user = await createUser();
     const previewed = await preview(user, "trello", trello);
@@ -471,6 +483,32 @@ describe("the import's own routes", () => {
       body: { mode: "mix" },
     });
     expect(bad.status).toBe(422);
+  });
+
+  it("answers 503 when the queue refuses the job, and leaves the preview to commit again", async () => {
+    const user = await createUser();
+    const previewed = await preview(user, "trello", trello);
+    const down = {
+      async send() {
+        throw new Error("queue unavailable");
+      },
+    } as unknown as Queue<ImportMessage>;
+    const res = await callWith({ IMPORTS_QUEUE: down }, `/api/v1/import/${previewed.import_id}/commit`, {
+      method: "POST",
+      token: user.token,
+      body: { mode: "merge" },
+    });
+    expect(res.status).toBe(503);
+    expect(res.headers.get("retry-after")).toBe("5");
+    expect((await problemOf(res)).code).toBe("queue_unavailable");
+    expect(await getImport(user, previewed.import_id)).toMatchObject({
+      status: "previewed",
+      mode: null,
+      committed_at: null,
+      expires_at: previewed.expires_at,
+    });
+    const { job } = await commit(user, previewed.import_id, "merge");
+    expect(job.status).toBe("queued");
   });
 
   it("lists imports newest first, paged", async () => {

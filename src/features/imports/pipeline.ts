@@ -162,8 +162,7 @@ async function finish(db: Database, row: ImportRow, now: number): Promise<RunOut
   const ids = createdBy(row.id);
   const resolve = (ref: unknown) =>
     sql`(SELECT m.task_id FROM import_items m WHERE m.import_id = ${row.id} AND m.ref = ${ref})`;
-  const [first, ...rest] = resolveReferences(db, row.userId, ids, isRef, resolve);
-  await db.batch([first as (typeof rest)[number], ...rest]);
+  await db.batch(resolveReferences(db, row.userId, ids, isRef, resolve));
 
   const links = linksAmong(db, row.userId, ids);
   const [parents, dependencies] = await Promise.all([links.parents, links.dependencies]);

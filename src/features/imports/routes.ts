@@ -157,11 +157,11 @@ const uploadHandler: AppRouteHandler<typeof uploadRoute> = async (c) => {
   const query = c.req.valid("query");
   const bytes = await readUpload(c.req.raw.body, c.req.header("content-length"));
   const input = { source: query.source, mapping: query.source === "csv" ? query.mapping : undefined };
-  const result = await idempotently(
-    c,
-    "imports.upload",
-    await uploadFingerprint(input, bytes),
-    (idempotency) => previewUpload(c.var.db, c.env.FILES, userId, input, bytes, idempotency),
+  // A retry is the same request when it sends the same file: hashed only when a key asks for it.
+  const fingerprint =
+    c.req.header("idempotency-key") === undefined ? input : await uploadFingerprint(input, bytes);
+  const result = await idempotently(c, "imports.upload", fingerprint, (idempotency) =>
+    previewUpload(c.var.db, c.env.FILES, userId, input, bytes, idempotency),
   );
   return c.json(result.body, 201);
 };

@@ -170,7 +170,7 @@ export function resolveReferences(
   ids: SQL,
   isPlaceholder: (ref: SQL) => SQL,
   resolve: (ref: SQL) => SQL,
-): BatchItem<"sqlite">[] {
+): [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]] {
   const parent = sql.raw("tasks.parent_task_id");
   const target = sql.raw("task_dependencies.depends_on_id");
   return [
