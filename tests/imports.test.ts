@@ -12,6 +12,8 @@ import ticktick from "./fixtures/imports/ticktick.csv?raw";
 import todoist from "./fixtures/imports/todoist.csv?raw";
 import trello from "./fixtures/imports/trello.json?raw";
 import { call, callJson, callWith, createUser, problemOf, type TestUser } from "./helpers/api";
+import { actingThroughApiToken } from "./helpers/auth";
+import { freezeClock, realNow } from "./helpers/clock";
 import { registerAgent } from "./helpers/delegation";
 import {
   allTasks,
@@ -412,7 +414,7 @@ describe("any file", () => {
           "ÿ",
           "@tag",
           "{}",
-          "2025-02-30",
+          "2025-13-01",
         ),
         {
           maxLength: 12,
@@ -573,6 +575,24 @@ describe("the import's own routes", () => {
     const token = agent.token ?? "";
     expect(await callJson("/api/v1/import", 200, { token })).toEqual([]);
     expect((await call(`/api/v1/import/${previewed.import_id}`, { token })).status).toBe(404);
+  });
+});
+
+describe("an expired preview", () => {
+  it("is gone a day on (404, as one that never existed), before housekeeping deletes its row", async () => {
+    const person = await createUser();
+    // A token that outlives the day the clock moves on (a login's access token lasts 15 minutes).
+    const user = await actingThroughApiToken(person, "importer", ["tasks:read", "tasks:write"]);
+    const previewed = await preview(user, "trello", trello);
+    freezeClock(realNow() + 25 * 3_600_000);
+    expect((await call(`/api/v1/import/${previewed.import_id}`, { token: user.token })).status).toBe(404);
+    const commitLate = await call(`/api/v1/import/${previewed.import_id}/commit`, {
+      token: user.token,
+      body: { mode: "merge" },
+    });
+    expect(commitLate.status).toBe(404);
+    expect(await callJson("/api/v1/import", 200, { token: user.token })).toEqual([]);
+    expect(await rowsOf("imports", user.id)).toBe(1);
   });
 });
 
