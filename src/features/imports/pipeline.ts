@@ -263,7 +263,8 @@ export async function runImport(
   let from = row.itemsDone;
   try {
     for (let chunks = 0; ; chunks++) {
-      if (chunks >= maxChunks || Date.now() - started > budget) return { kind: "more" };
+      // At least one chunk a delivery, however slow the start: every message moves the cursor.
+      if (chunks > 0 && (chunks >= maxChunks || Date.now() - started > budget)) return { kind: "more" };
       const chunk: Numbered[] = [];
       while (chunk.length < size) {
         const next = await items.next();

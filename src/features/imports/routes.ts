@@ -17,14 +17,8 @@ import {
   UPLOAD_DESCRIPTION,
   UploadQuerySchema,
 } from "./schemas";
-import {
-  commitImport,
-  discardImport,
-  getImport,
-  previewUpload,
-  readUpload,
-  uploadFingerprint,
-} from "./service";
+import { commitImport, discardImport, getImport } from "./service";
+import { previewUpload, readUpload, uploadFingerprint } from "./upload";
 
 const tags = ["Imports"];
 const read = requireAuth({ scope: "tasks:read" });
