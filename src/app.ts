@@ -13,6 +13,7 @@ import { focusRouter } from "./features/focus/routes";
 import { focusSocketRouter } from "./features/focus/socket-routes";
 import { gamificationRouter } from "./features/gamification/routes";
 import { healthRouter } from "./features/health/routes";
+import { importsRouter } from "./features/imports/routes";
 import { insightsRouter } from "./features/insights/routes";
 import { learningRouter } from "./features/learning/routes";
 import { notificationsRouter } from "./features/notifications/routes";
@@ -53,7 +54,8 @@ export function createApp() {
   // A header a route set itself stands (the share cards allow cross-origin embedding).
   app.use("*", secureHeaders({ overwrite: false }));
   app.use("*", corsFromEnv());
-  app.use("*", limitBody());
+  // An import's file may be up to 10 MiB: its route reads the body with that limit itself.
+  app.use("*", limitBody({ ownLimits: [`${API_PREFIX}/import`] }));
   app.use("*", tolerateMissingJsonBody());
   app.use("*", databaseSession());
   app.onError(errorHandler);
@@ -81,6 +83,7 @@ export function createApp() {
   app.route(`${API_PREFIX}/webhooks`, webhooksRouter);
   app.route(`${API_PREFIX}/hooks`, hooksRouter);
   app.route(`${API_PREFIX}/calendar`, calendarRouter);
+  app.route(`${API_PREFIX}/import`, importsRouter);
   app.route(`${API_PREFIX}/analytics`, analyticsRouter);
   // Predictions, suggestions and models (BE-13): /predictions/*, /suggestions/now, /models.
   app.route(API_PREFIX, learningRouter);

@@ -1,6 +1,7 @@
 import type { FocusTimer } from "../durable-objects/focus-timer";
 import type { LeaderboardShard } from "../durable-objects/leaderboard-shard";
 import type { PetState } from "../durable-objects/pet-state";
+import type { ImportMessage } from "./features/imports/messages";
 import type { LearningMessage } from "./features/learning/messages";
 import type { Envelope } from "./lib/events/catalog";
 
@@ -15,7 +16,7 @@ export interface Env {
   /** Export jobs: one slice of one export per message (features/export). */
   EXPORTS_QUEUE: Queue<unknown>;
   /** Import jobs: one slice of one import per message (features/imports). */
-  IMPORTS_QUEUE: Queue<unknown>;
+  IMPORTS_QUEUE: Queue<ImportMessage>;
   /** Account exports and uploaded import files. */
   FILES: R2Bucket;
   /** One live focus timer per user, addressed by `idFromName(userId)`. */

@@ -4,6 +4,7 @@ import { sweepSilentAgents } from "./jobs/agent-sweeper";
 import { recordDeadLetters } from "./jobs/dead-letters";
 import { consumeEvents } from "./jobs/events-consumer";
 import { cleanUpExpired } from "./jobs/housekeeping";
+import { cleanUpImports, consumeImports } from "./jobs/imports-consumer";
 import { consumeLearning } from "./jobs/learning-consumer";
 import { scheduleNightlyTraining } from "./jobs/learning-cron";
 import { sweepNotifications } from "./jobs/notification-sweeper";
@@ -46,6 +47,7 @@ export default {
     if (batch.queue === QUEUE_NAMES.notifications) return consumeNotifications(batch, env);
     if (batch.queue === QUEUE_NAMES.webhooks) return consumeWebhooks(batch, env);
     if (batch.queue === QUEUE_NAMES.learning) return consumeLearning(batch, env);
+    if (batch.queue === QUEUE_NAMES.imports) return consumeImports(batch, env);
     if (batch.queue === QUEUE_NAMES.deadLetters) return recordDeadLetters(batch, env);
     // A queue this Worker does not consume (a binding added before its consumer): its messages are
     // kept as dead letters (readable at GET /api/v1/admin/dead-letters), never logged and dropped.
@@ -80,6 +82,7 @@ export default {
       reconcileOutbox(env),
       reconcileWebhookDeliveries(env),
       cleanUpExpired(env),
+      cleanUpImports(env),
       sweepSilentAgents(env),
     ];
     ctx.waitUntil(Promise.all(jobs).then(() => undefined));

@@ -5,6 +5,7 @@ import { BASE, call, callJson, createUser, type TestUser } from "./helpers/api";
 import { createApiToken } from "./helpers/auth";
 import { type Assignment, delegate, registerAgent } from "./helpers/delegation";
 import { startFocus } from "./helpers/focus";
+import { preview } from "./helpers/imports";
 import { inboxOf, notify } from "./helpers/notifications";
 import { type JsonSchema, openApiDocument } from "./helpers/openapi";
 import { fillPath, type PathIds } from "./helpers/path-ids";
@@ -531,6 +532,7 @@ async function ownUser(): Promise<{ user: TestUser; ids: OwnIds }> {
     token: user.token,
     body: { kind: "task", ref_id: task.task_id },
   });
+  const imported = await preview(user, "csv", "Title\nFuzz import\n", { title: "Title" });
   return {
     user,
     ids: {
@@ -552,6 +554,7 @@ async function ownUser(): Promise<{ user: TestUser; ids: OwnIds }> {
       delivery_id: delivery.delivery_id,
       hook_id: hook.id,
       share_id: shared.share_id,
+      import_id: imported.import_id,
     },
   };
 }

@@ -15,6 +15,7 @@ import {
   registerAgent,
 } from "./helpers/delegation";
 import { type FocusSession, type FocusState, focusAction, focusStateOf, startFocus } from "./helpers/focus";
+import { filesOf, getImport, preview } from "./helpers/imports";
 import { inboxOf, type Notification, notify } from "./helpers/notifications";
 import { openApiDocument } from "./helpers/openapi";
 import { fillPath, type PathIds } from "./helpers/path-ids";
@@ -131,6 +132,7 @@ const BODY_RECIPES: Record<string, (ids: Ids) => unknown> = {
   "POST /api/v1/tasks/{task_id}/steps/{step_id}/split": () => ({ apply: true, splitter: "local" }),
   "POST /api/v1/tasks/{task_id}/steps/{step_id}/feedback": () => ({ rating: "too_large" }),
   "PATCH /api/v1/webhooks/{webhook_id}": () => ({ url: "https://attacker.example.com/steal", enabled: true }),
+  "POST /api/v1/import/{import_id}/commit": () => ({ mode: "replace" }),
 };
 
 function requestFor(route: IdRoute, ids: Ids) {
@@ -167,6 +169,7 @@ const placeholdersFor = (ids: Ids): Record<string, string> => ({
   [ids.delivery_id]: "{delivery_id}",
   [ids.hook_id]: "{hook_id}",
   [ids.share_id]: "{share_id}",
+  [ids.import_id]: "{import_id}",
 });
 
 /** A problem with everything that names the request itself (ids, request id) taken out. */
@@ -195,6 +198,7 @@ const A_NOTIFICATION = "Alice secret reminder about the party";
 const A_DEVICE_TOKEN = "ExponentPushToken[alice-secret-device]";
 const A_WEBHOOK_URL = "https://alice-secret-hooks.example.com/private";
 const A_HOOK_URL = "https://hooks.zapier.example.com/alice-secret-hook";
+const A_IMPORTED_TITLE = "Alice secret imported chore";
 const A_SECRETS = [
   A_TITLE,
   A_SECOND_TITLE,
@@ -210,6 +214,7 @@ const A_SECRETS = [
   A_DEVICE_TOKEN,
   A_WEBHOOK_URL,
   A_HOOK_URL,
+  A_IMPORTED_TITLE,
 ];
 
 /**
@@ -235,6 +240,7 @@ function secretsFor(request: { path: string; body: unknown }): string[] {
     aliceIds.device_id,
     aliceIds.webhook_id,
     aliceIds.share_id,
+    aliceIds.import_id,
   ];
   return [...A_SECRETS, ...ids.filter((id) => !named.includes(id))];
 }
@@ -275,6 +281,7 @@ const missingIds: Ids = {
   delivery_id: `msg_${"0".repeat(32)}`,
   hook_id: newId(),
   share_id: newId(),
+  import_id: newId(),
 };
 const exercised = new Set<string>();
 
@@ -345,8 +352,10 @@ beforeAll(async () => {
     token: alice.token,
     body: { kind: "task", ref_id: first.task_id },
   });
+  const imported = await preview(alice, "csv", `Title\n${A_IMPORTED_TITLE}\n`, { title: "Title" });
   aliceIds = {
     share_id: shared.share_id,
+    import_id: imported.import_id,
     webhook_id: webhook.webhook_id,
     delivery_id: delivery.delivery_id,
     hook_id: hook.id,
@@ -530,6 +539,14 @@ describe("routes over global admin resources", () => {
 });
 
 describe("after the other user's attempts", () => {
+  it("the owner's import is still a preview, with its file", async () => {
+    const imported = await getImport(alice, aliceIds.import_id);
+    expect(imported).toMatchObject({ status: "previewed", mode: null });
+    expect(imported.preview.first_items.map((i) => i.title)).toEqual([A_IMPORTED_TITLE]);
+    expect(await filesOf(alice.id)).toHaveLength(1);
+    expect(await callJson("/api/v1/import", 200, { token: bob.token })).toEqual([]);
+  });
+
   it("the owner's assignment is still pending and the owner's agent still holds it", async () => {
     const assignments = await assignmentsOf(alice, aliceIds.agent_id);
     expect(assignments).toEqual(aliceAssignmentsBefore);

@@ -24,6 +24,8 @@ export interface PathIds {
   hook_id: string;
   /** A shared moment (social). */
   share_id: string;
+  /** An uploaded file's import (a preview). */
+  import_id: string;
 }
 
 /** "/api/v1/tasks/{task_id}" with the task id of `ids`; throws for a parameter PathIds does not know. */
@@ -45,6 +47,7 @@ export function fillPath(template: string, ids: PathIds): string {
     delivery_id: ids.delivery_id,
     hook_id: ids.hook_id,
     share_id: ids.share_id,
+    import_id: ids.import_id,
   };
   return template.replace(/\{([^}]+)\}/g, (_match, name: string) => {
     const value = values[name];

@@ -6,6 +6,7 @@ export * from "./focus";
 export * from "./gamification";
 export * from "./guards";
 export * from "./idempotency";
+export * from "./imports";
 export * from "./notifications";
 export * from "./pets";
 export * from "./social";

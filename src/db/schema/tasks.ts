@@ -4,7 +4,7 @@ import { check, index, integer, primaryKey, sqliteTable, text } from "drizzle-or
 export const TASK_STATUSES = ["pending", "in_progress", "blocked", "completed", "cancelled"] as const;
 export const TASK_PRIORITIES = ["low", "medium", "high", "critical"] as const;
 export const DELEGATION_MODES = ["DO", "DO_WITH_ME", "DELEGATE", "DELETE"] as const;
-export const TASK_SOURCES = ["user", "roadmap", "system", "calendar"] as const;
+export const TASK_SOURCES = ["user", "roadmap", "system", "calendar", "import"] as const;
 export const LEAF_TYPES = ["DIGITAL", "HUMAN"] as const;
 export const STEP_STATUSES = ["pending", "completed", "skipped"] as const;
 /** The kinds of work templates and the splitter's learning are filed under. */

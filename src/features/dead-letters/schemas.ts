@@ -2,10 +2,13 @@ import { z } from "@hono/zod-openapi";
 import { caseInsensitiveEnum } from "../../lib/enums";
 import { PaginationQuerySchema } from "../../lib/pagination";
 
+/** The queues a dead letter can come from, as its body tells. */
+export const DEAD_LETTER_SOURCES = ["events", "notifications", "webhooks", "imports", "unknown"] as const;
+
 export const DeadLetterSchema = z
   .object({
     dead_letter_id: z.string(),
-    source: z.enum(["events", "notifications", "webhooks", "unknown"]).openapi({
+    source: z.enum(DEAD_LETTER_SOURCES).openapi({
       description: "The queue it failed on, as its body tells",
     }),
     message_id: z.string(),
@@ -17,7 +20,7 @@ export const DeadLetterSchema = z
   .openapi("DeadLetter");
 
 export const ListDeadLettersQuerySchema = PaginationQuerySchema.extend({
-  source: caseInsensitiveEnum(["events", "notifications", "webhooks", "unknown"]).optional(),
+  source: caseInsensitiveEnum(DEAD_LETTER_SOURCES).optional(),
 });
 
 export type DeadLetterDto = z.infer<typeof DeadLetterSchema>;

@@ -214,6 +214,20 @@ export const EVENT_CATALOG = {
       at: timestamp.describe("When the user felt it (may be a little before it was said)"),
     }),
   ),
+  "import.completed": spec(
+    1,
+    "A file from another app (Todoist, TickTick, Trello, CSV) was imported: its tasks appeared at once. One " +
+      "event for the whole file, not a task.created per task: old work is not today's activity and earns no XP.",
+    z.object({
+      import_id: id,
+      source: z.string().describe("The app the file came from: todoist, ticktick, trello or csv"),
+      mode: z.enum(["merge", "replace"]),
+      created: count.describe("Tasks created"),
+      skipped_duplicates: count.describe("Items skipped because the account had them (merge)"),
+      replaced: count.describe("Earlier tasks deleted (replace)"),
+      steps: count.describe("Micro-steps created"),
+    }),
+  ),
   "webhook.disabled": spec(
     1,
     "A webhook endpoint was disabled after failing too long (100 deliveries in a row, or 3 days); a PATCH re-enables it.",

@@ -1,0 +1,55 @@
+import { and, asc, eq, isNotNull, lt } from "drizzle-orm";
+import type { Database } from "../../db";
+import { imports } from "../../db/schema";
+import { nowIso } from "../../lib/time";
+import { DISCARD_SWEEP } from "./limits";
+import { discardRow } from "./service";
+
+/** Deletes the upload of a completed import and forgets where it was. */
+export async function clearFile(db: Database, files: R2Bucket, importId: string): Promise<void> {
+  const row = await db
+    .select({ fileKey: imports.fileKey })
+    .from(imports)
+    .where(and(eq(imports.id, importId), eq(imports.status, "completed")))
+    .get();
+  if (row?.fileKey) await files.delete(row.fileKey);
+  await db
+    .update(imports)
+    .set({ fileKey: null, expiresAt: null })
+    .where(and(eq(imports.id, importId), eq(imports.status, "completed")));
+}
+
+/**
+ * Housekeeping (every 5 minutes): previews nobody committed and failed jobs nobody resumed, 24 hours
+ * on, are discarded with their files and what they staged; a completed job whose file is still there
+ * loses it. A few per run: bounded work, however large the backlog.
+ */
+export async function discardExpiredImports(
+  db: Database,
+  files: R2Bucket,
+  now = Date.now(),
+): Promise<number> {
+  const due = await db
+    .select()
+    .from(imports)
+    .where(and(isNotNull(imports.expiresAt), lt(imports.expiresAt, nowIso(now))))
+    .orderBy(asc(imports.expiresAt))
+    .limit(DISCARD_SWEEP);
+  for (const row of due) {
+    try {
+      if (row.status === "completed") await clearFile(db, files, row.id);
+      else if (row.status === "previewed" || row.status === "failed") await discardRow(db, files, row);
+    } catch (error) {
+      // Committed meanwhile, or R2 failed: the next run looks again.
+      console.warn(
+        JSON.stringify({
+          level: "warn",
+          message: "import not discarded",
+          import_id: row.id,
+          error: String(error),
+        }),
+      );
+    }
+  }
+  return due.length;
+}

@@ -1,0 +1,75 @@
+import { and, desc, eq, lt, or, type SQL, sql } from "drizzle-orm";
+import type { Database } from "../../db";
+import { imports } from "../../db/schema";
+import type { Page } from "../../lib/pagination";
+import { pageOf, rowsToFetch } from "../../lib/pagination";
+import { nowIso } from "../../lib/time";
+import type { ImportDto, ImportPreviewDto, ImportResultDto, ImportSummaryDto } from "./schemas";
+
+export type ImportRow = typeof imports.$inferSelect;
+
+/** Where the upload of an import lives in R2: account deletion clears everything under imports/<user_id>/. */
+export const fileKeyOf = (userId: string, importId: string, source: string) =>
+  `imports/${userId}/${importId}/upload.${source === "trello" ? "json" : "csv"}`;
+
+/**
+ * An import the user can still see: a preview past its expiry is gone (housekeeping deletes it within
+ * minutes), whatever the row still says.
+ */
+export const visible = (userId: string, now: number): SQL =>
+  and(
+    eq(imports.userId, userId),
+    or(sql`${imports.status} != 'previewed'`, sql`${imports.expiresAt} > ${nowIso(now)}`),
+  ) as SQL;
+
+export function importQuery(db: Database, userId: string, importId: string, now: number) {
+  return db
+    .select()
+    .from(imports)
+    .where(and(eq(imports.id, importId), visible(userId, now)))
+    .limit(1);
+}
+
+export async function listImports(
+  db: Database,
+  userId: string,
+  limit: number,
+  afterId: string | null,
+  now: number,
+): Promise<Page<ImportSummaryDto>> {
+  const rows = await db
+    .select()
+    .from(imports)
+    .where(and(visible(userId, now), afterId ? lt(imports.id, afterId) : undefined))
+    .orderBy(desc(imports.id))
+    .limit(rowsToFetch(limit));
+  return pageOf(rows, limit, summaryOf, (row) => row.id);
+}
+
+export function summaryOf(row: ImportRow): ImportSummaryDto {
+  const done = row.status === "completed";
+  const total = row.itemsTotal;
+  return {
+    import_id: row.id,
+    source: row.source,
+    status: row.status,
+    mode: row.mode,
+    file_bytes: row.fileBytes,
+    progress: {
+      items_done: row.itemsDone,
+      items_total: total,
+      percent: done ? 100 : total === 0 ? 0 : Math.min(99, Math.floor((100 * row.itemsDone) / total)),
+    },
+    result: (row.result as ImportResultDto | null) ?? null,
+    error: row.error,
+    created_at: row.createdAt,
+    updated_at: row.updatedAt,
+    committed_at: row.committedAt,
+    completed_at: row.completedAt,
+    expires_at: row.status === "previewed" || row.status === "failed" ? row.expiresAt : null,
+  };
+}
+
+export function importDtoOf(row: ImportRow): ImportDto {
+  return { ...summaryOf(row), preview: row.preview as ImportPreviewDto };
+}

@@ -1,0 +1,117 @@
+/** An import after its upload: read, committed (queued), discarded. */
+import { and, eq, inArray } from "drizzle-orm";
+import type { Database } from "../../db";
+import { imports } from "../../db/schema";
+import type { ImportMode } from "../../db/schema/imports";
+import { isGuardAbort } from "../../lib/batch";
+import { ApiError, conflict, notFound } from "../../lib/errors";
+import { nowIso } from "../../lib/time";
+import { discardStatements } from "./discard";
+import { type ImportMessage, runMessage } from "./messages";
+import { type ImportRow, importDtoOf, importQuery } from "./queries";
+import type { ImportDto } from "./schemas";
+
+export async function getImport(db: Database, userId: string, importId: string): Promise<ImportDto> {
+  const row = await importQuery(db, userId, importId, Date.now()).get();
+  if (!row) throw notFound("Import");
+  return importDtoOf(row);
+}
+
+/**
+ * Queues the import (202). Committing again answers the same job, whatever its state; a failed job is
+ * queued again and resumes at its cursor. Another mode than the job's is 409.
+ */
+export async function commitImport(
+  db: Database,
+  queue: Queue<ImportMessage>,
+  userId: string,
+  importId: string,
+  mode: ImportMode,
+): Promise<ImportDto> {
+  const now = Date.now();
+  const row = await importQuery(db, userId, importId, now).get();
+  if (!row) throw notFound("Import");
+  if (row.mode !== null && row.mode !== mode) {
+    throw conflict(
+      "import_mode_conflict",
+      `This import was committed as ${row.mode}; commit it as ${row.mode} again (or discard it and upload the file again).`,
+    );
+  }
+  if (row.status !== "previewed" && row.status !== "failed") return importDtoOf(row);
+  const [queued] = await db
+    .update(imports)
+    .set({
+      status: "queued",
+      mode,
+      error: null,
+      committedAt: row.committedAt ?? nowIso(now),
+      updatedAt: nowIso(now),
+      expiresAt: null,
+    })
+    .where(
+      and(
+        eq(imports.id, importId),
+        eq(imports.userId, userId),
+        inArray(imports.status, ["previewed", "failed"]),
+      ),
+    )
+    .returning();
+  // Another commit of the same import won the race: its job is this one's too.
+  if (!queued) return getImport(db, userId, importId);
+  try {
+    await queue.send(runMessage(importId, userId));
+  } catch {
+    // Not queued after all: put the import back as it was, so committing again works.
+    await db
+      .update(imports)
+      .set({ status: row.status, mode: row.mode, committedAt: row.committedAt, expiresAt: row.expiresAt })
+      .where(and(eq(imports.id, importId), eq(imports.status, "queued")));
+    throw new ApiError(
+      503,
+      "queue_unavailable",
+      "The import could not be queued just now; commit it again in a moment.",
+      {
+        headers: { "Retry-After": "5" },
+      },
+    );
+  }
+  return importDtoOf(queued);
+}
+
+/**
+ * Discards an import that is not running: its file and, for a failed job, what it staged (never shown).
+ * A queued or running job is 409; so is a completed one (its tasks are yours: delete them as tasks).
+ */
+export async function discardImport(
+  db: Database,
+  files: R2Bucket,
+  userId: string,
+  importId: string,
+): Promise<void> {
+  const row = await importQuery(db, userId, importId, Date.now()).get();
+  if (!row) throw notFound("Import");
+  if (row.status === "queued" || row.status === "running")
+    throw conflict("import_running", "This import is being written; wait until it completes or fails.");
+  if (row.status === "completed")
+    throw conflict(
+      "import_completed",
+      "This import is done: its tasks are yours now (delete them as tasks).",
+    );
+  await discardRow(db, files, row);
+}
+
+/**
+ * Deletes a preview or failed job: the rows it staged and itself (in one batch, which does nothing if
+ * a commit queued it meanwhile), then its R2 file.
+ */
+export async function discardRow(db: Database, files: R2Bucket, row: ImportRow): Promise<void> {
+  const [first, ...rest] = discardStatements(db, row);
+  try {
+    await db.batch([first, ...rest]);
+  } catch (error) {
+    if (isGuardAbort(error))
+      throw conflict("import_running", "This import was just committed; wait until it completes or fails.");
+    throw error;
+  }
+  if (row.fileKey) await files.delete(row.fileKey);
+}

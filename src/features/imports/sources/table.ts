@@ -1,0 +1,54 @@
+import type { CsvRecord } from "./csv";
+import { type SourceProblem, SourceRefusal } from "./types";
+
+/** A CSV file's header: cells read by column name. */
+export class Columns {
+  private readonly byName = new Map<string, number>();
+  private readonly caseInsensitive: boolean;
+  readonly names: string[];
+
+  constructor(header: string[], caseInsensitive = false) {
+    this.names = header.map((h) => h.trim());
+    this.caseInsensitive = caseInsensitive;
+    this.names.forEach((name, i) => {
+      const key = this.keyOf(name);
+      if (!this.byName.has(key)) this.byName.set(key, i);
+    });
+  }
+
+  private keyOf(name: string) {
+    return this.caseInsensitive ? name.trim().toLowerCase() : name.trim();
+  }
+
+  has(name: string): boolean {
+    return this.byName.has(this.keyOf(name));
+  }
+
+  /** The cell of `name` in `record` ("" when the column or the cell is missing). */
+  get(record: CsvRecord, name: string): string {
+    const i = this.byName.get(this.keyOf(name));
+    return i === undefined ? "" : (record.fields[i] ?? "");
+  }
+}
+
+/**
+ * Whether a record lines up with the header. A last record cut off short, without a line break, is a
+ * truncated file (refused); a record with more filled cells than the header has columns is a broken row
+ * (an unquoted comma shifted its cells: skipped). Missing trailing cells are empty cells.
+ */
+export function misshapen(record: CsvRecord, columns: number): SourceProblem | null {
+  if (!record.terminated && record.fields.length < columns) {
+    throw new SourceRefusal(
+      `The file ends in the middle of row ${record.row} (line ${record.line}): it looks truncated.`,
+      { row: record.row, line: record.line },
+    );
+  }
+  const extra = record.fields.slice(columns).some((f) => f.trim() !== "");
+  if (!extra) return null;
+  return {
+    row: record.row,
+    line: record.line,
+    message: `Row ${record.row} has ${record.fields.length} cells but the header has ${columns} (an unquoted comma?): skipped.`,
+    skipped: true,
+  };
+}

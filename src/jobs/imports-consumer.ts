@@ -1,0 +1,86 @@
+import { createDatabase, type Database } from "../db";
+import type { Env } from "../env";
+import { clearFile, discardExpiredImports } from "../features/imports/housekeeping";
+import { ImportMessageSchema } from "../features/imports/messages";
+import { failImport, ImportFailure, type RunOptions, runImport } from "../features/imports/pipeline";
+import { SourceRefusal } from "../features/imports/sources/types";
+import { publishEvents } from "../lib/events/queue";
+import { retryDelaySeconds } from "./events-consumer";
+
+/** wrangler.toml: max_retries of pap-imports; the last attempt marks the import failed before the DLQ. */
+export const IMPORTS_MAX_RETRIES = 10;
+
+function log(level: "info" | "error", message: string, fields: Record<string, unknown>) {
+  const line = JSON.stringify({ level, message, ...fields });
+  if (level === "error") console.error(line);
+  else console.log(line);
+}
+
+/**
+ * The imports queue consumer: each message goes on with one import from its cursor (runImport), and
+ * sends the next message when there is more. A chunk that fails is retried with backoff (it resumes
+ * where the last batch stopped); on the last attempt the import is marked failed with a plain sentence
+ * and the message goes to the dead-letter queue. The account is as it was either way (nothing shows
+ * before the final batch), and committing the import again resumes it. A failure no retry can mend
+ * (the file is gone) fails the import at once.
+ */
+export async function consumeImports(
+  batch: MessageBatch<unknown>,
+  env: Env,
+  options: RunOptions = {},
+): Promise<void> {
+  const db = createDatabase(env.DB);
+  for (const message of batch.messages) {
+    const parsed = ImportMessageSchema.safeParse(message.body);
+    if (!parsed.success) {
+      log("error", "dropping a malformed import message", { id: message.id });
+      message.ack();
+      continue;
+    }
+    const body = parsed.data;
+    try {
+      const outcome = await runImport(db, env.FILES, body, options);
+      if (outcome.kind === "more") await env.IMPORTS_QUEUE.send(body);
+      if (outcome.kind === "done") {
+        await publishEvents(env.EVENTS_QUEUE, outcome.events);
+        await removeFile(db, env.FILES, body.import_id);
+        log("info", "import completed", { import_id: body.import_id });
+      }
+      message.ack();
+    } catch (error) {
+      log("error", "import chunk failed", {
+        import_id: body.import_id,
+        attempt: message.attempts,
+        error: String(error),
+      });
+      if (error instanceof ImportFailure || error instanceof SourceRefusal) {
+        await failImport(db, body.import_id, error.message).catch(() => undefined);
+        message.ack();
+        continue;
+      }
+      if (message.attempts > IMPORTS_MAX_RETRIES) {
+        await failImport(
+          db,
+          body.import_id,
+          `Writing the tasks kept failing (${message.attempts} attempts), so the import stopped. Nothing of it shows ` +
+            "yet and your tasks are as they were; commit it again to resume where it stopped, or discard it.",
+        ).catch(() => undefined);
+      }
+      message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
+    }
+  }
+}
+
+/** The upload of a completed import is deleted; housekeeping tries again if this fails. */
+async function removeFile(db: Database, files: R2Bucket, importId: string) {
+  try {
+    await clearFile(db, files, importId);
+  } catch (error) {
+    log("error", "import file not deleted; housekeeping will", { import_id: importId, error: String(error) });
+  }
+}
+
+/** Cron (every 5 minutes): expired previews and failed jobs discarded, completed jobs' files deleted. */
+export function cleanUpImports(env: Env, now = Date.now()): Promise<number> {
+  return discardExpiredImports(createDatabase(env.DB), env.FILES, now);
+}
