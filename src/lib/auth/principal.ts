@@ -17,6 +17,8 @@ export const SCOPES = [
   "webhooks:write",
   "analytics:read",
   "analytics:write",
+  "export:read",
+  "export:write",
   "admin",
 ] as const;
 export type Scope = (typeof SCOPES)[number];
