@@ -1,5 +1,5 @@
-import type { z } from "@hono/zod-openapi";
 import { env } from "cloudflare:workers";
+import type { z } from "@hono/zod-openapi";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { csvField, csvHeader, csvLine, tagsCell } from "../src/features/export/csv";
@@ -110,7 +110,7 @@ describe("the part writer", () => {
 describe("CSV text", () => {
   it("quotes what RFC 4180 says to, and defuses formulas in free text only", () => {
     expect(csvField('say "hi", then\nleave', "title")).toBe('"say ""hi"", then\nleave"');
-    expect(csvField("=HYPERLINK(\"http://evil\")", "title")).toBe("\"'=HYPERLINK(\"\"http://evil\"\")\"");
+    expect(csvField('=HYPERLINK("http://evil")', "title")).toBe('"\'=HYPERLINK(""http://evil"")"');
     expect(csvField("+1 call", "description")).toBe("'+1 call");
     expect(csvField("@home", "tags")).toBe("'@home");
     expect(csvField(-5, "estimated_minutes")).toBe("-5");
@@ -126,7 +126,11 @@ describe("CSV text", () => {
 describe("JSON rows", () => {
   it("keys rows by column name and leaves credential columns out", () => {
     const serialize = rowSerializer(["id", "secret", "n", "missing"], ["secret"]);
-    expect(JSON.parse(serialize(["w1", "s3cr3t", 4.5, undefined]))).toEqual({ id: "w1", n: 4.5, missing: null });
+    expect(JSON.parse(serialize(["w1", "s3cr3t", 4.5, undefined]))).toEqual({
+      id: "w1",
+      n: 4.5,
+      missing: null,
+    });
   });
 });
 
@@ -215,15 +219,19 @@ describe("reading a document back", () => {
 
   it("scans any JSON values' boundaries the same as JSON.parse reads them", () => {
     fc.assert(
-      fc.property(fc.array(fc.jsonValue(), { maxLength: 8 }), fc.integer({ min: 1, max: 50 }), (values, chunk) => {
-        const doc = JSON.stringify({ format: "f", tables: { t: values }, other: values[0] ?? null });
-        const scanner = new ExportScanner();
-        const found = [];
-        for (let i = 0; i < doc.length; i += chunk) found.push(...scanner.push(doc.slice(i, i + chunk)));
-        found.push(...scanner.end());
-        const rows = found.filter((f) => f.kind === "row").map((f) => (f.kind === "row" ? f.value : null));
-        expect(rows).toEqual(JSON.parse(JSON.stringify(values)));
-      }),
+      fc.property(
+        fc.array(fc.jsonValue(), { maxLength: 8 }),
+        fc.integer({ min: 1, max: 50 }),
+        (values, chunk) => {
+          const doc = JSON.stringify({ format: "f", tables: { t: values }, other: values[0] ?? null });
+          const scanner = new ExportScanner();
+          const found = [];
+          for (let i = 0; i < doc.length; i += chunk) found.push(...scanner.push(doc.slice(i, i + chunk)));
+          found.push(...scanner.end());
+          const rows = found.filter((f) => f.kind === "row").map((f) => (f.kind === "row" ? f.value : null));
+          expect(rows).toEqual(JSON.parse(JSON.stringify(values)));
+        },
+      ),
     );
   });
 
@@ -240,18 +248,22 @@ describe("reading a document back", () => {
     };
     expect(await refusal(text.slice(0, text.indexOf('"live"')))).toMatch(/cut short/);
     expect(await refusal(text.slice(0, 200))).toMatch(/cut short/);
-    expect(await refusal(text.replace(`"id":"t2"`, `"id":"t2","hacked":1`))).toMatch(/Row 2 of table "tasks"/);
+    expect(await refusal(text.replace(`"id":"t2"`, `"id":"t2","hacked":1`))).toMatch(
+      /Row 2 of table "tasks"/,
+    );
     expect(await refusal(text.replace('"priority":"high"', '"priority":"urgent"'))).toMatch(/tasks/);
-    expect(await refusal(text.replace('"counts":{"tasks":2', '"counts":{"tasks":3'))).toMatch(/summary says 3/);
+    expect(await refusal(text.replace('"counts":{"tasks":2', '"counts":{"tasks":3'))).toMatch(
+      /summary says 3/,
+    );
     expect(await refusal(text.replace(`,\n${text.split("\n")[5]}`, ""))).toMatch(/summary says 2/);
     expect(await refusal(text.replace(EXPORT_FORMAT, "something.else"))).toMatch(/not a proxy-agent/);
     expect(await refusal(text.replace('"version":1', '"version":2'))).toMatch(/version 2/);
     expect(await refusal(text.replace('"micro_steps"', '"secrets"'))).toMatch(/Unknown table "secrets"/);
     expect(await refusal(text.replace('"tables":{', '"tables":{ oops'))).toMatch(/not an export document/);
     expect(await refusal(`${text}{}`)).toMatch(/more after the end/);
-    expect(await refusal(text.replace('"live":{"focus":{"version":1', '"live":{"focus":{"version":"one"'))).toMatch(
-      /live state/,
-    );
+    expect(
+      await refusal(text.replace('"live":{"focus":{"version":1', '"live":{"focus":{"version":"one"')),
+    ).toMatch(/live state/);
   });
 
   it("refuses bytes that are not UTF-8", async () => {
@@ -330,7 +342,8 @@ describe("which tables an export holds", () => {
     const tables = results.map((r) => r.name).filter((name) => !INTERNAL_TABLE.test(name));
     const exported = new Set(["users", ...EXPORTED_TABLES.map((t) => t.name)]);
     const unclassified = tables.filter(
-      (name) => !exported.has(name) && EXCLUDED_TABLES[name] === undefined && SHARED_TABLES[name] === undefined,
+      (name) =>
+        !exported.has(name) && EXCLUDED_TABLES[name] === undefined && SHARED_TABLES[name] === undefined,
     );
     // A new table must be exported (format.ts EXPORTED_TABLES) or excluded with its reason.
     expect(unclassified).toEqual([]);
@@ -370,11 +383,15 @@ describe("which tables an export holds", () => {
         .all<{ detail: string }>();
       const steps = plan.results.map((r) => r.detail);
       // Every page is a range of one index (no scan of the table, no sort of all the user's rows).
-      expect(steps.filter((s) => s.startsWith("SCAN")), `${spec.name}: ${steps.join(" | ")}`).toEqual([]);
+      expect(
+        steps.filter((s) => s.startsWith("SCAN")),
+        `${spec.name}: ${steps.join(" | ")}`,
+      ).toEqual([]);
       if (spec.owner !== "template") {
-        expect(steps.filter((s) => s === "USE TEMP B-TREE FOR ORDER BY"), `${spec.name}: ${steps.join(" | ")}`).toEqual(
-          [],
-        );
+        expect(
+          steps.filter((s) => s === "USE TEMP B-TREE FOR ORDER BY"),
+          `${spec.name}: ${steps.join(" | ")}`,
+        ).toEqual([]);
       }
     }
     const accountColumns = (await tableColumns("users")).filter((c) => !ACCOUNT_OMIT.includes(c));

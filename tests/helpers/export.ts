@@ -1,10 +1,10 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
+import type { SliceOptions } from "../../src/features/export/job";
 import type { ExportMessage } from "../../src/features/export/messages";
 import type { ExportDto } from "../../src/features/export/schemas";
 import { QUEUE_NAMES } from "../../src/index";
 import { consumeExports } from "../../src/jobs/exports-consumer";
-import type { SliceOptions } from "../../src/features/export/job";
 import { BASE, call, callJson, callWith, type TestUser } from "./api";
 
 export type { ExportDto };
@@ -74,7 +74,8 @@ export async function drainExport(
   let slices = 0;
   while (pending.length > 0 && slices < maxSlices) {
     const { sent, result } = await runExportsQueue(pending, options);
-    if (result.retryMessages.length > 0) throw new Error(`a slice asked to be retried: ${JSON.stringify(result)}`);
+    if (result.retryMessages.length > 0)
+      throw new Error(`a slice asked to be retried: ${JSON.stringify(result)}`);
     slices += pending.length;
     await onSlice?.(slices);
     pending = sent;
