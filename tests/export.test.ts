@@ -62,8 +62,11 @@ async function readDocument(body: ReadableStream<Uint8Array>): Promise<ReadDocum
   const doc: Partial<ReadDocument> & { tables: ReadDocument["tables"] } = { tables: {} };
   for await (const item of readExport(body)) {
     if (item.kind === "header") doc.header = item.header;
-    else if (item.kind === "row") (doc.tables[item.table] ??= []).push(item.row);
-    else if (item.kind === "live") doc.live = item.live;
+    else if (item.kind === "row") {
+      const rows = doc.tables[item.table] ?? [];
+      rows.push(item.row);
+      doc.tables[item.table] = rows;
+    } else if (item.kind === "live") doc.live = item.live;
     else doc.counts = item.summary.counts;
   }
   if (!doc.header || !doc.live || !doc.counts) throw new Error("incomplete document");
