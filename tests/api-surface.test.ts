@@ -16,6 +16,8 @@ const PUBLIC_OPERATIONS = new Set([
   "get /api/v1/notifications/vapid-public-key",
   // A calendar subscription: the secret in the URL is the credential (calendar apps send no bearer).
   "get /api/v1/calendar/{token}.ics",
+  // A signed download link (a browser follows it): the signature is the credential.
+  "get /api/v1/export/{export_id}/download",
 ]);
 
 describe("OpenAPI document", () => {

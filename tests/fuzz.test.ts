@@ -7,6 +7,7 @@ import { type Assignment, delegate, registerAgent } from "./helpers/delegation";
 import { startFocus } from "./helpers/focus";
 import { inboxOf, notify } from "./helpers/notifications";
 import { type JsonSchema, openApiDocument } from "./helpers/openapi";
+import { newId } from "../src/lib/ids";
 import { fillPath, type PathIds } from "./helpers/path-ids";
 import { adoptPet } from "./helpers/pets";
 import { createTask } from "./helpers/tasks";
@@ -547,6 +548,8 @@ async function ownUser(): Promise<{ user: TestUser; ids: OwnIds }> {
       webhook_id: webhook.webhook_id,
       delivery_id: delivery.delivery_id,
       hook_id: hook.id,
+      // No route with a body takes an export's id: any id fills the type.
+      export_id: newId(),
     },
   };
 }

@@ -66,7 +66,11 @@ const CATALOG_ID_ROUTES = new Set([
  * bearer), so there is no "another user's id" to try. A wrong, rotated or revoked one is 404 for
  * everybody, and nobody but the owner can rotate or revoke it (tests/calendar.test.ts).
  */
-const CAPABILITY_ROUTES = new Set(["GET /api/v1/calendar/{token}.ics"]);
+const CAPABILITY_ROUTES = new Set([
+  "GET /api/v1/calendar/{token}.ics",
+  // A signed download link: its signature is the credential, bound to the export's id (tests/export.test.ts).
+  "GET /api/v1/export/{export_id}/download",
+]);
 
 const doc = await openApiDocument();
 // Deletes go last: were one wrongly allowed, it would hide what the routes after it do.
@@ -147,6 +151,7 @@ const placeholdersFor = (ids: Ids): Record<string, string> => ({
   [ids.webhook_id]: "{webhook_id}",
   [ids.delivery_id]: "{delivery_id}",
   [ids.hook_id]: "{hook_id}",
+  [ids.export_id]: "{export_id}",
 });
 
 /** A problem with everything that names the request itself (ids, request id) taken out. */
@@ -214,6 +219,7 @@ function secretsFor(request: { path: string; body: unknown }): string[] {
     aliceIds.notification_id,
     aliceIds.device_id,
     aliceIds.webhook_id,
+    aliceIds.export_id,
   ];
   return [...A_SECRETS, ...ids.filter((id) => !named.includes(id))];
 }
@@ -253,6 +259,7 @@ const missingIds: Ids = {
   webhook_id: newId(),
   delivery_id: `msg_${"0".repeat(32)}`,
   hook_id: newId(),
+  export_id: newId(),
 };
 const exercised = new Set<string>();
 
@@ -319,7 +326,12 @@ beforeAll(async () => {
     token: alice.token,
     body: { target_url: A_HOOK_URL, event: "task.completed" },
   });
+  const exported = await callJson<{ export_id: string }>("/api/v1/export", 202, {
+    token: alice.token,
+    body: { format: "json" },
+  });
   aliceIds = {
+    export_id: exported.export_id,
     webhook_id: webhook.webhook_id,
     delivery_id: delivery.delivery_id,
     hook_id: hook.id,

@@ -22,6 +22,8 @@ export interface PathIds {
   delivery_id: string;
   /** A REST hook subscription. */
   hook_id: string;
+  /** An account export job. */
+  export_id: string;
 }
 
 /** "/api/v1/tasks/{task_id}" with the task id of `ids`; throws for a parameter PathIds does not know. */
@@ -42,6 +44,7 @@ export function fillPath(template: string, ids: PathIds): string {
     webhook_id: ids.webhook_id,
     delivery_id: ids.delivery_id,
     hook_id: ids.hook_id,
+    export_id: ids.export_id,
   };
   return template.replace(/\{([^}]+)\}/g, (_match, name: string) => {
     const value = values[name];
