@@ -61,8 +61,16 @@ describe("the focus timer's snapshot", () => {
     expect(restored.ok).toBe(true);
     expect(await settingsOf(bob)).toEqual(await settingsOf(alice));
     const [a, b] = [await focusStateOf(alice), await focusStateOf(bob)];
-    const { session_id: aliceSession, task_id: _at, ...aliceRest } = a.session ?? { session_id: "", task_id: null };
-    const { session_id: bobSession, task_id: bobTaskId, ...bobRest } = b.session ?? { session_id: "", task_id: null };
+    const {
+      session_id: aliceSession,
+      task_id: _at,
+      ...aliceRest
+    } = a.session ?? { session_id: "", task_id: null };
+    const {
+      session_id: bobSession,
+      task_id: bobTaskId,
+      ...bobRest
+    } = b.session ?? { session_id: "", task_id: null };
     expect(bobRest).toEqual(aliceRest);
     expect(bobTaskId).toBe(bobTask.task_id);
     expect(bobSession).not.toBe(aliceSession);
@@ -70,7 +78,9 @@ describe("the focus timer's snapshot", () => {
     // The one alarm wakes Bob's timer when the restored work is over.
     expect(await alarmOf(timerOf(bob))).toBe(Date.parse(b.session?.ends_at ?? ""));
     // D1 has Bob's settings too (the analytics and a cold timer read them there).
-    const row = await env.DB.prepare("SELECT pomodoro_work_minutes AS m, long_break_every AS e FROM focus_settings WHERE user_id = ?")
+    const row = await env.DB.prepare(
+      "SELECT pomodoro_work_minutes AS m, long_break_every AS e FROM focus_settings WHERE user_id = ?",
+    )
       .bind(bob.id)
       .first();
     expect(row).toEqual({ m: 35, e: 3 });
@@ -110,11 +120,17 @@ describe("the focus timer's snapshot", () => {
     await focusAction(bob, "skip-break").catch(() => undefined);
     const keys = Object.keys(SETTING_LIMITS) as (keyof typeof SETTING_LIMITS)[];
     const settings = fc.record(
-      Object.fromEntries(keys.map((k) => [k, fc.integer({ min: SETTING_LIMITS[k][0], max: SETTING_LIMITS[k][1] })])),
+      Object.fromEntries(
+        keys.map((k) => [k, fc.integer({ min: SETTING_LIMITS[k][0], max: SETTING_LIMITS[k][1] })]),
+      ),
     );
     await fc.assert(
       fc.asyncProperty(settings, async (chosen) => {
-        await callJson("/api/v1/focus/enhanced/settings", 200, { method: "PATCH", token: alice.token, body: chosen });
+        await callJson("/api/v1/focus/enhanced/settings", 200, {
+          method: "PATCH",
+          token: alice.token,
+          body: chosen,
+        });
         const snapshot = await focusSnapshotOf(alice);
         expect(snapshot.timer).toBeNull();
         expect((await timerOf(bob).restoreSnapshot(bob.id, snapshot)).ok).toBe(true);
@@ -162,7 +178,8 @@ describe("the pet's snapshot", () => {
       .first();
     expect(row).toEqual({ id: b.pet_id, level: a.level, total_xp: a.total_xp, treats: a.treats });
     // The one alarm is set for when the restored pet will need attention.
-    const expectedAlarm = snapshot.pet && nextAttentionAt({ ...snapshot.pet, user_id: bob.id, pet_id: b.pet_id });
+    const expectedAlarm =
+      snapshot.pet && nextAttentionAt({ ...snapshot.pet, user_id: bob.id, pet_id: b.pet_id });
     expect(await alarmOf(petObject(bob))).toBe(expectedAlarm);
 
     const again = await petObject(bob).restoreSnapshot(bob.id, snapshot);

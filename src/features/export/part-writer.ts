@@ -33,11 +33,23 @@ export class PartWriter {
     return this.append(carry);
   }
 
-  /** Appends text; each time a part fills, hands it over (and waits for it to be stored). */
-  write(text: string): Promise<void> {
-    const bytes = encoder.encode(text);
-    this.bytes += bytes.length;
-    return this.append(bytes);
+  /**
+   * Appends text; each time a part fills, hands it over (and waits for it to be stored). The text is
+   * encoded straight into the part (no copy per row); only the text past a cut is encoded apart.
+   */
+  async write(text: string): Promise<void> {
+    const { read, written } = encoder.encodeInto(text, this.buffer.subarray(this.fill));
+    this.fill += written;
+    this.bytes += written;
+    if (read === text.length) {
+      if (this.fill === this.partSize) await this.full(new Uint8Array(0));
+      return;
+    }
+    // encodeInto stops before a character that does not fit whole (read never splits a surrogate
+    // pair): the rest goes through the byte path, which cuts the part exactly at its size.
+    const rest = encoder.encode(text.slice(read));
+    this.bytes += rest.length;
+    await this.append(rest);
   }
 
   private async append(bytes: Uint8Array): Promise<void> {
@@ -47,13 +59,15 @@ export class PartWriter {
       this.buffer.set(bytes.subarray(offset, offset + n), this.fill);
       this.fill += n;
       offset += n;
-      if (this.fill === this.partSize) {
-        // The rest may itself hold more than a part (a huge row): the next turns of the loop cut it,
-        // and a carry saved now is cut the same way when a resumed job starts from it.
-        await this.onPart(this.buffer, bytes.subarray(offset));
-        this.fill = 0;
-      }
+      // The rest may itself hold more than a part (a huge row): the next turns of the loop cut it,
+      // and a carry saved now is cut the same way when a resumed job starts from it.
+      if (this.fill === this.partSize) await this.full(bytes.subarray(offset));
     }
+  }
+
+  private async full(carry: Uint8Array): Promise<void> {
+    await this.onPart(this.buffer, carry);
+    this.fill = 0;
   }
 
   /** The bytes not yet handed over (the last part's, once everything is written). */
