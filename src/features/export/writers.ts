@@ -88,7 +88,9 @@ export async function writeJson(ctx: SerialContext, start: JsonStart): Promise<S
       c.sectionRows += 1;
       c.counts[spec.name] = (c.counts[spec.name] ?? 0) + 1;
       c.rows += 1;
-      await out.write(rowText(serialize(row), c.sectionRows === 1));
+      // Most rows store no part: no promise to wait for.
+      const stored = out.write(rowText(serialize(row), c.sectionRows === 1));
+      if (stored) await stored;
       if (ctx.shouldStop()) return "paused";
     }
     if (page.rows.length < pageRowsOf(spec)) {
@@ -134,7 +136,8 @@ export async function writeCsv(ctx: SerialContext, fresh: boolean): Promise<Seri
       c.counts.tasks = (c.counts.tasks ?? 0) + 1;
       c.counts.steps = (c.counts.steps ?? 0) + steps.length;
       c.rows += 1 + steps.length;
-      await out.write(text);
+      const stored = out.write(text);
+      if (stored) await stored;
       if (ctx.shouldStop()) return "paused";
     }
     if (page.tasks.length < CSV_PAGE_TASKS) c.phase = "end";
