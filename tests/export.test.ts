@@ -630,6 +630,18 @@ describe("a slice that dies", () => {
     expect(await exportOf(user, dto.export_id)).toEqual(done);
   });
 
+  it("fails, saying why, when the account is gone before the job starts", async () => {
+    const user = await createUser();
+    const { dto } = await startExport(user, "json");
+    await env.DB.prepare("DELETE FROM users WHERE id = ?").bind(user.id).run();
+    const { result } = await runExportsQueue([sliceMessage(dto.export_id, 0)]);
+    expect(result.explicitAcks).toHaveLength(1);
+    const row = await env.DB.prepare("SELECT status, error FROM exports WHERE id = ?")
+      .bind(dto.export_id)
+      .first();
+    expect(row).toEqual({ status: "failed", error: "The account no longer exists." });
+  });
+
   it("drops a malformed message and waits with one that came before its slice's turn", async () => {
     const user = await createUser();
     const { dto } = await startExport(user, "json");
@@ -672,6 +684,15 @@ describe("download links", () => {
     const bare = new URL(link);
     bare.searchParams.delete("signature");
     expect((await download(bare.toString())).status).toBe(422);
+  });
+
+  it("answer 410 when the file is gone though the export is not yet marked expired", async () => {
+    const other = await createUser();
+    const gone = await exportAccount(other, "csv");
+    await env.FILES.delete(`exports/${other.id}/${gone.export_id}.csv`);
+    const res = await download(gone.download_url ?? "");
+    expect(res.status).toBe(410);
+    expect((await problemOf(res)).code).toBe("export_expired");
   });
 
   it("stop working when the export expires; the cron deletes the file and marks it expired", async () => {

@@ -12,7 +12,7 @@ import { accountExports, type ExportCursor } from "../../db/schema";
 import type { Env } from "../../env";
 import { newId } from "../../lib/ids";
 import { nowIso } from "../../lib/time";
-import { ACCOUNT_OMIT, type LiveSection } from "./format";
+import { ACCOUNT_OMIT, EXPORTED_TABLES, type LiveSection } from "./format";
 import { takeLiveSnapshot } from "./live";
 import { countRows, readAccount } from "./pages";
 import { decodeCarry, encodeCarry, PART_BYTES, PartWriter } from "./part-writer";
@@ -182,7 +182,7 @@ class Slice {
     }
     const live = this.row.format === "json" ? await takeLiveSnapshot(this.env, this.row.userId) : null;
     const rowsTotal = await countRows(this.d1, this.row.userId, this.row.format);
-    this.statements(this.row.format === "json" ? 30 : 2);
+    this.statements(this.row.format === "json" ? EXPORTED_TABLES.length : 2);
     const saved = await this.db
       .update(accountExports)
       .set({ rowsTotal, live, updatedAt: nowIso() })
