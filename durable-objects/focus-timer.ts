@@ -1,5 +1,13 @@
 import { createDatabase } from "../src/db";
 import type { Env } from "../src/env";
+import type { FocusSnapshot } from "../src/features/export/format";
+import {
+  focusSnapshot,
+  type LiveResult,
+  parseFocusSnapshot,
+  type RestoreOptions,
+  restoredTimer,
+} from "../src/features/export/live";
 import { type FocusSettings, normalizeSettings } from "../src/features/focus/kinds";
 import {
   type ActionError,
@@ -161,6 +169,70 @@ export class FocusTimer extends LiveObject<TimerState> {
     const seq = this.apply(userId, result, now, answer);
     await this.writer.settle(endsSession(result));
     return { ok: true, status, state: this.dto(result.state, now, seq), replayed: false };
+  }
+
+  /**
+   * Everything this object holds for the user (settings, the timer), for an account export. What fell
+   * due is recorded first and every pending D1 write made, so D1's history agrees with the snapshot.
+   */
+  async snapshot(userId: string): Promise<LiveResult<FocusSnapshot>> {
+    try {
+      const now = Date.now();
+      const result = step(this.load(userId), null, now);
+      this.apply(userId, result, now);
+      await this.writer.settle(true);
+      const settings = await this.settingsFor(userId);
+      return { ok: true, value: focusSnapshot(settings, this.store.state() ?? null) };
+    } catch (error) {
+      return this.unavailable("focus snapshot failed", error);
+    }
+  }
+
+  /**
+   * Puts an exported snapshot in place for this user (a restore): the settings (D1 gets them too) and
+   * the timer, with the user's ids; the one alarm is armed for the restored timer's next moment.
+   * Refused (422) when the snapshot is not valid or newer than this server, and (409) while the user
+   * is in a work session of their own, which a restore must not end silently. Restoring the same
+   * snapshot again gives the same state.
+   */
+  async restoreSnapshot(
+    userId: string,
+    input: unknown,
+    options: RestoreOptions = {},
+  ): Promise<LiveResult<FocusStateDto>> {
+    const parsed = parseFocusSnapshot(input);
+    if (!parsed.ok) return parsed;
+    const snapshot = parsed.value;
+    const timer = snapshot.timer
+      ? await restoredTimer(snapshot.timer, userId, options)
+      : initialState(userId);
+    const now = Date.now();
+    const current = step(this.load(userId), null, now);
+    this.apply(userId, current, now);
+    const running = current.state.work;
+    if (running && running.session_id !== timer.work?.session_id) {
+      return {
+        ok: false,
+        error: {
+          status: 409,
+          code: "focus_session_running",
+          detail: "A focus session is running on this account; finish or abandon it before restoring.",
+        },
+      };
+    }
+    const settings = normalizeSettings(snapshot.settings);
+    const write: SettingsWrite = { user_id: userId, settings, updated_at: nowIso(now) };
+    this.store.commit(
+      {
+        state: timer,
+        meta: { settings },
+        messages: [],
+        outbox: [{ id: `settings:${newId()}`, kind: "settings", body: JSON.stringify(write) }],
+      },
+      now,
+    );
+    await this.writer.settle(true);
+    return { ok: true, value: this.dto(timer, now, this.store.seq()) };
   }
 
   override async alarm(): Promise<void> {

@@ -1,6 +1,15 @@
 import { createDatabase } from "../src/db";
 import type { Personality } from "../src/db/schema/pets";
 import type { Env } from "../src/env";
+import type { PetSnapshot } from "../src/features/export/format";
+import {
+  type LiveResult,
+  parsePetSnapshot,
+  petSnapshot,
+  type RestoreOptions,
+  restoredPet,
+  restoredPetId,
+} from "../src/features/export/live";
 import {
   nextAttentionAt,
   type PetAction,
@@ -230,6 +239,64 @@ export class PetState extends LiveObject<PetData> {
     this.apply(result, now, { seen: [seenKey] });
     await this.writer.settle(true);
     return true;
+  }
+
+  /**
+   * The pet as this object holds it (stats as of `stats_at`, nothing derived), or null without one, for
+   * an account export; pending D1 writes are made first, so D1's pet row and history agree with it.
+   */
+  async snapshot(userId: string): Promise<LiveResult<PetSnapshot>> {
+    const state = await this.held(userId);
+    if (state === "unavailable") return { ok: false, error: UNAVAILABLE };
+    try {
+      await this.writer.flush();
+    } catch (error) {
+      console.error(
+        JSON.stringify({ level: "error", message: "pet snapshot flush failed", error: String(error) }),
+      );
+      return { ok: false, error: UNAVAILABLE };
+    }
+    return { ok: true, value: petSnapshot(state ?? null) };
+  }
+
+  /**
+   * Puts an exported pet in place for this user (a restore): its care, growth, cooldowns and
+   * personality, with its own seed (the same picture). One pet per person: if the user has one, the
+   * restored pet takes its place and its id (so D1 keeps one row); else it gets the mapped id, or one
+   * derived from the old (the same each time). A snapshot without a pet changes nothing — pets are never
+   * taken away. The one alarm is armed for the restored pet's next moment. 422 for a snapshot that is not
+   * valid or newer than this server.
+   */
+  async restoreSnapshot(
+    userId: string,
+    input: unknown,
+    options: RestoreOptions = {},
+  ): Promise<LiveResult<PetDto | null>> {
+    const parsed = parsePetSnapshot(input);
+    if (!parsed.ok) return parsed;
+    const held = await this.held(userId);
+    if (held === "unavailable") return { ok: false, error: UNAVAILABLE };
+    const exported = parsed.value.pet;
+    const now = Date.now();
+    if (!exported) return { ok: true, value: held ? petDto(held, now, this.store.seq()) : null };
+    let existing = held?.pet_id;
+    try {
+      // D1 may hold a pet row this object never saw (written by a restore of the tables): take its id.
+      existing ??= (await storedPetOf(createDatabase(this.env.DB), userId))?.pet_id;
+    } catch (error) {
+      console.error(JSON.stringify({ level: "error", message: "pet lookup failed", error: String(error) }));
+      return { ok: false, error: UNAVAILABLE };
+    }
+    const petId = await restoredPetId(exported, userId, existing, options);
+    const state = restoredPet(exported, userId, petId);
+    const seq = this.apply(
+      { state, effects: [{ type: "signal", signal: "changed", at: now }], error: null },
+      now,
+      { force: true },
+    );
+    this.store.commit({ meta: { [LOOKED_UP]: true }, messages: [], outbox: [] }, now);
+    await this.writer.settle(true);
+    return { ok: true, value: petDto(state, now, seq) };
   }
 
   /** Resolves once every change so far is in D1: history readers ask this first, to read their own writes. */

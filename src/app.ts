@@ -9,6 +9,7 @@ import { deadLettersRouter } from "./features/dead-letters/routes";
 import { delegationRouter } from "./features/delegation/routes";
 import { docsPage } from "./features/docs/page";
 import { eventTypesRouter } from "./features/events/routes";
+import { exportRouter } from "./features/export/routes";
 import { focusRouter } from "./features/focus/routes";
 import { focusSocketRouter } from "./features/focus/socket-routes";
 import { gamificationRouter } from "./features/gamification/routes";
@@ -84,6 +85,7 @@ export function createApp() {
   app.route(`${API_PREFIX}/hooks`, hooksRouter);
   app.route(`${API_PREFIX}/calendar`, calendarRouter);
   app.route(`${API_PREFIX}/import`, importsRouter);
+  app.route(`${API_PREFIX}/export`, exportRouter);
   app.route(`${API_PREFIX}/analytics`, analyticsRouter);
   // Predictions, suggestions and models (BE-13): /predictions/*, /suggestions/now, /models.
   app.route(API_PREFIX, learningRouter);

@@ -1,6 +1,7 @@
 import type { FocusTimer } from "../durable-objects/focus-timer";
 import type { LeaderboardShard } from "../durable-objects/leaderboard-shard";
 import type { PetState } from "../durable-objects/pet-state";
+import type { ExportMessage } from "./features/export/messages";
 import type { ImportMessage } from "./features/imports/messages";
 import type { LearningMessage } from "./features/learning/messages";
 import type { Envelope } from "./lib/events/catalog";
@@ -14,7 +15,7 @@ export interface Env {
   /** Nightly training: pages of users to claim, and one training per user (features/learning). */
   LEARNING_QUEUE: Queue<LearningMessage>;
   /** Export jobs: one slice of one export per message (features/export). */
-  EXPORTS_QUEUE: Queue<unknown>;
+  EXPORTS_QUEUE: Queue<ExportMessage>;
   /** Import jobs: one slice of one import per message (features/imports). */
   IMPORTS_QUEUE: Queue<ImportMessage>;
   /** Account exports and uploaded import files. */

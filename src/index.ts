@@ -3,6 +3,7 @@ import type { Env } from "./env";
 import { sweepSilentAgents } from "./jobs/agent-sweeper";
 import { recordDeadLetters } from "./jobs/dead-letters";
 import { consumeEvents } from "./jobs/events-consumer";
+import { consumeExports } from "./jobs/exports-consumer";
 import { cleanUpExpired } from "./jobs/housekeeping";
 import { cleanUpImports, consumeImports } from "./jobs/imports-consumer";
 import { consumeLearning } from "./jobs/learning-consumer";
@@ -48,6 +49,7 @@ export default {
     if (batch.queue === QUEUE_NAMES.webhooks) return consumeWebhooks(batch, env);
     if (batch.queue === QUEUE_NAMES.learning) return consumeLearning(batch, env);
     if (batch.queue === QUEUE_NAMES.imports) return consumeImports(batch, env);
+    if (batch.queue === QUEUE_NAMES.exports) return consumeExports(batch, env);
     if (batch.queue === QUEUE_NAMES.deadLetters) return recordDeadLetters(batch, env);
     // A queue this Worker does not consume (a binding added before its consumer): its messages are
     // kept as dead letters (readable at GET /api/v1/admin/dead-letters), never logged and dropped.

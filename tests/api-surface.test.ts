@@ -22,6 +22,8 @@ const PUBLIC_OPERATIONS = new Set([
   "get /u/{handle}",
   "get /u/{handle}.png",
   "get /api/v1/social/profiles/{handle}",
+  // A signed download link (a browser follows it): the signature is the credential.
+  "get /api/v1/export/{export_id}/download",
 ]);
 
 /** Pages people open in a browser: their 404 is a page too (text/html), not problem+json. */

@@ -73,6 +73,8 @@ const CAPABILITY_ROUTES = new Set([
   // only its owner can revoke it (tests/social.test.ts).
   "GET /s/{code}",
   "GET /s/{code}.png",
+  // A signed download link: its signature is the credential, bound to the export's id (tests/export.test.ts).
+  "GET /api/v1/export/{export_id}/download",
 ]);
 
 /**
@@ -170,6 +172,7 @@ const placeholdersFor = (ids: Ids): Record<string, string> => ({
   [ids.hook_id]: "{hook_id}",
   [ids.share_id]: "{share_id}",
   [ids.import_id]: "{import_id}",
+  [ids.export_id]: "{export_id}",
 });
 
 /** A problem with everything that names the request itself (ids, request id) taken out. */
@@ -241,6 +244,7 @@ function secretsFor(request: { path: string; body: unknown }): string[] {
     aliceIds.webhook_id,
     aliceIds.share_id,
     aliceIds.import_id,
+    aliceIds.export_id,
   ];
   return [...A_SECRETS, ...ids.filter((id) => !named.includes(id))];
 }
@@ -282,6 +286,7 @@ const missingIds: Ids = {
   hook_id: newId(),
   share_id: newId(),
   import_id: newId(),
+  export_id: newId(),
 };
 const exercised = new Set<string>();
 
@@ -353,9 +358,14 @@ beforeAll(async () => {
     body: { kind: "task", ref_id: first.task_id },
   });
   const imported = await preview(alice, "csv", `Title\n${A_IMPORTED_TITLE}\n`, { title: "Title" });
+  const exported = await callJson<{ export_id: string }>("/api/v1/export", 202, {
+    token: alice.token,
+    body: { format: "json" },
+  });
   aliceIds = {
     share_id: shared.share_id,
     import_id: imported.import_id,
+    export_id: exported.export_id,
     webhook_id: webhook.webhook_id,
     delivery_id: delivery.delivery_id,
     hook_id: hook.id,

@@ -9,6 +9,7 @@ import {
 } from "../db/schema";
 import type { Env } from "../env";
 import { THROTTLE_WINDOW_MS } from "../features/auth/throttle";
+import { sweepExports } from "../features/export/cleanup";
 import { nowIso } from "../lib/time";
 
 /** Clients retry within minutes; a day covers any sane retry policy (Stripe keeps keys 24 h too). */
@@ -38,12 +39,13 @@ export function idAt(ms: number): string {
  * lock have both lapsed, and webhook deliveries (finished ones) and attempts past their 30 days. Each
  * run is idempotent: it only deletes what is already expired. Logged predictions go after 180 days
  * (model versions and learning runs are pruned by the training that writes a new one:
- * features/learning/model-store.ts, runs.ts pruneRuns).
+ * features/learning/model-store.ts, runs.ts pruneRuns). Exports past their 7 days lose their files, and
+ * export jobs that stopped moving are resumed or given up (features/export/cleanup.ts).
  */
 export async function cleanUpExpired(env: Env, now = Date.now()): Promise<void> {
   const db = createDatabase(env.DB);
   const logCutoff = nowIso(now - WEBHOOK_LOG_RETENTION_MS);
-  await db.batch([
+  const batch = db.batch([
     db.delete(idempotencyKeys).where(lt(idempotencyKeys.createdAt, nowIso(now - IDEMPOTENCY_TTL_MS))),
     db
       .delete(loginThrottles)
@@ -89,4 +91,5 @@ export async function cleanUpExpired(env: Env, now = Date.now()): Promise<void> 
       ),
     ),
   ]);
+  await Promise.all([batch, sweepExports(env, now)]);
 }

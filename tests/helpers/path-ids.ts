@@ -26,6 +26,8 @@ export interface PathIds {
   share_id: string;
   /** An uploaded file's import (a preview). */
   import_id: string;
+  /** An account export job. */
+  export_id: string;
 }
 
 /** "/api/v1/tasks/{task_id}" with the task id of `ids`; throws for a parameter PathIds does not know. */
@@ -48,6 +50,7 @@ export function fillPath(template: string, ids: PathIds): string {
     hook_id: ids.hook_id,
     share_id: ids.share_id,
     import_id: ids.import_id,
+    export_id: ids.export_id,
   };
   return template.replace(/\{([^}]+)\}/g, (_match, name: string) => {
     const value = values[name];

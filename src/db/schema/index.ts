@@ -2,6 +2,7 @@ export * from "./analytics";
 export * from "./calendar";
 export * from "./delegation";
 export * from "./events";
+export * from "./exports";
 export * from "./focus";
 export * from "./gamification";
 export * from "./guards";

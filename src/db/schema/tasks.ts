@@ -90,6 +90,8 @@ export const microSteps = sqliteTable(
   (t) => [
     index("micro_steps_task_position").on(t.taskId, t.position),
     index("micro_steps_user").on(t.userId, t.status),
+    // A user's steps in id order: an export pages through them by key (never OFFSET).
+    index("micro_steps_user_id").on(t.userId, t.id),
     check("micro_steps_minutes_check", sql`${t.estimatedMinutes} BETWEEN 1 AND 10`),
   ],
 );
@@ -106,5 +108,7 @@ export const taskDependencies = sqliteTable(
   (t) => [
     primaryKey({ columns: [t.taskId, t.dependsOnId] }),
     index("task_dependencies_target").on(t.dependsOnId),
+    // A user's dependencies in key order, for an export's keyset pages.
+    index("task_dependencies_user").on(t.userId, t.taskId, t.dependsOnId),
   ],
 );

@@ -19,6 +19,8 @@ export const SCOPES = [
   "analytics:write",
   "social:read",
   "social:write",
+  "export:read",
+  "export:write",
   "admin",
 ] as const;
 export type Scope = (typeof SCOPES)[number];
