@@ -6,6 +6,7 @@ import { BEARER_SECURITY, errorResponses, jsonBody, jsonResponse, pageResponse }
 import { pageAfter, withNextLink } from "../../lib/pagination";
 import { requireAuth } from "../../middleware/auth";
 import { usePrimarySession } from "../../middleware/database";
+import { petRecordSettled } from "../pets/service";
 import { forgetShareCard } from "./card-cache";
 import { ownProfile, publicView, putProfile } from "./profile-service";
 import {
@@ -122,7 +123,9 @@ export const publicProfileRoute = createRoute({
 const createShareHandler: AppRouteHandler<typeof createShareRoute> = async (c) => {
   const input = c.req.valid("json");
   const result = await idempotently(c, "social.share", input, (idem) =>
-    createShare(c.var.db, c.env.API_BASE_URL, c.var.principal.userId, input, idem),
+    createShare(c.var.db, c.env.API_BASE_URL, c.var.principal.userId, input, idem, () =>
+      petRecordSettled(c.env, c.var.principal.userId),
+    ),
   );
   return c.json(result.body, 201);
 };
