@@ -95,8 +95,10 @@ export const putProfileRoute = createRoute({
   summary: "Set your handle, whether your profile is public, and what it showcases",
   description:
     "Off by default: `public` must be true for /u/{handle} to answer. Handles are 3–30 letters, digits or " +
-    "underscores, unique whatever their case (409 when taken); reserved words (admin, support, me, api …) " +
-    `are refused with 422. The showcase lists at most ${MAX_SHOWCASE_ITEMS} items, each kind once; a task ` +
+    "underscores, unique whatever their case (409 when taken, hidden profiles included, or let go of by " +
+    "someone else within 30 days); reserved words (admin, support, me, api …, also with digits or " +
+    "underscores around them, and anything starting with proxy or official) are refused with 422. A handle " +
+    `you change is kept for you 30 days. The showcase lists at most ${MAX_SHOWCASE_ITEMS} items, each kind once; a task ` +
     "item names one of your tasks (422 naming the field otherwise) and is the only way a task's title is shown.",
   security: BEARER_SECURITY,
   middleware: write,
