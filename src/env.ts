@@ -1,6 +1,7 @@
 import type { FocusTimer } from "../durable-objects/focus-timer";
 import type { LeaderboardShard } from "../durable-objects/leaderboard-shard";
 import type { PetState } from "../durable-objects/pet-state";
+import type { ErasureMessage } from "./features/account/messages";
 import type { LearningMessage } from "./features/learning/messages";
 import type { Envelope } from "./lib/events/catalog";
 
@@ -16,6 +17,8 @@ export interface Env {
   EXPORTS_QUEUE: Queue<unknown>;
   /** Import jobs: one slice of one import per message (features/imports). */
   IMPORTS_QUEUE: Queue<unknown>;
+  /** Deleting accounts: deletions to finish, and sweeps after them (features/account). */
+  ERASURE_QUEUE: Queue<ErasureMessage>;
   /** Account exports and uploaded import files. */
   FILES: R2Bucket;
   /** One live focus timer per user, addressed by `idFromName(userId)`. */
@@ -43,6 +46,8 @@ export interface Env {
   MAX_BODY_BYTES: string;
   /** Minutes without a heartbeat or move after which an agent counts as offline. */
   AGENT_OFFLINE_MINUTES?: string;
+  /** Rows one chunk of an account's erasure deletes at most (default 1,000; src/features/account). */
+  ERASURE_CHUNK_ROWS?: string;
   /** Accounts (comma-separated emails) that may mint API tokens with the "admin" scope. */
   ADMIN_EMAILS?: string;
   /** How many Durable Objects the leaderboards are spread over (by hash of user id). */

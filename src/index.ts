@@ -2,8 +2,9 @@ import { createApp } from "./app";
 import type { Env } from "./env";
 import { sweepSilentAgents } from "./jobs/agent-sweeper";
 import { recordDeadLetters } from "./jobs/dead-letters";
+import { consumeErasure } from "./jobs/erasure-consumer";
 import { consumeEvents } from "./jobs/events-consumer";
-import { cleanUpExpired } from "./jobs/housekeeping";
+import { cleanUpExpired, resumeDeletions } from "./jobs/housekeeping";
 import { consumeLearning } from "./jobs/learning-consumer";
 import { scheduleNightlyTraining } from "./jobs/learning-cron";
 import { sweepNotifications } from "./jobs/notification-sweeper";
@@ -35,6 +36,7 @@ export const QUEUE_NAMES = {
   learning: "pap-learning",
   exports: "pap-exports",
   imports: "pap-imports",
+  erasure: "pap-erasure",
   deadLetters: "pap-dead-letters",
 } as const;
 
@@ -46,6 +48,7 @@ export default {
     if (batch.queue === QUEUE_NAMES.notifications) return consumeNotifications(batch, env);
     if (batch.queue === QUEUE_NAMES.webhooks) return consumeWebhooks(batch, env);
     if (batch.queue === QUEUE_NAMES.learning) return consumeLearning(batch, env);
+    if (batch.queue === QUEUE_NAMES.erasure) return consumeErasure(batch, env);
     if (batch.queue === QUEUE_NAMES.deadLetters) return recordDeadLetters(batch, env);
     // A queue this Worker does not consume (a binding added before its consumer): its messages are
     // kept as dead letters (readable at GET /api/v1/admin/dead-letters), never logged and dropped.
@@ -80,6 +83,7 @@ export default {
       reconcileOutbox(env),
       reconcileWebhookDeliveries(env),
       cleanUpExpired(env),
+      resumeDeletions(env),
       sweepSilentAgents(env),
     ];
     ctx.waitUntil(Promise.all(jobs).then(() => undefined));

@@ -106,5 +106,7 @@ export const taskDependencies = sqliteTable(
   (t) => [
     primaryKey({ columns: [t.taskId, t.dependsOnId] }),
     index("task_dependencies_target").on(t.dependsOnId),
+    // Erasing an account finds its rows by owner (src/features/account/erase-plan.ts).
+    index("task_dependencies_user").on(t.userId),
   ],
 );

@@ -88,6 +88,25 @@ export function deleteSharesStatements(db: Database, templateIds: SQLWrapper) {
   ];
 }
 
+/**
+ * Forgets a person as an importer (their account is being deleted): each template they imported counts
+ * one person fewer, and their records go. Run both in one batch: the count falls once per record, and
+ * a second run finds no record left, so it changes nothing.
+ */
+export function forgetImporterStatements(db: Database, userId: string) {
+  const imported = db
+    .select({ id: templateShareUses.templateId })
+    .from(templateShareUses)
+    .where(eq(templateShareUses.userId, userId));
+  return [
+    db
+      .update(templateShares)
+      .set({ uses: sql`max(${templateShares.uses} - 1, 0)` })
+      .where(inArray(templateShares.templateId, imported)),
+    db.delete(templateShareUses).where(eq(templateShareUses.userId, userId)),
+  ] as const;
+}
+
 /** The popular list's keyset cursor: uses, times applied, created_at, then the id for ties. */
 export const POPULAR_CURSOR_PATTERN = /^\d{1,12} \d{1,12} [0-9TZ:.+-]{1,40} [A-Za-z0-9_.:-]{1,64}$/;
 
