@@ -529,7 +529,7 @@ function capturingQueue(sent: Sent[]): Queue<ErasureMessage> {
 }
 
 /** Hands these messages to the Worker as one delivery of the erasure queue; what it acked and retried. */
-async function runErasureQueue(bodies: ErasureMessage[], bindings: Partial<typeof env> = {}) {
+async function runErasureQueue(bodies: readonly unknown[], bindings: Partial<typeof env> = {}) {
   const batch = createMessageBatch<unknown>(
     QUEUE_NAMES.erasure,
     bodies.map((body) => ({
@@ -1074,6 +1074,33 @@ describe("the sweep a minute after a deletion", () => {
     expect(result.explicitAcks).toHaveLength(2);
     expect(await rowsMentioning(user.id)).toEqual(before);
     expect(await callJson("/api/v1/auth/me", 200, { token: user.token })).toMatchObject({ id: user.id });
+  });
+
+  it("drops a malformed message, and retries an account whose erasure failed until it goes through", async () => {
+    const user = await createUser();
+    await env.DB.prepare("UPDATE users SET deleting_at = ? WHERE id = ?")
+      .bind(new Date().toISOString(), user.id)
+      .run();
+    const broken = {
+      list: async () => {
+        throw new Error("R2 is unreachable");
+      },
+    } as unknown as R2Bucket;
+    const failed = await runErasureQueue(
+      [
+        { type: "wipe", user_id: 7 },
+        { type: "erase", user_id: user.id },
+      ],
+      {
+        FILES: broken,
+      },
+    );
+    expect(failed.explicitAcks).toHaveLength(1);
+    expect(failed.retryMessages).toHaveLength(1);
+    expect(await traces([user.id])).not.toEqual([]);
+    const retried = await runErasureQueue([{ type: "erase", user_id: user.id }]);
+    expect(retried.explicitAcks).toHaveLength(1);
+    expect(await traces([user.id])).toEqual([]);
   });
 
   it("does an account once however many of its sweeps a delivery holds", async () => {
