@@ -16,7 +16,7 @@ export async function accountExists(db: Database, userId: string): Promise<boole
   return (await accountLookup(db, userId).get()) !== undefined;
 }
 
-/** The one-row read behind `accountExists` (tests tell it apart from a route's own reads). */
+/** The one-row read behind `accountExists` (tests recognise it by its SQL). */
 export const accountLookup = (db: Database, userId: string) =>
   db
     .select({ id: users.id })
