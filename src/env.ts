@@ -3,6 +3,7 @@ import type { LeaderboardShard } from "../durable-objects/leaderboard-shard";
 import type { PetState } from "../durable-objects/pet-state";
 import type { ExportMessage } from "./features/export/messages";
 import type { ImportMessage } from "./features/imports/messages";
+import type { ErasureMessage } from "./features/account/messages";
 import type { LearningMessage } from "./features/learning/messages";
 import type { Envelope } from "./lib/events/catalog";
 
@@ -18,6 +19,8 @@ export interface Env {
   EXPORTS_QUEUE: Queue<ExportMessage>;
   /** Import jobs: one slice of one import per message (features/imports). */
   IMPORTS_QUEUE: Queue<ImportMessage>;
+  /** Deleting accounts: deletions to finish, and sweeps after them (features/account). */
+  ERASURE_QUEUE: Queue<ErasureMessage>;
   /** Account exports and uploaded import files. */
   FILES: R2Bucket;
   /** One live focus timer per user, addressed by `idFromName(userId)`. */
@@ -45,6 +48,8 @@ export interface Env {
   MAX_BODY_BYTES: string;
   /** Minutes without a heartbeat or move after which an agent counts as offline. */
   AGENT_OFFLINE_MINUTES?: string;
+  /** Rows one chunk of an account's erasure deletes at most (default 1,000; src/features/account). */
+  ERASURE_CHUNK_ROWS?: string;
   /** Accounts (comma-separated emails) that may mint API tokens with the "admin" scope. */
   ADMIN_EMAILS?: string;
   /** How many Durable Objects the leaderboards are spread over (by hash of user id). */

@@ -4,9 +4,11 @@
  * version refused, ids carried over to the restored account's). The objects call these; the export
  * job takes the snapshots through `takeLiveSnapshot`.
  */
+
 import type { z } from "@hono/zod-openapi";
 import type { Env } from "../../env";
 import { sha256Hex } from "../../lib/ids";
+import type { LiveRefusal } from "../../lib/live-refusal";
 import type { FocusSettings } from "../focus/kinds";
 import type { TimerState } from "../focus/machine";
 import type { PetState as PetData } from "../pets/care";
@@ -19,12 +21,8 @@ import {
   PetSnapshotSchema,
 } from "./format";
 
-/** Why an object refused a snapshot, as the API would say it. */
-export interface LiveRefusal {
-  status: 404 | 409 | 422 | 503;
-  code: string;
-  detail: string;
-}
+/** Why an object refused a snapshot, as the API would say it (its account gone: 401). */
+export type { LiveRefusal };
 
 export type LiveResult<T> = { ok: true; value: T } | { ok: false; error: LiveRefusal };
 
