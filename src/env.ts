@@ -1,9 +1,9 @@
 import type { FocusTimer } from "../durable-objects/focus-timer";
 import type { LeaderboardShard } from "../durable-objects/leaderboard-shard";
 import type { PetState } from "../durable-objects/pet-state";
+import type { ErasureMessage } from "./features/account/messages";
 import type { ExportMessage } from "./features/export/messages";
 import type { ImportMessage } from "./features/imports/messages";
-import type { ErasureMessage } from "./features/account/messages";
 import type { LearningMessage } from "./features/learning/messages";
 import type { Envelope } from "./lib/events/catalog";
 
