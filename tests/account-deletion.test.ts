@@ -1501,7 +1501,7 @@ describe("the live objects of a deleted account", () => {
 });
 
 describe("template codes of a deleted account", () => {
-  it("forgets its imports both ways: others' records of its templates go, what it imported counts it no more", async () => {
+  it("forgets its imports both ways: others' records of its templates go, and its own records of what it imported", async () => {
     const [alice, bob, carol] = [await createUser(), await createUser(), await createUser()];
     const mine = await createTemplate(alice, { name: "Alice's", template_id: uniqueTemplateId() });
     const theirs = await createTemplate(bob, { name: "Bob's", template_id: uniqueTemplateId() });
@@ -1538,18 +1538,18 @@ describe("template codes of a deleted account", () => {
     );
 
     expect((await deleteAccount(alice.token, { password: alice.password })).status).toBe(204);
-    // Bob's record of importing Alice's template went (his copy is his and stays); Bob's template
-    // counts one person fewer.
+    // Bob's record of importing Alice's template went (his copy is his and stays); Bob's template still
+    // counts the two people who imported it (a use count is a number, not a record of the person).
     expect(await usesRows("template_id = ?", aliceTemplate)).toBe(0);
     expect(await usesRows("user_id = ?", alice.id)).toBe(0);
-    expect(await templateShareOf(bob, theirs.template_id)).toMatchObject({ uses: 1 });
+    expect(await templateShareOf(bob, theirs.template_id)).toMatchObject({ uses: 2 });
     const bobs = await callJson<{ name: string }[]>("/api/v1/templates?mine=true&limit=100", 200, {
       token: bob.token,
     });
     expect(bobs.map((t) => t.name)).toContain("Alice's");
-    // A sweep later (the account is gone) counts nothing down again.
+    // A sweep later (the account is gone) changes nothing.
     await runErasureQueue([{ type: "sweep", user_id: alice.id }]);
-    expect(await templateShareOf(bob, theirs.template_id)).toMatchObject({ uses: 1 });
+    expect(await templateShareOf(bob, theirs.template_id)).toMatchObject({ uses: 2 });
     expect(await traces([alice.id, aliceTemplate])).toEqual([]);
   });
 });

@@ -78,9 +78,8 @@ export const importItems = sqliteTable(
   },
   (t) => [
     primaryKey({ columns: [t.importId, t.ref] }),
-    index("import_items_external")
-      .on(t.userId, t.source, t.externalId)
-      .where(sql`${t.externalId} IS NOT NULL`),
+    // Serves both the duplicate check (user, source, external id) and erasing an account (user).
+    index("import_items_user").on(t.userId, t.source, t.externalId),
     check("import_items_outcome_check", sql`${t.outcome} IN ('created','duplicate')`),
   ],
 );
