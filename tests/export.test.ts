@@ -729,3 +729,47 @@ describe("jobs that stop moving", () => {
     expect(failed.error).toMatch(/stopped making progress/);
   });
 });
+
+describe("the expiry sweep", () => {
+  it("expires more files than one run takes, within D1's parameter limit, and moves on each run", async () => {
+    const users = [await createUser(), await createUser()];
+    const now = Date.now();
+    const ids: string[] = [];
+    // 130 completed exports whose links lapsed (more than one run's 100), with their files.
+    for (let i = 0; i < 130; i++) {
+      const user = users[i % 2] as TestUser;
+      const id = crypto.randomUUID();
+      const key = `exports/${user.id}/${id}.csv`;
+      const at = new Date(now - 8 * 24 * 3_600_000 + i * 1000).toISOString();
+      const expires = new Date(now - 24 * 3_600_000 + (i % 7) * 1000).toISOString();
+      await env.DB.prepare(
+        `INSERT INTO exports (id, user_id, format, status, r2_key, rows_written, bytes, created_at, updated_at,
+           completed_at, expires_at) VALUES (?1, ?2, 'csv', 'completed', ?3, 1, 3, ?4, ?4, ?4, ?5)`,
+      )
+        .bind(id, user.id, key, at, expires)
+        .run();
+      await env.FILES.put(key, "a,b");
+      ids.push(id);
+    }
+    const { queue } = capturingExportsQueue();
+    const sweeps: number[] = [];
+    for (let run = 0; run < 5; run++) {
+      // As the cron runs it: an error here (a statement D1 refuses) would fail the whole housekeeping.
+      const { expired } = await sweepExports({ ...env, EXPORTS_QUEUE: queue }, now);
+      sweeps.push(expired);
+      if (expired === 0) break;
+    }
+    expect(sweeps[0]).toBe(100);
+    expect(sweeps.at(-1)).toBe(0);
+    const { results } = await env.DB.prepare(
+      `SELECT status, count(*) AS n FROM exports WHERE user_id IN (?1, ?2) GROUP BY status`,
+    )
+      .bind(users[0]?.id, users[1]?.id)
+      .all();
+    expect(results).toEqual([{ status: "expired", n: 130 }]);
+    for (const user of users) {
+      expect((await env.FILES.list({ prefix: `exports/${user.id}/` })).objects).toEqual([]);
+    }
+    await cleanUpExpired({ ...env, EXPORTS_QUEUE: queue }, now);
+  });
+});

@@ -3,7 +3,7 @@
  * marked expired; jobs that stopped moving (a queue message lost, a consumer that kept dying) get their
  * slice's message again, and after an hour without progress are marked failed.
  */
-import { and, eq, inArray, isNull, lt, or, sql } from "drizzle-orm";
+import { and, isNull, lt, or, sql } from "drizzle-orm";
 import { createDatabase } from "../../db";
 import { accountExports } from "../../db/schema";
 import type { Env } from "../../env";
@@ -26,10 +26,11 @@ export async function sweepExports(
   const db = createDatabase(env.DB);
   const [expired, stalled] = await db.batch([
     db
-      .select({ id: accountExports.id, key: accountExports.r2Key })
+      .select({ id: accountExports.id, key: accountExports.r2Key, expiresAt: accountExports.expiresAt })
       .from(accountExports)
-      // Literal status, so SQLite uses the partial index of completed exports.
+      // Literal status, so SQLite uses the partial index of completed exports (in its order).
       .where(sql`${accountExports.status} = 'completed' AND ${accountExports.expiresAt} <= ${nowIso(now)}`)
+      .orderBy(accountExports.expiresAt, accountExports.id)
       .limit(EXPIRED_SWEEP),
     db
       .select({ id: accountExports.id, slice: accountExports.slice, updatedAt: accountExports.updatedAt })
@@ -42,20 +43,17 @@ export async function sweepExports(
       )
       .limit(STALLED_SWEEP),
   ]);
-  if (expired.length > 0) {
+  const last = expired.at(-1);
+  if (last) {
     // The files first: a run that dies between the two deletes them again next time, harmlessly.
     await env.FILES.delete(expired.map((e) => e.key));
+    // Marked by a condition, not by listing the ids (which would bind more than D1's 100 parameters):
+    // the rows up to the last one read, in the order read — exactly those whose files just went.
     await db
       .update(accountExports)
       .set({ status: "expired", updatedAt: nowIso(now) })
       .where(
-        and(
-          inArray(
-            accountExports.id,
-            expired.map((e) => e.id),
-          ),
-          eq(accountExports.status, "completed"),
-        ),
+        sql`${accountExports.status} = 'completed' AND ${accountExports.expiresAt} <= ${nowIso(now)} AND (${accountExports.expiresAt}, ${accountExports.id}) <= (${last.expiresAt}, ${last.id})`,
       );
   }
   let failed = 0;
