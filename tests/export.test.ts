@@ -1,8 +1,8 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { sweepExports } from "../src/features/export/cleanup";
+import { sweepExports, sweepOrphanExports } from "../src/features/export/cleanup";
 import { ACCOUNT_OMIT, EXPORTED_TABLES, type LiveSection } from "../src/features/export/format";
-import { EXPORT_TTL_MS } from "../src/features/export/job";
+import { EXPORT_TTL_MS, LEASE_MS } from "../src/features/export/job";
 import { sliceMessage } from "../src/features/export/messages";
 import { pageSql } from "../src/features/export/pages";
 import { type ExportItem, readExport } from "../src/features/export/reader";
@@ -476,6 +476,12 @@ function faultyFiles(faults: {
   loseAnswerOf?: number;
   /** Completes, then throws as if the answer were lost (and R2 stays unreachable for the slice). */
   loseCompletion?: boolean;
+  /** Runs before the nth part is stored (the seam where another request may act). */
+  beforePart?: (n: number) => Promise<void>;
+  /** Runs before a whole file is put. */
+  beforePut?: () => Promise<void>;
+  /** Receives the id of every multipart upload created. */
+  created?: string[];
 }) {
   let completed = false;
   let parts = 0;
@@ -485,6 +491,7 @@ function faultyFiles(faults: {
         if (prop === "uploadPart") {
           return async (n: number, body: Uint8Array) => {
             parts += 1;
+            await faults.beforePart?.(parts);
             if (parts === faults.failBefore) throw new Error("R2: network connection lost");
             const uploaded = await target.uploadPart(n, body);
             if (parts === faults.loseAnswerOf) throw new Error("R2: network connection lost");
@@ -506,8 +513,17 @@ function faultyFiles(faults: {
   return new Proxy(env.FILES, {
     get(target, prop) {
       if (prop === "createMultipartUpload") {
-        return async (key: string, options?: R2MultipartOptions) =>
-          wrap(await target.createMultipartUpload(key, options));
+        return async (key: string, options?: R2MultipartOptions) => {
+          const upload = await target.createMultipartUpload(key, options);
+          faults.created?.push(upload.uploadId);
+          return wrap(upload);
+        };
+      }
+      if (prop === "put") {
+        return async (...args: Parameters<R2Bucket["put"]>) => {
+          await faults.beforePut?.();
+          return target.put(...args);
+        };
       }
       if (prop === "resumeMultipartUpload") {
         return (key: string, id: string) => wrap(target.resumeMultipartUpload(key, id));
@@ -651,6 +667,109 @@ describe("a slice that dies", () => {
     expect(early.result.retryMessages).toHaveLength(1);
     expect((await exportOf(user, dto.export_id)).status).toBe("queued");
   });
+
+  /** What account deletion does to an export mid-way: its row and the files under its prefix go. */
+  async function eraseExports(userId: string) {
+    await env.DB.prepare("DELETE FROM exports WHERE user_id = ?").bind(userId).run();
+    const listed = await env.FILES.list({ prefix: `exports/${userId}/` });
+    if (listed.objects.length > 0) await env.FILES.delete(listed.objects.map((o) => o.key));
+  }
+  const filesOf = async (userId: string) =>
+    (await env.FILES.list({ prefix: `exports/${userId}/` })).objects.map((o) => o.key);
+  const aborted = async (key: string, uploadId: string) => {
+    const upload = env.FILES.resumeMultipartUpload(key, uploadId);
+    return upload.uploadPart(9, new Uint8Array(10)).then(
+      () => false,
+      () => true,
+    );
+  };
+
+  it("deletes a whole file it put after the account was deleted", async () => {
+    const user = await createUser();
+    await createTask(user, { title: "Small account" });
+    const { dto } = await startExport(user, "json");
+    const files = faultyFiles({ beforePut: () => eraseExports(user.id) });
+    const { result } = await runExportsQueue([sliceMessage(dto.export_id, 0)], {}, { FILES: files });
+    expect(result.explicitAcks).toHaveLength(1);
+    expect(await filesOf(user.id)).toEqual([]);
+  });
+
+  it("aborts its upload when the account is deleted between two parts, leaving nothing", async () => {
+    const user = await bulkUser();
+    const { dto } = await startExport(user, "json");
+    const created: string[] = [];
+    const files = faultyFiles({
+      created,
+      beforePart: async (n) => {
+        if (n === 2) await eraseExports(user.id);
+      },
+    });
+    const { result } = await runExportsQueue([sliceMessage(dto.export_id, 0)], {}, { FILES: files });
+    expect(result.explicitAcks).toHaveLength(1);
+    expect(await filesOf(user.id)).toEqual([]);
+    expect(created).toHaveLength(1);
+    expect(await aborted(`exports/${user.id}/${dto.export_id}.json`, created[0] ?? "")).toBe(true);
+  });
+
+  it("names its upload on the row before the first part, so failing before any part still aborts it", async () => {
+    const user = await bulkUser();
+    const { dto } = await startExport(user, "json");
+    await failingSlice(user, dto.export_id, faultyFiles({ failBefore: 1 }));
+    const row = await env.DB.prepare("SELECT upload_id, r2_key, cursor FROM exports WHERE id = ?")
+      .bind(dto.export_id)
+      .first<{ upload_id: string | null; r2_key: string; cursor: string | null }>();
+    expect(row?.cursor).toBeNull();
+    expect(row?.upload_id).toBeTruthy();
+    await runExportsQueue(
+      [sliceMessage(dto.export_id, 0)],
+      {},
+      { FILES: faultyFiles({ failBefore: 1 }) },
+      EXPORTS_MAX_RETRIES + 1,
+    );
+    expect((await exportOf(user, dto.export_id)).status).toBe("failed");
+    expect(await aborted(row?.r2_key ?? "", row?.upload_id ?? "")).toBe(true);
+  });
+
+  it("deletes the file of a job given up, even one already put whole", async () => {
+    const user = await createUser();
+    const { dto } = await startExport(user, "csv");
+    const key = `exports/${user.id}/${dto.export_id}.csv`;
+    // The file was put, and then the job's end was never recorded (D1 unreachable until the end).
+    await env.FILES.put(key, "type,task_id\r\n");
+    const { queue } = capturingExportsQueue();
+    await sweepExports({ ...env, EXPORTS_QUEUE: queue }, Date.now() + 61 * MINUTE);
+    expect((await exportOf(user, dto.export_id)).status).toBe("failed");
+    expect(await env.FILES.head(key)).toBeNull();
+  });
+
+  it("writes nothing once its own lease has run out, and hands the job to the retry", async () => {
+    const clock = freezeClock();
+    const user = await createUser();
+    await createTask(user, { title: "Slow slice" });
+    const { dto } = await startExport(user, "json");
+    // The slice stalls for longer than its lease just before writing the file (here: reading the account).
+    const slow = new Proxy(env.DB, {
+      get(target, prop) {
+        if (prop === "prepare") {
+          return (query: string) => {
+            if (query.startsWith("SELECT * FROM users WHERE id")) clock.tick(LEASE_MS);
+            return target.prepare(query);
+          };
+        }
+        const value = Reflect.get(target, prop);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const { result } = await runExportsQueue([sliceMessage(dto.export_id, 0)], {}, { DB: slow });
+    expect(result.retryMessages).toHaveLength(1);
+    expect(await filesOf(user.id)).toEqual([]);
+    const row = await env.DB.prepare("SELECT status, lease_id FROM exports WHERE id = ?")
+      .bind(dto.export_id)
+      .first();
+    expect(row).toEqual({ status: "running", lease_id: null });
+    await runExportsQueue([sliceMessage(dto.export_id, 0)], {}, {}, 2);
+    expect((await exportOf(user, dto.export_id)).status).toBe("completed");
+  });
 });
 
 describe("download links", () => {
@@ -771,5 +890,44 @@ describe("the expiry sweep", () => {
       expect((await env.FILES.list({ prefix: `exports/${user.id}/` })).objects).toEqual([]);
     }
     await cleanUpExpired({ ...env, EXPORTS_QUEUE: queue }, now);
+  });
+});
+
+describe("the nightly orphan sweep", () => {
+  it("deletes files no export stands behind, a page at a time, and keeps the rest", async () => {
+    const user = await createUser();
+    await createTask(user, { title: "Kept" });
+    const kept = await exportAccount(user, "csv");
+    const keptKey = `exports/${user.id}/${kept.export_id}.csv`;
+    const gone = await createUser();
+    // A file whose row went with its account, and one a failed job left.
+    const orphan = `exports/${gone.id}/${crypto.randomUUID()}.json`;
+    await env.FILES.put(orphan, "{}");
+    const { dto } = await startExport(user, "json");
+    const failedKey = `exports/${user.id}/${dto.export_id}.json`;
+    await env.DB.prepare("UPDATE exports SET status = 'failed' WHERE id = ?").bind(dto.export_id).run();
+    await env.FILES.put(failedKey, "{}");
+    // Not an export file: left alone.
+    const stray = `exports/${user.id}/notes.txt`;
+    await env.FILES.put(stray, "x");
+
+    const swept = await sweepOrphanExports(env, { pageSize: 2, pages: 1000 });
+    expect(swept.deleted).toBeGreaterThanOrEqual(2);
+    expect(await env.FILES.head(orphan)).toBeNull();
+    expect(await env.FILES.head(failedKey)).toBeNull();
+    expect(await env.FILES.head(keptKey)).not.toBeNull();
+    expect(await env.FILES.head(stray)).not.toBeNull();
+    expect((await download(kept.download_url ?? "")).status).toBe(200);
+    expect((await sweepOrphanExports(env, { pageSize: 2, pages: 1000 })).deleted).toBe(0);
+
+    // The 5-minute housekeeping runs it once a night, in its 03:00 UTC run.
+    await env.FILES.put(orphan, "{}");
+    const { queue } = capturingExportsQueue();
+    const day = 24 * 3_600_000;
+    const threeAm = Math.ceil((Date.now() - 3 * 3_600_000) / day) * day + 3 * 3_600_000 + 2 * MINUTE;
+    await sweepExports({ ...env, EXPORTS_QUEUE: queue }, threeAm - 10 * MINUTE);
+    expect(await env.FILES.head(orphan)).not.toBeNull();
+    await sweepExports({ ...env, EXPORTS_QUEUE: queue }, threeAm);
+    expect(await env.FILES.head(orphan)).toBeNull();
   });
 });
