@@ -18,7 +18,13 @@ import { rowSerializer } from "../src/features/export/json-document";
 import { derivedId, parseFocusSnapshot, parsePetSnapshot } from "../src/features/export/live";
 import { pageSql } from "../src/features/export/pages";
 import { decodeCarry, encodeCarry, PartWriter } from "../src/features/export/part-writer";
-import { ExportFormatError, ExportScanner, readExport, scanExport } from "../src/features/export/reader";
+import {
+  ExportFormatError,
+  ExportScanner,
+  MAX_VALUE_CHARS,
+  readExport,
+  scanExport,
+} from "../src/features/export/reader";
 import { signDownload, verifyDownload } from "../src/features/export/signing";
 
 const encoder = new TextEncoder();
@@ -264,6 +270,28 @@ describe("reading a document back", () => {
     expect(
       await refusal(text.replace('"live":{"focus":{"version":1', '"live":{"focus":{"version":"one"')),
     ).toMatch(/live state/);
+  });
+
+  it("refuses a value longer than any row D1 can hold, in one chunk or many, before holding it all", async () => {
+    const text = sampleDocument();
+    const huge = "x".repeat(MAX_VALUE_CHARS + 10);
+    const withHugeRow = text.replace('"title":"', `"title":"${huge}`);
+    const endless = `{"format":"${EXPORT_FORMAT}","version":1,"export_id":"${huge}`;
+    for (const [doc, chunk] of [
+      [withHugeRow, 64 * 1024],
+      [withHugeRow, 1 << 24],
+      [endless, 64 * 1024],
+    ] as const) {
+      const read = itemsOf(doc, chunk);
+      await expect(read).rejects.toBeInstanceOf(ExportFormatError);
+      await expect(read).rejects.toThrow(/longer than 4,000,000 characters/);
+    }
+    // Just under the limit is a value like any other (the row is then refused for what it is).
+    const scanner = new ExportScanner();
+    const big = JSON.stringify({ tables: { t: ["y".repeat(MAX_VALUE_CHARS - 10)] } });
+    const rows = [];
+    for (let i = 0; i < big.length; i += 65_536) rows.push(...scanner.push(big.slice(i, i + 65_536)));
+    expect(rows.filter((r) => r.kind === "row")).toHaveLength(1);
   });
 
   it("refuses bytes that are not UTF-8", async () => {
