@@ -2,6 +2,7 @@ import { env } from "cloudflare:workers";
 import type { z } from "@hono/zod-openapi";
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
+import { evaluatePreconditions, requestedRange } from "../src/features/export/conditional";
 import { csvField, csvHeader, csvLine, tagsCell } from "../src/features/export/csv";
 import {
   ACCOUNT_OMIT,
@@ -424,5 +425,54 @@ describe("which tables an export holds", () => {
     }
     const accountColumns = (await tableColumns("users")).filter((c) => !ACCOUNT_OMIT.includes(c));
     expect(accountColumns.filter((c) => credential.test(c))).toEqual([]);
+  });
+});
+
+describe("download conditions", () => {
+  const file = { etag: '"abc"', lastModified: new Date(Date.now() - 60_000), size: 100 };
+  const h = (init: Record<string, string>) => new Headers(init);
+  const httpDate = (ms: number) => new Date(ms).toUTCString();
+
+  it("reads one byte range and ignores what it cannot serve", () => {
+    expect(requestedRange(h({}), file)).toEqual({ kind: "full" });
+    expect(requestedRange(h({ range: "bytes=5-9" }), file)).toEqual({
+      kind: "partial",
+      offset: 5,
+      length: 5,
+    });
+    expect(requestedRange(h({ range: "bytes = 95 - " }), file)).toEqual({
+      kind: "partial",
+      offset: 95,
+      length: 5,
+    });
+    expect(requestedRange(h({ range: "bytes=-500" }), file)).toEqual({
+      kind: "partial",
+      offset: 0,
+      length: 100,
+    });
+    expect(requestedRange(h({ range: "bytes=9-5" }), file)).toEqual({ kind: "full" });
+    expect(requestedRange(h({ range: "bytes=-" }), file)).toEqual({ kind: "full" });
+    expect(requestedRange(h({ range: "bytes=-0" }), file)).toEqual({ kind: "unsatisfiable" });
+    expect(requestedRange(h({ range: "bytes=0-0" }), { ...file, size: 0 })).toEqual({
+      kind: "unsatisfiable",
+    });
+    expect(requestedRange(h({ range: "bytes=-3" }), { ...file, size: 0 })).toEqual({ kind: "unsatisfiable" });
+    // If-Range by date: only the file's own time (to the second) lets the range apply.
+    const own = httpDate(file.lastModified.getTime());
+    expect(requestedRange(h({ range: "bytes=0-1", "if-range": own }), file).kind).toBe("partial");
+    const older = httpDate(file.lastModified.getTime() - 5_000);
+    expect(requestedRange(h({ range: "bytes=0-1", "if-range": older }), file).kind).toBe("full");
+    expect(requestedRange(h({ range: "bytes=0-1", "if-range": "soon" }), file).kind).toBe("full");
+    expect(requestedRange(h({ range: "bytes=0-1", "if-range": 'W/"abc"' }), file).kind).toBe("full");
+  });
+
+  it("ignores dates that are not dates, and lets If-Match stand in for If-Unmodified-Since", () => {
+    expect(evaluatePreconditions(h({ "if-unmodified-since": "yesterday" }), file)).toBe("proceed");
+    expect(evaluatePreconditions(h({ "if-modified-since": "yesterday" }), file)).toBe("proceed");
+    const long = httpDate(file.lastModified.getTime() - 3_600_000);
+    expect(evaluatePreconditions(h({ "if-match": '"abc"', "if-unmodified-since": long }), file)).toBe(
+      "proceed",
+    );
+    expect(evaluatePreconditions(h({ "if-none-match": "*" }), file)).toBe("not_modified");
   });
 });

@@ -805,6 +805,71 @@ describe("download links", () => {
     expect((await download(bare.toString())).status).toBe(422);
   });
 
+  it("resume: one byte range answers 206 with its bytes, a range past the end 416", async () => {
+    const whole = await download(done.download_url ?? "");
+    expect(whole.headers.get("accept-ranges")).toBe("bytes");
+    const bytes = new Uint8Array(await whole.arrayBuffer());
+    const etag = whole.headers.get("etag") ?? "";
+    const size = bytes.length;
+    const part = async (range: string, extra: Record<string, string> = {}) => {
+      const res = await download(done.download_url ?? "", { range, ...extra });
+      return { res, body: new Uint8Array(await res.arrayBuffer()) };
+    };
+    const first = await part("bytes=0-9");
+    expect(first.res.status).toBe(206);
+    expect(first.res.headers.get("content-range")).toBe(`bytes 0-9/${size}`);
+    expect(first.res.headers.get("content-length")).toBe("10");
+    expect(first.res.headers.get("content-type")).toBe("application/json");
+    expect(first.res.headers.get("etag")).toBe(etag);
+    expect(first.res.headers.get("cache-control")).toContain("no-transform");
+    expect(first.body).toEqual(bytes.slice(0, 10));
+    const rest = await part("bytes=10-");
+    expect(rest.res.headers.get("content-range")).toBe(`bytes 10-${size - 1}/${size}`);
+    expect(new Uint8Array([...first.body, ...rest.body])).toEqual(bytes);
+    expect((await part("bytes=-5")).body).toEqual(bytes.slice(size - 5));
+    expect((await part(`bytes=${size - 3}-${size + 100}`)).body).toEqual(bytes.slice(size - 3));
+    // If-Range: the same file resumes; another version sends the whole file again.
+    expect((await part("bytes=0-9", { "if-range": etag })).res.status).toBe(206);
+    const changed = await part("bytes=0-9", { "if-range": '"another-version"' });
+    expect(changed.res.status).toBe(200);
+    expect(changed.body).toEqual(bytes);
+    // Several ranges, or nonsense: the whole file.
+    expect((await part("bytes=0-1,5-6")).res.status).toBe(200);
+    expect((await part("lines=1-2")).res.status).toBe(200);
+    const past = await part(`bytes=${size}-`);
+    expect(past.res.status).toBe(416);
+    expect(past.res.headers.get("content-range")).toBe(`bytes */${size}`);
+  });
+
+  it("answer 412 to a failing If-Match or If-Unmodified-Since, and 304 only to what matches", async () => {
+    const whole = await download(done.download_url ?? "");
+    await whole.arrayBuffer();
+    const etag = whole.headers.get("etag") ?? "";
+    const modified = whole.headers.get("last-modified") ?? "";
+    expect(Date.parse(modified)).not.toBeNaN();
+    const statusWith = async (headers: Record<string, string>) => {
+      const res = await download(done.download_url ?? "", headers);
+      await res.arrayBuffer();
+      return res.status;
+    };
+    expect(await statusWith({ "if-match": '"another-version"' })).toBe(412);
+    expect(await statusWith({ "if-match": `W/${etag}` })).toBe(412);
+    expect(await statusWith({ "if-match": etag })).toBe(200);
+    expect(await statusWith({ "if-match": "*" })).toBe(200);
+    const before = new Date(Date.parse(modified) - 3_600_000).toUTCString();
+    expect(await statusWith({ "if-unmodified-since": before })).toBe(412);
+    expect(await statusWith({ "if-unmodified-since": modified })).toBe(200);
+    // A compressed answer's ETag comes back weak: If-None-Match compares weakly.
+    expect(await statusWith({ "if-none-match": `W/${etag}` })).toBe(304);
+    expect(await statusWith({ "if-none-match": `"x", ${etag}` })).toBe(304);
+    expect(await statusWith({ "if-none-match": '"another-version"' })).toBe(200);
+    expect(await statusWith({ "if-modified-since": modified })).toBe(304);
+    expect(await statusWith({ "if-modified-since": before })).toBe(200);
+    // If-None-Match wins over If-Modified-Since; If-Match is checked first of all.
+    expect(await statusWith({ "if-none-match": '"x"', "if-modified-since": modified })).toBe(200);
+    expect(await statusWith({ "if-match": '"x"', "if-none-match": etag })).toBe(412);
+  });
+
   it("answer 410 when the file is gone though the export is not yet marked expired", async () => {
     const other = await createUser();
     const gone = await exportAccount(other, "csv");
