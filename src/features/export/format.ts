@@ -68,7 +68,7 @@ export const EXPORTED_TABLES: readonly ExportedTable[] = [
   { name: "micro_steps", table: schema.microSteps, key: ["id"] },
   { name: "task_dependencies", table: schema.taskDependencies, key: ["task_id", "depends_on_id"] },
   { name: "task_templates", table: schema.taskTemplates, key: ["id"] },
-  { name: "template_steps", table: schema.templateSteps, key: ["id"], owner: "template" },
+  { name: "template_steps", table: schema.templateSteps, key: ["template_id", "id"], owner: "template" },
   { name: "agents", table: schema.agents, key: ["agent_id"] },
   { name: "task_assignments", table: schema.taskAssignments, key: ["task_id", "id"] },
   { name: "focus_settings", table: schema.focusSettings, key: ["user_id"] },
