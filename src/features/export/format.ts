@@ -93,6 +93,11 @@ export const EXPORTED_TABLES: readonly ExportedTable[] = [
   { name: "split_preferences", table: schema.splitPreferences, key: ["category"] },
   { name: "learning_models", table: schema.learningModels, key: ["kind", "version"], pageSize: 20 },
   { name: "prediction_log", table: schema.predictionLog, key: ["kind", "subject", "model_id"] },
+  // Both hold a value unique across the platform, like a template's share code (template_shares, not
+  // exported): a share's `code` (its public /s/<code> link) and a profile's `handle_key` (the handle,
+  // lower-cased). They are exported as the person's own record; a restore gives a restored share a new
+  // code (the old link keeps naming the old account's share, or nothing) and drops a handle someone
+  // else holds by then (the profile comes back without one, off, for the person to choose again).
   { name: "social_shares", table: schema.socialShares, key: ["id"] },
   { name: "social_profiles", table: schema.socialProfiles, key: ["user_id"] },
 ];
@@ -438,7 +443,9 @@ export const ExportSummarySchema = z.object({
 export type ExportSummary = z.infer<typeof ExportSummarySchema>;
 
 // ---------------------------------------------------------------------------------------------------
-// CSV: the tasks and their steps, for a spreadsheet (the JSON document is the full backup).
+// CSV: the tasks and their steps, for a spreadsheet. Not a restore format: free text that a spreadsheet
+// would run as a formula is prefixed with an apostrophe (csv.ts), which cannot be told apart afterwards
+// from an apostrophe the person typed. The JSON document is the full backup and the restore format.
 
 /**
  * One header, then each task followed by its steps (`type` says which). A step's `task_id` is its
