@@ -2,6 +2,7 @@ import { createDatabase } from "../src/db";
 import type { Env } from "../src/env";
 import type { FocusSnapshot } from "../src/features/export/format";
 import {
+  dryRun,
   focusSnapshot,
   type LiveResult,
   parseFocusSnapshot,
@@ -199,10 +200,13 @@ export class FocusTimer extends LiveObject<TimerState> {
 
   /**
    * Puts an exported snapshot in place for this user (a restore): the settings (D1 gets them too) and
-   * the timer, with the user's ids; the one alarm is armed for the restored timer's next moment.
-   * Refused (422) when the snapshot is not valid or newer than this server, and (409) while the user
-   * is in a work session of their own, which a restore must not end silently. Restoring the same
-   * snapshot again gives the same state.
+   * the timer, idle — a session or break in progress in the file is not restored (live.ts
+   * restoredTimer) — with the run and the last session, their ids the user's (task and step ids only
+   * when `options.ownedIds` vouches for them). The restored state is run through the machine (a step,
+   * the view, the alarm's moment) before anything is stored: a snapshot that would break the timer is
+   * refused (422), as is one that is not valid or newer than this server; (409) while the user is in a
+   * work session of their own, which a restore must not end silently. Restoring the same snapshot
+   * again gives the same state; the one alarm is armed for what the restored state needs.
    */
   async restoreSnapshot(
     userId: string,
@@ -213,14 +217,19 @@ export class FocusTimer extends LiveObject<TimerState> {
     const parsed = parseFocusSnapshot(input);
     if (!parsed.ok) return parsed;
     const snapshot = parsed.value;
-    const timer = snapshot.timer
-      ? await restoredTimer(snapshot.timer, userId, options)
-      : initialState(userId);
+    const timer = await restoredTimer(snapshot.timer, userId, options);
+    const settings = normalizeSettings(snapshot.settings);
     const now = Date.now();
+    const checked = dryRun("focus", () => {
+      const result = step(timer, null, now);
+      toView(result.state, now);
+      nextDueAt(result.state);
+      JSON.stringify(result.state);
+    });
+    if (!checked.ok) return checked;
     const current = step(this.load(userId), null, now);
     this.apply(userId, current, now);
-    const running = current.state.work;
-    if (running && running.session_id !== timer.work?.session_id) {
+    if (current.state.work) {
       return {
         ok: false,
         error: {
@@ -230,7 +239,6 @@ export class FocusTimer extends LiveObject<TimerState> {
         },
       };
     }
-    const settings = normalizeSettings(snapshot.settings);
     const write: SettingsWrite = { user_id: userId, settings, updated_at: nowIso(now) };
     this.store.commit(
       {

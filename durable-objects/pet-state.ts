@@ -3,6 +3,7 @@ import type { Personality } from "../src/db/schema/pets";
 import type { Env } from "../src/env";
 import type { PetSnapshot } from "../src/features/export/format";
 import {
+  dryRun,
   type LiveResult,
   parsePetSnapshot,
   petSnapshot,
@@ -270,11 +271,14 @@ export class PetState extends LiveObject<PetData> {
 
   /**
    * Puts an exported pet in place for this user (a restore): its care, growth, cooldowns and
-   * personality, with its own seed (the same picture). One pet per person: if the user has one, the
-   * restored pet takes its place and its id (so D1 keeps one row); else it gets the mapped id, or one
-   * derived from the old (the same each time). A snapshot without a pet changes nothing — pets are never
-   * taken away. The one alarm is armed for the restored pet's next moment. 422 for a snapshot that is not
-   * valid or newer than this server.
+   * personality, with its own seed (the same picture). Growth is made consistent with the rules (the
+   * level follows from the total XP; live.ts restoredPet) and times are no later than now. One pet per
+   * person: if the user has one, the restored pet takes its place and its id (so D1 keeps one row);
+   * else it gets the mapped id, or one derived from the old (the same each time). A snapshot without a
+   * pet changes nothing — pets are never taken away. The restored pet is run through the rules (a step,
+   * the view, the alarm's moment) before anything is stored: a pet that would break the object is
+   * refused (422), as is a snapshot that is not valid or newer than this server. The one alarm is
+   * armed for the restored pet's next moment.
    */
   async restoreSnapshot(
     userId: string,
@@ -298,15 +302,22 @@ export class PetState extends LiveObject<PetData> {
       return { ok: false, error: UNAVAILABLE };
     }
     const petId = await restoredPetId(exported, userId, existing, options);
-    const state = restoredPet(exported, userId, petId);
-    const seq = this.apply(
-      { state, effects: [{ type: "signal", signal: "changed", at: now }], error: null },
-      now,
-      { force: true },
-    );
-    this.store.commit({ meta: { [LOOKED_UP]: true }, messages: [], outbox: [] }, now);
+    const at = Date.now();
+    const state = restoredPet(exported, userId, petId, at);
+    const checked = dryRun("pet", () => {
+      const result = stepPet(state, null, at);
+      petDto(result.state, at, 0);
+      nextAttentionAt(result.state);
+      nextAttentionAt(state);
+      JSON.stringify(result.state);
+    });
+    if (!checked.ok) return checked;
+    const seq = this.apply({ state, effects: [{ type: "signal", signal: "changed", at }], error: null }, at, {
+      force: true,
+    });
+    this.store.commit({ meta: { [LOOKED_UP]: true }, messages: [], outbox: [] }, at);
     await this.writer.settle(true);
-    return { ok: true, value: petDto(state, now, seq) };
+    return { ok: true, value: petDto(state, at, seq) };
   }
 
   /** Resolves once every change so far is in D1: history readers ask this first, to read their own writes. */
