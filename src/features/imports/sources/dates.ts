@@ -7,8 +7,11 @@ const END_OF_DAY = { hour: 23, minute: 59 };
 const MIN_YEAR = 1970;
 const MAX_YEAR = 2200;
 
+/** ISO-8601 dates, and what spreadsheets write for them: "2025-3-14", "2025-03-14 9:30" (padded before use). */
 const ISO =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?\s*(Z|[+-]\d{2}:?\d{2})?)?$/i;
+  /^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?\s*(Z|[+-]\d{2}:?\d{2})?)?$/i;
+
+const pad = (digits: string) => digits.padStart(2, "0");
 
 const sane = (date: Date) =>
   Number.isFinite(date.getTime()) && date.getUTCFullYear() >= MIN_YEAR && date.getUTCFullYear() <= MAX_YEAR;
@@ -17,7 +20,10 @@ const sane = (date: Date) =>
 export function parseIsoDue(text: string, zone: string): string | null {
   const m = ISO.exec(text.trim());
   if (!m) return null;
-  const [, y, mo, d, h, mi, s, offset] = m;
+  const [, y, month2, day2, hour2, mi, s, offset] = m;
+  const mo = pad(month2 as string);
+  const d = pad(day2 as string);
+  const h = hour2 === undefined ? undefined : pad(hour2);
   const year = Number(y);
   const month = Number(mo);
   const day = Number(d);
@@ -110,10 +116,35 @@ export function parseWordsDue(text: string, zone: string, now: number, language 
 /** What starts like an ISO date is read as one: "2025-13-01" is a mistake, not words to guess at. */
 const ISO_LIKE = /^\s*\d{4}-\d{1,2}-\d{1,2}/;
 
+/** The longest cell read as a date: past it, a cell is prose, and chrono's patterns would take their time over it. */
+export const MAX_DATE_TEXT = 200;
+
 /** ISO first, then words: the due date a cell names, or null. */
 export function parseDue(text: string, zone: string, now: number, language = "en"): string | null {
+  if (text.length > MAX_DATE_TEXT) return null;
   if (ISO_LIKE.test(text)) return parseIsoDue(text, zone);
   return parseWordsDue(text, zone, now, language);
+}
+
+/** Distinct dates one file's parser remembers (a file says "tomorrow" or "2025-06-01" thousands of times). */
+const DUE_CACHE_ENTRIES = 10_000;
+
+/**
+ * `parseDue` for one file, read at one `now`, remembering what each (text, zone, language) gave: words
+ * go through chrono, which costs about a millisecond a cell, and exports repeat the same few dates.
+ */
+export function dueParser(now: number): (text: string, zone: string, language?: string) => string | null {
+  const seen = new Map<string, string | null>();
+  return (text, zone, language = "en") => {
+    const key = `${zone}\u0000${language}\u0000${text}`;
+    const known = seen.get(key);
+    if (known !== undefined) return known;
+    const due = parseDue(text, zone, now, language);
+    // Bounded: a file of all-different dates keeps the latest ones, not all of them.
+    if (seen.size >= DUE_CACHE_ENTRIES) seen.clear();
+    seen.set(key, due);
+    return due;
+  };
 }
 
 /** An instant as exports write it ("2026-03-15T09:30:00+0000", "…Z", or epoch milliseconds), as ISO UTC. */
