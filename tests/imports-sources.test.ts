@@ -11,7 +11,14 @@ import { refOf, stepIdOf, taskIdOf } from "../src/features/imports/ids";
 import { scanFile } from "../src/features/imports/preview";
 import { SOURCES } from "../src/features/imports/sources";
 import { guessDelimiter, readCsv } from "../src/features/imports/sources/csv";
-import { dueParser, endOfLocalDayDue, parseDue, parseInstant } from "../src/features/imports/sources/dates";
+import {
+  dueParser,
+  endOfLocalDayDue,
+  MAX_WORDED_DATES,
+  parseDue,
+  parseInstant,
+  unreadDate,
+} from "../src/features/imports/sources/dates";
 import {
   doneOfCell,
   fitItem,
@@ -815,8 +822,28 @@ describe("dates", () => {
       parse.mockRestore();
     }
     // Each file reads at its own now: a parser of another now answers for that now.
-    expect(dueParser(NOW + 86_400_000)("tomorrow 5pm", ZONE)).toBe(
+    expect(dueParser(NOW + 86_400_000).parse("tomorrow 5pm", ZONE)).toBe(
       parseDue("tomorrow 5pm", ZONE, NOW + 86_400_000),
+    );
+  });
+
+  it("reads at most so many different dates in words a file, and says why the rest have none", async () => {
+    const dates = dueParser(NOW, 2);
+    expect(dates.parse("tomorrow 5pm", ZONE)).not.toBeNull();
+    expect(dates.parse("next friday", ZONE)).not.toBeNull();
+    expect(dates.parse("next monday", ZONE)).toBeNull();
+    expect(dates.skipped).toBe(true);
+    // What it read before is still answered, and ISO dates cost nothing and are always read.
+    expect(dates.parse("tomorrow 5pm", ZONE)).toBe(parseDue("tomorrow 5pm", ZONE, NOW));
+    expect(dates.skipped).toBe(false);
+    expect(dates.parse("2025-3-20", ZONE)).toBe(parseDue("2025-03-20", ZONE, NOW));
+    expect(dates.parse("someday", ZONE)).toBeNull();
+    expect(dates.skipped).toBe(true);
+    expect(unreadDate("someday", true)).toBe(
+      `The file holds more than ${MAX_WORDED_DATES} different dates in words: "someday" was not read (write dates as YYYY-MM-DD): imported without a due date.`,
+    );
+    expect(unreadDate("someday", false)).toBe(
+      'The date "someday" could not be read: imported without a due date.',
     );
   });
 

@@ -1,5 +1,6 @@
 import * as chrono from "chrono-node";
 import { isValidTimeZone, localParts, timeZoneOffsetMinutes, zonedTimeToUtc } from "../../../lib/time";
+import { quote } from "./fields";
 
 /** A due date without a time is due at the end of that day, where the user lives (as calendar imports do). */
 const END_OF_DAY = { hour: 23, minute: 59 };
@@ -128,22 +129,49 @@ export function parseDue(text: string, zone: string, now: number, language = "en
 
 /** Distinct dates one file's parser remembers (a file says "tomorrow" or "2025-06-01" thousands of times). */
 const DUE_CACHE_ENTRIES = 10_000;
+/**
+ * Different dates in words one file may have read (about a quarter of a millisecond each in chrono):
+ * the bound that keeps a preview of the largest file within its CPU, whatever it holds. ISO dates
+ * are cheap and not counted.
+ */
+export const MAX_WORDED_DATES = 20_000;
+
+export interface DueParser {
+  /** `parseDue` at the file's now; null also when the file used up its dates in words (see `skipped`). */
+  parse(text: string, zone: string, language?: string): string | null;
+  /** True when the last `parse` read nothing because MAX_WORDED_DATES different dates in words were read. */
+  readonly skipped: boolean;
+}
 
 /**
  * `parseDue` for one file, read at one `now`, remembering what each (text, zone, language) gave: words
- * go through chrono, which costs about a millisecond a cell, and exports repeat the same few dates.
+ * go through chrono, and exports repeat the same few dates.
  */
-export function dueParser(now: number): (text: string, zone: string, language?: string) => string | null {
+export function dueParser(now: number, maxWorded = MAX_WORDED_DATES): DueParser {
   const seen = new Map<string, string | null>();
-  return (text, zone, language = "en") => {
-    const key = `${zone}\u0000${language}\u0000${text}`;
-    const known = seen.get(key);
-    if (known !== undefined) return known;
-    const due = parseDue(text, zone, now, language);
-    // Bounded: a file of all-different dates keeps the latest ones, not all of them.
-    if (seen.size >= DUE_CACHE_ENTRIES) seen.clear();
-    seen.set(key, due);
-    return due;
+  let worded = 0;
+  let skipped = false;
+  return {
+    get skipped() {
+      return skipped;
+    },
+    parse(text, zone, language = "en") {
+      skipped = false;
+      const key = `${zone}\u0000${language}\u0000${text}`;
+      const known = seen.get(key);
+      if (known !== undefined) return known;
+      const words = text.length <= MAX_DATE_TEXT && !ISO_LIKE.test(text);
+      if (words && worded >= maxWorded) {
+        skipped = true;
+        return null;
+      }
+      if (words) worded += 1;
+      const due = parseDue(text, zone, now, language);
+      // Bounded: a file of all-different dates keeps the latest ones, not all of them.
+      if (seen.size >= DUE_CACHE_ENTRIES) seen.clear();
+      seen.set(key, due);
+      return due;
+    },
   };
 }
 
@@ -155,4 +183,12 @@ export function parseInstant(text: string, zone: string): string | null {
     return sane(date) ? date.toISOString() : null;
   }
   return parseIsoDue(trimmed, zone);
+}
+
+/** Why a date cell became no due date, as a problem says it. */
+export function unreadDate(text: string, skipped: boolean): string {
+  const cell = quote(text);
+  return skipped
+    ? `The file holds more than ${MAX_WORDED_DATES} different dates in words: ${cell} was not read (write dates as YYYY-MM-DD): imported without a due date.`
+    : `The date ${cell} could not be read: imported without a due date.`;
 }

@@ -16,7 +16,7 @@
  */
 import type { CsvRecord } from "./csv";
 import { isBlank, readCsv } from "./csv";
-import { dueParser } from "./dates";
+import { dueParser, unreadDate } from "./dates";
 import {
   blankItem,
   doneOfCell,
@@ -77,7 +77,7 @@ export const genericCsvSource: ImportSource = {
     const ids = new Set<string>();
     // With an id column, references may point anywhere: those never defined are reported at the end.
     const pendingRefs = new Map<string, Place[]>();
-    const parseDue = dueParser(context.now);
+    const dates = dueParser(context.now);
 
     const refer = (cell: string, place: Place, field: string): string | null => {
       const name = cell.trim();
@@ -139,12 +139,8 @@ export const genericCsvSource: ImportSource = {
 
       const due = cell("due").trim();
       if (due) {
-        item.dueAt = parseDue(due, context.zone);
-        if (item.dueAt === null)
-          yield problem(
-            { ...place, field: "due" },
-            `The date ${quote(due)} could not be read: imported without a due date.`,
-          );
+        item.dueAt = dates.parse(due, context.zone);
+        if (item.dueAt === null) yield problem({ ...place, field: "due" }, unreadDate(due, dates.skipped));
       }
       const priority = cell("priority").trim();
       if (priority) {

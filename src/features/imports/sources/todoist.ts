@@ -17,7 +17,7 @@
 import type { TaskPriority } from "../../../db/schema/tasks";
 import { isValidTimeZone } from "../../../lib/time";
 import { isBlank, readCsv } from "./csv";
-import { dueParser, readsLanguage } from "./dates";
+import { dueParser, readsLanguage, unreadDate } from "./dates";
 import { blankItem, type DraftItem, eventsOfDraft, problem, quote, short, tagOf } from "./fields";
 import { Columns, misshapen } from "./table";
 import type { ImportSource, SourceEvent } from "./types";
@@ -42,7 +42,7 @@ export const todoistSource: ImportSource = {
     // The key of the latest task at each indent (index 0: indent 1).
     const parents: string[] = [];
     let section: string | null = null;
-    const parseDue = dueParser(context.now);
+    const dates = dueParser(context.now);
 
     for await (const record of readCsv(text, { delimiter: "," })) {
       if (isBlank(record)) continue;
@@ -141,14 +141,9 @@ export const todoistSource: ImportSource = {
             ),
           );
         } else {
-          item.dueAt = parseDue(date, zone, language);
+          item.dueAt = dates.parse(date, zone, language);
           if (item.dueAt === null)
-            said.push(
-              problem(
-                { ...place, field: "DATE" },
-                `The date ${quote(date)} could not be read: imported without a due date.`,
-              ),
-            );
+            said.push(problem({ ...place, field: "DATE" }, unreadDate(date, dates.skipped)));
           else if (REPEATING.test(date))
             said.push(
               problem({ ...place, field: "DATE" }, `${quote(date)} repeats: only its next date is imported.`),
