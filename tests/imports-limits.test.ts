@@ -186,6 +186,21 @@ describe("a commit", () => {
   });
 });
 
+describe("a file refused after its first parts were stored", () => {
+  it("leaves nothing behind (422)", async () => {
+    const user = await createUser();
+    // 4,500 good rows, a whole part of them, then bytes that are not text.
+    const good = new TextEncoder().encode(bigCsv(4_500));
+    const file = new Uint8Array(good.length + 12);
+    file.set(good);
+    file.set(new TextEncoder().encode("Broken\u0000row\n"), good.length);
+    const res = await upload(user, "csv", file, { mapping: MAPPING });
+    expect(res.status).toBe(422);
+    expect((await problemOf(res)).code).toBe("unreadable_file");
+    expect(await filesOf(user.id)).toEqual([]);
+  });
+});
+
 describe("a hostile file", () => {
   it("makes a preview (and the Idempotency-Key's stored answer) that D1 can hold", async () => {
     const user = await createUser();

@@ -123,15 +123,19 @@ export async function previewUpload(
     (await db.select({ timezone: users.timezone }).from(users).where(eq(users.id, userId)).get())?.timezone ??
     "UTC";
   const mapping = input.source === "csv" ? (input.mapping ?? null) : null;
-  // Set once this request has stored files: a retry that lost the race for the key deletes them.
+  // Set once this request may have stored files: they go if its row is not written (a refused file,
+  // a failed batch) or another request with the same key wrote first. Awaited, not left to run after
+  // the answer: what a Worker leaves running may be cut off, and an orphan part would stay for good.
   let stored: string | null = null;
-  const outcome = await writeOnce(db, userId, idempotency, async () => {
+  const forget = async () => {
+    if (stored !== null) await deleteImportFiles(files, userId, stored).catch(() => undefined);
+  };
+  const prepare = async () => {
     const now = Date.now();
     const importId = newId(now);
     stored = importId;
-    const forget = () => deleteImportFiles(files, userId, importId).catch(() => undefined);
     const parts = new PartWriter(files, userId, importId, PART_ITEMS);
-    let scan: Awaited<ReturnType<typeof scanFile>>;
+    let scan: Scan;
     const fileKey = fileKeyOf(userId, importId, input.source);
     try {
       scan = await scanFile(
@@ -145,7 +149,6 @@ export async function previewUpload(
         customMetadata: { user_id: userId, import_id: importId },
       });
     } catch (error) {
-      await forget();
       if (error instanceof SourceRefusal) throw unreadableFile(error);
       throw error;
     }
@@ -153,18 +156,16 @@ export async function previewUpload(
     const row = previewRow({ userId, importId, input, mapping, zone, now, fileKey, upload }, scan, matches);
     const batch = new D1Batch();
     batch.add(db.insert(imports).values(row));
-    return {
-      status: 201,
-      batch,
-      body: importDtoOf(row),
-      failure: (error) => {
-        forget();
-        return error;
-      },
-    };
-  });
-  if (outcome.replayed && stored !== null)
-    await deleteImportFiles(files, userId, stored).catch(() => undefined);
+    return { status: 201, batch, body: importDtoOf(row) };
+  };
+  let outcome: WriteOutcome<ImportDto, never>;
+  try {
+    outcome = await writeOnce(db, userId, idempotency, prepare);
+  } catch (error) {
+    await forget();
+    throw error;
+  }
+  if (outcome.replayed) await forget();
   return outcome;
 }
 
