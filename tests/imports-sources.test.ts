@@ -749,6 +749,20 @@ describe("the CSV reader", () => {
     );
   });
 
+  it("reads a first line of megabytes, arriving in small pieces, in time linear in its length", async () => {
+    const header = `${"h".repeat(2_000_000)};b`;
+    async function* pieces() {
+      for (let at = 0; at < header.length; at += 100) yield header.slice(at, at + 100);
+      yield "\n1;2\n";
+    }
+    const started = Date.now();
+    const out: string[][] = [];
+    for await (const r of readCsv(pieces(), { delimiter: "auto" })) out.push(r.fields);
+    expect(out.map((f) => f.length)).toEqual([2, 2]);
+    expect(out[1]).toEqual(["1", "2"]);
+    expect(Date.now() - started).toBeLessThan(10_000);
+  });
+
   it("guesses the delimiter from the header", async () => {
     expect(guessDelimiter("a;b;c")).toBe(";");
     expect(guessDelimiter("a\tb\tc")).toBe("\t");
