@@ -34,6 +34,8 @@ export interface Env {
   WRITE_LIMITER: RateLimit;
   /** Per user: calls that may reach Workers AI. */
   AI_LIMITER: RateLimit;
+  /** Uploads of import files, per user (features/imports). */
+  IMPORT_LIMITER: RateLimit;
   /** Per client address: register, login. */
   AUTH_LIMITER: RateLimit;
   /** Per client address: refresh (generous: many people may share an address). */
