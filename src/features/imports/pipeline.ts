@@ -29,7 +29,7 @@ import {
 import { dependencyEdgesToCut, parentLinksToCut } from "./cycles";
 import { createdBy } from "./discard";
 import { findMatches } from "./duplicates";
-import { type NumberedItem, PartMissing, storedItemsFrom } from "./files";
+import { type NumberedItem, PartMissing, partStartsOf, storedItemsFrom } from "./files";
 import { REF_VERSION, refOf, stepIdOf, taskIdOf, VERSION_POSITION } from "./ids";
 import { CHUNK_ITEMS, IMPORT_TTL_MS, MAX_CHUNKS_PER_RUN, RUN_BUDGET_MS } from "./limits";
 import type { ImportMessage } from "./messages";
@@ -244,7 +244,12 @@ export async function runImport(
   const budget = options.budgetMs ?? RUN_BUDGET_MS;
   const items = storedItemsFrom(
     files,
-    { userId: row.userId, importId: row.id, partItems: row.partItems, total: row.itemsTotal },
+    {
+      userId: row.userId,
+      importId: row.id,
+      starts: partStartsOf(row.partItems, row.partStarts, row.itemsTotal),
+      total: row.itemsTotal,
+    },
     row.itemsDone,
   );
   let from = row.itemsDone;
