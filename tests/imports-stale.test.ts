@@ -7,6 +7,7 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { MAX_RESENDS, STALE_AFTER_MS } from "../src/features/imports/limits";
 import { STUCK_ERROR } from "../src/features/imports/stale";
+import { IMPORTS_MAX_RETRIES } from "../src/jobs/imports-consumer";
 import { call, createUser, type TestUser } from "./helpers/api";
 import {
   allTasks,
@@ -118,6 +119,29 @@ describe("a running job that stops moving", () => {
     expect(await resendsOf(importId)).toBe(1);
     await runImportQueue(resent, 1, { chunkItems: 10, maxChunks: 1 });
     expect(await resendsOf(importId)).toBe(0);
+  });
+
+  it("starts its count of resends over when it fails and when it is committed again", async () => {
+    const user = await createUser();
+    const { importId, message } = await committed(user, 10);
+    const stalled = () =>
+      env.DB.prepare("UPDATE imports SET resends = ? WHERE id = ?").bind(MAX_RESENDS, importId).run();
+    await stalled();
+    // Its last attempt fails the job.
+    await runImportQueue([message], IMPORTS_MAX_RETRIES + 1, {
+      beforeChunk: () => {
+        throw new Error("D1 is down");
+      },
+    });
+    expect((await getImport(user, importId)).status).toBe("failed");
+    expect(await resendsOf(importId)).toBe(0);
+    await stalled();
+    const again = await commit(user, importId, "merge");
+    expect(await resendsOf(importId)).toBe(0);
+    // Stalled once more, it is sent its message, not given up at once.
+    const resent = await sweepImports(Date.now() + STALE_AFTER_MS + MINUTE);
+    expect(resent.filter((m) => m.import_id === importId)).toEqual(again.sent);
+    expect((await getImport(user, importId)).status).toBe("queued");
   });
 
   it("is no longer a 409 forever: discarded once failed", async () => {

@@ -277,10 +277,19 @@ export async function runImport(
   }
 }
 
-/** Marks the job failed (it keeps what it staged, hidden, so a new commit resumes at its cursor). */
+/**
+ * Marks the job failed (it keeps what it staged, hidden, so a new commit resumes at its cursor). Its
+ * count of resends starts over: a job committed again is not stuck for stalls it had before.
+ */
 export async function failImport(db: Database, importId: string, reason: string, now = Date.now()) {
   await db
     .update(imports)
-    .set({ status: "failed", error: reason, updatedAt: nowIso(now), expiresAt: nowIso(now + IMPORT_TTL_MS) })
+    .set({
+      status: "failed",
+      error: reason,
+      resends: 0,
+      updatedAt: nowIso(now),
+      expiresAt: nowIso(now + IMPORT_TTL_MS),
+    })
     .where(and(eq(imports.id, importId), sql`${imports.status} IN ('queued', 'running')`));
 }

@@ -51,6 +51,8 @@ export async function commitImport(
       status: "queued",
       mode,
       error: null,
+      // A new start: stalls of an earlier run do not count towards giving this one up.
+      resends: 0,
       committedAt: row.committedAt ?? nowIso(now),
       updatedAt: nowIso(now),
       expiresAt: null,
