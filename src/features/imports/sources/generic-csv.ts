@@ -27,7 +27,7 @@ import {
   quote,
   tagsOfCell,
 } from "./fields";
-import { Columns, misshapen } from "./table";
+import { Columns, cutShort, misshapen } from "./table";
 import { type ImportSource, type Place, type SourceEvent, SourceRefusal } from "./types";
 
 export const MAPPABLE_FIELDS = [
@@ -137,6 +137,8 @@ export const genericCsvSource: ImportSource = {
         yield { kind: "problem", problem: broken };
         return;
       }
+      const cut = cutShort(record, columns.names.length);
+      if (cut) yield { kind: "problem", problem: cut };
       const cell = (field: MappableField) => {
         const column = map[field];
         return column === undefined ? "" : columns.get(record, column);
