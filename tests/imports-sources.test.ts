@@ -39,23 +39,11 @@ import semicolon from "./fixtures/imports/generic-semicolon.csv?raw";
 import ticktick from "./fixtures/imports/ticktick.csv?raw";
 import todoist from "./fixtures/imports/todoist.csv?raw";
 import trello from "./fixtures/imports/trello.json?raw";
+import { GENERIC_MAPPING } from "./helpers/imports";
 
 /** A Monday noon in March 2025, as the preview of these files would see it. */
 const NOW = Date.UTC(2025, 2, 10, 12);
 const ZONE = "Europe/Berlin";
-const GENERIC_MAPPING = {
-  id: "Ref",
-  title: "Task name",
-  due: "Deadline",
-  notes: "Notes",
-  priority: "P",
-  done: "Status",
-  tags: "Labels",
-  parent: "Parent",
-  estimate: "Time",
-  steps: "Checklist",
-  depends_on: "Blocked by",
-};
 const SEMICOLON_MAPPING = {
   title: "Titel",
   due: "Fällig",
