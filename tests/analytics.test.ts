@@ -131,7 +131,8 @@ describe("energy check-ins", () => {
 
   it("lists your check-ins newest first by when they were felt, paged, within local days", async () => {
     const user = await analyticsUser("Pacific/Auckland");
-    const hoursAgo = [50, 1, 26, 3];
+    // One felt now, so today (in Auckland) always holds one whatever the hour; 50 hours ago never does.
+    const hoursAgo = [50, 0, 26, 3];
     for (const h of hoursAgo) {
       await logEnergy(user, { level: "low", at: new Date(Date.now() - h * HOUR_MS).toISOString() });
     }
