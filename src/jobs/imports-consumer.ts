@@ -3,6 +3,7 @@ import type { Env } from "../env";
 import { clearFile, discardExpiredImports } from "../features/imports/housekeeping";
 import { ImportMessageSchema } from "../features/imports/messages";
 import { failImport, ImportFailure, type RunOptions, runImport } from "../features/imports/pipeline";
+import { runRestore } from "../features/imports/restore/job";
 import { SourceRefusal } from "../features/imports/sources/types";
 import { publishEvents } from "../lib/events/queue";
 import { retryDelaySeconds } from "./events-consumer";
@@ -39,7 +40,8 @@ export async function consumeImports(
     }
     const body = parsed.data;
     try {
-      const outcome = await runImport(db, env.FILES, body, options);
+      const outcome =
+        (await runRestore(env, db, body, options)) ?? (await runImport(db, env.FILES, body, options));
       if (outcome.kind === "more") await env.IMPORTS_QUEUE.send(body);
       if (outcome.kind === "done") {
         await publishEvents(env.EVENTS_QUEUE, outcome.events);

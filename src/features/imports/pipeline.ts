@@ -33,7 +33,7 @@ import { REF_VERSION, refOf, stepIdOf, taskIdOf, VERSION_POSITION } from "./ids"
 import { CHUNK_ITEMS, IMPORT_TTL_MS, MAX_CHUNKS_PER_RUN, RUN_BUDGET_MS } from "./limits";
 import type { ImportMessage } from "./messages";
 import type { ImportRow } from "./queries";
-import { SOURCES } from "./sources";
+import { sourceOf } from "./sources";
 import { decodeUtf8, piecesOf } from "./sources/text";
 import type { SourceItem } from "./sources/types";
 
@@ -66,7 +66,7 @@ async function* itemsFrom(
   // Words such as "tomorrow" mean what they meant when the preview read them.
   const context = { zone: row.timezone, now: Date.parse(row.createdAt), mapping: row.mapping };
   let ordinal = 0;
-  for await (const event of SOURCES[row.source].read(decodeUtf8(piecesOf(body)), context)) {
+  for await (const event of sourceOf(row.source).read(decodeUtf8(piecesOf(body)), context)) {
     if (event.kind !== "item") continue;
     if (ordinal >= from) yield { item: event.item, ordinal };
     ordinal += 1;

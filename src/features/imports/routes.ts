@@ -8,6 +8,7 @@ import { pageAfter, withNextLink } from "../../lib/pagination";
 import { requireAuth } from "../../middleware/auth";
 import { IMPORT_TTL_MS, MAX_FILE_BYTES, MAX_ITEMS } from "./limits";
 import { listImports } from "./queries";
+import { previewRestore } from "./restore/upload";
 import {
   CommitBodySchema,
   ImportIdParamsSchema,
@@ -149,6 +150,14 @@ export const discardRoute = createRoute({
 const uploadHandler: AppRouteHandler<typeof uploadRoute> = async (c) => {
   const userId = ownerOf(c.var.principal);
   const query = c.req.valid("query");
+  if (query.source === "export") {
+    const body = await previewRestore(c.var.db, c.env.FILES, userId, {
+      body: c.req.raw.body,
+      contentEncoding: c.req.header("content-encoding"),
+      secret: c.env.JWT_SECRET,
+    });
+    return c.json(body, 201);
+  }
   const bytes = await readUpload(c.req.raw.body, c.req.header("content-length"));
   const input = { source: query.source, mapping: query.source === "csv" ? query.mapping : undefined };
   // A retry is the same request when it sends the same file: hashed only when a key asks for it.

@@ -16,7 +16,7 @@ import { IMPORT_TTL_MS, MAX_FILE_BYTES, MAX_LISTED } from "./limits";
 import { scanFile } from "./preview";
 import { fileKeyOf, type ImportRow, importDtoOf } from "./queries";
 import type { CsvMapping, ImportDto, ImportDuplicateDto, ImportPreviewDto } from "./schemas";
-import { SOURCES } from "./sources";
+import { sourceOf } from "./sources";
 import { decodeUtf8, slicesOf } from "./sources/text";
 import { type Place, SourceRefusal } from "./sources/types";
 
@@ -105,7 +105,7 @@ export async function previewUpload(
   const mapping = input.source === "csv" ? (input.mapping ?? null) : null;
   let scan: Awaited<ReturnType<typeof scanFile>>;
   try {
-    scan = await scanFile(SOURCES[input.source], decodeUtf8(slicesOf(bytes)), { zone, now, mapping });
+    scan = await scanFile(sourceOf(input.source), decodeUtf8(slicesOf(bytes)), { zone, now, mapping });
   } catch (error) {
     if (error instanceof SourceRefusal) throw unreadableFile(error);
     throw error;

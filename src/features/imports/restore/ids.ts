@@ -1,0 +1,53 @@
+/**
+ * The ids a restore gives the exported rows. The new id is a pure function of the restoring account
+ * and the old id (derivedId: a UUIDv7 keeping the old one's time, so lists sort as they did), never
+ * of the import: every reference in the file follows without a lookup table, a redelivered chunk
+ * inserts nothing twice, and restoring the same file again maps onto the rows the first restore
+ * wrote — the tables' keys (xp_ledger's (user_id, source_key) among them) then refuse the copies.
+ * Restoring into the very account that was exported keeps the ids as they are, for the same reason.
+ */
+import { derivedId } from "../../export/live";
+
+export interface IdMapper {
+  /** The new id for an exported id. */
+  map(old: string): Promise<string>;
+  /** Whether ids are kept as they are (a restore into the exported account itself). */
+  readonly identity: boolean;
+}
+
+export function idMapper(userId: string, exportedAccountId: string): IdMapper {
+  if (userId === exportedAccountId) return { identity: true, map: async (old) => old };
+  const cache = new Map<string, Promise<string>>();
+  return {
+    identity: false,
+    map(old) {
+      let id = cache.get(old);
+      if (!id) {
+        id = derivedId(userId, old);
+        // Ids repeat within a chunk (a task's steps name it); the cache is per chunk-sized run.
+        if (cache.size > 50_000) cache.clear();
+        cache.set(old, id);
+      }
+      return id;
+    },
+  };
+}
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** Maps a value that may or may not name a row (a share's ref, a prediction's subject): only ids move. */
+export async function mapIfId(mapper: IdMapper, value: unknown): Promise<unknown> {
+  return typeof value === "string" && UUID.test(value) ? mapper.map(value) : value;
+}
+
+/**
+ * The XP ledger's source keys embed the id of the work they paid for (gamification/work.ts
+ * sourceKeyOf: step:<id>, task:<id>, focus:<id>); the id follows the work's, so the ledger's unique
+ * (user_id, source_key) still pays each piece of work once. Other keys (manual grants, challenges) are
+ * the same in any account and stay as they are.
+ */
+export async function mapSourceKey(mapper: IdMapper, key: string): Promise<string> {
+  const match = /^(step|task|focus):(.+)$/.exec(key);
+  if (!match) return key;
+  return `${match[1]}:${await mapper.map(match[2] as string)}`;
+}
