@@ -1,14 +1,21 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { callJson, createUser, problemOf, type TestUser } from "./helpers/api";
+import { call, callJson, createUser, problemOf, type TestUser } from "./helpers/api";
 import { download, exportAccount } from "./helpers/export";
 import { ledgerOf, profileOf } from "./helpers/gamification";
-import { commit, drainImports, getImport, type Import, rowsOf, upload } from "./helpers/imports";
-import { settle } from "./helpers/outbox";
-import { adoptPet, careFor, giveTreats, petOf } from "./helpers/pets";
+import {
+  allTasks,
+  commit,
+  drainImports,
+  filesOf,
+  getImport,
+  type Import,
+  rowsOf,
+  runImportQueue,
+  upload,
+} from "./helpers/imports";
 import { restoreView, seedAccount, settleAll } from "./helpers/restore";
-import { completeStep, createTask, type Task } from "./helpers/tasks";
-import { createTemplate } from "./helpers/templates";
+import { completeTask, createTask } from "./helpers/tasks";
 
 /** Uploads an export file (or a link) for a restore; answers the response. */
 function uploadRestore(user: TestUser, body: string | Uint8Array, headers: Record<string, string> = {}) {
@@ -77,5 +84,176 @@ describe("restoring an export", () => {
     expect(done.result?.created).toBe(0);
     expect(await restoreView(fresh)).toEqual(once);
     expect((await profileOf(fresh)).total_xp).toBe(xp);
+  });
+
+  it("restores from a signed download link, read where the export lies: no upload, the same data", async () => {
+    const fresh = await createUser({ timezone: "Europe/Paris" });
+    const res = await uploadRestore(fresh, JSON.stringify({ download_url: link }), {
+      "content-type": "application/json",
+    });
+    expect(res.status).toBe(201);
+    const previewed = (await res.json()) as Import;
+    // Nothing was copied: the restore reads the export's own file.
+    expect(await filesOf(fresh.id)).toEqual([]);
+    const { sent } = await commit(fresh, previewed.import_id, "merge");
+    await drainImports(sent);
+    await settleAll(fresh);
+    expect((await getImport(fresh, previewed.import_id)).status).toBe("completed");
+    expect(await restoreView(fresh)).toEqual(view);
+  });
+
+  it("refuses a link whose signature or expiry was changed (422), storing nothing", async () => {
+    const fresh = await createUser();
+    const url = new URL(link);
+    const forged = new URL(link);
+    forged.searchParams.set("expires", String(Number(url.searchParams.get("expires")) + 60));
+    for (const bad of [
+      forged.toString(),
+      link.replace(/signature=./, "signature=A"),
+      "not a url",
+      `${url.origin}/x`,
+    ]) {
+      const res = await uploadRestore(fresh, JSON.stringify({ download_url: bad }));
+      expect(res.status).toBe(422);
+      expect((await problemOf(res)).detail).toMatch(/download|link|URL/i);
+    }
+    expect(await rowsOf("imports", fresh.id)).toBe(0);
+  });
+
+  it("accepts the file gzip-compressed (Content-Encoding: gzip)", async () => {
+    const fresh = await createUser();
+    const zipped = new Uint8Array(
+      await new Response(new Blob([file]).stream().pipeThrough(new CompressionStream("gzip"))).arrayBuffer(),
+    );
+    const res = await uploadRestore(fresh, zipped, { "content-encoding": "gzip" });
+    expect(res.status).toBe(201);
+    const dto = (await res.json()) as Import;
+    const summary = file.trimEnd().slice(file.lastIndexOf('"summary":') + 10, -1);
+    expect(dto.preview.counts.tables).toEqual(JSON.parse(summary).counts);
+    const [key] = await filesOf(fresh.id);
+    expect(await (await env.FILES.get(key ?? ""))?.text()).toBe(file);
+  });
+
+  it("refuses a corrupted export with the reason, and writes and stores nothing", async () => {
+    const fresh = await createUser();
+    const tasksAt = file.indexOf('"tasks":[');
+    const row = file.indexOf('"title":', tasksAt);
+    const cases: [string, RegExp][] = [
+      [file.slice(0, Math.floor(file.length / 2)), /cut short|ends before/],
+      [`${file.slice(0, row + 7)};${file.slice(row + 8)}`, /not valid|JSON/],
+      [file.replace('"version":1', '"version":2'), /version 2/],
+      [file.replace('"format":"proxy-agent-platform.export"', '"format":"something.else"'), /not a/],
+      ["", /empty/],
+      [JSON.stringify({ hello: "world" }), /not valid|header|format/i],
+    ];
+    for (const [body, reason] of cases) {
+      const res = await uploadRestore(fresh, body);
+      expect(res.status, body.slice(0, 40)).toBe(422);
+      expect((await problemOf(res)).detail).toMatch(reason);
+    }
+    expect(await rowsOf("imports", fresh.id)).toBe(0);
+    expect(await filesOf(fresh.id)).toEqual([]);
+    expect(await rowsOf("tasks", fresh.id)).toBe(0);
+  });
+
+  it("checks a file not checked at the preview before writing anything: a corrupted one fails the job", async () => {
+    const fresh = await createUser();
+    const res = await uploadRestore(fresh, file);
+    const previewed = (await res.json()) as Import;
+    // As for a file too big to check in the upload's request: the job's first phase reads it whole.
+    await env.DB.prepare("UPDATE imports SET mapping = json_set(mapping, '$.validated', '0') WHERE id = ?")
+      .bind(previewed.import_id)
+      .run();
+    const [key] = await filesOf(fresh.id);
+    await env.FILES.put(key ?? "", file.replace('"version":1', '"version":9'));
+    const { sent } = await commit(fresh, previewed.import_id, "merge");
+    await drainImports(sent);
+    const failed = await getImport(fresh, previewed.import_id);
+    expect(failed.status).toBe("failed");
+    expect(failed.error).toMatch(/version 9/);
+    for (const table of ["tasks", "micro_steps", "task_dependencies"] as const)
+      expect(await rowsOf(table, fresh.id)).toBe(0);
+    expect((await ledgerOf(fresh)).length).toBe(0);
+  });
+
+  it("shows nothing of a commit stopped halfway, and resumes it where it stopped", async () => {
+    const fresh = await createUser({ timezone: "Europe/Paris" });
+    const previewed = (await (await uploadRestore(fresh, file)).json()) as Import;
+    const { sent } = await commit(fresh, previewed.import_id, "merge");
+    let chunks = 0;
+    const failing = {
+      chunkItems: 4,
+      beforeChunk: () => {
+        chunks += 1;
+        if (chunks === 3) throw new Error("D1 went away");
+      },
+    };
+    const first = await runImportQueue(sent, 1, failing);
+    expect(first.result.retryMessages).toHaveLength(1);
+    const halfway = await getImport(fresh, previewed.import_id);
+    expect(halfway.status).toBe("running");
+    expect(halfway.progress.items_done).toBe(8);
+    expect(await allTasks(fresh)).toEqual([]);
+    const starts: number[] = [];
+    await drainImports(sent, { chunkItems: 4, beforeChunk: ({ from }) => void starts.push(from) });
+    expect(starts[0]).toBe(8);
+    await settleAll(fresh);
+    expect((await getImport(fresh, previewed.import_id)).status).toBe("completed");
+    expect(await restoreView(fresh)).toEqual(view);
+  });
+
+  it("replaces the account's tasks with the file's (replace)", async () => {
+    const fresh = await createUser({ timezone: "Europe/Paris" });
+    await createTask(fresh, { title: "Mine, before the restore" });
+    const { done } = await restore(fresh, file, "replace");
+    expect(done.result?.replaced).toBe(1);
+    expect((await allTasks(fresh)).map((t) => t.title).sort()).toEqual(view.tasks.map((t) => t.title).sort());
+    // Restoring the same file again in replace mode keeps exactly the restored tasks.
+    await restore(fresh, file, "replace");
+    expect((await allTasks(fresh)).map((t) => t.title).sort()).toEqual(view.tasks.map((t) => t.title).sort());
+  });
+
+  it("merges into an account with XP of its own: both ledgers, the totals derived from them", async () => {
+    const fresh = await createUser({ timezone: "Europe/Paris" });
+    const own = await createTask(fresh, { title: "My own work" });
+    await completeTask(fresh, own.task_id);
+    await settleAll(fresh);
+    const mine = (await profileOf(fresh)).total_xp;
+    expect(mine).toBeGreaterThan(0);
+    await restore(fresh, file);
+    expect((await profileOf(fresh)).total_xp).toBe(mine + view.xp.total);
+  });
+
+  it("puts the restored standing on the leaderboards of a user who opted in", async () => {
+    const fresh = await createUser({ timezone: "Europe/Paris" });
+    const name = `Restorer ${crypto.randomUUID().slice(0, 6)}`;
+    await callJson("/api/v1/gamification/enhanced/leaderboard/opt-in", 200, {
+      method: "PUT",
+      token: fresh.token,
+      body: { opt_in: true, display_name: name },
+    });
+    await restore(fresh, file);
+    const board = await callJson<{ me: { xp: number } | null }>(
+      "/api/v1/gamification/enhanced/leaderboard",
+      200,
+      {
+        token: fresh.token,
+      },
+    );
+    expect(board.me?.xp).toBe(view.xp.total);
+  });
+
+  it("is someone else's business only through the link: another user's import id is 404", async () => {
+    const owner = await createUser();
+    const stranger = await createUser();
+    const previewed = (await (await uploadRestore(owner, file)).json()) as Import;
+    const res = await call(`/api/v1/import/${previewed.import_id}`, { token: stranger.token });
+    expect(res.status).toBe(404);
+    const committing = await call(`/api/v1/import/${previewed.import_id}/commit`, {
+      method: "POST",
+      token: stranger.token,
+      body: { mode: "merge" },
+    });
+    expect(committing.status).toBe(404);
   });
 });
