@@ -31,6 +31,7 @@ import { restoreLive } from "./live";
 import { restoreMetaOf } from "./meta";
 import { ledgerTotals, progressFromLedger } from "./progress";
 import { restoredRow } from "./rows";
+import { restoreItems, YIELD_EVERY_ROWS } from "./stream";
 import { insertRows } from "./write";
 
 /** Rows written per batch (each with the cursor's advance). */
@@ -39,6 +40,8 @@ export const RESTORE_CHUNK_ROWS = 2_000;
 interface FileRow {
   table: string;
   row: Record<string, unknown>;
+  /** The byte just after the row in the file: where the next delivery resumes. */
+  end: number;
 }
 
 const gone = (): ImportFailure =>
@@ -54,8 +57,12 @@ async function fileOf(files: R2Bucket, key: string): Promise<ReadableStream<Uint
 /** Reads the whole file through the checks (nothing written): a corrupted file fails the job here. */
 async function validate(db: Database, files: R2Bucket, row: ImportRow, key: string): Promise<void> {
   try {
+    let read = 0;
     for await (const _ of readExport(await fileOf(files, key))) {
-      // Every item is checked as it is read; the summary (last) checks the counts.
+      // Every item is checked as it is read; the summary (last) checks the counts. Other requests
+      // share the isolate: a buffered stream resolves without giving the event loop a turn.
+      read += 1;
+      if (read % YIELD_EVERY_ROWS === 0) await new Promise((resolve) => setTimeout(resolve, 0));
     }
   } catch (error) {
     if (error instanceof ExportFormatError)
@@ -103,10 +110,15 @@ async function writeChunk(
     if (restored) run.push(restored);
   }
   batch.addAll(insertRows(db, table, run, mode));
+  const last = chunk.at(-1);
   batch.add(
     db
       .update(imports)
-      .set({ itemsDone: from + chunk.length, updatedAt: nowIso() })
+      .set({
+        itemsDone: from + chunk.length,
+        mapping: sql`json_set(${imports.mapping}, '$.offset', ${String(last?.end ?? 0)}, '$.table', ${last?.table ?? ""})`,
+        updatedAt: nowIso(),
+      })
       .where(and(eq(imports.id, row.id), eq(imports.itemsDone, from))),
   );
   try {
@@ -224,8 +236,13 @@ export async function runRestore(
   const maxChunks = options.maxChunks ?? Number.POSITIVE_INFINITY;
   const budget = options.budgetMs ?? 30_000;
   let from = row.itemsDone;
-  let ordinal = 0;
-  let tasksInFile = 0;
+  const saved = row.mapping as { offset?: string; table?: string } | null;
+  const resume =
+    from > 0 && saved?.offset && saved.table ? { table: saved.table, offset: Number(saved.offset) } : null;
+  // A cursor without an offset (none yet) is resumed by counting rows from the start.
+  let ordinal = resume ? from : 0;
+  const preview = row.preview as { counts?: { tasks?: number; tables?: Record<string, number> } } | null;
+  const tasksInFile = preview?.counts?.tables?.tasks ?? preview?.counts?.tasks ?? 0;
   let chunks = 0;
   let live: LiveSection | null = null;
   let chunk: FileRow[] = [];
@@ -239,18 +256,17 @@ export async function runRestore(
     return true;
   };
   try {
-    for await (const item of readExport(await fileOf(env.FILES, key))) {
+    for await (const item of restoreItems(env.FILES, key, resume)) {
       if (item.kind === "live") live = item.live;
-      if (item.kind === "summary") {
+      if (item.kind === "end") {
         if (!(await flush())) return { kind: "gone" };
         if (!live) throw new ImportFailure("The export file has no live state.");
         return await finish(env, db, row, live, mapper, tasksInFile);
       }
       if (item.kind !== "row") continue;
-      if (item.table === "tasks") tasksInFile += 1;
       ordinal += 1;
       if (ordinal <= from) continue;
-      chunk.push({ table: item.table, row: item.row });
+      chunk.push({ table: item.table, row: item.row, end: item.end });
       if (chunk.length < size) continue;
       if (!(await flush())) return { kind: "gone" };
       if (chunks >= maxChunks || Date.now() - started > budget) return { kind: "more" };
@@ -260,5 +276,6 @@ export async function runRestore(
       throw new ImportFailure(`The export file is not valid: ${error.message}`);
     throw error;
   }
+  if (!(await env.FILES.head(key))) throw gone();
   throw new ImportFailure("The export file ended before its summary.");
 }
