@@ -196,6 +196,19 @@ async function finish(
   return { kind: "done", events: [] };
 }
 
+function log(importId: string, phase: "checked" | "rows", rows: number, started: number) {
+  console.log(
+    JSON.stringify({
+      level: "info",
+      message: "restore delivery",
+      import_id: importId,
+      phase,
+      rows,
+      ms: Date.now() - started,
+    }),
+  );
+}
+
 /** Where a restore reads its file: the upload, or the export a signed link named. */
 export const restoreFileKey = (row: ImportRow) =>
   row.fileKey ?? (row.mapping as { file?: string } | null)?.file;
@@ -229,6 +242,7 @@ export async function runRestore(
   const meta = restoreMetaOf(row);
   if (meta.validated !== "1") {
     await validate(db, env.FILES, row, key);
+    log(row.id, "checked", 0, started);
     return { kind: "more" };
   }
   const mapper = idMapper(row.userId, meta.account_id);
@@ -256,11 +270,12 @@ export async function runRestore(
     return true;
   };
   try {
-    for await (const item of restoreItems(env.FILES, key, resume)) {
+    for await (const item of restoreItems(env.FILES, key, resume, meta.validated === "1")) {
       if (item.kind === "live") live = item.live;
       if (item.kind === "end") {
         if (!(await flush())) return { kind: "gone" };
         if (!live) throw new ImportFailure("The export file has no live state.");
+        log(row.id, "rows", from - row.itemsDone, started);
         return await finish(env, db, row, live, mapper, tasksInFile);
       }
       if (item.kind !== "row") continue;
@@ -269,7 +284,10 @@ export async function runRestore(
       chunk.push({ table: item.table, row: item.row, end: item.end });
       if (chunk.length < size) continue;
       if (!(await flush())) return { kind: "gone" };
-      if (chunks >= maxChunks || Date.now() - started > budget) return { kind: "more" };
+      if (chunks >= maxChunks || Date.now() - started > budget) {
+        log(row.id, "rows", from - row.itemsDone, started);
+        return { kind: "more" };
+      }
     }
   } catch (error) {
     if (error instanceof ExportFormatError)
