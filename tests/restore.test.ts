@@ -257,3 +257,61 @@ describe("restoring an export", () => {
     expect(committing.status).toBe(404);
   });
 });
+
+/** `count` tasks of about 3.4 KB (multi-byte text, quotes) and three steps each, straight into D1. */
+async function seedBulk(userId: string, count: number): Promise<void> {
+  const now = new Date().toISOString();
+  await env.DB.prepare(
+    `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?2)
+     INSERT INTO tasks (id, user_id, title, description, status, priority, tags, created_at, updated_at)
+     SELECT printf('00000000-0000-7000-8000-%012d', i) || substr(?1, 1, 0), ?1, printf('Bulk task %d ✓', i),
+       replace(hex(zeroblob(300)), '00', 'é🙂,"x" '), CASE i % 3 WHEN 0 THEN 'completed' ELSE 'pending' END,
+       'medium', '["bulk"]', ?3, ?3 FROM n`,
+  )
+    .bind(userId, count, now)
+    .run();
+  await env.DB.prepare(
+    `WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?2), k(j) AS (VALUES (1), (2), (3))
+     INSERT INTO micro_steps (id, task_id, user_id, position, description, estimated_minutes, created_at, updated_at)
+     SELECT printf('00000000-0000-7000-9%03d-%012d', j, i), printf('00000000-0000-7000-8000-%012d', i), ?1, j,
+       printf('Step %d of task %d', j, i), 3, ?3, ?3
+     FROM n, k`,
+  )
+    .bind(userId, count, now)
+    .run();
+}
+
+describe("restoring an export too big to check in the request", () => {
+  it("previews it from its head and tail, checks it whole in the job, and resumes each delivery at a byte", async () => {
+    const source = await createUser();
+    await seedBulk(source.id, 5200);
+    const done = await exportAccount(source, "json");
+    expect(done.bytes).toBeGreaterThan(16 * 1024 * 1024);
+    const fresh = await createUser();
+    const res = await uploadRestore(fresh, JSON.stringify({ download_url: done.download_url }));
+    expect(res.status).toBe(201);
+    const previewed = (await res.json()) as Import;
+    expect(previewed.preview.counts.tables?.tasks).toBe(5200);
+    expect(previewed.preview.counts.steps).toBe(15600);
+    expect(previewed.preview.first_items).toHaveLength(10);
+    const { sent } = await commit(fresh, previewed.import_id, "merge");
+    const starts: number[] = [];
+    const runs = await drainImports(sent, {
+      chunkItems: 3000,
+      maxChunks: 1,
+      beforeChunk: ({ from }) => void starts.push(from),
+    });
+    // One delivery checks the file, then one chunk a delivery, each starting where the last stopped.
+    expect(runs).toBe(1 + 7);
+    expect(starts).toEqual([0, 3000, 6000, 9000, 12000, 15000, 18000]);
+    const restored = await getImport(fresh, previewed.import_id);
+    expect(restored.status).toBe("completed");
+    expect(restored.result).toMatchObject({ created: 5200, steps: 15600 });
+    const sample = await env.DB.prepare(
+      "SELECT title, description FROM tasks WHERE user_id = ? AND title = 'Bulk task 4321 ✓'",
+    )
+      .bind(fresh.id)
+      .first<{ title: string; description: string }>();
+    expect(sample?.description).toContain('é🙂,"x" ');
+  }, 120_000);
+});
