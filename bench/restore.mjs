@@ -299,7 +299,6 @@ const percentile = (values, p) => {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 };
 
-
 /** Polls `path` until `done(status)`; throws on failure or timeout. */
 async function waitFor(base, token, path, isDone, what) {
   const started = performance.now();
