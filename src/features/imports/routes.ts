@@ -45,7 +45,10 @@ export const uploadRoute = createRoute({
     `${HOURS} hours (POST …/{import_id}/commit); after that the preview and its file are discarded. At most ` +
     `${MAX_FILE_BYTES / 1024 / 1024} MiB and ${MAX_ITEMS} tasks per file. 422, with nothing stored, for an unknown ` +
     "source, a file over the limit, an empty file, a CSV without the mapped columns (named in `detail`), or a file " +
-    "that is not what the source says or is truncated or corrupted (with its row or line where it can tell).",
+    "that is not what the source says or is truncated or corrupted (with its row or line where it can tell). " +
+    "`source=export` restores an export of this platform: the file as the body (at most 100 MiB on the wire, " +
+    '`Content-Encoding: gzip` accepted), or `{"download_url": …}`, a signed export link (a bearer capability: ' +
+    "whoever holds it may restore it into their own account); see the README's Restore section.",
   security: BEARER_SECURITY,
   middleware: write,
   request: {
@@ -59,15 +62,17 @@ export const uploadRoute = createRoute({
         "application/json": {
           schema: {
             type: "object",
-            description: "A Trello board's JSON export (source=trello)",
+            description:
+              "A Trello board's JSON export (source=trello: `lists` and `cards` required); or, for source=export, " +
+              "the export document itself, or `{download_url}` — a signed export link of this platform (at most 4 KiB)",
             properties: {
               name: { type: "string" },
               lists: { type: "array", items: { type: "object" } },
               cards: { type: "array", items: { type: "object" } },
               checklists: { type: "array", items: { type: "object" } },
               labels: { type: "array", items: { type: "object" } },
+              download_url: { type: "string", description: "source=export: a signed export link" },
             },
-            required: ["lists", "cards"],
           },
         },
         "text/plain": { schema: { type: "string" } },
