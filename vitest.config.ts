@@ -37,10 +37,9 @@ export default defineConfig({
         // The suite drives thousands of writes per user (fuzzing, races, bulk registrations): the real
         // limiters run, with room for that; tests/rate-limits.test.ts checks what a refusal looks like.
         ratelimits: Object.fromEntries(
-          ["WRITE_LIMITER", "AI_LIMITER", "AUTH_LIMITER", "REFRESH_LIMITER"].map((name, i) => [
-            name,
-            { namespace_id: String(9001 + i), simple: { limit: 1_000_000, period: 60 } },
-          ]),
+          ["WRITE_LIMITER", "AI_LIMITER", "AUTH_LIMITER", "REFRESH_LIMITER", "IMPORT_LIMITER"].map(
+            (name, i) => [name, { namespace_id: String(9001 + i), simple: { limit: 1_000_000, period: 60 } }],
+          ),
         ),
       },
     }),

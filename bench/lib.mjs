@@ -189,6 +189,31 @@ function killGroup(signal) {
   }
 }
 
+/**
+ * CPU seconds (user + system) spent so far by wrangler dev and everything it started (its process
+ * group: the wrangler Node process and workerd, which runs the Worker, its queues, D1 and R2), from
+ * /proc; null where there is no /proc. An upper bound of the Worker's own CPU between two readings.
+ */
+export function serverCpuSeconds() {
+  if (!server?.pid || !existsSync("/proc")) return null;
+  const ticksPerSecond = 100;
+  let ticks = 0;
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+    } catch {
+      continue; // exited meanwhile
+    }
+    // The command may hold spaces and parentheses: the fields start after its last ")".
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
+    if (Number(fields[2]) !== server.pid) continue; // field 5, the process group
+    ticks += Number(fields[11]) + Number(fields[12]); // fields 14 and 15: utime, stime
+  }
+  return ticks / ticksPerSecond;
+}
+
 /** Stops wrangler dev and everything it started (workerd): SIGTERM to the group, SIGKILL after 5 s. */
 export async function stopServer() {
   if (!server?.pid) return;

@@ -2,6 +2,7 @@ import { createDatabase } from "../src/db";
 import type { Env } from "../src/env";
 import type { FocusSnapshot } from "../src/features/export/format";
 import {
+  dryRun,
   focusSnapshot,
   type LiveResult,
   parseFocusSnapshot,
@@ -36,6 +37,7 @@ import {
 import { validationFailed } from "../src/lib/errors";
 import { type IdempotencyContext, socketIdempotency } from "../src/lib/idempotency";
 import { newId } from "../src/lib/ids";
+import { ACCOUNT_GONE } from "../src/lib/live-refusal";
 import { nowIso } from "../src/lib/time";
 import { bodiesOf, eventRow, LiveObject, stateMessage } from "./live-object";
 import type { Commit } from "./live-storage";
@@ -44,6 +46,7 @@ import type { Commit } from "./live-storage";
 const endsSession = (result: StepResult) => result.effects.some((e) => e.type === "record");
 
 export type SettingsResult = { ok: true; settings: FocusSettings } | { ok: false; error: ActionError };
+export type CurrentResult = { ok: true; state: FocusStateDto } | { ok: false; error: ActionError };
 
 const UNAVAILABLE: ActionError = {
   status: 503,
@@ -88,15 +91,17 @@ export class FocusTimer extends LiveObject<TimerState> {
   }
 
   /** The current state, after recording anything that fell due. */
-  async current(userId: string): Promise<FocusStateDto> {
+  async current(userId: string): Promise<CurrentResult> {
+    if (this.accountGone) return { ok: false, error: ACCOUNT_GONE };
     const now = Date.now();
     const result = step(this.load(userId), null, now);
     const seq = this.apply(userId, result, now);
     await this.writer.settle(endsSession(result));
-    return this.dto(result.state, now, seq);
+    return { ok: true, state: this.dto(result.state, now, seq) };
   }
 
   async readSettings(userId: string): Promise<SettingsResult> {
+    if (this.accountGone) return { ok: false, error: ACCOUNT_GONE };
     try {
       return { ok: true, settings: await this.settingsFor(userId) };
     } catch (error) {
@@ -109,12 +114,14 @@ export class FocusTimer extends LiveObject<TimerState> {
    * D1 gets each change through the outbox, in order.
    */
   async changeSettings(userId: string, patch: Partial<FocusSettings>): Promise<SettingsResult> {
+    if (this.accountGone) return { ok: false, error: ACCOUNT_GONE };
     let current: FocusSettings;
     try {
       current = await this.settingsFor(userId);
     } catch (error) {
       return this.unavailable("focus settings lookup failed", error);
     }
+    if (this.accountGone) return { ok: false, error: ACCOUNT_GONE };
     const settings = normalizeSettings({ ...current, ...patch });
     const write: SettingsWrite = { user_id: userId, settings, updated_at: nowIso(Date.now()) };
     this.store.commit(
@@ -130,13 +137,15 @@ export class FocusTimer extends LiveObject<TimerState> {
   }
 
   async act(userId: string, command: FocusCommand, idempotency?: IdempotencyContext): Promise<ActResult> {
+    if (this.accountGone) return { ok: false, error: ACCOUNT_GONE };
     const stored = this.replay(idempotency);
     if (stored) return stored;
     let action: FocusAction;
     if (command.type === "start") {
       const context = await this.startContext(userId, command);
       if (!context.ok) return context;
-      // Reading D1 let other requests in: one may have answered this key meanwhile.
+      // Reading D1 let other requests in: one may have answered this key, or erased the timer.
+      if (this.accountGone) return { ok: false, error: ACCOUNT_GONE };
       const raced = this.replay(idempotency);
       if (raced) return raced;
       action = {
@@ -176,6 +185,7 @@ export class FocusTimer extends LiveObject<TimerState> {
    * due is recorded first and every pending D1 write made, so D1's history agrees with the snapshot.
    */
   async snapshot(userId: string): Promise<LiveResult<FocusSnapshot>> {
+    if (this.accountGone) return { ok: false, error: ACCOUNT_GONE };
     try {
       const now = Date.now();
       const result = step(this.load(userId), null, now);
@@ -190,27 +200,36 @@ export class FocusTimer extends LiveObject<TimerState> {
 
   /**
    * Puts an exported snapshot in place for this user (a restore): the settings (D1 gets them too) and
-   * the timer, with the user's ids; the one alarm is armed for the restored timer's next moment.
-   * Refused (422) when the snapshot is not valid or newer than this server, and (409) while the user
-   * is in a work session of their own, which a restore must not end silently. Restoring the same
-   * snapshot again gives the same state.
+   * the timer, idle — a session or break in progress in the file is not restored (live.ts
+   * restoredTimer) — with the run and the last session, their ids the user's (task and step ids only
+   * when `options.ownedIds` vouches for them). The restored state is run through the machine (a step,
+   * the view, the alarm's moment) before anything is stored: a snapshot that would break the timer is
+   * refused (422), as is one that is not valid or newer than this server; (409) while the user is in a
+   * work session of their own, which a restore must not end silently. Restoring the same snapshot
+   * again gives the same state; the one alarm is armed for what the restored state needs.
    */
   async restoreSnapshot(
     userId: string,
     input: unknown,
     options: RestoreOptions = {},
   ): Promise<LiveResult<FocusStateDto>> {
+    if (this.accountGone) return { ok: false, error: ACCOUNT_GONE };
     const parsed = parseFocusSnapshot(input);
     if (!parsed.ok) return parsed;
     const snapshot = parsed.value;
-    const timer = snapshot.timer
-      ? await restoredTimer(snapshot.timer, userId, options)
-      : initialState(userId);
+    const timer = await restoredTimer(snapshot.timer, userId, options);
+    const settings = normalizeSettings(snapshot.settings);
     const now = Date.now();
+    const checked = dryRun("focus", () => {
+      const result = step(timer, null, now);
+      toView(result.state, now);
+      nextDueAt(result.state);
+      JSON.stringify(result.state);
+    });
+    if (!checked.ok) return checked;
     const current = step(this.load(userId), null, now);
     this.apply(userId, current, now);
-    const running = current.state.work;
-    if (running && running.session_id !== timer.work?.session_id) {
+    if (current.state.work) {
       return {
         ok: false,
         error: {
@@ -220,7 +239,6 @@ export class FocusTimer extends LiveObject<TimerState> {
         },
       };
     }
-    const settings = normalizeSettings(snapshot.settings);
     const write: SettingsWrite = { user_id: userId, settings, updated_at: nowIso(now) };
     this.store.commit(
       {
@@ -236,6 +254,7 @@ export class FocusTimer extends LiveObject<TimerState> {
   }
 
   override async alarm(): Promise<void> {
+    if (this.accountGone) return;
     const state = this.store.state();
     if (state) {
       const now = Date.now();
@@ -306,6 +325,8 @@ export class FocusTimer extends LiveObject<TimerState> {
     const cached = this.store.json<FocusSettings>("settings");
     if (cached) return cached;
     const stored = await getSettings(createDatabase(this.env.DB), userId);
+    // Erased while D1 answered: the tombstone keeps nothing of the person.
+    if (this.accountGone) return stored;
     this.store.cacheJson("settings", stored);
     return this.store.json<FocusSettings>("settings") ?? stored;
   }

@@ -36,6 +36,12 @@ export class LeaderboardShard extends DurableObject<Env> {
   private readonly timings = new Map<string, number[]>();
   private allTime: SortedBoard | undefined;
   private weekly: { week: string; board: SortedBoard } | undefined;
+  /**
+   * The accounts this instance erased, until when they are refused: complete (defined) only when the
+   * instance started with none remembered, so that every one remembered went through it. Memory only:
+   * storage keeps no more than the hashes.
+   */
+  private erasedHere: Map<string, number> | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -60,6 +66,7 @@ export class LeaderboardShard extends DurableObject<Env> {
         );
       });
     }
+    if (!this.remembersErasures()) this.erasedHere = new Map();
   }
 
   /**
@@ -67,17 +74,20 @@ export class LeaderboardShard extends DurableObject<Env> {
    * erased within FORGET_MS. Returns how many applied.
    */
   async upsert(entries: ScoreEntry[]): Promise<number> {
-    // Hashed only while some account is remembered as erased (rarely): with none, nothing awaits
-    // between this check and the transaction, so no erasure can slip in between.
-    const hashes = this.remembersErasures()
-      ? await Promise.all(entries.map((e) => sha256Hex(e.user_id)))
-      : undefined;
+    // While accounts are remembered as erased, each entry is checked against them: by plain id when
+    // this instance saw every erasure still remembered (no hashing, and nothing awaits between the
+    // check and the transaction), otherwise — after an eviction lost that memory — by hashing it.
+    const hashes =
+      this.remembersErasures() && !this.erasedHere
+        ? await Promise.all(entries.map((e) => sha256Hex(e.user_id)))
+        : undefined;
     const started = performance.now();
     const now = Date.now();
     const applied = this.timed(entries.length > BULK_UPSERT ? "upsert:bulk" : "upsert", () =>
       this.ctx.storage.transactionSync(() =>
         entries.filter(
           (e, i) =>
+            !this.erasedRecently(e.user_id, now) &&
             this.sql.exec(
               `INSERT INTO scores (user_id, name, total_xp, week_start, week_xp, version, hidden)
                SELECT ?, ?, ?, ?, ?, ?, ?
@@ -132,10 +142,13 @@ export class LeaderboardShard extends DurableObject<Env> {
       return count;
     });
     for (const id of userIds) {
+      this.erasedHere?.set(id, now + FORGET_MS);
       this.allTime?.set(id, null);
       this.weekly?.board.set(id, null);
     }
-    await this.ctx.storage.setAlarm(now + FORGET_MS);
+    // The one alarm stays at the earliest moment something is due to be forgotten.
+    const alarm = await this.ctx.storage.getAlarm();
+    if (alarm === null || alarm > now + FORGET_MS) await this.ctx.storage.setAlarm(now + FORGET_MS);
     return removed;
   }
 
@@ -143,14 +156,28 @@ export class LeaderboardShard extends DurableObject<Env> {
   override async alarm(): Promise<void> {
     const now = Date.now();
     this.sql.exec("DELETE FROM forgotten WHERE until < ?", now);
+    for (const [id, until] of this.erasedHere ?? []) if (until < now) this.erasedHere?.delete(id);
+    // The next one due (not the last): each is forgotten within moments of its time.
     const next = this.sql
-      .exec<{ until: number | null }>("SELECT max(until) AS until FROM forgotten")
+      .exec<{ until: number | null }>("SELECT min(until) AS until FROM forgotten")
       .toArray()[0]?.until;
-    if (next !== null && next !== undefined) await this.ctx.storage.setAlarm(next + 1);
+    if (next !== null && next !== undefined) {
+      const alarm = await this.ctx.storage.getAlarm();
+      if (alarm === null || alarm > next + 1) await this.ctx.storage.setAlarm(next + 1);
+    } else {
+      // Nothing remembered: from here on, this instance sees every erasure itself.
+      this.erasedHere = new Map();
+    }
   }
 
   private remembersErasures(): boolean {
     return this.sql.exec("SELECT 1 FROM forgotten LIMIT 1").toArray().length > 0;
+  }
+
+  /** Whether this instance erased the account within FORGET_MS (plain ids, in memory only). */
+  private erasedRecently(userId: string, now: number): boolean {
+    const until = this.erasedHere?.get(userId);
+    return until !== undefined && until >= now;
   }
 
   /** Forgets every score (before a rebuild from D1: resharding, or repairing a shard). */

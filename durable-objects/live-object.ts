@@ -112,8 +112,17 @@ export abstract class LiveObject<S> extends DurableObject<Env> {
     return { ok: true, status: stored.status, value: JSON.parse(stored.body) as T };
   }
 
+  /**
+   * Whether the account was erased: the object then keeps only that (a tombstone, nothing of the
+   * person) and answers every call with ACCOUNT_GONE (401), never making state again.
+   */
+  protected get accountGone(): boolean {
+    return this.store.isTombstone();
+  }
+
   /** Closes the sockets opened with a credential just revoked (an API token's id, a login's `sid`). */
   async closeCredential(credentialId: string): Promise<number> {
+    if (this.accountGone) return 0;
     return this.sockets.closeCredential(credentialId, Date.now());
   }
 
@@ -122,6 +131,7 @@ export abstract class LiveObject<S> extends DurableObject<Env> {
    * state log: it changes no state here, and on reconnect the client reads the inbox instead.
    */
   async notify(messages: string[]): Promise<number> {
+    if (this.accountGone) return 0;
     const open = this.ctx.getWebSockets().length;
     this.sockets.broadcast(messages, Date.now());
     return open;

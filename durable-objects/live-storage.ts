@@ -11,6 +11,8 @@ const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 const FIRST_RETRY_MS = 5000;
 const MAX_RETRY_DELAY_MS = 5 * 60 * 1000;
 export const OUTBOX_BATCH = 50;
+/** The one meta key an erased object keeps (besides its schema version). */
+export const TOMBSTONE = "account_gone";
 
 export interface OutboxRow {
   id: string;
@@ -58,13 +60,20 @@ export class LiveStorage<S> {
   }
 
   /**
-   * Forgets everything (the account is being deleted): the alarm, then every table, which are made
-   * again empty so the object keeps working for whatever calls it next.
+   * Forgets everything (the account is being deleted): the alarm, then every table. What is left is a
+   * tombstone — one flag, nothing of the person — by which the object refuses every later call
+   * instead of starting afresh. Safe to repeat.
    */
   async eraseAll(): Promise<void> {
     await this.storage.deleteAlarm();
     await this.storage.deleteAll();
     this.migrate();
+    this.setMeta(TOMBSTONE, "1");
+  }
+
+  /** Whether the account was erased (then the object holds nothing and refuses everything). */
+  isTombstone(): boolean {
+    return this.meta(TOMBSTONE) !== undefined;
   }
 
   private get sql() {

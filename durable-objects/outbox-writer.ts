@@ -1,7 +1,7 @@
 import type { BatchItem } from "drizzle-orm/batch";
 import { createDatabase, type Database } from "../src/db";
 import type { Env } from "../src/env";
-import { abortIfAccountGone } from "../src/lib/auth/account";
+import { abortIfAccountGone, accountExists } from "../src/lib/auth/account";
 import { isGuardAbort } from "../src/lib/batch";
 import type { Envelope } from "../src/lib/events/catalog";
 import { writeEvent } from "../src/lib/events/outbox";
@@ -43,7 +43,7 @@ export class OutboxWriter {
       nextDueAt: () => number | null;
       /** For logs. */
       name: string;
-      /** The account the rows belong to was deleted: the owner forgets everything it holds. */
+      /** The account the rows belong to is gone (checked): the owner forgets everything it holds. */
       ownerGone: () => Promise<unknown>;
     },
   ) {}
@@ -96,6 +96,17 @@ export class OutboxWriter {
     return run;
   }
 
+  /** Whether an account the rows belong to is gone, read on the primary (a failed read says no). */
+  private async anyOwnerGone(rows: readonly OutboxRow[]): Promise<boolean> {
+    try {
+      const db = createDatabase(this.env.DB.withSession("first-primary"));
+      const exists = await Promise.all(ownersOf(rows).map((owner) => accountExists(db, owner)));
+      return exists.includes(false);
+    } catch {
+      return false;
+    }
+  }
+
   private async flushPending(): Promise<void> {
     for (;;) {
       const now = Date.now();
@@ -116,7 +127,9 @@ export class OutboxWriter {
         ];
         if (first) await db.batch([first, ...rest]);
       } catch (error) {
-        if (isGuardAbort(error)) {
+        // The guard aborted: an owner is gone, unless something else tripped it. Only a gone account,
+        // asked again, lets the object forget everything; otherwise the rows wait for the next try.
+        if (isGuardAbort(error) && (await this.anyOwnerGone(rows))) {
           await this.hooks.ownerGone();
           return;
         }

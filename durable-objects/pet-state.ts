@@ -3,6 +3,7 @@ import type { Personality } from "../src/db/schema/pets";
 import type { Env } from "../src/env";
 import type { PetSnapshot } from "../src/features/export/format";
 import {
+  dryRun,
   type LiveResult,
   parsePetSnapshot,
   petSnapshot,
@@ -38,6 +39,7 @@ import {
 import { validationFailed } from "../src/lib/errors";
 import { type IdempotencyContext, socketIdempotency } from "../src/lib/idempotency";
 import { newId } from "../src/lib/ids";
+import { ACCOUNT_GONE } from "../src/lib/live-refusal";
 import { nowIso } from "../src/lib/time";
 import { zodIssuesToFieldErrors } from "../src/lib/validation";
 import { bodiesOf, eventRow, LiveObject, stateMessage } from "./live-object";
@@ -93,6 +95,7 @@ export class PetState extends LiveObject<PetData> {
   /** Adopts the user's one pet; 409 when there is one already. */
   async adopt(input: AdoptInput): Promise<PetResult<PetDto>> {
     const existing = await this.held(input.user_id);
+    if (existing === "gone") return { ok: false, error: ACCOUNT_GONE };
     if (existing === "unavailable") return { ok: false, error: UNAVAILABLE };
     if (existing) {
       return {
@@ -146,6 +149,7 @@ export class PetState extends LiveObject<PetData> {
   /** The pet now (stats derived at this moment); 404 without one. */
   async view(userId: string): Promise<PetResult<PetDto>> {
     const state = await this.held(userId);
+    if (state === "gone") return { ok: false, error: ACCOUNT_GONE };
     if (state === "unavailable") return { ok: false, error: UNAVAILABLE };
     if (!state) return { ok: false, error: NO_PET };
     const now = Date.now();
@@ -161,9 +165,11 @@ export class PetState extends LiveObject<PetData> {
     action: Extract<PetAction, { type: PetSocketAction }>,
     idempotency?: IdempotencyContext,
   ): Promise<PetResult<PetOutcome>> {
+    if (this.accountGone) return { ok: false, error: ACCOUNT_GONE };
     const stored = this.replay(idempotency);
     if (stored) return stored;
     const state = await this.held(userId);
+    if (state === "gone") return { ok: false, error: ACCOUNT_GONE };
     if (state === "unavailable") return { ok: false, error: UNAVAILABLE };
     if (!state) return { ok: false, error: NO_PET };
     // Looking the pet up in D1 let other requests in: one may have answered this key meanwhile.
@@ -215,7 +221,7 @@ export class PetState extends LiveObject<PetData> {
 
   /** The user moved time zones: nights fall at their new local hours. No pet, nothing to do. */
   async setTimezone(userId: string, timezone: string): Promise<void> {
-    if (!this.store.state()) return;
+    if (this.accountGone || !this.store.state()) return;
     await this.change(userId, [{ type: "set_timezone", timezone }]);
   }
 
@@ -228,9 +234,12 @@ export class PetState extends LiveObject<PetData> {
     // work older than that may have been fed and forgotten, so it feeds nothing (the XP ledger keeps its
     // keys forever; refusing old work is how the pet agrees with it).
     if (work.occurred_at < Date.now() - SEEN_TTL_MS) return true;
+    // The account is gone: nothing to feed, and nothing to try again.
+    if (this.accountGone) return true;
     const seenKey = `nourish:${work.source_key}`;
     if (this.store.hasSeen(seenKey)) return true;
     const state = await this.held(userId);
+    if (state === "gone") return true;
     if (state === "unavailable") throw new Error("pet lookup failed");
     if (!state) return false;
     if (this.store.hasSeen(seenKey)) return true;
@@ -247,6 +256,7 @@ export class PetState extends LiveObject<PetData> {
    */
   async snapshot(userId: string): Promise<LiveResult<PetSnapshot>> {
     const state = await this.held(userId);
+    if (state === "gone") return { ok: false, error: ACCOUNT_GONE };
     if (state === "unavailable") return { ok: false, error: UNAVAILABLE };
     try {
       await this.writer.flush();
@@ -261,11 +271,14 @@ export class PetState extends LiveObject<PetData> {
 
   /**
    * Puts an exported pet in place for this user (a restore): its care, growth, cooldowns and
-   * personality, with its own seed (the same picture). One pet per person: if the user has one, the
-   * restored pet takes its place and its id (so D1 keeps one row); else it gets the mapped id, or one
-   * derived from the old (the same each time). A snapshot without a pet changes nothing — pets are never
-   * taken away. The one alarm is armed for the restored pet's next moment. 422 for a snapshot that is not
-   * valid or newer than this server.
+   * personality, with its own seed (the same picture). Growth is made consistent with the rules (the
+   * level follows from the total XP; live.ts restoredPet) and times are no later than now. One pet per
+   * person: if the user has one, the restored pet takes its place and its id (so D1 keeps one row);
+   * else it gets the mapped id, or one derived from the old (the same each time). A snapshot without a
+   * pet changes nothing — pets are never taken away. The restored pet is run through the rules (a step,
+   * the view, the alarm's moment) before anything is stored: a pet that would break the object is
+   * refused (422), as is a snapshot that is not valid or newer than this server. The one alarm is
+   * armed for the restored pet's next moment.
    */
   async restoreSnapshot(
     userId: string,
@@ -275,6 +288,7 @@ export class PetState extends LiveObject<PetData> {
     const parsed = parsePetSnapshot(input);
     if (!parsed.ok) return parsed;
     const held = await this.held(userId);
+    if (held === "gone") return { ok: false, error: ACCOUNT_GONE };
     if (held === "unavailable") return { ok: false, error: UNAVAILABLE };
     const exported = parsed.value.pet;
     const now = Date.now();
@@ -288,23 +302,32 @@ export class PetState extends LiveObject<PetData> {
       return { ok: false, error: UNAVAILABLE };
     }
     const petId = await restoredPetId(exported, userId, existing, options);
-    const state = restoredPet(exported, userId, petId);
-    const seq = this.apply(
-      { state, effects: [{ type: "signal", signal: "changed", at: now }], error: null },
-      now,
-      { force: true },
-    );
-    this.store.commit({ meta: { [LOOKED_UP]: true }, messages: [], outbox: [] }, now);
+    const at = Date.now();
+    const state = restoredPet(exported, userId, petId, at);
+    const checked = dryRun("pet", () => {
+      const result = stepPet(state, null, at);
+      petDto(result.state, at, 0);
+      nextAttentionAt(result.state);
+      nextAttentionAt(state);
+      JSON.stringify(result.state);
+    });
+    if (!checked.ok) return checked;
+    const seq = this.apply({ state, effects: [{ type: "signal", signal: "changed", at }], error: null }, at, {
+      force: true,
+    });
+    this.store.commit({ meta: { [LOOKED_UP]: true }, messages: [], outbox: [] }, at);
     await this.writer.settle(true);
-    return { ok: true, value: petDto(state, now, seq) };
+    return { ok: true, value: petDto(state, at, seq) };
   }
 
   /** Resolves once every change so far is in D1: history readers ask this first, to read their own writes. */
   async flushed(): Promise<void> {
+    if (this.accountGone) return;
     await this.writer.flush();
   }
 
   override async alarm(): Promise<void> {
+    if (this.accountGone) return;
     const state = this.store.state();
     if (state) {
       const now = Date.now();
@@ -319,8 +342,8 @@ export class PetState extends LiveObject<PetData> {
     const grant = this.sockets.grantOf(request);
     if (grant instanceof Response) return grant;
     const state = await this.held(grant.user_id);
-    if (state === "unavailable" || !state) {
-      const error = state ? UNAVAILABLE : NO_PET;
+    if (state === "gone" || state === "unavailable" || !state) {
+      const error = state === "gone" ? ACCOUNT_GONE : state ? UNAVAILABLE : NO_PET;
       return problem(error.status, error.code, error.detail);
     }
     const result = stepPet(state, null, now);
@@ -366,7 +389,8 @@ export class PetState extends LiveObject<PetData> {
    * The pet this object holds; the first time, D1's record (an object that lost its storage, or one
    * created before the pet moved in) — asked once: a pet only ever reaches D1 from here.
    */
-  private async held(userId: string): Promise<PetData | undefined | "unavailable"> {
+  private async held(userId: string): Promise<PetData | undefined | "unavailable" | "gone"> {
+    if (this.accountGone) return "gone";
     const held = this.store.state();
     if (held || this.store.json<boolean>(LOOKED_UP)) return held;
     let stored: PetData | undefined;
@@ -376,7 +400,8 @@ export class PetState extends LiveObject<PetData> {
       console.error(JSON.stringify({ level: "error", message: "pet lookup failed", error: String(error) }));
       return "unavailable";
     }
-    // Another request may have adopted or restored the pet while D1 answered.
+    // Another request may have adopted or restored the pet while D1 answered, or erased the object.
+    if (this.accountGone) return "gone";
     const now = this.store.state();
     if (now) return now;
     this.store.commit(
@@ -389,6 +414,7 @@ export class PetState extends LiveObject<PetData> {
   /** Several changes (rename, auto-evolve, personality, time zone) in one commit. */
   private async change(userId: string, actions: PetAction[]): Promise<PetResult<PetDto>> {
     const held = await this.held(userId);
+    if (held === "gone") return { ok: false, error: ACCOUNT_GONE };
     if (held === "unavailable") return { ok: false, error: UNAVAILABLE };
     if (!held) return { ok: false, error: NO_PET };
     const now = Date.now();

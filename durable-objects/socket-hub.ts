@@ -2,7 +2,9 @@ import { createDatabase } from "../src/db";
 import type { Env } from "../src/env";
 import { isApiTokenActive } from "../src/lib/auth/api-token";
 import { PROBLEM_CONTENT_TYPE, problemBody } from "../src/lib/errors";
+import { ACCOUNT_GONE } from "../src/lib/live-refusal";
 import {
+  CLOSE_ACCOUNT_DELETED,
   CLOSE_CREDENTIAL_EXPIRED,
   clientMessageSchema,
   PING,
@@ -82,6 +84,7 @@ export class SocketHub {
 
   /** The grant of a forwarded upgrade, or the problem to answer it with. Its ticket is not used yet. */
   grantOf(request: Request): SocketGrant | Response {
+    if (this.store.isTombstone()) return problem(ACCOUNT_GONE.status, ACCOUNT_GONE.code, ACCOUNT_GONE.detail);
     const grant = readGrant(request.headers.get(SOCKET_GRANT_HEADER));
     if (!grant || request.headers.get("upgrade")?.toLowerCase() !== "websocket") {
       return problem(426, "upgrade_required", "Connect with a WebSocket upgrade request.");
@@ -199,6 +202,15 @@ export class SocketHub {
    * make is returned for the owner to carry out (and answer with `reply`).
    */
   async read(ws: WebSocket, raw: string | ArrayBuffer, now: number): Promise<SocketAction | undefined> {
+    if (this.store.isTombstone()) {
+      // A socket the erasure could not reach (closing it failed): nothing to serve, ever.
+      try {
+        ws.close(CLOSE_ACCOUNT_DELETED, "This account was deleted.");
+      } catch {
+        // already closing
+      }
+      return undefined;
+    }
     const grant = this.liveGrant(ws, now);
     if (!grant) return undefined;
     if (typeof raw !== "string") return this.refuse(ws, 400, "bad_message", "Messages are JSON text.");

@@ -1,5 +1,4 @@
 import { requestId } from "hono/request-id";
-import { secureHeaders } from "hono/secure-headers";
 import { accountRouter } from "./features/account/routes";
 import { analyticsRouter } from "./features/analytics/routes";
 import { authRouter } from "./features/auth/routes";
@@ -20,7 +19,7 @@ import { learningRouter } from "./features/learning/routes";
 import { notificationsRouter } from "./features/notifications/routes";
 import { petsRouter } from "./features/pets/routes";
 import { petSocketRouter } from "./features/pets/socket-routes";
-import { socialPagesRouter } from "./features/social/page-routes";
+import { isCardPath, socialPagesRouter } from "./features/social/page-routes";
 import { socialRouter } from "./features/social/routes";
 import { splittingRouter } from "./features/splitting/routes";
 import { tasksRouter } from "./features/tasks/routes";
@@ -35,6 +34,7 @@ import { databaseSession } from "./middleware/database";
 import { tolerateMissingJsonBody } from "./middleware/empty-body";
 import { errorHandler, notFoundHandler } from "./middleware/error-handler";
 import { type LimiterName, perAddress } from "./middleware/rate-limit";
+import { securityHeaders } from "./middleware/secure-headers";
 
 export const API_PREFIX = "/api/v1";
 
@@ -52,8 +52,8 @@ const ADDRESS_LIMITS = new Map<string, LimiterName>([
 export function createApp() {
   const app = createRouter();
   app.use("*", requestId({ headerName: "X-Request-Id" }));
-  // A header a route set itself stands (the share cards allow cross-origin embedding).
-  app.use("*", secureHeaders({ overwrite: false }));
+  // Strict everywhere; only the share cards may be embedded by other sites.
+  app.use("*", securityHeaders(isCardPath));
   app.use("*", corsFromEnv());
   // An import's file may be up to 10 MiB: its route reads the body with that limit itself.
   app.use("*", limitBody({ ownLimits: [`${API_PREFIX}/import`] }));

@@ -1,6 +1,7 @@
 import type { FocusTimer } from "../durable-objects/focus-timer";
 import type { LeaderboardShard } from "../durable-objects/leaderboard-shard";
 import type { PetState } from "../durable-objects/pet-state";
+import type { ErasureMessage } from "./features/account/messages";
 import type { ExportMessage } from "./features/export/messages";
 import type { ImportMessage } from "./features/imports/messages";
 import type { LearningMessage } from "./features/learning/messages";
@@ -18,6 +19,8 @@ export interface Env {
   EXPORTS_QUEUE: Queue<ExportMessage>;
   /** Import jobs: one slice of one import per message (features/imports). */
   IMPORTS_QUEUE: Queue<ImportMessage>;
+  /** Deleting accounts: deletions to finish, and sweeps after them (features/account). */
+  ERASURE_QUEUE: Queue<ErasureMessage>;
   /** Account exports and uploaded import files. */
   FILES: R2Bucket;
   /** One live focus timer per user, addressed by `idFromName(userId)`. */
@@ -31,6 +34,8 @@ export interface Env {
   WRITE_LIMITER: RateLimit;
   /** Per user: calls that may reach Workers AI. */
   AI_LIMITER: RateLimit;
+  /** Uploads of import files, per user (features/imports). */
+  IMPORT_LIMITER: RateLimit;
   /** Per client address: register, login. */
   AUTH_LIMITER: RateLimit;
   /** Per client address: refresh (generous: many people may share an address). */
@@ -45,6 +50,8 @@ export interface Env {
   MAX_BODY_BYTES: string;
   /** Minutes without a heartbeat or move after which an agent counts as offline. */
   AGENT_OFFLINE_MINUTES?: string;
+  /** Rows one chunk of an account's erasure deletes at most (default 1,000; src/features/account). */
+  ERASURE_CHUNK_ROWS?: string;
   /** Accounts (comma-separated emails) that may mint API tokens with the "admin" scope. */
   ADMIN_EMAILS?: string;
   /** How many Durable Objects the leaderboards are spread over (by hash of user id). */

@@ -2,9 +2,10 @@ import { createApp } from "./app";
 import type { Env } from "./env";
 import { sweepSilentAgents } from "./jobs/agent-sweeper";
 import { recordDeadLetters } from "./jobs/dead-letters";
+import { consumeErasure } from "./jobs/erasure-consumer";
 import { consumeEvents } from "./jobs/events-consumer";
 import { consumeExports } from "./jobs/exports-consumer";
-import { cleanUpExpired } from "./jobs/housekeeping";
+import { cleanUpExpired, resumeDeletions } from "./jobs/housekeeping";
 import { cleanUpImports, consumeImports } from "./jobs/imports-consumer";
 import { consumeLearning } from "./jobs/learning-consumer";
 import { scheduleNightlyTraining } from "./jobs/learning-cron";
@@ -37,6 +38,7 @@ export const QUEUE_NAMES = {
   learning: "pap-learning",
   exports: "pap-exports",
   imports: "pap-imports",
+  erasure: "pap-erasure",
   deadLetters: "pap-dead-letters",
 } as const;
 
@@ -50,6 +52,7 @@ export default {
     if (batch.queue === QUEUE_NAMES.learning) return consumeLearning(batch, env);
     if (batch.queue === QUEUE_NAMES.imports) return consumeImports(batch, env);
     if (batch.queue === QUEUE_NAMES.exports) return consumeExports(batch, env);
+    if (batch.queue === QUEUE_NAMES.erasure) return consumeErasure(batch, env);
     if (batch.queue === QUEUE_NAMES.deadLetters) return recordDeadLetters(batch, env);
     // A queue this Worker does not consume (a binding added before its consumer): its messages are
     // kept as dead letters (readable at GET /api/v1/admin/dead-letters), never logged and dropped.
@@ -85,6 +88,7 @@ export default {
       reconcileWebhookDeliveries(env),
       cleanUpExpired(env),
       cleanUpImports(env),
+      resumeDeletions(env),
       sweepSilentAgents(env),
     ];
     ctx.waitUntil(Promise.all(jobs).then(() => undefined));

@@ -429,6 +429,25 @@ describe("timed counters, whatever order the queue keeps", () => {
     ]);
   });
 
+  it("files work under a task's category only when the task is the user's own", async () => {
+    const alice = await analyticsUser();
+    const bob = await analyticsUser();
+    const secret = await createTask(alice, { title: "Alice's", category: "Health" });
+    const own = await createTask(bob, { title: "Bob's", category: "Work" });
+    await settled(alice);
+    await settled(bob);
+    const now = Date.now();
+    // Bob's events name Alice's task (a crafted restore, say) and his own, in one delivery.
+    await deliver([
+      focusCompleted(bob.id, secret.task_id, { minutes: 25, endedAt: now - 30 * MIN }),
+      focusCompleted(bob.id, own.task_id, { minutes: 20, endedAt: now - 5 * MIN }),
+    ]);
+    const bobs = await storedRollups(bob.id);
+    expect([...new Set(bobs.filter((r) => r.dim === "category").map((r) => r.key))]).toEqual(["Work"]);
+    expect((await storedTaskTime(bob.id, secret.task_id))?.category).toBeNull();
+    expect((await storedTaskTime(bob.id, own.task_id))?.category).toBe("Work");
+  });
+
   it("corrects a completed task's timed counters when more of its focus time arrives late, once", async () => {
     const user = await analyticsUser();
     const task = await createTask(user, { title: "Timed", category: "Work", estimated_minutes: 30 });

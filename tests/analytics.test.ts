@@ -12,7 +12,7 @@ import {
 import { call, callJson, createUser, problemOf, type TestUser } from "./helpers/api";
 import { createApiToken } from "./helpers/auth";
 import { backdated, freezeClock, localDateOf, thawClock } from "./helpers/clock";
-import { tripsFor } from "./helpers/counting-d1";
+import { LOOKUP, tripsFor } from "./helpers/counting-d1";
 import { delegate, registerAgent } from "./helpers/delegation";
 import { openApiDocument } from "./helpers/openapi";
 import { eventsOf, settle } from "./helpers/outbox";
@@ -251,7 +251,7 @@ describe("the dashboard", () => {
     expect(d.top_categories).toEqual([]);
     expect(await tripsFor("/api/v1/analytics/dashboard", { token: user.token })).toEqual({
       status: 200,
-      trips: 1,
+      trips: 1 + LOOKUP,
     });
   });
 });
@@ -313,7 +313,7 @@ describe("the timeline", () => {
     const user = await createUser();
     expect(await tripsFor("/api/v1/analytics/timeline?bucket=week", { token: user.token })).toEqual({
       status: 200,
-      trips: 1,
+      trips: 1 + LOOKUP,
     });
   });
 
@@ -568,11 +568,11 @@ describe("time tracking", () => {
     const task = await createTask(user, { title: "Mine" });
     expect(await tripsFor("/api/v1/analytics/time-tracking", { token: user.token })).toEqual({
       status: 200,
-      trips: 2,
+      trips: 2 + LOOKUP,
     });
     expect(
       await tripsFor(`/api/v1/analytics/time-tracking?task_id=${task.task_id}`, { token: user.token }),
-    ).toEqual({ status: 200, trips: 2 });
+    ).toEqual({ status: 200, trips: 2 + LOOKUP });
   });
 });
 

@@ -1,8 +1,8 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { sweepExports } from "../src/features/export/cleanup";
+import { sweepExports, sweepOrphanExports } from "../src/features/export/cleanup";
 import { ACCOUNT_OMIT, EXPORTED_TABLES, type LiveSection } from "../src/features/export/format";
-import { EXPORT_TTL_MS } from "../src/features/export/job";
+import { EXPORT_TTL_MS, LEASE_MS } from "../src/features/export/job";
 import { sliceMessage } from "../src/features/export/messages";
 import { pageSql } from "../src/features/export/pages";
 import { type ExportItem, readExport } from "../src/features/export/reader";
@@ -11,7 +11,7 @@ import { cleanUpExpired } from "../src/jobs/housekeeping";
 import { call, callJson, callWith, createUser, problemOf, type TestUser } from "./helpers/api";
 import { createApiToken } from "./helpers/auth";
 import { freezeClock } from "./helpers/clock";
-import { tripsFor } from "./helpers/counting-d1";
+import { LOOKUP, tripsFor } from "./helpers/counting-d1";
 import {
   capturingExportsQueue,
   download,
@@ -211,12 +211,12 @@ describe("starting an export", () => {
     expect(rest.map((e) => e.export_id)).toEqual([ids[0]]);
   });
 
-  it("reads an export's status in one D1 round trip", async () => {
+  it("reads an export's status in one D1 round trip (beside the account lookup)", async () => {
     const user = await createUser();
     const { dto } = await startExport(user, "json");
     expect(await tripsFor(`/api/v1/export/${dto.export_id}`, { token: user.token })).toEqual({
       status: 200,
-      trips: 1,
+      trips: 1 + LOOKUP,
     });
   });
 });
@@ -476,6 +476,12 @@ function faultyFiles(faults: {
   loseAnswerOf?: number;
   /** Completes, then throws as if the answer were lost (and R2 stays unreachable for the slice). */
   loseCompletion?: boolean;
+  /** Runs before the nth part is stored (the seam where another request may act). */
+  beforePart?: (n: number) => Promise<void>;
+  /** Runs before a whole file is put. */
+  beforePut?: () => Promise<void>;
+  /** Receives the id of every multipart upload created. */
+  created?: string[];
 }) {
   let completed = false;
   let parts = 0;
@@ -485,6 +491,7 @@ function faultyFiles(faults: {
         if (prop === "uploadPart") {
           return async (n: number, body: Uint8Array) => {
             parts += 1;
+            await faults.beforePart?.(parts);
             if (parts === faults.failBefore) throw new Error("R2: network connection lost");
             const uploaded = await target.uploadPart(n, body);
             if (parts === faults.loseAnswerOf) throw new Error("R2: network connection lost");
@@ -506,8 +513,17 @@ function faultyFiles(faults: {
   return new Proxy(env.FILES, {
     get(target, prop) {
       if (prop === "createMultipartUpload") {
-        return async (key: string, options?: R2MultipartOptions) =>
-          wrap(await target.createMultipartUpload(key, options));
+        return async (key: string, options?: R2MultipartOptions) => {
+          const upload = await target.createMultipartUpload(key, options);
+          faults.created?.push(upload.uploadId);
+          return wrap(upload);
+        };
+      }
+      if (prop === "put") {
+        return async (...args: Parameters<R2Bucket["put"]>) => {
+          await faults.beforePut?.();
+          return target.put(...args);
+        };
       }
       if (prop === "resumeMultipartUpload") {
         return (key: string, id: string) => wrap(target.resumeMultipartUpload(key, id));
@@ -651,6 +667,109 @@ describe("a slice that dies", () => {
     expect(early.result.retryMessages).toHaveLength(1);
     expect((await exportOf(user, dto.export_id)).status).toBe("queued");
   });
+
+  /** What account deletion does to an export mid-way: its row and the files under its prefix go. */
+  async function eraseExports(userId: string) {
+    await env.DB.prepare("DELETE FROM exports WHERE user_id = ?").bind(userId).run();
+    const listed = await env.FILES.list({ prefix: `exports/${userId}/` });
+    if (listed.objects.length > 0) await env.FILES.delete(listed.objects.map((o) => o.key));
+  }
+  const filesOf = async (userId: string) =>
+    (await env.FILES.list({ prefix: `exports/${userId}/` })).objects.map((o) => o.key);
+  const aborted = async (key: string, uploadId: string) => {
+    const upload = env.FILES.resumeMultipartUpload(key, uploadId);
+    return upload.uploadPart(9, new Uint8Array(10)).then(
+      () => false,
+      () => true,
+    );
+  };
+
+  it("deletes a whole file it put after the account was deleted", async () => {
+    const user = await createUser();
+    await createTask(user, { title: "Small account" });
+    const { dto } = await startExport(user, "json");
+    const files = faultyFiles({ beforePut: () => eraseExports(user.id) });
+    const { result } = await runExportsQueue([sliceMessage(dto.export_id, 0)], {}, { FILES: files });
+    expect(result.explicitAcks).toHaveLength(1);
+    expect(await filesOf(user.id)).toEqual([]);
+  });
+
+  it("aborts its upload when the account is deleted between two parts, leaving nothing", async () => {
+    const user = await bulkUser();
+    const { dto } = await startExport(user, "json");
+    const created: string[] = [];
+    const files = faultyFiles({
+      created,
+      beforePart: async (n) => {
+        if (n === 2) await eraseExports(user.id);
+      },
+    });
+    const { result } = await runExportsQueue([sliceMessage(dto.export_id, 0)], {}, { FILES: files });
+    expect(result.explicitAcks).toHaveLength(1);
+    expect(await filesOf(user.id)).toEqual([]);
+    expect(created).toHaveLength(1);
+    expect(await aborted(`exports/${user.id}/${dto.export_id}.json`, created[0] ?? "")).toBe(true);
+  });
+
+  it("names its upload on the row before the first part, so failing before any part still aborts it", async () => {
+    const user = await bulkUser();
+    const { dto } = await startExport(user, "json");
+    await failingSlice(user, dto.export_id, faultyFiles({ failBefore: 1 }));
+    const row = await env.DB.prepare("SELECT upload_id, r2_key, cursor FROM exports WHERE id = ?")
+      .bind(dto.export_id)
+      .first<{ upload_id: string | null; r2_key: string; cursor: string | null }>();
+    expect(row?.cursor).toBeNull();
+    expect(row?.upload_id).toBeTruthy();
+    await runExportsQueue(
+      [sliceMessage(dto.export_id, 0)],
+      {},
+      { FILES: faultyFiles({ failBefore: 1 }) },
+      EXPORTS_MAX_RETRIES + 1,
+    );
+    expect((await exportOf(user, dto.export_id)).status).toBe("failed");
+    expect(await aborted(row?.r2_key ?? "", row?.upload_id ?? "")).toBe(true);
+  });
+
+  it("deletes the file of a job given up, even one already put whole", async () => {
+    const user = await createUser();
+    const { dto } = await startExport(user, "csv");
+    const key = `exports/${user.id}/${dto.export_id}.csv`;
+    // The file was put, and then the job's end was never recorded (D1 unreachable until the end).
+    await env.FILES.put(key, "type,task_id\r\n");
+    const { queue } = capturingExportsQueue();
+    await sweepExports({ ...env, EXPORTS_QUEUE: queue }, Date.now() + 61 * MINUTE);
+    expect((await exportOf(user, dto.export_id)).status).toBe("failed");
+    expect(await env.FILES.head(key)).toBeNull();
+  });
+
+  it("writes nothing once its own lease has run out, and hands the job to the retry", async () => {
+    const clock = freezeClock();
+    const user = await createUser();
+    await createTask(user, { title: "Slow slice" });
+    const { dto } = await startExport(user, "json");
+    // The slice stalls for longer than its lease just before writing the file (here: reading the account).
+    const slow = new Proxy(env.DB, {
+      get(target, prop) {
+        if (prop === "prepare") {
+          return (query: string) => {
+            if (query.startsWith("SELECT * FROM users WHERE id")) clock.tick(LEASE_MS);
+            return target.prepare(query);
+          };
+        }
+        const value = Reflect.get(target, prop);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const { result } = await runExportsQueue([sliceMessage(dto.export_id, 0)], {}, { DB: slow });
+    expect(result.retryMessages).toHaveLength(1);
+    expect(await filesOf(user.id)).toEqual([]);
+    const row = await env.DB.prepare("SELECT status, lease_id FROM exports WHERE id = ?")
+      .bind(dto.export_id)
+      .first();
+    expect(row).toEqual({ status: "running", lease_id: null });
+    await runExportsQueue([sliceMessage(dto.export_id, 0)], {}, {}, 2);
+    expect((await exportOf(user, dto.export_id)).status).toBe("completed");
+  });
 });
 
 describe("download links", () => {
@@ -684,6 +803,71 @@ describe("download links", () => {
     const bare = new URL(link);
     bare.searchParams.delete("signature");
     expect((await download(bare.toString())).status).toBe(422);
+  });
+
+  it("resume: one byte range answers 206 with its bytes, a range past the end 416", async () => {
+    const whole = await download(done.download_url ?? "");
+    expect(whole.headers.get("accept-ranges")).toBe("bytes");
+    const bytes = new Uint8Array(await whole.arrayBuffer());
+    const etag = whole.headers.get("etag") ?? "";
+    const size = bytes.length;
+    const part = async (range: string, extra: Record<string, string> = {}) => {
+      const res = await download(done.download_url ?? "", { range, ...extra });
+      return { res, body: new Uint8Array(await res.arrayBuffer()) };
+    };
+    const first = await part("bytes=0-9");
+    expect(first.res.status).toBe(206);
+    expect(first.res.headers.get("content-range")).toBe(`bytes 0-9/${size}`);
+    expect(first.res.headers.get("content-length")).toBe("10");
+    expect(first.res.headers.get("content-type")).toBe("application/json");
+    expect(first.res.headers.get("etag")).toBe(etag);
+    expect(first.res.headers.get("cache-control")).toContain("no-transform");
+    expect(first.body).toEqual(bytes.slice(0, 10));
+    const rest = await part("bytes=10-");
+    expect(rest.res.headers.get("content-range")).toBe(`bytes 10-${size - 1}/${size}`);
+    expect(new Uint8Array([...first.body, ...rest.body])).toEqual(bytes);
+    expect((await part("bytes=-5")).body).toEqual(bytes.slice(size - 5));
+    expect((await part(`bytes=${size - 3}-${size + 100}`)).body).toEqual(bytes.slice(size - 3));
+    // If-Range: the same file resumes; another version sends the whole file again.
+    expect((await part("bytes=0-9", { "if-range": etag })).res.status).toBe(206);
+    const changed = await part("bytes=0-9", { "if-range": '"another-version"' });
+    expect(changed.res.status).toBe(200);
+    expect(changed.body).toEqual(bytes);
+    // Several ranges, or nonsense: the whole file.
+    expect((await part("bytes=0-1,5-6")).res.status).toBe(200);
+    expect((await part("lines=1-2")).res.status).toBe(200);
+    const past = await part(`bytes=${size}-`);
+    expect(past.res.status).toBe(416);
+    expect(past.res.headers.get("content-range")).toBe(`bytes */${size}`);
+  });
+
+  it("answer 412 to a failing If-Match or If-Unmodified-Since, and 304 only to what matches", async () => {
+    const whole = await download(done.download_url ?? "");
+    await whole.arrayBuffer();
+    const etag = whole.headers.get("etag") ?? "";
+    const modified = whole.headers.get("last-modified") ?? "";
+    expect(Date.parse(modified)).not.toBeNaN();
+    const statusWith = async (headers: Record<string, string>) => {
+      const res = await download(done.download_url ?? "", headers);
+      await res.arrayBuffer();
+      return res.status;
+    };
+    expect(await statusWith({ "if-match": '"another-version"' })).toBe(412);
+    expect(await statusWith({ "if-match": `W/${etag}` })).toBe(412);
+    expect(await statusWith({ "if-match": etag })).toBe(200);
+    expect(await statusWith({ "if-match": "*" })).toBe(200);
+    const before = new Date(Date.parse(modified) - 3_600_000).toUTCString();
+    expect(await statusWith({ "if-unmodified-since": before })).toBe(412);
+    expect(await statusWith({ "if-unmodified-since": modified })).toBe(200);
+    // A compressed answer's ETag comes back weak: If-None-Match compares weakly.
+    expect(await statusWith({ "if-none-match": `W/${etag}` })).toBe(304);
+    expect(await statusWith({ "if-none-match": `"x", ${etag}` })).toBe(304);
+    expect(await statusWith({ "if-none-match": '"another-version"' })).toBe(200);
+    expect(await statusWith({ "if-modified-since": modified })).toBe(304);
+    expect(await statusWith({ "if-modified-since": before })).toBe(200);
+    // If-None-Match wins over If-Modified-Since; If-Match is checked first of all.
+    expect(await statusWith({ "if-none-match": '"x"', "if-modified-since": modified })).toBe(200);
+    expect(await statusWith({ "if-match": '"x"', "if-none-match": etag })).toBe(412);
   });
 
   it("answer 410 when the file is gone though the export is not yet marked expired", async () => {
@@ -727,5 +911,88 @@ describe("jobs that stop moving", () => {
     const failed = await exportOf(user, dto.export_id);
     expect(failed.status).toBe("failed");
     expect(failed.error).toMatch(/stopped making progress/);
+  });
+});
+
+describe("the expiry sweep", () => {
+  it("expires more files than one run takes, within D1's parameter limit, and moves on each run", async () => {
+    const users = [await createUser(), await createUser()];
+    const now = Date.now();
+    const ids: string[] = [];
+    // 130 completed exports whose links lapsed (more than one run's 100), with their files.
+    for (let i = 0; i < 130; i++) {
+      const user = users[i % 2] as TestUser;
+      const id = crypto.randomUUID();
+      const key = `exports/${user.id}/${id}.csv`;
+      const at = new Date(now - 8 * 24 * 3_600_000 + i * 1000).toISOString();
+      const expires = new Date(now - 24 * 3_600_000 + (i % 7) * 1000).toISOString();
+      await env.DB.prepare(
+        `INSERT INTO exports (id, user_id, format, status, r2_key, rows_written, bytes, created_at, updated_at,
+           completed_at, expires_at) VALUES (?1, ?2, 'csv', 'completed', ?3, 1, 3, ?4, ?4, ?4, ?5)`,
+      )
+        .bind(id, user.id, key, at, expires)
+        .run();
+      await env.FILES.put(key, "a,b");
+      ids.push(id);
+    }
+    const { queue } = capturingExportsQueue();
+    const sweeps: number[] = [];
+    for (let run = 0; run < 5; run++) {
+      // As the cron runs it: an error here (a statement D1 refuses) would fail the whole housekeeping.
+      const { expired } = await sweepExports({ ...env, EXPORTS_QUEUE: queue }, now);
+      sweeps.push(expired);
+      if (expired === 0) break;
+    }
+    expect(sweeps[0]).toBe(100);
+    expect(sweeps.at(-1)).toBe(0);
+    const { results } = await env.DB.prepare(
+      `SELECT status, count(*) AS n FROM exports WHERE user_id IN (?1, ?2) GROUP BY status`,
+    )
+      .bind(users[0]?.id, users[1]?.id)
+      .all();
+    expect(results).toEqual([{ status: "expired", n: 130 }]);
+    for (const user of users) {
+      expect((await env.FILES.list({ prefix: `exports/${user.id}/` })).objects).toEqual([]);
+    }
+    await cleanUpExpired({ ...env, EXPORTS_QUEUE: queue }, now);
+  });
+});
+
+describe("the nightly orphan sweep", () => {
+  it("deletes files no export stands behind, a page at a time, and keeps the rest", async () => {
+    const user = await createUser();
+    await createTask(user, { title: "Kept" });
+    const kept = await exportAccount(user, "csv");
+    const keptKey = `exports/${user.id}/${kept.export_id}.csv`;
+    const gone = await createUser();
+    // A file whose row went with its account, and one a failed job left.
+    const orphan = `exports/${gone.id}/${crypto.randomUUID()}.json`;
+    await env.FILES.put(orphan, "{}");
+    const { dto } = await startExport(user, "json");
+    const failedKey = `exports/${user.id}/${dto.export_id}.json`;
+    await env.DB.prepare("UPDATE exports SET status = 'failed' WHERE id = ?").bind(dto.export_id).run();
+    await env.FILES.put(failedKey, "{}");
+    // Not an export file: left alone.
+    const stray = `exports/${user.id}/notes.txt`;
+    await env.FILES.put(stray, "x");
+
+    const swept = await sweepOrphanExports(env, { pageSize: 2, pages: 1000 });
+    expect(swept.deleted).toBeGreaterThanOrEqual(2);
+    expect(await env.FILES.head(orphan)).toBeNull();
+    expect(await env.FILES.head(failedKey)).toBeNull();
+    expect(await env.FILES.head(keptKey)).not.toBeNull();
+    expect(await env.FILES.head(stray)).not.toBeNull();
+    expect((await download(kept.download_url ?? "")).status).toBe(200);
+    expect((await sweepOrphanExports(env, { pageSize: 2, pages: 1000 })).deleted).toBe(0);
+
+    // The 5-minute housekeeping runs it once a night, in its 03:00 UTC run.
+    await env.FILES.put(orphan, "{}");
+    const { queue } = capturingExportsQueue();
+    const day = 24 * 3_600_000;
+    const threeAm = Math.ceil((Date.now() - 3 * 3_600_000) / day) * day + 3 * 3_600_000 + 2 * MINUTE;
+    await sweepExports({ ...env, EXPORTS_QUEUE: queue }, threeAm - 10 * MINUTE);
+    expect(await env.FILES.head(orphan)).not.toBeNull();
+    await sweepExports({ ...env, EXPORTS_QUEUE: queue }, threeAm);
+    expect(await env.FILES.head(orphan)).toBeNull();
   });
 });

@@ -206,16 +206,18 @@ describe("a failed job", () => {
     expect(await filesOf(user.id)).toEqual([]);
   });
 
-  it("nobody resumes is discarded by housekeeping a day on; a running one is left alone", async () => {
+  it("nobody resumes is discarded by housekeeping a day on; a queued one is not discarded", async () => {
     const user = await createUser();
     const failed = await committed(user, 40);
     await runImportQueue([failed.message], IMPORTS_MAX_RETRIES + 1, failAt(10));
     const running = await committed(user, 20);
     const refused = await call(`/api/v1/import/${running.importId}`, { method: "DELETE", token: user.token });
     expect(refused.status).toBe(409);
-    await sweepImports(Date.now() + 25 * 3_600_000);
+    const resent = await sweepImports(Date.now() + 25 * 3_600_000);
     expect((await call(`/api/v1/import/${failed.importId}`, { token: user.token })).status).toBe(404);
     expect((await getImport(user, running.importId)).status).toBe("queued");
+    // Queued a day ago and never started: its message is sent again (imports-stale.test.ts).
+    expect(resent).toEqual([running.message]);
     await drainImports([running.message]);
     expect(await rowsOf("tasks", user.id)).toBe(20);
     expect(await filesOf(user.id)).toEqual([]);

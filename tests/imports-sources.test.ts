@@ -3,14 +3,22 @@
  * source, with a fixed "now" and zone, so counts, first items and the rows problems point at are exact.
  * Plus the pieces they stand on: the CSV reader, text decoding, dates, cells, ids and loop cutting.
  */
+import * as chrono from "chrono-node";
 import fc from "fast-check";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import { dependencyEdgesToCut, parentLinksToCut } from "../src/features/imports/cycles";
 import { refOf, stepIdOf, taskIdOf } from "../src/features/imports/ids";
 import { scanFile } from "../src/features/imports/preview";
 import { SOURCES } from "../src/features/imports/sources";
 import { guessDelimiter, readCsv } from "../src/features/imports/sources/csv";
-import { endOfLocalDayDue, parseDue, parseInstant } from "../src/features/imports/sources/dates";
+import {
+  dueParser,
+  endOfLocalDayDue,
+  MAX_WORDED_DATES,
+  parseDue,
+  parseInstant,
+  unreadDate,
+} from "../src/features/imports/sources/dates";
 import {
   doneOfCell,
   fitItem,
@@ -130,7 +138,7 @@ describe("Todoist CSV", () => {
         key: "row:6",
         place: { row: 6, line: 6 },
         title: "Deep-clean the kitchen",
-        priority: "low",
+        priority: "medium",
         dueAt: "2025-03-15T09:00:00.000Z",
         tags: ["home"],
         estimatedMinutes: 90,
@@ -139,7 +147,7 @@ describe("Todoist CSV", () => {
         key: "row:7",
         place: { row: 7, line: 7 },
         title: "Wipe the cupboards",
-        priority: "low",
+        priority: "medium",
         tags: ["home"],
         parentKey: "row:6",
       }),
@@ -147,7 +155,7 @@ describe("Todoist CSV", () => {
         key: "row:8",
         place: { row: 8, line: 8 },
         title: "Descale the kettle",
-        priority: "low",
+        priority: "medium",
         tags: ["home"],
         parentKey: "row:6",
       }),
@@ -155,7 +163,7 @@ describe("Todoist CSV", () => {
         key: "row:9",
         place: { row: 9, line: 9 },
         title: "Buy vinegar, baking soda and lemons",
-        priority: "low",
+        priority: "medium",
         tags: ["home"],
         parentKey: "row:8",
       }),
@@ -181,7 +189,7 @@ describe("Todoist CSV", () => {
         key: "row:15",
         place: { row: 15, line: 15 },
         title: "Water the plants 🌱",
-        priority: "low",
+        priority: "medium",
         dueAt: "2025-03-17T22:59:00.000Z",
         tags: ["home"],
         estimatedMinutes: 5,
@@ -521,7 +529,8 @@ describe("generic CSV with a mapping", () => {
     expect(items.slice(0, 4)).toEqual([
       item({
         key: "id:T1",
-        externalId: "T1",
+        // A mapped id names rows within the file only: not remembered as an app's id.
+        externalId: null,
         place: { row: 2, line: 2 },
         title: "Move house",
         description: "The big one.",
@@ -531,7 +540,7 @@ describe("generic CSV with a mapping", () => {
       }),
       item({
         key: "id:T2",
-        externalId: "T2",
+        externalId: null,
         place: { row: 3, line: 3 },
         title: "Give notice to the landlord",
         description: "Registered letter!",
@@ -544,7 +553,7 @@ describe("generic CSV with a mapping", () => {
       }),
       item({
         key: "id:T3",
-        externalId: "T3",
+        externalId: null,
         place: { row: 4, line: 4 },
         title: "Book the movers",
         description: "Get 3 quotes, compare",
@@ -562,7 +571,7 @@ describe("generic CSV with a mapping", () => {
       }),
       item({
         key: "id:T4",
-        externalId: "T4",
+        externalId: null,
         place: { row: 5, line: 7 },
         title: "Pack the books",
         tags: ["home"],
@@ -634,11 +643,79 @@ describe("generic CSV with a mapping", () => {
     expect(error.place).toEqual({ row: 1, line: 1, field: "mapping" });
   });
 
-  it("refuses a last row cut off in the middle", async () => {
+  it("reads a last row without a line break whose trailing cells are left out as empty cells", async () => {
+    const { items, problems } = await read("csv", "title,notes\nA,x\nB", {
+      mapping: { title: "title", notes: "notes" },
+    });
+    expect(problems).toEqual([]);
+    expect(items.map((i) => [i.title, i.description])).toEqual([
+      ["A", "x"],
+      ["B", null],
+    ]);
+  });
+
+  it("refuses a file cut off inside a quoted cell, naming its row", async () => {
     const error = await refusal(
-      read("csv", "Title,Due,Notes\nOne,2025-03-12,a\nTwo,2025", { mapping: { title: "Title" } }),
+      read("csv", 'Title,Notes\nOne,a\nTwo,"half a no', { mapping: { title: "Title" } }),
     );
-    expect(error.message).toBe("The file ends in the middle of row 3 (line 3): it looks truncated.");
+    expect(error.place).toEqual({ row: 3, line: 3 });
+  });
+});
+
+describe("cells of any size", () => {
+  const huge = "x".repeat(200_000);
+
+  it("are quoted in problems only so far: 80 characters, on one line", async () => {
+    const header =
+      "TYPE,CONTENT,DESCRIPTION,PRIORITY,INDENT,AUTHOR,RESPONSIBLE,DATE,DATE_LANG,TIMEZONE,DURATION,DURATION_UNIT";
+    const todoistRows = [
+      `${huge},A,,,,,,,,,,`,
+      `task,B,,${huge},${huge},,,${huge},${huge},,${huge},`,
+      `task,C,,,,,,tomorrow ${huge},,,5,${huge}`,
+    ];
+    const csvRows = [`1,A,${huge},${huge},${huge},${huge},${huge}`, `1,B,,,,,`];
+    const ticktickHeader =
+      '"Folder Name","List Name","Title","Kind","Tags","Content","Is Check list","Start Date","Due Date","Reminder","Repeat","Priority","Status","Created Time","Completed Time","Order","Timezone","Is All Day","Is Floating","Column Name","Column Order","View Mode","taskId","parentId"';
+    const problems = [
+      ...(await read("todoist", `${header}\n${todoistRows.join("\n")}\n`)).problems,
+      ...(
+        await read("csv", `id,title,due,priority,done,estimate,parent\n${csvRows.join("\n")}\n`, {
+          mapping: {
+            id: "id",
+            title: "title",
+            due: "due",
+            priority: "priority",
+            done: "done",
+            estimate: "estimate",
+            parent: "parent",
+          },
+        })
+      ).problems,
+      ...(
+        await read(
+          "ticktick",
+          `${ticktickHeader}\n,Inbox,T,TEXT,,,N,,${huge},,,${huge},${huge},,,,,,,,,,${huge},\n,Inbox,U,TEXT,,,N,,,,,,,,,,,,,,,,${huge},\n`,
+        )
+      ).problems,
+    ];
+    expect(problems.length).toBeGreaterThanOrEqual(14);
+    for (const p of problems) expect(p.message.length, p.message.slice(0, 120)).toBeLessThan(200);
+    expect(problems[0]?.message).toBe(`TYPE "${"x".repeat(79)}…" is not task, section or note: skipped.`);
+  });
+
+  it("a refusal names at most 30 columns, each cut", async () => {
+    const names = Array.from({ length: 500 }, (_, i) => `column ${i} ${"y".repeat(1000)}`);
+    const error = await refusal(read("csv", `${names.join(",")}\n1\n`, { mapping: { title: "Title" } }));
+    expect(error.message.length).toBeLessThan(4_000);
+    expect(error.message).toContain("and 470 more");
+  });
+});
+
+describe("Todoist priorities", () => {
+  it("p4, Todoist's default for a task nobody prioritised, is ours (medium), as an empty cell is", async () => {
+    const header = "TYPE,CONTENT,PRIORITY";
+    const { items } = await read("todoist", `${header}\ntask,A,1\ntask,B,2\ntask,C,3\ntask,D,4\ntask,E,\n`);
+    expect(items.map((i) => i.priority)).toEqual(["critical", "high", "medium", "medium", "medium"]);
   });
 });
 
@@ -670,6 +747,20 @@ describe("the CSV reader", () => {
     expect(error.message).toBe(
       "Row 2 (from line 2) opens a quoted field that never closes: the file looks truncated, or a quote is missing.",
     );
+  });
+
+  it("reads a first line of megabytes, arriving in small pieces, in time linear in its length", async () => {
+    const header = `${"h".repeat(2_000_000)};b`;
+    async function* pieces() {
+      for (let at = 0; at < header.length; at += 100) yield header.slice(at, at + 100);
+      yield "\n1;2\n";
+    }
+    const started = Date.now();
+    const out: string[][] = [];
+    for await (const r of readCsv(pieces(), { delimiter: "auto" })) out.push(r.fields);
+    expect(out.map((f) => f.length)).toEqual([2, 2]);
+    expect(out[1]).toEqual(["1", "2"]);
+    expect(Date.now() - started).toBeLessThan(10_000);
   });
 
   it("guesses the delimiter from the header", async () => {
@@ -716,6 +807,60 @@ describe("dates", () => {
     expect(parseDue("2025-13-01", ZONE, NOW)).toBeNull();
   });
 
+  it("reads the dates spreadsheets write without leading zeros, as the ISO dates they are", () => {
+    expect(parseDue("2025-3-14", ZONE, NOW)).toBe(parseDue("2025-03-14", ZONE, NOW));
+    expect(parseDue("2025-3-4 9:05", ZONE, NOW)).toBe("2025-03-04T08:05:00.000Z");
+    expect(parseDue("2025-3-4T9:05Z", ZONE, NOW)).toBe("2025-03-04T09:05:00.000Z");
+    expect(parseDue("2025-2-30", ZONE, NOW)).toBeNull();
+  });
+
+  it("reads no prose as a date: a cell past 200 characters is not one", () => {
+    expect(parseDue(`tomorrow ${"and then ".repeat(30)}`, ZONE, NOW)).toBeNull();
+  });
+
+  it("reads each distinct date of a file once (chrono costs about a millisecond a cell)", async () => {
+    const parse = vi.spyOn(chrono.en.casual, "parse");
+    try {
+      const header = "TYPE,CONTENT,DESCRIPTION,PRIORITY,INDENT,AUTHOR,RESPONSIBLE,DATE,DATE_LANG,TIMEZONE";
+      const rows = Array.from(
+        { length: 300 },
+        (_, i) => `task,Task ${i},,4,1,,,${i % 2 ? "tomorrow 5pm" : "next friday"},en,`,
+      );
+      const { items } = await read("todoist", `${header}\n${rows.join("\n")}\n`);
+      expect(items).toHaveLength(300);
+      expect(items[1]?.dueAt).toBe(parseDue("tomorrow 5pm", ZONE, NOW));
+      expect(items[0]?.dueAt).toBe(parseDue("next friday", ZONE, NOW));
+      // Two distinct dates in one zone: two readings, not 300 (the two above are outside the file).
+      expect(parse.mock.calls.length).toBe(4);
+    } finally {
+      parse.mockRestore();
+    }
+    // Each file reads at its own now: a parser of another now answers for that now.
+    expect(dueParser(NOW + 86_400_000).parse("tomorrow 5pm", ZONE)).toBe(
+      parseDue("tomorrow 5pm", ZONE, NOW + 86_400_000),
+    );
+  });
+
+  it("reads at most so many different dates in words a file, and says why the rest have none", async () => {
+    const dates = dueParser(NOW, 2);
+    expect(dates.parse("tomorrow 5pm", ZONE)).not.toBeNull();
+    expect(dates.parse("next friday", ZONE)).not.toBeNull();
+    expect(dates.parse("next monday", ZONE)).toBeNull();
+    expect(dates.skipped).toBe(true);
+    // What it read before is still answered, and ISO dates cost nothing and are always read.
+    expect(dates.parse("tomorrow 5pm", ZONE)).toBe(parseDue("tomorrow 5pm", ZONE, NOW));
+    expect(dates.skipped).toBe(false);
+    expect(dates.parse("2025-3-20", ZONE)).toBe(parseDue("2025-03-20", ZONE, NOW));
+    expect(dates.parse("someday", ZONE)).toBeNull();
+    expect(dates.skipped).toBe(true);
+    expect(unreadDate("someday", true)).toBe(
+      `The file holds more than ${MAX_WORDED_DATES} different dates in words: "someday" was not read (write dates as YYYY-MM-DD): imported without a due date.`,
+    );
+    expect(unreadDate("someday", false)).toBe(
+      'The date "someday" could not be read: imported without a due date.',
+    );
+  });
+
   it("reads words relative to now, and not what names no date", () => {
     expect(parseDue("tomorrow 5pm", ZONE, NOW)).toBe("2025-03-11T16:00:00.000Z");
     expect(parseDue("Mar 20", ZONE, NOW)).toBe("2025-03-20T22:59:00.000Z");
@@ -743,12 +888,14 @@ describe("cells", () => {
   });
 
   it("reads priorities, done and minutes in the words people use", () => {
-    expect(["p1", "Urgent", "!!", "normal", "LOW", "meh"].map(priorityOfWord)).toEqual([
+    expect(["p1", "Urgent", "!!", "normal", "LOW", "p4", "meh"].map(priorityOfWord)).toEqual([
       "critical",
       "critical",
       "high",
       "medium",
       "low",
+      // Todoist's p4 is its "no priority" default: ours, medium.
+      "medium",
       null,
     ]);
     expect(["x", "Yes", "", "nein", "maybe"].map(doneOfCell)).toEqual([true, true, false, false, null]);

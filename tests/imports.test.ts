@@ -69,10 +69,14 @@ describe("Todoist", () => {
     ]);
     expect(previewed.preview.problems.filter((p) => p.skipped).map((p) => p.row)).toEqual([26, 28, 29, 34]);
     expect(previewed.expires_at).not.toBeNull();
-    // A preview writes no task, and keeps the file for the commit under the user's prefix.
+    // A preview writes no task; it keeps the file and its items, in the part the commit reads, under
+    // the user's prefix.
     expect(await allTasks(user)).toEqual([]);
     expect(await rowsOf("tasks", user.id)).toBe(0);
-    expect(await filesOf(user.id)).toEqual([`imports/${user.id}/${previewed.import_id}/upload.csv`]);
+    expect(await filesOf(user.id)).toEqual([
+      `imports/${user.id}/${previewed.import_id}/items/00000.ndjson`,
+      `imports/${user.id}/${previewed.import_id}/upload.csv`,
+    ]);
 
     const { job, sent } = await commit(user, previewed.import_id, "merge");
     expect(job).toMatchObject({ import_id: previewed.import_id, status: "queued", mode: "merge" });
@@ -125,6 +129,8 @@ describe("Todoist", () => {
         created: 28,
         skipped_duplicates: 0,
         replaced: 0,
+        replaced_task_ids: [],
+        replaced_task_ids_truncated: false,
         steps: 0,
       },
     ]);
@@ -452,7 +458,10 @@ describe("the import's own routes", () => {
     expect(again.headers.get("idempotent-replayed")).toBe("true");
     const [a, b] = [(await first.json()) as Import, (await again.json()) as Import];
     expect(b.import_id).toBe(a.import_id);
-    expect(await filesOf(user.id)).toHaveLength(1);
+    expect(await filesOf(user.id)).toEqual([
+      `imports/${user.id}/${a.import_id}/items/00000.ndjson`,
+      `imports/${user.id}/${a.import_id}/upload.json`,
+    ]);
   });
 
   it("takes a file over the 1 MiB other routes allow", async () => {

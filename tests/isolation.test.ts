@@ -553,7 +553,8 @@ describe("after the other user's attempts", () => {
     const imported = await getImport(alice, aliceIds.import_id);
     expect(imported).toMatchObject({ status: "previewed", mode: null });
     expect(imported.preview.first_items.map((i) => i.title)).toEqual([A_IMPORTED_TITLE]);
-    expect(await filesOf(alice.id)).toHaveLength(1);
+    // The upload and the part of its items the commit reads.
+    expect(await filesOf(alice.id)).toHaveLength(2);
     expect(await callJson("/api/v1/import", 200, { token: bob.token })).toEqual([]);
   });
 

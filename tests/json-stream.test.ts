@@ -15,7 +15,13 @@ function rebuild(chunks: string[], wantWhole: (path: JsonPath) => boolean) {
     }
     let node = root as Json;
     for (const key of path.slice(0, -1)) node = (node as Record<string | number, Json>)[key] as Json;
-    (node as Record<string | number, Json>)[path.at(-1) as string | number] = value;
+    // An own property even for "__proto__", as JSON.parse makes it (an assignment would set the prototype).
+    Object.defineProperty(node, path.at(-1) as string | number, {
+      value,
+      enumerable: true,
+      writable: true,
+      configurable: true,
+    });
   };
   const exits: [string, number][] = [];
   const reader = new JsonStreamReader({
@@ -117,6 +123,13 @@ describe("JsonStreamReader", () => {
     expect(errorOf('{"a": 1} {"b": 2}').message).toMatch(/after the end/);
     expect(errorOf("").message).toMatch(/ends before/);
     expect(errorOf(`{"t": {"x": ["${"y".repeat(300)}"]}}`, 1, 2).message).toMatch(/larger than 200/);
+  });
+
+  it('hands over a "__proto__" key as the key it is', () => {
+    expect(rebuild(['{"__proto__": {"polluted": true}}'], () => false).root).toEqual(
+      JSON.parse('{"__proto__": {"polluted": true}}'),
+    );
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 
   it("reads scalars at the root and at the end of a chunk", () => {

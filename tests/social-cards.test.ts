@@ -2,7 +2,13 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { etagOf, notModified } from "../src/features/social/card-cache";
 import { cardContent, grouped, shareWords } from "../src/features/social/card-content";
-import { CARD_HEIGHT, CARD_WIDTH, cardSvg, RENDERER_VERSION } from "../src/features/social/card-svg";
+import {
+  CARD_HEIGHT,
+  CARD_WIDTH,
+  cardSvg,
+  escapeXml,
+  RENDERER_VERSION,
+} from "../src/features/social/card-svg";
 import {
   CODE_ALPHABET,
   CODE_BITS,
@@ -14,7 +20,7 @@ import {
   SHARE_CODE_PATTERN,
   withFreshCode,
 } from "../src/features/social/codes";
-import { checkHandle } from "../src/features/social/handles";
+import { checkHandle, isReserved } from "../src/features/social/handles";
 import { escapeHtml } from "../src/features/social/html";
 import { svgToPng } from "../src/features/social/png";
 import { profileCard, profileSummary } from "../src/features/social/profile-card";
@@ -142,6 +148,45 @@ describe("handles", () => {
   });
 });
 
+describe("reserved handles", () => {
+  it("are the words, the words with digits or underscores around them, and anything starting with the brand", () => {
+    for (const key of [
+      "admin",
+      "admin_",
+      "_admin",
+      "admin_01",
+      "support1",
+      "help_2024",
+      "me123",
+      "proxy_official",
+      "proxyagent_team",
+      "official",
+      "officialsam",
+      "official_support",
+      "no_reply_",
+    ]) {
+      expect(isReserved(key), key).toBe(true);
+      expect(checkHandle(key.length < 3 ? `${key}__` : key), key).toMatchObject({
+        ok: false,
+        reserved: true,
+      });
+    }
+    for (const key of [
+      "steady_sam",
+      "admiral",
+      "helper_bot",
+      "supportive",
+      "kate",
+      "sam_admin",
+      "a_proxy",
+      "mega_fan",
+    ]) {
+      expect(isReserved(key), key).toBe(false);
+      expect(checkHandle(key), key).toEqual({ ok: true, key });
+    }
+  });
+});
+
 describe("text on the cards", () => {
   it("keeps only what the fonts draw: emoji stand-ins or nothing, plain letters for styled ones", () => {
     expect(drawableText("Done 🎉🔥 today")).toBe("Done today");
@@ -247,6 +292,25 @@ describe("the card's drawing", () => {
     expect(cardSvg(cardContent(SNAPSHOTS[0] as Snapshot))).toContain("Sorrel");
   });
 
+  it("drops what XML cannot hold, so resvg never refuses the card", () => {
+    // Compared as JSON: a lone surrogate printed raw in a failure would break the runner's channel.
+    const escaped = escapeXml("Rex\u0001 \u0000a\u001Fb\uD800c\uDFFFd\uFFFE\uFFFF <&>");
+    expect(JSON.stringify(escaped)).toBe(JSON.stringify("Rex abcd &#60;&#38;&#62;"));
+    expect(escapeXml("tab\tline\nret\r 😀 é")).toBe("tab\tline\nret\r 😀 é");
+    // The creature's name drawn small in the corner: only what the fonts draw.
+    const svg = cardSvg(
+      cardContent({ ...(SNAPSHOTS[0] as Snapshot), creature: { ...fox, name: "Rex\u0001🦖" } }),
+    );
+    expect(svg.includes(">Rex</text>")).toBe(true);
+    expect(svg.includes("\u0001")).toBe(false);
+    const nameless = cardSvg(
+      cardContent({ ...(SNAPSHOTS[0] as Snapshot), creature: { ...fox, name: "🦖\u0002" } }),
+    );
+    expect(nameless.includes('font-size="22" font-weight="700" fill="#ffffff" text-anchor="middle"')).toBe(
+      false,
+    );
+  });
+
   it("escapes the person's words and draws only what the fonts have", () => {
     const svg = cardSvg(
       cardContent({
@@ -333,6 +397,64 @@ describe("a profile's card and summary", () => {
       subtitle: "Taking small steps on Proxy Agent",
     });
     expect(escapeHtml(`<a href="x">'`)).toBe("&#60;a href=&#34;x&#34;&#62;&#39;");
+  });
+});
+
+/** Any text a person can type: every code point, lone surrogates, controls and markup included. */
+const userText = fc.string({
+  maxLength: 60,
+  unit: fc.oneof(
+    { weight: 6, arbitrary: fc.string({ unit: "binary", minLength: 1, maxLength: 1 }) },
+    { weight: 2, arbitrary: fc.string({ unit: "grapheme", minLength: 1, maxLength: 1 }) },
+    {
+      weight: 2,
+      arbitrary: fc.constantFrom("\u0000", "\u0001", "\u001B", "\uD800", "\uDFFF", "\uFFFE", "\uFFFF"),
+    },
+    { weight: 1, arbitrary: fc.constantFrom("<", "&", '"', "'", "]]>", " ") },
+  ),
+});
+
+describe("any text a person typed", () => {
+  it("draws a PNG: task titles, badge words, creature names and handles, through the real renderer", async () => {
+    const run = await fc.check(
+      fc.asyncProperty(userText, userText, userText, async (title, name, handle) => {
+        const creature = { ...fox, name };
+        const profile: PublicProfileDto = {
+          handle,
+          url: "https://x.test/u/h",
+          image_url: "https://x.test/u/h.png",
+          showcase: [
+            { kind: "streak", current_days: 3, longest_days: 3 },
+            { kind: "creature", name, species: "fox", level: 6, stage: 2, mood: "happy" },
+          ],
+        };
+        const cards = [
+          cardContent({ ...(SNAPSHOTS[5] as Snapshot & { kind: "task" }), title, creature }),
+          cardContent({
+            ...(SNAPSHOTS[2] as Snapshot & { kind: "achievement" }),
+            name: title,
+            description: handle,
+            creature,
+          }),
+          cardContent({ v: 1, kind: "creature", creature }),
+          profileCard(profile, creature),
+        ];
+        for (const card of cards) {
+          const png = await decodePng(await svgToPng(cardSvg(card)));
+          expect([png.width, png.height]).toEqual([CARD_WIDTH, CARD_HEIGHT]);
+        }
+      }),
+      { numRuns: 12 },
+    );
+    // Reported as JSON: a lone surrogate printed raw would break the test runner's own channel.
+    const failure = run.failed
+      ? JSON.stringify({
+          counterexample: run.counterexample,
+          error: String(run.errorInstance),
+          seed: run.seed,
+        })
+      : null;
+    expect(failure).toBeNull();
   });
 });
 

@@ -3,6 +3,8 @@ import { beforeAll, describe, expect, it } from "vitest";
 import type { PublicProfileDto } from "../src/features/social/schemas";
 import { newId } from "../src/lib/ids";
 import { call, callJson, createUser, problemOf, type TestUser } from "./helpers/api";
+import { backdated } from "./helpers/clock";
+import { tripsFor } from "./helpers/counting-d1";
 import { settle } from "./helpers/outbox";
 import { adoptPet } from "./helpers/pets";
 import { decodePng } from "./helpers/png";
@@ -10,6 +12,8 @@ import { bytesOf, metaOf, putProfile, type SocialProfile } from "./helpers/socia
 import { completeStep, createTask, type Task } from "./helpers/tasks";
 
 /** Public profiles: off by default, handle rules, and a showcase that shows exactly what was chosen. */
+
+const DAY_MS = 86_400_000;
 
 const uniqueHandle = (prefix = "h") => `${prefix}_${crypto.randomUUID().replaceAll("-", "").slice(0, 12)}`;
 
@@ -63,16 +67,43 @@ describe("a public profile", () => {
     expect(await publicStatuses(handle)).toEqual([404, 404, 404]);
   });
 
-  it("moves with its handle: the old one answers 404", async () => {
+  it("moves with its handle: the old one answers 404, and stays its owner's for 30 days", async () => {
     const user = await createUser();
     const [old, next] = [uniqueHandle(), uniqueHandle()];
     await putProfile(user, { handle: old, public: true });
     await putProfile(user, { handle: next, public: true });
     expect((await publicJson(old)).status).toBe(404);
     expect((await publicJson(next)).status).toBe(200);
-    // The old handle is free again.
+    const stored = await env.DB.prepare(
+      "SELECT released_handle_key, released_at FROM social_profiles WHERE user_id = ?",
+    )
+      .bind(user.id)
+      .first<{ released_handle_key: string; released_at: string }>();
+    expect(stored?.released_handle_key).toBe(old.toLowerCase());
+    // Nobody else may pass for them with the old links yet, in any case: the same 409 as a held handle.
     const other = await createUser();
+    const refused = await putRaw(other, { handle: old.toUpperCase() });
+    expect(refused.status).toBe(409);
+    expect(await problemOf(refused)).toMatchObject({
+      code: "handle_taken",
+      detail: `The handle "${old.toUpperCase()}" is taken; pick another.`,
+    });
+    // Its owner may take it back; then the other one is kept for them in turn.
+    expect((await putProfile(user, { handle: old, public: true })).handle).toBe(old);
+    expect((await putRaw(other, { handle: next })).status).toBe(409);
+  });
+
+  it("is free for anyone 30 days after its owner let go of it", async () => {
+    const [user, other] = [await createUser(), await createUser()];
+    const [old, next] = [uniqueHandle(), uniqueHandle()];
+    await backdated(32 * DAY_MS, () => putProfile(user, { handle: old, public: true }));
+    await backdated(31 * DAY_MS, () => putProfile(user, { handle: next, public: true }));
     expect((await putProfile(other, { handle: old })).handle).toBe(old);
+    // A handle let go of 29 days ago is still kept.
+    const [third, fourth] = [uniqueHandle(), uniqueHandle()];
+    await backdated(30 * DAY_MS, () => putProfile(user, { handle: third, public: true }));
+    await backdated(29 * DAY_MS, () => putProfile(user, { handle: fourth, public: true }));
+    expect((await putRaw(other, { handle: third })).status).toBe(409);
   });
 });
 
@@ -90,9 +121,26 @@ describe("handles", () => {
     expect((await putProfile(user, { handle: `ok_${"9".repeat(27)}` })).handle).toHaveLength(30);
   });
 
-  it("refuse reserved words in any case with 422", async () => {
+  it("refuse reserved words in any case with 422, with digits or underscores around them, or starting with the brand", async () => {
     const user = await createUser();
-    for (const handle of ["admin", "Support", "ROOT", "api", "settings", "About", "login", "help", "tasks"]) {
+    for (const handle of [
+      "admin",
+      "Support",
+      "ROOT",
+      "api",
+      "settings",
+      "About",
+      "login",
+      "help",
+      "tasks",
+      "admin_",
+      "Support1",
+      "_help_2",
+      "proxy_official",
+      "ProxyAgentTeam",
+      "official",
+      "Official_Sam",
+    ]) {
       const res = await putRaw(user, { handle });
       expect(res.status, handle).toBe(422);
       const problem = await problemOf(res);
@@ -114,6 +162,23 @@ describe("handles", () => {
     );
   });
 
+  it("held by a hidden profile are refused with the same 409, which says nothing of the holder", async () => {
+    const [a, b, c] = [await createUser(), await createUser(), await createUser()];
+    const [shown, hidden] = [uniqueHandle("one"), uniqueHandle("two")];
+    await putProfile(a, { handle: shown, public: true });
+    await putProfile(b, { handle: hidden, public: false });
+    const [toShown, toHidden] = [await putRaw(c, { handle: shown }), await putRaw(c, { handle: hidden })];
+    expect([toShown.status, toHidden.status]).toEqual([409, 409]);
+    const [p1, p2] = [await problemOf(toShown), await problemOf(toHidden)];
+    const bare = (p: typeof p1, handle: string) => ({
+      ...p,
+      request_id: undefined,
+      detail: p.detail?.replace(handle, "HANDLE"),
+    });
+    expect(bare(p2, hidden)).toEqual(bare(p1, shown));
+    expect(JSON.stringify(p2)).not.toMatch(/hidden|public|private/i);
+  });
+
   it("go to exactly one of two people asking at once", async () => {
     const [a, b] = [await createUser(), await createUser()];
     const handle = uniqueHandle("Race");
@@ -128,6 +193,29 @@ describe("handles", () => {
     expect(results).toHaveLength(1);
     const winner = answers[0]?.status === 200 ? a : b;
     expect(results[0]?.user_id).toBe(winner.id);
+  });
+});
+
+describe("public lookups", () => {
+  it("answer 404 for what no handle can be, without asking D1 (a look-alike is not the handle)", async () => {
+    const owner = await createUser();
+    const handle = `kate_${crypto.randomUUID().replaceAll("-", "").slice(0, 10)}`;
+    await putProfile(owner, { handle, public: true });
+    expect((await publicJson(handle)).status).toBe(200);
+    // The Kelvin sign lower-cases to "k".
+    const kelvin = encodeURIComponent(`\u212A${handle.slice(1)}`);
+    expect("\u212A".toLowerCase()).toBe("k");
+    for (const path of [
+      `/api/v1/social/profiles/${kelvin}`,
+      `/u/${kelvin}`,
+      `/u/${kelvin}.png`,
+      "/api/v1/social/profiles/no-such%20handle",
+      "/u/..%2Fadmin",
+      "/u/ab",
+    ]) {
+      expect(await tripsFor(path), path).toEqual({ status: 404, trips: 0 });
+    }
+    expect(await tripsFor(`/u/${handle.toUpperCase()}`)).toEqual({ status: 200, trips: 2 });
   });
 });
 

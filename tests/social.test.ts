@@ -1,13 +1,17 @@
-import { env } from "cloudflare:workers";
+import { runInDurableObject } from "cloudflare:test";
+import { env, exports } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
+import type { PetState } from "../durable-objects/pet-state";
+import { type PetAction, type PetState as PetData, type PetStep, stepPet } from "../src/features/pets/care";
+import { cardRenders } from "../src/features/social/card-cache";
 import { SHARE_CODE_PATTERN } from "../src/features/social/codes";
 import type { ProblemBody } from "../src/lib/errors";
-import { newId } from "../src/lib/ids";
-import { BASE, call, callJson, createUser, problemOf, type TestUser } from "./helpers/api";
+import { newId, sha256Hex } from "../src/lib/ids";
+import { BASE, call, callJson, callWith, createUser, problemOf, type TestUser } from "./helpers/api";
 import { createApiToken } from "./helpers/auth";
-import { tripsFor } from "./helpers/counting-d1";
+import { LOOKUP, tripsFor } from "./helpers/counting-d1";
 import { settle } from "./helpers/outbox";
-import { adoptPet } from "./helpers/pets";
+import { adoptPet, petObject } from "./helpers/pets";
 import { decodePng, expectedRawSize } from "./helpers/png";
 import { bytesOf, fetchPublic, metaOf, pathOf, type Share, share, unescapeHtml } from "./helpers/social";
 import { completeStep, createTask, type Task } from "./helpers/tasks";
@@ -44,6 +48,23 @@ async function pageOf(s: Share): Promise<string> {
   expect(res.status).toBe(200);
   expect(res.headers.get("content-type")).toContain("text/html");
   return res.text();
+}
+
+/**
+ * Commits a change in the user's pet object as its care actions do, without the D1 write that follows
+ * their answer: the moment in between, held still.
+ */
+async function changedButNotWritten(user: TestUser, action: PetAction): Promise<void> {
+  await runInDurableObject(petObject(user), (instance: PetState) => {
+    const pet = instance as unknown as {
+      store: { state(): PetData | undefined };
+      apply(result: PetStep, now: number, options: { force: boolean }): number;
+    };
+    const state = pet.store.state();
+    if (!state) throw new Error("no pet in its object");
+    const now = Date.now();
+    pet.apply(stepPet(state, action, now), now, { force: true });
+  });
 }
 
 let alice: TestUser & { task: Task };
@@ -176,6 +197,33 @@ describe("sharing a moment", () => {
     const level = await call("/api/v1/social/share", { token: user.token, body: { kind: "level" } });
     expect(level.status).toBe(409);
     expect(await problemOf(level)).toMatchObject({ code: "no_level_up" });
+  });
+
+  it("freezes the creature as its object holds it, even before D1's copy has caught up", async () => {
+    const user = await createUser();
+    await adoptPet(user, { species: "cat", name: "Miso" });
+    const task = await createTask(user, { title: "Brush the cat" });
+    await callJson("/api/v1/pets/me", 200, { method: "PATCH", token: user.token, body: { name: "Pepper" } });
+    expect((await share(user, { kind: "creature" })).title).toBe("Meet Pepper");
+
+    // The object answers first and writes D1 just after (care, evolving): catch it in between.
+    const d1Name = async () =>
+      (
+        await env.DB.prepare("SELECT name FROM user_pets WHERE user_id = ?")
+          .bind(user.id)
+          .first<{ name: string }>()
+      )?.name;
+    for (const [name, kind] of [
+      ["Nori", "creature"],
+      ["Tofu", "task"],
+    ] as const) {
+      await changedButNotWritten(user, { type: "rename", name });
+      expect(await d1Name()).not.toBe(name);
+      const s = await share(user, kind === "task" ? { kind, ref_id: task.task_id } : { kind });
+      const snapshot = JSON.parse((await storedShare(s.share_id))?.snapshot ?? "{}");
+      expect(snapshot.creature.name).toBe(name);
+      expect(await d1Name()).toBe(name);
+    }
   });
 
   it("shares one of your tasks, its title only; another user's task is the same 404 as a missing one", async () => {
@@ -340,11 +388,20 @@ describe("the public page", () => {
     expect(upper.status).toBe(200);
     const etag = upper.headers.get("etag") ?? "";
     expect(etag).toMatch(/^"[0-9a-f]{32}"$/);
-    expect(upper.headers.get("cache-control")).toBe("public, max-age=300");
+    // Stored, but asked about again before each use: a revoked share is gone from caches at once too.
+    expect(upper.headers.get("cache-control")).toBe("public, no-cache");
     await upper.body?.cancel();
     const again = await fetchPublic(taskShare.url, { "if-none-match": etag });
     expect(again.status).toBe(304);
+    expect(again.headers.get("etag")).toBe(etag);
+    expect(again.headers.get("cache-control")).toBe("public, no-cache");
     expect(await again.text()).toBe("");
+  });
+
+  it("has the hash of its HTML as its ETag, so the ETag changes whenever the page's bytes do", async () => {
+    const res = await fetchPublic(taskShare.url);
+    const body = await res.text();
+    expect(res.headers.get("etag")).toBe(`"${(await sha256Hex(body)).slice(0, 32)}"`);
   });
 
   it("is a 404 page for a code nobody holds", async () => {
@@ -364,7 +421,7 @@ describe("the card", () => {
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toBe("image/png");
     expect(res.headers.get("cross-origin-resource-policy")).toBe("cross-origin");
-    expect(res.headers.get("cache-control")).toBe("public, max-age=300");
+    expect(res.headers.get("cache-control")).toBe("public, no-cache");
     const png = await decodePng(await bytesOf(res));
     expect(png).toMatchObject({ width: 1200, height: 630, bitDepth: 8, colourType: 6 });
     expect(png.raw.length).toBe(expectedRawSize(png));
@@ -377,7 +434,8 @@ describe("the card", () => {
     const one = await share(creatureOwner, { kind: "creature" });
     const two = await share(alice, { kind: "streak" });
     const started = performance.now();
-    const first = await fetchPublic(one.image_url);
+    // (Waiting for the request's after-response work: the drawn card is put in the cache then.)
+    const first = await callWith({}, pathOf(one.image_url));
     console.log(`share card: first request (render) ${Math.round(performance.now() - started)} ms`);
     expect(first.headers.get("x-card-cache")).toBe("miss");
     const firstBytes = await bytesOf(first);
@@ -395,6 +453,64 @@ describe("the card", () => {
     expect((await bytesOf(notModified)).length).toBe(0);
   });
 
+  it("may be embedded by other sites, its 304 too, while every other answer stays same-origin", async () => {
+    const s = await share(alice, { kind: "level" });
+    const first = await fetchPublic(s.image_url);
+    expect(first.headers.get("cross-origin-resource-policy")).toBe("cross-origin");
+    const etag = first.headers.get("etag") ?? "";
+    await first.body?.cancel();
+    // A 304 updates the headers a cache keeps: it must not narrow what the 200 allowed.
+    const notModified = await fetchPublic(s.image_url, { "if-none-match": etag });
+    expect(notModified.status).toBe(304);
+    expect(notModified.headers.get("cross-origin-resource-policy")).toBe("cross-origin");
+    expect(notModified.headers.get("etag")).toBe(etag);
+    expect(notModified.headers.get("cache-control")).toBe("public, no-cache");
+    // The rest of the secure headers stay on the card.
+    expect(notModified.headers.get("x-content-type-options")).toBe("nosniff");
+    const page = await fetchPublic(s.url);
+    expect(page.headers.get("cross-origin-resource-policy")).toBe("same-origin");
+    await page.body?.cancel();
+    const api = await call("/api/v1/social/shares", { token: alice.token });
+    expect(api.headers.get("cross-origin-resource-policy")).toBe("same-origin");
+    await api.body?.cancel();
+  });
+
+  it("is drawn once for many first requests at once, and not at all for a HEAD", async () => {
+    const s = await share(alice, { kind: "level" });
+    const before = cardRenders();
+    const head = await exports.default.fetch(`${BASE}${pathOf(s.image_url)}`, { method: "HEAD" });
+    expect(head.status).toBe(200);
+    expect(head.headers.get("content-type")).toBe("image/png");
+    expect(head.headers.get("etag")).toMatch(/^"[0-9a-f]{32}"$/);
+    expect((await bytesOf(head)).length).toBe(0);
+    expect(cardRenders()).toBe(before);
+
+    const answers = await Promise.all(Array.from({ length: 6 }, () => fetchPublic(s.image_url)));
+    const bodies = await Promise.all(answers.map(bytesOf));
+    expect(answers.map((r) => r.status)).toEqual(Array(6).fill(200));
+    for (const body of bodies) expect(body).toEqual(bodies[0]);
+    expect(cardRenders() - before).toBe(1);
+    const sources = answers.map((r) => r.headers.get("x-card-cache"));
+    expect(sources.filter((x) => x === "miss")).toHaveLength(1);
+    expect(answers.map((r) => r.headers.get("etag"))).toEqual(Array(6).fill(head.headers.get("etag")));
+  });
+
+  it("draws a creature whose name holds a control character, on every card", async () => {
+    const user = await createUser();
+    await adoptPet(user, { species: "dog", name: "Rex\u0001" });
+    const task = await createTask(user, { title: "Walk Rex\u0002 twice" });
+    for (const s of [
+      await share(user, { kind: "creature" }),
+      await share(user, { kind: "task", ref_id: task.task_id }),
+    ]) {
+      const res = await fetchPublic(s.image_url);
+      expect(res.status, s.kind).toBe(200);
+      const png = await decodePng(await bytesOf(res));
+      expect([png.width, png.height]).toEqual([1200, 630]);
+      expect((await fetchPublic(s.url)).status).toBe(200);
+    }
+  });
+
   it("is 404 problem+json for an unknown code", async () => {
     const res = await call("/s/2345678923.png");
     expect(res.status).toBe(404);
@@ -403,9 +519,9 @@ describe("the card", () => {
 });
 
 describe("revoking", () => {
-  it("takes the page and the card down at once, even when the card is cached", async () => {
+  it("takes the page and the card down at once, and drops the card from this location's cache", async () => {
     const s = await share(alice, { kind: "level" });
-    expect((await fetchPublic(s.image_url)).status).toBe(200);
+    expect((await callWith({}, pathOf(s.image_url))).status).toBe(200);
     const cached = await fetchPublic(s.image_url);
     expect(cached.headers.get("x-card-cache")).toBe("hit");
     const etag = cached.headers.get("etag") ?? "";
@@ -426,6 +542,26 @@ describe("revoking", () => {
     expect(listed.map((l) => l.share_id)).not.toContain(s.share_id);
     const twice = await call(`/api/v1/social/share/${s.share_id}`, { method: "DELETE", token: alice.token });
     expect(twice.status).toBe(404);
+  });
+
+  it("looks the share up before the cache: a share gone from D1 is 404 while its card is still cached", async () => {
+    const s = await share(alice, { kind: "level" });
+    const drawn = await callWith({}, pathOf(s.image_url));
+    expect(drawn.status).toBe(200);
+    const etag = drawn.headers.get("etag") ?? "";
+    const cacheKey = `${BASE}/s/${s.code}.png?v=${etag.slice(1, -1)}`;
+    expect(await caches.default.match(cacheKey)).toBeDefined();
+    // Gone without the DELETE route (which would also clear the cache): straight from D1.
+    await env.DB.prepare("DELETE FROM social_shares WHERE id = ?").bind(s.share_id).run();
+    const card = await fetchPublic(s.image_url);
+    expect(card.status).toBe(404);
+    expect((await problemOf(card)).code).toBe("not_found");
+    const revalidated = await fetchPublic(s.image_url, { "if-none-match": etag });
+    expect(revalidated.status).toBe(404);
+    await revalidated.body?.cancel();
+    expect((await fetchPublic(s.url)).status).toBe(404);
+    // The cache still holds the picture: only the lookup took it down.
+    expect(await caches.default.match(cacheKey)).toBeDefined();
   });
 
   it("is 404 for another user's share, which stays up", async () => {
@@ -469,7 +605,7 @@ describe("D1 round trips", () => {
       token: alice.token,
       body: JSON.stringify({ kind: "task", ref_id: alice.task.task_id }),
     });
-    expect(created).toEqual({ status: 201, trips: 2 });
+    expect(created).toEqual({ status: 201, trips: 2 + LOOKUP });
     const [latest] = await callJson<Share[]>("/api/v1/social/shares?limit=1", 200, { token: alice.token });
     const code = latest?.code ?? "";
     expect(await tripsFor(`/s/${code}`)).toEqual({ status: 200, trips: 1 });
@@ -477,7 +613,7 @@ describe("D1 round trips", () => {
     expect(await tripsFor(`/s/${code}.png`)).toEqual({ status: 200, trips: 1 });
     expect(await tripsFor("/api/v1/social/shares", { token: alice.token })).toEqual({
       status: 200,
-      trips: 1,
+      trips: 1 + LOOKUP,
     });
   });
 
@@ -494,7 +630,7 @@ describe("D1 round trips", () => {
         token: alice.token,
         body: JSON.stringify(body),
       }),
-    ).toEqual({ status: 200, trips: 2 });
+    ).toEqual({ status: 200, trips: 2 + LOOKUP });
     expect(await tripsFor(`/api/v1/social/profiles/${handle}`)).toEqual({ status: 200, trips: 2 });
     expect(await tripsFor(`/u/${handle}`)).toEqual({ status: 200, trips: 2 });
     await callJson("/api/v1/social/profile", 200, {

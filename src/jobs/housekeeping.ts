@@ -1,13 +1,15 @@
-import { and, inArray, isNull, lt, or, sql } from "drizzle-orm";
+import { and, asc, inArray, isNotNull, isNull, lt, or, sql } from "drizzle-orm";
 import { createDatabase } from "../db";
 import {
   idempotencyKeys,
   loginThrottles,
   predictionLog,
+  users,
   webhookAttempts,
   webhookDeliveries,
 } from "../db/schema";
 import type { Env } from "../env";
+import { continueErasure, enqueueErasure, RESWEEP_DELAY_SECONDS } from "../features/account/erasure";
 import { THROTTLE_WINDOW_MS } from "../features/auth/throttle";
 import { sweepExports } from "../features/export/cleanup";
 import { nowIso } from "../lib/time";
@@ -92,4 +94,41 @@ export async function cleanUpExpired(env: Env, now = Date.now()): Promise<void> 
     ),
   ]);
   await Promise.all([batch, sweepExports(env, now)]);
+}
+
+/** D1 statements one run spends finishing deletions; the next run (5 minutes on) goes on. */
+export const DELETION_SWEEP_BUDGET = 400;
+/** Accounts one run looks at: the oldest deletions first. */
+const DELETIONS_PER_RUN = 20;
+
+/**
+ * Cron: finishes every deletion that did not complete (its request failed after the account was
+ * marked, or its queue messages ran out): each account marked as being deleted is erased further,
+ * oldest first, within this run's budget, until it is gone. Returns how many were completed.
+ */
+export async function resumeDeletions(env: Env): Promise<number> {
+  const db = createDatabase(env.DB);
+  const marked = await db
+    .select({ id: users.id })
+    .from(users)
+    .where(isNotNull(users.deletingAt))
+    .orderBy(asc(users.deletingAt))
+    .limit(DELETIONS_PER_RUN);
+  let completed = 0;
+  let budget = DELETION_SWEEP_BUDGET;
+  for (const { id } of marked) {
+    if (budget <= 0) break;
+    const share = Math.max(50, Math.floor(budget / 2));
+    budget -= share;
+    try {
+      if ((await continueErasure(env, id, share)) !== "done") continue;
+      completed += 1;
+      await enqueueErasure(env, { type: "sweep", user_id: id }, RESWEEP_DELAY_SECONDS).catch(() => undefined);
+    } catch (error) {
+      console.error(
+        JSON.stringify({ level: "error", message: "resuming a deletion failed", error: String(error) }),
+      );
+    }
+  }
+  return completed;
 }

@@ -5,6 +5,7 @@ import { ImportMessageSchema } from "../features/imports/messages";
 import { failImport, ImportFailure, type RunOptions, runImport } from "../features/imports/pipeline";
 import { runRestore } from "../features/imports/restore/job";
 import { SourceRefusal } from "../features/imports/sources/types";
+import { sweepStaleImports } from "../features/imports/stale";
 import { publishEvents } from "../lib/events/queue";
 import { retryDelaySeconds } from "./events-consumer";
 
@@ -23,7 +24,9 @@ function log(level: "info" | "error", message: string, fields: Record<string, un
  * where the last batch stopped); on the last attempt the import is marked failed with a plain sentence
  * and the message goes to the dead-letter queue. The account is as it was either way (nothing shows
  * before the final batch), and committing the import again resumes it. A failure no retry can mend
- * (the file is gone) fails the import at once.
+ * (the file is gone) fails the import at once. Marking it failed is best effort (D1 may be what fails,
+ * and a delivery killed over its CPU limit runs no catch at all): a job left queued or running is
+ * picked up by the stale-job sweep (features/imports/stale.ts).
  */
 export async function consumeImports(
   batch: MessageBatch<unknown>,
@@ -82,7 +85,15 @@ async function removeFile(db: Database, files: R2Bucket, importId: string) {
   }
 }
 
-/** Cron (every 5 minutes): expired previews and failed jobs discarded, completed jobs' files deleted. */
-export function cleanUpImports(env: Env, now = Date.now()): Promise<number> {
-  return discardExpiredImports(createDatabase(env.DB), env.FILES, now);
+/**
+ * Cron (every 5 minutes): expired previews and failed jobs discarded, completed jobs' files deleted,
+ * and jobs that stopped moving sent their message again (or failed). Answers how many it looked at.
+ */
+export async function cleanUpImports(env: Env, now = Date.now()): Promise<number> {
+  const db = createDatabase(env.DB);
+  const [discarded, stale] = await Promise.all([
+    discardExpiredImports(db, env.FILES, now),
+    sweepStaleImports(db, env.IMPORTS_QUEUE, now),
+  ]);
+  return discarded + stale;
 }

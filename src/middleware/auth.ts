@@ -4,8 +4,8 @@ import { createMiddleware } from "hono/factory";
 import { createDatabase, type Database } from "../db";
 import { retryReads } from "../db/retry-reads";
 import { apiTokens } from "../db/schema";
-import { orphanSweep } from "../features/account/erase-plan";
-import { accountExists } from "../lib/auth/account";
+import { tryEnqueueErasure } from "../features/account/erasure";
+import { accountExists, goneAccounts } from "../lib/auth/account";
 import { isAdmin } from "../lib/auth/admin";
 import { apiTokenEnded } from "../lib/auth/api-token";
 import { jwtConfig } from "../lib/auth/config";
@@ -37,6 +37,13 @@ export interface RequireAuthOptions {
    */
   liveSession?: boolean;
   /**
+   * False for routes that read and write nothing of the account in D1 — those answered by the user's
+   * live object (focus timer, pet), which refuses a deleted account itself (its tombstone answers 401),
+   * and static tables that show nothing of anyone — so a login's request there makes no D1 lookup of
+   * its account (default true: the lookup runs beside the route, see `checkAccountBeside`).
+   */
+  accountLookup?: boolean;
+  /**
    * Whether a write here counts against the caller's write limit (default true). Routes that end a
    * credential (logout, revoking a token, removing an agent) say false: a leaked token writing in a
    * loop must not keep its owner from revoking it.
@@ -54,6 +61,7 @@ export function requireAuth(options: RequireAuthOptions = {}) {
     const token = bearerToken(c.req.header("authorization"));
     if (!token) throw unauthorized("Send a bearer token in the Authorization header.");
     const principal = await authenticateBearer(c, token);
+    if (goneAccounts.has(principal.userId)) throw accountGone();
     if (options.sessionOnly && principal.kind !== "session") {
       throw forbidden("This route needs a login session; API tokens cannot use it.");
     }
@@ -72,7 +80,7 @@ export function requireAuth(options: RequireAuthOptions = {}) {
     if (options.countsAsWrite !== false && isWrite(c.req.method)) {
       await enforceLimit(c.env, "WRITE_LIMITER", `user:${principal.userId}`);
     }
-    if (principal.kind !== "session" || live) return next();
+    if (principal.kind !== "session" || live || options.accountLookup === false) return next();
     await checkAccountBeside(c, principal.userId, next);
   });
 }
@@ -81,8 +89,9 @@ const accountGone = () => unauthorized("The account behind this token no longer 
 
 /**
  * Runs the route while the account is looked up, so the lookup adds no wait; when the account turns
- * out deleted the answer is 401 instead, and for a write, whatever D1 rows the route wrote for the
- * account are erased again (the erasure is set-based and idempotent). A write's lookup goes to the
+ * out gone the answer is 401 instead, and for a write a sweep of the account is queued (not run here:
+ * the erasure is the queue's work) to erase whatever the route wrote. The isolate remembers the
+ * account as gone, so its next requests are refused before they run. A write's lookup goes to the
  * primary: a lagging replica could still show the account and leave the rows in place.
  */
 async function checkAccountBeside(c: Context<AppEnv>, userId: string, next: Next): Promise<void> {
@@ -96,14 +105,15 @@ async function checkAccountBeside(c: Context<AppEnv>, userId: string, next: Next
   });
   await next();
   if (await exists) return;
-  if (write) await db.batch(orphanSweep(db, userId));
+  goneAccounts.add(userId);
+  if (write) c.executionCtx.waitUntil(tryEnqueueErasure(c.env, { type: "sweep", user_id: userId }));
   throw accountGone();
 }
 
 /** 401 unless the account exists, read on the primary database (for writes and socket upgrades). */
 export async function requireAccount(binding: D1Database, userId: string): Promise<void> {
   const primary = createDatabase(retryReads(binding.withSession("first-primary")));
-  if (!(await accountExists(primary, userId))) throw accountGone();
+  if (goneAccounts.has(userId) || !(await accountExists(primary, userId))) throw accountGone();
 }
 
 /** 401 when the login behind a session principal has ended (signed out, or its refresh token reused). */

@@ -8,6 +8,7 @@ import { ApiError } from "../lib/errors";
 export const LIMITERS = {
   WRITE_LIMITER: { periodSeconds: 10, what: "changes" },
   AI_LIMITER: { periodSeconds: 60, what: "AI requests" },
+  IMPORT_LIMITER: { periodSeconds: 60, what: "import uploads" },
   AUTH_LIMITER: { periodSeconds: 60, what: "sign-in attempts from this address" },
   REFRESH_LIMITER: { periodSeconds: 60, what: "token refreshes from this address" },
 } as const satisfies Partial<Record<keyof Env, { periodSeconds: number; what: string }>>;

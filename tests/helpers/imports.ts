@@ -1,5 +1,6 @@
 import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env, exports } from "cloudflare:workers";
+import type { Env } from "../../src/env";
 import type { ImportMessage } from "../../src/features/imports/messages";
 import type { RunOptions } from "../../src/features/imports/pipeline";
 import type { ImportDto, ImportSummaryDto } from "../../src/features/imports/schemas";
@@ -108,11 +109,15 @@ export async function commit(user: TestUser, importId: string, mode: "merge" | "
 
 let deliveries = 0;
 
-/** One delivery of these messages to the imports consumer; answers what it sent on and its acks/retries. */
+/**
+ * One delivery of these messages to the imports consumer; answers what it sent on and its acks/retries.
+ * `bindings` replace the environment's (a counting D1 or R2).
+ */
 export async function runImportQueue(
   messages: readonly ImportMessage[],
   attempts = 1,
   options: RunOptions = {},
+  bindings: Partial<Pick<Env, "DB" | "FILES">> = {},
 ) {
   deliveries += 1;
   const { sent, queue } = capturingQueue();
@@ -121,7 +126,7 @@ export async function runImportQueue(
     messages.map((body, i) => ({ id: `import-${deliveries}-${i}`, timestamp: new Date(), attempts, body })),
   );
   const ctx = createExecutionContext();
-  await consumeImports(batch, { ...env, IMPORTS_QUEUE: queue }, options);
+  await consumeImports(batch, { ...env, ...bindings, IMPORTS_QUEUE: queue }, options);
   return { sent, result: await getQueueResult(batch, ctx) };
 }
 
@@ -190,7 +195,13 @@ export async function rowsOf(
   return row?.n ?? 0;
 }
 
-/** Runs the imports housekeeping as the 5-minute cron would at `now`, until it finds nothing more to do. */
-export async function sweepImports(now: number): Promise<void> {
-  for (let run = 0; run < 100; run++) if ((await cleanUpImports(env, now)) === 0) return;
+/**
+ * Runs the imports housekeeping as the 5-minute cron would at `now`, until it finds nothing more to do;
+ * answers the messages it sent (stuck jobs' messages sent again).
+ */
+export async function sweepImports(now: number): Promise<ImportMessage[]> {
+  const { sent, queue } = capturingQueue();
+  for (let run = 0; run < 100; run++)
+    if ((await cleanUpImports({ ...env, IMPORTS_QUEUE: queue }, now)) === 0) break;
+  return sent;
 }

@@ -110,7 +110,8 @@ export const energyCheckins = sqliteTable(
     createdAt: text("created_at").notNull(),
   },
   (t) => [
-    index("energy_checkins_user_at").on(t.userId, t.at),
+    // `id` last: the export pages check-ins by (at, id) with no sort.
+    index("energy_checkins_user_at").on(t.userId, t.at, t.id),
     check("energy_checkins_level_check", sql`${t.level} IN ('low','medium','high')`),
   ],
 );

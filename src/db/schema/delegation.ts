@@ -65,7 +65,8 @@ export const taskAssignments = sqliteTable(
   },
   (t) => [
     index("task_assignments_user_agent_status").on(t.userId, t.agentId, t.status),
-    index("task_assignments_user_task").on(t.userId, t.taskId),
+    // `id` last: the export pages assignments by (task_id, id) with no sort.
+    index("task_assignments_user_task").on(t.userId, t.taskId, t.id),
     // A task has at most one open assignment per role: the database refuses a second, even from
     // concurrent requests.
     uniqueIndex("task_assignments_one_open")

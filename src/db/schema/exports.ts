@@ -79,7 +79,7 @@ export const accountExports = sqliteTable(
     // One export in progress per user: the database refuses a second, even from concurrent requests.
     uniqueIndex("exports_one_active").on(t.userId).where(sql`${t.status} IN ('queued', 'running')`),
     // The housekeeping cron's scans: completed files past their expiry, and jobs that stopped moving.
-    index("exports_expiring").on(t.expiresAt).where(sql`${t.status} = 'completed'`),
+    index("exports_expiring").on(t.expiresAt, t.id).where(sql`${t.status} = 'completed'`),
     index("exports_stalled").on(t.updatedAt).where(sql`${t.status} IN ('queued', 'running')`),
     check("exports_format_check", sql`${t.format} IN ('json','csv')`),
     check("exports_status_check", sql`${t.status} IN ('queued','running','completed','failed','expired')`),

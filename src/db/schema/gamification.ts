@@ -159,6 +159,8 @@ export const bonusEvents = sqliteTable(
   },
   (t) => [
     index("bonus_events_window").on(t.endsAt, t.startsAt),
+    // An erased administrator is no longer named (src/features/account/erase-plan.ts).
+    index("bonus_events_created_by").on(t.createdBy),
     check("bonus_events_multiplier_check", sql`${t.multiplier} > 1 AND ${t.multiplier} <= 3`),
   ],
 );

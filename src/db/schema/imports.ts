@@ -29,6 +29,17 @@ export const imports = sqliteTable(
     mode: text("mode", { enum: IMPORT_MODES }),
     /** The R2 object of the upload; null once it is deleted. */
     fileKey: text("file_key"),
+    /**
+     * Items per part of the normalised items the preview wrote to R2 (`imports/<user_id>/<id>/items/`,
+     * NDJSON): the commit reads part ⌊cursor / part_items⌋ directly instead of the whole file again.
+     * Null when no parts were written (a source whose commit reads the upload itself).
+     */
+    partItems: integer("part_items"),
+    /**
+     * Times housekeeping re-sent the queue message of a job that stopped moving (reset by each chunk
+     * written); past a few, the job is failed and what it staged erased.
+     */
+    resends: integer("resends").notNull().default(0),
     fileBytes: integer("file_bytes").notNull(),
     /** The generic CSV source's column mapping, as sent. */
     mapping: text("mapping", { mode: "json" }).$type<Record<string, string>>(),
@@ -53,6 +64,8 @@ export const imports = sqliteTable(
   (t) => [
     index("imports_user").on(t.userId, t.id),
     index("imports_expiry").on(t.expiresAt).where(sql`${t.expiresAt} IS NOT NULL`),
+    // The stale-job sweep: queued or running jobs by when they last moved.
+    index("imports_active").on(t.updatedAt).where(sql`${t.status} IN ('queued', 'running')`),
     check("imports_status_check", sql`${t.status} IN ('previewed','queued','running','completed','failed')`),
     check("imports_items_check", sql`${t.itemsDone} BETWEEN 0 AND ${t.itemsTotal}`),
   ],
@@ -78,9 +91,8 @@ export const importItems = sqliteTable(
   },
   (t) => [
     primaryKey({ columns: [t.importId, t.ref] }),
-    index("import_items_external")
-      .on(t.userId, t.source, t.externalId)
-      .where(sql`${t.externalId} IS NOT NULL`),
+    // Serves both the duplicate check (user, source, external id) and erasing an account (user).
+    index("import_items_user").on(t.userId, t.source, t.externalId),
     check("import_items_outcome_check", sql`${t.outcome} IN ('created','duplicate')`),
   ],
 );

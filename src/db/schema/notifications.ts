@@ -161,6 +161,8 @@ export const notificationPushes = sqliteTable(
     index("notification_pushes_receipts")
       .on(t.sentAt)
       .where(sql`${t.ticketId} IS NOT NULL AND ${t.receiptCheckedAt} IS NULL`),
+    // Erasing an account finds its rows by owner (src/features/account/erase-plan.ts).
+    index("notification_pushes_user").on(t.userId),
   ],
 );
 
@@ -181,6 +183,7 @@ export const reminderClaims = sqliteTable(
   (t) => [
     primaryKey({ columns: [t.taskId, t.offsetMinutes, t.dueAt] }),
     index("reminder_claims_unsent").on(t.claimedAt).where(sql`${t.enqueuedAt} IS NULL`),
+    index("reminder_claims_user").on(t.userId),
   ],
 );
 
@@ -200,5 +203,7 @@ export const deadLetters = sqliteTable(
   (t) => [
     uniqueIndex("dead_letters_message").on(t.messageId),
     index("dead_letters_source").on(t.source, t.id),
+    // By owner, and the letters without one (IS NULL): what erasing an account reads.
+    index("dead_letters_user").on(t.userId),
   ],
 );

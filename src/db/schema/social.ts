@@ -32,6 +32,8 @@ export type ShowcaseChoice =
 /**
  * Public profiles: off until the person picks a handle and turns `is_public` on. `handle_key` (the
  * handle in lower case) is unique, so two people can never hold handles that differ only in case.
+ * The handle the person last let go of (`released_handle_key`, at `released_at`) stays theirs for a
+ * while, so nobody else can take it up at once and pass for them with old links.
  */
 export const socialProfiles = sqliteTable(
   "social_profiles",
@@ -41,8 +43,13 @@ export const socialProfiles = sqliteTable(
     handleKey: text("handle_key").notNull(),
     isPublic: integer("is_public", { mode: "boolean" }).notNull().default(false),
     showcase: text("showcase", { mode: "json" }).$type<ShowcaseChoice[]>().notNull(),
+    releasedHandleKey: text("released_handle_key"),
+    releasedAt: text("released_at"),
     createdAt: text("created_at").notNull(),
     updatedAt: text("updated_at").notNull(),
   },
-  (t) => [uniqueIndex("social_profiles_handle_key").on(t.handleKey)],
+  (t) => [
+    uniqueIndex("social_profiles_handle_key").on(t.handleKey),
+    index("social_profiles_released_handle").on(t.releasedHandleKey),
+  ],
 );

@@ -63,6 +63,8 @@ export const templateSteps = sqliteTable(
   },
   (t) => [
     index("template_steps_template").on(t.templateId, t.position),
+    // The export pages a user's template steps by (template_id, id), template after template, with no sort.
+    index("template_steps_template_id").on(t.templateId, t.id),
     check("template_steps_minutes_check", sql`${t.estimatedMinutes} BETWEEN 1 AND 10`),
   ],
 );

@@ -1,3 +1,4 @@
+import { sql } from "drizzle-orm";
 import { index, integer, sqliteTable, text, uniqueIndex } from "drizzle-orm/sqlite-core";
 
 export const users = sqliteTable(
@@ -10,8 +11,16 @@ export const users = sqliteTable(
     timezone: text("timezone").notNull().default("UTC"),
     createdAt: text("created_at").notNull(),
     updatedAt: text("updated_at").notNull(),
+    /**
+     * Set when the account's deletion began (src/features/account): from then on it is gone to every
+     * token and login, and the housekeeping cron finishes any deletion that did not (the row goes last).
+     */
+    deletingAt: text("deleting_at"),
   },
-  (t) => [uniqueIndex("users_email_unique").on(t.email)],
+  (t) => [
+    uniqueIndex("users_email_unique").on(t.email),
+    index("users_deleting").on(t.deletingAt).where(sql`${t.deletingAt} IS NOT NULL`),
+  ],
 );
 
 /**

@@ -83,6 +83,8 @@ export const webhookDeliveries = sqliteTable(
     index("webhook_deliveries_open").on(t.nextAttemptAt).where(sql`${t.status} IN ('pending', 'retrying')`),
     // For the housekeeping cron, which forgets closed deliveries once their retention is over.
     index("webhook_deliveries_closed").on(t.updatedAt).where(sql`${t.status} IN ('succeeded', 'failed')`),
+    // Erasing an account finds its rows by owner (src/features/account/erase-plan.ts).
+    index("webhook_deliveries_user").on(t.userId),
   ],
 );
 
@@ -113,5 +115,7 @@ export const webhookAttempts = sqliteTable(
     index("webhook_attempts_webhook").on(t.webhookId, t.id),
     index("webhook_attempts_delivery").on(t.deliveryId, t.attempt),
     index("webhook_attempts_created").on(t.createdAt),
+    // Erasing an account finds its rows by owner (src/features/account/erase-plan.ts).
+    index("webhook_attempts_user").on(t.userId),
   ],
 );

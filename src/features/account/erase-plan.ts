@@ -1,75 +1,107 @@
 /**
- * What deleting an account removes from D1: one set-based statement per table (never row by row, so
- * an account with 100,000 tasks is still a few dozen statements), all in one batch — one transaction,
- * so the account is either whole or gone.
+ * What deleting an account removes from D1, as steps run in three phases (src/features/account/erase-run.ts
+ * runs them a bounded number of rows at a time): first the rows found through the person's own rows
+ * and the other people's rows that name them, then every table by `user_id`, then the account itself.
+ * Each step is set-based and safe to repeat, so a deletion that stopped halfway simply runs again.
  *
  * Every table whose rows carry `user_id` is erased by it, found in the schema itself: a table added
  * later is covered the day it exists. A table without that column must say here how its rows of the
  * person go, or why it holds none; `unclassifiedTables` names any that does not (a test keeps it empty).
  */
-import { eq, getTableName, inArray, is, type SQL, sql } from "drizzle-orm";
-import type { BatchItem } from "drizzle-orm/batch";
+import { eq, getTableName, inArray, is, sql } from "drizzle-orm";
 import { getTableConfig, SQLiteTable } from "drizzle-orm/sqlite-core";
 import type { Database } from "../../db";
 import * as schema from "../../db/schema";
 import { throttleKeys } from "../auth/throttle";
+import { deleteSharesStatements, forgetImporterStatements } from "../templates/share-queries";
 
 /** What stands in for an erased administrator where platform records named them. */
 export const ERASED_ACCOUNT = "erased-account";
 
 export interface ErasedAccount {
   id: string;
+  /** Empty when it is no longer known (the account's row went before a late sweep). */
   email: string;
   /** Whether the account ever held an administrator's token (then its id may sit in others' rows). */
   wasAdmin: boolean;
 }
 
-type Item = BatchItem<"sqlite">;
+/** A statement of the plan: any drizzle query (it is run as its SQL text). */
+export interface PlanStatement {
+  toSQL(): { sql: string; params: unknown[] };
+}
+
+/**
+ * One step: a single DELETE that may match many rows (`chunked`: run a bounded number of rows at a
+ * time until none is left), or statements that must run together once, in one transaction.
+ */
+export interface EraseStep {
+  statements: readonly [PlanStatement, ...PlanStatement[]];
+  chunked: boolean;
+}
+
+/** The phases, in order; each finishes before the next begins. */
+export type ErasePlan = readonly (readonly EraseStep[])[];
+
+type Rule = (db: Database, account: ErasedAccount) => EraseStep[];
+
+const inChunks = (statement: PlanStatement): EraseStep => ({ statements: [statement], chunked: true });
+const together = (first: PlanStatement, ...rest: PlanStatement[]): EraseStep => ({
+  statements: [first, ...rest],
+  chunked: false,
+});
+
+/** The ids of the person's own templates (built-ins have no owner). */
+const ownTemplateIds = (db: Database, userId: string) =>
+  db
+    .select({ id: schema.taskTemplates.id })
+    .from(schema.taskTemplates)
+    .where(eq(schema.taskTemplates.userId, userId));
 
 /** Tables without `user_id`, and how the person's rows in them are erased (empty: they hold none). */
-const WITHOUT_USER_ID: Record<string, (db: Database, account: ErasedAccount) => Item[]> = {
+const WITHOUT_USER_ID: Record<string, Rule> = {
   // The account itself goes last, after everything that points at it.
   users: () => [],
-  // The steps of the person's own templates (built-ins have no owner and stay).
+  // The steps of the person's own templates.
   template_steps: (db, a) => [
-    db
-      .delete(schema.templateSteps)
-      .where(
-        inArray(
-          schema.templateSteps.templateId,
-          db
-            .select({ id: schema.taskTemplates.id })
-            .from(schema.taskTemplates)
-            .where(eq(schema.taskTemplates.userId, a.id)),
-        ),
-      ),
+    inChunks(
+      db
+        .delete(schema.templateSteps)
+        .where(inArray(schema.templateSteps.templateId, ownTemplateIds(db, a.id))),
+    ),
   ],
   // Which handlers ran for the person's events: keyed by event id.
   event_receipts: (db, a) => [
-    db
-      .delete(schema.eventReceipts)
-      .where(
-        inArray(
-          schema.eventReceipts.eventId,
-          db.select({ id: schema.events.id }).from(schema.events).where(eq(schema.events.userId, a.id)),
+    inChunks(
+      db
+        .delete(schema.eventReceipts)
+        .where(
+          inArray(
+            schema.eventReceipts.eventId,
+            db.select({ id: schema.events.id }).from(schema.events).where(eq(schema.events.userId, a.id)),
+          ),
         ),
-      ),
+    ),
   ],
   // Failed sign-ins are counted under the email too (the address's count is not the person's).
   login_throttles: (db, a) =>
     a.email
       ? [
-          db
-            .delete(schema.loginThrottles)
-            .where(eq(schema.loginThrottles.key, throttleKeys(a.email, "").account)),
+          together(
+            db
+              .delete(schema.loginThrottles)
+              .where(eq(schema.loginThrottles.key, throttleKeys(a.email, "").account)),
+          ),
         ]
       : [],
   // Bonus XP windows are the platform's; the administrator who opened one is no longer named.
   bonus_events: (db, a) => [
-    db
-      .update(schema.bonusEvents)
-      .set({ createdBy: ERASED_ACCOUNT })
-      .where(eq(schema.bonusEvents.createdBy, a.id)),
+    together(
+      db
+        .update(schema.bonusEvents)
+        .set({ createdBy: ERASED_ACCOUNT })
+        .where(eq(schema.bonusEvents.createdBy, a.id)),
+    ),
   ],
   // Badge definitions and the level curve: the platform's, nobody's.
   badges: () => [],
@@ -78,33 +110,49 @@ const WITHOUT_USER_ID: Record<string, (db: Database, account: ErasedAccount) => 
   batch_guards: () => [],
 };
 
-/**
- * Tables with `user_id` erased more widely than by it: dead letters are recorded even when their body
- * names no user, so a body that mentions the id goes too.
- */
-const INSTEAD_OF_USER_ID: Record<string, (db: Database, account: ErasedAccount) => Item[]> = {
-  dead_letters: (db, a) => [
-    db
-      .delete(schema.deadLetters)
-      .where(sql`${schema.deadLetters.userId} = ${a.id} OR instr(${schema.deadLetters.body}, ${a.id}) > 0`),
-  ],
+/** Tables with `user_id` erased otherwise than by it: `first` in the first phase, `byOwner` beside the others. */
+const INSTEAD_OF_USER_ID: Record<string, { first?: Rule; byOwner?: Rule }> = {
+  template_share_uses: {
+    first: (db, a) => [
+      // Others' records of importing the person's templates (the templates and their codes go too).
+      ...deleteSharesStatements(db, ownTemplateIds(db, a.id)).map(inChunks),
+      // The person's own imports: the templates they imported count them no more.
+      together(...forgetImporterStatements(db, a.id)),
+    ],
+  },
+  // Letters the person owns; and, among letters whose body names no owner, those that mention them.
+  // Another person's letter that merely mentions them is that person's.
+  dead_letters: {
+    byOwner: (db, a) => [
+      inChunks(db.delete(schema.deadLetters).where(eq(schema.deadLetters.userId, a.id))),
+      inChunks(
+        db.delete(schema.deadLetters).where(
+          sql`${schema.deadLetters.userId} IS NULL
+              AND CASE WHEN json_valid(${schema.deadLetters.body})
+                THEN json_extract(${schema.deadLetters.body}, '$.user_id') IS NULL ELSE 1 END
+              AND instr(${schema.deadLetters.body}, ${a.id}) > 0`,
+        ),
+      ),
+    ],
+  },
 };
 
-/** Tables with `user_id` whose other people's rows may name the person too. */
-const BESIDES_USER_ID: Record<string, (db: Database, account: ErasedAccount) => Item[]> = {
+/** Tables with `user_id` whose other people's rows may name the person too (first phase). */
+const BESIDES_USER_ID: Record<string, Rule> = {
   // Someone else's XP granted by this administrator: the grant stays theirs, the granter is not named.
-  events: (db, a) => [
-    ...(a.wasAdmin
+  events: (db, a) =>
+    a.wasAdmin
       ? [
-          db
-            .update(schema.events)
-            .set({ data: sql`json_set(${schema.events.data}, '$.granted_by', ${ERASED_ACCOUNT})` })
-            .where(
-              sql`${schema.events.type} = 'xp.manual' AND json_extract(${schema.events.data}, '$.granted_by') = ${a.id}`,
-            ),
+          together(
+            db
+              .update(schema.events)
+              .set({ data: sql`json_set(${schema.events.data}, '$.granted_by', ${ERASED_ACCOUNT})` })
+              .where(
+                sql`${schema.events.type} = 'xp.manual' AND json_extract(${schema.events.data}, '$.granted_by') = ${a.id}`,
+              ),
+          ),
         ]
-      : []),
-  ],
+      : [],
 };
 
 const tables: SQLiteTable[] = (Object.values(schema) as unknown[]).filter((value): value is SQLiteTable =>
@@ -122,37 +170,38 @@ export function unclassifiedTables(): string[] {
 }
 
 /**
- * The statements that erase the account, in order: rows found through the person's own rows first
- * (template steps, event receipts), then every table by `user_id`, then the account.
+ * The plan that erases the account: rows found through the person's own rows (template steps, event
+ * receipts, imports of their templates) and others' rows naming them first, then every table by
+ * `user_id`, then the account.
  */
-export function eraseStatements(db: Database, account: ErasedAccount): [Item, ...Item[]] {
+export function erasePlan(db: Database, account: ErasedAccount): ErasePlan {
   const unclassified = unclassifiedTables();
   if (unclassified.length > 0) {
     throw new Error(`No erasure rule for ${unclassified.join(", ")} (src/features/account/erase-plan.ts)`);
   }
-  const through: Item[] = [];
-  const byUser: Item[] = [];
+  const first: EraseStep[] = [];
+  const byOwner: EraseStep[] = [];
   for (const table of tables) {
     const name = getTableName(table);
     const column = userIdColumn(table);
     if (!column) {
-      through.push(...(WITHOUT_USER_ID[name]?.(db, account) ?? []));
+      first.push(...(WITHOUT_USER_ID[name]?.(db, account) ?? []));
       continue;
     }
-    through.push(...(BESIDES_USER_ID[name]?.(db, account) ?? []));
+    first.push(...(BESIDES_USER_ID[name]?.(db, account) ?? []));
     const instead = INSTEAD_OF_USER_ID[name];
-    const owned: SQL = sql`${column} = ${account.id}`;
-    byUser.push(...(instead ? instead(db, account) : [db.delete(table).where(owned)]));
+    if (instead) {
+      first.push(...(instead.first?.(db, account) ?? []));
+      byOwner.push(...(instead.byOwner?.(db, account) ?? []));
+    } else {
+      byOwner.push(inChunks(db.delete(table).where(sql`${column} = ${account.id}`)));
+    }
   }
-  const [first, ...rest] = [...through, ...byUser];
-  const theAccount = db.delete(schema.users).where(eq(schema.users.id, account.id));
-  return first ? [first, ...rest, theAccount] : [theAccount];
+  const theAccount = together(db.delete(schema.users).where(eq(schema.users.id, account.id)));
+  return [first, byOwner, [theAccount]];
 }
 
-/**
- * The same erasure for an account already deleted, run again after a request or a job that passed its
- * account check just before the deletion: whatever it wrote since goes too.
- */
-export function orphanSweep(db: Database, userId: string): [Item, ...Item[]] {
-  return eraseStatements(db, { id: userId, email: "", wasAdmin: false });
+/** Every statement of the plan, in order (as written; the runner bounds the chunked ones). */
+export function eraseStatements(db: Database, account: ErasedAccount): PlanStatement[] {
+  return erasePlan(db, account).flatMap((phase) => phase.flatMap((step) => [...step.statements]));
 }

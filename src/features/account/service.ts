@@ -1,54 +1,33 @@
-import { and, eq, sql } from "drizzle-orm";
 import type { Database } from "../../db";
-import { apiTokens } from "../../db/schema";
 import type { Env } from "../../env";
+import { goneAccounts } from "../../lib/auth/account";
 import { ApiError } from "../../lib/errors";
 import { confirmPassword } from "../auth/service";
-import { eraseFocusTimer } from "../focus/service";
-import { eraseFromLeaderboards } from "../gamification/leaderboard";
-import { erasePetState } from "../pets/service";
-import { eraseStatements } from "./erase-plan";
-import { eraseUserFiles } from "./files";
+import {
+  eraseAccount,
+  everAdministeredQuery,
+  markDeletingStatements,
+  REQUEST_BUDGET,
+  RESWEEP_DELAY_SECONDS,
+  tryEnqueueErasure,
+} from "./erasure";
 
-/** Seconds to wait before trying a deletion again that could not finish. */
+/** Seconds to wait before asking again when the deletion could not even begin. */
 const RETRY_AFTER_SECONDS = 5;
+/** When a deletion that began but could not finish is done at the latest: the housekeeping cron's period. */
+export const FINISHED_WITHIN_SECONDS = 300;
+
+/** What a deletion request achieved: all of it, or all but what the queue finishes. */
+export type DeletionOutcome = "deleted" | "continuing";
 
 /**
- * Everything of the person outside D1: their live timer and pet (sockets closed, storage emptied),
- * their scores on every leaderboard shard, their files. Each part is safe to repeat.
- */
-function eraseOutsideD1(env: Env, userId: string) {
-  return Promise.all([
-    eraseFocusTimer(env, userId),
-    erasePetState(env, userId),
-    eraseFromLeaderboards(env, [userId]),
-    eraseUserFiles(env.FILES, userId),
-  ]);
-}
-
-/** Whether the account ever held an administrator's token (its id may then be in platform records). */
-async function everAdministered(db: Database, userId: string): Promise<boolean> {
-  const row = await db
-    .select({ id: apiTokens.id })
-    .from(apiTokens)
-    .where(
-      and(
-        eq(apiTokens.userId, userId),
-        sql`EXISTS (SELECT 1 FROM json_each(${apiTokens.scopes}) WHERE value = 'admin')`,
-      ),
-    )
-    .limit(1)
-    .get();
-  return row !== undefined;
-}
-
-/**
- * Deletes the signed-in account, password confirmed. The order keeps a failure retryable: first what
- * lives outside D1 (safe to repeat) — should that fail, the account still exists and its owner simply
- * asks again; then every D1 row in one batch, one transaction — the credentials go with it, so from
- * that moment every token is refused; then what lives outside D1 once more, for anything in-flight
- * work recreated meanwhile (a queued event feeding the pet, a request that passed its check a moment
- * before). Writers that outlive a request check the account inside their own batch (src/lib/auth/account.ts).
+ * Deletes the signed-in account, password confirmed. (a) The account is marked as being deleted and
+ * its logins and tokens end, in one batch: from then on it is gone to every token and login. (b) What
+ * lives outside D1 is erased (objects, scores, files). (c) D1's rows go in bounded chunks, the
+ * account's row last. Should (b) or (c) fail, the answer is 503 and the housekeeping cron resumes the
+ * deletion until it is complete; should the request's statement budget run out (a very big account),
+ * the queue goes on with it. A minute after, a sweep erases whatever a request that read the account
+ * just before the mark wrote since.
  */
 export async function deleteAccount(
   db: Database,
@@ -56,30 +35,47 @@ export async function deleteAccount(
   userId: string,
   password: string,
   clientAddress: string,
-): Promise<void> {
+): Promise<DeletionOutcome> {
   const user = await confirmPassword(db, userId, password, clientAddress);
-  const wasAdmin = await everAdministered(db, user.id);
+  let wasAdmin: boolean;
   try {
-    await eraseOutsideD1(env, user.id);
+    const [admin] = await db.batch([
+      everAdministeredQuery(db, user.id),
+      ...markDeletingStatements(db, user.id),
+    ]);
+    wasAdmin = admin.length > 0;
+    // This isolate refuses the account's tokens from now on without asking D1.
+    goneAccounts.add(user.id);
   } catch (error) {
     console.error(
-      JSON.stringify({ level: "error", message: "account erasure failed before D1", error: String(error) }),
+      JSON.stringify({ level: "error", message: "account deletion not begun", error: String(error) }),
     );
     throw new ApiError(
       503,
-      "deletion_incomplete",
+      "deletion_unavailable",
       "The account could not be deleted just now; it still exists, so try again in a few seconds.",
       { headers: { "Retry-After": String(RETRY_AFTER_SECONDS) } },
     );
   }
-  await db.batch(eraseStatements(db, { id: user.id, email: user.email, wasAdmin }));
+  let done: boolean;
   try {
-    await eraseOutsideD1(env, user.id);
+    done = (await eraseAccount(env, { id: user.id, email: user.email, wasAdmin }, REQUEST_BUDGET)).done;
   } catch (error) {
-    // The account is gone; what remains would only be what a racing write put back, which guards
-    // inside the objects erase on their next write.
     console.error(
-      JSON.stringify({ level: "error", message: "account erasure after D1 failed", error: String(error) }),
+      JSON.stringify({ level: "error", message: "account deletion incomplete", error: String(error) }),
+    );
+    throw new ApiError(
+      503,
+      "deletion_incomplete",
+      "The account is closed and its deletion has begun, but it could not finish just now: it finishes " +
+        "by itself within minutes. There is nothing to send again.",
+      { headers: { "Retry-After": String(FINISHED_WITHIN_SECONDS) } },
     );
   }
+  if (!done) {
+    await tryEnqueueErasure(env, { type: "erase", user_id: user.id });
+    return "continuing";
+  }
+  await tryEnqueueErasure(env, { type: "sweep", user_id: user.id }, RESWEEP_DELAY_SECONDS);
+  return "deleted";
 }

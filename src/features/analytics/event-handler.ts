@@ -16,6 +16,7 @@ import {
   paidBy,
   readDeliveryContext,
   rollupUpsert,
+  taskKey,
   taskTimeUpsert,
   timedCountersSync,
 } from "./handler-queries";
@@ -34,7 +35,9 @@ export const analyticsHandler: EventHandler = {
       const timezone = ctx.timezones.get(event.user_id);
       // A user who no longer exists has no analytics to keep.
       if (timezone === undefined) return { statements: [], noReceipt: true };
-      const category = rollup.taskId ? (ctx.categories.get(rollup.taskId) ?? null) : null;
+      const category = rollup.taskId
+        ? (ctx.categories.get(taskKey(event.user_id, rollup.taskId)) ?? null)
+        : null;
       const known = { timezone, category, energy: ctx.energy.get(event.id) ?? null };
       const { day, slices } = slicesOf(rollup, known);
       const guard = rollup.countsOnceAs ? paidBy(event.user_id, event.id, rollup.countsOnceAs) : undefined;

@@ -16,10 +16,17 @@ import { ENERGY_WINDOW_MS, type EventRollup, type Slice, type TaskTimeDelta } fr
 
 export interface DeliveryContext {
   timezones: Map<string, string>;
+  /** A task's category, keyed by `taskKey(user, task)`: only the event's own user's task counts. */
   categories: Map<string, string | null>;
   /** The energy the user last checked in, within the window before each event (by event id). */
   energy: Map<string, EnergyLevel>;
 }
+
+/** The key of a task's category in a delivery's context: the owner and the task. */
+export const taskKey = (userId: string, taskId: string) => `${userId}\u0000${taskId}`;
+
+/** Two parameters per task: 45 tasks per statement keeps each under D1's 100. */
+const TASKS_PER_STATEMENT = 45;
 
 /** Four parameters per event: 20 events per statement keeps each under D1's 100. */
 const ENERGY_LOOKUPS_PER_STATEMENT = 20;
@@ -33,7 +40,17 @@ export async function readDeliveryContext(
   events: readonly { event: DomainEvent; rollup: EventRollup }[],
 ): Promise<DeliveryContext> {
   const userIds = [...new Set(events.map((e) => e.event.user_id))];
-  const taskIds = [...new Set(events.flatMap((e) => (e.rollup.taskId ? [e.rollup.taskId] : [])))];
+  // An event names a task by id, but only its own user's task is read: an event naming another
+  // person's task (a crafted restore, a stale id) gets no category from it.
+  const ownedTasks = [
+    ...new Map(
+      events.flatMap(({ event, rollup }) =>
+        rollup.taskId
+          ? [[taskKey(event.user_id, rollup.taskId), [event.user_id, rollup.taskId]] as const]
+          : [],
+      ),
+    ).values(),
+  ];
   const lookups = events.filter((e) => !e.rollup.energy);
   const batch = new D1Batch();
   const owners = chunkList(userIds, 90).map((ids) =>
@@ -41,9 +58,17 @@ export async function readDeliveryContext(
       db.select({ id: users.id, timezone: users.timezone }).from(users).where(inArray(users.id, ids)),
     ),
   );
-  const categories = chunkList(taskIds, 90).map((ids) =>
+  const categories = chunkList(ownedTasks, TASKS_PER_STATEMENT).map((pairs) =>
     batch.add(
-      db.select({ id: tasks.id, category: tasks.category }).from(tasks).where(inArray(tasks.id, ids)),
+      db
+        .select({ userId: tasks.userId, id: tasks.id, category: tasks.category })
+        .from(tasks)
+        .where(
+          sql`(${tasks.userId}, ${tasks.id}) IN (VALUES ${sql.join(
+            pairs.map(([userId, taskId]) => sql`(${userId}, ${taskId})`),
+            sql`, `,
+          )})`,
+        ),
     ),
   );
   const energy = chunkList(lookups, ENERGY_LOOKUPS_PER_STATEMENT).map((chunk) =>
@@ -52,7 +77,9 @@ export async function readDeliveryContext(
   const results = await batch.run(db);
   return {
     timezones: new Map(owners.flatMap((read) => read(results).map((r) => [r.id, r.timezone]))),
-    categories: new Map(categories.flatMap((read) => read(results).map((r) => [r.id, r.category]))),
+    categories: new Map(
+      categories.flatMap((read) => read(results).map((r) => [taskKey(r.userId, r.id), r.category])),
+    ),
     energy: new Map(
       energy.flatMap((read) =>
         read(results).flatMap((r) => (r.level ? [[r.eventId, r.level] as const] : [])),

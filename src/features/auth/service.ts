@@ -1,4 +1,4 @@
-import { eq } from "drizzle-orm";
+import { and, eq, isNull } from "drizzle-orm";
 import type { Database } from "../../db";
 import { refreshTokens, users } from "../../db/schema";
 import type { Env } from "../../env";
@@ -124,6 +124,7 @@ export async function registerUser(
     timezone: input.timezone ?? "UTC",
     createdAt: nowIso(now),
     updatedAt: nowIso(now),
+    deletingAt: null,
   };
   const familyId = newId(now);
   const refresh = await issueRefreshToken(env, user.id, familyId, now);
@@ -148,7 +149,12 @@ export async function loginUser(
   const keys = throttleKeys(input.email, clientAddress);
   // The attempt is reserved before the password is hashed, so concurrency cannot outrun the limit.
   const [found, reserved, locks] = await db.batch([
-    db.select().from(users).where(eq(users.email, input.email)).limit(1),
+    // An account being deleted signs in no more: it answers like an unknown email.
+    db
+      .select()
+      .from(users)
+      .where(and(eq(users.email, input.email), isNull(users.deletingAt)))
+      .limit(1),
     reserveAttempt(db, keys, now),
     lockQuery(db, keys),
   ]);

@@ -105,7 +105,10 @@ const RENDERING = `${PRODID} 2`;
 
 /** The running focus session (if any, and if it has a planned end) as the feed shows it. */
 async function runningSession(env: Env, userId: string): Promise<SessionRead | undefined> {
-  const state = await focusTimer(env, userId).current(userId);
+  const current = await focusTimer(env, userId).current(userId);
+  // An erased timer (the account is gone, its feed with it): nothing running to show.
+  if (!current.ok) return undefined;
+  const state = current.state;
   const session = state.session;
   if (!session || state.phase !== "work") return undefined;
   const endsAt =

@@ -1,5 +1,5 @@
 /** The D1 reads and writes of a calendar import, each a batchable statement. */
-import { and, eq, exists, inArray, isNull, sql } from "drizzle-orm";
+import { and, eq, exists, inArray, isNull, type SQL, sql } from "drizzle-orm";
 import type { Database } from "../../db";
 import { calendarImports, tasks, users } from "../../db/schema";
 import { chunkList, chunkRows } from "../../lib/chunk";
@@ -73,4 +73,15 @@ export function updateImportRow(
         ),
       ),
     );
+}
+
+/**
+ * Forgets what calendar imports made of the tasks `taskIds` selects, for a bulk writer that deletes
+ * them (an import's replace): a calendar imported again then brings those events back as new tasks,
+ * rather than skipping them as tasks the person deleted. Run it before the deletion, in its batch.
+ */
+export function forgetImportedTasks(db: Database, userId: string, taskIds: SQL) {
+  return db
+    .delete(calendarImports)
+    .where(and(eq(calendarImports.userId, userId), sql`${calendarImports.taskId} IN ${taskIds}`));
 }

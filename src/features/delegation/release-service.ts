@@ -18,6 +18,54 @@ export interface LeavingAgent {
 
 export const REMOVED_REASON = "The agent was removed.";
 
+const OPEN_STATUSES = sql`('pending', 'accepted', 'in_progress')`;
+
+/**
+ * Ends the open assignments of many tasks at once, for a bulk writer that deletes them (an import's
+ * replace), as deleting one task by delegation does: each agent gets back one slot per task it held,
+ * and the assignments are cancelled with `reason`. `taskIds` is a subquery of task ids; run both
+ * statements, in this order, in the batch that deletes the tasks, before the deletion.
+ */
+export function cancelAssignmentsOfTasks(
+  db: Database,
+  userId: string,
+  taskIds: SQL,
+  reason: string,
+  now: number,
+) {
+  // Qualified by hand: inside the subquery a bare agent_id would be x's own.
+  const held = sql`(SELECT count(DISTINCT x.task_id) FROM task_assignments x
+    WHERE x.user_id = ${userId} AND x.agent_id = ${sql.raw('"agents"."agent_id"')} AND x.status IN ${OPEN_STATUSES}
+      AND x.task_id IN ${taskIds})`;
+  return [
+    db
+      .update(agents)
+      .set({
+        currentTaskCount: sql`max(0, ${agents.currentTaskCount} - ${held})`,
+        status: sql`CASE WHEN ${agents.status} = 'offline' THEN 'offline' WHEN ${agents.currentTaskCount} - ${held} >= ${agents.maxConcurrentTasks} THEN 'busy' ELSE 'idle' END`,
+        updatedAt: nowIso(now),
+      })
+      .where(
+        and(
+          eq(agents.userId, userId),
+          sql`${agents.agentId} IN (SELECT x.agent_id FROM task_assignments x
+            WHERE x.user_id = ${userId} AND x.status IN ${OPEN_STATUSES} AND x.agent_id IS NOT NULL
+              AND x.task_id IN ${taskIds})`,
+        ),
+      ),
+    db
+      .update(taskAssignments)
+      .set({ status: "cancelled", reason, updatedAt: nowIso(now) })
+      .where(
+        and(
+          eq(taskAssignments.userId, userId),
+          sql`${taskAssignments.status} IN ${OPEN_STATUSES}`,
+          sql`${taskAssignments.taskId} IN ${taskIds}`,
+        ),
+      ),
+  ] as const;
+}
+
 /**
  * Ends the agent's assignments that are in `statuses`, answering the tasks they were about. One
  * statement for a batch; `guard` makes it conditional on the rest of the batch.

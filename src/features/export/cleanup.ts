@@ -1,12 +1,15 @@
 /**
  * The housekeeping cron's part of exports: files past their 7 days are deleted from R2 and their rows
  * marked expired; jobs that stopped moving (a queue message lost, a consumer that kept dying) get their
- * slice's message again, and after an hour without progress are marked failed.
+ * slice's message again, and after an hour without progress are marked failed (their files deleted).
+ * Once a night, files whose export row is gone (an account deleted while its export was being written
+ * and the slice died before it could clean up) are found and deleted.
  */
-import { and, eq, inArray, isNull, lt, or, sql } from "drizzle-orm";
+import { and, inArray, isNull, lt, or, sql } from "drizzle-orm";
 import { createDatabase } from "../../db";
 import { accountExports } from "../../db/schema";
 import type { Env } from "../../env";
+import { chunkList } from "../../lib/chunk";
 import { nowIso } from "../../lib/time";
 import { failExport } from "./job";
 import { sliceMessage } from "./messages";
@@ -18,6 +21,20 @@ export const STALLED_AFTER_MS = 5 * 60_000;
 /** A job that has not moved for this long is given up. */
 export const GIVE_UP_AFTER_MS = 60 * 60_000;
 const STALLED_SWEEP = 50;
+/** Export files listed per page of the nightly orphan sweep (R2 lists and deletes up to 1,000 a call). */
+export const ORPHAN_PAGE = 1000;
+/** Pages per night: the sweep is a backstop (jobs clean up after themselves), so it may stop early. */
+export const ORPHAN_PAGES = 10;
+/** The nightly sweep runs in the 5-minute housekeeping run that starts in this UTC hour's first 5 minutes. */
+const ORPHAN_SWEEP_HOUR_UTC = 3;
+/** Ids per lookup statement (one parameter each: under D1's 100). */
+const IDS_PER_STATEMENT = 99;
+const EXPORT_FILE = /^exports\/[^/]+\/([^/]+)\.(?:json|csv)$/;
+
+const isOrphanSweepTime = (now: number) => {
+  const at = new Date(now);
+  return at.getUTCHours() === ORPHAN_SWEEP_HOUR_UTC && at.getUTCMinutes() < 5;
+};
 
 export async function sweepExports(
   env: Env,
@@ -26,10 +43,11 @@ export async function sweepExports(
   const db = createDatabase(env.DB);
   const [expired, stalled] = await db.batch([
     db
-      .select({ id: accountExports.id, key: accountExports.r2Key })
+      .select({ id: accountExports.id, key: accountExports.r2Key, expiresAt: accountExports.expiresAt })
       .from(accountExports)
-      // Literal status, so SQLite uses the partial index of completed exports.
+      // Literal status, so SQLite uses the partial index of completed exports (in its order).
       .where(sql`${accountExports.status} = 'completed' AND ${accountExports.expiresAt} <= ${nowIso(now)}`)
+      .orderBy(accountExports.expiresAt, accountExports.id)
       .limit(EXPIRED_SWEEP),
     db
       .select({ id: accountExports.id, slice: accountExports.slice, updatedAt: accountExports.updatedAt })
@@ -42,20 +60,17 @@ export async function sweepExports(
       )
       .limit(STALLED_SWEEP),
   ]);
-  if (expired.length > 0) {
+  const last = expired.at(-1);
+  if (last) {
     // The files first: a run that dies between the two deletes them again next time, harmlessly.
     await env.FILES.delete(expired.map((e) => e.key));
+    // Marked by a condition, not by listing the ids (which would bind more than D1's 100 parameters):
+    // the rows up to the last one read, in the order read — exactly those whose files just went.
     await db
       .update(accountExports)
       .set({ status: "expired", updatedAt: nowIso(now) })
       .where(
-        and(
-          inArray(
-            accountExports.id,
-            expired.map((e) => e.id),
-          ),
-          eq(accountExports.status, "completed"),
-        ),
+        sql`${accountExports.status} = 'completed' AND ${accountExports.expiresAt} <= ${nowIso(now)} AND (${accountExports.expiresAt}, ${accountExports.id}) <= (${last.expiresAt}, ${last.id})`,
       );
   }
   let failed = 0;
@@ -70,5 +85,63 @@ export async function sweepExports(
   }
   // A duplicate of a message still on its way is harmless: the slice number and the lease fence it.
   if (resend.length > 0) await env.EXPORTS_QUEUE.sendBatch(resend);
+  if (isOrphanSweepTime(now)) {
+    await sweepOrphanExports(env).catch((error: unknown) => {
+      console.error(JSON.stringify({ level: "error", message: "orphan export sweep", error: String(error) }));
+    });
+  }
   return { expired: expired.length, resumed: resend.length, failed };
+}
+
+/**
+ * Deletes export files that no export stands behind: its row is gone (the account was deleted), or the
+ * job failed or expired and its file was left. Every file's row is written before the file, so a file
+ * without one is an orphan. Walks `exports/` a page at a time from the start, up to `pages` pages (the
+ * population is about a week of exports: files expire after 7 days); one D1 round trip per page.
+ */
+export async function sweepOrphanExports(
+  env: Pick<Env, "DB" | "FILES">,
+  options: { pages?: number; pageSize?: number } = {},
+): Promise<{ listed: number; deleted: number }> {
+  const { pages = ORPHAN_PAGES, pageSize = ORPHAN_PAGE } = options;
+  const db = createDatabase(env.DB);
+  let listed = 0;
+  let deleted = 0;
+  let cursor: string | undefined;
+  for (let page = 0; page < pages; page++) {
+    const listing = await env.FILES.list({
+      prefix: "exports/",
+      limit: pageSize,
+      ...(cursor ? { cursor } : {}),
+    });
+    listed += listing.objects.length;
+    const files = listing.objects.flatMap((o) => {
+      const id = EXPORT_FILE.exec(o.key)?.[1];
+      return id ? [{ key: o.key, id }] : [];
+    });
+    if (files.length > 0) {
+      const lookups = chunkList(
+        files.map((f) => f.id),
+        IDS_PER_STATEMENT,
+      ).map((ids) =>
+        db
+          .select({ id: accountExports.id, status: accountExports.status })
+          .from(accountExports)
+          .where(inArray(accountExports.id, ids)),
+      );
+      const [first, ...rest] = lookups;
+      const found = first ? (await db.batch([first, ...rest])).flat() : [];
+      const kept = new Set(
+        found.filter((r) => r.status !== "failed" && r.status !== "expired").map((r) => r.id),
+      );
+      const orphans = files.filter((f) => !kept.has(f.id)).map((f) => f.key);
+      if (orphans.length > 0) {
+        await env.FILES.delete(orphans);
+        deleted += orphans.length;
+      }
+    }
+    if (!listing.truncated) break;
+    cursor = listing.cursor;
+  }
+  return { listed, deleted };
 }

@@ -5,6 +5,10 @@
  * comma, a quote or a line break. Text that a spreadsheet would run as a formula (starting with =, +,
  * -, @, tab or carriage return: titles may come from agents, imports and calendars) starts with an
  * apostrophe, the usual guard (OWASP, "CSV injection").
+ *
+ * The guard cannot be undone: a title that really began with an apostrophe ('=x) and a guarded one
+ * (=x) read the same. So the CSV is for spreadsheets and people, never for a restore: the JSON
+ * document is the restore format (it holds every value as stored).
  */
 import { CSV_COLUMNS, type CsvColumn } from "./format";
 

@@ -31,6 +31,13 @@ import { getTableConfig } from "drizzle-orm/sqlite-core";
 import * as schema from "../../db/schema";
 import { END_REASONS, SESSION_KINDS } from "../../db/schema/focus";
 import { PET_SPECIES } from "../../db/schema/pets";
+import { isValidTimeZone } from "../../lib/time";
+import { MAX_BREAK_MINUTES, MAX_PLANNED_MINUTES } from "../focus/kinds";
+import { MAX_LOGGED_INTERRUPTIONS } from "../focus/machine";
+import { INTERRUPTION_NOTE_CHARS } from "../focus/schemas";
+import { MAX_STAT } from "../pets/care";
+import { MAX_PET_LEVEL } from "../pets/growth";
+import { PET_NAME_CHARS } from "../pets/schemas";
 
 export const EXPORT_FORMAT = "proxy-agent-platform.export";
 export const EXPORT_VERSION = 1;
@@ -61,7 +68,7 @@ export const EXPORTED_TABLES: readonly ExportedTable[] = [
   { name: "micro_steps", table: schema.microSteps, key: ["id"] },
   { name: "task_dependencies", table: schema.taskDependencies, key: ["task_id", "depends_on_id"] },
   { name: "task_templates", table: schema.taskTemplates, key: ["id"] },
-  { name: "template_steps", table: schema.templateSteps, key: ["id"], owner: "template" },
+  { name: "template_steps", table: schema.templateSteps, key: ["template_id", "id"], owner: "template" },
   { name: "agents", table: schema.agents, key: ["agent_id"] },
   { name: "task_assignments", table: schema.taskAssignments, key: ["task_id", "id"] },
   { name: "focus_settings", table: schema.focusSettings, key: ["user_id"] },
@@ -86,6 +93,11 @@ export const EXPORTED_TABLES: readonly ExportedTable[] = [
   { name: "split_preferences", table: schema.splitPreferences, key: ["category"] },
   { name: "learning_models", table: schema.learningModels, key: ["kind", "version"], pageSize: 20 },
   { name: "prediction_log", table: schema.predictionLog, key: ["kind", "subject", "model_id"] },
+  // Both hold a value unique across the platform, like a template's share code (template_shares, not
+  // exported): a share's `code` (its public /s/<code> link) and a profile's `handle_key` (the handle,
+  // lower-cased). They are exported as the person's own record; a restore gives a restored share a new
+  // code (the old link keeps naming the old account's share, or nothing) and drops a handle someone
+  // else holds by then (the profile comes back without one, off, for the person to choose again).
   { name: "social_shares", table: schema.socialShares, key: ["id"] },
   { name: "social_profiles", table: schema.socialProfiles, key: ["user_id"] },
 ];
@@ -208,10 +220,51 @@ export function columnsOf(table: SQLiteTable): string[] {
 // ---------------------------------------------------------------------------------------------------
 // The live state held by Durable Objects. Times inside are milliseconds since the Unix epoch (UTC),
 // as the objects keep them.
+//
+// A restore reads these from a file a person uploads: everything is bounded here as the API bounds
+// it (lengths, counts, the machines' own caps), so a file can never put into an object what the
+// API could not — nor a value that breaks it (a time past the year 275760, a break of 10^12 minutes).
 
 /** Version of each live snapshot: a restore refuses a newer one. */
 export const LIVE_VERSION = 1;
 
+/**
+ * How far past the reader's clock a stored time may lie: the pet's cooldowns run up to 15 minutes
+ * ahead of the moment they were set, and the exporting server's clock may run a little ahead.
+ */
+export const LIVE_FUTURE_MARGIN_MS = 60 * 60_000;
+/** Counts (pauses, interruptions, sessions in a run) past any real use: a bound, not a rule. */
+const MAX_COUNT = 100_000;
+/** Treats and total XP a pet may carry in a file: far past a decade of daily work, far under 2^53. */
+export const MAX_PET_XP = 100_000_000;
+const ID_CHARS = 100;
+const MINUTE_MS = 60_000;
+
+const Id = z.string().min(1).max(ID_CHARS);
+/** A moment: not before the epoch, not after the reader's clock (plus the margin). */
+const Millis = z
+  .number()
+  .int()
+  .min(0)
+  .refine((ms) => ms <= Date.now() + LIVE_FUTURE_MARGIN_MS, "a time later than now");
+/** A duration within a cap of the machine's. */
+const Duration = (maxMinutes: number) =>
+  z
+    .number()
+    .int()
+    .min(0)
+    .max(maxMinutes * MINUTE_MS);
+const Count = z.number().int().min(0).max(MAX_COUNT);
+/** An instant as the focus records keep it: ISO-8601 UTC, as `toISOString` writes it. */
+const IsoInstant = z
+  .string()
+  .max(30)
+  .regex(/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,3})?Z$/, "an ISO-8601 UTC time")
+  .refine((iso) => Date.parse(iso) <= Date.now() + LIVE_FUTURE_MARGIN_MS, "a time later than now");
+/** An interruption's note, as POST …/interrupt takes it. */
+const Note = z.string().max(INTERRUPTION_NOTE_CHARS).nullable();
+
+/** Whole numbers; out-of-range values are replaced by the defaults when restored (normalizeSettings). */
 const FocusSettingsSchema = z.object({
   pomodoro_work_minutes: z.number().int(),
   short_break_minutes: z.number().int(),
@@ -222,68 +275,85 @@ const FocusSettingsSchema = z.object({
   flowtime_break_percent: z.number().int(),
 });
 
-const Millis = z.number().int().nonnegative();
-
 const WorkSessionSchema = z.object({
-  session_id: z.string().min(1),
+  session_id: Id,
   kind: z.enum(SESSION_KINDS),
-  planned_ms: Millis.nullable(),
-  extended_ms: Millis,
+  planned_ms: Duration(MAX_PLANNED_MINUTES).nullable(),
+  extended_ms: Duration(MAX_PLANNED_MINUTES),
   started_at: Millis,
   running_since: Millis.nullable(),
-  banked_ms: Millis,
+  banked_ms: Duration(MAX_PLANNED_MINUTES),
   paused_at: Millis.nullable(),
-  pauses: z.number().int().nonnegative(),
-  paused_ms: Millis,
-  interruptions: z.number().int().nonnegative(),
-  interruption_log: z.array(z.object({ at: Millis, note: z.string().nullable() })),
-  task_id: z.string().nullable(),
-  step_id: z.string().nullable(),
+  pauses: Count,
+  // Each pause ends itself after MAX_PAUSE_MINUTES; resumed pauses add up, within reason.
+  paused_ms: Duration(7 * 24 * 60),
+  interruptions: Count,
+  interruption_log: z.array(z.object({ at: Millis, note: Note })).max(MAX_LOGGED_INTERRUPTIONS),
+  task_id: Id.nullable(),
+  step_id: Id.nullable(),
 });
 
 const BreakPhaseSchema = z.object({
   kind: z.enum(["short", "long"]),
-  planned_ms: Millis,
+  planned_ms: Duration(MAX_BREAK_MINUTES),
   started_at: Millis,
-  after_session_id: z.string().min(1),
+  after_session_id: Id,
 });
 
 const FocusRecordSchema = z.object({
-  session_id: z.string().min(1),
-  user_id: z.string().min(1),
+  session_id: Id,
+  user_id: Id,
   kind: z.enum(SESSION_KINDS),
-  planned_minutes: z.number().nullable(),
-  actual_seconds: z.number().int().nonnegative(),
+  planned_minutes: z.number().int().min(0).max(MAX_PLANNED_MINUTES).nullable(),
+  // A session's work never passes its plan (or flowtime's cap): both at most MAX_PLANNED_MINUTES.
+  actual_seconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(MAX_PLANNED_MINUTES * 60),
   completed: z.boolean(),
   end_reason: z.enum(END_REASONS),
-  interruptions: z.number().int().nonnegative(),
-  interruption_log: z.array(z.object({ at: z.string(), note: z.string().nullable() })),
-  pauses: z.number().int().nonnegative(),
-  paused_seconds: z.number().int().nonnegative(),
-  extended_minutes: z.number().int().nonnegative(),
-  cycle: z.number().int().nonnegative(),
-  task_id: z.string().nullable(),
-  step_id: z.string().nullable(),
-  started_at: z.string(),
-  ended_at: z.string(),
+  interruptions: Count,
+  interruption_log: z.array(z.object({ at: IsoInstant, note: Note })).max(MAX_LOGGED_INTERRUPTIONS),
+  pauses: Count,
+  paused_seconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(7 * 24 * 3600),
+  extended_minutes: z.number().int().min(0).max(MAX_PLANNED_MINUTES),
+  cycle: Count,
+  task_id: Id.nullable(),
+  step_id: Id.nullable(),
+  started_at: IsoInstant,
+  ended_at: IsoInstant,
 });
 
-const TimerStateSchema = z.object({
-  user_id: z.string().min(1),
-  work: WorkSessionSchema.nullable(),
-  break: BreakPhaseSchema.nullable(),
-  run_count: z.number().int().nonnegative(),
-  run_kind: z.enum(SESSION_KINDS).nullable(),
-  last_ended_at: Millis.nullable(),
-  settings: FocusSettingsSchema,
-  last_record: FocusRecordSchema.nullable(),
-});
+const TimerStateSchema = z
+  .object({
+    user_id: Id,
+    work: WorkSessionSchema.nullable(),
+    break: BreakPhaseSchema.nullable(),
+    run_count: Count,
+    run_kind: z.enum(SESSION_KINDS).nullable(),
+    last_ended_at: Millis.nullable(),
+    settings: FocusSettingsSchema,
+    last_record: FocusRecordSchema.nullable(),
+  })
+  .refine((t) => !(t.work && t.break), {
+    message: "a timer is in a work session or on a break, never both",
+    path: ["break"],
+  });
 
 /**
  * Everything the user's FocusTimer holds that is theirs: the settings, and the timer (a running work
  * session or break, the run it belongs to, the last session recorded), or null when it never ran.
  * Not included: the message log for reconnecting sockets, idempotency answers, socket tickets — a
  * device's plumbing.
+ *
+ * Restoring one keeps the settings, the run and the last session shown; a work session or break in
+ * progress at export time is NOT restored (the timer comes back idle): its time belongs to the moment
+ * it ran, and replaying it would complete it — and pay XP and feed the pet — for time not worked here.
  */
 export const FocusSnapshotSchema = z.object({
   version: z.number().int().positive(),
@@ -292,31 +362,39 @@ export const FocusSnapshotSchema = z.object({
 });
 export type FocusSnapshot = z.infer<typeof FocusSnapshotSchema>;
 
+/** As the pet routes and the personality writer bound them (pets/schemas.ts, pets/personality.ts). */
 const PersonalitySchema = z.object({
-  name_suggestion: z.string(),
+  name_suggestion: z.string().max(30),
   temperament: z.enum(["energetic", "calm", "patient"]),
-  traits: z.array(z.string()),
-  dialogue_style: z.string(),
-  backstory: z.string(),
+  traits: z.array(z.string().max(30)).max(3),
+  dialogue_style: z.string().max(160),
+  backstory: z.string().max(600),
   generated_by: z.enum(["ai", "local"]),
 });
 
+const Stat = z.number().min(0).max(MAX_STAT);
+const PetXp = z.number().int().min(0).max(MAX_PET_XP);
+
 const PetDataSchema = z.object({
-  pet_id: z.string().min(1),
-  user_id: z.string().min(1),
+  pet_id: Id,
+  user_id: Id,
   species: z.enum(PET_SPECIES),
-  name: z.string().min(1),
-  seed: z.string().min(1),
-  timezone: z.string().min(1),
-  level: z.number().int().min(1).max(50),
-  xp: z.number().int().nonnegative(),
-  total_xp: z.number().int().nonnegative(),
+  name: z.string().trim().min(1).max(PET_NAME_CHARS),
+  // `${user_id}:${pet_id}` as the pet was adopted.
+  seed: z
+    .string()
+    .min(1)
+    .max(2 * ID_CHARS + 1),
+  timezone: z.string().min(1).max(64).refine(isValidTimeZone, "not an IANA time zone this server knows"),
+  level: z.number().int().min(1).max(MAX_PET_LEVEL),
+  xp: PetXp,
+  total_xp: PetXp,
   stage: z.union([z.literal(1), z.literal(2), z.literal(3)]),
   auto_evolve: z.boolean(),
-  fullness: z.number().min(0).max(100),
-  happiness: z.number().min(0).max(100),
+  fullness: Stat,
+  happiness: Stat,
   stats_at: Millis,
-  treats: z.number().int().nonnegative(),
+  treats: PetXp,
   needs_attention: z.boolean(),
   play_ready_at: Millis,
   pet_ready_at: Millis,
@@ -330,6 +408,12 @@ const PetDataSchema = z.object({
  * they were true), growth (level, XP, stage, treats), cooldowns, personality — or null without one.
  * Not included: socket plumbing and the ids of work already fed (they guard against a redelivered
  * event; a restored pet is fed only by new work).
+ *
+ * Growth in a file is trusted only within the rules: a restore recomputes the level and the XP into it
+ * from `total_xp` by the growth curve (the file's `level` and `xp` are not taken), keeps the stage no
+ * higher than that level allows, and bounds treats and total XP by MAX_PET_XP. The file is the
+ * person's own data — they could have edited it as they could edit its XP ledger — so a restored
+ * pet's growth is the file's, made consistent, not re-earned.
  */
 export const PetSnapshotSchema = z.object({
   version: z.number().int().positive(),
@@ -359,7 +443,9 @@ export const ExportSummarySchema = z.object({
 export type ExportSummary = z.infer<typeof ExportSummarySchema>;
 
 // ---------------------------------------------------------------------------------------------------
-// CSV: the tasks and their steps, for a spreadsheet (the JSON document is the full backup).
+// CSV: the tasks and their steps, for a spreadsheet. Not a restore format: free text that a spreadsheet
+// would run as a formula is prefixed with an apostrophe (csv.ts), which cannot be told apart afterwards
+// from an apostrophe the person typed. The JSON document is the full backup and the restore format.
 
 /**
  * One header, then each task followed by its steps (`type` says which). A step's `task_id` is its

@@ -20,6 +20,11 @@ import { initialCursor, type SerialContext, writeCsv, writeJson } from "./writer
 
 /** How long a slice holds the job without saving (renewed at every part): a dead slice's job is free after it. */
 export const LEASE_MS = 5 * 60_000;
+/**
+ * A slice uploads a part only while its lease has at least this long to run: a slice stalled past its
+ * lease (another delivery may own the job by then) stops instead of writing a part the other one writes.
+ */
+export const LEASE_SAFETY_MS = 60_000;
 /** A slice stops at its first part stored after this long (Workers' CPU limit is 30 s by default). */
 export const SLICE_BUDGET_MS = 20_000;
 /**
@@ -108,6 +113,8 @@ class Slice {
   private used = 0;
   private stop = false;
   private upload: R2MultipartUpload | null = null;
+  /** Until when this slice's lease runs (renewed by every save). */
+  private leaseUntil: number;
   readonly cursor: ExportCursor;
   readonly writer: PartWriter;
 
@@ -119,6 +126,7 @@ class Slice {
   ) {
     this.d1 = env.DB;
     this.db = createDatabase(env.DB);
+    this.leaseUntil = row.leaseUntil ?? Date.now() + LEASE_MS;
     this.cursor = row.cursor ? structuredClone(row.cursor) : initialCursor();
     this.writer = new PartWriter(options.partBytes, this.onPart, this.cursor.bytes);
   }
@@ -133,22 +141,47 @@ class Slice {
     return Date.now() - this.started >= this.options.budgetMs || this.used >= this.options.maxStatements;
   }
 
+  /** The upload this slice knows of (its own, or the one the row names): what a clean-up aborts. */
+  uploadId(): string | null {
+    return this.upload?.uploadId ?? this.row.uploadId;
+  }
+
+  /**
+   * The job's multipart upload: the one the row names, or a new one — whose id is saved on the row at
+   * once, before any part, so a job that fails from here on can always abort it.
+   */
   private async multipart(): Promise<R2MultipartUpload> {
     if (this.upload) return this.upload;
     const { FILES } = this.env;
     if (this.row.uploadId) {
       this.upload = FILES.resumeMultipartUpload(this.row.r2Key, this.row.uploadId);
-    } else {
-      this.upload = await FILES.createMultipartUpload(this.row.r2Key, {
-        httpMetadata: { contentType: contentTypeOf(this.row.format) },
-      });
+      return this.upload;
     }
-    return this.upload;
+    const upload = await FILES.createMultipartUpload(this.row.r2Key, {
+      httpMetadata: { contentType: contentTypeOf(this.row.format) },
+    });
+    this.upload = upload;
+    const now = Date.now();
+    const saved = await this.db
+      .update(accountExports)
+      .set({ uploadId: upload.uploadId, leaseUntil: now + LEASE_MS, updatedAt: nowIso(now) })
+      .where(and(eq(accountExports.id, this.row.id), eq(accountExports.leaseId, this.leaseId)))
+      .returning({ id: accountExports.id });
+    this.statements(1);
+    if (saved.length === 0) throw new LeaseLost("the export's lease was taken over");
+    this.leaseUntil = now + LEASE_MS;
+    return upload;
+  }
+
+  /** Refuses to write past the lease: a delivery that took the job over may be writing this part too. */
+  private checkLease(): void {
+    if (Date.now() > this.leaseUntil - LEASE_SAFETY_MS) throw new LeaseLost("the slice outran its lease");
   }
 
   /** Stores a full part, then saves the cursor that now holds it (the lease renewed). */
   onPart = async (part: Uint8Array, carry: Uint8Array): Promise<void> => {
     const upload = await this.multipart();
+    this.checkLease();
     const uploaded = await upload.uploadPart(this.cursor.parts.length + 1, part);
     this.cursor.parts.push({ partNumber: uploaded.partNumber, etag: uploaded.etag });
     this.cursor.carry = encodeCarry(carry);
@@ -173,6 +206,7 @@ class Slice {
       .returning({ id: accountExports.id });
     this.statements(1);
     if (saved.length === 0) throw new LeaseLost("the export's lease was taken over");
+    this.leaseUntil = now + LEASE_MS;
   }
 
   /** Counts the rows and snapshots the live state, once per job (kept if this slice dies after). */
@@ -248,14 +282,19 @@ class Slice {
   private async finish(rowsTotal: number): Promise<SliceOutcome> {
     const { FILES } = this.env;
     if (this.cursor.parts.length === 0) {
+      this.checkLease();
       await FILES.put(this.row.r2Key, this.writer.pending(), {
         httpMetadata: { contentType: contentTypeOf(this.row.format) },
       });
+      // An upload begun for this job (its first part never stored) is not needed: let it go.
+      const begun = this.uploadId();
+      if (begun) await abortUpload(this.env, this.row.r2Key, begun);
     } else {
       const upload = await this.multipart();
       if (this.cursor.phase !== "sealed") {
         const last = this.writer.pending();
         if (last.length > 0) {
+          this.checkLease();
           const uploaded = await upload.uploadPart(this.cursor.parts.length + 1, last);
           this.cursor.parts.push({ partNumber: uploaded.partNumber, etag: uploaded.etag });
         }
@@ -297,7 +336,23 @@ class Slice {
   }
 }
 
-/** Marks a job failed (with a reason people can read) and lets go of its unfinished upload. */
+async function abortUpload(env: Env, key: string, uploadId: string): Promise<void> {
+  await env.FILES.resumeMultipartUpload(key, uploadId)
+    .abort()
+    .catch(() => undefined);
+}
+
+/**
+ * Lets go of whatever a job wrote to R2: its unfinished multipart upload, and the file itself (put
+ * whole, or completed before the job's end was recorded). R2 aborts an upload nobody named after 7
+ * days (its default lifecycle rule), and the nightly orphan sweep finds a file whose row is gone.
+ */
+export async function discardExportFile(env: Env, key: string, uploadId: string | null): Promise<void> {
+  if (uploadId) await abortUpload(env, key, uploadId);
+  await env.FILES.delete(key);
+}
+
+/** Marks a job failed (with a reason people can read) and lets go of its upload and its file. */
 export async function failExport(env: Env, exportId: string, reason: string): Promise<void> {
   const db = createDatabase(env.DB);
   const [row] = await db
@@ -313,11 +368,31 @@ export async function failExport(env: Env, exportId: string, reason: string): Pr
     })
     .where(and(eq(accountExports.id, exportId), inArray(accountExports.status, ["queued", "running"])))
     .returning({ key: accountExports.r2Key, uploadId: accountExports.uploadId });
-  if (row?.uploadId) {
-    await env.FILES.resumeMultipartUpload(row.key, row.uploadId)
-      .abort()
-      .catch(() => undefined);
+  if (row) await discardExportFile(env, row.key, row.uploadId);
+}
+
+/**
+ * A slice that lost its job. If another delivery holds it now, that one carries on (stale). If the row
+ * is gone (the account was deleted meanwhile) or the job failed, what this slice wrote is discarded —
+ * a file written after the account's files were erased must not outlive it. Undefined when the job is
+ * still this slice's (its own lease ran out before it wrote): the caller gives it back and retries.
+ */
+async function letGo(
+  env: Env,
+  row: ExportRow,
+  leaseId: string,
+  uploadId: string | null,
+): Promise<SliceOutcome | undefined> {
+  const now = await createDatabase(env.DB)
+    .select({ status: accountExports.status, leaseId: accountExports.leaseId })
+    .from(accountExports)
+    .where(eq(accountExports.id, row.id))
+    .get();
+  if (now && now.status !== "failed" && now.status !== "expired") {
+    return now.leaseId === leaseId ? undefined : { kind: "stale" };
   }
+  await discardExportFile(env, row.r2Key, uploadId);
+  return { kind: "gone" };
 }
 
 /**
@@ -343,7 +418,10 @@ export async function runSlice(
   try {
     return await job.run();
   } catch (error) {
-    if (error instanceof LeaseLost) return { kind: "stale" };
+    if (error instanceof LeaseLost) {
+      const outcome = await letGo(env, row, leaseId, job.uploadId());
+      if (outcome) return outcome;
+    }
     if (error instanceof JobFailure) {
       await failExport(env, exportId, error.message);
       return { kind: "failed", reason: error.message };

@@ -4,12 +4,15 @@
  * version refused, ids carried over to the restored account's). The objects call these; the export
  * job takes the snapshots through `takeLiveSnapshot`.
  */
+
 import type { z } from "@hono/zod-openapi";
 import type { Env } from "../../env";
 import { sha256Hex } from "../../lib/ids";
-import type { FocusSettings } from "../focus/kinds";
-import type { TimerState } from "../focus/machine";
-import type { PetState as PetData } from "../pets/care";
+import type { LiveRefusal } from "../../lib/live-refusal";
+import { type FocusSettings, normalizeSettings } from "../focus/kinds";
+import { initialState, type TimerState } from "../focus/machine";
+import { FED_EVENT_EVERY_MINUTES, PET_COOLDOWN_MINUTES, type PetState as PetData } from "../pets/care";
+import { addXp, perksAt, stageForLevel } from "../pets/growth";
 import {
   type FocusSnapshot,
   FocusSnapshotSchema,
@@ -19,22 +22,28 @@ import {
   PetSnapshotSchema,
 } from "./format";
 
-/** Why an object refused a snapshot, as the API would say it. */
-export interface LiveRefusal {
-  status: 404 | 409 | 422 | 503;
-  code: string;
-  detail: string;
-}
+/** Why an object refused a snapshot, as the API would say it (its account gone: 401). */
+export type { LiveRefusal };
 
 export type LiveResult<T> = { ok: true; value: T } | { ok: false; error: LiveRefusal };
 
-/** What a restore may be told: the restored account's ids for the exported ones (tasks, steps, the pet). */
+/**
+ * What a restore may be told about the restored account. The file is the uploader's and may name
+ * anything: no id in it is taken unless the caller vouches for it.
+ */
 export interface RestoreOptions {
   /**
-   * Old id → new id. Absent: ids are kept as they are. Present: a task or step id it lacks is
-   * dropped (null), as the thing it named was not restored.
+   * Old id → new id (tasks, steps, sessions, the pet). Present: a task or step id it lacks is dropped
+   * (null), as the thing it named was not restored. Absent: ids are looked up as they are.
    */
   ids?: Record<string, string>;
+  /**
+   * The task and step ids (the restored account's, after `ids`) that the caller checked are this
+   * user's — the restore passes the ids of the rows it inserted. A task or step the snapshot names that
+   * is not among them is dropped (null): a file cannot point the account at another person's task.
+   * Absent: every task and step reference is dropped.
+   */
+  ownedIds?: readonly string[];
 }
 
 export const focusSnapshot = (settings: FocusSettings, timer: TimerState | null): FocusSnapshot => ({
@@ -93,49 +102,85 @@ export async function derivedId(userId: string, oldId: string): Promise<string> 
   return `${time}7${hash.slice(13, 16)}-${variant}${hash.slice(17, 20)}-${hash.slice(20, 32)}`;
 }
 
-function mapRef(id: string | null, options: RestoreOptions): string | null {
-  if (id === null || !options.ids) return id;
-  return options.ids[id] ?? null;
+/** The new id the map gives an old one (own keys only: a file may name "__proto__"). */
+function mapped(id: string, options: RestoreOptions): string | undefined {
+  if (!options.ids) return id;
+  const to = Object.hasOwn(options.ids, id) ? options.ids[id] : undefined;
+  return typeof to === "string" ? to : undefined;
 }
 
-/** The focus timer of a snapshot, as the restored account's: its user, its ids. */
+/** A task or step reference as the restored account's: mapped, and kept only if the caller vouched for it. */
+function ownRef(id: string | null, options: RestoreOptions): string | null {
+  if (id === null) return null;
+  const to = mapped(id, options);
+  return to !== undefined && options.ownedIds?.includes(to) ? to : null;
+}
+
+/** The restored id of a session or pet: the mapped one, else one derived from the old (the same each time). */
+async function newIdFor(userId: string, old: string, options: RestoreOptions): Promise<string> {
+  const to = options.ids && Object.hasOwn(options.ids, old) ? options.ids[old] : undefined;
+  return typeof to === "string" && to.length > 0 ? to : derivedId(userId, old);
+}
+
+/**
+ * The focus timer of a snapshot, as the restored account's: its user, its ids, its settings normalised
+ * (as PATCH …/settings would have them). Idle: a work session or break in progress in the file is not
+ * restored (format.ts FocusSnapshotSchema says why) — nothing restored can complete, pay XP or feed
+ * the pet. What is kept: the run (so the long break comes when it is due) and the last session shown.
+ */
 export async function restoredTimer(
-  timer: TimerState,
+  timer: TimerState | null,
   userId: string,
   options: RestoreOptions,
 ): Promise<TimerState> {
-  const sessionId = async (old: string) => options.ids?.[old] ?? derivedId(userId, old);
-  const work = timer.work && {
-    ...timer.work,
-    session_id: await sessionId(timer.work.session_id),
-    task_id: mapRef(timer.work.task_id, options),
-    step_id: mapRef(timer.work.step_id, options),
-    interruption_log: timer.work.interruption_log.map((i) => ({ ...i })),
-  };
-  const pause = timer.break && {
-    ...timer.break,
-    after_session_id: await sessionId(timer.break.after_session_id),
-  };
+  const idle = initialState(userId);
+  if (!timer) return idle;
   const record = timer.last_record && {
     ...timer.last_record,
     user_id: userId,
-    session_id: await sessionId(timer.last_record.session_id),
-    task_id: mapRef(timer.last_record.task_id, options),
-    step_id: mapRef(timer.last_record.step_id, options),
+    session_id: await newIdFor(userId, timer.last_record.session_id, options),
+    task_id: ownRef(timer.last_record.task_id, options),
+    step_id: ownRef(timer.last_record.step_id, options),
+    interruption_log: timer.last_record.interruption_log.map((i) => ({ ...i })),
   };
   return {
-    ...timer,
-    user_id: userId,
-    work,
-    break: pause,
+    ...idle,
+    run_count: timer.run_count,
+    run_kind: timer.run_kind,
+    last_ended_at: timer.last_ended_at === null ? null : Math.min(timer.last_ended_at, Date.now()),
+    settings: normalizeSettings(timer.settings),
     last_record: record,
-    settings: { ...timer.settings },
   };
 }
 
-/** The pet of a snapshot as the restored account's: its user, the id it is to have, its own seed (its look). */
-export function restoredPet(pet: PetData, userId: string, petId: string): PetData {
-  return { ...pet, user_id: userId, pet_id: petId };
+/** Cooldowns run at most this far ahead of the moment they were set (care.ts). */
+const COOLDOWN_CAP_MS =
+  Math.max(PET_COOLDOWN_MINUTES, FED_EVENT_EVERY_MINUTES, perksAt(1).playCooldownMinutes) * 60_000;
+
+/**
+ * The pet of a snapshot as the restored account's: its user, the id it is to have, its own seed (its
+ * look). Growth is made what the rules could produce: the level and the XP into it follow from the
+ * total XP by the curve, the stage is no higher than the level allows. Times are brought to now at
+ * the latest (cooldowns to no further ahead than the rules set them).
+ */
+export function restoredPet(pet: PetData, userId: string, petId: string, now = Date.now()): PetData {
+  const grown = addXp(1, 0, pet.total_xp);
+  const stage = Math.min(pet.stage, stageForLevel(grown.level)) as PetData["stage"];
+  const cooldown = (at: number) => Math.min(at, now + COOLDOWN_CAP_MS);
+  return {
+    ...pet,
+    user_id: userId,
+    pet_id: petId,
+    level: grown.level,
+    xp: grown.xp,
+    stage,
+    stats_at: Math.min(pet.stats_at, now),
+    created_at: Math.min(pet.created_at, now),
+    play_ready_at: cooldown(pet.play_ready_at),
+    pet_ready_at: cooldown(pet.pet_ready_at),
+    fed_event_ready_at: cooldown(pet.fed_event_ready_at),
+    personality: pet.personality && { ...pet.personality, traits: [...pet.personality.traits] },
+  };
 }
 
 /** The id the restored pet takes: the one the account already has, else the mapped or a derived one. */
@@ -145,7 +190,30 @@ export async function restoredPetId(
   existing: string | undefined,
   options: RestoreOptions,
 ): Promise<string> {
-  return existing ?? options.ids?.[pet.pet_id] ?? derivedId(userId, pet.pet_id);
+  return existing ?? newIdFor(userId, pet.pet_id, options);
+}
+
+/**
+ * Runs what the object will run on the restored state (its view, its next step, its alarm's moment)
+ * BEFORE anything is stored: a state that would break the object afterwards is refused instead.
+ */
+export function dryRun(what: string, check: () => void): LiveResult<true> {
+  try {
+    check();
+    return { ok: true, value: true };
+  } catch (error) {
+    console.warn(
+      JSON.stringify({ level: "warn", message: `${what} snapshot refused`, error: String(error) }),
+    );
+    return {
+      ok: false,
+      error: {
+        status: 422,
+        code: "invalid_snapshot",
+        detail: `The ${what} snapshot holds values this server cannot work with; nothing was restored.`,
+      },
+    };
+  }
 }
 
 const refusalMessage = (error: LiveRefusal) => `${error.code}: ${error.detail}`;

@@ -23,9 +23,11 @@ export function pageSql(spec: ExportedTable, withAfter: boolean, limit: number):
     keys.length === 1
       ? `${keys[0]} > ?2`
       : `(${keys.join(", ")}) > (${keys.map((_, i) => `?${i + 2}`).join(", ")})`;
+  // A template's steps belong to the user through the template. The user's templates, in id order,
+  // each seek their steps by (template_id, id): no sort, and templates before the cursor are skipped.
   const from =
     spec.owner === "template"
-      ? `SELECT s.* FROM template_steps s JOIN task_templates t ON t.id = s.template_id WHERE t.user_id = ?1`
+      ? `SELECT s.* FROM template_steps s WHERE s.template_id IN (SELECT id FROM task_templates WHERE user_id = ?1${withAfter ? " AND id >= ?2" : ""})`
       : `SELECT * FROM ${quoted(spec.name)} WHERE user_id = ?1`;
   return `${from}${withAfter ? ` AND ${after}` : ""} ORDER BY ${keys.join(", ")} LIMIT ${limit}`;
 }

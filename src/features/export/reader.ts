@@ -67,6 +67,12 @@ export function utf8Length(text: string, from: number, to: number): number {
   }
   return n;
 }
+/**
+ * The longest value (a row, a header field, a name) the scanner holds, in characters: twice D1's
+ * 2,000,000-byte row limit, so any row D1 can store fits with its JSON escapes — and a file that is one
+ * endless string is refused at this size instead of filling memory.
+ */
+export const MAX_VALUE_CHARS = 4_000_000;
 
 const isSpace = (c: number) => c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09;
 const QUOTE = 0x22;
@@ -149,7 +155,10 @@ export class ExportScanner {
       }
       i += 1;
     }
-    if (this.capturing && start >= 0) this.pending += text.slice(start);
+    if (this.capturing && start >= 0) {
+      if (this.pending.length + (text.length - start) > MAX_VALUE_CHARS) this.tooLarge();
+      this.pending += text.slice(start);
+    }
     this.position += text.length;
     this.bytes = markBytes + utf8Length(text, mark, text.length);
     return out;
@@ -164,6 +173,12 @@ export class ExportScanner {
     if (this.mode !== Mode.Done)
       throw new ExportFormatError("The file ends before the document does: it was cut short.");
     return out;
+  }
+
+  private tooLarge(): never {
+    throw new ExportFormatError(
+      `The file holds a value longer than ${MAX_VALUE_CHARS.toLocaleString("en-US")} characters (near character ${this.position}): no row of an export is that large.`,
+    );
   }
 
   private fail(what: string): never {
@@ -274,6 +289,7 @@ export class ExportScanner {
   }
 
   private finish(text: string, out: ScannedItem[]): void {
+    if (text.length > MAX_VALUE_CHARS) this.tooLarge();
     const kind = this.capturing;
     this.capturing = null;
     this.pending = "";

@@ -14,6 +14,7 @@ import {
 import { pageAfter, withNextLink } from "../../lib/pagination";
 import { requireAuth } from "../../middleware/auth";
 import { usePrimarySession } from "../../middleware/database";
+import { evaluatePreconditions, requestedRange } from "./conditional";
 import { EXPORT_FORMAT, EXPORT_VERSION } from "./format";
 import {
   CreateExportBodySchema,
@@ -96,9 +97,12 @@ export const downloadRoute = createRoute({
   summary: "Download a completed export (the signed link; no bearer token)",
   description:
     "The `download_url` of a completed export: its signature is the credential, so a browser can follow it. " +
-    "Streams the file with Content-Length, Content-Disposition (a file name with the export's date) and an " +
-    "ETag (If-None-Match answers 304). A link whose signature does not match is 403; an expired link, or an " +
-    "export whose file was deleted, is 410.",
+    "Streams the file with Content-Length, Content-Disposition (a file name with the export's date), an ETag " +
+    "and Last-Modified. Conditional: If-None-Match / If-Modified-Since that match answer 304; If-Match / " +
+    "If-Unmodified-Since that fail answer 412. Resumable: `Accept-Ranges: bytes`; one `Range: bytes=…` " +
+    "answers 206 with Content-Range (If-Range honoured), a range past the end 416. A whole file may be " +
+    "compressed on the fly for a client that accepts it (its ETag then weak); a part never is. A link whose " +
+    "signature does not match is 403; an expired link, or an export whose file was deleted, is 410.",
   middleware: [primaryReads] as const,
   request: { params: ExportIdParamsSchema, query: DownloadQuerySchema },
   responses: {
@@ -118,10 +122,16 @@ export const downloadRoute = createRoute({
         },
       },
     },
-    304: { description: "Not modified since the ETag sent" },
+    206: {
+      description:
+        "The bytes the Range asked for, as stored (Content-Range says which; Content-Type is the file's)",
+    },
+    304: { description: "Not modified since the ETag (or date) sent" },
     403: problemResponse("The link's signature is not valid (changed, or not from this server)"),
     404: problemResponse("No such export"),
     410: problemResponse("The link or the export has expired (the file is deleted after 7 days)"),
+    412: problemResponse("If-Match or If-Unmodified-Since did not hold"),
+    416: problemResponse("The Range lies outside the file (Content-Range: bytes */size)"),
   },
 });
 
@@ -175,22 +185,59 @@ const downloadHandler: AppRouteHandler<typeof downloadRoute> = async (c) => {
   const target = await downloadTarget(c.var.db, exportId, now);
   if (target.kind === "missing") throw new ApiError(404, "not_found", "Export was not found.");
   if (target.kind === "gone") throw gone();
-  // If-None-Match goes to R2 as it came: a match answers without the body.
-  const object = await c.env.FILES.get(target.key, { onlyIf: c.req.raw.headers });
-  if (!object) throw gone();
-  const headers = {
-    ETag: object.httpEtag,
+  // The file's metadata first: the conditions and the range are answered from it.
+  const head = await c.env.FILES.head(target.key);
+  if (!head) throw gone();
+  const file = { etag: head.httpEtag, lastModified: head.uploaded, size: head.size };
+  const headers: Record<string, string> = {
+    ETag: head.httpEtag,
+    "Last-Modified": head.uploaded.toUTCString(),
+    "Accept-Ranges": "bytes",
     "Cache-Control": "private, no-cache",
     // The link is the credential: never pass it on to whatever the file links to.
     "Referrer-Policy": "no-referrer",
   };
-  if (!("body" in object)) return c.body(null, 304, headers);
-  return c.body(object.body, 200, {
+  const request = c.req.raw.headers;
+  const precondition = evaluatePreconditions(request, file);
+  if (precondition === "failed") {
+    throw new ApiError(
+      412,
+      "precondition_failed",
+      "The file is not the version your request names (If-Match or If-Unmodified-Since); download it again without them.",
+      { headers },
+    );
+  }
+  if (precondition === "not_modified") return c.body(null, 304, headers);
+  const range = requestedRange(request, file);
+  if (range.kind === "unsatisfiable") {
+    throw new ApiError(
+      416,
+      "range_not_satisfiable",
+      `The range asked for lies outside the file, which is ${file.size} bytes long.`,
+      { headers: { ...headers, "Content-Range": `bytes */${file.size}` } },
+    );
+  }
+  const object = await c.env.FILES.get(
+    target.key,
+    range.kind === "partial" ? { range: { offset: range.offset, length: range.length } } : {},
+  );
+  if (!object) throw gone();
+  const described = {
     ...headers,
     "Content-Type": target.contentType,
-    "Content-Length": String(object.size),
     "Content-Disposition": `attachment; filename="${target.filename}"`,
-  });
+  };
+  if (range.kind === "partial") {
+    const last = range.offset + range.length - 1;
+    return c.body(object.body, 206, {
+      ...described,
+      // Bytes as stored: the platform must not compress a part (its offsets are the file's).
+      "Cache-Control": "private, no-cache, no-transform",
+      "Content-Range": `bytes ${range.offset}-${last}/${file.size}`,
+      "Content-Length": String(range.length),
+    });
+  }
+  return c.body(object.body, 200, { ...described, "Content-Length": String(object.size) });
 };
 
 // Static paths before the id: `/` lists.

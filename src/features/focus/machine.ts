@@ -144,7 +144,8 @@ export type FocusAction =
   | { type: "skip_break" };
 
 export interface ActionError {
-  status: 404 | 409 | 422 | 503;
+  /** 401: the account is gone (its timer was erased and refuses everything). */
+  status: 401 | 404 | 409 | 422 | 503;
   code: string;
   detail: string;
   field?: string;

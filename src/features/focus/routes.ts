@@ -25,7 +25,7 @@ import {
 import {
   analyticsFor,
   endRunningSession,
-  focusTimer,
+  currentState as liveState,
   runCommand,
   settingsOf,
   changeSettings as storeSettings,
@@ -33,7 +33,10 @@ import {
 
 const tags = ["Focus"];
 const read = requireAuth({ scope: "focus:read" });
-const write = requireAuth({ scope: "focus:write" });
+// Routes the user's timer answers alone: an erased timer refuses a deleted account itself (401), so
+// they make no D1 lookup of the account (src/middleware/auth.ts).
+const readLive = requireAuth({ scope: "focus:read", accountLookup: false });
+const writeLive = requireAuth({ scope: "focus:write", accountLookup: false });
 const stateResponse = (description: string) => jsonResponse(FocusStateSchema, description);
 const START_DESCRIPTION =
   "Starts a work session of a kind — pomodoro, deep_work, short_burst, flowtime (open-ended) or custom — " +
@@ -47,7 +50,7 @@ function startRoute(path: string) {
     summary: "Start a focus session",
     description: START_DESCRIPTION,
     security: BEARER_SECURITY,
-    middleware: write,
+    middleware: writeLive,
     request: {
       body: { required: false, content: { "application/json": { schema: StartFocusBodySchema } } },
       headers: IdempotencyHeadersSchema,
@@ -66,7 +69,7 @@ function stateRoute(path: string) {
     tags,
     summary: "The live focus state: session or break, time left (derived, never stale)",
     security: BEARER_SECURITY,
-    middleware: read,
+    middleware: readLive,
     responses: { 200: stateResponse("The current state"), ...errorResponses(401, 403) },
   });
 }
@@ -94,7 +97,7 @@ function actionRoute<T extends Exclude<CommandType, "start">>(type: T, summary: 
     tags,
     summary,
     security: BEARER_SECURITY,
-    middleware: write,
+    middleware: writeLive,
     request: {
       body: { required: false, content: { "application/json": { schema: COMMAND_BODIES[type] } } },
       headers: IdempotencyHeadersSchema,
@@ -114,7 +117,7 @@ export const listKinds = createRoute({
   tags,
   summary: "The session kinds, with your default lengths",
   security: BEARER_SECURITY,
-  middleware: read,
+  middleware: readLive,
   responses: { 200: jsonResponse(z.array(FocusKindSchema), "Kinds"), ...errorResponses(401, 403, 503) },
 });
 
@@ -124,7 +127,7 @@ export const readSettings = createRoute({
   tags,
   summary: "Your focus settings (pomodoro lengths, long break rhythm, kind defaults)",
   security: BEARER_SECURITY,
-  middleware: read,
+  middleware: readLive,
   responses: { 200: jsonResponse(FocusSettingsSchema, "Settings"), ...errorResponses(401, 403) },
 });
 
@@ -134,7 +137,7 @@ export const changeSettings = createRoute({
   tags,
   summary: "Change some focus settings; the next session started uses them",
   security: BEARER_SECURITY,
-  middleware: write,
+  middleware: writeLive,
   request: { body: jsonBody(FocusSettingsPatchSchema) },
   responses: {
     200: jsonResponse(FocusSettingsSchema, "All settings after the change"),
@@ -194,7 +197,7 @@ export const endSession = createRoute({
   tags,
   summary: "End the running session: completed (finish) or not (abandon)",
   security: BEARER_SECURITY,
-  middleware: write,
+  middleware: writeLive,
   request: {
     params: SessionIdParamsSchema,
     body: { required: false, content: { "application/json": { schema: EndSessionBodySchema } } },
@@ -230,7 +233,7 @@ const startHandler: AppRouteHandler<typeof enhancedStart> = async (c) =>
   c.json(await perform(c, commandOf("start", c.req.valid("json"))), 201);
 
 const stateHandler: AppRouteHandler<typeof enhancedState> = async (c) =>
-  c.json(await focusTimer(c.env, c.var.principal.userId).current(c.var.principal.userId), 200);
+  c.json(await liveState(c.env, c.var.principal.userId), 200);
 
 const analyticsHandler: AppRouteHandler<typeof enhancedAnalytics> = async (c) =>
   c.json(await analyticsFor(c.var.db, c.var.principal.userId, c.req.valid("query")), 200);

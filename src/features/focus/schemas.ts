@@ -11,6 +11,9 @@ const SessionGuard = Id.optional().openapi({
   description: "The session you mean: if another one is current (a stale screen), the answer is 409",
 });
 
+/** The longest interruption note (the restore of an exported timer holds notes to it too). */
+export const INTERRUPTION_NOTE_CHARS = 500;
+
 export const StartFocusBodySchema = z
   .object({
     kind: caseInsensitiveEnum(SESSION_KINDS).default("pomodoro"),
@@ -36,7 +39,12 @@ export const SessionGuardBodySchema = z.object({ session_id: SessionGuard }).ope
 
 export const InterruptBodySchema = z
   .object({
-    note: z.string().trim().max(500).optional().openapi({ example: "Slack ping from Dana" }),
+    note: z
+      .string()
+      .trim()
+      .max(INTERRUPTION_NOTE_CHARS)
+      .optional()
+      .openapi({ example: "Slack ping from Dana" }),
     pause: z.boolean().optional().openapi({ description: "Also pause the session" }),
     session_id: SessionGuard,
   })

@@ -65,6 +65,11 @@ export async function endRunningSession(
 }
 
 /** The user's focus settings, kept by their timer. */
+/** The live state, after recording anything that fell due. */
+export async function currentState(env: Env, userId: string): Promise<FocusStateDto> {
+  return accepted(await focusTimer(env, userId).current(userId)).state;
+}
+
 export async function settingsOf(env: Env, userId: string): Promise<FocusSettings> {
   return accepted(await focusTimer(env, userId).readSettings(userId)).settings;
 }

@@ -22,8 +22,15 @@ export function discardStatements(
       db,
       sql`NOT EXISTS (SELECT 1 FROM imports WHERE id = ${row.id} AND status IN ('previewed', 'failed'))`,
     ),
+    ...eraseStaged(db, row),
+    rawStatement(db, sql`DELETE FROM imports WHERE id = ${row.id}`),
+  ];
+}
+
+/** Statements that erase what a job staged (its hidden tasks, their steps and links, its items). */
+export function eraseStaged(db: Database, row: Pick<ImportRow, "id" | "userId" | "createdAt">) {
+  return [
     ...eraseHiddenTasks(db, row.userId, createdBy(row.id), row.createdAt),
     rawStatement(db, sql`DELETE FROM import_items WHERE import_id = ${row.id}`),
-    rawStatement(db, sql`DELETE FROM imports WHERE id = ${row.id}`),
   ];
 }

@@ -2,20 +2,22 @@ import { and, asc, eq, isNotNull, lt } from "drizzle-orm";
 import type { Database } from "../../db";
 import { imports } from "../../db/schema";
 import { nowIso } from "../../lib/time";
+import { deleteImportFiles } from "./files";
 import { DISCARD_SWEEP } from "./limits";
 import { discardRow } from "./service";
 
-/** Deletes the upload of a completed import and forgets where it was. */
+/** Deletes the files of a completed import (its upload and its parts) and forgets where they were. */
 export async function clearFile(db: Database, files: R2Bucket, importId: string): Promise<void> {
   const row = await db
-    .select({ fileKey: imports.fileKey })
+    .select({ userId: imports.userId })
     .from(imports)
     .where(and(eq(imports.id, importId), eq(imports.status, "completed")))
     .get();
-  if (row?.fileKey) await files.delete(row.fileKey);
+  if (!row) return;
+  await deleteImportFiles(files, row.userId, importId);
   await db
     .update(imports)
-    .set({ fileKey: null, expiresAt: null })
+    .set({ fileKey: null, partItems: null, expiresAt: null })
     .where(and(eq(imports.id, importId), eq(imports.status, "completed")));
 }
 

@@ -16,3 +16,19 @@ export const MAX_CHUNKS_PER_RUN = 10;
 export const RUN_BUDGET_MS = 30_000;
 /** Imports discarded by one housekeeping run. */
 export const DISCARD_SWEEP = 10;
+/**
+ * Items per part of the normalised items a preview writes to R2: a commit's delivery (10 chunks of 400)
+ * reads exactly one part, and never the file again.
+ */
+export const PART_ITEMS = 4_000;
+/**
+ * The most a stored preview may weigh, in bytes of JSON: it is a D1 value (rows are capped at 2 MB),
+ * twice over with the Idempotency-Key's stored answer. Past it its lists are shortened.
+ */
+export const MAX_PREVIEW_BYTES = 1_000_000;
+/** A queued or running job that has not moved for this long is stuck: housekeeping sends its message again. */
+export const STALE_AFTER_MS = 15 * 60_000;
+/** Messages re-sent to a stuck job, 15 minutes apart, before it is failed and what it staged erased. */
+export const MAX_RESENDS = 3;
+/** Stuck jobs looked at by one housekeeping run. */
+export const STALE_SWEEP = 10;

@@ -1,13 +1,14 @@
 /**
- * The commit of an import, run by the imports queue: the file is read again from R2 through its
- * source, and written in chunks. Each chunk's tasks, steps, dependencies and items go in ONE D1 batch
+ * The commit of an import, run by the imports queue: the file's items, as the preview stored them in
+ * R2 (files.ts), are read from the part the cursor falls in and written in chunks. Each chunk's tasks, steps, dependencies and items go in ONE D1 batch
  * with the advance of the import's cursor, so a crash or a retry resumes exactly where it stopped, and
  * ids derived from the item (ids.ts) make a chunk written twice insert nothing twice.
  *
  * Nothing shows until the end: tasks are written hidden (`deleted_at` = the import's creation time).
  * The final pass resolves references to items of later chunks (parents, dependencies), cuts loops,
- * and then, in one batch, deletes the old tasks (replace) and reveals the new ones, marks the import
- * completed and records `import.completed`. A job that fails before that leaves the account as it was.
+ * and then, in one batch, deletes the old tasks (replace, with what hangs off them: replace.ts) and
+ * reveals the new ones, marks the import completed and records `import.completed`. A job that fails
+ * before that leaves the account as it was.
  */
 import { and, eq, sql } from "drizzle-orm";
 import type { Database } from "../../db";
@@ -20,7 +21,6 @@ import {
   type BulkTask,
   bulkInsertTasks,
   cutLinks,
-  deleteLiveTasks,
   jsonGroups,
   linksAmong,
   resolveReferences,
@@ -29,13 +29,12 @@ import {
 import { dependencyEdgesToCut, parentLinksToCut } from "./cycles";
 import { createdBy } from "./discard";
 import { findMatches } from "./duplicates";
+import { type NumberedItem, PartMissing, storedItemsFrom } from "./files";
 import { REF_VERSION, refOf, stepIdOf, taskIdOf, VERSION_POSITION } from "./ids";
 import { CHUNK_ITEMS, IMPORT_TTL_MS, MAX_CHUNKS_PER_RUN, RUN_BUDGET_MS } from "./limits";
 import type { ImportMessage } from "./messages";
 import type { ImportRow } from "./queries";
-import { sourceOf } from "./sources";
-import { decodeUtf8, piecesOf } from "./sources/text";
-import type { SourceItem } from "./sources/types";
+import { replacedIdsSql, replacedTruncatedSql, replaceStatements } from "./replace";
 
 /** A failure no retry can mend (the file is gone): the job fails at once. */
 export class ImportFailure extends Error {}
@@ -52,26 +51,9 @@ export interface RunOptions {
 /** done: completed; more: the next message continues; gone: nothing to do (done already, discarded, raced). */
 export type RunOutcome = { kind: "done"; events: Envelope[] } | { kind: "more" } | { kind: "gone" };
 
-interface Numbered {
-  item: SourceItem;
-  ordinal: number;
-}
+type Numbered = NumberedItem;
 
-/** The file's items from the `from`-th on, numbered in file order. */
-async function* itemsFrom(
-  row: ImportRow,
-  body: ReadableStream<Uint8Array>,
-  from: number,
-): AsyncGenerator<Numbered> {
-  // Words such as "tomorrow" mean what they meant when the preview read them.
-  const context = { zone: row.timezone, now: Date.parse(row.createdAt), mapping: row.mapping };
-  let ordinal = 0;
-  for await (const event of sourceOf(row.source).read(decodeUtf8(piecesOf(body)), context)) {
-    if (event.kind !== "item") continue;
-    if (ordinal >= from) yield { item: event.item, ordinal };
-    ordinal += 1;
-  }
-}
+const filesGone = () => new ImportFailure("The uploaded file is no longer stored; upload it again.");
 
 const isRef = (ref: unknown) => sql`substr(${ref}, ${VERSION_POSITION}, 1) = ${REF_VERSION}`;
 
@@ -144,7 +126,8 @@ async function writeChunk(db: Database, row: ImportRow, chunk: Numbered[], from:
   batch.add(
     db
       .update(imports)
-      .set({ itemsDone: from + chunk.length, updatedAt: at })
+      // A job that moves is not stuck: the stale-job sweep starts counting again.
+      .set({ itemsDone: from + chunk.length, updatedAt: at, resends: 0 })
       .where(and(eq(imports.id, row.id), eq(imports.itemsDone, from))),
   );
   try {
@@ -208,6 +191,8 @@ async function finish(db: Database, row: ImportRow, now: number): Promise<RunOut
             created: field("created"),
             skipped_duplicates: field("skipped_duplicates"),
             replaced: field("replaced"),
+            replaced_task_ids: row.mode === "replace" ? replacedIdsSql(row.userId) : sql`json('[]')`,
+            replaced_task_ids_truncated: replacedTruncatedSql(field("replaced")),
             steps: field("steps"),
           },
           sql`FROM imports i WHERE i.id = ${row.id}`,
@@ -217,7 +202,7 @@ async function finish(db: Database, row: ImportRow, now: number): Promise<RunOut
     ),
   );
   // Old tasks go and new ones appear in the same transaction: never an empty or half-replaced account.
-  if (row.mode === "replace") batch.add(deleteLiveTasks(db, row.userId, at));
+  if (row.mode === "replace") batch.addAll(replaceStatements(db, row.userId, now));
   batch.add(revealTasks(db, row.userId, ids, row.createdAt, at));
   try {
     const results = await batch.run(db);
@@ -252,14 +237,16 @@ export async function runImport(
       .where(and(eq(imports.id, row.id), eq(imports.status, "queued")));
     row.status = "running";
   }
-  if (!row.fileKey) throw new ImportFailure("The uploaded file is no longer stored; upload it again.");
-  const object = await files.get(row.fileKey);
-  if (!object) throw new ImportFailure("The uploaded file is no longer stored; upload it again.");
+  if (row.partItems === null) throw filesGone();
 
   const size = options.chunkItems ?? CHUNK_ITEMS;
   const maxChunks = options.maxChunks ?? MAX_CHUNKS_PER_RUN;
   const budget = options.budgetMs ?? RUN_BUDGET_MS;
-  const items = itemsFrom(row, object.body, row.itemsDone);
+  const items = storedItemsFrom(
+    files,
+    { userId: row.userId, importId: row.id, partItems: row.partItems, total: row.itemsTotal },
+    row.itemsDone,
+  );
   let from = row.itemsDone;
   try {
     for (let chunks = 0; ; chunks++) {
@@ -267,7 +254,9 @@ export async function runImport(
       if (chunks > 0 && (chunks >= maxChunks || Date.now() - started > budget)) return { kind: "more" };
       const chunk: Numbered[] = [];
       while (chunk.length < size) {
-        const next = await items.next();
+        const next = await items.next().catch((error) => {
+          throw error instanceof PartMissing ? filesGone() : error;
+        });
         if (next.done) break;
         chunk.push(next.value);
       }

@@ -2,7 +2,7 @@
  * A file read once through its source, for the preview: what it holds (counts, the first items, its
  * problems) and, for every item, what a duplicate check needs. Nothing here touches D1.
  */
-import { FIRST_ITEMS, MAX_ITEMS, MAX_LISTED } from "./limits";
+import { FIRST_ITEMS, MAX_ITEMS, MAX_LISTED, MAX_PREVIEW_BYTES } from "./limits";
 import type { ImportItemDto, ImportPreviewDto, ImportProblemDto } from "./schemas";
 import {
   type ImportSource,
@@ -54,11 +54,15 @@ export function itemDto(item: SourceItem): ImportItemDto {
   };
 }
 
-/** Reads the whole file; refuses (SourceRefusal) one the source cannot read, or with nothing to import. */
+/**
+ * Reads the whole file, handing each item to `onItem` as it comes (the parts the commit reads); refuses
+ * (SourceRefusal) a file the source cannot read, or with nothing to import.
+ */
 export async function scanFile(
   source: ImportSource,
   text: AsyncIterable<string>,
   context: SourceContext,
+  onItem: (item: SourceItem) => void | Promise<void> = () => undefined,
 ): Promise<Scan> {
   const counts = { tasks: 0, steps: 0, tags: 0, completed: 0, skipped: 0, duplicates: 0, problems: 0 };
   const tags = new Set<string>();
@@ -87,6 +91,7 @@ export async function scanFile(
     if (item.status === "completed") counts.completed += 1;
     for (const tag of item.tags) tags.add(tag);
     if (firstItems.length < FIRST_ITEMS) firstItems.push(itemDto(item));
+    await onItem(item);
     candidates.push({
       key: item.key,
       place: item.place,
@@ -106,5 +111,36 @@ export async function scanFile(
       first ?? {},
     );
   }
-  return { preview: { counts, first_items: firstItems, problems }, candidates };
+  return { preview: { counts, first_items: firstItems, problems, truncated: false }, candidates };
+}
+
+const bytesOf = (value: unknown) => new TextEncoder().encode(JSON.stringify(value)).length;
+
+/**
+ * The preview as stored and answered, within `maxBytes` of JSON: a file of enormous cells (a 3 MB name,
+ * a 3 MB id) would otherwise make a preview D1 cannot hold. Past the bound, the lists are shortened
+ * from their ends — problems first, then duplicates, then the first items — and `truncated` says so;
+ * the counts still cover the whole file.
+ */
+export function fitPreview(preview: ImportPreviewDto, maxBytes = MAX_PREVIEW_BYTES): ImportPreviewDto {
+  if (bytesOf(preview) <= maxBytes) return preview;
+  const fitted: ImportPreviewDto = {
+    ...preview,
+    first_items: [...preview.first_items],
+    problems: [...preview.problems],
+    duplicates: [...preview.duplicates],
+    truncated: true,
+  };
+  let total = bytesOf(fitted);
+  for (const list of [fitted.problems, fitted.duplicates, fitted.first_items] as unknown[][]) {
+    // Each entry counted once (not the whole preview again per entry); without its comma, so the
+    // running total never falls below the real size.
+    const sizes = list.map(bytesOf);
+    while (list.length > 0 && total > maxBytes) {
+      list.pop();
+      total -= sizes[list.length] ?? 0;
+    }
+    if (total <= maxBytes) break;
+  }
+  return fitted;
 }

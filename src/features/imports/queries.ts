@@ -4,7 +4,13 @@ import { imports } from "../../db/schema";
 import type { Page } from "../../lib/pagination";
 import { pageOf, rowsToFetch } from "../../lib/pagination";
 import { nowIso } from "../../lib/time";
-import type { ImportDto, ImportPreviewDto, ImportResultDto, ImportSummaryDto } from "./schemas";
+import {
+  type ImportDto,
+  type ImportPreviewDto,
+  type ImportResultDto,
+  type ImportSummaryDto,
+  MAX_IMPORT_ID,
+} from "./schemas";
 
 export type ImportRow = typeof imports.$inferSelect;
 
@@ -23,11 +29,14 @@ export const visible = (userId: string, now: number): SQL =>
   ) as SQL;
 
 export function importQuery(db: Database, userId: string, importId: string, now: number) {
-  return db
-    .select()
-    .from(imports)
-    .where(and(eq(imports.id, importId), visible(userId, now)))
-    .limit(1);
+  return (
+    db
+      .select()
+      .from(imports)
+      // An id longer than any import's names none: not even bound (404, as any unknown id).
+      .where(importId.length > MAX_IMPORT_ID ? sql`0` : and(eq(imports.id, importId), visible(userId, now)))
+      .limit(1)
+  );
 }
 
 export async function listImports(

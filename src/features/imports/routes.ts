@@ -6,6 +6,7 @@ import { IdempotencyHeadersSchema, idempotently } from "../../lib/idempotency";
 import { BEARER_SECURITY, errorResponses, jsonBody, jsonResponse, pageResponse } from "../../lib/openapi";
 import { pageAfter, withNextLink } from "../../lib/pagination";
 import { requireAuth } from "../../middleware/auth";
+import { perUser } from "../../middleware/rate-limit";
 import { IMPORT_TTL_MS, MAX_FILE_BYTES, MAX_ITEMS } from "./limits";
 import { listImports } from "./queries";
 import { previewRestore } from "./restore/upload";
@@ -50,7 +51,8 @@ export const uploadRoute = createRoute({
     '`Content-Encoding: gzip` accepted), or `{"download_url": …}`, a signed export link (a bearer capability: ' +
     "whoever holds it may restore it into their own account); see the README's Restore section.",
   security: BEARER_SECURITY,
-  middleware: write,
+  // Reading a big file is seconds of CPU: a few uploads a minute per user.
+  middleware: [write, perUser("IMPORT_LIMITER")] as const,
   request: {
     query: UploadQuerySchema,
     headers: IdempotencyHeadersSchema,
@@ -82,7 +84,7 @@ export const uploadRoute = createRoute({
   },
   responses: {
     201: jsonResponse(ImportSchema, "The preview (status previewed)"),
-    ...errorResponses(400, 401, 403, 422),
+    ...errorResponses(400, 401, 403, 422, 429),
   },
 });
 
@@ -163,13 +165,13 @@ const uploadHandler: AppRouteHandler<typeof uploadRoute> = async (c) => {
     });
     return c.json(body, 201);
   }
-  const bytes = await readUpload(c.req.raw.body, c.req.header("content-length"));
+  const file = await readUpload(c.req.raw.body, c.req.header("content-length"));
   const input = { source: query.source, mapping: query.source === "csv" ? query.mapping : undefined };
   // A retry is the same request when it sends the same file: hashed only when a key asks for it.
   const fingerprint =
-    c.req.header("idempotency-key") === undefined ? input : await uploadFingerprint(input, bytes);
+    c.req.header("idempotency-key") === undefined ? input : await uploadFingerprint(input, file);
   const result = await idempotently(c, "imports.upload", fingerprint, (idempotency) =>
-    previewUpload(c.var.db, c.env.FILES, userId, input, bytes, idempotency),
+    previewUpload(c.var.db, c.env.FILES, userId, input, file, idempotency),
   );
   return c.json(result.body, 201);
 };

@@ -3,7 +3,7 @@ import { IMPORT_MODES, IMPORT_SOURCES, IMPORT_STATUSES } from "../../db/schema/i
 import { TASK_PRIORITIES } from "../../db/schema/tasks";
 import { caseInsensitiveEnum } from "../../lib/enums";
 import { PaginationQuerySchema } from "../../lib/pagination";
-import { FIRST_ITEMS, MAX_FILE_BYTES, MAX_LISTED } from "./limits";
+import { FIRST_ITEMS, MAX_FILE_BYTES, MAX_LISTED, MAX_PREVIEW_BYTES } from "./limits";
 import { MAPPABLE_FIELDS } from "./sources/generic-csv";
 
 const ColumnName = z.string().trim().min(1).max(200);
@@ -61,12 +61,17 @@ export const CommitBodySchema = z
 
 export const ListImportsQuerySchema = PaginationQuerySchema;
 
+/** Longer than any id this platform makes: such an id names no import (404, as any unknown id). */
+export const MAX_IMPORT_ID = 64;
+
 export const ImportIdParamsSchema = z.object({
   import_id: z
     .string()
     .min(1)
-    .max(64)
-    .openapi({ param: { name: "import_id", in: "path" } }),
+    .openapi({
+      param: { name: "import_id", in: "path" },
+      description: "An import's id (unknown ones are 404)",
+    }),
 });
 
 const where = {
@@ -132,6 +137,9 @@ export const ImportPreviewSchema = z
     first_items: z.array(ImportItemSchema).openapi({ description: `The first ${FIRST_ITEMS} items` }),
     problems: z.array(ImportProblemSchema).openapi({ description: `The first ${MAX_LISTED} problems` }),
     duplicates: z.array(ImportDuplicateSchema).openapi({ description: `The first ${MAX_LISTED} duplicates` }),
+    truncated: z.boolean().openapi({
+      description: `True when the lists were shortened to keep the preview under ${MAX_PREVIEW_BYTES / 1_000_000} MB (a file of enormous cells); the counts cover everything`,
+    }),
   })
   .openapi("ImportPreview");
 

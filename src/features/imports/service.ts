@@ -7,9 +7,11 @@ import { isGuardAbort } from "../../lib/batch";
 import { ApiError, conflict, notFound } from "../../lib/errors";
 import { nowIso } from "../../lib/time";
 import { discardStatements } from "./discard";
+import { deleteImportFiles } from "./files";
 import { type ImportMessage, runMessage } from "./messages";
 import { type ImportRow, importDtoOf, importQuery } from "./queries";
 import type { ImportDto } from "./schemas";
+import { isStale, resendImport } from "./stale";
 
 export async function getImport(db: Database, userId: string, importId: string): Promise<ImportDto> {
   const row = await importQuery(db, userId, importId, Date.now()).get();
@@ -19,7 +21,8 @@ export async function getImport(db: Database, userId: string, importId: string):
 
 /**
  * Queues the import (202). Committing again answers the same job, whatever its state; a failed job is
- * queued again and resumes at its cursor. Another mode than the job's is 409.
+ * queued again and resumes at its cursor, and a job that stopped moving (stale.ts) gets its message
+ * sent again. Another mode than the job's is 409.
  */
 export async function commitImport(
   db: Database,
@@ -36,6 +39,10 @@ export async function commitImport(
       "import_mode_conflict",
       `This import was committed as ${row.mode}; commit it as ${row.mode} again (or discard it and upload the file again).`,
     );
+  }
+  if (isStale(row, now)) {
+    await resendImport(db, queue, row, now).catch(() => undefined);
+    return getImport(db, userId, importId);
   }
   if (row.status !== "previewed" && row.status !== "failed") return importDtoOf(row);
   const [queued] = await db
@@ -61,10 +68,17 @@ export async function commitImport(
   try {
     await queue.send(runMessage(importId, userId));
   } catch {
-    // Not queued after all: put the import back as it was, so committing again works.
+    // Not queued after all: put the import back as it was (a failed job keeps why), so committing again
+    // works. Should this revert fail too, the stale-job sweep sends the message later.
     await db
       .update(imports)
-      .set({ status: row.status, mode: row.mode, committedAt: row.committedAt, expiresAt: row.expiresAt })
+      .set({
+        status: row.status,
+        mode: row.mode,
+        error: row.error,
+        committedAt: row.committedAt,
+        expiresAt: row.expiresAt,
+      })
       .where(and(eq(imports.id, importId), eq(imports.status, "queued")));
     throw new ApiError(
       503,
@@ -102,7 +116,7 @@ export async function discardImport(
 
 /**
  * Deletes a preview or failed job: the rows it staged and itself (in one batch, which does nothing if
- * a commit queued it meanwhile), then its R2 file.
+ * a commit queued it meanwhile), then its R2 files (the upload and its parts).
  */
 export async function discardRow(db: Database, files: R2Bucket, row: ImportRow): Promise<void> {
   const [first, ...rest] = discardStatements(db, row);
@@ -113,5 +127,5 @@ export async function discardRow(db: Database, files: R2Bucket, row: ImportRow):
       throw conflict("import_running", "This import was just committed; wait until it completes or fails.");
     throw error;
   }
-  if (row.fileKey) await files.delete(row.fileKey);
+  await deleteImportFiles(files, row.userId, row.id);
 }

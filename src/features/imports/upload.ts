@@ -12,12 +12,13 @@ import { type IdempotencyContext, type WriteOutcome, writeOnce } from "../../lib
 import { newId } from "../../lib/ids";
 import { nowIso } from "../../lib/time";
 import { findMatches } from "./duplicates";
-import { IMPORT_TTL_MS, MAX_FILE_BYTES, MAX_LISTED } from "./limits";
-import { scanFile } from "./preview";
+import { deleteImportFiles, PartWriter } from "./files";
+import { IMPORT_TTL_MS, MAX_FILE_BYTES, MAX_LISTED, PART_ITEMS } from "./limits";
+import { fitPreview, type Scan, scanFile } from "./preview";
 import { fileKeyOf, type ImportRow, importDtoOf } from "./queries";
-import type { CsvMapping, ImportDto, ImportDuplicateDto, ImportPreviewDto } from "./schemas";
+import type { CsvMapping, ImportDto, ImportDuplicateDto } from "./schemas";
 import { sourceOf } from "./sources";
-import { decodeUtf8, slicesOf } from "./sources/text";
+import { decodeUtf8 } from "./sources/text";
 import { type Place, SourceRefusal } from "./sources/types";
 
 /** Where a refusal points, as the name of the failing "field" of a 422. */
@@ -41,8 +42,17 @@ export const fileTooLarge = () =>
     { errors: [{ field: "file", message: "Too large" }] },
   );
 
+/** An uploaded file as it arrived: the pieces of the request body, never copied into one buffer. */
+export interface Upload {
+  pieces: Uint8Array[];
+  size: number;
+}
+
 /** The request body, read with the import's own limit (refused as 422 past it, before anything is stored). */
-export async function readUpload(body: ReadableStream<Uint8Array> | null, declared: string | undefined) {
+export async function readUpload(
+  body: ReadableStream<Uint8Array> | null,
+  declared: string | undefined,
+): Promise<Upload> {
   if (declared !== undefined && Number(declared) > MAX_FILE_BYTES) throw fileTooLarge();
   const pieces: Uint8Array[] = [];
   let size = 0;
@@ -59,13 +69,22 @@ export async function readUpload(body: ReadableStream<Uint8Array> | null, declar
       pieces.push(value);
     }
   }
-  const bytes = new Uint8Array(size);
-  let at = 0;
-  for (const piece of pieces) {
-    bytes.set(piece, at);
-    at += piece.length;
-  }
-  return bytes;
+  return { pieces, size };
+}
+
+async function* piecesOfUpload(upload: Upload): AsyncGenerator<Uint8Array> {
+  yield* upload.pieces;
+}
+
+/** The upload as a stream R2 can store (its length known), from its pieces. */
+function uploadStream(upload: Upload): ReadableStream<Uint8Array> {
+  const { readable, writable } = new FixedLengthStream(upload.size);
+  const writer = writable.getWriter();
+  (async () => {
+    for (const piece of upload.pieces) await writer.write(piece);
+    await writer.close();
+  })().catch((error) => writer.abort(error).catch(() => undefined));
+  return readable;
 }
 
 interface UploadInput {
@@ -74,18 +93,20 @@ interface UploadInput {
 }
 
 /**
- * Reads an uploaded file through its source and answers the preview; the file is stored in R2 for
- * the commit. A file the source cannot read (or with nothing to import) is 422 and nothing is stored.
+ * Reads an uploaded file through its source and answers the preview. The upload and its items, in the
+ * parts the commit reads (files.ts), are stored in R2. A file the source cannot read (or with nothing
+ * to import) is 422 and nothing is stored. A retry with the same Idempotency-Key replays the first
+ * answer without reading the file again.
  */
 export async function previewUpload(
   db: Database,
   files: R2Bucket,
   userId: string,
   input: UploadInput,
-  bytes: Uint8Array,
+  upload: Upload,
   idempotency: IdempotencyContext | undefined,
 ): Promise<WriteOutcome<ImportDto, never>> {
-  if (bytes.length === 0) {
+  if (upload.size === 0) {
     throw new ApiError(422, "empty_file", "The file is empty: send the export as the request body.", {
       errors: [{ field: "file", message: "Empty" }],
     });
@@ -98,20 +119,71 @@ export async function previewUpload(
       { errors: [{ field: "mapping", message: "Required for source=csv" }] },
     );
   }
-  const now = Date.now();
   const zone =
     (await db.select({ timezone: users.timezone }).from(users).where(eq(users.id, userId)).get())?.timezone ??
     "UTC";
   const mapping = input.source === "csv" ? (input.mapping ?? null) : null;
-  let scan: Awaited<ReturnType<typeof scanFile>>;
+  // Set once this request may have stored files: they go if its row is not written (a refused file,
+  // a failed batch) or another request with the same key wrote first. Awaited, not left to run after
+  // the answer: what a Worker leaves running may be cut off, and an orphan part would stay for good.
+  let stored: string | null = null;
+  const forget = async () => {
+    if (stored !== null) await deleteImportFiles(files, userId, stored).catch(() => undefined);
+  };
+  const prepare = async () => {
+    const now = Date.now();
+    const importId = newId(now);
+    stored = importId;
+    const parts = new PartWriter(files, userId, importId, PART_ITEMS);
+    let scan: Scan;
+    const fileKey = fileKeyOf(userId, importId, input.source);
+    try {
+      scan = await scanFile(
+        sourceOf(input.source),
+        decodeUtf8(piecesOfUpload(upload)),
+        { zone, now, mapping },
+        (item) => parts.add(item),
+      );
+      await parts.close();
+      await files.put(fileKey, uploadStream(upload), {
+        customMetadata: { user_id: userId, import_id: importId },
+      });
+    } catch (error) {
+      if (error instanceof SourceRefusal) throw unreadableFile(error);
+      throw error;
+    }
+    const matches = await findMatches(db, userId, input.source, importId, scan.candidates);
+    const row = previewRow({ userId, importId, input, mapping, zone, now, fileKey, upload }, scan, matches);
+    const batch = new D1Batch();
+    batch.add(db.insert(imports).values(row));
+    return { status: 201, batch, body: importDtoOf(row) };
+  };
+  let outcome: WriteOutcome<ImportDto, never>;
   try {
-    scan = await scanFile(sourceOf(input.source), decodeUtf8(slicesOf(bytes)), { zone, now, mapping });
+    outcome = await writeOnce(db, userId, idempotency, prepare);
   } catch (error) {
-    if (error instanceof SourceRefusal) throw unreadableFile(error);
+    await forget();
     throw error;
   }
-  const importId = newId(now);
-  const matches = await findMatches(db, userId, input.source, importId, scan.candidates);
+  if (outcome.replayed) await forget();
+  return outcome;
+}
+
+/** The import's row after its preview: the duplicates found, the preview fitted to its bound. */
+function previewRow(
+  at: {
+    userId: string;
+    importId: string;
+    input: UploadInput;
+    mapping: CsvMapping | null;
+    zone: string;
+    now: number;
+    fileKey: string;
+    upload: Upload;
+  },
+  scan: Scan,
+  matches: (string | null)[],
+): ImportRow {
   const duplicates: ImportDuplicateDto[] = [];
   let duplicateCount = 0;
   scan.candidates.forEach((candidate, i) => {
@@ -129,53 +201,44 @@ export async function previewUpload(
       });
     }
   });
-  const preview: ImportPreviewDto = {
+  const preview = fitPreview({
     ...scan.preview,
     counts: { ...scan.preview.counts, duplicates: duplicateCount },
     duplicates,
-  };
-  const fileKey = fileKeyOf(userId, importId, input.source);
-  const row: ImportRow = {
-    id: importId,
-    userId,
-    source: input.source,
+  });
+  return {
+    id: at.importId,
+    userId: at.userId,
+    source: at.input.source,
     status: "previewed",
     mode: null,
-    fileKey,
-    fileBytes: bytes.length,
-    mapping,
-    timezone: zone,
+    fileKey: at.fileKey,
+    fileBytes: at.upload.size,
+    partItems: PART_ITEMS,
+    resends: 0,
+    mapping: at.mapping,
+    timezone: at.zone,
     preview,
     itemsTotal: preview.counts.tasks,
     itemsDone: 0,
     result: null,
     error: null,
-    createdAt: nowIso(now),
-    updatedAt: nowIso(now),
+    createdAt: nowIso(at.now),
+    updatedAt: nowIso(at.now),
     committedAt: null,
     completedAt: null,
-    expiresAt: nowIso(now + IMPORT_TTL_MS),
+    expiresAt: nowIso(at.now + IMPORT_TTL_MS),
   };
-  return writeOnce(db, userId, idempotency, async () => {
-    // Only once no earlier answer to the same key is replayed: a retried upload stores no second file.
-    await files.put(fileKey, bytes, { customMetadata: { user_id: userId, import_id: importId } });
-    const batch = new D1Batch();
-    batch.add(db.insert(imports).values(row));
-    return {
-      status: 201,
-      batch,
-      body: importDtoOf(row),
-      failure: (error) => {
-        files.delete(fileKey).catch(() => undefined);
-        return error;
-      },
-    };
-  });
 }
 
 /** What the Idempotency-Key of an upload is checked against: the source, the mapping and the file. */
-export async function uploadFingerprint(input: UploadInput, bytes: Uint8Array) {
-  const digest = await crypto.subtle.digest("SHA-256", bytes);
-  const file = Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+export async function uploadFingerprint(input: UploadInput, upload: Upload) {
+  const digest = new crypto.DigestStream("SHA-256");
+  const writer = digest.getWriter();
+  for (const piece of upload.pieces) await writer.write(piece);
+  await writer.close();
+  const file = Array.from(new Uint8Array(await digest.digest), (b) => b.toString(16).padStart(2, "0")).join(
+    "",
+  );
   return { ...input, file };
 }

@@ -103,6 +103,12 @@ export function finishedTasksQuery(db: Database, scope: Scope, now: number) {
       // A project's own row is the sum of its sub-tasks, not a piece of work.
       eq(tasks.isMetaTask, false),
       gte(tasks.completedAt, since),
+      // Work finished in another app and imported carries no label (no minutes, no difficulty), and a
+      // file of thousands would fill the MAX_HISTORY_ROWS window ahead of the work done here. An
+      // imported task finished here, with a label, still counts.
+      sql`(${tasks.taskSource} != 'import'
+        OR COALESCE(${analyticsTaskTimes.reportedMinutes}, ${tasks.actualMinutes}) > 0
+        OR EXISTS (SELECT 1 FROM task_splits s WHERE s.user_id = ${tasks.userId} AND s.task_id = ${tasks.id} AND s.step_id IS NULL AND s.difficulty IS NOT NULL))`,
     ),
   )
     .orderBy(desc(tasks.completedAt))

@@ -33,7 +33,8 @@ export function petDto(state: PetState, now: number, seq: number): PetDto {
   return { seq, ...toPetView(state, now), image_url: petImagePath(state.pet_id) };
 }
 
-export type PetFailure = PetError | { status: 404 | 503; code: string; detail: string };
+/** 401: the account is gone (its pet was erased, and the object refuses everything). */
+export type PetFailure = PetError | { status: 401 | 404 | 503; code: string; detail: string };
 
 export type PetResult<T> = { ok: true; value: T; replayed: boolean } | { ok: false; error: PetFailure };
 

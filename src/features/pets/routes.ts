@@ -33,6 +33,10 @@ import * as service from "./service";
 const tags = ["Pets"];
 const read = requireAuth({ scope: "pets:read" });
 const write = requireAuth({ scope: "pets:write" });
+// Routes the user's pet object answers alone (or static tables): an erased object refuses a deleted
+// account itself (401), so they make no D1 lookup of the account (src/middleware/auth.ts).
+const readLive = requireAuth({ scope: "pets:read", accountLookup: false });
+const writeLive = requireAuth({ scope: "pets:write", accountLookup: false });
 const ACTION_ERRORS = errorResponses(400, 401, 403, 404, 409, 413, 422, 503);
 const COOLDOWN_NOTE = "A 409 `cooldown` carries Retry-After (seconds).";
 
@@ -59,7 +63,7 @@ export const getPet = createRoute({
   tags,
   summary: "Your pet now: level, XP, hunger (fullness), happiness, stage, mood (stats derived this instant)",
   security: BEARER_SECURITY,
-  middleware: read,
+  middleware: readLive,
   request: { params: UserIdParamsSchema },
   responses: { 200: jsonResponse(PetSchema, "Your pet"), ...errorResponses(401, 403, 404, 503) },
 });
@@ -70,7 +74,7 @@ export const updatePet = createRoute({
   tags,
   summary: "Rename your pet, or switch automatic evolution off and on",
   security: BEARER_SECURITY,
-  middleware: write,
+  middleware: writeLive,
   request: { params: UserIdParamsSchema, body: jsonBody(UpdatePetBodySchema) },
   responses: {
     200: jsonResponse(PetSchema, "Your pet"),
@@ -88,7 +92,7 @@ export const feed = createRoute({
     "level up several times at once (50 × level² XP per level) and evolve at levels 5 and 10. " +
     "Retry-safe with an Idempotency-Key.",
   security: BEARER_SECURITY,
-  middleware: write,
+  middleware: writeLive,
   request: { params: UserIdParamsSchema, body: jsonBody(FeedBodySchema), headers: IdempotencyHeadersSchema },
   responses: { 200: jsonResponse(PetOutcomeSchema, "What the feed did"), ...ACTION_ERRORS },
 });
@@ -101,7 +105,7 @@ function careRoute(action: "play" | "pet", summary: string) {
     summary,
     description: `${COOLDOWN_NOTE} Retry-safe with an Idempotency-Key.`,
     security: BEARER_SECURITY,
-    middleware: write,
+    middleware: writeLive,
     request: { params: UserIdParamsSchema, headers: IdempotencyHeadersSchema },
     responses: { 200: jsonResponse(PetOutcomeSchema, "What it did"), ...ACTION_ERRORS },
   });
@@ -152,7 +156,7 @@ export const levelStatus = createRoute({
   tags,
   summary: "Your pet's level status: XP, stats, stage, whether it can evolve, abilities unlocked",
   security: BEARER_SECURITY,
-  middleware: read,
+  middleware: readLive,
   request: { params: UserIdParamsSchema },
   responses: { 200: jsonResponse(LevelStatusSchema, "Level status"), ...errorResponses(401, 403, 404, 503) },
 });
@@ -164,7 +168,7 @@ export const evolve = createRoute({
   summary: "Evolve your pet now (when `can_evolve`: teen from level 5, adult from level 10)",
   description: "Useful with auto_evolve off, for a ceremony of your own. Retry-safe with an Idempotency-Key.",
   security: BEARER_SECURITY,
-  middleware: write,
+  middleware: writeLive,
   request: { params: UserIdParamsSchema, headers: IdempotencyHeadersSchema },
   responses: { 200: jsonResponse(PetOutcomeSchema, "The evolved pet"), ...ACTION_ERRORS },
 });
@@ -175,7 +179,7 @@ export const abilityTable = createRoute({
   tags,
   summary: "Every ability and stage, with the level that unlocks it, and the XP curve",
   security: BEARER_SECURITY,
-  middleware: read,
+  middleware: readLive,
   responses: { 200: jsonResponse(AbilityTableSchema, "The table"), ...errorResponses(401, 403) },
 });
 

@@ -23,7 +23,14 @@ export const PetIdParamsSchema = z.object({
     .openapi({ param: { name: "pet_id", in: "path" }, description: "The pet's id" }),
 });
 
-const PetName = z.string().trim().min(1, "Give your pet a name").max(100, "At most 100 characters");
+/** The longest pet name (the restore of an exported pet holds it to it too). */
+export const PET_NAME_CHARS = 100;
+
+const PetName = z
+  .string()
+  .trim()
+  .min(1, "Give your pet a name")
+  .max(PET_NAME_CHARS, `At most ${PET_NAME_CHARS} characters`);
 
 export const PersonalitySchema = z
   .object({

@@ -52,6 +52,15 @@ export async function erasePetState(env: Env, userId: string): Promise<void> {
   await petState(env, userId).erase();
 }
 
+/**
+ * Resolves once D1's record of the user's pet holds every change its object has answered (the object
+ * writes D1 just after answering): for readers of that record who must see a rename or evolution made a
+ * moment ago.
+ */
+export async function petRecordSettled(env: Env, userId: string): Promise<void> {
+  await petState(env, userId).flushed();
+}
+
 /** `me` or the caller's own id; any other user's id is answered like an unknown one. */
 export function ownUserId(principalUserId: string, param: string): string {
   if (param === "me" || param === principalUserId) return principalUserId;

@@ -8,7 +8,7 @@ import { portraitSvg } from "../pets/portrait";
 import type { CardContent, Figure, Theme } from "./card-content";
 import { BRAND } from "./card-content";
 import type { Likeness } from "./snapshot";
-import { ellipsize, fitText, textWidth } from "./text-fit";
+import { drawableText, ellipsize, fitText, textWidth } from "./text-fit";
 
 export const CARD_WIDTH = 1200;
 export const CARD_HEIGHT = 630;
@@ -28,8 +28,15 @@ const MEDALS = {
   gold: { light: "#fde68a", dark: "#d97706" },
 } as const;
 
-/** Text for SVG: markup characters escaped. */
-export const escapeXml = (text: string) => text.replace(/[&<>"']/g, (ch) => `&#${ch.codePointAt(0)};`);
+/**
+ * Characters XML 1.0 forbids (controls but tab and line breaks, lone surrogates, U+FFFE/U+FFFF): one of
+ * them makes resvg refuse the whole SVG, so they are dropped whatever the caller did before.
+ */
+const NOT_XML = /[^\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]/gu;
+
+/** Text for SVG: characters XML cannot hold dropped, markup characters escaped. */
+export const escapeXml = (text: string) =>
+  text.replace(NOT_XML, "").replace(/[&<>"']/g, (ch) => `&#${ch.codePointAt(0)};`);
 
 const n = (value: number) => (Math.round(value * 10) / 10).toString();
 
@@ -178,10 +185,14 @@ export function cardSvg(content: CardContent): string {
     const x = CARD_WIDTH - PAD - SMALL_CREATURE;
     const y = CARD_HEIGHT - 52 - SMALL_CREATURE - 34;
     parts.push(creature(content.creature, x, y, SMALL_CREATURE));
-    const name = ellipsize(content.creature.name, SMALL_CREATURE + 40, { size: 22, weight: "bold" });
-    parts.push(
-      text(name, x + SMALL_CREATURE / 2, CARD_HEIGHT - 40, { size: 22, bold: true, anchor: "middle" }),
-    );
+    // The person's words: only what the fonts draw (a name of emoji or controls draws no name at all).
+    const drawable = drawableText(content.creature.name);
+    if (drawable) {
+      const name = ellipsize(drawable, SMALL_CREATURE + 40, { size: 22, weight: "bold" });
+      parts.push(
+        text(name, x + SMALL_CREATURE / 2, CARD_HEIGHT - 40, { size: 22, bold: true, anchor: "middle" }),
+      );
+    }
     textRight = x - 40;
   }
   const maxWidth = textRight - PAD;

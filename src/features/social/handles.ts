@@ -102,6 +102,21 @@ export const RESERVED_HANDLES: ReadonlySet<string> = new Set([
   "event_types",
 ]);
 
+/**
+ * Beginnings that speak for the platform whatever follows (proxy_official, officialsupport …). Kept to
+ * the brand and the claim of being official: a longer list would refuse ordinary names.
+ */
+export const RESERVED_PREFIXES: readonly string[] = ["proxy", "official"];
+
+/**
+ * Whether a handle's key passes for a reserved word: the word itself, the word with digits or
+ * underscores around it (admin_, _admin, support1, help_2024), or anything starting with the brand.
+ */
+export function isReserved(key: string): boolean {
+  const core = key.replace(/^_+/, "").replace(/[\d_]+$/, "");
+  return RESERVED_HANDLES.has(core) || RESERVED_PREFIXES.some((prefix) => core.startsWith(prefix));
+}
+
 export type HandleCheck = { ok: true; key: string } | { ok: false; reserved: boolean; message: string };
 
 /** Whether `handle` may be taken (by someone, if nobody holds it yet), and its unique key. */
@@ -114,7 +129,7 @@ export function checkHandle(handle: string): HandleCheck {
     };
   }
   const key = handle.toLowerCase();
-  if (RESERVED_HANDLES.has(key)) {
+  if (isReserved(key)) {
     return { ok: false, reserved: true, message: `"${handle}" is reserved; pick another handle` };
   }
   return { ok: true, key };

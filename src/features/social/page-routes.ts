@@ -6,12 +6,25 @@
  * `/s/{code}.png` and `/s/{code}` are one path segment to Hono's router (a parameter takes the whole
  * segment), so each card route is registered first and hands anything not ending in `.png` on to its
  * page route.
+ *
+ * Every answer that exists carries its ETag and `Cache-Control: public, no-cache`, 304s included: a
+ * cache asks again each time, and the answer is one D1 read, then a 304 (or the card from the edge
+ * cache). A HEAD of a card answers its headers without drawing it.
  */
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { type AppEnv, type AppRouteHandler, createRouter } from "../../lib/create-app";
 import { ApiError, notFound, problemResponse } from "../../lib/errors";
-import { cardPng, etagOf, notModified, publicCacheHeaders, shareCardEtag } from "./card-cache";
+import {
+  type CardSource,
+  cardPng,
+  etagOf,
+  etagOfBody,
+  notModified,
+  publicCacheHeaders,
+  shareCardEtag,
+} from "./card-cache";
+import type { CardContent } from "./card-content";
 import { cardContent } from "./card-content";
 import { normalisedCode } from "./codes";
 import { notFoundPage, pagePolicy } from "./html";
@@ -30,7 +43,9 @@ const pathParameter = (name: string, description: string) => [
 ];
 
 const pngResponse = {
-  description: "The card: a 1200×630 PNG (ETag; If-None-Match gives a 304)",
+  description:
+    "The card: a 1200×630 PNG. Cache-Control: public, no-cache with a strong ETag (If-None-Match gives a 304); " +
+    "Cross-Origin-Resource-Policy: cross-origin, so other sites and link previews may embed it.",
   content: { "image/png": { schema: z.string().openapi({ format: "binary" }) } },
 };
 const htmlResponse = (description: string) => ({
@@ -44,8 +59,9 @@ export const shareCardRoute = createRoute({
   tags,
   summary: "A share's card: a 1200×630 PNG, drawn at the edge and cached",
   description:
-    "No credential. The same share always gives the same bytes and ETag (If-None-Match → 304). A revoked or " +
-    "unknown code is 404 at once.",
+    "No credential. The same share always gives the same bytes and ETag. Cache-Control: public, no-cache: " +
+    "caches ask again each time (If-None-Match → 304), so a revoked or unknown code is 404 at once, for them " +
+    "too. Drawn once, then kept in the edge cache; a HEAD answers the headers without drawing.",
   middleware: [primaryReads] as const,
   parameters: pathParameter("code", "The share's code"),
   responses: {
@@ -61,7 +77,8 @@ export const sharePageRoute = createRoute({
   tags,
   summary: "A share's public page: Open Graph and Twitter card tags, the card, share links",
   description:
-    "No credential; HTML for people and link previews. A revoked or unknown code is a 404 page (HTML) at once.",
+    "No credential; HTML for people and link previews. The ETag is the hash of the HTML; Cache-Control: " +
+    "public, no-cache (If-None-Match → 304). A revoked or unknown code is a 404 page (HTML) at once.",
   middleware: [primaryReads] as const,
   parameters: pathParameter("code", "The share's code"),
   responses: {
@@ -76,7 +93,9 @@ export const profileCardRoute = createRoute({
   path: "/u/{handle}.png",
   tags,
   summary: "A public profile's card: a 1200×630 PNG of what it showcases",
-  description: "No credential. ETag; If-None-Match → 304. A hidden or unknown handle is 404.",
+  description:
+    "No credential. Cache-Control: public, no-cache with a strong ETag (If-None-Match → 304). A hidden or " +
+    "unknown handle is 404 at once; a HEAD answers the headers without drawing.",
   middleware: [primaryReads] as const,
   parameters: pathParameter("handle", "The profile's handle, in any case"),
   responses: {
@@ -91,7 +110,9 @@ export const profilePageRoute = createRoute({
   path: "/u/{handle}",
   tags,
   summary: "A public profile page: its showcase, the creature drawn inline, Open Graph tags",
-  description: "No credential; HTML. A hidden or unknown handle is a 404 page (HTML).",
+  description:
+    "No credential; HTML. The ETag is the hash of the HTML; Cache-Control: public, no-cache (If-None-Match → " +
+    "304). A hidden or unknown handle is a 404 page (HTML) at once.",
   middleware: [primaryReads] as const,
   parameters: pathParameter("handle", "The profile's handle, in any case"),
   responses: {
@@ -101,18 +122,38 @@ export const profilePageRoute = createRoute({
   },
 });
 
+/**
+ * The paths of the cards, the only answers other sites may embed (Cross-Origin-Resource-Policy:
+ * cross-origin); everything else keeps same-origin.
+ */
+export const isCardPath = (path: string) => /^\/[su]\/[^/]+\.png$/.test(path);
+
 /** The segment a route's `{name}.png` parameter read, without `.png`; null for a segment without it. */
 function pngSegment(c: Context<AppEnv>, name: string): string | null {
   const segment = c.req.param(`${name}.png`) ?? "";
   return segment.endsWith(PNG) ? segment.slice(0, -PNG.length) : null;
 }
 
-function pngBody(c: Context<AppEnv>, png: Uint8Array<ArrayBuffer>, hit: boolean) {
+/**
+ * A card at `etag`: a 304 when the client holds it, its headers alone for a HEAD (nothing drawn), else
+ * the PNG from the edge cache or drawn now.
+ */
+async function cardAnswer(c: Context<AppEnv>, path: string, etag: string, content: () => CardContent) {
+  publicCacheHeaders(c, etag);
+  if (notModified(c.req.header("if-none-match"), etag)) return c.body(null, 304);
   c.header("Content-Type", "image/png");
-  // Link previews and other sites may embed the card (the default policy would block that).
-  c.header("Cross-Origin-Resource-Policy", "cross-origin");
-  c.header("X-Card-Cache", hit ? "hit" : "miss");
+  if (c.req.method === "HEAD") return c.body(null, 200);
+  const { png, source } = await cardPng(c, path, etag, content);
+  c.header("X-Card-Cache", source satisfies CardSource);
   return c.body(png, 200);
+}
+
+/** A page: its ETag is the hash of its HTML, so it changes whenever the bytes do. */
+async function pageAnswer(c: Context<AppEnv>, html: string) {
+  const etag = await etagOfBody(html);
+  publicCacheHeaders(c, etag);
+  if (notModified(c.req.header("if-none-match"), etag)) return c.body(null, 304);
+  return htmlBody(c, html, 200);
 }
 
 function htmlBody(c: Context<AppEnv>, html: string, status: 200 | 404) {
@@ -131,10 +172,7 @@ const shareCardHandler: AppRouteHandler<typeof shareCardRoute> = async (c, next)
   const share = code ? await liveShare(c.var.db, code) : undefined;
   if (!code || !share) throw notFound("Share");
   const etag = await shareCardEtag(share.snapshot);
-  publicCacheHeaders(c, etag);
-  if (notModified(c.req.header("if-none-match"), etag)) return c.body(null, 304);
-  const { png, hit } = await cardPng(c, `/s/${code}.png`, etag, () => cardContent(share.snapshot));
-  return pngBody(c, png, hit);
+  return cardAnswer(c, `/s/${code}.png`, etag, () => cardContent(share.snapshot));
 };
 
 const sharePageHandler: AppRouteHandler<typeof sharePageRoute> = async (c) => {
@@ -147,11 +185,7 @@ const sharePageHandler: AppRouteHandler<typeof sharePageRoute> = async (c) => {
       404,
     );
   }
-  const url = shareUrl(c.env.API_BASE_URL, code);
-  const etag = await etagOf("share-page", { url, snapshot: share.snapshot });
-  publicCacheHeaders(c, etag);
-  if (notModified(c.req.header("if-none-match"), etag)) return c.body(null, 304);
-  return htmlBody(c, sharePage(share.snapshot, url), 200);
+  return pageAnswer(c, sharePage(share.snapshot, shareUrl(c.env.API_BASE_URL, code)));
 };
 
 /** The profile's view, or undefined for a hidden or unknown handle. */
@@ -173,11 +207,8 @@ const profileCardHandler: AppRouteHandler<typeof profileCardRoute> = async (c, n
   const view = await viewOrNone(c, handle);
   if (!view) throw notFound("Profile");
   const etag = await etagOf("profile-card", view);
-  publicCacheHeaders(c, etag);
-  if (notModified(c.req.header("if-none-match"), etag)) return c.body(null, 304);
-  const key = `/u/${view.dto.handle.toLowerCase()}.png`;
-  const { png, hit } = await cardPng(c, key, etag, () => profileCard(view.dto, view.creature));
-  return pngBody(c, png, hit);
+  const path = `/u/${view.dto.handle.toLowerCase()}.png`;
+  return cardAnswer(c, path, etag, () => profileCard(view.dto, view.creature));
 };
 
 const profilePageHandler: AppRouteHandler<typeof profilePageRoute> = async (c) => {
@@ -185,10 +216,7 @@ const profilePageHandler: AppRouteHandler<typeof profilePageRoute> = async (c) =
   if (!view) {
     return htmlBody(c, notFoundPage("No profile here", "This profile does not exist or is not public."), 404);
   }
-  const etag = await etagOf("profile-page", view);
-  publicCacheHeaders(c, etag);
-  if (notModified(c.req.header("if-none-match"), etag)) return c.body(null, 304);
-  return htmlBody(c, profilePage(view.dto, view.creature), 200);
+  return pageAnswer(c, profilePage(view.dto, view.creature));
 };
 
 /** Mounted at the root. */

@@ -13,10 +13,23 @@ import { type PublicStanding, publicStandingIn } from "../gamification/public-st
 import { likenessIn } from "../pets/likeness";
 import type { TaskDto } from "../tasks/schemas";
 import { taskByIdQuery, toTaskDto } from "../tasks/statements";
-import { checkHandle } from "./handles";
-import { type ProfileRow, profileOfUser, publicProfileByHandle, upsertProfile } from "./queries";
+import { checkHandle, HANDLE_PATTERN } from "./handles";
+import {
+  type ProfileRow,
+  profileOfUser,
+  publicProfileByHandle,
+  releasedByOtherSince,
+  upsertProfile,
+} from "./queries";
 import type { PublicProfileDto, PutProfileInput, ShowcaseItem, SocialProfileDto } from "./schemas";
 import type { Likeness } from "./snapshot";
+
+/**
+ * How long a handle someone let go of stays theirs to take back before anyone else may take it: long
+ * enough that old links and mentions stop pointing at a stranger in the meantime.
+ */
+export const HANDLE_COOLDOWN_DAYS = 30;
+const DAY_MS = 86_400_000;
 
 export const profileUrl = (baseUrl: string, handle: string) => `${baseUrl.replace(/\/+$/, "")}/u/${handle}`;
 
@@ -57,19 +70,35 @@ function repeatedItems(showcase: readonly ShowcaseChoice[]): FieldError[] {
   return errors;
 }
 
-/** The showcased tasks that are not the user's (another user's id reads like a missing one). */
-async function foreignTasks(db: Database, userId: string, showcase: readonly ShowcaseChoice[]) {
+/**
+ * What a PUT must check in D1, in one round trip: whether someone else let go of the handle within
+ * the cooldown, and which showcased tasks are not the user's (another user's id reads like a missing
+ * one).
+ */
+async function checksInD1(
+  db: Database,
+  userId: string,
+  handleKey: string,
+  showcase: readonly ShowcaseChoice[],
+  now: number,
+) {
   const named = showcase.flatMap((item, i) => (item.kind === "task" ? [{ i, id: item.task_id }] : []));
-  if (named.length === 0) return [];
   const batch = new D1Batch();
+  const since = nowIso(now - HANDLE_COOLDOWN_DAYS * DAY_MS);
+  const released = batch.add(releasedByOtherSince(db, handleKey, userId, since));
   const reads = named.map(({ id }) => batch.add(taskByIdQuery(db, userId, id)));
   const results = await batch.run(db);
-  return named.flatMap(({ i }, n) =>
+  const foreign: FieldError[] = named.flatMap(({ i }, n) =>
     reads[n]?.(results)[0]
       ? []
       : [{ field: `showcase.${i}.task_id`, message: "No task of yours has this id" }],
   );
+  return { cooling: released(results).length > 0, foreign };
 }
+
+/** One answer for every handle someone else has: it says nothing of who, or whether they show it. */
+const handleTaken = (handle: string) =>
+  conflict("handle_taken", `The handle "${handle}" is taken; pick another.`);
 
 /** Creates or replaces the caller's profile: 409 when another profile holds the handle in any case. */
 export async function putProfile(
@@ -81,18 +110,20 @@ export async function putProfile(
   const check = checkHandle(input.handle);
   if (!check.ok) throw validationFailed([{ field: "handle", message: check.message }]);
   const showcase: ShowcaseChoice[] = input.showcase ?? [];
-  const errors = [...repeatedItems(showcase), ...(await foreignTasks(db, userId, showcase))];
+  const now = Date.now();
+  const { cooling, foreign } = await checksInD1(db, userId, check.key, showcase, now);
+  const errors = [...repeatedItems(showcase), ...foreign];
   if (errors.length > 0) throw validationFailed(errors);
+  if (cooling) throw handleTaken(input.handle);
   try {
     const row = await upsertProfile(
       db,
       { userId, handle: input.handle, handleKey: check.key, isPublic: input.public ?? false, showcase },
-      nowIso(),
+      nowIso(now),
     );
     return toProfileDto(baseUrl, row);
   } catch (error) {
-    if (isUniqueViolation(error))
-      throw conflict("handle_taken", `The handle "${input.handle}" is taken; pick another.`);
+    if (isUniqueViolation(error)) throw handleTaken(input.handle);
     throw error;
   }
 }
@@ -154,6 +185,9 @@ export interface PublicView {
 
 /** The public profile with this handle (any case); 404 when there is none or it is hidden. */
 export async function publicView(db: Database, baseUrl: string, handle: string, now = Date.now()) {
+  // What no handle can be is not looked up: junk never reaches the primary, and a look-alike that
+  // lower-cases to a handle (the Kelvin sign "\u212A" becomes "k") is not that handle.
+  if (!HANDLE_PATTERN.test(handle)) throw notFound("Profile");
   const profile = await publicProfileByHandle(db, handle);
   if (!profile) throw notFound("Profile");
   const batch = new D1Batch();

@@ -1,5 +1,5 @@
 /** The D1 reads and writes of shares and profiles. */
-import { and, desc, eq, lt } from "drizzle-orm";
+import { and, desc, eq, gt, lt, ne, sql } from "drizzle-orm";
 import type { Database } from "../../db";
 import { type ShowcaseChoice, socialProfiles, socialShares } from "../../db/schema";
 import { rowsToFetch } from "../../lib/pagination";
@@ -48,8 +48,23 @@ export function publicProfileByHandle(db: Database, handle: string) {
     .get();
 }
 
+/** Another profile let go of this handle key after `sinceIso`: it is still kept for its old holder. */
+export function releasedByOtherSince(db: Database, handleKey: string, userId: string, sinceIso: string) {
+  return db
+    .select({ userId: socialProfiles.userId })
+    .from(socialProfiles)
+    .where(
+      and(
+        eq(socialProfiles.releasedHandleKey, handleKey),
+        ne(socialProfiles.userId, userId),
+        gt(socialProfiles.releasedAt, sinceIso),
+      ),
+    )
+    .limit(1);
+}
+
 /**
- * Creates or replaces the user's profile. A handle some other profile holds (in any case) fails on
+ * Creates or replaces the user's profile; a handle changed for another is remembered as released now. A handle some other profile holds (in any case) fails on
  * the unique index, so two people racing for one handle cannot both win.
  */
 export function upsertProfile(
@@ -67,6 +82,8 @@ export function upsertProfile(
         handleKey: row.handleKey,
         isPublic: row.isPublic,
         showcase: row.showcase,
+        releasedHandleKey: sql`CASE WHEN ${socialProfiles.handleKey} <> excluded.handle_key THEN ${socialProfiles.handleKey} ELSE ${socialProfiles.releasedHandleKey} END`,
+        releasedAt: sql`CASE WHEN ${socialProfiles.handleKey} <> excluded.handle_key THEN ${now} ELSE ${socialProfiles.releasedAt} END`,
         updatedAt: now,
       },
     })

@@ -6,6 +6,7 @@ import { BEARER_SECURITY, errorResponses, jsonBody, jsonResponse, pageResponse }
 import { pageAfter, withNextLink } from "../../lib/pagination";
 import { requireAuth } from "../../middleware/auth";
 import { usePrimarySession } from "../../middleware/database";
+import { petRecordSettled } from "../pets/service";
 import { forgetShareCard } from "./card-cache";
 import { ownProfile, publicView, putProfile } from "./profile-service";
 import {
@@ -94,8 +95,10 @@ export const putProfileRoute = createRoute({
   summary: "Set your handle, whether your profile is public, and what it showcases",
   description:
     "Off by default: `public` must be true for /u/{handle} to answer. Handles are 3–30 letters, digits or " +
-    "underscores, unique whatever their case (409 when taken); reserved words (admin, support, me, api …) " +
-    `are refused with 422. The showcase lists at most ${MAX_SHOWCASE_ITEMS} items, each kind once; a task ` +
+    "underscores, unique whatever their case (409 when taken, hidden profiles included, or let go of by " +
+    "someone else within 30 days); reserved words (admin, support, me, api …, also with digits or " +
+    "underscores around them, and anything starting with proxy or official) are refused with 422. A handle " +
+    `you change is kept for you 30 days. The showcase lists at most ${MAX_SHOWCASE_ITEMS} items, each kind once; a task ` +
     "item names one of your tasks (422 naming the field otherwise) and is the only way a task's title is shown.",
   security: BEARER_SECURITY,
   middleware: write,
@@ -122,7 +125,9 @@ export const publicProfileRoute = createRoute({
 const createShareHandler: AppRouteHandler<typeof createShareRoute> = async (c) => {
   const input = c.req.valid("json");
   const result = await idempotently(c, "social.share", input, (idem) =>
-    createShare(c.var.db, c.env.API_BASE_URL, c.var.principal.userId, input, idem),
+    createShare(c.var.db, c.env.API_BASE_URL, c.var.principal.userId, input, idem, () =>
+      petRecordSettled(c.env, c.var.principal.userId),
+    ),
   );
   return c.json(result.body, 201);
 };

@@ -18,7 +18,7 @@ import { shareWords } from "./card-content";
 import { withFreshCode } from "./codes";
 import { deleteShare, insertShare, type ShareRow, shareByCode, sharesOf } from "./queries";
 import type { CreateShareInput, ShareDto } from "./schemas";
-import { SNAPSHOT_VERSION, type Snapshot, SnapshotSchema } from "./snapshot";
+import { type Likeness, SNAPSHOT_VERSION, type Snapshot, SnapshotSchema } from "./snapshot";
 
 const NEEDS_REF: ReadonlySet<ShareKind> = new Set(["achievement", "task"]);
 
@@ -57,17 +57,30 @@ function checkRef(input: CreateShareInput): void {
   }
 }
 
+/** The user's creature as D1 records it now. */
+async function likenessOf(db: Database, userId: string, now: number): Promise<Likeness | null> {
+  const batch = new D1Batch();
+  const likeness = likenessIn(batch, db, userId, now);
+  return likeness(await batch.run(db));
+}
+
 /**
  * The moment to keep, read in one round trip: the standing, the creature and (for a task share) the
  * task. A refusal is answered, not thrown, so a retry with the same Idempotency-Key still replays the
  * first answer after the moment has passed.
+ *
+ * The creature is frozen with the share, and its D1 record follows its object's answers a moment late:
+ * so the object's writes are waited for before it is read. For a creature share that comes first; for
+ * the others (the creature drawn small) only when there is a creature, then read again.
  */
 async function takeSnapshot(
   db: Database,
   userId: string,
   input: CreateShareInput,
   now: number,
+  petSettled: () => Promise<void>,
 ): Promise<Snapshot | ApiError> {
+  if (input.kind === "creature") await petSettled();
   const batch = new D1Batch();
   const standingOf = publicStandingIn(batch, db, userId, now);
   const creatureOf = likenessIn(batch, db, userId, now);
@@ -77,7 +90,11 @@ async function takeSnapshot(
       : undefined;
   const results = await batch.run(db);
   const standing = standingOf(results);
-  const creature = creatureOf(results);
+  let creature = creatureOf(results);
+  if (creature && input.kind !== "creature") {
+    await petSettled();
+    creature = await likenessOf(db, userId, now);
+  }
   const common = { v: SNAPSHOT_VERSION, creature } as const;
   switch (input.kind) {
     case "level":
@@ -129,13 +146,17 @@ async function takeSnapshot(
   }
 }
 
-/** Shares a moment: 201 with its link, card and words. Retry-safe with an Idempotency-Key. */
+/**
+ * Shares a moment: 201 with its link, card and words. Retry-safe with an Idempotency-Key. `petSettled`
+ * resolves once the pet's D1 record holds every change its object answered (pets' petRecordSettled).
+ */
 export function createShare(
   db: Database,
   baseUrl: string,
   userId: string,
   input: CreateShareInput,
   idempotency: IdempotencyContext | undefined,
+  petSettled: () => Promise<void>,
 ): Promise<WriteOutcome<ShareDto, never>> {
   checkRef(input);
   const now = Date.now();
@@ -159,7 +180,7 @@ export function createShare(
         batch.add(insertShare(db, row));
         return { status: 201, batch, body: toShareDto(baseUrl, row) };
       },
-      () => takeSnapshot(db, userId, input, now),
+      () => takeSnapshot(db, userId, input, now, petSettled),
     ),
   );
 }

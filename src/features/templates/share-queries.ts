@@ -110,6 +110,15 @@ export function deleteSharesStatements(db: Database, templateIds: SQLWrapper) {
   ];
 }
 
+/**
+ * Forgets a person as an importer (their account is being deleted): their records go. The templates
+ * they imported keep counting them — a use count is a number, not a record of the person (README:
+ * Templates by code).
+ */
+export function forgetImporterStatements(db: Database, userId: string) {
+  return [db.delete(templateShareUses).where(eq(templateShareUses.userId, userId))] as const;
+}
+
 /** The popular list's keyset cursor: uses, times applied, created_at, then the id for ties. */
 export const POPULAR_CURSOR_PATTERN = /^\d{1,12} \d{1,12} [0-9TZ:.+-]{1,40} [A-Za-z0-9_.:-]{1,64}$/;
 

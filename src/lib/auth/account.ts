@@ -1,4 +1,4 @@
-import { eq, inArray, sql } from "drizzle-orm";
+import { and, eq, inArray, isNull, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Database } from "../../db";
 import { users } from "../../db/schema";
@@ -6,30 +6,38 @@ import { abortIf } from "../batch";
 import { chunkList } from "../chunk";
 
 /**
- * Whether an account still exists. A deleted account's rows are all gone in one batch, so anything
- * that writes on a user's behalf after the request that named them — a login's access token still
- * within its 15 minutes, a queued event, a live object's outbox, a training — asks this, or puts
+ * Whether an account still exists: its row is there and its deletion has not begun (`deleting_at`;
+ * from that moment the account is gone to everyone, though its rows go over the following moments).
+ * Anything that writes on a user's behalf after the request that named them — a login's access token
+ * still within its 15 minutes, a queued event, a live object's outbox, a training — asks this, or puts
  * `abortIfAccountGone` in its own batch, so that nothing of the person is ever written again.
  */
 export async function accountExists(db: Database, userId: string): Promise<boolean> {
   return (await accountLookup(db, userId).get()) !== undefined;
 }
 
-/** The one-row read behind `accountExists` (tests tell it apart from a route's own reads). */
+/** The one-row read behind `accountExists` (tests recognise it by its SQL). */
 export const accountLookup = (db: Database, userId: string) =>
-  db.select({ id: users.id }).from(users).where(eq(users.id, userId)).limit(1);
+  db
+    .select({ id: users.id })
+    .from(users)
+    .where(and(eq(users.id, userId), isNull(users.deletingAt)))
+    .limit(1);
 
 /** Which of these accounts still exist (for a consumer's delivery: a few users at a time). */
 export function existingAccountsQuery(db: Database, userIds: readonly string[]) {
   return db
     .select({ id: users.id })
     .from(users)
-    .where(inArray(users.id, userIds.length > 0 ? [...userIds] : [""]));
+    .where(and(inArray(users.id, userIds.length > 0 ? [...userIds] : [""]), isNull(users.deletingAt)));
 }
 
 /** `abortIfAccountGone` for one account: one statement. */
 export function abortIfAccountGoneOne(db: Database, userId: string): BatchItem<"sqlite"> {
-  return abortIf(db, sql`NOT EXISTS (SELECT 1 FROM ${users} WHERE ${users.id} = ${userId})`);
+  return abortIf(
+    db,
+    sql`NOT EXISTS (SELECT 1 FROM ${users} WHERE ${users.id} = ${userId} AND ${users.deletingAt} IS NULL)`,
+  );
 }
 
 /**
@@ -45,7 +53,24 @@ export function abortIfAccountGone(db: Database, userIds: readonly string[]): Ba
       sql`(SELECT count(*) FROM ${users} WHERE ${users.id} IN (${sql.join(
         ids.map((id) => sql`${id}`),
         sql`, `,
-      )})) < ${ids.length}`,
+      )}) AND ${users.deletingAt} IS NULL) < ${ids.length}`,
     ),
   );
 }
+
+/** How many gone accounts an isolate remembers (ids of 36 characters: well under a megabyte). */
+const GONE_REMEMBERED = 10_000;
+const gone = new Set<string>();
+
+/**
+ * Accounts this isolate has seen gone. Gone is for ever (a deletion is never undone, ids are never
+ * reused), so a later request with the same token is refused before it runs anything: a deleted
+ * account's token hammering the API costs one lookup per isolate, not one route (and sweep) each.
+ */
+export const goneAccounts = {
+  has: (userId: string) => gone.has(userId),
+  add(userId: string) {
+    if (gone.size >= GONE_REMEMBERED) gone.clear();
+    gone.add(userId);
+  },
+};

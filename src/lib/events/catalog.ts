@@ -10,6 +10,7 @@ import { z } from "@hono/zod-openapi";
 import { ENERGY_SCALE } from "../../db/schema/analytics";
 import { ASSIGNMENT_ROLES, ASSIGNMENT_STATUSES } from "../../db/schema/delegation";
 import { END_REASONS, SESSION_KINDS } from "../../db/schema/focus";
+import { IMPORT_MODES, IMPORT_SOURCES } from "../../db/schema/imports";
 import { PET_SPECIES } from "../../db/schema/pets";
 import { DELEGATION_MODES, LEAF_TYPES, TASK_PRIORITIES, TASK_SOURCES } from "../../db/schema/tasks";
 
@@ -220,11 +221,22 @@ export const EVENT_CATALOG = {
       "event for the whole file, not a task.created per task: old work is not today's activity and earns no XP.",
     z.object({
       import_id: id,
-      source: z.string().describe("The app the file came from: todoist, ticktick, trello or csv"),
-      mode: z.enum(["merge", "replace"]),
+      source: z.enum(IMPORT_SOURCES).describe("The app the file came from"),
+      mode: z.enum(IMPORT_MODES),
       created: count.describe("Tasks created"),
       skipped_duplicates: count.describe("Items skipped because the account had them (merge)"),
-      replaced: count.describe("Earlier tasks deleted (replace)"),
+      replaced: count.describe(
+        "Earlier tasks deleted (replace): every task live before the import. No task.deleted is sent for them",
+      ),
+      replaced_task_ids: z
+        .array(id)
+        .max(1000)
+        .describe("The deleted tasks' ids, the first 1,000 by id (empty for a merge)"),
+      replaced_task_ids_truncated: z
+        .boolean()
+        .describe(
+          "True when more tasks were deleted than listed: treat every task you knew of before as deleted",
+        ),
       steps: count.describe("Micro-steps created"),
     }),
   ),

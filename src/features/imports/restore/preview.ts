@@ -204,6 +204,7 @@ export async function scanRestore(
       first_items: found.first,
       problems: [],
       duplicates: duplicates.listed,
+      truncated: false,
     },
   };
 }

@@ -169,6 +169,8 @@ export async function previewRestore(
     preview: scan.preview,
     itemsTotal: scan.rows,
     itemsDone: 0,
+    partItems: null,
+    resends: 0,
     result: null,
     error: null,
     createdAt: nowIso(now),

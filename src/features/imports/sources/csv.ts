@@ -25,41 +25,40 @@ export function guessDelimiter(firstLine: string): Delimiter {
   return best;
 }
 
-/** Text up to its first line break outside quotes (or all of it). */
-function firstLineOf(text: string): string | null {
-  let quoted = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text[i];
-    if (c === '"') quoted = !quoted;
-    else if (!quoted && (c === "\n" || c === "\r")) return text.slice(0, i);
-  }
-  return null;
-}
-
-/** Pieces of text, with the first ones held back until the first line is known (to guess the delimiter). */
+/**
+ * Pieces of text, with the first ones held back until the first line is known (to guess the delimiter).
+ * The held text is scanned once, piece by piece, where the last scan stopped (quotes included): a first
+ * line of megabytes arriving in small pieces costs its length, not its square.
+ */
 async function* withFirstLine(
   text: AsyncIterable<string>,
   onFirstLine: (line: string) => void,
 ): AsyncGenerator<string> {
-  let held = "";
+  const held: string[] = [];
+  let quoted = false;
   let known = false;
   for await (const piece of text) {
     if (known) {
       yield piece;
       continue;
     }
-    held += piece;
-    const line = firstLineOf(held);
-    if (line !== null) {
-      known = true;
-      onFirstLine(line);
-      yield held;
-      held = "";
+    held.push(piece);
+    for (let i = 0; i < piece.length; i++) {
+      const c = piece[i];
+      if (c === '"') quoted = !quoted;
+      else if (!quoted && (c === "\n" || c === "\r")) {
+        known = true;
+        const all = held.join("");
+        onFirstLine(all.slice(0, all.length - piece.length + i));
+        yield all;
+        break;
+      }
     }
   }
   if (!known) {
-    onFirstLine(held);
-    if (held) yield held;
+    const all = held.join("");
+    onFirstLine(all);
+    if (all) yield all;
   }
 }
 

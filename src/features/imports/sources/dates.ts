@@ -1,5 +1,6 @@
 import * as chrono from "chrono-node";
 import { isValidTimeZone, localParts, timeZoneOffsetMinutes, zonedTimeToUtc } from "../../../lib/time";
+import { quote } from "./fields";
 
 /** A due date without a time is due at the end of that day, where the user lives (as calendar imports do). */
 const END_OF_DAY = { hour: 23, minute: 59 };
@@ -7,8 +8,11 @@ const END_OF_DAY = { hour: 23, minute: 59 };
 const MIN_YEAR = 1970;
 const MAX_YEAR = 2200;
 
+/** ISO-8601 dates, and what spreadsheets write for them: "2025-3-14", "2025-03-14 9:30" (padded before use). */
 const ISO =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?\s*(Z|[+-]\d{2}:?\d{2})?)?$/i;
+  /^(\d{4})-(\d{1,2})-(\d{1,2})(?:[T ](\d{1,2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?\s*(Z|[+-]\d{2}:?\d{2})?)?$/i;
+
+const pad = (digits: string) => digits.padStart(2, "0");
 
 const sane = (date: Date) =>
   Number.isFinite(date.getTime()) && date.getUTCFullYear() >= MIN_YEAR && date.getUTCFullYear() <= MAX_YEAR;
@@ -17,7 +21,10 @@ const sane = (date: Date) =>
 export function parseIsoDue(text: string, zone: string): string | null {
   const m = ISO.exec(text.trim());
   if (!m) return null;
-  const [, y, mo, d, h, mi, s, offset] = m;
+  const [, y, month2, day2, hour2, mi, s, offset] = m;
+  const mo = pad(month2 as string);
+  const d = pad(day2 as string);
+  const h = hour2 === undefined ? undefined : pad(hour2);
   const year = Number(y);
   const month = Number(mo);
   const day = Number(d);
@@ -110,10 +117,62 @@ export function parseWordsDue(text: string, zone: string, now: number, language 
 /** What starts like an ISO date is read as one: "2025-13-01" is a mistake, not words to guess at. */
 const ISO_LIKE = /^\s*\d{4}-\d{1,2}-\d{1,2}/;
 
+/** The longest cell read as a date: past it, a cell is prose, and chrono's patterns would take their time over it. */
+export const MAX_DATE_TEXT = 200;
+
 /** ISO first, then words: the due date a cell names, or null. */
 export function parseDue(text: string, zone: string, now: number, language = "en"): string | null {
+  if (text.length > MAX_DATE_TEXT) return null;
   if (ISO_LIKE.test(text)) return parseIsoDue(text, zone);
   return parseWordsDue(text, zone, now, language);
+}
+
+/** Distinct dates one file's parser remembers (a file says "tomorrow" or "2025-06-01" thousands of times). */
+const DUE_CACHE_ENTRIES = 10_000;
+/**
+ * Different dates in words one file may have read (about a quarter of a millisecond each in chrono):
+ * the bound that keeps a preview of the largest file within its CPU, whatever it holds. ISO dates
+ * are cheap and not counted.
+ */
+export const MAX_WORDED_DATES = 20_000;
+
+export interface DueParser {
+  /** `parseDue` at the file's now; null also when the file used up its dates in words (see `skipped`). */
+  parse(text: string, zone: string, language?: string): string | null;
+  /** True when the last `parse` read nothing because MAX_WORDED_DATES different dates in words were read. */
+  readonly skipped: boolean;
+}
+
+/**
+ * `parseDue` for one file, read at one `now`, remembering what each (text, zone, language) gave: words
+ * go through chrono, and exports repeat the same few dates.
+ */
+export function dueParser(now: number, maxWorded = MAX_WORDED_DATES): DueParser {
+  const seen = new Map<string, string | null>();
+  let worded = 0;
+  let skipped = false;
+  return {
+    get skipped() {
+      return skipped;
+    },
+    parse(text, zone, language = "en") {
+      skipped = false;
+      const key = `${zone}\u0000${language}\u0000${text}`;
+      const known = seen.get(key);
+      if (known !== undefined) return known;
+      const words = text.length <= MAX_DATE_TEXT && !ISO_LIKE.test(text);
+      if (words && worded >= maxWorded) {
+        skipped = true;
+        return null;
+      }
+      if (words) worded += 1;
+      const due = parseDue(text, zone, now, language);
+      // Bounded: a file of all-different dates keeps the latest ones, not all of them.
+      if (seen.size >= DUE_CACHE_ENTRIES) seen.clear();
+      seen.set(key, due);
+      return due;
+    },
+  };
 }
 
 /** An instant as exports write it ("2026-03-15T09:30:00+0000", "…Z", or epoch milliseconds), as ISO UTC. */
@@ -124,4 +183,12 @@ export function parseInstant(text: string, zone: string): string | null {
     return sane(date) ? date.toISOString() : null;
   }
   return parseIsoDue(trimmed, zone);
+}
+
+/** Why a date cell became no due date, as a problem says it. */
+export function unreadDate(text: string, skipped: boolean): string {
+  const cell = quote(text);
+  return skipped
+    ? `The file holds more than ${MAX_WORDED_DATES} different dates in words: ${cell} was not read (write dates as YYYY-MM-DD): imported without a due date.`
+    : `The date ${cell} could not be read: imported without a due date.`;
 }

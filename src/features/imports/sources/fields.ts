@@ -51,7 +51,8 @@ const PRIORITY_WORDS: Record<string, TaskPriority> = {
   p1: "critical",
   p2: "high",
   p3: "medium",
-  p4: "low",
+  // Todoist's p4 is its default, a task nobody prioritised: our default, not "low".
+  p4: "medium",
   "!": "medium",
   "!!": "high",
   "!!!": "critical",
@@ -116,6 +117,15 @@ export function blankItem(key: string, place: Place): DraftItem {
 }
 
 const clip = (text: string, max: number) => (text.length <= max ? text : `${text.slice(0, max - 1)}…`);
+
+/** The most of a cell a problem's message quotes: a hostile 3 MB cell must not become a 3 MB message. */
+export const MAX_QUOTED = 80;
+
+/** A cell as a message names it: on one line, cut to MAX_QUOTED characters. */
+export const short = (text: string) => clip(text.replace(/\s+/g, " ").trim(), MAX_QUOTED);
+
+/** A cell as a message quotes it: `short`, in double quotes. */
+export const quote = (text: string) => `"${short(text)}"`;
 
 export const problem = (place: Place, message: string, skipped = false): SourceEvent => ({
   kind: "problem",

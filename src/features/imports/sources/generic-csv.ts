@@ -10,10 +10,13 @@
  * - steps: one a line; "[x] " marks a done one.
  * - parent and depends_on name other rows: by their `id` when an id column is mapped (any row of the
  *   file), else by title (a row above). depends_on may name several, separated by commas or semicolons.
+ * - id names a row within this file only: it is not remembered as an app's id (`external_id` stays
+ *   null), since two unrelated spreadsheets both number their rows 1, 2, 3… Importing the same file
+ *   again is caught by the title, due date and state rule (duplicates.ts) instead.
  */
 import type { CsvRecord } from "./csv";
 import { isBlank, readCsv } from "./csv";
-import { parseDue } from "./dates";
+import { dueParser, unreadDate } from "./dates";
 import {
   blankItem,
   doneOfCell,
@@ -21,6 +24,7 @@ import {
   minutesOfCell,
   priorityOfWord,
   problem,
+  quote,
   tagsOfCell,
 } from "./fields";
 import { Columns, misshapen } from "./table";
@@ -51,7 +55,15 @@ const titleKey = (title: string) => title.replace(/\s+/g, " ").trim().toLowerCas
 function missingColumns(columns: Columns, mapping: CsvMapping): string[] {
   return Object.entries(mapping)
     .filter(([, column]) => column !== undefined && !columns.has(column))
-    .map(([field, column]) => `"${column}" (${field})`);
+    .map(([field, column]) => `${quote(column)} (${field})`);
+}
+
+/** The columns a refusal lists: the first few, each quoted (a header may be anything). */
+const MAX_LISTED_COLUMNS = 30;
+function columnList(columns: Columns): string {
+  const listed = columns.names.slice(0, MAX_LISTED_COLUMNS).map(quote).join(", ");
+  const more = columns.names.length - MAX_LISTED_COLUMNS;
+  return more > 0 ? `${listed} and ${more} more` : listed;
 }
 
 export const genericCsvSource: ImportSource = {
@@ -65,6 +77,7 @@ export const genericCsvSource: ImportSource = {
     const ids = new Set<string>();
     // With an id column, references may point anywhere: those never defined are reported at the end.
     const pendingRefs = new Map<string, Place[]>();
+    const dates = dueParser(context.now);
 
     const refer = (cell: string, place: Place, field: string): string | null => {
       const name = cell.trim();
@@ -85,7 +98,7 @@ export const genericCsvSource: ImportSource = {
         const missing = missingColumns(columns, mapping);
         if (missing.length > 0) {
           throw new SourceRefusal(
-            `The file has no column ${missing.join(", ")}. Its columns are: ${columns.names.map((n) => `"${n}"`).join(", ")}.`,
+            `The file has no column ${missing.join(", ")}. Its columns are: ${columnList(columns)}.`,
             { row: record.row, line: record.line, field: "mapping" },
           );
         }
@@ -96,7 +109,7 @@ export const genericCsvSource: ImportSource = {
     for (const [id, places] of pendingRefs) {
       if (ids.has(id)) continue;
       for (const place of places)
-        yield problem(place, `No row has the id "${id}": the reference is left out.`);
+        yield problem(place, `No row has the id ${quote(id)}: the reference is left out.`);
     }
 
     function* readRow(record: CsvRecord, columns: Columns, map: CsvMapping): Generator<SourceEvent> {
@@ -112,23 +125,22 @@ export const genericCsvSource: ImportSource = {
       };
       const id = cell("id").trim();
       if (byId && id && ids.has(id)) {
-        yield problem({ ...place, field: "id" }, `The id "${id}" appears twice: this row is skipped.`, true);
+        yield problem(
+          { ...place, field: "id" },
+          `The id ${quote(id)} appears twice: this row is skipped.`,
+          true,
+        );
         return;
       }
       const item = blankItem(byId && id ? `id:${id}` : `row:${record.row}`, place);
-      item.externalId = id || null;
       item.title = cell("title");
       item.description = cell("notes").trim() || null;
       item.tags = tagsOfCell(cell("tags"));
 
       const due = cell("due").trim();
       if (due) {
-        item.dueAt = parseDue(due, context.zone, context.now);
-        if (item.dueAt === null)
-          yield problem(
-            { ...place, field: "due" },
-            `The date "${due}" could not be read: imported without a due date.`,
-          );
+        item.dueAt = dates.parse(due, context.zone);
+        if (item.dueAt === null) yield problem({ ...place, field: "due" }, unreadDate(due, dates.skipped));
       }
       const priority = cell("priority").trim();
       if (priority) {
@@ -137,7 +149,7 @@ export const genericCsvSource: ImportSource = {
         else
           yield problem(
             { ...place, field: "priority" },
-            `The priority "${priority}" is not one we know: medium is used.`,
+            `The priority ${quote(priority)} is not one we know: medium is used.`,
           );
       }
       const done = cell("done");
@@ -146,7 +158,7 @@ export const genericCsvSource: ImportSource = {
         if (isDone === null)
           yield problem(
             { ...place, field: "done" },
-            `"${done.trim()}" says neither done nor not done: the task is open.`,
+            `${quote(done)} says neither done nor not done: the task is open.`,
           );
         else if (isDone) item.status = "completed";
       }
@@ -156,7 +168,7 @@ export const genericCsvSource: ImportSource = {
         if (item.estimatedMinutes === null)
           yield problem(
             { ...place, field: "estimate" },
-            `"${estimate}" is not a number of minutes: no estimate.`,
+            `${quote(estimate)} is not a number of minutes: no estimate.`,
           );
       }
       for (const line of cell("steps").split("\n")) {
@@ -170,7 +182,7 @@ export const genericCsvSource: ImportSource = {
         if (item.parentKey === null)
           yield problem(
             { ...place, field: "parent" },
-            `No row above is titled "${parent}": imported without a parent.`,
+            `No row above is titled ${quote(parent)}: imported without a parent.`,
           );
       }
       for (const name of cell("depends_on").split(/[,;]/)) {
@@ -179,7 +191,7 @@ export const genericCsvSource: ImportSource = {
         if (key === null)
           yield problem(
             { ...place, field: "depends_on" },
-            `No row above is titled "${name.trim()}": that dependency is left out.`,
+            `No row above is titled ${quote(name)}: that dependency is left out.`,
           );
         else if (key !== item.key) item.dependsOn.push(key);
       }

@@ -1,5 +1,5 @@
 import type { CsvRecord } from "./csv";
-import { type SourceProblem, SourceRefusal } from "./types";
+import type { SourceProblem } from "./types";
 
 /** A CSV file's header: cells read by column name. */
 export class Columns {
@@ -32,17 +32,13 @@ export class Columns {
 }
 
 /**
- * Whether a record lines up with the header. A last record cut off short, without a line break, is a
- * truncated file (refused); a record with more filled cells than the header has columns is a broken row
- * (an unquoted comma shifted its cells: skipped). Missing trailing cells are empty cells.
+ * Whether a record lines up with the header: a record with more filled cells than the header has
+ * columns is a broken row (an unquoted comma shifted its cells: skipped). Missing trailing cells are
+ * empty cells, in the last row too: spreadsheets leave them out when the file has no final line break
+ * (`title,notes\nA,x\nB`). A file cut off mid-way shows as a quoted field that never closes (csv.ts);
+ * one cut between unquoted cells cannot be told from a row with empty cells.
  */
 export function misshapen(record: CsvRecord, columns: number): SourceProblem | null {
-  if (!record.terminated && record.fields.length < columns) {
-    throw new SourceRefusal(
-      `The file ends in the middle of row ${record.row} (line ${record.line}): it looks truncated.`,
-      { row: record.row, line: record.line },
-    );
-  }
   const extra = record.fields.slice(columns).some((f) => f.trim() !== "");
   if (!extra) return null;
   return {

@@ -17,7 +17,7 @@ import type { TaskPriority } from "../../../db/schema/tasks";
 import { isValidTimeZone } from "../../../lib/time";
 import { isBlank, readCsv } from "./csv";
 import { endOfLocalDayDue, parseInstant } from "./dates";
-import { blankItem, eventsOfDraft, problem, tagOf, tagsOfCell } from "./fields";
+import { blankItem, eventsOfDraft, problem, quote, short, tagOf, tagsOfCell } from "./fields";
 import { Columns, misshapen } from "./table";
 import { type ImportSource, type SourceEvent, SourceRefusal } from "./types";
 
@@ -63,7 +63,7 @@ export const ticktickSource: ImportSource = {
       if (taskId && seen.has(taskId)) {
         yield problem(
           { ...place, field: "taskId" },
-          `taskId ${taskId} appears twice: this row is skipped.`,
+          `taskId ${short(taskId)} appears twice: this row is skipped.`,
           true,
         );
         continue;
@@ -99,7 +99,7 @@ export const ticktickSource: ImportSource = {
         else
           yield problem(
             { ...place, field: "Priority" },
-            `Priority "${priority}" is not 0, 1, 3 or 5: medium is used.`,
+            `Priority ${quote(priority)} is not 0, 1, 3 or 5: medium is used.`,
           );
       }
 
@@ -109,7 +109,7 @@ export const ticktickSource: ImportSource = {
       else if (status !== "" && status !== "0")
         yield problem(
           { ...place, field: "Status" },
-          `Status "${status}" is not 0, 1 or 2: the task is open.`,
+          `Status ${quote(status)} is not 0, 1 or 2: the task is open.`,
         );
 
       const zoneCell = cell("Timezone");
@@ -122,7 +122,7 @@ export const ticktickSource: ImportSource = {
         if (item.dueAt === null)
           yield problem(
             { ...place, field: "Due Date" },
-            `The due date "${due}" could not be read: imported without one.`,
+            `The due date ${quote(due)} could not be read: imported without one.`,
           );
       }
       if (cell("Repeat"))

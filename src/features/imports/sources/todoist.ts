@@ -3,8 +3,9 @@
  * PRIORITY, INDENT, AUTHOR, RESPONSIBLE, DATE, DATE_LANG, TIMEZONE (newer exports add DURATION,
  * DURATION_UNIT, DEADLINE…), then rows of type `task`, `section` or `note` (a comment on the task above;
  * `meta` rows carry view settings). What becomes of it:
- * - PRIORITY: Todoist documents 1 as p1 (highest) and 4 as p4 (lowest): 1 → critical, 2 → high,
- *   3 → medium, 4 → low. An empty cell (Todoist itself reads it as p1) is our default, medium.
+ * - PRIORITY: Todoist documents 1 as p1 (highest) and 4 as p4: 1 → critical, 2 → high, 3 → medium,
+ *   4 → medium. p4 is Todoist's default, the priority of a task nobody prioritised, so it is our
+ *   default (medium), not "low"; an empty cell means the same.
  * - INDENT 2, 3 … makes a sub-task of the task above it one level up (parent_task_id).
  * - `@label` words in CONTENT become tags (and leave the title); a section becomes a tag of its tasks.
  * - DATE is read in DATE_LANG (ISO dates, or words such as "tomorrow 5pm", "Mar 14") in TIMEZONE, or the
@@ -16,13 +17,18 @@
 import type { TaskPriority } from "../../../db/schema/tasks";
 import { isValidTimeZone } from "../../../lib/time";
 import { isBlank, readCsv } from "./csv";
-import { parseDue, readsLanguage } from "./dates";
-import { blankItem, type DraftItem, eventsOfDraft, problem, tagOf } from "./fields";
+import { dueParser, readsLanguage, unreadDate } from "./dates";
+import { blankItem, type DraftItem, eventsOfDraft, problem, quote, short, tagOf } from "./fields";
 import { Columns, misshapen } from "./table";
 import type { ImportSource, SourceEvent } from "./types";
 import { SourceRefusal } from "./types";
 
-const PRIORITIES: Record<string, TaskPriority> = { "1": "critical", "2": "high", "3": "medium", "4": "low" };
+const PRIORITIES: Record<string, TaskPriority> = {
+  "1": "critical",
+  "2": "high",
+  "3": "medium",
+  "4": "medium",
+};
 const LABEL = /(^|\s)@([\p{L}\p{N}_-]+)/gu;
 const REPEATING = /^\s*(every|ev|each)\b/i;
 /** Todoist allows four levels of sub-tasks; deeper is clamped. */
@@ -36,6 +42,7 @@ export const todoistSource: ImportSource = {
     // The key of the latest task at each indent (index 0: indent 1).
     const parents: string[] = [];
     let section: string | null = null;
+    const dates = dueParser(context.now);
 
     for await (const record of readCsv(text, { delimiter: "," })) {
       if (isBlank(record)) continue;
@@ -78,7 +85,7 @@ export const todoistSource: ImportSource = {
         continue;
       }
       if (type !== "task") {
-        yield problem(place, `TYPE "${cell("TYPE").trim()}" is not task, section or note: skipped.`, true);
+        yield problem(place, `TYPE ${quote(cell("TYPE"))} is not task, section or note: skipped.`, true);
         continue;
       }
 
@@ -100,7 +107,10 @@ export const todoistSource: ImportSource = {
         if (mapped) item.priority = mapped;
         else
           said.push(
-            problem({ ...place, field: "PRIORITY" }, `PRIORITY "${priority}" is not 1–4: medium is used.`),
+            problem(
+              { ...place, field: "PRIORITY" },
+              `PRIORITY ${quote(priority)} is not 1–4: medium is used.`,
+            ),
           );
       }
 
@@ -111,7 +121,7 @@ export const todoistSource: ImportSource = {
         if (Number.isInteger(n) && n >= 1) indent = Math.min(n, MAX_INDENT, parents.length + 1);
         else
           said.push(
-            problem({ ...place, field: "INDENT" }, `INDENT "${indentCell}" is not a level: read as 1.`),
+            problem({ ...place, field: "INDENT" }, `INDENT ${quote(indentCell)} is not a level: read as 1.`),
           );
       }
       item.parentKey = indent > 1 ? (parents[indent - 2] ?? null) : null;
@@ -127,21 +137,16 @@ export const todoistSource: ImportSource = {
           said.push(
             problem(
               { ...place, field: "DATE" },
-              `Dates in language "${language}" cannot be read: imported without a due date.`,
+              `Dates in language ${quote(language)} cannot be read: imported without a due date.`,
             ),
           );
         } else {
-          item.dueAt = parseDue(date, zone, context.now, language);
+          item.dueAt = dates.parse(date, zone, language);
           if (item.dueAt === null)
-            said.push(
-              problem(
-                { ...place, field: "DATE" },
-                `The date "${date}" could not be read: imported without a due date.`,
-              ),
-            );
+            said.push(problem({ ...place, field: "DATE" }, unreadDate(date, dates.skipped)));
           else if (REPEATING.test(date))
             said.push(
-              problem({ ...place, field: "DATE" }, `"${date}" repeats: only its next date is imported.`),
+              problem({ ...place, field: "DATE" }, `${quote(date)} repeats: only its next date is imported.`),
             );
         }
       }
@@ -152,14 +157,17 @@ export const todoistSource: ImportSource = {
         const n = Number(duration);
         if (!Number.isFinite(n) || n < 0)
           said.push(
-            problem({ ...place, field: "DURATION" }, `DURATION "${duration}" is not a number: no estimate.`),
+            problem(
+              { ...place, field: "DURATION" },
+              `DURATION ${quote(duration)} is not a number: no estimate.`,
+            ),
           );
         else if (unit === "minute" || unit === "minutes") item.estimatedMinutes = n;
         else
           said.push(
             problem(
               { ...place, field: "DURATION_UNIT" },
-              `A duration in ${unit}s is a span of days, not an estimate: not kept.`,
+              `A duration in ${short(unit)}s is a span of days, not an estimate: not kept.`,
             ),
           );
       }

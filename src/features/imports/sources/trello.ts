@@ -10,7 +10,7 @@
  * The JSON is read whole (files are capped well below memory); problems point at `cards[i]`.
  */
 import { parseInstant } from "./dates";
-import { blankItem, eventsOfDraft, problem, tagOf } from "./fields";
+import { blankItem, eventsOfDraft, problem, short, tagOf } from "./fields";
 import { type ImportSource, type SourceEvent, SourceRefusal } from "./types";
 
 interface TrelloList {
@@ -138,7 +138,7 @@ export const trelloSource: ImportSource = {
         continue;
       }
       if (id && seen.has(id)) {
-        yield problem(place, `Card ${id} appears twice: skipped.`, true);
+        yield problem(place, `Card ${short(id)} appears twice: skipped.`, true);
         continue;
       }
       if (id) seen.add(id);

@@ -1,0 +1,116 @@
+/**
+ * Jobs that stopped moving. A queued or running job whose row has not changed for STALE_AFTER_MS lost
+ * its message: the process died over its CPU limit (no catch runs then), marking it failed failed
+ * too, or the message was never sent (a crash between queuing the row and sending it). Its message is
+ * sent again — a delivery resumes at the cursor, and one that races another writes nothing twice —
+ * and a job still not moving after MAX_RESENDS of those (about an hour) is failed and what it staged
+ * erased, so it neither blocks a discard nor keeps hidden tasks forever.
+ */
+import { and, asc, eq, inArray, lt, sql } from "drizzle-orm";
+import type { Database } from "../../db";
+import { imports } from "../../db/schema";
+import { abortIf, isGuardAbort } from "../../lib/batch";
+import { nowIso } from "../../lib/time";
+import { eraseStaged } from "./discard";
+import { IMPORT_TTL_MS, MAX_RESENDS, STALE_AFTER_MS, STALE_SWEEP } from "./limits";
+import { type ImportMessage, runMessage } from "./messages";
+import type { ImportRow } from "./queries";
+
+export const STUCK_ERROR =
+  "The import stopped making progress for an hour, so it was stopped and what it had written so far " +
+  "removed. Your tasks are as they were; commit it again to start it over, or discard it.";
+
+/** Whether a queued or running job has stopped moving. */
+export const isStale = (row: Pick<ImportRow, "status" | "updatedAt">, now: number) =>
+  (row.status === "queued" || row.status === "running") && row.updatedAt < nowIso(now - STALE_AFTER_MS);
+
+/**
+ * Sends the job's message again, once: the row is claimed first (its `updated_at` as it was read), so
+ * two sweeps (or a sweep and a commit) send one message between them. False when another got there.
+ */
+export async function resendImport(
+  db: Database,
+  queue: Queue<ImportMessage>,
+  row: ImportRow,
+  now: number,
+): Promise<boolean> {
+  const [claimed] = await db
+    .update(imports)
+    .set({ resends: sql`${imports.resends} + 1`, updatedAt: nowIso(now) })
+    .where(
+      and(
+        eq(imports.id, row.id),
+        inArray(imports.status, ["queued", "running"]),
+        eq(imports.updatedAt, row.updatedAt),
+      ),
+    )
+    .returning({ id: imports.id });
+  if (!claimed) return false;
+  await queue.send(runMessage(row.id, row.userId));
+  return true;
+}
+
+/** Fails a job that would not move, erasing what it staged; its cursor goes back to the start. */
+export async function abandonImport(db: Database, row: ImportRow, now: number): Promise<boolean> {
+  try {
+    await db.batch([
+      abortIf(
+        db,
+        sql`NOT EXISTS (SELECT 1 FROM imports WHERE id = ${row.id} AND status IN ('queued', 'running') AND updated_at = ${row.updatedAt})`,
+      ),
+      ...eraseStaged(db, row),
+      db
+        .update(imports)
+        .set({
+          status: "failed",
+          error: STUCK_ERROR,
+          itemsDone: 0,
+          resends: 0,
+          updatedAt: nowIso(now),
+          expiresAt: nowIso(now + IMPORT_TTL_MS),
+        })
+        .where(eq(imports.id, row.id)),
+    ]);
+    return true;
+  } catch (error) {
+    if (isGuardAbort(error)) return false;
+    throw error;
+  }
+}
+
+/** Housekeeping: a few stuck jobs, the longest stuck first, each re-sent or (past MAX_RESENDS) failed. */
+export async function sweepStaleImports(
+  db: Database,
+  queue: Queue<ImportMessage>,
+  now = Date.now(),
+): Promise<number> {
+  const stale = await db
+    .select()
+    .from(imports)
+    .where(
+      // Spelled as the partial index imports_active is, so SQLite uses it.
+      and(
+        sql`${imports.status} IN ('queued', 'running')`,
+        lt(imports.updatedAt, nowIso(now - STALE_AFTER_MS)),
+      ),
+    )
+    .orderBy(asc(imports.updatedAt))
+    .limit(STALE_SWEEP);
+  for (const row of stale) {
+    try {
+      if (row.resends >= MAX_RESENDS) await abandonImport(db, row, now);
+      else await resendImport(db, queue, row, now);
+    } catch (error) {
+      // The queue or D1 failed: the job is still stale, and the next run looks again.
+      console.warn(
+        JSON.stringify({
+          level: "warn",
+          message: "stuck import not handled",
+          import_id: row.id,
+          error: String(error),
+        }),
+      );
+    }
+  }
+  return stale.length;
+}
