@@ -154,3 +154,80 @@ export async function restoreView(user: TestUser) {
     pet,
   };
 }
+
+/** Tables a restore job writes about itself (the import's own row): left out of account snapshots. */
+const JOB_TABLES = new Set(["imports", "import_items"]);
+
+let ownedTables: string[] | null = null;
+
+/** Every table with a `user_id` column, from the database itself (so a table added later is in). */
+async function tablesWithUser(): Promise<string[]> {
+  if (ownedTables) return ownedTables;
+  const tables = await env.DB.prepare(
+    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' AND name <> 'd1_migrations'",
+  ).all<{ name: string }>();
+  const out: string[] = [];
+  for (const { name } of tables.results) {
+    const columns = await env.DB.prepare("SELECT name FROM pragma_table_info(?)")
+      .bind(name)
+      .all<{ name: string }>();
+    if (columns.results.some((c) => c.name === "user_id") && !JOB_TABLES.has(name)) out.push(name);
+  }
+  ownedTables = out.sort();
+  return ownedTables;
+}
+
+/**
+ * Every row the user owns, table by table (and the steps of their templates), sorted: two snapshots
+ * are equal when the account is exactly as it was.
+ */
+export async function accountRows(userId: string): Promise<Record<string, string[]>> {
+  const out: Record<string, string[]> = {};
+  for (const table of await tablesWithUser()) {
+    const rows = await env.DB.prepare(`SELECT * FROM "${table}" WHERE user_id = ?`).bind(userId).all();
+    out[table] = rows.results.map((r) => JSON.stringify(r)).sort();
+  }
+  const steps = await env.DB.prepare(
+    "SELECT s.* FROM template_steps s JOIN task_templates t ON t.id = s.template_id WHERE t.user_id = ?",
+  )
+    .bind(userId)
+    .all();
+  out.template_steps = steps.results.map((r) => JSON.stringify(r)).sort();
+  return out;
+}
+
+/** Rows of any table whose owner is a restore's staging owner (none once it completed or was discarded). */
+export async function stagedRows(importId: string): Promise<number> {
+  let n = 0;
+  for (const table of await tablesWithUser()) {
+    const row = await env.DB.prepare(`SELECT count(*) AS n FROM "${table}" WHERE user_id = ?`)
+      .bind(`restore:${importId}`)
+      .first<{ n: number }>();
+    n += row?.n ?? 0;
+  }
+  return n;
+}
+
+export interface ExportDocument {
+  account: Record<string, unknown>;
+  tables: Record<string, Record<string, unknown>[]>;
+  live: Record<string, unknown>;
+  summary: { rows: number; counts: Record<string, number> };
+  [key: string]: unknown;
+}
+
+/**
+ * An export file changed by `change` (a crafted file, as anyone may write one), its summary's counts
+ * made to match again so only the change itself can be refused.
+ */
+export function craftExport(file: string, change: (doc: ExportDocument) => void): string {
+  const doc = JSON.parse(file) as ExportDocument;
+  change(doc);
+  let rows = 0;
+  for (const [table, list] of Object.entries(doc.tables)) {
+    doc.summary.counts[table] = list.length;
+    rows += list.length;
+  }
+  doc.summary.rows = rows;
+  return JSON.stringify(doc);
+}

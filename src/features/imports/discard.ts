@@ -4,6 +4,7 @@ import type { Database } from "../../db";
 import { abortIf, rawStatement } from "../../lib/batch";
 import { eraseHiddenTasks } from "../tasks/bulk-statements";
 import type { ImportRow } from "./queries";
+import { eraseRestoreStatements } from "./restore/reveal";
 
 /** The tasks an import created (hidden until it completes): what its final pass reveals. */
 export const createdBy = (importId: string) =>
@@ -28,7 +29,9 @@ export function discardStatements(
 }
 
 /** Statements that erase what a job staged (its hidden tasks, their steps and links, its items). */
-export function eraseStaged(db: Database, row: Pick<ImportRow, "id" | "userId" | "createdAt">) {
+export function eraseStaged(db: Database, row: Pick<ImportRow, "id" | "userId" | "createdAt" | "source">) {
+  // A restore stages every table under its own owner (restore/reveal.ts), not through import_items.
+  if (row.source === "export") return eraseRestoreStatements(db, row);
   return [
     ...eraseHiddenTasks(db, row.userId, createdBy(row.id), row.createdAt),
     rawStatement(db, sql`DELETE FROM import_items WHERE import_id = ${row.id}`),

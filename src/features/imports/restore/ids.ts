@@ -4,7 +4,10 @@
  * of the import: every reference in the file follows without a lookup table, a redelivered chunk
  * inserts nothing twice, and restoring the same file again maps onto the rows the first restore
  * wrote — the tables' keys (xp_ledger's (user_id, source_key) among them) then refuse the copies.
- * Restoring into the very account that was exported keeps the ids as they are, for the same reason.
+ * Ids are kept as they are only when the file is this account's own export read from where the
+ * platform stored it (a `download_url` whose export row is the caller's: see upload.ts). Never on the
+ * file's word: an uploaded file's `account.id` is whatever its sender typed, and keeping ids on it let a
+ * crafted file name another person's task or template (review item 1).
  */
 import { derivedId } from "../../export/live";
 
@@ -15,8 +18,8 @@ export interface IdMapper {
   readonly identity: boolean;
 }
 
-export function idMapper(userId: string, exportedAccountId: string): IdMapper {
-  if (userId === exportedAccountId) return { identity: true, map: async (old) => old };
+export function idMapper(userId: string, identity: boolean): IdMapper {
+  if (identity) return { identity: true, map: async (old) => old };
   const cache = new Map<string, Promise<string>>();
   return {
     identity: false,
@@ -42,12 +45,13 @@ export async function mapIfId(mapper: IdMapper, value: unknown): Promise<unknown
 
 /**
  * The XP ledger's source keys embed the id of the work they paid for (gamification/work.ts
- * sourceKeyOf: step:<id>, task:<id>, focus:<id>); the id follows the work's, so the ledger's unique
- * (user_id, source_key) still pays each piece of work once. Other keys (manual grants, challenges) are
- * the same in any account and stay as they are.
+ * sourceKeyOf: step:<id>, task:<id>, focus:<id>, and the bonus and pet shares of a grant,
+ * bonus:<key> and pet:<key>); the id follows the work's, so the ledger's unique (user_id, source_key)
+ * still pays each piece of work once. Other keys (manual grants, challenges) are the same in any
+ * account and stay as they are.
  */
 export async function mapSourceKey(mapper: IdMapper, key: string): Promise<string> {
-  const match = /^(step|task|focus):(.+)$/.exec(key);
+  const match = /^((?:bonus:|pet:)*(?:step|task|focus)):(.+)$/.exec(key);
   if (!match) return key;
   return `${match[1]}:${await mapper.map(match[2] as string)}`;
 }

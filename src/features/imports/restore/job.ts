@@ -2,40 +2,48 @@
  * The commit of a restore (source=export), run by the imports queue like any import but with its own
  * writer: every exported table, in EXPORTED_TABLES order (parents first), rows mapped to the account
  * (rows.ts) and written in chunks, each chunk in ONE batch with the advance of the import's cursor
- * (`items_done`: rows of the file written), so a crash or a retry resumes exactly there.
+ * (`items_done`: rows of the file written; `offset`: the byte after the last), so a crash or a retry
+ * resumes exactly there.
  *
- * Phases: (1) a file not yet checked whole (one too big to check in the upload's request) is read to
- * its end and checked first — a corrupted file fails the job before anything is written; (2) the
- * rows; (3) at the document's end: the pet and focus timer restored in their Durable Objects, then one
- * batch that (replace) deletes the account's live tasks, shows the restored ones (written hidden),
- * sets the XP totals from the ledger and marks the job completed; then the leaderboards get the user's
- * new standing. Until that batch no restored task shows; other tables' rows appear as they are written
- * and are idempotent by their deterministic ids (ids.ts), so a stopped job resumed writes nothing twice.
+ * Phases: (1) a file not yet checked whole (one too big to check in the upload's request) is checked
+ * first (validate.ts), a bounded number of rows per delivery with the check's state saved between
+ * them — a bad file fails the job before anything is written; (2) the rows, written under the import's
+ * staging owner (meta.ts): invisible to everyone; (3) at the document's end: the pet and focus timer
+ * restored in their Durable Objects, then one batch that moves every staged row to the account (with,
+ * in replace mode, the account's live tasks deleted first), sets the XP totals from the ledger and
+ * marks the job completed (reveal.ts); then the leaderboards get the user's standing. Until that batch
+ * nothing of the restore shows; a discard deletes the staging (reveal.ts eraseRestoreStatements).
  */
 import { and, eq, sql } from "drizzle-orm";
 import type { Database } from "../../../db";
 import { imports } from "../../../db/schema";
 import type { Env } from "../../../env";
-import { abortIf, D1Batch, isGuardAbort, rawStatement } from "../../../lib/batch";
+import { abortIf, D1Batch, isGuardAbort } from "../../../lib/batch";
 import { randomToken } from "../../../lib/ids";
 import { nowIso } from "../../../lib/time";
 import type { LiveSection } from "../../export/format";
-import { ExportFormatError, readExport } from "../../export/reader";
+import { ExportFormatError } from "../../export/reader";
 import { pushScores } from "../../gamification/leaderboard";
-import { deleteLiveTasks } from "../../tasks/bulk-statements";
 import type { ImportMessage } from "../messages";
 import { ImportFailure, type RunOptions, type RunOutcome } from "../pipeline";
 import type { ImportRow } from "../queries";
 import { idMapper } from "./ids";
 import { restoreLive } from "./live";
-import { restoreMetaOf } from "./meta";
-import { ledgerTotals, progressFromLedger } from "./progress";
+import { restoreMetaOf, stagingUserOf } from "./meta";
+import { revealStatements } from "./reveal";
 import { restoredRow } from "./rows";
 import { restoreItems, YIELD_EVERY_ROWS } from "./stream";
-import { insertRows } from "./write";
+import { type CheckState, checkExport, freshCheck } from "./validate";
+import { insertRows, type WriteContext } from "./write";
 
-/** Rows written per batch (each with the cursor's advance). */
+/** Rows written per batch (each with the cursor's advance)... */
 export const RESTORE_CHUNK_ROWS = 2_000;
+/** ...or fewer, when their bytes in the file reach this (a file of large rows: memory stays bounded). */
+export const RESTORE_CHUNK_BYTES = 8 * 1024 * 1024;
+/** Rows checked per delivery in the check phase (bounded CPU: a big file is checked over several). */
+export const CHECK_ROWS_PER_RUN = 250_000;
+/** Wall time a delivery goes on for before it hands over to the next message. */
+export const RESTORE_BUDGET_MS = 20_000;
 
 interface FileRow {
   table: string;
@@ -47,32 +55,54 @@ interface FileRow {
 const gone = (): ImportFailure =>
   new ImportFailure("The export file is no longer stored (it expired or was deleted); export again.");
 
-/** The stored file, as one stream from its start. */
-async function fileOf(files: R2Bucket, key: string): Promise<ReadableStream<Uint8Array>> {
-  const object = await files.get(key);
+/**
+ * Checks the file from where the last delivery stopped, for at most `maxRows` rows or `budget` ms;
+ * saves where it got (or, at the summary, that the file is checked). Nothing is written but the row.
+ */
+async function validate(
+  db: Database,
+  files: R2Bucket,
+  row: ImportRow,
+  key: string,
+  maxRows: number,
+  budget: number,
+  started: number,
+): Promise<number> {
+  const saved = (row.mapping as { check?: string } | null)?.check;
+  const state: CheckState = saved ? (JSON.parse(saved) as CheckState) : freshCheck();
+  const object =
+    state.offset > 0 ? await files.get(key, { range: { offset: state.offset } }) : await files.get(key);
   if (!object) throw gone();
-  return object.body;
-}
-
-/** Reads the whole file through the checks (nothing written): a corrupted file fails the job here. */
-async function validate(db: Database, files: R2Bucket, row: ImportRow, key: string): Promise<void> {
+  let read = 0;
+  let done = false;
+  const items = checkExport(object.body, state);
   try {
-    let read = 0;
-    for await (const _ of readExport(await fileOf(files, key))) {
-      // Every item is checked as it is read; the summary (last) checks the counts. Other requests
-      // share the isolate: a buffered stream resolves without giving the event loop a turn.
+    for await (const item of items) {
+      if (item.kind === "summary") {
+        done = true;
+        break;
+      }
+      if (item.kind !== "row") continue;
       read += 1;
+      // Other requests share the isolate: a buffered stream resolves without giving the event loop a turn.
       if (read % YIELD_EVERY_ROWS === 0) await new Promise((resolve) => setTimeout(resolve, 0));
+      if (read >= maxRows || Date.now() - started > budget) break;
     }
   } catch (error) {
     if (error instanceof ExportFormatError)
       throw new ImportFailure(`The export file is not valid: ${error.message}`);
     throw error;
+  } finally {
+    await items.return(undefined);
   }
+  const mapping = done
+    ? { ...(row.mapping ?? {}), validated: "1", check: "" }
+    : { ...(row.mapping ?? {}), check: JSON.stringify(state) };
   await db
     .update(imports)
-    .set({ mapping: { ...(row.mapping ?? {}), validated: "1" }, updatedAt: nowIso() })
-    .where(eq(imports.id, row.id));
+    .set({ mapping, updatedAt: nowIso() })
+    .where(and(eq(imports.id, row.id), eq(imports.status, "running")));
+  return read;
 }
 
 const hiddenAtOf = (row: ImportRow) => row.createdAt;
@@ -84,10 +114,16 @@ async function writeChunk(
   from: number,
   mapper: ReturnType<typeof idMapper>,
 ): Promise<boolean> {
-  const context = {
+  const write: WriteContext = {
     userId: row.userId,
-    mapper,
+    staging: stagingUserOf(row.id),
     hiddenAt: hiddenAtOf(row),
+    mode: row.mode ?? "merge",
+  };
+  const context = {
+    owner: write.staging,
+    mapper,
+    hiddenAt: write.hiddenAt,
     newCode: () => randomToken(9),
   };
   const batch = new D1Batch();
@@ -97,19 +133,18 @@ async function writeChunk(
       sql`NOT EXISTS (SELECT 1 FROM imports WHERE id = ${row.id} AND status = 'running' AND items_done = ${from})`,
     ),
   );
-  const mode = row.mode ?? "merge";
   let run: Record<string, unknown>[] = [];
   let table = "";
   for (const item of chunk) {
     if (item.table !== table) {
-      batch.addAll(insertRows(db, table, run, mode));
+      batch.addAll(insertRows(db, table, run, write));
       run = [];
       table = item.table;
     }
     const restored = await restoredRow(item.table, item.row, context);
     if (restored) run.push(restored);
   }
-  batch.addAll(insertRows(db, table, run, mode));
+  batch.addAll(insertRows(db, table, run, write));
   const last = chunk.at(-1);
   batch.add(
     db
@@ -138,28 +173,31 @@ async function finish(
   mapper: ReturnType<typeof idMapper>,
   tasksInFile: number,
 ): Promise<RunOutcome> {
-  const notes = await restoreLive(env, row.userId, live, mapper);
+  const staging = stagingUserOf(row.id);
+  const { notes, petId } = await restoreLive(env, db, { userId: row.userId, staging }, live, mapper);
   const now = Date.now();
   const at = nowIso(now);
   const hiddenAt = hiddenAtOf(row);
-  const totals = await ledgerTotals(db, row.userId, now);
-  const staged = sql`(SELECT id FROM tasks WHERE user_id = ${row.userId} AND deleted_at = ${hiddenAt})`;
-  const profile = await db.get<{ n: number }>(
-    sql`SELECT count(*) AS n FROM social_profiles WHERE user_id = ${row.userId}`,
+  const staged = sql`(SELECT id FROM tasks WHERE user_id = ${staging} AND deleted_at = ${hiddenAt})`;
+  const profiles = await db.get<{ n: number }>(
+    sql`SELECT count(*) AS n FROM social_profiles WHERE user_id IN (${staging}, ${row.userId})`,
   );
-  if (!profile?.n && row.preview && JSON.stringify(row.preview).includes('"social_profiles":1')) {
+  const preview = row.preview as { counts?: { tables?: Record<string, number> } } | null;
+  if (!profiles?.n && (preview?.counts?.tables?.social_profiles ?? 0) > 0) {
     notes.push(
       "The public profile was not restored: its handle belongs to someone else now. Choose a new one.",
     );
   }
+  const created = sql`(SELECT count(*) FROM tasks WHERE user_id = ${staging} AND deleted_at = ${hiddenAt})`;
   const result = sql`json_object(
-    'created', (SELECT count(*) FROM tasks WHERE user_id = ${row.userId} AND deleted_at = ${hiddenAt}),
-    'skipped_duplicates', max(0, ${tasksInFile} - (SELECT count(*) FROM tasks WHERE user_id = ${row.userId} AND deleted_at = ${hiddenAt})),
+    'created', ${created},
+    'skipped_duplicates', max(0, ${tasksInFile} - ${created}),
     'replaced', ${row.mode === "replace" ? sql`(SELECT count(*) FROM tasks WHERE user_id = ${row.userId} AND deleted_at IS NULL)` : 0},
-    'steps', (SELECT count(*) FROM micro_steps WHERE user_id = ${row.userId} AND task_id IN ${staged}),
+    'steps', (SELECT count(*) FROM micro_steps WHERE user_id = ${staging} AND task_id IN ${staged}),
     'notes', json(${JSON.stringify(notes)}))`;
   const batch = new D1Batch();
   batch.add(abortIf(db, sql`NOT EXISTS (SELECT 1 FROM imports WHERE id = ${row.id} AND status = 'running')`));
+  // The result is counted from the staging before anything moves.
   batch.add(
     db
       .update(imports)
@@ -173,21 +211,23 @@ async function finish(
       })
       .where(and(eq(imports.id, row.id), eq(imports.status, "running"))),
   );
-  if (row.mode === "replace") batch.add(deleteLiveTasks(db, row.userId, at));
-  batch.add(
-    rawStatement(
-      db,
-      sql`UPDATE tasks SET deleted_at = NULL, updated_at = ${at} WHERE user_id = ${row.userId} AND deleted_at = ${hiddenAt}`,
-    ),
+  batch.addAll(
+    revealStatements(db, {
+      userId: row.userId,
+      importId: row.id,
+      hiddenAt,
+      mode: row.mode ?? "merge",
+      petId,
+      now,
+    }),
   );
-  batch.add(progressFromLedger(db, row.userId, totals, now));
   try {
     await batch.run(db);
   } catch (error) {
     if (isGuardAbort(error)) return { kind: "gone" };
     throw error;
   }
-  // The boards take the new standing (opted-in users only); a board missed here is mended by the next change.
+  // The boards take the user's standing (opted-in users only; restored XP does not score there).
   await pushScores(env, db, [row.userId]).catch((error) =>
     console.error(
       JSON.stringify({ level: "error", message: "restore: leaderboards not updated", error: String(error) }),
@@ -240,15 +280,23 @@ export async function runRestore(
   const key = restoreFileKey(row);
   if (!key) throw gone();
   const meta = restoreMetaOf(row);
+  const budget = options.budgetMs ?? RESTORE_BUDGET_MS;
   if (meta.validated !== "1") {
-    await validate(db, env.FILES, row, key);
-    log(row.id, "checked", 0, started);
+    const read = await validate(
+      db,
+      env.FILES,
+      row,
+      key,
+      options.checkRows ?? CHECK_ROWS_PER_RUN,
+      budget,
+      started,
+    );
+    log(row.id, "checked", read, started);
     return { kind: "more" };
   }
-  const mapper = idMapper(row.userId, meta.account_id);
+  const mapper = idMapper(row.userId, meta.identity === "1");
   const size = options.chunkItems ?? RESTORE_CHUNK_ROWS;
   const maxChunks = options.maxChunks ?? Number.POSITIVE_INFINITY;
-  const budget = options.budgetMs ?? 30_000;
   let from = row.itemsDone;
   const saved = row.mapping as { offset?: string; table?: string } | null;
   const resume =
@@ -260,8 +308,10 @@ export async function runRestore(
   let chunks = 0;
   let live: LiveSection | null = null;
   let chunk: FileRow[] = [];
+  let chunkStart = resume?.offset ?? 0;
   const flush = async () => {
     if (chunk.length === 0) return true;
+    chunkStart = chunk.at(-1)?.end ?? chunkStart;
     await options.beforeChunk?.({ importId: row.id, from, size: chunk.length });
     if (!(await writeChunk(db, row, chunk, from, mapper))) return false;
     from += chunk.length;
@@ -282,7 +332,7 @@ export async function runRestore(
       ordinal += 1;
       if (ordinal <= from) continue;
       chunk.push({ table: item.table, row: item.row, end: item.end });
-      if (chunk.length < size) continue;
+      if (chunk.length < size && item.end - chunkStart < RESTORE_CHUNK_BYTES) continue;
       if (!(await flush())) return { kind: "gone" };
       if (chunks >= maxChunks || Date.now() - started > budget) {
         log(row.id, "rows", from - row.itemsDone, started);

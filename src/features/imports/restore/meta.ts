@@ -5,15 +5,25 @@
 import type { ImportRow } from "../queries";
 
 export interface RestoreMeta {
-  /** The exported account's id: a restore into that same account keeps the ids (ids.ts). */
-  account_id: string;
+  /**
+   * "1": the file is the caller's own export read where the platform stored it, so ids are kept
+   * (ids.ts). Decided at the preview from the export row, never from the file.
+   */
+  identity: "0" | "1";
   /** "1" once the whole file was read and checked (at the preview, or by the job's first phase). */
   validated: "0" | "1";
 }
 
 export function restoreMetaOf(row: Pick<ImportRow, "mapping">): RestoreMeta {
   const mapping = (row.mapping ?? {}) as Partial<RestoreMeta>;
-  return { account_id: mapping.account_id ?? "", validated: mapping.validated === "1" ? "1" : "0" };
+  return { identity: mapping.identity === "1" ? "1" : "0", validated: mapping.validated === "1" ? "1" : "0" };
 }
 
 export const metaMapping = (meta: RestoreMeta): Record<string, string> => ({ ...meta });
+
+/**
+ * The user id a restore writes its rows under until the final batch moves them to the account
+ * (job.ts): no request of the account (nor of anyone) reads rows of this owner, so a job stopped
+ * halfway shows nothing, and discarding it deletes exactly them.
+ */
+export const stagingUserOf = (importId: string) => `restore:${importId}`;

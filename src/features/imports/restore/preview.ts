@@ -8,10 +8,11 @@
 import { sql } from "drizzle-orm";
 import type { Database } from "../../../db";
 import { type ExportSummary, ExportSummarySchema } from "../../export/format";
-import { ExportFormatError, readExport } from "../../export/reader";
+import { ExportFormatError } from "../../export/reader";
 import { FIRST_ITEMS, MAX_LISTED } from "../limits";
 import type { ImportDuplicateDto, ImportItemDto, ImportPreviewDto } from "../schemas";
 import { type IdMapper, idMapper } from "./ids";
+import { checkExport, freshCheck } from "./validate";
 
 /** Files up to this size are checked whole in the upload's request; bigger ones by the job. */
 export const VALIDATE_INLINE_BYTES = 16 * 1024 * 1024;
@@ -93,10 +94,10 @@ async function collect(stream: ReadableStream<Uint8Array>, whole: boolean): Prom
     summary: null,
   };
   let n = 0;
-  const items = readExport(stream);
+  const items = checkExport(stream, freshCheck());
   try {
     for await (const item of items) {
-      if (item.kind === "header") out.accountId = String(item.header.account.id ?? "");
+      if (item.kind === "header") out.accountId = String(item.account.id ?? "");
       if (item.kind === "summary") out.summary = item.summary;
       if (item.kind !== "row") continue;
       if (item.table !== "tasks") {
@@ -178,6 +179,7 @@ export async function scanRestore(
   userId: string,
   key: string,
   size: number,
+  identity: boolean,
 ): Promise<RestoreScan> {
   const object = await files.get(key);
   if (!object) throw new RestoreRefusal("The export file is not stored.", "file");
@@ -185,7 +187,7 @@ export async function scanRestore(
   const found = await collect(object.body, whole);
   const summary = found.summary ?? (await tailSummary(files, key, size));
   const counts = summary.counts;
-  const duplicates = await duplicatesOf(db, userId, idMapper(userId, found.accountId), found.tasks);
+  const duplicates = await duplicatesOf(db, userId, idMapper(userId, identity), found.tasks);
   return {
     accountId: found.accountId,
     rows: summary.rows,

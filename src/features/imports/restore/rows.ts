@@ -9,7 +9,8 @@ import { type IdMapper, mapIfId, mapSourceKey } from "./ids";
 type Row = Record<string, unknown>;
 
 export interface RowContext {
-  userId: string;
+  /** The owner the row is written under: the import's staging owner (meta.ts), moved at the end. */
+  owner: string;
   mapper: IdMapper;
   /** The `deleted_at` live tasks are written with until the final batch shows them. */
   hiddenAt: string;
@@ -24,8 +25,10 @@ const ID_COLUMNS: Readonly<Record<string, readonly string[]>> = {
   task_dependencies: ["task_id", "depends_on_id"],
   task_templates: ["id"],
   template_steps: ["id", "template_id"],
-  agents: ["id", "agent_id"],
-  task_assignments: ["id", "task_id", "agent_id"],
+  // agent_id is a name the client chose (unique per user, and what `assignee` and tasks.assigned_to
+  // say): it is kept as it is.
+  agents: ["id"],
+  task_assignments: ["id", "task_id"],
   focus_sessions: ["id", "task_id", "step_id"],
   user_pets: ["id"],
   pet_interactions: ["id", "pet_id"],
@@ -48,7 +51,7 @@ const WITHOUT_OWNER = new Set(["template_steps"]);
 /** The restored row, or null to leave it out. */
 export async function restoredRow(table: string, row: Row, ctx: RowContext): Promise<Row | null> {
   const out: Row = { ...row };
-  if (!WITHOUT_OWNER.has(table)) out.user_id = ctx.userId;
+  if (!WITHOUT_OWNER.has(table)) out.user_id = ctx.owner;
   for (const column of ID_COLUMNS[table] ?? []) {
     const value = out[column];
     if (typeof value === "string") out[column] = await ctx.mapper.map(value);
@@ -88,6 +91,16 @@ export async function restoredRow(table: string, row: Row, ctx: RowContext): Pro
     case "social_shares":
       out.code = ctx.newCode();
       out.ref_id = await mapIfId(ctx.mapper, row.ref_id);
+      break;
+    case "user_progress":
+      // Restored XP never scores on the boards, and the boards' opt-in and name are the account's own
+      // choices, never a file's: the final batch gives this row the account's (or none) before it
+      // moves, and sets the totals from the ledger (reveal.ts).
+      out.leaderboard_opt_in = 0;
+      out.leaderboard_name = null;
+      out.board_xp = 0;
+      out.board_week_xp = 0;
+      out.board_day_xp = 0;
       break;
     case "social_profiles":
       // Comes back hidden; a handle held by someone else is refused by the writer (see write.ts).

@@ -31,6 +31,8 @@ export const LINK_BODY_BYTES = 4096;
 const invalid = (code: string, detail: string, field: string) =>
   new ApiError(422, code, detail, { errors: [{ field, message: detail }] });
 
+const hasBom = (bytes: Uint8Array) => bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf;
+
 /** Reads up to `limit` + 1 bytes of the stream: the head, and whether the stream ended within it. */
 async function peek(reader: ReadableStreamDefaultReader<Uint8Array>, limit: number) {
   const pieces: Uint8Array[] = [];
@@ -118,14 +120,21 @@ export async function previewRestore(
   if (!input.body)
     throw invalid("empty_file", "The file is empty: send the export as the request body.", "file");
   const reader = uploadStream(input.body, input.contentEncoding).getReader();
-  const { head, ended } = await peek(reader, LINK_BODY_BYTES);
-  const link = ended ? linkOf(head) : null;
+  const peeked = await peek(reader, LINK_BODY_BYTES);
+  // A byte-order mark is dropped before the file is stored: the reader's decoder would skip it
+  // without counting its 3 bytes, and every resume offset after it would be off by 3 (review item 7).
+  const head = hasBom(peeked.head) ? peeked.head.subarray(3) : peeked.head;
+  const link = peeked.ended ? linkOf(head) : null;
+  let identity = false;
   let fileKey: string | null = null;
   let key: string;
   let size: number;
   if (link !== null) {
     key = await linkedExportKey(db, input.secret, link, now);
     size = (await files.head(key))?.size ?? 0;
+    // Ids are kept only for the caller's own export (its key is under exports/<owner>/, set by the
+    // export job from its row): the one case where the rows are known to be this account's.
+    identity = key.startsWith(`exports/${userId}/`);
   } else {
     if (head.length === 0)
       throw invalid("empty_file", "The file is empty: send the export as the request body.", "file");
@@ -144,7 +153,7 @@ export async function previewRestore(
   const forget = () => (fileKey ? files.delete(fileKey).catch(() => undefined) : Promise.resolve());
   let scan: Awaited<ReturnType<typeof scanRestore>>;
   try {
-    scan = await scanRestore(db, files, userId, key, size);
+    scan = await scanRestore(db, files, userId, key, size, identity);
   } catch (error) {
     await forget();
     if (error instanceof RestoreRefusal) throw invalid("unreadable_file", error.message, error.field);
@@ -162,7 +171,7 @@ export async function previewRestore(
     fileKey,
     fileBytes: size,
     mapping: {
-      ...metaMapping({ account_id: scan.accountId, validated: scan.validated ? "1" : "0" }),
+      ...metaMapping({ identity: identity ? "1" : "0", validated: scan.validated ? "1" : "0" }),
       ...(fileKey ? {} : { file: key }),
     },
     timezone: zone,

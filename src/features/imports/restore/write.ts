@@ -1,69 +1,144 @@
 /**
  * The statements that write restored rows: one INSERT … SELECT FROM json_each(?) per table run, so a
- * chunk of hundreds of rows binds one parameter. Every insert is ON CONFLICT DO NOTHING: a row the
- * account has already (the same id, the same XP source key, a handle someone else holds) stays as it
- * is, which makes a redelivered chunk, and a second restore of the same file, write nothing twice.
+ * chunk of hundreds of rows binds a few parameters. Rows go in under the import's staging owner
+ * (meta.ts stagingUserOf): nothing of them shows until the final batch moves them to the account.
+ *
+ * Every insert is ON CONFLICT DO NOTHING: a row the account has already (the same id, a handle someone
+ * else holds) stays as it is, which makes a redelivered chunk, and a second restore of the same file,
+ * write nothing twice. A child row goes in only under a parent this restore wrote (its staged task,
+ * step or template; review item 1): a file naming anyone else's task, step or template — or one of the
+ * account's own, which the staging owner does not hold — writes nothing there. A reference that may be
+ * empty (a focus session's task) is kept only when it names a task or step of the restore or of the
+ * account, else written empty.
  */
-import { sql } from "drizzle-orm";
+import { type SQL, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
+import { getTableConfig } from "drizzle-orm/sqlite-core";
 import type { Database } from "../../../db";
 import { rawStatement } from "../../../lib/batch";
 import { columnsOf, exportedTable } from "../../export/format";
+import { utf8Length } from "../../export/reader";
 
 type Row = Record<string, unknown>;
 
-/** Rows of one table per statement, by size of their JSON (D1 takes statements up to ~1 MB). */
-export const STATEMENT_JSON_CHARS = 400_000;
+/** Bytes of rows of one table per statement (D1 stores a value up to 2,000,000 bytes). */
+export const STATEMENT_JSON_BYTES = 900_000;
 
 const quote = (name: string) => `"${name.replaceAll('"', '""')}"`;
 
-/** Rows of one table, grouped so each group's JSON stays under the statement size. */
-export function groupsOf(rows: readonly Row[], maxChars = STATEMENT_JSON_CHARS): string[] {
+/** Rows of one table, grouped so each group's JSON (in UTF-8 bytes) stays under the statement size. */
+export function groupsOf(rows: readonly Row[], maxBytes = STATEMENT_JSON_BYTES): string[] {
   const groups: string[] = [];
   let parts: string[] = [];
   let size = 2;
   for (const row of rows) {
     const text = JSON.stringify(row);
-    if (parts.length > 0 && size + text.length + 1 > maxChars) {
+    const bytes = utf8Length(text, 0, text.length);
+    if (parts.length > 0 && size + bytes + 1 > maxBytes) {
       groups.push(`[${parts.join(",")}]`);
       parts = [];
       size = 2;
     }
     parts.push(text);
-    size += text.length + 1;
+    size += bytes + 1;
   }
   if (parts.length > 0) groups.push(`[${parts.join(",")}]`);
   return groups;
 }
 
+/** A column that names a row of the user's (a parent). */
+interface ParentRef {
+  column: string;
+  parent: "tasks" | "micro_steps" | "task_templates";
+}
+
 /**
- * Inserts `rows` of `table` (restoredRow's output). In replace mode a task the account has already
- * under the same id (the same file restored again) is hidden with the others and shown again at the
- * end, so the final batch's "delete the live tasks" does not take it.
+ * The references checked at insert. tasks.parent_task_id is not here: a parent may come in the same
+ * statement (SQLite reads the table before the insert), so the final batch empties the ones left
+ * pointing at nothing the account holds (reveal.ts).
  */
+export const PARENT_REFS: Readonly<Record<string, readonly ParentRef[]>> = {
+  micro_steps: [{ column: "task_id", parent: "tasks" }],
+  task_dependencies: [
+    { column: "task_id", parent: "tasks" },
+    { column: "depends_on_id", parent: "tasks" },
+  ],
+  template_steps: [{ column: "template_id", parent: "task_templates" }],
+  task_assignments: [{ column: "task_id", parent: "tasks" }],
+  focus_sessions: [
+    { column: "task_id", parent: "tasks" },
+    { column: "step_id", parent: "micro_steps" },
+  ],
+  calendar_imports: [{ column: "task_id", parent: "tasks" }],
+  analytics_task_times: [{ column: "task_id", parent: "tasks" }],
+  task_splits: [
+    { column: "task_id", parent: "tasks" },
+    { column: "step_id", parent: "micro_steps" },
+  ],
+  step_feedback: [
+    { column: "step_id", parent: "micro_steps" },
+    { column: "task_id", parent: "tasks" },
+  ],
+};
+
+export interface WriteContext {
+  /** The account restored into. */
+  userId: string;
+  /** The owner rows are staged under until the final batch. */
+  staging: string;
+  /** The `deleted_at` tasks are staged with (and the account's own hidden with, in replace mode). */
+  hiddenAt: string;
+  mode: "merge" | "replace";
+}
+
+/** Inserts `rows` of `table` (restoredRow's output) under the staging owner. */
 export function insertRows(
   db: Database,
   table: string,
   rows: readonly Row[],
-  mode: "merge" | "replace",
+  ctx: WriteContext,
 ): BatchItem<"sqlite">[] {
   const spec = exportedTable(table);
   if (!spec || rows.length === 0) return [];
   const known = new Set(columnsOf(spec.table));
-  // A file of an older version may lack columns added since: the database's default fills them in.
-  const columns = Object.keys(rows[0] as Row).filter((c) => known.has(c));
+  const notNull = new Set(
+    getTableConfig(spec.table)
+      .columns.filter((c) => c.notNull)
+      .map((c) => c.name),
+  );
+  // Every row of a table has the same keys (checked before anything is written: validate.ts); the
+  // union still decides, so a row lacking a column is never written with it dropped from the others.
+  const present = new Set<string>();
+  for (const row of rows) for (const key of Object.keys(row)) present.add(key);
+  const columns = [...present].filter((c) => known.has(c));
+  const refs = new Map((PARENT_REFS[table] ?? []).map((r) => [r.column, r.parent]));
+  const value = (c: string) => sql.raw(`json_extract(j.value, '$.${c}')`);
+  const conditions: SQL[] = [];
+  const values = columns.map((c) => {
+    const parent = refs.get(c);
+    if (!parent) return value(c);
+    if (notNull.has(c)) {
+      // Required: only under a parent this restore staged.
+      conditions.push(
+        sql`EXISTS (SELECT 1 FROM ${sql.raw(parent)} p WHERE p.id = ${value(c)} AND p.user_id = ${ctx.staging})`,
+      );
+      return value(c);
+    }
+    return sql`CASE WHEN EXISTS (SELECT 1 FROM ${sql.raw(parent)} p WHERE p.id = ${value(c)} AND p.user_id IN (${ctx.staging}, ${ctx.userId})) THEN ${value(c)} END`;
+  });
+  const where = conditions.length > 0 ? sql.join(conditions, sql` AND `) : sql`1`;
   const list = sql.raw(columns.map(quote).join(", "));
-  const values = sql.raw(columns.map((c) => `json_extract(j.value, '$.${c}')`).join(", "));
+  // Replace: a task the account holds under the same id (the same file restored again, or its own
+  // export) is hidden with the restored ones and shown at the end, so the final batch's "delete the
+  // live tasks" does not take it; a discard shows it again (it carries the import's hiddenAt).
   const conflict =
-    table === "tasks" && mode === "replace"
-      ? sql.raw(
-          "ON CONFLICT (id) DO UPDATE SET deleted_at = excluded.deleted_at WHERE tasks.user_id = excluded.user_id AND tasks.deleted_at IS NULL",
-        )
+    table === "tasks" && ctx.mode === "replace"
+      ? sql`ON CONFLICT (id) DO UPDATE SET deleted_at = ${ctx.hiddenAt} WHERE tasks.user_id = ${ctx.userId} AND tasks.deleted_at IS NULL AND excluded.deleted_at = ${ctx.hiddenAt}`
       : sql.raw("ON CONFLICT DO NOTHING");
   return groupsOf(rows).map((group) =>
     rawStatement(
       db,
-      sql`INSERT INTO ${sql.raw(quote(table))} (${list}) SELECT ${values} FROM json_each(${group}) j WHERE 1 ${conflict}`,
+      sql`INSERT INTO ${sql.raw(quote(table))} (${list}) SELECT ${sql.join(values, sql`, `)} FROM json_each(${group}) j WHERE ${where} ${conflict}`,
     ),
   );
 }

@@ -1,0 +1,153 @@
+/**
+ * The end of a restore, and its undoing. Rows are staged under the import's own owner (meta.ts), so:
+ * - the final batch (revealStatements) moves them to the account in one go — the account shows all of
+ *   the restore or none of it;
+ * - a discard, or the stale-job sweep giving up (eraseRestoreStatements), deletes the staged rows and
+ *   shows again the account's tasks a replace had hidden: the account is exactly as before.
+ *
+ * Rows whose key the account holds already (a singleton such as notification_preferences, a day of
+ * activity_days, an XP source key) meet the account's row when they move: in replace mode the file's
+ * row wins (UPDATE OR REPLACE: a replace takes the file as the truth); in merge mode the account's row
+ * wins (UPDATE OR IGNORE: a merge adds what is missing and never overwrites what the person has now —
+ * settings and counters they changed since are theirs). Either way the XP ledger keeps one row per
+ * source key, so no work is paid twice.
+ *
+ * XP: the totals (total_xp, level, week_xp) are summed from the ledger inside the same batch (a grant
+ * landing meanwhile is counted). Restored XP never scores on the boards: board_* and the board opt-in
+ * and name stay the account's own (zero and off for an account that had none) — the file's history is
+ * the person's, but the boards rank what was earned here, under the daily cap.
+ */
+import { type SQL, sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
+import { getTableConfig } from "drizzle-orm/sqlite-core";
+import type { Database } from "../../../db";
+import { rawStatement } from "../../../lib/batch";
+import { EXPORTED_TABLES } from "../../export/format";
+import { LEVEL_THRESHOLDS } from "../../gamification/levels";
+import { weekStartOf } from "../../gamification/progress";
+import { replaceStatements } from "../replace";
+import { stagingUserOf } from "./meta";
+
+/** Exported tables that have a `user_id` column, parents first. */
+export const OWNED_TABLES: readonly string[] = EXPORTED_TABLES.filter((t) =>
+  getTableConfig(t.table).columns.some((c) => c.name === "user_id"),
+).map((t) => t.name);
+
+const q = (name: string) => sql.raw(`"${name}"`);
+
+export interface RevealInput {
+  userId: string;
+  importId: string;
+  hiddenAt: string;
+  mode: "merge" | "replace";
+  /** The pet id the pet's object kept (restoreSnapshot's answer), when a pet was restored. */
+  petId: string | null;
+  now: number;
+}
+
+/** The account's progress totals from its ledger, board standing and board identity untouched. */
+function progressFromLedger(db: Database, userId: string, now: number): BatchItem<"sqlite"> {
+  const at = new Date(now).toISOString();
+  const week = weekStartOf(now);
+  const thresholds = JSON.stringify(LEVEL_THRESHOLDS);
+  return rawStatement(
+    db,
+    sql`INSERT INTO user_progress (user_id, total_xp, level, week_start, week_xp, version, updated_at)
+      SELECT ${userId}, t.total, (SELECT count(*) FROM json_each(${thresholds}) WHERE value <= t.total), ${week}, t.week, 1, ${at}
+      FROM (SELECT coalesce(sum(amount), 0) AS total,
+              coalesce(sum(CASE WHEN substr(created_at, 1, 10) >= ${week} THEN amount ELSE 0 END), 0) AS week
+            FROM xp_ledger WHERE user_id = ${userId}) t WHERE 1
+      ON CONFLICT (user_id) DO UPDATE SET total_xp = excluded.total_xp, level = excluded.level,
+        board_week_xp = CASE WHEN user_progress.week_start = excluded.week_start THEN user_progress.board_week_xp ELSE 0 END,
+        week_start = excluded.week_start, week_xp = excluded.week_xp,
+        version = user_progress.version + 1, updated_at = excluded.updated_at`,
+  );
+}
+
+/** The staged progress row takes the account's board standing and board identity (or none). */
+function boardsOfAccount(db: Database, userId: string, staging: string): BatchItem<"sqlite"> {
+  const own = (column: string, otherwise: SQL) =>
+    sql`coalesce((SELECT ${q(column)} FROM user_progress WHERE user_id = ${userId}), ${otherwise})`;
+  return rawStatement(
+    db,
+    sql`UPDATE user_progress SET board_xp = ${own("board_xp", sql`0`)}, board_week_xp = ${own("board_week_xp", sql`0`)},
+      board_day = ${own("board_day", sql`''`)}, board_day_xp = ${own("board_day_xp", sql`0`)},
+      week_start = ${own("week_start", sql`week_start`)},
+      leaderboard_opt_in = ${own("leaderboard_opt_in", sql`0`)},
+      leaderboard_name = (SELECT leaderboard_name FROM user_progress WHERE user_id = ${userId})
+      WHERE user_id = ${staging}`,
+  );
+}
+
+/** The statements of the final batch, after the guard and before the import row's completion. */
+export function revealStatements(db: Database, input: RevealInput): BatchItem<"sqlite">[] {
+  const { userId, hiddenAt } = input;
+  const staging = stagingUserOf(input.importId);
+  const at = new Date(input.now).toISOString();
+  const resolution = input.mode === "replace" ? "REPLACE" : "IGNORE";
+  const out: BatchItem<"sqlite">[] = [];
+  // A subtask whose parent is neither restored nor the account's own becomes a top-level task.
+  out.push(
+    rawStatement(
+      db,
+      sql`UPDATE tasks SET parent_task_id = NULL WHERE user_id = ${staging} AND parent_task_id IS NOT NULL
+        AND parent_task_id NOT IN (SELECT id FROM tasks WHERE user_id IN (${staging}, ${userId}))`,
+    ),
+  );
+  // The pet is its object's (restored before this batch, which wrote its row): interactions follow
+  // the id it kept, and the file's pet row is not moved.
+  if (input.petId !== null)
+    out.push(
+      rawStatement(db, sql`UPDATE pet_interactions SET pet_id = ${input.petId} WHERE user_id = ${staging}`),
+    );
+  else out.push(rawStatement(db, sql`DELETE FROM pet_interactions WHERE user_id = ${staging}`));
+  out.push(rawStatement(db, sql`DELETE FROM user_pets WHERE user_id = ${staging}`));
+  out.push(boardsOfAccount(db, userId, staging));
+  if (input.mode === "replace") out.push(...replaceStatements(db, userId, input.now));
+  for (const table of OWNED_TABLES) {
+    out.push(
+      rawStatement(
+        db,
+        sql`UPDATE OR ${sql.raw(resolution)} ${q(table)} SET user_id = ${userId} WHERE user_id = ${staging}`,
+      ),
+    );
+  }
+  out.push(
+    rawStatement(
+      db,
+      sql`UPDATE tasks SET deleted_at = NULL, updated_at = ${at} WHERE user_id = ${userId} AND deleted_at = ${hiddenAt}`,
+    ),
+  );
+  // What did not move (the account's row won) is dropped with the rest of the staging.
+  out.push(...eraseStaging(db, staging));
+  out.push(progressFromLedger(db, userId, input.now));
+  return out;
+}
+
+/** Deletes every staged row (template steps through their staged templates first). */
+function eraseStaging(db: Database, staging: string): BatchItem<"sqlite">[] {
+  return [
+    rawStatement(
+      db,
+      sql`DELETE FROM template_steps WHERE template_id IN (SELECT id FROM task_templates WHERE user_id = ${staging})`,
+    ),
+    ...OWNED_TABLES.map((table) => rawStatement(db, sql`DELETE FROM ${q(table)} WHERE user_id = ${staging}`)),
+  ];
+}
+
+/**
+ * Undoes a restore that did not complete: its staged rows deleted, and the account's tasks a replace
+ * had hidden (the same ids as the file's) shown again.
+ */
+export function eraseRestoreStatements(
+  db: Database,
+  row: { id: string; userId: string; createdAt: string },
+): BatchItem<"sqlite">[] {
+  return [
+    ...eraseStaging(db, stagingUserOf(row.id)),
+    rawStatement(
+      db,
+      sql`UPDATE tasks SET deleted_at = NULL WHERE user_id = ${row.userId} AND deleted_at = ${row.createdAt}`,
+    ),
+  ];
+}
