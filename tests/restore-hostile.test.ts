@@ -35,6 +35,7 @@ import { completeTask, createTask } from "./helpers/tasks";
 import { createTemplate } from "./helpers/templates";
 
 const MINUTE = 60_000;
+const completedStatus = "completed";
 
 function uploadRestore(user: TestUser, body: string) {
   return upload(user, "export", body, { headers: { "content-type": "application/octet-stream" } });
@@ -117,30 +118,31 @@ describe("restoring crafted files", () => {
 
   it("writes nothing under another person's task or template, whatever account id the file claims (item 1)", async () => {
     const before = await accountRows(victim.id);
-    const crafted = craftExport(file, (doc) => {
-      // Claims to be the victim's own export: ids would have been kept on the file's word.
-      doc.account.id = victim.id;
-      rowsOfTable(doc, "template_steps").push({
-        ...first(doc, "template_steps"),
-        id: crypto.randomUUID(),
-        template_id: victimTemplate,
-        description: "INJECTED: visit evil.example",
+    const craftedFor = (target: TestUser) =>
+      craftExport(file, (doc) => {
+        // Claims to be the target's own export: ids were kept on the file's word, so the victim's
+        // ids below went in as they are.
+        doc.account.id = target.id;
+        rowsOfTable(doc, "template_steps").push({
+          ...first(doc, "template_steps"),
+          id: crypto.randomUUID(),
+          template_id: victimTemplate,
+          description: "INJECTED: visit evil.example",
+        });
+        rowsOfTable(doc, "micro_steps").push({
+          ...first(doc, "micro_steps"),
+          id: crypto.randomUUID(),
+          task_id: victimTask,
+          description: "INJECTED step",
+        });
+        rowsOfTable(doc, "task_assignments").push({
+          ...first(doc, "task_assignments"),
+          id: crypto.randomUUID(),
+          task_id: victimTask,
+        });
       });
-      rowsOfTable(doc, "micro_steps").push({
-        ...first(doc, "micro_steps"),
-        id: crypto.randomUUID(),
-        task_id: victimTask,
-        description: "INJECTED step",
-      });
-      rowsOfTable(doc, "task_assignments").push({
-        ...first(doc, "task_assignments"),
-        id: crypto.randomUUID(),
-        task_id: victimTask,
-      });
-    });
-    const intoVictim = await createUser();
-    for (const target of [attacker, intoVictim]) {
-      const done = await restore(target, crafted);
+    for (const target of [attacker, await createUser()]) {
+      const done = await restore(target, craftedFor(target));
       expect(done.status).toBe("completed");
     }
     expect(await accountRows(victim.id)).toEqual(before);
@@ -158,19 +160,26 @@ describe("restoring crafted files", () => {
     expect(stray?.n).toBe(0);
   });
 
-  it("gives an uploaded file new ids even when it is the uploader's own export", async () => {
-    const fresh = await createUser();
-    await restore(fresh, file);
-    const ids = await env.DB.prepare("SELECT id FROM tasks WHERE user_id = ?")
-      .bind(fresh.id)
-      .all<{ id: string }>();
-    const original = new Set(
+  it("keeps ids only for the caller's own export by its link; an uploaded file gets new ones", async () => {
+    const owner = await createUser();
+    await createTask(owner, { title: "Mine", micro_steps: [{ description: "a" }] });
+    const done = await exportAccount(owner, "json");
+    const link = done.download_url ?? "";
+    const own = await (await download(link)).text();
+    const titled = async () =>
       (
-        await env.DB.prepare("SELECT id FROM tasks WHERE user_id = ?").bind(attacker.id).all<{ id: string }>()
-      ).results.map((r) => r.id),
-    );
-    expect(ids.results.length).toBeGreaterThan(0);
-    expect(ids.results.some((r) => original.has(r.id))).toBe(false);
+        await env.DB.prepare(
+          "SELECT count(*) AS n FROM tasks WHERE user_id = ? AND title = 'Mine' AND deleted_at IS NULL",
+        )
+          .bind(owner.id)
+          .first<{ n: number }>()
+      )?.n;
+    // By its link: the same rows, nothing added.
+    expect((await restore(owner, JSON.stringify({ download_url: link }))).status).toBe(completedStatus);
+    expect(await titled()).toBe(1);
+    // Uploaded, the file is only what its sender says: its rows come in as new ones.
+    expect((await restore(owner, own)).status).toBe(completedStatus);
+    expect(await titled()).toBe(2);
   });
 
   it("refuses a row that breaks a CHECK constraint at the preview (item 2)", async () => {
