@@ -281,6 +281,45 @@ describe("restoring crafted files", () => {
     expect(mine).toEqual({ board_xp: 0, leaderboard_opt_in: 1, leaderboard_name: name });
   });
 
+  it("caps forged counters, longest streak and badges by the rows that back them (item 4)", async () => {
+    const standingOf = async (user: TestUser) => ({
+      badges: (
+        await env.DB.prepare("SELECT badge_id FROM user_badges WHERE user_id = ? ORDER BY badge_id")
+          .bind(user.id)
+          .all<{ badge_id: string }>()
+      ).results.map((r) => r.badge_id),
+      stats: await env.DB.prepare(
+        "SELECT steps_completed, tasks_completed, focus_sessions, pet_feeds FROM gamification_stats WHERE user_id = ?",
+      )
+        .bind(user.id)
+        .first(),
+      streak: (
+        await env.DB.prepare("SELECT longest_streak FROM user_progress WHERE user_id = ?")
+          .bind(user.id)
+          .first<{ longest_streak: number }>()
+      )?.longest_streak,
+    });
+    const honest = await createUser();
+    await restore(honest, file);
+    const crafted = craftExport(file, (doc) => {
+      const stats = first(doc, "gamification_stats");
+      Object.assign(stats, {
+        steps_completed: 100_000,
+        tasks_completed: 100_000,
+        focus_sessions: 5_000,
+        pet_feeds: 9_999,
+      });
+      first(doc, "user_progress").longest_streak = 400;
+      const badges = rowsOfTable(doc, "user_badges");
+      const at = String(first(doc, "xp_ledger").created_at);
+      const ids = ["steps_gold", "tasks_gold", "streak_gold", "focus_gold", "level_gold"];
+      for (const badge_id of ids) badges.push({ user_id: doc.account.id, badge_id, unlocked_at: at });
+    });
+    const forger = await createUser();
+    await restore(forger, crafted);
+    expect(await standingOf(forger)).toEqual(await standingOf(honest));
+  });
+
   it("keeps the agents' names (item 8)", async () => {
     const fresh = await createUser();
     await restore(fresh, file);

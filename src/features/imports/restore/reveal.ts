@@ -27,6 +27,7 @@ import { LEVEL_THRESHOLDS } from "../../gamification/levels";
 import { weekStartOf } from "../../gamification/progress";
 import { replaceStatements } from "../replace";
 import { stagingUserOf } from "./meta";
+import { standingStatements } from "./standing";
 
 /** Exported tables that have a `user_id` column, parents first. */
 export const OWNED_TABLES: readonly string[] = EXPORTED_TABLES.filter((t) =>
@@ -121,6 +122,7 @@ export function revealStatements(db: Database, input: RevealInput): BatchItem<"s
   // What did not move (the account's row won) is dropped with the rest of the staging.
   out.push(...eraseStaging(db, staging));
   out.push(progressFromLedger(db, userId, input.now));
+  out.push(...standingStatements(db, userId));
   return out;
 }
 
