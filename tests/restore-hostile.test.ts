@@ -387,6 +387,27 @@ describe("restoring crafted files", () => {
   });
 });
 
+describe("uploaded restores waiting", () => {
+  it("are at most two per person: a third is 409 until one is discarded", async () => {
+    const source = await createUser();
+    await createTask(source, { title: "One" });
+    const done = await exportAccount(source, "json");
+    const own = await (await download(done.download_url ?? "")).text();
+    const user = await createUser();
+    const firstOne = await previewOf(user, own);
+    await previewOf(user, own);
+    const third = await uploadRestore(user, own);
+    expect(third.status).toBe(409);
+    expect((await problemOf(third)).detail).toMatch(/commit or discard/);
+    // A restore by link stores no file: it is not counted.
+    expect((await uploadRestore(user, JSON.stringify({ download_url: done.download_url }))).status).toBe(201);
+    expect(
+      (await call(`/api/v1/import/${firstOne.import_id}`, { method: "DELETE", token: user.token })).status,
+    ).toBe(204);
+    expect((await uploadRestore(user, own)).status).toBe(201);
+  });
+});
+
 describe("a restore that does not complete", () => {
   let file: string;
 

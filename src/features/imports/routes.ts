@@ -9,7 +9,7 @@ import { requireAuth } from "../../middleware/auth";
 import { perUser } from "../../middleware/rate-limit";
 import { IMPORT_TTL_MS, MAX_FILE_BYTES, MAX_ITEMS } from "./limits";
 import { listImports } from "./queries";
-import { previewRestore } from "./restore/upload";
+import { MAX_PENDING_RESTORES, previewRestore } from "./restore/upload";
 import {
   CommitBodySchema,
   ImportIdParamsSchema,
@@ -49,7 +49,8 @@ export const uploadRoute = createRoute({
     "that is not what the source says or is truncated or corrupted (with its row or line where it can tell). " +
     "`source=export` restores an export of this platform: the file as the body (at most 100 MiB on the wire, " +
     '`Content-Encoding: gzip` accepted), or `{"download_url": …}`, a signed export link (a bearer capability: ' +
-    "whoever holds it may restore it into their own account); see the README's Restore section.",
+    "whoever holds it may restore it into their own account); see the README's Restore section. 409 when " +
+    `${MAX_PENDING_RESTORES} uploaded restores are already waiting (commit or discard one first).`,
   security: BEARER_SECURITY,
   // Reading a big file is seconds of CPU: a few uploads a minute per user.
   middleware: [write, perUser("IMPORT_LIMITER")] as const,
@@ -84,7 +85,7 @@ export const uploadRoute = createRoute({
   },
   responses: {
     201: jsonResponse(ImportSchema, "The preview (status previewed)"),
-    ...errorResponses(400, 401, 403, 422, 429),
+    ...errorResponses(400, 401, 403, 409, 422, 429),
   },
 });
 

@@ -10,10 +10,10 @@
  * there): it is a bearer capability, so whoever holds a valid link may restore what it names — as they
  * may download it — into their own account, never into anyone else's.
  */
-import { eq } from "drizzle-orm";
+import { eq, sql } from "drizzle-orm";
 import type { Database } from "../../../db";
 import { imports, users } from "../../../db/schema";
-import { ApiError } from "../../../lib/errors";
+import { ApiError, conflict } from "../../../lib/errors";
 import { newId } from "../../../lib/ids";
 import { nowIso } from "../../../lib/time";
 import { downloadTarget } from "../../export/service";
@@ -24,6 +24,12 @@ import type { ImportDto } from "../schemas";
 import { metaMapping } from "./meta";
 import { RestoreRefusal, scanRestore } from "./preview";
 import { storeStream, uploadStream } from "./store";
+
+/**
+ * Uploaded restores a person may have waiting (previewed, running or failed) at once: each keeps a file
+ * of up to 1 GiB for a day, so their number is bounded (a restore by link stores nothing).
+ */
+export const MAX_PENDING_RESTORES = 2;
 
 /** A body this small that is a JSON object with `download_url` is a link, not a file. */
 export const LINK_BODY_BYTES = 4096;
@@ -102,6 +108,19 @@ export async function linkedExportKey(
   return target.key;
 }
 
+/** 409 when the user has MAX_PENDING_RESTORES uploaded restores waiting already. */
+async function refuseTooManyPending(db: Database, userId: string): Promise<void> {
+  const pending = await db.get<{ n: number }>(
+    sql`SELECT count(*) AS n FROM imports WHERE user_id = ${userId} AND source = 'export' AND file_key IS NOT NULL
+      AND status IN ('previewed', 'queued', 'running', 'failed')`,
+  );
+  if ((pending?.n ?? 0) >= MAX_PENDING_RESTORES)
+    throw conflict(
+      "restores_pending",
+      `You have ${MAX_PENDING_RESTORES} uploaded restores waiting: commit or discard one of them first.`,
+    );
+}
+
 export interface RestoreUploadInput {
   body: ReadableStream<Uint8Array> | null;
   contentEncoding: string | undefined;
@@ -129,6 +148,7 @@ export async function previewRestore(
   let fileKey: string | null = null;
   let key: string;
   let size: number;
+  if (link === null) await refuseTooManyPending(db, userId);
   if (link !== null) {
     key = await linkedExportKey(db, input.secret, link, now);
     size = (await files.head(key))?.size ?? 0;
