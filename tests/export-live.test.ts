@@ -316,7 +316,7 @@ const settingsArb = fc.record(
 const kindArb = fc.constantFrom("pomodoro", "deep_work", "short_burst", "flowtime", "custom");
 const isoArb = aTime().map((ms) => {
   const date = new Date(Math.abs(ms) % 8.64e15);
-  return Number.isNaN(date.getTime()) ? "2020-01-01T00:00:00.000Z" : date.toISOString();
+  return Number.isNaN(date.getTime()) ? new Date(0).toISOString() : date.toISOString();
 });
 const workArb = fc.record({
   session_id: wildText,
