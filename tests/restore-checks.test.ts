@@ -1,9 +1,12 @@
 /** The restore's preflight and id rules, as pure functions. */
 import { describe, expect, it } from "vitest";
 import { EXPORTED_TABLES } from "../src/features/export/format";
+import { derivedId } from "../src/features/export/live";
 import { checksOf, keysOf, rowProblem, ruleOf } from "../src/features/imports/restore/checks";
-import { idMapper, mapSourceKey } from "../src/features/imports/restore/ids";
+import { derivedIdSync, idMapper, mapSourceKey } from "../src/features/imports/restore/ids";
+import { sha256HexSync } from "../src/features/imports/restore/sha256";
 import { groupsOf } from "../src/features/imports/restore/write";
+import { sha256Hex } from "../src/lib/ids";
 
 describe("the preflight of a row", () => {
   it("understands every CHECK constraint of every exported table (a new form fails here)", () => {
@@ -36,6 +39,28 @@ describe("the preflight of a row", () => {
 });
 
 describe("restored ids", () => {
+  it("derives the same ids as the export's derivedId, and the same SHA-256 as crypto.subtle", async () => {
+    const inputs = [
+      "",
+      "a",
+      "abc",
+      "é🙂\u0000x",
+      "x".repeat(55),
+      "y".repeat(56),
+      "z".repeat(64),
+      "w".repeat(200),
+    ];
+    for (let i = 0; i < 40; i++) inputs.push(crypto.randomUUID() + "é".repeat(i));
+    for (const text of inputs) expect(sha256HexSync(text)).toBe(await sha256Hex(text));
+    for (const old of [
+      crypto.randomUUID(),
+      "0190f0e6-0000-7000-8000-000000000001",
+      "not-a-uuid",
+      "__proto__",
+    ])
+      expect(derivedIdSync("user-1", old)).toBe(await derivedId("user-1", old));
+  });
+
   it("maps the work inside every XP source key, bonus and pet shares included", async () => {
     const mapper = idMapper("user-x", false);
     const old = "0190f0e6-0000-7000-8000-000000000001";

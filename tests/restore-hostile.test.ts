@@ -463,6 +463,34 @@ describe("a restore that does not complete", () => {
     expect(await accountRows(user.id)).toEqual(before);
   });
 
+  it("fails a file found bad halfway by the job's check, erasing what it staged (item 2)", async () => {
+    const user = await createUser();
+    await seedAccount(user, { pet: false });
+    const before = await accountRows(user.id);
+    const previewed = await previewOf(user, file);
+    // As for a file too big to check in the upload's request: the job checks it as it writes.
+    await env.DB.prepare("UPDATE imports SET mapping = json_set(mapping, '$.validated', '0') WHERE id = ?")
+      .bind(previewed.import_id)
+      .run();
+    const bad = craftExport(file, (doc) => {
+      const steps = rowsOfTable(doc, "micro_steps");
+      const last = steps.at(-1);
+      if (last) last.estimated_minutes = 11;
+    });
+    const [key] = (await env.FILES.list({ prefix: `imports/${user.id}/${previewed.import_id}/` })).objects;
+    await env.FILES.put(key?.key ?? "", bad);
+    const { sent } = await commit(user, previewed.import_id, "merge");
+    const starts: number[] = [];
+    await drainImports(sent, { chunkItems: 5, beforeChunk: ({ from }) => void starts.push(from) });
+    expect(starts.length).toBeGreaterThan(2);
+    const job = await getImport(user, previewed.import_id);
+    expect(job.status).toBe("failed");
+    expect(job.error).toMatch(/estimated_minutes/);
+    expect(job.progress.items_done).toBe(0);
+    expect(await stagedRows(previewed.import_id)).toBe(0);
+    expect(await accountRows(user.id)).toEqual(before);
+  });
+
   it("is erased by the stale-job sweep when its deliveries died (item 3)", async () => {
     const user = await createUser();
     const before = await accountRows(user.id);

@@ -44,8 +44,6 @@ export interface RunOptions {
   chunkItems?: number;
   maxChunks?: number;
   budgetMs?: number;
-  /** A restore's check phase: rows checked per delivery (restore/job.ts CHECK_ROWS_PER_RUN). */
-  checkRows?: number;
   /** Runs before each chunk's batch; what it throws fails the chunk as a D1 failure would. */
   beforeChunk?: (chunk: { importId: string; from: number; size: number }) => void | Promise<void>;
 }

@@ -9,7 +9,7 @@
  * file's word: an uploaded file's `account.id` is whatever its sender typed, and keeping ids on it let a
  * crafted file name another person's task or template (review item 1).
  */
-import { derivedId } from "../../export/live";
+import { sha256HexSync } from "./sha256";
 
 export interface IdMapper {
   /** The new id for an exported id. */
@@ -20,13 +20,13 @@ export interface IdMapper {
 
 export function idMapper(userId: string, identity: boolean): IdMapper {
   if (identity) return { identity: true, map: async (old) => old };
-  const cache = new Map<string, Promise<string>>();
+  const cache = new Map<string, string>();
   return {
     identity: false,
-    map(old) {
+    async map(old) {
       let id = cache.get(old);
-      if (!id) {
-        id = derivedId(userId, old);
+      if (id === undefined) {
+        id = derivedIdSync(userId, old);
         // Ids repeat within a chunk (a task's steps name it); the cache is per chunk-sized run.
         if (cache.size > 50_000) cache.clear();
         cache.set(old, id);
@@ -34,6 +34,19 @@ export function idMapper(userId: string, identity: boolean): IdMapper {
       return id;
     },
   };
+}
+
+/**
+ * export/live.ts derivedId, synchronously (sha256.ts): the very same id (a test compares them), so
+ * the ids a restore writes and the ones the Durable Objects derive for what they hold agree.
+ */
+export function derivedIdSync(userId: string, oldId: string): string {
+  const hash = sha256HexSync(`${userId}\u0000${oldId}`);
+  const time = /^[0-9a-f]{8}-[0-9a-f]{4}-/.test(oldId)
+    ? oldId.slice(0, 14)
+    : `${hash.slice(0, 8)}-${hash.slice(8, 12)}-`;
+  const variant = ((Number.parseInt(hash.slice(16, 17), 16) & 0x3) | 0x8).toString(16);
+  return `${time}7${hash.slice(13, 16)}-${variant}${hash.slice(17, 20)}-${hash.slice(20, 32)}`;
 }
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;

@@ -30,9 +30,9 @@ import type { ImportRow } from "../queries";
 import { idMapper } from "./ids";
 import { restoreLive } from "./live";
 import { restoreMetaOf, stagingUserOf } from "./meta";
-import { revealStatements } from "./reveal";
+import { eraseRestoreStatements, revealStatements } from "./reveal";
 import { restoredRow } from "./rows";
-import { restoreItems, YIELD_EVERY_ROWS } from "./stream";
+import { type RestoreItem, restoreItems, YIELD_EVERY_ROWS } from "./stream";
 import { type CheckState, checkExport, freshCheck } from "./validate";
 import { insertRows, type WriteContext } from "./write";
 
@@ -40,8 +40,6 @@ import { insertRows, type WriteContext } from "./write";
 export const RESTORE_CHUNK_ROWS = 2_000;
 /** ...or fewer, when their bytes in the file reach this (a file of large rows: memory stays bounded). */
 export const RESTORE_CHUNK_BYTES = 8 * 1024 * 1024;
-/** Rows checked per delivery in the check phase (bounded CPU: a big file is checked over several). */
-export const CHECK_ROWS_PER_RUN = 250_000;
 /** Wall time a delivery goes on for before it hands over to the next message. */
 export const RESTORE_BUDGET_MS = 20_000;
 
@@ -55,56 +53,6 @@ interface FileRow {
 const gone = (): ImportFailure =>
   new ImportFailure("The export file is no longer stored (it expired or was deleted); export again.");
 
-/**
- * Checks the file from where the last delivery stopped, for at most `maxRows` rows or `budget` ms;
- * saves where it got (or, at the summary, that the file is checked). Nothing is written but the row.
- */
-async function validate(
-  db: Database,
-  files: R2Bucket,
-  row: ImportRow,
-  key: string,
-  maxRows: number,
-  budget: number,
-  started: number,
-): Promise<number> {
-  const saved = (row.mapping as { check?: string } | null)?.check;
-  const state: CheckState = saved ? (JSON.parse(saved) as CheckState) : freshCheck();
-  const object =
-    state.offset > 0 ? await files.get(key, { range: { offset: state.offset } }) : await files.get(key);
-  if (!object) throw gone();
-  let read = 0;
-  let done = false;
-  const items = checkExport(object.body, state);
-  try {
-    for await (const item of items) {
-      if (item.kind === "summary") {
-        done = true;
-        break;
-      }
-      if (item.kind !== "row") continue;
-      read += 1;
-      // Other requests share the isolate: a buffered stream resolves without giving the event loop a turn.
-      if (read % YIELD_EVERY_ROWS === 0) await new Promise((resolve) => setTimeout(resolve, 0));
-      if (read >= maxRows || Date.now() - started > budget) break;
-    }
-  } catch (error) {
-    if (error instanceof ExportFormatError)
-      throw new ImportFailure(`The export file is not valid: ${error.message}`);
-    throw error;
-  } finally {
-    await items.return(undefined);
-  }
-  const mapping = done
-    ? { ...(row.mapping ?? {}), validated: "1", check: "" }
-    : { ...(row.mapping ?? {}), check: JSON.stringify(state) };
-  await db
-    .update(imports)
-    .set({ mapping, updatedAt: nowIso() })
-    .where(and(eq(imports.id, row.id), eq(imports.status, "running")));
-  return read;
-}
-
 const hiddenAtOf = (row: ImportRow) => row.createdAt;
 
 async function writeChunk(
@@ -114,6 +62,7 @@ async function writeChunk(
   from: number,
   mapper: ReturnType<typeof idMapper>,
   timing: Timing,
+  check: CheckState | null,
 ): Promise<boolean> {
   const mapStarted = Date.now();
   const write: WriteContext = {
@@ -153,7 +102,7 @@ async function writeChunk(
       .update(imports)
       .set({
         itemsDone: from + chunk.length,
-        mapping: sql`json_set(${imports.mapping}, '$.offset', ${String(last?.end ?? 0)}, '$.table', ${last?.table ?? ""})`,
+        mapping: sql`json_set(${imports.mapping}, '$.offset', ${String(last?.end ?? 0)}, '$.table', ${last?.table ?? ""}, '$.check', ${check ? JSON.stringify(check) : ""})`,
         updatedAt: nowIso(),
       })
       .where(and(eq(imports.id, row.id), eq(imports.itemsDone, from))),
@@ -274,6 +223,46 @@ function log(
   );
 }
 
+/** The rows of a file being checked as it is written, from where its check stopped. */
+async function* checkedItems(files: R2Bucket, key: string, state: CheckState): AsyncGenerator<RestoreItem> {
+  const object =
+    state.offset > 0 ? await files.get(key, { range: { offset: state.offset } }) : await files.get(key);
+  if (!object) return;
+  let read = 0;
+  for await (const item of checkExport(object.body, state)) {
+    if (item.kind === "row") {
+      read += 1;
+      // Other requests share the isolate: a buffered stream resolves without giving the event loop a turn.
+      if (read % YIELD_EVERY_ROWS === 0) await new Promise((resolve) => setTimeout(resolve, 0));
+      yield item;
+    } else if (item.kind === "live") yield item;
+    else if (item.kind === "summary") {
+      yield { kind: "end" };
+      return;
+    }
+  }
+}
+
+/**
+ * A file found bad halfway: what it staged is erased and its cursor goes back to the start, in one
+ * batch, so the account is as it was and committing again checks the file from its start.
+ */
+async function forgetStaging(db: Database, row: ImportRow): Promise<void> {
+  const batch = new D1Batch();
+  batch.addAll(eraseRestoreStatements(db, row));
+  batch.add(
+    db
+      .update(imports)
+      .set({
+        itemsDone: 0,
+        mapping: sql`json_remove(${imports.mapping}, '$.offset', '$.table', '$.check')`,
+        updatedAt: nowIso(),
+      })
+      .where(eq(imports.id, row.id)),
+  );
+  await batch.run(db);
+}
+
 /** Where a restore reads its file: the upload, or the export a signed link named. */
 export const restoreFileKey = (row: ImportRow) =>
   row.fileKey ?? (row.mapping as { file?: string } | null)?.file;
@@ -306,26 +295,22 @@ export async function runRestore(
   if (!key) throw gone();
   const meta = restoreMetaOf(row);
   const budget = options.budgetMs ?? RESTORE_BUDGET_MS;
-  if (meta.validated !== "1") {
-    const read = await validate(
-      db,
-      env.FILES,
-      row,
-      key,
-      options.checkRows ?? CHECK_ROWS_PER_RUN,
-      budget,
-      started,
-    );
-    log(row.id, "checked", read, started);
-    return { kind: "more" };
-  }
   const mapper = idMapper(row.userId, meta.identity === "1");
   const size = options.chunkItems ?? RESTORE_CHUNK_ROWS;
   const maxChunks = options.maxChunks ?? Number.POSITIVE_INFINITY;
   let from = row.itemsDone;
-  const saved = row.mapping as { offset?: string; table?: string } | null;
+  const saved = row.mapping as { offset?: string; table?: string; check?: string } | null;
   const resume =
     from > 0 && saved?.offset && saved.table ? { table: saved.table, offset: Number(saved.offset) } : null;
+  // A file not checked whole at the preview is checked as it is written, row by row before each row's
+  // chunk (validate.ts): its check's state goes with the cursor, and a bad row fails the job with
+  // nothing of it shown (what was staged is erased at once).
+  const check: CheckState | null =
+    meta.validated === "1"
+      ? null
+      : from > 0 && saved?.check
+        ? (JSON.parse(saved.check) as CheckState)
+        : freshCheck();
   // A cursor without an offset (none yet) is resumed by counting rows from the start.
   let ordinal = resume ? from : 0;
   const preview = row.preview as { counts?: { tasks?: number; tables?: Record<string, number> } } | null;
@@ -339,14 +324,15 @@ export async function runRestore(
     if (chunk.length === 0) return true;
     chunkStart = chunk.at(-1)?.end ?? chunkStart;
     await options.beforeChunk?.({ importId: row.id, from, size: chunk.length });
-    if (!(await writeChunk(db, row, chunk, from, mapper, timing))) return false;
+    if (!(await writeChunk(db, row, chunk, from, mapper, timing, check))) return false;
     from += chunk.length;
     chunk = [];
     chunks += 1;
     return true;
   };
   try {
-    for await (const item of restoreItems(env.FILES, key, resume, meta.validated === "1")) {
+    const items = check ? checkedItems(env.FILES, key, check) : restoreItems(env.FILES, key, resume, true);
+    for await (const item of items) {
       if (item.kind === "live") live = item.live;
       if (item.kind === "end") {
         if (!(await flush())) return { kind: "gone" };
@@ -369,8 +355,10 @@ export async function runRestore(
       }
     }
   } catch (error) {
-    if (error instanceof ExportFormatError)
+    if (error instanceof ExportFormatError) {
+      await forgetStaging(db, row);
       throw new ImportFailure(`The export file is not valid: ${error.message}`);
+    }
     throw error;
   }
   if (!(await env.FILES.head(key))) throw gone();
