@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import type { TaskDto } from "../../src/features/tasks/schemas";
 import { callJson, type TestUser } from "./api";
+import { registerAgent } from "./delegation";
 import { ledgerOf, profileOf } from "./gamification";
 import { allTasks } from "./imports";
 import { settle } from "./outbox";
@@ -74,6 +75,8 @@ export async function seedAccount(user: TestUser, options: SeedOptions = {}): Pr
     token: user.token,
     body: { pomodoro_work_minutes: 40, long_break_every: 3 },
   });
+  // An agent under a name the client chose: a restore keeps it (assignments and tasks say it).
+  await registerAgent(user, { agent_id: "backend-agent-1" });
   await callJson("/api/v1/webhooks", 201, {
     token: user.token,
     body: { url: "https://hooks.example.com/in", event_types: ["task.completed"] },
@@ -138,7 +141,18 @@ export async function restoreView(user: TestUser) {
   } catch {
     pet = null;
   }
+  // Rows the API views above leave out, as stored (agents by their client-chosen names).
+  const list = async (query: string) =>
+    (await env.DB.prepare(query).bind(user.id).all<{ v: string | number }>()).results.map((r) => r.v).sort();
+  const rows = {
+    agents: await list("SELECT agent_id AS v FROM agents WHERE user_id = ?"),
+    webhooks: await list("SELECT url AS v FROM webhooks WHERE user_id = ?"),
+    focus_sessions: await list("SELECT actual_seconds AS v FROM focus_sessions WHERE user_id = ?"),
+    pet_interactions: await list("SELECT kind AS v FROM pet_interactions WHERE user_id = ?"),
+    assignments: await list("SELECT agent_id AS v FROM task_assignments WHERE user_id = ?"),
+  };
   return {
+    rows,
     tasks: tasks.map((t) => taskView(t, byId)).sort((a, b) => a.title.localeCompare(b.title)),
     templates: templates.map((t) => ({ name: t.name, steps: t.steps.map((s) => s.description) })),
     settings,

@@ -28,7 +28,7 @@ export function idMapper(userId: string, identity: boolean): IdMapper {
       if (id === undefined) {
         id = derivedIdSync(userId, old);
         // Ids repeat within a chunk (a task's steps name it); the cache is per chunk-sized run.
-        if (cache.size > 50_000) cache.clear();
+        if (cache.size > 10_000) cache.clear();
         cache.set(old, id);
       }
       return id;
