@@ -21,7 +21,7 @@ import {
   sweepImports,
   upload,
 } from "./helpers/imports";
-import { adoptPet } from "./helpers/pets";
+import { adoptPet, petOf } from "./helpers/pets";
 import {
   accountRows,
   craftExport,
@@ -333,7 +333,13 @@ describe("restoring crafted files", () => {
   it("gives the pet's interactions the id of the pet the account keeps (item 9)", async () => {
     const fresh = await createUser();
     await adoptPet(fresh, { species: "cat", name: "Mine" });
-    await restore(fresh, file);
+    const newcomer = await createUser();
+    for (const user of [fresh, newcomer]) await restore(user, file);
+    // An account without a pet gets the file's, its row written by the pet's object.
+    const row = await env.DB.prepare("SELECT id, name FROM user_pets WHERE user_id = ?")
+      .bind(newcomer.id)
+      .first<{ id: string; name: string }>();
+    expect(row?.id).toBe((await petOf(newcomer)).pet_id);
     const pets = await env.DB.prepare("SELECT id FROM user_pets WHERE user_id = ?")
       .bind(fresh.id)
       .all<{ id: string }>();

@@ -50,6 +50,9 @@ const WITHOUT_OWNER = new Set(["template_steps"]);
 
 /** The restored row, or null to leave it out. */
 export async function restoredRow(table: string, row: Row, ctx: RowContext): Promise<Row | null> {
+  // The pet's row is its Durable Object's: the object restored from the live state writes it (with the
+  // id it keeps); a staged copy under the same id would take the object's write and then be dropped.
+  if (table === "user_pets") return null;
   const out: Row = { ...row };
   if (!WITHOUT_OWNER.has(table)) out.user_id = ctx.owner;
   for (const column of ID_COLUMNS[table] ?? []) {
