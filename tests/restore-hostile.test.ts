@@ -5,6 +5,9 @@
  */
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
+import { createDatabase } from "../src/db";
+import { erasePlan } from "../src/features/account/erase-plan";
+import { runErasePlan } from "../src/features/account/erase-run";
 import { MAX_RESENDS, STALE_AFTER_MS } from "../src/features/imports/limits";
 import { IMPORTS_MAX_RETRIES } from "../src/jobs/imports-consumer";
 import { call, callJson, createUser, problemOf, type TestUser } from "./helpers/api";
@@ -434,7 +437,7 @@ describe("a restore that does not complete", () => {
     const next = first.sent as ImportMessage[];
     expect(next).toHaveLength(1);
     // A replace of a file restored before stages nothing new: its tasks are the account's (hidden).
-    if (mode === "merge") expect(await stagedRows(previewed.import_id)).toBeGreaterThan(0);
+    if (mode === "merge") expect(await stagedRows(user.id, previewed.import_id)).toBeGreaterThan(0);
     await runImportQueue(next, IMPORTS_MAX_RETRIES + 1, {
       chunkItems: 5,
       beforeChunk: () => {
@@ -454,7 +457,7 @@ describe("a restore that does not complete", () => {
     expect((await call(`/api/v1/import/${importId}`, { method: "DELETE", token: user.token })).status).toBe(
       204,
     );
-    expect(await stagedRows(importId)).toBe(0);
+    expect(await stagedRows(user.id, importId)).toBe(0);
     expect(await accountRows(user.id)).toEqual(before);
   });
 
@@ -493,8 +496,22 @@ describe("a restore that does not complete", () => {
     expect(job.status).toBe("failed");
     expect(job.error).toMatch(/estimated_minutes/);
     expect(job.progress.items_done).toBe(0);
-    expect(await stagedRows(previewed.import_id)).toBe(0);
+    expect(await stagedRows(user.id, previewed.import_id)).toBe(0);
     expect(await accountRows(user.id)).toEqual(before);
+  });
+
+  it("leaves nothing staged when the account is deleted while it runs", async () => {
+    const user = await createUser();
+    const previewed = await previewOf(user, file);
+    const { sent } = await commit(user, previewed.import_id, "merge");
+    await runImportQueue(sent, 1, { chunkItems: 5, maxChunks: 1 });
+    expect(await stagedRows(user.id, previewed.import_id)).toBeGreaterThan(0);
+    const account = { id: user.id, email: user.email, wasAdmin: false };
+    const run = await runErasePlan(env.DB, erasePlan(createDatabase(env.DB), account), {
+      rowsPerStatement: 3,
+    });
+    expect(run.done).toBe(true);
+    expect(await stagedRows(user.id, previewed.import_id)).toBe(0);
   });
 
   it("is erased by the stale-job sweep when its deliveries died (item 3)", async () => {
@@ -504,14 +521,14 @@ describe("a restore that does not complete", () => {
     const { sent } = await commit(user, previewed.import_id, "merge");
     // One chunk, then the delivery dies (its message is never seen again).
     await runImportQueue(sent, 1, { chunkItems: 5, maxChunks: 1 });
-    expect(await stagedRows(previewed.import_id)).toBeGreaterThan(0);
+    expect(await stagedRows(user.id, previewed.import_id)).toBeGreaterThan(0);
     await env.DB.prepare("UPDATE imports SET resends = ? WHERE id = ?")
       .bind(MAX_RESENDS, previewed.import_id)
       .run();
     await sweepImports(Date.now() + STALE_AFTER_MS + MINUTE);
     const job = await getImport(user, previewed.import_id);
     expect(job.status).toBe("failed");
-    expect(await stagedRows(previewed.import_id)).toBe(0);
+    expect(await stagedRows(user.id, previewed.import_id)).toBe(0);
     expect(await accountRows(user.id)).toEqual(before);
   });
 });

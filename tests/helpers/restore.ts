@@ -211,11 +211,11 @@ export async function accountRows(userId: string): Promise<Record<string, string
 }
 
 /** Rows of any table whose owner is a restore's staging owner (none once it completed or was discarded). */
-export async function stagedRows(importId: string): Promise<number> {
+export async function stagedRows(userId: string, importId: string): Promise<number> {
   let n = 0;
   for (const table of await tablesWithUser()) {
     const row = await env.DB.prepare(`SELECT count(*) AS n FROM "${table}" WHERE user_id = ?`)
-      .bind(`restore:${importId}`)
+      .bind(`restore:${userId}:${importId}`)
       .first<{ n: number }>();
     n += row?.n ?? 0;
   }

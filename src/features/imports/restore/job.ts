@@ -5,14 +5,15 @@
  * (`items_done`: rows of the file written; `offset`: the byte after the last), so a crash or a retry
  * resumes exactly there.
  *
- * Phases: (1) a file not yet checked whole (one too big to check in the upload's request) is checked
- * first (validate.ts), a bounded number of rows per delivery with the check's state saved between
- * them — a bad file fails the job before anything is written; (2) the rows, written under the import's
- * staging owner (meta.ts): invisible to everyone; (3) at the document's end: the pet and focus timer
- * restored in their Durable Objects, then one batch that moves every staged row to the account (with,
- * in replace mode, the account's live tasks deleted first), sets the XP totals from the ledger and
- * marks the job completed (reveal.ts); then the leaderboards get the user's standing. Until that batch
- * nothing of the restore shows; a discard deletes the staging (reveal.ts eraseRestoreStatements).
+ * Phases: (1) the rows, written under the import's staging owner (meta.ts): invisible to everyone. A
+ * file not checked whole at the preview (one too big to check in the upload's request) is checked as
+ * it is written, each row before its chunk's batch (validate.ts), the check's state saved with the
+ * cursor; a bad row erases what was staged and fails the job. (2) At the document's end: the pet and
+ * focus timer restored in their Durable Objects, then one batch that moves every staged row to the
+ * account (with, in replace mode, the account's live tasks deleted first), sets the XP totals from the
+ * ledger, caps counters and badges, and marks the job completed (reveal.ts); then the leaderboards get
+ * the user's standing. Until that batch nothing of the restore shows; a discard deletes the staging
+ * (reveal.ts eraseRestoreStatements).
  */
 import { and, eq, sql } from "drizzle-orm";
 import type { Database } from "../../../db";
@@ -67,7 +68,7 @@ async function writeChunk(
   const mapStarted = Date.now();
   const write: WriteContext = {
     userId: row.userId,
-    staging: stagingUserOf(row.id),
+    staging: stagingUserOf(row.userId, row.id),
     hiddenAt: hiddenAtOf(row),
     mode: row.mode ?? "merge",
   };
@@ -136,7 +137,7 @@ async function finish(
   mapper: ReturnType<typeof idMapper>,
   tasksInFile: number,
 ): Promise<RunOutcome> {
-  const staging = stagingUserOf(row.id);
+  const staging = stagingUserOf(row.userId, row.id);
   const { notes, petId } = await restoreLive(env, db, { userId: row.userId, staging }, live, mapper);
   const now = Date.now();
   const at = nowIso(now);

@@ -24,6 +24,10 @@ export const metaMapping = (meta: RestoreMeta): Record<string, string> => ({ ...
 /**
  * The user id a restore writes its rows under until the final batch moves them to the account
  * (job.ts): no request of the account (nor of anyone) reads rows of this owner, so a job stopped
- * halfway shows nothing, and discarding it deletes exactly them.
+ * halfway shows nothing, and discarding it deletes exactly them. It starts with the account's id, so
+ * erasing the account finds every restore's staging by a range of `user_id` (stagingRange).
  */
-export const stagingUserOf = (importId: string) => `restore:${importId}`;
+export const stagingUserOf = (userId: string, importId: string) => `restore:${userId}:${importId}`;
+
+/** The `user_id` range [from, to) holding every staging owner of the account's restores. */
+export const stagingRange = (userId: string) => ({ from: `restore:${userId}:`, to: `restore:${userId};` });

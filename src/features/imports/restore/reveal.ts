@@ -21,12 +21,13 @@ import { type SQL, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import { getTableConfig } from "drizzle-orm/sqlite-core";
 import type { Database } from "../../../db";
+import { templateSteps } from "../../../db/schema";
 import { rawStatement } from "../../../lib/batch";
 import { EXPORTED_TABLES } from "../../export/format";
 import { LEVEL_THRESHOLDS } from "../../gamification/levels";
 import { weekStartOf } from "../../gamification/progress";
 import { replaceStatements } from "../replace";
-import { stagingUserOf } from "./meta";
+import { stagingRange, stagingUserOf } from "./meta";
 import { standingStatements } from "./standing";
 
 /** Exported tables that have a `user_id` column, parents first. */
@@ -83,7 +84,7 @@ function boardsOfAccount(db: Database, userId: string, staging: string): BatchIt
 /** The statements of the final batch, after the guard and before the import row's completion. */
 export function revealStatements(db: Database, input: RevealInput): BatchItem<"sqlite">[] {
   const { userId, hiddenAt } = input;
-  const staging = stagingUserOf(input.importId);
+  const staging = stagingUserOf(userId, input.importId);
   const at = new Date(input.now).toISOString();
   const resolution = input.mode === "replace" ? "REPLACE" : "IGNORE";
   const out: BatchItem<"sqlite">[] = [];
@@ -146,10 +147,30 @@ export function eraseRestoreStatements(
   row: { id: string; userId: string; createdAt: string },
 ): BatchItem<"sqlite">[] {
   return [
-    ...eraseStaging(db, stagingUserOf(row.id)),
+    ...eraseStaging(db, stagingUserOf(row.userId, row.id)),
     rawStatement(
       db,
       sql`UPDATE tasks SET deleted_at = NULL WHERE user_id = ${row.userId} AND deleted_at = ${row.createdAt}`,
     ),
   ];
+}
+
+/**
+ * For the erasure of an account: the DELETEs of what the person's restores staged and never moved (a
+ * restore running or failed when the account goes), found by the range of their staging owners
+ * (meta.ts stagingRange). Template steps go first (before the templates' phase); the tables' rows with
+ * the rest of the person's rows.
+ */
+export function stagedRowsErasure(db: Database, userId: string) {
+  const { from, to } = stagingRange(userId);
+  const owned = sql`user_id >= ${from} AND user_id < ${to}`;
+  return {
+    templateSteps: db
+      .delete(templateSteps)
+      .where(sql`${templateSteps.templateId} IN (SELECT id FROM task_templates WHERE ${owned})`),
+    tables: EXPORTED_TABLES.filter((t) => OWNED_TABLES.includes(t.name)).map((t) => ({
+      name: t.name,
+      statement: db.delete(t.table).where(owned),
+    })),
+  };
 }
