@@ -28,10 +28,11 @@ import { pushScores } from "../../gamification/leaderboard";
 import type { ImportMessage } from "../messages";
 import { ImportFailure, type RunOptions, type RunOutcome } from "../pipeline";
 import type { ImportRow } from "../queries";
+import { eraseRestoreInPages } from "./erase";
 import { idMapper } from "./ids";
 import { restoreLive } from "./live";
 import { restoreMetaOf, stagingUserOf } from "./meta";
-import { eraseRestoreStatements, revealStatements } from "./reveal";
+import { revealStatements } from "./reveal";
 import { restoredRow } from "./rows";
 import { type RestoreItem, restoreItems, YIELD_EVERY_ROWS } from "./stream";
 import { type CheckState, checkExport, freshCheck } from "./validate";
@@ -245,23 +246,19 @@ async function* checkedItems(files: R2Bucket, key: string, state: CheckState): A
 }
 
 /**
- * A file found bad halfway: what it staged is erased and its cursor goes back to the start, in one
- * batch, so the account is as it was and committing again checks the file from its start.
+ * A file found bad halfway: what it staged is erased (a page at a time: erase.ts), then its cursor goes
+ * back to the start, so the account is as it was and committing again checks the file from its start.
  */
 async function forgetStaging(db: Database, row: ImportRow): Promise<void> {
-  const batch = new D1Batch();
-  batch.addAll(eraseRestoreStatements(db, row));
-  batch.add(
-    db
-      .update(imports)
-      .set({
-        itemsDone: 0,
-        mapping: sql`json_remove(${imports.mapping}, '$.offset', '$.table', '$.check')`,
-        updatedAt: nowIso(),
-      })
-      .where(eq(imports.id, row.id)),
-  );
-  await batch.run(db);
+  await eraseRestoreInPages(db, row, sql`status = 'running'`);
+  await db
+    .update(imports)
+    .set({
+      itemsDone: 0,
+      mapping: sql`json_remove(${imports.mapping}, '$.offset', '$.table', '$.check')`,
+      updatedAt: nowIso(),
+    })
+    .where(eq(imports.id, row.id));
 }
 
 /** Where a restore reads its file: the upload, or the export a signed link named. */

@@ -21,6 +21,30 @@ export const restoreTooLarge = () =>
     { errors: [{ field: "file", message: "Too large" }] },
   );
 
+/** A body that is not the gzip it says it is: 422, wherever the stream is read (review2 M4). */
+export const notGzip = () =>
+  new ApiError(422, "unreadable_file", "The body is not valid gzip data.", {
+    errors: [{ field: "file", message: "Not gzip" }],
+  });
+
+/** The error a read of the upload threw, as the client should see it (a decompression failure: 422). */
+export function uploadReadError(error: unknown): unknown {
+  if (error instanceof TypeError && /gzip|decompress|incorrect header|invalid/i.test(error.message))
+    return notGzip();
+  return error;
+}
+
+/** One read of the upload, its decompression failures translated (uploadReadError). */
+export async function readOrRefuse<T>(
+  reader: ReadableStreamDefaultReader<T>,
+): Promise<ReadableStreamReadResult<T>> {
+  try {
+    return await reader.read();
+  } catch (error) {
+    throw uploadReadError(error);
+  }
+}
+
 /** Counts the bytes passing and refuses past `limit`. */
 function counting(limit: number, tooLarge: () => Error): TransformStream<Uint8Array, Uint8Array> {
   let size = 0;
@@ -90,7 +114,7 @@ export async function storeStream(
   try {
     await take(head);
     for (;;) {
-      const { done, value } = await reader.read();
+      const { done, value } = await readOrRefuse(reader);
       if (done) break;
       await take(value);
     }
@@ -106,11 +130,6 @@ export async function storeStream(
     const current = multipart.upload;
     if (current !== null) await current.abort().catch(() => undefined);
     reader.cancel().catch(() => undefined);
-    if (error instanceof TypeError && /gzip|decompress|incorrect header|invalid/i.test(error.message)) {
-      throw new ApiError(422, "unreadable_file", "The body is not valid gzip data.", {
-        errors: [{ field: "file", message: "Not gzip" }],
-      });
-    }
-    throw error;
+    throw uploadReadError(error);
   }
 }

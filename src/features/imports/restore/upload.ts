@@ -10,7 +10,7 @@
  * there): it is a bearer capability, so whoever holds a valid link may restore what it names — as they
  * may download it — into their own account, never into anyone else's.
  */
-import { eq, sql } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import type { Database } from "../../../db";
 import { imports, users } from "../../../db/schema";
 import { ApiError, conflict } from "../../../lib/errors";
@@ -18,12 +18,13 @@ import { newId } from "../../../lib/ids";
 import { nowIso } from "../../../lib/time";
 import { downloadTarget } from "../../export/service";
 import { verifyDownload } from "../../export/signing";
-import { IMPORT_TTL_MS } from "../limits";
+import { dropUpload } from "../housekeeping";
+import { IMPORT_TTL_MS, UPLOAD_TTL_MS } from "../limits";
 import { type ImportRow, importDtoOf } from "../queries";
 import type { ImportDto } from "../schemas";
 import { metaMapping } from "./meta";
 import { RestoreRefusal, scanRestore } from "./preview";
-import { storeStream, uploadStream } from "./store";
+import { readOrRefuse, storeStream, uploadStream } from "./store";
 
 /**
  * Uploaded restores a person may have waiting (previewed, running or failed) at once: each keeps a file
@@ -45,7 +46,7 @@ async function peek(reader: ReadableStreamDefaultReader<Uint8Array>, limit: numb
   let size = 0;
   let ended = false;
   while (size <= limit) {
-    const { done, value } = await reader.read();
+    const { done, value } = await readOrRefuse(reader);
     if (done) {
       ended = true;
       break;
@@ -108,17 +109,29 @@ export async function linkedExportKey(
   return target.key;
 }
 
-/** 409 when the user has MAX_PENDING_RESTORES uploaded restores waiting already. */
-async function refuseTooManyPending(db: Database, userId: string): Promise<void> {
-  const pending = await db.get<{ n: number }>(
-    sql`SELECT count(*) AS n FROM imports WHERE user_id = ${userId} AND source = 'export' AND file_key IS NOT NULL
-      AND status IN ('previewed', 'queued', 'running', 'failed')`,
+const tooManyPending = () =>
+  conflict(
+    "restores_pending",
+    `You have ${MAX_PENDING_RESTORES} uploaded restores waiting: commit or discard one of them first.`,
   );
-  if ((pending?.n ?? 0) >= MAX_PENDING_RESTORES)
-    throw conflict(
-      "restores_pending",
-      `You have ${MAX_PENDING_RESTORES} uploaded restores waiting: commit or discard one of them first.`,
-    );
+
+/**
+ * Writes the upload's row (`uploading`: never shown) before anything is stored in R2, in ONE statement
+ * with the count of the restores already waiting, so two uploads at once cannot both pass the limit
+ * (409 when the user has MAX_PENDING_RESTORES). A request killed half-way leaves the row for
+ * housekeeping, which deletes the files with it an hour on (imports/housekeeping.ts dropUpload).
+ */
+async function claimUpload(db: Database, row: ImportRow): Promise<void> {
+  const inserted = await db.all<{ id: string }>(
+    sql`INSERT INTO imports (id, user_id, source, status, file_key, file_bytes, mapping, timezone, preview,
+        items_total, items_done, resends, created_at, updated_at, expires_at)
+      SELECT ${row.id}, ${row.userId}, 'export', 'uploading', ${row.fileKey}, 0, ${JSON.stringify(row.mapping)},
+        ${row.timezone}, '{}', 0, 0, 0, ${row.createdAt}, ${row.updatedAt}, ${row.expiresAt}
+      WHERE (SELECT count(*) FROM imports WHERE user_id = ${row.userId} AND source = 'export' AND file_key IS NOT NULL
+        AND status IN ('uploading', 'previewed', 'queued', 'running', 'failed')) < ${MAX_PENDING_RESTORES}
+      RETURNING id`,
+  );
+  if (inserted.length === 0) throw tooManyPending();
 }
 
 export interface RestoreUploadInput {
@@ -144,61 +157,37 @@ export async function previewRestore(
   // without counting its 3 bytes, and every resume offset after it would be off by 3 (review item 7).
   const head = hasBom(peeked.head) ? peeked.head.subarray(3) : peeked.head;
   const link = peeked.ended ? linkOf(head) : null;
+  const zone =
+    (await db.select({ timezone: users.timezone }).from(users).where(eq(users.id, userId)).get())?.timezone ??
+    "UTC";
   let identity = false;
   let fileKey: string | null = null;
   let key: string;
   let size: number;
-  if (link === null) await refuseTooManyPending(db, userId);
-  if (link !== null) {
-    key = await linkedExportKey(db, input.secret, link, now);
-    size = (await files.head(key))?.size ?? 0;
-    // Ids are kept only for the caller's own export (its key is under exports/<owner>/, set by the
-    // export job from its row): the one case where the rows are known to be this account's.
-    identity = key.startsWith(`exports/${userId}/`);
-  } else {
-    if (head.length === 0)
-      throw invalid("empty_file", "The file is empty: send the export as the request body.", "file");
-    key = `imports/${userId}/${importId}/upload.json`;
-    fileKey = key;
-    const rest = new ReadableStream<Uint8Array>({
-      async pull(controller) {
-        const { done, value } = await reader.read();
-        if (done) controller.close();
-        else controller.enqueue(value);
-      },
-      cancel: (reason) => reader.cancel(reason),
-    });
-    size = await storeStream(files, key, head, rest, { user_id: userId, import_id: importId });
-  }
-  const forget = () => (fileKey ? files.delete(fileKey).catch(() => undefined) : Promise.resolve());
-  let scan: Awaited<ReturnType<typeof scanRestore>>;
-  try {
-    scan = await scanRestore(db, files, userId, key, size, identity);
-  } catch (error) {
-    await forget();
-    if (error instanceof RestoreRefusal) throw invalid("unreadable_file", error.message, error.field);
-    throw error;
-  }
-  const zone =
-    (await db.select({ timezone: users.timezone }).from(users).where(eq(users.id, userId)).get())?.timezone ??
-    "UTC";
-  const row: ImportRow = {
+  let claimed = false;
+  const forget = () =>
+    claimed ? dropUpload(db, files, userId, importId).catch(() => undefined) : Promise.resolve();
+  const rowOf = (
+    status: "uploading" | "previewed",
+    scan?: Awaited<ReturnType<typeof scanRestore>>,
+  ): ImportRow => ({
     id: importId,
     userId,
     source: "export",
-    status: "previewed",
+    status,
     mode: null,
     fileKey,
-    fileBytes: size,
+    fileBytes: size ?? 0,
+    partItems: null,
+    partStarts: null,
     mapping: {
-      ...metaMapping({ identity: identity ? "1" : "0", validated: scan.validated ? "1" : "0" }),
-      ...(fileKey ? {} : { file: key }),
+      ...metaMapping({ identity: identity ? "1" : "0", validated: scan?.validated ? "1" : "0" }),
+      ...(fileKey || link === null ? {} : { file: key }),
     },
     timezone: zone,
-    preview: scan.preview,
-    itemsTotal: scan.rows,
+    preview: scan?.preview ?? {},
+    itemsTotal: scan?.rows ?? 0,
     itemsDone: 0,
-    partItems: null,
     resends: 0,
     result: null,
     error: null,
@@ -206,13 +195,54 @@ export async function previewRestore(
     updatedAt: nowIso(now),
     committedAt: null,
     completedAt: null,
-    expiresAt: nowIso(now + IMPORT_TTL_MS),
-  };
+    expiresAt: nowIso(now + (status === "uploading" ? UPLOAD_TTL_MS : IMPORT_TTL_MS)),
+  });
   try {
-    await db.insert(imports).values(row);
+    if (link !== null) {
+      key = await linkedExportKey(db, input.secret, link, now);
+      size = (await files.head(key))?.size ?? 0;
+      // Ids are kept only for the caller's own export (its key is under exports/<owner>/, set by the
+      // export job from its row): the one case where the rows are known to be this account's.
+      identity = key.startsWith(`exports/${userId}/`);
+    } else {
+      if (head.length === 0)
+        throw invalid("empty_file", "The file is empty: send the export as the request body.", "file");
+      key = `imports/${userId}/${importId}/upload.json`;
+      fileKey = key;
+      size = 0;
+      await claimUpload(db, rowOf("uploading"));
+      claimed = true;
+      const rest = new ReadableStream<Uint8Array>({
+        async pull(controller) {
+          const { done, value } = await readOrRefuse(reader);
+          if (done) controller.close();
+          else controller.enqueue(value);
+        },
+        cancel: (reason) => reader.cancel(reason),
+      });
+      size = await storeStream(files, key, head, rest, { user_id: userId, import_id: importId });
+    }
+    let scan: Awaited<ReturnType<typeof scanRestore>>;
+    try {
+      scan = await scanRestore(db, files, userId, key, size, identity);
+    } catch (error) {
+      if (error instanceof RestoreRefusal) throw invalid("unreadable_file", error.message, error.field);
+      throw error;
+    }
+    const row = rowOf("previewed", scan);
+    if (claimed) {
+      // Only while still `uploading`: housekeeping may have taken it for dead (and deleted its file).
+      const moved = await db
+        .update(imports)
+        .set(row)
+        .where(and(eq(imports.id, importId), eq(imports.status, "uploading")))
+        .returning({ id: imports.id });
+      if (moved.length === 0) throw new Error("restore upload: its row was discarded while it was read");
+    } else await db.insert(imports).values(row);
+    return importDtoOf(row);
   } catch (error) {
+    reader.cancel().catch(() => undefined);
     await forget();
     throw error;
   }
-  return importDtoOf(row);
 }
