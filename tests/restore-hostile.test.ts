@@ -260,7 +260,12 @@ describe("restoring crafted files", () => {
       leaderboard_opt_in: 0,
       leaderboard_name: null,
     });
-    expect(Number(progress?.total_xp)).toBeGreaterThanOrEqual(50_000_000);
+    // Manual grants are the platform's, never a file's (review2 H1): the total is the file's honest XP.
+    const honest = rowsOfTable(JSON.parse(file) as ExportDocument, "xp_ledger").reduce(
+      (sum, row) => sum + Number(row.amount),
+      0,
+    );
+    expect(Number(progress?.total_xp)).toBe(honest);
     const board = await callJson<{ entries?: { name?: string }[]; me: unknown }>(
       "/api/v1/gamification/enhanced/leaderboard",
       200,

@@ -184,7 +184,7 @@ export function hasRowShape(table: string, value: unknown): value is Record<stri
     } else if (
       typeof v !== "number" ||
       !Number.isFinite(v) ||
-      (rule.kind === "int" && !Number.isInteger(v))
+      (rule.kind === "int" && !Number.isSafeInteger(v))
     ) {
       return false;
     }

@@ -19,7 +19,7 @@ import { and, eq, sql } from "drizzle-orm";
 import type { Database } from "../../../db";
 import { imports } from "../../../db/schema";
 import type { Env } from "../../../env";
-import { abortIf, D1Batch, isGuardAbort } from "../../../lib/batch";
+import { abortIf, D1Batch, isGuardAbort, rawStatement } from "../../../lib/batch";
 import { randomToken } from "../../../lib/ids";
 import { nowIso } from "../../../lib/time";
 import type { LiveSection } from "../../export/format";
@@ -30,7 +30,7 @@ import { ImportFailure, type RunOptions, type RunOutcome } from "../pipeline";
 import type { ImportRow } from "../queries";
 import { eraseRestoreInPages } from "./erase";
 import { idMapper } from "./ids";
-import { restoreLive } from "./live";
+import { type LiveParts, restoreLive } from "./live";
 import { restoreMetaOf, stagingUserOf } from "./meta";
 import { revealStatements } from "./reveal";
 import { restoredRow } from "./rows";
@@ -40,8 +40,17 @@ import { insertRows, type WriteContext } from "./write";
 
 /** Rows written per batch (each with the cursor's advance)... */
 export const RESTORE_CHUNK_ROWS = 2_000;
-/** ...or fewer, when their bytes in the file reach this (a file of large rows: memory stays bounded). */
-export const RESTORE_CHUNK_BYTES = 8 * 1024 * 1024;
+/**
+ * ...or fewer, when their bytes in the file reach this (a file of large rows: memory stays bounded).
+ * A chunk holds its rows parsed, each row's JSON and the groups joined from them at once, so with rows
+ * near the 1.9 MB limit it holds several times this (review2 M6: 2 MiB, measured in bench/README.md).
+ */
+export const RESTORE_CHUNK_BYTES = 2 * 1024 * 1024;
+/**
+ * D1 statements a delivery sends before it hands over to the next message (D1 allows 1,000 per
+ * invocation): one more chunk (tens of statements) and the final batch (about 90) still fit under it.
+ */
+export const RESTORE_STATEMENTS_PER_DELIVERY = 600;
 /** Wall time a delivery goes on for before it hands over to the next message. */
 export const RESTORE_BUDGET_MS = 20_000;
 
@@ -65,7 +74,7 @@ async function writeChunk(
   mapper: ReturnType<typeof idMapper>,
   timing: Timing,
   check: CheckState | null,
-): Promise<boolean> {
+): Promise<number | false> {
   const mapStarted = Date.now();
   const write: WriteContext = {
     userId: row.userId,
@@ -113,7 +122,7 @@ async function writeChunk(
   timing.map += d1Started - mapStarted;
   try {
     await batch.run(db);
-    return true;
+    return batch.size;
   } catch (error) {
     if (isGuardAbort(error)) return false;
     throw error;
@@ -130,6 +139,50 @@ interface Timing {
   batches: number;
 }
 
+/**
+ * What the end of a restore still has to do once its rows are the account's: the objects to restore,
+ * from the file's live state (kept in the import row, so the file may go), and the pet id the final
+ * batch gave the pet's interactions.
+ */
+interface Finishing {
+  live: LiveSection;
+  parts: LiveParts;
+  petId: string | null;
+}
+
+const finishingOf = (row: ImportRow): Finishing | null => {
+  const text = (row.mapping as { finishing?: string } | null)?.finishing;
+  return text ? (JSON.parse(text) as Finishing) : null;
+};
+
+/**
+ * Which objects to restore, decided before the final batch: merge keeps the account's own pet and focus
+ * settings (review2 M1); and the id the pet's object will keep (the account's pet's, else the file's
+ * mapped), which the pet's interactions take in the final batch.
+ */
+async function plannedLive(
+  db: Database,
+  row: ImportRow,
+  live: LiveSection,
+  mapper: ReturnType<typeof idMapper>,
+): Promise<{ finishing: Finishing; notes: string[] }> {
+  const own = await db.get<{ pet: string | null; focus: number }>(
+    sql`SELECT (SELECT id FROM user_pets WHERE user_id = ${row.userId} LIMIT 1) AS pet,
+      (SELECT count(*) FROM focus_settings WHERE user_id = ${row.userId}) AS focus`,
+  );
+  const merge = (row.mode ?? "merge") === "merge";
+  const notes: string[] = [];
+  const filePet = live.pet.pet?.pet_id;
+  const keepPet = merge && Boolean(own?.pet) && filePet !== undefined;
+  const keepFocus = merge && (own?.focus ?? 0) > 0;
+  if (keepPet) notes.push("The pet was not restored: this account has its own, which a merge keeps.");
+  if (keepFocus)
+    notes.push("The focus settings were not restored: this account has its own, which a merge keeps.");
+  const pet = filePet !== undefined && !keepPet;
+  const petId = pet && filePet !== undefined ? (own?.pet ?? (await mapper.map(filePet))) : null;
+  return { finishing: { live, parts: { pet, focus: !keepFocus }, petId }, notes };
+}
+
 async function finish(
   env: Env,
   db: Database,
@@ -139,7 +192,7 @@ async function finish(
   tasksInFile: number,
 ): Promise<RunOutcome> {
   const staging = stagingUserOf(row.userId, row.id);
-  const { notes, petId } = await restoreLive(env, db, { userId: row.userId, staging }, live, mapper);
+  const { finishing, notes } = await plannedLive(db, row, live, mapper);
   const now = Date.now();
   const at = nowIso(now);
   const hiddenAt = hiddenAtOf(row);
@@ -162,17 +215,17 @@ async function finish(
     'notes', json(${JSON.stringify(notes)}))`;
   const batch = new D1Batch();
   batch.add(abortIf(db, sql`NOT EXISTS (SELECT 1 FROM imports WHERE id = ${row.id} AND status = 'running')`));
-  // The result is counted from the staging before anything moves.
+  // The result is counted from the staging before anything moves. The job stays `running` until the
+  // objects are restored too (finishLive): its rows are the account's from this batch on, and nothing
+  // (a discard, the stale sweep, a failure) takes them back.
   batch.add(
     db
       .update(imports)
       .set({
-        status: "completed",
         itemsDone: row.itemsTotal,
         result: sql`${result}`,
-        completedAt: at,
+        mapping: sql`json_set(${imports.mapping}, '$.finishing', ${JSON.stringify(finishing)})`,
         updatedAt: at,
-        expiresAt: at,
       })
       .where(and(eq(imports.id, row.id), eq(imports.status, "running"))),
   );
@@ -182,9 +235,57 @@ async function finish(
       importId: row.id,
       hiddenAt,
       mode: row.mode ?? "merge",
-      petId,
+      petId: finishing.petId,
       now,
     }),
+  );
+  try {
+    await batch.run(db);
+  } catch (error) {
+    if (isGuardAbort(error)) return { kind: "gone" };
+    throw error;
+  }
+  return finishLive(env, db, row, finishing, mapper);
+}
+
+/**
+ * The finishing step: the pet and the focus timer restored in their objects (each idempotent, so a
+ * retried delivery does it again), then the job completed with the objects' notes. Until then the job
+ * is `running` and its delivery is retried (or re-sent by the stale sweep) until both are done.
+ */
+async function finishLive(
+  env: Env,
+  db: Database,
+  row: ImportRow,
+  finishing: Finishing,
+  mapper: ReturnType<typeof idMapper>,
+): Promise<RunOutcome> {
+  const { notes, petId } = await restoreLive(env, db, row.userId, finishing.live, mapper, finishing.parts);
+  const at = nowIso();
+  const batch = new D1Batch();
+  batch.add(abortIf(db, sql`NOT EXISTS (SELECT 1 FROM imports WHERE id = ${row.id} AND status = 'running')`));
+  // The object kept another id than planned (its pet was not yet in D1): the interactions follow it.
+  if (petId !== null && finishing.petId !== null && petId !== finishing.petId)
+    batch.add(
+      rawStatement(
+        db,
+        sql`UPDATE pet_interactions SET pet_id = ${petId} WHERE user_id = ${row.userId} AND pet_id = ${finishing.petId}`,
+      ),
+    );
+  batch.add(
+    db
+      .update(imports)
+      .set({
+        status: "completed",
+        result: sql`json_set(${imports.result}, '$.notes', json((SELECT json_group_array(value) FROM (
+          SELECT value FROM json_each(json_extract(${imports.result}, '$.notes'))
+          UNION ALL SELECT value FROM json_each(${JSON.stringify(notes)})))))`,
+        mapping: sql`json_remove(${imports.mapping}, '$.finishing')`,
+        completedAt: at,
+        updatedAt: at,
+        expiresAt: at,
+      })
+      .where(and(eq(imports.id, row.id), eq(imports.status, "running"))),
   );
   try {
     await batch.run(db);
@@ -289,9 +390,11 @@ export async function runRestore(
       .where(and(eq(imports.id, row.id), eq(imports.status, "queued")));
     row.status = "running";
   }
+  const meta = restoreMetaOf(row);
+  const finishing = finishingOf(row);
+  if (finishing) return finishLive(env, db, row, finishing, idMapper(row.userId, meta.identity === "1"));
   const key = restoreFileKey(row);
   if (!key) throw gone();
-  const meta = restoreMetaOf(row);
   const budget = options.budgetMs ?? RESTORE_BUDGET_MS;
   const mapper = idMapper(row.userId, meta.identity === "1");
   const size = options.chunkItems ?? RESTORE_CHUNK_ROWS;
@@ -314,6 +417,8 @@ export async function runRestore(
   const preview = row.preview as { counts?: { tasks?: number; tables?: Record<string, number> } } | null;
   const tasksInFile = preview?.counts?.tables?.tasks ?? preview?.counts?.tasks ?? 0;
   let chunks = 0;
+  // The statements this delivery sent so far (the reads before: the row, the status; review2 M5).
+  let statements = 2;
   let live: LiveSection | null = null;
   let chunk: FileRow[] = [];
   let chunkStart = resume?.offset ?? 0;
@@ -322,7 +427,9 @@ export async function runRestore(
     if (chunk.length === 0) return true;
     chunkStart = chunk.at(-1)?.end ?? chunkStart;
     await options.beforeChunk?.({ importId: row.id, from, size: chunk.length });
-    if (!(await writeChunk(db, row, chunk, from, mapper, timing, check))) return false;
+    const sent = await writeChunk(db, row, chunk, from, mapper, timing, check);
+    if (sent === false) return false;
+    statements += sent;
     from += chunk.length;
     chunk = [];
     chunks += 1;
@@ -347,7 +454,11 @@ export async function runRestore(
       chunk.push({ table: item.table, row: item.row, end: item.end });
       if (chunk.length < size && item.end - chunkStart < RESTORE_CHUNK_BYTES) continue;
       if (!(await flush())) return { kind: "gone" };
-      if (chunks >= maxChunks || Date.now() - started > budget) {
+      if (
+        chunks >= maxChunks ||
+        Date.now() - started > budget ||
+        statements >= RESTORE_STATEMENTS_PER_DELIVERY
+      ) {
         log(row.id, "rows", from - row.itemsDone, started, timing);
         return { kind: "more" };
       }

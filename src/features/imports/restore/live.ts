@@ -8,7 +8,6 @@ import { sql } from "drizzle-orm";
 import type { Database } from "../../../db";
 import type { Env } from "../../../env";
 import type { LiveSection } from "../../export/format";
-import { ImportFailure } from "../pipeline";
 import type { IdMapper } from "./ids";
 
 /** Every id the snapshots name, old → restored. */
@@ -42,46 +41,55 @@ async function ownedOf(db: Database, owners: readonly string[], ids: readonly st
   return rows.map((r) => r.id);
 }
 
-export interface LiveOutcome {
-  notes: string[];
-  /** The pet's id as its object kept it (null: no pet restored). */
-  petId: string | null;
+/** Which objects a restore puts back (merge keeps the account's own pet and focus settings: M1). */
+export interface LiveParts {
+  pet: boolean;
+  focus: boolean;
 }
 
 /**
- * Restores both objects. Either may be restored again safely (a retried delivery). A focus session
- * running on the account is not ended by a restore: the timer is left as it is and the reason noted.
+ * Restores the objects chosen in `parts`, after the final batch moved the rows in (review2 H2: a
+ * restore that fails or is discarded never changed them). Each object's restore is idempotent, so a
+ * delivery retried after one of them succeeded does it again harmlessly. A focus session running on
+ * the account, or a snapshot an object refuses, is noted, never a failure: the rows are the account's
+ * already. A transient failure throws (the delivery is retried).
  */
 export async function restoreLive(
   env: Pick<Env, "FOCUS_TIMER" | "PET_STATE">,
   db: Database,
-  owners: { userId: string; staging: string },
+  userId: string,
   live: LiveSection,
   mapper: IdMapper,
-): Promise<LiveOutcome> {
+  parts: LiveParts,
+): Promise<{ notes: string[]; petId: string | null }> {
   const ids = await liveIds(live, mapper);
-  const ownedIds = await ownedOf(db, [owners.userId, owners.staging], Object.values(ids));
-  const userId = owners.userId;
+  const ownedIds = await ownedOf(db, [userId], Object.values(ids));
   const notes: string[] = [];
   const [focus, pet] = await Promise.all([
-    env.FOCUS_TIMER.get(env.FOCUS_TIMER.idFromName(userId)).restoreSnapshot(userId, live.focus, {
-      ids,
-      ownedIds,
-    }),
-    env.PET_STATE.get(env.PET_STATE.idFromName(userId)).restoreSnapshot(userId, live.pet, { ids, ownedIds }),
+    parts.focus
+      ? env.FOCUS_TIMER.get(env.FOCUS_TIMER.idFromName(userId)).restoreSnapshot(userId, live.focus, {
+          ids,
+          ownedIds,
+        })
+      : null,
+    parts.pet
+      ? env.PET_STATE.get(env.PET_STATE.idFromName(userId)).restoreSnapshot(userId, live.pet, {
+          ids,
+          ownedIds,
+        })
+      : null,
   ]);
   for (const [what, result] of [
     ["focus timer", focus],
     ["pet", pet],
   ] as const) {
-    if (result.ok) continue;
-    if (result.error.status === 422) throw new ImportFailure(result.error.detail);
-    if (result.error.status === 409) {
+    if (result === null || result.ok) continue;
+    if (result.error.status === 422 || result.error.status === 409) {
       notes.push(`The ${what} was not restored: ${result.error.detail}`);
       continue;
     }
     throw new Error(`${what} restore: ${result.error.code}: ${result.error.detail}`);
   }
-  const petId = pet.ok && pet.value ? pet.value.pet_id : null;
+  const petId = pet?.ok && pet.value ? pet.value.pet_id : null;
   return { notes, petId };
 }

@@ -10,8 +10,9 @@ import type { Database } from "../../../db";
 import { type ExportSummary, ExportSummarySchema } from "../../export/format";
 import { ExportFormatError } from "../../export/reader";
 import { FIRST_ITEMS, MAX_LISTED } from "../limits";
-import type { ImportDuplicateDto, ImportItemDto, ImportPreviewDto } from "../schemas";
+import type { ImportDuplicateDto, ImportItemDto, ImportPreviewDto, ImportProblemDto } from "../schemas";
 import { type IdMapper, idMapper } from "./ids";
+import { ledgerRefusal } from "./ledger";
 import { checkExport, freshCheck } from "./validate";
 
 /** Files up to this size are checked whole in the upload's request; bigger ones by the job. */
@@ -82,6 +83,9 @@ interface Collected {
   completed: number;
   tags: Set<string>;
   summary: ExportSummary | null;
+  /** Rows that will not be restored (XP no rule pays: ledger.ts), the first MAX_LISTED of them. */
+  problems: ImportProblemDto[];
+  problemCount: number;
 }
 
 async function collect(stream: ReadableStream<Uint8Array>, whole: boolean): Promise<Collected> {
@@ -92,7 +96,10 @@ async function collect(stream: ReadableStream<Uint8Array>, whole: boolean): Prom
     completed: 0,
     tags: new Set(),
     summary: null,
+    problems: [],
+    problemCount: 0,
   };
+  let ledgerRows = 0;
   let n = 0;
   const items = checkExport(stream, freshCheck());
   try {
@@ -100,6 +107,15 @@ async function collect(stream: ReadableStream<Uint8Array>, whole: boolean): Prom
       if (item.kind === "header") out.accountId = String(item.account.id ?? "");
       if (item.kind === "summary") out.summary = item.summary;
       if (item.kind !== "row") continue;
+      if (item.table === "xp_ledger") {
+        const reason = ledgerRefusal(item.row);
+        if (reason !== null) {
+          out.problemCount += 1;
+          if (out.problems.length < MAX_LISTED)
+            out.problems.push({ field: `tables.xp_ledger[${ledgerRows}]`, message: reason, skipped: true });
+        }
+        ledgerRows += 1;
+      }
       if (item.table !== "tasks") {
         if (!whole) break;
         continue;
@@ -200,11 +216,11 @@ export async function scanRestore(
         completed: found.completed,
         skipped: 0,
         duplicates: duplicates.count,
-        problems: 0,
+        problems: found.problemCount,
         tables: counts,
       },
       first_items: found.first,
-      problems: [],
+      problems: found.problems,
       duplicates: duplicates.listed,
       truncated: false,
     },

@@ -24,6 +24,7 @@ import type { Database } from "../../../db";
 import { templateSteps } from "../../../db/schema";
 import { rawStatement } from "../../../lib/batch";
 import { EXPORTED_TABLES } from "../../export/format";
+import { BADGES } from "../../gamification/badges";
 import { LEVEL_THRESHOLDS } from "../../gamification/levels";
 import { weekStartOf } from "../../gamification/progress";
 import { replaceStatements } from "../replace";
@@ -56,8 +57,8 @@ function progressFromLedger(db: Database, userId: string, now: number): BatchIte
     db,
     sql`INSERT INTO user_progress (user_id, total_xp, level, week_start, week_xp, version, updated_at)
       SELECT ${userId}, t.total, (SELECT count(*) FROM json_each(${thresholds}) WHERE value <= t.total), ${week}, t.week, 1, ${at}
-      FROM (SELECT coalesce(sum(amount), 0) AS total,
-              coalesce(sum(CASE WHEN substr(created_at, 1, 10) >= ${week} THEN amount ELSE 0 END), 0) AS week
+      FROM (SELECT CAST(total(amount) AS INTEGER) AS total,
+              CAST(total(CASE WHEN substr(created_at, 1, 10) >= ${week} THEN amount ELSE 0 END) AS INTEGER) AS week
             FROM xp_ledger WHERE user_id = ${userId}) t WHERE 1
       ON CONFLICT (user_id) DO UPDATE SET total_xp = excluded.total_xp, level = excluded.level,
         board_week_xp = CASE WHEN user_progress.week_start = excluded.week_start THEN user_progress.board_week_xp ELSE 0 END,
@@ -76,7 +77,8 @@ function boardsOfAccount(db: Database, userId: string, staging: string): BatchIt
       board_day = ${own("board_day", sql`''`)}, board_day_xp = ${own("board_day_xp", sql`0`)},
       week_start = ${own("week_start", sql`week_start`)},
       leaderboard_opt_in = ${own("leaderboard_opt_in", sql`0`)},
-      leaderboard_name = (SELECT leaderboard_name FROM user_progress WHERE user_id = ${userId})
+      leaderboard_name = (SELECT leaderboard_name FROM user_progress WHERE user_id = ${userId}),
+      version = max(version, ${own("version", sql`0`)})
       WHERE user_id = ${staging}`,
   );
 }
@@ -105,8 +107,13 @@ export function revealStatements(db: Database, input: RevealInput): BatchItem<"s
   else out.push(rawStatement(db, sql`DELETE FROM pet_interactions WHERE user_id = ${staging}`));
   out.push(rawStatement(db, sql`DELETE FROM user_pets WHERE user_id = ${staging}`));
   out.push(boardsOfAccount(db, userId, staging));
+  out.push(ledgerWithoutWork(db, userId, staging));
+  // The file's counters, streak and badges within their evidence, before they move (standing.ts).
+  out.push(...standingStatements(db, userId, staging));
   if (input.mode === "replace") out.push(...replaceStatements(db, userId, input.now));
   for (const table of OWNED_TABLES) {
+    // Share cards move last, once the standing they claim is known (sharesBeyondStanding).
+    if (table === "social_shares") continue;
     out.push(
       rawStatement(
         db,
@@ -120,11 +127,90 @@ export function revealStatements(db: Database, input: RevealInput): BatchItem<"s
       sql`UPDATE tasks SET deleted_at = NULL, updated_at = ${at} WHERE user_id = ${userId} AND deleted_at = ${hiddenAt}`,
     ),
   );
+  // Agents' slots are their in-progress assignments (as the agent sweeper counts them): restored
+  // agents came in with none (rows.ts), and an assignment whose task was not restored is not there.
+  out.push(
+    rawStatement(
+      db,
+      sql`UPDATE agents SET current_task_count = (SELECT count(*) FROM task_assignments a
+          WHERE a.user_id = agents.user_id AND a.agent_id = agents.agent_id AND a.status = 'in_progress')
+        WHERE user_id = ${userId}`,
+    ),
+  );
+  out.push(progressFromLedger(db, userId, input.now));
+  out.push(...sharesBeyondStanding(db, input.importId, userId, staging));
+  out.push(
+    rawStatement(
+      db,
+      sql`UPDATE OR ${sql.raw(resolution)} social_shares SET user_id = ${userId} WHERE user_id = ${staging}`,
+    ),
+  );
   // What did not move (the account's row won) is dropped with the rest of the staging.
   out.push(...eraseStaging(db, staging));
-  out.push(progressFromLedger(db, userId, input.now));
-  out.push(...standingStatements(db, userId));
   return out;
+}
+
+/** A ledger row's work, without its bonus: or pet: prefix (step:<id>, task:<id>, focus:<id>, challenge:…). */
+const baseKey = sql.raw(
+  "CASE WHEN source_key LIKE 'bonus:%' THEN substr(source_key, 7) WHEN source_key LIKE 'pet:%' THEN substr(source_key, 5) ELSE source_key END",
+);
+
+/**
+ * Staged ledger rows whose work is neither restored nor the account's are dropped (each row was
+ * bounded by its rule already: ledger.ts). Work of any status counts: XP is never taken back when a
+ * task is reopened, so an honest ledger names reopened work too, and a file's statuses are its word
+ * anyway.
+ */
+function ledgerWithoutWork(db: Database, userId: string, staging: string): BatchItem<"sqlite"> {
+  const owners = sql`(${staging}, ${userId})`;
+  return rawStatement(
+    db,
+    sql`DELETE FROM xp_ledger WHERE rowid IN (SELECT l.rowid FROM (SELECT rowid, ${baseKey} AS base FROM xp_ledger WHERE user_id = ${staging}) l
+      WHERE NOT CASE
+        WHEN l.base LIKE 'step:%' THEN EXISTS (SELECT 1 FROM micro_steps w WHERE w.id = substr(l.base, 6) AND w.user_id IN ${owners})
+        WHEN l.base LIKE 'task:%' THEN EXISTS (SELECT 1 FROM tasks w WHERE w.id = substr(l.base, 6) AND w.user_id IN ${owners})
+        WHEN l.base LIKE 'focus:%' THEN EXISTS (SELECT 1 FROM focus_sessions w WHERE w.id = substr(l.base, 7) AND w.user_id IN ${owners})
+        WHEN l.base LIKE 'challenge:%' THEN EXISTS (SELECT 1 FROM challenge_progress w WHERE w.challenge_id = substr(l.base, 11)
+          AND w.user_id IN ${owners} AND w.completed_at IS NOT NULL)
+        ELSE 0 END)`,
+  );
+}
+
+const BADGE_CARDS = JSON.stringify(
+  BADGES.map((b) => ({ id: b.id, name: b.name, description: b.description, tier: b.tier })),
+);
+
+/**
+ * Staged share cards that claim more than the restored standing are dropped, with a note: a level or
+ * XP above the account's, a streak longer than its longest, an achievement for a badge it does not
+ * hold or under another name, description or tier than the badge's own.
+ */
+function sharesBeyondStanding(
+  db: Database,
+  importId: string,
+  userId: string,
+  staging: string,
+): BatchItem<"sqlite">[] {
+  const progress = (column: string) =>
+    sql`coalesce((SELECT ${q(column)} FROM user_progress WHERE user_id = ${userId}), 0)`;
+  const field = (name: string) => sql.raw(`json_extract(snapshot, '$.${name}')`);
+  const beyond = sql`(${field("kind")} = 'level' AND (${field("level")} > ${progress("level")} OR ${field("total_xp")} > ${progress("total_xp")}))
+    OR (${field("kind")} = 'streak' AND (${field("longest_days")} > ${progress("longest_streak")} OR ${field("current_days")} > ${progress("longest_streak")}))
+    OR (${field("kind")} = 'achievement' AND (
+      NOT EXISTS (SELECT 1 FROM user_badges b WHERE b.user_id = ${userId} AND b.badge_id = ${field("badge_id")})
+      OR NOT EXISTS (SELECT 1 FROM json_each(${BADGE_CARDS}) d WHERE json_extract(d.value, '$.id') = ${field("badge_id")}
+        AND json_extract(d.value, '$.name') = ${field("name")} AND json_extract(d.value, '$.description') = ${field("description")}
+        AND json_extract(d.value, '$.tier') = ${field("tier")})))`;
+  const dropped = sql`(SELECT count(*) FROM social_shares WHERE user_id = ${staging} AND (${beyond}))`;
+  return [
+    rawStatement(
+      db,
+      sql`UPDATE imports SET result = json_set(result, '$.notes[#]',
+          printf('%d share card(s) were not restored: they claimed more than the restored level, streak or badges show.', ${dropped}))
+        WHERE id = ${importId} AND ${dropped} > 0`,
+    ),
+    rawStatement(db, sql`DELETE FROM social_shares WHERE user_id = ${staging} AND (${beyond})`),
+  ];
 }
 
 /** Deletes every staged row (template steps through their staged templates first). */

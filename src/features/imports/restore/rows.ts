@@ -4,7 +4,9 @@
  * writer (write.ts) inserts what this returns and lets the tables' keys refuse what exists already.
  */
 import { newWebhookSecret } from "../../../lib/webhooks/signature";
+import { checkHandle } from "../../social/handles";
 import { type IdMapper, mapIfId, mapSourceKey } from "./ids";
+import { ledgerRefusal } from "./ledger";
 
 type Row = Record<string, unknown>;
 
@@ -67,12 +69,31 @@ export async function restoredRow(table: string, row: Row, ctx: RowContext): Pro
     case "task_templates":
       // A code-listed template is listed by its share code, which is not restored.
       out.listed_by_code = 0;
+      // Private, and unused: public lists read every user's templates, staged ones included (review2
+      // H3), and `uses`/`times_applied` count other people's imports and applications (H1).
+      out.is_public = 0;
+      out.uses = 0;
+      out.times_applied = 0;
       break;
     case "agents":
       // Its claim bookkeeping named work of the old account; its tokens were never exported.
       out.last_claim_id = null;
+      // Offline (its tokens were never exported, so it cannot be online), and no slot taken until the
+      // final batch counts its restored in-progress assignments: the agent sweeper scans every user's
+      // online agents, staged ones included (review2 H3, and the Low on agent slots).
+      out.status = "offline";
+      out.current_task_count = 0;
+      break;
+    case "notifications":
+      // Delivered, and never pushed: a restored notification is history (pushing it now would be
+      // late), and the notification sweeps scan every user's deferred, folded and pending rows, staged
+      // ones included (review2 H3).
+      if (out.status === "deferred" || out.status === "folded") out.status = "delivered";
+      if (out.push_state === "pending") out.push_state = "done";
       break;
     case "xp_ledger":
+      // Only what a grant rule could have paid (review2 H1: ledger.ts); the preview lists the rest.
+      if (ledgerRefusal(row) !== null) return null;
       out.source_key = await mapSourceKey(ctx.mapper, String(row.source_key));
       // The outbox event it came from is not restored (events are never replayed).
       out.event_id = null;
@@ -106,8 +127,17 @@ export async function restoredRow(table: string, row: Row, ctx: RowContext): Pro
       out.board_day_xp = 0;
       break;
     case "social_profiles":
-      // Comes back hidden; a handle held by someone else is refused by the writer (see write.ts).
-      out.is_public = 0;
+      {
+        // Comes back hidden; a handle the PUT route would refuse (format, reserved words) is not
+        // restored, its key is the handle's own, and a handle held by someone else or kept for its
+        // old holder (the cooldown) is refused by the writer (write.ts). Review2 H4.
+        const check = checkHandle(String(row.handle ?? ""));
+        if (!check.ok) return null;
+        out.handle_key = check.key;
+        out.is_public = 0;
+        out.released_handle_key = null;
+        out.released_at = null;
+      }
       break;
   }
   return out;

@@ -18,6 +18,9 @@ import type { Database } from "../../../db";
 import { rawStatement } from "../../../lib/batch";
 import { columnsOf, exportedTable } from "../../export/format";
 import { utf8Length } from "../../export/reader";
+import { HANDLE_COOLDOWN_DAYS } from "../../social/profile-service";
+
+const DAY_MS = 86_400_000;
 
 type Row = Record<string, unknown>;
 
@@ -126,6 +129,14 @@ export function insertRows(
     }
     return sql`CASE WHEN EXISTS (SELECT 1 FROM ${sql.raw(parent)} p WHERE p.id = ${value(c)} AND p.user_id IN (${ctx.staging}, ${ctx.userId})) THEN ${value(c)} END`;
   });
+  if (table === "social_profiles") {
+    // A handle another profile let go of within the cooldown is still kept for it (review2 H4).
+    const since = new Date(Date.now() - HANDLE_COOLDOWN_DAYS * DAY_MS).toISOString();
+    conditions.push(
+      sql`NOT EXISTS (SELECT 1 FROM social_profiles o WHERE o.released_handle_key = ${value("handle_key")}
+        AND o.user_id NOT IN (${ctx.userId}, ${ctx.staging}) AND o.released_at > ${since})`,
+    );
+  }
   const where = conditions.length > 0 ? sql.join(conditions, sql` AND `) : sql`1`;
   const list = sql.raw(columns.map(quote).join(", "));
   // Replace: a task the account holds under the same id (the same file restored again, or its own
