@@ -15,11 +15,13 @@ import { call, callJson, createUser, problemOf, type TestUser } from "./helpers/
 import { countingD1 } from "./helpers/counting-d1";
 import { download, exportAccount } from "./helpers/export";
 import {
+  allTasks,
   commit,
   drainImports,
   getImport,
   type Import,
   type ImportMessage,
+  rowsOf,
   runImportQueue,
   upload,
 } from "./helpers/imports";
@@ -429,6 +431,24 @@ describe("restore, second review", () => {
     await restore(fresh, file, "merge");
     expect((await petOf(fresh)).name).toBe("Hoot");
     expect((await focusSettings(fresh)).pomodoro_work_minutes).toBe(40);
+  });
+
+  it("M2: a replace by its own link changes nothing of the account while the job runs", async () => {
+    const owner = await createUser();
+    await seedAccount(owner, { pet: false });
+    const done = await exportAccount(owner, "json");
+    const before = await allTasks(owner);
+    const res = await uploadRestore(owner, JSON.stringify({ download_url: done.download_url }));
+    expect(res.status).toBe(201);
+    const previewed = (await res.json()) as Import;
+    const { sent } = await commit(owner, previewed.import_id, "replace");
+    const run = await runImportQueue(sent, 1, { chunkItems: 2, maxChunks: 1 });
+    expect((await getImport(owner, previewed.import_id)).status).toBe("running");
+    expect((await allTasks(owner)).map((t) => t.task_id).sort()).toEqual(before.map((t) => t.task_id).sort());
+    await drainImports(run.sent as ImportMessage[]);
+    expect((await getImport(owner, previewed.import_id)).status).toBe("completed");
+    expect((await allTasks(owner)).map((t) => t.task_id).sort()).toEqual(before.map((t) => t.task_id).sort());
+    expect(await rowsOf("import_items", owner.id)).toBe(0);
   });
 
   it("M3: a restore leaves the account's own counters and badges (a reopened task keeps its count)", async () => {

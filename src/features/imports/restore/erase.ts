@@ -43,6 +43,11 @@ export async function eraseRestoreInPages(
           ),
         rawStatement(
           db,
+          sql`DELETE FROM import_items WHERE rowid IN (SELECT rowid FROM import_items WHERE import_id = ${row.id} LIMIT ${page})`,
+        ),
+        // Tasks a replace hid while its job ran (jobs staged before review2 M2 did).
+        rawStatement(
+          db,
           sql`UPDATE tasks SET deleted_at = NULL WHERE rowid IN (SELECT rowid FROM tasks
             WHERE user_id = ${row.userId} AND deleted_at = ${row.createdAt} LIMIT ${page})`,
         ),

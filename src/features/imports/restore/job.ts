@@ -81,6 +81,7 @@ async function writeChunk(
     staging: stagingUserOf(row.userId, row.id),
     hiddenAt: hiddenAtOf(row),
     mode: row.mode ?? "merge",
+    importId: row.id,
   };
   const context = {
     owner: write.staging,

@@ -110,7 +110,18 @@ export function revealStatements(db: Database, input: RevealInput): BatchItem<"s
   out.push(ledgerWithoutWork(db, userId, staging));
   // The file's counters, streak and badges within their evidence, before they move (standing.ts).
   out.push(...standingStatements(db, userId, staging));
-  if (input.mode === "replace") out.push(...replaceStatements(db, userId, input.now));
+  const recorded = sql`(SELECT task_id FROM import_items WHERE import_id = ${input.importId})`;
+  if (input.mode === "replace") {
+    // The account's tasks the file holds too (write.ts) are kept from the replace's deletion: hidden
+    // here, shown again below with the restored ones.
+    out.push(
+      rawStatement(
+        db,
+        sql`UPDATE tasks SET deleted_at = ${hiddenAt} WHERE user_id = ${userId} AND deleted_at IS NULL AND id IN ${recorded}`,
+      ),
+    );
+    out.push(...replaceStatements(db, userId, input.now));
+  }
   for (const table of OWNED_TABLES) {
     // Share cards move last, once the standing they claim is known (sharesBeyondStanding).
     if (table === "social_shares") continue;
@@ -147,6 +158,7 @@ export function revealStatements(db: Database, input: RevealInput): BatchItem<"s
   );
   // What did not move (the account's row won) is dropped with the rest of the staging.
   out.push(...eraseStaging(db, staging));
+  out.push(rawStatement(db, sql`DELETE FROM import_items WHERE import_id = ${input.importId}`));
   return out;
 }
 
@@ -234,6 +246,7 @@ export function eraseRestoreStatements(
 ): BatchItem<"sqlite">[] {
   return [
     ...eraseStaging(db, stagingUserOf(row.userId, row.id)),
+    rawStatement(db, sql`DELETE FROM import_items WHERE import_id = ${row.id}`),
     rawStatement(
       db,
       sql`UPDATE tasks SET deleted_at = NULL WHERE user_id = ${row.userId} AND deleted_at = ${row.createdAt}`,

@@ -92,6 +92,8 @@ export interface WriteContext {
   /** The `deleted_at` tasks are staged with (and the account's own hidden with, in replace mode). */
   hiddenAt: string;
   mode: "merge" | "replace";
+  /** The import: a replace records here which of the file's tasks the account holds already. */
+  importId: string;
 }
 
 /** Inserts `rows` of `table` (restoredRow's output) under the staging owner. */
@@ -140,16 +142,27 @@ export function insertRows(
   const where = conditions.length > 0 ? sql.join(conditions, sql` AND `) : sql`1`;
   const list = sql.raw(columns.map(quote).join(", "));
   // Replace: a task the account holds under the same id (the same file restored again, or its own
-  // export) is hidden with the restored ones and shown at the end, so the final batch's "delete the
-  // live tasks" does not take it; a discard shows it again (it carries the import's hiddenAt).
-  const conflict =
-    table === "tasks" && ctx.mode === "replace"
-      ? sql`ON CONFLICT (id) DO UPDATE SET deleted_at = ${ctx.hiddenAt} WHERE tasks.user_id = ${ctx.userId} AND tasks.deleted_at IS NULL AND excluded.deleted_at = ${ctx.hiddenAt}`
-      : sql.raw("ON CONFLICT DO NOTHING");
-  return groupsOf(rows).map((group) =>
+  // export) is left as it is while the job runs (review2 M2: the account is not changed before the
+  // final batch) and recorded, so the final batch keeps it from the "delete the live tasks" of a
+  // replace (reveal.ts); the staged copy is not written (the id is the account's).
+  const conflicts = table === "tasks" && ctx.mode === "replace";
+  const id = value("id");
+  const at = new Date().toISOString();
+  return groupsOf(rows).flatMap((group) => [
+    ...(conflicts
+      ? [
+          rawStatement(
+            db,
+            sql`INSERT INTO import_items (import_id, ref, user_id, source, external_id, task_id, outcome, created_at)
+              SELECT ${ctx.importId}, ${id}, ${ctx.userId}, 'export', NULL, ${id}, 'duplicate', ${at} FROM json_each(${group}) j
+              WHERE EXISTS (SELECT 1 FROM tasks t WHERE t.id = ${id} AND t.user_id = ${ctx.userId} AND t.deleted_at IS NULL)
+              ON CONFLICT DO NOTHING`,
+          ),
+        ]
+      : []),
     rawStatement(
       db,
-      sql`INSERT INTO ${sql.raw(quote(table))} (${list}) SELECT ${sql.join(values, sql`, `)} FROM json_each(${group}) j WHERE ${where} ${conflict}`,
+      sql`INSERT INTO ${sql.raw(quote(table))} (${list}) SELECT ${sql.join(values, sql`, `)} FROM json_each(${group}) j WHERE ${where} ON CONFLICT DO NOTHING`,
     ),
-  );
+  ]);
 }
