@@ -67,8 +67,9 @@ export async function consumeImports(
         await failImport(
           db,
           body.import_id,
-          `Writing the tasks kept failing (${message.attempts} attempts), so the import stopped. Nothing of it shows ` +
-            "yet and your tasks are as they were; commit it again to resume where it stopped, or discard it.",
+          `Writing the import kept failing (${message.attempts} attempts), so it stopped. Nothing of it shows ` +
+            "yet and your account is as it was (a restore puts back the pet and focus settings only after everything " +
+            "else is in); commit it again to resume where it stopped, or discard it.",
         ).catch(() => undefined);
       }
       message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });

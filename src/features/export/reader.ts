@@ -328,6 +328,7 @@ export async function* scanExport(
 ): AsyncGenerator<ScannedItem> {
   const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
   const reader = stream.getReader();
+  let ended = false;
   try {
     for (;;) {
       const { done, value } = await reader.read();
@@ -340,9 +341,13 @@ export async function* scanExport(
       }
       yield* scanner.push(text);
     }
+    ended = true;
     yield* scanner.push(decoder.decode());
     yield* scanner.end();
   } finally {
+    // Stopped early (a preview that read enough, a delivery out of time, a bad row): the body is
+    // cancelled, not left open (an R2 stream of up to 1 GiB) until it is collected.
+    if (!ended) await reader.cancel().catch(() => undefined);
     reader.releaseLock();
   }
 }
