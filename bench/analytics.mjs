@@ -21,14 +21,17 @@ import {
   log,
   positiveInt,
   prepareState,
+  prng,
   reportProblems,
   request,
   runMain,
   runPass,
+  seconds,
   sleep,
   startServer,
   stopServer,
   table,
+  uuidv7,
   writeResults,
 } from "./lib.mjs";
 
@@ -42,28 +45,6 @@ const DAY_MS = 86_400_000;
 const TARGET_RATIO = 1.5;
 const TRAINING_TARGET_MS = 1000;
 const LOCAL_AI = { INSIGHTS_WRITER: "local", CATEGORISER: "local", SPLITTER: "local" };
-
-const seconds = (since) => ((performance.now() - since) / 1000).toFixed(1);
-
-/** A seeded PRNG (mulberry32): the same history on every run. */
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** A UUIDv7 for time `ms`: ids sort like the times they were made at, as the Worker's do. */
-function uuidv7(ms) {
-  const hex = ms.toString(16).padStart(12, "0");
-  const rand = randomBytes(10).toString("hex");
-  const variant = ((Number.parseInt(rand.slice(3, 4), 16) & 0x3) | 0x8).toString(16);
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-7${rand.slice(0, 3)}-${variant}${rand.slice(4, 7)}-${rand.slice(7, 19)}`;
-}
 
 const CATEGORIES = [
   ["Work", 0.4, 1.55],

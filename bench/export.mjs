@@ -24,6 +24,7 @@ import {
   log,
   positiveInt,
   prepareState,
+  prng,
   request,
   runMain,
   runPass,
@@ -31,6 +32,7 @@ import {
   startServer,
   stopServer,
   table,
+  uuidv7,
   writeResults,
 } from "./lib.mjs";
 
@@ -43,26 +45,6 @@ const HEALTH_PROBE_MS = 250;
 const TIMEOUT_MS = 10 * 60_000;
 const DAY_MS = 86_400_000;
 const MB = 1024 * 1024;
-
-/** A seeded PRNG (mulberry32): the same account on every run. */
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** A UUIDv7 for time `ms`, like the Worker's newId. */
-function uuidv7(ms) {
-  const hex = ms.toString(16).padStart(12, "0");
-  const rand = randomBytes(10).toString("hex");
-  const variant = ((Number.parseInt(rand.slice(3, 4), 16) & 0x3) | 0x8).toString(16);
-  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-7${rand.slice(0, 3)}-${variant}${rand.slice(4, 7)}-${rand.slice(7, 19)}`;
-}
 
 const VERBS = ["Write", "Review", "Call", "Plan", "Tidy", "Read", "Book", "Email", "Fix", "Prepare"];
 const THINGS = [

@@ -16,6 +16,7 @@ import {
   prepareState,
   registerUser,
   runMain,
+  seconds,
   startServer,
   stopServer,
   table,
@@ -29,8 +30,6 @@ const SOLO = positiveInt("BENCH_SOLO", 100);
 const SETUP_CONCURRENCY = 10;
 const MESSAGE_TIMEOUT_MS = 10_000;
 const TARGET_P99_MS = 100;
-
-const seconds = (since) => ((performance.now() - since) / 1000).toFixed(1);
 
 function percentile(sorted, p) {
   if (sorted.length === 0) return null;

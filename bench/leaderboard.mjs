@@ -22,6 +22,7 @@ import {
   runMain,
   runPass,
   STATE_DIR,
+  seconds,
   sleep,
   startServer,
   stopServer,
@@ -39,8 +40,6 @@ const DRAIN_SECONDS = 15;
 const ADMIN_EMAIL = "bench-admin@example.com";
 const INSIDE_TARGET_MS = 5;
 const HTTP_TARGET_MS = 50;
-
-const seconds = (since) => ((performance.now() - since) / 1000).toFixed(1);
 
 function mondayUtc(now = Date.now()) {
   const d = new Date(now);

@@ -56,6 +56,29 @@ export function log(message) {
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Seconds since `since` (a performance.now() reading), one decimal, for progress lines. */
+export const seconds = (since) => ((performance.now() - since) / 1000).toFixed(1);
+
+/** A seeded PRNG (mulberry32): the same data on every run. */
+export function prng(seed) {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/** A UUIDv7 for time `ms`, like the Worker's newId: ids sort like the times they were made at. */
+export function uuidv7(ms) {
+  const hex = ms.toString(16).padStart(12, "0");
+  const rand = randomBytes(10).toString("hex");
+  const variant = ((Number.parseInt(rand.slice(3, 4), 16) & 0x3) | 0x8).toString(16);
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-7${rand.slice(0, 3)}-${variant}${rand.slice(4, 7)}-${rand.slice(7, 19)}`;
+}
+
 /** Node >= 22.12 (for wrangler) and an installed wrangler; `script` is the npm command to suggest. */
 export function checkEnvironment(script) {
   const [major, minor] = process.versions.node.split(".").map(Number);

@@ -29,6 +29,7 @@ import {
   runMain,
   runPass,
   STATE_DIR,
+  seconds,
   sleep,
   startServer,
   stopServer,
@@ -62,8 +63,6 @@ const OVERLAP_DELAY_MS = 100;
 const PROBE_PAUSE_MS = 200;
 const WRANGLER_LOG = join(STATE_DIR, "wrangler-dev.log");
 const MINUTE = 60_000;
-
-const seconds = (since) => ((performance.now() - since) / 1000).toFixed(1);
 
 /** Nearest-rank percentile of an ascending array. */
 function percentile(sorted, p) {

@@ -19,6 +19,7 @@ import {
   request,
   runMain,
   runPass,
+  seconds,
   sleep,
   startServer,
   stopServer,
@@ -35,8 +36,6 @@ const SPECIES = ["dog", "cat", "dragon", "owl", "fox"];
 const TARGET_P99_MS = 50;
 const FEED_WAIT_SECONDS = 120;
 const DRAIN_SECONDS = 15;
-
-const seconds = (since) => ((performance.now() - since) / 1000).toFixed(1);
 
 /** One user: registered, with a pet, and a task of one step finished (its XP becomes the pet's treats). */
 async function setUpUser(base, i) {

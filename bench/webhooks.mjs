@@ -26,6 +26,7 @@ import {
   request,
   runMain,
   STATE_DIR,
+  seconds,
   sleep,
   startServer,
   stopServer,
@@ -79,8 +80,6 @@ function options() {
   }
   return config;
 }
-
-const seconds = (since) => ((performance.now() - since) / 1000).toFixed(1);
 
 /** Nearest-rank percentile of an ascending array. */
 function percentile(sorted, p) {

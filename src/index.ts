@@ -5,7 +5,7 @@ import { recordDeadLetters } from "./jobs/dead-letters";
 import { consumeErasure } from "./jobs/erasure-consumer";
 import { consumeEvents } from "./jobs/events-consumer";
 import { consumeExports } from "./jobs/exports-consumer";
-import { cleanUpExpired, resumeDeletions } from "./jobs/housekeeping";
+import { cleanUpExpired, resumeDeletions, sweepOrphanFiles } from "./jobs/housekeeping";
 import { cleanUpImports, consumeImports } from "./jobs/imports-consumer";
 import { consumeLearning } from "./jobs/learning-consumer";
 import { scheduleNightlyTraining } from "./jobs/learning-cron";
@@ -27,7 +27,10 @@ export const CRONS = {
   everyMinute: "* * * * *",
   /** Outbox reconcilers (events, webhook deliveries), housekeeping, silent agents. */
   everyFiveMinutes: "*/5 * * * *",
-  /** Nightly training of every active user's models and the population model (features/learning). */
+  /**
+   * Nightly training of every active user's models and the population model (features/learning), and
+   * the sweep of export files no export stands behind (features/export/cleanup.ts).
+   */
   nightly: "0 3 * * *",
 } as const;
 
@@ -69,16 +72,16 @@ export default {
     }
     if (controller.cron === CRONS.nightly) {
       // A failure here would vanish inside waitUntil: log it (the next night tries again).
+      const logged = (message: string) => (error: unknown) => {
+        console.error(JSON.stringify({ level: "error", message, error: String(error) }));
+      };
       ctx.waitUntil(
-        scheduleNightlyTraining(env, controller.scheduledTime).catch((error: unknown) => {
-          console.error(
-            JSON.stringify({
-              level: "error",
-              message: "nightly training not scheduled",
-              error: String(error),
-            }),
-          );
-        }),
+        Promise.all([
+          scheduleNightlyTraining(env, controller.scheduledTime).catch(
+            logged("nightly training not scheduled"),
+          ),
+          sweepOrphanFiles(env).catch(logged("orphan export sweep not started")),
+        ]).then(() => undefined),
       );
       return;
     }

@@ -44,7 +44,9 @@ import { createFeed, feedText, icsFile, icsUtc, importIcs, vevent } from "./help
 import { freezeClock } from "./helpers/clock";
 import { countingD1, tripsFor } from "./helpers/counting-d1";
 import { delegate, registerAgent } from "./helpers/delegation";
+import { exportAccount } from "./helpers/export";
 import { focusAction, openSocket, startFocus, type TestSocket, timerOf } from "./helpers/focus";
+import { allTasks, importFile, preview } from "./helpers/imports";
 import { markActive, trainNow } from "./helpers/learning";
 import { notify, notifyMessage } from "./helpers/notifications";
 import { deliver, eventsOf, runEventsQueue, settle } from "./helpers/outbox";
@@ -295,14 +297,25 @@ async function fullAccount(): Promise<FullAccount> {
   await trainNow(user.id);
   await callJson(`/api/v1/predictions/duration?task_id=${first.task_id}`, 200, auth);
 
-  // Export and import (BE-09) are not on this branch yet. When they land, make one of each here
-  // through their routes (POST /api/v1/export, POST /api/v1/import?source=csv and its commit), own
-  // their ids, and add their tables to FULL_ACCOUNT_TABLES: the search below then covers them. Their
-  // files already live under the prefixes written next.
+  // An export (its row and its file under exports/<id>/) and a Todoist import committed (its row, its
+  // items, the tasks it made and its file parts under imports/<id>/).
+  const exported = await exportAccount(user);
+  own(exported, exported.export_id);
+  const todoist = [
+    "TYPE,CONTENT,DESCRIPTION,PRIORITY,INDENT,AUTHOR,RESPONSIBLE,DATE,DATE_LANG,TIMEZONE,DURATION,DURATION_UNIT,DEADLINE,DEADLINE_LANG",
+    `task,${marker} pay the bill,${marker} last letter,1,1,,,,en,,15,minute,,`,
+    `task,${marker} book the car,,2,1,,,,en,,,,,`,
+  ].join("\n");
+  const imported = await importFile(user, "todoist", todoist);
+  if (imported.status !== "completed") throw new Error(`the import ended ${imported.status}`);
+  own(imported, imported.import_id);
+  for (const task of await allTasks(user))
+    if (task.title.startsWith(`${marker} pay`)) own(task, task.task_id);
+  // A second one previewed and left waiting: its parts stay in R2 until it is committed or expires.
+  const waiting = await preview(user, "todoist", todoist);
+  own(waiting, waiting.import_id);
 
-  // Files under both prefixes, a dead letter carrying the user's payload, a failed login.
-  await env.FILES.put(`exports/${user.id}/export-${marker}.json`, marker);
-  await env.FILES.put(`imports/${user.id}/todoist-${marker}.csv`, marker);
+  // A dead letter carrying the user's payload, a failed login.
   const deadLetters = createMessageBatch<unknown>("pap-dead-letters", [
     { id: `dl-${marker}`, timestamp: new Date(), attempts: 6, body: notifyMessage(user, { title: marker }) },
   ]);
@@ -373,10 +386,13 @@ const FULL_ACCOUNT_TABLES = [
   "energy_checkins",
   "event_receipts",
   "events",
+  "exports",
   "focus_sessions",
   "focus_settings",
   "gamification_stats",
   "idempotency_keys",
+  "import_items",
+  "imports",
   "learning_runs",
   "login_throttles",
   "micro_steps",
@@ -639,7 +655,9 @@ describe("DELETE /api/v1/auth/me: the account, everywhere", () => {
     expect(before.filter((line) => line.startsWith("template_share_uses:")).length).toBeGreaterThan(0);
     expect(await templateShareOf(other.user, other.sharedTemplateId)).toMatchObject({ uses: 1 });
     expect(await boardScores(user.id)).not.toEqual([]);
-    expect(await filesOf(user.id)).toHaveLength(2);
+    const files = await filesOf(user.id);
+    expect(files.filter((key) => key.startsWith(`exports/${user.id}/`))).toHaveLength(1);
+    expect(files.filter((key) => key.startsWith(`imports/${user.id}/`)).length).toBeGreaterThan(0);
     expect((await storedIn(timerOf(user))).outbox).toBeDefined();
     const focusSocket = await openSocket({ token: user.token });
     const petSocket = await openSocket({ token: user.token, channel: PET_CHANNEL });

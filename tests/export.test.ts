@@ -1,11 +1,13 @@
+import { createExecutionContext, createScheduledController, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
-import { sweepExports, sweepOrphanExports } from "../src/features/export/cleanup";
+import { continueOrphanSweep, sweepExports, sweepOrphanExports } from "../src/features/export/cleanup";
 import { ACCOUNT_OMIT, EXPORTED_TABLES, type LiveSection } from "../src/features/export/format";
 import { EXPORT_TTL_MS, LEASE_MS } from "../src/features/export/job";
-import { sliceMessage } from "../src/features/export/messages";
+import { type ExportMessage, sliceMessage } from "../src/features/export/messages";
 import { pageSql } from "../src/features/export/pages";
 import { type ExportItem, readExport } from "../src/features/export/reader";
+import worker, { CRONS } from "../src/index";
 import { EXPORTS_MAX_RETRIES } from "../src/jobs/exports-consumer";
 import { cleanUpExpired } from "../src/jobs/housekeeping";
 import { call, callJson, callWith, createUser, problemOf, type TestUser } from "./helpers/api";
@@ -24,6 +26,7 @@ import {
   startExport,
 } from "./helpers/export";
 import { focusStateOf, startFocus } from "./helpers/focus";
+import { capturingLearningQueue } from "./helpers/learning";
 import { notify } from "./helpers/notifications";
 import { settle } from "./helpers/outbox";
 import { adoptPet, careFor, giveTreats, petOf } from "./helpers/pets";
@@ -985,14 +988,58 @@ describe("the nightly orphan sweep", () => {
     expect((await download(kept.download_url ?? "")).status).toBe(200);
     expect((await sweepOrphanExports(env, { pageSize: 2, pages: 1000 })).deleted).toBe(0);
 
-    // The 5-minute housekeeping runs it once a night, in its 03:00 UTC run.
+    // The nightly cron starts it; the 5-minute housekeeping never does (it would not depend on the hour).
     await env.FILES.put(orphan, "{}");
-    const { queue } = capturingExportsQueue();
-    const day = 24 * 3_600_000;
-    const threeAm = Math.ceil((Date.now() - 3 * 3_600_000) / day) * day + 3 * 3_600_000 + 2 * MINUTE;
-    await sweepExports({ ...env, EXPORTS_QUEUE: queue }, threeAm - 10 * MINUTE);
+    const { queue, sent } = capturingExportsQueue();
+    await sweepExports({ ...env, EXPORTS_QUEUE: queue });
     expect(await env.FILES.head(orphan)).not.toBeNull();
-    await sweepExports({ ...env, EXPORTS_QUEUE: queue }, threeAm);
+    const ctx = createExecutionContext();
+    await worker.scheduled(
+      createScheduledController({ cron: CRONS.nightly, scheduledTime: Date.now() }),
+      { ...env, EXPORTS_QUEUE: queue, LEARNING_QUEUE: capturingLearningQueue().queue },
+      ctx,
+    );
+    await waitOnExecutionContext(ctx);
     expect(await env.FILES.head(orphan)).toBeNull();
+    expect(sent.filter((m) => m.type === "export.orphan-sweep")).toEqual([]);
+  });
+
+  it("sees every file however many there are: each run lists a few pages and the queue carries on", async () => {
+    const gone = await createUser();
+    const orphans = Array.from({ length: 5 }, () => `exports/${gone.id}/${crypto.randomUUID()}.json`);
+    for (const key of orphans) await env.FILES.put(key, "{}");
+    const { queue, sent } = capturingExportsQueue();
+    // One page of one key: the run stops with the listing unfinished and hands the cursor on.
+    const first = await continueOrphanSweep({ ...env, EXPORTS_QUEUE: queue }, { pages: 1, pageSize: 1 });
+    expect(first).toMatchObject({ listed: 1, more: true });
+    expect(sent).toEqual([{ type: "export.orphan-sweep", cursor: expect.any(String) }]);
+    // The consumer goes on from there to the end, sending nothing more.
+    let pending = sent.splice(0);
+    for (let hop = 0; pending.length > 0 && hop < 10; hop++) {
+      const run = await runExportsQueue(pending);
+      expect(run.result.retryMessages).toEqual([]);
+      pending = run.sent;
+    }
+    expect(pending).toEqual([]);
+    for (const key of orphans) expect(await env.FILES.head(key)).toBeNull();
+  });
+
+  it("retries a page that fails from the same cursor, and drops a malformed message", async () => {
+    const broken = {
+      list: async () => {
+        throw new Error("R2 is unreachable");
+      },
+    } as unknown as R2Bucket;
+    const failed = await runExportsQueue(
+      [{ type: "export.orphan-sweep", cursor: "abc" }],
+      {},
+      { FILES: broken },
+    );
+    expect(failed.result.retryMessages).toHaveLength(1);
+    const malformed = await runExportsQueue([
+      { type: "export.orphan-sweep", cursor: "" } as unknown as ExportMessage,
+    ]);
+    expect(malformed.result.explicitAcks).toHaveLength(1);
+    expect(malformed.sent).toEqual([]);
   });
 });

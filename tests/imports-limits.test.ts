@@ -7,7 +7,8 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { IMPORTS_MAX_RETRIES } from "../src/jobs/imports-consumer";
-import { call, callWith, createUser, problemOf } from "./helpers/api";
+import { call, callWith, createUser, problemOf, refusingQueue } from "./helpers/api";
+import { countingD1 } from "./helpers/counting-d1";
 import {
   allTasks,
   commit,
@@ -19,53 +20,6 @@ import {
   runImportQueue,
   upload,
 } from "./helpers/imports";
-
-/** Statements run through a D1 binding (one per statement executed, each statement of a batch counted). */
-function countingStatements(db: D1Database) {
-  let statements = 0;
-  const targets = new WeakMap<object, object>();
-  const unwrap = <T extends object>(value: T): T => (targets.get(value) as T | undefined) ?? value;
-  const wrapStatement = (stmt: D1PreparedStatement): D1PreparedStatement => {
-    const proxy = new Proxy(stmt, {
-      get(target, prop) {
-        const value: unknown = Reflect.get(target, prop);
-        if (typeof value !== "function") return value;
-        if (prop === "bind")
-          return (...args: unknown[]) => wrapStatement(value.apply(target, args) as D1PreparedStatement);
-        if (prop === "first" || prop === "all" || prop === "run" || prop === "raw")
-          return (...args: unknown[]) => {
-            statements += 1;
-            return value.apply(target, args);
-          };
-        return value.bind(target);
-      },
-    });
-    targets.set(proxy, stmt);
-    return proxy;
-  };
-  const wrapped = new Proxy(db, {
-    get(target, prop) {
-      const value: unknown = Reflect.get(target, prop);
-      if (typeof value !== "function") return value;
-      if (prop === "prepare")
-        return (query: string) => wrapStatement(value.call(target, query) as D1PreparedStatement);
-      if (prop === "batch")
-        return (list: D1PreparedStatement[]) => {
-          statements += list.length;
-          return value.call(target, list.map(unwrap));
-        };
-      return value.bind(target);
-    },
-  });
-  return {
-    db: wrapped,
-    take: () => {
-      const n = statements;
-      statements = 0;
-      return n;
-    },
-  };
-}
 
 /** The keys an R2 binding is asked for (and the bytes it answers), per delivery. */
 function watchedFiles(files: R2Bucket) {
@@ -119,13 +73,17 @@ describe("a commit", () => {
     await env.FILES.delete(`${prefix}upload.csv`);
 
     const { sent } = await commit(user, previewed.import_id, "merge");
-    const d1 = countingStatements(env.DB);
+    const d1 = countingD1(env.DB);
     const r2 = watchedFiles(env.FILES);
     let pending: ImportMessage[] = sent;
     const deliveries: { statements: number; reads: string[] }[] = [];
     while (pending.length > 0 && deliveries.length < 20) {
+      const before = d1.statements();
       const run = await runImportQueue(pending, 1, {}, { DB: d1.db, FILES: r2.files });
-      deliveries.push({ statements: d1.take(), reads: r2.take().map((r) => r.key.slice(prefix.length)) });
+      deliveries.push({
+        statements: d1.statements() - before,
+        reads: r2.take().map((r) => r.key.slice(prefix.length)),
+      });
       pending = run.sent;
     }
     // 10 chunks of 400 a delivery: 4,000 items, one part each, and the final pass.
@@ -292,11 +250,7 @@ describe("a failed job the queue then refuses to take again", () => {
     const failed = await getImport(user, previewed.import_id);
     expect(failed.status).toBe("failed");
     expect(failed.error).not.toBeNull();
-    const down = {
-      async send() {
-        throw new Error("queue unavailable");
-      },
-    } as unknown as Queue<ImportMessage>;
+    const down = refusingQueue<ImportMessage>();
     const res = await callWith({ IMPORTS_QUEUE: down }, `/api/v1/import/${previewed.import_id}/commit`, {
       method: "POST",
       token: user.token,

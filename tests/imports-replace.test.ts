@@ -4,6 +4,8 @@
  * `import.completed` names the deleted tasks — and what a mapped CSV id means (a row of this file only).
  */
 import { describe, expect, it } from "vitest";
+import { publishedData } from "../src/lib/events/catalog";
+import { parseEvent } from "../src/lib/events/envelope";
 import { createUser } from "./helpers/api";
 import { icsFile, icsUtc, importIcs, vevent } from "./helpers/calendar";
 import { agentsOf, assignmentsOf, delegate, registerAgent } from "./helpers/delegation";
@@ -49,6 +51,38 @@ describe("replace", () => {
       replaced_task_ids_truncated: false,
     });
     expect(await eventsOf(user.id, "task.deleted")).toEqual([]);
+  });
+
+  it("still reads an import.completed v1 recorded before it listed the replaced tasks", () => {
+    const envelope = (data: Record<string, unknown>) => ({
+      id: crypto.randomUUID(),
+      type: "import.completed",
+      version: 1,
+      user_id: "u1",
+      occurred_at: new Date().toISOString(),
+      data: { import_id: "i1", source: "csv", skipped_duplicates: 0, steps: 0, created: 2, ...data },
+    });
+    const older = [
+      envelope({ mode: "replace", replaced: 3 }),
+      envelope({ mode: "merge", replaced: 0 }),
+      envelope({ mode: "replace", replaced: 2, replaced_task_ids: ["a", "b"] }),
+    ];
+    const read = older.map((e) => {
+      const parsed = parseEvent(e);
+      if (!parsed.ok) throw new Error(parsed.refusal.detail);
+      return parsed.event.data;
+    });
+    // Nothing listed: the list is short whenever tasks were replaced ("treat every task as deleted").
+    expect(read).toMatchObject([
+      { replaced: 3, replaced_task_ids: [], replaced_task_ids_truncated: true },
+      { replaced: 0, replaced_task_ids: [], replaced_task_ids_truncated: false },
+      { replaced: 2, replaced_task_ids: ["a", "b"], replaced_task_ids_truncated: false },
+    ]);
+    // Webhooks send what the catalog promises, the filled-in fields too.
+    expect(publishedData("import.completed", 1, older[0]?.data)).toMatchObject({
+      replaced_task_ids: [],
+      replaced_task_ids_truncated: true,
+    });
   });
 
   it("lets a calendar imported again bring its events back, instead of skipping them as deleted by hand", async () => {

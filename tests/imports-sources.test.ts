@@ -643,11 +643,24 @@ describe("generic CSV with a mapping", () => {
     expect(error.place).toEqual({ row: 1, line: 1, field: "mapping" });
   });
 
-  it("reads a last row without a line break whose trailing cells are left out as empty cells", async () => {
+  it("reads a last row without a line break whose trailing cells are left out as empty cells, and says so", async () => {
     const { items, problems } = await read("csv", "title,notes\nA,x\nB", {
       mapping: { title: "title", notes: "notes" },
     });
-    expect(problems).toEqual([]);
+    // A file cut off between cells looks the same: not skipped, but said.
+    expect(problems).toEqual([
+      {
+        row: 3,
+        line: 3,
+        message:
+          "The last row has 1 of the header's 2 cells and no line break after it: the rest are read as empty. If the file was cut off, export it again.",
+        skipped: false,
+      },
+    ]);
+    // With its line break, the same row is an ordinary one.
+    expect((await read("csv", "title,notes\nA,x\nB\n", { mapping: { title: "title" } })).problems).toEqual(
+      [],
+    );
     expect(items.map((i) => [i.title, i.description])).toEqual([
       ["A", "x"],
       ["B", null],

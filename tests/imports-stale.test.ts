@@ -7,9 +7,12 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { MAX_RESENDS, STALE_AFTER_MS } from "../src/features/imports/limits";
 import { STUCK_ERROR } from "../src/features/imports/stale";
+import { cleanUpImports, IMPORTS_MAX_RETRIES } from "../src/jobs/imports-consumer";
 import { call, createUser, type TestUser } from "./helpers/api";
+import { countingD1 } from "./helpers/counting-d1";
 import {
   allTasks,
+  capturingQueue,
   commit,
   drainImports,
   filesOf,
@@ -118,6 +121,47 @@ describe("a running job that stops moving", () => {
     expect(await resendsOf(importId)).toBe(1);
     await runImportQueue(resent, 1, { chunkItems: 10, maxChunks: 1 });
     expect(await resendsOf(importId)).toBe(0);
+  });
+
+  it("starts its count of resends over when it fails and when it is committed again", async () => {
+    const user = await createUser();
+    const { importId, message } = await committed(user, 10);
+    const stalled = () =>
+      env.DB.prepare("UPDATE imports SET resends = ? WHERE id = ?").bind(MAX_RESENDS, importId).run();
+    await stalled();
+    // Its last attempt fails the job.
+    await runImportQueue([message], IMPORTS_MAX_RETRIES + 1, {
+      beforeChunk: () => {
+        throw new Error("D1 is down");
+      },
+    });
+    expect((await getImport(user, importId)).status).toBe("failed");
+    expect(await resendsOf(importId)).toBe(0);
+    await stalled();
+    const again = await commit(user, importId, "merge");
+    expect(await resendsOf(importId)).toBe(0);
+    // Stalled once more, it is sent its message, not given up at once.
+    const resent = await sweepImports(Date.now() + STALE_AFTER_MS + MINUTE);
+    expect(resent.filter((m) => m.import_id === importId)).toEqual(again.sent);
+    expect((await getImport(user, importId)).status).toBe("queued");
+  });
+
+  it("of many staged items is failed at once, then erased a bounded page a batch", async () => {
+    const user = await createUser();
+    const { importId, message } = await committed(user, 1_200);
+    await runImportQueue([message], 1, { chunkItems: 400, maxChunks: 3 });
+    expect(await rowsOf("tasks", user.id)).toBe(1_200);
+    await env.DB.prepare("UPDATE imports SET resends = ?, updated_at = ? WHERE id = ?")
+      .bind(MAX_RESENDS, new Date(Date.now() - STALE_AFTER_MS - MINUTE).toISOString(), importId)
+      .run();
+    const d1 = countingD1(env.DB);
+    const { queue } = capturingQueue();
+    await cleanUpImports({ ...env, DB: d1.db, IMPORTS_QUEUE: queue });
+    expect((await getImport(user, importId)).status).toBe("failed");
+    for (const table of ["tasks", "micro_steps", "import_items"] as const)
+      expect(await rowsOf(table, user.id), table).toBe(0);
+    // 1,200 items in pages of 500: three erasing batches after the one that fails the job.
+    expect(d1.count()).toBeGreaterThanOrEqual(5);
   });
 
   it("is no longer a 409 forever: discarded once failed", async () => {

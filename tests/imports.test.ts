@@ -11,7 +11,7 @@ import semicolon from "./fixtures/imports/generic-semicolon.csv?raw";
 import ticktick from "./fixtures/imports/ticktick.csv?raw";
 import todoist from "./fixtures/imports/todoist.csv?raw";
 import trello from "./fixtures/imports/trello.json?raw";
-import { call, callJson, callWith, createUser, problemOf, type TestUser } from "./helpers/api";
+import { call, callJson, callWith, createUser, problemOf, refusingQueue, type TestUser } from "./helpers/api";
 import { actingThroughApiToken } from "./helpers/auth";
 import { freezeClock, realNow } from "./helpers/clock";
 import { registerAgent } from "./helpers/delegation";
@@ -499,11 +499,7 @@ describe("the import's own routes", () => {
   it("answers 503 when the queue refuses the job, and leaves the preview to commit again", async () => {
     const user = await createUser();
     const previewed = await preview(user, "trello", trello);
-    const down = {
-      async send() {
-        throw new Error("queue unavailable");
-      },
-    } as unknown as Queue<ImportMessage>;
+    const down = refusingQueue<ImportMessage>();
     const res = await callWith({ IMPORTS_QUEUE: down }, `/api/v1/import/${previewed.import_id}/commit`, {
       method: "POST",
       token: user.token,

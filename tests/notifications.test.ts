@@ -13,7 +13,7 @@ import { waitingScans } from "../src/features/notifications/sweeps";
 import worker, { CRONS } from "../src/index";
 import { sweepNotifications } from "../src/jobs/notification-sweeper";
 import { newEvent } from "../src/lib/events/envelope";
-import { call, callJson, createUser, problemOf } from "./helpers/api";
+import { call, callJson, createUser, problemOf, refusingQueue } from "./helpers/api";
 import { createApiToken } from "./helpers/auth";
 import { freezeClock, nextLocal } from "./helpers/clock";
 import { openSocket } from "./helpers/focus";
@@ -378,14 +378,10 @@ describe("due-soon reminders", () => {
   it("re-enqueue a claimed reminder whose run failed before it reached the queue", async () => {
     const user = await createUser();
     await createTask(user, { title: "Fragile", due_at: new Date(Date.now() + 10 * MINUTE).toISOString() });
-    const failing = {
-      async sendBatch() {
-        throw new Error("queue unavailable");
-      },
-    };
-    await expect(
-      sweepNotifications({ ...env, NOTIFICATIONS_QUEUE: failing as unknown as Queue<unknown> }),
-    ).rejects.toThrow("queue unavailable");
+    const failing = refusingQueue();
+    await expect(sweepNotifications({ ...env, NOTIFICATIONS_QUEUE: failing })).rejects.toThrow(
+      "queue unavailable",
+    );
     expect((await sweep()).filter((m) => m.type === "notify" && m.user_id === user.id)).toEqual([]);
     freezeClock(Date.now() + 2 * MINUTE);
     const retried = (await sweep()).filter((m) => m.type === "notify" && m.user_id === user.id);

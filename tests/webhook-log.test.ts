@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { DISABLE_AFTER_MS, MAX_ATTEMPTS } from "../src/features/webhooks/retry-policy";
 import { MAX_SENDS, resendBackoffMs, WEBHOOK_REDELIVERY_AFTER_MS } from "../src/jobs/webhooks-reconciler";
 import { routeOutbound } from "./fakes/outbound";
-import { call, callJson, callWith, createUser, problemOf, type TestUser } from "./helpers/api";
+import { call, callJson, callWith, createUser, problemOf, refusingQueue, type TestUser } from "./helpers/api";
 import { freezeClock } from "./helpers/clock";
 import { inboxOf } from "./helpers/notifications";
 import { deliver, eventsOf } from "./helpers/outbox";
@@ -238,11 +238,7 @@ describe("the deliveries outbox", () => {
     const received = receiver("outage.hooks.fake.test");
     await subscribe(user, "https://outage.hooks.fake.test/hook", ["*"]);
     const event = await completedEvent(user.id);
-    const refusing = {
-      async sendBatch() {
-        throw new Error("queue unavailable");
-      },
-    } as unknown as Queue<unknown>;
+    const refusing = refusingQueue();
     const { dispatchBatch } = await import("../src/jobs/events-consumer");
     const { webhooksHandler } = await import("../src/features/webhooks/event-handler");
     const { createDatabase } = await import("../src/db");

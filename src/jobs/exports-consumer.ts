@@ -1,4 +1,5 @@
 import type { Env } from "../env";
+import { continueOrphanSweep } from "../features/export/cleanup";
 import { failExport, runSlice, type SliceOptions } from "../features/export/job";
 import { ExportMessageSchema, sliceMessage } from "../features/export/messages";
 import { retryDelaySeconds } from "./events-consumer";
@@ -18,7 +19,8 @@ function log(level: "info" | "error", message: string, fields: Record<string, un
  * The exports queue consumer: each message runs one slice of one export (features/export/job.ts) and,
  * when the slice stops at its budget, enqueues the next. A slice that fails is retried with backoff
  * and resumes from the job's saved cursor; after the last retry the export is marked failed (its
- * partial upload aborted) and the message goes to the dead letters.
+ * partial upload aborted) and the message goes to the dead letters. A message of the nightly orphan
+ * sweep lists its next pages and hands the rest on; a failed one is retried from the same cursor.
  */
 export async function consumeExports(
   batch: MessageBatch<unknown>,
@@ -30,6 +32,21 @@ export async function consumeExports(
     if (!parsed.success) {
       log("error", "dropping a malformed export message", { id: message.id });
       message.ack();
+      continue;
+    }
+    if (parsed.data.type === "export.orphan-sweep") {
+      try {
+        const swept = await continueOrphanSweep(env, { cursor: parsed.data.cursor });
+        log("info", "orphan export sweep", {
+          listed: swept.listed,
+          deleted: swept.deleted,
+          more: swept.more,
+        });
+        message.ack();
+      } catch (error) {
+        log("error", "orphan export sweep failed", { attempts: message.attempts, error: String(error) });
+        message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
+      }
       continue;
     }
     const { export_id: exportId, slice } = parsed.data;

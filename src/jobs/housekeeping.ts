@@ -11,7 +11,7 @@ import {
 import type { Env } from "../env";
 import { continueErasure, enqueueErasure, RESWEEP_DELAY_SECONDS } from "../features/account/erasure";
 import { THROTTLE_WINDOW_MS } from "../features/auth/throttle";
-import { sweepExports } from "../features/export/cleanup";
+import { continueOrphanSweep, sweepExports } from "../features/export/cleanup";
 import { nowIso } from "../lib/time";
 
 /** Clients retry within minutes; a day covers any sane retry policy (Stripe keeps keys 24 h too). */
@@ -131,4 +131,12 @@ export async function resumeDeletions(env: Env): Promise<number> {
     }
   }
   return completed;
+}
+
+/**
+ * The nightly part of housekeeping: the sweep of export files no export stands behind. It starts at
+ * the first key each night and carries on through the exports queue until it has seen them all.
+ */
+export async function sweepOrphanFiles(env: Env): Promise<void> {
+  await continueOrphanSweep(env);
 }

@@ -35,6 +35,14 @@ export async function call(path: string, options: CallOptions = {}): Promise<Res
   return res;
 }
 
+/** A queue binding that refuses every message, as a queue does during an outage. */
+export function refusingQueue<T = unknown>(): Queue<T> {
+  const refuse = async (): Promise<never> => {
+    throw new Error("queue unavailable");
+  };
+  return { send: refuse, sendBatch: refuse } as unknown as Queue<T>;
+}
+
 /**
  * Calls the Worker with some bindings replaced (a D1 that drops its connection, a limiter that
  * refuses …), waits for its after-response work, and checks the answer against the contract.

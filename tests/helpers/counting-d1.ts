@@ -12,10 +12,16 @@ export const LOOKUP = 1;
 
 /**
  * Wraps a D1 binding and counts round trips: each statement execution (first/all/run/raw) and each
- * batch is one trip to the database, whatever it is for — a login's account lookup too.
+ * batch is one trip to the database, whatever it is for — a login's account lookup too. It also
+ * counts statements (a batch's each), the figure D1's per-invocation limit applies to.
  */
-export function countingD1(db: D1Database): { db: D1Database; count: () => number } {
+export function countingD1(db: D1Database): {
+  db: D1Database;
+  count: () => number;
+  statements: () => number;
+} {
   let trips = 0;
+  let statements = 0;
   const targets = new WeakMap<object, object>();
   const unwrap = <T extends object>(value: T): T => (targets.get(value) as T | undefined) ?? value;
 
@@ -29,6 +35,7 @@ export function countingD1(db: D1Database): { db: D1Database; count: () => numbe
         if (prop === "first" || prop === "all" || prop === "run" || prop === "raw") {
           return (...args: unknown[]) => {
             trips += 1;
+            statements += 1;
             return value.apply(target, args);
           };
         }
@@ -47,9 +54,10 @@ export function countingD1(db: D1Database): { db: D1Database; count: () => numbe
         if (prop === "prepare")
           return (query: string) => wrapStatement(value.call(target, query) as D1PreparedStatement);
         if (prop === "batch") {
-          return (statements: D1PreparedStatement[]) => {
+          return (list: D1PreparedStatement[]) => {
             trips += 1;
-            return value.call(target, statements.map(unwrap));
+            statements += list.length;
+            return value.call(target, list.map(unwrap));
           };
         }
         if (prop === "withSession") {
@@ -59,7 +67,7 @@ export function countingD1(db: D1Database): { db: D1Database; count: () => numbe
       },
     });
 
-  return { db: wrapDatabase(db), count: () => trips };
+  return { db: wrapDatabase(db), count: () => trips, statements: () => statements };
 }
 
 /**

@@ -4,12 +4,18 @@ import { check, index, integer, primaryKey, sqliteTable, text } from "drizzle-or
 /** The apps a file can come from; "export" is a restore of this platform's own export (imports/restore). */
 export const IMPORT_SOURCES = ["todoist", "ticktick", "trello", "csv", "export"] as const;
 export const IMPORT_STATUSES = ["previewed", "queued", "running", "completed", "failed"] as const;
+/**
+ * A row's statuses: the ones a person sees, and `uploading`, the row an upload writes before it stores
+ * anything in R2 (never shown; housekeeping deletes it and its files when the upload died half-way).
+ */
+export const IMPORT_ROW_STATUSES = ["uploading", ...IMPORT_STATUSES] as const;
 export const IMPORT_MODES = ["merge", "replace"] as const;
 /** What became of one item of a file: a new task, or an existing one it matched (merge). */
 export const IMPORT_OUTCOMES = ["created", "duplicate"] as const;
 
 export type ImportSourceName = (typeof IMPORT_SOURCES)[number];
 export type ImportStatus = (typeof IMPORT_STATUSES)[number];
+export type ImportRowStatus = (typeof IMPORT_ROW_STATUSES)[number];
 export type ImportMode = (typeof IMPORT_MODES)[number];
 export type ImportOutcome = (typeof IMPORT_OUTCOMES)[number];
 
@@ -25,7 +31,7 @@ export const imports = sqliteTable(
     id: text("id").primaryKey(),
     userId: text("user_id").notNull(),
     source: text("source", { enum: IMPORT_SOURCES }).notNull(),
-    status: text("status", { enum: IMPORT_STATUSES }).notNull().default("previewed"),
+    status: text("status", { enum: IMPORT_ROW_STATUSES }).notNull().default("previewed"),
     mode: text("mode", { enum: IMPORT_MODES }),
     /** The R2 object of the upload; null once it is deleted. */
     fileKey: text("file_key"),
@@ -35,6 +41,11 @@ export const imports = sqliteTable(
      * Null when no parts were written (a source whose commit reads the upload itself).
      */
     partItems: integer("part_items"),
+    /**
+     * The ordinal of each part's first item: parts are cut by size as well as by `part_items` items, so
+     * a part of long items stays small in memory. Null for parts of exactly `part_items` items each.
+     */
+    partStarts: text("part_starts", { mode: "json" }).$type<number[]>(),
     /**
      * Times housekeeping re-sent the queue message of a job that stopped moving (reset by each chunk
      * written); past a few, the job is failed and what it staged erased.
@@ -66,7 +77,10 @@ export const imports = sqliteTable(
     index("imports_expiry").on(t.expiresAt).where(sql`${t.expiresAt} IS NOT NULL`),
     // The stale-job sweep: queued or running jobs by when they last moved.
     index("imports_active").on(t.updatedAt).where(sql`${t.status} IN ('queued', 'running')`),
-    check("imports_status_check", sql`${t.status} IN ('previewed','queued','running','completed','failed')`),
+    check(
+      "imports_status_check",
+      sql`${t.status} IN ('uploading','previewed','queued','running','completed','failed')`,
+    ),
     check("imports_items_check", sql`${t.itemsDone} BETWEEN 0 AND ${t.itemsTotal}`),
   ],
 );

@@ -2,8 +2,9 @@
  * The housekeeping cron's part of exports: files past their 7 days are deleted from R2 and their rows
  * marked expired; jobs that stopped moving (a queue message lost, a consumer that kept dying) get their
  * slice's message again, and after an hour without progress are marked failed (their files deleted).
- * Once a night, files whose export row is gone (an account deleted while its export was being written
- * and the slice died before it could clean up) are found and deleted.
+ * Once a night (the 03:00 cron), files whose export row is gone (an account deleted while its export
+ * was being written and the slice died before it could clean up) are found and deleted: the whole of
+ * `exports/`, a few pages per invocation, the rest carried on through the exports queue.
  */
 import { and, inArray, isNull, lt, or, sql } from "drizzle-orm";
 import { createDatabase } from "../../db";
@@ -12,7 +13,7 @@ import type { Env } from "../../env";
 import { chunkList } from "../../lib/chunk";
 import { nowIso } from "../../lib/time";
 import { failExport } from "./job";
-import { sliceMessage } from "./messages";
+import { orphanSweepMessage, sliceMessage } from "./messages";
 
 /** Expired files deleted per run (R2 deletes up to 1,000 keys per call). */
 export const EXPIRED_SWEEP = 100;
@@ -23,18 +24,11 @@ export const GIVE_UP_AFTER_MS = 60 * 60_000;
 const STALLED_SWEEP = 50;
 /** Export files listed per page of the nightly orphan sweep (R2 lists and deletes up to 1,000 a call). */
 export const ORPHAN_PAGE = 1000;
-/** Pages per night: the sweep is a backstop (jobs clean up after themselves), so it may stop early. */
+/** Pages per invocation; the listing goes on in the next message until the whole prefix is seen. */
 export const ORPHAN_PAGES = 10;
-/** The nightly sweep runs in the 5-minute housekeeping run that starts in this UTC hour's first 5 minutes. */
-const ORPHAN_SWEEP_HOUR_UTC = 3;
 /** Ids per lookup statement (one parameter each: under D1's 100). */
 const IDS_PER_STATEMENT = 99;
 const EXPORT_FILE = /^exports\/[^/]+\/([^/]+)\.(?:json|csv)$/;
-
-const isOrphanSweepTime = (now: number) => {
-  const at = new Date(now);
-  return at.getUTCHours() === ORPHAN_SWEEP_HOUR_UTC && at.getUTCMinutes() < 5;
-};
 
 export async function sweepExports(
   env: Env,
@@ -85,29 +79,25 @@ export async function sweepExports(
   }
   // A duplicate of a message still on its way is harmless: the slice number and the lease fence it.
   if (resend.length > 0) await env.EXPORTS_QUEUE.sendBatch(resend);
-  if (isOrphanSweepTime(now)) {
-    await sweepOrphanExports(env).catch((error: unknown) => {
-      console.error(JSON.stringify({ level: "error", message: "orphan export sweep", error: String(error) }));
-    });
-  }
   return { expired: expired.length, resumed: resend.length, failed };
 }
 
 /**
  * Deletes export files that no export stands behind: its row is gone (the account was deleted), or the
  * job failed or expired and its file was left. Every file's row is written before the file, so a file
- * without one is an orphan. Walks `exports/` a page at a time from the start, up to `pages` pages (the
- * population is about a week of exports: files expire after 7 days); one D1 round trip per page.
+ * without one is an orphan. Walks `exports/` a page at a time from `cursor` (the start when none), up to
+ * `pages` pages; one D1 round trip per page. Answers the cursor to go on from, absent when the listing
+ * reached its end.
  */
 export async function sweepOrphanExports(
   env: Pick<Env, "DB" | "FILES">,
-  options: { pages?: number; pageSize?: number } = {},
-): Promise<{ listed: number; deleted: number }> {
+  options: { pages?: number; pageSize?: number; cursor?: string } = {},
+): Promise<{ listed: number; deleted: number; cursor?: string }> {
   const { pages = ORPHAN_PAGES, pageSize = ORPHAN_PAGE } = options;
   const db = createDatabase(env.DB);
   let listed = 0;
   let deleted = 0;
-  let cursor: string | undefined;
+  let cursor = options.cursor;
   for (let page = 0; page < pages; page++) {
     const listing = await env.FILES.list({
       prefix: "exports/",
@@ -140,8 +130,21 @@ export async function sweepOrphanExports(
         deleted += orphans.length;
       }
     }
-    if (!listing.truncated) break;
+    if (!listing.truncated) return { listed, deleted };
     cursor = listing.cursor;
   }
-  return { listed, deleted };
+  return { listed, deleted, ...(cursor ? { cursor } : {}) };
+}
+
+/**
+ * One invocation's share of the nightly orphan sweep (from the cron, or from a queue message carrying
+ * on): up to ORPHAN_PAGES pages, then the next message when the listing is not at its end yet.
+ */
+export async function continueOrphanSweep(
+  env: Pick<Env, "DB" | "FILES" | "EXPORTS_QUEUE">,
+  options: { cursor?: string; pages?: number; pageSize?: number } = {},
+): Promise<{ listed: number; deleted: number; more: boolean }> {
+  const swept = await sweepOrphanExports(env, options);
+  if (swept.cursor) await env.EXPORTS_QUEUE.send(orphanSweepMessage(swept.cursor));
+  return { listed: swept.listed, deleted: swept.deleted, more: swept.cursor !== undefined };
 }

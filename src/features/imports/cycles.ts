@@ -29,7 +29,12 @@ export function dependencyEdgesToCut(
   edges: readonly { id: string; dependsOn: string }[],
 ): { id: string; dependsOn: string }[] {
   const next = new Map<string, string[]>();
-  for (const e of edges) next.set(e.id, [...(next.get(e.id) ?? []), e.dependsOn]);
+  for (const e of edges) {
+    // Appended in place: copying the list on each edge made a task with n edges cost n².
+    const list = next.get(e.id);
+    if (list) list.push(e.dependsOn);
+    else next.set(e.id, [e.dependsOn]);
+  }
   for (const list of next.values()) list.sort();
   const state = new Map<string, 1 | 2>();
   const cut: { id: string; dependsOn: string }[] = [];

@@ -1,7 +1,7 @@
-import { sql } from "drizzle-orm";
+import { type SQL, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Database } from "../../db";
-import { abortIf, rawStatement } from "../../lib/batch";
+import { abortIf, isGuardAbort, rawStatement } from "../../lib/batch";
 import { eraseHiddenTasks } from "../tasks/bulk-statements";
 import type { ImportRow } from "./queries";
 import { eraseRestoreStatements } from "./restore/reveal";
@@ -26,6 +26,38 @@ export function discardStatements(
     ...eraseStaged(db, row),
     rawStatement(db, sql`DELETE FROM imports WHERE id = ${row.id}`),
   ];
+}
+
+/** Items of a job erased per batch, with the hidden tasks they made and those tasks' steps and links. */
+export const ERASE_PAGE = 500;
+
+/**
+ * Erases what a job staged a page at a time, each page its own batch, while `still` holds of its row
+ * (checked in each batch): a job of 100,000 items is 200 small batches, never one statement too long
+ * for D1. Answers false when `still` stopped holding (a commit took the job meanwhile).
+ */
+export async function eraseStagedInPages(
+  db: Database,
+  row: Pick<ImportRow, "id" | "userId" | "createdAt">,
+  still: SQL,
+): Promise<boolean> {
+  const page = sql`(SELECT ref FROM import_items WHERE import_id = ${row.id} ORDER BY ref LIMIT ${ERASE_PAGE})`;
+  const created = sql`(SELECT task_id FROM import_items WHERE import_id = ${row.id} AND outcome = 'created' AND ref IN ${page})`;
+  for (;;) {
+    try {
+      const results = await db.batch([
+        abortIf(db, sql`NOT EXISTS (SELECT 1 FROM imports WHERE id = ${row.id} AND ${still})`),
+        ...eraseHiddenTasks(db, row.userId, created, row.createdAt),
+        // The page's items go last: the statements above read the same page.
+        rawStatement(db, sql`DELETE FROM import_items WHERE import_id = ${row.id} AND ref IN ${page}`),
+      ]);
+      const last = results.at(-1) as D1Result | undefined;
+      if ((last?.meta.changes ?? 0) < ERASE_PAGE) return true;
+    } catch (error) {
+      if (isGuardAbort(error)) return false;
+      throw error;
+    }
+  }
 }
 
 /** Statements that erase what a job staged (its hidden tasks, their steps and links, its items). */

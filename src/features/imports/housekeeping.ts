@@ -22,9 +22,19 @@ export async function clearFile(db: Database, files: R2Bucket, importId: string)
 }
 
 /**
+ * Forgets an upload that never became a preview: its files first, then its row (only while it is still
+ * `uploading`), so whatever cuts this short, the row is still there to lead the next try to the files.
+ */
+export async function dropUpload(db: Database, files: R2Bucket, userId: string, importId: string) {
+  await deleteImportFiles(files, userId, importId);
+  await db.delete(imports).where(and(eq(imports.id, importId), eq(imports.status, "uploading")));
+}
+
+/**
  * Housekeeping (every 5 minutes): previews nobody committed and failed jobs nobody resumed, 24 hours
  * on, are discarded with their files and what they staged; a completed job whose file is still there
- * loses it. A few per run: bounded work, however large the backlog.
+ * loses it; an upload that died while it was read (its row still `uploading` an hour on) loses the
+ * files it stored and its row. A few per run: bounded work, however large the backlog.
  */
 export async function discardExpiredImports(
   db: Database,
@@ -41,6 +51,7 @@ export async function discardExpiredImports(
     try {
       if (row.status === "completed") await clearFile(db, files, row.id);
       else if (row.status === "previewed" || row.status === "failed") await discardRow(db, files, row);
+      else if (row.status === "uploading") await dropUpload(db, files, row.userId, row.id);
     } catch (error) {
       // Committed meanwhile, or R2 failed: the next run looks again.
       console.warn(

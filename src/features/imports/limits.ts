@@ -4,6 +4,11 @@ export const MAX_FILE_BYTES = 10 * 1024 * 1024;
 export const MAX_ITEMS = 100_000;
 /** How long a preview (or a failed job, with what it staged) waits before housekeeping discards it. */
 export const IMPORT_TTL_MS = 24 * 3_600_000;
+/**
+ * How long an upload's row may stay `uploading` before housekeeping takes it for dead and deletes it with
+ * whatever files it stored: reading the largest file takes seconds (a request has 30 s of CPU).
+ */
+export const UPLOAD_TTL_MS = 3_600_000;
 /** Items shown in a preview as they will be imported. */
 export const FIRST_ITEMS = 10;
 /** Problems and duplicates listed in a preview (the counts cover them all). */
@@ -21,6 +26,11 @@ export const DISCARD_SWEEP = 10;
  * reads exactly one part, and never the file again.
  */
 export const PART_ITEMS = 4_000;
+/**
+ * Characters of JSON past which a part is put before it has PART_ITEMS items: what the preview holds
+ * of a part (its lines, then the one string they are joined into) stays a few megabytes.
+ */
+export const PART_CHARS = 4_000_000;
 /**
  * The most a stored preview may weigh, in bytes of JSON: it is a D1 value (rows are capped at 2 MB),
  * twice over with the Idempotency-Key's stored answer. Past it its lists are shortened.

@@ -29,7 +29,7 @@ import {
 import { dependencyEdgesToCut, parentLinksToCut } from "./cycles";
 import { createdBy } from "./discard";
 import { findMatches } from "./duplicates";
-import { type NumberedItem, PartMissing, storedItemsFrom } from "./files";
+import { type NumberedItem, PartMissing, partStartsOf, storedItemsFrom } from "./files";
 import { REF_VERSION, refOf, stepIdOf, taskIdOf, VERSION_POSITION } from "./ids";
 import { CHUNK_ITEMS, IMPORT_TTL_MS, MAX_CHUNKS_PER_RUN, RUN_BUDGET_MS } from "./limits";
 import type { ImportMessage } from "./messages";
@@ -244,7 +244,12 @@ export async function runImport(
   const budget = options.budgetMs ?? RUN_BUDGET_MS;
   const items = storedItemsFrom(
     files,
-    { userId: row.userId, importId: row.id, partItems: row.partItems, total: row.itemsTotal },
+    {
+      userId: row.userId,
+      importId: row.id,
+      starts: partStartsOf(row.partItems, row.partStarts, row.itemsTotal),
+      total: row.itemsTotal,
+    },
     row.itemsDone,
   );
   let from = row.itemsDone;
@@ -272,10 +277,19 @@ export async function runImport(
   }
 }
 
-/** Marks the job failed (it keeps what it staged, hidden, so a new commit resumes at its cursor). */
+/**
+ * Marks the job failed (it keeps what it staged, hidden, so a new commit resumes at its cursor). Its
+ * count of resends starts over: a job committed again is not stuck for stalls it had before.
+ */
 export async function failImport(db: Database, importId: string, reason: string, now = Date.now()) {
   await db
     .update(imports)
-    .set({ status: "failed", error: reason, updatedAt: nowIso(now), expiresAt: nowIso(now + IMPORT_TTL_MS) })
+    .set({
+      status: "failed",
+      error: reason,
+      resends: 0,
+      updatedAt: nowIso(now),
+      expiresAt: nowIso(now + IMPORT_TTL_MS),
+    })
     .where(and(eq(imports.id, importId), sql`${imports.status} IN ('queued', 'running')`));
 }

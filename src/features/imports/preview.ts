@@ -69,6 +69,8 @@ export async function scanFile(
   const firstItems: ImportItemDto[] = [];
   const problems: ImportProblemDto[] = [];
   const candidates: Candidate[] = [];
+  // Control characters dropped: one problem for the file (at the first item), not one per cell.
+  let controls: { place: Place; items: number } | null = null;
   for await (const event of source.read(text, context)) {
     if (event.kind === "problem") {
       counts.problems += 1;
@@ -80,6 +82,10 @@ export async function scanFile(
       continue;
     }
     const item = event.item;
+    if (event.controls) {
+      controls ??= { place: item.place, items: 0 };
+      controls.items += 1;
+    }
     counts.tasks += 1;
     if (counts.tasks > MAX_ITEMS) {
       throw new SourceRefusal(
@@ -100,6 +106,15 @@ export async function scanFile(
       status: item.status,
       externalId: item.externalId,
     });
+  }
+  if (controls) {
+    counts.problems += 1;
+    if (problems.length < MAX_LISTED)
+      problems.push({
+        ...placeOf(controls.place),
+        message: `Control characters (other than tabs and line breaks) were removed from ${controls.items} ${controls.items === 1 ? "task" : "tasks"}, this one the first.`,
+        skipped: false,
+      });
   }
   counts.tags = tags.size;
   if (counts.tasks === 0) {

@@ -20,11 +20,13 @@ export const fileKeyOf = (userId: string, importId: string, source: string) =>
 
 /**
  * An import the user can still see: a preview past its expiry is gone (housekeeping deletes it within
- * minutes), whatever the row still says.
+ * minutes), whatever the row still says; an `uploading` row is never shown.
  */
 export const visible = (userId: string, now: number): SQL =>
   and(
     eq(imports.userId, userId),
+    // An upload still being read (or that died being read) is no import yet.
+    sql`${imports.status} != 'uploading'`,
     or(sql`${imports.status} != 'previewed'`, sql`${imports.expiresAt} > ${nowIso(now)}`),
   ) as SQL;
 
@@ -61,7 +63,8 @@ export function summaryOf(row: ImportRow): ImportSummaryDto {
   return {
     import_id: row.id,
     source: row.source,
-    status: row.status,
+    // `visible` never reads an uploading row; were one passed, it is a preview not yet written.
+    status: row.status === "uploading" ? "previewed" : row.status,
     mode: row.mode,
     file_bytes: row.fileBytes,
     progress: {

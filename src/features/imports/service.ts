@@ -1,12 +1,12 @@
 /** An import after its upload: read, committed (queued), discarded. */
-import { and, eq, inArray } from "drizzle-orm";
+import { and, eq, inArray, sql } from "drizzle-orm";
 import type { Database } from "../../db";
 import { imports } from "../../db/schema";
 import type { ImportMode } from "../../db/schema/imports";
 import { isGuardAbort } from "../../lib/batch";
 import { ApiError, conflict, notFound } from "../../lib/errors";
 import { nowIso } from "../../lib/time";
-import { discardStatements } from "./discard";
+import { discardStatements, eraseStagedInPages } from "./discard";
 import { deleteImportFiles } from "./files";
 import { type ImportMessage, runMessage } from "./messages";
 import { type ImportRow, importDtoOf, importQuery } from "./queries";
@@ -51,6 +51,8 @@ export async function commitImport(
       status: "queued",
       mode,
       error: null,
+      // A new start: stalls of an earlier run do not count towards giving this one up.
+      resends: 0,
       committedAt: row.committedAt ?? nowIso(now),
       updatedAt: nowIso(now),
       expiresAt: null,
@@ -119,12 +121,15 @@ export async function discardImport(
  * a commit queued it meanwhile), then its R2 files (the upload and its parts).
  */
 export async function discardRow(db: Database, files: R2Bucket, row: ImportRow): Promise<void> {
+  const running = () =>
+    conflict("import_running", "This import was just committed; wait until it completes or fails.");
+  // What it staged first, in bounded pages; the last batch then has little left to erase.
+  if (!(await eraseStagedInPages(db, row, sql`status IN ('previewed', 'failed')`))) throw running();
   const [first, ...rest] = discardStatements(db, row);
   try {
     await db.batch([first, ...rest]);
   } catch (error) {
-    if (isGuardAbort(error))
-      throw conflict("import_running", "This import was just committed; wait until it completes or fails.");
+    if (isGuardAbort(error)) throw running();
     throw error;
   }
   await deleteImportFiles(files, row.userId, row.id);

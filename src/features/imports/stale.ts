@@ -11,7 +11,7 @@ import type { Database } from "../../db";
 import { imports } from "../../db/schema";
 import { abortIf, isGuardAbort } from "../../lib/batch";
 import { nowIso } from "../../lib/time";
-import { eraseStaged } from "./discard";
+import { eraseStagedInPages } from "./discard";
 import { IMPORT_TTL_MS, MAX_RESENDS, STALE_AFTER_MS, STALE_SWEEP } from "./limits";
 import { type ImportMessage, runMessage } from "./messages";
 import type { ImportRow } from "./queries";
@@ -50,15 +50,20 @@ export async function resendImport(
   return true;
 }
 
-/** Fails a job that would not move, erasing what it staged; its cursor goes back to the start. */
+/**
+ * Fails a job that would not move, then erases what it staged, a page a batch: the job is failed first,
+ * so however long the erasure takes (or if it fails, to be finished by the discard), the job is never
+ * left running. Its cursor goes back to the start. A commit that takes the job meanwhile stops the
+ * erasure; what is left of it then is rows the new run writes again as they are (same ids).
+ */
 export async function abandonImport(db: Database, row: ImportRow, now: number): Promise<boolean> {
+  const failedAt = nowIso(now);
   try {
     await db.batch([
       abortIf(
         db,
         sql`NOT EXISTS (SELECT 1 FROM imports WHERE id = ${row.id} AND status IN ('queued', 'running') AND updated_at = ${row.updatedAt})`,
       ),
-      ...eraseStaged(db, row),
       db
         .update(imports)
         .set({
@@ -66,16 +71,17 @@ export async function abandonImport(db: Database, row: ImportRow, now: number): 
           error: STUCK_ERROR,
           itemsDone: 0,
           resends: 0,
-          updatedAt: nowIso(now),
+          updatedAt: failedAt,
           expiresAt: nowIso(now + IMPORT_TTL_MS),
         })
         .where(eq(imports.id, row.id)),
     ]);
-    return true;
   } catch (error) {
     if (isGuardAbort(error)) return false;
     throw error;
   }
+  await eraseStagedInPages(db, row, sql`status = 'failed' AND updated_at = ${failedAt}`);
+  return true;
 }
 
 /** Housekeeping: a few stuck jobs, the longest stuck first, each re-sent or (past MAX_RESENDS) failed. */

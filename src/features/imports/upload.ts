@@ -2,18 +2,19 @@
  * An upload: the file read with the import's own size limit, run through its source for the preview
  * (nothing written to the tasks), duplicates looked up, and stored in R2 with the import's row.
  */
-import { eq } from "drizzle-orm";
+import { and, eq, sql } from "drizzle-orm";
 import type { Database } from "../../db";
 import { imports, users } from "../../db/schema";
 import type { ImportSourceName } from "../../db/schema/imports";
-import { D1Batch } from "../../lib/batch";
+import { abortIf, D1Batch } from "../../lib/batch";
 import { ApiError } from "../../lib/errors";
 import { type IdempotencyContext, type WriteOutcome, writeOnce } from "../../lib/idempotency";
 import { newId } from "../../lib/ids";
 import { nowIso } from "../../lib/time";
 import { findMatches } from "./duplicates";
-import { deleteImportFiles, PartWriter } from "./files";
-import { IMPORT_TTL_MS, MAX_FILE_BYTES, MAX_LISTED, PART_ITEMS } from "./limits";
+import { PartWriter } from "./files";
+import { dropUpload } from "./housekeeping";
+import { IMPORT_TTL_MS, MAX_FILE_BYTES, MAX_LISTED, PART_ITEMS, UPLOAD_TTL_MS } from "./limits";
 import { fitPreview, type Scan, scanFile } from "./preview";
 import { fileKeyOf, type ImportRow, importDtoOf } from "./queries";
 import type { CsvMapping, ImportDto, ImportDuplicateDto } from "./schemas";
@@ -123,20 +124,25 @@ export async function previewUpload(
     (await db.select({ timezone: users.timezone }).from(users).where(eq(users.id, userId)).get())?.timezone ??
     "UTC";
   const mapping = input.source === "csv" ? (input.mapping ?? null) : null;
-  // Set once this request may have stored files: they go if its row is not written (a refused file,
-  // a failed batch) or another request with the same key wrote first. Awaited, not left to run after
-  // the answer: what a Worker leaves running may be cut off, and an orphan part would stay for good.
+  // The row is written (`uploading`, never shown) before anything is stored in R2: if this request is
+  // killed half-way (over its CPU limit, a disconnect), no catch runs, but housekeeping finds the row an
+  // hour on and deletes the files with it. When JS does get to run, the files go at once if the preview
+  // is not written (a refused file, a failed batch) or another request with the same key wrote first.
+  // Awaited, not left to run after the answer: what a Worker leaves running may be cut off.
   let stored: string | null = null;
   const forget = async () => {
-    if (stored !== null) await deleteImportFiles(files, userId, stored).catch(() => undefined);
+    if (stored === null) return;
+    await dropUpload(db, files, userId, stored).catch(() => undefined);
   };
   const prepare = async () => {
     const now = Date.now();
     const importId = newId(now);
+    const fileKey = fileKeyOf(userId, importId, input.source);
+    const at = { userId, importId, input, mapping, zone, now, fileKey, upload };
+    await db.insert(imports).values(uploadingRow(at));
     stored = importId;
     const parts = new PartWriter(files, userId, importId, PART_ITEMS);
     let scan: Scan;
-    const fileKey = fileKeyOf(userId, importId, input.source);
     try {
       scan = await scanFile(
         sourceOf(input.source),
@@ -153,9 +159,18 @@ export async function previewUpload(
       throw error;
     }
     const matches = await findMatches(db, userId, input.source, importId, scan.candidates);
-    const row = previewRow({ userId, importId, input, mapping, zone, now, fileKey, upload }, scan, matches);
+    const row = previewRow(at, scan, matches, parts.starts);
     const batch = new D1Batch();
-    batch.add(db.insert(imports).values(row));
+    // Still this upload's: housekeeping has not taken it for dead.
+    batch.add(
+      abortIf(db, sql`NOT EXISTS (SELECT 1 FROM imports WHERE id = ${importId} AND status = 'uploading')`),
+    );
+    batch.add(
+      db
+        .update(imports)
+        .set(row)
+        .where(and(eq(imports.id, importId), eq(imports.status, "uploading"))),
+    );
     return { status: 201, batch, body: importDtoOf(row) };
   };
   let outcome: WriteOutcome<ImportDto, never>;
@@ -165,25 +180,53 @@ export async function previewUpload(
     await forget();
     throw error;
   }
-  if (outcome.replayed) await forget();
+  // A replay of another request's answer: this one's files go. Not when the answer is this request's
+  // own (its batch committed though D1 reported an error): those files are the import's.
+  if (outcome.replayed && outcome.body.import_id !== stored) await forget();
   return outcome;
 }
 
+interface RowAt {
+  userId: string;
+  importId: string;
+  input: UploadInput;
+  mapping: CsvMapping | null;
+  zone: string;
+  now: number;
+  fileKey: string;
+  upload: Upload;
+}
+
+/** The row an upload writes before it stores a file: never shown, discarded an hour on if still there. */
+function uploadingRow(at: RowAt): ImportRow {
+  return {
+    id: at.importId,
+    userId: at.userId,
+    source: at.input.source,
+    status: "uploading",
+    mode: null,
+    fileKey: at.fileKey,
+    fileBytes: at.upload.size,
+    partItems: PART_ITEMS,
+    partStarts: null,
+    resends: 0,
+    mapping: at.mapping,
+    timezone: at.zone,
+    preview: {},
+    itemsTotal: 0,
+    itemsDone: 0,
+    result: null,
+    error: null,
+    createdAt: nowIso(at.now),
+    updatedAt: nowIso(at.now),
+    committedAt: null,
+    completedAt: null,
+    expiresAt: nowIso(at.now + UPLOAD_TTL_MS),
+  };
+}
+
 /** The import's row after its preview: the duplicates found, the preview fitted to its bound. */
-function previewRow(
-  at: {
-    userId: string;
-    importId: string;
-    input: UploadInput;
-    mapping: CsvMapping | null;
-    zone: string;
-    now: number;
-    fileKey: string;
-    upload: Upload;
-  },
-  scan: Scan,
-  matches: (string | null)[],
-): ImportRow {
+function previewRow(at: RowAt, scan: Scan, matches: (string | null)[], partStarts: number[]): ImportRow {
   const duplicates: ImportDuplicateDto[] = [];
   let duplicateCount = 0;
   scan.candidates.forEach((candidate, i) => {
@@ -215,6 +258,7 @@ function previewRow(
     fileKey: at.fileKey,
     fileBytes: at.upload.size,
     partItems: PART_ITEMS,
+    partStarts,
     resends: 0,
     mapping: at.mapping,
     timezone: at.zone,

@@ -162,18 +162,42 @@ function htmlBody(c: Context<AppEnv>, html: string, status: 200 | 404) {
   return c.body(html, status);
 }
 
-const shareCardHandler: AppRouteHandler<typeof shareCardRoute> = async (c, next) => {
-  const raw = pngSegment(c, "code");
-  if (raw === null) {
-    await next();
-    return c.res;
-  }
+/** Where a card is and what it shows; `find` throws a 404 for a share or profile that is not there. */
+interface Card {
+  path: string;
+  etag: string;
+  content: () => CardContent;
+}
+
+/**
+ * A card route's handler: a segment without `.png` goes on to the page route registered after it;
+ * otherwise the card `find` locates is answered.
+ */
+function cardHandler(
+  name: "code" | "handle",
+  find: (c: Context<AppEnv>, segment: string) => Promise<Card>,
+): AppRouteHandler<typeof shareCardRoute | typeof profileCardRoute> {
+  return async (c, next) => {
+    const segment = pngSegment(c, name);
+    if (segment === null) {
+      await next();
+      return c.res;
+    }
+    const card = await find(c, segment);
+    return cardAnswer(c, card.path, card.etag, card.content);
+  };
+}
+
+const shareCardHandler = cardHandler("code", async (c, raw) => {
   const code = normalisedCode(raw);
   const share = code ? await liveShare(c.var.db, code) : undefined;
   if (!code || !share) throw notFound("Share");
-  const etag = await shareCardEtag(share.snapshot);
-  return cardAnswer(c, `/s/${code}.png`, etag, () => cardContent(share.snapshot));
-};
+  return {
+    path: `/s/${code}.png`,
+    etag: await shareCardEtag(share.snapshot),
+    content: () => cardContent(share.snapshot),
+  };
+});
 
 const sharePageHandler: AppRouteHandler<typeof sharePageRoute> = async (c) => {
   const code = normalisedCode(c.req.param("code") ?? "");
@@ -198,18 +222,15 @@ async function viewOrNone(c: Context<AppEnv>, handle: string) {
   }
 }
 
-const profileCardHandler: AppRouteHandler<typeof profileCardRoute> = async (c, next) => {
-  const handle = pngSegment(c, "handle");
-  if (handle === null) {
-    await next();
-    return c.res;
-  }
+const profileCardHandler = cardHandler("handle", async (c, handle) => {
   const view = await viewOrNone(c, handle);
   if (!view) throw notFound("Profile");
-  const etag = await etagOf("profile-card", view);
-  const path = `/u/${view.dto.handle.toLowerCase()}.png`;
-  return cardAnswer(c, path, etag, () => profileCard(view.dto, view.creature));
-};
+  return {
+    path: `/u/${view.dto.handle.toLowerCase()}.png`,
+    etag: await etagOf("profile-card", view),
+    content: () => profileCard(view.dto, view.creature),
+  };
+});
 
 const profilePageHandler: AppRouteHandler<typeof profilePageRoute> = async (c) => {
   const view = await viewOrNone(c, c.req.param("handle") ?? "");

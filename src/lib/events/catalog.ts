@@ -49,6 +49,23 @@ const assignmentMoved = z.object({
 
 const breakKind = z.enum(["short", "long"]);
 
+/**
+ * import.completed as recorded before it listed the replaced tasks (same version: the fields were
+ * added): read with none listed, and so, when tasks were replaced, a list said to be incomplete.
+ */
+function replacedListed(data: unknown): unknown {
+  if (typeof data !== "object" || data === null || Array.isArray(data)) return data;
+  const d = data as Record<string, unknown>;
+  const ids = d.replaced_task_ids ?? [];
+  const listed = Array.isArray(ids) ? ids.length : 0;
+  return {
+    ...d,
+    replaced_task_ids: ids,
+    replaced_task_ids_truncated:
+      d.replaced_task_ids_truncated ?? (typeof d.replaced === "number" && d.replaced > listed),
+  };
+}
+
 /** One entry of the catalog. */
 interface EventSpec<S extends z.ZodType> {
   version: number;
@@ -219,26 +236,29 @@ export const EVENT_CATALOG = {
     1,
     "A file from another app (Todoist, TickTick, Trello, CSV) was imported: its tasks appeared at once. One " +
       "event for the whole file, not a task.created per task: old work is not today's activity and earns no XP.",
-    z.object({
-      import_id: id,
-      source: z.enum(IMPORT_SOURCES).describe("The app the file came from"),
-      mode: z.enum(IMPORT_MODES),
-      created: count.describe("Tasks created"),
-      skipped_duplicates: count.describe("Items skipped because the account had them (merge)"),
-      replaced: count.describe(
-        "Earlier tasks deleted (replace): every task live before the import. No task.deleted is sent for them",
-      ),
-      replaced_task_ids: z
-        .array(id)
-        .max(1000)
-        .describe("The deleted tasks' ids, the first 1,000 by id (empty for a merge)"),
-      replaced_task_ids_truncated: z
-        .boolean()
-        .describe(
-          "True when more tasks were deleted than listed: treat every task you knew of before as deleted",
+    z.preprocess(
+      replacedListed,
+      z.object({
+        import_id: id,
+        source: z.enum(IMPORT_SOURCES).describe("The app the file came from"),
+        mode: z.enum(IMPORT_MODES),
+        created: count.describe("Tasks created"),
+        skipped_duplicates: count.describe("Items skipped because the account had them (merge)"),
+        replaced: count.describe(
+          "Earlier tasks deleted (replace): every task live before the import. No task.deleted is sent for them",
         ),
-      steps: count.describe("Micro-steps created"),
-    }),
+        replaced_task_ids: z
+          .array(id)
+          .max(1000)
+          .describe("The deleted tasks' ids, the first 1,000 by id (empty for a merge)"),
+        replaced_task_ids_truncated: z
+          .boolean()
+          .describe(
+            "True when more tasks were deleted than listed: treat every task you knew of before as deleted",
+          ),
+        steps: count.describe("Micro-steps created"),
+      }),
+    ),
   ),
   "webhook.disabled": spec(
     1,

@@ -116,6 +116,16 @@ export function blankItem(key: string, place: Place): DraftItem {
   };
 }
 
+/**
+ * C0 control characters but tab and line feed, and DEL: they mean nothing in a task, and JSON writes
+ * each of them in six characters (a file of them would store six times its size). A CR ends a line.
+ */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: matching control characters is the point.
+const CONTROLS = /[\u0000-\u0008\u000b-\u001f\u007f]/g;
+
+export const withoutControls = (text: string) =>
+  text.includes("\r") ? text.replace(/\r\n?/g, "\n").replace(CONTROLS, "") : text.replace(CONTROLS, "");
+
 const clip = (text: string, max: number) => (text.length <= max ? text : `${text.slice(0, max - 1)}…`);
 
 /** The most of a cell a problem's message quotes: a hostile 3 MB cell must not become a 3 MB message. */
@@ -137,7 +147,19 @@ export const problem = (place: Place, message: string, skipped = false): SourceE
  * de-duplicated and capped, steps capped at a task's 50 (the rest kept as lines of the description),
  * an estimate capped. Every cut is reported; an item without a title is no item.
  */
-export function fitItem(draft: DraftItem): { item: SourceItem | null; problems: SourceProblem[] } {
+export function fitItem(draft: DraftItem): {
+  item: SourceItem | null;
+  problems: SourceProblem[];
+  /** Control characters were dropped from its text (the file's one problem for them: preview.ts). */
+  controls: boolean;
+} {
+  let controls = false;
+  const clean = (text: string) => {
+    const cleaned = withoutControls(text);
+    if (cleaned !== text) controls = true;
+    return cleaned;
+  };
+  const clean1 = (text: string | null) => (text === null ? null : clean(text));
   const problems: SourceProblem[] = [];
   // A JSON source's place is already a path (cards[3]): the field goes after it.
   const say = (message: string, skipped = false, field?: string) =>
@@ -147,18 +169,18 @@ export function fitItem(draft: DraftItem): { item: SourceItem | null; problems: 
       message,
       skipped,
     });
-  const title = draft.title.replace(/\s+/g, " ").trim();
+  const title = clean(draft.title).replace(/\s+/g, " ").trim();
   if (!title) {
     say("A task without a name: skipped.", true, "title");
-    return { item: null, problems };
+    return { item: null, problems, controls };
   }
   if (title.length > MAX_TITLE) say(`The name is longer than ${MAX_TITLE} characters: cut.`, false, "title");
-  let description = draft.description?.trim() || null;
+  let description = clean1(draft.description)?.trim() || null;
   const tags = [...new Set(draft.tags)];
   if (tags.length > MAX_TAGS)
     say(`More than ${MAX_TAGS} tags: only the first ${MAX_TAGS} are kept.`, false, "tags");
   const steps = draft.steps
-    .map((s) => ({ description: s.description.replace(/\s+/g, " ").trim(), done: s.done }))
+    .map((s) => ({ description: clean(s.description).replace(/\s+/g, " ").trim(), done: s.done }))
     .filter((s) => s.description.length > 0);
   if (steps.some((s) => s.description.length > MAX_STEP_DESCRIPTION))
     say(`A step is longer than ${MAX_STEP_DESCRIPTION} characters: cut.`, false, "steps");
@@ -188,18 +210,18 @@ export function fitItem(draft: DraftItem): { item: SourceItem | null; problems: 
     description: description === null ? null : clip(description, MAX_DESCRIPTION),
     tags: tags.slice(0, MAX_TAGS),
     estimatedMinutes: estimate === null ? null : Math.round(estimate),
-    externalId: draft.externalId === null ? null : draft.externalId.slice(0, MAX_EXTERNAL_ID),
+    externalId: draft.externalId === null ? null : clean(draft.externalId).slice(0, MAX_EXTERNAL_ID),
     steps: steps
       .slice(0, MAX_STEPS_PER_TASK)
       .map((s) => ({ description: clip(s.description, MAX_STEP_DESCRIPTION), done: s.done })),
     completedAt: draft.status === "completed" ? draft.completedAt : null,
   };
-  return { item, problems };
+  return { item, problems, controls };
 }
 
 /** The events of a fitted item: its problems, then the item itself. */
 export function* eventsOfDraft(draft: DraftItem): Generator<SourceEvent> {
-  const { item, problems } = fitItem(draft);
+  const { item, problems, controls } = fitItem(draft);
   for (const p of problems) yield { kind: "problem", problem: p };
-  if (item) yield { kind: "item", item };
+  if (item) yield controls ? { kind: "item", item, controls } : { kind: "item", item };
 }

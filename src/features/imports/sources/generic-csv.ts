@@ -27,7 +27,7 @@ import {
   quote,
   tagsOfCell,
 } from "./fields";
-import { Columns, misshapen } from "./table";
+import { Columns, cutShort, misshapen } from "./table";
 import { type ImportSource, type Place, type SourceEvent, SourceRefusal } from "./types";
 
 export const MAPPABLE_FIELDS = [
@@ -48,6 +48,9 @@ export type CsvMapping = Partial<Record<MappableField, string>> & { title: strin
 
 const STEP_DONE = /^\s*(?:[-*•]\s*)?(?:\[[xX✓]\]|✓|✔)\s*/u;
 const STEP_OPEN = /^\s*(?:[-*•]\s*)?(?:\[\s?\]\s*)?/u;
+
+/** Places of one missing id remembered (and listed); further references to it are only counted. */
+export const MAX_PLACES_PER_ID = 10;
 
 const titleKey = (title: string) => title.replace(/\s+/g, " ").trim().toLowerCase();
 
@@ -75,15 +78,25 @@ export const genericCsvSource: ImportSource = {
     // Without an id column, rows are named by title: the latest row above with that title.
     const keyOfTitle = new Map<string, string>();
     const ids = new Set<string>();
-    // With an id column, references may point anywhere: those never defined are reported at the end.
-    const pendingRefs = new Map<string, Place[]>();
+    // With an id column, references may point anywhere: those never defined are reported at the end,
+    // each at its first MAX_PLACES_PER_ID places, then one problem counting the rest (a preview lists
+    // 100 problems in all: one id must not fill the list, nor cost a problem per reference).
+    const pendingRefs = new Map<string, { places: Place[]; more: number; moreFrom: Place | null }>();
     const dates = dueParser(context.now);
 
     const refer = (cell: string, place: Place, field: string): string | null => {
       const name = cell.trim();
       if (!name) return null;
       if (byId) {
-        if (!ids.has(name)) pendingRefs.set(name, [...(pendingRefs.get(name) ?? []), { ...place, field }]);
+        if (!ids.has(name)) {
+          const pending = pendingRefs.get(name);
+          if (!pending) pendingRefs.set(name, { places: [{ ...place, field }], more: 0, moreFrom: null });
+          else if (pending.places.length < MAX_PLACES_PER_ID) pending.places.push({ ...place, field });
+          else {
+            pending.more += 1;
+            pending.moreFrom ??= { ...place, field };
+          }
+        }
         return `id:${name}`;
       }
       const key = keyOfTitle.get(titleKey(name));
@@ -106,10 +119,15 @@ export const genericCsvSource: ImportSource = {
       }
       yield* readRow(record, columns, mapping);
     }
-    for (const [id, places] of pendingRefs) {
+    for (const [id, { places, more, moreFrom }] of pendingRefs) {
       if (ids.has(id)) continue;
       for (const place of places)
         yield problem(place, `No row has the id ${quote(id)}: the reference is left out.`);
+      if (moreFrom)
+        yield problem(
+          moreFrom,
+          `No row has the id ${quote(id)}: ${more} more references to it, from here on, are left out too.`,
+        );
     }
 
     function* readRow(record: CsvRecord, columns: Columns, map: CsvMapping): Generator<SourceEvent> {
@@ -119,6 +137,8 @@ export const genericCsvSource: ImportSource = {
         yield { kind: "problem", problem: broken };
         return;
       }
+      const cut = cutShort(record, columns.names.length);
+      if (cut) yield { kind: "problem", problem: cut };
       const cell = (field: MappableField) => {
         const column = map[field];
         return column === undefined ? "" : columns.get(record, column);

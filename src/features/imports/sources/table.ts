@@ -48,3 +48,17 @@ export function misshapen(record: CsvRecord, columns: number): SourceProblem | n
     skipped: true,
   };
 }
+
+/**
+ * A last row with fewer cells than the header and no line break after it: read (its missing cells
+ * empty, as spreadsheets write it), but said, since a file cut off between cells looks just like it.
+ */
+export function cutShort(record: CsvRecord, columns: number): SourceProblem | null {
+  if (record.terminated || record.fields.length >= columns) return null;
+  return {
+    row: record.row,
+    line: record.line,
+    message: `The last row has ${record.fields.length} of the header's ${columns} cells and no line break after it: the rest are read as empty. If the file was cut off, export it again.`,
+    skipped: false,
+  };
+}

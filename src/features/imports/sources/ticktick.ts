@@ -18,7 +18,7 @@ import { isValidTimeZone } from "../../../lib/time";
 import { isBlank, readCsv } from "./csv";
 import { endOfLocalDayDue, parseInstant } from "./dates";
 import { blankItem, eventsOfDraft, problem, quote, short, tagOf, tagsOfCell } from "./fields";
-import { Columns, misshapen } from "./table";
+import { Columns, cutShort, misshapen } from "./table";
 import { type ImportSource, type SourceEvent, SourceRefusal } from "./types";
 
 const PRIORITIES: Record<string, TaskPriority> = { "0": "medium", "1": "low", "3": "medium", "5": "high" };
@@ -54,6 +54,8 @@ export const ticktickSource: ImportSource = {
         yield { kind: "problem", problem: broken };
         continue;
       }
+      const cut = cutShort(record, columns.names.length);
+      if (cut) yield { kind: "problem", problem: cut };
       const cell = (name: string) => (columns as Columns).get(record, name).trim();
       if (cell("Kind").toUpperCase() === "NOTE") {
         yield problem(place, "A note, not a task: skipped.", true);

@@ -115,7 +115,10 @@ export const trelloSource: ImportSource = {
     const checklists = new Map<string, TrelloChecklist[]>();
     for (const checklist of arrayOf<TrelloChecklist>(board.checklists).filter(isObject)) {
       const card = str(checklist.idCard);
-      checklists.set(card, [...(checklists.get(card) ?? []), checklist]);
+      // Appended in place: copying the list on each checklist made a card with n of them cost n².
+      const own = checklists.get(card);
+      if (own) own.push(checklist);
+      else checklists.set(card, [checklist]);
     }
 
     const cards = arrayOf<TrelloCard>(board.cards).map((card, index) => ({ card, index }));

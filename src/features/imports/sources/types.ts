@@ -51,7 +51,10 @@ export interface SourceProblem extends Place {
   skipped: boolean;
 }
 
-export type SourceEvent = { kind: "item"; item: SourceItem } | { kind: "problem"; problem: SourceProblem };
+/** `controls`: control characters were dropped from the item's text (one problem a file says so). */
+export type SourceEvent =
+  | { kind: "item"; item: SourceItem; controls?: boolean }
+  | { kind: "problem"; problem: SourceProblem };
 
 /** The file is not what the source reads (wrong format, truncated, corrupted): nothing is imported. */
 export class SourceRefusal extends Error {

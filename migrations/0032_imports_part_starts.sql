@@ -1,0 +1,1 @@
+ALTER TABLE `imports` ADD `part_starts` text;
