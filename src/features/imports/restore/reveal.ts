@@ -22,7 +22,7 @@ import type { BatchItem } from "drizzle-orm/batch";
 import { getTableConfig } from "drizzle-orm/sqlite-core";
 import type { Database } from "../../../db";
 import { templateSteps } from "../../../db/schema";
-import { rawStatement } from "../../../lib/batch";
+import { abortIf, isGuardAbort, rawStatement } from "../../../lib/batch";
 import { EXPORTED_TABLES } from "../../export/format";
 import { LEVEL_THRESHOLDS } from "../../gamification/levels";
 import { weekStartOf } from "../../gamification/progress";
@@ -173,4 +173,49 @@ export function stagedRowsErasure(db: Database, userId: string) {
       statement: db.delete(t.table).where(owned),
     })),
   };
+}
+
+/** Staged rows erased per batch (one table's page, by rowid). */
+export const RESTORE_ERASE_PAGE = 5_000;
+
+/**
+ * Erases what a restore staged a page at a time, each page its own batch, while `still` holds of its
+ * row (checked in each batch): a restore of 600,000 rows is a few hundred small batches, never one
+ * statement too long for D1. Template steps of staged templates first, then each table; then the
+ * account's tasks a replace had hidden are shown again. False when `still` stopped holding.
+ */
+export async function eraseRestoreInPages(
+  db: Database,
+  row: { id: string; userId: string; createdAt: string },
+  still: SQL,
+): Promise<boolean> {
+  const staging = stagingUserOf(row.userId, row.id);
+  const guard = () => abortIf(db, sql`NOT EXISTS (SELECT 1 FROM imports WHERE id = ${row.id} AND ${still})`);
+  const pages: SQL[] = [
+    sql`DELETE FROM template_steps WHERE rowid IN (SELECT s.rowid FROM template_steps s WHERE s.template_id IN (SELECT id FROM task_templates WHERE user_id = ${staging}) LIMIT ${RESTORE_ERASE_PAGE})`,
+    ...OWNED_TABLES.map(
+      (table) =>
+        sql`DELETE FROM ${q(table)} WHERE rowid IN (SELECT rowid FROM ${q(table)} WHERE user_id = ${staging} LIMIT ${RESTORE_ERASE_PAGE})`,
+    ),
+  ];
+  try {
+    for (const page of pages) {
+      for (;;) {
+        const results = await db.batch([guard(), rawStatement(db, page)]);
+        const last = results.at(-1) as D1Result | undefined;
+        if ((last?.meta.changes ?? 0) < RESTORE_ERASE_PAGE) break;
+      }
+    }
+    await db.batch([
+      guard(),
+      rawStatement(
+        db,
+        sql`UPDATE tasks SET deleted_at = NULL WHERE user_id = ${row.userId} AND deleted_at = ${row.createdAt}`,
+      ),
+    ]);
+    return true;
+  } catch (error) {
+    if (isGuardAbort(error)) return false;
+    throw error;
+  }
 }

@@ -199,6 +199,7 @@ export async function previewRestore(
     itemsTotal: scan.rows,
     itemsDone: 0,
     partItems: null,
+    partStarts: null,
     resends: 0,
     result: null,
     error: null,
