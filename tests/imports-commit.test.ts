@@ -129,8 +129,9 @@ describe("a chunk that fails", () => {
     const failed = await getImport(user, importId);
     expect(failed).toMatchObject({ status: "failed", mode: "replace", progress: { items_done: 20 } });
     expect(failed.error).toBe(
-      `Writing the tasks kept failing (${IMPORTS_MAX_RETRIES + 1} attempts), so the import stopped. Nothing of it shows ` +
-        "yet and your tasks are as they were; commit it again to resume where it stopped, or discard it.",
+      `Writing the import kept failing (${IMPORTS_MAX_RETRIES + 1} attempts), so it stopped. Nothing of it shows ` +
+        "yet and your account is as it was (a restore puts back the pet and focus settings only after everything " +
+        "else is in); commit it again to resume where it stopped, or discard it.",
     );
     expect(failed.expires_at).not.toBeNull();
     // Replace deletes only at the very end: the person's tasks are all there, and only they.

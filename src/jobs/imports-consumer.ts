@@ -3,6 +3,7 @@ import type { Env } from "../env";
 import { clearFile, discardExpiredImports } from "../features/imports/housekeeping";
 import { ImportMessageSchema } from "../features/imports/messages";
 import { failImport, ImportFailure, type RunOptions, runImport } from "../features/imports/pipeline";
+import { runRestore } from "../features/imports/restore/job";
 import { SourceRefusal } from "../features/imports/sources/types";
 import { sweepStaleImports } from "../features/imports/stale";
 import { publishEvents } from "../lib/events/queue";
@@ -42,7 +43,8 @@ export async function consumeImports(
     }
     const body = parsed.data;
     try {
-      const outcome = await runImport(db, env.FILES, body, options);
+      const outcome =
+        (await runRestore(env, db, body, options)) ?? (await runImport(db, env.FILES, body, options));
       if (outcome.kind === "more") await env.IMPORTS_QUEUE.send(body);
       if (outcome.kind === "done") {
         await publishEvents(env.EVENTS_QUEUE, outcome.events);
@@ -65,8 +67,9 @@ export async function consumeImports(
         await failImport(
           db,
           body.import_id,
-          `Writing the tasks kept failing (${message.attempts} attempts), so the import stopped. Nothing of it shows ` +
-            "yet and your tasks are as they were; commit it again to resume where it stopped, or discard it.",
+          `Writing the import kept failing (${message.attempts} attempts), so it stopped. Nothing of it shows ` +
+            "yet and your account is as it was (a restore puts back the pet and focus settings only after everything " +
+            "else is in); commit it again to resume where it stopped, or discard it.",
         ).catch(() => undefined);
       }
       message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });

@@ -21,6 +21,11 @@ export class D1Batch {
     this.items.push(...queries);
   }
 
+  /** Statements so far (D1 counts each toward its limit per invocation). */
+  get size(): number {
+    return this.items.length;
+  }
+
   async run(db: Database): Promise<readonly unknown[]> {
     const [first, ...rest] = this.items;
     if (!first) return [];

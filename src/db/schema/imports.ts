@@ -1,8 +1,8 @@
 import { sql } from "drizzle-orm";
 import { check, index, integer, primaryKey, sqliteTable, text } from "drizzle-orm/sqlite-core";
 
-/** The apps a file can come from (restore from our own export joins later as "export"). */
-export const IMPORT_SOURCES = ["todoist", "ticktick", "trello", "csv"] as const;
+/** The apps a file can come from; "export" is a restore of this platform's own export (imports/restore). */
+export const IMPORT_SOURCES = ["todoist", "ticktick", "trello", "csv", "export"] as const;
 export const IMPORT_STATUSES = ["previewed", "queued", "running", "completed", "failed"] as const;
 /**
  * A row's statuses: the ones a person sees, and `uploading`, the row an upload writes before it stores

@@ -13,6 +13,7 @@ import { getTableConfig, SQLiteTable } from "drizzle-orm/sqlite-core";
 import type { Database } from "../../db";
 import * as schema from "../../db/schema";
 import { throttleKeys } from "../auth/throttle";
+import { stagedRowsErasure } from "../imports/restore/reveal";
 import { deleteSharesStatements, forgetImporterStatements } from "../templates/share-queries";
 
 /** What stands in for an erased administrator where platform records named them. */
@@ -139,6 +140,9 @@ const INSTEAD_OF_USER_ID: Record<string, { first?: Rule; byOwner?: Rule }> = {
 
 /** Tables with `user_id` whose other people's rows may name the person too (first phase). */
 const BESIDES_USER_ID: Record<string, Rule> = {
+  // A restore stages the person's rows under its own owner until it completes (imports/restore): the
+  // steps of its staged templates go before the templates (their rows go with the person's, below).
+  imports: (db, a) => [together(stagedRowsErasure(db, a.id).templateSteps)],
   // Someone else's XP granted by this administrator: the grant stays theirs, the granter is not named.
   events: (db, a) =>
     a.wasAdmin
@@ -181,6 +185,9 @@ export function erasePlan(db: Database, account: ErasedAccount): ErasePlan {
   }
   const first: EraseStep[] = [];
   const byOwner: EraseStep[] = [];
+  const stagedTables = new Map(
+    stagedRowsErasure(db, account.id).tables.map((t) => [t.name, t.statement] as const),
+  );
   for (const table of tables) {
     const name = getTableName(table);
     const column = userIdColumn(table);
@@ -196,6 +203,9 @@ export function erasePlan(db: Database, account: ErasedAccount): ErasePlan {
     } else {
       byOwner.push(inChunks(db.delete(table).where(sql`${column} = ${account.id}`)));
     }
+    // What the person's unfinished restores staged in this table (a range of staging owners).
+    const staged = stagedTables.get(name);
+    if (staged) byOwner.push(inChunks(staged));
   }
   const theAccount = together(db.delete(schema.users).where(eq(schema.users.id, account.id)));
   return [first, byOwner, [theAccount]];

@@ -22,7 +22,7 @@ import {
 export type ScannedItem =
   | { kind: "field"; name: string; value: unknown }
   | { kind: "table"; name: string }
-  | { kind: "row"; table: string; value: unknown };
+  | { kind: "row"; table: string; value: unknown; end?: number };
 
 export class ExportFormatError extends Error {
   constructor(
@@ -53,6 +53,20 @@ const Mode = {
 } as const;
 type Mode = (typeof Mode)[keyof typeof Mode];
 
+/** UTF-8 bytes of text[from, to). */
+export function utf8Length(text: string, from: number, to: number): number {
+  let n = 0;
+  for (let i = from; i < to; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) n += 1;
+    else if (c < 0x800) n += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < to) {
+      n += 4;
+      i += 1;
+    } else n += 3;
+  }
+  return n;
+}
 /**
  * The longest value (a row, a header field, a name) the scanner holds, in characters: twice D1's
  * 2,000,000-byte row limit, so any row D1 can store fits with its JSON escapes — and a file that is one
@@ -77,21 +91,49 @@ export class ExportScanner {
   private escaped = false;
   private primitive = false;
   private position = 0;
+  /** UTF-8 bytes of the text pushed before the current chunk (plus `startBytes`). */
+  private bytes = 0;
+
+  /**
+   * A scanner that starts inside table `table`'s array, right after one of its rows: where a reader
+   * resumes a file at a row boundary (rows carry `end`, the byte offset just after them).
+   */
+  static resumingInTable(table: string, startBytes: number): ExportScanner {
+    const scanner = new ExportScanner();
+    scanner.mode = Mode.TableNext;
+    scanner.table = table;
+    scanner.bytes = startBytes;
+    return scanner;
+  }
 
   push(text: string): ScannedItem[] {
     const out: ScannedItem[] = [];
     let start = this.capturing ? 0 : -1;
     let i = 0;
+    let mark = 0;
+    let markBytes = this.bytes;
+    // Rows learn the byte offset just after them (counted lazily, from the last row's end).
+    const ended = (at: number, before: number) => {
+      const last = out.at(-1);
+      if (out.length === before || last?.kind !== "row") return;
+      markBytes += utf8Length(text, mark, at);
+      mark = at;
+      last.end = markBytes;
+    };
     while (i < text.length) {
       const c = text.charCodeAt(i);
       if (this.capturing) {
-        const ended = this.step(c);
-        if (ended === "after") {
+        const ending = this.step(c);
+        if (ending === "after") {
+          const before = out.length;
           this.finish(this.pending + text.slice(start, i + 1), out);
+          ended(i + 1, before);
           start = -1;
-        } else if (ended === "before") {
+        } else if (ending === "before") {
           // A number, true, false or null ends at the first character that is not part of it.
+          const before = out.length;
           this.finish(this.pending + text.slice(start, i), out);
+          ended(i, before);
           start = -1;
           continue;
         }
@@ -118,6 +160,7 @@ export class ExportScanner {
       this.pending += text.slice(start);
     }
     this.position += text.length;
+    this.bytes = markBytes + utf8Length(text, mark, text.length);
     return out;
   }
 
@@ -279,10 +322,13 @@ export class ExportScanner {
 }
 
 /** The scanner over a byte stream. */
-export async function* scanExport(stream: ReadableStream<Uint8Array>): AsyncGenerator<ScannedItem> {
-  const scanner = new ExportScanner();
+export async function* scanExport(
+  stream: ReadableStream<Uint8Array>,
+  scanner = new ExportScanner(),
+): AsyncGenerator<ScannedItem> {
   const decoder = new TextDecoder("utf-8", { fatal: true, ignoreBOM: false });
   const reader = stream.getReader();
+  let ended = false;
   try {
     for (;;) {
       const { done, value } = await reader.read();
@@ -295,9 +341,13 @@ export async function* scanExport(stream: ReadableStream<Uint8Array>): AsyncGene
       }
       yield* scanner.push(text);
     }
+    ended = true;
     yield* scanner.push(decoder.decode());
     yield* scanner.end();
   } finally {
+    // Stopped early (a preview that read enough, a delivery out of time, a bad row): the body is
+    // cancelled, not left open (an R2 stream of up to 1 GiB) until it is collected.
+    if (!ended) await reader.cancel().catch(() => undefined);
     reader.releaseLock();
   }
 }

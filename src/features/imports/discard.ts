@@ -4,6 +4,8 @@ import type { Database } from "../../db";
 import { abortIf, isGuardAbort, rawStatement } from "../../lib/batch";
 import { eraseHiddenTasks } from "../tasks/bulk-statements";
 import type { ImportRow } from "./queries";
+import { eraseRestoreInPages } from "./restore/erase";
+import { eraseRestoreStatements } from "./restore/reveal";
 
 /** The tasks an import created (hidden until it completes): what its final pass reveals. */
 export const createdBy = (importId: string) =>
@@ -37,9 +39,11 @@ export const ERASE_PAGE = 500;
  */
 export async function eraseStagedInPages(
   db: Database,
-  row: Pick<ImportRow, "id" | "userId" | "createdAt">,
+  row: Pick<ImportRow, "id" | "userId" | "createdAt" | "source">,
   still: SQL,
 ): Promise<boolean> {
+  // A restore stages every table under its own owner (restore/meta.ts), not through import_items.
+  if (row.source === "export") return eraseRestoreInPages(db, row, still);
   const page = sql`(SELECT ref FROM import_items WHERE import_id = ${row.id} ORDER BY ref LIMIT ${ERASE_PAGE})`;
   const created = sql`(SELECT task_id FROM import_items WHERE import_id = ${row.id} AND outcome = 'created' AND ref IN ${page})`;
   for (;;) {
@@ -60,7 +64,9 @@ export async function eraseStagedInPages(
 }
 
 /** Statements that erase what a job staged (its hidden tasks, their steps and links, its items). */
-export function eraseStaged(db: Database, row: Pick<ImportRow, "id" | "userId" | "createdAt">) {
+export function eraseStaged(db: Database, row: Pick<ImportRow, "id" | "userId" | "createdAt" | "source">) {
+  // A restore stages every table under its own owner (restore/reveal.ts), not through import_items.
+  if (row.source === "export") return eraseRestoreStatements(db, row);
   return [
     ...eraseHiddenTasks(db, row.userId, createdBy(row.id), row.createdAt),
     rawStatement(db, sql`DELETE FROM import_items WHERE import_id = ${row.id}`),

@@ -291,5 +291,13 @@ export async function failImport(db: Database, importId: string, reason: string,
       updatedAt: nowIso(now),
       expiresAt: nowIso(now + IMPORT_TTL_MS),
     })
-    .where(and(eq(imports.id, importId), sql`${imports.status} IN ('queued', 'running')`));
+    .where(
+      and(
+        eq(imports.id, importId),
+        sql`${imports.status} IN ('queued', 'running')`,
+        // A restore finishing (its rows are the account's, its objects being restored) is never failed:
+        // it is retried, and re-sent by the stale sweep, until it completes (restore/job.ts).
+        sql`json_extract(coalesce(${imports.mapping}, '{}'), '$.finishing') IS NULL`,
+      ),
+    );
 }

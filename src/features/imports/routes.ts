@@ -9,6 +9,7 @@ import { requireAuth } from "../../middleware/auth";
 import { perUser } from "../../middleware/rate-limit";
 import { IMPORT_TTL_MS, MAX_FILE_BYTES, MAX_ITEMS } from "./limits";
 import { listImports } from "./queries";
+import { MAX_PENDING_RESTORES, previewRestore } from "./restore/upload";
 import {
   CommitBodySchema,
   ImportIdParamsSchema,
@@ -45,7 +46,11 @@ export const uploadRoute = createRoute({
     `${HOURS} hours (POST …/{import_id}/commit); after that the preview and its file are discarded. At most ` +
     `${MAX_FILE_BYTES / 1024 / 1024} MiB and ${MAX_ITEMS} tasks per file. 422, with nothing stored, for an unknown ` +
     "source, a file over the limit, an empty file, a CSV without the mapped columns (named in `detail`), or a file " +
-    "that is not what the source says or is truncated or corrupted (with its row or line where it can tell).",
+    "that is not what the source says or is truncated or corrupted (with its row or line where it can tell). " +
+    "`source=export` restores an export of this platform: the file as the body (at most 100 MiB on the wire, " +
+    '`Content-Encoding: gzip` accepted), or `{"download_url": …}`, a signed export link (a bearer capability: ' +
+    "whoever holds it may restore it into their own account); see the README's Restore section. 409 when " +
+    `${MAX_PENDING_RESTORES} uploaded restores are already waiting (commit or discard one first).`,
   security: BEARER_SECURITY,
   // Reading a big file is seconds of CPU: a few uploads a minute per user.
   middleware: [write, perUser("IMPORT_LIMITER")] as const,
@@ -60,15 +65,17 @@ export const uploadRoute = createRoute({
         "application/json": {
           schema: {
             type: "object",
-            description: "A Trello board's JSON export (source=trello)",
+            description:
+              "A Trello board's JSON export (source=trello: `lists` and `cards` required); or, for source=export, " +
+              "the export document itself, or `{download_url}` — a signed export link of this platform (at most 4 KiB)",
             properties: {
               name: { type: "string" },
               lists: { type: "array", items: { type: "object" } },
               cards: { type: "array", items: { type: "object" } },
               checklists: { type: "array", items: { type: "object" } },
               labels: { type: "array", items: { type: "object" } },
+              download_url: { type: "string", description: "source=export: a signed export link" },
             },
-            required: ["lists", "cards"],
           },
         },
         "text/plain": { schema: { type: "string" } },
@@ -78,7 +85,7 @@ export const uploadRoute = createRoute({
   },
   responses: {
     201: jsonResponse(ImportSchema, "The preview (status previewed)"),
-    ...errorResponses(400, 401, 403, 422, 429),
+    ...errorResponses(400, 401, 403, 409, 422, 429),
   },
 });
 
@@ -151,6 +158,14 @@ export const discardRoute = createRoute({
 const uploadHandler: AppRouteHandler<typeof uploadRoute> = async (c) => {
   const userId = ownerOf(c.var.principal);
   const query = c.req.valid("query");
+  if (query.source === "export") {
+    const body = await previewRestore(c.var.db, c.env.FILES, userId, {
+      body: c.req.raw.body,
+      contentEncoding: c.req.header("content-encoding"),
+      secret: c.env.JWT_SECRET,
+    });
+    return c.json(body, 201);
+  }
   const file = await readUpload(c.req.raw.body, c.req.header("content-length"));
   const input = { source: query.source, mapping: query.source === "csv" ? query.mapping : undefined };
   // A retry is the same request when it sends the same file: hashed only when a key asks for it.

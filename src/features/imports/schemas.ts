@@ -129,6 +129,10 @@ export const ImportPreviewSchema = z
       skipped: count.openapi({ description: "Rows left out (broken, archived, notes, no name)" }),
       duplicates: count.openapi({ description: "Items you already have (a merge skips them)" }),
       problems: count,
+      tables: z
+        .record(z.string(), count)
+        .optional()
+        .openapi({ description: "A restore (source=export): rows per exported table in the file" }),
     }),
     first_items: z.array(ImportItemSchema).openapi({ description: `The first ${FIRST_ITEMS} items` }),
     problems: z.array(ImportProblemSchema).openapi({ description: `The first ${MAX_LISTED} problems` }),
@@ -145,6 +149,10 @@ export const ImportResultSchema = z
     skipped_duplicates: count.openapi({ description: "Items skipped because you had them (merge)" }),
     replaced: count.openapi({ description: "Your earlier tasks deleted (replace)" }),
     steps: count.openapi({ description: "Micro-steps created" }),
+    notes: z
+      .array(z.string())
+      .optional()
+      .openapi({ description: "A restore: what was not restored as it was, and why (a sentence each)" }),
   })
   .openapi("ImportResult");
 

@@ -104,7 +104,9 @@ export async function sweepStaleImports(
     .limit(STALE_SWEEP);
   for (const row of stale) {
     try {
-      if (row.resends >= MAX_RESENDS) await abandonImport(db, row, now);
+      // A restore finishing (its rows revealed, its objects being restored) is re-sent, never abandoned.
+      const finishing = (row.mapping as { finishing?: string } | null)?.finishing !== undefined;
+      if (row.resends >= MAX_RESENDS && !finishing) await abandonImport(db, row, now);
       else await resendImport(db, queue, row, now);
     } catch (error) {
       // The queue or D1 failed: the job is still stale, and the next run looks again.

@@ -18,7 +18,7 @@ import { IMPORT_TTL_MS, MAX_FILE_BYTES, MAX_LISTED, PART_ITEMS, UPLOAD_TTL_MS } 
 import { fitPreview, type Scan, scanFile } from "./preview";
 import { fileKeyOf, type ImportRow, importDtoOf } from "./queries";
 import type { CsvMapping, ImportDto, ImportDuplicateDto } from "./schemas";
-import { SOURCES } from "./sources";
+import { sourceOf } from "./sources";
 import { decodeUtf8 } from "./sources/text";
 import { type Place, SourceRefusal } from "./sources/types";
 
@@ -145,7 +145,7 @@ export async function previewUpload(
     let scan: Scan;
     try {
       scan = await scanFile(
-        SOURCES[input.source],
+        sourceOf(input.source),
         decodeUtf8(piecesOfUpload(upload)),
         { zone, now, mapping },
         (item) => parts.add(item),

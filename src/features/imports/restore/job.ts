@@ -1,0 +1,476 @@
+/**
+ * The commit of a restore (source=export), run by the imports queue like any import but with its own
+ * writer: every exported table, in EXPORTED_TABLES order (parents first), rows mapped to the account
+ * (rows.ts) and written in chunks, each chunk in ONE batch with the advance of the import's cursor
+ * (`items_done`: rows of the file written; `offset`: the byte after the last), so a crash or a retry
+ * resumes exactly there.
+ *
+ * Phases: (1) the rows, written under the import's staging owner (meta.ts): invisible to everyone. A
+ * file not checked whole at the preview (one too big to check in the upload's request) is checked as
+ * it is written, each row before its chunk's batch (validate.ts), the check's state saved with the
+ * cursor; a bad row erases what was staged and fails the job. (2) At the document's end: the pet and
+ * focus timer restored in their Durable Objects, then one batch that moves every staged row to the
+ * account (with, in replace mode, the account's live tasks deleted first), sets the XP totals from the
+ * ledger, caps counters and badges, and marks the job completed (reveal.ts); then the leaderboards get
+ * the user's standing. Until that batch nothing of the restore shows; a discard deletes the staging
+ * (reveal.ts eraseRestoreStatements).
+ */
+import { and, eq, sql } from "drizzle-orm";
+import type { Database } from "../../../db";
+import { imports } from "../../../db/schema";
+import type { Env } from "../../../env";
+import { abortIf, D1Batch, isGuardAbort, rawStatement } from "../../../lib/batch";
+import { randomToken } from "../../../lib/ids";
+import { nowIso } from "../../../lib/time";
+import type { LiveSection } from "../../export/format";
+import { ExportFormatError } from "../../export/reader";
+import { pushScores } from "../../gamification/leaderboard";
+import type { ImportMessage } from "../messages";
+import { ImportFailure, type RunOptions, type RunOutcome } from "../pipeline";
+import type { ImportRow } from "../queries";
+import { eraseRestoreInPages } from "./erase";
+import { idMapper } from "./ids";
+import { type LiveParts, restoreLive } from "./live";
+import { restoreMetaOf, stagingUserOf } from "./meta";
+import { revealStatements } from "./reveal";
+import { restoredRow } from "./rows";
+import { type RestoreItem, restoreItems, YIELD_EVERY_ROWS } from "./stream";
+import { type CheckState, checkExport, freshCheck } from "./validate";
+import { insertRows, type WriteContext } from "./write";
+
+/** Rows written per batch (each with the cursor's advance)... */
+export const RESTORE_CHUNK_ROWS = 2_000;
+/**
+ * ...or fewer, when their bytes in the file reach this (a file of large rows: memory stays bounded).
+ * A chunk holds its rows parsed, each row's JSON and the groups joined from them at once, so with rows
+ * near the 1.9 MB limit it holds several times this (review2 M6: 2 MiB, measured in bench/README.md).
+ */
+export const RESTORE_CHUNK_BYTES = 2 * 1024 * 1024;
+/**
+ * D1 statements a delivery sends before it hands over to the next message (D1 allows 1,000 per
+ * invocation): one more chunk (tens of statements) and the final batch (about 90) still fit under it.
+ */
+export const RESTORE_STATEMENTS_PER_DELIVERY = 600;
+/** Wall time a delivery goes on for before it hands over to the next message. */
+export const RESTORE_BUDGET_MS = 20_000;
+
+interface FileRow {
+  table: string;
+  row: Record<string, unknown>;
+  /** The byte just after the row in the file: where the next delivery resumes. */
+  end: number;
+}
+
+const gone = (): ImportFailure =>
+  new ImportFailure("The export file is no longer stored (it expired or was deleted); export again.");
+
+const hiddenAtOf = (row: ImportRow) => row.createdAt;
+
+async function writeChunk(
+  db: Database,
+  row: ImportRow,
+  chunk: readonly FileRow[],
+  from: number,
+  mapper: ReturnType<typeof idMapper>,
+  timing: Timing,
+  check: CheckState | null,
+): Promise<number | false> {
+  const mapStarted = Date.now();
+  const write: WriteContext = {
+    userId: row.userId,
+    staging: stagingUserOf(row.userId, row.id),
+    hiddenAt: hiddenAtOf(row),
+    mode: row.mode ?? "merge",
+    importId: row.id,
+  };
+  const context = {
+    owner: write.staging,
+    mapper,
+    hiddenAt: write.hiddenAt,
+    newCode: () => randomToken(9),
+  };
+  const batch = new D1Batch();
+  batch.add(
+    abortIf(
+      db,
+      sql`NOT EXISTS (SELECT 1 FROM imports WHERE id = ${row.id} AND status = 'running' AND items_done = ${from})`,
+    ),
+  );
+  let run: Record<string, unknown>[] = [];
+  let table = "";
+  for (const item of chunk) {
+    if (item.table !== table) {
+      batch.addAll(insertRows(db, table, run, write));
+      run = [];
+      table = item.table;
+    }
+    const restored = await restoredRow(item.table, item.row, context);
+    if (restored) run.push(restored);
+  }
+  batch.addAll(insertRows(db, table, run, write));
+  const last = chunk.at(-1);
+  batch.add(
+    db
+      .update(imports)
+      .set({
+        itemsDone: from + chunk.length,
+        mapping: sql`json_set(${imports.mapping}, '$.offset', ${String(last?.end ?? 0)}, '$.table', ${last?.table ?? ""}, '$.check', ${check ? JSON.stringify(check) : ""})`,
+        updatedAt: nowIso(),
+      })
+      .where(and(eq(imports.id, row.id), eq(imports.itemsDone, from))),
+  );
+  const d1Started = Date.now();
+  timing.map += d1Started - mapStarted;
+  try {
+    await batch.run(db);
+    return batch.size;
+  } catch (error) {
+    if (isGuardAbort(error)) return false;
+    throw error;
+  } finally {
+    timing.d1 += Date.now() - d1Started;
+    timing.batches += 1;
+  }
+}
+
+/** Where a delivery's time went (logged with it): reading and parsing, mapping rows, D1 batches. */
+interface Timing {
+  map: number;
+  d1: number;
+  batches: number;
+}
+
+/**
+ * What the end of a restore still has to do once its rows are the account's: the objects to restore,
+ * from the file's live state (kept in the import row, so the file may go), and the pet id the final
+ * batch gave the pet's interactions.
+ */
+interface Finishing {
+  live: LiveSection;
+  parts: LiveParts;
+  petId: string | null;
+}
+
+const finishingOf = (row: ImportRow): Finishing | null => {
+  const text = (row.mapping as { finishing?: string } | null)?.finishing;
+  return text ? (JSON.parse(text) as Finishing) : null;
+};
+
+/**
+ * Which objects to restore, decided before the final batch: merge keeps the account's own pet and focus
+ * settings (review2 M1); and the id the pet's object will keep (the account's pet's, else the file's
+ * mapped), which the pet's interactions take in the final batch.
+ */
+async function plannedLive(
+  db: Database,
+  row: ImportRow,
+  live: LiveSection,
+  mapper: ReturnType<typeof idMapper>,
+): Promise<{ finishing: Finishing; notes: string[] }> {
+  const own = await db.get<{ pet: string | null; focus: number }>(
+    sql`SELECT (SELECT id FROM user_pets WHERE user_id = ${row.userId} LIMIT 1) AS pet,
+      (SELECT count(*) FROM focus_settings WHERE user_id = ${row.userId}) AS focus`,
+  );
+  const merge = (row.mode ?? "merge") === "merge";
+  const notes: string[] = [];
+  const filePet = live.pet.pet?.pet_id;
+  const keepPet = merge && Boolean(own?.pet) && filePet !== undefined;
+  const keepFocus = merge && (own?.focus ?? 0) > 0;
+  if (keepPet) notes.push("The pet was not restored: this account has its own, which a merge keeps.");
+  if (keepFocus)
+    notes.push("The focus settings were not restored: this account has its own, which a merge keeps.");
+  const pet = filePet !== undefined && !keepPet;
+  const petId = pet && filePet !== undefined ? (own?.pet ?? (await mapper.map(filePet))) : null;
+  return { finishing: { live, parts: { pet, focus: !keepFocus }, petId }, notes };
+}
+
+async function finish(
+  env: Env,
+  db: Database,
+  row: ImportRow,
+  live: LiveSection,
+  mapper: ReturnType<typeof idMapper>,
+  tasksInFile: number,
+): Promise<RunOutcome> {
+  const staging = stagingUserOf(row.userId, row.id);
+  const { finishing, notes } = await plannedLive(db, row, live, mapper);
+  const now = Date.now();
+  const at = nowIso(now);
+  const hiddenAt = hiddenAtOf(row);
+  const staged = sql`(SELECT id FROM tasks WHERE user_id = ${staging} AND deleted_at = ${hiddenAt})`;
+  const profiles = await db.get<{ n: number }>(
+    sql`SELECT count(*) AS n FROM social_profiles WHERE user_id IN (${staging}, ${row.userId})`,
+  );
+  const preview = row.preview as { counts?: { tables?: Record<string, number> } } | null;
+  if (!profiles?.n && (preview?.counts?.tables?.social_profiles ?? 0) > 0) {
+    notes.push(
+      "The public profile was not restored: its handle belongs to someone else now. Choose a new one.",
+    );
+  }
+  const created = sql`(SELECT count(*) FROM tasks WHERE user_id = ${staging} AND deleted_at = ${hiddenAt})`;
+  const result = sql`json_object(
+    'created', ${created},
+    'skipped_duplicates', max(0, ${tasksInFile} - ${created}),
+    'replaced', ${row.mode === "replace" ? sql`(SELECT count(*) FROM tasks WHERE user_id = ${row.userId} AND deleted_at IS NULL)` : 0},
+    'steps', (SELECT count(*) FROM micro_steps WHERE user_id = ${staging} AND task_id IN ${staged}),
+    'notes', json(${JSON.stringify(notes)}))`;
+  const batch = new D1Batch();
+  batch.add(abortIf(db, sql`NOT EXISTS (SELECT 1 FROM imports WHERE id = ${row.id} AND status = 'running')`));
+  // The result is counted from the staging before anything moves. The job stays `running` until the
+  // objects are restored too (finishLive): its rows are the account's from this batch on, and nothing
+  // (a discard, the stale sweep, a failure) takes them back.
+  batch.add(
+    db
+      .update(imports)
+      .set({
+        itemsDone: row.itemsTotal,
+        result: sql`${result}`,
+        mapping: sql`json_set(${imports.mapping}, '$.finishing', ${JSON.stringify(finishing)})`,
+        updatedAt: at,
+      })
+      .where(and(eq(imports.id, row.id), eq(imports.status, "running"))),
+  );
+  batch.addAll(
+    revealStatements(db, {
+      userId: row.userId,
+      importId: row.id,
+      hiddenAt,
+      mode: row.mode ?? "merge",
+      petId: finishing.petId,
+      now,
+    }),
+  );
+  try {
+    await batch.run(db);
+  } catch (error) {
+    if (isGuardAbort(error)) return { kind: "gone" };
+    throw error;
+  }
+  return finishLive(env, db, row, finishing, mapper);
+}
+
+/**
+ * The finishing step: the pet and the focus timer restored in their objects (each idempotent, so a
+ * retried delivery does it again), then the job completed with the objects' notes. Until then the job
+ * is `running` and its delivery is retried (or re-sent by the stale sweep) until both are done.
+ */
+async function finishLive(
+  env: Env,
+  db: Database,
+  row: ImportRow,
+  finishing: Finishing,
+  mapper: ReturnType<typeof idMapper>,
+): Promise<RunOutcome> {
+  const { notes, petId } = await restoreLive(env, db, row.userId, finishing.live, mapper, finishing.parts);
+  const at = nowIso();
+  const batch = new D1Batch();
+  batch.add(abortIf(db, sql`NOT EXISTS (SELECT 1 FROM imports WHERE id = ${row.id} AND status = 'running')`));
+  // The object kept another id than planned (its pet was not yet in D1): the interactions follow it.
+  if (petId !== null && finishing.petId !== null && petId !== finishing.petId)
+    batch.add(
+      rawStatement(
+        db,
+        sql`UPDATE pet_interactions SET pet_id = ${petId} WHERE user_id = ${row.userId} AND pet_id = ${finishing.petId}`,
+      ),
+    );
+  batch.add(
+    db
+      .update(imports)
+      .set({
+        status: "completed",
+        result: sql`json_set(${imports.result}, '$.notes', json((SELECT json_group_array(value) FROM (
+          SELECT value FROM json_each(json_extract(${imports.result}, '$.notes'))
+          UNION ALL SELECT value FROM json_each(${JSON.stringify(notes)})))))`,
+        mapping: sql`json_remove(${imports.mapping}, '$.finishing')`,
+        completedAt: at,
+        updatedAt: at,
+        expiresAt: at,
+      })
+      .where(and(eq(imports.id, row.id), eq(imports.status, "running"))),
+  );
+  try {
+    await batch.run(db);
+  } catch (error) {
+    if (isGuardAbort(error)) return { kind: "gone" };
+    throw error;
+  }
+  // The boards take the user's standing (opted-in users only; restored XP does not score there).
+  await pushScores(env, db, [row.userId]).catch((error) =>
+    console.error(
+      JSON.stringify({ level: "error", message: "restore: leaderboards not updated", error: String(error) }),
+    ),
+  );
+  return { kind: "done", events: [] };
+}
+
+function log(
+  importId: string,
+  phase: "checked" | "rows" | "finished",
+  rows: number,
+  started: number,
+  timing?: Timing,
+) {
+  const ms = Date.now() - started;
+  const split = timing
+    ? { map_ms: timing.map, d1_ms: timing.d1, read_ms: ms - timing.map - timing.d1, batches: timing.batches }
+    : {};
+  console.log(
+    JSON.stringify({
+      level: "info",
+      message: "restore delivery",
+      import_id: importId,
+      phase,
+      rows,
+      ms,
+      ...split,
+    }),
+  );
+}
+
+/** The rows of a file being checked as it is written, from where its check stopped. */
+async function* checkedItems(files: R2Bucket, key: string, state: CheckState): AsyncGenerator<RestoreItem> {
+  const object =
+    state.offset > 0 ? await files.get(key, { range: { offset: state.offset } }) : await files.get(key);
+  if (!object) return;
+  let read = 0;
+  for await (const item of checkExport(object.body, state)) {
+    if (item.kind === "row") {
+      read += 1;
+      // Other requests share the isolate: a buffered stream resolves without giving the event loop a turn.
+      if (read % YIELD_EVERY_ROWS === 0) await new Promise((resolve) => setTimeout(resolve, 0));
+      yield item;
+    } else if (item.kind === "live") yield item;
+    else if (item.kind === "summary") {
+      yield { kind: "end" };
+      return;
+    }
+  }
+}
+
+/**
+ * A file found bad halfway: what it staged is erased (a page at a time: erase.ts), then its cursor goes
+ * back to the start, so the account is as it was and committing again checks the file from its start.
+ */
+async function forgetStaging(db: Database, row: ImportRow): Promise<void> {
+  await eraseRestoreInPages(db, row, sql`status = 'running'`);
+  await db
+    .update(imports)
+    .set({
+      itemsDone: 0,
+      mapping: sql`json_remove(${imports.mapping}, '$.offset', '$.table', '$.check')`,
+      updatedAt: nowIso(),
+    })
+    .where(eq(imports.id, row.id));
+}
+
+/** Where a restore reads its file: the upload, or the export a signed link named. */
+export const restoreFileKey = (row: ImportRow) =>
+  row.fileKey ?? (row.mapping as { file?: string } | null)?.file;
+
+/**
+ * Goes on with a restore from its cursor; null when the import is not a restore (the pipeline's).
+ */
+export async function runRestore(
+  env: Env,
+  db: Database,
+  message: ImportMessage,
+  options: RunOptions = {},
+): Promise<RunOutcome | null> {
+  const started = Date.now();
+  const row = await db
+    .select()
+    .from(imports)
+    .where(and(eq(imports.id, message.import_id), eq(imports.userId, message.user_id)))
+    .get();
+  if (row?.source !== "export") return null;
+  if (row.status !== "queued" && row.status !== "running") return { kind: "gone" };
+  if (row.status === "queued") {
+    await db
+      .update(imports)
+      .set({ status: "running", updatedAt: nowIso() })
+      .where(and(eq(imports.id, row.id), eq(imports.status, "queued")));
+    row.status = "running";
+  }
+  const meta = restoreMetaOf(row);
+  const finishing = finishingOf(row);
+  if (finishing) return finishLive(env, db, row, finishing, idMapper(row.userId, meta.identity === "1"));
+  const key = restoreFileKey(row);
+  if (!key) throw gone();
+  const budget = options.budgetMs ?? RESTORE_BUDGET_MS;
+  const mapper = idMapper(row.userId, meta.identity === "1");
+  const size = options.chunkItems ?? RESTORE_CHUNK_ROWS;
+  const maxChunks = options.maxChunks ?? Number.POSITIVE_INFINITY;
+  let from = row.itemsDone;
+  const saved = row.mapping as { offset?: string; table?: string; check?: string } | null;
+  const resume =
+    from > 0 && saved?.offset && saved.table ? { table: saved.table, offset: Number(saved.offset) } : null;
+  // A file not checked whole at the preview is checked as it is written, row by row before each row's
+  // chunk (validate.ts): its check's state goes with the cursor, and a bad row fails the job with
+  // nothing of it shown (what was staged is erased at once).
+  const check: CheckState | null =
+    meta.validated === "1"
+      ? null
+      : from > 0 && saved?.check
+        ? (JSON.parse(saved.check) as CheckState)
+        : freshCheck();
+  // A cursor without an offset (none yet) is resumed by counting rows from the start.
+  let ordinal = resume ? from : 0;
+  const preview = row.preview as { counts?: { tasks?: number; tables?: Record<string, number> } } | null;
+  const tasksInFile = preview?.counts?.tables?.tasks ?? preview?.counts?.tasks ?? 0;
+  let chunks = 0;
+  // The statements this delivery sent so far (the reads before: the row, the status; review2 M5).
+  let statements = 2;
+  let live: LiveSection | null = null;
+  let chunk: FileRow[] = [];
+  let chunkStart = resume?.offset ?? 0;
+  const timing: Timing = { map: 0, d1: 0, batches: 0 };
+  const flush = async () => {
+    if (chunk.length === 0) return true;
+    chunkStart = chunk.at(-1)?.end ?? chunkStart;
+    await options.beforeChunk?.({ importId: row.id, from, size: chunk.length });
+    const sent = await writeChunk(db, row, chunk, from, mapper, timing, check);
+    if (sent === false) return false;
+    statements += sent;
+    from += chunk.length;
+    chunk = [];
+    chunks += 1;
+    return true;
+  };
+  try {
+    const items = check ? checkedItems(env.FILES, key, check) : restoreItems(env.FILES, key, resume, true);
+    for await (const item of items) {
+      if (item.kind === "live") live = item.live;
+      if (item.kind === "end") {
+        if (!(await flush())) return { kind: "gone" };
+        if (!live) throw new ImportFailure("The export file has no live state.");
+        log(row.id, "rows", from - row.itemsDone, started, timing);
+        const finishing = Date.now();
+        const outcome = await finish(env, db, row, live, mapper, tasksInFile);
+        log(row.id, "finished", 0, finishing);
+        return outcome;
+      }
+      if (item.kind !== "row") continue;
+      ordinal += 1;
+      if (ordinal <= from) continue;
+      chunk.push({ table: item.table, row: item.row, end: item.end });
+      if (chunk.length < size && item.end - chunkStart < RESTORE_CHUNK_BYTES) continue;
+      if (!(await flush())) return { kind: "gone" };
+      if (
+        chunks >= maxChunks ||
+        Date.now() - started > budget ||
+        statements >= RESTORE_STATEMENTS_PER_DELIVERY
+      ) {
+        log(row.id, "rows", from - row.itemsDone, started, timing);
+        return { kind: "more" };
+      }
+    }
+  } catch (error) {
+    if (error instanceof ExportFormatError) {
+      await forgetStaging(db, row);
+      throw new ImportFailure(`The export file is not valid: ${error.message}`);
+    }
+    throw error;
+  }
+  if (!(await env.FILES.head(key))) throw gone();
+  throw new ImportFailure("The export file ended before its summary.");
+}

@@ -1,0 +1,33 @@
+/**
+ * What a restore keeps about itself between deliveries. It lives in the import row's `mapping` JSON
+ * (the generic CSV source's column mapping; a restore has none), so restores need no new column.
+ */
+import type { ImportRow } from "../queries";
+
+export interface RestoreMeta {
+  /**
+   * "1": the file is the caller's own export read where the platform stored it, so ids are kept
+   * (ids.ts). Decided at the preview from the export row, never from the file.
+   */
+  identity: "0" | "1";
+  /** "1" once the whole file was read and checked (at the preview, or by the job's first phase). */
+  validated: "0" | "1";
+}
+
+export function restoreMetaOf(row: Pick<ImportRow, "mapping">): RestoreMeta {
+  const mapping = (row.mapping ?? {}) as Partial<RestoreMeta>;
+  return { identity: mapping.identity === "1" ? "1" : "0", validated: mapping.validated === "1" ? "1" : "0" };
+}
+
+export const metaMapping = (meta: RestoreMeta): Record<string, string> => ({ ...meta });
+
+/**
+ * The user id a restore writes its rows under until the final batch moves them to the account
+ * (job.ts): no request of the account (nor of anyone) reads rows of this owner, so a job stopped
+ * halfway shows nothing, and discarding it deletes exactly them. It starts with the account's id, so
+ * erasing the account finds every restore's staging by a range of `user_id` (stagingRange).
+ */
+export const stagingUserOf = (userId: string, importId: string) => `restore:${userId}:${importId}`;
+
+/** The `user_id` range [from, to) holding every staging owner of the account's restores. */
+export const stagingRange = (userId: string) => ({ from: `restore:${userId}:`, to: `restore:${userId};` });

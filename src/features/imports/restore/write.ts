@@ -1,0 +1,168 @@
+/**
+ * The statements that write restored rows: one INSERT … SELECT FROM json_each(?) per table run, so a
+ * chunk of hundreds of rows binds a few parameters. Rows go in under the import's staging owner
+ * (meta.ts stagingUserOf): nothing of them shows until the final batch moves them to the account.
+ *
+ * Every insert is ON CONFLICT DO NOTHING: a row the account has already (the same id, a handle someone
+ * else holds) stays as it is, which makes a redelivered chunk, and a second restore of the same file,
+ * write nothing twice. A child row goes in only under a parent this restore wrote (its staged task,
+ * step or template; review item 1): a file naming anyone else's task, step or template — or one of the
+ * account's own, which the staging owner does not hold — writes nothing there. A reference that may be
+ * empty (a focus session's task) is kept only when it names a task or step of the restore or of the
+ * account, else written empty.
+ */
+import { type SQL, sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
+import { getTableConfig } from "drizzle-orm/sqlite-core";
+import type { Database } from "../../../db";
+import { rawStatement } from "../../../lib/batch";
+import { columnsOf, exportedTable } from "../../export/format";
+import { utf8Length } from "../../export/reader";
+import { HANDLE_COOLDOWN_DAYS } from "../../social/profile-service";
+
+const DAY_MS = 86_400_000;
+
+type Row = Record<string, unknown>;
+
+/** Bytes of rows of one table per statement (D1 stores a value up to 2,000,000 bytes). */
+export const STATEMENT_JSON_BYTES = 900_000;
+
+const quote = (name: string) => `"${name.replaceAll('"', '""')}"`;
+
+/** Rows of one table, grouped so each group's JSON (in UTF-8 bytes) stays under the statement size. */
+export function groupsOf(rows: readonly Row[], maxBytes = STATEMENT_JSON_BYTES): string[] {
+  const groups: string[] = [];
+  let parts: string[] = [];
+  let size = 2;
+  for (const row of rows) {
+    const text = JSON.stringify(row);
+    const bytes = utf8Length(text, 0, text.length);
+    if (parts.length > 0 && size + bytes + 1 > maxBytes) {
+      groups.push(`[${parts.join(",")}]`);
+      parts = [];
+      size = 2;
+    }
+    parts.push(text);
+    size += bytes + 1;
+  }
+  if (parts.length > 0) groups.push(`[${parts.join(",")}]`);
+  return groups;
+}
+
+/** A column that names a row of the user's (a parent). */
+interface ParentRef {
+  column: string;
+  parent: "tasks" | "micro_steps" | "task_templates";
+}
+
+/**
+ * The references checked at insert. tasks.parent_task_id is not here: a parent may come in the same
+ * statement (SQLite reads the table before the insert), so the final batch empties the ones left
+ * pointing at nothing the account holds (reveal.ts).
+ */
+export const PARENT_REFS: Readonly<Record<string, readonly ParentRef[]>> = {
+  micro_steps: [{ column: "task_id", parent: "tasks" }],
+  task_dependencies: [
+    { column: "task_id", parent: "tasks" },
+    { column: "depends_on_id", parent: "tasks" },
+  ],
+  template_steps: [{ column: "template_id", parent: "task_templates" }],
+  task_assignments: [{ column: "task_id", parent: "tasks" }],
+  focus_sessions: [
+    { column: "task_id", parent: "tasks" },
+    { column: "step_id", parent: "micro_steps" },
+  ],
+  calendar_imports: [{ column: "task_id", parent: "tasks" }],
+  analytics_task_times: [{ column: "task_id", parent: "tasks" }],
+  task_splits: [
+    { column: "task_id", parent: "tasks" },
+    { column: "step_id", parent: "micro_steps" },
+  ],
+  step_feedback: [
+    { column: "step_id", parent: "micro_steps" },
+    { column: "task_id", parent: "tasks" },
+  ],
+};
+
+export interface WriteContext {
+  /** The account restored into. */
+  userId: string;
+  /** The owner rows are staged under until the final batch. */
+  staging: string;
+  /** The `deleted_at` tasks are staged with (and the account's own hidden with, in replace mode). */
+  hiddenAt: string;
+  mode: "merge" | "replace";
+  /** The import: a replace records here which of the file's tasks the account holds already. */
+  importId: string;
+}
+
+/** Inserts `rows` of `table` (restoredRow's output) under the staging owner. */
+export function insertRows(
+  db: Database,
+  table: string,
+  rows: readonly Row[],
+  ctx: WriteContext,
+): BatchItem<"sqlite">[] {
+  const spec = exportedTable(table);
+  if (!spec || rows.length === 0) return [];
+  const known = new Set(columnsOf(spec.table));
+  const notNull = new Set(
+    getTableConfig(spec.table)
+      .columns.filter((c) => c.notNull)
+      .map((c) => c.name),
+  );
+  // Every row of a table has the same keys (checked before anything is written: validate.ts); the
+  // union still decides, so a row lacking a column is never written with it dropped from the others.
+  const present = new Set<string>();
+  for (const row of rows) for (const key of Object.keys(row)) present.add(key);
+  const columns = [...present].filter((c) => known.has(c));
+  const refs = new Map((PARENT_REFS[table] ?? []).map((r) => [r.column, r.parent]));
+  const value = (c: string) => sql.raw(`json_extract(j.value, '$.${c}')`);
+  const conditions: SQL[] = [];
+  const values = columns.map((c) => {
+    const parent = refs.get(c);
+    if (!parent) return value(c);
+    if (notNull.has(c)) {
+      // Required: only under a parent this restore staged.
+      conditions.push(
+        sql`EXISTS (SELECT 1 FROM ${sql.raw(parent)} p WHERE p.id = ${value(c)} AND p.user_id = ${ctx.staging})`,
+      );
+      return value(c);
+    }
+    return sql`CASE WHEN EXISTS (SELECT 1 FROM ${sql.raw(parent)} p WHERE p.id = ${value(c)} AND p.user_id IN (${ctx.staging}, ${ctx.userId})) THEN ${value(c)} END`;
+  });
+  if (table === "social_profiles") {
+    // A handle another profile let go of within the cooldown is still kept for it (review2 H4).
+    const since = new Date(Date.now() - HANDLE_COOLDOWN_DAYS * DAY_MS).toISOString();
+    conditions.push(
+      sql`NOT EXISTS (SELECT 1 FROM social_profiles o WHERE o.released_handle_key = ${value("handle_key")}
+        AND o.user_id NOT IN (${ctx.userId}, ${ctx.staging}) AND o.released_at > ${since})`,
+    );
+  }
+  const where = conditions.length > 0 ? sql.join(conditions, sql` AND `) : sql`1`;
+  const list = sql.raw(columns.map(quote).join(", "));
+  // Replace: a task the account holds under the same id (the same file restored again, or its own
+  // export) is left as it is while the job runs (review2 M2: the account is not changed before the
+  // final batch) and recorded, so the final batch keeps it from the "delete the live tasks" of a
+  // replace (reveal.ts); the staged copy is not written (the id is the account's).
+  const conflicts = table === "tasks" && ctx.mode === "replace";
+  const id = value("id");
+  const at = new Date().toISOString();
+  return groupsOf(rows).flatMap((group) => [
+    ...(conflicts
+      ? [
+          rawStatement(
+            db,
+            sql`INSERT INTO import_items (import_id, ref, user_id, source, external_id, task_id, outcome, created_at)
+              SELECT ${ctx.importId}, ${id}, ${ctx.userId}, 'export', NULL, ${id}, 'duplicate', ${at} FROM json_each(${group}) j
+              WHERE EXISTS (SELECT 1 FROM tasks t WHERE t.id = ${id} AND t.user_id = ${ctx.userId} AND t.deleted_at IS NULL)
+              ON CONFLICT DO NOTHING`,
+          ),
+        ]
+      : []),
+    rawStatement(
+      db,
+      sql`INSERT INTO ${sql.raw(quote(table))} (${list}) SELECT ${sql.join(values, sql`, `)} FROM json_each(${group}) j WHERE ${where} ON CONFLICT DO NOTHING`,
+    ),
+  ]);
+}
