@@ -17,21 +17,24 @@ import {
   commit,
   drainImports,
   getImport,
-  type Import,
   type ImportMessage,
   rowsOf,
   runImportQueue,
   sweepImports,
-  upload,
 } from "./helpers/imports";
 import { adoptPet, petOf } from "./helpers/pets";
 import {
   accountRows,
   craftExport,
   type ExportDocument,
+  firstRow,
+  previewRestore,
+  restoreFile,
   seedAccount,
   settleAll,
   stagedRows,
+  tableOf,
+  uploadRestore,
 } from "./helpers/restore";
 import { share } from "./helpers/social";
 import { completeTask, createTask } from "./helpers/tasks";
@@ -40,24 +43,8 @@ import { createTemplate } from "./helpers/templates";
 const MINUTE = 60_000;
 const completedStatus = "completed";
 
-function uploadRestore(user: TestUser, body: string) {
-  return upload(user, "export", body, { headers: { "content-type": "application/octet-stream" } });
-}
-
-async function previewOf(user: TestUser, body: string): Promise<Import> {
-  const res = await uploadRestore(user, body);
-  const text = await res.text();
-  if (res.status !== 201) throw new Error(`restore upload: ${res.status} ${text}`);
-  return JSON.parse(text) as Import;
-}
-
-async function restore(user: TestUser, body: string, mode: "merge" | "replace" = "merge") {
-  const previewed = await previewOf(user, body);
-  const { sent } = await commit(user, previewed.import_id, mode);
-  await drainImports(sent);
-  await settleAll(user);
-  return getImport(user, previewed.import_id);
-}
+const restore = async (user: TestUser, body: string, mode: "merge" | "replace" = "merge") =>
+  (await restoreFile(user, body, mode)).done;
 
 /** A refused file: 422 naming the problem, and nothing stored for the uploader. */
 async function refused(user: TestUser, body: string, detail: RegExp) {
@@ -67,18 +54,6 @@ async function refused(user: TestUser, body: string, detail: RegExp) {
   expect((await problemOf(res)).detail).toMatch(detail);
   expect(await rowsOf("imports", user.id)).toBe(0);
   expect(await accountRows(user.id)).toEqual(before);
-}
-
-const rowsOfTable = (doc: ExportDocument, table: string) => {
-  const rows = doc.tables[table];
-  if (!rows) throw new Error(`no table ${table} in the file`);
-  return rows;
-};
-
-function first(doc: ExportDocument, table: string): Record<string, unknown> {
-  const row = rowsOfTable(doc, table)[0];
-  if (!row) throw new Error(`no row in ${table}`);
-  return row;
 }
 
 describe("restoring crafted files", () => {
@@ -126,20 +101,20 @@ describe("restoring crafted files", () => {
         // Claims to be the target's own export: ids were kept on the file's word, so the victim's
         // ids below went in as they are.
         doc.account.id = target.id;
-        rowsOfTable(doc, "template_steps").push({
-          ...first(doc, "template_steps"),
+        tableOf(doc, "template_steps").push({
+          ...firstRow(doc, "template_steps"),
           id: crypto.randomUUID(),
           template_id: victimTemplate,
           description: "INJECTED: visit evil.example",
         });
-        rowsOfTable(doc, "micro_steps").push({
-          ...first(doc, "micro_steps"),
+        tableOf(doc, "micro_steps").push({
+          ...firstRow(doc, "micro_steps"),
           id: crypto.randomUUID(),
           task_id: victimTask,
           description: "INJECTED step",
         });
-        rowsOfTable(doc, "task_assignments").push({
-          ...first(doc, "task_assignments"),
+        tableOf(doc, "task_assignments").push({
+          ...firstRow(doc, "task_assignments"),
           id: crypto.randomUUID(),
           task_id: victimTask,
         });
@@ -187,7 +162,7 @@ describe("restoring crafted files", () => {
 
   it("refuses a row that breaks a CHECK constraint at the preview (item 2)", async () => {
     const crafted = craftExport(file, (doc) => {
-      first(doc, "micro_steps").estimated_minutes = 11;
+      firstRow(doc, "micro_steps").estimated_minutes = 11;
     });
     await refused(await createUser(), crafted, /estimated_minutes/);
   });
@@ -197,14 +172,14 @@ describe("restoring crafted files", () => {
     await refused(
       user,
       craftExport(file, (doc) => {
-        first(doc, "social_shares").snapshot = "not json";
+        firstRow(doc, "social_shares").snapshot = "not json";
       }),
       /snapshot is not JSON/,
     );
     await refused(
       user,
       craftExport(file, (doc) => {
-        first(doc, "social_shares").snapshot = JSON.stringify({ kind: "level", level: "ADMIN" });
+        firstRow(doc, "social_shares").snapshot = JSON.stringify({ kind: "level", level: "ADMIN" });
       }),
       /snapshot/,
     );
@@ -212,7 +187,7 @@ describe("restoring crafted files", () => {
 
   it("refuses rows of one table with different columns (item 6)", async () => {
     const crafted = craftExport(file, (doc) => {
-      const rows = rowsOfTable(doc, "tasks");
+      const rows = tableOf(doc, "tasks");
       const second = rows[1];
       if (!second) throw new Error("the seed has several tasks");
       delete second.description;
@@ -222,15 +197,15 @@ describe("restoring crafted files", () => {
 
   it("refuses a row larger than D1 stores (item 10)", async () => {
     const crafted = craftExport(file, (doc) => {
-      first(doc, "tasks").description = "x".repeat(1_950_000);
+      firstRow(doc, "tasks").description = "x".repeat(1_950_000);
     });
     await refused(await createUser(), crafted, /larger than/);
   });
 
   it("mints no leaderboard standing: restored XP is history, the boards' opt-in and name are the account's (item 4)", async () => {
     const crafted = craftExport(file, (doc) => {
-      const ledger = rowsOfTable(doc, "xp_ledger");
-      const template = first(doc, "xp_ledger");
+      const ledger = tableOf(doc, "xp_ledger");
+      const template = firstRow(doc, "xp_ledger");
       for (let i = 0; i < 50; i++)
         ledger.push({
           ...template,
@@ -238,7 +213,7 @@ describe("restoring crafted files", () => {
           source_key: `manual:forged-${i}`,
           amount: 1_000_000,
         });
-      const progress = first(doc, "user_progress");
+      const progress = firstRow(doc, "user_progress");
       Object.assign(progress, {
         leaderboard_opt_in: 1,
         leaderboard_name: "ADMIN (official)",
@@ -261,7 +236,7 @@ describe("restoring crafted files", () => {
       leaderboard_name: null,
     });
     // Manual grants are the platform's, never a file's (review2 H1): the total is the file's honest XP.
-    const honest = rowsOfTable(JSON.parse(file) as ExportDocument, "xp_ledger").reduce(
+    const honest = tableOf(JSON.parse(file) as ExportDocument, "xp_ledger").reduce(
       (sum, row) => sum + Number(row.amount),
       0,
     );
@@ -310,16 +285,16 @@ describe("restoring crafted files", () => {
     const honest = await createUser();
     await restore(honest, file);
     const crafted = craftExport(file, (doc) => {
-      const stats = first(doc, "gamification_stats");
+      const stats = firstRow(doc, "gamification_stats");
       Object.assign(stats, {
         steps_completed: 100_000,
         tasks_completed: 100_000,
         focus_sessions: 5_000,
         pet_feeds: 9_999,
       });
-      first(doc, "user_progress").longest_streak = 400;
-      const badges = rowsOfTable(doc, "user_badges");
-      const at = String(first(doc, "xp_ledger").created_at);
+      firstRow(doc, "user_progress").longest_streak = 400;
+      const badges = tableOf(doc, "user_badges");
+      const at = String(firstRow(doc, "xp_ledger").created_at);
       const ids = ["steps_gold", "tasks_gold", "streak_gold", "focus_gold", "level_gold"];
       for (const badge_id of ids) badges.push({ user_id: doc.account.id, badge_id, unlocked_at: at });
     });
@@ -361,7 +336,7 @@ describe("restoring crafted files", () => {
 
   it("takes the file's settings in replace mode and keeps the account's in merge mode (item 11)", async () => {
     const crafted = craftExport(file, (doc) => {
-      const prefs = rowsOfTable(doc, "notification_preferences");
+      const prefs = tableOf(doc, "notification_preferences");
       prefs.length = 0;
       prefs.push({
         user_id: attacker.id,
@@ -394,7 +369,7 @@ describe("restoring crafted files", () => {
 
   it("restores a file that starts with a byte-order mark, resuming at the right bytes (item 7)", async () => {
     const fresh = await createUser();
-    const previewed = await previewOf(fresh, `\uFEFF${file}`);
+    const previewed = await previewRestore(fresh, `\uFEFF${file}`);
     const { sent } = await commit(fresh, previewed.import_id, "merge");
     await drainImports(sent, { chunkItems: 3, maxChunks: 1 });
     expect((await getImport(fresh, previewed.import_id)).status).toBe("completed");
@@ -408,8 +383,8 @@ describe("uploaded restores waiting", () => {
     const done = await exportAccount(source, "json");
     const own = await (await download(done.download_url ?? "")).text();
     const user = await createUser();
-    const firstOne = await previewOf(user, own);
-    await previewOf(user, own);
+    const firstOne = await previewRestore(user, own);
+    await previewRestore(user, own);
     const third = await uploadRestore(user, own);
     expect(third.status).toBe(409);
     expect((await problemOf(third)).detail).toMatch(/commit or discard/);
@@ -436,7 +411,7 @@ describe("a restore that does not complete", () => {
 
   /** Commits, writes one chunk, then fails every delivery past the retries. */
   async function failHalfway(user: TestUser, mode: "merge" | "replace") {
-    const previewed = await previewOf(user, file);
+    const previewed = await previewRestore(user, file);
     const { sent } = await commit(user, previewed.import_id, mode);
     const first = await runImportQueue(sent, 1, { chunkItems: 5, maxChunks: 1 });
     const next = first.sent as ImportMessage[];
@@ -481,13 +456,13 @@ describe("a restore that does not complete", () => {
     const user = await createUser();
     await seedAccount(user, { pet: false });
     const before = await accountRows(user.id);
-    const previewed = await previewOf(user, file);
+    const previewed = await previewRestore(user, file);
     // As for a file too big to check in the upload's request: the job checks it as it writes.
     await env.DB.prepare("UPDATE imports SET mapping = json_set(mapping, '$.validated', '0') WHERE id = ?")
       .bind(previewed.import_id)
       .run();
     const bad = craftExport(file, (doc) => {
-      const steps = rowsOfTable(doc, "micro_steps");
+      const steps = tableOf(doc, "micro_steps");
       const last = steps.at(-1);
       if (last) last.estimated_minutes = 11;
     });
@@ -507,7 +482,7 @@ describe("a restore that does not complete", () => {
 
   it("leaves nothing staged when the account is deleted while it runs", async () => {
     const user = await createUser();
-    const previewed = await previewOf(user, file);
+    const previewed = await previewRestore(user, file);
     const { sent } = await commit(user, previewed.import_id, "merge");
     await runImportQueue(sent, 1, { chunkItems: 5, maxChunks: 1 });
     expect(await stagedRows(user.id, previewed.import_id)).toBeGreaterThan(0);
@@ -522,7 +497,7 @@ describe("a restore that does not complete", () => {
   it("is erased by the stale-job sweep when its deliveries died (item 3)", async () => {
     const user = await createUser();
     const before = await accountRows(user.id);
-    const previewed = await previewOf(user, file);
+    const previewed = await previewRestore(user, file);
     const { sent } = await commit(user, previewed.import_id, "merge");
     // One chunk, then the delivery dies (its message is never seen again).
     await runImportQueue(sent, 1, { chunkItems: 5, maxChunks: 1 });

@@ -23,50 +23,28 @@ import {
   type ImportMessage,
   rowsOf,
   runImportQueue,
-  upload,
 } from "./helpers/imports";
 import { adoptPet, petOf } from "./helpers/pets";
 import {
   accountRows,
   craftExport,
   type ExportDocument,
+  firstRow,
+  previewRestore,
+  restoreFile,
   seedAccount,
   settleAll,
   stagedRows,
+  tableOf,
+  uploadRestore,
 } from "./helpers/restore";
 import { putProfile, share } from "./helpers/social";
 import { completeTask, createTask } from "./helpers/tasks";
 
 const DAY = 86_400_000;
 
-const uploadRestore = (user: TestUser, body: string | Uint8Array, headers: Record<string, string> = {}) =>
-  upload(user, "export", body, { headers: { "content-type": "application/octet-stream", ...headers } });
-
-async function previewOf(user: TestUser, body: string): Promise<Import> {
-  const res = await uploadRestore(user, body);
-  const text = await res.text();
-  if (res.status !== 201) throw new Error(`restore upload: ${res.status} ${text}`);
-  return JSON.parse(text) as Import;
-}
-
-async function restore(user: TestUser, body: string, mode: "merge" | "replace" = "merge") {
-  const previewed = await previewOf(user, body);
-  const { sent } = await commit(user, previewed.import_id, mode);
-  await drainImports(sent);
-  await settleAll(user);
-  return getImport(user, previewed.import_id);
-}
-
-const rows = (doc: ExportDocument, table: string) => {
-  const list = doc.tables[table];
-  if (!list) throw new Error(`no table ${table}`);
-  return list;
-};
-const first = (doc: ExportDocument, table: string) => {
-  const row = rows(doc, table)[0];
-  if (!row) throw new Error(`no row in ${table}`);
-  return row;
-};
+const restore = async (user: TestUser, body: string, mode: "merge" | "replace" = "merge") =>
+  (await restoreFile(user, body, mode)).done;
 
 /**
  * A D1 whose batches fail when they move staged rows to the account (the restore's final batch): a
@@ -104,7 +82,7 @@ function failingFinalBatch(db: D1Database): D1Database {
 
 /** Commits and runs the restore with a final batch that always fails, until the job has failed. */
 async function failAtTheEnd(user: TestUser, body: string, mode: "merge" | "replace" = "merge") {
-  const previewed = await previewOf(user, body);
+  const previewed = await previewRestore(user, body);
   const { sent } = await commit(user, previewed.import_id, mode);
   const DB = failingFinalBatch(env.DB);
   let next: ImportMessage[] = sent;
@@ -171,8 +149,8 @@ describe("restore, second review", () => {
 
   it("H1: mints no XP, level, level badge, share card or template popularity", async () => {
     const crafted = craftExport(file, (doc) => {
-      const ledger = rows(doc, "xp_ledger");
-      const row = first(doc, "xp_ledger");
+      const ledger = tableOf(doc, "xp_ledger");
+      const row = firstRow(doc, "xp_ledger");
       const step = ledger.find((r) => String(r.source_key).startsWith("step:"));
       for (let i = 0; i < 5; i++)
         ledger.push({ ...row, id: crypto.randomUUID(), source_key: `manual:f${i}`, amount: 1_000_000_000 });
@@ -181,15 +159,15 @@ describe("restore, second review", () => {
       ledger.push({ ...row, id: crypto.randomUUID(), source_key: `bonus:${step?.source_key}`, amount: -40 });
       ledger.push({ ...row, id: crypto.randomUUID(), source_key: `pet:${step?.source_key}`, amount: 900 });
       const at = String(row.created_at);
-      rows(doc, "user_badges").push({ user_id: doc.account.id, badge_id: "level_gold", unlocked_at: at });
-      Object.assign(first(doc, "task_templates"), {
+      tableOf(doc, "user_badges").push({ user_id: doc.account.id, badge_id: "level_gold", unlocked_at: at });
+      Object.assign(firstRow(doc, "task_templates"), {
         is_public: 1,
         uses: 1_000_000_000_000,
         times_applied: 1_000_000_000_000,
         name: "FORGED POPULAR",
       });
-      const shares = rows(doc, "social_shares");
-      const card = first(doc, "social_shares");
+      const shares = tableOf(doc, "social_shares");
+      const card = firstRow(doc, "social_shares");
       shares.push({
         ...card,
         id: crypto.randomUUID(),
@@ -217,7 +195,7 @@ describe("restore, second review", () => {
       });
     });
     const user = await createUser();
-    const previewed = await previewOf(user, crafted);
+    const previewed = await previewRestore(user, crafted);
     // Refused rows are problems of the preview (left out), not a failure.
     // 5 manual grants, a challenge no day had, a negative bonus, a pet share above its rule (the task
     // row names no work of the file: the final batch drops it).
@@ -275,7 +253,7 @@ describe("restore, second review", () => {
 
   it("H2: the fast shape check says what rowSchema says on integer boundaries", () => {
     const doc = JSON.parse(file) as ExportDocument;
-    const row = first(doc, "xp_ledger");
+    const row = firstRow(doc, "xp_ledger");
     for (const amount of [0, -1, 2 ** 53 - 1, -(2 ** 53 - 1), 2 ** 53, -(2 ** 53), 9e18, 1.5, Number.NaN]) {
       const candidate = { ...row, amount };
       expect(hasRowShape("xp_ledger", candidate), String(amount)).toBe(
@@ -321,11 +299,11 @@ describe("restore, second review", () => {
       .run();
     const old = new Date(Date.now() - 400 * DAY).toISOString();
     const crafted = craftExport(file, (doc) => {
-      const list = rows(doc, "notifications");
+      const list = tableOf(doc, "notifications");
       for (let i = 0; i < 600; i++)
         list.push(notificationRow(doc, `k${i}`, i % 2 ? "folded" : "deferred", old));
-      Object.assign(first(doc, "task_templates"), { is_public: 1, name: "STAGED PUBLIC" });
-      Object.assign(first(doc, "agents"), { status: "idle", last_active_at: old, current_task_count: 3 });
+      Object.assign(firstRow(doc, "task_templates"), { is_public: 1, name: "STAGED PUBLIC" });
+      Object.assign(firstRow(doc, "agents"), { status: "idle", last_active_at: old, current_task_count: 3 });
     });
     const attacker = await createUser();
     const importId = await failAtTheEnd(attacker, crafted);
@@ -499,12 +477,12 @@ describe("restore, second review", () => {
 
   it("M5: a delivery stops well under D1's 1,000 statements", async () => {
     const crafted = craftExport(file, (doc) => {
-      const list = rows(doc, "notifications");
+      const list = tableOf(doc, "notifications");
       const at = new Date().toISOString();
       for (let i = 0; i < 1_200; i++) list.push(notificationRow(doc, `m${i}`, "delivered", at));
     });
     const user = await createUser();
-    const previewed = await previewOf(user, crafted);
+    const previewed = await previewRestore(user, crafted);
     const { sent } = await commit(user, previewed.import_id, "merge");
     const counting = countingD1(env.DB);
     const run = await runImportQueue(sent, 1, { chunkItems: 1, budgetMs: 600_000 }, { DB: counting.db });
@@ -516,7 +494,7 @@ describe("restore, second review", () => {
 
   it("Low: two uploads at once cannot both pass the limit of pending restores", async () => {
     const user = await createUser();
-    await previewOf(user, file);
+    await previewRestore(user, file);
     const answers = await Promise.all([uploadRestore(user, file), uploadRestore(user, file)]);
     expect(answers.map((r) => r.status).sort()).toEqual([201, 409]);
   });

@@ -12,28 +12,11 @@ import {
   type Import,
   rowsOf,
   runImportQueue,
-  upload,
 } from "./helpers/imports";
-import { restoreView, seedAccount, settleAll } from "./helpers/restore";
+import { restoreFile, restoreView, seedAccount, settleAll, uploadRestore } from "./helpers/restore";
 import { completeTask, createTask } from "./helpers/tasks";
 
-/** Uploads an export file (or a link) for a restore; answers the response. */
-function uploadRestore(user: TestUser, body: string | Uint8Array, headers: Record<string, string> = {}) {
-  return upload(user, "export", body, {
-    headers: { "content-type": "application/octet-stream", ...headers },
-  });
-}
-
-async function restore(user: TestUser, body: string | Uint8Array, mode: "merge" | "replace" = "merge") {
-  const res = await uploadRestore(user, body);
-  const text = await res.text();
-  if (res.status !== 201) throw new Error(`restore upload: ${res.status} ${text}`);
-  const previewed = JSON.parse(text) as Import;
-  const { sent } = await commit(user, previewed.import_id, mode);
-  await drainImports(sent);
-  await settleAll(user);
-  return { previewed, done: await getImport(user, previewed.import_id) };
-}
+const restore = restoreFile;
 
 describe("restoring an export", () => {
   let source: TestUser;

@@ -3,7 +3,7 @@ import type { TaskDto } from "../../src/features/tasks/schemas";
 import { callJson, type TestUser } from "./api";
 import { registerAgent } from "./delegation";
 import { ledgerOf, profileOf } from "./gamification";
-import { allTasks } from "./imports";
+import { allTasks, commit, drainImports, getImport, type Import, upload } from "./imports";
 import { settle } from "./outbox";
 import { adoptPet, careFor, giveTreats, petOf } from "./pets";
 import { completeStep, completeTask, createTask } from "./tasks";
@@ -244,4 +244,49 @@ export function craftExport(file: string, change: (doc: ExportDocument) => void)
   }
   doc.summary.rows = rows;
   return JSON.stringify(doc);
+}
+
+/** Uploads an export file (or `{download_url}`) for a restore; answers the raw response. */
+export function uploadRestore(
+  user: TestUser,
+  body: string | Uint8Array,
+  headers: Record<string, string> = {},
+) {
+  return upload(user, "export", body, {
+    headers: { "content-type": "application/octet-stream", ...headers },
+  });
+}
+
+/** The preview of a restore the file must pass; any other answer fails the test with its body. */
+export async function previewRestore(user: TestUser, body: string | Uint8Array): Promise<Import> {
+  const res = await uploadRestore(user, body);
+  const text = await res.text();
+  if (res.status !== 201) throw new Error(`restore upload: ${res.status} ${text}`);
+  return JSON.parse(text) as Import;
+}
+
+/** Previews, commits and runs a restore to its end; answers the preview and the finished import. */
+export async function restoreFile(
+  user: TestUser,
+  body: string | Uint8Array,
+  mode: "merge" | "replace" = "merge",
+): Promise<{ previewed: Import; done: Import }> {
+  const previewed = await previewRestore(user, body);
+  const { sent } = await commit(user, previewed.import_id, mode);
+  await drainImports(sent);
+  await settleAll(user);
+  return { previewed, done: await getImport(user, previewed.import_id) };
+}
+
+/** The rows of one table of a parsed export file (a crafted file's test fails if the table is gone). */
+export function tableOf(doc: ExportDocument, table: string): Record<string, unknown>[] {
+  const rows = doc.tables[table];
+  if (!rows) throw new Error(`no table ${table} in the file`);
+  return rows;
+}
+
+export function firstRow(doc: ExportDocument, table: string): Record<string, unknown> {
+  const row = tableOf(doc, table)[0];
+  if (!row) throw new Error(`no row in ${table}`);
+  return row;
 }
