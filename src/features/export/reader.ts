@@ -354,12 +354,56 @@ export async function* scanExport(
 
 /** What a checked document yields: its header, each row (checked against its table), its live state, its summary. */
 export type ExportItem =
-  | { kind: "header"; header: z.infer<typeof ExportHeaderSchema> }
+  | { kind: "header"; header: ExportHeader }
   | { kind: "row"; table: string; row: Record<string, unknown> }
   | { kind: "live"; live: LiveSection }
   | { kind: "summary"; summary: ExportSummary };
 
-const HEADER_FIELDS = ["format", "version", "export_id", "exported_at", "account"] as const;
+const HEADER_FIELDS: readonly string[] = ["format", "version", "export_id", "exported_at", "account"];
+
+export type ExportHeader = z.infer<typeof ExportHeaderSchema>;
+
+/**
+ * Takes one of the header's fields into `header` (answers true), checking the format's name and the
+ * version as soon as they are read so a wrong file stops at its first bytes; any other item answers false.
+ */
+export function takeHeaderField(
+  item: ScannedItem,
+  header: Record<string, unknown>,
+  headerDone: boolean,
+): boolean {
+  if (item.kind !== "field" || !HEADER_FIELDS.includes(item.name)) return false;
+  if (headerDone) throw new ExportFormatError(`"${item.name}" must come before the tables.`, item.name);
+  header[item.name] = item.value;
+  if (item.name === "format" && item.value !== EXPORT_FORMAT)
+    throw new ExportFormatError(`This is not a ${EXPORT_FORMAT} file.`, "format");
+  if (item.name === "version" && typeof item.value === "number" && item.value > EXPORT_VERSION)
+    throw new ExportFormatError(
+      `The file is version ${item.value}; this server reads up to version ${EXPORT_VERSION}.`,
+      "version",
+    );
+  return true;
+}
+
+/** The header ends at the first table, the live state or the summary. */
+export const endsHeader = (item: ScannedItem): boolean =>
+  item.kind !== "field" || item.name === "live" || item.name === "summary";
+
+/** The header as read, checked whole: its fields, and the account against the users table's shape. */
+export function checkedHeader(header: Record<string, unknown>): ExportHeader {
+  const parsed = ExportHeaderSchema.safeParse(header);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new ExportFormatError(
+      `The header is not valid${issue?.path.length ? ` at ${issue.path.join(".")}` : ""}: ${issue?.message}.`,
+      issue?.path.join("."),
+    );
+  }
+  const account = rowSchema("users")?.safeParse(parsed.data.account);
+  if (account && !account.success)
+    throw new ExportFormatError(`The account is not valid: ${account.error.issues[0]?.message}.`, "account");
+  return parsed.data;
+}
 
 /**
  * Reads and checks an export: the format's name and a version this server reads (a newer one is
@@ -375,35 +419,10 @@ export async function* readExport(stream: ReadableStream<Uint8Array>): AsyncGene
   const seenTables = new Set<string>();
   let live = false;
   for await (const item of scanExport(stream)) {
-    if (item.kind === "field" && (HEADER_FIELDS as readonly string[]).includes(item.name)) {
-      if (headerDone) throw new ExportFormatError(`"${item.name}" must come before the tables.`, item.name);
-      header[item.name] = item.value;
-      if (item.name === "format" && item.value !== EXPORT_FORMAT)
-        throw new ExportFormatError(`This is not a ${EXPORT_FORMAT} file.`, "format");
-      if (item.name === "version" && typeof item.value === "number" && item.value > EXPORT_VERSION)
-        throw new ExportFormatError(
-          `The file is version ${item.value}; this server reads up to version ${EXPORT_VERSION}.`,
-          "version",
-        );
-      continue;
-    }
-    if (!headerDone && (item.kind !== "field" || item.name === "live" || item.name === "summary")) {
-      const parsed = ExportHeaderSchema.safeParse(header);
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0];
-        throw new ExportFormatError(
-          `The header is not valid${issue?.path.length ? ` at ${issue.path.join(".")}` : ""}: ${issue?.message}.`,
-          issue?.path.join("."),
-        );
-      }
-      const account = rowSchema("users")?.safeParse(parsed.data.account);
-      if (account && !account.success)
-        throw new ExportFormatError(
-          `The account is not valid: ${account.error.issues[0]?.message}.`,
-          "account",
-        );
+    if (takeHeaderField(item, header, headerDone)) continue;
+    if (!headerDone && endsHeader(item)) {
       headerDone = true;
-      yield { kind: "header", header: parsed.data };
+      yield { kind: "header", header: checkedHeader(header) };
     }
     if (item.kind === "table") {
       if (!exportedTable(item.name)) throw new ExportFormatError(`Unknown table "${item.name}".`, item.name);

@@ -250,27 +250,11 @@ function previewRow(at: RowAt, scan: Scan, matches: (string | null)[], partStart
     duplicates,
   });
   return {
-    id: at.importId,
-    userId: at.userId,
-    source: at.input.source,
+    ...uploadingRow(at),
     status: "previewed",
-    mode: null,
-    fileKey: at.fileKey,
-    fileBytes: at.upload.size,
-    partItems: PART_ITEMS,
     partStarts,
-    resends: 0,
-    mapping: at.mapping,
-    timezone: at.zone,
     preview,
     itemsTotal: preview.counts.tasks,
-    itemsDone: 0,
-    result: null,
-    error: null,
-    createdAt: nowIso(at.now),
-    updatedAt: nowIso(at.now),
-    committedAt: null,
-    completedAt: null,
     expiresAt: nowIso(at.now + IMPORT_TTL_MS),
   };
 }

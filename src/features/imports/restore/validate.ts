@@ -7,9 +7,6 @@
  * before the last of them has read the summary.
  */
 import {
-  EXPORT_FORMAT,
-  EXPORT_VERSION,
-  ExportHeaderSchema,
   type ExportSummary,
   ExportSummarySchema,
   exportedTable,
@@ -17,7 +14,14 @@ import {
   LiveSectionSchema,
   rowSchema,
 } from "../../export/format";
-import { ExportFormatError, ExportScanner, scanExport } from "../../export/reader";
+import {
+  checkedHeader,
+  ExportFormatError,
+  ExportScanner,
+  endsHeader,
+  scanExport,
+  takeHeaderField,
+} from "../../export/reader";
 import { hasRowShape, keysOf, MAX_ROW_BYTES, rowBytes, rowProblem } from "./checks";
 
 const sortedKeys = (keys: string) => keys.split(",").sort().join(",");
@@ -40,8 +44,6 @@ export type CheckedItem =
   | { kind: "live"; live: LiveSection }
   | { kind: "summary"; summary: ExportSummary };
 
-const HEADER_FIELDS = ["format", "version", "export_id", "exported_at", "account"] as const;
-
 /** The scanner a check resumes with. */
 export const scannerFor = (state: CheckState) =>
   state.table !== "" ? ExportScanner.resumingInTable(state.table, state.offset) : new ExportScanner();
@@ -57,35 +59,11 @@ export async function* checkExport(
   const header: Record<string, unknown> = {};
   let live = false;
   for await (const item of scanExport(stream, scannerFor(state))) {
-    if (item.kind === "field" && (HEADER_FIELDS as readonly string[]).includes(item.name)) {
-      if (state.header) throw new ExportFormatError(`"${item.name}" must come before the tables.`, item.name);
-      header[item.name] = item.value;
-      if (item.name === "format" && item.value !== EXPORT_FORMAT)
-        throw new ExportFormatError(`This is not a ${EXPORT_FORMAT} file.`, "format");
-      if (item.name === "version" && typeof item.value === "number" && item.value > EXPORT_VERSION)
-        throw new ExportFormatError(
-          `The file is version ${item.value}; this server reads up to version ${EXPORT_VERSION}.`,
-          "version",
-        );
-      continue;
-    }
-    if (!state.header && (item.kind !== "field" || item.name === "live" || item.name === "summary")) {
-      const parsed = ExportHeaderSchema.safeParse(header);
-      if (!parsed.success) {
-        const issue = parsed.error.issues[0];
-        throw new ExportFormatError(
-          `The header is not valid${issue?.path.length ? ` at ${issue.path.join(".")}` : ""}: ${issue?.message}.`,
-          issue?.path.join("."),
-        );
-      }
-      const account = rowSchema("users")?.safeParse(parsed.data.account);
-      if (account && !account.success)
-        throw new ExportFormatError(
-          `The account is not valid: ${account.error.issues[0]?.message}.`,
-          "account",
-        );
+    if (takeHeaderField(item, header, state.header)) continue;
+    if (!state.header && endsHeader(item)) {
+      const { account } = checkedHeader(header);
       state.header = true;
-      yield { kind: "header", account: parsed.data.account };
+      yield { kind: "header", account };
     }
     if (item.kind === "table") {
       if (!exportedTable(item.name)) throw new ExportFormatError(`Unknown table "${item.name}".`, item.name);
