@@ -19,7 +19,7 @@ export function sourceOf(body: unknown): string {
   )
     return "notifications";
   if (typeof b.webhook_id === "string" || typeof b.delivery_id === "string") return "webhooks";
-  if (b.type === "import.run") return "imports";
+  if (b.type === "import.run" || b.type === "import.erase") return "imports";
   return "unknown";
 }
 

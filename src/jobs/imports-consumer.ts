@@ -3,6 +3,7 @@ import type { Env } from "../env";
 import { clearFile, discardExpiredImports } from "../features/imports/housekeeping";
 import { ImportMessageSchema } from "../features/imports/messages";
 import { failImport, ImportFailure, type RunOptions, runImport } from "../features/imports/pipeline";
+import { runErase } from "../features/imports/restore/discarding";
 import { runRestore } from "../features/imports/restore/job";
 import { SourceRefusal } from "../features/imports/sources/types";
 import { sweepStaleImports } from "../features/imports/stale";
@@ -44,7 +45,9 @@ export async function consumeImports(
     const body = parsed.data;
     try {
       const outcome =
-        (await runRestore(env, db, body, options)) ?? (await runImport(db, env.FILES, body, options));
+        body.type === "import.erase"
+          ? await runErase(db, env.FILES, body, options)
+          : ((await runRestore(env, db, body, options)) ?? (await runImport(db, env.FILES, body, options)));
       if (outcome.kind === "more") await env.IMPORTS_QUEUE.send(body);
       if (outcome.kind === "done") {
         await publishEvents(env.EVENTS_QUEUE, outcome.events);
@@ -93,7 +96,7 @@ async function removeFile(db: Database, files: R2Bucket, importId: string) {
 export async function cleanUpImports(env: Env, now = Date.now()): Promise<number> {
   const db = createDatabase(env.DB);
   const [discarded, stale] = await Promise.all([
-    discardExpiredImports(db, env.FILES, now),
+    discardExpiredImports(db, env.FILES, env.IMPORTS_QUEUE, now),
     sweepStaleImports(db, env.IMPORTS_QUEUE, now),
   ]);
   return discarded + stale;

@@ -5,10 +5,12 @@ import { check, index, integer, primaryKey, sqliteTable, text } from "drizzle-or
 export const IMPORT_SOURCES = ["todoist", "ticktick", "trello", "csv", "export"] as const;
 export const IMPORT_STATUSES = ["previewed", "queued", "running", "completed", "failed"] as const;
 /**
- * A row's statuses: the ones a person sees, and `uploading`, the row an upload writes before it stores
- * anything in R2 (never shown; housekeeping deletes it and its files when the upload died half-way).
+ * A row's statuses: the ones a person sees, and two never shown: `uploading`, the row an upload writes
+ * before it stores anything in R2 (housekeeping deletes it and its files when the upload died half-way),
+ * and `discarding`, a restore discarded whose staging was too large to erase in the request: the imports
+ * queue erases the rest in bounded deliveries, then deletes the row (restore/discarding.ts).
  */
-export const IMPORT_ROW_STATUSES = ["uploading", ...IMPORT_STATUSES] as const;
+export const IMPORT_ROW_STATUSES = ["uploading", ...IMPORT_STATUSES, "discarding"] as const;
 export const IMPORT_MODES = ["merge", "replace"] as const;
 /** What became of one item of a file: a new task, or an existing one it matched (merge). */
 export const IMPORT_OUTCOMES = ["created", "duplicate"] as const;
@@ -79,7 +81,7 @@ export const imports = sqliteTable(
     index("imports_active").on(t.updatedAt).where(sql`${t.status} IN ('queued', 'running')`),
     check(
       "imports_status_check",
-      sql`${t.status} IN ('uploading','previewed','queued','running','completed','failed')`,
+      sql`${t.status} IN ('uploading','previewed','queued','running','completed','failed','discarding')`,
     ),
     check("imports_items_check", sql`${t.itemsDone} BETWEEN 0 AND ${t.itemsTotal}`),
   ],

@@ -4,7 +4,6 @@ import type { Database } from "../../db";
 import { abortIf, isGuardAbort, rawStatement } from "../../lib/batch";
 import { eraseHiddenTasks } from "../tasks/bulk-statements";
 import type { ImportRow } from "./queries";
-import { eraseRestoreInPages } from "./restore/erase";
 import { eraseRestoreStatements } from "./restore/reveal";
 
 /** The tasks an import created (hidden until it completes): what its final pass reveals. */
@@ -42,8 +41,8 @@ export async function eraseStagedInPages(
   row: Pick<ImportRow, "id" | "userId" | "createdAt" | "source">,
   still: SQL,
 ): Promise<boolean> {
-  // A restore stages every table under its own owner (restore/meta.ts), not through import_items.
-  if (row.source === "export") return eraseRestoreInPages(db, row, still);
+  // A restore stages every table under its own owner, erased within a budget (restore/discarding.ts).
+  if (row.source === "export") throw new Error("a restore's staging is erased by restore/discarding.ts");
   const page = sql`(SELECT ref FROM import_items WHERE import_id = ${row.id} ORDER BY ref LIMIT ${ERASE_PAGE})`;
   const created = sql`(SELECT task_id FROM import_items WHERE import_id = ${row.id} AND outcome = 'created' AND ref IN ${page})`;
   for (;;) {

@@ -4,6 +4,8 @@ import { imports } from "../../db/schema";
 import { nowIso } from "../../lib/time";
 import { deleteImportFiles } from "./files";
 import { DISCARD_SWEEP } from "./limits";
+import type { ImportMessage } from "./messages";
+import { resendErase, SWEEP_ERASE_STATEMENTS } from "./restore/discarding";
 import { discardRow } from "./service";
 
 /** Deletes the files of a completed import (its upload and its parts) and forgets where they were. */
@@ -34,11 +36,14 @@ export async function dropUpload(db: Database, files: R2Bucket, userId: string, 
  * Housekeeping (every 5 minutes): previews nobody committed and failed jobs nobody resumed, 24 hours
  * on, are discarded with their files and what they staged; a completed job whose file is still there
  * loses it; an upload that died while it was read (its row still `uploading` an hour on) loses the
- * files it stored and its row. A few per run: bounded work, however large the backlog.
+ * files it stored and its row; a discarded restore still being erased whose queue message was lost (its
+ * `expires_at` not pushed on for 15 minutes) gets it again. A few per run, each bounded (a restore's
+ * staging: SWEEP_ERASE_STATEMENTS, the queue erases the rest), however large the backlog.
  */
 export async function discardExpiredImports(
   db: Database,
   files: R2Bucket,
+  queue: Queue<ImportMessage>,
   now = Date.now(),
 ): Promise<number> {
   const due = await db
@@ -50,8 +55,10 @@ export async function discardExpiredImports(
   for (const row of due) {
     try {
       if (row.status === "completed") await clearFile(db, files, row.id);
-      else if (row.status === "previewed" || row.status === "failed") await discardRow(db, files, row);
+      else if (row.status === "previewed" || row.status === "failed")
+        await discardRow(db, files, queue, row, SWEEP_ERASE_STATEMENTS);
       else if (row.status === "uploading") await dropUpload(db, files, row.userId, row.id);
+      else if (row.status === "discarding") await resendErase(db, queue, row, now);
     } catch (error) {
       // Committed meanwhile, or R2 failed: the next run looks again.
       console.warn(

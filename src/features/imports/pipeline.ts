@@ -42,6 +42,8 @@ export class ImportFailure extends Error {}
 /** Sizes tests make small, and the seam a test breaks a chunk at. */
 export interface RunOptions {
   chunkItems?: number;
+  /** Rows per statement when a restore's staging is erased (restore/erase.ts; tests lower it). */
+  erasePage?: number;
   maxChunks?: number;
   budgetMs?: number;
   /** Runs before each chunk's batch; what it throws fails the chunk as a D1 failure would. */

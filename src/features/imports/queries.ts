@@ -20,23 +20,37 @@ export const fileKeyOf = (userId: string, importId: string, source: string) =>
 
 /**
  * An import the user can still see: a preview past its expiry is gone (housekeeping deletes it within
- * minutes), whatever the row still says; an `uploading` row is never shown.
+ * minutes), whatever the row still says; an `uploading` row is never shown, nor a `discarding` one (a
+ * discarded restore whose staging the queue is still erasing: to the person it is gone).
  */
-export const visible = (userId: string, now: number): SQL =>
+export const visible = (userId: string, now: number, discarding = false): SQL =>
   and(
     eq(imports.userId, userId),
     // An upload still being read (or that died being read) is no import yet.
-    sql`${imports.status} != 'uploading'`,
+    discarding
+      ? sql`${imports.status} != 'uploading'`
+      : sql`${imports.status} NOT IN ('uploading', 'discarding')`,
     or(sql`${imports.status} != 'previewed'`, sql`${imports.expiresAt} > ${nowIso(now)}`),
   ) as SQL;
 
-export function importQuery(db: Database, userId: string, importId: string, now: number) {
+/** One import the user can see; with `discarding`, a discarded one being erased too (commit says so). */
+export function importQuery(
+  db: Database,
+  userId: string,
+  importId: string,
+  now: number,
+  options: { discarding?: boolean } = {},
+) {
   return (
     db
       .select()
       .from(imports)
       // An id longer than any import's names none: not even bound (404, as any unknown id).
-      .where(importId.length > MAX_IMPORT_ID ? sql`0` : and(eq(imports.id, importId), visible(userId, now)))
+      .where(
+        importId.length > MAX_IMPORT_ID
+          ? sql`0`
+          : and(eq(imports.id, importId), visible(userId, now, options.discarding)),
+      )
       .limit(1)
   );
 }
@@ -57,14 +71,20 @@ export async function listImports(
   return pageOf(rows, limit, summaryOf, (row) => row.id);
 }
 
+/**
+ * `visible` never reads an uploading or discarding row; were one passed, an upload is a preview not yet
+ * written, and a discarding restore is a failed job on its way out.
+ */
+const shownStatus = (status: ImportRow["status"]): ImportSummaryDto["status"] =>
+  status === "uploading" ? "previewed" : status === "discarding" ? "failed" : status;
+
 export function summaryOf(row: ImportRow): ImportSummaryDto {
   const done = row.status === "completed";
   const total = row.itemsTotal;
   return {
     import_id: row.id,
     source: row.source,
-    // `visible` never reads an uploading row; were one passed, it is a preview not yet written.
-    status: row.status === "uploading" ? "previewed" : row.status,
+    status: shownStatus(row.status),
     mode: row.mode,
     file_bytes: row.fileBytes,
     progress: {

@@ -127,7 +127,8 @@ export const commitRoute = createRoute({
     "shows until the last one is in: then, in one step, the new tasks appear (and, with replace, your earlier tasks " +
     "are deleted). merge skips items you already have (same app id imported before, or same title, due time and " +
     "state). Committing again, with or without the same Idempotency-Key, answers the same job; a failed job is " +
-    "resumed. Another mode than the job's is 409. A preview past its expiry is 404, as one that never existed.",
+    "resumed. Another mode than the job's is 409. A preview past its expiry is 404, as one that never existed, and " +
+    "so is a discarded import (code import_discarded while a restore's staged rows are still being erased).",
   security: BEARER_SECURITY,
   middleware: write,
   request: {
@@ -148,11 +149,17 @@ export const discardRoute = createRoute({
   summary: "Discard a preview (or a failed job) and its file",
   description:
     "A failed job's staged tasks (never shown) go with it. A queued or running job is 409, and so is a completed one " +
-    "(its tasks are yours: delete them as tasks).",
+    "(its tasks are yours: delete them as tasks). 204 means the import is gone: from then on it is 404 here and in " +
+    "GET, absent from the list, not a pending restore, and a commit of it is 404 (import_discarded). A restore " +
+    "that staged more rows than one request erases has the rest erased in the background within minutes; none of " +
+    "them was ever shown, so nothing you see changes meanwhile.",
   security: BEARER_SECURITY,
   middleware: write,
   request: { params: ImportIdParamsSchema },
-  responses: { 204: { description: "Discarded" }, ...errorResponses(401, 403, 404, 409) },
+  responses: {
+    204: { description: "Discarded (a large restore's staged rows are erased in the background)" },
+    ...errorResponses(401, 403, 404, 409),
+  },
 });
 
 const uploadHandler: AppRouteHandler<typeof uploadRoute> = async (c) => {
@@ -201,7 +208,13 @@ const commitHandler: AppRouteHandler<typeof commitRoute> = async (c) => {
 };
 
 const discardHandler: AppRouteHandler<typeof discardRoute> = async (c) => {
-  await discardImport(c.var.db, c.env.FILES, ownerOf(c.var.principal), c.req.valid("param").import_id);
+  await discardImport(
+    c.var.db,
+    c.env.FILES,
+    c.env.IMPORTS_QUEUE,
+    ownerOf(c.var.principal),
+    c.req.valid("param").import_id,
+  );
   return c.body(null, 204);
 };
 

@@ -10,6 +10,7 @@ import { discardStatements, eraseStagedInPages } from "./discard";
 import { deleteImportFiles } from "./files";
 import { type ImportMessage, runMessage } from "./messages";
 import { type ImportRow, importDtoOf, importQuery } from "./queries";
+import { DISCARD_REQUEST_STATEMENTS, discardRestore, type EraseOptions } from "./restore/discarding";
 import type { ImportDto } from "./schemas";
 import { isStale, resendImport } from "./stale";
 
@@ -32,8 +33,14 @@ export async function commitImport(
   mode: ImportMode,
 ): Promise<ImportDto> {
   const now = Date.now();
-  const row = await importQuery(db, userId, importId, now).get();
+  const row = await importQuery(db, userId, importId, now, { discarding: true }).get();
   if (!row) throw notFound("Import");
+  if (row.status === "discarding")
+    throw new ApiError(
+      404,
+      "import_discarded",
+      "This import was discarded, so it cannot be committed; upload the file again to import it.",
+    );
   if (row.mode !== null && row.mode !== mode) {
     throw conflict(
       "import_mode_conflict",
@@ -101,8 +108,10 @@ export async function commitImport(
 export async function discardImport(
   db: Database,
   files: R2Bucket,
+  queue: Queue<ImportMessage>,
   userId: string,
   importId: string,
+  options: EraseOptions = {},
 ): Promise<void> {
   const row = await importQuery(db, userId, importId, Date.now()).get();
   if (!row) throw notFound("Import");
@@ -113,16 +122,28 @@ export async function discardImport(
       "import_completed",
       "This import is done: its tasks are yours now (delete them as tasks).",
     );
-  await discardRow(db, files, row);
+  await discardRow(db, files, queue, row, DISCARD_REQUEST_STATEMENTS, options);
 }
 
 /**
  * Deletes a preview or failed job: the rows it staged and itself (in one batch, which does nothing if
- * a commit queued it meanwhile), then its R2 files (the upload and its parts).
+ * a commit queued it meanwhile), then its R2 files (the upload and its parts). A restore's staging is
+ * erased within `budget` statements, the rest by the imports queue (restore/discarding.ts).
  */
-export async function discardRow(db: Database, files: R2Bucket, row: ImportRow): Promise<void> {
+export async function discardRow(
+  db: Database,
+  files: R2Bucket,
+  queue: Queue<ImportMessage>,
+  row: ImportRow,
+  budget: number,
+  options: EraseOptions = {},
+): Promise<void> {
   const running = () =>
     conflict("import_running", "This import was just committed; wait until it completes or fails.");
+  if (row.source === "export") {
+    if (!(await discardRestore(db, files, queue, row, budget, options))) throw running();
+    return;
+  }
   // What it staged first, in bounded pages; the last batch then has little left to erase.
   if (!(await eraseStagedInPages(db, row, sql`status IN ('previewed', 'failed')`))) throw running();
   const [first, ...rest] = discardStatements(db, row);

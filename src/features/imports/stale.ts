@@ -15,6 +15,7 @@ import { eraseStagedInPages } from "./discard";
 import { IMPORT_TTL_MS, MAX_RESENDS, STALE_AFTER_MS, STALE_SWEEP } from "./limits";
 import { type ImportMessage, runMessage } from "./messages";
 import type { ImportRow } from "./queries";
+import { forgetFailedStaging, SWEEP_ERASE_STATEMENTS } from "./restore/discarding";
 
 export const STUCK_ERROR =
   "The import stopped making progress for an hour, so it was stopped and what it had written so far " +
@@ -54,9 +55,15 @@ export async function resendImport(
  * Fails a job that would not move, then erases what it staged, a page a batch: the job is failed first,
  * so however long the erasure takes (or if it fails, to be finished by the discard), the job is never
  * left running. Its cursor goes back to the start. A commit that takes the job meanwhile stops the
- * erasure; what is left of it then is rows the new run writes again as they are (same ids).
+ * erasure; what is left of it then is rows the new run writes again as they are (same ids). A restore's
+ * staging is erased within SWEEP_ERASE_STATEMENTS here, the rest by the imports queue.
  */
-export async function abandonImport(db: Database, row: ImportRow, now: number): Promise<boolean> {
+export async function abandonImport(
+  db: Database,
+  queue: Queue<ImportMessage>,
+  row: ImportRow,
+  now: number,
+): Promise<boolean> {
   const failedAt = nowIso(now);
   try {
     await db.batch([
@@ -80,7 +87,9 @@ export async function abandonImport(db: Database, row: ImportRow, now: number): 
     if (isGuardAbort(error)) return false;
     throw error;
   }
-  await eraseStagedInPages(db, row, sql`status = 'failed' AND updated_at = ${failedAt}`);
+  const still = sql`status = 'failed' AND updated_at = ${failedAt}`;
+  if (row.source === "export") await forgetFailedStaging(db, queue, row, still, SWEEP_ERASE_STATEMENTS);
+  else await eraseStagedInPages(db, row, still);
   return true;
 }
 
@@ -106,7 +115,7 @@ export async function sweepStaleImports(
     try {
       // A restore finishing (its rows revealed, its objects being restored) is re-sent, never abandoned.
       const finishing = (row.mapping as { finishing?: string } | null)?.finishing !== undefined;
-      if (row.resends >= MAX_RESENDS && !finishing) await abandonImport(db, row, now);
+      if (row.resends >= MAX_RESENDS && !finishing) await abandonImport(db, queue, row, now);
       else await resendImport(db, queue, row, now);
     } catch (error) {
       // The queue or D1 failed: the job is still stale, and the next run looks again.

@@ -28,7 +28,7 @@ import { pushScores } from "../../gamification/leaderboard";
 import type { ImportMessage } from "../messages";
 import { ImportFailure, type RunOptions, type RunOutcome } from "../pipeline";
 import type { ImportRow } from "../queries";
-import { eraseRestoreInPages } from "./erase";
+import { forgetFailedStaging } from "./discarding";
 import { idMapper } from "./ids";
 import { type LiveParts, restoreLive } from "./live";
 import { restoreMetaOf, stagingUserOf } from "./meta";
@@ -51,6 +51,8 @@ export const RESTORE_CHUNK_BYTES = 2 * 1024 * 1024;
  * invocation): one more chunk (tens of statements) and the final batch (about 90) still fit under it.
  */
 export const RESTORE_STATEMENTS_PER_DELIVERY = 600;
+/** What a delivery never passes, its erasure of a bad file's staging included (house bar: 1,000). */
+export const RESTORE_STATEMENTS_PER_INVOCATION = 900;
 /** Wall time a delivery goes on for before it hands over to the next message. */
 export const RESTORE_BUDGET_MS = 20_000;
 
@@ -348,11 +350,23 @@ async function* checkedItems(files: R2Bucket, key: string, state: CheckState): A
 }
 
 /**
- * A file found bad halfway: what it staged is erased (a page at a time: erase.ts), then its cursor goes
- * back to the start, so the account is as it was and committing again checks the file from its start.
+ * A file found bad halfway: what it staged is erased with what is left of the delivery's statements
+ * (discarding.ts; the queue erases the rest once the job is failed), then its cursor goes back to the
+ * start, so the account is as it was and committing again checks the file from its start.
  */
-async function forgetStaging(db: Database, row: ImportRow): Promise<void> {
-  await eraseRestoreInPages(db, row, sql`status = 'running'`);
+async function forgetStaging(
+  env: Env,
+  db: Database,
+  row: ImportRow,
+  sent: number,
+  options: RunOptions,
+): Promise<void> {
+  // The cursor's reset and the job's failure come after it.
+  const budget = Math.max(0, RESTORE_STATEMENTS_PER_INVOCATION - sent - 2);
+  await forgetFailedStaging(db, env.IMPORTS_QUEUE, row, sql`status = 'running'`, budget, {
+    erasePage: options.erasePage,
+    delaySeconds: 30,
+  });
   await db
     .update(imports)
     .set({
@@ -466,7 +480,7 @@ export async function runRestore(
     }
   } catch (error) {
     if (error instanceof ExportFormatError) {
-      await forgetStaging(db, row);
+      await forgetStaging(env, db, row, statements, options);
       throw new ImportFailure(`The export file is not valid: ${error.message}`);
     }
     throw error;

@@ -1,0 +1,175 @@
+/**
+ * Undoing a restore within D1's limits per invocation (review3 H3). Its staging can hold hundreds of
+ * thousands of rows, so every caller erases it with a budget of statements (erase.ts) and hands what is
+ * left to the imports queue (an `import.erase` message), which goes on in bounded deliveries:
+ *
+ * - a discard (DELETE, or housekeeping's expiry) erases what fits in the request; if something is left
+ *   the row becomes `discarding` — shown nowhere, refused by commit, not a pending restore — its files
+ *   go, and the queue erases the rest, then deletes the row. The person sees 204: the import is gone.
+ * - a failed job (a bad row found halfway, or the stale sweep giving up) erases what fits, and the queue
+ *   erases the rest while the row stays `failed` (a commit stops it: the new run writes the same rows).
+ * - a `discarding` row whose messages were lost (the queue failed, or the dead-letter queue took them)
+ *   is found by housekeeping through its `expires_at`, pushed on by each delivery: its message is sent
+ *   again.
+ */
+import { and, eq, type SQL, sql } from "drizzle-orm";
+import type { Database } from "../../../db";
+import { imports } from "../../../db/schema";
+import { abortIf, isGuardAbort, rawStatement } from "../../../lib/batch";
+import { nowIso } from "../../../lib/time";
+import { deleteImportFiles } from "../files";
+import { STALE_AFTER_MS } from "../limits";
+import { eraseMessage, type ImportMessage } from "../messages";
+import type { RunOutcome } from "../pipeline";
+import type { ImportRow } from "../queries";
+import { type EraseOutcome, eraseRestoreStaging } from "./erase";
+
+/** Statements a DELETE request spends erasing (up to 200,000 staged rows) before the queue takes over. */
+export const DISCARD_REQUEST_STATEMENTS = 40;
+/** Statements one queue delivery spends erasing (D1 allows 1,000 per invocation). */
+export const ERASE_STATEMENTS_PER_DELIVERY = 400;
+/** Statements the cron spends per row (housekeeping and the stale sweep share an invocation, 10 rows each). */
+export const SWEEP_ERASE_STATEMENTS = 20;
+
+/** Options tests set (production never does): rows per erasing statement. */
+export interface EraseOptions {
+  erasePage?: number;
+}
+
+type Row = Pick<ImportRow, "id" | "userId" | "createdAt">;
+
+const log = (message: string, importId: string, error: unknown) =>
+  console.warn(JSON.stringify({ level: "warn", message, import_id: importId, error: String(error) }));
+
+/** The queue goes on erasing; a lost message is sent again by housekeeping (a discarding row) or the TTL. */
+async function handOver(queue: Queue<ImportMessage>, row: Row, delaySeconds = 0) {
+  await queue
+    .send(eraseMessage(row.id, row.userId), delaySeconds > 0 ? { delaySeconds } : undefined)
+    .catch((error) => log("erase not queued", row.id, error));
+}
+
+/** Deletes the row of a discarded restore whose staging is erased, then its files. */
+async function forgetRow(db: Database, files: R2Bucket, row: Row, statuses: SQL): Promise<boolean> {
+  try {
+    await db.batch([
+      abortIf(db, sql`NOT EXISTS (SELECT 1 FROM imports WHERE id = ${row.id} AND ${statuses})`),
+      rawStatement(db, sql`DELETE FROM imports WHERE id = ${row.id}`),
+    ]);
+  } catch (error) {
+    if (isGuardAbort(error)) return false;
+    throw error;
+  }
+  await deleteImportFiles(files, row.userId, row.id);
+  return true;
+}
+
+/**
+ * Discards a previewed or failed restore: erased here when it fits in `budget`, else marked
+ * `discarding` and handed to the queue. False when a commit took it meanwhile.
+ */
+export async function discardRestore(
+  db: Database,
+  files: R2Bucket,
+  queue: Queue<ImportMessage>,
+  row: Row,
+  budget = DISCARD_REQUEST_STATEMENTS,
+  options: EraseOptions = {},
+): Promise<boolean> {
+  const pending = sql`status IN ('previewed', 'failed')`;
+  const erased = await eraseRestoreStaging(db, row, pending, budget, options.erasePage);
+  if (erased.kind === "gone") return false;
+  if (erased.kind === "done") return forgetRow(db, files, row, pending);
+  const now = Date.now();
+  const [marked] = await db
+    .update(imports)
+    .set({ status: "discarding", updatedAt: nowIso(now), expiresAt: nowIso(now + STALE_AFTER_MS) })
+    .where(and(eq(imports.id, row.id), sql`${imports.status} IN ('previewed', 'failed')`))
+    .returning({ id: imports.id });
+  if (!marked) return false;
+  // The file is of no use any more: it goes now, the staged rows in the queue's deliveries.
+  await deleteImportFiles(files, row.userId, row.id).catch((error) =>
+    log("import files not deleted", row.id, error),
+  );
+  await handOver(queue, row);
+  return true;
+}
+
+/**
+ * A failed restore's staging (a bad row found halfway, or the stale sweep giving up) erased within
+ * `budget`; the queue erases the rest while the job stays failed. A job failing in this very delivery
+ * (a bad row) is failed only after this: its message waits `delaySeconds`, as it only erases a failed
+ * job's staging (a lost one leaves the rest to the discard or the new run, which writes the same rows).
+ */
+export async function forgetFailedStaging(
+  db: Database,
+  queue: Queue<ImportMessage>,
+  row: Row,
+  still: SQL,
+  budget: number,
+  options: EraseOptions & { delaySeconds?: number } = {},
+): Promise<EraseOutcome> {
+  const erased = await eraseRestoreStaging(db, row, still, budget, options.erasePage);
+  if (erased.kind === "more") await handOver(queue, row, options.delaySeconds);
+  return erased;
+}
+
+/**
+ * One delivery of an `import.erase` message: a discarding restore erased a budget further (then its row
+ * deleted), or a failed one's staging. Any other status (committed again, completed, gone) ends it.
+ */
+export async function runErase(
+  db: Database,
+  files: R2Bucket,
+  message: ImportMessage,
+  options: EraseOptions = {},
+): Promise<RunOutcome> {
+  const row = await db
+    .select()
+    .from(imports)
+    .where(and(eq(imports.id, message.import_id), eq(imports.userId, message.user_id)))
+    .get();
+  if (row?.source !== "export" || (row.status !== "discarding" && row.status !== "failed"))
+    return { kind: "gone" };
+  const still = sql`status = ${row.status}`;
+  // Besides the erasure: this read, then the row's deletion (2) or its expiry pushed on (1).
+  const budget = ERASE_STATEMENTS_PER_DELIVERY - 3;
+  const erased = await eraseRestoreStaging(db, row, still, budget, options.erasePage);
+  if (erased.kind === "gone") return { kind: "gone" };
+  if (row.status === "failed") return erased.kind === "more" ? { kind: "more" } : { kind: "gone" };
+  if (erased.kind === "done") {
+    await forgetRow(db, files, row, still);
+    return { kind: "gone" };
+  }
+  // Moving: housekeeping leaves it alone for another while.
+  await db
+    .update(imports)
+    .set({ updatedAt: nowIso(), expiresAt: nowIso(Date.now() + STALE_AFTER_MS) })
+    .where(and(eq(imports.id, row.id), eq(imports.status, "discarding")));
+  return { kind: "more" };
+}
+
+/**
+ * Housekeeping, for a discarding row that stopped moving (its message lost): claimed by its
+ * `expires_at` as read, so two runs send one message between them, then its message sent again.
+ */
+export async function resendErase(
+  db: Database,
+  queue: Queue<ImportMessage>,
+  row: Pick<ImportRow, "id" | "userId" | "createdAt" | "expiresAt">,
+  now = Date.now(),
+): Promise<boolean> {
+  const [claimed] = await db
+    .update(imports)
+    .set({ expiresAt: nowIso(now + STALE_AFTER_MS) })
+    .where(
+      and(
+        eq(imports.id, row.id),
+        eq(imports.status, "discarding"),
+        row.expiresAt === null ? sql`expires_at IS NULL` : eq(imports.expiresAt, row.expiresAt),
+      ),
+    )
+    .returning({ id: imports.id });
+  if (!claimed) return false;
+  await queue.send(eraseMessage(row.id, row.userId));
+  return true;
+}
