@@ -57,6 +57,17 @@ export async function listImports(
   return pageOf(rows, limit, summaryOf, (row) => row.id);
 }
 
+/**
+ * A restore past its commit point: every row of the file is written (percent 99) and the job is moving
+ * them to the account, then restoring the pet and focus timer; it completes on its own (restore/job.ts).
+ */
+function phaseOf(row: ImportRow): { phase?: "moving" | "finishing" } {
+  if (row.status !== "running") return {};
+  const marks = (row.mapping ?? {}) as { finishing?: string; moving?: string };
+  if (marks.finishing === undefined) return {};
+  return { phase: marks.moving === "1" ? "moving" : "finishing" };
+}
+
 export function summaryOf(row: ImportRow): ImportSummaryDto {
   const done = row.status === "completed";
   const total = row.itemsTotal;
@@ -71,6 +82,7 @@ export function summaryOf(row: ImportRow): ImportSummaryDto {
       items_done: row.itemsDone,
       items_total: total,
       percent: done ? 100 : total === 0 ? 0 : Math.min(99, Math.floor((100 * row.itemsDone) / total)),
+      ...phaseOf(row),
     },
     result: (row.result as ImportResultDto | null) ?? null,
     error: row.error,
