@@ -251,6 +251,7 @@ describe("restore: the paged move and the finishing step (review3)", () => {
       token: user.token,
     });
     expect(discard.status).toBe(409);
+    expect(((await discard.json()) as { detail: string }).detail).toMatch(/completes on its own/);
     // The message is lost; the stale sweep sends it again, even past MAX_RESENDS.
     await env.DB.prepare("UPDATE imports SET resends = ? WHERE id = ?")
       .bind(MAX_RESENDS + 2, previewed.import_id)

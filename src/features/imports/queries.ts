@@ -4,6 +4,7 @@ import { imports } from "../../db/schema";
 import type { Page } from "../../lib/pagination";
 import { pageOf, rowsToFetch } from "../../lib/pagination";
 import { nowIso } from "../../lib/time";
+import { isFinishing, isMoving } from "./restore/meta";
 import {
   type ImportDto,
   type ImportPreviewDto,
@@ -62,10 +63,8 @@ export async function listImports(
  * them to the account, then restoring the pet and focus timer; it completes on its own (restore/job.ts).
  */
 function phaseOf(row: ImportRow): { phase?: "moving" | "finishing" } {
-  if (row.status !== "running") return {};
-  const marks = (row.mapping ?? {}) as { finishing?: string; moving?: string };
-  if (marks.finishing === undefined) return {};
-  return { phase: marks.moving === "1" ? "moving" : "finishing" };
+  if (row.status !== "running" || !isFinishing(row)) return {};
+  return { phase: isMoving(row) ? "moving" : "finishing" };
 }
 
 export function summaryOf(row: ImportRow): ImportSummaryDto {

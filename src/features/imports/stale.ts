@@ -15,7 +15,8 @@ import { eraseStagedInPages } from "./discard";
 import { IMPORT_TTL_MS, MAX_RESENDS, STALE_AFTER_MS, STALE_SWEEP } from "./limits";
 import { type ImportMessage, runMessage } from "./messages";
 import type { ImportRow } from "./queries";
-import { giveUpFinishing, isFinishing, isMoving } from "./restore/job";
+import { giveUpFinishing } from "./restore/job";
+import { isFinishing, isMoving } from "./restore/meta";
 
 export const STUCK_ERROR =
   "The import stopped making progress for an hour, so it was stopped and what it had written so far " +

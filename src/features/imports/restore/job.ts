@@ -35,7 +35,7 @@ import type { ImportRow } from "../queries";
 import { eraseRestoreInPages } from "./erase";
 import { idMapper } from "./ids";
 import { type LiveParts, restoreLive } from "./live";
-import { restoreMetaOf, stagingUserOf } from "./meta";
+import { isMoving, restoreMetaOf, stagingUserOf } from "./meta";
 import { MOVE_PAGE, movePageStatements, tablesToMove } from "./move";
 import { commitStatements, type RevealInput, revealStatements } from "./reveal";
 import { restoredRow } from "./rows";
@@ -535,11 +535,6 @@ export async function giveUpFinishing(db: Database, importId: string, env?: Env)
   if (env) await scoresOf(env, db, row.userId);
   return true;
 }
-
-/** Whether a restore is past its commit point (it only goes forward: never failed nor abandoned). */
-export const isFinishing = (row: Pick<ImportRow, "mapping">) => marksOf(row).finishing !== undefined;
-/** Whether it is still moving its rows (move.ts) rather than restoring its objects. */
-export const isMoving = (row: Pick<ImportRow, "mapping">) => marksOf(row).moving === "1";
 
 function log(
   importId: string,
