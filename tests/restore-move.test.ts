@@ -202,11 +202,23 @@ describe("restore: the paged move and the finishing step (review3)", () => {
     for (let i = 0; i < 200 && pending.length > 0; i++) {
       pending = (await runImportQueue(pending, 1, { movePage: 7, maxMovePages: 2 })).sent as ImportMessage[];
       const job = await getImport(user, previewed.import_id);
-      if (job.progress.phase === "moving")
+      if (job.progress.phase === "moving") {
         expect((await allTasks(user)).map((t) => t.title)).toEqual(["Mine before"]);
+        // Board standing the account earns while the rows move (as a grant writes it) is kept.
+        await env.DB.prepare(
+          `INSERT INTO user_progress (user_id, board_xp, updated_at) VALUES (?1, 77, ?2)
+            ON CONFLICT (user_id) DO UPDATE SET board_xp = 77`,
+        )
+          .bind(user.id, new Date().toISOString())
+          .run();
+      }
     }
     const done = await getImport(user, previewed.import_id);
     expect(done.status).toBe("completed");
+    const progress = await env.DB.prepare("SELECT board_xp FROM user_progress WHERE user_id = ?")
+      .bind(user.id)
+      .first<{ board_xp: number }>();
+    expect(progress?.board_xp).toBe(77);
     expect(done.result?.replaced).toBe(1);
     const titles = (await allTasks(user)).map((t) => t.title);
     expect(titles).not.toContain("Mine before");

@@ -12,8 +12,8 @@
  * ignored rows) deleted — three statements in one batch, so the mover owner never outlives it.
  *
  * Tasks move hidden (`deleted_at` = the import's hiddenAt) and are shown by the last batch
- * (reveal.ts), so nothing reached through them shows until then. Share cards stay staged for the last
- * batch too (they are checked against the standing the moved rows give).
+ * (reveal.ts), so nothing reached through them shows until then. Share cards and the progress row
+ * stay staged for the last batch too (MOVED_TABLES).
  */
 import { sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
@@ -26,8 +26,14 @@ import { OWNED_TABLES } from "./reveal";
 /** Rows one statement moves at most (a page: a few milliseconds of D1 work). */
 export const MOVE_PAGE = 5_000;
 
-/** The tables the paged move empties, in their export order (parents first). */
-export const MOVED_TABLES: readonly string[] = OWNED_TABLES.filter((t) => t !== "social_shares");
+/**
+ * The tables the paged move empties, in their export order (parents first). Not the share cards nor
+ * the progress row (one row): the last batch moves them, the progress row with the account's board
+ * standing as it is then (a grant landing during the move is not undone by a replace).
+ */
+export const MOVED_TABLES: readonly string[] = OWNED_TABLES.filter(
+  (t) => t !== "social_shares" && t !== "user_progress",
+);
 
 const q = (name: string) => sql.raw(`"${name}"`);
 

@@ -121,7 +121,7 @@ export function commitStatements(db: Database, input: RevealInput): BatchItem<"s
 }
 
 /**
- * The last batch, once the paged move (move.ts) left only the share cards staged: the replace's
+ * The last batch, once the paged move (move.ts) left only the share cards and the progress row staged: the replace's
  * deletion, the restored tasks shown (all at once: they stayed hidden while they moved), the totals from
  * the ledger, the share cards within the standing, and what did not move erased.
  */
@@ -158,6 +158,15 @@ export function revealStatements(db: Database, input: RevealInput): BatchItem<"s
       sql`UPDATE agents SET current_task_count = (SELECT count(*) FROM task_assignments a
           WHERE a.user_id = agents.user_id AND a.agent_id = agents.agent_id AND a.status = 'in_progress')
         WHERE user_id = ${userId}`,
+    ),
+  );
+  // The progress row moves here, with the account's board standing as it is now (not as it was at the
+  // commit point: the account may have earned XP meanwhile).
+  out.push(boardsOfAccount(db, userId, staging));
+  out.push(
+    rawStatement(
+      db,
+      sql`UPDATE OR ${sql.raw(resolution)} user_progress SET user_id = ${userId} WHERE user_id = ${staging}`,
     ),
   );
   out.push(progressFromLedger(db, userId, input.now));
