@@ -47,8 +47,8 @@ const restore = async (user: TestUser, body: string, mode: "merge" | "replace" =
   (await restoreFile(user, body, mode)).done;
 
 /**
- * A D1 whose batches fail when they move staged rows to the account (the restore's final batch): a
- * final batch that fails every time, whatever makes it fail.
+ * A D1 whose restore commit point fails (the batch that marks the job moving, before any row moves to
+ * the account: review3 H2), every time, whatever makes it fail.
  */
 function failingFinalBatch(db: D1Database): D1Database {
   const sqlOf = new WeakMap<object, string>();
@@ -71,7 +71,9 @@ function failingFinalBatch(db: D1Database): D1Database {
         };
       if (prop === "batch")
         return (list: D1PreparedStatement[]) => {
-          if (list.some((s) => /UPDATE OR (IGNORE|REPLACE) "tasks" SET user_id/.test(sqlOf.get(s) ?? "")))
+          if (
+            list.some((s) => /UPDATE tasks SET parent_task_id = NULL WHERE user_id/.test(sqlOf.get(s) ?? ""))
+          )
             return Promise.reject(new Error("D1_ERROR: the final batch fails (test)"));
           return value.call(target, list);
         };

@@ -4,7 +4,7 @@ import { clearFile, discardExpiredImports } from "../features/imports/housekeepi
 import { ImportMessageSchema } from "../features/imports/messages";
 import { failImport, ImportFailure, type RunOptions, runImport } from "../features/imports/pipeline";
 import { runErase } from "../features/imports/restore/discarding";
-import { runRestore } from "../features/imports/restore/job";
+import { giveUpFinishing, runRestore } from "../features/imports/restore/job";
 import { SourceRefusal } from "../features/imports/sources/types";
 import { sweepStaleImports } from "../features/imports/stale";
 import { publishEvents } from "../lib/events/queue";
@@ -23,8 +23,9 @@ function log(level: "info" | "error", message: string, fields: Record<string, un
  * The imports queue consumer: each message goes on with one import from its cursor (runImport), and
  * sends the next message when there is more. A chunk that fails is retried with backoff (it resumes
  * where the last batch stopped); on the last attempt the import is marked failed with a plain sentence
- * and the message goes to the dead-letter queue. The account is as it was either way (nothing shows
- * before the final batch), and committing the import again resumes it. A failure no retry can mend
+ * and the message goes to the dead-letter queue (a restore past its commit point is not: lastAttempt).
+ * The account is as it was then (nothing shows before a restore's commit point), and committing the
+ * import again resumes it. A failure no retry can mend
  * (the file is gone) fails the import at once. Marking it failed is best effort (D1 may be what fails,
  * and a delivery killed over its CPU limit runs no catch at all): a job left queued or running is
  * picked up by the stale-job sweep (features/imports/stale.ts).
@@ -66,17 +67,32 @@ export async function consumeImports(
         message.ack();
         continue;
       }
-      if (message.attempts > IMPORTS_MAX_RETRIES) {
-        await failImport(
-          db,
-          body.import_id,
-          `Writing the import kept failing (${message.attempts} attempts), so it stopped. Nothing of it shows ` +
-            "yet and your account is as it was (a restore puts back the pet and focus settings only after everything " +
-            "else is in); commit it again to resume where it stopped, or discard it.",
-        ).catch(() => undefined);
-      }
+      if (message.attempts > IMPORTS_MAX_RETRIES)
+        await lastAttempt(db, env, body.import_id, message.attempts);
       message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
     }
+  }
+}
+
+/**
+ * The last attempt of a delivery that kept failing. Before a restore's commit point (and for any other
+ * import) the job is failed: nothing of it shows and the account is as it was. Past the commit point
+ * the restore only goes forward: one restoring its pet and focus timer is completed without the object
+ * that kept failing, with a note (restore/job.ts giveUpFinishing); one still moving its rows is left
+ * running, and the stale-job sweep sends its message again until the move is done.
+ */
+async function lastAttempt(db: Database, env: Env, importId: string, attempts: number) {
+  try {
+    if (await giveUpFinishing(db, importId, env)) return;
+    await failImport(
+      db,
+      importId,
+      `Writing the import kept failing (${attempts} attempts), so it stopped. Nothing of it shows ` +
+        "yet and your account is as it was (a restore puts back the pet and focus settings only after everything " +
+        "else is in); commit it again to resume where it stopped, or discard it.",
+    );
+  } catch {
+    // Best effort: a job left running is picked up by the stale-job sweep.
   }
 }
 

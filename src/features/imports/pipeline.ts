@@ -48,6 +48,12 @@ export interface RunOptions {
   budgetMs?: number;
   /** Runs before each chunk's batch; what it throws fails the chunk as a D1 failure would. */
   beforeChunk?: (chunk: { importId: string; from: number; size: number }) => void | Promise<void>;
+  /** A restore's rows per statement of its paged move (restore/move.ts MOVE_PAGE); tests lower it. */
+  movePage?: number;
+  /** A restore's move pages per delivery at most (tests: a move spread over deliveries). */
+  maxMovePages?: number;
+  /** Runs before each page of a restore's move; what it throws fails the page as a D1 failure would. */
+  beforeMove?: (page: { importId: string; table: string }) => void | Promise<void>;
 }
 
 /** done: completed; more: the next message continues; gone: nothing to do (done already, discarded, raced). */

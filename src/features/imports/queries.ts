@@ -4,6 +4,7 @@ import { imports } from "../../db/schema";
 import type { Page } from "../../lib/pagination";
 import { pageOf, rowsToFetch } from "../../lib/pagination";
 import { nowIso } from "../../lib/time";
+import { isFinishing, isMoving } from "./restore/meta";
 import {
   type ImportDto,
   type ImportPreviewDto,
@@ -78,6 +79,15 @@ export async function listImports(
 const shownStatus = (status: ImportRow["status"]): ImportSummaryDto["status"] =>
   status === "uploading" ? "previewed" : status === "discarding" ? "failed" : status;
 
+/**
+ * A restore past its commit point: every row of the file is written (percent 99) and the job is moving
+ * them to the account, then restoring the pet and focus timer; it completes on its own (restore/job.ts).
+ */
+function phaseOf(row: ImportRow): { phase?: "moving" | "finishing" } {
+  if (row.status !== "running" || !isFinishing(row)) return {};
+  return { phase: isMoving(row) ? "moving" : "finishing" };
+}
+
 export function summaryOf(row: ImportRow): ImportSummaryDto {
   const done = row.status === "completed";
   const total = row.itemsTotal;
@@ -91,6 +101,7 @@ export function summaryOf(row: ImportRow): ImportSummaryDto {
       items_done: row.itemsDone,
       items_total: total,
       percent: done ? 100 : total === 0 ? 0 : Math.min(99, Math.floor((100 * row.itemsDone) / total)),
+      ...phaseOf(row),
     },
     result: (row.result as ImportResultDto | null) ?? null,
     error: row.error,

@@ -162,7 +162,18 @@ const ImportFields = {
   status: z.enum(IMPORT_STATUSES),
   mode: z.enum(IMPORT_MODES).nullable(),
   file_bytes: count,
-  progress: z.object({ items_done: count, items_total: count, percent: z.number().int().min(0).max(100) }),
+  progress: z.object({
+    items_done: count,
+    items_total: count,
+    percent: z.number().int().min(0).max(100).openapi({
+      description:
+        "100 only once completed; a restore stays at 99 while it moves its rows and restores its pet and focus timer",
+    }),
+    phase: z.enum(["moving", "finishing"]).optional().openapi({
+      description:
+        "A restore whose rows are all written: `moving` them to the account (the restored tasks show when it ends), then `finishing` (restoring the pet and focus timer). It completes on its own; absent otherwise",
+    }),
+  }),
   result: z.union([ImportResultSchema, z.null()]),
   error: z.string().nullable().openapi({ description: "Why it failed, in a sentence" }),
   created_at: z.string(),

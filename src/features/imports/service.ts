@@ -11,6 +11,7 @@ import { deleteImportFiles } from "./files";
 import { type ImportMessage, runMessage } from "./messages";
 import { type ImportRow, importDtoOf, importQuery } from "./queries";
 import { DISCARD_REQUEST_STATEMENTS, discardRestore, type EraseOptions } from "./restore/discarding";
+import { isFinishing } from "./restore/meta";
 import type { ImportDto } from "./schemas";
 import { isStale, resendImport } from "./stale";
 
@@ -115,6 +116,11 @@ export async function discardImport(
 ): Promise<void> {
   const row = await importQuery(db, userId, importId, Date.now()).get();
   if (!row) throw notFound("Import");
+  if (row.status === "running" && isFinishing(row))
+    throw conflict(
+      "import_running",
+      "This restore is putting its rows into your account and completes on its own; it can no longer be discarded.",
+    );
   if (row.status === "queued" || row.status === "running")
     throw conflict("import_running", "This import is being written; wait until it completes or fails.");
   if (row.status === "completed")

@@ -16,6 +16,8 @@ import { IMPORT_TTL_MS, MAX_RESENDS, STALE_AFTER_MS, STALE_SWEEP } from "./limit
 import { type ImportMessage, runMessage } from "./messages";
 import type { ImportRow } from "./queries";
 import { forgetFailedStaging, SWEEP_ERASE_STATEMENTS } from "./restore/discarding";
+import { giveUpFinishing } from "./restore/job";
+import { isFinishing, isMoving } from "./restore/meta";
 
 export const STUCK_ERROR =
   "The import stopped making progress for an hour, so it was stopped and what it had written so far " +
@@ -113,10 +115,12 @@ export async function sweepStaleImports(
     .limit(STALE_SWEEP);
   for (const row of stale) {
     try {
-      // A restore finishing (its rows revealed, its objects being restored) is re-sent, never abandoned.
-      const finishing = (row.mapping as { finishing?: string } | null)?.finishing !== undefined;
-      if (row.resends >= MAX_RESENDS && !finishing) await abandonImport(db, queue, row, now);
-      else await resendImport(db, queue, row, now);
+      // A restore past its commit point is never abandoned: one moving its rows is re-sent until the
+      // move is done; one restoring its objects is, past MAX_RESENDS, completed without them (M1).
+      const finishing = isFinishing(row);
+      if (row.resends < MAX_RESENDS || (finishing && isMoving(row))) await resendImport(db, queue, row, now);
+      else if (!finishing) await abandonImport(db, queue, row, now);
+      else if (!(await giveUpFinishing(db, row.id))) await resendImport(db, queue, row, now);
     } catch (error) {
       // The queue or D1 failed: the job is still stale, and the next run looks again.
       console.warn(

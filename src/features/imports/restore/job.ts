@@ -8,14 +8,18 @@
  * Phases: (1) the rows, written under the import's staging owner (meta.ts): invisible to everyone. A
  * file not checked whole at the preview (one too big to check in the upload's request) is checked as
  * it is written, each row before its chunk's batch (validate.ts), the check's state saved with the
- * cursor; a bad row erases what was staged and fails the job. (2) At the document's end: the pet and
- * focus timer restored in their Durable Objects, then one batch that moves every staged row to the
- * account (with, in replace mode, the account's live tasks deleted first), sets the XP totals from the
- * ledger, caps counters and badges, and marks the job completed (reveal.ts); then the leaderboards get
- * the user's standing. Until that batch nothing of the restore shows; a discard deletes the staging
- * (reveal.ts eraseRestoreStatements).
+ * cursor; a bad row erases what was staged and fails the job. (2) At the document's end, the commit
+ * point: one small batch settles what reads the staging and the account together and marks the job
+ * moving; from there on it only goes forward (never failed, abandoned or discarded). (3) The paged move
+ * (move.ts): bounded pages, spread over deliveries, the restored tasks hidden while they move. (4) The
+ * last batch (reveal.ts): in replace mode the account's earlier tasks deleted, the restored tasks shown,
+ * the XP totals from the ledger, the share cards. (5) The pet and focus timer restored in their Durable
+ * Objects, each once, then the job completed (after the last retry, completed without an object that
+ * kept failing, with a note). Until (4) none of the restored tasks shows; before (2) a discard deletes
+ * the staging (reveal.ts eraseRestoreStatements).
  */
 import { and, eq, sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
 import type { Database } from "../../../db";
 import { imports } from "../../../db/schema";
 import type { Env } from "../../../env";
@@ -31,8 +35,9 @@ import type { ImportRow } from "../queries";
 import { forgetFailedStaging } from "./discarding";
 import { idMapper } from "./ids";
 import { type LiveParts, restoreLive } from "./live";
-import { restoreMetaOf, stagingUserOf } from "./meta";
-import { revealStatements } from "./reveal";
+import { isMoving, restoreMetaOf, stagingUserOf } from "./meta";
+import { MOVE_PAGE, movePageStatements, tablesToMove } from "./move";
+import { commitStatements, type RevealInput, revealStatements } from "./reveal";
 import { restoredRow } from "./rows";
 import { type RestoreItem, restoreItems, YIELD_EVERY_ROWS } from "./stream";
 import { type CheckState, checkExport, freshCheck } from "./validate";
@@ -48,7 +53,8 @@ export const RESTORE_CHUNK_ROWS = 2_000;
 export const RESTORE_CHUNK_BYTES = 2 * 1024 * 1024;
 /**
  * D1 statements a delivery sends before it hands over to the next message (D1 allows 1,000 per
- * invocation): one more chunk (tens of statements) and the final batch (about 90) still fit under it.
+ * invocation): one more chunk (tens of statements), the commit point and the last batch (about 60
+ * each) still fit under it; the paged move stops before it would pass it (moveThenReveal).
  */
 export const RESTORE_STATEMENTS_PER_DELIVERY = 600;
 /** What a delivery never passes, its erasure of a bad file's staging included (house bar: 1,000). */
@@ -143,9 +149,9 @@ interface Timing {
 }
 
 /**
- * What the end of a restore still has to do once its rows are the account's: the objects to restore,
- * from the file's live state (kept in the import row, so the file may go), and the pet id the final
- * batch gave the pet's interactions.
+ * What the end of a restore still has to do after its commit point: the objects to restore, from the
+ * file's live state (kept in the import row, so the file may go), and the pet id the commit point gave
+ * the pet's interactions.
  */
 interface Finishing {
   live: LiveSection;
@@ -159,9 +165,9 @@ const finishingOf = (row: ImportRow): Finishing | null => {
 };
 
 /**
- * Which objects to restore, decided before the final batch: merge keeps the account's own pet and focus
+ * Which objects to restore, decided at the commit point: merge keeps the account's own pet and focus
  * settings (review2 M1); and the id the pet's object will keep (the account's pet's, else the file's
- * mapped), which the pet's interactions take in the final batch.
+ * mapped), which the pet's interactions take at the commit point.
  */
 async function plannedLive(
   db: Database,
@@ -186,13 +192,39 @@ async function plannedLive(
   return { finishing: { live, parts: { pet, focus: !keepFocus }, petId }, notes };
 }
 
-async function finish(
+/** The import row's `mapping` keys of the end of a restore. */
+interface EndMarks {
+  finishing?: string;
+  /** "1" from the commit point until the last batch of the paged move. */
+  moving?: string;
+  /** "1" once that object's restore is settled (done, or refused with a note): never asked again. */
+  pet_done?: string;
+  focus_done?: string;
+}
+
+const marksOf = (row: Pick<ImportRow, "mapping">) => (row.mapping ?? {}) as EndMarks;
+
+/** Options of the end of a restore, and what the delivery spent already (review2 M5's budget). */
+interface Spent {
+  started: number;
+  statements: number;
+}
+
+/**
+ * The commit point (review3 H2): one small batch runs what reads the staging and the account together
+ * (reveal.ts commitStatements), counts the result, and marks the job `$.finishing` and `$.moving`. From
+ * it on the job only goes forward: it is never failed, abandoned or discarded (failImport, the stale
+ * sweep and the discard skip a finishing job); the rows then move a page at a time (moveThenReveal).
+ */
+async function commitPoint(
   env: Env,
   db: Database,
   row: ImportRow,
   live: LiveSection,
   mapper: ReturnType<typeof idMapper>,
   tasksInFile: number,
+  options: RunOptions,
+  spent: Spent,
 ): Promise<RunOutcome> {
   const staging = stagingUserOf(row.userId, row.id);
   const { finishing, notes } = await plannedLive(db, row, live, mapper);
@@ -217,44 +249,172 @@ async function finish(
     'steps', (SELECT count(*) FROM micro_steps WHERE user_id = ${staging} AND task_id IN ${staged}),
     'notes', json(${JSON.stringify(notes)}))`;
   const batch = new D1Batch();
-  batch.add(abortIf(db, sql`NOT EXISTS (SELECT 1 FROM imports WHERE id = ${row.id} AND status = 'running')`));
-  // The result is counted from the staging before anything moves. The job stays `running` until the
-  // objects are restored too (finishLive): its rows are the account's from this batch on, and nothing
-  // (a discard, the stale sweep, a failure) takes them back.
+  batch.add(
+    abortIf(
+      db,
+      sql`NOT EXISTS (SELECT 1 FROM imports WHERE id = ${row.id} AND status = 'running'
+        AND json_extract(coalesce(mapping, '{}'), '$.finishing') IS NULL)`,
+    ),
+  );
+  // The result is counted from the staging before anything moves.
   batch.add(
     db
       .update(imports)
       .set({
         itemsDone: row.itemsTotal,
         result: sql`${result}`,
-        mapping: sql`json_set(${imports.mapping}, '$.finishing', ${JSON.stringify(finishing)})`,
+        mapping: sql`json_set(${imports.mapping}, '$.finishing', ${JSON.stringify(finishing)}, '$.moving', '1')`,
         updatedAt: at,
       })
       .where(and(eq(imports.id, row.id), eq(imports.status, "running"))),
   );
-  batch.addAll(
-    revealStatements(db, {
-      userId: row.userId,
-      importId: row.id,
-      hiddenAt,
-      mode: row.mode ?? "merge",
-      petId: finishing.petId,
-      now,
-    }),
-  );
+  batch.addAll(commitStatements(db, revealInput(row, finishing, now)));
   try {
     await batch.run(db);
   } catch (error) {
     if (isGuardAbort(error)) return { kind: "gone" };
     throw error;
   }
+  spent.statements += batch.size;
+  row.mapping = { ...marksOf(row), finishing: JSON.stringify(finishing), moving: "1" };
+  return moveThenReveal(env, db, row, finishing, mapper, options, spent);
+}
+
+const revealInput = (row: ImportRow, finishing: Finishing, now: number): RevealInput => ({
+  userId: row.userId,
+  importId: row.id,
+  hiddenAt: hiddenAtOf(row),
+  mode: row.mode ?? "merge",
+  petId: finishing.petId,
+  now,
+});
+
+/**
+ * The paged move (move.ts), page batches until nothing is staged but the share cards, within the
+ * delivery's budget (statements and time; each delivery moves at least one page, so it always goes
+ * forward), then the last batch (reveal.ts revealStatements: the restored tasks shown at once, the
+ * totals, the share cards) and the objects (finishLive).
+ */
+async function moveThenReveal(
+  env: Env,
+  db: Database,
+  row: ImportRow,
+  finishing: Finishing,
+  mapper: ReturnType<typeof idMapper>,
+  options: RunOptions,
+  spent: Spent,
+): Promise<RunOutcome> {
+  const page = options.movePage ?? MOVE_PAGE;
+  const budget = options.budgetMs ?? RESTORE_BUDGET_MS;
+  const last = (now: number) => {
+    const batch = new D1Batch();
+    batch.add(
+      abortIf(
+        db,
+        sql`NOT EXISTS (SELECT 1 FROM imports WHERE id = ${row.id} AND status = 'running'
+          AND json_extract(mapping, '$.moving') = '1')`,
+      ),
+    );
+    batch.addAll(revealStatements(db, revealInput(row, finishing, now)));
+    batch.add(
+      db
+        .update(imports)
+        .set({ mapping: sql`json_remove(${imports.mapping}, '$.moving')`, updatedAt: nowIso(now) })
+        .where(eq(imports.id, row.id)),
+    );
+    return batch;
+  };
+  const reserve = last(Date.now()).size;
+  const tables = await tablesToMove(db, row.userId, row.id);
+  spent.statements += 1;
+  let pages = 0;
+  for (const table of tables) {
+    for (;;) {
+      const statements = movePageStatements(db, {
+        userId: row.userId,
+        importId: row.id,
+        mode: row.mode ?? "merge",
+        table,
+        page,
+      });
+      const overBudget =
+        spent.statements + statements.length + reserve > RESTORE_STATEMENTS_PER_DELIVERY ||
+        (pages > 0 && Date.now() - spent.started > budget) ||
+        pages >= (options.maxMovePages ?? Number.POSITIVE_INFINITY);
+      if (overBudget) {
+        log(row.id, "moved", pages, spent.started);
+        return { kind: "more" };
+      }
+      await options.beforeMove?.({ importId: row.id, table });
+      let results: unknown[];
+      try {
+        results = await db.batch(statements as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]);
+      } catch (error) {
+        if (isGuardAbort(error)) return { kind: "gone" };
+        throw error;
+      }
+      spent.statements += statements.length;
+      pages += 1;
+      const selected = (results[1] as D1Result | undefined)?.meta?.changes ?? 0;
+      if (selected < page) break;
+    }
+  }
+  log(row.id, "moved", pages, spent.started);
+  const batch = last(Date.now());
+  try {
+    await batch.run(db);
+  } catch (error) {
+    if (isGuardAbort(error)) return { kind: "gone" };
+    throw error;
+  }
+  const { moving: _moved, ...marks } = marksOf(row);
+  row.mapping = marks;
   return finishLive(env, db, row, finishing, mapper);
 }
 
+const STILL_FINISHING = sql`status = 'running' AND json_extract(coalesce(mapping, '{}'), '$.finishing') IS NOT NULL
+  AND json_extract(mapping, '$.moving') IS NULL`;
+
+/** The import row's result with `notes` added to its notes. */
+const withNotes = (notes: readonly string[]) =>
+  sql`json_set(${imports.result}, '$.notes', json((SELECT json_group_array(value) FROM (
+    SELECT value FROM json_each(json_extract(${imports.result}, '$.notes'))
+    UNION ALL SELECT value FROM json_each(${JSON.stringify(notes)})))))`;
+
+/** Interactions moved for a pet its object never created (it refused, or kept failing): dropped (M2). */
+const orphanInteractions = (db: Database, userId: string, petId: string | null) =>
+  petId === null
+    ? []
+    : [
+        rawStatement(
+          db,
+          sql`DELETE FROM pet_interactions WHERE user_id = ${userId} AND pet_id = ${petId}
+            AND NOT EXISTS (SELECT 1 FROM user_pets WHERE id = ${petId})`,
+        ),
+      ];
+
+/** The completion of a finishing job, with its last notes (the job is ended either way). */
+const completion = (db: Database, importId: string, notes: readonly string[]) => {
+  const at = nowIso();
+  return db
+    .update(imports)
+    .set({
+      status: "completed",
+      result: withNotes(notes),
+      mapping: sql`json_remove(${imports.mapping}, '$.finishing', '$.pet_done', '$.focus_done')`,
+      completedAt: at,
+      updatedAt: at,
+      expiresAt: at,
+    })
+    .where(and(eq(imports.id, importId), sql`${STILL_FINISHING}`));
+};
+
 /**
- * The finishing step: the pet and the focus timer restored in their objects (each idempotent, so a
- * retried delivery does it again), then the job completed with the objects' notes. Until then the job
- * is `running` and its delivery is retried (or re-sent by the stale sweep) until both are done.
+ * The finishing step: the pet and the focus timer restored in their objects, each once (review3 M1:
+ * `$.pet_done` / `$.focus_done` recorded as each one settles, with its note, so a retry asks only the
+ * one that failed and never applies a snapshot again over settings changed since), then the job
+ * completed with the notes. An object that fails (not a 409 or 422) makes the delivery retried; after the
+ * last retry the job is completed without it (giveUpFinishing), so a finishing job always ends.
  */
 async function finishLive(
   env: Env,
@@ -263,51 +423,124 @@ async function finishLive(
   finishing: Finishing,
   mapper: ReturnType<typeof idMapper>,
 ): Promise<RunOutcome> {
-  const { notes, petId } = await restoreLive(env, db, row.userId, finishing.live, mapper, finishing.parts);
-  const at = nowIso();
+  const marks = marksOf(row);
+  const parts: LiveParts = {
+    pet: finishing.parts.pet && marks.pet_done !== "1",
+    focus: finishing.parts.focus && marks.focus_done !== "1",
+  };
+  const outcome = await restoreLive(env, db, row.userId, finishing.live, mapper, parts);
   const batch = new D1Batch();
-  batch.add(abortIf(db, sql`NOT EXISTS (SELECT 1 FROM imports WHERE id = ${row.id} AND status = 'running')`));
+  batch.add(abortIf(db, sql`NOT EXISTS (SELECT 1 FROM imports WHERE id = ${row.id} AND ${STILL_FINISHING})`));
+  const notes: string[] = [];
+  const settled: string[] = [];
+  const failures: string[] = [];
+  for (const [key, part] of [
+    ["pet_done", outcome.pet],
+    ["focus_done", outcome.focus],
+  ] as const) {
+    if (part === null) continue;
+    if (part.kind === "failed") failures.push(`${key === "pet_done" ? "pet" : "focus timer"}: ${part.error}`);
+    else settled.push(key);
+    if (part.kind === "noted") notes.push(part.note);
+  }
   // The object kept another id than planned (its pet was not yet in D1): the interactions follow it.
-  if (petId !== null && finishing.petId !== null && petId !== finishing.petId)
+  if (outcome.petId !== null && finishing.petId !== null && outcome.petId !== finishing.petId)
     batch.add(
       rawStatement(
         db,
-        sql`UPDATE pet_interactions SET pet_id = ${petId} WHERE user_id = ${row.userId} AND pet_id = ${finishing.petId}`,
+        sql`UPDATE pet_interactions SET pet_id = ${outcome.petId} WHERE user_id = ${row.userId} AND pet_id = ${finishing.petId}`,
       ),
     );
-  batch.add(
-    db
-      .update(imports)
-      .set({
-        status: "completed",
-        result: sql`json_set(${imports.result}, '$.notes', json((SELECT json_group_array(value) FROM (
-          SELECT value FROM json_each(json_extract(${imports.result}, '$.notes'))
-          UNION ALL SELECT value FROM json_each(${JSON.stringify(notes)})))))`,
-        mapping: sql`json_remove(${imports.mapping}, '$.finishing')`,
-        completedAt: at,
-        updatedAt: at,
-        expiresAt: at,
-      })
-      .where(and(eq(imports.id, row.id), eq(imports.status, "running"))),
-  );
+  if (outcome.pet?.kind === "noted") batch.addAll(orphanInteractions(db, row.userId, finishing.petId));
+  if (failures.length > 0) {
+    // What settled is recorded, then the delivery is retried for the rest.
+    if (settled.length > 0) {
+      batch.add(
+        db
+          .update(imports)
+          .set({
+            result: withNotes(notes),
+            mapping: sql`json_set(${imports.mapping}, ${sql.join(
+              settled.map((key) => sql`${`$.${key}`}, '1'`),
+              sql`, `,
+            )})`,
+            updatedAt: nowIso(),
+          })
+          .where(eq(imports.id, row.id)),
+      );
+      try {
+        await batch.run(db);
+      } catch (error) {
+        if (isGuardAbort(error)) return { kind: "gone" };
+        throw error;
+      }
+    }
+    throw new Error(`restore finishing: ${failures.join("; ")}`);
+  }
+  batch.add(completion(db, row.id, notes));
   try {
     await batch.run(db);
   } catch (error) {
     if (isGuardAbort(error)) return { kind: "gone" };
     throw error;
   }
-  // The boards take the user's standing (opted-in users only; restored XP does not score there).
-  await pushScores(env, db, [row.userId]).catch((error) =>
+  await scoresOf(env, db, row.userId);
+  return { kind: "done", events: [] };
+}
+
+/** The boards take the user's standing (opted-in users only; restored XP does not score there). */
+async function scoresOf(env: Env, db: Database, userId: string) {
+  await pushScores(env, db, [userId]).catch((error) =>
     console.error(
       JSON.stringify({ level: "error", message: "restore: leaderboards not updated", error: String(error) }),
     ),
   );
-  return { kind: "done", events: [] };
+}
+
+export const GAVE_UP_PET =
+  "The pet was not restored: the pet service kept failing, so the restore completed without it. The pet is as it was before the restore.";
+export const GAVE_UP_FOCUS =
+  "The focus timer was not restored: the focus service kept failing, so the restore completed without it. The timer and its settings are as they were before the restore.";
+
+/**
+ * The end of a finishing job whose objects kept failing (the consumer's last retry, or the stale sweep
+ * past MAX_RESENDS): completed, with a note for each object not restored, and the pet's interactions
+ * dropped if its pet never came (M2). Its rows are the account's already; a job still moving is left
+ * to go on (answers false). `env` given: the boards take the standing, as on completion.
+ */
+export async function giveUpFinishing(db: Database, importId: string, env?: Env): Promise<boolean> {
+  const row = await db.select().from(imports).where(eq(imports.id, importId)).get();
+  const finishing = row ? finishingOf(row) : null;
+  if (!row || !finishing || row.status !== "running" || marksOf(row).moving === "1") return false;
+  const marks = marksOf(row);
+  const pet = finishing.parts.pet && marks.pet_done !== "1";
+  const focus = finishing.parts.focus && marks.focus_done !== "1";
+  const notes = [...(pet ? [GAVE_UP_PET] : []), ...(focus ? [GAVE_UP_FOCUS] : [])];
+  const batch = new D1Batch();
+  batch.add(abortIf(db, sql`NOT EXISTS (SELECT 1 FROM imports WHERE id = ${row.id} AND ${STILL_FINISHING})`));
+  if (pet) batch.addAll(orphanInteractions(db, row.userId, finishing.petId));
+  batch.add(completion(db, row.id, notes));
+  try {
+    await batch.run(db);
+  } catch (error) {
+    if (isGuardAbort(error)) return false;
+    throw error;
+  }
+  console.warn(
+    JSON.stringify({
+      level: "warn",
+      message: "restore finished without its objects",
+      import_id: row.id,
+      notes,
+    }),
+  );
+  if (env) await scoresOf(env, db, row.userId);
+  return true;
 }
 
 function log(
   importId: string,
-  phase: "checked" | "rows" | "finished",
+  phase: "checked" | "rows" | "finished" | "moved",
   rows: number,
   started: number,
   timing?: Timing,
@@ -407,7 +640,12 @@ export async function runRestore(
   }
   const meta = restoreMetaOf(row);
   const finishing = finishingOf(row);
-  if (finishing) return finishLive(env, db, row, finishing, idMapper(row.userId, meta.identity === "1"));
+  if (finishing) {
+    const mapper = idMapper(row.userId, meta.identity === "1");
+    if (isMoving(row))
+      return moveThenReveal(env, db, row, finishing, mapper, options, { started, statements: 2 });
+    return finishLive(env, db, row, finishing, mapper);
+  }
   const key = restoreFileKey(row);
   if (!key) throw gone();
   const budget = options.budgetMs ?? RESTORE_BUDGET_MS;
@@ -459,7 +697,10 @@ export async function runRestore(
         if (!live) throw new ImportFailure("The export file has no live state.");
         log(row.id, "rows", from - row.itemsDone, started, timing);
         const finishing = Date.now();
-        const outcome = await finish(env, db, row, live, mapper, tasksInFile);
+        const outcome = await commitPoint(env, db, row, live, mapper, tasksInFile, options, {
+          started,
+          statements,
+        });
         log(row.id, "finished", 0, finishing);
         return outcome;
       }

@@ -8,6 +8,7 @@ import { sql } from "drizzle-orm";
 import type { Database } from "../../../db";
 import type { Env } from "../../../env";
 import type { LiveSection } from "../../export/format";
+import type { LiveResult } from "../../export/live";
 import type { IdMapper } from "./ids";
 
 /** Every id the snapshots name, old → restored. */
@@ -47,12 +48,26 @@ export interface LiveParts {
   focus: boolean;
 }
 
+/** How one object's restore went: done, refused for good (a note), or failed for now (retried). */
+export type PartOutcome =
+  | { kind: "done" }
+  | { kind: "noted"; note: string }
+  | { kind: "failed"; error: string };
+
+export interface LiveOutcome {
+  pet: PartOutcome | null;
+  focus: PartOutcome | null;
+  /** The pet id the pet's object kept, when it restored one. */
+  petId: string | null;
+}
+
 /**
- * Restores the objects chosen in `parts`, after the final batch moved the rows in (review2 H2: a
- * restore that fails or is discarded never changed them). Each object's restore is idempotent, so a
- * delivery retried after one of them succeeded does it again harmlessly. A focus session running on
- * the account, or a snapshot an object refuses, is noted, never a failure: the rows are the account's
- * already. A transient failure throws (the delivery is retried).
+ * Restores the objects chosen in `parts` (those not restored by an earlier delivery: job.ts records each
+ * one done, so a retry never applies a snapshot again over what the person changed since), after the
+ * rows moved in (review2 H2: a restore that fails or is discarded never changed them). A focus session
+ * running on the account (409), or a snapshot an object refuses (422), is a note, never a failure: the
+ * rows are the account's already. Any other answer, or an exception, is a failure for now (the delivery
+ * is retried; job.ts gives up after the last retry, with a note).
  */
 export async function restoreLive(
   env: Pick<Env, "FOCUS_TIMER" | "PET_STATE">,
@@ -61,35 +76,50 @@ export async function restoreLive(
   live: LiveSection,
   mapper: IdMapper,
   parts: LiveParts,
-): Promise<{ notes: string[]; petId: string | null }> {
+): Promise<LiveOutcome> {
   const ids = await liveIds(live, mapper);
   const ownedIds = await ownedOf(db, [userId], Object.values(ids));
-  const notes: string[] = [];
+  const settle = async <T>(
+    what: string,
+    run: () => Promise<LiveResult<T>>,
+  ): Promise<{ outcome: PartOutcome; value: T | null }> => {
+    try {
+      const result = await run();
+      if (result.ok) return { outcome: { kind: "done" }, value: result.value };
+      if (result.error.status === 422 || result.error.status === 409)
+        return {
+          outcome: { kind: "noted", note: `The ${what} was not restored: ${result.error.detail}` },
+          value: null,
+        };
+      return {
+        outcome: { kind: "failed", error: `${result.error.code}: ${result.error.detail}` },
+        value: null,
+      };
+    } catch (error) {
+      return { outcome: { kind: "failed", error: String(error) }, value: null };
+    }
+  };
   const [focus, pet] = await Promise.all([
     parts.focus
-      ? env.FOCUS_TIMER.get(env.FOCUS_TIMER.idFromName(userId)).restoreSnapshot(userId, live.focus, {
-          ids,
-          ownedIds,
-        })
+      ? settle("focus timer", () =>
+          env.FOCUS_TIMER.get(env.FOCUS_TIMER.idFromName(userId)).restoreSnapshot(userId, live.focus, {
+            ids,
+            ownedIds,
+          }),
+        )
       : null,
     parts.pet
-      ? env.PET_STATE.get(env.PET_STATE.idFromName(userId)).restoreSnapshot(userId, live.pet, {
-          ids,
-          ownedIds,
-        })
+      ? settle("pet", () =>
+          env.PET_STATE.get(env.PET_STATE.idFromName(userId)).restoreSnapshot(userId, live.pet, {
+            ids,
+            ownedIds,
+          }),
+        )
       : null,
   ]);
-  for (const [what, result] of [
-    ["focus timer", focus],
-    ["pet", pet],
-  ] as const) {
-    if (result === null || result.ok) continue;
-    if (result.error.status === 422 || result.error.status === 409) {
-      notes.push(`The ${what} was not restored: ${result.error.detail}`);
-      continue;
-    }
-    throw new Error(`${what} restore: ${result.error.code}: ${result.error.detail}`);
-  }
-  const petId = pet?.ok && pet.value ? pet.value.pet_id : null;
-  return { notes, petId };
+  return {
+    focus: focus?.outcome ?? null,
+    pet: pet?.outcome ?? null,
+    petId: pet?.value?.pet_id ?? null,
+  };
 }

@@ -31,3 +31,11 @@ export const stagingUserOf = (userId: string, importId: string) => `restore:${us
 
 /** The `user_id` range [from, to) holding every staging owner of the account's restores. */
 export const stagingRange = (userId: string) => ({ from: `restore:${userId}:`, to: `restore:${userId};` });
+
+/** Whether a restore is past its commit point (job.ts: it only goes forward, never failed nor abandoned). */
+export const isFinishing = (row: Pick<ImportRow, "mapping">) =>
+  (row.mapping as { finishing?: string } | null)?.finishing !== undefined;
+
+/** Whether it is still moving its rows to the account (move.ts) rather than restoring its objects. */
+export const isMoving = (row: Pick<ImportRow, "mapping">) =>
+  (row.mapping as { moving?: string } | null)?.moving === "1";

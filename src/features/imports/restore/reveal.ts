@@ -1,7 +1,9 @@
 /**
  * The end of a restore, and its undoing. Rows are staged under the import's own owner (meta.ts), so:
- * - the final batch (revealStatements) moves them to the account in one go — the account shows all of
- *   the restore or none of it;
+ * - a commit point (commitStatements) settles what reads the staging and the account together, the
+ *   rows then move to the account a page at a time (move.ts), the restored tasks hidden while they
+ *   move, and a last small batch (revealStatements) shows the tasks all at once — the account shows
+ *   none of the restored tasks, or all of them (side rows such as ledger rows appear as they move);
  * - a discard, or the stale-job sweep giving up (eraseRestoreStatements), deletes the staged rows and
  *   shows again the account's tasks a replace had hidden: the account is exactly as before.
  *
@@ -12,7 +14,7 @@
  * settings and counters they changed since are theirs). Either way the XP ledger keeps one row per
  * source key, so no work is paid twice.
  *
- * XP: the totals (total_xp, level, week_xp) are summed from the ledger inside the same batch (a grant
+ * XP: the totals (total_xp, level, week_xp) are summed from the ledger inside the last batch (a grant
  * landing meanwhile is counted). Restored XP never scores on the boards: board_* and the board opt-in
  * and name stay the account's own (zero and off for an account that had none) — the file's history is
  * the person's, but the boards rank what was earned here, under the daily cap.
@@ -43,7 +45,7 @@ export interface RevealInput {
   importId: string;
   hiddenAt: string;
   mode: "merge" | "replace";
-  /** The pet id the pet's object kept (restoreSnapshot's answer), when a pet was restored. */
+  /** The pet id the pet's object is planned to keep, when a pet is restored. */
   petId: string | null;
   now: number;
 }
@@ -83,12 +85,14 @@ function boardsOfAccount(db: Database, userId: string, staging: string): BatchIt
   );
 }
 
-/** The statements of the final batch, after the guard and before the import row's completion. */
-export function revealStatements(db: Database, input: RevealInput): BatchItem<"sqlite">[] {
-  const { userId, hiddenAt } = input;
+/**
+ * The commit point's statements (after its guard, beside the import row's `$.moving` mark): everything
+ * that reads the staging and the account together and does not depend on the move, so the paged move
+ * (move.ts) that follows is plain, cannot fail on the data, and only goes forward.
+ */
+export function commitStatements(db: Database, input: RevealInput): BatchItem<"sqlite">[] {
+  const { userId } = input;
   const staging = stagingUserOf(userId, input.importId);
-  const at = new Date(input.now).toISOString();
-  const resolution = input.mode === "replace" ? "REPLACE" : "IGNORE";
   const out: BatchItem<"sqlite">[] = [];
   // A subtask whose parent is neither restored nor the account's own becomes a top-level task.
   out.push(
@@ -98,22 +102,40 @@ export function revealStatements(db: Database, input: RevealInput): BatchItem<"s
         AND parent_task_id NOT IN (SELECT id FROM tasks WHERE user_id IN (${staging}, ${userId}))`,
     ),
   );
-  // The pet is its object's (restored before this batch, which wrote its row): interactions follow
-  // the id it kept, and the file's pet row is not moved.
+  // The pet is its object's (restored after the move, it writes its row itself): interactions take the
+  // id it is planned to keep (job.ts finishLive drops them if the object refuses), and the file's pet
+  // row is not moved. Nor is the focus settings row (review3 M2): the focus object writes D1 when it
+  // restores, so D1 and the object never disagree when it refuses (a session running: 409).
   if (input.petId !== null)
     out.push(
       rawStatement(db, sql`UPDATE pet_interactions SET pet_id = ${input.petId} WHERE user_id = ${staging}`),
     );
   else out.push(rawStatement(db, sql`DELETE FROM pet_interactions WHERE user_id = ${staging}`));
   out.push(rawStatement(db, sql`DELETE FROM user_pets WHERE user_id = ${staging}`));
+  out.push(rawStatement(db, sql`DELETE FROM focus_settings WHERE user_id = ${staging}`));
   out.push(boardsOfAccount(db, userId, staging));
   out.push(ledgerWithoutWork(db, userId, staging));
   // The file's counters, streak and badges within their evidence, before they move (standing.ts).
   out.push(...standingStatements(db, userId, staging));
+  return out;
+}
+
+/**
+ * The last batch, once the paged move (move.ts) left only the share cards and the progress row staged: the replace's
+ * deletion, the restored tasks shown (all at once: they stayed hidden while they moved), the totals from
+ * the ledger, the share cards within the standing, and what did not move erased.
+ */
+export function revealStatements(db: Database, input: RevealInput): BatchItem<"sqlite">[] {
+  const { userId, hiddenAt } = input;
+  const staging = stagingUserOf(userId, input.importId);
+  const at = new Date(input.now).toISOString();
+  const resolution = input.mode === "replace" ? "REPLACE" : "IGNORE";
+  const out: BatchItem<"sqlite">[] = [];
   const recorded = sql`(SELECT task_id FROM import_items WHERE import_id = ${input.importId})`;
   if (input.mode === "replace") {
     // The account's tasks the file holds too (write.ts) are kept from the replace's deletion: hidden
-    // here, shown again below with the restored ones.
+    // here, shown again below with the restored ones. The restored tasks are still hidden (moved with
+    // `deleted_at` = hiddenAt), so the deletion reaches the account's earlier tasks only.
     out.push(
       rawStatement(
         db,
@@ -121,16 +143,6 @@ export function revealStatements(db: Database, input: RevealInput): BatchItem<"s
       ),
     );
     out.push(...replaceStatements(db, userId, input.now));
-  }
-  for (const table of OWNED_TABLES) {
-    // Share cards move last, once the standing they claim is known (sharesBeyondStanding).
-    if (table === "social_shares") continue;
-    out.push(
-      rawStatement(
-        db,
-        sql`UPDATE OR ${sql.raw(resolution)} ${q(table)} SET user_id = ${userId} WHERE user_id = ${staging}`,
-      ),
-    );
   }
   out.push(
     rawStatement(
@@ -148,7 +160,17 @@ export function revealStatements(db: Database, input: RevealInput): BatchItem<"s
         WHERE user_id = ${userId}`,
     ),
   );
+  // The progress row moves here, with the account's board standing as it is now (not as it was at the
+  // commit point: the account may have earned XP meanwhile).
+  out.push(boardsOfAccount(db, userId, staging));
+  out.push(
+    rawStatement(
+      db,
+      sql`UPDATE OR ${sql.raw(resolution)} user_progress SET user_id = ${userId} WHERE user_id = ${staging}`,
+    ),
+  );
   out.push(progressFromLedger(db, userId, input.now));
+  // Share cards move last, once the standing they claim is known.
   out.push(...sharesBeyondStanding(db, input.importId, userId, staging));
   out.push(
     rawStatement(
@@ -156,7 +178,7 @@ export function revealStatements(db: Database, input: RevealInput): BatchItem<"s
       sql`UPDATE OR ${sql.raw(resolution)} social_shares SET user_id = ${userId} WHERE user_id = ${staging}`,
     ),
   );
-  // What did not move (the account's row won) is dropped with the rest of the staging.
+  // What did not move (a share card the account's row won over) is dropped with the rest of the staging.
   out.push(...eraseStaging(db, staging));
   out.push(rawStatement(db, sql`DELETE FROM import_items WHERE import_id = ${input.importId}`));
   return out;
