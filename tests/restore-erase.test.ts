@@ -20,7 +20,6 @@ import {
 } from "../src/features/imports/restore/discarding";
 import { discardImport } from "../src/features/imports/service";
 import worker from "../src/index";
-import { IMPORTS_MAX_RETRIES } from "../src/jobs/imports-consumer";
 import { BASE, call, createUser, problemOf, type TestUser } from "./helpers/api";
 import { countingD1 } from "./helpers/counting-d1";
 import { download, exportAccount } from "./helpers/export";
@@ -34,59 +33,18 @@ import {
   runImportQueue,
   sweepImports,
 } from "./helpers/imports";
-import { accountRows, craftExport, previewRestore, settleAll, stagedRows, tableOf } from "./helpers/restore";
+import {
+  accountRows,
+  craftExport,
+  failAtTheEnd,
+  previewRestore,
+  settleAll,
+  stagedRows,
+  tableOf,
+} from "./helpers/restore";
 import { createTask } from "./helpers/tasks";
 
 const STEPS = 3_000;
-
-/** A D1 whose batches fail when they move staged rows to the account: a final batch that always fails. */
-function failingFinalBatch(db: D1Database): D1Database {
-  const sqlOf = new WeakMap<object, string>();
-  return new Proxy(db, {
-    get(target, prop) {
-      const value: unknown = Reflect.get(target, prop);
-      if (typeof value !== "function") return value;
-      if (prop === "prepare")
-        return (query: string) => {
-          const stmt = value.call(target, query) as D1PreparedStatement;
-          sqlOf.set(stmt, query);
-          const bind = stmt.bind.bind(stmt);
-          return Object.assign(stmt, {
-            bind: (...args: unknown[]) => {
-              const bound = bind(...args);
-              sqlOf.set(bound, query);
-              return bound;
-            },
-          });
-        };
-      if (prop === "batch")
-        return (list: D1PreparedStatement[]) => {
-          if (list.some((s) => /UPDATE OR (IGNORE|REPLACE) "tasks" SET user_id/.test(sqlOf.get(s) ?? "")))
-            return Promise.reject(new Error("D1_ERROR: the final batch fails (test)"));
-          return value.call(target, list);
-        };
-      return value.bind(target);
-    },
-  });
-}
-
-/** Commits and runs the restore with a final batch that always fails, until the job has failed. */
-async function failAtTheEnd(user: TestUser, body: string, mode: "merge" | "replace") {
-  const previewed = await previewRestore(user, body);
-  const { sent } = await commit(user, previewed.import_id, mode);
-  const DB = failingFinalBatch(env.DB);
-  let next: ImportMessage[] = sent;
-  for (let i = 0; i < 100 && next.length > 0; i++) {
-    const run = await runImportQueue(next, 1, {}, { DB });
-    if (run.result.retryMessages.length > 0) {
-      await runImportQueue(next, IMPORTS_MAX_RETRIES + 1, {}, { DB });
-      break;
-    }
-    next = run.sent as ImportMessage[];
-  }
-  expect((await getImport(user, previewed.import_id)).status).toBe("failed");
-  return previewed.import_id;
-}
 
 /** Delivers erase messages, one delivery each, each counted; answers the statements of each delivery. */
 async function drainErasure(messages: ImportMessage[], erasePage: number): Promise<number[]> {

@@ -10,7 +10,6 @@ import { hasRowShape } from "../src/features/imports/restore/checks";
 import { ledgerCap, ledgerRefusal } from "../src/features/imports/restore/ledger";
 import { waitingWork } from "../src/features/notifications/sweeps";
 import { sweepSilentAgents } from "../src/jobs/agent-sweeper";
-import { IMPORTS_MAX_RETRIES } from "../src/jobs/imports-consumer";
 import { call, callJson, createUser, problemOf, type TestUser } from "./helpers/api";
 import { countingD1 } from "./helpers/counting-d1";
 import { download, exportAccount } from "./helpers/export";
@@ -29,6 +28,7 @@ import {
   accountRows,
   craftExport,
   type ExportDocument,
+  failAtTheEnd,
   firstRow,
   previewRestore,
   restoreFile,
@@ -45,60 +45,6 @@ const DAY = 86_400_000;
 
 const restore = async (user: TestUser, body: string, mode: "merge" | "replace" = "merge") =>
   (await restoreFile(user, body, mode)).done;
-
-/**
- * A D1 whose restore commit point fails (the batch that marks the job moving, before any row moves to
- * the account: review3 H2), every time, whatever makes it fail.
- */
-function failingFinalBatch(db: D1Database): D1Database {
-  const sqlOf = new WeakMap<object, string>();
-  return new Proxy(db, {
-    get(target, prop) {
-      const value: unknown = Reflect.get(target, prop);
-      if (typeof value !== "function") return value;
-      if (prop === "prepare")
-        return (query: string) => {
-          const stmt = value.call(target, query) as D1PreparedStatement;
-          sqlOf.set(stmt, query);
-          const bind = stmt.bind.bind(stmt);
-          return Object.assign(stmt, {
-            bind: (...args: unknown[]) => {
-              const bound = bind(...args);
-              sqlOf.set(bound, query);
-              return bound;
-            },
-          });
-        };
-      if (prop === "batch")
-        return (list: D1PreparedStatement[]) => {
-          if (
-            list.some((s) => /UPDATE tasks SET parent_task_id = NULL WHERE user_id/.test(sqlOf.get(s) ?? ""))
-          )
-            return Promise.reject(new Error("D1_ERROR: the final batch fails (test)"));
-          return value.call(target, list);
-        };
-      return value.bind(target);
-    },
-  });
-}
-
-/** Commits and runs the restore with a final batch that always fails, until the job has failed. */
-async function failAtTheEnd(user: TestUser, body: string, mode: "merge" | "replace" = "merge") {
-  const previewed = await previewRestore(user, body);
-  const { sent } = await commit(user, previewed.import_id, mode);
-  const DB = failingFinalBatch(env.DB);
-  let next: ImportMessage[] = sent;
-  for (let i = 0; i < 100 && next.length > 0; i++) {
-    const run = await runImportQueue(next, 1, {}, { DB });
-    if (run.result.retryMessages.length > 0) {
-      await runImportQueue(next, IMPORTS_MAX_RETRIES + 1, {}, { DB });
-      break;
-    }
-    next = run.sent as ImportMessage[];
-  }
-  expect((await getImport(user, previewed.import_id)).status).toBe("failed");
-  return previewed.import_id;
-}
 
 /** A notification row of the file's account, as the export writes one. */
 const notificationRow = (doc: ExportDocument, key: string, status: string, at: string) => ({

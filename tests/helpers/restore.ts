@@ -1,9 +1,19 @@
 import { env } from "cloudflare:workers";
 import type { TaskDto } from "../../src/features/tasks/schemas";
+import { IMPORTS_MAX_RETRIES } from "../../src/jobs/imports-consumer";
 import { callJson, type TestUser } from "./api";
 import { registerAgent } from "./delegation";
 import { ledgerOf, profileOf } from "./gamification";
-import { allTasks, commit, drainImports, getImport, type Import, upload } from "./imports";
+import {
+  allTasks,
+  commit,
+  drainImports,
+  getImport,
+  type Import,
+  type ImportMessage,
+  runImportQueue,
+  upload,
+} from "./imports";
 import { settle } from "./outbox";
 import { adoptPet, careFor, giveTreats, petOf } from "./pets";
 import { completeStep, completeTask, createTask } from "./tasks";
@@ -289,4 +299,59 @@ export function firstRow(doc: ExportDocument, table: string): Record<string, unk
   const row = tableOf(doc, table)[0];
   if (!row) throw new Error(`no row in ${table}`);
   return row;
+}
+
+/**
+ * A D1 whose batches fail at the restore's commit point (the batch that first reads staging and account
+ * together): a job that fails before anything of it shows, whatever makes it fail.
+ */
+export function failingCommitPoint(db: D1Database): D1Database {
+  const sqlOf = new WeakMap<object, string>();
+  return new Proxy(db, {
+    get(target, prop) {
+      const value: unknown = Reflect.get(target, prop);
+      if (typeof value !== "function") return value;
+      if (prop === "prepare")
+        return (query: string) => {
+          const stmt = value.call(target, query) as D1PreparedStatement;
+          sqlOf.set(stmt, query);
+          const bind = stmt.bind.bind(stmt);
+          return Object.assign(stmt, {
+            bind: (...args: unknown[]) => {
+              const bound = bind(...args);
+              sqlOf.set(bound, query);
+              return bound;
+            },
+          });
+        };
+      if (prop === "batch")
+        return (list: D1PreparedStatement[]) => {
+          if (
+            list.some((s) => /UPDATE tasks SET parent_task_id = NULL WHERE user_id/.test(sqlOf.get(s) ?? ""))
+          )
+            return Promise.reject(new Error("D1_ERROR: the commit point fails (test)"));
+          return value.call(target, list);
+        };
+      return value.bind(target);
+    },
+  });
+}
+
+/** Commits and runs a restore whose commit point always fails, until the job has failed; answers its id. */
+export async function failAtTheEnd(user: TestUser, body: string, mode: "merge" | "replace" = "merge") {
+  const previewed = await previewRestore(user, body);
+  const { sent } = await commit(user, previewed.import_id, mode);
+  const DB = failingCommitPoint(env.DB);
+  let next: ImportMessage[] = sent;
+  for (let i = 0; i < 100 && next.length > 0; i++) {
+    const run = await runImportQueue(next, 1, {}, { DB });
+    if (run.result.retryMessages.length > 0) {
+      await runImportQueue(next, IMPORTS_MAX_RETRIES + 1, {}, { DB });
+      break;
+    }
+    next = run.sent as ImportMessage[];
+  }
+  const status = (await getImport(user, previewed.import_id)).status;
+  if (status !== "failed") throw new Error(`the restore should have failed, it is ${status}`);
+  return previewed.import_id;
 }
