@@ -1,0 +1,157 @@
+/**
+ * The third review of restore (/work/notes/review3-restore.md), the findings about what a restore
+ * accepts and says: the API's field rules (M3), the preview's size (M4), your own export (L2, H1) and
+ * the staging owners the nightly jobs must never take for users (L1, L4).
+ */
+import { env } from "cloudflare:workers";
+import { beforeAll, describe, expect, it } from "vitest";
+import { callJson, createUser, problemOf, type TestUser } from "./helpers/api";
+import { createFeed, feedText } from "./helpers/calendar";
+import { download, exportAccount } from "./helpers/export";
+import { commit, drainImports, getImport } from "./helpers/imports";
+import {
+  craftExport,
+  type ExportDocument,
+  firstRow,
+  previewRestore,
+  restoreFile,
+  seedAccount,
+  settleAll,
+  tableOf,
+  uploadRestore,
+} from "./helpers/restore";
+import { createTask } from "./helpers/tasks";
+
+const HOUR = 3_600_000;
+
+/** Every list a person reads, each checked against the OpenAPI document by callJson. */
+async function readEveryList(user: TestUser): Promise<void> {
+  for (const path of [
+    "/api/v1/tasks?limit=100",
+    "/api/v1/tasks/next",
+    "/api/v1/templates",
+    "/api/v1/notifications",
+    "/api/v1/notifications/preferences",
+    "/api/v1/webhooks",
+    "/api/v1/delegation/agents",
+    "/api/v1/focus/sessions",
+    "/api/v1/social/shares",
+    "/api/v1/gamification/me",
+  ])
+    await callJson(path, 200, { token: user.token });
+  const feed = await createFeed(user);
+  expect(await feedText(feed.url)).toMatch(/BEGIN:VCALENDAR/);
+}
+
+const taskRow = (doc: ExportDocument, extra: Record<string, unknown>) => ({
+  ...firstRow(doc, "tasks"),
+  id: crypto.randomUUID(),
+  ...extra,
+});
+
+describe("a restore takes what the API takes (review3 M3)", () => {
+  let file: string;
+
+  beforeAll(async () => {
+    const source = await createUser();
+    await seedAccount(source, { pet: false });
+    await createTask(source, { title: "Due soon", due_at: new Date(Date.now() + 5 * HOUR).toISOString() });
+    await settleAll(source);
+    const done = await exportAccount(source, "json");
+    file = await (await download(done.download_url ?? "")).text();
+  }, 120_000);
+
+  it("restores a genuine export, and every list answers under the contract afterwards", async () => {
+    const user = await createUser();
+    const { done } = await restoreFile(user, file);
+    expect(done.status).toBe("completed");
+    await readEveryList(user);
+  });
+
+  const bad: [string, (doc: ExportDocument) => void, RegExp][] = [
+    [
+      "a due_at that is no time",
+      (doc) => tableOf(doc, "tasks").push(taskRow(doc, { due_at: "not a date at all" })),
+      /Row \d+ of table "tasks" is not valid: due_at is not an ISO-8601 time/,
+    ],
+    [
+      "a due_at with garbage after the minutes",
+      (doc) =>
+        tableOf(doc, "tasks").push(
+          taskRow(doc, { due_at: `${new Date(Date.now() + HOUR).toISOString().slice(0, 16)}garbage` }),
+        ),
+      /"tasks" is not valid: due_at is not an ISO-8601 time/,
+    ],
+    [
+      "tags that are a JSON object",
+      (doc) => tableOf(doc, "tasks").push(taskRow(doc, { tags: '{"not":"an array"}' })),
+      /"tasks" is not valid: tags is not what the API accepts/,
+    ],
+    [
+      "a title of 100,000 characters",
+      (doc) => tableOf(doc, "tasks").push(taskRow(doc, { title: "T".repeat(100_000) })),
+      /"tasks" is not valid: title is not what the API accepts/,
+    ],
+    [
+      "a step's description past 500 characters",
+      (doc) => {
+        const step = firstRow(doc, "micro_steps");
+        step.description = "s".repeat(501);
+      },
+      /Row 1 of table "micro_steps" is not valid: description is not what the API accepts/,
+    ],
+    [
+      "an agent's capabilities that are an object",
+      (doc) => {
+        firstRow(doc, "agents").capabilities = '{"code":true}';
+      },
+      /Row 1 of table "agents" is not valid: capabilities is not what the API accepts/,
+    ],
+    [
+      "a webhook's event_types that are not a list",
+      (doc) => {
+        firstRow(doc, "webhooks").event_types = '"task.completed"';
+      },
+      /"webhooks" is not valid: event_types is not what the API accepts/,
+    ],
+    [
+      "an activity day that is no date",
+      (doc) => {
+        firstRow(doc, "activity_days").day = "yesterday";
+      },
+      /"activity_days" is not valid: day is not a date/,
+    ],
+  ];
+
+  for (const [name, change, detail] of bad) {
+    it(`refuses ${name} at the preview, naming the table, row and field`, async () => {
+      const user = await createUser();
+      const res = await uploadRestore(user, craftExport(file, change));
+      expect(res.status).toBe(422);
+      expect((await problemOf(res)).detail).toMatch(detail);
+    });
+  }
+
+  it("fails the job of a big file found with such a row, writing nothing", async () => {
+    const user = await createUser();
+    const previewed = await previewRestore(user, file);
+    // As for a file too big to check in the upload's request: the job checks it as it writes.
+    await env.DB.prepare("UPDATE imports SET mapping = json_set(mapping, '$.validated', '0') WHERE id = ?")
+      .bind(previewed.import_id)
+      .run();
+    const crafted = craftExport(file, (doc) => {
+      tableOf(doc, "tasks").push(taskRow(doc, { due_at: "not a date at all" }));
+    });
+    const [key] = (await env.FILES.list({ prefix: `imports/${user.id}/${previewed.import_id}/` })).objects;
+    await env.FILES.put(key?.key ?? "", crafted);
+    const { sent } = await commit(user, previewed.import_id, "merge");
+    await drainImports(sent);
+    const job = await getImport(user, previewed.import_id);
+    expect(job.status).toBe("failed");
+    expect(job.error).toMatch(/"tasks" is not valid: due_at is not an ISO-8601 time/);
+    const tasks = await env.DB.prepare("SELECT count(*) AS n FROM tasks WHERE user_id = ?")
+      .bind(user.id)
+      .first<{ n: number }>();
+    expect(tasks?.n).toBe(0);
+  });
+});
