@@ -5,6 +5,8 @@
  */
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
+import { MAX_PREVIEW_BYTES } from "../src/features/imports/limits";
+import { VALIDATE_INLINE_BYTES } from "../src/features/imports/restore/preview";
 import { callJson, createUser, problemOf, type TestUser } from "./helpers/api";
 import { createFeed, feedText } from "./helpers/calendar";
 import { download, exportAccount } from "./helpers/export";
@@ -153,5 +155,46 @@ describe("a restore takes what the API takes (review3 M3)", () => {
       .bind(user.id)
       .first<{ n: number }>();
     expect(tasks?.n).toBe(0);
+  });
+});
+
+describe("the restore preview fits D1 (review3 M4)", () => {
+  let file: string;
+  beforeAll(async () => {
+    const source = await createUser();
+    await createTask(source, { title: "base" });
+    await settleAll(source);
+    const done = await exportAccount(source, "json");
+    file = await (await download(done.download_url ?? "")).text();
+  }, 60_000);
+
+  it("refuses a big file whose first tasks carry descriptions of megabytes: the preview never holds them", async () => {
+    // Too big to check whole in the request: previewed from its head, whose rows are checked all the same.
+    const crafted = craftExport(file, (doc) => {
+      for (let i = 0; i < 10; i++)
+        tableOf(doc, "tasks").push(taskRow(doc, { title: `big ${i}`, description: "x".repeat(1_800_000) }));
+    });
+    expect(crafted.length).toBeGreaterThan(VALIDATE_INLINE_BYTES);
+    const user = await createUser();
+    const res = await uploadRestore(user, crafted);
+    expect(res.status).toBe(422);
+    expect((await problemOf(res)).detail).toMatch(/Row 2 of table "tasks" is not valid: description/);
+  });
+
+  it("stores the preview of the largest first tasks the API allows within MAX_PREVIEW_BYTES", async () => {
+    const crafted = craftExport(file, (doc) => {
+      for (let i = 0; i < 10; i++)
+        tableOf(doc, "tasks").push(
+          taskRow(doc, { title: `${i}`.padEnd(300, "t"), description: "é".repeat(10_000) }),
+        );
+    });
+    const user = await createUser();
+    const previewed = await previewRestore(user, crafted);
+    expect(previewed.preview.first_items).toHaveLength(10);
+    expect(previewed.preview.truncated).toBe(false);
+    const stored = await env.DB.prepare("SELECT length(CAST(preview AS BLOB)) AS n FROM imports WHERE id = ?")
+      .bind(previewed.import_id)
+      .first<{ n: number }>();
+    expect(stored?.n ?? Number.POSITIVE_INFINITY).toBeLessThanOrEqual(MAX_PREVIEW_BYTES);
   });
 });

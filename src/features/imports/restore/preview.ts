@@ -10,6 +10,7 @@ import type { Database } from "../../../db";
 import { type ExportSummary, ExportSummarySchema } from "../../export/format";
 import { ExportFormatError } from "../../export/reader";
 import { FIRST_ITEMS, MAX_LISTED } from "../limits";
+import { fitPreview } from "../preview";
 import type { ImportDuplicateDto, ImportItemDto, ImportPreviewDto, ImportProblemDto } from "../schemas";
 import { type IdMapper, idMapper } from "./ids";
 import { ledgerRefusal } from "./ledger";
@@ -208,7 +209,9 @@ export async function scanRestore(
     accountId: found.accountId,
     rows: summary.rows,
     validated: whole,
-    preview: {
+    // Within what D1 stores (review3 M4): a big file's first tasks are not checked yet, and may carry
+    // descriptions of megabytes; `truncated` says the lists were shortened.
+    preview: fitPreview({
       counts: {
         tasks: counts.tasks ?? 0,
         steps: counts.micro_steps ?? 0,
@@ -223,6 +226,6 @@ export async function scanRestore(
       problems: found.problems,
       duplicates: duplicates.listed,
       truncated: false,
-    },
+    }),
   };
 }
