@@ -6,7 +6,7 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { MAX_PREVIEW_BYTES } from "../src/features/imports/limits";
-import { VALIDATE_INLINE_BYTES } from "../src/features/imports/restore/preview";
+import { OWN_EXPORT_NOTE, VALIDATE_INLINE_BYTES } from "../src/features/imports/restore/preview";
 import { callJson, createUser, problemOf, type TestUser } from "./helpers/api";
 import { createFeed, feedText } from "./helpers/calendar";
 import { download, exportAccount } from "./helpers/export";
@@ -196,5 +196,27 @@ describe("the restore preview fits D1 (review3 M4)", () => {
       .bind(previewed.import_id)
       .first<{ n: number }>();
     expect(stored?.n ?? Number.POSITIVE_INFINITY).toBeLessThanOrEqual(MAX_PREVIEW_BYTES);
+  });
+});
+
+describe("your own export uploaded into your own account (review3 L2)", () => {
+  it("says so in the preview; by its link, or in another account, it says nothing", async () => {
+    const owner = await createUser();
+    await createTask(owner, { title: "Mine" });
+    await settleAll(owner);
+    const done = await exportAccount(owner, "json");
+    const file = await (await download(done.download_url ?? "")).text();
+    const uploaded = await previewRestore(owner, file);
+    expect(uploaded.preview.problems).toContainEqual({
+      field: "account.id",
+      message: OWN_EXPORT_NOTE,
+      skipped: false,
+    });
+    expect(uploaded.preview.counts.problems).toBe(1);
+    const byLink = await previewRestore(owner, JSON.stringify({ download_url: done.download_url }));
+    expect(byLink.preview.problems).toEqual([]);
+    expect(byLink.preview.counts.duplicates).toBe(1);
+    const other = await createUser();
+    expect((await previewRestore(other, file)).preview.problems).toEqual([]);
   });
 });

@@ -189,6 +189,19 @@ async function duplicatesOf(
   };
 }
 
+/** Said in the preview of an uploaded file of the caller's own account (review3 L2). */
+export const OWN_EXPORT_NOTE =
+  "This is your own export: restoring it by its download link keeps its ids and copies nothing; uploaded, every task is copied under new ids.";
+
+/**
+ * An uploaded file whose account is the caller's: a merge copies every row (and its XP) under new ids,
+ * while the same export by its link would keep them. The file's word is enough to warn, never to keep ids.
+ */
+const ownExportNote = (accountId: string, userId: string, identity: boolean): ImportProblemDto[] =>
+  accountId === userId && !identity
+    ? [{ field: "account.id", message: OWN_EXPORT_NOTE, skipped: false }]
+    : [];
+
 /** Reads the stored file for the preview. */
 export async function scanRestore(
   db: Database,
@@ -205,6 +218,7 @@ export async function scanRestore(
   const summary = found.summary ?? (await tailSummary(files, key, size));
   const counts = summary.counts;
   const duplicates = await duplicatesOf(db, userId, idMapper(userId, identity), found.tasks);
+  const notes = ownExportNote(found.accountId, userId, identity);
   return {
     accountId: found.accountId,
     rows: summary.rows,
@@ -219,11 +233,11 @@ export async function scanRestore(
         completed: found.completed,
         skipped: 0,
         duplicates: duplicates.count,
-        problems: found.problemCount,
+        problems: found.problemCount + notes.length,
         tables: counts,
       },
       first_items: found.first,
-      problems: found.problems,
+      problems: [...notes, ...found.problems].slice(0, MAX_LISTED),
       duplicates: duplicates.listed,
       truncated: false,
     }),
