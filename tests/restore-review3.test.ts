@@ -7,10 +7,10 @@ import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { MAX_PREVIEW_BYTES } from "../src/features/imports/limits";
 import { OWN_EXPORT_NOTE, VALIDATE_INLINE_BYTES } from "../src/features/imports/restore/preview";
-import { callJson, createUser, problemOf, type TestUser } from "./helpers/api";
+import { call, callJson, createUser, problemOf, type TestUser } from "./helpers/api";
 import { createFeed, feedText } from "./helpers/calendar";
 import { download, exportAccount } from "./helpers/export";
-import { commit, drainImports, getImport } from "./helpers/imports";
+import { allTasks, commit, drainImports, getImport } from "./helpers/imports";
 import {
   craftExport,
   type ExportDocument,
@@ -218,5 +218,107 @@ describe("your own export uploaded into your own account (review3 L2)", () => {
     expect(byLink.preview.counts.duplicates).toBe(1);
     const other = await createUser();
     expect((await previewRestore(other, file)).preview.problems).toEqual([]);
+  });
+});
+
+/** An account with A (two steps), B (depends on A) and C, exported; then changed: the backup is to undo it. */
+async function changedSinceBackup() {
+  const owner = await createUser();
+  const a = await createTask(owner, {
+    title: "A original",
+    micro_steps: [{ description: "A step 1" }, { description: "A step 2" }],
+  });
+  const b = await createTask(owner, { title: "B depends on A", depends_on: [a.task_id] });
+  const c = await createTask(owner, { title: "C will be deleted", micro_steps: [{ description: "C step" }] });
+  await settleAll(owner);
+  const done = await exportAccount(owner, "json");
+  await callJson(`/api/v1/tasks/${a.task_id}`, 200, {
+    method: "PATCH",
+    token: owner.token,
+    body: { title: "A renamed after export" },
+  });
+  const step2 = a.micro_steps?.[1]?.step_id ?? "";
+  expect(
+    (await call(`/api/v1/tasks/${a.task_id}/steps/${step2}`, { method: "DELETE", token: owner.token }))
+      .status,
+  ).toBe(204);
+  await callJson(`/api/v1/tasks/${a.task_id}/steps`, 201, {
+    token: owner.token,
+    body: { description: "A step added after export" },
+  });
+  await callJson(`/api/v1/tasks/${b.task_id}`, 200, {
+    method: "PATCH",
+    token: owner.token,
+    body: { depends_on: [] },
+  });
+  expect((await call(`/api/v1/tasks/${c.task_id}`, { method: "DELETE", token: owner.token })).status).toBe(
+    204,
+  );
+  await createTask(owner, { title: "D made after export" });
+  await settleAll(owner);
+  return { owner, link: done.download_url ?? "", ids: { a: a.task_id, b: b.task_id, c: c.task_id } };
+}
+
+const tasksView = async (user: TestUser) =>
+  (await allTasks(user))
+    .map((t) => ({
+      id: t.task_id,
+      title: t.title,
+      // A step brought back keeps its position in the file, which a step added since may share.
+      steps: (t.micro_steps ?? []).map((s) => s.description).sort(),
+      depends_on: t.depends_on,
+    }))
+    .sort((x, y) => x.title.localeCompare(y.title));
+
+describe("restoring your own backup by its link (review3 H1, L3)", () => {
+  it("merge: brings back the task deleted since and the steps and dependency missing; keeps the live edits", async () => {
+    const { owner, link, ids } = await changedSinceBackup();
+    const previewed = await previewRestore(owner, JSON.stringify({ download_url: link }));
+    expect(previewed.preview.counts.duplicates).toBe(3);
+    expect(previewed.preview.duplicates.map((d) => [d.matches_task_id, d.deleted_since]).sort()).toEqual(
+      [
+        [ids.a, false],
+        [ids.b, false],
+        [ids.c, true],
+      ].sort(),
+    );
+    const { sent } = await commit(owner, previewed.import_id, "merge");
+    await drainImports(sent);
+    await settleAll(owner);
+    const done = await getImport(owner, previewed.import_id);
+    expect(done.status).toBe("completed");
+    // One step came back (A's second); C's step stayed with C while it was deleted.
+    expect(done.result).toMatchObject({ created: 0, skipped_duplicates: 3, replaced: 0, steps: 1 });
+    expect(await tasksView(owner)).toEqual([
+      {
+        id: ids.a,
+        title: "A renamed after export",
+        steps: ["A step 1", "A step 2", "A step added after export"].sort(),
+        depends_on: [],
+      },
+      { id: ids.b, title: "B depends on A", steps: [], depends_on: [ids.a] },
+      { id: ids.c, title: "C will be deleted", steps: ["C step"], depends_on: [] },
+      expect.objectContaining({ title: "D made after export" }),
+    ]);
+  });
+
+  it("replace: the file is the truth for the ids it holds, and only the task made since is deleted", async () => {
+    const { owner, link, ids } = await changedSinceBackup();
+    const previewed = await previewRestore(owner, JSON.stringify({ download_url: link }));
+    const { sent } = await commit(owner, previewed.import_id, "replace");
+    await drainImports(sent);
+    await settleAll(owner);
+    const done = await getImport(owner, previewed.import_id);
+    expect(done.status).toBe("completed");
+    expect(done.result).toMatchObject({
+      created: 0,
+      skipped_duplicates: previewed.preview.counts.duplicates,
+      replaced: 1,
+    });
+    expect(await tasksView(owner)).toEqual([
+      { id: ids.a, title: "A original", steps: ["A step 1", "A step 2"], depends_on: [] },
+      { id: ids.b, title: "B depends on A", steps: [], depends_on: [ids.a] },
+      { id: ids.c, title: "C will be deleted", steps: ["C step"], depends_on: [] },
+    ]);
   });
 });

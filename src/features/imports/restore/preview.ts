@@ -169,13 +169,14 @@ async function duplicatesOf(
   tasks: Collected["tasks"],
 ): Promise<{ count: number; listed: ImportDuplicateDto[] }> {
   const mapped = await Promise.all(tasks.map(async (t) => ({ ...t, restored: await mapper.map(t.id) })));
-  const existing = new Set<string>();
+  // Deleted ones too (review3 H1): the restore brings those back, and its result counts them here.
+  const existing = new Map<string, boolean>();
   for (let i = 0; i < mapped.length; i += 5_000) {
     const ids = JSON.stringify(mapped.slice(i, i + 5_000).map((t) => t.restored));
-    const rows = await db.all<{ id: string }>(
-      sql`SELECT id FROM tasks WHERE user_id = ${userId} AND deleted_at IS NULL AND id IN (SELECT value FROM json_each(${ids}))`,
+    const rows = await db.all<{ id: string; deleted: number }>(
+      sql`SELECT id, deleted_at IS NOT NULL AS deleted FROM tasks WHERE user_id = ${userId} AND id IN (SELECT value FROM json_each(${ids}))`,
     );
-    for (const row of rows) existing.add(row.id);
+    for (const row of rows) existing.set(row.id, row.deleted === 1);
   }
   const found = mapped.filter((t) => existing.has(t.restored));
   return {
@@ -185,6 +186,7 @@ async function duplicatesOf(
       key: t.id,
       title: t.title,
       matches_task_id: t.restored,
+      deleted_since: existing.get(t.restored) === true,
     })),
   };
 }
