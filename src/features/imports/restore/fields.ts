@@ -14,6 +14,7 @@ import { exportedTable } from "../../export/format";
 import { NotificationSchema, PreferencesSchema } from "../../notifications/schemas";
 import { SocialProfileSchema } from "../../social/schemas";
 import { StepInputSchema, taskFields } from "../../tasks/schemas";
+import { CreateTemplateBodySchema } from "../../templates/schemas";
 import { CreateWebhookBodySchema, WebhookSchema } from "../../webhooks/schemas";
 
 /** Text columns as the API's requests limit them, and JSON columns (parsed) as its responses show them. */
@@ -28,6 +29,9 @@ const FIELD_SCHEMAS: Readonly<Record<string, Readonly<Record<string, z.ZodType>>
     short_label: StepInputSchema.shape.short_label,
     icon: StepInputSchema.shape.icon,
   },
+  // Every writer cuts a template's name to the limit (templates/service.ts); its description is not
+  // (saved from a task), so only the name is held to the request's rule.
+  task_templates: { name: CreateTemplateBodySchema.shape.name },
   template_steps: {
     description: StepInputSchema.shape.description,
     short_label: StepInputSchema.shape.short_label,
