@@ -32,6 +32,30 @@ describe("the preflight of a row", () => {
     expect(rowProblem("social_shares", { snapshot: '{"kind":"level"}' })).toMatch(/snapshot/);
   });
 
+  it("applies the API's field rules: timestamps, dates, lengths, JSON shapes (review3 M3)", () => {
+    const now = new Date().toISOString();
+    expect(rowProblem("tasks", { title: "ok", due_at: now, tags: '["a"]' })).toBeNull();
+    // Offsets and seconds-only forms are times too, as IsoTimestamp reads them.
+    expect(rowProblem("tasks", { due_at: `${now.slice(0, 19)}+02:00` })).toBeNull();
+    expect(rowProblem("tasks", { due_at: `${now.slice(0, 16)}garbage` })).toMatch(
+      /due_at is not an ISO-8601 time/,
+    );
+    expect(rowProblem("tasks", { due_at: null, description: null })).toBeNull();
+    expect(rowProblem("tasks", { title: "  " })).toMatch(/title is not what the API accepts/);
+    expect(rowProblem("tasks", { tags: '["not a tag!"]' })).toMatch(
+      /tags is not what the API accepts \(at 0\)/,
+    );
+    expect(rowProblem("user_progress", { week_start: "", board_day: "" })).toBeNull();
+    expect(rowProblem("activity_days", { day: "" })).toMatch(/day is not a date/);
+    expect(rowProblem("activity_days", { day: now.slice(0, 10) })).toBeNull();
+    expect(
+      rowProblem("notification_preferences", { kinds: '{"reminder":{"in_app":true,"push":false}}' }),
+    ).toBeNull();
+    expect(rowProblem("notification_preferences", { due_soon_minutes: "[5,5]" })).toMatch(/due_soon_minutes/);
+    // A JSON column that does not parse is said as such (not as a shape).
+    expect(rowProblem("tasks", { tags: "[" })).toMatch(/tags is not JSON/);
+  });
+
   it("names a row's key set independently of key order", () => {
     expect(keysOf({ b: 1, a: 2 })).toBe(keysOf({ a: 1, b: 2 }));
     expect(keysOf({ a: 1 })).not.toBe(keysOf({ a: 1, b: 2 }));

@@ -8,6 +8,7 @@ import { createDatabase } from "../src/db";
 import { rowSchema } from "../src/features/export/format";
 import { hasRowShape } from "../src/features/imports/restore/checks";
 import { ledgerCap, ledgerRefusal } from "../src/features/imports/restore/ledger";
+import { claimPage } from "../src/features/learning/runs";
 import { waitingWork } from "../src/features/notifications/sweeps";
 import { sweepSilentAgents } from "../src/jobs/agent-sweeper";
 import { call, callJson, createUser, problemOf, type TestUser } from "./helpers/api";
@@ -270,6 +271,30 @@ describe("restore, second review", () => {
       .all();
     expect(agents.results.length).toBeGreaterThan(0);
     expect(agents.results.every((a) => a.status === "offline" && a.current_task_count === 0)).toBe(true);
+    // The nightly learning page reads every user's rollups: a staging owner is no user (review3 L1), and
+    // no learning_runs row (a table the staging erasure does not cover, L4) is written for one.
+    const stagedRollups = await env.DB.prepare(
+      "SELECT count(*) AS n FROM analytics_rollups WHERE user_id = ? AND dim = 'all'",
+    )
+      .bind(staged)
+      .first<{ n: number }>();
+    expect(stagedRollups?.n).toBeGreaterThan(0);
+    const night = new Date().toISOString().slice(0, 10);
+    const claimed: string[] = [];
+    let after: string | null = null;
+    for (let i = 0; i < 200; i++) {
+      const page = await claimPage(createDatabase(env.DB), night, after, Date.now(), 500);
+      claimed.push(...page.users);
+      if (page.users.length < 500) break;
+      after = page.users.at(-1) ?? null;
+    }
+    expect(claimed.filter((u) => u.startsWith("restore:"))).toEqual([]);
+    const runs = await env.DB.prepare(
+      "SELECT count(*) AS n FROM learning_runs WHERE user_id LIKE 'restore:%'",
+    ).first<{
+      n: number;
+    }>();
+    expect(runs?.n).toBe(0);
     // Once restored, the file's waiting notifications are history: delivered, never pushed late.
     const fresh = await createUser();
     expect((await restore(fresh, crafted)).status).toBe("completed");

@@ -114,6 +114,10 @@ export const ImportDuplicateSchema = z
     key: z.string(),
     title: z.string(),
     matches_task_id: z.string().openapi({ description: "Your task it matches (merge skips the item)" }),
+    deleted_since: z.boolean().optional().openapi({
+      description:
+        "A restore: your task of this id was deleted since the export; the restore brings back the file's version (merge and replace)",
+    }),
   })
   .openapi("ImportDuplicate");
 

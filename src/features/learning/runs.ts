@@ -2,11 +2,12 @@
  * Claiming training runs: a learning_runs row per user and night, inserted with ON CONFLICT DO NOTHING
  * RETURNING, so only the claim that wrote the row enqueues a training (a cron run twice trains once).
  */
-import { and, asc, eq, gt, gte, inArray, like, lt, or, type SQL, sql } from "drizzle-orm";
+import { and, asc, eq, gt, gte, inArray, like, lt, notLike, or, type SQL, sql } from "drizzle-orm";
 import type { Database } from "../../db";
 import { analyticsRollups, learningRuns } from "../../db/schema";
 import { literal } from "../../lib/sql-literal";
 import { localParts, nowIso } from "../../lib/time";
+import { STAGING_PREFIX } from "../imports/restore/meta";
 import { ACTIVE_DAYS } from "./history";
 
 /** Users claimed per page: one D1 batch and ⌈PAGE_USERS / 100⌉ + 1 queue sends per page message. */
@@ -76,6 +77,9 @@ export async function claimPage(
         and(
           eq(analyticsRollups.dim, "all"),
           gte(analyticsRollups.day, since),
+          // A restore's staged rollups are no person's (review3 L1): their learning run would be
+          // refused, and its row would stay for good.
+          notLike(analyticsRollups.userId, `${STAGING_PREFIX}%`),
           after === null ? undefined : gt(analyticsRollups.userId, after),
         ),
       )

@@ -84,7 +84,7 @@ export const ReorderStepsBodySchema = z
   .object({ step_ids: z.array(Id).min(1).max(MAX_STEPS_PER_TASK) })
   .openapi("ReorderMicroStepsRequest");
 
-const taskFields = {
+export const taskFields = {
   title: z.string().trim().min(1).max(300),
   description: z.string().max(10_000).nullable().optional(),
   priority: TaskPrioritySchema.optional(),

@@ -10,6 +10,7 @@ import { getTableConfig, SQLiteSyncDialect, type SQLiteTable } from "drizzle-orm
 import { exportedTable } from "../../export/format";
 import { utf8Length } from "../../export/reader";
 import { SnapshotSchema } from "../../social/snapshot";
+import { fieldProblem } from "./fields";
 
 /** D1 stores rows up to 2,000,000 bytes; a margin for the JSON around a value. */
 export const MAX_ROW_BYTES = 1_900_000;
@@ -103,7 +104,8 @@ export function rowProblem(table: string, row: Record<string, unknown>): string 
     if (table === "social_shares" && column === "snapshot" && !SnapshotSchema.safeParse(parsed).success)
       return "snapshot is not a share card's snapshot";
   }
-  return null;
+  // What the API itself would refuse (review3 M3): formats, lengths, JSON columns' shapes.
+  return fieldProblem(table, row);
 }
 
 /** The row's size as stored, roughly: the UTF-8 bytes of its JSON. */

@@ -37,6 +37,7 @@ import { idMapper } from "./ids";
 import { type LiveParts, restoreLive } from "./live";
 import { isMoving, restoreMetaOf, stagingUserOf } from "./meta";
 import { MOVE_PAGE, movePageStatements, tablesToMove } from "./move";
+import { recordedTasks } from "./own";
 import { commitStatements, type RevealInput, revealStatements } from "./reveal";
 import { restoredRow } from "./rows";
 import { type RestoreItem, restoreItems, YIELD_EVERY_ROWS } from "./stream";
@@ -231,7 +232,8 @@ async function commitPoint(
   const now = Date.now();
   const at = nowIso(now);
   const hiddenAt = hiddenAtOf(row);
-  const staged = sql`(SELECT id FROM tasks WHERE user_id = ${staging} AND deleted_at = ${hiddenAt})`;
+  // The file's copies of the account's own tasks (write.ts shadowPrefix) are not new tasks (review3 L3).
+  const staged = sql`(SELECT id FROM tasks WHERE user_id = ${staging} AND deleted_at = ${hiddenAt} AND id NOT LIKE 'shadow:%')`;
   const profiles = await db.get<{ n: number }>(
     sql`SELECT count(*) AS n FROM social_profiles WHERE user_id IN (${staging}, ${row.userId})`,
   );
@@ -241,12 +243,13 @@ async function commitPoint(
       "The public profile was not restored: its handle belongs to someone else now. Choose a new one.",
     );
   }
-  const created = sql`(SELECT count(*) FROM tasks WHERE user_id = ${staging} AND deleted_at = ${hiddenAt})`;
+  const created = sql`(SELECT count(*) FROM ${staged})`;
   const result = sql`json_object(
     'created', ${created},
     'skipped_duplicates', max(0, ${tasksInFile} - ${created}),
-    'replaced', ${row.mode === "replace" ? sql`(SELECT count(*) FROM tasks WHERE user_id = ${row.userId} AND deleted_at IS NULL)` : 0},
-    'steps', (SELECT count(*) FROM micro_steps WHERE user_id = ${staging} AND task_id IN ${staged}),
+    'replaced', ${row.mode === "replace" ? sql`(SELECT count(*) FROM tasks WHERE user_id = ${row.userId} AND deleted_at IS NULL AND id NOT IN ${recordedTasks(row.id)})` : 0},
+    'steps', (SELECT count(*) FROM micro_steps WHERE user_id = ${staging} AND id NOT LIKE 'shadow:%'
+      AND (task_id IN ${staged} OR task_id IN ${recordedTasks(row.id)})),
     'notes', json(${JSON.stringify(notes)}))`;
   const batch = new D1Batch();
   batch.add(

@@ -10,6 +10,7 @@ import type { Database } from "../../../db";
 import { type ExportSummary, ExportSummarySchema } from "../../export/format";
 import { ExportFormatError } from "../../export/reader";
 import { FIRST_ITEMS, MAX_LISTED } from "../limits";
+import { fitPreview } from "../preview";
 import type { ImportDuplicateDto, ImportItemDto, ImportPreviewDto, ImportProblemDto } from "../schemas";
 import { type IdMapper, idMapper } from "./ids";
 import { ledgerRefusal } from "./ledger";
@@ -168,13 +169,14 @@ async function duplicatesOf(
   tasks: Collected["tasks"],
 ): Promise<{ count: number; listed: ImportDuplicateDto[] }> {
   const mapped = await Promise.all(tasks.map(async (t) => ({ ...t, restored: await mapper.map(t.id) })));
-  const existing = new Set<string>();
+  // Deleted ones too (review3 H1): the restore brings those back, and its result counts them here.
+  const existing = new Map<string, boolean>();
   for (let i = 0; i < mapped.length; i += 5_000) {
     const ids = JSON.stringify(mapped.slice(i, i + 5_000).map((t) => t.restored));
-    const rows = await db.all<{ id: string }>(
-      sql`SELECT id FROM tasks WHERE user_id = ${userId} AND deleted_at IS NULL AND id IN (SELECT value FROM json_each(${ids}))`,
+    const rows = await db.all<{ id: string; deleted: number }>(
+      sql`SELECT id, deleted_at IS NOT NULL AS deleted FROM tasks WHERE user_id = ${userId} AND id IN (SELECT value FROM json_each(${ids}))`,
     );
-    for (const row of rows) existing.add(row.id);
+    for (const row of rows) existing.set(row.id, row.deleted === 1);
   }
   const found = mapped.filter((t) => existing.has(t.restored));
   return {
@@ -184,9 +186,23 @@ async function duplicatesOf(
       key: t.id,
       title: t.title,
       matches_task_id: t.restored,
+      deleted_since: existing.get(t.restored) === true,
     })),
   };
 }
+
+/** Said in the preview of an uploaded file of the caller's own account (review3 L2). */
+export const OWN_EXPORT_NOTE =
+  "This is your own export: restoring it by its download link keeps its ids and copies nothing; uploaded, every task is copied under new ids.";
+
+/**
+ * An uploaded file whose account is the caller's: a merge copies every row (and its XP) under new ids,
+ * while the same export by its link would keep them. The file's word is enough to warn, never to keep ids.
+ */
+const ownExportNote = (accountId: string, userId: string, identity: boolean): ImportProblemDto[] =>
+  accountId === userId && !identity
+    ? [{ field: "account.id", message: OWN_EXPORT_NOTE, skipped: false }]
+    : [];
 
 /** Reads the stored file for the preview. */
 export async function scanRestore(
@@ -204,11 +220,14 @@ export async function scanRestore(
   const summary = found.summary ?? (await tailSummary(files, key, size));
   const counts = summary.counts;
   const duplicates = await duplicatesOf(db, userId, idMapper(userId, identity), found.tasks);
+  const notes = ownExportNote(found.accountId, userId, identity);
   return {
     accountId: found.accountId,
     rows: summary.rows,
     validated: whole,
-    preview: {
+    // Within what D1 stores (review3 M4): a big file's first tasks are not checked yet, and may carry
+    // descriptions of megabytes; `truncated` says the lists were shortened.
+    preview: fitPreview({
       counts: {
         tasks: counts.tasks ?? 0,
         steps: counts.micro_steps ?? 0,
@@ -216,13 +235,13 @@ export async function scanRestore(
         completed: found.completed,
         skipped: 0,
         duplicates: duplicates.count,
-        problems: found.problemCount,
+        problems: found.problemCount + notes.length,
         tables: counts,
       },
       first_items: found.first,
-      problems: found.problems,
+      problems: [...notes, ...found.problems].slice(0, MAX_LISTED),
       duplicates: duplicates.listed,
       truncated: false,
-    },
+    }),
   };
 }

@@ -31,6 +31,7 @@ import { LEVEL_THRESHOLDS } from "../../gamification/levels";
 import { weekStartOf } from "../../gamification/progress";
 import { replaceStatements } from "../replace";
 import { stagingRange, stagingUserOf } from "./meta";
+import { ownCopiesStatements } from "./own";
 import { standingStatements } from "./standing";
 
 /** Exported tables that have a `user_id` column, parents first. */
@@ -117,6 +118,8 @@ export function commitStatements(db: Database, input: RevealInput): BatchItem<"s
   out.push(ledgerWithoutWork(db, userId, staging));
   // The file's counters, streak and badges within their evidence, before they move (standing.ts).
   out.push(...standingStatements(db, userId, staging));
+  // The account's own tasks the file holds too take the file's version where they should (review3 H1).
+  out.push(...ownCopiesStatements(db, { userId, importId: input.importId, mode: input.mode }));
   return out;
 }
 

@@ -95,9 +95,6 @@ export async function* checkExport(
           `Row ${n} of table "${item.table}" has other columns than its first row (every row of a table must have the same).`,
           where,
         );
-      const problem = rowProblem(item.table, row);
-      if (problem)
-        throw new ExportFormatError(`Row ${n} of table "${item.table}" is not valid: ${problem}.`, where);
       const end = item.end ?? state.offset;
       // Its bytes in the file (from the end of the row before): at least what D1 would store.
       if (end - state.offset > MAX_ROW_BYTES && rowBytes(row) > MAX_ROW_BYTES)
@@ -105,6 +102,10 @@ export async function* checkExport(
           `Row ${n} of table "${item.table}" is larger than the ${MAX_ROW_BYTES.toLocaleString("en")} bytes a row may hold.`,
           where,
         );
+      // After the size: a row too big for D1 is said as such, whatever else is wrong with it.
+      const problem = rowProblem(item.table, row);
+      if (problem)
+        throw new ExportFormatError(`Row ${n} of table "${item.table}" is not valid: ${problem}.`, where);
       state.offset = end;
       state.table = item.table;
       yield { kind: "row", table: item.table, row, end };

@@ -123,9 +123,14 @@ export function insertRows(
     const parent = refs.get(c);
     if (!parent) return value(c);
     if (notNull.has(c)) {
-      // Required: only under a parent this restore staged.
+      // Required: only under a parent this restore staged, or a task of the account's own that this
+      // restore recorded as the file's too (its own export by link: review3 H1) — the account's by
+      // its owner, so never anyone else's.
       conditions.push(
-        sql`EXISTS (SELECT 1 FROM ${sql.raw(parent)} p WHERE p.id = ${value(c)} AND p.user_id = ${ctx.staging})`,
+        parent === "tasks"
+          ? sql`EXISTS (SELECT 1 FROM tasks p WHERE p.id = ${value(c)} AND (p.user_id = ${ctx.staging}
+              OR (p.user_id = ${ctx.userId} AND EXISTS (SELECT 1 FROM import_items r WHERE r.import_id = ${ctx.importId} AND r.ref = p.id))))`
+          : sql`EXISTS (SELECT 1 FROM ${sql.raw(parent)} p WHERE p.id = ${value(c)} AND p.user_id = ${ctx.staging})`,
       );
       return value(c);
     }
@@ -141,21 +146,30 @@ export function insertRows(
   }
   const where = conditions.length > 0 ? sql.join(conditions, sql` AND `) : sql`1`;
   const list = sql.raw(columns.map(quote).join(", "));
-  // Replace: a task the account holds under the same id (the same file restored again, or its own
-  // export) is left as it is while the job runs (review2 M2: the account is not changed before the
-  // final batch) and recorded, so the final batch keeps it from the "delete the live tasks" of a
-  // replace (reveal.ts); the staged copy is not written (the id is the account's).
-  const conflicts = table === "tasks" && ctx.mode === "replace";
+  // A task the account holds under the same id (its own export by link, or the same file restored
+  // again) is left as it is while the job runs (review2 M2: the account is not changed before the
+  // final batch) and recorded, deleted or not: the final batch keeps it from a replace's deletion,
+  // and takes the file's version of it (own.ts); children of the file may be staged under it.
+  const records = table === "tasks";
   const id = value("id");
   const at = new Date().toISOString();
+  const shadow = shadowOf(table, ctx.mode);
+  const shadowed = shadow
+    ? {
+        values: columns.map((c, i) =>
+          c === shadow.column ? sql`${shadowPrefix(ctx.importId)} || ${value(c)}` : (values[i] as SQL),
+        ),
+        held: shadow.held(value, ctx.userId),
+      }
+    : null;
   return groupsOf(rows).flatMap((group) => [
-    ...(conflicts
+    ...(records
       ? [
           rawStatement(
             db,
             sql`INSERT INTO import_items (import_id, ref, user_id, source, external_id, task_id, outcome, created_at)
               SELECT ${ctx.importId}, ${id}, ${ctx.userId}, 'export', NULL, ${id}, 'duplicate', ${at} FROM json_each(${group}) j
-              WHERE EXISTS (SELECT 1 FROM tasks t WHERE t.id = ${id} AND t.user_id = ${ctx.userId} AND t.deleted_at IS NULL)
+              WHERE EXISTS (SELECT 1 FROM tasks t WHERE t.id = ${id} AND t.user_id = ${ctx.userId})
               ON CONFLICT DO NOTHING`,
           ),
         ]
@@ -164,5 +178,50 @@ export function insertRows(
       db,
       sql`INSERT INTO ${sql.raw(quote(table))} (${list}) SELECT ${sql.join(values, sql`, `)} FROM json_each(${group}) j WHERE ${where} ON CONFLICT DO NOTHING`,
     ),
+    ...(shadowed
+      ? [
+          rawStatement(
+            db,
+            sql`INSERT INTO ${sql.raw(quote(table))} (${list}) SELECT ${sql.join(shadowed.values, sql`, `)} FROM json_each(${group}) j
+              WHERE ${where} AND ${shadowed.held} ON CONFLICT DO NOTHING`,
+          ),
+        ]
+      : []),
   ]);
+}
+
+/**
+ * The file's copy of a row the account holds under the same key is staged under a key of its own
+ * (shadowPrefix before one column: the import's own, so two restores never meet), so the final batch can take the file's version (own.ts): a task
+ * in both modes (a merge brings back a task deleted since), a step or a dependency in replace mode
+ * (the file's children of such a task become its children).
+ */
+export const shadowPrefix = (importId: string) => `shadow:${importId}:`;
+
+type Value = (c: string) => SQL;
+
+function shadowOf(
+  table: string,
+  mode: WriteContext["mode"],
+): { column: string; held: (value: Value, userId: string) => SQL } | null {
+  if (table === "tasks")
+    return {
+      column: "id",
+      held: (v, userId) =>
+        sql`EXISTS (SELECT 1 FROM tasks a WHERE a.id = ${v("id")} AND a.user_id = ${userId})`,
+    };
+  if (mode !== "replace") return null;
+  if (table === "micro_steps")
+    return {
+      column: "id",
+      held: (v, userId) =>
+        sql`EXISTS (SELECT 1 FROM micro_steps a WHERE a.id = ${v("id")} AND a.user_id = ${userId})`,
+    };
+  if (table === "task_dependencies")
+    return {
+      column: "depends_on_id",
+      held: (v, userId) =>
+        sql`EXISTS (SELECT 1 FROM task_dependencies a WHERE a.task_id = ${v("task_id")} AND a.depends_on_id = ${v("depends_on_id")} AND a.user_id = ${userId})`,
+    };
+  return null;
 }
