@@ -28,7 +28,7 @@ export const metaMapping = (meta: RestoreMeta): Record<string, string> => ({ ...
 export const STAGING_PREFIX = "restore:";
 
 /**
- * The user id a restore writes its rows under until the final batch moves them to the account
+ * The user id a restore writes its rows under until the end of the job moves them to the account (job.ts: commit point, paged move, last batch)
  * (job.ts): no request of the account (nor of anyone) reads rows of this owner, so a job stopped
  * halfway shows nothing, and discarding it deletes exactly them. It starts with the account's id, so
  * erasing the account finds every restore's staging by a range of `user_id` (stagingRange).

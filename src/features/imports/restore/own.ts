@@ -2,7 +2,7 @@
  * The account's own rows a restore meets again (review3 H1): restoring your backup by its link keeps
  * its ids, so the file's tasks, steps and dependencies have the ids of rows the account holds — or
  * held, and deleted since. The writer staged the file's copy of each under a key of its own (write.ts
- * shadowPrefix) and recorded the tasks; here, in the final batch and before anything moves:
+ * shadowPrefix) and recorded the tasks; here, at the commit point (reveal.ts commitStatements), before anything moves:
  * - a task deleted since comes back as the file has it (both modes); in replace mode every such task
  *   takes the file's version (the file is the truth for the ids it holds), in merge mode a live one
  *   stays as the person has it now;
@@ -37,7 +37,7 @@ export interface OwnCopiesInput {
 export const recordedTasks = (importId: string): SQL =>
   sql`(SELECT task_id FROM import_items WHERE import_id = ${importId})`;
 
-/** The statements, to run before the final batch's replace and moves (reveal.ts). */
+/** The statements, run at the commit point, before the paged move and the last batch's replace (reveal.ts). */
 export function ownCopiesStatements(db: Database, input: OwnCopiesInput): BatchItem<"sqlite">[] {
   const { userId, importId } = input;
   const staging = stagingUserOf(userId, importId);
@@ -51,7 +51,7 @@ export function ownCopiesStatements(db: Database, input: OwnCopiesInput): BatchI
   const fromCopy = sql.raw(TASK_COLUMNS.map((c) => `s."${c}"`).join(", "));
   const out: BatchItem<"sqlite">[] = [
     // The file's version: its `deleted_at` is the staging's hidden mark when the file's task is live,
-    // so the final batch shows it with the restored ones.
+    // so it stays hidden while the rows move and the last batch shows it with the restored ones.
     rawStatement(
       db,
       sql`UPDATE tasks SET (${list}) = (SELECT ${fromCopy} FROM tasks s WHERE s.user_id = ${staging} AND s.id = ${prefix} || tasks.id)

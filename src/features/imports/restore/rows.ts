@@ -14,7 +14,7 @@ export interface RowContext {
   /** The owner the row is written under: the import's staging owner (meta.ts), moved at the end. */
   owner: string;
   mapper: IdMapper;
-  /** The `deleted_at` live tasks are written with until the final batch shows them. */
+  /** The `deleted_at` live tasks are written with until the last batch shows them. */
   hiddenAt: string;
   /** A new share code (codes are unique across the platform). */
   newCode: () => string;
@@ -63,7 +63,7 @@ export async function restoredRow(table: string, row: Row, ctx: RowContext): Pro
   }
   switch (table) {
     case "tasks":
-      // Hidden until the final batch: a job stopped halfway shows nothing.
+      // Hidden until the last batch: a job stopped halfway shows nothing.
       if (out.deleted_at === null || out.deleted_at === undefined) out.deleted_at = ctx.hiddenAt;
       break;
     case "task_templates":
@@ -79,7 +79,7 @@ export async function restoredRow(table: string, row: Row, ctx: RowContext): Pro
       // Its claim bookkeeping named work of the old account; its tokens were never exported.
       out.last_claim_id = null;
       // Offline (its tokens were never exported, so it cannot be online), and no slot taken until the
-      // final batch counts its restored in-progress assignments: the agent sweeper scans every user's
+      // last batch counts its restored in-progress assignments: the agent sweeper scans every user's
       // online agents, staged ones included (review2 H3, and the Low on agent slots).
       out.status = "offline";
       out.current_task_count = 0;
@@ -118,7 +118,7 @@ export async function restoredRow(table: string, row: Row, ctx: RowContext): Pro
       break;
     case "user_progress":
       // Restored XP never scores on the boards, and the boards' opt-in and name are the account's own
-      // choices, never a file's: the final batch gives this row the account's (or none) before it
+      // choices, never a file's: the last batch gives this row the account's (or none) before it
       // moves, and sets the totals from the ledger (reveal.ts).
       out.leaderboard_opt_in = 0;
       out.leaderboard_name = null;

@@ -1,7 +1,7 @@
 /**
  * The statements that write restored rows: one INSERT … SELECT FROM json_each(?) per table run, so a
  * chunk of hundreds of rows binds a few parameters. Rows go in under the import's staging owner
- * (meta.ts stagingUserOf): nothing of them shows until the final batch moves them to the account.
+ * (meta.ts stagingUserOf): nothing of them shows until the end of the job moves them to the account.
  *
  * Every insert is ON CONFLICT DO NOTHING: a row the account has already (the same id, a handle someone
  * else holds) stays as it is, which makes a redelivered chunk, and a second restore of the same file,
@@ -57,7 +57,7 @@ interface ParentRef {
 
 /**
  * The references checked at insert. tasks.parent_task_id is not here: a parent may come in the same
- * statement (SQLite reads the table before the insert), so the final batch empties the ones left
+ * statement (SQLite reads the table before the insert), so the end of the job empties the ones left
  * pointing at nothing the account holds (reveal.ts).
  */
 export const PARENT_REFS: Readonly<Record<string, readonly ParentRef[]>> = {
@@ -87,7 +87,7 @@ export const PARENT_REFS: Readonly<Record<string, readonly ParentRef[]>> = {
 export interface WriteContext {
   /** The account restored into. */
   userId: string;
-  /** The owner rows are staged under until the final batch. */
+  /** The owner rows are staged under until the end of the job moves them. */
   staging: string;
   /** The `deleted_at` tasks are staged with (and the account's own hidden with, in replace mode). */
   hiddenAt: string;
@@ -148,8 +148,8 @@ export function insertRows(
   const list = sql.raw(columns.map(quote).join(", "));
   // A task the account holds under the same id (its own export by link, or the same file restored
   // again) is left as it is while the job runs (review2 M2: the account is not changed before the
-  // final batch) and recorded, deleted or not: the final batch keeps it from a replace's deletion,
-  // and takes the file's version of it (own.ts); children of the file may be staged under it.
+  // commit point) and recorded, deleted or not: the last batch keeps it from a replace's deletion,
+  // and the commit point gives it the file's version (own.ts); children of the file may be staged under it.
   const records = table === "tasks";
   const id = value("id");
   const at = new Date().toISOString();
@@ -192,7 +192,7 @@ export function insertRows(
 
 /**
  * The file's copy of a row the account holds under the same key is staged under a key of its own
- * (shadowPrefix before one column: the import's own, so two restores never meet), so the final batch can take the file's version (own.ts): a task
+ * (shadowPrefix before one column: the import's own, so two restores never meet), so the commit point can take the file's version (own.ts): a task
  * in both modes (a merge brings back a task deleted since), a step or a dependency in replace mode
  * (the file's children of such a task become its children).
  */
