@@ -287,8 +287,16 @@ describe("restoring your own backup by its link (review3 H1, L3)", () => {
     await settleAll(owner);
     const done = await getImport(owner, previewed.import_id);
     expect(done.status).toBe("completed");
-    // One step came back (A's second); C's step stayed with C while it was deleted.
-    expect(done.result).toMatchObject({ created: 0, skipped_duplicates: 3, replaced: 0, steps: 1 });
+    // One step came back (A's second); C's step stayed with C while it was deleted. C came back
+    // (`restored`), A and B were left as they are (review4 L2: C is no longer a skipped duplicate).
+    expect(done.result).toEqual({
+      created: 0,
+      skipped_duplicates: 2,
+      restored: 1,
+      replaced: 0,
+      steps: 1,
+      notes: [],
+    });
     expect(await tasksView(owner)).toEqual([
       {
         id: ids.a,
@@ -310,10 +318,15 @@ describe("restoring your own backup by its link (review3 H1, L3)", () => {
     await settleAll(owner);
     const done = await getImport(owner, previewed.import_id);
     expect(done.status).toBe("completed");
-    expect(done.result).toMatchObject({
+    // Every task the file holds took the file's version, with its 3 steps (review4 L2).
+    expect(previewed.preview.counts.duplicates).toBe(3);
+    expect(done.result).toEqual({
       created: 0,
-      skipped_duplicates: previewed.preview.counts.duplicates,
+      skipped_duplicates: 0,
+      restored: 3,
       replaced: 1,
+      steps: 3,
+      notes: [],
     });
     expect(await tasksView(owner)).toEqual([
       { id: ids.a, title: "A original", steps: ["A step 1", "A step 2"], depends_on: [] },

@@ -50,6 +50,8 @@ export interface RunOptions {
   beforeChunk?: (chunk: { importId: string; from: number; size: number }) => void | Promise<void>;
   /** A restore's rows per statement of its paged move (restore/move.ts MOVE_PAGE); tests lower it. */
   movePage?: number;
+  /** A restore's recorded tasks per page of its own copies (restore/own.ts OWN_PAGE); tests lower it. */
+  ownPage?: number;
   /** A restore's move pages per delivery at most (tests: a move spread over deliveries). */
   maxMovePages?: number;
   /** Runs before each page of a restore's move; what it throws fails the page as a D1 failure would. */

@@ -103,7 +103,8 @@ export function summaryOf(row: ImportRow): ImportSummaryDto {
       percent: done ? 100 : total === 0 ? 0 : Math.min(99, Math.floor((100 * row.itemsDone) / total)),
       ...phaseOf(row),
     },
-    result: (row.result as ImportResultDto | null) ?? null,
+    // A restore counts its result as it goes (review4 L6): shown only once it is final.
+    result: done ? ((row.result as ImportResultDto | null) ?? null) : null,
     error: row.error,
     created_at: row.createdAt,
     updated_at: row.updatedAt,

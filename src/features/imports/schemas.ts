@@ -150,9 +150,21 @@ export const ImportPreviewSchema = z
 export const ImportResultSchema = z
   .object({
     created: count.openapi({ description: "Tasks created" }),
-    skipped_duplicates: count.openapi({ description: "Items skipped because you had them (merge)" }),
-    replaced: count.openapi({ description: "Your earlier tasks deleted (replace)" }),
-    steps: count.openapi({ description: "Micro-steps created" }),
+    skipped_duplicates: count.openapi({
+      description:
+        "Items skipped because you had them (merge); a restore: the file's tasks left as your account has them",
+    }),
+    replaced: count.openapi({
+      description: "Your earlier tasks deleted (replace), tasks made while the job ran included",
+    }),
+    steps: count.openapi({
+      description:
+        "Micro-steps created; a restore of your own backup by its link also counts the file's steps it gave your tasks back",
+    }),
+    restored: count.optional().openapi({
+      description:
+        "A restore of your own backup by its link: your tasks it brought back (deleted since) or, with replace, gave the file's version",
+    }),
     notes: z
       .array(z.string())
       .optional()
@@ -178,7 +190,9 @@ const ImportFields = {
         "A restore whose rows are all written: `moving` them to the account (the restored tasks show when it ends), then `finishing` (restoring the pet and focus timer). It completes on its own; absent otherwise",
     }),
   }),
-  result: z.union([ImportResultSchema, z.null()]),
+  result: z.union([ImportResultSchema, z.null()]).openapi({
+    description: "What the import did: null until it is completed (a restore counts it as it goes)",
+  }),
   error: z.string().nullable().openapi({ description: "Why it failed, in a sentence" }),
   created_at: z.string(),
   updated_at: z.string(),

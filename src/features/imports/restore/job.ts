@@ -11,7 +11,9 @@
  * cursor; a bad row erases what was staged and fails the job. (2) At the document's end, the commit
  * point: one small batch settles what reads the staging and the account together and marks the job
  * moving; from there on it only goes forward (never failed, abandoned or discarded). (3) The paged move
- * (move.ts): bounded pages, spread over deliveries, the restored tasks hidden while they move. (4) The
+ * (move.ts): bounded pages, spread over deliveries, the restored tasks hidden while they move; then the
+ * own pages (own.ts): the account's own tasks the file holds (your backup by its link) take the file's
+ * version a bounded page of tasks at a time, each with its steps and dependencies. (4) The
  * last batch (reveal.ts): in replace mode the account's earlier tasks deleted, the restored tasks shown,
  * the XP totals from the ledger, the share cards. (5) The pet and focus timer restored in their Durable
  * Objects, each once, then the job completed (after the last retry, completed without an object that
@@ -37,7 +39,7 @@ import { idMapper } from "./ids";
 import { type LiveParts, restoreLive } from "./live";
 import { isMoving, restoreMetaOf, stagingUserOf } from "./meta";
 import { MOVE_PAGE, movePageStatements, tablesToMove } from "./move";
-import { recordedTasks } from "./own";
+import { isShadow, nextOwnPage, OWN_PAGE, ownPageStatements } from "./own";
 import { commitStatements, type RevealInput, revealStatements } from "./reveal";
 import { restoredRow } from "./rows";
 import { type RestoreItem, restoreItems, YIELD_EVERY_ROWS } from "./stream";
@@ -198,6 +200,8 @@ interface EndMarks {
   finishing?: string;
   /** "1" from the commit point until the last batch of the paged move. */
   moving?: string;
+  /** The last recorded task (import_items `ref`) the own pages took (own.ts). */
+  own?: string;
   /** "1" once that object's restore is settled (done, or refused with a note): never asked again. */
   pet_done?: string;
   focus_done?: string;
@@ -232,8 +236,9 @@ async function commitPoint(
   const now = Date.now();
   const at = nowIso(now);
   const hiddenAt = hiddenAtOf(row);
-  // The file's copies of the account's own tasks (write.ts shadowPrefix) are not new tasks (review3 L3).
-  const staged = sql`(SELECT id FROM tasks WHERE user_id = ${staging} AND deleted_at = ${hiddenAt} AND id NOT LIKE 'shadow:%')`;
+  // The file's copies of the account's own tasks (write.ts shadowPrefix) are not new tasks (review3 L3):
+  // the own pages count them (own.ts: `restored`, and the steps they take).
+  const staged = sql`(SELECT id FROM tasks WHERE user_id = ${staging} AND deleted_at = ${hiddenAt} AND NOT (${isShadow(row.id, "id")}))`;
   const profiles = await db.get<{ n: number }>(
     sql`SELECT count(*) AS n FROM social_profiles WHERE user_id IN (${staging}, ${row.userId})`,
   );
@@ -244,12 +249,14 @@ async function commitPoint(
     );
   }
   const created = sql`(SELECT count(*) FROM ${staged})`;
+  // The counts so far: the own pages add what they restore, the last batch what a replace deletes
+  // (review4 L1, L2); `GET` shows the result only once the job completed (review4 L6).
   const result = sql`json_object(
     'created', ${created},
     'skipped_duplicates', max(0, ${tasksInFile} - ${created}),
-    'replaced', ${row.mode === "replace" ? sql`(SELECT count(*) FROM tasks WHERE user_id = ${row.userId} AND deleted_at IS NULL AND id NOT IN ${recordedTasks(row.id)})` : 0},
-    'steps', (SELECT count(*) FROM micro_steps WHERE user_id = ${staging} AND id NOT LIKE 'shadow:%'
-      AND (task_id IN ${staged} OR task_id IN ${recordedTasks(row.id)})),
+    'replaced', 0,
+    'steps', (SELECT count(*) FROM micro_steps WHERE user_id = ${staging} AND task_id IN ${staged}),
+    'restored', 0,
     'notes', json(${JSON.stringify(notes)}))`;
   const batch = new D1Batch();
   batch.add(
@@ -293,9 +300,9 @@ const revealInput = (row: ImportRow, finishing: Finishing, now: number): RevealI
 });
 
 /**
- * The paged move (move.ts), page batches until nothing is staged but the share cards, within the
- * delivery's budget (statements and time; each delivery moves at least one page, so it always goes
- * forward), then the last batch (reveal.ts revealStatements: the restored tasks shown at once, the
+ * The paged move (move.ts), page batches until nothing is staged but the share cards and the shadow
+ * copies, then the own pages (own.ts, after the cursor `$.own`), within the delivery's budget
+ * (statements and time; each delivery moves at least one page, so it always goes forward), then the last batch (reveal.ts revealStatements: the restored tasks shown at once, the
  * totals, the share cards) and the objects (finishLive).
  */
 async function moveThenReveal(
@@ -322,7 +329,7 @@ async function moveThenReveal(
     batch.add(
       db
         .update(imports)
-        .set({ mapping: sql`json_remove(${imports.mapping}, '$.moving')`, updatedAt: nowIso(now) })
+        .set({ mapping: sql`json_remove(${imports.mapping}, '$.moving', '$.own')`, updatedAt: nowIso(now) })
         .where(eq(imports.id, row.id)),
     );
     return batch;
@@ -362,6 +369,45 @@ async function moveThenReveal(
       if (selected < page) break;
     }
   }
+  // Then the account's own tasks the file holds (your backup by its link), a page of them at a time.
+  const ownPage = options.ownPage ?? OWN_PAGE;
+  for (;;) {
+    const after = marksOf(row).own ?? "";
+    if (spent.statements + 1 + reserve > RESTORE_STATEMENTS_PER_DELIVERY) {
+      log(row.id, "moved", pages, spent.started);
+      return { kind: "more" };
+    }
+    const to = await nextOwnPage(db, row.id, after, ownPage);
+    spent.statements += 1;
+    if (to === null) break;
+    const statements = ownPageStatements(db, {
+      userId: row.userId,
+      importId: row.id,
+      mode: row.mode ?? "merge",
+      hiddenAt: hiddenAtOf(row),
+      after,
+      to,
+      now: Date.now(),
+    });
+    const overBudget =
+      spent.statements + statements.length + reserve > RESTORE_STATEMENTS_PER_DELIVERY ||
+      (pages > 0 && Date.now() - spent.started > budget) ||
+      pages >= (options.maxMovePages ?? Number.POSITIVE_INFINITY);
+    if (overBudget) {
+      log(row.id, "moved", pages, spent.started);
+      return { kind: "more" };
+    }
+    await options.beforeMove?.({ importId: row.id, table: "own" });
+    try {
+      await db.batch(statements as [BatchItem<"sqlite">, ...BatchItem<"sqlite">[]]);
+    } catch (error) {
+      if (isGuardAbort(error)) return { kind: "gone" };
+      throw error;
+    }
+    spent.statements += statements.length;
+    pages += 1;
+    row.mapping = { ...marksOf(row), own: to };
+  }
   log(row.id, "moved", pages, spent.started);
   const batch = last(Date.now());
   try {
@@ -370,7 +416,7 @@ async function moveThenReveal(
     if (isGuardAbort(error)) return { kind: "gone" };
     throw error;
   }
-  const { moving: _moved, ...marks } = marksOf(row);
+  const { moving: _moved, own: _owned, ...marks } = marksOf(row);
   row.mapping = marks;
   return finishLive(env, db, row, finishing, mapper);
 }

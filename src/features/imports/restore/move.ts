@@ -13,7 +13,8 @@
  *
  * Tasks move hidden (`deleted_at` = the import's hiddenAt) and are shown by the last batch
  * (reveal.ts), so nothing reached through them shows until then. Share cards and the progress row
- * stay staged for the last batch too (MOVED_TABLES).
+ * stay staged for the last batch too (MOVED_TABLES), and so do the shadow copies of the account's own
+ * tasks and their children: the own pages that follow the move take them (own.ts).
  */
 import { sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
@@ -21,6 +22,7 @@ import type { Database } from "../../../db";
 import { abortIf, rawStatement } from "../../../lib/batch";
 import { nowIso } from "../../../lib/time";
 import { stagingUserOf } from "./meta";
+import { isShadow } from "./own";
 import { OWNED_TABLES } from "./reveal";
 
 /** Rows one statement moves at most (a page: a few milliseconds of D1 work). */
@@ -40,11 +42,30 @@ const q = (name: string) => sql.raw(`"${name}"`);
 /** The owner a merge's page is marked with while its batch runs (inside stagingRange: meta.ts). */
 export const moverOf = (userId: string, importId: string) => `${stagingUserOf(userId, importId)}:moving`;
 
-/** The tables that still hold rows of the staging, in move order (one read). */
+/**
+ * The column that marks a table's shadow copies (own.ts: the account's own tasks and their children,
+ * which stay staged through the move and go with their task's page after it).
+ */
+const SHADOW_COLUMN: Readonly<Record<string, string>> = {
+  tasks: "id",
+  micro_steps: "id",
+  task_dependencies: "task_id",
+};
+
+/** The staged rows of `table` that the move takes (not the shadow copies). */
+const movable = (table: string, staging: string, importId: string) => {
+  const column = SHADOW_COLUMN[table];
+  return column
+    ? sql`user_id = ${staging} AND NOT (${isShadow(importId, column)})`
+    : sql`user_id = ${staging}`;
+};
+
+/** The tables that still hold rows of the staging to move, in move order (one read). */
 export async function tablesToMove(db: Database, userId: string, importId: string): Promise<string[]> {
   const staging = stagingUserOf(userId, importId);
   const probes = MOVED_TABLES.map(
-    (table, i) => sql`EXISTS (SELECT 1 FROM ${q(table)} WHERE user_id = ${staging}) AS ${sql.raw(`t${i}`)}`,
+    (table, i) =>
+      sql`EXISTS (SELECT 1 FROM ${q(table)} WHERE ${movable(table, staging, importId)}) AS ${sql.raw(`t${i}`)}`,
   );
   const row = await db.get<Record<string, number>>(sql`SELECT ${sql.join(probes, sql`, `)}`);
   return MOVED_TABLES.filter((_, i) => row?.[`t${i}`] === 1);
@@ -66,7 +87,7 @@ export interface MovePage {
 export function movePageStatements(db: Database, input: MovePage): BatchItem<"sqlite">[] {
   const { userId, importId, table, page } = input;
   const staging = stagingUserOf(userId, importId);
-  const selected = sql`(SELECT rowid FROM ${q(table)} WHERE user_id = ${staging} LIMIT ${page})`;
+  const selected = sql`(SELECT rowid FROM ${q(table)} WHERE ${movable(table, staging, importId)} LIMIT ${page})`;
   const guard = abortIf(
     db,
     sql`NOT EXISTS (SELECT 1 FROM imports WHERE id = ${importId} AND status = 'running'

@@ -2,8 +2,10 @@
  * The end of a restore, and its undoing. Rows are staged under the import's own owner (meta.ts), so:
  * - a commit point (commitStatements) settles what reads the staging and the account together, the
  *   rows then move to the account a page at a time (move.ts), the restored tasks hidden while they
- *   move, and a last small batch (revealStatements) shows the tasks all at once — the account shows
- *   none of the restored tasks, or all of them (side rows such as ledger rows appear as they move);
+ *   move, then the account's own tasks the file holds (your backup by its link) take the file's version
+ *   a page at a time (own.ts), and a last small batch (revealStatements) shows the restored tasks all
+ *   at once — the account shows none of the restored tasks, or all of them (side rows such as ledger
+ *   rows appear as they move; your own tasks switch to the file's version at their page);
  * - a discard, or the stale-job sweep giving up (eraseRestoreStatements), deletes the staged rows and
  *   shows again the account's tasks a replace had hidden: the account is exactly as before.
  *
@@ -31,7 +33,6 @@ import { LEVEL_THRESHOLDS } from "../../gamification/levels";
 import { weekStartOf } from "../../gamification/progress";
 import { replaceStatements } from "../replace";
 import { stagingRange, stagingUserOf } from "./meta";
-import { ownCopiesStatements } from "./own";
 import { standingStatements } from "./standing";
 
 /** Exported tables that have a `user_id` column, parents first. */
@@ -118,8 +119,8 @@ export function commitStatements(db: Database, input: RevealInput): BatchItem<"s
   out.push(ledgerWithoutWork(db, userId, staging));
   // The file's counters, streak and badges within their evidence, before they move (standing.ts).
   out.push(...standingStatements(db, userId, staging));
-  // The account's own tasks the file holds too take the file's version where they should (review3 H1).
-  out.push(...ownCopiesStatements(db, { userId, importId: input.importId, mode: input.mode }));
+  // The account's own tasks the file holds too take the file's version after the move, a page at a
+  // time (own.ts): that work grows with the backup, so it is not done here (review4 H1).
   return out;
 }
 
@@ -143,6 +144,15 @@ export function revealStatements(db: Database, input: RevealInput): BatchItem<"s
       rawStatement(
         db,
         sql`UPDATE tasks SET deleted_at = ${hiddenAt} WHERE user_id = ${userId} AND deleted_at IS NULL AND id IN ${recorded}`,
+      ),
+    );
+    // What the deletion below reaches, counted here (review4 L1): tasks made during the move too.
+    out.push(
+      rawStatement(
+        db,
+        sql`UPDATE imports SET result = json_set(result, '$.replaced',
+            (SELECT count(*) FROM tasks WHERE user_id = ${userId} AND deleted_at IS NULL))
+          WHERE id = ${input.importId}`,
       ),
     );
     out.push(...replaceStatements(db, userId, input.now));

@@ -130,11 +130,18 @@ export function insertRows(
         parent === "tasks"
           ? sql`EXISTS (SELECT 1 FROM tasks p WHERE p.id = ${value(c)} AND (p.user_id = ${ctx.staging}
               OR (p.user_id = ${ctx.userId} AND EXISTS (SELECT 1 FROM import_items r WHERE r.import_id = ${ctx.importId} AND r.ref = p.id))))`
-          : sql`EXISTS (SELECT 1 FROM ${sql.raw(parent)} p WHERE p.id = ${value(c)} AND p.user_id = ${ctx.staging})`,
+          : parent === "micro_steps"
+            ? sql`EXISTS (SELECT 1 FROM micro_steps p WHERE p.id IN (${value(c)}, ${shadowPrefix(ctx.importId)} || ${value(c)}) AND p.user_id = ${ctx.staging})`
+            : sql`EXISTS (SELECT 1 FROM ${sql.raw(parent)} p WHERE p.id = ${value(c)} AND p.user_id = ${ctx.staging})`,
       );
       return value(c);
     }
-    return sql`CASE WHEN EXISTS (SELECT 1 FROM ${sql.raw(parent)} p WHERE p.id = ${value(c)} AND p.user_id IN (${ctx.staging}, ${ctx.userId})) THEN ${value(c)} END`;
+    // A step staged as a shadow (own.ts) is the file's step too: it takes its id back.
+    const ids =
+      parent === "micro_steps"
+        ? sql`(${value(c)}, ${shadowPrefix(ctx.importId)} || ${value(c)})`
+        : sql`(${value(c)})`;
+    return sql`CASE WHEN EXISTS (SELECT 1 FROM ${sql.raw(parent)} p WHERE p.id IN ${ids} AND p.user_id IN (${ctx.staging}, ${ctx.userId})) THEN ${value(c)} END`;
   });
   if (table === "social_profiles") {
     // A handle another profile let go of within the cooldown is still kept for it (review2 H4).
@@ -153,15 +160,17 @@ export function insertRows(
   const records = table === "tasks";
   const id = value("id");
   const at = new Date().toISOString();
-  const shadow = shadowOf(table, ctx.mode);
+  const shadow = shadowOf(table, ctx);
   const shadowed = shadow
     ? {
         values: columns.map((c, i) =>
-          c === shadow.column ? sql`${shadowPrefix(ctx.importId)} || ${value(c)}` : (values[i] as SQL),
+          shadow.columns.includes(c) ? sql`${shadowPrefix(ctx.importId)} || ${value(c)}` : (values[i] as SQL),
         ),
-        held: shadow.held(value, ctx.userId),
+        held: shadow.held(value),
       }
     : null;
+  // A child staged as a shadow is not staged under its own key too.
+  const plain = shadow?.only && shadowed ? sql`${where} AND NOT ${shadowed.held}` : where;
   return groupsOf(rows).flatMap((group) => [
     ...(records
       ? [
@@ -176,7 +185,7 @@ export function insertRows(
       : []),
     rawStatement(
       db,
-      sql`INSERT INTO ${sql.raw(quote(table))} (${list}) SELECT ${sql.join(values, sql`, `)} FROM json_each(${group}) j WHERE ${where} ON CONFLICT DO NOTHING`,
+      sql`INSERT INTO ${sql.raw(quote(table))} (${list}) SELECT ${sql.join(values, sql`, `)} FROM json_each(${group}) j WHERE ${plain} ON CONFLICT DO NOTHING`,
     ),
     ...(shadowed
       ? [
@@ -200,28 +209,47 @@ export const shadowPrefix = (importId: string) => `shadow:${importId}:`;
 
 type Value = (c: string) => SQL;
 
+/** The task `column` names is one of the account's this restore recorded as the file's too. */
+const recordedParent = (v: Value, column: string, ctx: WriteContext) =>
+  sql`EXISTS (SELECT 1 FROM import_items r WHERE r.import_id = ${ctx.importId} AND r.ref = ${v(column)})`;
+
+/**
+ * Which rows are staged as shadows, and which of their columns take the prefix: a task the account
+ * holds (its id); every step and dependency under such a task (both modes: own.ts gives a task all of
+ * its file's children in one batch, so they neither trickle in while the rows move nor meet the
+ * account's before their task's page — review4 M2), their task's id prefixed too, so no read of the
+ * account's task by its id (its steps, its dependencies either way) meets them while they are staged;
+ * and, in replace mode, a step or dependency whose key the account holds elsewhere (dropped at the end).
+ */
 function shadowOf(
   table: string,
-  mode: WriteContext["mode"],
-): { column: string; held: (value: Value, userId: string) => SQL } | null {
+  ctx: WriteContext,
+): { columns: readonly string[]; held: (value: Value) => SQL; only: boolean } | null {
+  const { userId, mode } = ctx;
   if (table === "tasks")
     return {
-      column: "id",
-      held: (v, userId) =>
-        sql`EXISTS (SELECT 1 FROM tasks a WHERE a.id = ${v("id")} AND a.user_id = ${userId})`,
+      columns: ["id"],
+      held: (v) => sql`EXISTS (SELECT 1 FROM tasks a WHERE a.id = ${v("id")} AND a.user_id = ${userId})`,
+      only: false,
     };
-  if (mode !== "replace") return null;
   if (table === "micro_steps")
     return {
-      column: "id",
-      held: (v, userId) =>
-        sql`EXISTS (SELECT 1 FROM micro_steps a WHERE a.id = ${v("id")} AND a.user_id = ${userId})`,
+      columns: ["id", "task_id"],
+      held: (v) =>
+        mode === "replace"
+          ? sql`(${recordedParent(v, "task_id", ctx)} OR EXISTS (SELECT 1 FROM micro_steps a WHERE a.id = ${v("id")} AND a.user_id = ${userId}))`
+          : recordedParent(v, "task_id", ctx),
+      only: true,
     };
   if (table === "task_dependencies")
     return {
-      column: "depends_on_id",
-      held: (v, userId) =>
-        sql`EXISTS (SELECT 1 FROM task_dependencies a WHERE a.task_id = ${v("task_id")} AND a.depends_on_id = ${v("depends_on_id")} AND a.user_id = ${userId})`,
+      columns: ["task_id", "depends_on_id"],
+      held: (v) =>
+        mode === "replace"
+          ? sql`(${recordedParent(v, "task_id", ctx)} OR EXISTS (SELECT 1 FROM task_dependencies a WHERE a.task_id = ${v("task_id")}
+              AND a.depends_on_id = ${v("depends_on_id")} AND a.user_id = ${userId}))`
+          : recordedParent(v, "task_id", ctx),
+      only: true,
     };
   return null;
 }
