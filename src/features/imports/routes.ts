@@ -125,7 +125,10 @@ export const commitRoute = createRoute({
   description:
     "Answers 202 at once; follow GET …/{import_id}. The file is written in chunks, each resumable, and nothing " +
     "shows until the last one is in: then, in one step, the new tasks appear (and, with replace, your earlier tasks " +
-    "are deleted). merge skips items you already have (same app id imported before, or same title, due time and " +
+    "are deleted). A restore (source=export) moves its rows first (progress.phase `moving`): its new tasks show " +
+    "all at once at its end, but when you restore your own backup by its link your tasks the file holds stay " +
+    "shown and take the file's version (replace) or get the steps and dependencies it adds (merge) a page of " +
+    "tasks at a time while it moves; result stays null until completed. merge skips items you already have (same app id imported before, or same title, due time and " +
     "state). Committing again, with or without the same Idempotency-Key, answers the same job; a failed job is " +
     "resumed. Another mode than the job's is 409. A preview past its expiry is 404, as one that never existed, and " +
     "so is a discarded import (code import_discarded while a restore's staged rows are still being erased).",

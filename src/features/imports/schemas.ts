@@ -187,7 +187,7 @@ const ImportFields = {
     }),
     phase: z.enum(["moving", "finishing"]).optional().openapi({
       description:
-        "A restore whose rows are all written: `moving` them to the account (the restored tasks show when it ends), then `finishing` (restoring the pet and focus timer). It completes on its own; absent otherwise",
+        "A restore whose rows are all written: `moving` them to the account (the restored tasks show all at once when it ends; with your own backup by its link, your tasks the file holds stay shown and take the file's version, or with merge its added steps and dependencies, a page of tasks at a time meanwhile), then `finishing` (restoring the pet and focus timer). It completes on its own; absent otherwise",
     }),
   }),
   result: z.union([ImportResultSchema, z.null()]).openapi({
