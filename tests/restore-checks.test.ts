@@ -4,6 +4,7 @@ import { EXPORTED_TABLES } from "../src/features/export/format";
 import { derivedId } from "../src/features/export/live";
 import { checksOf, keysOf, rowProblem, ruleOf } from "../src/features/imports/restore/checks";
 import { derivedIdSync, idMapper, mapSourceKey } from "../src/features/imports/restore/ids";
+import { CLASHING_TABLES } from "../src/features/imports/restore/move";
 import { sha256HexSync } from "../src/features/imports/restore/sha256";
 import { groupsOf } from "../src/features/imports/restore/write";
 import { sha256Hex } from "../src/lib/ids";
@@ -108,5 +109,20 @@ describe("statement groups", () => {
     // 300 characters but 600 bytes: a 1,000-byte group holds one row, not three.
     expect(groupsOf([row, row, row], 1_000)).toHaveLength(3);
     expect(groupsOf([row, row, row], 10_000)).toHaveLength(1);
+  });
+});
+
+describe("which tables a merge's move must guard against the account's keys", () => {
+  it("guards the tables whose keys hold user_id, and moves the rest in one plain UPDATE", () => {
+    for (const table of [
+      "xp_ledger",
+      "activity_days",
+      "user_badges",
+      "notification_preferences",
+      "user_pets",
+    ])
+      expect(CLASHING_TABLES.has(table)).toBe(true);
+    for (const table of ["tasks", "micro_steps", "task_dependencies", "focus_sessions"])
+      expect(CLASHING_TABLES.has(table)).toBe(false);
   });
 });

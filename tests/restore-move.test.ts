@@ -122,7 +122,8 @@ describe("restore: the paged move and the finishing step (review3)", () => {
   beforeAll(async () => {
     const source = await createUser();
     await seedAccount(source, {
-      tasks: Array.from({ length: 12 }, (_, i) => ({
+      // Enough rows that a move of one row a page takes more than one delivery of 600 statements.
+      tasks: Array.from({ length: 60 }, (_, i) => ({
         title: `Chore ${i}`,
         steps: ["one", "two", "three"],
         done: i % 3,
