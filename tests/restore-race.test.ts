@@ -1,0 +1,227 @@
+/**
+ * Review4 M1: an erase never empties a failed restore whose cursor is kept (the consumer's last attempt
+ * keeps it, so that committing again resumes there). Two routes used to: a late `import.erase` message,
+ * and a discard racing a commit (the discard erased before it marked the row). And should the staging
+ * be gone all the same, the resumed job fails with its cursor reset instead of completing with nothing.
+ */
+import { env } from "cloudflare:workers";
+import { beforeAll, describe, expect, it } from "vitest";
+import { createDatabase } from "../src/db";
+import { LOST_STAGING } from "../src/features/imports/restore/lost";
+import { discardImport } from "../src/features/imports/service";
+import { callWith, createUser, problemOf, type TestUser } from "./helpers/api";
+import { download, exportAccount } from "./helpers/export";
+import {
+  capturingQueue,
+  commit,
+  drainImports,
+  getImport,
+  type ImportMessage,
+  runImportQueue,
+} from "./helpers/imports";
+import { craftExport, failAtTheEnd, settleAll, stagedRows, tableOf } from "./helpers/restore";
+import { createTask } from "./helpers/tasks";
+
+const STEPS = 600;
+
+async function stepsOf(userId: string) {
+  const row = await env.DB.prepare("SELECT count(*) AS n FROM micro_steps WHERE user_id = ?")
+    .bind(userId)
+    .first<{ n: number }>();
+  return row?.n ?? 0;
+}
+
+async function rowOf(importId: string) {
+  return env.DB.prepare("SELECT status, items_done FROM imports WHERE id = ?")
+    .bind(importId)
+    .first<{ status: string; items_done: number }>();
+}
+
+/** A commit through the Worker with a queue the test holds, whatever it answers. */
+async function commitAnswer(user: TestUser, importId: string) {
+  const { sent, queue } = capturingQueue();
+  const res = await callWith({ IMPORTS_QUEUE: queue }, `/api/v1/import/${importId}/commit`, {
+    method: "POST",
+    token: user.token,
+    body: { mode: "merge" },
+  });
+  return { res, sent };
+}
+
+type Hook = (sql: string) => Promise<void>;
+
+/** Runs `hook` with a statement's SQL before it (or a batch holding it) executes. */
+function hooked(db: D1Database, hook: Hook): D1Database {
+  const sqlOf = new WeakMap<object, string>();
+  const wrap = (stmt: D1PreparedStatement, query: string): D1PreparedStatement => {
+    sqlOf.set(stmt, query);
+    const bind = stmt.bind.bind(stmt);
+    const run = stmt.run.bind(stmt);
+    const all = stmt.all.bind(stmt);
+    const raw = stmt.raw.bind(stmt) as (...args: unknown[]) => Promise<unknown>;
+    const first = stmt.first.bind(stmt) as (...args: unknown[]) => Promise<unknown>;
+    const after =
+      <T>(go: () => Promise<T>) =>
+      async () => {
+        await hook(query);
+        return go();
+      };
+    return Object.assign(stmt, {
+      bind: (...args: unknown[]) => wrap(bind(...args), query),
+      run: after(run),
+      all: after(all),
+      raw: (...args: unknown[]) => after(() => raw(...args))(),
+      first: (...args: unknown[]) => after(() => first(...args))(),
+    });
+  };
+  return new Proxy(db, {
+    get(target, prop) {
+      const value: unknown = Reflect.get(target, prop);
+      if (typeof value !== "function") return value;
+      if (prop === "prepare")
+        return (query: string) => wrap(value.call(target, query) as D1PreparedStatement, query);
+      if (prop === "batch")
+        return async (list: D1PreparedStatement[]) => {
+          for (const stmt of list) await hook(sqlOf.get(stmt) ?? "");
+          return value.call(target, list);
+        };
+      return value.bind(target);
+    },
+  });
+}
+
+/** The discard's mark: `discarding` set on the import row. */
+const isMark = (query: string) => /^update "imports" set "status"/i.test(query);
+
+describe("an erase never empties a restore that will resume (review4 M1)", () => {
+  let file: string;
+  beforeAll(async () => {
+    const source = await createUser();
+    await createTask(source, { title: "parent", micro_steps: [{ description: "s0" }] });
+    await settleAll(source);
+    const done = await exportAccount(source, "json");
+    file = craftExport(await (await download(done.download_url ?? "")).text(), (doc) => {
+      const steps = tableOf(doc, "micro_steps");
+      const step = steps[0] ?? {};
+      for (let i = 1; i < STEPS; i++)
+        steps.push({ ...step, id: crypto.randomUUID(), description: `s${i}`, position: i + 1 });
+    });
+  }, 60_000);
+
+  it("a late import.erase leaves a job failed at its last attempt as it was; committing again restores everything", async () => {
+    const user = await createUser();
+    const importId = await failAtTheEnd(user, file, "merge");
+    const failed = await getImport(user, importId);
+    expect(failed.status).toBe("failed");
+    expect(failed.progress.items_done).toBeGreaterThan(STEPS);
+    const staged = await stagedRows(user.id, importId);
+    expect(staged).toBeGreaterThan(STEPS);
+    // An erase message of an earlier failure, retried by the queue or delivered twice.
+    const message: ImportMessage = { type: "import.erase", import_id: importId, user_id: user.id };
+    const run = await runImportQueue([message], 1, { erasePage: 100 });
+    expect(run.sent).toEqual([]);
+    expect(run.result.retryMessages).toHaveLength(0);
+    expect(await stagedRows(user.id, importId)).toBe(staged);
+    expect(await rowOf(importId)).toEqual({ status: "failed", items_done: failed.progress.items_done });
+
+    const { sent } = await commit(user, importId, "merge");
+    await drainImports(sent);
+    const done = await getImport(user, importId);
+    expect(done.status).toBe("completed");
+    expect(done.result).toMatchObject({ created: 1, skipped_duplicates: 0, steps: STEPS });
+    expect(await stepsOf(user.id)).toBe(STEPS);
+    expect(await stagedRows(user.id, importId)).toBe(0);
+  }, 120_000);
+
+  it("a commit racing a discard after its mark is 404 import_discarded, and the discard erases everything", async () => {
+    const user = await createUser();
+    const importId = await failAtTheEnd(user, file, "merge");
+    let answer: Response | null = null;
+    let sentByCommit: ImportMessage[] = [];
+    let marked = false;
+    // The person commits again (another tab) right after the discard marked the row, before it erases.
+    const db = createDatabase(
+      hooked(env.DB, async (query) => {
+        if (isMark(query)) marked = true;
+        else if (marked && answer === null) {
+          answer = new Response();
+          const raced = await commitAnswer(user, importId);
+          answer = raced.res;
+          sentByCommit = raced.sent;
+        }
+      }),
+    );
+    const { sent, queue } = capturingQueue();
+    await discardImport(db, env.FILES, queue, user.id, importId, { erasePage: 100 });
+    const res = answer as Response | null;
+    expect(res?.status).toBe(404);
+    if (res) expect((await problemOf(res)).code).toBe("import_discarded");
+    expect(sentByCommit).toEqual([]);
+    // Erased within the request (604 staged rows, 100 a statement): the import is gone.
+    expect(sent).toEqual([]);
+    expect(await stagedRows(user.id, importId)).toBe(0);
+    expect(await rowOf(importId)).toBeNull();
+    expect(await stepsOf(user.id)).toBe(0);
+  }, 120_000);
+
+  it("a commit racing a discard before its mark wins: the discard is 409 and erases nothing", async () => {
+    const user = await createUser();
+    const importId = await failAtTheEnd(user, file, "merge");
+    const staged = await stagedRows(user.id, importId);
+    let sentByCommit: ImportMessage[] = [];
+    let raced = false;
+    const { sent, queue } = capturingQueue();
+    const db = createDatabase(
+      hooked(env.DB, async (query) => {
+        if (raced || !isMark(query)) return;
+        raced = true;
+        const answer = await commitAnswer(user, importId);
+        expect(answer.res.status).toBe(202);
+        sentByCommit = answer.sent;
+      }),
+    );
+    let status = 204;
+    try {
+      await discardImport(db, env.FILES, queue, user.id, importId, { erasePage: 100 });
+    } catch (error) {
+      status = (error as { status?: number }).status ?? 500;
+    }
+    expect(status).toBe(409);
+    expect(sent).toEqual([]);
+    expect(await stagedRows(user.id, importId)).toBe(staged);
+    await drainImports(sentByCommit);
+    const done = await getImport(user, importId);
+    expect(done.status).toBe("completed");
+    expect(done.result).toMatchObject({ created: 1, steps: STEPS });
+    expect(await stepsOf(user.id)).toBe(STEPS);
+  }, 120_000);
+
+  it("a resumed job whose staging is gone all the same fails with its cursor reset, and then restores from the start", async () => {
+    const user = await createUser();
+    const importId = await failAtTheEnd(user, file, "merge");
+    // As an erase from before the fix would leave it: the staging emptied, the cursor kept.
+    const staging = `restore:${user.id}:${importId}`;
+    await env.DB.batch([
+      env.DB.prepare("DELETE FROM micro_steps WHERE user_id = ?").bind(staging),
+      env.DB.prepare("DELETE FROM tasks WHERE user_id = ?").bind(staging),
+      env.DB.prepare("DELETE FROM import_items WHERE import_id = ?").bind(importId),
+    ]);
+    expect((await rowOf(importId))?.items_done).toBeGreaterThan(STEPS);
+
+    const first = await commit(user, importId, "merge");
+    await drainImports(first.sent);
+    const failed = await getImport(user, importId);
+    expect(failed.status).toBe("failed");
+    expect(failed.error).toBe(LOST_STAGING);
+    expect(failed.result).toBeNull();
+    expect(failed.progress.items_done).toBe(0);
+    expect(await stepsOf(user.id)).toBe(0);
+
+    const again = await commit(user, importId, "merge");
+    await drainImports(again.sent);
+    const done = await getImport(user, importId);
+    expect(done.status).toBe("completed");
+    expect(done.result).toMatchObject({ created: 1, steps: STEPS });
+    expect(await stepsOf(user.id)).toBe(STEPS);
+  }, 120_000);
+});
