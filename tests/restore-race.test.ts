@@ -9,6 +9,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { createDatabase } from "../src/db";
 import { LOST_STAGING } from "../src/features/imports/restore/lost";
 import { discardImport } from "../src/features/imports/service";
+import { IMPORTS_MAX_RETRIES } from "../src/jobs/imports-consumer";
 import { callWith, createUser, problemOf, type TestUser } from "./helpers/api";
 import { download, exportAccount } from "./helpers/export";
 import {
@@ -19,7 +20,7 @@ import {
   type ImportMessage,
   runImportQueue,
 } from "./helpers/imports";
-import { craftExport, failAtTheEnd, settleAll, stagedRows, tableOf } from "./helpers/restore";
+import { craftExport, failAtTheEnd, previewRestore, settleAll, stagedRows, tableOf } from "./helpers/restore";
 import { createTask } from "./helpers/tasks";
 
 const STEPS = 600;
@@ -224,4 +225,46 @@ describe("an erase never empties a restore that will resume (review4 M1)", () =>
     expect(done.result).toMatchObject({ created: 1, steps: STEPS });
     expect(await stepsOf(user.id)).toBe(STEPS);
   }, 120_000);
+});
+
+/** A D1 whose first read of the imports table fails (SQLite refuses an unknown function): the erase's. */
+function failingFirstImportRead(db: D1Database): D1Database {
+  let failed = false;
+  return new Proxy(db, {
+    get(target, prop) {
+      const value: unknown = Reflect.get(target, prop);
+      if (typeof value !== "function") return value;
+      if (prop === "prepare")
+        return (query: string) => {
+          if (failed || !/^select .* from "imports"/is.test(query)) return value.call(target, query);
+          failed = true;
+          return value.call(target, "SELECT no_such_function()");
+        };
+      return value.bind(target);
+    },
+  });
+}
+
+describe("the last attempt of an erase message (review4 L5)", () => {
+  it("never fails the import: a job committed again goes on, and the message is retried", async () => {
+    const user = await createUser();
+    await createTask(user, { title: "mine" });
+    await settleAll(user);
+    const done = await exportAccount(user, "json");
+    const previewed = await previewRestore(user, await (await download(done.download_url ?? "")).text());
+    const { sent } = await commit(user, previewed.import_id, "merge");
+    const message: ImportMessage = { type: "import.erase", import_id: previewed.import_id, user_id: user.id };
+    const run = await runImportQueue(
+      [message],
+      IMPORTS_MAX_RETRIES + 1,
+      {},
+      { DB: failingFirstImportRead(env.DB) },
+    );
+    expect(run.result.retryMessages).toHaveLength(1);
+    const job = await getImport(user, previewed.import_id);
+    expect(job.status).toBe("queued");
+    expect(job.error).toBeNull();
+    await drainImports(sent);
+    expect((await getImport(user, previewed.import_id)).status).toBe("completed");
+  }, 60_000);
 });

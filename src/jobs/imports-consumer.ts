@@ -62,12 +62,16 @@ export async function consumeImports(
         attempt: message.attempts,
         error: String(error),
       });
-      if (error instanceof ImportFailure || error instanceof SourceRefusal) {
+      // An erase message only ever erases (review4 L5): were it to fail the import, it would fail
+      // whatever job holds the import now — one committed again and running. Its lost work is sent
+      // again by housekeeping (a discarding row) or left to the discard or the new run (a failed one).
+      const erasing = body.type === "import.erase";
+      if (!erasing && (error instanceof ImportFailure || error instanceof SourceRefusal)) {
         await failImport(db, body.import_id, error.message).catch(() => undefined);
         message.ack();
         continue;
       }
-      if (message.attempts > IMPORTS_MAX_RETRIES)
+      if (!erasing && message.attempts > IMPORTS_MAX_RETRIES)
         await lastAttempt(db, env, body.import_id, message.attempts);
       message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
     }
