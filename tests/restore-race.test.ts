@@ -7,10 +7,12 @@
 import { env } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import { createDatabase } from "../src/db";
+import { MAX_RESENDS, STALE_AFTER_MS } from "../src/features/imports/limits";
+import { GAVE_UP_PET, giveUpFinishing } from "../src/features/imports/restore/job";
 import { LOST_STAGING } from "../src/features/imports/restore/lost";
 import { discardImport } from "../src/features/imports/service";
-import { IMPORTS_MAX_RETRIES } from "../src/jobs/imports-consumer";
-import { callWith, createUser, problemOf, type TestUser } from "./helpers/api";
+import { cleanUpImports, IMPORTS_MAX_RETRIES } from "../src/jobs/imports-consumer";
+import { call, callJson, callWith, createUser, problemOf, type TestUser } from "./helpers/api";
 import { download, exportAccount } from "./helpers/export";
 import {
   capturingQueue,
@@ -20,7 +22,15 @@ import {
   type ImportMessage,
   runImportQueue,
 } from "./helpers/imports";
-import { craftExport, failAtTheEnd, previewRestore, settleAll, stagedRows, tableOf } from "./helpers/restore";
+import {
+  craftExport,
+  failAtTheEnd,
+  previewRestore,
+  seedAccount,
+  settleAll,
+  stagedRows,
+  tableOf,
+} from "./helpers/restore";
 import { createTask } from "./helpers/tasks";
 
 const STEPS = 600;
@@ -267,4 +277,127 @@ describe("the last attempt of an erase message (review4 L5)", () => {
     await drainImports(sent);
     expect((await getImport(user, previewed.import_id)).status).toBe("completed");
   }, 60_000);
+});
+
+/** A PET_STATE whose restoreSnapshot throws (an RPC failure), or runs `before` and then the real one. */
+function petsThat(before: (() => Promise<void>) | "throw"): DurableObjectNamespace {
+  return new Proxy(env.PET_STATE, {
+    get(target, prop) {
+      if (prop === "get")
+        return (id: DurableObjectId) => {
+          const real = target.get(id);
+          return {
+            restoreSnapshot: async (...args: Parameters<typeof real.restoreSnapshot>) => {
+              if (before === "throw") throw new Error("pet object reset (test)");
+              await before();
+              return real.restoreSnapshot(...args);
+            },
+          };
+        };
+      const value = Reflect.get(target, prop) as unknown;
+      return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  }) as unknown as DurableObjectNamespace;
+}
+
+/** A LEADERBOARD whose shards record the entries they are sent. */
+function recordingBoards() {
+  const entries: { user_id: string }[] = [];
+  const namespace = new Proxy(env.LEADERBOARD, {
+    get(target, prop) {
+      if (prop === "get")
+        return () => ({
+          upsert: async (list: { user_id: string }[]) => {
+            entries.push(...list);
+          },
+        });
+      const value = Reflect.get(target, prop) as unknown;
+      return typeof value === "function" ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+    },
+  }) as typeof env.LEADERBOARD;
+  return { namespace, users: () => entries.map((e) => e.user_id) };
+}
+
+/** Commits a restore and runs it until its finishing step is retried (its pet object throwing). */
+async function finishingRestore(
+  user: TestUser,
+  file: string,
+): Promise<{ importId: string; retried: ImportMessage[] }> {
+  const previewed = await previewRestore(user, file);
+  const { sent } = await commit(user, previewed.import_id, "merge");
+  let pending: ImportMessage[] = sent;
+  for (let i = 0; i < 50 && pending.length > 0; i++) {
+    const run = await runImportQueue(pending, 1, {}, { PET_STATE: petsThat("throw") } as never);
+    if (run.result.retryMessages.length > 0) return { importId: previewed.import_id, retried: pending };
+    pending = run.sent as ImportMessage[];
+  }
+  throw new Error("the restore's finishing step was never retried");
+}
+
+/** As after MAX_RESENDS rounds of the sweep: the row last changed `ago` ms back. */
+async function resentUntilGivenUp(importId: string, ago: number) {
+  await env.DB.prepare("UPDATE imports SET resends = ?, updated_at = ? WHERE id = ?")
+    .bind(MAX_RESENDS, new Date(Date.now() - ago).toISOString(), importId)
+    .run();
+}
+
+describe("the stale sweep giving up on finishing (review4 L3)", () => {
+  let file: string;
+  beforeAll(async () => {
+    const source = await createUser();
+    await seedAccount(source);
+    const done = await exportAccount(source, "json");
+    file = await (await download(done.download_url ?? "")).text();
+  }, 120_000);
+
+  it("updates the leaderboards, as the consumer's give-up does", async () => {
+    const user = await createUser();
+    await callJson("/api/v1/gamification/enhanced/leaderboard/opt-in", 200, {
+      method: "PUT",
+      token: user.token,
+      body: { opt_in: true, display_name: `Racer ${crypto.randomUUID().slice(0, 6)}` },
+    });
+    const { importId } = await finishingRestore(user, file);
+    await resentUntilGivenUp(importId, STALE_AFTER_MS + 60_000);
+    const boards = recordingBoards();
+    const { queue } = capturingQueue();
+    await cleanUpImports({ ...env, IMPORTS_QUEUE: queue, LEADERBOARD: boards.namespace });
+    const done = await getImport(user, importId);
+    expect(done.status).toBe("completed");
+    expect(done.result?.notes).toContain(GAVE_UP_PET);
+    expect(boards.users()).toContain(user.id);
+  }, 120_000);
+
+  it("never gives up while a consumer retry is restoring the pet: the retry claimed the job", async () => {
+    const user = await createUser();
+    const { importId, retried } = await finishingRestore(user, file);
+    // The consumer has been retrying for a while; the sweep re-sent it MAX_RESENDS times already.
+    await resentUntilGivenUp(importId, STALE_AFTER_MS + 60_000);
+    const { queue } = capturingQueue();
+    // The sweep runs while the retry is inside the pet object's restore.
+    const pets = petsThat(async () => {
+      await cleanUpImports({ ...env, IMPORTS_QUEUE: queue });
+    });
+    const run = await runImportQueue(retried, 2, {}, { PET_STATE: pets } as never);
+    expect(run.result.retryMessages).toHaveLength(0);
+    const done = await getImport(user, importId);
+    expect(done.status).toBe("completed");
+    expect(done.result?.notes ?? []).not.toContain(GAVE_UP_PET);
+    expect((await call("/api/v1/pets/me", { token: user.token })).status).toBe(200);
+  }, 120_000);
+
+  it("gives up only on the row as the sweep read it", async () => {
+    const user = await createUser();
+    const { importId } = await finishingRestore(user, file);
+    const db = createDatabase(env.DB);
+    // A delivery claimed the job after the sweep read it an hour ago.
+    const read = new Date(Date.now() - 3_600_000).toISOString();
+    expect(await giveUpFinishing(db, importId, undefined, read)).toBe(false);
+    expect((await getImport(user, importId)).status).toBe("running");
+    const row = await env.DB.prepare("SELECT updated_at FROM imports WHERE id = ?")
+      .bind(importId)
+      .first<{ updated_at: string }>();
+    expect(await giveUpFinishing(db, importId, undefined, row?.updated_at)).toBe(true);
+    expect((await getImport(user, importId)).status).toBe("completed");
+  }, 120_000);
 });

@@ -117,7 +117,7 @@ export async function cleanUpImports(env: Env, now = Date.now()): Promise<number
   const db = createDatabase(env.DB);
   const [discarded, stale] = await Promise.all([
     discardExpiredImports(db, env.FILES, env.IMPORTS_QUEUE, now),
-    sweepStaleImports(db, env.IMPORTS_QUEUE, now),
+    sweepStaleImports(db, env.IMPORTS_QUEUE, now, env),
   ]);
   return discarded + stale;
 }

@@ -9,6 +9,7 @@
 import { and, asc, eq, inArray, lt, sql } from "drizzle-orm";
 import type { Database } from "../../db";
 import { imports } from "../../db/schema";
+import type { Env } from "../../env";
 import { abortIf, isGuardAbort } from "../../lib/batch";
 import { nowIso } from "../../lib/time";
 import { eraseStagedInPages } from "./discard";
@@ -95,11 +96,15 @@ export async function abandonImport(
   return true;
 }
 
-/** Housekeeping: a few stuck jobs, the longest stuck first, each re-sent or (past MAX_RESENDS) failed. */
+/**
+ * Housekeeping: a few stuck jobs, the longest stuck first, each re-sent or (past MAX_RESENDS) failed.
+ * `env` lets a finishing restore given up update the leaderboards, as the consumer's give-up does.
+ */
 export async function sweepStaleImports(
   db: Database,
   queue: Queue<ImportMessage>,
   now = Date.now(),
+  env?: Env,
 ): Promise<number> {
   const stale = await db
     .select()
@@ -120,7 +125,10 @@ export async function sweepStaleImports(
       const finishing = isFinishing(row);
       if (row.resends < MAX_RESENDS || (finishing && isMoving(row))) await resendImport(db, queue, row, now);
       else if (!finishing) await abandonImport(db, queue, row, now);
-      else if (!(await giveUpFinishing(db, row.id))) await resendImport(db, queue, row, now);
+      // As the consumer's last attempt does (the boards take the standing), and only if no delivery
+      // claimed the job since this read (review4 L3, restore/lease.ts).
+      else if (!(await giveUpFinishing(db, row.id, env, row.updatedAt)))
+        await resendImport(db, queue, row, now);
     } catch (error) {
       // The queue or D1 failed: the job is still stale, and the next run looks again.
       console.warn(
