@@ -8,6 +8,7 @@ import { giveUpFinishing, runRestore } from "../features/imports/restore/job";
 import { SourceRefusal } from "../features/imports/sources/types";
 import { sweepStaleImports } from "../features/imports/stale";
 import { publishEvents } from "../lib/events/queue";
+import { type StatementMeter, unmetered } from "../lib/statement-meter";
 import { retryDelaySeconds } from "./events-consumer";
 
 /** wrangler.toml: max_retries of pap-imports; the last attempt marks the import failed before the DLQ. */
@@ -112,12 +113,18 @@ async function removeFile(db: Database, files: R2Bucket, importId: string) {
 /**
  * Cron (every 5 minutes): expired previews and failed jobs discarded, completed jobs' files deleted,
  * and jobs that stopped moving sent their message again (or failed). Answers how many it looked at.
+ * `meter`: the cron's share of statements, read through `env.DB` (lib/statement-meter.ts).
  */
-export async function cleanUpImports(env: Env, now = Date.now()): Promise<number> {
+export async function cleanUpImports(
+  env: Env,
+  now = Date.now(),
+  meter: StatementMeter = unmetered,
+): Promise<number> {
   const db = createDatabase(env.DB);
+  // Both take rows from one share of the cron's statements (jobs/cron-budget.ts; review4 L4).
   const [discarded, stale] = await Promise.all([
-    discardExpiredImports(db, env.FILES, env.IMPORTS_QUEUE, now),
-    sweepStaleImports(db, env.IMPORTS_QUEUE, now, env),
+    discardExpiredImports(db, env.FILES, env.IMPORTS_QUEUE, now, meter),
+    sweepStaleImports(db, env.IMPORTS_QUEUE, now, env, meter),
   ]);
   return discarded + stale;
 }

@@ -34,8 +34,13 @@ import { type EraseOutcome, eraseRestoreStaging } from "./erase";
 export const DISCARD_REQUEST_STATEMENTS = 40;
 /** Statements one queue delivery spends erasing (D1 allows 1,000 per invocation). */
 export const ERASE_STATEMENTS_PER_DELIVERY = 400;
-/** Statements the cron spends per row (housekeeping and the stale sweep share an invocation, 10 rows each). */
+/** Statements the cron spends erasing per row (housekeeping and the stale sweep share an invocation). */
 export const SWEEP_ERASE_STATEMENTS = 20;
+/**
+ * The most one row costs the imports cleanup, whatever it does to it (an erasure and the row's mark or
+ * deletion): a run takes a next row only while its share has this much left (jobs/cron-budget.ts).
+ */
+export const SWEEP_ROW_STATEMENTS = SWEEP_ERASE_STATEMENTS + 2;
 
 /** Options tests set (production never does): rows per erasing statement. */
 export interface EraseOptions {

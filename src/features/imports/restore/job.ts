@@ -36,7 +36,6 @@ import { forgetFailedStaging } from "./discarding";
 import { idMapper } from "./ids";
 import { claimFinishing } from "./lease";
 import { type LiveParts, restoreLive } from "./live";
-import { refuseLostStaging } from "./lost";
 import { isMoving, restoreMetaOf, stagingUserOf } from "./meta";
 import { MOVE_PAGE, movePageStatements, tablesToMove } from "./move";
 import { recordedTasks } from "./own";
@@ -715,7 +714,6 @@ export async function runRestore(
       if (item.kind === "end") {
         if (!(await flush())) return { kind: "gone" };
         if (!live) throw new ImportFailure("The export file has no live state.");
-        await refuseLostStaging(db, row, tasksInFile);
         log(row.id, "rows", from - row.itemsDone, started, timing);
         const finishing = Date.now();
         const outcome = await commitPoint(env, db, row, live, mapper, tasksInFile, options, {
