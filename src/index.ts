@@ -1,6 +1,7 @@
 import { createApp } from "./app";
 import type { Env } from "./env";
 import { sweepSilentAgents } from "./jobs/agent-sweeper";
+import { type CronJob, FIVE_MINUTE_CRON } from "./jobs/cron-budget";
 import { recordDeadLetters } from "./jobs/dead-letters";
 import { consumeErasure } from "./jobs/erasure-consumer";
 import { consumeEvents } from "./jobs/events-consumer";
@@ -14,6 +15,7 @@ import { consumeNotifications } from "./jobs/notifications-consumer";
 import { reconcileOutbox } from "./jobs/outbox-reconciler";
 import { consumeWebhooks } from "./jobs/webhooks-consumer";
 import { reconcileWebhookDeliveries } from "./jobs/webhooks-reconciler";
+import { meteredD1 } from "./lib/statement-meter";
 
 export { FocusTimer } from "../durable-objects/focus-timer";
 export { LeaderboardShard } from "../durable-objects/leaderboard-shard";
@@ -86,13 +88,20 @@ export default {
       return;
     }
     // Daily challenges need no job: they are derived from the date (features/gamification/challenges.ts).
+    // One invocation for all of them: D1's 1,000 statements are shared (jobs/cron-budget.ts).
+    const share = (job: CronJob) => {
+      const metered = meteredD1(env.DB, FIVE_MINUTE_CRON[job]);
+      return { env: { ...env, DB: metered.db }, meter: metered.meter };
+    };
+    const imports = share("cleanUpImports");
+    const agents = share("sweepSilentAgents");
     const jobs = [
       reconcileOutbox(env),
       reconcileWebhookDeliveries(env),
       cleanUpExpired(env),
-      cleanUpImports(env),
+      cleanUpImports(imports.env, Date.now(), imports.meter),
       resumeDeletions(env),
-      sweepSilentAgents(env),
+      sweepSilentAgents(agents.env, Date.now(), agents.meter),
     ];
     ctx.waitUntil(Promise.all(jobs).then(() => undefined));
   },

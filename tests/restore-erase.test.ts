@@ -123,7 +123,8 @@ describe("undoing a large restore (review3 H3)", () => {
     const res = await countedDelete(user, importId);
     expect(res.status).toBe(204);
     // The old eraser sent ~250 statements here (37 per 500 rows; review3: 410 for 5,000). Now: the login's
-    // lookup, the import, one count of every part, one batch of the parts with rows, the row's deletion (9).
+    // lookup, the import, the mark (discarding), one count of every part, one batch of the parts with rows,
+    // the row's deletion (10).
     expect(res.statements).toBeLessThanOrEqual(15);
     expect(await stagedRows(user.id, importId)).toBe(0);
     expect(await importRow(importId)).toBeUndefined();

@@ -4,11 +4,14 @@ import { agents } from "../db/schema";
 import type { Env } from "../env";
 import { endAssignmentsOf, handBackTasks } from "../features/delegation/release-service";
 import { publishEvents } from "../lib/events/queue";
+import { type StatementMeter, unmetered } from "../lib/statement-meter";
 import { nowIso } from "../lib/time";
 
 export const DEFAULT_AGENT_OFFLINE_MINUTES = 15;
 /** Agents handled per run; the next run takes the rest. */
 export const SWEEP_BATCH = 50;
+/** Statements one task handed back may take: its update, a delegation's read and batch. */
+const HAND_BACK_STATEMENTS = 16;
 
 export function offlineWindowMs(env: Env): number {
   const minutes = Number(env.AGENT_OFFLINE_MINUTES);
@@ -23,6 +26,7 @@ export function offlineWindowMs(env: Env): number {
 export async function sweepSilentAgents(
   env: Env,
   now = Date.now(),
+  meter: StatementMeter = unmetered,
 ): Promise<{ offline: number; redelegated: number }> {
   const db = createDatabase(env.DB);
   const silent = await db
@@ -32,7 +36,12 @@ export async function sweepSilentAgents(
     .limit(SWEEP_BATCH)
     .all();
   let redelegated = 0;
+  let handled = 0;
   for (const agent of silent) {
+    // Within the cron's share (jobs/cron-budget.ts; review4 L4): an agent's worst case is its batch and,
+    // per task it held, the task's update and a delegation. The first one always goes (progress).
+    if (handled > 0 && meter.left() < 2 + agent.maxConcurrentTasks * HAND_BACK_STATEMENTS) break;
+    handled += 1;
     const [released] = await db.batch([
       endAssignmentsOf(db, agent, {
         statuses: ["pending", "accepted"],
@@ -53,5 +62,5 @@ export async function sweepSilentAgents(
     await publishEvents(env.EVENTS_QUEUE, handedBack.events);
     redelegated += handedBack.redelegated;
   }
-  return { offline: silent.length, redelegated };
+  return { offline: handled, redelegated };
 }

@@ -8,6 +8,7 @@ import { giveUpFinishing, runRestore } from "../features/imports/restore/job";
 import { SourceRefusal } from "../features/imports/sources/types";
 import { sweepStaleImports } from "../features/imports/stale";
 import { publishEvents } from "../lib/events/queue";
+import { type StatementMeter, unmetered } from "../lib/statement-meter";
 import { retryDelaySeconds } from "./events-consumer";
 
 /** wrangler.toml: max_retries of pap-imports; the last attempt marks the import failed before the DLQ. */
@@ -62,12 +63,16 @@ export async function consumeImports(
         attempt: message.attempts,
         error: String(error),
       });
-      if (error instanceof ImportFailure || error instanceof SourceRefusal) {
+      // An erase message only ever erases (review4 L5): were it to fail the import, it would fail
+      // whatever job holds the import now — one committed again and running. Its lost work is sent
+      // again by housekeeping (a discarding row) or left to the discard or the new run (a failed one).
+      const erasing = body.type === "import.erase";
+      if (!erasing && (error instanceof ImportFailure || error instanceof SourceRefusal)) {
         await failImport(db, body.import_id, error.message).catch(() => undefined);
         message.ack();
         continue;
       }
-      if (message.attempts > IMPORTS_MAX_RETRIES)
+      if (!erasing && message.attempts > IMPORTS_MAX_RETRIES)
         await lastAttempt(db, env, body.import_id, message.attempts);
       message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
     }
@@ -108,12 +113,18 @@ async function removeFile(db: Database, files: R2Bucket, importId: string) {
 /**
  * Cron (every 5 minutes): expired previews and failed jobs discarded, completed jobs' files deleted,
  * and jobs that stopped moving sent their message again (or failed). Answers how many it looked at.
+ * `meter`: the cron's share of statements, read through `env.DB` (lib/statement-meter.ts).
  */
-export async function cleanUpImports(env: Env, now = Date.now()): Promise<number> {
+export async function cleanUpImports(
+  env: Env,
+  now = Date.now(),
+  meter: StatementMeter = unmetered,
+): Promise<number> {
   const db = createDatabase(env.DB);
+  // Both take rows from one share of the cron's statements (jobs/cron-budget.ts; review4 L4).
   const [discarded, stale] = await Promise.all([
-    discardExpiredImports(db, env.FILES, env.IMPORTS_QUEUE, now),
-    sweepStaleImports(db, env.IMPORTS_QUEUE, now),
+    discardExpiredImports(db, env.FILES, env.IMPORTS_QUEUE, now, meter),
+    sweepStaleImports(db, env.IMPORTS_QUEUE, now, env, meter),
   ]);
   return discarded + stale;
 }

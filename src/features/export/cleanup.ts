@@ -21,7 +21,7 @@ export const EXPIRED_SWEEP = 100;
 export const STALLED_AFTER_MS = 5 * 60_000;
 /** A job that has not moved for this long is given up. */
 export const GIVE_UP_AFTER_MS = 60 * 60_000;
-const STALLED_SWEEP = 50;
+export const STALLED_SWEEP = 50;
 /** Export files listed per page of the nightly orphan sweep (R2 lists and deletes up to 1,000 a call). */
 export const ORPHAN_PAGE = 1000;
 /** Pages per invocation; the listing goes on in the next message until the whole prefix is seen. */

@@ -34,25 +34,31 @@ export const ERASE_PAGE = 500;
 /**
  * Erases what a job staged a page at a time, each page its own batch, while `still` holds of its row
  * (checked in each batch): a job of 100,000 items is 200 small batches, never one statement too long
- * for D1. Answers false when `still` stopped holding (a commit took the job meanwhile).
+ * for D1. Answers false when `still` stopped holding (a commit took the job meanwhile), "more" when the
+ * next page would pass `budget` statements (the cron's share: the next run goes on; review4 L4).
  */
 export async function eraseStagedInPages(
   db: Database,
   row: Pick<ImportRow, "id" | "userId" | "createdAt" | "source">,
   still: SQL,
-): Promise<boolean> {
+  budget = Number.POSITIVE_INFINITY,
+): Promise<boolean | "more"> {
   // A restore stages every table under its own owner, erased within a budget (restore/discarding.ts).
   if (row.source === "export") throw new Error("a restore's staging is erased by restore/discarding.ts");
   const page = sql`(SELECT ref FROM import_items WHERE import_id = ${row.id} ORDER BY ref LIMIT ${ERASE_PAGE})`;
   const created = sql`(SELECT task_id FROM import_items WHERE import_id = ${row.id} AND outcome = 'created' AND ref IN ${page})`;
+  let spent = 0;
   for (;;) {
+    const statements = [
+      abortIf(db, sql`NOT EXISTS (SELECT 1 FROM imports WHERE id = ${row.id} AND ${still})`),
+      ...eraseHiddenTasks(db, row.userId, created, row.createdAt),
+      // The page's items go last: the statements above read the same page.
+      rawStatement(db, sql`DELETE FROM import_items WHERE import_id = ${row.id} AND ref IN ${page}`),
+    ] as const;
+    if (spent + statements.length > budget) return "more";
     try {
-      const results = await db.batch([
-        abortIf(db, sql`NOT EXISTS (SELECT 1 FROM imports WHERE id = ${row.id} AND ${still})`),
-        ...eraseHiddenTasks(db, row.userId, created, row.createdAt),
-        // The page's items go last: the statements above read the same page.
-        rawStatement(db, sql`DELETE FROM import_items WHERE import_id = ${row.id} AND ref IN ${page}`),
-      ]);
+      const results = await db.batch(statements);
+      spent += statements.length;
       const last = results.at(-1) as D1Result | undefined;
       if ((last?.meta.changes ?? 0) < ERASE_PAGE) return true;
     } catch (error) {

@@ -9,13 +9,15 @@
 import { and, asc, eq, inArray, lt, sql } from "drizzle-orm";
 import type { Database } from "../../db";
 import { imports } from "../../db/schema";
+import type { Env } from "../../env";
 import { abortIf, isGuardAbort } from "../../lib/batch";
+import { type StatementMeter, unmetered } from "../../lib/statement-meter";
 import { nowIso } from "../../lib/time";
 import { eraseStagedInPages } from "./discard";
 import { IMPORT_TTL_MS, MAX_RESENDS, STALE_AFTER_MS, STALE_SWEEP } from "./limits";
 import { type ImportMessage, runMessage } from "./messages";
 import type { ImportRow } from "./queries";
-import { forgetFailedStaging, SWEEP_ERASE_STATEMENTS } from "./restore/discarding";
+import { forgetFailedStaging, SWEEP_ERASE_STATEMENTS, SWEEP_ROW_STATEMENTS } from "./restore/discarding";
 import { giveUpFinishing } from "./restore/job";
 import { isFinishing, isMoving } from "./restore/meta";
 
@@ -91,15 +93,21 @@ export async function abandonImport(
   }
   const still = sql`status = 'failed' AND updated_at = ${failedAt}`;
   if (row.source === "export") await forgetFailedStaging(db, queue, row, still, SWEEP_ERASE_STATEMENTS);
-  else await eraseStagedInPages(db, row, still);
+  // The rest (past the cron's budget; review4 L4) goes with the failed job's discard, or a new run.
+  else await eraseStagedInPages(db, row, still, SWEEP_ERASE_STATEMENTS);
   return true;
 }
 
-/** Housekeeping: a few stuck jobs, the longest stuck first, each re-sent or (past MAX_RESENDS) failed. */
+/**
+ * Housekeeping: a few stuck jobs, the longest stuck first, each re-sent or (past MAX_RESENDS) failed.
+ * `env` lets a finishing restore given up update the leaderboards, as the consumer's give-up does.
+ */
 export async function sweepStaleImports(
   db: Database,
   queue: Queue<ImportMessage>,
   now = Date.now(),
+  env?: Env,
+  meter: StatementMeter = unmetered,
 ): Promise<number> {
   const stale = await db
     .select()
@@ -114,13 +122,18 @@ export async function sweepStaleImports(
     .orderBy(asc(imports.updatedAt))
     .limit(STALE_SWEEP);
   for (const row of stale) {
+    // The cron's share is spent: the rest stay stale, and the next run takes them (review4 L4).
+    if (meter.left() < SWEEP_ROW_STATEMENTS) break;
     try {
       // A restore past its commit point is never abandoned: one moving its rows is re-sent until the
       // move is done; one restoring its objects is, past MAX_RESENDS, completed without them (M1).
       const finishing = isFinishing(row);
       if (row.resends < MAX_RESENDS || (finishing && isMoving(row))) await resendImport(db, queue, row, now);
       else if (!finishing) await abandonImport(db, queue, row, now);
-      else if (!(await giveUpFinishing(db, row.id))) await resendImport(db, queue, row, now);
+      // As the consumer's last attempt does (the boards take the standing), and only if no delivery
+      // claimed the job since this read (review4 L3, restore/lease.ts).
+      else if (!(await giveUpFinishing(db, row.id, env, row.updatedAt)))
+        await resendImport(db, queue, row, now);
     } catch (error) {
       // The queue or D1 failed: the job is still stale, and the next run looks again.
       console.warn(

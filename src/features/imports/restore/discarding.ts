@@ -3,11 +3,17 @@
  * thousands of rows, so every caller erases it with a budget of statements (erase.ts) and hands what is
  * left to the imports queue (an `import.erase` message), which goes on in bounded deliveries:
  *
- * - a discard (DELETE, or housekeeping's expiry) erases what fits in the request; if something is left
- *   the row becomes `discarding` — shown nowhere, refused by commit, not a pending restore — its files
- *   go, and the queue erases the rest, then deletes the row. The person sees 204: the import is gone.
- * - a failed job (a bad row found halfway, or the stale sweep giving up) erases what fits, and the queue
- *   erases the rest while the row stays `failed` (a commit stops it: the new run writes the same rows).
+ * - a discard (DELETE, or housekeeping's expiry) first marks the row `discarding` — shown nowhere,
+ *   refused by commit, not a pending restore — and only then erases what fits in the request; if
+ *   something is left its files go and the queue erases the rest, then deletes the row. The person sees
+ *   204: the import is gone. Marking first is what keeps a commit racing the discard from resuming a
+ *   failed job's kept cursor over a staging the discard already emptied (review4 M1): the commit meets
+ *   `discarding` (404 import_discarded), or the discard meets a queued job (409) and erases nothing.
+ * - a failed job whose cursor went back to the start (a bad row found halfway, or the stale sweep giving
+ *   up) erases what fits, and the queue erases the rest while the row stays `failed` with that cursor (a
+ *   commit stops it: the new run writes the same rows). A failed job that KEEPS its cursor (the
+ *   consumer's last attempt: committing again resumes there) is never erased by a message, however late
+ *   it comes (review4 M1): its staging is what the resumed run stands on.
  * - a `discarding` row whose messages were lost (the queue failed, or the dead-letter queue took them)
  *   is found by housekeeping through its `expires_at`, pushed on by each delivery: its message is sent
  *   again.
@@ -28,8 +34,13 @@ import { type EraseOutcome, eraseRestoreStaging } from "./erase";
 export const DISCARD_REQUEST_STATEMENTS = 40;
 /** Statements one queue delivery spends erasing (D1 allows 1,000 per invocation). */
 export const ERASE_STATEMENTS_PER_DELIVERY = 400;
-/** Statements the cron spends per row (housekeeping and the stale sweep share an invocation, 10 rows each). */
+/** Statements the cron spends erasing per row (housekeeping and the stale sweep share an invocation). */
 export const SWEEP_ERASE_STATEMENTS = 20;
+/**
+ * The most one row costs the imports cleanup, whatever it does to it (an erasure and the row's mark or
+ * deletion): a run takes a next row only while its share has this much left (jobs/cron-budget.ts).
+ */
+export const SWEEP_ROW_STATEMENTS = SWEEP_ERASE_STATEMENTS + 2;
 
 /** Options tests set (production never does): rows per erasing statement. */
 export interface EraseOptions {
@@ -64,8 +75,9 @@ async function forgetRow(db: Database, files: R2Bucket, row: Row, statuses: SQL)
 }
 
 /**
- * Discards a previewed or failed restore: erased here when it fits in `budget`, else marked
- * `discarding` and handed to the queue. False when a commit took it meanwhile.
+ * Discards a previewed or failed restore: marked `discarding` first (one guarded statement, so a commit
+ * either came before it — false, nothing erased — or meets a discarded import), then erased here when it
+ * fits in `budget`, else handed to the queue. False when a commit took it first.
  */
 export async function discardRestore(
   db: Database,
@@ -75,23 +87,38 @@ export async function discardRestore(
   budget = DISCARD_REQUEST_STATEMENTS,
   options: EraseOptions = {},
 ): Promise<boolean> {
-  const pending = sql`status IN ('previewed', 'failed')`;
-  const erased = await eraseRestoreStaging(db, row, pending, budget, options.erasePage);
-  if (erased.kind === "gone") return false;
-  if (erased.kind === "done") return forgetRow(db, files, row, pending);
   const now = Date.now();
   const [marked] = await db
     .update(imports)
     .set({ status: "discarding", updatedAt: nowIso(now), expiresAt: nowIso(now + STALE_AFTER_MS) })
     .where(and(eq(imports.id, row.id), sql`${imports.status} IN ('previewed', 'failed')`))
     .returning({ id: imports.id });
-  if (!marked) return false;
+  // Not pending any more: committed meanwhile (409), or discarded by a racing request (done already).
+  if (!marked) return discardedMeanwhile(db, row.id);
+  const discarding = sql`status = 'discarding'`;
+  // The mark and this read are spent already (the erasure counts its own read).
+  const erased = await eraseRestoreStaging(db, row, discarding, budget - 1, options.erasePage).catch(
+    (error: unknown): EraseOutcome => {
+      // The row is discarding whatever happens now: the queue (or housekeeping, by expires_at) goes on.
+      log("discard: staging not erased in the request", row.id, error);
+      return { kind: "more", statements: 0 };
+    },
+  );
+  // Erased whole: the row and its files go. Gone: account deletion or a racing eraser took the row.
+  if (erased.kind === "done") await forgetRow(db, files, row, discarding);
+  if (erased.kind !== "more") return true;
   // The file is of no use any more: it goes now, the staged rows in the queue's deliveries.
   await deleteImportFiles(files, row.userId, row.id).catch((error) =>
     log("import files not deleted", row.id, error),
   );
   await handOver(queue, row);
   return true;
+}
+
+/** Whether a row a discard could not mark is discarded (or deleted) by another discard meanwhile. */
+async function discardedMeanwhile(db: Database, importId: string): Promise<boolean> {
+  const now = await db.select({ status: imports.status }).from(imports).where(eq(imports.id, importId)).get();
+  return now === undefined || now.status === "discarding";
 }
 
 /**
@@ -115,7 +142,10 @@ export async function forgetFailedStaging(
 
 /**
  * One delivery of an `import.erase` message: a discarding restore erased a budget further (then its row
- * deleted), or a failed one's staging. Any other status (committed again, completed, gone) ends it.
+ * deleted), or a failed one's staging while its cursor is at the start (the failures that send this
+ * message reset it). A failed job that kept its cursor (its last attempt: committing again resumes
+ * there), or any other status (committed again, completed, gone), ends it: a late or repeated message
+ * never empties a staging a commit will resume on (review4 M1).
  */
 export async function runErase(
   db: Database,
@@ -128,9 +158,14 @@ export async function runErase(
     .from(imports)
     .where(and(eq(imports.id, message.import_id), eq(imports.userId, message.user_id)))
     .get();
-  if (row?.source !== "export" || (row.status !== "discarding" && row.status !== "failed"))
-    return { kind: "gone" };
-  const still = sql`status = ${row.status}`;
+  if (row?.source !== "export") return { kind: "gone" };
+  const still =
+    row.status === "discarding"
+      ? sql`status = 'discarding'`
+      : row.status === "failed" && row.itemsDone === 0
+        ? sql`status = 'failed' AND items_done = 0`
+        : null;
+  if (still === null) return { kind: "gone" };
   // Besides the erasure: this read, then the row's deletion (2) or its expiry pushed on (1).
   const budget = ERASE_STATEMENTS_PER_DELIVERY - 3;
   const erased = await eraseRestoreStaging(db, row, still, budget, options.erasePage);

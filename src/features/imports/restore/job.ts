@@ -36,6 +36,7 @@ import { ImportFailure, type RunOptions, type RunOutcome } from "../pipeline";
 import type { ImportRow } from "../queries";
 import { forgetFailedStaging } from "./discarding";
 import { idMapper } from "./ids";
+import { claimFinishing } from "./lease";
 import { type LiveParts, restoreLive } from "./live";
 import { isMoving, restoreMetaOf, stagingUserOf } from "./meta";
 import { MOVE_PAGE, movePageStatements, tablesToMove } from "./move";
@@ -477,6 +478,7 @@ async function finishLive(
     pet: finishing.parts.pet && marks.pet_done !== "1",
     focus: finishing.parts.focus && marks.focus_done !== "1",
   };
+  if (!(await claimFinishing(db, row.id))) return { kind: "gone" };
   const outcome = await restoreLive(env, db, row.userId, finishing.live, mapper, parts);
   const batch = new D1Batch();
   batch.add(abortIf(db, sql`NOT EXISTS (SELECT 1 FROM imports WHERE id = ${row.id} AND ${STILL_FINISHING})`));
@@ -555,9 +557,16 @@ export const GAVE_UP_FOCUS =
  * The end of a finishing job whose objects kept failing (the consumer's last retry, or the stale sweep
  * past MAX_RESENDS): completed, with a note for each object not restored, and the pet's interactions
  * dropped if its pet never came (M2). Its rows are the account's already; a job still moving is left
- * to go on (answers false). `env` given: the boards take the standing, as on completion.
+ * to go on (answers false). `env` given: the boards take the standing, as on completion. `unchangedSince`
+ * (the sweep's): only while the row's `updated_at` is still that, so a delivery that claimed the job
+ * since (lease.ts) goes on instead (review4 L3).
  */
-export async function giveUpFinishing(db: Database, importId: string, env?: Env): Promise<boolean> {
+export async function giveUpFinishing(
+  db: Database,
+  importId: string,
+  env?: Env,
+  unchangedSince?: string,
+): Promise<boolean> {
   const row = await db.select().from(imports).where(eq(imports.id, importId)).get();
   const finishing = row ? finishingOf(row) : null;
   if (!row || !finishing || row.status !== "running" || marksOf(row).moving === "1") return false;
@@ -566,7 +575,14 @@ export async function giveUpFinishing(db: Database, importId: string, env?: Env)
   const focus = finishing.parts.focus && marks.focus_done !== "1";
   const notes = [...(pet ? [GAVE_UP_PET] : []), ...(focus ? [GAVE_UP_FOCUS] : [])];
   const batch = new D1Batch();
-  batch.add(abortIf(db, sql`NOT EXISTS (SELECT 1 FROM imports WHERE id = ${row.id} AND ${STILL_FINISHING})`));
+  // The sweep's: only a row as it read it, not one a delivery claimed since (lease.ts).
+  const unchanged = unchangedSince === undefined ? sql`1` : sql`updated_at = ${unchangedSince}`;
+  batch.add(
+    abortIf(
+      db,
+      sql`NOT EXISTS (SELECT 1 FROM imports WHERE id = ${row.id} AND ${STILL_FINISHING} AND ${unchanged})`,
+    ),
+  );
   if (pet) batch.addAll(orphanInteractions(db, row.userId, finishing.petId));
   batch.add(completion(db, row.id, notes));
   try {
