@@ -22,7 +22,6 @@ import { discardImport } from "../src/features/imports/service";
 import worker from "../src/index";
 import { BASE, call, createUser, problemOf, type TestUser } from "./helpers/api";
 import { countingD1 } from "./helpers/counting-d1";
-import { download, exportAccount } from "./helpers/export";
 import {
   capturingQueue,
   commit,
@@ -37,8 +36,8 @@ import {
   accountRows,
   craftExport,
   failAtTheEnd,
+  fileWithSteps,
   previewRestore,
-  settleAll,
   stagedRows,
   tableOf,
 } from "./helpers/restore";
@@ -102,16 +101,7 @@ async function listed(user: TestUser): Promise<string[]> {
 describe("undoing a large restore (review3 H3)", () => {
   let file: string;
   beforeAll(async () => {
-    const source = await createUser();
-    await createTask(source, { title: "parent", micro_steps: [{ description: "s0" }] });
-    await settleAll(source);
-    const done = await exportAccount(source, "json");
-    file = craftExport(await (await download(done.download_url ?? "")).text(), (doc) => {
-      const steps = tableOf(doc, "micro_steps");
-      const step = steps[0] ?? {};
-      for (let i = 1; i < STEPS; i++)
-        steps.push({ ...step, id: crypto.randomUUID(), description: `s${i}`, position: i + 1 });
-    });
+    file = await fileWithSteps(STEPS);
   }, 60_000);
 
   it("DELETE erases a few thousand staged rows in one request, within the budget, and answers 204", async () => {

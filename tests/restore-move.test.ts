@@ -23,6 +23,7 @@ import {
 } from "./helpers/imports";
 import { adoptPet, petOf } from "./helpers/pets";
 import { previewRestore, restoreFile, seedAccount, settleAll, stagedRows } from "./helpers/restore";
+import { spyOnBatches } from "./helpers/sql-spy";
 import { createTask } from "./helpers/tasks";
 
 type Refusal = { status: number; code: string; detail: string };
@@ -51,40 +52,13 @@ const UNAVAILABLE: Refusal = { status: 503, code: "unavailable", detail: "pet ob
 
 /** A D1 binding that records, for each batch statement moving rows (`SET user_id`), its `changes`. */
 function movesOf(db: D1Database) {
-  const sqlOf = new WeakMap<object, string>();
   const moved: { sql: string; changes: number }[] = [];
-  const wrapped = new Proxy(db, {
-    get(target, prop) {
-      const value = Reflect.get(target, prop) as unknown;
-      if (typeof value !== "function") return value;
-      if (prop === "prepare")
-        return (query: string) => {
-          const stmt = (value as (q: string) => D1PreparedStatement).call(target, query);
-          const bind = stmt.bind.bind(stmt);
-          sqlOf.set(stmt, query);
-          return Object.assign(stmt, {
-            bind: (...args: unknown[]) => {
-              const bound = bind(...args);
-              sqlOf.set(bound, query);
-              return bound;
-            },
-          });
-        };
-      if (prop === "batch")
-        return async (list: D1PreparedStatement[]) => {
-          const results = (await (value as (l: D1PreparedStatement[]) => Promise<D1Result[]>).call(
-            target,
-            list,
-          )) as D1Result[];
-          list.forEach((stmt, i) => {
-            const text = sqlOf.get(stmt) ?? "";
-            if (/SET user_id = \?/.test(text))
-              moved.push({ sql: text, changes: results[i]?.meta.changes ?? 0 });
-          });
-          return results;
-        };
-      return (value as (...a: unknown[]) => unknown).bind(target);
-    },
+  const wrapped = spyOnBatches(db, async (texts, run) => {
+    const results = await run();
+    texts.forEach((text, i) => {
+      if (/SET user_id = \?/.test(text)) moved.push({ sql: text, changes: results[i]?.meta.changes ?? 0 });
+    });
+    return results;
   });
   return { db: wrapped, moved };
 }

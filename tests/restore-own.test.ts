@@ -9,6 +9,7 @@ import { call, callJson, createUser, type TestUser } from "./helpers/api";
 import { exportAccount } from "./helpers/export";
 import { allTasks, commit, getImport, type ImportMessage, runImportQueue } from "./helpers/imports";
 import { previewRestore, settleAll, stagedRows } from "./helpers/restore";
+import { spyOnBatches } from "./helpers/sql-spy";
 import { createTask } from "./helpers/tasks";
 
 const N = 12;
@@ -18,39 +19,11 @@ const ownStepToDelete = new Map<string, string>();
 
 /** A D1 binding that records each batch: its statements' SQL and its rows changed. */
 function batchesOf(db: D1Database) {
-  const sqlOf = new WeakMap<object, string>();
   const batches: { texts: string[]; changes: number }[] = [];
-  const wrapped = new Proxy(db, {
-    get(target, prop) {
-      const value = Reflect.get(target, prop) as unknown;
-      if (typeof value !== "function") return value;
-      if (prop === "prepare")
-        return (query: string) => {
-          const stmt = (value as (q: string) => D1PreparedStatement).call(target, query);
-          const bind = stmt.bind.bind(stmt);
-          sqlOf.set(stmt, query);
-          return Object.assign(stmt, {
-            bind: (...args: unknown[]) => {
-              const bound = bind(...args);
-              sqlOf.set(bound, query);
-              return bound;
-            },
-          });
-        };
-      if (prop === "batch")
-        return async (list: D1PreparedStatement[]) => {
-          const results = (await (value as (l: D1PreparedStatement[]) => Promise<D1Result[]>).call(
-            target,
-            list,
-          )) as D1Result[];
-          batches.push({
-            texts: list.map((s) => sqlOf.get(s) ?? ""),
-            changes: results.reduce((n, r) => n + (r?.meta.changes ?? 0), 0),
-          });
-          return results;
-        };
-      return (value as (...a: unknown[]) => unknown).bind(target);
-    },
+  const wrapped = spyOnBatches(db, async (texts, run) => {
+    const results = await run();
+    batches.push({ texts, changes: results.reduce((n, r) => n + (r?.meta.changes ?? 0), 0) });
+    return results;
   });
   return { db: wrapped, batches };
 }

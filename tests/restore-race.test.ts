@@ -21,13 +21,12 @@ import {
   runImportQueue,
 } from "./helpers/imports";
 import {
-  craftExport,
   failAtTheEnd,
+  fileWithSteps,
   previewRestore,
   seedAccount,
   settleAll,
   stagedRows,
-  tableOf,
 } from "./helpers/restore";
 import { createTask } from "./helpers/tasks";
 
@@ -105,16 +104,7 @@ const isMark = (query: string) => /^update "imports" set "status"/i.test(query);
 describe("an erase never empties a restore that will resume (review4 M1)", () => {
   let file: string;
   beforeAll(async () => {
-    const source = await createUser();
-    await createTask(source, { title: "parent", micro_steps: [{ description: "s0" }] });
-    await settleAll(source);
-    const done = await exportAccount(source, "json");
-    file = craftExport(await (await download(done.download_url ?? "")).text(), (doc) => {
-      const steps = tableOf(doc, "micro_steps");
-      const step = steps[0] ?? {};
-      for (let i = 1; i < STEPS; i++)
-        steps.push({ ...step, id: crypto.randomUUID(), description: `s${i}`, position: i + 1 });
-    });
+    file = await fileWithSteps(STEPS);
   }, 60_000);
 
   it("a late import.erase leaves a job failed at its last attempt as it was; committing again restores everything", async () => {

@@ -1,8 +1,9 @@
 import { env } from "cloudflare:workers";
 import type { TaskDto } from "../../src/features/tasks/schemas";
 import { IMPORTS_MAX_RETRIES } from "../../src/jobs/imports-consumer";
-import { callJson, type TestUser } from "./api";
+import { callJson, createUser, type TestUser } from "./api";
 import { registerAgent } from "./delegation";
+import { download, exportAccount } from "./export";
 import { ledgerOf, profileOf } from "./gamification";
 import {
   allTasks,
@@ -16,6 +17,7 @@ import {
 } from "./imports";
 import { settle } from "./outbox";
 import { adoptPet, careFor, giveTreats, petOf } from "./pets";
+import { spyOnBatches } from "./sql-spy";
 import { completeStep, completeTask, createTask } from "./tasks";
 import { createTemplate } from "./templates";
 
@@ -306,35 +308,11 @@ export function firstRow(doc: ExportDocument, table: string): Record<string, unk
  * together): a job that fails before anything of it shows, whatever makes it fail.
  */
 export function failingCommitPoint(db: D1Database): D1Database {
-  const sqlOf = new WeakMap<object, string>();
-  return new Proxy(db, {
-    get(target, prop) {
-      const value: unknown = Reflect.get(target, prop);
-      if (typeof value !== "function") return value;
-      if (prop === "prepare")
-        return (query: string) => {
-          const stmt = value.call(target, query) as D1PreparedStatement;
-          sqlOf.set(stmt, query);
-          const bind = stmt.bind.bind(stmt);
-          return Object.assign(stmt, {
-            bind: (...args: unknown[]) => {
-              const bound = bind(...args);
-              sqlOf.set(bound, query);
-              return bound;
-            },
-          });
-        };
-      if (prop === "batch")
-        return (list: D1PreparedStatement[]) => {
-          if (
-            list.some((s) => /UPDATE tasks SET parent_task_id = NULL WHERE user_id/.test(sqlOf.get(s) ?? ""))
-          )
-            return Promise.reject(new Error("D1_ERROR: the commit point fails (test)"));
-          return value.call(target, list);
-        };
-      return value.bind(target);
-    },
-  });
+  return spyOnBatches(db, (texts, run) =>
+    texts.some((t) => /UPDATE tasks SET parent_task_id = NULL WHERE user_id/.test(t))
+      ? Promise.reject(new Error("D1_ERROR: the commit point fails (test)"))
+      : run(),
+  );
 }
 
 /** Commits and runs a restore whose commit point always fails, until the job has failed; answers its id. */
@@ -354,4 +332,21 @@ export async function failAtTheEnd(user: TestUser, body: string, mode: "merge" |
   const status = (await getImport(user, previewed.import_id)).status;
   if (status !== "failed") throw new Error(`the restore should have failed, it is ${status}`);
   return previewed.import_id;
+}
+
+/**
+ * An export of one task with `steps` steps (a file whose staging takes many rows), as a person would
+ * never make it through the API quickly: the steps are added to a genuine export, its counts made true.
+ */
+export async function fileWithSteps(steps: number): Promise<string> {
+  const source = await createUser();
+  await createTask(source, { title: "parent", micro_steps: [{ description: "s0" }] });
+  await settleAll(source);
+  const done = await exportAccount(source, "json");
+  return craftExport(await (await download(done.download_url ?? "")).text(), (doc) => {
+    const rows = tableOf(doc, "micro_steps");
+    const step = rows[0] ?? {};
+    for (let i = 1; i < steps; i++)
+      rows.push({ ...step, id: crypto.randomUUID(), description: `s${i}`, position: i + 1 });
+  });
 }

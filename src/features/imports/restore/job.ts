@@ -339,6 +339,12 @@ async function moveThenReveal(
   const tables = await tablesToMove(db, row.userId, row.id);
   spent.statements += 1;
   let pages = 0;
+  // A delivery stops before a page would pass its statements (keeping the last batch's), its time, or
+  // the test's page count; it always moves at least one page.
+  const overBudget = (next: number) =>
+    spent.statements + next + reserve > RESTORE_STATEMENTS_PER_DELIVERY ||
+    (pages > 0 && Date.now() - spent.started > budget) ||
+    pages >= (options.maxMovePages ?? Number.POSITIVE_INFINITY);
   for (const table of tables) {
     for (;;) {
       const statements = movePageStatements(db, {
@@ -348,11 +354,7 @@ async function moveThenReveal(
         table,
         page,
       });
-      const overBudget =
-        spent.statements + statements.length + reserve > RESTORE_STATEMENTS_PER_DELIVERY ||
-        (pages > 0 && Date.now() - spent.started > budget) ||
-        pages >= (options.maxMovePages ?? Number.POSITIVE_INFINITY);
-      if (overBudget) {
+      if (overBudget(statements.length)) {
         log(row.id, "moved", pages, spent.started);
         return { kind: "more" };
       }
@@ -390,11 +392,7 @@ async function moveThenReveal(
       to,
       now: Date.now(),
     });
-    const overBudget =
-      spent.statements + statements.length + reserve > RESTORE_STATEMENTS_PER_DELIVERY ||
-      (pages > 0 && Date.now() - spent.started > budget) ||
-      pages >= (options.maxMovePages ?? Number.POSITIVE_INFINITY);
-    if (overBudget) {
+    if (overBudget(statements.length)) {
       log(row.id, "moved", pages, spent.started);
       return { kind: "more" };
     }
