@@ -5,7 +5,12 @@
  * uploads are rate limited; the commit keeps the 1 MiB body limit; and ids no import has are 404.
  */
 import { env } from "cloudflare:workers";
+import { sql } from "drizzle-orm";
 import { describe, expect, it } from "vitest";
+import { createDatabase } from "../src/db";
+import { ERASE_BATCH_STATEMENTS, ERASE_PAGE } from "../src/features/imports/discard";
+import { MAX_ITEMS } from "../src/features/imports/limits";
+import { eraseHiddenTasks } from "../src/features/tasks/bulk-statements";
 import { IMPORTS_MAX_RETRIES } from "../src/jobs/imports-consumer";
 import { call, callWith, createUser, problemOf, refusingQueue } from "./helpers/api";
 import { countingD1 } from "./helpers/counting-d1";
@@ -20,6 +25,7 @@ import {
   runImportQueue,
   upload,
 } from "./helpers/imports";
+import { createTask } from "./helpers/tasks";
 
 /** The keys an R2 binding is asked for (and the bytes it answers), per delivery. */
 function watchedFiles(files: R2Bucket) {
@@ -262,5 +268,17 @@ describe("a failed job the queue then refuses to take again", () => {
       error: failed.error,
       expires_at: failed.expires_at,
     });
+  });
+});
+
+describe("discarding the largest import", () => {
+  it("stays within D1's 1,000 statements per invocation, the request's own reads included", async () => {
+    // One batch per page: the guard, the page's hidden tasks' steps, links and tasks, then its items.
+    const user = await createUser();
+    const task = await createTask(user, { title: "mine" });
+    const db = createDatabase(env.DB);
+    const erased = eraseHiddenTasks(db, user.id, sql`(SELECT ${task.task_id})`, "never");
+    expect(erased.length + 2).toBe(ERASE_BATCH_STATEMENTS);
+    expect(Math.ceil(MAX_ITEMS / ERASE_PAGE) * ERASE_BATCH_STATEMENTS).toBeLessThanOrEqual(400);
   });
 });

@@ -148,9 +148,9 @@ describe("a running job that stops moving", () => {
 
   it("of many staged items is failed at once, then erased a bounded page a batch", async () => {
     const user = await createUser();
-    const { importId, message } = await committed(user, 1_200);
-    await runImportQueue([message], 1, { chunkItems: 400, maxChunks: 3 });
-    expect(await rowsOf("tasks", user.id)).toBe(1_200);
+    const { importId, message } = await committed(user, 6_000);
+    await runImportQueue([message], 1, { chunkItems: 1_000, maxChunks: 6 });
+    expect(await rowsOf("tasks", user.id)).toBe(6_000);
     await env.DB.prepare("UPDATE imports SET resends = ?, updated_at = ? WHERE id = ?")
       .bind(MAX_RESENDS, new Date(Date.now() - STALE_AFTER_MS - MINUTE).toISOString(), importId)
       .run();
@@ -160,7 +160,7 @@ describe("a running job that stops moving", () => {
     expect((await getImport(user, importId)).status).toBe("failed");
     for (const table of ["tasks", "micro_steps", "import_items"] as const)
       expect(await rowsOf(table, user.id), table).toBe(0);
-    // 1,200 items in pages of 500: three erasing batches after the one that fails the job.
+    // 6,000 items in pages of ERASE_PAGE (2,500): three erasing batches after the one that fails the job.
     expect(d1.count()).toBeGreaterThanOrEqual(5);
   });
 

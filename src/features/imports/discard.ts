@@ -28,8 +28,13 @@ export function discardStatements(
   ];
 }
 
-/** Items of a job erased per batch, with the hidden tasks they made and those tasks' steps and links. */
-export const ERASE_PAGE = 500;
+/**
+ * Items of a job erased per batch, with the hidden tasks they made and those tasks' steps and links. A
+ * batch is ERASE_BATCH_STATEMENTS statements, so discarding the largest job (MAX_ITEMS) in a request
+ * stays far within D1's 1,000 statements per invocation (40 batches, 200 statements).
+ */
+export const ERASE_PAGE = 2_500;
+export const ERASE_BATCH_STATEMENTS = 5;
 
 /**
  * Erases what a job staged a page at a time, each page its own batch, while `still` holds of its row
