@@ -1,6 +1,7 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import worker from "../../src/index";
+import { meteredD1 } from "../../src/lib/statement-meter";
 import { BASE } from "./api";
 
 /**
@@ -20,54 +21,9 @@ export function countingD1(db: D1Database): {
   count: () => number;
   statements: () => number;
 } {
-  let trips = 0;
-  let statements = 0;
-  const targets = new WeakMap<object, object>();
-  const unwrap = <T extends object>(value: T): T => (targets.get(value) as T | undefined) ?? value;
-
-  const wrapStatement = (stmt: D1PreparedStatement): D1PreparedStatement => {
-    const proxy = new Proxy(stmt, {
-      get(target, prop) {
-        const value: unknown = Reflect.get(target, prop);
-        if (typeof value !== "function") return value;
-        if (prop === "bind")
-          return (...args: unknown[]) => wrapStatement(value.apply(target, args) as D1PreparedStatement);
-        if (prop === "first" || prop === "all" || prop === "run" || prop === "raw") {
-          return (...args: unknown[]) => {
-            trips += 1;
-            statements += 1;
-            return value.apply(target, args);
-          };
-        }
-        return value.bind(target);
-      },
-    });
-    targets.set(proxy, stmt);
-    return proxy;
-  };
-
-  const wrapDatabase = <T extends D1Database | D1DatabaseSession>(database: T): T =>
-    new Proxy(database, {
-      get(target, prop) {
-        const value: unknown = Reflect.get(target, prop);
-        if (typeof value !== "function") return value;
-        if (prop === "prepare")
-          return (query: string) => wrapStatement(value.call(target, query) as D1PreparedStatement);
-        if (prop === "batch") {
-          return (list: D1PreparedStatement[]) => {
-            trips += 1;
-            statements += list.length;
-            return value.call(target, list.map(unwrap));
-          };
-        }
-        if (prop === "withSession") {
-          return (...args: unknown[]) => wrapDatabase(value.apply(target, args) as D1DatabaseSession);
-        }
-        return value.bind(target);
-      },
-    });
-
-  return { db: wrapDatabase(db), count: () => trips, statements: () => statements };
+  // The cron's own meter (lib/statement-meter.ts), with no share: the same counting in tests and jobs.
+  const { db: counted, meter } = meteredD1(db, Number.POSITIVE_INFINITY);
+  return { db: counted, count: meter.trips, statements: meter.spent };
 }
 
 /**
