@@ -21,8 +21,15 @@ import {
   runImportQueue,
   sweepImports,
 } from "./helpers/imports";
-import { adoptPet, petOf } from "./helpers/pets";
-import { previewRestore, restoreFile, seedAccount, settleAll, stagedRows } from "./helpers/restore";
+import { petOf } from "./helpers/pets";
+import {
+  previewRestore,
+  restoreFile,
+  seedAccount,
+  settleAll,
+  stagedRows,
+  withOwnPetAndFocus,
+} from "./helpers/restore";
 import { spyOnBatches } from "./helpers/sql-spy";
 import { createTask } from "./helpers/tasks";
 
@@ -385,14 +392,7 @@ describe("restore: the paged move and the finishing step (review3)", () => {
   });
 
   it("M2: a replace while a focus session runs (409) leaves D1's focus settings as the timer's", async () => {
-    const user = await createUser();
-    await adoptPet(user, { species: "cat", name: "Mine" });
-    await callJson("/api/v1/focus/enhanced/settings", 200, {
-      method: "PATCH",
-      token: user.token,
-      body: { pomodoro_work_minutes: 33 },
-    });
-    await settleAll(user);
+    const user = await withOwnPetAndFocus();
     await startFocus(user, {});
     const { done } = await restoreFile(user, file, "replace");
     expect(done.status).toBe("completed");

@@ -24,7 +24,7 @@ import {
   rowsOf,
   runImportQueue,
 } from "./helpers/imports";
-import { adoptPet, petOf } from "./helpers/pets";
+import { petOf } from "./helpers/pets";
 import {
   accountRows,
   craftExport,
@@ -38,6 +38,7 @@ import {
   stagedRows,
   tableOf,
   uploadRestore,
+  withOwnPetAndFocus,
 } from "./helpers/restore";
 import { putProfile, share } from "./helpers/social";
 import { completeTask, createTask } from "./helpers/tasks";
@@ -212,14 +213,7 @@ describe("restore, second review", () => {
   });
 
   it("H2: a final batch that fails for good leaves the pet and focus settings as they were, discard too", async () => {
-    const user = await createUser();
-    await adoptPet(user, { species: "cat", name: "Mine" });
-    await callJson("/api/v1/focus/enhanced/settings", 200, {
-      method: "PATCH",
-      token: user.token,
-      body: { pomodoro_work_minutes: 33 },
-    });
-    await settleAll(user);
+    const user = await withOwnPetAndFocus();
     const before = await accountRows(user.id);
     const importId = await failAtTheEnd(user, file, "replace");
     expect((await petOf(user)).name).toBe("Mine");
@@ -361,14 +355,7 @@ describe("restore, second review", () => {
   });
 
   it("M1: a merge keeps the account's own pet and focus settings, and says so", async () => {
-    const user = await createUser();
-    await adoptPet(user, { species: "cat", name: "Mine" });
-    await callJson("/api/v1/focus/enhanced/settings", 200, {
-      method: "PATCH",
-      token: user.token,
-      body: { pomodoro_work_minutes: 33 },
-    });
-    await settleAll(user);
+    const user = await withOwnPetAndFocus();
     const done = await restore(user, file, "merge");
     expect(done.status).toBe("completed");
     const pet = await petOf(user);

@@ -350,3 +350,16 @@ export async function fileWithSteps(steps: number): Promise<string> {
       rows.push({ ...step, id: crypto.randomUUID(), description: `s${i}`, position: i + 1 });
   });
 }
+
+/** An account with a pet of its own (a cat, "Mine") and focus settings of its own (33 minutes), settled. */
+export async function withOwnPetAndFocus(): Promise<TestUser> {
+  const user = await createUser();
+  await adoptPet(user, { species: "cat", name: "Mine" });
+  await callJson("/api/v1/focus/enhanced/settings", 200, {
+    method: "PATCH",
+    token: user.token,
+    body: { pomodoro_work_minutes: 33 },
+  });
+  await settleAll(user);
+  return user;
+}
