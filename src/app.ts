@@ -4,6 +4,7 @@ import { analyticsRouter } from "./features/analytics/routes";
 import { authRouter } from "./features/auth/routes";
 import { calendarRouter } from "./features/calendar/routes";
 import { captureRouter } from "./features/capture/routes";
+import { compatRouter, doubledPrefixRouter } from "./features/compat";
 import { deadLettersRouter } from "./features/dead-letters/routes";
 import { delegationRouter } from "./features/delegation/routes";
 import { docsPage } from "./features/docs/page";
@@ -57,7 +58,7 @@ export function createApp() {
   app.use("*", corsFromEnv());
   // An import's file may be up to 10 MiB: its route reads the body with that limit itself.
   app.use("*", limitBody({ ownLimits: [`${API_PREFIX}/import`] }));
-  app.use("*", tolerateMissingJsonBody());
+  app.use("*", tolerateMissingJsonBody({ ownLimits: [`${API_PREFIX}/import`] }));
   app.use("*", databaseSession());
   app.onError(errorHandler);
   app.notFound(notFoundHandler);
@@ -66,6 +67,10 @@ export function createApp() {
   for (const [path, limiter] of ADDRESS_LIMITS) app.use(path, perAddress(limiter));
 
   app.route("/", healthRouter);
+  // The original system's clients, where their paths differ from ours (before the feature routers:
+  // `/pets/create` is not a user id, `/tasks/{id}/progress` not a task route).
+  app.route(API_PREFIX, compatRouter);
+  app.route(`${API_PREFIX}/api/v1`, doubledPrefixRouter);
   app.route(`${API_PREFIX}/auth`, authRouter);
   app.route(`${API_PREFIX}/auth`, accountRouter);
   // Before tasksRouter: `/split/{id}` and `/{id}/split` must not be read as a task id route.

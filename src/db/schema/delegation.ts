@@ -25,6 +25,8 @@ export const agents = sqliteTable(
     userId: text("user_id").notNull(),
     agentId: text("agent_id").notNull(),
     agentType: text("agent_type").notNull(),
+    /** A display name (the original API's `agent_name`); the agent id stands in when there is none. */
+    name: text("name"),
     capabilities: text("capabilities", { mode: "json" }).$type<string[]>().notNull(),
     maxConcurrentTasks: integer("max_concurrent_tasks").notNull(),
     currentTaskCount: integer("current_task_count").notNull().default(0),

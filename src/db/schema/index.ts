@@ -9,6 +9,7 @@ export * from "./guards";
 export * from "./idempotency";
 export * from "./imports";
 export * from "./notifications";
+export * from "./onboarding";
 export * from "./pets";
 export * from "./social";
 export * from "./splitting";

@@ -65,6 +65,8 @@ export const templateSteps = sqliteTable(
     index("template_steps_template").on(t.templateId, t.position),
     // The export pages a user's template steps by (template_id, id), template after template, with no sort.
     index("template_steps_template_id").on(t.templateId, t.id),
-    check("template_steps_minutes_check", sql`${t.estimatedMinutes} BETWEEN 1 AND 10`),
+    // A template's step may be a longer block (the original app's templates have 15–60 minutes); it
+    // becomes 10-minute micro-steps when the template is applied to a task.
+    check("template_steps_minutes_check", sql`${t.estimatedMinutes} BETWEEN 1 AND 60`),
   ],
 );

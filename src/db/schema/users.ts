@@ -8,6 +8,12 @@ export const users = sqliteTable(
     email: text("email").notNull(),
     passwordHash: text("password_hash").notNull(),
     displayName: text("display_name"),
+    /**
+     * The name the original mobile app signs in with (optional here). `username_key` is its NFKC
+     * lower-cased form, unique: "Sam" and "sam" are one username. NULLs never collide.
+     */
+    username: text("username"),
+    usernameKey: text("username_key"),
     timezone: text("timezone").notNull().default("UTC"),
     createdAt: text("created_at").notNull(),
     updatedAt: text("updated_at").notNull(),
@@ -19,6 +25,7 @@ export const users = sqliteTable(
   },
   (t) => [
     uniqueIndex("users_email_unique").on(t.email),
+    uniqueIndex("users_username_key").on(t.usernameKey),
     index("users_deleting").on(t.deletingAt).where(sql`${t.deletingAt} IS NOT NULL`),
   ],
 );

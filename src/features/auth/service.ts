@@ -121,6 +121,8 @@ export async function registerUser(
     email: input.email,
     passwordHash: await hashPassword(input.password),
     displayName: input.display_name ?? null,
+    username: null,
+    usernameKey: null,
     timezone: input.timezone ?? "UTC",
     createdAt: nowIso(now),
     updatedAt: nowIso(now),

@@ -104,6 +104,7 @@ async function insertAgent(
             userId: v<string>(userId, "user_id"),
             agentId: v<string>(input.agent_id, "agent_id"),
             agentType: v<string>(input.agent_type, "agent_type"),
+            name: sql<string | null>`NULL`.as("name"),
             capabilities: v<string[]>(JSON.stringify(input.capabilities), "capabilities"),
             maxConcurrentTasks: v<number>(input.max_concurrent_tasks, "max_concurrent_tasks"),
             currentTaskCount: v<number>(0, "current_task_count"),

@@ -82,6 +82,7 @@ export const EXPORTED_TABLES: readonly ExportedTable[] = [
   { name: "user_badges", table: schema.userBadges, key: ["badge_id"] },
   { name: "challenge_progress", table: schema.challengeProgress, key: ["challenge_id"] },
   { name: "notification_preferences", table: schema.notificationPreferences, key: ["user_id"] },
+  { name: "onboarding_profiles", table: schema.onboardingProfiles, key: ["user_id"] },
   { name: "notifications", table: schema.notifications, key: ["key"], pageSize: 500 },
   { name: "webhooks", table: schema.webhooks, key: ["id"], omit: ["secret", "previous_secret"] },
   { name: "calendar_imports", table: schema.calendarImports, key: ["uid", "recurrence_key"] },
