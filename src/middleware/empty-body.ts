@@ -2,6 +2,7 @@ import { createMiddleware } from "hono/factory";
 import type { AppEnv } from "../lib/create-app";
 
 const WRITES = new Set(["POST", "PUT", "PATCH", "DELETE"]);
+const JSON_TYPE = /^\s*application\/([\w.-]+\+)?json\s*(;|$)/i;
 
 /**
  * A request with a JSON content type but nothing in its body — no body at all, `Content-Length: 0`,
@@ -15,7 +16,7 @@ export function tolerateMissingJsonBody(options: { ownLimits?: readonly string[]
   const exempt = new Set(options.ownLimits ?? []);
   return createMiddleware<AppEnv>(async (c, next) => {
     const raw = c.req.raw;
-    if (!/json/i.test(raw.headers.get("content-type") ?? "")) return next();
+    if (!JSON_TYPE.test(raw.headers.get("content-type") ?? "")) return next();
     if (raw.body !== null && raw.headers.get("content-length") !== "0") {
       // A body of unknown length is read once here (it is already held to the body limit); the route's
       // validator then parses the same text from Hono's cache.

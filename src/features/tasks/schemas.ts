@@ -130,6 +130,15 @@ export const MicroStepSchema = z
     status: z.enum(STEP_STATUSES),
     completed_at: z.string().nullable(),
     created_at: z.string(),
+    // The original API's names for the same facts (its mobile app and scripts read them).
+    step_order: z.number().int().openapi({ description: "The original API's name for `position`" }),
+    step_number: z.number().int().openapi({ description: "The original API's name for `position`" }),
+    is_completed: z.boolean().openapi({ description: "`status` is completed (the original API's flag)" }),
+    delegation_mode: z
+      .enum(["DO", "DELEGATE"])
+      .openapi({
+        description: "Who does it, as the original API says: DELEGATE for DIGITAL steps, DO for HUMAN ones",
+      }),
   })
   .openapi("MicroStep");
 

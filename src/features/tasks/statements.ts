@@ -57,8 +57,19 @@ interface TaskQueryRow {
   steps?: string;
 }
 
+/** The original API's names for a step's facts, answered beside ours. */
+export function legacyStepFields(position: number, status: StepStatus, leafType: LeafType) {
+  return {
+    step_order: position,
+    step_number: position,
+    is_completed: status === "completed",
+    delegation_mode: leafType === "DIGITAL" ? ("DELEGATE" as const) : ("DO" as const),
+  };
+}
+
 export function stepRowToDto(row: StepRow): MicroStepDto {
   return {
+    ...legacyStepFields(row.position, row.status, row.leafType),
     step_id: row.id,
     task_id: row.taskId,
     position: row.position,
@@ -101,11 +112,16 @@ export function toTaskDto(row: TaskQueryRow): TaskDto {
   };
   if (row.steps !== undefined) {
     dto.micro_steps = (
-      JSON.parse(row.steps) as (Omit<MicroStepDto, "leaf_type" | "status"> & {
+      JSON.parse(row.steps) as (Omit<
+        MicroStepDto,
+        "leaf_type" | "status" | keyof ReturnType<typeof legacyStepFields>
+      > & {
         leaf_type: LeafType;
         status: StepStatus;
       })[]
-    ).sort((a, b) => a.position - b.position);
+    )
+      .sort((a, b) => a.position - b.position)
+      .map((step) => ({ ...step, ...legacyStepFields(step.position, step.status, step.leaf_type) }));
   }
   return dto;
 }
