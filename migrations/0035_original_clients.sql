@@ -9,7 +9,7 @@ CREATE TABLE `onboarding_profiles` (
 	`skipped_at` text,
 	`created_at` text NOT NULL,
 	`updated_at` text NOT NULL,
-	CONSTRAINT "onboarding_support_level_check" CHECK("onboarding_profiles"."adhd_support_level" IS NULL OR "onboarding_profiles"."adhd_support_level" BETWEEN 1 AND 10)
+	CONSTRAINT "onboarding_support_level_check" CHECK("onboarding_profiles"."adhd_support_level" BETWEEN 1 AND 10)
 );
 --> statement-breakpoint
 PRAGMA foreign_keys=OFF;--> statement-breakpoint

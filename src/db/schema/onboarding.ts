@@ -28,10 +28,5 @@ export const onboardingProfiles = sqliteTable(
     createdAt: text("created_at").notNull(),
     updatedAt: text("updated_at").notNull(),
   },
-  (t) => [
-    check(
-      "onboarding_support_level_check",
-      sql`${t.adhdSupportLevel} IS NULL OR ${t.adhdSupportLevel} BETWEEN 1 AND 10`,
-    ),
-  ],
+  (t) => [check("onboarding_support_level_check", sql`${t.adhdSupportLevel} BETWEEN 1 AND 10`)],
 );

@@ -134,11 +134,9 @@ export const MicroStepSchema = z
     step_order: z.number().int().openapi({ description: "The original API's name for `position`" }),
     step_number: z.number().int().openapi({ description: "The original API's name for `position`" }),
     is_completed: z.boolean().openapi({ description: "`status` is completed (the original API's flag)" }),
-    delegation_mode: z
-      .enum(["DO", "DELEGATE"])
-      .openapi({
-        description: "Who does it, as the original API says: DELEGATE for DIGITAL steps, DO for HUMAN ones",
-      }),
+    delegation_mode: z.enum(["DO", "DELEGATE"]).openapi({
+      description: "Who does it, as the original API says: DELEGATE for DIGITAL steps, DO for HUMAN ones",
+    }),
   })
   .openapi("MicroStep");
 
