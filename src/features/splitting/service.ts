@@ -13,8 +13,15 @@ import {
 import { newId } from "../../lib/ids";
 import { PRIOR_DIFFICULTY } from "../learning/difficulty";
 import { defaultDifficulty, difficultyDefaultQueries, scoreDifficulty } from "../learning/splitter-default";
-import { MAX_STEPS_PER_TASK, type TaskDto } from "../tasks/schemas";
-import { insertStepStatements, stepRows, stepRowToDto, taskByIdQuery, toTaskDto } from "../tasks/statements";
+import { MAX_STEPS_PER_TASK, type MicroStepDto, type TaskDto } from "../tasks/schemas";
+import {
+  insertStepStatements,
+  legacyStepFields,
+  stepRows,
+  stepRowToDto,
+  taskByIdQuery,
+  toTaskDto,
+} from "../tasks/statements";
 import { templateByNameQuery, toTemplateDto } from "../templates/queries";
 import { categoryOf, learnedFor } from "./preferences";
 import {
@@ -407,10 +414,15 @@ async function stepSplitWrite(
     const moved = steps.flatMap((s) =>
       s.step_id === step.step_id
         ? rows.map(stepRowToDto)
-        : [s.position > step.position ? { ...s, position: s.position + parts - 1 } : s],
+        : [s.position > step.position ? movedStep(s, s.position + parts - 1) : s],
     );
     after = taskAfter(task, moved, result, now, { estimate: false });
   }
   const body = responseOf(result, splitIds, input, asked, after, now);
   return { status: 200, batch, body, failure: splitConflict };
+}
+
+/** A step at a new position, with every field that says where it is. */
+function movedStep(step: MicroStepDto, position: number): MicroStepDto {
+  return { ...step, position, ...legacyStepFields(position, step.status, step.leaf_type) };
 }
