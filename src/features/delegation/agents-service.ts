@@ -22,6 +22,11 @@ export function toAgentDto(row: AgentRow): AgentDto {
     status: row.status,
     last_active_at: row.lastActiveAt,
     created_at: row.createdAt,
+    capability_id: row.agentId,
+    agent_name: row.name ?? row.agentId,
+    skills: row.capabilities,
+    is_available: row.status !== "offline" && row.currentTaskCount < row.maxConcurrentTasks,
+    updated_at: row.updatedAt,
   };
 }
 
@@ -39,11 +44,15 @@ export interface RegisteredAgent {
   message?: string;
 }
 
-interface AgentInput {
+export interface AgentInput {
   agent_id: string;
   agent_type: string;
   capabilities: string[];
   max_concurrent_tasks: number;
+  /** A display name; registering again without one keeps the name it has. */
+  name?: string | undefined;
+  /** The original API's spelling of `name`. */
+  agent_name?: string | undefined;
 }
 
 /**
@@ -57,7 +66,7 @@ export async function registerAgent(
   input: AgentInput,
 ): Promise<RegisteredAgent> {
   if (principal.kind === "agent") throw forbidden("Agents cannot register agents.");
-  return upsertAgent(db, principal.userId, input);
+  return upsertAgent(db, principal.userId, { ...input, name: input.name ?? input.agent_name });
 }
 
 async function upsertAgent(db: Database, userId: string, input: AgentInput): Promise<RegisteredAgent> {
@@ -69,6 +78,7 @@ async function upsertAgent(db: Database, userId: string, input: AgentInput): Pro
       agentType: input.agent_type,
       capabilities,
       maxConcurrentTasks: input.max_concurrent_tasks,
+      ...(input.name !== undefined ? { name: input.name } : {}),
       status: sql`CASE WHEN ${agents.currentTaskCount} >= ${input.max_concurrent_tasks} THEN 'busy' ELSE 'idle' END`,
       lastActiveAt: nowIso(now),
       updatedAt: nowIso(now),
@@ -104,7 +114,7 @@ async function insertAgent(
             userId: v<string>(userId, "user_id"),
             agentId: v<string>(input.agent_id, "agent_id"),
             agentType: v<string>(input.agent_type, "agent_type"),
-            name: sql<string | null>`NULL`.as("name"),
+            name: v<string | null>(input.name ?? null, "name"),
             capabilities: v<string[]>(JSON.stringify(input.capabilities), "capabilities"),
             maxConcurrentTasks: v<number>(input.max_concurrent_tasks, "max_concurrent_tasks"),
             currentTaskCount: v<number>(0, "current_task_count"),
@@ -218,6 +228,7 @@ export async function listAgents(
   filters: {
     agent_type?: string | undefined;
     status?: AgentRow["status"] | undefined;
+    available_only?: boolean | undefined;
     limit: number;
     afterId: string | null;
   },
@@ -231,6 +242,9 @@ export async function listAgents(
         principal.agentId ? eq(agents.agentId, principal.agentId) : undefined,
         filters.agent_type ? eq(agents.agentType, filters.agent_type) : undefined,
         filters.status ? eq(agents.status, filters.status) : undefined,
+        filters.available_only
+          ? sql`${agents.status} != 'offline' AND ${agents.currentTaskCount} < ${agents.maxConcurrentTasks}`
+          : undefined,
         filters.afterId ? gt(agents.agentId, filters.afterId) : undefined,
       ),
     )
@@ -238,12 +252,6 @@ export async function listAgents(
     .limit(rowsToFetch(filters.limit))
     .all();
   return pageOf(rows, filters.limit, toAgentDto, (r) => r.agentId);
-}
-
-/** Whether the caller may see this agent (see agentVisibleTo). */
-export async function agentExists(db: Database, principal: Principal, agentId: string): Promise<boolean> {
-  const row = await db.select({ id: agents.id }).from(agents).where(agentVisibleTo(principal, agentId)).get();
-  return row !== undefined;
 }
 
 /** The agent a caller may act for: its owner, or the agent itself. Anyone else gets 404. */

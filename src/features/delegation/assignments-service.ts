@@ -1,18 +1,23 @@
-import { and, eq, sql } from "drizzle-orm";
+import { and, eq, isNull, or, sql } from "drizzle-orm";
 import type { Database } from "../../db";
-import { agents, microSteps, taskAssignments, tasks } from "../../db/schema";
+import { agents, microSteps, taskAssignments, tasks, users } from "../../db/schema";
 import type { AssignmentStatus } from "../../db/schema/delegation";
 import type { Principal } from "../../lib/auth/principal";
 import { D1Batch } from "../../lib/batch";
 import { ApiError, notFound } from "../../lib/errors";
 import type { Envelope } from "../../lib/events/catalog";
 import { recordedEvents, sqlData, sqlEvent, writeEvent } from "../../lib/events/outbox";
+import type { Page } from "../../lib/pagination";
 import { nowIso } from "../../lib/time";
+import { usernameKey } from "../compat/username-key";
 import { completionStatements } from "../tasks/statements";
-import { agentExists } from "./agents-service";
+import { agentVisibleTo } from "./agents-service";
 import {
+  type AssignmentPageOptions,
+  agentAssignmentsQuery,
   assignmentByIdQuery,
   assignmentEventFields,
+  assignmentPage,
   fromAssignment,
   listAgentAssignments,
   toAssignmentDto,
@@ -239,18 +244,42 @@ async function taskIdOf(db: Database, userId: string, assignmentId: string): Pro
 
 /**
  * A page of an agent's assignments. An agent sees only its own list, a person only their agents'
- * lists; anything else looks missing, as does an agent that does not exist (an empty first page is
- * the only time that costs a read of its own).
+ * lists — and their own, named as the original API's clients name the person in this path: `me`, their
+ * id or their username (scripts/dogfood.sh `my-work`). Anything else looks missing, as does an agent
+ * that does not exist. Only an empty page costs a second round trip, which tells these apart.
  */
 export async function assignmentsOfAgent(
   db: Database,
   principal: Principal,
   agentId: string,
-  options: { status?: AssignmentDto["status"] | undefined; limit: number; afterId: string | null },
-): Promise<{ items: AssignmentDto[]; lastId: string | null }> {
+  options: AssignmentPageOptions,
+): Promise<Page<AssignmentDto>> {
   if (principal.agentId && principal.agentId !== agentId) throw notFound("Agent");
   const page = await listAgentAssignments(db, principal.userId, agentId, options);
-  if (page.items.length === 0 && !options.afterId && !(await agentExists(db, principal, agentId)))
-    throw notFound("Agent");
-  return page;
+  if (page.items.length > 0) return page;
+  const batch = new D1Batch();
+  const agent = batch.add(
+    db.select({ id: agents.id }).from(agents).where(agentVisibleTo(principal, agentId)),
+  );
+  const person = principal.agentId ? undefined : batch.add(personNamedQuery(db, principal.userId, agentId));
+  const own = person ? batch.add(agentAssignmentsQuery(db, principal.userId, null, options)) : undefined;
+  const results = await batch.run(db);
+  if (agent(results).length > 0) return page;
+  if (person && own && person(results).length > 0) return assignmentPage(own(results), options.limit);
+  if (options.afterId) return page;
+  throw notFound("Agent");
+}
+
+/** The caller's row when `name` is how the original API's clients name the person: me, id or username. */
+function personNamedQuery(db: Database, userId: string, name: string) {
+  return db
+    .select({ id: users.id })
+    .from(users)
+    .where(
+      and(
+        eq(users.id, userId),
+        isNull(users.deletingAt),
+        or(sql`${name} = 'me'`, eq(users.id, name), eq(users.usernameKey, usernameKey(name))),
+      ),
+    );
 }

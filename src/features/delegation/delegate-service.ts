@@ -4,7 +4,7 @@ import { agents, taskAssignments, tasks } from "../../db/schema";
 import type { DelegationMode } from "../../db/schema/tasks";
 import { D1Batch } from "../../lib/batch";
 import { isUniqueViolation } from "../../lib/db-errors";
-import { ApiError, notFound } from "../../lib/errors";
+import { ApiError, notFound, validationFailed } from "../../lib/errors";
 import type { Envelope } from "../../lib/events/catalog";
 import { newEvent } from "../../lib/events/envelope";
 import { recordedEvents, sqlData, sqlEvent, writeEvent } from "../../lib/events/outbox";
@@ -20,6 +20,15 @@ export interface DelegateInput {
   delegation_mode: DelegationMode;
   prefer_agent_type?: string | undefined;
   required_capabilities?: string[] | undefined;
+  /** Only this one of the user's agents may take it (the original API's assignee_id). */
+  agent_id?: string | undefined;
+  /** The task's estimate, stored only when it has none (the original API's estimated_hours). */
+  estimated_minutes?: number | undefined;
+  /**
+   * The person's own assignment waits to be accepted, as the original API's clients expect (they
+   * accept it next); ours starts accepted, since the person chose it.
+   */
+  person_starts_pending?: boolean | undefined;
 }
 
 export interface DelegationResult {
@@ -55,6 +64,7 @@ function claimAgent(
     sql`c.status != 'offline'`,
     sql`c.current_task_count < c.max_concurrent_tasks`,
   ];
+  if (input.agent_id) filters.push(sql`c.agent_id = ${input.agent_id}`);
   if (input.prefer_agent_type) filters.push(sql`c.agent_type = ${input.prefer_agent_type}`);
   for (const capability of new Set(input.required_capabilities ?? [])) {
     filters.push(sql`EXISTS (SELECT 1 FROM json_each(c.capabilities) WHERE value = ${capability})`);
@@ -110,7 +120,10 @@ function insertAgentAssignment(
   );
 }
 
-/** The person's own assignment (DO, and the lead of DO_WITH_ME): accepted from the start. */
+/**
+ * The person's own assignment (DO, and the lead of DO_WITH_ME): accepted from the start, unless
+ * `pending` (an original client's, which accepts it itself).
+ */
 function insertPersonAssignment(
   db: Database,
   userId: string,
@@ -118,6 +131,7 @@ function insertPersonAssignment(
   id: string,
   mode: DelegationMode,
   now: number,
+  pending = false,
 ) {
   const v = <T>(value: unknown, name: string) => sql<T>`${value}`.as(name);
   return db.insert(taskAssignments).select(
@@ -130,10 +144,10 @@ function insertPersonAssignment(
         assignee: v<string>(`user:${userId}`, "assignee"),
         role: v<"owner">("owner", "role"),
         delegationMode: v<string>(mode, "delegation_mode"),
-        status: v<"accepted">("accepted", "status"),
+        status: v<"accepted" | "pending">(pending ? "pending" : "accepted", "status"),
         reason: sql<string | null>`NULL`.as("reason"),
         createdAt: v<string>(nowIso(now), "created_at"),
-        acceptedAt: v<string>(nowIso(now), "accepted_at"),
+        acceptedAt: v<string | null>(pending ? null : nowIso(now), "accepted_at"),
         startedAt: sql<string | null>`NULL`.as("started_at"),
         completedAt: sql<string | null>`NULL`.as("completed_at"),
         rejectedAt: sql<string | null>`NULL`.as("rejected_at"),
@@ -197,7 +211,7 @@ export async function delegateTask(
   // D1 has no interactive transactions: the claim, the assignment, the task's delegation fields and
   // the event are one batch, each statement guarded by what the one before it did.
   if (mode === "DO" || mode === "DO_WITH_ME") {
-    batch.add(insertPersonAssignment(db, userId, taskId, ownerId, mode, now));
+    batch.add(insertPersonAssignment(db, userId, taskId, ownerId, mode, now, input.person_starts_pending));
   }
   if (mode === "DELEGATE" || mode === "DO_WITH_ME") {
     const claimId = agentRole === "owner" ? ownerId : collaboratorId;
@@ -219,6 +233,9 @@ export async function delegateTask(
         delegationMode: mode,
         assignedTo: sql`(SELECT a.assignee FROM task_assignments a WHERE a.id = ${ownerId})`,
         agentType: sql`coalesce((SELECT g.agent_type FROM agents g WHERE g.last_claim_id IN (${ownerId}, ${collaboratorId})), ${tasks.agentType})`,
+        ...(input.estimated_minutes !== undefined
+          ? { estimatedMinutes: sql`coalesce(${tasks.estimatedMinutes}, ${input.estimated_minutes})` }
+          : {}),
         updatedAt: nowIso(now),
       })
       .where(
@@ -245,6 +262,15 @@ export async function delegateTask(
       .from(tasks)
       .where(and(eq(tasks.id, taskId), eq(tasks.userId, userId), isNull(tasks.deletedAt))),
   );
+  // Read with the rest: tells "no such agent" from "no free slot" without a round trip of its own.
+  const namedAgent = input.agent_id
+    ? batch.add(
+        db
+          .select({ id: agents.id })
+          .from(agents)
+          .where(and(eq(agents.userId, userId), eq(agents.agentId, input.agent_id))),
+      )
+    : undefined;
 
   let results: readonly unknown[];
   try {
@@ -260,7 +286,15 @@ export async function delegateTask(
   if (!owner) {
     const task = taskRead(results)[0];
     if (!task) throw notFound("Task");
+    if (namedAgent && namedAgent(results).length === 0) throw noSuchAgent();
     if (task.openAssignee && !owner) throw alreadyAssigned(task.openAssignee);
+    if (input.agent_id) {
+      throw new ApiError(
+        503,
+        "no_available_agents",
+        `Agent ${input.agent_id} is offline or has no free slot; try again later.`,
+      );
+    }
     const kind = input.prefer_agent_type ? `"${input.prefer_agent_type}" ` : "";
     throw new ApiError(
       503,
@@ -284,6 +318,11 @@ export async function delegateTask(
   if (mode === "DO_WITH_ME")
     result.collaborator_assignment = collaborator ? toAssignmentDto(collaborator) : null;
   return { result, events };
+}
+
+function noSuchAgent() {
+  const detail = "No such agent: register it with POST /api/v1/delegation/agents.";
+  return validationFailed([{ field: "assignee_id", message: detail }], detail);
 }
 
 function alreadyAssigned(assignee?: string) {

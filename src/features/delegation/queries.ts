@@ -1,8 +1,9 @@
-import { and, desc, eq, lt, type SQL, sql } from "drizzle-orm";
+import { and, desc, eq, isNull, lt, type SQL, sql } from "drizzle-orm";
 import type { Database } from "../../db";
 import { taskAssignments, tasks } from "../../db/schema";
 import type { DelegationMode } from "../../db/schema/tasks";
 import { type Page, pageOf, rowsToFetch } from "../../lib/pagination";
+import { hoursFromMinutes } from "../compat/units";
 import type { AssignmentDto } from "./schemas";
 
 // Task columns are aliased: D1 returns batch rows keyed by column name, so a second "status"
@@ -14,6 +15,13 @@ const selection = {
   priority: sql<AssignmentDto["task"]["priority"]>`${tasks.priority}`.as("task_priority"),
   taskStatus: sql<AssignmentDto["task"]["status"]>`${tasks.status}`.as("task_status"),
   estimatedMinutes: sql<number | null>`${tasks.estimatedMinutes}`.as("task_estimated_minutes"),
+  actualMinutes: sql<number | null>`${tasks.actualMinutes}`.as("task_actual_minutes"),
+  // The person's name for the original API's assignee_id: read only for the person's own rows.
+  personName: sql<
+    string | null
+  >`CASE WHEN ${taskAssignments.agentId} IS NULL THEN (SELECT u.username FROM users u WHERE u.id = ${taskAssignments.userId}) END`.as(
+    "assignee_username",
+  ),
 };
 
 interface AssignmentRow {
@@ -23,6 +31,8 @@ interface AssignmentRow {
   priority: AssignmentDto["task"]["priority"];
   taskStatus: AssignmentDto["task"]["status"];
   estimatedMinutes: number | null;
+  actualMinutes: number | null;
+  personName: string | null;
 }
 
 export function toAssignmentDto(row: AssignmentRow): AssignmentDto {
@@ -41,6 +51,11 @@ export function toAssignmentDto(row: AssignmentRow): AssignmentDto {
     started_at: a.startedAt,
     completed_at: a.completedAt,
     rejected_at: a.rejectedAt,
+    assignee_id: a.agentId ?? row.personName ?? "me",
+    assignee_type: a.agentId === null ? "human" : "agent",
+    assigned_at: a.createdAt,
+    estimated_hours: hoursFromMinutes(row.estimatedMinutes),
+    actual_hours: hoursFromMinutes(row.actualMinutes),
     task: {
       title: row.title,
       description: row.description,
@@ -71,25 +86,46 @@ export function assignmentByIdQuery(db: Database, userId: string, assignmentId: 
   ).limit(1);
 }
 
-export async function listAgentAssignments(
+export interface AssignmentPageOptions {
+  status?: AssignmentDto["status"] | undefined;
+  limit: number;
+  afterId: string | null;
+}
+
+/**
+ * The rows of a page of the assignments of one of the user's agents, or with `agentId` null, of the
+ * person's own (DO, and the lead of DO_WITH_ME), newest first.
+ */
+export function agentAssignmentsQuery(
   db: Database,
   userId: string,
-  agentId: string,
-  options: { status?: AssignmentDto["status"] | undefined; limit: number; afterId: string | null },
-): Promise<Page<AssignmentDto>> {
-  const rows = await assignmentsQuery(
+  agentId: string | null,
+  options: AssignmentPageOptions,
+) {
+  return assignmentsQuery(
     db,
     and(
-      eq(taskAssignments.agentId, agentId),
+      agentId === null ? isNull(taskAssignments.agentId) : eq(taskAssignments.agentId, agentId),
       eq(taskAssignments.userId, userId),
       options.status ? eq(taskAssignments.status, options.status) : undefined,
       options.afterId ? lt(taskAssignments.id, options.afterId) : undefined,
     ),
   )
     .orderBy(desc(taskAssignments.id))
-    .limit(rowsToFetch(options.limit))
-    .all();
-  return pageOf(rows, options.limit, toAssignmentDto, (r) => r.a.id);
+    .limit(rowsToFetch(options.limit));
+}
+
+export function assignmentPage(rows: readonly AssignmentRow[], limit: number): Page<AssignmentDto> {
+  return pageOf(rows, limit, toAssignmentDto, (r) => r.a.id);
+}
+
+export async function listAgentAssignments(
+  db: Database,
+  userId: string,
+  agentId: string | null,
+  options: AssignmentPageOptions,
+): Promise<Page<AssignmentDto>> {
+  return assignmentPage(await agentAssignmentsQuery(db, userId, agentId, options).all(), options.limit);
 }
 
 /** What every assignment event carries, read from the assignment `a` as the batch just stored it. */

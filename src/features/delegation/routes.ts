@@ -1,12 +1,15 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { type AppRouteHandler, createRouter } from "../../lib/create-app";
+import { validationFailed } from "../../lib/errors";
 import { BEARER_SECURITY, errorResponses, jsonBody, jsonResponse, pageResponse } from "../../lib/openapi";
 import { pageAfter, withNextLink } from "../../lib/pagination";
 import { afterWrite } from "../../lib/publish";
 import { requireAuth } from "../../middleware/auth";
+import { reconcileMinutes } from "../compat/units";
 import * as agentsService from "./agents-service";
 import { type AssignmentMove, assignmentsOfAgent, moveAssignment } from "./assignments-service";
 import { delegateTask } from "./delegate-service";
+import { delegateInputOf } from "./legacy-delegate";
 import { removeAgent as removeAgentWork } from "./release-service";
 import {
   AGENT_ID_PATTERN,
@@ -116,11 +119,18 @@ export const delegate = createRoute({
   path: "/delegate",
   tags,
   summary: "Delegate a task: DO, DO_WITH_ME, DELEGATE (to an agent) or DELETE",
+  description:
+    "Send `delegation_mode` (ours: 200 with the assignment and the agent chosen), or the original API's " +
+    "`assignee_id` with `assignee_type` human or agent (201 with the assignment itself). With " +
+    "`assignee_type: agent`, `assignee_id` is one of your agents (422 if you have none by that id, 503 " +
+    "when it is offline or full); with `human`, the person is you, whatever the id says, and the " +
+    "assignment waits for you to accept it.",
   security: BEARER_SECURITY,
   middleware: requireAuth({ scope: "tasks:write" }),
   request: { body: jsonBody(DelegateBodySchema) },
   responses: {
     200: jsonResponse(DelegationResultSchema, "Delegated"),
+    201: jsonResponse(AssignmentSchema, "Assigned (the original API's request, by assignee_id)"),
     ...errorResponses(400, 401, 403, 404, 409, 413, 422, 503),
   },
 });
@@ -130,6 +140,9 @@ export const agentAssignments = createRoute({
   path: "/assignments/agent/{agent_id}",
   tags,
   summary: "An agent's assignments, newest first (poll this for work)",
+  description:
+    "`agent_id` is one of your agents, or — for the original API's clients — `me`, your user id or " +
+    "your username: your own assignments (DO). An agent's token lists only its own.",
   security: BEARER_SECURITY,
   middleware: read,
   request: { params: AgentIdParamsSchema, query: ListAssignmentsQuerySchema },
@@ -209,8 +222,11 @@ const heartbeatHandler: AppRouteHandler<typeof heartbeat> = async (c) =>
   c.json(await agentsService.heartbeat(c.var.db, c.var.principal, c.req.valid("param").agent_id), 200);
 
 const delegateHandler: AppRouteHandler<typeof delegate> = async (c) => {
-  const { result, events } = await delegateTask(c.var.db, c.var.principal.userId, c.req.valid("json"));
+  const { legacy, input } = delegateInputOf(c.req.valid("json"));
+  const { result, events } = await delegateTask(c.var.db, c.var.principal.userId, input);
   afterWrite(c, events);
+  // DO and DELEGATE always make an assignment, or fail.
+  if (legacy && result.assignment) return c.json(result.assignment, 201);
   return c.json(result, 200);
 };
 
@@ -254,13 +270,16 @@ const rejectHandler: AppRouteHandler<typeof rejectAssignment> = async (c) => {
 
 const completeHandler: AppRouteHandler<typeof completeAssignment> = async (c) => {
   const { assignment_id } = c.req.valid("param");
-  const { body, events } = await moveAssignment(
-    c.var.db,
-    c.var.principal,
-    assignment_id,
-    "complete",
-    c.req.valid("json"),
-  );
+  const { actual_minutes, actual_hours } = c.req.valid("json") ?? {};
+  const reconciled = reconcileMinutes(actual_minutes, actual_hours);
+  if (!reconciled.ok) {
+    throw validationFailed([
+      { field: "actual_hours", message: "actual_hours and actual_minutes disagree; send one of them" },
+    ]);
+  }
+  const { body, events } = await moveAssignment(c.var.db, c.var.principal, assignment_id, "complete", {
+    actual_minutes: reconciled.minutes ?? undefined,
+  });
   afterWrite(c, events);
   return c.json(body, 200);
 };

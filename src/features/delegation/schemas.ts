@@ -1,9 +1,10 @@
 import { z } from "@hono/zod-openapi";
 import { AGENT_STATUSES, ASSIGNMENT_ROLES, ASSIGNMENT_STATUSES } from "../../db/schema/delegation";
 import { DELEGATION_MODES, TASK_PRIORITIES, TASK_STATUSES } from "../../db/schema/tasks";
-import { caseInsensitiveEnum } from "../../lib/enums";
+import { caseInsensitiveEnum, QueryBoolean } from "../../lib/enums";
 import { nullableRef } from "../../lib/openapi";
 import { PaginationQuerySchema } from "../../lib/pagination";
+import { MAX_HOURS } from "../compat/units";
 
 export const MAX_AGENT_CAPACITY = 100;
 /** Agents one account may register: each holds a live token, so an account cannot mint them without end. */
@@ -23,17 +24,46 @@ const AgentId = z
   .regex(AGENT_ID_PATTERN, "Use letters, digits and . _ : @ -")
   .openapi({ example: "backend-agent-1" });
 const Capability = z.string().trim().min(1).max(50);
+/** A display name (the original API's `agent_name`). */
+export const AgentName = z.string().trim().min(1).max(100).openapi({ example: "Backend agent" });
+/** Hours as the original API's clients send them (assignments, estimates). */
+const Hours = z.number().positive().max(MAX_HOURS);
+/** Accepted and ignored: the subject is always the caller. */
+const IgnoredUserId = z
+  .string()
+  .max(200)
+  .optional()
+  .openapi({ description: "Ignored: always you (accepted for clients of the original API)" });
+
+/** The agent's fields as a request takes them, for the original API's register (compat). */
+export const AgentFields = {
+  agent_id: AgentId,
+  agent_type: z.string().trim().min(1).max(50).openapi({ example: "backend-tdd" }),
+  capability: Capability,
+  name: AgentName,
+  max_concurrent_tasks: z.number().int().min(1).max(MAX_AGENT_CAPACITY).default(1),
+};
 
 export const RegisterAgentBodySchema = z
   .object({
-    agent_id: AgentId,
-    agent_type: z.string().trim().min(1).max(50).openapi({ example: "backend-tdd" }),
+    agent_id: AgentFields.agent_id,
+    agent_type: AgentFields.agent_type,
     capabilities: z
       .array(Capability)
       .max(50)
       .default([])
       .openapi({ example: ["python", "pytest", "fastapi"] }),
-    max_concurrent_tasks: z.number().int().min(1).max(MAX_AGENT_CAPACITY).default(1),
+    max_concurrent_tasks: AgentFields.max_concurrent_tasks,
+    name: AgentName.optional(),
+    agent_name: AgentName.optional().openapi({ description: "The original API's name for `name`" }),
+  })
+  .superRefine((body, ctx) => {
+    if (body.name !== undefined && body.agent_name !== undefined && body.name !== body.agent_name)
+      ctx.addIssue({
+        code: "custom",
+        path: ["agent_name"],
+        message: "Send name or agent_name, not two names",
+      });
   })
   .openapi("RegisterAgentRequest");
 
@@ -47,6 +77,12 @@ export const AgentSchema = z
     status: z.enum(AGENT_STATUSES),
     last_active_at: z.string(),
     created_at: z.string(),
+    // The original API's names, for its clients (scripts/dogfood.sh).
+    capability_id: z.string().openapi({ description: "The original API's name for agent_id" }),
+    agent_name: z.string().openapi({ description: "The agent's name; its agent_id when it has none" }),
+    skills: z.array(z.string()).openapi({ description: "The original API's name for capabilities" }),
+    is_available: z.boolean().openapi({ description: "Online and with a free slot" }),
+    updated_at: z.string(),
   })
   .openapi("Agent");
 
@@ -63,16 +99,57 @@ export const RegisteredAgentSchema = AgentSchema.extend({
 export const ListAgentsQuerySchema = PaginationQuerySchema.extend({
   agent_type: z.string().max(50).optional(),
   status: caseInsensitiveEnum(AGENT_STATUSES).optional(),
+  available_only: QueryBoolean.optional().openapi({
+    description: "true: only agents that are online and have a free slot (is_available)",
+  }),
 });
 
 export const AgentIdParamsSchema = z.object({ agent_id: AgentId });
 
+export const ASSIGNEE_TYPES = ["human", "agent"] as const;
+
+/**
+ * Two requests share this path: ours (`delegation_mode`) and the original API's (`assignee_id`, to a
+ * named agent or to the person). Exactly one of the two fields says which.
+ */
 export const DelegateBodySchema = z
   .object({
     task_id: z.string().min(1).max(64),
-    delegation_mode: caseInsensitiveEnum(DELEGATION_MODES),
+    delegation_mode: caseInsensitiveEnum(DELEGATION_MODES).optional().openapi({
+      description: "Ours: how to get it done. Send this or assignee_id.",
+    }),
     prefer_agent_type: z.string().trim().min(1).max(50).optional(),
     required_capabilities: z.array(Capability).max(20).optional(),
+    assignee_id: AgentId.optional().openapi({
+      description:
+        "The original API's: the agent_id of one of your agents (assignee_type agent), or the person, " +
+        "who is always you (assignee_type human). Answers 201 with the assignment itself.",
+    }),
+    assignee_type: caseInsensitiveEnum(ASSIGNEE_TYPES)
+      .optional()
+      .openapi({ description: "With assignee_id: human (you do it) or agent (the default)" }),
+    estimated_hours: Hours.optional().openapi({
+      description: "With assignee_id: the task's estimate, kept only when the task has none",
+    }),
+    user_id: IgnoredUserId,
+  })
+  .superRefine((body, ctx) => {
+    const ours = body.delegation_mode !== undefined;
+    const theirs = body.assignee_id !== undefined;
+    if (ours === theirs) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["delegation_mode"],
+        message: "Send delegation_mode, or assignee_id (the original API's request), not both or neither",
+      });
+      return;
+    }
+    if (ours) {
+      for (const field of ["assignee_type", "estimated_hours"] as const) {
+        if (body[field] !== undefined)
+          ctx.addIssue({ code: "custom", path: [field], message: `${field} goes only with assignee_id` });
+      }
+    }
   })
   .openapi("DelegateRequest");
 
@@ -91,6 +168,14 @@ export const AssignmentSchema = z
     started_at: z.string().nullable(),
     completed_at: z.string().nullable(),
     rejected_at: z.string().nullable(),
+    // The original API's fields, for its clients (scripts/dogfood.sh).
+    assignee_id: z.string().openapi({
+      description: "The agent's agent_id; for the person, your username (or `me` when you have none)",
+    }),
+    assignee_type: z.enum(ASSIGNEE_TYPES),
+    assigned_at: z.string().openapi({ description: "The original API's name for created_at" }),
+    estimated_hours: z.number().nullable().openapi({ description: "The task's estimate, in hours" }),
+    actual_hours: z.number().nullable().openapi({ description: "The task's actual time, in hours" }),
     task: z
       .object({
         title: z.string(),
@@ -125,11 +210,15 @@ export const RejectBodySchema = z
 export const CompleteAssignmentBodySchema = z
   .object({
     actual_minutes: z.number().int().min(0).max(100_000).optional(),
+    actual_hours: Hours.optional().openapi({
+      description: "The original API's unit: hours (with actual_minutes too, the two must agree)",
+    }),
     notes: z.string().max(5000).optional(),
   })
   .openapi("CompleteAssignmentRequest");
 
 export type AgentDto = z.infer<typeof AgentSchema>;
+export type DelegateBody = z.infer<typeof DelegateBodySchema>;
 export type AssignmentDto = z.infer<typeof AssignmentSchema>;
 export type RegisteredAgentDto = z.infer<typeof RegisteredAgentSchema>;
 export type RegisterAgentInput = z.infer<typeof RegisterAgentBodySchema>;

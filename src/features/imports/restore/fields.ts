@@ -9,7 +9,7 @@
 import type { z } from "@hono/zod-openapi";
 import { getTableConfig } from "drizzle-orm/sqlite-core";
 import { IsoTimestamp } from "../../../lib/iso-timestamp";
-import { AgentSchema } from "../../delegation/schemas";
+import { AgentName, AgentSchema } from "../../delegation/schemas";
 import { exportedTable } from "../../export/format";
 import { NotificationSchema, PreferencesSchema } from "../../notifications/schemas";
 import { SocialProfileSchema } from "../../social/schemas";
@@ -37,7 +37,7 @@ const FIELD_SCHEMAS: Readonly<Record<string, Readonly<Record<string, z.ZodType>>
     short_label: StepInputSchema.shape.short_label,
     icon: StepInputSchema.shape.icon,
   },
-  agents: { capabilities: AgentSchema.shape.capabilities },
+  agents: { capabilities: AgentSchema.shape.capabilities, name: AgentName },
   notifications: { channels: NotificationSchema.shape.channels, data: NotificationSchema.shape.data },
   notification_preferences: {
     // Stored per kind chosen (preferences.ts fills the rest with defaults).
