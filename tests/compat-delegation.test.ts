@@ -1,6 +1,7 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { usernameKey } from "../src/features/compat/username-key";
+import { delegateInputOf } from "../src/features/delegation/legacy-delegate";
 import type { ProblemBody } from "../src/lib/errors";
 import { callJson, createUser, type TestUser } from "./helpers/api";
 import { type Assignment, type RegisteredAgent, registerAgent } from "./helpers/delegation";
@@ -479,5 +480,32 @@ describe("GET /delegation/tasks?filter=", () => {
     expect(second.map((t) => t.title)).toEqual(["a"]);
     const tooMany = await problem("/delegation/tasks?limit=101", 422, { token: user.token });
     expect(fields(tooMany)).toEqual(["limit"]);
+  });
+});
+
+describe("delegateInputOf", () => {
+  it("reads ours as it is, an agent assignee as DELEGATE to that agent, and a human as your own pending DO", () => {
+    expect(delegateInputOf({ task_id: "t", delegation_mode: "DO_WITH_ME", prefer_agent_type: "x" })).toEqual({
+      legacy: false,
+      input: {
+        task_id: "t",
+        delegation_mode: "DO_WITH_ME",
+        prefer_agent_type: "x",
+        required_capabilities: undefined,
+      },
+    });
+    expect(delegateInputOf({ task_id: "t", assignee_id: "bot", estimated_hours: 0.25 })).toEqual({
+      legacy: true,
+      input: { task_id: "t", delegation_mode: "DELEGATE", agent_id: "bot", estimated_minutes: 15 },
+    });
+    expect(delegateInputOf({ task_id: "t", assignee_id: "sam", assignee_type: "human" })).toEqual({
+      legacy: true,
+      input: {
+        task_id: "t",
+        delegation_mode: "DO",
+        estimated_minutes: undefined,
+        person_starts_pending: true,
+      },
+    });
   });
 });

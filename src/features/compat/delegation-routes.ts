@@ -61,12 +61,9 @@ const DelegationTaskSchema = z
       .string()
       .openapi({ description: "The tags as a JSON text, as the original sent them", example: '["backend"]' }),
     is_meta_task: z.union([z.literal(0), z.literal(1)]),
-    scope: z
-      .enum(["SIMPLE", "MULTI", "PROJECT"])
-      .nullable()
-      .openapi({
-        description: "From the estimate (under 15 minutes, up to 2 hours, more); null without one",
-      }),
+    scope: z.enum(["SIMPLE", "MULTI", "PROJECT"]).nullable().openapi({
+      description: "From the estimate (under 15 minutes, up to 2 hours, more); null without one",
+    }),
     project_id: z.string().nullable().openapi({ description: "The parent task (project) it belongs to" }),
     assigned_to: z.string().nullable(),
     created_at: z.string(),
