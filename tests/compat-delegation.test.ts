@@ -305,6 +305,13 @@ describe("completing in hours", () => {
       return a.assignment_id;
     };
     const id = await assign();
+    // The app's way: a JSON content type and a body of zero bytes.
+    const accepted = await legacyJson<LegacyAssignment>(`/delegation/assignments/${id}/accept`, 200, {
+      token: user.token,
+      method: "POST",
+      transport: "app-empty",
+    });
+    expect(accepted.status).toBe("accepted");
     const p = await problem(`/delegation/assignments/${id}/complete`, 422, {
       token: user.token,
       body: { actual_hours: 1, actual_minutes: 90 },
