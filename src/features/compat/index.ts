@@ -1,4 +1,7 @@
 import { createRouter } from "../../lib/create-app";
+import { captureCompatRouter } from "./capture-routes";
+import { microStepsCompatRouter } from "./micro-steps-routes";
+import { projectsCompatRouter } from "./projects-routes";
 
 /**
  * The original system's clients (the Expo mobile app, the agents' scripts: ORIGINAL_CLIENTS.md), served
@@ -9,6 +12,9 @@ import { createRouter } from "../../lib/create-app";
  * Mounted at /api/v1, before the feature routers.
  */
 export const compatRouter = createRouter();
+compatRouter.route("/", projectsCompatRouter);
+compatRouter.route("/", microStepsCompatRouter);
+compatRouter.route("/", captureCompatRouter);
 
 /**
  * The mobile app builds its onboarding URLs as `${API_BASE_URL}/api/v1/users/…` on a base that already
