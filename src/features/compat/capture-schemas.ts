@@ -52,15 +52,10 @@ export const LegacyClarifyBodySchema = z
 
 export const LegacySaveTaskSchema = z
   .object({
-    task_id: z
-      .string()
-      .min(1)
-      .max(64)
-      .optional()
-      .openapi({
-        description:
-          "The preview's id: a retry of the same save (without an Idempotency-Key) answers the first",
-      }),
+    task_id: z.string().min(1).max(64).optional().openapi({
+      description:
+        "The preview's id: a retry of the same save (without an Idempotency-Key) answers the first",
+    }),
     title: z
       .string()
       .trim()
