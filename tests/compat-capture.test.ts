@@ -1,9 +1,11 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { LegacyCapture, LegacyClarify, LegacySaved } from "../src/features/compat/capture-schemas";
+import { normalisedSteps, previewSteps, stepsToSave } from "../src/features/compat/capture-steps";
 import type { LegacyProject } from "../src/features/compat/projects-schemas";
 import type { ProblemBody } from "../src/lib/errors";
 import { createUser, type TestUser } from "./helpers/api";
+import { LOOKUP, tripsFor } from "./helpers/counting-d1";
 import { legacyCall, legacyJson } from "./helpers/legacy-client";
 import { eventsOf } from "./helpers/outbox";
 import { getTask } from "./helpers/tasks";
@@ -181,5 +183,104 @@ describe("POST /capture/save", () => {
       body: { task: {}, micro_steps: [] },
     });
     expect(untitled.errors?.[0]?.field).toContain("title");
+  });
+});
+
+describe("what a preview costs", () => {
+  it("reads only the account's time zone (none when the line comes with one)", async () => {
+    const user = await createUser();
+    const body = (extra: object = {}) => JSON.stringify({ query: "call mum tomorrow", ...extra });
+    expect(await tripsFor("/api/v1/capture/", { method: "POST", body: body(), token: user.token })).toEqual({
+      status: 200,
+      trips: 1 + LOOKUP,
+    });
+    expect(
+      await tripsFor("/api/v1/capture/", {
+        method: "POST",
+        body: body({ timezone: "Europe/Berlin" }),
+        token: user.token,
+      }),
+    ).toEqual({ status: 200, trips: LOOKUP });
+  });
+});
+
+describe("capture steps (pure)", () => {
+  let n = 0;
+  const ids = () => `id${++n}`;
+
+  it("shows a splitter's suggestion with delegation modes from the leaf type", () => {
+    const shown = previewSteps(
+      [
+        {
+          step_order: 1,
+          description: "Open the app",
+          short_label: "Open",
+          estimated_minutes: 2,
+          leaf_type: "DIGITAL",
+          reasoning: "",
+          confidence: 1,
+        },
+        {
+          step_order: 2,
+          description: "Walk over",
+          short_label: "Walk",
+          estimated_minutes: 4,
+          leaf_type: "HUMAN",
+          reasoning: "",
+          confidence: 1,
+        },
+      ],
+      ids,
+    );
+    expect(shown.map((s) => [s.step_order, s.delegation_mode, s.icon])).toEqual([
+      [1, "DELEGATE", null],
+      [2, "DO", null],
+    ]);
+  });
+
+  it("orders by step_order, keeping the listed order among steps without one", () => {
+    const steps = normalisedSteps(
+      [
+        { description: "c" },
+        { description: "b", step_order: 2 },
+        { description: "a", step_order: 1 },
+        { description: "d" },
+      ],
+      ids,
+    );
+    expect(steps.map((s) => [s.description, s.step_order, s.estimated_minutes])).toEqual([
+      ["a", 1, 5],
+      ["b", 2, 5],
+      ["c", 3, 5],
+      ["d", 4, 5],
+    ]);
+  });
+
+  it("saves a long step as parts, its label and icon on the first only", () => {
+    const saved = stepsToSave([
+      {
+        description: "Essay",
+        estimated_minutes: 15,
+        short_label: "Essay",
+        icon: "✍️",
+        delegation_mode: "DELEGATE",
+      },
+    ]);
+    expect(saved).toEqual([
+      {
+        description: "Essay (part 1 of 2)",
+        estimated_minutes: 8,
+        leaf_type: "DIGITAL",
+        short_label: "Essay",
+        icon: "✍️",
+      },
+      {
+        description: "Essay (part 2 of 2)",
+        estimated_minutes: 7,
+        leaf_type: "DIGITAL",
+        short_label: null,
+        icon: null,
+      },
+    ]);
   });
 });

@@ -2,8 +2,10 @@ import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { LegacyStepCompletion, LegacyTaskProgress } from "../src/features/compat/micro-steps-schemas";
 import type { LegacyProject } from "../src/features/compat/projects-schemas";
+import { originalTaskFields, withMinutes } from "../src/features/tasks/original-fields";
 import type { ProblemBody } from "../src/lib/errors";
 import { createUser, type TestUser } from "./helpers/api";
+import { LOOKUP, tripsFor } from "./helpers/counting-d1";
 import { legacyCall, legacyJson } from "./helpers/legacy-client";
 import { eventsOf } from "./helpers/outbox";
 import { getTask, type Task } from "./helpers/tasks";
@@ -325,5 +327,64 @@ describe("GET /tasks/{task_id}/progress", () => {
       token: user.token,
     });
     expect(problem.detail).toBe("Task was not found.");
+  });
+});
+
+describe("what the compat routes cost in D1 round trips", () => {
+  it("checks a task's project in the read its dependencies already make", async () => {
+    const user = await createUser();
+    const project = await newProject(user);
+    const before = await legacyJson<Task>("/tasks", 201, { token: user.token, body: { title: "First" } });
+    const body = JSON.stringify({
+      title: "In it",
+      project_id: project.project_id,
+      depends_on: [before.task_id],
+    });
+    expect(await tripsFor("/api/v1/tasks", { method: "POST", body, token: user.token })).toEqual({
+      status: 201,
+      trips: 2 + LOOKUP,
+    });
+  });
+
+  it("completes a step by its id alone with one indexed read more than our route, and reads progress in one", async () => {
+    const user = await createUser();
+    const task = await taskWithSteps(user);
+    const stepId = task.micro_steps?.[0]?.step_id;
+    expect(
+      await tripsFor(`/api/v1/micro-steps/${stepId}/complete`, { method: "PATCH", token: user.token }),
+    ).toEqual({
+      status: 200,
+      trips: 2 + LOOKUP,
+    });
+    expect(await tripsFor(`/api/v1/tasks/${task.task_id}/progress`, { token: user.token })).toEqual({
+      status: 200,
+      trips: 1 + LOOKUP,
+    });
+  });
+});
+
+describe("the original's task fields (pure)", () => {
+  it("stores hours as minutes, minutes sent too winning when they agree", () => {
+    expect(withMinutes({ estimated_hours: 1.5, actual_hours: 0.25 })).toMatchObject({
+      estimated_minutes: 90,
+      actual_minutes: 15,
+    });
+    expect(withMinutes({ estimated_minutes: 91, estimated_hours: 1.5 }).estimated_minutes).toBe(91);
+    expect(withMinutes({ estimated_minutes: null }).estimated_minutes).toBeNull();
+  });
+
+  it("is overdue only while open and past due", () => {
+    const now = Date.now();
+    const past = new Date(now - HOUR_MS).toISOString();
+    const base = { parentTaskId: "p", estimatedMinutes: 20, actualMinutes: null, dueAt: past };
+    expect(originalTaskFields({ ...base, status: "in_progress" }, 40, now)).toEqual({
+      project_id: "p",
+      estimated_hours: 0.33,
+      actual_hours: null,
+      progress_percentage: 40,
+      is_overdue: true,
+    });
+    expect(originalTaskFields({ ...base, status: "cancelled" }, 0, now).is_overdue).toBe(false);
+    expect(originalTaskFields({ ...base, status: "pending", dueAt: null }, 0, now).is_overdue).toBe(false);
   });
 });
