@@ -117,6 +117,20 @@ describe("POST /tasks with the original's fields", () => {
     expect(read).toMatchObject({ project_id: project.project_id, estimated_hours: 1.5, micro_steps: [] });
   });
 
+  it("ignores a user_id in the body, even another real user's: the task is the caller's", async () => {
+    const user = await createUser();
+    const other = await createUser();
+    const task = await legacyJson<Task>("/tasks", 201, {
+      token: user.token,
+      body: { title: "Mine", user_id: other.id },
+    });
+    const owner = await env.DB.prepare("SELECT user_id FROM tasks WHERE id = ?")
+      .bind(task.task_id)
+      .first<{ user_id: string }>();
+    expect(owner?.user_id).toBe(user.id);
+    expect(await taskCount(other)).toBe(0);
+  });
+
   it("refuses a project that is not one of the caller's tasks with 422 naming project_id, storing nothing", async () => {
     const user = await createUser();
     const other = await createUser();
