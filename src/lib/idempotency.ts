@@ -62,6 +62,19 @@ async function idempotencyContext(
   return { key: `${routeId}:${header}`, requestHash: await requestHashOf(body) };
 }
 
+/**
+ * A key the request itself carries, for clients that send no Idempotency-Key but name what they save
+ * (the original mobile app's capture preview id). A space never appears in a header key, so the two
+ * kinds of key cannot collide.
+ */
+async function fallbackContext(
+  routeId: string,
+  fallbackKey: string,
+  body: unknown,
+): Promise<IdempotencyContext> {
+  return { key: `${routeId} ${fallbackKey}`, requestHash: await requestHashOf(body) };
+}
+
 /** The stored answer for this key, or undefined the first time; 422 if the key was used for another body. */
 async function findStoredResponse(
   db: Database,
@@ -99,15 +112,21 @@ function storeResponse(db: Database, userId: string, ctx: IdempotencyContext, st
 /**
  * A route's retry-safe write: checks the Idempotency-Key header (400 when malformed), keys it by
  * `routeId` and the parsed `input`, runs `write` with that context (undefined without a key), and
- * marks a replayed answer with the replay header.
+ * marks a replayed answer with the replay header. Without the header, `fallbackKey` (when given)
+ * keys it instead.
  */
 export async function idempotently<R extends { replayed: boolean }>(
   c: Context<AppEnv>,
   routeId: string,
   input: unknown,
   write: (idempotency: IdempotencyContext | undefined) => Promise<R>,
+  options: { fallbackKey?: string | undefined } = {},
 ): Promise<R> {
-  const idempotency = await idempotencyContext(c.req.header(IDEMPOTENCY_HEADER), routeId, input);
+  const header = c.req.header(IDEMPOTENCY_HEADER);
+  const idempotency =
+    header === undefined && options.fallbackKey !== undefined
+      ? await fallbackContext(routeId, options.fallbackKey, input)
+      : await idempotencyContext(header, routeId, input);
   const result = await write(idempotency);
   if (result.replayed) c.header(REPLAYED_HEADER, "true");
   return result;

@@ -35,6 +35,8 @@ export function fillPath(template: string, ids: PathIds): string {
   // Picked one by one: a caller's ids may carry more than path parameters (a second task, a refresh token).
   const values: Record<string, string> = {
     task_id: ids.task_id,
+    // A project is a task (tagged `project`): the original API's path names it by its task id.
+    project_id: ids.task_id,
     step_id: ids.step_id,
     token_id: ids.token_id,
     agent_id: ids.agent_id,

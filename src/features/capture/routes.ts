@@ -4,6 +4,8 @@ import { IdempotencyHeadersSchema, idempotently } from "../../lib/idempotency";
 import { BEARER_SECURITY, errorResponses, jsonBody, jsonResponse } from "../../lib/openapi";
 import { afterWrite } from "../../lib/publish";
 import { requireAuth } from "../../middleware/auth";
+import { LegacyCaptureSchema } from "../compat/capture-schemas";
+import { previewCapture } from "../compat/capture-service";
 import { CaptureBodySchema, CapturedTaskSchema } from "./schemas";
 import { captureTask } from "./service";
 
@@ -12,6 +14,9 @@ export const capture = createRoute({
   path: "/",
   tags: ["Capture"],
   summary: "Turn one line of text into a task (date, !priority, #tags, ~estimate parsed)",
+  description:
+    "With `text`: the task is stored and answered (201). With `query` (the original mobile app): a preview " +
+    "in the original's shape with suggested micro-steps, nothing stored (200); POST /api/v1/capture/save stores it.",
   security: BEARER_SECURITY,
   middleware: requireAuth({ scope: "tasks:write" }),
   request: {
@@ -19,6 +24,7 @@ export const capture = createRoute({
     headers: IdempotencyHeadersSchema,
   },
   responses: {
+    200: jsonResponse(LegacyCaptureSchema, "With `query`: the preview (nothing stored)"),
     201: jsonResponse(CapturedTaskSchema, "The captured task, with what was understood"),
     ...errorResponses(400, 401, 403, 413, 422),
   },
@@ -27,7 +33,15 @@ export const capture = createRoute({
 const captureHandler: AppRouteHandler<typeof capture> = async (c) => {
   const { userId } = c.var.principal;
   const body = c.req.valid("json");
-  const result = await idempotently(c, "capture", body, (idem) => captureTask(c.var.db, userId, body, idem));
+  const { text, query } = body;
+  if (text === undefined) {
+    // The schema demands exactly one of them: this is the original app's preview.
+    if (query === undefined) throw new Error("capture: neither text nor query");
+    return c.json(await previewCapture(c.var.db, userId, { ...body, query }), 200);
+  }
+  const result = await idempotently(c, "capture", body, (idem) =>
+    captureTask(c.var.db, userId, { ...body, text }, idem),
+  );
   afterWrite(c, result.events);
   return c.json(result.body, 201);
 };

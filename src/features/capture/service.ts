@@ -5,12 +5,15 @@ import type { IdempotencyContext } from "../../lib/idempotency";
 import type { TaskDto } from "../tasks/schemas";
 import { createTask, type WriteResult } from "../tasks/service";
 import { type ParsedCapture, parseCapture } from "./parse";
-import type { CaptureBody } from "./schemas";
 
-const TITLE_MAX = 300;
+export const TITLE_MAX = 300;
 
 /** The zone the text's dates are read in: the one sent with it, else the account's. */
-async function captureTimeZone(db: Database, userId: string, sent: string | undefined): Promise<string> {
+export async function captureTimeZone(
+  db: Database,
+  userId: string,
+  sent: string | undefined,
+): Promise<string> {
   if (sent) return sent;
   const user = await db.select({ timezone: users.timezone }).from(users).where(eq(users.id, userId)).get();
   return user?.timezone ?? "UTC";
@@ -23,7 +26,7 @@ async function captureTimeZone(db: Database, userId: string, sent: string | unde
 export async function captureTask(
   db: Database,
   userId: string,
-  body: CaptureBody,
+  body: { text: string; timezone?: string | undefined },
   idempotency?: IdempotencyContext,
 ): Promise<WriteResult<TaskDto & { capture: ParsedCapture }> & { replayed: boolean }> {
   const timeZone = await captureTimeZone(db, userId, body.timezone);

@@ -1,5 +1,8 @@
 import { createRouter } from "../../lib/create-app";
 import { delegationCompatRouter } from "./delegation-routes";
+import { captureCompatRouter } from "./capture-routes";
+import { microStepsCompatRouter } from "./micro-steps-routes";
+import { projectsCompatRouter } from "./projects-routes";
 
 /**
  * The original system's clients (the Expo mobile app, the agents' scripts: ORIGINAL_CLIENTS.md), served
@@ -11,6 +14,9 @@ import { delegationCompatRouter } from "./delegation-routes";
  */
 export const compatRouter = createRouter();
 compatRouter.route("/", delegationCompatRouter);
+compatRouter.route("/", projectsCompatRouter);
+compatRouter.route("/", microStepsCompatRouter);
+compatRouter.route("/", captureCompatRouter);
 
 /**
  * The mobile app builds its onboarding URLs as `${API_BASE_URL}/api/v1/users/…` on a base that already

@@ -13,7 +13,9 @@ import { caseInsensitiveEnum, QueryBoolean } from "../../lib/enums";
 import { IsoTimestamp } from "../../lib/iso-timestamp";
 import { nullableRef } from "../../lib/openapi";
 import { PaginationQuerySchema } from "../../lib/pagination";
+import { MAX_HOURS } from "../compat/units";
 import { MAX_LATE_COMPLETION_DAYS } from "./late-completion";
+import { minutesAgree } from "./original-fields";
 
 export const MIN_STEP_MINUTES = 1;
 export const MAX_STEP_MINUTES = 10;
@@ -44,7 +46,14 @@ export const CompleteStepBodySchema = z
   })
   .openapi("CompleteStepRequest");
 
-export const TaskStatusSchema = caseInsensitiveEnum(TASK_STATUSES);
+/** The original API's `todo` is our `pending` (its mobile app already said `pending`). */
+const todoIsPending = (input: unknown) =>
+  typeof input === "string" && input.toLowerCase() === "todo" ? "pending" : input;
+const ORIGINAL_STATUS_NOTE = "`todo` (the original API's word) is read as `pending`";
+
+export const TaskStatusSchema = z
+  .preprocess(todoIsPending, caseInsensitiveEnum(TASK_STATUSES))
+  .openapi({ type: "string", enum: [...TASK_STATUSES, "todo"], description: ORIGINAL_STATUS_NOTE });
 export const TaskPrioritySchema = caseInsensitiveEnum(TASK_PRIORITIES);
 export const DelegationModeSchema = caseInsensitiveEnum(DELEGATION_MODES);
 export const TaskSourceSchema = caseInsensitiveEnum(TASK_SOURCES);
@@ -101,20 +110,83 @@ export const taskFields = {
   category: nullableRef(TaskCategorySchema).optional(),
 };
 
+const Hours = z.number().positive().max(MAX_HOURS);
+
+/** The original API's names for task fields, accepted beside ours (its clients and scripts send them). */
+const originalTaskFields = {
+  estimated_hours: Hours.optional().openapi({
+    description:
+      "The original API's estimate in hours: stored as estimated_minutes (they must agree if both are sent)",
+  }),
+  actual_hours: Hours.optional().openapi({
+    description:
+      "The original API's time spent in hours: stored as actual_minutes (they must agree if both are sent)",
+  }),
+  user_id: z
+    .string()
+    .max(200)
+    .optional()
+    .openapi({ description: "The original API's owner field; ignored: always you" }),
+  estimated_time: z
+    .union([z.number(), z.string().max(200)])
+    .nullable()
+    .optional()
+    .openapi({ description: "Sent by the original API's test scripts in an unknown unit; ignored" }),
+};
+
+const projectIdDescription =
+  "The project (one of your tasks, e.g. made by POST /api/v1/projects) this task belongs to: stored as parent_task_id";
+
+/** Hours and minutes given both ways must say the same, else the hours field is named. */
+function hoursAgree(
+  body: {
+    estimated_minutes?: number | null;
+    estimated_hours?: number;
+    actual_minutes?: number | null;
+    actual_hours?: number;
+  },
+  ctx: z.RefinementCtx,
+) {
+  for (const [minutes, hours, field] of [
+    [body.estimated_minutes, body.estimated_hours, "estimated_hours"],
+    [body.actual_minutes, body.actual_hours, "actual_hours"],
+  ] as const) {
+    if (!minutesAgree(minutes, hours)) {
+      const twin = field === "estimated_hours" ? "estimated_minutes" : "actual_minutes";
+      ctx.addIssue({ code: "custom", path: [field], message: `Must agree with ${twin} (send one of them)` });
+    }
+  }
+}
+
 export const CreateTaskBodySchema = z
   .object({
     ...taskFields,
-    status: caseInsensitiveEnum(["pending", "in_progress", "blocked"] as const).optional(),
+    ...originalTaskFields,
+    status: z
+      .preprocess(todoIsPending, caseInsensitiveEnum(["pending", "in_progress", "blocked"] as const))
+      .optional()
+      .openapi({
+        type: "string",
+        enum: ["pending", "in_progress", "blocked", "todo"],
+        description: ORIGINAL_STATUS_NOTE,
+      }),
+    project_id: Id.optional().openapi({ description: projectIdDescription }),
     micro_steps: z.array(StepInputSchema).max(MAX_STEPS_PER_TASK).optional(),
   })
+  .superRefine(hoursAgree)
   .openapi("CreateTaskRequest");
 
 export const UpdateTaskBodySchema = z
   .object({
     ...taskFields,
+    ...originalTaskFields,
     title: taskFields.title.optional(),
     status: TaskStatusSchema.optional(),
+    project_id: Id.nullable()
+      .optional()
+      .openapi({ description: `${projectIdDescription}; null takes it out of its project` }),
   })
+  .superRefine(hoursAgree)
   .openapi("UpdateTaskRequest");
 
 export const MicroStepSchema = z
@@ -177,6 +249,21 @@ export const TaskSchema = z
       .nullable()
       .openapi({ description: "The project this task is a sub-task of (made by splitting a project)" }),
     progress: ProgressSchema,
+    // The original API's names for the same facts (its mobile app and scripts read them).
+    project_id: z
+      .string()
+      .nullable()
+      .openapi({ description: "The original API's name for `parent_task_id`" }),
+    estimated_hours: z
+      .number()
+      .nullable()
+      .openapi({ description: "`estimated_minutes` in hours (2 decimals)" }),
+    actual_hours: z.number().nullable().openapi({ description: "`actual_minutes` in hours (2 decimals)" }),
+    progress_percentage: z
+      .number()
+      .int()
+      .openapi({ description: "The original API's name for `progress.percent`" }),
+    is_overdue: z.boolean().openapi({ description: "Open and past its `due_at`" }),
     micro_steps: z
       .array(MicroStepSchema)
       .optional()

@@ -8,6 +8,7 @@ import { newEvent } from "../../lib/events/envelope";
 import { recordedEvents, writeEvent } from "../../lib/events/outbox";
 import { type IdempotencyContext, type WriteOutcome, writeOnce } from "../../lib/idempotency";
 import { nowIso } from "../../lib/time";
+import { withMinutes } from "./original-fields";
 import type { CreateTaskInput, TaskDto, UpdateTaskInput } from "./schemas";
 import {
   completionStatements,
@@ -30,6 +31,13 @@ function existingTasksQuery(db: Database, userId: string, ids: string[]) {
     .where(and(eq(tasks.userId, userId), isNull(tasks.deletedAt), inArray(tasks.id, ids)));
 }
 
+/** A task's project must be one of the caller's live tasks (found by the same read as its dependencies). */
+function missingProject(projectId: string | null | undefined, found: { id: string }[]) {
+  if (projectId && !found.some((r) => r.id === projectId)) {
+    throw validationFailed([{ field: "project_id", message: "No such project." }], "No such project.");
+  }
+}
+
 function missingDependencies(requested: string[], found: { id: string }[]) {
   const have = new Set(found.map((r) => r.id));
   const missing = requested.filter((id) => !have.has(id));
@@ -44,24 +52,34 @@ function missingDependencies(requested: string[], found: { id: string }[]) {
 export async function createTask(
   db: Database,
   userId: string,
-  input: CreateTaskInput,
+  sent: CreateTaskInput,
   idempotency?: IdempotencyContext,
+  /** `ignore`: a project_id that is not one of the caller's tasks is dropped, not refused (a client's placeholder). */
+  options: { unknownProject?: "refuse" | "ignore" } = {},
 ): Promise<WriteOutcome<TaskDto, Envelope>> {
   const now = Date.now();
+  const input = withMinutes(sent);
   const dependsOn = [...new Set(input.depends_on ?? [])];
+  const checked = input.project_id ? [...new Set([...dependsOn, input.project_id])] : dependsOn;
   return writeOnce(
     db,
     userId,
     idempotency,
     (found) => {
       missingDependencies(dependsOn, found);
-      const write = newTaskWrite(db, userId, { ...input, depends_on: dependsOn }, now);
+      let projectId = input.project_id;
+      if (options.unknownProject === "ignore" && !found.some((r) => r.id === projectId))
+        projectId = undefined;
+      missingProject(projectId, found);
+      const write = newTaskWrite(db, userId, { ...input, depends_on: dependsOn }, now, {
+        ...(projectId ? { parentTaskId: projectId } : {}),
+      });
       const batch = new D1Batch();
       batch.addAll(write.statements);
       return { status: 201, batch, body: write.body, events: [write.event] };
     },
     // Only writes that need a check pay for a read before the write batch.
-    async () => (dependsOn.length > 0 ? existingTasksQuery(db, userId, dependsOn).all() : []),
+    async () => (checked.length > 0 ? existingTasksQuery(db, userId, checked).all() : []),
   );
 }
 
@@ -115,13 +133,19 @@ export async function updateTask(
   db: Database,
   userId: string,
   taskId: string,
-  input: UpdateTaskInput,
+  sent: UpdateTaskInput,
 ): Promise<WriteResult<TaskDto>> {
   const now = Date.now();
+  const input = withMinutes(sent);
   const dependsOn = input.depends_on ? [...new Set(input.depends_on)] : undefined;
   if (dependsOn?.includes(taskId)) {
     throw validationFailed([{ field: "depends_on", message: "A task cannot depend on itself" }]);
   }
+  const projectId = input.project_id;
+  if (projectId === taskId) {
+    throw validationFailed([{ field: "project_id", message: "A task cannot be its own project" }]);
+  }
+  const checkedIds = [...new Set([...(dependsOn ?? []), ...(projectId ? [projectId] : [])])];
   const checks = new D1Batch();
   const current = checks.add(
     db
@@ -129,7 +153,7 @@ export async function updateTask(
       .from(tasks)
       .where(and(eq(tasks.id, taskId), eq(tasks.userId, userId), isNull(tasks.deletedAt))),
   );
-  const found = dependsOn?.length ? checks.add(existingTasksQuery(db, userId, dependsOn)) : undefined;
+  const found = checkedIds.length ? checks.add(existingTasksQuery(db, userId, checkedIds)) : undefined;
   // Recursive CTEs are raw SQL, which drizzle cannot batch: this check runs beside the batch.
   const [checked, cycle] = await Promise.all([
     checks.run(db),
@@ -137,6 +161,7 @@ export async function updateTask(
   ]);
   const existing = current(checked)[0];
   if (!existing) throw notFound("Task");
+  if (found) missingProject(projectId, found(checked));
   if (dependsOn && found && cycle) {
     missingDependencies(dependsOn, found(checked));
     if (cycle.length > 0) {
@@ -170,6 +195,7 @@ export async function updateTask(
         isMetaTask: input.is_meta_task,
         taskSource: input.task_source,
         category: input.category,
+        parentTaskId: input.project_id,
         // A category set by hand is the user's from now on; the AI refinement never overwrites it.
         ...(input.category !== undefined ? { categorySource: input.category === null ? null : "user" } : {}),
         ...(input.status !== undefined && input.status !== "completed" ? { status: input.status } : {}),

@@ -16,6 +16,7 @@ import { jsonBoolean, sqlData, sqlEvent, writeEvent } from "../../lib/events/out
 import { newId } from "../../lib/ids";
 import { nowIso } from "../../lib/time";
 import { categoryAtCreation } from "../categories/service";
+import { originalTaskFields } from "./original-fields";
 import { computeProgress } from "./progress";
 import {
   type CreateTaskInput,
@@ -86,6 +87,7 @@ export function stepRowToDto(row: StepRow): MicroStepDto {
 
 export function toTaskDto(row: TaskQueryRow): TaskDto {
   const t = row.task;
+  const progress = computeProgress(row.completedSteps, row.totalSteps, t.status === "completed");
   const dto: TaskDto = {
     task_id: t.id,
     title: t.title,
@@ -105,7 +107,8 @@ export function toTaskDto(row: TaskQueryRow): TaskDto {
     category: t.category,
     category_source: t.categorySource,
     parent_task_id: t.parentTaskId,
-    progress: computeProgress(row.completedSteps, row.totalSteps, t.status === "completed"),
+    progress,
+    ...originalTaskFields(t, progress.percent, Date.now()),
     completed_at: t.completedAt,
     created_at: t.createdAt,
     updated_at: t.updatedAt,

@@ -283,3 +283,23 @@ export async function reorderSteps(
   if (!task) throw notFound("Task");
   return { body: toTaskDto(task), events: [] };
 }
+
+/**
+ * The task a step of the caller's belongs to (the original API named steps without their task): one
+ * read by the step's primary key; 404 when it is not the caller's or its task is gone.
+ */
+export async function taskIdOfStep(db: Database, userId: string, stepId: string): Promise<string> {
+  const row = await db
+    .select({ taskId: microSteps.taskId })
+    .from(microSteps)
+    .where(
+      and(
+        eq(microSteps.id, stepId),
+        eq(microSteps.userId, userId),
+        sql`EXISTS (SELECT 1 FROM tasks t WHERE t.id = ${sql.raw('"micro_steps"."task_id"')} AND t.user_id = ${userId} AND t.deleted_at IS NULL)`,
+      ),
+    )
+    .get();
+  if (!row) throw notFound("Step");
+  return row.taskId;
+}
