@@ -1,4 +1,5 @@
 import { createRouter } from "../../lib/create-app";
+import { profileCompatRouter } from "./profile-routes";
 
 /**
  * The original system's clients (the Expo mobile app, the agents' scripts: ORIGINAL_CLIENTS.md), served
@@ -9,6 +10,7 @@ import { createRouter } from "../../lib/create-app";
  * Mounted at /api/v1, before the feature routers.
  */
 export const compatRouter = createRouter();
+compatRouter.route("/", profileCompatRouter);
 
 /**
  * The mobile app builds its onboarding URLs as `${API_BASE_URL}/api/v1/users/…` on a base that already
