@@ -1,4 +1,6 @@
 import { createRouter } from "../../lib/create-app";
+import { focusCompatRouter } from "./focus-routes";
+import { petsCompatRouter } from "./pets-routes";
 import { profileCompatRouter } from "./profile-routes";
 
 /**
@@ -11,6 +13,8 @@ import { profileCompatRouter } from "./profile-routes";
  */
 export const compatRouter = createRouter();
 compatRouter.route("/", profileCompatRouter);
+compatRouter.route("/", petsCompatRouter);
+compatRouter.route("/", focusCompatRouter);
 
 /**
  * The mobile app builds its onboarding URLs as `${API_BASE_URL}/api/v1/users/…` on a base that already
