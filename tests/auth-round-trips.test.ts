@@ -1,3 +1,4 @@
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { createUser } from "./helpers/api";
 import { tripsFor } from "./helpers/counting-d1";
@@ -19,6 +20,16 @@ describe("D1 round trips of sign-in and credentials", () => {
     const user = await createUser();
     const login = { email: user.email, password: user.password };
     expect(await tripsOfPost("/api/v1/auth/login", login, address)).toEqual({ status: 200, trips: 2 });
+  });
+
+  it("signs in by username in three: the username's one indexed read, then the login's two", async () => {
+    const user = await createUser();
+    const username = `trips_${crypto.randomUUID().slice(0, 8)}`;
+    await env.DB.prepare("UPDATE users SET username = ?, username_key = ? WHERE id = ?")
+      .bind(username, username, user.id)
+      .run();
+    const login = { username, password: user.password };
+    expect(await tripsOfPost("/api/v1/auth/login", login, address)).toEqual({ status: 200, trips: 3 });
   });
 
   it("refreshes in two round trips", async () => {

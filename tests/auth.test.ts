@@ -31,7 +31,7 @@ describe("register", () => {
     const body = await res.json<AuthResponseDto>();
     expect(body.user.email).toBe("new.person@example.com");
     expect(body.user.timezone).toBe("Europe/Berlin");
-    expect(body.token_type).toBe("Bearer");
+    expect(body.token_type).toBe("bearer");
     expect(body.expires_in).toBe(900);
     expect(body.access_token.split(".")).toHaveLength(3);
     const row = await env.DB.prepare("SELECT password_hash FROM users WHERE id = ?")

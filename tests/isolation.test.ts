@@ -116,6 +116,7 @@ const BODY_RECIPES: Record<string, (ids: Ids) => unknown> = {
   "POST /api/v1/delegation/assignments/{assignment_id}/reject": () => ({ reason: "x" }),
   "POST /api/v1/delegation/assignments/{assignment_id}/complete": () => ({ actual_minutes: 5 }),
   "POST /api/v1/focus/sessions/{session_id}/end": () => ({ completed: false }),
+  "PUT /api/v1/focus/sessions/{session_id}": () => ({ completed: true }),
   "POST /api/v1/tasks/{task_id}/steps/{step_id}/complete": () => ({ completed_at: new Date().toISOString() }),
   "PATCH /api/v1/pets/{user_id}": () => ({ name: "hacked" }),
   "POST /api/v1/pets/{user_id}/feed": () => ({ xp_amount: 1 }),

@@ -28,6 +28,9 @@ export const register = createRoute({
   path: "/register",
   tags,
   summary: "Create an account and sign in",
+  description:
+    "`username` (optional) is unique whatever its letter case: a taken one is 409 `username_taken`, a taken " +
+    "email 409 `email_taken`. `full_name` is the original API's name for `display_name`.",
   request: { body: jsonBody(RegisterBodySchema) },
   responses: {
     201: jsonResponse(AuthResponseSchema, "Account created; tokens issued"),
@@ -39,7 +42,10 @@ export const login = createRoute({
   method: "post",
   path: "/login",
   tags,
-  summary: "Sign in with email and password",
+  summary: "Sign in with email or username, and password",
+  description:
+    "Send `email` or `username` (one of them). Failed attempts count per account whichever you send, and " +
+    "per address: past the limit, 429 with Retry-After.",
   request: { body: jsonBody(LoginBodySchema) },
   responses: {
     200: jsonResponse(AuthResponseSchema, "Signed in"),
@@ -86,13 +92,14 @@ export const updateMe = createRoute({
   method: "patch",
   path: "/me",
   tags,
-  summary: "Change display name or time zone",
+  summary: "Change display name, username or time zone",
+  description: "A username someone else has (in any letter case) is 409 `username_taken`.",
   security: BEARER_SECURITY,
   middleware: [requireAuth({ sessionOnly: true })] as const,
   request: { body: jsonBody(UpdateMeBodySchema) },
   responses: {
     200: jsonResponse(UserSchema, "The updated user"),
-    ...errorResponses(400, 401, 403, 413, 422),
+    ...errorResponses(400, 401, 403, 409, 413, 422),
   },
 });
 

@@ -23,17 +23,70 @@ const PasswordSchema = z
   .max(256)
   .openapi({ example: "correct horse battery" });
 
+/**
+ * The name the original mobile app signs in with: letters, digits, `_`, `.` and `-`, 3–50 of them.
+ * Never an `@` (a sign-in name with one is always an email) nor digits alone (those read as ids).
+ */
+export const USERNAME_PATTERN = /^[\p{L}\p{N}_.-]{3,50}$/u;
+
+export const UsernameSchema = z
+  .string()
+  .trim()
+  .regex(USERNAME_PATTERN, "Use 3–50 letters, digits, _, . or - (no @ and no spaces)")
+  .refine((u) => !/^\p{N}+$/u.test(u), { message: "Must not be digits only" })
+  .openapi({
+    example: "Sam_Rivers",
+    description: "Unique whatever its letter case; the original mobile app signs in with it",
+  });
+
+const FullNameSchema = z
+  .string()
+  .trim()
+  .min(1)
+  .max(100)
+  .openapi({ description: "The original API's name for `display_name` (same value)" });
+
 export const RegisterBodySchema = z
   .object({
     email: EmailSchema,
     password: PasswordSchema,
     display_name: z.string().trim().min(1).max(100).optional(),
+    username: UsernameSchema.optional(),
+    full_name: FullNameSchema.optional(),
     timezone: TimeZoneSchema.optional(),
+  })
+  .superRefine((body, ctx) => {
+    if (
+      body.full_name !== undefined &&
+      body.display_name !== undefined &&
+      body.full_name !== body.display_name
+    ) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["full_name"],
+        message: "full_name is another name for display_name: send one, or the same value in both",
+      });
+    }
   })
   .openapi("RegisterRequest");
 
 export const LoginBodySchema = z
-  .object({ email: EmailSchema, password: z.string().min(1).max(256) })
+  .object({
+    email: EmailSchema.optional().openapi({ description: "Your email (or send `username`)" }),
+    username: z.string().trim().min(1).max(254).optional().openapi({
+      description: "Your username (or send `email`); one with an `@` is read as your email",
+    }),
+    password: z.string().min(1).max(256),
+  })
+  .superRefine((body, ctx) => {
+    if ((body.email === undefined) === (body.username === undefined)) {
+      ctx.addIssue({
+        code: "custom",
+        path: [body.email === undefined ? "email" : "username"],
+        message: "Send your email or your username (one of them)",
+      });
+    }
+  })
   .openapi("LoginRequest");
 
 export const RefreshBodySchema = z
@@ -59,13 +112,35 @@ export const UserSchema = z
     display_name: z.string().nullable(),
     timezone: z.string(),
     created_at: z.string(),
+    user_id: z.string().openapi({ description: "= id (for clients of the original API)" }),
+    username: z.string().nullable().openapi({ description: "The sign-in name, if the account has one" }),
+    full_name: z
+      .string()
+      .nullable()
+      .openapi({ description: "= display_name (for clients of the original API)" }),
+    is_active: z.boolean().openapi({ description: "Always true: an account being deleted answers no more" }),
   })
   .openapi("User");
 
 export const UpdateMeBodySchema = z
   .object({
     display_name: z.string().trim().min(1).max(100).nullable().optional(),
+    full_name: FullNameSchema.nullable().optional(),
+    username: UsernameSchema.nullable().optional().openapi({ description: "null removes it" }),
     timezone: TimeZoneSchema.optional(),
+  })
+  .superRefine((body, ctx) => {
+    if (
+      body.full_name !== undefined &&
+      body.display_name !== undefined &&
+      body.full_name !== body.display_name
+    ) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["full_name"],
+        message: "full_name is another name for display_name: send one, or the same value in both",
+      });
+    }
   })
   .openapi("UpdateUserRequest");
 
@@ -74,7 +149,9 @@ export const AuthResponseSchema = z
     user: UserSchema,
     access_token: z.string(),
     refresh_token: z.string(),
-    token_type: z.literal("Bearer"),
+    token_type: z
+      .literal("bearer")
+      .openapi({ description: "RFC 6749 token types are case-insensitive; the original API wrote it so" }),
     expires_in: z.number().int().openapi({ description: "Seconds until the access token expires" }),
   })
   .openapi("AuthTokens");

@@ -13,6 +13,7 @@ import { ApiError, forbidden, unauthorized } from "../../lib/errors";
 import { newId } from "../../lib/ids";
 import { closeCredentialSockets } from "../../lib/live-socket-close";
 import { nowIso } from "../../lib/time";
+import { usernameKey } from "../compat/username-key";
 import { movePetToTimezone } from "../pets/service";
 import { createApiToken, revokeApiToken } from "./api-tokens";
 import type { UserDto } from "./schemas";
@@ -30,14 +31,30 @@ export function toUserDto(row: UserRow): UserDto {
     display_name: row.displayName,
     timezone: row.timezone,
     created_at: row.createdAt,
+    user_id: row.id,
+    username: row.username,
+    full_name: row.displayName,
+    is_active: true,
   };
+}
+
+/** A unique violation on the users table, as the problem it means: the username or the email is taken. */
+function takenError(error: unknown): ApiError {
+  const message = error instanceof Error ? `${error.message} ${String(error.cause ?? "")}` : String(error);
+  // SQLite names the failing column (users.username_key): the unique index users_username_key's.
+  if (message.includes("username_key")) {
+    return new ApiError(409, "username_taken", "This username is taken; choose another one.", {
+      errors: [{ field: "username", message: "Taken" }],
+    });
+  }
+  return new ApiError(409, "email_taken", "An account with this email already exists; log in instead.");
 }
 
 export interface AuthResult {
   user: UserDto;
   access_token: string;
   refresh_token: string;
-  token_type: "Bearer";
+  token_type: "bearer";
   expires_in: number;
 }
 
@@ -100,7 +117,7 @@ export async function authResult(
     user: toUserDto(user),
     access_token: accessToken,
     refresh_token: refreshToken,
-    token_type: "Bearer" as const,
+    token_type: "bearer" as const,
     expires_in: iat + ttl - Math.floor(now / 1000),
   } satisfies AuthResult;
 }
@@ -112,6 +129,8 @@ export async function registerUser(
     email: string;
     password: string;
     display_name?: string | undefined;
+    full_name?: string | undefined;
+    username?: string | undefined;
     timezone?: string | undefined;
   },
 ): Promise<AuthResult> {
@@ -120,9 +139,9 @@ export async function registerUser(
     id: newId(now),
     email: input.email,
     passwordHash: await hashPassword(input.password),
-    displayName: input.display_name ?? null,
-    username: null,
-    usernameKey: null,
+    displayName: input.display_name ?? input.full_name ?? null,
+    username: input.username ?? null,
+    usernameKey: input.username === undefined ? null : usernameKey(input.username),
     timezone: input.timezone ?? "UTC",
     createdAt: nowIso(now),
     updatedAt: nowIso(now),
@@ -133,40 +152,62 @@ export async function registerUser(
   try {
     await db.batch([db.insert(users).values(user), db.insert(refreshTokens).values(refresh.row)]);
   } catch (error) {
-    if (isUniqueViolation(error)) {
-      throw new ApiError(409, "email_taken", "An account with this email already exists; log in instead.");
-    }
+    if (isUniqueViolation(error)) throw takenError(error);
     throw error;
   }
   return authResult(env, user, familyId, refresh.token, { at: now, jti: newId(now) }, now);
 }
 
+/**
+ * Who a login names, as the email its attempts are counted under: by email, or by username (one indexed
+ * read first). Both spellings of one account share its throttle, so guesses by username and by email
+ * add up. An unknown username counts under its own key, a text no email can equal (emails hold an `@`,
+ * usernames never do), so it finds no account and is checked against the dummy hash like an unknown email.
+ */
+async function loginEmail(
+  db: Database,
+  input: { email?: string | undefined; username?: string | undefined },
+) {
+  if (input.email !== undefined) return input.email;
+  const name = input.username ?? "";
+  // People type either into the app's one field: a name with an `@` is an email.
+  if (name.includes("@")) return name.trim().toLowerCase();
+  const key = usernameKey(name);
+  const [row] = await db
+    .select({ email: users.email })
+    .from(users)
+    .where(and(eq(users.usernameKey, key), isNull(users.deletingAt)))
+    .limit(1);
+  return row?.email ?? `username:${key}`;
+}
+
 export async function loginUser(
   db: Database,
   env: Env,
-  input: { email: string; password: string },
+  input: { email?: string | undefined; username?: string | undefined; password: string },
   clientAddress: string,
 ): Promise<AuthResult> {
+  const email = await loginEmail(db, input);
   const now = Date.now();
-  const keys = throttleKeys(input.email, clientAddress);
+  const keys = throttleKeys(email, clientAddress);
   // The attempt is reserved before the password is hashed, so concurrency cannot outrun the limit.
   const [found, reserved, locks] = await db.batch([
     // An account being deleted signs in no more: it answers like an unknown email.
     db
       .select()
       .from(users)
-      .where(and(eq(users.email, input.email), isNull(users.deletingAt)))
+      .where(and(eq(users.email, email), isNull(users.deletingAt)))
       .limit(1),
     reserveAttempt(db, keys, now),
     lockQuery(db, keys),
   ]);
   if (reserved.length === 0) throw lockedOut(locks, now);
   const user = found[0];
-  // Verify against a dummy hash for unknown emails, so timing does not reveal which accounts exist.
+  // Verify against a dummy hash for unknown accounts, so timing does not reveal which accounts exist.
   const valid = await verifyPassword(input.password, user?.passwordHash ?? (await dummyPasswordHash()));
   // A failure keeps its reservation: it was counted before the password was checked.
   if (!user || !valid)
-    throw new ApiError(401, "invalid_credentials", "The email or password is not correct.");
+    throw new ApiError(401, "invalid_credentials", "The username, email or password is not correct.");
   const familyId = newId(now);
   const refresh = await issueRefreshToken(env, user.id, familyId, now);
   await db.batch([db.insert(refreshTokens).values(refresh.row), ...releaseAfterSuccess(db, keys)]);
@@ -203,17 +244,33 @@ export async function getUser(db: Database, userId: string): Promise<UserRow> {
   return user;
 }
 
-export async function updateUser(
-  db: Database,
-  userId: string,
-  input: { display_name?: string | null | undefined; timezone?: string | undefined },
-): Promise<UserRow> {
-  const [row] = await db
-    .update(users)
-    // drizzle leaves out undefined keys; an explicit null clears the display name.
-    .set({ displayName: input.display_name, timezone: input.timezone, updatedAt: nowIso() })
-    .where(eq(users.id, userId))
-    .returning();
+export interface ProfilePatch {
+  display_name?: string | null | undefined;
+  full_name?: string | null | undefined;
+  username?: string | null | undefined;
+  timezone?: string | undefined;
+}
+
+export async function updateUser(db: Database, userId: string, input: ProfilePatch): Promise<UserRow> {
+  const username = input.username;
+  let row: UserRow | undefined;
+  try {
+    [row] = await db
+      .update(users)
+      // drizzle leaves out undefined keys; an explicit null clears the display name (or the username).
+      .set({
+        displayName: input.display_name !== undefined ? input.display_name : input.full_name,
+        username,
+        usernameKey: username === undefined ? undefined : username === null ? null : usernameKey(username),
+        timezone: input.timezone,
+        updatedAt: nowIso(),
+      })
+      .where(eq(users.id, userId))
+      .returning();
+  } catch (error) {
+    if (isUniqueViolation(error)) throw takenError(error);
+    throw error;
+  }
   if (!row) throw unauthorized("The account behind this token no longer exists.");
   return row;
 }
@@ -254,12 +311,7 @@ export async function withdrawApiToken(
 }
 
 /** Updates the profile; the pet's nights follow the user's local hours. */
-export async function updateProfile(
-  db: Database,
-  env: Env,
-  userId: string,
-  input: { display_name?: string | null | undefined; timezone?: string | undefined },
-) {
+export async function updateProfile(db: Database, env: Env, userId: string, input: ProfilePatch) {
   const user = await updateUser(db, userId, input);
   if (input.timezone !== undefined) await movePetToTimezone(env, user.id, user.timezone);
   return user;

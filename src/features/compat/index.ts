@@ -1,7 +1,10 @@
 import { createRouter } from "../../lib/create-app";
-import { delegationCompatRouter } from "./delegation-routes";
 import { captureCompatRouter } from "./capture-routes";
+import { delegationCompatRouter } from "./delegation-routes";
+import { focusCompatRouter } from "./focus-routes";
 import { microStepsCompatRouter } from "./micro-steps-routes";
+import { petsCompatRouter } from "./pets-routes";
+import { profileCompatRouter } from "./profile-routes";
 import { projectsCompatRouter } from "./projects-routes";
 
 /**
@@ -17,6 +20,9 @@ compatRouter.route("/", delegationCompatRouter);
 compatRouter.route("/", projectsCompatRouter);
 compatRouter.route("/", microStepsCompatRouter);
 compatRouter.route("/", captureCompatRouter);
+compatRouter.route("/", profileCompatRouter);
+compatRouter.route("/", petsCompatRouter);
+compatRouter.route("/", focusCompatRouter);
 
 /**
  * The mobile app builds its onboarding URLs as `${API_BASE_URL}/api/v1/users/…` on a base that already

@@ -402,6 +402,8 @@ const PetDataSchema = z.object({
   fed_event_ready_at: Millis,
   personality: PersonalitySchema.nullable(),
   created_at: Millis,
+  // Kept since the original clients' compatibility (issue 19): older snapshots lack it.
+  last_fed_at: Millis.nullable().optional(),
 });
 
 /**

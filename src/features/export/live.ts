@@ -176,6 +176,7 @@ export function restoredPet(pet: PetData, userId: string, petId: string, now = D
     stage,
     stats_at: Math.min(pet.stats_at, now),
     created_at: Math.min(pet.created_at, now),
+    last_fed_at: pet.last_fed_at == null ? null : Math.min(pet.last_fed_at, now),
     play_ready_at: cooldown(pet.play_ready_at),
     pet_ready_at: cooldown(pet.pet_ready_at),
     fed_event_ready_at: cooldown(pet.fed_event_ready_at),

@@ -6,6 +6,7 @@ import { IdempotencyHeadersSchema, idempotently } from "../../lib/idempotency";
 import { BEARER_SECURITY, errorResponses, jsonBody, jsonResponse, pageResponse } from "../../lib/openapi";
 import { pageAfter, withNextLink } from "../../lib/pagination";
 import { requireAuth } from "../../middleware/auth";
+import { LegacyFocusFields, legacyFocusStart } from "../compat/legacy-focus";
 import { describeKinds } from "./kinds";
 import { COMMAND_BODIES, type CommandType, type FocusCommand, parseCommand } from "./protocol";
 import { getRecord, listRecords } from "./queries";
@@ -42,13 +43,16 @@ const START_DESCRIPTION =
   "Starts a work session of a kind — pomodoro, deep_work, short_burst, flowtime (open-ended) or custom — " +
   "optionally on a task or micro-step. Every device of the user is told over the focus WebSocket.";
 
-function startRoute(path: string) {
+/** The state after a start, with the session's fields at the top as the original API answered them. */
+const StartedSchema = FocusStateSchema.extend(LegacyFocusFields).openapi("FocusStarted");
+
+function startRoute<S extends z.ZodType>(path: string, schema: S, description: string) {
   return createRoute({
     method: "post",
     path,
     tags,
     summary: "Start a focus session",
-    description: START_DESCRIPTION,
+    description,
     security: BEARER_SECURITY,
     middleware: writeLive,
     request: {
@@ -56,7 +60,7 @@ function startRoute(path: string) {
       headers: IdempotencyHeadersSchema,
     },
     responses: {
-      201: stateResponse("The state with the new session running"),
+      201: jsonResponse(schema, "The state with the new session running"),
       ...errorResponses(400, 401, 403, 404, 409, 413, 422, 503),
     },
   });
@@ -146,7 +150,7 @@ export const changeSettings = createRoute({
 });
 
 export const enhancedState = stateRoute("/enhanced/state");
-export const enhancedStart = startRoute("/enhanced/start");
+export const enhancedStart = startRoute("/enhanced/start", FocusStateSchema, START_DESCRIPTION);
 export const pause = actionRoute("pause", "Pause the running session");
 export const resume = actionRoute("resume", "Resume a paused session");
 export const interrupt = actionRoute("interrupt", "Log an interruption (with a note; optionally pause)");
@@ -161,7 +165,13 @@ export const enhancedAnalytics = analyticsRoute("/enhanced/analytics");
 
 // ---- /api/v1/focus: the basic sessions API, on the same timer ----
 
-export const basicStart = startRoute("/sessions");
+export const basicStart = startRoute(
+  "/sessions",
+  StartedSchema,
+  `${START_DESCRIPTION} The answer also carries the session at its top level as the original API's clients ` +
+    "read it (`session_id`, `user_id`, `duration_minutes`, `ended_at: null`, `completed: false` …); a " +
+    "`user_id` in the body is ignored. Update it with PUT /api/v1/focus/sessions/{session_id}.",
+);
 export const currentState = stateRoute("/current");
 export const basicAnalytics = analyticsRoute("/analytics");
 
@@ -232,6 +242,13 @@ function commandOf(type: CommandType, body: unknown): FocusCommand {
 const startHandler: AppRouteHandler<typeof enhancedStart> = async (c) =>
   c.json(await perform(c, commandOf("start", c.req.valid("json"))), 201);
 
+const basicStartHandler: AppRouteHandler<typeof basicStart> = async (c) => {
+  const state = await perform(c, commandOf("start", c.req.valid("json")));
+  // A start always leaves a session running (a refusal throws).
+  if (!state.session) throw new Error("focus start answered without a session");
+  return c.json({ ...state, ...legacyFocusStart(state.session, c.var.principal.userId) }, 201);
+};
+
 const stateHandler: AppRouteHandler<typeof enhancedState> = async (c) =>
   c.json(await liveState(c.env, c.var.principal.userId), 200);
 
@@ -290,7 +307,7 @@ export const focusRouter = createRouter()
   .openapi(abandon, actionHandler("abandon"))
   .openapi(skipBreak, actionHandler("skip_break"))
   .openapi(enhancedAnalytics, analyticsHandler)
-  .openapi(basicStart, startHandler)
+  .openapi(basicStart, basicStartHandler)
   .openapi(listSessions, listSessionsHandler)
   .openapi(getSession, getSessionHandler)
   .openapi(endSession, endSessionHandler)

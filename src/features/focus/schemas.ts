@@ -32,6 +32,11 @@ export const StartFocusBodySchema = z
       }),
     task_id: Id.optional().openapi({ description: "The task you focus on" }),
     step_id: Id.optional().openapi({ description: "The micro-step you focus on (its task is implied)" }),
+    user_id: z
+      .string()
+      .max(200)
+      .optional()
+      .openapi({ description: "Ignored: always you (clients of the original API send it)" }),
   })
   .openapi("StartFocusRequest");
 

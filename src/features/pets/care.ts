@@ -60,6 +60,8 @@ export interface PetState {
   fed_event_ready_at: number;
   personality: Personality | null;
   created_at: number;
+  /** When it was last fed (ms); states stored before this was kept have none, read as null. */
+  last_fed_at?: number | null;
 }
 
 export type PetAction =
@@ -354,7 +356,7 @@ export function stepPet(state: PetState, action: PetAction | null, now: number):
         );
       }
       const grown = grow(
-        { ...current, treats: current.treats - action.xp },
+        { ...current, treats: current.treats - action.xp, last_fed_at: now },
         now,
         "feed",
         { xp: action.xp, ...feedGains(action.xp) },
@@ -472,6 +474,9 @@ export interface PetView {
   pet_ready_at: string | null;
   personality: Personality | null;
   created_at: string;
+  /** The owner's id and the last feed, as the original API answered them. */
+  user_id: string;
+  last_fed_at: string | null;
 }
 
 /** What clients see: stats derived at `now`. */
@@ -500,5 +505,7 @@ export function toPetView(state: PetState, now: number): PetView {
     pet_ready_at: iso(state.pet_ready_at),
     personality: state.personality,
     created_at: new Date(state.created_at).toISOString(),
+    user_id: state.user_id,
+    last_fed_at: state.last_fed_at == null ? null : new Date(state.last_fed_at).toISOString(),
   };
 }

@@ -81,6 +81,8 @@ export const PetSchema = z
     personality: nullableRef(PersonalitySchema),
     image_url: z.string(),
     created_at: z.string(),
+    user_id: z.string().openapi({ description: "Your user id (for clients of the original API)" }),
+    last_fed_at: z.string().nullable().openapi({ description: "When it was last fed; null: not yet" }),
   })
   .openapi("Pet");
 
