@@ -1,4 +1,5 @@
 import { createRouter } from "../../lib/create-app";
+import { onboardingCompatRouter } from "./onboarding-routes";
 
 /**
  * The original system's clients (the Expo mobile app, the agents' scripts: ORIGINAL_CLIENTS.md), served
@@ -9,9 +10,11 @@ import { createRouter } from "../../lib/create-app";
  * Mounted at /api/v1, before the feature routers.
  */
 export const compatRouter = createRouter();
+compatRouter.route("/", onboardingCompatRouter);
 
 /**
  * The mobile app builds its onboarding URLs as `${API_BASE_URL}/api/v1/users/…` on a base that already
  * ends in /api/v1: those routes are served under the doubled prefix as well (mounted at /api/v1/api/v1).
  */
 export const doubledPrefixRouter = createRouter();
+doubledPrefixRouter.route("/", onboardingCompatRouter);
