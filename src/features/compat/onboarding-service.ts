@@ -1,6 +1,6 @@
 import { eq } from "drizzle-orm";
 import type { Database } from "../../db";
-import { onboardingProfiles } from "../../db/schema";
+import { onboardingProfiles, users } from "../../db/schema";
 import { notFound } from "../../lib/errors";
 import { nowIso } from "../../lib/time";
 import type { OnboardingDto, OnboardingInput } from "./onboarding-schemas";
@@ -79,13 +79,18 @@ export async function deleteOnboarding(db: Database, userId: string): Promise<vo
   if (!gone) throw notFound("Onboarding");
 }
 
-/** What the splitter reads of a profile, as a batchable query (empty when there is none). */
+/**
+ * What the splitter reads of a profile, with the user's time zone (their hours are local), as one
+ * batchable statement; the profile's fields are null when there is none.
+ */
 export function onboardingForSplitQuery(db: Database, userId: string) {
   return db
     .select({
       adhd_support_level: onboardingProfiles.adhdSupportLevel,
       daily_schedule: onboardingProfiles.dailySchedule,
+      time_zone: users.timezone,
     })
-    .from(onboardingProfiles)
-    .where(eq(onboardingProfiles.userId, userId));
+    .from(users)
+    .leftJoin(onboardingProfiles, eq(onboardingProfiles.userId, users.id))
+    .where(eq(users.id, userId));
 }
