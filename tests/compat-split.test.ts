@@ -1,6 +1,12 @@
 import { env } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
+import {
+  difficultyFromProfile,
+  energyFromProfile,
+  workWindow,
+} from "../src/features/compat/onboarding-defaults";
 import type { OnboardingDto } from "../src/features/compat/onboarding-schemas";
+import { isLegacySplit } from "../src/features/compat/split";
 import { localClock } from "../src/lib/time";
 import { createUser, problemOf, type TestUser } from "./helpers/api";
 import { legacyCall, legacyJson } from "./helpers/legacy-client";
@@ -365,5 +371,43 @@ describe("splitting, as the original clients call it (call #12)", () => {
     expect((await legacyCall(`/tasks/${project.task_id}/split`, { method: "POST", body: {} })).status).toBe(
       401,
     );
+  });
+});
+
+describe("the pure rules", () => {
+  it("tells the original's split from ours by its fields and path", () => {
+    expect(isLegacySplit(true, {})).toBe(true);
+    expect(isLegacySplit(true, undefined)).toBe(true);
+    expect(isLegacySplit(false, {})).toBe(false);
+    expect(isLegacySplit(false, { mode: "ADHD" })).toBe(true);
+    expect(isLegacySplit(false, { mode: "default" })).toBe(true);
+    expect(isLegacySplit(false, { user_id: "user_123" })).toBe(true);
+    expect(isLegacySplit(true, { mode: "replace" })).toBe(false);
+    expect(isLegacySplit(true, { apply: false })).toBe(false);
+    expect(isLegacySplit(true, { splitter: "local" })).toBe(false);
+    expect(isLegacySplit(true, { apply: true, mode: "adhd" })).toBe(true);
+  });
+
+  it("reads a working window from either spelling, or the time preference's band", () => {
+    expect(workWindow({ preferredStartTime: "09:00", preferredEndTime: "17:30" })).toEqual([540, 1050]);
+    expect(workWindow({ preferred_start_time: "22:00", preferred_end_time: "02:00" })).toEqual([1320, 120]);
+    expect(workWindow({ timePreference: "Evening" })).toEqual([1020, 1260]);
+    expect(workWindow({ timePreference: "flexible" })).toBeUndefined();
+    expect(workWindow({ preferredStartTime: "09:00" })).toBeUndefined();
+    expect(workWindow(null)).toBeUndefined();
+  });
+
+  it("maps the support level to a difficulty and the hours to an energy (windows may wrap midnight)", () => {
+    const levels = [1, 2, 3, 6, 7, 8, 9, 10].map((adhd_support_level) =>
+      difficultyFromProfile({ adhd_support_level, daily_schedule: null }),
+    );
+    expect(levels).toEqual([2, 2, 3, 3, 4, 4, 5, 5]);
+    expect(difficultyFromProfile({ adhd_support_level: null, daily_schedule: null })).toBeUndefined();
+    expect(difficultyFromProfile(undefined)).toBeUndefined();
+    const night = { adhd_support_level: null, daily_schedule: { timePreference: "night" } };
+    const startOfToday = Date.now() - (Date.now() % 86_400_000);
+    expect(energyFromProfile(night, "UTC", startOfToday + 60 * 60_000)).toBe("medium");
+    expect(energyFromProfile(night, "UTC", startOfToday + 13 * 60 * 60_000)).toBe("low");
+    expect(energyFromProfile(undefined, "UTC", Date.now())).toBeUndefined();
   });
 });
