@@ -353,14 +353,19 @@ describe("splitting, as the original clients call it (call #12)", () => {
       token: user.token,
       body: { mode: "adhd" },
     });
-    if (split.scope === "PROJECT" && split.subtasks.length > 0) {
-      const first = split.subtasks[0]?.task_id ?? "";
-      const sub = await getTask(user, first);
-      expect(split.micro_steps.map((s) => s.step_id)).toEqual(sub.micro_steps?.map((s) => s.step_id));
-      expect(split.micro_steps.length).toBeGreaterThanOrEqual(1);
-    } else {
-      expect(split.micro_steps.length).toBeGreaterThanOrEqual(1);
-    }
+    expect(split.scope).toBe("PROJECT");
+    expect(split.subtasks.length).toBeGreaterThan(1);
+    const first = split.subtasks[0]?.task_id ?? "";
+    const sub = await getTask(user, first);
+    expect(split.micro_steps.map((s) => s.step_id)).toEqual(sub.micro_steps?.map((s) => s.step_id));
+    expect(split.micro_steps.length).toBeGreaterThanOrEqual(1);
+    const again = await legacyJson<Split>(`/tasks/${project.task_id}/split`, 200, {
+      method: "POST",
+      token: user.token,
+      body: {},
+    });
+    expect(again).toMatchObject({ split_method: "existing", scope: "PROJECT" });
+    expect(again.micro_steps.map((s) => s.step_id)).toEqual(split.micro_steps.map((s) => s.step_id));
     const other = await createUser();
     const foreign = await legacyCall(`/tasks/${project.task_id}/split`, {
       method: "POST",

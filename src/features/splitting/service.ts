@@ -25,6 +25,7 @@ import {
   stepRowToDto,
   taskByIdQuery,
   toTaskDto,
+  withSteps,
 } from "../tasks/statements";
 import { templateByNameQuery, toTemplateDto } from "../templates/queries";
 import type { Energy } from "./plan";
@@ -58,7 +59,14 @@ async function readForSplit(
   db: Database,
   userId: string,
   taskId: string,
-  options: { agentId?: string; splitId?: string; stepId?: string; defaultDifficulty?: boolean } = {},
+  options: {
+    agentId?: string;
+    splitId?: string;
+    stepId?: string;
+    defaultDifficulty?: boolean;
+    /** The original API's re-split of a project answers its first sub-task's steps. */
+    firstSubtask?: boolean;
+  } = {},
 ) {
   const batch = new D1Batch();
   // No difficulty asked: the learned default's reads ride in this same round trip.
@@ -96,13 +104,33 @@ async function readForSplit(
   );
   // The onboarding answers (and the user's time zone for their hours) feed the defaults: same round trip.
   const profile = batch.add(onboardingForSplitQuery(db, userId));
+  // The sub-task that waits on none of the others comes first (splitting chains them in order).
+  const firstSubtask = options.firstSubtask
+    ? batch.add(
+        db
+          .select(withSteps)
+          .from(tasks)
+          .where(
+            and(
+              eq(tasks.userId, userId),
+              eq(tasks.parentTaskId, taskId),
+              isNull(tasks.deletedAt),
+              sql`NOT EXISTS (SELECT 1 FROM task_dependencies d WHERE d.user_id = ${userId} AND d.task_id = ${tasks.id})`,
+            ),
+          )
+          .orderBy(tasks.createdAt, tasks.id)
+          .limit(1),
+      )
+    : undefined;
   const results = await batch.run(db);
   const row = task(results)[0];
   if (!row) throw notFound("Task");
   const named = template(results)[0];
   const person = profile(results)[0];
+  const first = firstSubtask?.(results)[0];
   return {
     profile: person,
+    firstSubtaskSteps: first ? (toTaskDto(first).micro_steps ?? []) : [],
     task: toTaskDto(row),
     preferences: prefs(results),
     template: named ? toTemplateDto(named, userId) : undefined,
@@ -232,6 +260,7 @@ export async function splitTaskFor(
         splitId: input.split_id,
         // Applying an earlier suggestion reuses its sizing: no learned default to read.
         defaultDifficulty: input.difficulty === undefined && input.split_id === undefined,
+        firstSubtask: options.keepExisting,
       }),
   );
 }
@@ -240,8 +269,8 @@ export async function splitTaskFor(
 const alreadySplit = (read: SplitRead) => (read.task.micro_steps?.length ?? 0) > 0 || read.subtasks > 0;
 
 /**
- * The original API's re-split: the task's steps as they are, the same ids, nothing written. (A project's
- * sub-tasks are not read again: its answer has no steps; split a sub-task for its own.)
+ * The original API's re-split: the task's steps as they are, the same ids, nothing written; for a
+ * project made into sub-tasks, its first sub-task's steps (as its first split answered).
  */
 function existingSplit(
   userId: string,
@@ -280,7 +309,7 @@ function existingSplit(
     applied: false,
     task,
     created_at: nowIso(now),
-    ...originalSplitFields("existing", steps),
+    ...originalSplitFields("existing", steps.length > 0 ? steps : read.firstSubtaskSteps),
   };
   return { status: 200, batch: new D1Batch(), body, events: [] };
 }
