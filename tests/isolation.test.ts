@@ -47,7 +47,7 @@ interface Ids extends PathIds {
 const HTTP_METHODS = new Set(["get", "put", "post", "delete", "patch", "head", "options", "trace"]);
 
 /** How many id routes the API has today; the matrix must never silently cover fewer. */
-const MIN_ID_ROUTES = 56;
+const MIN_ID_ROUTES = 64;
 
 /**
  * Id routes over global resources that only administrators touch (no user owns a bonus XP window):
@@ -132,6 +132,10 @@ const BODY_RECIPES: Record<string, (ids: Ids) => unknown> = {
   "POST /api/v1/task-templates/{template_id}/share": () => ({ listed: true }),
   "POST /api/v1/tasks/split/{task_id}": () => ({ apply: true, splitter: "local" }),
   "POST /api/v1/tasks/{task_id}/split": () => ({ apply: true, splitter: "local" }),
+  "PUT /api/v1/users/{user_id}/onboarding": () => ({ work_preference: "remote" }),
+  "POST /api/v1/users/{user_id}/onboarding/complete": () => ({ completed: true }),
+  "PUT /api/v1/api/v1/users/{user_id}/onboarding": () => ({ work_preference: "remote" }),
+  "POST /api/v1/api/v1/users/{user_id}/onboarding/complete": () => ({ completed: true }),
   "POST /api/v1/tasks/{task_id}/steps/{step_id}/split": () => ({ apply: true, splitter: "local" }),
   "POST /api/v1/tasks/{task_id}/steps/{step_id}/feedback": () => ({ rating: "too_large" }),
   "PATCH /api/v1/webhooks/{webhook_id}": () => ({ url: "https://attacker.example.com/steal", enabled: true }),

@@ -165,6 +165,9 @@ describe("creating and reading a template", () => {
     expect(created.template_id).toMatch(/^[0-9a-f-]{36}$/);
     expect(created.steps).toEqual([
       {
+        step_id: expect.any(String),
+        template_id: created.template_id,
+        step_order: 1,
         position: 1,
         description: "Drink a glass of water",
         short_label: "Water",
@@ -173,6 +176,9 @@ describe("creating and reading a template", () => {
         icon: null,
       },
       {
+        step_id: expect.any(String),
+        template_id: created.template_id,
+        step_order: 2,
         position: 2,
         description: "Check the calendar on your phone",
         short_label: null,
@@ -181,6 +187,9 @@ describe("creating and reading a template", () => {
         icon: "📅",
       },
       {
+        step_id: expect.any(String),
+        template_id: created.template_id,
+        step_order: 3,
         position: 3,
         description: "Put on shoes",
         short_label: null,
@@ -189,6 +198,7 @@ describe("creating and reading a template", () => {
         icon: null,
       },
     ]);
+    expect(new Set(created.steps.map((s) => s.step_id)).size).toBe(3);
     const read = await callJson<Template>(`/api/v1/templates/${created.template_id}`, 200, {
       token: user.token,
     });
@@ -273,7 +283,7 @@ describe("creating and reading a template", () => {
     await byOwnId.body?.cancel();
   });
 
-  it("answers 422 naming the fields for no steps, 11 steps, 0 or 11 minutes, a bad category", async () => {
+  it("answers 422 naming the fields for no steps, 11 steps, 0 or 61 minutes, a bad category", async () => {
     const user = await createUser();
     const cases: [Record<string, unknown>, string[]][] = [
       [{ steps: [] }, ["steps"]],
@@ -281,7 +291,7 @@ describe("creating and reading a template", () => {
       [{ steps: templateSteps(11) }, ["steps"]],
       [{ steps: [{ description: "x", estimated_minutes: 0 }] }, ["steps.0.estimated_minutes"]],
       [
-        { steps: [{ description: "ok" }, { description: "x", estimated_minutes: 11 }] },
+        { steps: [{ description: "ok" }, { description: "x", estimated_minutes: 61 }] },
         ["steps.1.estimated_minutes"],
       ],
       [{ category: "Hobby" }, ["category"]],

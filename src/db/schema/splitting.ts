@@ -50,7 +50,7 @@ export interface SplitResult extends SplitPlan {
   sized_for?: {
     energy: "low" | "medium" | "high";
     difficulty: number;
-    difficulty_source: "request" | "personal" | "population" | "prior";
+    difficulty_source: "request" | "personal" | "population" | "prior" | "profile";
   };
 }
 

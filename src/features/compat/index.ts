@@ -3,6 +3,7 @@ import { captureCompatRouter } from "./capture-routes";
 import { delegationCompatRouter } from "./delegation-routes";
 import { focusCompatRouter } from "./focus-routes";
 import { microStepsCompatRouter } from "./micro-steps-routes";
+import { onboardingCompatRouter } from "./onboarding-routes";
 import { petsCompatRouter } from "./pets-routes";
 import { profileCompatRouter } from "./profile-routes";
 import { projectsCompatRouter } from "./projects-routes";
@@ -23,9 +24,11 @@ compatRouter.route("/", captureCompatRouter);
 compatRouter.route("/", profileCompatRouter);
 compatRouter.route("/", petsCompatRouter);
 compatRouter.route("/", focusCompatRouter);
+compatRouter.route("/", onboardingCompatRouter);
 
 /**
  * The mobile app builds its onboarding URLs as `${API_BASE_URL}/api/v1/users/…` on a base that already
  * ends in /api/v1: those routes are served under the doubled prefix as well (mounted at /api/v1/api/v1).
  */
 export const doubledPrefixRouter = createRouter();
+doubledPrefixRouter.route("/", onboardingCompatRouter);

@@ -9,6 +9,7 @@ import { isGuardAbort } from "../../lib/batch";
 import { ApiError } from "../../lib/errors";
 import type { Envelope } from "../../lib/events/catalog";
 import { nowIso } from "../../lib/time";
+import { originalSplitFields } from "../compat/split";
 import type { MicroStepDto, TaskDto } from "../tasks/schemas";
 import { computeProgress, newTaskWrite } from "../tasks/statements";
 import type { Energy } from "./plan";
@@ -29,6 +30,8 @@ export function responseOf(
   asked: SplitAsked,
   task: TaskDto | null,
   now: number,
+  /** The steps the original API's clients are shown: the task's, or a project's first sub-task's. */
+  shownSteps: MicroStepDto[] = task?.micro_steps ?? [],
 ): SplitResponse {
   return {
     split_id: ids.splitId,
@@ -48,6 +51,7 @@ export function responseOf(
     applied: input.apply,
     task,
     created_at: nowIso(now),
+    ...originalSplitFields(result.split_method, shownSteps),
   };
 }
 
@@ -55,7 +59,7 @@ export function responseOf(
 export interface SplitAsked {
   energy: Energy;
   difficulty: number;
-  difficultySource: "request" | "personal" | "population" | "prior";
+  difficultySource: "request" | "personal" | "population" | "prior" | "profile";
   /** What the user said themselves (stored on the split: the difficulty model learns only from these). */
   said: { energy: Energy | null; difficulty: number | null };
 }
@@ -123,6 +127,7 @@ export function subtaskStatements(
   const statements: BatchItem<"sqlite">[] = [];
   const events: Envelope[] = [];
   const ids: string[] = [];
+  const bodies: TaskDto[] = [];
   for (const sub of result.subtasks) {
     const before = ids[ids.length - 1];
     const write = newTaskWrite(
@@ -143,10 +148,11 @@ export function subtaskStatements(
       { parentTaskId: parent.task_id },
     );
     ids.push(write.body.task_id);
+    bodies.push(write.body);
     statements.push(...write.statements);
     events.push(write.event);
   }
-  return { statements, ids, events };
+  return { statements, ids, events, bodies };
 }
 
 /** Files the task under the split's category and its estimate of the whole task when it had none. */

@@ -6,6 +6,7 @@ import { BEARER_SECURITY, errorResponses, jsonBody, jsonResponse } from "../../l
 import { afterWrite } from "../../lib/publish";
 import { requireAuth } from "../../middleware/auth";
 import { perUser } from "../../middleware/rate-limit";
+import { isLegacySplit } from "../compat/split";
 import { StepIdParamsSchema, TaskIdParamsSchema } from "../tasks/schemas";
 import { DEFAULT_SPLIT_TIMEOUT_MS } from "./ai-splitter";
 import * as feedback from "./feedback-service";
@@ -32,7 +33,11 @@ const SPLIT_DESCRIPTION =
   "its own steps. Workers AI writes the steps when it is available and answers well in time; the local splitter " +
   "(offline, deterministic, built from the kind of task) answers otherwise, and `split_method` says which did. " +
   "`apply: true` replaces the task's pending steps (completed ones stay) or, for a project, creates the sub-tasks, " +
-  "each waiting on the one before. Your step ratings teach it your preferred step size per category.";
+  "each waiting on the one before. Your step ratings teach it your preferred step size per category. " +
+  "The original API's clients are answered as they expect: a body with mode adhd or default (any case) or a user_id, " +
+  "or on /tasks/{task_id}/split a body with none of our fields (the mobile app's `{}`), applies the split — or, when " +
+  "the task already has steps, answers those unchanged (split_method existing, the same step ids). Every answer " +
+  "carries the original's micro_steps, next_action and metadata.";
 
 const splitResponses = {
   200: jsonResponse(SplitResponseSchema, "The split (applied or only suggested)"),
@@ -119,19 +124,34 @@ function splitterChoice(c: Context<AppEnv>, asked: "auto" | "local"): SplitterCh
   };
 }
 
-const splitTaskHandler: AppRouteHandler<typeof splitTaskRoute> = async (c) => {
-  const input = SplitTaskBodySchema.parse(c.req.valid("json") ?? {});
-  const { userId, agentId } = c.var.principal;
-  const taskId = c.req.valid("param").task_id;
-  const result = await idempotently(c, `tasks.split:${taskId}`, input, (idempotency) =>
-    service.splitTaskFor(c.var.db, userId, taskId, input, splitterChoice(c, input.splitter), {
-      agentId,
-      idempotency,
-    }),
-  );
-  afterWrite(c, result.events);
-  return c.json(result.body, 200);
-};
+/** The body as sent, before defaults: whether a field was given decides whose split this is. */
+async function bodyAsSent(c: Context<AppEnv>): Promise<unknown> {
+  try {
+    return await c.req.json();
+  } catch {
+    return {}; // no body (or one the validator already let through as none)
+  }
+}
+
+function splitTaskHandlerFor(originalPath: boolean): AppRouteHandler<typeof splitTaskRoute> {
+  return async (c) => {
+    const parsed = SplitTaskBodySchema.parse(c.req.valid("json") ?? {});
+    const legacy = isLegacySplit(originalPath, await bodyAsSent(c));
+    // The original's split puts the steps on the task; its modes are a replace.
+    const input = legacy ? { ...parsed, apply: true, mode: "replace" as const } : parsed;
+    const { userId, agentId } = c.var.principal;
+    const taskId = c.req.valid("param").task_id;
+    const result = await idempotently(c, `tasks.split:${taskId}`, input, (idempotency) =>
+      service.splitTaskFor(c.var.db, userId, taskId, input, splitterChoice(c, input.splitter), {
+        agentId,
+        idempotency,
+        keepExisting: legacy,
+      }),
+    );
+    afterWrite(c, result.events);
+    return c.json(result.body, 200);
+  };
+}
 
 const splitStepHandler: AppRouteHandler<typeof splitStepRoute> = async (c) => {
   const input = SplitStepBodySchema.parse(c.req.valid("json") ?? {});
@@ -174,7 +194,7 @@ const preferencesHandler: AppRouteHandler<typeof preferencesRoute> = async (c) =
 
 export const splittingRouter = createRouter()
   .openapi(preferencesRoute, preferencesHandler)
-  .openapi(splitTaskRoute, splitTaskHandler)
-  .openapi(splitTaskAliasRoute, splitTaskHandler)
+  .openapi(splitTaskRoute, splitTaskHandlerFor(false))
+  .openapi(splitTaskAliasRoute, splitTaskHandlerFor(true))
   .openapi(splitStepRoute, splitStepHandler)
   .openapi(stepFeedbackRoute, stepFeedbackHandler);

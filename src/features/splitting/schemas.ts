@@ -3,7 +3,7 @@ import { SCOPES, STEP_RATINGS } from "../../db/schema/splitting";
 import { LEAF_TYPES, TASK_CATEGORIES } from "../../db/schema/tasks";
 import { caseInsensitiveEnum } from "../../lib/enums";
 import { nullableRef } from "../../lib/openapi";
-import { TaskCategorySchema, TaskSchema } from "../tasks/schemas";
+import { MicroStepSchema, TaskCategorySchema, TaskSchema } from "../tasks/schemas";
 import { ENERGY_LEVELS } from "./plan";
 
 const splitFields = {
@@ -33,9 +33,16 @@ const splitFields = {
 export const SplitTaskBodySchema = z
   .object({
     ...splitFields,
-    mode: z.enum(["replace", "append"]).default("replace").openapi({
+    mode: caseInsensitiveEnum(["replace", "append", "adhd", "default"] as const)
+      .default("replace")
+      .openapi({
+        description:
+          "With apply: replace swaps the task's pending steps for the new ones (done steps stay); append keeps every step and adds the new ones after them. " +
+          "adhd and default are the original API's modes: they split as its clients expect (see the description above)",
+      }),
+    user_id: z.string().max(200).optional().openapi({
       description:
-        "With apply: replace swaps the task's pending steps for the new ones (done steps stay); append keeps every step and adds the new ones after them",
+        "The original API's field, ignored: always you (its presence asks for the original's split)",
     }),
     preferred_step_count: z.number().int().min(2).max(10).optional().openapi({
       description: "Exactly this many steps (2–10) instead of sizing by time",
@@ -77,6 +84,26 @@ export const SubtaskPlanSchema = z
   })
   .openapi("SubtaskPlan");
 
+export const NextActionSchema = z
+  .object({
+    step_id: z.string(),
+    step_number: z.number().int(),
+    description: z.string(),
+    estimated_minutes: z.number().int(),
+  })
+  .openapi("SplitNextAction");
+
+export const SplitMetadataSchema = z
+  .object({
+    ai_provider: z.enum(["workers-ai", "local"]).openapi({ description: "Which splitter answered" }),
+    llm_used: z.boolean(),
+    generation_method: z.string().openapi({ description: "Same as split_method" }),
+  })
+  .openapi("SplitMetadata");
+
+/** Where a split's difficulty came from. */
+export const DIFFICULTY_SOURCES = ["request", "personal", "population", "prior", "profile"] as const;
+
 export const SplitResponseSchema = z
   .object({
     split_id: z.string(),
@@ -85,8 +112,10 @@ export const SplitResponseSchema = z
       .string()
       .nullable()
       .openapi({ description: "The step split again, if this split was of one step" }),
-    split_method: z.enum(["ai", "local", "template", "pattern"]).openapi({
-      description: "Who answered: Workers AI, the local splitter, a template, or the step timeboxing pattern",
+    split_method: z.enum(["ai", "local", "template", "pattern", "existing"]).openapi({
+      description:
+        "Who answered: Workers AI, the local splitter, a template, or the step timeboxing pattern. existing: the original API's re-split, " +
+        "which answers the task's steps as they are (nothing is split or stored; split_id then names no stored split)",
     }),
     scope: z.enum(SCOPES).openapi({ description: "SIMPLE under 15 minutes, MULTI 15–120, PROJECT over 120" }),
     suggested_steps: z
@@ -103,9 +132,9 @@ export const SplitResponseSchema = z
     }),
     energy_level: z.enum(ENERGY_LEVELS),
     difficulty: z.number().int().openapi({ description: "The difficulty the split was sized for" }),
-    difficulty_source: z.enum(["request", "personal", "population", "prior"]).openapi({
+    difficulty_source: z.enum(DIFFICULTY_SOURCES).openapi({
       description:
-        "Where it came from: your request, your own difficulty model, everyone's (until yours exists), or the default 3",
+        "Where it came from: your request, your own difficulty model, everyone's (until yours exists), the support level of your onboarding answers (before any model), or the default 3",
     }),
     category: z.enum(TASK_CATEGORIES),
     reasoning: z.string(),
@@ -114,6 +143,15 @@ export const SplitResponseSchema = z
       description: "The task as it is now, when the split was applied",
     }),
     created_at: z.string(),
+    // The original API's answer (its mobile app and scripts read these).
+    micro_steps: z.array(MicroStepSchema).openapi({
+      description:
+        "The task's steps after this split, as stored (for a project, its first sub-task's); empty when only suggested",
+    }),
+    next_action: nullableRef(NextActionSchema).openapi({
+      description: "The first pending step of micro_steps, or null",
+    }),
+    metadata: SplitMetadataSchema,
   })
   .openapi("TaskSplit");
 

@@ -11,6 +11,10 @@ import {
   writeOnce,
 } from "../../lib/idempotency";
 import { newId } from "../../lib/ids";
+import { nowIso } from "../../lib/time";
+import { difficultyFromProfile, energyFromProfile } from "../compat/onboarding-defaults";
+import { onboardingForSplitQuery } from "../compat/onboarding-service";
+import { originalSplitFields } from "../compat/split";
 import { PRIOR_DIFFICULTY } from "../learning/difficulty";
 import { defaultDifficulty, difficultyDefaultQueries, scoreDifficulty } from "../learning/splitter-default";
 import { MAX_STEPS_PER_TASK, type MicroStepDto, type TaskDto } from "../tasks/schemas";
@@ -21,8 +25,10 @@ import {
   stepRowToDto,
   taskByIdQuery,
   toTaskDto,
+  withSteps,
 } from "../tasks/statements";
 import { templateByNameQuery, toTemplateDto } from "../templates/queries";
+import type { Energy } from "./plan";
 import { categoryOf, learnedFor } from "./preferences";
 import {
   fillTaskBlanks,
@@ -36,8 +42,10 @@ import {
   toStepInputs,
 } from "./queries";
 import type { SplitResponse, SplitStepInput, SplitTaskInput } from "./schemas";
+import { scopeOf } from "./sizing";
 import { type SplitterChoice, splitStep, splitTask } from "./splitter";
 import { fitsASplit, planFromTemplate } from "./template-plan";
+import { shortLabel } from "./text";
 
 export type SplitOutcome = WriteOutcome<SplitResponse, Envelope>;
 
@@ -51,7 +59,14 @@ async function readForSplit(
   db: Database,
   userId: string,
   taskId: string,
-  options: { agentId?: string; splitId?: string; stepId?: string; defaultDifficulty?: boolean } = {},
+  options: {
+    agentId?: string;
+    splitId?: string;
+    stepId?: string;
+    defaultDifficulty?: boolean;
+    /** The original API's re-split of a project answers its first sub-task's steps. */
+    firstSubtask?: boolean;
+  } = {},
 ) {
   const batch = new D1Batch();
   // No difficulty asked: the learned default's reads ride in this same round trip.
@@ -87,11 +102,35 @@ async function readForSplit(
       .from(tasks)
       .where(and(eq(tasks.userId, userId), eq(tasks.parentTaskId, taskId), isNull(tasks.deletedAt))),
   );
+  // The onboarding answers (and the user's time zone for their hours) feed the defaults: same round trip.
+  const profile = batch.add(onboardingForSplitQuery(db, userId));
+  // The sub-task that waits on none of the others comes first (splitting chains them in order).
+  const firstSubtask = options.firstSubtask
+    ? batch.add(
+        db
+          .select(withSteps)
+          .from(tasks)
+          .where(
+            and(
+              eq(tasks.userId, userId),
+              eq(tasks.parentTaskId, taskId),
+              isNull(tasks.deletedAt),
+              sql`NOT EXISTS (SELECT 1 FROM task_dependencies d WHERE d.user_id = ${userId} AND d.task_id = ${tasks.id})`,
+            ),
+          )
+          .orderBy(tasks.createdAt, tasks.id)
+          .limit(1),
+      )
+    : undefined;
   const results = await batch.run(db);
   const row = task(results)[0];
   if (!row) throw notFound("Task");
   const named = template(results)[0];
+  const person = profile(results)[0];
+  const first = firstSubtask?.(results)[0];
   return {
+    profile: person,
+    firstSubtaskSteps: first ? (toTaskDto(first).micro_steps ?? []) : [],
     task: toTaskDto(row),
     preferences: prefs(results),
     template: named ? toTemplateDto(named, userId) : undefined,
@@ -115,14 +154,28 @@ async function readForSplit(
  */
 function askedOf(input: SplitTaskInput | SplitStepInput, read: SplitRead, userId: string): SplitAsked {
   if (read.earlier) return earlierAsked(read.earlier);
-  const energy = input.energy_level ?? "medium";
+  const energy = input.energy_level ?? defaultEnergy(read);
   const said = { energy: input.energy_level ?? null, difficulty: input.difficulty ?? null };
   if (input.difficulty !== undefined)
     return { energy, difficulty: input.difficulty, difficultySource: "request", said };
   const fallback = read.learned
     ? defaultDifficulty(read.learned, userId, input.energy_level)
     : { difficulty: PRIOR_DIFFICULTY, source: "prior" as const };
+  // Before any model knows the person, the support level they gave at onboarding says how hard work feels.
+  const fromProfile = fallback.source === "prior" ? difficultyFromProfile(read.profile) : undefined;
+  if (fromProfile !== undefined)
+    return { energy, difficulty: fromProfile, difficultySource: "profile", said };
   return { energy, difficulty: fallback.difficulty, difficultySource: fallback.source, said };
+}
+
+/**
+ * Energy nobody stated: medium, as always, unless the person gave their working hours at onboarding —
+ * then today's energy check-in if there is one, else medium inside those hours and low outside them.
+ */
+function defaultEnergy(read: SplitRead): Energy {
+  const fromHours = energyFromProfile(read.profile, read.profile?.time_zone ?? "UTC", Date.now());
+  if (fromHours === undefined) return "medium";
+  return read.learned?.checkin ?? fromHours;
 }
 
 /** What an earlier suggestion was sized for (rows from before it was stored: what the user said, else the defaults). */
@@ -190,22 +243,75 @@ export async function splitTaskFor(
   taskId: string,
   input: SplitTaskInput,
   choice: SplitterChoice,
-  options: { agentId?: string; idempotency?: IdempotencyContext } = {},
+  options: { agentId?: string; idempotency?: IdempotencyContext; keepExisting?: boolean } = {},
 ): Promise<SplitOutcome> {
   needsApply(input);
   return writeOnce(
     db,
     userId,
     options.idempotency,
-    (read) => taskSplitWrite(db, userId, taskId, input, choice, read),
+    (read) =>
+      options.keepExisting && alreadySplit(read)
+        ? existingSplit(userId, input, read)
+        : taskSplitWrite(db, userId, taskId, input, choice, read),
     () =>
       readForSplit(db, userId, taskId, {
         agentId: options.agentId,
         splitId: input.split_id,
         // Applying an earlier suggestion reuses its sizing: no learned default to read.
         defaultDifficulty: input.difficulty === undefined && input.split_id === undefined,
+        firstSubtask: options.keepExisting,
       }),
   );
+}
+
+/** The task already has steps (or, a project, sub-tasks): the original API's re-split answers those. */
+const alreadySplit = (read: SplitRead) => (read.task.micro_steps?.length ?? 0) > 0 || read.subtasks > 0;
+
+/**
+ * The original API's re-split: the task's steps as they are, the same ids, nothing written; for a
+ * project made into sub-tasks, its first sub-task's steps (as its first split answered).
+ */
+function existingSplit(
+  userId: string,
+  input: SplitTaskInput,
+  read: SplitRead,
+): PreparedWrite<SplitResponse, Envelope> {
+  const { task } = read;
+  const steps = [...(task.micro_steps ?? [])].sort((a, b) => a.position - b.position);
+  const suggested = steps.map((s) => ({
+    step_order: s.position,
+    description: s.description,
+    short_label: s.short_label ?? shortLabel(s.description),
+    estimated_minutes: s.estimated_minutes,
+    leaf_type: s.leaf_type,
+    reasoning: "The task's own step, as it is.",
+    confidence: 1,
+  }));
+  const total = suggested.reduce((sum, s) => sum + s.estimated_minutes, 0);
+  const asked = askedOf(input, read, userId);
+  const now = Date.now();
+  const body: SplitResponse = {
+    split_id: newId(now),
+    task_id: task.task_id,
+    step_id: null,
+    split_method: "existing",
+    scope: read.subtasks > 0 ? "PROJECT" : scopeOf(task.estimated_minutes ?? total),
+    suggested_steps: suggested,
+    subtasks: [],
+    total_estimated_minutes: total,
+    task_estimated_minutes: task.estimated_minutes ?? total,
+    energy_level: asked.energy,
+    difficulty: asked.difficulty,
+    difficulty_source: asked.difficultySource,
+    category: categoryOf(task, input.category),
+    reasoning: "The task is already split: these are its steps, unchanged.",
+    applied: false,
+    task,
+    created_at: nowIso(now),
+    ...originalSplitFields("existing", steps.length > 0 ? steps : read.firstSubtaskSteps),
+  };
+  return { status: 200, batch: new D1Batch(), body, events: [] };
 }
 
 /** What a task split writes (the suggestion; applied, the steps or sub-tasks too) and its answer. */
@@ -261,6 +367,7 @@ async function taskSplitWrite(
   if (asked.said.difficulty !== null) batch.add(scoreDifficulty(db, userId, taskId, asked.said.difficulty));
   let events: Envelope[] = [];
   let after: TaskDto | null = null;
+  let firstSubtaskSteps: MicroStepDto[] | undefined;
   if (input.apply) {
     let steps = task.micro_steps ?? [];
     if (makesSubtasks) {
@@ -276,6 +383,7 @@ async function taskSplitWrite(
       batch.addAll(made.statements);
       ids.subtaskIds = made.ids;
       events = made.events;
+      firstSubtaskSteps = made.bodies[0]?.micro_steps ?? [];
     } else {
       // "replace" (the default) swaps the pending steps for the new ones; "append" keeps every step.
       const appending = input.mode === "append";
@@ -302,7 +410,7 @@ async function taskSplitWrite(
     batch.add(fillTaskBlanks(db, userId, taskId, result, now, { estimate: true }));
     after = taskAfter(task, steps, result, now, { estimate: true });
   }
-  const body = responseOf(result, ids, input, asked, after, now);
+  const body = responseOf(result, ids, input, asked, after, now, firstSubtaskSteps ?? after?.micro_steps);
   return { status: 200, batch, body, events, failure: splitConflict };
 }
 

@@ -1,11 +1,17 @@
 import type { SplitResult } from "../../db/schema/splitting";
 import type { TemplateDto } from "../templates/schemas";
+import { microStepsOf } from "../templates/steps";
 import { MAX_STEPS, MIN_STEPS, PROJECT_OVER_MINUTES, scopeOf } from "./sizing";
 import { shortLabel } from "./text";
 
-/** A template can answer a split when its step count is one a split would give (3–7). */
-export const fitsASplit = (template: TemplateDto) =>
-  template.steps.length >= MIN_STEPS && template.steps.length <= MAX_STEPS;
+/**
+ * A template can answer a split when the micro-steps it makes (a step over 10 minutes is parts) are as
+ * many as a split would give (3–7).
+ */
+export function fitsASplit(template: TemplateDto): boolean {
+  const count = microStepsOf(template.steps).length;
+  return count >= MIN_STEPS && count <= MAX_STEPS;
+}
 
 /**
  * A template named like the task answers the split with its own steps: the user (or we) wrote them for
@@ -15,7 +21,7 @@ export function planFromTemplate(
   template: TemplateDto,
   options: { taskMinutes?: number | null; category?: SplitResult["category"] } = {},
 ): SplitResult {
-  const steps = template.steps.map((step, i) => ({
+  const steps = microStepsOf(template.steps).map((step, i) => ({
     step_order: i + 1,
     description: step.description,
     short_label: step.short_label ?? shortLabel(step.description),

@@ -17,7 +17,7 @@ const OUTER_TEMPLATE_USES = sql.raw('"task_templates"."uses"');
 
 /** A template's steps as one JSON array, so a whole page of templates is one statement. */
 const stepsJson = sql<string>`(SELECT json_group_array(json_object(
-  'position', s.position, 'description', s.description, 'short_label', s.short_label,
+  'step_id', s.id, 'position', s.position, 'description', s.description, 'short_label', s.short_label,
   'estimated_minutes', s.estimated_minutes, 'leaf_type', s.leaf_type, 'icon', s.icon))
   FROM (SELECT * FROM template_steps s WHERE s.template_id = ${OUTER_TEMPLATE_ID} ORDER BY s.position) s)`;
 
@@ -28,9 +28,12 @@ const shareJson = sql<string | null>`(SELECT json_object('code', s.code, 'uses',
 
 export const withSteps = { template: taskTemplates, steps: stepsJson, share: shareJson };
 
+/** A step as stored (read back as JSON): the template it belongs to and its order are the template's. */
+export type StoredTemplateStep = Omit<TemplateStepDto, "template_id" | "step_order">;
+
 export interface TemplateQueryRow {
   template: TemplateRow;
-  steps: string | TemplateStepDto[];
+  steps: string | StoredTemplateStep[];
   /** Absent for a template just written (it has no code yet). */
   share?: string | null;
 }
@@ -83,11 +86,13 @@ export const TEMPLATE_CURSOR_PATTERN = /^[A-Za-z0-9_.:-]{1,64} [A-Za-z0-9_.:-]{1
 
 export function toTemplateDto(row: TemplateQueryRow, viewer: string | null): TemplateDto {
   const t = row.template;
-  const steps = (typeof row.steps === "string" ? (JSON.parse(row.steps) as TemplateStepDto[]) : row.steps)
+  const templateId = viewer !== null && t.userId === viewer ? (t.clientId ?? t.id) : t.id;
+  const steps = (typeof row.steps === "string" ? (JSON.parse(row.steps) as StoredTemplateStep[]) : row.steps)
     .slice()
-    .sort((a, b) => a.position - b.position);
+    .sort((a, b) => a.position - b.position)
+    .map((step) => ({ ...step, template_id: templateId, step_order: step.position }));
   return {
-    template_id: viewer !== null && t.userId === viewer ? (t.clientId ?? t.id) : t.id,
+    template_id: templateId,
     name: t.name,
     description: t.description,
     category: t.category,
@@ -218,8 +223,9 @@ export function insertTemplateStepStatements(db: Database, rows: TemplateStepRow
   return chunkRows(rows, STEP_COLUMNS).map((chunk) => db.insert(templateSteps).values(chunk));
 }
 
-export function templateStepRowToDto(row: TemplateStepRow): TemplateStepDto {
+export function templateStepRowToDto(row: TemplateStepRow): StoredTemplateStep {
   return {
+    step_id: row.id,
     position: row.position,
     description: row.description,
     short_label: row.shortLabel,

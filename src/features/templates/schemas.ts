@@ -27,14 +27,67 @@ const Name = z.string().trim().min(1).max(MAX_TEMPLATE_NAME);
 const Description = z.string().trim().max(MAX_TEMPLATE_DESCRIPTION).nullable();
 const Icon = z.string().trim().min(1).max(32).nullable().openapi({ example: "📚" });
 
-/** A template's step is a task's step, waiting to be applied. */
-export const TemplateStepInputSchema = StepInputSchema;
+/** A template step may be a longer block of work than a micro-step (the original API's templates): applied, it becomes ≤10-minute parts. */
+export const MAX_TEMPLATE_STEP_MINUTES = 60;
+
+/**
+ * A template's step is a task's step, waiting to be applied. Its minutes may reach an hour (the
+ * original API's templates, such as the mobile app's Homework one, have steps of 15 and 25 minutes).
+ */
+export const TemplateStepInputSchema = StepInputSchema.extend({
+  estimated_minutes: z
+    .number()
+    .int()
+    .min(1)
+    .max(MAX_TEMPLATE_STEP_MINUTES)
+    .optional()
+    .openapi({ description: "1–60; applied, a step over 10 minutes becomes parts of at most 10" }),
+  step_order: z.number().int().min(1).optional().openapi({
+    description:
+      "Where the step goes (the original API's field): steps are sorted by it; give it on every step or on none",
+  }),
+}).openapi("TemplateStepInput");
+
+type StepOrdered = { step_order?: number };
+
+/** step_order is on every step or on none, and never twice the same (422 naming the step). */
+function checkStepOrder(steps: readonly StepOrdered[], ctx: z.RefinementCtx) {
+  const given = steps.filter((s) => s.step_order !== undefined).length;
+  if (given === 0) return;
+  const seen = new Set<number>();
+  steps.forEach((step, i) => {
+    if (step.step_order === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: [i, "step_order"],
+        message: "Give step_order on every step or on none",
+      });
+    } else if (seen.has(step.step_order)) {
+      ctx.addIssue({
+        code: "custom",
+        path: [i, "step_order"],
+        message: `Another step already has step_order ${step.step_order}`,
+      });
+    } else seen.add(step.step_order);
+  });
+}
+
+/** The steps in the order the client meant: by step_order when given, else as sent. */
+function inStepOrder<T extends StepOrdered>(steps: T[]): T[] {
+  return steps.every((s) => s.step_order !== undefined)
+    ? [...steps].sort((a, b) => (a.step_order ?? 0) - (b.step_order ?? 0))
+    : steps;
+}
 
 const Steps = z
   .array(TemplateStepInputSchema)
   .min(MIN_TEMPLATE_STEPS, `A template needs at least ${MIN_TEMPLATE_STEPS} step`)
   .max(MAX_TEMPLATE_STEPS, `A template holds at most ${MAX_TEMPLATE_STEPS} steps`)
-  .openapi({ description: `${MIN_TEMPLATE_STEPS}–${MAX_TEMPLATE_STEPS} steps, in order` });
+  .superRefine(checkStepOrder)
+  .transform(inStepOrder)
+  .openapi({
+    description: `${MIN_TEMPLATE_STEPS}–${MAX_TEMPLATE_STEPS} steps, in order (or each with its step_order)`,
+  });
 
 export const CreateTemplateBodySchema = z
   .object({
@@ -50,6 +103,12 @@ export const CreateTemplateBodySchema = z
       .optional()
       .openapi({ description: "Let everyone find and apply it; default false" }),
     steps: Steps,
+    created_by: z.string().max(200).optional().openapi({
+      description: "The original API's field, ignored: the template is always yours",
+    }),
+    estimated_minutes: z.number().int().min(0).max(100_000).optional().openapi({
+      description: "The original API's field, ignored: the total is the steps' minutes added up",
+    }),
   })
   .openapi("CreateTemplateRequest");
 
@@ -95,6 +154,9 @@ export const SaveAsTemplateBodySchema = z
 
 export const TemplateStepSchema = z
   .object({
+    step_id: z.string().openapi({ description: "The step's id (the original API's field)" }),
+    template_id: z.string().openapi({ description: "The template's id, as you see it" }),
+    step_order: z.number().int().openapi({ description: "Same as position (the original API's name)" }),
     position: z.number().int(),
     description: z.string(),
     short_label: z.string().nullable(),

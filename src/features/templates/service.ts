@@ -13,7 +13,7 @@ import {
 } from "../../lib/idempotency";
 import { newId } from "../../lib/ids";
 import { nowIso } from "../../lib/time";
-import type { TaskDto } from "../tasks/schemas";
+import { MAX_STEPS_PER_TASK, type TaskDto } from "../tasks/schemas";
 import { getTask } from "../tasks/service";
 import { newTaskWrite } from "../tasks/statements";
 import {
@@ -35,6 +35,7 @@ import {
   type UpdateTemplateInput,
 } from "./schemas";
 import { deleteSharesStatements } from "./share-queries";
+import { microStepsOf } from "./steps";
 
 type TemplateRow = typeof taskTemplates.$inferSelect;
 
@@ -257,6 +258,13 @@ export async function applyTemplate(
     (row) => {
       if (!row) throw notFound("Template");
       const template = toTemplateDto(row, userId);
+      const microSteps = microStepsOf(template.steps);
+      if (microSteps.length > MAX_STEPS_PER_TASK) {
+        throw validationFailed(
+          [{ field: "template_id", message: `Its steps make ${microSteps.length} micro-steps` }],
+          `This template's steps make ${microSteps.length} micro-steps of at most 10 minutes; a task holds at most ${MAX_STEPS_PER_TASK}.`,
+        );
+      }
       const write = newTaskWrite(
         db,
         userId,
@@ -267,7 +275,7 @@ export async function applyTemplate(
           priority: input.priority,
           tags: input.tags,
           category: template.category,
-          micro_steps: template.steps.map(stepInputOf),
+          micro_steps: microSteps,
         },
         Date.now(),
       );

@@ -9,12 +9,13 @@
 import type { z } from "@hono/zod-openapi";
 import { getTableConfig } from "drizzle-orm/sqlite-core";
 import { IsoTimestamp } from "../../../lib/iso-timestamp";
+import { OnboardingBodySchema, OnboardingSchema } from "../../compat/onboarding-schemas";
 import { AgentName, AgentSchema } from "../../delegation/schemas";
 import { exportedTable } from "../../export/format";
 import { NotificationSchema, PreferencesSchema } from "../../notifications/schemas";
 import { SocialProfileSchema } from "../../social/schemas";
 import { StepInputSchema, taskFields } from "../../tasks/schemas";
-import { CreateTemplateBodySchema } from "../../templates/schemas";
+import { CreateTemplateBodySchema, TemplateStepInputSchema } from "../../templates/schemas";
 import { CreateWebhookBodySchema, WebhookSchema } from "../../webhooks/schemas";
 
 /** Text columns as the API's requests limit them, and JSON columns (parsed) as its responses show them. */
@@ -33,9 +34,11 @@ const FIELD_SCHEMAS: Readonly<Record<string, Readonly<Record<string, z.ZodType>>
   // (saved from a task), so only the name is held to the request's rule.
   task_templates: { name: CreateTemplateBodySchema.shape.name },
   template_steps: {
-    description: StepInputSchema.shape.description,
-    short_label: StepInputSchema.shape.short_label,
-    icon: StepInputSchema.shape.icon,
+    description: TemplateStepInputSchema.shape.description,
+    short_label: TemplateStepInputSchema.shape.short_label,
+    icon: TemplateStepInputSchema.shape.icon,
+    // A template step may be up to an hour (it becomes ≤10-minute parts when applied).
+    estimated_minutes: TemplateStepInputSchema.shape.estimated_minutes,
   },
   agents: { capabilities: AgentSchema.shape.capabilities, name: AgentName },
   notifications: { channels: NotificationSchema.shape.channels, data: NotificationSchema.shape.data },
@@ -50,6 +53,14 @@ const FIELD_SCHEMAS: Readonly<Record<string, Readonly<Record<string, z.ZodType>>
     event_types: WebhookSchema.shape.event_types,
   },
   social_profiles: { showcase: SocialProfileSchema.shape.showcase },
+  // As the onboarding PUT takes them; a schedule holds only the keys the PUT keeps.
+  onboarding_profiles: {
+    work_preference: OnboardingSchema.shape.work_preference,
+    adhd_support_level: OnboardingBodySchema.shape.adhd_support_level,
+    adhd_challenges: OnboardingBodySchema.shape.adhd_challenges.unwrap().unwrap(),
+    daily_schedule: OnboardingSchema.shape.daily_schedule.unwrap().strict(),
+    productivity_goals: OnboardingBodySchema.shape.productivity_goals.unwrap().unwrap(),
+  },
 };
 
 const DATE = /^\d{4}-\d{2}-\d{2}$/;
