@@ -141,6 +141,22 @@ describe("POST /capture/save", () => {
     expect(((await retried.json()) as LegacySaved).task_id).toBe(saved.task_id);
     expect(await taskCount(user)).toBe(1);
     expect(await eventsOf(user.id, "task.created")).toHaveLength(1);
+
+    // The same preview saved again with a change: a sentence the app can show, not "Idempotency-Key".
+    const edited = await legacyCall("/capture/save", {
+      token: user.token,
+      body: { ...body, task: { ...body.task, title: "Email Sam about the rent today" } },
+    });
+    expect(edited.status).toBe(409);
+    expect(await edited.json()).toMatchObject({
+      code: "capture_already_saved",
+      detail: "This capture was already saved; capture the line again to save a changed version.",
+    });
+    expect(await taskCount(user)).toBe(1);
+    // Another person's save of a preview with the same id is theirs alone.
+    const other = await createUser();
+    await legacyJson<LegacySaved>("/capture/save", 201, { token: other.token, body });
+    expect(await taskCount(other)).toBe(1);
   });
 
   it("puts the task in a project the caller owns", async () => {
@@ -187,7 +203,7 @@ describe("POST /capture/save", () => {
 });
 
 describe("what a preview costs", () => {
-  it("reads only the account's time zone (none when the line comes with one)", async () => {
+  it("reads the account's time zone and onboarding answers in one statement, whatever the line brings", async () => {
     const user = await createUser();
     const body = (extra: object = {}) => JSON.stringify({ query: "call mum tomorrow", ...extra });
     expect(await tripsFor("/api/v1/capture/", { method: "POST", body: body(), token: user.token })).toEqual({
@@ -200,7 +216,26 @@ describe("what a preview costs", () => {
         body: body({ timezone: "Europe/Berlin" }),
         token: user.token,
       }),
-    ).toEqual({ status: 200, trips: LOOKUP });
+    ).toEqual({ status: 200, trips: 1 + LOOKUP });
+  });
+});
+
+describe("a preview sized by onboarding", () => {
+  it("gives finer steps to a person who asked for the most support, as a split would", async () => {
+    const line = "Write the quarterly budget report ~60m";
+    const plain = await preview(await createUser(), line);
+    const supported = await createUser();
+    await legacyJson(`/api/v1/users/${supported.id}/onboarding`, 200, {
+      method: "PUT",
+      token: supported.token,
+      body: { adhd_support_level: 10 },
+    });
+    const finer = await preview(supported, line);
+    const longest = (p: LegacyCapture) => Math.max(...p.micro_steps.map((s) => s.estimated_minutes));
+    expect(longest(finer)).toBeLessThan(longest(plain));
+    const mean = (p: LegacyCapture) =>
+      p.micro_steps.reduce((sum, s) => sum + s.estimated_minutes, 0) / p.micro_steps.length;
+    expect(mean(finer)).toBeLessThan(mean(plain));
   });
 });
 

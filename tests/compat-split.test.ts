@@ -333,6 +333,15 @@ describe("splitting, as the original clients call it (call #12)", () => {
     expect(ours.next_action).toBeNull();
     const nested = await splitTask(user, task.task_id, { apply: false }, { path: "nested" });
     expect(nested.applied).toBe(false);
+    // A stray user_id or the original's mode never turns a request for a suggestion into a write.
+    for (const body of [
+      { apply: false, user_id: "user_123" },
+      { apply: false, mode: "adhd" },
+    ]) {
+      for (const path of ["nested", "seed"] as const) {
+        expect((await splitTask(user, task.task_id, body, { path })).applied).toBe(false);
+      }
+    }
     expect((await getTask(user, task.task_id)).micro_steps).toEqual([]);
     const applied = await splitTask(
       user,
@@ -391,6 +400,9 @@ describe("the pure rules", () => {
     expect(isLegacySplit(true, { apply: false })).toBe(false);
     expect(isLegacySplit(true, { splitter: "local" })).toBe(false);
     expect(isLegacySplit(true, { apply: true, mode: "adhd" })).toBe(true);
+    // Asking for a suggestion is never overridden by a stray user_id or mode.
+    expect(isLegacySplit(false, { user_id: "user_123", apply: false })).toBe(false);
+    expect(isLegacySplit(true, { mode: "adhd", apply: false })).toBe(false);
   });
 
   it("reads a working window from either spelling, or the time preference's band", () => {

@@ -1,6 +1,7 @@
 import { describe, expect, it } from "vitest";
 import {
   hoursFromMinutes,
+  MAX_HOURS,
   MAX_STEP_MINUTES,
   minutesFromHours,
   partsOf,
@@ -13,6 +14,9 @@ describe("hours and minutes", () => {
     expect(minutesFromHours(1.5)).toBe(90);
     expect(minutesFromHours(6)).toBe(360);
     expect(minutesFromHours(0.001)).toBe(1);
+    // The largest answer in hours goes back in as the largest minutes.
+    expect(hoursFromMinutes(100_000)).toBe(MAX_HOURS);
+    expect(minutesFromHours(MAX_HOURS)).toBe(100_000);
     expect(hoursFromMinutes(90)).toBe(1.5);
     expect(hoursFromMinutes(20)).toBe(0.33);
     expect(hoursFromMinutes(null)).toBeNull();
@@ -63,5 +67,7 @@ describe("usernames", () => {
   it("compare without case or compatibility spelling", () => {
     expect(usernameKey("Sam_Rivers")).toBe("sam_rivers");
     expect(usernameKey("ＳＡＭ")).toBe("sam");
+    expect(usernameKey("ΑΣ_x")).toBe(usernameKey("ασ_x"));
+    expect(usernameKey("ας")).toBe(usernameKey("ΑΣ"));
   });
 });

@@ -57,6 +57,9 @@ describe("a JSON content type with nothing in the body", () => {
     expect(res.status).toBe(422);
     const problem = await res.json<ProblemBody>();
     expect(problem.detail).not.toMatch(/not valid JSON/);
+    // As a request with no body at all: the field it needs is named.
+    expect(problem.errors?.map((e) => e.field)).toEqual(["title"]);
+    expect(problem.detail).toMatch(/^title: /);
   });
 
   it("keeps a body that does not parse a 400, short or long", async () => {

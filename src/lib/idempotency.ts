@@ -25,6 +25,8 @@ export const IdempotencyHeadersSchema = z.object({
 export interface IdempotencyContext {
   key: string;
   requestHash: string;
+  /** What to answer when the key comes back with another body (default: 422 idempotency_key_reused). */
+  reused?: ApiError;
 }
 
 /**
@@ -69,10 +71,23 @@ async function idempotencyContext(
  */
 async function fallbackContext(
   routeId: string,
-  fallbackKey: string,
+  fallback: FallbackKey,
   body: unknown,
 ): Promise<IdempotencyContext> {
-  return { key: `${routeId} ${fallbackKey}`, requestHash: await requestHashOf(body) };
+  return {
+    key: `${routeId} ${fallback.key}`,
+    requestHash: await requestHashOf(body),
+    reused: fallback.reused,
+  };
+}
+
+/**
+ * A key the body carries (see fallbackContext), and what to answer when it comes back with another body:
+ * the client sent no Idempotency-Key, so "this key was used" would mean nothing to it.
+ */
+export interface FallbackKey {
+  key: string;
+  reused: ApiError;
 }
 
 /** The stored answer for this key, or undefined the first time; 422 if the key was used for another body. */
@@ -88,6 +103,7 @@ async function findStoredResponse(
     .get();
   if (!row) return undefined;
   if (row.requestHash !== ctx.requestHash) {
+    if (ctx.reused) throw ctx.reused;
     throw new ApiError(
       422,
       "idempotency_key_reused",
@@ -120,7 +136,7 @@ export async function idempotently<R extends { replayed: boolean }>(
   routeId: string,
   input: unknown,
   write: (idempotency: IdempotencyContext | undefined) => Promise<R>,
-  options: { fallbackKey?: string | undefined } = {},
+  options: { fallbackKey?: FallbackKey | undefined } = {},
 ): Promise<R> {
   const header = c.req.header(IDEMPOTENCY_HEADER);
   const idempotency =

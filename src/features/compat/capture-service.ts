@@ -4,7 +4,7 @@ import type { Envelope } from "../../lib/events/catalog";
 import type { IdempotencyContext, WriteOutcome } from "../../lib/idempotency";
 import { newId } from "../../lib/ids";
 import { parseCapture } from "../capture/parse";
-import { captureTimeZone, TITLE_MAX } from "../capture/service";
+import { TITLE_MAX } from "../capture/service";
 import { PRIOR_DIFFICULTY } from "../learning/difficulty";
 import { splitLocally } from "../splitting/local-splitter";
 import { MAX_STEPS_PER_TASK } from "../tasks/schemas";
@@ -17,6 +17,8 @@ import type {
   LegacyStepInput,
 } from "./capture-schemas";
 import { normalisedSteps, previewSteps, stepsToSave } from "./capture-steps";
+import { difficultyFromProfile, energyFromProfile } from "./onboarding-defaults";
+import { onboardingForSplitQuery } from "./onboarding-service";
 
 const DEFAULT_MODE = "auto";
 
@@ -29,15 +31,21 @@ export async function previewCapture(
   userId: string,
   body: { query: string; timezone?: string | undefined; mode?: string | undefined },
 ): Promise<LegacyCapture> {
-  const timeZone = await captureTimeZone(db, userId, body.timezone);
-  const parsed = parseCapture(body.query, { timeZone, now: new Date() });
+  // The user's zone and onboarding answers in one read: they size the steps as a split would.
+  const [row] = await onboardingForSplitQuery(db, userId);
+  const timeZone = body.timezone ?? row?.time_zone ?? "UTC";
+  const profile = row
+    ? { adhd_support_level: row.adhd_support_level, daily_schedule: row.daily_schedule }
+    : undefined;
+  const now = Date.now();
+  const parsed = parseCapture(body.query, { timeZone, now: new Date(now) });
   const title = parsed.title.slice(0, TITLE_MAX);
   // The deterministic local splitter: a preview costs no AI call and answers the same for the same line.
   const plan = splitLocally({
     title,
     estimatedMinutes: parsed.estimated_minutes,
-    energy: "medium",
-    difficulty: PRIOR_DIFFICULTY,
+    energy: energyFromProfile(profile, timeZone, now) ?? "medium",
+    difficulty: difficultyFromProfile(profile) ?? PRIOR_DIFFICULTY,
   });
   return {
     task: {

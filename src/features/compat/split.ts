@@ -21,12 +21,14 @@ const ORIGINAL_MODES = new Set(["adhd", "default"]);
 const OUR_MODES = new Set(["replace", "append"]);
 
 /**
- * Whether a split request is the original API's: its modes (adhd, default, any case) or a `user_id`
- * say so anywhere; on the original's own path (`/tasks/{task_id}/split`) a body with none of our
+ * Whether a split request is the original API's: never with `apply: false` (ours); otherwise its modes
+ * (adhd, default, any case) or a `user_id` say so anywhere; on the original's own path (`/tasks/{task_id}/split`) a body with none of our
  * fields — the mobile app's `{}` — is the original's too. `/tasks/split/{task_id}` with `{}` stays ours.
  */
 export function isLegacySplit(originalPath: boolean, body: unknown): boolean {
   const fields = body !== null && typeof body === "object" ? (body as Record<string, unknown>) : {};
+  // `apply: false` is a caller of ours asking for a suggestion, whatever else it sends: it never writes.
+  if (fields.apply === false) return false;
   const mode = typeof fields.mode === "string" ? fields.mode.toLowerCase() : undefined;
   if (mode !== undefined && ORIGINAL_MODES.has(mode)) return true;
   if (fields.user_id !== undefined) return true;

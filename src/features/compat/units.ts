@@ -5,8 +5,11 @@
 
 /** The longest micro-step this API stores (db/schema/tasks.ts, micro_steps_minutes_check). */
 export const MAX_STEP_MINUTES = 10;
-/** Hours accepted in a body: what fits the largest minutes value any schema takes (100,000). */
-export const MAX_HOURS = 1666;
+/**
+ * Hours accepted in a body: the largest minutes value any schema takes (100,000) in hours, as answers
+ * round it (1666.67 h → 100,000 min), so whatever an answer shows can be sent back.
+ */
+export const MAX_HOURS = 1666.67;
 
 export function minutesFromHours(hours: number): number {
   return Math.max(1, Math.round(hours * 60));

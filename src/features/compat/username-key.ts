@@ -3,5 +3,6 @@
  * spellings (full-width letters) are one username.
  */
 export function usernameKey(username: string): string {
-  return username.normalize("NFKC").toLowerCase();
+  // Σ lower-cases to ς at the end of a word and σ elsewhere: one letter, one key.
+  return username.normalize("NFKC").toLowerCase().replaceAll("ς", "σ");
 }
