@@ -46,6 +46,23 @@ const FullNameSchema = z
   .max(100)
   .openapi({ description: "The original API's name for `display_name` (same value)" });
 
+/** `full_name` (the original API's) and `display_name` (ours) are one field: both given, they must agree. */
+function fullNameAgrees(
+  body: { full_name?: string | null | undefined; display_name?: string | null | undefined },
+  ctx: z.RefinementCtx,
+) {
+  if (
+    body.full_name !== undefined &&
+    body.display_name !== undefined &&
+    body.full_name !== body.display_name
+  ) {
+    ctx.addIssue({
+      code: "custom",
+      path: ["full_name"],
+      message: "full_name is another name for display_name: send one, or the same value in both",
+    });
+  }
+}
 export const RegisterBodySchema = z
   .object({
     email: EmailSchema,
@@ -55,19 +72,7 @@ export const RegisterBodySchema = z
     full_name: FullNameSchema.optional(),
     timezone: TimeZoneSchema.optional(),
   })
-  .superRefine((body, ctx) => {
-    if (
-      body.full_name !== undefined &&
-      body.display_name !== undefined &&
-      body.full_name !== body.display_name
-    ) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["full_name"],
-        message: "full_name is another name for display_name: send one, or the same value in both",
-      });
-    }
-  })
+  .superRefine(fullNameAgrees)
   .openapi("RegisterRequest");
 
 export const LoginBodySchema = z
@@ -129,19 +134,7 @@ export const UpdateMeBodySchema = z
     username: UsernameSchema.nullable().optional().openapi({ description: "null removes it" }),
     timezone: TimeZoneSchema.optional(),
   })
-  .superRefine((body, ctx) => {
-    if (
-      body.full_name !== undefined &&
-      body.display_name !== undefined &&
-      body.full_name !== body.display_name
-    ) {
-      ctx.addIssue({
-        code: "custom",
-        path: ["full_name"],
-        message: "full_name is another name for display_name: send one, or the same value in both",
-      });
-    }
-  })
+  .superRefine(fullNameAgrees)
   .openapi("UpdateUserRequest");
 
 export const AuthResponseSchema = z
