@@ -32,6 +32,7 @@ import {
   runImportQueue,
   sweepImports,
 } from "./helpers/imports";
+import { settle } from "./helpers/outbox";
 import {
   accountRows,
   craftExport,
@@ -126,6 +127,8 @@ describe("undoing a large restore (review3 H3)", () => {
     const user = await createUser();
     // The person's own copy of the file's task, hidden meanwhile by nothing (review2 M2) and intact after.
     await createTask(user, { title: "mine", micro_steps: [{ description: "m" }] });
+    // Its event's consumers (analytics) run now, not halfway through the comparison.
+    await settle(user.id);
     const before = await accountRows(user.id);
     const importId = await failAtTheEnd(user, file, "replace");
     const { sent, queue } = capturingQueue();

@@ -204,6 +204,15 @@ async function tablesWithUser(): Promise<string[]> {
 }
 
 /**
+ * An event without its delivery bookkeeping: the background queue may deliver it again at any moment
+ * (delivery is at least once), which is no change to the account.
+ */
+function withoutDelivery(row: Record<string, unknown>): Record<string, unknown> {
+  const { delivered_at: _delivered, send_attempts: _attempts, last_sent_at: _sent, ...rest } = row;
+  return rest;
+}
+
+/**
  * Every row the user owns, table by table (and the steps of their templates), sorted: two snapshots
  * are equal when the account is exactly as it was.
  */
@@ -211,7 +220,7 @@ export async function accountRows(userId: string): Promise<Record<string, string
   const out: Record<string, string[]> = {};
   for (const table of await tablesWithUser()) {
     const rows = await env.DB.prepare(`SELECT * FROM "${table}" WHERE user_id = ?`).bind(userId).all();
-    out[table] = rows.results.map((r) => JSON.stringify(r)).sort();
+    out[table] = rows.results.map((r) => JSON.stringify(table === "events" ? withoutDelivery(r) : r)).sort();
   }
   const steps = await env.DB.prepare(
     "SELECT s.* FROM template_steps s JOIN task_templates t ON t.id = s.template_id WHERE t.user_id = ?",
