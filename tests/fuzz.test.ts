@@ -260,7 +260,11 @@ function fromSchema(schema: JsonSchema, ids: string[], depth = 0): fc.Arbitrary<
       }
     } else if (type === "integer" || type === "number") {
       options.push(
-        fc.integer({ min: s.minimum ?? -1000, max: Math.min(s.maximum ?? 1000, 100_000) }),
+        // Bounds of a `number` need not be whole (1666.67 hours): the integers between them.
+        fc.integer({
+          min: Math.ceil(s.minimum ?? -1000),
+          max: Math.floor(Math.min(s.maximum ?? 1000, 100_000)),
+        }),
         hugeNumber,
       );
     } else if (type === "boolean") {
@@ -328,8 +332,8 @@ function validish(schema: JsonSchema, ids: string[], depth = 0): fc.Arbitrary<un
       else if (s.pattern) options.push(tagLike);
       else options.push(textLike(s.minLength ?? 1, s.maxLength ?? 40), fc.constantFrom(...ids), familiar);
     } else if (type === "integer" || type === "number") {
-      const min = s.minimum ?? -1000;
-      options.push(fc.integer({ min, max: Math.min(s.maximum ?? min + 2000, min + 100_000) }));
+      const min = Math.ceil(s.minimum ?? -1000);
+      options.push(fc.integer({ min, max: Math.floor(Math.min(s.maximum ?? min + 2000, min + 100_000)) }));
     } else if (type === "boolean") {
       options.push(fc.boolean());
     } else if (type === "null") {
