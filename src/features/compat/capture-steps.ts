@@ -5,10 +5,9 @@
 import type { SuggestedStep } from "../../db/schema/splitting";
 import type { LeafType } from "../../db/schema/tasks";
 import { DEFAULT_STEP_MINUTES, type StepInput } from "../tasks/schemas";
+import { delegationModeOf } from "../tasks/statements";
 import type { LegacyPreviewStep, LegacyStepInput } from "./capture-schemas";
 import { partsOf } from "./units";
-
-const delegationOf = (leaf: LeafType) => (leaf === "DIGITAL" ? ("DELEGATE" as const) : ("DO" as const));
 
 function leafOf(step: LegacyStepInput): LeafType {
   if (step.leaf_type) return step.leaf_type;
@@ -31,7 +30,7 @@ export function previewSteps(suggested: SuggestedStep[], newId: () => string): L
     description: s.description,
     short_label: s.short_label,
     estimated_minutes: s.estimated_minutes,
-    delegation_mode: delegationOf(s.leaf_type),
+    delegation_mode: delegationModeOf(s.leaf_type),
     leaf_type: s.leaf_type,
     icon: null,
     tags: [],
@@ -48,7 +47,7 @@ export function normalisedSteps(steps: LegacyStepInput[], newId: () => string): 
       description: s.description,
       short_label: s.short_label || null,
       estimated_minutes: s.estimated_minutes ?? DEFAULT_STEP_MINUTES,
-      delegation_mode: s.delegation_mode ?? delegationOf(leaf),
+      delegation_mode: s.delegation_mode ?? delegationModeOf(leaf),
       leaf_type: leaf,
       icon: s.icon || null,
       tags: s.tags ?? [],

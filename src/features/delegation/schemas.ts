@@ -4,7 +4,7 @@ import { DELEGATION_MODES, TASK_PRIORITIES, TASK_STATUSES } from "../../db/schem
 import { caseInsensitiveEnum, QueryBoolean } from "../../lib/enums";
 import { nullableRef } from "../../lib/openapi";
 import { PaginationQuerySchema } from "../../lib/pagination";
-import { MAX_HOURS } from "../compat/units";
+import { HoursSchema } from "../tasks/schemas";
 
 export const MAX_AGENT_CAPACITY = 100;
 /** Agents one account may register: each holds a live token, so an account cannot mint them without end. */
@@ -26,8 +26,6 @@ const AgentId = z
 const Capability = z.string().trim().min(1).max(50);
 /** A display name (the original API's `agent_name`). */
 export const AgentName = z.string().trim().min(1).max(100).openapi({ example: "Backend agent" });
-/** Hours as the original API's clients send them (assignments, estimates). */
-const Hours = z.number().positive().max(MAX_HOURS);
 /** Accepted and ignored: the subject is always the caller. */
 const IgnoredUserId = z
   .string()
@@ -128,7 +126,7 @@ export const DelegateBodySchema = z
     assignee_type: caseInsensitiveEnum(ASSIGNEE_TYPES)
       .optional()
       .openapi({ description: "With assignee_id: human (you do it) or agent (the default)" }),
-    estimated_hours: Hours.optional().openapi({
+    estimated_hours: HoursSchema.optional().openapi({
       description: "With assignee_id: the task's estimate, kept only when the task has none",
     }),
     user_id: IgnoredUserId,
@@ -210,7 +208,7 @@ export const RejectBodySchema = z
 export const CompleteAssignmentBodySchema = z
   .object({
     actual_minutes: z.number().int().min(0).max(100_000).optional(),
-    actual_hours: Hours.optional().openapi({
+    actual_hours: HoursSchema.optional().openapi({
       description: "The original API's unit: hours (with actual_minutes too, the two must agree)",
     }),
     notes: z.string().max(5000).optional(),

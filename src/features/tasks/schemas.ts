@@ -110,15 +110,16 @@ export const taskFields = {
   category: nullableRef(TaskCategorySchema).optional(),
 };
 
-const Hours = z.number().positive().max(MAX_HOURS);
+/** Hours as the original API's clients send them (tasks, assignments); stored as minutes. */
+export const HoursSchema = z.number().positive().max(MAX_HOURS);
 
 /** The original API's names for task fields, accepted beside ours (its clients and scripts send them). */
 const originalTaskFields = {
-  estimated_hours: Hours.optional().openapi({
+  estimated_hours: HoursSchema.optional().openapi({
     description:
       "The original API's estimate in hours: stored as estimated_minutes (they must agree if both are sent)",
   }),
-  actual_hours: Hours.optional().openapi({
+  actual_hours: HoursSchema.optional().openapi({
     description:
       "The original API's time spent in hours: stored as actual_minutes (they must agree if both are sent)",
   }),

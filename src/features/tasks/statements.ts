@@ -58,13 +58,17 @@ interface TaskQueryRow {
   steps?: string;
 }
 
+/** Who does a step, as the original API says it: an agent can do a DIGITAL step, a person does the rest. */
+export const delegationModeOf = (leaf: LeafType) =>
+  leaf === "DIGITAL" ? ("DELEGATE" as const) : ("DO" as const);
+
 /** The original API's names for a step's facts, answered beside ours. */
 export function legacyStepFields(position: number, status: StepStatus, leafType: LeafType) {
   return {
     step_order: position,
     step_number: position,
     is_completed: status === "completed",
-    delegation_mode: leafType === "DIGITAL" ? ("DELEGATE" as const) : ("DO" as const),
+    delegation_mode: delegationModeOf(leafType),
   };
 }
 
