@@ -11,6 +11,7 @@ export * from "./imports";
 export * from "./notifications";
 export * from "./onboarding";
 export * from "./pets";
+export * from "./rooms";
 export * from "./social";
 export * from "./splitting";
 export * from "./tasks";

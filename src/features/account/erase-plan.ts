@@ -109,6 +109,9 @@ const WITHOUT_USER_ID: Record<string, Rule> = {
   xp_levels: () => [],
   // Never holds a row (src/lib/batch.ts).
   batch_guards: () => [],
+  // Shared by their members; the person's memberships go by `user_id`, and a room left empty closes
+  // by itself (its FocusRoom object hears of the erasure and drops the member's live state).
+  rooms: () => [],
 };
 
 /** Tables with `user_id` erased otherwise than by it: `first` in the first phase, `byOwner` beside the others. */

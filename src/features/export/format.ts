@@ -142,6 +142,9 @@ export const EXCLUDED_TABLES: Readonly<Record<string, string>> = {
     "who imported whose template by code: it keeps a person counted once on someone else's template",
   imports: "the import jobs themselves (previews, cursors): what they brought in is in tasks",
   import_items: "an import's staging of external ids; its tasks are exported as tasks",
+  room_members:
+    "memberships of live focus rooms: a room is shared with other people and lives only while they meet",
+  assignment_notes: "notes on delegated assignments (not yet carried by export and restore)",
 };
 
 /** Tables with no user's rows: shared definitions and operational state. */
@@ -152,6 +155,7 @@ export const SHARED_TABLES: Readonly<Record<string, string>> = {
   login_throttles: "failed sign-in counters keyed by address and account, expiring within the hour",
   event_receipts: "which event handler ran for which event: keyed by event, delivery bookkeeping",
   batch_guards: "never holds a row (a batch's abort switch)",
+  rooms: "focus rooms are shared by their members and belong to none of them (memberships are per person)",
 };
 
 /** Tables of the database engine and the migrations tool, not of the application. */
