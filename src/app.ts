@@ -17,6 +17,7 @@ import { healthRouter } from "./features/health/routes";
 import { importsRouter } from "./features/imports/routes";
 import { insightsRouter } from "./features/insights/routes";
 import { learningRouter } from "./features/learning/routes";
+import { mcpRouter } from "./features/mcp/routes";
 import { notificationsRouter } from "./features/notifications/routes";
 import { petsRouter } from "./features/pets/routes";
 import { petSocketRouter } from "./features/pets/socket-routes";
@@ -101,6 +102,8 @@ export function createApp() {
   app.route(`${API_PREFIX}/templates`, templatesRouter);
   app.route(`${API_PREFIX}/task-templates`, templatesRouter);
   app.route(`${API_PREFIX}/social`, socialRouter);
+  // The MCP server where the protocol's clients look for it: at the root, beside the REST API.
+  app.route("/mcp", mcpRouter);
   // Public pages and cards people open: /s/{code}, /u/{handle} and their .png.
   app.route("/", socialPagesRouter);
 

@@ -29,6 +29,13 @@ const PUBLIC_OPERATIONS = new Set([
 /** Pages people open in a browser: their 404 is a page too (text/html), not problem+json. */
 const HTML_PAGES = new Set(["get /s/{code}", "get /u/{handle}"]);
 
+/**
+ * The MCP endpoint speaks JSON-RPC: a message its transport cannot read is answered with a JSON-RPC
+ * error (application/json), the one error MCP clients understand. Only that 400 differs; its 401, 413
+ * and 415 are problem+json like every route's.
+ */
+const JSON_RPC_ERRORS = new Set(["post /mcp 400"]);
+
 describe("OpenAPI document", () => {
   it("is OpenAPI 3.1 with named schemas and bearer auth", async () => {
     const doc = await openApiDocument();
@@ -58,7 +65,11 @@ describe("OpenAPI document", () => {
       expect(errors.length, id).toBeGreaterThan(0);
       for (const [status, response] of errors) {
         const expected =
-          HTML_PAGES.has(id) && status === "404" ? ["text/html"] : ["application/problem+json"];
+          HTML_PAGES.has(id) && status === "404"
+            ? ["text/html"]
+            : JSON_RPC_ERRORS.has(`${id} ${status}`)
+              ? ["application/json"]
+              : ["application/problem+json"];
         expect(Object.keys(response.content ?? {}), `${id} ${status}`).toEqual(expected);
       }
     }

@@ -137,13 +137,34 @@ const DOCUMENTED_5XX: Record<string, Documented5xx> = {
 };
 
 /**
+ * Routes that speak JSON-RPC (MCP): a message they cannot read is answered 400 with a JSON-RPC error
+ * document, the error their clients understand, instead of problem+json. Their other errors (401, 413,
+ * 415) are problem documents like every route's.
+ */
+const JSON_RPC_ROUTES = new Set(["POST /mcp"]);
+
+/** A JSON-RPC 2.0 error answer: `{ jsonrpc: "2.0", id, error: { code, message } }`. */
+function isJsonRpcError(res: { contentType: string; text: string }): boolean {
+  if (!res.contentType.startsWith("application/json")) return false;
+  try {
+    const body = JSON.parse(res.text) as { jsonrpc?: unknown; error?: { code?: unknown; message?: unknown } };
+    return (
+      body.jsonrpc === "2.0" && Number.isInteger(body.error?.code) && typeof body.error?.message === "string"
+    );
+  } catch {
+    return false;
+  }
+}
+
+/**
  * Never a 5xx, apart from the route's one documented 5xx with its own code; every error is
- * problem+json whose status matches the response's.
+ * problem+json whose status matches the response's (or, on a JSON-RPC route, a JSON-RPC error 400).
  */
 function assertWellFormed(
   request: string,
   res: { status: number; contentType: string; text: string },
   documented?: Documented5xx,
+  jsonRpc = false,
 ) {
   const fail = (why: string): never => {
     throw new Error(`${request}\n→ ${res.status} ${res.contentType}: ${res.text.slice(0, 1000)}\n${why}`);
@@ -151,6 +172,7 @@ function assertWellFormed(
   const isDocumented = documented !== undefined && res.status === documented.status;
   if (res.status >= 500 && !isDocumented) fail("a random request must never cause a 5xx");
   if (res.status < 400) return;
+  if (jsonRpc && res.status === 400 && isJsonRpcError(res)) return;
   if (!res.contentType.includes("application/problem+json"))
     fail(`a ${res.status} must be application/problem+json`);
   let problem: Record<string, unknown> = {};
@@ -640,6 +662,7 @@ describe.each(bodyRoutes.map((route) => [`${route.method} ${route.path}`, route]
     let ids: OwnIds;
     const move = moveOf(route.path);
     const documented = DOCUMENTED_5XX[`${route.method} ${route.path}`];
+    const jsonRpc = JSON_RPC_ROUTES.has(`${route.method} ${route.path}`);
     const focusRoute = route.path.startsWith("/api/v1/focus/");
     const focusStart = FOCUS_STARTS.has(`${route.method} ${route.path}`);
     beforeAll(async () => {
@@ -660,7 +683,7 @@ describe.each(bodyRoutes.map((route) => [`${route.method} ${route.path}`, route]
           fc.asyncProperty(strategy[1], async (payload) => {
             const path = fillPath(route.path, ids);
             const res = await send(route.method, path, user.token, payload);
-            assertWellFormed(`${route.method} ${path} ${describePayload(payload)}`, res, documented);
+            assertWellFormed(`${route.method} ${path} ${describePayload(payload)}`, res, documented, jsonRpc);
             // The move happened: the next run gets an assignment it can make the move on again.
             if (move !== undefined && res.status < 300)
               ids = { ...ids, assignment_id: await readyAssignment(user, ids.agent_id, move) };

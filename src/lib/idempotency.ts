@@ -47,8 +47,11 @@ export async function socketIdempotency(
   return { key: `socket:${requestId}`, requestHash: await requestHashOf(input) };
 }
 
-/** Reads and checks the Idempotency-Key header (undefined when the client sent none), over the parsed body. */
-async function idempotencyContext(
+/**
+ * Checks an idempotency key (undefined when the client sent none) over the parsed body: the
+ * Idempotency-Key header, or the same key sent another way (an MCP tool's `idempotency_key`).
+ */
+export async function idempotencyContext(
   header: string | undefined,
   routeId: string,
   body: unknown,

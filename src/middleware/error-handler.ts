@@ -26,16 +26,17 @@ const HTTP_EXCEPTION_CODES: Record<number, [string, string]> = {
 };
 
 /**
- * Turns every thrown error into problem+json. Expected failures are ApiErrors; Hono's own
- * HTTPExceptions (malformed JSON, body limit) are mapped; anything else is a 500 whose detail
- * never carries SQL or a stack trace.
+ * The expected failure a thrown error stands for. Expected failures are ApiErrors; Hono's own
+ * HTTPExceptions (malformed JSON, body limit) are mapped; anything else is a 500 whose detail never
+ * carries SQL or a stack trace (the log keeps them). Shared by every answer that reports an error:
+ * problem+json here, an MCP tool error there.
  */
-export const errorHandler: ErrorHandler<AppEnv> = (err, c) => {
-  if (err instanceof ApiError) return problem(c, err);
+export function asApiError(c: Context<AppEnv>, err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
   // A lost connection or a reset object is no fault of the request: the client may simply try again.
   if (isTransient(err)) {
     console.warn(JSON.stringify({ level: "warn", request_id: c.get("requestId"), message: String(err) }));
-    return problem(c, unavailable(err));
+    return unavailable(err);
   }
   if (err instanceof HTTPException) {
     const status = err.status;
@@ -44,7 +45,7 @@ export const errorHandler: ErrorHandler<AppEnv> = (err, c) => {
       status === 400 && /json/i.test(err.message)
         ? "The request body is not valid JSON."
         : err.message || fallback;
-    return problem(c, new ApiError(status, code, detail.endsWith(".") ? detail : `${detail}.`));
+    return new ApiError(status, code, detail.endsWith(".") ? detail : `${detail}.`);
   }
   console.error(
     JSON.stringify({
@@ -54,11 +55,11 @@ export const errorHandler: ErrorHandler<AppEnv> = (err, c) => {
       stack: err instanceof Error ? err.stack : undefined,
     }),
   );
-  return problem(
-    c,
-    new ApiError(500, "internal_error", "Something went wrong on our side; please try again."),
-  );
-};
+  return new ApiError(500, "internal_error", "Something went wrong on our side; please try again.");
+}
+
+/** Turns every thrown error into problem+json. */
+export const errorHandler: ErrorHandler<AppEnv> = (err, c) => problem(c, asApiError(c, err));
 
 export const notFoundHandler: NotFoundHandler<AppEnv> = (c) =>
   problem(c, new ApiError(404, "route_not_found", `No route matches ${c.req.method} ${c.req.path}.`));

@@ -5,8 +5,8 @@ import { BEARER_SECURITY, errorResponses, jsonBody, jsonResponse, pageResponse }
 import { pageAfter, withNextLink } from "../../lib/pagination";
 import { afterWrite } from "../../lib/publish";
 import { requireAuth } from "../../middleware/auth";
-import { explainNextPick } from "./progress";
-import { findNextTask, listTasks } from "./queries";
+import { pickNextStep } from "./next-step";
+import { listTasks } from "./queries";
 import {
   CompleteStepBodySchema,
   CreateStepBodySchema,
@@ -200,16 +200,8 @@ const listTasksHandler: AppRouteHandler<typeof listTasksRoute> = async (c) => {
   return c.json(withNextLink(c, page), 200);
 };
 
-const nextStepHandler: AppRouteHandler<typeof nextStep> = async (c) => {
-  const task = await findNextTask(c.var.db, c.var.principal.userId, c.var.principal.agentId);
-  if (!task)
-    return c.json(
-      { task: null, step: null, reason: "Nothing is ready right now. Capture something, or take a break." },
-      200,
-    );
-  const step = task.micro_steps?.find((s) => s.status === "pending") ?? null;
-  return c.json({ task, step, reason: explainNextPick(task, Date.now()) }, 200);
-};
+const nextStepHandler: AppRouteHandler<typeof nextStep> = async (c) =>
+  c.json(await pickNextStep(c.var.db, c.var.principal.userId, c.var.principal.agentId), 200);
 
 const getTaskHandler: AppRouteHandler<typeof getTask> = async (c) =>
   c.json(

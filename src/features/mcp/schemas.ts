@@ -1,0 +1,39 @@
+import { z } from "@hono/zod-openapi";
+import { AssignmentSchema } from "../delegation/schemas";
+
+/**
+ * The shapes MCP tools take and give that REST has no schema for. Outputs are otherwise the REST
+ * response schemas themselves: a tool answers what its route answers.
+ */
+
+export const AssignmentId = z
+  .string()
+  .min(1)
+  .max(64)
+  .describe("The assignment's id (assignment_id in list_assignments)");
+
+export const TaskId = z.string().min(1).max(64).describe("The task's id (task_id)");
+
+export const IdempotencyKey = z
+  .string()
+  .min(1)
+  .max(255)
+  .describe(
+    "Optional: a retry with the same key and arguments returns the first answer instead of doing it twice " +
+      "(the REST Idempotency-Key)",
+  );
+
+/** A page of assignments: the REST list's items, and the cursor its Link header would carry. */
+export const AssignmentPageSchema = z.object({
+  assignments: z.array(AssignmentSchema),
+  next_cursor: z.string().nullable().describe("Pass as `cursor` for the next page; null on the last page"),
+});
+
+/** What a failed tool call carries besides its sentence: the REST answer it stands for. */
+export const ToolFailureSchema = z.object({
+  status: z.number().int().describe("The HTTP status the REST route answers"),
+  code: z.string(),
+  detail: z.string().describe("The REST problem's detail: a plain sentence"),
+  retry_after_seconds: z.number().int().optional(),
+  errors: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
+});

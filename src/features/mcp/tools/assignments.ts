@@ -1,0 +1,139 @@
+import { z } from "@hono/zod-openapi";
+import type { McpServer } from "@modelcontextprotocol/server";
+import type { Context } from "hono";
+import type { AppEnv } from "../../../lib/create-app";
+import { encodeCursor, pageAfter } from "../../../lib/pagination";
+import { afterWrite } from "../../../lib/publish";
+import {
+  type AssignmentMove,
+  assignmentsOfAgent,
+  moveAssignment,
+} from "../../delegation/assignments-service";
+import {
+  AssignmentSchema,
+  CompleteAssignmentBodySchema,
+  ListAssignmentsQuerySchema,
+  RejectBodySchema,
+} from "../../delegation/schemas";
+import { AssignmentId, AssignmentPageSchema } from "../schemas";
+import { runTool } from "../tool-result";
+
+/** How `list_assignments` names the caller's own assignments: the REST list's `me`. */
+const OWN = "me";
+
+const ListInput = z.object({
+  status: ListAssignmentsQuerySchema.shape.status.describe(
+    "Only assignments in this status: pending, accepted, in_progress, completed, rejected or cancelled",
+  ),
+  limit: z.number().int().min(1).max(100).default(50).describe("Page size (1–100)"),
+  cursor: z.string().max(200).optional().describe("next_cursor from the previous page"),
+  agent_id: z
+    .string()
+    .min(1)
+    .max(100)
+    .optional()
+    .describe(
+      "A person's token only: one of your agents, to list its assignments (default: your own). " +
+        "An agent's token always lists its own.",
+    ),
+});
+
+const MoveInput = z.object({ assignment_id: AssignmentId });
+
+/** Registers the assignment tools: list, and the four moves of the REST routes. */
+export function registerAssignmentTools(server: McpServer, c: Context<AppEnv>): void {
+  const { principal } = c.var;
+
+  server.registerTool(
+    "list_assignments",
+    {
+      title: "List assignments",
+      description:
+        "Your assignments, newest first (an agent's token: the agent's own). Poll this for work: pending " +
+        "ones wait for accept_assignment.",
+      inputSchema: ListInput,
+      outputSchema: AssignmentPageSchema,
+      annotations: { readOnlyHint: true },
+    },
+    ({ status, limit, cursor, agent_id }) =>
+      runTool(c, { scope: "agents:read" }, async () => {
+        const page = await assignmentsOfAgent(c.var.db, principal, principal.agentId ?? agent_id ?? OWN, {
+          status,
+          limit,
+          afterId: pageAfter(cursor),
+        });
+        return { assignments: page.items, next_cursor: page.lastId ? encodeCursor(page.lastId) : null };
+      }),
+  );
+
+  // Accept and start: a pending assignment is taken, then begun.
+  const simpleMoves = [
+    {
+      name: "accept_assignment",
+      title: "Accept an assignment",
+      description: "Accept a pending assignment.",
+      step: "accept",
+    },
+    {
+      name: "start_assignment",
+      title: "Start an assignment",
+      description: "Start an accepted assignment.",
+      step: "start",
+    },
+  ] as const;
+  for (const { name, title, description, step } of simpleMoves) {
+    server.registerTool(
+      name,
+      { title, description, inputSchema: MoveInput, outputSchema: AssignmentSchema },
+      ({ assignment_id }) =>
+        runTool(c, { scope: "agents:write", write: true }, () => moved(c, assignment_id, step)),
+    );
+  }
+
+  server.registerTool(
+    "complete_assignment",
+    {
+      title: "Complete an assignment",
+      description:
+        "Complete a started assignment (the task's owner may also complete a pending or accepted one): its " +
+        "task is completed, with the time it took when you give it.",
+      inputSchema: MoveInput.extend({
+        actual_minutes: CompleteAssignmentBodySchema.shape.actual_minutes.describe(
+          "How many minutes the work took",
+        ),
+      }),
+      outputSchema: AssignmentSchema,
+    },
+    ({ assignment_id, actual_minutes }) =>
+      runTool(c, { scope: "agents:write", write: true }, () =>
+        moved(c, assignment_id, "complete", { actual_minutes }),
+      ),
+  );
+
+  server.registerTool(
+    "reject_assignment",
+    {
+      title: "Reject an assignment",
+      description:
+        "Reject a pending or accepted assignment, saying why: its task goes back to be delegated again.",
+      inputSchema: MoveInput.extend({
+        reason: RejectBodySchema.shape.reason.describe("Why you cannot take it"),
+      }),
+      outputSchema: AssignmentSchema,
+    },
+    ({ assignment_id, reason }) =>
+      runTool(c, { scope: "agents:write", write: true }, () => moved(c, assignment_id, "reject", { reason })),
+  );
+}
+
+/** One move, made by the REST routes' service; its events go out after the answer, as REST's do. */
+async function moved(
+  c: Context<AppEnv>,
+  assignmentId: string,
+  step: AssignmentMove,
+  details?: { reason?: string | undefined; actual_minutes?: number | undefined },
+) {
+  const { body, events } = await moveAssignment(c.var.db, c.var.principal, assignmentId, step, details);
+  afterWrite(c, events);
+  return body;
+}
