@@ -22,6 +22,7 @@ import {
   table,
   writeResults,
 } from "./lib.mjs";
+import { call, healthPass, stats } from "./live.mjs";
 
 const USERS = positiveInt("BENCH_USERS", 500);
 const DEVICES = 2;
@@ -30,23 +31,7 @@ const SOLO = positiveInt("BENCH_SOLO", 100);
 const SETUP_CONCURRENCY = 10;
 const MESSAGE_TIMEOUT_MS = 10_000;
 const TARGET_P99_MS = 100;
-
-function percentile(sorted, p) {
-  if (sorted.length === 0) return null;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
-}
-
-function stats(samples) {
-  const sorted = [...samples].sort((a, b) => a - b);
-  const mean = sorted.reduce((sum, x) => sum + x, 0) / (sorted.length || 1);
-  return {
-    count: sorted.length,
-    p50_ms: percentile(sorted, 50),
-    p99_ms: percentile(sorted, 99),
-    max_ms: sorted.at(-1) ?? null,
-    mean_ms: mean,
-  };
-}
+const START = { kind: "custom", duration_minutes: 25 };
 
 /**
  * One device's socket. `expect(event)` returns a promise of the arrival time of the next state
@@ -99,20 +84,6 @@ class Device {
   }
 }
 
-async function call(base, method, path, token) {
-  const started = performance.now();
-  const res = await fetch(`${base}${path}`, {
-    method,
-    headers: {
-      ...(token ? { authorization: `Bearer ${token}` } : {}),
-      ...(method === "POST" ? { "content-type": "application/json" } : {}),
-    },
-    body: method === "POST" ? JSON.stringify({ kind: "custom", duration_minutes: 25 }) : undefined,
-  });
-  await res.arrayBuffer();
-  return { status: res.status, ms: performance.now() - started, started };
-}
-
 /** Starts a session for each user (`concurrency` at a time); per socket, start sent → `started` received. */
 async function startPass(base, users, concurrency) {
   const deliveries = [];
@@ -122,7 +93,7 @@ async function startPass(base, users, concurrency) {
   const began = performance.now();
   await mapConcurrent(users, concurrency, async (user) => {
     const arrivals = user.devices.map((d) => d.expect("started"));
-    const answer = await call(base, "POST", "/api/v1/focus/enhanced/start", user.token);
+    const answer = await call(base, "POST", "/api/v1/focus/enhanced/start", user.token, START);
     codes[answer.status] = (codes[answer.status] ?? 0) + 1;
     http.push(answer.ms);
     for (const at of await Promise.all(arrivals)) {
@@ -139,25 +110,10 @@ async function startPass(base, users, concurrency) {
   };
 }
 
-/** GET /health timed like the starts; a short unmeasured warm-up first, so the baseline is not a cold one. */
-async function healthPass(base, requests, concurrency) {
-  await mapConcurrent(Array.from({ length: Math.min(requests, 100) }), concurrency, () =>
-    call(base, "GET", "/health"),
-  );
-  const samples = [];
-  const codes = {};
-  await mapConcurrent(Array.from({ length: requests }), concurrency, async () => {
-    const answer = await call(base, "GET", "/health");
-    codes[answer.status] = (codes[answer.status] ?? 0) + 1;
-    samples.push(answer.ms);
-  });
-  return { ...stats(samples), codes };
-}
-
 async function abandonAll(base, users) {
   await mapConcurrent(users, CONNECTIONS, async (user) => {
     const arrivals = user.devices.map((d) => d.expect("abandoned"));
-    const answer = await call(base, "POST", "/api/v1/focus/enhanced/abandon", user.token);
+    const answer = await call(base, "POST", "/api/v1/focus/enhanced/abandon", user.token, {});
     if (answer.status !== 200) throw new Error(`abandon answered ${answer.status}`);
     await Promise.all(arrivals);
   });

@@ -611,9 +611,14 @@ const MOVES_BEFORE: Record<string, string[]> = {
   complete: ["accept", "start"],
 };
 
+/** Writes on an assignment that leave its status as it is: any assignment of the user's will do. */
+const NOT_MOVES = new Set(["notes"]);
+
 /** The move a path makes on its `{assignment_id}` (its last segment), if it makes one. */
-const moveOf = (path: string) =>
-  path.includes("{assignment_id}") ? (path.split("/").at(-1) ?? "") : undefined;
+const moveOf = (path: string) => {
+  const last = path.split("/").at(-1) ?? "";
+  return path.includes("{assignment_id}") && !NOT_MOVES.has(last) ? last : undefined;
+};
 
 /**
  * A new task of the user's, delegated to the user's agent and moved on so that `move` is legal on

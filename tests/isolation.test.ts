@@ -115,6 +115,7 @@ const BODY_RECIPES: Record<string, (ids: Ids) => unknown> = {
   "PATCH /api/v1/tasks/{task_id}/steps/{step_id}": () => ({ description: "hacked" }),
   "POST /api/v1/delegation/assignments/{assignment_id}/reject": () => ({ reason: "x" }),
   "POST /api/v1/delegation/assignments/{assignment_id}/complete": () => ({ actual_minutes: 5 }),
+  "POST /api/v1/delegation/assignments/{assignment_id}/notes": () => ({ text: "hacked" }),
   "POST /api/v1/focus/sessions/{session_id}/end": () => ({ completed: false }),
   "PUT /api/v1/focus/sessions/{session_id}": () => ({ completed: true }),
   "POST /api/v1/tasks/{task_id}/steps/{step_id}/complete": () => ({ completed_at: new Date().toISOString() }),
@@ -570,6 +571,11 @@ describe("after the other user's attempts", () => {
     expect(assignments.map((a) => [a.assignment_id, a.task_id, a.status])).toEqual([
       [aliceIds.assignment_id, aliceIds.task_id, "pending"],
     ]);
+    expect(
+      await callJson(`/api/v1/delegation/assignments/${aliceIds.assignment_id}/notes`, 200, {
+        token: alice.token,
+      }),
+    ).toEqual([]);
     const agents = await agentsOf(alice);
     expect(agents).toEqual(aliceAgentsBefore);
     expect(agents.map((a) => [a.agent_id, a.current_task_count, a.status])).toEqual([

@@ -91,8 +91,14 @@ export function pageOf<R, T>(
   return { items, lastId: more ? keyOf(lastRow, lastItem) : null };
 }
 
+/** The cursor of the page after this one, or null on the last page (for callers that are not HTTP). */
+export function nextCursor<T>(page: Page<T>): string | null {
+  return page.lastId ? encodeCursor(page.lastId) : null;
+}
+
 /** The page's items, with the next page's address in the `Link` header when there is one. */
 export function withNextLink<T>(c: Context<AppEnv>, page: Page<T>): T[] {
-  if (page.lastId) c.header("Link", nextLink(c.req.url, encodeCursor(page.lastId)));
+  const cursor = nextCursor(page);
+  if (cursor) c.header("Link", nextLink(c.req.url, cursor));
   return page.items;
 }

@@ -3,7 +3,7 @@ import type { Database } from "../../db";
 import { agents, microSteps, taskAssignments, tasks, users } from "../../db/schema";
 import type { AssignmentStatus } from "../../db/schema/delegation";
 import type { Principal } from "../../lib/auth/principal";
-import { D1Batch } from "../../lib/batch";
+import { D1Batch, isGuardAbort } from "../../lib/batch";
 import { ApiError, notFound } from "../../lib/errors";
 import type { Envelope } from "../../lib/events/catalog";
 import { recordedEvents, sqlData, sqlEvent, writeEvent } from "../../lib/events/outbox";
@@ -12,6 +12,7 @@ import { nowIso } from "../../lib/time";
 import { usernameKey } from "../compat/username-key";
 import { completionStatements } from "../tasks/statements";
 import { agentVisibleTo } from "./agents-service";
+import { completionNoteRefused, completionNoteStatements } from "./notes-service";
 import {
   type AssignmentPageOptions,
   agentAssignmentsQuery,
@@ -97,13 +98,23 @@ export async function moveAssignment(
   principal: Principal,
   assignmentId: string,
   move: AssignmentMove,
-  details: { reason?: string | undefined; actual_minutes?: number | undefined } = {},
+  details: {
+    reason?: string | undefined;
+    actual_minutes?: number | undefined;
+    /** A completion's summary, kept as a note by whoever completes (in the same batch). */
+    note?: string | undefined;
+  } = {},
 ): Promise<{ body: AssignmentDto; events: Envelope[] }> {
   const now = Date.now();
   const rule = MOVES[move];
   const { userId, agentId } = principal;
   const event = sqlEvent(rule.event, userId, assignmentMovedData(rule.event, assignmentId), now);
   const batch = new D1Batch();
+  const note =
+    move === "complete" && details.note !== undefined
+      ? completionNoteStatements(db, principal, assignmentId, details.note, now, moved(event.id))
+      : undefined;
+  if (note) batch.add(note.guard);
   batch.add(
     db
       .update(taskAssignments)
@@ -142,6 +153,7 @@ export async function moveAssignment(
       changed: { table: taskAssignments, id: taskAssignments.id, value: assignmentId },
     }),
   );
+  if (note) batch.add(note.insert);
   const assignmentAgent = sql`(SELECT a.agent_id FROM task_assignments a WHERE a.id = ${assignmentId})`;
   const assignmentTask = sql`(SELECT a.task_id FROM task_assignments a WHERE a.id = ${assignmentId})`;
   // Every move shows the agent is alive; finishing or rejecting frees its slot.
@@ -219,7 +231,9 @@ export async function moveAssignment(
     }
   }
   const read = batch.add(assignmentByIdQuery(db, userId, assignmentId, agentId));
-  const results = await batch.run(db);
+  const results = await batch.run(db).catch((error: unknown) => {
+    throw isGuardAbort(error) ? completionNoteRefused() : error;
+  });
   const row = read(results)[0];
   if (!row) throw notFound("Assignment");
   const events = recordedEvents(written(results), taskEvent ? taskEvent(results) : []);

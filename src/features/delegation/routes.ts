@@ -1,8 +1,9 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { type AppRouteHandler, createRouter } from "../../lib/create-app";
 import { validationFailed } from "../../lib/errors";
+import { IdempotencyHeadersSchema, idempotently } from "../../lib/idempotency";
 import { BEARER_SECURITY, errorResponses, jsonBody, jsonResponse, pageResponse } from "../../lib/openapi";
-import { pageAfter, withNextLink } from "../../lib/pagination";
+import { PaginationQuerySchema, pageAfter, withNextLink } from "../../lib/pagination";
 import { afterWrite } from "../../lib/publish";
 import { requireAuth } from "../../middleware/auth";
 import { reconcileMinutes } from "../compat/units";
@@ -10,12 +11,15 @@ import * as agentsService from "./agents-service";
 import { type AssignmentMove, assignmentsOfAgent, moveAssignment } from "./assignments-service";
 import { delegateTask } from "./delegate-service";
 import { delegateInputOf } from "./legacy-delegate";
+import { assignmentNotesPage, writeAssignmentNote } from "./notes-service";
 import { removeAgent as removeAgentWork } from "./release-service";
 import {
+  AddNoteBodySchema,
   AGENT_ID_PATTERN,
   AgentIdParamsSchema,
   AgentSchema,
   AssignmentIdParamsSchema,
+  AssignmentNoteSchema,
   AssignmentSchema,
   CompleteAssignmentBodySchema,
   DelegateBodySchema,
@@ -23,6 +27,8 @@ import {
   ListAgentsQuerySchema,
   ListAssignmentsQuerySchema,
   MAX_AGENTS_PER_USER,
+  MAX_NOTE_CHARS,
+  MAX_NOTES_PER_ASSIGNMENT,
   RegisterAgentBodySchema,
   RegisteredAgentSchema,
   RejectBodySchema,
@@ -185,6 +191,47 @@ export const rejectAssignment = moveRoute(
   },
 );
 
+const NOTES_WHO =
+  "The assignment's owner (a login, or an API token) or the agent it is given to (its own token); " +
+  "for anyone else the assignment does not exist (404).";
+
+export const addAssignmentNote = createRoute({
+  method: "post",
+  path: "/assignments/{assignment_id}/notes",
+  tags,
+  summary: "Add a note to an assignment: progress, a question, a summary",
+  description:
+    `${NOTES_WHO} Any status, completed included. The text is trimmed, 1–${MAX_NOTE_CHARS} characters. ` +
+    `An assignment holds at most ${MAX_NOTES_PER_ASSIGNMENT} notes: past that, 409 \`too_many_notes\`. ` +
+    "`author` is `owner` or the writing agent's agent_id.",
+  security: BEARER_SECURITY,
+  middleware: write,
+  request: {
+    params: AssignmentIdParamsSchema,
+    headers: IdempotencyHeadersSchema,
+    body: jsonBody(AddNoteBodySchema),
+  },
+  responses: {
+    201: jsonResponse(AssignmentNoteSchema, "The note"),
+    ...errorResponses(400, 401, 403, 404, 409, 413, 422),
+  },
+});
+
+export const listAssignmentNotes = createRoute({
+  method: "get",
+  path: "/assignments/{assignment_id}/notes",
+  tags,
+  summary: "An assignment's notes, oldest first",
+  description: `${NOTES_WHO} The next page, if any, is in the \`Link: <…>; rel="next"\` header.`,
+  security: BEARER_SECURITY,
+  middleware: read,
+  request: { params: AssignmentIdParamsSchema, query: PaginationQuerySchema },
+  responses: {
+    200: pageResponse(AssignmentNoteSchema, "A page of notes"),
+    ...errorResponses(400, 401, 403, 404, 422),
+  },
+});
+
 const registerHandler: AppRouteHandler<typeof registerAgent> = async (c) => {
   const { created, agent, token, message } = await agentsService.registerAgent(
     c.var.db,
@@ -270,7 +317,7 @@ const rejectHandler: AppRouteHandler<typeof rejectAssignment> = async (c) => {
 
 const completeHandler: AppRouteHandler<typeof completeAssignment> = async (c) => {
   const { assignment_id } = c.req.valid("param");
-  const { actual_minutes, actual_hours } = c.req.valid("json") ?? {};
+  const { actual_minutes, actual_hours, notes } = c.req.valid("json") ?? {};
   const reconciled = reconcileMinutes(actual_minutes, actual_hours);
   if (!reconciled.ok) {
     throw validationFailed([
@@ -279,9 +326,30 @@ const completeHandler: AppRouteHandler<typeof completeAssignment> = async (c) =>
   }
   const { body, events } = await moveAssignment(c.var.db, c.var.principal, assignment_id, "complete", {
     actual_minutes: reconciled.minutes ?? undefined,
+    note: notes || undefined,
   });
   afterWrite(c, events);
   return c.json(body, 200);
+};
+
+const addNoteHandler: AppRouteHandler<typeof addAssignmentNote> = async (c) => {
+  const { assignment_id } = c.req.valid("param");
+  const { text } = c.req.valid("json");
+  // Keyed by who writes too: the owner and each agent share the account's keys.
+  const routeId = `delegation.note:${assignment_id}:${c.var.principal.agentId ?? "owner"}`;
+  const result = await idempotently(c, routeId, { text }, (idempotency) =>
+    writeAssignmentNote(c.var.db, c.var.principal, assignment_id, text, idempotency),
+  );
+  return c.json(result.body, 201);
+};
+
+const listNotesHandler: AppRouteHandler<typeof listAssignmentNotes> = async (c) => {
+  const { cursor, limit } = c.req.valid("query");
+  const page = await assignmentNotesPage(c.var.db, c.var.principal, c.req.valid("param").assignment_id, {
+    afterId: pageAfter(cursor),
+    limit,
+  });
+  return c.json(withNextLink(c, page), 200);
 };
 
 export const delegationRouter = createRouter()
@@ -295,4 +363,6 @@ export const delegationRouter = createRouter()
   .openapi(acceptAssignment, moveHandler("accept"))
   .openapi(startAssignment, moveHandler("start"))
   .openapi(completeAssignment, completeHandler)
-  .openapi(rejectAssignment, rejectHandler);
+  .openapi(rejectAssignment, rejectHandler)
+  .openapi(addAssignmentNote, addNoteHandler)
+  .openapi(listAssignmentNotes, listNotesHandler);

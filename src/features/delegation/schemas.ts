@@ -9,6 +9,10 @@ import { HoursSchema } from "../tasks/schemas";
 export const MAX_AGENT_CAPACITY = 100;
 /** Agents one account may register: each holds a live token, so an account cannot mint them without end. */
 export const MAX_AGENTS_PER_USER = 100;
+/** A note's length, after trimming. */
+export const MAX_NOTE_CHARS = 2000;
+/** Notes one assignment may hold: a conversation, not a log an agent can grow without end. */
+export const MAX_NOTES_PER_ASSIGNMENT = 200;
 
 /**
  * Client-chosen ids are opaque strings (the seed's agents are "backend-agent-1"), not UUIDs. They are
@@ -211,9 +215,33 @@ export const CompleteAssignmentBodySchema = z
     actual_hours: HoursSchema.optional().openapi({
       description: "The original API's unit: hours (with actual_minutes too, the two must agree)",
     }),
-    notes: z.string().max(5000).optional(),
+    notes: z.string().trim().max(MAX_NOTE_CHARS).optional().openapi({
+      description:
+        "What was done: kept as a note on the assignment by whoever completes it (ignored when blank)",
+    }),
   })
   .openapi("CompleteAssignmentRequest");
+
+export const AddNoteBodySchema = z
+  .object({
+    text: z
+      .string()
+      .trim()
+      .min(1)
+      .max(MAX_NOTE_CHARS)
+      .openapi({ example: "Tests pass; opening the PR next." }),
+  })
+  .openapi("AddAssignmentNoteRequest");
+
+export const AssignmentNoteSchema = z
+  .object({
+    note_id: z.string(),
+    assignment_id: z.string(),
+    author: z.string().openapi({ description: '"owner", or the agent_id of the agent that wrote it' }),
+    text: z.string(),
+    created_at: z.string(),
+  })
+  .openapi("AssignmentNote");
 
 export type AgentDto = z.infer<typeof AgentSchema>;
 export type DelegateBody = z.infer<typeof DelegateBodySchema>;
@@ -221,3 +249,4 @@ export type AssignmentDto = z.infer<typeof AssignmentSchema>;
 export type RegisteredAgentDto = z.infer<typeof RegisteredAgentSchema>;
 export type RegisterAgentInput = z.infer<typeof RegisterAgentBodySchema>;
 export type DelegationResultDto = z.infer<typeof DelegationResultSchema>;
+export type AssignmentNoteDto = z.infer<typeof AssignmentNoteSchema>;

@@ -1,0 +1,55 @@
+// What the live-socket benchmarks share (bench/focus-ws.mjs, bench/rooms.mjs): latency statistics,
+// a timed HTTP call, and the GET /health baseline timed the same way in the same run.
+import { mapConcurrent } from "./lib.mjs";
+
+export function percentile(sorted, p) {
+  if (sorted.length === 0) return null;
+  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
+}
+
+export function stats(samples) {
+  const sorted = [...samples].sort((a, b) => a - b);
+  const mean = sorted.reduce((sum, x) => sum + x, 0) / (sorted.length || 1);
+  return {
+    count: sorted.length,
+    p50_ms: percentile(sorted, 50),
+    p99_ms: percentile(sorted, 99),
+    max_ms: sorted.at(-1) ?? null,
+    mean_ms: mean,
+  };
+}
+
+/** One request, timed from sending to the end of the body; `started` is when it was sent. */
+export async function call(base, method, path, token, body) {
+  const started = performance.now();
+  const res = await fetch(`${base}${path}`, {
+    method,
+    headers: {
+      ...(token ? { authorization: `Bearer ${token}` } : {}),
+      ...(body !== undefined ? { "content-type": "application/json" } : {}),
+    },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  await res.arrayBuffer();
+  return { status: res.status, ms: performance.now() - started, started };
+}
+
+/** GET /health timed like the measured calls; a short unmeasured warm-up first, so the baseline is not a cold one. */
+export async function healthPass(base, requests, concurrency) {
+  await mapConcurrent(Array.from({ length: Math.min(requests, 100) }), concurrency, () =>
+    call(base, "GET", "/health"),
+  );
+  const samples = [];
+  const codes = {};
+  await mapConcurrent(Array.from({ length: requests }), concurrency, async () => {
+    const answer = await call(base, "GET", "/health");
+    codes[answer.status] = (codes[answer.status] ?? 0) + 1;
+    samples.push(answer.ms);
+  });
+  return { ...stats(samples), codes };
+}
+
+/** Counts answers by status. */
+export function countCode(codes, status) {
+  codes[status] = (codes[status] ?? 0) + 1;
+}

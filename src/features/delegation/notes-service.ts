@@ -1,0 +1,206 @@
+import { and, asc, eq, gt, type SQL, sql } from "drizzle-orm";
+import type { BatchItem } from "drizzle-orm/batch";
+import type { Database } from "../../db";
+import { assignmentNotes, taskAssignments } from "../../db/schema";
+import type { Principal } from "../../lib/auth/principal";
+import { abortIf, D1Batch, isGuardAbort } from "../../lib/batch";
+import { ApiError, notFound, validationFailed } from "../../lib/errors";
+import { type IdempotencyContext, type WriteOutcome, writeOnce } from "../../lib/idempotency";
+import { newId } from "../../lib/ids";
+import {
+  DEFAULT_PAGE_SIZE,
+  MAX_PAGE_SIZE,
+  nextCursor,
+  type Page,
+  pageAfter,
+  pageOf,
+  rowsToFetch,
+} from "../../lib/pagination";
+import { nowIso } from "../../lib/time";
+import { requireScope } from "../../middleware/auth";
+import { type AssignmentNoteDto, MAX_NOTE_CHARS, MAX_NOTES_PER_ASSIGNMENT } from "./schemas";
+
+/*
+ * Who may see and write an assignment's notes is who may move the assignment (assignments-service):
+ * the account's owner (a login or a personal API token) on any of its assignments, an agent only on
+ * the ones given to it. Anyone else finds no such assignment. The routes check the scopes too; they are
+ * checked here again for callers that are not routes (the MCP server).
+ */
+
+type NoteRow = typeof assignmentNotes.$inferSelect;
+
+export function toNoteDto(row: NoteRow): AssignmentNoteDto {
+  return {
+    note_id: row.id,
+    assignment_id: row.assignmentId,
+    author: row.author,
+    text: row.text,
+    created_at: row.createdAt,
+  };
+}
+
+/** Who a note is by: the agent's own agent_id, or "owner" for the person (whatever the credential). */
+const authorOf = (principal: Principal) => principal.agentId ?? "owner";
+
+function visibleAssignment(principal: Principal, assignmentId: string): SQL | undefined {
+  return and(
+    eq(taskAssignments.id, assignmentId),
+    eq(taskAssignments.userId, principal.userId),
+    principal.agentId ? eq(taskAssignments.agentId, principal.agentId) : undefined,
+  );
+}
+
+const notesOf = (userId: string, assignmentId: string) =>
+  and(eq(assignmentNotes.userId, userId), eq(assignmentNotes.assignmentId, assignmentId));
+
+/** True inside a batch when the assignment already holds as many notes as it may. */
+const atCap = (userId: string, assignmentId: string) =>
+  sql`(SELECT count(*) FROM assignment_notes n WHERE n.user_id = ${userId} AND n.assignment_id = ${assignmentId}) >= ${MAX_NOTES_PER_ASSIGNMENT}`;
+
+const tooManyNotes = () =>
+  new ApiError(
+    409,
+    "too_many_notes",
+    `This assignment already has ${MAX_NOTES_PER_ASSIGNMENT} notes, the most it may hold; no more can be added.`,
+  );
+
+/** The note's text trimmed, or 422: the routes' schemas say the same, but other callers send raw text. */
+function noteText(text: string): string {
+  const trimmed = text.trim();
+  if (trimmed.length === 0)
+    throw validationFailed([{ field: "text", message: "Write something in the note" }]);
+  if (trimmed.length > MAX_NOTE_CHARS) {
+    throw validationFailed([
+      {
+        field: "text",
+        message: `A note is at most ${MAX_NOTE_CHARS} characters; this one is ${trimmed.length}`,
+      },
+    ]);
+  }
+  return trimmed;
+}
+
+function newNote(principal: Principal, assignmentId: string, text: string, now: number): NoteRow {
+  return {
+    id: newId(now),
+    userId: principal.userId,
+    assignmentId,
+    author: authorOf(principal),
+    text,
+    createdAt: nowIso(now),
+  };
+}
+
+/**
+ * Adds a note to an assignment in any status. 404 when the caller may not act on the assignment, 409
+ * `too_many_notes` at the cap. The checks run inside the write's batch, so concurrent notes cannot pass
+ * the cap together; telling a missing assignment from a full one costs a read only when it fails.
+ */
+export async function writeAssignmentNote(
+  db: Database,
+  principal: Principal,
+  assignmentId: string,
+  text: string,
+  idempotency?: IdempotencyContext,
+): Promise<WriteOutcome<AssignmentNoteDto, never>> {
+  requireScope(principal, "agents:write");
+  const row = newNote(principal, assignmentId, noteText(text), Date.now());
+  // drizzle puts an embedded query in parentheses itself.
+  const visible = db
+    .select({ id: taskAssignments.id })
+    .from(taskAssignments)
+    .where(visibleAssignment(principal, assignmentId));
+  try {
+    return await writeOnce(db, principal.userId, idempotency, () => {
+      const batch = new D1Batch();
+      batch.add(abortIf(db, sql`NOT EXISTS ${visible} OR ${atCap(principal.userId, assignmentId)}`));
+      batch.add(db.insert(assignmentNotes).values(row));
+      return { status: 201, batch, body: toNoteDto(row) };
+    });
+  } catch (error) {
+    if (!isGuardAbort(error)) throw error;
+    throw (await visible.get()) ? tooManyNotes() : notFound("Assignment");
+  }
+}
+
+/** The contract the MCP server's `add_note` calls: the note as stored. */
+export async function addAssignmentNote(
+  db: Database,
+  principal: Principal,
+  assignmentId: string,
+  text: string,
+): Promise<AssignmentNoteDto> {
+  return (await writeAssignmentNote(db, principal, assignmentId, text)).body;
+}
+
+/** A page of an assignment's notes, oldest first; 404 when the caller may not see the assignment. */
+export async function assignmentNotesPage(
+  db: Database,
+  principal: Principal,
+  assignmentId: string,
+  options: { afterId: string | null; limit: number },
+): Promise<Page<AssignmentNoteDto>> {
+  requireScope(principal, "agents:read");
+  const [assignment, rows] = await db.batch([
+    db
+      .select({ id: taskAssignments.id })
+      .from(taskAssignments)
+      .where(visibleAssignment(principal, assignmentId)),
+    db
+      .select()
+      .from(assignmentNotes)
+      .where(
+        and(
+          notesOf(principal.userId, assignmentId),
+          options.afterId ? gt(assignmentNotes.id, options.afterId) : undefined,
+        ),
+      )
+      .orderBy(asc(assignmentNotes.id))
+      .limit(rowsToFetch(options.limit)),
+  ]);
+  if (assignment.length === 0) throw notFound("Assignment");
+  return pageOf(rows, options.limit, toNoteDto, (r) => r.id);
+}
+
+/** The contract the MCP server's notes tool calls: `cursor` is the previous page's `next`. */
+export async function listAssignmentNotes(
+  db: Database,
+  principal: Principal,
+  assignmentId: string,
+  page: { cursor?: string; limit: number },
+): Promise<{ items: AssignmentNoteDto[]; next: string | null }> {
+  const found = await assignmentNotesPage(db, principal, assignmentId, {
+    afterId: pageAfter(page.cursor),
+    // Capped as the route's query is: this caller's limit has not been through its schema.
+    limit: Math.min(Math.max(Math.trunc(page.limit) || DEFAULT_PAGE_SIZE, 1), MAX_PAGE_SIZE),
+  });
+  return { items: found.items, next: nextCursor(found) };
+}
+
+/**
+ * The statements that keep a completion's `notes` as a note by whoever completes, for the completion's
+ * own batch: a guard that aborts it at the cap (put it first; recognise it with `isGuardAbort`, answer
+ * with `completionNoteRefused`), and the insert, made only when `moved` holds (put it after the move's
+ * event is written).
+ */
+export function completionNoteStatements(
+  db: Database,
+  principal: Principal,
+  assignmentId: string,
+  text: string,
+  now: number,
+  moved: SQL,
+): { guard: BatchItem<"sqlite">; insert: BatchItem<"sqlite"> } {
+  const row = newNote(principal, assignmentId, noteText(text), now);
+  return {
+    guard: abortIf(db, atCap(principal.userId, assignmentId)),
+    insert: db
+      .insert(assignmentNotes)
+      .select(
+        sql`SELECT ${row.id}, ${row.userId}, ${row.assignmentId}, ${row.author}, ${row.text}, ${row.createdAt} WHERE ${moved}`,
+      ),
+  };
+}
+
+/** What a completion whose note met the cap answers: nothing was completed. */
+export const completionNoteRefused = tooManyNotes;
