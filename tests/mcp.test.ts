@@ -18,7 +18,15 @@ const TOOLS = [
   "complete_step",
   "next_step",
   "capture_task",
+  "add_note",
 ];
+
+/** A note on an assignment, as add_note and the REST notes list answer it. */
+interface AssignmentNote {
+  note_id: string;
+  author: string;
+  text: string;
+}
 
 /** What capture_task answers: the task, with what was understood of the line. */
 type CapturedTask = Task & { capture: { title: string } };
@@ -140,7 +148,7 @@ describe("MCP at /mcp: connecting", () => {
 
 describe("MCP at /mcp: an agent takes its assignment", () => {
   it("drives an assignment from pending to completed, as REST and D1 then show it", async () => {
-    const { user, agentToken, task, assignment } = await delegatedWork();
+    const { user, agentToken, agentId, task, assignment } = await delegatedWork();
     const client = await mcpClient(agentToken);
 
     const pending = await callTool<AssignmentPage>(client, "list_assignments", { status: "PENDING" });
@@ -163,9 +171,15 @@ describe("MCP at /mcp: an agent takes its assignment", () => {
     const read = await callTool<Task>(client, "get_task", { task_id: task.task_id });
     expect(read.micro_steps?.map((s) => s.description)).toEqual(["List the changes", "Write them up"]);
 
+    const note = { assignment_id: assignment.assignment_id, text: "Half way there", idempotency_key: "n-1" };
+    const added = await callTool<AssignmentNote>(client, "add_note", note);
+    expect(added).toMatchObject({ author: agentId, text: "Half way there" });
+    expect((await callTool<AssignmentNote>(client, "add_note", note)).note_id).toBe(added.note_id);
+
     const completed = await callTool<Assignment>(client, "complete_assignment", {
       assignment_id: assignment.assignment_id,
       actual_minutes: 25,
+      notes: "Done: notes written and published",
     });
     expect(completed).toMatchObject({ status: "completed", actual_hours: 0.42 });
 
@@ -175,6 +189,15 @@ describe("MCP at /mcp: an agent takes its assignment", () => {
     const rest = await getTask(user, task.task_id);
     expect(rest).toMatchObject({ status: "completed", actual_minutes: 25 });
     expect(rest.micro_steps?.every((s) => s.status === "completed")).toBe(true);
+    const notes = await callJson<AssignmentNote[]>(
+      `/api/v1/delegation/assignments/${assignment.assignment_id}/notes`,
+      200,
+      { token: user.token },
+    );
+    expect(notes.map((n) => [n.author, n.text])).toEqual([
+      [agentId, "Half way there"],
+      [agentId, "Done: notes written and published"],
+    ]);
     // An illegal move answers the REST 409 sentence.
     const again = await toolError(client, "start_assignment", { assignment_id: assignment.assignment_id });
     expect(again).toMatchObject({ status: 409, code: "illegal_transition" });
@@ -242,6 +265,8 @@ describe("MCP at /mcp: scopes and ownership", () => {
     );
     expect(refused).toMatchObject({ status: 403, code: "forbidden", text: rest.detail });
     expect(refused.text).toBe('This API token lacks the "agents:write" scope.');
+    const note = await toolError(client, "add_note", { assignment_id: assignment.assignment_id, text: "hi" });
+    expect(note).toMatchObject({ status: 403, text: rest.detail });
     expect((await assignmentRow(assignment.assignment_id))?.status).toBe("pending");
   });
 
@@ -269,6 +294,11 @@ describe("MCP at /mcp: scopes and ownership", () => {
     const missing = await toolError(client, "accept_assignment", { assignment_id: crypto.randomUUID() });
     expect(missing.text).toBe(accept.text);
     expect((await toolError(client, "get_task", { task_id: task.task_id })).text).toBe("Task was not found.");
+    const note = await toolError(client, "add_note", {
+      assignment_id: assignment.assignment_id,
+      text: "hello",
+    });
+    expect(note).toMatchObject({ status: 404, text: "Assignment was not found." });
     await expect(client.readResource({ uri: `task://${task.task_id}` })).rejects.toThrow(
       "Task was not found.",
     );

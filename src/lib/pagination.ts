@@ -29,7 +29,7 @@ export const PaginationQuerySchema = z.object({
 const UUID_ID = /^[0-9a-f-]{36}$/;
 
 /** Cursors are opaque to clients: today the last id seen, tomorrow maybe more. */
-export function encodeCursor(lastId: string): string {
+function encodeCursor(lastId: string): string {
   return base64UrlEncode(new TextEncoder().encode(lastId));
 }
 

@@ -42,6 +42,13 @@ export function toNoteDto(row: NoteRow): AssignmentNoteDto {
 /** Who a note is by: the agent's own agent_id, or "owner" for the person (whatever the credential). */
 const authorOf = (principal: Principal) => principal.agentId ?? "owner";
 
+/**
+ * What a note's idempotency key is scoped to: the assignment and who writes (the owner and each agent
+ * share the account's keys), whether the key came as a header (REST) or an argument (MCP).
+ */
+export const noteIdempotencyScope = (principal: Principal, assignmentId: string) =>
+  `delegation.note:${assignmentId}:${authorOf(principal)}`;
+
 function visibleAssignment(principal: Principal, assignmentId: string): SQL | undefined {
   return and(
     eq(taskAssignments.id, assignmentId),

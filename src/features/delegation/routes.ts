@@ -11,7 +11,7 @@ import * as agentsService from "./agents-service";
 import { type AssignmentMove, assignmentsOfAgent, moveAssignment } from "./assignments-service";
 import { delegateTask } from "./delegate-service";
 import { delegateInputOf } from "./legacy-delegate";
-import { assignmentNotesPage, writeAssignmentNote } from "./notes-service";
+import { assignmentNotesPage, noteIdempotencyScope, writeAssignmentNote } from "./notes-service";
 import { removeAgent as removeAgentWork } from "./release-service";
 import {
   AddNoteBodySchema,
@@ -335,8 +335,7 @@ const completeHandler: AppRouteHandler<typeof completeAssignment> = async (c) =>
 const addNoteHandler: AppRouteHandler<typeof addAssignmentNote> = async (c) => {
   const { assignment_id } = c.req.valid("param");
   const { text } = c.req.valid("json");
-  // Keyed by who writes too: the owner and each agent share the account's keys.
-  const routeId = `delegation.note:${assignment_id}:${c.var.principal.agentId ?? "owner"}`;
+  const routeId = noteIdempotencyScope(c.var.principal, assignment_id);
   const result = await idempotently(c, routeId, { text }, (idempotency) =>
     writeAssignmentNote(c.var.db, c.var.principal, assignment_id, text, idempotency),
   );

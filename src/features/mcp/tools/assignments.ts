@@ -2,20 +2,25 @@ import { z } from "@hono/zod-openapi";
 import type { McpServer } from "@modelcontextprotocol/server";
 import type { Context } from "hono";
 import type { AppEnv } from "../../../lib/create-app";
-import { encodeCursor, pageAfter } from "../../../lib/pagination";
+import { idempotencyContext } from "../../../lib/idempotency";
+import { nextCursor, pageAfter } from "../../../lib/pagination";
 import { afterWrite } from "../../../lib/publish";
 import {
   type AssignmentMove,
   assignmentsOfAgent,
   moveAssignment,
 } from "../../delegation/assignments-service";
+import { noteIdempotencyScope, writeAssignmentNote } from "../../delegation/notes-service";
 import {
+  AddNoteBodySchema,
+  AssignmentNoteSchema,
   AssignmentSchema,
   CompleteAssignmentBodySchema,
   ListAssignmentsQuerySchema,
+  MAX_NOTE_CHARS,
   RejectBodySchema,
 } from "../../delegation/schemas";
-import { AssignmentId, AssignmentPageSchema } from "../schemas";
+import { AssignmentId, AssignmentPageSchema, IdempotencyKey } from "../schemas";
 import { runTool } from "../tool-result";
 
 /** How `list_assignments` names the caller's own assignments: the REST list's `me`. */
@@ -62,7 +67,7 @@ export function registerAssignmentTools(server: McpServer, c: Context<AppEnv>): 
           limit,
           afterId: pageAfter(cursor),
         });
-        return { assignments: page.items, next_cursor: page.lastId ? encodeCursor(page.lastId) : null };
+        return { assignments: page.items, next_cursor: nextCursor(page) };
       }),
   );
 
@@ -101,12 +106,15 @@ export function registerAssignmentTools(server: McpServer, c: Context<AppEnv>): 
         actual_minutes: CompleteAssignmentBodySchema.shape.actual_minutes.describe(
           "How many minutes the work took",
         ),
+        notes: AddNoteBodySchema.shape.text
+          .optional()
+          .describe("A summary of what was done, kept as a note on the assignment"),
       }),
       outputSchema: AssignmentSchema,
     },
-    ({ assignment_id, actual_minutes }) =>
+    ({ assignment_id, actual_minutes, notes }) =>
       runTool(c, { scope: "agents:write", write: true }, () =>
-        moved(c, assignment_id, "complete", { actual_minutes }),
+        moved(c, assignment_id, "complete", { actual_minutes, note: notes }),
       ),
   );
 
@@ -124,6 +132,40 @@ export function registerAssignmentTools(server: McpServer, c: Context<AppEnv>): 
     ({ assignment_id, reason }) =>
       runTool(c, { scope: "agents:write", write: true }, () => moved(c, assignment_id, "reject", { reason })),
   );
+
+  registerNoteTool(server, c);
+}
+
+/** Registers `add_note`: a note on an assignment, as POST …/assignments/{id}/notes adds it. */
+function registerNoteTool(server: McpServer, c: Context<AppEnv>): void {
+  server.registerTool(
+    "add_note",
+    {
+      title: "Add a note to an assignment",
+      description:
+        "A note on an assignment in any status: progress, a question for the owner, a summary. The owner " +
+        "and the assigned agent see them (GET /api/v1/delegation/assignments/{id}/notes).",
+      inputSchema: MoveInput.extend({
+        text: AddNoteBodySchema.shape.text.describe(`The note (1–${MAX_NOTE_CHARS} characters)`),
+        idempotency_key: IdempotencyKey.optional(),
+      }),
+      outputSchema: AssignmentNoteSchema,
+    },
+    ({ assignment_id, text, idempotency_key }) =>
+      runTool(c, { scope: "agents:write", write: true }, async () => {
+        // Keyed as the REST route keys its Idempotency-Key: a key means the same note either way.
+        const scope = noteIdempotencyScope(c.var.principal, assignment_id);
+        const idempotency = await idempotencyContext(idempotency_key, scope, { text });
+        const { body } = await writeAssignmentNote(
+          c.var.db,
+          c.var.principal,
+          assignment_id,
+          text,
+          idempotency,
+        );
+        return body;
+      }),
+  );
 }
 
 /** One move, made by the REST routes' service; its events go out after the answer, as REST's do. */
@@ -131,7 +173,7 @@ async function moved(
   c: Context<AppEnv>,
   assignmentId: string,
   step: AssignmentMove,
-  details?: { reason?: string | undefined; actual_minutes?: number | undefined },
+  details?: { reason?: string | undefined; actual_minutes?: number | undefined; note?: string | undefined },
 ) {
   const { body, events } = await moveAssignment(c.var.db, c.var.principal, assignmentId, step, details);
   afterWrite(c, events);
