@@ -11,7 +11,7 @@ import { runErasePlan } from "../src/features/account/erase-run";
 import { MAX_RESENDS, STALE_AFTER_MS } from "../src/features/imports/limits";
 import { IMPORTS_MAX_RETRIES } from "../src/jobs/imports-consumer";
 import { call, callJson, createUser, problemOf, type TestUser } from "./helpers/api";
-import { agentsOf, delegate, registerAgent } from "./helpers/delegation";
+import { agentsOf, assignmentsOf, delegate, registerAgent } from "./helpers/delegation";
 import { download, exportAccount } from "./helpers/export";
 import {
   commit,
@@ -85,7 +85,17 @@ describe("restoring crafted files", () => {
     });
     agentName = agent.agent_id;
     const work = await createTask(attacker, { title: "Delegated", micro_steps: [{ description: "Do it" }] });
-    await delegate(attacker, { task_id: work.task_id, delegation_mode: "DELEGATE" });
+    const { assignment } = await delegate(attacker, { task_id: work.task_id, delegation_mode: "DELEGATE" });
+    for (const [token, text] of [
+      [attacker.token, "Use the staging database."],
+      [agent.token ?? "", "Will do."],
+    ] as const) {
+      await callJson(`/api/v1/delegation/assignments/${assignment?.assignment_id}/notes`, 201, {
+        method: "POST",
+        token,
+        body: { text },
+      });
+    }
     const shared = await createTask(attacker, { title: "Shared win" });
     await completeTask(attacker, shared.task_id);
     await share(attacker, { kind: "task", ref_id: shared.task_id });
@@ -301,6 +311,41 @@ describe("restoring crafted files", () => {
     const forger = await createUser();
     await restore(forger, crafted);
     expect(await standingOf(forger)).toEqual(await standingOf(honest));
+  });
+
+  it("brings an assignment's notes back on the restored assignment; a note naming any other assignment is skipped", async () => {
+    const other = await createUser();
+    const task = await createTask(other, { title: "Other's own work" });
+    const { assignment: theirs } = await delegate(other, { task_id: task.task_id, delegation_mode: "DO" });
+    const theirNotes = `/api/v1/delegation/assignments/${theirs?.assignment_id}/notes`;
+    const crafted = craftExport(file, (doc) => {
+      for (const assignment_id of [theirs?.assignment_id, crypto.randomUUID()])
+        tableOf(doc, "assignment_notes").push({
+          ...firstRow(doc, "assignment_notes"),
+          id: crypto.randomUUID(),
+          assignment_id,
+          text: "INJECTED note",
+        });
+    });
+    const fresh = await createUser();
+    expect((await restore(fresh, crafted)).status).toBe(completedStatus);
+    const [restored] = await assignmentsOf(fresh, agentName);
+    const original = firstRow(JSON.parse(file) as ExportDocument, "task_assignments");
+    expect(restored?.assignment_id).not.toBe(original.id);
+    const notes = await callJson<{ author: string; text: string; assignment_id: string }[]>(
+      `/api/v1/delegation/assignments/${restored?.assignment_id}/notes`,
+      200,
+      { token: fresh.token },
+    );
+    expect(notes.map((n) => [n.author, n.text])).toEqual([
+      ["owner", "Use the staging database."],
+      [agentName, "Will do."],
+    ]);
+    expect(await callJson(theirNotes, 200, { token: other.token })).toEqual([]);
+    const injected = await env.DB.prepare(
+      "SELECT count(*) AS n FROM assignment_notes WHERE text = 'INJECTED note'",
+    ).first<{ n: number }>();
+    expect(injected?.n).toBe(0);
   });
 
   it("keeps the agents' names (item 8)", async () => {

@@ -71,6 +71,7 @@ export const EXPORTED_TABLES: readonly ExportedTable[] = [
   { name: "template_steps", table: schema.templateSteps, key: ["template_id", "id"], owner: "template" },
   { name: "agents", table: schema.agents, key: ["agent_id"] },
   { name: "task_assignments", table: schema.taskAssignments, key: ["task_id", "id"] },
+  { name: "assignment_notes", table: schema.assignmentNotes, key: ["assignment_id", "id"] },
   { name: "focus_settings", table: schema.focusSettings, key: ["user_id"] },
   { name: "focus_sessions", table: schema.focusSessions, key: ["id"] },
   { name: "user_pets", table: schema.userPets, key: ["id"] },
@@ -144,7 +145,6 @@ export const EXCLUDED_TABLES: Readonly<Record<string, string>> = {
   import_items: "an import's staging of external ids; its tasks are exported as tasks",
   room_members:
     "memberships of live focus rooms: a room is shared with other people and lives only while they meet",
-  assignment_notes: "notes on delegated assignments (not yet carried by export and restore)",
 };
 
 /** Tables with no user's rows: shared definitions and operational state. */

@@ -6,11 +6,11 @@
  * columns), so they cannot drift; timestamps and calendar dates are checked by their column's name for
  * every exported table.
  */
-import type { z } from "@hono/zod-openapi";
+import { z } from "@hono/zod-openapi";
 import { getTableConfig } from "drizzle-orm/sqlite-core";
 import { IsoTimestamp } from "../../../lib/iso-timestamp";
 import { OnboardingBodySchema, OnboardingSchema } from "../../compat/onboarding-schemas";
-import { AgentName, AgentSchema } from "../../delegation/schemas";
+import { AddNoteBodySchema, AgentFields, AgentName, AgentSchema } from "../../delegation/schemas";
 import { exportedTable } from "../../export/format";
 import { NotificationSchema, PreferencesSchema } from "../../notifications/schemas";
 import { SocialProfileSchema } from "../../social/schemas";
@@ -41,6 +41,12 @@ const FIELD_SCHEMAS: Readonly<Record<string, Readonly<Record<string, z.ZodType>>
     estimated_minutes: TemplateStepInputSchema.shape.estimated_minutes,
   },
   agents: { capabilities: AgentSchema.shape.capabilities, name: AgentName },
+  // As POST …/assignments/{id}/notes takes them (trimmed, 1–2000 characters); `author` is "owner" or an
+  // agent_id.
+  assignment_notes: {
+    text: AddNoteBodySchema.shape.text,
+    author: z.union([z.literal("owner"), AgentFields.agent_id]),
+  },
   notifications: { channels: NotificationSchema.shape.channels, data: NotificationSchema.shape.data },
   notification_preferences: {
     // Stored per kind chosen (preferences.ts fills the rest with defaults).

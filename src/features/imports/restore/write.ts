@@ -6,8 +6,9 @@
  * Every insert is ON CONFLICT DO NOTHING: a row the account has already (the same id, a handle someone
  * else holds) stays as it is, which makes a redelivered chunk, and a second restore of the same file,
  * write nothing twice. A child row goes in only under a parent this restore wrote (its staged task,
- * step or template; review item 1): a file naming anyone else's task, step or template — or one of the
- * account's own, which the staging owner does not hold — writes nothing there. A reference that may be
+ * step, template or assignment; review item 1): a file naming anyone else's task, step, template or
+ * assignment — or one of the account's own, which the staging owner does not hold — writes nothing
+ * there. A reference that may be
  * empty (a focus session's task) is kept only when it names a task or step of the restore or of the
  * account, else written empty.
  */
@@ -52,7 +53,7 @@ export function groupsOf(rows: readonly Row[], maxBytes = STATEMENT_JSON_BYTES):
 /** A column that names a row of the user's (a parent). */
 interface ParentRef {
   column: string;
-  parent: "tasks" | "micro_steps" | "task_templates";
+  parent: "tasks" | "micro_steps" | "task_templates" | "task_assignments";
 }
 
 /**
@@ -68,6 +69,7 @@ export const PARENT_REFS: Readonly<Record<string, readonly ParentRef[]>> = {
   ],
   template_steps: [{ column: "template_id", parent: "task_templates" }],
   task_assignments: [{ column: "task_id", parent: "tasks" }],
+  assignment_notes: [{ column: "assignment_id", parent: "task_assignments" }],
   focus_sessions: [
     { column: "task_id", parent: "tasks" },
     { column: "step_id", parent: "micro_steps" },
