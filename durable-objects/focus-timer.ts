@@ -9,7 +9,7 @@ import {
   type RestoreOptions,
   restoredTimer,
 } from "../src/features/export/live";
-import { type FocusSettings, normalizeSettings } from "../src/features/focus/kinds";
+import { type FocusSettings, normalizeSettings, type SessionKind } from "../src/features/focus/kinds";
 import {
   type ActionError,
   type FocusAction,
@@ -34,6 +34,12 @@ import {
   resolveFocusTarget,
   type SettingsWrite,
 } from "../src/features/focus/protocol";
+import {
+  type FocusPush,
+  focusPushOf,
+  type RoomRound,
+  type TaskLabel,
+} from "../src/features/rooms/member-focus";
 import { validationFailed } from "../src/lib/errors";
 import { type IdempotencyContext, socketIdempotency } from "../src/lib/idempotency";
 import { newId } from "../src/lib/ids";
@@ -44,6 +50,20 @@ import type { Commit } from "./live-storage";
 
 /** A change that ended a session: its record must be in D1 before the answer, for clients that read it back. */
 const endsSession = (result: StepResult) => result.effects.some((e) => e.type === "record");
+
+export type LinkResult = { ok: true; focus: FocusPush } | { ok: false; error: ActionError };
+
+/** A synchronised round a room asks this timer to join: the same kind and length as its starter's. */
+export interface RoomRoundStart {
+  room_id: string;
+  /** The starter's session id: a round is started at most once per timer, however often it is asked. */
+  round_id: string;
+  kind: SessionKind;
+  duration_minutes: number | null;
+}
+
+/** Rooms one timer tells of its changes, at most (a person may be in 10 open rooms). */
+const MAX_LINKED_ROOMS = 32;
 
 export type SettingsResult = { ok: true; settings: FocusSettings } | { ok: false; error: ActionError };
 export type CurrentResult = { ok: true; state: FocusStateDto } | { ok: false; error: ActionError };
@@ -141,6 +161,7 @@ export class FocusTimer extends LiveObject<TimerState> {
     const stored = this.replay(idempotency);
     if (stored) return stored;
     let action: FocusAction;
+    let taskTitle: string | null = null;
     if (command.type === "start") {
       const context = await this.startContext(userId, command);
       if (!context.ok) return context;
@@ -148,6 +169,7 @@ export class FocusTimer extends LiveObject<TimerState> {
       if (this.accountGone) return { ok: false, error: ACCOUNT_GONE };
       const raced = this.replay(idempotency);
       if (raced) return raced;
+      taskTitle = context.task_title;
       action = {
         type: "start",
         session_id: newId(),
@@ -175,9 +197,92 @@ export class FocusTimer extends LiveObject<TimerState> {
       status,
       body: (seq: number) => JSON.stringify(this.dto(result.state, now, seq)),
     };
-    const seq = this.apply(userId, result, now, answer);
+    const meta =
+      action.type === "start"
+        ? { task_label: this.labelOf(action.session_id, action.task_id ?? null, taskTitle) }
+        : undefined;
+    const seq = this.apply(userId, result, now, answer, meta && { meta });
     await this.writer.settle(endsSession(result));
     return { ok: true, status, state: this.dto(result.state, now, seq), replayed: false };
+  }
+
+  /**
+   * Tells this timer that its user is in a room: from now on every change is sent to it. Returns the
+   * member's focus now, for the room to show until the next change.
+   */
+  async linkRoom(userId: string, roomId: string): Promise<LinkResult> {
+    if (this.accountGone) return { ok: false, error: ACCOUNT_GONE };
+    const now = Date.now();
+    const result = step(this.load(userId), null, now);
+    const seq = this.apply(userId, result, now);
+    const rooms = this.linkedRooms();
+    if (!rooms.includes(roomId)) {
+      this.store.commit(
+        { meta: { rooms: [...rooms, roomId].slice(-MAX_LINKED_ROOMS) }, messages: [], outbox: [] },
+        now,
+      );
+    }
+    await this.writer.settle(endsSession(result));
+    return { ok: true, focus: this.focusPush(result.state, seq, now) };
+  }
+
+  /** The user left the room (or was removed): its changes go there no more. */
+  async unlinkRoom(_userId: string, roomId: string): Promise<void> {
+    if (this.accountGone) return;
+    const rooms = this.linkedRooms();
+    if (!rooms.includes(roomId)) return;
+    this.store.commit(
+      { meta: { rooms: rooms.filter((r) => r !== roomId) }, messages: [], outbox: [] },
+      Date.now(),
+    );
+  }
+
+  /**
+   * A room's synchronised round: starts the same kind and length when this timer is idle (never
+   * interrupting a session or a break), marked as the room's so that it starts no round itself.
+   * Once per round: asked again, it starts nothing. Returns whether it started.
+   */
+  async joinRound(userId: string, round: RoomRoundStart): Promise<boolean> {
+    if (this.accountGone) return false;
+    const seenId = `round:${round.round_id}`;
+    if (this.store.hasSeen(seenId)) return false;
+    const now = Date.now();
+    const current = step(this.load(userId), null, now);
+    if (current.state.work || current.state.break) {
+      this.apply(userId, current, now);
+      await this.writer.settle(endsSession(current));
+      return false;
+    }
+    let settings: FocusSettings;
+    try {
+      settings = await this.settingsFor(userId);
+    } catch (error) {
+      this.unavailable("focus round settings lookup failed", error);
+      return false;
+    }
+    if (this.accountGone || this.store.hasSeen(seenId)) return false;
+    const sessionId = newId();
+    const action: FocusAction = {
+      type: "start",
+      session_id: sessionId,
+      kind: round.kind,
+      duration_minutes: round.duration_minutes ?? undefined,
+      settings,
+    };
+    const started = Date.now();
+    const result = step(this.load(userId), action, started);
+    if (result.error || !result.state.work) {
+      this.apply(userId, result, started);
+      await this.writer.settle(endsSession(result));
+      return false;
+    }
+    const mark: RoomRound = { session_id: sessionId, room_id: round.room_id, round_id: round.round_id };
+    this.apply(userId, result, started, undefined, {
+      meta: { task_label: null, room_round: mark },
+      seen: [seenId],
+    });
+    await this.writer.settle(endsSession(result));
+    return true;
   }
 
   /**
@@ -345,9 +450,10 @@ export class FocusTimer extends LiveObject<TimerState> {
     result: StepResult,
     now: number,
     answer?: Commit<TimerState>["answer"],
+    extra?: Pick<Commit<TimerState>, "meta" | "seen">,
   ): number {
     if (result.effects.length === 0 && !answer) return this.store.seq();
-    const change: Commit<TimerState> = { state: result.state, messages: [], outbox: [] };
+    const change: Commit<TimerState> = { state: result.state, messages: [], outbox: [], ...extra };
     if (answer) change.answer = answer;
     for (const effect of result.effects) {
       if (effect.type === "signal") {
@@ -366,6 +472,51 @@ export class FocusTimer extends LiveObject<TimerState> {
     }
     const { messages } = this.store.commit(change, now);
     this.sockets.broadcast(messages, now);
-    return this.store.seq();
+    const seq = this.store.seq();
+    if (messages.length > 0) this.tellRooms(userId, this.focusPush(result.state, seq, now));
+    return seq;
+  }
+
+  private linkedRooms(): string[] {
+    return this.store.json<string[]>("rooms") ?? [];
+  }
+
+  private labelOf(sessionId: string, taskId: string | null, title: string | null): TaskLabel | null {
+    return taskId !== null && title !== null ? { session_id: sessionId, task_id: taskId, title } : null;
+  }
+
+  private focusPush(state: TimerState, seq: number, now: number): FocusPush {
+    return focusPushOf(
+      state,
+      seq,
+      now,
+      this.store.json<TaskLabel | null>("task_label") ?? null,
+      this.store.json<RoomRound | null>("room_round") ?? null,
+    );
+  }
+
+  /**
+   * Sends the change to every room the user is in, after the answer (a focus command never waits for
+   * rooms): each keeps the newest by `seq`. A room that no longer has the user as a member is unlinked.
+   */
+  private tellRooms(userId: string, focus: FocusPush): void {
+    const rooms = this.linkedRooms();
+    if (rooms.length === 0) return;
+    const told = rooms.map(async (roomId) => {
+      try {
+        const room = this.env.FOCUS_ROOM.get(this.env.FOCUS_ROOM.idFromName(roomId));
+        const answer = await room.memberFocus(roomId, userId, focus);
+        if (!answer.member) await this.unlinkRoom(userId, roomId);
+      } catch (error) {
+        console.warn(
+          JSON.stringify({
+            level: "warn",
+            message: "telling a room of a focus change failed",
+            error: String(error),
+          }),
+        );
+      }
+    });
+    this.ctx.waitUntil(Promise.all(told).then(() => undefined));
   }
 }

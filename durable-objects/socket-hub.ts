@@ -33,6 +33,9 @@ type Reply =
   | { type: "ack"; request_id: string | null; seq: number }
   | { type: "error"; request_id: string | null; status: number; code: string; detail: string };
 
+/** Stands in for a channel without actions: a name no client action can be refused as anything but unknown. */
+const NO_ACTIONS = ["-"] as const;
+
 /** A problem+json answer to a request the object itself refuses (the Worker's handler is not in between). */
 export function problem(status: number, code: string, detail: string): Response {
   return new Response(JSON.stringify(problemBody(status, code, detail)), {
@@ -73,11 +76,12 @@ export class SocketHub {
     private readonly store: LiveStorage<unknown>,
     private readonly options: {
       subprotocol: string;
-      actions: readonly [string, ...string[]];
+      /** The actions clients may send; none (a room's socket only listens): every action is refused. */
+      actions?: readonly [string, ...string[]];
       writeScope: string;
     },
   ) {
-    this.schema = clientMessageSchema(options.actions);
+    this.schema = clientMessageSchema(options.actions ?? NO_ACTIONS);
     // Keep-alive pings are answered by the runtime without waking a hibernated object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
   }
@@ -96,9 +100,17 @@ export class SocketHub {
    * Uses the grant's ticket (401 when it already was) and accepts the socket: sends what the client
    * missed since `?since=` (when the log still has it), then `hello` with the state at `seq`. Returns
    * the 101 answer. The ticket is used only here, once the object has agreed to open the socket, so
-   * a refusal (no pet yet) leaves it good for another try.
+   * a refusal (no pet yet) leaves it good for another try. `tags` mark the socket (a room tags each
+   * with its user, to find one member's sockets); `hello` adds fields to the hello message.
    */
-  open(request: Request, grant: SocketGrant, seq: number, state: unknown, now: number): Response {
+  open(
+    request: Request,
+    grant: SocketGrant,
+    seq: number,
+    state: unknown,
+    now: number,
+    extra: { tags?: string[]; hello?: Record<string, unknown> } = {},
+  ): Response {
     // An upgrade authenticated just before its credential was revoked may arrive after closeCredential.
     if (this.store.isRevoked(grant.credential.id, now)) {
       return problem(401, "unauthorized", "The credential behind this connection was revoked.");
@@ -109,7 +121,7 @@ export class SocketHub {
     const sinceText = new URL(request.url).searchParams.get("since");
     const since = sinceText !== null && /^\d{1,15}$/.test(sinceText) ? Number(sinceText) : null;
     const [client, server] = Object.values(new WebSocketPair()) as [WebSocket, WebSocket];
-    this.ctx.acceptWebSocket(server);
+    this.ctx.acceptWebSocket(server, extra.tags);
     const { ticket: _ticket, subprotocol, ...kept } = grant;
     server.serializeAttachment(kept satisfies SocketAttachment);
     let replayed = 0;
@@ -123,7 +135,7 @@ export class SocketHub {
         gap = true;
       }
     }
-    server.send(JSON.stringify({ type: "hello", seq, state, replayed, gap }));
+    server.send(JSON.stringify({ type: "hello", seq, state, replayed, gap, ...extra.hello }));
     const headers = new Headers();
     if (subprotocol) headers.set("Sec-WebSocket-Protocol", this.options.subprotocol);
     return new Response(null, { status: 101, webSocket: client, headers });
@@ -159,11 +171,28 @@ export class SocketHub {
     return sockets.length;
   }
 
-  /** Sends messages to every socket whose grant still holds (the others are closed instead). */
-  broadcast(messages: readonly string[], now: number): void {
+  /** Closes the sockets carrying this tag (one member's, in a room); returns how many were open. */
+  closeTagged(tag: string, code: number, reason: string): number {
+    const sockets = this.ctx.getWebSockets(tag);
+    for (const socket of sockets) {
+      try {
+        socket.close(code, reason);
+      } catch {
+        // already closing
+      }
+    }
+    return sockets.length;
+  }
+
+  /**
+   * Sends messages to every socket whose grant still holds (the others are closed instead), except
+   * those of the user `except` (a member whose sockets were just closed).
+   */
+  broadcast(messages: readonly string[], now: number, except?: string): void {
     if (messages.length === 0) return;
     for (const socket of this.ctx.getWebSockets()) {
-      if (!this.liveGrant(socket, now)) continue;
+      const grant = this.liveGrant(socket, now);
+      if (!grant || grant.user_id === except) continue;
       for (const message of messages) {
         try {
           socket.send(message);
@@ -219,6 +248,14 @@ export class SocketHub {
       json = JSON.parse(raw);
     } catch {
       return this.refuse(ws, 400, "malformed_json", "The message is not valid JSON.");
+    }
+    if (!this.options.actions && (json as { type?: unknown } | null)?.type === "action") {
+      return this.refuse(
+        ws,
+        422,
+        "validation_failed",
+        'This socket takes no actions: make changes over the REST API (send {"type":"ping"} to check it).',
+      );
     }
     const parsed = this.schema.safeParse(json);
     if (!parsed.success) {

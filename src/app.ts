@@ -21,6 +21,8 @@ import { mcpRouter } from "./features/mcp/routes";
 import { notificationsRouter } from "./features/notifications/routes";
 import { petsRouter } from "./features/pets/routes";
 import { petSocketRouter } from "./features/pets/socket-routes";
+import { roomsRouter } from "./features/rooms/routes";
+import { roomSocketRouter } from "./features/rooms/socket-routes";
 import { isCardPath, socialPagesRouter } from "./features/social/page-routes";
 import { socialRouter } from "./features/social/routes";
 import { splittingRouter } from "./features/splitting/routes";
@@ -83,6 +85,8 @@ export function createApp() {
   app.route(`${API_PREFIX}/event-types`, eventTypesRouter);
   app.route(`${API_PREFIX}/focus`, focusRouter);
   app.route(`${API_PREFIX}/focus`, focusSocketRouter);
+  app.route(`${API_PREFIX}/rooms`, roomsRouter);
+  app.route(`${API_PREFIX}/rooms`, roomSocketRouter);
   app.route(`${API_PREFIX}/analytics`, insightsRouter);
   app.route(`${API_PREFIX}/gamification`, gamificationRouter);
   app.route(`${API_PREFIX}/notifications`, notificationsRouter);

@@ -1,3 +1,4 @@
+import type { FocusRoom } from "../durable-objects/focus-room";
 import type { FocusTimer } from "../durable-objects/focus-timer";
 import type { LeaderboardShard } from "../durable-objects/leaderboard-shard";
 import type { PetState } from "../durable-objects/pet-state";
@@ -29,6 +30,8 @@ export interface Env {
   LEADERBOARD: DurableObjectNamespace<LeaderboardShard>;
   /** One pet per user, alive: addressed by `idFromName(userId)`. */
   PET_STATE: DurableObjectNamespace<PetState>;
+  /** One live focus room per room (body doubling), addressed by `idFromName(roomId)`. */
+  FOCUS_ROOM: DurableObjectNamespace<FocusRoom>;
   AI?: Ai;
   /** Per user: authenticated writes (wrangler.toml [[ratelimits]]). */
   WRITE_LIMITER: RateLimit;
@@ -84,4 +87,10 @@ export interface Env {
   PUSH_TIMEOUT_MS?: string;
   /** Minutes after an Expo ticket before its receipt is asked for (Expo suggests about 15). */
   EXPO_RECEIPT_DELAY_MINUTES?: string;
+  /** Seconds after a room member's last socket closes before they are shown away (default 60). */
+  ROOM_AWAY_GRACE_SECONDS?: string;
+  /** Minutes without a socket after which a room member is removed (default 30). */
+  ROOM_REMOVE_AFTER_MINUTES?: string;
+  /** Hours a room stays open with no member before it closes (default 24). */
+  ROOM_EMPTY_CLOSE_HOURS?: string;
 }

@@ -17,6 +17,7 @@ import { consumeWebhooks } from "./jobs/webhooks-consumer";
 import { reconcileWebhookDeliveries } from "./jobs/webhooks-reconciler";
 import { meteredD1 } from "./lib/statement-meter";
 
+export { FocusRoom } from "../durable-objects/focus-room";
 export { FocusTimer } from "../durable-objects/focus-timer";
 export { LeaderboardShard } from "../durable-objects/leaderboard-shard";
 export { PetState } from "../durable-objects/pet-state";

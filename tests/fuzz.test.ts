@@ -11,6 +11,7 @@ import { inboxOf, notify } from "./helpers/notifications";
 import { type JsonSchema, openApiDocument } from "./helpers/openapi";
 import { fillPath, type PathIds } from "./helpers/path-ids";
 import { adoptPet } from "./helpers/pets";
+import { createRoom } from "./helpers/rooms";
 import { createTask } from "./helpers/tasks";
 import { createTemplate } from "./helpers/templates";
 
@@ -560,6 +561,7 @@ async function ownUser(): Promise<{ user: TestUser; ids: OwnIds }> {
     body: { kind: "task", ref_id: task.task_id },
   });
   const imported = await preview(user, "csv", "Title\nFuzz import\n", { title: "Title" });
+  const room = await createRoom(user, { name: "Fuzz room" });
   return {
     user,
     ids: {
@@ -584,6 +586,7 @@ async function ownUser(): Promise<{ user: TestUser; ids: OwnIds }> {
       import_id: imported.import_id,
       // No route with a body takes an export's id: any id fills the type.
       export_id: newId(),
+      room_id: room.room_id,
     },
   };
 }

@@ -20,6 +20,7 @@ import { inboxOf, type Notification, notify } from "./helpers/notifications";
 import { openApiDocument } from "./helpers/openapi";
 import { fillPath, type PathIds } from "./helpers/path-ids";
 import { adoptPet, interactionsOf, type Pet, petOf } from "./helpers/pets";
+import { createRoom, roomOf } from "./helpers/rooms";
 import { completeStep, createTask, getTask, type Task } from "./helpers/tasks";
 import { createTemplate, type Template } from "./helpers/templates";
 
@@ -142,6 +143,7 @@ const BODY_RECIPES: Record<string, (ids: Ids) => unknown> = {
   "PATCH /api/v1/webhooks/{webhook_id}": () => ({ url: "https://attacker.example.com/steal", enabled: true }),
   "POST /api/v1/import/{import_id}/commit": () => ({ mode: "replace" }),
   "PATCH /api/v1/micro-steps/{step_id}/complete": () => ({}),
+  "PATCH /api/v1/rooms/{room_id}/me": () => ({ display_name: "hacked", share_task: true }),
 };
 
 function requestFor(route: IdRoute, ids: Ids) {
@@ -180,6 +182,7 @@ const placeholdersFor = (ids: Ids): Record<string, string> => ({
   [ids.share_id]: "{share_id}",
   [ids.import_id]: "{import_id}",
   [ids.export_id]: "{export_id}",
+  [ids.room_id]: "{room_id}",
 });
 
 /** A problem with everything that names the request itself (ids, request id) taken out. */
@@ -209,6 +212,7 @@ const A_DEVICE_TOKEN = "ExponentPushToken[alice-secret-device]";
 const A_WEBHOOK_URL = "https://alice-secret-hooks.example.com/private";
 const A_HOOK_URL = "https://hooks.zapier.example.com/alice-secret-hook";
 const A_IMPORTED_TITLE = "Alice secret imported chore";
+const A_ROOM_NAME = "Alice secret study room";
 const A_SECRETS = [
   A_TITLE,
   A_SECOND_TITLE,
@@ -225,6 +229,7 @@ const A_SECRETS = [
   A_WEBHOOK_URL,
   A_HOOK_URL,
   A_IMPORTED_TITLE,
+  A_ROOM_NAME,
 ];
 
 /**
@@ -252,6 +257,7 @@ function secretsFor(request: { path: string; body: unknown }): string[] {
     aliceIds.share_id,
     aliceIds.import_id,
     aliceIds.export_id,
+    aliceIds.room_id,
   ];
   return [...A_SECRETS, ...ids.filter((id) => !named.includes(id))];
 }
@@ -272,6 +278,7 @@ let alicePetBefore: Pet;
 let aliceTemplateBefore: Template;
 let aliceInboxBefore: Notification[];
 let aliceWebhookSecret: string;
+let aliceRoomCode: string;
 /** Bob's own agent, and its own token: a second kind of caller that must not reach Alice's ids. */
 let bobAgent: RegisteredAgent;
 let bobAgentToken: string;
@@ -294,6 +301,7 @@ const missingIds: Ids = {
   share_id: newId(),
   import_id: newId(),
   export_id: newId(),
+  room_id: newId(),
 };
 const exercised = new Set<string>();
 
@@ -369,7 +377,10 @@ beforeAll(async () => {
     token: alice.token,
     body: { format: "json" },
   });
+  const room = await createRoom(alice, { name: A_ROOM_NAME, display_name: "Alice secret name" });
+  aliceRoomCode = room.code;
   aliceIds = {
+    room_id: room.room_id,
     share_id: shared.share_id,
     import_id: imported.import_id,
     export_id: exported.export_id,
@@ -667,6 +678,13 @@ describe("after the other user's attempts", () => {
     const text = await bobs.text();
     expect(JSON.parse(text)).toEqual([]);
     for (const secret of A_SECRETS) expect(text).not.toContain(secret);
+  });
+
+  it("the owner's room is as it was: the owner alone in it, under the owner's name", async () => {
+    const room = await roomOf(alice, aliceIds.room_id);
+    expect(room).toMatchObject({ name: A_ROOM_NAME, code: aliceRoomCode, status: "open" });
+    expect(room.members.map((m) => [m.display_name, m.share_task])).toEqual([["Alice secret name", false]]);
+    expect(await callJson("/api/v1/rooms", 200, { token: bob.token })).toEqual([]);
   });
 
   it("the other user's own agent holds nothing", async () => {

@@ -1,4 +1,5 @@
 import { createRoute, z } from "@hono/zod-openapi";
+import type { Context } from "hono";
 import type { Env } from "../env";
 import {
   authenticateBearer,
@@ -10,7 +11,7 @@ import {
 import { isApiTokenActive } from "./auth/api-token";
 import type { Principal, Scope } from "./auth/principal";
 import { issueSocketTicket, readSocketTicket, TICKET_TTL_SECONDS } from "./auth/socket-ticket";
-import { type AppRouteHandler, createRouter } from "./create-app";
+import { type AppEnv, type AppRouteHandler, createRouter } from "./create-app";
 import { ApiError, problemResponse, unauthorized } from "./errors";
 import {
   BEARER_SUBPROTOCOL_PREFIX,
@@ -110,55 +111,99 @@ export function liveSocketRouter(channel: LiveChannel) {
       throw new ApiError(426, "upgrade_required", "Connect with a WebSocket upgrade request.");
     }
     const query = c.req.valid("query");
-    const offered = (c.req.header("sec-websocket-protocol") ?? "")
-      .split(",")
-      .map((p) => p.trim())
-      .filter(Boolean);
-
-    let principal: Principal;
-    let ticket: SocketGrant["ticket"];
-    if (query.ticket !== undefined) {
-      const read = await readSocketTicket(c.env, channel.name, query.ticket);
-      if (!read) throw unauthorized("The ticket is not valid or has expired; ask for a new one.");
-      // The token behind the ticket may have been revoked since it was asked for.
-      if (
-        read.principal.kind !== "session" &&
-        !(await isApiTokenActive(c.var.db, read.principal.userId, read.principal.credentialId))
-      ) {
-        throw unauthorized("The API token behind this ticket was revoked or has expired.");
-      }
-      principal = read.principal;
-      ticket = { jti: read.jti, expires_at: read.expiresAt };
-    } else {
-      const token =
-        offered
-          .find((p) => p.startsWith(BEARER_SUBPROTOCOL_PREFIX))
-          ?.slice(BEARER_SUBPROTOCOL_PREFIX.length) ?? bearerToken(c.req.header("authorization"));
-      if (!token) {
-        throw unauthorized(
-          `Authenticate with ?ticket= (POST ${channel.basePath}/ws-ticket) or the ${BEARER_SUBPROTOCOL_PREFIX}<token> subprotocol.`,
-        );
-      }
-      principal = await authenticateBearer(c, token);
-    }
-    requireScope(principal, channel.readScope);
-    // A login's ticket or access token is a signed claim: the account behind it may have been deleted
-    // since (an API token's row went with it, so its check above already refused it).
-    if (principal.kind === "session") await requireAccount(c.env.DB, principal.userId);
-    const longest = Date.now() + SOCKET_MAX_AGE_MINUTES * 60_000;
-    const grant: SocketGrant = {
-      user_id: principal.userId,
-      can_write: principal.scopes.has(channel.writeScope),
-      expires_at: Math.min(principal.expiresAt ?? longest, longest),
-      credential: { kind: principal.kind, id: principal.credentialId },
-      ...(ticket ? { ticket } : {}),
-      subprotocol: offered.includes(channel.subprotocol),
-    };
-    const target = new URL(socketPath, c.req.url);
-    if (query.since !== undefined) target.searchParams.set("since", query.since);
-    const headers = new Headers({ upgrade: "websocket", [SOCKET_GRANT_HEADER]: JSON.stringify(grant) });
-    return channel.objectFor(c.env, principal.userId).fetch(new Request(target, { headers }));
+    const caller = await authenticateSocket(c, channel, `${channel.basePath}/ws-ticket`, query.ticket);
+    const grant = socketGrant(caller, channel);
+    return forwardUpgrade(
+      channel.objectFor(c.env, caller.principal.userId),
+      new URL(socketPath, c.req.url),
+      query.since,
+      grant,
+    );
   };
 
   return createRouter().openapi(createTicket, createTicketHandler).openapi(openSocket, openSocketHandler);
+}
+
+/** Who opens a socket, proven: the principal, the ticket to use up (if one was sent), the subprotocols offered. */
+export interface SocketCaller {
+  principal: Principal;
+  ticket: SocketGrant["ticket"];
+  offered: string[];
+}
+
+/**
+ * Authenticates a socket request — by `ticket` (for the channel named `channel.name`), by the
+ * `bearer.<token>` subprotocol, or by the Authorization header — and checks the channel's read scope
+ * and that the account still exists. 401/403 otherwise. The ticket is not used up here: the object
+ * does that once it accepts the socket.
+ */
+export async function authenticateSocket(
+  c: Context<AppEnv>,
+  channel: { name: string; readScope: Scope },
+  ticketRoute: string,
+  ticketText: string | undefined,
+): Promise<SocketCaller> {
+  const offered = (c.req.header("sec-websocket-protocol") ?? "")
+    .split(",")
+    .map((p) => p.trim())
+    .filter(Boolean);
+  let principal: Principal;
+  let ticket: SocketGrant["ticket"];
+  if (ticketText !== undefined) {
+    const read = await readSocketTicket(c.env, channel.name, ticketText);
+    if (!read) throw unauthorized("The ticket is not valid or has expired; ask for a new one.");
+    // The token behind the ticket may have been revoked since it was asked for.
+    if (
+      read.principal.kind !== "session" &&
+      !(await isApiTokenActive(c.var.db, read.principal.userId, read.principal.credentialId))
+    ) {
+      throw unauthorized("The API token behind this ticket was revoked or has expired.");
+    }
+    principal = read.principal;
+    ticket = { jti: read.jti, expires_at: read.expiresAt };
+  } else {
+    const token =
+      offered.find((p) => p.startsWith(BEARER_SUBPROTOCOL_PREFIX))?.slice(BEARER_SUBPROTOCOL_PREFIX.length) ??
+      bearerToken(c.req.header("authorization"));
+    if (!token) {
+      throw unauthorized(
+        `Authenticate with ?ticket= (POST ${ticketRoute}) or the ${BEARER_SUBPROTOCOL_PREFIX}<token> subprotocol.`,
+      );
+    }
+    principal = await authenticateBearer(c, token);
+  }
+  requireScope(principal, channel.readScope);
+  // A login's ticket or access token is a signed claim: the account behind it may have been deleted
+  // since (an API token's row went with it, so its check above already refused it).
+  if (principal.kind === "session") await requireAccount(c.env.DB, principal.userId);
+  return { principal, ticket, offered };
+}
+
+/** What the object is told about the socket's caller: who, whether they may act, until when. */
+export function socketGrant(
+  caller: SocketCaller,
+  channel: { subprotocol: string; writeScope: Scope },
+): SocketGrant {
+  const { principal, ticket, offered } = caller;
+  const longest = Date.now() + SOCKET_MAX_AGE_MINUTES * 60_000;
+  return {
+    user_id: principal.userId,
+    can_write: principal.scopes.has(channel.writeScope),
+    expires_at: Math.min(principal.expiresAt ?? longest, longest),
+    credential: { kind: principal.kind, id: principal.credentialId },
+    ...(ticket ? { ticket } : {}),
+    subprotocol: offered.includes(channel.subprotocol),
+  };
+}
+
+/** Forwards the upgrade to the object that serves the socket, with the grant the Worker built. */
+export function forwardUpgrade(
+  object: { fetch(request: Request): Promise<Response> },
+  target: URL,
+  since: string | undefined,
+  grant: SocketGrant,
+): Promise<Response> {
+  if (since !== undefined) target.searchParams.set("since", since);
+  const headers = new Headers({ upgrade: "websocket", [SOCKET_GRANT_HEADER]: JSON.stringify(grant) });
+  return object.fetch(new Request(target, { headers }));
 }

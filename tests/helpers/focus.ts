@@ -69,12 +69,12 @@ export interface SocketMessage {
   detail?: string;
 }
 
-/** A client socket with every message it receives kept in order. */
-export interface TestSocket {
+/** A client socket with every message it receives (of type M) kept in order. */
+export interface TestSocket<M = SocketMessage> {
   ws: WebSocket;
-  messages: SocketMessage[];
+  messages: M[];
   /** Resolves once `count` messages in all have arrived; rejects after a timeout. */
-  waitFor(count: number, timeoutMs?: number): Promise<SocketMessage[]>;
+  waitFor(count: number, timeoutMs?: number): Promise<M[]>;
   /** Resolves with the close code and reason when the server closes the socket. */
   closed: Promise<{ code: number; reason: string }>;
   /** The close, when the server closes the socket soon; rejects after a timeout. */
@@ -82,11 +82,11 @@ export interface TestSocket {
   close(): void;
 }
 
-function wrap(ws: WebSocket): TestSocket {
-  const messages: SocketMessage[] = [];
+function wrap<M>(ws: WebSocket): TestSocket<M> {
+  const messages: M[] = [];
   const waiters: (() => void)[] = [];
   ws.addEventListener("message", (event) => {
-    messages.push(JSON.parse(String(event.data)) as SocketMessage);
+    messages.push(JSON.parse(String(event.data)) as M);
     for (const wake of waiters.splice(0)) wake();
   });
   const closed = new Promise<{ code: number; reason: string }>((resolve) =>
@@ -151,12 +151,12 @@ export interface SocketOptions {
 const FOCUS_CHANNEL = { path: "/api/v1/focus/ws", subprotocol: "pap.focus.v1" };
 
 /** Opens a live WebSocket (focus by default) the way a client would; throws with the body when it is refused. */
-export async function openSocket(options: SocketOptions = {}): Promise<TestSocket> {
+export async function openSocket<M = SocketMessage>(options: SocketOptions = {}): Promise<TestSocket<M>> {
   const res = await connect(options);
   if (res.status !== 101 || !res.webSocket) {
     throw new Error(`expected 101, got ${res.status}: ${await res.text()}`);
   }
-  return wrap(res.webSocket);
+  return wrap<M>(res.webSocket);
 }
 
 export function connect(options: SocketOptions = {}): Promise<Response> {

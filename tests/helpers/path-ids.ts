@@ -28,6 +28,8 @@ export interface PathIds {
   import_id: string;
   /** An account export job. */
   export_id: string;
+  /** A focus room the user is a member of. */
+  room_id: string;
 }
 
 /** "/api/v1/tasks/{task_id}" with the task id of `ids`; throws for a parameter PathIds does not know. */
@@ -53,6 +55,7 @@ export function fillPath(template: string, ids: PathIds): string {
     share_id: ids.share_id,
     import_id: ids.import_id,
     export_id: ids.export_id,
+    room_id: ids.room_id,
   };
   return template.replace(/\{([^}]+)\}/g, (_match, name: string) => {
     const value = values[name];

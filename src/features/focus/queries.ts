@@ -169,7 +169,8 @@ export function settingsUpsert(db: Database, userId: string, settings: FocusSett
 }
 
 export type FocusTarget =
-  | { ok: true; task_id: string | null; step_id: string | null }
+  /** `task_title`: the task's title, which rooms show to members the user shares it with. */
+  | { ok: true; task_id: string | null; step_id: string | null; task_title: string | null }
   | { ok: false; error: ActionError };
 
 const missing = (what: string): FocusTarget => ({
@@ -187,15 +188,15 @@ export async function resolveFocusTarget(
   target: { task_id?: string | undefined; step_id?: string | undefined },
 ): Promise<FocusTarget> {
   if (target.task_id === undefined && target.step_id === undefined) {
-    return { ok: true, task_id: null, step_id: null };
+    return { ok: true, task_id: null, step_id: null, task_title: null };
   }
   const [taskRows, stepRows] = await db.batch([
     db
-      .select({ id: tasks.id })
+      .select({ id: tasks.id, title: tasks.title })
       .from(tasks)
       .where(and(eq(tasks.id, target.task_id ?? ""), eq(tasks.userId, userId), isNull(tasks.deletedAt))),
     db
-      .select({ taskId: microSteps.taskId })
+      .select({ taskId: microSteps.taskId, title: tasks.title })
       .from(microSteps)
       .innerJoin(tasks, eq(tasks.id, microSteps.taskId))
       .where(
@@ -203,8 +204,15 @@ export async function resolveFocusTarget(
       ),
   ]);
   if (target.task_id !== undefined && taskRows.length === 0) return missing("Task");
-  if (target.step_id === undefined) return { ok: true, task_id: target.task_id ?? null, step_id: null };
+  if (target.step_id === undefined) {
+    return {
+      ok: true,
+      task_id: target.task_id ?? null,
+      step_id: null,
+      task_title: taskRows[0]?.title ?? null,
+    };
+  }
   const step = stepRows[0];
   if (!step || (target.task_id !== undefined && step.taskId !== target.task_id)) return missing("Step");
-  return { ok: true, task_id: step.taskId, step_id: target.step_id };
+  return { ok: true, task_id: step.taskId, step_id: target.step_id, task_title: step.title };
 }

@@ -1,0 +1,484 @@
+import { DurableObject } from "cloudflare:workers";
+import { createDatabase } from "../src/db";
+import { SESSION_KINDS, type SessionKind } from "../src/db/schema/focus";
+import type { Env } from "../src/env";
+import type { FocusPush } from "../src/features/rooms/member-focus";
+import {
+  type MemberSettings,
+  ROOM_CODE_NOT_FOUND,
+  ROOM_FULL,
+  ROOM_NOT_FOUND,
+  ROOM_SUBPROTOCOL,
+  ROOM_UNAVAILABLE,
+  type RoomAnswer,
+  TOO_MANY_ROOMS,
+} from "../src/features/rooms/protocol";
+import {
+  closeEmptyRoom,
+  deleteMembers,
+  joinRoomRow,
+  type MemberRow,
+  roomWithMembers,
+  updateMember,
+} from "../src/features/rooms/queries";
+import {
+  dueAt,
+  isNewer,
+  MAX_ROOMS_PER_PERSON,
+  nextDueAt,
+  type PresenceTimings,
+  presenceTimings,
+  type RoomEvent,
+  type RoomMember,
+  type RoomState,
+  roomView,
+  roundParticipants,
+  startsRound,
+  withMember,
+  withoutMembers,
+} from "../src/features/rooms/room-rules";
+import { newId } from "../src/lib/ids";
+import type { LiveRefusal } from "../src/lib/live-refusal";
+import { CLOSE_ACCOUNT_DELETED } from "../src/lib/live-socket";
+import { nowIso } from "../src/lib/time";
+import { stateMessage } from "./live-object";
+import { LiveStorage } from "./live-storage";
+import { problem, type SocketAttachment, SocketHub } from "./socket-hub";
+
+/** The close code for a member's room sockets once they are no longer a member (left or removed). */
+export const CLOSE_LEFT_ROOM = 4004;
+/** How long the alarm waits to try a D1 write that failed again. */
+const RETRY_MS = 10_000;
+
+type Refused = { ok: false; error: LiveRefusal };
+interface Change {
+  event: RoomEvent;
+  state: RoomState;
+}
+
+const isSessionKind = (kind: string | null): kind is SessionKind =>
+  kind !== null && (SESSION_KINDS as readonly string[]).includes(kind);
+
+function memberFromRow(row: MemberRow, now: number, focus: FocusPush | null): RoomMember {
+  return {
+    user_id: row.userId,
+    member_id: row.memberId,
+    display_name: row.displayName,
+    share_task: row.shareTask,
+    sync_pomodoro: row.syncPomodoro,
+    joined_at: row.joinedAt,
+    presence: "here",
+    // Counted from now, as if from joining: their first socket is still to come.
+    idle_since: now,
+    focus,
+  };
+}
+
+/** The room id in a forwarded upgrade's path (…/rooms/{room_id}/ws). */
+function roomIdOf(url: string): string {
+  const parts = new URL(url).pathname.split("/");
+  return decodeURIComponent(parts.at(-2) ?? "");
+}
+
+/**
+ * One per room (`idFromName(roomId)`): body doubling. It holds who is in the room, whether each is
+ * here or away, and the newest snapshot of each member's focus timer (their FocusTimer sends one on
+ * every change), and serves the members' sockets (hibernatable, numbered messages with replay).
+ * Membership changes go to D1 first — the caps are conditions in the statement that writes — and are
+ * then mirrored here and told to every socket. One alarm wakes it at the earliest due moment: a member
+ * to show away, one to remove, an empty room to close.
+ */
+export class FocusRoom extends DurableObject<Env> {
+  private readonly store: LiveStorage<RoomState>;
+  private readonly sockets: SocketHub;
+  private readonly timings: PresenceTimings;
+
+  constructor(ctx: DurableObjectState, env: Env) {
+    super(ctx, env);
+    this.store = new LiveStorage<RoomState>(ctx.storage);
+    this.sockets = new SocketHub(ctx, env, this.store, {
+      subprotocol: ROOM_SUBPROTOCOL,
+      writeScope: "focus:write",
+    });
+    this.timings = presenceTimings(env);
+  }
+
+  /** Joins the user (idempotent: a member already there just gets the view). */
+  async join(roomId: string, userId: string, settings: MemberSettings): Promise<RoomAnswer> {
+    return this.guarded("room join", async () => {
+      const state = await this.loaded(roomId);
+      if (state?.room.status !== "open") return { ok: false, error: ROOM_CODE_NOT_FOUND };
+      const outcome = await joinRoomRow(createDatabase(this.env.DB), {
+        roomId,
+        userId,
+        memberId: newId(),
+        displayName: settings.display_name ?? null,
+        shareTask: settings.share_task ?? false,
+        syncPomodoro: settings.sync_pomodoro ?? state.room.sync_pomodoro,
+        joinedAt: nowIso(Date.now()),
+      });
+      if (!outcome.ok) {
+        if (outcome.reason === "not_open") return { ok: false, error: ROOM_CODE_NOT_FOUND };
+        if (outcome.reason === "full") return { ok: false, error: ROOM_FULL };
+        return { ok: false, error: TOO_MANY_ROOMS(MAX_ROOMS_PER_PERSON) };
+      }
+      await this.admit(roomId, outcome.member);
+      return this.viewFor(userId);
+    });
+  }
+
+  /** The room as the member sees it; anyone else gets 404. */
+  async view(roomId: string, userId: string): Promise<RoomAnswer> {
+    return this.guarded("room view", async () => {
+      await this.loaded(roomId);
+      return this.viewFor(userId);
+    });
+  }
+
+  /** The member leaves: their sockets close (4004), the others are told. */
+  async leave(roomId: string, userId: string): Promise<{ ok: true } | Refused> {
+    return this.guarded("room leave", async () => {
+      if (!(await this.loaded(roomId))) return { ok: false, error: ROOM_NOT_FOUND };
+      const deleted = await deleteMembers(createDatabase(this.env.DB), roomId, [userId]);
+      const known = this.memberOf(userId) !== undefined;
+      if (deleted.length === 0 && !known) return { ok: false, error: ROOM_NOT_FOUND };
+      this.drop([userId], "member_left", CLOSE_LEFT_ROOM, "You left this room.");
+      await this.arm();
+      return { ok: true };
+    });
+  }
+
+  /** Changes the member's name, sharing or sync choice; the others are told. */
+  async updateMember(roomId: string, userId: string, patch: MemberSettings): Promise<RoomAnswer> {
+    return this.guarded("room member update", async () => {
+      if (!(await this.loaded(roomId))) return { ok: false, error: ROOM_NOT_FOUND };
+      const changes = {
+        ...(patch.display_name !== undefined ? { displayName: patch.display_name } : {}),
+        ...(patch.share_task !== undefined ? { shareTask: patch.share_task } : {}),
+        ...(patch.sync_pomodoro !== undefined ? { syncPomodoro: patch.sync_pomodoro } : {}),
+      };
+      // An empty patch changes nothing: the room as it is.
+      if (Object.keys(changes).length === 0) return this.viewFor(userId);
+      const [row] = await updateMember(createDatabase(this.env.DB), roomId, userId, changes);
+      if (!row) return { ok: false, error: ROOM_NOT_FOUND };
+      await this.admit(roomId, row);
+      const state = this.store.state();
+      if (state && this.memberOf(userId)) {
+        const next = withMember(state, userId, (m) => ({
+          ...m,
+          display_name: row.displayName,
+          share_task: row.shareTask,
+          sync_pomodoro: row.syncPomodoro,
+        }));
+        this.commit([{ event: "member_updated", state: next }], Date.now());
+      }
+      return this.viewFor(userId);
+    });
+  }
+
+  /**
+   * A member's FocusTimer tells of a change. Older snapshots than the one held are dropped. When the
+   * member starts a round in a sync_pomodoro room, every other opted-in member's timer starts one too
+   * (once per round). Answers whether the user is still a member (the timer unlinks the room if not).
+   */
+  async memberFocus(roomId: string, userId: string, focus: FocusPush): Promise<{ member: boolean }> {
+    const state = await this.loaded(roomId);
+    const member = state?.members.find((m) => m.user_id === userId);
+    if (!state || !member || state.room.status !== "open") return { member: false };
+    if (!isNewer(member.focus, focus)) return { member: true };
+    const now = Date.now();
+    const next = withMember(state, userId, (m) => ({ ...m, focus }));
+    const changes: Change[] = [{ event: "member_focus", state: next }];
+    const roundId = focus.session_id ?? "";
+    const round = startsRound(state, member, focus) && !this.store.hasSeen(`round:${roundId}`);
+    if (round) changes.push({ event: "round_started", state: next });
+    this.commit(changes, now, round ? { seen: [`round:${roundId}`] } : {});
+    if (round && isSessionKind(focus.kind)) {
+      const kind = focus.kind;
+      const starts = roundParticipants(next, userId).map((m) =>
+        this.timerOf(m.user_id)
+          .joinRound(m.user_id, {
+            room_id: roomId,
+            round_id: roundId,
+            kind,
+            duration_minutes: focus.planned_minutes,
+          })
+          .catch((error: unknown) => this.warn("starting a member's round failed", error)),
+      );
+      this.ctx.waitUntil(Promise.all(starts).then(() => undefined));
+    }
+    return { member: true };
+  }
+
+  /**
+   * The user's account is being deleted: their live state goes, their sockets close (4003) and the
+   * others see them removed. Their D1 row goes with the account's. Returns how many sockets were open.
+   */
+  async memberErased(roomId: string, userId: string): Promise<number> {
+    const state = this.store.state();
+    if (!state?.members.some((m) => m.user_id === userId)) {
+      return this.sockets.closeTagged(userId, CLOSE_ACCOUNT_DELETED, "This account was deleted.");
+    }
+    const closed = this.drop([userId], "member_removed", CLOSE_ACCOUNT_DELETED, "This account was deleted.");
+    try {
+      await deleteMembers(createDatabase(this.env.DB), roomId, [userId]);
+    } catch (error) {
+      // The erasure deletes the row itself, by user id.
+      this.warn("deleting an erased member's row failed", error);
+    }
+    await this.arm();
+    return closed;
+  }
+
+  /** Closes the sockets opened with a credential just revoked (4001). */
+  async closeCredential(credentialId: string): Promise<number> {
+    return this.sockets.closeCredential(credentialId, Date.now());
+  }
+
+  /** The WebSocket upgrade; the Worker has authenticated the user and checked the membership. */
+  override async fetch(request: Request): Promise<Response> {
+    const grant = this.sockets.grantOf(request);
+    if (grant instanceof Response) return grant;
+    let loaded: RoomState | undefined;
+    try {
+      loaded = await this.loaded(roomIdOf(request.url));
+    } catch (error) {
+      this.warn("room load failed", error);
+      return problem(503, ROOM_UNAVAILABLE.code, ROOM_UNAVAILABLE.detail);
+    }
+    const member = loaded?.members.find((m) => m.user_id === grant.user_id);
+    if (!loaded || !member || loaded.room.status !== "open") {
+      return problem(ROOM_NOT_FOUND.status, ROOM_NOT_FOUND.code, ROOM_NOT_FOUND.detail);
+    }
+    const now = Date.now();
+    const state = this.store.state() ?? loaded;
+    if (member.idle_since !== null || member.presence === "away") {
+      const next = withMember(state, grant.user_id, (m) => ({ ...m, presence: "here", idle_since: null }));
+      this.commit(member.presence === "away" ? [{ event: "member_back", state: next }] : [], now, {
+        state: next,
+      });
+    }
+    const seq = this.store.seq();
+    const view = roomView(this.store.state() ?? state, now);
+    const response = this.sockets.open(request, grant, seq, view, now, {
+      tags: [grant.user_id],
+      hello: { you: member.member_id },
+    });
+    await this.arm();
+    return response;
+  }
+
+  override async webSocketMessage(ws: WebSocket, raw: string | ArrayBuffer): Promise<void> {
+    const action = await this.sockets.read(ws, raw, Date.now());
+    // The hub refuses every action on a socket without actions; nothing else comes back.
+    if (action) {
+      this.sockets.reply(ws, {
+        type: "error",
+        request_id: action.requestId,
+        status: 422,
+        code: "validation_failed",
+        detail: "This socket takes no actions.",
+      });
+    }
+  }
+
+  /** A member's last socket closed: the grace before "away" starts now. */
+  override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
+    this.sockets.close(ws, code, reason);
+    const grant = ws.deserializeAttachment() as SocketAttachment | null;
+    if (!grant) return;
+    const open = this.ctx
+      .getWebSockets(grant.user_id)
+      .filter((s) => s !== ws && s.readyState === WebSocket.READY_STATE_OPEN);
+    const state = this.store.state();
+    const member = state?.members.find((m) => m.user_id === grant.user_id);
+    if (open.length > 0 || !state || !member || member.idle_since !== null) return;
+    const now = Date.now();
+    this.commit([], now, { state: withMember(state, grant.user_id, (m) => ({ ...m, idle_since: now })) });
+    await this.arm();
+  }
+
+  override webSocketError(_ws: WebSocket, error: unknown): void {
+    this.warn("room socket error", error);
+  }
+
+  /** What fell due: members shown away, members removed (D1 first), the empty room closed. */
+  override async alarm(): Promise<void> {
+    const state = this.store.state();
+    if (!state) return;
+    const now = Date.now();
+    const due = dueAt(state, now, this.timings);
+    let closed = false;
+    if (due.remove.length > 0 || due.close) {
+      try {
+        const db = createDatabase(this.env.DB);
+        if (due.remove.length > 0) await deleteMembers(db, state.room.room_id, due.remove);
+        if (due.close) closed = (await closeEmptyRoom(db, state.room.room_id, nowIso(now))).length > 0;
+      } catch (error) {
+        this.warn("room D1 write failed; will retry", error);
+        await this.ctx.storage.setAlarm(Date.now() + RETRY_MS);
+        return;
+      }
+    }
+    let next = this.store.state() ?? state;
+    const changes: Change[] = [];
+    for (const userId of due.away) {
+      if (!next.members.some((m) => m.user_id === userId && m.idle_since !== null)) continue;
+      next = withMember(next, userId, (m) => ({ ...m, presence: "away" }));
+      changes.push({ event: "member_away", state: next });
+    }
+    this.commit(changes, now, { state: next });
+    if (due.remove.length > 0) {
+      this.drop(due.remove, "member_removed", CLOSE_LEFT_ROOM, "You were away too long and left this room.");
+    }
+    const after = this.store.state() ?? next;
+    if (closed) {
+      const shut: RoomState = { ...after, room: { ...after.room, status: "closed" }, empty_since: null };
+      this.commit([{ event: "room_closed", state: shut }], now);
+    } else if (due.close) {
+      // Someone joined meanwhile (D1 refused to close): their join brings them here.
+      this.commit([], now, { state: { ...after, empty_since: now } });
+    }
+    await this.arm();
+  }
+
+  /** The state, loaded from D1 (and each member's timer linked) the first time; undefined: no such room. */
+  private async loaded(roomId: string): Promise<RoomState | undefined> {
+    const stored = this.store.state();
+    if (stored) return stored;
+    const found = await roomWithMembers(createDatabase(this.env.DB), roomId);
+    if (!found) return undefined;
+    const now = Date.now();
+    const focus = await Promise.all(found.members.map((m) => this.linkFocus(roomId, m.userId)));
+    // Another call may have loaded it while D1 and the timers answered.
+    const raced = this.store.state();
+    if (raced) return raced;
+    const state: RoomState = {
+      room: {
+        room_id: found.room.id,
+        name: found.room.name,
+        code: found.room.code,
+        max_members: found.room.maxMembers,
+        sync_pomodoro: found.room.syncPomodoro,
+        status: found.room.status,
+      },
+      members: found.members.map((m, i) => memberFromRow(m, now, focus[i] ?? null)),
+      empty_since: found.members.length === 0 ? now : null,
+    };
+    this.commit([], now, { state });
+    await this.arm();
+    return state;
+  }
+
+  /** Mirrors a member D1 holds (a join, or a row this object had not heard of): others see them join. */
+  private async admit(roomId: string, row: MemberRow): Promise<void> {
+    if (this.memberOf(row.userId)) return;
+    const focus = await this.linkFocus(roomId, row.userId);
+    const current = this.store.state();
+    if (!current || current.members.some((m) => m.user_id === row.userId)) return;
+    const now = Date.now();
+    const next: RoomState = {
+      ...current,
+      members: [...current.members, memberFromRow(row, now, focus)],
+      empty_since: null,
+    };
+    this.commit([{ event: "member_joined", state: next }], now);
+    await this.arm();
+  }
+
+  /** Takes members out: their sockets close with `code`, the others get one `event` per member. */
+  private drop(userIds: readonly string[], event: RoomEvent, code: number, reason: string): number {
+    let state = this.store.state();
+    if (!state) return 0;
+    const now = Date.now();
+    let closed = 0;
+    for (const userId of userIds) {
+      closed += this.sockets.closeTagged(userId, code, reason);
+      if (!state.members.some((m) => m.user_id === userId)) continue;
+      state = withoutMembers(state, [userId], now);
+      this.commit([{ event, state }], now, { except: userId });
+      const roomId = state.room.room_id;
+      this.ctx.waitUntil(
+        this.timerOf(userId)
+          .unlinkRoom(userId, roomId)
+          .catch((error: unknown) => this.warn("unlinking a member's timer failed", error)),
+      );
+    }
+    return closed;
+  }
+
+  private memberOf(userId: string): RoomMember | undefined {
+    return this.store.state()?.members.find((m) => m.user_id === userId);
+  }
+
+  private viewFor(userId: string): RoomAnswer {
+    const state = this.store.state();
+    const member = state?.members.find((m) => m.user_id === userId);
+    if (!state || !member || state.room.status !== "open") return { ok: false, error: ROOM_NOT_FOUND };
+    return { ok: true, view: roomView(state, Date.now()), you: member.member_id };
+  }
+
+  private timerOf(userId: string) {
+    return this.env.FOCUS_TIMER.get(this.env.FOCUS_TIMER.idFromName(userId));
+  }
+
+  /** The member's focus now (their timer then tells this room of every change); null if it cannot say. */
+  private async linkFocus(roomId: string, userId: string): Promise<FocusPush | null> {
+    try {
+      const linked = await this.timerOf(userId).linkRoom(userId, roomId);
+      return linked.ok ? linked.focus : null;
+    } catch (error) {
+      this.warn("linking a member's timer failed", error);
+      return null;
+    }
+  }
+
+  /**
+   * Stores the changes in one transaction and sends one numbered `state` message per change (each
+   * with the room as it was after that change) to every socket, but those of `except`.
+   */
+  private commit(
+    changes: Change[],
+    now: number,
+    options: { state?: RoomState; except?: string; seen?: string[] } = {},
+  ): void {
+    const state = options.state ?? changes.at(-1)?.state;
+    const { messages } = this.store.commit(
+      {
+        ...(state ? { state } : {}),
+        ...(options.seen ? { seen: options.seen } : {}),
+        messages: changes.map((c) => stateMessage(c.event, now, () => roomView(c.state, now))),
+        outbox: [],
+      },
+      now,
+    );
+    this.sockets.broadcast(messages, now, options.except);
+  }
+
+  /** The one alarm, at the earliest due moment (at least 1 ms ahead: one in the past is dropped locally). */
+  private async arm(): Promise<void> {
+    const state = this.store.state();
+    const due = state ? nextDueAt(state, this.timings) : null;
+    const current = await this.ctx.storage.getAlarm();
+    if (due === null) {
+      if (current !== null) await this.ctx.storage.deleteAlarm();
+      return;
+    }
+    const at = Math.max(due, Date.now() + 1);
+    if (current !== at) await this.ctx.storage.setAlarm(at);
+  }
+
+  /** Runs an RPC's work; a failure of D1 or a timer is a 503 the client may retry (the work is idempotent). */
+  private async guarded<T>(what: string, work: () => Promise<T | Refused>): Promise<T | Refused> {
+    try {
+      return await work();
+    } catch (error) {
+      this.warn(`${what} failed`, error);
+      return { ok: false, error: ROOM_UNAVAILABLE };
+    }
+  }
+
+  private warn(message: string, error: unknown): void {
+    console.warn(JSON.stringify({ level: "warn", message, error: String(error) }));
+  }
+}
