@@ -92,6 +92,13 @@ describe("MCP at /mcp: connecting", () => {
     expect(accept?.inputSchema.required).toEqual(["assignment_id"]);
   });
 
+  it("serves a client that first probes for a newer protocol: it falls back to the 2025 handshake", async () => {
+    const user = await createUser();
+    const client = await mcpClient(user.token, { negotiate: true });
+    const { tools } = await client.listTools();
+    expect(tools.map((t) => t.name)).toContain("next_step");
+  });
+
   it("refuses a missing or bad bearer token with 401 problem+json and a WWW-Authenticate challenge", async () => {
     for (const token of [undefined, "pap_not-a-real-token"]) {
       const res = await call("/mcp", {

@@ -12,9 +12,15 @@ async function workerFetch(url: string | URL, init?: RequestInit): Promise<Respo
   return res;
 }
 
-/** The MCP SDK's own client, connected to /mcp with this bearer token (the 2025 handshake). */
-export async function mcpClient(token: string): Promise<Client> {
-  const client = new Client({ name: "proxy-agent-tests", version: "1.0.0" });
+/**
+ * The MCP SDK's own client, connected to /mcp with this bearer token: the 2025 handshake, or with
+ * `negotiate` the newer client's probe for a 2026 server first (which must fall back to it).
+ */
+export async function mcpClient(token: string, options: { negotiate?: boolean } = {}): Promise<Client> {
+  const client = new Client(
+    { name: "proxy-agent-tests", version: "1.0.0" },
+    options.negotiate ? { versionNegotiation: { mode: "auto" } } : {},
+  );
   const transport = new StreamableHTTPClientTransport(new URL(MCP_URL), {
     fetch: workerFetch,
     requestInit: { headers: { authorization: `Bearer ${token}` } },

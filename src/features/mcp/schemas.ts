@@ -28,12 +28,3 @@ export const AssignmentPageSchema = z.object({
   assignments: z.array(AssignmentSchema),
   next_cursor: z.string().nullable().describe("Pass as `cursor` for the next page; null on the last page"),
 });
-
-/** What a failed tool call carries besides its sentence: the REST answer it stands for. */
-export const ToolFailureSchema = z.object({
-  status: z.number().int().describe("The HTTP status the REST route answers"),
-  code: z.string(),
-  detail: z.string().describe("The REST problem's detail: a plain sentence"),
-  retry_after_seconds: z.number().int().optional(),
-  errors: z.array(z.object({ field: z.string(), message: z.string() })).optional(),
-});

@@ -45,7 +45,7 @@ const ListInput = z.object({
 
 const MoveInput = z.object({ assignment_id: AssignmentId });
 
-/** Registers the assignment tools: list, and the four moves of the REST routes. */
+/** Registers the assignment tools: list, the four moves of the REST routes, and notes. */
 export function registerAssignmentTools(server: McpServer, c: Context<AppEnv>): void {
   const { principal } = c.var;
 
