@@ -1,0 +1,286 @@
+// `npm run bench:rooms`: how fast a member's focus change reaches everyone in their focus room.
+// BENCH_ROOMS rooms × BENCH_MEMBERS members (default 50 × 20: 1,000 people, 1,000 room sockets) on a
+// throwaway `wrangler dev`. Each member starts a focus session over HTTP and then pauses it; per other
+// member's room socket the bench times from sending the request to receiving the `state` message that
+// shows the change. BENCH_CONNECTIONS members act at a time (default 50). GET /health is timed at the
+// same concurrency in the same run: the target is delivery p99 within 2× /health's p99, and 0 drops.
+// See bench/README.md.
+//
+// Exit: 0 when every socket got every message with gap-free sequence numbers and no socket dropped;
+// 1 on setup failure, a non-2xx answer, a drop, a gap or a missing message.
+import {
+  checkEnvironment,
+  fixed,
+  log,
+  mapConcurrent,
+  positiveInt,
+  prepareState,
+  registerUser,
+  request,
+  runMain,
+  seconds,
+  startServer,
+  stopServer,
+  table,
+  writeResults,
+} from "./lib.mjs";
+import { call, countCode, healthPass, stats } from "./live.mjs";
+
+const ROOMS = positiveInt("BENCH_ROOMS", 50);
+const MEMBERS = positiveInt("BENCH_MEMBERS", 20);
+const CONNECTIONS = positiveInt("BENCH_CONNECTIONS", 50);
+const SETUP_CONCURRENCY = 10;
+const MESSAGE_TIMEOUT_MS = 15_000;
+const TARGET_RATIO = 2;
+const START = { kind: "custom", duration_minutes: 25 };
+
+/**
+ * One member's room socket. `expect(memberId, test)` resolves with the arrival time of the first
+ * `state` message whose view shows that member's focus passing `test` (null on timeout or close).
+ * Sequence numbers are checked as they come: any gap is counted.
+ */
+class RoomSocket {
+  constructor(base, roomId, token, name) {
+    this.name = name;
+    this.dropped = false;
+    this.closing = false;
+    this.gaps = 0;
+    this.seq = null;
+    this.waiting = [];
+    this.ws = new WebSocket(`${base.replace(/^http/, "ws")}/api/v1/rooms/${roomId}/ws`, [
+      "pap.room.v1",
+      `bearer.${token}`,
+    ]);
+    this.hello = new Promise((resolve, reject) => {
+      this.ws.addEventListener("error", () => reject(new Error(`room socket ${name} failed to open`)), {
+        once: true,
+      });
+      this.ws.addEventListener("message", (event) => {
+        const at = performance.now();
+        const message = JSON.parse(String(event.data));
+        if (message.type === "hello") {
+          this.seq = message.seq;
+          this.you = message.you;
+          resolve(message);
+          return;
+        }
+        if (message.type !== "state") return;
+        if (this.seq !== null && message.seq !== this.seq + 1) this.gaps++;
+        this.seq = message.seq;
+        const members = new Map(message.state.members.map((m) => [m.member_id, m]));
+        for (let i = this.waiting.length - 1; i >= 0; i--) {
+          const w = this.waiting[i];
+          const member = members.get(w.memberId);
+          if (member && w.test(member.focus)) this.waiting.splice(i, 1)[0].resolve(at);
+        }
+      });
+    });
+    this.ws.addEventListener("close", () => {
+      if (!this.closing) this.dropped = true;
+      for (const w of this.waiting.splice(0)) w.resolve(null);
+    });
+  }
+
+  expect(memberId, test) {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(null), MESSAGE_TIMEOUT_MS);
+      this.waiting.push({
+        memberId,
+        test,
+        resolve: (at) => {
+          clearTimeout(timer);
+          resolve(at);
+        },
+      });
+    });
+  }
+
+  close() {
+    this.closing = true;
+    this.ws.close(1000, "bench done");
+  }
+}
+
+/**
+ * Every member does `action` (`concurrency` at a time); per other member of the room, request sent →
+ * the room socket showing the change.
+ */
+async function actionPass(base, members, concurrency, action) {
+  const deliveries = [];
+  const http = [];
+  const codes = {};
+  let missed = 0;
+  const began = performance.now();
+  await mapConcurrent(members, concurrency, async (member) => {
+    const others = member.room.members.filter((m) => m !== member);
+    const arrivals = others.map((o) => o.socket.expect(member.memberId, action.shows));
+    const answer = await call(base, "POST", action.path, member.token, action.body);
+    countCode(codes, answer.status);
+    http.push(answer.ms);
+    for (const at of await Promise.all(arrivals)) {
+      if (at === null) missed++;
+      else deliveries.push(at - answer.started);
+    }
+  });
+  return {
+    deliveries: stats(deliveries),
+    http: stats(http),
+    codes,
+    missed,
+    elapsed_s: (performance.now() - began) / 1000,
+  };
+}
+
+const ACTIONS = [
+  {
+    name: "start",
+    path: "/api/v1/focus/enhanced/start",
+    body: START,
+    status: 201,
+    shows: (focus) => focus.status === "focusing",
+  },
+  {
+    name: "pause",
+    path: "/api/v1/focus/enhanced/pause",
+    body: {},
+    status: 200,
+    shows: (focus) => focus.status === "paused",
+  },
+];
+
+function printPass(title, pass, health) {
+  console.log(`\n${title}`);
+  const row = (name, s) => [name, s.count, fixed(s.p50_ms, 1), fixed(s.p99_ms, 1), fixed(s.max_ms, 1)];
+  console.log(
+    table(
+      ["measure", "samples", "p50 ms", "p99 ms", "max ms"],
+      [
+        row("GET /health (HTTP round trip, same concurrency)", health),
+        row("the focus request (HTTP round trip)", pass.http),
+        row("request sent → each other member's room socket", pass.deliveries),
+      ],
+    ),
+  );
+  console.log(
+    `p99 ratio to GET /health: HTTP ${fixed(pass.http.p99_ms / health.p99_ms, 2)}, ` +
+      `room delivery ${fixed(pass.deliveries.p99_ms / health.p99_ms, 2)}; ` +
+      `codes ${JSON.stringify(pass.codes)}; room sockets without their message: ${pass.missed}`,
+  );
+}
+
+async function setUpRooms(base) {
+  const people = ROOMS * MEMBERS;
+  let t = performance.now();
+  const tokens = await mapConcurrent(Array.from({ length: people }), SETUP_CONCURRENCY, () =>
+    registerUser(base, { quiet: true }),
+  );
+  log(`registered ${people} users in ${seconds(t)} s`);
+
+  t = performance.now();
+  const rooms = await mapConcurrent(Array.from({ length: ROOMS }), SETUP_CONCURRENCY, async (_, r) => {
+    const owner = tokens[r * MEMBERS];
+    const created = await request(base, "POST", "/api/v1/rooms", {
+      token: owner,
+      body: { name: `Bench room ${r + 1}`, max_members: MEMBERS, sync_pomodoro: false },
+      expected: 201,
+    });
+    const room = { id: created.room_id, members: [{ token: owner }] };
+    for (let m = 1; m < MEMBERS; m++) {
+      const token = tokens[r * MEMBERS + m];
+      await request(base, "POST", "/api/v1/rooms/join", {
+        token,
+        body: { code: created.code },
+        expected: 200,
+      });
+      room.members.push({ token });
+    }
+    for (const member of room.members) member.room = room;
+    return room;
+  });
+  log(`created ${ROOMS} rooms of ${MEMBERS} members in ${seconds(t)} s`);
+
+  t = performance.now();
+  const members = rooms.flatMap((room) => room.members);
+  await mapConcurrent(members, CONNECTIONS, async (member, i) => {
+    member.socket = new RoomSocket(base, member.room.id, member.token, `m${i}`);
+    const hello = await member.socket.hello;
+    member.memberId = hello.you;
+    if (hello.state.members.length !== MEMBERS) {
+      throw new Error(`room ${member.room.id} shows ${hello.state.members.length} members, not ${MEMBERS}`);
+    }
+  });
+  log(`opened ${members.length} room sockets (each got its hello) in ${seconds(t)} s`);
+  return members;
+}
+
+async function main() {
+  checkEnvironment("npm run bench:rooms");
+  log(`config: ${ROOMS} rooms × ${MEMBERS} members, ${CONNECTIONS} members acting at a time`);
+  prepareState();
+  const base = await startServer();
+  const members = await setUpRooms(base);
+
+  const passes = [];
+  for (const action of ACTIONS) {
+    log(`baseline: ${members.length} GET /health, ${CONNECTIONS} at a time`);
+    const health = await healthPass(base, members.length, CONNECTIONS);
+    log(`${action.name} pass: every member, ${CONNECTIONS} at a time`);
+    const pass = await actionPass(base, members, CONNECTIONS, action);
+    passes.push({ action, pass, health });
+  }
+
+  const sockets = members.map((m) => m.socket);
+  const dropped = sockets.filter((s) => s.dropped).length;
+  const gaps = sockets.reduce((n, s) => n + s.gaps, 0);
+  for (const socket of sockets) socket.close();
+  await stopServer();
+
+  console.log(`\nSetup: ${ROOMS} rooms × ${MEMBERS} members, ${sockets.length} room sockets open throughout`);
+  for (const { action, pass, health } of passes) {
+    printPass(
+      `${action.name}: ${members.length} members, ${CONNECTIONS} at a time (${fixed(pass.elapsed_s, 1)} s)`,
+      pass,
+      health,
+    );
+  }
+  console.log(`\nDropped room sockets: ${dropped} of ${sockets.length}; sequence gaps: ${gaps}`);
+  const targets = passes.map(({ action, pass, health }) => ({
+    target: `${action.name} → room socket p99 ≤ ${TARGET_RATIO}× GET /health p99`,
+    value: pass.deliveries.p99_ms / health.p99_ms,
+    pass: pass.deliveries.p99_ms !== null && pass.deliveries.p99_ms <= TARGET_RATIO * health.p99_ms,
+  }));
+  targets.push({ target: "0 dropped sockets, 0 gaps, 0 missing messages", value: null, pass: false });
+  const missed = passes.reduce((n, p) => n + p.pass.missed, 0);
+  targets.at(-1).pass = dropped === 0 && gaps === 0 && missed === 0;
+  console.log("\nTargets:");
+  for (const tgt of targets) {
+    const value = tgt.value === null ? "" : `: ${fixed(tgt.value, 2)}×`;
+    console.log(`${tgt.pass ? "PASS" : "FAIL"}  ${tgt.target}${value}`);
+  }
+
+  const unexpected = passes.reduce(
+    (n, { action, pass }) =>
+      n +
+      Object.entries(pass.codes).reduce((m, [code, c]) => m + (Number(code) === action.status ? 0 : c), 0),
+    0,
+  );
+  const ok = dropped === 0 && gaps === 0 && missed === 0 && unexpected === 0;
+  if (!ok) {
+    console.log(
+      `ERROR ${dropped} dropped, ${gaps} gaps, ${missed} missing messages, ${unexpected} bad answers`,
+    );
+  }
+  writeResults("rooms.json", {
+    finished_at: new Date().toISOString(),
+    node: process.versions.node,
+    config: { rooms: ROOMS, members: MEMBERS, connections: CONNECTIONS },
+    passes: passes.map(({ action, pass, health }) => ({ action: action.name, ...pass, health })),
+    dropped,
+    gaps,
+    targets,
+    ok,
+  });
+  return ok ? 0 : 1;
+}
+
+await runMain(main);
