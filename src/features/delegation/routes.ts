@@ -195,7 +195,7 @@ const NOTES_WHO =
   "The assignment's owner (a login, or an API token) or the agent it is given to (its own token); " +
   "for anyone else the assignment does not exist (404).";
 
-export const addAssignmentNote = createRoute({
+export const addNoteRoute = createRoute({
   method: "post",
   path: "/assignments/{assignment_id}/notes",
   tags,
@@ -217,7 +217,7 @@ export const addAssignmentNote = createRoute({
   },
 });
 
-export const listAssignmentNotes = createRoute({
+export const listNotesRoute = createRoute({
   method: "get",
   path: "/assignments/{assignment_id}/notes",
   tags,
@@ -332,7 +332,7 @@ const completeHandler: AppRouteHandler<typeof completeAssignment> = async (c) =>
   return c.json(body, 200);
 };
 
-const addNoteHandler: AppRouteHandler<typeof addAssignmentNote> = async (c) => {
+const addNoteHandler: AppRouteHandler<typeof addNoteRoute> = async (c) => {
   const { assignment_id } = c.req.valid("param");
   const { text } = c.req.valid("json");
   const routeId = noteIdempotencyScope(c.var.principal, assignment_id);
@@ -342,7 +342,7 @@ const addNoteHandler: AppRouteHandler<typeof addAssignmentNote> = async (c) => {
   return c.json(result.body, 201);
 };
 
-const listNotesHandler: AppRouteHandler<typeof listAssignmentNotes> = async (c) => {
+const listNotesHandler: AppRouteHandler<typeof listNotesRoute> = async (c) => {
   const { cursor, limit } = c.req.valid("query");
   const page = await assignmentNotesPage(c.var.db, c.var.principal, c.req.valid("param").assignment_id, {
     afterId: pageAfter(cursor),
@@ -363,5 +363,5 @@ export const delegationRouter = createRouter()
   .openapi(startAssignment, moveHandler("start"))
   .openapi(completeAssignment, completeHandler)
   .openapi(rejectAssignment, rejectHandler)
-  .openapi(addAssignmentNote, addNoteHandler)
-  .openapi(listAssignmentNotes, listNotesHandler);
+  .openapi(addNoteRoute, addNoteHandler)
+  .openapi(listNotesRoute, listNotesHandler);
