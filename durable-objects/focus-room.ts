@@ -220,6 +220,8 @@ export class FocusRoom extends DurableObject<Env> {
       return this.sockets.closeTagged(userId, CLOSE_ACCOUNT_DELETED, "This account was deleted.");
     }
     const closed = this.drop([userId], "member_removed", CLOSE_ACCOUNT_DELETED, "This account was deleted.");
+    // Earlier messages carry their name and what they shared: only the one telling of their removal stays.
+    this.store.forgetMessagesBefore(this.store.seq());
     try {
       await deleteMembers(createDatabase(this.env.DB), roomId, [userId]);
     } catch (error) {
