@@ -92,6 +92,12 @@ export class FocusRoom extends DurableObject<Env> {
   private readonly store: LiveStorage<RoomState>;
   private readonly sockets: SocketHub;
   private readonly timings: PresenceTimings;
+  /**
+   * Members being admitted (their timer asked for its focus), with the newest snapshot their timer
+   * sent meanwhile: the timer links the room before the room holds the member, and a push in between
+   * must neither be lost nor make the timer unlink the room.
+   */
+  private readonly arriving = new Map<string, FocusPush | null>();
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -184,6 +190,10 @@ export class FocusRoom extends DurableObject<Env> {
   async memberFocus(roomId: string, userId: string, focus: FocusPush): Promise<{ member: boolean }> {
     const state = await this.loaded(roomId);
     const member = state?.members.find((m) => m.user_id === userId);
+    if (!member && this.arriving.has(userId)) {
+      if (isNewer(this.arriving.get(userId) ?? null, focus)) this.arriving.set(userId, focus);
+      return { member: true };
+    }
     if (!state || !member || state.room.status !== "open") return { member: false };
     if (!isNewer(member.focus, focus)) return { member: true };
     const now = Date.now();
@@ -220,6 +230,8 @@ export class FocusRoom extends DurableObject<Env> {
       return this.sockets.closeTagged(userId, CLOSE_ACCOUNT_DELETED, "This account was deleted.");
     }
     const closed = this.drop([userId], "member_removed", CLOSE_ACCOUNT_DELETED, "This account was deleted.");
+    // Earlier messages carry their name and what they shared: only the one telling of their removal stays.
+    this.store.forgetMessagesBefore(this.store.seq());
     try {
       await deleteMembers(createDatabase(this.env.DB), roomId, [userId]);
     } catch (error) {
@@ -373,7 +385,15 @@ export class FocusRoom extends DurableObject<Env> {
   /** Mirrors a member D1 holds (a join, or a row this object had not heard of): others see them join. */
   private async admit(roomId: string, row: MemberRow): Promise<void> {
     if (this.memberOf(row.userId)) return;
-    const focus = await this.linkFocus(roomId, row.userId);
+    this.arriving.set(row.userId, null);
+    let focus: FocusPush | null = null;
+    try {
+      focus = await this.linkFocus(roomId, row.userId);
+    } finally {
+      const early = this.arriving.get(row.userId) ?? null;
+      this.arriving.delete(row.userId);
+      if (early && isNewer(focus, early)) focus = early;
+    }
     const current = this.store.state();
     if (!current || current.members.some((m) => m.user_id === row.userId)) return;
     const now = Date.now();

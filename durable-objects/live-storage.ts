@@ -189,6 +189,14 @@ export class LiveStorage<S> {
     });
   }
 
+  /**
+   * Forgets the logged messages before `seq` (they show someone whose account is gone): a client that
+   * reconnects from before it is told of the gap and trusts its hello instead.
+   */
+  forgetMessagesBefore(seq: number): void {
+    this.sql.exec("DELETE FROM messages WHERE seq < ?", seq);
+  }
+
   /** The logged messages after `since`, oldest first. */
   messagesAfter(since: number): string[] {
     return this.sql

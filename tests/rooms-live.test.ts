@@ -1,7 +1,8 @@
 import { afterEach, describe, expect, it } from "vitest";
 import type { FocusPush } from "../src/features/rooms/member-focus";
 import { callJson, createUser } from "./helpers/api";
-import { focusAction, openSocket, startFocus, type TestSocket } from "./helpers/focus";
+import { freezeClock } from "./helpers/clock";
+import { focusAction, openSocket, runTimerAlarm, startFocus, type TestSocket } from "./helpers/focus";
 import {
   events,
   expectGapFree,
@@ -71,6 +72,24 @@ describe("members' timers in a room", () => {
       status: "done",
       session_id: started.session?.session_id,
     });
+  });
+
+  it("reach them when the timer's own alarm ends the work and then the break", async () => {
+    const clock = freezeClock();
+    const [alice, bob] = [await createUser(), await createUser()];
+    const room = await roomWith(alice, [bob]);
+    const bobs = await open(room.room_id, bob.token);
+    await startFocus(alice, { kind: "custom", duration_minutes: 10 });
+    await bobs.waitFor(2);
+    clock.tick(10 * 60_000);
+    await runTimerAlarm(alice);
+    const [, , breakTime] = await bobs.waitFor(3);
+    expect(focusIn(breakTime, 0)).toMatchObject({ status: "on_break", kind: "short_break" });
+    clock.tick(2 * 60_000);
+    await runTimerAlarm(alice);
+    const [, , , over] = await bobs.waitFor(4);
+    expect(focusIn(over, 0)).toMatchObject({ status: "done", kind: "custom" });
+    expect(expectGapFree(bobs.messages)).toBe(true);
   });
 
   it("reach them when the member acts over the focus socket too", async () => {

@@ -6,6 +6,7 @@ import { nowIso } from "../../lib/time";
 import { eraseFocusTimer } from "../focus/service";
 import { eraseFromLeaderboards } from "../gamification/leaderboard";
 import { erasePetState } from "../pets/service";
+import { eraseFromRooms } from "../rooms/service";
 import { type ErasedAccount, erasePlan } from "./erase-plan";
 import { type EraseRunResult, ROWS_PER_STATEMENT, runErasePlan } from "./erase-run";
 import { eraseUserFiles } from "./files";
@@ -59,12 +60,14 @@ export function markDeletingStatements(db: Database, userId: string, now = Date.
 
 /**
  * Everything of the person outside D1: their live timer and pet (sockets closed, storage emptied down
- * to a tombstone that refuses every later call), their scores on every leaderboard shard, their
- * files. Each part is safe to repeat.
+ * to a tombstone that refuses every later call), their place in each focus room (found by the
+ * memberships D1 still holds: this runs before they go), their scores on every leaderboard shard,
+ * their files. Each part is safe to repeat.
  */
 export async function eraseOutsideD1(env: Env, userId: string): Promise<void> {
   await Promise.all([
     eraseFocusTimer(env, userId),
+    eraseFromRooms(env, createDatabase(env.DB), userId),
     erasePetState(env, userId),
     eraseFromLeaderboards(env, [userId]),
     eraseUserFiles(env.FILES, userId),

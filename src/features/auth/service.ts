@@ -15,6 +15,7 @@ import { closeCredentialSockets } from "../../lib/live-socket-close";
 import { nowIso } from "../../lib/time";
 import { usernameKey } from "../compat/username-key";
 import { movePetToTimezone } from "../pets/service";
+import { closeRoomCredentialSockets } from "../rooms/service";
 import { createApiToken, revokeApiToken } from "./api-tokens";
 import type { UserDto } from "./schemas";
 import { logout as endSessions } from "./sessions";
@@ -278,12 +279,23 @@ export async function updateUser(db: Database, userId: string, input: ProfilePat
 /** Ends the caller's login (or all of them); the logins that ended take their live sockets with them. */
 export async function logOut(
   db: Database,
-  env: Pick<Env, "FOCUS_TIMER" | "PET_STATE">,
+  env: LiveBindings,
   principal: { userId: string; credentialId: string | undefined },
   input: { refresh_token?: string | undefined; all?: boolean | undefined },
 ): Promise<void> {
   const ended = await endSessions(db, principal.userId, principal.credentialId, input);
-  await Promise.all(ended.map((familyId) => closeCredentialSockets(env, principal.userId, familyId)));
+  await Promise.all(ended.map((familyId) => closeSockets(db, env, principal.userId, familyId)));
+}
+
+/** The objects holding a person's live sockets. */
+type LiveBindings = Pick<Env, "FOCUS_TIMER" | "PET_STATE" | "FOCUS_ROOM">;
+
+/** Closes every live socket (focus, pet, rooms) opened with a credential just revoked. */
+function closeSockets(db: Database, env: LiveBindings, userId: string, credentialId: string) {
+  return Promise.all([
+    closeCredentialSockets(env, userId, credentialId),
+    closeRoomCredentialSockets(env, db, userId, credentialId),
+  ]);
 }
 
 /** A new API token; the admin scope only for administrators. */
@@ -302,12 +314,12 @@ export async function issueApiToken(
 /** Revokes one of the user's API tokens, closing the live sockets opened with it. */
 export async function withdrawApiToken(
   db: Database,
-  env: Pick<Env, "FOCUS_TIMER" | "PET_STATE">,
+  env: LiveBindings,
   userId: string,
   tokenId: string,
 ): Promise<void> {
   await revokeApiToken(db, userId, tokenId);
-  await closeCredentialSockets(env, userId, tokenId);
+  await closeSockets(db, env, userId, tokenId);
 }
 
 /** Updates the profile; the pet's nights follow the user's local hours. */

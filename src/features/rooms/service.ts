@@ -20,7 +20,7 @@ const ROOM_IDEMPOTENT = new Set(["join", "view", "leave", "updateMember", "membe
 const CODE_ATTEMPTS = 4;
 
 /** The room's FocusRoom Durable Object. */
-export function focusRoom(env: Env, roomId: string) {
+export function focusRoom(env: Pick<Env, "FOCUS_ROOM">, roomId: string) {
   return retryingStub(env.FOCUS_ROOM.get(env.FOCUS_ROOM.idFromName(roomId)), (method) =>
     ROOM_IDEMPOTENT.has(method),
   );
@@ -159,13 +159,27 @@ export async function eraseFromRooms(env: Env, db: Database, userId: string): Pr
   await Promise.all(roomIds.map((roomId) => focusRoom(env, roomId).memberErased(roomId, userId)));
 }
 
-/** Closes (4001) the person's room sockets opened with a credential just revoked. */
+/**
+ * Closes (4001) the person's room sockets opened with a credential just revoked. Best effort, like the
+ * focus and pet sockets' (src/lib/live-socket-close.ts); a room socket takes no actions, so its
+ * credential is also checked again whenever it reconnects.
+ */
 export async function closeRoomCredentialSockets(
-  env: Env,
+  env: Pick<Env, "FOCUS_ROOM">,
   db: Database,
   userId: string,
   credentialId: string,
 ): Promise<void> {
-  const roomIds = await roomIdsOf(db, userId);
-  await Promise.all(roomIds.map((roomId) => focusRoom(env, roomId).closeCredential(credentialId)));
+  try {
+    const roomIds = await roomIdsOf(db, userId);
+    await Promise.all(roomIds.map((roomId) => focusRoom(env, roomId).closeCredential(credentialId)));
+  } catch (error) {
+    console.warn(
+      JSON.stringify({
+        level: "warn",
+        message: "closing a revoked credential's room sockets failed",
+        error: String(error),
+      }),
+    );
+  }
 }
