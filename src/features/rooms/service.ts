@@ -111,7 +111,20 @@ export async function createRoom(
   }
   // The object mirrors the new room and links the creator's timer.
   const room = toDto(accepted(await focusRoom(env, roomId).join(roomId, userId, {})));
-  if (idempotency) await replaceStoredResponse(db, userId, idempotency, room);
+  if (idempotency) {
+    try {
+      await replaceStoredResponse(db, userId, idempotency, room);
+    } catch (error) {
+      // The room is made: a replay then answers the room as it is now instead.
+      console.warn(
+        JSON.stringify({
+          level: "warn",
+          message: "storing a room's first answer failed",
+          error: String(error),
+        }),
+      );
+    }
+  }
   return { room, replayed: false };
 }
 
