@@ -18,6 +18,8 @@ import {
   deleteMembers,
   joinRoomRow,
   type MemberRow,
+  memberRow,
+  roomStatus,
   roomWithMembers,
   updateMember,
 } from "../src/features/rooms/queries";
@@ -55,11 +57,16 @@ interface Change {
   event: RoomEvent;
   state: RoomState;
 }
+/** What linking a member's timer gave: whether it is linked now, and their focus (null: unknown). */
+interface Link {
+  linked: boolean;
+  focus: FocusPush | null;
+}
 
 const isSessionKind = (kind: string | null): kind is SessionKind =>
   kind !== null && (SESSION_KINDS as readonly string[]).includes(kind);
 
-function memberFromRow(row: MemberRow, now: number, focus: FocusPush | null): RoomMember {
+function memberFromRow(row: MemberRow, now: number, link: Link, joinedSeq: number): RoomMember {
   return {
     user_id: row.userId,
     member_id: row.memberId,
@@ -70,7 +77,9 @@ function memberFromRow(row: MemberRow, now: number, focus: FocusPush | null): Ro
     presence: "here",
     // Counted from now, as if from joining: their first socket is still to come.
     idle_since: now,
-    focus,
+    focus: link.focus,
+    linked: link.linked,
+    joined_seq: joinedSeq,
   };
 }
 
@@ -129,6 +138,7 @@ export class FocusRoom extends DurableObject<Env> {
         return { ok: false, error: TOO_MANY_ROOMS(MAX_ROOMS_PER_PERSON) };
       }
       await this.admit(roomId, outcome.member);
+      await this.relink(roomId, userId);
       return this.viewFor(userId);
     });
   }
@@ -136,7 +146,8 @@ export class FocusRoom extends DurableObject<Env> {
   /** The room as the member sees it; anyone else gets 404. */
   async view(roomId: string, userId: string): Promise<RoomAnswer> {
     return this.guarded("room view", async () => {
-      await this.loaded(roomId);
+      const state = await this.loaded(roomId);
+      if (state?.room.status === "open") await this.ensureMember(roomId, userId);
       return this.viewFor(userId);
     });
   }
@@ -227,11 +238,12 @@ export class FocusRoom extends DurableObject<Env> {
   async memberErased(roomId: string, userId: string): Promise<number> {
     const state = this.store.state();
     if (!state?.members.some((m) => m.user_id === userId)) {
+      // Gone already (their departure forgot the log), or a row this object never mirrored: to be sure
+      // nothing of them is replayed, the log goes; clients reconnecting get the whole room in hello.
+      if (state) this.store.forgetMessagesBefore(this.store.seq() + 1);
       return this.sockets.closeTagged(userId, CLOSE_ACCOUNT_DELETED, "This account was deleted.");
     }
     const closed = this.drop([userId], "member_removed", CLOSE_ACCOUNT_DELETED, "This account was deleted.");
-    // Earlier messages carry their name and what they shared: only the one telling of their removal stays.
-    this.store.forgetMessagesBefore(this.store.seq());
     try {
       await deleteMembers(createDatabase(this.env.DB), roomId, [userId]);
     } catch (error) {
@@ -253,7 +265,12 @@ export class FocusRoom extends DurableObject<Env> {
     if (grant instanceof Response) return grant;
     let loaded: RoomState | undefined;
     try {
-      loaded = await this.loaded(roomIdOf(request.url));
+      const roomId = roomIdOf(request.url);
+      loaded = await this.loaded(roomId);
+      if (loaded?.room.status === "open") {
+        await this.ensureMember(roomId, grant.user_id);
+        loaded = this.store.state() ?? loaded;
+      }
     } catch (error) {
       this.warn("room load failed", error);
       return problem(503, ROOM_UNAVAILABLE.code, ROOM_UNAVAILABLE.detail);
@@ -275,6 +292,7 @@ export class FocusRoom extends DurableObject<Env> {
     const response = this.sockets.open(request, grant, seq, view, now, {
       tags: [grant.user_id],
       hello: { you: member.member_id },
+      replayFrom: member.joined_seq,
     });
     await this.arm();
     return response;
@@ -320,12 +338,17 @@ export class FocusRoom extends DurableObject<Env> {
     if (!state) return;
     const now = Date.now();
     const due = dueAt(state, now, this.timings);
+    const dueMemberIds = new Map(state.members.map((m) => [m.user_id, m.member_id]));
     let closed = false;
     if (due.remove.length > 0 || due.close) {
       try {
         const db = createDatabase(this.env.DB);
         if (due.remove.length > 0) await deleteMembers(db, state.room.room_id, due.remove);
-        if (due.close) closed = (await closeEmptyRoom(db, state.room.room_id, nowIso(now))).length > 0;
+        if (due.close) {
+          closed = (await closeEmptyRoom(db, state.room.room_id, nowIso(now))).length > 0;
+          // Closed already (an earlier try whose answer was lost): mirror it rather than re-arm forever.
+          if (!closed) closed = (await roomStatus(db, state.room.room_id)) === "closed";
+        }
       } catch (error) {
         this.warn("room D1 write failed; will retry", error);
         await this.ctx.storage.setAlarm(Date.now() + RETRY_MS);
@@ -340,8 +363,10 @@ export class FocusRoom extends DurableObject<Env> {
       changes.push({ event: "member_away", state: next });
     }
     this.commit(changes, now, { state: next });
-    if (due.remove.length > 0) {
-      this.drop(due.remove, "member_removed", CLOSE_LEFT_ROOM, "You were away too long and left this room.");
+    // One who rejoined while the removal was in flight has a new membership: it stays.
+    const removed = due.remove.filter((u) => this.memberOf(u)?.member_id === dueMemberIds.get(u));
+    if (removed.length > 0) {
+      this.drop(removed, "member_removed", CLOSE_LEFT_ROOM, "You were away too long and left this room.");
     }
     const after = this.store.state() ?? next;
     if (closed) {
@@ -349,7 +374,7 @@ export class FocusRoom extends DurableObject<Env> {
       this.commit([{ event: "room_closed", state: shut }], now);
     } else if (due.close) {
       // Someone joined meanwhile (D1 refused to close): their join brings them here.
-      this.commit([], now, { state: { ...after, empty_since: now } });
+      this.commit([], now, { state: { ...after, empty_since: after.members.length === 0 ? now : null } });
     }
     await this.arm();
   }
@@ -361,7 +386,7 @@ export class FocusRoom extends DurableObject<Env> {
     const found = await roomWithMembers(createDatabase(this.env.DB), roomId);
     if (!found) return undefined;
     const now = Date.now();
-    const focus = await Promise.all(found.members.map((m) => this.linkFocus(roomId, m.userId)));
+    const links = await Promise.all(found.members.map((m) => this.linkFocus(roomId, m.userId)));
     // Another call may have loaded it while D1 and the timers answered.
     const raced = this.store.state();
     if (raced) return raced;
@@ -374,7 +399,9 @@ export class FocusRoom extends DurableObject<Env> {
         sync_pomodoro: found.room.syncPomodoro,
         status: found.room.status,
       },
-      members: found.members.map((m, i) => memberFromRow(m, now, focus[i] ?? null)),
+      members: found.members.map((m, i) =>
+        memberFromRow(m, now, links[i] ?? { linked: false, focus: null }, this.store.seq()),
+      ),
       empty_since: found.members.length === 0 ? now : null,
     };
     this.commit([], now, { state });
@@ -382,28 +409,72 @@ export class FocusRoom extends DurableObject<Env> {
     return state;
   }
 
-  /** Mirrors a member D1 holds (a join, or a row this object had not heard of): others see them join. */
+  /**
+   * Mirrors a member D1 holds (a join, or a row this object had not heard of): others see them join.
+   * A row with another member id is a new membership (a rejoin that raced their removal): it replaces
+   * the old one.
+   */
   private async admit(roomId: string, row: MemberRow): Promise<void> {
-    if (this.memberOf(row.userId)) return;
+    if (this.memberOf(row.userId)?.member_id === row.memberId) return;
     this.arriving.set(row.userId, null);
-    let focus: FocusPush | null = null;
+    let link: Link = { linked: false, focus: null };
     try {
-      focus = await this.linkFocus(roomId, row.userId);
+      link = await this.linkFocus(roomId, row.userId);
     } finally {
       const early = this.arriving.get(row.userId) ?? null;
       this.arriving.delete(row.userId);
-      if (early && isNewer(focus, early)) focus = early;
+      if (early && isNewer(link.focus, early)) link = { ...link, focus: early };
     }
     const current = this.store.state();
-    if (!current || current.members.some((m) => m.user_id === row.userId)) return;
+    if (!current) return;
+    const before = current.members.find((m) => m.user_id === row.userId);
+    if (before?.member_id === row.memberId) return;
     const now = Date.now();
+    const changes: Change[] = [];
+    let base = current;
+    if (before) {
+      base = withoutMembers(current, [row.userId], now);
+      changes.push({ event: "member_removed", state: base });
+    }
+    // Replay from before this seq (the member_joined message) would show them what came before them.
+    const joinedSeq = this.store.seq() + changes.length + 1;
     const next: RoomState = {
-      ...current,
-      members: [...current.members, memberFromRow(row, now, focus)],
+      ...base,
+      members: [...base.members, memberFromRow(row, now, link, joinedSeq)],
       empty_since: null,
     };
-    this.commit([{ event: "member_joined", state: next }], now);
+    changes.push({ event: "member_joined", state: next });
+    this.commit(changes, now);
     await this.arm();
+  }
+
+  /**
+   * The member as D1 has them: a membership the object missed (its mirroring failed, or a rejoin raced a
+   * removal) is admitted, so a GET or a socket never refuses a member `GET /rooms` lists. A member whose
+   * timer could not be linked is linked again.
+   */
+  private async ensureMember(roomId: string, userId: string): Promise<void> {
+    if (!this.memberOf(userId)) {
+      const row = await memberRow(createDatabase(this.env.DB), roomId, userId);
+      if (row) await this.admit(roomId, row);
+    }
+    await this.relink(roomId, userId);
+  }
+
+  /** Links the member's timer when that failed before (best effort: retried at the next call). */
+  private async relink(roomId: string, userId: string): Promise<void> {
+    if (this.memberOf(userId)?.linked !== false) return;
+    const link = await this.linkFocus(roomId, userId);
+    const state = this.store.state();
+    const member = state?.members.find((m) => m.user_id === userId);
+    if (!link.linked || !state || !member) return;
+    const fresher = link.focus !== null && isNewer(member.focus, link.focus);
+    const next = withMember(state, userId, (m) => ({
+      ...m,
+      linked: true,
+      ...(fresher ? { focus: link.focus } : {}),
+    }));
+    this.commit(fresher ? [{ event: "member_focus", state: next }] : [], Date.now(), { state: next });
   }
 
   /** Takes members out: their sockets close with `code`, the others get one `event` per member. */
@@ -412,11 +483,13 @@ export class FocusRoom extends DurableObject<Env> {
     if (!state) return 0;
     const now = Date.now();
     let closed = 0;
+    let gone = false;
     for (const userId of userIds) {
       closed += this.sockets.closeTagged(userId, code, reason);
       if (!state.members.some((m) => m.user_id === userId)) continue;
       state = withoutMembers(state, [userId], now);
       this.commit([{ event, state }], now, { except: userId });
+      gone = true;
       const roomId = state.room.room_id;
       this.ctx.waitUntil(
         this.timerOf(userId)
@@ -424,6 +497,9 @@ export class FocusRoom extends DurableObject<Env> {
           .catch((error: unknown) => this.warn("unlinking a member's timer failed", error)),
       );
     }
+    // Earlier messages carry their name and what they shared: only the last, telling of their going,
+    // stays. A client reconnecting from before it gets the whole room (without them) in hello.
+    if (gone) this.store.forgetMessagesBefore(this.store.seq());
     return closed;
   }
 
@@ -443,13 +519,14 @@ export class FocusRoom extends DurableObject<Env> {
   }
 
   /** The member's focus now (their timer then tells this room of every change); null if it cannot say. */
-  private async linkFocus(roomId: string, userId: string): Promise<FocusPush | null> {
+  private async linkFocus(roomId: string, userId: string): Promise<Link> {
     try {
       const linked = await this.timerOf(userId).linkRoom(userId, roomId);
-      return linked.ok ? linked.focus : null;
+      // A timer that refuses (its account is going) is not asked again.
+      return { linked: true, focus: linked.ok ? linked.focus : null };
     } catch (error) {
       this.warn("linking a member's timer failed", error);
-      return null;
+      return { linked: false, focus: null };
     }
   }
 

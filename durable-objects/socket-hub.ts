@@ -101,7 +101,8 @@ export class SocketHub {
    * missed since `?since=` (when the log still has it), then `hello` with the state at `seq`. Returns
    * the 101 answer. The ticket is used only here, once the object has agreed to open the socket, so
    * a refusal (no pet yet) leaves it good for another try. `tags` mark the socket (a room tags each
-   * with its user, to find one member's sockets); `hello` adds fields to the hello message.
+   * with its user, to find one member's sockets); `hello` adds fields to the hello message;
+   * `replayFrom`: the oldest `since` replayed (older: hello with `gap`, as if the log had lost it).
    */
   open(
     request: Request,
@@ -109,7 +110,7 @@ export class SocketHub {
     seq: number,
     state: unknown,
     now: number,
-    extra: { tags?: string[]; hello?: Record<string, unknown> } = {},
+    extra: { tags?: string[]; hello?: Record<string, unknown>; replayFrom?: number } = {},
   ): Response {
     // An upgrade authenticated just before its credential was revoked may arrive after closeCredential.
     if (this.store.isRevoked(grant.credential.id, now)) {
@@ -127,7 +128,8 @@ export class SocketHub {
     let replayed = 0;
     let gap = false;
     if (since !== null && since !== seq) {
-      const missed = since < seq ? this.store.messagesAfter(since) : [];
+      const replayable = since < seq && since >= (extra.replayFrom ?? 0);
+      const missed = replayable ? this.store.messagesAfter(since) : [];
       if (since < seq && missed.length === seq - since) {
         for (const message of missed) server.send(message);
         replayed = missed.length;

@@ -129,6 +129,22 @@ function storeResponse(db: Database, userId: string, ctx: IdempotencyContext, st
 }
 
 /**
+ * Replaces the stored answer to this key with the one the client was actually given, when it is only
+ * known after the write (a Durable Object's view of what was written). Replays then answer that.
+ */
+export async function replaceStoredResponse(
+  db: Database,
+  userId: string,
+  ctx: IdempotencyContext,
+  body: unknown,
+): Promise<void> {
+  await db
+    .update(idempotencyKeys)
+    .set({ responseBody: JSON.stringify(body) })
+    .where(and(eq(idempotencyKeys.userId, userId), eq(idempotencyKeys.key, ctx.key)));
+}
+
+/**
  * A route's retry-safe write: checks the Idempotency-Key header (400 when malformed), keys it by
  * `routeId` and the parsed `input`, runs `write` with that context (undefined without a key), and
  * marks a replayed answer with the replay header. Without the header, `fallbackKey` (when given)

@@ -150,6 +150,21 @@ export async function roomIdsOf(db: Database, userId: string): Promise<string[]>
   return rows.map((r) => r.roomId);
 }
 
+/** The user's membership of the room, if D1 has it. */
+export function memberRow(db: Database, roomId: string, userId: string): Promise<MemberRow | undefined> {
+  return db
+    .select()
+    .from(roomMembers)
+    .where(and(eq(roomMembers.roomId, roomId), eq(roomMembers.userId, userId)))
+    .get();
+}
+
+/** The room's status in D1 (undefined: no such room). */
+export async function roomStatus(db: Database, roomId: string): Promise<RoomRow["status"] | undefined> {
+  const row = await db.select({ status: rooms.status }).from(rooms).where(eq(rooms.id, roomId)).get();
+  return row?.status;
+}
+
 export function deleteMembers(db: Database, roomId: string, userIds: string[]) {
   return db
     .delete(roomMembers)

@@ -49,6 +49,10 @@ export interface RoomMember {
   idle_since: number | null;
   /** The newest snapshot of the member's timer. */
   focus: FocusPush | null;
+  /** Whether their timer was linked (tells this room of changes); false: linking failed, tried again. */
+  linked: boolean;
+  /** The seq of the message telling of their joining: no replay from before it (it is not theirs). */
+  joined_seq: number;
 }
 
 export interface RoomState {

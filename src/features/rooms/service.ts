@@ -3,7 +3,7 @@ import type { Env } from "../../env";
 import { D1Batch, isGuardAbort } from "../../lib/batch";
 import { isUniqueViolation } from "../../lib/db-errors";
 import { notFound } from "../../lib/errors";
-import { type IdempotencyContext, writeOnce } from "../../lib/idempotency";
+import { type IdempotencyContext, replaceStoredResponse, writeOnce } from "../../lib/idempotency";
 import { newId } from "../../lib/ids";
 import { accepted, refusalError } from "../../lib/live-refusal";
 import { nowIso } from "../../lib/time";
@@ -12,7 +12,14 @@ import { formatRoomCode, newRoomCodeKey, roomCodeKey } from "./code";
 import { ROOM_CODE_NOT_FOUND, TOO_MANY_ROOMS } from "./protocol";
 import { createRoomStatements, isOpenRoomMember, myOpenRooms, openRoomIdByCode, roomIdsOf } from "./queries";
 import { MAX_ROOMS_PER_PERSON } from "./room-rules";
-import type { CreateRoomInput, JoinRoomInput, MembershipPatch, RoomDto, RoomSummaryDto } from "./schemas";
+import {
+  type CreateRoomInput,
+  type JoinRoomInput,
+  type MembershipPatch,
+  type RoomDto,
+  RoomSchema,
+  type RoomSummaryDto,
+} from "./schemas";
 
 /** Room calls safe to send twice: every one of them converges (a join twice is one membership). */
 const ROOM_IDEMPOTENT = new Set(["join", "view", "leave", "updateMember", "memberErased", "closeCredential"]);
@@ -40,7 +47,8 @@ const codeTaken = (error: unknown) => isUniqueViolation(error) && String(error).
 
 /**
  * Creates a room with the creator as its first member (409 when they are in MAX_ROOMS_PER_PERSON open
- * rooms already); retry-safe with an Idempotency-Key. The answer is the room as its object holds it.
+ * rooms already); retry-safe with an Idempotency-Key. The answer is the room as its object holds it;
+ * a replay answers that first answer again and joins nobody (the creator may have left since).
  */
 export async function createRoom(
   env: Env,
@@ -95,9 +103,29 @@ export async function createRoom(
     }
   }
   const roomId = created.body.room_id;
-  // The object mirrors the new room and links the creator's timer; a replay answers the room as it is now.
-  const answer = accepted(await focusRoom(env, roomId).join(roomId, userId, {}));
-  return { room: toDto(answer), replayed: created.replayed };
+  if (created.replayed) {
+    const first = RoomSchema.safeParse(created.body);
+    if (first.success) return { room: first.data, replayed: true };
+    // The first answer was not stored (its object failed, or storing it did): the room as it is now.
+    return { room: toDto(accepted(await focusRoom(env, roomId).view(roomId, userId))), replayed: true };
+  }
+  // The object mirrors the new room and links the creator's timer.
+  const room = toDto(accepted(await focusRoom(env, roomId).join(roomId, userId, {})));
+  if (idempotency) {
+    try {
+      await replaceStoredResponse(db, userId, idempotency, room);
+    } catch (error) {
+      // The room is made: a replay then answers the room as it is now instead.
+      console.warn(
+        JSON.stringify({
+          level: "warn",
+          message: "storing a room's first answer failed",
+          error: String(error),
+        }),
+      );
+    }
+  }
+  return { room, replayed: false };
 }
 
 /** Joins the open room the code names (any case, spaces and dashes ignored): 404 for any other code. */
