@@ -36,7 +36,7 @@ const START = { kind: "custom", duration_minutes: 25 };
 
 /**
  * One member's room socket. `expect(memberId, test)` resolves with the arrival time of the first
- * `state` message whose view shows that member's focus passing `test` (null on timeout or close).
+ * `state` message carrying that member with their focus passing `test` (null on timeout or close).
  * Sequence numbers are checked as they come: any gap is counted.
  */
 class RoomSocket {
@@ -67,11 +67,13 @@ class RoomSocket {
         if (message.type !== "state") return;
         if (this.seq !== null && message.seq !== this.seq + 1) this.gaps++;
         this.seq = message.seq;
-        const members = new Map(message.state.members.map((m) => [m.member_id, m]));
+        // A change carries only the member who changed (member_* events), never the whole room.
+        const member = message.member;
+        if (!member) return;
         for (let i = this.waiting.length - 1; i >= 0; i--) {
           const w = this.waiting[i];
-          const member = members.get(w.memberId);
-          if (member && w.test(member.focus)) this.waiting.splice(i, 1)[0].resolve(at);
+          if (member.member_id === w.memberId && w.test(member.focus))
+            this.waiting.splice(i, 1)[0].resolve(at);
         }
       });
     });

@@ -11,6 +11,8 @@ import {
   ROOM_SUBPROTOCOL,
   ROOM_UNAVAILABLE,
   type RoomAnswer,
+  type RoomChange,
+  roomMessage,
   TOO_MANY_ROOMS,
 } from "../src/features/rooms/protocol";
 import {
@@ -27,10 +29,10 @@ import {
   dueAt,
   isNewer,
   MAX_ROOMS_PER_PERSON,
+  memberView,
   nextDueAt,
   type PresenceTimings,
   presenceTimings,
-  type RoomEvent,
   type RoomMember,
   type RoomState,
   roomView,
@@ -43,7 +45,6 @@ import { newId } from "../src/lib/ids";
 import type { LiveRefusal } from "../src/lib/live-refusal";
 import { CLOSE_ACCOUNT_DELETED } from "../src/lib/live-socket";
 import { nowIso } from "../src/lib/time";
-import { stateMessage } from "./live-object";
 import { LiveStorage } from "./live-storage";
 import { problem, type SocketAttachment, SocketHub } from "./socket-hub";
 
@@ -53,10 +54,6 @@ export const CLOSE_LEFT_ROOM = 4004;
 const RETRY_MS = 10_000;
 
 type Refused = { ok: false; error: LiveRefusal };
-interface Change {
-  event: RoomEvent;
-  state: RoomState;
-}
 /** What linking a member's timer gave: whether it is linked now, and their focus (null: unknown). */
 interface Link {
   linked: boolean;
@@ -107,6 +104,11 @@ export class FocusRoom extends DurableObject<Env> {
    * must neither be lost nor make the timer unlink the room.
    */
   private readonly arriving = new Map<string, FocusPush | null>();
+  /**
+   * The stored state, parsed once: every change reads it several times, and parsing the whole room
+   * each time would make a change cost more the bigger the room. Only `commit` writes it.
+   */
+  private cached: RoomState | undefined;
 
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env);
@@ -179,15 +181,18 @@ export class FocusRoom extends DurableObject<Env> {
       const [row] = await updateMember(createDatabase(this.env.DB), roomId, userId, changes);
       if (!row) return { ok: false, error: ROOM_NOT_FOUND };
       await this.admit(roomId, row);
-      const state = this.store.state();
-      if (state && this.memberOf(userId)) {
-        const next = withMember(state, userId, (m) => ({
-          ...m,
+      const state = this.current();
+      const member = this.memberOf(userId);
+      if (state && member) {
+        const updated: RoomMember = {
+          ...member,
           display_name: row.displayName,
           share_task: row.shareTask,
           sync_pomodoro: row.syncPomodoro,
-        }));
-        this.commit([{ event: "member_updated", state: next }], Date.now());
+        };
+        const now = Date.now();
+        const next = withMember(state, userId, () => updated);
+        this.commit([{ event: "member_updated", member: memberView(updated, now) }], now, { state: next });
       }
       return this.viewFor(userId);
     });
@@ -208,12 +213,25 @@ export class FocusRoom extends DurableObject<Env> {
     if (!state || !member || state.room.status !== "open") return { member: false };
     if (!isNewer(member.focus, focus)) return { member: true };
     const now = Date.now();
-    const next = withMember(state, userId, (m) => ({ ...m, focus }));
-    const changes: Change[] = [{ event: "member_focus", state: next }];
+    const changed: RoomMember = { ...member, focus };
+    const next = withMember(state, userId, () => changed);
+    const changes: RoomChange[] = [{ event: "member_focus", member: memberView(changed, now) }];
     const roundId = focus.session_id ?? "";
     const round = startsRound(state, member, focus) && !this.store.hasSeen(`round:${roundId}`);
-    if (round) changes.push({ event: "round_started", state: next });
-    this.commit(changes, now, round ? { seen: [`round:${roundId}`] } : {});
+    // The member is in the member_focus just before: the round names them, it does not repeat them.
+    if (round) {
+      changes.push({
+        event: "round_started",
+        member_id: member.member_id,
+        round: {
+          round_id: roundId,
+          kind: focus.kind,
+          duration_minutes: focus.planned_minutes,
+          started_at: focus.started_at,
+        },
+      });
+    }
+    this.commit(changes, now, { state: next, ...(round ? { seen: [`round:${roundId}`] } : {}) });
     if (round && isSessionKind(focus.kind)) {
       const kind = focus.kind;
       const starts = roundParticipants(next, userId).map((m) =>
@@ -236,7 +254,7 @@ export class FocusRoom extends DurableObject<Env> {
    * others see them removed. Their D1 row goes with the account's. Returns how many sockets were open.
    */
   async memberErased(roomId: string, userId: string): Promise<number> {
-    const state = this.store.state();
+    const state = this.current();
     if (!state?.members.some((m) => m.user_id === userId)) {
       // Gone already (their departure forgot the log), or a row this object never mirrored: to be sure
       // nothing of them is replayed, the log goes; clients reconnecting get the whole room in hello.
@@ -269,7 +287,7 @@ export class FocusRoom extends DurableObject<Env> {
       loaded = await this.loaded(roomId);
       if (loaded?.room.status === "open") {
         await this.ensureMember(roomId, grant.user_id);
-        loaded = this.store.state() ?? loaded;
+        loaded = this.current() ?? loaded;
       }
     } catch (error) {
       this.warn("room load failed", error);
@@ -280,15 +298,16 @@ export class FocusRoom extends DurableObject<Env> {
       return problem(ROOM_NOT_FOUND.status, ROOM_NOT_FOUND.code, ROOM_NOT_FOUND.detail);
     }
     const now = Date.now();
-    const state = this.store.state() ?? loaded;
+    const state = this.current() ?? loaded;
     if (member.idle_since !== null || member.presence === "away") {
-      const next = withMember(state, grant.user_id, (m) => ({ ...m, presence: "here", idle_since: null }));
-      this.commit(member.presence === "away" ? [{ event: "member_back", state: next }] : [], now, {
-        state: next,
-      });
+      const back: RoomMember = { ...member, presence: "here", idle_since: null };
+      const next = withMember(state, grant.user_id, () => back);
+      const changes: RoomChange[] =
+        member.presence === "away" ? [{ event: "member_back", member: memberView(back, now) }] : [];
+      this.commit(changes, now, { state: next });
     }
     const seq = this.store.seq();
-    const view = roomView(this.store.state() ?? state, now);
+    const view = roomView(this.current() ?? state, now);
     const response = this.sockets.open(request, grant, seq, view, now, {
       tags: [grant.user_id],
       hello: { you: member.member_id },
@@ -320,7 +339,7 @@ export class FocusRoom extends DurableObject<Env> {
     const open = this.ctx
       .getWebSockets(grant.user_id)
       .filter((s) => s !== ws && s.readyState === WebSocket.READY_STATE_OPEN);
-    const state = this.store.state();
+    const state = this.current();
     const member = state?.members.find((m) => m.user_id === grant.user_id);
     if (open.length > 0 || !state || !member || member.idle_since !== null) return;
     const now = Date.now();
@@ -334,7 +353,7 @@ export class FocusRoom extends DurableObject<Env> {
 
   /** What fell due: members shown away, members removed (D1 first), the empty room closed. */
   override async alarm(): Promise<void> {
-    const state = this.store.state();
+    const state = this.current();
     if (!state) return;
     const now = Date.now();
     const due = dueAt(state, now, this.timings);
@@ -355,12 +374,14 @@ export class FocusRoom extends DurableObject<Env> {
         return;
       }
     }
-    let next = this.store.state() ?? state;
-    const changes: Change[] = [];
+    let next = this.current() ?? state;
+    const changes: RoomChange[] = [];
     for (const userId of due.away) {
-      if (!next.members.some((m) => m.user_id === userId && m.idle_since !== null)) continue;
-      next = withMember(next, userId, (m) => ({ ...m, presence: "away" }));
-      changes.push({ event: "member_away", state: next });
+      const member = next.members.find((m) => m.user_id === userId && m.idle_since !== null);
+      if (!member) continue;
+      const away: RoomMember = { ...member, presence: "away" };
+      next = withMember(next, userId, () => away);
+      changes.push({ event: "member_away", member: memberView(away, now) });
     }
     this.commit(changes, now, { state: next });
     // One who rejoined while the removal was in flight has a new membership: it stays.
@@ -368,10 +389,11 @@ export class FocusRoom extends DurableObject<Env> {
     if (removed.length > 0) {
       this.drop(removed, "member_removed", CLOSE_LEFT_ROOM, "You were away too long and left this room.");
     }
-    const after = this.store.state() ?? next;
+    const after = this.current() ?? next;
     if (closed) {
       const shut: RoomState = { ...after, room: { ...after.room, status: "closed" }, empty_since: null };
-      this.commit([{ event: "room_closed", state: shut }], now);
+      const room = { room_id: shut.room.room_id, status: shut.room.status, closed_at: nowIso(now) };
+      this.commit([{ event: "room_closed", room }], now, { state: shut });
     } else if (due.close) {
       // Someone joined meanwhile (D1 refused to close): their join brings them here.
       this.commit([], now, { state: { ...after, empty_since: after.members.length === 0 ? now : null } });
@@ -381,14 +403,14 @@ export class FocusRoom extends DurableObject<Env> {
 
   /** The state, loaded from D1 (and each member's timer linked) the first time; undefined: no such room. */
   private async loaded(roomId: string): Promise<RoomState | undefined> {
-    const stored = this.store.state();
+    const stored = this.current();
     if (stored) return stored;
     const found = await roomWithMembers(createDatabase(this.env.DB), roomId);
     if (!found) return undefined;
     const now = Date.now();
     const links = await Promise.all(found.members.map((m) => this.linkFocus(roomId, m.userId)));
     // Another call may have loaded it while D1 and the timers answered.
-    const raced = this.store.state();
+    const raced = this.current();
     if (raced) return raced;
     const state: RoomState = {
       room: {
@@ -425,26 +447,23 @@ export class FocusRoom extends DurableObject<Env> {
       this.arriving.delete(row.userId);
       if (early && isNewer(link.focus, early)) link = { ...link, focus: early };
     }
-    const current = this.store.state();
+    const current = this.current();
     if (!current) return;
     const before = current.members.find((m) => m.user_id === row.userId);
     if (before?.member_id === row.memberId) return;
     const now = Date.now();
-    const changes: Change[] = [];
+    const changes: RoomChange[] = [];
     let base = current;
     if (before) {
       base = withoutMembers(current, [row.userId], now);
-      changes.push({ event: "member_removed", state: base });
+      changes.push({ event: "member_removed", member_id: before.member_id });
     }
     // Replay from before this seq (the member_joined message) would show them what came before them.
     const joinedSeq = this.store.seq() + changes.length + 1;
-    const next: RoomState = {
-      ...base,
-      members: [...base.members, memberFromRow(row, now, link, joinedSeq)],
-      empty_since: null,
-    };
-    changes.push({ event: "member_joined", state: next });
-    this.commit(changes, now);
+    const joined = memberFromRow(row, now, link, joinedSeq);
+    const next: RoomState = { ...base, members: [...base.members, joined], empty_since: null };
+    changes.push({ event: "member_joined", member: memberView(joined, now) });
+    this.commit(changes, now, { state: next });
     await this.arm();
   }
 
@@ -465,7 +484,7 @@ export class FocusRoom extends DurableObject<Env> {
   private async relink(roomId: string, userId: string): Promise<void> {
     if (this.memberOf(userId)?.linked !== false) return;
     const link = await this.linkFocus(roomId, userId);
-    const state = this.store.state();
+    const state = this.current();
     const member = state?.members.find((m) => m.user_id === userId);
     if (!link.linked || !state || !member) return;
     const fresher = link.focus !== null && isNewer(member.focus, link.focus);
@@ -474,21 +493,31 @@ export class FocusRoom extends DurableObject<Env> {
       linked: true,
       ...(fresher ? { focus: link.focus } : {}),
     }));
-    this.commit(fresher ? [{ event: "member_focus", state: next }] : [], Date.now(), { state: next });
+    const now = Date.now();
+    const updated = next.members.find((m) => m.user_id === userId);
+    const changes: RoomChange[] =
+      fresher && updated ? [{ event: "member_focus", member: memberView(updated, now) }] : [];
+    this.commit(changes, now, { state: next });
   }
 
   /** Takes members out: their sockets close with `code`, the others get one `event` per member. */
-  private drop(userIds: readonly string[], event: RoomEvent, code: number, reason: string): number {
-    let state = this.store.state();
+  private drop(
+    userIds: readonly string[],
+    event: "member_left" | "member_removed",
+    code: number,
+    reason: string,
+  ): number {
+    let state = this.current();
     if (!state) return 0;
     const now = Date.now();
     let closed = 0;
     let gone = false;
     for (const userId of userIds) {
       closed += this.sockets.closeTagged(userId, code, reason);
-      if (!state.members.some((m) => m.user_id === userId)) continue;
+      const member = state.members.find((m) => m.user_id === userId);
+      if (!member) continue;
       state = withoutMembers(state, [userId], now);
-      this.commit([{ event, state }], now, { except: userId });
+      this.commit([{ event, member_id: member.member_id }], now, { state, except: userId });
       gone = true;
       const roomId = state.room.room_id;
       this.ctx.waitUntil(
@@ -503,12 +532,18 @@ export class FocusRoom extends DurableObject<Env> {
     return closed;
   }
 
+  /** The stored state (parsed once, then kept as `commit` writes it). */
+  private current(): RoomState | undefined {
+    this.cached ??= this.store.state();
+    return this.cached;
+  }
+
   private memberOf(userId: string): RoomMember | undefined {
-    return this.store.state()?.members.find((m) => m.user_id === userId);
+    return this.current()?.members.find((m) => m.user_id === userId);
   }
 
   private viewFor(userId: string): RoomAnswer {
-    const state = this.store.state();
+    const state = this.current();
     const member = state?.members.find((m) => m.user_id === userId);
     if (!state || !member || state.room.status !== "open") return { ok: false, error: ROOM_NOT_FOUND };
     return { ok: true, view: roomView(state, Date.now()), you: member.member_id };
@@ -531,30 +566,30 @@ export class FocusRoom extends DurableObject<Env> {
   }
 
   /**
-   * Stores the changes in one transaction and sends one numbered `state` message per change (each
-   * with the room as it was after that change) to every socket, but those of `except`.
+   * Stores the new state and the changes in one transaction and sends one numbered `state` message per
+   * change — only what changed, stringified once — to every socket, but those of `except`.
    */
   private commit(
-    changes: Change[],
+    changes: RoomChange[],
     now: number,
-    options: { state?: RoomState; except?: string; seen?: string[] } = {},
+    options: { state: RoomState; except?: string; seen?: string[] },
   ): void {
-    const state = options.state ?? changes.at(-1)?.state;
     const { messages } = this.store.commit(
       {
-        ...(state ? { state } : {}),
+        state: options.state,
         ...(options.seen ? { seen: options.seen } : {}),
-        messages: changes.map((c) => stateMessage(c.event, now, () => roomView(c.state, now))),
+        messages: changes.map((change) => roomMessage(change, now)),
         outbox: [],
       },
       now,
     );
+    this.cached = options.state;
     this.sockets.broadcast(messages, now, options.except);
   }
 
   /** The one alarm, at the earliest due moment (at least 1 ms ahead: one in the past is dropped locally). */
   private async arm(): Promise<void> {
-    const state = this.store.state();
+    const state = this.current();
     const due = state ? nextDueAt(state, this.timings) : null;
     const current = await this.ctx.storage.getAlarm();
     if (due === null) {

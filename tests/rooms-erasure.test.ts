@@ -62,7 +62,8 @@ describe("deleting an account", () => {
     expect(await alices.closedSoon()).toMatchObject({ code: 4003 });
     const messages = await bobs.waitFor(3);
     expect(events(messages).map(([, e]) => e)).toEqual(["member_focus", "member_removed"]);
-    expect(messages[2]?.state?.members.map((m) => m.display_name)).toEqual(["Test User"]);
+    expect(messages[1]?.member).toMatchObject({ member_id: room.you, display_name: "Alice Secretname" });
+    expect(messages[2]?.member_id).toBe(room.you);
     expect(await membersInD1(room.room_id)).toBe(1);
     expect((await roomOf(bob, room.room_id)).members).toHaveLength(1);
     const stored = await storedText(room.room_id);

@@ -29,8 +29,9 @@ async function open(roomId: string, token: string): Promise<RoomSocket> {
   return socket;
 }
 
-/** The focus of the member at `index` in the room's view a message carries. */
-const focusIn = (message: RoomMessage | undefined, index: number) => message?.state?.members[index]?.focus;
+/** The focus a change message carries, provided it is that member's (a change names who changed). */
+const focusIn = (message: RoomMessage | undefined, memberId: string) =>
+  message?.member?.member_id === memberId ? message.member.focus : undefined;
 
 describe("members' timers in a room", () => {
   it("reach every other member's sockets as they change: start, pause, resume, finish", async () => {
@@ -46,6 +47,7 @@ describe("members' timers in a room", () => {
     await focusAction(alice, "finish");
     for (const socket of [bobs, carols]) {
       const messages = await socket.waitFor(5);
+      const aliceId = room.you;
       expect(events(messages)).toEqual([
         [hello + 1, "member_focus"],
         [hello + 2, "member_focus"],
@@ -53,22 +55,25 @@ describe("members' timers in a room", () => {
         [hello + 4, "member_focus"],
       ]);
       expect(expectGapFree(messages)).toBe(true);
-      expect(focusIn(messages[1], 0)).toMatchObject({
+      expect(focusIn(messages[1], aliceId)).toMatchObject({
         status: "focusing",
         session_id: started.session?.session_id,
         kind: "custom",
         ends_at: started.session?.ends_at,
         task: null,
       });
-      expect(focusIn(messages[1], 0)?.remaining_seconds).toBeGreaterThan(19 * 60);
-      expect(focusIn(messages[2], 0)).toMatchObject({ status: "paused", ends_at: null });
-      expect(focusIn(messages[3], 0)).toMatchObject({ status: "focusing" });
-      expect(focusIn(messages[4], 0)).toMatchObject({ status: "on_break", kind: "short_break" });
-      // Only Alice's timer moved.
-      expect(messages[4]?.state?.members.slice(1).map((m) => m.focus.status)).toEqual(["idle", "idle"]);
+      expect(focusIn(messages[1], aliceId)?.remaining_seconds).toBeGreaterThan(19 * 60);
+      expect(focusIn(messages[2], aliceId)).toMatchObject({ status: "paused", ends_at: null });
+      expect(focusIn(messages[3], aliceId)).toMatchObject({ status: "focusing" });
+      expect(focusIn(messages[4], aliceId)).toMatchObject({ status: "on_break", kind: "short_break" });
+      // Only Alice's timer moved: each change carries her alone, as the view shows her, not the room.
+      for (const change of messages.slice(1)) {
+        expect(Object.keys(change).sort()).toEqual(["at", "event", "member", "seq", "type"]);
+        expect(change.member).toMatchObject({ member_id: aliceId, presence: "here", share_task: false });
+      }
     }
     await focusAction(alice, "skip-break");
-    expect(focusIn((await bobs.waitFor(6))[5], 0)).toMatchObject({
+    expect(focusIn((await bobs.waitFor(6))[5], room.you)).toMatchObject({
       status: "done",
       session_id: started.session?.session_id,
     });
@@ -84,11 +89,11 @@ describe("members' timers in a room", () => {
     clock.tick(10 * 60_000);
     await runTimerAlarm(alice);
     const [, , breakTime] = await bobs.waitFor(3);
-    expect(focusIn(breakTime, 0)).toMatchObject({ status: "on_break", kind: "short_break" });
+    expect(focusIn(breakTime, room.you)).toMatchObject({ status: "on_break", kind: "short_break" });
     clock.tick(2 * 60_000);
     await runTimerAlarm(alice);
     const [, , , over] = await bobs.waitFor(4);
-    expect(focusIn(over, 0)).toMatchObject({ status: "done", kind: "custom" });
+    expect(focusIn(over, room.you)).toMatchObject({ status: "done", kind: "custom" });
     expect(expectGapFree(bobs.messages)).toBe(true);
   });
 
@@ -102,7 +107,7 @@ describe("members' timers in a room", () => {
     focus.ws.send(JSON.stringify({ type: "action", action: "start", kind: "short_burst", request_id: "a1" }));
     const [, change] = await bobs.waitFor(2);
     expect(change).toMatchObject({ type: "state", event: "member_focus" });
-    expect(focusIn(change, 0)).toMatchObject({ status: "focusing", kind: "short_burst" });
+    expect(focusIn(change, room.you)).toMatchObject({ status: "focusing", kind: "short_burst" });
   });
 
   it("show a member's task only while that member shares it", async () => {
@@ -112,7 +117,7 @@ describe("members' timers in a room", () => {
     const bobs = await open(room.room_id, bob.token);
     await startFocus(alice, { task_id: task.task_id });
     const [, hidden] = await bobs.waitFor(2);
-    expect(focusIn(hidden, 0)).toMatchObject({ status: "focusing", task: null });
+    expect(focusIn(hidden, room.you)).toMatchObject({ status: "focusing", task: null });
     expect(JSON.stringify(bobs.messages)).not.toContain("private essay");
 
     await callJson(`/api/v1/rooms/${room.room_id}/me`, 200, {
@@ -122,7 +127,11 @@ describe("members' timers in a room", () => {
     });
     const [, , shared] = await bobs.waitFor(3);
     expect(shared?.event).toBe("member_updated");
-    expect(focusIn(shared, 0)?.task).toEqual({ task_id: task.task_id, title: "Alice's private essay" });
+    expect(shared?.member).toMatchObject({ member_id: room.you, share_task: true });
+    expect(focusIn(shared, room.you)?.task).toEqual({
+      task_id: task.task_id,
+      title: "Alice's private essay",
+    });
     expect((await roomOf(bob, room.room_id)).members[0]?.focus.task?.title).toBe("Alice's private essay");
   });
 
@@ -135,13 +144,14 @@ describe("members' timers in a room", () => {
       kind: "deep_work",
     });
     const alices = await open(room.room_id, alice.token);
+    const bobId = (await roomOf(bob, room.room_id)).you;
     await leaveRoom(bob, room.room_id);
     await startFocus(bob);
     await focusAction(alice, "pause");
     const messages = await alices.waitFor(3);
     expect(events(messages).map(([, e]) => e)).toEqual(["member_left", "member_focus"]);
-    expect(focusIn(messages[2], 0)?.status).toBe("paused");
-    expect(messages[2]?.state?.members).toHaveLength(1);
+    expect(messages[1]?.member_id).toBe(bobId);
+    expect(focusIn(messages[2], room.you)?.status).toBe("paused");
   });
 
   it("keep the newest snapshot: a late or repeated one is dropped, a stranger's refused", async () => {

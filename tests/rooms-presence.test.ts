@@ -71,13 +71,15 @@ describe("presence in a room", () => {
     await runAlarm(room.room_id);
     const [hello, away] = await alices.waitFor(2);
     expect(away).toMatchObject({ type: "state", event: "member_away", seq: (hello?.seq ?? 0) + 1 });
-    expect(away?.state?.members.map((m) => m.presence)).toEqual(["here", "away"]);
+    const bobId = (await roomOf(bob, room.room_id)).you;
+    expect(away?.member).toMatchObject({ member_id: bobId, presence: "away" });
     // Removal is next: 30 minutes after the last socket closed.
     expect(await alarmOf(room.room_id)).toBe(closedAt + 30 * MINUTE);
 
     const back = await open(room.room_id, bob.token);
     expect(back.messages[0]?.state?.members[1]?.presence).toBe("here");
     const messages = await alices.waitFor(3);
+    expect(messages[2]?.member).toMatchObject({ member_id: bobId, presence: "here" });
     expect(events(messages).map(([, e]) => e)).toEqual(["member_away", "member_back"]);
     expect(expectGapFree(messages)).toBe(true);
     expect(await alarmOf(room.room_id)).toBeNull();
@@ -91,10 +93,11 @@ describe("presence in a room", () => {
       await userWithApiToken(),
     ];
     const room = await roomWith(alice, [bob]);
+    const bobId = (await roomOf(bob, room.room_id)).you;
     const joinedAt = clock.now();
     const alices = await open(room.room_id, alice.token);
     clock.tick(30 * SECOND);
-    await joinRoom(carol, room.code);
+    const carolId = (await joinRoom(carol, room.code)).you;
     // One alarm, at the earliest moment: Bob shown away a minute after joining.
     expect(await alarmOf(room.room_id)).toBe(joinedAt + 60 * SECOND);
     clock.tick(31 * SECOND);
@@ -111,7 +114,13 @@ describe("presence in a room", () => {
       "member_removed",
     ]);
     expect(expectGapFree(messages)).toBe(true);
-    expect(messages[4]?.state?.members).toHaveLength(2);
+    expect(messages.slice(1).map((m) => m.member?.member_id ?? m.member_id)).toEqual([
+      carolId,
+      bobId,
+      carolId,
+      bobId,
+    ]);
+    expect(messages[4]).not.toHaveProperty("member");
     expect((await call(`/api/v1/rooms/${room.room_id}`, { token: bob.token })).status).toBe(404);
     expect((await roomOf(alice, room.room_id)).members.map((m) => m.presence)).toEqual(["here", "away"]);
   });

@@ -52,12 +52,12 @@ describe("a room's WebSocket", () => {
         [start + 2, "member_updated"],
       ]);
       expect(expectGapFree(messages)).toBe(true);
-      expect(messages[2]?.state?.members.map((m) => m.display_name)).toEqual([
-        "Test User",
-        "Bobby",
-        "Test User",
-        "Dave",
-      ]);
+      expect(messages[1]?.member).toMatchObject({ display_name: "Dave", presence: "here" });
+      expect(messages[1]?.member?.focus.status).toBe("idle");
+      expect(messages[2]?.member).toMatchObject({
+        member_id: hello?.state?.members[1]?.member_id,
+        display_name: "Bobby",
+      });
     }
     const text = JSON.stringify(phone.messages);
     for (const secret of [alice.id, bob.id, carol.id, dave.id, bob.email]) expect(text).not.toContain(secret);
@@ -80,7 +80,8 @@ describe("a room's WebSocket", () => {
     }
     const [, left] = await alices.waitFor(2);
     expect(left).toMatchObject({ type: "state", seq: (hello?.seq ?? 0) + 1, event: "member_left" });
-    expect(left?.state?.members).toHaveLength(1);
+    expect(left).toMatchObject({ member_id: hello?.state?.members[1]?.member_id });
+    expect(left).not.toHaveProperty("state");
     // No longer a member: refused before any upgrade.
     expect((await connectRoom(room.room_id, { token: bob.token })).status).toBe(404);
   });
@@ -140,7 +141,7 @@ describe("a room's WebSocket", () => {
     socket.close();
 
     const seen = hello?.seq ?? 0;
-    await joinRoom(carol, room.code);
+    const carolId = (await joinRoom(carol, room.code)).you;
     // (A leave would make the room forget its log: see rooms-review.test.ts.)
     await callJson(`/api/v1/rooms/${room.room_id}/me`, 200, {
       method: "PATCH",
@@ -154,6 +155,13 @@ describe("a room's WebSocket", () => {
       ["state", seen + 2, "member_updated"],
       ["hello", seen + 2, null],
     ]);
+    expect(messages[0]?.member).toMatchObject({ member_id: carolId, display_name: "Test User" });
+    expect(messages[1]?.member).toMatchObject({ member_id: carolId, display_name: "Carol" });
     expect(messages[2]).toMatchObject({ replayed: 2, gap: false });
+    expect(messages[2]?.state?.members.map((m) => m.member_id)).toEqual([
+      room.you,
+      hello?.state?.members[1]?.member_id,
+      carolId,
+    ]);
   });
 });

@@ -60,7 +60,15 @@ describe("a sync_pomodoro room", () => {
       [hello + 3, "member_focus"],
     ]);
     expect(expectGapFree(messages)).toBe(true);
-    expect(messages[3]?.state?.members[1]?.focus).toMatchObject({
+    expect(messages[1]?.member).toMatchObject({ member_id: room.you, focus: { status: "focusing" } });
+    expect(messages[2]).toMatchObject({
+      member_id: room.you,
+      round: { round_id: started.session?.session_id, kind: "pomodoro", duration_minutes: 20 },
+    });
+    expect(messages[2]).not.toHaveProperty("member");
+    const bobId = (await roomOf(bob, room.room_id)).you;
+    expect(messages[3]?.member?.member_id).toBe(bobId);
+    expect(messages[3]?.member?.focus).toMatchObject({
       status: "focusing",
       session_id: bobs.session?.session_id,
     });

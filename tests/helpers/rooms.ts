@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
-import type { RoomView } from "../../src/features/rooms/room-rules";
+import type { RoundStarted } from "../../src/features/rooms/protocol";
+import type { MemberView, RoomView } from "../../src/features/rooms/room-rules";
 import type { RoomDto, RoomSummaryDto } from "../../src/features/rooms/schemas";
 import type { SocketTicketDto } from "../../src/lib/live-socket-routes";
 import { call, callJson, type TestUser } from "./api";
@@ -12,7 +13,14 @@ export interface RoomMessage {
   seq?: number;
   event?: string;
   at?: string;
+  /** The hello's whole view. */
   state?: RoomView;
+  /** A change's member (joined, focus, away, back, updated). */
+  member?: MemberView;
+  /** A change's member by id (left, removed, whose start opened a round). */
+  member_id?: string;
+  round?: RoundStarted;
+  room?: { room_id: string; status: string; closed_at: string };
   replayed?: number;
   gap?: boolean;
   you?: string;

@@ -2,8 +2,10 @@
  * What the FocusRoom object and its clients (the routes, the FocusTimer) share: the subprotocol, the
  * answers across RPC, and the refusals they may carry.
  */
+import type { RoomStatus } from "../../db/schema/rooms";
 import type { LiveRefusal } from "../../lib/live-refusal";
-import type { RoomView } from "./room-rules";
+import { nowIso } from "../../lib/time";
+import type { MemberView, RoomEvent, RoomView } from "./room-rules";
 
 /** The subprotocol room sockets offer (with `bearer.<token>` to authenticate without a ticket). */
 export const ROOM_SUBPROTOCOL = "pap.room.v1";
@@ -49,4 +51,45 @@ export interface MemberSettings {
   display_name?: string | undefined;
   share_task?: boolean | undefined;
   sync_pomodoro?: boolean | undefined;
+}
+
+/** Events whose message carries the changed member as RoomView shows them. */
+export const MEMBER_EVENTS = [
+  "member_joined",
+  "member_focus",
+  "member_away",
+  "member_back",
+  "member_updated",
+] as const satisfies readonly RoomEvent[];
+export type MemberChangeEvent = (typeof MEMBER_EVENTS)[number];
+
+/** The round a sync_pomodoro member's start opened for every opted-in member. */
+export interface RoundStarted {
+  round_id: string;
+  kind: string | null;
+  duration_minutes: number | null;
+  started_at: string | null;
+}
+
+/**
+ * One change, as its numbered `state` message carries it: only what changed, never the whole room,
+ * so that what each change costs (building, storing, sending, parsing) does not grow with the room.
+ * A client applies it to the RoomView of its hello.
+ */
+export type RoomChange =
+  | { event: MemberChangeEvent; member: MemberView }
+  | { event: "member_left" | "member_removed"; member_id: string }
+  | { event: "round_started"; member_id: string; round: RoundStarted }
+  | { event: "room_closed"; room: { room_id: string; status: RoomStatus; closed_at: string } };
+
+/** What a room socket receives (besides `pong` and `error`). */
+export type RoomServerMessage =
+  | { type: "hello"; seq: number; state: RoomView; replayed: number; gap: boolean; you: string }
+  | ({ type: "state"; seq: number; at: string } & RoomChange);
+
+/** A change as its `state` message, numbered when it is stored (stringified once for every socket). */
+export function roomMessage(change: RoomChange, at: number): (seq: number) => string {
+  const { event, ...payload } = change;
+  // Keys in the documented order: type, seq, event, at, then the change's own fields.
+  return (seq) => JSON.stringify({ type: "state", seq, event, at: nowIso(at), ...payload });
 }

@@ -9,7 +9,7 @@ import { type FocusPush, type MemberFocus, memberFocusAt } from "./member-focus"
 export const PRESENCES = ["here", "away"] as const;
 export type Presence = (typeof PRESENCES)[number];
 
-/** Every change a room's sockets are told of, one numbered `state` message each. */
+/** Every change a room's sockets are told of, one numbered `state` message each (see protocol.ts). */
 export const ROOM_EVENTS = [
   "member_joined",
   "member_left",
@@ -166,15 +166,20 @@ export function roomView(state: RoomState, now: number): RoomView {
   );
   return {
     ...state.room,
-    members: members.map((m) => ({
-      member_id: m.member_id,
-      display_name: m.display_name,
-      presence: m.presence,
-      share_task: m.share_task,
-      sync_pomodoro: m.sync_pomodoro,
-      joined_at: m.joined_at,
-      focus: memberFocusAt(m.focus, now, m.share_task),
-    })),
+    members: members.map((m) => memberView(m, now)),
+  };
+}
+
+/** One member as every member sees them at `now` (their task only when they share it). */
+export function memberView(m: RoomMember, now: number): MemberView {
+  return {
+    member_id: m.member_id,
+    display_name: m.display_name,
+    presence: m.presence,
+    share_task: m.share_task,
+    sync_pomodoro: m.sync_pomodoro,
+    joined_at: m.joined_at,
+    focus: memberFocusAt(m.focus, now, m.share_task),
   };
 }
 

@@ -12,7 +12,7 @@ import {
 import { BEARER_SECURITY, errorResponses, jsonResponse } from "../../lib/openapi";
 import { requireAuth } from "../../middleware/auth";
 import { usePrimarySession } from "../../middleware/database";
-import { ROOM_SUBPROTOCOL, roomChannel } from "./protocol";
+import { MEMBER_EVENTS, ROOM_SUBPROTOCOL, roomChannel } from "./protocol";
 import { ROOM_EVENTS } from "./room-rules";
 import { RoomIdParamsSchema } from "./schemas";
 import { focusRoom, requireMembership } from "./service";
@@ -49,8 +49,13 @@ const openSocketRoute = createRoute({
     `Upgrade with \`?ticket=\` (from POST …/ws-ticket), or offer the subprotocols \`${ROOM_SUBPROTOCOL}, ` +
     `${BEARER_SUBPROTOCOL_PREFIX}<token>\`, or send an Authorization header; 401 without, 404 unless you are a ` +
     'member (both before the upgrade). On connect: `{"type":"hello","seq":N,"state":RoomView,"replayed":k,' +
-    '"gap":false,"you":"<your member_id>"}` (`?since=<seq>` replays what you missed first); then one ' +
-    '`{"type":"state","seq":N+1,"event":…,"at":…,"state":RoomView}` per change, with no gaps in `seq`. ' +
+    '"gap":false,"you":"<your member_id>"}` (`?since=<seq>` replays what you missed first; `gap: true` when ' +
+    "it no longer can: trust the hello's view). Then one message per change, with no gaps in `seq`, carrying " +
+    'only what changed — apply it to your view: `{"type":"state","seq":N+1,"event":E,"at":iso,…}` where ' +
+    `${MEMBER_EVENTS.join(", ")} carry \`"member": RoomMember\` (the member as the view shows them, ` +
+    'replacing or adding theirs); member_left and member_removed carry `"member_id"` (remove them); ' +
+    'round_started carries `"member_id"` (whose start opened it) and `"round": {round_id, kind, ' +
+    'duration_minutes, started_at}`; room_closed carries `"room": {room_id, status, closed_at}`. ' +
     `Events: ${ROOM_EVENTS.join(", ")}. The socket takes no actions (an action gets \`error\` 422; make changes ` +
     'over REST); `{"type":"ping"}` gets `{"type":"pong"}`. Closed with 4004 when you leave or are removed, ' +
     `4003 when your account is deleted, 4001 when its credential expires (at most ${SOCKET_MAX_AGE_MINUTES} minutes) or is revoked.`,
