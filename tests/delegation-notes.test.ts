@@ -1,10 +1,9 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { MAX_NOTE_CHARS, MAX_NOTES_PER_ASSIGNMENT } from "../src/features/delegation/schemas";
-import { newId } from "../src/lib/ids";
 import { call, callJson, createUser, problemOf, type TestUser } from "./helpers/api";
 import { actingThroughApiToken } from "./helpers/auth";
-import { type Assignment, delegate, registerAgent } from "./helpers/delegation";
+import { type Assignment, delegate, fillNotesToCap, registerAgent } from "./helpers/delegation";
 import { createTask } from "./helpers/tasks";
 
 interface Note {
@@ -44,17 +43,6 @@ function storedNotes(user: TestUser, assignmentId: string) {
     .bind(user.id, assignmentId)
     .all<{ author: string; text: string }>()
     .then((r) => r.results);
-}
-
-/** Stores as many notes as the assignment may hold, straight into D1 (faster than as many requests). */
-async function fillToCap(user: TestUser, assignmentId: string): Promise<void> {
-  const insert = env.DB.prepare(
-    "INSERT INTO assignment_notes (id, user_id, assignment_id, author, text, created_at) VALUES (?, ?, ?, 'owner', 'n', ?)",
-  );
-  const now = new Date().toISOString();
-  await env.DB.batch(
-    Array.from({ length: MAX_NOTES_PER_ASSIGNMENT }, () => insert.bind(newId(), user.id, assignmentId, now)),
-  );
 }
 
 describe("notes on assignments", () => {
@@ -142,7 +130,7 @@ describe("notes on assignments", () => {
   it(`holds at most ${MAX_NOTES_PER_ASSIGNMENT} notes per assignment (409 too_many_notes)`, async () => {
     const { user, assignment } = await delegated();
     const id = assignment.assignment_id;
-    await fillToCap(user, id);
+    await fillNotesToCap(user, id);
     const res = await addNote(user.token, id, "One more");
     expect(res.status).toBe(409);
     const problem = await problemOf(res);
@@ -215,7 +203,7 @@ describe("notes on assignments", () => {
   it("refuses a completion whose note meets the cap, completing nothing", async () => {
     const { user, agentToken, assignment } = await delegated();
     const id = assignment.assignment_id;
-    await fillToCap(user, id);
+    await fillNotesToCap(user, id);
     const res = await call(`/api/v1/delegation/assignments/${id}/complete`, {
       method: "POST",
       token: agentToken,
@@ -227,5 +215,42 @@ describe("notes on assignments", () => {
       .bind(id)
       .first<{ status: string }>();
     expect(row?.status).toBe("pending");
+  });
+
+  it("answers a full assignment's completion by another agent of the same person with 404, not too_many_notes", async () => {
+    const { user, assignment } = await delegated();
+    const id = assignment.assignment_id;
+    await fillNotesToCap(user, id);
+    const otherAgent = await registerAgent(user);
+    const res = await call(`/api/v1/delegation/assignments/${id}/complete`, {
+      method: "POST",
+      token: otherAgent.token as string,
+      body: { notes: "Not mine" },
+    });
+    expect(res.status).toBe(404);
+    expect((await problemOf(res)).detail).toBe("Assignment was not found.");
+    const row = await env.DB.prepare("SELECT status FROM task_assignments WHERE id = ?")
+      .bind(id)
+      .first<{ status: string }>();
+    expect(row?.status).toBe("pending");
+  });
+
+  it("answers completing a completed assignment with notes at the cap with the illegal move's 409", async () => {
+    const { user, agentToken, assignment } = await delegated();
+    const id = assignment.assignment_id;
+    await callJson(`/api/v1/delegation/assignments/${id}/complete`, 200, {
+      method: "POST",
+      token: agentToken,
+    });
+    await fillNotesToCap(user, id);
+    const res = await call(`/api/v1/delegation/assignments/${id}/complete`, {
+      method: "POST",
+      token: agentToken,
+      body: { notes: "Again" },
+    });
+    expect(res.status).toBe(409);
+    const problem = await problemOf(res);
+    expect(problem.code).toBe("illegal_transition");
+    expect(problem.detail).toBe("Cannot complete an assignment that is completed.");
   });
 });

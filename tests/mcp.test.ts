@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import type { NextStepDto } from "../src/features/tasks/schemas";
 import { call, callJson, callWith, createUser, problemOf, type TestUser } from "./helpers/api";
 import { actingThroughApiToken } from "./helpers/auth";
-import { type Assignment, delegate, registerAgent } from "./helpers/delegation";
+import { type Assignment, delegate, fillNotesToCap, registerAgent } from "./helpers/delegation";
 import { callTool, mcpClient, toolError } from "./helpers/mcp";
 import { createTask, getTask, type Task } from "./helpers/tasks";
 
@@ -309,6 +309,23 @@ describe("MCP at /mcp: scopes and ownership", () => {
     await expect(client.readResource({ uri: `task://${task.task_id}` })).rejects.toThrow(
       "Task was not found.",
     );
+    expect((await assignmentRow(assignment.assignment_id))?.status).toBe("pending");
+  });
+
+  it("keeps an assignment invisible to another agent of the same person, even when its notes are full", async () => {
+    const { user, assignment } = await delegatedWork();
+    await fillNotesToCap(user, assignment.assignment_id);
+    const sibling = await registerAgent(user);
+    const client = await mcpClient(sibling.token as string);
+    const args = { assignment_id: assignment.assignment_id };
+    for (const [name, extra] of [
+      ["complete_assignment", { notes: "Taking it over" }],
+      ["add_note", { text: "Me too" }],
+      ["accept_assignment", {}],
+    ] as const) {
+      const refused = await toolError(client, name, { ...args, ...extra });
+      expect(refused, name).toMatchObject({ status: 404, text: "Assignment was not found." });
+    }
     expect((await assignmentRow(assignment.assignment_id))?.status).toBe("pending");
   });
 });

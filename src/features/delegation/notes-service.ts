@@ -1,4 +1,4 @@
-import { and, asc, eq, gt, type SQL, sql } from "drizzle-orm";
+import { and, asc, eq, gt, type SQL, type SQLWrapper, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Database } from "../../db";
 import { assignmentNotes, taskAssignments } from "../../db/schema";
@@ -186,9 +186,9 @@ export async function listAssignmentNotes(
 
 /**
  * The statements that keep a completion's `notes` as a note by whoever completes, for the completion's
- * own batch: a guard that aborts it at the cap (put it first; recognise it with `isGuardAbort`, answer
- * with `completionNoteRefused`), and the insert, made only when `moved` holds (put it after the move's
- * event is written).
+ * own batch: a guard that aborts it at the cap when `movable` (the assignment the move would move)
+ * exists — put it first; recognise it with `isGuardAbort`, answer with `completionNoteRefused` — and
+ * the insert, made only when `moved` holds (put it after the move's event is written).
  */
 export function completionNoteStatements(
   db: Database,
@@ -196,11 +196,13 @@ export function completionNoteStatements(
   assignmentId: string,
   text: string,
   now: number,
-  moved: SQL,
+  when: { movable: SQLWrapper; moved: SQL },
 ): { guard: BatchItem<"sqlite">; insert: BatchItem<"sqlite"> } {
   const row = newNote(principal, assignmentId, noteText(text), now);
+  const { movable, moved } = when;
   return {
-    guard: abortIf(db, atCap(principal.userId, assignmentId)),
+    // drizzle puts an embedded query in parentheses itself.
+    guard: abortIf(db, sql`EXISTS ${movable} AND ${atCap(principal.userId, assignmentId)}`),
     insert: db
       .insert(assignmentNotes)
       .select(
