@@ -59,10 +59,13 @@ describe("notes on assignments", () => {
     });
     const reply = await addNote(agentToken, id, "Will do; tests are running.");
     expect(reply.status).toBe(201);
-    expect(await reply.json<Note>()).toMatchObject({ author: agentId, text: "Will do; tests are running." });
+    expect(await reply.json<Note>()).toMatchObject({
+      author: `agent:${agentId}`,
+      text: "Will do; tests are running.",
+    });
     const expected = [
       { author: "owner", text: "Use the staging database, please." },
-      { author: agentId, text: "Will do; tests are running." },
+      { author: `agent:${agentId}`, text: "Will do; tests are running." },
     ];
     expect(await notesOf(user.token, id)).toMatchObject(expected);
     expect(await notesOf(agentToken, id)).toMatchObject(expected);
@@ -127,6 +130,19 @@ describe("notes on assignments", () => {
     expect((await addNote(user.token, id, ` ${"x".repeat(MAX_NOTE_CHARS)} `)).status).toBe(201);
   });
 
+  it("takes a completion's notes of 5000 characters, as the complete body always did", async () => {
+    const { user, agentToken, assignment } = await delegated();
+    const id = assignment.assignment_id;
+    const long = "x".repeat(5000);
+    await callJson(`/api/v1/delegation/assignments/${id}/complete`, 200, {
+      method: "POST",
+      token: agentToken,
+      body: { notes: long },
+    });
+    expect((await storedNotes(user, id)).map((n) => n.text)).toEqual([long]);
+    expect((await addNote(user.token, id, long)).status).toBe(201);
+  });
+
   it(`holds at most ${MAX_NOTES_PER_ASSIGNMENT} notes per assignment (409 too_many_notes)`, async () => {
     const { user, assignment } = await delegated();
     const id = assignment.assignment_id;
@@ -176,6 +192,29 @@ describe("notes on assignments", () => {
     await reused.body?.cancel();
   });
 
+  it('tells an agent named "owner" from the person: its notes are by agent:owner, its keys its own', async () => {
+    const user = await createUser();
+    const agent = await registerAgent(user, { agent_id: "owner" });
+    const task = await createTask(user, { title: "Named to confuse" });
+    const { assignment } = await delegate(user, { task_id: task.task_id, delegation_mode: "DELEGATE" });
+    const id = (assignment as Assignment).assignment_id;
+    const headers = { "Idempotency-Key": `same-${crypto.randomUUID()}` };
+    const byAgent = await addNote(agent.token as string, id, "Hello", headers);
+    expect(byAgent.status).toBe(201);
+    const agentNote = await byAgent.json<Note>();
+    expect(agentNote.author).toBe("agent:owner");
+    const byPerson = await addNote(user.token, id, "Hello", headers);
+    expect(byPerson.status).toBe(201);
+    expect(byPerson.headers.get("idempotent-replayed")).toBeNull();
+    const personNote = await byPerson.json<Note>();
+    expect(personNote).toMatchObject({ author: "owner" });
+    expect(personNote.note_id).not.toBe(agentNote.note_id);
+    expect(await storedNotes(user, id)).toEqual([
+      { author: "agent:owner", text: "Hello" },
+      { author: "owner", text: "Hello" },
+    ]);
+  });
+
   it("keeps a completion's notes as a note by whoever completes", async () => {
     const { user, agentId, agentToken, assignment } = await delegated();
     const id = assignment.assignment_id;
@@ -187,7 +226,7 @@ describe("notes on assignments", () => {
     expect(res.status).toBe(200);
     expect(await res.json<Assignment>()).toMatchObject({ status: "completed" });
     expect(await notesOf(user.token, id)).toMatchObject([
-      { author: agentId, text: "Shipped in PR 12; the flaky test is skipped." },
+      { author: `agent:${agentId}`, text: "Shipped in PR 12; the flaky test is skipped." },
     ]);
     // An illegal move keeps no note: the note rides on the completion.
     const again = await call(`/api/v1/delegation/assignments/${id}/complete`, {

@@ -180,7 +180,7 @@ describe("MCP at /mcp: an agent takes its assignment", () => {
 
     const note = { assignment_id: assignment.assignment_id, text: "Half way there", idempotency_key: "n-1" };
     const added = await callTool<AssignmentNote>(client, "add_note", note);
-    expect(added).toMatchObject({ author: agentId, text: "Half way there" });
+    expect(added).toMatchObject({ author: `agent:${agentId}`, text: "Half way there" });
     expect((await callTool<AssignmentNote>(client, "add_note", note)).note_id).toBe(added.note_id);
 
     const completed = await callTool<Assignment>(client, "complete_assignment", {
@@ -202,8 +202,8 @@ describe("MCP at /mcp: an agent takes its assignment", () => {
       { token: user.token },
     );
     expect(notes.map((n) => [n.author, n.text])).toEqual([
-      [agentId, "Half way there"],
-      [agentId, "Done: notes written and published"],
+      [`agent:${agentId}`, "Half way there"],
+      [`agent:${agentId}`, "Done: notes written and published"],
     ]);
     // An illegal move answers the REST 409 sentence.
     const again = await toolError(client, "start_assignment", { assignment_id: assignment.assignment_id });

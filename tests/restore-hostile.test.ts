@@ -339,7 +339,7 @@ describe("restoring crafted files", () => {
     );
     expect(notes.map((n) => [n.author, n.text])).toEqual([
       ["owner", "Use the staging database."],
-      [agentName, "Will do."],
+      [`agent:${agentName}`, "Will do."],
     ]);
     expect(await callJson(theirNotes, 200, { token: other.token })).toEqual([]);
     const injected = await env.DB.prepare(

@@ -18,7 +18,7 @@ import {
 } from "../../lib/pagination";
 import { nowIso } from "../../lib/time";
 import { requireScope } from "../../middleware/auth";
-import { type AssignmentNoteDto, MAX_NOTE_CHARS, MAX_NOTES_PER_ASSIGNMENT } from "./schemas";
+import { type AssignmentNoteDto, MAX_NOTE_CHARS, MAX_NOTES_PER_ASSIGNMENT, OWNER_AUTHOR } from "./schemas";
 
 /*
  * Who may see and write an assignment's notes is who may move the assignment (assignments-service):
@@ -39,11 +39,15 @@ export function toNoteDto(row: NoteRow): AssignmentNoteDto {
   };
 }
 
-/** Who a note is by: the agent's own agent_id, or "owner" for the person (whatever the credential). */
-const authorOf = (principal: Principal) => principal.agentId ?? "owner";
+/**
+ * Who a note is by: "owner" for the person (whatever the credential), `agent:<agent_id>` for an agent —
+ * prefixed, so an agent that chose the agent_id "owner" is never taken for the person.
+ */
+export const authorOf = (principal: Principal) =>
+  principal.agentId === undefined ? OWNER_AUTHOR : `agent:${principal.agentId}`;
 
 /**
- * What a note's idempotency key is scoped to: the assignment and who writes (the owner and each agent
+ * What a note's idempotency key is scoped to: the assignment and its author (the owner and each agent
  * share the account's keys), whether the key came as a header (REST) or an argument (MCP).
  */
 export const noteIdempotencyScope = (principal: Principal, assignmentId: string) =>
