@@ -4,6 +4,7 @@ import { MAX_NOTE_CHARS, MAX_NOTES_PER_ASSIGNMENT } from "../src/features/delega
 import { call, callJson, createUser, problemOf, type TestUser } from "./helpers/api";
 import { actingThroughApiToken } from "./helpers/auth";
 import { type Assignment, delegate, fillNotesToCap, registerAgent } from "./helpers/delegation";
+import { eventsOf } from "./helpers/outbox";
 import { createTask } from "./helpers/tasks";
 
 interface Note {
@@ -213,6 +214,36 @@ describe("notes on assignments", () => {
       { author: "agent:owner", text: "Hello" },
       { author: "owner", text: "Hello" },
     ]);
+  });
+
+  it("records assignment.note_added with the note, once: a replay writes no second event", async () => {
+    const { user, agentToken, assignment } = await delegated();
+    const id = assignment.assignment_id;
+    const long = `${"é".repeat(150)}${"🙂".repeat(100)}`;
+    const headers = { "Idempotency-Key": `event-${crypto.randomUUID()}` };
+    const note = await (await addNote(agentToken, id, long, headers)).json<Note>();
+    const replay = await addNote(agentToken, id, long, headers);
+    expect(replay.headers.get("idempotent-replayed")).toBe("true");
+    await replay.body?.cancel();
+    const events = await eventsOf(user.id, "assignment.note_added");
+    expect(events).toHaveLength(1);
+    const [event] = events;
+    expect(event?.version).toBe(1);
+    expect(event?.data).toEqual({
+      note_id: note.note_id,
+      assignment_id: id,
+      task_id: assignment.task_id,
+      author: note.author,
+      // 150 one-unit characters, then as many two-unit ones as fit in 200, none cut in two.
+      text_preview: `${"é".repeat(150)}${"🙂".repeat(25)}`,
+    });
+    // A completion's own note rides on assignment.completed.
+    await callJson(`/api/v1/delegation/assignments/${id}/complete`, 200, {
+      method: "POST",
+      token: agentToken,
+      body: { notes: "Done" },
+    });
+    expect(await eventsOf(user.id, "assignment.note_added")).toHaveLength(1);
   });
 
   it("keeps a completion's notes as a note by whoever completes", async () => {

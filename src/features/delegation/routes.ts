@@ -339,6 +339,7 @@ const addNoteHandler: AppRouteHandler<typeof addNoteRoute> = async (c) => {
   const result = await idempotently(c, routeId, { text }, (idempotency) =>
     writeAssignmentNote(c.var.db, c.var.principal, assignment_id, text, idempotency),
   );
+  afterWrite(c, result.events);
   return c.json(result.body, 201);
 };
 

@@ -156,13 +156,14 @@ function registerNoteTool(server: McpServer, c: Context<AppEnv>): void {
         // Keyed as the REST route keys its Idempotency-Key: a key means the same note either way.
         const scope = noteIdempotencyScope(c.var.principal, assignment_id);
         const idempotency = await idempotencyContext(idempotency_key, scope, { text });
-        const { body } = await writeAssignmentNote(
+        const { body, events } = await writeAssignmentNote(
           c.var.db,
           c.var.principal,
           assignment_id,
           text,
           idempotency,
         );
+        afterWrite(c, events);
         return body;
       }),
   );
