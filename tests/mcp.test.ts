@@ -19,6 +19,7 @@ const TOOLS = [
   "next_step",
   "capture_task",
   "add_note",
+  "list_notes",
 ];
 
 /** A note on an assignment, as add_note and the REST notes list answer it. */
@@ -30,6 +31,11 @@ interface AssignmentNote {
 
 /** What capture_task answers: the task, with what was understood of the line. */
 type CapturedTask = Task & { capture: { title: string } };
+
+interface NotePage {
+  notes: AssignmentNote[];
+  next_cursor: string | null;
+}
 
 interface AssignmentPage {
   assignments: Assignment[];
@@ -209,6 +215,62 @@ describe("MCP at /mcp: an agent takes its assignment", () => {
     const again = await toolError(client, "start_assignment", { assignment_id: assignment.assignment_id });
     expect(again).toMatchObject({ status: 409, code: "illegal_transition" });
     expect(again.text).toBe("Cannot start an assignment that is completed.");
+  });
+
+  it("completes a step of its accepted or started work with its own token, and of nothing else", async () => {
+    const { user, agentToken, task, assignment } = await delegatedWork();
+    const client = await mcpClient(agentToken);
+    const [first] = task.micro_steps ?? [];
+    const args = { task_id: task.task_id, step_id: first?.step_id };
+    const early = await toolError(client, "complete_step", args);
+    expect(early).toMatchObject({ status: 404, text: "Task was not found." });
+    await callTool(client, "accept_assignment", { assignment_id: assignment.assignment_id });
+    const done = await callTool<Task>(client, "complete_step", args);
+    expect(done.progress).toMatchObject({ completed_steps: 1, total_steps: 2 });
+    const own = await createTask(user, { title: "The person's", micro_steps: [{ description: "Mine" }] });
+    const other = await toolError(client, "complete_step", {
+      task_id: own.task_id,
+      step_id: own.micro_steps?.[0]?.step_id,
+    });
+    expect(other).toMatchObject({ status: 404, text: "Task was not found." });
+    expect((await getTask(user, own.task_id)).micro_steps?.[0]?.status).toBe("pending");
+    const reader = await actingThroughApiToken(user, "reader", ["tasks:read", "agents:write"]);
+    const person = await toolError(await mcpClient(reader.token), "complete_step", args);
+    expect(person).toMatchObject({ status: 403, text: 'This API token lacks the "tasks:write" scope.' });
+  });
+
+  it("reads the owner's answer with list_notes, a page at a time, and completes with blank notes as REST does", async () => {
+    const { user, agentToken, agentId, assignment } = await delegatedWork();
+    const id = assignment.assignment_id;
+    const client = await mcpClient(agentToken);
+    await callTool(client, "add_note", { assignment_id: id, text: "Which database?" });
+    await callJson(`/api/v1/delegation/assignments/${id}/notes`, 201, {
+      method: "POST",
+      token: user.token,
+      body: { text: "Staging, please." },
+    });
+    const first = await callTool<NotePage>(client, "list_notes", { assignment_id: id, limit: 1 });
+    expect(first.notes.map((n) => [n.author, n.text])).toEqual([[`agent:${agentId}`, "Which database?"]]);
+    const second = await callTool<NotePage>(client, "list_notes", {
+      assignment_id: id,
+      limit: 1,
+      cursor: first.next_cursor,
+    });
+    expect(second.notes.map((n) => [n.author, n.text])).toEqual([["owner", "Staging, please."]]);
+    expect(second.next_cursor).toBeNull();
+    const sibling = await registerAgent(user);
+    const hidden = await toolError(await mcpClient(sibling.token as string), "list_notes", {
+      assignment_id: id,
+    });
+    expect(hidden).toMatchObject({ status: 404, text: "Assignment was not found." });
+
+    const completed = await callTool<Assignment>(client, "complete_assignment", {
+      assignment_id: id,
+      notes: "   ",
+    });
+    expect(completed.status).toBe("completed");
+    const all = await callTool<NotePage>(client, "list_notes", { assignment_id: id });
+    expect(all.notes).toHaveLength(2);
   });
 
   it("rejects an assignment with a reason: the task goes back to be delegated again", async () => {
