@@ -143,6 +143,31 @@ describe("MCP at /mcp: connecting", () => {
     expect(await unknown.json()).toMatchObject({ id: 7, error: { code: -32601 } });
   });
 
+  it("refuses a batch with a request id twice, or of more than 20 messages, with -32600 before running any of it", async () => {
+    const { agentToken, assignment } = await delegatedWork();
+    const accept = (id: number) => ({
+      jsonrpc: "2.0",
+      id,
+      method: "tools/call",
+      params: { name: "accept_assignment", arguments: { assignment_id: assignment.assignment_id } },
+    });
+    const twice = await rpc(agentToken, [accept(1), accept(1)]);
+    expect(twice.status).toBe(400);
+    const answer = await twice.json<{ id: null; error: { code: number; message: string } }>();
+    expect(answer.error.code).toBe(-32600);
+    expect(answer.error.message).toContain("appears twice");
+    expect((await assignmentRow(assignment.assignment_id))?.status).toBe("pending");
+    const pings = Array.from({ length: 21 }, (_, i) => ({ jsonrpc: "2.0", id: i, method: "ping" }));
+    const many = await rpc(agentToken, pings);
+    expect(many.status).toBe(400);
+    expect(await many.json()).toMatchObject({
+      error: { code: -32600, message: "A batch holds at most 20 messages; this one has 21." },
+    });
+    const fine = await rpc(agentToken, pings.slice(0, 20));
+    expect(fine.status).toBe(200);
+    expect(await fine.json()).toHaveLength(20);
+  });
+
   it("answers a plain JSON client (Accept: application/json) and refuses a body that is not JSON with 415", async () => {
     const user = await createUser();
     const res = await rpc(
