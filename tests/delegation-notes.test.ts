@@ -1,10 +1,10 @@
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { MAX_NOTE_CHARS, MAX_NOTES_PER_ASSIGNMENT } from "../src/features/delegation/schemas";
-import { newId } from "../src/lib/ids";
 import { call, callJson, createUser, problemOf, type TestUser } from "./helpers/api";
 import { actingThroughApiToken } from "./helpers/auth";
-import { type Assignment, delegate, registerAgent } from "./helpers/delegation";
+import { type Assignment, delegate, fillNotesToCap, registerAgent } from "./helpers/delegation";
+import { eventsOf } from "./helpers/outbox";
 import { createTask } from "./helpers/tasks";
 
 interface Note {
@@ -46,17 +46,6 @@ function storedNotes(user: TestUser, assignmentId: string) {
     .then((r) => r.results);
 }
 
-/** Stores as many notes as the assignment may hold, straight into D1 (faster than as many requests). */
-async function fillToCap(user: TestUser, assignmentId: string): Promise<void> {
-  const insert = env.DB.prepare(
-    "INSERT INTO assignment_notes (id, user_id, assignment_id, author, text, created_at) VALUES (?, ?, ?, 'owner', 'n', ?)",
-  );
-  const now = new Date().toISOString();
-  await env.DB.batch(
-    Array.from({ length: MAX_NOTES_PER_ASSIGNMENT }, () => insert.bind(newId(), user.id, assignmentId, now)),
-  );
-}
-
 describe("notes on assignments", () => {
   it("lets the owner and the agent write notes, and both read them oldest first", async () => {
     const { user, agentId, agentToken, assignment } = await delegated();
@@ -71,10 +60,13 @@ describe("notes on assignments", () => {
     });
     const reply = await addNote(agentToken, id, "Will do; tests are running.");
     expect(reply.status).toBe(201);
-    expect(await reply.json<Note>()).toMatchObject({ author: agentId, text: "Will do; tests are running." });
+    expect(await reply.json<Note>()).toMatchObject({
+      author: `agent:${agentId}`,
+      text: "Will do; tests are running.",
+    });
     const expected = [
       { author: "owner", text: "Use the staging database, please." },
-      { author: agentId, text: "Will do; tests are running." },
+      { author: `agent:${agentId}`, text: "Will do; tests are running." },
     ];
     expect(await notesOf(user.token, id)).toMatchObject(expected);
     expect(await notesOf(agentToken, id)).toMatchObject(expected);
@@ -139,10 +131,23 @@ describe("notes on assignments", () => {
     expect((await addNote(user.token, id, ` ${"x".repeat(MAX_NOTE_CHARS)} `)).status).toBe(201);
   });
 
+  it("takes a completion's notes of 5000 characters, as the complete body always did", async () => {
+    const { user, agentToken, assignment } = await delegated();
+    const id = assignment.assignment_id;
+    const long = "x".repeat(5000);
+    await callJson(`/api/v1/delegation/assignments/${id}/complete`, 200, {
+      method: "POST",
+      token: agentToken,
+      body: { notes: long },
+    });
+    expect((await storedNotes(user, id)).map((n) => n.text)).toEqual([long]);
+    expect((await addNote(user.token, id, long)).status).toBe(201);
+  });
+
   it(`holds at most ${MAX_NOTES_PER_ASSIGNMENT} notes per assignment (409 too_many_notes)`, async () => {
     const { user, assignment } = await delegated();
     const id = assignment.assignment_id;
-    await fillToCap(user, id);
+    await fillNotesToCap(user, id);
     const res = await addNote(user.token, id, "One more");
     expect(res.status).toBe(409);
     const problem = await problemOf(res);
@@ -188,6 +193,59 @@ describe("notes on assignments", () => {
     await reused.body?.cancel();
   });
 
+  it('tells an agent named "owner" from the person: its notes are by agent:owner, its keys its own', async () => {
+    const user = await createUser();
+    const agent = await registerAgent(user, { agent_id: "owner" });
+    const task = await createTask(user, { title: "Named to confuse" });
+    const { assignment } = await delegate(user, { task_id: task.task_id, delegation_mode: "DELEGATE" });
+    const id = (assignment as Assignment).assignment_id;
+    const headers = { "Idempotency-Key": `same-${crypto.randomUUID()}` };
+    const byAgent = await addNote(agent.token as string, id, "Hello", headers);
+    expect(byAgent.status).toBe(201);
+    const agentNote = await byAgent.json<Note>();
+    expect(agentNote.author).toBe("agent:owner");
+    const byPerson = await addNote(user.token, id, "Hello", headers);
+    expect(byPerson.status).toBe(201);
+    expect(byPerson.headers.get("idempotent-replayed")).toBeNull();
+    const personNote = await byPerson.json<Note>();
+    expect(personNote).toMatchObject({ author: "owner" });
+    expect(personNote.note_id).not.toBe(agentNote.note_id);
+    expect(await storedNotes(user, id)).toEqual([
+      { author: "agent:owner", text: "Hello" },
+      { author: "owner", text: "Hello" },
+    ]);
+  });
+
+  it("records assignment.note_added with the note, once: a replay writes no second event", async () => {
+    const { user, agentToken, assignment } = await delegated();
+    const id = assignment.assignment_id;
+    const long = `${"é".repeat(150)}${"🙂".repeat(100)}`;
+    const headers = { "Idempotency-Key": `event-${crypto.randomUUID()}` };
+    const note = await (await addNote(agentToken, id, long, headers)).json<Note>();
+    const replay = await addNote(agentToken, id, long, headers);
+    expect(replay.headers.get("idempotent-replayed")).toBe("true");
+    await replay.body?.cancel();
+    const events = await eventsOf(user.id, "assignment.note_added");
+    expect(events).toHaveLength(1);
+    const [event] = events;
+    expect(event?.version).toBe(1);
+    expect(event?.data).toEqual({
+      note_id: note.note_id,
+      assignment_id: id,
+      task_id: assignment.task_id,
+      author: note.author,
+      // 150 one-unit characters, then as many two-unit ones as fit in 200, none cut in two.
+      text_preview: `${"é".repeat(150)}${"🙂".repeat(25)}`,
+    });
+    // A completion's own note rides on assignment.completed.
+    await callJson(`/api/v1/delegation/assignments/${id}/complete`, 200, {
+      method: "POST",
+      token: agentToken,
+      body: { notes: "Done" },
+    });
+    expect(await eventsOf(user.id, "assignment.note_added")).toHaveLength(1);
+  });
+
   it("keeps a completion's notes as a note by whoever completes", async () => {
     const { user, agentId, agentToken, assignment } = await delegated();
     const id = assignment.assignment_id;
@@ -199,7 +257,7 @@ describe("notes on assignments", () => {
     expect(res.status).toBe(200);
     expect(await res.json<Assignment>()).toMatchObject({ status: "completed" });
     expect(await notesOf(user.token, id)).toMatchObject([
-      { author: agentId, text: "Shipped in PR 12; the flaky test is skipped." },
+      { author: `agent:${agentId}`, text: "Shipped in PR 12; the flaky test is skipped." },
     ]);
     // An illegal move keeps no note: the note rides on the completion.
     const again = await call(`/api/v1/delegation/assignments/${id}/complete`, {
@@ -215,7 +273,7 @@ describe("notes on assignments", () => {
   it("refuses a completion whose note meets the cap, completing nothing", async () => {
     const { user, agentToken, assignment } = await delegated();
     const id = assignment.assignment_id;
-    await fillToCap(user, id);
+    await fillNotesToCap(user, id);
     const res = await call(`/api/v1/delegation/assignments/${id}/complete`, {
       method: "POST",
       token: agentToken,
@@ -227,5 +285,42 @@ describe("notes on assignments", () => {
       .bind(id)
       .first<{ status: string }>();
     expect(row?.status).toBe("pending");
+  });
+
+  it("answers a full assignment's completion by another agent of the same person with 404, not too_many_notes", async () => {
+    const { user, assignment } = await delegated();
+    const id = assignment.assignment_id;
+    await fillNotesToCap(user, id);
+    const otherAgent = await registerAgent(user);
+    const res = await call(`/api/v1/delegation/assignments/${id}/complete`, {
+      method: "POST",
+      token: otherAgent.token as string,
+      body: { notes: "Not mine" },
+    });
+    expect(res.status).toBe(404);
+    expect((await problemOf(res)).detail).toBe("Assignment was not found.");
+    const row = await env.DB.prepare("SELECT status FROM task_assignments WHERE id = ?")
+      .bind(id)
+      .first<{ status: string }>();
+    expect(row?.status).toBe("pending");
+  });
+
+  it("answers completing a completed assignment with notes at the cap with the illegal move's 409", async () => {
+    const { user, agentToken, assignment } = await delegated();
+    const id = assignment.assignment_id;
+    await callJson(`/api/v1/delegation/assignments/${id}/complete`, 200, {
+      method: "POST",
+      token: agentToken,
+    });
+    await fillNotesToCap(user, id);
+    const res = await call(`/api/v1/delegation/assignments/${id}/complete`, {
+      method: "POST",
+      token: agentToken,
+      body: { notes: "Again" },
+    });
+    expect(res.status).toBe(409);
+    const problem = await problemOf(res);
+    expect(problem.code).toBe("illegal_transition");
+    expect(problem.detail).toBe("Cannot complete an assignment that is completed.");
   });
 });

@@ -83,6 +83,11 @@ describe("every event the platform writes matches the published catalog", () => 
     const delegated = await createTask(user, { title: "File the report" });
     const assigned = await delegate(user, { task_id: delegated.task_id, delegation_mode: "DELEGATE" });
     const path = `/api/v1/delegation/assignments/${assigned.assignment?.assignment_id}`;
+    await callJson(`${path}/notes`, 201, {
+      method: "POST",
+      token: agent.token,
+      body: { text: "Starting on it." },
+    });
     for (const move of ["accept", "start", "complete"])
       await callJson(`${path}/${move}`, 200, { method: "POST", token: agent.token, body: {} });
     const refused = await createTask(user, { title: "Not for an agent" });
@@ -148,6 +153,7 @@ describe("every event the platform writes matches the published catalog", () => 
       "assignment.started",
       "assignment.completed",
       "assignment.rejected",
+      "assignment.note_added",
       "focus.started",
       "focus.completed",
       "focus.abandoned",

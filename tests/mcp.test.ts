@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import type { NextStepDto } from "../src/features/tasks/schemas";
 import { call, callJson, callWith, createUser, problemOf, type TestUser } from "./helpers/api";
 import { actingThroughApiToken } from "./helpers/auth";
-import { type Assignment, delegate, registerAgent } from "./helpers/delegation";
+import { type Assignment, delegate, fillNotesToCap, registerAgent } from "./helpers/delegation";
 import { callTool, mcpClient, toolError } from "./helpers/mcp";
 import { createTask, getTask, type Task } from "./helpers/tasks";
 
@@ -19,6 +19,7 @@ const TOOLS = [
   "next_step",
   "capture_task",
   "add_note",
+  "list_notes",
 ];
 
 /** A note on an assignment, as add_note and the REST notes list answer it. */
@@ -30,6 +31,11 @@ interface AssignmentNote {
 
 /** What capture_task answers: the task, with what was understood of the line. */
 type CapturedTask = Task & { capture: { title: string } };
+
+interface NotePage {
+  notes: AssignmentNote[];
+  next_cursor: string | null;
+}
 
 interface AssignmentPage {
   assignments: Assignment[];
@@ -137,6 +143,31 @@ describe("MCP at /mcp: connecting", () => {
     expect(await unknown.json()).toMatchObject({ id: 7, error: { code: -32601 } });
   });
 
+  it("refuses a batch with a request id twice, or of more than 20 messages, with -32600 before running any of it", async () => {
+    const { agentToken, assignment } = await delegatedWork();
+    const accept = (id: number) => ({
+      jsonrpc: "2.0",
+      id,
+      method: "tools/call",
+      params: { name: "accept_assignment", arguments: { assignment_id: assignment.assignment_id } },
+    });
+    const twice = await rpc(agentToken, [accept(1), accept(1)]);
+    expect(twice.status).toBe(400);
+    const answer = await twice.json<{ id: null; error: { code: number; message: string } }>();
+    expect(answer.error.code).toBe(-32600);
+    expect(answer.error.message).toContain("appears twice");
+    expect((await assignmentRow(assignment.assignment_id))?.status).toBe("pending");
+    const pings = Array.from({ length: 21 }, (_, i) => ({ jsonrpc: "2.0", id: i, method: "ping" }));
+    const many = await rpc(agentToken, pings);
+    expect(many.status).toBe(400);
+    expect(await many.json()).toMatchObject({
+      error: { code: -32600, message: "A batch holds at most 20 messages; this one has 21." },
+    });
+    const fine = await rpc(agentToken, pings.slice(0, 20));
+    expect(fine.status).toBe(200);
+    expect(await fine.json()).toHaveLength(20);
+  });
+
   it("answers a plain JSON client (Accept: application/json) and refuses a body that is not JSON with 415", async () => {
     const user = await createUser();
     const res = await rpc(
@@ -180,7 +211,7 @@ describe("MCP at /mcp: an agent takes its assignment", () => {
 
     const note = { assignment_id: assignment.assignment_id, text: "Half way there", idempotency_key: "n-1" };
     const added = await callTool<AssignmentNote>(client, "add_note", note);
-    expect(added).toMatchObject({ author: agentId, text: "Half way there" });
+    expect(added).toMatchObject({ author: `agent:${agentId}`, text: "Half way there" });
     expect((await callTool<AssignmentNote>(client, "add_note", note)).note_id).toBe(added.note_id);
 
     const completed = await callTool<Assignment>(client, "complete_assignment", {
@@ -202,13 +233,69 @@ describe("MCP at /mcp: an agent takes its assignment", () => {
       { token: user.token },
     );
     expect(notes.map((n) => [n.author, n.text])).toEqual([
-      [agentId, "Half way there"],
-      [agentId, "Done: notes written and published"],
+      [`agent:${agentId}`, "Half way there"],
+      [`agent:${agentId}`, "Done: notes written and published"],
     ]);
     // An illegal move answers the REST 409 sentence.
     const again = await toolError(client, "start_assignment", { assignment_id: assignment.assignment_id });
     expect(again).toMatchObject({ status: 409, code: "illegal_transition" });
     expect(again.text).toBe("Cannot start an assignment that is completed.");
+  });
+
+  it("completes a step of its accepted or started work with its own token, and of nothing else", async () => {
+    const { user, agentToken, task, assignment } = await delegatedWork();
+    const client = await mcpClient(agentToken);
+    const [first] = task.micro_steps ?? [];
+    const args = { task_id: task.task_id, step_id: first?.step_id };
+    const early = await toolError(client, "complete_step", args);
+    expect(early).toMatchObject({ status: 404, text: "Task was not found." });
+    await callTool(client, "accept_assignment", { assignment_id: assignment.assignment_id });
+    const done = await callTool<Task>(client, "complete_step", args);
+    expect(done.progress).toMatchObject({ completed_steps: 1, total_steps: 2 });
+    const own = await createTask(user, { title: "The person's", micro_steps: [{ description: "Mine" }] });
+    const other = await toolError(client, "complete_step", {
+      task_id: own.task_id,
+      step_id: own.micro_steps?.[0]?.step_id,
+    });
+    expect(other).toMatchObject({ status: 404, text: "Task was not found." });
+    expect((await getTask(user, own.task_id)).micro_steps?.[0]?.status).toBe("pending");
+    const reader = await actingThroughApiToken(user, "reader", ["tasks:read", "agents:write"]);
+    const person = await toolError(await mcpClient(reader.token), "complete_step", args);
+    expect(person).toMatchObject({ status: 403, text: 'This API token lacks the "tasks:write" scope.' });
+  });
+
+  it("reads the owner's answer with list_notes, a page at a time, and completes with blank notes as REST does", async () => {
+    const { user, agentToken, agentId, assignment } = await delegatedWork();
+    const id = assignment.assignment_id;
+    const client = await mcpClient(agentToken);
+    await callTool(client, "add_note", { assignment_id: id, text: "Which database?" });
+    await callJson(`/api/v1/delegation/assignments/${id}/notes`, 201, {
+      method: "POST",
+      token: user.token,
+      body: { text: "Staging, please." },
+    });
+    const first = await callTool<NotePage>(client, "list_notes", { assignment_id: id, limit: 1 });
+    expect(first.notes.map((n) => [n.author, n.text])).toEqual([[`agent:${agentId}`, "Which database?"]]);
+    const second = await callTool<NotePage>(client, "list_notes", {
+      assignment_id: id,
+      limit: 1,
+      cursor: first.next_cursor,
+    });
+    expect(second.notes.map((n) => [n.author, n.text])).toEqual([["owner", "Staging, please."]]);
+    expect(second.next_cursor).toBeNull();
+    const sibling = await registerAgent(user);
+    const hidden = await toolError(await mcpClient(sibling.token as string), "list_notes", {
+      assignment_id: id,
+    });
+    expect(hidden).toMatchObject({ status: 404, text: "Assignment was not found." });
+
+    const completed = await callTool<Assignment>(client, "complete_assignment", {
+      assignment_id: id,
+      notes: "   ",
+    });
+    expect(completed.status).toBe("completed");
+    const all = await callTool<NotePage>(client, "list_notes", { assignment_id: id });
+    expect(all.notes).toHaveLength(2);
   });
 
   it("rejects an assignment with a reason: the task goes back to be delegated again", async () => {
@@ -309,6 +396,23 @@ describe("MCP at /mcp: scopes and ownership", () => {
     await expect(client.readResource({ uri: `task://${task.task_id}` })).rejects.toThrow(
       "Task was not found.",
     );
+    expect((await assignmentRow(assignment.assignment_id))?.status).toBe("pending");
+  });
+
+  it("keeps an assignment invisible to another agent of the same person, even when its notes are full", async () => {
+    const { user, assignment } = await delegatedWork();
+    await fillNotesToCap(user, assignment.assignment_id);
+    const sibling = await registerAgent(user);
+    const client = await mcpClient(sibling.token as string);
+    const args = { assignment_id: assignment.assignment_id };
+    for (const [name, extra] of [
+      ["complete_assignment", { notes: "Taking it over" }],
+      ["add_note", { text: "Me too" }],
+      ["accept_assignment", {}],
+    ] as const) {
+      const refused = await toolError(client, name, { ...args, ...extra });
+      expect(refused, name).toMatchObject({ status: 404, text: "Assignment was not found." });
+    }
     expect((await assignmentRow(assignment.assignment_id))?.status).toBe("pending");
   });
 });

@@ -339,13 +339,33 @@ describe("restoring crafted files", () => {
     );
     expect(notes.map((n) => [n.author, n.text])).toEqual([
       ["owner", "Use the staging database."],
-      [agentName, "Will do."],
+      [`agent:${agentName}`, "Will do."],
     ]);
     expect(await callJson(theirNotes, 200, { token: other.token })).toEqual([]);
     const injected = await env.DB.prepare(
       "SELECT count(*) AS n FROM assignment_notes WHERE text = 'INJECTED note'",
     ).first<{ n: number }>();
     expect(injected?.n).toBe(0);
+  });
+
+  it("skips a note by anyone but the person or the assignment's own agent, and notes past the 200th", async () => {
+    const crafted = craftExport(file, (doc) => {
+      const notes = tableOf(doc, "assignment_notes");
+      const note = firstRow(doc, "assignment_notes");
+      notes.push({ ...note, id: crypto.randomUUID(), author: "agent:intruder", text: "Not its agent" });
+      for (let i = 0; i < 250; i++)
+        notes.push({ ...note, id: crypto.randomUUID(), author: "owner", text: `Filler ${i}` });
+    });
+    const fresh = await createUser();
+    expect((await restore(fresh, crafted)).status).toBe(completedStatus);
+    const stored = await env.DB.prepare(
+      "SELECT author, text FROM assignment_notes WHERE user_id = ? ORDER BY id",
+    )
+      .bind(fresh.id)
+      .all<{ author: string; text: string }>();
+    expect(stored.results).toHaveLength(200);
+    expect(stored.results.map((n) => n.author)).not.toContain("agent:intruder");
+    expect(stored.results.map((n) => n.text)).toContain("Will do.");
   });
 
   it("keeps the agents' names (item 8)", async () => {

@@ -1,9 +1,11 @@
-import type {
-  AgentDto,
-  AssignmentDto,
-  DelegationResultDto,
-  RegisterAgentInput,
-  RegisteredAgentDto,
+import { env } from "cloudflare:workers";
+import {
+  type AgentDto,
+  type AssignmentDto,
+  type DelegationResultDto,
+  MAX_NOTES_PER_ASSIGNMENT,
+  type RegisterAgentInput,
+  type RegisteredAgentDto,
 } from "../../src/features/delegation/schemas";
 import { callJson, type TestUser } from "./api";
 
@@ -44,4 +46,17 @@ export function assignmentsOf(user: TestUser, agentId: string): Promise<Assignme
   return callJson<Assignment[]>(`/api/v1/delegation/assignments/agent/${agentId}`, 200, {
     token: user.token,
   });
+}
+
+/** Stores as many notes as an assignment may hold, straight into D1 (faster than as many requests). */
+export async function fillNotesToCap(user: TestUser, assignmentId: string): Promise<void> {
+  const insert = env.DB.prepare(
+    "INSERT INTO assignment_notes (id, user_id, assignment_id, author, text, created_at) VALUES (?, ?, ?, 'owner', 'n', ?)",
+  );
+  const now = new Date().toISOString();
+  await env.DB.batch(
+    Array.from({ length: MAX_NOTES_PER_ASSIGNMENT }, () =>
+      insert.bind(crypto.randomUUID(), user.id, assignmentId, now),
+    ),
+  );
 }

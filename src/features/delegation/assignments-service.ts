@@ -109,10 +109,31 @@ export async function moveAssignment(
   const rule = MOVES[move];
   const { userId, agentId } = principal;
   const event = sqlEvent(rule.event, userId, assignmentMovedData(rule.event, assignmentId), now);
+  // The assignments this move may move: the caller's to act on, in a state the move starts from.
+  const movable = and(
+    eq(taskAssignments.id, assignmentId),
+    eq(taskAssignments.userId, userId),
+    agentId ? eq(taskAssignments.agentId, agentId) : undefined,
+    sql`${taskAssignments.status} IN (${sql.join(
+      rule.from.map((s) => sql`${s}`),
+      sql`, `,
+    )})`,
+    rule.ownerOnlyFrom
+      ? sql`(${taskAssignments.role} = 'owner' OR ${taskAssignments.status} NOT IN (${sql.join(
+          rule.ownerOnlyFrom.map((s) => sql`${s}`),
+          sql`, `,
+        )}))`
+      : undefined,
+  );
   const batch = new D1Batch();
+  // The note's cap is checked only on an assignment the move would move: one the caller may not see
+  // stays a 404, and a completed one the illegal move's 409.
   const note =
     move === "complete" && details.note !== undefined
-      ? completionNoteStatements(db, principal, assignmentId, details.note, now, moved(event.id))
+      ? completionNoteStatements(db, principal, assignmentId, details.note, now, {
+          movable: db.select({ id: taskAssignments.id }).from(taskAssignments).where(movable),
+          moved: moved(event.id),
+        })
       : undefined;
   if (note) batch.add(note.guard);
   batch.add(
@@ -130,23 +151,7 @@ export async function moveAssignment(
         ...(move === "reject" ? { reason: details.reason ?? null } : {}),
         updatedAt: nowIso(now),
       })
-      .where(
-        and(
-          eq(taskAssignments.id, assignmentId),
-          eq(taskAssignments.userId, userId),
-          agentId ? eq(taskAssignments.agentId, agentId) : undefined,
-          sql`${taskAssignments.status} IN (${sql.join(
-            rule.from.map((s) => sql`${s}`),
-            sql`, `,
-          )})`,
-          rule.ownerOnlyFrom
-            ? sql`(${taskAssignments.role} = 'owner' OR ${taskAssignments.status} NOT IN (${sql.join(
-                rule.ownerOnlyFrom.map((s) => sql`${s}`),
-                sql`, `,
-              )}))`
-            : undefined,
-        ),
-      ),
+      .where(movable),
   );
   const written = batch.add(
     writeEvent(db, event, {

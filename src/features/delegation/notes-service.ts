@@ -1,10 +1,13 @@
-import { and, asc, eq, gt, type SQL, sql } from "drizzle-orm";
+import { and, asc, eq, gt, type SQL, type SQLWrapper, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Database } from "../../db";
 import { assignmentNotes, taskAssignments } from "../../db/schema";
 import type { Principal } from "../../lib/auth/principal";
 import { abortIf, D1Batch, isGuardAbort } from "../../lib/batch";
 import { ApiError, notFound, validationFailed } from "../../lib/errors";
+import type { Envelope } from "../../lib/events/catalog";
+import { newEvent } from "../../lib/events/envelope";
+import { writeEvent } from "../../lib/events/outbox";
 import { type IdempotencyContext, type WriteOutcome, writeOnce } from "../../lib/idempotency";
 import { newId } from "../../lib/ids";
 import {
@@ -18,7 +21,7 @@ import {
 } from "../../lib/pagination";
 import { nowIso } from "../../lib/time";
 import { requireScope } from "../../middleware/auth";
-import { type AssignmentNoteDto, MAX_NOTE_CHARS, MAX_NOTES_PER_ASSIGNMENT } from "./schemas";
+import { type AssignmentNoteDto, MAX_NOTE_CHARS, MAX_NOTES_PER_ASSIGNMENT, OWNER_AUTHOR } from "./schemas";
 
 /*
  * Who may see and write an assignment's notes is who may move the assignment (assignments-service):
@@ -39,11 +42,15 @@ export function toNoteDto(row: NoteRow): AssignmentNoteDto {
   };
 }
 
-/** Who a note is by: the agent's own agent_id, or "owner" for the person (whatever the credential). */
-const authorOf = (principal: Principal) => principal.agentId ?? "owner";
+/**
+ * Who a note is by: "owner" for the person (whatever the credential), `agent:<agent_id>` for an agent —
+ * prefixed, so an agent that chose the agent_id "owner" is never taken for the person.
+ */
+export const authorOf = (principal: Principal) =>
+  principal.agentId === undefined ? OWNER_AUTHOR : `agent:${principal.agentId}`;
 
 /**
- * What a note's idempotency key is scoped to: the assignment and who writes (the owner and each agent
+ * What a note's idempotency key is scoped to: the assignment and its author (the owner and each agent
  * share the account's keys), whether the key came as a header (REST) or an argument (MCP).
  */
 export const noteIdempotencyScope = (principal: Principal, assignmentId: string) =>
@@ -63,6 +70,9 @@ const notesOf = (userId: string, assignmentId: string) =>
 /** True inside a batch when the assignment already holds as many notes as it may. */
 const atCap = (userId: string, assignmentId: string) =>
   sql`(SELECT count(*) FROM assignment_notes n WHERE n.user_id = ${userId} AND n.assignment_id = ${assignmentId}) >= ${MAX_NOTES_PER_ASSIGNMENT}`;
+
+/** How much of a note its event carries: enough to tell what it says, not the whole conversation. */
+const NOTE_PREVIEW_CHARS = 200;
 
 const tooManyNotes = () =>
   new ApiError(
@@ -98,10 +108,21 @@ function newNote(principal: Principal, assignmentId: string, text: string, now: 
   };
 }
 
+/** A note's first characters for its event, never cutting a character in two. */
+function previewOf(text: string): string {
+  let preview = "";
+  for (const char of text) {
+    if (preview.length + char.length > NOTE_PREVIEW_CHARS) break;
+    preview += char;
+  }
+  return preview;
+}
+
 /**
- * Adds a note to an assignment in any status. 404 when the caller may not act on the assignment, 409
- * `too_many_notes` at the cap. The checks run inside the write's batch, so concurrent notes cannot pass
- * the cap together; telling a missing assignment from a full one costs a read only when it fails.
+ * Adds a note to an assignment in any status, with its `assignment.note_added` event. 404 when the
+ * caller may not act on the assignment, 409 `too_many_notes` at the cap. The assignment (for the
+ * event's task) is read alongside the idempotency lookup; the checks run again inside the write's batch,
+ * so concurrent notes cannot pass the cap together.
  */
 export async function writeAssignmentNote(
   db: Database,
@@ -109,35 +130,46 @@ export async function writeAssignmentNote(
   assignmentId: string,
   text: string,
   idempotency?: IdempotencyContext,
-): Promise<WriteOutcome<AssignmentNoteDto, never>> {
+): Promise<WriteOutcome<AssignmentNoteDto, Envelope>> {
   requireScope(principal, "agents:write");
-  const row = newNote(principal, assignmentId, noteText(text), Date.now());
+  const now = Date.now();
+  const row = newNote(principal, assignmentId, noteText(text), now);
   // drizzle puts an embedded query in parentheses itself.
   const visible = db
-    .select({ id: taskAssignments.id })
+    .select({ id: taskAssignments.id, taskId: taskAssignments.taskId })
     .from(taskAssignments)
     .where(visibleAssignment(principal, assignmentId));
   try {
-    return await writeOnce(db, principal.userId, idempotency, () => {
-      const batch = new D1Batch();
-      batch.add(abortIf(db, sql`NOT EXISTS ${visible} OR ${atCap(principal.userId, assignmentId)}`));
-      batch.add(db.insert(assignmentNotes).values(row));
-      return { status: 201, batch, body: toNoteDto(row) };
-    });
+    return await writeOnce(
+      db,
+      principal.userId,
+      idempotency,
+      (assignment) => {
+        if (!assignment) throw notFound("Assignment");
+        const event = newEvent(
+          "assignment.note_added",
+          principal.userId,
+          {
+            note_id: row.id,
+            assignment_id: assignmentId,
+            task_id: assignment.taskId,
+            author: row.author,
+            text_preview: previewOf(row.text),
+          },
+          now,
+        );
+        const batch = new D1Batch();
+        batch.add(abortIf(db, sql`NOT EXISTS ${visible} OR ${atCap(principal.userId, assignmentId)}`));
+        batch.add(db.insert(assignmentNotes).values(row));
+        batch.add(writeEvent(db, event));
+        return { status: 201, batch, body: toNoteDto(row), events: [event] };
+      },
+      () => visible.get(),
+    );
   } catch (error) {
     if (!isGuardAbort(error)) throw error;
     throw (await visible.get()) ? tooManyNotes() : notFound("Assignment");
   }
-}
-
-/** The contract the MCP server's `add_note` calls: the note as stored. */
-export async function addAssignmentNote(
-  db: Database,
-  principal: Principal,
-  assignmentId: string,
-  text: string,
-): Promise<AssignmentNoteDto> {
-  return (await writeAssignmentNote(db, principal, assignmentId, text)).body;
 }
 
 /** A page of an assignment's notes, oldest first; 404 when the caller may not see the assignment. */
@@ -186,9 +218,11 @@ export async function listAssignmentNotes(
 
 /**
  * The statements that keep a completion's `notes` as a note by whoever completes, for the completion's
- * own batch: a guard that aborts it at the cap (put it first; recognise it with `isGuardAbort`, answer
- * with `completionNoteRefused`), and the insert, made only when `moved` holds (put it after the move's
- * event is written).
+ * own batch: a guard that aborts it at the cap when `movable` (the assignment the move would move)
+ * exists — put it first; recognise it with `isGuardAbort`, answer with `completionNoteRefused` — and
+ * the insert, made only when `moved` holds (put it after the move's event is written). It writes no
+ * `assignment.note_added`: the completion's own `assignment.completed` event stands for it, and
+ * subscribers read the summary from the notes.
  */
 export function completionNoteStatements(
   db: Database,
@@ -196,11 +230,13 @@ export function completionNoteStatements(
   assignmentId: string,
   text: string,
   now: number,
-  moved: SQL,
+  when: { movable: SQLWrapper; moved: SQL },
 ): { guard: BatchItem<"sqlite">; insert: BatchItem<"sqlite"> } {
   const row = newNote(principal, assignmentId, noteText(text), now);
+  const { movable, moved } = when;
   return {
-    guard: abortIf(db, atCap(principal.userId, assignmentId)),
+    // drizzle puts an embedded query in parentheses itself.
+    guard: abortIf(db, sql`EXISTS ${movable} AND ${atCap(principal.userId, assignmentId)}`),
     insert: db
       .insert(assignmentNotes)
       .select(

@@ -203,7 +203,7 @@ export const addNoteRoute = createRoute({
   description:
     `${NOTES_WHO} Any status, completed included. The text is trimmed, 1–${MAX_NOTE_CHARS} characters. ` +
     `An assignment holds at most ${MAX_NOTES_PER_ASSIGNMENT} notes: past that, 409 \`too_many_notes\`. ` +
-    "`author` is `owner` or the writing agent's agent_id.",
+    "`author` is `owner` (the person) or `agent:` and the writing agent's agent_id.",
   security: BEARER_SECURITY,
   middleware: write,
   request: {
@@ -339,6 +339,7 @@ const addNoteHandler: AppRouteHandler<typeof addNoteRoute> = async (c) => {
   const result = await idempotently(c, routeId, { text }, (idempotency) =>
     writeAssignmentNote(c.var.db, c.var.principal, assignment_id, text, idempotency),
   );
+  afterWrite(c, result.events);
   return c.json(result.body, 201);
 };
 

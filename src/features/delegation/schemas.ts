@@ -9,8 +9,10 @@ import { HoursSchema } from "../tasks/schemas";
 export const MAX_AGENT_CAPACITY = 100;
 /** Agents one account may register: each holds a live token, so an account cannot mint them without end. */
 export const MAX_AGENTS_PER_USER = 100;
-/** A note's length, after trimming. */
-export const MAX_NOTE_CHARS = 2000;
+/** A note's length, after trimming (a completion's `notes` took as many before they became notes). */
+export const MAX_NOTE_CHARS = 5000;
+/** A note's author when the person wrote it; an agent's notes are by `agent:<agent_id>`. */
+export const OWNER_AUTHOR = "owner";
 /** Notes one assignment may hold: a conversation, not a log an agent can grow without end. */
 export const MAX_NOTES_PER_ASSIGNMENT = 200;
 
@@ -19,6 +21,8 @@ export const MAX_NOTES_PER_ASSIGNMENT = 200;
  * per account: two accounts may both have a "backend-agent-1".
  */
 export const AGENT_ID_PATTERN = /^[\w.:@-]{1,100}$/;
+/** A note's author when an agent wrote it: `agent:` and its agent_id. */
+export const AGENT_AUTHOR_PATTERN = /^agent:[\w.:@-]{1,100}$/;
 
 const AgentId = z
   .string()
@@ -237,7 +241,10 @@ export const AssignmentNoteSchema = z
   .object({
     note_id: z.string(),
     assignment_id: z.string(),
-    author: z.string().openapi({ description: '"owner", or the agent_id of the agent that wrote it' }),
+    author: z.string().openapi({
+      description: '"owner" (the person), or "agent:" and the agent_id of the agent that wrote it',
+      example: "agent:backend-agent-1",
+    }),
     text: z.string(),
     created_at: z.string(),
   })

@@ -81,7 +81,9 @@ export const postMcp = createRoute({
     ),
     202: { description: "Only notifications were sent: accepted, nothing to answer" },
     400: {
-      description: "Not a JSON-RPC message MCP can read: a JSON-RPC error (parse error, invalid request)",
+      description:
+        "Not a JSON-RPC message MCP can read: a JSON-RPC error (parse error, invalid request; a batch of " +
+        "more than 20 messages, or with a request id twice, is refused whole with -32600)",
       content: { "application/json": { schema: JsonRpcErrorResponseSchema } },
     },
     ...errorResponses(401, 413),
@@ -118,8 +120,42 @@ const postHandler: AppRouteHandler<typeof postMcp> = async (c) => {
   // Answers are always JSON (no streams), so a client that accepts only JSON is served all the same.
   headers.set("accept", "application/json, text/event-stream");
   const body = c.req.raw.body === null ? "" : await c.req.text();
+  const refused = refusedBatch(body);
+  if (refused)
+    return c.json({ jsonrpc: "2.0" as const, id: null, error: { code: -32600, message: refused } }, 400);
   return serveMcp(c, new Request(c.req.url, { method: "POST", headers, body }));
 };
+
+/** Calls one JSON-RPC batch may hold: each tool call is a write of its own. */
+export const MAX_BATCH_CALLS = 20;
+
+/**
+ * Why a JSON-RPC batch is refused before anything in it runs, or null: too many messages, or two
+ * requests with the same id (their answers could not be told apart). Anything else, parse errors
+ * included, is the transport's to answer.
+ */
+function refusedBatch(body: string): string | null {
+  if (!body.trimStart().startsWith("[")) return null;
+  let messages: unknown;
+  try {
+    messages = JSON.parse(body);
+  } catch {
+    return null;
+  }
+  if (!Array.isArray(messages)) return null;
+  if (messages.length > MAX_BATCH_CALLS)
+    return `A batch holds at most ${MAX_BATCH_CALLS} messages; this one has ${messages.length}.`;
+  const ids = new Set<string>();
+  for (const message of messages) {
+    if (typeof message !== "object" || message === null || !("id" in message)) continue;
+    const { id } = message;
+    if (id === undefined || id === null) continue;
+    const key = JSON.stringify(id);
+    if (ids.has(key)) return `Request id ${key} appears twice in this batch; give each request its own id.`;
+    ids.add(key);
+  }
+  return null;
+}
 
 const notAllowed: AppRouteHandler<typeof getMcp> = () => {
   throw new ApiError(

@@ -1,5 +1,5 @@
 import { z } from "@hono/zod-openapi";
-import { AssignmentSchema } from "../delegation/schemas";
+import { AssignmentNoteSchema, AssignmentSchema } from "../delegation/schemas";
 
 /**
  * The shapes MCP tools take and give that REST has no schema for. Outputs are otherwise the REST
@@ -26,5 +26,11 @@ export const IdempotencyKey = z
 /** A page of assignments: the REST list's items, and the cursor its Link header would carry. */
 export const AssignmentPageSchema = z.object({
   assignments: z.array(AssignmentSchema),
+  next_cursor: z.string().nullable().describe("Pass as `cursor` for the next page; null on the last page"),
+});
+
+/** A page of an assignment's notes: the REST list's items, and the cursor its Link header would carry. */
+export const NotePageSchema = z.object({
+  notes: z.array(AssignmentNoteSchema),
   next_cursor: z.string().nullable().describe("Pass as `cursor` for the next page; null on the last page"),
 });

@@ -145,6 +145,18 @@ export const EVENT_CATALOG = {
   "assignment.started": spec(1, "The assignee started work on an assignment.", assignmentMoved),
   "assignment.completed": spec(1, "The assignee completed an assignment.", assignmentMoved),
   "assignment.rejected": spec(1, "The assignee rejected an assignment (with its reason).", assignmentMoved),
+  "assignment.note_added": spec(
+    1,
+    "A note was added to an assignment, by its owner or its agent (a completion's own notes come with " +
+      "assignment.completed instead).",
+    z.object({
+      note_id: id,
+      assignment_id: id,
+      task_id: id,
+      author: z.string().describe('"owner" (the person), or "agent:" and the writing agent\'s agent_id'),
+      text_preview: z.string().max(200).describe("The note's first 200 characters"),
+    }),
+  ),
   "focus.started": spec(
     1,
     "A focus session started on the user's timer.",

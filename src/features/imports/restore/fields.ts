@@ -10,7 +10,13 @@ import { z } from "@hono/zod-openapi";
 import { getTableConfig } from "drizzle-orm/sqlite-core";
 import { IsoTimestamp } from "../../../lib/iso-timestamp";
 import { OnboardingBodySchema, OnboardingSchema } from "../../compat/onboarding-schemas";
-import { AddNoteBodySchema, AgentFields, AgentName, AgentSchema } from "../../delegation/schemas";
+import {
+  AddNoteBodySchema,
+  AGENT_AUTHOR_PATTERN,
+  AgentName,
+  AgentSchema,
+  OWNER_AUTHOR,
+} from "../../delegation/schemas";
 import { exportedTable } from "../../export/format";
 import { NotificationSchema, PreferencesSchema } from "../../notifications/schemas";
 import { SocialProfileSchema } from "../../social/schemas";
@@ -41,11 +47,11 @@ const FIELD_SCHEMAS: Readonly<Record<string, Readonly<Record<string, z.ZodType>>
     estimated_minutes: TemplateStepInputSchema.shape.estimated_minutes,
   },
   agents: { capabilities: AgentSchema.shape.capabilities, name: AgentName },
-  // As POST …/assignments/{id}/notes takes them (trimmed, 1–2000 characters); `author` is "owner" or an
-  // agent_id.
+  // As POST …/assignments/{id}/notes takes them (trimmed, 1–5000 characters); `author` is "owner" or
+  // `agent:<agent_id>` (the writer checks it names the assignment's own agent).
   assignment_notes: {
     text: AddNoteBodySchema.shape.text,
-    author: z.union([z.literal("owner"), AgentFields.agent_id]),
+    author: z.union([z.literal(OWNER_AUTHOR), z.string().regex(AGENT_AUTHOR_PATTERN)]),
   },
   notifications: { channels: NotificationSchema.shape.channels, data: NotificationSchema.shape.data },
   notification_preferences: {

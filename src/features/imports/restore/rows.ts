@@ -31,7 +31,7 @@ const ID_COLUMNS: Readonly<Record<string, readonly string[]>> = {
   // say): it is kept as it is.
   agents: ["id"],
   task_assignments: ["id", "task_id"],
-  // `author` is "owner" or an agent_id, both names kept as they are (as agents.agent_id is).
+  // `author` is "owner" or `agent:<agent_id>`, kept as it is (as agents.agent_id is).
   assignment_notes: ["id", "assignment_id"],
   focus_sessions: ["id", "task_id", "step_id"],
   user_pets: ["id"],

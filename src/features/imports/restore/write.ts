@@ -17,6 +17,7 @@ import type { BatchItem } from "drizzle-orm/batch";
 import { getTableConfig } from "drizzle-orm/sqlite-core";
 import type { Database } from "../../../db";
 import { rawStatement } from "../../../lib/batch";
+import { MAX_NOTES_PER_ASSIGNMENT, OWNER_AUTHOR } from "../../delegation/schemas";
 import { columnsOf, exportedTable } from "../../export/format";
 import { utf8Length } from "../../export/reader";
 import { HANDLE_COOLDOWN_DAYS } from "../../social/profile-service";
@@ -153,6 +154,11 @@ export function insertRows(
         AND o.user_id NOT IN (${ctx.userId}, ${ctx.staging}) AND o.released_at > ${since})`,
     );
   }
+  if (table === "assignment_notes") {
+    // An author is the person or the restored assignment's own agent: any other name is a dangling
+    // reference, skipped as the others are.
+    conditions.push(knownAuthor(value, ctx));
+  }
   const where = conditions.length > 0 ? sql.join(conditions, sql` AND `) : sql`1`;
   const list = sql.raw(columns.map(quote).join(", "));
   // A task the account holds under the same id (its own export by link, or the same file restored
@@ -187,7 +193,9 @@ export function insertRows(
       : []),
     rawStatement(
       db,
-      sql`INSERT INTO ${sql.raw(quote(table))} (${list}) SELECT ${sql.join(values, sql`, `)} FROM json_each(${group}) j WHERE ${plain} ON CONFLICT DO NOTHING`,
+      sql`INSERT INTO ${sql.raw(quote(table))} (${list}) SELECT ${sql.join(values, sql`, `)} FROM json_each(${group}) j WHERE ${plain}${
+        table === "assignment_notes" ? sql` AND ${underNoteCap(group, value, ctx)}` : sql``
+      } ON CONFLICT DO NOTHING`,
     ),
     ...(shadowed
       ? [
@@ -254,4 +262,22 @@ function shadowOf(
       only: true,
     };
   return null;
+}
+
+/**
+ * A note goes in only while its assignment holds fewer than the notes one may hold: those staged
+ * already, and those before it in this statement (SQLite reads the table as it was before the insert);
+ * the rest are skipped.
+ */
+function underNoteCap(group: string, value: (c: string) => SQL, ctx: WriteContext): SQL {
+  return sql`(SELECT count(*) FROM assignment_notes n WHERE n.assignment_id = ${value("assignment_id")}
+      AND n.user_id = ${ctx.staging})
+    + (SELECT count(*) FROM json_each(${group}) k WHERE json_extract(k.value, '$.assignment_id') = ${value("assignment_id")}
+      AND k.key < j.key AND ${knownAuthor((c) => sql.raw(`json_extract(k.value, '$.${c}')`), ctx)}) < ${MAX_NOTES_PER_ASSIGNMENT}`;
+}
+
+/** A note's author is the person, or the agent of the staged assignment it is on. */
+function knownAuthor(value: (c: string) => SQL, ctx: WriteContext): SQL {
+  return sql`(${value("author")} = ${OWNER_AUTHOR} OR ${value("author")} = 'agent:' || (SELECT p.agent_id
+    FROM task_assignments p WHERE p.id = ${value("assignment_id")} AND p.user_id = ${ctx.staging}))`;
 }

@@ -10,7 +10,11 @@ import {
   assignmentsOfAgent,
   moveAssignment,
 } from "../../delegation/assignments-service";
-import { noteIdempotencyScope, writeAssignmentNote } from "../../delegation/notes-service";
+import {
+  listAssignmentNotes,
+  noteIdempotencyScope,
+  writeAssignmentNote,
+} from "../../delegation/notes-service";
 import {
   AddNoteBodySchema,
   AssignmentNoteSchema,
@@ -20,7 +24,7 @@ import {
   MAX_NOTE_CHARS,
   RejectBodySchema,
 } from "../../delegation/schemas";
-import { AssignmentId, AssignmentPageSchema, IdempotencyKey } from "../schemas";
+import { AssignmentId, AssignmentPageSchema, IdempotencyKey, NotePageSchema } from "../schemas";
 import { runTool } from "../tool-result";
 
 /** How `list_assignments` names the caller's own assignments: the REST list's `me`. */
@@ -106,15 +110,16 @@ export function registerAssignmentTools(server: McpServer, c: Context<AppEnv>): 
         actual_minutes: CompleteAssignmentBodySchema.shape.actual_minutes.describe(
           "How many minutes the work took",
         ),
-        notes: AddNoteBodySchema.shape.text
-          .optional()
-          .describe("A summary of what was done, kept as a note on the assignment"),
+        notes: CompleteAssignmentBodySchema.shape.notes.describe(
+          "A summary of what was done, kept as a note on the assignment (ignored when blank)",
+        ),
       }),
       outputSchema: AssignmentSchema,
     },
     ({ assignment_id, actual_minutes, notes }) =>
       runTool(c, { scope: "agents:write", write: true }, () =>
-        moved(c, assignment_id, "complete", { actual_minutes, note: notes }),
+        // Blank notes are no note, as REST takes them.
+        moved(c, assignment_id, "complete", { actual_minutes, note: notes || undefined }),
       ),
   );
 
@@ -133,11 +138,38 @@ export function registerAssignmentTools(server: McpServer, c: Context<AppEnv>): 
       runTool(c, { scope: "agents:write", write: true }, () => moved(c, assignment_id, "reject", { reason })),
   );
 
-  registerNoteTool(server, c);
+  registerNoteTools(server, c);
 }
 
-/** Registers `add_note`: a note on an assignment, as POST …/assignments/{id}/notes adds it. */
-function registerNoteTool(server: McpServer, c: Context<AppEnv>): void {
+/**
+ * Registers `add_note` and `list_notes`: an assignment's notes, as POST and GET …/assignments/{id}/notes
+ * add and list them.
+ */
+function registerNoteTools(server: McpServer, c: Context<AppEnv>): void {
+  server.registerTool(
+    "list_notes",
+    {
+      title: "List an assignment's notes",
+      description:
+        "An assignment's notes, oldest first: the owner's answers and the agent's own. author is owner or " +
+        "agent:<agent_id>.",
+      inputSchema: MoveInput.extend({
+        limit: z.number().int().min(1).max(100).default(50).describe("Page size (1–100)"),
+        cursor: z.string().max(200).optional().describe("next_cursor from the previous page"),
+      }),
+      outputSchema: NotePageSchema,
+      annotations: { readOnlyHint: true },
+    },
+    ({ assignment_id, limit, cursor }) =>
+      runTool(c, { scope: "agents:read" }, async () => {
+        const page = await listAssignmentNotes(c.var.db, c.var.principal, assignment_id, {
+          limit,
+          ...(cursor === undefined ? {} : { cursor }),
+        });
+        return { notes: page.items, next_cursor: page.next };
+      }),
+  );
+
   server.registerTool(
     "add_note",
     {
@@ -156,13 +188,14 @@ function registerNoteTool(server: McpServer, c: Context<AppEnv>): void {
         // Keyed as the REST route keys its Idempotency-Key: a key means the same note either way.
         const scope = noteIdempotencyScope(c.var.principal, assignment_id);
         const idempotency = await idempotencyContext(idempotency_key, scope, { text });
-        const { body } = await writeAssignmentNote(
+        const { body, events } = await writeAssignmentNote(
           c.var.db,
           c.var.principal,
           assignment_id,
           text,
           idempotency,
         );
+        afterWrite(c, events);
         return body;
       }),
   );

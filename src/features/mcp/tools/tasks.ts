@@ -1,7 +1,11 @@
 import { z } from "@hono/zod-openapi";
 import type { McpServer } from "@modelcontextprotocol/server";
+import { and, eq, inArray } from "drizzle-orm";
 import type { Context } from "hono";
+import type { Database } from "../../../db";
+import { taskAssignments } from "../../../db/schema";
 import type { AppEnv } from "../../../lib/create-app";
+import { notFound } from "../../../lib/errors";
 import { afterWrite } from "../../../lib/publish";
 import { requireScope } from "../../../middleware/auth";
 import { assignmentsOfAgent } from "../../delegation/assignments-service";
@@ -39,12 +43,16 @@ export function registerTaskTools(server: McpServer, c: Context<AppEnv>): void {
     "complete_step",
     {
       title: "Complete a micro-step",
-      description: "Complete one micro-step of a task; completing its last step completes the task.",
+      description:
+        "Complete one micro-step of a task; completing its last step completes the task. An agent's token " +
+        "may complete steps only of a task it was given and has accepted or started.",
       inputSchema: z.object({ task_id: TaskId, step_id: StepId }),
       outputSchema: TaskSchema,
     },
     ({ task_id, step_id }) =>
-      runTool(c, { scope: "tasks:write", write: true }, async () => {
+      // An agent's token has no tasks:write: it works through its assignments (agents:write).
+      runTool(c, { scope: principal.agentId ? "agents:write" : "tasks:write", write: true }, async () => {
+        if (principal.agentId) await requireWorkOn(c.var.db, principal.userId, principal.agentId, task_id);
         const { body, events } = await completeStep(c.var.db, principal.userId, task_id, step_id);
         afterWrite(c, events);
         return body;
@@ -83,4 +91,24 @@ export function registerTaskTools(server: McpServer, c: Context<AppEnv>): void {
         return nextStepOf(task, `The next step of your assignment in progress, "${task.title}".`);
       }),
   );
+}
+
+/**
+ * 404 unless the agent holds an accepted or started assignment of the task: the only tasks whose steps
+ * it may complete (as REST says of a task it cannot see).
+ */
+async function requireWorkOn(db: Database, userId: string, agentId: string, taskId: string): Promise<void> {
+  const held = await db
+    .select({ id: taskAssignments.id })
+    .from(taskAssignments)
+    .where(
+      and(
+        eq(taskAssignments.userId, userId),
+        eq(taskAssignments.agentId, agentId),
+        eq(taskAssignments.taskId, taskId),
+        inArray(taskAssignments.status, ["accepted", "in_progress"]),
+      ),
+    )
+    .get();
+  if (!held) throw notFound("Task");
 }
