@@ -7,26 +7,17 @@ import {
   connectRoom,
   events,
   membersInD1,
-  openRoomSocket,
-  type RoomSocket,
   roomObject,
   roomOf,
   roomWith,
+  socketsOfTest,
 } from "./helpers/rooms";
 import { createTask } from "./helpers/tasks";
 
-const sockets: RoomSocket[] = [];
+const sockets = socketsOfTest();
+const open = sockets.open;
 
-afterEach(() => {
-  for (const socket of sockets.splice(0)) socket.close();
-});
-
-async function open(roomId: string, token: string): Promise<RoomSocket> {
-  const socket = await openRoomSocket(roomId, { token });
-  sockets.push(socket);
-  await socket.waitFor(1);
-  return socket;
-}
+afterEach(sockets.closeAll);
 
 /** Everything the room's object stores, as text: its state and its message log. */
 function storedText(roomId: string): Promise<string> {

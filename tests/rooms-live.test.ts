@@ -2,32 +2,23 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { FocusPush } from "../src/features/rooms/member-focus";
 import { callJson, createUser } from "./helpers/api";
 import { freezeClock } from "./helpers/clock";
-import { focusAction, openSocket, runTimerAlarm, startFocus, type TestSocket } from "./helpers/focus";
+import { focusAction, openSocket, runTimerAlarm, startFocus } from "./helpers/focus";
 import {
   events,
   expectGapFree,
   leaveRoom,
-  openRoomSocket,
   type RoomMessage,
-  type RoomSocket,
   roomObject,
   roomOf,
   roomWith,
+  socketsOfTest,
 } from "./helpers/rooms";
 import { createTask } from "./helpers/tasks";
 
-const sockets: TestSocket<unknown>[] = [];
+const sockets = socketsOfTest();
+const open = sockets.open;
 
-afterEach(() => {
-  for (const socket of sockets.splice(0)) socket.close();
-});
-
-async function open(roomId: string, token: string): Promise<RoomSocket> {
-  const socket = await openRoomSocket(roomId, { token });
-  sockets.push(socket);
-  await socket.waitFor(1);
-  return socket;
-}
+afterEach(sockets.closeAll);
 
 /** The focus a change message carries, provided it is that member's (a change names who changed). */
 const focusIn = (message: RoomMessage | undefined, memberId: string) =>
@@ -102,7 +93,7 @@ describe("members' timers in a room", () => {
     const room = await roomWith(alice, [bob]);
     const bobs = await open(room.room_id, bob.token);
     const focus = await openSocket({ token: alice.token });
-    sockets.push(focus);
+    sockets.track(focus);
     await focus.waitFor(1);
     focus.ws.send(JSON.stringify({ type: "action", action: "start", kind: "short_burst", request_id: "a1" }));
     const [, change] = await bobs.waitFor(2);

@@ -10,28 +10,19 @@ import {
   joinRoom,
   leaveRoom,
   membersInD1,
-  openRoomSocket,
-  type RoomSocket,
   roomObject,
   roomOf,
   roomWith,
+  socketsOfTest,
 } from "./helpers/rooms";
 
 const SECOND = 1000;
 const MINUTE = 60 * SECOND;
 const HOUR = 60 * MINUTE;
-const sockets: RoomSocket[] = [];
+const sockets = socketsOfTest();
+const open = sockets.open;
 
-afterEach(() => {
-  for (const socket of sockets.splice(0)) socket.close();
-});
-
-async function open(roomId: string, token: string): Promise<RoomSocket> {
-  const socket = await openRoomSocket(roomId, { token });
-  sockets.push(socket);
-  await socket.waitFor(1);
-  return socket;
-}
+afterEach(sockets.closeAll);
 
 /** The room's one alarm (ms), or null. */
 function alarmOf(roomId: string): Promise<number | null> {

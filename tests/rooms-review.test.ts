@@ -10,28 +10,19 @@ import {
   leaveRoom,
   membersInD1,
   myRooms,
-  openRoomSocket,
   type Room,
-  type RoomSocket,
   roomObject,
   roomOf,
   roomWith,
+  socketsOfTest,
 } from "./helpers/rooms";
 import { createTask } from "./helpers/tasks";
 
 const HOUR = 3_600_000;
-const sockets: RoomSocket[] = [];
+const sockets = socketsOfTest();
+const open = sockets.open;
 
-afterEach(() => {
-  for (const socket of sockets.splice(0)) socket.close();
-});
-
-async function open(roomId: string, token: string, query?: string): Promise<RoomSocket> {
-  const socket = await openRoomSocket(roomId, query ? { token, query } : { token });
-  sockets.push(socket);
-  await socket.waitFor(1);
-  return socket;
-}
+afterEach(sockets.closeAll);
 
 /** The room object's message log, as text. */
 function loggedText(roomId: string): Promise<string> {

@@ -10,18 +10,15 @@ import {
   type RoomSocket,
   roomTicket,
   roomWith,
+  socketsOfTest,
 } from "./helpers/rooms";
 
-const sockets: RoomSocket[] = [];
+const sockets = socketsOfTest();
 
-afterEach(() => {
-  for (const socket of sockets.splice(0)) socket.close();
-});
+afterEach(sockets.closeAll);
 
 async function open(roomId: string, options: Parameters<typeof openRoomSocket>[1]): Promise<RoomSocket> {
-  const socket = await openRoomSocket(roomId, options);
-  sockets.push(socket);
-  return socket;
+  return sockets.track(await openRoomSocket(roomId, options));
 }
 
 describe("a room's WebSocket", () => {

@@ -1,28 +1,12 @@
 import { afterEach, describe, expect, it } from "vitest";
 import { callJson, createUser, type TestUser } from "./helpers/api";
 import { type FocusState, focusAction, focusStateOf, startFocus, timerOf } from "./helpers/focus";
-import {
-  events,
-  expectGapFree,
-  joinRoom,
-  openRoomSocket,
-  type RoomSocket,
-  roomOf,
-  roomWith,
-} from "./helpers/rooms";
+import { events, expectGapFree, joinRoom, roomOf, roomWith, socketsOfTest } from "./helpers/rooms";
 
-const sockets: RoomSocket[] = [];
+const sockets = socketsOfTest();
+const open = sockets.open;
 
-afterEach(() => {
-  for (const socket of sockets.splice(0)) socket.close();
-});
-
-async function open(roomId: string, token: string): Promise<RoomSocket> {
-  const socket = await openRoomSocket(roomId, { token });
-  sockets.push(socket);
-  await socket.waitFor(1);
-  return socket;
-}
+afterEach(sockets.closeAll);
 
 /** The user's timer once it shows a session (a round starts it after the starter's answer). */
 async function sessionOf(user: TestUser): Promise<FocusState> {

@@ -101,3 +101,26 @@ export async function membersInD1(roomId: string): Promise<number> {
     .first<{ n: number }>();
   return row?.n ?? 0;
 }
+
+/**
+ * The sockets a test file opens, all closed after each test (`afterEach(sockets.closeAll)`). `open`
+ * opens a member's room socket and waits for its hello; `track` adopts any other socket.
+ */
+export function socketsOfTest() {
+  const opened: TestSocket<unknown>[] = [];
+  return {
+    track<T extends TestSocket<unknown>>(socket: T): T {
+      opened.push(socket);
+      return socket;
+    },
+    async open(roomId: string, token: string, query?: string): Promise<RoomSocket> {
+      const socket = await openRoomSocket(roomId, query ? { token, query } : { token });
+      opened.push(socket);
+      await socket.waitFor(1);
+      return socket;
+    },
+    closeAll(): void {
+      for (const socket of opened.splice(0)) socket.close();
+    },
+  };
+}
