@@ -29,6 +29,16 @@ export const SocketTicketSchema = z
   })
   .openapi("SocketTicket");
 
+/** The query of every live socket's upgrade: a one-time ticket, and the last seq the client saw. */
+export const SocketQuerySchema = z.object({
+  ticket: z.string().max(2000).optional(),
+  since: z
+    .string()
+    .regex(/^\d{1,15}$/)
+    .optional()
+    .openapi({ description: "Last seq you saw" }),
+});
+
 export type SocketTicketDto = z.infer<typeof SocketTicketSchema>;
 
 export interface LiveChannel {
@@ -84,14 +94,7 @@ export function liveSocketRouter(channel: LiveChannel) {
       `A socket lives as long as its credential, at most ${SOCKET_MAX_AGE_MINUTES} minutes (then closed with 4001).`,
     security: BEARER_SECURITY,
     request: {
-      query: z.object({
-        ticket: z.string().max(2000).optional(),
-        since: z
-          .string()
-          .regex(/^\d{1,15}$/)
-          .optional()
-          .openapi({ description: "Last seq you saw" }),
-      }),
+      query: SocketQuerySchema,
     },
     responses: {
       101: { description: `Switching Protocols: the ${channel.name} WebSocket` },

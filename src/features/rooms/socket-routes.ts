@@ -1,4 +1,4 @@
-import { createRoute, z } from "@hono/zod-openapi";
+import { createRoute } from "@hono/zod-openapi";
 import { issueSocketTicket, TICKET_TTL_SECONDS } from "../../lib/auth/socket-ticket";
 import { type AppRouteHandler, createRouter } from "../../lib/create-app";
 import { ApiError } from "../../lib/errors";
@@ -6,6 +6,7 @@ import { BEARER_SUBPROTOCOL_PREFIX, SOCKET_MAX_AGE_MINUTES } from "../../lib/liv
 import {
   authenticateSocket,
   forwardUpgrade,
+  SocketQuerySchema,
   SocketTicketSchema,
   socketGrant,
 } from "../../lib/live-socket-routes";
@@ -62,14 +63,7 @@ const openSocketRoute = createRoute({
   security: BEARER_SECURITY,
   request: {
     params: RoomIdParamsSchema,
-    query: z.object({
-      ticket: z.string().max(2000).optional(),
-      since: z
-        .string()
-        .regex(/^\d{1,15}$/)
-        .optional()
-        .openapi({ description: "Last seq you saw" }),
-    }),
+    query: SocketQuerySchema,
   },
   responses: {
     101: { description: "Switching Protocols: the room's WebSocket" },

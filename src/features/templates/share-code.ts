@@ -7,27 +7,21 @@
  * Crockford's alphabet leaves out I, L, O and U, so input is forgiving: any letter case, spaces and
  * hyphens anywhere, I and L read as 1, O as 0.
  */
+import { humanCode } from "../../lib/human-code";
 
 export const SHARE_CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
 export const SHARE_CODE_LENGTH = 10;
-const GROUP = 5;
 
-const CANONICAL = new RegExp(`^[${SHARE_CODE_ALPHABET}]{${SHARE_CODE_LENGTH}}$`);
+const codes = humanCode({
+  alphabet: SHARE_CODE_ALPHABET,
+  length: SHARE_CODE_LENGTH,
+  group: 5,
+  aliases: { I: "1", L: "1", O: "0" },
+});
 
 /** A new random code, canonical (upper case, no hyphen). */
-export function newShareCode(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(SHARE_CODE_LENGTH));
-  // 256 is a multiple of 32: taking the low five bits of a random byte is unbiased.
-  return Array.from(bytes, (b) => SHARE_CODE_ALPHABET[b & 31]).join("");
-}
-
+export const newShareCode = codes.next;
 /** The canonical code a person typed, or null when it cannot be one. */
-export function normalizeShareCode(input: string): string | null {
-  const code = input.toUpperCase().replace(/[\s-]/g, "").replace(/[IL]/g, "1").replace(/O/g, "0");
-  return CANONICAL.test(code) ? code : null;
-}
-
+export const normalizeShareCode = codes.normalize;
 /** The code as people see it: two groups of five. */
-export function formatShareCode(code: string): string {
-  return `${code.slice(0, GROUP)}-${code.slice(GROUP)}`;
-}
+export const formatShareCode = codes.format;
