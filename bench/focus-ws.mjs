@@ -19,10 +19,9 @@ import {
   seconds,
   startServer,
   stopServer,
-  table,
   writeResults,
 } from "./lib.mjs";
-import { call, healthPass, stats } from "./live.mjs";
+import { call, healthPass, printPass, stats } from "./live.mjs";
 
 const USERS = positiveInt("BENCH_USERS", 500);
 const DEVICES = 2;
@@ -119,25 +118,11 @@ async function abandonAll(base, users) {
   });
 }
 
-function printPass(title, pass, health) {
-  console.log(`\n${title}`);
-  const row = (name, s) => [name, s.count, fixed(s.p50_ms, 1), fixed(s.p99_ms, 1), fixed(s.max_ms, 1)];
-  console.log(
-    table(
-      ["measure", "samples", "p50 ms", "p99 ms", "max ms"],
-      [
-        row("GET /health (HTTP round trip)", health),
-        row("POST …/focus/enhanced/start (HTTP round trip)", pass.http),
-        row("start sent → `started` on each socket", pass.deliveries),
-      ],
-    ),
-  );
-  console.log(
-    `p99 ratio to GET /health: HTTP start ${fixed(pass.http.p99_ms / health.p99_ms, 2)}, ` +
-      `socket delivery ${fixed(pass.deliveries.p99_ms / health.p99_ms, 2)}; ` +
-      `codes ${JSON.stringify(pass.codes)}; sockets without their message: ${pass.missed}`,
-  );
-}
+const LABELS = {
+  health: "GET /health (HTTP round trip)",
+  http: "POST …/focus/enhanced/start (HTTP round trip)",
+  delivery: "start sent → `started` on each socket",
+};
 
 async function main() {
   checkEnvironment("npm run bench:focus");
@@ -183,8 +168,9 @@ async function main() {
     `Load pass: ${USERS} starts, ${CONNECTIONS} at a time (${fixed(load.elapsed_s, 1)} s)`,
     load,
     loadHealth,
+    LABELS,
   );
-  printPass(`Latency pass: ${SOLO} starts, one at a time`, solo, soloHealth);
+  printPass(`Latency pass: ${SOLO} starts, one at a time`, solo, soloHealth, LABELS);
   console.log(`\nDropped sockets: ${dropped} of ${sockets.length}`);
   const targets = [
     ["load", load],

@@ -1,6 +1,6 @@
 // What the live-socket benchmarks share (bench/focus-ws.mjs, bench/rooms.mjs): latency statistics,
 // a timed HTTP call, and the GET /health baseline timed the same way in the same run.
-import { mapConcurrent } from "./lib.mjs";
+import { fixed, mapConcurrent, table } from "./lib.mjs";
 
 export function percentile(sorted, p) {
   if (sorted.length === 0) return null;
@@ -52,4 +52,24 @@ export async function healthPass(base, requests, concurrency) {
 /** Counts answers by status. */
 export function countCode(codes, status) {
   codes[status] = (codes[status] ?? 0) + 1;
+}
+
+/**
+ * Prints one pass: /health, the request and the socket delivery (p50/p99/max), then their p99 ratios
+ * to /health, the answers' codes and the sockets left without their message. `labels` names the rows.
+ */
+export function printPass(title, pass, health, labels) {
+  console.log(`\n${title}`);
+  const row = (name, s) => [name, s.count, fixed(s.p50_ms, 1), fixed(s.p99_ms, 1), fixed(s.max_ms, 1)];
+  console.log(
+    table(
+      ["measure", "samples", "p50 ms", "p99 ms", "max ms"],
+      [row(labels.health, health), row(labels.http, pass.http), row(labels.delivery, pass.deliveries)],
+    ),
+  );
+  console.log(
+    `p99 ratio to GET /health: HTTP ${fixed(pass.http.p99_ms / health.p99_ms, 2)}, ` +
+      `delivery ${fixed(pass.deliveries.p99_ms / health.p99_ms, 2)}; ` +
+      `codes ${JSON.stringify(pass.codes)}; sockets without their message: ${pass.missed}`,
+  );
 }

@@ -21,10 +21,9 @@ import {
   seconds,
   startServer,
   stopServer,
-  table,
   writeResults,
 } from "./lib.mjs";
-import { call, countCode, healthPass, stats } from "./live.mjs";
+import { call, countCode, healthPass, printPass, stats } from "./live.mjs";
 
 const ROOMS = positiveInt("BENCH_ROOMS", 50);
 const MEMBERS = positiveInt("BENCH_MEMBERS", 20);
@@ -150,25 +149,11 @@ const ACTIONS = [
   },
 ];
 
-function printPass(title, pass, health) {
-  console.log(`\n${title}`);
-  const row = (name, s) => [name, s.count, fixed(s.p50_ms, 1), fixed(s.p99_ms, 1), fixed(s.max_ms, 1)];
-  console.log(
-    table(
-      ["measure", "samples", "p50 ms", "p99 ms", "max ms"],
-      [
-        row("GET /health (HTTP round trip, same concurrency)", health),
-        row("the focus request (HTTP round trip)", pass.http),
-        row("request sent → each other member's room socket", pass.deliveries),
-      ],
-    ),
-  );
-  console.log(
-    `p99 ratio to GET /health: HTTP ${fixed(pass.http.p99_ms / health.p99_ms, 2)}, ` +
-      `room delivery ${fixed(pass.deliveries.p99_ms / health.p99_ms, 2)}; ` +
-      `codes ${JSON.stringify(pass.codes)}; room sockets without their message: ${pass.missed}`,
-  );
-}
+const LABELS = {
+  health: "GET /health (HTTP round trip, same concurrency)",
+  http: "the focus request (HTTP round trip)",
+  delivery: "request sent → each other member's room socket",
+};
 
 async function setUpRooms(base) {
   const people = ROOMS * MEMBERS;
@@ -243,6 +228,7 @@ async function main() {
       `${action.name}: ${members.length} members, ${CONNECTIONS} at a time (${fixed(pass.elapsed_s, 1)} s)`,
       pass,
       health,
+      LABELS,
     );
   }
   console.log(`\nDropped room sockets: ${dropped} of ${sockets.length}; sequence gaps: ${gaps}`);
