@@ -55,6 +55,13 @@ export const SEEN_TTL_MS = 7 * 24 * 60 * 60 * 1000;
  * whose messages or D1 writes were lost.
  */
 export class LiveStorage<S> {
+  /**
+   * The meta table as last read or written (null: known absent). Only this class writes it and the
+   * object runs one call at a time, so the copy stays true; every change reads `seq` and the state,
+   * and a SQLite statement costs far more than a map lookup. Dropped whenever a transaction fails.
+   */
+  private readonly metaCache = new Map<string, string | null>();
+
   constructor(private readonly storage: DurableObjectStorage) {
     this.migrate();
   }
@@ -66,7 +73,9 @@ export class LiveStorage<S> {
    */
   async eraseAll(): Promise<void> {
     await this.storage.deleteAlarm();
+    this.metaCache.clear();
     await this.storage.deleteAll();
+    this.metaCache.clear();
     this.migrate();
     this.setMeta(TOMBSTONE, "1");
   }
@@ -83,7 +92,7 @@ export class LiveStorage<S> {
   private migrate(): void {
     this.sql.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
     if (Number(this.meta("schema_version") ?? 0) >= SCHEMA_VERSION) return;
-    this.storage.transactionSync(() => {
+    this.transaction(() => {
       this.sql.exec(`CREATE TABLE IF NOT EXISTS messages (seq INTEGER PRIMARY KEY, body TEXT NOT NULL)`);
       this.sql.exec(`CREATE TABLE IF NOT EXISTS outbox (
         id TEXT PRIMARY KEY, kind TEXT NOT NULL, body TEXT NOT NULL,
@@ -103,7 +112,10 @@ export class LiveStorage<S> {
   }
 
   private meta(key: string): string | undefined {
+    const cached = this.metaCache.get(key);
+    if (cached !== undefined) return cached ?? undefined;
     const row = this.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = ?", key).toArray()[0];
+    this.metaCache.set(key, row?.value ?? null);
     return row?.value;
   }
 
@@ -113,6 +125,17 @@ export class LiveStorage<S> {
       key,
       value,
     );
+    this.metaCache.set(key, value);
+  }
+
+  /** `transactionSync`, forgetting the meta copy when it fails: the rolled-back writes are in it. */
+  private transaction<T>(work: () => T): T {
+    try {
+      return this.storage.transactionSync(work);
+    } catch (error) {
+      this.metaCache.clear();
+      throw error;
+    }
   }
 
   state(): S | undefined {
@@ -132,6 +155,8 @@ export class LiveStorage<S> {
       key,
       JSON.stringify(value),
     );
+    // Kept or not, the next read goes to the table.
+    this.metaCache.delete(key);
   }
 
   /** Whether this id of work done once was seen within the last week. */
@@ -145,7 +170,7 @@ export class LiveStorage<S> {
 
   /** Writes the change; returns the sent message bodies and the stored answer's body. */
   commit(change: Commit<S>, now: number): { messages: string[]; answer: string | undefined } {
-    return this.storage.transactionSync(() => {
+    return this.transaction(() => {
       let seq = this.seq();
       const messages = change.messages.map((message) => {
         seq += 1;

@@ -68,7 +68,8 @@ function closeExpired(ws: WebSocket, reason: string): void {
  * send — each socket served only while the grant it was opened with holds.
  */
 export class SocketHub {
-  private readonly schema;
+  /** Built at the first client message: most wake-ups (a REST call, a room push) never read one. */
+  private schema: ReturnType<typeof clientMessageSchema> | undefined;
 
   constructor(
     private readonly ctx: DurableObjectState,
@@ -81,7 +82,6 @@ export class SocketHub {
       writeScope: string;
     },
   ) {
-    this.schema = clientMessageSchema(options.actions ?? NO_ACTIONS);
     // Keep-alive pings are answered by the runtime without waking a hibernated object.
     ctx.setWebSocketAutoResponse(new WebSocketRequestResponsePair(PING, PONG));
   }
@@ -259,6 +259,7 @@ export class SocketHub {
         'This socket takes no actions: make changes over the REST API (send {"type":"ping"} to check it).',
       );
     }
+    this.schema ??= clientMessageSchema(this.options.actions ?? NO_ACTIONS);
     const parsed = this.schema.safeParse(json);
     if (!parsed.success) {
       return this.refuse(
