@@ -35,6 +35,9 @@ function writeBenchConfig() {
   writeFileSync(BENCH_CONFIG, config);
 }
 const HEALTH_TIMEOUT_MS = 90_000;
+/** The Worker's inspector (BENCH_PROFILE=1 only): profile.mjs takes CPU profiles through it. */
+export const INSPECTOR_PORT = 9239;
+const inspectorArgs = process.env.BENCH_PROFILE === "1" ? ["--inspector-port", String(INSPECTOR_PORT)] : [];
 
 const childEnv = { ...process.env, WRANGLER_SEND_METRICS: "false" };
 
@@ -170,7 +173,7 @@ function logTail(lines = 40) {
   return readFileSync(WRANGLER_LOG, "utf8").split("\n").slice(-lines).join("\n");
 }
 
-function spawnServer(port, vars, args) {
+function spawnServer(port, vars, args, { config = BENCH_CONFIG, stateDir = STATE_DIR } = {}) {
   log(`starting wrangler dev on 127.0.0.1:${port} (log: .bench-state/wrangler-dev.log)`);
   const out = createWriteStream(WRANGLER_LOG);
   const varArgs = Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]);
@@ -186,10 +189,11 @@ function spawnServer(port, vars, args) {
       "--ip",
       "127.0.0.1",
       "--persist-to",
-      STATE_DIR,
+      stateDir,
       "--config",
-      BENCH_CONFIG,
+      config,
       ...varArgs,
+      ...inspectorArgs,
       ...args,
     ],
     { cwd: ROOT, env: childEnv, detached: true, stdio: ["ignore", "pipe", "pipe"] },
@@ -273,12 +277,14 @@ async function waitForHealth(base) {
 /**
  * Starts `wrangler dev` on the bench state on a free port (in its own process group) and waits for
  * /health; returns its base URL. `vars` override wrangler.toml [vars] (e.g. ADMIN_EMAILS); `args` are
- * extra `wrangler dev` flags (e.g. `--test-scheduled`).
+ * extra `wrangler dev` flags (e.g. `--test-scheduled`); `worker` runs another Worker the same way
+ * (`config`: its wrangler.toml, `stateDir`: where its local bindings live), as bench:all does with
+ * its bare Hono yardstick.
  */
-export async function startServer(vars = {}, { args = [] } = {}) {
+export async function startServer(vars = {}, { args = [], worker } = {}) {
   const port = await choosePort();
   const base = `http://127.0.0.1:${port}`;
-  server = spawnServer(port, vars, args);
+  server = spawnServer(port, vars, args, worker);
   await waitForHealth(base);
   log(`wrangler dev is up at ${base}`);
   return base;

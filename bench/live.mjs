@@ -1,6 +1,6 @@
 // What the live-socket benchmarks share (bench/focus-ws.mjs, bench/rooms.mjs): latency statistics,
 // a timed HTTP call, and the GET /health baseline timed the same way in the same run.
-import { fixed, mapConcurrent, table } from "./lib.mjs";
+import { fixed, mapConcurrent, serverCpuSeconds, sleep, table } from "./lib.mjs";
 
 export function percentile(sorted, p) {
   if (sorted.length === 0) return null;
@@ -34,19 +34,43 @@ export async function call(base, method, path, token, body) {
   return { status: res.status, ms: performance.now() - started, started };
 }
 
-/** GET /health timed like the measured calls; a short unmeasured warm-up first, so the baseline is not a cold one. */
+/**
+ * GET /health timed like the measured calls, with the server's CPU per request; a short unmeasured
+ * warm-up first, so the baseline is not a cold one.
+ */
 export async function healthPass(base, requests, concurrency) {
   await mapConcurrent(Array.from({ length: Math.min(requests, 100) }), concurrency, () =>
     call(base, "GET", "/health"),
   );
-  const samples = [];
-  const codes = {};
-  await mapConcurrent(Array.from({ length: requests }), concurrency, async () => {
-    const answer = await call(base, "GET", "/health");
-    codes[answer.status] = (codes[answer.status] ?? 0) + 1;
-    samples.push(answer.ms);
+  return withServerCpu(requests, async () => {
+    const samples = [];
+    const codes = {};
+    await mapConcurrent(Array.from({ length: requests }), concurrency, async () => {
+      const answer = await call(base, "GET", "/health");
+      codes[answer.status] = (codes[answer.status] ?? 0) + 1;
+      samples.push(answer.ms);
+    });
+    return { ...stats(samples), codes };
   });
-  return { ...stats(samples), codes };
+}
+
+/** How long the server is left alone before and after a measured pass, so that work a pass left running
+ * after its last answer (deliveries, D1 writes, queued events) is counted with that pass and no other. */
+const SETTLE_MS = 1500;
+
+/**
+ * Runs a pass of `count` operations and adds the server's CPU time per operation (all of workerd and
+ * wrangler, so an upper bound of the Worker's own): a figure that swings far less from run to run
+ * than latency on a shared machine, and that says what each operation costs once the machine is busy.
+ */
+export async function withServerCpu(count, work) {
+  await sleep(SETTLE_MS);
+  const before = serverCpuSeconds();
+  const result = await work();
+  await sleep(SETTLE_MS);
+  const after = serverCpuSeconds();
+  const cpu_ms_per_op = before === null || after === null ? null : ((after - before) * 1000) / count;
+  return { ...result, cpu_ms_per_op };
 }
 
 /** Counts answers by status. */
@@ -72,4 +96,11 @@ export function printPass(title, pass, health, labels) {
       `delivery ${fixed(pass.deliveries.p99_ms / health.p99_ms, 2)}; ` +
       `codes ${JSON.stringify(pass.codes)}; sockets without their message: ${pass.missed}`,
   );
+  if (pass.cpu_ms_per_op != null && health.cpu_ms_per_op != null) {
+    console.log(
+      `server CPU per operation: GET /health ${fixed(health.cpu_ms_per_op, 2)} ms, ` +
+        `this request with its deliveries ${fixed(pass.cpu_ms_per_op, 2)} ms ` +
+        `(${fixed(pass.cpu_ms_per_op / health.cpu_ms_per_op, 2)}×)`,
+    );
+  }
 }

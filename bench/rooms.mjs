@@ -23,7 +23,8 @@ import {
   stopServer,
   writeResults,
 } from "./lib.mjs";
-import { call, countCode, healthPass, printPass, stats } from "./live.mjs";
+import { call, countCode, healthPass, printPass, stats, withServerCpu } from "./live.mjs";
+import { profiled } from "./profile.mjs";
 
 const ROOMS = positiveInt("BENCH_ROOMS", 50);
 const MEMBERS = positiveInt("BENCH_MEMBERS", 20);
@@ -212,7 +213,9 @@ async function main() {
     log(`baseline: ${members.length} GET /health, ${CONNECTIONS} at a time`);
     const health = await healthPass(base, members.length, CONNECTIONS);
     log(`${action.name} pass: every member, ${CONNECTIONS} at a time`);
-    const pass = await actionPass(base, members, CONNECTIONS, action);
+    const pass = await withServerCpu(members.length, () =>
+      profiled(`rooms-${action.name}`, () => actionPass(base, members, CONNECTIONS, action)),
+    );
     passes.push({ action, pass, health });
   }
 
