@@ -69,8 +69,12 @@ function claimAgent(
   for (const capability of new Set(input.required_capabilities ?? [])) {
     filters.push(sql`EXISTS (SELECT 1 FROM json_each(c.capabilities) WHERE value = ${capability})`);
   }
+  // The agents that rejected this task, read once through the (user, task) index: a subquery per
+  // candidate, keyed on the task alone, read the whole assignments table once per agent.
+  const rejected = sql`(SELECT r.agent_id FROM task_assignments r
+    WHERE r.user_id = ${userId} AND r.task_id = ${taskId} AND r.status = 'rejected')`;
   const pick = sql`(SELECT c.id FROM agents c WHERE ${sql.join(filters, sql` AND `)}
-    ORDER BY EXISTS (SELECT 1 FROM task_assignments r WHERE r.task_id = ${taskId} AND r.agent_id = c.agent_id AND r.status = 'rejected'),
+    ORDER BY c.agent_id IN ${rejected},
       c.current_task_count * 1.0 / c.max_concurrent_tasks, c.current_task_count, c.last_active_at DESC LIMIT 1)`;
   return db
     .update(agents)
