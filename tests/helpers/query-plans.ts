@@ -1,7 +1,5 @@
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import worker from "../../src/index";
-import { BASE } from "./api";
+import { sendWith, type TestRequest } from "./round-trips";
 
 /** A statement as the Worker sent it to D1. */
 export interface SentStatement {
@@ -65,26 +63,11 @@ export function recordingD1(db: D1Database, sent: SentStatement[]): D1Database {
 /** Every D1 statement one request sent, the work it left to `waitUntil` included. */
 export async function statementsOf(
   path: string,
-  init: { method?: string; body?: unknown; token?: string } = {},
+  init: TestRequest = {},
 ): Promise<{ status: number; statements: SentStatement[] }> {
   const statements: SentStatement[] = [];
-  const ctx = createExecutionContext();
-  const body = init.body === undefined ? undefined : JSON.stringify(init.body);
-  const res = await worker.fetch(
-    new Request(`${BASE}${path}`, {
-      method: init.method ?? (body === undefined ? "GET" : "POST"),
-      headers: {
-        "content-type": "application/json",
-        ...(init.token ? { authorization: `Bearer ${init.token}` } : {}),
-      },
-      body,
-    }),
-    { ...env, DB: recordingD1(env.DB, statements) },
-    ctx,
-  );
-  await res.text();
-  await waitOnExecutionContext(ctx);
-  return { status: res.status, statements };
+  const status = await sendWith(path, init, { ...env, DB: recordingD1(env.DB, statements) }, (s) => s);
+  return { status, statements };
 }
 
 /**

@@ -57,16 +57,23 @@ export interface RequestCost {
   objects: string[];
 }
 
+/** A request as the hot-route tests send it: JSON, with the bearer token when there is one. */
+export interface TestRequest {
+  method?: string;
+  body?: unknown;
+  token?: string;
+}
+
 /**
- * Sends one request through the Worker with counting bindings. The counts are taken when the answer is
- * complete: work the Worker leaves to `waitUntil` after it is not the person's wait, and is not counted.
+ * Sends one request through the Worker with `bindings`. `answered` runs once the answer is complete,
+ * before the work the Worker leaves to `waitUntil`, which is then waited for.
  */
-export async function costOf(
+export async function sendWith<T>(
   path: string,
-  init: { method?: string; body?: unknown; token?: string } = {},
-): Promise<RequestCost> {
-  const d1 = countingD1(env.DB);
-  const objects = countingObjects({ ...env, DB: d1.db });
+  init: TestRequest,
+  bindings: Bindings,
+  answered: (status: number) => T,
+): Promise<T> {
   const ctx = createExecutionContext();
   const body = init.body === undefined ? undefined : JSON.stringify(init.body);
   const res = await worker.fetch(
@@ -78,11 +85,25 @@ export async function costOf(
       },
       body,
     }),
-    objects.env,
+    bindings,
     ctx,
   );
   await res.text();
-  const cost = { status: res.status, d1: d1.count(), objects: [...objects.calls] };
+  const result = answered(res.status);
   await waitOnExecutionContext(ctx);
-  return cost;
+  return result;
+}
+
+/**
+ * Sends one request through the Worker with counting bindings. The counts are taken when the answer is
+ * complete: work the Worker leaves to `waitUntil` after it is not the person's wait, and is not counted.
+ */
+export function costOf(path: string, init: TestRequest = {}): Promise<RequestCost> {
+  const d1 = countingD1(env.DB);
+  const objects = countingObjects({ ...env, DB: d1.db });
+  return sendWith(path, init, objects.env, (status) => ({
+    status,
+    d1: d1.count(),
+    objects: [...objects.calls],
+  }));
 }
