@@ -9,7 +9,7 @@
 // Env: BENCH_ALL_ONLY=bench,pets,… runs only those benches; each bench's own env applies (BENCH_DURATION…).
 // Exit: 0 when every bench ran (the targets are informational), 1 when one failed.
 import { spawnSync } from "node:child_process";
-import { copyFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { copyFileSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import {
   cannon,
@@ -34,6 +34,9 @@ const WARMUP_SECONDS = 2;
 const TARGETS = { throughput: 0.6, p99: 1.5, soloP50: 1.5, live: 0.9, delivery: 1.5 };
 
 const rowNamed = (rows, name) => rows?.find((r) => r.route === name);
+/** Answers of another status than `expected`, from a `{status: count}` map. */
+const unexpected = (codes, expected) =>
+  Object.entries(codes ?? {}).reduce((n, [code, count]) => n + (Number(code) === expected ? 0 : count), 0);
 
 /**
  * Each bench, and how its results file becomes rows of the table: `rps`/`p99_ms` at load, `solo_p50_ms`
@@ -88,7 +91,16 @@ const BENCHES = [
     script: "bench:focus",
     file: "focus-ws.json",
     rows: (r) => [
-      liveRow("POST /api/v1/focus/enhanced/start → `started` on each socket", r.load, r.solo, r.dropped),
+      liveRow(
+        "POST /api/v1/focus/enhanced/start → `started` on each socket",
+        r.load,
+        r.solo,
+        r.dropped +
+          r.load.missed +
+          r.solo.missed +
+          unexpected(r.load.codes, 201) +
+          unexpected(r.solo.codes, 201),
+      ),
     ],
   },
   {
@@ -173,6 +185,9 @@ async function measureBare() {
 /** Runs one bench as `npm run` would; its output goes to bench/results/all-<id>.log. */
 function runBench(bench) {
   log(`running npm run ${bench.script} (its output: bench/results/all-${bench.id}.log)`);
+  // An earlier run's file must not stand in for this run's when this one dies before writing its own.
+  const file = join(RESULTS_DIR, bench.file);
+  rmSync(file, { force: true });
   const started = performance.now();
   const result = spawnSync("npm", ["run", "--silent", bench.script], {
     cwd: ROOT,
@@ -184,11 +199,14 @@ function runBench(bench) {
   log(
     `npm run ${bench.script} exited ${result.status} after ${((performance.now() - started) / 1000).toFixed(0)} s`,
   );
-  const file = join(RESULTS_DIR, bench.file);
   if (result.status !== 0 && result.status !== 1) return { error: `exit ${result.status}` };
-  if (!existsSync(file)) return { error: `no ${bench.file}` };
-  const report = JSON.parse(readFileSync(file, "utf8"));
-  return { rows: bench.rows(report), failed: result.status !== 0 };
+  if (!existsSync(file)) return { error: `no ${bench.file} (it failed before writing it)` };
+  try {
+    return { rows: bench.rows(JSON.parse(readFileSync(file, "utf8"))), failed: result.status !== 0 };
+  } catch (error) {
+    // One unreadable file must not lose the benches already run: the table is made without it.
+    return { error: `${bench.file} could not be read: ${error instanceof Error ? error.message : error}` };
+  }
 }
 
 function writeResultsLog(id, text) {

@@ -56,9 +56,10 @@ export const SEEN_TTL_MS = 7 * 24 * 60 * 60 * 1000;
  */
 export class LiveStorage<S> {
   /**
-   * The meta table as last read or written (null: known absent). Only this class writes it and the
-   * object runs one call at a time, so the copy stays true; every change reads `seq` and the state,
-   * and a SQLite statement costs far more than a map lookup. Dropped whenever a transaction fails.
+   * The meta table as last read or written (null: known absent). Only this class writes it, and each
+   * copy is updated in the same synchronous step as its statement (calls interleave only at awaits), so
+   * the copy stays true. Every change reads `seq` and the state, and a SQLite statement costs far more
+   * than a map lookup. Dropped whenever a transaction fails.
    */
   private readonly metaCache = new Map<string, string | null>();
 

@@ -1,3 +1,4 @@
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { createUser, type TestUser } from "./helpers/api";
 import { LOOKUP } from "./helpers/counting-d1";
@@ -11,6 +12,16 @@ import { createTask } from "./helpers/tasks";
  * and Durable Object calls. Pinned so that a change adding one fails here, with the figure to argue
  * for. Work left to `waitUntil` after the answer (a timer's D1 writes, a room's push) is not counted.
  */
+/** The agent the task's open assignment went to (null: none was claimed). */
+async function claimedAgentOf(taskId: string): Promise<string | null> {
+  const row = await env.DB.prepare(
+    "SELECT agent_id FROM task_assignments WHERE task_id = ? AND status IN ('pending', 'accepted', 'in_progress')",
+  )
+    .bind(taskId)
+    .first<{ agent_id: string | null }>();
+  return row?.agent_id ?? null;
+}
+
 const cost = (path: string, token: string, body?: unknown): Promise<RequestCost> =>
   costOf(path, { token, ...(body === undefined ? {} : { body }) });
 
@@ -95,7 +106,7 @@ describe("the cost of each hot route before its answer", () => {
 
   it("POST /api/v1/delegation/delegate", async () => {
     const user = await createUser();
-    await registerAgent(user, { agent_type: "backend" });
+    const agent = await registerAgent(user, { agent_type: "backend" });
     const task = await createTask(user, { title: "Refactor the billing module" });
     const body = { task_id: task.task_id, delegation_mode: "DELEGATE", prefer_agent_type: "backend" };
     // One batch: the assignment, the agent's load and the event, guarded together.
@@ -104,5 +115,6 @@ describe("the cost of each hot route before its answer", () => {
       d1: 1 + LOOKUP,
       objects: [],
     });
+    expect(await claimedAgentOf(task.task_id)).toBe(agent.agent_id);
   });
 });

@@ -1,3 +1,4 @@
+import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import { createUser } from "./helpers/api";
 import { registerAgent } from "./helpers/delegation";
@@ -17,6 +18,11 @@ describe("the hot routes' query plans", () => {
     const sent = await statementsOf("/api/v1/delegation/delegate", { token: user.token, body });
     expect(sent.status).toBe(200);
     expect(sent.statements.some((s) => /^update "agents"/i.test(s.sql))).toBe(true);
+    // The claim found an agent: the plan checked is the one that ran.
+    const claimed = await env.DB.prepare("SELECT agent_id FROM task_assignments WHERE task_id = ?")
+      .bind(task.task_id)
+      .first<{ agent_id: string | null }>();
+    expect(claimed?.agent_id).toMatch(/^agent-/);
     expect(await wholeTableScans(sent.statements)).toEqual([]);
   });
 
