@@ -1,4 +1,4 @@
-import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it } from "vitest";
 import type { RoomState } from "../src/features/rooms/room-rules";
@@ -221,6 +221,8 @@ describe("a membership D1 has and the room's object missed", () => {
       const kept = { ...stored, members: stored.members.filter((m) => m.user_id !== bob.id) };
       state.storage.sql.exec("UPDATE meta SET value = ? WHERE key = 'state'", JSON.stringify(kept));
     });
+    // The live object holds its state in memory too: evicted, it reads back the edited one.
+    await evictDurableObject(roomObject(room.room_id));
     const bobs = await open(room.room_id, bob.token);
     expect(bobs.messages[0]).toMatchObject({ type: "hello", you: memberId });
   });
