@@ -25,6 +25,7 @@ import {
   stopServer,
   writeResults,
 } from "./lib.mjs";
+import { profiled } from "./profile.mjs";
 
 const USERS = positiveInt("BENCH_PET_USERS", 1000);
 const DURATION = positiveInt("BENCH_DURATION", 10);
@@ -141,7 +142,10 @@ async function main() {
     asEachUser("GET /api/v1/pets/level/me/status", "GET", "/api/v1/pets/level/me/status", users),
     asEachUser("POST /api/v1/pets/me/feed (1 XP)", "POST", "/api/v1/pets/me/feed", users, feedBody),
   ];
-  const load = await runPass(base, routes, CONNECTIONS, DURATION, WARMUP_SECONDS);
+  // BENCH_PROFILE=1: a CPU profile of the Worker over the whole load pass (bench/profile.mjs).
+  const load = await profiled("pets-load", () =>
+    runPass(base, routes, CONNECTIONS, DURATION, WARMUP_SECONDS),
+  );
   log(`letting the pets' D1 writes and the events queue drain (${DRAIN_SECONDS} s)`);
   await sleep(DRAIN_SECONDS * 1000);
   const solo = await runPass(base, routes, 1, SOLO_DURATION, 0);
