@@ -50,7 +50,11 @@ export function refusingQueue<T = unknown>(): Queue<T> {
 export async function callWith(
   bindings: Partial<typeof env>,
   path: string,
-  options: CallOptions & { address?: string } = {},
+  options: CallOptions & {
+    address?: string;
+    /** Runs once the answer is complete, before the Worker's after-response work is waited for. */
+    onAnswer?: (res: Response) => void;
+  } = {},
 ): Promise<Response> {
   const headers: Record<string, string> = { "content-type": "application/json", ...options.headers };
   if (options.token) headers.authorization = `Bearer ${options.token}`;
@@ -63,6 +67,10 @@ export async function callWith(
   });
   const ctx = createExecutionContext();
   const res = await worker.fetch(request, { ...env, ...bindings }, ctx);
+  if (options.onAnswer) {
+    await res.clone().arrayBuffer();
+    options.onAnswer(res);
+  }
   await waitOnExecutionContext(ctx);
   if (!options.uncheckedContract) await checkContract(request.method, request.url, res);
   return res;

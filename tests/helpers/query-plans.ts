@@ -1,5 +1,6 @@
 import { env } from "cloudflare:workers";
-import { sendWith, type TestRequest } from "./round-trips";
+import { callWith } from "./api";
+import type { TestRequest } from "./round-trips";
 
 /** A statement as the Worker sent it to D1. */
 export interface SentStatement {
@@ -66,8 +67,8 @@ export async function statementsOf(
   init: TestRequest = {},
 ): Promise<{ status: number; statements: SentStatement[] }> {
   const statements: SentStatement[] = [];
-  const status = await sendWith(path, init, { ...env, DB: recordingD1(env.DB, statements) }, (s) => s);
-  return { status, statements };
+  const res = await callWith({ DB: recordingD1(env.DB, statements) }, path, init);
+  return { status: res.status, statements };
 }
 
 /**

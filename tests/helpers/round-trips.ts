@@ -1,7 +1,5 @@
-import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import worker from "../../src/index";
-import { BASE } from "./api";
+import { type CallOptions, callWith } from "./api";
 import { countingD1 } from "./counting-d1";
 
 type Bindings = typeof env;
@@ -58,52 +56,22 @@ export interface RequestCost {
 }
 
 /** A request as the hot-route tests send it: JSON, with the bearer token when there is one. */
-export interface TestRequest {
-  method?: string;
-  body?: unknown;
-  token?: string;
-}
-
-/**
- * Sends one request through the Worker with `bindings`. `answered` runs once the answer is complete,
- * before the work the Worker leaves to `waitUntil`, which is then waited for.
- */
-export async function sendWith<T>(
-  path: string,
-  init: TestRequest,
-  bindings: Bindings,
-  answered: (status: number) => T,
-): Promise<T> {
-  const ctx = createExecutionContext();
-  const body = init.body === undefined ? undefined : JSON.stringify(init.body);
-  const res = await worker.fetch(
-    new Request(`${BASE}${path}`, {
-      method: init.method ?? (body === undefined ? "GET" : "POST"),
-      headers: {
-        "content-type": "application/json",
-        ...(init.token ? { authorization: `Bearer ${init.token}` } : {}),
-      },
-      body,
-    }),
-    bindings,
-    ctx,
-  );
-  await res.text();
-  const result = answered(res.status);
-  await waitOnExecutionContext(ctx);
-  return result;
-}
+export type TestRequest = Pick<CallOptions, "method" | "body" | "token">;
 
 /**
  * Sends one request through the Worker with counting bindings. The counts are taken when the answer is
  * complete: work the Worker leaves to `waitUntil` after it is not the person's wait, and is not counted.
  */
-export function costOf(path: string, init: TestRequest = {}): Promise<RequestCost> {
+export async function costOf(path: string, init: TestRequest = {}): Promise<RequestCost> {
   const d1 = countingD1(env.DB);
   const objects = countingObjects({ ...env, DB: d1.db });
-  return sendWith(path, init, objects.env, (status) => ({
-    status,
-    d1: d1.count(),
-    objects: [...objects.calls],
-  }));
+  let cost: RequestCost | undefined;
+  await callWith({ ...objects.env }, path, {
+    ...init,
+    onAnswer: (res) => {
+      cost = { status: res.status, d1: d1.count(), objects: [...objects.calls] };
+    },
+  });
+  if (!cost) throw new Error("the answer was never complete");
+  return cost;
 }
