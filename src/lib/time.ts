@@ -104,3 +104,42 @@ export function startOfLocalDay(zone: string, date: LocalDate): number {
   const [year, month, day] = date.split("-").map(Number) as [number, number, number];
   return zonedTimeToUtc(zone, { year, month, day, hour: 0, minute: 0 }).getTime();
 }
+
+const MINUTE = 60_000;
+const DAY = 86_400_000;
+
+/**
+ * A reader of the local hour (0–23) in `zone` for many instants, as walks over days hour by hour need:
+ * it asks Intl for the zone's offset about once per day walked, not once per instant. An offset is
+ * trusted for a day when it is the same at both ends; where it differs, the instant it changes is
+ * found to the second. No zone changes its offset twice within a day.
+ */
+export function localHourReader(zone: string): (at: number) => number {
+  const offsetAt = (at: number) => timeZoneOffsetMinutes(zone, new Date(at));
+  // The span [from, until) where the offset is `offset`; `next` is the offset at `until`.
+  let from = Number.POSITIVE_INFINITY;
+  let until = Number.NEGATIVE_INFINITY;
+  let offset = 0;
+  let next = 0;
+  const span = (start: number, startOffset: number) => {
+    from = start;
+    offset = startOffset;
+    until = start + DAY;
+    next = offsetAt(until);
+    if (next === offset) return;
+    let same = start;
+    while (until - same > 1000) {
+      const mid = Math.floor((same + until) / 2000) * 1000;
+      if (mid <= same) break;
+      const there = offsetAt(mid);
+      if (there === offset) same = mid;
+      else [until, next] = [mid, there];
+    }
+  };
+  return (at) => {
+    // A walk forward goes on from where the last span ended, whose offset is known already.
+    if (at >= until && at < until + DAY) span(until, next);
+    if (at < from || at >= until) span(at, offsetAt(at));
+    return new Date(at + offset * MINUTE).getUTCHours();
+  };
+}

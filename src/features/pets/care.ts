@@ -10,7 +10,7 @@
  */
 import type { Personality } from "../../db/schema/pets";
 import type { EventEffect, EventType } from "../../lib/events/catalog";
-import { localParts } from "../../lib/time";
+import { localHourReader, localParts } from "../../lib/time";
 import { addXp, type PetSpecies, perksAt, type Stage, stageForLevel, xpToNextLevel } from "./growth";
 
 const HOUR = 3_600_000;
@@ -124,11 +124,12 @@ export function awakeAndAsleep(
 ): { awake: number; asleep: number } {
   let awake = 0;
   let asleep = 0;
+  const hourAt = localHourReader(timezone);
   let cursor = Math.max(from, to - MAX_DECAY_DAYS * 24 * HOUR);
   while (cursor < to) {
     const next = Math.min(to, cursor - (cursor % HOUR) + HOUR);
     const hours = (next - cursor) / HOUR;
-    if (isNight(localParts(timezone, cursor).hour)) asleep += hours;
+    if (isNight(hourAt(cursor))) asleep += hours;
     else awake += hours;
     cursor = next;
   }
@@ -181,10 +182,11 @@ export function nextAttentionAt(state: PetState): number | null {
   const perks = perksAt(state.level);
   let cursor = state.stats_at;
   let { fullness, happiness } = state;
+  const hourAt = localHourReader(state.timezone);
   const end = cursor + MAX_DECAY_DAYS * 24 * HOUR;
   while (cursor < end) {
     const next = cursor - (cursor % HOUR) + HOUR;
-    const factor = isNight(localParts(state.timezone, cursor).hour) ? NIGHT_FACTOR : 1;
+    const factor = isNight(hourAt(cursor)) ? NIGHT_FACTOR : 1;
     const hours = (next - cursor) / HOUR;
     const fLoss = FULLNESS_PER_HOUR * perks.fullnessDecayFactor * factor * hours;
     const hLoss = HAPPINESS_PER_HOUR * perks.happinessDecayFactor * factor * hours;
