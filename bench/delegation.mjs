@@ -31,6 +31,7 @@ import {
   table,
   writeResults,
 } from "./lib.mjs";
+import { profileEachRoute } from "./profile.mjs";
 
 const DURATION = positiveInt("BENCH_DURATION", 10);
 const CONNECTIONS = positiveInt("BENCH_CONNECTIONS", 50);
@@ -348,7 +349,12 @@ async function main() {
   await sleep(SETTLE_MS);
 
   const list = routes(token, soloToken, loadPool, soloPool);
-  const load = annotate(await runPass(base, list.load, CONNECTIONS, DURATION, WARMUP_SECONDS), list.load);
+  const load = annotate(
+    await runPass(base, list.load, CONNECTIONS, DURATION, WARMUP_SECONDS, {
+      measure: profileEachRoute("delegation"),
+    }),
+    list.load,
+  );
   const solo = annotate(await runPass(base, list.solo, 1, SOLO_DURATION, 0), list.solo);
   delegated += loadPool.taken + soloPool.taken;
   const agentsAfter = await request(base, "GET", `/api/v1/delegation/agents?agent_type=${DELEGATE_TYPE}`, {

@@ -409,8 +409,16 @@ export async function cannon(base, route, connections, duration) {
 /**
  * Runs each route of `list` in turn (`warmupSeconds` of warm-up first, unless 0 or the route says
  * `warmup: false`), then adds ratio_to_health / ratio_to_live from the GET /health(/live) rows.
+ * `measure(route, work)` wraps each measured run (profile.mjs's `profileEachRoute` profiles it).
  */
-export async function runPass(base, list, connections, duration, warmupSeconds) {
+export async function runPass(
+  base,
+  list,
+  connections,
+  duration,
+  warmupSeconds,
+  { measure = (_route, work) => work() } = {},
+) {
   const rows = [];
   for (const route of list) {
     let warmupNon2xx = 0;
@@ -419,7 +427,7 @@ export async function runPass(base, list, connections, duration, warmupSeconds) 
       warmupNon2xx = (await cannon(base, route, connections, warmupSeconds)).non2xx;
     }
     log(`measuring ${route.name} (${duration} s, ${connections} connection${connections === 1 ? "" : "s"})`);
-    const row = await cannon(base, route, connections, duration);
+    const row = await measure(route, () => cannon(base, route, connections, duration));
     rows.push({ ...row, warmup_non2xx: warmupNon2xx });
   }
   const health = rows.find((r) => r.route === "GET /health")?.rps ?? 0;

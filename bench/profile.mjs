@@ -107,3 +107,13 @@ export async function profiled(name, work) {
     printSummary(name, summarize(profile));
   }
 }
+
+/** For runPass: one profile per route, named `<prefix>-<route>` ("tasks-post-api-v1-tasks"). */
+export function profileEachRoute(prefix) {
+  const slug = (name) =>
+    name
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, "-")
+      .replace(/^-|-$/g, "");
+  return (route, work) => profiled(`${prefix}-${slug(route.name)}`, work);
+}

@@ -23,6 +23,7 @@ import {
   stopServer,
   writeResults,
 } from "./lib.mjs";
+import { profileEachRoute } from "./profile.mjs";
 
 const DURATION = positiveInt("BENCH_DURATION", 10);
 const CONNECTIONS = positiveInt("BENCH_CONNECTIONS", 50);
@@ -120,7 +121,9 @@ async function main() {
 
   const token = await seed(base);
   const list = routes(token);
-  const load = await runPass(base, list, CONNECTIONS, DURATION, WARMUP_SECONDS);
+  const load = await runPass(base, list, CONNECTIONS, DURATION, WARMUP_SECONDS, {
+    measure: profileEachRoute("tasks"),
+  });
   const solo = await runPass(base, list, 1, SOLO_DURATION, 0);
   await stopServer();
 

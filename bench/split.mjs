@@ -27,6 +27,7 @@ import {
   table,
   writeResults,
 } from "./lib.mjs";
+import { profileEachRoute } from "./profile.mjs";
 
 const SPLITS = positiveInt("BENCH_SPLITS", 100);
 const ROUNDS = positiveInt("BENCH_ROUNDS", 5);
@@ -215,6 +216,7 @@ async function main() {
     CONNECTIONS,
     DURATION,
     2,
+    { measure: profileEachRoute("split") },
   );
   await stopServer();
 

@@ -1,5 +1,6 @@
 import { and, desc, eq, lt, type SQL, sql } from "drizzle-orm";
 import type { Database } from "../../db";
+import { allRows } from "../../db/rows";
 import { tasks } from "../../db/schema";
 import { type Page, pageOf, rowsToFetch } from "../../lib/pagination";
 import { PRIORITY_RANK } from "./progress";
@@ -41,13 +42,15 @@ export async function listTasks(
     );
   }
   const selection = query.include === "micro_steps" ? withSteps : baseSelection;
-  const rows = await db
-    .select(selection)
-    .from(tasks)
-    .where(and(...conditions))
-    .orderBy(desc(tasks.id))
-    .limit(rowsToFetch(query.limit))
-    .all();
+  const rows = await allRows(
+    db
+      .select(selection)
+      .from(tasks)
+      .where(and(...conditions))
+      .orderBy(desc(tasks.id))
+      .limit(rowsToFetch(query.limit)),
+    selection,
+  );
   return pageOf(rows, query.limit, toTaskDto, (r) => r.task.id);
 }
 
