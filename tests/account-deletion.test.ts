@@ -964,10 +964,11 @@ describe("the account lookup of a login's requests", () => {
     await createTask(user, { title: "Counted" });
     // The list, and the account lookup sent beside it.
     expect(await tripsFor("/api/v1/tasks", { token: user.token })).toEqual({ status: 200, trips: 2 });
+    // A create checks the account inside its own batch: no trip of its own.
     const body = JSON.stringify({ title: "Written" });
     expect(await tripsFor("/api/v1/tasks", { method: "POST", body, token: user.token })).toEqual({
       status: 201,
-      trips: 2,
+      trips: 1,
     });
     // The pet's and the timer's routes: their objects refuse a deleted account themselves.
     await adoptPet(user);
@@ -1001,9 +1002,10 @@ describe("the account lookup of a login's requests", () => {
           return typeof value === "function" ? value.bind(target) : value;
         },
       }) as D1Database;
-    const res = await callWith({ DB: failingLookup(env.DB) }, "/api/v1/tasks", {
+    // Capture looks the account up beside its work (a create's check rides in its batch instead).
+    const res = await callWith({ DB: failingLookup(env.DB) }, "/api/v1/capture", {
       token: user.token,
-      body: { title: "Written once" },
+      body: { text: "Written once" },
     });
     expect(res.status).toBe(201);
     expect((await callJson<Task[]>("/api/v1/tasks", 200, { token: user.token })).map((t) => t.title)).toEqual(
@@ -1032,12 +1034,13 @@ describe("the account lookup of a login's requests", () => {
       .bind(new Date().toISOString(), user.id)
       .run();
     const sent: Sent[] = [];
-    const first = await countedCall({ ERASURE_QUEUE: capturingQueue(sent) }, "/api/v1/tasks", {
+    // Capture looks the account up beside its work, so it writes before it knows.
+    const first = await countedCall({ ERASURE_QUEUE: capturingQueue(sent) }, "/api/v1/capture", {
       token: user.token,
-      body: { title: "Written after the mark" },
+      body: { text: "Written after the mark" },
     });
-    // The route's own trip and the lookup beside it: no erasure run inline.
-    expect(first).toEqual({ status: 401, trips: 2 });
+    // The route's own two trips and the lookup beside them: no erasure run inline.
+    expect(first).toEqual({ status: 401, trips: 3 });
     expect(sent).toEqual([{ body: { type: "sweep", user_id: user.id }, delaySeconds: undefined }]);
     // This isolate remembers: refused before anything runs, no D1 at all, nothing more queued.
     const again = await countedCall({ ERASURE_QUEUE: capturingQueue(sent) }, "/api/v1/tasks", {
@@ -1050,6 +1053,91 @@ describe("the account lookup of a login's requests", () => {
     expect(await traces([user.id])).not.toEqual([]);
     await runErasureQueue(sent.map((m) => m.body));
     expect(await traces([user.id])).toEqual([]);
+  });
+});
+
+describe("the account check inside a write's own batch", () => {
+  /** A login whose account another isolate marked deleted: this isolate has not seen it go. */
+  async function markedGone(user: TestUser): Promise<void> {
+    await env.DB.prepare("UPDATE users SET deleting_at = ? WHERE id = ?")
+      .bind(new Date().toISOString(), user.id)
+      .run();
+  }
+  const count = async (query: string, ...values: string[]) =>
+    (await env.DB.prepare(query)
+      .bind(...values)
+      .first<{ n: number }>("n")) ?? -1;
+
+  it("refuses a create, a delegation and a split of a deleted account in one round trip, writing nothing", async () => {
+    const creator = await createUser();
+    const delegator = await createUser();
+    await registerAgent(delegator, { agent_type: "backend" });
+    const toDelegate = await createTask(delegator, { title: "Refactor billing" });
+    const splitter = await createUser();
+    const toSplit = await createTask(splitter, { title: "Clean the garage", estimated_minutes: 60 });
+    for (const user of [creator, delegator, splitter]) await markedGone(user);
+
+    const sent: Sent[] = [];
+    const queue = { ERASURE_QUEUE: capturingQueue(sent) };
+    const requests: [TestUser, string, unknown][] = [
+      [creator, "/api/v1/tasks", { title: "Written after the mark", micro_steps: [{ description: "a" }] }],
+      [
+        delegator,
+        "/api/v1/delegation/delegate",
+        { task_id: toDelegate.task_id, delegation_mode: "DELEGATE", prefer_agent_type: "backend" },
+      ],
+      [splitter, `/api/v1/tasks/split/${toSplit.task_id}`, { splitter: "local", apply: true }],
+    ];
+    for (const [user, path, body] of requests) {
+      // The route's batch, whose first statement found the account gone: no lookup of its own.
+      expect(await countedCall(queue, path, { token: user.token, body }), path).toEqual({
+        status: 401,
+        trips: 1,
+      });
+    }
+    expect(await count("SELECT count(*) AS n FROM tasks WHERE user_id = ?", creator.id)).toBe(0);
+    expect(
+      await count("SELECT count(*) AS n FROM task_assignments WHERE task_id = ?", toDelegate.task_id),
+    ).toBe(0);
+    expect(await count("SELECT count(*) AS n FROM micro_steps WHERE task_id = ?", toSplit.task_id)).toBe(0);
+    // A sweep each, as for any write of a gone account; and the isolate now refuses them at once.
+    expect(sent.map((m) => m.body)).toEqual(
+      [creator, delegator, splitter].map((u) => ({ type: "sweep", user_id: u.id })),
+    );
+    const again = await call("/api/v1/tasks", { token: creator.token, body: { title: "Again" } });
+    expect(again.status).toBe(401);
+    expect((await problemOf(again)).detail).toMatch(/no longer exists/);
+  });
+
+  it("looks the account up after a route that sent no batch, so a refused body still says 401 when it is gone", async () => {
+    const live = await createUser();
+    const badBody = { title: "" };
+    // Refused by validation before any batch: the account is looked up after (one trip), still 4xx.
+    const refused = await countedCall({}, "/api/v1/tasks", { token: live.token, body: badBody });
+    expect(refused.status).toBeGreaterThanOrEqual(400);
+    expect(refused.status).toBeLessThan(500);
+    expect(refused.status).not.toBe(401);
+    expect(refused.trips).toBe(1);
+    const gone = await createUser();
+    await markedGone(gone);
+    expect(await countedCall({}, "/api/v1/tasks", { token: gone.token, body: badBody })).toEqual({
+      status: 401,
+      trips: 1,
+    });
+  });
+
+  it("answers the route's own refusals as before for a live account", async () => {
+    const user = await createUser();
+    const other = await createUser();
+    const theirs = await createTask(other, { title: "Not yours" });
+    // Another user's task: the delegation's own check, not the account's, answers (404).
+    const res = await call("/api/v1/delegation/delegate", {
+      token: user.token,
+      body: { task_id: theirs.task_id, delegation_mode: "DELEGATE" },
+    });
+    expect(res.status).toBe(404);
+    const created = await call("/api/v1/tasks", { token: user.token, body: { title: "Mine" } });
+    expect(created.status).toBe(201);
   });
 });
 

@@ -2,6 +2,7 @@ import { eq } from "drizzle-orm";
 import type { Context, Next } from "hono";
 import { createMiddleware } from "hono/factory";
 import { createDatabase, type Database } from "../db";
+import { accountGone, isAccountGuardAbort } from "../db/account-guard";
 import { retryReads } from "../db/retry-reads";
 import { apiTokens } from "../db/schema";
 import { tryEnqueueErasure } from "../features/account/erasure";
@@ -17,6 +18,7 @@ import type { AppEnv } from "../lib/create-app";
 import { forbidden, unauthorized } from "../lib/errors";
 import { sha256Hex } from "../lib/ids";
 import { nowIso } from "../lib/time";
+import { guardAccountInBatches } from "./database";
 import { enforceLimit, isWrite } from "./rate-limit";
 
 /** Don't write `last_used_at` more often than this: it is informational, and writes are not free. */
@@ -41,8 +43,10 @@ export interface RequireAuthOptions {
    * live object (focus timer, pet), which refuses a deleted account itself (its tombstone answers 401),
    * and static tables that show nothing of anyone — so a login's request there makes no D1 lookup of
    * its account (default true: the lookup runs beside the route, see `checkAccountBeside`).
+   * "in-batch" for write routes that write through a D1 batch: the check rides as that batch's first
+   * statement instead, one round trip fewer (see `checkAccountInBatch`); reads look up beside.
    */
-  accountLookup?: boolean;
+  accountLookup?: boolean | "in-batch";
   /**
    * Whether a write here counts against the caller's write limit (default true). Routes that end a
    * credential (logout, revoking a token, removing an agent) say false: a leaked token writing in a
@@ -81,11 +85,12 @@ export function requireAuth(options: RequireAuthOptions = {}) {
       await enforceLimit(c.env, "WRITE_LIMITER", `user:${principal.userId}`);
     }
     if (principal.kind !== "session" || live || options.accountLookup === false) return next();
+    if (options.accountLookup === "in-batch" && isWrite(c.req.method)) {
+      return checkAccountInBatch(c, principal.userId, next);
+    }
     await checkAccountBeside(c, principal.userId, next);
   });
 }
-
-const accountGone = () => unauthorized("The account behind this token no longer exists.");
 
 /**
  * Runs the route while the account is looked up, so the lookup adds no wait; when the account turns
@@ -105,6 +110,34 @@ async function checkAccountBeside(c: Context<AppEnv>, userId: string, next: Next
   });
   await next();
   if (await exists) return;
+  refuseGone(c, userId, write);
+}
+
+/**
+ * Runs the route with the account check as the first statement of each batch it sends: a batch that
+ * goes through proves the account was there when the route wrote, and one whose guard aborts wrote
+ * nothing. A route that sent no batch (refused early, or wrote otherwise) is looked up after it, on
+ * the primary, as a write's lookup always is.
+ */
+async function checkAccountInBatch(c: Context<AppEnv>, userId: string, next: Next): Promise<void> {
+  const guard = guardAccountInBatches(c, userId);
+  await next();
+  if (c.error && isAccountGuardAbort(c.error)) refuseGone(c, userId, true);
+  if (guard.held) return;
+  const primary = createDatabase(retryReads(c.env.DB.withSession("first-primary")));
+  const exists = await accountExists(primary, userId).catch((error: unknown) => {
+    console.warn(JSON.stringify({ level: "warn", message: "account lookup failed", error: String(error) }));
+    return true;
+  });
+  if (!exists) refuseGone(c, userId, true);
+}
+
+/**
+ * 401 for an account found gone. The isolate remembers it, so its next requests are refused before
+ * they run; after a write a sweep of the account is queued (not run here: the erasure is the queue's
+ * work) to erase whatever the route wrote.
+ */
+function refuseGone(c: Context<AppEnv>, userId: string, write: boolean): never {
   goneAccounts.add(userId);
   if (write) c.executionCtx.waitUntil(tryEnqueueErasure(c.env, { type: "sweep", user_id: userId }));
   throw accountGone();

@@ -1,6 +1,7 @@
 import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
 import { createDatabase, type Database } from "../db";
+import { type AccountGuard, guardedSession } from "../db/account-guard";
 import { retryReads } from "../db/retry-reads";
 import type { AppEnv } from "../lib/create-app";
 
@@ -8,8 +9,17 @@ export const BOOKMARK_HEADER = "x-d1-bookmark";
 // Bookmarks are opaque, but short and printable; anything else is ignored rather than trusted.
 const BOOKMARK_PATTERN = /^[\w-]{1,128}$/;
 
-/** Sessions routes switched to with usePrimarySession: theirs is the bookmark answered. */
-const primarySessions = new WeakMap<Context, D1DatabaseSession>();
+/** Each request's D1 session (the one usePrimarySession switched to, if any): its bookmark is answered. */
+const sessions = new WeakMap<Context, D1DatabaseSession>();
+/** Requests whose batches carry the account guard (see `guardAccountInBatches`). */
+const guards = new WeakMap<Context, { userId: string; guard: AccountGuard }>();
+
+function databaseOn(c: Context, session: D1DatabaseSession): Database {
+  const guarded = guards.get(c);
+  return createDatabase(
+    retryReads(guarded ? guardedSession(session, guarded.userId, guarded.guard) : session),
+  );
+}
 
 /**
  * Opens a D1 session per request, continuing from the client's bookmark when it sends one, so a
@@ -19,9 +29,10 @@ export function databaseSession() {
   return createMiddleware<AppEnv>(async (c, next) => {
     const sent = c.req.header(BOOKMARK_HEADER);
     const session = c.env.DB.withSession(sent && BOOKMARK_PATTERN.test(sent) ? sent : "first-unconstrained");
-    c.set("db", createDatabase(retryReads(session)));
+    sessions.set(c, session);
+    c.set("db", databaseOn(c, session));
     await next();
-    const bookmark = (primarySessions.get(c) ?? session).getBookmark();
+    const bookmark = (sessions.get(c) ?? session).getBookmark();
     if (bookmark) c.header(BOOKMARK_HEADER, bookmark);
   });
 }
@@ -33,8 +44,20 @@ export function databaseSession() {
  */
 export function usePrimarySession(c: Context<AppEnv>): Database {
   const session = c.env.DB.withSession("first-primary");
-  primarySessions.set(c, session);
-  const db = createDatabase(retryReads(session));
+  sessions.set(c, session);
+  const db = databaseOn(c, session);
   c.set("db", db);
   return db;
+}
+
+/**
+ * From here on, every batch the request's database sends carries the guard that the account of
+ * `userId` still exists (src/db/account-guard.ts); the returned guard says whether one went through.
+ */
+export function guardAccountInBatches(c: Context<AppEnv>, userId: string): AccountGuard {
+  const guard: AccountGuard = { held: false };
+  guards.set(c, { userId, guard });
+  const session = sessions.get(c);
+  if (session) c.set("db", databaseOn(c, session));
+  return guard;
 }

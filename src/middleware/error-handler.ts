@@ -1,5 +1,6 @@
 import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
+import { accountGone, isAccountGuardAbort } from "../db/account-guard";
 import type { AppEnv } from "../lib/create-app";
 import { ApiError, PROBLEM_CONTENT_TYPE, problemBody } from "../lib/errors";
 import { isTransient, unavailable } from "../lib/transient";
@@ -33,6 +34,8 @@ const HTTP_EXCEPTION_CODES: Record<number, [string, string]> = {
  */
 export function asApiError(c: Context<AppEnv>, err: unknown): ApiError {
   if (err instanceof ApiError) return err;
+  // A write's batch found its account gone (src/db/account-guard.ts): nothing was written.
+  if (isAccountGuardAbort(err)) return accountGone();
   // A lost connection or a reset object is no fault of the request: the client may simply try again.
   if (isTransient(err)) {
     console.warn(JSON.stringify({ level: "warn", request_id: c.get("requestId"), message: String(err) }));

@@ -8,3 +8,12 @@ import { sqliteTable, text } from "drizzle-orm/sqlite-core";
 export const batchGuards = sqliteTable("batch_guards", {
   reason: text("reason").notNull(),
 });
+
+/**
+ * Never holds a row either: the account guard a write's batch carries inserts NULL here when the
+ * caller's account is gone (see src/db/account-guard.ts). A table of its own, so its failure names it
+ * and cannot be taken for a route's own guard.
+ */
+export const accountGuards = sqliteTable("account_guards", {
+  account: text("account").notNull(),
+});

@@ -109,6 +109,8 @@ const WITHOUT_USER_ID: Record<string, Rule> = {
   xp_levels: () => [],
   // Never holds a row (src/lib/batch.ts).
   batch_guards: () => [],
+  // Never holds a row (src/db/account-guard.ts).
+  account_guards: () => [],
   // Shared by their members; the person's memberships go by `user_id`, and a room left empty closes
   // by itself (its FocusRoom object hears of the erasure and drops the member's live state).
   rooms: () => [],

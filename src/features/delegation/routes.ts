@@ -132,7 +132,8 @@ export const delegate = createRoute({
     "when it is offline or full); with `human`, the person is you, whatever the id says, and the " +
     "assignment waits for you to accept it.",
   security: BEARER_SECURITY,
-  middleware: requireAuth({ scope: "tasks:write" }),
+  // A delegation is one batch: the account check rides in it.
+  middleware: requireAuth({ scope: "tasks:write", accountLookup: "in-batch" }),
   request: { body: jsonBody(DelegateBodySchema) },
   responses: {
     200: jsonResponse(DelegationResultSchema, "Delegated"),

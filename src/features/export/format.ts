@@ -155,6 +155,7 @@ export const SHARED_TABLES: Readonly<Record<string, string>> = {
   login_throttles: "failed sign-in counters keyed by address and account, expiring within the hour",
   event_receipts: "which event handler ran for which event: keyed by event, delivery bookkeeping",
   batch_guards: "never holds a row (a batch's abort switch)",
+  account_guards: "never holds a row (a write's abort switch when its account is gone)",
   rooms: "focus rooms are shared by their members and belong to none of them (memberships are per person)",
 };
 

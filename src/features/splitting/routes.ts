@@ -24,6 +24,8 @@ import type { SplitterChoice } from "./splitter";
 const tags = ["Task splitting"];
 const read = requireAuth({ scope: "tasks:read" });
 const write = requireAuth({ scope: "tasks:write" });
+// A split reads and writes in batches: the account check rides in them.
+const writeInBatch = requireAuth({ scope: "tasks:write", accountLookup: "in-batch" });
 // A split may reach Workers AI: limited per user, besides the limit on every write.
 const aiLimit = perUser("AI_LIMITER");
 
@@ -52,7 +54,7 @@ function splitRoute(path: string, summary: string) {
     summary,
     description: SPLIT_DESCRIPTION,
     security: BEARER_SECURITY,
-    middleware: [write, aiLimit] as const,
+    middleware: [writeInBatch, aiLimit] as const,
     request: {
       params: TaskIdParamsSchema,
       body: { required: false, content: { "application/json": { schema: SplitTaskBodySchema } } },

@@ -26,6 +26,8 @@ import * as steps from "./steps-service";
 const tags = ["Tasks"];
 const read = requireAuth({ scope: "tasks:read" });
 const write = requireAuth({ scope: "tasks:write" });
+// A create is one batch: the account check rides in it (see RequireAuthOptions.accountLookup).
+const writeInBatch = requireAuth({ scope: "tasks:write", accountLookup: "in-batch" });
 const taskResponse = (description: string) => jsonResponse(TaskSchema, description);
 
 export const createTask = createRoute({
@@ -34,7 +36,7 @@ export const createTask = createRoute({
   tags,
   summary: "Create a task, optionally with micro-steps",
   security: BEARER_SECURITY,
-  middleware: write,
+  middleware: writeInBatch,
   request: { body: jsonBody(CreateTaskBodySchema), headers: IdempotencyHeadersSchema },
   responses: { 201: taskResponse("The created task"), ...errorResponses(400, 401, 403, 413, 422) },
 });

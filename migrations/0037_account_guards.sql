@@ -1,0 +1,3 @@
+CREATE TABLE `account_guards` (
+	`account` text NOT NULL
+);
