@@ -962,8 +962,9 @@ describe("the account lookup of a login's requests", () => {
   it("runs beside a D1 route (one more trip, no added wait); the live objects' own routes make none", async () => {
     const user = await createUser();
     await createTask(user, { title: "Counted" });
-    // The list, and the account lookup sent beside it.
-    expect(await tripsFor("/api/v1/tasks", { token: user.token })).toEqual({ status: 200, trips: 2 });
+    // A page of tasks shows the account live by itself (its query asks); a read elsewhere looks it up beside.
+    expect(await tripsFor("/api/v1/tasks", { token: user.token })).toEqual({ status: 200, trips: 1 });
+    expect(await tripsFor("/api/v1/tasks/next", { token: user.token })).toEqual({ status: 200, trips: 2 });
     // A create checks the account inside its own batch: no trip of its own.
     const body = JSON.stringify({ title: "Written" });
     expect(await tripsFor("/api/v1/tasks", { method: "POST", body, token: user.token })).toEqual({
@@ -1124,6 +1125,19 @@ describe("the account check inside a write's own batch", () => {
       status: 401,
       trips: 1,
     });
+  });
+
+  it("lets a page of tasks show the account live, and looks it up after an empty page", async () => {
+    const user = await createUser();
+    // Nothing to show: the empty page proves nothing, so the account is looked up after it.
+    expect(await countedCall({}, "/api/v1/tasks", { token: user.token })).toEqual({ status: 200, trips: 2 });
+    await createTask(user, { title: "Shown" });
+    expect(await countedCall({}, "/api/v1/tasks", { token: user.token })).toEqual({ status: 200, trips: 1 });
+    // Gone, with tasks still stored: the query returns none of them, and the lookup after says 401.
+    await markedGone(user);
+    const res = await call("/api/v1/tasks", { token: user.token });
+    expect(res.status).toBe(401);
+    expect((await problemOf(res)).detail).toMatch(/no longer exists/);
   });
 
   it("answers the route's own refusals as before for a live account", async () => {

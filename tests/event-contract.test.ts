@@ -117,10 +117,11 @@ describe("every event the platform writes matches the published catalog", () => 
     // An energy check-in.
     await callJson("/api/v1/analytics/energy", 201, { token: user.token, body: { level: "high" } });
 
-    // An administrator's grant.
+    // An administrator's grant: enough on its own for level 5 (660 XP), whose badge (Rising) unlocks an
+    // achievement whatever the date — the day's challenges, drawn by date, may not be met by this walk.
     await callJson("/api/v1/gamification/enhanced/xp/grant", 202, {
       token: await adminToken(),
-      body: { user_id: user.id, amount: 500, reason: "Beta tester", key: `beta-${user.id}` },
+      body: { user_id: user.id, amount: 1000, reason: "Beta tester", key: `beta-${user.id}` },
     });
 
     // Handling the day's events writes the rewards' own events (level.up, achievement, challenge).

@@ -1,6 +1,7 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
-import { awakeAndAsleep, nextAttentionAt, type PetState } from "../src/features/pets/care";
+import { awakeAndAsleep, nextAttentionAt } from "../src/features/pets/care";
 import { localHourReader, localParts } from "../src/lib/time";
+import { petState } from "./helpers/pet-state";
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;
@@ -83,29 +84,12 @@ describe("localHourReader", () => {
 });
 
 describe("a pet's walks over local hours", () => {
-  const pet: PetState = {
-    pet_id: "p1",
-    user_id: "u1",
-    species: "fox",
-    name: "Ember",
-    seed: "seed",
+  const pet = petState({
     timezone: "America/New_York",
-    level: 1,
-    xp: 0,
-    total_xp: 0,
-    stage: 1,
-    auto_evolve: true,
     fullness: 100,
     happiness: 100,
     stats_at: Date.parse("2026-10-31T12:00:00Z"),
-    treats: 0,
-    needs_attention: false,
-    play_ready_at: 0,
-    pet_ready_at: 0,
-    fed_event_ready_at: 0,
-    personality: null,
-    created_at: Date.parse("2026-10-01T00:00:00Z"),
-  };
+  });
 
   it("counts night hours on the local clock across the change to winter time", () => {
     // 2026-11-01 in New York: 02:00 EDT becomes 01:00 EST. Night is 22:00–07:00 local.

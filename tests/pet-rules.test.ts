@@ -15,37 +15,14 @@ import {
 import { abilitiesAt, addXp, perksAt, stageForLevel, xpToNextLevel } from "../src/features/pets/growth";
 import { DAILY_FREEZES, streakState } from "../src/lib/streaks";
 import { addDays } from "../src/lib/time";
+import { petState } from "./helpers/pet-state";
 
 const HOUR = 3_600_000;
 // 09:00 UTC on a Wednesday: daytime for a pet in UTC.
 const T0 = Date.parse("2026-11-25T09:00:00.000Z");
 
-function pet(overrides: Partial<PetState> = {}): PetState {
-  return {
-    pet_id: "p1",
-    user_id: "u1",
-    species: "fox",
-    name: "Ember",
-    seed: "seed",
-    timezone: "UTC",
-    level: 1,
-    xp: 0,
-    total_xp: 0,
-    stage: 1,
-    auto_evolve: true,
-    fullness: 80,
-    happiness: 80,
-    stats_at: T0,
-    treats: 0,
-    needs_attention: false,
-    play_ready_at: 0,
-    pet_ready_at: 0,
-    fed_event_ready_at: 0,
-    personality: null,
-    created_at: T0,
-    ...overrides,
-  };
-}
+const pet = (overrides: Partial<PetState> = {}): PetState =>
+  petState({ stats_at: T0, created_at: T0, ...overrides });
 
 function act(state: PetState, action: PetAction | null, at: number) {
   const result = stepPet(state, action, at);

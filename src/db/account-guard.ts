@@ -4,7 +4,7 @@ import { unauthorized } from "../lib/errors";
  * The check that a login's account still exists, carried by the write's own D1 batch instead of a
  * lookup of its own beside it: the batch's first statement aborts the whole batch (its transaction)
  * when the account is gone or being deleted, so nothing is written for an account that is not there,
- * and the request costs one round trip fewer. See `requireAuth`'s `accountLookup: "in-batch"`.
+ * and the request costs one round trip fewer. See `requireAuth`'s `accountLookup: "carried"`.
  */
 
 // Fails (NOT NULL) only when no live account has this id; otherwise inserts nothing.

@@ -2,7 +2,7 @@ import { eq } from "drizzle-orm";
 import type { Context, Next } from "hono";
 import { createMiddleware } from "hono/factory";
 import { createDatabase, type Database } from "../db";
-import { accountGone, isAccountGuardAbort } from "../db/account-guard";
+import { type AccountGuard, accountGone, isAccountGuardAbort } from "../db/account-guard";
 import { retryReads } from "../db/retry-reads";
 import { apiTokens } from "../db/schema";
 import { tryEnqueueErasure } from "../features/account/erasure";
@@ -43,10 +43,11 @@ export interface RequireAuthOptions {
    * live object (focus timer, pet), which refuses a deleted account itself (its tombstone answers 401),
    * and static tables that show nothing of anyone — so a login's request there makes no D1 lookup of
    * its account (default true: the lookup runs beside the route, see `checkAccountBeside`).
-   * "in-batch" for write routes that write through a D1 batch: the check rides as that batch's first
-   * statement instead, one round trip fewer (see `checkAccountInBatch`); reads look up beside.
+   * "carried" for routes whose own D1 work carries the check, one round trip fewer (see
+   * `checkAccountCarried`): a write's batches get the account guard as their first statement; a read
+   * says `accountShown(c)` when it got rows its query returns only for a live account.
    */
-  accountLookup?: boolean | "in-batch";
+  accountLookup?: boolean | "carried";
   /**
    * Whether a write here counts against the caller's write limit (default true). Routes that end a
    * credential (logout, revoking a token, removing an agent) say false: a leaked token writing in a
@@ -85,9 +86,7 @@ export function requireAuth(options: RequireAuthOptions = {}) {
       await enforceLimit(c.env, "WRITE_LIMITER", `user:${principal.userId}`);
     }
     if (principal.kind !== "session" || live || options.accountLookup === false) return next();
-    if (options.accountLookup === "in-batch" && isWrite(c.req.method)) {
-      return checkAccountInBatch(c, principal.userId, next);
-    }
+    if (options.accountLookup === "carried") return checkAccountCarried(c, principal.userId, next);
     await checkAccountBeside(c, principal.userId, next);
   });
 }
@@ -113,23 +112,39 @@ async function checkAccountBeside(c: Context<AppEnv>, userId: string, next: Next
   refuseGone(c, userId, write);
 }
 
+/** Reads whose route may show the account live itself (see `accountShown`). */
+const shownAccounts = new WeakMap<Context, AccountGuard>();
+
 /**
- * Runs the route with the account check as the first statement of each batch it sends: a batch that
- * goes through proves the account was there when the route wrote, and one whose guard aborts wrote
- * nothing. A route that sent no batch (refused early, or wrote otherwise) is looked up after it, on
- * the primary, as a write's lookup always is.
+ * For a route with `accountLookup: "carried"`: the rows it just read came from a query that returns
+ * rows only while the account is live (`accountIsLive` in its WHERE), so no lookup is needed.
  */
-async function checkAccountInBatch(c: Context<AppEnv>, userId: string, next: Next): Promise<void> {
-  const guard = guardAccountInBatches(c, userId);
+export function accountShown(c: Context<AppEnv>): void {
+  const guard = shownAccounts.get(c);
+  if (guard) guard.held = true;
+}
+
+/**
+ * Runs the route with its own D1 work carrying the account check. A write's batches each start with
+ * the account guard: one that goes through proves the account was there when the route wrote, and one
+ * whose guard aborts wrote nothing. A read shows the account with `accountShown`. A route that did
+ * neither (refused early, an empty page, a write without a batch) is looked up after it — on the
+ * primary for a write, as a write's lookup always is.
+ */
+async function checkAccountCarried(c: Context<AppEnv>, userId: string, next: Next): Promise<void> {
+  const write = isWrite(c.req.method);
+  let guard: AccountGuard = { held: false };
+  if (write) guard = guardAccountInBatches(c, userId);
+  else shownAccounts.set(c, guard);
   await next();
   if (c.error && isAccountGuardAbort(c.error)) refuseGone(c, userId, true);
   if (guard.held) return;
-  const primary = createDatabase(retryReads(c.env.DB.withSession("first-primary")));
-  const exists = await accountExists(primary, userId).catch((error: unknown) => {
+  const db = write ? createDatabase(retryReads(c.env.DB.withSession("first-primary"))) : c.var.db;
+  const exists = await accountExists(db, userId).catch((error: unknown) => {
     console.warn(JSON.stringify({ level: "warn", message: "account lookup failed", error: String(error) }));
     return true;
   });
-  if (!exists) refuseGone(c, userId, true);
+  if (!exists) refuseGone(c, userId, write);
 }
 
 /**

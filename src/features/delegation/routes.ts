@@ -133,7 +133,7 @@ export const delegate = createRoute({
     "assignment waits for you to accept it.",
   security: BEARER_SECURITY,
   // A delegation is one batch: the account check rides in it.
-  middleware: requireAuth({ scope: "tasks:write", accountLookup: "in-batch" }),
+  middleware: requireAuth({ scope: "tasks:write", accountLookup: "carried" }),
   request: { body: jsonBody(DelegateBodySchema) },
   responses: {
     200: jsonResponse(DelegationResultSchema, "Delegated"),

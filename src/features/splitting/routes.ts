@@ -25,7 +25,7 @@ const tags = ["Task splitting"];
 const read = requireAuth({ scope: "tasks:read" });
 const write = requireAuth({ scope: "tasks:write" });
 // A split reads and writes in batches: the account check rides in them.
-const writeInBatch = requireAuth({ scope: "tasks:write", accountLookup: "in-batch" });
+const writeInBatch = requireAuth({ scope: "tasks:write", accountLookup: "carried" });
 // A split may reach Workers AI: limited per user, besides the limit on every write.
 const aiLimit = perUser("AI_LIMITER");
 

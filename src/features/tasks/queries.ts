@@ -2,6 +2,7 @@ import { and, desc, eq, lt, type SQL, sql } from "drizzle-orm";
 import type { Database } from "../../db";
 import { allRows } from "../../db/rows";
 import { tasks } from "../../db/schema";
+import { accountIsLive } from "../../lib/auth/account";
 import { type Page, pageOf, rowsToFetch } from "../../lib/pagination";
 import { PRIORITY_RANK } from "./progress";
 import type { ListTasksQuery, TaskDto } from "./schemas";
@@ -19,7 +20,8 @@ export async function listTasks(
   afterId: string | null,
   agentId?: string,
 ): Promise<Page<TaskDto>> {
-  const conditions: (SQL | undefined)[] = [visibleLive(userId, agentId)];
+  // Rows come back only while the account is live: the route needs no lookup of it beside.
+  const conditions: (SQL | undefined)[] = [accountIsLive(userId), visibleLive(userId, agentId)];
   if (afterId) conditions.push(lt(tasks.id, afterId));
   if (query.status) conditions.push(eq(tasks.status, query.status));
   if (query.priority) conditions.push(eq(tasks.priority, query.priority));

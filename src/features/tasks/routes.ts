@@ -4,7 +4,7 @@ import { IdempotencyHeadersSchema, idempotently } from "../../lib/idempotency";
 import { BEARER_SECURITY, errorResponses, jsonBody, jsonResponse, pageResponse } from "../../lib/openapi";
 import { pageAfter, withNextLink } from "../../lib/pagination";
 import { afterWrite } from "../../lib/publish";
-import { requireAuth } from "../../middleware/auth";
+import { accountShown, requireAuth } from "../../middleware/auth";
 import { pickNextStep } from "./next-step";
 import { listTasks } from "./queries";
 import {
@@ -26,8 +26,10 @@ import * as steps from "./steps-service";
 const tags = ["Tasks"];
 const read = requireAuth({ scope: "tasks:read" });
 const write = requireAuth({ scope: "tasks:write" });
-// A create is one batch: the account check rides in it (see RequireAuthOptions.accountLookup).
-const writeInBatch = requireAuth({ scope: "tasks:write", accountLookup: "in-batch" });
+// The account check rides in the route's own D1 work (see RequireAuthOptions.accountLookup): a
+// create's batch, a list's query (a page with rows shows the account live).
+const writeInBatch = requireAuth({ scope: "tasks:write", accountLookup: "carried" });
+const readCarried = requireAuth({ scope: "tasks:read", accountLookup: "carried" });
 const taskResponse = (description: string) => jsonResponse(TaskSchema, description);
 
 export const createTask = createRoute({
@@ -48,7 +50,7 @@ export const listTasksRoute = createRoute({
   summary: "List tasks (Scout mode): filters and cursor pagination",
   description: 'Newest first. The next page, if any, is in the `Link: <…>; rel="next"` header.',
   security: BEARER_SECURITY,
-  middleware: read,
+  middleware: readCarried,
   request: { query: ListTasksQuerySchema },
   responses: {
     200: pageResponse(TaskSchema, "A page of tasks"),
@@ -199,6 +201,7 @@ const listTasksHandler: AppRouteHandler<typeof listTasksRoute> = async (c) => {
   const query = c.req.valid("query");
   const afterId = pageAfter(query.cursor);
   const page = await listTasks(c.var.db, c.var.principal.userId, query, afterId, c.var.principal.agentId);
+  if (page.items.length > 0) accountShown(c);
   return c.json(withNextLink(c, page), 200);
 };
 

@@ -16,6 +16,13 @@ export async function accountExists(db: Database, userId: string): Promise<boole
   return (await accountLookup(db, userId).get()) !== undefined;
 }
 
+/**
+ * A condition true only while the account is live: a query that puts it in its WHERE returns rows only
+ * then, so rows back prove the account (see `accountShown` in middleware/auth.ts). One primary-key read.
+ */
+export const accountIsLive = (userId: string) =>
+  sql`EXISTS (SELECT 1 FROM ${users} WHERE ${users.id} = ${userId} AND ${users.deletingAt} IS NULL)`;
+
 /** The one-row read behind `accountExists` (tests recognise it by its SQL). */
 export const accountLookup = (db: Database, userId: string) =>
   db
