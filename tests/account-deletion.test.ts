@@ -959,7 +959,7 @@ describe("DELETE /api/v1/auth/me: the account, everywhere", () => {
 });
 
 describe("the account lookup of a login's requests", () => {
-  it("runs beside a D1 route (one more trip, no added wait); the live objects' own routes make none", async () => {
+  it("runs beside a D1 route (one more trip, no added wait) unless the route carries it; the live objects' own routes make none", async () => {
     const user = await createUser();
     await createTask(user, { title: "Counted" });
     // A page of tasks shows the account live by itself (its query asks); a read elsewhere looks it up beside.

@@ -58,6 +58,20 @@ describe("localHourReader", () => {
     expect(wrong).toEqual([]);
   });
 
+  it("finds a change that falls within the last second of a day's span", () => {
+    // Berlin moves to summer time at 01:00:00 UTC: a reader first asked half a second after the same
+    // moment a day before has a span ending half a second past the change.
+    const change = Date.parse("2026-03-29T01:00:00Z");
+    const hourAt = localHourReader("Europe/Berlin");
+    expect(hourAt(change - DAY + 500)).toBe(2);
+    expect(hourAt(change - 1)).toBe(2);
+    expect(hourAt(change)).toBe(3);
+    expect(hourAt(change + 499)).toBe(3);
+    const fresh = localHourReader("Europe/Berlin");
+    fresh(change - DAY + 500);
+    expect(fresh(change)).toBe(3);
+  });
+
   it("answers instants read out of order too", () => {
     const hourAt = localHourReader("Europe/Berlin");
     const instants = [

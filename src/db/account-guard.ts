@@ -1,3 +1,4 @@
+import { errorText } from "../lib/db-errors";
 import { unauthorized } from "../lib/errors";
 
 /**
@@ -5,9 +6,16 @@ import { unauthorized } from "../lib/errors";
  * lookup of its own beside it: the batch's first statement aborts the whole batch (its transaction)
  * when the account is gone or being deleted, so nothing is written for an account that is not there,
  * and the request costs one round trip fewer. See `requireAuth`'s `accountLookup: "carried"`.
+ *
+ * The guard is a write, so a batch carrying it goes to the primary database even when the rest of it
+ * only reads (a write request's lookup went there anyway). A batch of reads that `retryReads` sends
+ * again after a transient failure sends the guard again too: it writes nothing when it passes. The
+ * `account_guards` table (migration 0037) must exist before code that uses it is deployed.
  */
 
-// Fails (NOT NULL) only when no live account has this id; otherwise inserts nothing.
+// Fails (NOT NULL) only when no live account has this id; otherwise inserts nothing. Plain text, as it
+// goes to the D1 session itself, below drizzle: the same condition as `accountIsLive`
+// (lib/auth/account.ts), which drizzle statements use.
 const GUARD_SQL =
   "INSERT INTO account_guards (account) SELECT NULL WHERE NOT EXISTS " +
   "(SELECT 1 FROM users WHERE id = ?1 AND deleting_at IS NULL)";
@@ -23,8 +31,7 @@ export const accountGone = () => unauthorized("The account behind this token no 
 
 /** True for the error of a batch whose account guard aborted it. */
 export function isAccountGuardAbort(error: unknown): boolean {
-  const message = error instanceof Error ? `${error.message} ${String(error.cause ?? "")}` : String(error);
-  return message.includes("account_guards.account");
+  return errorText(error).includes("account_guards.account");
 }
 
 /** The session, with the account guard put first in every batch it sends (its result taken off). */

@@ -44,7 +44,10 @@ function planOf(selection: object): Slot[] {
  * A select's rows, decoded as drizzle's `.all()` would, from its `.values()` arrays. Drizzle works out
  * each field's decoder again for every value of every row; on a page of 50 tasks that was about a
  * sixth of the task list's CPU (bench/README.md). Here it is worked out once per selection, which
- * must be the object the query selects (`db.select(selection)`), with no joined tables.
+ * must be the object the query selects (`db.select(selection)`); no outer joins (drizzle turns a
+ * left-joined table's all-null fields into null, which this does not), and a module constant (its plan
+ * is kept while the object lives). A selection of another width is refused; one of the same width and
+ * other fields is not caught here, so callers are tested against drizzle's `.all()` (tests/db-rows).
  */
 export async function allRows<R>(
   query: { all(): Promise<R[]>; values(): Promise<unknown[][]> },

@@ -1,6 +1,7 @@
 import { type SQL, sql } from "drizzle-orm";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Database } from "../db";
+import { errorText } from "./db-errors";
 
 type Item = BatchItem<"sqlite">;
 type ResultOf<Q extends Item> = Q["_"]["result"];
@@ -54,6 +55,5 @@ export function abortIf(db: Database, condition: SQL): BatchItem<"sqlite"> {
 }
 
 export function isGuardAbort(error: unknown): boolean {
-  const message = error instanceof Error ? `${error.message} ${String(error.cause ?? "")}` : String(error);
-  return message.includes("batch_guards.reason");
+  return errorText(error).includes("batch_guards.reason");
 }

@@ -124,17 +124,20 @@ export function localHourReader(zone: string): (at: number) => number {
   const span = (start: number, startOffset: number) => {
     from = start;
     offset = startOffset;
-    until = start + DAY;
-    next = offsetAt(until);
-    if (next === offset) return;
-    let same = start;
-    while (until - same > 1000) {
-      const mid = Math.floor((same + until) / 2000) * 1000;
-      if (mid <= same) break;
-      const there = offsetAt(mid);
-      if (there === offset) same = mid;
-      else [until, next] = [mid, there];
+    // Offsets change on whole seconds, so the search runs over them: `same` and `changed` are seconds,
+    // the span's end a whole second, exactly where the offset changes when it does.
+    let same = Math.floor(start / 1000);
+    let changed = Math.ceil((start + DAY) / 1000);
+    next = offsetAt(changed * 1000);
+    if (next !== offset) {
+      while (changed - same > 1) {
+        const mid = Math.floor((same + changed) / 2);
+        const there = offsetAt(mid * 1000);
+        if (there === offset) same = mid;
+        else [changed, next] = [mid, there];
+      }
     }
+    until = changed * 1000;
   };
   return (at) => {
     // A walk forward goes on from where the last span ended, whose offset is known already.

@@ -73,7 +73,8 @@ export function requireAuth(options: RequireAuthOptions = {}) {
     if (options.scope) requireScope(principal, options.scope);
     // A login's access token is a signed claim that outlives a deleted account by up to 15 minutes,
     // so the account is looked up: by the live-login check where a route makes one (the account's
-    // logins go with it), otherwise beside the route's own work (see `checkAccountBeside`).
+    // logins go with it), by the route's own D1 work where it carries the check (`checkAccountCarried`),
+    // otherwise beside the route's own work (`checkAccountBeside`).
     const live = (options.sessionOnly || options.liveSession) && principal.kind === "session";
     if (live) await requireLiveLogin(c.var.db, principal);
     // An admin token outlives the reason it was given: the account must still be listed, every time.
@@ -100,13 +101,7 @@ export function requireAuth(options: RequireAuthOptions = {}) {
  */
 async function checkAccountBeside(c: Context<AppEnv>, userId: string, next: Next): Promise<void> {
   const write = isWrite(c.req.method);
-  const db = write ? createDatabase(retryReads(c.env.DB.withSession("first-primary"))) : c.var.db;
-  // Should the lookup itself fail, the answer stands: the route reached D1 fine, and turning a
-  // write that happened into an error would only have the client send it twice.
-  const exists = accountExists(db, userId).catch((error: unknown) => {
-    console.warn(JSON.stringify({ level: "warn", message: "account lookup failed", error: String(error) }));
-    return true;
-  });
+  const exists = lookUpAccount(c, userId, write);
   await next();
   if (await exists) return;
   refuseGone(c, userId, write);
@@ -128,8 +123,8 @@ export function accountShown(c: Context<AppEnv>): void {
  * Runs the route with its own D1 work carrying the account check. A write's batches each start with
  * the account guard: one that goes through proves the account was there when the route wrote, and one
  * whose guard aborts wrote nothing. A read shows the account with `accountShown`. A route that did
- * neither (refused early, an empty page, a write without a batch) is looked up after it — on the
- * primary for a write, as a write's lookup always is.
+ * neither (refused early, an empty page, a write without a batch) is looked up after it: one round
+ * trip of waiting that the lookup beside would not add, on answers that are cheap or refusals.
  */
 async function checkAccountCarried(c: Context<AppEnv>, userId: string, next: Next): Promise<void> {
   const write = isWrite(c.req.method);
@@ -139,12 +134,20 @@ async function checkAccountCarried(c: Context<AppEnv>, userId: string, next: Nex
   await next();
   if (c.error && isAccountGuardAbort(c.error)) refuseGone(c, userId, true);
   if (guard.held) return;
+  if (!(await lookUpAccount(c, userId, write))) refuseGone(c, userId, write);
+}
+
+/**
+ * Whether the account exists, read on the primary for a write (a lagging replica could still show it
+ * and leave the rows in place). Should the lookup itself fail, the answer stands: the route reached D1
+ * fine, and turning a write that happened into an error would only have the client send it twice.
+ */
+function lookUpAccount(c: Context<AppEnv>, userId: string, write: boolean): Promise<boolean> {
   const db = write ? createDatabase(retryReads(c.env.DB.withSession("first-primary"))) : c.var.db;
-  const exists = await accountExists(db, userId).catch((error: unknown) => {
+  return accountExists(db, userId).catch((error: unknown) => {
     console.warn(JSON.stringify({ level: "warn", message: "account lookup failed", error: String(error) }));
     return true;
   });
-  if (!exists) refuseGone(c, userId, write);
 }
 
 /**

@@ -78,7 +78,7 @@ export const splitStepRoute = createRoute({
   description:
     "For a step that still feels too big. `apply: true` replaces the (pending) step with its parts, in place.",
   security: BEARER_SECURITY,
-  middleware: [write, aiLimit] as const,
+  middleware: [writeInBatch, aiLimit] as const,
   request: {
     params: StepIdParamsSchema,
     body: { required: false, content: { "application/json": { schema: SplitStepBodySchema } } },

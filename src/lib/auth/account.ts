@@ -41,10 +41,7 @@ export function existingAccountsQuery(db: Database, userIds: readonly string[]) 
 
 /** `abortIfAccountGone` for one account: one statement. */
 export function abortIfAccountGoneOne(db: Database, userId: string): BatchItem<"sqlite"> {
-  return abortIf(
-    db,
-    sql`NOT EXISTS (SELECT 1 FROM ${users} WHERE ${users.id} = ${userId} AND ${users.deletingAt} IS NULL)`,
-  );
+  return abortIf(db, sql`NOT ${accountIsLive(userId)}`);
 }
 
 /**
