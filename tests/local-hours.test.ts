@@ -64,7 +64,7 @@ describe("localHourReader", () => {
     const change = Date.parse("2026-03-29T01:00:00Z");
     const hourAt = localHourReader("Europe/Berlin");
     expect(hourAt(change - DAY + 500)).toBe(2);
-    expect(hourAt(change - 1)).toBe(2);
+    expect(hourAt(change - 1)).toBe(1); // 01:59:59 winter time; a millisecond later, 03:00
     expect(hourAt(change)).toBe(3);
     expect(hourAt(change + 499)).toBe(3);
     const fresh = localHourReader("Europe/Berlin");
