@@ -120,6 +120,11 @@ export class FocusRoom extends DurableObject<Env> {
     this.timings = presenceTimings(env);
   }
 
+  /** Readiness's probe (GET /health/ready): answers without touching what the object holds. */
+  ping(): "pong" {
+    return "pong";
+  }
+
   /** Joins the user (idempotent: a member already there just gets the view). */
   async join(roomId: string, userId: string, settings: MemberSettings): Promise<RoomAnswer> {
     return this.guarded("room join", async () => {

@@ -69,6 +69,11 @@ export class LeaderboardShard extends DurableObject<Env> {
     if (!this.remembersErasures()) this.erasedHere = new Map();
   }
 
+  /** Readiness's probe (GET /health/ready): answers without touching what the object holds. */
+  ping(): "pong" {
+    return "pong";
+  }
+
   /**
    * Applies updates; each only if its version is newer than the stored one, and never for an account
    * erased within FORGET_MS. Returns how many applied.

@@ -78,6 +78,11 @@ export abstract class LiveObject<S> extends DurableObject<Env> {
     });
   }
 
+  /** Readiness's probe (GET /health/ready): answers without touching what the object holds. */
+  ping(): "pong" {
+    return "pong";
+  }
+
   /**
    * Erases everything this object holds for its user, whose account is being deleted: every socket
    * is closed (4003), the alarm dropped and the storage emptied — state, messages, pending D1 writes,

@@ -8,6 +8,7 @@ import { openApiDocument } from "./helpers/openapi";
 const PUBLIC_OPERATIONS = new Set([
   "get /health",
   "get /health/live",
+  "get /health/ready",
   "post /api/v1/auth/register",
   "post /api/v1/auth/login",
   "post /api/v1/auth/refresh",

@@ -1,6 +1,7 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { sql } from "drizzle-orm";
 import { type AppRouteHandler, createRouter } from "../../lib/create-app";
+import { readinessChecks } from "./readiness";
 
 const CheckSchema = z.object({ ok: z.boolean(), latency_ms: z.number(), error: z.string().optional() });
 const HealthSchema = z
@@ -24,6 +25,53 @@ export const health = createRoute({
     503: { description: "A dependency is down", content: { "application/json": { schema: HealthSchema } } },
   },
 });
+
+const ReadinessSchema = z
+  .object({
+    status: z.enum(["ok", "degraded"]),
+    down: z.array(z.string()).openapi({ description: "The parts that did not answer (empty when ready)" }),
+    checks: z.record(z.string(), CheckSchema.extend({ detail: z.string().optional() })).openapi({
+      description:
+        "Each dependency: d1; focus_timer, pet_state, leaderboard and focus_room (a ping of one object " +
+        "of each class); each queue producer (bound); r2 (a HEAD); ai (optional: bound or not)",
+    }),
+    time: z.string(),
+  })
+  .openapi("Readiness");
+
+export const ready = createRoute({
+  method: "get",
+  path: "/health/ready",
+  tags: ["Health"],
+  summary: "Readiness: every dependency asked, each with its latency",
+  description:
+    "For a load balancer or an operator: D1, one object of each Durable Object class, each queue " +
+    "producer's binding, R2 and the AI binding. 503 names the parts that did not answer within 3 s.",
+  responses: {
+    200: {
+      description: "Every dependency answered",
+      content: { "application/json": { schema: ReadinessSchema } },
+    },
+    503: {
+      description: "A dependency did not answer; `down` names it",
+      content: { "application/json": { schema: ReadinessSchema } },
+    },
+  },
+});
+
+const readyHandler: AppRouteHandler<typeof ready> = async (c) => {
+  const checks = await readinessChecks(c.env, c.var.db);
+  const down = Object.entries(checks)
+    .filter(([, check]) => !check.ok)
+    .map(([name]) => name);
+  const body = {
+    status: down.length === 0 ? ("ok" as const) : ("degraded" as const),
+    down,
+    checks,
+    time: new Date().toISOString(),
+  };
+  return down.length === 0 ? c.json(body, 200) : c.json(body, 503);
+};
 
 export const live = createRoute({
   method: "get",
@@ -61,4 +109,5 @@ const healthHandler: AppRouteHandler<typeof health> = async (c) => {
 
 export const healthRouter = createRouter()
   .openapi(health, healthHandler)
+  .openapi(ready, readyHandler)
   .openapi(live, (c) => c.json({ status: "ok" as const }, 200));

@@ -1,0 +1,116 @@
+import { env } from "cloudflare:workers";
+import { describe, expect, it } from "vitest";
+import { CHECK_TIMEOUT_MS } from "../src/features/health/readiness";
+import { call, callWith } from "./helpers/api";
+
+interface Readiness {
+  status: "ok" | "degraded";
+  down: string[];
+  checks: Record<string, { ok: boolean; latency_ms: number; error?: string; detail?: string }>;
+}
+
+const PARTS = [
+  "d1",
+  "focus_timer",
+  "pet_state",
+  "leaderboard",
+  "focus_room",
+  "events_queue",
+  "notifications_queue",
+  "webhooks_queue",
+  "learning_queue",
+  "exports_queue",
+  "imports_queue",
+  "erasure_queue",
+  "r2",
+  "ai",
+];
+
+/** A Durable Object namespace whose objects cannot be reached (as when the class fails to start). */
+function unreachable<N extends object>(namespace: N): N {
+  return new Proxy(namespace, {
+    get(target, prop) {
+      if (prop === "get") {
+        return () => ({
+          ping: () => Promise.reject(new Error("Durable Object is overloaded")),
+        });
+      }
+      const value: unknown = Reflect.get(target, prop);
+      return typeof value === "function" ? value.bind(target) : value;
+    },
+  });
+}
+
+describe("GET /health/ready", () => {
+  it("asks every dependency and names each with its latency", async () => {
+    const res = await call("/health/ready");
+    expect(res.status).toBe(200);
+    const body = await res.json<Readiness>();
+    expect(body.status).toBe("ok");
+    expect(body.down).toEqual([]);
+    expect(Object.keys(body.checks).sort()).toEqual([...PARTS].sort());
+    for (const [name, check] of Object.entries(body.checks)) {
+      expect(check.ok, name).toBe(true);
+      expect(check.latency_ms, name).toBeGreaterThanOrEqual(0);
+    }
+    // Optional: bound in wrangler.toml, so it says so (the local paths answer without it).
+    expect(body.checks.ai?.detail).toBe("bound");
+  });
+
+  it("turns 503 and names the Durable Object class that does not answer", async () => {
+    const res = await callWith({ PET_STATE: unreachable(env.PET_STATE) }, "/health/ready");
+    expect(res.status).toBe(503);
+    const body = await res.json<Readiness>();
+    expect(body.status).toBe("degraded");
+    expect(body.down).toEqual(["pet_state"]);
+    expect(body.checks.pet_state?.error).toMatch(/overloaded/);
+    expect(body.checks.focus_timer?.ok).toBe(true);
+  });
+
+  it("names a D1 that fails, an unbound queue and an R2 that does not answer", async () => {
+    const brokenD1 = new Proxy(env.DB, {
+      get(target, prop) {
+        if (prop === "withSession") {
+          return () => ({
+            prepare: () => {
+              throw new Error("D1_ERROR: Network connection lost.");
+            },
+            batch: () => Promise.reject(new Error("D1_ERROR: Network connection lost.")),
+            getBookmark: () => null,
+          });
+        }
+        const value: unknown = Reflect.get(target, prop);
+        return typeof value === "function" ? value.bind(target) : value;
+      },
+    });
+    const hungR2 = { head: () => new Promise(() => undefined) } as unknown as R2Bucket;
+    const started = Date.now();
+    const res = await callWith(
+      { DB: brokenD1, WEBHOOKS_QUEUE: undefined as unknown as Queue<unknown>, FILES: hungR2 },
+      "/health/ready",
+    );
+    expect(res.status).toBe(503);
+    const body = await res.json<Readiness>();
+    expect(body.down.sort()).toEqual(["d1", "r2", "webhooks_queue"]);
+    expect(body.checks.webhooks_queue?.error).toMatch(/not bound/);
+    expect(body.checks.r2?.error).toMatch(/no answer/);
+    expect(body.checks.d1?.error).toMatch(/Network connection lost/);
+    // A hung dependency is given up on, not waited for.
+    expect(Date.now() - started).toBeLessThan(CHECK_TIMEOUT_MS + 2000);
+  });
+
+  it("says when Workers AI is not bound, without calling that down", async () => {
+    const res = await callWith({ AI: undefined }, "/health/ready");
+    expect(res.status).toBe(200);
+    const body = await res.json<Readiness>();
+    expect(body.checks.ai).toMatchObject({ ok: true });
+    expect(body.checks.ai?.detail).toMatch(/not bound/);
+  });
+
+  it("is in the OpenAPI document with both its answers", async () => {
+    const doc = await (await call("/openapi.json")).json<{
+      paths: Record<string, { get?: { responses: Record<string, unknown> } }>;
+    }>();
+    expect(Object.keys(doc.paths["/health/ready"]?.get?.responses ?? {}).sort()).toEqual(["200", "503"]);
+  });
+});
