@@ -120,7 +120,7 @@ export class FocusRoom extends DurableObject<Env> {
     this.timings = presenceTimings(env);
   }
 
-  /** Readiness's probe (GET /health/ready): answers without touching what the object holds. */
+  /** Readiness's probe (GET /health/ready), on an object of its own: reads and writes nothing. */
   ping(): "pong" {
     return "pong";
   }

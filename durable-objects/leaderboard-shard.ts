@@ -69,7 +69,7 @@ export class LeaderboardShard extends DurableObject<Env> {
     if (!this.remembersErasures()) this.erasedHere = new Map();
   }
 
-  /** Readiness's probe (GET /health/ready): answers without touching what the object holds. */
+  /** Readiness's probe (GET /health/ready), on an object of its own: reads and writes nothing. */
   ping(): "pong" {
     return "pong";
   }

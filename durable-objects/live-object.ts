@@ -78,7 +78,7 @@ export abstract class LiveObject<S> extends DurableObject<Env> {
     });
   }
 
-  /** Readiness's probe (GET /health/ready): answers without touching what the object holds. */
+  /** Readiness's probe (GET /health/ready), on an object of its own: reads and writes nothing. */
   ping(): "pong" {
     return "pong";
   }

@@ -29,53 +29,71 @@ const QUEUES = [
 // Readiness asks one object of each class, always the same one, so no user's object is woken.
 const PROBE = "health:ready";
 
-async function timed(work: () => Promise<unknown>, now: () => number): Promise<Check> {
+async function timed(part: string, work: () => Promise<unknown>, now: () => number): Promise<Check> {
   const started = now();
   let timer: ReturnType<typeof setTimeout> | undefined;
   try {
     await Promise.race([
       work(),
       new Promise((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`no answer in ${CHECK_TIMEOUT_MS} ms`)), CHECK_TIMEOUT_MS);
+        timer = setTimeout(() => reject(new TimeoutError()), CHECK_TIMEOUT_MS);
       }),
     ]);
     return { ok: true, latency_ms: now() - started };
   } catch (error) {
-    // The error's name, message and cause say what failed (drizzle wraps D1's own text in the cause);
-    // never a stack.
-    const message = error instanceof Error ? `${error.name}: ${errorText(error).trim()}` : String(error);
-    return { ok: false, latency_ms: now() - started, error: message.slice(0, 200) };
+    // The answer is public: it says only how the part failed. The log keeps what it said (drizzle wraps
+    // D1's own text in the cause).
+    const how = error instanceof TimeoutError ? "timeout" : error instanceof NotBound ? "not bound" : "error";
+    console.error(
+      JSON.stringify({
+        level: "error",
+        message: "readiness check failed",
+        part,
+        error: errorText(error).trim(),
+      }),
+    );
+    return { ok: false, latency_ms: now() - started, error: how };
   } finally {
     if (timer !== undefined) clearTimeout(timer);
   }
 }
 
+class TimeoutError extends Error {
+  constructor() {
+    super(`no answer in ${CHECK_TIMEOUT_MS} ms`);
+  }
+}
+class NotBound extends Error {}
+
 const present = (value: unknown, method: string) =>
   typeof value === "object" && value !== null && typeof Reflect.get(value, method) === "function";
 
-/** Every dependency checked at once: D1, each Durable Object class, each queue producer, R2 and AI. */
+/**
+ * Every dependency checked at once: D1 (give it a session on the primary: a replica may answer while
+ * the primary is down), each Durable Object class, each queue producer, R2 and AI.
+ */
 export async function readinessChecks(
   env: Env,
   db: Database,
   now = Date.now,
 ): Promise<Record<string, Check>> {
   const bound = (value: unknown, method: string) => async () => {
-    if (!present(value, method)) throw new Error("not bound");
+    if (!present(value, method)) throw new NotBound("not bound");
   };
-  const entries: [string, Promise<Check>][] = [
-    ["d1", timed(() => db.run(sql`SELECT 1`), now)],
-    ["focus_timer", timed(() => env.FOCUS_TIMER.get(env.FOCUS_TIMER.idFromName(PROBE)).ping(), now)],
-    ["pet_state", timed(() => env.PET_STATE.get(env.PET_STATE.idFromName(PROBE)).ping(), now)],
-    ["leaderboard", timed(() => env.LEADERBOARD.get(env.LEADERBOARD.idFromName(PROBE)).ping(), now)],
-    ["focus_room", timed(() => env.FOCUS_ROOM.get(env.FOCUS_ROOM.idFromName(PROBE)).ping(), now)],
-    ...QUEUES.map((name): [string, Promise<Check>] => [
-      name.toLowerCase(),
-      timed(bound(env[name], "send"), now),
-    ]),
-    ["r2", timed(() => env.FILES.head(`${PROBE}/probe`), now)],
+  const parts: [string, () => Promise<unknown>][] = [
+    ["d1", () => db.run(sql`SELECT 1`)],
+    ["focus_timer", () => env.FOCUS_TIMER.get(env.FOCUS_TIMER.idFromName(PROBE)).ping()],
+    ["pet_state", () => env.PET_STATE.get(env.PET_STATE.idFromName(PROBE)).ping()],
+    ["leaderboard", () => env.LEADERBOARD.get(env.LEADERBOARD.idFromName(PROBE)).ping()],
+    ["focus_room", () => env.FOCUS_ROOM.get(env.FOCUS_ROOM.idFromName(PROBE)).ping()],
+    ...QUEUES.map((name): [string, () => Promise<unknown>] => [name.toLowerCase(), bound(env[name], "send")]),
+    ["r2", () => env.FILES.head(`${PROBE}/probe`)],
   ];
+  const answers = await Promise.all(parts.map(([name, work]) => timed(name, work, now)));
   const checks: Record<string, Check> = {};
-  for (const [name, check] of entries) checks[name] = await check;
+  parts.forEach(([name], i) => {
+    checks[name] = answers[i] as Check;
+  });
   // Workers AI is optional: without it every language feature answers from its local path.
   checks.ai = present(env.AI, "run")
     ? { ok: true, latency_ms: 0, detail: "bound" }

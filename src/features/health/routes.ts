@@ -1,5 +1,6 @@
 import { createRoute, z } from "@hono/zod-openapi";
 import { sql } from "drizzle-orm";
+import { createDatabase } from "../../db";
 import { type AppRouteHandler, createRouter } from "../../lib/create-app";
 import { readinessChecks } from "./readiness";
 
@@ -46,7 +47,8 @@ export const ready = createRoute({
   summary: "Readiness: every dependency asked, each with its latency",
   description:
     "For a load balancer or an operator: D1, one object of each Durable Object class, each queue " +
-    "producer's binding, R2 and the AI binding. 503 names the parts that did not answer within 3 s.",
+    "producer's binding, R2 and the AI binding. 503 names the parts that did not answer within 3 s; " +
+    "each says only how it failed (`error`, `timeout`, `not bound`), the log says why.",
   responses: {
     200: {
       description: "Every dependency answered",
@@ -60,7 +62,8 @@ export const ready = createRoute({
 });
 
 const readyHandler: AppRouteHandler<typeof ready> = async (c) => {
-  const checks = await readinessChecks(c.env, c.var.db);
+  const checks = await readinessChecks(c.env, createDatabase(c.env.DB.withSession("first-primary")));
+  c.header("Cache-Control", "no-store");
   const down = Object.entries(checks)
     .filter(([, check]) => !check.ok)
     .map(([name]) => name);
