@@ -33,6 +33,8 @@ export default defineConfig({
           PUSH_SERVICE_HOSTS: "push.fake.test",
           // A hanging push service is given up on quickly (10 s in production).
           PUSH_TIMEOUT_MS: "300",
+          // A log line per request would bury the suite's output: only failures and slow statements.
+          REQUEST_LOGS: "errors",
         },
         // The suite drives thousands of writes per user (fuzzing, races, bulk registrations): the real
         // limiters run, with room for that; tests/rate-limits.test.ts checks what a refusal looks like.

@@ -18,6 +18,7 @@ import { importsRouter } from "./features/imports/routes";
 import { insightsRouter } from "./features/insights/routes";
 import { learningRouter } from "./features/learning/routes";
 import { mcpRouter } from "./features/mcp/routes";
+import { metricsRouter } from "./features/metrics/routes";
 import { notificationsRouter } from "./features/notifications/routes";
 import { petsRouter } from "./features/pets/routes";
 import { petSocketRouter } from "./features/pets/socket-routes";
@@ -37,6 +38,7 @@ import { corsFromEnv } from "./middleware/cors";
 import { databaseSession } from "./middleware/database";
 import { tolerateMissingJsonBody } from "./middleware/empty-body";
 import { errorHandler, notFoundHandler } from "./middleware/error-handler";
+import { observeRequests } from "./middleware/observe";
 import { type LimiterName, perAddress } from "./middleware/rate-limit";
 import { securityHeaders } from "./middleware/secure-headers";
 
@@ -56,6 +58,8 @@ const ADDRESS_LIMITS = new Map<string, LimiterName>([
 export function createApp() {
   const app = createRouter();
   app.use("*", requestId({ headerName: "X-Request-Id" }));
+  // Outermost after the id: it times and counts everything below, error answers included.
+  app.use("*", observeRequests());
   // Strict everywhere; only the share cards may be embedded by other sites.
   app.use("*", securityHeaders(isCardPath));
   app.use("*", corsFromEnv());
@@ -91,6 +95,7 @@ export function createApp() {
   app.route(`${API_PREFIX}/gamification`, gamificationRouter);
   app.route(`${API_PREFIX}/notifications`, notificationsRouter);
   app.route(`${API_PREFIX}/admin/dead-letters`, deadLettersRouter);
+  app.route(`${API_PREFIX}/admin`, metricsRouter);
   app.route(`${API_PREFIX}/webhooks`, webhooksRouter);
   app.route(`${API_PREFIX}/hooks`, hooksRouter);
   app.route(`${API_PREFIX}/calendar`, calendarRouter);

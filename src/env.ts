@@ -33,6 +33,8 @@ export interface Env {
   /** One live focus room per room (body doubling), addressed by `idFromName(roomId)`. */
   FOCUS_ROOM: DurableObjectNamespace<FocusRoom>;
   AI?: Ai;
+  /** Workers Analytics Engine: one data point per request (route, method, status, latency, D1 costs). */
+  METRICS?: AnalyticsEngineDataset;
   /** Per user: authenticated writes (wrangler.toml [[ratelimits]]). */
   WRITE_LIMITER: RateLimit;
   /** Per user: calls that may reach Workers AI. */
@@ -93,4 +95,10 @@ export interface Env {
   ROOM_REMOVE_AFTER_MINUTES?: string;
   /** Hours a room stays open with no member before it closes (default 24). */
   ROOM_EMPTY_CLOSE_HOURS?: string;
+  /** Seconds between an isolate's flushes of its request counts to D1 (default 60). */
+  METRICS_FLUSH_SECONDS?: string;
+  /** A D1 statement slower than this many ms goes to the slow-query log (default 100). */
+  SLOW_QUERY_MS?: string;
+  /** "all" (default): a JSON log line per request; "errors": only 5xx and slow ones; "off". */
+  REQUEST_LOGS?: string;
 }

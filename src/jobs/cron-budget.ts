@@ -23,8 +23,8 @@ export const FIVE_MINUTE_CRON = {
   reconcileOutbox: 1 + Math.ceil(RECONCILE_BATCH / 90),
   /** One read, one update per distinct send count (0 … MAX_SENDS). */
   reconcileWebhookDeliveries: 1 + (MAX_SENDS + 1),
-  /** Five deletions in a batch; the exports' two reads, their expiry, and a failure per stalled job. */
-  cleanUpExpired: 5 + 2 + 1 + STALLED_SWEEP,
+  /** Seven deletions in a batch; the exports' two reads, their expiry, and a failure per stalled job. */
+  cleanUpExpired: 7 + 2 + 1 + STALLED_SWEEP,
   /** One read, the erasure's budget, and each account's two reads. */
   resumeDeletions: 1 + DELETION_SWEEP_BUDGET + DELETIONS_REACHED * 2,
   /** Metered: housekeeping and the stale sweep together (features/imports). */

@@ -12,6 +12,7 @@ import type { Env } from "../env";
 import { continueErasure, enqueueErasure, RESWEEP_DELAY_SECONDS } from "../features/account/erasure";
 import { THROTTLE_WINDOW_MS } from "../features/auth/throttle";
 import { continueOrphanSweep, sweepExports } from "../features/export/cleanup";
+import { metricsPruning } from "../features/metrics/store";
 import { nowIso } from "../lib/time";
 
 /** Clients retry within minutes; a day covers any sane retry policy (Stripe keeps keys 24 h too). */
@@ -41,7 +42,8 @@ export function idAt(ms: number): string {
  * lock have both lapsed, and webhook deliveries (finished ones) and attempts past their 30 days. Each
  * run is idempotent: it only deletes what is already expired. Logged predictions go after 180 days
  * (model versions and learning runs are pruned by the training that writes a new one:
- * features/learning/model-store.ts, runs.ts pruneRuns). Exports past their 7 days lose their files, and
+ * features/learning/model-store.ts, runs.ts pruneRuns). Per-route counts and slow statements go after
+ * 7 days (features/metrics/store.ts). Exports past their 7 days lose their files, and
  * export jobs that stopped moving are resumed or given up (features/export/cleanup.ts).
  */
 export async function cleanUpExpired(env: Env, now = Date.now()): Promise<void> {
@@ -92,6 +94,7 @@ export async function cleanUpExpired(env: Env, now = Date.now()): Promise<void> 
           .limit(PREDICTION_LOG_SWEEP),
       ),
     ),
+    ...metricsPruning(db, now),
   ]);
   await Promise.all([batch, sweepExports(env, now)]);
 }

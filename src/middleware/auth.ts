@@ -18,7 +18,7 @@ import type { AppEnv } from "../lib/create-app";
 import { forbidden, unauthorized } from "../lib/errors";
 import { sha256Hex } from "../lib/ids";
 import { nowIso } from "../lib/time";
-import { guardAccountInBatches } from "./database";
+import { guardAccountInBatches, openSession } from "./database";
 import { enforceLimit, isWrite } from "./rate-limit";
 
 /** Don't write `last_used_at` more often than this: it is informational, and writes are not free. */
@@ -143,7 +143,7 @@ async function checkAccountCarried(c: Context<AppEnv>, userId: string, next: Nex
  * fine, and turning a write that happened into an error would only have the client send it twice.
  */
 function lookUpAccount(c: Context<AppEnv>, userId: string, write: boolean): Promise<boolean> {
-  const db = write ? createDatabase(retryReads(c.env.DB.withSession("first-primary"))) : c.var.db;
+  const db = write ? createDatabase(retryReads(openSession(c, "first-primary"))) : c.var.db;
   return accountExists(db, userId).catch((error: unknown) => {
     console.warn(JSON.stringify({ level: "warn", message: "account lookup failed", error: String(error) }));
     return true;

@@ -16,7 +16,14 @@ export function corsFromEnv() {
       origin: (origin) => (anyOrigin ? "*" : allowed.includes(origin) ? origin : null),
       allowHeaders: ["Authorization", "Content-Type", "Idempotency-Key", BOOKMARK_HEADER],
       allowMethods: ["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
-      exposeHeaders: ["Link", "X-Request-Id", "Retry-After", BOOKMARK_HEADER, REPLAYED_HEADER],
+      exposeHeaders: [
+        "Link",
+        "X-Request-Id",
+        "Retry-After",
+        "Server-Timing",
+        BOOKMARK_HEADER,
+        REPLAYED_HEADER,
+      ],
       maxAge: 600,
     })(c, next);
   });

@@ -4,6 +4,7 @@ import { createDatabase, type Database } from "../db";
 import { type AccountGuard, guardedSession } from "../db/account-guard";
 import { retryReads } from "../db/retry-reads";
 import type { AppEnv } from "../lib/create-app";
+import { meterSession, noCosts, type QueryCosts } from "../lib/query-costs";
 
 export const BOOKMARK_HEADER = "x-d1-bookmark";
 // Bookmarks are opaque, but short and printable; anything else is ignored rather than trusted.
@@ -21,6 +22,33 @@ function databaseOn(c: Context, session: D1DatabaseSession): Database {
   );
 }
 
+/** Statements slower than this (ms, D1's own timing) go to the slow-query log; `SLOW_QUERY_MS` sets it. */
+const DEFAULT_SLOW_QUERY_MS = 100;
+
+/** Each request's D1 costs, filled by every session it opens (see `openSession`). */
+const costsOf = new WeakMap<Context, QueryCosts>();
+
+/** What the request's D1 work has cost so far (zero before any statement). */
+export function requestCosts(c: Context): QueryCosts {
+  let costs = costsOf.get(c);
+  if (!costs) {
+    costs = noCosts();
+    costsOf.set(c, costs);
+  }
+  return costs;
+}
+
+/**
+ * A D1 session for this request, metered into its costs (shown in `Server-Timing`, the metrics and the
+ * slow-query log). Every session a request opens comes from here, so no statement goes uncounted.
+ */
+export function openSession(c: Context<AppEnv>, constraintOrBookmark: string): D1DatabaseSession {
+  // 0 logs every statement (for a look at everything a route sends).
+  const threshold = c.env.SLOW_QUERY_MS ? Number(c.env.SLOW_QUERY_MS) : Number.NaN;
+  const slowMs = Number.isFinite(threshold) && threshold >= 0 ? threshold : DEFAULT_SLOW_QUERY_MS;
+  return meterSession(c.env.DB.withSession(constraintOrBookmark), requestCosts(c), slowMs);
+}
+
 /**
  * Opens a D1 session per request, continuing from the client's bookmark when it sends one, so a
  * read replica never shows a client data older than its own last write; returns the new bookmark.
@@ -28,7 +56,7 @@ function databaseOn(c: Context, session: D1DatabaseSession): Database {
 export function databaseSession() {
   return createMiddleware<AppEnv>(async (c, next) => {
     const sent = c.req.header(BOOKMARK_HEADER);
-    const session = c.env.DB.withSession(sent && BOOKMARK_PATTERN.test(sent) ? sent : "first-unconstrained");
+    const session = openSession(c, sent && BOOKMARK_PATTERN.test(sent) ? sent : "first-unconstrained");
     sessions.set(c, session);
     c.set("db", databaseOn(c, session));
     await next();
@@ -43,7 +71,7 @@ export function databaseSession() {
  * bookmark answered is then this session's.
  */
 export function usePrimarySession(c: Context<AppEnv>): Database {
-  const session = c.env.DB.withSession("first-primary");
+  const session = openSession(c, "first-primary");
   sessions.set(c, session);
   const db = databaseOn(c, session);
   c.set("db", db);

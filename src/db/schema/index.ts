@@ -8,6 +8,7 @@ export * from "./gamification";
 export * from "./guards";
 export * from "./idempotency";
 export * from "./imports";
+export * from "./metrics";
 export * from "./notifications";
 export * from "./onboarding";
 export * from "./pets";

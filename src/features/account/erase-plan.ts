@@ -111,6 +111,9 @@ const WITHOUT_USER_ID: Record<string, Rule> = {
   batch_guards: () => [],
   // Never holds a row (src/db/account-guard.ts).
   account_guards: () => [],
+  // Operational: per-route counts and statement texts (placeholders only), no user id.
+  route_metrics: () => [],
+  slow_queries: () => [],
   // Shared by their members; the person's memberships go by `user_id`, and a room left empty closes
   // by itself (its FocusRoom object hears of the erasure and drops the member's live state).
   rooms: () => [],

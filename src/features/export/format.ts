@@ -156,6 +156,8 @@ export const SHARED_TABLES: Readonly<Record<string, string>> = {
   event_receipts: "which event handler ran for which event: keyed by event, delivery bookkeeping",
   batch_guards: "never holds a row (a batch's abort switch)",
   account_guards: "never holds a row (a write's abort switch when its account is gone)",
+  route_metrics: "request counts and latencies per route template: operational, about no one",
+  slow_queries: "slow statements' texts with placeholders, never values: operational, about no one",
   rooms: "focus rooms are shared by their members and belong to none of them (memberships are per person)",
 };
 

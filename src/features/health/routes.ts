@@ -2,6 +2,7 @@ import { createRoute, z } from "@hono/zod-openapi";
 import { sql } from "drizzle-orm";
 import { createDatabase } from "../../db";
 import { type AppRouteHandler, createRouter } from "../../lib/create-app";
+import { openSession } from "../../middleware/database";
 import { readinessChecks } from "./readiness";
 
 const CheckSchema = z.object({ ok: z.boolean(), latency_ms: z.number(), error: z.string().optional() });
@@ -62,7 +63,7 @@ export const ready = createRoute({
 });
 
 const readyHandler: AppRouteHandler<typeof ready> = async (c) => {
-  const checks = await readinessChecks(c.env, createDatabase(c.env.DB.withSession("first-primary")));
+  const checks = await readinessChecks(c.env, createDatabase(openSession(c, "first-primary")));
   c.header("Cache-Control", "no-store");
   const down = Object.entries(checks)
     .filter(([, check]) => !check.ok)

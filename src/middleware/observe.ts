@@ -1,0 +1,76 @@
+import type { Context } from "hono";
+import { createMiddleware } from "hono/factory";
+import { matchedRoutes, routePath } from "hono/route";
+import { createDatabase } from "../db";
+import { recordRequest } from "../features/metrics/recorder";
+import { saveSlowQueries } from "../features/metrics/store";
+import type { Principal } from "../lib/auth/principal";
+import type { AppEnv } from "../lib/create-app";
+import { serverTiming } from "../lib/query-costs";
+import { logRequest, shouldLog } from "../lib/request-log";
+import { requestCosts } from "./database";
+
+/** What a request that matched no route is counted as: its path could be anything. */
+export const UNMATCHED_ROUTE = "unmatched";
+
+/**
+ * The template of the route that answered, as the OpenAPI document writes it (`/api/v1/tasks/{id}`):
+ * the last route matched with a method of its own (middleware match every method), or the handler's
+ * own path for routes that take any method.
+ */
+export function routeTemplate(c: Context): string {
+  const routes = matchedRoutes(c);
+  const handler = routes.findLast((route) => route.method !== "ALL");
+  const path = handler?.path ?? routePath(c);
+  if (!path || path.endsWith("*")) return UNMATCHED_ROUTE;
+  return path.replace(/:(\w+)(\{[^}]*\})?/g, "{$1}");
+}
+
+/**
+ * Around every request: its costs in `Server-Timing` (total time, D1 time, statements, round trips,
+ * rows read and written), a sample for the metrics, its slow statements for the slow-query log, and
+ * one structured log line. What is stored or logged happens after the answer (`waitUntil`).
+ */
+export function observeRequests() {
+  return createMiddleware<AppEnv>(async (c, next) => {
+    const started = performance.now();
+    await next();
+    const ms = performance.now() - started;
+    const costs = requestCosts(c);
+    const status = c.res.status;
+    // A socket's 101 goes out as it is; some answers (a stored file's stream) come with headers fixed.
+    if (status !== 101) {
+      try {
+        c.res.headers.append("Server-Timing", serverTiming(costs, ms));
+      } catch {}
+    }
+    const route = routeTemplate(c);
+    const method = c.req.method;
+    const waitUntil = (work: Promise<unknown>) => c.executionCtx.waitUntil(work);
+    recordRequest(c.env, { route, method, status, ms, costs }, waitUntil);
+    const requestId = c.get("requestId");
+    if (costs.slow.length > 0) {
+      const at = new Date().toISOString();
+      const rows = costs.slow.map((s) => ({
+        at,
+        route,
+        method,
+        sql: s.sql,
+        durationMs: s.ms,
+        rowsRead: s.rowsRead,
+        rowsWritten: s.rowsWritten,
+        requestId,
+      }));
+      waitUntil(
+        saveSlowQueries(createDatabase(c.env.DB), rows).catch((error: unknown) =>
+          console.warn(
+            JSON.stringify({ level: "warn", message: "slow-query log failed", error: String(error) }),
+          ),
+        ),
+      );
+    }
+    const userId = (c.get("principal") as Principal | undefined)?.userId;
+    const line = { requestId, method, route, status, ms, userId, costs };
+    if (shouldLog(c.env.REQUEST_LOGS, line)) waitUntil(logRequest(line));
+  });
+}
