@@ -27,6 +27,7 @@ import { roomSocketRouter } from "./features/rooms/socket-routes";
 import { isCardPath, socialPagesRouter } from "./features/social/page-routes";
 import { socialRouter } from "./features/social/routes";
 import { splittingRouter } from "./features/splitting/routes";
+import { statusRouter } from "./features/status/routes";
 import { tasksRouter } from "./features/tasks/routes";
 import { templateFromTaskRouter, templatesRouter } from "./features/templates/routes";
 import { hooksRouter } from "./features/webhooks/hooks-routes";
@@ -74,6 +75,7 @@ export function createApp() {
   for (const [path, limiter] of ADDRESS_LIMITS) app.use(path, perAddress(limiter));
 
   app.route("/", healthRouter);
+  app.route("/", statusRouter);
   // The original system's clients, where their paths differ from ours (before the feature routers:
   // `/pets/create` is not a user id, `/tasks/{id}/progress` not a task route).
   app.route(API_PREFIX, compatRouter);

@@ -1,8 +1,8 @@
 /** The public pages' frame: escaping, the document around a page, and its security policy. Pure. */
+import { escapeHtml } from "../../lib/html";
 import { BRAND } from "./card-content";
 
-/** Text for HTML, in element content and in quoted attributes alike. */
-export const escapeHtml = (text: string) => text.replace(/[&<>"']/g, (ch) => `&#${ch.codePointAt(0)};`);
+export { escapeHtml };
 
 /**
  * The pages run no script and load nothing but their own images: a user's words that slipped through
