@@ -56,7 +56,8 @@ describe("OpenAPI document", () => {
     );
     expect(operations.length).toBeGreaterThanOrEqual(20);
     for (const { id, op } of operations) {
-      if (!PUBLIC_OPERATIONS.has(id)) expect(op.security, id).toEqual([{ bearerAuth: [] }]);
+      expect(op.security, id).toEqual(PUBLIC_OPERATIONS.has(id) ? [] : [{ bearerAuth: [] }]);
+      expect(op.operationId, id).toMatch(/^[a-z]+[A-Za-z0-9]*$/);
       // Reads that take no input and no credential have no client error to declare.
       if (
         id.startsWith("get /health") ||

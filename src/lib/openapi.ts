@@ -59,6 +59,7 @@ export const BEARER_SECURITY = [{ bearerAuth: [] }];
 interface RegisteredRoute {
   method: string;
   path: string;
+  operationId?: string;
   security?: unknown[];
   request?: { params?: unknown };
   responses: Record<string, unknown>;
@@ -89,8 +90,44 @@ export function documentCommonResponses(
     // An id in the path that is not one (too long, wrong characters) fails validation like any field.
     if (route.request?.params !== undefined)
       route.responses[422] ??= problemResponse(ERROR_DESCRIPTIONS[422]);
-    const authedWrite = route.security !== undefined && !READ_METHODS.has(route.method);
-    if (authedWrite || limitedByAddress(route))
+    const authed = (route.security?.length ?? 0) > 0;
+    if ((authed && !READ_METHODS.has(route.method)) || limitedByAddress(route))
       route.responses[429] ??= problemResponse(ERROR_DESCRIPTIONS[429]);
+    // A route that names no credential takes none, and says so (an empty list, not a silence).
+    route.security ??= [];
+  }
+  nameOperations(registry);
+}
+
+/**
+ * `getTasksByTaskId` for `GET /api/v1/tasks/{task_id}`: every operation gets an id from its method and
+ * path (the names generated clients give their methods), unless its route names one itself. Method
+ * and path are unique, so the ids are; a clash (two spellings of one path) fails at start-up.
+ */
+export function operationIdOf(method: string, path: string): string {
+  const pascal = (word: string) => word.charAt(0).toUpperCase() + word.slice(1);
+  const words = path
+    .replace(/^\/api\/v1(?=\/|$)/, "")
+    .split(/[/.]/)
+    .filter(Boolean)
+    .map((segment) => {
+      const param = /^\{(.+)\}$/.exec(segment);
+      const name = (param?.[1] ?? segment).split(/[-_]/).filter(Boolean).map(pascal).join("");
+      return param ? `By${name}` : name;
+    });
+  return method.toLowerCase() + words.join("");
+}
+
+function nameOperations(registry: RouteRegistry): void {
+  const seen = new Map<string, string>();
+  for (const definition of registry.definitions) {
+    if (!("type" in definition) || definition.type !== "route" || !definition.route) continue;
+    const route = definition.route;
+    route.operationId ??= operationIdOf(route.method, route.path);
+    const where = `${route.method} ${route.path}`;
+    const other = seen.get(route.operationId);
+    if (other && other !== where)
+      throw new Error(`operationId ${route.operationId} names ${other} and ${where}`);
+    seen.set(route.operationId, where);
   }
 }

@@ -33,6 +33,7 @@ interface OpenApiContent {
 }
 
 export interface OpenApiOperation {
+  operationId?: string;
   security?: unknown[];
   parameters?: OpenApiParameter[];
   requestBody?: OpenApiContent & { required?: boolean };

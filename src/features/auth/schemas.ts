@@ -35,6 +35,8 @@ export const UsernameSchema = z
   .regex(USERNAME_PATTERN, "Use 3–50 letters, digits, _, . or - (no @ and no spaces)")
   .refine((u) => !/^\p{N}+$/u.test(u), { message: "Must not be digits only" })
   .openapi({
+    // The JSON Schema pattern is the regex's source: zod would write it with its `/u` flag suffix.
+    pattern: USERNAME_PATTERN.source,
     example: "Sam_Rivers",
     description: "Unique whatever its letter case; the original mobile app signs in with it",
   });
