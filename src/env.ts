@@ -101,4 +101,10 @@ export interface Env {
   SLOW_QUERY_MS?: string;
   /** "all" (default): a JSON log line per request; "errors": only 5xx and slow ones; "off". */
   REQUEST_LOGS?: string;
+  /** Sentry's DSN (secret): error tracking is on when it is set, and nothing of Sentry runs when not. */
+  SENTRY_DSN?: string;
+  /** The environment Sentry files events under (default "production"). */
+  SENTRY_ENVIRONMENT?: string;
+  /** The release Sentry files events under (e.g. the commit deployed). */
+  SENTRY_RELEASE?: string;
 }

@@ -1,3 +1,7 @@
+import { FocusRoom as FocusRoomObject } from "../durable-objects/focus-room";
+import { FocusTimer as FocusTimerObject } from "../durable-objects/focus-timer";
+import { LeaderboardShard as LeaderboardShardObject } from "../durable-objects/leaderboard-shard";
+import { PetState as PetStateObject } from "../durable-objects/pet-state";
 import { createApp } from "./app";
 import type { Env } from "./env";
 import { sweepSilentAgents } from "./jobs/agent-sweeper";
@@ -15,12 +19,14 @@ import { consumeNotifications } from "./jobs/notifications-consumer";
 import { reconcileOutbox } from "./jobs/outbox-reconciler";
 import { consumeWebhooks } from "./jobs/webhooks-consumer";
 import { reconcileWebhookDeliveries } from "./jobs/webhooks-reconciler";
+import { objectWithSentryWhenConfigured, withSentryWhenConfigured } from "./lib/sentry";
 import { meteredD1 } from "./lib/statement-meter";
 
-export { FocusRoom } from "../durable-objects/focus-room";
-export { FocusTimer } from "../durable-objects/focus-timer";
-export { LeaderboardShard } from "../durable-objects/leaderboard-shard";
-export { PetState } from "../durable-objects/pet-state";
+// Error tracking reaches into every object too, when a DSN is set (src/lib/sentry.ts).
+export const FocusRoom = objectWithSentryWhenConfigured(FocusRoomObject);
+export const FocusTimer = objectWithSentryWhenConfigured(FocusTimerObject);
+export const LeaderboardShard = objectWithSentryWhenConfigured(LeaderboardShardObject);
+export const PetState = objectWithSentryWhenConfigured(PetStateObject);
 
 const app = createApp();
 
@@ -48,7 +54,8 @@ export const QUEUE_NAMES = {
   deadLetters: "pap-dead-letters",
 } as const;
 
-export default {
+// Sentry wraps fetch, queue and scheduled when SENTRY_DSN is set, and stays out of the way when not.
+export default withSentryWhenConfigured({
   fetch: app.fetch,
 
   async queue(batch, env) {
@@ -106,4 +113,4 @@ export default {
     ];
     ctx.waitUntil(Promise.all(jobs).then(() => undefined));
   },
-} satisfies ExportedHandler<Env, unknown>;
+} satisfies ExportedHandler<Env, unknown>);

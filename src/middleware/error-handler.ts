@@ -3,6 +3,8 @@ import { HTTPException } from "hono/http-exception";
 import { accountGone, isAccountGuardAbort } from "../db/account-guard";
 import type { AppEnv } from "../lib/create-app";
 import { ApiError, PROBLEM_CONTENT_TYPE, problemBody } from "../lib/errors";
+import { routeTemplate } from "../lib/route-template";
+import { reportError } from "../lib/sentry";
 import { isTransient, unavailable } from "../lib/transient";
 
 function problem(c: Context<AppEnv>, error: ApiError): Response {
@@ -50,6 +52,7 @@ export function asApiError(c: Context<AppEnv>, err: unknown): ApiError {
         : err.message || fallback;
     return new ApiError(status, code, detail.endsWith(".") ? detail : `${detail}.`);
   }
+  reportError(err, { request_id: c.get("requestId") ?? "", route: routeTemplate(c), method: c.req.method });
   console.error(
     JSON.stringify({
       level: "error",

@@ -1,6 +1,4 @@
-import type { Context } from "hono";
 import { createMiddleware } from "hono/factory";
-import { matchedRoutes, routePath } from "hono/route";
 import { createDatabase } from "../db";
 import { recordRequest } from "../features/metrics/recorder";
 import { saveSlowQueries } from "../features/metrics/store";
@@ -8,23 +6,8 @@ import type { Principal } from "../lib/auth/principal";
 import type { AppEnv } from "../lib/create-app";
 import { serverTiming } from "../lib/query-costs";
 import { logRequest, shouldLog } from "../lib/request-log";
+import { routeTemplate } from "../lib/route-template";
 import { requestCosts } from "./database";
-
-/** What a request that matched no route is counted as: its path could be anything. */
-export const UNMATCHED_ROUTE = "unmatched";
-
-/**
- * The template of the route that answered, as the OpenAPI document writes it (`/api/v1/tasks/{id}`):
- * the last route matched with a method of its own (middleware match every method), or the handler's
- * own path for routes that take any method.
- */
-export function routeTemplate(c: Context): string {
-  const routes = matchedRoutes(c);
-  const handler = routes.findLast((route) => route.method !== "ALL");
-  const path = handler?.path ?? routePath(c);
-  if (!path || path.endsWith("*")) return UNMATCHED_ROUTE;
-  return path.replace(/:(\w+)(\{[^}]*\})?/g, "{$1}");
-}
 
 /**
  * Around every request: its costs in `Server-Timing` (total time, D1 time, statements, round trips,
