@@ -76,7 +76,7 @@ export function latencyChart(
     `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 ${WIDTH} ${HEIGHT}" width="100%" role="img" ` +
     `aria-label="${escapeHtml(title)}" font-family="system-ui, sans-serif" font-size="11" fill="#555">` +
     `<title>${escapeHtml(title)}</title>${grid.join("")}${ticks.join("")}` +
-    `<text x="6" y="${PAD.top + 4}" transform="rotate(-90 6 ${PAD.top + 4})" text-anchor="end">ms</text>` +
+    `<text x="${PAD.left - 6}" y="${HEIGHT - 8}" text-anchor="end">ms</text>` +
     `${paths.join("")}${empty}</svg>`
   );
 }

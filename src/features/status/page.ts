@@ -70,8 +70,8 @@ export function statusPage(view: StatusView): string {
 body{font-family:system-ui,sans-serif;margin:0;background:#f6f7f9;color:#1d2430}
 main{max-width:780px;margin:0 auto;padding:24px 16px}
 h1{font-size:1.4rem;margin:0 0 4px}h2{font-size:1.05rem;margin:28px 0 8px}
-.banner{padding:14px 16px;border-radius:8px;color:#fff;font-weight:600;margin:16px 0}
-.banner.up{background:#1a7f4b}.banner.down{background:#b42318}
+.banner{padding:14px 16px;border-radius:8px;font-weight:600;margin:16px 0}
+.banner.up{background:#1a7f4b;color:#fff}.banner.down{background:#b42318;color:#fff}
 table{width:100%;border-collapse:collapse;background:#fff;border-radius:8px;overflow:hidden;font-size:.9rem}
 td,th{padding:7px 10px;border-bottom:1px solid #eceef2;text-align:left}th{background:#fafbfc;font-weight:600}
 .n{text-align:right;font-variant-numeric:tabular-nums}.up{color:#1a7f4b;font-weight:600}.down{color:#b42318;font-weight:600}
