@@ -1,7 +1,10 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
-import { CHECK_TIMEOUT_MS } from "../src/features/health/readiness";
-import { call, callWith } from "./helpers/api";
+import { CHECK_TIMEOUT_MS, READINESS_TTL_MS } from "../src/features/health/readiness";
+import worker from "../src/index";
+import { BASE, call, callWith } from "./helpers/api";
+import { freezeClock } from "./helpers/clock";
 
 interface Readiness {
   status: "ok" | "degraded";
@@ -130,5 +133,36 @@ describe("GET /health/ready", () => {
       paths: Record<string, { get?: { responses: Record<string, unknown> } }>;
     }>();
     expect(Object.keys(doc.paths["/health/ready"]?.get?.responses ?? {}).sort()).toEqual(["200", "503"]);
+  });
+});
+
+describe("readiness under a flood of probes", () => {
+  it("asks each dependency once for the probes of two seconds, then again", async () => {
+    let pings = 0;
+    const counted = new Proxy(env.PET_STATE, {
+      get(target, prop) {
+        const value: unknown = Reflect.get(target, prop);
+        if (prop !== "get") return typeof value === "function" ? value.bind(target) : value;
+        return (id: DurableObjectId) => {
+          pings += 1;
+          return target.get(id);
+        };
+      },
+    });
+    // One environment object for every probe, as an isolate's requests share one.
+    const isolateEnv = { ...env, PET_STATE: counted };
+    const probe = async () => {
+      const ctx = createExecutionContext();
+      const res = await worker.fetch(new Request(`${BASE}/health/ready`), isolateEnv, ctx);
+      await waitOnExecutionContext(ctx);
+      return res.status;
+    };
+    const clock = freezeClock();
+    expect(await Promise.all([probe(), probe(), probe()])).toEqual([200, 200, 200]);
+    expect(await probe()).toBe(200);
+    expect(pings).toBe(1);
+    clock.tick(READINESS_TTL_MS);
+    expect(await probe()).toBe(200);
+    expect(pings).toBe(2);
   });
 });

@@ -104,3 +104,24 @@ export async function readinessChecks(
       };
   return checks;
 }
+
+/** How long one round of checks answers every readiness probe of an isolate. */
+export const READINESS_TTL_MS = 2000;
+
+// Per environment object (one per isolate in production): a flood of probes, or of status page loads,
+// asks each dependency once per TTL, and probes arriving together share one round of checks.
+const recent = new WeakMap<Env, { at: number; checks: Promise<Record<string, Check>> }>();
+
+/** `readinessChecks`, shared by every caller within `READINESS_TTL_MS` of the round that answered. */
+export function sharedReadinessChecks(
+  env: Env,
+  db: Database,
+  now = Date.now,
+): Promise<Record<string, Check>> {
+  const at = now();
+  const last = recent.get(env);
+  if (last && at - last.at < READINESS_TTL_MS && at >= last.at) return last.checks;
+  const checks = readinessChecks(env, db, now);
+  recent.set(env, { at, checks });
+  return checks;
+}

@@ -3,7 +3,7 @@ import { sql } from "drizzle-orm";
 import { createDatabase } from "../../db";
 import { type AppRouteHandler, createRouter } from "../../lib/create-app";
 import { openSession } from "../../middleware/database";
-import { readinessChecks } from "./readiness";
+import { sharedReadinessChecks } from "./readiness";
 
 const CheckSchema = z.object({ ok: z.boolean(), latency_ms: z.number(), error: z.string().optional() });
 const HealthSchema = z
@@ -49,7 +49,8 @@ export const ready = createRoute({
   description:
     "For a load balancer or an operator: D1, one object of each Durable Object class, each queue " +
     "producer's binding, R2 and the AI binding. 503 names the parts that did not answer within 3 s; " +
-    "each says only how it failed (`error`, `timeout`, `not bound`), the log says why.",
+    "each says only how it failed (`error`, `timeout`, `not bound`), the log says why. Probes within 2 s " +
+    "of each other share one round of checks, so a flood of them asks each dependency once.",
   responses: {
     200: {
       description: "Every dependency answered",
@@ -63,7 +64,7 @@ export const ready = createRoute({
 });
 
 const readyHandler: AppRouteHandler<typeof ready> = async (c) => {
-  const checks = await readinessChecks(c.env, createDatabase(openSession(c, "first-primary")));
+  const checks = await sharedReadinessChecks(c.env, createDatabase(openSession(c, "first-primary")));
   c.header("Cache-Control", "no-store");
   const down = Object.entries(checks)
     .filter(([, check]) => !check.ok)

@@ -1,6 +1,6 @@
 import type { Database } from "../../db";
 import type { Env } from "../../env";
-import { readinessChecks } from "../health/readiness";
+import { sharedReadinessChecks } from "../health/readiness";
 import { flushMetrics } from "../metrics/recorder";
 import { cellsSince } from "../metrics/store";
 import { seriesByRoute, summarize } from "../metrics/summary";
@@ -26,7 +26,7 @@ async function buildStatus(env: Env, db: Database, now: number): Promise<string>
   const toMinute = Math.floor(now / 60_000);
   const fromMinute = toMinute - 59;
   const [checks, cells] = await Promise.all([
-    readinessChecks(env, db),
+    sharedReadinessChecks(env, db),
     flushMetrics(env).then(() => cellsSince(db, fromMinute)),
   ]);
   const summary = summarize(cells);
