@@ -35,6 +35,10 @@ export default defineConfig({
           PUSH_TIMEOUT_MS: "300",
           // A log line per request would bury the suite's output: only failures and slow statements.
           REQUEST_LOGS: "errors",
+          // The metrics and slow-query stores are written after a request (a trip the round-trip counts
+          // of the hot-route tests must not see): only where a test asks, never by a clock running out.
+          METRICS_FLUSH_SECONDS: "86400",
+          SLOW_QUERY_MS: "600000",
         },
         // The suite drives thousands of writes per user (fuzzing, races, bulk registrations): the real
         // limiters run, with room for that; tests/rate-limits.test.ts checks what a refusal looks like.

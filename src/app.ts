@@ -53,6 +53,8 @@ const ADDRESS_LIMITS = new Map<string, LimiterName>([
   [`${API_PREFIX}/auth/register`, "AUTH_LIMITER"],
   [`${API_PREFIX}/auth/login`, "AUTH_LIMITER"],
   [`${API_PREFIX}/auth/refresh`, "REFRESH_LIMITER"],
+  // Anyone may load the status page; a cached build answers most loads, the limit holds off the rest.
+  ["/status", "REFRESH_LIMITER"],
 ]);
 
 /** Builds the whole API: global middleware, feature routers, the OpenAPI document and docs page. */

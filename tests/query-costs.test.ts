@@ -2,7 +2,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import worker from "../src/index";
-import { BASE, call, callJson, createUser } from "./helpers/api";
+import { BASE, call, callJson, createUser, testAddress } from "./helpers/api";
 import { adminToken } from "./helpers/gamification";
 import { createTask } from "./helpers/tasks";
 
@@ -48,14 +48,30 @@ describe("Server-Timing: what a request cost", () => {
   });
 
   it("counts no statement where no D1 is touched, and is on errors too", async () => {
-    const live = await call("/health/live");
-    expect(figure(live, "d1-statements")).toBe(0);
-    const missing = await call("/api/v1/no-such-route", { uncheckedContract: true });
+    const user = await createUser();
+    const missing = await call(`/api/v1/tasks/${crypto.randomUUID()}`, { token: user.token });
     expect(missing.status).toBe(404);
-    expect(timings(missing).has("total")).toBe(true);
-    const refused = await call("/api/v1/tasks");
-    expect(refused.status).toBe(401);
-    expect(timings(refused).has("d1")).toBe(true);
+    expect(figure(missing, "d1-statements")).toBeGreaterThanOrEqual(1);
+    const unmatched = await call("/api/v1/no-such-route", { token: user.token, uncheckedContract: true });
+    expect(unmatched.status).toBe(404);
+    expect(timings(unmatched).has("total")).toBe(true);
+  });
+
+  it("tells a caller with no credential only the total: a sign-in's rows would say if an account exists", async () => {
+    const user = await createUser();
+    const wrong = await call("/api/v1/auth/login", {
+      body: { email: user.email, password: "not the password at all" },
+      headers: { "cf-connecting-ip": testAddress() },
+    });
+    const unknown = await call("/api/v1/auth/login", {
+      body: { email: `nobody-${crypto.randomUUID()}@example.com`, password: "not the password at all" },
+      headers: { "cf-connecting-ip": testAddress() },
+    });
+    for (const res of [wrong, unknown, await call("/health/live"), await call("/api/v1/tasks")]) {
+      expect([...timings(res).keys()]).toEqual(["total"]);
+    }
+    expect(wrong.status).toBe(401);
+    expect(unknown.status).toBe(401);
   });
 
   it("lets a browser app read it (CORS exposes it)", async () => {

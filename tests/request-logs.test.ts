@@ -2,7 +2,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import worker from "../src/index";
-import { BASE, testAddress } from "./helpers/api";
+import { BASE, createUser, testAddress } from "./helpers/api";
 
 /** Everything the Worker wrote to the console while `work` ran. */
 async function capturingLogs(work: () => Promise<void>): Promise<string[]> {
@@ -116,5 +116,33 @@ describe("the request log", () => {
     expect(await quiet("errors")).toEqual([]);
     expect(await quiet("off")).toEqual([]);
     expect(await quiet("all")).toHaveLength(1);
+  });
+});
+
+describe("the log of a failure", () => {
+  it("keeps the failed statement's text but not the values bound to it", async () => {
+    const user = await createUser();
+    const words = `bound-words-${crypto.randomUUID().slice(0, 8)}`;
+    const fail = () => Promise.reject(new Error("D1_ERROR: the disk is on fire (test)"));
+    const failing = {
+      withSession: (constraint?: string) =>
+        Object.assign(env.DB.withSession(constraint), { _sendOrThrow: fail }),
+    } as unknown as D1Database;
+    const lines = await capturingLogs(async () => {
+      const ctx = createExecutionContext();
+      const res = await worker.fetch(
+        new Request(`${BASE}/api/v1/tasks?q=${words}`, {
+          headers: { authorization: `Bearer ${user.token}` },
+        }),
+        { ...env, DB: failing, REQUEST_LOGS: "all" },
+        ctx,
+      );
+      await waitOnExecutionContext(ctx);
+      expect(res.status).toBe(500);
+    });
+    const text = lines.join("\n");
+    expect(text).toContain("Failed query");
+    expect(text).toContain("params: [not logged]");
+    for (const value of [words, user.id]) expect(text).not.toContain(value);
   });
 });

@@ -1,8 +1,9 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
+import type { Env } from "../src/env";
 import worker from "../src/index";
-import { objectWithSentryWhenConfigured, scrubbed } from "../src/lib/sentry";
+import { objectWithSentryWhenConfigured, scrubbed, withSentryWhenConfigured } from "../src/lib/sentry";
 import { routeOutbound } from "./fakes/outbound";
 import { BASE, createUser } from "./helpers/api";
 
@@ -20,15 +21,22 @@ function fakeSentry(): string[] {
 }
 
 /**
- * D1 failing on every statement with an error that is no transient one: a bug, answered 500. An object
- * of its own, not a proxy of the real binding: Sentry instruments the D1 it is given in place.
+ * D1 whose every trip fails with an error that is no transient one (a bug, answered 500), below drizzle:
+ * drizzle wraps it with the statement and the values bound to it. A binding of its own, not a proxy of
+ * the real one: Sentry instruments the D1 it is given in place.
  */
 function failingD1(message: string): D1Database {
-  const fail = () => {
-    throw new Error(message);
+  const fail = () => Promise.reject(new Error(message));
+  const session = (constraint?: string) => {
+    const real = env.DB.withSession(constraint);
+    Object.assign(real, { _sendOrThrow: fail, _queryOrThrow: fail });
+    return real;
   };
-  const session = { prepare: fail, batch: () => Promise.reject(new Error(message)), getBookmark: () => null };
-  return { prepare: fail, batch: session.batch, withSession: () => session } as unknown as D1Database;
+  return {
+    prepare: (sql: string) => session().prepare(sql),
+    batch: fail,
+    withSession: session,
+  } as unknown as D1Database;
 }
 
 async function send(path: string, token: string, bindings: Partial<typeof env>): Promise<Response> {
@@ -47,7 +55,7 @@ describe("error tracking with Sentry", () => {
   it("reports an unexpected failure with its route and request id, and nothing of the request", async () => {
     const user = await createUser();
     const envelopes = fakeSentry();
-    const res = await send("/api/v1/tasks?q=private-words", user.token, {
+    const res = await send(`/api/v1/tasks?q=${encodeURIComponent(user.email)}`, user.token, {
       SENTRY_DSN: DSN,
       DB: failingD1("the planner table is missing (test)"),
     });
@@ -58,21 +66,42 @@ describe("error tracking with Sentry", () => {
       .flatMap((envelope) => envelope.split("\n"))
       .map((line) => JSON.parse(line) as Record<string, unknown>)
       .find((item) => "exception" in item) as
-      | { tags: Record<string, string>; request?: Record<string, unknown>; environment: string }
+      | { tags: Record<string, string>; request?: { url?: string }; environment: string }
       | undefined;
     expect(event?.tags.route).toBe("/api/v1/tasks");
     expect(event?.tags.request_id).toBe(res.headers.get("x-request-id"));
-    expect(event?.request).toEqual({ method: "GET" });
+    // Nothing of the request but its method, which is a tag.
+    expect(event?.request?.url).toBeUndefined();
+    expect(event?.tags.method).toBe("GET");
     expect(event?.environment).toBe("production");
-    for (const secret of [user.token, user.id, "private-words"]) expect(text).not.toContain(secret);
+    // drizzle's message carried the statement's values (the search words: an email here); none left.
+    expect(text).toContain("params: [not sent]");
+    for (const secret of [user.token, user.id, user.email]) expect(text).not.toContain(secret);
   });
 
-  it("sends nothing and costs nothing without a DSN", async () => {
-    const user = await createUser();
-    const envelopes = fakeSentry();
-    const res = await send("/api/v1/tasks", user.token, { DB: failingD1("no DSN here (test)") });
-    expect(res.status).toBe(500);
-    expect(envelopes).toEqual([]);
+  it("stays out of the way without a DSN: the handlers get the environment as it is", async () => {
+    const seen: unknown[] = [];
+    const handler = withSentryWhenConfigured({
+      fetch: (_request: Request, given: Env, _ctx: ExecutionContext) => {
+        seen.push(given);
+        return new Response("ok");
+      },
+    });
+    const plain = { ...env, SENTRY_DSN: undefined } as unknown as Env;
+    const sentried = { ...env, SENTRY_DSN: DSN } as unknown as Env;
+    fakeSentry();
+    for (const given of [plain, sentried]) {
+      const ctx = createExecutionContext();
+      await handler.fetch?.(
+        new Request(`${BASE}/`) as Request<unknown, IncomingRequestCfProperties>,
+        given,
+        ctx,
+      );
+      await waitOnExecutionContext(ctx);
+    }
+    // Sentry hands its handlers an instrumented copy of the environment; without a DSN nothing of it ran.
+    expect(seen[0]).toBe(plain);
+    expect(seen[1]).not.toBe(sentried);
   });
 
   it("leaves the answers and their D1 costs as they were when nothing fails", async () => {

@@ -52,6 +52,24 @@ describe("GET /status", () => {
     expect(html).toMatch(/Database \(D1\)<\/td><td class="up">Operational/);
   });
 
+  it("still shows the dependencies when the database is down, and says the figures cannot be read", async () => {
+    const down = {
+      withSession: () => ({
+        prepare: () => {
+          throw new Error("D1_ERROR: Network connection lost.");
+        },
+        batch: () => Promise.reject(new Error("D1_ERROR: Network connection lost.")),
+        getBookmark: () => null,
+      }),
+    } as unknown as D1Database;
+    const res = await callWith({ DB: down }, "/status");
+    expect(res.status).toBe(200);
+    const html = await res.text();
+    expect(html).toContain("Some systems are down");
+    expect(html).toMatch(/Database \(D1\)<\/td><td class="down">Down/);
+    expect(html).toContain("cannot be read right now");
+  });
+
   it("is built at most every 15 seconds, however often it is loaded", async () => {
     const first = await (await call("/status")).text();
     await call("/health/live");

@@ -82,29 +82,36 @@ const asList = <T>(value: T | T[]): T[] => (Array.isArray(value) ? value : [valu
 export function meterSession<S extends D1DatabaseSession>(session: S, costs: QueryCosts, slowMs: number): S {
   const internals = session as unknown as SessionInternals;
   const { _sendOrThrow: send, _queryOrThrow: query } = internals;
-  if (typeof send === "function")
-    internals._sendOrThrow = async (...args) => {
+  // A trip that fails counts too (its statements were sent and waited for), with no rows.
+  const metered =
+    (original: Send, sqlsOf: (args: unknown[]) => string[]) =>
+    async (...args: unknown[]) => {
       const started = performance.now();
-      const answer = await Reflect.apply(send, session, args);
-      const sql = args[1] as string | string[];
-      addTrip(costs, asList(sql), asList(answer as Sent | Sent[]), performance.now() - started, slowMs);
-      return answer;
+      let answer: unknown;
+      try {
+        answer = await Reflect.apply(original, session, args);
+        return answer;
+      } finally {
+        addTrip(costs, sqlsOf(args), asList(answer as Sent | Sent[]), performance.now() - started, slowMs);
+      }
     };
+  if (typeof send === "function") internals._sendOrThrow = metered(send, (args) => asList(args[1] as string));
   if (typeof query === "function")
-    internals._queryOrThrow = async (...args) => {
-      const started = performance.now();
-      const answer = await Reflect.apply(query, session, args);
-      const request = args[0] as { queries?: { sql: string }[] } | undefined;
-      const sqls = (request?.queries ?? []).map((q) => q.sql);
-      addTrip(costs, sqls, asList(answer as Sent | Sent[]), performance.now() - started, slowMs);
-      return answer;
-    };
+    internals._queryOrThrow = metered(query, (args) =>
+      ((args[0] as { queries?: { sql: string }[] } | undefined)?.queries ?? []).map((q) => q.sql),
+    );
   return session;
 }
 
-/** The `Server-Timing` entries for `costs` and the whole request's `totalMs`. */
-export function serverTiming(costs: QueryCosts, totalMs: number): string {
-  const ms = (value: number) => Math.round(value * 10) / 10;
+const ms = (value: number) => Math.round(value * 10) / 10;
+
+/**
+ * The `Server-Timing` entries for `costs` and the whole request's `totalMs`; only the total for a
+ * caller with no credential (`costs` undefined): the rows a sign-in read would tell whether an account
+ * exists, which the sign-in's answer and timing are careful not to.
+ */
+export function serverTiming(costs: QueryCosts | undefined, totalMs: number): string {
+  if (!costs) return `total;dur=${ms(totalMs)}`;
   return [
     `total;dur=${ms(totalMs)}`,
     `d1;dur=${ms(costs.ms)};desc="${costs.statements} statements in ${costs.trips} trips"`,

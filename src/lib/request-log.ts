@@ -14,15 +14,33 @@ export interface RequestLine {
 /** Hashed ids by user: a user's requests hash the same, and each hash is worked out once per isolate. */
 const hashes = new Map<string, string>();
 const HASHES_KEPT = 1_000;
+let hashKey: { secret: string; key: Promise<CryptoKey> } | undefined;
+
+function keyFor(secret: string): Promise<CryptoKey> {
+  if (hashKey?.secret !== secret) {
+    const key = crypto.subtle.importKey(
+      "raw",
+      new TextEncoder().encode(`pap-log-user:${secret}`),
+      { name: "HMAC", hash: "SHA-256" },
+      false,
+      ["sign"],
+    );
+    hashKey = { secret, key };
+    hashes.clear();
+  }
+  return hashKey.key;
+}
 
 /**
- * A user's id as the logs show it: the first 16 hex digits of its SHA-256, enough to follow one person
- * through the logs without the logs naming anyone.
+ * A user's id as the logs show it: the first 16 hex digits of an HMAC-SHA-256 keyed by the server's
+ * secret, enough to follow one person through the logs, and not to be worked out from an id someone
+ * knows without that secret.
  */
-export async function hashedUser(userId: string): Promise<string> {
+export async function hashedUser(userId: string, secret: string): Promise<string> {
+  const key = await keyFor(secret);
   const known = hashes.get(userId);
   if (known) return known;
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(`pap-user:${userId}`));
+  const digest = await crypto.subtle.sign("HMAC", key, new TextEncoder().encode(userId));
   const hash = [...new Uint8Array(digest).slice(0, 8)].map((b) => b.toString(16).padStart(2, "0")).join("");
   if (hashes.size >= HASHES_KEPT) hashes.clear();
   hashes.set(userId, hash);
@@ -37,7 +55,7 @@ export function shouldLog(setting: string | undefined, line: RequestLine): boole
 }
 
 /** One JSON line per request: request id, hashed user, route, status, duration and D1 costs. */
-export async function logRequest(line: RequestLine): Promise<void> {
+export async function logRequest(line: RequestLine, secret: string): Promise<void> {
   const { costs } = line;
   const entry = {
     level: line.status >= 500 ? "error" : "info",
@@ -47,7 +65,7 @@ export async function logRequest(line: RequestLine): Promise<void> {
     route: line.route,
     status: line.status,
     duration_ms: Math.round(line.ms * 10) / 10,
-    user: line.userId ? await hashedUser(line.userId) : undefined,
+    user: line.userId ? await hashedUser(line.userId, secret) : undefined,
     d1: {
       statements: costs.statements,
       trips: costs.trips,

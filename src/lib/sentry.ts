@@ -1,11 +1,13 @@
 import {
   type CloudflareOptions,
   captureException,
+  httpServerIntegration,
   instrumentDurableObjectWithSentry,
   withScope,
   withSentry,
 } from "@sentry/cloudflare";
 import type { Env } from "../env";
+import { withoutBoundValues } from "./db-errors";
 
 /** What the Sentry options need of the environment: a DSN (secret) turns error tracking on. */
 interface SentryEnv {
@@ -14,16 +16,30 @@ interface SentryEnv {
   SENTRY_RELEASE?: string;
 }
 
+interface Scrubbable {
+  request?: { method?: string };
+  user?: unknown;
+  breadcrumbs?: unknown[];
+  exception?: { values?: { value?: string }[] };
+}
+
 /**
  * Events leave with no request data beyond the method: paths can be credentials (a calendar feed's
  * token, a download signature), headers hold tokens, bodies passwords. The route's template and the
- * request id travel as tags instead (`reportError`).
+ * request id travel as tags instead (`reportError`). No breadcrumbs (earlier log lines hold errors'
+ * texts), and an exception's text loses the values a failed statement was bound to.
  */
-export function scrubbed<E extends { request?: { method?: string }; user?: unknown }>(event: E): E {
+export function scrubbed<E extends Scrubbable>(event: E): E {
   if (event.request) event.request = { method: event.request.method };
   delete event.user;
+  delete event.breadcrumbs;
+  for (const exception of event.exception?.values ?? [])
+    if (exception.value) exception.value = withoutBoundValues(exception.value);
   return event;
 }
+
+// What of Sentry's defaults reads requests or the console: the request body, console lines.
+const LEFT_OUT = new Set(["Console", "RequestData"]);
 
 export function sentryOptions(env: SentryEnv): CloudflareOptions {
   return {
@@ -31,9 +47,20 @@ export function sentryOptions(env: SentryEnv): CloudflareOptions {
     environment: env.SENTRY_ENVIRONMENT || "production",
     release: env.SENTRY_RELEASE || undefined,
     sendDefaultPii: false,
-    // Traces go to Workers' own observability (wrangler.toml); Sentry gets errors.
+    // Traces go to Workers' own observability (wrangler.toml); Sentry gets errors, and no trace
+    // header goes out on a webhook delivery or a push.
     tracesSampleRate: 0,
+    tracePropagationTargets: [],
+    integrations: (defaults) =>
+      defaults
+        .filter((integration) => !LEFT_OUT.has(integration.name))
+        .map((integration) =>
+          integration.name === "HttpServer"
+            ? httpServerIntegration({ maxRequestBodySize: "none" })
+            : integration,
+        ),
     beforeSend: (event) => scrubbed(event),
+    beforeBreadcrumb: () => null,
   };
 }
 

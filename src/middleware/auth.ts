@@ -15,6 +15,7 @@ import { ALL_SCOPES, type Principal, type Scope, SESSION_SCOPES } from "../lib/a
 import { isLoginAlive } from "../lib/auth/session";
 import { API_TOKEN_PREFIX } from "../lib/auth/tokens";
 import type { AppEnv } from "../lib/create-app";
+import { loggableError } from "../lib/db-errors";
 import { forbidden, unauthorized } from "../lib/errors";
 import { sha256Hex } from "../lib/ids";
 import { nowIso } from "../lib/time";
@@ -145,7 +146,9 @@ async function checkAccountCarried(c: Context<AppEnv>, userId: string, next: Nex
 function lookUpAccount(c: Context<AppEnv>, userId: string, write: boolean): Promise<boolean> {
   const db = write ? createDatabase(retryReads(openSession(c, "first-primary"))) : c.var.db;
   return accountExists(db, userId).catch((error: unknown) => {
-    console.warn(JSON.stringify({ level: "warn", message: "account lookup failed", error: String(error) }));
+    console.warn(
+      JSON.stringify({ level: "warn", message: "account lookup failed", error: loggableError(error) }),
+    );
     return true;
   });
 }

@@ -2,6 +2,7 @@ import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import { accountGone, isAccountGuardAbort } from "../db/account-guard";
 import type { AppEnv } from "../lib/create-app";
+import { loggableError, loggableStack } from "../lib/db-errors";
 import { ApiError, PROBLEM_CONTENT_TYPE, problemBody } from "../lib/errors";
 import { routeTemplate } from "../lib/route-template";
 import { reportError } from "../lib/sentry";
@@ -40,7 +41,9 @@ export function asApiError(c: Context<AppEnv>, err: unknown): ApiError {
   if (isAccountGuardAbort(err)) return accountGone();
   // A lost connection or a reset object is no fault of the request: the client may simply try again.
   if (isTransient(err)) {
-    console.warn(JSON.stringify({ level: "warn", request_id: c.get("requestId"), message: String(err) }));
+    console.warn(
+      JSON.stringify({ level: "warn", request_id: c.get("requestId"), message: loggableError(err) }),
+    );
     return unavailable(err);
   }
   if (err instanceof HTTPException) {
@@ -57,8 +60,8 @@ export function asApiError(c: Context<AppEnv>, err: unknown): ApiError {
     JSON.stringify({
       level: "error",
       request_id: c.get("requestId"),
-      message: String(err),
-      stack: err instanceof Error ? err.stack : undefined,
+      message: loggableError(err),
+      stack: loggableStack(err),
     }),
   );
   return new ApiError(500, "internal_error", "Something went wrong on our side; please try again.");

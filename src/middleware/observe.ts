@@ -21,10 +21,11 @@ export function observeRequests() {
     const ms = performance.now() - started;
     const costs = requestCosts(c);
     const status = c.res.status;
+    const userId = (c.get("principal") as Principal | undefined)?.userId;
     // A socket's 101 goes out as it is; some answers (a stored file's stream) come with headers fixed.
     if (status !== 101) {
       try {
-        c.res.headers.append("Server-Timing", serverTiming(costs, ms));
+        c.res.headers.append("Server-Timing", serverTiming(userId ? costs : undefined, ms));
       } catch {}
     }
     const route = routeTemplate(c);
@@ -52,8 +53,7 @@ export function observeRequests() {
         ),
       );
     }
-    const userId = (c.get("principal") as Principal | undefined)?.userId;
     const line = { requestId, method, route, status, ms, userId, costs };
-    if (shouldLog(c.env.REQUEST_LOGS, line)) waitUntil(logRequest(line));
+    if (shouldLog(c.env.REQUEST_LOGS, line)) waitUntil(logRequest(line, c.env.JWT_SECRET));
   });
 }

@@ -109,19 +109,20 @@ export async function readinessChecks(
 export const READINESS_TTL_MS = 2000;
 
 // Per environment object (one per isolate in production): a flood of probes, or of status page loads,
-// asks each dependency once per TTL, and probes arriving together share one round of checks.
-const recent = new WeakMap<Env, { at: number; checks: Promise<Record<string, Check>> }>();
+// asks each dependency about once per TTL. Only a finished round is shared: a probe never waits on
+// another request's checks, which that request's end could leave unsettled.
+const recent = new WeakMap<Env, { at: number; checks: Record<string, Check> }>();
 
-/** `readinessChecks`, shared by every caller within `READINESS_TTL_MS` of the round that answered. */
-export function sharedReadinessChecks(
+/** `readinessChecks`, or the answer of a round finished within `READINESS_TTL_MS`. */
+export async function sharedReadinessChecks(
   env: Env,
   db: Database,
   now = Date.now,
 ): Promise<Record<string, Check>> {
-  const at = now();
   const last = recent.get(env);
+  const at = now();
   if (last && at - last.at < READINESS_TTL_MS && at >= last.at) return last.checks;
-  const checks = readinessChecks(env, db, now);
-  recent.set(env, { at, checks });
+  const checks = await readinessChecks(env, db, now);
+  recent.set(env, { at: now(), checks });
   return checks;
 }

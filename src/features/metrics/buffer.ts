@@ -70,9 +70,13 @@ export class MetricsBuffer {
     cell.rowsWritten += sample.costs.rowsWritten;
   }
 
-  /** Whether a flush is due: `everyMs` since the last, or more cells than one flush should carry. */
+  /**
+   * Whether a flush is due: `everyMs` since the last, or more cells than one flush should carry — but
+   * never within a second of the last, so a store that is down is not sent a batch per request.
+   */
   due(now: number, everyMs: number, maxCells: number): boolean {
-    return this.cells.size > 0 && (now - this.flushedAt >= everyMs || this.cells.size >= maxCells);
+    const since = now - this.flushedAt;
+    return this.cells.size > 0 && (since >= everyMs || (this.cells.size >= maxCells && since >= 1000));
   }
 
   /** Takes every cell out (the caller stores them, or gives them back with `restore`). */
@@ -83,14 +87,20 @@ export class MetricsBuffer {
     return cells;
   }
 
-  /** Puts back cells a failed flush could not store, added to whatever came in meanwhile. */
-  restore(cells: Cell[]): void {
+  /**
+   * Puts back cells a failed flush could not store, added to whatever came in meanwhile; while the store
+   * stays down, the oldest minutes go first once `keep` cells are held (memory stays bounded).
+   */
+  restore(cells: Cell[], keep: number): void {
     for (const cell of cells) {
       const key = `${cell.minute} ${cell.method} ${cell.statusClass} ${cell.route}`;
       const current = this.cells.get(key);
       if (current) combine(current, cell);
       else this.cells.set(key, cell);
     }
+    if (this.cells.size <= keep) return;
+    const newestFirst = [...this.cells].sort((a, b) => b[1].minute - a[1].minute);
+    this.cells = new Map(newestFirst.slice(0, keep));
   }
 }
 

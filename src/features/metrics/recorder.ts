@@ -52,7 +52,7 @@ export async function flushMetrics(env: Env): Promise<void> {
   try {
     await saveCells(createDatabase(env.DB), cells);
   } catch (error) {
-    buffer.restore(cells);
+    buffer.restore(cells, MAX_CELLS * 5);
     console.warn(JSON.stringify({ level: "warn", message: "metrics flush failed", error: String(error) }));
   }
 }

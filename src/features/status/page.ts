@@ -13,6 +13,8 @@ export interface StatusView {
   chart: string;
   requests: number;
   errorRate: number;
+  /** False when the metrics could not be read (D1 down): the page says so instead of showing none. */
+  metricsReadable: boolean;
   generatedAt: string;
 }
 
@@ -90,7 +92,11 @@ ${Object.entries(view.checks)
 <h2>Latency in the last hour (p99 per minute, ms)</h2>
 <div class="chart">${view.chart}</div>
 <h2>Routes in the last hour</h2>
-<p class="note">${view.requests} requests, ${percent(view.errorRate)} answered with a server error.</p>
+<p class="note">${
+    view.metricsReadable
+      ? `${view.requests} requests, ${percent(view.errorRate)} answered with a server error.`
+      : "The request figures cannot be read right now (the database does not answer)."
+  }</p>
 <table><tr><th>Route</th><th class="n">Requests</th><th class="n">p50 ms</th><th class="n">p99 ms</th><th class="n">5xx</th></tr>
 ${routes.map((route) => routeRow(route, view.charted)).join("\n")}
 </table>
