@@ -56,7 +56,8 @@ export default defineConfig({
     coverage: {
       provider: "istanbul",
       include: ["src/**/*.ts", "durable-objects/**/*.ts"],
-      reporter: ["text-summary", "text"],
+      // json-summary: per-file counts, which scripts/coverage-by-feature.mjs adds up per feature folder.
+      reporter: ["text-summary", "text", "json-summary"],
       thresholds: { lines: 90 },
     },
   },
