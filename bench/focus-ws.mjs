@@ -21,7 +21,7 @@ import {
   stopServer,
   writeResults,
 } from "./lib.mjs";
-import { call, healthPass, printPass, stats } from "./live.mjs";
+import { call, FocusSocket, healthPass, printPass, stats } from "./live.mjs";
 
 const USERS = positiveInt("BENCH_USERS", 500);
 const DEVICES = 2;
@@ -31,57 +31,6 @@ const SETUP_CONCURRENCY = 10;
 const MESSAGE_TIMEOUT_MS = 10_000;
 const TARGET_P99_MS = 100;
 const START = { kind: "custom", duration_minutes: 25 };
-
-/**
- * One device's socket. `expect(event)` returns a promise of the arrival time of the next state
- * message with that event; the socket counts as dropped if it closes before the bench closes it.
- */
-class Device {
-  constructor(base, token, name) {
-    this.name = name;
-    this.dropped = false;
-    this.closing = false;
-    this.waiting = [];
-    this.ws = new WebSocket(`${base.replace(/^http/, "ws")}/api/v1/focus/ws`, [
-      "pap.focus.v1",
-      `bearer.${token}`,
-    ]);
-    this.hello = new Promise((resolve, reject) => {
-      this.ws.addEventListener("error", () => reject(new Error(`socket ${name} failed to open`)), {
-        once: true,
-      });
-      this.ws.addEventListener("message", (event) => {
-        const message = JSON.parse(String(event.data));
-        if (message.type === "hello") resolve(message);
-        const at = performance.now();
-        const index = this.waiting.findIndex((w) => w.event === message.event);
-        if (message.type === "state" && index >= 0) this.waiting.splice(index, 1)[0].resolve(at);
-      });
-    });
-    this.ws.addEventListener("close", () => {
-      if (!this.closing) this.dropped = true;
-      for (const w of this.waiting.splice(0)) w.resolve(null);
-    });
-  }
-
-  expect(event) {
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => resolve(null), MESSAGE_TIMEOUT_MS);
-      this.waiting.push({
-        event,
-        resolve: (at) => {
-          clearTimeout(timer);
-          resolve(at);
-        },
-      });
-    });
-  }
-
-  close() {
-    this.closing = true;
-    this.ws.close(1000, "bench done");
-  }
-}
 
 /** Starts a session for each user (`concurrency` at a time); per socket, start sent → `started` received. */
 async function startPass(base, users, concurrency) {
@@ -141,7 +90,12 @@ async function main() {
   t = performance.now();
   const users = tokens.map((token) => ({ token, devices: [] }));
   await mapConcurrent(users, CONNECTIONS, async (user, i) => {
-    user.devices = Array.from({ length: DEVICES }, (_, d) => new Device(base, user.token, `u${i}-d${d}`));
+    const url = `${base.replace(/^http/, "ws")}/api/v1/focus/ws`;
+    const protocols = ["pap.focus.v1", `bearer.${user.token}`];
+    user.devices = Array.from(
+      { length: DEVICES },
+      (_, d) => new FocusSocket(url, protocols, `u${i}-d${d}`, { timeoutMs: MESSAGE_TIMEOUT_MS }),
+    );
     await Promise.all(user.devices.map((d) => d.hello));
   });
   const sockets = users.flatMap((u) => u.devices);

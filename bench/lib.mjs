@@ -2,13 +2,15 @@
 // `wrangler dev --local` on a fresh .bench-state/, setup requests, autocannon passes and tables.
 // See bench/README.md.
 import { spawn, spawnSync } from "node:child_process";
-import { randomBytes } from "node:crypto";
+import { createHash, randomBytes } from "node:crypto";
 import {
+  cpSync,
   createWriteStream,
   existsSync,
   mkdirSync,
   readdirSync,
   readFileSync,
+  renameSync,
   rmSync,
   writeFileSync,
 } from "node:fs";
@@ -50,6 +52,15 @@ export function positiveInt(name, fallback) {
   const value = Number(raw);
   if (!Number.isInteger(value) || value <= 0)
     throw new Error(`${name} must be a positive integer, got "${raw}"`);
+  return value;
+}
+
+/** A number ≥ 0 from the environment (thresholds, fractions), or `fallback` when unset. */
+export function nonNegativeNumber(name, fallback) {
+  const raw = process.env[name];
+  if (raw === undefined || raw === "") return fallback;
+  const value = Number(raw);
+  if (!Number.isFinite(value) || value < 0) throw new Error(`${name} must be a number >= 0, got "${raw}"`);
   return value;
 }
 
@@ -103,8 +114,35 @@ function ensureDevVars() {
   log("created .dev.vars with a random JWT_SECRET");
 }
 
+/**
+ * A migrated .bench-state/ kept for the next run (applying the migrations one by one through wrangler takes
+ * 15–60 s here), under a key of everything the result depends on: the migrations, the bench config (the
+ * D1 binding and database id) and wrangler's version. Only the latest key is kept.
+ */
+const MIGRATED_CACHE = join(ROOT, ".wrangler", "bench-migrated");
+
+function migratedKey() {
+  const hash = createHash("sha256");
+  hash.update(readFileSync(BENCH_CONFIG));
+  hash.update(readFileSync(join(ROOT, "node_modules", "wrangler", "package.json")));
+  const migrations = join(ROOT, "migrations");
+  for (const file of readdirSync(migrations)
+    .filter((f) => f.endsWith(".sql"))
+    .sort()) {
+    hash.update(`\0${file}\0`);
+    hash.update(readFileSync(join(migrations, file)));
+  }
+  return hash.digest("hex").slice(0, 16);
+}
+
 function applyMigrations() {
   writeBenchConfig();
+  const cached = join(MIGRATED_CACHE, migratedKey());
+  if (existsSync(cached)) {
+    cpSync(cached, STATE_DIR, { recursive: true });
+    log("D1 migrations: copied the state migrated by an earlier run (.wrangler/bench-migrated/)");
+    return;
+  }
   log("applying D1 migrations to .bench-state/");
   const result = spawnSync(
     process.execPath,
@@ -128,6 +166,10 @@ function applyMigrations() {
       `wrangler d1 migrations apply failed (exit ${result.status}):\n${result.stdout}\n${result.stderr}`,
     );
   }
+  // Copied aside, then renamed: a run stopped mid-copy leaves no half state to be taken for a whole one.
+  rmSync(MIGRATED_CACHE, { recursive: true, force: true });
+  cpSync(STATE_DIR, `${cached}.partial`, { recursive: true });
+  renameSync(`${cached}.partial`, cached);
 }
 
 /** Deletes and recreates .bench-state/, makes sure .dev.vars has a JWT_SECRET and applies migrations/. */

@@ -1,5 +1,6 @@
-// What the live-socket benchmarks share (bench/focus-ws.mjs, bench/rooms.mjs): latency statistics,
-// a timed HTTP call, and the GET /health baseline timed the same way in the same run.
+// What the live-socket benchmarks share (bench/focus-ws.mjs, bench/rooms.mjs, bench/load.mjs): latency
+// statistics, a timed HTTP call, a focus socket, and the GET /health baseline timed the same way in the
+// same run.
 import { fixed, mapConcurrent, serverCpuSeconds, sleep, table } from "./lib.mjs";
 
 export function percentile(sorted, p) {
@@ -13,10 +14,82 @@ export function stats(samples) {
   return {
     count: sorted.length,
     p50_ms: percentile(sorted, 50),
+    p95_ms: percentile(sorted, 95),
     p99_ms: percentile(sorted, 99),
     max_ms: sorted.at(-1) ?? null,
     mean_ms: mean,
   };
+}
+
+/**
+ * One focus WebSocket (`url`: ws://…/api/v1/focus/ws, with `?ticket=` or not; `protocols`: the
+ * subprotocols offered, e.g. `["pap.focus.v1", "bearer.<token>"]`). `hello` settles with the hello
+ * message (rejects if the socket fails or closes first); `expect(event)` returns a promise of the arrival
+ * time (performance.now()) of the next `state` message with that event, or null after `timeoutMs` or when
+ * the socket closes. The socket counts as dropped if it closes before `close()`; `gaps` counts state
+ * messages whose `seq` is not the one after the last.
+ */
+export class FocusSocket {
+  constructor(url, protocols, name, { timeoutMs = 10_000 } = {}) {
+    this.name = name;
+    this.timeoutMs = timeoutMs;
+    this.dropped = false;
+    this.closing = false;
+    this.gaps = 0;
+    this.seq = null;
+    this.waiting = [];
+    this.ws = new WebSocket(url, protocols);
+    this.hello = new Promise((resolve, reject) => {
+      this.ws.addEventListener("error", () => reject(new Error(`socket ${name} failed to open`)), {
+        once: true,
+      });
+      this.ws.addEventListener("close", () => reject(new Error(`socket ${name} closed before its hello`)), {
+        once: true,
+      });
+      this.ws.addEventListener("message", (event) => {
+        const at = performance.now();
+        const message = JSON.parse(String(event.data));
+        if (message.type === "hello") {
+          this.seq = message.seq;
+          resolve(message);
+        }
+        if (message.type !== "state") return;
+        if (this.seq !== null && message.seq !== this.seq + 1) this.gaps++;
+        this.seq = message.seq;
+        const index = this.waiting.findIndex((w) => w.event === message.event);
+        if (index >= 0) this.waiting.splice(index, 1)[0].resolve(at);
+      });
+    });
+    // A socket that never opens must not leave an unhandled rejection behind.
+    this.hello.catch(() => {});
+    this.ws.addEventListener("close", () => {
+      if (!this.closing) this.dropped = true;
+      for (const w of this.waiting.splice(0)) w.resolve(null);
+    });
+  }
+
+  expect(event) {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        const index = this.waiting.indexOf(waiter);
+        if (index >= 0) this.waiting.splice(index, 1);
+        resolve(null);
+      }, this.timeoutMs);
+      const waiter = {
+        event,
+        resolve: (at) => {
+          clearTimeout(timer);
+          resolve(at);
+        },
+      };
+      this.waiting.push(waiter);
+    });
+  }
+
+  close() {
+    this.closing = true;
+    this.ws.close(1000, "bench done");
+  }
 }
 
 /** One request, timed from sending to the end of the body; `started` is when it was sent. */
