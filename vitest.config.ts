@@ -3,6 +3,48 @@ import { defineConfig } from "vitest/config";
 
 const migrations = await readD1Migrations("./migrations");
 
+// The config runs in Node; the project's types are the Workers runtime's, which have no node:fs.
+const fsModule = "node:fs";
+const { readdirSync } = (await import(fsModule)) as { readdirSync(path: string): string[] };
+
+/** What every feature folder, Durable Object and shared folder is held to, on its own. */
+const BAR = { lines: 90, branches: 85 };
+
+/**
+ * Units not yet at the bar, or at it with no margin, held to where they stand (the figures of the
+ * coverage run that set them, from `node scripts/coverage-by-feature.mjs`, less two branches' worth),
+ * so they cannot slide back while tests are written to lift them: raise each number as they do, and
+ * drop the line once the unit is at the bar.
+ */
+const NOT_YET: Record<string, Partial<typeof BAR>> = {
+  // Below the bar.
+  "src/features/dead-letters/**": { branches: 49 },
+  "durable-objects/focus-room.ts": { branches: 73 },
+  "src/features/learning/**": { branches: 76 },
+  "src/features/status/**": { branches: 76 },
+  "src/features/events/**": { branches: 77 },
+  "src/features/metrics/**": { branches: 80 },
+  "durable-objects/pet-state.ts": { branches: 80 },
+  "durable-objects/sorted-board.ts": { branches: 80 },
+  "durable-objects/leaderboard-shard.ts": { branches: 81 },
+  "src/features/notifications/**": { branches: 82 },
+  "src/features/mcp/**": { branches: 82 },
+  // At the bar, but two branches from falling under it.
+  "src/features/imports/**": { branches: 84 },
+  "src/features/auth/**": { branches: 84 },
+  "durable-objects/socket-hub.ts": { branches: 83 },
+};
+
+const units = [
+  ...readdirSync("src/features").map((name) => `src/features/${name}/**`),
+  ...readdirSync("durable-objects").map((name) => `durable-objects/${name}`),
+  "src/lib/**",
+  "src/jobs/**",
+  "src/middleware/**",
+  "src/db/**",
+];
+const perUnit = Object.fromEntries(units.map((unit) => [unit, { ...BAR, ...NOT_YET[unit] }]));
+
 export default defineConfig({
   plugins: [
     cloudflareTest({
@@ -58,7 +100,7 @@ export default defineConfig({
       include: ["src/**/*.ts", "durable-objects/**/*.ts"],
       // json-summary: per-file counts, which scripts/coverage-by-feature.mjs adds up per feature folder.
       reporter: ["text-summary", "text", "json-summary"],
-      thresholds: { lines: 90 },
+      thresholds: { lines: 90, ...perUnit },
     },
   },
 });
