@@ -13,18 +13,13 @@ export function isUniqueViolation(error: unknown): boolean {
 /** drizzle's failed-query errors end with the values bound to the statement: emails, titles, hashes. */
 const BOUND_VALUES = /\nparams: [^\n]*/g;
 
-/**
- * An error as logs and error reports may show it: its text (and stack) without the values a failed
- * statement was bound to, which drizzle appends to the message.
- */
-export function loggableError(error: unknown): string {
-  return String(error).replace(BOUND_VALUES, "\nparams: [not logged]");
-}
+/** `text` without the values a failed statement was bound to, which drizzle appends to its message. */
+export const withoutBoundValues = (text: string, mark = "[not sent]"): string =>
+  text.replace(BOUND_VALUES, `\nparams: ${mark}`);
 
-/** A stack with the same values taken out. */
+/** An error as the logs may show it: its text without bound values. */
+export const loggableError = (error: unknown): string => withoutBoundValues(String(error), "[not logged]");
+
+/** Its stack, likewise (the message heads the stack). */
 export const loggableStack = (error: unknown): string | undefined =>
-  error instanceof Error ? error.stack?.replace(BOUND_VALUES, "\nparams: [not logged]") : undefined;
-
-/** `text` without bound values (for messages already taken out of an error). */
-export const withoutBoundValues = (text: string): string =>
-  text.replace(BOUND_VALUES, "\nparams: [not sent]");
+  error instanceof Error && error.stack ? withoutBoundValues(error.stack, "[not logged]") : undefined;
