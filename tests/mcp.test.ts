@@ -6,6 +6,7 @@ import { call, callJson, callWith, createUser, problemOf, type TestUser } from "
 import { actingThroughApiToken } from "./helpers/auth";
 import { type Assignment, delegate, fillNotesToCap, registerAgent } from "./helpers/delegation";
 import { callTool, mcpClient, toolError } from "./helpers/mcp";
+import { spyOnBatches } from "./helpers/sql-spy";
 import { createTask, getTask, type Task } from "./helpers/tasks";
 
 const TOOLS = [
@@ -262,6 +263,35 @@ describe("MCP at /mcp: an agent takes its assignment", () => {
     const reader = await actingThroughApiToken(user, "reader", ["tasks:read", "agents:write"]);
     const person = await toolError(await mcpClient(reader.token), "complete_step", args);
     expect(person).toMatchObject({ status: 403, text: 'This API token lacks the "tasks:write" scope.' });
+  });
+
+  it("checks the agent's assignment inside the step's own write: one rejected meanwhile lets no step through", async () => {
+    const { user, agentToken, task, assignment } = await delegatedWork();
+    await callTool(await mcpClient(agentToken), "accept_assignment", {
+      assignment_id: assignment.assignment_id,
+    });
+    let rejectedMeanwhile = false;
+    // The assignment is rejected just before the step's batch runs (as another request could).
+    const db = spyOnBatches(env.DB, async (texts, run) => {
+      if (!rejectedMeanwhile && texts.some((t) => /^update "micro_steps" set "status"/i.test(t))) {
+        rejectedMeanwhile = true;
+        await env.DB.prepare("UPDATE task_assignments SET status = 'rejected' WHERE id = ?")
+          .bind(assignment.assignment_id)
+          .run();
+      }
+      return run();
+    });
+    const client = await mcpClient(agentToken, { bindings: { ...env, DB: db } });
+    const [first] = task.micro_steps ?? [];
+    const refused = await toolError(client, "complete_step", {
+      task_id: task.task_id,
+      step_id: first?.step_id,
+    });
+    expect(rejectedMeanwhile).toBe(true);
+    expect(refused).toMatchObject({ status: 404, text: "Task was not found." });
+    const after = await getTask(user, task.task_id);
+    expect(after.micro_steps?.map((s) => s.status)).toEqual(["pending", "pending"]);
+    expect(after.status).toBe("pending");
   });
 
   it("reads the owner's answer with list_notes, a page at a time, and completes with blank notes as REST does", async () => {

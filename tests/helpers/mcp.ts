@@ -1,5 +1,8 @@
+import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import { type CallToolResult, Client, StreamableHTTPClientTransport } from "@modelcontextprotocol/client";
+import type { Env } from "../../src/env";
+import worker from "../../src/index";
 import { BASE } from "./api";
 import { checkContract } from "./contract";
 
@@ -12,17 +15,31 @@ async function workerFetch(url: string | URL, init?: RequestInit): Promise<Respo
   return res;
 }
 
+/** The Worker over other bindings (a spied D1, say) as the MCP client's fetch. */
+function workerOver(bindings: Env) {
+  return async (url: string | URL, init?: RequestInit): Promise<Response> => {
+    const ctx = createExecutionContext();
+    const res = await worker.fetch(new Request(url, init), bindings, ctx);
+    await waitOnExecutionContext(ctx);
+    return res;
+  };
+}
+
 /**
  * The MCP SDK's own client, connected to /mcp with this bearer token: the 2025 handshake, or with
- * `negotiate` the newer client's probe for a 2026 server first (which must fall back to it).
+ * `negotiate` the newer client's probe for a 2026 server first (which must fall back to it). With
+ * `bindings`, the Worker runs over those instead of the test's own.
  */
-export async function mcpClient(token: string, options: { negotiate?: boolean } = {}): Promise<Client> {
+export async function mcpClient(
+  token: string,
+  options: { negotiate?: boolean; bindings?: Env } = {},
+): Promise<Client> {
   const client = new Client(
     { name: "proxy-agent-tests", version: "1.0.0" },
     options.negotiate ? { versionNegotiation: { mode: "auto" } } : {},
   );
   const transport = new StreamableHTTPClientTransport(new URL(MCP_URL), {
-    fetch: workerFetch,
+    fetch: options.bindings ? workerOver(options.bindings) : workerFetch,
     requestInit: { headers: { authorization: `Bearer ${token}` } },
   });
   await client.connect(transport);

@@ -23,6 +23,10 @@ export function spyOnBatches(db: D1Database, onBatch: BatchSpy): D1Database {
             },
           });
         };
+      // A request's own statements go through a session (D1's read replication): spied the same way.
+      if (prop === "withSession")
+        return (constraint?: string) =>
+          spyOnBatches(value.call(target, constraint) as unknown as D1Database, onBatch);
       if (prop === "batch")
         return (list: D1PreparedStatement[]) =>
           onBatch(

@@ -1,4 +1,4 @@
-import { and, eq, isNull, sql } from "drizzle-orm";
+import { and, eq, isNull, type SQL, sql } from "drizzle-orm";
 import type { Database } from "../../db";
 import { microSteps, tasks } from "../../db/schema";
 import { abortIf, D1Batch, isGuardAbort } from "../../lib/batch";
@@ -137,6 +137,15 @@ const stepCompletedData = (stepId: string) =>
   );
 
 /** Completes a step now — or at `reportedAt`, for a completion an offline app reports late. */
+/**
+ * A condition a write holds to inside its own transaction (checked at its start, so a change made
+ * between a caller's read and the write cannot slip through), and the error when it does not hold.
+ */
+export interface WriteCondition {
+  holds: SQL;
+  otherwise: () => ApiError;
+}
+
 export async function completeStep(
   db: Database,
   userId: string,
@@ -146,19 +155,40 @@ export async function completeStep(
 ): Promise<WriteResult<TaskDto>> {
   const now = Date.now();
   const completedAt = reportedAt === undefined ? undefined : lateCompletionTime(reportedAt, now);
-  const doneAt = completedAt ?? now;
+  if (completedAt === undefined) return completeStepAt(db, userId, taskId, stepId, now, now);
+  // A late completion cannot predate the step (no filling in yesterday with a step made today); checked
+  // inside the batch, so it costs no read of its own.
+  return completeStepAt(db, userId, taskId, stepId, completedAt, now, {
+    holds: sql`NOT EXISTS (SELECT 1 FROM micro_steps s WHERE s.id = ${stepId} AND s.task_id = ${taskId}
+      AND s.user_id = ${userId} AND s.created_at > ${nowIso(completedAt)})`,
+    otherwise: () =>
+      validationFailed([{ field: "completed_at", message: "Must not be before the step was created" }]),
+  });
+}
+
+/** Completes a step now, only while `condition` holds (in the same transaction as the write). */
+export function completeStepWhile(
+  db: Database,
+  userId: string,
+  taskId: string,
+  stepId: string,
+  condition: WriteCondition,
+): Promise<WriteResult<TaskDto>> {
+  const now = Date.now();
+  return completeStepAt(db, userId, taskId, stepId, now, now, condition);
+}
+
+async function completeStepAt(
+  db: Database,
+  userId: string,
+  taskId: string,
+  stepId: string,
+  doneAt: number,
+  now: number,
+  condition?: WriteCondition,
+): Promise<WriteResult<TaskDto>> {
   const batch = new D1Batch();
-  if (completedAt !== undefined) {
-    // A late completion cannot predate the step (no filling in yesterday with a step made today); checked
-    // inside the batch, so it costs no read of its own.
-    batch.add(
-      abortIf(
-        db,
-        sql`EXISTS (SELECT 1 FROM micro_steps s WHERE s.id = ${stepId} AND s.task_id = ${taskId}
-          AND s.user_id = ${userId} AND s.created_at > ${nowIso(doneAt)})`,
-      ),
-    );
-  }
+  if (condition) batch.add(abortIf(db, sql`NOT (${condition.holds})`));
   batch.add(
     db
       .update(microSteps)
@@ -193,8 +223,8 @@ export async function completeStep(
   try {
     results = await batch.run(db);
   } catch (error) {
-    if (!isGuardAbort(error)) throw error;
-    throw validationFailed([{ field: "completed_at", message: "Must not be before the step was created" }]);
+    if (!condition || !isGuardAbort(error)) throw error;
+    throw condition.otherwise();
   }
   const task = read(results)[0];
   if (stepRead(results).length === 0 || !task) throw notFound("Step");

@@ -1,8 +1,7 @@
 import { z } from "@hono/zod-openapi";
 import type { McpServer } from "@modelcontextprotocol/server";
-import { and, eq, inArray } from "drizzle-orm";
+import { type SQL, sql } from "drizzle-orm";
 import type { Context } from "hono";
-import type { Database } from "../../../db";
 import { taskAssignments } from "../../../db/schema";
 import type { AppEnv } from "../../../lib/create-app";
 import { notFound } from "../../../lib/errors";
@@ -12,7 +11,7 @@ import { assignmentsOfAgent } from "../../delegation/assignments-service";
 import { nextStepOf, pickNextStep } from "../../tasks/next-step";
 import { NextStepSchema, TaskSchema } from "../../tasks/schemas";
 import { getTask } from "../../tasks/service";
-import { completeStep } from "../../tasks/steps-service";
+import { completeStep, completeStepWhile } from "../../tasks/steps-service";
 import { TaskId } from "../schemas";
 import { runTool } from "../tool-result";
 
@@ -52,8 +51,13 @@ export function registerTaskTools(server: McpServer, c: Context<AppEnv>): void {
     ({ task_id, step_id }) =>
       // An agent's token has no tasks:write: it works through its assignments (agents:write).
       runTool(c, { scope: principal.agentId ? "agents:write" : "tasks:write", write: true }, async () => {
-        if (principal.agentId) await requireWorkOn(c.var.db, principal.userId, principal.agentId, task_id);
-        const { body, events } = await completeStep(c.var.db, principal.userId, task_id, step_id);
+        const { db } = c.var;
+        const { body, events } = principal.agentId
+          ? await completeStepWhile(db, principal.userId, task_id, step_id, {
+              holds: workHeld(principal.userId, principal.agentId, task_id),
+              otherwise: () => notFound("Task"),
+            })
+          : await completeStep(db, principal.userId, task_id, step_id);
         afterWrite(c, events);
         return body;
       }),
@@ -94,21 +98,12 @@ export function registerTaskTools(server: McpServer, c: Context<AppEnv>): void {
 }
 
 /**
- * 404 unless the agent holds an accepted or started assignment of the task: the only tasks whose steps
- * it may complete (as REST says of a task it cannot see).
+ * Whether the agent holds an accepted or started assignment of the task: the only tasks whose steps it
+ * may complete (404 otherwise, as REST says of a task it cannot see). Checked inside the step's own
+ * write, so an assignment completed or rejected meanwhile lets no step through.
  */
-async function requireWorkOn(db: Database, userId: string, agentId: string, taskId: string): Promise<void> {
-  const held = await db
-    .select({ id: taskAssignments.id })
-    .from(taskAssignments)
-    .where(
-      and(
-        eq(taskAssignments.userId, userId),
-        eq(taskAssignments.agentId, agentId),
-        eq(taskAssignments.taskId, taskId),
-        inArray(taskAssignments.status, ["accepted", "in_progress"]),
-      ),
-    )
-    .get();
-  if (!held) throw notFound("Task");
+function workHeld(userId: string, agentId: string, taskId: string): SQL {
+  return sql`EXISTS (SELECT 1 FROM ${taskAssignments} WHERE ${taskAssignments.userId} = ${userId}
+    AND ${taskAssignments.agentId} = ${agentId} AND ${taskAssignments.taskId} = ${taskId}
+    AND ${taskAssignments.status} IN ('accepted', 'in_progress'))`;
 }
