@@ -1035,13 +1035,13 @@ describe("the account lookup of a login's requests", () => {
       .bind(new Date().toISOString(), user.id)
       .run();
     const sent: Sent[] = [];
-    // Capture looks the account up beside its work, so it writes before it knows.
-    const first = await countedCall({ ERASURE_QUEUE: capturingQueue(sent) }, "/api/v1/capture", {
+    // An energy check-in looks the account up beside its work, so it writes before it knows.
+    const first = await countedCall({ ERASURE_QUEUE: capturingQueue(sent) }, "/api/v1/analytics/energy", {
       token: user.token,
-      body: { text: "Written after the mark" },
+      body: { level: "low" },
     });
-    // The route's own two trips and the lookup beside them: no erasure run inline.
-    expect(first).toEqual({ status: 401, trips: 3 });
+    // The route's own trip and the lookup beside it: no erasure run inline.
+    expect(first).toEqual({ status: 401, trips: 2 });
     expect(sent).toEqual([{ body: { type: "sweep", user_id: user.id }, delaySeconds: undefined }]);
     // This isolate remembers: refused before anything runs, no D1 at all, nothing more queued.
     const again = await countedCall({ ERASURE_QUEUE: capturingQueue(sent) }, "/api/v1/tasks", {
@@ -1138,6 +1138,45 @@ describe("the account check inside a write's own batch", () => {
     const res = await call("/api/v1/tasks", { token: user.token });
     expect(res.status).toBe(401);
     expect((await problemOf(res)).detail).toMatch(/no longer exists/);
+  });
+
+  it("carries the check in a capture's own D1 work: its batch, or its preview's read", async () => {
+    const user = await createUser();
+    // The account's zone beside the (absent) key's lookup, then the batch: 2 trips, as a create with a read.
+    expect(
+      await countedCall({}, "/api/v1/capture", { token: user.token, body: { text: "Call mum" } }),
+    ).toEqual({
+      status: 201,
+      trips: 2,
+    });
+    // A zone sent with the text needs no read: the batch alone.
+    const zoned = { text: "Call dad tomorrow", timezone: "Europe/Paris" };
+    expect(await countedCall({}, "/api/v1/capture", { token: user.token, body: zoned })).toEqual({
+      status: 201,
+      trips: 1,
+    });
+    // The original app's preview writes nothing: its one read (zone and onboarding) shows the account.
+    const preview = { query: "Tidy the desk" };
+    expect(await countedCall({}, "/api/v1/capture", { token: user.token, body: preview })).toEqual({
+      status: 200,
+      trips: 1,
+    });
+    await markedGone(user);
+    // Gone: the batch's guard refuses the capture (1 trip, nothing written); the preview's read finds no
+    // live account, so the lookup after it says 401.
+    expect(await countedCall({}, "/api/v1/capture", { token: user.token, body: zoned })).toEqual({
+      status: 401,
+      trips: 1,
+    });
+    expect(
+      await count("SELECT count(*) AS n FROM tasks WHERE user_id = ? AND title LIKE 'Call dad%'", user.id),
+    ).toBe(1);
+    const other = await createUser();
+    await markedGone(other);
+    expect(await countedCall({}, "/api/v1/capture", { token: other.token, body: preview })).toEqual({
+      status: 401,
+      trips: 2,
+    });
   });
 
   it("answers the route's own refusals as before for a live account", async () => {

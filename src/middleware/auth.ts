@@ -113,7 +113,8 @@ const shownAccounts = new WeakMap<Context, AccountGuard>();
 
 /**
  * For a route with `accountLookup: "carried"`: the rows it just read came from a query that returns
- * rows only while the account is live (`accountIsLive` in its WHERE), so no lookup is needed.
+ * rows only while the account is live (`accountIsLive` in its WHERE), so no lookup is needed. A write
+ * route says so only of a request that writes nothing.
  */
 export function accountShown(c: Context<AppEnv>): void {
   const guard = shownAccounts.get(c);
@@ -129,9 +130,9 @@ export function accountShown(c: Context<AppEnv>): void {
  */
 async function checkAccountCarried(c: Context<AppEnv>, userId: string, next: Next): Promise<void> {
   const write = isWrite(c.req.method);
-  let guard: AccountGuard = { held: false };
-  if (write) guard = guardAccountInBatches(c, userId);
-  else shownAccounts.set(c, guard);
+  const guard: AccountGuard = write ? guardAccountInBatches(c, userId) : { held: false };
+  // A write that ends up writing nothing (the capture's preview) may show the account by a read too.
+  shownAccounts.set(c, guard);
   await next();
   if (c.error && isAccountGuardAbort(c.error)) refuseGone(c, userId, true);
   if (guard.held) return;

@@ -30,9 +30,12 @@ export async function previewCapture(
   db: Database,
   userId: string,
   body: { query: string; timezone?: string | undefined; mode?: string | undefined },
+  /** Told when the read found the account live (a row only a live account has). */
+  accountShown: () => void = () => undefined,
 ): Promise<LegacyCapture> {
   // The user's zone and onboarding answers in one read: they size the steps as a split would.
   const [row] = await onboardingForSplitQuery(db, userId);
+  if (row) accountShown();
   const timeZone = body.timezone ?? row?.time_zone ?? "UTC";
   const profile = row
     ? { adhd_support_level: row.adhd_support_level, daily_schedule: row.daily_schedule }

@@ -49,7 +49,7 @@ function missingDependencies(requested: string[], found: { id: string }[]) {
   }
 }
 
-export async function createTask(
+export function createTask(
   db: Database,
   userId: string,
   sent: CreateTaskInput,
@@ -57,29 +57,65 @@ export async function createTask(
   /** `ignore`: a project_id that is not one of the caller's tasks is dropped, not refused (a client's placeholder). */
   options: { unknownProject?: "refuse" | "ignore" } = {},
 ): Promise<WriteOutcome<TaskDto, Envelope>> {
-  const now = Date.now();
   const input = withMinutes(sent);
   const dependsOn = [...new Set(input.depends_on ?? [])];
   const checked = input.project_id ? [...new Set([...dependsOn, input.project_id])] : dependsOn;
-  return writeOnce(
+  return createTaskAfter(
     db,
     userId,
     idempotency,
+    // Only writes that need a check pay for a read before the write batch.
+    async () => (checked.length > 0 ? existingTasksQuery(db, userId, checked).all() : []),
     (found) => {
       missingDependencies(dependsOn, found);
       let projectId = input.project_id;
       if (options.unknownProject === "ignore" && !found.some((r) => r.id === projectId))
         projectId = undefined;
       missingProject(projectId, found);
-      const write = newTaskWrite(db, userId, { ...input, depends_on: dependsOn }, now, {
+      return {
+        input: { ...input, depends_on: dependsOn },
         ...(projectId ? { parentTaskId: projectId } : {}),
+        answer: (task) => task,
+      };
+    },
+  );
+}
+
+/** A task to create, as `createTaskAfter`'s `build` makes it from what its read found. */
+export interface TaskToCreate<B> {
+  input: CreateTaskInput;
+  parentTaskId?: string;
+  /** The answer from the task made (stored under the idempotency key, replayed as it was). */
+  answer: (task: TaskDto) => B;
+}
+
+/**
+ * Creates a task whose input is only known once `read` has answered: the read runs beside the
+ * idempotency key's lookup (no round trip of its own), `build` turns what it found into the task
+ * (throwing to refuse it), and one batch writes it.
+ */
+export function createTaskAfter<R, B>(
+  db: Database,
+  userId: string,
+  idempotency: IdempotencyContext | undefined,
+  read: () => Promise<R>,
+  build: (found: R, now: number) => TaskToCreate<B>,
+): Promise<WriteOutcome<B, Envelope>> {
+  const now = Date.now();
+  return writeOnce(
+    db,
+    userId,
+    idempotency,
+    (found) => {
+      const task = build(found, now);
+      const write = newTaskWrite(db, userId, task.input, now, {
+        ...(task.parentTaskId ? { parentTaskId: task.parentTaskId } : {}),
       });
       const batch = new D1Batch();
       batch.addAll(write.statements);
-      return { status: 201, batch, body: write.body, events: [write.event] };
+      return { status: 201, batch, body: task.answer(write.body), events: [write.event] };
     },
-    // Only writes that need a check pay for a read before the write batch.
-    async () => (checked.length > 0 ? existingTasksQuery(db, userId, checked).all() : []),
+    read,
   );
 }
 
