@@ -47,6 +47,21 @@ describe("Server-Timing: what a request cost", () => {
     expect(figure(res, "d1-rows-written")).toBeGreaterThanOrEqual(1);
   });
 
+  it("counts an account deletion's erasure, run in the request on its own session to the primary", async () => {
+    const user = await createUser();
+    const steps = [{ description: "One" }, { description: "Two" }, { description: "Three" }];
+    for (let i = 0; i < 10; i += 1) await createTask(user, { title: `Task ${i}`, micro_steps: steps });
+    const res = await call("/api/v1/auth/me", {
+      method: "DELETE",
+      token: user.token,
+      body: { password: user.password },
+    });
+    expect(res.status).toBe(204);
+    // Ten tasks and thirty steps deleted (and more): not just the statements that closed the account.
+    expect(figure(res, "d1-rows-written")).toBeGreaterThanOrEqual(40);
+    expect(figure(res, "d1-statements")).toBeGreaterThanOrEqual(10);
+  });
+
   it("counts no statement where no D1 is touched, and is on errors too", async () => {
     const user = await createUser();
     const missing = await call(`/api/v1/tasks/${crypto.randomUUID()}`, { token: user.token });

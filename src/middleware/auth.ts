@@ -165,9 +165,9 @@ function refuseGone(c: Context<AppEnv>, userId: string, write: boolean): never {
   throw accountGone();
 }
 
-/** 401 unless the account exists, read on the primary database (for writes and socket upgrades). */
-export async function requireAccount(binding: D1Database, userId: string): Promise<void> {
-  const primary = createDatabase(retryReads(binding.withSession("first-primary")));
+/** 401 unless the account exists, read on `primary` (a session on the primary database: socket upgrades). */
+export async function requireAccount(session: D1DatabaseSession, userId: string): Promise<void> {
+  const primary = createDatabase(retryReads(session));
   if (goneAccounts.has(userId) || !(await accountExists(primary, userId))) throw accountGone();
 }
 

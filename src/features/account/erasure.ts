@@ -64,10 +64,14 @@ export function markDeletingStatements(db: Database, userId: string, now = Date.
  * memberships D1 still holds: this runs before they go), their scores on every leaderboard shard,
  * their files. Each part is safe to repeat.
  */
-export async function eraseOutsideD1(env: Env, userId: string): Promise<void> {
+export async function eraseOutsideD1(
+  env: Env,
+  userId: string,
+  d1: D1Database | D1DatabaseSession = env.DB,
+): Promise<void> {
   await Promise.all([
     eraseFocusTimer(env, userId),
-    eraseFromRooms(env, createDatabase(env.DB), userId),
+    eraseFromRooms(env, createDatabase(d1), userId),
     erasePetState(env, userId),
     eraseFromLeaderboards(env, [userId]),
     eraseUserFiles(env.FILES, userId),
@@ -83,10 +87,12 @@ export async function eraseAccount(
   env: Env,
   account: ErasedAccount,
   budget: number,
+  /** A request's own session on the primary, whose statements its costs count; the binding elsewhere. */
+  d1: D1Database | D1DatabaseSession = env.DB,
 ): Promise<EraseRunResult> {
-  await eraseOutsideD1(env, account.id);
+  await eraseOutsideD1(env, account.id, d1);
   const rowsPerStatement = Number(env.ERASURE_CHUNK_ROWS) || ROWS_PER_STATEMENT;
-  return runErasePlan(env.DB, erasePlan(createDatabase(env.DB), account), { budget, rowsPerStatement });
+  return runErasePlan(d1, erasePlan(createDatabase(d1), account), { budget, rowsPerStatement });
 }
 
 /**

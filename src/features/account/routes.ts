@@ -2,6 +2,7 @@ import { createRoute } from "@hono/zod-openapi";
 import { type AppRouteHandler, createRouter } from "../../lib/create-app";
 import { BEARER_SECURITY, errorResponses, jsonBody } from "../../lib/openapi";
 import { requireAuth } from "../../middleware/auth";
+import { openSession } from "../../middleware/database";
 import { clientAddress, perAddress } from "../../middleware/rate-limit";
 import { DeleteAccountBodySchema } from "./schemas";
 import { deleteAccount } from "./service";
@@ -33,7 +34,9 @@ export const deleteMe = createRoute({
 
 const deleteMeHandler: AppRouteHandler<typeof deleteMe> = async (c) => {
   const { password } = c.req.valid("json");
-  const outcome = await deleteAccount(c.var.db, c.env, c.var.principal.userId, password, clientAddress(c));
+  const { userId } = c.var.principal;
+  const erasingOn = openSession(c, "first-primary");
+  const outcome = await deleteAccount(c.var.db, c.env, userId, password, clientAddress(c), erasingOn);
   return c.body(null, outcome === "deleted" ? 204 : 202);
 };
 

@@ -35,6 +35,8 @@ export async function deleteAccount(
   userId: string,
   password: string,
   clientAddress: string,
+  /** Where the erasure runs: a session on the primary (the request's, so its costs count it). */
+  erasingOn: D1Database | D1DatabaseSession = env.DB,
 ): Promise<DeletionOutcome> {
   const user = await confirmPassword(db, userId, password, clientAddress);
   let wasAdmin: boolean;
@@ -59,7 +61,8 @@ export async function deleteAccount(
   }
   let done: boolean;
   try {
-    done = (await eraseAccount(env, { id: user.id, email: user.email, wasAdmin }, REQUEST_BUDGET)).done;
+    const account = { id: user.id, email: user.email, wasAdmin };
+    done = (await eraseAccount(env, account, REQUEST_BUDGET, erasingOn)).done;
   } catch (error) {
     console.error(
       JSON.stringify({ level: "error", message: "account deletion incomplete", error: String(error) }),
