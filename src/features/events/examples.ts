@@ -16,6 +16,14 @@ function exampleString(schema: Schema, key: string, now: string): string {
   return `Example ${key.replaceAll("_", " ")}`;
 }
 
+/** An example of an object's schema: each of its properties filled in (none for a record). */
+export function exampleObject(schema: Schema, now: string): Record<string, unknown> {
+  const properties = isSchema(schema.properties) ? schema.properties : {};
+  return Object.fromEntries(
+    Object.entries(properties).map(([name, property]) => [name, exampleOf(property, name, now)]),
+  );
+}
+
 /** An example value of `schema`, for a field named `key`. */
 export function exampleOf(schema: unknown, key: string, now: string): unknown {
   if (!isSchema(schema)) return null;
@@ -24,19 +32,19 @@ export function exampleOf(schema: unknown, key: string, now: string): unknown {
   for (const combinator of ["anyOf", "oneOf"] as const) {
     const options = schema[combinator];
     if (Array.isArray(options)) {
-      // The first option that is not null: an example should show the field filled in.
-      const filled = options.find((o) => !(isSchema(o) && o.type === "null")) ?? options[0];
-      return exampleOf(filled, key, now);
+      // The first option that is not null: an example should show the field filled in. When every
+      // option is null, none is found, and the example is null, as it would be of the first.
+      return exampleOf(
+        options.find((o) => !(isSchema(o) && o.type === "null")),
+        key,
+        now,
+      );
     }
   }
   const type = Array.isArray(schema.type) ? schema.type.find((t) => t !== "null") : schema.type;
   switch (type) {
-    case "object": {
-      const properties = isSchema(schema.properties) ? schema.properties : {};
-      return Object.fromEntries(
-        Object.entries(properties).map(([name, property]) => [name, exampleOf(property, name, now)]),
-      );
-    }
+    case "object":
+      return exampleObject(schema, now);
     case "array":
       return [exampleOf(schema.items, key, now)];
     case "integer":
