@@ -1,6 +1,6 @@
 import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { describe, expect, it, vi } from "vitest";
 import type { Env } from "../src/env";
 import worker from "../src/index";
 import { objectWithSentryWhenConfigured, scrubbed, withSentryWhenConfigured } from "../src/lib/sentry";
@@ -131,6 +131,9 @@ describe("Durable Objects under Sentry", () => {
     answer(): string {
       return "still answering";
     }
+    async fail(): Promise<string> {
+      throw new Error("the object's storage is corrupt (test)");
+    }
   }
   const Wrapped = objectWithSentryWhenConfigured(Probe as never) as unknown as typeof Probe;
   const ctx = { waitUntil: () => undefined } as unknown as DurableObjectState;
@@ -144,5 +147,16 @@ describe("Durable Objects under Sentry", () => {
   it("are instrumented, and still answer, with one", () => {
     const sentried = new Wrapped(ctx, { SENTRY_DSN: DSN });
     expect(sentried.answer()).toBe("still answering");
+  });
+
+  it("report an error thrown by an RPC method, which still reaches the caller", async () => {
+    const envelopes = fakeSentry();
+    const sentried = new Wrapped(ctx, { SENTRY_DSN: DSN });
+    await expect(sentried.fail()).rejects.toThrow("the object's storage is corrupt (test)");
+    await vi.waitFor(() => expect(envelopes.join("\n")).toContain("the object's storage is corrupt (test)"));
+    // Without a DSN nothing is sent.
+    const before = envelopes.length;
+    await expect(new Wrapped(ctx, {}).fail()).rejects.toThrow("corrupt");
+    expect(envelopes).toHaveLength(before);
   });
 });

@@ -67,6 +67,15 @@ export function sentryOptions(env: SentryEnv): CloudflareOptions {
 export const sentryEnabled = (env: SentryEnv) => Boolean(env.SENTRY_DSN);
 
 /**
+ * A Durable Object's options: its RPC methods are wrapped too (an error thrown by one is reported; they
+ * answer expected refusals as values, so only failures throw), and its own calls to other objects carry
+ * no trace context (propagated to no binding), as nothing leaves the Worker with one.
+ */
+function objectOptions(env: SentryEnv): CloudflareOptions {
+  return { ...sentryOptions(env), enableRpcTracePropagation: true, rpcTracePropagationBindings: [] };
+}
+
+/**
  * The Worker's handlers, wrapped by Sentry only when a DSN is set: without one nothing of Sentry runs
  * on a request, so a deployment that does not use it pays nothing for it.
  */
@@ -91,7 +100,7 @@ export function objectWithSentryWhenConfigured<C extends ObjectClass>(Class: C):
     construct(target, args, newTarget) {
       const env = args[1] as Env;
       if (!sentryEnabled(env)) return Reflect.construct(target, args, newTarget) as object;
-      instrumented ??= instrumentDurableObjectWithSentry(sentryOptions, target as never) as C;
+      instrumented ??= instrumentDurableObjectWithSentry(objectOptions, target as never) as C;
       return Reflect.construct(instrumented, args, newTarget) as object;
     },
   });
