@@ -82,8 +82,8 @@ function memberFromRow(row: MemberRow, now: number, link: Link, joinedSeq: numbe
 
 /** The room id in a forwarded upgrade's path (…/rooms/{room_id}/ws). */
 function roomIdOf(url: string): string {
-  const parts = new URL(url).pathname.split("/");
-  return decodeURIComponent(parts.at(-2) ?? "");
+  // A pathname starts with "/": there is always a part before the last.
+  return decodeURIComponent(new URL(url).pathname.split("/").slice(-2, -1).join(""));
 }
 
 /**
@@ -221,8 +221,9 @@ export class FocusRoom extends DurableObject<Env> {
     const changed: RoomMember = { ...member, focus };
     const next = withMember(state, userId, () => changed);
     const changes: RoomChange[] = [{ event: "member_focus", member: memberView(changed, now) }];
-    const roundId = focus.session_id ?? "";
-    const round = startsRound(state, member, focus) && !this.store.hasSeen(`round:${roundId}`);
+    // Only a snapshot with a session starts a round: the session's id names it.
+    const roundId = startsRound(state, member, focus) ? focus.session_id : null;
+    const round = roundId !== null && !this.store.hasSeen(`round:${roundId}`);
     // The member is in the member_focus just before: the round names them, it does not repeat them.
     if (round) {
       changes.push({
@@ -413,7 +414,9 @@ export class FocusRoom extends DurableObject<Env> {
     const found = await roomWithMembers(createDatabase(this.env.DB), roomId);
     if (!found) return undefined;
     const now = Date.now();
-    const links = await Promise.all(found.members.map((m) => this.linkFocus(roomId, m.userId)));
+    const linked = await Promise.all(
+      found.members.map(async (row) => ({ row, link: await this.linkFocus(roomId, row.userId) })),
+    );
     // Another call may have loaded it while D1 and the timers answered.
     const raced = this.current();
     if (raced) return raced;
@@ -426,9 +429,7 @@ export class FocusRoom extends DurableObject<Env> {
         sync_pomodoro: found.room.syncPomodoro,
         status: found.room.status,
       },
-      members: found.members.map((m, i) =>
-        memberFromRow(m, now, links[i] ?? { linked: false, focus: null }, this.store.seq()),
-      ),
+      members: linked.map(({ row, link }) => memberFromRow(row, now, link, this.store.seq())),
       empty_since: found.members.length === 0 ? now : null,
     };
     this.commit([], now, { state });
