@@ -162,10 +162,13 @@ export class FocusRoom extends DurableObject<Env> {
   /** The member leaves: their sockets close (4004), the others are told. */
   async leave(roomId: string, userId: string): Promise<{ ok: true } | Refused> {
     return this.guarded("room leave", async () => {
-      if (!(await this.loaded(roomId))) return { ok: false, error: ROOM_NOT_FOUND };
+      const room = await this.loaded(roomId);
+      if (!room || room.room.status === "closed") return { ok: false, error: ROOM_NOT_FOUND };
       const deleted = await deleteMembers(createDatabase(this.env.DB), roomId, [userId]);
       const known = this.memberOf(userId) !== undefined;
-      if (deleted.length === 0 && !known) return { ok: false, error: ROOM_NOT_FOUND };
+      // Gone already: the Worker found the membership before it called, so this is a retry whose first
+      // try's answer was lost (or a leave that crossed another): the person is out, as they asked.
+      if (deleted.length === 0 && !known) return { ok: true };
       this.drop([userId], "member_left", CLOSE_LEFT_ROOM, "You left this room.");
       await this.arm();
       return { ok: true };
