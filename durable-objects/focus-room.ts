@@ -263,7 +263,9 @@ export class FocusRoom extends DurableObject<Env> {
    * others see them removed. Their D1 row goes with the account's. Returns how many sockets were open.
    */
   async memberErased(roomId: string, userId: string): Promise<number> {
-    const state = this.current();
+    // An object never reached yet loads the room first (the member's row is still in D1): taking them
+    // out then arms the close of a room the erasure empties, instead of leaving it open in D1 for good.
+    const state = this.current() ?? (await this.loaded(roomId));
     if (!state?.members.some((m) => m.user_id === userId)) {
       // Gone already (their departure forgot the log), or a row this object never mirrored: to be sure
       // nothing of them is replayed, the log goes; clients reconnecting get the whole room in hello.
