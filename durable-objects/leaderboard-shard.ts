@@ -132,18 +132,18 @@ export class LeaderboardShard extends DurableObject<Env> {
    */
   async forget(userIds: string[]): Promise<number> {
     const now = Date.now();
-    const hashes = await Promise.all(userIds.map((id) => sha256Hex(id)));
+    const hashed = await Promise.all(userIds.map(async (id) => ({ id, hash: await sha256Hex(id) })));
     const removed = this.ctx.storage.transactionSync(() => {
       this.sql.exec("DELETE FROM forgotten WHERE until < ?", now);
       let count = 0;
-      userIds.forEach((id, i) => {
+      for (const { id, hash } of hashed) {
         count += this.sql.exec("DELETE FROM scores WHERE user_id = ?", id).rowsWritten;
         this.sql.exec(
           "INSERT INTO forgotten (id_hash, until) VALUES (?, ?) ON CONFLICT(id_hash) DO UPDATE SET until = excluded.until",
-          hashes[i] ?? "",
+          hash,
           now + FORGET_MS,
         );
-      });
+      }
       return count;
     });
     for (const id of userIds) {
@@ -223,8 +223,8 @@ export class LeaderboardShard extends DurableObject<Env> {
         max_ms: sorted.at(-1) ?? 0,
       };
     }
-    const entries =
-      this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM scores WHERE hidden = 0").toArray()[0]?.n ?? 0;
+    // A count always answers one row.
+    const entries = this.sql.exec<{ n: number }>("SELECT count(*) AS n FROM scores WHERE hidden = 0").one().n;
     return { entries, operations };
   }
 

@@ -48,8 +48,11 @@ export class SortedBoard {
     return this.count;
   }
 
-  /** The block `at` belongs in: the first whose last row does not rank before it (or the last block). */
-  private blockFor(at: ShardRow): number {
+  /**
+   * The block `at` belongs in — the first whose last row does not rank before it (or the last block) —
+   * and its index; an empty block at 0 when the board is empty.
+   */
+  private blockFor(at: ShardRow): [number, ShardRow[]] {
     let lo = 0;
     let hi = this.blocks.length - 1;
     while (lo < hi) {
@@ -58,16 +61,15 @@ export class SortedBoard {
       if (last && ranksBefore(last, at)) lo = mid + 1;
       else hi = mid;
     }
-    return lo;
+    return [lo, this.blocks[lo] ?? []];
   }
 
   /** How many rows rank before `at` (its 0-based position, whether or not it is on the board). */
   countBefore(at: ShardRow): number {
-    if (this.blocks.length === 0) return 0;
-    const b = this.blockFor(at);
+    const [b, block] = this.blockFor(at);
     let before = 0;
-    for (let i = 0; i < b; i++) before += this.blocks[i]?.length ?? 0;
-    return before + lowerBound(this.blocks[b] ?? [], at);
+    for (const earlier of this.blocks.slice(0, b)) before += earlier.length;
+    return before + lowerBound(block, at);
   }
 
   /** Rows `from` (inclusive) to `to` (exclusive) in rank order. */
@@ -104,22 +106,18 @@ export class SortedBoard {
   set(userId: string, row: ShardRow | null): void {
     const old = this.byUser.get(userId);
     if (old) {
-      const b = this.blockFor(old);
-      const block = this.blocks[b];
-      if (block) {
-        const i = lowerBound(block, old);
-        if (block[i]?.user_id === userId) {
-          block.splice(i, 1);
-          this.count -= 1;
-          if (block.length === 0) this.blocks.splice(b, 1);
-        }
+      const [b, block] = this.blockFor(old);
+      const i = lowerBound(block, old);
+      if (block[i]?.user_id === userId) {
+        block.splice(i, 1);
+        this.count -= 1;
+        if (block.length === 0) this.blocks.splice(b, 1);
       }
       this.byUser.delete(userId);
     }
     if (!row) return;
     if (this.blocks.length === 0) this.blocks.push([]);
-    const b = this.blockFor(row);
-    const block = this.blocks[b] ?? [];
+    const [b, block] = this.blockFor(row);
     block.splice(lowerBound(block, row), 0, row);
     if (block.length > 2 * BLOCK) this.blocks.splice(b, 1, block.slice(0, BLOCK), block.slice(BLOCK));
     this.byUser.set(userId, row);
