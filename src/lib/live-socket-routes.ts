@@ -99,7 +99,8 @@ export function liveSocketRouter(channel: LiveChannel) {
     },
     responses: {
       101: { description: `Switching Protocols: the ${channel.name} WebSocket` },
-      ...errorResponses(401, 403, 422, 426),
+      // 503: D1 or the object could not be reached to check the account or load the state.
+      ...errorResponses(401, 403, 422, 426, 503),
       ...(channel.notFound ? { 404: problemResponse(channel.notFound) } : {}),
     },
   });
