@@ -32,12 +32,20 @@ const BENCH_CONFIG = join(ROOT, ".wrangler.bench.toml");
 // The request log's line per answer is on too, but only for errors (BENCH_REQUEST_LOGS=all for every
 // line): under wrangler dev each line goes through wrangler's own Node process on the same two cores,
 // about 4 ms of CPU per request here, which production's Workers Logs collects outside the isolate.
-const BENCH_REQUEST_LOGS = process.env.BENCH_REQUEST_LOGS ?? "errors";
+const BENCH_REQUEST_LOGS = process.env.BENCH_REQUEST_LOGS || "errors";
+const REQUEST_LOGS_LINE = /^REQUEST_LOGS = "[a-z]+"$/m;
 
 function writeBenchConfig() {
-  const config = readFileSync(join(ROOT, "wrangler.toml"), "utf8")
+  if (!["all", "errors", "off"].includes(BENCH_REQUEST_LOGS)) {
+    throw new Error(
+      `BENCH_REQUEST_LOGS must be all, errors or off, not ${JSON.stringify(BENCH_REQUEST_LOGS)}`,
+    );
+  }
+  const toml = readFileSync(join(ROOT, "wrangler.toml"), "utf8");
+  if (!REQUEST_LOGS_LINE.test(toml)) throw new Error('wrangler.toml has no `REQUEST_LOGS = "…"` line to set');
+  const config = toml
     .replace(/simple = \{ limit = \d+, period = (\d+) \}/g, "simple = { limit = 1000000, period = $1 }")
-    .replace(/^REQUEST_LOGS = "[a-z]+"$/m, `REQUEST_LOGS = "${BENCH_REQUEST_LOGS}"`);
+    .replace(REQUEST_LOGS_LINE, `REQUEST_LOGS = "${BENCH_REQUEST_LOGS}"`);
   writeFileSync(BENCH_CONFIG, config);
 }
 const HEALTH_TIMEOUT_MS = 90_000;

@@ -166,7 +166,8 @@ export class FocusRoom extends DurableObject<Env> {
       if (!room || room.room.status === "closed") return { ok: false, error: ROOM_NOT_FOUND };
       const deleted = await deleteMembers(createDatabase(this.env.DB), roomId, [userId]);
       const known = this.memberOf(userId) !== undefined;
-      // Gone already: the Worker found the membership before it called, so this is a retry whose first
+      // Gone already: the Worker found the membership before it called (leaveRoom's requireMembership:
+      // only callers who were members get here), so this is a retry whose first
       // try's answer was lost (or a leave that crossed another): the person is out, as they asked.
       if (deleted.length === 0 && !known) return { ok: true };
       this.drop([userId], "member_left", CLOSE_LEFT_ROOM, "You left this room.");
@@ -265,7 +266,13 @@ export class FocusRoom extends DurableObject<Env> {
   async memberErased(roomId: string, userId: string): Promise<number> {
     // An object never reached yet loads the room first (the member's row is still in D1): taking them
     // out then arms the close of a room the erasure empties, instead of leaving it open in D1 for good.
-    const state = this.current() ?? (await this.loaded(roomId));
+    // Should that load fail, the erasure goes on without it: the room is loaded by its next call.
+    const state =
+      this.current() ??
+      (await this.loaded(roomId).catch((error: unknown) => {
+        this.warn("loading a room to take an erased member out failed", error);
+        return undefined;
+      }));
     if (!state?.members.some((m) => m.user_id === userId)) {
       // Gone already (their departure forgot the log), or a row this object never mirrored: to be sure
       // nothing of them is replayed, the log goes; clients reconnecting get the whole room in hello.

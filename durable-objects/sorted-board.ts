@@ -50,7 +50,8 @@ export class SortedBoard {
 
   /**
    * The block `at` belongs in — the first whose last row does not rank before it (or the last block) —
-   * and its index; an empty block at 0 when the board is empty.
+   * and its index. On an empty board: index 0 and a new empty array that is not part of the board (to
+   * read only; `set` adds a real block first).
    */
   private blockFor(at: ShardRow): [number, ShardRow[]] {
     let lo = 0;

@@ -1140,7 +1140,7 @@ describe("the account check inside a write's own batch", () => {
     expect((await problemOf(res)).detail).toMatch(/no longer exists/);
   });
 
-  it("carries the check in a capture's own D1 work: its batch, or its preview's read", async () => {
+  it("carries the check in a capture's own D1 batch: the task's, or its preview's read", async () => {
     const user = await createUser();
     // The account's zone beside the (absent) key's lookup, then the batch: 2 trips, as a create with a read.
     expect(
@@ -1155,15 +1155,15 @@ describe("the account check inside a write's own batch", () => {
       status: 201,
       trips: 1,
     });
-    // The original app's preview writes nothing: its one read (zone and onboarding) shows the account.
+    // The original app's preview writes nothing: its one read (zone and onboarding) is a batch of its
+    // own, which the account guard rides in.
     const preview = { query: "Tidy the desk" };
     expect(await countedCall({}, "/api/v1/capture", { token: user.token, body: preview })).toEqual({
       status: 200,
       trips: 1,
     });
     await markedGone(user);
-    // Gone: the batch's guard refuses the capture (1 trip, nothing written); the preview's read finds no
-    // live account, so the lookup after it says 401.
+    // Gone: the batch's guard refuses the capture (1 trip, nothing written), and the preview's read.
     expect(await countedCall({}, "/api/v1/capture", { token: user.token, body: zoned })).toEqual({
       status: 401,
       trips: 1,
@@ -1175,7 +1175,7 @@ describe("the account check inside a write's own batch", () => {
     await markedGone(other);
     expect(await countedCall({}, "/api/v1/capture", { token: other.token, body: preview })).toEqual({
       status: 401,
-      trips: 2,
+      trips: 1,
     });
   });
 

@@ -1,3 +1,4 @@
+import { env } from "cloudflare:workers";
 import type { z } from "@hono/zod-openapi";
 import { describe, expect, it } from "vitest";
 import type { CapturedTaskSchema } from "../src/features/capture/schemas";
@@ -48,6 +49,38 @@ describe("capture", () => {
       body: { text: "standup tomorrow 9am", timezone: "Asia/Tokyo" },
     });
     expect(new Date(tokyo.due_at ?? "").getUTCHours()).toBe(0);
+  });
+
+  it("replays a keyed capture's first answer, what was understood included, even one stored without it", async () => {
+    const user = await createUser({ timezone: "Asia/Tokyo" });
+    const send = (key: string) =>
+      call("/api/v1/capture", {
+        token: user.token,
+        headers: { "idempotency-key": key },
+        body: { text: "standup tomorrow 9am #work" },
+      });
+    const first = await send("capture-once");
+    expect(first.status).toBe(201);
+    const firstBody = (await first.json()) as Captured;
+    const again = await send("capture-once");
+    expect(again.status).toBe(201);
+    expect(again.headers.get("idempotent-replayed")).toBe("true");
+    expect(await again.json()).toEqual(firstBody);
+    // An answer stored before answers kept what was understood: the task alone. It is read again, in
+    // the account's zone.
+    const old = await send("capture-old");
+    const oldBody = (await old.json()) as Captured;
+    await env.DB.prepare(
+      "UPDATE idempotency_keys SET response_body = json_remove(response_body, '$.capture') WHERE user_id = ? AND key = ?",
+    )
+      .bind(user.id, "capture-old")
+      .run();
+    const replayed = await send("capture-old");
+    expect(replayed.status).toBe(201);
+    const replayedBody = (await replayed.json()) as Captured;
+    expect(replayedBody.task_id).toBe(oldBody.task_id);
+    expect(replayedBody.capture).toMatchObject({ due_text: "tomorrow 9am", tags: ["work"] });
+    expect(new Date(replayedBody.due_at ?? "").getUTCHours()).toBe(0);
   });
 
   it("rejects empty text with 422", async () => {

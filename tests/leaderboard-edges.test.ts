@@ -1,6 +1,6 @@
 import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { describe, expect, it } from "vitest";
+import { beforeEach, describe, expect, it } from "vitest";
 import { FORGET_MS, type LeaderboardShard } from "../durable-objects/leaderboard-shard";
 import { ranksBefore } from "../durable-objects/sorted-board";
 import { weekStartOf } from "../src/features/gamification/progress";
@@ -36,6 +36,11 @@ const alarmOf = (stub: DurableObjectStub<LeaderboardShard>) =>
   runInDurableObject(stub, (_instance: LeaderboardShard, state) => state.storage.getAlarm());
 
 describe("a leaderboard shard", () => {
+  // One week throughout each test, whenever it runs (Monday's midnight passing mid-test included).
+  beforeEach(() => {
+    freezeClock();
+  });
+
   it("ranks anyone first on a board nobody is on yet, with no neighbours", async () => {
     const shard = freshShard();
     for (const board of ["all_time", "weekly"] as const) {

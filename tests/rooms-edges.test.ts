@@ -301,6 +301,26 @@ describe("a room whose object never heard of it", () => {
     expect(join.status).toBe(404);
   });
 
+  it("told of an erasure while D1 cannot be read, answers anyway, and loads the room on its next call", async () => {
+    const bob = await createUser();
+    const { roomId } = await insertRoomRow();
+    await insertMemberRow(roomId, bob.id, "Bob");
+    const down = () => {
+      throw new Error("D1 is unreachable (test)");
+    };
+    await runInDurableObject(roomObject(roomId), (instance) => {
+      Object.defineProperty(instance, "env", { value: { ...env, DB: { prepare: down, batch: down } } });
+    });
+    // The erasure's own part (the timer, the D1 rows) goes on: the room answers, holding nothing.
+    expect(await roomObject(roomId).memberErased(roomId, bob.id)).toBe(0);
+    expect(await storedState(roomId)).toBeUndefined();
+    await runInDurableObject(roomObject(roomId), (instance) => {
+      Object.defineProperty(instance, "env", { value: env });
+    });
+    expect(await roomObject(roomId).memberErased(roomId, bob.id)).toBe(0);
+    expect((await storedState(roomId))?.members).toEqual([]);
+  });
+
   it("loaded by two calls at once, keeps what the first to finish loading changed", async () => {
     const [alice, bob, carol] = [await createUser(), await createUser(), await createUser()];
     const { roomId } = await insertRoomRow();

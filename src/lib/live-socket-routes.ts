@@ -8,7 +8,6 @@ import {
   requireAuth,
   requireScope,
 } from "../middleware/auth";
-import { openSession } from "../middleware/database";
 import { isApiTokenActive } from "./auth/api-token";
 import type { Principal, Scope } from "./auth/principal";
 import { issueSocketTicket, readSocketTicket, TICKET_TTL_SECONDS } from "./auth/socket-ticket";
@@ -180,7 +179,7 @@ export async function authenticateSocket(
   requireScope(principal, channel.readScope);
   // A login's ticket or access token is a signed claim: the account behind it may have been deleted
   // since (an API token's row went with it, so its check above already refused it).
-  if (principal.kind === "session") await requireAccount(openSession(c, "first-primary"), principal.userId);
+  if (principal.kind === "session") await requireAccount(c, principal.userId);
   return { principal, ticket, offered };
 }
 

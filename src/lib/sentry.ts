@@ -67,9 +67,10 @@ export function sentryOptions(env: SentryEnv): CloudflareOptions {
 export const sentryEnabled = (env: SentryEnv) => Boolean(env.SENTRY_DSN);
 
 /**
- * A Durable Object's options: its RPC methods are wrapped too (an error thrown by one is reported; they
- * answer expected refusals as values, so only failures throw), and its own calls to other objects carry
- * no trace context (propagated to no binding), as nothing leaves the Worker with one.
+ * A Durable Object's options: its methods are wrapped too, RPC ones included (an error thrown by one
+ * is reported; refusals are answered as values, and failures an object answers as 503 are logged, so
+ * only the unexpected throws), and its own calls to other objects carry no trace context (propagated to
+ * no binding), as nothing leaves the Worker with one.
  */
 function objectOptions(env: SentryEnv): CloudflareOptions {
   return { ...sentryOptions(env), enableRpcTracePropagation: true, rpcTracePropagationBindings: [] };

@@ -113,8 +113,7 @@ const shownAccounts = new WeakMap<Context, AccountGuard>();
 
 /**
  * For a route with `accountLookup: "carried"`: the rows it just read came from a query that returns
- * rows only while the account is live (`accountIsLive` in its WHERE), so no lookup is needed. A write
- * route says so only of a request that writes nothing.
+ * rows only while the account is live (`accountIsLive` in its WHERE), so no lookup is needed.
  */
 export function accountShown(c: Context<AppEnv>): void {
   const guard = shownAccounts.get(c);
@@ -130,9 +129,9 @@ export function accountShown(c: Context<AppEnv>): void {
  */
 async function checkAccountCarried(c: Context<AppEnv>, userId: string, next: Next): Promise<void> {
   const write = isWrite(c.req.method);
-  const guard: AccountGuard = write ? guardAccountInBatches(c, userId) : { held: false };
-  // A write that ends up writing nothing (the capture's preview) may show the account by a read too.
-  shownAccounts.set(c, guard);
+  let guard: AccountGuard = { held: false };
+  if (write) guard = guardAccountInBatches(c, userId);
+  else shownAccounts.set(c, guard);
   await next();
   if (c.error && isAccountGuardAbort(c.error)) refuseGone(c, userId, true);
   if (guard.held) return;
@@ -165,9 +164,12 @@ function refuseGone(c: Context<AppEnv>, userId: string, write: boolean): never {
   throw accountGone();
 }
 
-/** 401 unless the account exists, read on `primary` (a session on the primary database: socket upgrades). */
-export async function requireAccount(session: D1DatabaseSession, userId: string): Promise<void> {
-  const primary = createDatabase(retryReads(session));
+/**
+ * 401 unless the account exists, read on the primary database (socket upgrades), in a session of the
+ * request's own so that its costs count it.
+ */
+export async function requireAccount(c: Context<AppEnv>, userId: string): Promise<void> {
+  const primary = createDatabase(retryReads(openSession(c, "first-primary")));
   if (goneAccounts.has(userId) || !(await accountExists(primary, userId))) throw accountGone();
 }
 

@@ -21,6 +21,7 @@ function workerOver(bindings: Env) {
     const ctx = createExecutionContext();
     const res = await worker.fetch(new Request(url, init), bindings, ctx);
     await waitOnExecutionContext(ctx);
+    await checkContract(init?.method ?? "GET", String(url), res);
     return res;
   };
 }

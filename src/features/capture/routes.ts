@@ -3,7 +3,7 @@ import { type AppRouteHandler, createRouter } from "../../lib/create-app";
 import { IdempotencyHeadersSchema, idempotently } from "../../lib/idempotency";
 import { BEARER_SECURITY, errorResponses, jsonBody, jsonResponse } from "../../lib/openapi";
 import { afterWrite } from "../../lib/publish";
-import { accountShown, requireAuth } from "../../middleware/auth";
+import { requireAuth } from "../../middleware/auth";
 import { LegacyCaptureSchema } from "../compat/capture-schemas";
 import { previewCapture } from "../compat/capture-service";
 import { CaptureBodySchema, CapturedTaskSchema } from "./schemas";
@@ -18,7 +18,7 @@ export const capture = createRoute({
     "With `text`: the task is stored and answered (201). With `query` (the original mobile app): a preview " +
     "in the original's shape with suggested micro-steps, nothing stored (200); POST /api/v1/capture/save stores it.",
   security: BEARER_SECURITY,
-  // The account check rides in the capture's own D1 work: the task's batch, or the preview's read.
+  // The account check rides in the capture's own D1 batch: the task's, or the preview's read.
   middleware: requireAuth({ scope: "tasks:write", accountLookup: "carried" }),
   request: {
     body: jsonBody(CaptureBodySchema),
@@ -38,7 +38,7 @@ const captureHandler: AppRouteHandler<typeof capture> = async (c) => {
   if (text === undefined) {
     // The schema demands exactly one of them: this is the original app's preview.
     if (query === undefined) throw new Error("capture: neither text nor query");
-    return c.json(await previewCapture(c.var.db, userId, { ...body, query }, () => accountShown(c)), 200);
+    return c.json(await previewCapture(c.var.db, userId, { ...body, query }), 200);
   }
   const result = await idempotently(c, "capture", body, (idem) =>
     captureTask(c.var.db, userId, { ...body, text }, idem),

@@ -12,10 +12,7 @@ export type CapturedTask = TaskDto & { capture: ParsedCapture };
 
 export const TITLE_MAX = 300;
 
-/**
- * The account's zone, read only while the account is live (no row otherwise): a capture reads it beside
- * its idempotency key's lookup, a preview shows the account live by it.
- */
+/** The account's zone (no row for an account being deleted): read beside the idempotency key's lookup. */
 export function accountZoneQuery(db: Database, userId: string) {
   return db
     .select({ timezone: users.timezone })
@@ -29,18 +26,21 @@ export function accountZoneQuery(db: Database, userId: string) {
  * The answer (with what was understood) is stored under the idempotency key as it was given: a replay
  * the next day says "tomorrow" meant the day it did.
  */
-export function captureTask(
+export async function captureTask(
   db: Database,
   userId: string,
   body: { text: string; timezone?: string | undefined },
   idempotency?: IdempotencyContext,
 ): Promise<WriteOutcome<CapturedTask, Envelope>> {
-  const { timezone } = body;
-  return createTaskAfter(
+  let zone = body.timezone ?? "UTC";
+  const outcome = await createTaskAfter(
     db,
     userId,
     idempotency,
-    async () => timezone ?? (await accountZoneQuery(db, userId).get())?.timezone ?? "UTC",
+    async () => {
+      if (body.timezone === undefined) zone = (await accountZoneQuery(db, userId).get())?.timezone ?? zone;
+      return zone;
+    },
     (timeZone, now) => {
       const parsed = parseCapture(body.text, { timeZone, now: new Date(now) });
       return {
@@ -56,4 +56,13 @@ export function captureTask(
       };
     },
   );
+  // Answers stored before they kept what was understood hold the task alone: it is read again.
+  if (!("capture" in outcome.body)) {
+    const task: TaskDto = outcome.body;
+    return {
+      ...outcome,
+      body: { ...task, capture: parseCapture(body.text, { timeZone: zone, now: new Date() }) },
+    };
+  }
+  return outcome;
 }

@@ -30,12 +30,10 @@ export async function previewCapture(
   db: Database,
   userId: string,
   body: { query: string; timezone?: string | undefined; mode?: string | undefined },
-  /** Told when the read found the account live (a row only a live account has). */
-  accountShown: () => void = () => undefined,
 ): Promise<LegacyCapture> {
-  // The user's zone and onboarding answers in one read: they size the steps as a split would.
-  const [row] = await onboardingForSplitQuery(db, userId);
-  if (row) accountShown();
+  // The user's zone and onboarding answers in one read: they size the steps as a split would. A batch
+  // of its own, so the route's account check rides in it (first in the batch, on the primary).
+  const [[row]] = await db.batch([onboardingForSplitQuery(db, userId)]);
   const timeZone = body.timezone ?? row?.time_zone ?? "UTC";
   const profile = row
     ? { adhd_support_level: row.adhd_support_level, daily_schedule: row.daily_schedule }

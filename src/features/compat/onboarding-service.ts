@@ -1,4 +1,4 @@
-import { and, eq, isNull } from "drizzle-orm";
+import { eq } from "drizzle-orm";
 import type { Database } from "../../db";
 import { onboardingProfiles, users } from "../../db/schema";
 import { notFound } from "../../lib/errors";
@@ -92,5 +92,5 @@ export function onboardingForSplitQuery(db: Database, userId: string) {
     })
     .from(users)
     .leftJoin(onboardingProfiles, eq(onboardingProfiles.userId, users.id))
-    .where(and(eq(users.id, userId), isNull(users.deletingAt)));
+    .where(eq(users.id, userId));
 }

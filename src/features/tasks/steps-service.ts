@@ -136,7 +136,6 @@ const stepCompletedData = (stepId: string) =>
     sql`FROM micro_steps s WHERE s.id = ${stepId}`,
   );
 
-/** Completes a step now — or at `reportedAt`, for a completion an offline app reports late. */
 /**
  * A condition a write holds to inside its own transaction (checked at its start, so a change made
  * between a caller's read and the write cannot slip through), and the error when it does not hold.
@@ -146,6 +145,7 @@ export interface WriteCondition {
   otherwise: () => ApiError;
 }
 
+/** Completes a step now — or at `reportedAt`, for a completion an offline app reports late. */
 export async function completeStep(
   db: Database,
   userId: string,
