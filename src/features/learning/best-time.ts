@@ -35,13 +35,15 @@ export type BestTimeParams = z.infer<typeof BestTimeParamsSchema>;
 export const comparable = (samples: readonly TaskSample[]) =>
   samples.filter((s) => s.category !== null && (s.estimate ?? 0) > 0 && (s.actual ?? 0) > 0);
 
-const onTime = (s: TaskSample) => (s.actual ?? 0) <= (s.estimate ?? 0);
+/** Only for comparable rows (an estimate and the minutes taken). */
+const onTime = (s: TaskSample) => s.actual! <= s.estimate!;
 export const blockOf = (hour: number) => Math.floor((((hour % 24) + 24) % 24) / BLOCK_HOURS) * BLOCK_HOURS;
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = Math.floor(sorted.length / 2);
-  return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+  // Never empty: a block reports only with MIN_BLOCK_SAMPLES tasks.
+  return sorted.length % 2 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2;
 }
 
 export function trainBestTime(train: readonly TaskSample[]): BestTimeParams {
@@ -61,7 +63,7 @@ export function trainBestTime(train: readonly TaskSample[]): BestTimeParams {
         samples: inBlock.length,
         on_time_rate:
           (inBlock.filter(onTime).length + PRIOR_STRENGTH * rate) / (inBlock.length + PRIOR_STRENGTH),
-        median_ratio: median(inBlock.map((s) => (s.actual ?? 0) / (s.estimate ?? 1))),
+        median_ratio: median(inBlock.map((s) => s.actual! / s.estimate!)),
       });
     }
     categories[category] = { rate, samples: mine.length, blocks };
@@ -104,7 +106,7 @@ export function brier(chances: readonly number[], rows: readonly TaskSample[]): 
   if (rows.length === 0) return Number.NaN;
   let total = 0;
   rows.forEach((row, i) => {
-    total += ((chances[i] ?? 0) - (onTime(row) ? 1 : 0)) ** 2;
+    total += (chances[i]! - (onTime(row) ? 1 : 0)) ** 2;
   });
   return total / rows.length;
 }

@@ -46,13 +46,14 @@ export function predictDifficulty(params: DifficultyParams, task: TaskSample): n
 
 /** The user's most common difficulty in the training rows (ties: the lower), the "mode" baseline. */
 export function modeDifficulty(train: readonly TaskSample[]): number {
+  const rows = rated(train);
+  if (rows.length === 0) return PRIOR_DIFFICULTY;
   const counts = [0, 0, 0, 0, 0];
-  for (const s of rated(train)) {
-    const i = (s.difficulty ?? PRIOR_DIFFICULTY) - 1;
-    counts[i] = (counts[i] ?? 0) + 1;
-  }
-  let best = PRIOR_DIFFICULTY - 1;
-  for (let i = 0; i < 5; i++) if ((counts[i] ?? 0) > (counts[best] ?? 0)) best = i;
+  // Rated rows have a difficulty of 1–5.
+  for (const s of rows) counts[s.difficulty! - 1]! += 1;
+  // The first of the most counted: the lower of a tie.
+  let best = 0;
+  for (let i = 1; i < 5; i++) if (counts[i]! > counts[best]!) best = i;
   return best + 1;
 }
 
@@ -60,5 +61,5 @@ export function modeDifficulty(train: readonly TaskSample[]): number {
 export function meanDifficulty(train: readonly TaskSample[]): number {
   const rows = rated(train);
   if (rows.length === 0) return PRIOR_DIFFICULTY;
-  return clampDifficulty(rows.reduce((s, r) => s + (r.difficulty ?? 0), 0) / rows.length);
+  return clampDifficulty(rows.reduce((s, r) => s + r.difficulty!, 0) / rows.length);
 }

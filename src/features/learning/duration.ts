@@ -42,7 +42,7 @@ export const timed = (samples: readonly TaskSample[]) =>
 export function quantile(sorted: readonly number[], q: number): number {
   if (sorted.length === 0) return 0;
   const at = Math.min(sorted.length - 1, Math.max(0, Math.round(q * (sorted.length - 1))));
-  return sorted[at] ?? 0;
+  return sorted[at]!;
 }
 
 export function trainDuration(train: readonly TaskSample[]): DurationParams {
@@ -51,7 +51,7 @@ export function trainDuration(train: readonly TaskSample[]): DurationParams {
   const x = rows.map((r) => scale(scaler, r));
   const y = train.map((s) => Math.log(clampMinutes(s.actual ?? PRIOR_MINUTES)));
   const model = fitRidgeTuned(x, y);
-  const residuals = x.map((r, i) => (y[i] ?? 0) - predictRidge(model, r)).sort((a, b) => a - b);
+  const residuals = x.map((r, i) => y[i]! - predictRidge(model, r)).sort((a, b) => a - b);
   return {
     features: [...FEATURE_NAMES],
     hours: hourCounts(train),
@@ -88,7 +88,7 @@ export function priorDuration(task: TaskSample): DurationPrediction {
 export function meanMinutes(train: readonly TaskSample[]): number {
   const rows = timed(train);
   if (rows.length === 0) return PRIOR_MINUTES;
-  return rows.reduce((s, r) => s + (r.actual ?? 0), 0) / rows.length;
+  return rows.reduce((s, r) => s + r.actual!, 0) / rows.length;
 }
 
 /** The "own estimate" baseline: the user's estimate, or the training mean where they gave none. */

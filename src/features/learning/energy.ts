@@ -39,18 +39,18 @@ export function trainEnergy(samples: readonly EnergySample[]): EnergyParams {
   for (const s of samples) {
     const i = levelValue(s.level) - 1;
     const hour = perHour[((s.hour % 24) + 24) % 24];
-    if (hour) hour[i] = (hour[i] ?? 0) + 1;
-    overall[i] = (overall[i] ?? 0) + 1;
+    if (hour) hour[i] = hour[i]! + 1;
+    overall[i] = overall[i]! + 1;
   }
   const total = samples.length;
-  const prior = overall.map((c, i) => (c + PRIOR_STRENGTH * (PRIOR_MIX[i] ?? 0)) / (total + PRIOR_STRENGTH));
+  const prior = overall.map((c, i) => (c + PRIOR_STRENGTH * PRIOR_MIX[i]!) / (total + PRIOR_STRENGTH));
   const hours = perHour.map((_, h) => {
-    const own = perHour[h] ?? [0, 0, 0];
-    const before = perHour[(h + 23) % 24] ?? [0, 0, 0];
-    const after = perHour[(h + 1) % 24] ?? [0, 0, 0];
-    const pooled = own.map((c, i) => c + NEIGHBOUR_WEIGHT * ((before[i] ?? 0) + (after[i] ?? 0)));
+    const own = perHour[h]!;
+    const before = perHour[(h + 23) % 24]!;
+    const after = perHour[(h + 1) % 24]!;
+    const pooled = own.map((c, i) => c + NEIGHBOUR_WEIGHT * (before[i]! + after[i]!));
     const n = pooled.reduce((a, b) => a + b, 0);
-    return pooled.map((c, i) => (c + PRIOR_STRENGTH * (prior[i] ?? 0)) / (n + PRIOR_STRENGTH));
+    return pooled.map((c, i) => (c + PRIOR_STRENGTH * prior[i]!) / (n + PRIOR_STRENGTH));
   });
   const mean = total > 0 ? samples.reduce((s, c) => s + levelValue(c.level), 0) / total : 2;
   return { hours, counts: perHour.map((c) => c.reduce((a, b) => a + b, 0)), mean };
@@ -67,15 +67,16 @@ export interface HourEnergy {
 
 export function energyAt(params: EnergyParams, hour: number): HourEnergy {
   const h = ((hour % 24) + 24) % 24;
-  const p = params.hours[h] ?? [...PRIOR_MIX];
+  // Params are 24 hours of three probabilities each (trainEnergy, and EnergyParamsSchema for stored ones).
+  const p = params.hours[h]!;
   let best = 0;
-  for (let i = 1; i < 3; i++) if ((p[i] ?? 0) > (p[best] ?? 0)) best = i;
+  for (let i = 1; i < 3; i++) if (p[i]! > p[best]!) best = i;
   return {
     hour: h,
-    level: ENERGY_SCALE[best] ?? "medium",
-    probability: p[best] ?? 0,
+    level: ENERGY_SCALE[best]!,
+    probability: p[best]!,
     expected: p.reduce((s, v, i) => s + v * (i + 1), 0),
-    samples: params.counts[h] ?? 0,
+    samples: params.counts[h]!,
   };
 }
 

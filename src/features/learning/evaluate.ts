@@ -26,7 +26,7 @@ export function splitHeldOut<T extends { id: string }>(rows: readonly T[]): { tr
 export function mae(predicted: readonly number[], actual: readonly number[]): number {
   if (actual.length === 0) return Number.NaN;
   let total = 0;
-  for (let i = 0; i < actual.length; i++) total += Math.abs((predicted[i] ?? 0) - (actual[i] ?? 0));
+  for (let i = 0; i < actual.length; i++) total += Math.abs(predicted[i]! - actual[i]!);
   return total / actual.length;
 }
 
@@ -35,7 +35,7 @@ export function accuracy(predicted: readonly number[], actual: readonly number[]
   if (actual.length === 0) return Number.NaN;
   let hits = 0;
   for (let i = 0; i < actual.length; i++)
-    if (Math.abs((predicted[i] ?? 0) - (actual[i] ?? 0)) <= tolerance + 1e-9) hits++;
+    if (Math.abs(predicted[i]! - actual[i]!) <= tolerance + 1e-9) hits++;
   return hits / actual.length;
 }
 

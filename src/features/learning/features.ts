@@ -64,7 +64,7 @@ export function rawFeatures(task: TaskSample): number[] {
   const hasEstimate = task.estimate !== null && task.estimate > 0;
   return [
     ...TASK_CATEGORIES.map((c) => (task.category === c ? 1 : 0)),
-    hasEstimate ? Math.log(task.estimate ?? 1) : 0,
+    hasEstimate ? Math.log(task.estimate!) : 0,
     hasEstimate ? 1 : 0,
     TASK_PRIORITIES.indexOf(task.priority),
     Math.log1p(Math.max(0, task.steps)),
@@ -99,18 +99,17 @@ export function fitScaler(rows: readonly number[][]): Scaler {
   const d = rows[0]?.length ?? FEATURE_NAMES.length;
   const n = Math.max(1, rows.length);
   const means = new Array<number>(d).fill(0);
-  for (const row of rows) for (let i = 0; i < d; i++) means[i] = (means[i] ?? 0) + (row[i] ?? 0) / n;
+  for (const row of rows) for (let i = 0; i < d; i++) means[i] = means[i]! + row[i]! / n;
   const vars = new Array<number>(d).fill(0);
-  for (const row of rows)
-    for (let i = 0; i < d; i++) vars[i] = (vars[i] ?? 0) + ((row[i] ?? 0) - (means[i] ?? 0)) ** 2 / n;
+  for (const row of rows) for (let i = 0; i < d; i++) vars[i] = vars[i]! + (row[i]! - means[i]!) ** 2 / n;
   // A constant column scales by 1: it centres to zero and carries no weight, instead of dividing by 0.
   const scales = vars.map((v) => (v > 1e-12 ? Math.sqrt(v) : 1));
   const mins = new Array<number>(d).fill(Number.POSITIVE_INFINITY);
   const maxs = new Array<number>(d).fill(Number.NEGATIVE_INFINITY);
   for (const row of rows)
     for (let i = 0; i < d; i++) {
-      mins[i] = Math.min(mins[i] ?? 0, row[i] ?? 0);
-      maxs[i] = Math.max(maxs[i] ?? 0, row[i] ?? 0);
+      mins[i] = Math.min(mins[i]!, row[i]!);
+      maxs[i] = Math.max(maxs[i]!, row[i]!);
     }
   return {
     means,
@@ -136,7 +135,7 @@ const HOUR_COLUMNS = ["hour_sin", "hour_cos", "hour_known"].map((n) =>
 /** Training rows per local hour (0–23), stored with a model. */
 export function hourCounts(samples: readonly TaskSample[]): number[] {
   const counts = new Array<number>(24).fill(0);
-  for (const s of samples) if (s.hour !== null) counts[s.hour] = (counts[s.hour] ?? 0) + 1;
+  for (const s of samples) if (s.hour !== null) counts[s.hour] = counts[s.hour]! + 1;
   return counts;
 }
 
@@ -147,7 +146,7 @@ export function hourCounts(samples: readonly TaskSample[]): number[] {
  */
 export function modelFeatures(params: Scaler & { hours: readonly number[] }, task: TaskSample): number[] {
   const raw = rawFeatures(task);
-  if (task.hour !== null && (params.hours[task.hour] ?? 0) < MIN_HOUR_ROWS)
+  if (task.hour !== null && params.hours[task.hour]! < MIN_HOUR_ROWS)
     for (const i of HOUR_COLUMNS) raw[i] = params.means[i] ?? 0;
   return scale(params, raw);
 }

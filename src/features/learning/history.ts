@@ -223,7 +223,7 @@ export function energyLookup(checkins: readonly CheckinRow[]): EnergyLookup {
     let found = -1;
     while (lo <= hi) {
       const mid = (lo + hi) >> 1;
-      if ((list[mid]?.at ?? 0) <= at) {
+      if (list[mid]!.at <= at) {
         found = mid;
         lo = mid + 1;
       } else hi = mid - 1;

@@ -67,7 +67,7 @@ export async function listModels(
       .select({
         modelId: predictionLog.modelId,
         scored: sql<number>`count(*)`,
-        mae: sql<number | null>`avg(${predictionLog.absError})`,
+        mae: sql<number>`avg(${predictionLog.absError})`,
       })
       .from(predictionLog)
       .where(
@@ -83,7 +83,8 @@ export async function listModels(
   const errors = new Map(
     live(results).map((r) => [
       r.modelId,
-      { scored: r.scored, mae: r.mae === null ? null : Math.round(r.mae * 1000) / 1000 },
+      // Only scored predictions are counted (abs_error IS NOT NULL): their mean is a number.
+      { scored: r.scored, mae: Math.round(r.mae * 1000) / 1000 },
     ]),
   );
   const page = pageOf(

@@ -28,7 +28,7 @@ export function personCap(counts: readonly number[], share = MAX_PERSON_SHARE): 
   let i = 0;
   let cap = 0;
   for (let c = 1; c <= most; c++) {
-    while (i < sorted.length && (sorted[i] ?? 0) < c) i++;
+    while (i < sorted.length && sorted[i]! < c) i++;
     // Everyone with at least c rows gives one more at this cap.
     total += sorted.length - i;
     if (c > share * total) break;

@@ -38,7 +38,8 @@ async function readForTask(db: Database, userId: string, taskId: string, kind: M
     row,
     models: models(results),
     energyNow: energy(results)[0]?.level ?? null,
-    history: count(results)[0]?.n ?? 0,
+    // An aggregate without GROUP BY: always one row.
+    history: count(results)[0]!.n,
   };
 }
 
@@ -160,7 +161,8 @@ export async function predictEnergy(db: Database, userId: string, now = Date.now
     })),
     best_hours: bestHours(params),
     model: answerer.info,
-    note: noteFor("energy", answerer.info.scope, { have: count(results)[0]?.n ?? 0, needed: MIN_HISTORY }),
+    // Counts are aggregates without GROUP BY: always one row.
+    note: noteFor("energy", answerer.info.scope, { have: count(results)[0]!.n, needed: MIN_HISTORY }),
     best_times: {
       blocks: bestParams.success
         ? bestBlocks(bestParams.data).map((b) => ({
@@ -177,7 +179,7 @@ export async function predictEnergy(db: Database, userId: string, now = Date.now
         best.info.scope === "prior"
           ? null
           : noteFor("best_time", best.info.scope, {
-              have: bestCount(results)[0]?.n ?? 0,
+              have: bestCount(results)[0]!.n,
               needed: MIN_HISTORY,
             }),
     },

@@ -16,33 +16,33 @@ export function choleskySolve(a: readonly number[][], b: readonly number[]): num
   const n = b.length;
   const l: number[][] = Array.from({ length: n }, () => new Array<number>(n).fill(0));
   for (let i = 0; i < n; i++) {
-    const ai = a[i] ?? [];
-    const li = l[i] ?? [];
+    const ai = a[i]!;
+    const li = l[i]!;
     for (let j = 0; j <= i; j++) {
-      const lj = l[j] ?? [];
-      let sum = ai[j] ?? 0;
-      for (let k = 0; k < j; k++) sum -= (li[k] ?? 0) * (lj[k] ?? 0);
+      const lj = l[j]!;
+      let sum = ai[j]!;
+      for (let k = 0; k < j; k++) sum -= li[k]! * lj[k]!;
       if (i === j) {
         if (!(sum > 1e-12)) return null;
         li[i] = Math.sqrt(sum);
       } else {
-        li[j] = sum / (lj[j] ?? 1);
+        li[j] = sum / lj[j]!;
       }
     }
   }
   // Forward (L z = b), then back (Lᵀ x = z).
   const z = new Array<number>(n).fill(0);
   for (let i = 0; i < n; i++) {
-    const li = l[i] ?? [];
-    let sum = b[i] ?? 0;
-    for (let k = 0; k < i; k++) sum -= (li[k] ?? 0) * (z[k] ?? 0);
-    z[i] = sum / (li[i] ?? 1);
+    const li = l[i]!;
+    let sum = b[i]!;
+    for (let k = 0; k < i; k++) sum -= li[k]! * z[k]!;
+    z[i] = sum / li[i]!;
   }
   const x = new Array<number>(n).fill(0);
   for (let i = n - 1; i >= 0; i--) {
-    let sum = z[i] ?? 0;
-    for (let k = i + 1; k < n; k++) sum -= (l[k]?.[i] ?? 0) * (x[k] ?? 0);
-    x[i] = sum / (l[i]?.[i] ?? 1);
+    let sum = z[i]!;
+    for (let k = i + 1; k < n; k++) sum -= l[k]![i]! * x[k]!;
+    x[i] = sum / l[i]![i]!;
   }
   return x.every(Number.isFinite) ? x : null;
 }
@@ -57,31 +57,28 @@ export function fitRidge(x: readonly number[][], y: readonly number[], lambda: n
   const yMean = n > 0 ? y.reduce((s, v) => s + v, 0) / n : 0;
   if (n === 0 || d === 0) return { intercept: yMean, weights: new Array<number>(d).fill(0), lambda };
   const xMean = new Array<number>(d).fill(0);
-  for (const row of x) for (let i = 0; i < d; i++) xMean[i] = (xMean[i] ?? 0) + (row[i] ?? 0) / n;
+  for (const row of x) for (let i = 0; i < d; i++) xMean[i] = xMean[i]! + row[i]! / n;
   const gram: number[][] = Array.from({ length: d }, () => new Array<number>(d).fill(0));
   const rhs = new Array<number>(d).fill(0);
   const centred = new Array<number>(d).fill(0);
   for (let r = 0; r < n; r++) {
-    const row = x[r] ?? [];
-    const target = (y[r] ?? 0) - yMean;
-    for (let i = 0; i < d; i++) centred[i] = (row[i] ?? 0) - (xMean[i] ?? 0);
+    const row = x[r]!;
+    const target = y[r]! - yMean;
+    for (let i = 0; i < d; i++) centred[i] = row[i]! - xMean[i]!;
     for (let i = 0; i < d; i++) {
-      const xi = centred[i] ?? 0;
+      const xi = centred[i]!;
       if (xi === 0) continue;
-      rhs[i] = (rhs[i] ?? 0) + xi * target;
-      const gi = gram[i] ?? [];
-      for (let j = 0; j <= i; j++) gi[j] = (gi[j] ?? 0) + xi * (centred[j] ?? 0);
+      rhs[i] = rhs[i]! + xi * target;
+      const gi = gram[i]!;
+      for (let j = 0; j <= i; j++) gi[j] = gi[j]! + xi * centred[j]!;
     }
   }
   for (let i = 0; i < d; i++) {
-    const gi = gram[i] ?? [];
-    for (let j = 0; j < i; j++) {
-      const gj = gram[j] ?? [];
-      gj[i] = gi[j] ?? 0;
-    }
+    const gi = gram[i]!;
+    for (let j = 0; j < i; j++) gram[j]![i] = gi[j]!;
   }
   const withIntercept = (w: number[]): RidgeModel => ({
-    intercept: yMean - w.reduce((s, wi, i) => s + wi * (xMean[i] ?? 0), 0),
+    intercept: yMean - w.reduce((s, wi, i) => s + wi * xMean[i]!, 0),
     weights: w,
     lambda,
   });
@@ -98,7 +95,8 @@ export function fitRidge(x: readonly number[][], y: readonly number[], lambda: n
 
 export function predictRidge(model: RidgeModel, row: readonly number[]): number {
   let sum = model.intercept;
-  for (let i = 0; i < model.weights.length; i++) sum += (model.weights[i] ?? 0) * (row[i] ?? 0);
+  // A stored model's row may be shorter than its weights: a missing feature adds nothing.
+  for (let i = 0; i < model.weights.length; i++) sum += model.weights[i]! * (row[i] ?? 0);
   return Number.isFinite(sum) ? sum : model.intercept;
 }
 
@@ -126,8 +124,7 @@ export function fitRidgeTuned(
     for (const lambda of LAMBDA_GRID) {
       const model = fitRidge(trainX, trainY, lambda);
       let total = 0;
-      for (let i = 0; i < testY.length; i++)
-        total += loss(predictRidge(model, testX[i] ?? []), testY[i] ?? 0);
+      for (let i = 0; i < testY.length; i++) total += loss(predictRidge(model, testX[i]!), testY[i]!);
       if (total < bestLoss) {
         bestLoss = total;
         best = lambda;

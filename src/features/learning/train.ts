@@ -117,8 +117,8 @@ function outcome(
   params: Record<string, unknown>,
   scores: { metric: string; value: number; baselines: Record<string, number>; current: number | null },
   sizes: { train: number; test: number },
-  extra: Record<string, number | null> = {},
-  currentScope: "personal" | "population" | null = null,
+  extra: Record<string, number | null>,
+  currentScope: "personal" | "population" | null,
 ): KindOutcome {
   const decision = decidePromotion({
     candidate: scores.value,
@@ -151,7 +151,7 @@ export function trainDurationKind(input: TrainingInput): KindOutcome {
   if (isSkipped(rows)) return rows;
   const { train, test } = splitHeldOut(rows);
   const params = withHeldOutRange(trainDuration(train), test);
-  const actual = test.map((t) => t.actual ?? 0);
+  const actual = test.map((t) => t.actual!);
   const mean = meanMinutes(train);
   const current = DurationParamsSchema.safeParse(input.current.duration);
   return outcome(
@@ -193,7 +193,7 @@ function withHeldOutRange(
 ): ReturnType<typeof trainDuration> {
   if (test.length < MIN_TEST_ROWS) return params;
   const residuals = test
-    .map((t) => Math.log(Math.max(1, t.actual ?? 1)) - predictRidge(params, modelFeatures(params, t)))
+    .map((t) => Math.log(Math.max(1, t.actual!)) - predictRidge(params, modelFeatures(params, t)))
     .sort((a, b) => a - b);
   return { ...params, low: quantile(residuals, 0.2), high: quantile(residuals, 0.8) };
 }
@@ -203,7 +203,7 @@ export function trainDifficultyKind(input: TrainingInput): KindOutcome {
   if (isSkipped(rows)) return rows;
   const { train, test } = splitHeldOut(rows);
   const params = trainDifficulty(train);
-  const actual = test.map((t) => t.difficulty ?? 0);
+  const actual = test.map((t) => t.difficulty!);
   const predicted = test.map((t) => predictDifficulty(params, t));
   const mode = modeDifficulty(train);
   const mean = meanDifficulty(train);

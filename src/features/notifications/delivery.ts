@@ -78,9 +78,9 @@ export async function writeNotifications(
   }
   if (written.length === 0) return handled;
   const reads = chunkList(written, 45).map((chunk) => notificationsByKeys(db, chunk));
+  // Something was written, so there are statements: the batch is never empty.
   const [first, ...rest] = [...statements, ...reads];
-  if (!first) return handled;
-  const results = (await db.batch([first, ...rest])) as unknown[];
+  const results = (await db.batch([first!, ...rest])) as unknown[];
   const inserted = new Set(
     (results.slice(0, statements.length) as { id: string }[][]).flatMap((rows) => rows.map((r) => r.id)),
   );

@@ -80,10 +80,15 @@ export async function pushConfig(env: Env): Promise<PushConfig> {
     expoUrl: env.EXPO_PUSH_URL?.trim() || DEFAULT_EXPO_PUSH_URL,
     expoAccessToken: env.EXPO_ACCESS_TOKEN?.trim() || undefined,
     timeoutMs: Math.min(MAX_PUSH_TIMEOUT_MS, positiveNumber(env.PUSH_TIMEOUT_MS) ?? DEFAULT_PUSH_TIMEOUT_MS),
-    pushHosts: env.PUSH_SERVICE_HOSTS?.trim()
-      ? env.PUSH_SERVICE_HOSTS.split(",")
-          .map((h) => h.trim().toLowerCase())
-          .filter(Boolean)
-      : DEFAULT_PUSH_HOSTS,
+    pushHosts: hostList(env.PUSH_SERVICE_HOSTS) ?? DEFAULT_PUSH_HOSTS,
   };
+}
+
+/** The hosts named (comma-separated), or undefined when none is (unset, blank, only commas). */
+function hostList(setting: string | undefined): string[] | undefined {
+  const hosts = (setting ?? "")
+    .split(",")
+    .map((h) => h.trim().toLowerCase())
+    .filter(Boolean);
+  return hosts.length > 0 ? hosts : undefined;
 }

@@ -80,10 +80,7 @@ async function pooled<T>(
 ): Promise<void> {
   let next = 0;
   const lanes = Array.from({ length: Math.min(limit, items.length) }, async () => {
-    while (next < items.length) {
-      const item = items[next++];
-      if (item !== undefined) await work(item);
-    }
+    while (next < items.length) await work(items[next++]!);
   });
   await Promise.all(lanes);
 }
@@ -160,13 +157,8 @@ async function sendExpo(
       sends.map((s) => s.message),
       { baseUrl: config.expoUrl, accessToken: config.expoAccessToken, timeoutMs: config.timeoutMs },
     );
-    sends.forEach((s, i) => {
-      const outcome = outcomes[i];
-      results.set(
-        s.push,
-        outcome ? expoOutcome(outcome) : { status: "retry", retryAfterSeconds: null, detail: "no ticket" },
-      );
-    });
+    // One outcome per message, in order (sendExpoMessages answers every message it is given).
+    for (const [i, s] of sends.entries()) results.set(s.push, expoOutcome(outcomes[i]!));
   } catch (error) {
     for (const s of sends) results.set(s.push, failure(error));
   }

@@ -97,7 +97,6 @@ export async function preferencesOfUsers(
   userIds: readonly string[],
 ): Promise<Map<string, UserContext>> {
   const found = new Map<string, UserContext>();
-  if (userIds.length === 0) return found;
   const rows = await db
     .select({ userId: users.id, timeZone: users.timezone, prefs: notificationPreferences })
     .from(users)
@@ -145,7 +144,7 @@ export interface NotificationWrite {
  * The one insert of a notification (only when `onlyIf` holds in the batch). The daily cap is counted inside the statement, so concurrent
  * deliveries for one person can never both slip under it; a key already written inserts nothing.
  */
-export function insertNotification(db: Database, w: NotificationWrite, onlyIf: SQL = sql`1`) {
+export function insertNotification(db: Database, w: NotificationWrite, onlyIf: SQL) {
   const p = w.placement;
   const capped = p.countsTowardCap
     ? sql`(SELECT count(*) FROM notifications n WHERE n.user_id = ${w.userId} AND n.local_day = ${p.localDay} AND n.counts_toward_cap = 1 AND n.status IN ('delivered','deferred')) >= ${w.dailyCap}`

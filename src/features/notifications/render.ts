@@ -68,7 +68,7 @@ function unfittedDraftOf(event: DomainEvent, context: RenderContext): NotifyDraf
         ...base,
         kind: "focus",
         title: "Focus session done",
-        body: `${plural(minutes, "minute")} of focus${d.task_id ? ` on ${quoted(d.task_id && context.taskTitle(d.task_id))}` : ""}. Time to stretch.`,
+        body: `${plural(minutes, "minute")} of focus${d.task_id ? ` on ${quoted(context.taskTitle(d.task_id))}` : ""}. Time to stretch.`,
         data: withEvent({ session_id: d.session_id, task_id: d.task_id, actual_minutes: d.actual_minutes }),
       };
     }

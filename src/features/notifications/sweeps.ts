@@ -29,7 +29,7 @@ const isoAt = (now: number) => nowIso(now);
 export async function reminderCandidates(
   db: Database,
   now: number,
-  fromDueAt: string | null = null,
+  fromDueAt: string | null,
 ): Promise<ReminderCandidate[]> {
   const defaults = JSON.stringify(DEFAULT_DUE_SOON_MINUTES);
   const nowText = isoAt(now);
@@ -77,7 +77,7 @@ export async function reminderCandidates(
 export async function claimReminders(
   db: Database,
   now: number,
-  fromDueAt: string | null = null,
+  fromDueAt: string | null,
 ): Promise<{ messages: NotifyMessage[]; lastDueAt: string | null }> {
   const candidates = await reminderCandidates(db, now, fromDueAt);
   const lastDueAt = candidates.at(-1)?.due_at ?? null;
@@ -101,10 +101,10 @@ export async function claimReminders(
       .onConflictDoNothing()
       .returning({ taskId: reminderClaims.taskId, offsetMinutes: reminderClaims.offsetMinutes }),
   );
+  // Every plan claims at least the offset it sends: there is always a statement.
   const [first, ...rest] = statements;
-  if (!first) return { messages: [], lastDueAt };
   const won = new Set(
-    ((await db.batch([first, ...rest])) as { taskId: string; offsetMinutes: number }[][])
+    ((await db.batch([first!, ...rest])) as { taskId: string; offsetMinutes: number }[][])
       .flat()
       .map((c) => `${c.taskId}:${c.offsetMinutes}`),
   );
