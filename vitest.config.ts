@@ -17,9 +17,6 @@ const BAR = { lines: 90, branches: 85 };
  * drop the line once the unit is at the bar.
  */
 const NOT_YET: Record<string, Partial<typeof BAR>> = {
-  // Below the bar.
-  "src/features/learning/**": { branches: 76 },
-  "src/features/notifications/**": { branches: 82 },
   // At the bar, but two branches from falling under it.
   "src/features/mcp/**": { branches: 82 },
   "src/features/imports/**": { branches: 84 },
