@@ -41,6 +41,7 @@ import {
   withMember,
   withoutMembers,
 } from "../src/features/rooms/room-rules";
+import { loggableError } from "../src/lib/db-errors";
 import { newId } from "../src/lib/ids";
 import type { LiveRefusal } from "../src/lib/live-refusal";
 import { CLOSE_ACCOUNT_DELETED } from "../src/lib/live-socket";
@@ -629,6 +630,6 @@ export class FocusRoom extends DurableObject<Env> {
   }
 
   private warn(message: string, error: unknown): void {
-    console.warn(JSON.stringify({ level: "warn", message, error: String(error) }));
+    console.warn(JSON.stringify({ level: "warn", message, error: loggableError(error) }));
   }
 }

@@ -40,6 +40,7 @@ import {
   type RoomRound,
   type TaskLabel,
 } from "../src/features/rooms/member-focus";
+import { loggableError } from "../src/lib/db-errors";
 import { validationFailed } from "../src/lib/errors";
 import { type IdempotencyContext, socketIdempotency } from "../src/lib/idempotency";
 import { newId } from "../src/lib/ids";
@@ -437,7 +438,7 @@ export class FocusTimer extends LiveObject<TimerState> {
   }
 
   private unavailable(message: string, error: unknown): { ok: false; error: ActionError } {
-    console.error(JSON.stringify({ level: "error", message, error: String(error) }));
+    console.error(JSON.stringify({ level: "error", message, error: loggableError(error) }));
     return { ok: false, error: UNAVAILABLE };
   }
 
@@ -512,7 +513,7 @@ export class FocusTimer extends LiveObject<TimerState> {
           JSON.stringify({
             level: "warn",
             message: "telling a room of a focus change failed",
-            error: String(error),
+            error: loggableError(error),
           }),
         );
       }

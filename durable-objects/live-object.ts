@@ -2,6 +2,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { BatchItem } from "drizzle-orm/batch";
 import type { Database } from "../src/db";
 import type { Env } from "../src/env";
+import { loggableError } from "../src/lib/db-errors";
 import type { EventData, EventType } from "../src/lib/events/catalog";
 import { newEvent } from "../src/lib/events/envelope";
 import type { IdempotencyContext } from "../src/lib/idempotency";
@@ -148,7 +149,11 @@ export abstract class LiveObject<S> extends DurableObject<Env> {
 
   override webSocketError(_ws: WebSocket, error: unknown): void {
     console.warn(
-      JSON.stringify({ level: "warn", message: `${this.liveName} socket error`, error: String(error) }),
+      JSON.stringify({
+        level: "warn",
+        message: `${this.liveName} socket error`,
+        error: loggableError(error),
+      }),
     );
   }
 }

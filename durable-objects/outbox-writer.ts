@@ -3,6 +3,7 @@ import { createDatabase, type Database } from "../src/db";
 import type { Env } from "../src/env";
 import { abortIfAccountGone, accountExists } from "../src/lib/auth/account";
 import { isGuardAbort } from "../src/lib/batch";
+import { loggableError } from "../src/lib/db-errors";
 import type { Envelope } from "../src/lib/events/catalog";
 import { writeEvent } from "../src/lib/events/outbox";
 import { publishEvents } from "../src/lib/events/queue";
@@ -63,7 +64,7 @@ export class OutboxWriter {
           JSON.stringify({
             level: "error",
             message: `${this.hooks.name} settle failed`,
-            error: String(error),
+            error: loggableError(error),
           }),
         ),
       ),
@@ -138,7 +139,7 @@ export class OutboxWriter {
           JSON.stringify({
             level: "warn",
             message: `${this.hooks.name} D1 write failed; will retry`,
-            error: String(error),
+            error: loggableError(error),
           }),
         );
         return;

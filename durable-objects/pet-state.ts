@@ -36,6 +36,7 @@ import {
   petSeed,
   storedPetOf,
 } from "../src/features/pets/protocol";
+import { loggableError } from "../src/lib/db-errors";
 import { validationFailed } from "../src/lib/errors";
 import { type IdempotencyContext, socketIdempotency } from "../src/lib/idempotency";
 import { newId } from "../src/lib/ids";
@@ -262,7 +263,7 @@ export class PetState extends LiveObject<PetData> {
       await this.writer.flush();
     } catch (error) {
       console.error(
-        JSON.stringify({ level: "error", message: "pet snapshot flush failed", error: String(error) }),
+        JSON.stringify({ level: "error", message: "pet snapshot flush failed", error: loggableError(error) }),
       );
       return { ok: false, error: UNAVAILABLE };
     }
@@ -298,7 +299,9 @@ export class PetState extends LiveObject<PetData> {
       // D1 may hold a pet row this object never saw (written by a restore of the tables): take its id.
       existing ??= (await storedPetOf(createDatabase(this.env.DB), userId))?.pet_id;
     } catch (error) {
-      console.error(JSON.stringify({ level: "error", message: "pet lookup failed", error: String(error) }));
+      console.error(
+        JSON.stringify({ level: "error", message: "pet lookup failed", error: loggableError(error) }),
+      );
       return { ok: false, error: UNAVAILABLE };
     }
     const petId = await restoredPetId(exported, userId, existing, options);
@@ -397,7 +400,9 @@ export class PetState extends LiveObject<PetData> {
     try {
       stored = await storedPetOf(createDatabase(this.env.DB), userId);
     } catch (error) {
-      console.error(JSON.stringify({ level: "error", message: "pet lookup failed", error: String(error) }));
+      console.error(
+        JSON.stringify({ level: "error", message: "pet lookup failed", error: loggableError(error) }),
+      );
       return "unavailable";
     }
     // Another request may have adopted or restored the pet while D1 answered, or erased the object.

@@ -19,6 +19,7 @@ import { consumeNotifications } from "./jobs/notifications-consumer";
 import { reconcileOutbox } from "./jobs/outbox-reconciler";
 import { consumeWebhooks } from "./jobs/webhooks-consumer";
 import { reconcileWebhookDeliveries } from "./jobs/webhooks-reconciler";
+import { loggableError } from "./lib/db-errors";
 import { objectWithSentryWhenConfigured, withSentryWhenConfigured } from "./lib/sentry";
 import { meteredD1 } from "./lib/statement-meter";
 
@@ -83,7 +84,7 @@ export default withSentryWhenConfigured({
     if (controller.cron === CRONS.nightly) {
       // A failure here would vanish inside waitUntil: log it (the next night tries again).
       const logged = (message: string) => (error: unknown) => {
-        console.error(JSON.stringify({ level: "error", message, error: String(error) }));
+        console.error(JSON.stringify({ level: "error", message, error: loggableError(error) }));
       };
       ctx.waitUntil(
         Promise.all([

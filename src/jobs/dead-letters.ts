@@ -2,6 +2,7 @@ import { createDatabase, type Database } from "../db";
 import { deadLetters } from "../db/schema";
 import type { Env } from "../env";
 import { chunkRows } from "../lib/chunk";
+import { loggableError } from "../lib/db-errors";
 import { newId } from "../lib/ids";
 import { nowIso } from "../lib/time";
 
@@ -78,7 +79,11 @@ export async function recordDeadLetters(batch: MessageBatch<unknown>, env: Env):
     batch.ackAll();
   } catch (error) {
     console.error(
-      JSON.stringify({ level: "error", message: "recording dead letters failed", error: String(error) }),
+      JSON.stringify({
+        level: "error",
+        message: "recording dead letters failed",
+        error: loggableError(error),
+      }),
     );
     batch.retryAll({ delaySeconds: 60 });
   }

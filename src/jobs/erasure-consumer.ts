@@ -6,6 +6,7 @@ import {
   RESWEEP_DELAY_SECONDS,
 } from "../features/account/erasure";
 import { type ErasureMessage, ErasureMessageSchema } from "../features/account/messages";
+import { loggableError } from "../lib/db-errors";
 import { retryDelaySeconds } from "./events-consumer";
 
 /**
@@ -56,7 +57,7 @@ export async function consumeErasure(batch: MessageBatch<unknown>, env: Env): Pr
           level: "error",
           message: "erasure failed; will retry",
           type: body.type,
-          error: String(error),
+          error: loggableError(error),
         }),
       );
       for (const message of messages) message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });

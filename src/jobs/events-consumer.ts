@@ -11,7 +11,7 @@ import {
 } from "../lib/auth/account";
 import { D1Batch, isGuardAbort } from "../lib/batch";
 import { chunkList } from "../lib/chunk";
-import { isUniqueViolation } from "../lib/db-errors";
+import { isUniqueViolation, loggableError } from "../lib/db-errors";
 import type { DomainEvent, Envelope } from "../lib/events/catalog";
 import { parseEvent } from "../lib/events/envelope";
 import { type EventHandler, handles } from "../lib/events/handler";
@@ -226,7 +226,7 @@ export async function consumeEvents(
           level: "error",
           message: "event handling failed",
           event_id: event.id,
-          error: String(error),
+          error: loggableError(error),
         }),
       );
       message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });

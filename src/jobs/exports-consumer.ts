@@ -2,6 +2,7 @@ import type { Env } from "../env";
 import { continueOrphanSweep } from "../features/export/cleanup";
 import { failExport, runSlice, type SliceOptions } from "../features/export/job";
 import { ExportMessageSchema, sliceMessage } from "../features/export/messages";
+import { loggableError } from "../lib/db-errors";
 import { retryDelaySeconds } from "./events-consumer";
 
 /** wrangler.toml: max_retries of pap-exports; the last attempt marks the export failed before the DLQ. */
@@ -44,7 +45,10 @@ export async function consumeExports(
         });
         message.ack();
       } catch (error) {
-        log("error", "orphan export sweep failed", { attempts: message.attempts, error: String(error) });
+        log("error", "orphan export sweep failed", {
+          attempts: message.attempts,
+          error: loggableError(error),
+        });
         message.retry({ delaySeconds: retryDelaySeconds(message.attempts) });
       }
       continue;
@@ -68,7 +72,7 @@ export async function consumeExports(
         export_id: exportId,
         slice,
         attempts: message.attempts,
-        error: String(error),
+        error: loggableError(error),
       });
       if (message.attempts > EXPORTS_MAX_RETRIES) {
         await failExport(env, exportId, "The export failed several times in a row; start a new one.").catch(

@@ -13,6 +13,7 @@ import { continueErasure, enqueueErasure, RESWEEP_DELAY_SECONDS } from "../featu
 import { THROTTLE_WINDOW_MS } from "../features/auth/throttle";
 import { continueOrphanSweep, sweepExports } from "../features/export/cleanup";
 import { metricsPruning } from "../features/metrics/store";
+import { loggableError } from "../lib/db-errors";
 import { nowIso } from "../lib/time";
 
 /** Clients retry within minutes; a day covers any sane retry policy (Stripe keeps keys 24 h too). */
@@ -129,7 +130,11 @@ export async function resumeDeletions(env: Env): Promise<number> {
       await enqueueErasure(env, { type: "sweep", user_id: id }, RESWEEP_DELAY_SECONDS).catch(() => undefined);
     } catch (error) {
       console.error(
-        JSON.stringify({ level: "error", message: "resuming a deletion failed", error: String(error) }),
+        JSON.stringify({
+          level: "error",
+          message: "resuming a deletion failed",
+          error: loggableError(error),
+        }),
       );
     }
   }

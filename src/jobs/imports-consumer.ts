@@ -7,6 +7,7 @@ import { runErase } from "../features/imports/restore/discarding";
 import { giveUpFinishing, runRestore } from "../features/imports/restore/job";
 import { SourceRefusal } from "../features/imports/sources/types";
 import { sweepStaleImports } from "../features/imports/stale";
+import { loggableError } from "../lib/db-errors";
 import { publishEvents } from "../lib/events/queue";
 import { type StatementMeter, unmetered } from "../lib/statement-meter";
 import { retryDelaySeconds } from "./events-consumer";
@@ -61,7 +62,7 @@ export async function consumeImports(
       log("error", "import chunk failed", {
         import_id: body.import_id,
         attempt: message.attempts,
-        error: String(error),
+        error: loggableError(error),
       });
       // An erase message only ever erases (review4 L5): were it to fail the import, it would fail
       // whatever job holds the import now — one committed again and running. Its lost work is sent
@@ -106,7 +107,10 @@ async function removeFile(db: Database, files: R2Bucket, importId: string) {
   try {
     await clearFile(db, files, importId);
   } catch (error) {
-    log("error", "import file not deleted; housekeeping will", { import_id: importId, error: String(error) });
+    log("error", "import file not deleted; housekeeping will", {
+      import_id: importId,
+      error: loggableError(error),
+    });
   }
 }
 

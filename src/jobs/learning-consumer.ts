@@ -5,6 +5,7 @@ import { type LearningMessage, LearningMessageSchema } from "../features/learnin
 import { claimPage, claimQueued, failRun, PAGE_USERS, releaseRun, startRun } from "../features/learning/runs";
 import { trainTaken } from "../features/learning/training";
 import { chunkList } from "../lib/chunk";
+import { loggableError } from "../lib/db-errors";
 import { retryDelaySeconds } from "./events-consumer";
 
 /** wrangler.toml: max_retries of pap-learning; the last attempt marks the run failed before the DLQ. */
@@ -106,7 +107,7 @@ export async function consumeLearning(
       });
       message.ack();
     } catch (error) {
-      log("error", "learning message failed", { id: message.id, error: String(error) });
+      log("error", "learning message failed", { id: message.id, error: loggableError(error) });
       if (body.type === "train") {
         const { user_id: owner, night } = body;
         const last = message.attempts > LEARNING_MAX_RETRIES;

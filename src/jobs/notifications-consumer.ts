@@ -16,6 +16,7 @@ import {
 } from "../features/notifications/message";
 import { pushNotifications } from "../features/notifications/push-delivery";
 import { checkExpoReceipts } from "../features/notifications/receipts";
+import { loggableError } from "../lib/db-errors";
 import { writeDeadLetters } from "./dead-letters";
 import { retryDelaySeconds } from "./events-consumer";
 
@@ -88,7 +89,7 @@ export async function consumeNotifications(batch: MessageBatch<unknown>, env: En
       else p.message.ack();
     }
   } catch (error) {
-    logError("writing notifications failed", { error: String(error) });
+    logError("writing notifications failed", { error: loggableError(error) });
     for (const p of notify) retry(p.message);
   }
 
@@ -104,7 +105,11 @@ export async function consumeNotifications(batch: MessageBatch<unknown>, env: En
       if (row) rowsOf.set(p.message, row);
       else p.message.ack();
     } catch (error) {
-      logError("notification message failed", { type: p.body.type, id: p.message.id, error: String(error) });
+      logError("notification message failed", {
+        type: p.body.type,
+        id: p.message.id,
+        error: loggableError(error),
+      });
       retry(p.message);
     }
   }
@@ -124,7 +129,7 @@ export async function consumeNotifications(batch: MessageBatch<unknown>, env: En
       now,
     );
   } catch (error) {
-    logError("pushing notifications failed", { error: String(error) });
+    logError("pushing notifications failed", { error: loggableError(error) });
     for (const message of rowsOf.keys()) retry(message);
     return;
   }

@@ -12,6 +12,7 @@ import {
 } from "../features/webhooks/delivery-records";
 import { type DeliveryMessage, DeliveryMessageSchema } from "../features/webhooks/message";
 import { judgeAttempt, type Verdict } from "../features/webhooks/retry-policy";
+import { loggableError } from "../lib/db-errors";
 import { type EventRow, recordedEvents } from "../lib/events/outbox";
 import { publishEvents } from "../lib/events/queue";
 import { writeDeadLetters } from "./dead-letters";
@@ -101,7 +102,7 @@ async function write(db: Database, env: Env, items: readonly Handled[]): Promise
     if (Array.isArray(rows)) written.push(rows as EventRow[]);
   }
   await publishEvents(env.EVENTS_QUEUE, recordedEvents(...written)).catch((error: unknown) =>
-    log("webhook.disabled not published; the outbox reconciler will", { error: String(error) }),
+    log("webhook.disabled not published; the outbox reconciler will", { error: loggableError(error) }),
   );
   return counted;
 }
@@ -119,7 +120,7 @@ async function record(db: Database, env: Env, all: Handled[]): Promise<Message<u
     const counted = await write(db, env, all);
     return all.flatMap((item) => settle(item, counted.has(item)));
   } catch (error) {
-    log("webhook attempts not recorded together", { error: String(error) });
+    log("webhook attempts not recorded together", { error: loggableError(error) });
   }
   const dead: Message<unknown>[] = [];
   for (const item of all) {
@@ -127,7 +128,7 @@ async function record(db: Database, env: Env, all: Handled[]): Promise<Message<u
       const counted = await write(db, env, [item]);
       dead.push(...settle(item, counted.has(item)));
     } catch (error) {
-      log("webhook attempt not recorded", { error: String(error), id: item.message.id });
+      log("webhook attempt not recorded", { error: loggableError(error), id: item.message.id });
       if (!item.delivered || !item.row) {
         item.message.retry({ delaySeconds: 60 });
         continue;
@@ -135,7 +136,9 @@ async function record(db: Database, env: Env, all: Handled[]): Promise<Message<u
       // The receiver took it: mark it delivered if D1 lets us, so nothing sends it again.
       await markDelivered(db, item.row)
         .run()
-        .catch((markError: unknown) => log("delivered delivery not marked", { error: String(markError) }));
+        .catch((markError: unknown) =>
+          log("delivered delivery not marked", { error: loggableError(markError) }),
+        );
       item.message.ack();
     }
   }
@@ -179,7 +182,7 @@ export async function consumeWebhooks(batch: MessageBatch<unknown>, env: Env): P
       unique.map((v) => v.body.delivery_id),
     );
   } catch (error) {
-    log("webhook deliveries not loaded", { error: String(error) });
+    log("webhook deliveries not loaded", { error: loggableError(error) });
     for (const { message } of unique) message.retry({ delaySeconds: 60 });
     loaded = false;
   }

@@ -1,4 +1,5 @@
 import type { Env } from "../env";
+import { loggableError } from "./db-errors";
 
 /**
  * Closes (4001) the user's live sockets — focus and pet — opened with a credential that was just
@@ -22,7 +23,7 @@ export async function closeCredentialSockets(
         JSON.stringify({
           level: "warn",
           message: "closing a revoked credential's sockets failed",
-          error: String(result.reason),
+          error: loggableError(result.reason),
         }),
       );
     }

@@ -4,6 +4,7 @@ import { recordRequest } from "../features/metrics/recorder";
 import { saveSlowQueries } from "../features/metrics/store";
 import type { Principal } from "../lib/auth/principal";
 import type { AppEnv } from "../lib/create-app";
+import { loggableError } from "../lib/db-errors";
 import { serverTiming } from "../lib/query-costs";
 import { logRequest, shouldLog } from "../lib/request-log";
 import { routeTemplate } from "../lib/route-template";
@@ -48,7 +49,7 @@ export function observeRequests() {
       waitUntil(
         saveSlowQueries(createDatabase(c.env.DB), rows).catch((error: unknown) =>
           console.warn(
-            JSON.stringify({ level: "warn", message: "slow-query log failed", error: String(error) }),
+            JSON.stringify({ level: "warn", message: "slow-query log failed", error: loggableError(error) }),
           ),
         ),
       );

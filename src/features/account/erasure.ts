@@ -2,6 +2,7 @@ import { and, eq, isNull, sql } from "drizzle-orm";
 import { createDatabase, type Database } from "../../db";
 import { apiTokens, refreshTokens, users } from "../../db/schema";
 import type { Env } from "../../env";
+import { loggableError } from "../../lib/db-errors";
 import { nowIso } from "../../lib/time";
 import { eraseFocusTimer } from "../focus/service";
 import { eraseFromLeaderboards } from "../gamification/leaderboard";
@@ -149,7 +150,7 @@ export async function tryEnqueueErasure(
         level: "error",
         message: "erasure not queued",
         type: message.type,
-        error: String(error),
+        error: loggableError(error),
       }),
     );
   }

@@ -1,6 +1,7 @@
 import type { Database } from "../../db";
 import type { Env } from "../../env";
 import { goneAccounts } from "../../lib/auth/account";
+import { loggableError } from "../../lib/db-errors";
 import { ApiError } from "../../lib/errors";
 import { confirmPassword } from "../auth/service";
 import {
@@ -50,7 +51,7 @@ export async function deleteAccount(
     goneAccounts.add(user.id);
   } catch (error) {
     console.error(
-      JSON.stringify({ level: "error", message: "account deletion not begun", error: String(error) }),
+      JSON.stringify({ level: "error", message: "account deletion not begun", error: loggableError(error) }),
     );
     throw new ApiError(
       503,
@@ -65,7 +66,7 @@ export async function deleteAccount(
     done = (await eraseAccount(env, account, REQUEST_BUDGET, erasingOn)).done;
   } catch (error) {
     console.error(
-      JSON.stringify({ level: "error", message: "account deletion incomplete", error: String(error) }),
+      JSON.stringify({ level: "error", message: "account deletion incomplete", error: loggableError(error) }),
     );
     throw new ApiError(
       503,

@@ -10,6 +10,7 @@ import { createDatabase, type Database } from "../../db";
 import { tasks } from "../../db/schema";
 import type { Env } from "../../env";
 import { chunkList } from "../../lib/chunk";
+import { loggableError } from "../../lib/db-errors";
 import type { DomainEvent } from "../../lib/events/catalog";
 import type { EventHandler } from "../../lib/events/handler";
 import type { Categoriser } from "./categoriser";
@@ -115,7 +116,11 @@ export const categoriesHandler: EventHandler = {
     } catch (error) {
       // Refining is a nicety: the local category stands, and the delivery's other work is not retried for it.
       console.error(
-        JSON.stringify({ level: "error", message: "category refinement failed", error: String(error) }),
+        JSON.stringify({
+          level: "error",
+          message: "category refinement failed",
+          error: loggableError(error),
+        }),
       );
     }
   },

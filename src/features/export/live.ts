@@ -7,6 +7,7 @@
 
 import type { z } from "@hono/zod-openapi";
 import type { Env } from "../../env";
+import { loggableError } from "../../lib/db-errors";
 import { sha256Hex } from "../../lib/ids";
 import type { LiveRefusal } from "../../lib/live-refusal";
 import { type FocusSettings, normalizeSettings } from "../focus/kinds";
@@ -204,7 +205,7 @@ export function dryRun(what: string, check: () => void): LiveResult<true> {
     return { ok: true, value: true };
   } catch (error) {
     console.warn(
-      JSON.stringify({ level: "warn", message: `${what} snapshot refused`, error: String(error) }),
+      JSON.stringify({ level: "warn", message: `${what} snapshot refused`, error: loggableError(error) }),
     );
     return {
       ok: false,

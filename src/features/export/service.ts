@@ -7,7 +7,7 @@ import type { Database } from "../../db";
 import { accountExports, type ExportFormat, users } from "../../db/schema";
 import type { Env } from "../../env";
 import { D1Batch } from "../../lib/batch";
-import { isUniqueViolation } from "../../lib/db-errors";
+import { isUniqueViolation, loggableError } from "../../lib/db-errors";
 import { conflict, notFound } from "../../lib/errors";
 import { type IdempotencyContext, type WriteOutcome, writeOnce } from "../../lib/idempotency";
 import { newId } from "../../lib/ids";
@@ -141,7 +141,7 @@ export async function createExport(
           level: "error",
           message: "export not enqueued; the cron will",
           export_id: id,
-          error: String(error),
+          error: loggableError(error),
         }),
       );
     }

@@ -15,6 +15,7 @@ import {
 } from "../../db/schema";
 import type { Env } from "../../env";
 import { D1Batch } from "../../lib/batch";
+import { loggableError } from "../../lib/db-errors";
 import { ApiError, notFound } from "../../lib/errors";
 import { newEvent } from "../../lib/events/envelope";
 import { writeEvent } from "../../lib/events/outbox";
@@ -349,7 +350,11 @@ async function onBoards(call: () => Promise<void>, state: string): Promise<void>
     await call();
   } catch (error) {
     console.error(
-      JSON.stringify({ level: "error", message: "leaderboard shard call failed", error: String(error) }),
+      JSON.stringify({
+        level: "error",
+        message: "leaderboard shard call failed",
+        error: loggableError(error),
+      }),
     );
     throw new ApiError(503, "leaderboard_unavailable", `The leaderboards could not be reached; ${state}`);
   }

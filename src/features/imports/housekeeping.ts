@@ -1,6 +1,7 @@
 import { and, asc, eq, isNotNull, lt, sql } from "drizzle-orm";
 import type { Database } from "../../db";
 import { imports } from "../../db/schema";
+import { loggableError } from "../../lib/db-errors";
 import { type StatementMeter, unmetered } from "../../lib/statement-meter";
 import { nowIso } from "../../lib/time";
 import { eraseStagedInPages } from "./discard";
@@ -81,7 +82,7 @@ export async function discardExpiredImports(
           level: "warn",
           message: "import not discarded",
           import_id: row.id,
-          error: String(error),
+          error: loggableError(error),
         }),
       );
     }

@@ -11,6 +11,7 @@ import type { Database } from "../../db";
 import { imports } from "../../db/schema";
 import type { Env } from "../../env";
 import { abortIf, isGuardAbort } from "../../lib/batch";
+import { loggableError } from "../../lib/db-errors";
 import { type StatementMeter, unmetered } from "../../lib/statement-meter";
 import { nowIso } from "../../lib/time";
 import { eraseStagedInPages } from "./discard";
@@ -141,7 +142,7 @@ export async function sweepStaleImports(
           level: "warn",
           message: "stuck import not handled",
           import_id: row.id,
-          error: String(error),
+          error: loggableError(error),
         }),
       );
     }

@@ -1,5 +1,6 @@
 import { createDatabase } from "../../db";
 import type { Env } from "../../env";
+import { loggableError } from "../../lib/db-errors";
 import { type Cell, MetricsBuffer, type RequestSample, statusClass } from "./buffer";
 import { saveCells } from "./store";
 
@@ -53,6 +54,8 @@ export async function flushMetrics(env: Env): Promise<void> {
     await saveCells(createDatabase(env.DB), cells);
   } catch (error) {
     buffer.restore(cells, MAX_CELLS * 5);
-    console.warn(JSON.stringify({ level: "warn", message: "metrics flush failed", error: String(error) }));
+    console.warn(
+      JSON.stringify({ level: "warn", message: "metrics flush failed", error: loggableError(error) }),
+    );
   }
 }

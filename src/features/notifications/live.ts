@@ -1,4 +1,5 @@
 import type { Env } from "../../env";
+import { loggableError } from "../../lib/db-errors";
 import { type NotificationRow, toNotificationDto } from "./queries";
 
 /**
@@ -22,7 +23,7 @@ export async function sendLive(env: Env, rows: readonly NotificationRow[]): Prom
         );
       } catch (error) {
         console.warn(
-          JSON.stringify({ level: "warn", message: "live notification failed", error: String(error) }),
+          JSON.stringify({ level: "warn", message: "live notification failed", error: loggableError(error) }),
         );
       }
     }),

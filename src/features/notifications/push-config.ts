@@ -1,4 +1,5 @@
 import type { Env } from "../../env";
+import { loggableError } from "../../lib/db-errors";
 import { importVapidKeys, type VapidKeys } from "../../lib/push/vapid";
 
 /** Expo's push API, unless configuration points elsewhere (tests point it at a local fake). */
@@ -69,7 +70,7 @@ export async function pushConfig(env: Env): Promise<PushConfig> {
     } catch (error) {
       cached = undefined;
       console.error(
-        JSON.stringify({ level: "error", message: "VAPID keys are invalid", error: String(error) }),
+        JSON.stringify({ level: "error", message: "VAPID keys are invalid", error: loggableError(error) }),
       );
     }
   }

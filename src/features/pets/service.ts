@@ -3,6 +3,7 @@ import type { Database } from "../../db";
 import { activityDays, users, xpLedger } from "../../db/schema";
 import type { Personality } from "../../db/schema/pets";
 import type { Env } from "../../env";
+import { loggableError } from "../../lib/db-errors";
 import { notFound } from "../../lib/errors";
 import type { IdempotencyContext } from "../../lib/idempotency";
 import { newId } from "../../lib/ids";
@@ -148,7 +149,7 @@ export async function movePetToTimezone(env: Env, userId: string, timezone: stri
     await petState(env, userId).setTimezone(userId, timezone);
   } catch (error) {
     console.warn(
-      JSON.stringify({ level: "warn", message: "pet time zone update failed", error: String(error) }),
+      JSON.stringify({ level: "warn", message: "pet time zone update failed", error: loggableError(error) }),
     );
   }
 }

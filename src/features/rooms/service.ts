@@ -1,7 +1,7 @@
 import type { Database } from "../../db";
 import type { Env } from "../../env";
 import { D1Batch, isGuardAbort } from "../../lib/batch";
-import { isUniqueViolation } from "../../lib/db-errors";
+import { isUniqueViolation, loggableError } from "../../lib/db-errors";
 import { notFound } from "../../lib/errors";
 import { type IdempotencyContext, replaceStoredResponse, writeOnce } from "../../lib/idempotency";
 import { newId } from "../../lib/ids";
@@ -120,7 +120,7 @@ export async function createRoom(
         JSON.stringify({
           level: "warn",
           message: "storing a room's first answer failed",
-          error: String(error),
+          error: loggableError(error),
         }),
       );
     }
@@ -206,7 +206,7 @@ export async function closeRoomCredentialSockets(
       JSON.stringify({
         level: "warn",
         message: "closing a revoked credential's room sockets failed",
-        error: String(error),
+        error: loggableError(error),
       }),
     );
   }

@@ -7,6 +7,7 @@
  */
 import type { Context } from "hono";
 import type { AppEnv } from "../../lib/create-app";
+import { loggableError } from "../../lib/db-errors";
 import { sha256Hex } from "../../lib/ids";
 import type { CardContent } from "./card-content";
 import { cardSvg, RENDERER_VERSION } from "./card-svg";
@@ -125,7 +126,9 @@ export async function cardPng(
   }
   const kept = (cache?.put(key, pngForCache(png)) ?? Promise.resolve())
     .catch((error: unknown) =>
-      console.warn(JSON.stringify({ level: "warn", message: "card cache put failed", error: String(error) })),
+      console.warn(
+        JSON.stringify({ level: "warn", message: "card cache put failed", error: loggableError(error) }),
+      ),
     )
     .finally(() => drawing.delete(key));
   await afterResponse(c, kept);

@@ -1,5 +1,6 @@
 import type { Database } from "../../db";
 import type { Env } from "../../env";
+import { loggableError } from "../../lib/db-errors";
 import { sharedReadinessChecks } from "../health/readiness";
 import { flushMetrics } from "../metrics/recorder";
 import { cellsSince } from "../metrics/store";
@@ -36,7 +37,7 @@ async function hourOfCells(env: Env, db: Database, fromMinute: number) {
     return { cells: await cellsSince(db, fromMinute), readable: true };
   } catch (error) {
     console.warn(
-      JSON.stringify({ level: "warn", message: "status: metrics unreadable", error: String(error) }),
+      JSON.stringify({ level: "warn", message: "status: metrics unreadable", error: loggableError(error) }),
     );
     return { cells: [], readable: false };
   }

@@ -8,6 +8,7 @@ import type { Database } from "../../db";
 import { webhookAttempts, webhookDeliveries, webhooks } from "../../db/schema";
 import type { Env } from "../../env";
 import { chunkList } from "../../lib/chunk";
+import { loggableError } from "../../lib/db-errors";
 import { conflict, notFound } from "../../lib/errors";
 import { randomToken, sha256Hex } from "../../lib/ids";
 import { type Page, pageOf, rowsToFetch } from "../../lib/pagination";
@@ -154,7 +155,7 @@ async function sendSoon(env: Env, row: DeliveryRow): Promise<void> {
       JSON.stringify({
         level: "error",
         message: "delivery not enqueued; left to the reconciler",
-        error: String(error),
+        error: loggableError(error),
       }),
     );
   }

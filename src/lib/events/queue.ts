@@ -1,3 +1,4 @@
+import { loggableError } from "../db-errors";
 import type { Envelope } from "./catalog";
 
 /** The queue's limit of messages per `sendBatch`. */
@@ -23,7 +24,7 @@ export async function publishEvents(queue: Queue<Envelope>, recorded: readonly E
       JSON.stringify({
         level: "warn",
         message: "event publish failed; reconciler will retry",
-        error: String(error),
+        error: loggableError(error),
       }),
     );
   }

@@ -22,6 +22,7 @@ import { and, eq, type SQL, sql } from "drizzle-orm";
 import type { Database } from "../../../db";
 import { imports } from "../../../db/schema";
 import { abortIf, isGuardAbort, rawStatement } from "../../../lib/batch";
+import { loggableError } from "../../../lib/db-errors";
 import { nowIso } from "../../../lib/time";
 import { deleteImportFiles } from "../files";
 import { STALE_AFTER_MS } from "../limits";
@@ -50,7 +51,7 @@ export interface EraseOptions {
 type Row = Pick<ImportRow, "id" | "userId" | "createdAt">;
 
 const log = (message: string, importId: string, error: unknown) =>
-  console.warn(JSON.stringify({ level: "warn", message, import_id: importId, error: String(error) }));
+  console.warn(JSON.stringify({ level: "warn", message, import_id: importId, error: loggableError(error) }));
 
 /** The queue goes on erasing; a lost message is sent again by housekeeping (a discarding row) or the TTL. */
 async function handOver(queue: Queue<ImportMessage>, row: Row, delaySeconds = 0) {

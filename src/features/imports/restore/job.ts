@@ -26,6 +26,7 @@ import type { Database } from "../../../db";
 import { imports } from "../../../db/schema";
 import type { Env } from "../../../env";
 import { abortIf, D1Batch, isGuardAbort, rawStatement } from "../../../lib/batch";
+import { loggableError } from "../../../lib/db-errors";
 import { randomToken } from "../../../lib/ids";
 import { nowIso } from "../../../lib/time";
 import type { LiveSection } from "../../export/format";
@@ -541,7 +542,11 @@ async function finishLive(
 async function scoresOf(env: Env, db: Database, userId: string) {
   await pushScores(env, db, [userId]).catch((error) =>
     console.error(
-      JSON.stringify({ level: "error", message: "restore: leaderboards not updated", error: String(error) }),
+      JSON.stringify({
+        level: "error",
+        message: "restore: leaderboards not updated",
+        error: loggableError(error),
+      }),
     ),
   );
 }

@@ -7,6 +7,7 @@
 import { sql } from "drizzle-orm";
 import type { Database } from "../../../db";
 import type { Env } from "../../../env";
+import { loggableError } from "../../../lib/db-errors";
 import type { LiveSection } from "../../export/format";
 import type { LiveResult } from "../../export/live";
 import type { IdMapper } from "./ids";
@@ -96,7 +97,7 @@ export async function restoreLive(
         value: null,
       };
     } catch (error) {
-      return { outcome: { kind: "failed", error: String(error) }, value: null };
+      return { outcome: { kind: "failed", error: loggableError(error) }, value: null };
     }
   };
   const [focus, pet] = await Promise.all([
