@@ -1,6 +1,7 @@
 import { createDatabase } from "../src/db";
 import type { Env } from "../src/env";
 import { isApiTokenActive } from "../src/lib/auth/api-token";
+import { loggableError } from "../src/lib/db-errors";
 import { PROBLEM_CONTENT_TYPE, problemBody } from "../src/lib/errors";
 import { ACCOUNT_GONE } from "../src/lib/live-refusal";
 import {
@@ -310,8 +311,9 @@ export class SocketHub {
     try {
       return await isApiTokenActive(createDatabase(this.env.DB), grant.user_id, grant.credential.id);
     } catch (error) {
+      // Without the values bound to the failed query (the user's and the token's ids), as the Worker logs.
       console.error(
-        JSON.stringify({ level: "error", message: "socket token check failed", error: String(error) }),
+        JSON.stringify({ level: "error", message: "socket token check failed", error: loggableError(error) }),
       );
       return undefined;
     }

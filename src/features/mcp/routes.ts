@@ -136,13 +136,13 @@ export const MAX_BATCH_CALLS = 20;
  */
 function refusedBatch(body: string): string | null {
   if (!body.trimStart().startsWith("[")) return null;
-  let messages: unknown;
+  let messages: unknown[];
   try {
+    // Text that starts with "[" (past whitespace) and parses is a JSON array.
     messages = JSON.parse(body);
   } catch {
     return null;
   }
-  if (!Array.isArray(messages)) return null;
   if (messages.length > MAX_BATCH_CALLS)
     return `A batch holds at most ${MAX_BATCH_CALLS} messages; this one has ${messages.length}.`;
   const ids = new Set<string>();
