@@ -8,7 +8,7 @@ import { signJwt } from "../../lib/auth/jwt";
 import { dummyPasswordHash, hashPassword, verifyPassword } from "../../lib/auth/password";
 import type { Scope } from "../../lib/auth/principal";
 import { newRefreshToken } from "../../lib/auth/tokens";
-import { isUniqueViolation } from "../../lib/db-errors";
+import { errorText, isUniqueViolation } from "../../lib/db-errors";
 import { ApiError, forbidden, unauthorized } from "../../lib/errors";
 import { newId } from "../../lib/ids";
 import { closeCredentialSockets } from "../../lib/live-socket-close";
@@ -41,7 +41,7 @@ export function toUserDto(row: UserRow): UserDto {
 
 /** A unique violation on the users table, as the problem it means: the username or the email is taken. */
 function takenError(error: unknown): ApiError {
-  const message = error instanceof Error ? `${error.message} ${String(error.cause ?? "")}` : String(error);
+  const message = errorText(error);
   // SQLite names the failing column (users.username_key): the unique index users_username_key's.
   if (message.includes("username_key")) {
     return new ApiError(409, "username_taken", "This username is taken; choose another one.", {
@@ -280,7 +280,7 @@ export async function updateUser(db: Database, userId: string, input: ProfilePat
 export async function logOut(
   db: Database,
   env: LiveBindings,
-  principal: { userId: string; credentialId: string | undefined },
+  principal: { userId: string; credentialId: string },
   input: { refresh_token?: string | undefined; all?: boolean | undefined },
 ): Promise<void> {
   const ended = await endSessions(db, principal.userId, principal.credentialId, input);

@@ -35,7 +35,7 @@ export async function refreshSession(db: Database, env: Env, presented: string):
     .where(eq(refreshTokens.tokenHash, await sha256Hex(presented)))
     .get();
   if (!current) throw unauthorized("The refresh token is not valid.");
-  if (current.revokedAt) return answerRetry(db, env, current, presented, now);
+  if (current.revokedAt) return answerRetry(db, env, current, current.revokedAt, presented, now);
   if (Date.parse(current.expiresAt) <= now)
     throw unauthorized("The refresh token has expired; sign in again.");
 
@@ -71,7 +71,7 @@ export async function refreshSession(db: Database, env: Env, presented: string):
     // A concurrent refresh with the same token rotated it first: this one is its retry.
     const after = await db.select().from(refreshTokens).where(eq(refreshTokens.id, current.id)).get();
     if (!after?.revokedAt) throw alreadyUsed();
-    return answerRetry(db, env, after, presented, now);
+    return answerRetry(db, env, after, after.revokedAt, presented, now);
   }
   if (!user) throw alreadyUsed();
   return authResult(env, user, current.familyId, successor.token, { at: now, jti: nextId }, now);
@@ -86,10 +86,12 @@ async function answerRetry(
   db: Database,
   env: Env,
   rotated: RefreshRow,
+  /** When it was rotated: its `revoked_at`. */
+  revokedAt: string,
   presented: string,
   now: number,
 ): Promise<AuthResult> {
-  const rotatedAt = Date.parse(rotated.revokedAt ?? "");
+  const rotatedAt = Date.parse(revokedAt);
   if (rotated.replacedBy && now - rotatedAt <= REFRESH_RETRY_GRACE_MS) {
     const [successors, userRows] = await db.batch([
       db
@@ -137,7 +139,7 @@ function revokeFamily(db: Database, userId: string, familyId: string, now: numbe
 export async function logout(
   db: Database,
   userId: string,
-  sessionFamilyId: string | undefined,
+  sessionFamilyId: string,
   input: { refresh_token?: string | undefined; all?: boolean | undefined },
 ): Promise<string[]> {
   const now = Date.now();
@@ -147,7 +149,7 @@ export async function logout(
       .set({ revokedAt: nowIso(now) })
       .where(and(eq(refreshTokens.userId, userId), isNull(refreshTokens.revokedAt)))
       .returning({ familyId: refreshTokens.familyId });
-    return [...new Set([...(sessionFamilyId ? [sessionFamilyId] : []), ...ended.map((r) => r.familyId)])];
+    return [...new Set([sessionFamilyId, ...ended.map((r) => r.familyId)])];
   }
   let familyId = sessionFamilyId;
   if (input.refresh_token) {
@@ -163,7 +165,6 @@ export async function logout(
       .get();
     familyId = row?.familyId ?? familyId;
   }
-  if (!familyId) return [];
   await revokeFamily(db, userId, familyId, now);
   return [familyId];
 }

@@ -14,16 +14,18 @@ const DELIMITERS: Delimiter[] = [",", ";", "\t"];
 
 /** The delimiter the first line uses most (outside quotes): "," unless ";" or a tab clearly wins. */
 export function guessDelimiter(firstLine: string): Delimiter {
-  const counts = new Map<string, number>(DELIMITERS.map((d) => [d, 0]));
+  const counts: Record<Delimiter, number> = { ",": 0, ";": 0, "\t": 0 };
   let quoted = false;
   for (const c of firstLine) {
     if (c === '"') quoted = !quoted;
-    else if (!quoted && counts.has(c)) counts.set(c, (counts.get(c) ?? 0) + 1);
+    else if (!quoted && isDelimiter(c)) counts[c] += 1;
   }
   let best: Delimiter = ",";
-  for (const d of DELIMITERS) if ((counts.get(d) ?? 0) > (counts.get(best) ?? 0)) best = d;
+  for (const d of DELIMITERS) if (counts[d] > counts[best]) best = d;
   return best;
 }
+
+const isDelimiter = (c: string): c is Delimiter => (DELIMITERS as readonly string[]).includes(c);
 
 /**
  * Pieces of text, with the first ones held back until the first line is known (to guess the delimiter).

@@ -162,10 +162,10 @@ export function fitItem(draft: DraftItem): {
   const clean1 = (text: string | null) => (text === null ? null : clean(text));
   const problems: SourceProblem[] = [];
   // A JSON source's place is already a path (cards[3]): the field goes after it.
-  const say = (message: string, skipped = false, field?: string) =>
+  const say = (message: string, skipped: boolean, field: string) =>
     problems.push({
       ...draft.place,
-      ...(field ? { field: draft.place.field ? `${draft.place.field}.${field}` : field } : {}),
+      field: draft.place.field ? `${draft.place.field}.${field}` : field,
       message,
       skipped,
     });

@@ -84,9 +84,8 @@ export const genericCsvSource: ImportSource = {
     const pendingRefs = new Map<string, { places: Place[]; more: number; moreFrom: Place | null }>();
     const dates = dueParser(context.now);
 
-    const refer = (cell: string, place: Place, field: string): string | null => {
-      const name = cell.trim();
-      if (!name) return null;
+    /** The key of the row a (trimmed, non-empty) cell names, or null when no row above has that title. */
+    const refer = (name: string, place: Place, field: string): string | null => {
       if (byId) {
         if (!ids.has(name)) {
           const pending = pendingRefs.get(name);
@@ -205,8 +204,9 @@ export const genericCsvSource: ImportSource = {
             `No row above is titled ${quote(parent)}: imported without a parent.`,
           );
       }
-      for (const name of cell("depends_on").split(/[,;]/)) {
-        if (!name.trim()) continue;
+      for (const cellName of cell("depends_on").split(/[,;]/)) {
+        const name = cellName.trim();
+        if (!name) continue;
         const key = refer(name, place, "depends_on");
         if (key === null)
           yield problem(

@@ -64,9 +64,9 @@ export async function* decodeUtf8(pieces: AsyncIterable<Uint8Array>): AsyncGener
     }
     if (text) yield check(text);
   }
-  let rest: string;
+  // The end: a fatal decoder holds back only an unfinished character, so this gives no text, or throws.
   try {
-    rest = decoder.decode();
+    decoder.decode();
   } catch {
     throw new SourceRefusal(
       `The file ends in the middle of a character (line ${lines}): it looks truncated.`,
@@ -75,5 +75,4 @@ export async function* decodeUtf8(pieces: AsyncIterable<Uint8Array>): AsyncGener
       },
     );
   }
-  if (rest) yield check(rest);
 }

@@ -63,7 +63,7 @@ async function wholeText(text: AsyncIterable<string>): Promise<string> {
 }
 
 /** Where a JSON syntax error is, from the position V8 names in its message. */
-function syntaxPlace(message: string, text: string): { line?: number } {
+function syntaxPlace(message: string, text: string): { line: number } {
   const lineCol = /line (\d+) column (\d+)/.exec(message);
   if (lineCol) return { line: Number(lineCol[1]) };
   const at = /position (\d+)/.exec(message);
@@ -77,9 +77,8 @@ function parseBoard(text: string): Record<string, unknown> {
     board = JSON.parse(text);
   } catch (error) {
     const place = syntaxPlace(String(error), text);
-    const where = place.line ? ` (line ${place.line})` : "";
     throw new SourceRefusal(
-      `This is not a whole JSON file${where}: it looks truncated or corrupted. Export the board from Trello again.`,
+      `This is not a whole JSON file (line ${place.line}): it looks truncated or corrupted. Export the board from Trello again.`,
       place,
     );
   }
@@ -91,11 +90,10 @@ function parseBoard(text: string): Record<string, unknown> {
   return board;
 }
 
-/** When Trello made a card: the first 8 hex digits of its id are Unix seconds. */
+/** When Trello made a card: the first 8 hex digits of its id are Unix seconds (at most 2106: always a date). */
 function createdAtOfId(id: string): string | null {
   if (!TRELLO_ID.test(id)) return null;
-  const date = new Date(Number.parseInt(id.slice(0, 8), 16) * 1000);
-  return Number.isFinite(date.getTime()) ? date.toISOString() : null;
+  return new Date(Number.parseInt(id.slice(0, 8), 16) * 1000).toISOString();
 }
 
 export const trelloSource: ImportSource = {
