@@ -190,6 +190,8 @@ describe("the models' rules at their edges", () => {
   });
 
   it("knows no start for a task not finished, and samples it at now", () => {
+    // One day throughout (its weekday is compared with now's).
+    freezeClock();
     const open: TaskFeatureRow = {
       id: "open",
       userId: "u",

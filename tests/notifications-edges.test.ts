@@ -20,6 +20,7 @@ import { createFakeExpoService } from "./fakes/expo-service";
 import { routeOutbound } from "./fakes/outbound";
 import { createFakePushService } from "./fakes/push-service";
 import { call, callJson, callWith, createUser, problemOf, type TestUser } from "./helpers/api";
+import { freezeClock } from "./helpers/clock";
 import {
   inboxOf,
   notifyMessage,
@@ -591,6 +592,8 @@ describe("the inbox, by kind and by id", () => {
 describe("the digest, when it comes", () => {
   /** A user capped at one a day, with one notification delivered and `extra` folded for the digest. */
   async function withFolded(extra: number) {
+    // One local day throughout: the daily cap counts per day.
+    freezeClock();
     const user = await createUser();
     await setPreferences(user, { daily_cap: 1 });
     await runNotificationsQueue([notifyMessage(user, { title: "First" })]);

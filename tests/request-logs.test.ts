@@ -2,6 +2,7 @@ import { createExecutionContext, waitOnExecutionContext } from "cloudflare:test"
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import worker from "../src/index";
+import { loggableError, loggableStack } from "../src/lib/db-errors";
 import { BASE, createUser, testAddress } from "./helpers/api";
 
 /** Everything the Worker wrote to the console while `work` ran. */
@@ -120,6 +121,25 @@ describe("the request log", () => {
 });
 
 describe("the log of a failure", () => {
+  it("cuts every bound value from an error's text, one with line breaks too, and keeps its cause", () => {
+    const secret = `second-line-${crypto.randomUUID().slice(0, 8)}`;
+    const error = new Error(
+      `Failed query: insert into notes (text) values (?)\nparams: first line\n${secret},42`,
+      {
+        cause: new Error("D1_ERROR: UNIQUE constraint failed: notes.id"),
+      },
+    );
+    const logged = loggableError(error);
+    expect(logged).toContain("Failed query: insert into notes (text) values (?)\nparams: [not logged]");
+    expect(logged).toContain("(cause: Error: D1_ERROR: UNIQUE constraint failed: notes.id)");
+    expect(logged).not.toContain(secret);
+    expect(logged).not.toContain("first line");
+    const stack = loggableStack(error) ?? "";
+    expect(stack).toContain("params: [not logged]");
+    expect(stack).toMatch(/\n\s+at /);
+    expect(stack).not.toContain(secret);
+  });
+
   it("keeps the failed statement's text but not the values bound to it", async () => {
     const user = await createUser();
     const words = `bound-words-${crypto.randomUUID().slice(0, 8)}`;

@@ -112,7 +112,7 @@ export async function consumeLearning(
         const { user_id: owner, night } = body;
         const last = message.attempts > LEARNING_MAX_RETRIES;
         const giveBack = last
-          ? failRun(db, owner, night, token, String(error), Date.now())
+          ? failRun(db, owner, night, token, loggableError(error), Date.now())
           : token === null
             ? null
             : releaseRun(db, owner, night, token);

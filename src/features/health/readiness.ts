@@ -1,7 +1,7 @@
 import { sql } from "drizzle-orm";
 import type { Database } from "../../db";
 import type { Env } from "../../env";
-import { errorText } from "../../lib/db-errors";
+import { loggableError } from "../../lib/db-errors";
 
 /** One dependency's answer: whether it answered, how long it took, and why not. */
 export interface Check {
@@ -41,15 +41,15 @@ async function timed(part: string, work: () => Promise<unknown>, now: () => numb
     ]);
     return { ok: true, latency_ms: now() - started };
   } catch (error) {
-    // The answer is public: it says only how the part failed. The log keeps what it said (drizzle wraps
-    // D1's own text in the cause).
+    // The answer is public: it says only how the part failed. The log keeps what it said, its cause
+    // (where drizzle keeps D1's own text) included.
     const how = error instanceof TimeoutError ? "timeout" : error instanceof NotBound ? "not bound" : "error";
     console.error(
       JSON.stringify({
         level: "error",
         message: "readiness check failed",
         part,
-        error: errorText(error).trim(),
+        error: loggableError(error),
       }),
     );
     return { ok: false, latency_ms: now() - started, error: how };
