@@ -5,7 +5,7 @@ import { lockedOut, retryAfterSeconds } from "../src/features/auth/throttle";
 import { refreshTokenTtlDays } from "../src/lib/auth/config";
 import { call, callJson, callWith, createUser, problemOf, testAddress } from "./helpers/api";
 import { backdated } from "./helpers/clock";
-import { spyOnBatches } from "./helpers/sql-spy";
+import { beforeStatements, spyOnBatches } from "./helpers/sql-spy";
 
 const DAY_MS = 86_400_000;
 const LOST = "D1_ERROR: Network connection lost.";
@@ -19,45 +19,6 @@ const signIn = (email: string, password: string) =>
     body: { email, password },
     headers: { "cf-connecting-ip": testAddress() },
   });
-
-const EXECUTING = new Set<string | symbol>(["all", "raw", "run", "first"]);
-
-/**
- * A D1 binding (and the sessions a request opens on it) whose statements matching `pattern` run
- * `before` just before they execute: another request's write landing first, or D1 failing them.
- */
-function beforeStatements(db: D1Database, pattern: RegExp, before: () => Promise<void>): D1Database {
-  const statement = (stmt: D1PreparedStatement): D1PreparedStatement =>
-    new Proxy(stmt, {
-      get(target, prop) {
-        const value: unknown = Reflect.get(target, prop);
-        if (typeof value !== "function") return value;
-        if (prop === "bind")
-          return (...args: unknown[]) => statement(value.apply(target, args) as D1PreparedStatement);
-        if (EXECUTING.has(prop))
-          return async (...args: unknown[]) => {
-            await before();
-            return value.apply(target, args);
-          };
-        return value.bind(target);
-      },
-    });
-  return new Proxy(db, {
-    get(target, prop) {
-      const value: unknown = Reflect.get(target, prop);
-      if (typeof value !== "function") return value;
-      if (prop === "prepare")
-        return (query: string) => {
-          const stmt = value.call(target, query) as D1PreparedStatement;
-          return pattern.test(query) ? statement(stmt) : stmt;
-        };
-      if (prop === "withSession")
-        return (constraint?: string) =>
-          beforeStatements(value.call(target, constraint) as unknown as D1Database, pattern, before);
-      return value.bind(target);
-    },
-  });
-}
 
 const userRow = (id: string) =>
   env.DB.prepare("SELECT email, display_name FROM users WHERE id = ?")

@@ -7,6 +7,7 @@ import { checkContract } from "./helpers/contract";
 import { LOOKUP, tripsFor } from "./helpers/counting-d1";
 import { delegate, registerAgent } from "./helpers/delegation";
 import { callTool, mcpClient } from "./helpers/mcp";
+import { beforeStatements } from "./helpers/sql-spy";
 import { createTask } from "./helpers/tasks";
 
 interface RpcError {
@@ -47,31 +48,9 @@ const taskCount = async (user: TestUser) =>
  * fails as D1 does when the network drops (the account lookup of the login still works).
  */
 function losingTasks(db: D1Database): D1Database {
-  const lost = () => Promise.reject(new Error("D1_ERROR: Network connection lost."));
-  const failing = (stmt: D1PreparedStatement): D1PreparedStatement =>
-    new Proxy(stmt, {
-      get(target, prop) {
-        if (prop === "bind") return (...args: unknown[]) => failing(target.bind(...args));
-        if (prop === "first" || prop === "all" || prop === "raw" || prop === "run") return lost;
-        const value: unknown = Reflect.get(target, prop);
-        return typeof value === "function" ? value.bind(target) : value;
-      },
-    });
-  return new Proxy(db, {
-    get(target, prop) {
-      const value: unknown = Reflect.get(target, prop);
-      if (typeof value !== "function") return value;
-      if (prop === "prepare")
-        return (query: string) => {
-          const stmt = value.call(target, query) as D1PreparedStatement;
-          return /\bfrom "tasks"/i.test(query) ? failing(stmt) : stmt;
-        };
-      // A request's statements go through a session (D1's read replication): it loses tasks too.
-      if (prop === "withSession")
-        return (constraint?: string) => losingTasks(value.call(target, constraint) as D1Database);
-      return value.bind(target);
-    },
-  });
+  return beforeStatements(db, /\bfrom "tasks"/i, () =>
+    Promise.reject(new Error("D1_ERROR: Network connection lost.")),
+  );
 }
 
 describe("MCP at /mcp: batches and bodies", () => {

@@ -37,3 +37,42 @@ export function spyOnBatches(db: D1Database, onBatch: BatchSpy): D1Database {
     },
   });
 }
+
+const EXECUTING = new Set<string | symbol>(["all", "raw", "run", "first"]);
+
+/**
+ * A D1 binding (and the sessions a request opens on it) whose statements matching `pattern` run
+ * `before` just before they execute: another request's write landing first, or D1 failing them.
+ */
+export function beforeStatements(db: D1Database, pattern: RegExp, before: () => Promise<void>): D1Database {
+  const statement = (stmt: D1PreparedStatement): D1PreparedStatement =>
+    new Proxy(stmt, {
+      get(target, prop) {
+        const value: unknown = Reflect.get(target, prop);
+        if (typeof value !== "function") return value;
+        if (prop === "bind")
+          return (...args: unknown[]) => statement(value.apply(target, args) as D1PreparedStatement);
+        if (EXECUTING.has(prop))
+          return async (...args: unknown[]) => {
+            await before();
+            return value.apply(target, args);
+          };
+        return value.bind(target);
+      },
+    });
+  return new Proxy(db, {
+    get(target, prop) {
+      const value: unknown = Reflect.get(target, prop);
+      if (typeof value !== "function") return value;
+      if (prop === "prepare")
+        return (query: string) => {
+          const stmt = value.call(target, query) as D1PreparedStatement;
+          return pattern.test(query) ? statement(stmt) : stmt;
+        };
+      if (prop === "withSession")
+        return (constraint?: string) =>
+          beforeStatements(value.call(target, constraint) as unknown as D1Database, pattern, before);
+      return value.bind(target);
+    },
+  });
+}
