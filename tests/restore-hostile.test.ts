@@ -78,6 +78,9 @@ describe("restoring crafted files", () => {
       steps: [{ description: "Victim's template step" }],
     });
     victimTemplate = template.template_id;
+    // The victim's own events (their task's analytics) are handled before anything is compared: rows
+    // they write later would look like the restore's doing.
+    await settleAll(victim);
     attacker = await createUser();
     await seedAccount(attacker);
     const agent = await registerAgent(attacker, {
