@@ -96,6 +96,9 @@ function toAction(command: Exclude<FocusCommand, { type: "start" }>): FocusActio
  * (hibernatable) with a sequence number, and ended sessions, events and settings are written to D1.
  */
 export class FocusTimer extends LiveObject<TimerState> {
+  /** The settings' D1 read in flight, if any: whoever needs them meanwhile waits for the same read. */
+  private settingsRead: Promise<FocusSettings> | undefined;
+
   constructor(ctx: DurableObjectState, env: Env) {
     super(ctx, env, {
       name: "focus",
@@ -213,6 +216,7 @@ export class FocusTimer extends LiveObject<TimerState> {
    */
   async linkRoom(userId: string, roomId: string): Promise<LinkResult> {
     if (this.accountGone) return { ok: false, error: ACCOUNT_GONE };
+    this.prefetchSettings(userId);
     const now = Date.now();
     const result = step(this.load(userId), null, now);
     const seq = this.apply(userId, result, now);
@@ -375,6 +379,7 @@ export class FocusTimer extends LiveObject<TimerState> {
     const now = Date.now();
     const grant = this.sockets.grantOf(request);
     if (grant instanceof Response) return grant;
+    this.prefetchSettings(grant.user_id);
     const result = step(this.load(grant.user_id), null, now);
     const seq = this.apply(grant.user_id, result, now);
     const response = this.sockets.open(request, grant, seq, this.dto(result.state, now, seq), now);
@@ -426,10 +431,40 @@ export class FocusTimer extends LiveObject<TimerState> {
     }
   }
 
-  /** The cached settings; the first time ever, D1's copy (or the defaults). */
-  private async settingsFor(userId: string): Promise<FocusSettings> {
+  /**
+   * Reads the settings into the cache ahead of need, after the answer: someone who joins a room or
+   * opens the focus socket is about to start, and a start that finds them here makes no D1 read (on a
+   * start, that read is one more wait before the session runs and the rooms hear of it). A failed read
+   * is only logged: the start reads them itself.
+   */
+  private prefetchSettings(userId: string): void {
+    if (this.accountGone || this.store.has("settings")) return;
+    this.ctx.waitUntil(
+      this.settingsFor(userId).then(
+        () => undefined,
+        (error: unknown) =>
+          console.warn(
+            JSON.stringify({
+              level: "warn",
+              message: "focus settings prefetch failed",
+              error: loggableError(error),
+            }),
+          ),
+      ),
+    );
+  }
+
+  /** The cached settings; the first time ever, D1's copy (or the defaults), read once however many ask. */
+  private settingsFor(userId: string): Promise<FocusSettings> {
     const cached = this.store.json<FocusSettings>("settings");
-    if (cached) return cached;
+    if (cached) return Promise.resolve(cached);
+    this.settingsRead ??= this.readSettingsFromD1(userId).finally(() => {
+      this.settingsRead = undefined;
+    });
+    return this.settingsRead;
+  }
+
+  private async readSettingsFromD1(userId: string): Promise<FocusSettings> {
     const stored = await getSettings(createDatabase(this.env.DB), userId);
     // Erased while D1 answered: the tombstone keeps nothing of the person.
     if (this.accountGone) return stored;

@@ -143,6 +143,11 @@ export class LiveStorage<S> {
     return this.json<S>("state");
   }
 
+  /** Whether a value is kept under `key` (without parsing it). */
+  has(key: string): boolean {
+    return this.meta(key) !== undefined;
+  }
+
   /** A JSON value kept beside the state. */
   json<T>(key: string): T | undefined {
     const raw = this.meta(key);
