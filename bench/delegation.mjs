@@ -1,5 +1,5 @@
 // `npm run bench:delegation`: load-test delegation on a local `wrangler dev` with autocannon.
-// Fresh throwaway state in .bench-state/, one bench user with 100 agents (one each of four types, the
+// Fresh throwaway state (lib.mjs STATE_DIR), one bench user with 100 agents (one each of four types, the
 // rest "backend"; bench-agent-0001 alone has type "solo" and holds 50 assignments), then GET /health,
 // POST /api/v1/delegation/delegate and GET /api/v1/delegation/assignments/agent/bench-agent-0001?limit=50
 // (with the agent's own token): a 50-connection pass and a 1-connection pass.

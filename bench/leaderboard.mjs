@@ -49,7 +49,7 @@ function mondayUtc(now = Date.now()) {
     .slice(0, 10);
 }
 
-/** The D1 database file wrangler created under .bench-state (there is one D1 binding). */
+/** The D1 database file wrangler created under the state directory (there is one D1 binding). */
 function d1File() {
   const dir = join(STATE_DIR, "v3", "d1", "miniflare-D1DatabaseObject");
   const file = readdirSync(dir).find((f) => f.endsWith(".sqlite"));

@@ -1,5 +1,5 @@
 // `npm run bench`: load-test a local `wrangler dev` with autocannon.
-// Fresh throwaway state in .bench-state/, one bench user with 50 tasks (5 micro-steps each), then
+// Fresh throwaway state (lib.mjs STATE_DIR), one bench user with 50 tasks (5 micro-steps each), then
 // GET /health/live, GET /health, GET /api/v1/tasks?limit=50 and POST /api/v1/tasks, one after another:
 // a 50-connection pass (throughput, latency under queueing) and a 1-connection pass (latency alone).
 // Results go to stdout and bench/results/latest.json. See bench/README.md.
