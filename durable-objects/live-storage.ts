@@ -283,14 +283,17 @@ export class LiveStorage<S> {
       .toArray();
   }
 
-  /** When a pending D1 write is next due for a retry; `failedOnly`: only writes already tried and failed. */
-  nextOutboxAttempt(failedOnly: boolean): number | undefined {
+  /**
+   * When pending D1 writes are next due (`next`: any; `retry`: only writes already tried and failed),
+   * null when there are none: one statement, since every change asks for both.
+   */
+  outboxMoments(): { next: number | null; retry: number | null } {
     const row = this.sql
-      .exec<{ at: number | null }>(
-        `SELECT min(next_attempt_at) AS at FROM outbox${failedOnly ? " WHERE attempts > 0" : ""}`,
+      .exec<{ next: number | null; retry: number | null }>(
+        "SELECT min(next_attempt_at) AS next, min(CASE WHEN attempts > 0 THEN next_attempt_at END) AS retry FROM outbox",
       )
       .toArray()[0];
-    return row?.at ?? undefined;
+    return { next: row?.next ?? null, retry: row?.retry ?? null };
   }
 
   removeOutbox(ids: string[]): void {

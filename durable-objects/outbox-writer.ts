@@ -77,9 +77,9 @@ export class OutboxWriter {
    * of its own, so that an object lost mid-write still wakes to retry.
    */
   async armAlarm(): Promise<void> {
-    const due = this.hooks.nextDueAt() ?? this.store.nextOutboxAttempt(false) ?? null;
-    const retry = this.store.nextOutboxAttempt(true) ?? null;
-    const candidates = [due, retry].filter((t): t is number => t !== null);
+    const outbox = this.store.outboxMoments();
+    const due = this.hooks.nextDueAt() ?? outbox.next;
+    const candidates = [due, outbox.retry].filter((t): t is number => t !== null);
     const current = await this.ctx.storage.getAlarm();
     if (candidates.length === 0) {
       if (current !== null) await this.ctx.storage.deleteAlarm();
