@@ -31,7 +31,12 @@ export function ownersOf(rows: readonly OutboxRow[]): string[] {
  * write stays in the object and the alarm retries it. The same alarm serves the owner's own due moment.
  */
 export class OutboxWriter {
-  private flushes: Promise<void> = Promise.resolve();
+  private flushes: Promise<unknown> = Promise.resolve();
+  /**
+   * Whether the alarm as last armed waits on the outbox (a write not yet made, with the owner having no
+   * moment of its own, or a failed one to retry). Unknown on waking: assumed.
+   */
+  private armedForOutbox = true;
 
   constructor(
     private readonly ctx: DurableObjectState,
@@ -56,7 +61,10 @@ export class OutboxWriter {
    */
   async settle(wait: boolean): Promise<void> {
     await this.armAlarm();
-    const written = this.flush().then(() => this.armAlarm());
+    // Once every write is made, the alarm armed for the owner's own moment is already right.
+    const written = this.flush().then((clean) =>
+      clean && !this.armedForOutbox ? undefined : this.armAlarm(),
+    );
     if (wait) return written;
     this.ctx.waitUntil(
       written.catch((error) =>
@@ -78,8 +86,10 @@ export class OutboxWriter {
    */
   async armAlarm(): Promise<void> {
     const outbox = this.store.outboxMoments();
-    const due = this.hooks.nextDueAt() ?? outbox.next;
+    const own = this.hooks.nextDueAt();
+    const due = own ?? outbox.next;
     const candidates = [due, outbox.retry].filter((t): t is number => t !== null);
+    this.armedForOutbox = (own === null && outbox.next !== null) || outbox.retry !== null;
     const current = await this.ctx.storage.getAlarm();
     if (candidates.length === 0) {
       if (current !== null) await this.ctx.storage.deleteAlarm();
@@ -90,8 +100,11 @@ export class OutboxWriter {
     if (current !== at) await this.ctx.storage.setAlarm(at);
   }
 
-  /** Writes pending rows to D1, one flush at a time (a failed write is held back to retry). */
-  flush(): Promise<void> {
+  /**
+   * Writes pending rows to D1, one flush at a time (a failed write is held back to retry). True when
+   * every row was written; false when one is held back or the owner turned out to be gone.
+   */
+  flush(): Promise<boolean> {
     const run = this.flushes.then(() => this.flushPending());
     this.flushes = run.catch(() => undefined);
     return run;
@@ -108,11 +121,11 @@ export class OutboxWriter {
     }
   }
 
-  private async flushPending(): Promise<void> {
+  private async flushPending(): Promise<boolean> {
     for (;;) {
       const now = Date.now();
       const rows = this.store.pendingOutbox();
-      if (rows.length === 0) return;
+      if (rows.length === 0) return true;
       const envelopes = rows.filter((r) => r.kind === "event").map((r) => storedEnvelope(r.body));
       try {
         const db = createDatabase(this.env.DB);
@@ -132,7 +145,7 @@ export class OutboxWriter {
         // asked again, lets the object forget everything; otherwise the rows wait for the next try.
         if (isGuardAbort(error) && (await this.anyOwnerGone(rows))) {
           await this.hooks.ownerGone();
-          return;
+          return false;
         }
         this.store.deferOutbox(rows, now);
         console.warn(
@@ -142,11 +155,11 @@ export class OutboxWriter {
             error: loggableError(error),
           }),
         );
-        return;
+        return false;
       }
       this.store.removeOutbox(rows.map((r) => r.id));
       await publishEvents(this.env.EVENTS_QUEUE, envelopes);
-      if (rows.length < OUTBOX_BATCH) return;
+      if (rows.length < OUTBOX_BATCH) return true;
     }
   }
 }
