@@ -146,7 +146,7 @@ export class FocusTimer extends LiveObject<TimerState> {
       return this.unavailable("focus settings lookup failed", error);
     }
     if (this.accountGone) return { ok: false, error: ACCOUNT_GONE };
-    const settings = normalizeSettings({ ...current, ...patch });
+    const settings = normalizeSettings({ ...this.newestSettings(current), ...patch });
     const write: SettingsWrite = { user_id: userId, settings, updated_at: nowIso(Date.now()) };
     this.store.commit(
       {
@@ -181,7 +181,7 @@ export class FocusTimer extends LiveObject<TimerState> {
         duration_minutes: command.duration_minutes,
         task_id: context.task_id,
         step_id: context.step_id,
-        settings: context.settings,
+        settings: this.newestSettings(context.settings),
       };
     } else {
       action = toAction(command);
@@ -272,7 +272,7 @@ export class FocusTimer extends LiveObject<TimerState> {
       session_id: sessionId,
       kind: round.kind,
       duration_minutes: round.duration_minutes ?? undefined,
-      settings,
+      settings: this.newestSettings(settings),
     };
     const started = Date.now();
     const result = step(this.load(userId), action, started);
@@ -432,10 +432,10 @@ export class FocusTimer extends LiveObject<TimerState> {
   }
 
   /**
-   * Reads the settings into the cache ahead of need, after the answer: someone who joins a room or
-   * opens the focus socket is about to start, and a start that finds them here makes no D1 read (on a
-   * start, that read is one more wait before the session runs and the rooms hear of it). A failed read
-   * is only logged: the start reads them itself.
+   * Reads the settings into the cache ahead of need, not awaited (the answer does not wait for it):
+   * someone who joins a room or opens the focus socket is about to start, and a start that finds them
+   * here makes no D1 read (on a start, that read is one more wait before the session runs and the rooms
+   * hear of it). A failed read is only logged: the start reads them itself.
    */
   private prefetchSettings(userId: string): void {
     if (this.accountGone || this.store.has("settings")) return;
@@ -462,6 +462,15 @@ export class FocusTimer extends LiveObject<TimerState> {
       this.settingsRead = undefined;
     });
     return this.settingsRead;
+  }
+
+  /**
+   * The settings to act on, read again just before a change is committed: everyone waiting on one D1
+   * read gets the same answer, and another waiter may have changed the settings since (two PATCHes
+   * building on the same copy would lose the first).
+   */
+  private newestSettings(read: FocusSettings): FocusSettings {
+    return this.store.json<FocusSettings>("settings") ?? read;
   }
 
   private async readSettingsFromD1(userId: string): Promise<FocusSettings> {

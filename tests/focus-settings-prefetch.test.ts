@@ -2,7 +2,8 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import type { FocusTimer } from "../durable-objects/focus-timer";
-import type { TestUser } from "./helpers/api";
+import type { FocusSettingsDto } from "../src/features/focus/schemas";
+import { callJson, type TestUser } from "./helpers/api";
 import { openSocket, startFocus, timerOf, userWithApiToken } from "./helpers/focus";
 import { createRoom } from "./helpers/rooms";
 
@@ -19,18 +20,20 @@ async function settingsInD1(user: TestUser, workMinutes: number): Promise<void> 
     .run();
 }
 
-/** Waits until the timer holds the user's settings (its prefetch runs after the answer). */
+/** Waits until the timer holds the user's settings (its prefetch is not awaited by the answer). */
 async function settingsCached(user: TestUser): Promise<boolean> {
-  for (let i = 0; i < 50; i++) {
-    const held = await runInDurableObject(
-      timerOf(user),
-      (_instance: FocusTimer, state) =>
-        state.storage.sql.exec("SELECT 1 FROM meta WHERE key = 'settings'").toArray().length > 0,
-    );
-    if (held) return true;
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-  return false;
+  await vi.waitFor(
+    async () => {
+      const held = await runInDurableObject(
+        timerOf(user),
+        (_instance: FocusTimer, state) =>
+          state.storage.sql.exec("SELECT 1 FROM meta WHERE key = 'settings'").toArray().length > 0,
+      );
+      if (!held) throw new Error("the timer holds no settings yet");
+    },
+    { timeout: 5000, interval: 10 },
+  );
+  return true;
 }
 
 /** The SQL the Worker and its objects send to D1 while `work` runs. */
@@ -75,11 +78,34 @@ describe("focus settings are read ahead of the first start", () => {
     const user = await userWithApiToken();
     await settingsInD1(user, 35);
     const socket = await openSocket({ token: user.token });
-    expect(await settingsCached(user)).toBe(true);
-    const { minutes, statements } = await startNoting(user);
-    expect(settingsReads(statements)).toEqual([]);
-    expect(minutes).toBe(35);
-    socket.close();
+    try {
+      expect(await settingsCached(user)).toBe(true);
+      const { minutes, statements } = await startNoting(user);
+      expect(settingsReads(statements)).toEqual([]);
+      expect(minutes).toBe(35);
+    } finally {
+      socket.close();
+    }
+  });
+
+  it("two changes that wait on the same first read both hold: each builds on the other", async () => {
+    const user = await userWithApiToken();
+    await settingsInD1(user, 40);
+    const patch = (body: Partial<FocusSettingsDto>) =>
+      callJson<FocusSettingsDto>("/api/v1/focus/enhanced/settings", 200, {
+        method: "PATCH",
+        token: user.token,
+        body,
+      });
+    await Promise.all([patch({ short_break_minutes: 7 }), patch({ long_break_minutes: 25 })]);
+    const settings = await callJson<FocusSettingsDto>("/api/v1/focus/enhanced/settings", 200, {
+      token: user.token,
+    });
+    expect(settings).toMatchObject({
+      pomodoro_work_minutes: 40,
+      short_break_minutes: 7,
+      long_break_minutes: 25,
+    });
   });
 
   it("without either, the first start reads them itself", async () => {
