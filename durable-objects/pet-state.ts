@@ -413,6 +413,9 @@ export class PetState extends LiveObject<PetData> {
       { meta: { [LOOKED_UP]: true }, messages: [], outbox: [], ...(stored ? { state: stored } : {}) },
       Date.now(),
     );
+    // The pet found in D1 has moments of its own (attention due): the one alarm waits for them, whatever
+    // the caller goes on to do (an export's snapshot arms nothing itself).
+    if (stored) await this.writer.armAlarm();
     return stored;
   }
 
