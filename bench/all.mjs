@@ -15,6 +15,7 @@ import {
   cannon,
   checkEnvironment,
   fixed,
+  freshStateDir,
   log,
   positiveInt,
   RESULTS_DIR,
@@ -291,7 +292,7 @@ async function main() {
   checkEnvironment("npm run bench:all");
   const only = process.env.BENCH_ALL_ONLY?.split(",").map((s) => s.trim());
   const benches = only ? BENCHES.filter((b) => only.includes(b.id)) : BENCHES;
-  mkdirSync(STATE_DIR, { recursive: true });
+  freshStateDir();
   const bare = await measureBare();
 
   const rows = [];

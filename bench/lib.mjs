@@ -12,6 +12,7 @@ import {
   readFileSync,
   renameSync,
   rmSync,
+  statfsSync,
   writeFileSync,
 } from "node:fs";
 import { createServer } from "node:net";
@@ -22,21 +23,60 @@ import autocannon from "autocannon";
 export const ROOT = fileURLToPath(new URL("..", import.meta.url));
 /**
  * Where a run's wrangler dev keeps its local D1, Durable Objects, queues and R2: BENCH_STATE_DIR when
- * set; otherwise in memory (a directory of /dev/shm, one per checkout) where the machine has one; else
- * .bench-state/. In memory, because on this machine's disk the local storage measures the disk rather
- * than the Worker: each Durable Object is a SQLite file of its own, and waking one creates its WAL and
- * shared-memory files again — in a pass of cold objects `perf` found about a fifth of workerd's time in
- * ext4's `openat` (the inode allocator skipping recently deleted inodes), plus fsyncs. Production
- * storage is no file on this disk. BENCH_STATE_DIR=.bench-state measures on the disk.
+ * set; otherwise in memory (a directory of /dev/shm, one per checkout) where the machine has one with
+ * room to spare; else .bench-state/. In memory, because on this machine's disk the local storage
+ * measures the disk rather than the Worker: each Durable Object is a SQLite file of its own, and waking
+ * one creates its WAL and shared-memory files again — in a pass of cold objects `perf` found about a
+ * fifth of workerd's time in ext4's `openat` (the inode allocator skipping recently deleted inodes),
+ * plus fsyncs. Production storage is no file on this disk. BENCH_STATE_DIR=.bench-state measures on
+ * the disk.
  */
+const SHM = "/dev/shm";
+/** The most a bench's state takes (bench:leaderboard's 100,000 users, bench:rooms' 1,050 objects) and then some. */
+const SHM_NEEDED_BYTES = 2 * 1024 ** 3;
+const SHM_STATE_DIR = join(
+  SHM,
+  `pap-bench-state-${createHash("sha256").update(ROOT).digest("hex").slice(0, 8)}`,
+);
+/** Written into every state directory a bench makes: only such a directory (or an empty one) is ever deleted. */
+const STATE_MARKER = ".pap-bench-state";
+
+function shmHasRoom() {
+  try {
+    const fs = statfsSync(SHM);
+    return fs.bavail * fs.bsize >= SHM_NEEDED_BYTES;
+  } catch {
+    return false;
+  }
+}
+
 function stateDir() {
   if (process.env.BENCH_STATE_DIR) return resolvePath(ROOT, process.env.BENCH_STATE_DIR);
-  if (existsSync("/dev/shm")) {
-    return join("/dev/shm", `pap-bench-state-${createHash("sha256").update(ROOT).digest("hex").slice(0, 8)}`);
-  }
+  if (shmHasRoom()) return SHM_STATE_DIR;
   return join(ROOT, ".bench-state");
 }
 export const STATE_DIR = stateDir();
+
+/**
+ * Refuses to delete a directory a bench did not make: "/", the home directory, the checkout or one of
+ * its parents, or a directory that holds something without the bench's marker (BENCH_STATE_DIR=. would
+ * otherwise take the checkout with it).
+ */
+function checkDeletable(dir) {
+  const home = process.env.HOME ? resolvePath(process.env.HOME) : undefined;
+  const root = resolvePath(ROOT);
+  if (dir === "/" || dir === home || root === dir || root.startsWith(`${dir}/`)) {
+    throw new Error(`refusing to use ${dir} as the bench's state directory: it would be deleted`);
+  }
+  if (!existsSync(dir) || readdirSync(dir).length === 0) return;
+  // The default places are the bench's own, marked or not (runs before the marker left them unmarked).
+  const ours = dir === join(root, ".bench-state") || dir === SHM_STATE_DIR;
+  if (!ours && !existsSync(join(dir, STATE_MARKER))) {
+    throw new Error(
+      `refusing to delete ${dir}: it is not empty and no bench made it (no ${STATE_MARKER}); choose another BENCH_STATE_DIR`,
+    );
+  }
+}
 export const RESULTS_DIR = join(ROOT, "bench", "results");
 const DEV_VARS = join(ROOT, ".dev.vars");
 const WRANGLER = join(ROOT, "node_modules", "wrangler", "bin", "wrangler.js");
@@ -200,11 +240,18 @@ function applyMigrations() {
   renameSync(`${cached}.partial`, cached);
 }
 
-/** Deletes and recreates the state directory, makes sure .dev.vars has a JWT_SECRET and applies migrations/. */
-export function prepareState() {
+/** Deletes and recreates the state directory (empty but for the bench's marker). */
+export function freshStateDir() {
+  checkDeletable(STATE_DIR);
   rmSync(STATE_DIR, { recursive: true, force: true });
   mkdirSync(STATE_DIR, { recursive: true });
+  writeFileSync(join(STATE_DIR, STATE_MARKER), "state of a bench run (bench/lib.mjs); deleted by the next\n");
   log(`state directory: ${STATE_DIR}`);
+}
+
+/** A fresh state directory, .dev.vars with a JWT_SECRET, and migrations/ applied. */
+export function prepareState() {
+  freshStateDir();
   ensureDevVars();
   applyMigrations();
 }
@@ -635,6 +682,12 @@ export async function runMain(main) {
     console.error(`[bench] FAILED: ${error instanceof Error ? error.message : String(error)}`);
   } finally {
     await stopServer();
+  }
+  // Memory is not kept for a run that went well; a failed run's state (its wrangler log) stays to read.
+  if (code === 0 && STATE_DIR === SHM_STATE_DIR && process.env.BENCH_KEEP_STATE !== "1") {
+    rmSync(STATE_DIR, { recursive: true, force: true });
+  } else if (code !== 0 && existsSync(STATE_DIR)) {
+    log(`state kept for reading: ${STATE_DIR}`);
   }
   process.exit(code);
 }
