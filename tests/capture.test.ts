@@ -70,11 +70,13 @@ describe("capture", () => {
     // the account's zone.
     const old = await send("capture-old");
     const oldBody = (await old.json()) as Captured;
-    await env.DB.prepare(
+    // Stored keys carry their route's id: `capture:<header>`.
+    const stripped = await env.DB.prepare(
       "UPDATE idempotency_keys SET response_body = json_remove(response_body, '$.capture') WHERE user_id = ? AND key = ?",
     )
-      .bind(user.id, "capture-old")
+      .bind(user.id, "capture:capture-old")
       .run();
+    expect(stripped.meta.changes).toBe(1);
     const replayed = await send("capture-old");
     expect(replayed.status).toBe(201);
     const replayedBody = (await replayed.json()) as Captured;

@@ -126,10 +126,12 @@ describe("focus settings are read ahead of the first start", () => {
       return prepare(sql);
     });
     await createRoom(user);
-    await vi.waitFor(() =>
-      expect(warn.mock.calls.some(([line]) => String(line).includes("focus settings prefetch failed"))).toBe(
-        true,
-      ),
+    await vi.waitFor(
+      () =>
+        expect(
+          warn.mock.calls.some(([line]) => String(line).includes("focus settings prefetch failed")),
+        ).toBe(true),
+      { timeout: 5000 },
     );
     failing.mockRestore();
     const { minutes, statements } = await startNoting(user);

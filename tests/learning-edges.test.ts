@@ -340,15 +340,16 @@ describe("GET /suggestions/now with what the user said and their best time", () 
         },
       },
     });
-    const work = await createTask(user, {
-      title: "Review the budget",
-      estimated_minutes: 45,
-      category: "Work",
-    });
+    // The health task first: ties go to the older task, so only the block can put the work task ahead.
     const health = await createTask(user, {
       title: "Book a check-up",
       estimated_minutes: 45,
       category: "Health",
+    });
+    const work = await createTask(user, {
+      title: "Review the budget",
+      estimated_minutes: 45,
+      category: "Work",
     });
     await callJson("/api/v1/analytics/energy", 201, {
       method: "POST",

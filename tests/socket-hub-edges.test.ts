@@ -8,8 +8,6 @@ import { focusStateOf, openSocket, type SocketMessage, type TestSocket, timerOf 
 import { createRoom, openRoomSocket } from "./helpers/rooms";
 
 const MIN = 60_000;
-/** Generous: another suite may be loading this machine. */
-const WAIT_MS = 10_000;
 
 const sockets: TestSocket<unknown>[] = [];
 
@@ -21,7 +19,7 @@ afterEach(() => {
 async function focusSocket(token: string): Promise<TestSocket> {
   const socket = await openSocket({ token });
   sockets.push(socket);
-  await socket.waitFor(1, WAIT_MS);
+  await socket.waitFor(1);
   return socket;
 }
 
@@ -65,7 +63,7 @@ describe("what the socket hub answers itself", () => {
     const user = await createUser();
     const socket = await focusSocket(user.token);
     socket.ws.send(new TextEncoder().encode(JSON.stringify({ type: "action", action: "start" })));
-    expect((await socket.waitFor(2, WAIT_MS))[1]).toEqual({
+    expect((await socket.waitFor(2))[1]).toEqual({
       type: "error",
       request_id: null,
       status: 400,
@@ -73,7 +71,7 @@ describe("what the socket hub answers itself", () => {
       detail: "Messages are JSON text.",
     });
     socket.ws.send(SPACED_PING);
-    expect((await socket.waitFor(3, WAIT_MS))[2]).toEqual({ type: "pong" });
+    expect((await socket.waitFor(3))[2]).toEqual({ type: "pong" });
     // The binary "start" was not carried out.
     expect((await focusStateOf(user)).phase).toBe("idle");
   });
@@ -83,16 +81,16 @@ describe("what the socket hub answers itself", () => {
     const room = await createRoom(user);
     const socket = await openRoomSocket(room.room_id, { token: user.token });
     sockets.push(socket);
-    await socket.waitFor(1, WAIT_MS);
+    await socket.waitFor(1);
     socket.ws.send(SPACED_PING);
-    expect((await socket.waitFor(2, WAIT_MS))[1]).toEqual({ type: "pong" });
+    expect((await socket.waitFor(2))[1]).toEqual({ type: "pong" });
   });
 
   it("carries out an action sent without a request_id and acks it with a null one", async () => {
     const user = await createUser();
     const socket = await focusSocket(user.token);
     socket.ws.send(JSON.stringify({ type: "action", action: "start", kind: "short_burst" }));
-    const [, started, ack] = await socket.waitFor(3, WAIT_MS);
+    const [, started, ack] = await socket.waitFor(3);
     expect(started).toMatchObject({ type: "state", seq: 1, event: "started" });
     expect(ack).toEqual({ type: "ack", request_id: null, seq: 1 });
     expect((await focusStateOf(user)).session?.kind).toBe("short_burst");
@@ -103,7 +101,7 @@ describe("what the socket hub answers itself", () => {
     const socket = await focusSocket(user.token);
     // No code: the object hears 1005, which may not be sent back.
     socket.ws.close();
-    expect(await socket.closedSoon(WAIT_MS)).toEqual({ code: 1000, reason: "" });
+    expect(await socket.closedSoon()).toEqual({ code: 1000, reason: "" });
   });
 });
 
@@ -114,7 +112,7 @@ describe("an action from a socket whose credential cannot be trusted", () => {
     const socket = await focusSocket(user.token);
     clock.tick(61 * MIN);
     socket.ws.send(JSON.stringify({ type: "action", action: "start", request_id: "late" }));
-    expect(await socket.closedSoon(WAIT_MS)).toEqual({
+    expect(await socket.closedSoon()).toEqual({
       code: 4001,
       reason: "The credential that opened this socket has expired; reconnect with a fresh one.",
     });
@@ -133,7 +131,7 @@ describe("an action from a socket whose credential cannot be trusted", () => {
     let refused: SocketMessage | undefined;
     try {
       socket.ws.send(JSON.stringify({ type: "action", action: "start", request_id: "r1" }));
-      refused = (await socket.waitFor(2, WAIT_MS))[1];
+      refused = (await socket.waitFor(2))[1];
     } finally {
       restore();
       errors.mockRestore();
@@ -151,7 +149,7 @@ describe("an action from a socket whose credential cannot be trusted", () => {
     for (const id of [user.id, user.tokenId]) expect(line).not.toContain(id);
     expect((await focusStateOf(user)).phase).toBe("idle");
     socket.ws.send(JSON.stringify({ type: "action", action: "start", request_id: "r2" }));
-    const [, , started, ack] = await socket.waitFor(4, WAIT_MS);
+    const [, , started, ack] = await socket.waitFor(4);
     expect(started).toMatchObject({ type: "state", event: "started" });
     expect(ack).toEqual({ type: "ack", request_id: "r2", seq: 1 });
   });

@@ -70,6 +70,9 @@ export interface SocketMessage {
 }
 
 /** A client socket with every message it receives (of type M) kept in order. */
+/** How long a socket waits for messages or its close: long, since it costs time only when a test fails. */
+const SOCKET_WAIT_MS = 10_000;
+
 export interface TestSocket<M = SocketMessage> {
   ws: WebSocket;
   messages: M[];
@@ -97,7 +100,7 @@ function wrap<M>(ws: WebSocket): TestSocket<M> {
     ws,
     messages,
     closed,
-    waitFor(count, timeoutMs = 2000) {
+    waitFor(count, timeoutMs = SOCKET_WAIT_MS) {
       return new Promise((resolve, reject) => {
         const timer = setTimeout(
           () =>
@@ -117,7 +120,7 @@ function wrap<M>(ws: WebSocket): TestSocket<M> {
         check();
       });
     },
-    closedSoon(timeoutMs = 2000) {
+    closedSoon(timeoutMs = SOCKET_WAIT_MS) {
       return new Promise((resolve, reject) => {
         const timer = setTimeout(
           () => reject(new Error(`the socket stayed open; got ${JSON.stringify(messages)}`)),
