@@ -192,7 +192,9 @@ function runBench(bench) {
   const started = performance.now();
   const result = spawnSync("npm", ["run", "--silent", bench.script], {
     cwd: ROOT,
-    env: { ...process.env, WRANGLER_SEND_METRICS: "false" },
+    // The directory this run chose: a child choosing again could land elsewhere (memory vs disk) and be
+    // compared with a bare Worker measured on other storage.
+    env: { ...process.env, BENCH_STATE_DIR: STATE_DIR, WRANGLER_SEND_METRICS: "false" },
     encoding: "utf8",
     maxBuffer: 64 * 1024 * 1024,
   });

@@ -7,6 +7,7 @@ import {
   cpSync,
   createWriteStream,
   existsSync,
+  lstatSync,
   mkdirSync,
   readdirSync,
   readFileSync,
@@ -41,10 +42,19 @@ const SHM_STATE_DIR = join(
 /** Written into every state directory a bench makes: only such a directory (or an empty one) is ever deleted. */
 const STATE_MARKER = ".pap-bench-state";
 
+/** Bytes under `path` (files only): what deleting it gives back. */
+function sizeOf(path) {
+  const stat = lstatSync(path, { throwIfNoEntry: false });
+  if (!stat) return 0;
+  if (!stat.isDirectory()) return stat.size;
+  return readdirSync(path).reduce((sum, entry) => sum + sizeOf(join(path, entry)), 0);
+}
+
+/** Whether /dev/shm has room, counting this checkout's last state there as free (the run deletes it). */
 function shmHasRoom() {
   try {
     const fs = statfsSync(SHM);
-    return fs.bavail * fs.bsize >= SHM_NEEDED_BYTES;
+    return fs.bavail * fs.bsize + sizeOf(SHM_STATE_DIR) >= SHM_NEEDED_BYTES;
   } catch {
     return false;
   }
@@ -669,7 +679,11 @@ export async function runMain(main) {
   for (const signal of ["SIGINT", "SIGTERM"]) {
     process.on(signal, () => {
       log(`${signal}: stopping wrangler dev`);
-      stopServer().finally(() => process.exit(signal === "SIGINT" ? 130 : 143));
+      const code = signal === "SIGINT" ? 130 : 143;
+      stopServer().finally(() => {
+        finishState(code);
+        process.exit(code);
+      });
     });
   }
   // Last resort if the process exits some other way: the group must not outlive us.
@@ -683,11 +697,20 @@ export async function runMain(main) {
   } finally {
     await stopServer();
   }
-  // Memory is not kept for a run that went well; a failed run's state (its wrangler log) stays to read.
+  finishState(code);
+  process.exit(code);
+}
+
+/**
+ * Memory is not kept for a run that went well; the state of a failed or interrupted run (its wrangler
+ * log) stays to read, and so does any with BENCH_KEEP_STATE=1 — each says where. A directory the bench
+ * did not make (it refused it) is not mentioned.
+ */
+function finishState(code) {
+  if (!existsSync(join(STATE_DIR, STATE_MARKER))) return;
   if (code === 0 && STATE_DIR === SHM_STATE_DIR && process.env.BENCH_KEEP_STATE !== "1") {
     rmSync(STATE_DIR, { recursive: true, force: true });
-  } else if (code !== 0 && existsSync(STATE_DIR)) {
+  } else if (code !== 0 || process.env.BENCH_KEEP_STATE === "1") {
     log(`state kept for reading: ${STATE_DIR}`);
   }
-  process.exit(code);
 }
