@@ -140,6 +140,19 @@ describe("the log of a failure", () => {
     expect(stack).not.toContain(secret);
   });
 
+  it("keeps a bound value out of the stack even when the value looks like a stack frame", () => {
+    const secret = `pasted-${crypto.randomUUID().slice(0, 8)}`;
+    const error = new Error(
+      `Failed query: insert into tasks (description) values (?)\nparams: TypeError: x\n    at f (app.js:1:1)\n${secret}`,
+    );
+    const stack = loggableStack(error) ?? "";
+    expect(stack).toContain("params: [not logged]");
+    expect(stack).not.toContain(secret);
+    expect(stack).not.toContain("app.js:1:1");
+    // Its own frames are still there.
+    expect(stack).toMatch(/\n\s+at .*request-logs\.test/);
+  });
+
   it("keeps the failed statement's text but not the values bound to it", async () => {
     const user = await createUser();
     const words = `bound-words-${crypto.randomUUID().slice(0, 8)}`;

@@ -34,9 +34,14 @@ export function loggableError(error: unknown, depth = 0): string {
   return `${text} (cause: ${loggableError(cause, depth + 1)})`;
 }
 
-/** Its stack, likewise: the message heads the stack, and only the message holds bound values. */
+/**
+ * Its stack, likewise: the stack starts with the error's own text (V8 writes it so), and only that text
+ * holds bound values. The frames are found by cutting that text off, never by searching for a frame: a
+ * bound value may itself hold "\n    at ". A stack that starts otherwise loses its frames.
+ */
 export function loggableStack(error: unknown): string | undefined {
   if (!(error instanceof Error) || !error.stack) return undefined;
-  const at = error.stack.indexOf("\n    at ");
-  return `${withoutBoundValues(String(error), "[not logged]")}${at >= 0 ? error.stack.slice(at) : ""}`;
+  const head = String(error);
+  const frames = error.stack.startsWith(head) ? error.stack.slice(head.length) : "";
+  return `${withoutBoundValues(head, "[not logged]")}${frames}`;
 }
