@@ -427,9 +427,13 @@ export class FocusRoom extends DurableObject<Env> {
     const found = await roomWithMembers(createDatabase(this.env.DB), roomId);
     if (!found) return undefined;
     const now = Date.now();
-    const linked = await Promise.all(
-      found.members.map(async (row) => ({ row, link: await this.linkFocus(roomId, row.userId) })),
-    );
+    // A closed room hears of nobody's focus again: its members' timers are not woken to link it.
+    const linked =
+      found.room.status === "open"
+        ? await Promise.all(
+            found.members.map(async (row) => ({ row, link: await this.linkFocus(roomId, row.userId) })),
+          )
+        : found.members.map((row) => ({ row, link: { linked: false, focus: null } }));
     // Another call may have loaded it while D1 and the timers answered.
     const raced = this.current();
     if (raced) return raced;
