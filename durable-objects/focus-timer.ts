@@ -301,7 +301,7 @@ export class FocusTimer extends LiveObject<TimerState> {
       const result = step(this.load(userId), null, now);
       this.apply(userId, result, now);
       await this.writer.settle(true);
-      const settings = await this.settingsFor(userId);
+      const settings = this.newestSettings(await this.settingsFor(userId));
       return { ok: true, value: focusSnapshot(settings, this.store.state() ?? null) };
     } catch (error) {
       return this.unavailable("focus snapshot failed", error);

@@ -34,7 +34,8 @@ export class OutboxWriter {
   private flushes: Promise<unknown> = Promise.resolve();
   /**
    * Whether the alarm as last armed waits on the outbox (a write not yet made, with the owner having no
-   * moment of its own, or a failed one to retry). Unknown on waking: assumed.
+   * moment of its own, or a failed one to retry). Set by every arming, and every settle arms before it
+   * flushes; a change committed without a settle must arm the alarm itself.
    */
   private armedForOutbox = true;
 

@@ -68,7 +68,7 @@ export function markDeletingStatements(db: Database, userId: string, now = Date.
 export async function eraseOutsideD1(
   env: Env,
   userId: string,
-  d1: D1Database | D1DatabaseSession = env.DB,
+  d1: D1Database | D1DatabaseSession,
 ): Promise<void> {
   await Promise.all([
     eraseFocusTimer(env, userId),

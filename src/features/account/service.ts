@@ -37,7 +37,7 @@ export async function deleteAccount(
   password: string,
   clientAddress: string,
   /** Where the erasure runs: a session on the primary (the request's, so its costs count it). */
-  erasingOn: D1Database | D1DatabaseSession = env.DB,
+  erasingOn: D1Database | D1DatabaseSession,
 ): Promise<DeletionOutcome> {
   const user = await confirmPassword(db, userId, password, clientAddress);
   let wasAdmin: boolean;

@@ -3,7 +3,7 @@
  * mistaken for one another when read aloud or retyped (no 0/o, 1/l/i), lower case only: 49.5 bits,
  * drawn without bias from the platform's CSPRNG.
  */
-import { isUniqueViolation } from "../../lib/db-errors";
+import { errorText, isUniqueViolation } from "../../lib/db-errors";
 
 export const CODE_ALPHABET = "23456789abcdefghjkmnpqrstuvwxyz";
 export const CODE_LENGTH = 10;
@@ -54,6 +54,5 @@ export async function withFreshCode<T>(
 
 /** The error D1 gives when a new share's code is already some other share's. */
 export function codeTaken(error: unknown): boolean {
-  const text = error instanceof Error ? `${error.message} ${String(error.cause ?? "")}` : String(error);
-  return isUniqueViolation(error) && text.includes("social_shares.code");
+  return isUniqueViolation(error) && errorText(error).includes("social_shares.code");
 }

@@ -108,7 +108,8 @@ export function createTaskAfter<R, B>(
     idempotency,
     (found) => {
       const task = build(found, now);
-      const write = newTaskWrite(db, userId, task.input, now, {
+      // Hours are minutes by the time the task is written, whoever built it.
+      const write = newTaskWrite(db, userId, withMinutes(task.input), now, {
         ...(task.parentTaskId ? { parentTaskId: task.parentTaskId } : {}),
       });
       const batch = new D1Batch();
