@@ -5,51 +5,25 @@ import { createDatabase } from "../src/db";
 import { notificationPushes, notifications } from "../src/db/schema";
 import type { NotificationMessage } from "../src/features/notifications/message";
 import { claimPushes, recordStatements, targetsOf } from "../src/features/notifications/push-records";
-import { createFakeExpoService } from "./fakes/expo-service";
 import { routeOutbound } from "./fakes/outbound";
 import { createFakePushService } from "./fakes/push-service";
 import { call, callJson, createUser, problemOf, type TestUser } from "./helpers/api";
 import { freezeClock } from "./helpers/clock";
 import {
+  expoService,
   inboxOf,
   notificationsUser,
   notifyMessage,
+  registerDevice,
   runNotificationsQueue,
   setPreferences,
   storedNotificationsOf,
+  subscribedBrowser,
+  subscriptionsOf,
   sweep,
 } from "./helpers/notifications";
 
 const VAPID_KEY = env.VAPID_PUBLIC_KEY ?? "";
-
-/** A browser of the user's, subscribed through the API to a fake push service. */
-async function subscribedBrowser(user: TestUser, host = "push.fake.test") {
-  const service = createFakePushService(host);
-  routeOutbound(host, service.handle);
-  const subscription = await service.subscribe({ applicationServerKey: VAPID_KEY });
-  await callJson("/api/v1/notifications/push-subscriptions", 201, { token: user.token, body: subscription });
-  return { service, subscription };
-}
-
-function expoService() {
-  const fake = createFakeExpoService("expo.fake.test");
-  routeOutbound("expo.fake.test", fake.handle);
-  return fake;
-}
-
-async function registerDevice(user: TestUser, token: string) {
-  return callJson<{ device_id: string }>("/api/v1/notifications/devices", 201, {
-    token: user.token,
-    body: { expo_push_token: token, platform: "android" },
-  });
-}
-
-const subscriptionsOf = async (userId: string) =>
-  (
-    await env.DB.prepare("SELECT endpoint FROM push_subscriptions WHERE user_id = ?")
-      .bind(userId)
-      .all<{ endpoint: string }>()
-  ).results.map((r) => r.endpoint);
 
 const devicesOf = (user: TestUser) =>
   callJson<{ expo_push_token: string }[]>("/api/v1/notifications/devices", 200, { token: user.token });

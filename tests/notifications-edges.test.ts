@@ -1,4 +1,3 @@
-import { createExecutionContext, createMessageBatch, getQueueResult } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { notificationsHandler } from "../src/features/notifications/event-handler";
@@ -13,20 +12,22 @@ import {
 import { MAX_PUSH_TARGETS } from "../src/features/notifications/push-service";
 import { quietUntil } from "../src/features/notifications/quiet-hours";
 import { draftOf, dueSoonDraft, type RenderContext } from "../src/features/notifications/render";
-import worker, { QUEUE_NAMES } from "../src/index";
 import type { DomainEvent } from "../src/lib/events/catalog";
 import { newEvent } from "../src/lib/events/envelope";
-import { createFakeExpoService } from "./fakes/expo-service";
 import { routeOutbound } from "./fakes/outbound";
 import { createFakePushService } from "./fakes/push-service";
 import { call, callJson, callWith, createUser, problemOf, type TestUser } from "./helpers/api";
 import { freezeClock } from "./helpers/clock";
 import {
+  expoService,
   inboxOf,
   notifyMessage,
+  pushesOf,
+  registerDevice,
   runNotificationsQueue,
   setPreferences,
   storedNotificationsOf,
+  subscribedBrowser,
 } from "./helpers/notifications";
 import { createTask } from "./helpers/tasks";
 
@@ -65,60 +66,6 @@ const focusEnded = (over: {
   ended_at: new Date().toISOString(),
   ...over,
 });
-
-/** The push rows of a notification, as stored. */
-const pushesOf = async (notificationId: string) =>
-  (
-    await env.DB.prepare(
-      "SELECT target_id, channel, status, detail, ticket_id, receipt_checked_at FROM notification_pushes WHERE notification_id = ?",
-    )
-      .bind(notificationId)
-      .all<{
-        target_id: string;
-        channel: string;
-        status: string;
-        detail: string | null;
-        ticket_id: string | null;
-        receipt_checked_at: string | null;
-      }>()
-  ).results;
-
-/** Runs the notifications consumer on these messages with some bindings replaced (VAPID keys …). */
-async function runQueueWith(bindings: Partial<typeof env>, bodies: readonly NotificationMessage[]) {
-  const batch = createMessageBatch<unknown>(
-    QUEUE_NAMES.notifications,
-    bodies.map((body, i) => ({
-      id: `edge-${crypto.randomUUID()}-${i}`,
-      timestamp: new Date(),
-      attempts: 1,
-      body,
-    })),
-  );
-  const ctx = createExecutionContext();
-  await worker.queue(batch, { ...env, ...bindings });
-  return getQueueResult(batch, ctx);
-}
-
-/** A browser of the user's, subscribed through the API to a fake push service. */
-async function subscribedBrowser(user: TestUser, host = "push.fake.test") {
-  const service = createFakePushService(host);
-  routeOutbound(host, service.handle);
-  const subscription = await service.subscribe({ applicationServerKey: VAPID_KEY });
-  await callJson("/api/v1/notifications/push-subscriptions", 201, { token: user.token, body: subscription });
-  return { service, subscription };
-}
-
-function expoService() {
-  const fake = createFakeExpoService("expo.fake.test");
-  routeOutbound("expo.fake.test", fake.handle);
-  return fake;
-}
-
-const registerDevice = (user: TestUser, token: string, expected = 201) =>
-  callJson<{ device_id: string }>("/api/v1/notifications/devices", expected, {
-    token: user.token,
-    body: { expo_push_token: token, platform: "android" },
-  });
 
 /** Notifies the user and answers the notification it made (the newest in their inbox). */
 async function notifiedOnce(user: TestUser, overrides: Partial<NotifyMessage> = {}) {
@@ -394,7 +341,7 @@ describe("Web Push without VAPID keys", () => {
     const user = await createUser();
     const { service } = await subscribedBrowser(user);
     const message = notifyMessage(user, { title: "Keys gone" });
-    const result = await runQueueWith({ VAPID_PUBLIC_KEY: "", VAPID_PRIVATE_KEY: "" }, [message]);
+    const result = await runNotificationsQueue([message], 1, { VAPID_PUBLIC_KEY: "", VAPID_PRIVATE_KEY: "" });
     expect(result.explicitAcks).toHaveLength(1);
     expect(result.retryMessages).toEqual([]);
     expect(service.answered).toEqual([]);

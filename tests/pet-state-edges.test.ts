@@ -10,6 +10,7 @@ import { call, callJson, createUser, problemOf, type TestUser } from "./helpers/
 import { freezeClock, nextUtc } from "./helpers/clock";
 import { openSocket } from "./helpers/focus";
 import { adoptPet, giveTreats, interactionsOf, PET_CHANNEL, petObject, petOf } from "./helpers/pets";
+import { beforeStatements } from "./helpers/sql-spy";
 
 const UNAVAILABLE = { status: 503, code: "unavailable" };
 const NO_PET = { status: 404, code: "not_found" };
@@ -33,26 +34,7 @@ function heldD1(): { db: D1Database; release: () => void } {
   const gate = new Promise<void>((resolve) => {
     release = resolve;
   });
-  const hold = (statement: D1PreparedStatement): D1PreparedStatement =>
-    new Proxy(statement, {
-      get(target, prop) {
-        const value: unknown = Reflect.get(target, prop);
-        if (typeof value !== "function") return value;
-        if (prop === "bind") return (...args: unknown[]) => hold(target.bind(...args));
-        return async (...args: unknown[]) => {
-          await gate;
-          return Reflect.apply(value, target, args);
-        };
-      },
-    });
-  const db = new Proxy(env.DB, {
-    get(target, prop) {
-      if (prop === "prepare") return (query: string) => hold(target.prepare(query));
-      const value: unknown = Reflect.get(target, prop);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
-  return { db, release };
+  return { db: beforeStatements(env.DB, /./, () => gate), release };
 }
 
 /** Runs `fn` in the user's pet object while it reaches D1 through `db`; the real D1 again after. */

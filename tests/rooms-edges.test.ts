@@ -4,7 +4,6 @@ import { afterEach, describe, expect, it } from "vitest";
 import type { FocusTimer } from "../durable-objects/focus-timer";
 import { formatRoomCode, newRoomCodeKey } from "../src/features/rooms/code";
 import type { FocusPush } from "../src/features/rooms/member-focus";
-import type { RoomState } from "../src/features/rooms/room-rules";
 import { newId } from "../src/lib/ids";
 import { ACCOUNT_GONE } from "../src/lib/live-refusal";
 import { SOCKET_GRANT_HEADER } from "../src/lib/live-socket";
@@ -14,6 +13,7 @@ import { startFocus, timerOf, userWithApiToken } from "./helpers/focus";
 import {
   createRoom,
   events,
+  insertRoomMemberRow,
   joinRoom,
   leaveRoom,
   membersInD1,
@@ -21,6 +21,7 @@ import {
   roomObject,
   roomOf,
   socketsOfTest,
+  storedRoomState,
 } from "./helpers/rooms";
 
 const MINUTE = 60_000;
@@ -37,15 +38,6 @@ const NO_SUCH_CODE = {
   ok: false,
   error: { status: 404, code: "not_found", detail: "No open room has that code." },
 };
-
-function storedState(roomId: string): Promise<RoomState | undefined> {
-  return runInDurableObject(roomObject(roomId), (_instance, state) => {
-    const row = state.storage.sql
-      .exec<{ value: string }>("SELECT value FROM meta WHERE key = 'state'")
-      .toArray()[0];
-    return row ? (JSON.parse(row.value) as RoomState) : undefined;
-  });
-}
 
 function alarmOf(roomId: string): Promise<number | null> {
   return runInDurableObject(roomObject(roomId), (_instance, state) => state.storage.getAlarm());
@@ -68,17 +60,6 @@ async function insertRoomRow(): Promise<{ roomId: string; code: string }> {
     .bind(roomId, formatRoomCode(key), key, new Date().toISOString())
     .run();
   return { roomId, code: formatRoomCode(key) };
-}
-
-/** A membership D1 has and the room's object never mirrored. */
-async function insertMemberRow(roomId: string, userId: string, name: string): Promise<string> {
-  const memberId = newId();
-  await env.DB.prepare(
-    "INSERT INTO room_members (room_id, user_id, member_id, display_name, share_task, sync_pomodoro, joined_at) VALUES (?, ?, ?, ?, 0, 0, ?)",
-  )
-    .bind(roomId, userId, memberId, name, new Date().toISOString())
-    .run();
-  return memberId;
 }
 
 /** A WebSocket upgrade as the Worker forwards it to the room's object (null: without the Worker's grant). */
@@ -161,7 +142,7 @@ describe("a room D1 does not have", () => {
     expect(res.status).toBe(404);
     expect(await res.json()).toMatchObject({ status: 404, code: "not_found" });
     expect(await membersInD1(roomId)).toBe(0);
-    expect(await storedState(roomId)).toBeUndefined();
+    expect(await storedRoomState(roomId)).toBeUndefined();
     expect(await alarmOf(roomId)).toBeNull();
   });
 
@@ -172,7 +153,7 @@ describe("a room D1 does not have", () => {
     );
     expect(await runDurableObjectAlarm(roomObject(roomId))).toBe(true);
     expect(await alarmOf(roomId)).toBeNull();
-    expect(await storedState(roomId)).toBeUndefined();
+    expect(await storedRoomState(roomId)).toBeUndefined();
   });
 
   it("refuses an upgrade that did not come through the Worker (no grant) with 426", async () => {
@@ -180,7 +161,7 @@ describe("a room D1 does not have", () => {
     const res = await roomObject(roomId).fetch(forwardedUpgrade(roomId, null));
     expect(res.status).toBe(426);
     expect(await res.json()).toMatchObject({ code: "upgrade_required" });
-    expect(await storedState(roomId)).toBeUndefined();
+    expect(await storedRoomState(roomId)).toBeUndefined();
   });
 });
 
@@ -197,13 +178,13 @@ describe("calls that arrive after the room closed", () => {
     await env.DB.prepare("UPDATE rooms SET status = 'closed', closed_at = ? WHERE id = ?")
       .bind(new Date().toISOString(), room.room_id)
       .run();
-    expect((await storedState(room.room_id))?.room.status).toBe("open");
+    expect((await storedRoomState(room.room_id))?.room.status).toBe("open");
     expect(await object.join(room.room_id, bobId, {})).toEqual(NO_SUCH_CODE);
     expect(await membersInD1(room.room_id)).toBe(0);
 
     clock.tick(25 * HOUR);
     await runDurableObjectAlarm(object);
-    expect((await storedState(room.room_id))?.room.status).toBe("closed");
+    expect((await storedRoomState(room.room_id))?.room.status).toBe("closed");
     expect(await object.join(room.room_id, bobId, {})).toEqual(NO_SUCH_CODE);
     expect(await object.view(room.room_id, alice.id)).toEqual(NOT_FOUND);
     expect(await object.leave(room.room_id, alice.id)).toEqual(NOT_FOUND);
@@ -242,7 +223,7 @@ describe("a membership only D1 has", () => {
     const [alice, bob] = [await createUser(), await createUser()];
     const room = await createRoom(alice);
     const alices = await open(room.room_id, alice.token);
-    await insertMemberRow(room.room_id, bob.id, "Bob Unseen");
+    await insertRoomMemberRow(room.room_id, bob.id, "Bob Unseen");
 
     await leaveRoom(bob, room.room_id);
     expect(await membersInD1(room.room_id)).toBe(1);
@@ -261,7 +242,7 @@ describe("a membership only D1 has", () => {
     expect(before.messages[0]).toMatchObject({ type: "state", event: "member_updated" });
     expect(await before.waitFor(2)).toMatchObject([{}, { type: "hello", replayed: 1, gap: false }]);
     before.close();
-    await insertMemberRow(room.room_id, bob.id, "Bob Unseen");
+    await insertRoomMemberRow(room.room_id, bob.id, "Bob Unseen");
 
     const deleted = await call("/api/v1/auth/me", {
       method: "DELETE",
@@ -281,7 +262,7 @@ describe("a room whose object never heard of it", () => {
     const clock = freezeClock();
     const [alice, bob] = [await userWithApiToken(), await createUser()];
     const { roomId, code } = await insertRoomRow();
-    await insertMemberRow(roomId, bob.id, "Bob");
+    await insertRoomMemberRow(roomId, bob.id, "Bob");
     const deleted = await call("/api/v1/auth/me", {
       method: "DELETE",
       token: bob.token,
@@ -291,7 +272,7 @@ describe("a room whose object never heard of it", () => {
     expect(await membersInD1(roomId)).toBe(0);
     // Told of the erasure, the object loaded the room to take the member out: empty now, its close armed
     // without anyone reaching it again.
-    expect((await storedState(roomId))?.members).toEqual([]);
+    expect((await storedRoomState(roomId))?.members).toEqual([]);
     expect(await alarmOf(roomId)).toBe(clock.now() + 24 * HOUR);
     expect(await roomObject(roomId).view(roomId, alice.id)).toEqual(NOT_FOUND);
     clock.tick(24 * HOUR);
@@ -304,7 +285,7 @@ describe("a room whose object never heard of it", () => {
   it("told of an erasure while D1 cannot be read, answers anyway, and loads the room on its next call", async () => {
     const bob = await createUser();
     const { roomId } = await insertRoomRow();
-    await insertMemberRow(roomId, bob.id, "Bob");
+    await insertRoomMemberRow(roomId, bob.id, "Bob");
     const down = () => {
       throw new Error("D1 is unreachable (test)");
     };
@@ -313,19 +294,19 @@ describe("a room whose object never heard of it", () => {
     });
     // The erasure's own part (the timer, the D1 rows) goes on: the room answers, holding nothing.
     expect(await roomObject(roomId).memberErased(roomId, bob.id)).toBe(0);
-    expect(await storedState(roomId)).toBeUndefined();
+    expect(await storedRoomState(roomId)).toBeUndefined();
     await runInDurableObject(roomObject(roomId), (instance) => {
       Object.defineProperty(instance, "env", { value: env });
     });
     expect(await roomObject(roomId).memberErased(roomId, bob.id)).toBe(0);
-    expect((await storedState(roomId))?.members).toEqual([]);
+    expect((await storedRoomState(roomId))?.members).toEqual([]);
   });
 
   it("loaded by two calls at once, keeps what the first to finish loading changed", async () => {
     const [alice, bob, carol] = [await createUser(), await createUser(), await createUser()];
     const { roomId } = await insertRoomRow();
-    await insertMemberRow(roomId, alice.id, "Alice");
-    await insertMemberRow(roomId, bob.id, "Bob");
+    await insertRoomMemberRow(roomId, alice.id, "Alice");
+    await insertRoomMemberRow(roomId, bob.id, "Bob");
     // While the object loads the room for Alice's look, asking Bob's timer for his focus, Carol's join
     // arrives, loads the room itself and admits her.
     let carolsJoin: Awaited<ReturnType<ReturnType<typeof roomObject>["join"]>> | undefined;
@@ -345,7 +326,7 @@ describe("a room whose object never heard of it", () => {
     }
     expect(carolsJoin).toMatchObject({ ok: true });
     expect(seen.members.map((m) => m.display_name)).toEqual(["Alice", "Bob", "Carol"]);
-    expect((await storedState(roomId))?.members.map((m) => m.display_name)).toEqual([
+    expect((await storedRoomState(roomId))?.members.map((m) => m.display_name)).toEqual([
       "Alice",
       "Bob",
       "Carol",
@@ -360,7 +341,7 @@ describe("an alarm closing an empty room", () => {
     const room = await createRoom(alice);
     await leaveRoom(alice, room.room_id);
     // Bob's join reached D1; its answer, and the object's mirroring of it, were lost.
-    const bobsMembership = await insertMemberRow(room.room_id, bob.id, "Bob");
+    const bobsMembership = await insertRoomMemberRow(room.room_id, bob.id, "Bob");
     clock.tick(25 * HOUR);
     await runDurableObjectAlarm(roomObject(room.room_id));
     expect(await roomStatusInD1(room.room_id)).toBe("open");
@@ -431,7 +412,8 @@ describe("a joining member's timer", () => {
     } finally {
       restore();
     }
-    const bobIn = async () => (await storedState(room.room_id))?.members.find((m) => m.user_id === bob.id);
+    const bobIn = async () =>
+      (await storedRoomState(room.room_id))?.members.find((m) => m.user_id === bob.id);
     expect((await bobIn())?.linked).toBe(false);
     const alices = await open(room.room_id, alice.token);
     await startFocus(bob, { kind: "deep_work" });

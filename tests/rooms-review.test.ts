@@ -6,6 +6,7 @@ import { call, callJson, createUser } from "./helpers/api";
 import { freezeClock } from "./helpers/clock";
 import { startFocus, timerOf } from "./helpers/focus";
 import {
+  insertRoomMemberRow,
   joinRoom,
   leaveRoom,
   membersInD1,
@@ -15,6 +16,7 @@ import {
   roomOf,
   roomWith,
   socketsOfTest,
+  storedRoomState,
 } from "./helpers/rooms";
 import { createTask } from "./helpers/tasks";
 
@@ -31,15 +33,6 @@ function loggedText(roomId: string): Promise<string> {
   );
 }
 
-function storedState(roomId: string): Promise<RoomState | undefined> {
-  return runInDurableObject(roomObject(roomId), (_instance, state) => {
-    const row = state.storage.sql
-      .exec<{ value: string }>("SELECT value FROM meta WHERE key = 'state'")
-      .toArray()[0];
-    return row ? (JSON.parse(row.value) as RoomState) : undefined;
-  });
-}
-
 /** Polls until the room shows `check` true for `user` (a timer tells rooms after it answers). */
 async function eventually(
   user: Parameters<typeof roomOf>[0],
@@ -52,14 +45,6 @@ async function eventually(
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
   throw new Error("the room never showed the change");
-}
-
-function insertMemberRow(roomId: string, userId: string, memberId: string, name: string) {
-  return env.DB.prepare(
-    "INSERT INTO room_members (room_id, user_id, member_id, display_name, share_task, sync_pomodoro, joined_at) VALUES (?, ?, ?, ?, 0, 0, ?)",
-  )
-    .bind(roomId, userId, memberId, name, new Date().toISOString())
-    .run();
 }
 
 describe("a member who leaves", () => {
@@ -167,10 +152,14 @@ describe("a member whose timer could not be linked", () => {
     } finally {
       restore();
     }
-    expect((await storedState(room.room_id))?.members.find((m) => m.user_id === bob.id)?.linked).toBe(false);
+    expect((await storedRoomState(room.room_id))?.members.find((m) => m.user_id === bob.id)?.linked).toBe(
+      false,
+    );
 
     await roomOf(bob, room.room_id);
-    expect((await storedState(room.room_id))?.members.find((m) => m.user_id === bob.id)?.linked).toBe(true);
+    expect((await storedRoomState(room.room_id))?.members.find((m) => m.user_id === bob.id)?.linked).toBe(
+      true,
+    );
     await startFocus(bob, { kind: "deep_work" });
     const seen = await eventually(alice, room.room_id, (r) => r.members[1]?.focus.status === "focusing");
     expect(seen.members[1]?.focus.kind).toBe("deep_work");
@@ -202,7 +191,7 @@ describe("a membership D1 has and the room's object missed", () => {
     const [alice, bob] = [await createUser(), await createUser()];
     const room = await roomWith(alice, []);
     const memberId = crypto.randomUUID();
-    await insertMemberRow(room.room_id, bob.id, memberId, "Bob Stale");
+    await insertRoomMemberRow(room.room_id, bob.id, "Bob Stale", memberId);
     expect((await myRooms(bob)).map((r) => r.room_id)).toEqual([room.room_id]);
 
     const seen = await roomOf(bob, room.room_id);
@@ -236,7 +225,7 @@ describe("a membership D1 has and the room's object missed", () => {
       .bind(room.room_id, bob.id)
       .run();
     const memberId = crypto.randomUUID();
-    await insertMemberRow(room.room_id, bob.id, memberId, "Bob Again");
+    await insertRoomMemberRow(room.room_id, bob.id, "Bob Again", memberId);
     const joined = await joinRoom(bob, room.code);
     expect(joined.you).toBe(memberId);
     expect(joined.members.map((m) => m.display_name)).toEqual([expect.any(String), "Bob Again"]);
@@ -256,7 +245,7 @@ describe("closing an empty room", () => {
       .run();
     clock.tick(25 * HOUR);
     await runDurableObjectAlarm(roomObject(room.room_id));
-    expect((await storedState(room.room_id))?.room.status).toBe("closed");
+    expect((await storedRoomState(room.room_id))?.room.status).toBe("closed");
     const alarm = await runInDurableObject(roomObject(room.room_id), (_i, state) => state.storage.getAlarm());
     expect(alarm).toBeNull();
   });

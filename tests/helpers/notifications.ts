@@ -4,6 +4,9 @@ import type { NotificationMessage, NotifyMessage } from "../../src/features/noti
 import type { NotificationDto, PreferencesDto } from "../../src/features/notifications/schemas";
 import worker, { QUEUE_NAMES } from "../../src/index";
 import { sweepNotifications } from "../../src/jobs/notification-sweeper";
+import { createFakeExpoService } from "../fakes/expo-service";
+import { routeOutbound } from "../fakes/outbound";
+import { createFakePushService } from "../fakes/push-service";
 import { callJson, createUser, type TestUser } from "./api";
 import { actingThroughApiToken } from "./auth";
 
@@ -16,7 +19,12 @@ let deliveries = 0;
  * Hands these messages to the notifications consumer as one delivery of the queue (attempt
  * `attempts`), and answers what it acked and what it asked to retry.
  */
-export async function runNotificationsQueue(bodies: readonly unknown[], attempts = 1) {
+export async function runNotificationsQueue(
+  bodies: readonly unknown[],
+  attempts = 1,
+  /** Bindings replaced for this delivery (VAPID keys taken away …). */
+  bindings: Partial<typeof env> = {},
+) {
   deliveries += 1;
   const batch = createMessageBatch<unknown>(
     QUEUE_NAMES.notifications,
@@ -32,7 +40,7 @@ export async function runNotificationsQueue(bodies: readonly unknown[], attempts
     };
   }
   const ctx = createExecutionContext();
-  await worker.queue(batch, env);
+  await worker.queue(batch, { ...env, ...bindings });
   return { ...(await getQueueResult(batch, ctx)), delays: [...delays.values()] };
 }
 
@@ -114,3 +122,51 @@ export async function sweep(now = Date.now()): Promise<NotificationMessage[]> {
   await sweepNotifications({ ...env, NOTIFICATIONS_QUEUE: queue as unknown as Queue<unknown> }, now);
   return sent;
 }
+
+/** A browser of the user's, subscribed through the API to a fake push service at `host`. */
+export async function subscribedBrowser(user: TestUser, host = "push.fake.test") {
+  const service = createFakePushService(host);
+  routeOutbound(host, service.handle);
+  const subscription = await service.subscribe({ applicationServerKey: env.VAPID_PUBLIC_KEY ?? "" });
+  await callJson("/api/v1/notifications/push-subscriptions", 201, { token: user.token, body: subscription });
+  return { service, subscription };
+}
+
+/** A fake Expo push service, reached at expo.fake.test. */
+export function expoService() {
+  const fake = createFakeExpoService("expo.fake.test");
+  routeOutbound("expo.fake.test", fake.handle);
+  return fake;
+}
+
+/** Registers a phone of the user's with its Expo push token (`expected`: the status it must answer). */
+export const registerDevice = (user: TestUser, token: string, expected = 201) =>
+  callJson<{ device_id: string }>("/api/v1/notifications/devices", expected, {
+    token: user.token,
+    body: { expo_push_token: token, platform: "android" },
+  });
+
+/** The endpoints of the user's stored browser subscriptions. */
+export const subscriptionsOf = async (userId: string) =>
+  (
+    await env.DB.prepare("SELECT endpoint FROM push_subscriptions WHERE user_id = ?")
+      .bind(userId)
+      .all<{ endpoint: string }>()
+  ).results.map((r) => r.endpoint);
+
+/** The push rows of a notification, as stored. */
+export const pushesOf = async (notificationId: string) =>
+  (
+    await env.DB.prepare(
+      "SELECT target_id, channel, status, detail, ticket_id, receipt_checked_at FROM notification_pushes WHERE notification_id = ?",
+    )
+      .bind(notificationId)
+      .all<{
+        target_id: string;
+        channel: string;
+        status: string;
+        detail: string | null;
+        ticket_id: string | null;
+        receipt_checked_at: string | null;
+      }>()
+  ).results;

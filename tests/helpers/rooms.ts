@@ -1,7 +1,9 @@
+import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import type { RoundStarted } from "../../src/features/rooms/protocol";
-import type { MemberView, RoomView } from "../../src/features/rooms/room-rules";
+import type { MemberView, RoomState, RoomView } from "../../src/features/rooms/room-rules";
 import type { RoomDto, RoomSummaryDto } from "../../src/features/rooms/schemas";
+import { newId } from "../../src/lib/ids";
 import type { SocketTicketDto } from "../../src/lib/live-socket-routes";
 import { call, callJson, type TestUser } from "./api";
 import { connect, openSocket, type SocketOptions, type TestSocket } from "./focus";
@@ -93,6 +95,31 @@ export const events = (messages: readonly RoomMessage[]) =>
 export function expectGapFree(messages: readonly RoomMessage[]): boolean {
   const seqs = messages.filter((m) => m.type === "hello" || m.type === "state").map((m) => m.seq ?? -1);
   return seqs.every((seq, i) => i === 0 || seq === (seqs[i - 1] ?? 0) + 1);
+}
+
+/** The room object's stored state (undefined: it has never loaded the room). */
+export function storedRoomState(roomId: string): Promise<RoomState | undefined> {
+  return runInDurableObject(roomObject(roomId), (_instance, state) => {
+    const row = state.storage.sql
+      .exec<{ value: string }>("SELECT value FROM meta WHERE key = 'state'")
+      .toArray()[0];
+    return row ? (JSON.parse(row.value) as RoomState) : undefined;
+  });
+}
+
+/** A membership D1 has and the room's object never mirrored; answers its member id. */
+export async function insertRoomMemberRow(
+  roomId: string,
+  userId: string,
+  name: string,
+  memberId: string = newId(),
+): Promise<string> {
+  await env.DB.prepare(
+    "INSERT INTO room_members (room_id, user_id, member_id, display_name, share_task, sync_pomodoro, joined_at) VALUES (?, ?, ?, ?, 0, 0, ?)",
+  )
+    .bind(roomId, userId, memberId, name, new Date().toISOString())
+    .run();
+  return memberId;
 }
 
 export async function membersInD1(roomId: string): Promise<number> {
