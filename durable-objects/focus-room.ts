@@ -47,7 +47,7 @@ import type { LiveRefusal } from "../src/lib/live-refusal";
 import { CLOSE_ACCOUNT_DELETED } from "../src/lib/live-socket";
 import { nowIso } from "../src/lib/time";
 import { LiveStorage } from "./live-storage";
-import { problem, type SocketAttachment, SocketHub } from "./socket-hub";
+import { problem, SocketHub } from "./socket-hub";
 
 /** The close code for a member's room sockets once they are no longer a member (left or removed). */
 export const CLOSE_LEFT_ROOM = 4004;
@@ -353,7 +353,7 @@ export class FocusRoom extends DurableObject<Env> {
   /** A member's last socket closed: the grace before "away" starts now. */
   override async webSocketClose(ws: WebSocket, code: number, reason: string): Promise<void> {
     this.sockets.close(ws, code, reason);
-    const grant = ws.deserializeAttachment() as SocketAttachment | null;
+    const grant = this.sockets.grantOfSocket(ws);
     if (!grant) return;
     const open = this.ctx
       .getWebSockets(grant.user_id)

@@ -62,6 +62,11 @@ export class LiveStorage<S> {
    * than a map lookup. Dropped whenever a transaction fails.
    */
   private readonly metaCache = new Map<string, string | null>();
+  /**
+   * Whether the copy is the whole table (a key it lacks is absent): a woken object reads the table in
+   * one statement, not one per key.
+   */
+  private metaWhole = false;
 
   constructor(private readonly storage: DurableObjectStorage) {
     this.migrate();
@@ -74,9 +79,9 @@ export class LiveStorage<S> {
    */
   async eraseAll(): Promise<void> {
     await this.storage.deleteAlarm();
-    this.metaCache.clear();
+    this.forgetMeta();
     await this.storage.deleteAll();
-    this.metaCache.clear();
+    this.forgetMeta();
     this.migrate();
     this.setMeta(TOMBSTONE, "1");
   }
@@ -90,10 +95,14 @@ export class LiveStorage<S> {
     return this.storage.sql;
   }
 
+  /**
+   * Brings the tables to this version. An object already there makes one read, of the meta table (no
+   * schema statement: one that could write would make every wake-up a write).
+   */
   private migrate(): void {
-    this.sql.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
-    if (Number(this.meta("schema_version") ?? 0) >= SCHEMA_VERSION) return;
+    if (this.readWholeMeta() && Number(this.meta("schema_version") ?? 0) >= SCHEMA_VERSION) return;
     this.transaction(() => {
+      this.sql.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
       this.sql.exec(`CREATE TABLE IF NOT EXISTS messages (seq INTEGER PRIMARY KEY, body TEXT NOT NULL)`);
       this.sql.exec(`CREATE TABLE IF NOT EXISTS outbox (
         id TEXT PRIMARY KEY, kind TEXT NOT NULL, body TEXT NOT NULL,
@@ -110,11 +119,34 @@ export class LiveStorage<S> {
       );
       this.setMeta("schema_version", String(SCHEMA_VERSION));
     });
+    // A new object's meta table holds only what was just written; an older one's was read whole.
+    this.metaWhole = true;
+  }
+
+  /** Reads the whole meta table into the copy; false when the object has none yet (never used). */
+  private readWholeMeta(): boolean {
+    let rows: { key: string; value: string }[];
+    try {
+      rows = this.sql.exec<{ key: string; value: string }>("SELECT key, value FROM meta").toArray();
+    } catch (error) {
+      if (error instanceof Error && error.message.includes("no such table")) return false;
+      throw error;
+    }
+    this.metaCache.clear();
+    for (const row of rows) this.metaCache.set(row.key, row.value);
+    this.metaWhole = true;
+    return true;
+  }
+
+  private forgetMeta(): void {
+    this.metaCache.clear();
+    this.metaWhole = false;
   }
 
   private meta(key: string): string | undefined {
     const cached = this.metaCache.get(key);
     if (cached !== undefined) return cached ?? undefined;
+    if (this.metaWhole) return undefined;
     const row = this.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = ?", key).toArray()[0];
     this.metaCache.set(key, row?.value ?? null);
     return row?.value;
@@ -134,7 +166,7 @@ export class LiveStorage<S> {
     try {
       return this.storage.transactionSync(work);
     } catch (error) {
-      this.metaCache.clear();
+      this.forgetMeta();
       throw error;
     }
   }
@@ -156,13 +188,15 @@ export class LiveStorage<S> {
 
   /** Keeps a JSON value unless one is there already (a value read elsewhere, cached). */
   cacheJson(key: string, value: unknown): void {
-    this.sql.exec(
+    const text = JSON.stringify(value);
+    const kept = this.sql.exec(
       "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO NOTHING",
       key,
-      JSON.stringify(value),
-    );
-    // Kept or not, the next read goes to the table.
-    this.metaCache.delete(key);
+      text,
+    ).rowsWritten;
+    if (kept > 0) this.metaCache.set(key, text);
+    // Not kept: the value there stays. A whole copy has it; otherwise the next read goes to the table.
+    else if (!this.metaWhole) this.metaCache.delete(key);
   }
 
   /** Whether this id of work done once was seen within the last week. */

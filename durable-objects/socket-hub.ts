@@ -71,6 +71,11 @@ function closeExpired(ws: WebSocket, reason: string): void {
 export class SocketHub {
   /** Built at the first client message: most wake-ups (a REST call, a room push) never read one. */
   private schema: ReturnType<typeof clientMessageSchema> | undefined;
+  /**
+   * Each socket's grant as read from its attachment: a broadcast reaches every socket, and reading an
+   * attachment deserializes it. Written once, at open, so the copy stays true while the object lives.
+   */
+  private readonly grants = new WeakMap<WebSocket, SocketAttachment | null>();
 
   constructor(
     private readonly ctx: DurableObjectState,
@@ -126,6 +131,7 @@ export class SocketHub {
     this.ctx.acceptWebSocket(server, extra.tags);
     const { ticket: _ticket, subprotocol, ...kept } = grant;
     server.serializeAttachment(kept satisfies SocketAttachment);
+    this.grants.set(server, kept);
     let replayed = 0;
     let gap = false;
     if (since !== null && since !== seq) {
@@ -153,7 +159,7 @@ export class SocketHub {
     this.store.revokeCredential(credentialId, now + SOCKET_MAX_AGE_MINUTES * 60_000, now);
     let closed = 0;
     for (const socket of this.ctx.getWebSockets()) {
-      const grant = socket.deserializeAttachment() as SocketAttachment | null;
+      const grant = this.grantOfSocket(socket);
       if (grant?.credential.id !== credentialId) continue;
       closeExpired(socket, "The credential that opened this socket was revoked.");
       closed += 1;
@@ -208,10 +214,20 @@ export class SocketHub {
 
   /** The socket's grant while it holds; past its expiry the socket is closed and undefined returned. */
   private liveGrant(ws: WebSocket, now: number): SocketAttachment | undefined {
-    const grant = ws.deserializeAttachment() as SocketAttachment | null;
+    const grant = this.grantOfSocket(ws);
     if (grant && grant.expires_at > now) return grant;
     closeExpired(ws, "The credential that opened this socket has expired; reconnect with a fresh one.");
     return undefined;
+  }
+
+  /** The grant the socket was opened with (null for a socket accepted without one). */
+  grantOfSocket(ws: WebSocket): SocketAttachment | null {
+    let grant = this.grants.get(ws);
+    if (grant === undefined) {
+      grant = ws.deserializeAttachment() as SocketAttachment | null;
+      this.grants.set(ws, grant);
+    }
+    return grant;
   }
 
   reply(ws: WebSocket, message: Reply): void {

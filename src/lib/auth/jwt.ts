@@ -48,8 +48,10 @@ export async function signJwt(claims: AccessClaims, secret: string): Promise<str
   return `${head}.${base64UrlEncode(new Uint8Array(signature))}`;
 }
 
+const decoder = new TextDecoder();
+
 function decodeJson(part: string): unknown {
-  return JSON.parse(new TextDecoder().decode(base64UrlDecode(part)));
+  return JSON.parse(decoder.decode(base64UrlDecode(part)));
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
