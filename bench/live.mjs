@@ -109,9 +109,9 @@ export async function call(base, method, path, token, body) {
 
 /**
  * GET /health timed like the measured calls, with the server's CPU per request; a short unmeasured
- * warm-up first, so the baseline is not a cold one.
+ * warm-up first, so the baseline is not a cold one. `keep`: an array that gets every sample too (to pool passes).
  */
-export async function healthPass(base, requests, concurrency) {
+export async function healthPass(base, requests, concurrency, keep = null) {
   await mapConcurrent(Array.from({ length: Math.min(requests, 100) }), concurrency, () =>
     call(base, "GET", "/health"),
   );
@@ -123,6 +123,7 @@ export async function healthPass(base, requests, concurrency) {
       codes[answer.status] = (codes[answer.status] ?? 0) + 1;
       samples.push(answer.ms);
     });
+    keep?.push(...samples);
     return { ...stats(samples), codes };
   });
 }
