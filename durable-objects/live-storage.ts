@@ -2,6 +2,8 @@
 const SCHEMA_VERSION = 4;
 /** Messages kept for clients that reconnect with `?since=`: enough for a phone asleep a while. */
 export const MESSAGE_LOG_SIZE = 100;
+/** The log is cut back to its size once every this many messages, not on every change (a statement). */
+const MESSAGE_LOG_TRIM_EVERY = 20;
 /** Idempotency keys are remembered this long, like the HTTP API's D1-backed ones. */
 const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 /**
@@ -152,7 +154,9 @@ export class LiveStorage<S> {
     return row?.value;
   }
 
+  /** Writes a meta value; one the copy shows already there is not written again. */
   private setMeta(key: string, value: string): void {
+    if (this.metaCache.get(key) === value) return;
     this.sql.exec(
       "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
       key,
@@ -211,14 +215,17 @@ export class LiveStorage<S> {
   /** Writes the change; returns the sent message bodies and the stored answer's body. */
   commit(change: Commit<S>, now: number): { messages: string[]; answer: string | undefined } {
     return this.transaction(() => {
-      let seq = this.seq();
+      const before = this.seq();
+      let seq = before;
       const messages = change.messages.map((message) => {
         seq += 1;
         const body = message(seq);
         this.sql.exec("INSERT INTO messages (seq, body) VALUES (?, ?)", seq, body);
         return body;
       });
-      this.sql.exec("DELETE FROM messages WHERE seq <= ?", seq - MESSAGE_LOG_SIZE);
+      if (Math.floor(seq / MESSAGE_LOG_TRIM_EVERY) > Math.floor(before / MESSAGE_LOG_TRIM_EVERY)) {
+        this.sql.exec("DELETE FROM messages WHERE seq <= ?", seq - MESSAGE_LOG_SIZE);
+      }
       for (const row of change.outbox) {
         this.sql.exec(
           "INSERT INTO outbox (id, kind, body, next_attempt_at) VALUES (?, ?, ?, ?) ON CONFLICT(id) DO NOTHING",

@@ -2,7 +2,7 @@ import { runInDurableObject } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { describe, expect, it } from "vitest";
 import type { FocusTimer } from "../durable-objects/focus-timer";
-import { LiveStorage } from "../durable-objects/live-storage";
+import { LiveStorage, MESSAGE_LOG_SIZE } from "../durable-objects/live-storage";
 
 interface Counted {
   storage: DurableObjectStorage;
@@ -126,6 +126,49 @@ describe("a live object's meta table", () => {
     expect(result.error).toMatch(/BigInt/);
     expect(result.state).toEqual({ n: 1 });
     expect(result.seq).toBe(0);
+  });
+});
+
+describe("a live object's message log", () => {
+  it("keeps at least the last 100 messages, cut back once in a while rather than on every change", async () => {
+    const result = await inFreshObject((storage) => {
+      const watched = counted(storage);
+      const store = new LiveStorage<{ n: number }>(watched.storage);
+      for (let n = 1; n <= 150; n++) {
+        store.commit({ state: { n }, messages: [(seq) => JSON.stringify({ seq })], outbox: [] }, Date.now());
+      }
+      const kept = storage.sql.exec<{ n: number }>("SELECT count(*) AS n FROM messages").one().n;
+      return {
+        seq: store.seq(),
+        kept,
+        trims: watched.statements.filter((q) => q.startsWith("DELETE FROM messages")).length,
+        lastHundred: store.messagesAfter(store.seq() - MESSAGE_LOG_SIZE).map((m) => JSON.parse(m).seq),
+      };
+    });
+    expect(result.seq).toBe(150);
+    expect(result.kept).toBeGreaterThanOrEqual(MESSAGE_LOG_SIZE);
+    expect(result.kept).toBeLessThan(MESSAGE_LOG_SIZE + 20);
+    expect(result.trims).toBe(7);
+    expect(result.lastHundred).toEqual(Array.from({ length: 100 }, (_, i) => 51 + i));
+  });
+
+  it("does not write again a meta value that is already there", async () => {
+    const result = await inFreshObject((storage) => {
+      const watched = counted(storage);
+      const store = new LiveStorage<{ n: number }>(watched.storage);
+      const sameEachTime = { ...change({ n: 1 }, { task_label: null }), messages: [() => "{}"] };
+      for (let n = 0; n < 3; n++) store.commit(sameEachTime, Date.now());
+      const again = new LiveStorage<{ n: number }>(storage);
+      return {
+        metaWrites: watched.statements.filter((q) => q.startsWith("INSERT INTO meta")).length,
+        label: storage.sql.exec("SELECT value FROM meta WHERE key = 'task_label'").toArray(),
+        reread: { state: again.state(), seq: again.seq() },
+      };
+    });
+    // The first change writes state, task_label and seq; the other two only seq (their state is the same).
+    expect(result.metaWrites).toBe(5);
+    expect(result.label).toEqual([{ value: "null" }]);
+    expect(result.reread).toEqual({ state: { n: 1 }, seq: 3 });
   });
 });
 
