@@ -108,15 +108,21 @@ const BENCHES = [
     id: "rooms",
     script: "bench:rooms",
     file: "rooms.json",
+    // Per action, the round whose delivery p99 ÷ /health p99 is the median (what the bench's target judges).
     rows: (r) =>
-      r.passes.map((p) =>
-        liveRow(
-          `focus ${p.action} → each other member's room socket`,
-          p,
+      [...new Set(r.passes.map((p) => p.action))].map((action) => {
+        const rounds = r.passes
+          .filter((p) => p.action === action)
+          .sort((a, b) => a.deliveries.p99_ms / a.health.p99_ms - b.deliveries.p99_ms / b.health.p99_ms);
+        const median = rounds[Math.floor(rounds.length / 2)];
+        const missed = rounds.reduce((n, p) => n + p.missed, 0);
+        return liveRow(
+          `focus ${action} → each other member's room socket (median of ${rounds.length} rounds)`,
+          median,
           null,
-          r.dropped + r.gaps + p.missed,
-        ),
-      ),
+          r.dropped + r.gaps + missed,
+        );
+      }),
   },
 ];
 
