@@ -108,12 +108,13 @@ const BENCHES = [
     id: "rooms",
     script: "bench:rooms",
     file: "rooms.json",
-    // Per action, the round whose delivery p99 ÷ /health p99 is the median (what the bench's target judges).
+    // Per action, the round whose delivery p99 ÷ /health p99 is the median (what the bench's target judges);
+    // a round without deliveries sorts last (its missing messages are counted as faults).
     rows: (r) =>
       [...new Set(r.passes.map((p) => p.action))].map((action) => {
-        const rounds = r.passes
-          .filter((p) => p.action === action)
-          .sort((a, b) => a.deliveries.p99_ms / a.health.p99_ms - b.deliveries.p99_ms / b.health.p99_ms);
+        const ratio = (p) =>
+          p.deliveries.p99_ms === null || !p.health.p99_ms ? Infinity : p.deliveries.p99_ms / p.health.p99_ms;
+        const rounds = r.passes.filter((p) => p.action === action).sort((a, b) => ratio(a) - ratio(b));
         const median = rounds[Math.floor(rounds.length / 2)];
         const missed = rounds.reduce((n, p) => n + p.missed, 0);
         return liveRow(

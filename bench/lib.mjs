@@ -310,7 +310,7 @@ function logTail(lines = 40) {
 }
 
 function spawnServer(port, vars, args, { config = BENCH_CONFIG, stateDir = STATE_DIR } = {}) {
-  const traces = childEnv.X_LOCAL_OBSERVABILITY === "false" ? "off" : "on";
+  const traces = childEnv.X_LOCAL_OBSERVABILITY.toLowerCase() === "false" ? "off" : "on";
   log(`starting wrangler dev on 127.0.0.1:${port} (log: ${WRANGLER_LOG}; local traces ${traces})`);
   const out = createWriteStream(WRANGLER_LOG);
   const varArgs = Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]);

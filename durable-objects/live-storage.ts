@@ -1,6 +1,6 @@
 /** Bumped with every change to the tables below; `migrate` brings older objects forward. */
 const SCHEMA_VERSION = 4;
-/** Messages kept for clients that reconnect with `?since=`: enough for a phone asleep a while. */
+/** Messages kept at least, for clients that reconnect with `?since=`: enough for a phone asleep a while. */
 export const MESSAGE_LOG_SIZE = 100;
 /** The log is cut back to its size once every this many messages, not on every change (a statement). */
 const MESSAGE_LOG_TRIM_EVERY = 20;
@@ -121,8 +121,8 @@ export class LiveStorage<S> {
       );
       this.setMeta("schema_version", String(SCHEMA_VERSION));
     });
-    // A new object's meta table holds only what was just written; an older one's was read whole.
-    this.metaWhole = true;
+    // Read again rather than trusted: a migration step may have written meta by SQL of its own.
+    this.readWholeMeta();
   }
 
   /** Reads the whole meta table into the copy; false when the object has none yet (never used). */
@@ -131,7 +131,10 @@ export class LiveStorage<S> {
     try {
       rows = this.sql.exec<{ key: string; value: string }>("SELECT key, value FROM meta").toArray();
     } catch (error) {
-      if (error instanceof Error && error.message.includes("no such table")) return false;
+      if (error instanceof Error && error.message.includes("no such table: meta")) {
+        this.forgetMeta();
+        return false;
+      }
       throw error;
     }
     this.metaCache.clear();
