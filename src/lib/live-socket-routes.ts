@@ -11,6 +11,7 @@ import {
 import { isApiTokenActive } from "./auth/api-token";
 import type { Principal, Scope } from "./auth/principal";
 import { issueSocketTicket, readSocketTicket, TICKET_TTL_SECONDS } from "./auth/socket-ticket";
+import { commaList } from "./comma-list";
 import { type AppEnv, type AppRouteHandler, createRouter } from "./create-app";
 import { ApiError, problemResponse, unauthorized } from "./errors";
 import {
@@ -147,10 +148,7 @@ export async function authenticateSocket(
   ticketRoute: string,
   ticketText: string | undefined,
 ): Promise<SocketCaller> {
-  const offered = (c.req.header("sec-websocket-protocol") ?? "")
-    .split(",")
-    .map((p) => p.trim())
-    .filter(Boolean);
+  const offered = commaList(c.req.header("sec-websocket-protocol"));
   let principal: Principal;
   let ticket: SocketGrant["ticket"];
   if (ticketText !== undefined) {

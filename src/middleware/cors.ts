@@ -1,5 +1,6 @@
 import { cors } from "hono/cors";
 import { createMiddleware } from "hono/factory";
+import { commaList } from "../lib/comma-list";
 import type { AppEnv } from "../lib/create-app";
 import { REPLAYED_HEADER } from "../lib/idempotency";
 import { BOOKMARK_HEADER } from "./database";
@@ -7,10 +8,7 @@ import { BOOKMARK_HEADER } from "./database";
 /** CORS for the origins listed in `CORS_ORIGINS` (comma-separated; "*" for any origin). */
 export function corsFromEnv() {
   return createMiddleware<AppEnv>(async (c, next) => {
-    const allowed = (c.env.CORS_ORIGINS ?? "")
-      .split(",")
-      .map((o) => o.trim())
-      .filter(Boolean);
+    const allowed = commaList(c.env.CORS_ORIGINS);
     const anyOrigin = allowed.includes("*");
     return cors({
       origin: (origin) => (anyOrigin ? "*" : allowed.includes(origin) ? origin : null),

@@ -1,3 +1,5 @@
+import { ifNoneMatchHits } from "../../lib/comma-list";
+
 /**
  * HTTP conditional GET (RFC 9110 §13.1): If-None-Match wins over If-Modified-Since, a weak `W/`
  * validator matches its strong twin (GET compares weakly), and `*` matches any current body.
@@ -7,12 +9,7 @@ export function notModified(
   ifModifiedSince: string | undefined,
   current: { etag: string; lastModified: number },
 ): boolean {
-  if (ifNoneMatch !== undefined) {
-    return ifNoneMatch
-      .split(",")
-      .map((tag) => tag.trim().replace(/^W\//, ""))
-      .some((tag) => tag === "*" || tag === current.etag);
-  }
+  if (ifNoneMatch !== undefined) return ifNoneMatchHits(ifNoneMatch, current.etag);
   if (ifModifiedSince === undefined) return false;
   const since = Date.parse(ifModifiedSince);
   // HTTP dates have whole seconds: the body counts as unmodified within the second it changed.

@@ -1,4 +1,5 @@
 import type { Env } from "../../env";
+import { commaList } from "../../lib/comma-list";
 import { loggableError } from "../../lib/db-errors";
 import { importVapidKeys, type VapidKeys } from "../../lib/push/vapid";
 
@@ -87,9 +88,6 @@ export async function pushConfig(env: Env): Promise<PushConfig> {
 
 /** The hosts named (comma-separated), or undefined when none is (unset, blank, only commas). */
 function hostList(setting: string | undefined): string[] | undefined {
-  const hosts = (setting ?? "")
-    .split(",")
-    .map((h) => h.trim().toLowerCase())
-    .filter(Boolean);
+  const hosts = commaList(setting).map((h) => h.toLowerCase());
   return hosts.length > 0 ? hosts : undefined;
 }

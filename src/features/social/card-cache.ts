@@ -6,6 +6,7 @@
  * first, so revoking or hiding takes effect at once here, whatever the cache holds.
  */
 import type { Context } from "hono";
+import { ifNoneMatchHits } from "../../lib/comma-list";
 import type { AppEnv } from "../../lib/create-app";
 import { loggableError } from "../../lib/db-errors";
 import { sha256Hex } from "../../lib/ids";
@@ -54,11 +55,7 @@ export async function forgetShareCard(origin: string, code: string, snapshot: Sn
 
 /** If-None-Match against the current ETag (a weak `W/` validator matches its strong twin for GET). */
 export function notModified(ifNoneMatch: string | undefined, etag: string): boolean {
-  if (ifNoneMatch === undefined) return false;
-  return ifNoneMatch
-    .split(",")
-    .map((tag) => tag.trim().replace(/^W\//, ""))
-    .some((tag) => tag === "*" || tag === etag);
+  return ifNoneMatchHits(ifNoneMatch, etag);
 }
 
 /** Set on every answer of a page or card that exists, the 304s included (a 304 updates what is kept). */
