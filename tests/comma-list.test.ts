@@ -26,5 +26,10 @@ describe("ifNoneMatchHits", () => {
     expect(ifNoneMatchHits('"v0", W/"v2"', etag)).toBe(false);
     expect(ifNoneMatchHits(undefined, etag)).toBe(false);
     expect(ifNoneMatchHits("", etag)).toBe(false);
+    expect(ifNoneMatchHits(", ,", etag)).toBe(false);
+  });
+
+  it("does not take the malformed `W/*` for `*` (a 304 on a header no client should send would be a guess)", () => {
+    expect(ifNoneMatchHits("W/*", etag)).toBe(false);
   });
 });

@@ -53,7 +53,7 @@ export async function forgetShareCard(origin: string, code: string, snapshot: Sn
     .catch(() => false);
 }
 
-/** If-None-Match against the current ETag (a weak `W/` validator matches its strong twin for GET). */
+/** Whether the card's page or image may be answered 304. */
 export function notModified(ifNoneMatch: string | undefined, etag: string): boolean {
   return ifNoneMatchHits(ifNoneMatch, etag);
 }
