@@ -1,6 +1,6 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { etagOf, notModified } from "../src/features/social/card-cache";
+import { etagOf } from "../src/features/social/card-cache";
 import { cardContent, grouped, shareWords } from "../src/features/social/card-content";
 import {
   CARD_HEIGHT,
@@ -28,6 +28,7 @@ import type { PublicProfileDto } from "../src/features/social/schemas";
 import { shareLinks } from "../src/features/social/share-links";
 import { type Likeness, type Snapshot, SnapshotSchema } from "../src/features/social/snapshot";
 import { drawableText, ellipsize, fitText, textWidth, wrapText } from "../src/features/social/text-fit";
+import { ifNoneMatchHits } from "../src/lib/entity-tags";
 import { decodePng, expectedRawSize } from "./helpers/png";
 
 /** The pure rules of sharing: codes, handles, words, text fitting, the card's drawing and its PNG. */
@@ -360,11 +361,11 @@ describe("the card's drawing", () => {
     expect(await etagOf("share-card", structuredClone(SNAPSHOTS[0]))).toBe(a);
     expect(await etagOf("share-card", SNAPSHOTS[1])).not.toBe(a);
     expect(RENDERER_VERSION).toMatch(/^card-v\d+$/);
-    expect(notModified(a, a)).toBe(true);
-    expect(notModified(`W/${a}, "other"`, a)).toBe(true);
-    expect(notModified("*", a)).toBe(true);
-    expect(notModified('"other"', a)).toBe(false);
-    expect(notModified(undefined, a)).toBe(false);
+    expect(ifNoneMatchHits(a, a)).toBe(true);
+    expect(ifNoneMatchHits(`W/${a}, "other"`, a)).toBe(true);
+    expect(ifNoneMatchHits("*", a)).toBe(true);
+    expect(ifNoneMatchHits('"other"', a)).toBe(false);
+    expect(ifNoneMatchHits(undefined, a)).toBe(false);
   });
 });
 

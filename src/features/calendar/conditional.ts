@@ -1,4 +1,4 @@
-import { ifNoneMatchHits } from "../../lib/comma-list";
+import { ifNoneMatchHits } from "../../lib/entity-tags";
 
 /**
  * HTTP conditional GET (RFC 9110 §13.1): If-None-Match wins over If-Modified-Since, a weak `W/`

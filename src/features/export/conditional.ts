@@ -10,6 +10,8 @@
  *   whole file.
  */
 
+import { entityTags, ifNoneMatchHits, strongMatch } from "../../lib/entity-tags";
+
 /** What the conditions are evaluated against. */
 export interface Representation {
   /** The strong ETag as sent in the ETag header, quotes included. */
@@ -24,26 +26,6 @@ export type RangeRequest =
   | { kind: "full" }
   | { kind: "partial"; offset: number; length: number }
   | { kind: "unsatisfiable" };
-
-interface EntityTag {
-  weak: boolean;
-  opaque: string;
-}
-
-/** The entity tags of an If-Match / If-None-Match value; "*" is `any`. */
-function entityTags(value: string): EntityTag[] | "any" {
-  if (value.trim() === "*") return "any";
-  return [...value.matchAll(/(W\/)?("[^"]*")/g)].map((m) => ({ weak: Boolean(m[1]), opaque: m[2] ?? "" }));
-}
-
-const opaqueOf = (etag: string) => etag.replace(/^W\//, "");
-
-/** Strong comparison: both tags strong and the same. */
-const strongMatch = (tag: EntityTag, etag: string) =>
-  !tag.weak && !etag.startsWith("W/") && tag.opaque === etag;
-
-/** Weak comparison: the same opaque tag, weak or not (a compressed answer's tag is made weak). */
-const weakMatch = (tag: EntityTag, etag: string) => tag.opaque === opaqueOf(etag);
 
 /** An HTTP date, or null when the value is not one (an invalid date is ignored, as the RFC says). */
 function httpDate(value: string | null): number | null {
@@ -66,8 +48,7 @@ export function evaluatePreconditions(headers: Headers, file: Representation): P
   }
   const ifNoneMatch = headers.get("if-none-match");
   if (ifNoneMatch !== null) {
-    const tags = entityTags(ifNoneMatch);
-    if (tags === "any" || tags.some((t) => weakMatch(t, file.etag))) return "not_modified";
+    if (ifNoneMatchHits(ifNoneMatch, file.etag)) return "not_modified";
   } else {
     const since = httpDate(headers.get("if-modified-since"));
     if (since !== null && seconds(file.lastModified.getTime()) <= seconds(since)) return "not_modified";

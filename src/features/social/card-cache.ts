@@ -6,7 +6,6 @@
  * first, so revoking or hiding takes effect at once here, whatever the cache holds.
  */
 import type { Context } from "hono";
-import { ifNoneMatchHits } from "../../lib/comma-list";
 import type { AppEnv } from "../../lib/create-app";
 import { loggableError } from "../../lib/db-errors";
 import { sha256Hex } from "../../lib/ids";
@@ -51,11 +50,6 @@ export async function forgetShareCard(origin: string, code: string, snapshot: Sn
   await edgeCache()
     ?.delete(key)
     .catch(() => false);
-}
-
-/** Whether the card's page or image may be answered 304. */
-export function notModified(ifNoneMatch: string | undefined, etag: string): boolean {
-  return ifNoneMatchHits(ifNoneMatch, etag);
 }
 
 /** Set on every answer of a page or card that exists, the 304s included (a 304 updates what is kept). */

@@ -11,16 +11,17 @@
  * cache asks again each time, and the answer is one D1 read, then a 304 (or the card from the edge
  * cache). A HEAD of a card answers its headers without drawing it.
  */
+
 import { createRoute, z } from "@hono/zod-openapi";
 import type { Context } from "hono";
 import { type AppEnv, type AppRouteHandler, createRouter } from "../../lib/create-app";
+import { ifNoneMatchHits } from "../../lib/entity-tags";
 import { ApiError, notFound, problemResponse } from "../../lib/errors";
 import {
   type CardSource,
   cardPng,
   etagOf,
   etagOfBody,
-  notModified,
   publicCacheHeaders,
   shareCardEtag,
 } from "./card-cache";
@@ -140,7 +141,7 @@ function pngSegment(c: Context<AppEnv>, name: string): string | null {
  */
 async function cardAnswer(c: Context<AppEnv>, path: string, etag: string, content: () => CardContent) {
   publicCacheHeaders(c, etag);
-  if (notModified(c.req.header("if-none-match"), etag)) return c.body(null, 304);
+  if (ifNoneMatchHits(c.req.header("if-none-match"), etag)) return c.body(null, 304);
   c.header("Content-Type", "image/png");
   if (c.req.method === "HEAD") return c.body(null, 200);
   const { png, source } = await cardPng(c, path, etag, content);
@@ -152,7 +153,7 @@ async function cardAnswer(c: Context<AppEnv>, path: string, etag: string, conten
 async function pageAnswer(c: Context<AppEnv>, html: string) {
   const etag = await etagOfBody(html);
   publicCacheHeaders(c, etag);
-  if (notModified(c.req.header("if-none-match"), etag)) return c.body(null, 304);
+  if (ifNoneMatchHits(c.req.header("if-none-match"), etag)) return c.body(null, 304);
   return htmlBody(c, html, 200);
 }
 
