@@ -61,6 +61,9 @@ interface Link {
   focus: FocusPush | null;
 }
 
+/** A member whose timer was not linked (a closed room, or the timer did not answer). */
+const NOT_LINKED: Link = { linked: false, focus: null };
+
 const isSessionKind = (kind: string | null): kind is SessionKind =>
   kind !== null && (SESSION_KINDS as readonly string[]).includes(kind);
 
@@ -433,7 +436,7 @@ export class FocusRoom extends DurableObject<Env> {
         ? await Promise.all(
             found.members.map(async (row) => ({ row, link: await this.linkFocus(roomId, row.userId) })),
           )
-        : found.members.map((row) => ({ row, link: { linked: false, focus: null } }));
+        : found.members.map((row) => ({ row, link: NOT_LINKED }));
     // Another call may have loaded it while D1 and the timers answered.
     const raced = this.current();
     if (raced) return raced;
@@ -462,7 +465,7 @@ export class FocusRoom extends DurableObject<Env> {
   private async admit(roomId: string, row: MemberRow): Promise<void> {
     if (this.memberOf(row.userId)?.member_id === row.memberId) return;
     this.arriving.set(row.userId, null);
-    let link: Link = { linked: false, focus: null };
+    let link: Link = NOT_LINKED;
     try {
       link = await this.linkFocus(roomId, row.userId);
     } finally {
@@ -584,7 +587,7 @@ export class FocusRoom extends DurableObject<Env> {
       return { linked: true, focus: linked.ok ? linked.focus : null };
     } catch (error) {
       this.warn("linking a member's timer failed", error);
-      return { linked: false, focus: null };
+      return NOT_LINKED;
     }
   }
 

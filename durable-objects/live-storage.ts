@@ -58,17 +58,12 @@ export const SEEN_TTL_MS = 7 * 24 * 60 * 60 * 1000;
  */
 export class LiveStorage<S> {
   /**
-   * The meta table as last read or written (null: known absent). Only this class writes it, and each
-   * copy is updated in the same synchronous step as its statement (calls interleave only at awaits), so
-   * the copy stays true. Every change reads `seq` and the state, and a SQLite statement costs far more
-   * than a map lookup. Dropped whenever a transaction fails.
+   * The whole meta table, read in one statement when first needed (a key it lacks is absent). Only this
+   * class writes the table, and the copy is updated in the same synchronous step as each statement
+   * (calls interleave only at awaits), so it stays true. Every change reads `seq` and the state, and a
+   * SQLite statement costs far more than a map lookup. Dropped whenever a transaction fails.
    */
-  private readonly metaCache = new Map<string, string | null>();
-  /**
-   * Whether the copy is the whole table (a key it lacks is absent): a woken object reads the table in
-   * one statement, not one per key.
-   */
-  private metaWhole = false;
+  private metaCopy: Map<string, string> | undefined;
 
   constructor(private readonly storage: DurableObjectStorage) {
     this.migrate();
@@ -102,7 +97,7 @@ export class LiveStorage<S> {
    * schema statement: one that could write would make every wake-up a write).
    */
   private migrate(): void {
-    if (this.readWholeMeta() && Number(this.meta("schema_version") ?? 0) >= SCHEMA_VERSION) return;
+    if (this.readMeta() && Number(this.meta("schema_version") ?? 0) >= SCHEMA_VERSION) return;
     this.transaction(() => {
       this.sql.exec("CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)");
       this.sql.exec(`CREATE TABLE IF NOT EXISTS messages (seq INTEGER PRIMARY KEY, body TEXT NOT NULL)`);
@@ -122,50 +117,41 @@ export class LiveStorage<S> {
       this.setMeta("schema_version", String(SCHEMA_VERSION));
     });
     // Read again rather than trusted: a migration step may have written meta by SQL of its own.
-    this.readWholeMeta();
+    this.readMeta();
   }
 
   /** Reads the whole meta table into the copy; false when the object has none yet (never used). */
-  private readWholeMeta(): boolean {
+  private readMeta(): boolean {
+    this.metaCopy = undefined;
     let rows: { key: string; value: string }[];
     try {
       rows = this.sql.exec<{ key: string; value: string }>("SELECT key, value FROM meta").toArray();
     } catch (error) {
-      if (error instanceof Error && error.message.includes("no such table: meta")) {
-        this.forgetMeta();
-        return false;
-      }
+      if (error instanceof Error && error.message.includes("no such table: meta")) return false;
       throw error;
     }
-    this.metaCache.clear();
-    for (const row of rows) this.metaCache.set(row.key, row.value);
-    this.metaWhole = true;
+    this.metaCopy = new Map(rows.map((row) => [row.key, row.value]));
     return true;
   }
 
   private forgetMeta(): void {
-    this.metaCache.clear();
-    this.metaWhole = false;
+    this.metaCopy = undefined;
   }
 
   private meta(key: string): string | undefined {
-    const cached = this.metaCache.get(key);
-    if (cached !== undefined) return cached ?? undefined;
-    if (this.metaWhole) return undefined;
-    const row = this.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = ?", key).toArray()[0];
-    this.metaCache.set(key, row?.value ?? null);
-    return row?.value;
+    if (!this.metaCopy) this.readMeta();
+    return this.metaCopy?.get(key);
   }
 
   /** Writes a meta value; one the copy shows already there is not written again. */
   private setMeta(key: string, value: string): void {
-    if (this.metaCache.get(key) === value) return;
+    if (this.metaCopy?.get(key) === value) return;
     this.sql.exec(
       "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value",
       key,
       value,
     );
-    this.metaCache.set(key, value);
+    this.metaCopy?.set(key, value);
   }
 
   /** `transactionSync`, forgetting the meta copy when it fails: the rolled-back writes are in it. */
@@ -195,15 +181,7 @@ export class LiveStorage<S> {
 
   /** Keeps a JSON value unless one is there already (a value read elsewhere, cached). */
   cacheJson(key: string, value: unknown): void {
-    const text = JSON.stringify(value);
-    const kept = this.sql.exec(
-      "INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO NOTHING",
-      key,
-      text,
-    ).rowsWritten;
-    if (kept > 0) this.metaCache.set(key, text);
-    // Not kept: the value there stays. A whole copy has it; otherwise the next read goes to the table.
-    else if (!this.metaWhole) this.metaCache.delete(key);
+    if (this.meta(key) === undefined) this.setMeta(key, JSON.stringify(value));
   }
 
   /** Whether this id of work done once was seen within the last week. */

@@ -32,12 +32,6 @@ export function ownersOf(rows: readonly OutboxRow[]): string[] {
  */
 export class OutboxWriter {
   private flushes: Promise<unknown> = Promise.resolve();
-  /**
-   * Whether the alarm as last armed waits on the outbox (a write not yet made, with the owner having no
-   * moment of its own, or a failed one to retry). Set by every arming, and every settle arms before it
-   * flushes; a change committed without a settle must arm the alarm itself.
-   */
-  private armedForOutbox = true;
 
   constructor(
     private readonly ctx: DurableObjectState,
@@ -61,11 +55,11 @@ export class OutboxWriter {
    * answer, and a failed one is retried by the alarm.
    */
   async settle(wait: boolean): Promise<void> {
-    await this.armAlarm();
-    // Once every write is made, the alarm armed for the owner's own moment is already right.
-    const written = this.flush().then((clean) =>
-      clean && !this.armedForOutbox ? undefined : this.armAlarm(),
-    );
+    const forOutbox = await this.armAlarm();
+    // Once every write is made, an alarm armed for the owner's own moment is already right.
+    const written = this.flush().then(async (clean) => {
+      if (!clean || forOutbox) await this.armAlarm();
+    });
     if (wait) return written;
     this.ctx.waitUntil(
       written.catch((error) =>
@@ -83,22 +77,24 @@ export class OutboxWriter {
   /**
    * The one alarm, at the earliest of: the owner's next due moment, and a retry of a D1 write that
    * failed. Writes not yet tried are about to be; they only set the alarm when the owner has no moment
-   * of its own, so that an object lost mid-write still wakes to retry.
+   * of its own, so that an object lost mid-write still wakes to retry. True when it waits on the outbox
+   * (then it must be armed again once the writes are made).
    */
-  async armAlarm(): Promise<void> {
+  async armAlarm(): Promise<boolean> {
     const outbox = this.store.outboxMoments();
     const own = this.hooks.nextDueAt();
     const due = own ?? outbox.next;
     const candidates = [due, outbox.retry].filter((t): t is number => t !== null);
-    this.armedForOutbox = (own === null && outbox.next !== null) || outbox.retry !== null;
+    const forOutbox = (own === null && outbox.next !== null) || outbox.retry !== null;
     const current = await this.ctx.storage.getAlarm();
     if (candidates.length === 0) {
       if (current !== null) await this.ctx.storage.deleteAlarm();
-      return;
+      return forOutbox;
     }
     // An alarm set for now or the past is dropped locally: at least 1 ms ahead.
     const at = Math.max(Math.min(...candidates), Date.now() + 1);
     if (current !== at) await this.ctx.storage.setAlarm(at);
+    return forOutbox;
   }
 
   /**

@@ -52,12 +52,11 @@ function missingDependencies(requested: string[], found: { id: string }[]) {
 export function createTask(
   db: Database,
   userId: string,
-  sent: CreateTaskInput,
+  input: CreateTaskInput,
   idempotency?: IdempotencyContext,
   /** `ignore`: a project_id that is not one of the caller's tasks is dropped, not refused (a client's placeholder). */
   options: { unknownProject?: "refuse" | "ignore" } = {},
 ): Promise<WriteOutcome<TaskDto, Envelope>> {
-  const input = withMinutes(sent);
   const dependsOn = [...new Set(input.depends_on ?? [])];
   const checked = input.project_id ? [...new Set([...dependsOn, input.project_id])] : dependsOn;
   return createTaskAfter(
