@@ -40,12 +40,15 @@ async function settingsCached(user: TestUser): Promise<boolean> {
 async function d1Statements(work: () => Promise<unknown>): Promise<string[]> {
   const seen: string[] = [];
   const prepare = env.DB.prepare.bind(env.DB);
-  vi.spyOn(env.DB, "prepare").mockImplementation((sql: string) => {
+  const spy = vi.spyOn(env.DB, "prepare").mockImplementation((sql: string) => {
     seen.push(sql);
     return prepare(sql);
   });
-  await work();
-  vi.restoreAllMocks();
+  try {
+    await work();
+  } finally {
+    spy.mockRestore();
+  }
   return seen;
 }
 
@@ -63,7 +66,7 @@ const settingsReads = (statements: readonly string[]) =>
   statements.filter((sql) => sql.includes("focus_settings"));
 
 describe("focus settings are read ahead of the first start", () => {
-  it("joining a room reads them into the timer: the start after it reads none from D1", async () => {
+  it("being linked to a room (creating one) reads them into the timer: the start after it reads none from D1", async () => {
     const user = await userWithApiToken();
     await settingsInD1(user, 40);
     await createRoom(user);

@@ -5,7 +5,6 @@ import { createDatabase } from "../src/db";
 import { notificationPushes, notifications } from "../src/db/schema";
 import type { NotificationMessage } from "../src/features/notifications/message";
 import { claimPushes, recordStatements, targetsOf } from "../src/features/notifications/push-records";
-import { routeOutbound } from "./fakes/outbound";
 import { createFakePushService } from "./fakes/push-service";
 import { call, callJson, createUser, problemOf, type TestUser } from "./helpers/api";
 import { freezeClock } from "./helpers/clock";
@@ -361,13 +360,7 @@ describe("pushes under pressure", () => {
 
   it("a long Retry-After is kept: the minute sweep does not push before it", async () => {
     const user = await notificationsUser();
-    const service = createFakePushService("slow.push.fake.test");
-    routeOutbound("slow.push.fake.test", service.handle);
-    const subscription = await service.subscribe({ applicationServerKey: VAPID_KEY });
-    await callJson("/api/v1/notifications/push-subscriptions", 201, {
-      token: user.token,
-      body: subscription,
-    });
+    const { service, subscription } = await subscribedBrowser(user, "slow.push.fake.test");
     service.respond(subscription.endpoint, 429, 1, { "Retry-After": "3600" });
     const first = await runNotificationsQueue([notifyMessage(user)]);
     expect(first.delays).toEqual([3600]);

@@ -28,6 +28,7 @@ import {
   setPreferences,
   storedNotificationsOf,
   subscribedBrowser,
+  subscriptionsOf,
 } from "./helpers/notifications";
 import { createTask } from "./helpers/tasks";
 
@@ -328,13 +329,7 @@ describe("Web Push without VAPID keys", () => {
     });
     expect(refused.status).toBe(503);
     expect((await problemOf(refused)).code).toBe("push_not_configured");
-    expect(
-      (
-        await env.DB.prepare("SELECT count(*) AS n FROM push_subscriptions WHERE user_id = ?")
-          .bind(user.id)
-          .first<{ n: number }>()
-      )?.n,
-    ).toBe(0);
+    expect(await subscriptionsOf(user.id)).toHaveLength(0);
   });
 
   it("records a push to a browser as failed once the keys are gone, sending nothing", async () => {
@@ -370,13 +365,7 @@ describe("pushes the services refuse", () => {
       expect.objectContaining({ channel: "web_push", status: "failed" }),
     ]);
     // The browser stays subscribed: a refusal is not the push service saying it is gone.
-    expect(
-      (
-        await env.DB.prepare("SELECT count(*) AS n FROM push_subscriptions WHERE user_id = ?")
-          .bind(user.id)
-          .first<{ n: number }>()
-      )?.n,
-    ).toBe(1);
+    expect(await subscriptionsOf(user.id)).toHaveLength(1);
   });
 
   it("an Expo request refused for good is failed; one that may pass later is retried after a backoff", async () => {

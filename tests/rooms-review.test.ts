@@ -190,8 +190,7 @@ describe("a membership D1 has and the room's object missed", () => {
   it("is admitted on GET and on the socket, as GET /rooms lists it", async () => {
     const [alice, bob] = [await createUser(), await createUser()];
     const room = await roomWith(alice, []);
-    const memberId = crypto.randomUUID();
-    await insertRoomMemberRow(room.room_id, bob.id, "Bob Stale", memberId);
+    const memberId = await insertRoomMemberRow(room.room_id, bob.id, "Bob Stale");
     expect((await myRooms(bob)).map((r) => r.room_id)).toEqual([room.room_id]);
 
     const seen = await roomOf(bob, room.room_id);
@@ -224,8 +223,7 @@ describe("a membership D1 has and the room's object missed", () => {
     await env.DB.prepare("DELETE FROM room_members WHERE room_id = ? AND user_id = ?")
       .bind(room.room_id, bob.id)
       .run();
-    const memberId = crypto.randomUUID();
-    await insertRoomMemberRow(room.room_id, bob.id, "Bob Again", memberId);
+    const memberId = await insertRoomMemberRow(room.room_id, bob.id, "Bob Again");
     const joined = await joinRoom(bob, room.code);
     expect(joined.you).toBe(memberId);
     expect(joined.members.map((m) => m.display_name)).toEqual([expect.any(String), "Bob Again"]);

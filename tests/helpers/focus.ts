@@ -69,10 +69,10 @@ export interface SocketMessage {
   detail?: string;
 }
 
-/** A client socket with every message it receives (of type M) kept in order. */
 /** How long a socket waits for messages or its close: long, since it costs time only when a test fails. */
 const SOCKET_WAIT_MS = 10_000;
 
+/** A client socket with every message it receives (of type M) kept in order. */
 export interface TestSocket<M = SocketMessage> {
   ws: WebSocket;
   messages: M[];

@@ -108,12 +108,8 @@ export function storedRoomState(roomId: string): Promise<RoomState | undefined> 
 }
 
 /** A membership D1 has and the room's object never mirrored; answers its member id. */
-export async function insertRoomMemberRow(
-  roomId: string,
-  userId: string,
-  name: string,
-  memberId: string = newId(),
-): Promise<string> {
+export async function insertRoomMemberRow(roomId: string, userId: string, name: string): Promise<string> {
+  const memberId = newId();
   await env.DB.prepare(
     "INSERT INTO room_members (room_id, user_id, member_id, display_name, share_task, sync_pomodoro, joined_at) VALUES (?, ?, ?, ?, 0, 0, ?)",
   )
